@@ -1,0 +1,1 @@
+"""Agent runtimes: each turns its agent's output into domain events."""

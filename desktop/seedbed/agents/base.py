@@ -1,0 +1,63 @@
+"""The one interface every agent runtime implements."""
+
+from __future__ import annotations
+
+import time
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict
+
+from seedbed.domain.events import Event
+from seedbed.domain.models import AgentProfile, RunKind, RunStatus
+
+
+class RunRequest(BaseModel):
+    """What an agent is asked to do in one run."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    task_id: int
+    run_id: int
+    run_number: int
+    kind: RunKind
+    title: str
+    prompt: str
+    worktree: Path
+    follow_up: str = ""
+
+
+class RunOutcome(BaseModel):
+    status: RunStatus
+    exit_code: int | None = None
+    reason: str = ""
+
+
+class AgentRun(ABC):
+    """One started run: iterate `events()` to the end, then read `outcome`."""
+
+    pid: int | None = None
+    outcome: RunOutcome = RunOutcome(status=RunStatus.RUNNING)
+
+    @abstractmethod
+    def events(self) -> AsyncIterator[list[Event]]:
+        """Batches of events until the run ends."""
+
+    @abstractmethod
+    async def stop(self, reason: str = "stop") -> None:
+        """End the run now (the whole process group for a process)."""
+
+
+class AgentRuntime(ABC):
+    """Starts runs of one agent kind."""
+
+    def __init__(self, profile: AgentProfile) -> None:
+        self.profile = profile
+
+    @abstractmethod
+    async def start(self, request: RunRequest) -> AgentRun: ...
+
+
+def now() -> float:
+    return time.time()

@@ -1,0 +1,1 @@
+"""Adapters for coding-agent command lines, and the generic `command` agent."""

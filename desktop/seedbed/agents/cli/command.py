@@ -1,0 +1,92 @@
+"""The `command` agent: the profile's command through /bin/sh -c in the worktree.
+
+The simplest real agent: people wrap their own scripts. The message for this run
+arrives on stdin (the prompt, or the follow-up text for a follow-up run) and the whole
+context in SEEDBED_* environment variables; every output line is an event; exit 0 is
+success.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from seedbed.agents.base import AgentRun, AgentRuntime, RunOutcome, RunRequest, now
+from seedbed.agents.process import ManagedProcess, ProcessSpec, base_environment
+from seedbed.domain.events import Event, OutputEvent
+from seedbed.domain.models import AgentProfile, RunStatus
+
+NOT_FOUND_EXIT = 127
+
+
+def prepare(profile: AgentProfile, request: RunRequest, env: dict[str, str]) -> ProcessSpec:
+    """argv, environment and stdin for one run; pure, so it is tested without spawning."""
+    run_env = dict(env)
+    run_env.update(
+        {
+            "SEEDBED_PROMPT": request.prompt,
+            "SEEDBED_TASK_ID": str(request.task_id),
+            "SEEDBED_TASK_TITLE": request.title,
+            "SEEDBED_WORKTREE": str(request.worktree),
+            "SEEDBED_RUN_ID": str(request.run_id),
+            "SEEDBED_RUN_NUMBER": str(request.run_number),
+        }
+    )
+    run_env.pop("SEEDBED_FOLLOW_UP", None)
+    message = request.prompt
+    if request.follow_up:
+        run_env["SEEDBED_FOLLOW_UP"] = request.follow_up
+        message = request.follow_up
+    return ProcessSpec(
+        argv=["/bin/sh", "-c", profile.command],
+        cwd=request.worktree,
+        env=run_env,
+        stdin=message.encode(),
+        timeout=profile.timeout,
+        grace=profile.grace_seconds,
+    )
+
+
+class CommandRun(AgentRun):
+    def __init__(self, process: ManagedProcess, profile: AgentProfile) -> None:
+        self.process = process
+        self.profile = profile
+        self.pid = process.pid
+
+    async def events(self) -> AsyncIterator[list[Event]]:
+        async for batch in self.process.batches():
+            ts = now()
+            yield [
+                OutputEvent.model_construct(ts=ts, stream=stream, line=line, cut=cut)
+                for stream, line, cut in batch
+            ]
+        self.outcome = outcome_of(self.process, self.profile)
+
+    async def stop(self, reason: str = "stop") -> None:
+        await self.process.stop(reason)
+
+
+def outcome_of(process: ManagedProcess, profile: AgentProfile) -> RunOutcome:
+    code = process.exit_code
+    if process.ended_by == "timeout":
+        return RunOutcome(
+            status=RunStatus.TIMED_OUT,
+            exit_code=code,
+            reason=f"timed out after {profile.timeout:g} s",
+        )
+    if process.ended_by:
+        return RunOutcome(status=RunStatus.STOPPED, exit_code=code, reason="stopped")
+    if code == 0:
+        return RunOutcome(status=RunStatus.SUCCEEDED, exit_code=0)
+    if code == NOT_FOUND_EXIT:
+        reason = f"command not found (exit 127): {profile.command!r}; see the log"
+    elif code is not None and code < 0:
+        reason = f"killed by signal {-code}"
+    else:
+        reason = f"exited with code {code}"
+    return RunOutcome(status=RunStatus.FAILED, exit_code=code, reason=reason)
+
+
+class CommandRuntime(AgentRuntime):
+    async def start(self, request: RunRequest) -> AgentRun:
+        spec = prepare(self.profile, request, base_environment())
+        return CommandRun(await ManagedProcess.start(spec), self.profile)

@@ -1,0 +1,216 @@
+"""A child process in its own process group, read line by line, stoppable as a whole.
+
+Every agent CLI and every setup or check command runs through this: output arrives in
+batches of lines (one batch per read, so a flood of lines costs one wake-up per 64 KiB,
+not one per line), over-long lines are cut with a count of what was cut, and stop or
+timeout ends the whole group: SIGTERM, then SIGKILL after a grace period.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from seedbed.domain.events import Stream
+
+LINE_CAP = 64 * 1024
+READ_SIZE = 64 * 1024
+# After the main process exits, how long its pipes may stay open (held by something it
+# left running in the background) before the rest of its group is killed.
+DRAIN_SECONDS = 0.5
+
+Line = tuple[Stream, str, int]
+
+
+@dataclass
+class ProcessSpec:
+    """Everything needed to start a process; built by pure `prepare` functions."""
+
+    argv: list[str]
+    cwd: Path
+    env: dict[str, str]
+    stdin: bytes | None = None
+    timeout: float | None = None
+    grace: float = 5.0
+    line_cap: int = LINE_CAP
+    streams: tuple[Stream, Stream] = (Stream.STDOUT, Stream.STDERR)
+
+
+@dataclass
+class LineSplitter:
+    """Splits a byte stream into lines, keeping at most `cap` bytes of each."""
+
+    stream: Stream
+    cap: int = LINE_CAP
+    _pending: bytes = b""
+    _cut: int = 0
+
+    def feed(self, chunk: bytes) -> list[Line]:
+        parts = chunk.split(b"\n")
+        last = parts.pop()
+        lines: list[Line] = []
+        for part in parts:
+            if self._pending:
+                part = self._pending + part
+                self._pending = b""
+            lines.append(self._line(part))
+        if last:
+            pending = self._pending + last
+            if len(pending) > self.cap:
+                self._cut += len(pending) - self.cap
+                pending = pending[: self.cap]
+            self._pending = pending
+        return lines
+
+    def finish(self) -> list[Line]:
+        if self._pending or self._cut:
+            line = self._line(self._pending)
+            self._pending = b""
+            return [line]
+        return []
+
+    def _line(self, data: bytes) -> Line:
+        cut = self._cut + max(0, len(data) - self.cap)
+        self._cut = 0
+        if len(data) > self.cap:
+            data = data[: self.cap]
+        return (self.stream, data.decode("utf-8", "replace").rstrip("\r"), cut)
+
+
+@dataclass
+class ManagedProcess:
+    """A started process group. Iterate `batches()`, then read `exit_code` and `ended_by`."""
+
+    spec: ProcessSpec
+    proc: asyncio.subprocess.Process
+    ended_by: str = ""  # "", "stop" or "timeout"
+    _queue: asyncio.Queue[list[Line] | None] = field(default_factory=asyncio.Queue)
+    _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    _stopping: asyncio.Task[None] | None = None
+
+    @classmethod
+    async def start(cls, spec: ProcessSpec) -> ManagedProcess:
+        proc = await asyncio.create_subprocess_exec(
+            *spec.argv,
+            cwd=spec.cwd,
+            env=spec.env,
+            stdin=asyncio.subprocess.PIPE if spec.stdin is not None else asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            start_new_session=True,
+        )
+        self = cls(spec, proc)
+        assert proc.stdout is not None and proc.stderr is not None
+        self._tasks = [
+            asyncio.create_task(self._read(proc.stdout, spec.streams[0])),
+            asyncio.create_task(self._read(proc.stderr, spec.streams[1])),
+        ]
+        if spec.stdin is not None:
+            self._tasks.append(asyncio.create_task(self._write_stdin(spec.stdin)))
+        if spec.timeout is not None:
+            self._tasks.append(asyncio.create_task(self._watchdog(spec.timeout)))
+        return self
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    @property
+    def exit_code(self) -> int | None:
+        return self.proc.returncode
+
+    async def batches(self) -> AsyncIterator[list[Line]]:
+        """Lines as they come, until both pipes close; then reaps the whole group."""
+        open_streams = 2
+        waiter = asyncio.create_task(self._reap())
+        try:
+            while open_streams:
+                batch = await self._queue.get()
+                if batch is None:
+                    open_streams -= 1
+                elif batch:
+                    yield batch
+            await waiter
+        finally:
+            if not waiter.done():
+                await self.stop("stop")
+                await waiter
+            for task in self._tasks:
+                task.cancel()
+            kill_group(self.pid, signal.SIGKILL)
+
+    async def stop(self, reason: str = "stop") -> None:
+        """SIGTERM to the group, SIGKILL after the grace period; idempotent."""
+        if self._stopping is None:
+            self.ended_by = self.ended_by or reason
+            self._stopping = asyncio.create_task(self._terminate())
+        await asyncio.shield(self._stopping)
+
+    async def _terminate(self) -> None:
+        kill_group(self.pid, signal.SIGTERM)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.proc.wait(), self.spec.grace)
+        kill_group(self.pid, signal.SIGKILL)
+
+    async def _reap(self) -> None:
+        await self.proc.wait()
+        # Anything the process left behind that still holds our pipes gets a moment to
+        # finish writing, then is killed with the group: nothing is orphaned.
+        await asyncio.sleep(0)
+        readers = self._tasks[:2]
+        _done, pending = await asyncio.wait(readers, timeout=DRAIN_SECONDS)
+        if pending:
+            kill_group(self.pid, signal.SIGKILL)
+
+    async def _read(self, pipe: asyncio.StreamReader, stream: Stream) -> None:
+        splitter = LineSplitter(stream, self.spec.line_cap)
+        try:
+            while chunk := await pipe.read(READ_SIZE):
+                lines = splitter.feed(chunk)
+                if lines:
+                    self._queue.put_nowait(lines)
+            self._queue.put_nowait(splitter.finish())
+        finally:
+            self._queue.put_nowait(None)
+
+    async def _write_stdin(self, data: bytes) -> None:
+        stdin = self.proc.stdin
+        assert stdin is not None
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            stdin.write(data)
+            await stdin.drain()
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            stdin.close()
+
+    async def _watchdog(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)
+        if self.proc.returncode is None:
+            await self.stop("timeout")
+
+
+def kill_group(pgid: int, sig: signal.Signals) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, sig)
+
+
+def group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def base_environment() -> dict[str, str]:
+    """The environment children inherit: ours, minus what would confuse git in a worktree."""
+    env = dict(os.environ)
+    for name in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE"):
+        env.pop(name, None)
+    return env

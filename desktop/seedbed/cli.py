@@ -1,0 +1,382 @@
+"""The headless command line over the engine: `seedbed COMMAND …`.
+
+User mistakes print one line starting with `error:` and exit 2; a failed operation
+exits 1; neither prints a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import signal
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, NoReturn, TextIO
+
+from seedbed import __version__
+from seedbed.domain.errors import OperationError, SeedbedError, UserError
+from seedbed.domain.models import Control, MergeStrategy, Phase, Run, RunStatus, TaskState
+from seedbed.engine import operations as ops
+from seedbed.engine.engine import Engine
+from seedbed.engine.lock import EngineLock
+from seedbed.paths import resolve_data_dir
+from seedbed.store import Store
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, but a usage mistake is one `error:` line and exit 2."""
+
+    def error(self, message: str) -> NoReturn:
+        sys.stderr.write(f"error: {message} (see `{self.prog} --help`)\n")
+        raise SystemExit(EXIT_USAGE)
+
+
+def build_parser() -> Parser:
+    parser = Parser(
+        prog="seedbed", description="Run AI coding agents in parallel, one worktree each."
+    )
+    parser.add_argument("--version", action="version", version=f"seedbed {__version__}")
+    parser.add_argument("--data-dir", help="where Seedbed keeps its data (env SEEDBED_DATA_DIR)")
+    parser.add_argument("--json", action="store_true", help="print one JSON document")
+    common = Parser(add_help=False)
+    common.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print JSON")
+    commands = parser.add_subparsers(dest="cmd", parser_class=Parser, metavar="COMMAND")
+
+    project = commands.add_parser("project", help="repositories Seedbed works on").add_subparsers(
+        dest="act", required=True, parser_class=Parser
+    )
+    p = project.add_parser("add", parents=[common], help="add a git repository")
+    p.add_argument("path", type=Path)
+    p.add_argument("--name")
+    p.add_argument("--base", help="base branch (default: the branch checked out there)")
+    p.add_argument("--setup", default="", help="command run in each new worktree")
+    p.add_argument("--check", default="", help="the project's checks, run after each run")
+    p.add_argument(
+        "--copy", action="append", default=[], metavar="GLOB", help="copy into worktrees"
+    )
+    p.add_argument("--diff-budget", type=int, default=0, metavar="LINES")
+    project.add_parser("list", parents=[common], help="list projects")
+
+    profile = commands.add_parser("profile", help="agent profiles").add_subparsers(
+        dest="act", required=True, parser_class=Parser
+    )
+    p = profile.add_parser("add", parents=[common], help="add an agent profile")
+    p.add_argument("name")
+    p.add_argument("--kind", choices=["command"], required=True)
+    p.add_argument("--command", required=True, help="run through /bin/sh -c in the worktree")
+    p.add_argument("--timeout", type=float, metavar="SECONDS")
+    profile.add_parser("list", parents=[common], help="list profiles")
+
+    task = commands.add_parser("task", help="tasks on the board").add_subparsers(
+        dest="act", required=True, parser_class=Parser
+    )
+    p = task.add_parser("add", parents=[common], help="add a planned task")
+    p.add_argument("--project", required=True, metavar="ID_OR_NAME")
+    p.add_argument("--title", required=True)
+    prompt = p.add_mutually_exclusive_group()
+    prompt.add_argument("--prompt", default="")
+    prompt.add_argument("--prompt-file", type=Path)
+    p.add_argument("--profile", help="agent profile name (default: the first profile)")
+    p.add_argument("--start", action="store_true", help="queue it at once")
+    p = task.add_parser("list", parents=[common], help="list tasks in board order")
+    p.add_argument("--project", metavar="ID_OR_NAME")
+    p.add_argument("--state", choices=[s.value for s in TaskState])
+    p = task.add_parser("show", parents=[common], help="one task in detail")
+    p.add_argument("id", type=int)
+    for name, text in [
+        ("start", "queue a task (or resume an interrupted one)"),
+        ("stop", "stop its run: → awaiting review / interrupted"),
+        ("requeue", "stop its run and put it back in Planned"),
+    ]:
+        task.add_parser(name, parents=[common], help=text).add_argument("id", type=int)
+    p = task.add_parser("move", parents=[common], help="change the board order")
+    p.add_argument("id", type=int)
+    p.add_argument("--before", type=int, required=True, metavar="OTHER_ID")
+    p = task.add_parser("log", parents=[common], help="a run's events")
+    p.add_argument("id", type=int)
+    p.add_argument("--run", type=int, metavar="N", help="run number (default: the last)")
+    p.add_argument("--follow", action="store_true", help="keep printing until the run ends")
+    p = task.add_parser("diff", parents=[common], help="the task's change against its base")
+    p.add_argument("id", type=int)
+    p.add_argument("--stat", action="store_true")
+    p = task.add_parser("approve", parents=[common], help="merge into the base branch")
+    p.add_argument("id", type=int)
+    p.add_argument("--strategy", choices=[s.value for s in MergeStrategy], default="squash")
+    p.add_argument("--message", default="")
+    p = task.add_parser("request-changes", parents=[common], help="send it back to the agent")
+    p.add_argument("id", type=int)
+    p.add_argument("--message", required=True)
+    p = task.add_parser("discard", parents=[common], help="archive it (work kept on its branch)")
+    p.add_argument("id", type=int)
+    p.add_argument("--delete-branch", action="store_true")
+
+    p = commands.add_parser("run", parents=[common], help="run the engine in the foreground")
+    p.add_argument("--max-parallel", type=int, default=4, metavar="N")
+    p.add_argument("--until-idle", action="store_true", help="exit once nothing runs or waits")
+    return parser
+
+
+class Cli:
+    """One invocation: the parsed arguments, the store, and where output goes."""
+
+    def __init__(self, args: argparse.Namespace, out: TextIO) -> None:
+        self.args = args
+        self.out = out
+        self.data_dir = resolve_data_dir(args.data_dir)
+        self.store = Store.open(self.data_dir)
+        self._last_seen: dict[int, tuple[TaskState, Phase]] = {}
+
+    def emit(self, data: Any, text: str) -> None:
+        if self.args.json:
+            self.out.write(json.dumps(data, indent=2, default=str) + "\n")
+        elif text:
+            self.out.write(text + ("" if text.endswith("\n") else "\n"))
+
+    # -- projects and profiles ----------------------------------------------------------
+
+    def project_add(self) -> int:
+        a = self.args
+        project = ops.add_project(
+            self.store, a.path, a.name, a.base, a.setup, a.check, a.copy, a.diff_budget
+        )
+        self.emit(project.model_dump(mode="json"), str(project.id))
+        return EXIT_OK
+
+    def project_list(self) -> int:
+        projects = self.store.list_projects()
+        rows = [f"{p.id:>4}  {p.name:<20} {p.base_branch:<12} {p.path}" for p in projects]
+        self.emit([p.model_dump(mode="json") for p in projects], "\n".join(rows) or "no projects")
+        return EXIT_OK
+
+    def profile_add(self) -> int:
+        a = self.args
+        profile = ops.add_command_profile(self.store, a.name, a.command, a.timeout)
+        self.emit(profile.model_dump(mode="json"), str(profile.id))
+        return EXIT_OK
+
+    def profile_list(self) -> int:
+        profiles = self.store.list_profiles()
+        rows = [f"{p.id:>4}  {p.name:<20} {p.kind.value:<10} {p.command}" for p in profiles]
+        self.emit([p.model_dump(mode="json") for p in profiles], "\n".join(rows) or "no profiles")
+        return EXIT_OK
+
+    # -- tasks --------------------------------------------------------------------------
+
+    def task_add(self) -> int:
+        a = self.args
+        prompt = a.prompt
+        if a.prompt_file is not None:
+            try:
+                prompt = a.prompt_file.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as exc:
+                raise UserError(f"cannot read the prompt file {a.prompt_file}: {exc}") from None
+        task = ops.add_task(self.store, a.project, a.title, prompt, a.profile, a.start)
+        self.emit(task.model_dump(mode="json"), str(task.id))
+        return EXIT_OK
+
+    def task_list(self) -> int:
+        a = self.args
+        project_id = self.store.find_project(a.project).id if a.project else None
+        states = [TaskState(a.state)] if a.state else None
+        tasks = self.store.list_tasks(project_id=project_id, states=states)
+        rows = [
+            f"{t.id:>4}  {t.state.value:<16} {t.phase.value:<14} {t.title.splitlines()[0][:60]}"
+            for t in tasks
+        ]
+        self.emit([t.model_dump(mode="json") for t in tasks], "\n".join(rows) or "no tasks")
+        return EXIT_OK
+
+    def task_show(self) -> int:
+        detail = ops.task_detail(self.store, self.args.id)
+        runs = "\n".join(
+            f"  run {r['number']} {r['kind']:<9} {r['status']:<11} exit {r['exit_code']} "
+            f"{r['reason']}"
+            for r in detail["runs"]
+        )
+        diff = detail["diff"]
+        text = (
+            f"#{detail['id']} {detail['title']}\n"
+            f"  {detail['state']} / {detail['phase'] or '-'}   project {detail['project']}"
+            f"   profile {detail['profile']}\n"
+            f"  branch {detail['branch']} (base {detail['base']})\n"
+            f"  worktree {detail['worktree']}\n"
+            f"  diff: {diff['files']} files, +{diff['insertions']} -{diff['deletions']}"
+            f"   checks: {detail['checks']['status']}\n"
+            + (f"  error: {detail['error']}\n" if detail["error"] else "")
+            + runs
+        )
+        self.emit(detail, text)
+        return EXIT_OK
+
+    def task_start(self) -> int:
+        task = ops.start_task(self.store, self.args.id)
+        self.emit(task.model_dump(mode="json"), f"task {task.id} queued")
+        return EXIT_OK
+
+    def _control(self, control: Control) -> int:
+        task = ops.control_task(self.store, self.data_dir, self.args.id, control)
+        self.emit(
+            task.model_dump(mode="json"), f"task {task.id}: {task.state.value} {task.phase.value}"
+        )
+        return EXIT_OK
+
+    def task_stop(self) -> int:
+        return self._control(Control.STOP)
+
+    def task_requeue(self) -> int:
+        return self._control(Control.REQUEUE)
+
+    def task_move(self) -> int:
+        ops.move_before(self.store, self.args.id, self.args.before)
+        self.emit({"id": self.args.id, "before": self.args.before}, "")
+        return EXIT_OK
+
+    def task_log(self) -> int:
+        task = self.store.get_task(self.args.id)
+        run = self._pick_run(task.id)
+        after = -1
+        while True:
+            rows = self.store.read_events(run.id, after)
+            for seq, data in rows:
+                self.out.write(format_event(run, seq, data, self.args.json))
+            if rows:
+                after = rows[-1][0]
+                self.out.flush()
+                continue
+            if not self.args.follow:
+                return EXIT_OK
+            run = next(r for r in self.store.list_runs(task.id) if r.id == run.id)
+            if run.status is not RunStatus.RUNNING:
+                if not self.store.read_events(run.id, after):
+                    return EXIT_OK
+                continue
+            time.sleep(0.1)
+
+    def _pick_run(self, task_id: int) -> Run:
+        deadline = time.monotonic() + 3600
+        while True:
+            runs = self.store.list_runs(task_id)
+            if self.args.run is not None:
+                for run in runs:
+                    if run.number == self.args.run:
+                        return run
+                raise UserError(f"task {task_id} has no run {self.args.run}")
+            if runs:
+                return runs[-1]
+            task = self.store.get_task(task_id)
+            if not self.args.follow or task.state is not TaskState.RUNNING:
+                raise UserError(f"task {task_id} has not run yet")
+            if time.monotonic() > deadline:
+                raise OperationError(f"task {task_id} did not start within an hour")
+            time.sleep(0.1)
+
+    def task_diff(self) -> int:
+        if not self.args.stat:
+            text = ops.diff_text(self.store, self.args.id)
+            self.emit({"diff": text}, text)
+            return EXIT_OK
+        task = self.store.get_task(self.args.id)
+        files = ops.diff_files(self.store, task)
+        rows = [
+            f" {f.status:<2} {(f.old_path + ' → ') if f.old_path else ''}{f.path}  "
+            + ("binary" if f.binary else f"+{f.insertions} -{f.deletions}")
+            for f in files
+        ]
+        added = sum(f.insertions for f in files)
+        removed = sum(f.deletions for f in files)
+        total = f" {len(files)} files, +{added} -{removed}"
+        self.emit([f.model_dump() for f in files], "\n".join([*rows, total]))
+        return EXIT_OK
+
+    def task_approve(self) -> int:
+        a = self.args
+        task = ops.approve(self.store, a.id, MergeStrategy(a.strategy), a.message)
+        self.emit(task.model_dump(mode="json"), f"task {task.id} merged into {task.base_branch}")
+        return EXIT_OK
+
+    def task_request_changes(self) -> int:
+        task = ops.request_changes(self.store, self.args.id, self.args.message)
+        self.emit(task.model_dump(mode="json"), f"task {task.id} queued for a follow-up run")
+        return EXIT_OK
+
+    def task_discard(self) -> int:
+        task = ops.discard(self.store, self.args.id, self.args.delete_branch)
+        kept = "deleted" if self.args.delete_branch else f"kept: {task.branch}"
+        self.emit(task.model_dump(mode="json"), f"task {task.id} discarded (branch {kept})")
+        return EXIT_OK
+
+    # -- the engine ---------------------------------------------------------------------
+
+    def run(self) -> int:
+        if self.args.max_parallel < 1:
+            raise UserError("--max-parallel must be at least 1")
+        lock = EngineLock(self.data_dir)
+        lock.acquire(wait=1.0)
+        try:
+            engine = Engine(self.store, self.data_dir, self.args.max_parallel)
+            if not self.args.json:
+                engine.task_listeners.append(self._print_task)
+            asyncio.run(self._serve(engine))
+        finally:
+            lock.release()
+        return EXIT_OK
+
+    async def _serve(self, engine: Engine) -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, engine.shutdown)
+        await engine.serve(until_idle=self.args.until_idle)
+
+    def _print_task(self, task_id: int) -> None:
+        task = self.store.get_task(task_id)
+        seen = (task.state, task.phase)
+        if self._last_seen.get(task_id) == seen:
+            return
+        self._last_seen[task_id] = seen
+        stamp = time.strftime("%H:%M:%S")
+        self.out.write(f"{stamp} task {task.id} {task.state.value} {task.phase.value}\n")
+        self.out.flush()
+
+
+def format_event(run: Run, seq: int, data: str, as_json: bool) -> str:
+    if as_json:
+        return f'{{"run": {run.number}, "seq": {seq}, {data[1:]}\n'
+    event = json.loads(data)
+    kind = event["kind"]
+    if kind == "output":
+        prefix = "" if event["stream"] == "stdout" else f"[{event['stream']}] "
+        cut = f" … [{event['cut']} bytes cut]" if event.get("cut") else ""
+        return f"{prefix}{event['line']}{cut}\n"
+    if kind == "status":
+        return f"── {event['message']}\n"
+    if kind == "error":
+        return f"error: {event['message']}\n"
+    if kind == "text":
+        return event["text"] + ("" if event.get("delta") else "\n")
+    return json.dumps(event) + "\n"
+
+
+def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.cmd is None:
+        parser.print_help(out or sys.stdout)
+        return EXIT_OK
+    name = args.cmd if args.cmd == "run" else f"{args.cmd}_{args.act}"
+    try:
+        cli = Cli(args, out or sys.stdout)
+        handler: Callable[[], int] = getattr(cli, name.replace("-", "_"))
+        return handler()
+    except UserError as exc:
+        sys.stderr.write(f"error: {exc}\n")
+        return EXIT_USAGE
+    except SeedbedError as exc:
+        sys.stderr.write(f"error: {exc}\n")
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        return 130

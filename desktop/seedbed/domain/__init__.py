@@ -1,0 +1,1 @@
+"""Pure data and rules: models, the task state machine, events. No I/O, no Qt."""

@@ -1,0 +1,169 @@
+"""Pydantic models for everything Seedbed saves or passes between layers."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class TaskState(StrEnum):
+    PLANNED = "planned"
+    RUNNING = "running"
+    AWAITING_REVIEW = "awaiting_review"
+    MERGED = "merged"
+    DISCARDED = "discarded"
+
+
+class Phase(StrEnum):
+    DRAFT = "draft"
+    # running
+    QUEUED = "queued"
+    PREPARING = "preparing"
+    PLANNING = "planning"
+    IMPLEMENTING = "implementing"
+    CHECKING = "checking"
+    REVIEWING = "reviewing"
+    # awaiting_review
+    READY = "ready"
+    PLAN_READY = "plan_ready"
+    CHECKS_FAILED = "checks_failed"
+    AGENT_FAILED = "agent_failed"
+    CONFLICT = "conflict"
+    INTERRUPTED = "interrupted"
+    # merged, discarded
+    NONE = ""
+
+
+class RunKind(StrEnum):
+    PLAN = "plan"
+    IMPLEMENT = "implement"
+    FIX = "fix"
+    REVIEW = "review"
+
+
+class RunStatus(StrEnum):
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    STOPPED = "stopped"
+    TIMED_OUT = "timed_out"
+    INTERRUPTED = "interrupted"
+
+
+class CheckStatus(StrEnum):
+    NONE = "none"
+    PASSED = "passed"
+    FAILED = "failed"
+
+
+class MergeStrategy(StrEnum):
+    SQUASH = "squash"
+    MERGE = "merge"
+    REBASE = "rebase"
+
+
+class AgentKind(StrEnum):
+    COMMAND = "command"
+
+
+class Control(StrEnum):
+    """A request one process leaves on a task for the engine that owns its run."""
+
+    NONE = ""
+    STOP = "stop"
+    REQUEUE = "requeue"
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", use_enum_values=False)
+
+
+class Project(Model):
+    id: int = 0
+    name: str = Field(description="Short unique name shown in selectors and accepted by --project.")
+    path: Path = Field(description="The main checkout of the repository.")
+    base_branch: str = Field(description="Tasks branch from here and merge back into it.")
+    setup_command: str = Field("", description="Run in each new worktree before the agent starts.")
+    check_command: str = Field("", description="The project's checks, run after every agent run.")
+    copy_globs: list[str] = Field(
+        default_factory=list, description="Files copied from the main checkout into new worktrees."
+    )
+    diff_budget: int = Field(0, description="Lines one review should hold; 0 means no budget.")
+    check_timeout: float = Field(1800.0, description="Seconds the setup or check command may take.")
+
+
+class AgentProfile(Model):
+    id: int = 0
+    name: str
+    kind: AgentKind = AgentKind.COMMAND
+    command: str = Field(
+        "", description="For kind 'command': run through /bin/sh -c in the worktree."
+    )
+    timeout: float | None = Field(None, description="Seconds a run may take before it is stopped.")
+    grace_seconds: float = Field(5.0, description="Seconds between SIGTERM and SIGKILL on stop.")
+
+
+class DiffStat(Model):
+    files: int = 0
+    insertions: int = 0
+    deletions: int = 0
+
+
+class FileChange(Model):
+    """One file of a diff, from `git diff --numstat --name-status`."""
+
+    path: str
+    old_path: str | None = None
+    status: str = Field(description="A added, M modified, D deleted, R renamed, C copied, T type.")
+    insertions: int = 0
+    deletions: int = 0
+    binary: bool = False
+
+
+class CheckResult(Model):
+    status: CheckStatus = CheckStatus.NONE
+    exit_code: int | None = None
+    output_tail: str = ""
+
+
+class Run(Model):
+    id: int = 0
+    task_id: int
+    number: int = Field(description="1, 2, … within its task; `task log --run N` names this.")
+    kind: RunKind = RunKind.IMPLEMENT
+    status: RunStatus = RunStatus.RUNNING
+    exit_code: int | None = None
+    reason: str = ""
+    follow_up: str = ""
+    pid: int | None = None
+    started_at: float | None = None
+    ended_at: float | None = None
+    commit: str | None = None
+    checks: CheckResult = Field(default_factory=CheckResult)
+    tokens_in: int = 0
+    tokens_out: int = 0
+    cost_usd: float = 0.0
+    context_fill: float = 0.0
+
+
+class Task(Model):
+    id: int = 0
+    project_id: int
+    title: str
+    prompt: str = ""
+    state: TaskState = TaskState.PLANNED
+    phase: Phase = Phase.DRAFT
+    position: int = 0
+    profile_id: int | None = None
+    branch: str | None = None
+    worktree: Path | None = None
+    base_branch: str = ""
+    workspace_ready: bool = False
+    pending_kind: RunKind = RunKind.IMPLEMENT
+    pending_message: str = ""
+    control: Control = Control.NONE
+    error: str = ""
+    created_at: float = 0.0
+    updated_at: float = 0.0

@@ -1,0 +1,1 @@
+"""Orchestration on one asyncio loop: scheduler, task lifecycle, checks, recovery."""

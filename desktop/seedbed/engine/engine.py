@@ -1,0 +1,137 @@
+"""The engine: one asyncio loop that owns every run of a data dir.
+
+It polls the store (cheaply) for queued tasks and for control requests left by other
+processes (`seedbed task stop` from another terminal, the window), so any number of
+readers and one writer of runs share the database without talking to each other.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+from pathlib import Path
+
+from seedbed.domain.models import Control, Phase, TaskState
+from seedbed.engine.recovery import recover
+from seedbed.engine.runner import TaskRunner
+from seedbed.store import Store
+
+POLL_SECONDS = 0.2
+
+
+class Engine:
+    """Runs queued tasks in board order, at most `max_parallel` at once.
+
+    Listeners: `on_task_changed(task_id)` and `on_events(run_id, first_seq, last_seq)`
+    are called on the engine loop; the window's bridge turns them into Qt signals.
+    """
+
+    def __init__(self, store: Store, data_dir: Path, max_parallel: int = 4) -> None:
+        self.store = store
+        self.data_dir = data_dir
+        self.max_parallel = max(1, max_parallel)
+        self.runners: dict[int, TaskRunner] = {}
+        self._tasks: dict[int, asyncio.Task[None]] = {}
+        self.task_listeners: list[Callable[[int], None]] = []
+        self.event_listeners: list[Callable[[int, int, int], None]] = []
+        self._shutdown = asyncio.Event()
+
+    # -- the loop -------------------------------------------------------------------
+
+    async def serve(self, until_idle: bool = False) -> None:
+        """Recover, then schedule until shutdown() (or until idle, if asked)."""
+        for task_id in recover(self.store):
+            self._task_changed(task_id)
+        try:
+            while not self._shutdown.is_set():
+                await self._handle_controls()
+                queued = self._start_queued()
+                if until_idle and not self._tasks and not queued:
+                    break
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._shutdown.wait(), POLL_SECONDS)
+        finally:
+            await self.stop_all()
+
+    def shutdown(self) -> None:
+        self._shutdown.set()
+
+    async def stop_all(self, control: Control = Control.STOP) -> None:
+        """Stop every run (work committed, tasks interrupted) and wait for them."""
+        for runner in list(self.runners.values()):
+            await runner.stop(control)
+        if self._tasks:
+            await asyncio.gather(*self._tasks.values(), return_exceptions=True)
+
+    # -- scheduling -----------------------------------------------------------------
+
+    def _start_queued(self) -> int:
+        """Start queued tasks while slots are free; returns how many still wait."""
+        queued = [
+            task
+            for task in self.store.list_tasks(states=[TaskState.RUNNING], phase=Phase.QUEUED)
+            if task.id not in self.runners and task.control is Control.NONE
+        ]
+        while queued and len(self.runners) < self.max_parallel:
+            task = queued.pop(0)
+            runner = TaskRunner(
+                self.store,
+                self.data_dir,
+                task,
+                on_flush=self._events_flushed,
+                on_change=self._task_changed,
+            )
+            self.runners[task.id] = runner
+            self._tasks[task.id] = asyncio.create_task(self._drive(runner))
+        return len(queued)
+
+    async def _drive(self, runner: TaskRunner) -> None:
+        try:
+            await runner.execute()
+        finally:
+            self.runners.pop(runner.task.id, None)
+            self._tasks.pop(runner.task.id, None)
+            self._task_changed(runner.task.id)
+
+    async def _handle_controls(self) -> None:
+        for task in self.store.list_tasks(states=[TaskState.RUNNING]):
+            if task.control is Control.NONE:
+                continue
+            runner = self.runners.get(task.id)
+            if runner is not None:
+                if runner.control is Control.NONE:
+                    await runner.stop(task.control)
+            elif task.phase is Phase.QUEUED:
+                apply_control_to_queued(self.store, task.id, task.control)
+                self._task_changed(task.id)
+
+    # -- listeners ------------------------------------------------------------------
+
+    def _task_changed(self, task_id: int) -> None:
+        for listener in self.task_listeners:
+            listener(task_id)
+
+    def _events_flushed(self, run_id: int, first: int, last: int) -> None:
+        for listener in self.event_listeners:
+            listener(run_id, first, last)
+
+
+def apply_control_to_queued(store: Store, task_id: int, control: Control) -> None:
+    """Stop or requeue a task that waits for a slot: it has no run to end.
+
+    A task that has run before (a queued resume or follow-up) goes back to waiting for
+    review; one that never ran goes back to Planned.
+    """
+    if control is Control.STOP and store.list_runs(task_id):
+        store.move_task(
+            task_id,
+            TaskState.AWAITING_REVIEW,
+            Phase.INTERRUPTED,
+            expect=TaskState.RUNNING,
+            control=Control.NONE,
+        )
+    else:
+        store.move_task(
+            task_id, TaskState.PLANNED, Phase.DRAFT, expect=TaskState.RUNNING, control=Control.NONE
+        )

@@ -1,0 +1,365 @@
+"""What a user can do to projects and tasks, as plain blocking functions.
+
+The CLI calls these directly; the window calls them on the engine loop through
+`asyncio.to_thread`. Each checks its input, changes the store in short guarded
+transactions and git through `vcs`, and raises UserError or OperationError with a
+message meant for a person.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from seedbed import vcs
+from seedbed.domain.errors import OperationError, UserError
+from seedbed.domain.lifecycle import check_move
+from seedbed.domain.models import (
+    AgentKind,
+    AgentProfile,
+    CheckResult,
+    Control,
+    DiffStat,
+    FileChange,
+    MergeStrategy,
+    Phase,
+    Project,
+    RunKind,
+    Task,
+    TaskState,
+)
+from seedbed.domain.slug import one_line, slugify
+from seedbed.engine.engine import apply_control_to_queued
+from seedbed.engine.lock import EngineBusy, EngineLock
+from seedbed.engine.recovery import interrupt_run
+from seedbed.store import Store
+
+CONTROL_WAIT_S = 30.0
+RESUME_MESSAGE = "The previous run was interrupted. Continue the task where it stopped."
+
+
+# -- projects and profiles --------------------------------------------------------------
+
+
+def add_project(
+    store: Store,
+    path: Path,
+    name: str | None = None,
+    base: str | None = None,
+    setup: str = "",
+    check: str = "",
+    copy: list[str] | None = None,
+    diff_budget: int = 0,
+) -> Project:
+    top = vcs.open_repository(path)
+    if base is None:
+        base = vcs.current_branch(top)
+        if base is None:
+            raise UserError(f"{top} has a detached HEAD: name the base branch with --base")
+    elif not vcs.branch_exists(top, base):
+        raise UserError(f"base branch {base!r} does not exist in {top}")
+    if diff_budget < 0:
+        raise UserError("--diff-budget must be 0 or more")
+    project = Project(
+        name=slugify(name or top.name, fallback="project") if name is None else name.strip(),
+        path=top,
+        base_branch=base,
+        setup_command=setup,
+        check_command=check,
+        copy_globs=copy or [],
+        diff_budget=diff_budget,
+    )
+    if not project.name:
+        raise UserError("the project name is empty")
+    return store.add_project(project)
+
+
+def add_command_profile(
+    store: Store, name: str, command: str, timeout: float | None = None
+) -> AgentProfile:
+    if not name.strip():
+        raise UserError("the profile name is empty")
+    if not command.strip():
+        raise UserError("a command profile needs --command")
+    if timeout is not None and timeout <= 0:
+        raise UserError("--timeout must be a positive number of seconds")
+    profile = AgentProfile(
+        name=name.strip(), kind=AgentKind.COMMAND, command=command, timeout=timeout
+    )
+    return store.add_profile(profile)
+
+
+# -- tasks: the board -------------------------------------------------------------------
+
+
+def add_task(
+    store: Store,
+    project_ref: str,
+    title: str,
+    prompt: str = "",
+    profile_name: str | None = None,
+    start: bool = False,
+) -> Task:
+    project = store.find_project(project_ref)
+    if not title.strip():
+        raise UserError("the task title is empty")
+    profile_id: int | None = None
+    if profile_name is not None:
+        profile_id = store.find_profile(profile_name).id
+    else:
+        profiles = store.list_profiles()
+        profile_id = profiles[0].id if profiles else None
+    task = store.add_task(
+        Task(
+            project_id=project.id,
+            title=title,
+            prompt=prompt or title,
+            profile_id=profile_id,
+            base_branch=project.base_branch,
+        )
+    )
+    return start_task(store, task.id) if start else task
+
+
+def start_task(store: Store, task_id: int) -> Task:
+    """Queue a planned task, or resume one that waits for review in its own worktree."""
+    task = store.get_task(task_id)
+    if task.profile_id is None:
+        raise UserError(f"task {task_id} has no agent profile: add one with `seedbed profile add`")
+    check_move(task_id, task.state, TaskState.RUNNING)
+    if task.state is TaskState.AWAITING_REVIEW:
+        return store.move_task(
+            task_id,
+            TaskState.RUNNING,
+            Phase.QUEUED,
+            expect=task.state,
+            pending_kind=RunKind.IMPLEMENT,
+            pending_message=RESUME_MESSAGE,
+        )
+    return store.move_task(
+        task_id,
+        TaskState.RUNNING,
+        Phase.QUEUED,
+        expect=task.state,
+        pending_kind=RunKind.IMPLEMENT,
+        pending_message="",
+    )
+
+
+def request_changes(store: Store, task_id: int, message: str) -> Task:
+    """A follow-up run in the same worktree and branch, with the message as its prompt."""
+    if not message.strip():
+        raise UserError("say what should change: --message is empty")
+    task = store.get_task(task_id)
+    if task.state is not TaskState.AWAITING_REVIEW:
+        raise UserError(
+            f"task {task_id} is {task.state.value}: only a task awaiting review can be sent back"
+        )
+    return store.move_task(
+        task_id,
+        TaskState.RUNNING,
+        Phase.QUEUED,
+        expect=TaskState.AWAITING_REVIEW,
+        pending_kind=RunKind.FIX,
+        pending_message=message,
+    )
+
+
+def move_before(store: Store, task_id: int, before_id: int) -> None:
+    store.reorder_task(task_id, before_id)
+
+
+def control_task(store: Store, data_dir: Path, task_id: int, control: Control) -> Task:
+    """Stop (→ awaiting review / interrupted) or requeue (→ planned) a running task.
+
+    When an engine owns the data dir the request is left on the task and this waits for
+    the engine to carry it out; with no engine, it is carried out here, under the lock.
+    """
+    task = store.get_task(task_id)
+    if task.state is not TaskState.RUNNING:
+        raise UserError(f"task {task_id} is not running (it is {task.state.value})")
+    lock = EngineLock(data_dir)
+    try:
+        lock.acquire()
+    except EngineBusy:
+        store.update_task(task_id, control=control)
+        deadline = time.monotonic() + CONTROL_WAIT_S
+        while time.monotonic() < deadline:
+            task = store.get_task(task_id)
+            if task.state is not TaskState.RUNNING:
+                return task
+            time.sleep(0.05)
+        raise OperationError(
+            f"the engine has not stopped task {task_id} within {CONTROL_WAIT_S:g} s; "
+            "the request stays on the task"
+        ) from None
+    try:
+        if task.phase is Phase.QUEUED:
+            apply_control_to_queued(store, task_id, control)
+        else:
+            for run in store.list_runs(task_id):
+                if run.status.value == "running":
+                    interrupt_run(store, run)
+            if control is Control.REQUEUE:
+                store.move_task(task_id, TaskState.RUNNING, Phase.QUEUED, control=Control.NONE)
+                apply_control_to_queued(store, task_id, Control.REQUEUE)
+        return store.get_task(task_id)
+    finally:
+        lock.release()
+
+
+# -- review: diff, approve, discard -----------------------------------------------------
+
+
+def _project_of(store: Store, task: Task) -> Project:
+    return store.get_project(task.project_id)
+
+
+def diff_text(store: Store, task_id: int) -> str:
+    task = store.get_task(task_id)
+    project = _project_of(store, task)
+    if task.branch is None:
+        raise UserError(f"task {task_id} has no branch yet: it has not run")
+    if task.state is TaskState.RUNNING and task.worktree and task.worktree.exists():
+        return vcs.worktree_diff_text(task.worktree, task.base_branch)
+    if not _branch_exists(project, task):
+        raise UserError(f"the branch {task.branch} of task {task_id} no longer exists")
+    return vcs.diff_text(project.path, task.base_branch, task.branch)
+
+
+def diff_files(store: Store, task: Task) -> list[FileChange]:
+    project = _project_of(store, task)
+    if task.state is TaskState.RUNNING and task.worktree and task.worktree.exists():
+        return vcs.worktree_diff_files(task.worktree, task.base_branch)
+    if not _branch_exists(project, task):
+        raise UserError(f"task {task.id} has no branch: it has not run, or its branch was deleted")
+    assert task.branch is not None
+    return vcs.diff_files(project.path, task.base_branch, task.branch)
+
+
+def diff_stat(store: Store, task: Task) -> DiffStat:
+    project = _project_of(store, task)
+    if task.branch is None:
+        return DiffStat()
+    if task.state is TaskState.RUNNING and task.worktree and task.worktree.exists():
+        return vcs.worktree_diff_stat(task.worktree, task.base_branch)
+    if not _branch_exists(project, task):
+        return DiffStat()
+    return vcs.diff_stat(project.path, task.base_branch, task.branch)
+
+
+def _branch_exists(project: Project, task: Task) -> bool:
+    return task.branch is not None and vcs.branch_exists(project.path, task.branch)
+
+
+def approve(
+    store: Store, task_id: int, strategy: MergeStrategy = MergeStrategy.SQUASH, message: str = ""
+) -> Task:
+    """Merge the task's branch into its base branch → merged, worktree removed.
+
+    On a conflict the base checkout is left exactly as it was and the task waits in
+    awaiting_review / conflict, naming the files.
+    """
+    task = store.get_task(task_id)
+    check_move(task_id, task.state, TaskState.MERGED)
+    project = _project_of(store, task)
+    if not _branch_exists(project, task):
+        raise UserError(f"task {task_id} has no branch to merge")
+    assert task.branch is not None
+    if task.worktree is not None and task.worktree.exists():
+        vcs.commit_all(task.worktree, f"{one_line(task.title)}\n\nChanges left in the worktree.\n")
+    if vcs.diff_stat(project.path, task.base_branch, task.branch).files == 0:
+        raise UserError(
+            f"task {task_id} changed nothing against {task.base_branch}: nothing to merge "
+            "(discard it instead)"
+        )
+    subject = message.strip() or one_line(task.title)
+    try:
+        vcs.merge(
+            project.path,
+            task.base_branch,
+            task.branch,
+            strategy,
+            subject + f"\n\nSeedbed task {task.id}\n" if not message.strip() else message,
+            task.worktree if task.worktree is not None and task.worktree.exists() else None,
+        )
+    except vcs.MergeConflict as exc:
+        store.update_task(task_id, phase=Phase.CONFLICT, error=str(exc))
+        raise
+    if task.worktree is not None:
+        vcs.remove_worktree(project.path, task.worktree)
+    return store.move_task(
+        task_id,
+        TaskState.MERGED,
+        Phase.NONE,
+        expect=TaskState.AWAITING_REVIEW,
+        workspace_ready=False,
+        error="",
+    )
+
+
+def discard(store: Store, task_id: int, delete_branch: bool = False) -> Task:
+    """Archive a task. Its work is committed to its branch first; the branch is kept
+    unless delete_branch."""
+    task = store.get_task(task_id)
+    check_move(task_id, task.state, TaskState.DISCARDED)
+    project = _project_of(store, task)
+    if task.worktree is not None and task.worktree.exists():
+        vcs.commit_all(task.worktree, f"{one_line(task.title)}\n\nWork kept when discarded.\n")
+        vcs.remove_worktree(project.path, task.worktree)
+    if delete_branch and _branch_exists(project, task):
+        assert task.branch is not None
+        vcs.delete_branch(project.path, task.branch)
+    return store.move_task(
+        task_id, TaskState.DISCARDED, Phase.NONE, expect=task.state, workspace_ready=False
+    )
+
+
+# -- reading ----------------------------------------------------------------------------
+
+
+def task_detail(store: Store, task_id: int) -> dict[str, Any]:
+    """Everything `task show` prints, as plain JSON-ready data."""
+    task = store.get_task(task_id)
+    project = _project_of(store, task)
+    profile = store.get_profile(task.profile_id).name if task.profile_id else None
+    runs = store.list_runs(task_id)
+    checks = next((run.checks for run in reversed(runs) if run.checks.status.value != "none"), None)
+    return {
+        "id": task.id,
+        "title": task.title,
+        "prompt": task.prompt,
+        "state": task.state.value,
+        "phase": task.phase.value,
+        "project": project.name,
+        "project_id": project.id,
+        "branch": task.branch,
+        "worktree": str(task.worktree) if task.worktree else None,
+        "base": task.base_branch,
+        "profile": profile,
+        "position": task.position,
+        "error": task.error,
+        "created_at": task.created_at,
+        "updated_at": task.updated_at,
+        "runs": [
+            {
+                "id": run.id,
+                "number": run.number,
+                "kind": run.kind.value,
+                "status": run.status.value,
+                "exit_code": run.exit_code,
+                "reason": run.reason,
+                "started_at": run.started_at,
+                "ended_at": run.ended_at,
+                "commit": run.commit,
+                "tokens_in": run.tokens_in,
+                "tokens_out": run.tokens_out,
+                "cost_usd": run.cost_usd,
+                "context_fill": run.context_fill,
+            }
+            for run in runs
+        ],
+        "diff": diff_stat(store, task).model_dump(),
+        "checks": (checks or CheckResult()).model_dump(mode="json"),
+    }

@@ -1,0 +1,58 @@
+"""Persists a run's events in batches: one transaction per flush, not per line."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+
+from seedbed.domain.events import Event
+from seedbed.store import Store
+
+FLUSH_EVERY_S = 0.05
+FLUSH_AT_ROWS = 2000
+
+
+class EventRecorder:
+    """Numbers a run's events and writes them to the store at most every 50 ms.
+
+    `on_flush(run_id, first_seq, last_seq)` tells listeners (the window's bridge)
+    which rows are new, so nothing is kept only in memory.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        run_id: int,
+        scrub: Callable[[str], str] | None = None,
+        on_flush: Callable[[int, int, int], None] | None = None,
+    ) -> None:
+        self.store = store
+        self.run_id = run_id
+        self.next_seq = store.count_events(run_id)
+        self._rows: list[tuple[float, str, str]] = []
+        self._last_flush = time.monotonic()
+        self._scrub = scrub
+        self._on_flush = on_flush
+
+    def add(self, events: Iterable[Event]) -> None:
+        scrub = self._scrub
+        for event in events:
+            if not event.ts:
+                event.ts = time.time()
+            data = event.model_dump_json()
+            if scrub is not None:
+                data = scrub(data)
+            self._rows.append((event.ts, event.kind, data))
+        if len(self._rows) >= FLUSH_AT_ROWS or time.monotonic() - self._last_flush >= FLUSH_EVERY_S:
+            self.flush()
+
+    def flush(self) -> None:
+        self._last_flush = time.monotonic()
+        if not self._rows:
+            return
+        rows, self._rows = self._rows, []
+        first = self.next_seq
+        self.store.append_events(self.run_id, first, rows)
+        self.next_seq += len(rows)
+        if self._on_flush is not None:
+            self._on_flush(self.run_id, first, self.next_seq - 1)

@@ -1,0 +1,91 @@
+"""Start-up recovery: runs left `running` by an engine that died are ended cleanly.
+
+Their process groups are killed if still alive (only when the group still carries
+the run's SEEDBED_RUN_ID, so a recycled pid is never hit), whatever they left in the
+worktree is committed, and the task waits in awaiting_review / interrupted.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import time
+from pathlib import Path
+
+from seedbed import vcs
+from seedbed.agents.process import kill_group
+from seedbed.domain.errors import SeedbedError
+from seedbed.domain.models import Phase, Run, RunStatus, TaskState
+from seedbed.engine.runner import commit_message
+from seedbed.store import Store
+
+INTERRUPTED_REASON = "interrupted: the engine stopped while this run was going"
+
+
+def processes_of_run(pgid: int, run_id: int) -> list[int]:
+    """Pids in process group pgid whose environment names this run (Linux /proc)."""
+    marker = f"SEEDBED_RUN_ID={run_id}".encode()
+    found: list[int] = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        pid = int(entry.name)
+        with contextlib.suppress(OSError):
+            if os.getpgid(pid) != pgid:
+                continue
+            environ = (entry / "environ").read_bytes().split(b"\0")
+            if marker in environ:
+                found.append(pid)
+    return found
+
+
+def kill_orphans(run: Run) -> bool:
+    """Kill what is left of a dead engine's run; True if anything was alive."""
+    if run.pid is None:
+        return False
+    if not processes_of_run(run.pid, run.id):
+        return False
+    kill_group(run.pid, signal.SIGKILL)
+    return True
+
+
+def interrupt_run(store: Store, run: Run) -> None:
+    kill_orphans(run)
+    task = store.get_task(run.task_id)
+    if task.workspace_ready and task.worktree is not None and task.worktree.exists():
+        with contextlib.suppress(SeedbedError):
+            sha = vcs.commit_all(task.worktree, commit_message(task, run))
+            if sha:
+                run = store.update_run(run.id, commit=sha)
+    store.update_run(
+        run.id, status=RunStatus.INTERRUPTED, reason=INTERRUPTED_REASON, ended_at=time.time()
+    )
+    if task.state is TaskState.RUNNING:
+        store.move_task(
+            task.id,
+            TaskState.AWAITING_REVIEW,
+            Phase.INTERRUPTED,
+            control="",
+            error=INTERRUPTED_REASON,
+        )
+
+
+def recover(store: Store) -> list[int]:
+    """End every run a previous engine left running; returns the affected task ids."""
+    tasks: list[int] = []
+    for run in store.runs_with_status(RunStatus.RUNNING.value):
+        interrupt_run(store, run)
+        tasks.append(run.task_id)
+    # A task can be left mid-lifecycle with no run row (killed between the two writes).
+    for task in store.list_tasks(states=[TaskState.RUNNING]):
+        if task.phase is not Phase.QUEUED and task.id not in tasks:
+            store.move_task(
+                task.id,
+                TaskState.AWAITING_REVIEW,
+                Phase.INTERRUPTED,
+                control="",
+                error=INTERRUPTED_REASON,
+            )
+            tasks.append(task.id)
+    return tasks

@@ -1,0 +1,329 @@
+"""One run of one task, from its worktree to awaiting review.
+
+queued → preparing (worktree, copied files, setup) → implementing (the agent) →
+commit what the agent left → checking → awaiting_review (ready, checks_failed,
+agent_failed) — or interrupted / back to planned when stopped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from seedbed import vcs
+from seedbed.agents.base import AgentRun, RunOutcome, RunRequest
+from seedbed.agents.process import ManagedProcess, ProcessSpec, base_environment
+from seedbed.agents.registry import runtime_for
+from seedbed.domain.errors import SeedbedError
+from seedbed.domain.events import ErrorEvent, OutputEvent, StatusEvent, Stream
+from seedbed.domain.models import (
+    CheckResult,
+    CheckStatus,
+    Control,
+    Phase,
+    Project,
+    Run,
+    RunStatus,
+    Task,
+    TaskState,
+)
+from seedbed.domain.slug import one_line, task_branch, task_dir_name
+from seedbed.engine.recorder import EventRecorder
+from seedbed.paths import worktrees_dir
+from seedbed.store import Store
+
+CHECK_TAIL_BYTES = 4000
+FlushListener = Callable[[int, int, int], None]
+
+
+class StepFailed(Exception):
+    """A step before or after the agent failed; the task ends as agent_failed."""
+
+
+def commit_message(task: Task, run: Run) -> str:
+    return (
+        f"{one_line(task.title)}\n\n"
+        f"Seedbed task {task.id}, run {run.number} ({run.kind.value}), "
+        "changes left by the agent.\n"
+    )
+
+
+def tail(lines: list[str], limit: int = CHECK_TAIL_BYTES) -> str:
+    text = "\n".join(lines)
+    return text[-limit:]
+
+
+class TaskRunner:
+    """Carries one task through one run. `stop(control)` ends it early, work kept."""
+
+    def __init__(
+        self,
+        store: Store,
+        data_dir: Path,
+        task: Task,
+        on_flush: FlushListener | None = None,
+        on_change: Callable[[int], None] | None = None,
+    ) -> None:
+        self.store = store
+        self.data_dir = data_dir
+        self.task = task
+        self.project: Project = store.get_project(task.project_id)
+        self.run: Run | None = None
+        self.control = Control.NONE
+        self._on_flush = on_flush
+        self._on_change = on_change or (lambda _task_id: None)
+        self._agent: AgentRun | None = None
+        self._process: ManagedProcess | None = None
+        self._recorder: EventRecorder | None = None
+
+    # -- control --------------------------------------------------------------------
+
+    async def stop(self, control: Control) -> None:
+        """Stop whatever runs now; the lifecycle then commits and ends the run."""
+        if self.control is Control.NONE:
+            self.control = control
+        if self._agent is not None:
+            await self._agent.stop("stop")
+        if self._process is not None:
+            await self._process.stop("stop")
+
+    # -- the lifecycle --------------------------------------------------------------
+
+    async def execute(self) -> None:
+        task = self.task
+        self.run = self.store.add_run(
+            Run(
+                task_id=task.id,
+                number=0,
+                kind=task.pending_kind,
+                follow_up=task.pending_message,
+                started_at=time.time(),
+            )
+        )
+        self._recorder = EventRecorder(self.store, self.run.id, on_flush=self._on_flush)
+        flusher = asyncio.create_task(self._autoflush())
+        try:
+            outcome = await self._steps()
+        except Exception as exc:  # an engine bug must still end the run visibly
+            outcome = RunOutcome(status=RunStatus.FAILED, reason=f"internal error: {exc!r}")
+            self._log(ErrorEvent(message=outcome.reason))
+            with contextlib.suppress(Exception):
+                await self._commit()
+            await self._finish(outcome, CheckResult())
+        finally:
+            flusher.cancel()
+            self._recorder.flush()
+
+    async def _steps(self) -> RunOutcome:
+        assert self.run is not None
+        self._set_phase(Phase.PREPARING)
+        try:
+            await self._prepare()
+        except (StepFailed, SeedbedError) as exc:
+            outcome = RunOutcome(status=RunStatus.FAILED, reason=f"preparing failed: {exc}")
+            self._log(ErrorEvent(message=outcome.reason))
+            await self._finish(outcome, CheckResult())
+            return outcome
+        outcome = await self._run_agent() if self.control is Control.NONE else _stopped()
+        await self._commit()
+        checks = CheckResult()
+        if self.control is Control.NONE and outcome.status is RunStatus.SUCCEEDED:
+            checks = await self._checks()
+        await self._finish(outcome, checks)
+        return outcome
+
+    async def _prepare(self) -> None:
+        task = self.task
+        project = self.project
+        if task.branch is None or task.worktree is None:
+            branch = task_branch(task.id, task.title)
+            worktree = worktrees_dir(self.data_dir, project.name) / task_dir_name(
+                task.id, task.title
+            )
+            task = self._update(branch=branch, worktree=worktree, base_branch=project.base_branch)
+        assert task.branch is not None and task.worktree is not None
+        if task.workspace_ready:
+            if not await asyncio.to_thread(vcs.worktree_exists, project.path, task.worktree):
+                self._log(StatusEvent(phase="preparing", message="worktree missing: re-attached"))
+                await asyncio.to_thread(
+                    vcs.attach_worktree, project.path, task.worktree, task.branch
+                )
+            self._log(StatusEvent(phase="preparing", message=f"reusing {task.worktree}"))
+            return
+        await asyncio.to_thread(
+            vcs.create_worktree, project.path, task.worktree, task.branch, task.base_branch
+        )
+        task = self._update(workspace_ready=True)
+        self._log(
+            StatusEvent(
+                phase="preparing", message=f"worktree {task.worktree} on branch {task.branch}"
+            )
+        )
+        if project.copy_globs:
+            copied = await asyncio.to_thread(
+                vcs.copy_into_worktree, project.path, task.worktree, project.copy_globs
+            )
+            self._log(StatusEvent(phase="preparing", message=f"copied {len(copied)} file(s)"))
+        if project.setup_command:
+            code, _lines = await self._shell(project.setup_command, Stream.SETUP)
+            if self.control is not Control.NONE:
+                return
+            if code != 0:
+                raise StepFailed(f"the setup command exited with code {code}")
+
+    async def _run_agent(self) -> RunOutcome:
+        assert self.run is not None and self.task.worktree is not None
+        task = self.task
+        self._set_phase(Phase.IMPLEMENTING)
+        profile = self.store.get_profile(task.profile_id) if task.profile_id else None
+        if profile is None:
+            reason = "the task has no agent profile (use --profile)"
+            self._log(ErrorEvent(message=reason))
+            return RunOutcome(status=RunStatus.FAILED, reason=reason)
+        request = RunRequest(
+            task_id=task.id,
+            run_id=self.run.id,
+            run_number=self.run.number,
+            kind=self.run.kind,
+            title=task.title,
+            prompt=task.prompt,
+            worktree=task.worktree,
+            follow_up=self.run.follow_up,
+        )
+        try:
+            self._agent = await runtime_for(profile).start(request)
+        except (OSError, SeedbedError) as exc:
+            reason = f"the agent could not start: {exc}"
+            self._log(ErrorEvent(message=reason))
+            return RunOutcome(status=RunStatus.FAILED, reason=reason)
+        self.run = self.store.update_run(self.run.id, pid=self._agent.pid)
+        if self.control is not Control.NONE:
+            await self._agent.stop("stop")
+        assert self._recorder is not None
+        async for batch in self._agent.events():
+            self._recorder.add(batch)
+        outcome = self._agent.outcome
+        self._agent = None
+        if outcome.status is RunStatus.STOPPED:
+            self._log(StatusEvent(phase="implementing", message=outcome.reason))
+        elif outcome.reason:
+            self._log(ErrorEvent(message=outcome.reason))
+        return outcome
+
+    async def _commit(self) -> None:
+        assert self.run is not None
+        task = self.task
+        if not task.workspace_ready or task.worktree is None or not task.worktree.exists():
+            return
+        sha = await asyncio.to_thread(vcs.commit_all, task.worktree, commit_message(task, self.run))
+        if sha:
+            self.run = self.store.update_run(self.run.id, commit=sha)
+            self._log(StatusEvent(phase="committing", message=f"committed {sha[:10]}"))
+
+    async def _checks(self) -> CheckResult:
+        command = self.project.check_command
+        if not command:
+            return CheckResult()
+        self._set_phase(Phase.CHECKING)
+        code, lines = await self._shell(command, Stream.CHECK)
+        if self.control is not Control.NONE:
+            return CheckResult()
+        status = CheckStatus.PASSED if code == 0 else CheckStatus.FAILED
+        self._log(StatusEvent(phase="checking", message=f"checks {status.value} (exit {code})"))
+        return CheckResult(status=status, exit_code=code, output_tail=tail(lines))
+
+    async def _finish(self, outcome: RunOutcome, checks: CheckResult) -> None:
+        assert self.run is not None
+        status = outcome.status
+        if self.control is not Control.NONE:
+            status = RunStatus.STOPPED
+        self.run = self.store.update_run(
+            self.run.id,
+            status=status,
+            exit_code=outcome.exit_code,
+            reason=outcome.reason,
+            ended_at=time.time(),
+            checks=checks,
+        )
+        if self.control is Control.REQUEUE:
+            target, phase = TaskState.PLANNED, Phase.DRAFT
+        elif self.control is Control.STOP:
+            target, phase = TaskState.AWAITING_REVIEW, Phase.INTERRUPTED
+        elif status is not RunStatus.SUCCEEDED:
+            target, phase = TaskState.AWAITING_REVIEW, Phase.AGENT_FAILED
+        elif checks.status is CheckStatus.FAILED:
+            target, phase = TaskState.AWAITING_REVIEW, Phase.CHECKS_FAILED
+        else:
+            target, phase = TaskState.AWAITING_REVIEW, Phase.READY
+        self._log(StatusEvent(phase=phase.value, message=f"run {self.run.number} ended"))
+        assert self._recorder is not None
+        self._recorder.flush()
+        self.task = self.store.move_task(
+            self.task.id,
+            target,
+            phase,
+            expect=TaskState.RUNNING,
+            control=Control.NONE,
+            error=outcome.reason if status is not RunStatus.SUCCEEDED else "",
+            pending_message="",
+        )
+        self._on_change(self.task.id)
+
+    # -- helpers --------------------------------------------------------------------
+
+    async def _shell(self, command: str, stream: Stream) -> tuple[int | None, list[str]]:
+        """Run a project command (setup or check) in the worktree, its lines logged."""
+        assert self.task.worktree is not None and self._recorder is not None
+        env = base_environment()
+        env["SEEDBED_TASK_ID"] = str(self.task.id)
+        env["SEEDBED_RUN_ID"] = str(self.run.id if self.run else 0)
+        spec = ProcessSpec(
+            argv=["/bin/sh", "-c", command],
+            cwd=self.task.worktree,
+            env=env,
+            timeout=self.project.check_timeout,
+            streams=(stream, stream),
+        )
+        self._process = await ManagedProcess.start(spec)
+        if self.run is not None:
+            self.run = self.store.update_run(self.run.id, pid=self._process.pid)
+        lines: list[str] = []
+        async for batch in self._process.batches():
+            self._recorder.add(
+                OutputEvent.model_construct(ts=time.time(), stream=s, line=text, cut=cut)
+                for s, text, cut in batch
+            )
+            lines.extend(text for _s, text, _cut in batch)
+            del lines[:-200]
+        process, self._process = self._process, None
+        if process.ended_by == "timeout":
+            self._log(ErrorEvent(message=f"{stream.value} command timed out"))
+        return process.exit_code, lines
+
+    async def _autoflush(self) -> None:
+        assert self._recorder is not None
+        while True:
+            await asyncio.sleep(0.05)
+            self._recorder.flush()
+
+    def _log(self, event: StatusEvent | ErrorEvent) -> None:
+        assert self._recorder is not None
+        event.ts = time.time()
+        self._recorder.add([event])
+
+    def _set_phase(self, phase: Phase) -> None:
+        self.task = self.store.update_task(self.task.id, phase=phase)
+        if self._recorder is not None:
+            self._log(StatusEvent(phase=phase.value, message=phase.value))
+        self._on_change(self.task.id)
+
+    def _update(self, **fields: object) -> Task:
+        self.task = self.store.update_task(self.task.id, **fields)
+        return self.task
+
+
+def _stopped() -> RunOutcome:
+    return RunOutcome(status=RunStatus.STOPPED, reason="stopped")

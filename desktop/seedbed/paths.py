@@ -1,0 +1,27 @@
+"""Where Seedbed keeps its data: one directory holds the database, logs and worktrees."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import platformdirs
+
+ENV_DATA_DIR = "SEEDBED_DATA_DIR"
+
+
+def resolve_data_dir(explicit: str | Path | None = None) -> Path:
+    """--data-dir, else $SEEDBED_DATA_DIR, else the platform's user data dir."""
+    if explicit:
+        chosen = Path(explicit)
+    elif os.environ.get(ENV_DATA_DIR):
+        chosen = Path(os.environ[ENV_DATA_DIR])
+    else:
+        chosen = Path(platformdirs.user_data_dir("seedbed"))
+    chosen = chosen.expanduser().resolve()
+    chosen.mkdir(parents=True, exist_ok=True)
+    return chosen
+
+
+def worktrees_dir(data_dir: Path, project_name: str) -> Path:
+    return data_dir / "worktrees" / project_name

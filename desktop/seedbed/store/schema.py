@@ -1,0 +1,90 @@
+"""The schema, as an ordered list of migrations; PRAGMA user_version counts those applied."""
+
+from __future__ import annotations
+
+MIGRATIONS: list[str] = [
+    """
+    CREATE TABLE projects (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        path TEXT NOT NULL,
+        base_branch TEXT NOT NULL,
+        setup_command TEXT NOT NULL DEFAULT '',
+        check_command TEXT NOT NULL DEFAULT '',
+        copy_globs TEXT NOT NULL DEFAULT '[]',
+        diff_budget INTEGER NOT NULL DEFAULT 0,
+        check_timeout REAL NOT NULL DEFAULT 1800,
+        created_at REAL NOT NULL
+    );
+    CREATE TABLE profiles (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        kind TEXT NOT NULL,
+        config TEXT NOT NULL,
+        created_at REAL NOT NULL
+    );
+    CREATE TABLE tasks (
+        id INTEGER PRIMARY KEY,
+        project_id INTEGER NOT NULL REFERENCES projects(id),
+        title TEXT NOT NULL,
+        prompt TEXT NOT NULL DEFAULT '',
+        state TEXT NOT NULL,
+        phase TEXT NOT NULL,
+        position INTEGER NOT NULL,
+        profile_id INTEGER REFERENCES profiles(id),
+        branch TEXT,
+        worktree TEXT,
+        base_branch TEXT NOT NULL,
+        workspace_ready INTEGER NOT NULL DEFAULT 0,
+        pending_kind TEXT NOT NULL DEFAULT 'implement',
+        pending_message TEXT NOT NULL DEFAULT '',
+        control TEXT NOT NULL DEFAULT '',
+        error TEXT NOT NULL DEFAULT '',
+        created_at REAL NOT NULL,
+        updated_at REAL NOT NULL
+    );
+    CREATE INDEX tasks_by_state ON tasks(state, position);
+    CREATE TABLE runs (
+        id INTEGER PRIMARY KEY,
+        task_id INTEGER NOT NULL REFERENCES tasks(id),
+        number INTEGER NOT NULL,
+        kind TEXT NOT NULL,
+        status TEXT NOT NULL,
+        exit_code INTEGER,
+        reason TEXT NOT NULL DEFAULT '',
+        follow_up TEXT NOT NULL DEFAULT '',
+        pid INTEGER,
+        started_at REAL,
+        ended_at REAL,
+        commit_sha TEXT,
+        check_status TEXT NOT NULL DEFAULT 'none',
+        check_exit_code INTEGER,
+        check_output_tail TEXT NOT NULL DEFAULT '',
+        tokens_in INTEGER NOT NULL DEFAULT 0,
+        tokens_out INTEGER NOT NULL DEFAULT 0,
+        cost_usd REAL NOT NULL DEFAULT 0,
+        context_fill REAL NOT NULL DEFAULT 0,
+        UNIQUE (task_id, number)
+    );
+    CREATE INDEX runs_by_status ON runs(status);
+    CREATE TABLE events (
+        run_id INTEGER NOT NULL REFERENCES runs(id),
+        seq INTEGER NOT NULL,
+        ts REAL NOT NULL,
+        kind TEXT NOT NULL,
+        data TEXT NOT NULL,
+        PRIMARY KEY (run_id, seq)
+    ) WITHOUT ROWID;
+    CREATE TABLE comments (
+        id INTEGER PRIMARY KEY,
+        task_id INTEGER NOT NULL REFERENCES tasks(id),
+        path TEXT NOT NULL,
+        line INTEGER,
+        body TEXT NOT NULL,
+        author TEXT NOT NULL DEFAULT 'user',
+        sent INTEGER NOT NULL DEFAULT 0,
+        resolved INTEGER NOT NULL DEFAULT 0,
+        created_at REAL NOT NULL
+    );
+    """,
+]

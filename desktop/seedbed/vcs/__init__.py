@@ -1,0 +1,56 @@
+"""Git for Seedbed: worktrees, branches, snapshot commits, parsed diffs and safe merges.
+
+Every call blocks; the engine runs them with `asyncio.to_thread`.
+"""
+
+from seedbed.vcs.git import (
+    GitError,
+    attach_worktree,
+    branch_exists,
+    commit_all,
+    copy_into_worktree,
+    create_worktree,
+    current_branch,
+    delete_branch,
+    diff_files,
+    diff_stat,
+    diff_text,
+    dirty_files,
+    find_checkout,
+    merge_base,
+    open_repository,
+    remove_worktree,
+    rev_parse,
+    worktree_diff_files,
+    worktree_diff_stat,
+    worktree_diff_text,
+    worktree_exists,
+)
+from seedbed.vcs.merge import DirtyCheckout, MergeConflict, merge
+
+__all__ = [
+    "DirtyCheckout",
+    "GitError",
+    "MergeConflict",
+    "attach_worktree",
+    "branch_exists",
+    "commit_all",
+    "copy_into_worktree",
+    "create_worktree",
+    "current_branch",
+    "delete_branch",
+    "diff_files",
+    "diff_stat",
+    "diff_text",
+    "dirty_files",
+    "find_checkout",
+    "merge",
+    "merge_base",
+    "open_repository",
+    "remove_worktree",
+    "rev_parse",
+    "worktree_diff_files",
+    "worktree_diff_stat",
+    "worktree_diff_text",
+    "worktree_exists",
+]

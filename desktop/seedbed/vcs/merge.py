@@ -1,0 +1,192 @@
+"""Merging a task branch into its base without ever leaving the user's checkout half-merged.
+
+Conflicts are found first with `git merge-tree --write-tree`, which touches no checkout; the
+new commit is built with `commit-tree` from that tree; only then does the base move, either
+by a fast-forward inside the checkout that has it (files and ref together) or, when no
+checkout has it, by a compare-and-swap `update-ref`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from seedbed.domain.errors import OperationError, UserError
+from seedbed.domain.models import MergeStrategy
+from seedbed.vcs.git import (
+    PATHS_RAW,
+    SEEDBED_IDENTITY,
+    UNATTENDED,
+    GitError,
+    _git,
+    branch_exists,
+    current_branch,
+    dirty_files,
+    find_checkout,
+    identity_env,
+    rev_parse,
+)
+
+
+def _listing(files: list[str], limit: int = 10) -> str:
+    shown = ", ".join(files[:limit])
+    return shown + (f" and {len(files) - limit} more" if len(files) > limit else "")
+
+
+class MergeConflict(OperationError):
+    """The branch does not merge cleanly into its base; nothing was changed."""
+
+    def __init__(self, base: str, branch: str, files: list[str]) -> None:
+        self.files = files
+        super().__init__(f"merging {branch} into {base} conflicts in {_listing(files)}")
+
+
+class DirtyCheckout(OperationError):
+    """A checkout that a merge would update has uncommitted changes; nothing was changed."""
+
+    def __init__(self, checkout: Path, files: list[str]) -> None:
+        self.checkout = checkout
+        self.files = files
+        super().__init__(
+            f"{checkout} has uncommitted changes to {_listing(files)}; "
+            "commit or stash them first, then merge again"
+        )
+
+
+def _identity(repo: Path) -> tuple[str, str]:
+    """The repository's configured user, or Seedbed when there is none."""
+    name = _git(repo, "config", "--get", "user.name", check=False).strip()
+    email = _git(repo, "config", "--get", "user.email", check=False).strip()
+    return (name, email) if name and email else SEEDBED_IDENTITY
+
+
+def _merge_tree(repo: Path, base_sha: str, branch_sha: str) -> tuple[str, list[str]]:
+    """The merged tree and the conflicted paths (empty when clean), computed in memory."""
+    args = ("merge-tree", "--write-tree", "--name-only", "--no-messages", "-z")
+    try:
+        out = _git(repo, *PATHS_RAW, *args, base_sha, branch_sha)
+    except GitError as exc:
+        if exc.status != 1:  # 1 means conflicts; anything else is a real failure
+            raise
+        out = exc.stdout
+    tree, *paths = [p for p in out.split("\0") if p]
+    return tree, list(dict.fromkeys(paths))
+
+
+def _is_ancestor(repo: Path, ancestor: str, descendant: str) -> bool:
+    try:
+        _git(repo, "merge-base", "--is-ancestor", ancestor, descendant)
+    except GitError as exc:
+        if exc.status == 1:
+            return False
+        raise
+    return True
+
+
+def _commit_tree(repo: Path, tree: str, parents: list[str], message: str) -> str:
+    parent_args = [arg for parent in parents for arg in ("-p", parent)]
+    return _git(
+        repo,
+        *UNATTENDED,
+        "commit-tree",
+        "--no-gpg-sign",
+        tree,
+        *parent_args,
+        "-F",
+        "-",
+        env=identity_env(*_identity(repo)),
+        input=message,
+    ).strip()
+
+
+def _rebase_in_progress(worktree: Path) -> bool:
+    for name in ("rebase-merge", "rebase-apply"):
+        path = _git(worktree, "rev-parse", "--path-format=absolute", "--git-path", name).strip()
+        if Path(path).exists():
+            return True
+    return False
+
+
+def _rebase(repo: Path, worktree: Path | None, base: str, branch: str, onto: str) -> str:
+    """Rebase `branch` onto `onto` inside the task's own worktree; the rebased tip."""
+    if worktree is None:
+        raise UserError("the rebase strategy needs the task's worktree")
+    if current_branch(worktree) != branch:
+        raise UserError(f"{worktree} does not have {branch} checked out")
+    dirty = dirty_files(worktree)
+    if dirty:
+        raise DirtyCheckout(worktree, dirty)
+    name, email = _identity(repo)
+    env = {"GIT_COMMITTER_NAME": name, "GIT_COMMITTER_EMAIL": email}
+    options = ("--no-autostash", "--no-update-refs", "--no-autosquash", "--quiet")
+    try:
+        _git(worktree, *UNATTENDED, "rebase", *options, onto, env=env)
+    except GitError:
+        unmerged = _git(worktree, *PATHS_RAW, "diff", "--name-only", "--diff-filter=U", "-z")
+        if _rebase_in_progress(worktree):
+            _git(worktree, "rebase", "--abort")
+        files = [p for p in unmerged.split("\0") if p]
+        if files:
+            raise MergeConflict(base, branch, files) from None
+        raise
+    return rev_parse(worktree, "HEAD")
+
+
+def _move_base(repo: Path, base: str, old: str, new: str, checkout: Path | None) -> None:
+    """Point `base` at `new`, updating the checkout that has it, if any."""
+    reason = {"GIT_REFLOG_ACTION": f"seedbed merge into {base}"}
+    if checkout is None:
+        _git(repo, "update-ref", "-m", reason["GIT_REFLOG_ACTION"], f"refs/heads/{base}", new, old)
+        return
+    if rev_parse(checkout, "HEAD") != old:
+        raise OperationError(f"{base} moved while merging; merge again")
+    # --ff-only updates files and ref together and refuses to overwrite local files.
+    options = ("--ff-only", "--no-autostash", "--no-verify-signatures", "--quiet")
+    try:
+        _git(checkout, "merge", *options, new, env=reason)
+    except GitError as exc:
+        raise OperationError(f"could not update {checkout}: {exc.stderr.strip()}") from None
+
+
+def merge(
+    repo: Path,
+    base: str,
+    branch: str,
+    strategy: MergeStrategy,
+    message: str,
+    task_worktree: Path | None,
+) -> str:
+    """Merge `branch` into `base` with `strategy`; the new tip of `base`.
+
+    Raises MergeConflict or DirtyCheckout, having changed nothing, when it cannot merge.
+    When `branch` has nothing `base` lacks, `base` is left where it is.
+    """
+    strategy = MergeStrategy(strategy)
+    if base == branch:
+        raise UserError(f"cannot merge {branch} into itself")
+    for name in (base, branch):
+        if not branch_exists(repo, name):
+            raise UserError(f"branch {name!r} does not exist")
+    if strategy is not MergeStrategy.REBASE and not message.strip():
+        raise UserError("a merge message is required")
+    old = rev_parse(repo, f"refs/heads/{base}")
+    tip = rev_parse(repo, f"refs/heads/{branch}")
+    if _is_ancestor(repo, tip, old):
+        return old
+    tree, conflicts = _merge_tree(repo, old, tip)
+    if conflicts:
+        raise MergeConflict(base, branch, conflicts)
+    checkout = find_checkout(repo, base)
+    if checkout is not None:
+        dirty = dirty_files(checkout)
+        if dirty:
+            raise DirtyCheckout(checkout, dirty)
+    if strategy is MergeStrategy.SQUASH:
+        if tree == _git(repo, "rev-parse", f"{old}^{{tree}}").strip():
+            return old  # the branch's changes are already in base
+        new = _commit_tree(repo, tree, [old], message)
+    elif strategy is MergeStrategy.MERGE:
+        new = _commit_tree(repo, tree, [old, tip], message)
+    else:
+        new = _rebase(repo, task_worktree, base, branch, old)
+    _move_base(repo, base, old, new, checkout)
+    return new
