@@ -1,0 +1,131 @@
+"""Shared fixtures: real git repositories, a data dir, and the CLI run in-process or as a
+real subprocess."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+# Without a display Qt aborts the process; every test runs offscreen.
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from seedbed.cli import main
+
+GIT_ENV = {
+    "GIT_AUTHOR_NAME": "Test Author",
+    "GIT_AUTHOR_EMAIL": "author@example.com",
+    "GIT_COMMITTER_NAME": "Test Author",
+    "GIT_COMMITTER_EMAIL": "author@example.com",
+}
+
+
+def git(cwd: Path, *args: str) -> str:
+    """Run git for test set-up and inspection, failing loudly."""
+    result = subprocess.run(
+        ["git", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **GIT_ENV},
+        check=False,
+    )
+    if result.returncode != 0:
+        raise AssertionError(f"git {' '.join(args)} failed: {result.stderr}")
+    return result.stdout
+
+
+def make_repo(path: Path, files: dict[str, str] | None = None) -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    git(path, "-c", "init.defaultBranch=main", "init", "-q")
+    git(path, "config", "user.name", "Test Author")
+    git(path, "config", "user.email", "author@example.com")
+    git(path, "config", "commit.gpgsign", "false")
+    for name, text in (files or {"README.md": "# demo\n"}).items():
+        target = path / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text)
+    git(path, "add", "-A")
+    git(path, "commit", "-q", "-m", "initial commit")
+    return path
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    """A real git repository on branch main with one commit."""
+    return make_repo(tmp_path / "repo", {"README.md": "# demo\n", "src/app.py": "print('hi')\n"})
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    path = tmp_path / "data"
+    path.mkdir()
+    monkeypatch.setenv("SEEDBED_DATA_DIR", str(path))
+    return path
+
+
+@dataclass
+class Result:
+    code: int
+    out: str
+    err: str
+
+    def json(self) -> Any:
+        return json.loads(self.out)
+
+
+class SeedbedCli:
+    """Runs `seedbed …` in this process (fast) against the test's data dir."""
+
+    def __init__(self, data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        self.data_dir = data_dir
+        self.capsys = capsys
+
+    def __call__(self, *args: str | Path) -> Result:
+        out = io.StringIO()
+        self.capsys.readouterr()
+        argv = ["--data-dir", str(self.data_dir), *map(str, args)]
+        try:
+            code = main(argv, out=out)
+        except SystemExit as exc:  # argparse's own exits (usage errors, --help)
+            code = int(exc.code or 0)
+        captured = self.capsys.readouterr()
+        return Result(code, out.getvalue() + captured.out, captured.err)
+
+    def ok(self, *args: str | Path) -> Result:
+        result = self(*args)
+        assert result.code == 0, f"seedbed {args} exited {result.code}: {result.err}"
+        return result
+
+    def show(self, task_id: int | str) -> dict[str, Any]:
+        return self.ok("task", "show", str(task_id), "--json").json()
+
+    def spawn(self, *args: str, **kwargs: Any) -> subprocess.Popen[str]:
+        """`seedbed …` as a real separate process (for crash and concurrency tests)."""
+        return subprocess.Popen(
+            [sys.executable, "-m", "seedbed", "--data-dir", str(self.data_dir), *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            **kwargs,
+        )
+
+
+@pytest.fixture
+def seedbed(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> Iterator[SeedbedCli]:
+    yield SeedbedCli(data_dir, capsys)
+
+
+@pytest.fixture
+def project(seedbed: SeedbedCli, repo: Path) -> str:
+    """The `repo` fixture added as project "demo"; returns its name."""
+    seedbed.ok("project", "add", str(repo), "--name", "demo")
+    return "demo"
