@@ -16,7 +16,7 @@ from pathlib import Path
 from seedbed import vcs
 from seedbed.agents.process import kill_group
 from seedbed.domain.errors import SeedbedError
-from seedbed.domain.models import Phase, Run, RunStatus, TaskState
+from seedbed.domain.models import Control, Phase, Run, RunStatus, TaskState
 from seedbed.engine.runner import commit_message
 from seedbed.store import Store
 
@@ -66,7 +66,7 @@ def interrupt_run(store: Store, run: Run) -> None:
             task.id,
             TaskState.AWAITING_REVIEW,
             Phase.INTERRUPTED,
-            control="",
+            control=Control.NONE,
             error=INTERRUPTED_REASON,
         )
 
@@ -84,7 +84,7 @@ def recover(store: Store) -> list[int]:
                 task.id,
                 TaskState.AWAITING_REVIEW,
                 Phase.INTERRUPTED,
-                control="",
+                control=Control.NONE,
                 error=INTERRUPTED_REASON,
             )
             tasks.append(task.id)

@@ -262,7 +262,9 @@ class Store:
             raise ValueError("use move_task to change a task's state")
         with self.transaction() as conn:
             task = _task_or_error(conn, task_id)
-            updated = task.model_copy(update={**fields, "updated_at": time.time()})
+            updated = Task.model_validate(
+                {**task.model_dump(), **fields, "updated_at": time.time()}
+            )
             check_phase(updated.state, updated.phase)
             _write_task(conn, updated, fields.keys() | {"updated_at"})
         return updated
@@ -288,8 +290,14 @@ class Store:
                 )
             check_move(task_id, task.state, target)
             check_phase(target, phase)
-            updated = task.model_copy(
-                update={**fields, "state": target, "phase": phase, "updated_at": time.time()}
+            updated = Task.model_validate(
+                {
+                    **task.model_dump(),
+                    **fields,
+                    "state": target,
+                    "phase": phase,
+                    "updated_at": time.time(),
+                }
             )
             _write_task(conn, updated, fields.keys() | {"state", "phase", "updated_at"})
         return updated
@@ -339,7 +347,7 @@ class Store:
             row = conn.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
             if row is None:
                 raise UserError(f"no run with id {run_id}")
-            run = _run(row).model_copy(update=fields)
+            run = Run.model_validate({**_run(row).model_dump(), **fields})
             values = _run_values(run)
             keys = {"checks"} & fields.keys()
             columns = (fields.keys() - keys) | (
