@@ -23,6 +23,7 @@ READ_SIZE = 64 * 1024
 # After the main process exits, how long its pipes may stay open (held by something it
 # left running in the background) before the rest of its group is killed.
 DRAIN_SECONDS = 0.5
+EXIT_POLL_SECONDS = 0.05
 
 Line = tuple[Stream, str, int]
 
@@ -158,7 +159,15 @@ class ManagedProcess:
         kill_group(self.pid, signal.SIGKILL)
 
     async def _reap(self) -> None:
-        await self.proc.wait()
+        # Not just `proc.wait()`: asyncio also waits there for both pipes to close, which
+        # a child left running in the background can put off forever. `returncode` is set
+        # as soon as the process itself has exited.
+        waiting = asyncio.ensure_future(self.proc.wait())
+        try:
+            while self.proc.returncode is None:
+                await asyncio.wait([waiting], timeout=EXIT_POLL_SECONDS)
+        finally:
+            waiting.cancel()
         # Anything the process left behind that still holds our pipes gets a moment to
         # finish writing, then is killed with the group: nothing is orphaned.
         await asyncio.sleep(0)

@@ -3,8 +3,15 @@
 Every call blocks; the engine runs them with `asyncio.to_thread`.
 """
 
+from seedbed.vcs.diff import (
+    diff_files,
+    diff_stat,
+    diff_text,
+    worktree_diff_files,
+    worktree_diff_stat,
+    worktree_diff_text,
+)
 from seedbed.vcs.git import (
-    GitError,
     attach_worktree,
     branch_exists,
     commit_all,
@@ -12,21 +19,16 @@ from seedbed.vcs.git import (
     create_worktree,
     current_branch,
     delete_branch,
-    diff_files,
-    diff_stat,
-    diff_text,
     dirty_files,
     find_checkout,
     merge_base,
     open_repository,
     remove_worktree,
     rev_parse,
-    worktree_diff_files,
-    worktree_diff_stat,
-    worktree_diff_text,
     worktree_exists,
 )
 from seedbed.vcs.merge import DirtyCheckout, MergeConflict, merge
+from seedbed.vcs.runner import GitError
 
 __all__ = [
     "DirtyCheckout",

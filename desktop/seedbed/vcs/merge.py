@@ -13,17 +13,19 @@ from pathlib import Path
 from seedbed.domain.errors import OperationError, UserError
 from seedbed.domain.models import MergeStrategy
 from seedbed.vcs.git import (
-    PATHS_RAW,
-    SEEDBED_IDENTITY,
-    UNATTENDED,
-    GitError,
-    _git,
     branch_exists,
     current_branch,
     dirty_files,
     find_checkout,
-    identity_env,
     rev_parse,
+)
+from seedbed.vcs.runner import (
+    PATHS_RAW,
+    SEEDBED_IDENTITY,
+    UNATTENDED,
+    GitError,
+    identity_env,
+    run_git,
 )
 
 
@@ -54,8 +56,8 @@ class DirtyCheckout(OperationError):
 
 def _identity(repo: Path) -> tuple[str, str]:
     """The repository's configured user, or Seedbed when there is none."""
-    name = _git(repo, "config", "--get", "user.name", check=False).strip()
-    email = _git(repo, "config", "--get", "user.email", check=False).strip()
+    name = run_git(repo, "config", "--get", "user.name", check=False).strip()
+    email = run_git(repo, "config", "--get", "user.email", check=False).strip()
     return (name, email) if name and email else SEEDBED_IDENTITY
 
 
@@ -63,7 +65,7 @@ def _merge_tree(repo: Path, base_sha: str, branch_sha: str) -> tuple[str, list[s
     """The merged tree and the conflicted paths (empty when clean), computed in memory."""
     args = ("merge-tree", "--write-tree", "--name-only", "--no-messages", "-z")
     try:
-        out = _git(repo, *PATHS_RAW, *args, base_sha, branch_sha)
+        out = run_git(repo, *PATHS_RAW, *args, base_sha, branch_sha)
     except GitError as exc:
         if exc.status != 1:  # 1 means conflicts; anything else is a real failure
             raise
@@ -74,7 +76,7 @@ def _merge_tree(repo: Path, base_sha: str, branch_sha: str) -> tuple[str, list[s
 
 def _is_ancestor(repo: Path, ancestor: str, descendant: str) -> bool:
     try:
-        _git(repo, "merge-base", "--is-ancestor", ancestor, descendant)
+        run_git(repo, "merge-base", "--is-ancestor", ancestor, descendant)
     except GitError as exc:
         if exc.status == 1:
             return False
@@ -84,7 +86,7 @@ def _is_ancestor(repo: Path, ancestor: str, descendant: str) -> bool:
 
 def _commit_tree(repo: Path, tree: str, parents: list[str], message: str) -> str:
     parent_args = [arg for parent in parents for arg in ("-p", parent)]
-    return _git(
+    return run_git(
         repo,
         *UNATTENDED,
         "commit-tree",
@@ -100,7 +102,7 @@ def _commit_tree(repo: Path, tree: str, parents: list[str], message: str) -> str
 
 def _rebase_in_progress(worktree: Path) -> bool:
     for name in ("rebase-merge", "rebase-apply"):
-        path = _git(worktree, "rev-parse", "--path-format=absolute", "--git-path", name).strip()
+        path = run_git(worktree, "rev-parse", "--path-format=absolute", "--git-path", name).strip()
         if Path(path).exists():
             return True
     return False
@@ -119,11 +121,11 @@ def _rebase(repo: Path, worktree: Path | None, base: str, branch: str, onto: str
     env = {"GIT_COMMITTER_NAME": name, "GIT_COMMITTER_EMAIL": email}
     options = ("--no-autostash", "--no-update-refs", "--no-autosquash", "--quiet")
     try:
-        _git(worktree, *UNATTENDED, "rebase", *options, onto, env=env)
+        run_git(worktree, *UNATTENDED, "rebase", *options, onto, env=env)
     except GitError:
-        unmerged = _git(worktree, *PATHS_RAW, "diff", "--name-only", "--diff-filter=U", "-z")
+        unmerged = run_git(worktree, *PATHS_RAW, "diff", "--name-only", "--diff-filter=U", "-z")
         if _rebase_in_progress(worktree):
-            _git(worktree, "rebase", "--abort")
+            run_git(worktree, "rebase", "--abort")
         files = [p for p in unmerged.split("\0") if p]
         if files:
             raise MergeConflict(base, branch, files) from None
@@ -135,14 +137,16 @@ def _move_base(repo: Path, base: str, old: str, new: str, checkout: Path | None)
     """Point `base` at `new`, updating the checkout that has it, if any."""
     reason = {"GIT_REFLOG_ACTION": f"seedbed merge into {base}"}
     if checkout is None:
-        _git(repo, "update-ref", "-m", reason["GIT_REFLOG_ACTION"], f"refs/heads/{base}", new, old)
+        run_git(
+            repo, "update-ref", "-m", reason["GIT_REFLOG_ACTION"], f"refs/heads/{base}", new, old
+        )
         return
     if rev_parse(checkout, "HEAD") != old:
         raise OperationError(f"{base} moved while merging; merge again")
     # --ff-only updates files and ref together and refuses to overwrite local files.
     options = ("--ff-only", "--no-autostash", "--no-verify-signatures", "--quiet")
     try:
-        _git(checkout, "merge", *options, new, env=reason)
+        run_git(checkout, "merge", *options, new, env=reason)
     except GitError as exc:
         raise OperationError(f"could not update {checkout}: {exc.stderr.strip()}") from None
 
@@ -158,7 +162,8 @@ def merge(
     """Merge `branch` into `base` with `strategy`; the new tip of `base`.
 
     Raises MergeConflict or DirtyCheckout, having changed nothing, when it cannot merge.
-    When `branch` has nothing `base` lacks, `base` is left where it is.
+    When `branch` has nothing `base` lacks, `base` is left where it is. Rebase keeps the
+    branch's own commits (so `message` is unused) and needs `task_worktree` to replay them in.
     """
     strategy = MergeStrategy(strategy)
     if base == branch:
@@ -181,7 +186,7 @@ def merge(
         if dirty:
             raise DirtyCheckout(checkout, dirty)
     if strategy is MergeStrategy.SQUASH:
-        if tree == _git(repo, "rev-parse", f"{old}^{{tree}}").strip():
+        if tree == run_git(repo, "rev-parse", f"{old}^{{tree}}").strip():
             return old  # the branch's changes are already in base
         new = _commit_tree(repo, tree, [old], message)
     elif strategy is MergeStrategy.MERGE:

@@ -1,0 +1,111 @@
+"""Parsed and unified diffs: merge-base → branch, or → the live working tree."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from seedbed.domain.errors import OperationError
+from seedbed.domain.models import DiffStat, FileChange
+from seedbed.vcs.git import merge_base, rev_parse
+from seedbed.vcs.runner import DIFF_OPTIONS, PATHS_RAW, run_git
+
+# Diffs
+
+
+def _parse_changes(out: str) -> list[FileChange]:
+    """Parse `git diff --raw --numstat -z`: all raw records, then numstat in the same order."""
+    fields = out.split("\0")
+    raw: list[tuple[str, str | None, str]] = []
+    counts: list[tuple[str, str]] = []
+    i = 0
+    while i < len(fields):
+        field = fields[i]
+        if not field:
+            i += 1
+        elif field.startswith(":"):
+            letter = field.split()[-1][0]
+            if letter in "RC":
+                raw.append((letter, fields[i + 1], fields[i + 2]))
+                i += 3
+            else:
+                raw.append((letter, None, fields[i + 1]))
+                i += 2
+        else:
+            insertions, deletions, path = field.split("\t", 2)
+            counts.append((insertions, deletions))
+            i += 1 if path else 3  # a rename's paths follow in two fields of their own
+    if len(raw) != len(counts):
+        raise OperationError("could not parse git diff output")
+    return [
+        FileChange(
+            path=path,
+            old_path=old,
+            status=letter,
+            insertions=0 if ins == "-" else int(ins),
+            deletions=0 if dels == "-" else int(dels),
+            binary=ins == "-",
+        )
+        for (letter, old, path), (ins, dels) in zip(raw, counts, strict=True)
+    ]
+
+
+def _diff_text(cwd: Path, old: str, new: str) -> str:
+    out = run_git(cwd, *PATHS_RAW, "diff", *DIFF_OPTIONS, old, new)
+    return out.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
+def _diff_files(cwd: Path, old: str, new: str) -> list[FileChange]:
+    out = run_git(cwd, *PATHS_RAW, "diff", *DIFF_OPTIONS, "--raw", "--numstat", "-z", old, new)
+    return _parse_changes(out)
+
+
+def _stat(changes: list[FileChange]) -> DiffStat:
+    return DiffStat(
+        files=len(changes),
+        insertions=sum(c.insertions for c in changes),
+        deletions=sum(c.deletions for c in changes),
+    )
+
+
+def diff_text(repo: Path, base: str, branch: str) -> str:
+    """Unified diff of what `branch` changed since it left `base` (merge-base → branch)."""
+    return _diff_text(repo, merge_base(repo, base, branch), rev_parse(repo, branch))
+
+
+def diff_files(repo: Path, base: str, branch: str) -> list[FileChange]:
+    return _diff_files(repo, merge_base(repo, base, branch), rev_parse(repo, branch))
+
+
+def diff_stat(repo: Path, base: str, branch: str) -> DiffStat:
+    return _stat(diff_files(repo, base, branch))
+
+
+def _worktree_tree(worktree: Path) -> str:
+    """A tree of the working tree, untracked files included, built in a throwaway index.
+
+    The agent may be using the real index at the same moment, so it is never touched.
+    """
+    index = run_git(worktree, "rev-parse", "--path-format=absolute", "--git-path", "index").strip()
+    with tempfile.TemporaryDirectory(prefix="seedbed-index-") as tmp:
+        temp_index = Path(tmp) / "index"
+        if os.path.exists(index):
+            shutil.copyfile(index, temp_index)
+        env = {"GIT_INDEX_FILE": str(temp_index)}
+        run_git(worktree, "add", "-A", env=env)
+        return run_git(worktree, "write-tree", env=env).strip()
+
+
+def worktree_diff_text(worktree: Path, base: str) -> str:
+    """Diff from merge-base(base, HEAD) to the working tree, untracked files included."""
+    return _diff_text(worktree, merge_base(worktree, base, "HEAD"), _worktree_tree(worktree))
+
+
+def worktree_diff_files(worktree: Path, base: str) -> list[FileChange]:
+    return _diff_files(worktree, merge_base(worktree, base, "HEAD"), _worktree_tree(worktree))
+
+
+def worktree_diff_stat(worktree: Path, base: str) -> DiffStat:
+    return _stat(worktree_diff_files(worktree, base))
