@@ -30,14 +30,29 @@ def wait_for(
 
 
 @pytest.fixture
-def engine(seedbed: SeedbedCli) -> Iterator[subprocess.Popen[str]]:
-    """`seedbed run` as a real background process; terminated after the test."""
-    proc = seedbed.spawn("run", "--max-parallel", "4")
+def spawn(seedbed: SeedbedCli) -> Iterator[Callable[..., subprocess.Popen[str]]]:
+    """Start `seedbed …` processes that are ended and reaped after the test, pass or fail."""
+    procs: list[subprocess.Popen[str]] = []
+
+    def start(*args: str) -> subprocess.Popen[str]:
+        procs.append(seedbed.spawn(*args))
+        return procs[-1]
+
+    yield start
+    for proc in procs:
+        if proc.poll() is None:
+            proc.terminate()
+        proc.communicate(timeout=30)
+
+
+@pytest.fixture
+def engine(
+    seedbed: SeedbedCli, spawn: Callable[..., subprocess.Popen[str]]
+) -> subprocess.Popen[str]:
+    """`seedbed run` as a real background process."""
+    proc = spawn("run", "--max-parallel", "4")
     wait_for(lambda: (seedbed.data_dir / "engine.lock").exists(), what="the engine lock")
-    yield proc
-    if proc.poll() is None:
-        proc.terminate()
-    proc.communicate(timeout=30)
+    return proc
 
 
 def add_sleeper(seedbed: SeedbedCli, title: str) -> int:
@@ -112,14 +127,17 @@ def test_a_second_engine_says_so(
 
 
 def test_log_follow_ends_with_the_run(
-    seedbed: SeedbedCli, project: str, engine: subprocess.Popen[str]
+    seedbed: SeedbedCli,
+    project: str,
+    engine: subprocess.Popen[str],
+    spawn: Callable[..., subprocess.Popen[str]],
 ) -> None:
     seedbed.ok(
         "profile", "add", "slow", "--kind", "command",
         "--command", "for i in 1 2 3 4 5; do echo line $i; sleep 0.1; done",
     )  # fmt: skip
     task_id = add_sleeper(seedbed, "Follow me")
-    follower = seedbed.spawn("task", "log", str(task_id), "--follow")
+    follower = spawn("task", "log", str(task_id), "--follow")
     out, err = follower.communicate(timeout=30)
     assert follower.returncode == 0, err
     lines = out.splitlines()
@@ -129,8 +147,10 @@ def test_log_follow_ends_with_the_run(
     assert phase(seedbed, task_id)[0] == "awaiting_review"
 
 
-def test_kill_9_of_the_engine_loses_nothing(seedbed: SeedbedCli, sleeper_profile: None) -> None:
-    engine = seedbed.spawn("run", "--max-parallel", "4")
+def test_kill_9_of_the_engine_loses_nothing(
+    seedbed: SeedbedCli, sleeper_profile: None, spawn: Callable[..., subprocess.Popen[str]]
+) -> None:
+    engine = spawn("run", "--max-parallel", "4")
     tasks = [add_sleeper(seedbed, f"Crash {n}") for n in range(2)]
     for task_id in tasks:
         wait_for(lambda t=task_id: phase(seedbed, t)[1] == "implementing", what="implementing")
@@ -170,9 +190,9 @@ def test_kill_9_of_the_engine_loses_nothing(seedbed: SeedbedCli, sleeper_profile
 
 
 def test_ctrl_c_of_the_engine_interrupts_runs_cleanly(
-    seedbed: SeedbedCli, sleeper_profile: None
+    seedbed: SeedbedCli, sleeper_profile: None, spawn: Callable[..., subprocess.Popen[str]]
 ) -> None:
-    engine = seedbed.spawn("run")
+    engine = spawn("run")
     task_id = add_sleeper(seedbed, "Interrupt me")
     wait_for(lambda: phase(seedbed, task_id)[1] == "implementing", what="implementing")
     pgid = run_pid(seedbed.data_dir, task_id)

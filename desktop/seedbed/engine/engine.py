@@ -36,6 +36,7 @@ class Engine:
         self.task_listeners: list[Callable[[int], None]] = []
         self.event_listeners: list[Callable[[int, int, int], None]] = []
         self._shutdown = asyncio.Event()
+        self._stopping: set[asyncio.Task[None]] = set()
 
     # -- the loop -------------------------------------------------------------------
 
@@ -45,7 +46,7 @@ class Engine:
             self._task_changed(task_id)
         try:
             while not self._shutdown.is_set():
-                await self._handle_controls()
+                self._handle_controls()
                 queued = self._start_queued()
                 if until_idle and not self._tasks and not queued:
                     break
@@ -94,14 +95,17 @@ class Engine:
             self._tasks.pop(runner.task.id, None)
             self._task_changed(runner.task.id)
 
-    async def _handle_controls(self) -> None:
+    def _handle_controls(self) -> None:
         for task in self.store.list_tasks(states=[TaskState.RUNNING]):
             if task.control is Control.NONE:
                 continue
             runner = self.runners.get(task.id)
             if runner is not None:
                 if runner.control is Control.NONE:
-                    await runner.stop(task.control)
+                    # Stopping waits out the grace period; the scheduler must not.
+                    stopping = asyncio.create_task(runner.stop(task.control))
+                    self._stopping.add(stopping)
+                    stopping.add_done_callback(self._stopping.discard)
             elif task.phase is Phase.QUEUED:
                 apply_control_to_queued(self.store, task.id, task.control)
                 self._task_changed(task.id)

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from seedbed import vcs
-from seedbed.domain.errors import OperationError, UserError
+from seedbed.domain.errors import OperationError, SeedbedError, UserError
 from seedbed.domain.lifecycle import check_move
 from seedbed.domain.models import (
     AgentKind,
@@ -240,7 +240,8 @@ def diff_files(store: Store, task: Task) -> list[FileChange]:
 
 def diff_stat(store: Store, task: Task) -> DiffStat:
     project = _project_of(store, task)
-    if task.branch is None:
+    being_made = task.phase in (Phase.QUEUED, Phase.PREPARING) and not task.workspace_ready
+    if task.branch is None or being_made:
         return DiffStat()
     if task.state is TaskState.RUNNING and task.worktree and task.worktree.exists():
         return vcs.worktree_diff_stat(task.worktree, task.base_branch)
@@ -319,6 +320,14 @@ def discard(store: Store, task_id: int, delete_branch: bool = False) -> Task:
 # -- reading ----------------------------------------------------------------------------
 
 
+def _diff_summary(store: Store, task: Task) -> dict[str, int]:
+    """The diff's size for `task show`; a worktree caught mid-change counts as empty."""
+    try:
+        return diff_stat(store, task).model_dump()
+    except SeedbedError:
+        return DiffStat().model_dump()
+
+
 def task_detail(store: Store, task_id: int) -> dict[str, Any]:
     """Everything `task show` prints, as plain JSON-ready data."""
     task = store.get_task(task_id)
@@ -360,6 +369,6 @@ def task_detail(store: Store, task_id: int) -> dict[str, Any]:
             }
             for run in runs
         ],
-        "diff": diff_stat(store, task).model_dump(),
+        "diff": _diff_summary(store, task),
         "checks": (checks or CheckResult()).model_dump(mode="json"),
     }
