@@ -306,8 +306,13 @@ class Cli:
 
     def task_discard(self) -> int:
         task = ops.discard(self.store, self.args.id, self.args.delete_branch)
-        kept = "deleted" if self.args.delete_branch else f"kept: {task.branch}"
-        self.emit(task.model_dump(mode="json"), f"task {task.id} discarded (branch {kept})")
+        if task.branch is None:  # it never had a branch of its own
+            kept = ""
+        elif self.args.delete_branch:
+            kept = " (branch deleted)"
+        else:
+            kept = f" (branch kept: {task.branch})"
+        self.emit(task.model_dump(mode="json"), f"task {task.id} discarded{kept}")
         return EXIT_OK
 
     # -- the engine ---------------------------------------------------------------------

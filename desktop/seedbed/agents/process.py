@@ -175,6 +175,10 @@ class ManagedProcess:
         _done, pending = await asyncio.wait(readers, timeout=DRAIN_SECONDS)
         if pending:
             kill_group(self.pid, signal.SIGKILL)
+            _done, pending = await asyncio.wait(readers, timeout=DRAIN_SECONDS)
+        for reader in pending:
+            # Held open by a process that left our group (setsid): stop listening to it.
+            reader.cancel()
 
     async def _read(self, pipe: asyncio.StreamReader, stream: Stream) -> None:
         splitter = LineSplitter(stream, self.spec.line_cap)
@@ -208,7 +212,18 @@ def kill_group(pgid: int, sig: signal.Signals) -> None:
 
 
 def group_members(pgid: int) -> list[int]:
-    """Live (not zombie) processes of a process group, read from /proc."""
+    """Live (not zombie) processes of a process group, read from /proc.
+
+    Without /proc (not Linux), any process of the group counts, zombies included.
+    """
+    if not Path("/proc/self").exists():
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            return []
+        except PermissionError:
+            pass
+        return [pgid]
     members: list[int] = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():

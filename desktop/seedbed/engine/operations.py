@@ -251,7 +251,18 @@ def diff_stat(store: Store, task: Task) -> DiffStat:
 
 
 def _branch_exists(project: Project, task: Task) -> bool:
-    return task.branch is not None and vcs.branch_exists(project.path, task.branch)
+    """Whether the task has a branch of its own.
+
+    The runner records the branch name before it makes the branch; when that fails
+    because a branch of that name already existed, the name points at someone else's
+    branch and workspace_ready stays False. Such a branch is never shown, merged or
+    deleted as the task's.
+    """
+    if task.branch is None:
+        return False
+    if not task.workspace_ready and task.state not in (TaskState.MERGED, TaskState.DISCARDED):
+        return False
+    return vcs.branch_exists(project.path, task.branch)
 
 
 def approve(
@@ -306,14 +317,20 @@ def discard(store: Store, task_id: int, delete_branch: bool = False) -> Task:
     task = store.get_task(task_id)
     check_move(task_id, task.state, TaskState.DISCARDED)
     project = _project_of(store, task)
-    if task.worktree is not None and task.worktree.exists():
-        vcs.commit_all(task.worktree, f"{one_line(task.title)}\n\nWork kept when discarded.\n")
+    own = task.workspace_ready
+    if task.worktree is not None:
+        if own and task.worktree.exists():
+            vcs.commit_all(task.worktree, f"{one_line(task.title)}\n\nWork kept when discarded.\n")
+        # Also forgets a worktree whose directory was deleted by hand, which would
+        # otherwise still hold its branch and make --delete-branch fail.
         vcs.remove_worktree(project.path, task.worktree)
     if delete_branch and _branch_exists(project, task):
         assert task.branch is not None
         vcs.delete_branch(project.path, task.branch)
+    # A task that never got a workspace has no branch of its own to remember.
+    kept = {} if own else {"branch": None, "worktree": None}
     return store.move_task(
-        task_id, TaskState.DISCARDED, Phase.NONE, expect=task.state, workspace_ready=False
+        task_id, TaskState.DISCARDED, Phase.NONE, expect=task.state, workspace_ready=False, **kept
     )
 
 
