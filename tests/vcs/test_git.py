@@ -439,3 +439,24 @@ def test_git_error_keeps_status_and_output(repo: Path) -> None:
         _git(repo, "rev-parse", "--verify", "-q", "nope")
     assert caught.value.status == 1
     assert _git(repo, "rev-parse", "--verify", "-q", "nope", check=False) == ""
+
+
+def test_worktrees_created_and_removed_at_once_do_not_race(repo: Path, tmp_path: Path, g) -> None:
+    """The engine makes several workspaces of one repository in parallel threads."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    targets = [tmp_path / "many" / f"wt{n}" for n in range(40)]
+
+    def make(n: int) -> None:
+        create_worktree(repo, targets[n], f"task-{n}", "main")
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(make, range(40)))
+    for n, target in enumerate(targets):
+        assert current_branch(target) == f"task-{n}"
+        assert (target / "a.txt").read_text() == "one\ntwo\nthree\n"
+        assert g.run(target, "status", "--porcelain") == ""
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(lambda t: remove_worktree(repo, t), targets[:20]))
+    assert [worktree_exists(repo, t) for t in targets] == [False] * 20 + [True] * 20

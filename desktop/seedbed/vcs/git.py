@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import re
 import shutil
@@ -147,8 +149,11 @@ def create_worktree(repo: Path, path: Path, branch: str, base: str) -> None:
     except UserError:
         raise UserError(f"base {base!r} does not exist in {repo}") from None
     path.parent.mkdir(parents=True, exist_ok=True)
-    run_git(repo, "worktree", "prune")  # forget worktrees whose directory was deleted
-    run_git(repo, "worktree", "add", "-b", branch, str(path), base_sha)
+    with worktree_lock(repo):
+        run_git(repo, "worktree", "prune")  # forget worktrees whose directory was deleted
+        run_git(repo, "worktree", "add", "--no-checkout", "-b", branch, str(path), base_sha)
+    # The checkout, the slow part, needs no lock: it only writes this worktree's files.
+    run_git(path, "reset", "--hard", "--quiet")
 
 
 def attach_worktree(repo: Path, path: Path, branch: str) -> None:
@@ -158,12 +163,13 @@ def attach_worktree(repo: Path, path: Path, branch: str) -> None:
         raise UserError(f"{path} already exists")
     if not branch_exists(repo, branch):
         raise UserError(f"branch {branch!r} does not exist")
-    run_git(repo, "worktree", "prune")
-    elsewhere = find_checkout(repo, branch)
-    if elsewhere is not None:
-        raise UserError(f"branch {branch!r} is already checked out at {elsewhere}")
     path.parent.mkdir(parents=True, exist_ok=True)
-    run_git(repo, "worktree", "add", str(path), branch)
+    with worktree_lock(repo):
+        run_git(repo, "worktree", "prune")
+        elsewhere = find_checkout(repo, branch)
+        if elsewhere is not None:
+            raise UserError(f"branch {branch!r} is already checked out at {elsewhere}")
+        run_git(repo, "worktree", "add", str(path), branch)
 
 
 def worktree_exists(repo: Path, path: Path) -> bool:
@@ -177,14 +183,33 @@ def remove_worktree(repo: Path, path: Path) -> None:
     records = _worktrees(repo)
     if records and _same_path(records[0]["worktree"], path):
         raise UserError(f"{path} is the main checkout, not a task worktree")
-    if any(_present(r) and _same_path(r["worktree"], path) for r in records):
-        try:
-            run_git(repo, "worktree", "remove", "--force", "--force", str(path))
-        except GitError as exc:
-            if "submodule" not in exc.stderr:
-                raise
-            shutil.rmtree(path)  # git refuses worktrees holding submodules
-    run_git(repo, "worktree", "prune")
+    with worktree_lock(repo):
+        if any(_present(r) and _same_path(r["worktree"], path) for r in records):
+            try:
+                run_git(repo, "worktree", "remove", "--force", "--force", str(path))
+            except GitError as exc:
+                if "submodule" not in exc.stderr:
+                    raise
+                shutil.rmtree(path)  # git refuses worktrees holding submodules
+        run_git(repo, "worktree", "prune")
+
+
+@contextlib.contextmanager
+def worktree_lock(repo: Path) -> Iterator[None]:
+    """Serialise `git worktree add/remove/prune` on one repository, across processes.
+
+    Git does not make them safe to run at once: an `add` can read another's half-written
+    entry under .git/worktrees, and a `prune` can delete it. The lock is an flock on the
+    repository's common git directory itself, so it leaves no file behind and the kernel
+    drops it if we die.
+    """
+    common = run_git(repo, "rev-parse", "--path-format=absolute", "--git-common-dir").strip()
+    fd = os.open(common, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
 
 
 def find_checkout(repo: Path, branch: str) -> Path | None:
