@@ -48,7 +48,7 @@ def build_parser() -> Parser:
     commands = parser.add_subparsers(dest="cmd", parser_class=Parser, metavar="COMMAND")
 
     project = commands.add_parser("project", help="repositories Seedbed works on").add_subparsers(
-        dest="act", required=True, parser_class=Parser
+        dest="act", required=True, parser_class=Parser, metavar="ACTION"
     )
     p = project.add_parser("add", parents=[common], help="add a git repository")
     p.add_argument("path", type=Path)
@@ -63,7 +63,7 @@ def build_parser() -> Parser:
     project.add_parser("list", parents=[common], help="list projects")
 
     profile = commands.add_parser("profile", help="agent profiles").add_subparsers(
-        dest="act", required=True, parser_class=Parser
+        dest="act", required=True, parser_class=Parser, metavar="ACTION"
     )
     p = profile.add_parser("add", parents=[common], help="add an agent profile")
     p.add_argument("name")
@@ -73,7 +73,7 @@ def build_parser() -> Parser:
     profile.add_parser("list", parents=[common], help="list profiles")
 
     task = commands.add_parser("task", help="tasks on the board").add_subparsers(
-        dest="act", required=True, parser_class=Parser
+        dest="act", required=True, parser_class=Parser, metavar="ACTION"
     )
     p = task.add_parser("add", parents=[common], help="add a planned task")
     p.add_argument("--project", required=True, metavar="ID_OR_NAME")

@@ -7,6 +7,7 @@ it and looks at the user's repository with plain git.
 from __future__ import annotations
 
 import itertools
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -56,7 +57,7 @@ def error_line(result: Result) -> str:
     return lines[0]
 
 
-def commit_on_main(repo: Path, name: str, text: str, message: str = "work on main") -> str:
+def commit_in(repo: Path, name: str, text: str, message: str = "the user's change") -> str:
     (repo / name).write_text(text)
     git(repo, "add", "--", name)
     git(repo, "commit", "-q", "-m", message)
@@ -86,7 +87,7 @@ def test_approve_squashes_by_default(seedbed: SeedbedCli, project: str, repo: Pa
 
 def test_approve_with_merge_commit(seedbed: SeedbedCli, project: str, repo: Path) -> None:
     task = finish_task(seedbed, "echo hi > new.txt")
-    base = commit_on_main(repo, "other.txt", "meanwhile\n")
+    base = commit_in(repo, "other.txt", "meanwhile\n")
     tip = head(repo, task["branch"])
 
     seedbed.ok("task", "approve", str(task["id"]), "--strategy", "merge")
@@ -103,7 +104,7 @@ def test_approve_with_rebase_fast_forwards_base(
     seedbed: SeedbedCli, project: str, repo: Path
 ) -> None:
     task = finish_task(seedbed, "echo hi > new.txt")
-    base = commit_on_main(repo, "other.txt", "meanwhile\n")
+    base = commit_in(repo, "other.txt", "meanwhile\n")
     old_tip = head(repo, task["branch"])
 
     seedbed.ok("task", "approve", str(task["id"]), "--strategy", "rebase")
@@ -170,11 +171,30 @@ def test_dirty_base_checkout_is_refused(
 
 
 @pytest.mark.parametrize("strategy", STRATEGIES)
+def test_an_untracked_file_in_the_way_is_never_overwritten(
+    seedbed: SeedbedCli, project: str, repo: Path, strategy: str
+) -> None:
+    task = finish_task(seedbed, "echo hi > new.txt")
+    (repo / "new.txt").write_text("the user's own, untracked\n")
+    before = head(repo)
+
+    result = seedbed("task", "approve", str(task["id"]), "--strategy", strategy)
+
+    assert result.code == 1
+    assert result.err.startswith("error: ") and "new.txt" in result.err
+    assert "Traceback" not in result.err
+    assert head(repo) == before
+    assert (repo / "new.txt").read_text() == "the user's own, untracked\n"
+    assert status(repo) == "?? new.txt\n"
+    assert seedbed.show(task["id"])["state"] == "awaiting_review"
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES)
 def test_conflict_leaves_base_checkout_exactly_as_it_was(
     seedbed: SeedbedCli, project: str, repo: Path, strategy: str
 ) -> None:
     task = finish_task(seedbed, "printf '# the agent was here\\n' > README.md")
-    commit_on_main(repo, "README.md", "# the user was here\n")
+    commit_in(repo, "README.md", "# the user was here\n")
     (repo / "notes.txt").write_text("an untracked file of the user's\n")
     snapshot = (status(repo), head(repo), (repo / "README.md").read_text())
     branch_tip = head(repo, task["branch"])
@@ -296,10 +316,52 @@ def test_discard_delete_branch_deletes_it(seedbed: SeedbedCli, project: str, rep
 def test_discard_a_planned_task(seedbed: SeedbedCli, project: str, repo: Path) -> None:
     task_id = seedbed.ok("task", "add", "--project", "demo", "--title", "Never run").out.strip()
 
-    seedbed.ok("task", "discard", task_id)
+    result = seedbed.ok("task", "discard", task_id)
 
+    assert result.out == f"task {task_id} discarded\n"
     task = seedbed.show(task_id)
     assert (task["state"], task["phase"], task["branch"]) == ("discarded", "", None)
     assert git(repo, "branch", "--list", "seedbed/*") == ""
     planned = seedbed.ok("task", "list", "--state", "planned", "--json").json()
     assert planned == []
+
+
+def test_discard_after_the_worktree_was_deleted_by_hand(
+    seedbed: SeedbedCli, project: str, repo: Path
+) -> None:
+    task = finish_task(seedbed, "echo hi > new.txt")
+    shutil.rmtree(task["worktree"])
+
+    seedbed.ok("task", "discard", str(task["id"]), "--delete-branch")
+
+    assert git(repo, "branch", "--list", task["branch"]) == ""
+    assert task["worktree"] not in git(repo, "worktree", "list", "--porcelain")
+    assert seedbed.show(task["id"])["state"] == "discarded"
+
+
+def test_a_branch_that_already_existed_is_never_taken_for_the_tasks(
+    seedbed: SeedbedCli, project: str, repo: Path
+) -> None:
+    """The user's own branch happens to have the task's branch name: preparing refuses it,
+    and nothing afterwards may show, merge or delete it as the task's work."""
+    git(repo, "switch", "-q", "-c", "seedbed/1-add-a-greeting")
+    users = commit_in(repo, "mine.txt", "the user's work\n", "the user's work")
+    git(repo, "switch", "-q", "main")
+    before = head(repo)
+    seedbed.ok("profile", "add", "w", "--kind", "command", "--command", "echo hi > new.txt")
+    seedbed.ok("task", "add", "--project", "demo", "--title", "Add a greeting", "--start")
+    seedbed.ok("run", "--until-idle")
+    task = seedbed.show(1)
+    assert (task["state"], task["phase"]) == ("awaiting_review", "agent_failed")
+    assert "already exists" in task["error"]
+    assert task["diff"] == {"files": 0, "insertions": 0, "deletions": 0}
+
+    assert seedbed("task", "diff", "1").code == 2
+    assert seedbed("task", "approve", "1").code == 2
+    assert head(repo, "main") == before
+    result = seedbed.ok("task", "discard", "1", "--delete-branch")
+
+    assert "deleted" not in result.out
+    assert head(repo, "seedbed/1-add-a-greeting") == users
+    assert head(repo, "main") == before
+    assert seedbed.show(1)["state"] == "discarded"

@@ -251,16 +251,9 @@ def diff_stat(store: Store, task: Task) -> DiffStat:
 
 
 def _branch_exists(project: Project, task: Task) -> bool:
-    """Whether the task has a branch of its own.
-
-    The runner records the branch name before it makes the branch; when that fails
-    because a branch of that name already existed, the name points at someone else's
-    branch and workspace_ready stays False. Such a branch is never shown, merged or
-    deleted as the task's.
-    """
+    """Whether the task's own branch exists (the runner records a branch only once it
+    has made it)."""
     if task.branch is None:
-        return False
-    if not task.workspace_ready and task.state not in (TaskState.MERGED, TaskState.DISCARDED):
         return False
     return vcs.branch_exists(project.path, task.branch)
 

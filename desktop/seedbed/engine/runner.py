@@ -153,9 +153,15 @@ class TaskRunner:
                 )
             self._log(StatusEvent(phase="preparing", message=f"reusing {task.worktree}"))
             return
-        await asyncio.to_thread(
-            vcs.create_worktree, project.path, task.worktree, task.branch, task.base_branch
-        )
+        try:
+            await asyncio.to_thread(
+                vcs.create_worktree, project.path, task.worktree, task.branch, task.base_branch
+            )
+        except SeedbedError:
+            # Nothing was made, so the names are not the task's: a branch of that name
+            # may be the user's own, and must never be shown, merged or deleted as ours.
+            self._update(branch=None, worktree=None)
+            raise
         task = self._update(workspace_ready=True)
         self._log(
             StatusEvent(

@@ -96,7 +96,7 @@ class Store:
             conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
             conn.row_factory = sqlite3.Row
             conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
-            conn.execute("PRAGMA journal_mode = WAL")
+            _enable_wal(conn)
             conn.execute("PRAGMA synchronous = NORMAL")
             conn.execute("PRAGMA foreign_keys = ON")
             self._local.conn = conn
@@ -398,6 +398,25 @@ class Store:
     def count_events(self, run_id: int) -> int:
         row = self.conn.execute("SELECT COUNT(*) FROM events WHERE run_id = ?", (run_id,))
         return int(row.fetchone()[0])
+
+
+def _enable_wal(conn: sqlite3.Connection) -> None:
+    """Put the file in WAL mode (a no-op once it is).
+
+    Switching a fresh file needs it to itself for a moment, and SQLite answers
+    "database is locked" at once instead of waiting on the busy timeout, so two
+    processes opening a new data dir together would crash; retry instead.
+    """
+    deadline = time.monotonic() + BUSY_TIMEOUT_S
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            busy = exc.sqlite_errorcode & 0xFF == sqlite3.SQLITE_BUSY
+            if not busy or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
 
 
 # -- row mapping ----------------------------------------------------------------------
