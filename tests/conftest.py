@@ -19,6 +19,10 @@ import pytest
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from seedbed.cli import main
+from tests import keyring_backends
+from tests.keyring_backends import FileStore
+from tests.model_server import ModelServer
+from tests.secret_service import SecretService, secret_service_keyring
 
 GIT_ENV = {
     "GIT_AUTHOR_NAME": "Test Author",
@@ -47,8 +51,13 @@ def isolated_home(
         "GIT_COMMITTER_EMAIL",
         "GIT_CONFIG_GLOBAL",
         "EMAIL",
+        "OPENAI_API_KEY",
+        "ANTHROPIC_API_KEY",
     ):
         monkeypatch.delenv(name, raising=False)
+    # No test reads the developer's real keyring: a test that wants one asks for it.
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.fail.Keyring")
+    keyring_backends.forget_backend()
     return home
 
 
@@ -153,3 +162,27 @@ def project(seedbed: SeedbedCli, repo: Path) -> str:
     """The `repo` fixture added as project "demo"; returns its name."""
     seedbed.ok("project", "add", str(repo), "--name", "demo")
     return "demo"
+
+
+@pytest.fixture
+def file_keyring(tmp_path: Path) -> Iterator[FileStore]:
+    """FileKeyring (a JSON file) as the keyring of this process and of its subprocesses."""
+    with keyring_backends.file_keyring(tmp_path / "keyring.json") as store:
+        yield store
+
+
+@pytest.fixture
+def secret_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecretService]:
+    """A real, unlocked gnome-keyring-daemon on a private D-Bus session bus, selected as the
+    keyring of this process and of its subprocesses; fails if the daemons are missing."""
+    with secret_service_keyring(tmp_path_factory.mktemp("secret-service")) as service:
+        yield service
+
+
+@pytest.fixture
+def model_server() -> Iterator[ModelServer]:
+    """A real HTTP server on 127.0.0.1 speaking the OpenAI and Anthropic streaming wire
+    formats, answering from a script (see tests/model_server.py)."""
+    with ModelServer() as server:
+        yield server
+    assert not server.errors, "the model server failed:\n" + "\n".join(server.errors)

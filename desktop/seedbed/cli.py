@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import getpass
 import json
 import signal
 import sys
@@ -16,9 +17,19 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
-from seedbed import __version__
+from seedbed import __version__, secrets
 from seedbed.domain.errors import OperationError, SeedbedError, UserError
-from seedbed.domain.models import Control, MergeStrategy, Phase, Run, RunStatus, TaskState
+from seedbed.domain.models import (
+    AgentKind,
+    AgentProfile,
+    Control,
+    MergeStrategy,
+    Phase,
+    ProviderKind,
+    Run,
+    RunStatus,
+    TaskState,
+)
 from seedbed.engine import operations as ops
 from seedbed.engine.engine import Engine
 from seedbed.engine.lock import EngineLock
@@ -67,9 +78,20 @@ def build_parser() -> Parser:
     )
     p = profile.add_parser("add", parents=[common], help="add an agent profile")
     p.add_argument("name")
-    p.add_argument("--kind", choices=["command"], required=True)
-    p.add_argument("--command", required=True, help="run through /bin/sh -c in the worktree")
-    p.add_argument("--timeout", type=float, metavar="SECONDS")
+    p.add_argument("--kind", choices=[k.value for k in AgentKind], required=True)
+    p.add_argument("--command", default="", help="command: run through /bin/sh -c in the worktree")
+    p.add_argument("--timeout", type=float, metavar="SECONDS", help="a run's time limit")
+    builtin = p.add_argument_group("builtin agent")
+    builtin.add_argument("--provider", choices=[k.value for k in ProviderKind])
+    builtin.add_argument("--model", default="")
+    builtin.add_argument("--base-url", default="", metavar="URL", help="default: the provider's")
+    builtin.add_argument("--key-name", default="", metavar="NAME", help="default: the provider")
+    builtin.add_argument("--context-window", type=int, metavar="TOKENS")
+    builtin.add_argument("--max-turns", type=int, metavar="N")
+    builtin.add_argument("--max-tries", type=int, metavar="N", help="attempts per model call")
+    builtin.add_argument("--price-in", type=float, metavar="USD_PER_MTOK")
+    builtin.add_argument("--price-out", type=float, metavar="USD_PER_MTOK")
+    builtin.add_argument("--token-budget", type=int, metavar="TOKENS")
     profile.add_parser("list", parents=[common], help="list profiles")
 
     task = commands.add_parser("task", help="tasks on the board").add_subparsers(
@@ -115,6 +137,15 @@ def build_parser() -> Parser:
     p.add_argument("id", type=int)
     p.add_argument("--delete-branch", action="store_true")
 
+    key = commands.add_parser("key", help="API keys in the OS keyring").add_subparsers(
+        dest="act", required=True, parser_class=Parser, metavar="ACTION"
+    )
+    p = key.add_parser("set", parents=[common], help="store a key read from stdin (no echo)")
+    p.add_argument("name", help="e.g. openai, anthropic, or a profile's --key-name")
+    key.add_parser("list", parents=[common], help="name the stored keys (never their values)")
+    p = key.add_parser("delete", parents=[common], help="remove a key from the keyring")
+    p.add_argument("name")
+
     p = commands.add_parser("run", parents=[common], help="run the engine in the foreground")
     p.add_argument("--max-parallel", type=int, default=4, metavar="N")
     p.add_argument("--until-idle", action="store_true", help="exit once nothing runs or waits")
@@ -155,13 +186,22 @@ class Cli:
 
     def profile_add(self) -> int:
         a = self.args
-        profile = ops.add_command_profile(self.store, a.name, a.command, a.timeout)
+        options = {
+            name: getattr(a, name)
+            for name in (
+                "command", "timeout", "provider", "model", "base_url", "key_name",
+                "context_window", "max_turns", "max_tries", "price_in", "price_out",
+                "token_budget",
+            )
+            if getattr(a, name) not in (None, "")
+        }  # fmt: skip
+        profile = ops.add_profile(self.store, a.name, AgentKind(a.kind), **options)
         self.emit(profile.model_dump(mode="json"), str(profile.id))
         return EXIT_OK
 
     def profile_list(self) -> int:
         profiles = self.store.list_profiles()
-        rows = [f"{p.id:>4}  {p.name:<20} {p.kind.value:<10} {p.command}" for p in profiles]
+        rows = [f"{p.id:>4}  {p.name:<20} {p.kind.value:<10} {describe(p)}" for p in profiles]
         self.emit([p.model_dump(mode="json") for p in profiles], "\n".join(rows) or "no profiles")
         return EXIT_OK
 
@@ -315,6 +355,36 @@ class Cli:
         self.emit(task.model_dump(mode="json"), f"task {task.id} discarded{kept}")
         return EXIT_OK
 
+    # -- API keys -----------------------------------------------------------------------
+
+    def key_set(self) -> int:
+        name = secrets.validate_name(self.args.name)
+        secrets.set_key(name, secrets.value_from_input(read_key(name)))
+        backend = secrets.backend_description()
+        self.emit({"name": name, "backend": backend}, f"key {name!r} stored in {backend}")
+        return EXIT_OK
+
+    def key_list(self) -> int:
+        names = secrets.list_keys()
+        backend = secrets.backend_description()
+        env = secrets.env_fallbacks_set()
+        text = "\n".join(
+            [
+                *(names or ["no keys stored"]),
+                f"backend: {backend}",
+                f"environment fallbacks set: {', '.join(env) or 'none'}",
+            ]
+        )
+        self.emit({"keys": names, "backend": backend, "env_fallbacks": env}, text)
+        return EXIT_OK
+
+    def key_delete(self) -> int:
+        name = self.args.name
+        if not secrets.delete_key(name):
+            raise UserError(f"no key {name!r} is set in the keyring")
+        self.emit({"name": name, "deleted": True}, f"key {name!r} deleted")
+        return EXIT_OK
+
     # -- the engine ---------------------------------------------------------------------
 
     def run(self) -> int:
@@ -346,6 +416,27 @@ class Cli:
         stamp = time.strftime("%H:%M:%S")
         self.out.write(f"{stamp} task {task.id} {task.state.value} {task.phase.value}\n")
         self.out.flush()
+
+
+def describe(profile: AgentProfile) -> str:
+    if profile.kind is AgentKind.BUILTIN and profile.provider is not None:
+        return f"{profile.provider.value} {profile.model} {profile.effective_base_url()}"
+    return profile.command
+
+
+def read_key(name: str) -> str:
+    """A key from standard input: a prompt without echo on a terminal, else all of it."""
+    stdin = sys.stdin
+    try:
+        if stdin is None:
+            return ""
+        if stdin.isatty():
+            return getpass.getpass(f"API key for {name!r} (input is not shown): ")
+        return stdin.read(secrets.MAX_VALUE_LENGTH + 3)
+    except EOFError:
+        return ""
+    except (OSError, UnicodeDecodeError) as exc:  # the message could quote the input
+        raise UserError(f"cannot read the key from standard input ({type(exc).__name__})") from None
 
 
 def format_event(run: Run, seq: int, data: str, as_json: bool) -> str:

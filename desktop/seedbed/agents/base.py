@@ -7,7 +7,7 @@ from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from seedbed.domain.events import Event
 from seedbed.domain.models import AgentProfile, RunKind, RunStatus
@@ -26,6 +26,8 @@ class RunRequest(BaseModel):
     prompt: str
     worktree: Path
     follow_up: str = ""
+    plan: str = ""
+    conversation: str = Field("", description="The previous run's saved conversation (JSON).")
 
 
 class RunOutcome(BaseModel):
@@ -39,6 +41,7 @@ class AgentRun(ABC):
 
     pid: int | None = None
     outcome: RunOutcome = RunOutcome(status=RunStatus.RUNNING)
+    conversation: str = ""  # set by runtimes that keep one, for the next follow-up
 
     @abstractmethod
     def events(self) -> AsyncIterator[list[Event]]:

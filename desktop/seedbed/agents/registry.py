@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from pydantic import SecretStr
+
 from seedbed.agents.base import AgentRuntime
 from seedbed.agents.cli.command import CommandRuntime
 from seedbed.domain.errors import UserError
 from seedbed.domain.models import AgentKind, AgentProfile
 
-RUNTIMES: dict[AgentKind, type[AgentRuntime]] = {AgentKind.COMMAND: CommandRuntime}
 
+def runtime_for(profile: AgentProfile, api_key: SecretStr | None = None) -> AgentRuntime:
+    if profile.kind is AgentKind.COMMAND:
+        return CommandRuntime(profile)
+    if profile.kind is AgentKind.BUILTIN:
+        from seedbed.agents.builtin.loop import BuiltinRuntime
 
-def runtime_for(profile: AgentProfile) -> AgentRuntime:
-    try:
-        return RUNTIMES[profile.kind](profile)
-    except KeyError:
-        raise UserError(f"agent kind {profile.kind.value!r} is not supported yet") from None
+        return BuiltinRuntime(profile, api_key)
+    raise UserError(f"agent kind {profile.kind.value!r} is not supported yet")

@@ -66,6 +66,18 @@ class MergeStrategy(StrEnum):
 
 class AgentKind(StrEnum):
     COMMAND = "command"
+    BUILTIN = "builtin"
+
+
+class ProviderKind(StrEnum):
+    OPENAI = "openai"
+    ANTHROPIC = "anthropic"
+
+
+DEFAULT_BASE_URLS: dict[ProviderKind, str] = {
+    ProviderKind.OPENAI: "https://api.openai.com/v1",
+    ProviderKind.ANTHROPIC: "https://api.anthropic.com",
+}
 
 
 class Control(StrEnum):
@@ -95,14 +107,40 @@ class Project(Model):
 
 
 class AgentProfile(Model):
+    """How to run an agent. Each field says which kinds use it; one declaration serves the
+    CLI, the store and the settings dialog."""
+
     id: int = 0
     name: str
     kind: AgentKind = AgentKind.COMMAND
-    command: str = Field(
-        "", description="For kind 'command': run through /bin/sh -c in the worktree."
-    )
+    command: str = Field("", description="command: run through /bin/sh -c in the worktree.")
     timeout: float | None = Field(None, description="Seconds a run may take before it is stopped.")
     grace_seconds: float = Field(5.0, description="Seconds between SIGTERM and SIGKILL on stop.")
+    provider: ProviderKind | None = Field(None, description="builtin: the model API it speaks.")
+    model: str = Field("", description="builtin: the model's name at the provider.")
+    base_url: str = Field("", description="builtin: the API's base URL; empty for the default.")
+    key_name: str = Field("", description="builtin: the keyring entry; empty for the provider's.")
+    context_window: int = Field(128_000, description="builtin: the model's context in tokens.")
+    max_turns: int = Field(50, description="builtin: model calls per run at most.")
+    max_tries: int = Field(5, description="builtin: attempts per model call (with retries).")
+    price_in: float = Field(0.0, description="builtin: USD per million input tokens.")
+    price_out: float = Field(0.0, description="builtin: USD per million output tokens.")
+    context_warn: float = Field(
+        0.6, description="builtin: context fill that is logged as a warning."
+    )
+    context_stop: float = Field(0.85, description="builtin: context fill at which a run ends.")
+    token_budget: int = Field(0, description="builtin: tokens (in + out) per run; 0: no budget.")
+    read_timeout: float = Field(
+        120.0, description="builtin: seconds without data: a dropped stream."
+    )
+
+    def effective_base_url(self) -> str:
+        if self.base_url:
+            return self.base_url.rstrip("/")
+        return DEFAULT_BASE_URLS[self.provider] if self.provider else ""
+
+    def effective_key_name(self) -> str:
+        return self.key_name or (self.provider.value if self.provider else "")
 
 
 class DiffStat(Model):
@@ -146,6 +184,7 @@ class Run(Model):
     tokens_out: int = 0
     cost_usd: float = 0.0
     context_fill: float = 0.0
+    conversation: str = Field("", description="builtin: the saved conversation, JSON.")
 
 
 class Task(Model):

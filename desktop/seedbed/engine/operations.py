@@ -12,6 +12,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 from seedbed import vcs
 from seedbed.domain.errors import OperationError, SeedbedError, UserError
 from seedbed.domain.lifecycle import check_move
@@ -75,18 +77,33 @@ def add_project(
     return store.add_project(project)
 
 
-def add_command_profile(
-    store: Store, name: str, command: str, timeout: float | None = None
-) -> AgentProfile:
-    if not name.strip():
+def add_profile(store: Store, name: str, kind: AgentKind, **options: Any) -> AgentProfile:
+    """A new agent profile; options are AgentProfile fields, checked here for the user."""
+    name = name.strip()
+    if not name:
         raise UserError("the profile name is empty")
-    if not command.strip():
-        raise UserError("a command profile needs --command")
-    if timeout is not None and timeout <= 0:
+    if options.get("timeout") is not None and options["timeout"] <= 0:
         raise UserError("--timeout must be a positive number of seconds")
-    profile = AgentProfile(
-        name=name.strip(), kind=AgentKind.COMMAND, command=command, timeout=timeout
-    )
+    for field in ("context_window", "max_turns", "max_tries"):
+        if options.get(field) is not None and options[field] < 1:
+            raise UserError(f"--{field.replace('_', '-')} must be at least 1")
+    for field in ("price_in", "price_out", "token_budget"):
+        if options.get(field) is not None and options[field] < 0:
+            raise UserError(f"--{field.replace('_', '-')} cannot be negative")
+    if kind is AgentKind.COMMAND and not str(options.get("command", "")).strip():
+        raise UserError("a command profile needs --command")
+    if kind is AgentKind.BUILTIN:
+        if not options.get("provider"):
+            raise UserError("a builtin profile needs --provider (openai or anthropic)")
+        if not str(options.get("model", "")).strip():
+            raise UserError("a builtin profile needs --model")
+        base_url = str(options.get("base_url", ""))
+        if base_url and not base_url.startswith(("http://", "https://")):
+            raise UserError(f"--base-url must start with http:// or https://, not {base_url!r}")
+    try:
+        profile = AgentProfile.model_validate({"name": name, "kind": kind, **options})
+    except ValidationError as exc:
+        raise UserError(f"invalid profile: {exc.errors()[0]['msg']}") from None
     return store.add_profile(profile)
 
 

@@ -10,6 +10,7 @@ from seedbed.store import Store
 
 FLUSH_EVERY_S = 0.05
 FLUSH_AT_ROWS = 2000
+REDACTED = "[redacted]"
 
 
 class EventRecorder:
@@ -23,7 +24,6 @@ class EventRecorder:
         self,
         store: Store,
         run_id: int,
-        scrub: Callable[[str], str] | None = None,
         on_flush: Callable[[int, int, int], None] | None = None,
     ) -> None:
         self.store = store
@@ -31,11 +31,22 @@ class EventRecorder:
         self.next_seq = store.count_events(run_id)
         self._rows: list[tuple[float, str, str]] = []
         self._last_flush = time.monotonic()
-        self._scrub = scrub
+        self._secrets: list[str] = []
         self._on_flush = on_flush
 
+    def add_secret(self, value: str) -> None:
+        """Never store this text (an API key): it is replaced in every event from now on."""
+        if value and value not in self._secrets:
+            self._secrets.append(value)
+
+    def scrub(self, text: str) -> str:
+        for secret in self._secrets:
+            if secret in text:
+                text = text.replace(secret, REDACTED)
+        return text
+
     def add(self, events: Iterable[Event]) -> None:
-        scrub = self._scrub
+        scrub = self.scrub if self._secrets else None
         for event in events:
             if not event.ts:
                 event.ts = time.time()

@@ -15,10 +15,11 @@ from pathlib import Path
 
 from seedbed import vcs
 from seedbed.agents.base import AgentRun, RunOutcome, RunRequest
+from seedbed.agents.keys import key_for
 from seedbed.agents.process import ManagedProcess, ProcessSpec, base_environment
 from seedbed.agents.registry import runtime_for
 from seedbed.domain.errors import SeedbedError
-from seedbed.domain.events import ErrorEvent, OutputEvent, StatusEvent, Stream
+from seedbed.domain.events import ErrorEvent, Event, OutputEvent, StatusEvent, Stream, UsageEvent
 from seedbed.domain.models import (
     CheckResult,
     CheckStatus,
@@ -37,6 +38,36 @@ from seedbed.store import Store
 
 CHECK_TAIL_BYTES = 4000
 FlushListener = Callable[[int, int, int], None]
+
+
+class Usage:
+    """Tokens, cost and the highest context fill of a run, summed from its usage events."""
+
+    def __init__(self) -> None:
+        self.tokens_in = 0
+        self.tokens_out = 0
+        self.cost_usd = 0.0
+        self.context_fill = 0.0
+
+    def add(self, batch: list[Event]) -> bool:
+        """Count the batch's usage events; True when there were any."""
+        seen = False
+        for event in batch:
+            if isinstance(event, UsageEvent):
+                self.tokens_in += event.tokens_in
+                self.tokens_out += event.tokens_out
+                self.cost_usd += event.cost_usd
+                self.context_fill = max(self.context_fill, event.context_fill)
+                seen = True
+        return seen
+
+    def fields(self) -> dict[str, int | float]:
+        return {
+            "tokens_in": self.tokens_in,
+            "tokens_out": self.tokens_out,
+            "cost_usd": round(self.cost_usd, 6),
+            "context_fill": round(self.context_fill, 4),
+        }
 
 
 class StepFailed(Exception):
@@ -189,6 +220,14 @@ class TaskRunner:
             reason = "the task has no agent profile (use --profile)"
             self._log(ErrorEvent(message=reason))
             return RunOutcome(status=RunStatus.FAILED, reason=reason)
+        try:
+            key = await asyncio.to_thread(key_for, profile)
+        except SeedbedError as exc:
+            self._log(ErrorEvent(message=str(exc)))
+            return RunOutcome(status=RunStatus.FAILED, reason=str(exc))
+        assert self._recorder is not None
+        if key is not None:
+            self._recorder.add_secret(key.get_secret_value())
         request = RunRequest(
             task_id=task.id,
             run_id=self.run.id,
@@ -198,9 +237,10 @@ class TaskRunner:
             prompt=task.prompt,
             worktree=task.worktree,
             follow_up=self.run.follow_up,
+            conversation=self._previous_conversation() if self.run.follow_up else "",
         )
         try:
-            self._agent = await runtime_for(profile).start(request)
+            self._agent = await runtime_for(profile, key).start(request)
         except (OSError, SeedbedError) as exc:
             reason = f"the agent could not start: {exc}"
             self._log(ErrorEvent(message=reason))
@@ -208,16 +248,29 @@ class TaskRunner:
         self.run = self.store.update_run(self.run.id, pid=self._agent.pid)
         if self.control is not Control.NONE:
             await self._agent.stop("stop")
-        assert self._recorder is not None
+        usage = Usage()
         async for batch in self._agent.events():
             self._recorder.add(batch)
+            if usage.add(batch):
+                self.run = self.store.update_run(self.run.id, **usage.fields())
         outcome = self._agent.outcome
+        if self._agent.conversation:
+            self.run = self.store.update_run(
+                self.run.id, conversation=self._recorder.scrub(self._agent.conversation)
+            )
         self._agent = None
         if outcome.status is RunStatus.STOPPED:
             self._log(StatusEvent(phase="implementing", message=outcome.reason))
         elif outcome.reason:
             self._log(ErrorEvent(message=outcome.reason))
         return outcome
+
+    def _previous_conversation(self) -> str:
+        """What a follow-up continues: the last saved conversation of this task."""
+        for run in reversed(self.store.list_runs(self.task.id)):
+            if run.conversation and run.id != (self.run.id if self.run else None):
+                return run.conversation
+        return ""
 
     async def _commit(self) -> None:
         assert self.run is not None

@@ -71,6 +71,7 @@ _RUN_COLUMNS = [
     "tokens_out",
     "cost_usd",
     "context_fill",
+    "conversation",
 ]
 
 

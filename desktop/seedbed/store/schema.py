@@ -87,4 +87,7 @@ MIGRATIONS: list[str] = [
         created_at REAL NOT NULL
     );
     """,
+    """
+    ALTER TABLE runs ADD COLUMN conversation TEXT NOT NULL DEFAULT '';
+    """,
 ]

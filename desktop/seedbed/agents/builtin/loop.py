@@ -1,0 +1,293 @@
+"""The built-in agent's loop: ask the model, run the tools it calls, until it is done.
+
+The run ends when the model answers without a tool call (success), at `max_turns`, at
+the token budget, when the context is too full (`context_full`), when a model call
+fails for good, or on stop — which cancels the HTTP stream and any running command at
+once. The conversation is kept in the provider-neutral shape so that a follow-up run
+continues it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+from collections.abc import AsyncIterator
+
+from pydantic import SecretStr, TypeAdapter
+
+from seedbed.agents.base import AgentRun, AgentRuntime, RunOutcome, RunRequest
+from seedbed.agents.builtin.prompt import (
+    FIRST_MESSAGE,
+    instruction_files,
+    system_prompt,
+    top_level_listing,
+)
+from seedbed.agents.builtin.providers import provider_for
+from seedbed.agents.builtin.tools import TOOL_KINDS, TOOL_SPECS, Toolbox
+from seedbed.agents.builtin.types import Message, Provider, ProviderError, TurnResult
+from seedbed.agents.process import base_environment
+from seedbed.domain.events import (
+    ErrorEvent,
+    Event,
+    StatusEvent,
+    TextEvent,
+    ToolCallEvent,
+    ToolKind,
+    ToolResultEvent,
+    UsageEvent,
+)
+from seedbed.domain.models import AgentProfile, RunStatus
+
+CONVERSATION = TypeAdapter(list[Message])
+EVENT_RESULT_LIMIT = 4000
+TEXT_FLUSH_CHARS = 200
+KEY_VARIABLES = ("OPENAI_API_KEY", "ANTHROPIC_API_KEY")
+CONTEXT_FULL = "context_full"
+TOKEN_BUDGET = "token_budget"
+
+
+def load_conversation(saved: str) -> list[Message]:
+    """The saved conversation, made valid to continue: a tool call that never got its
+    result (the run was stopped mid-turn) gets one saying so."""
+    messages = CONVERSATION.validate_json(saved) if saved else []
+    answered = {m.tool_call_id for m in messages if m.role == "tool"}
+    repaired: list[Message] = []
+    for message in messages:
+        repaired.append(message)
+        for call in message.tool_calls:
+            if call.id not in answered:
+                repaired.append(
+                    Message(
+                        role="tool",
+                        tool_call_id=call.id,
+                        tool_name=call.name,
+                        text="not run: the run was stopped before this tool call",
+                        is_error=True,
+                    )
+                )
+    return repaired
+
+
+def parse_arguments(text: str) -> dict[str, object]:
+    """The model's argument JSON as a dict for the log; anything else is kept raw."""
+    try:
+        value = json.loads(text) if text.strip() else {}
+    except json.JSONDecodeError:
+        return {"_raw": text}
+    return value if isinstance(value, dict) else {"_raw": text}
+
+
+def bounded(text: str, limit: int = EVENT_RESULT_LIMIT) -> str:
+    if len(text) <= limit:
+        return text
+    return text[:limit] + f"\n[… {len(text) - limit} more characters not logged]"
+
+
+class Accounting:
+    """Tokens, cost and context fill of one run, and the thresholds that end it."""
+
+    def __init__(self, profile: AgentProfile) -> None:
+        self.profile = profile
+        self.tokens_in = 0
+        self.tokens_out = 0
+        self.cost_usd = 0.0
+        self.fill = 0.0
+        self.warned = False
+
+    def add(self, result: TurnResult) -> UsageEvent:
+        usage = result.usage
+        self.tokens_in += usage.input_tokens
+        self.tokens_out += usage.output_tokens
+        cost = (
+            usage.input_tokens * self.profile.price_in
+            + usage.output_tokens * self.profile.price_out
+        ) / 1_000_000
+        self.cost_usd += cost
+        window = max(1, self.profile.context_window)
+        self.fill = usage.input_tokens / window
+        return UsageEvent(
+            tokens_in=usage.input_tokens,
+            tokens_out=usage.output_tokens,
+            cost_usd=cost,
+            context_fill=self.fill,
+        )
+
+    def crossed_warning(self) -> bool:
+        if self.warned or self.fill < self.profile.context_warn:
+            return False
+        self.warned = True
+        return True
+
+    def end_reason(self) -> str:
+        if self.fill >= self.profile.context_stop:
+            return CONTEXT_FULL
+        budget = self.profile.token_budget
+        if budget and self.tokens_in + self.tokens_out >= budget:
+            return TOKEN_BUDGET
+        return ""
+
+
+class BuiltinRun(AgentRun):
+    """One run of the loop, on its own asyncio task; events flow through a queue."""
+
+    def __init__(self, profile: AgentProfile, provider: Provider, request: RunRequest) -> None:
+        self.profile = profile
+        self.provider = provider
+        self.request = request
+        env = base_environment()
+        for name in KEY_VARIABLES:  # a command the model runs must not be able to print it
+            env.pop(name, None)
+        self.toolbox = Toolbox(request.worktree, env)
+        self.messages: list[Message] = []
+        self._queue: asyncio.Queue[list[Event] | None] = asyncio.Queue()
+        self._text: list[str] = []
+        self._text_size = 0
+        self._task = asyncio.create_task(self._main())
+
+    async def events(self) -> AsyncIterator[list[Event]]:
+        while (batch := await self._queue.get()) is not None:
+            yield batch
+
+    async def stop(self, reason: str = "stop") -> None:
+        if not self._task.done():
+            self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
+
+    # -- the loop -------------------------------------------------------------------
+
+    async def _main(self) -> None:
+        try:
+            self.outcome = await self._loop()
+        except asyncio.CancelledError:
+            self._flush_text()
+            self.outcome = RunOutcome(status=RunStatus.STOPPED, reason="stopped")
+        except ProviderError as exc:
+            self._flush_text()
+            self.outcome = RunOutcome(status=RunStatus.FAILED, reason=str(exc))
+            self._emit(ErrorEvent(message=str(exc)))
+        except Exception as exc:  # a bug of ours must end the run visibly, not hang it
+            self.outcome = RunOutcome(status=RunStatus.FAILED, reason=f"internal error: {exc!r}")
+            self._emit(ErrorEvent(message=self.outcome.reason))
+        finally:
+            self.conversation = CONVERSATION.dump_json(self.messages).decode()
+            await self.provider.aclose()
+            self._queue.put_nowait(None)
+
+    async def _loop(self) -> RunOutcome:
+        request = self.request
+        worktree = request.worktree
+        listing, instructions = await asyncio.gather(
+            asyncio.to_thread(top_level_listing, worktree),
+            asyncio.to_thread(instruction_files, worktree),
+        )
+        system = system_prompt(request.title, request.prompt, listing, instructions, request.plan)
+        self.messages = load_conversation(request.conversation)
+        self.messages.append(Message(role="user", text=request.follow_up or FIRST_MESSAGE))
+        accounting = Accounting(self.profile)
+        for _turn in range(self.profile.max_turns):
+            result = await self.provider.turn(
+                system, self.messages, TOOL_SPECS, self._on_text, self._on_retry
+            )
+            self._flush_text()
+            if result.text:
+                self._emit(TextEvent(text=result.text))
+            self.messages.append(
+                Message(role="assistant", text=result.text, tool_calls=result.tool_calls)
+            )
+            self._emit(accounting.add(result))
+            if accounting.crossed_warning():
+                self._emit(
+                    StatusEvent(
+                        phase="context",
+                        message=f"context {accounting.fill:.0%} full "
+                        f"(warning at {self.profile.context_warn:.0%})",
+                    )
+                )
+            for call in result.tool_calls:
+                await self._call_tool(call.id, call.name, call.arguments)
+            if reason := accounting.end_reason():
+                message = (
+                    f"context {accounting.fill:.0%} full: stopping at "
+                    f"{self.profile.context_stop:.0%}"
+                    if reason == CONTEXT_FULL
+                    else f"token budget of {self.profile.token_budget} reached"
+                )
+                self._emit(ErrorEvent(message=message))
+                return RunOutcome(status=RunStatus.FAILED, reason=reason)
+            if not result.tool_calls:
+                return RunOutcome(status=RunStatus.SUCCEEDED, exit_code=0)
+        reason = f"max_turns: {self.profile.max_turns} model calls without finishing"
+        self._emit(ErrorEvent(message=reason))
+        return RunOutcome(status=RunStatus.FAILED, reason=reason)
+
+    async def _call_tool(self, call_id: str, name: str, arguments: str) -> None:
+        self._emit(
+            ToolCallEvent(
+                call_id=call_id,
+                name=name,
+                tool_kind=TOOL_KINDS.get(name, ToolKind.OTHER),
+                arguments=parse_arguments(arguments),
+            )
+        )
+        started = time.perf_counter()
+        result = await self.toolbox.call(name, arguments)
+        self._emit(
+            ToolResultEvent(
+                call_id=call_id,
+                name=name,
+                output=bounded(result.output),
+                is_error=result.is_error,
+                duration_ms=round((time.perf_counter() - started) * 1000, 1),
+            )
+        )
+        self.messages.append(
+            Message(
+                role="tool",
+                tool_call_id=call_id,
+                tool_name=name,
+                text=result.output,
+                is_error=result.is_error,
+            )
+        )
+
+    # -- events ---------------------------------------------------------------------
+
+    def _emit(self, event: Event) -> None:
+        event.ts = time.time()
+        self._queue.put_nowait([event])
+
+    def _on_text(self, delta: str) -> None:
+        """Streamed text, passed on in pieces of a few hundred characters."""
+        self._text.append(delta)
+        self._text_size += len(delta)
+        if self._text_size >= TEXT_FLUSH_CHARS or "\n" in delta:
+            self._flush_text()
+
+    def _flush_text(self) -> None:
+        if self._text:
+            self._emit(TextEvent(text="".join(self._text), delta=True))
+            self._text.clear()
+            self._text_size = 0
+
+    def _on_retry(self, attempt: int, reason: str, delay: float) -> None:
+        self._flush_text()
+        self._emit(
+            StatusEvent(
+                phase="retrying",
+                message=f"model call failed ({reason}); attempt {attempt + 1} in {delay:.1f} s",
+            )
+        )
+
+
+class BuiltinRuntime(AgentRuntime):
+    """Seedbed's own agent; the key (if any) was looked up by the engine."""
+
+    def __init__(self, profile: AgentProfile, api_key: SecretStr | None = None) -> None:
+        super().__init__(profile)
+        self.api_key = api_key
+
+    async def start(self, request: RunRequest) -> AgentRun:
+        return BuiltinRun(self.profile, provider_for(self.profile, self.api_key), request)

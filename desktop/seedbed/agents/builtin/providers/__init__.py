@@ -1,0 +1,34 @@
+"""The model APIs the built-in agent speaks, behind one `Provider` interface."""
+
+from __future__ import annotations
+
+from pydantic import SecretStr
+
+from seedbed.agents.builtin.providers.anthropic import AnthropicProvider
+from seedbed.agents.builtin.providers.openai import OpenAIProvider
+from seedbed.agents.builtin.types import Provider, ProviderConfig
+from seedbed.domain.errors import UserError
+from seedbed.domain.models import AgentProfile, ProviderKind
+
+__all__ = ["AnthropicProvider", "OpenAIProvider", "make_provider", "provider_for"]
+
+
+def make_provider(kind: ProviderKind, config: ProviderConfig) -> Provider:
+    """The provider of one kind, for one configuration."""
+    if kind is ProviderKind.ANTHROPIC:
+        return AnthropicProvider(config)
+    return OpenAIProvider(config)
+
+
+def provider_for(profile: AgentProfile, api_key: SecretStr | None) -> Provider:
+    """The provider a builtin profile speaks, configured from the profile."""
+    if profile.provider is None:
+        raise UserError(f"profile {profile.name!r} names no provider (openai or anthropic)")
+    config = ProviderConfig(
+        base_url=profile.effective_base_url(),
+        model=profile.model,
+        api_key=api_key,
+        max_tries=profile.max_tries,
+        read_timeout=profile.read_timeout,
+    )
+    return make_provider(profile.provider, config)

@@ -1,0 +1,475 @@
+"""What both providers share: one httpx client each, a JSON POST read as server-sent events
+(through httpx-sse), and the retry policy.
+
+Retried, up to `max_tries` attempts in all:
+- HTTP 408, 409, 429 and 5xx (a 429 that says the account's quota is used up is not);
+- connection errors and timeouts: connect, and read: no data for `read_timeout` seconds,
+  also when only SSE comments trickle in (some proxies send them as keep-alives);
+- a stream that ends before its final event (a dropped stream);
+- a chunk that is not valid JSON: a proxy may have garbled it, and a fresh attempt usually
+  reads clean; if the server really speaks another format, the tries run out with a clear
+  reason;
+- an error the server reports inside the stream that it calls transient (overloaded).
+
+Not retried: any other 4xx (the key, the URL or the request is wrong; asking again does
+not help), an answer that is not an event stream, a request that cannot be built.
+
+The wait before try n+1 is "full jitter", uniform(0, min(backoff_max, backoff_base *
+2**(n-1))), unless the server said how long to wait (`retry-after-ms`, or `retry-after` in
+seconds or as an HTTP date): that is honoured, capped at backoff_max so that a run never
+waits without bound. Before each wait on_retry(number of the attempt that failed, counted
+from 1, reason, delay) is called; text passed to on_text during the failed attempt
+belongs to that attempt, so the caller drops it when on_retry says another follows.
+
+The API key is read (`get_secret_value`) only to build a request header. Messages are
+built from our own words, status codes and short server excerpts, never from str() of an
+httpx exception (those can carry the request), and every message is scrubbed of the key
+before it leaves this module.
+
+Stop reasons are given in one vocabulary for both providers: end_turn, tool_use,
+max_tokens, and anything else as the server named it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import email.utils
+import functools
+import json
+import math
+import random
+import re
+import ssl
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from http import HTTPStatus
+from types import TracebackType
+from typing import Protocol, Self
+from urllib.parse import urlsplit
+
+import httpx
+from httpx_sse import ServerSentEvent, aconnect_sse
+from pydantic import SecretStr
+
+from seedbed.agents.builtin.types import (
+    Provider,
+    ProviderConfig,
+    ProviderError,
+    RetrySink,
+    TurnResult,
+)
+
+RETRYABLE_STATUSES = frozenset({408, 409, 429})
+ERROR_BODY_LIMIT = 64 * 1024
+EXCERPT_CHARS = 200
+# After the final event, how long to wait for the body to end so the connection can be reused.
+DRAIN_SECONDS = 0.25
+USER_AGENT = "seedbed"
+_EXTRA_PHRASES = {529: "Overloaded"}
+_KEY_LIKE = re.compile(r"\bsk-[A-Za-z0-9_\-*.]{4,}")
+
+
+class RetryableError(Exception):
+    """One attempt failed in a way the next may not; `reason` is safe to show."""
+
+    def __init__(self, reason: str, retry_after: float | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.retry_after = retry_after
+
+
+class EventParser(Protocol):
+    """Reads one attempt's events into a TurnResult."""
+
+    final_event: str  # named in the reason when a stream ends before it
+
+    def feed(self, event: ServerSentEvent) -> bool:
+        """Take one event; True once it was the final one."""
+        ...
+
+    def result(self) -> TurnResult: ...
+
+
+class HttpProvider(Provider):
+    """A provider over HTTP: one client, built on first use in the running loop."""
+
+    def __init__(self, config: ProviderConfig) -> None:
+        super().__init__(config)
+        self._client: httpx.AsyncClient | None = None
+
+    def _http(self) -> httpx.AsyncClient:
+        if self._client is None:
+            self._client = build_client(self.config)
+        return self._client
+
+    async def _stream(
+        self,
+        url: str,
+        headers: dict[str, str],
+        body: dict[str, object],
+        new_parser: Callable[[], EventParser],
+        on_retry: RetrySink,
+    ) -> TurnResult:
+        return await stream_with_retries(
+            self._http(), self.config, url, headers, body, new_parser, on_retry
+        )
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            client, self._client = self._client, None
+            await client.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+
+@functools.cache
+def _tls_context() -> ssl.SSLContext:
+    """Loading the CA bundle takes tens of milliseconds: once per process, not per client."""
+    return httpx.create_ssl_context()
+
+
+def build_client(config: ProviderConfig) -> httpx.AsyncClient:
+    timeout = httpx.Timeout(
+        connect=config.connect_timeout,
+        read=config.read_timeout,
+        write=config.read_timeout,
+        pool=config.connect_timeout,
+    )
+    return httpx.AsyncClient(
+        timeout=timeout, headers={"user-agent": USER_AGENT}, verify=_tls_context()
+    )
+
+
+def join_url(base_url: str, path: str) -> str:
+    """`base_url` + `path` with exactly one slash between them."""
+    return base_url.rstrip("/") + "/" + path.lstrip("/")
+
+
+def header_secret(key: SecretStr) -> str:
+    """The key as a header value; refused (without showing it) when no header can carry it."""
+    value = key.get_secret_value().strip()
+    if not value or any(not 32 <= ord(char) < 127 for char in value):
+        raise ProviderError(
+            "the API key contains characters an HTTP header cannot carry "
+            "(a line break or a non-ASCII character?); set it again"
+        )
+    return value
+
+
+def scrub(text: str, secret: str) -> str:
+    if len(secret) >= 4 and secret in text:
+        text = text.replace(secret, "[key]")
+    return text
+
+
+def load_chunk(data: str) -> dict[str, object]:
+    """One data line's JSON object; a malformed one is worth another attempt."""
+    try:
+        chunk = json.loads(data)
+    except ValueError:
+        raise RetryableError("the model server sent a malformed chunk (not JSON)") from None
+    if not isinstance(chunk, dict):
+        raise RetryableError("the model server sent a malformed chunk (not a JSON object)")
+    return chunk
+
+
+def count(value: object) -> int:
+    """A token count from JSON; anything that is not a number counts as 0."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return 0
+    return max(0, int(value))
+
+
+def status_label(status: int) -> str:
+    try:
+        phrase = HTTPStatus(status).phrase
+    except ValueError:
+        phrase = _EXTRA_PHRASES.get(status, "")
+    return f"{status} {phrase}".strip()
+
+
+def backoff_delay(
+    attempt: int,
+    base: float,
+    cap: float,
+    retry_after: float | None = None,
+    rand: Callable[[], float] = random.random,
+) -> float:
+    """Seconds to wait after failed attempt number `attempt` (1 = the first)."""
+    cap = max(0.0, cap)
+    if retry_after is not None:
+        return min(max(0.0, retry_after), cap)
+    ceiling = min(cap, max(0.0, base) * 2.0 ** min(attempt - 1, 60))
+    return rand() * ceiling
+
+
+def parse_retry_after(headers: Mapping[str, str], now: datetime | None = None) -> float | None:
+    """Seconds the server asked us to wait, from retry-after-ms or retry-after; else None."""
+    millis = _non_negative(headers.get("retry-after-ms"))
+    if millis is not None:
+        return millis / 1000
+    value = headers.get("retry-after")
+    if not value:
+        return None
+    seconds = _non_negative(value)
+    if seconds is not None:
+        return seconds
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+
+
+def _non_negative(value: str | None) -> float | None:
+    if value is None:
+        return None
+    try:
+        number = float(value.strip())
+    except ValueError:
+        return None
+    return number if math.isfinite(number) and number >= 0 else None
+
+
+def error_excerpt(raw: bytes) -> str:
+    """A short, one-line excerpt of a server's error message (JSON or plain text)."""
+    text = raw.decode("utf-8", "replace").strip()
+    message = ""
+    try:
+        body = json.loads(text)
+    except ValueError:
+        if text and not text.startswith("<"):  # skip HTML error pages
+            message = text
+    else:
+        message = _json_message(body)
+    return shorten(message)
+
+
+def shorten(message: str) -> str:
+    """A server's message on one line, cut short, with anything key-like redacted."""
+    message = _KEY_LIKE.sub("[redacted]", " ".join(message.split()))
+    if len(message) > EXCERPT_CHARS:
+        message = message[: EXCERPT_CHARS - 1] + "…"
+    return message
+
+
+def _json_message(body: object) -> str:
+    if isinstance(body, str):
+        return body
+    if not isinstance(body, dict):
+        return ""
+    for key in ("error", "message", "detail"):
+        value = body.get(key)
+        if isinstance(value, str) and value:
+            return value
+        if isinstance(value, dict):
+            found = _json_message(value)
+            if found:
+                return found
+    return ""
+
+
+def _is_quota_error(raw: bytes) -> bool:
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        return False
+    error = body.get("error") if isinstance(body, dict) else None
+    if not isinstance(error, dict):
+        return False
+    return "insufficient_quota" in (error.get("code"), error.get("type"))
+
+
+async def stream_with_retries(
+    client: httpx.AsyncClient,
+    config: ProviderConfig,
+    url: str,
+    headers: dict[str, str],
+    body: dict[str, object],
+    new_parser: Callable[[], EventParser],
+    on_retry: RetrySink,
+) -> TurnResult:
+    """POST `body`, read the answer's events with a fresh parser per attempt, retrying
+    what is worth retrying; ProviderError when it fails for good."""
+    secret = config.api_key.get_secret_value() if config.api_key is not None else ""
+    tries = max(1, config.max_tries)
+    attempt = 1
+    while True:
+        try:
+            return await _attempt(client, config, url, headers, body, new_parser())
+        except RetryableError as exc:
+            failure = exc
+        except ProviderError as exc:
+            raise ProviderError(scrub(str(exc), secret)) from None
+        if attempt >= tries:
+            if tries == 1:
+                message = f"the model server failed: {failure.reason}"
+            else:
+                message = f"the model server kept failing: {failure.reason} after {tries} tries"
+            raise ProviderError(scrub(message, secret)) from None
+        delay = backoff_delay(attempt, config.backoff_base, config.backoff_max, failure.retry_after)
+        on_retry(attempt, scrub(failure.reason, secret), delay)
+        attempt += 1
+        await asyncio.sleep(delay)
+
+
+class _Attempt:
+    """What one attempt saw, kept outside the `try` so a late failure can still succeed."""
+
+    def __init__(self, parser: EventParser) -> None:
+        self.parser = parser
+        self.done = False
+
+
+async def _attempt(
+    client: httpx.AsyncClient,
+    config: ProviderConfig,
+    url: str,
+    headers: dict[str, str],
+    body: dict[str, object],
+    parser: EventParser,
+) -> TurnResult:
+    state = _Attempt(parser)
+    try:
+        await _read(client, config, url, headers, body, state)
+    except TimeoutError:
+        if not state.done:
+            raise RetryableError(
+                f"no data from the model server for {config.read_timeout:g} s"
+            ) from None
+    except httpx.InvalidURL:
+        raise ProviderError("the base URL is not a valid URL") from None
+    except httpx.UnsupportedProtocol:
+        raise ProviderError("the base URL must start with http:// or https://") from None
+    except httpx.LocalProtocolError:
+        raise ProviderError("the request could not be sent (an invalid header value?)") from None
+    except (httpx.TransportError, httpx.DecodingError) as exc:
+        if not state.done:
+            raise RetryableError(_transport_reason(exc, config, url)) from None
+    if not state.done:
+        raise RetryableError(f"the stream ended before its final event ({parser.final_event})")
+    return parser.result()
+
+
+async def _read(
+    client: httpx.AsyncClient,
+    config: ProviderConfig,
+    url: str,
+    headers: dict[str, str],
+    body: dict[str, object],
+    state: _Attempt,
+) -> None:
+    loop = asyncio.get_running_loop()
+    # httpx's own timeouts bound the connect, the send and every read; this one also ends
+    # a stream that only trickles comments and never an event.
+    async with (
+        asyncio.timeout(None) as deadline,
+        aconnect_sse(client, "POST", url, json=body, headers=dict(headers)) as source,
+    ):
+        response = source.response
+        if not 200 <= response.status_code < 300:
+            raise await _status_failure(response, config)
+        content_type = response.headers.get("content-type", "").partition(";")[0].strip()
+        if content_type.lower() != "text/event-stream":
+            raise ProviderError(
+                "the model server did not stream its answer "
+                f"(content-type {content_type or 'missing'}); check the base URL"
+            )
+        deadline.reschedule(loop.time() + config.read_timeout)
+        async with contextlib.aclosing(source.aiter_sse()) as events:
+            async for event in events:
+                if state.done:
+                    continue  # whatever follows the final event is ignored
+                state.done = state.parser.feed(event)
+                wait = DRAIN_SECONDS if state.done else config.read_timeout
+                deadline.reschedule(loop.time() + wait)
+
+
+async def _status_failure(response: httpx.Response, config: ProviderConfig) -> Exception:
+    status = response.status_code
+    raw = await _read_capped(response)
+    excerpt = error_excerpt(raw)
+    label = status_label(status)
+    said = f"{label}: {excerpt}" if excerpt else label
+    if 300 <= status < 400:
+        return ProviderError(f"the model server answered {label} (a redirect); check the base URL")
+    if status == 429 and _is_quota_error(raw):
+        return ProviderError(f"the account has no quota left ({said})")
+    if status in RETRYABLE_STATUSES or status >= 500:
+        return RetryableError(said, parse_retry_after(response.headers))
+    if status in (401, 403):
+        if config.api_key is None:
+            return ProviderError(f"the model server wants an API key and none is set ({said})")
+        return ProviderError(f"the API key was refused ({said})")
+    if status == 404:
+        return ProviderError(
+            f"the model server answered {said}; check the base URL and the model name"
+        )
+    return ProviderError(f"the model server refused the request ({said})")
+
+
+async def _read_capped(response: httpx.Response) -> bytes:
+    data = bytearray()
+    async for chunk in response.aiter_bytes():
+        data += chunk
+        if len(data) >= ERROR_BODY_LIMIT:
+            break
+    return bytes(data[:ERROR_BODY_LIMIT])
+
+
+def _transport_reason(exc: Exception, config: ProviderConfig, url: str) -> str:
+    """Our own words for a network failure: str(exc) of httpx errors is never used."""
+    where = _host_port(url)
+    if isinstance(exc, httpx.ConnectTimeout):
+        return f"could not connect to {where} within {config.connect_timeout:g} s"
+    if isinstance(exc, httpx.ReadTimeout):
+        return f"no data from the model server for {config.read_timeout:g} s"
+    if isinstance(exc, httpx.WriteTimeout):
+        return f"sending the request to {where} timed out"
+    if isinstance(exc, httpx.PoolTimeout):
+        return "no free connection to the model server"
+    if isinstance(exc, httpx.ProxyError):
+        return "the HTTP proxy refused the connection"
+    if isinstance(exc, httpx.ConnectError):
+        return _with_os_reason(f"could not connect to {where}", exc)
+    if isinstance(exc, httpx.RemoteProtocolError):
+        return "the model server closed the connection mid-answer"
+    if isinstance(exc, httpx.ReadError):
+        return _with_os_reason("the connection broke while reading the answer", exc)
+    if isinstance(exc, httpx.WriteError):
+        return _with_os_reason("the connection broke while sending the request", exc)
+    if isinstance(exc, httpx.DecodingError):
+        return "the answer could not be decoded"
+    return f"network error ({type(exc).__name__})"
+
+
+def _with_os_reason(text: str, exc: BaseException) -> str:
+    """`text`, plus the operating system's words (e.g. "Connection refused") when known."""
+    seen: BaseException | None = exc
+    for _ in range(6):
+        seen = seen.__cause__ or seen.__context__ if seen is not None else None
+        if isinstance(seen, OSError) and seen.strerror:
+            return f"{text}: {seen.strerror}"
+    return text
+
+
+def _host_port(url: str) -> str:
+    parts = urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    port = port or (443 if parts.scheme == "https" else 80)
+    return f"{parts.hostname or '?'}:{port}"
