@@ -122,19 +122,24 @@ class SeedbedCli:
         self.data_dir = data_dir
         self.capsys = capsys
 
-    def __call__(self, *args: str | Path) -> Result:
+    def __call__(self, *args: str | Path, input: str | None = None) -> Result:
         out = io.StringIO()
         self.capsys.readouterr()
         argv = ["--data-dir", str(self.data_dir), *map(str, args)]
+        stdin = sys.stdin
+        if input is not None:
+            sys.stdin = io.StringIO(input)
         try:
             code = main(argv, out=out)
         except SystemExit as exc:  # argparse's own exits (usage errors, --help)
             code = int(exc.code or 0)
+        finally:
+            sys.stdin = stdin
         captured = self.capsys.readouterr()
         return Result(code, out.getvalue() + captured.out, captured.err)
 
-    def ok(self, *args: str | Path) -> Result:
-        result = self(*args)
+    def ok(self, *args: str | Path, input: str | None = None) -> Result:
+        result = self(*args, input=input)
         assert result.code == 0, f"seedbed {args} exited {result.code}: {result.err}"
         return result
 

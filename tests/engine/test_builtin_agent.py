@@ -1,0 +1,319 @@
+"""The built-in agent end to end: the real engine, a real model server on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from seedbed.store import Store
+from tests.conftest import Result, SeedbedCli, git
+from tests.keyring_backends import FileStore
+from tests.model_server import ModelServer, answer, hang, http_error
+
+KEY = "sk-test-9f8e7d6c5b4a-NEVER-LOG-THIS-KEY"
+
+
+def builtin_profile(
+    seedbed: SeedbedCli, provider: str, base_url: str, *extra: str, name: str = "bot"
+) -> None:
+    seedbed.ok(
+        "profile", "add", name, "--kind", "builtin", "--provider", provider,
+        "--model", "test-model", "--base-url", base_url, *extra,
+    )  # fmt: skip
+
+
+def run_task(seedbed: SeedbedCli, title: str = "Say hello", *extra: str) -> dict[str, Any]:
+    task_id = seedbed.ok("task", "add", "--project", "demo", "--title", title, "--start", *extra)
+    seedbed.ok("run", "--until-idle")
+    return seedbed.show(task_id.out.strip())
+
+
+def log_events(seedbed: SeedbedCli, task_id: int, *extra: str) -> list[dict[str, Any]]:
+    out = seedbed.ok("task", "log", str(task_id), "--json", *extra).out
+    return [json.loads(line) for line in out.splitlines()]
+
+
+WRITE_AND_CHECK = (
+    answer(
+        "I will write the file.",
+        tool_calls=[("call_1", "write_file", {"path": "hello.txt", "content": "hello\n"})],
+        usage=(1200, 40),
+        split_every=7,
+    ),
+    answer(
+        tool_calls=[("call_2", "run_command", {"command": "cat hello.txt && echo checked"})],
+        usage=(1500, 20),
+        split_every=11,
+    ),
+    answer("Done: hello.txt says hello.", usage=(1700, 15)),
+)
+
+
+@pytest.mark.parametrize("provider", ["openai", "anthropic"])
+def test_the_builtin_agent_writes_a_file_and_runs_a_command(
+    seedbed: SeedbedCli,
+    project: str,
+    model_server: ModelServer,
+    file_keyring: FileStore,
+    provider: str,
+) -> None:
+    url = model_server.openai_url if provider == "openai" else model_server.url
+    seedbed.ok("key", "set", provider, input=KEY)
+    builtin_profile(seedbed, provider, url, "--price-in", "3", "--price-out", "15",
+                    "--context-window", "10000")  # fmt: skip
+    model_server.script(*WRITE_AND_CHECK)
+
+    shown = run_task(seedbed)
+
+    assert (shown["state"], shown["phase"]) == ("awaiting_review", "ready"), shown["error"]
+    assert shown["diff"] == {"files": 1, "insertions": 1, "deletions": 0}
+    assert (Path(shown["worktree"]) / "hello.txt").read_text() == "hello\n"
+    [run] = shown["runs"]
+    assert (run["status"], run["exit_code"]) == ("succeeded", 0)
+    assert (run["tokens_in"], run["tokens_out"]) == (4400, 75)
+    assert run["cost_usd"] == pytest.approx((4400 * 3 + 75 * 15) / 1e6)
+    assert run["context_fill"] == pytest.approx(0.17)
+
+    events = log_events(seedbed, shown["id"])
+    calls = [e for e in events if e["kind"] == "tool_call"]
+    assert [(c["name"], c["tool_kind"]) for c in calls] == [
+        ("write_file", "edit"),
+        ("run_command", "command"),
+    ]
+    assert calls[0]["arguments"] == {"path": "hello.txt", "content": "hello\n"}
+    results = [e for e in events if e["kind"] == "tool_result"]
+    assert "hello\nchecked" in results[1]["output"] and not results[1]["is_error"]
+    assert all(r["duration_ms"] is not None for r in results)
+    texts = [e["text"] for e in events if e["kind"] == "text" and not e["delta"]]
+    assert texts == ["I will write the file.", "Done: hello.txt says hello."]
+    assert len([e for e in events if e["kind"] == "usage"]) == 3
+
+    posts = model_server.posts
+    assert len(posts) == 3
+    if provider == "openai":
+        assert posts[0].path == "/v1/chat/completions"
+        assert posts[0].headers["authorization"] == f"Bearer {KEY}"
+    else:
+        assert posts[0].path == "/v1/messages"
+        assert posts[0].headers["x-api-key"] == KEY
+    assert posts[0].body["stream"] is True
+    assert {t.get("name") or t["function"]["name"] for t in posts[0].body["tools"]} == {
+        "read_file", "write_file", "edit_file", "list_files", "search", "run_command",
+    }  # fmt: skip
+    system = (
+        posts[0].body["messages"][0]["content"] if provider == "openai" else posts[0].body["system"]
+    )
+    assert "Say hello" in system and "README.md" in system and "src/" in system
+
+
+def test_the_key_is_never_stored_or_printed(
+    seedbed: SeedbedCli,
+    project: str,
+    model_server: ModelServer,
+    secret_service: Any,
+    tmp_path: Path,
+) -> None:
+    """A real Secret Service holds the key; the model even tries to make it appear."""
+    outputs: list[Result] = [seedbed.ok("key", "set", "openai", input=KEY + "\n")]
+    builtin_profile(seedbed, "openai", model_server.openai_url)
+    model_server.script(
+        answer(
+            f"Echoing what I was given: {KEY}",
+            tool_calls=[("c1", "run_command", {"command": f"echo {KEY}; env | grep -i key"})],
+        ),
+        http_error(500, f"upstream said {KEY}"),
+        answer(f"final words {KEY}"),
+    )
+    task_id = seedbed.ok("task", "add", "--project", "demo", "--title", "Leak", "--start").out
+    outputs.append(seedbed.ok("run", "--until-idle"))
+    assert model_server.posts[0].headers["authorization"] == f"Bearer {KEY}"
+    for args in (
+        ("task", "show", task_id.strip(), "--json"),
+        ("task", "show", task_id.strip()),
+        ("task", "log", task_id.strip()),
+        ("task", "log", task_id.strip(), "--json"),
+        ("task", "list", "--json"),
+        ("task", "diff", task_id.strip()),
+        ("profile", "list", "--json"),
+        ("key", "list"),
+        ("key", "list", "--json"),
+    ):
+        outputs.append(seedbed.ok(*args))
+    shown = seedbed.show(task_id.strip())
+    assert (shown["state"], shown["phase"]) == ("awaiting_review", "ready"), shown["error"]
+    assert "[redacted]" in seedbed.ok("task", "log", task_id.strip()).out
+    for result in outputs:
+        assert KEY not in result.out and KEY not in result.err
+    Store.open(seedbed.data_dir).close()
+    leaks = [
+        path
+        for path in tmp_path.rglob("*")
+        if path.is_file() and not path.is_symlink() and KEY.encode() in path.read_bytes()
+    ]
+    assert leaks == []
+
+
+def test_a_missing_key_fails_before_any_request(
+    seedbed: SeedbedCli, project: str, model_server: ModelServer, file_keyring: FileStore
+) -> None:
+    builtin_profile(seedbed, "anthropic", "https://api.anthropic.example")
+    shown = run_task(seedbed)
+    assert (shown["state"], shown["phase"]) == ("awaiting_review", "agent_failed")
+    assert "no API key 'anthropic'" in shown["error"]
+    assert "seedbed key set anthropic" in shown["error"]
+    assert "ANTHROPIC_API_KEY" in shown["error"]
+
+
+def test_the_environment_variable_is_the_fallback(
+    seedbed: SeedbedCli,
+    project: str,
+    model_server: ModelServer,
+    file_keyring: FileStore,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("ANTHROPIC_API_KEY", KEY)
+    builtin_profile(seedbed, "anthropic", model_server.url)
+    model_server.script(
+        answer(tool_calls=[("c1", "run_command", {"command": "env"})]),
+        answer("Nothing to do."),
+    )
+    shown = run_task(seedbed)
+    assert shown["phase"] == "ready", shown["error"]
+    assert model_server.posts[0].headers["x-api-key"] == KEY
+    assert model_server.posts[0].headers["anthropic-version"] == "2023-06-01"
+    # The agent's commands do not inherit the key, so the model never reads it back.
+    assert "HOME=" in model_server.posts[1].raw.decode()
+    assert KEY.encode() not in model_server.posts[1].raw
+
+
+def test_a_local_server_needs_no_key(
+    seedbed: SeedbedCli, project: str, model_server: ModelServer
+) -> None:
+    builtin_profile(seedbed, "openai", model_server.openai_url)
+    model_server.script(answer("Hello from a local model."))
+    shown = run_task(seedbed)
+    assert shown["phase"] == "ready", shown["error"]
+    assert "authorization" not in model_server.posts[0].headers
+
+
+def test_context_fill_warns_then_ends_the_run(
+    seedbed: SeedbedCli, project: str, model_server: ModelServer
+) -> None:
+    builtin_profile(seedbed, "openai", model_server.openai_url, "--context-window", "1000")
+    model_server.script(
+        answer(tool_calls=[("c1", "write_file", {"path": "a.txt", "content": "a"})],
+               usage=(650, 10)),
+        answer(tool_calls=[("c2", "write_file", {"path": "b.txt", "content": "b"})],
+               usage=(900, 10)),
+        answer("never asked for"),
+    )  # fmt: skip
+    shown = run_task(seedbed)
+    assert (shown["state"], shown["phase"]) == ("awaiting_review", "agent_failed")
+    assert shown["error"] == "context_full"
+    assert shown["runs"][0]["context_fill"] == pytest.approx(0.9)
+    assert model_server.pending == 1
+    assert shown["diff"]["files"] == 2  # its work committed
+    messages = [e.get("message", "") for e in log_events(seedbed, shown["id"])]
+    assert any("context 65% full (warning at 60%)" in m for m in messages)
+
+
+def test_max_turns_ends_a_run_that_never_finishes(
+    seedbed: SeedbedCli, project: str, model_server: ModelServer
+) -> None:
+    builtin_profile(seedbed, "anthropic", model_server.url, "--max-turns", "2")
+    model_server.script(
+        *[answer(tool_calls=[(f"c{n}", "list_files", {})]) for n in range(3)],
+    )
+    shown = run_task(seedbed)
+    assert (shown["state"], shown["phase"]) == ("awaiting_review", "agent_failed")
+    assert shown["error"].startswith("max_turns")
+    assert len(model_server.posts) == 2
+
+
+def test_retries_are_visible_and_a_dead_server_fails_clearly(
+    seedbed: SeedbedCli, project: str, model_server: ModelServer
+) -> None:
+    builtin_profile(seedbed, "openai", model_server.openai_url, "--max-tries", "2")
+    model_server.script(
+        http_error(429, "slow down", headers={"retry-after": "0"}),
+        answer("Recovered."),
+        http_error(503, "down"),
+        http_error(503, "still down"),
+    )
+    first = run_task(seedbed, "Recover")
+    assert first["phase"] == "ready", first["error"]
+    assert any(e.get("phase") == "retrying" for e in log_events(seedbed, first["id"]))
+    second = run_task(seedbed, "Give up")
+    assert (second["state"], second["phase"]) == ("awaiting_review", "agent_failed")
+    assert "503" in second["error"]
+
+
+def test_a_follow_up_continues_the_conversation(
+    seedbed: SeedbedCli, project: str, model_server: ModelServer
+) -> None:
+    builtin_profile(seedbed, "anthropic", model_server.url)
+    model_server.script(
+        answer(tool_calls=[("c1", "write_file", {"path": "a.txt", "content": "A\n"})]),
+        answer("Wrote a.txt."),
+        answer(tool_calls=[("c2", "write_file", {"path": "b.txt", "content": "B\n"})]),
+        answer("Added b.txt too."),
+    )
+    shown = run_task(seedbed, "Letters")
+    seedbed.ok("task", "request-changes", str(shown["id"]), "--message", "Also write b.txt")
+    seedbed.ok("run", "--until-idle")
+    shown = seedbed.show(shown["id"])
+    assert (shown["phase"], [r["kind"] for r in shown["runs"]]) == ("ready", ["implement", "fix"])
+    assert shown["diff"]["files"] == 2
+    messages = model_server.posts[2].body["messages"]
+    flat = json.dumps(messages)
+    assert "Wrote a.txt." in flat and "Also write b.txt" in flat
+    assert messages[-1] == {
+        "role": "user",
+        "content": [{"type": "text", "text": "Also write b.txt"}],
+    } or (messages[-1]["role"] == "user" and "Also write b.txt" in json.dumps(messages[-1]))
+
+
+def wait_for(predicate: Callable[[], bool], timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out")
+        time.sleep(0.05)
+
+
+@pytest.mark.parametrize("where", ["stream", "command"])
+def test_stop_is_immediate(
+    seedbed: SeedbedCli, project: str, model_server: ModelServer, where: str
+) -> None:
+    builtin_profile(seedbed, "openai", model_server.openai_url)
+    if where == "stream":
+        model_server.script(hang(60))
+    else:
+        model_server.script(
+            answer(tool_calls=[("c1", "run_command", {"command": "echo working; sleep 600"})])
+        )
+    engine = seedbed.spawn("run")
+    try:
+        task_id = int(seedbed.ok("task", "add", "--project", "demo", "--title", "Hang",
+                                 "--start").out)  # fmt: skip
+        wait_for(lambda: len(model_server.posts) == 1)
+        time.sleep(0.3)
+        started = time.monotonic()
+        seedbed.ok("task", "stop", str(task_id))
+        assert time.monotonic() - started < 3
+        shown = seedbed.show(task_id)
+        assert (shown["state"], shown["phase"]) == ("awaiting_review", "interrupted")
+        assert shown["runs"][0]["status"] == "stopped"
+    finally:
+        engine.terminate()
+        engine.communicate(timeout=30)
+    if where == "command":
+        out = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
+        assert "sleep 600" not in out
+    assert git(Path(shown["worktree"]), "status", "--porcelain") == ""
