@@ -387,14 +387,23 @@ async def _read(
                 "the model server did not stream its answer "
                 f"(content-type {content_type or 'missing'}); check the base URL"
             )
-        deadline.reschedule(loop.time() + config.read_timeout)
+        # Moving the deadline costs a timer; moving it at most every `slack` seconds keeps
+        # a 200-event answer cheap, at the price of ending a silent stream after between
+        # read_timeout - slack and read_timeout seconds.
+        slack = min(1.0, config.read_timeout / 4)
+        moved = loop.time()
+        deadline.reschedule(moved + config.read_timeout)
         async with contextlib.aclosing(source.aiter_sse()) as events:
             async for event in events:
                 if state.done:
                     continue  # whatever follows the final event is ignored
                 state.done = state.parser.feed(event)
-                wait = DRAIN_SECONDS if state.done else config.read_timeout
-                deadline.reschedule(loop.time() + wait)
+                now = loop.time()
+                if state.done:
+                    deadline.reschedule(now + DRAIN_SECONDS)
+                elif now - moved > slack:
+                    moved = now
+                    deadline.reschedule(now + config.read_timeout)
 
 
 async def _status_failure(response: httpx.Response, config: ProviderConfig) -> Exception:
