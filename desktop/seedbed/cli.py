@@ -92,6 +92,7 @@ def build_parser() -> Parser:
     builtin.add_argument("--price-in", type=float, metavar="USD_PER_MTOK")
     builtin.add_argument("--price-out", type=float, metavar="USD_PER_MTOK")
     builtin.add_argument("--token-budget", type=int, metavar="TOKENS")
+    builtin.add_argument("--max-output-tokens", type=int, metavar="TOKENS")
     profile.add_parser("list", parents=[common], help="list profiles")
 
     task = commands.add_parser("task", help="tasks on the board").add_subparsers(
@@ -191,7 +192,7 @@ class Cli:
             for name in (
                 "command", "timeout", "provider", "model", "base_url", "key_name",
                 "context_window", "max_turns", "max_tries", "price_in", "price_out",
-                "token_budget",
+                "token_budget", "max_output_tokens",
             )
             if getattr(a, name) not in (None, "")
         }  # fmt: skip
@@ -247,6 +248,7 @@ class Cli:
             f"  worktree {detail['worktree']}\n"
             f"  diff: {diff['files']} files, +{diff['insertions']} -{diff['deletions']}"
             f"   checks: {detail['checks']['status']}\n"
+            + usage_line(detail["runs"])
             + (f"  error: {detail['error']}\n" if detail["error"] else "")
             + runs
         )
@@ -418,6 +420,17 @@ class Cli:
         self.out.flush()
 
 
+def usage_line(runs: list[dict[str, Any]]) -> str:
+    """Tokens, cost and the fullest context over a task's runs, when a model was used."""
+    tokens_in = sum(r["tokens_in"] for r in runs)
+    tokens_out = sum(r["tokens_out"] for r in runs)
+    if not tokens_in and not tokens_out:
+        return ""
+    cost = sum(r["cost_usd"] for r in runs)
+    fill = max(r["context_fill"] for r in runs)
+    return f"  tokens {tokens_in} in, {tokens_out} out, ${cost:.4f}, context up to {fill:.0%}\n"
+
+
 def describe(profile: AgentProfile) -> str:
     if profile.kind is AgentKind.BUILTIN and profile.provider is not None:
         return f"{profile.provider.value} {profile.model} {profile.effective_base_url()}"
@@ -440,6 +453,7 @@ def read_key(name: str) -> str:
 
 
 def format_event(run: Run, seq: int, data: str, as_json: bool) -> str:
+    """One stored event as a line of `task log` (or as its JSON, with run and seq)."""
     if as_json:
         return f'{{"run": {run.number}, "seq": {seq}, {data[1:]}\n'
     event = json.loads(data)
@@ -453,7 +467,23 @@ def format_event(run: Run, seq: int, data: str, as_json: bool) -> str:
     if kind == "error":
         return f"error: {event['message']}\n"
     if kind == "text":
-        return event["text"] + ("" if event.get("delta") else "\n")
+        # Streamed pieces are for live views; the whole answer follows them.
+        return "" if event.get("delta") else event["text"].rstrip("\n") + "\n"
+    if kind == "tool_call":
+        arguments = json.dumps(event["arguments"], ensure_ascii=False)
+        if len(arguments) > 200:
+            arguments = arguments[:199] + "…"
+        return f"→ {event['name']} {arguments}\n"
+    if kind == "tool_result":
+        lines = event["output"].splitlines() or [""]
+        more = f" (+{len(lines) - 1} lines)" if len(lines) > 1 else ""
+        mark = "✗" if event["is_error"] else "←"
+        return f"{mark} {event['name']}: {lines[0][:160]}{more}\n"
+    if kind == "usage":
+        return (
+            f"·· tokens {event['tokens_in']} in, {event['tokens_out']} out, "
+            f"${event['cost_usd']:.4f}, context {event['context_fill']:.0%}\n"
+        )
     return json.dumps(event) + "\n"
 
 

@@ -38,6 +38,8 @@ SERVICE = "seedbed"
 INDEX_ENTRY = "[key names]"
 ENV_FALLBACK: dict[str, str] = {"openai": "OPENAI_API_KEY", "anthropic": "ANTHROPIC_API_KEY"}
 MAX_NAME_LENGTH = 64
+# A valid name no key is stored under, read to find out whether the keyring works.
+INDEX_PROBE = "seedbed-keyring-probe"
 MAX_VALUE_LENGTH = 16_384
 
 FAIL_BACKEND = "keyring.backends.fail.Keyring"
@@ -338,3 +340,26 @@ def resolve_key(name: str, provider: str) -> ResolvedKey | None:
         if value:
             return ResolvedKey(value=SecretStr(value), source=f"env {variable}")
     return None
+
+
+def keyring_problem() -> str | None:
+    """Why the keyring cannot be read right now (no backend, locked, dismissed), or None
+    when it works. Never raises. Blocks (D-Bus)."""
+    try:
+        get_key(INDEX_PROBE)
+    except KeyringUnavailable as exc:
+        return str(exc)
+    return None
+
+
+def known_key_values() -> list[str]:
+    """Every key Seedbed could hand out: those in the keyring and the ENV_FALLBACK
+    variables' values. Only for scrubbing them from what is saved or shown; never raises
+    for a keyring that does not work. Blocks (D-Bus)."""
+    values = [os.environ.get(var, "").strip() for var in ENV_FALLBACK.values()]
+    try:
+        for name in list_keys():
+            values.append(get_key(name) or "")
+    except KeyringUnavailable:
+        pass
+    return sorted({value for value in values if value}, key=len, reverse=True)

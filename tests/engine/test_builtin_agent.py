@@ -66,7 +66,7 @@ def test_the_builtin_agent_writes_a_file_and_runs_a_command(
     url = model_server.openai_url if provider == "openai" else model_server.url
     seedbed.ok("key", "set", provider, input=KEY)
     builtin_profile(seedbed, provider, url, "--price-in", "3", "--price-out", "15",
-                    "--context-window", "10000")  # fmt: skip
+                    "--context-window", "10000", "--key-name", provider)  # fmt: skip
     model_server.script(*WRITE_AND_CHECK)
 
     shown = run_task(seedbed)
@@ -121,7 +121,7 @@ def test_the_key_is_never_stored_or_printed(
 ) -> None:
     """A real Secret Service holds the key; the model even tries to make it appear."""
     outputs: list[Result] = [seedbed.ok("key", "set", "openai", input=KEY + "\n")]
-    builtin_profile(seedbed, "openai", model_server.openai_url)
+    builtin_profile(seedbed, "openai", model_server.openai_url, "--key-name", "openai")
     model_server.script(
         answer(
             f"Echoing what I was given: {KEY}",
@@ -178,7 +178,7 @@ def test_the_environment_variable_is_the_fallback(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("ANTHROPIC_API_KEY", KEY)
-    builtin_profile(seedbed, "anthropic", model_server.url)
+    builtin_profile(seedbed, "anthropic", model_server.url, "--key-name", "anthropic")
     model_server.script(
         answer(tool_calls=[("c1", "run_command", {"command": "env"})]),
         answer("Nothing to do."),
@@ -192,9 +192,13 @@ def test_the_environment_variable_is_the_fallback(
     assert KEY.encode() not in model_server.posts[1].raw
 
 
-def test_a_local_server_needs_no_key(
-    seedbed: SeedbedCli, project: str, model_server: ModelServer
+def test_a_local_server_needs_no_key_and_gets_none_by_default(
+    seedbed: SeedbedCli,
+    project: str,
+    model_server: ModelServer,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", KEY)  # the real OpenAI key stays at home
     builtin_profile(seedbed, "openai", model_server.openai_url)
     model_server.script(answer("Hello from a local model."))
     shown = run_task(seedbed)
@@ -273,10 +277,9 @@ def test_a_follow_up_continues_the_conversation(
     messages = model_server.posts[2].body["messages"]
     flat = json.dumps(messages)
     assert "Wrote a.txt." in flat and "Also write b.txt" in flat
-    assert messages[-1] == {
-        "role": "user",
-        "content": [{"type": "text", "text": "Also write b.txt"}],
-    } or (messages[-1]["role"] == "user" and "Also write b.txt" in json.dumps(messages[-1]))
+    assert messages[-1]["role"] == "user"
+    assert "Also write b.txt" in json.dumps(messages[-1])
+    assert messages[0]["role"] == "user" and "Carry out the task" in json.dumps(messages[0])
 
 
 def wait_for(predicate: Callable[[], bool], timeout: float = 15.0) -> None:
@@ -314,6 +317,153 @@ def test_stop_is_immediate(
         engine.terminate()
         engine.communicate(timeout=30)
     if where == "command":
-        out = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
-        assert "sleep 600" not in out
+        assert "sleep 600" not in ps()
     assert git(Path(shown["worktree"]), "status", "--porcelain") == ""
+
+
+def test_a_key_is_not_sent_unencrypted_to_another_machine(
+    seedbed: SeedbedCli, project: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", KEY)
+    builtin_profile(seedbed, "openai", "http://models.example.invalid/v1")
+    shown = run_task(seedbed)
+    assert (shown["state"], shown["phase"]) == ("awaiting_review", "agent_failed")
+    assert "unencrypted" in shown["error"] and KEY not in shown["error"]
+
+
+def test_a_keyring_that_cannot_be_read_is_named_in_the_error(
+    seedbed: SeedbedCli, project: str
+) -> None:
+    """No backend at all (the test default): the error says so, not just 'no key'."""
+    builtin_profile(seedbed, "anthropic", "https://api.anthropic.example")
+    shown = run_task(seedbed)
+    assert "no API key 'anthropic'" in shown["error"]
+    assert "keyring could not be read" in shown["error"]
+    assert "no keyring backend is available" in shown["error"]
+
+
+def test_a_key_pasted_as_the_key_name_is_refused(seedbed: SeedbedCli) -> None:
+    result = seedbed(
+        "profile", "add", "p", "--kind", "builtin", "--provider", "openai",
+        "--model", "m", "--key-name", KEY,
+    )  # fmt: skip
+    assert result.code == 2 and result.err.startswith("error: ")
+    assert KEY not in result.err
+    assert KEY not in seedbed.ok("profile", "list", "--json").out
+
+
+def test_a_key_split_across_streamed_pieces_is_still_scrubbed(
+    seedbed: SeedbedCli,
+    project: str,
+    model_server: ModelServer,
+    file_keyring: FileStore,
+) -> None:
+    seedbed.ok("key", "set", "openai", input=KEY)
+    builtin_profile(seedbed, "openai", model_server.openai_url, "--key-name", "openai")
+    cut = 12
+    model_server.script(answer(["x" * 195 + KEY[:cut], KEY[cut:] + " and more text"]))
+    shown = run_task(seedbed)
+    assert shown["phase"] == "ready", shown["error"]
+    store = Store.open(seedbed.data_dir)
+    [run] = store.list_runs(shown["id"])
+    events = [json.loads(data) for _seq, data in store.read_events(run.id)]
+    pieces = [e["text"] for e in events if e["kind"] == "text" and e["delta"]]
+    assert len(pieces) >= 2
+    assert KEY not in "".join(pieces)
+    assert "[redacted] and more text" in "".join(pieces)
+
+
+def test_setup_output_is_scrubbed_of_keys_too(
+    seedbed: SeedbedCli, repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", KEY)
+    seedbed.ok("project", "add", str(repo), "--name", "demo",
+               "--setup", "env | grep API_KEY", "--check", "echo $OPENAI_API_KEY")  # fmt: skip
+    seedbed.ok("profile", "add", "c", "--kind", "command", "--command", "env | grep API_KEY")
+    shown = run_task(seedbed)
+    log = seedbed.ok("task", "log", str(shown["id"])).out
+    assert "[setup] OPENAI_API_KEY=[redacted]" in log
+    assert "\nOPENAI_API_KEY=[redacted]" in log
+    assert "[check] [redacted]" in log
+    assert KEY not in log and KEY not in json.dumps(shown)
+
+
+def test_a_follow_up_after_a_full_context_starts_afresh(
+    seedbed: SeedbedCli, project: str, model_server: ModelServer
+) -> None:
+    builtin_profile(seedbed, "openai", model_server.openai_url, "--context-window", "1000")
+    model_server.script(
+        answer(tool_calls=[("c1", "write_file", {"path": "a.txt", "content": "A"})],
+               usage=(900, 10)),
+        answer("Finished.", usage=(100, 10)),
+    )  # fmt: skip
+    shown = run_task(seedbed, "Big")
+    assert shown["error"] == "context_full"
+    seedbed.ok("task", "request-changes", str(shown["id"]), "--message", "Finish it")
+    seedbed.ok("run", "--until-idle")
+    shown = seedbed.show(shown["id"])
+    assert shown["phase"] == "ready", shown["error"]
+    messages = model_server.posts[1].body["messages"]
+    assert [m["role"] for m in messages] == ["system", "user"]
+    assert "filled the model's context" in messages[1]["content"]
+    assert messages[1]["content"].endswith("Finish it")
+
+
+def test_the_token_budget_ends_a_run(
+    seedbed: SeedbedCli, project: str, model_server: ModelServer
+) -> None:
+    builtin_profile(seedbed, "anthropic", model_server.url, "--token-budget", "500")
+    model_server.script(
+        answer(tool_calls=[("c1", "list_files", {})], usage=(300, 50)),
+        answer(tool_calls=[("c2", "list_files", {})], usage=(400, 50)),
+        answer("never asked for"),
+    )
+    shown = run_task(seedbed)
+    assert (shown["phase"], shown["error"]) == ("agent_failed", "token_budget")
+    assert len(model_server.posts) == 2
+
+
+def test_agents_md_and_the_listing_reach_the_system_prompt(
+    seedbed: SeedbedCli, repo: Path, model_server: ModelServer
+) -> None:
+    (repo / "AGENTS.md").write_text("Always run `make lint` before you finish.\n")
+    (repo / ".gitignore").write_text("build/\n")
+    (repo / "build").mkdir()
+    (repo / "build" / "junk.o").write_text("x")
+    git(repo, "add", "AGENTS.md", ".gitignore")
+    git(repo, "commit", "-q", "-m", "agents")
+    seedbed.ok("project", "add", str(repo), "--name", "demo")
+    builtin_profile(seedbed, "anthropic", model_server.url)
+    model_server.script(answer("ok"))
+    run_task(seedbed, "Lint", "--prompt", "Tidy the imports")
+    system = model_server.posts[0].body["system"]
+    assert "Always run `make lint` before you finish." in system
+    assert "Tidy the imports" in system and "Lint" in system
+    assert "AGENTS.md" in system and "src/" in system and "build/" not in system
+
+
+def test_commands_of_a_crashed_engine_are_killed_at_restart(
+    seedbed: SeedbedCli, project: str, model_server: ModelServer
+) -> None:
+    builtin_profile(seedbed, "openai", model_server.openai_url)
+    model_server.script(
+        answer(tool_calls=[("c1", "run_command", {"command": "echo x > w.txt; sleep 613"})])
+    )
+    engine = seedbed.spawn("run")
+    try:
+        task_id = int(seedbed.ok("task", "add", "--project", "demo", "--title", "Crash",
+                                 "--start").out)  # fmt: skip
+        wait_for(lambda: "sleep 613" in ps())
+        engine.kill()
+    finally:
+        engine.communicate(timeout=30)
+    assert "sleep 613" in ps()  # an orphan, until the next engine starts
+    seedbed.ok("run", "--until-idle")
+    wait_for(lambda: "sleep 613" not in ps(), timeout=5)
+    shown = seedbed.show(task_id)
+    assert (shown["state"], shown["phase"]) == ("awaiting_review", "interrupted")
+    assert (Path(shown["worktree"]) / "w.txt").exists() and shown["diff"]["files"] == 1
+
+
+def ps() -> str:
+    return subprocess.run(["ps", "-eo", "stat,args"], capture_output=True, text=True).stdout

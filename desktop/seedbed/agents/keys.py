@@ -26,19 +26,35 @@ def is_local(base_url: str) -> bool:
 def key_for(profile: AgentProfile) -> SecretStr | None:
     """The profile's API key, or None when it needs none; UserError when one is missing.
 
+    A server on this machine gets a key only when the profile names one (--key-name):
+    the provider's own key (the real OpenAI key, say) is never sent to a local server
+    by default. A key is never sent over plain http to another machine.
     Blocks (the keyring may talk D-Bus): call it through asyncio.to_thread on a loop.
     """
     if profile.kind is not AgentKind.BUILTIN or profile.provider is None:
         return None
+    base_url = profile.effective_base_url()
+    local = is_local(base_url)
+    if local and not profile.key_name:
+        return None
     name = profile.effective_key_name()
     found = secrets.resolve_key(name, profile.provider.value)
     if found is not None:
+        if base_url.startswith("http://") and not local:
+            raise UserError(
+                f"profile {profile.name!r} would send its API key unencrypted to {base_url}; "
+                "use an https:// base URL"
+            )
         return found.value
-    if is_local(profile.effective_base_url()):
+    if local:
         return None
     variable = secrets.ENV_FALLBACK.get(profile.provider.value, "")
     hint = f" or set {variable}" if variable else ""
-    raise UserError(
+    message = (
         f"no API key {name!r} for profile {profile.name!r}: store one with "
         f"`seedbed key set {name}`{hint}"
     )
+    problem = secrets.keyring_problem()
+    if problem:
+        message += f" (and the keyring could not be read: {problem})"
+    raise UserError(message)

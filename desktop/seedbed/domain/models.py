@@ -130,6 +130,7 @@ class AgentProfile(Model):
     )
     context_stop: float = Field(0.85, description="builtin: context fill at which a run ends.")
     token_budget: int = Field(0, description="builtin: tokens (in + out) per run; 0: no budget.")
+    max_output_tokens: int = Field(8192, description="builtin: the longest answer to ask for.")
     read_timeout: float = Field(
         120.0, description="builtin: seconds without data: a dropped stream."
     )

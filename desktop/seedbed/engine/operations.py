@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from seedbed import vcs
+from seedbed import secrets, vcs
 from seedbed.domain.errors import OperationError, SeedbedError, UserError
 from seedbed.domain.lifecycle import check_move
 from seedbed.domain.models import (
@@ -84,7 +84,7 @@ def add_profile(store: Store, name: str, kind: AgentKind, **options: Any) -> Age
         raise UserError("the profile name is empty")
     if options.get("timeout") is not None and options["timeout"] <= 0:
         raise UserError("--timeout must be a positive number of seconds")
-    for field in ("context_window", "max_turns", "max_tries"):
+    for field in ("context_window", "max_turns", "max_tries", "max_output_tokens"):
         if options.get(field) is not None and options[field] < 1:
             raise UserError(f"--{field.replace('_', '-')} must be at least 1")
     for field in ("price_in", "price_out", "token_budget"):
@@ -93,6 +93,8 @@ def add_profile(store: Store, name: str, kind: AgentKind, **options: Any) -> Age
     if kind is AgentKind.COMMAND and not str(options.get("command", "")).strip():
         raise UserError("a command profile needs --command")
     if kind is AgentKind.BUILTIN:
+        if options.get("key_name"):
+            secrets.validate_name(options["key_name"])
         if not options.get("provider"):
             raise UserError("a builtin profile needs --provider (openai or anthropic)")
         if not str(options.get("model", "")).strip():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Iterable
 
@@ -11,6 +12,7 @@ from seedbed.store import Store
 FLUSH_EVERY_S = 0.05
 FLUSH_AT_ROWS = 2000
 REDACTED = "[redacted]"
+MIN_SECRET = 8
 
 
 class EventRecorder:
@@ -35,9 +37,14 @@ class EventRecorder:
         self._on_flush = on_flush
 
     def add_secret(self, value: str) -> None:
-        """Never store this text (an API key): it is replaced in every event from now on."""
-        if value and value not in self._secrets:
-            self._secrets.append(value)
+        """Never store this text (an API key): it is replaced in every event from now on,
+        as it is and as it looks inside a JSON string."""
+        if len(value) < MIN_SECRET:  # too short to tell from ordinary text
+            return
+        for form in (value, json.dumps(value)[1:-1]):
+            if form not in self._secrets:
+                self._secrets.append(form)
+        self._secrets.sort(key=len, reverse=True)
 
     def scrub(self, text: str) -> str:
         for secret in self._secrets:

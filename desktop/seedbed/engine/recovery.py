@@ -23,31 +23,38 @@ from seedbed.store import Store
 INTERRUPTED_REASON = "interrupted: the engine stopped while this run was going"
 
 
-def processes_of_run(pgid: int, run_id: int) -> list[int]:
-    """Pids in process group pgid whose environment names this run (Linux /proc)."""
+def processes_of_run(run_id: int) -> list[int]:
+    """Pids whose environment carries this run's SEEDBED_RUN_ID (Linux /proc): the
+    agent, and whatever it or its tools started, whichever process group they are in."""
     marker = f"SEEDBED_RUN_ID={run_id}".encode()
     found: list[int] = []
-    for entry in Path("/proc").iterdir():
+    proc = Path("/proc")
+    if not proc.is_dir():
+        return found
+    for entry in proc.iterdir():
         if not entry.name.isdigit():
             continue
-        pid = int(entry.name)
         with contextlib.suppress(OSError):
-            if os.getpgid(pid) != pgid:
-                continue
-            environ = (entry / "environ").read_bytes().split(b"\0")
-            if marker in environ:
-                found.append(pid)
+            if marker in (entry / "environ").read_bytes().split(b"\0"):
+                found.append(int(entry.name))
     return found
 
 
 def kill_orphans(run: Run) -> bool:
-    """Kill what is left of a dead engine's run; True if anything was alive."""
-    if run.pid is None:
-        return False
-    if not processes_of_run(run.pid, run.id):
-        return False
-    kill_group(run.pid, signal.SIGKILL)
-    return True
+    """Kill what is left of a dead engine's run; True if anything was alive.
+
+    Only groups that still hold a process marked with this run are killed, so a
+    recycled pid is never hit (and without /proc, nothing is).
+    """
+    own = os.getpgid(0)
+    groups: set[int] = set()
+    for pid in processes_of_run(run.id):
+        with contextlib.suppress(OSError):
+            groups.add(os.getpgid(pid))
+    groups.discard(own)
+    for group in groups:
+        kill_group(group, signal.SIGKILL)
+    return bool(groups)
 
 
 def interrupt_run(store: Store, run: Run) -> None:

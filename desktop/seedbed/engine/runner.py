@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from seedbed import vcs
+from seedbed import secrets, vcs
 from seedbed.agents.base import AgentRun, RunOutcome, RunRequest
 from seedbed.agents.keys import key_for
 from seedbed.agents.process import ManagedProcess, ProcessSpec, base_environment
@@ -37,6 +37,11 @@ from seedbed.paths import worktrees_dir
 from seedbed.store import Store
 
 CHECK_TAIL_BYTES = 4000
+CONTEXT_FULL = "context_full"
+CONTEXT_FULL_NOTE = (
+    "(An earlier run on this task filled the model's context and was stopped; its work "
+    "so far is in the worktree. Look at the changes with the tools before going on.)\n\n"
+)
 FlushListener = Callable[[int, int, int], None]
 
 
@@ -135,6 +140,10 @@ class TaskRunner:
             )
         )
         self._recorder = EventRecorder(self.store, self.run.id, on_flush=self._on_flush)
+        # Every key Seedbed knows is scrubbed from everything the run records, from its
+        # first line on (a setup command can print the environment, too).
+        for value in await asyncio.to_thread(secrets.known_key_values):
+            self._recorder.add_secret(value)
         flusher = asyncio.create_task(self._autoflush())
         try:
             outcome = await self._steps()
@@ -237,8 +246,11 @@ class TaskRunner:
             prompt=task.prompt,
             worktree=task.worktree,
             follow_up=self.run.follow_up,
-            conversation=self._previous_conversation() if self.run.follow_up else "",
         )
+        if self.run.follow_up:
+            conversation, note = self._previous_conversation()
+            request.conversation = conversation
+            request.follow_up = note + self.run.follow_up
         try:
             self._agent = await runtime_for(profile, key).start(request)
         except (OSError, SeedbedError) as exc:
@@ -265,12 +277,18 @@ class TaskRunner:
             self._log(ErrorEvent(message=outcome.reason))
         return outcome
 
-    def _previous_conversation(self) -> str:
-        """What a follow-up continues: the last saved conversation of this task."""
+    def _previous_conversation(self) -> tuple[str, str]:
+        """What a follow-up continues: the last saved conversation of this task, and a
+        note for the agent. A conversation that filled the context is not continued (it
+        would fill it again at once): the agent starts afresh on the work so far."""
+        current = self.run.id if self.run else None
         for run in reversed(self.store.list_runs(self.task.id)):
-            if run.conversation and run.id != (self.run.id if self.run else None):
-                return run.conversation
-        return ""
+            if run.id == current or not run.conversation:
+                continue
+            if run.reason == CONTEXT_FULL:
+                return "", CONTEXT_FULL_NOTE
+            return run.conversation, ""
+        return "", ""
 
     async def _commit(self) -> None:
         assert self.run is not None
@@ -292,18 +310,22 @@ class TaskRunner:
             return CheckResult()
         status = CheckStatus.PASSED if code == 0 else CheckStatus.FAILED
         self._log(StatusEvent(phase="checking", message=f"checks {status.value} (exit {code})"))
-        return CheckResult(status=status, exit_code=code, output_tail=tail(lines))
+        assert self._recorder is not None
+        output = self._recorder.scrub(tail(lines))
+        return CheckResult(status=status, exit_code=code, output_tail=output)
 
     async def _finish(self, outcome: RunOutcome, checks: CheckResult) -> None:
         assert self.run is not None
         status = outcome.status
         if self.control is not Control.NONE:
             status = RunStatus.STOPPED
+        assert self._recorder is not None
+        reason = self._recorder.scrub(outcome.reason)
         self.run = self.store.update_run(
             self.run.id,
             status=status,
             exit_code=outcome.exit_code,
-            reason=outcome.reason,
+            reason=reason,
             ended_at=time.time(),
             checks=checks,
         )
@@ -318,7 +340,6 @@ class TaskRunner:
         else:
             target, phase = TaskState.AWAITING_REVIEW, Phase.READY
         self._log(StatusEvent(phase=phase.value, message=f"run {self.run.number} ended"))
-        assert self._recorder is not None
         self._recorder.flush()
         self.task = self.store.move_task(
             self.task.id,
@@ -326,7 +347,7 @@ class TaskRunner:
             phase,
             expect=TaskState.RUNNING,
             control=Control.NONE,
-            error=outcome.reason if status is not RunStatus.SUCCEEDED else "",
+            error=reason if status is not RunStatus.SUCCEEDED else "",
             pending_message="",
         )
         self._on_change(self.task.id)

@@ -70,13 +70,16 @@ def load_conversation(saved: str) -> list[Message]:
     return repaired
 
 
-def parse_arguments(text: str) -> dict[str, object]:
-    """The model's argument JSON as a dict for the log; anything else is kept raw."""
+def parse_arguments(text: str, limit: int = EVENT_RESULT_LIMIT) -> dict[str, object]:
+    """The model's argument JSON as a dict for the log (long strings cut, so a big
+    write_file does not fill the log); anything else is kept raw."""
     try:
         value = json.loads(text) if text.strip() else {}
     except json.JSONDecodeError:
-        return {"_raw": text}
-    return value if isinstance(value, dict) else {"_raw": text}
+        return {"_raw": bounded(text, limit)}
+    if not isinstance(value, dict):
+        return {"_raw": bounded(text, limit)}
+    return {k: bounded(v, limit) if isinstance(v, str) else v for k, v in value.items()}
 
 
 def bounded(text: str, limit: int = EVENT_RESULT_LIMIT) -> str:
@@ -132,14 +135,22 @@ class Accounting:
 class BuiltinRun(AgentRun):
     """One run of the loop, on its own asyncio task; events flow through a queue."""
 
-    def __init__(self, profile: AgentProfile, provider: Provider, request: RunRequest) -> None:
+    def __init__(
+        self,
+        profile: AgentProfile,
+        provider: Provider,
+        request: RunRequest,
+        secret: str = "",
+    ) -> None:
         self.profile = profile
         self.provider = provider
         self.request = request
+        self._secret = secret
+        self._holdback = max(0, len(secret) - 1)
         env = base_environment()
         for name in KEY_VARIABLES:  # a command the model runs must not be able to print it
             env.pop(name, None)
-        self.toolbox = Toolbox(request.worktree, env)
+        self.toolbox = Toolbox(request.worktree, env, run_id=request.run_id)
         self.messages: list[Message] = []
         self._queue: asyncio.Queue[list[Event] | None] = asyncio.Queue()
         self._text: list[str] = []
@@ -173,8 +184,11 @@ class BuiltinRun(AgentRun):
             self._emit(ErrorEvent(message=self.outcome.reason))
         finally:
             self.conversation = CONVERSATION.dump_json(self.messages).decode()
-            await self.provider.aclose()
+            # The end of the events first: whatever happens while the connection closes
+            # (a second stop, an error), the engine must see this run end.
             self._queue.put_nowait(None)
+            with contextlib.suppress(Exception, asyncio.CancelledError):
+                await self.provider.aclose()
 
     async def _loop(self) -> RunOutcome:
         request = self.request
@@ -263,14 +277,23 @@ class BuiltinRun(AgentRun):
         """Streamed text, passed on in pieces of a few hundred characters."""
         self._text.append(delta)
         self._text_size += len(delta)
-        if self._text_size >= TEXT_FLUSH_CHARS or "\n" in delta:
-            self._flush_text()
+        if self._text_size >= TEXT_FLUSH_CHARS + self._holdback or "\n" in delta:
+            self._flush_text(final=False)
 
-    def _flush_text(self) -> None:
-        if self._text:
-            self._emit(TextEvent(text="".join(self._text), delta=True))
-            self._text.clear()
-            self._text_size = 0
+    def _flush_text(self, final: bool = True) -> None:
+        """Pass on the streamed text, scrubbed. Until the answer ends, the last few
+        characters are held back: a key the model repeats may have arrived only in part,
+        and each part alone would escape the scrubbing."""
+        text = self._scrub("".join(self._text))
+        keep = "" if final or not self._holdback else text[-self._holdback :]
+        text = text[: len(text) - len(keep)]
+        self._text = [keep] if keep else []
+        self._text_size = len(keep)
+        if text:
+            self._emit(TextEvent(text=text, delta=True))
+
+    def _scrub(self, text: str) -> str:
+        return text.replace(self._secret, "[redacted]") if self._secret else text
 
     def _on_retry(self, attempt: int, reason: str, delay: float) -> None:
         self._flush_text()
@@ -290,4 +313,6 @@ class BuiltinRuntime(AgentRuntime):
         self.api_key = api_key
 
     async def start(self, request: RunRequest) -> AgentRun:
-        return BuiltinRun(self.profile, provider_for(self.profile, self.api_key), request)
+        secret = self.api_key.get_secret_value() if self.api_key else ""
+        provider = provider_for(self.profile, self.api_key)
+        return BuiltinRun(self.profile, provider, request, secret)

@@ -30,5 +30,6 @@ def provider_for(profile: AgentProfile, api_key: SecretStr | None) -> Provider:
         api_key=api_key,
         max_tries=profile.max_tries,
         read_timeout=profile.read_timeout,
+        max_output_tokens=profile.max_output_tokens,
     )
     return make_provider(profile.provider, config)
