@@ -18,7 +18,7 @@ LAYERS = ["domain", "store", "vcs", "secrets", "agents", "engine", "cli"]
 # `paths` (where the data dir is) is a leaf helper that any layer above the domain may use.
 ALLOWED = {layer: {*LAYERS[: i + 1], "paths"} for i, layer in enumerate(LAYERS)}
 ALLOWED["domain"] = {"domain"}
-ALLOWED["paths"] = {"paths"}
+ALLOWED["paths"] = {"paths", "domain"}  # it sits just above the domain (its errors)
 # The domain is pure data and rules: no I/O of any kind.
 DOMAIN_FORBIDDEN = {
     "sqlite3",

@@ -458,3 +458,18 @@ def test_in_process_data_dir(seedbed: SeedbedCli, project: str, data_dir: Path) 
     assert (data_dir / "seedbed.db").is_file()
     task = run_task(seedbed, "echo hi > new.txt")
     assert Path(task["worktree"]).is_relative_to(data_dir / "worktrees" / "demo")
+
+
+def test_an_unusable_data_dir_is_one_error_line(seedbed, tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    result = seedbed("--data-dir", blocker / "sub", "project", "list")
+    assert result.code == 2
+    assert result.err.startswith("error: cannot use ") and result.err.count("\n") == 1
+
+
+@pytest.mark.parametrize("name", ["../../escape", ".hidden", "a/b", "", "x" * 65])
+def test_project_names_that_cannot_name_a_directory_are_refused(seedbed, repo, name):
+    result = seedbed("project", "add", str(repo), "--name", name)
+    assert result.code == 2 and result.err.startswith("error: ")
+    assert seedbed.ok("project", "list", "--json").json() == []

@@ -235,8 +235,8 @@ class Cli:
     def task_show(self) -> int:
         detail = ops.task_detail(self.store, self.args.id)
         runs = "\n".join(
-            f"  run {r['number']} {r['kind']:<9} {r['status']:<11} exit {r['exit_code']} "
-            f"{r['reason']}"
+            f"  run {r['number']} {r['kind']:<9} {r['status']:<11} exit {r['exit_code']}"
+            + (f"  {r['reason']}" if r["reason"] else "")
             for r in detail["runs"]
         )
         diff = detail["diff"]
@@ -275,7 +275,10 @@ class Cli:
 
     def task_move(self) -> int:
         ops.move_before(self.store, self.args.id, self.args.before)
-        self.emit({"id": self.args.id, "before": self.args.before}, "")
+        self.emit(
+            {"id": self.args.id, "before": self.args.before},
+            f"task {self.args.id} moved before task {self.args.before}",
+        )
         return EXIT_OK
 
     def task_log(self) -> int:
@@ -397,8 +400,21 @@ class Cli:
         try:
             engine = Engine(self.store, self.data_dir, self.args.max_parallel)
             if not self.args.json:
+                queued = len(self.store.list_tasks(states=[TaskState.RUNNING]))
+                self.out.write(
+                    f"engine on {self.data_dir}: {queued} task(s) queued or running, "
+                    f"at most {self.args.max_parallel} at once"
+                    + (", until idle" if self.args.until_idle else "; Ctrl+C stops")
+                    + "\n"
+                )
+                self.out.flush()
                 engine.task_listeners.append(self._print_task)
+            else:
+                engine.task_listeners.append(self._last_seen_task)
             asyncio.run(self._serve(engine))
+            if self.args.json:
+                tasks = [self.store.get_task(task_id) for task_id in sorted(self._last_seen)]
+                self.emit([t.model_dump(mode="json") for t in tasks], "")
         finally:
             lock.release()
         return EXIT_OK
@@ -408,6 +424,10 @@ class Cli:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, engine.shutdown)
         await engine.serve(until_idle=self.args.until_idle)
+
+    def _last_seen_task(self, task_id: int) -> None:
+        task = self.store.get_task(task_id)
+        self._last_seen[task_id] = (task.state, task.phase)
 
     def _print_task(self, task_id: int) -> None:
         task = self.store.get_task(task_id)

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import platformdirs
 
+from seedbed.domain.errors import UserError
+
 ENV_DATA_DIR = "SEEDBED_DATA_DIR"
 
 
@@ -19,7 +21,10 @@ def resolve_data_dir(explicit: str | Path | None = None) -> Path:
     else:
         chosen = Path(platformdirs.user_data_dir("seedbed"))
     chosen = chosen.expanduser().resolve()
-    chosen.mkdir(parents=True, exist_ok=True)
+    try:
+        chosen.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UserError(f"cannot use {chosen} as the data directory: {exc.strerror}") from None
     return chosen
 
 

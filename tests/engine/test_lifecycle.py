@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from seedbed.domain.models import Control
 from seedbed.domain.slug import one_line
 from seedbed.store import Store
 from tests.conftest import SeedbedCli, git
@@ -143,6 +144,15 @@ def test_setup_command_and_copied_files(seedbed: SeedbedCli, repo: Path) -> None
     assert (worktree / "setup-saw.txt").read_text() == "SECRET_URL=local\n"
     assert (worktree / "agent-saw.txt").read_text() == "dev\n"
     assert "[setup] setting up" in log_lines(seedbed, task_id)
+    # The copied local files stay local: not in the task's commit, not merged.
+    committed = git(worktree, "ls-tree", "-r", "--name-only", "HEAD").split()
+    assert "agent-saw.txt" in committed and "setup-saw.txt" in committed
+    assert ".env" not in committed and "config/dev.local" not in committed
+    assert (worktree / ".env").exists()
+    seedbed.ok("task", "approve", str(task_id))
+    merged = git(repo, "ls-tree", "-r", "--name-only", "main").split()
+    assert "agent-saw.txt" in merged and ".env" not in merged
+    assert (repo / ".env").read_text() == "SECRET_URL=local\n"
 
 
 def test_a_failing_setup_stops_before_the_agent(seedbed: SeedbedCli, repo: Path) -> None:
@@ -256,3 +266,63 @@ def test_requeue_and_start_reuse_the_worktree(seedbed: SeedbedCli, project: str)
     shown = seedbed.show(task_id)
     assert shown["worktree"] == worktree
     assert (Path(worktree) / "runs.txt").read_text() == "1\n2\n"
+
+
+def test_a_prompt_too_long_for_the_environment_arrives_on_stdin(
+    seedbed: SeedbedCli, project: str, tmp_path: Path
+) -> None:
+    prompt = tmp_path / "prompt.md"
+    prompt.write_text("line of the prompt\n" * 12_000)  # 228 KB: over Linux's 128 KiB
+    add_profile(seedbed, 'cat > got.txt; printf "%s" "${#SEEDBED_PROMPT}" > envlen.txt')
+    task_id = add_task(seedbed, "Long", "--prompt-file", str(prompt), "--start")
+    run_engine(seedbed)
+    shown = seedbed.show(task_id)
+    assert shown["phase"] == "ready", shown["error"]
+    worktree = Path(shown["worktree"])
+    assert (worktree / "got.txt").read_text() == prompt.read_text()
+    assert (worktree / "envlen.txt").read_text() == "0"
+
+
+def test_a_nul_byte_in_a_prompt_is_refused(
+    seedbed: SeedbedCli, project: str, tmp_path: Path
+) -> None:
+    prompt = tmp_path / "prompt.md"
+    prompt.write_bytes(b"do\x00it")
+    result = seedbed("task", "add", "--project", "demo", "--title", "T", "--prompt-file", prompt)
+    assert result.code == 2 and result.err == "error: the prompt contains a NUL byte\n"
+
+
+def test_a_stale_stop_request_does_not_cancel_a_later_follow_up(
+    seedbed: SeedbedCli, project: str
+) -> None:
+    """A stop that arrives just as the run ends must not stop the next one."""
+    add_profile(seedbed, "echo $SEEDBED_RUN_NUMBER >> runs.txt")
+    task_id = add_task(seedbed, "Race", "--start")
+    run_engine(seedbed)
+    Store.open(seedbed.data_dir).update_task(task_id, control=Control.STOP)
+    seedbed.ok("task", "request-changes", str(task_id), "--message", "again")
+    run_engine(seedbed)
+    shown = seedbed.show(task_id)
+    assert (shown["phase"], len(shown["runs"])) == ("ready", 2)
+
+
+def test_task_show_reports_the_checks_of_the_latest_run(seedbed: SeedbedCli, repo: Path) -> None:
+    seedbed.ok("project", "add", str(repo), "--name", "demo", "--check", "test ! -f broken")
+    add_profile(seedbed, 'if [ -n "$SEEDBED_FOLLOW_UP" ]; then touch broken; exit 1; fi; touch ok')
+    task_id = add_task(seedbed, "Checks", "--start")
+    run_engine(seedbed)
+    assert seedbed.show(task_id)["checks"]["status"] == "passed"
+    seedbed.ok("task", "request-changes", str(task_id), "--message", "break it")
+    run_engine(seedbed)
+    shown = seedbed.show(task_id)
+    assert shown["phase"] == "agent_failed"
+    assert shown["checks"]["status"] == "none"  # not run 1's "passed"
+
+
+def test_the_diff_budget_is_reported(seedbed: SeedbedCli, repo: Path) -> None:
+    seedbed.ok("project", "add", str(repo), "--name", "demo", "--diff-budget", "3")
+    add_profile(seedbed, "seq 1 5 > five.txt")
+    task_id = add_task(seedbed, "Big diff", "--start")
+    run_engine(seedbed)
+    shown = seedbed.show(task_id)
+    assert (shown["diff_budget"], shown["over_budget"]) == (3, True)

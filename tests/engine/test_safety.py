@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from seedbed.agents.process import group_alive
+from seedbed.domain.models import Phase
 from seedbed.store import Store
 from tests.conftest import SeedbedCli, git
 
@@ -201,3 +202,39 @@ def test_ctrl_c_of_the_engine_interrupts_runs_cleanly(
     assert engine.returncode == 0
     assert phase(seedbed, task_id) == ("awaiting_review", "interrupted")
     wait_for(lambda: not group_alive(pgid), timeout=2, what="the process group to end")
+
+
+@pytest.mark.parametrize("left", ["unchecked-out worktree", "branch only", "stray directory"])
+def test_a_crash_while_preparing_is_resumed(
+    seedbed: SeedbedCli, project: str, repo: Path, left: str
+) -> None:
+    """kill -9 can land between the steps of making a workspace: the next start finishes
+    what was begun instead of refusing the task's own branch."""
+    seedbed.ok("profile", "add", "w", "--kind", "command", "--command", "echo done > done.txt")
+    task_id = int(seedbed.ok("task", "add", "--project", "demo", "--title", "Prep").out)
+    branch = f"seedbed/{task_id}-prep"
+    worktree = seedbed.data_dir / "worktrees" / "demo" / f"{task_id}-prep"
+    # What the engine had done when it died: the names claimed, the workspace half made.
+    store = Store.open(seedbed.data_dir)
+    seedbed.ok("task", "start", str(task_id))
+    store.update_task(task_id, branch=branch, worktree=worktree, base_branch="main")
+    store.update_task(task_id, phase=Phase.PREPARING)
+    if left == "unchecked-out worktree":
+        git(repo, "worktree", "add", "--no-checkout", "-b", branch, str(worktree), "main")
+    elif left == "branch only":
+        git(repo, "branch", branch, "main")
+    else:
+        worktree.mkdir(parents=True)
+        (worktree / "partial").write_text("x")
+
+    seedbed.ok("run", "--until-idle")  # recovery: interrupted
+    assert phase(seedbed, task_id) == ("awaiting_review", "interrupted")
+    seedbed.ok("task", "start", str(task_id))
+    seedbed.ok("run", "--until-idle")
+
+    shown = seedbed.show(task_id)
+    assert (shown["state"], shown["phase"]) == ("awaiting_review", "ready"), shown["error"]
+    assert shown["branch"] == branch
+    assert (worktree / "README.md").exists() and (worktree / "done.txt").exists()
+    assert not (worktree / "partial").exists()
+    assert git(worktree, "status", "--porcelain") == ""

@@ -8,6 +8,7 @@ message meant for a person.
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -35,10 +36,13 @@ from seedbed.domain.slug import one_line, slugify
 from seedbed.engine.engine import apply_control_to_queued
 from seedbed.engine.lock import EngineBusy, EngineLock
 from seedbed.engine.recovery import interrupt_run
+from seedbed.engine.runner import commit_work
 from seedbed.store import Store
 
 CONTROL_WAIT_S = 30.0
+PROJECT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 RESUME_MESSAGE = "The previous run was interrupted. Continue the task where it stopped."
+CONTINUE_MESSAGE = "Continue the task: look at the work so far and finish what is missing."
 
 
 # -- projects and profiles --------------------------------------------------------------
@@ -63,6 +67,13 @@ def add_project(
         raise UserError(f"base branch {base!r} does not exist in {top}")
     if diff_budget < 0:
         raise UserError("--diff-budget must be 0 or more")
+    if name is not None and not name.strip():
+        raise UserError("the project name is empty")
+    if name is not None and not PROJECT_NAME.fullmatch(name.strip()):
+        raise UserError(
+            f"{name!r} is not a usable project name: use letters, digits, '.', '_' and '-' "
+            "(it names a directory), starting with a letter or digit"
+        )
     project = Project(
         name=slugify(name or top.name, fallback="project") if name is None else name.strip(),
         path=top,
@@ -123,6 +134,8 @@ def add_task(
     project = store.find_project(project_ref)
     if not title.strip():
         raise UserError("the task title is empty")
+    check_text(title, "the title")
+    check_text(prompt, "the prompt")
     profile_id: int | None = None
     if profile_name is not None:
         profile_id = store.find_profile(profile_name).id
@@ -141,28 +154,29 @@ def add_task(
     return start_task(store, task.id) if start else task
 
 
+def check_text(text: str, what: str) -> None:
+    """Text that becomes a process's stdin, environment or a commit message."""
+    if "\0" in text:
+        raise UserError(f"{what} contains a NUL byte")
+
+
 def start_task(store: Store, task_id: int) -> Task:
     """Queue a planned task, or resume one that waits for review in its own worktree."""
     task = store.get_task(task_id)
     if task.profile_id is None:
         raise UserError(f"task {task_id} has no agent profile: add one with `seedbed profile add`")
     check_move(task_id, task.state, TaskState.RUNNING)
+    message = ""
     if task.state is TaskState.AWAITING_REVIEW:
-        return store.move_task(
-            task_id,
-            TaskState.RUNNING,
-            Phase.QUEUED,
-            expect=task.state,
-            pending_kind=RunKind.IMPLEMENT,
-            pending_message=RESUME_MESSAGE,
-        )
+        message = RESUME_MESSAGE if task.phase is Phase.INTERRUPTED else CONTINUE_MESSAGE
     return store.move_task(
         task_id,
         TaskState.RUNNING,
         Phase.QUEUED,
         expect=task.state,
         pending_kind=RunKind.IMPLEMENT,
-        pending_message="",
+        pending_message=message,
+        control=Control.NONE,
     )
 
 
@@ -170,6 +184,7 @@ def request_changes(store: Store, task_id: int, message: str) -> Task:
     """A follow-up run in the same worktree and branch, with the message as its prompt."""
     if not message.strip():
         raise UserError("say what should change: --message is empty")
+    check_text(message, "the message")
     task = store.get_task(task_id)
     if task.state is not TaskState.AWAITING_REVIEW:
         raise UserError(
@@ -182,6 +197,7 @@ def request_changes(store: Store, task_id: int, message: str) -> Task:
         expect=TaskState.AWAITING_REVIEW,
         pending_kind=RunKind.FIX,
         pending_message=message,
+        control=Control.NONE,
     )
 
 
@@ -202,7 +218,7 @@ def control_task(store: Store, data_dir: Path, task_id: int, control: Control) -
     try:
         lock.acquire()
     except EngineBusy:
-        store.update_task(task_id, control=control)
+        store.update_task(task_id, expect=TaskState.RUNNING, control=control)
         deadline = time.monotonic() + CONTROL_WAIT_S
         while time.monotonic() < deadline:
             task = store.get_task(task_id)
@@ -270,8 +286,8 @@ def diff_stat(store: Store, task: Task) -> DiffStat:
 
 
 def _branch_exists(project: Project, task: Task) -> bool:
-    """Whether the task's own branch exists (the runner records a branch only once it
-    has made it)."""
+    """Whether the task's own branch exists (the runner records a branch name only when
+    it was free, so a recorded branch is never the user's)."""
     if task.branch is None:
         return False
     return vcs.branch_exists(project.path, task.branch)
@@ -292,7 +308,9 @@ def approve(
         raise UserError(f"task {task_id} has no branch to merge")
     assert task.branch is not None
     if task.worktree is not None and task.worktree.exists():
-        vcs.commit_all(task.worktree, f"{one_line(task.title)}\n\nChanges left in the worktree.\n")
+        commit_work(
+            project, task.worktree, f"{one_line(task.title)}\n\nChanges left in the worktree.\n"
+        )
     if vcs.diff_stat(project.path, task.base_branch, task.branch).files == 0:
         raise UserError(
             f"task {task_id} changed nothing against {task.base_branch}: nothing to merge "
@@ -319,6 +337,7 @@ def approve(
         Phase.NONE,
         expect=TaskState.AWAITING_REVIEW,
         workspace_ready=False,
+        worktree=None,
         error="",
     )
 
@@ -329,20 +348,26 @@ def discard(store: Store, task_id: int, delete_branch: bool = False) -> Task:
     task = store.get_task(task_id)
     check_move(task_id, task.state, TaskState.DISCARDED)
     project = _project_of(store, task)
-    own = task.workspace_ready
     if task.worktree is not None:
-        if own and task.worktree.exists():
-            vcs.commit_all(task.worktree, f"{one_line(task.title)}\n\nWork kept when discarded.\n")
+        if task.worktree.exists():
+            message = f"{one_line(task.title)}\n\nWork kept when discarded.\n"
+            commit_work(project, task.worktree, message)
         # Also forgets a worktree whose directory was deleted by hand, which would
         # otherwise still hold its branch and make --delete-branch fail.
         vcs.remove_worktree(project.path, task.worktree)
+    branch = task.branch
     if delete_branch and _branch_exists(project, task):
         assert task.branch is not None
         vcs.delete_branch(project.path, task.branch)
-    # A task that never got a workspace has no branch of its own to remember.
-    kept = {} if own else {"branch": None, "worktree": None}
+        branch = None
     return store.move_task(
-        task_id, TaskState.DISCARDED, Phase.NONE, expect=task.state, workspace_ready=False, **kept
+        task_id,
+        TaskState.DISCARDED,
+        Phase.NONE,
+        expect=task.state,
+        workspace_ready=False,
+        worktree=None,
+        branch=branch,
     )
 
 
@@ -363,7 +388,8 @@ def task_detail(store: Store, task_id: int) -> dict[str, Any]:
     project = _project_of(store, task)
     profile = store.get_profile(task.profile_id).name if task.profile_id else None
     runs = store.list_runs(task_id)
-    checks = next((run.checks for run in reversed(runs) if run.checks.status.value != "none"), None)
+    diff = _diff_summary(store, task)
+    checks = runs[-1].checks if runs else None  # an older run's checks say nothing now
     return {
         "id": task.id,
         "title": task.title,
@@ -398,6 +424,9 @@ def task_detail(store: Store, task_id: int) -> dict[str, Any]:
             }
             for run in runs
         ],
-        "diff": _diff_summary(store, task),
+        "diff": diff,
+        "diff_budget": project.diff_budget,
+        "over_budget": bool(project.diff_budget)
+        and diff["insertions"] + diff["deletions"] > project.diff_budget,
         "checks": (checks or CheckResult()).model_dump(mode="json"),
     }

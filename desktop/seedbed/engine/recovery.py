@@ -13,11 +13,10 @@ import signal
 import time
 from pathlib import Path
 
-from seedbed import vcs
 from seedbed.agents.process import kill_group
 from seedbed.domain.errors import SeedbedError
 from seedbed.domain.models import Control, Phase, Run, RunStatus, TaskState
-from seedbed.engine.runner import commit_message
+from seedbed.engine.runner import commit_message, commit_work
 from seedbed.store import Store
 
 INTERRUPTED_REASON = "interrupted: the engine stopped while this run was going"
@@ -62,7 +61,8 @@ def interrupt_run(store: Store, run: Run) -> None:
     task = store.get_task(run.task_id)
     if task.workspace_ready and task.worktree is not None and task.worktree.exists():
         with contextlib.suppress(SeedbedError):
-            sha = vcs.commit_all(task.worktree, commit_message(task, run))
+            project = store.get_project(task.project_id)
+            sha = commit_work(project, task.worktree, commit_message(task, run))
             if sha:
                 run = store.update_run(run.id, commit=sha)
     store.update_run(

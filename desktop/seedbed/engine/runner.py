@@ -18,7 +18,7 @@ from seedbed.agents.base import AgentRun, RunOutcome, RunRequest
 from seedbed.agents.keys import key_for
 from seedbed.agents.process import ManagedProcess, ProcessSpec, base_environment
 from seedbed.agents.registry import runtime_for
-from seedbed.domain.errors import SeedbedError
+from seedbed.domain.errors import SeedbedError, UserError
 from seedbed.domain.events import ErrorEvent, Event, OutputEvent, StatusEvent, Stream, UsageEvent
 from seedbed.domain.models import (
     CheckResult,
@@ -77,6 +77,13 @@ class Usage:
 
 class StepFailed(Exception):
     """A step before or after the agent failed; the task ends as agent_failed."""
+
+
+def commit_work(project: Project, worktree: Path, message: str) -> str | None:
+    """Commit what is left in a task's worktree, except the project's local files
+    (--copy): a copied .env must never reach the task's branch or the base branch."""
+    exclude = vcs.local_only_files(project.path, worktree, project.copy_globs)
+    return vcs.commit_all(worktree, message, exclude)
 
 
 def commit_message(task: Task, run: Run) -> str:
@@ -183,6 +190,15 @@ class TaskRunner:
             worktree = worktrees_dir(self.data_dir, project.name) / task_dir_name(
                 task.id, task.title
             )
+            # Claim the names only if they are free: a branch of that name that exists
+            # already is the user's own, never to be used, merged or deleted as ours.
+            if await asyncio.to_thread(vcs.branch_exists, project.path, branch):
+                raise UserError(
+                    f"branch {branch!r} already exists in {project.path}; "
+                    "Seedbed will not reuse or move it"
+                )
+            if worktree.exists():
+                raise UserError(f"{worktree} already exists")
             task = self._update(branch=branch, worktree=worktree, base_branch=project.base_branch)
         assert task.branch is not None and task.worktree is not None
         if task.workspace_ready:
@@ -194,14 +210,15 @@ class TaskRunner:
             self._log(StatusEvent(phase="preparing", message=f"reusing {task.worktree}"))
             return
         try:
-            await asyncio.to_thread(
-                vcs.create_worktree, project.path, task.worktree, task.branch, task.base_branch
+            how = await asyncio.to_thread(
+                vcs.finish_worktree, project.path, task.worktree, task.branch, task.base_branch
             )
         except SeedbedError:
-            # Nothing was made, so the names are not the task's: a branch of that name
-            # may be the user's own, and must never be shown, merged or deleted as ours.
-            self._update(branch=None, worktree=None)
+            if not await asyncio.to_thread(vcs.branch_exists, project.path, task.branch):
+                self._update(branch=None, worktree=None)  # nothing was made: unclaim
             raise
+        if how != "created":
+            self._log(StatusEvent(phase="preparing", message=f"an interrupted start was {how}"))
         task = self._update(workspace_ready=True)
         self._log(
             StatusEvent(
@@ -295,7 +312,9 @@ class TaskRunner:
         task = self.task
         if not task.workspace_ready or task.worktree is None or not task.worktree.exists():
             return
-        sha = await asyncio.to_thread(vcs.commit_all, task.worktree, commit_message(task, self.run))
+        sha = await asyncio.to_thread(
+            commit_work, self.project, task.worktree, commit_message(task, self.run)
+        )
         if sha:
             self.run = self.store.update_run(self.run.id, commit=sha)
             self._log(StatusEvent(phase="committing", message=f"committed {sha[:10]}"))
@@ -321,14 +340,6 @@ class TaskRunner:
             status = RunStatus.STOPPED
         assert self._recorder is not None
         reason = self._recorder.scrub(outcome.reason)
-        self.run = self.store.update_run(
-            self.run.id,
-            status=status,
-            exit_code=outcome.exit_code,
-            reason=reason,
-            ended_at=time.time(),
-            checks=checks,
-        )
         if self.control is Control.REQUEUE:
             target, phase = TaskState.PLANNED, Phase.DRAFT
         elif self.control is Control.STOP:
@@ -339,8 +350,18 @@ class TaskRunner:
             target, phase = TaskState.AWAITING_REVIEW, Phase.CHECKS_FAILED
         else:
             target, phase = TaskState.AWAITING_REVIEW, Phase.READY
+        # Every event is stored before the run says it ended: `task log --follow` stops
+        # reading when it sees the end.
         self._log(StatusEvent(phase=phase.value, message=f"run {self.run.number} ended"))
         self._recorder.flush()
+        self.run = self.store.update_run(
+            self.run.id,
+            status=status,
+            exit_code=outcome.exit_code,
+            reason=reason,
+            ended_at=time.time(),
+            checks=checks,
+        )
         self.task = self.store.move_task(
             self.task.id,
             target,

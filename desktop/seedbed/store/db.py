@@ -257,12 +257,17 @@ class Store:
         sql += " ORDER BY position, id"
         return [_task(row) for row in self.conn.execute(sql, args).fetchall()]
 
-    def update_task(self, task_id: int, **fields: Any) -> Task:
-        """Change fields that are not the state (phase within a state, branch, control …)."""
+    def update_task(self, task_id: int, expect: TaskState | None = None, **fields: Any) -> Task:
+        """Change fields that are not the state (phase within a state, branch, control …);
+        with `expect`, only while the task is still in that state."""
         if "state" in fields:
             raise ValueError("use move_task to change a task's state")
         with self.transaction() as conn:
             task = _task_or_error(conn, task_id)
+            if expect is not None and task.state != expect:
+                raise UserError(
+                    f"task {task_id} is {task.state.value} now, not {expect.value}; nothing changed"
+                )
             updated = Task.model_validate(
                 {**task.model_dump(), **fields, "updated_at": time.time()}
             )

@@ -172,6 +172,28 @@ def attach_worktree(repo: Path, path: Path, branch: str) -> None:
         run_git(repo, "worktree", "add", str(path), branch)
 
 
+def finish_worktree(repo: Path, path: Path, branch: str, base: str) -> str:
+    """Bring a task's workspace to ready from whatever an interrupted attempt left.
+
+    Only for a branch the task has claimed (it did not exist when the task recorded it),
+    so an existing branch of that name is the task's own. Returns what was done:
+    "created", "completed" (a checkout cut short) or "re-attached".
+    """
+    path = absolute(path)
+    if worktree_exists(repo, path):
+        if current_branch(path) != branch:
+            raise OperationError(f"{path} is a worktree of another branch than {branch!r}")
+        run_git(path, "reset", "--hard", "--quiet")
+        return "completed"
+    if os.path.lexists(path):
+        shutil.rmtree(path)  # what a `worktree add` cut short left; no work is in it yet
+    if branch_exists(repo, branch):
+        attach_worktree(repo, path, branch)
+        return "re-attached"
+    create_worktree(repo, path, branch, base)
+    return "created"
+
+
 def worktree_exists(repo: Path, path: Path) -> bool:
     """Whether `path` is a registered worktree of `repo` whose directory is present."""
     return any(_present(r) and _same_path(r["worktree"], path) for r in _worktrees(repo))
@@ -328,17 +350,31 @@ def copy_into_worktree(repo: Path, worktree: Path, globs: list[str]) -> list[str
 # Commits
 
 
-def commit_all(worktree: Path, message: str) -> str | None:
+def local_only_files(repo: Path, worktree: Path, globs: list[str]) -> list[str]:
+    """The files the project copies into worktrees (`globs`, matched in the main checkout)
+    that the worktree's branch does not track: local files such as .env, which must stay
+    out of the task's commits."""
+    candidates = sorted({rel for pattern in globs for rel in _glob_files(repo, pattern)})
+    if not candidates:
+        return []
+    out = run_git(worktree, *PATHS_RAW, "ls-files", "-z", "--", *candidates)
+    tracked = set(out.split("\0"))
+    return [path for path in candidates if path not in tracked]
+
+
+def commit_all(worktree: Path, message: str, exclude: list[str] | None = None) -> str | None:
     """Commit everything in `worktree` as Seedbed; the new sha, or None when nothing changed.
 
     This is the engine's unattended snapshot, so it must never hang or fail on the user's
     setup: hooks are skipped (`--no-verify` and an empty hooks path, which also skips
     prepare-commit-msg), signing is off (no pinentry prompt), and the identity is explicit.
-    The message goes through stdin, verbatim.
+    The message goes through stdin, verbatim. Paths in `exclude` (local files copied
+    into the worktree) are never staged.
     """
     if not message.strip():
         raise UserError("a commit message is required")
-    run_git(worktree, "add", "-A")
+    pathspec = ["--", ".", *(f":(exclude,literal){path}" for path in exclude or [])]
+    run_git(worktree, "add", "-A", *pathspec)
     try:
         run_git(worktree, "diff", "--cached", "--quiet", "--no-ext-diff")
         return None

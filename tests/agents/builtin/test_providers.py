@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import socket
 import time
 from dataclasses import dataclass, field
@@ -12,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from httpx_sse import ServerSentEvent
 from pydantic import SecretStr
 
 from seedbed.agents.builtin.providers import (
@@ -39,6 +41,7 @@ from tests.model_server import (
     RawStream,
     answer,
     anthropic_answer,
+    anthropic_events,
     hang,
     http_error,
     openai_answer,
@@ -129,6 +132,15 @@ def closed_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+def sse_data(payload: object) -> bytes:
+    """One data-only SSE event."""
+    return b"data: " + json.dumps(payload).encode() + b"\n\n"
+
+
+def openai_chunk(delta: dict[str, Any], finish: str | None = None) -> bytes:
+    return sse_data({"choices": [{"index": 0, "delta": delta, "finish_reason": finish}]})
 
 
 # Streaming
@@ -245,6 +257,65 @@ def test_openai_length_reads_as_max_tokens(model_server: ModelServer) -> None:
     model_server.script(openai_answer("cut sh", stop_reason="length"))
 
     assert ok(run(provider_on("openai", model_server))).stop_reason == "max_tokens"
+
+
+def test_anthropic_stream_without_event_lines_is_read(model_server: ModelServer) -> None:
+    # httpx-sse names an event without an `event:` line "message": the JSON's type decides.
+    spec = anthropic_answer(["Hel", "lo"], tool_calls=[("call_1", "list_files", {"path": "."})])
+    events = [re.sub(rb"^event: [^\n]*\n", b"", event) for event in anthropic_events(spec, "m")]
+    assert not any(b"event:" in event for event in events)
+    model_server.script(RawStream(events))
+
+    outcome = run(provider_on("anthropic", model_server))
+
+    result = ok(outcome)
+    assert result.text == "Hello"
+    assert result.tool_calls == [
+        ToolCall(id="call_1", name="list_files", arguments='{"path": "."}')
+    ]
+    assert result.stop_reason == "tool_use"
+    assert outcome.retries == []
+
+
+@pytest.mark.parametrize("together", [False, True], ids=["one-by-one", "in-one-chunk"])
+def test_openai_parallel_calls_all_at_index_0_stay_apart(
+    model_server: ModelServer, together: bool
+) -> None:
+    # Some compatible servers number every parallel call 0 and tell them apart by id.
+    def first(call_id: str, name: str, arguments: str) -> dict[str, Any]:
+        function = {"name": name, "arguments": arguments}
+        return {"index": 0, "id": call_id, "type": "function", "function": function}
+
+    def more(arguments: str) -> dict[str, Any]:
+        return {"index": 0, "function": {"arguments": arguments}}
+
+    if together:
+        deltas = [
+            [first("call_a", "write_file", '{"path": "a", "content": "A"}')],
+            [first("call_b", "list_files", "{}"), first("call_c", "search", '{"pattern": "x"}')],
+        ]
+    else:
+        deltas = [
+            [first("call_a", "write_file", "")],
+            [more('{"path": "a", ')],
+            [more('"content": "A"}')],
+            [first("call_b", "list_files", "")],
+            [more("{}")],
+            [{**first("call_c", "search", '{"pattern"'), "type": "function"}],
+            [{"index": 0, "id": "call_c", "function": {"arguments": ': "x"}'}}],  # same id again
+        ]
+    chunks = [openai_chunk({"role": "assistant", "content": ""})]
+    chunks += [openai_chunk({"tool_calls": fragments}) for fragments in deltas]
+    chunks += [openai_chunk({}, "tool_calls"), b"data: [DONE]\n\n"]
+    model_server.script(RawStream(chunks))
+
+    result = ok(run(provider_on("openai", model_server)))
+
+    assert [(c.id, c.name, json.loads(c.arguments)) for c in result.tool_calls] == [
+        ("call_a", "write_file", {"path": "a", "content": "A"}),
+        ("call_b", "list_files", {}),
+        ("call_c", "search", {"pattern": "x"}),
+    ]
 
 
 # The request
@@ -457,7 +528,7 @@ def test_500_then_success(model_server: ModelServer, wire: str) -> None:
 
     assert ok(outcome).text == "fine"
     assert len(model_server.posts) == 2
-    assert [retry[:2] for retry in outcome.retries] == [(1, "500 Internal Server Error: boom")]
+    assert [retry[:2] for retry in outcome.retries] == [(1, "500 Internal Server Error (boom)")]
 
 
 @pytest.mark.parametrize("wire", WIRES)
@@ -500,7 +571,9 @@ def test_tries_run_out_with_a_clear_reason(model_server: ModelServer, wire: str)
     outcome = run(provider_on(wire, model_server, max_tries=3))
 
     message = failed(outcome)
-    assert message == ("the model server kept failing: 503 Service Unavailable: busy after 3 tries")
+    assert message == (
+        "the model server kept failing after 3 tries; last: 503 Service Unavailable (busy)"
+    )
     assert len(model_server.posts) == 3
     assert [attempt for attempt, _, _ in outcome.retries] == [1, 2]
     assert model_server.pending == 1
@@ -576,7 +649,7 @@ def test_silent_server_fails_without_hanging(model_server: ModelServer, wire: st
     outcome = run(provider_on(wire, model_server, read_timeout=0.5, max_tries=2))
 
     assert failed(outcome) == (
-        "the model server kept failing: no data from the model server for 0.5 s after 2 tries"
+        "the model server kept failing after 2 tries; last: no data from the model server for 0.5 s"
     )
     assert outcome.seconds < 3
 
@@ -600,15 +673,90 @@ def test_comment_trickle_counts_as_no_data(model_server: ModelServer) -> None:
     assert "no data from the model server for 0.5 s" in failed(outcome)
 
 
+def keep_alive_stream(wire: str, count: int) -> RawStream:
+    """An answer that starts, then sends only keep-alives, one every 0.1 s."""
+    if wire == "anthropic":
+        start = {"type": "message_start", "message": {"usage": {"input_tokens": 3}}}
+        chunks = [b"event: message_start\n" + sse_data(start)]
+        pings = [b"event: ping\n" + sse_data({"type": "ping"}), sse_data({"type": "ping"})]
+    else:
+        chunks = [openai_chunk({"role": "assistant", "content": ""})]
+        pings = [openai_chunk({}), openai_chunk({"content": ""}), b"id: 7\n\n"]
+    chunks += [pings[n % len(pings)] for n in range(count)]
+    return RawStream(chunks, chunk_delay=0.1)
+
+
+@pytest.mark.parametrize("wire", WIRES)
+def test_keep_alives_alone_count_as_a_dropped_stream(model_server: ModelServer, wire: str) -> None:
+    # 5 s of keep-alives: without the read deadline this would run until they stop.
+    model_server.script(keep_alive_stream(wire, 50), answer("awake"))
+
+    outcome = run(provider_on(wire, model_server, read_timeout=0.5))
+
+    assert ok(outcome).text == "awake"
+    [(attempt, reason, _)] = outcome.retries
+    assert (attempt, reason) == (1, "the model server sent only keep-alives for 0.5 s")
+    assert outcome.seconds < 1.5
+
+
+@pytest.mark.parametrize("wire", WIRES)
+def test_keep_alives_alone_fail_without_hanging(model_server: ModelServer, wire: str) -> None:
+    model_server.script(keep_alive_stream(wire, 50), keep_alive_stream(wire, 50))
+
+    outcome = run(provider_on(wire, model_server, read_timeout=0.5, max_tries=2))
+
+    assert failed(outcome) == (
+        "the model server kept failing after 2 tries; "
+        "last: the model server sent only keep-alives for 0.5 s"
+    )
+    assert outcome.seconds < 2.5
+
+
+@pytest.mark.parametrize("wire", WIRES)
+def test_slow_answer_that_keeps_coming_is_not_cut(model_server: ModelServer, wire: str) -> None:
+    # An event every 0.1 s (text, or a ping between progress) for twice read_timeout.
+    pieces = [f"w{n} " for n in range(8)]
+    model_server.script(answer(pieces, chunk_delay=0.1))
+
+    outcome = run(provider_on(wire, model_server, read_timeout=0.5))
+
+    assert ok(outcome).text == "".join(pieces)
+    assert outcome.retries == []
+    assert outcome.seconds > 1.0
+
+
+@pytest.mark.parametrize("wire", WIRES)
+def test_an_answer_taking_too_long_is_cut_and_retried(model_server: ModelServer, wire: str) -> None:
+    # Steady progress for 5 s, but a call may take at most max_call_seconds.
+    model_server.script(answer([f"t{n} " for n in range(50)], chunk_delay=0.1), answer("quick"))
+
+    outcome = run(provider_on(wire, model_server, read_timeout=5.0, max_call_seconds=0.5))
+
+    assert ok(outcome).text == "quick"
+    [(attempt, reason, _)] = outcome.retries
+    assert (attempt, reason) == (1, "the answer took longer than 0.5 s")
+    assert outcome.seconds < 1.5
+
+
+def test_an_answer_taking_too_long_fails_for_good(model_server: ModelServer) -> None:
+    model_server.script(answer([f"t{n} " for n in range(50)], chunk_delay=0.1))
+
+    outcome = run(provider_on("openai", model_server, max_call_seconds=0.5, max_tries=1))
+
+    assert failed(outcome) == "the model server failed: the answer took longer than 0.5 s"
+    assert outcome.seconds < 1.5
+
+
 @pytest.mark.parametrize("wire", WIRES)
 def test_refused_connection_is_retried_then_fails(wire: str) -> None:
-    url = f"http://127.0.0.1:{closed_port()}"
+    port = closed_port()
 
-    outcome = run(provider_on(wire, url, max_tries=3))
+    outcome = run(provider_on(wire, f"http://127.0.0.1:{port}", max_tries=3))
 
     message = failed(outcome)
-    assert message.startswith("the model server kept failing: could not connect to 127.0.0.1:")
-    assert message.endswith("after 3 tries")
+    assert message.startswith(
+        f"the model server kept failing after 3 tries; last: could not connect to 127.0.0.1:{port}"
+    )
     assert [attempt for attempt, _, _ in outcome.retries] == [1, 2]
 
 
@@ -720,6 +868,58 @@ def test_cancel_stops_the_stream_at_once(model_server: ModelServer, wire: str) -
 
     assert asyncio.run(cancel_after_first_text()) < 0.5
     assert len(texts) < 10
+
+
+# What counts as progress
+
+
+def sse(data: object, event: str | None = None) -> ServerSentEvent:
+    return ServerSentEvent(event=event, data=data if isinstance(data, str) else json.dumps(data))
+
+
+@pytest.mark.parametrize("named", [True, False], ids=["event-lines", "data-only"])
+def test_anthropic_events_are_sorted_into_progress_and_keep_alives(named: bool) -> None:
+    stream = anthropic_wire.MessageStream(lambda _: None)
+
+    def feed(payload: dict[str, Any]) -> http.Fed:
+        return stream.feed(sse(payload, str(payload["type"]) if named else None))
+
+    delta = {"type": "text_delta", "text": "hi"}
+    assert feed({"type": "message_start", "message": {}}) is http.Fed.PROGRESS
+    assert feed({"type": "ping"}) is http.Fed.KEEP_ALIVE
+    assert stream.feed(sse("")) is http.Fed.KEEP_ALIVE
+    assert feed({"type": "content_block_start", "index": 0, "content_block": {"type": "text"}}) is (
+        http.Fed.PROGRESS
+    )
+    assert feed({"type": "content_block_delta", "index": 0, "delta": delta}) is http.Fed.PROGRESS
+    assert feed({"type": "content_block_stop", "index": 0}) is http.Fed.PROGRESS
+    assert feed({"type": "message_delta", "delta": {"stop_reason": "end_turn"}}) is (
+        http.Fed.PROGRESS
+    )
+    assert feed({"type": "some_future_event"}) is http.Fed.KEEP_ALIVE
+    assert feed({"type": "message_stop"}) is http.Fed.FINAL
+    assert stream.result().text == "hi"
+
+
+def test_openai_chunks_are_sorted_into_progress_and_keep_alives() -> None:
+    stream = openai_wire.ChatStream(lambda _: None)
+
+    def feed(delta: dict[str, Any], finish: str | None = None, **extra: Any) -> http.Fed:
+        choice = {"index": 0, "delta": delta, "finish_reason": finish}
+        return stream.feed(sse({"choices": [choice], **extra}))
+
+    call = {"index": 0, "id": "c", "function": {"name": "list_files", "arguments": ""}}
+    assert feed({"role": "assistant", "content": ""}) is http.Fed.KEEP_ALIVE
+    assert feed({}) is http.Fed.KEEP_ALIVE
+    assert stream.feed(sse("")) is http.Fed.KEEP_ALIVE
+    assert stream.feed(sse({"choices": []})) is http.Fed.KEEP_ALIVE
+    assert feed({"content": "a"}) is http.Fed.PROGRESS
+    assert feed({"reasoning_content": "thinking"}) is http.Fed.PROGRESS
+    assert feed({"tool_calls": [call]}) is http.Fed.PROGRESS
+    assert feed({}, "tool_calls") is http.Fed.PROGRESS
+    assert stream.feed(sse({"choices": [], "usage": {"prompt_tokens": 1}})) is http.Fed.PROGRESS
+    assert stream.feed(sse("[DONE]")) is http.Fed.FINAL
+    assert stream.result().text == "a"
 
 
 # The retry policy's arithmetic

@@ -18,13 +18,14 @@ from seedbed.agents.builtin.paths import PathRefused, Resolved, resolve_path
 from seedbed.agents.builtin.tools import (
     ARGUMENT_MODELS,
     MAX_OUTPUT,
+    SEARCH_WORKER,
     TOOL_KINDS,
     TOOL_SPECS,
     Toolbox,
     ToolResult,
     check_arguments,
 )
-from seedbed.agents.process import group_alive
+from seedbed.agents.process import ManagedProcess, group_alive
 from seedbed.domain.events import ToolKind
 from tests.conftest import git, make_repo
 
@@ -469,6 +470,49 @@ def test_run_command_uses_the_given_environment(worktree):
     )
 
 
+KEY_ROUTES = {
+    "DBUS_SESSION_BUS_ADDRESS": "unix:path=/run/user/1000/bus",
+    "GNOME_KEYRING_CONTROL": "/run/user/1000/keyring",
+    "OPENAI_API_KEY": "sk-openai-secret",
+    "ANTHROPIC_API_KEY": "sk-ant-secret",
+    "OPENROUTER_API_KEY": "sk-or-secret",
+    "MY_SERVICE_API_KEY": "svc-secret",
+}
+
+
+def test_run_command_gets_no_way_to_the_users_keys(worktree, monkeypatch):
+    given = {"PATH": os.environ["PATH"], "KEEP": "kept", "API_KEY_HINT": "kept too", **KEY_ROUTES}
+    snapshot_of_given = dict(given)
+    for toolbox in (Toolbox(worktree, env=given), None):
+        if toolbox is None:  # the default environment: the engine's own, scrubbed the same way
+            for name, value in KEY_ROUTES.items():
+                monkeypatch.setenv(name, value)
+            monkeypatch.setenv("KEEP", "kept")
+            toolbox = Toolbox(worktree)
+        output = ok(toolbox, "run_command", command="env")
+        names = {line.split("=", 1)[0] for line in output.split("\n")}
+        assert "KEEP=kept" in output.split("\n")
+        assert not names & set(KEY_ROUTES), output
+        assert "secret" not in output
+    assert "API_KEY_HINT=kept too" in ok(Toolbox(worktree, env=given), "run_command", command="env")
+    assert given == snapshot_of_given  # the caller's dict is not changed
+
+
+def test_run_command_carries_the_run_marker_that_recovery_looks_for(worktree):
+    # Recovery reads /proc/<pid>/environ (the environment at exec), not the shell's view.
+    command = "tr '\\0' '\\n' < /proc/$$/environ | grep '^SEEDBED_RUN_ID=' || echo none"
+    assert ok(Toolbox(worktree, run_id=42), "run_command", command=command) == (
+        "SEEDBED_RUN_ID=42\n[exit code 0]"
+    )
+    nested = "sh -c 'sleep 0 & echo $SEEDBED_RUN_ID'"
+    assert ok(Toolbox(worktree, run_id=7), "run_command", command=nested) == "7\n[exit code 0]"
+    env = {"PATH": os.environ["PATH"]}
+    assert ok(Toolbox(worktree, env, run_id=0), "run_command", command=command).startswith(
+        "SEEDBED_RUN_ID=0\n"
+    )
+    assert ok(Toolbox(worktree, env), "run_command", command=command) == "none\n[exit code 0]"
+
+
 def test_run_command_caps_output_keeping_head_and_tail(worktree):
     toolbox = Toolbox(worktree)
     output = ok(toolbox, "run_command", command="seq 1 200000")
@@ -538,6 +582,132 @@ def test_cancelling_run_command_kills_the_whole_group(worktree):
     elapsed = asyncio.run(main())
     assert elapsed < 3
     assert group_gone(pid_in(pid_file))
+
+
+# --- the search worker ------------------------------------------------------------------
+# `re` holds the GIL for a whole match: a catastrophic pattern in a thread would freeze
+# the event loop. The search runs in a worker process that is killed instead.
+
+# Against "a" * 28 + "b": about 2**29 steps of backtracking, some 20 s of `re` here. Far
+# beyond the timeouts below, and finite: a search run in a thread (the bug) ends, and the
+# test fails, instead of freezing the test process for good.
+CATASTROPHIC = "(a+)+$"
+
+
+def search_workers() -> list[int]:
+    """Pids of this test process's live search workers."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            cmdline = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2 :].split()
+        if int(fields[1]) == os.getpid() and fields[0] != "Z" and SEARCH_WORKER.encode() in cmdline:
+            found.append(int(entry.name))
+    return found
+
+
+@pytest.fixture
+def catastrophic(worktree: Path) -> Path:
+    (worktree / "evil.txt").write_text("a" * 28 + "b\n")
+    return worktree
+
+
+def test_a_catastrophic_search_times_out_and_the_event_loop_keeps_running(catastrophic):
+    toolbox = Toolbox(catastrophic, search_timeout=1.0)
+
+    async def main() -> tuple[ToolResult, float, list[float], set[int]]:
+        gaps: list[float] = []
+        workers: set[int] = set()
+        searching = True
+
+        async def ticker() -> None:
+            last = time.monotonic()
+            while searching:
+                await asyncio.sleep(0.01)
+                now = time.monotonic()
+                gaps.append(now - last)
+                last = now
+                workers.update(search_workers())
+
+        ticking = asyncio.create_task(ticker())
+        started = time.monotonic()
+        result = await toolbox.call("search", json.dumps({"pattern": CATASTROPHIC}))
+        elapsed = time.monotonic() - started
+        searching = False
+        await ticking
+        return result, elapsed, gaps, workers
+
+    result, elapsed, gaps, workers = asyncio.run(main())
+    assert result == ToolResult(
+        output="the search took longer than 1 s; use a simpler pattern or a narrower path",
+        is_error=True,
+    )
+    assert 1.0 <= elapsed < 4
+    assert len(gaps) > 30 and max(gaps) < 0.3, f"the loop stalled for {max(gaps):.2f} s"
+    assert len(workers) == 1
+    assert group_gone(workers.pop())
+
+
+def test_cancelling_a_search_kills_the_worker_process_group(catastrophic):
+    toolbox = Toolbox(catastrophic)  # the default timeout: only cancellation ends it
+
+    async def main() -> tuple[int, float]:
+        task = asyncio.create_task(toolbox.call("search", json.dumps({"pattern": CATASTROPHIC})))
+        deadline = time.monotonic() + 10
+        while not (workers := search_workers()):
+            assert time.monotonic() < deadline, "no search worker started"
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(0.3)  # well into the backtracking
+        assert not task.done()
+        started = time.monotonic()
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        return workers[0], time.monotonic() - started
+
+    pid, elapsed = asyncio.run(main())
+    assert elapsed < 3
+    assert group_gone(pid)  # its own group: pid == pgid
+    assert search_workers() == []
+
+
+def test_a_bad_pattern_is_refused_before_any_worker_starts(worktree, monkeypatch):
+    async def no_worker(spec: object) -> None:
+        raise AssertionError("a worker was started")
+
+    monkeypatch.setattr(ManagedProcess, "start", no_worker)
+    output = error(Toolbox(worktree), "search", pattern="(a+")
+    assert output == (
+        "invalid regular expression '(a+': missing ), unterminated subpattern at position 0"
+    )
+
+
+def test_the_search_worker_ignores_python_files_in_the_worktree(worktree):
+    """The worker runs in the worktree; what the worktree holds must not be imported."""
+    (worktree / "json.py").write_text("raise SystemExit('json.py from the worktree')\n")
+    (worktree / "seedbed").mkdir()
+    (worktree / "seedbed" / "__init__.py").write_text("raise SystemExit('worktree seedbed')\n")
+    toolbox = Toolbox(worktree, env={**os.environ, "PYTHONPATH": str(worktree)})
+    assert ok(toolbox, "search", pattern="hel+o", path="src") == "src/app.py:2:     print('hello')"
+    assert ok(toolbox, "search", pattern="SystemExit").split("\n") == [
+        "json.py:1: raise SystemExit('json.py from the worktree')",
+        "seedbed/__init__.py:1: raise SystemExit('worktree seedbed')",
+    ]
+
+
+def test_search_errors_from_the_worker_are_error_results(worktree):
+    toolbox = Toolbox(worktree)
+    assert error(toolbox, "search", pattern="x", path="missing") == (
+        "missing: no such file or directory"
+    )
+    env = {**toolbox.env, "GIT_DIR": str(worktree / "nowhere")}  # git ls-files fails
+    message = error(Toolbox(worktree, env=env), "search", pattern="x")
+    assert message.startswith("git ls-files failed: ")
 
 
 # --- confinement ------------------------------------------------------------------------

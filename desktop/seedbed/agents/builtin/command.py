@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import signal
 from collections import deque
+from collections.abc import Mapping
 from pathlib import Path
 
 from seedbed.agents.builtin.files import cut_line
@@ -21,6 +22,34 @@ COMMAND_KILL_GRACE = 2.0
 COMMAND_LINE_CAP = 2048  # bytes of one output line; longer ones are cut with a note
 COMMAND_HEAD_CHARS = 8_000
 COMMAND_TAIL_CHARS = 16_000
+RUN_ID_VARIABLE = "SEEDBED_RUN_ID"
+
+# Variables that lead to the user's keys. With the D-Bus session bus a command can ask
+# the Secret Service (GNOME Keyring, KWallet) for anything stored there, the model
+# provider's API key included, with no prompt for an unlocked keyring; and an API key
+# in the environment is one `env` away from the model's context, the events and the
+# logs. Dropping them closes the easy, accidental routes; it is not a sandbox (some
+# D-Bus libraries fall back to $XDG_RUNTIME_DIR/bus, and the command runs as the user).
+KEYRING_VARIABLES = frozenset(
+    {"DBUS_SESSION_BUS_ADDRESS", "GNOME_KEYRING_CONTROL", "OPENAI_API_KEY", "ANTHROPIC_API_KEY"}
+)
+KEY_SUFFIX = "_API_KEY"
+
+
+def command_environment(env: Mapping[str, str], run_id: int | None = None) -> dict[str, str]:
+    """`env` without what leads to keys, marked with the run's id if there is one.
+
+    The marker lets the engine's crash recovery find (in /proc) and kill what a dead
+    engine's run left running.
+    """
+    safe = {
+        name: value
+        for name, value in env.items()
+        if name not in KEYRING_VARIABLES and not name.upper().endswith(KEY_SUFFIX)
+    }
+    if run_id is not None:
+        safe[RUN_ID_VARIABLE] = str(run_id)
+    return safe
 
 
 class OutputCollector:

@@ -1,8 +1,9 @@
 """The built-in agent's file tools as plain blocking functions over a checked path.
 
 Each returns the text the model reads back or raises ToolError with a message for the
-model; `Toolbox` runs them in a thread. Output is bounded here, with a note saying
-what was left out and how to get it.
+model; `Toolbox` runs them in a thread, except `search`, which runs in a worker process
+that can be killed (`search_worker.py`: `re` holds the GIL for as long as a match
+takes). Output is bounded here, with a note saying what was left out and how to get it.
 """
 
 from __future__ import annotations

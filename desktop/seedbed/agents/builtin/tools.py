@@ -11,7 +11,12 @@ the worktree; see `paths.py` for how. `run_command` is not: it is a shell runnin
 the user, in the worktree but able to touch anything the user can. That is by design
 (the agent must build and test); the confinement of the file tools keeps honest
 mistakes (an absolute path, a stray `..`, a symlink) from reaching outside, it is not
-a sandbox against the command tool.
+a sandbox against the command tool. What it keeps from commands is the way to the
+user's keys (see `command_environment`).
+
+`search` runs Python's `re` in a worker process, killed at a timeout or when the call
+is cancelled: `re` holds the GIL for as long as a match takes, so a pattern that
+backtracks catastrophically would otherwise freeze the engine's event loop.
 """
 
 from __future__ import annotations
@@ -19,22 +24,32 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import threading
+import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic_core import ErrorDetails
 
+import seedbed
 from seedbed.agents.builtin import files
-from seedbed.agents.builtin.command import COMMAND_MAX_TIMEOUT, COMMAND_TIMEOUT, run_command
+from seedbed.agents.builtin.command import (
+    COMMAND_MAX_TIMEOUT,
+    COMMAND_TIMEOUT,
+    command_environment,
+    run_command,
+)
 from seedbed.agents.builtin.files import ToolError
 from seedbed.agents.builtin.paths import PathRefused, Resolved, describe_os_error, resolve_path
 from seedbed.agents.builtin.types import ToolSpec
-from seedbed.agents.process import base_environment
-from seedbed.domain.events import ToolKind
+from seedbed.agents.process import ManagedProcess, ProcessSpec, base_environment
+from seedbed.domain.events import Stream, ToolKind
 
 MAX_OUTPUT = 30_000  # characters of any tool result the model reads back
+SEARCH_TIMEOUT = 20.0  # seconds a search may take before its worker is killed
+SEARCH_KILL_GRACE = 1.0
+SEARCH_WORKER = "seedbed.agents.builtin.search_worker"
+SEARCH_REPLY_CAP = 4 * 1024 * 1024  # bytes of the worker's one-line JSON reply
 
 
 def _spec(name: str, description: str, properties: dict[str, object], *required: str) -> ToolSpec:
@@ -243,10 +258,20 @@ def usage(name: str) -> str:
 class Toolbox:
     """The tools bound to one worktree; `call` runs one tool call from the model."""
 
-    def __init__(self, worktree: Path, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        worktree: Path,
+        env: dict[str, str] | None = None,
+        *,
+        run_id: int | None = None,
+        search_timeout: float = SEARCH_TIMEOUT,
+    ) -> None:
         self.worktree = Path(worktree)
         self.root = os.path.realpath(worktree)
-        self.env = base_environment() if env is None else dict(env)
+        # Every process the tools start (commands, git, the search worker) gets this
+        # environment: no way to the user's keys, and the run's marker for recovery.
+        self.env = command_environment(base_environment() if env is None else env, run_id)
+        self.search_timeout = search_timeout
         self._tools: dict[str, Callable[[_Args], Awaitable[ToolResult | str]]] = {
             "read_file": self._read_file,
             "write_file": self._write_file,
@@ -304,17 +329,54 @@ class Toolbox:
         path = self.resolve(args.path, allow_root=True)
         return await asyncio.to_thread(files.list_files, self.root, self.env, path)
 
-    async def _search(self, args: _Args) -> str:
+    async def _search(self, args: _Args) -> ToolResult:
+        """The search runs in a worker process (see search_worker.py for why).
+
+        The pattern is compiled here first (cheap), so a bad one is an immediate error;
+        the worker is killed with its process group at the timeout or on cancellation.
+        """
         assert isinstance(args, SearchArgs)
         path = self.resolve(args.path, allow_root=True)
         files.compile_pattern(args.pattern)
-        stop = threading.Event()
-        try:
-            return await asyncio.to_thread(
-                files.search, self.root, self.env, args.pattern, path, stop
+        request = {"root": self.root, "parts": list(path.parts), "pattern": args.pattern}
+        process = await ManagedProcess.start(self._search_spec(request))
+        reply: list[str] = []
+        problems: list[str] = []
+        async for batch in process.batches():  # cancelled: stops and reaps the group
+            for stream, line, _cut in batch:
+                if stream is Stream.STDOUT:
+                    reply.append(line)
+                elif line.strip():
+                    problems = [*problems[-4:], line.strip()]
+        if process.ended_by == "timeout":
+            raise ToolError(
+                f"the search took longer than {self.search_timeout:g} s; "
+                "use a simpler pattern or a narrower path"
             )
-        finally:
-            stop.set()  # on cancellation: the thread gives up at the next file
+        try:
+            result = ToolResult.model_validate_json("".join(reply))
+        except ValueError:
+            result = None
+        if process.exit_code != 0 or result is None:
+            detail = problems[-1] if problems else f"exit code {process.exit_code}"
+            raise ToolError(f"the search failed: {files.cut_line(detail, 500)}")
+        return result
+
+    def _search_spec(self, request: dict[str, object]) -> ProcessSpec:
+        # Our own interpreter and package, whatever the worktree holds: no PYTHON*
+        # variables from the environment, and -P keeps the current directory (the
+        # worktree, which may well contain a `seedbed` or a `re.py`) off sys.path.
+        env = {name: value for name, value in self.env.items() if not name.startswith("PYTHON")}
+        env["PYTHONPATH"] = os.path.dirname(os.path.dirname(os.path.abspath(seedbed.__file__)))
+        return ProcessSpec(
+            argv=[sys.executable, "-P", "-m", SEARCH_WORKER],
+            cwd=Path(self.root),
+            env=env,
+            stdin=json.dumps(request, ensure_ascii=True).encode("ascii"),
+            timeout=self.search_timeout,
+            grace=SEARCH_KILL_GRACE,
+            line_cap=SEARCH_REPLY_CAP,
+        )
 
     async def _run_command(self, args: _Args) -> ToolResult:
         assert isinstance(args, RunCommandArgs)

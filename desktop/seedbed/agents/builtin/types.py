@@ -64,6 +64,7 @@ class ProviderConfig(_Model):
     max_output_tokens: int = 8192
     backoff_base: float = 1.0
     backoff_max: float = 60.0
+    max_call_seconds: float = 600.0
 
 
 class ProviderError(OperationError):

@@ -16,6 +16,9 @@ from seedbed.domain.events import Event, OutputEvent
 from seedbed.domain.models import AgentProfile, RunStatus
 
 NOT_FOUND_EXIT = 127
+# Linux refuses an environment string over 128 KiB (execve: "Argument list too long");
+# longer texts reach the command on stdin only.
+ENV_TEXT_LIMIT = 64 * 1024
 
 
 def prepare(profile: AgentProfile, request: RunRequest, env: dict[str, str]) -> ProcessSpec:
@@ -23,7 +26,7 @@ def prepare(profile: AgentProfile, request: RunRequest, env: dict[str, str]) -> 
     run_env = dict(env)
     run_env.update(
         {
-            "SEEDBED_PROMPT": request.prompt,
+            "SEEDBED_PROMPT": env_text(request.prompt),
             "SEEDBED_TASK_ID": str(request.task_id),
             "SEEDBED_TASK_TITLE": request.title,
             "SEEDBED_WORKTREE": str(request.worktree),
@@ -34,7 +37,7 @@ def prepare(profile: AgentProfile, request: RunRequest, env: dict[str, str]) -> 
     run_env.pop("SEEDBED_FOLLOW_UP", None)
     message = request.prompt
     if request.follow_up:
-        run_env["SEEDBED_FOLLOW_UP"] = request.follow_up
+        run_env["SEEDBED_FOLLOW_UP"] = env_text(request.follow_up)
         message = request.follow_up
     return ProcessSpec(
         argv=["/bin/sh", "-c", profile.command],
@@ -44,6 +47,11 @@ def prepare(profile: AgentProfile, request: RunRequest, env: dict[str, str]) -> 
         timeout=profile.timeout,
         grace=profile.grace_seconds,
     )
+
+
+def env_text(text: str) -> str:
+    """Text for an environment variable: empty when too long for one (stdin has it)."""
+    return text if len(text.encode()) <= ENV_TEXT_LIMIT else ""
 
 
 class CommandRun(AgentRun):

@@ -1,5 +1,9 @@
 """Anthropic Messages, streamed (`POST {base_url}/v1/messages`, base URL like
-`https://api.anthropic.com`; one ending in `/v1` is accepted too)."""
+`https://api.anthropic.com`; one ending in `/v1` is accepted too).
+
+An event's type is its `event:` line, or, when a server sends data lines only (httpx-sse
+then names the event "message"), the `type` field of its JSON.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ from dataclasses import dataclass, field
 from httpx_sse import ServerSentEvent
 
 from seedbed.agents.builtin.providers.http import (
+    Fed,
     HttpProvider,
     RetryableError,
     count,
@@ -33,6 +38,8 @@ API_VERSION = "2023-06-01"
 # Errors inside the stream that a later attempt may not meet.
 _TRANSIENT = {"overloaded_error", "api_error", "rate_limit_error", "timeout_error"}
 _INPUT_FIELDS = ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens")
+# What httpx-sse calls an event that came without an `event:` line.
+_UNNAMED = ("", "message")
 
 Block = dict[str, object]
 
@@ -166,11 +173,14 @@ class MessageStream:
         self._output = 0
         self._stop = ""
 
-    def feed(self, event: ServerSentEvent) -> bool:
+    def feed(self, event: ServerSentEvent) -> Fed:
+        """Pings, empty events and event types newer than this code are keep-alives."""
         if event.event == "ping" or not event.data.strip():
-            return False
+            return Fed.KEEP_ALIVE
         data = load_chunk(event.data)
-        kind = event.event or str(data.get("type") or "")
+        kind = event.event
+        if kind in _UNNAMED:
+            kind = str(data.get("type") or "")
         if kind == "message_start":
             message = data.get("message")
             if isinstance(message, dict):
@@ -185,10 +195,12 @@ class MessageStream:
                 self._stop = str(delta["stop_reason"])
             self._usage(data.get("usage"))
         elif kind == "message_stop":
-            return True
+            return Fed.FINAL
         elif kind == "error":
             raise _stream_error(data.get("error"))
-        return False  # content_block_stop, and event types newer than this code
+        elif kind != "content_block_stop":
+            return Fed.KEEP_ALIVE  # ping, and event types newer than this code
+        return Fed.PROGRESS
 
     def _usage(self, usage: object) -> None:
         """Counts are cumulative: a later event's number replaces the earlier one."""

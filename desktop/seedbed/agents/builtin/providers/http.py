@@ -3,8 +3,13 @@
 
 Retried, up to `max_tries` attempts in all:
 - HTTP 408, 409, 429 and 5xx (a 429 that says the account's quota is used up is not);
-- connection errors and timeouts: connect, and read: no data for `read_timeout` seconds,
-  also when only SSE comments trickle in (some proxies send them as keep-alives);
+- connection errors and timeouts: connect, and read: no progress for `read_timeout`
+  seconds. Keep-alives are not progress: SSE comments (some proxies send them), Anthropic
+  `ping`s and OpenAI chunks that carry nothing (no text, tool-call fragment, usage or
+  finish reason) arrive, but leave the deadline where it is; the parser says which events
+  were progress (`Fed`);
+- an attempt that takes longer than `max_call_seconds` in all, however steadily it
+  streams: a backstop, so that no model call runs without bound;
 - a stream that ends before its final event (a dropped stream);
 - a chunk that is not valid JSON: a proxy may have garbled it, and a fresh attempt usually
   reads clean; if the server really speaks another format, the tries run out with a clear
@@ -20,6 +25,8 @@ seconds or as an HTTP date): that is honoured, capped at backoff_max so that a r
 waits without bound. Before each wait on_retry(number of the attempt that failed, counted
 from 1, reason, delay) is called; text passed to on_text during the failed attempt
 belongs to that attempt, so the caller drops it when on_retry says another follows.
+When the tries run out the message names their number and the last reason: "the model
+server kept failing after 3 tries; last: 503 Service Unavailable (busy)".
 
 The API key is read (`get_secret_value`) only to build a request header. Messages are
 built from our own words, status codes and short server excerpts, never from str() of an
@@ -35,6 +42,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import email.utils
+import enum
 import functools
 import json
 import math
@@ -79,13 +87,28 @@ class RetryableError(Exception):
         self.retry_after = retry_after
 
 
+class Fed(enum.Enum):
+    """What one event was, as the parser that took it (`EventParser.feed`) says.
+
+    KEEP_ALIVE: nothing of the answer (a ping, an empty chunk, an event type the parser
+    does not know); the read deadline stays, so a stream of keep-alives alone times out.
+    PROGRESS: part of the answer (text, a tool-call fragment, usage, a stop reason, the
+    start or stop of the message or of a block); the read deadline moves.
+    FINAL: the final event; the answer is complete.
+    """
+
+    KEEP_ALIVE = "keep-alive"
+    PROGRESS = "progress"
+    FINAL = "final"
+
+
 class EventParser(Protocol):
     """Reads one attempt's events into a TurnResult."""
 
     final_event: str  # named in the reason when a stream ends before it
 
-    def feed(self, event: ServerSentEvent) -> bool:
-        """Take one event; True once it was the final one."""
+    def feed(self, event: ServerSentEvent) -> Fed:
+        """Take one event and say what it was (see `Fed`)."""
         ...
 
     def result(self) -> TurnResult: ...
@@ -317,7 +340,9 @@ async def stream_with_retries(
             if tries == 1:
                 message = f"the model server failed: {failure.reason}"
             else:
-                message = f"the model server kept failing: {failure.reason} after {tries} tries"
+                message = (
+                    f"the model server kept failing after {tries} tries; last: {failure.reason}"
+                )
             raise ProviderError(scrub(message, secret)) from None
         delay = backoff_delay(attempt, config.backoff_base, config.backoff_max, failure.retry_after)
         on_retry(attempt, scrub(failure.reason, secret), delay)
@@ -331,6 +356,15 @@ class _Attempt:
     def __init__(self, parser: EventParser) -> None:
         self.parser = parser
         self.done = False
+        self.keep_alives = False  # keep-alives came since the last progress
+
+
+def _timeout_reason(config: ProviderConfig, state: _Attempt, cap: asyncio.Timeout) -> str:
+    if cap.expired():
+        return f"the answer took longer than {config.max_call_seconds:g} s"
+    if state.keep_alives:
+        return f"the model server sent only keep-alives for {config.read_timeout:g} s"
+    return f"no data from the model server for {config.read_timeout:g} s"
 
 
 async def _attempt(
@@ -342,13 +376,13 @@ async def _attempt(
     parser: EventParser,
 ) -> TurnResult:
     state = _Attempt(parser)
+    cap = asyncio.timeout(config.max_call_seconds)  # the whole attempt, connect included
     try:
-        await _read(client, config, url, headers, body, state)
+        async with cap:
+            await _read(client, config, url, headers, body, state)
     except TimeoutError:
         if not state.done:
-            raise RetryableError(
-                f"no data from the model server for {config.read_timeout:g} s"
-            ) from None
+            raise RetryableError(_timeout_reason(config, state, cap)) from None
     except httpx.InvalidURL:
         raise ProviderError("the base URL is not a valid URL") from None
     except httpx.UnsupportedProtocol:
@@ -373,7 +407,7 @@ async def _read(
 ) -> None:
     loop = asyncio.get_running_loop()
     # httpx's own timeouts bound the connect, the send and every read; this one also ends
-    # a stream that only trickles comments and never an event.
+    # a stream that only trickles keep-alives (comments, pings, empty chunks).
     async with (
         asyncio.timeout(None) as deadline,
         aconnect_sse(client, "POST", url, json=body, headers=dict(headers)) as source,
@@ -397,11 +431,17 @@ async def _read(
             async for event in events:
                 if state.done:
                     continue  # whatever follows the final event is ignored
-                state.done = state.parser.feed(event)
+                fed = state.parser.feed(event)
+                if fed is Fed.KEEP_ALIVE:
+                    state.keep_alives = True
+                    continue  # not progress: the deadline stays
                 now = loop.time()
-                if state.done:
+                if fed is Fed.FINAL:
+                    state.done = True
                     deadline.reschedule(now + DRAIN_SECONDS)
-                elif now - moved > slack:
+                    continue
+                state.keep_alives = False
+                if now - moved > slack:
                     moved = now
                     deadline.reschedule(now + config.read_timeout)
 
@@ -417,7 +457,8 @@ async def _status_failure(response: httpx.Response, config: ProviderConfig) -> E
     if status == 429 and _is_quota_error(raw):
         return ProviderError(f"the account has no quota left ({said})")
     if status in RETRYABLE_STATUSES or status >= 500:
-        return RetryableError(said, parse_retry_after(response.headers))
+        reason = f"{label} ({excerpt})" if excerpt else label
+        return RetryableError(reason, parse_retry_after(response.headers))
     if status in (401, 403):
         if config.api_key is None:
             return ProviderError(f"the model server wants an API key and none is set ({said})")

@@ -6,6 +6,15 @@ The output cap goes out as `max_completion_tokens` to OpenAI itself (api.openai.
 Azure OpenAI), whose reasoning models refuse the deprecated `max_tokens`, and as
 `max_tokens` everywhere else, because that is the field every compatible server knows
 (several local ones know no other).
+
+A chunk is progress (it moves the read deadline) when it carries text (reasoning text
+too: `reasoning_content` / `reasoning`, which reasoning models stream for minutes before
+any answer), a tool-call fragment, usage or a finish reason; anything else (an empty delta,
+the role alone, a data-less event) is a keep-alive.
+
+Tool calls are keyed by their `index`. Some servers give every parallel call index 0 and
+tell them apart by id alone: a fragment whose id differs from the one already held at its
+index, once that call has a name, starts a new call.
 """
 
 from __future__ import annotations
@@ -18,6 +27,7 @@ from urllib.parse import urlsplit
 from httpx_sse import ServerSentEvent
 
 from seedbed.agents.builtin.providers.http import (
+    Fed,
     HttpProvider,
     RetryableError,
     count,
@@ -45,6 +55,8 @@ _STOP_REASONS = {
     "function_call": "tool_use",
     "length": "max_tokens",
 }
+# Delta fields with the text of a reasoning model's thinking (not part of the answer).
+_REASONING_FIELDS = ("reasoning_content", "reasoning")
 # In-stream errors that a later attempt may not meet.
 _TRANSIENT = {"server_error", "rate_limit_exceeded", "overloaded_error", "timeout"}
 
@@ -143,6 +155,7 @@ def to_wire_messages(system: str, messages: list[Message]) -> list[dict[str, obj
 
 @dataclass
 class _PartialCall:
+    order: int  # the wire's index, or for servers that send none, the call's position
     id: str = ""
     name: str = ""
     arguments: list[str] = field(default_factory=list)
@@ -156,22 +169,25 @@ class ChatStream:
     def __init__(self, on_text: TextSink) -> None:
         self._on_text = on_text
         self._text: list[str] = []
-        self._calls: dict[int, _PartialCall] = {}
+        self._calls: list[_PartialCall] = []  # in the order they began
+        self._at_index: dict[int, _PartialCall] = {}  # the call each wire index now means
         self._finish = ""
         self._usage = Usage()
 
-    def feed(self, event: ServerSentEvent) -> bool:
+    def feed(self, event: ServerSentEvent) -> Fed:
         data = event.data.strip()
         if data == DONE:
-            return True
+            return Fed.FINAL
         if not data:
-            return False
+            return Fed.KEEP_ALIVE
         chunk = load_chunk(data)
         error = chunk.get("error")
         if error or event.event == "error":
             raise _stream_error(error if error else chunk)
+        progress = False
         usage = chunk.get("usage")
         if isinstance(usage, dict):
+            progress = True
             self._usage = Usage(
                 input_tokens=count(usage.get("prompt_tokens")),
                 output_tokens=count(usage.get("completion_tokens")),
@@ -179,34 +195,47 @@ class ChatStream:
         choices = chunk.get("choices")
         for choice in choices if isinstance(choices, list) else ():
             if isinstance(choice, dict) and choice.get("index", 0) == 0:
-                self._choice(choice)
-        return False
+                progress = self._choice(choice) or progress
+        return Fed.PROGRESS if progress else Fed.KEEP_ALIVE
 
-    def _choice(self, choice: dict[str, object]) -> None:
+    def _choice(self, choice: dict[str, object]) -> bool:
+        """Take one choice's delta; True when it carried anything (see the module doc)."""
+        progress = False
         delta = choice.get("delta")
         if isinstance(delta, dict):
             content = delta.get("content")
             if isinstance(content, str) and content:
+                progress = True
                 self._text.append(content)
                 self._on_text(content)
+            if any(isinstance(delta.get(name), str) and delta[name] for name in _REASONING_FIELDS):
+                progress = True
             fragments = delta.get("tool_calls")
             for fragment in fragments if isinstance(fragments, list) else ():
                 if isinstance(fragment, dict):
+                    progress = True
                     self._fragment(fragment)
         finish = choice.get("finish_reason")
         if isinstance(finish, str) and finish:
+            progress = True
             self._finish = finish
+        return progress
 
     def _fragment(self, fragment: dict[str, object]) -> None:
-        call_id = fragment.get("id")
+        raw_id = fragment.get("id")
+        call_id = raw_id if isinstance(raw_id, str) else ""
         index = fragment.get("index")
-        if not isinstance(index, int):
+        if isinstance(index, int) and not isinstance(index, bool):
+            call = self._at_index.get(index)
+            if call is None or (call_id and call.id and call.name and call_id != call.id):
+                # A new index, or a new call at an index in use (see the module doc).
+                call = self._at_index[index] = self._begin(index)
+        elif not self._calls or (call_id and all(call.id != call_id for call in self._calls)):
             # Servers that leave out the index send each call whole, or go on with the last.
-            known = any(call.id == call_id for call in self._calls.values())
-            new = not self._calls or (isinstance(call_id, str) and call_id and not known)
-            index = len(self._calls) if new else max(self._calls)
-        call = self._calls.setdefault(index, _PartialCall())
-        if isinstance(call_id, str) and call_id and not call.id:
+            call = self._begin(len(self._calls))
+        else:
+            call = self._calls[-1]
+        if call_id and not call.id:
             call.id = call_id
         function = fragment.get("function")
         if not isinstance(function, dict):
@@ -220,6 +249,11 @@ class ChatStream:
         elif isinstance(arguments, dict):
             call.arguments.append(json.dumps(arguments))
 
+    def _begin(self, order: int) -> _PartialCall:
+        call = _PartialCall(order)
+        self._calls.append(call)
+        return call
+
     def result(self) -> TurnResult:
         calls = [
             ToolCall(
@@ -227,7 +261,7 @@ class ChatStream:
                 name=call.name,
                 arguments="".join(call.arguments) or "{}",
             )
-            for _, call in sorted(self._calls.items())
+            for call in sorted(self._calls, key=lambda call: call.order)  # stable
             if call.name or call.arguments
         ]
         stop = _STOP_REASONS.get(self._finish, self._finish)
