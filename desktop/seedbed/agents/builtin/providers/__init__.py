@@ -31,5 +31,8 @@ def provider_for(profile: AgentProfile, api_key: SecretStr | None) -> Provider:
         max_tries=profile.max_tries,
         read_timeout=profile.read_timeout,
         max_output_tokens=profile.max_output_tokens,
+        # A whole answer may stream slowly (a local model at a few tokens a second): the
+        # cap per call allows the longest answer at 5 tokens/s, and never under 10 min.
+        max_call_seconds=max(600.0, profile.max_output_tokens / 5),
     )
     return make_provider(profile.provider, config)
