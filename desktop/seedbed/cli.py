@@ -93,6 +93,15 @@ def build_parser() -> Parser:
     builtin.add_argument("--price-out", type=float, metavar="USD_PER_MTOK")
     builtin.add_argument("--token-budget", type=int, metavar="TOKENS")
     builtin.add_argument("--max-output-tokens", type=int, metavar="TOKENS")
+    clis = p.add_argument_group("coding-agent CLIs (claude-code, codex, aider, gemini, opencode)")
+    clis.add_argument("--binary", default="", metavar="PATH", help="default: the usual name")
+    clis.add_argument("--permission-mode", default="", metavar="MODE")
+    clis.add_argument(
+        "--extra-arg", dest="extra_args", action="append", default=[], metavar="ARG",
+        help="passed to the CLI as it is (repeatable)",
+    )  # fmt: skip
+    clis.add_argument("--idle-timeout", type=float, metavar="SECONDS",
+                      help="end a run that prints nothing this long (default 600)")  # fmt: skip
     profile.add_parser("list", parents=[common], help="list profiles")
 
     task = commands.add_parser("task", help="tasks on the board").add_subparsers(
@@ -147,6 +156,11 @@ def build_parser() -> Parser:
     p = key.add_parser("delete", parents=[common], help="remove a key from the keyring")
     p.add_argument("name")
 
+    agents = commands.add_parser("agents", help="coding-agent CLIs").add_subparsers(
+        dest="act", required=True, parser_class=Parser, metavar="ACTION"
+    )
+    agents.add_parser("doctor", parents=[common], help="which CLIs are installed and usable")
+
     p = commands.add_parser("run", parents=[common], help="run the engine in the foreground")
     p.add_argument("--max-parallel", type=int, default=4, metavar="N")
     p.add_argument("--until-idle", action="store_true", help="exit once nothing runs or waits")
@@ -192,9 +206,10 @@ class Cli:
             for name in (
                 "command", "timeout", "provider", "model", "base_url", "key_name",
                 "context_window", "max_turns", "max_tries", "price_in", "price_out",
-                "token_budget", "max_output_tokens",
+                "token_budget", "max_output_tokens", "binary", "permission_mode",
+                "extra_args", "idle_timeout",
             )
-            if getattr(a, name) not in (None, "")
+            if getattr(a, name) not in (None, "", [])
         }  # fmt: skip
         profile = ops.add_profile(self.store, a.name, AgentKind(a.kind), **options)
         self.emit(profile.model_dump(mode="json"), str(profile.id))
@@ -388,6 +403,23 @@ class Cli:
         if not secrets.delete_key(name):
             raise UserError(f"no key {name!r} is set in the keyring")
         self.emit({"name": name, "deleted": True}, f"key {name!r} deleted")
+        return EXIT_OK
+
+    def agents_doctor(self) -> int:
+        from seedbed.agents.cli.doctor import check_all
+
+        found = asyncio.run(check_all())
+        rows = [
+            f"{f.label:<12} "
+            + (
+                f"{f.version or '?':<10} {'supported' if f.supported else 'NOT SUPPORTED'}"
+                f"  {f.path}"
+                if f.path
+                else f"not found    {f.hint}"
+            )
+            for f in found
+        ]
+        self.emit([f.model_dump() for f in found], "\n".join(rows))
         return EXIT_OK
 
     # -- the engine ---------------------------------------------------------------------

@@ -36,7 +36,11 @@ SERVICE = "seedbed"
 # The keyring entry that holds the JSON list of stored key names. It contains a space, so
 # no valid key name can be equal to it.
 INDEX_ENTRY = "[key names]"
-ENV_FALLBACK: dict[str, str] = {"openai": "OPENAI_API_KEY", "anthropic": "ANTHROPIC_API_KEY"}
+ENV_FALLBACK: dict[str, str] = {
+    "openai": "OPENAI_API_KEY",
+    "anthropic": "ANTHROPIC_API_KEY",
+    "gemini": "GEMINI_API_KEY",
+}
 MAX_NAME_LENGTH = 64
 # A valid name no key is stored under, read to find out whether the keyring works.
 INDEX_PROBE = "seedbed-keyring-probe"

@@ -8,6 +8,7 @@ from urllib.parse import urlparse
 from pydantic import SecretStr
 
 from seedbed import secrets
+from seedbed.agents.cli.registry import adapter_for, is_cli
 from seedbed.domain.errors import UserError
 from seedbed.domain.models import AgentKind, AgentProfile
 
@@ -23,6 +24,26 @@ def is_local(base_url: str) -> bool:
         return False
 
 
+def cli_key_for(profile: AgentProfile) -> SecretStr | None:
+    """The key a coding-agent CLI gets in its environment variable, if one is stored.
+
+    None is no error: the CLI may be logged in on its own (a subscription) or read the
+    variable from the environment it inherits.
+    """
+    adapter = adapter_for(profile.kind)
+    name = profile.key_name or adapter.key_provider
+    found = secrets.resolve_key(name, adapter.key_provider)
+    if found is None:
+        return None
+    base_url = profile.base_url
+    if base_url.startswith("http://") and not is_local(base_url):
+        raise UserError(
+            f"profile {profile.name!r} would send its API key unencrypted to {base_url}; "
+            "use an https:// base URL"
+        )
+    return found.value
+
+
 def key_for(profile: AgentProfile) -> SecretStr | None:
     """The profile's API key, or None when it needs none; UserError when one is missing.
 
@@ -31,6 +52,8 @@ def key_for(profile: AgentProfile) -> SecretStr | None:
     by default. A key is never sent over plain http to another machine.
     Blocks (the keyring may talk D-Bus): call it through asyncio.to_thread on a loop.
     """
+    if is_cli(profile.kind):
+        return cli_key_for(profile)
     if profile.kind is not AgentKind.BUILTIN or profile.provider is None:
         return None
     base_url = profile.effective_base_url()

@@ -67,6 +67,11 @@ class MergeStrategy(StrEnum):
 class AgentKind(StrEnum):
     COMMAND = "command"
     BUILTIN = "builtin"
+    CLAUDE_CODE = "claude-code"
+    CODEX = "codex"
+    AIDER = "aider"
+    GEMINI = "gemini"
+    OPENCODE = "opencode"
 
 
 class ProviderKind(StrEnum):
@@ -117,9 +122,9 @@ class AgentProfile(Model):
     timeout: float | None = Field(None, description="Seconds a run may take before it is stopped.")
     grace_seconds: float = Field(5.0, description="Seconds between SIGTERM and SIGKILL on stop.")
     provider: ProviderKind | None = Field(None, description="builtin: the model API it speaks.")
-    model: str = Field("", description="builtin: the model's name at the provider.")
-    base_url: str = Field("", description="builtin: the API's base URL; empty for the default.")
-    key_name: str = Field("", description="builtin: the keyring entry; empty for the provider's.")
+    model: str = Field("", description="builtin and CLI agents: the model's name.")
+    base_url: str = Field("", description="builtin and CLI agents: the API's base URL.")
+    key_name: str = Field("", description="the keyring entry; empty for the provider's.")
     context_window: int = Field(128_000, description="builtin: the model's context in tokens.")
     max_turns: int = Field(50, description="builtin: model calls per run at most.")
     max_tries: int = Field(5, description="builtin: attempts per model call (with retries).")
@@ -131,6 +136,14 @@ class AgentProfile(Model):
     context_stop: float = Field(0.85, description="builtin: context fill at which a run ends.")
     token_budget: int = Field(0, description="builtin: tokens (in + out) per run; 0: no budget.")
     max_output_tokens: int = Field(8192, description="builtin: the longest answer to ask for.")
+    binary: str = Field("", description="CLI agents: the executable; empty for the usual name.")
+    permission_mode: str = Field("", description="CLI agents: what the agent may do unasked.")
+    extra_args: list[str] = Field(
+        default_factory=list, description="CLI agents: more arguments, passed as they are."
+    )
+    idle_timeout: float = Field(
+        600.0, description="CLI agents: seconds without output before a run is ended; 0: never."
+    )
     read_timeout: float = Field(
         120.0, description="builtin: seconds without data: a dropped stream."
     )

@@ -101,18 +101,20 @@ def add_profile(store: Store, name: str, kind: AgentKind, **options: Any) -> Age
     for field in ("price_in", "price_out", "token_budget"):
         if options.get(field) is not None and options[field] < 0:
             raise UserError(f"--{field.replace('_', '-')} cannot be negative")
+    if options.get("idle_timeout") is not None and options["idle_timeout"] < 0:
+        raise UserError("--idle-timeout cannot be negative")
+    if options.get("key_name"):
+        secrets.validate_name(options["key_name"])
+    base_url = str(options.get("base_url", ""))
+    if base_url and not base_url.startswith(("http://", "https://")):
+        raise UserError(f"--base-url must start with http:// or https://, not {base_url!r}")
     if kind is AgentKind.COMMAND and not str(options.get("command", "")).strip():
         raise UserError("a command profile needs --command")
     if kind is AgentKind.BUILTIN:
-        if options.get("key_name"):
-            secrets.validate_name(options["key_name"])
         if not options.get("provider"):
             raise UserError("a builtin profile needs --provider (openai or anthropic)")
         if not str(options.get("model", "")).strip():
             raise UserError("a builtin profile needs --model")
-        base_url = str(options.get("base_url", ""))
-        if base_url and not base_url.startswith(("http://", "https://")):
-            raise UserError(f"--base-url must start with http:// or https://, not {base_url!r}")
     try:
         profile = AgentProfile.model_validate({"name": name, "kind": kind, **options})
     except ValidationError as exc:

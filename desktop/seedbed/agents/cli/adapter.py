@@ -1,0 +1,224 @@
+"""What every coding-agent CLI adapter provides, and the run that drives one.
+
+An adapter is mostly pure: `prepare` turns a profile and a request into argv,
+environment and stdin (tested without spawning anything), and its parser turns each
+line the CLI prints into our events. `CliRun` is the one piece that runs: the process
+in its own group, stdout lines to the parser, stderr lines as output, an idle timeout,
+and the CLI's session id kept for the follow-up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import re
+import shutil
+import time
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from pydantic import SecretStr
+
+from seedbed.agents.base import AgentRun, AgentRuntime, RunOutcome, RunRequest
+from seedbed.agents.process import ManagedProcess, ProcessSpec, base_environment
+from seedbed.domain.errors import UserError
+from seedbed.domain.events import Event, OutputEvent, RawEvent, Stream
+from seedbed.domain.models import AgentKind, AgentProfile, RunStatus
+
+# A CLI's JSON line can carry a whole file (a tool result); cut only what is absurd.
+JSON_LINE_CAP = 16 * 1024 * 1024
+VERSION = re.compile(r"(\d+)\.(\d+)(?:\.(\d+))?")
+
+
+class StreamParser(ABC):
+    """Turns the lines one run of a CLI prints on stdout into events.
+
+    `session_id` is the CLI's own session, for resuming it; `failed` and `reason` say
+    whether the CLI reported a failure in its output (a final result that is an error)."""
+
+    session_id: str = ""
+    failed: bool = False
+    reason: str = ""
+
+    @abstractmethod
+    def feed(self, line: str) -> list[Event]:
+        """The events of one whole line; a line it does not understand is a RawEvent."""
+
+
+class CliAdapter(ABC):
+    """One coding-agent CLI."""
+
+    kind: AgentKind
+    label: str  # "Claude Code"
+    binary: str  # the usual executable name
+    install_hint: str  # how to install it, for the error when it is missing
+    key_provider: str  # the keyring name its key is stored under by default
+    key_env: str  # the environment variable the CLI reads its key from
+    min_version: tuple[int, ...] = (0,)
+    version_args: tuple[str, ...] = ("--version",)
+
+    @abstractmethod
+    def prepare(
+        self,
+        profile: AgentProfile,
+        request: RunRequest,
+        binary: str,
+        env: dict[str, str],
+        session_id: str,
+    ) -> ProcessSpec:
+        """argv, environment and stdin for one run; pure."""
+
+    @abstractmethod
+    def parser(self) -> StreamParser: ...
+
+    def parse_version(self, text: str) -> tuple[int, ...] | None:
+        match = VERSION.search(text)
+        if match is None:
+            return None
+        return tuple(int(part) for part in match.groups() if part is not None)
+
+    def supports(self, version: tuple[int, ...] | None) -> bool:
+        return version is not None and version >= self.min_version
+
+
+def find_binary(adapter: CliAdapter, profile: AgentProfile) -> str:
+    """The CLI's executable, or a UserError saying how to install it."""
+    wanted = profile.binary or adapter.binary
+    found = shutil.which(wanted)
+    if found is None:
+        where = f"{wanted!r} was not found" if profile.binary else f"{wanted!r} is not on PATH"
+        raise UserError(f"{adapter.label} is not installed: {where}. {adapter.install_hint}")
+    return found
+
+
+async def probe_version(adapter: CliAdapter, binary: str) -> tuple[str, tuple[int, ...] | None]:
+    """What `binary --version` prints, and the version in it."""
+    process = await ManagedProcess.start(
+        ProcessSpec(
+            argv=[binary, *adapter.version_args],
+            cwd=Path.home() if Path.home().is_dir() else Path("/"),
+            env=base_environment(),
+            timeout=20,
+            grace=1,
+        )
+    )
+    lines: list[str] = []
+    async for batch in process.batches():
+        lines.extend(text for _stream, text, _cut in batch)
+    text = "\n".join(line for line in lines if line.strip())
+    return text, adapter.parse_version(text)
+
+
+def session_of(conversation: str) -> str:
+    """The CLI session a follow-up resumes, from what the last run saved."""
+    if not conversation:
+        return ""
+    with contextlib.suppress(ValueError, AttributeError):
+        return str(json.loads(conversation).get("session_id", ""))
+    return ""
+
+
+class CliRun(AgentRun):
+    """A running CLI: its stdout through the adapter's parser, stopped when idle."""
+
+    def __init__(
+        self, process: ManagedProcess, parser: StreamParser, profile: AgentProfile, label: str
+    ) -> None:
+        self.process = process
+        self.parser = parser
+        self.profile = profile
+        self.label = label
+        self.pid = process.pid
+        self._last_output = time.monotonic()
+        self._idle = False
+
+    async def events(self) -> AsyncIterator[list[Event]]:
+        watchdog = asyncio.create_task(self._watch_idle())
+        try:
+            async for batch in self.process.batches():
+                self._last_output = time.monotonic()
+                events: list[Event] = []
+                for stream, line, cut in batch:
+                    if stream is Stream.STDOUT and not cut:
+                        events.extend(self.parser.feed(line))
+                    elif stream is Stream.STDOUT:
+                        events.append(RawEvent(line=line[:4096] + f" … [{cut} bytes cut]"))
+                    elif line.strip():
+                        events.append(OutputEvent(stream=stream, line=line, cut=cut))
+                if events:
+                    yield events
+        finally:
+            watchdog.cancel()
+        if self.parser.session_id:
+            self.conversation = json.dumps({"session_id": self.parser.session_id})
+        self.outcome = self._outcome()
+
+    async def stop(self, reason: str = "stop") -> None:
+        await self.process.stop(reason)
+
+    async def _watch_idle(self) -> None:
+        limit = self.profile.idle_timeout
+        if not limit:
+            return
+        while True:
+            await asyncio.sleep(min(1.0, limit / 4))
+            if time.monotonic() - self._last_output >= limit:
+                self._idle = True
+                await self.process.stop("idle")
+                return
+
+    def _outcome(self) -> RunOutcome:
+        code = self.process.exit_code
+        if self._idle:
+            return RunOutcome(
+                status=RunStatus.TIMED_OUT,
+                exit_code=code,
+                reason=f"{self.label} printed nothing for {self.profile.idle_timeout:g} s",
+            )
+        if self.process.ended_by == "timeout":
+            return RunOutcome(
+                status=RunStatus.TIMED_OUT,
+                exit_code=code,
+                reason=f"timed out after {self.profile.timeout:g} s",
+            )
+        if self.process.ended_by:
+            return RunOutcome(status=RunStatus.STOPPED, exit_code=code, reason="stopped")
+        if code == 0 and not self.parser.failed:
+            return RunOutcome(status=RunStatus.SUCCEEDED, exit_code=0)
+        reason = self.parser.reason or f"{self.label} exited with code {code}"
+        return RunOutcome(status=RunStatus.FAILED, exit_code=code, reason=reason)
+
+
+class CliRuntime(AgentRuntime):
+    """Runs one adapter's CLI for a profile; the key, if any, was looked up by the engine."""
+
+    def __init__(
+        self, profile: AgentProfile, adapter: CliAdapter, api_key: SecretStr | None = None
+    ) -> None:
+        super().__init__(profile)
+        self.adapter = adapter
+        self.api_key = api_key
+
+    async def start(self, request: RunRequest) -> AgentRun:
+        adapter = self.adapter
+        binary = find_binary(adapter, self.profile)
+        text, version = await probe_version(adapter, binary)
+        if not adapter.supports(version):
+            wanted = ".".join(map(str, adapter.min_version))
+            said = text.splitlines()[0] if text else "no version"
+            raise UserError(
+                f"{adapter.label} at {binary} reports {said!r}; Seedbed needs {wanted} "
+                f"or newer. {adapter.install_hint}"
+            )
+        env = base_environment()
+        env["SEEDBED_RUN_ID"] = str(request.run_id)
+        if self.api_key is not None:
+            env[adapter.key_env] = self.api_key.get_secret_value()
+        spec = adapter.prepare(self.profile, request, binary, env, session_of(request.conversation))
+        spec.line_cap = JSON_LINE_CAP
+        spec.timeout = self.profile.timeout
+        spec.grace = self.profile.grace_seconds
+        process = await ManagedProcess.start(spec)
+        return CliRun(process, adapter.parser(), self.profile, adapter.label)
