@@ -3,8 +3,9 @@
 Tests queue responses with `server.script(...)`; each POST takes the next one, whatever
 its path. An `Answer` describes a model's answer once (text pieces, tool calls, usage) and
 is rendered, when it is served, in the wire format the request asked for: Anthropic
-Messages for a path ending in `/messages`, OpenAI Chat Completions otherwise (or the format
-it was built for, by `openai_answer` / `anthropic_answer`). So one script can drive either
+Messages for a path ending in `/messages`, the OpenAI Responses API for a path ending in
+`/responses` (Codex), OpenAI Chat Completions otherwise (or the format it was built for,
+by `openai_answer` / `anthropic_answer` / `responses_answer`). So one script can drive any
 provider. The rendered stream is cut into raw byte chunks (`split_every`: at any point,
 inside a JSON string, an SSE line or a UTF-8 character), each sent as its own HTTP chunk.
 
@@ -36,7 +37,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Literal
 
-Wire = Literal["openai", "anthropic"]
+Wire = Literal["openai", "anthropic", "responses"]
 Cut = Literal["abort", "end", "stall"]
 ToolCallSpec = tuple[str, str, Any]  # id, name, arguments (a dict, or JSON text as sent)
 PROBES = ("/", "/api/hello")
@@ -62,11 +63,18 @@ class Answer:
     stall_seconds: float = 30.0
 
     def events(self, wire: Wire, model: str) -> list[bytes]:
-        events = openai_events(self, model) if wire == "openai" else anthropic_events(self, model)
+        if wire == "responses":
+            events = responses_events(self, model)
+        elif wire == "openai":
+            events = openai_events(self, model)
+        else:
+            events = anthropic_events(self, model)
         if self.malformed:
             bad = b'data: {"choices": [{"delta": {"content": "oops\n\n'
             if wire == "anthropic":
                 bad = b'event: content_block_delta\ndata: {"type": "content_block_delta", "ind\n\n'
+            if wire == "responses":
+                bad = b'event: response.output_text.delta\ndata: {"type": "response.output_te\n\n'
             events.insert(max(1, len(events) // 3), bad)
         return events
 
@@ -138,6 +146,10 @@ def openai_answer(*args: Any, **kwargs: Any) -> Answer:
 
 def anthropic_answer(*args: Any, **kwargs: Any) -> Answer:
     return answer(*args, wire="anthropic", **kwargs)
+
+
+def responses_answer(*args: Any, **kwargs: Any) -> Answer:
+    return answer(*args, wire="responses", **kwargs)
 
 
 def http_error(
@@ -274,6 +286,94 @@ def anthropic_events(spec: Answer, model: str) -> list[bytes]:
     return events
 
 
+def responses_events(spec: Answer, model: str) -> list[bytes]:
+    """The OpenAI Responses API stream: `response.created`, one output item per text (a
+    message) and per tool call (a `function_call` whose arguments arrive in deltas), then
+    `response.completed` with the usage. `stop_reason` "incomplete" ends it with
+    `response.incomplete`; `error_event` ends it with `response.failed`."""
+    sequence = 0
+    output: list[dict[str, Any]] = []
+
+    def event(kind: str, **payload: Any) -> bytes:
+        nonlocal sequence
+        sequence += 1
+        return _event(kind, {"type": kind, "sequence_number": sequence - 1, **payload})
+
+    def response(status: str, **extra: Any) -> dict[str, Any]:
+        return {
+            "id": "resp_scripted",
+            "object": "response",
+            "created_at": 0,
+            "status": status,
+            "model": model,
+            "output": list(output),
+            "usage": None,
+            **extra,
+        }
+
+    events = [event("response.created", response=response("in_progress"))]
+    events.append(event("response.in_progress", response=response("in_progress")))
+    if spec.text:
+        index = len(output)
+        item_id = f"msg_scripted_{index}"
+        item = {"id": item_id, "type": "message", "status": "in_progress", "role": "assistant"}
+        events.append(
+            event("response.output_item.added", output_index=index, item=item | {"content": []})
+        )
+        where = {"item_id": item_id, "output_index": index, "content_index": 0}
+        empty = {"type": "output_text", "text": "", "annotations": []}
+        events.append(event("response.content_part.added", **where, part=empty))
+        for piece in spec.text:
+            events.append(event("response.output_text.delta", **where, delta=piece, logprobs=[]))
+        text = "".join(spec.text)
+        part = {"type": "output_text", "text": text, "annotations": []}
+        events.append(event("response.output_text.done", **where, text=text, logprobs=[]))
+        events.append(event("response.content_part.done", **where, part=part))
+        done = item | {"status": "completed", "content": [part]}
+        events.append(event("response.output_item.done", output_index=index, item=done))
+        output.append(done)
+    for call_id, name, arguments in spec.tool_calls:
+        index = len(output)
+        item_id = f"fc_scripted_{index}"
+        item = {"id": item_id, "type": "function_call", "call_id": call_id, "name": name}
+        added = item | {"status": "in_progress", "arguments": ""}
+        events.append(event("response.output_item.added", output_index=index, item=added))
+        text = _arguments(arguments)
+        for piece in _pieces(text, spec.arg_split) if text else []:
+            events.append(
+                event("response.function_call_arguments.delta", item_id=item_id,
+                      output_index=index, delta=piece)
+            )  # fmt: skip
+        events.append(
+            event("response.function_call_arguments.done", item_id=item_id,
+                  output_index=index, arguments=text)
+        )  # fmt: skip
+        done = item | {"status": "completed", "arguments": text}
+        events.append(event("response.output_item.done", output_index=index, item=done))
+        output.append(done)
+    if spec.error_event is not None:
+        kind, message = spec.error_event
+        error = {"code": kind, "message": message}
+        return [*events, event("response.failed", response=response("failed", error=error))]
+    usage = None
+    if spec.usage is not None:
+        prompt, completion = spec.usage
+        usage = {
+            "input_tokens": prompt,
+            "input_tokens_details": {"cached_tokens": spec.cache_tokens[1]},
+            "output_tokens": completion,
+            "output_tokens_details": {"reasoning_tokens": 0},
+            "total_tokens": prompt + completion,
+        }
+    if spec.stop_reason == "incomplete":
+        details = {"reason": "max_output_tokens"}
+        final = response("incomplete", incomplete_details=details) | {"usage": usage}
+        return [*events, event("response.incomplete", response=final)]
+    final = response("completed") | {"usage": usage}
+    events.append(event("response.completed", response=final))
+    return events
+
+
 class ModelServer:
     """The server, its script and what it received. Use as a context manager."""
 
@@ -343,6 +443,15 @@ class ModelServer:
     def _next(self) -> Response | None:
         with self._lock:
             return self._script.popleft() if self._script else None
+
+
+def wire_of(path: str) -> Wire:
+    """The wire format a request's path asks for."""
+    if path.endswith("/messages"):
+        return "anthropic"
+    if path.split("?")[0].rstrip("/").endswith("/responses"):
+        return "responses"
+    return "openai"
 
 
 class _Server(ThreadingHTTPServer):
@@ -418,7 +527,7 @@ class _Handler(BaseHTTPRequestHandler):
                 delay=response.chunk_delay,
             )
         else:
-            wire = response.wire or ("anthropic" if self.path.endswith("/messages") else "openai")
+            wire = response.wire or wire_of(self.path)
             body = request.body if isinstance(request.body, dict) else {}
             chunks = response.chunks(wire, str(body.get("model") or "scripted-model"))
             self._stream(

@@ -46,6 +46,14 @@ class StreamParser(ABC):
     def feed(self, line: str) -> list[Event]:
         """The events of one whole line; a line it does not understand is a RawEvent."""
 
+    def saved(self) -> dict[str, object]:
+        """What the next follow-up's parser needs besides the session id (JSON values):
+        e.g. the running token totals of a CLI that reports them for the whole session."""
+        return {}
+
+    def restore(self, saved: dict[str, object]) -> None:  # noqa: B027 - optional hook
+        """Carry on from what the previous run's parser `saved`; most need nothing."""
+
 
 class CliAdapter(ABC):
     """One coding-agent CLI."""
@@ -111,13 +119,20 @@ async def probe_version(adapter: CliAdapter, binary: str) -> tuple[str, tuple[in
     return text, adapter.parse_version(text)
 
 
+def saved_of(conversation: str) -> dict[str, object]:
+    """What the last run saved for a follow-up: the session id and its parser's state."""
+    if not conversation:
+        return {}
+    with contextlib.suppress(ValueError):
+        saved = json.loads(conversation)
+        if isinstance(saved, dict):
+            return saved
+    return {}
+
+
 def session_of(conversation: str) -> str:
     """The CLI session a follow-up resumes, from what the last run saved."""
-    if not conversation:
-        return ""
-    with contextlib.suppress(ValueError, AttributeError):
-        return str(json.loads(conversation).get("session_id", ""))
-    return ""
+    return str(saved_of(conversation).get("session_id", ""))
 
 
 class CliRun(AgentRun):
@@ -152,7 +167,8 @@ class CliRun(AgentRun):
         finally:
             watchdog.cancel()
         if self.parser.session_id:
-            self.conversation = json.dumps({"session_id": self.parser.session_id})
+            saved = {**self.parser.saved(), "session_id": self.parser.session_id}
+            self.conversation = json.dumps(saved)
         self.outcome = self._outcome()
 
     async def stop(self, reason: str = "stop") -> None:
@@ -220,5 +236,7 @@ class CliRuntime(AgentRuntime):
         spec.line_cap = JSON_LINE_CAP
         spec.timeout = self.profile.timeout
         spec.grace = self.profile.grace_seconds
+        parser = adapter.parser()
+        parser.restore(saved_of(request.conversation))
         process = await ManagedProcess.start(spec)
-        return CliRun(process, adapter.parser(), self.profile, adapter.label)
+        return CliRun(process, parser, self.profile, adapter.label)
