@@ -447,9 +447,10 @@ class ModelServer:
 
 def wire_of(path: str) -> Wire:
     """The wire format a request's path asks for."""
-    if path.endswith("/messages"):
+    bare = path.split("?")[0].rstrip("/")
+    if bare.endswith("/messages"):
         return "anthropic"
-    if path.split("?")[0].rstrip("/").endswith("/responses"):
+    if bare.endswith("/responses"):
         return "responses"
     return "openai"
 

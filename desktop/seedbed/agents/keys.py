@@ -25,14 +25,18 @@ def is_local(base_url: str) -> bool:
 
 
 def cli_key_for(profile: AgentProfile) -> SecretStr | None:
-    """The key a coding-agent CLI gets in its environment variable, if one is stored.
+    """The key a coding-agent CLI gets in its environment variable: only the one the
+    profile names (--key-name), from the keyring.
 
-    None is no error: the CLI may be logged in on its own (a subscription) or read the
-    variable from the environment it inherits.
+    A CLI is usually logged in on its own (a Claude or ChatGPT subscription); a key in
+    its variable would override that login and bill the API instead, so a key stored
+    for the built-in agent is never handed to a CLI unasked. None is no error: the CLI
+    also reads its variable from the environment it inherits.
     """
+    if not profile.key_name:
+        return None
     adapter = adapter_for(profile.kind)
-    name = profile.key_name or adapter.key_provider
-    found = secrets.resolve_key(name, adapter.key_provider)
+    found = secrets.resolve_key(profile.key_name, adapter.key_provider)
     if found is None:
         return None
     base_url = profile.base_url

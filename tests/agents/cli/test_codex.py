@@ -446,7 +446,7 @@ def test_codex_writes_a_file_for_a_task(
     seedbed: SeedbedCli, project: str, model_server: ModelServer, file_keyring: FileStore
 ) -> None:
     seedbed.ok("key", "set", "openai", input=KEY)
-    codex_profile(seedbed, model_server)
+    codex_profile(seedbed, model_server, "--key-name", "openai")
     model_server.script(*WRITE_FILE)
 
     shown = run_task(seedbed)

@@ -1,0 +1,61 @@
+"""cli_parse_events_per_s: Claude Code's stream-json lines through its adapter's parser.
+
+The transcript is built from output recorded from the real CLI
+(tests/agents/cli/recordings/claude_code/): one session's `system`/`init` line, then the
+recorded runs' other lines (streamed deltas, whole assistant blocks, tool calls and
+results, retries, permission denials, results) repeated in their recorded proportions
+until it has 100,000 lines (20,000 with --quick). Each repetition times a fresh parser
+over every line (json decoding and event construction included) and the median is
+reported in lines per second. Target: at least 100,000.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from harness import Figures, benchmark, log, median
+
+RECORDINGS = Path(__file__).resolve().parents[1] / "agents" / "cli" / "recordings" / "claude_code"
+RUNS = ("write_file", "follow_up", "permission_denied", "api_retry")
+
+
+def transcript(n_lines: int) -> list[str]:
+    """`n_lines` lines: the first recording's init, then the runs' other lines, repeated."""
+    init = ""
+    body: list[str] = []
+    for name in RUNS:
+        for line in (RECORDINGS / f"{name}.jsonl").read_text().splitlines():
+            if '"subtype":"init"' in line[:60]:
+                init = init or line
+            elif line.strip():
+                body.append(line)
+    lines = [init]
+    while len(lines) < n_lines:
+        lines.extend(body[: n_lines - len(lines)])
+    return lines
+
+
+@benchmark("cli_parse_events_per_s", order=50)
+def cli_parse_events_per_s(quick: bool) -> Figures:
+    from seedbed.agents.cli.claude_code import ClaudeCodeParser
+
+    lines = transcript(20_000 if quick else 100_000)
+    size_mb = sum(len(line) for line in lines) / 1e6
+    rates: list[float] = []
+    events = 0
+    for _ in range(3 if quick else 5):
+        parser = ClaudeCodeParser()
+        feed = parser.feed
+        events = 0
+        start = time.perf_counter()
+        for line in lines:
+            events += len(feed(line))
+        rates.append(len(lines) / (time.perf_counter() - start))
+    rate = median(rates)
+    log(f"{len(lines)} lines ({size_mb:.1f} MB) → {events} events; {rate:,.0f} lines/s")
+    return {
+        "cli_parse_events_per_s": round(rate),
+        "cli_parse_mb_per_s": round(rate * size_mb / len(lines), 1),
+        "cli_parse_events_out": events,
+    }
