@@ -365,3 +365,18 @@ def test_a_branch_that_already_existed_is_never_taken_for_the_tasks(
     assert head(repo, "seedbed/1-add-a-greeting") == users
     assert head(repo, "main") == before
     assert seedbed.show(1)["state"] == "discarded"
+
+
+def test_agent_state_beside_the_worktree_goes_with_it(
+    seedbed: SeedbedCli, project: str, repo: Path
+) -> None:
+    task = finish_task(seedbed, "echo hi > new.txt")
+    worktree = Path(task["worktree"])
+    state = worktree.parent / f".{worktree.name}.aider"
+    state.mkdir()
+    (state / "chat.md").write_text("history")
+    other = worktree.parent / ".someone-else.aider"
+    other.mkdir()
+    seedbed.ok("task", "approve", str(task["id"]))
+    assert not worktree.exists() and not state.exists()
+    assert other.exists()

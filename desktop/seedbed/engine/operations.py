@@ -8,7 +8,9 @@ message meant for a person.
 
 from __future__ import annotations
 
+import glob
 import re
+import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -287,6 +289,15 @@ def diff_stat(store: Store, task: Task) -> DiffStat:
     return vcs.diff_stat(project.path, task.base_branch, task.branch)
 
 
+def remove_workspace(project: Project, worktree: Path) -> None:
+    """Remove a task's worktree and the per-task state agents keep beside it
+    (`.<worktree name>.<agent>`, e.g. Aider's chat history): nothing is left behind."""
+    vcs.remove_worktree(project.path, worktree)
+    for state in worktree.parent.glob(f".{glob.escape(worktree.name)}.*"):
+        if state.is_dir() and not state.is_symlink():
+            shutil.rmtree(state, ignore_errors=True)
+
+
 def _branch_exists(project: Project, task: Task) -> bool:
     """Whether the task's own branch exists (the runner records a branch name only when
     it was free, so a recorded branch is never the user's)."""
@@ -332,7 +343,7 @@ def approve(
         store.update_task(task_id, phase=Phase.CONFLICT, error=str(exc))
         raise
     if task.worktree is not None:
-        vcs.remove_worktree(project.path, task.worktree)
+        remove_workspace(project, task.worktree)
     return store.move_task(
         task_id,
         TaskState.MERGED,
@@ -356,7 +367,7 @@ def discard(store: Store, task_id: int, delete_branch: bool = False) -> Task:
             commit_work(project, task.worktree, message)
         # Also forgets a worktree whose directory was deleted by hand, which would
         # otherwise still hold its branch and make --delete-branch fail.
-        vcs.remove_worktree(project.path, task.worktree)
+        remove_workspace(project, task.worktree)
     branch = task.branch
     if delete_branch and _branch_exists(project, task):
         assert task.branch is not None
