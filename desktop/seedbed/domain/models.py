@@ -125,11 +125,13 @@ class AgentProfile(Model):
     model: str = Field("", description="builtin and CLI agents: the model's name.")
     base_url: str = Field("", description="builtin and CLI agents: the API's base URL.")
     key_name: str = Field("", description="the keyring entry; empty for the provider's.")
-    context_window: int = Field(128_000, description="builtin: the model's context in tokens.")
+    context_window: int = Field(
+        128_000, description="builtin, Aider: the model's context in tokens."
+    )
     max_turns: int = Field(50, description="builtin: model calls per run at most.")
     max_tries: int = Field(5, description="builtin: attempts per model call (with retries).")
-    price_in: float = Field(0.0, description="builtin: USD per million input tokens.")
-    price_out: float = Field(0.0, description="builtin: USD per million output tokens.")
+    price_in: float = Field(0.0, description="builtin, Aider: USD per million input tokens.")
+    price_out: float = Field(0.0, description="builtin, Aider: USD per million output tokens.")
     context_warn: float = Field(
         0.6, description="builtin: context fill that is logged as a warning."
     )
