@@ -35,8 +35,8 @@ def cli_key_for(profile: AgentProfile) -> SecretStr | None:
     """
     if not profile.key_name:
         return None
-    adapter = adapter_for(profile.kind)
-    found = secrets.resolve_key(profile.key_name, adapter.key_provider)
+    provider, _variable = adapter_for(profile.kind).key_source(profile)
+    found = secrets.resolve_key(profile.key_name, provider)
     if found is None:
         return None
     base_url = profile.base_url

@@ -81,6 +81,11 @@ class CliAdapter(ABC):
     @abstractmethod
     def parser(self) -> StreamParser: ...
 
+    def key_source(self, profile: AgentProfile) -> tuple[str, str]:
+        """The provider a profile's key belongs to and the variable the CLI reads it
+        from; a CLI that speaks to several providers (OpenCode) picks by the model."""
+        return self.key_provider, self.key_env
+
     def parse_version(self, text: str) -> tuple[int, ...] | None:
         match = VERSION.search(text)
         if match is None:
@@ -231,7 +236,7 @@ class CliRuntime(AgentRuntime):
         env = base_environment()
         env["SEEDBED_RUN_ID"] = str(request.run_id)
         if self.api_key is not None:
-            env[adapter.key_env] = self.api_key.get_secret_value()
+            env[adapter.key_source(self.profile)[1]] = self.api_key.get_secret_value()
         spec = adapter.prepare(self.profile, request, binary, env, session_of(request.conversation))
         spec.line_cap = JSON_LINE_CAP
         spec.timeout = self.profile.timeout

@@ -1,0 +1,315 @@
+"""Gemini CLI (`gemini`), run headless with its stream-json output.
+
+What a run looks like, checked against `gemini --help` and the docs shipped in the
+package (docs/cli/headless.md, docs/cli/cli-reference.md, docs/reference/configuration.md)
+of 0.61.0, and by running it against a local server speaking the Gemini API:
+
+    gemini --output-format stream-json --prompt "" --approval-mode yolo --skip-trust
+           [--model M] [--resume SESSION_ID] [extra args…]      (the message on stdin)
+
+- `--prompt` runs headless; its text is "appended to input on stdin", so the message
+  goes on stdin whole and `--prompt` stays empty: no argv length limit, no prompt that
+  starts with "-" taken for an option, and the message is not in `ps`.
+- `--output-format stream-json` prints one JSON object per line (docs/cli/headless.md):
+  `init` (session id, model), `message` (the user's message, then the assistant's text
+  as `delta` chunks), `tool_use`, `tool_result`, `error` (warnings and errors the run
+  survives) and a final `result` (status, token stats).
+- Permissions. A background task needs edits and commands to run unasked, so the
+  default is `--approval-mode yolo` ("auto-approve all tools"). With `auto_edit` a
+  headless run has no shell tool at all (the model's call is answered `Tool
+  "run_shell_command" not found`), so no tests or builds. A profile's
+  `--permission-mode` replaces it (default, auto_edit, yolo or plan).
+- `--skip-trust` trusts the worktree for this session. Since the fail-closed folder
+  trust (0.41 or so) an untrusted folder downgrades yolo to "default" ("Approval mode
+  overridden to "default" because the current folder is not trusted") or refuses to
+  run; the worktree is Seedbed's own, made for this task. Nothing is written to the
+  user's ~/.gemini/trustedFolders.json.
+- Follow-ups resume the CLI's own session: `--resume SESSION_ID` with the id of the
+  `init` line (the CLI accepts "latest", an index or a session id); the resumed run
+  keeps that id and sends the earlier turns again.
+- Environment: the key only as GEMINI_API_KEY (put there by CliRuntime when one was
+  resolved); a profile's base URL as GOOGLE_GEMINI_BASE_URL (the Gemini API wire format;
+  http only to localhost). With that variable set, 0.61.0 picks the "gateway" auth type,
+  which its headless mode refuses ("Invalid auth method selected.", exit 41) unless the
+  user's Gemini settings select `security.auth.selectedType: "gemini-api-key"`.
+  Headless runs make no update check (that lives in the interactive UI only). Usage
+  statistics (`privacy.usageStatisticsEnabled`) can only be turned off in a settings
+  file, and Seedbed never writes the user's: they stay as the user set them.
+
+Against a local Gemini API server, with `--model` given, a run makes one
+`POST /v1beta/models/MODEL:streamGenerateContent?alt=sse` per turn and nothing else
+(without `--model`, "auto" routing first asks a classifier model with generateContent).
+An HTTP 5xx is retried with backoff, and a server that never answers is waited
+for: the profile's idle timeout ends such a run. Node takes about 2 s to load the CLI
+before its first line (more on a busy machine): an idle timeout must be well above that.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from seedbed.agents.base import RunRequest
+from seedbed.agents.cli.adapter import CliAdapter, StreamParser
+from seedbed.agents.process import ProcessSpec
+from seedbed.domain.events import (
+    ErrorEvent,
+    Event,
+    RawEvent,
+    StatusEvent,
+    TextEvent,
+    ToolCallEvent,
+    ToolKind,
+    ToolResultEvent,
+    UsageEvent,
+)
+from seedbed.domain.models import AgentKind, AgentProfile
+
+DEFAULT_APPROVAL_MODE = "yolo"
+# Characters of a tool result, or of one string argument, that reach the log.
+LOG_LIMIT = 4000
+REASON_LIMIT = 500
+
+TOOL_KINDS: dict[str, ToolKind] = {
+    "read_file": ToolKind.READ,
+    "read_many_files": ToolKind.READ,
+    "list_directory": ToolKind.READ,
+    "glob": ToolKind.READ,
+    "write_file": ToolKind.EDIT,
+    "replace": ToolKind.EDIT,
+    "run_shell_command": ToolKind.COMMAND,
+    "list_background_processes": ToolKind.COMMAND,
+    "read_background_output": ToolKind.COMMAND,
+    "grep_search": ToolKind.SEARCH,
+    "search_file_content": ToolKind.SEARCH,
+    "google_web_search": ToolKind.SEARCH,
+}
+
+
+class GeminiAdapter(CliAdapter):
+    kind = AgentKind.GEMINI
+    label = "Gemini CLI"
+    binary = "gemini"
+    install_hint = (
+        "Install it with `npm install -g @google/gemini-cli`, "
+        "or give the profile its path with --binary."
+    )
+    key_provider = "gemini"
+    key_env = "GEMINI_API_KEY"
+    # stream-json came in 0.11; --skip-trust is what the trust error of 0.41 asks for
+    # (and older versions fail on an unknown option). Tested with 0.61.0.
+    min_version = (0, 41, 0)
+
+    def prepare(
+        self,
+        profile: AgentProfile,
+        request: RunRequest,
+        binary: str,
+        env: dict[str, str],
+        session_id: str,
+    ) -> ProcessSpec:
+        argv = [
+            binary,
+            "--output-format",
+            "stream-json",
+            "--prompt",
+            "",
+            "--approval-mode",
+            profile.permission_mode or DEFAULT_APPROVAL_MODE,
+            "--skip-trust",
+        ]
+        if profile.model:
+            argv += ["--model", profile.model]
+        resume = bool(request.follow_up and session_id)
+        if resume:
+            argv += ["--resume", session_id]
+        argv += profile.extra_args
+        run_env = dict(env)
+        if profile.base_url:
+            run_env["GOOGLE_GEMINI_BASE_URL"] = profile.base_url.rstrip("/")
+        return ProcessSpec(
+            argv=argv,
+            cwd=request.worktree,
+            env=run_env,
+            stdin=message_for(request, resume).encode(),
+            timeout=profile.timeout,
+            grace=profile.grace_seconds,
+        )
+
+    def parser(self) -> GeminiParser:
+        return GeminiParser()
+
+
+def message_for(request: RunRequest, resume: bool) -> str:
+    """What the CLI is asked: the whole task on a first run (title, prompt, approved plan,
+    and the requested changes when no session could be resumed); the follow-up alone when
+    the session that knows the task is resumed."""
+    if resume:
+        return request.follow_up
+    parts = [request.title.strip(), request.prompt.strip()]
+    if request.plan.strip():
+        parts.append("Follow this approved plan:\n\n" + request.plan.strip())
+    if request.follow_up.strip():
+        parts.append("Requested changes to the work so far:\n\n" + request.follow_up.strip())
+    return "\n\n".join(part for part in parts if part)
+
+
+class GeminiParser(StreamParser):
+    """stream-json lines to events.
+
+    Assistant text arrives as `delta` chunks: each becomes TextEvent(delta=True), and the
+    whole text a TextEvent when the next tool call, error or result ends it. A tool result
+    names only its call's id, so the call's name and start are kept until it comes."""
+
+    def __init__(self) -> None:
+        self._text: list[str] = []
+        self._calls: dict[str, tuple[str, datetime | None]] = {}
+        self._last_error = ""
+
+    def feed(self, line: str) -> list[Event]:
+        if not line.strip():
+            return []
+        try:
+            data = json.loads(line)
+        except ValueError:
+            return [RawEvent(line=line)]
+        handler = HANDLERS.get(data.get("type")) if isinstance(data, dict) else None
+        if handler is None:
+            return [RawEvent(line=line)]
+        try:
+            return handler(self, data)
+        except (KeyError, TypeError, ValueError, AttributeError):
+            return [*self._flush(), RawEvent(line=line)]
+
+    def _flush(self) -> list[Event]:
+        """The whole assistant text so far, once its deltas are over."""
+        text = "".join(self._text)
+        self._text.clear()
+        return [TextEvent(text=text)] if text.strip() else []
+
+    def _init(self, data: dict[str, Any]) -> list[Event]:
+        self.session_id = str(data["session_id"])
+        message = f"Gemini CLI session {self.session_id}, model {data.get('model')}"
+        return [StatusEvent(phase="session", message=message)]
+
+    def _message(self, data: dict[str, Any]) -> list[Event]:
+        if data["role"] != "assistant":
+            return self._flush()  # our own message, echoed
+        text = str(data["content"])
+        if not data.get("delta"):
+            return [*self._flush(), TextEvent(text=text)]
+        self._text.append(text)
+        return [TextEvent(text=text, delta=True)]
+
+    def _tool_use(self, data: dict[str, Any]) -> list[Event]:
+        call_id, name = str(data["tool_id"]), str(data["tool_name"])
+        self._calls[call_id] = (name, timestamp(data))
+        arguments = data.get("parameters") or {}
+        return [
+            *self._flush(),
+            ToolCallEvent(
+                call_id=call_id,
+                name=name,
+                tool_kind=TOOL_KINDS.get(name, ToolKind.OTHER),
+                arguments=bounded_arguments(arguments),
+            ),
+        ]
+
+    def _tool_result(self, data: dict[str, Any]) -> list[Event]:
+        call_id = str(data["tool_id"])
+        name, started = self._calls.pop(call_id, ("", None))
+        failed = data.get("status") == "error"
+        output = str(data.get("output") or "")
+        error = data.get("error")
+        if failed and isinstance(error, dict) and error.get("message"):
+            # "File not found." as output, the path only in the error's message.
+            output = str(error["message"])
+        ended = timestamp(data)
+        duration = None
+        if started is not None and ended is not None:
+            duration = max(0.0, (ended - started).total_seconds() * 1000)
+        result = ToolResultEvent(
+            call_id=call_id,
+            name=name,
+            output=bounded(output),
+            is_error=failed,
+            duration_ms=duration,
+        )
+        return [*self._flush(), result]
+
+    def _error(self, data: dict[str, Any]) -> list[Event]:
+        message = str(data.get("message") or "unknown error")
+        if data.get("severity") == "warning":
+            return [*self._flush(), ErrorEvent(message=f"Gemini CLI warning: {message}")]
+        self._last_error = message
+        return [*self._flush(), ErrorEvent(message=message)]
+
+    def _result(self, data: dict[str, Any]) -> list[Event]:
+        events = self._flush()
+        stats = data.get("stats") or {}
+        if stats:
+            events.append(
+                UsageEvent(
+                    tokens_in=int(stats.get("input_tokens") or 0),
+                    tokens_out=int(stats.get("output_tokens") or 0),
+                )
+            )
+        if data.get("status") == "success":
+            return events
+        self.failed = True
+        error = data.get("error")
+        message = ""
+        if isinstance(error, dict):
+            message = api_error_text(str(error.get("message") or ""))
+            if message:
+                events.append(ErrorEvent(message=message))
+        message = message or self._last_error or f"Gemini CLI ended with {data.get('status')!r}"
+        self.reason = message[:REASON_LIMIT]
+        return events
+
+
+HANDLERS = {
+    "init": GeminiParser._init,
+    "message": GeminiParser._message,
+    "tool_use": GeminiParser._tool_use,
+    "tool_result": GeminiParser._tool_result,
+    "error": GeminiParser._error,
+    "result": GeminiParser._result,
+}
+
+
+def timestamp(data: dict[str, Any]) -> datetime | None:
+    try:
+        return datetime.fromisoformat(str(data["timestamp"]))
+    except (KeyError, ValueError):
+        return None
+
+
+def api_error_text(message: str) -> str:
+    """`[API Error: {"error": {"code": 400, "message": …}}]` as its message and code."""
+    start, end = message.find("{"), message.rfind("}")
+    if not message.startswith("[API Error") or start < 0:
+        return message
+    try:
+        error = json.loads(message[start : end + 1])["error"]
+        text, code, status = error["message"], error.get("code"), error.get("status")
+    except (ValueError, KeyError, TypeError):
+        return message
+    detail = " ".join(str(part) for part in (code, status) if part)
+    return f"Gemini API error: {text}" + (f" ({detail})" if detail else "")
+
+
+def bounded(text: str, limit: int = LOG_LIMIT) -> str:
+    if len(text) <= limit:
+        return text
+    return text[:limit] + f"\n[… {len(text) - limit} more characters not logged]"
+
+
+def bounded_arguments(arguments: object) -> dict[str, object]:
+    if not isinstance(arguments, dict):
+        return {"value": bounded(json.dumps(arguments))}
+    return {
+        str(key): bounded(value) if isinstance(value, str) else value
+        for key, value in arguments.items()
+    }

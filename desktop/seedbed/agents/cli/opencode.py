@@ -1,0 +1,381 @@
+"""OpenCode (`opencode`), driven by `opencode run` with its JSON event output.
+
+What a run looks like, checked against `opencode run --help` of 1.18.33, OpenCode's docs
+(config, permissions, environment variables) and by running it against
+tests/model_server.py:
+
+    opencode run --format json [--model PROVIDER/MODEL] --auto
+                 (--title TITLE | --session SESSION_ID) [extra args…]   (message on stdin)
+
+- The message goes on stdin: `opencode run` reads stdin when it is not a terminal, and
+  takes it as it is, whereas message arguments are joined and each one that holds a
+  space is wrapped in double quotes first (a prompt `fix it` reaches the model as
+  `"fix it"`). No argv length limit either.
+- `--format json` prints one JSON object per line, each with the `sessionID`:
+  `step_start`, `text` (a finished text part; no deltas), `tool_use` (a finished tool
+  call: input, output or error, start and end), `step_finish` (tokens and cost of one
+  model call), `reasoning` (only with `--thinking`) and `error` (a session error).
+- Permissions. `opencode run` rejects every permission request it would ask a human
+  about (it prints "permission requested: … auto-rejecting" on stderr), so a background
+  task needs `--auto`: "auto-approve permissions that are not explicitly denied"; the
+  user's own `deny` rules still hold (docs: permissions, auto mode). A profile with
+  `--permission-mode config` runs without it: the user's permission config as it is,
+  its asks rejected.
+- `--title` names a new session after the task; without it OpenCode asks the model for a
+  title first (one more model call, racing the first turn). Follow-ups continue the
+  session with `--session SESSION_ID` (the `sessionID` of the last run's lines).
+- The directory OpenCode works in is `$PWD` (falling back to the process's cwd), not the
+  cwd alone: with a stale PWD inherited from Seedbed it would edit Seedbed's own
+  directory. PWD is set to the worktree.
+- A profile's base URL becomes a provider in OPENCODE_CONFIG_CONTENT (inline config,
+  applied over the user's config files, which are never written): for `anthropic/…`
+  the Anthropic Messages API at that URL (plus "/v1", as Seedbed's Anthropic URLs are
+  written without it); for any other provider an OpenAI-compatible (Chat Completions)
+  server, which is what local servers speak. The model is declared there, so OpenCode
+  need not fetch its model catalog (OPENCODE_DISABLE_MODELS_FETCH). An inherited
+  OPENCODE_CONFIG_CONTENT is kept and extended.
+- Keys: OpenCode reads each provider's key from its own variable (ANTHROPIC_API_KEY,
+  OPENAI_API_KEY, GEMINI_API_KEY for google, PROVIDER_API_KEY for most others), so the
+  key a profile needs follows its model's provider: `key_source`. (CliRuntime and
+  agents/keys.py still use the class's key_provider/key_env, Anthropic's, until they
+  ask key_source.) An OpenAI-compatible provider declared here reads that variable
+  through `{env:…}`, so the key never enters the inline config.
+- Offline: OPENCODE_DISABLE_AUTOUPDATE (no update check or download mid-run) and
+  OPENCODE_DISABLE_LSP_DOWNLOAD (language servers a user enabled are used if installed,
+  never downloaded mid-run). Against a local server a run then makes only its model
+  calls, apart from what 1.18.33 does at every start with no switch to stop it: an npm
+  install of its plugin SDK (@opencode-ai/plugin) into its own config directory, in the
+  background: the run does not wait for it (offline it never completes).
+
+A model call that fails with a 5xx is retried with growing delays and without a word on
+stdout, and so is a server that never answers: the profile's idle timeout ends such a
+run. A 4xx ends it with an `error` line and exit code 1. Start-up takes about 3 s before
+the first line (more on a busy machine): an idle timeout must be well above that.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from seedbed.agents.base import RunRequest
+from seedbed.agents.cli.adapter import CliAdapter, StreamParser
+from seedbed.agents.process import ProcessSpec
+from seedbed.domain.errors import UserError
+from seedbed.domain.events import (
+    ErrorEvent,
+    Event,
+    RawEvent,
+    StatusEvent,
+    TextEvent,
+    ToolCallEvent,
+    ToolKind,
+    ToolResultEvent,
+    UsageEvent,
+)
+from seedbed.domain.models import AgentKind, AgentProfile
+
+PERMISSION_MODES = ("auto", "config")
+OPENAI_COMPATIBLE = "@ai-sdk/openai-compatible"
+OFFLINE_ENV = {
+    "OPENCODE_DISABLE_AUTOUPDATE": "1",
+    "OPENCODE_DISABLE_LSP_DOWNLOAD": "1",
+}
+# keyring entry and variable for providers whose variable is not PROVIDER_API_KEY, or
+# whose key Seedbed already knows under another name.
+KEY_SOURCES: dict[str, tuple[str, str]] = {
+    "anthropic": ("anthropic", "ANTHROPIC_API_KEY"),
+    "openai": ("openai", "OPENAI_API_KEY"),
+    "google": ("gemini", "GEMINI_API_KEY"),
+}
+# Characters of a tool result, or of one string argument, that reach the log.
+LOG_LIMIT = 4000
+REASON_LIMIT = 500
+# How a tool call's error says it was not allowed: asked and rejected (no --auto), or
+# refused by a `deny` rule of the user's config (which --auto keeps).
+DENIALS = ("rejected permission", "rule which prevents you from using")
+
+TOOL_KINDS: dict[str, ToolKind] = {
+    "read": ToolKind.READ,
+    "list": ToolKind.READ,
+    "glob": ToolKind.READ,
+    "write": ToolKind.EDIT,
+    "edit": ToolKind.EDIT,
+    "multiedit": ToolKind.EDIT,
+    "patch": ToolKind.EDIT,
+    "apply_patch": ToolKind.EDIT,
+    "bash": ToolKind.COMMAND,
+    "grep": ToolKind.SEARCH,
+    "websearch": ToolKind.SEARCH,
+    "codesearch": ToolKind.SEARCH,
+}
+
+
+class OpenCodeAdapter(CliAdapter):
+    kind = AgentKind.OPENCODE
+    label = "OpenCode"
+    binary = "opencode"
+    install_hint = (
+        "Install it with `npm install -g opencode-ai`, or give the profile its path with --binary."
+    )
+    # The defaults for a profile without a model (OpenCode's own default model); a
+    # profile's provider decides otherwise: key_source.
+    key_provider = "anthropic"
+    key_env = "ANTHROPIC_API_KEY"
+    # `run --auto` is in 1.18.5's help (the earliest seen with it); tested with 1.18.33.
+    min_version = (1, 18, 5)
+
+    def key_source(self, profile: AgentProfile) -> tuple[str, str]:
+        """The keyring entry and the environment variable of the profile's provider."""
+        provider = provider_of(profile.model)
+        if not provider:
+            return self.key_provider, self.key_env
+        if provider in KEY_SOURCES:
+            return KEY_SOURCES[provider]
+        return provider, re.sub(r"[^A-Z0-9]", "_", provider.upper()) + "_API_KEY"
+
+    def prepare(
+        self,
+        profile: AgentProfile,
+        request: RunRequest,
+        binary: str,
+        env: dict[str, str],
+        session_id: str,
+    ) -> ProcessSpec:
+        mode = profile.permission_mode or "auto"
+        if mode not in PERMISSION_MODES:
+            raise UserError(
+                f"OpenCode's permission modes are auto (approve what the user's config "
+                f"does not deny) and config (the user's config as it is), not {mode!r}"
+            )
+        if profile.model and not provider_of(profile.model):
+            raise UserError(
+                f"OpenCode needs --model as provider/model (anthropic/claude-sonnet-4-5, "
+                f"say), not {profile.model!r}"
+            )
+        argv = [binary, "run", "--format", "json"]
+        if profile.model:
+            argv += ["--model", profile.model]
+        if mode == "auto":
+            argv.append("--auto")
+        resume = bool(request.follow_up and session_id)
+        if resume:
+            argv += ["--session", session_id]
+        elif request.title.strip():
+            argv += ["--title", request.title.strip()]
+        argv += profile.extra_args
+        run_env = dict(env)
+        run_env.update(OFFLINE_ENV)
+        run_env["PWD"] = str(request.worktree)
+        if profile.base_url:
+            if not profile.model:
+                raise UserError("an OpenCode profile with --base-url needs --model provider/model")
+            config = merged(
+                inline_config(env.get("OPENCODE_CONFIG_CONTENT", "")),
+                {"provider": self.provider_config(profile, env)},
+            )
+            run_env["OPENCODE_CONFIG_CONTENT"] = json.dumps(config)
+            run_env["OPENCODE_DISABLE_MODELS_FETCH"] = "1"
+        return ProcessSpec(
+            argv=argv,
+            cwd=request.worktree,
+            env=run_env,
+            stdin=message_for(request, resume).encode(),
+            timeout=profile.timeout,
+            grace=profile.grace_seconds,
+        )
+
+    def provider_config(self, profile: AgentProfile, env: dict[str, str]) -> dict[str, Any]:
+        """The profile's provider at its base URL, with its model declared."""
+        provider, _, model = profile.model.partition("/")
+        base_url = profile.base_url.rstrip("/")
+        options: dict[str, Any] = {"baseURL": base_url}
+        entry: dict[str, Any] = {"options": options, "models": {model: {"name": model}}}
+        if provider == "anthropic":
+            if not base_url.endswith("/v1"):
+                options["baseURL"] = base_url + "/v1"
+        else:
+            entry.update(npm=OPENAI_COMPATIBLE, name=provider)
+            _name, variable = self.key_source(profile)
+            if env.get(variable):
+                options["apiKey"] = "{env:" + variable + "}"
+        return {provider: entry}
+
+    def parser(self) -> OpenCodeParser:
+        return OpenCodeParser()
+
+
+def provider_of(model: str) -> str:
+    provider, slash, name = model.partition("/")
+    return provider if slash and provider and name else ""
+
+
+def inline_config(text: str) -> dict[str, Any]:
+    """The user's own OPENCODE_CONFIG_CONTENT, to extend rather than replace."""
+    try:
+        config = json.loads(text) if text.strip() else {}
+    except ValueError:
+        return {}
+    return config if isinstance(config, dict) else {}
+
+
+def merged(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    """`over` laid on `base`, object by object: the user's settings for the same provider
+    (a model's cost, headers) stay unless Seedbed sets the same key."""
+    result = dict(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(result.get(key), dict):
+            result[key] = merged(result[key], value)
+        else:
+            result[key] = value
+    return result
+
+
+def message_for(request: RunRequest, resume: bool) -> str:
+    """What OpenCode is asked: the whole task on a first run (title, prompt, approved plan,
+    and the requested changes when no session could be continued); the follow-up alone
+    when the session that knows the task is continued."""
+    if resume:
+        return request.follow_up
+    parts = [request.title.strip(), request.prompt.strip()]
+    if request.plan.strip():
+        parts.append("Follow this approved plan:\n\n" + request.plan.strip())
+    if request.follow_up.strip():
+        parts.append("Requested changes to the work so far:\n\n" + request.follow_up.strip())
+    return "\n\n".join(part for part in parts if part)
+
+
+class OpenCodeParser(StreamParser):
+    """`--format json` lines to events. A tool call is printed once, finished, so it
+    becomes a ToolCallEvent and its ToolResultEvent together; each model call's
+    `step_finish` is a UsageEvent (the engine sums them)."""
+
+    def feed(self, line: str) -> list[Event]:
+        if not line.strip():
+            return []
+        try:
+            data = json.loads(line)
+        except ValueError:
+            return [RawEvent(line=line)]
+        handler = HANDLERS.get(data.get("type")) if isinstance(data, dict) else None
+        if handler is None:
+            return [RawEvent(line=line)]
+        if not self.session_id and isinstance(data.get("sessionID"), str):
+            self.session_id = data["sessionID"]
+        try:
+            return handler(self, data)
+        except (KeyError, TypeError, ValueError, AttributeError):
+            return [RawEvent(line=line)]
+
+    def _step_start(self, data: dict[str, Any]) -> list[Event]:
+        return []
+
+    def _text(self, data: dict[str, Any]) -> list[Event]:
+        text = str(data["part"]["text"])
+        return [TextEvent(text=text)] if text.strip() else []
+
+    def _reasoning(self, data: dict[str, Any]) -> list[Event]:
+        text = str(data["part"]["text"])
+        return [StatusEvent(phase="reasoning", message=text)] if text.strip() else []
+
+    def _tool_use(self, data: dict[str, Any]) -> list[Event]:
+        part = data["part"]
+        state = part["state"]
+        name = str(part["tool"])
+        call_id = str(part.get("callID") or part.get("id") or "")
+        arguments = state.get("input") or {}
+        failed = state.get("status") == "error"
+        output = str((state.get("error") if failed else state.get("output")) or "")
+        start, end = (state.get("time") or {}).get("start"), (state.get("time") or {}).get("end")
+        duration = None
+        if isinstance(start, int | float) and isinstance(end, int | float):
+            duration = max(0.0, float(end - start))  # both in milliseconds
+        events: list[Event] = [
+            ToolCallEvent(
+                call_id=call_id,
+                name=name,
+                tool_kind=TOOL_KINDS.get(name, ToolKind.OTHER),
+                arguments=bounded_arguments(arguments),
+            ),
+            ToolResultEvent(
+                call_id=call_id,
+                name=name,
+                output=bounded(output),
+                is_error=failed,
+                duration_ms=duration,
+            ),
+        ]
+        if failed and any(denial in output for denial in DENIALS):
+            what = summary(arguments)
+            events.append(ErrorEvent(message=f"OpenCode was denied permission for {name}" + what))
+        return events
+
+    def _step_finish(self, data: dict[str, Any]) -> list[Event]:
+        part = data["part"]
+        tokens = part.get("tokens") or {}
+        cache = tokens.get("cache") or {}
+        return [
+            UsageEvent(
+                # OpenCode's `input` leaves out the cached part, its `output` the reasoning.
+                tokens_in=int(tokens.get("input") or 0)
+                + int(cache.get("read") or 0)
+                + int(cache.get("write") or 0),
+                tokens_out=int(tokens.get("output") or 0) + int(tokens.get("reasoning") or 0),
+                cost_usd=float(part.get("cost") or 0.0),
+            )
+        ]
+
+    def _error(self, data: dict[str, Any]) -> list[Event]:
+        message = error_text(data.get("error"))
+        self.failed = True
+        self.reason = message[:REASON_LIMIT]
+        return [ErrorEvent(message=message)]
+
+
+HANDLERS = {
+    "step_start": OpenCodeParser._step_start,
+    "text": OpenCodeParser._text,
+    "reasoning": OpenCodeParser._reasoning,
+    "tool_use": OpenCodeParser._tool_use,
+    "step_finish": OpenCodeParser._step_finish,
+    "error": OpenCodeParser._error,
+}
+
+
+def error_text(error: object) -> str:
+    """A session error's message: `{"name": "APIError", "data": {"message": …}}`."""
+    if not isinstance(error, dict):
+        return "OpenCode reported an error"
+    name = str(error.get("name") or "error")
+    data = error.get("data")
+    if not isinstance(data, dict) or not data.get("message"):
+        return f"OpenCode: {name}"
+    message = str(data["message"])
+    status = data.get("statusCode")
+    return f"{message} (HTTP {status})" if status else message
+
+
+def summary(arguments: object) -> str:
+    """The one argument that says what a tool call was about, if there is one."""
+    if isinstance(arguments, dict):
+        for key in ("command", "filePath", "pattern", "url", "path"):
+            value = arguments.get(key)
+            if isinstance(value, str) and value:
+                return f": {value[:200]}"
+    return ""
+
+
+def bounded(text: str, limit: int = LOG_LIMIT) -> str:
+    if len(text) <= limit:
+        return text
+    return text[:limit] + f"\n[… {len(text) - limit} more characters not logged]"
+
+
+def bounded_arguments(arguments: object) -> dict[str, object]:
+    if not isinstance(arguments, dict):
+        return {"value": bounded(json.dumps(arguments))}
+    return {
+        str(key): bounded(value) if isinstance(value, str) else value
+        for key, value in arguments.items()
+    }
