@@ -53,6 +53,9 @@ def isolated_home(
         "EMAIL",
         "OPENAI_API_KEY",
         "ANTHROPIC_API_KEY",
+        "GEMINI_API_KEY",
+        "GOOGLE_API_KEY",
+        "GOOGLE_GEMINI_BASE_URL",
     ):
         monkeypatch.delenv(name, raising=False)
     # No test reads the developer's real keyring: a test that wants one asks for it.

@@ -81,7 +81,7 @@ def build_parser() -> Parser:
     p.add_argument("--kind", choices=[k.value for k in AgentKind], required=True)
     p.add_argument("--command", default="", help="command: run through /bin/sh -c in the worktree")
     p.add_argument("--timeout", type=float, metavar="SECONDS", help="a run's time limit")
-    builtin = p.add_argument_group("builtin agent")
+    builtin = p.add_argument_group("builtin agent (--model, --base-url, --key-name: CLIs too)")
     builtin.add_argument("--provider", choices=[k.value for k in ProviderKind])
     builtin.add_argument("--model", default="")
     builtin.add_argument("--base-url", default="", metavar="URL", help="default: the provider's")
@@ -539,9 +539,23 @@ def format_event(run: Run, seq: int, data: str, as_json: bool) -> str:
     return json.dumps(event) + "\n"
 
 
+def join_extra_args(argv: Sequence[str]) -> list[str]:
+    """`--extra-arg --flag` as `--extra-arg=--flag`: argparse would take a value that
+    starts with a dash for an option of ours, and nearly every CLI flag does."""
+    joined: list[str] = []
+    items = iter(argv)
+    for item in items:
+        if item == "--extra-arg":
+            value = next(items, None)
+            joined.append(item if value is None else f"--extra-arg={value}")
+        else:
+            joined.append(item)
+    return joined
+
+
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(join_extra_args(sys.argv[1:] if argv is None else argv))
     if args.cmd is None:
         parser.print_help(out or sys.stdout)
         return EXIT_OK

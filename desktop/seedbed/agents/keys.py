@@ -2,26 +2,13 @@
 
 from __future__ import annotations
 
-import ipaddress
-from urllib.parse import urlparse
-
 from pydantic import SecretStr
 
 from seedbed import secrets
 from seedbed.agents.cli.registry import adapter_for, is_cli
+from seedbed.agents.urls import is_local
 from seedbed.domain.errors import UserError
 from seedbed.domain.models import AgentKind, AgentProfile
-
-
-def is_local(base_url: str) -> bool:
-    """A server on this machine (Ollama, LM Studio, a test server) may need no key."""
-    host = urlparse(base_url).hostname or ""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def cli_key_for(profile: AgentProfile) -> SecretStr | None:
@@ -35,10 +22,15 @@ def cli_key_for(profile: AgentProfile) -> SecretStr | None:
     """
     if not profile.key_name:
         return None
-    provider, _variable = adapter_for(profile.kind).key_source(profile)
+    provider, variable = adapter_for(profile.kind).key_source(profile)
     found = secrets.resolve_key(profile.key_name, provider)
     if found is None:
-        return None
+        # The profile asked for this key: going on without it would bill whatever
+        # login or variable the CLI finds instead.
+        raise UserError(
+            f"no API key {profile.key_name!r} for profile {profile.name!r}: store one with "
+            f"`seedbed key set {profile.key_name}` or set {variable}"
+        )
     base_url = profile.base_url
     if base_url.startswith("http://") and not is_local(base_url):
         raise UserError(

@@ -211,3 +211,36 @@ def test_a_cli_gets_a_stored_key_only_when_its_profile_names_it(
     assert key_for(plain) is None
     found = key_for(named)
     assert found is not None and found.get_secret_value() == "sk-ant-stored-key-123456"
+
+
+def test_extra_args_that_look_like_flags_are_taken(seedbed: SeedbedCli) -> None:
+    seedbed.ok(
+        "profile", "add", "a", "--kind", "aider",
+        "--extra-arg", "--edit-format", "--extra-arg", "diff", "--extra-arg=--no-stream",
+    )  # fmt: skip
+    [profile] = seedbed.ok("profile", "list", "--json").json()
+    assert profile["extra_args"] == ["--edit-format", "diff", "--no-stream"]
+
+
+def test_a_named_key_that_is_missing_fails_the_run(file_keyring) -> None:
+    from seedbed.agents.keys import key_for
+
+    named = AgentProfile(name="cc", kind=AgentKind.CLAUDE_CODE, key_name="work")
+    with pytest.raises(UserError, match=r"no API key 'work' .*seedbed key set work"):
+        key_for(named)
+
+
+def test_stderr_chatter_does_not_keep_an_idle_cli_alive(fake_cli: Path, tmp_path: Path) -> None:
+    fake_cli.write_text(
+        fake_cli.read_text().replace(
+            'if mode == "idle":\n    time.sleep(600)',
+            'while True:\n    print("retrying", file=sys.stderr, flush=True); time.sleep(0.3)',
+        )
+    )
+    profile = AgentProfile(
+        name="f", kind=AgentKind.CLAUDE_CODE, binary=str(fake_cli), idle_timeout=1.5
+    )
+    started = time.monotonic()
+    agent, _events = run(profile, request(tmp_path))
+    assert agent.outcome.status is RunStatus.TIMED_OUT
+    assert time.monotonic() - started < 10

@@ -23,6 +23,7 @@ from pydantic import SecretStr
 
 from seedbed.agents.base import AgentRun, AgentRuntime, RunOutcome, RunRequest
 from seedbed.agents.process import ManagedProcess, ProcessSpec, base_environment
+from seedbed.agents.urls import is_local
 from seedbed.domain.errors import UserError
 from seedbed.domain.events import Event, OutputEvent, RawEvent, Stream
 from seedbed.domain.models import AgentKind, AgentProfile, RunStatus
@@ -158,7 +159,10 @@ class CliRun(AgentRun):
         watchdog = asyncio.create_task(self._watch_idle())
         try:
             async for batch in self.process.batches():
-                self._last_output = time.monotonic()
+                # Only the CLI's structured output (stdout) counts as progress: a CLI that
+                # keeps printing retries on stderr is as stuck as a silent one.
+                if any(stream is Stream.STDOUT for stream, _line, _cut in batch):
+                    self._last_output = time.monotonic()
                 events: list[Event] = []
                 for stream, line, cut in batch:
                     if stream is Stream.STDOUT and not cut:
@@ -235,6 +239,10 @@ class CliRuntime(AgentRuntime):
             )
         env = base_environment()
         env["SEEDBED_RUN_ID"] = str(request.run_id)
+        base_url = self.profile.base_url
+        if base_url.startswith("http://") and not is_local(base_url):
+            # A key inherited from the user's environment must not go out unencrypted.
+            env.pop(adapter.key_source(self.profile)[1], None)
         if self.api_key is not None:
             env[adapter.key_source(self.profile)[1]] = self.api_key.get_secret_value()
         spec = adapter.prepare(self.profile, request, binary, env, session_of(request.conversation))
