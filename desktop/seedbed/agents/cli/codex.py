@@ -47,8 +47,8 @@ from collections.abc import Callable
 
 from seedbed.agents.base import RunRequest
 from seedbed.agents.cli.adapter import CliAdapter, StreamParser
-from seedbed.agents.urls import is_local
 from seedbed.agents.process import ProcessSpec
+from seedbed.agents.urls import is_local
 from seedbed.domain.errors import UserError
 from seedbed.domain.events import (
     ErrorEvent,
