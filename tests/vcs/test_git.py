@@ -460,3 +460,19 @@ def test_worktrees_created_and_removed_at_once_do_not_race(repo: Path, tmp_path:
     with ThreadPoolExecutor(max_workers=8) as pool:
         list(pool.map(lambda t: remove_worktree(repo, t), targets[:20]))
     assert [worktree_exists(repo, t) for t in targets] == [False] * 20 + [True] * 20
+
+
+def test_reading_the_worktree_list_while_worktrees_are_made(repo: Path, tmp_path: Path, g) -> None:
+    """`git worktree list` fails on another add's half-written entry unless it waits."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    targets = [tmp_path / "more" / f"wt{n}" for n in range(30)]
+
+    def work(n: int) -> None:
+        create_worktree(repo, targets[n], f"more-{n}", "main")
+        for _ in range(3):
+            worktree_exists(repo, targets[(n + 1) % len(targets)])
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(work, range(len(targets))))
+    assert all(worktree_exists(repo, t) for t in targets)

@@ -7,6 +7,7 @@ import fcntl
 import os
 import re
 import shutil
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -100,7 +101,9 @@ def delete_branch(repo: Path, branch: str) -> None:
 
 
 def _worktrees(repo: Path) -> list[dict[str, str]]:
-    return _parse_worktree_list(run_git(repo, "worktree", "list", "--porcelain", "-z"))
+    with worktree_lock(repo, shared=True):
+        out = run_git(repo, "worktree", "list", "--porcelain", "-z")
+    return _parse_worktree_list(out)
 
 
 def _parse_worktree_list(out: str) -> list[dict[str, str]]:
@@ -217,21 +220,32 @@ def remove_worktree(repo: Path, path: Path) -> None:
 
 
 @contextlib.contextmanager
-def worktree_lock(repo: Path) -> Iterator[None]:
-    """Serialise `git worktree add/remove/prune` on one repository, across processes.
+def worktree_lock(repo: Path, shared: bool = False) -> Iterator[None]:
+    """Serialise `git worktree add/remove/prune` on one repository, across processes;
+    readers of the worktree list (`shared`) wait only for those.
 
     Git does not make them safe to run at once: an `add` can read another's half-written
-    entry under .git/worktrees, and a `prune` can delete it. The lock is an flock on the
-    repository's common git directory itself, so it leaves no file behind and the kernel
-    drops it if we die.
+    entry under .git/worktrees, a `prune` can delete it, and `worktree list` fails on it.
+    The lock is an flock on the repository's common git directory itself, so it leaves
+    no file behind and the kernel drops it if we die. A thread that holds it already
+    (a read inside an add) goes on without locking again.
     """
     common = run_git(repo, "rev-parse", "--path-format=absolute", "--git-common-dir").strip()
+    held: set[str] = _HELD.__dict__.setdefault("dirs", set())
+    if common in held:
+        yield
+        return
     fd = os.open(common, os.O_RDONLY)
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+        fcntl.flock(fd, fcntl.LOCK_SH if shared else fcntl.LOCK_EX)
+        held.add(common)
         yield
     finally:
+        held.discard(common)
         os.close(fd)
+
+
+_HELD = threading.local()
 
 
 def find_checkout(repo: Path, branch: str) -> Path | None:
