@@ -13,11 +13,11 @@ import pytest
 from seedbed.agents.base import RunRequest
 from seedbed.agents.cli.claude_code import (
     ARGV_PROMPT_LIMIT,
-    LOG_LIMIT,
     ClaudeCodeAdapter,
     ClaudeCodeParser,
 )
 from seedbed.agents.cli.registry import adapter_for
+from seedbed.agents.text import LOG_LIMIT
 from seedbed.domain.events import (
     ErrorEvent,
     Event,

@@ -13,8 +13,9 @@ from typing import Any
 import pytest
 
 from seedbed.agents.base import RunRequest
-from seedbed.agents.cli.gemini import LOG_LIMIT, GeminiAdapter, GeminiParser
+from seedbed.agents.cli.gemini import GeminiAdapter, GeminiParser
 from seedbed.agents.cli.registry import adapter_for
+from seedbed.agents.text import LOG_LIMIT
 from seedbed.domain.events import (
     ErrorEvent,
     Event,

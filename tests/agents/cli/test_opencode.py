@@ -13,8 +13,9 @@ from typing import Any
 import pytest
 
 from seedbed.agents.base import RunRequest
-from seedbed.agents.cli.opencode import LOG_LIMIT, OpenCodeAdapter, OpenCodeParser
+from seedbed.agents.cli.opencode import OpenCodeAdapter, OpenCodeParser
 from seedbed.agents.cli.registry import adapter_for
+from seedbed.agents.text import LOG_LIMIT
 from seedbed.domain.errors import UserError
 from seedbed.domain.events import (
     ErrorEvent,

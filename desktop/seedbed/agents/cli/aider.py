@@ -76,6 +76,7 @@ from pathlib import Path
 from seedbed.agents.base import RunRequest
 from seedbed.agents.cli.adapter import CliAdapter, StreamParser
 from seedbed.agents.process import ProcessSpec
+from seedbed.agents.text import task_message
 from seedbed.domain.errors import UserError
 from seedbed.domain.events import (
     ErrorEvent,
@@ -175,7 +176,7 @@ class AiderAdapter(CliAdapter):
             )
         state = state_dir(request.worktree)
         resume = bool(request.follow_up and session_id)
-        message = message_for(request, resume)
+        message = task_message(request, resume)
         if not message.strip():
             raise UserError("the task has nothing to ask Aider: no title, prompt or follow-up")
         # On stdin, never in argv: Aider logs its command line into the chat history as
@@ -257,21 +258,6 @@ def identity_env(env: dict[str, str]) -> dict[str, str]:
         added[f"GIT_CONFIG_KEY_{first + offset}"] = key
         added[f"GIT_CONFIG_VALUE_{first + offset}"] = value
     return added
-
-
-def message_for(request: RunRequest, resume: bool) -> str:
-    """What Aider is asked: the task (title, prompt, approved plan) on a first run; the
-    follow-up alone when the restored chat history already holds the task."""
-    if resume:
-        return request.follow_up
-    parts = [request.title.strip()]
-    if request.prompt.strip() and request.prompt.strip() != request.title.strip():
-        parts.append(request.prompt.strip())
-    if request.plan.strip():
-        parts.append(f"Follow this approved plan:\n\n{request.plan.strip()}")
-    if request.follow_up.strip():
-        parts.append(f"Requested changes to the work so far:\n\n{request.follow_up.strip()}")
-    return "\n\n".join(parts)
 
 
 # Numbers as Aider prints them: 786, 1.2k, 26k (and M, should one ever be that big).

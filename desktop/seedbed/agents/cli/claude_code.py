@@ -66,6 +66,7 @@ from typing import Any
 from seedbed.agents.base import RunRequest
 from seedbed.agents.cli.adapter import CliAdapter, StreamParser
 from seedbed.agents.process import ProcessSpec
+from seedbed.agents.text import bounded, task_message
 from seedbed.domain.events import (
     ErrorEvent,
     Event,
@@ -90,7 +91,6 @@ OFFLINE_ENV = {
     "DISABLE_ERROR_REPORTING": "1",
 }
 # Characters of a tool result, or of one string argument, that reach the log.
-LOG_LIMIT = 4000
 REASON_LIMIT = 500
 
 _decode = json.JSONDecoder().raw_decode
@@ -158,7 +158,7 @@ class ClaudeCodeAdapter(CliAdapter):
         if resume:
             argv += ["--resume", session_id]
         argv += profile.extra_args
-        message = prompt_for(request, resume)
+        message = task_message(request, resume)
         stdin: bytes | None = None
         if len(message.encode()) <= ARGV_PROMPT_LIMIT:
             argv += ["--", message]
@@ -179,27 +179,6 @@ class ClaudeCodeAdapter(CliAdapter):
 
     def parser(self) -> ClaudeCodeParser:
         return ClaudeCodeParser()
-
-
-def prompt_for(request: RunRequest, resume: bool) -> str:
-    """What the CLI is asked: the task (title, prompt, approved plan) on a first run;
-    the follow-up alone when the session that knows the task is resumed."""
-    if resume:
-        return request.follow_up
-    parts = [request.title.strip()]
-    if request.prompt.strip():
-        parts.append(request.prompt.strip())
-    if request.plan.strip():
-        parts.append(f"Follow this approved plan:\n\n{request.plan.strip()}")
-    if request.follow_up.strip():
-        parts.append(f"Requested changes to the work so far:\n\n{request.follow_up.strip()}")
-    return "\n\n".join(parts)
-
-
-def bounded(text: str, limit: int = LOG_LIMIT) -> str:
-    if len(text) <= limit:
-        return text
-    return text[:limit] + f"\n[… {len(text) - limit} more characters not logged]"
 
 
 def one_line(text: str, limit: int = REASON_LIMIT) -> str:

@@ -53,6 +53,7 @@ from typing import Any
 from seedbed.agents.base import RunRequest
 from seedbed.agents.cli.adapter import CliAdapter, StreamParser
 from seedbed.agents.process import ProcessSpec
+from seedbed.agents.text import bounded, bounded_arguments, task_message
 from seedbed.domain.events import (
     ErrorEvent,
     Event,
@@ -68,7 +69,6 @@ from seedbed.domain.models import AgentKind, AgentProfile
 
 DEFAULT_APPROVAL_MODE = "yolo"
 # Characters of a tool result, or of one string argument, that reach the log.
-LOG_LIMIT = 4000
 REASON_LIMIT = 500
 
 TOOL_KINDS: dict[str, ToolKind] = {
@@ -132,27 +132,13 @@ class GeminiAdapter(CliAdapter):
             argv=argv,
             cwd=request.worktree,
             env=run_env,
-            stdin=message_for(request, resume).encode(),
+            stdin=task_message(request, resume).encode(),
             timeout=profile.timeout,
             grace=profile.grace_seconds,
         )
 
     def parser(self) -> GeminiParser:
         return GeminiParser()
-
-
-def message_for(request: RunRequest, resume: bool) -> str:
-    """What the CLI is asked: the whole task on a first run (title, prompt, approved plan,
-    and the requested changes when no session could be resumed); the follow-up alone when
-    the session that knows the task is resumed."""
-    if resume:
-        return request.follow_up
-    parts = [request.title.strip(), request.prompt.strip()]
-    if request.plan.strip():
-        parts.append("Follow this approved plan:\n\n" + request.plan.strip())
-    if request.follow_up.strip():
-        parts.append("Requested changes to the work so far:\n\n" + request.follow_up.strip())
-    return "\n\n".join(part for part in parts if part)
 
 
 class GeminiParser(StreamParser):
@@ -298,18 +284,3 @@ def api_error_text(message: str) -> str:
         return message
     detail = " ".join(str(part) for part in (code, status) if part)
     return f"Gemini API error: {text}" + (f" ({detail})" if detail else "")
-
-
-def bounded(text: str, limit: int = LOG_LIMIT) -> str:
-    if len(text) <= limit:
-        return text
-    return text[:limit] + f"\n[… {len(text) - limit} more characters not logged]"
-
-
-def bounded_arguments(arguments: object) -> dict[str, object]:
-    if not isinstance(arguments, dict):
-        return {"value": bounded(json.dumps(arguments))}
-    return {
-        str(key): bounded(value) if isinstance(value, str) else value
-        for key, value in arguments.items()
-    }

@@ -62,6 +62,7 @@ from typing import Any
 from seedbed.agents.base import RunRequest
 from seedbed.agents.cli.adapter import CliAdapter, StreamParser
 from seedbed.agents.process import ProcessSpec
+from seedbed.agents.text import bounded, bounded_arguments, task_message
 from seedbed.domain.errors import UserError
 from seedbed.domain.events import (
     ErrorEvent,
@@ -90,7 +91,6 @@ KEY_SOURCES: dict[str, tuple[str, str]] = {
     "google": ("gemini", "GEMINI_API_KEY"),
 }
 # Characters of a tool result, or of one string argument, that reach the log.
-LOG_LIMIT = 4000
 REASON_LIMIT = 500
 # How a tool call's error says it was not allowed: asked and rejected (no --auto), or
 # refused by a `deny` rule of the user's config (which --auto keeps).
@@ -181,7 +181,7 @@ class OpenCodeAdapter(CliAdapter):
             argv=argv,
             cwd=request.worktree,
             env=run_env,
-            stdin=message_for(request, resume).encode(),
+            stdin=task_message(request, resume).encode(),
             timeout=profile.timeout,
             grace=profile.grace_seconds,
         )
@@ -230,20 +230,6 @@ def merged(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
         else:
             result[key] = value
     return result
-
-
-def message_for(request: RunRequest, resume: bool) -> str:
-    """What OpenCode is asked: the whole task on a first run (title, prompt, approved plan,
-    and the requested changes when no session could be continued); the follow-up alone
-    when the session that knows the task is continued."""
-    if resume:
-        return request.follow_up
-    parts = [request.title.strip(), request.prompt.strip()]
-    if request.plan.strip():
-        parts.append("Follow this approved plan:\n\n" + request.plan.strip())
-    if request.follow_up.strip():
-        parts.append("Requested changes to the work so far:\n\n" + request.follow_up.strip())
-    return "\n\n".join(part for part in parts if part)
 
 
 class OpenCodeParser(StreamParser):
@@ -364,18 +350,3 @@ def summary(arguments: object) -> str:
             if isinstance(value, str) and value:
                 return f": {value[:200]}"
     return ""
-
-
-def bounded(text: str, limit: int = LOG_LIMIT) -> str:
-    if len(text) <= limit:
-        return text
-    return text[:limit] + f"\n[… {len(text) - limit} more characters not logged]"
-
-
-def bounded_arguments(arguments: object) -> dict[str, object]:
-    if not isinstance(arguments, dict):
-        return {"value": bounded(json.dumps(arguments))}
-    return {
-        str(key): bounded(value) if isinstance(value, str) else value
-        for key, value in arguments.items()
-    }
