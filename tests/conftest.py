@@ -146,6 +146,11 @@ class SeedbedCli:
         assert result.code == 0, f"seedbed {args} exited {result.code}: {result.err}"
         return result
 
+    def log_events(self, task_id: int | str, *extra: str) -> list[dict[str, Any]]:
+        """`task log ID --json`, one dict per stored event."""
+        out = self.ok("task", "log", str(task_id), "--json", *extra).out
+        return [json.loads(line) for line in out.splitlines()]
+
     def show(self, task_id: int | str) -> dict[str, Any]:
         return self.ok("task", "show", str(task_id), "--json").json()
 

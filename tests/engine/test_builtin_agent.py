@@ -34,11 +34,6 @@ def run_task(seedbed: SeedbedCli, title: str = "Say hello", *extra: str) -> dict
     return seedbed.show(task_id.out.strip())
 
 
-def log_events(seedbed: SeedbedCli, task_id: int, *extra: str) -> list[dict[str, Any]]:
-    out = seedbed.ok("task", "log", str(task_id), "--json", *extra).out
-    return [json.loads(line) for line in out.splitlines()]
-
-
 WRITE_AND_CHECK = (
     answer(
         "I will write the file.",
@@ -80,7 +75,7 @@ def test_the_builtin_agent_writes_a_file_and_runs_a_command(
     assert run["cost_usd"] == pytest.approx((4400 * 3 + 75 * 15) / 1e6)
     assert run["context_fill"] == pytest.approx(0.17)
 
-    events = log_events(seedbed, shown["id"])
+    events = seedbed.log_events(shown["id"])
     calls = [e for e in events if e["kind"] == "tool_call"]
     assert [(c["name"], c["tool_kind"]) for c in calls] == [
         ("write_file", "edit"),
@@ -223,7 +218,7 @@ def test_context_fill_warns_then_ends_the_run(
     assert shown["runs"][0]["context_fill"] == pytest.approx(0.9)
     assert model_server.pending == 1
     assert shown["diff"]["files"] == 2  # its work committed
-    messages = [e.get("message", "") for e in log_events(seedbed, shown["id"])]
+    messages = [e.get("message", "") for e in seedbed.log_events(shown["id"])]
     assert any("context 65% full (warning at 60%)" in m for m in messages)
 
 
@@ -252,7 +247,7 @@ def test_retries_are_visible_and_a_dead_server_fails_clearly(
     )
     first = run_task(seedbed, "Recover")
     assert first["phase"] == "ready", first["error"]
-    assert any(e.get("phase") == "retrying" for e in log_events(seedbed, first["id"]))
+    assert any(e.get("phase") == "retrying" for e in seedbed.log_events(first["id"]))
     second = run_task(seedbed, "Give up")
     assert (second["state"], second["phase"]) == ("awaiting_review", "agent_failed")
     assert "503" in second["error"]

@@ -597,11 +597,6 @@ def run_task(seedbed: SeedbedCli, title: str = "Write hello.txt") -> dict[str, A
     return seedbed.show(task_id.out.strip())
 
 
-def log_events(seedbed: SeedbedCli, task_id: int, *extra: str) -> list[dict[str, Any]]:
-    out = seedbed.ok("task", "log", str(task_id), "--json", *extra).out
-    return [json.loads(line) for line in out.splitlines()]
-
-
 def assert_no_aider_files(worktree: Path, diff: str) -> None:
     assert ".aider" not in diff
     assert not [p.name for p in worktree.iterdir() if p.name.startswith(".aider")]
@@ -635,7 +630,7 @@ def test_aider_writes_a_file_for_a_task(
     assert run["tokens_in"] > 100 and run["tokens_out"] > 5  # counted by Aider itself
     assert run["cost_usd"] > 0
 
-    events = log_events(seedbed, shown["id"])
+    events = seedbed.log_events(shown["id"])
     texts = [e["text"] for e in events if e["kind"] == "text" and not e["delta"]]
     assert texts == ["I will create the file.\n\nhello.txt\n```\nhello\n```"]
     calls = [e for e in events if e["kind"] == "tool_call"]
@@ -688,7 +683,7 @@ def test_request_changes_restores_the_chat_history(
     assert (worktree / "hello.txt").read_text() == "hello\nhello\n"
     diff = seedbed.ok("task", "diff", str(shown["id"])).out
     assert_no_aider_files(worktree, diff)
-    events = log_events(seedbed, shown["id"], "--run", "2")
+    events = seedbed.log_events(shown["id"], "--run", "2")
     assert "Restored previous conversation history." in [
         e["message"] for e in events if e["kind"] == "status"
     ]

@@ -427,11 +427,6 @@ def run_task(seedbed: SeedbedCli, title: str = "Write hello.txt") -> dict[str, A
     return seedbed.show(added.out.strip())
 
 
-def log_events(seedbed: SeedbedCli, task_id: int, *extra: str) -> list[dict[str, Any]]:
-    out = seedbed.ok("task", "log", str(task_id), "--json", *extra).out
-    return [json.loads(line) for line in out.splitlines()]
-
-
 def test_claude_code_writes_a_file_then_resumes_its_session_for_a_follow_up(
     seedbed: SeedbedCli, project: str, model_server: ModelServer, file_keyring: FileStore
 ) -> None:
@@ -456,7 +451,7 @@ def test_claude_code_writes_a_file_then_resumes_its_session_for_a_follow_up(
     assert (run["status"], run["exit_code"]) == ("succeeded", 0)
     assert (run["tokens_in"], run["tokens_out"]) == (2700, 52)
     assert run["cost_usd"] > 0
-    events = log_events(seedbed, shown["id"])
+    events = seedbed.log_events(shown["id"])
     calls = [e for e in events if e["kind"] == "tool_call"]
     assert [(c["name"], c["tool_kind"], c["arguments"]) for c in calls] == [
         ("Write", "edit", {"file_path": "hello.txt", "content": "hello\n"})
@@ -498,7 +493,7 @@ def test_claude_code_writes_a_file_then_resumes_its_session_for_a_follow_up(
     flat = json.dumps(resumed.body["messages"])
     assert "Create hello.txt saying hello." in flat and "Created hello.txt." in flat
     assert "Also write bye.txt" in json.dumps(resumed.body["messages"][-1])
-    second = log_events(seedbed, shown["id"])
+    second = seedbed.log_events(shown["id"])
     assert [(e["name"], e["tool_kind"]) for e in second if e["kind"] == "tool_call"] == [
         ("Bash", "command")
     ]

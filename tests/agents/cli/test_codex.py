@@ -417,11 +417,6 @@ def run_task(seedbed: SeedbedCli, title: str = "Write hello.txt") -> dict[str, A
     return seedbed.show(task_id.out.strip())
 
 
-def log_events(seedbed: SeedbedCli, task_id: int, *extra: str) -> list[dict[str, Any]]:
-    out = seedbed.ok("task", "log", str(task_id), "--json", *extra).out
-    return [json.loads(line) for line in out.splitlines()]
-
-
 PATCH = "*** Begin Patch\n*** Add File: hello.txt\n+hello\n*** End Patch\n"
 WRITE_FILE = (
     answer(
@@ -459,7 +454,7 @@ def test_codex_writes_a_file_for_a_task(
     assert (run["status"], run["exit_code"]) == ("succeeded", 0)
     assert (run["tokens_in"], run["tokens_out"]) == (4400, 75)
 
-    events = log_events(seedbed, shown["id"])
+    events = seedbed.log_events(shown["id"])
     texts = [e["text"] for e in events if e["kind"] == "text"]
     assert texts == ["I will write the file.", "Done: hello.txt says hello."]
     calls = [(e["name"], e["tool_kind"]) for e in events if e["kind"] == "tool_call"]
@@ -506,7 +501,7 @@ def follow_up(
     model_server.script(*ADD_LINE)
     seedbed.ok("task", "request-changes", str(first["id"]), "--message", "Add a line")
     seedbed.ok("run", "--until-idle")
-    return seedbed.show(first["id"]), log_events(seedbed, first["id"], "--run", "2")
+    return seedbed.show(first["id"]), seedbed.log_events(first["id"], "--run", "2")
 
 
 def test_request_changes_resumes_the_codex_session(
@@ -523,7 +518,7 @@ def test_request_changes_resumes_the_codex_session(
     assert (shown["state"], shown["phase"]) == ("awaiting_review", "ready"), shown["error"]
     assert [r["status"] for r in shown["runs"]] == ["succeeded", "succeeded"]
     assert (Path(shown["worktree"]) / "hello.txt").read_text() == "hello\nagain\n"
-    sessions = [e["message"] for e in log_events(seedbed, shown["id"], "--run", "1")
+    sessions = [e["message"] for e in seedbed.log_events(shown["id"], "--run", "1")
                 if e["kind"] == "status" and e["phase"] == "session"]  # fmt: skip
     assert sessions and sessions == [
         e["message"] for e in events if e["kind"] == "status" and e["phase"] == "session"

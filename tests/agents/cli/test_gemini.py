@@ -409,11 +409,6 @@ def run_task(seedbed: SeedbedCli) -> dict[str, Any]:
     return seedbed.show(added.out.strip())
 
 
-def log_events(seedbed: SeedbedCli, task_id: int, *extra: str) -> list[dict[str, Any]]:
-    out = seedbed.ok("task", "log", str(task_id), "--json", *extra).out
-    return [json.loads(line) for line in out.splitlines()]
-
-
 def test_gemini_writes_a_file_then_resumes_its_session_for_a_follow_up(
     seedbed: SeedbedCli,
     project: str,
@@ -439,7 +434,7 @@ def test_gemini_writes_a_file_then_resumes_its_session_for_a_follow_up(
     [run] = shown["runs"]
     assert (run["status"], run["exit_code"]) == ("succeeded", 0)
     assert (run["tokens_in"], run["tokens_out"]) == (2700, 52)
-    events = log_events(seedbed, shown["id"])
+    events = seedbed.log_events(shown["id"])
     calls = [e for e in events if e["kind"] == "tool_call"]
     assert [(c["name"], c["tool_kind"], c["arguments"]) for c in calls] == [
         ("write_file", "edit", write)
@@ -477,7 +472,7 @@ def test_gemini_writes_a_file_then_resumes_its_session_for_a_follow_up(
     resumed = json.dumps(model_server.posts[2].body["contents"])
     assert "Create hello.txt saying hello." in resumed and "Created hello.txt." in resumed
     assert "Also write bye.txt" in json.dumps(model_server.posts[2].body["contents"][-1])
-    second = log_events(seedbed, shown["id"])
+    second = seedbed.log_events(shown["id"])
     assert [(e["name"], e["tool_kind"]) for e in second if e["kind"] == "tool_call"] == [
         ("run_shell_command", "command")
     ]

@@ -410,11 +410,6 @@ def run_task(seedbed: SeedbedCli) -> dict[str, Any]:
     return seedbed.show(added.out.strip())
 
 
-def log_events(seedbed: SeedbedCli, task_id: int, *extra: str) -> list[dict[str, Any]]:
-    out = seedbed.ok("task", "log", str(task_id), "--json", *extra).out
-    return [json.loads(line) for line in out.splitlines()]
-
-
 def test_opencode_writes_a_file_then_continues_its_session_for_a_follow_up(
     seedbed: SeedbedCli,
     project: str,
@@ -442,7 +437,7 @@ def test_opencode_writes_a_file_then_continues_its_session_for_a_follow_up(
     assert (run["status"], run["exit_code"]) == ("succeeded", 0)
     assert (run["tokens_in"], run["tokens_out"]) == (2700, 52)
     assert run["cost_usd"] == pytest.approx((2700 * 3 + 52 * 15) / 1e6)
-    events = log_events(seedbed, shown["id"])
+    events = seedbed.log_events(shown["id"])
     calls = [e for e in events if e["kind"] == "tool_call"]
     assert [(c["name"], c["tool_kind"], c["arguments"]) for c in calls] == [
         ("write", "edit", write)
@@ -480,7 +475,7 @@ def test_opencode_writes_a_file_then_continues_its_session_for_a_follow_up(
     resumed = json.dumps(model_server.posts[2].body["messages"])
     assert "Create hello.txt saying hello." in resumed and "Created hello.txt." in resumed
     assert model_server.posts[2].body["messages"][-1]["content"] == "Also write bye.txt"
-    second = log_events(seedbed, shown["id"])
+    second = seedbed.log_events(shown["id"])
     assert [(e["name"], e["tool_kind"]) for e in second if e["kind"] == "tool_call"] == [
         ("bash", "command")
     ]
@@ -508,7 +503,7 @@ def test_an_opencode_server_that_never_answers_ends_the_run_at_the_idle_timeout(
     assert shown["error"] == "OpenCode printed nothing for 5 s"
     assert shown["runs"][0]["status"] == "timed_out"
     assert len(model_server.posts) == 1  # it was waiting for the server
-    events = log_events(seedbed, shown["id"])
+    events = seedbed.log_events(shown["id"])
     assert any(e["kind"] == "output" and e["stream"] == "stderr" for e in events)
 
 
