@@ -222,3 +222,35 @@ class Task(Model):
     error: str = ""
     created_at: float = 0.0
     updated_at: float = 0.0
+    foreground: bool = Field(False, description="Watched: pinned to the foreground view.")
+    plan_first: bool = Field(False, description="A planner writes a plan before any code.")
+    diff_files: int = Field(0, description="Files the branch changes, as of its last run.")
+    diff_insertions: int = 0
+    diff_deletions: int = 0
+
+
+class Card(Model):
+    """What the board shows of a task: the task and a summary of its runs."""
+
+    task: Task
+    profile_name: str = ""
+    runs: int = 0
+    tokens_in: int = 0
+    tokens_out: int = 0
+    cost_usd: float = 0.0
+    context_fill: float = Field(0.0, description="The latest run's highest context fill.")
+    check_status: CheckStatus = CheckStatus.NONE
+    run_started_at: float | None = Field(None, description="When the latest run started.")
+    run_ended_at: float | None = None
+    last_run_id: int | None = None
+
+
+class Settings(Model):
+    """The application's settings; the settings dialog is built from these fields."""
+
+    max_parallel: int = Field(4, ge=1, le=32, description="Agents that run at the same time.")
+    merge_strategy: MergeStrategy = Field(
+        MergeStrategy.SQUASH, description="How Approve merges a task's branch."
+    )
+    merged_days: int = Field(7, ge=0, le=3650, description="Days a merged task stays on the board.")
+    notify: bool = Field(True, description="A tray notification when a task needs you.")

@@ -134,6 +134,8 @@ def add_task(
     prompt: str = "",
     profile_name: str | None = None,
     start: bool = False,
+    foreground: bool = False,
+    plan_first: bool = False,
 ) -> Task:
     project = store.find_project(project_ref)
     if not title.strip():
@@ -153,9 +155,42 @@ def add_task(
             prompt=prompt or title,
             profile_id=profile_id,
             base_branch=project.base_branch,
+            foreground=foreground,
+            plan_first=plan_first,
         )
     )
     return start_task(store, task.id) if start else task
+
+
+def edit_task(
+    store: Store,
+    task_id: int,
+    title: str,
+    prompt: str,
+    profile_name: str | None,
+    plan_first: bool,
+    foreground: bool,
+) -> Task:
+    """Change a planned task (what the agent will be asked); a started one is refused."""
+    if not title.strip():
+        raise UserError("the task title is empty")
+    check_text(title, "the title")
+    check_text(prompt, "the prompt")
+    profile_id = store.find_profile(profile_name).id if profile_name else None
+    return store.update_task(
+        task_id,
+        expect=TaskState.PLANNED,
+        title=title,
+        prompt=prompt or title,
+        profile_id=profile_id,
+        plan_first=plan_first,
+        foreground=foreground,
+    )
+
+
+def set_foreground(store: Store, task_id: int, foreground: bool) -> Task:
+    """Pin a task to the foreground view (watched) or send it to the background."""
+    return store.update_task(task_id, foreground=foreground)
 
 
 def check_text(text: str, what: str) -> None:

@@ -31,7 +31,7 @@ class EventRecorder:
         self.store = store
         self.run_id = run_id
         self.next_seq = store.count_events(run_id)
-        self._rows: list[tuple[float, str, str]] = []
+        self._rows: list[tuple[float, str, str, bool]] = []
         self._last_flush = time.monotonic()
         self._secrets: list[str] = []
         self._on_flush = on_flush
@@ -60,7 +60,8 @@ class EventRecorder:
             data = event.model_dump_json()
             if scrub is not None:
                 data = scrub(data)
-            self._rows.append((event.ts, event.kind, data))
+            shown = not (event.kind == "text" and event.delta)
+            self._rows.append((event.ts, event.kind, data, shown))
         if len(self._rows) >= FLUSH_AT_ROWS or time.monotonic() - self._last_flush >= FLUSH_EVERY_S:
             self.flush()
 

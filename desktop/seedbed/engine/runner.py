@@ -24,6 +24,7 @@ from seedbed.domain.models import (
     CheckResult,
     CheckStatus,
     Control,
+    DiffStat,
     Phase,
     Project,
     Run,
@@ -282,6 +283,7 @@ class TaskRunner:
             self._recorder.add(batch)
             if usage.add(batch):
                 self.run = self.store.update_run(self.run.id, **usage.fields())
+                self._on_change(self.task.id)
         outcome = self._agent.outcome
         if self._agent.conversation:
             self.run = self.store.update_run(
@@ -350,6 +352,7 @@ class TaskRunner:
             target, phase = TaskState.AWAITING_REVIEW, Phase.CHECKS_FAILED
         else:
             target, phase = TaskState.AWAITING_REVIEW, Phase.READY
+        stat = await self._diff_stat()
         # Every event is stored before the run says it ended: `task log --follow` stops
         # reading when it sees the end.
         self._log(StatusEvent(phase=phase.value, message=f"run {self.run.number} ended"))
@@ -370,10 +373,27 @@ class TaskRunner:
             control=Control.NONE,
             error=reason if status is not RunStatus.SUCCEEDED else "",
             pending_message="",
+            diff_files=stat.files,
+            diff_insertions=stat.insertions,
+            diff_deletions=stat.deletions,
         )
         self._on_change(self.task.id)
 
     # -- helpers --------------------------------------------------------------------
+
+    async def _diff_stat(self) -> DiffStat:
+        """The branch's change against its base, for the card; never fails a run."""
+        task = self.task
+        if not task.workspace_ready or task.worktree is None or not task.worktree.exists():
+            return DiffStat(
+                files=task.diff_files,
+                insertions=task.diff_insertions,
+                deletions=task.diff_deletions,
+            )
+        try:
+            return await asyncio.to_thread(vcs.worktree_diff_stat, task.worktree, task.base_branch)
+        except SeedbedError:
+            return DiffStat()
 
     async def _shell(self, command: str, stream: Stream) -> tuple[int | None, list[str]]:
         """Run a project command (setup or check) in the worktree, its lines logged."""

@@ -20,7 +20,9 @@ from seedbed.domain.errors import UserError
 from seedbed.domain.lifecycle import check_move, check_phase
 from seedbed.domain.models import (
     AgentProfile,
+    Card,
     CheckResult,
+    CheckStatus,
     Phase,
     Project,
     Run,
@@ -50,7 +52,13 @@ _TASK_COLUMNS = [
     "error",
     "created_at",
     "updated_at",
+    "foreground",
+    "plan_first",
+    "diff_files",
+    "diff_insertions",
+    "diff_deletions",
 ]
+_TASK_FLAGS = ("workspace_ready", "foreground", "plan_first")
 _RUN_COLUMNS = [
     "id",
     "task_id",
@@ -379,16 +387,29 @@ class Store:
     # -- events -----------------------------------------------------------------------
 
     def append_events(
-        self, run_id: int, first_seq: int, rows: list[tuple[float, str, str]]
+        self, run_id: int, first_seq: int, rows: list[tuple[float, str, str, bool]]
     ) -> None:
-        """Append (ts, kind, json) rows numbered from first_seq, in one transaction."""
+        """Append (ts, kind, json, shown) rows numbered from first_seq, in one transaction.
+
+        Shown events also get a log row number (0, 1, … per run): the window's log is a
+        list over those, so row N is one indexed lookup however long the run. Streamed
+        text pieces are not shown (the whole answer follows them) and get no row.
+        """
         with self.transaction() as conn:
+            next_row = conn.execute(
+                "SELECT COALESCE(MAX(row), -1) + 1 FROM events"
+                " WHERE run_id = ? AND row IS NOT NULL",
+                (run_id,),
+            ).fetchone()[0]
+            values = []
+            for i, (ts, kind, data, shown) in enumerate(rows):
+                row = None
+                if shown:
+                    row, next_row = next_row, next_row + 1
+                values.append((run_id, first_seq + i, ts, kind, data, row))
             conn.executemany(
-                "INSERT INTO events (run_id, seq, ts, kind, data) VALUES (?, ?, ?, ?, ?)",
-                [
-                    (run_id, first_seq + i, ts, kind, data)
-                    for i, (ts, kind, data) in enumerate(rows)
-                ],
+                "INSERT INTO events (run_id, seq, ts, kind, data, row) VALUES (?, ?, ?, ?, ?, ?)",
+                values,
             )
 
     def read_events(
@@ -404,6 +425,146 @@ class Store:
     def count_events(self, run_id: int) -> int:
         row = self.conn.execute("SELECT COUNT(*) FROM events WHERE run_id = ?", (run_id,))
         return int(row.fetchone()[0])
+
+    def count_log_rows(self, run_id: int) -> int:
+        """How many events a log view shows for the run (an index lookup, not a scan)."""
+        row = self.conn.execute(
+            "SELECT MAX(row) FROM events WHERE run_id = ? AND row IS NOT NULL", (run_id,)
+        ).fetchone()
+        return 0 if row[0] is None else int(row[0]) + 1
+
+    def read_log_rows(self, run_id: int, first_row: int, limit: int) -> list[tuple[int, int, str]]:
+        """(row, seq, json) of the shown events from first_row on."""
+        rows = self.conn.execute(
+            "SELECT row, seq, data FROM events WHERE run_id = ? AND row >= ? AND row IS NOT NULL"
+            " ORDER BY row LIMIT ?",
+            (run_id, first_row, limit),
+        ).fetchall()
+        return [(r[0], r[1], r[2]) for r in rows]
+
+    def read_pending_text(self, run_id: int, limit: int = 4000) -> str:
+        """The streamed text after the run's last shown event: an answer being written."""
+        rows = self.conn.execute(
+            "SELECT data FROM events WHERE run_id = ? AND row IS NULL AND seq > COALESCE("
+            " (SELECT seq FROM events WHERE run_id = ? AND row IS NOT NULL"
+            "  ORDER BY row DESC LIMIT 1), -1) ORDER BY seq LIMIT ?",
+            (run_id, run_id, limit),
+        ).fetchall()
+        return "".join(json.loads(r[0]).get("text", "") for r in rows)
+
+    # -- the board --------------------------------------------------------------------
+
+    def cards(
+        self, project_id: int | None = None, task_ids: Iterable[int] | None = None
+    ) -> list[Card]:
+        """Tasks with their runs summed up, in board order, in one query."""
+        where: list[str] = ["t.state != 'discarded'"]
+        args: list[Any] = []
+        if project_id is not None:
+            where.append("t.project_id = ?")
+            args.append(project_id)
+        if task_ids is not None:
+            ids = list(task_ids)
+            where.append(f"t.id IN ({', '.join('?' for _ in ids)})")
+            args.extend(ids)
+        sql = (
+            "SELECT t.*, p.name AS profile_name,"
+            " (SELECT COUNT(*) FROM runs r WHERE r.task_id = t.id) AS run_count,"
+            " (SELECT COALESCE(SUM(tokens_in), 0) FROM runs r WHERE r.task_id = t.id) AS s_in,"
+            " (SELECT COALESCE(SUM(tokens_out), 0) FROM runs r WHERE r.task_id = t.id) AS s_out,"
+            " (SELECT COALESCE(SUM(cost_usd), 0) FROM runs r WHERE r.task_id = t.id) AS s_cost,"
+            " l.id AS l_id, l.context_fill AS l_fill, l.check_status AS l_check,"
+            " l.started_at AS l_start, l.ended_at AS l_end"
+            " FROM tasks t LEFT JOIN profiles p ON p.id = t.profile_id"
+            " LEFT JOIN runs l ON l.id = (SELECT MAX(id) FROM runs r WHERE r.task_id = t.id)"
+            f" WHERE {' AND '.join(where)} ORDER BY t.position, t.id"
+        )
+        cards = []
+        for row in self.conn.execute(sql, args).fetchall():
+            data = dict(row)
+            cards.append(
+                Card(
+                    task=_task({c: data[c] for c in _TASK_COLUMNS}),
+                    profile_name=data["profile_name"] or "",
+                    runs=data["run_count"],
+                    tokens_in=data["s_in"],
+                    tokens_out=data["s_out"],
+                    cost_usd=data["s_cost"],
+                    context_fill=data["l_fill"] or 0.0,
+                    check_status=data["l_check"] or CheckStatus.NONE,
+                    run_started_at=data["l_start"],
+                    run_ended_at=data["l_end"],
+                    last_run_id=data["l_id"],
+                )
+            )
+        return cards
+
+    def task_versions(self) -> dict[int, tuple[float, float, int]]:
+        """Per task: (updated_at, tokens so far, runs): what tells a board a card changed."""
+        rows = self.conn.execute(
+            "SELECT t.id, t.updated_at,"
+            " (SELECT COALESCE(SUM(tokens_in + tokens_out), 0) + COALESCE(SUM(context_fill), 0)"
+            "  FROM runs r WHERE r.task_id = t.id),"
+            " (SELECT COUNT(*) FROM runs r WHERE r.task_id = t.id)"
+            " FROM tasks t"
+        ).fetchall()
+        return {r[0]: (r[1], r[2], r[3]) for r in rows}
+
+    def last_events(self, run_ids: Iterable[int]) -> dict[int, int]:
+        """The newest event's seq of each run that has any."""
+        ids = list(run_ids)
+        if not ids:
+            return {}
+        rows = self.conn.execute(
+            f"SELECT run_id, MAX(seq) FROM events WHERE run_id IN ({', '.join('?' for _ in ids)})"
+            " GROUP BY run_id",
+            ids,
+        ).fetchall()
+        return {r[0]: r[1] for r in rows}
+
+    def update_project(self, project: Project) -> Project:
+        """Save a project's settings (not its path or name)."""
+        with self.transaction() as conn:
+            conn.execute(
+                "UPDATE projects SET base_branch = ?, setup_command = ?, check_command = ?,"
+                " copy_globs = ?, diff_budget = ?, check_timeout = ? WHERE id = ?",
+                (
+                    project.base_branch,
+                    project.setup_command,
+                    project.check_command,
+                    json.dumps(project.copy_globs),
+                    project.diff_budget,
+                    project.check_timeout,
+                    project.id,
+                ),
+            )
+        return project
+
+    def update_profile(self, profile: AgentProfile) -> AgentProfile:
+        config = profile.model_dump_json(exclude={"id", "name"})
+        with self.transaction() as conn:
+            clash = conn.execute(
+                "SELECT 1 FROM profiles WHERE name = ? AND id != ?", (profile.name, profile.id)
+            ).fetchone()
+            if clash:
+                raise UserError(f"a profile named {profile.name!r} already exists")
+            conn.execute(
+                "UPDATE profiles SET name = ?, kind = ?, config = ? WHERE id = ?",
+                (profile.name, profile.kind.value, config, profile.id),
+            )
+        return profile
+
+    def delete_profile(self, profile_id: int) -> None:
+        with self.transaction() as conn:
+            used = conn.execute(
+                "SELECT COUNT(*) FROM tasks WHERE profile_id = ? AND state IN"
+                " ('planned', 'running', 'awaiting_review')",
+                (profile_id,),
+            ).fetchone()[0]
+            if used:
+                raise UserError(f"{used} task(s) on the board use this profile; it is kept")
+            conn.execute("UPDATE tasks SET profile_id = NULL WHERE profile_id = ?", (profile_id,))
+            conn.execute("DELETE FROM profiles WHERE id = ?", (profile_id,))
 
 
 def _enable_wal(conn: sqlite3.Connection) -> None:
@@ -442,13 +603,15 @@ def _profile(row: sqlite3.Row) -> AgentProfile:
 
 def _task(row: sqlite3.Row) -> Task:
     data = dict(row)
-    data["workspace_ready"] = bool(data["workspace_ready"])
+    for flag in _TASK_FLAGS:
+        data[flag] = bool(data[flag])
     return Task.model_validate(data)
 
 
 def _task_values(task: Task) -> dict[str, Any]:
     data = task.model_dump(mode="json")
-    data["workspace_ready"] = int(task.workspace_ready)
+    for flag in _TASK_FLAGS:
+        data[flag] = int(data[flag])
     return {column: data[column] for column in _TASK_COLUMNS}
 
 

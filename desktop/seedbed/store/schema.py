@@ -90,4 +90,18 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE runs ADD COLUMN conversation TEXT NOT NULL DEFAULT '';
     """,
+    """
+    ALTER TABLE tasks ADD COLUMN foreground INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE tasks ADD COLUMN plan_first INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE tasks ADD COLUMN diff_files INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE tasks ADD COLUMN diff_insertions INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE tasks ADD COLUMN diff_deletions INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE events ADD COLUMN row INTEGER;
+    UPDATE events SET row = (
+        SELECT COUNT(*) FROM events AS e
+        WHERE e.run_id = events.run_id AND e.seq < events.seq
+          AND NOT (e.kind = 'text' AND COALESCE(json_extract(e.data, '$.delta'), 0))
+    ) WHERE NOT (kind = 'text' AND COALESCE(json_extract(data, '$.delta'), 0));
+    CREATE INDEX events_by_row ON events(run_id, row) WHERE row IS NOT NULL;
+    """,
 ]

@@ -1,0 +1,69 @@
+"""Notices changes any process made to the store: what a window follows.
+
+The engine tells its listeners about the runs it drives, but other processes change
+the store too (`seedbed task add` in a terminal, a second window, an engine started
+elsewhere). The watcher polls SQLite's data_version, a counter that moves only when
+another connection commits, and only then compares the tasks' versions.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from seedbed.domain.models import RunStatus
+from seedbed.store import Store
+
+WATCH_SECONDS = 0.25
+
+
+class StoreWatcher:
+    """Calls `on_task(task_id)` for each task whose card changed (new, gone or edited)
+    and `on_events(run_id, first, last)` when a running run has new events."""
+
+    def __init__(
+        self,
+        db_path: Path,
+        on_task: Callable[[int], None],
+        on_events: Callable[[int, int, int], None],
+    ) -> None:
+        # Its own Store, so its own connection: data_version counts the engine's
+        # commits on this loop's thread too.
+        self.store = Store(db_path)
+        self._on_task = on_task
+        self._on_events = on_events
+        self._version: int | None = None
+        self._tasks: dict[int, tuple[float, float, int]] = {}
+        self._seqs: dict[int, int] = {}
+        # One thread, so one connection: data_version is per connection.
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="seedbed-watch")
+
+    def poll(self) -> None:
+        version = self.store.data_version()
+        if version == self._version:
+            return
+        self._version = version
+        tasks = self.store.task_versions()
+        changed = {t for t, v in tasks.items() if self._tasks.get(t) != v}
+        changed |= self._tasks.keys() - tasks.keys()
+        self._tasks = tasks
+        for task_id in sorted(changed):
+            self._on_task(task_id)
+        running = [run.id for run in self.store.runs_with_status(RunStatus.RUNNING.value)]
+        seqs = self.store.last_events(running)
+        for run_id, last in seqs.items():
+            before = self._seqs.get(run_id, -1)
+            if last > before:
+                self._on_events(run_id, before + 1, last)
+        self._seqs = {**{r: s for r, s in self._seqs.items() if r in seqs}, **seqs}
+
+    async def watch(self) -> None:
+        while True:
+            await asyncio.get_running_loop().run_in_executor(self._thread, self.poll)
+            await asyncio.sleep(WATCH_SECONDS)
+
+    def close(self) -> None:
+        self._thread.submit(self.store.close).result()
+        self._thread.shutdown()

@@ -1,0 +1,125 @@
+"""Engine → GUI: changes noted on the engine thread, re-emitted as coalesced Qt signals."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
+from typing import Any
+
+import shiboken6
+from PySide6.QtCore import QObject, QTimer, Signal, Slot
+
+COALESCE_MS = 50
+
+Done = Callable[[Any], None]
+Failed = Callable[[BaseException], None]
+
+
+class Bridge(QObject):
+    """Carries what the engine did to the GUI thread without ever making it wait.
+
+    The engine thread only records, under a lock, which tasks and runs changed. The
+    first change after a quiet spell posts one queued wake-up; 50 ms later the GUI
+    thread takes everything that piled up and emits it once. A flood of events thus
+    costs the GUI one update per 50 ms, whatever the rate.
+
+    Signals:
+        tasks_changed(list[int]): these tasks' cards changed (or appeared, or went).
+        events_appended(dict[int, int]): run id → the newest stored event's seq.
+        mode_changed(str, str): "engine" or "follow", and a sentence for the user.
+    """
+
+    tasks_changed = Signal(object)
+    events_appended = Signal(object)
+    mode_changed = Signal(str, str)
+    _woken = Signal()
+    _call_finished = Signal(object)
+    _mode_noted = Signal(str, str)
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._lock = threading.Lock()
+        self._tasks: set[int] = set()
+        self._events: dict[int, int] = {}
+        self._armed = False
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(COALESCE_MS)
+        self._timer.timeout.connect(self._on_timer_timeout)
+        self._woken.connect(self._on_woken)
+        self._call_finished.connect(self._on_call_finished)
+        self._mode_noted.connect(self._on_mode_noted)
+
+    # -- called on the engine thread -------------------------------------------------
+
+    def note_task(self, task_id: int) -> None:
+        with self._lock:
+            self._tasks.add(task_id)
+            wake = self._arm()
+        if wake:
+            self._woken.emit()
+
+    def note_events(self, run_id: int, first_seq: int, last_seq: int) -> None:
+        with self._lock:
+            if last_seq > self._events.get(run_id, -1):
+                self._events[run_id] = last_seq
+            wake = self._arm()
+        if wake:
+            self._woken.emit()
+
+    def note_mode(self, mode: str, message: str) -> None:
+        self._mode_noted.emit(mode, message)
+
+    def deliver(
+        self,
+        future: Future[Any],
+        on_done: Done | None,
+        on_error: Failed | None,
+        owner: QObject | None,
+    ) -> None:
+        """Run a finished call's callback on the GUI thread (if its owner still lives)."""
+        self._call_finished.emit((future, on_done, on_error, owner))
+
+    def _arm(self) -> bool:
+        if self._armed:
+            return False
+        self._armed = True
+        return True
+
+    # -- on the GUI thread -----------------------------------------------------------
+
+    @Slot()
+    def _on_woken(self) -> None:
+        self._timer.start()
+
+    @Slot()
+    def _on_timer_timeout(self) -> None:
+        with self._lock:
+            tasks, self._tasks = self._tasks, set()
+            events, self._events = self._events, {}
+            self._armed = False
+        if tasks:
+            self.tasks_changed.emit(sorted(tasks))
+        if events:
+            self.events_appended.emit(events)
+
+    @Slot(str, str)
+    def _on_mode_noted(self, mode: str, message: str) -> None:
+        self.mode_changed.emit(mode, message)
+
+    @Slot(object)
+    def _on_call_finished(
+        self, item: tuple[Future[Any], Done | None, Failed | None, QObject | None]
+    ) -> None:
+        future, on_done, on_error, owner = item
+        if owner is not None and not shiboken6.isValid(owner):
+            return
+        error = future.exception()
+        if error is None:
+            if on_done is not None:
+                on_done(future.result())
+        elif on_error is not None:
+            on_error(error)
+        else:
+            raise error

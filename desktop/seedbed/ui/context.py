@@ -1,0 +1,48 @@
+"""What the window's parts share, passed explicitly (never a global)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Signal
+
+from seedbed.domain.models import Settings
+from seedbed.store import Store
+from seedbed.store.settings import save_settings
+from seedbed.ui.bridge import Bridge
+from seedbed.ui.host import FOLLOW, EngineHost
+
+
+class SettingsHolder(QObject):
+    """The current settings; `changed(Settings)` after each save."""
+
+    changed = Signal(object)
+
+    def __init__(self, data_dir: Path, settings: Settings) -> None:
+        super().__init__()
+        self.data_dir = data_dir
+        self.value = settings
+
+    def save(self, settings: Settings) -> None:
+        save_settings(self.data_dir, settings)
+        self.value = settings
+        self.changed.emit(settings)
+
+
+@dataclass
+class AppContext:
+    """The data dir, a store for short reads on the GUI thread, the engine host, the
+    bridge and the settings. Writes and anything slow go through `host.call`."""
+
+    data_dir: Path
+    store: Store
+    bridge: Bridge
+    host: EngineHost
+    settings: SettingsHolder
+    project_id: int | None = field(default=None)
+
+    @property
+    def read_only(self) -> bool:
+        """True while another engine owns the data dir and this window only follows."""
+        return self.host.mode == FOLLOW

@@ -1,0 +1,162 @@
+"""The engine thread: one asyncio loop in the window's process."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject
+
+from seedbed.engine.engine import Engine
+from seedbed.engine.lock import EngineBusy, EngineLock
+from seedbed.engine.watcher import StoreWatcher
+from seedbed.store import Store
+from seedbed.ui.bridge import Bridge, Done, Failed
+
+TAKEOVER_SECONDS = 1.0
+
+ENGINE = "engine"
+FOLLOW = "follow"
+
+
+class EngineHost:
+    """Runs the engine on its own thread, or follows another one read-only.
+
+    When this process gets the data dir's engine lock, the Engine runs here and every
+    run lives on this loop. When another engine holds it (`seedbed run` in a terminal),
+    the window only follows the store; once that engine exits, the host takes over.
+    Either way a StoreWatcher reports changes through the bridge.
+
+    `call(fn, *args)` runs a blocking operation (git, a store write) off the GUI thread
+    and hands its result or error back to the GUI thread.
+    """
+
+    def __init__(self, data_dir: Path, bridge: Bridge, max_parallel: int = 4) -> None:
+        self.data_dir = data_dir
+        self.bridge = bridge
+        self.max_parallel = max_parallel
+        self.mode = ""
+        self.engine: Engine | None = None
+        self._lock = EngineLock(data_dir)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._ready = threading.Event()
+        self._stopped: asyncio.Event | None = None
+
+    # -- life ------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._main, name="seedbed-engine", daemon=True)
+        self._thread.start()
+        self._ready.wait()
+
+    def stop(self, timeout: float = 60.0) -> None:
+        """Stop every run (work committed, tasks interrupted) and end the thread."""
+        if self._loop is None or self._thread is None:
+            return
+        stopped = self._stopped
+        assert stopped is not None
+        self._loop.call_soon_threadsafe(stopped.set)
+        self._thread.join(timeout)
+
+    def running_count(self) -> int:
+        """Runs this process drives now (0 when following)."""
+        return len(self.engine.runners) if self.engine is not None else 0
+
+    def set_max_parallel(self, count: int) -> None:
+        self.max_parallel = count
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._apply_max_parallel)
+
+    def _apply_max_parallel(self) -> None:
+        if self.engine is not None:
+            self.engine.max_parallel = self.max_parallel
+
+    # -- calls -----------------------------------------------------------------------
+
+    def call(
+        self,
+        fn: Callable[..., Any],
+        *args: Any,
+        on_done: Done | None = None,
+        on_error: Failed | None = None,
+        owner: QObject | None = None,
+        **kwargs: Any,
+    ) -> Future[Any]:
+        """Run fn(*args, **kwargs) in a worker thread of the engine loop; the callbacks
+        run on the GUI thread, and not at all once `owner` has been deleted."""
+        assert self._loop is not None, "start() the host first"
+        future = asyncio.run_coroutine_threadsafe(
+            asyncio.to_thread(fn, *args, **kwargs), self._loop
+        )
+        future.add_done_callback(lambda f: self.bridge.deliver(f, on_done, on_error, owner))
+        return future
+
+    # -- the engine thread -----------------------------------------------------------
+
+    def _main(self) -> None:
+        loop = asyncio.new_event_loop()
+        self._loop = loop
+        asyncio.set_event_loop(loop)
+        try:
+            loop.run_until_complete(self._serve())
+        finally:
+            loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.close()
+
+    async def _serve(self) -> None:
+        self._stopped = asyncio.Event()
+        watcher = StoreWatcher(
+            Store.open(self.data_dir).path, self.bridge.note_task, self.bridge.note_events
+        )
+        watching = asyncio.create_task(watcher.watch())
+        self._take_engine_lock()
+        self._ready.set()
+        try:
+            while not self._stopped.is_set():
+                if self.engine is not None or self._take_engine_lock():
+                    await self._run_engine()
+                    break
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stopped.wait(), TAKEOVER_SECONDS)
+        finally:
+            watching.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watching
+            watcher.close()
+            self._lock.release()
+
+    def _take_engine_lock(self) -> bool:
+        try:
+            self._lock.acquire()
+        except EngineBusy as exc:
+            if self.mode != FOLLOW:
+                self.mode = FOLLOW
+                self.bridge.note_mode(
+                    FOLLOW,
+                    f"Another Seedbed engine runs on this data dir ({exc}). "
+                    "This window follows it read-only and takes over when it stops.",
+                )
+            return False
+        self.mode = ENGINE
+        self.engine = Engine(Store.open(self.data_dir), self.data_dir, self.max_parallel)
+        self.engine.task_listeners.append(self.bridge.note_task)
+        self.engine.event_listeners.append(self.bridge.note_events)
+        self.bridge.note_mode(ENGINE, "")
+        return True
+
+    async def _run_engine(self) -> None:
+        engine = self.engine
+        assert engine is not None and self._stopped is not None
+        serving = asyncio.create_task(engine.serve())
+        stopping = asyncio.create_task(self._stopped.wait())
+        await asyncio.wait({serving, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        engine.shutdown()
+        await serving
+        stopping.cancel()
+        engine.store.close()

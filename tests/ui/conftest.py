@@ -1,0 +1,57 @@
+"""Fixtures for the window: a real engine on its own thread, real Qt widgets offscreen."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from PySide6.QtWidgets import QApplication
+
+from seedbed.store import Store
+from seedbed.store.settings import load_settings
+from seedbed.ui.bridge import Bridge
+from seedbed.ui.context import AppContext, SettingsHolder
+from seedbed.ui.host import EngineHost
+from tests.conftest import SeedbedCli
+
+
+def make_context(data_dir: Path) -> AppContext:
+    bridge = Bridge()
+    settings = load_settings(data_dir)
+    host = EngineHost(data_dir, bridge, settings.max_parallel)
+    store = Store.open(data_dir)
+    context = AppContext(
+        data_dir=data_dir,
+        store=store,
+        bridge=bridge,
+        host=host,
+        settings=SettingsHolder(data_dir, settings),
+    )
+    host.start()
+    projects = store.list_projects()
+    context.project_id = projects[0].id if projects else None
+    return context
+
+
+@pytest.fixture
+def app_context(qapp: QApplication, data_dir: Path) -> Iterator[AppContext]:
+    """An AppContext over the test's data dir with the engine running in this process.
+
+    Add the project and profiles (with the `seedbed` fixture) *before* asking for this
+    one, or set `context.project_id` yourself."""
+    context = make_context(data_dir)
+    yield context
+    context.host.stop()
+    context.store.close()
+
+
+@pytest.fixture
+def command_profile(seedbed: SeedbedCli) -> Callable[[str, str], str]:
+    """Adds a command-agent profile (a real /bin/sh script) and returns its name."""
+
+    def add(name: str, script: str) -> str:
+        seedbed.ok("profile", "add", name, "--kind", "command", "--command", script)
+        return name
+
+    return add

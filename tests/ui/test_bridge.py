@@ -1,0 +1,105 @@
+"""The bridge and the engine host: real engine thread, real queued signals."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from pytestqt.qtbot import QtBot
+
+from seedbed.engine.lock import EngineLock
+from seedbed.ui.bridge import COALESCE_MS, Bridge
+from seedbed.ui.host import ENGINE, FOLLOW, EngineHost
+from tests.conftest import SeedbedCli
+
+
+def test_a_flood_from_another_thread_arrives_coalesced(qtbot: QtBot) -> None:
+    bridge = Bridge()
+    tasks: list[list[int]] = []
+    events: list[dict[int, int]] = []
+    bridge.tasks_changed.connect(tasks.append)
+    bridge.events_appended.connect(events.append)
+
+    def flood() -> None:
+        for i in range(20_000):
+            bridge.note_events(i % 20, i, i)
+            if i % 1000 == 0:
+                bridge.note_task(i // 1000)
+
+    thread = threading.Thread(target=flood)
+    started = time.monotonic()
+    thread.start()
+    thread.join()
+    qtbot.waitUntil(lambda: bool(events) and sum(len(e) for e in events) >= 20)
+    qtbot.wait(COALESCE_MS * 3)
+    elapsed = time.monotonic() - started
+    # 20,000 notes became a handful of signals, each carrying the newest seq per run.
+    assert len(events) <= elapsed * 1000 / COALESCE_MS + 2
+    merged: dict[int, int] = {}
+    for batch in events:
+        merged.update(batch)
+    assert merged == {run: 19_980 + run for run in range(20)}
+    assert sorted({t for batch in tasks for t in batch}) == list(range(20))
+
+
+def test_calls_return_on_the_gui_thread(qtbot: QtBot, data_dir: Path) -> None:
+    bridge = Bridge()
+    host = EngineHost(data_dir, bridge)
+    host.start()
+    try:
+        seen: list[tuple[object, bool]] = []
+        gui = threading.get_ident()
+
+        def done(value: object) -> None:
+            seen.append((value, threading.get_ident() == gui))
+
+        def fail(error: BaseException) -> None:
+            seen.append((str(error), threading.get_ident() == gui))
+
+        host.call(lambda: threading.get_ident() != gui, on_done=done)
+        host.call(int, "not a number", on_error=fail)
+        qtbot.waitUntil(lambda: len(seen) == 2)
+        assert (True, True) in seen
+        assert any("not a number" in str(v) and on_gui for v, on_gui in seen)
+    finally:
+        host.stop()
+
+
+def test_the_host_follows_another_engine_and_takes_over(qtbot: QtBot, data_dir: Path) -> None:
+    other = EngineLock(data_dir)
+    other.acquire()
+    bridge = Bridge()
+    modes: list[tuple[str, str]] = []
+    bridge.mode_changed.connect(lambda mode, message: modes.append((mode, message)))
+    host = EngineHost(data_dir, bridge)
+    host.start()
+    try:
+        assert host.mode == FOLLOW
+        qtbot.waitUntil(lambda: bool(modes))
+        assert modes[0][0] == FOLLOW and "read-only" in modes[0][1]
+        other.release()
+        qtbot.waitUntil(lambda: host.mode == ENGINE, timeout=5000)
+        qtbot.waitUntil(lambda: modes[-1][0] == ENGINE)
+        assert host.engine is not None
+    finally:
+        host.stop()
+
+
+@pytest.mark.usefixtures("project")
+def test_changes_by_another_process_reach_the_window(
+    qtbot: QtBot, data_dir: Path, seedbed: SeedbedCli
+) -> None:
+    bridge = Bridge()
+    host = EngineHost(data_dir, bridge)
+    host.start()
+    try:
+        with qtbot.waitSignal(bridge.tasks_changed, timeout=5000) as signal:
+            proc = seedbed.spawn("task", "add", "--project", "demo", "--title", "Added elsewhere")
+            _out, err = proc.communicate(timeout=60)
+            assert proc.returncode == 0, err
+        ids = signal.args[0]
+        assert ids == [1]
+    finally:
+        host.stop()
