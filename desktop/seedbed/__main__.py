@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 from seedbed.cli import main as cli_main
 
 
+def open_window(
+    data_dir: Path, screenshot: Path | None, select: int | None, size: str | None
+) -> int:
+    """Qt is imported only now: the headless commands never load it."""
+    from seedbed.app import parse_size, run_gui
+
+    return run_gui(data_dir, screenshot, select, parse_size(size) if size else None)
+
+
 def main() -> None:
-    sys.exit(cli_main())
+    sys.exit(cli_main(gui=open_window))
 
 
 if __name__ == "__main__":

@@ -35,6 +35,7 @@ from seedbed.engine.engine import Engine
 from seedbed.engine.lock import EngineLock
 from seedbed.paths import resolve_data_dir
 from seedbed.store import Store
+from seedbed.store.settings import load_settings
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -161,8 +162,24 @@ def build_parser() -> Parser:
     )
     agents.add_parser("doctor", parents=[common], help="which CLIs are installed and usable")
 
+    p = commands.add_parser("gui", help="open the window (the default without a command)")
+    p.add_argument(
+        "--screenshot",
+        type=Path,
+        metavar="FILE",
+        help="render the window offscreen from the data dir's state, save a PNG and exit",
+    )
+    p.add_argument("--select", type=int, metavar="TASK_ID", help="select this task's card")
+    p.add_argument("--size", metavar="WxH", help="window size, e.g. 1400x850")
+
     p = commands.add_parser("run", parents=[common], help="run the engine in the foreground")
-    p.add_argument("--max-parallel", type=int, default=4, metavar="N")
+    p.add_argument(
+        "--max-parallel",
+        type=int,
+        default=None,
+        metavar="N",
+        help="agents at once (default: the settings' max_parallel, 4 unless changed)",
+    )
     p.add_argument("--until-idle", action="store_true", help="exit once nothing runs or waits")
     return parser
 
@@ -425,6 +442,8 @@ class Cli:
     # -- the engine ---------------------------------------------------------------------
 
     def run(self) -> int:
+        if self.args.max_parallel is None:
+            self.args.max_parallel = load_settings(self.data_dir).max_parallel
         if self.args.max_parallel < 1:
             raise UserError("--max-parallel must be at least 1")
         lock = EngineLock(self.data_dir)
@@ -553,14 +572,34 @@ def join_extra_args(argv: Sequence[str]) -> list[str]:
     return joined
 
 
-def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
+GuiLauncher = Callable[[Path, Path | None, int | None, str | None], int]
+
+
+def main(
+    argv: Sequence[str] | None = None,
+    out: TextIO | None = None,
+    gui: GuiLauncher | None = None,
+) -> int:
+    """The command line. Without a command (or with `gui`) it opens the window through
+    `gui(data_dir, screenshot, select, size)`, which __main__ passes in: the CLI itself
+    never loads Qt. Without a launcher, it prints the help."""
     parser = build_parser()
     args = parser.parse_args(join_extra_args(sys.argv[1:] if argv is None else argv))
-    if args.cmd is None:
+    if args.cmd is None and gui is None:
         parser.print_help(out or sys.stdout)
         return EXIT_OK
-    name = args.cmd if args.cmd == "run" else f"{args.cmd}_{args.act}"
+    name = args.cmd if args.cmd == "run" else f"{args.cmd}_{getattr(args, 'act', '')}"
     try:
+        if args.cmd in (None, "gui"):
+            if gui is None:
+                raise UserError("this entry point cannot open the window; run `seedbed gui`")
+            data_dir = resolve_data_dir(args.data_dir)
+            return gui(
+                data_dir,
+                getattr(args, "screenshot", None),
+                getattr(args, "select", None),
+                getattr(args, "size", None),
+            )
         cli = Cli(args, out or sys.stdout)
         handler: Callable[[], int] = getattr(cli, name.replace("-", "_"))
         return handler()

@@ -111,43 +111,144 @@ class Project(Model):
     check_timeout: float = Field(1800.0, description="Seconds the setup or check command may take.")
 
 
+CLI_KINDS: tuple[AgentKind, ...] = (
+    AgentKind.CLAUDE_CODE,
+    AgentKind.CODEX,
+    AgentKind.AIDER,
+    AgentKind.GEMINI,
+    AgentKind.OPENCODE,
+)
+
+
+def _kinds(*kinds: AgentKind) -> dict[str, list[str]]:
+    """`json_schema_extra` of an AgentProfile field: the agent kinds that use it."""
+    return {"kinds": [kind.value for kind in kinds]}
+
+
+_ALL = tuple(AgentKind)
+_PROCESSES = (AgentKind.COMMAND, *CLI_KINDS)
+_MODELS = (AgentKind.BUILTIN, *CLI_KINDS)
+_ACCOUNTED = (AgentKind.BUILTIN, AgentKind.AIDER)
+
+
 class AgentProfile(Model):
-    """How to run an agent. Each field says which kinds use it; one declaration serves the
-    CLI, the store and the settings dialog."""
+    """How to run an agent. Each field names the kinds that use it (`kinds` in its
+    json_schema_extra, read by `profile_fields`), so one declaration serves the CLI, the
+    store and the settings dialog."""
 
     id: int = 0
-    name: str
-    kind: AgentKind = AgentKind.COMMAND
-    command: str = Field("", description="command: run through /bin/sh -c in the worktree.")
-    timeout: float | None = Field(None, description="Seconds a run may take before it is stopped.")
-    grace_seconds: float = Field(5.0, description="Seconds between SIGTERM and SIGKILL on stop.")
-    provider: ProviderKind | None = Field(None, description="builtin: the model API it speaks.")
-    model: str = Field("", description="builtin and CLI agents: the model's name.")
-    base_url: str = Field("", description="builtin and CLI agents: the API's base URL.")
-    key_name: str = Field("", description="the keyring entry; empty for the provider's.")
+    name: str = Field(
+        description="A unique name, as tasks and --profile refer to it.",
+        json_schema_extra=_kinds(*_ALL),
+    )
+    kind: AgentKind = Field(
+        AgentKind.COMMAND, description="Which agent runs.", json_schema_extra=_kinds(*_ALL)
+    )
+    command: str = Field(
+        "",
+        description="command: run through /bin/sh -c in the worktree.",
+        json_schema_extra=_kinds(AgentKind.COMMAND),
+    )
+    timeout: float | None = Field(
+        None,
+        description="command and CLI agents: seconds a run may take before it is stopped.",
+        json_schema_extra=_kinds(*_PROCESSES),
+    )
+    grace_seconds: float = Field(
+        5.0,
+        description="command and CLI agents: seconds between SIGTERM and SIGKILL on stop.",
+        json_schema_extra=_kinds(*_PROCESSES),
+    )
+    provider: ProviderKind | None = Field(
+        None,
+        description="builtin: the model API it speaks.",
+        json_schema_extra=_kinds(AgentKind.BUILTIN),
+    )
+    model: str = Field(
+        "",
+        description="builtin and CLI agents: the model's name.",
+        json_schema_extra=_kinds(*_MODELS),
+    )
+    base_url: str = Field(
+        "",
+        description="builtin and CLI agents: the API's base URL.",
+        json_schema_extra=_kinds(*_MODELS),
+    )
+    key_name: str = Field(
+        "",
+        description="builtin and CLI agents: the keyring entry; empty for the provider's "
+        "(builtin) or none (CLI agents).",
+        json_schema_extra=_kinds(*_MODELS),
+    )
     context_window: int = Field(
-        128_000, description="builtin, Aider: the model's context in tokens."
+        128_000,
+        description="builtin, Aider: the model's context in tokens.",
+        json_schema_extra=_kinds(*_ACCOUNTED),
     )
-    max_turns: int = Field(50, description="builtin: model calls per run at most.")
-    max_tries: int = Field(5, description="builtin: attempts per model call (with retries).")
-    price_in: float = Field(0.0, description="builtin, Aider: USD per million input tokens.")
-    price_out: float = Field(0.0, description="builtin, Aider: USD per million output tokens.")
+    max_turns: int = Field(
+        50,
+        description="builtin: model calls per run at most.",
+        json_schema_extra=_kinds(AgentKind.BUILTIN),
+    )
+    max_tries: int = Field(
+        5,
+        description="builtin: attempts per model call (with retries).",
+        json_schema_extra=_kinds(AgentKind.BUILTIN),
+    )
+    price_in: float = Field(
+        0.0,
+        description="builtin, Aider: USD per million input tokens.",
+        json_schema_extra=_kinds(*_ACCOUNTED),
+    )
+    price_out: float = Field(
+        0.0,
+        description="builtin, Aider: USD per million output tokens.",
+        json_schema_extra=_kinds(*_ACCOUNTED),
+    )
     context_warn: float = Field(
-        0.6, description="builtin: context fill that is logged as a warning."
+        0.6,
+        description="builtin: context fill that is logged as a warning.",
+        json_schema_extra=_kinds(AgentKind.BUILTIN),
     )
-    context_stop: float = Field(0.85, description="builtin: context fill at which a run ends.")
-    token_budget: int = Field(0, description="builtin: tokens (in + out) per run; 0: no budget.")
-    max_output_tokens: int = Field(8192, description="builtin: the longest answer to ask for.")
-    binary: str = Field("", description="CLI agents: the executable; empty for the usual name.")
-    permission_mode: str = Field("", description="CLI agents: what the agent may do unasked.")
+    context_stop: float = Field(
+        0.85,
+        description="builtin: context fill at which a run ends.",
+        json_schema_extra=_kinds(AgentKind.BUILTIN),
+    )
+    token_budget: int = Field(
+        0,
+        description="builtin: tokens (in + out) per run; 0: no budget.",
+        json_schema_extra=_kinds(AgentKind.BUILTIN),
+    )
+    max_output_tokens: int = Field(
+        8192,
+        description="builtin, Aider: the longest answer to ask for.",
+        json_schema_extra=_kinds(*_ACCOUNTED),
+    )
+    binary: str = Field(
+        "",
+        description="CLI agents: the executable; empty for the usual name.",
+        json_schema_extra=_kinds(*CLI_KINDS),
+    )
+    permission_mode: str = Field(
+        "",
+        description="CLI agents but Aider: what the agent may do unasked.",
+        json_schema_extra=_kinds(*(kind for kind in CLI_KINDS if kind is not AgentKind.AIDER)),
+    )
     extra_args: list[str] = Field(
-        default_factory=list, description="CLI agents: more arguments, passed as they are."
+        default_factory=list,
+        description="CLI agents: more arguments, passed as they are.",
+        json_schema_extra={**_kinds(*CLI_KINDS), "split": "shell"},
     )
     idle_timeout: float = Field(
-        600.0, description="CLI agents: seconds without output before a run is ended; 0: never."
+        600.0,
+        description="CLI agents: seconds without output before a run is ended; 0: never.",
+        json_schema_extra=_kinds(*CLI_KINDS),
     )
     read_timeout: float = Field(
-        120.0, description="builtin: seconds without data: a dropped stream."
+        120.0,
+        description="builtin: seconds without data: a dropped stream.",
+        json_schema_extra=_kinds(AgentKind.BUILTIN),
     )
 
     def effective_base_url(self) -> str:
@@ -157,6 +258,18 @@ class AgentProfile(Model):
 
     def effective_key_name(self) -> str:
         return self.key_name or (self.provider.value if self.provider else "")
+
+
+def profile_fields(kind: AgentKind) -> list[str]:
+    """The AgentProfile fields an agent of this kind uses, in declaration order (name and
+    kind first): what a form for such a profile shows."""
+    fields = []
+    for name, info in AgentProfile.model_fields.items():
+        extra = info.json_schema_extra
+        kinds = extra.get("kinds", []) if isinstance(extra, dict) else []
+        if isinstance(kinds, list) and kind.value in kinds:
+            fields.append(name)
+    return fields
 
 
 class DiffStat(Model):

@@ -316,13 +316,16 @@ class Store:
             _write_task(conn, updated, fields.keys() | {"state", "phase", "updated_at"})
         return updated
 
-    def reorder_task(self, task_id: int, before_id: int) -> None:
-        """Put task_id just before before_id in its project's board order."""
+    def reorder_task(self, task_id: int, before_id: int | None) -> None:
+        """Put task_id just before before_id in its project's board order (None: last)."""
         with self.transaction() as conn:
             task = _task_or_error(conn, task_id)
-            other = _task_or_error(conn, before_id)
-            if task.project_id != other.project_id:
-                raise UserError(f"tasks {task_id} and {before_id} belong to different projects")
+            if before_id is not None:
+                other = _task_or_error(conn, before_id)
+                if task.project_id != other.project_id:
+                    raise UserError(
+                        f"tasks {task_id} and {before_id} belong to different projects"
+                    )
             if task_id == before_id:
                 return
             ids = [
@@ -333,7 +336,7 @@ class Store:
                 )
             ]
             ids.remove(task_id)
-            ids.insert(ids.index(before_id), task_id)
+            ids.insert(len(ids) if before_id is None else ids.index(before_id), task_id)
             conn.executemany(
                 "UPDATE tasks SET position = ? WHERE id = ?",
                 [(i, tid) for i, tid in enumerate(ids)],
@@ -451,6 +454,24 @@ class Store:
             (run_id, run_id, limit),
         ).fetchall()
         return "".join(json.loads(r[0]).get("text", "") for r in rows)
+
+    def search_log_rows(
+        self, run_id: int, needle: str, after_row: int, limit: int = 200, backward: bool = False
+    ) -> list[tuple[int, str]]:
+        """(row, json) of shown events whose JSON holds needle (ASCII case-insensitive),
+        after after_row, or before it, nearest first, when backward.
+
+        The needle is matched as it is written inside a JSON string (quotes and
+        backslashes escaped), so a search for `say "hi"` finds it. Keys match too: the
+        caller checks each candidate's text."""
+        escaped = json.dumps(needle, ensure_ascii=False)[1:-1]
+        order, compare = ("DESC", "<") if backward else ("ASC", ">")
+        rows = self.conn.execute(
+            f"SELECT row, data FROM events WHERE run_id = ? AND row IS NOT NULL AND row {compare} ?"
+            f" AND instr(lower(data), lower(?)) > 0 ORDER BY row {order} LIMIT ?",
+            (run_id, after_row, escaped, limit),
+        ).fetchall()
+        return [(r[0], r[1]) for r in rows]
 
     # -- the board --------------------------------------------------------------------
 

@@ -154,9 +154,10 @@ class ColumnModel(QSortFilterProxyModel):
         self.sort(0)
 
     def set_window(self, merged_days: int, show_all: bool) -> None:
+        self.beginFilterChange()
         self.merged_days = merged_days
         self.show_all = show_all
-        self.invalidateFilter()
+        self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
 
     def hidden_count(self) -> int:
         """Cards of this state that the time window hides."""

@@ -8,7 +8,7 @@ from concurrent.futures import Future
 from typing import Any
 
 import shiboken6
-from PySide6.QtCore import QObject, QTimer, Signal, Slot
+from PySide6.QtCore import QObject, Qt, QTimer, Signal, Slot
 
 COALESCE_MS = 50
 
@@ -48,7 +48,9 @@ class Bridge(QObject):
         self._timer.setInterval(COALESCE_MS)
         self._timer.timeout.connect(self._on_timer_timeout)
         self._woken.connect(self._on_woken)
-        self._call_finished.connect(self._on_call_finished)
+        # Queued even when emitted on the GUI thread (a call that finished before its
+        # callback was attached): a callback never runs inside `host.call` itself.
+        self._call_finished.connect(self._on_call_finished, Qt.ConnectionType.QueuedConnection)
         self._mode_noted.connect(self._on_mode_noted)
 
     # -- called on the engine thread -------------------------------------------------

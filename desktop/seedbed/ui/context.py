@@ -11,7 +11,7 @@ from seedbed.domain.models import Settings
 from seedbed.store import Store
 from seedbed.store.settings import save_settings
 from seedbed.ui.bridge import Bridge
-from seedbed.ui.host import FOLLOW, EngineHost
+from seedbed.ui.host import ENGINE, EngineHost
 
 
 class SettingsHolder(QObject):
@@ -44,5 +44,6 @@ class AppContext:
 
     @property
     def read_only(self) -> bool:
-        """True while another engine owns the data dir and this window only follows."""
-        return self.host.mode == FOLLOW
+        """True unless this window runs the engine: another engine owns the data dir
+        (the window follows it) or the window only takes a screenshot."""
+        return self.host.mode != ENGINE

@@ -22,6 +22,7 @@ TAKEOVER_SECONDS = 1.0
 
 ENGINE = "engine"
 FOLLOW = "follow"
+SNAPSHOT = "snapshot"
 
 
 class EngineHost:
@@ -36,8 +37,13 @@ class EngineHost:
     and hands its result or error back to the GUI thread.
     """
 
-    def __init__(self, data_dir: Path, bridge: Bridge, max_parallel: int = 4) -> None:
+    def __init__(
+        self, data_dir: Path, bridge: Bridge, max_parallel: int = 4, run_engine: bool = True
+    ) -> None:
+        """With run_engine False (screenshots) the host only reads: it never starts an
+        engine, so showing the window cannot start a queued task."""
         self.data_dir = data_dir
+        self.run_engine = run_engine
         self.bridge = bridge
         self.max_parallel = max_parallel
         self.mode = ""
@@ -47,6 +53,8 @@ class EngineHost:
         self._thread: threading.Thread | None = None
         self._ready = threading.Event()
         self._stopped: asyncio.Event | None = None
+        self._pending = 0
+        self._pending_lock = threading.Lock()
 
     # -- life ------------------------------------------------------------------------
 
@@ -132,6 +140,9 @@ class EngineHost:
             self._lock.release()
 
     def _take_engine_lock(self) -> bool:
+        if not self.run_engine:
+            self.mode = SNAPSHOT
+            return False
         try:
             self._lock.acquire()
         except EngineBusy as exc:

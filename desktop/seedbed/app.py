@@ -1,0 +1,139 @@
+"""Wiring: the QApplication, the context, the engine thread and the main window.
+
+Qt is imported here only inside functions, so `seedbed --help` and every headless
+command start without loading it.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from seedbed.domain.errors import UserError
+
+if TYPE_CHECKING:
+    from PySide6.QtWidgets import QApplication
+
+    from seedbed.ui.main_window import MainWindow
+
+SCREENSHOT_TIMEOUT_MS = 10_000
+SETTLE_MS = 150
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    """'1400x850' → (1400, 850)."""
+    width, sep, height = text.lower().partition("x")
+    if not sep or not width.isdigit() or not height.isdigit():
+        raise UserError(f"--size wants WIDTHxHEIGHT, like 1400x850, not {text!r}")
+    size = (int(width), int(height))
+    if not (200 <= size[0] <= 8000 and 200 <= size[1] <= 8000):
+        raise UserError(f"--size {text}: each side must be between 200 and 8000 pixels")
+    return size
+
+
+def check_display(screenshot: bool) -> None:
+    """Without a display Qt aborts the whole process; say what to do instead.
+    A screenshot needs no display: it renders offscreen."""
+    if os.environ.get("QT_QPA_PLATFORM") or sys.platform != "linux":
+        return
+    if os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"):
+        return
+    if screenshot:
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"
+        return
+    raise UserError(
+        "no display to open the window on (DISPLAY and WAYLAND_DISPLAY are unset). "
+        "The headless commands work anywhere: see `seedbed --help`; "
+        "or set QT_QPA_PLATFORM=offscreen."
+    )
+
+
+def run_gui(
+    data_dir: Path,
+    screenshot: Path | None = None,
+    select: int | None = None,
+    size: tuple[int, int] | None = None,
+) -> int:
+    check_display(screenshot is not None)
+    from PySide6.QtWidgets import QApplication
+
+    from seedbed.store import Store
+    from seedbed.store.settings import load_settings
+    from seedbed.ui.bridge import Bridge
+    from seedbed.ui.context import AppContext, SettingsHolder
+    from seedbed.ui.host import EngineHost
+    from seedbed.ui.main_window import MainWindow, app_icon
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    assert isinstance(app, QApplication)
+    app.setApplicationName("Seedbed")
+    app.setDesktopFileName("seedbed")
+    app.setWindowIcon(app_icon())
+    settings = load_settings(data_dir)
+    store = Store.open(data_dir)
+    bridge = Bridge()
+    host = EngineHost(data_dir, bridge, settings.max_parallel, run_engine=screenshot is None)
+    context = AppContext(
+        data_dir=data_dir,
+        store=store,
+        bridge=bridge,
+        host=host,
+        settings=SettingsHolder(data_dir, settings),
+    )
+    projects = store.list_projects()
+    if select is not None:
+        context.project_id = store.get_task(select).project_id
+    elif projects:
+        context.project_id = projects[0].id
+    host.start()
+    window = MainWindow(context)
+    if size is not None:
+        window.resize(*size)
+    code = 0
+    try:
+        if screenshot is None:
+            window.show()
+            code = app.exec()
+        else:
+            code = _screenshot(app, window, screenshot, select)
+    finally:
+        window.hide()
+        host.stop()
+        store.close()
+        window.deleteLater()
+    return code
+
+
+def _screenshot(app: QApplication, window: MainWindow, path: Path, select: int | None) -> int:
+    """Show the window offscreen, wait until every read it asked for has arrived and
+    painted, save a PNG."""
+    from PySide6.QtCore import QEventLoop, QTimer
+
+    loop = QEventLoop()
+    state = {"quiet": 0, "selected": select is None}
+    window.show()
+
+    def poll() -> None:
+        if not state["selected"] and window.board.select_task(select or 0):
+            state["selected"] = True
+            state["quiet"] = 0
+        busy = window.context.host.pending() > 0
+        state["quiet"] = 0 if busy or not state["selected"] else state["quiet"] + 1
+        if state["quiet"] >= 3:
+            loop.quit()
+
+    timer = QTimer()
+    timer.setInterval(SETTLE_MS // 3)
+    timer.timeout.connect(poll)
+    timer.start()
+    QTimer.singleShot(SCREENSHOT_TIMEOUT_MS, loop.quit)
+    loop.exec()
+    timer.stop()
+    app.processEvents()
+    image = window.grab()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not image.save(str(path), "PNG"):
+        raise UserError(f"cannot write the screenshot to {path}")
+    return 0

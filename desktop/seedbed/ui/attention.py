@@ -1,0 +1,112 @@
+"""What needs the human: the "Needs you" queue and tray notifications."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QObject, Signal, Slot
+from PySide6.QtGui import QIcon
+from PySide6.QtWidgets import QSystemTrayIcon
+
+from seedbed.domain.models import Phase, Task, TaskState
+from seedbed.ui.context import AppContext
+
+FAILED = (Phase.AGENT_FAILED, Phase.CHECKS_FAILED, Phase.CONFLICT)
+
+
+def needs_you_order(tasks: list[Task]) -> list[Task]:
+    """Tasks awaiting review, the one waiting longest first."""
+    waiting = [t for t in tasks if t.state is TaskState.AWAITING_REVIEW]
+    return sorted(waiting, key=lambda t: (t.updated_at, t.id))
+
+
+def notification_for(before: Task | None, after: Task) -> tuple[str, str] | None:
+    """(title, body) when a task has just come to need the user, else None."""
+    if after.state is not TaskState.AWAITING_REVIEW:
+        return None
+    if before is not None and before.state is TaskState.AWAITING_REVIEW:
+        if before.phase == after.phase:
+            return None
+    elif before is not None and before.state is not TaskState.RUNNING:
+        return None
+    title = " ".join(after.title.split())
+    if after.phase in FAILED:
+        what = after.phase.value.replace("_", " ")
+        return f"#{after.id} needs you: {what}", title + (f"\n{after.error}" if after.error else "")
+    return f"#{after.id} is ready for review", title
+
+
+class Attention(QObject):
+    """Keeps the Needs-you queue (all projects) and notifies when a task reaches review.
+
+    Signals:
+        count_changed(int): how many tasks await review.
+        notified(int, str, str): a notification went out (task id, title, body).
+        task_requested(int): the user clicked a notification: open that task.
+    """
+
+    count_changed = Signal(int)
+    notified = Signal(int, str, str)
+    task_requested = Signal(int)
+
+    def __init__(self, context: AppContext, icon: QIcon, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.context = context
+        self.queue: list[Task] = []
+        self._known: dict[int, Task] = {}
+        self._primed = False
+        self._last_notified = 0
+        self.tray: QSystemTrayIcon | None = None
+        if QSystemTrayIcon.isSystemTrayAvailable():
+            self.tray = QSystemTrayIcon(icon, self)
+            self.tray.setToolTip("Seedbed")
+            self.tray.messageClicked.connect(self._on_tray_message_clicked)
+            self.tray.activated.connect(self._on_tray_activated)
+            self.tray.show()
+        context.bridge.tasks_changed.connect(self._on_bridge_tasks_changed)
+        self.refresh()
+
+    def refresh(self) -> None:
+        self.context.host.call(
+            self.context.store.list_tasks,
+            on_done=self._on_tasks_loaded,
+            owner=self,
+        )
+
+    @Slot(object)
+    def _on_bridge_tasks_changed(self, _task_ids: list[int]) -> None:
+        self.refresh()
+
+    def _on_tasks_loaded(self, tasks: list[Task]) -> None:
+        if self._primed:
+            for task in tasks:
+                note = notification_for(self._known.get(task.id), task)
+                if note is not None:
+                    self.notify(task.id, *note)
+        self._known = {t.id: t for t in tasks}
+        self._primed = True
+        self.queue = needs_you_order(tasks)
+        self.count_changed.emit(len(self.queue))
+
+    def notify(self, task_id: int, title: str, body: str) -> None:
+        self._last_notified = task_id
+        if self.tray is not None and self.context.settings.value.notify:
+            self.tray.showMessage(title, body, QSystemTrayIcon.MessageIcon.Information, 8000)
+        self.notified.emit(task_id, title, body)
+
+    def next_after(self, task_id: int) -> Task | None:
+        """The next task in the queue after task_id (wrapping), or the first."""
+        if not self.queue:
+            return None
+        ids = [t.id for t in self.queue]
+        if task_id in ids:
+            return self.queue[(ids.index(task_id) + 1) % len(ids)]
+        return self.queue[0]
+
+    @Slot()
+    def _on_tray_message_clicked(self) -> None:
+        if self._last_notified:
+            self.task_requested.emit(self._last_notified)
+
+    @Slot(QSystemTrayIcon.ActivationReason)
+    def _on_tray_activated(self, _reason: QSystemTrayIcon.ActivationReason) -> None:
+        if self.queue:
+            self.task_requested.emit(self.queue[0].id)

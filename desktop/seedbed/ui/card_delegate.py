@@ -1,0 +1,167 @@
+"""Paints a task card: no widget per card, so a column of 1,000 cards costs nothing."""
+
+from __future__ import annotations
+
+import time
+
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QRectF, QSize, Qt
+from PySide6.QtGui import QFont, QFontMetrics, QPainter, QPalette
+from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
+
+from seedbed.domain.models import Card, CheckStatus, TaskState
+from seedbed.ui import format as fmt
+from seedbed.ui import theme
+from seedbed.ui.board_model import Role
+
+MARGIN = 3
+PAD = 8
+GAP = 4
+RADIUS = 6.0
+BAR = 4
+PIN = "📌"
+
+Index = QModelIndex | QPersistentModelIndex
+
+
+class CardDelegate(QStyledItemDelegate):
+    """Draws title, profile, phase badge, elapsed time, diff size, checks, tokens and
+    cost, the context-fill bar (amber from 60 %, red from 85 %) and a pin for
+    foreground tasks; every colour comes from the view's palette."""
+
+    def __init__(self, parent: object = None) -> None:
+        super().__init__(parent)
+        self.now = time.time
+
+    def sizeHint(self, option: QStyleOptionViewItem, index: Index) -> QSize:
+        line = QFontMetrics(option.font).height()
+        # Outer margin, padding, three lines and their gaps, then a gap and the bar.
+        return QSize(200, 2 * MARGIN + 2 * PAD + 3 * line + 3 * GAP + BAR)
+
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: Index) -> None:
+        card: Card | None = index.data(Role.ITEM)
+        if card is None:
+            return
+        palette: QPalette = option.palette
+        selected = bool(option.state & QStyle.StateFlag.State_Selected)
+        focused = bool(option.state & QStyle.StateFlag.State_HasFocus)
+        painter.save()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        outer = QRectF(option.rect).adjusted(MARGIN, MARGIN, -MARGIN, -MARGIN)
+        base = palette.color(QPalette.ColorRole.Base)
+        edge = theme.mix(base, palette.color(QPalette.ColorRole.Text), 0.18)
+        if selected:
+            base = theme.mix(base, theme.accent(palette), 0.18)
+            edge = theme.accent(palette)
+        painter.setPen(edge)
+        painter.setBrush(base)
+        painter.drawRoundedRect(outer, RADIUS, RADIUS)
+        if focused and not selected:
+            painter.setPen(theme.mix(edge, theme.accent(palette), 0.6))
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            painter.drawRoundedRect(outer.adjusted(1, 1, -1, -1), RADIUS, RADIUS)
+
+        inset = MARGIN + PAD
+        box = option.rect.adjusted(inset, inset, -inset, -inset)
+        font = QFont(option.font)
+        metrics = QFontMetrics(font)
+        line = metrics.height()
+        text = palette.color(QPalette.ColorRole.Text)
+        muted = theme.muted(palette)
+        task = card.task
+
+        # Line 1: pin, title, elapsed time.
+        elapsed = fmt.card_elapsed(card, self.now())
+        right = metrics.horizontalAdvance(elapsed) + GAP if elapsed else 0
+        x = box.left()
+        if task.foreground:
+            painter.setPen(text)
+            painter.drawText(QRect(x, box.top(), line + 4, line), Qt.AlignmentFlag.AlignLeft, PIN)
+            x += metrics.horizontalAdvance(PIN) + GAP
+        bold = QFont(font)
+        bold.setBold(True)
+        painter.setFont(bold)
+        title = f"#{task.id} {' '.join(task.title.split())}"
+        width = box.right() - x - right
+        painter.setPen(text)
+        painter.drawText(
+            QRect(x, box.top(), width, line),
+            Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
+            QFontMetrics(bold).elidedText(title, Qt.TextElideMode.ElideRight, width),
+        )
+        painter.setFont(font)
+        if elapsed:
+            painter.setPen(muted)
+            painter.drawText(
+                QRect(box.right() - right, box.top(), right, line),
+                Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
+                elapsed,
+            )
+
+        # Line 2: phase badge, profile, checks.
+        y = box.top() + line + GAP
+        x = box.left()
+        label = theme.PHASE_LABELS.get(task.phase, task.phase.value)
+        if task.state is TaskState.MERGED:
+            label = "merged"
+        colour = theme.phase_color(palette, task.phase)
+        badge_w = metrics.horizontalAdvance(label) + 10
+        badge = QRectF(x, y, badge_w, line)
+        painter.setPen(colour)
+        painter.setBrush(theme.mix(base, colour, 0.15))
+        painter.drawRoundedRect(badge, line / 2, line / 2)
+        painter.drawText(badge, Qt.AlignmentFlag.AlignCenter, label)
+        x += badge_w + GAP * 2
+        checks = fmt.check_label(card)
+        checks_w = metrics.horizontalAdvance(checks) if checks else 0
+        if checks:
+            ok = card.check_status is CheckStatus.PASSED
+            painter.setPen(theme.success(palette) if ok else theme.danger(palette))
+            painter.drawText(
+                QRect(box.right() - checks_w, y, checks_w, line),
+                Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
+                checks,
+            )
+        painter.setPen(muted)
+        profile = card.profile_name or "no profile"
+        width = box.right() - x - checks_w - GAP
+        painter.drawText(
+            QRect(x, y, width, line),
+            Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
+            metrics.elidedText(profile, Qt.TextElideMode.ElideRight, width),
+        )
+
+        # Line 3: diff size, tokens and cost.
+        y += line + GAP
+        x = box.left()
+        plus, minus, files = fmt.diff_parts(card)
+        if plus:
+            for piece, colour in (
+                (plus, theme.success(palette)),
+                (minus, theme.danger(palette)),
+                (files, muted),
+            ):
+                painter.setPen(colour)
+                width = metrics.horizontalAdvance(piece)
+                painter.drawText(QRect(x, y, width + 1, line), Qt.AlignmentFlag.AlignLeft, piece)
+                x += width + GAP
+        usage = fmt.usage_line(card)
+        if usage:
+            painter.setPen(muted)
+            width = metrics.horizontalAdvance(usage)
+            painter.drawText(
+                QRect(box.right() - width, y, width + 1, line),
+                Qt.AlignmentFlag.AlignRight,
+                usage,
+            )
+
+        # The context-fill bar along the bottom, once a run has reported it.
+        if card.context_fill > 0:
+            track = QRectF(box.left(), box.bottom() - BAR + 1, box.width(), BAR)
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(theme.mix(base, muted, 0.35))
+            painter.drawRoundedRect(track, BAR / 2, BAR / 2)
+            filled = QRectF(track)
+            filled.setWidth(track.width() * min(1.0, card.context_fill))
+            painter.setBrush(theme.fill_color(palette, card.context_fill))
+            painter.drawRoundedRect(filled, BAR / 2, BAR / 2)
+        painter.restore()

@@ -1,0 +1,81 @@
+"""How numbers read on a card: pure functions, no Qt."""
+
+from __future__ import annotations
+
+from seedbed.domain.models import Card, CheckStatus, TaskState
+
+
+def elapsed(seconds: float) -> str:
+    """3s, 4m 05s, 2h 07m, 3d 4h."""
+    seconds = max(0, int(seconds))
+    if seconds < 60:
+        return f"{seconds}s"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes}m {seconds:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 24:
+        return f"{hours}h {minutes:02d}m"
+    days, hours = divmod(hours, 24)
+    return f"{days}d {hours}h"
+
+
+def tokens(count: int) -> str:
+    """950, 12.3k, 4.1M tokens."""
+    if count < 1000:
+        return str(count)
+    if count < 1_000_000:
+        return f"{count / 1000:.1f}k".replace(".0k", "k")
+    return f"{count / 1_000_000:.1f}M".replace(".0M", "M")
+
+
+def cost(usd: float) -> str:
+    if usd <= 0:
+        return ""
+    return f"${usd:.2f}" if usd >= 0.1 else f"${usd:.3f}"
+
+
+def card_elapsed(card: Card, now: float) -> str:
+    """Running: how long the current run has taken so far; otherwise how long the last
+    run took; a planned card that never ran: nothing."""
+    start = card.run_started_at
+    if start is None:
+        return ""
+    if card.task.state is TaskState.RUNNING and card.run_ended_at is None:
+        return elapsed(now - start)
+    end = card.run_ended_at or card.task.updated_at
+    return elapsed(end - start)
+
+
+MINUS = "\u2212"
+
+
+def diff_parts(card: Card) -> tuple[str, str, str]:
+    """("+12", MINUS + "3", "· 2 files"), or empty strings when the branch changes nothing."""
+    task = card.task
+    if not (task.diff_files or task.diff_insertions or task.diff_deletions):
+        return "", "", ""
+    files = "file" if task.diff_files == 1 else "files"
+    return (
+        f"+{task.diff_insertions}",
+        f"{MINUS}{task.diff_deletions}",
+        f"· {task.diff_files} {files}",
+    )
+
+
+def check_label(card: Card) -> str:
+    if card.check_status is CheckStatus.PASSED:
+        return "✓ checks"
+    if card.check_status is CheckStatus.FAILED:
+        return "✗ checks"
+    return ""
+
+
+def usage_line(card: Card) -> str:
+    total = card.tokens_in + card.tokens_out
+    if not total and card.cost_usd <= 0:
+        return ""
+    parts = [f"{tokens(total)} tok"]
+    if card.cost_usd > 0:
+        parts.append(cost(card.cost_usd))
+    return " · ".join(parts)

@@ -1,0 +1,306 @@
+"""The New task / Edit task dialog, and the inline error label dialogs share."""
+
+from __future__ import annotations
+
+import logging
+
+from PySide6.QtCore import QEvent, Qt, Signal, Slot
+from PySide6.QtGui import QKeySequence, QPalette, QShortcut, QValidator
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QVBoxLayout,
+    QWidget,
+)
+
+from seedbed.domain.errors import SeedbedError
+from seedbed.domain.models import Task
+from seedbed.engine import operations
+from seedbed.store import Store
+from seedbed.ui.context import AppContext
+from seedbed.ui.theme import danger
+
+log = logging.getLogger(__name__)
+
+NO_PROFILE = "no profile yet — add one in Settings"
+READ_ONLY_MESSAGE = (
+    "Another Seedbed engine owns this data dir, so this window is read-only and nothing "
+    "was saved. It takes over when that engine stops; what you typed stays here."
+)
+PLAN_FIRST_TIP = (
+    "A planner writes a plan before the code (planner profiles: coming). "
+    "The choice is stored on the task; until then the task runs as usual."
+)
+FOREGROUND_TIP = "Pin to the foreground view: watched live."
+START_TIP = "Queue it at once: it runs as soon as a slot is free."
+NO_PROFILE_START_TIP = "A task needs an agent profile to run: add one in Settings."
+
+# What QLineEdit draws as a space (QWidgetLineControl::updateDisplayText): control
+# characters except tab, and the Unicode line and paragraph separators.
+_SHOWN_AS_SPACE = {chr(c) for c in range(0x20) if c != 0x09} | {"\u2028", "\u2029"}
+
+
+def one_line_title(text: str) -> str:
+    """The title as a QLineEdit shows it: a pasted newline is a space there, so it is
+    one in the saved title too (and a NUL, which no title may hold, goes the same way)."""
+    return "".join(" " if c in _SHOWN_AS_SPACE else c for c in text)
+
+
+class _TitleValidator(QValidator):
+    """Makes the field's text what the field shows, whether typed, pasted or set."""
+
+    def validate(self, text: str, pos: int) -> tuple[QValidator.State, str, int]:
+        return QValidator.State.Acceptable, one_line_title(text), pos
+
+
+class ErrorLabel(QLabel):
+    """Plain, selectable, word-wrapped text in a red that reads on light and dark
+    palettes; hidden while empty."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setTextFormat(Qt.TextFormat.PlainText)
+        self.setWordWrap(True)
+        self.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.setObjectName("error")
+        self.hide()
+        self._apply_colour()
+
+    def show_error(self, message: str) -> None:
+        self.setText(message)
+        self.setVisible(bool(message))
+
+    def clear_error(self) -> None:
+        self.show_error("")
+
+    def changeEvent(self, event: QEvent) -> None:
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.PaletteChange:
+            self._apply_colour()
+
+    def _apply_colour(self) -> None:
+        palette = self.palette()
+        colour = danger(palette)
+        # Setting the palette sends another PaletteChange: only set what differs.
+        if palette.color(QPalette.ColorRole.WindowText) != colour:
+            palette.setColor(QPalette.ColorRole.WindowText, colour)
+            self.setPalette(palette)
+
+
+def describe_error(error: BaseException) -> str:
+    """The sentence a dialog shows for a failed call: ours as they are, others named."""
+    if isinstance(error, SeedbedError):
+        return str(error)
+    log.error("unexpected error in a dialog's call", exc_info=error)
+    return f"Unexpected error ({type(error).__name__}): {error}"
+
+
+def _create_task(
+    store: Store,
+    project_id: int,
+    title: str,
+    prompt: str,
+    profile_name: str | None,
+    start: bool,
+    foreground: bool,
+    plan_first: bool,
+) -> Task:
+    # By name, which is unique: add_task reads a reference as a name before an id, so
+    # str(project_id) could name another project called "2".
+    project = store.get_project(project_id)
+    return operations.add_task(
+        store, project.name, title, prompt, profile_name, start, foreground, plan_first
+    )
+
+
+class TaskDialog(QDialog):
+    """Creates a task in a project, or edits a planned one.
+
+    OK (or Ctrl+Enter) saves through the engine host; the dialog stays open, its
+    buttons disabled, until the save is done, and closes only when it succeeded. A
+    refusal is shown in red inside the dialog with everything typed left in place.
+
+    Signals:
+        task_saved(int): the task was created or changed; its id.
+    """
+
+    task_saved = Signal(int)
+
+    def __init__(
+        self,
+        context: AppContext,
+        project_id: int,
+        task: Task | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.context = context
+        self.project_id = project_id
+        self.task = task
+        self._busy = False
+        self.setWindowTitle("New task" if task is None else f"Edit task {task.id}")
+        self.setMinimumWidth(520)
+
+        self.title_edit = QLineEdit(self)
+        self.title_edit.setValidator(_TitleValidator(self.title_edit))
+        self.title_edit.setPlaceholderText("What the card says")
+        self.prompt_edit = QPlainTextEdit(self)
+        self.prompt_edit.setPlaceholderText("What the agent should do (empty: the title)")
+        self.prompt_edit.setTabChangesFocus(True)
+        self.profile_combo = QComboBox(self)
+        self.plan_first_box = QCheckBox("Plan first", self)
+        self.plan_first_box.setToolTip(PLAN_FIRST_TIP)
+        self.foreground_box = QCheckBox("Foreground", self)
+        self.foreground_box.setToolTip(FOREGROUND_TIP)
+        self.start_box = QCheckBox("Start now", self)
+        self.start_box.setToolTip(START_TIP)
+        self.error_label = ErrorLabel(self)
+        self.buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self
+        )
+
+        self.form = QWidget(self)
+        form = QFormLayout(self.form)
+        form.setContentsMargins(0, 0, 0, 0)
+        form.addRow("&Title", self.title_edit)
+        form.addRow("&Prompt", self.prompt_edit)
+        form.addRow("P&rofile", self.profile_combo)
+        form.addRow("", self.plan_first_box)
+        form.addRow("", self.foreground_box)
+        form.addRow("", self.start_box)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.form)
+        layout.addWidget(self.error_label)
+        layout.addWidget(self.buttons)
+
+        self._fill_profiles()
+        if task is not None:
+            self.title_edit.setText(task.title)
+            self.prompt_edit.setPlainText(task.prompt)
+            self.plan_first_box.setChecked(task.plan_first)
+            self.foreground_box.setChecked(task.foreground)
+            self.start_box.hide()
+
+        self.title_edit.textChanged.connect(self._on_title_edit_text_changed)
+        self.buttons.accepted.connect(self._on_buttons_accepted)
+        self.buttons.rejected.connect(self._on_buttons_rejected)
+        for keys in ("Ctrl+Return", "Ctrl+Enter"):
+            shortcut = QShortcut(QKeySequence(keys), self)
+            shortcut.activated.connect(self._on_buttons_accepted)
+        self._update_buttons()
+
+    # -- reading the form --------------------------------------------------------------
+
+    @property
+    def busy(self) -> bool:
+        """True while a save is under way."""
+        return self._busy
+
+    def ok_button(self) -> QWidget:
+        return self.buttons.button(QDialogButtonBox.StandardButton.Ok)
+
+    def profile_name(self) -> str | None:
+        data = self.profile_combo.currentData()
+        return data if isinstance(data, str) else None
+
+    def _fill_profiles(self) -> None:
+        profiles = self.context.store.list_profiles()
+        combo = self.profile_combo
+        if not profiles:
+            combo.addItem(NO_PROFILE, None)
+            combo.setEnabled(False)
+            self.start_box.setEnabled(False)
+            self.start_box.setToolTip(NO_PROFILE_START_TIP)
+            return
+        if self.task is not None and self.task.profile_id is None:
+            combo.addItem("no profile", None)
+        for profile in profiles:
+            combo.addItem(f"{profile.name} ({profile.kind.value})", profile.name)
+            if self.task is not None and profile.id == self.task.profile_id:
+                combo.setCurrentIndex(combo.count() - 1)
+
+    # -- saving ------------------------------------------------------------------------
+
+    def _update_buttons(self) -> None:
+        ready = bool(self.title_edit.text().strip())
+        self.ok_button().setEnabled(ready and not self._busy)
+        self.buttons.button(QDialogButtonBox.StandardButton.Cancel).setEnabled(not self._busy)
+
+    def _set_busy(self, busy: bool) -> None:
+        self._busy = busy
+        self.form.setEnabled(not busy)
+        self._update_buttons()
+
+    @Slot(str)
+    def _on_title_edit_text_changed(self, _text: str) -> None:
+        self._update_buttons()
+
+    @Slot()
+    def _on_buttons_accepted(self) -> None:
+        if self._busy or not self.title_edit.text().strip():
+            return
+        if self.context.read_only:
+            self.error_label.show_error(READ_ONLY_MESSAGE)
+            return
+        store = self.context.store
+        title = self.title_edit.text()
+        prompt = self.prompt_edit.toPlainText()
+        profile_name = self.profile_name()
+        foreground = self.foreground_box.isChecked()
+        plan_first = self.plan_first_box.isChecked()
+        start = self.start_box.isEnabled() and self.start_box.isChecked()
+        self.error_label.clear_error()
+        self._set_busy(True)
+        if self.task is None:
+            self.context.host.call(
+                _create_task,
+                store,
+                self.project_id,
+                title,
+                prompt,
+                profile_name,
+                start,
+                foreground,
+                plan_first,
+                on_done=self._on_save_done,
+                on_error=self._on_save_failed,
+                owner=self,
+            )
+        else:
+            self.context.host.call(
+                operations.edit_task,
+                store,
+                self.task.id,
+                title,
+                prompt,
+                profile_name,
+                plan_first,
+                foreground,
+                on_done=self._on_save_done,
+                on_error=self._on_save_failed,
+                owner=self,
+            )
+
+    @Slot()
+    def _on_buttons_rejected(self) -> None:
+        self.reject()
+
+    def reject(self) -> None:
+        # Closing mid-save would hide whether the task was saved: wait for the answer.
+        if not self._busy:
+            super().reject()
+
+    def _on_save_done(self, task: Task) -> None:
+        self._set_busy(False)
+        self.task_saved.emit(task.id)
+        self.accept()
+
+    def _on_save_failed(self, error: BaseException) -> None:
+        self._set_busy(False)
+        self.error_label.show_error(describe_error(error))

@@ -1,0 +1,106 @@
+"""Checking profiles and project settings for the user: one set of rules for the CLI and
+the settings dialog (operations.check_profile, update_profile, update_project_settings)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from seedbed.domain.errors import UserError
+from seedbed.domain.models import AgentKind, ProviderKind
+from seedbed.engine import operations as ops
+from seedbed.engine.operations import InvalidField
+from seedbed.store import Store
+from tests.conftest import SeedbedCli
+
+
+@pytest.fixture
+def store(data_dir: Path) -> Iterator[Store]:
+    store = Store.open(data_dir)
+    yield store
+    store.close()
+
+
+@pytest.mark.parametrize(
+    ("name", "kind", "options", "field", "message"),
+    [
+        ("  ", AgentKind.COMMAND, {"command": "x"}, "name", "name is empty"),
+        ("p", AgentKind.COMMAND, {}, "command", "needs --command"),
+        ("p", AgentKind.COMMAND, {"command": "x", "timeout": 0}, "timeout", "positive"),
+        ("p", AgentKind.BUILTIN, {"model": "m"}, "provider", "needs --provider"),
+        ("p", AgentKind.BUILTIN, {"provider": "openai"}, "model", "needs --model"),
+        ("p", AgentKind.BUILTIN, {"max_turns": 0}, "max_turns", "--max-turns must be at least 1"),
+        ("p", AgentKind.AIDER, {"price_in": -1}, "price_in", "cannot be negative"),
+        ("p", AgentKind.CODEX, {"idle_timeout": -1}, "idle_timeout", "cannot be negative"),
+        ("p", AgentKind.BUILTIN, {"context_stop": 1.5}, "context_stop", "fraction"),
+        ("p", AgentKind.CODEX, {"key_name": "has space"}, "key_name", "without spaces"),
+        ("p", AgentKind.CODEX, {"base_url": "example.com"}, "base_url", "http://"),
+        ("p", AgentKind.CODEX, {"binary": 3}, "binary", "invalid profile"),
+    ],
+)
+def test_check_profile_names_the_field_at_fault(
+    name: str, kind: AgentKind, options: dict[str, Any], field: str, message: str
+) -> None:
+    with pytest.raises(InvalidField, match=message) as caught:
+        ops.check_profile(name, kind, **options)
+    assert caught.value.field == field
+    assert isinstance(caught.value, UserError)  # the CLI's exit code 2
+
+
+def test_check_profile_returns_the_profile_and_stores_nothing(store: Store) -> None:
+    profile = ops.check_profile(
+        " fast ", AgentKind.BUILTIN, provider=ProviderKind.OPENAI, model="m", timeout=None
+    )
+    assert (profile.name, profile.id, profile.provider) == ("fast", 0, ProviderKind.OPENAI)
+    assert store.list_profiles() == []
+
+
+def test_profile_add_on_the_cli_uses_the_same_rules(seedbed: SeedbedCli) -> None:
+    result = seedbed("profile", "add", "b", "--kind", "builtin", "--provider", "openai")
+    assert result.code == 2 and "needs --model" in result.err
+    result = seedbed("profile", "add", "c", "--kind", "codex", "--base-url", "example.com")
+    assert result.code == 2 and "--base-url must start with" in result.err
+    assert seedbed.ok("profile", "list", "--json").json() == []
+
+
+def test_update_profile_replaces_every_field(store: Store) -> None:
+    first = ops.add_profile(store, "w", AgentKind.COMMAND, command="true", timeout=5.0)
+    other = ops.add_profile(store, "other", AgentKind.COMMAND, command="true")
+    updated = ops.update_profile(store, first.id, "worker", AgentKind.CODEX, model="gpt-x")
+    assert updated.id == first.id
+    stored = store.get_profile(first.id)
+    assert (stored.name, stored.kind, stored.model) == ("worker", AgentKind.CODEX, "gpt-x")
+    assert (stored.command, stored.timeout) == ("", None)  # left out: the defaults
+
+    with pytest.raises(UserError, match="already exists"):
+        ops.update_profile(store, first.id, "other", AgentKind.CODEX)
+    with pytest.raises(InvalidField, match="needs --command"):
+        ops.update_profile(store, other.id, "other", AgentKind.COMMAND)
+    with pytest.raises(UserError, match="no profile with id 99"):
+        ops.update_profile(store, 99, "x", AgentKind.CODEX)
+    assert store.get_profile(other.id) == other
+
+
+def test_update_project_settings_checks_before_saving(
+    store: Store, seedbed: SeedbedCli, project: str
+) -> None:
+    before = store.find_project(project)
+    for changes, field in [
+        ({"diff_budget": -1}, "diff_budget"),
+        ({"check_timeout": 0}, "check_timeout"),
+        ({"check_command": "make\0test"}, "check_command"),
+        ({"copy_globs": [".env", "a\0b"]}, "copy_globs"),
+    ]:
+        with pytest.raises(InvalidField) as caught:
+            ops.update_project_settings(store, before.model_copy(update=changes))
+        assert caught.value.field == field
+    assert store.find_project(project) == before
+
+    wanted = before.model_copy(
+        update={"setup_command": "make setup", "copy_globs": [".env"], "diff_budget": 300}
+    )
+    ops.update_project_settings(store, wanted)
+    assert store.find_project(project) == wanted

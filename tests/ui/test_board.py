@@ -1,0 +1,255 @@
+"""The board over a real engine: drag and drop between every pair of columns, the
+keyboard and context-menu equivalents, refusals that show."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt
+from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent
+from PySide6.QtWidgets import QApplication, QMessageBox
+from pytestqt.qtbot import QtBot
+
+from seedbed.domain.models import TaskState
+from seedbed.ui.board import Board
+from seedbed.ui.board_model import Role
+from seedbed.ui.context import AppContext
+from seedbed.ui.moves import COLUMNS
+from tests.conftest import SeedbedCli, git
+
+RUN_TIMEOUT_MS = 30_000
+
+
+def drag_event(kind: type[QDragMoveEvent], pos: QPoint, mime: QMimeData) -> QDragMoveEvent:
+    """A drag enter or move event; Qt 6.12 wants a QPointF where 6.11 had only QPoint."""
+    args = (
+        Qt.DropAction.MoveAction,
+        mime,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
+    try:
+        return kind(QPointF(pos), *args)
+    except TypeError:
+        return kind(pos, *args)
+
+
+class Harness:
+    def __init__(self, qtbot: QtBot, context: AppContext, seedbed: SeedbedCli) -> None:
+        self.qtbot = qtbot
+        self.context = context
+        self.seedbed = seedbed
+        self.board = Board(context)
+        qtbot.addWidget(self.board)
+        self.board.resize(1300, 700)
+        self.board.show()
+        qtbot.waitExposed(self.board)
+        self.messages: list[tuple[str, bool]] = []
+        self.board.message_posted.connect(lambda m, e: self.messages.append((m, e)))
+        self.confirmations: list[str] = []
+        self.answer = True
+        self.board.confirm = self._confirm
+        with qtbot.waitSignal(self.board.loaded):
+            self.board.load(context.project_id)
+
+    def _confirm(self, text: str) -> bool:
+        self.confirmations.append(text)
+        return self.answer
+
+    def add(self, title: str, profile: str, start: bool = False) -> int:
+        args = ["task", "add", "--project", "demo", "--title", title, "--profile", profile]
+        result = self.seedbed.ok(*args, *(["--start"] if start else []), "--json").json()
+        task_id = int(result["id"])
+        self.qtbot.waitUntil(lambda: self.board.model.card(task_id) is not None)
+        return task_id
+
+    def state(self, task_id: int) -> TaskState:
+        return self.context.store.get_task(task_id).state
+
+    def wait_state(self, task_id: int, state: TaskState) -> None:
+        self.qtbot.waitUntil(lambda: self.state(task_id) is state, timeout=RUN_TIMEOUT_MS)
+        # … and the card follows the store.
+        self.qtbot.waitUntil(
+            lambda: (
+                (card := self.board.model.card(task_id)) is not None and card.task.state is state
+            ),
+            timeout=5000,
+        )
+
+    def drop(self, task_id: int, target: TaskState, before_id: int | None = None) -> None:
+        view = self.board.columns[target]
+        mime = self.board.model.mimeData([self.board.model.index_of(task_id)])
+        if before_id is not None:
+            proxy = view.column_model()
+            index = proxy.mapFromSource(self.board.model.index_of(before_id))
+            pos = view.visualRect(index).topLeft() + QPoint(10, 4)
+        else:
+            pos = QPoint(10, view.viewport().height() - 4)
+        action, buttons, mods = (
+            Qt.DropAction.MoveAction,
+            Qt.MouseButton.LeftButton,
+            Qt.KeyboardModifier.NoModifier,
+        )
+        viewport = view.viewport()
+        QApplication.sendEvent(viewport, drag_event(QDragEnterEvent, pos, mime))
+        QApplication.sendEvent(viewport, drag_event(QDragMoveEvent, pos, mime))
+        QApplication.sendEvent(viewport, QDropEvent(QPointF(pos), action, mime, buttons, mods))
+
+    def planned_order(self) -> list[int]:
+        return [t.id for t in self.context.store.list_tasks(states=[TaskState.PLANNED])]
+
+    def column_ids(self, state: TaskState) -> list[int]:
+        proxy = self.board.columns[state].column_model()
+        return [proxy.index(r, 0).data(Role.TASK_ID) for r in range(proxy.rowCount())]
+
+
+@pytest.fixture
+def harness(
+    qtbot: QtBot, seedbed: SeedbedCli, project: str, command_profile, app_context: AppContext
+) -> Iterator[Harness]:
+    command_profile("quick", "echo done > out.txt")
+    command_profile("slow", "sleep 30")
+    yield Harness(qtbot, app_context, seedbed)
+
+
+def test_dragging_within_planned_reorders_the_queue(harness: Harness) -> None:
+    a, b, c = (harness.add(name, "quick") for name in "ABC")
+    harness.drop(c, TaskState.PLANNED, before_id=a)
+    harness.qtbot.waitUntil(lambda: harness.planned_order() == [c, a, b])
+    harness.qtbot.waitUntil(lambda: harness.column_ids(TaskState.PLANNED) == [c, a, b])
+    harness.drop(c, TaskState.PLANNED)  # on the empty space below: last
+    harness.qtbot.waitUntil(lambda: harness.planned_order() == [a, b, c])
+    # The keyboard equivalent: Alt+Up on the selected card.
+    assert harness.board.select_task(c)
+    harness.qtbot.keyClick(
+        harness.board.columns[TaskState.PLANNED], Qt.Key.Key_Up, Qt.KeyboardModifier.AltModifier
+    )
+    harness.qtbot.waitUntil(lambda: harness.planned_order() == [a, c, b])
+
+
+def test_planned_to_running_starts_and_running_to_planned_requeues(harness: Harness) -> None:
+    slow = harness.add("Slow one", "slow")
+    harness.drop(slow, TaskState.RUNNING)
+    harness.wait_state(slow, TaskState.RUNNING)
+    harness.qtbot.waitUntil(
+        lambda: harness.context.store.get_task(slow).phase.value == "implementing",
+        timeout=RUN_TIMEOUT_MS,
+    )
+    # Declined: nothing happens.
+    harness.answer = False
+    harness.drop(slow, TaskState.PLANNED)
+    assert len(harness.confirmations) == 1 and "committed" in harness.confirmations[0]
+    assert harness.state(slow) is TaskState.RUNNING
+    harness.answer = True
+    harness.drop(slow, TaskState.PLANNED)
+    harness.wait_state(slow, TaskState.PLANNED)
+
+
+def test_review_to_merged_approves_and_review_to_running_resumes(
+    harness: Harness, repo: Path
+) -> None:
+    done = harness.add("Write out.txt", "quick", start=True)
+    harness.wait_state(done, TaskState.AWAITING_REVIEW)
+    harness.drop(done, TaskState.RUNNING)  # resume: the agent runs again
+    harness.qtbot.waitUntil(
+        lambda: len(harness.context.store.list_runs(done)) == 2, timeout=RUN_TIMEOUT_MS
+    )
+    harness.wait_state(done, TaskState.AWAITING_REVIEW)
+    harness.drop(done, TaskState.MERGED)
+    assert "main" in harness.confirmations[-1]
+    harness.wait_state(done, TaskState.MERGED)
+    assert (repo / "out.txt").read_text() == "done\n"
+
+
+def test_a_failed_merge_shows_its_message_and_the_card_stays(harness: Harness, repo: Path) -> None:
+    task = harness.add("Write out.txt", "quick", start=True)
+    harness.wait_state(task, TaskState.AWAITING_REVIEW)
+    (repo / "out.txt").write_text("mine, not committed\n")  # the merge would overwrite it
+    harness.drop(task, TaskState.MERGED)
+    harness.qtbot.waitUntil(lambda: harness.board.findChild(QMessageBox, "move-failed") is not None)
+    box = harness.board.findChild(QMessageBox, "move-failed")
+    assert "out.txt" in box.text()
+    assert any("out.txt" in m and error for m, error in harness.messages)
+    assert harness.state(task) is TaskState.AWAITING_REVIEW
+    assert harness.board.model.card(task).task.state is TaskState.AWAITING_REVIEW
+    assert (repo / "out.txt").read_text() == "mine, not committed\n"
+    box.close()
+
+
+def test_every_illegal_drop_is_refused_visibly(
+    harness: Harness, seedbed: SeedbedCli, repo: Path
+) -> None:
+    merged = harness.add("Merged", "quick", start=True)
+    waiting = harness.add("Waiting", "quick", start=True)
+    harness.wait_state(merged, TaskState.AWAITING_REVIEW)
+    harness.wait_state(waiting, TaskState.AWAITING_REVIEW)
+    git(repo, "rm", "-q", "--cached", "--ignore-unmatch", "out.txt")
+    seedbed.ok("task", "approve", str(merged))
+    harness.wait_state(merged, TaskState.MERGED)
+    running = harness.add("Running", "slow", start=True)
+    harness.wait_state(running, TaskState.RUNNING)
+    planned = harness.add("Planned", "quick")
+    by_state = {
+        TaskState.PLANNED: planned,
+        TaskState.RUNNING: running,
+        TaskState.AWAITING_REVIEW: waiting,
+        TaskState.MERGED: merged,
+    }
+    legal = {
+        (TaskState.PLANNED, TaskState.RUNNING),
+        (TaskState.RUNNING, TaskState.PLANNED),
+        (TaskState.AWAITING_REVIEW, TaskState.RUNNING),
+        (TaskState.AWAITING_REVIEW, TaskState.MERGED),
+    }
+    refused = 0
+    for source, target in itertools.product(COLUMNS, COLUMNS):
+        if (source, target) in legal or source is target:
+            continue
+        task_id = by_state[source]
+        harness.messages.clear()
+        view = harness.board.columns[target]
+        harness.drop(task_id, target)
+        assert harness.messages and harness.messages[-1][1], (source, target)
+        assert "cannot go from" in harness.messages[-1][0]
+        assert harness.state(task_id) is source, (source, target)
+        assert view._hover is None  # the red outline goes once the drop is over
+        refused += 1
+    assert refused == 8
+    assert not harness.confirmations
+
+
+def test_hovering_an_illegal_column_outlines_it_in_red(harness: Harness) -> None:
+    planned = harness.add("Planned", "quick")
+    view = harness.board.columns[TaskState.MERGED]
+    mime = harness.board.model.mimeData([harness.board.model.index_of(planned)])
+    pos = QPoint(20, 20)
+    QApplication.sendEvent(view.viewport(), drag_event(QDragEnterEvent, pos, mime))
+    QApplication.sendEvent(view.viewport(), drag_event(QDragMoveEvent, pos, mime))
+    assert view._hover and "nothing to merge" in view._hover
+    assert harness.messages[-1][1]
+    image = view.viewport().grab().toImage()
+    corner = image.pixelColor(1, image.height() // 2)
+    assert corner.red() > 150 and corner.green() < 120  # the danger red
+    ok_view = harness.board.columns[TaskState.RUNNING]
+    QApplication.sendEvent(ok_view.viewport(), drag_event(QDragEnterEvent, pos, mime))
+    assert ok_view._hover == ""
+
+
+def test_keyboard_and_context_menu_match_the_drags(harness: Harness) -> None:
+    task = harness.add("By keyboard", "quick")
+    assert harness.board.select_task(task)
+    harness.qtbot.keyClick(
+        harness.board.columns[TaskState.PLANNED],
+        Qt.Key.Key_Right,
+        Qt.KeyboardModifier.ControlModifier,
+    )
+    harness.wait_state(task, TaskState.AWAITING_REVIEW)
+    assert harness.board.select_task(task)
+    menu = harness.board._menu_for(harness.board.model.card(task))
+    assert menu[0] == "approve_task" and "discard_task" in menu
+    harness.board.actions_by_name["approve_task"].trigger()
+    harness.wait_state(task, TaskState.MERGED)
+    assert len(harness.confirmations) == 1

@@ -1,0 +1,208 @@
+"""The log model over the events table: paged, bounded, live, checked by qtmodeltester."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from pytestqt.modeltest import ModelTester
+from pytestqt.qtbot import QtBot
+
+from seedbed.domain.events import (
+    ErrorEvent,
+    Event,
+    OutputEvent,
+    RawEvent,
+    Stream,
+    TextEvent,
+    ToolCallEvent,
+    ToolResultEvent,
+    UsageEvent,
+)
+from seedbed.domain.models import Project, Run, Task
+from seedbed.store import Store
+from seedbed.ui.log_model import (
+    MAX_PAGES,
+    PAGE_ROWS,
+    LogModel,
+    Role,
+    find_row,
+    find_row_wrapping,
+    plain_rows,
+)
+
+
+@pytest.fixture
+def store(data_dir: Path) -> Iterator[Store]:
+    store = Store.open(data_dir)
+    yield store
+    store.close()
+
+
+def new_run(store: Store, tmp_path: Path) -> int:
+    projects = store.list_projects()
+    if projects:
+        project = projects[0]
+    else:
+        project = store.add_project(Project(name="demo", path=tmp_path, base_branch="main"))
+    task = store.add_task(Task(project_id=project.id, title="T", base_branch="main"))
+    return store.add_run(Run(task_id=task.id, number=0)).id
+
+
+class Writer:
+    """Appends events to a run the way the recorder does (deltas get no row)."""
+
+    def __init__(self, store: Store, run_id: int) -> None:
+        self.store = store
+        self.run_id = run_id
+        self.seq = 0
+
+    def add(self, events: list[Event]) -> None:
+        rows = []
+        for event in events:
+            shown = not (isinstance(event, TextEvent) and event.delta)
+            rows.append((event.ts or 1.0, event.kind, event.model_dump_json(), shown))
+        self.store.append_events(self.run_id, self.seq, rows)
+        self.seq += len(rows)
+
+    def add_raw(self, kind: str, data: str) -> None:
+        self.store.append_events(self.run_id, self.seq, [(1.0, kind, data, True)])
+        self.seq += 1
+
+
+def out(n: int) -> OutputEvent:
+    return OutputEvent(stream=Stream.STDOUT, line=f"line {n}")
+
+
+def test_the_model_passes_qtmodeltester(
+    qtmodeltester: ModelTester, store: Store, tmp_path: Path
+) -> None:
+    run_id = new_run(store, tmp_path)
+    writer = Writer(store, run_id)
+    writer.add([TextEvent(text="Plan:\n1. read\n2. fix"), ToolCallEvent(name="bash")])
+    writer.add([out(i) for i in range(PAGE_ROWS * 2 + 10)])
+    writer.add([ErrorEvent(message="bad"), UsageEvent(tokens_in=5, context_fill=0.1)])
+    model = LogModel(store)
+    model.set_run(run_id)
+    assert model.rowCount() == PAGE_ROWS * 2 + 14
+    qtmodeltester.check(model, force_py=True)
+    qtmodeltester.check(model)
+
+
+def test_a_long_run_opens_at_once_and_holds_only_a_few_pages(store: Store, tmp_path: Path) -> None:
+    run_id = new_run(store, tmp_path)
+    writer = Writer(store, run_id)
+    total = 200_000
+    batch = 20_000
+    for start in range(0, total, batch):
+        events: list[Event] = []
+        for n in range(start, start + batch):
+            events.append(out(n))
+            if n % 1000 == 0:  # streamed text: stored, but no row of its own
+                events.append(TextEvent(text="pie", delta=True))
+        writer.add(events)
+
+    model = LogModel(store)
+    started = time.perf_counter()
+    model.set_run(run_id)
+    assert model.rowCount() == total
+    assert model.index(150_000).data() == "line 150000"
+    assert time.perf_counter() - started < 1.0
+    event = model.index(150_000).data(Role.ITEM)
+    assert isinstance(event, OutputEvent) and event.line == "line 150000"
+    # 150 deltas (one after each of lines 0, 1000, … 149,000) come before it.
+    assert model.index(150_000).data(Role.SEQ) == 150_000 + 150
+    assert model.index(total - 1).data() == f"line {total - 1}"
+    assert model.index(total).data() is None
+
+    # Reading all over the run keeps at most MAX_PAGES pages in memory.
+    for row in range(0, total, 997):
+        assert model.index(row).data() == f"line {row}"
+    assert model.cached_rows() <= MAX_PAGES * PAGE_ROWS
+    assert model.index(0).data() == "line 0"
+
+
+def test_new_rows_are_inserted_and_the_partial_page_read_again(
+    qtbot: QtBot, store: Store, tmp_path: Path
+) -> None:
+    run_id = new_run(store, tmp_path)
+    writer = Writer(store, run_id)
+    writer.add([out(i) for i in range(10)])
+    model = LogModel(store)
+    model.set_run(run_id)
+    assert model.index(9).data() == "line 9"  # the first page is cached, 10 rows long
+    assert model.refresh() == 0
+    writer.add([TextEvent(text="partial", delta=True), *[out(i) for i in range(10, 15)]])
+    with qtbot.waitSignal(model.rowsInserted) as inserted:
+        assert model.refresh() == 5
+    assert inserted.args[1:] == [10, 14]
+    assert [model.index(r).data() for r in (9, 10, 14)] == ["line 9", "line 10", "line 14"]
+    model.set_run(None)
+    assert model.rowCount() == 0 and model.refresh() == 0
+
+
+def test_a_tool_calls_detail_finds_its_result_further_down(store: Store, tmp_path: Path) -> None:
+    run_id = new_run(store, tmp_path)
+    writer = Writer(store, run_id)
+    writer.add(
+        [
+            ToolCallEvent(call_id="a", name="bash", arguments={"command": "make"}),
+            ToolCallEvent(call_id="b", name="read", arguments={"path": "x.py"}),
+            *[out(i) for i in range(40)],
+            ToolResultEvent(call_id="b", name="read", output="print('x')"),
+            ToolResultEvent(call_id="a", name="bash", output="built", is_error=True),
+            ToolCallEvent(name="noid", arguments={}),
+            ToolResultEvent(name="noid", output="anonymous"),
+            ToolCallEvent(call_id="never", name="bash"),
+        ]
+    )
+    model = LogModel(store)
+    model.set_run(run_id)
+    assert "Result (error):\nbuilt" in model.detail(0)
+    assert "Result:\nprint('x')" in model.detail(1)
+    assert "anonymous" in model.detail(44)
+    assert "Result: not yet" in model.detail(46)
+    assert model.find_result(2) is None  # not a tool call
+    assert model.detail(999) == ""
+
+
+def test_big_and_unreadable_rows(store: Store, tmp_path: Path) -> None:
+    run_id = new_run(store, tmp_path)
+    writer = Writer(store, run_id)
+    big = "z" * 200_000
+    writer.add([ToolResultEvent(name="read", output=big), out(1)])
+    writer.add_raw("future", '{"kind": "hologram", "beam": 1}')
+    model = LogModel(store)
+    model.set_run(run_id)
+    assert model.index(0).data().startswith("read: zzz")
+    assert len(model.index(0).data()) < 500
+    # The page keeps only the rendered line of a big row; the whole event is read again.
+    page = next(iter(model._pages.values()))
+    assert page.data[0] is None and page.data[1] is not None
+    event = model.index(0).data(Role.ITEM)
+    assert isinstance(event, ToolResultEvent) and event.output == big
+    unreadable = model.index(2).data(Role.ITEM)
+    assert isinstance(unreadable, RawEvent) and "hologram" in unreadable.line
+
+
+def test_search_and_copy_helpers(store: Store, tmp_path: Path) -> None:
+    run_id = new_run(store, tmp_path)
+    writer = Writer(store, run_id)
+    writer.add([out(i) for i in range(1000)])
+    writer.add([ErrorEvent(message='Say "Hi" to Ünïcode'), out(1000)])
+    # Finds by what rows say, not by JSON keys ("stream" is in every output row's JSON).
+    assert find_row(store, run_id, "line 999", -1) == 999
+    assert find_row(store, run_id, "LINE 5", 5) == 50  # after row 5: "line 50" comes next
+    assert find_row(store, run_id, "line 5", 600, backward=True) == 599
+    assert find_row(store, run_id, "stream", -1) is None
+    assert find_row(store, run_id, 'say "hi"', -1) == 1000
+    assert find_row(store, run_id, "Ünïcode", -1) == 1000
+    assert find_row_wrapping(store, run_id, "line 3", 900) == (3, True)
+    assert find_row_wrapping(store, run_id, "line 3", 2) == (3, False)
+    assert find_row_wrapping(store, run_id, "line 998", 10, backward=True) == (998, True)
+    assert find_row_wrapping(store, run_id, "nowhere", 10) == (None, False)
+    text, left_out = plain_rows(store, run_id, [(999, 1000), (0, 1)])
+    assert text == 'line 0\nline 1\nline 999\nerror: Say "Hi" to Ünïcode'
+    assert left_out == 0
