@@ -102,8 +102,21 @@ class EngineHost:
         future = asyncio.run_coroutine_threadsafe(
             asyncio.to_thread(fn, *args, **kwargs), self._loop
         )
-        future.add_done_callback(lambda f: self.bridge.deliver(f, on_done, on_error, owner))
+        with self._pending_lock:
+            self._pending += 1
+
+        def finished(done: Future[Any]) -> None:
+            with self._pending_lock:
+                self._pending -= 1
+            self.bridge.deliver(done, on_done, on_error, owner)
+
+        future.add_done_callback(finished)
         return future
+
+    def pending(self) -> int:
+        """Calls not finished yet (a screenshot waits until there are none)."""
+        with self._pending_lock:
+            return self._pending
 
     # -- the engine thread -----------------------------------------------------------
 

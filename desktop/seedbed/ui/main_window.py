@@ -220,7 +220,7 @@ class MainWindow(QMainWindow):
         elif mode == FOLLOW:
             self.engine_label.setText("following another engine (read-only)")
         else:
-            self.engine_label.setText("snapshot (read-only)")
+            self.engine_label.setText("")  # a screenshot: nothing runs, nothing to say
 
     # -- the selected task -----------------------------------------------------------
 
