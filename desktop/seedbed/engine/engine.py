@@ -37,6 +37,9 @@ class Engine:
         self.event_listeners: list[Callable[[int, int, int], None]] = []
         self._shutdown = asyncio.Event()
         self._stopping: set[asyncio.Task[None]] = set()
+        # Set once start-up recovery is done: before that, a run marked running in the
+        # store may be one this engine is about to declare interrupted.
+        self.recovered = asyncio.Event()
 
     # -- the loop -------------------------------------------------------------------
 
@@ -44,6 +47,7 @@ class Engine:
         """Recover, then schedule until shutdown() (or until idle, if asked)."""
         for task_id in recover(self.store):
             self._task_changed(task_id)
+        self.recovered.set()
         try:
             while not self._shutdown.is_set():
                 self._handle_controls()

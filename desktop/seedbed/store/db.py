@@ -323,9 +323,7 @@ class Store:
             if before_id is not None:
                 other = _task_or_error(conn, before_id)
                 if task.project_id != other.project_id:
-                    raise UserError(
-                        f"tasks {task_id} and {before_id} belong to different projects"
-                    )
+                    raise UserError(f"tasks {task_id} and {before_id} belong to different projects")
             if task_id == before_id:
                 return
             ids = [

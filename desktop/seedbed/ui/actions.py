@@ -41,7 +41,8 @@ ACTIONS: dict[str, ActionSpec] = {
     "show_foreground": ActionSpec("&Foreground", "Ctrl+2", "Pinned tasks' live logs, tiled"),
     "add_project": ActionSpec("Add &project…", "Ctrl+O", "Add a git repository"),
     "settings": ActionSpec("Se&ttings…", "Ctrl+,", "Profiles, keys, projects, limits"),
-    "show_all_merged": ActionSpec("Show &all merged", "", "Not only the last days' merges"),
+    "find_in_log": ActionSpec("&Find in the log…", "Ctrl+F", "Search the run's events"),
+    "save_task": ActionSpec("Save the task", "Ctrl+Return", "In the task dialog: OK"),
     "refresh": ActionSpec("&Reload", "F5", "Read the board again from the store"),
     "quit": ActionSpec("&Quit", "Ctrl+Q", "Close Seedbed (running agents are stopped)"),
 }
@@ -60,3 +61,14 @@ def add_action(widget: QWidget, name: str, slot: Callable[[], object]) -> QActio
     action.triggered.connect(slot)
     widget.addAction(action)
     return action
+
+
+# Keys that widgets handle themselves, listed here so the table is the whole story:
+# Enter on a log row shows or hides its detail; Ctrl+C copies the selected log rows;
+# in the find bar Enter / Shift+Enter go to the next / previous match and Esc closes it.
+WIDGET_KEYS: dict[str, str] = {
+    "Return": "log: show or hide the selected event in full",
+    "Ctrl+C": "log: copy the selected rows",
+    "Shift+Return": "find bar: previous match",
+    "Esc": "find bar: close",
+}

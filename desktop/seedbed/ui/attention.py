@@ -54,12 +54,14 @@ class Attention(QObject):
         self._known: dict[int, Task] = {}
         self._primed = False
         self._last_notified = 0
-        self.tray: QSystemTrayIcon | None = None
-        if QSystemTrayIcon.isSystemTrayAvailable():
-            self.tray = QSystemTrayIcon(icon, self)
-            self.tray.setToolTip("Seedbed")
-            self.tray.messageClicked.connect(self._on_tray_message_clicked)
-            self.tray.activated.connect(self._on_tray_activated)
+        # Made even without a tray host (the window then alerts on the taskbar and in
+        # its status bar instead); shown only where a tray exists.
+        self.tray = QSystemTrayIcon(icon, self)
+        self.tray.setToolTip("Seedbed")
+        self.tray.messageClicked.connect(self._on_tray_message_clicked)
+        self.tray.activated.connect(self._on_tray_activated)
+        self.tray_available = QSystemTrayIcon.isSystemTrayAvailable()
+        if self.tray_available:
             self.tray.show()
         context.bridge.tasks_changed.connect(self._on_bridge_tasks_changed)
         self.refresh()
@@ -84,11 +86,13 @@ class Attention(QObject):
         self._known = {t.id: t for t in tasks}
         self._primed = True
         self.queue = needs_you_order(tasks)
-        self.count_changed.emit(len(self.queue))
+        count = len(self.queue)
+        self.tray.setToolTip(f"Seedbed: {count} need{'s' if count == 1 else ''} you")
+        self.count_changed.emit(count)
 
     def notify(self, task_id: int, title: str, body: str) -> None:
         self._last_notified = task_id
-        if self.tray is not None and self.context.settings.value.notify:
+        if self.tray_available and self.context.settings.value.notify:
             self.tray.showMessage(title, body, QSystemTrayIcon.MessageIcon.Information, 8000)
         self.notified.emit(task_id, title, body)
 

@@ -54,6 +54,7 @@ class EngineHost:
         self._ready = threading.Event()
         self._stopped: asyncio.Event | None = None
         self._pending = 0
+        self._serving: asyncio.Task[None] | None = None
         self._pending_lock = threading.Lock()
 
     # -- life ------------------------------------------------------------------------
@@ -136,7 +137,14 @@ class EngineHost:
             Store.open(self.data_dir).path, self.bridge.note_task, self.bridge.note_events
         )
         watching = asyncio.create_task(watcher.watch())
-        self._take_engine_lock()
+        if self._take_engine_lock():
+            # start() returns once recovery is over, so nothing the window does next
+            # can be mistaken for a run left over from a crash.
+            assert self.engine is not None
+            self._serving = asyncio.create_task(self.engine.serve())
+            recovered = asyncio.create_task(self.engine.recovered.wait())
+            await asyncio.wait({self._serving, recovered}, return_when=asyncio.FIRST_COMPLETED)
+            recovered.cancel()
         self._ready.set()
         try:
             while not self._stopped.is_set():
@@ -177,7 +185,7 @@ class EngineHost:
     async def _run_engine(self) -> None:
         engine = self.engine
         assert engine is not None and self._stopped is not None
-        serving = asyncio.create_task(engine.serve())
+        serving = self._serving or asyncio.create_task(engine.serve())
         stopping = asyncio.create_task(self._stopped.wait())
         await asyncio.wait({serving, stopping}, return_when=asyncio.FIRST_COMPLETED)
         engine.shutdown()

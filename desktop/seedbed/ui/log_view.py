@@ -9,7 +9,6 @@ pane under the list.
 from __future__ import annotations
 
 from PySide6.QtCore import QItemSelection, QModelIndex, Qt, QTimer, Signal, Slot
-from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
@@ -24,6 +23,7 @@ from PySide6.QtWidgets import (
 
 from seedbed.domain.errors import UserError
 from seedbed.domain.models import Run, RunStatus
+from seedbed.ui.actions import add_action
 from seedbed.ui.context import AppContext
 from seedbed.ui.log_model import LogModel, find_row_wrapping, plain_rows
 from seedbed.ui.log_render import first_line
@@ -127,9 +127,8 @@ class LogPanel(QWidget):
         self._detail_timer = QTimer(self)
         self._detail_timer.setSingleShot(True)
         self._detail_timer.setInterval(DETAIL_DEBOUNCE_MS)
-        find = QShortcut(QKeySequence(QKeySequence.StandardKey.Find), self)
-        find.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-        find.activated.connect(self.open_find)
+        find = add_action(self, "find_in_log", self.open_find)
+        find.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
 
     def _connect(self) -> None:
         bridge = self._context.bridge

@@ -266,6 +266,10 @@ class MainWindow(QMainWindow):
         except UserError as exc:  # deleted meanwhile
             self.statusBar().showMessage(str(exc), 8000)
             return
+        if task.project_id == self.context.project_id:
+            # On this board but not in the model yet (its change is on its way).
+            self.board.refresh_tasks([task_id], select=task_id)
+            return
         self._pending_select = task_id
         self.projects.reload(task.project_id)
         self._switch_project(task.project_id)
@@ -320,8 +324,15 @@ class MainWindow(QMainWindow):
 
     @Slot(str)
     def _on_adder_failed(self, message: str) -> None:
+        self.show_error(message)
+
+    def show_error(self, message: str) -> None:
+        """In the status bar and in a message box that does not block the GUI thread."""
         self.statusBar().showMessage("⚠ " + message, 10_000)
-        QMessageBox.warning(self, "Seedbed", message)
+        box = QMessageBox(QMessageBox.Icon.Warning, "Seedbed", message, parent=self)
+        box.setObjectName("error")
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.open()
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
         if has_local_urls(event.mimeData()):
@@ -339,7 +350,7 @@ class MainWindow(QMainWindow):
 
     def _on_new_task(self) -> None:
         if self.context.project_id is None:
-            self._on_adder_failed("Add a project first (Ctrl+O): tasks belong to a repository.")
+            self.show_error("Add a project first (Ctrl+O): tasks belong to a repository.")
             return
         dialog = TaskDialog(self.context, self.context.project_id, parent=self)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)

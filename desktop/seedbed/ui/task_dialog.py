@@ -23,6 +23,7 @@ from seedbed.domain.errors import SeedbedError
 from seedbed.domain.models import Task
 from seedbed.engine import operations
 from seedbed.store import Store
+from seedbed.ui.actions import ACTIONS
 from seedbed.ui.context import AppContext
 from seedbed.ui.theme import danger
 
@@ -190,7 +191,9 @@ class TaskDialog(QDialog):
         self.title_edit.textChanged.connect(self._on_title_edit_text_changed)
         self.buttons.accepted.connect(self._on_buttons_accepted)
         self.buttons.rejected.connect(self._on_buttons_rejected)
-        for keys in ("Ctrl+Return", "Ctrl+Enter"):
+        save = ACTIONS["save_task"].shortcut
+        # Ctrl+Enter too: the keypad's Enter is another key.
+        for keys in (save, save.replace("Return", "Enter")):
             shortcut = QShortcut(QKeySequence(keys), self)
             shortcut.activated.connect(self._on_buttons_accepted)
         self._update_buttons()
