@@ -85,3 +85,26 @@ def test_a_drag_carries_the_task_id() -> None:
     model.set_cards([card(12, TaskState.PLANNED)])
     mime = model.mimeData([model.index(0)])
     assert task_id_from_mime(mime) == 12
+
+
+def test_the_model_stays_in_board_order_through_moves(qtmodeltester: ModelTester) -> None:
+    from seedbed.ui.board_model import board_key
+
+    model = TaskModel()
+    model.set_cards([card(i, TaskState.PLANNED, position=i) for i in range(1, 8)])
+    qtmodeltester.check(model, force_py=True)
+    moved: list[int] = []
+    model.rowsMoved.connect(lambda *_args: moved.append(1))
+    # Task 6 to the front of the queue, task 2 to the back, task 4 starts running.
+    model.apply(
+        [
+            card(6, TaskState.PLANNED, position=0),
+            card(2, TaskState.PLANNED, position=99),
+            card(4, TaskState.RUNNING, position=4),
+        ]
+    )
+    order = [model.index(r).data(Role.TASK_ID) for r in range(model.rowCount())]
+    assert order == [6, 1, 3, 5, 7, 2, 4]
+    cards = [model.index(r).data(Role.ITEM) for r in range(model.rowCount())]
+    assert [board_key(c) for c in cards] == sorted(board_key(c) for c in cards)
+    assert len(moved) == 3  # moves, not resets: views keep their selection

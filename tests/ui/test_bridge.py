@@ -103,3 +103,35 @@ def test_changes_by_another_process_reach_the_window(
         assert ids == [1]
     finally:
         host.stop()
+
+
+def test_calls_after_stop_are_dropped_quietly(qtbot: QtBot, data_dir: Path) -> None:
+    bridge = Bridge()
+    host = EngineHost(data_dir, bridge)
+    host.start()
+    host.stop()
+    called: list[object] = []
+    future = host.call(int, "1", on_done=called.append, on_error=called.append)
+    assert future.cancelled()
+    qtbot.wait(100)
+    assert called == []
+
+
+def test_start_returns_after_recovery(data_dir: Path) -> None:
+    """A run left "running" by a crash is interrupted before start() returns, so a run
+    the window then sees as running really is one."""
+    from seedbed.domain.models import Project, Run, RunStatus, Task
+    from seedbed.store import Store
+
+    store = Store.open(data_dir)
+    project = store.add_project(Project(name="p", path=data_dir, base_branch="main"))
+    task = store.add_task(Task(project_id=project.id, title="t", base_branch="main"))
+    run = store.add_run(Run(task_id=task.id, number=0, status=RunStatus.RUNNING))
+    host = EngineHost(data_dir, Bridge())
+    host.start()
+    try:
+        assert store.list_runs(task.id)[0].status is RunStatus.INTERRUPTED
+        assert run.id
+    finally:
+        host.stop()
+        store.close()

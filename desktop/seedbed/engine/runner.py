@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any, TypeVar
 
 from seedbed import secrets, vcs
 from seedbed.agents.base import AgentRun, RunOutcome, RunRequest
@@ -44,6 +47,18 @@ CONTEXT_FULL_NOTE = (
     "so far is in the worktree. Look at the changes with the tools before going on.)\n\n"
 )
 FlushListener = Callable[[int, int, int], None]
+# Git work of every run goes through a few threads, not one per run: when twenty runs end
+# together, twenty threads running GitPython at once would starve the window's thread of
+# the GIL (tests/perf gui_max_stall_ending_ms); git itself is bound by the cores anyway.
+GIT_THREADS = ThreadPoolExecutor(
+    max_workers=max(2, os.cpu_count() or 2), thread_name_prefix="seedbed-git"
+)
+T = TypeVar("T")
+
+
+async def git_call(fn: Callable[..., T], *args: Any) -> T:
+    """fn(*args) on one of the git threads."""
+    return await asyncio.get_running_loop().run_in_executor(GIT_THREADS, fn, *args)
 
 
 class Usage:
@@ -193,7 +208,7 @@ class TaskRunner:
             )
             # Claim the names only if they are free: a branch of that name that exists
             # already is the user's own, never to be used, merged or deleted as ours.
-            if await asyncio.to_thread(vcs.branch_exists, project.path, branch):
+            if await git_call(vcs.branch_exists, project.path, branch):
                 raise UserError(
                     f"branch {branch!r} already exists in {project.path}; "
                     "Seedbed will not reuse or move it"
@@ -203,19 +218,17 @@ class TaskRunner:
             task = self._update(branch=branch, worktree=worktree, base_branch=project.base_branch)
         assert task.branch is not None and task.worktree is not None
         if task.workspace_ready:
-            if not await asyncio.to_thread(vcs.worktree_exists, project.path, task.worktree):
+            if not await git_call(vcs.worktree_exists, project.path, task.worktree):
                 self._log(StatusEvent(phase="preparing", message="worktree missing: re-attached"))
-                await asyncio.to_thread(
-                    vcs.attach_worktree, project.path, task.worktree, task.branch
-                )
+                await git_call(vcs.attach_worktree, project.path, task.worktree, task.branch)
             self._log(StatusEvent(phase="preparing", message=f"reusing {task.worktree}"))
             return
         try:
-            how = await asyncio.to_thread(
+            how = await git_call(
                 vcs.finish_worktree, project.path, task.worktree, task.branch, task.base_branch
             )
         except SeedbedError:
-            if not await asyncio.to_thread(vcs.branch_exists, project.path, task.branch):
+            if not await git_call(vcs.branch_exists, project.path, task.branch):
                 self._update(branch=None, worktree=None)  # nothing was made: unclaim
             raise
         if how != "created":
@@ -227,7 +240,7 @@ class TaskRunner:
             )
         )
         if project.copy_globs:
-            copied = await asyncio.to_thread(
+            copied = await git_call(
                 vcs.copy_into_worktree, project.path, task.worktree, project.copy_globs
             )
             self._log(StatusEvent(phase="preparing", message=f"copied {len(copied)} file(s)"))
@@ -314,7 +327,7 @@ class TaskRunner:
         task = self.task
         if not task.workspace_ready or task.worktree is None or not task.worktree.exists():
             return
-        sha = await asyncio.to_thread(
+        sha = await git_call(
             commit_work, self.project, task.worktree, commit_message(task, self.run)
         )
         if sha:
@@ -391,7 +404,7 @@ class TaskRunner:
                 deletions=task.diff_deletions,
             )
         try:
-            return await asyncio.to_thread(vcs.worktree_diff_stat, task.worktree, task.base_branch)
+            return await git_call(vcs.worktree_diff_stat, task.worktree, task.base_branch)
         except SeedbedError:
             return DiffStat()
 

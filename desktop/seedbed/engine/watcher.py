@@ -44,11 +44,15 @@ class StoreWatcher:
         version = self.store.data_version()
         if version == self._version:
             return
+        first = self._version is None
         self._version = version
         tasks = self.store.task_versions()
         changed = {t for t, v in tasks.items() if self._tasks.get(t) != v}
         changed |= self._tasks.keys() - tasks.keys()
         self._tasks = tasks
+        if first:
+            # The baseline: whoever starts watching reads the board itself.
+            changed = set()
         for task_id in sorted(changed):
             self._on_task(task_id)
         running = [run.id for run in self.store.runs_with_status(RunStatus.RUNNING.value)]

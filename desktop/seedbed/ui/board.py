@@ -125,10 +125,19 @@ class Board(QWidget):
             action = add_action(self, name, getattr(self, f"_on_{name}"))
             action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
             self.actions_by_name[name] = action
-        self.model.rowsInserted.connect(self._update_headers)
-        self.model.rowsRemoved.connect(self._update_headers)
-        self.model.modelReset.connect(self._update_headers)
-        self.model.dataChanged.connect(self._update_headers)
+        # Counting is cheap once, not once per card of a big update: coalesced.
+        self._headers_timer = QTimer(self)
+        self._headers_timer.setSingleShot(True)
+        self._headers_timer.setInterval(0)
+        self._headers_timer.timeout.connect(self._update_headers)
+        for signal in (
+            self.model.rowsInserted,
+            self.model.rowsRemoved,
+            self.model.rowsMoved,
+            self.model.modelReset,
+            self.model.dataChanged,
+        ):
+            signal.connect(lambda *_args: self._headers_timer.start())
         context.bridge.tasks_changed.connect(self._on_bridge_tasks_changed)
         context.settings.changed.connect(self._on_settings_changed)
         self._apply_window()

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import bisect
 import time
 from enum import IntEnum
 from typing import Any
 
 from PySide6.QtCore import (
+    QAbstractItemModel,
     QAbstractListModel,
     QMimeData,
     QModelIndex,
     QPersistentModelIndex,
+    QRegularExpression,
     QSortFilterProxyModel,
     Qt,
 )
@@ -27,27 +30,58 @@ class Role(IntEnum):
     ITEM = Qt.ItemDataRole.UserRole + 1  # the Card
     TASK_ID = Qt.ItemDataRole.UserRole + 2
     STATE = Qt.ItemDataRole.UserRole + 3
+    COLUMN = Qt.ItemDataRole.UserRole + 4  # the state, or "merged-old" past the window
+
+
+STATE_RANK = {state: rank for rank, state in enumerate(TaskState)}
+
+
+def board_key(card: Card) -> tuple[int, float, int]:
+    """Where a card sits in the model: by column, then in the column's own order.
+
+    Planned and Running keep the queue order; Awaiting review shows the oldest first
+    (the order to work through them); Merged the newest first. The columns' proxies
+    then only filter and never sort: sorting a thousand cards through Python calls
+    cost more than the whole rest of painting the board.
+    """
+    task = card.task
+    if task.state is TaskState.AWAITING_REVIEW:
+        return (STATE_RANK[task.state], task.updated_at, task.id)
+    if task.state in (TaskState.MERGED, TaskState.DISCARDED):
+        return (STATE_RANK[task.state], -task.updated_at, -task.id)
+    return (STATE_RANK[task.state], float(task.position), task.id)
 
 
 class TaskModel(QAbstractListModel):
-    """The project's cards (Card pydantic objects), kept in sync by `apply`.
+    """The project's cards (Card pydantic objects) in board order, kept in sync by
+    `apply`.
 
-    Updates name the cards that changed: a card is replaced in place (dataChanged), a
-    new one is appended, a gone one removed; nothing is reset for a single change.
+    Updates name the cards that changed: a card is replaced in place (dataChanged) or
+    moved to its new place (a move, so views keep their selection), a new one is
+    inserted where it belongs, a gone one removed; nothing is reset for one change.
     """
 
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
         self._cards: list[Card] = []
+        self._keys: list[tuple[int, float, int]] = []
         self._rows: dict[int, int] = {}
+        self.merged_since = 0.0
 
     # -- content ---------------------------------------------------------------------
 
     def set_cards(self, cards: list[Card]) -> None:
         self.beginResetModel()
-        self._cards = list(cards)
+        self._cards = sorted(cards, key=board_key)
+        self._keys = [board_key(card) for card in self._cards]
         self._reindex()
         self.endResetModel()
+
+    def set_merged_since(self, since: float) -> None:
+        """Merged cards older than `since` are "merged-old" in the COLUMN role."""
+        self.merged_since = since
+        if self._cards:
+            self.dataChanged.emit(self.index(0), self.index(len(self._cards) - 1), [Role.COLUMN])
 
     def apply(self, cards: list[Card], gone: set[int] | frozenset[int] = frozenset()) -> None:
         """Replace or add these cards; remove the tasks in `gone`."""
@@ -57,20 +91,42 @@ class TaskModel(QAbstractListModel):
                 continue
             self.beginRemoveRows(QModelIndex(), row, row)
             del self._cards[row]
+            del self._keys[row]
             self._reindex()
             self.endRemoveRows()
         for card in cards:
+            key = board_key(card)
             row = self._rows.get(card.task.id)
             if row is None:
-                row = len(self._cards)
+                row = bisect.bisect(self._keys, key)
                 self.beginInsertRows(QModelIndex(), row, row)
-                self._cards.append(card)
-                self._rows[card.task.id] = row
+                self._cards.insert(row, card)
+                self._keys.insert(row, key)
+                self._reindex()
                 self.endInsertRows()
-            else:
-                self._cards[row] = card
-                index = self.index(row)
-                self.dataChanged.emit(index, index)
+                continue
+            if key != self._keys[row]:
+                # Where it belongs once taken out of its row.
+                rest = self._keys[:row] + self._keys[row + 1 :]
+                target = bisect.bisect(rest, key)
+                if target != row:
+                    # Qt counts the destination before the move: one more when moving down.
+                    self.beginMoveRows(
+                        QModelIndex(), row, row, QModelIndex(), target + (target > row)
+                    )
+                    del self._cards[row]
+                    del self._keys[row]
+                    self._cards.insert(target, card)
+                    self._keys.insert(target, key)
+                    self._reindex()
+                    self.endMoveRows()
+                    row = target
+            if card == self._cards[row]:
+                continue  # told about it, but nothing the board shows changed
+            self._cards[row] = card
+            self._keys[row] = key
+            index = self.index(row)
+            self.dataChanged.emit(index, index)
 
     def card(self, task_id: int) -> Card | None:
         row = self._rows.get(task_id)
@@ -105,6 +161,11 @@ class TaskModel(QAbstractListModel):
             return card.task.id
         if role == Role.STATE:
             return card.task.state.value
+        if role == Role.COLUMN:
+            task = card.task
+            if task.state is TaskState.MERGED and task.updated_at < self.merged_since:
+                return "merged-old"
+            return task.state.value
         return None
 
     def flags(self, index: Index) -> Qt.ItemFlag:
@@ -138,11 +199,11 @@ def task_id_from_mime(mime: QMimeData) -> int | None:
 
 
 class ColumnModel(QSortFilterProxyModel):
-    """One column of the board: the cards in one state, in the column's order.
+    """One column of the board: the cards of one state, in the model's (board) order.
 
-    Planned and Running keep the queue order; Awaiting review shows the oldest first
-    (the order to work through them); Merged shows the newest first, and only those of
-    the last `merged_days` unless `show_all`.
+    Filtering is Qt's own (a fixed string on the COLUMN role), and nothing is sorted
+    here: the model is kept in board order. Merged shows only the cards of the last
+    `merged_days` unless `show_all`.
     """
 
     def __init__(self, state: TaskState, parent: Any = None) -> None:
@@ -150,41 +211,38 @@ class ColumnModel(QSortFilterProxyModel):
         self.state = state
         self.merged_days = 7
         self.show_all = False
+        self.setFilterRole(Role.COLUMN)
         self.setDynamicSortFilter(True)
-        self.sort(0)
+        self._apply_filter()
+
+    def setSourceModel(self, source: QAbstractItemModel) -> None:
+        super().setSourceModel(source)
+        if self.state is TaskState.MERGED:
+            self.set_window(self.merged_days, self.show_all)
 
     def set_window(self, merged_days: int, show_all: bool) -> None:
-        self.beginFilterChange()
+        """The Merged column's time window (the model marks older merges)."""
         self.merged_days = merged_days
         self.show_all = show_all
-        self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
+        source = self.sourceModel()
+        if isinstance(source, TaskModel):
+            source.set_merged_since(time.time() - merged_days * DAY_SECONDS)
+        self._apply_filter()
+
+    def _apply_filter(self) -> None:
+        if self.state is TaskState.MERGED and self.show_all:
+            pattern = QRegularExpression("^merged")
+        else:
+            pattern = QRegularExpression(f"^{self.state.value}$")
+        self.setFilterRegularExpression(pattern)
 
     def hidden_count(self) -> int:
         """Cards of this state that the time window hides."""
         source = self.sourceModel()
-        if source is None:
+        if source is None or self.state is not TaskState.MERGED or self.show_all:
             return 0
-        total = sum(
+        return sum(
             1
             for row in range(source.rowCount())
-            if source.index(row, 0).data(Role.STATE) == self.state.value
+            if source.index(row, 0).data(Role.COLUMN) == "merged-old"
         )
-        return total - self.rowCount()
-
-    def filterAcceptsRow(self, source_row: int, source_parent: Index) -> bool:
-        source = self.sourceModel()
-        card: Card | None = source.index(source_row, 0, source_parent).data(Role.ITEM)
-        if card is None or card.task.state is not self.state:
-            return False
-        if self.state is TaskState.MERGED and not self.show_all:
-            return card.task.updated_at >= time.time() - self.merged_days * DAY_SECONDS
-        return True
-
-    def lessThan(self, left: Index, right: Index) -> bool:
-        a: Card = left.data(Role.ITEM)
-        b: Card = right.data(Role.ITEM)
-        if self.state is TaskState.MERGED:
-            return (a.task.updated_at, a.task.id) > (b.task.updated_at, b.task.id)
-        if self.state is TaskState.AWAITING_REVIEW:
-            return (a.task.updated_at, a.task.id) < (b.task.updated_at, b.task.id)
-        return (a.task.position, a.task.id) < (b.task.position, b.task.id)

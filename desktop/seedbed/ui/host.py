@@ -55,6 +55,7 @@ class EngineHost:
         self._stopped: asyncio.Event | None = None
         self._pending = 0
         self._serving: asyncio.Task[None] | None = None
+        self._closing = False
         self._pending_lock = threading.Lock()
 
     # -- life ------------------------------------------------------------------------
@@ -70,6 +71,7 @@ class EngineHost:
             return
         stopped = self._stopped
         assert stopped is not None
+        self._closing = True
         self._loop.call_soon_threadsafe(stopped.set)
         self._thread.join(timeout)
 
@@ -100,6 +102,11 @@ class EngineHost:
         """Run fn(*args, **kwargs) in a worker thread of the engine loop; the callbacks
         run on the GUI thread, and not at all once `owner` has been deleted."""
         assert self._loop is not None, "start() the host first"
+        if self._closing:
+            # The window is going away: nothing more runs, and nothing calls back.
+            dropped: Future[Any] = Future()
+            dropped.cancel()
+            return dropped
         future = asyncio.run_coroutine_threadsafe(
             asyncio.to_thread(fn, *args, **kwargs), self._loop
         )

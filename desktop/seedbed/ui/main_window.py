@@ -114,10 +114,19 @@ class MainWindow(QMainWindow):
         self.board.edit_requested.connect(self._on_board_edit_requested)
         self.board.discard_requested.connect(self._on_board_discard_requested)
         self.board.loaded.connect(self._on_board_loaded)
-        self.board.model.dataChanged.connect(self._on_cards_changed)
-        self.board.model.modelReset.connect(self._on_cards_changed)
-        self.board.model.rowsInserted.connect(self._on_cards_changed)
-        self.board.model.rowsRemoved.connect(self._on_cards_changed)
+        # Pinned tiles and the header follow the cards, once per burst of changes.
+        self._cards_timer = QTimer(self)
+        self._cards_timer.setSingleShot(True)
+        self._cards_timer.setInterval(0)
+        self._cards_timer.timeout.connect(self._on_cards_changed)
+        for signal in (
+            self.board.model.dataChanged,
+            self.board.model.modelReset,
+            self.board.model.rowsInserted,
+            self.board.model.rowsRemoved,
+            self.board.model.rowsMoved,
+        ):
+            signal.connect(lambda *_args: self._cards_timer.start())
         self.projects.project_selected.connect(self._on_projects_project_selected)
         self.adder.project_added.connect(self._on_adder_project_added)
         self.adder.failed.connect(self._on_adder_failed)

@@ -14,8 +14,6 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import IO, cast
 
-import git
-
 from seedbed.domain.errors import OperationError, UserError
 
 SEEDBED_IDENTITY = ("Seedbed", "seedbed@localhost")
@@ -55,6 +53,10 @@ def run_git(
     check: bool = True,
 ) -> str:
     """Run git in `cwd`; return stdout. Undecodable bytes become surrogates so paths round-trip."""
+    # GitPython costs ~0.15 s to import: loaded on the first git call, not at start-up
+    # (the window paints its board before it needs git).
+    import git
+
     with contextlib.ExitStack() as stack:
         stdin: IO[bytes] | None = None
         if input is not None:
