@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QModelIndex, QObject, QPersistentModelIndex, QSize, Qt, Signal
+from collections import OrderedDict
+
+from PySide6.QtCore import (
+    QEvent,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    QRect,
+    QSize,
+    Qt,
+    Signal,
+)
 from PySide6.QtGui import (
     QColor,
     QFont,
@@ -12,6 +23,7 @@ from PySide6.QtGui import (
     QKeySequence,
     QPainter,
     QPalette,
+    QPixmap,
 )
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -31,6 +43,8 @@ from PySide6.QtWidgets import (
 from seedbed.ui.log_model import LogModel, Role
 from seedbed.ui.log_render import Line, Tone
 
+CACHE_ROWS = 400  # row pictures kept: a few screens
+
 Index = QModelIndex | QPersistentModelIndex
 
 
@@ -49,6 +63,10 @@ class LogDelegate(QStyledItemDelegate):
         self._fonts: dict[bool, tuple[QFont, QFontMetrics]] = {}
         self._height = 18
         self._gutter = 40
+        # (model, row) → (what it was drawn from, its picture): a few screens of rows.
+        self._pictures: OrderedDict[tuple[int, int], tuple[tuple[object, ...], QPixmap]] = (
+            OrderedDict()
+        )
         self.set_style(QApplication.palette(), QApplication.font(), mono_font())
 
     def set_style(self, palette: QPalette, font: QFont, mono: QFont) -> None:
@@ -56,6 +74,7 @@ class LogDelegate(QStyledItemDelegate):
         self._fonts = {False: (font, QFontMetrics(font)), True: (mono, QFontMetrics(mono))}
         self._height = max(m.height() for _f, m in self._fonts.values()) + 4
         self._gutter = self._fonts[True][1].horizontalAdvance("check") + 10
+        self._pictures = OrderedDict()  # drawn with the old fonts and colours
         self.sizeHintChanged.emit(QModelIndex())
 
     def row_height(self) -> int:
@@ -68,16 +87,57 @@ class LogDelegate(QStyledItemDelegate):
         return QSize(1, self._height)
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: Index) -> None:
-        widget = self._view
-        style = widget.style() if widget is not None else QApplication.style()
-        style.drawPrimitive(QStyle.PrimitiveElement.PE_PanelItemViewItem, option, painter, widget)
+        """Draw the row's cached picture (made on its first paint).
+
+        Rows never change once stored, and while twenty agents stream, the engine's
+        threads compete with this one for the GIL: every Qt call made from Python here
+        can wait for it. One drawPixmap per row instead of a dozen calls keeps the
+        followed log cheap to repaint every 50 ms.
+        """
         model = index.model()
         # Straight to the model: no QVariant round trip for each painted row.
         line = model.line_at(index.row()) if isinstance(model, LogModel) else index.data(Role.LINE)
         if not isinstance(line, Line):
             return
+        rect: QRect = option.rect  # type: ignore[attr-defined]
         state = option.state  # type: ignore[attr-defined]
-        rect = option.rect.adjusted(4, 0, -4, 0)  # type: ignore[attr-defined]
+        ratio = painter.device().devicePixelRatioF() if painter.device() else 1.0
+        signature = (
+            line,
+            rect.width(),
+            rect.height(),
+            bool(state & QStyle.StateFlag.State_Selected),
+            bool(state & QStyle.StateFlag.State_HasFocus),
+            option.palette.cacheKey(),  # type: ignore[attr-defined]
+            ratio,
+        )
+        key = (id(model), index.row())
+        cached = self._pictures.get(key)
+        if cached is None or cached[0] != signature:
+            pixmap = QPixmap(QSize(round(rect.width() * ratio), round(rect.height() * ratio)))
+            pixmap.setDevicePixelRatio(ratio)
+            pixmap.fill(Qt.GlobalColor.transparent)
+            picture = QPainter(pixmap)
+            self._draw(picture, option, line, QRect(0, 0, rect.width(), rect.height()))
+            picture.end()
+            self._pictures[key] = (signature, pixmap)
+            if len(self._pictures) > CACHE_ROWS:
+                self._pictures.popitem(last=False)
+        else:
+            self._pictures.move_to_end(key)
+            pixmap = cached[1]
+        painter.drawPixmap(rect.topLeft(), pixmap)
+
+    def _draw(
+        self, painter: QPainter, option: QStyleOptionViewItem, line: Line, rect: QRect
+    ) -> None:
+        widget = self._view
+        style = widget.style() if widget is not None else QApplication.style()
+        panel = QStyleOptionViewItem(option)
+        panel.rect = rect  # type: ignore[attr-defined]
+        style.drawPrimitive(QStyle.PrimitiveElement.PE_PanelItemViewItem, panel, painter, widget)
+        state = option.state  # type: ignore[attr-defined]
+        rect = rect.adjusted(4, 0, -4, 0)
         if state & QStyle.StateFlag.State_Selected:
             color = muted = option.palette.color(  # type: ignore[attr-defined]
                 QPalette.ColorRole.HighlightedText
@@ -85,7 +145,6 @@ class LogDelegate(QStyledItemDelegate):
         else:
             color, muted = self._colors[line.tone], self._colors[Tone.MUTED]
         align = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
-        painter.save()
         if line.marker:
             painter.setFont(self._fonts[True][0])
             painter.setPen(color if line.tone is Tone.ERROR else muted)
@@ -98,7 +157,6 @@ class LogDelegate(QStyledItemDelegate):
         text_rect = rect.adjusted(self._gutter, 0, 0, 0)
         text = metrics.elidedText(line.text, Qt.TextElideMode.ElideRight, text_rect.width())
         painter.drawText(text_rect, align | Qt.TextFlag.TextSingleLine, text)
-        painter.restore()
 
 
 def tone_colors(palette: QPalette) -> dict[Tone, QColor]:
