@@ -473,3 +473,15 @@ def test_project_names_that_cannot_name_a_directory_are_refused(seedbed, repo, n
     result = seedbed("project", "add", str(repo), "--name", name)
     assert result.code == 2 and result.err.startswith("error: ")
     assert seedbed.ok("project", "list", "--json").json() == []
+
+
+def test_tasks_can_be_pinned_to_the_foreground(seedbed: SeedbedCli, project: str) -> None:
+    added = seedbed.ok(
+        "task", "add", "--project", project, "--title", "Watch me", "--foreground", "--json"
+    ).json()
+    assert added["foreground"] is True
+    assert seedbed.ok("task", "pin", str(added["id"]), "--off").out.strip().endswith("unpinned")
+    assert seedbed.show(added["id"])["foreground"] is False
+    listed = seedbed.ok("task", "list", "--json").json()
+    assert [t["foreground"] for t in listed] == [False]
+    assert seedbed("task", "pin", "99").code == 2

@@ -116,6 +116,9 @@ def build_parser() -> Parser:
     prompt.add_argument("--prompt-file", type=Path)
     p.add_argument("--profile", help="agent profile name (default: the first profile)")
     p.add_argument("--start", action="store_true", help="queue it at once")
+    p.add_argument(
+        "--foreground", action="store_true", help="pin it to the window's foreground view"
+    )
     p = task.add_parser("list", parents=[common], help="list tasks in board order")
     p.add_argument("--project", metavar="ID_OR_NAME")
     p.add_argument("--state", choices=[s.value for s in TaskState])
@@ -127,6 +130,9 @@ def build_parser() -> Parser:
         ("requeue", "stop its run and put it back in Planned"),
     ]:
         task.add_parser(name, parents=[common], help=text).add_argument("id", type=int)
+    p = task.add_parser("pin", parents=[common], help="pin to (or --off: take off) the foreground")
+    p.add_argument("id", type=int)
+    p.add_argument("--off", action="store_true")
     p = task.add_parser("move", parents=[common], help="change the board order")
     p.add_argument("id", type=int)
     p.add_argument("--before", type=int, required=True, metavar="OTHER_ID")
@@ -248,8 +254,18 @@ class Cli:
                 prompt = a.prompt_file.read_text(encoding="utf-8")
             except (OSError, UnicodeDecodeError) as exc:
                 raise UserError(f"cannot read the prompt file {a.prompt_file}: {exc}") from None
-        task = ops.add_task(self.store, a.project, a.title, prompt, a.profile, a.start)
+        task = ops.add_task(
+            self.store, a.project, a.title, prompt, a.profile, a.start, foreground=a.foreground
+        )
         self.emit(task.model_dump(mode="json"), str(task.id))
+        return EXIT_OK
+
+    def task_pin(self) -> int:
+        task = ops.set_foreground(self.store, self.args.id, not self.args.off)
+        self.emit(
+            task.model_dump(mode="json"),
+            f"task {task.id} {'pinned' if task.foreground else 'unpinned'}",
+        )
         return EXIT_OK
 
     def task_list(self) -> int:

@@ -139,3 +139,18 @@ def test_no_bar_before_any_usage(qtbot: QtBot) -> None:
     bar_row = image.height() - 3 - 8 - 2
     row = [image.pixelColor(x, bar_row).name() for x in range(20, WIDTH - 20)]
     assert set(row) == {p.color(QPalette.ColorRole.Base).name()}
+
+
+def test_a_foreground_task_wears_a_pin(qtbot: QtBot) -> None:
+    p = palette(False)
+    pinned = sample(0.0, CheckStatus.NONE)
+    unpinned = pinned.model_copy(
+        update={"task": pinned.task.model_copy(update={"foreground": False})}
+    )
+
+    def accent_in_corner(image: QImage) -> int:
+        corner = image.copy(0, 0, 30, 30)
+        return count_near(corner, theme.accent(p), tolerance=60)
+
+    assert accent_in_corner(render(qtbot, pinned, dark=False)) > 10
+    assert accent_in_corner(render(qtbot, unpinned, dark=False)) == 0

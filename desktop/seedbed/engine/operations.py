@@ -517,6 +517,8 @@ def task_detail(store: Store, task_id: int) -> dict[str, Any]:
         "base": task.base_branch,
         "profile": profile,
         "position": task.position,
+        "foreground": task.foreground,
+        "plan_first": task.plan_first,
         "error": task.error,
         "created_at": task.created_at,
         "updated_at": task.updated_at,

@@ -9,13 +9,14 @@ from PySide6.QtCore import (
     QModelIndex,
     QPersistentModelIndex,
     QPoint,
+    QPointF,
     QRect,
     QRectF,
     QSize,
     QSizeF,
     Qt,
 )
-from PySide6.QtGui import QFont, QFontMetrics, QPainter, QPalette, QPixmap
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPalette, QPen, QPixmap
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
 from seedbed.domain.models import Card, CheckStatus, TaskState
@@ -28,11 +29,44 @@ PAD = 8
 GAP = 4
 RADIUS = 6.0
 BAR = 4
-PIN = "📌"
+PIN_WIDTH = 10  # the pin of a foreground task, drawn (no emoji font needed)
+TITLE_LINES = 2
 CACHE_CARDS = 300  # pictures kept: a few screens of cards, ~100 KB each
 ELAPSED_TEMPLATE = "00h 00m"  # the widest elapsed time, for the room it needs
 
 Index = QModelIndex | QPersistentModelIndex
+
+
+def draw_pin(painter: QPainter, rect: QRectF, colour: QColor) -> None:
+    """A map pin: a round head on a short needle, centred in rect."""
+    painter.save()
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    head = min(rect.width(), rect.height()) * 0.7
+    cx = rect.center().x()
+    top = rect.top() + (rect.height() - head * 1.6) / 2
+    painter.setPen(QPen(colour, 1.6))
+    painter.drawLine(QPointF(cx, top + head * 0.8), QPointF(cx, top + head * 1.6))
+    painter.setPen(Qt.PenStyle.NoPen)
+    painter.setBrush(colour)
+    painter.drawEllipse(QRectF(cx - head / 2, top, head, head))
+    painter.restore()
+
+
+def split_line(metrics: QFontMetrics, text: str, width: int) -> tuple[str, str]:
+    """The words of `text` that fit in `width` on one line, and the rest (a single word
+    too long for the line is cut where it must be)."""
+    if metrics.horizontalAdvance(text) <= width:
+        return text, ""
+    words = text.split(" ")
+    taken = 0
+    while taken < len(words) and metrics.horizontalAdvance(" ".join(words[: taken + 1])) <= width:
+        taken += 1
+    if taken == 0:
+        cut = len(text)
+        while cut > 1 and metrics.horizontalAdvance(text[:cut]) > width:
+            cut -= 1
+        return text[:cut], text[cut:]
+    return " ".join(words[:taken]), " ".join(words[taken:])
 
 
 class CardDelegate(QStyledItemDelegate):
@@ -48,8 +82,10 @@ class CardDelegate(QStyledItemDelegate):
 
     def sizeHint(self, option: QStyleOptionViewItem, index: Index) -> QSize:
         line = QFontMetrics(option.font).height()
-        # Outer margin, padding, three lines and their gaps, then a gap and the bar.
-        return QSize(200, 2 * MARGIN + 2 * PAD + 3 * line + 3 * GAP + BAR)
+        # Outer margin, padding, the title's lines, two more lines and their gaps, then a
+        # gap and the bar.
+        lines = TITLE_LINES + 2
+        return QSize(200, 2 * MARGIN + 2 * PAD + lines * line + 3 * GAP + BAR)
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: Index) -> None:
         """Draw the card's cached picture, then the one part that changes every second
@@ -143,24 +179,29 @@ class CardDelegate(QStyledItemDelegate):
         right = metrics.horizontalAdvance(ELAPSED_TEMPLATE) + GAP if ran else 0
         x = box.left()
         if task.foreground:
-            painter.setPen(text)
-            painter.drawText(QRect(x, box.top(), line + 4, line), Qt.AlignmentFlag.AlignLeft, PIN)
-            x += metrics.horizontalAdvance(PIN) + GAP
+            draw_pin(painter, QRectF(x, box.top(), PIN_WIDTH, line), theme.accent(palette))
+            x += PIN_WIDTH + GAP
         bold = QFont(font)
         bold.setBold(True)
         painter.setFont(bold)
         title = f"#{task.id} {' '.join(task.title.split())}"
-        width = box.right() - x - right
         painter.setPen(text)
-        painter.drawText(
-            QRect(x, box.top(), width, line),
-            Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
-            QFontMetrics(bold).elidedText(title, Qt.TextElideMode.ElideRight, width),
-        )
+        # Two lines for the title: the first beside the time, the second full width.
+        bold_metrics = QFontMetrics(bold)
+        first, rest = split_line(bold_metrics, title, box.right() - x - right)
+        align = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
+        painter.drawText(QRect(x, box.top(), box.right() - x - right, line), align, first)
+        if rest:
+            width = box.right() - box.left()
+            painter.drawText(
+                QRect(box.left(), box.top() + line, width, line),
+                align,
+                bold_metrics.elidedText(rest, Qt.TextElideMode.ElideRight, width),
+            )
         painter.setFont(font)
 
-        # Line 2: phase badge, profile, checks.
-        y = box.top() + line + GAP
+        # Line 3: phase badge, profile, checks.
+        y = box.top() + TITLE_LINES * line + GAP
         x = box.left()
         label = theme.PHASE_LABELS.get(task.phase, task.phase.value)
         if task.state is TaskState.MERGED:
@@ -192,7 +233,7 @@ class CardDelegate(QStyledItemDelegate):
             metrics.elidedText(profile, Qt.TextElideMode.ElideRight, width),
         )
 
-        # Line 3: diff size, tokens and cost.
+        # Line 4: diff size, tokens and cost.
         y += line + GAP
         x = box.left()
         plus, minus, files = fmt.diff_parts(card)

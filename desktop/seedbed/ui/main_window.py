@@ -448,7 +448,7 @@ class MainWindow(QMainWindow):
         if isinstance(splitter, QByteArray):
             self.splitter.restoreState(splitter)
         else:
-            self.splitter.setSizes([840, 560])
+            self.splitter.setSizes([980, 420])  # the board first, the log beside it
 
     def save_state(self) -> None:
         self._ui_state.setValue("geometry", self.saveGeometry())
