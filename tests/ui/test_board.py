@@ -122,6 +122,8 @@ def test_dragging_within_planned_reorders_the_queue(harness: Harness) -> None:
     harness.qtbot.waitUntil(lambda: harness.column_ids(TaskState.PLANNED) == [c, a, b])
     harness.drop(c, TaskState.PLANNED)  # on the empty space below: last
     harness.qtbot.waitUntil(lambda: harness.planned_order() == [a, b, c])
+    # The keys act on what the board shows: wait until it shows the new order.
+    harness.qtbot.waitUntil(lambda: harness.column_ids(TaskState.PLANNED) == [a, b, c])
     # The keyboard equivalent: Alt+Up on the selected card.
     assert harness.board.select_task(c)
     harness.qtbot.keyClick(
@@ -253,3 +255,23 @@ def test_keyboard_and_context_menu_match_the_drags(harness: Harness) -> None:
     harness.board.actions_by_name["approve_task"].trigger()
     harness.wait_state(task, TaskState.MERGED)
     assert len(harness.confirmations) == 1
+
+
+def test_a_fifth_pin_is_refused(harness: Harness) -> None:
+    ids = [harness.add(f"Watch {i}", "quick") for i in range(5)]
+    for task_id in ids[:4]:
+        assert harness.board.select_task(task_id)
+        harness.board.actions_by_name["pin_task"].trigger()
+        harness.qtbot.waitUntil(lambda t=task_id: harness.board.model.card(t).task.foreground)
+    assert harness.board.select_task(ids[4])
+    harness.board.actions_by_name["pin_task"].trigger()
+    assert harness.messages[-1][1] and "unpin one first" in harness.messages[-1][0]
+    harness.qtbot.wait(300)
+    assert not harness.context.store.get_task(ids[4]).foreground
+    # Unpinning is always allowed, and then the fifth fits.
+    assert harness.board.select_task(ids[0])
+    harness.board.actions_by_name["pin_task"].trigger()
+    harness.qtbot.waitUntil(lambda: not harness.board.model.card(ids[0]).task.foreground)
+    assert harness.board.select_task(ids[4])
+    harness.board.actions_by_name["pin_task"].trigger()
+    harness.qtbot.waitUntil(lambda: harness.board.model.card(ids[4]).task.foreground)

@@ -19,29 +19,37 @@ def test_a_flood_from_another_thread_arrives_coalesced(qtbot: QtBot) -> None:
     bridge = Bridge()
     tasks: list[list[int]] = []
     events: list[dict[int, int]] = []
+    arrived: list[float] = []
     bridge.tasks_changed.connect(tasks.append)
-    bridge.events_appended.connect(events.append)
+    bridge.events_appended.connect(
+        lambda batch: (events.append(batch), arrived.append(time.monotonic()))
+    )
 
     def flood() -> None:
-        for i in range(20_000):
+        # ~0.6 s of notes from 20 runs while the GUI thread keeps running.
+        for i in range(30_000):
             bridge.note_events(i % 20, i, i)
             if i % 1000 == 0:
                 bridge.note_task(i // 1000)
+                time.sleep(0.02)
 
     thread = threading.Thread(target=flood)
     started = time.monotonic()
     thread.start()
-    thread.join()
-    qtbot.waitUntil(lambda: bool(events) and sum(len(e) for e in events) >= 20)
-    qtbot.wait(COALESCE_MS * 3)
+    qtbot.waitUntil(lambda: not thread.is_alive(), timeout=10_000)
+    flood_ended = time.monotonic()
+    qtbot.waitUntil(lambda: bool(events) and events[-1].get(19) == 29_999)
     elapsed = time.monotonic() - started
-    # 20,000 notes became a handful of signals, each carrying the newest seq per run.
+    # Batches arrived while the flood went on, not all at its end …
+    assert sum(1 for t in arrived if t < flood_ended) >= 3
+    # … and 30,000 notes became at most one signal per 50 ms, each carrying the newest
+    # seq per run.
     assert len(events) <= elapsed * 1000 / COALESCE_MS + 2
     merged: dict[int, int] = {}
     for batch in events:
         merged.update(batch)
-    assert merged == {run: 19_980 + run for run in range(20)}
-    assert sorted({t for batch in tasks for t in batch}) == list(range(20))
+    assert merged == {run: 29_980 + run for run in range(20)}
+    assert sorted({t for batch in tasks for t in batch}) == list(range(30))
 
 
 def test_calls_return_on_the_gui_thread(qtbot: QtBot, data_dir: Path) -> None:
@@ -135,3 +143,22 @@ def test_start_returns_after_recovery(data_dir: Path) -> None:
     finally:
         host.stop()
         store.close()
+
+
+@pytest.mark.usefixtures("project")
+def test_a_reorder_by_another_process_reaches_the_window(
+    qtbot: QtBot, data_dir: Path, seedbed: SeedbedCli
+) -> None:
+    for title in ("A", "B"):
+        seedbed.ok("task", "add", "--project", "demo", "--title", title)
+    bridge = Bridge()
+    host = EngineHost(data_dir, bridge)
+    host.start()
+    try:
+        with qtbot.waitSignal(bridge.tasks_changed, timeout=5000) as signal:
+            proc = seedbed.spawn("task", "move", "2", "--before", "1")
+            _out, err = proc.communicate(timeout=60)
+            assert proc.returncode == 0, err
+        assert sorted(signal.args[0]) == [1, 2]
+    finally:
+        host.stop()

@@ -58,7 +58,7 @@ def test_tiles_one_to_four_pinned_tasks(
     assert grid_cells(view) == {ids[0]: (0, 0, 1, 1)}
     tile = view.tile(ids[0])
     assert tile is not None and tile.isVisible()
-    assert tile.title.text() == f"#{ids[0]} Task 1" and tile.phase.text() == "draft"
+    assert tile.title.text() == f"#{ids[0]} Task 1" and tile.phase.text() == "planned"
     # A tile is a compact log panel showing the task's newest run.
     assert tile.panel.task_id == ids[0] and not tile.panel.run_box.isVisible()
     assert tile.panel.model.index(0).data() == "output of task 1"
@@ -108,6 +108,6 @@ def test_unpin_asks_and_headers_follow_the_task(
     # A task that changes (another process moved it) gets its header read again.
     store.update_task(ids[1], title="Renamed")
     qtbot.waitUntil(lambda: tile.title.text() == f"#{ids[1]} Renamed", timeout=10_000)
-    assert tile.phase.text() == "draft"
+    assert tile.phase.text() == "planned"
     store.move_task(ids[1], TaskState.DISCARDED, Phase.NONE)
     qtbot.waitUntil(lambda: tile.phase.text() == "discarded", timeout=10_000)

@@ -19,6 +19,7 @@ from seedbed.domain.models import TaskState
 from seedbed.engine.lock import EngineLock
 from seedbed.ui.context import AppContext
 from seedbed.ui.main_window import MainWindow
+from seedbed.ui.settings_dialog import SettingsDialog
 from seedbed.ui.task_dialog import TaskDialog
 from tests.conftest import SeedbedCli, make_repo
 from tests.ui.conftest import make_context
@@ -81,12 +82,9 @@ def test_the_title_counts_what_needs_you_and_the_button_walks_oldest_first(
     qtbot.waitUntil(lambda: "2 need you" in window.windowTitle())
     assert window.needs_you_button.text() == "Needs you (2)"
     walk = window.actions_by_name["next_needs_you"]
-    walk.trigger()
-    assert window.board.selected_task_id() == first
-    walk.trigger()
-    assert window.board.selected_task_id() == second
-    walk.trigger()
-    assert window.board.selected_task_id() == first
+    for expected in (first, second, first):
+        walk.trigger()
+        qtbot.waitUntil(lambda e=expected: window.board.selected_task_id() == e)
     # The selected task's log is shown beside the board.
     qtbot.waitUntil(lambda: window.log.task_id == first)
 
@@ -122,6 +120,18 @@ def test_another_engine_makes_the_window_read_only(
         window.board.move(planned, TaskState.RUNNING)
         assert messages and "Read-only" in messages[-1]
         assert context.store.get_task(planned).state is TaskState.PLANNED
+        # Pinning writes the store too: refused.
+        assert window.board.select_task(planned)
+        window.board.actions_by_name["pin_task"].trigger()
+        assert "Read-only" in messages[-1]
+        assert not context.store.get_task(planned).foreground
+        # So does saving a profile in the settings.
+        settings = SettingsDialog(context, window)
+        settings.profiles.error.show_message("")
+        assert settings.profiles.refused_read_only()
+        assert "another Seedbed engine" in settings.profiles.error.text()
+        assert not settings.keys.refused_read_only()  # keys live in the keyring
+        settings.close()
         # The other engine stops: the window takes over and the banner goes.
         other.release()
         qtbot.waitUntil(lambda: not window.banner.isVisible(), timeout=5000)
@@ -203,6 +213,7 @@ def screenshot_data(seedbed: SeedbedCli, quick: str) -> Iterator[int]:
     done = add(seedbed, "Done", "--start")
     seedbed.ok("run", "--until-idle")
     add(seedbed, 'A "quoted" title')
+    add(seedbed, "Queued, not started by a screenshot", "--start")
     yield done
 
 
@@ -238,8 +249,15 @@ def test_the_screenshot_command_renders_the_board(
     assert (image.width(), image.height()) == (1000, 640)
     colours = {image.pixel(x, y) for x in range(0, 1000, 7) for y in range(0, 640, 7)}
     assert len(colours) > 20  # not blank: text, cards, badges
-    # The queued-free snapshot started nothing.
     assert "Traceback" not in result.stderr
+    # Taking a picture starts nothing: the queued task is still queued, with no run.
+    from seedbed.store import Store
+
+    store = Store.open(data_dir)
+    [queued] = [t for t in store.list_tasks() if t.title.startswith("Queued")]
+    assert (queued.state, queued.phase.value) == (TaskState.RUNNING, "queued")
+    assert store.list_runs(queued.id) == []
+    store.close()
 
 
 def test_no_display_is_a_clear_error(data_dir: Path) -> None:

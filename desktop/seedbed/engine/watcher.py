@@ -35,7 +35,7 @@ class StoreWatcher:
         self._on_task = on_task
         self._on_events = on_events
         self._version: int | None = None
-        self._tasks: dict[int, tuple[float, float, int]] = {}
+        self._tasks: dict[int, tuple[float, int, float, int]] = {}
         self._seqs: dict[int, int] = {}
         # One thread, so one connection: data_version is per connection.
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="seedbed-watch")

@@ -518,16 +518,17 @@ class Store:
             )
         return cards
 
-    def task_versions(self) -> dict[int, tuple[float, float, int]]:
-        """Per task: (updated_at, tokens so far, runs): what tells a board a card changed."""
+    def task_versions(self) -> dict[int, tuple[float, int, float, int]]:
+        """Per task: (updated_at, position, tokens so far, runs): what tells a board that
+        a card changed (a reorder changes positions only)."""
         rows = self.conn.execute(
-            "SELECT t.id, t.updated_at,"
+            "SELECT t.id, t.updated_at, t.position,"
             " (SELECT COALESCE(SUM(tokens_in + tokens_out), 0) + COALESCE(SUM(context_fill), 0)"
             "  FROM runs r WHERE r.task_id = t.id),"
             " (SELECT COUNT(*) FROM runs r WHERE r.task_id = t.id)"
             " FROM tasks t"
         ).fetchall()
-        return {r[0]: (r[1], r[2], r[3]) for r in rows}
+        return {r[0]: (r[1], r[2], r[3], r[4]) for r in rows}
 
     def last_events(self, run_ids: Iterable[int]) -> dict[int, int]:
         """The newest event's seq of each run that has any."""

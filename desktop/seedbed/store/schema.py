@@ -97,11 +97,18 @@ MIGRATIONS: list[str] = [
     ALTER TABLE tasks ADD COLUMN diff_insertions INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE tasks ADD COLUMN diff_deletions INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE events ADD COLUMN row INTEGER;
+    CREATE TEMP TABLE numbered (
+        run_id INTEGER NOT NULL, seq INTEGER NOT NULL, r INTEGER NOT NULL,
+        PRIMARY KEY (run_id, seq)
+    ) WITHOUT ROWID;
+    INSERT INTO numbered
+        SELECT run_id, seq, ROW_NUMBER() OVER (PARTITION BY run_id ORDER BY seq) - 1
+        FROM events
+        WHERE NOT (kind = 'text' AND COALESCE(json_extract(data, '$.delta'), 0));
     UPDATE events SET row = (
-        SELECT COUNT(*) FROM events AS e
-        WHERE e.run_id = events.run_id AND e.seq < events.seq
-          AND NOT (e.kind = 'text' AND COALESCE(json_extract(e.data, '$.delta'), 0))
-    ) WHERE NOT (kind = 'text' AND COALESCE(json_extract(data, '$.delta'), 0));
+        SELECT r FROM numbered WHERE numbered.run_id = events.run_id AND numbered.seq = events.seq
+    );
+    DROP TABLE numbered;
     CREATE INDEX events_by_row ON events(run_id, row) WHERE row IS NOT NULL;
     """,
 ]

@@ -6,7 +6,9 @@ from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QSystemTrayIcon
 
+from seedbed.domain.errors import UserError
 from seedbed.domain.models import Phase, Task, TaskState
+from seedbed.store import Store
 from seedbed.ui.context import AppContext
 
 FAILED = (Phase.AGENT_FAILED, Phase.CHECKS_FAILED, Phase.CONFLICT)
@@ -34,6 +36,21 @@ def notification_for(before: Task | None, after: Task) -> tuple[str, str] | None
     return f"#{after.id} is ready for review", title
 
 
+def attention_snapshot(store: Store, task_ids: list[int] | None) -> tuple[list[Task], list[Task]]:
+    """(the tasks awaiting review, oldest first; the tasks named, or all when None).
+    Runs on an engine worker: only the changed tasks are read, not the whole board."""
+    queue = needs_you_order(store.list_tasks(states=[TaskState.AWAITING_REVIEW]))
+    if task_ids is None:
+        return queue, store.list_tasks()
+    changed = []
+    for task_id in task_ids:
+        try:
+            changed.append(store.get_task(task_id))
+        except UserError:
+            continue  # deleted meanwhile
+    return queue, changed
+
+
 class Attention(QObject):
     """Keeps the Needs-you queue (all projects) and notifies when a task reaches review.
 
@@ -41,11 +58,13 @@ class Attention(QObject):
         count_changed(int): how many tasks await review.
         notified(int, str, str): a notification went out (task id, title, body).
         task_requested(int): the user clicked a notification: open that task.
+        failed(str): the queue could not be read (the store is busy or gone).
     """
 
     count_changed = Signal(int)
     notified = Signal(int, str, str)
     task_requested = Signal(int)
+    failed = Signal(str)
 
     def __init__(self, context: AppContext, icon: QIcon, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -66,29 +85,37 @@ class Attention(QObject):
         context.bridge.tasks_changed.connect(self._on_bridge_tasks_changed)
         self.refresh()
 
-    def refresh(self) -> None:
+    def refresh(self, task_ids: list[int] | None = None) -> None:
+        """Read the queue again, and the changed tasks (all of them the first time)."""
         self.context.host.call(
-            self.context.store.list_tasks,
-            on_done=self._on_tasks_loaded,
+            attention_snapshot,
+            self.context.store,
+            None if not self._primed else task_ids,
+            on_done=self._on_snapshot_loaded,
+            on_error=self._on_snapshot_failed,
             owner=self,
         )
 
     @Slot(object)
-    def _on_bridge_tasks_changed(self, _task_ids: list[int]) -> None:
-        self.refresh()
+    def _on_bridge_tasks_changed(self, task_ids: list[int]) -> None:
+        self.refresh(task_ids)
 
-    def _on_tasks_loaded(self, tasks: list[Task]) -> None:
+    def _on_snapshot_loaded(self, snapshot: tuple[list[Task], list[Task]]) -> None:
+        queue, changed = snapshot
         if self._primed:
-            for task in tasks:
+            for task in changed:
                 note = notification_for(self._known.get(task.id), task)
                 if note is not None:
                     self.notify(task.id, *note)
-        self._known = {t.id: t for t in tasks}
+        self._known.update((t.id, t) for t in changed)
         self._primed = True
-        self.queue = needs_you_order(tasks)
+        self.queue = queue
         count = len(self.queue)
         self.tray.setToolTip(f"Seedbed: {count} need{'s' if count == 1 else ''} you")
         self.count_changed.emit(count)
+
+    def _on_snapshot_failed(self, error: BaseException) -> None:
+        self.failed.emit(f"cannot read what needs you: {error}")
 
     def notify(self, task_id: int, title: str, body: str) -> None:
         self._last_notified = task_id

@@ -24,9 +24,11 @@ from seedbed.ui.actions import add_action
 from seedbed.ui.board_model import ColumnModel, Role, TaskModel
 from seedbed.ui.board_view import ColumnView
 from seedbed.ui.context import AppContext
+from seedbed.ui.foreground import MAX_TILES
 from seedbed.ui.moves import COLUMNS, MoveKind, MovePlan, neighbour, plan_move
 
 TICK_MS = 1000
+MAX_PINNED = MAX_TILES  # a pinned task gets a tile in the foreground view
 
 CARD_ACTIONS = [
     "edit_task",
@@ -141,6 +143,7 @@ class Board(QWidget):
         context.bridge.tasks_changed.connect(self._on_bridge_tasks_changed)
         context.settings.changed.connect(self._on_settings_changed)
         self._apply_window()
+        self._ticks = 0
         self._tick = QTimer(self)
         self._tick.setInterval(TICK_MS)
         self._tick.timeout.connect(self._on_tick_timeout)
@@ -188,6 +191,7 @@ class Board(QWidget):
             self.context.store.cards,
             task_ids=task_ids,
             on_done=lambda cards: self._on_cards_changed(generation, set(task_ids), cards, select),
+            on_error=self._on_call_failed,
             owner=self,
         )
 
@@ -439,7 +443,22 @@ class Board(QWidget):
         card = self._selected()
         if card is None:
             return
+        if self.context.read_only:
+            self.message_posted.emit("Read-only: nothing was changed.", True)
+            return
         pinned = not card.task.foreground
+        watched = [
+            c
+            for c in self.model.cards()
+            if c.task.foreground and c.task.state not in (TaskState.MERGED, TaskState.DISCARDED)
+        ]
+        if pinned and len(watched) >= MAX_PINNED:
+            self.message_posted.emit(
+                f"{MAX_PINNED} tasks are pinned already (the foreground view tiles "
+                f"{MAX_PINNED}): unpin one first.",
+                True,
+            )
+            return
         self.context.host.call(
             operations.set_foreground,
             self.context.store,
@@ -516,6 +535,10 @@ class Board(QWidget):
 
     @Slot()
     def _on_tick_timeout(self) -> None:
-        """Running cards show their elapsed time: repaint that column every second."""
+        """Running cards show their elapsed time: repaint that column every second. Once
+        an hour the Merged column's time window moves on."""
+        self._ticks += 1
+        if self._ticks % 3600 == 0:
+            self._apply_window()
         if self.columns[TaskState.RUNNING].model().rowCount():
             self.columns[TaskState.RUNNING].viewport().update()

@@ -19,7 +19,7 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPalette, QPen, QPixmap
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
-from seedbed.domain.models import Card, CheckStatus, TaskState
+from seedbed.domain.models import Card, CheckStatus
 from seedbed.ui import format as fmt
 from seedbed.ui import theme
 from seedbed.ui.board_model import Role
@@ -203,9 +203,7 @@ class CardDelegate(QStyledItemDelegate):
         # Line 3: phase badge, profile, checks.
         y = box.top() + TITLE_LINES * line + GAP
         x = box.left()
-        label = theme.PHASE_LABELS.get(task.phase, task.phase.value)
-        if task.state is TaskState.MERGED:
-            label = "merged"
+        label = theme.phase_label(task)
         colour = theme.phase_color(palette, task.phase)
         badge_w = metrics.horizontalAdvance(label) + 10
         badge = QRectF(x, y, badge_w, line)

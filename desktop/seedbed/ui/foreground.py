@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
 )
 
 from seedbed.domain.errors import UserError
+from seedbed.ui import theme
 from seedbed.ui.context import AppContext
 from seedbed.ui.log_view import LogPanel
 
@@ -80,7 +81,7 @@ class ForegroundTile(QFrame):
             return
         self.title.setText(f"#{task.id} {task.title}")
         self.title.setToolTip(task.title)
-        self.phase.setText(task.phase.value.replace("_", " ") or task.state.value)
+        self.phase.setText(theme.phase_label(task))
 
     @Slot()
     def _on_unpin_button_clicked(self) -> None:

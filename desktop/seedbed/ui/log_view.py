@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QPlainTextEdit,
+    QSizePolicy,
     QSplitter,
     QVBoxLayout,
     QWidget,
@@ -85,6 +86,8 @@ class LogPanel(QWidget):
         self.run_box = QComboBox(self)
         self.run_box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         self.summary = QLabel(self)
+        # The run's name keeps its room; the summary gives way (its tooltip has it all).
+        self.summary.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.follow_button = tool_button(self, "Follow", "Keep the newest row in view", True)
         self.follow_button.setChecked(True)
         self.end_button = tool_button(self, "End ⤓", "Jump to the newest row and follow")
@@ -127,8 +130,10 @@ class LogPanel(QWidget):
         self._detail_timer = QTimer(self)
         self._detail_timer.setSingleShot(True)
         self._detail_timer.setInterval(DETAIL_DEBOUNCE_MS)
-        find = add_action(self, "find_in_log", self.open_find)
-        find.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        self.find_action = add_action(self, "find_in_log", self.open_find)
+        self.find_action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        # Tiles have no find bar: their key would make the main log's Ctrl+F ambiguous.
+        self.find_action.setEnabled(not compact)
 
     def _connect(self) -> None:
         bridge = self._context.bridge

@@ -40,6 +40,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from seedbed.ui import theme
 from seedbed.ui.log_model import LogModel, Role
 from seedbed.ui.log_render import Line, Tone
 
@@ -173,8 +174,8 @@ def tone_colors(palette: QPalette) -> dict[Tone, QColor]:
         Tone.NORMAL: text,
         Tone.MUTED: muted,
         Tone.TOOL: link,
-        Tone.WARNING: QColor("#e3a444" if dark else "#8f5600"),
-        Tone.ERROR: QColor("#ff7b72" if dark else "#c62828"),
+        Tone.WARNING: theme.warning(palette),
+        Tone.ERROR: theme.danger(palette),
     }
 
 

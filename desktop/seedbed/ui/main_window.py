@@ -65,6 +65,8 @@ class MainWindow(QMainWindow):
 
         self.board = Board(context, self)
         self.log = LogPanel(context, parent=self)
+        # Ctrl+F searches the selected task's log from anywhere in the window.
+        self.log.find_action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
         self.task_header = QLabel()
         self.task_header.setObjectName("task-header")
         self.task_header.setWordWrap(True)
@@ -135,6 +137,7 @@ class MainWindow(QMainWindow):
         self.attention.count_changed.connect(self._on_attention_count_changed)
         self.attention.task_requested.connect(self.open_task)
         self.attention.notified.connect(self._on_attention_notified)
+        self.attention.failed.connect(self._on_attention_failed)
         context.bridge.mode_changed.connect(self._on_bridge_mode_changed)
         context.bridge.tasks_changed.connect(self._on_bridge_tasks_changed)
 
@@ -294,6 +297,10 @@ class MainWindow(QMainWindow):
     def _on_board_message_posted(self, message: str, error: bool) -> None:
         self.statusBar().showMessage(("⚠ " if error else "") + message, 10_000 if error else 5000)
 
+    @Slot(str)
+    def _on_attention_failed(self, message: str) -> None:
+        self._on_board_message_posted(message, True)
+
     @Slot(object)
     def _on_bridge_tasks_changed(self, _task_ids: list[int]) -> None:
         self._update_engine_label()
@@ -414,6 +421,9 @@ class MainWindow(QMainWindow):
 
     @Slot(int)
     def _on_foreground_unpin_requested(self, task_id: int) -> None:
+        if self.context.read_only:
+            self.statusBar().showMessage("⚠ Read-only: nothing was changed.", 10_000)
+            return
         self.context.host.call(
             operations.set_foreground,
             self.context.store,

@@ -43,6 +43,8 @@ class GeneralPage(Page):
 
     @Slot()
     def _on_save_clicked(self) -> None:
+        if self.refused_read_only():
+            return
         settings = self.form.validate()
         if not isinstance(settings, Settings):
             return
@@ -97,6 +99,8 @@ class KeysPage(Page):
     """API keys in the OS keyring: the backend in use, the stored key names (never a
     value), Set and Remove. With no working keyring it says so and names the
     environment variables to use instead. Signals: those of Page."""
+
+    writes_store = False
 
     def __init__(self, context: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(context, parent)

@@ -73,6 +73,12 @@ def error_text(error: BaseException) -> str:
     return f"unexpected error: {type(error).__name__}: {error}"
 
 
+READ_ONLY_SETTINGS = (
+    "Read-only: another Seedbed engine owns this data dir and this window only follows it. "
+    "Change this there (`seedbed profile …`, `seedbed project …`) or once it stops."
+)
+
+
 class Page(QWidget):
     """A settings page: its writes go through `host.call`; their errors and results
     are shown in the page (a red line, a status line), never lost.
@@ -99,7 +105,19 @@ class Page(QWidget):
         self._buttons.append(button)
         return button
 
+    # Pages that write the store refuse while another engine owns the data dir (the
+    # window only follows it); the keyring is not the store, so keys may change.
+    writes_store = True
+
+    def refused_read_only(self) -> bool:
+        if self.writes_store and self.context.read_only:
+            self.error.show_message(READ_ONLY_SETTINGS)
+            return True
+        return False
+
     def run(self, fn: Callable[..., Any], *args: Any, on_done: Callable[[Any], None]) -> None:
+        if self.refused_read_only():
+            return
         self.error.show_message("")
         self.status.setText("Working…")
         self._set_busy(True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtGui import QColor, QPalette
 
-from seedbed.domain.models import Phase
+from seedbed.domain.models import Phase, Task, TaskState
 
 
 def is_dark(palette: QPalette) -> bool:
@@ -61,6 +61,13 @@ PHASE_LABELS: dict[Phase, str] = {
     Phase.INTERRUPTED: "interrupted",
     Phase.NONE: "merged",
 }
+
+
+def phase_label(task: Task) -> str:
+    """What a badge says: the phase, or "merged" / "discarded" for those columns."""
+    if task.state in (TaskState.MERGED, TaskState.DISCARDED):
+        return task.state.value
+    return PHASE_LABELS.get(task.phase, task.phase.value)
 
 
 def phase_color(palette: QPalette, phase: Phase) -> QColor:

@@ -1,0 +1,51 @@
+"""When a task comes to need the user, and in which order they are walked."""
+
+from __future__ import annotations
+
+from seedbed.domain.models import Phase, Task, TaskState
+from seedbed.ui.attention import needs_you_order, notification_for
+
+
+def task(state: TaskState, phase: Phase, updated: float = 0.0, task_id: int = 1) -> Task:
+    return Task(
+        id=task_id,
+        project_id=1,
+        title="Fix it\nnow",
+        state=state,
+        phase=phase,
+        updated_at=updated,
+        error="exit 1" if phase is Phase.AGENT_FAILED else "",
+    )
+
+
+RUNNING = task(TaskState.RUNNING, Phase.IMPLEMENTING)
+
+
+def test_a_run_that_ends_ready_or_failed_notifies() -> None:
+    ready = notification_for(RUNNING, task(TaskState.AWAITING_REVIEW, Phase.READY))
+    assert ready == ("#1 is ready for review", "Fix it now")
+    failed = notification_for(RUNNING, task(TaskState.AWAITING_REVIEW, Phase.AGENT_FAILED))
+    assert failed is not None and "agent failed" in failed[0] and "exit 1" in failed[1]
+    conflict = notification_for(
+        task(TaskState.AWAITING_REVIEW, Phase.READY),
+        task(TaskState.AWAITING_REVIEW, Phase.CONFLICT),
+    )
+    assert conflict is not None and "conflict" in conflict[0]
+
+
+def test_nothing_else_notifies() -> None:
+    waiting = task(TaskState.AWAITING_REVIEW, Phase.READY)
+    assert notification_for(waiting, waiting) is None  # no change
+    assert notification_for(RUNNING, task(TaskState.PLANNED, Phase.DRAFT)) is None
+    assert notification_for(None, RUNNING) is None
+    merged = task(TaskState.MERGED, Phase.NONE)
+    assert notification_for(waiting, merged) is None
+
+
+def test_the_queue_is_oldest_first() -> None:
+    tasks = [
+        task(TaskState.AWAITING_REVIEW, Phase.READY, updated=30, task_id=1),
+        task(TaskState.RUNNING, Phase.IMPLEMENTING, updated=5, task_id=2),
+        task(TaskState.AWAITING_REVIEW, Phase.CHECKS_FAILED, updated=10, task_id=3),
+    ]
+    assert [t.id for t in needs_you_order(tasks)] == [3, 1]
