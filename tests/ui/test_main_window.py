@@ -276,3 +276,22 @@ def test_no_display_is_a_clear_error(data_dir: Path) -> None:
     )
     assert result.returncode == 2
     assert "no display" in result.stderr and "seedbed --help" in result.stderr
+
+
+@pytest.mark.usefixtures("project")
+def test_closing_with_agents_running_asks_first(
+    qtbot: QtBot, seedbed: SeedbedCli, app_context: AppContext, command_profile
+) -> None:
+    command_profile("slow", "sleep 30")
+    window = open_window(qtbot, app_context)
+    task = add(seedbed, "Slow", "--profile", "slow", "--start")
+    qtbot.waitUntil(lambda: app_context.host.running_count() == 1, timeout=RUN_TIMEOUT_MS)
+    questions: list[str] = []
+    window.confirm = lambda text: questions.append(text) or False
+    window.close()
+    assert window.isVisible() and "1 agent is running" in questions[0]
+    window.confirm = lambda text: True
+    window.close()
+    assert not window.isVisible()
+    app_context.host.stop()
+    assert app_context.store.get_task(task).phase.value == "interrupted"

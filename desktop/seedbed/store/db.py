@@ -443,6 +443,16 @@ class Store:
         ).fetchall()
         return [(r[0], r[1], r[2]) for r in rows]
 
+    def tool_results_after(self, run_id: int, row: int, window: int) -> list[str]:
+        """The tool_result events among the `window` log rows after `row` (a tool call's
+        result is near it): only those rows' JSON is read, not every row's."""
+        rows = self.conn.execute(
+            "SELECT data FROM events WHERE run_id = ? AND row > ? AND row <= ?"
+            " AND row IS NOT NULL AND kind = 'tool_result' ORDER BY row LIMIT 64",
+            (run_id, row, row + window),
+        ).fetchall()
+        return [r[0] for r in rows]
+
     def read_pending_text(self, run_id: int, limit: int = 4000) -> str:
         """The streamed text after the run's last shown event: an answer being written."""
         rows = self.conn.execute(

@@ -67,8 +67,8 @@ class EngineHost:
 
     def stop(self, timeout: float = 60.0) -> None:
         """Stop every run (work committed, tasks interrupted) and end the thread."""
-        if self._loop is None or self._thread is None:
-            return
+        if self._loop is None or self._thread is None or self._loop.is_closed():
+            return  # never started, or stopped already
         stopped = self._stopped
         assert stopped is not None
         self._closing = True

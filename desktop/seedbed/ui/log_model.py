@@ -163,8 +163,8 @@ class LogModel(QAbstractListModel):
         call = self.event_at(row)
         if not isinstance(call, ToolCallEvent) or self._run_id is None:
             return None
-        for _row, _seq, data in self._store.read_log_rows(self._run_id, row + 1, RESULT_WINDOW):
-            if '"tool_result"' not in data or (call.call_id and call.call_id not in data):
+        for data in self._store.tool_results_after(self._run_id, row, RESULT_WINDOW):
+            if call.call_id and call.call_id not in data:
                 continue
             event = parse_row(data)
             if not isinstance(event, ToolResultEvent):

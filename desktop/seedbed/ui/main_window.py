@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QEvent, QObject, QSettings, Qt, QTimer, Slot
@@ -29,7 +30,7 @@ from seedbed.engine import operations
 from seedbed.ui import theme
 from seedbed.ui.actions import add_action
 from seedbed.ui.attention import Attention
-from seedbed.ui.board import Board
+from seedbed.ui.board import Board, ask
 from seedbed.ui.context import AppContext
 from seedbed.ui.discard import DiscardDialog
 from seedbed.ui.foreground import MAX_TILES, ForegroundView
@@ -61,6 +62,8 @@ class MainWindow(QMainWindow):
         self.setAcceptDrops(True)
         self._needs_you = 0
         self._pending_select = 0
+        # Asked before closing with agents running (a modal question; tests answer it).
+        self.confirm: Callable[[str], bool] = lambda text: ask(self, text)
         self._ui_state = QSettings(str(context.data_dir / WINDOW_STATE), QSettings.Format.IniFormat)
 
         self.board = Board(context, self)
@@ -467,23 +470,19 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:
         running = self.context.host.running_count()
-        if running and not self.confirm_close(running):
+        if running and not self.confirm(self.close_question(running)):
             event.ignore()
             return
         self.save_state()
         event.accept()
 
-    def confirm_close(self, running: int) -> bool:
-        answer = QMessageBox.question(
-            self,
-            "Seedbed",
+    @staticmethod
+    def close_question(running: int) -> str:
+        return (
             f"{running} agent{'s are' if running != 1 else ' is'} running. Closing Seedbed "
             "stops them: their work so far is committed, and the tasks wait for review as "
-            "interrupted (Resume continues them).\n\nClose anyway?",
-            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
-            QMessageBox.StandardButton.No,
+            "interrupted (Resume continues them).\n\nClose anyway?"
         )
-        return answer == QMessageBox.StandardButton.Yes
 
 
 def _escape(text: str) -> str:
