@@ -5,13 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QModelIndex, QPoint, Qt, QTimer, Signal, Slot
+from PySide6.QtCore import QModelIndex, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QCheckBox,
     QHBoxLayout,
     QLabel,
-    QMenu,
     QMessageBox,
     QVBoxLayout,
     QWidget,
@@ -21,14 +20,13 @@ from seedbed.domain.lifecycle import LABELS
 from seedbed.domain.models import Card, Control, TaskState
 from seedbed.engine import operations
 from seedbed.ui.actions import add_action
+from seedbed.ui.board_actions import CardActions
 from seedbed.ui.board_model import ColumnModel, Role, TaskModel
 from seedbed.ui.board_view import ColumnView
 from seedbed.ui.context import AppContext
-from seedbed.ui.foreground import MAX_TILES
-from seedbed.ui.moves import COLUMNS, MoveKind, MovePlan, neighbour, plan_move
+from seedbed.ui.moves import COLUMNS, MoveKind, MovePlan, plan_move
 
 TICK_MS = 1000
-MAX_PINNED = MAX_TILES  # a pinned task gets a tile in the foreground view
 
 CARD_ACTIONS = [
     "edit_task",
@@ -58,7 +56,7 @@ def ask(parent: QWidget, text: str) -> bool:
     return answer == QMessageBox.StandardButton.Yes
 
 
-class Board(QWidget):
+class Board(CardActions, QWidget):
     """Planned, Running, Awaiting review and Merged: filtered views of one TaskModel.
 
     Loads the project's cards through the engine thread and applies the changes the
@@ -331,181 +329,6 @@ class Board(QWidget):
 
     def _on_call_failed(self, error: BaseException) -> None:
         self.message_posted.emit(str(error), True)
-
-    # -- actions on the selected card ------------------------------------------------
-
-    def _selected(self) -> Card | None:
-        card = self.selected_card()
-        if card is None:
-            self.message_posted.emit("Select a card first.", True)
-        return card
-
-    def _on_edit_task(self) -> None:
-        card = self._selected()
-        if card is None:
-            return
-        if card.task.state is not TaskState.PLANNED:
-            self.message_posted.emit("Only a planned task can be edited.", True)
-            return
-        self.edit_requested.emit(card.task.id)
-
-    def _on_start_task(self) -> None:
-        card = self._selected()
-        if card is not None:
-            self.move(card.task.id, TaskState.RUNNING)
-
-    def _on_move_left(self) -> None:
-        self._step(-1)
-
-    def _on_move_right(self) -> None:
-        self._step(1)
-
-    def _step(self, step: int) -> None:
-        card = self._selected()
-        if card is None:
-            return
-        target = neighbour(card.task.state, step)
-        if target is None:
-            self.message_posted.emit("There is no column on that side.", True)
-            return
-        self.move(card.task.id, target)
-
-    def _on_move_up(self) -> None:
-        self._shift(-1)
-
-    def _on_move_down(self) -> None:
-        self._shift(1)
-
-    def _shift(self, step: int) -> None:
-        card = self._selected()
-        if card is None:
-            return
-        if card.task.state is not TaskState.PLANNED:
-            self.message_posted.emit("Only Planned has a queue order to change.", True)
-            return
-        proxy = self.columns[TaskState.PLANNED].column_model()
-        row = proxy.mapFromSource(self.model.index_of(card.task.id)).row()
-        target = row + step
-        if not 0 <= target < proxy.rowCount():
-            return
-        # Up: before the card above. Down: before the card two below (or last).
-        before_row = target if step < 0 else target + 1
-        before = proxy.index(before_row, 0)
-        self.move(
-            card.task.id, TaskState.PLANNED, before.data(Role.TASK_ID) if before.isValid() else None
-        )
-
-    def _on_stop_task(self) -> None:
-        card = self._selected()
-        if card is None:
-            return
-        if card.task.state is not TaskState.RUNNING:
-            self.message_posted.emit(f"#{card.task.id} is not running.", True)
-            return
-        if self.context.read_only:
-            self.message_posted.emit("Read-only: nothing was changed.", True)
-            return
-        plan = MovePlan(kind=MoveKind.NOTHING, message=f"#{card.task.id} stopped")
-        store, data_dir = self.context.store, self.context.data_dir
-        self._run(
-            plan, card.task.id, operations.control_task, store, data_dir, card.task.id, Control.STOP
-        )
-
-    def _on_requeue_task(self) -> None:
-        card = self._selected()
-        if card is not None:
-            self.move(card.task.id, TaskState.PLANNED)
-
-    def _on_resume_task(self) -> None:
-        card = self._selected()
-        if card is not None:
-            self.move(card.task.id, TaskState.RUNNING)
-
-    def _on_approve_task(self) -> None:
-        card = self._selected()
-        if card is not None:
-            self.move(card.task.id, TaskState.MERGED)
-
-    def _on_discard_task(self) -> None:
-        card = self._selected()
-        if card is None:
-            return
-        if card.task.state not in (TaskState.PLANNED, TaskState.AWAITING_REVIEW):
-            self.message_posted.emit(
-                f"#{card.task.id} is {LABELS[card.task.state]}: only a planned task or one "
-                "awaiting review can be discarded (stop it first).",
-                True,
-            )
-            return
-        self.discard_requested.emit(card.task.id)
-
-    def _on_pin_task(self) -> None:
-        card = self._selected()
-        if card is None:
-            return
-        if self.context.read_only:
-            self.message_posted.emit("Read-only: nothing was changed.", True)
-            return
-        pinned = not card.task.foreground
-        watched = [
-            c
-            for c in self.model.cards()
-            if c.task.foreground and c.task.state not in (TaskState.MERGED, TaskState.DISCARDED)
-        ]
-        if pinned and len(watched) >= MAX_PINNED:
-            self.message_posted.emit(
-                f"{MAX_PINNED} tasks are pinned already (the foreground view tiles "
-                f"{MAX_PINNED}): unpin one first.",
-                True,
-            )
-            return
-        self.context.host.call(
-            operations.set_foreground,
-            self.context.store,
-            card.task.id,
-            pinned,
-            on_done=lambda _t: self.refresh_tasks([card.task.id]),
-            on_error=self._on_call_failed,
-            owner=self,
-        )
-
-    @Slot(QPoint)
-    def _on_view_context_menu(self, pos: QPoint) -> None:
-        view = self.sender()
-        assert isinstance(view, ColumnView)
-        index = view.indexAt(pos)
-        if not index.isValid():
-            return
-        view.setCurrentIndex(index)
-        card: Card = index.data(Role.ITEM)
-        menu = QMenu(self)
-        for name in self._menu_for(card):
-            if name == "-":
-                menu.addSeparator()
-            else:
-                menu.addAction(self.actions_by_name[name])
-        menu.popup(view.viewport().mapToGlobal(pos))
-
-    @staticmethod
-    def _menu_for(card: Card) -> list[str]:
-        state = card.task.state
-        if state is TaskState.PLANNED:
-            return [
-                "start_task",
-                "edit_task",
-                "-",
-                "move_up",
-                "move_down",
-                "-",
-                "pin_task",
-                "-",
-                "discard_task",
-            ]
-        if state is TaskState.RUNNING:
-            return ["stop_task", "requeue_task", "-", "pin_task"]
-        if state is TaskState.AWAITING_REVIEW:
-            return ["approve_task", "resume_task", "-", "pin_task", "-", "discard_task"]
-        return []
 
     # -- looks -----------------------------------------------------------------------
 

@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import os
-import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QEvent, QObject, QSettings, Qt, QTimer, Slot
+from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Slot
 from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QIcon
 from PySide6.QtWidgets import (
-    QApplication,
     QLabel,
     QMainWindow,
     QMessageBox,
@@ -24,34 +21,29 @@ from PySide6.QtWidgets import (
 )
 
 from seedbed.domain.errors import UserError
-from seedbed.domain.lifecycle import LABELS
 from seedbed.domain.models import Card, Project, TaskState
-from seedbed.engine import operations
 from seedbed.ui import theme
 from seedbed.ui.actions import add_action
 from seedbed.ui.attention import Attention
 from seedbed.ui.board import Board, ask
 from seedbed.ui.context import AppContext
-from seedbed.ui.discard import DiscardDialog
 from seedbed.ui.foreground import MAX_TILES, ForegroundView
 from seedbed.ui.host import ENGINE, FOLLOW
 from seedbed.ui.log_view import LogPanel
 from seedbed.ui.projects import ProjectAdder, ProjectSelector, has_local_urls
-from seedbed.ui.settings_dialog import SettingsDialog
-from seedbed.ui.task_dialog import TaskDialog
+from seedbed.ui.startup_probe import STARTUP_PROBE, PaintProbe
+from seedbed.ui.task_header import TaskHeader
+from seedbed.ui.window_actions import WindowActions
 
 ICON = Path(__file__).parent / "assets" / "seedbed.svg"
 WINDOW_STATE = "window.ini"
-# Set, the window prints "board-painted <unix time>" to stderr the first time the
-# board is painted with cards, then quits: how tests/perf times start-up.
-STARTUP_PROBE = "SEEDBED_STARTUP_PROBE"
 
 
 def app_icon() -> QIcon:
     return QIcon(str(ICON))
 
 
-class MainWindow(QMainWindow):
+class MainWindow(WindowActions, QMainWindow):
     """Seedbed's window. Everything slow goes through `context.host`; the window only
     shows what the store says and asks for changes."""
 
@@ -70,10 +62,7 @@ class MainWindow(QMainWindow):
         self.log = LogPanel(context, parent=self)
         # Ctrl+F searches the selected task's log from anywhere in the window.
         self.log.find_action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
-        self.task_header = QLabel()
-        self.task_header.setObjectName("task-header")
-        self.task_header.setWordWrap(True)
-        self.task_header.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.task_header = TaskHeader(self)
         side = QWidget(self)
         side_layout = QVBoxLayout(side)
         side_layout.setContentsMargins(4, 0, 0, 0)
@@ -247,20 +236,7 @@ class MainWindow(QMainWindow):
             self.log.show_task(task_id if card else None)
 
     def _show_header(self, card: Card | None) -> None:
-        if card is None:
-            self.task_header.setText("")
-            return
-        task = card.task
-        phase = theme.PHASE_LABELS.get(task.phase, task.phase.value)
-        parts = [f"<b>#{task.id} {_escape(' '.join(task.title.split()))}</b>"]
-        detail = LABELS[task.state] + (f" · {phase}" if task.state is not TaskState.MERGED else "")
-        if task.branch:
-            detail += f" · <code>{_escape(task.branch)}</code>"
-        parts.append(detail)
-        if task.error:
-            colour = theme.danger(self.palette()).name()
-            parts.append(f"<span style='color:{colour}'>{_escape(task.error)}</span>")
-        self.task_header.setText("<br>".join(parts))
+        self.task_header.show_card(card)
 
     @Slot(int)
     def _on_board_task_activated(self, task_id: int) -> None:
@@ -362,93 +338,6 @@ class MainWindow(QMainWindow):
         event.acceptProposedAction()
         self.adder.add_dropped(event.mimeData())
 
-    # -- actions ---------------------------------------------------------------------
-
-    def _on_add_project(self) -> None:
-        self.adder.choose_folder(self)
-
-    def _on_new_task(self) -> None:
-        if self.context.project_id is None:
-            self.show_error("Add a project first (Ctrl+O): tasks belong to a repository.")
-            return
-        dialog = TaskDialog(self.context, self.context.project_id, parent=self)
-        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        dialog.task_saved.connect(self._on_dialog_task_saved)
-        dialog.open()
-
-    @Slot(int)
-    def _on_board_edit_requested(self, task_id: int) -> None:
-        card = self.board.model.card(task_id)
-        if card is None or self.context.project_id is None:
-            return
-        dialog = TaskDialog(self.context, self.context.project_id, card.task, parent=self)
-        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        dialog.task_saved.connect(self._on_dialog_task_saved)
-        dialog.open()
-
-    @Slot(int)
-    def _on_dialog_task_saved(self, task_id: int) -> None:
-        self.board.refresh_tasks([task_id], select=task_id)
-
-    @Slot(int)
-    def _on_board_discard_requested(self, task_id: int) -> None:
-        card = self.board.model.card(task_id)
-        if card is None:
-            return
-        dialog = DiscardDialog(self.context, card.task, parent=self)
-        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        dialog.task_discarded.connect(lambda tid: self.board.refresh_tasks([tid]))
-        dialog.open()
-
-    def _on_next_needs_you(self) -> None:
-        task = self.attention.next_after(self.board.selected_task_id())
-        if task is not None:
-            self.open_task(task.id)
-
-    @Slot(int)
-    def _on_attention_count_changed(self, count: int) -> None:
-        self._needs_you = count
-        self._update_title()
-
-    @Slot(int, str, str)
-    def _on_attention_notified(self, _task_id: int, title: str, _body: str) -> None:
-        self.statusBar().showMessage(title, 10_000)
-        if not self.isActiveWindow():
-            QApplication.alert(self)
-
-    def _on_show_board(self) -> None:
-        self._show_page(foreground=False)
-
-    def _on_show_foreground(self) -> None:
-        self._show_page(foreground=True)
-
-    @Slot(int)
-    def _on_foreground_unpin_requested(self, task_id: int) -> None:
-        if self.context.read_only:
-            self.statusBar().showMessage("⚠ Read-only: nothing was changed.", 10_000)
-            return
-        self.context.host.call(
-            operations.set_foreground,
-            self.context.store,
-            task_id,
-            False,
-            on_done=lambda _t: self.board.refresh_tasks([task_id]),
-            owner=self,
-        )
-
-    def _on_settings(self) -> None:
-        dialog = SettingsDialog(self.context, self)
-        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        dialog.finished.connect(lambda _r: self.projects.reload(self.context.project_id))
-        dialog.open()
-
-    def _on_refresh(self) -> None:
-        self.board.load(self.context.project_id)
-        self.attention.refresh()
-
-    def _on_quit(self) -> None:
-        self.close()
-
     # -- state across sessions -------------------------------------------------------
 
     def _restore_state(self) -> None:
@@ -483,30 +372,3 @@ class MainWindow(QMainWindow):
             "stops them: their work so far is committed, and the tasks wait for review as "
             "interrupted (Resume continues them).\n\nClose anyway?"
         )
-
-
-def _escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-class PaintProbe(QObject):
-    """Watches the board's columns; on the first paint that shows a card, reports the
-    time and quits the application (start-up benchmark only)."""
-
-    def __init__(self, board: Board, parent: QObject) -> None:
-        super().__init__(parent)
-        self.board = board
-        self.done = False
-        for view in board.columns.values():
-            view.viewport().installEventFilter(self)
-
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if not self.done and event.type() == QEvent.Type.Paint and self.board.model.rowCount() > 0:
-            self.done = True
-            QTimer.singleShot(0, self._report)
-        return False
-
-    def _report(self) -> None:
-        sys.stderr.write(f"board-painted {time.time():.6f}\n")
-        sys.stderr.flush()
-        QApplication.quit()
