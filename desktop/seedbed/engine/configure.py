@@ -1,0 +1,168 @@
+"""Setting up projects and agent profiles, with the input checks the user sees."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from seedbed import secrets, vcs
+from seedbed.domain.errors import UserError
+from seedbed.domain.models import AgentKind, AgentProfile, Project
+from seedbed.domain.slug import slugify
+from seedbed.store import Store
+
+PROJECT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+
+
+class InvalidField(UserError):
+    """A setting the user must change; `field` names the model's field ("" when the
+    problem is not one field's), so a form can show the message next to it."""
+
+    def __init__(self, message: str, field: str = "") -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def check_text(text: str, what: str) -> None:
+    """Text that becomes a process's stdin, environment or a commit message."""
+    if "\0" in text:
+        raise UserError(f"{what} contains a NUL byte")
+
+
+# -- projects ---------------------------------------------------------------------------
+
+
+def add_project(
+    store: Store,
+    path: Path,
+    name: str | None = None,
+    base: str | None = None,
+    setup: str = "",
+    check: str = "",
+    copy: list[str] | None = None,
+    diff_budget: int = 0,
+) -> Project:
+    top = vcs.open_repository(path)
+    if base is None:
+        base = vcs.current_branch(top)
+        if base is None:
+            raise UserError(f"{top} has a detached HEAD: name the base branch with --base")
+    elif not vcs.branch_exists(top, base):
+        raise UserError(f"base branch {base!r} does not exist in {top}")
+    if diff_budget < 0:
+        raise UserError("--diff-budget must be 0 or more")
+    if name is not None and not name.strip():
+        raise UserError("the project name is empty")
+    if name is not None and not PROJECT_NAME.fullmatch(name.strip()):
+        raise UserError(
+            f"{name!r} is not a usable project name: use letters, digits, '.', '_' and '-' "
+            "(it names a directory), starting with a letter or digit"
+        )
+    project = Project(
+        name=slugify(name or top.name, fallback="project") if name is None else name.strip(),
+        path=top,
+        base_branch=base,
+        setup_command=setup,
+        check_command=check,
+        copy_globs=copy or [],
+        diff_budget=diff_budget,
+    )
+    if not project.name:
+        raise UserError("the project name is empty")
+    return store.add_project(project)
+
+
+def update_project_settings(store: Store, project: Project) -> Project:
+    """Save a project's settings (setup and check commands, copied files, diff budget,
+    check timeout), checked for the user; its name and path do not change."""
+    store.get_project(project.id)
+    if project.diff_budget < 0:
+        raise InvalidField("the diff budget must be 0 or more", "diff_budget")
+    if project.check_timeout <= 0:
+        raise InvalidField(
+            "the check timeout must be a positive number of seconds", "check_timeout"
+        )
+    texts = [
+        ("setup_command", project.setup_command, "the setup command"),
+        ("check_command", project.check_command, "the check command"),
+        *(("copy_globs", pattern, "a copied-files pattern") for pattern in project.copy_globs),
+    ]
+    for field, text, what in texts:
+        try:
+            check_text(text, what)
+        except UserError as exc:
+            raise InvalidField(str(exc), field) from None
+    return store.update_project(project)
+
+
+# -- profiles ---------------------------------------------------------------------------
+
+
+def add_profile(store: Store, name: str, kind: AgentKind, **options: Any) -> AgentProfile:
+    """A new agent profile; options are AgentProfile fields, checked here for the user."""
+    return store.add_profile(check_profile(name, kind, **options))
+
+
+def _flag(field: str) -> str:
+    return "--" + field.replace("_", "-")
+
+
+def check_profile(name: str, kind: AgentKind, **options: Any) -> AgentProfile:
+    """The profile `name` of `kind` with these AgentProfile fields, checked for the user
+    (the same rules for `profile add` and the settings dialog); InvalidField if not.
+    Pure: no I/O."""
+    name = name.strip()
+    if not name:
+        raise InvalidField("the profile name is empty", "name")
+    if options.get("timeout") is not None and options["timeout"] <= 0:
+        raise InvalidField("--timeout must be a positive number of seconds", "timeout")
+    for field in ("context_window", "max_turns", "max_tries", "max_output_tokens"):
+        if options.get(field) is not None and options[field] < 1:
+            raise InvalidField(f"{_flag(field)} must be at least 1", field)
+    for field in ("price_in", "price_out", "token_budget"):
+        if options.get(field) is not None and options[field] < 0:
+            raise InvalidField(f"{_flag(field)} cannot be negative", field)
+    for field in ("idle_timeout", "grace_seconds", "read_timeout"):
+        if options.get(field) is not None and options[field] < 0:
+            raise InvalidField(f"{_flag(field)} cannot be negative", field)
+    for field in ("context_warn", "context_stop"):
+        if options.get(field) is not None and not 0 < options[field] <= 1:
+            raise InvalidField(f"{_flag(field)} must be a fraction above 0 and at most 1", field)
+    if options.get("key_name"):
+        try:
+            secrets.validate_name(options["key_name"])
+        except UserError as exc:
+            raise InvalidField(str(exc), "key_name") from None
+    base_url = str(options.get("base_url", ""))
+    if base_url and not base_url.startswith(("http://", "https://")):
+        raise InvalidField(
+            f"--base-url must start with http:// or https://, not {base_url!r}", "base_url"
+        )
+    if kind is AgentKind.COMMAND and not str(options.get("command", "")).strip():
+        raise InvalidField("a command profile needs --command", "command")
+    if kind is AgentKind.BUILTIN:
+        if not options.get("provider"):
+            raise InvalidField(
+                "a builtin profile needs --provider (openai or anthropic)", "provider"
+            )
+        if not str(options.get("model", "")).strip():
+            raise InvalidField("a builtin profile needs --model", "model")
+    try:
+        return AgentProfile.model_validate({"name": name, "kind": kind, **options})
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        field = str(error["loc"][0]) if error["loc"] else ""
+        raise InvalidField(f"invalid profile: {error['msg']}", field) from None
+
+
+def update_profile(
+    store: Store, profile_id: int, name: str, kind: AgentKind, **options: Any
+) -> AgentProfile:
+    """Replace profile `profile_id` with these settings, checked as `add_profile` does.
+    Fields `options` leaves out get their defaults."""
+    store.get_profile(profile_id)
+    profile = check_profile(name, kind, **options)
+    return store.update_profile(profile.model_copy(update={"id": profile_id}))

@@ -1,0 +1,223 @@
+"""Reviewing a task's work: its diff, approving (merging) or discarding it, its details."""
+
+from __future__ import annotations
+
+import glob
+import shutil
+from pathlib import Path
+from typing import Any
+
+from seedbed import vcs
+from seedbed.domain.errors import SeedbedError, UserError
+from seedbed.domain.lifecycle import check_move
+from seedbed.domain.models import (
+    CheckResult,
+    DiffStat,
+    FileChange,
+    MergeStrategy,
+    Phase,
+    Project,
+    Task,
+    TaskState,
+)
+from seedbed.domain.slug import one_line
+from seedbed.engine.runner import commit_work
+from seedbed.store import Store
+
+# -- the diff, approve, discard --------------------------------------------------------
+
+
+def _project_of(store: Store, task: Task) -> Project:
+    return store.get_project(task.project_id)
+
+
+def diff_text(store: Store, task_id: int) -> str:
+    task = store.get_task(task_id)
+    project = _project_of(store, task)
+    if task.branch is None:
+        raise UserError(f"task {task_id} has no branch yet: it has not run")
+    if task.state is TaskState.RUNNING and task.worktree and task.worktree.exists():
+        return vcs.worktree_diff_text(task.worktree, task.base_branch)
+    if not _branch_exists(project, task):
+        raise UserError(f"the branch {task.branch} of task {task_id} no longer exists")
+    return vcs.diff_text(project.path, task.base_branch, task.branch)
+
+
+def diff_files(store: Store, task: Task) -> list[FileChange]:
+    project = _project_of(store, task)
+    if task.state is TaskState.RUNNING and task.worktree and task.worktree.exists():
+        return vcs.worktree_diff_files(task.worktree, task.base_branch)
+    if not _branch_exists(project, task):
+        raise UserError(f"task {task.id} has no branch: it has not run, or its branch was deleted")
+    assert task.branch is not None
+    return vcs.diff_files(project.path, task.base_branch, task.branch)
+
+
+def diff_stat(store: Store, task: Task) -> DiffStat:
+    project = _project_of(store, task)
+    being_made = task.phase in (Phase.QUEUED, Phase.PREPARING) and not task.workspace_ready
+    if task.branch is None or being_made:
+        return DiffStat()
+    if task.state is TaskState.RUNNING and task.worktree and task.worktree.exists():
+        return vcs.worktree_diff_stat(task.worktree, task.base_branch)
+    if not _branch_exists(project, task):
+        return DiffStat()
+    return vcs.diff_stat(project.path, task.base_branch, task.branch)
+
+
+def remove_workspace(project: Project, worktree: Path) -> None:
+    """Remove a task's worktree and the per-task state agents keep beside it
+    (`.<worktree name>.<agent>`, e.g. Aider's chat history): nothing is left behind."""
+    vcs.remove_worktree(project.path, worktree)
+    for state in worktree.parent.glob(f".{glob.escape(worktree.name)}.*"):
+        if state.is_dir() and not state.is_symlink():
+            shutil.rmtree(state, ignore_errors=True)
+
+
+def _branch_exists(project: Project, task: Task) -> bool:
+    """Whether the task's own branch exists (the runner records a branch name only when
+    it was free, so a recorded branch is never the user's)."""
+    if task.branch is None:
+        return False
+    return vcs.branch_exists(project.path, task.branch)
+
+
+def approve(
+    store: Store, task_id: int, strategy: MergeStrategy = MergeStrategy.SQUASH, message: str = ""
+) -> Task:
+    """Merge the task's branch into its base branch → merged, worktree removed.
+
+    On a conflict the base checkout is left exactly as it was and the task waits in
+    awaiting_review / conflict, naming the files.
+    """
+    task = store.get_task(task_id)
+    check_move(task_id, task.state, TaskState.MERGED)
+    project = _project_of(store, task)
+    if not _branch_exists(project, task):
+        raise UserError(f"task {task_id} has no branch to merge")
+    assert task.branch is not None
+    if task.worktree is not None and task.worktree.exists():
+        commit_work(
+            project, task.worktree, f"{one_line(task.title)}\n\nChanges left in the worktree.\n"
+        )
+    if vcs.diff_stat(project.path, task.base_branch, task.branch).files == 0:
+        raise UserError(
+            f"task {task_id} changed nothing against {task.base_branch}: nothing to merge "
+            "(discard it instead)"
+        )
+    subject = message.strip() or one_line(task.title)
+    try:
+        vcs.merge(
+            project.path,
+            task.base_branch,
+            task.branch,
+            strategy,
+            subject + f"\n\nSeedbed task {task.id}\n" if not message.strip() else message,
+            task.worktree if task.worktree is not None and task.worktree.exists() else None,
+        )
+    except vcs.MergeConflict as exc:
+        store.update_task(task_id, phase=Phase.CONFLICT, error=str(exc))
+        raise
+    if task.worktree is not None:
+        remove_workspace(project, task.worktree)
+    return store.move_task(
+        task_id,
+        TaskState.MERGED,
+        Phase.NONE,
+        expect=TaskState.AWAITING_REVIEW,
+        workspace_ready=False,
+        worktree=None,
+        error="",
+    )
+
+
+def discard(store: Store, task_id: int, delete_branch: bool = False) -> Task:
+    """Archive a task. Its work is committed to its branch first; the branch is kept
+    unless delete_branch."""
+    task = store.get_task(task_id)
+    check_move(task_id, task.state, TaskState.DISCARDED)
+    project = _project_of(store, task)
+    if task.worktree is not None:
+        if task.worktree.exists():
+            message = f"{one_line(task.title)}\n\nWork kept when discarded.\n"
+            commit_work(project, task.worktree, message)
+        # Also forgets a worktree whose directory was deleted by hand, which would
+        # otherwise still hold its branch and make --delete-branch fail.
+        remove_workspace(project, task.worktree)
+    branch = task.branch
+    if delete_branch and _branch_exists(project, task):
+        assert task.branch is not None
+        vcs.delete_branch(project.path, task.branch)
+        branch = None
+    return store.move_task(
+        task_id,
+        TaskState.DISCARDED,
+        Phase.NONE,
+        expect=task.state,
+        workspace_ready=False,
+        worktree=None,
+        branch=branch,
+    )
+
+
+# -- reading ----------------------------------------------------------------------------
+
+
+def _diff_summary(store: Store, task: Task) -> dict[str, int]:
+    """The diff's size for `task show`; a worktree caught mid-change counts as empty."""
+    try:
+        return diff_stat(store, task).model_dump()
+    except SeedbedError:
+        return DiffStat().model_dump()
+
+
+def task_detail(store: Store, task_id: int) -> dict[str, Any]:
+    """Everything `task show` prints, as plain JSON-ready data."""
+    task = store.get_task(task_id)
+    project = _project_of(store, task)
+    profile = store.get_profile(task.profile_id).name if task.profile_id else None
+    runs = store.list_runs(task_id)
+    diff = _diff_summary(store, task)
+    checks = runs[-1].checks if runs else None  # an older run's checks say nothing now
+    return {
+        "id": task.id,
+        "title": task.title,
+        "prompt": task.prompt,
+        "state": task.state.value,
+        "phase": task.phase.value,
+        "project": project.name,
+        "project_id": project.id,
+        "branch": task.branch,
+        "worktree": str(task.worktree) if task.worktree else None,
+        "base": task.base_branch,
+        "profile": profile,
+        "position": task.position,
+        "foreground": task.foreground,
+        "plan_first": task.plan_first,
+        "error": task.error,
+        "created_at": task.created_at,
+        "updated_at": task.updated_at,
+        "runs": [
+            {
+                "id": run.id,
+                "number": run.number,
+                "kind": run.kind.value,
+                "status": run.status.value,
+                "exit_code": run.exit_code,
+                "reason": run.reason,
+                "started_at": run.started_at,
+                "ended_at": run.ended_at,
+                "commit": run.commit,
+                "tokens_in": run.tokens_in,
+                "tokens_out": run.tokens_out,
+                "cost_usd": run.cost_usd,
+                "context_fill": run.context_fill,
+            }
+            for run in runs
+        ],
+        "diff": diff,
+        "diff_budget": project.diff_budget,
+        "over_budget": bool(project.diff_budget)
+        and diff["insertions"] + diff["deletions"] > project.diff_budget,
+        "checks": (checks or CheckResult()).model_dump(mode="json"),
+    }

@@ -1,0 +1,71 @@
+"""The Store's board queries: cards (tasks with their runs summed up) and their versions."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from seedbed.domain.models import Card, CheckStatus
+from seedbed.store.connection import Database
+from seedbed.store.rows import TASK_COLUMNS, task_from_row
+
+
+class BoardQueries(Database):
+    """What a board shows, each read in one query."""
+
+    def cards(
+        self, project_id: int | None = None, task_ids: Iterable[int] | None = None
+    ) -> list[Card]:
+        """Tasks with their runs summed up, in board order, in one query."""
+        where: list[str] = ["t.state != 'discarded'"]
+        args: list[Any] = []
+        if project_id is not None:
+            where.append("t.project_id = ?")
+            args.append(project_id)
+        if task_ids is not None:
+            ids = list(task_ids)
+            where.append(f"t.id IN ({', '.join('?' for _ in ids)})")
+            args.extend(ids)
+        sql = (
+            "SELECT t.*, p.name AS profile_name,"
+            " (SELECT COUNT(*) FROM runs r WHERE r.task_id = t.id) AS run_count,"
+            " (SELECT COALESCE(SUM(tokens_in), 0) FROM runs r WHERE r.task_id = t.id) AS s_in,"
+            " (SELECT COALESCE(SUM(tokens_out), 0) FROM runs r WHERE r.task_id = t.id) AS s_out,"
+            " (SELECT COALESCE(SUM(cost_usd), 0) FROM runs r WHERE r.task_id = t.id) AS s_cost,"
+            " l.id AS l_id, l.context_fill AS l_fill, l.check_status AS l_check,"
+            " l.started_at AS l_start, l.ended_at AS l_end"
+            " FROM tasks t LEFT JOIN profiles p ON p.id = t.profile_id"
+            " LEFT JOIN runs l ON l.id = (SELECT MAX(id) FROM runs r WHERE r.task_id = t.id)"
+            f" WHERE {' AND '.join(where)} ORDER BY t.position, t.id"
+        )
+        cards = []
+        for row in self.conn.execute(sql, args).fetchall():
+            data = dict(row)
+            cards.append(
+                Card(
+                    task=task_from_row({c: data[c] for c in TASK_COLUMNS}),
+                    profile_name=data["profile_name"] or "",
+                    runs=data["run_count"],
+                    tokens_in=data["s_in"],
+                    tokens_out=data["s_out"],
+                    cost_usd=data["s_cost"],
+                    context_fill=data["l_fill"] or 0.0,
+                    check_status=data["l_check"] or CheckStatus.NONE,
+                    run_started_at=data["l_start"],
+                    run_ended_at=data["l_end"],
+                    last_run_id=data["l_id"],
+                )
+            )
+        return cards
+
+    def task_versions(self) -> dict[int, tuple[float, int, float, int]]:
+        """Per task: (updated_at, position, tokens so far, runs): what tells a board that
+        a card changed (a reorder changes positions only)."""
+        rows = self.conn.execute(
+            "SELECT t.id, t.updated_at, t.position,"
+            " (SELECT COALESCE(SUM(tokens_in + tokens_out), 0) + COALESCE(SUM(context_fill), 0)"
+            "  FROM runs r WHERE r.task_id = t.id),"
+            " (SELECT COUNT(*) FROM runs r WHERE r.task_id = t.id)"
+            " FROM tasks t"
+        ).fetchall()
+        return {r[0]: (r[1], r[2], r[3], r[4]) for r in rows}

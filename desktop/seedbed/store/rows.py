@@ -1,0 +1,121 @@
+"""Mapping between SQLite rows and the domain models (projects, profiles, tasks, runs)."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable
+from typing import Any
+
+from seedbed.domain.errors import UserError
+from seedbed.domain.models import AgentProfile, CheckResult, Project, Run, Task
+
+TASK_COLUMNS = [
+    "id",
+    "project_id",
+    "title",
+    "prompt",
+    "state",
+    "phase",
+    "position",
+    "profile_id",
+    "branch",
+    "worktree",
+    "base_branch",
+    "workspace_ready",
+    "pending_kind",
+    "pending_message",
+    "control",
+    "error",
+    "created_at",
+    "updated_at",
+    "foreground",
+    "plan_first",
+    "diff_files",
+    "diff_insertions",
+    "diff_deletions",
+]
+TASK_FLAGS = ("workspace_ready", "foreground", "plan_first")
+RUN_COLUMNS = [
+    "id",
+    "task_id",
+    "number",
+    "kind",
+    "status",
+    "exit_code",
+    "reason",
+    "follow_up",
+    "pid",
+    "started_at",
+    "ended_at",
+    "commit_sha",
+    "check_status",
+    "check_exit_code",
+    "check_output_tail",
+    "tokens_in",
+    "tokens_out",
+    "cost_usd",
+    "context_fill",
+    "conversation",
+]
+
+
+def project_from_row(row: sqlite3.Row) -> Project:
+    data = dict(row)
+    data.pop("created_at")
+    data["copy_globs"] = json.loads(data["copy_globs"])
+    return Project.model_validate(data)
+
+
+def profile_from_row(row: sqlite3.Row) -> AgentProfile:
+    config = json.loads(row["config"])
+    return AgentProfile.model_validate({**config, "id": row["id"], "name": row["name"]})
+
+
+def task_from_row(row: sqlite3.Row | dict[str, Any]) -> Task:
+    data = dict(row)
+    for flag in TASK_FLAGS:
+        data[flag] = bool(data[flag])
+    return Task.model_validate(data)
+
+
+def task_values(task: Task) -> dict[str, Any]:
+    data = task.model_dump(mode="json")
+    for flag in TASK_FLAGS:
+        data[flag] = int(data[flag])
+    return {column: data[column] for column in TASK_COLUMNS}
+
+
+def task_or_error(conn: sqlite3.Connection, task_id: int) -> Task:
+    row = conn.execute("SELECT * FROM tasks WHERE id = ?", (task_id,)).fetchone()
+    if row is None:
+        raise UserError(f"no task with id {task_id}")
+    return task_from_row(row)
+
+
+def write_task(conn: sqlite3.Connection, task: Task, columns: Iterable[str]) -> None:
+    values = task_values(task)
+    columns = sorted(columns)
+    sets = ", ".join(f"{c} = ?" for c in columns)
+    conn.execute(f"UPDATE tasks SET {sets} WHERE id = ?", [values[c] for c in columns] + [task.id])
+
+
+def run_from_row(row: sqlite3.Row) -> Run:
+    data = dict(row)
+    data["commit"] = data.pop("commit_sha")
+    data["checks"] = CheckResult(
+        status=data.pop("check_status"),
+        exit_code=data.pop("check_exit_code"),
+        output_tail=data.pop("check_output_tail"),
+    )
+    return Run.model_validate(data)
+
+
+def run_values(run: Run) -> dict[str, Any]:
+    data = run.model_dump(mode="json")
+    data["commit_sha"] = data.pop("commit")
+    checks = data.pop("checks")
+    data["check_status"] = checks["status"]
+    data["check_exit_code"] = checks["exit_code"]
+    data["check_output_tail"] = checks["output_tail"]
+    return {column: data[column] for column in RUN_COLUMNS}
