@@ -71,11 +71,7 @@ def run_gui(
     tune_process()
     from PySide6.QtWidgets import QApplication
 
-    from seedbed.store import Store
-    from seedbed.store.settings import load_settings
-    from seedbed.ui.bridge import Bridge
-    from seedbed.ui.context import AppContext, SettingsHolder
-    from seedbed.ui.host import EngineHost
+    from seedbed.ui.context import AppContext
     from seedbed.ui.main_window import MainWindow, app_icon
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
@@ -83,22 +79,10 @@ def run_gui(
     app.setApplicationName("Seedbed")
     app.setDesktopFileName("seedbed")
     app.setWindowIcon(app_icon())
-    settings = load_settings(data_dir)
-    store = Store.open(data_dir)
-    bridge = Bridge()
-    host = EngineHost(data_dir, bridge, settings.max_parallel, run_engine=screenshot is None)
-    context = AppContext(
-        data_dir=data_dir,
-        store=store,
-        bridge=bridge,
-        host=host,
-        settings=SettingsHolder(data_dir, settings),
-    )
-    projects = store.list_projects()
+    context = AppContext.create(data_dir, run_engine=screenshot is None)
+    store, host = context.store, context.host
     if select is not None:
         context.project_id = store.get_task(select).project_id
-    elif projects:
-        context.project_id = projects[0].id
     host.start()
     window = MainWindow(context)
     if size is not None:

@@ -128,11 +128,7 @@ def gui_max_stall_ms(quick: bool) -> Figures:
 
     from seedbed.app import tune_process
     from seedbed.domain.models import TaskState
-    from seedbed.store import Store
-    from seedbed.store.settings import load_settings
-    from seedbed.ui.bridge import Bridge
-    from seedbed.ui.context import AppContext, SettingsHolder
-    from seedbed.ui.host import EngineHost
+    from seedbed.ui.context import AppContext
     from seedbed.ui.main_window import MainWindow
 
     tune_process()  # as `seedbed gui` does
@@ -166,18 +162,8 @@ def gui_max_stall_ms(quick: bool) -> Figures:
             )
             for i in range(runs)
         ]
-        store = Store.open(data_dir)
-        bridge = Bridge()
-        host = EngineHost(data_dir, bridge, max_parallel=runs)
-        settings = load_settings(data_dir)
-        context = AppContext(
-            data_dir=data_dir,
-            store=store,
-            bridge=bridge,
-            host=host,
-            settings=SettingsHolder(data_dir, settings),
-        )
-        context.project_id = store.find_project(PROJECT).id
+        context = AppContext.create(data_dir, max_parallel=runs)
+        store, host = context.store, context.host
         host.start()
         window = MainWindow(context)
         window.resize(1400, 850)
@@ -297,10 +283,7 @@ def log_open_1m_events_ms(quick: bool) -> Figures:
     from seedbed.domain.events import OutputEvent, Stream
     from seedbed.domain.models import Run, RunStatus, Task
     from seedbed.store import Store
-    from seedbed.store.settings import load_settings
-    from seedbed.ui.bridge import Bridge
-    from seedbed.ui.context import AppContext, SettingsHolder
-    from seedbed.ui.host import EngineHost
+    from seedbed.ui.context import AppContext
     from seedbed.ui.log_view import LogPanel
 
     app = QApplication.instance() or QApplication([])
@@ -326,15 +309,10 @@ def log_open_1m_events_ms(quick: bool) -> Figures:
             ]
             store.append_events(run.id, first, rows)
         log(f"{store.count_events(run.id)} events stored")
-        bridge = Bridge()
-        host = EngineHost(data_dir, bridge, run_engine=False)
-        context = AppContext(
-            data_dir=data_dir,
-            store=store,
-            bridge=bridge,
-            host=host,
-            settings=SettingsHolder(data_dir, load_settings(data_dir)),
-        )
+        context = AppContext.create(data_dir, run_engine=False)
+        context.store.close()
+        context.store = store
+        host = context.host
         host.start()
         times = []
         for _ in range(3 if quick else 5):

@@ -8,29 +8,13 @@ from pathlib import Path
 import pytest
 from PySide6.QtWidgets import QApplication
 
-from seedbed.store import Store
-from seedbed.store.settings import load_settings
-from seedbed.ui.bridge import Bridge
-from seedbed.ui.context import AppContext, SettingsHolder
-from seedbed.ui.host import EngineHost
+from seedbed.ui.context import AppContext
 from tests.conftest import SeedbedCli
 
 
 def make_context(data_dir: Path) -> AppContext:
-    bridge = Bridge()
-    settings = load_settings(data_dir)
-    host = EngineHost(data_dir, bridge, settings.max_parallel)
-    store = Store.open(data_dir)
-    context = AppContext(
-        data_dir=data_dir,
-        store=store,
-        bridge=bridge,
-        host=host,
-        settings=SettingsHolder(data_dir, settings),
-    )
-    host.start()
-    projects = store.list_projects()
-    context.project_id = projects[0].id if projects else None
+    context = AppContext.create(data_dir)
+    context.host.start()
     return context
 
 

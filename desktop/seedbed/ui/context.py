@@ -9,7 +9,7 @@ from PySide6.QtCore import QObject, Signal
 
 from seedbed.domain.models import Settings
 from seedbed.store import Store
-from seedbed.store.settings import save_settings
+from seedbed.store.settings import load_settings, save_settings
 from seedbed.ui.bridge import Bridge
 from seedbed.ui.host import ENGINE, EngineHost
 
@@ -41,6 +41,31 @@ class AppContext:
     host: EngineHost
     settings: SettingsHolder
     project_id: int | None = field(default=None)
+
+    @classmethod
+    def create(
+        cls, data_dir: Path, run_engine: bool = True, max_parallel: int | None = None
+    ) -> AppContext:
+        """Everything the window needs over a data dir; the host is not started yet.
+        The first project is the current one."""
+        settings = load_settings(data_dir)
+        store = Store.open(data_dir)
+        bridge = Bridge()
+        host = EngineHost(
+            data_dir,
+            bridge,
+            max_parallel if max_parallel is not None else settings.max_parallel,
+            run_engine=run_engine,
+        )
+        projects = store.list_projects()
+        return cls(
+            data_dir=data_dir,
+            store=store,
+            bridge=bridge,
+            host=host,
+            settings=SettingsHolder(data_dir, settings),
+            project_id=projects[0].id if projects else None,
+        )
 
     @property
     def read_only(self) -> bool:

@@ -18,7 +18,8 @@ from seedbed.domain.lifecycle import is_legal
 from seedbed.domain.models import Task, TaskState
 from seedbed.engine import operations
 from seedbed.ui.context import AppContext
-from seedbed.ui.task_dialog import ErrorLabel, describe_error
+from seedbed.ui.task_dialog import describe_error
+from seedbed.ui.widgets import ErrorLabel
 
 READ_ONLY_MESSAGE = (
     "Another Seedbed engine owns this data dir, so this window is read-only and nothing "
@@ -140,7 +141,7 @@ class DiscardDialog(QDialog):
         try:
             self.task = self.context.store.get_task(self.task.id)
         except SeedbedError as exc:
-            self.error_label.show_error(str(exc))
+            self.error_label.show_message(str(exc))
             return
         self._show_task()
 
@@ -149,9 +150,9 @@ class DiscardDialog(QDialog):
         if self._busy:
             return
         if self.context.read_only:
-            self.error_label.show_error(READ_ONLY_MESSAGE)
+            self.error_label.show_message(READ_ONLY_MESSAGE)
             return
-        self.error_label.clear_error()
+        self.error_label.show_message("")
         self._busy = True
         self._update_buttons()
         self.context.host.call(
@@ -181,4 +182,4 @@ class DiscardDialog(QDialog):
     def _on_discard_failed(self, error: BaseException) -> None:
         self._busy = False
         self._update_buttons()
-        self.error_label.show_error(describe_error(error))
+        self.error_label.show_message(describe_error(error))

@@ -17,7 +17,7 @@ from typing import Any, Union, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
-from PySide6.QtCore import QEvent, Signal, Slot
+from PySide6.QtCore import Signal, Slot
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -32,41 +32,13 @@ from PySide6.QtWidgets import (
 )
 
 from seedbed.engine.operations import InvalidField
-from seedbed.ui.theme import danger
+from seedbed.ui.widgets import ErrorLabel
 
 INT_LIMIT = 2**31 - 1
 FLOAT_LIMIT = 1e12
 DECIMALS = 4
 NONE_TEXT = "none"
 ACRONYMS = {"url": "URL", "api": "API", "id": "ID"}
-
-
-class ErrorLabel(QLabel):
-    """A word-wrapped message in the palette's error red (recomputed when the palette
-    changes, so it reads on light and dark themes); hidden while empty."""
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setWordWrap(True)
-        self.setVisible(False)
-        self._apply_color()
-
-    def show_message(self, text: str) -> None:
-        self.setText(text)
-        self.setVisible(bool(text))
-
-    def changeEvent(self, event: QEvent) -> None:
-        if event.type() == QEvent.Type.PaletteChange:
-            self._apply_color()
-        super().changeEvent(event)
-
-    def _apply_color(self) -> None:
-        palette = self.palette()
-        color = danger(palette)
-        # Setting the palette sends another PaletteChange: stop once the colour is set.
-        if palette.color(QPalette.ColorRole.WindowText) != color:
-            palette.setColor(QPalette.ColorRole.WindowText, color)
-            self.setPalette(palette)
 
 
 class DecimalSpinBox(QDoubleSpinBox):

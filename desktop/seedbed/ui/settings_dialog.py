@@ -22,8 +22,9 @@ from seedbed import secrets
 from seedbed.domain.errors import SeedbedError
 from seedbed.domain.models import Settings
 from seedbed.ui.context import AppContext
-from seedbed.ui.model_form import ErrorLabel, ModelForm
+from seedbed.ui.model_form import ModelForm
 from seedbed.ui.settings_pages import ItemListModel, Page, ProfilesPage, ProjectsPage
+from seedbed.ui.widgets import ErrorLabel
 
 
 class GeneralPage(Page):

@@ -25,7 +25,8 @@ from seedbed.domain.models import AgentKind, AgentProfile, Project, profile_fiel
 from seedbed.engine import operations as ops
 from seedbed.engine.operations import InvalidField
 from seedbed.ui.context import AppContext
-from seedbed.ui.model_form import ErrorLabel, ModelForm
+from seedbed.ui.model_form import ModelForm
+from seedbed.ui.widgets import ErrorLabel
 
 Index = QModelIndex | QPersistentModelIndex
 PROJECT_FIELDS = ["setup_command", "check_command", "copy_globs", "diff_budget", "check_timeout"]

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import logging
 
-from PySide6.QtCore import QEvent, Qt, Signal, Slot
-from PySide6.QtGui import QKeySequence, QPalette, QShortcut, QValidator
+from PySide6.QtCore import Signal, Slot
+from PySide6.QtGui import QKeySequence, QShortcut, QValidator
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QDialog,
     QDialogButtonBox,
     QFormLayout,
-    QLabel,
     QLineEdit,
     QPlainTextEdit,
     QVBoxLayout,
@@ -25,7 +24,7 @@ from seedbed.engine import operations
 from seedbed.store import Store
 from seedbed.ui.actions import ACTIONS
 from seedbed.ui.context import AppContext
-from seedbed.ui.theme import danger
+from seedbed.ui.widgets import ErrorLabel
 
 log = logging.getLogger(__name__)
 
@@ -58,40 +57,6 @@ class _TitleValidator(QValidator):
 
     def validate(self, text: str, pos: int) -> tuple[QValidator.State, str, int]:
         return QValidator.State.Acceptable, one_line_title(text), pos
-
-
-class ErrorLabel(QLabel):
-    """Plain, selectable, word-wrapped text in a red that reads on light and dark
-    palettes; hidden while empty."""
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setTextFormat(Qt.TextFormat.PlainText)
-        self.setWordWrap(True)
-        self.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.setObjectName("error")
-        self.hide()
-        self._apply_colour()
-
-    def show_error(self, message: str) -> None:
-        self.setText(message)
-        self.setVisible(bool(message))
-
-    def clear_error(self) -> None:
-        self.show_error("")
-
-    def changeEvent(self, event: QEvent) -> None:
-        super().changeEvent(event)
-        if event.type() == QEvent.Type.PaletteChange:
-            self._apply_colour()
-
-    def _apply_colour(self) -> None:
-        palette = self.palette()
-        colour = danger(palette)
-        # Setting the palette sends another PaletteChange: only set what differs.
-        if palette.color(QPalette.ColorRole.WindowText) != colour:
-            palette.setColor(QPalette.ColorRole.WindowText, colour)
-            self.setPalette(palette)
 
 
 def describe_error(error: BaseException) -> str:
@@ -249,7 +214,7 @@ class TaskDialog(QDialog):
         if self._busy or not self.title_edit.text().strip():
             return
         if self.context.read_only:
-            self.error_label.show_error(READ_ONLY_MESSAGE)
+            self.error_label.show_message(READ_ONLY_MESSAGE)
             return
         store = self.context.store
         title = self.title_edit.text()
@@ -258,7 +223,7 @@ class TaskDialog(QDialog):
         foreground = self.foreground_box.isChecked()
         plan_first = self.plan_first_box.isChecked()
         start = self.start_box.isEnabled() and self.start_box.isChecked()
-        self.error_label.clear_error()
+        self.error_label.show_message("")
         self._set_busy(True)
         if self.task is None:
             self.context.host.call(
@@ -306,4 +271,4 @@ class TaskDialog(QDialog):
 
     def _on_save_failed(self, error: BaseException) -> None:
         self._set_busy(False)
-        self.error_label.show_error(describe_error(error))
+        self.error_label.show_message(describe_error(error))
