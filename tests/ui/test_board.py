@@ -275,3 +275,44 @@ def test_a_fifth_pin_is_refused(harness: Harness) -> None:
     assert harness.board.select_task(ids[4])
     harness.board.actions_by_name["pin_task"].trigger()
     harness.qtbot.waitUntil(lambda: harness.board.model.card(ids[4]).task.foreground)
+
+
+def test_a_running_card_shows_its_diff_as_it_grows(harness: Harness) -> None:
+    assert harness.context.host.engine is not None
+    harness.context.host.engine.diff_every = 0.2
+    harness.seedbed.ok(
+        "profile", "add", "writer", "--kind", "command", "--command",
+        "printf 'a\\nb\\n' > new.txt; sleep 20",
+    )  # fmt: skip
+    task = harness.add("Write then think", "writer", start=True)
+    harness.qtbot.waitUntil(
+        lambda: (
+            (card := harness.board.model.card(task)) is not None
+            and card.task.state is TaskState.RUNNING
+            and (card.task.diff_files, card.task.diff_insertions) == (1, 2)
+        ),
+        timeout=RUN_TIMEOUT_MS,
+    )
+
+
+def test_a_conflicting_merge_shows_its_message_and_the_card_stays(
+    harness: Harness, seedbed: SeedbedCli, repo: Path
+) -> None:
+    seedbed.ok(
+        "profile", "add", "same-file", "--kind", "command", "--command",
+        "echo \"task $SEEDBED_TASK_ID\" > same.txt",
+    )  # fmt: skip
+    first = harness.add("First", "same-file", start=True)
+    second = harness.add("Second", "same-file", start=True)
+    harness.wait_state(first, TaskState.AWAITING_REVIEW)
+    harness.wait_state(second, TaskState.AWAITING_REVIEW)
+    seedbed.ok("task", "approve", str(first))
+    harness.wait_state(first, TaskState.MERGED)
+    harness.drop(second, TaskState.MERGED)
+    harness.qtbot.waitUntil(lambda: harness.board.findChild(QMessageBox, "move-failed") is not None)
+    box = harness.board.findChild(QMessageBox, "move-failed")
+    assert "conflict" in box.text() and "same.txt" in box.text()
+    harness.qtbot.waitUntil(lambda: harness.board.model.card(second).task.phase.value == "conflict")
+    assert harness.board.model.card(second).task.state is TaskState.AWAITING_REVIEW
+    assert (repo / "same.txt").read_text() == f"task {first}\n"
+    box.close()

@@ -295,3 +295,15 @@ def test_closing_with_agents_running_asks_first(
     assert not window.isVisible()
     app_context.host.stop()
     assert app_context.store.get_task(task).phase.value == "interrupted"
+
+
+def test_a_project_added_from_the_command_line_appears(
+    qtbot: QtBot, seedbed: SeedbedCli, app_context: AppContext, repo: Path
+) -> None:
+    window = open_window(qtbot, app_context)
+    assert window.pages.currentWidget() is window.empty
+    proc = seedbed.spawn("project", "add", str(repo), "--name", "elsewhere")
+    _out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    qtbot.waitUntil(lambda: window.projects.currentText() == "elsewhere", timeout=5000)
+    assert window.pages.currentWidget() is window.splitter

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from seedbed.domain.models import Control, Phase, TaskState
 from seedbed.engine.recovery import recover
-from seedbed.engine.runner import TaskRunner
+from seedbed.engine.runner import DIFF_EVERY_S, TaskRunner
 from seedbed.store import Store
 
 POLL_SECONDS = 0.2
@@ -33,6 +33,7 @@ class Engine:
         self.max_parallel = max(1, max_parallel)
         self.runners: dict[int, TaskRunner] = {}
         self._tasks: dict[int, asyncio.Task[None]] = {}
+        self.diff_every = DIFF_EVERY_S  # seconds between a running card's diff sizes
         self.task_listeners: list[Callable[[int], None]] = []
         self.event_listeners: list[Callable[[int, int, int], None]] = []
         self._shutdown = asyncio.Event()
@@ -86,6 +87,7 @@ class Engine:
                 task,
                 on_flush=self._events_flushed,
                 on_change=self._task_changed,
+                diff_every=self.diff_every,
             )
             self.runners[task.id] = runner
             self._tasks[task.id] = asyncio.create_task(self._drive(runner))

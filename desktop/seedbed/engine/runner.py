@@ -41,6 +41,7 @@ from seedbed.paths import worktrees_dir
 from seedbed.store import Store
 
 CHECK_TAIL_BYTES = 4000
+DIFF_EVERY_S = 10.0  # how often a running card's diff size is measured
 CONTEXT_FULL = "context_full"
 CONTEXT_FULL_NOTE = (
     "(An earlier run on this task filled the model's context and was stopped; its work "
@@ -125,6 +126,7 @@ class TaskRunner:
         task: Task,
         on_flush: FlushListener | None = None,
         on_change: Callable[[int], None] | None = None,
+        diff_every: float = DIFF_EVERY_S,
     ) -> None:
         self.store = store
         self.data_dir = data_dir
@@ -132,6 +134,7 @@ class TaskRunner:
         self.project: Project = store.get_project(task.project_id)
         self.run: Run | None = None
         self.control = Control.NONE
+        self.diff_every = diff_every
         self._on_flush = on_flush
         self._on_change = on_change or (lambda _task_id: None)
         self._agent: AgentRun | None = None
@@ -292,11 +295,15 @@ class TaskRunner:
         if self.control is not Control.NONE:
             await self._agent.stop("stop")
         usage = Usage()
-        async for batch in self._agent.events():
-            self._recorder.add(batch)
-            if usage.add(batch):
-                self.run = self.store.update_run(self.run.id, **usage.fields())
-                self._on_change(self.task.id)
+        watching = asyncio.create_task(self._watch_diff())
+        try:
+            async for batch in self._agent.events():
+                self._recorder.add(batch)
+                if usage.add(batch):
+                    self.run = self.store.update_run(self.run.id, **usage.fields())
+                    self._on_change(self.task.id)
+        finally:
+            watching.cancel()
         outcome = self._agent.outcome
         if self._agent.conversation:
             self.run = self.store.update_run(
@@ -393,6 +400,26 @@ class TaskRunner:
         self._on_change(self.task.id)
 
     # -- helpers --------------------------------------------------------------------
+
+    async def _watch_diff(self) -> None:
+        """While the agent works, the card's diff size follows its worktree."""
+        while True:
+            await asyncio.sleep(self.diff_every)
+            task = self.task
+            if task.worktree is None:
+                continue
+            try:
+                stat = await git_call(vcs.worktree_diff_stat, task.worktree, task.base_branch)
+            except SeedbedError:
+                continue  # caught mid-change: keep what the card shows
+            seen = (task.diff_files, task.diff_insertions, task.diff_deletions)
+            if (stat.files, stat.insertions, stat.deletions) != seen:
+                self._update(
+                    diff_files=stat.files,
+                    diff_insertions=stat.insertions,
+                    diff_deletions=stat.deletions,
+                )
+                self._on_change(task.id)
 
     async def _diff_stat(self) -> DiffStat:
         """The branch's change against its base, for the card; never fails a run."""

@@ -20,20 +20,24 @@ WATCH_SECONDS = 0.25
 
 
 class StoreWatcher:
-    """Calls `on_task(task_id)` for each task whose card changed (new, gone or edited)
-    and `on_events(run_id, first, last)` when a running run has new events."""
+    """Calls `on_task(task_id)` for each task whose card changed (new, gone or edited),
+    `on_events(run_id, first, last)` when a running run has new events and
+    `on_projects()` when a project was added or removed."""
 
     def __init__(
         self,
         db_path: Path,
         on_task: Callable[[int], None],
         on_events: Callable[[int, int, int], None],
+        on_projects: Callable[[], None] = lambda: None,
     ) -> None:
         # Its own Store, so its own connection: data_version counts the engine's
         # commits on this loop's thread too.
         self.store = Store(db_path)
         self._on_task = on_task
         self._on_events = on_events
+        self._on_projects = on_projects
+        self._projects: tuple[int, int] | None = None
         self._version: int | None = None
         self._tasks: dict[int, tuple[float, int, float, int]] = {}
         self._seqs: dict[int, int] = {}
@@ -50,6 +54,12 @@ class StoreWatcher:
         changed = {t for t, v in tasks.items() if self._tasks.get(t) != v}
         changed |= self._tasks.keys() - tasks.keys()
         self._tasks = tasks
+        projects = self.store.conn.execute(
+            "SELECT COUNT(*), COALESCE(MAX(id), 0) FROM projects"
+        ).fetchone()
+        if not first and tuple(projects) != self._projects:
+            self._on_projects()
+        self._projects = tuple(projects)
         if first:
             # The baseline: whoever starts watching reads the board itself.
             changed = set()

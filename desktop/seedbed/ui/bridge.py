@@ -28,10 +28,12 @@ class Bridge(QObject):
         tasks_changed(list[int]): these tasks' cards changed (or appeared, or went).
         events_appended(dict[int, int]): run id → the newest stored event's seq.
         mode_changed(str, str): "engine" or "follow", and a sentence for the user.
+        projects_changed(): a project was added or removed (by any process).
     """
 
     tasks_changed = Signal(object)
     events_appended = Signal(object)
+    projects_changed = Signal()
     mode_changed = Signal(str, str)
     _woken = Signal()
     _call_finished = Signal(object)
@@ -42,6 +44,7 @@ class Bridge(QObject):
         self._lock = threading.Lock()
         self._tasks: set[int] = set()
         self._events: dict[int, int] = {}
+        self._projects = False
         self._armed = False
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
@@ -66,6 +69,13 @@ class Bridge(QObject):
         with self._lock:
             if last_seq > self._events.get(run_id, -1):
                 self._events[run_id] = last_seq
+            wake = self._arm()
+        if wake:
+            self._woken.emit()
+
+    def note_projects(self) -> None:
+        with self._lock:
+            self._projects = True
             wake = self._arm()
         if wake:
             self._woken.emit()
@@ -100,7 +110,10 @@ class Bridge(QObject):
         with self._lock:
             tasks, self._tasks = self._tasks, set()
             events, self._events = self._events, {}
+            projects, self._projects = self._projects, False
             self._armed = False
+        if projects:
+            self.projects_changed.emit()
         if tasks:
             self.tasks_changed.emit(sorted(tasks))
         if events:

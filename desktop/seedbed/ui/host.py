@@ -141,7 +141,10 @@ class EngineHost:
     async def _serve(self) -> None:
         self._stopped = asyncio.Event()
         watcher = StoreWatcher(
-            Store.open(self.data_dir).path, self.bridge.note_task, self.bridge.note_events
+            Store.open(self.data_dir).path,
+            self.bridge.note_task,
+            self.bridge.note_events,
+            self.bridge.note_projects,
         )
         watching = asyncio.create_task(watcher.watch())
         if self._take_engine_lock():

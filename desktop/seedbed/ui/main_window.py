@@ -132,6 +132,7 @@ class MainWindow(WindowActions, QMainWindow):
         self.attention.failed.connect(self._on_attention_failed)
         context.bridge.mode_changed.connect(self._on_bridge_mode_changed)
         context.bridge.tasks_changed.connect(self._on_bridge_tasks_changed)
+        context.bridge.projects_changed.connect(self._on_bridge_projects_changed)
 
         self._on_bridge_mode_changed(context.host.mode, "")
         self.projects.reload(context.project_id)
@@ -297,6 +298,15 @@ class MainWindow(WindowActions, QMainWindow):
             self._show_header(current)
 
     # -- projects --------------------------------------------------------------------
+
+    @Slot()
+    def _on_bridge_projects_changed(self) -> None:
+        """A project added or removed elsewhere (`seedbed project add`)."""
+        self.projects.reload(self.context.project_id)
+        if self.context.project_id is None:
+            current = self.projects.current_project_id()
+            if current is not None:
+                self._switch_project(current)
 
     @Slot(int)
     def _on_projects_project_selected(self, project_id: int) -> None:
