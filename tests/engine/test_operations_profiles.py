@@ -104,3 +104,22 @@ def test_update_project_settings_checks_before_saving(
     )
     ops.update_project_settings(store, wanted)
     assert store.find_project(project) == wanted
+
+
+def test_at_most_four_tasks_are_pinned_to_the_foreground(seedbed: SeedbedCli, project: str) -> None:
+    """The window tiles four live logs; a fifth pin is refused on every path."""
+    ids = [
+        seedbed.ok(
+            "task", "add", "--project", project, "--title", f"T{i}", "--foreground"
+        ).out.strip()
+        for i in range(4)
+    ]
+    refused = seedbed("task", "add", "--project", project, "--title", "Fifth", "--foreground")
+    assert refused.code == 2 and "unpin one first" in refused.err
+    fifth = seedbed.ok("task", "add", "--project", project, "--title", "Fifth").out.strip()
+    assert "unpin one first" in seedbed("task", "pin", fifth).err
+    seedbed.ok("task", "pin", ids[0], "--off")
+    seedbed.ok("task", "pin", fifth)
+    assert [t["foreground"] for t in seedbed.ok("task", "list", "--json").json()] == [
+        False, True, True, True, True,
+    ]  # fmt: skip

@@ -264,9 +264,10 @@ def test_a_fifth_pin_is_refused(harness: Harness) -> None:
         harness.board.actions_by_name["pin_task"].trigger()
         harness.qtbot.waitUntil(lambda t=task_id: harness.board.model.card(t).task.foreground)
     assert harness.board.select_task(ids[4])
+    harness.messages.clear()
     harness.board.actions_by_name["pin_task"].trigger()
+    harness.qtbot.waitUntil(lambda: bool(harness.messages))
     assert harness.messages[-1][1] and "unpin one first" in harness.messages[-1][0]
-    harness.qtbot.wait(300)
     assert not harness.context.store.get_task(ids[4]).foreground
     # Unpinning is always allowed, and then the fifth fits.
     assert harness.board.select_task(ids[0])

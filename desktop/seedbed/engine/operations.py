@@ -45,6 +45,7 @@ from seedbed.store import Store
 __all__ = [
     "CONTINUE_MESSAGE",
     "CONTROL_WAIT_S",
+    "MAX_FOREGROUND",
     "PROJECT_NAME",
     "RESUME_MESSAGE",
     "InvalidField",
@@ -53,6 +54,7 @@ __all__ = [
     "add_task",
     "approve",
     "check_profile",
+    "check_room_to_pin",
     "check_text",
     "control_task",
     "diff_files",
@@ -78,6 +80,9 @@ CONTINUE_MESSAGE = "Continue the task: look at the work so far and finish what i
 # -- tasks: the board -------------------------------------------------------------------
 
 
+MAX_FOREGROUND = 4  # the window's foreground view tiles this many live logs
+
+
 def add_task(
     store: Store,
     project_ref: str,
@@ -93,6 +98,8 @@ def add_task(
         raise UserError("the task title is empty")
     check_text(title, "the title")
     check_text(prompt, "the prompt")
+    if foreground:
+        check_room_to_pin(store, project.id)
     profile_id: int | None = None
     if profile_name is not None:
         profile_id = store.find_profile(profile_name).id
@@ -128,6 +135,9 @@ def edit_task(
     check_text(title, "the title")
     check_text(prompt, "the prompt")
     profile_id = store.find_profile(profile_name).id if profile_name else None
+    task = store.get_task(task_id)
+    if foreground and not task.foreground:
+        check_room_to_pin(store, task.project_id)
     return store.update_task(
         task_id,
         expect=TaskState.PLANNED,
@@ -141,7 +151,26 @@ def edit_task(
 
 def set_foreground(store: Store, task_id: int, foreground: bool) -> Task:
     """Pin a task to the foreground view (watched) or send it to the background."""
+    task = store.get_task(task_id)
+    if foreground and not task.foreground:
+        if task.state in (TaskState.MERGED, TaskState.DISCARDED):
+            raise UserError(f"task {task_id} is {task.state.value}: there is nothing to watch")
+        check_room_to_pin(store, task.project_id)
     return store.update_task(task_id, foreground=foreground)
+
+
+def check_room_to_pin(store: Store, project_id: int) -> None:
+    """The foreground view tiles MAX_FOREGROUND tasks: refuse one more, rather than pin
+    a task that would silently get no tile. Pinned planned tasks count: they get their
+    tile when they start."""
+    active = (TaskState.PLANNED, TaskState.RUNNING, TaskState.AWAITING_REVIEW)
+    pinned = [t for t in store.list_tasks(project_id, states=active) if t.foreground]
+    if len(pinned) >= MAX_FOREGROUND:
+        listed = ", ".join(f"#{t.id}" for t in pinned)
+        raise UserError(
+            f"{MAX_FOREGROUND} tasks are pinned to the foreground already ({listed}): "
+            "unpin one first"
+        )
 
 
 def start_task(store: Store, task_id: int) -> Task:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import sqlite3
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -414,11 +415,14 @@ class TaskRunner:
                 continue  # caught mid-change: keep what the card shows
             seen = (task.diff_files, task.diff_insertions, task.diff_deletions)
             if (stat.files, stat.insertions, stat.deletions) != seen:
-                self._update(
-                    diff_files=stat.files,
-                    diff_insertions=stat.insertions,
-                    diff_deletions=stat.deletions,
-                )
+                try:
+                    self._update(
+                        diff_files=stat.files,
+                        diff_insertions=stat.insertions,
+                        diff_deletions=stat.deletions,
+                    )
+                except (SeedbedError, sqlite3.Error):
+                    continue  # the card keeps its last size; the run is what matters
                 self._on_change(task.id)
 
     async def _diff_stat(self) -> DiffStat:

@@ -37,7 +37,7 @@ class StoreWatcher:
         self._on_task = on_task
         self._on_events = on_events
         self._on_projects = on_projects
-        self._projects: tuple[int, int] | None = None
+        self._projects: tuple[tuple[int, str], ...] = ()
         self._version: int | None = None
         self._tasks: dict[int, tuple[float, int, float, int]] = {}
         self._seqs: dict[int, int] = {}
@@ -54,12 +54,10 @@ class StoreWatcher:
         changed = {t for t, v in tasks.items() if self._tasks.get(t) != v}
         changed |= self._tasks.keys() - tasks.keys()
         self._tasks = tasks
-        projects = self.store.conn.execute(
-            "SELECT COUNT(*), COALESCE(MAX(id), 0) FROM projects"
-        ).fetchone()
-        if not first and tuple(projects) != self._projects:
+        projects = self.store.project_signature()
+        if not first and projects != self._projects:
             self._on_projects()
-        self._projects = tuple(projects)
+        self._projects = projects
         if first:
             # The baseline: whoever starts watching reads the board itself.
             changed = set()

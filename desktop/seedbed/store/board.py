@@ -69,3 +69,8 @@ class BoardQueries(Database):
             " FROM tasks t"
         ).fetchall()
         return {r[0]: (r[1], r[2], r[3], r[4]) for r in rows}
+
+    def project_signature(self) -> tuple[tuple[int, str], ...]:
+        """The projects' ids and names: what tells a window its project list changed."""
+        rows = self.conn.execute("SELECT id, name FROM projects ORDER BY id").fetchall()
+        return tuple((r[0], r[1]) for r in rows)

@@ -72,6 +72,9 @@ class Attention(QObject):
         self.queue: list[Task] = []
         self._known: dict[int, Task] = {}
         self._primed = False
+        self._reading = False
+        self._more = False
+        self._waiting: set[int] | None = set()
         self._last_notified = 0
         # Made even without a tray host (the window then alerts on the taskbar and in
         # its status bar instead); shown only where a tray exists.
@@ -86,15 +89,36 @@ class Attention(QObject):
         self.refresh()
 
     def refresh(self, task_ids: list[int] | None = None) -> None:
-        """Read the queue again, and the changed tasks (all of them the first time)."""
+        """Read the queue again, and the changed tasks (all of them the first time).
+
+        One read at a time, in order: the engine's workers could otherwise answer an
+        older read after a newer one (a stale count, a repeated notification). Changes
+        named while a read runs are read right after it.
+        """
+        if not self._primed:
+            task_ids = None
+        if self._reading:
+            if task_ids is None or self._waiting is None:
+                self._waiting = None  # a full read covers any named tasks
+            else:
+                self._waiting.update(task_ids)
+            self._more = True
+            return
+        self._reading = True
         self.context.host.call(
             attention_snapshot,
             self.context.store,
-            None if not self._primed else task_ids,
+            task_ids,
             on_done=self._on_snapshot_loaded,
             on_error=self._on_snapshot_failed,
             owner=self,
         )
+
+    def _read_next(self) -> None:
+        self._reading = False
+        if self._more:
+            waiting, self._waiting, self._more = self._waiting, set(), False
+            self.refresh(None if waiting is None else sorted(waiting))
 
     @Slot(object)
     def _on_bridge_tasks_changed(self, task_ids: list[int]) -> None:
@@ -102,6 +126,10 @@ class Attention(QObject):
 
     def _on_snapshot_loaded(self, snapshot: tuple[list[Task], list[Task]]) -> None:
         queue, changed = snapshot
+        self._apply(queue, changed)
+        self._read_next()
+
+    def _apply(self, queue: list[Task], changed: list[Task]) -> None:
         if self._primed:
             for task in changed:
                 note = notification_for(self._known.get(task.id), task)
@@ -116,6 +144,7 @@ class Attention(QObject):
 
     def _on_snapshot_failed(self, error: BaseException) -> None:
         self.failed.emit(f"cannot read what needs you: {error}")
+        self._read_next()
 
     def notify(self, task_id: int, title: str, body: str) -> None:
         self._last_notified = task_id

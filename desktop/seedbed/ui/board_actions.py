@@ -16,13 +16,10 @@ from seedbed.domain.models import Card, Control, TaskState
 from seedbed.engine import operations
 from seedbed.ui.board_model import Role
 from seedbed.ui.board_view import ColumnView
-from seedbed.ui.foreground import MAX_TILES
 from seedbed.ui.moves import MoveKind, MovePlan, neighbour
 
 if TYPE_CHECKING:
     from seedbed.ui.board import Board
-
-MAX_PINNED = MAX_TILES  # a pinned task gets a tile in the foreground view
 
 
 class CardActions:
@@ -141,18 +138,6 @@ class CardActions:
             self.message_posted.emit("Read-only: nothing was changed.", True)
             return
         pinned = not card.task.foreground
-        watched = [
-            c
-            for c in self.model.cards()
-            if c.task.foreground and c.task.state not in (TaskState.MERGED, TaskState.DISCARDED)
-        ]
-        if pinned and len(watched) >= MAX_PINNED:
-            self.message_posted.emit(
-                f"{MAX_PINNED} tasks are pinned already (the foreground view tiles "
-                f"{MAX_PINNED}): unpin one first.",
-                True,
-            )
-            return
         self.context.host.call(
             operations.set_foreground,
             self.context.store,

@@ -421,6 +421,7 @@ class LogPanel(QWidget):
             run_id,
             ranges,
             on_done=self._copied,
+            on_error=lambda error: self.note.set_note(f"Could not copy: {error}"),
             owner=self,
         )
 

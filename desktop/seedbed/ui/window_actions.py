@@ -92,6 +92,7 @@ class WindowActions:
             task_id,
             False,
             on_done=lambda _t: self.board.refresh_tasks([task_id]),
+            on_error=lambda error: self._on_board_message_posted(str(error), True),
             owner=self,
         )
 
