@@ -7,9 +7,12 @@ from seedbed.vcs.diff import (
     diff_files,
     diff_stat,
     diff_text,
+    range_diff,
+    review_diff,
     worktree_diff_files,
     worktree_diff_stat,
     worktree_diff_text,
+    worktree_review_diff,
 )
 from seedbed.vcs.git import (
     attach_worktree,
@@ -53,10 +56,13 @@ __all__ = [
     "merge",
     "merge_base",
     "open_repository",
+    "range_diff",
     "remove_worktree",
     "rev_parse",
+    "review_diff",
     "worktree_diff_files",
     "worktree_diff_stat",
     "worktree_diff_text",
     "worktree_exists",
+    "worktree_review_diff",
 ]

@@ -7,8 +7,10 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from seedbed.domain.diffs import FileDiff
 from seedbed.domain.errors import OperationError
 from seedbed.domain.models import DiffStat, FileChange
+from seedbed.vcs.diffparse import parse_diff
 from seedbed.vcs.git import merge_base, rev_parse
 from seedbed.vcs.runner import DIFF_OPTIONS, PATHS_RAW, run_git
 
@@ -109,3 +111,41 @@ def worktree_diff_files(worktree: Path, base: str) -> list[FileChange]:
 
 def worktree_diff_stat(worktree: Path, base: str) -> DiffStat:
     return _stat(worktree_diff_files(worktree, base))
+
+
+# Parsed diffs for the reviewer
+
+# `--find-renames` is already in DIFF_OPTIONS (as -M); said again so that what the parser
+# relies on is stated here. `--submodule=short` keeps a user's `diff.submodule=log` from
+# printing "Submodule …" summaries instead of `diff --git` entries.
+_REVIEW_OPTIONS = ("--find-renames", "--submodule=short")
+
+
+def _review(cwd: Path, old: str, new: str, max_lines_per_file: int) -> list[FileDiff]:
+    out = run_git(cwd, *PATHS_RAW, "diff", *DIFF_OPTIONS, *_REVIEW_OPTIONS, old, new)
+    text = out.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    return parse_diff(text, max_lines_per_file)
+
+
+def review_diff(
+    repo: Path, base: str, branch: str, max_lines_per_file: int = 20_000
+) -> list[FileDiff]:
+    """What `branch` changed since it left `base` (merge-base → branch tip), parsed."""
+    old, new = merge_base(repo, base, branch), rev_parse(repo, branch)
+    return _review(repo, old, new, max_lines_per_file)
+
+
+def worktree_review_diff(
+    worktree: Path, base: str, max_lines_per_file: int = 20_000
+) -> list[FileDiff]:
+    """merge-base(base, HEAD) → the working tree, untracked files included, parsed.
+
+    For a running card: the agent's uncommitted work is what the developer wants to see.
+    """
+    old = merge_base(worktree, base, "HEAD")
+    return _review(worktree, old, _worktree_tree(worktree), max_lines_per_file)
+
+
+def range_diff(repo: Path, old: str, new: str, max_lines_per_file: int = 20_000) -> list[FileDiff]:
+    """Between two commits, parsed: "since last review" shows only what changed after it."""
+    return _review(repo, rev_parse(repo, old), rev_parse(repo, new), max_lines_per_file)
