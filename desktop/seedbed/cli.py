@@ -143,16 +143,39 @@ def build_parser() -> Parser:
     p = task.add_parser("diff", parents=[common], help="the task's change against its base")
     p.add_argument("id", type=int)
     p.add_argument("--stat", action="store_true")
+    p.add_argument(
+        "--since-review", action="store_true", help="only what changed since changes were requested"
+    )
     p = task.add_parser("approve", parents=[common], help="merge into the base branch")
     p.add_argument("id", type=int)
     p.add_argument("--strategy", choices=[s.value for s in MergeStrategy], default="squash")
     p.add_argument("--message", default="")
-    p = task.add_parser("request-changes", parents=[common], help="send it back to the agent")
+    p = task.add_parser(
+        "request-changes", parents=[common], help="send it back with its unsent comments"
+    )
     p.add_argument("id", type=int)
-    p.add_argument("--message", required=True)
+    p.add_argument("--message", default="", help="required when there are no unsent comments")
     p = task.add_parser("discard", parents=[common], help="archive it (work kept on its branch)")
     p.add_argument("id", type=int)
     p.add_argument("--delete-branch", action="store_true")
+
+    comment = commands.add_parser(
+        "comment", help="review comments on a task's diff"
+    ).add_subparsers(dest="act", required=True, parser_class=Parser, metavar="ACTION")
+    p = comment.add_parser("add", parents=[common], help="comment on a file or lines of it")
+    p.add_argument("id", type=int, metavar="TASK_ID")
+    p.add_argument("--file", required=True, metavar="PATH")
+    p.add_argument("--line", type=int, metavar="N", help="new-file line (default: whole file)")
+    p.add_argument("--end-line", type=int, metavar="M", help="last line of a selection")
+    p.add_argument("--body", required=True, metavar="TEXT")
+    p.add_argument("--quote", default="", metavar="TEXT", help="default: those lines now")
+    p = comment.add_parser("list", parents=[common], help="a task's comments, sent ones too")
+    p.add_argument("id", type=int, metavar="TASK_ID")
+    p = comment.add_parser("edit", parents=[common], help="change an unsent comment's text")
+    p.add_argument("id", type=int, metavar="COMMENT_ID")
+    p.add_argument("--body", required=True, metavar="TEXT")
+    p = comment.add_parser("delete", parents=[common], help="remove an unsent comment")
+    p.add_argument("id", type=int, metavar="COMMENT_ID")
 
     key = commands.add_parser("key", help="API keys in the OS keyring").add_subparsers(
         dest="act", required=True, parser_class=Parser, metavar="ACTION"
@@ -297,6 +320,11 @@ class Cli:
             f"  diff: {diff['files']} files, +{diff['insertions']} -{diff['deletions']}"
             f"   checks: {detail['checks']['status']}\n"
             + usage_line(detail["runs"])
+            + (f"  {detail['budget_note']}\n" if detail["budget_note"] else "")
+            + "".join(
+                f"  also changed by task {o['task_id']}: {', '.join(o['files'])}\n"
+                for o in detail["overlaps"]
+            )
             + (f"  error: {detail['error']}\n" if detail["error"] else "")
             + runs
         )
@@ -369,6 +397,12 @@ class Cli:
             time.sleep(0.1)
 
     def task_diff(self) -> int:
+        if self.args.since_review:
+            if self.args.stat:
+                raise UserError("--stat and --since-review do not go together yet")
+            text = ops.diff_since_review(self.store, self.args.id)
+            self.emit({"diff": text}, text)
+            return EXIT_OK
         if not self.args.stat:
             text = ops.diff_text(self.store, self.args.id)
             self.emit({"diff": text}, text)
@@ -393,8 +427,37 @@ class Cli:
         return EXIT_OK
 
     def task_request_changes(self) -> int:
-        task = ops.request_changes(self.store, self.args.id, self.args.message)
+        task = ops.request_changes_with_comments(self.store, self.args.id, self.args.message)
         self.emit(task.model_dump(mode="json"), f"task {task.id} queued for a follow-up run")
+        return EXIT_OK
+
+    # -- review comments ----------------------------------------------------------------
+
+    def comment_add(self) -> int:
+        a = self.args
+        comment = ops.add_comment(self.store, a.id, a.file, a.line, a.end_line, a.body, a.quote)
+        self.emit(comment.model_dump(mode="json"), str(comment.id))
+        return EXIT_OK
+
+    def comment_list(self) -> int:
+        self.store.get_task(self.args.id)
+        comments = self.store.list_comments(self.args.id)
+        rows = [
+            f"{c.id:>4}  {'sent  ' if c.sent else 'unsent'}  {ops.comment_location(c)}"
+            f"  {c.body.splitlines()[0][:60]}"
+            for c in comments
+        ]
+        self.emit([c.model_dump(mode="json") for c in comments], "\n".join(rows) or "no comments")
+        return EXIT_OK
+
+    def comment_edit(self) -> int:
+        comment = ops.edit_comment(self.store, self.args.id, self.args.body)
+        self.emit(comment.model_dump(mode="json"), f"comment {comment.id} changed")
+        return EXIT_OK
+
+    def comment_delete(self) -> int:
+        ops.delete_comment(self.store, self.args.id)
+        self.emit({"id": self.args.id, "deleted": True}, f"comment {self.args.id} deleted")
         return EXIT_OK
 
     def task_discard(self) -> int:

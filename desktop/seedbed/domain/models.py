@@ -340,6 +340,11 @@ class Task(Model):
     diff_files: int = Field(0, description="Files the branch changes, as of its last run.")
     diff_insertions: int = 0
     diff_deletions: int = 0
+    reviewed_commit: str | None = Field(
+        None,
+        description="The branch tip the developer last sent back with changes requested: "
+        '"since last review" diffs from here.',
+    )
 
 
 class Card(Model):

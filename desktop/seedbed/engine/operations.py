@@ -6,8 +6,9 @@ transactions and git through `vcs`, and raises UserError or OperationError with 
 message meant for a person.
 
 The task operations (the board) are here; setting up projects and profiles is in
-`configure` and reviewing a task's work in `review`, both re-exported, so every
-operation is `operations.<name>`.
+`configure`, reviewing a task's work in `review`, review comments in `comments` and the
+diff budget and conflict radar in `radar`, all re-exported, so every operation is
+`operations.<name>`.
 """
 
 from __future__ import annotations
@@ -18,6 +19,15 @@ from pathlib import Path
 from seedbed.domain.errors import OperationError, UserError
 from seedbed.domain.lifecycle import check_move
 from seedbed.domain.models import Control, Phase, RunKind, Task, TaskState
+from seedbed.engine.comments import (
+    add_comment,
+    comment_location,
+    delete_comment,
+    diff_since_review,
+    edit_comment,
+    follow_up_prompt,
+    request_changes_with_comments,
+)
 from seedbed.engine.configure import (
     PROJECT_NAME,
     InvalidField,
@@ -30,6 +40,7 @@ from seedbed.engine.configure import (
 )
 from seedbed.engine.engine import apply_control_to_queued
 from seedbed.engine.lock import EngineBusy, EngineLock
+from seedbed.engine.radar import budget_note, overlapping_tasks
 from seedbed.engine.recovery import interrupt_run
 from seedbed.engine.review import (
     approve,
@@ -49,22 +60,31 @@ __all__ = [
     "PROJECT_NAME",
     "RESUME_MESSAGE",
     "InvalidField",
+    "add_comment",
     "add_profile",
     "add_project",
     "add_task",
     "approve",
+    "budget_note",
     "check_profile",
     "check_room_to_pin",
     "check_text",
+    "comment_location",
     "control_task",
+    "delete_comment",
     "diff_files",
+    "diff_since_review",
     "diff_stat",
     "diff_text",
     "discard",
+    "edit_comment",
     "edit_task",
+    "follow_up_prompt",
     "move_before",
+    "overlapping_tasks",
     "remove_workspace",
     "request_changes",
+    "request_changes_with_comments",
     "set_foreground",
     "start_task",
     "task_detail",

@@ -173,12 +173,17 @@ def _diff_summary(store: Store, task: Task) -> dict[str, int]:
 
 def task_detail(store: Store, task_id: int) -> dict[str, Any]:
     """Everything `task show` prints, as plain JSON-ready data."""
+    # radar reads diffs through this module, so importing it at the top would be circular.
+    from seedbed.engine.radar import ACTIVE, budget_note, overlapping_tasks
+
     task = store.get_task(task_id)
     project = _project_of(store, task)
     profile = store.get_profile(task.profile_id).name if task.profile_id else None
     runs = store.list_runs(task_id)
     diff = _diff_summary(store, task)
     checks = runs[-1].checks if runs else None  # an older run's checks say nothing now
+    lines = diff["insertions"] + diff["deletions"]
+    overlaps = overlapping_tasks(store, project.id).get(task.id, []) if task.state in ACTIVE else []
     return {
         "id": task.id,
         "title": task.title,
@@ -217,7 +222,10 @@ def task_detail(store: Store, task_id: int) -> dict[str, Any]:
         ],
         "diff": diff,
         "diff_budget": project.diff_budget,
-        "over_budget": bool(project.diff_budget)
-        and diff["insertions"] + diff["deletions"] > project.diff_budget,
+        "over_budget": bool(project.diff_budget) and lines > project.diff_budget,
+        "budget_note": budget_note(lines, project.diff_budget),
         "checks": (checks or CheckResult()).model_dump(mode="json"),
+        "reviewed_commit": task.reviewed_commit,
+        "comments": [c.model_dump(mode="json") for c in store.list_comments(task.id)],
+        "overlaps": [{"task_id": other, "files": files} for other, files in overlaps],
     }

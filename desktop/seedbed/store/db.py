@@ -14,6 +14,7 @@ from pathlib import Path
 from seedbed.domain.errors import UserError
 from seedbed.domain.models import AgentProfile, Project
 from seedbed.store.board import BoardQueries
+from seedbed.store.comments import CommentQueries
 from seedbed.store.connection import BUSY_TIMEOUT_S
 from seedbed.store.events import EventQueries
 from seedbed.store.rows import profile_from_row, project_from_row
@@ -22,7 +23,7 @@ from seedbed.store.tasks import TaskQueries
 __all__ = ["BUSY_TIMEOUT_S", "Store"]
 
 
-class Store(TaskQueries, EventQueries, BoardQueries):
+class Store(TaskQueries, EventQueries, BoardQueries, CommentQueries):
     """Persistence for projects, profiles, tasks, runs, events and comments."""
 
     @classmethod

@@ -34,6 +34,7 @@ TASK_COLUMNS = [
     "diff_files",
     "diff_insertions",
     "diff_deletions",
+    "reviewed_commit",
 ]
 TASK_FLAGS = ("workspace_ready", "foreground", "plan_first")
 RUN_COLUMNS = [

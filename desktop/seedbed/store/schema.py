@@ -111,4 +111,12 @@ MIGRATIONS: list[str] = [
     DROP TABLE numbered;
     CREATE INDEX events_by_row ON events(run_id, row) WHERE row IS NOT NULL;
     """,
+    """
+    ALTER TABLE comments ADD COLUMN end_line INTEGER;
+    ALTER TABLE comments ADD COLUMN quote TEXT NOT NULL DEFAULT '';
+    ALTER TABLE comments ADD COLUMN sent_at REAL;
+    ALTER TABLE comments ADD COLUMN updated_at REAL NOT NULL DEFAULT 0;
+    CREATE INDEX comments_by_task ON comments(task_id, path, line);
+    ALTER TABLE tasks ADD COLUMN reviewed_commit TEXT;
+    """,
 ]
