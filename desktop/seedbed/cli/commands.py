@@ -1,0 +1,386 @@
+"""The commands: one method of `Cli` per `seedbed COMMAND ACTION`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import signal
+import time
+from typing import Any, TextIO
+
+from seedbed import secrets
+from seedbed.cli.text import EXIT_OK, describe, format_event, read_key, usage_line
+from seedbed.domain.errors import OperationError, UserError
+from seedbed.domain.models import (
+    AgentKind,
+    Control,
+    MergeStrategy,
+    Phase,
+    Run,
+    RunStatus,
+    TaskState,
+)
+from seedbed.engine import operations as ops
+from seedbed.engine.engine import Engine
+from seedbed.engine.lock import EngineLock
+from seedbed.paths import resolve_data_dir
+from seedbed.store import Store
+from seedbed.store.settings import load_settings
+
+
+class Cli:
+    """One invocation: the parsed arguments, the store, and where output goes."""
+
+    def __init__(self, args: argparse.Namespace, out: TextIO) -> None:
+        self.args = args
+        self.out = out
+        self.data_dir = resolve_data_dir(args.data_dir)
+        self.store = Store.open(self.data_dir)
+        self._last_seen: dict[int, tuple[TaskState, Phase]] = {}
+
+    def emit(self, data: Any, text: str) -> None:
+        if self.args.json:
+            self.out.write(json.dumps(data, indent=2, default=str) + "\n")
+        elif text:
+            self.out.write(text + ("" if text.endswith("\n") else "\n"))
+
+    # -- projects and profiles ----------------------------------------------------------
+
+    def project_add(self) -> int:
+        a = self.args
+        project = ops.add_project(
+            self.store, a.path, a.name, a.base, a.setup, a.check, a.copy, a.diff_budget
+        )
+        self.emit(project.model_dump(mode="json"), str(project.id))
+        return EXIT_OK
+
+    def project_list(self) -> int:
+        projects = self.store.list_projects()
+        rows = [f"{p.id:>4}  {p.name:<20} {p.base_branch:<12} {p.path}" for p in projects]
+        self.emit([p.model_dump(mode="json") for p in projects], "\n".join(rows) or "no projects")
+        return EXIT_OK
+
+    def profile_add(self) -> int:
+        a = self.args
+        options = {
+            name: getattr(a, name)
+            for name in (
+                "command", "timeout", "provider", "model", "base_url", "key_name",
+                "context_window", "max_turns", "max_tries", "price_in", "price_out",
+                "token_budget", "max_output_tokens", "binary", "permission_mode",
+                "extra_args", "idle_timeout",
+            )
+            if getattr(a, name) not in (None, "", [])
+        }  # fmt: skip
+        profile = ops.add_profile(self.store, a.name, AgentKind(a.kind), **options)
+        self.emit(profile.model_dump(mode="json"), str(profile.id))
+        return EXIT_OK
+
+    def profile_list(self) -> int:
+        profiles = self.store.list_profiles()
+        rows = [f"{p.id:>4}  {p.name:<20} {p.kind.value:<10} {describe(p)}" for p in profiles]
+        self.emit([p.model_dump(mode="json") for p in profiles], "\n".join(rows) or "no profiles")
+        return EXIT_OK
+
+    # -- tasks --------------------------------------------------------------------------
+
+    def task_add(self) -> int:
+        a = self.args
+        prompt = a.prompt
+        if a.prompt_file is not None:
+            try:
+                prompt = a.prompt_file.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as exc:
+                raise UserError(f"cannot read the prompt file {a.prompt_file}: {exc}") from None
+        task = ops.add_task(
+            self.store, a.project, a.title, prompt, a.profile, a.start, foreground=a.foreground
+        )
+        self.emit(task.model_dump(mode="json"), str(task.id))
+        return EXIT_OK
+
+    def task_pin(self) -> int:
+        task = ops.set_foreground(self.store, self.args.id, not self.args.off)
+        self.emit(
+            task.model_dump(mode="json"),
+            f"task {task.id} {'pinned' if task.foreground else 'unpinned'}",
+        )
+        return EXIT_OK
+
+    def task_list(self) -> int:
+        a = self.args
+        project_id = self.store.find_project(a.project).id if a.project else None
+        states = [TaskState(a.state)] if a.state else None
+        tasks = self.store.list_tasks(project_id=project_id, states=states)
+        rows = [
+            f"{t.id:>4}  {t.state.value:<16} {t.phase.value:<14} {t.title.splitlines()[0][:60]}"
+            for t in tasks
+        ]
+        self.emit([t.model_dump(mode="json") for t in tasks], "\n".join(rows) or "no tasks")
+        return EXIT_OK
+
+    def task_show(self) -> int:
+        detail = ops.task_detail(self.store, self.args.id)
+        runs = "\n".join(
+            f"  run {r['number']} {r['kind']:<9} {r['status']:<11} exit {r['exit_code']}"
+            + (f"  {r['reason']}" if r["reason"] else "")
+            for r in detail["runs"]
+        )
+        diff = detail["diff"]
+        text = (
+            f"#{detail['id']} {detail['title']}\n"
+            f"  {detail['state']} / {detail['phase'] or '-'}   project {detail['project']}"
+            f"   profile {detail['profile']}\n"
+            f"  branch {detail['branch']} (base {detail['base']})\n"
+            f"  worktree {detail['worktree']}\n"
+            f"  diff: {diff['files']} files, +{diff['insertions']} -{diff['deletions']}"
+            f"   checks: {detail['checks']['status']}\n"
+            + usage_line(detail["runs"])
+            + (f"  {detail['budget_note']}\n" if detail["budget_note"] else "")
+            + "".join(
+                f"  also changed by task {o['task_id']}: {', '.join(o['files'])}\n"
+                for o in detail["overlaps"]
+            )
+            + (f"  error: {detail['error']}\n" if detail["error"] else "")
+            + runs
+        )
+        self.emit(detail, text)
+        return EXIT_OK
+
+    def task_start(self) -> int:
+        task = ops.start_task(self.store, self.args.id)
+        self.emit(task.model_dump(mode="json"), f"task {task.id} queued")
+        return EXIT_OK
+
+    def _control(self, control: Control) -> int:
+        task = ops.control_task(self.store, self.data_dir, self.args.id, control)
+        self.emit(
+            task.model_dump(mode="json"), f"task {task.id}: {task.state.value} {task.phase.value}"
+        )
+        return EXIT_OK
+
+    def task_stop(self) -> int:
+        return self._control(Control.STOP)
+
+    def task_requeue(self) -> int:
+        return self._control(Control.REQUEUE)
+
+    def task_move(self) -> int:
+        ops.move_before(self.store, self.args.id, self.args.before)
+        self.emit(
+            {"id": self.args.id, "before": self.args.before},
+            f"task {self.args.id} moved before task {self.args.before}",
+        )
+        return EXIT_OK
+
+    def task_log(self) -> int:
+        task = self.store.get_task(self.args.id)
+        run = self._pick_run(task.id)
+        after = -1
+        while True:
+            rows = self.store.read_events(run.id, after)
+            for seq, data in rows:
+                self.out.write(format_event(run, seq, data, self.args.json))
+            if rows:
+                after = rows[-1][0]
+                self.out.flush()
+                continue
+            if not self.args.follow:
+                return EXIT_OK
+            run = next(r for r in self.store.list_runs(task.id) if r.id == run.id)
+            if run.status is not RunStatus.RUNNING:
+                if not self.store.read_events(run.id, after):
+                    return EXIT_OK
+                continue
+            time.sleep(0.1)
+
+    def _pick_run(self, task_id: int) -> Run:
+        deadline = time.monotonic() + 3600
+        while True:
+            runs = self.store.list_runs(task_id)
+            if self.args.run is not None:
+                for run in runs:
+                    if run.number == self.args.run:
+                        return run
+                raise UserError(f"task {task_id} has no run {self.args.run}")
+            if runs:
+                return runs[-1]
+            task = self.store.get_task(task_id)
+            if not self.args.follow or task.state is not TaskState.RUNNING:
+                raise UserError(f"task {task_id} has not run yet")
+            if time.monotonic() > deadline:
+                raise OperationError(f"task {task_id} did not start within an hour")
+            time.sleep(0.1)
+
+    def task_diff(self) -> int:
+        if self.args.since_review:
+            if self.args.stat:
+                raise UserError("--stat and --since-review do not go together yet")
+            text = ops.diff_since_review(self.store, self.args.id)
+            self.emit({"diff": text}, text)
+            return EXIT_OK
+        if not self.args.stat:
+            text = ops.diff_text(self.store, self.args.id)
+            self.emit({"diff": text}, text)
+            return EXIT_OK
+        task = self.store.get_task(self.args.id)
+        files = ops.diff_files(self.store, task)
+        rows = [
+            f" {f.status:<2} {(f.old_path + ' → ') if f.old_path else ''}{f.path}  "
+            + ("binary" if f.binary else f"+{f.insertions} -{f.deletions}")
+            for f in files
+        ]
+        added = sum(f.insertions for f in files)
+        removed = sum(f.deletions for f in files)
+        total = f" {len(files)} files, +{added} -{removed}"
+        self.emit([f.model_dump() for f in files], "\n".join([*rows, total]))
+        return EXIT_OK
+
+    def task_approve(self) -> int:
+        a = self.args
+        task = ops.approve(self.store, a.id, MergeStrategy(a.strategy), a.message)
+        self.emit(task.model_dump(mode="json"), f"task {task.id} merged into {task.base_branch}")
+        return EXIT_OK
+
+    def task_request_changes(self) -> int:
+        task = ops.request_changes_with_comments(self.store, self.args.id, self.args.message)
+        self.emit(task.model_dump(mode="json"), f"task {task.id} queued for a follow-up run")
+        return EXIT_OK
+
+    # -- review comments ----------------------------------------------------------------
+
+    def comment_add(self) -> int:
+        a = self.args
+        comment = ops.add_comment(self.store, a.id, a.file, a.line, a.end_line, a.body, a.quote)
+        self.emit(comment.model_dump(mode="json"), str(comment.id))
+        return EXIT_OK
+
+    def comment_list(self) -> int:
+        self.store.get_task(self.args.id)
+        comments = self.store.list_comments(self.args.id)
+        rows = [
+            f"{c.id:>4}  {'sent  ' if c.sent else 'unsent'}  {ops.comment_location(c)}"
+            f"  {c.body.splitlines()[0][:60]}"
+            for c in comments
+        ]
+        self.emit([c.model_dump(mode="json") for c in comments], "\n".join(rows) or "no comments")
+        return EXIT_OK
+
+    def comment_edit(self) -> int:
+        comment = ops.edit_comment(self.store, self.args.id, self.args.body)
+        self.emit(comment.model_dump(mode="json"), f"comment {comment.id} changed")
+        return EXIT_OK
+
+    def comment_delete(self) -> int:
+        ops.delete_comment(self.store, self.args.id)
+        self.emit({"id": self.args.id, "deleted": True}, f"comment {self.args.id} deleted")
+        return EXIT_OK
+
+    def task_discard(self) -> int:
+        task = ops.discard(self.store, self.args.id, self.args.delete_branch)
+        if task.branch is None:  # it never had a branch of its own
+            kept = ""
+        elif self.args.delete_branch:
+            kept = " (branch deleted)"
+        else:
+            kept = f" (branch kept: {task.branch})"
+        self.emit(task.model_dump(mode="json"), f"task {task.id} discarded{kept}")
+        return EXIT_OK
+
+    # -- API keys -----------------------------------------------------------------------
+
+    def key_set(self) -> int:
+        name = secrets.validate_name(self.args.name)
+        secrets.set_key(name, secrets.value_from_input(read_key(name)))
+        backend = secrets.backend_description()
+        self.emit({"name": name, "backend": backend}, f"key {name!r} stored in {backend}")
+        return EXIT_OK
+
+    def key_list(self) -> int:
+        names = secrets.list_keys()
+        backend = secrets.backend_description()
+        env = secrets.env_fallbacks_set()
+        text = "\n".join(
+            [
+                *(names or ["no keys stored"]),
+                f"backend: {backend}",
+                f"environment fallbacks set: {', '.join(env) or 'none'}",
+            ]
+        )
+        self.emit({"keys": names, "backend": backend, "env_fallbacks": env}, text)
+        return EXIT_OK
+
+    def key_delete(self) -> int:
+        name = self.args.name
+        if not secrets.delete_key(name):
+            raise UserError(f"no key {name!r} is set in the keyring")
+        self.emit({"name": name, "deleted": True}, f"key {name!r} deleted")
+        return EXIT_OK
+
+    def agents_doctor(self) -> int:
+        from seedbed.agents.cli.doctor import check_all
+
+        found = asyncio.run(check_all())
+        rows = [
+            f"{f.label:<12} "
+            + (
+                f"{f.version or '?':<10} {'supported' if f.supported else 'NOT SUPPORTED'}"
+                f"  {f.path}"
+                if f.path
+                else f"not found    {f.hint}"
+            )
+            for f in found
+        ]
+        self.emit([f.model_dump() for f in found], "\n".join(rows))
+        return EXIT_OK
+
+    # -- the engine ---------------------------------------------------------------------
+
+    def run(self) -> int:
+        if self.args.max_parallel is None:
+            self.args.max_parallel = load_settings(self.data_dir).max_parallel
+        if self.args.max_parallel < 1:
+            raise UserError("--max-parallel must be at least 1")
+        lock = EngineLock(self.data_dir)
+        lock.acquire(wait=1.0)
+        try:
+            engine = Engine(self.store, self.data_dir, self.args.max_parallel)
+            if not self.args.json:
+                queued = len(self.store.list_tasks(states=[TaskState.RUNNING]))
+                self.out.write(
+                    f"engine on {self.data_dir}: {queued} task(s) queued or running, "
+                    f"at most {self.args.max_parallel} at once"
+                    + (", until idle" if self.args.until_idle else "; Ctrl+C stops")
+                    + "\n"
+                )
+                self.out.flush()
+                engine.task_listeners.append(self._print_task)
+            else:
+                engine.task_listeners.append(self._last_seen_task)
+            asyncio.run(self._serve(engine))
+            if self.args.json:
+                tasks = [self.store.get_task(task_id) for task_id in sorted(self._last_seen)]
+                self.emit([t.model_dump(mode="json") for t in tasks], "")
+        finally:
+            lock.release()
+        return EXIT_OK
+
+    async def _serve(self, engine: Engine) -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, engine.shutdown)
+        await engine.serve(until_idle=self.args.until_idle)
+
+    def _last_seen_task(self, task_id: int) -> None:
+        task = self.store.get_task(task_id)
+        self._last_seen[task_id] = (task.state, task.phase)
+
+    def _print_task(self, task_id: int) -> None:
+        task = self.store.get_task(task_id)
+        seen = (task.state, task.phase)
+        if self._last_seen.get(task_id) == seen:
+            return
+        self._last_seen[task_id] = seen
+        stamp = time.strftime("%H:%M:%S")
+        self.out.write(f"{stamp} task {task.id} {task.state.value} {task.phase.value}\n")
+        self.out.flush()

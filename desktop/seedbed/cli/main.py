@@ -1,0 +1,54 @@
+"""`seedbed …`: parse, dispatch, turn errors into one line and an exit status."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TextIO
+
+from seedbed.cli.commands import Cli
+from seedbed.cli.parser import build_parser, join_extra_args
+from seedbed.cli.text import EXIT_FAILED, EXIT_OK, EXIT_USAGE
+from seedbed.domain.errors import SeedbedError, UserError
+from seedbed.paths import resolve_data_dir
+
+GuiLauncher = Callable[[Path, Path | None, int | None, str | None], int]
+
+
+def main(
+    argv: Sequence[str] | None = None,
+    out: TextIO | None = None,
+    gui: GuiLauncher | None = None,
+) -> int:
+    """The command line. Without a command (or with `gui`) it opens the window through
+    `gui(data_dir, screenshot, select, size)`, which __main__ passes in: the CLI itself
+    never loads Qt. Without a launcher, it prints the help."""
+    parser = build_parser()
+    args = parser.parse_args(join_extra_args(sys.argv[1:] if argv is None else argv))
+    if args.cmd is None and gui is None:
+        parser.print_help(out or sys.stdout)
+        return EXIT_OK
+    name = args.cmd if args.cmd == "run" else f"{args.cmd}_{getattr(args, 'act', '')}"
+    try:
+        if args.cmd in (None, "gui"):
+            if gui is None:
+                raise UserError("this entry point cannot open the window; run `seedbed gui`")
+            data_dir = resolve_data_dir(args.data_dir)
+            return gui(
+                data_dir,
+                getattr(args, "screenshot", None),
+                getattr(args, "select", None),
+                getattr(args, "size", None),
+            )
+        cli = Cli(args, out or sys.stdout)
+        handler: Callable[[], int] = getattr(cli, name.replace("-", "_"))
+        return handler()
+    except UserError as exc:
+        sys.stderr.write(f"error: {exc}\n")
+        return EXIT_USAGE
+    except SeedbedError as exc:
+        sys.stderr.write(f"error: {exc}\n")
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        return 130

@@ -1,0 +1,205 @@
+"""The argument parser: every command, option and its help."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import NoReturn
+
+from seedbed import __version__
+from seedbed.cli.text import EXIT_USAGE
+from seedbed.domain.models import (
+    AgentKind,
+    MergeStrategy,
+    ProviderKind,
+    TaskState,
+)
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, but a usage mistake is one `error:` line and exit 2."""
+
+    def error(self, message: str) -> NoReturn:
+        sys.stderr.write(f"error: {message} (see `{self.prog} --help`)\n")
+        raise SystemExit(EXIT_USAGE)
+
+
+def build_parser() -> Parser:
+    parser = Parser(
+        prog="seedbed", description="Run AI coding agents in parallel, one worktree each."
+    )
+    parser.add_argument("--version", action="version", version=f"seedbed {__version__}")
+    parser.add_argument("--data-dir", help="where Seedbed keeps its data (env SEEDBED_DATA_DIR)")
+    parser.add_argument("--json", action="store_true", help="print one JSON document")
+    common = Parser(add_help=False)
+    common.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print JSON")
+    commands = parser.add_subparsers(dest="cmd", parser_class=Parser, metavar="COMMAND")
+
+    project = commands.add_parser("project", help="repositories Seedbed works on").add_subparsers(
+        dest="act", required=True, parser_class=Parser, metavar="ACTION"
+    )
+    p = project.add_parser("add", parents=[common], help="add a git repository")
+    p.add_argument("path", type=Path)
+    p.add_argument("--name")
+    p.add_argument("--base", help="base branch (default: the branch checked out there)")
+    p.add_argument("--setup", default="", help="command run in each new worktree")
+    p.add_argument("--check", default="", help="the project's checks, run after each run")
+    p.add_argument(
+        "--copy", action="append", default=[], metavar="GLOB", help="copy into worktrees"
+    )
+    p.add_argument("--diff-budget", type=int, default=0, metavar="LINES")
+    project.add_parser("list", parents=[common], help="list projects")
+
+    profile = commands.add_parser("profile", help="agent profiles").add_subparsers(
+        dest="act", required=True, parser_class=Parser, metavar="ACTION"
+    )
+    p = profile.add_parser("add", parents=[common], help="add an agent profile")
+    p.add_argument("name")
+    p.add_argument("--kind", choices=[k.value for k in AgentKind], required=True)
+    p.add_argument("--command", default="", help="command: run through /bin/sh -c in the worktree")
+    p.add_argument("--timeout", type=float, metavar="SECONDS", help="a run's time limit")
+    builtin = p.add_argument_group("builtin agent (--model, --base-url, --key-name: CLIs too)")
+    builtin.add_argument("--provider", choices=[k.value for k in ProviderKind])
+    builtin.add_argument("--model", default="")
+    builtin.add_argument("--base-url", default="", metavar="URL", help="default: the provider's")
+    builtin.add_argument("--key-name", default="", metavar="NAME", help="default: the provider")
+    builtin.add_argument("--context-window", type=int, metavar="TOKENS")
+    builtin.add_argument("--max-turns", type=int, metavar="N")
+    builtin.add_argument("--max-tries", type=int, metavar="N", help="attempts per model call")
+    builtin.add_argument("--price-in", type=float, metavar="USD_PER_MTOK")
+    builtin.add_argument("--price-out", type=float, metavar="USD_PER_MTOK")
+    builtin.add_argument("--token-budget", type=int, metavar="TOKENS")
+    builtin.add_argument("--max-output-tokens", type=int, metavar="TOKENS")
+    clis = p.add_argument_group("coding-agent CLIs (claude-code, codex, aider, gemini, opencode)")
+    clis.add_argument("--binary", default="", metavar="PATH", help="default: the usual name")
+    clis.add_argument("--permission-mode", default="", metavar="MODE")
+    clis.add_argument(
+        "--extra-arg", dest="extra_args", action="append", default=[], metavar="ARG",
+        help="passed to the CLI as it is (repeatable)",
+    )  # fmt: skip
+    clis.add_argument("--idle-timeout", type=float, metavar="SECONDS",
+                      help="end a run that prints nothing this long (default 600)")  # fmt: skip
+    profile.add_parser("list", parents=[common], help="list profiles")
+
+    task = commands.add_parser("task", help="tasks on the board").add_subparsers(
+        dest="act", required=True, parser_class=Parser, metavar="ACTION"
+    )
+    p = task.add_parser("add", parents=[common], help="add a planned task")
+    p.add_argument("--project", required=True, metavar="ID_OR_NAME")
+    p.add_argument("--title", required=True)
+    prompt = p.add_mutually_exclusive_group()
+    prompt.add_argument("--prompt", default="")
+    prompt.add_argument("--prompt-file", type=Path)
+    p.add_argument("--profile", help="agent profile name (default: the first profile)")
+    p.add_argument("--start", action="store_true", help="queue it at once")
+    p.add_argument(
+        "--foreground", action="store_true", help="pin it to the window's foreground view"
+    )
+    p = task.add_parser("list", parents=[common], help="list tasks in board order")
+    p.add_argument("--project", metavar="ID_OR_NAME")
+    p.add_argument("--state", choices=[s.value for s in TaskState])
+    p = task.add_parser("show", parents=[common], help="one task in detail")
+    p.add_argument("id", type=int)
+    for name, text in [
+        ("start", "queue a task (or resume an interrupted one)"),
+        ("stop", "stop its run: → awaiting review / interrupted"),
+        ("requeue", "stop its run and put it back in Planned"),
+    ]:
+        task.add_parser(name, parents=[common], help=text).add_argument("id", type=int)
+    p = task.add_parser("pin", parents=[common], help="pin to (or --off: take off) the foreground")
+    p.add_argument("id", type=int)
+    p.add_argument("--off", action="store_true")
+    p = task.add_parser("move", parents=[common], help="change the board order")
+    p.add_argument("id", type=int)
+    p.add_argument("--before", type=int, required=True, metavar="OTHER_ID")
+    p = task.add_parser("log", parents=[common], help="a run's events")
+    p.add_argument("id", type=int)
+    p.add_argument("--run", type=int, metavar="N", help="run number (default: the last)")
+    p.add_argument("--follow", action="store_true", help="keep printing until the run ends")
+    p = task.add_parser("diff", parents=[common], help="the task's change against its base")
+    p.add_argument("id", type=int)
+    p.add_argument("--stat", action="store_true")
+    p.add_argument(
+        "--since-review", action="store_true", help="only what changed since changes were requested"
+    )
+    p = task.add_parser("approve", parents=[common], help="merge into the base branch")
+    p.add_argument("id", type=int)
+    p.add_argument("--strategy", choices=[s.value for s in MergeStrategy], default="squash")
+    p.add_argument("--message", default="")
+    p = task.add_parser(
+        "request-changes", parents=[common], help="send it back with its unsent comments"
+    )
+    p.add_argument("id", type=int)
+    p.add_argument("--message", default="", help="required when there are no unsent comments")
+    p = task.add_parser("discard", parents=[common], help="archive it (work kept on its branch)")
+    p.add_argument("id", type=int)
+    p.add_argument("--delete-branch", action="store_true")
+
+    comment = commands.add_parser(
+        "comment", help="review comments on a task's diff"
+    ).add_subparsers(dest="act", required=True, parser_class=Parser, metavar="ACTION")
+    p = comment.add_parser("add", parents=[common], help="comment on a file or lines of it")
+    p.add_argument("id", type=int, metavar="TASK_ID")
+    p.add_argument("--file", required=True, metavar="PATH")
+    p.add_argument("--line", type=int, metavar="N", help="new-file line (default: whole file)")
+    p.add_argument("--end-line", type=int, metavar="M", help="last line of a selection")
+    p.add_argument("--body", required=True, metavar="TEXT")
+    p.add_argument("--quote", default="", metavar="TEXT", help="default: those lines now")
+    p = comment.add_parser("list", parents=[common], help="a task's comments, sent ones too")
+    p.add_argument("id", type=int, metavar="TASK_ID")
+    p = comment.add_parser("edit", parents=[common], help="change an unsent comment's text")
+    p.add_argument("id", type=int, metavar="COMMENT_ID")
+    p.add_argument("--body", required=True, metavar="TEXT")
+    p = comment.add_parser("delete", parents=[common], help="remove an unsent comment")
+    p.add_argument("id", type=int, metavar="COMMENT_ID")
+
+    key = commands.add_parser("key", help="API keys in the OS keyring").add_subparsers(
+        dest="act", required=True, parser_class=Parser, metavar="ACTION"
+    )
+    p = key.add_parser("set", parents=[common], help="store a key read from stdin (no echo)")
+    p.add_argument("name", help="e.g. openai, anthropic, or a profile's --key-name")
+    key.add_parser("list", parents=[common], help="name the stored keys (never their values)")
+    p = key.add_parser("delete", parents=[common], help="remove a key from the keyring")
+    p.add_argument("name")
+
+    agents = commands.add_parser("agents", help="coding-agent CLIs").add_subparsers(
+        dest="act", required=True, parser_class=Parser, metavar="ACTION"
+    )
+    agents.add_parser("doctor", parents=[common], help="which CLIs are installed and usable")
+
+    p = commands.add_parser("gui", help="open the window (the default without a command)")
+    p.add_argument(
+        "--screenshot",
+        type=Path,
+        metavar="FILE",
+        help="render the window offscreen from the data dir's state, save a PNG and exit",
+    )
+    p.add_argument("--select", type=int, metavar="TASK_ID", help="select this task's card")
+    p.add_argument("--size", metavar="WxH", help="window size, e.g. 1400x850")
+
+    p = commands.add_parser("run", parents=[common], help="run the engine in the foreground")
+    p.add_argument(
+        "--max-parallel",
+        type=int,
+        default=None,
+        metavar="N",
+        help="agents at once (default: the settings' max_parallel, 4 unless changed)",
+    )
+    p.add_argument("--until-idle", action="store_true", help="exit once nothing runs or waits")
+    return parser
+
+
+def join_extra_args(argv: Sequence[str]) -> list[str]:
+    """`--extra-arg --flag` as `--extra-arg=--flag`: argparse would take a value that
+    starts with a dash for an option of ours, and nearly every CLI flag does."""
+    joined: list[str] = []
+    items = iter(argv)
+    for item in items:
+        if item == "--extra-arg":
+            value = next(items, None)
+            joined.append(item if value is None else f"--extra-arg={value}")
+        else:
+            joined.append(item)
+    return joined

@@ -1,0 +1,85 @@
+"""How the command line prints things, and reads a key."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import sys
+from typing import Any
+
+from seedbed import secrets
+from seedbed.domain.errors import UserError
+from seedbed.domain.models import (
+    AgentKind,
+    AgentProfile,
+    Run,
+)
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def usage_line(runs: list[dict[str, Any]]) -> str:
+    """Tokens, cost and the fullest context over a task's runs, when a model was used."""
+    tokens_in = sum(r["tokens_in"] for r in runs)
+    tokens_out = sum(r["tokens_out"] for r in runs)
+    if not tokens_in and not tokens_out:
+        return ""
+    cost = sum(r["cost_usd"] for r in runs)
+    fill = max(r["context_fill"] for r in runs)
+    return f"  tokens {tokens_in} in, {tokens_out} out, ${cost:.4f}, context up to {fill:.0%}\n"
+
+
+def describe(profile: AgentProfile) -> str:
+    if profile.kind is AgentKind.BUILTIN and profile.provider is not None:
+        return f"{profile.provider.value} {profile.model} {profile.effective_base_url()}"
+    return profile.command
+
+
+def read_key(name: str) -> str:
+    """A key from standard input: a prompt without echo on a terminal, else all of it."""
+    stdin = sys.stdin
+    try:
+        if stdin is None:
+            return ""
+        if stdin.isatty():
+            return getpass.getpass(f"API key for {name!r} (input is not shown): ")
+        return stdin.read(secrets.MAX_VALUE_LENGTH + 3)
+    except EOFError:
+        return ""
+    except (OSError, UnicodeDecodeError) as exc:  # the message could quote the input
+        raise UserError(f"cannot read the key from standard input ({type(exc).__name__})") from None
+
+
+def format_event(run: Run, seq: int, data: str, as_json: bool) -> str:
+    """One stored event as a line of `task log` (or as its JSON, with run and seq)."""
+    if as_json:
+        return f'{{"run": {run.number}, "seq": {seq}, {data[1:]}\n'
+    event = json.loads(data)
+    kind = event["kind"]
+    if kind == "output":
+        prefix = "" if event["stream"] == "stdout" else f"[{event['stream']}] "
+        cut = f" … [{event['cut']} bytes cut]" if event.get("cut") else ""
+        return f"{prefix}{event['line']}{cut}\n"
+    if kind == "status":
+        return f"── {event['message']}\n"
+    if kind == "error":
+        return f"error: {event['message']}\n"
+    if kind == "text":
+        # Streamed pieces are for live views; the whole answer follows them.
+        return "" if event.get("delta") else event["text"].rstrip("\n") + "\n"
+    if kind == "tool_call":
+        arguments = json.dumps(event["arguments"], ensure_ascii=False)
+        if len(arguments) > 200:
+            arguments = arguments[:199] + "…"
+        return f"→ {event['name']} {arguments}\n"
+    if kind == "tool_result":
+        lines = event["output"].splitlines() or [""]
+        more = f" (+{len(lines) - 1} lines)" if len(lines) > 1 else ""
+        mark = "✗" if event["is_error"] else "←"
+        return f"{mark} {event['name']}: {lines[0][:160]}{more}\n"
+    if kind == "usage":
+        return (
+            f"·· tokens {event['tokens_in']} in, {event['tokens_out']} out, "
+            f"${event['cost_usd']:.4f}, context {event['context_fill']:.0%}\n"
+        )
+    return json.dumps(event) + "\n"
