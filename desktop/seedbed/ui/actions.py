@@ -43,6 +43,11 @@ ACTIONS: dict[str, ActionSpec] = {
     "settings": ActionSpec("Se&ttings…", "Ctrl+,", "Profiles, keys, projects, limits"),
     "find_in_log": ActionSpec("&Find in the log…", "Ctrl+F", "Search the run's events"),
     "save_task": ActionSpec("Save the task", "Ctrl+Return", "In the task dialog: OK"),
+    "next_hunk": ActionSpec("Next &hunk", "N", "Reviewer: the next hunk (then the next file)"),
+    "previous_hunk": ActionSpec("&Previous hunk", "P", "Reviewer: the previous hunk"),
+    "next_file": ActionSpec("Next &file", "J", "Reviewer: the next file"),
+    "previous_file": ActionSpec("Previous fi&le", "K", "Reviewer: the previous file"),
+    "comment_lines": ActionSpec("&Comment…", "C", "Reviewer: comment on the selected lines"),
     "refresh": ActionSpec("&Reload", "F5", "Read the board again from the store"),
     "quit": ActionSpec("&Quit", "Ctrl+Q", "Close Seedbed (running agents are stopped)"),
 }

@@ -31,9 +31,10 @@ from seedbed.ui.foreground import MAX_TILES, ForegroundView
 from seedbed.ui.host import ENGINE, FOLLOW
 from seedbed.ui.log_view import LogPanel
 from seedbed.ui.projects import ProjectAdder, ProjectSelector, has_local_urls
+from seedbed.ui.review.reviewer import ReviewWindow
 from seedbed.ui.startup_probe import STARTUP_PROBE, PaintProbe
 from seedbed.ui.task_header import TaskHeader
-from seedbed.ui.window_actions import WindowActions
+from seedbed.ui.window_actions import WindowActions, reviewable
 
 ICON = Path(__file__).parent / "assets" / "seedbed.svg"
 WINDOW_STATE = "window.ini"
@@ -54,6 +55,7 @@ class MainWindow(WindowActions, QMainWindow):
         self.setAcceptDrops(True)
         self._needs_you = 0
         self._pending_select = 0
+        self.reviewers: dict[int, ReviewWindow] = {}
         # Asked before closing with agents running (a modal question; tests answer it).
         self.confirm: Callable[[str], bool] = lambda text: ask(self, text)
         self._ui_state = QSettings(str(context.data_dir / WINDOW_STATE), QSettings.Format.IniFormat)
@@ -243,6 +245,9 @@ class MainWindow(WindowActions, QMainWindow):
     def _on_board_task_activated(self, task_id: int) -> None:
         self.log.show_task(task_id)
         self.log.setFocus()
+        card = self.board.model.card(task_id)
+        if card is not None and reviewable(card.task):
+            self.open_reviewer(task_id)
 
     @Slot(int)
     def open_task(self, task_id: int) -> None:

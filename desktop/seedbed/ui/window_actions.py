@@ -11,13 +11,23 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import Qt, Slot
 from PySide6.QtWidgets import QApplication
 
+from seedbed.domain.models import Task, TaskState
 from seedbed.engine import operations
 from seedbed.ui.discard import DiscardDialog
+from seedbed.ui.review.reviewer import ReviewWindow
 from seedbed.ui.settings_dialog import SettingsDialog
 from seedbed.ui.task_dialog import TaskDialog
 
 if TYPE_CHECKING:
     from seedbed.ui.main_window import MainWindow
+
+
+def reviewable(task: Task) -> bool:
+    """A task with a diff to look at: awaiting review, or running (shown live)."""
+    return task.branch is not None and task.state in (
+        TaskState.AWAITING_REVIEW,
+        TaskState.RUNNING,
+    )
 
 
 class WindowActions:
@@ -63,6 +73,22 @@ class WindowActions:
         task = self.attention.next_after(self.board.selected_task_id())
         if task is not None:
             self.open_task(task.id)
+            if reviewable(task):
+                self.open_reviewer(task.id)
+
+    def open_reviewer(self: MainWindow, task_id: int) -> ReviewWindow:
+        """The task's diff reviewer, one window per task."""
+        window = self.reviewers.get(task_id)
+        if window is None:
+            window = ReviewWindow(self.context, task_id, self)
+            window.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+            window.destroyed.connect(lambda _obj=None: self.reviewers.pop(task_id, None))
+            window.task_finished.connect(lambda tid: self.board.refresh_tasks([tid]))
+            self.reviewers[task_id] = window
+        window.show()
+        window.raise_()
+        window.activateWindow()
+        return window
 
     @Slot(int)
     def _on_attention_count_changed(self: MainWindow, count: int) -> None:

@@ -1,0 +1,186 @@
+"""The reviewer's side panel: the agent's summary, the checks, the radar's notes and
+the review comments; and the small dialog that writes a comment."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QHBoxLayout,
+    QInputDialog,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QPlainTextEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from seedbed.domain.diffs import Comment
+from seedbed.domain.models import CheckResult, CheckStatus
+from seedbed.engine.reviewing import ReviewData
+from seedbed.ui import theme
+
+CHECK_TAIL_LINES = 12
+
+
+def check_text(checks: CheckResult) -> str:
+    if checks.status is CheckStatus.NONE:
+        return "Checks: none configured or not run."
+    text = f"Checks: {checks.status.value}"
+    if checks.exit_code is not None:
+        text += f" (exit {checks.exit_code})"
+    tail = "\n".join(checks.output_tail.splitlines()[-CHECK_TAIL_LINES:])
+    return text + (f"\n{tail}" if tail else "")
+
+
+def location(comment: Comment) -> str:
+    """`path`, `path:line` or `path:line-end`."""
+    if comment.line is None:
+        return comment.path
+    if comment.end_line is None or comment.end_line == comment.line:
+        return f"{comment.path}:{comment.line}"
+    return f"{comment.path}:{comment.line}-{comment.end_line}"
+
+
+def comment_text(comment: Comment) -> str:
+    state = "sent" if comment.sent else "unsent"
+    return f"{location(comment)} — {comment.body}  [{state}]"
+
+
+class CommentDialog(QDialog):
+    """Writes (or edits) one comment: the quoted code above, the text below."""
+
+    def __init__(
+        self, title: str, quote: str, body: str = "", parent: QWidget | None = None
+    ) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(title)
+        self.setMinimumWidth(460)
+        self.quote_label = QLabel(quote or "(the whole file)", self)
+        self.quote_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.quote_label.setWordWrap(True)
+        self.body_edit = QPlainTextEdit(body, self)
+        self.body_edit.setPlaceholderText("What should change here?")
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self
+        )
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.quote_label)
+        layout.addWidget(self.body_edit, 1)
+        layout.addWidget(buttons)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+
+    def body(self) -> str:
+        return self.body_edit.toPlainText().strip()
+
+
+class SidePanel(QWidget):
+    """What the agent said, the checks, the notes and the comments.
+
+    Signals:
+        edit_requested(object): edit this unsent Comment (new body as its `body`).
+        delete_requested(object): delete this unsent Comment.
+    """
+
+    edit_requested = Signal(object)
+    delete_requested = Signal(object)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.summary = QPlainTextEdit(self)
+        self.summary.setReadOnly(True)
+        self.summary.setPlaceholderText("The agent left no summary.")
+        self.checks = QLabel(self)
+        self.checks.setTextFormat(Qt.TextFormat.PlainText)
+        self.checks.setWordWrap(True)
+        self.checks.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.notes = QLabel(self)
+        self.notes.setTextFormat(Qt.TextFormat.PlainText)
+        self.notes.setWordWrap(True)
+        self.comments = QListWidget(self)
+        self.comments.setWordWrap(True)
+        self.edit_button = QPushButton("Edit", self)
+        self.delete_button = QPushButton("Delete", self)
+        buttons = QHBoxLayout()
+        buttons.addStretch(1)
+        buttons.addWidget(self.edit_button)
+        buttons.addWidget(self.delete_button)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(QLabel("Summary", self))
+        layout.addWidget(self.summary, 2)
+        layout.addWidget(self.checks)
+        layout.addWidget(self.notes)
+        layout.addWidget(QLabel("Comments", self))
+        layout.addWidget(self.comments, 1)
+        layout.addLayout(buttons)
+        self.edit_button.clicked.connect(self._on_edit_button_clicked)
+        self.delete_button.clicked.connect(self._on_delete_button_clicked)
+        self.comments.currentItemChanged.connect(self._on_comments_current_item_changed)
+        self._on_comments_current_item_changed(None, None)
+
+    def show_data(self, data: ReviewData) -> None:
+        if self.summary.toPlainText() != data.summary:
+            self.summary.setPlainText(data.summary)
+        self.checks.setText(check_text(data.checks))
+        palette = self.palette()
+        failed = data.checks.status is CheckStatus.FAILED
+        color = theme.danger(palette) if failed else palette.color(self.checks.foregroundRole())
+        self.checks.setStyleSheet(f"color: {color.name()}" if failed else "")
+        notes = [n for n in [data.budget_note, *data.overlaps] if n]
+        self.notes.setText("\n".join(f"⚠ {n}" for n in notes))
+        self.notes.setVisible(bool(notes))
+        self.show_comments(data.comments)
+
+    def show_comments(self, comments: list[Comment]) -> None:
+        current = self.current_comment()
+        self.comments.clear()
+        for comment in comments:
+            item = QListWidgetItem(comment_text(comment))
+            item.setData(Qt.ItemDataRole.UserRole, comment)
+            if comment.sent:
+                item.setForeground(theme.muted(self.palette()))
+            self.comments.addItem(item)
+            if current is not None and comment.id == current.id:
+                self.comments.setCurrentItem(item)
+
+    def current_comment(self) -> Comment | None:
+        item = self.comments.currentItem()
+        return item.data(Qt.ItemDataRole.UserRole) if item is not None else None
+
+    def unsent_count(self) -> int:
+        return sum(
+            1
+            for i in range(self.comments.count())
+            if not self.comments.item(i).data(Qt.ItemDataRole.UserRole).sent
+        )
+
+    @Slot(QListWidgetItem, QListWidgetItem)
+    def _on_comments_current_item_changed(
+        self, _current: QListWidgetItem | None, _previous: QListWidgetItem | None
+    ) -> None:
+        comment = self.current_comment()
+        editable = comment is not None and not comment.sent
+        self.edit_button.setEnabled(editable)
+        self.delete_button.setEnabled(editable)
+
+    @Slot()
+    def _on_edit_button_clicked(self) -> None:
+        comment = self.current_comment()
+        if comment is None or comment.sent:
+            return
+        body, ok = QInputDialog.getMultiLineText(
+            self, "Edit comment", location(comment), comment.body
+        )
+        if ok and body.strip():
+            self.edit_requested.emit(comment.model_copy(update={"body": body.strip()}))
+
+    @Slot()
+    def _on_delete_button_clicked(self) -> None:
+        comment = self.current_comment()
+        if comment is not None and not comment.sent:
+            self.delete_requested.emit(comment)

@@ -1,0 +1,72 @@
+"""load_review over a real repository and a real command agent's run."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from seedbed.domain.events import TextEvent
+from seedbed.engine.reviewing import last_answer, load_review
+from seedbed.store import Store
+from tests.conftest import SeedbedCli, git
+from tests.engine.test_review import finish_task
+
+LIB = "".join(f"line {n}\n" for n in range(1, 41))
+AGENT = (
+    "printf 'new\\n' > added.txt && rm README.md && mkdir -p docs && mv notes.md docs/notes.md"
+    " && sed -i 's/^line 5$/line five/; s/^line 35$/line thirty-five/' lib.txt"
+)
+
+
+def prepare(repo: Path) -> None:
+    (repo / "notes.md").write_text("".join(f"note {n}\n" for n in range(1, 20)))
+    (repo / "lib.txt").write_text(LIB)
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "more files")
+
+
+def test_load_review_reads_the_parsed_diff_checks_and_summary(
+    seedbed: SeedbedCli, project: str, repo: Path, data_dir: Path
+) -> None:
+    prepare(repo)
+    task = finish_task(seedbed, AGENT)
+    store = Store.open(data_dir)
+    run = store.list_runs(task["id"])[-1]
+    answer = TextEvent(text="I renamed the notes.").model_dump_json()
+    piece = TextEvent(text="partial", delta=True).model_dump_json()
+    store.append_events(
+        run.id,
+        store.count_events(run.id),
+        [(0.0, "text", answer, True), (0.0, "text", piece, False)],
+    )
+
+    data = load_review(store, task["id"])
+
+    by_path = {f.path: f for f in data.files}
+    assert {p: f.status for p, f in by_path.items()} == {
+        "added.txt": "A",
+        "README.md": "D",
+        "docs/notes.md": "R",
+        "lib.txt": "M",
+    }
+    assert by_path["docs/notes.md"].old_path == "notes.md"
+    assert (by_path["lib.txt"].insertions, by_path["lib.txt"].deletions) == (2, 2)
+    assert len(by_path["lib.txt"].hunks) == 2
+    assert not data.live
+    assert data.summary == "I renamed the notes."
+    assert data.checks.status.value == "none"
+    assert data.run_id == run.id
+    assert json.loads(data.model_dump_json())["task"]["id"] == task["id"]
+    assert last_answer(store, run.id) == "I renamed the notes."
+    store.close()
+
+
+def test_a_budget_note_when_the_diff_is_over_budget(
+    seedbed: SeedbedCli, repo: Path, data_dir: Path
+) -> None:
+    seedbed.ok("project", "add", str(repo), "--name", "demo", "--diff-budget", "1")
+    task = finish_task(seedbed, "printf 'a\\nb\\nc\\n' > new.txt")
+    store = Store.open(data_dir)
+    data = load_review(store, task["id"])
+    assert "budget 1" in data.budget_note
+    store.close()

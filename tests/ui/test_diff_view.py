@@ -1,0 +1,122 @@
+"""The diff view: text and line numbers, hunk steps, intraline spans, placeholders."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from pytestqt.qtbot import QtBot
+
+from seedbed.domain.diffs import FileDiff
+from seedbed.ui.review.diff_view import DiffView, file_spans, layout_rows
+from seedbed.vcs.diffparse import parse_diff
+
+DIFF = """\
+diff --git a/lib.py b/lib.py
+index 1111111..2222222 100644
+--- a/lib.py
++++ b/lib.py
+@@ -3,3 +3,3 @@ def top():
+ a = 1
+-b = compute(2)
++b = compute(3)
+ c = 3
+@@ -30,2 +30,3 @@ def bottom():
+ x = 1
++y = 2
+ z = 3
+"""
+
+
+def now(fn: Callable[[], object], done: Callable[[object], None]) -> None:
+    done(fn())
+
+
+def the_file() -> FileDiff:
+    (parsed,) = parse_diff(DIFF)
+    return parsed
+
+
+def make_view(qtbot: QtBot, compute: Callable[..., None] = now) -> DiffView:
+    view = DiffView(compute)
+    qtbot.addWidget(view)
+    view.resize(700, 400)
+    view.show()
+    qtbot.waitExposed(view)
+    return view
+
+
+def test_the_text_and_line_numbers_follow_the_hunks(qtbot: QtBot) -> None:
+    view = make_view(qtbot)
+    view.set_file(the_file())
+    lines = view.text.toPlainText().splitlines()
+    assert lines[0] == "@@ -3,3 +3,3 @@ def top():"
+    assert lines[2:4] == ["-b = compute(2)", "+b = compute(3)"]
+    numbers = [(r.kind, r.old_no, r.new_no) for r in view.rows]
+    assert numbers[1:5] == [(" ", 3, 3), ("-", 4, None), ("+", None, 4), (" ", 5, 5)]
+    assert numbers[6:9] == [(" ", 30, 30), ("+", None, 31), (" ", 31, 32)]
+
+
+def test_n_and_p_step_between_hunks(qtbot: QtBot) -> None:
+    view = make_view(qtbot)
+    view.set_file(the_file())
+    assert view.hunk_blocks() == [0, 5]
+    assert view.step_hunk(1)
+    assert view.current_hunk() == 1
+    assert not view.step_hunk(1)
+    assert view.step_hunk(-1)
+    assert view.current_hunk() == 0
+
+
+def test_intraline_spans_arrive_later_and_a_stale_answer_is_dropped(qtbot: QtBot) -> None:
+    pending: list[tuple[Callable[[], object], Callable[[object], None]]] = []
+    view = make_view(qtbot, lambda fn, done: pending.append((fn, done)))
+    view.set_file(the_file())
+    view.set_file(the_file(), keep_position=True)  # a refresh: the first answer is stale
+    assert len(pending) == 2
+    stale_fn, stale_done = pending[0]
+    stale_done(stale_fn())
+    assert view.text.highlighter.spans == {}
+    fn, done = pending[1]
+    done(fn())
+    assert view.text.highlighter.spans == {2: [(12, 13)], 3: [(12, 13)]}
+    assert file_spans(the_file()) == {(0, 1): [(12, 13)], (0, 2): [(12, 13)]}
+    pending.clear()  # the closures hold the view: no cycle left for the GC to delete it
+
+
+def test_binary_and_too_large_files_show_a_placeholder(qtbot: QtBot) -> None:
+    view = make_view(qtbot)
+    view.set_file(FileDiff(path="logo.png", status="A", binary=True))
+    assert view.pages.currentWidget() is view.placeholder
+    assert "binary" in view.placeholder_label.text()
+    assert view.show_anyway.isHidden()
+    huge = FileDiff(path="big.txt", status="M", insertions=50_000, too_large=True)
+    view.set_file(huge)
+    assert not view.show_anyway.isHidden()
+    with qtbot.waitSignal(view.show_anyway_requested) as blocker:
+        view.show_anyway.click()
+    assert blocker.args == ["big.txt"]
+    view.set_file(the_file())
+    assert view.pages.currentWidget() is view.text
+
+
+def test_a_gutter_click_asks_for_a_comment_on_that_line(qtbot: QtBot) -> None:
+    view = make_view(qtbot)
+    view.set_file(the_file())
+    block = view.text.document().findBlockByNumber(3)
+    y = round(
+        view.text.blockBoundingGeometry(block).translated(view.text.contentOffset()).center().y()
+    )
+    from PySide6.QtCore import QPoint, Qt
+
+    with qtbot.waitSignal(view.comment_requested) as blocker:
+        qtbot.mouseClick(view.text.gutter, Qt.MouseButton.LeftButton, pos=QPoint(5, y))
+    assert blocker.args == [3, 3]
+    assert view.line_range(3, 3) == (4, None, "b = compute(3)")
+    assert view.line_range(1, 4) == (3, 5, "a = 1\nb = compute(2)\nb = compute(3)\nc = 3")
+
+
+def test_layout_marks_a_missing_newline() -> None:
+    text = DIFF.replace(" z = 3\n", " z = 3\n\\ No newline at end of file\n")
+    rows, body = layout_rows(parse_diff(text)[0])
+    assert rows[-1].kind == "note"
+    assert body.endswith("\\ No newline at end of file")
