@@ -380,3 +380,46 @@ def test_agent_state_beside_the_worktree_goes_with_it(
     seedbed.ok("task", "approve", str(task["id"]))
     assert not worktree.exists() and not state.exists()
     assert other.exists()
+
+
+# -- the branch after a merge -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES)
+def test_approve_delete_branch_deletes_it_once_merged(
+    seedbed: SeedbedCli, project: str, repo: Path, strategy: str
+) -> None:
+    task = finish_task(seedbed, "echo hi > new.txt")
+
+    result = seedbed.ok(
+        "task", "approve", str(task["id"]), "--strategy", strategy, "--delete-branch"
+    )
+
+    assert "branch deleted" in result.out
+    assert git(repo, "branch", "--list", task["branch"]) == ""
+    assert git(repo, "show", "main:new.txt") == "hi\n"
+    after = seedbed.show(task["id"])
+    assert (after["state"], after["branch"]) == ("merged", None)
+    assert not Path(task["worktree"]).exists()
+
+
+def test_approve_keeps_the_branch_by_default(seedbed: SeedbedCli, project: str, repo: Path) -> None:
+    task = finish_task(seedbed, "echo hi > new.txt")
+
+    seedbed.ok("task", "approve", str(task["id"]))
+
+    assert task["branch"] in git(repo, "branch", "--list", task["branch"])
+    assert seedbed.show(task["id"])["branch"] == task["branch"]
+
+
+def test_a_refused_approve_never_deletes_the_branch(
+    seedbed: SeedbedCli, project: str, repo: Path
+) -> None:
+    task = finish_task(seedbed, "printf '# the agent was here\\n' > README.md")
+    commit_in(repo, "README.md", "# the user was here\n")
+
+    result = seedbed("task", "approve", str(task["id"]), "--delete-branch")
+
+    assert result.code == 1
+    assert task["branch"] in git(repo, "branch", "--list", task["branch"])
+    assert seedbed.show(task["id"])["phase"] == "conflict"

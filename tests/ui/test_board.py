@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 from pytestqt.qtbot import QtBot
 
 from seedbed.domain.models import TaskState
+from seedbed.ui import format as fmt
 from seedbed.ui.board import Board
 from seedbed.ui.board_model import Role
 from seedbed.ui.context import AppContext
@@ -317,3 +318,86 @@ def test_a_conflicting_merge_shows_its_message_and_the_card_stays(
     assert harness.board.model.card(second).task.state is TaskState.AWAITING_REVIEW
     assert (repo / "same.txt").read_text() == f"task {first}\n"
     box.close()
+
+
+# -- the diff budget and the conflict radar on the cards --------------------------------
+
+
+def test_two_tasks_changing_one_file_both_cards_say_so(
+    harness: Harness, seedbed: SeedbedCli
+) -> None:
+    seedbed.ok(
+        "profile", "add", "same-file", "--kind", "command", "--command",
+        "echo \"task $SEEDBED_TASK_ID\" > same.txt",
+    )  # fmt: skip
+    first = harness.add("First", "same-file", start=True)
+    second = harness.add("Second", "same-file", start=True)
+    alone = harness.add("Alone", "quick", start=True)
+    for task in (first, second, alone):
+        harness.wait_state(task, TaskState.AWAITING_REVIEW)
+    model = harness.board.model
+
+    def overlaps(task_id: int) -> object:
+        return model.index_of(task_id).data(Role.OVERLAPS)
+
+    # Within the radar's interval (5 s) after the last change, plus the git work.
+    harness.qtbot.waitUntil(
+        lambda: (
+            overlaps(first) == [(second, ["same.txt"])]
+            and overlaps(second) == [(first, ["same.txt"])]
+        ),
+        timeout=harness.board.radar_interval_ms + 10_000,
+    )
+    assert overlaps(alone) == []
+    tip = model.index_of(first).data(Qt.ItemDataRole.ToolTipRole)
+    assert f"#{second}" in tip and "same.txt" in tip
+    # Once one is merged, the other has nothing left to race with.
+    seedbed.ok("task", "approve", str(first))
+    harness.wait_state(first, TaskState.MERGED)
+    harness.qtbot.waitUntil(
+        lambda: overlaps(second) == [], timeout=harness.board.radar_interval_ms + 10_000
+    )
+
+
+def test_a_stale_radar_answer_is_dropped(harness: Harness) -> None:
+    task = harness.add("Any", "quick")
+    generation = harness.board._radar_generation
+    harness.board._radar_generation += 1  # a newer question was asked meanwhile
+    harness.board._on_radar_done(generation, {task: [(99, ["x.py"])]})
+    assert harness.board.model.index_of(task).data(Role.OVERLAPS) == []
+
+
+def test_a_card_over_its_projects_budget_says_so(
+    harness: Harness, seedbed: SeedbedCli, repo: Path
+) -> None:
+    store = harness.context.store
+    project = store.find_project("demo")
+    store.update_project(project.model_copy(update={"diff_budget": 1}))
+    seedbed.ok(
+        "profile", "add", "three-lines", "--kind", "command", "--command",
+        "printf 'a\\nb\\nc\\n' > big.txt",
+    )  # fmt: skip
+    big = harness.add("Big", "three-lines", start=True)
+    small = harness.add("Small", "quick", start=True)
+    harness.wait_state(big, TaskState.AWAITING_REVIEW)
+    harness.wait_state(small, TaskState.AWAITING_REVIEW)
+    harness.qtbot.waitUntil(lambda: harness.board.model.card(big).task.diff_insertions == 3)
+    card = harness.board.model.card(big)
+    assert card.diff_budget == 1
+    assert fmt.over_budget(card)
+    tip = harness.board.model.index_of(big).data(Qt.ItemDataRole.ToolTipRole)
+    assert "3 lines, budget 1: consider splitting" in tip
+    assert not fmt.over_budget(harness.board.model.card(small))
+
+
+def test_merging_from_the_board_deletes_the_branch_when_set(harness: Harness, repo: Path) -> None:
+    settings = harness.context.settings
+    settings.value = settings.value.model_copy(update={"delete_branch_after_merge": True})
+    task = harness.add("Write out.txt", "quick", start=True)
+    harness.wait_state(task, TaskState.AWAITING_REVIEW)
+    branch = harness.context.store.get_task(task).branch
+    assert branch and git(repo, "branch", "--list", branch)
+    harness.drop(task, TaskState.MERGED)
+    harness.wait_state(task, TaskState.MERGED)
+    assert git(repo, "branch", "--list", branch) == ""
+    assert (repo / "out.txt").read_text() == "done\n"

@@ -6,7 +6,7 @@ import time
 
 import pytest
 from PySide6.QtCore import QRect
-from PySide6.QtGui import QColor, QImage, QPainter, QPalette
+from PySide6.QtGui import QColor, QFontMetrics, QImage, QPainter, QPalette
 from PySide6.QtWidgets import QListView, QStyleOptionViewItem
 from pytestqt.qtbot import QtBot
 
@@ -154,3 +154,86 @@ def test_a_foreground_task_wears_a_pin(qtbot: QtBot) -> None:
 
     assert accent_in_corner(render(qtbot, pinned, dark=False)) > 10
     assert accent_in_corner(render(qtbot, unpinned, dark=False)) == 0
+
+
+def render_with(qtbot: QtBot, card: Card, overlaps: list | None = None) -> QImage:
+    """The card painted light, with the conflict radar's answer for it."""
+    view = QListView()
+    qtbot.addWidget(view)
+    model = TaskModel(view)
+    model.set_cards([card])
+    model.set_overlaps({card.task.id: overlaps or []})
+    view.setModel(model)
+    delegate = CardDelegate(view)
+    delegate.now = lambda: (card.run_started_at or 0) + 65
+    option = QStyleOptionViewItem()
+    option.palette = palette(False)
+    option.font = view.font()
+    height = delegate.sizeHint(option, model.index(0)).height()
+    option.rect = QRect(0, 0, WIDTH, height)
+    image = QImage(WIDTH, height, QImage.Format.Format_ARGB32)
+    image.fill(option.palette.color(QPalette.ColorRole.Window))
+    painter = QPainter(image)
+    delegate.paint(painter, option, model.index(0))
+    painter.end()
+    return image
+
+
+def band(image: QImage, line: int) -> QImage:
+    """The card's text line number `line` (0: the title's first), full width."""
+    height = QFontMetrics(QListView().font()).height()
+    # The title's two lines have no gap between them; lines 2 and 3 each follow one.
+    below = line * height if line < 2 else 2 * height + (line - 1) * 4 + (line - 2) * height
+    top = 3 + 8 + below
+    return image.copy(0, top, image.width(), height)
+
+
+def with_budget(budget: int) -> Card:
+    card = sample(0.0, CheckStatus.NONE)
+    return card.model_copy(update={"diff_budget": budget})
+
+
+def test_a_diff_over_budget_says_so_in_the_danger_colour(qtbot: QtBot) -> None:
+    danger = theme.danger(palette(False))
+    over = count_near(band(render_with(qtbot, with_budget(100)), 3), danger)  # 127 lines
+    within = count_near(band(render_with(qtbot, with_budget(400)), 3), danger)
+    none = count_near(band(render_with(qtbot, with_budget(0)), 3), danger)
+    assert within == none > 0  # the minus sign of the diff only
+    assert over > within + 30, (over, within)
+
+
+def test_a_card_that_overlaps_another_wears_a_badge(qtbot: QtBot) -> None:
+    danger = theme.danger(palette(False))
+    card = sample(0.0, CheckStatus.NONE)
+    alone = count_near(band(render_with(qtbot, card), 2), danger)
+    flagged = count_near(band(render_with(qtbot, card, [(12, ["a.py"])]), 2), danger)
+    assert flagged > alone + 30, (flagged, alone)
+
+
+def test_the_cached_picture_follows_the_overlaps(qtbot: QtBot) -> None:
+    """The same Card object with new overlaps must not reuse the old picture."""
+    view = QListView()
+    qtbot.addWidget(view)
+    card = sample(0.0, CheckStatus.NONE)
+    model = TaskModel(view)
+    model.set_cards([card])
+    delegate = CardDelegate(view)
+    option = QStyleOptionViewItem()
+    option.palette = palette(False)
+    option.font = view.font()
+    option.rect = QRect(0, 0, WIDTH, delegate.sizeHint(option, model.index(0)).height())
+    danger = theme.danger(option.palette)
+
+    def paint() -> int:
+        image = QImage(option.rect.size(), QImage.Format.Format_ARGB32)
+        image.fill(option.palette.color(QPalette.ColorRole.Window))
+        painter = QPainter(image)
+        delegate.paint(painter, option, model.index(0))
+        painter.end()
+        return count_near(band(image, 2), danger)
+
+    before = paint()
+    model.set_overlaps({card.task.id: [(7, ["x.py"])]})
+    assert paint() > before + 10
+    model.set_overlaps({})
+    assert paint() == before

@@ -7,7 +7,8 @@ from collections.abc import Callable
 from pytestqt.qtbot import QtBot
 
 from seedbed.domain.diffs import FileDiff
-from seedbed.ui.review.diff_view import DiffView, file_spans, layout_rows
+from seedbed.ui.review.diff_view import DiffView, file_spans
+from seedbed.ui.review.layout import unified
 from seedbed.vcs.diffparse import parse_diff
 
 DIFF = """\
@@ -49,17 +50,22 @@ def test_the_text_and_line_numbers_follow_the_hunks(qtbot: QtBot) -> None:
     view = make_view(qtbot)
     view.set_file(the_file())
     lines = view.text.toPlainText().splitlines()
-    assert lines[0] == "@@ -3,3 +3,3 @@ def top():"
-    assert lines[2:4] == ["-b = compute(2)", "+b = compute(3)"]
+    assert lines[0] == "⋯ 2 unchanged lines — expand"
+    assert lines[1] == "@@ -3,3 +3,3 @@ def top():"
+    assert lines[3:5] == ["-b = compute(2)", "+b = compute(3)"]
+    assert lines[6] == "⋯ 24 unchanged lines — expand"
     numbers = [(r.kind, r.old_no, r.new_no) for r in view.rows]
-    assert numbers[1:5] == [(" ", 3, 3), ("-", 4, None), ("+", None, 4), (" ", 5, 5)]
-    assert numbers[6:9] == [(" ", 30, 30), ("+", None, 31), (" ", 31, 32)]
+    assert numbers[2:6] == [(" ", 3, 3), ("-", 4, None), ("+", None, 4), (" ", 5, 5)]
+    assert numbers[8:11] == [(" ", 30, 30), ("+", None, 31), (" ", 31, 32)]
 
 
 def test_n_and_p_step_between_hunks(qtbot: QtBot) -> None:
     view = make_view(qtbot)
     view.set_file(the_file())
-    assert view.hunk_blocks() == [0, 5]
+    assert view.hunk_blocks() == [1, 7]
+    assert view.current_hunk() == -1
+    assert view.step_hunk(1)
+    assert view.current_hunk() == 0
     assert view.step_hunk(1)
     assert view.current_hunk() == 1
     assert not view.step_hunk(1)
@@ -78,7 +84,7 @@ def test_intraline_spans_arrive_later_and_a_stale_answer_is_dropped(qtbot: QtBot
     assert view.text.highlighter.spans == {}
     fn, done = pending[1]
     done(fn())
-    assert view.text.highlighter.spans == {2: [(12, 13)], 3: [(12, 13)]}
+    assert view.text.highlighter.spans == {3: [(12, 13)], 4: [(12, 13)]}
     assert file_spans(the_file()) == {(0, 1): [(12, 13)], (0, 2): [(12, 13)]}
     pending.clear()  # the closures hold the view: no cycle left for the GC to delete it
 
@@ -102,7 +108,7 @@ def test_binary_and_too_large_files_show_a_placeholder(qtbot: QtBot) -> None:
 def test_a_gutter_click_asks_for_a_comment_on_that_line(qtbot: QtBot) -> None:
     view = make_view(qtbot)
     view.set_file(the_file())
-    block = view.text.document().findBlockByNumber(3)
+    block = view.text.document().findBlockByNumber(4)
     y = round(
         view.text.blockBoundingGeometry(block).translated(view.text.contentOffset()).center().y()
     )
@@ -110,13 +116,13 @@ def test_a_gutter_click_asks_for_a_comment_on_that_line(qtbot: QtBot) -> None:
 
     with qtbot.waitSignal(view.comment_requested) as blocker:
         qtbot.mouseClick(view.text.gutter, Qt.MouseButton.LeftButton, pos=QPoint(5, y))
-    assert blocker.args == [3, 3]
-    assert view.line_range(3, 3) == (4, None, "b = compute(3)")
-    assert view.line_range(1, 4) == (3, 5, "a = 1\nb = compute(2)\nb = compute(3)\nc = 3")
+    assert blocker.args == [4, 4]
+    assert view.line_range(4, 4) == (4, None, "b = compute(3)")
+    assert view.line_range(2, 5) == (3, 5, "a = 1\nb = compute(2)\nb = compute(3)\nc = 3")
 
 
 def test_layout_marks_a_missing_newline() -> None:
     text = DIFF.replace(" z = 3\n", " z = 3\n\\ No newline at end of file\n")
-    rows, body = layout_rows(parse_diff(text)[0])
-    assert rows[-1].kind == "note"
-    assert body.endswith("\\ No newline at end of file")
+    pane = unified(parse_diff(text)[0])
+    assert pane.rows[-1].kind == "note"
+    assert pane.text().endswith("\\ No newline at end of file")

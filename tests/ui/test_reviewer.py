@@ -97,7 +97,7 @@ def test_request_changes_sends_a_line_comment(
     window.files.select_row(window.files.model.row_of("lib.txt"))
     block = next(n for n, r in enumerate(window.diff.rows) if r.kind == "+" and r.new_no == 5)
     window.diff.comment_requested.emit(block, block)
-    dialog = window.comment_dialog
+    dialog = window.comments.dialog
     assert dialog is not None
     dialog.body_edit.setPlainText("Spell it as a digit")
     dialog.done(QDialog.DialogCode.Accepted)

@@ -128,6 +128,15 @@ def build_parser() -> Parser:
     p.add_argument("id", type=int)
     p.add_argument("--strategy", choices=[s.value for s in MergeStrategy], default="squash")
     p.add_argument("--message", default="")
+    p.add_argument(
+        "--delete-branch", action="store_true", help="delete the task's branch once merged"
+    )
+    p = task.add_parser(
+        "resolve-conflict",
+        parents=[common],
+        help="ask the agent to merge the base branch into the task's branch and resolve it",
+    )
+    p.add_argument("id", type=int)
     p = task.add_parser(
         "request-changes", parents=[common], help="send it back with its unsent comments"
     )

@@ -345,6 +345,11 @@ class Task(Model):
         description="The branch tip the developer last sent back with changes requested: "
         '"since last review" diffs from here.',
     )
+    merge_base_first: bool = Field(
+        False,
+        description="The next run first merges the base branch into the task's branch, "
+        "for the agent to resolve the conflicts.",
+    )
 
 
 class Card(Model):
@@ -361,6 +366,7 @@ class Card(Model):
     run_started_at: float | None = Field(None, description="When the latest run started.")
     run_ended_at: float | None = None
     last_run_id: int | None = None
+    diff_budget: int = Field(0, description="The project's diff budget; 0: none.")
 
 
 class Settings(Model):
@@ -372,3 +378,15 @@ class Settings(Model):
     )
     merged_days: int = Field(7, ge=0, le=3650, description="Days a merged task stays on the board.")
     notify: bool = Field(True, description="A tray notification when a task needs you.")
+    delete_branch_after_merge: bool = Field(
+        False, description="Delete a task's branch once it is merged."
+    )
+    editor_command: str = Field(
+        "",
+        description="Opens a worktree in your editor; {path} is replaced, e.g. `code {path}`.",
+    )
+    terminal_command: str = Field(
+        "",
+        description="Opens a terminal in a worktree; {path} is replaced, e.g. "
+        "`x-terminal-emulator --working-directory={path}`.",
+    )

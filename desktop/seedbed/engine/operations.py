@@ -49,6 +49,8 @@ from seedbed.engine.review import (
     diff_text,
     discard,
     remove_workspace,
+    resolve_conflict,
+    resolve_message,
     task_detail,
 )
 from seedbed.store import Store
@@ -85,6 +87,8 @@ __all__ = [
     "remove_workspace",
     "request_changes",
     "request_changes_with_comments",
+    "resolve_conflict",
+    "resolve_message",
     "set_foreground",
     "start_task",
     "task_detail",

@@ -12,11 +12,13 @@ from seedbed.domain.errors import SeedbedError, UserError
 from seedbed.domain.lifecycle import check_move
 from seedbed.domain.models import (
     CheckResult,
+    Control,
     DiffStat,
     FileChange,
     MergeStrategy,
     Phase,
     Project,
+    RunKind,
     Task,
     TaskState,
 )
@@ -83,9 +85,14 @@ def _branch_exists(project: Project, task: Task) -> bool:
 
 
 def approve(
-    store: Store, task_id: int, strategy: MergeStrategy = MergeStrategy.SQUASH, message: str = ""
+    store: Store,
+    task_id: int,
+    strategy: MergeStrategy = MergeStrategy.SQUASH,
+    message: str = "",
+    delete_branch: bool = False,
 ) -> Task:
-    """Merge the task's branch into its base branch → merged, worktree removed.
+    """Merge the task's branch into its base branch → merged, worktree removed (and the
+    branch too with delete_branch).
 
     On a conflict the base checkout is left exactly as it was and the task waits in
     awaiting_review / conflict, naming the files.
@@ -120,6 +127,11 @@ def approve(
         raise
     if task.worktree is not None:
         remove_workspace(project, task.worktree)
+    branch: str | None = task.branch
+    # Only a branch Seedbed made: the runner records a branch name only when it was free.
+    if delete_branch and task.branch.startswith("seedbed/"):
+        vcs.delete_branch(project.path, task.branch)
+        branch = None
     return store.move_task(
         task_id,
         TaskState.MERGED,
@@ -127,7 +139,57 @@ def approve(
         expect=TaskState.AWAITING_REVIEW,
         workspace_ready=False,
         worktree=None,
+        branch=branch,
         error="",
+    )
+
+
+def resolve_message(base: str, files: list[str]) -> str:
+    """What the agent is asked when it resolves a conflict with its base branch."""
+    listed = "\n".join(f"- {path}" for path in files)
+    conflicts = (
+        f"These files have conflicts:\n{listed}\n\n"
+        if files
+        else "Look for conflicts with `git status` and `git diff`.\n\n"
+    )
+    return (
+        f"The base branch {base} was merged into your branch, and the merge conflicts: "
+        "resolve every conflict, then stop (Seedbed commits the merge).\n\n"
+        f"{conflicts}"
+        "For each file, keep the intent of both sides (your change and the change on "
+        f"{base}), remove every conflict marker (<<<<<<<, =======, >>>>>>>), and make the "
+        "project's checks pass. Do not abort the merge or reset the branch."
+    )
+
+
+def resolve_conflict(store: Store, task_id: int) -> Task:
+    """Ask the agent to resolve a conflict: a run that first merges the base branch into
+    the task's branch in its own worktree, then lets the agent resolve the conflicts there;
+    its end-of-run commit is the merge commit. The user's checkout is never touched."""
+    task = store.get_task(task_id)
+    if task.state is not TaskState.AWAITING_REVIEW or task.phase is not Phase.CONFLICT:
+        where = task.state.value + (f" / {task.phase.value}" if task.phase.value else "")
+        raise UserError(
+            f"task {task_id} has no merge conflict to resolve (it is {where}); "
+            "approve it first to find out whether it conflicts"
+        )
+    if task.profile_id is None:
+        raise UserError(f"task {task_id} has no agent profile to resolve the conflict")
+    check_move(task_id, task.state, TaskState.RUNNING)
+    project = _project_of(store, task)
+    if not _branch_exists(project, task):
+        raise UserError(f"task {task_id} has no branch: there is nothing to merge into")
+    assert task.branch is not None
+    files = vcs.conflicting_files(project.path, task.base_branch, task.branch)
+    return store.move_task(
+        task_id,
+        TaskState.RUNNING,
+        Phase.QUEUED,
+        expect=TaskState.AWAITING_REVIEW,
+        pending_kind=RunKind.FIX,
+        pending_message=resolve_message(task.base_branch, files),
+        merge_base_first=True,
+        control=Control.NONE,
     )
 
 

@@ -101,15 +101,31 @@ def commit_work(project: Project, worktree: Path, message: str) -> str | None:
     """Commit what is left in a task's worktree, except the project's local files
     (--copy): a copied .env must never reach the task's branch or the base branch."""
     exclude = vcs.local_only_files(project.path, worktree, project.copy_globs)
-    return vcs.commit_all(worktree, message, exclude)
+    sha = vcs.commit_all(worktree, message, exclude)
+    # A merge of the base branch left for the agent to resolve is committed as a merge
+    # even when its result equals the branch's tip.
+    return sha or vcs.finish_merge(worktree, message)
 
 
-def commit_message(task: Task, run: Run) -> str:
+def commit_message(task: Task, run: Run, merged_base: bool = False) -> str:
+    if merged_base:
+        return (
+            f"Merge {task.base_branch} into {task.branch}\n\n"
+            f"Seedbed task {task.id}, run {run.number} ({run.kind.value}): "
+            "conflicts resolved by the agent.\n"
+        )
     return (
         f"{one_line(task.title)}\n\n"
         f"Seedbed task {task.id}, run {run.number} ({run.kind.value}), "
         "changes left by the agent.\n"
     )
+
+
+def merge_note(base: str, branch: str, files: list[str]) -> str:
+    """The log line saying what merging the base branch into the task's branch did."""
+    if not files:
+        return f"merged {base} into {branch}: no conflicts"
+    return f"merged {base} into {branch}: conflicts in {', '.join(files)}"
 
 
 def tail(lines: list[str], limit: int = CHECK_TAIL_BYTES) -> str:
@@ -141,6 +157,7 @@ class TaskRunner:
         self._agent: AgentRun | None = None
         self._process: ManagedProcess | None = None
         self._recorder: EventRecorder | None = None
+        self._merged_base = False
 
     # -- control --------------------------------------------------------------------
 
@@ -194,6 +211,14 @@ class TaskRunner:
             self._log(ErrorEvent(message=outcome.reason))
             await self._finish(outcome, CheckResult())
             return outcome
+        if self.task.merge_base_first and self.control is Control.NONE:
+            try:
+                await self._merge_base()
+            except SeedbedError as exc:
+                outcome = RunOutcome(status=RunStatus.FAILED, reason=f"merging failed: {exc}")
+                self._log(ErrorEvent(message=outcome.reason))
+                await self._finish(outcome, CheckResult())
+                return outcome
         outcome = await self._run_agent() if self.control is Control.NONE else _stopped()
         await self._commit()
         checks = CheckResult()
@@ -254,6 +279,21 @@ class TaskRunner:
                 return
             if code != 0:
                 raise StepFailed(f"the setup command exited with code {code}")
+
+    async def _merge_base(self) -> None:
+        """Merge the base branch into the task's branch in its worktree, uncommitted, for
+        the agent to resolve; the end-of-run commit makes it a merge commit."""
+        task = self.task
+        assert task.worktree is not None and task.branch is not None
+        try:
+            files = await git_call(vcs.merge_into_worktree, task.worktree, task.base_branch)
+        finally:
+            self._update(merge_base_first=False)  # asked once: a resumed run does not merge
+        # "Already up to date" leaves no merge to commit.
+        self._merged_base = await git_call(vcs.merge_in_progress, task.worktree)
+        self._log(
+            StatusEvent(phase="preparing", message=merge_note(task.base_branch, task.branch, files))
+        )
 
     async def _run_agent(self) -> RunOutcome:
         assert self.run is not None and self.task.worktree is not None
@@ -335,9 +375,8 @@ class TaskRunner:
         task = self.task
         if not task.workspace_ready or task.worktree is None or not task.worktree.exists():
             return
-        sha = await git_call(
-            commit_work, self.project, task.worktree, commit_message(task, self.run)
-        )
+        message = commit_message(task, self.run, self._merged_base)
+        sha = await git_call(commit_work, self.project, task.worktree, message)
         if sha:
             self.run = self.store.update_run(self.run.id, commit=sha)
             self._log(StatusEvent(phase="committing", message=f"committed {sha[:10]}"))

@@ -35,8 +35,9 @@ TASK_COLUMNS = [
     "diff_insertions",
     "diff_deletions",
     "reviewed_commit",
+    "merge_base_first",
 ]
-TASK_FLAGS = ("workspace_ready", "foreground", "plan_first")
+TASK_FLAGS = ("workspace_ready", "foreground", "plan_first", "merge_base_first")
 RUN_COLUMNS = [
     "id",
     "task_id",

@@ -119,4 +119,7 @@ MIGRATIONS: list[str] = [
     CREATE INDEX comments_by_task ON comments(task_id, path, line);
     ALTER TABLE tasks ADD COLUMN reviewed_commit TEXT;
     """,
+    """
+    ALTER TABLE tasks ADD COLUMN merge_base_first INTEGER NOT NULL DEFAULT 0;
+    """,
 ]

@@ -48,6 +48,9 @@ ACTIONS: dict[str, ActionSpec] = {
     "next_file": ActionSpec("Next &file", "J", "Reviewer: the next file"),
     "previous_file": ActionSpec("Previous fi&le", "K", "Reviewer: the previous file"),
     "comment_lines": ActionSpec("&Comment…", "C", "Reviewer: comment on the selected lines"),
+    "toggle_split": ActionSpec(
+        "&Side by side", "S", "Reviewer: old and new side by side, or one unified diff"
+    ),
     "refresh": ActionSpec("&Reload", "F5", "Read the board again from the store"),
     "quit": ActionSpec("&Quit", "Ctrl+Q", "Close Seedbed (running agents are stopped)"),
 }

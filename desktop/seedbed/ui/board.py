@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -18,15 +19,16 @@ from PySide6.QtWidgets import (
 
 from seedbed.domain.lifecycle import LABELS
 from seedbed.domain.models import Card, Control, TaskState
-from seedbed.engine import operations
+from seedbed.engine import operations, radar
 from seedbed.ui.actions import add_action
 from seedbed.ui.board_actions import CardActions
-from seedbed.ui.board_model import ColumnModel, Role, TaskModel
+from seedbed.ui.board_model import ColumnModel, Overlaps, Role, TaskModel
 from seedbed.ui.board_view import ColumnView
 from seedbed.ui.context import AppContext
 from seedbed.ui.moves import COLUMNS, MoveKind, MovePlan, plan_move
 
 TICK_MS = 1000
+RADAR_MS = 5000  # the conflict radar reads every active diff: at most this often
 
 CARD_ACTIONS = [
     "edit_task",
@@ -69,6 +71,10 @@ class Board(CardActions, QWidget):
         message_posted(str, bool): a sentence for the status bar; True when an error.
         edit_requested(int), discard_requested(int): the window opens those dialogs.
         loaded(): the cards of a project arrived and are shown.
+
+    The conflict radar (which active tasks change the same files) is asked on the engine
+    thread at most every `radar_interval_ms` while tasks change; its answer goes to the
+    model, and an answer for an older board (another project, a newer question) is dropped.
     """
 
     task_selected = Signal(int)
@@ -87,6 +93,9 @@ class Board(CardActions, QWidget):
         self._headers: dict[TaskState, QLabel] = {}
         self._generation = 0
         self._current = 0
+        self.radar_interval_ms = RADAR_MS
+        self._radar_generation = 0
+        self._radar_asked = 0.0  # time.monotonic() of the last question
         self.actions_by_name: dict[str, QAction] = {}
 
         layout = QHBoxLayout(self)
@@ -146,6 +155,9 @@ class Board(CardActions, QWidget):
         self._tick.setInterval(TICK_MS)
         self._tick.timeout.connect(self._on_tick_timeout)
         self._tick.start()
+        self._radar_timer = QTimer(self)
+        self._radar_timer.setSingleShot(True)
+        self._radar_timer.timeout.connect(self._on_radar_timeout)
         self._update_headers()
 
     # -- loading ---------------------------------------------------------------------
@@ -155,10 +167,13 @@ class Board(CardActions, QWidget):
         self.context.project_id = project_id
         self._generation += 1
         generation = self._generation
+        self._radar_generation += 1  # whatever the radar said was about the old board
+        self.model.set_overlaps({})
         if project_id is None:
             self.model.set_cards([])
             self.loaded.emit()
             return
+        self._schedule_radar()
         self.context.host.call(
             self.context.store.cards,
             project_id,
@@ -184,6 +199,7 @@ class Board(CardActions, QWidget):
         """Read these cards again (engine thread) and apply them; then select `select`."""
         if self.context.project_id is None:
             return
+        self._schedule_radar()
         generation = self._generation
         self.context.host.call(
             self.context.store.cards,
@@ -205,6 +221,38 @@ class Board(CardActions, QWidget):
             self.select_task(select)
         elif self._current and self.model.card(self._current) is not None:
             self.task_selected.emit(self._current)
+
+    # -- the conflict radar ------------------------------------------------------------
+
+    def _schedule_radar(self) -> None:
+        """Ask the radar soon: now if it was not asked in the last interval, else once
+        the interval is over (changes meanwhile are covered by that one question)."""
+        if self._radar_timer.isActive():
+            return
+        since = (time.monotonic() - self._radar_asked) * 1000
+        self._radar_timer.start(max(0, int(self.radar_interval_ms - since)))
+
+    @Slot()
+    def _on_radar_timeout(self) -> None:
+        project_id = self.context.project_id
+        if project_id is None:
+            return
+        self._radar_asked = time.monotonic()
+        self._radar_generation += 1
+        generation = self._radar_generation
+        self.context.host.call(
+            radar.overlapping_tasks,
+            self.context.store,
+            project_id,
+            on_done=lambda found: self._on_radar_done(generation, found),
+            on_error=self._on_call_failed,
+            owner=self,
+        )
+
+    def _on_radar_done(self, generation: int, found: Overlaps) -> None:
+        if generation != self._radar_generation:
+            return  # asked again since, or the board shows another project now
+        self.model.set_overlaps(found)
 
     # -- selection -------------------------------------------------------------------
 
@@ -299,7 +347,8 @@ class Board(CardActions, QWidget):
         elif plan.kind is MoveKind.REQUEUE:
             call = (operations.control_task, store, data_dir, task_id, Control.REQUEUE)
         else:
-            call = (operations.approve, store, task_id, strategy)
+            delete = self.context.settings.value.delete_branch_after_merge
+            call = (operations.approve, store, task_id, strategy, "", delete)
         self._run(plan, task_id, *call)
 
     def _run(self, plan: MovePlan, task_id: int, fn: Callable[..., Any], *args: Any) -> None:

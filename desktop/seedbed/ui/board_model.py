@@ -19,6 +19,8 @@ from PySide6.QtCore import (
 )
 
 from seedbed.domain.models import Card, TaskState
+from seedbed.engine.radar import budget_note
+from seedbed.ui import format as fmt
 
 MIME_TYPE = "application/x-seedbed-task"
 DAY_SECONDS = 86_400.0
@@ -31,6 +33,10 @@ class Role(IntEnum):
     TASK_ID = Qt.ItemDataRole.UserRole + 2
     STATE = Qt.ItemDataRole.UserRole + 3
     COLUMN = Qt.ItemDataRole.UserRole + 4  # the state, or "merged-old" past the window
+    OVERLAPS = Qt.ItemDataRole.UserRole + 5  # [(other task id, [files both change])]
+
+
+Overlaps = dict[int, list[tuple[int, list[str]]]]
 
 
 STATE_RANK = {state: rank for rank, state in enumerate(TaskState)}
@@ -66,6 +72,7 @@ class TaskModel(QAbstractListModel):
         self._cards: list[Card] = []
         self._keys: list[tuple[int, float, int]] = []
         self._rows: dict[int, int] = {}
+        self._overlaps: Overlaps = {}
         self.merged_since = 0.0
 
     # -- content ---------------------------------------------------------------------
@@ -82,6 +89,24 @@ class TaskModel(QAbstractListModel):
         self.merged_since = since
         if self._cards:
             self.dataChanged.emit(self.index(0), self.index(len(self._cards) - 1), [Role.COLUMN])
+
+    def set_overlaps(self, overlaps: Overlaps) -> None:
+        """The conflict radar's answer: per task, the other tasks that change some of the
+        same files. Only the cards whose overlaps changed are repainted."""
+        found = {task_id: others for task_id, others in overlaps.items() if others}
+        changed = found.keys() ^ self._overlaps.keys() | {
+            task_id for task_id in found.keys() & self._overlaps.keys()
+            if found[task_id] != self._overlaps[task_id]
+        }  # fmt: skip
+        self._overlaps = found
+        for task_id in changed:
+            row = self._rows.get(task_id)
+            if row is not None:
+                index = self.index(row)
+                self.dataChanged.emit(index, index, [Role.OVERLAPS, Qt.ItemDataRole.ToolTipRole])
+
+    def overlaps(self, task_id: int) -> list[tuple[int, list[str]]]:
+        return self._overlaps.get(task_id, [])
 
     def apply(self, cards: list[Card], gone: set[int] | frozenset[int] = frozenset()) -> None:
         """Replace or add these cards; remove the tasks in `gone`."""
@@ -154,7 +179,9 @@ class TaskModel(QAbstractListModel):
         if role == Qt.ItemDataRole.DisplayRole:
             return card.task.title
         if role == Qt.ItemDataRole.ToolTipRole:
-            return card.task.prompt[:500]
+            return tooltip(card, self.overlaps(card.task.id))
+        if role == Role.OVERLAPS:
+            return self.overlaps(card.task.id)
         if role == Role.ITEM:
             return card
         if role == Role.TASK_ID:
@@ -189,6 +216,18 @@ class TaskModel(QAbstractListModel):
 
     def supportedDropActions(self) -> Qt.DropAction:
         return Qt.DropAction.MoveAction
+
+
+def tooltip(card: Card, overlaps: list[tuple[int, list[str]]]) -> str:
+    """The card's prompt, then what it warns about: a diff past the budget, files that
+    other tasks change too."""
+    parts = [card.task.prompt[:500]]
+    note = budget_note(fmt.diff_lines(card), card.diff_budget)
+    if note:
+        parts.append(f"Diff budget: {note}.")
+    if overlaps:
+        parts.append(fmt.overlap_note(overlaps))
+    return "\n\n".join(part for part in parts if part)
 
 
 def task_id_from_mime(mime: QMimeData) -> int | None:

@@ -70,14 +70,15 @@ def split_line(metrics: QFontMetrics, text: str, width: int) -> tuple[str, str]:
 
 
 class CardDelegate(QStyledItemDelegate):
-    """Draws title, profile, phase badge, elapsed time, diff size, checks, tokens and
-    cost, the context-fill bar (amber from 60 %, red from 85 %) and a pin for
-    foreground tasks; every colour comes from the view's palette."""
+    """Draws title, profile, phase badge, elapsed time, diff size ("over budget" past the
+    project's diff budget), checks, tokens and cost, the context-fill bar (amber from
+    60 %, red from 85 %), a pin for foreground tasks and a "⚠ #12" badge when another
+    task changes the same files; every colour comes from the view's palette."""
 
     def __init__(self, parent: object = None) -> None:
         super().__init__(parent)
         self.now = time.time
-        # task id → (the Card it shows, size/state/palette signature, its picture)
+        # task id → (the Card it shows, size/state/palette/overlaps signature, its picture)
         self._cache: OrderedDict[int, tuple[Card, tuple[object, ...], QPixmap]] = OrderedDict()
 
     def sizeHint(self, option: QStyleOptionViewItem, index: Index) -> QSize:
@@ -94,6 +95,7 @@ class CardDelegate(QStyledItemDelegate):
         card: Card | None = index.data(Role.ITEM)
         if card is None:
             return
+        overlaps: list[tuple[int, list[str]]] = index.data(Role.OVERLAPS) or []
         palette: QPalette = option.palette
         selected = bool(option.state & QStyle.StateFlag.State_Selected)
         focused = bool(option.state & QStyle.StateFlag.State_HasFocus)
@@ -105,6 +107,7 @@ class CardDelegate(QStyledItemDelegate):
             palette.cacheKey(),
             option.font.key(),
             ratio,
+            tuple((other, tuple(files)) for other, files in overlaps),
         )
         cached = self._cache.get(card.task.id)
         if cached is not None and cached[0] is card and cached[1] == signature:
@@ -115,7 +118,7 @@ class CardDelegate(QStyledItemDelegate):
             pixmap.setDevicePixelRatio(ratio)
             pixmap.fill(Qt.GlobalColor.transparent)
             picture = QPainter(pixmap)
-            self._draw(picture, option, card, selected, focused)
+            self._draw(picture, option, card, selected, focused, overlaps)
             picture.end()
             self._cache[card.task.id] = (card, signature, pixmap)
             if len(self._cache) > CACHE_CARDS:
@@ -144,6 +147,7 @@ class CardDelegate(QStyledItemDelegate):
         card: Card,
         selected: bool,
         focused: bool,
+        overlaps: list[tuple[int, list[str]]],
     ) -> None:
         """Everything but the elapsed time, into a pixmap the size of the card."""
         palette: QPalette = option.palette
@@ -212,6 +216,16 @@ class CardDelegate(QStyledItemDelegate):
         painter.drawRoundedRect(badge, line / 2, line / 2)
         painter.drawText(badge, Qt.AlignmentFlag.AlignCenter, label)
         x += badge_w + GAP * 2
+        warning = fmt.overlap_badge(overlaps)
+        if warning:
+            danger = theme.danger(palette)
+            warning_w = metrics.horizontalAdvance(warning) + 10
+            pill = QRectF(x, y, warning_w, line)
+            painter.setPen(danger)
+            painter.setBrush(theme.mix(base, danger, 0.15))
+            painter.drawRoundedRect(pill, line / 2, line / 2)
+            painter.drawText(pill, Qt.AlignmentFlag.AlignCenter, warning)
+            x += warning_w + GAP * 2
         checks = fmt.check_label(card)
         checks_w = metrics.horizontalAdvance(checks) if checks else 0
         if checks:
@@ -244,6 +258,17 @@ class CardDelegate(QStyledItemDelegate):
                 painter.setPen(colour)
                 width = metrics.horizontalAdvance(piece)
                 painter.drawText(QRect(x, y, width + 1, line), Qt.AlignmentFlag.AlignLeft, piece)
+                x += width + GAP
+            if fmt.over_budget(card):
+                painter.setPen(theme.danger(palette))
+                bold = QFont(font)
+                bold.setBold(True)
+                painter.setFont(bold)
+                width = QFontMetrics(bold).horizontalAdvance(fmt.OVER_BUDGET)
+                painter.drawText(
+                    QRect(x, y, width + 1, line), Qt.AlignmentFlag.AlignLeft, fmt.OVER_BUDGET
+                )
+                painter.setFont(font)
                 x += width + GAP
         usage = fmt.usage_line(card)
         if usage:

@@ -79,3 +79,37 @@ def usage_line(card: Card) -> str:
     if card.cost_usd > 0:
         parts.append(cost(card.cost_usd))
     return " · ".join(parts)
+
+
+def diff_lines(card: Card) -> int:
+    """Lines the branch changes (insertions and deletions): what the diff budget counts."""
+    return card.task.diff_insertions + card.task.diff_deletions
+
+
+def over_budget(card: Card) -> bool:
+    """Whether the card's diff is past its project's budget (never with no budget, 0)."""
+    return card.diff_budget > 0 and diff_lines(card) > card.diff_budget
+
+
+OVER_BUDGET = "over budget"
+WARNING_SIGN = "\u26a0"
+
+
+def overlap_badge(overlaps: list[tuple[int, list[str]]], limit: int = 3) -> str:
+    """ "⚠ #12 #15" for the other tasks that change the same files; empty for none."""
+    if not overlaps:
+        return ""
+    ids = " ".join(f"#{task_id}" for task_id, _files in overlaps[:limit])
+    more = f" +{len(overlaps) - limit}" if len(overlaps) > limit else ""
+    return f"{WARNING_SIGN} {ids}{more}"
+
+
+def overlap_note(overlaps: list[tuple[int, list[str]]], limit: int = 5) -> str:
+    """One line per other task: "Also changed by #12: a.py, b.py"."""
+    lines = []
+    for task_id, files in overlaps:
+        shown = ", ".join(files[:limit]) + (
+            f" and {len(files) - limit} more" if len(files) > limit else ""
+        )
+        lines.append(f"Also changed by #{task_id}: {shown}")
+    return "\n".join(lines)

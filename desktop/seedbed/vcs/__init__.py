@@ -32,7 +32,15 @@ from seedbed.vcs.git import (
     rev_parse,
     worktree_exists,
 )
-from seedbed.vcs.merge import DirtyCheckout, MergeConflict, merge
+from seedbed.vcs.merge import (
+    DirtyCheckout,
+    MergeConflict,
+    conflicting_files,
+    finish_merge,
+    merge,
+    merge_in_progress,
+    merge_into_worktree,
+)
 from seedbed.vcs.runner import GitError
 
 __all__ = [
@@ -42,6 +50,7 @@ __all__ = [
     "attach_worktree",
     "branch_exists",
     "commit_all",
+    "conflicting_files",
     "copy_into_worktree",
     "create_worktree",
     "current_branch",
@@ -51,10 +60,13 @@ __all__ = [
     "diff_text",
     "dirty_files",
     "find_checkout",
+    "finish_merge",
     "finish_worktree",
     "local_only_files",
     "merge",
     "merge_base",
+    "merge_in_progress",
+    "merge_into_worktree",
     "open_repository",
     "range_diff",
     "remove_worktree",

@@ -195,3 +195,71 @@ def merge(
         new = _rebase(repo, task_worktree, base, branch, old)
     _move_base(repo, base, old, new, checkout)
     return new
+
+
+# Resolving a conflict in the task's own worktree
+
+
+def conflicting_files(repo: Path, base: str, branch: str) -> list[str]:
+    """The files that conflict when `branch` and `base` are merged (empty when they merge
+    cleanly), computed in memory: no checkout is touched."""
+    tree_base = rev_parse(repo, f"refs/heads/{base}")
+    tree_branch = rev_parse(repo, f"refs/heads/{branch}")
+    return _merge_tree(repo, tree_base, tree_branch)[1]
+
+
+def _unmerged_files(worktree: Path) -> list[str]:
+    out = run_git(worktree, *PATHS_RAW, "diff", "--name-only", "--diff-filter=U", "-z")
+    return list(dict.fromkeys(p for p in out.split("\0") if p))
+
+
+def merge_in_progress(worktree: Path) -> bool:
+    """Whether `worktree` holds an uncommitted merge (MERGE_HEAD)."""
+    path = run_git(worktree, "rev-parse", "--path-format=absolute", "--git-path", "MERGE_HEAD")
+    return Path(path.strip()).exists()
+
+
+def merge_into_worktree(worktree: Path, base: str) -> list[str]:
+    """Merge the branch `base` into the branch checked out in the task's `worktree`,
+    leaving the merge uncommitted (MERGE_HEAD set, conflict markers in the files) for an
+    agent to resolve; the conflicted files, empty when it merged cleanly or `base` had
+    nothing new. Only this worktree changes, never the user's checkout."""
+    options = ("--no-ff", "--no-commit", "--no-autostash", "--no-verify-signatures", "--quiet")
+    try:
+        run_git(
+            worktree,
+            *UNATTENDED,
+            "merge",
+            *options,
+            f"refs/heads/{base}",
+            env=identity_env(*_identity(worktree)),
+        )
+    except GitError:
+        files = _unmerged_files(worktree)
+        if not files:
+            raise
+        return files
+    return []
+
+
+def finish_merge(worktree: Path, message: str) -> str | None:
+    """Commit a merge left in progress in `worktree` (the index as `commit_all` staged it;
+    the commit has both parents) and return its sha; None when no merge is in progress.
+    A resolved merge whose tree equals HEAD's still needs its commit, which `commit_all`
+    skips as "nothing changed"."""
+    if not merge_in_progress(worktree):
+        return None
+    run_git(
+        worktree,
+        *UNATTENDED,
+        "commit",
+        "--no-verify",
+        "--no-gpg-sign",
+        "--quiet",
+        "--cleanup=verbatim",
+        "-F",
+        "-",
+        env=identity_env(*SEEDBED_IDENTITY),
+        input=message,
+    )
+    return rev_parse(worktree, "HEAD")

@@ -1,216 +1,23 @@
-"""The unified diff of one file: a read-only text view with a line-number gutter, diff
-colours, syntax and intraline highlighting; binary and too-large files as a placeholder."""
+"""One file's diff, unified or side by side, with its unchanged regions folded until
+asked for; binary and too-large files as a placeholder."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtCore import QEvent, QRect, QSize, Qt, Signal, Slot
-from PySide6.QtGui import (
-    QFontDatabase,
-    QMouseEvent,
-    QPainter,
-    QPaintEvent,
-    QResizeEvent,
-    QTextBlockFormat,
-    QTextCursor,
-)
-from PySide6.QtWidgets import (
-    QLabel,
-    QPlainTextEdit,
-    QPushButton,
-    QStackedWidget,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtWidgets import QLabel, QPushButton, QStackedWidget, QVBoxLayout, QWidget
 
 from seedbed.domain.diffs import FileDiff
-from seedbed.domain.intraline import intraline, pair_lines
-from seedbed.ui.review.highlight import DiffHighlighter, Row, Span
+from seedbed.ui.review.diff_text import DiffText, SplitText
+from seedbed.ui.review.layout import Pane, Row, Span, file_spans, side_by_side, unified
 
-MAX_PAIRS = 2000  # intraline comparisons per file, at most
+__all__ = ["Compute", "DiffView", "SourceLoader", "file_spans"]
 
 # Runs fn() off the GUI thread and hands its result to the callback on the GUI thread.
 Compute = Callable[[Callable[[], object], Callable[[object], None]], None]
-
-
-def layout_rows(file: FileDiff) -> tuple[list[Row], str]:
-    """The rows of the view and its text: each hunk's header, then its lines."""
-    rows: list[Row] = []
-    lines: list[str] = []
-    for h, hunk in enumerate(file.hunks):
-        header = f"@@ -{hunk.old_start},{hunk.old_count} +{hunk.new_start},{hunk.new_count} @@"
-        rows.append(Row("hunk", hunk=h))
-        lines.append(header + (f" {hunk.header}" if hunk.header else ""))
-        for i, line in enumerate(hunk.lines):
-            rows.append(Row(line.kind.value, line.old_no, line.new_no, h, i))
-            lines.append(line.kind.value + line.text)
-            if line.no_newline:
-                rows.append(Row("note", hunk=h, line=i))
-                lines.append("\\ No newline at end of file")
-    return rows, "\n".join(lines)
-
-
-def file_spans(file: FileDiff, cap: int = MAX_PAIRS) -> dict[tuple[int, int], list[Span]]:
-    """Intraline spans keyed by (hunk, line index), for at most `cap` line pairs."""
-    spans: dict[tuple[int, int], list[Span]] = {}
-    budget = cap
-    for h, hunk in enumerate(file.hunks):
-        for removed, added in pair_lines(hunk):
-            if budget <= 0:
-                return spans
-            budget -= 1
-            old, new = intraline(hunk.lines[removed].text, hunk.lines[added].text)
-            if old:
-                spans[(h, removed)] = old
-            if new:
-                spans[(h, added)] = new
-    return spans
-
-
-class Gutter(QWidget):
-    """Old and new line numbers beside the text, painted for the visible blocks only.
-
-    Signals:
-        line_clicked(int): a block's number was clicked (to comment on it).
-    """
-
-    line_clicked = Signal(int)
-
-    def __init__(self, text: DiffText) -> None:
-        super().__init__(text)
-        self.setCursor(Qt.CursorShape.PointingHandCursor)
-        self.setToolTip("Click a line number to comment on that line")
-
-    @property
-    def text(self) -> DiffText:
-        """The text beside (and owning) the gutter; no Python reference is kept, so the
-        two wrappers never form a cycle that outlives the widgets."""
-        parent = self.parentWidget()
-        assert isinstance(parent, DiffText)
-        return parent
-
-    def digits(self) -> int:
-        rows = self.text.rows
-        highest = max((max(r.old_no or 0, r.new_no or 0) for r in rows), default=0)
-        return max(3, len(str(highest)))
-
-    def sizeHint(self) -> QSize:
-        return QSize(self.fontMetrics().horizontalAdvance("9") * (2 * self.digits() + 3), 0)
-
-    def paintEvent(self, event: QPaintEvent) -> None:
-        painter = QPainter(self)
-        palette = self.palette()
-        painter.fillRect(event.rect(), palette.window())
-        painter.setPen(self.text.highlighter.colors.muted)
-        width = self.fontMetrics().horizontalAdvance("9") * (self.digits() + 1)
-        block = self.text.firstVisibleBlock()
-        offset = self.text.contentOffset()
-        rows = self.text.rows
-        while block.isValid():
-            geometry = self.text.blockBoundingGeometry(block).translated(offset)
-            if geometry.top() > event.rect().bottom():
-                break
-            number = block.blockNumber()
-            if block.isVisible() and geometry.bottom() >= event.rect().top() and number < len(rows):
-                row = rows[number]
-                top, height = round(geometry.top()), round(geometry.height())
-                right = Qt.AlignmentFlag.AlignRight
-                if row.old_no is not None:
-                    painter.drawText(QRect(0, top, width - 4, height), right, str(row.old_no))
-                if row.new_no is not None:
-                    painter.drawText(QRect(width, top, width - 4, height), right, str(row.new_no))
-            block = block.next()
-
-    def mousePressEvent(self, event: QMouseEvent) -> None:
-        block = self.text.cursorForPosition(event.position().toPoint()).block()
-        if block.isValid():
-            self.line_clicked.emit(block.blockNumber())
-
-
-class DiffText(QPlainTextEdit):
-    """The read-only text of a file's diff; added/removed lines get a full-width
-    background painted for the visible blocks only."""
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setReadOnly(True)
-        self.setUndoRedoEnabled(False)
-        self.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
-        self.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
-        self.setTextInteractionFlags(
-            Qt.TextInteractionFlag.TextSelectableByMouse
-            | Qt.TextInteractionFlag.TextSelectableByKeyboard
-        )
-        self.rows: list[Row] = []
-        self.highlighter = DiffHighlighter(self.document(), self.palette())
-        self.gutter = Gutter(self)
-        self.blockCountChanged.connect(self._on_self_block_count_changed)
-        self.updateRequest.connect(self._on_self_update_request)
-
-    def set_rows(self, rows: list[Row], text: str, file_name: str) -> None:
-        self.rows = rows
-        # Highlight once, after the backgrounds are set, not on each of those edits.
-        self.highlighter.set_rows([], file_name)
-        self.setPlainText(text)
-        self._apply_backgrounds()
-        self.highlighter.set_rows(rows, file_name)
-        self.highlighter.rehighlight()
-        self._on_self_block_count_changed(self.blockCount())
-
-    @Slot(int)
-    def _on_self_block_count_changed(self, _count: int) -> None:
-        self.setViewportMargins(self.gutter.sizeHint().width(), 0, 0, 0)
-
-    @Slot(QRect, int)
-    def _on_self_update_request(self, rect: QRect, dy: int) -> None:
-        if dy:
-            self.gutter.scroll(0, dy)
-        else:
-            self.gutter.update(0, rect.y(), self.gutter.width(), rect.height())
-
-    def resizeEvent(self, event: QResizeEvent) -> None:
-        super().resizeEvent(event)
-        area = self.contentsRect()
-        self.gutter.setGeometry(
-            QRect(area.left(), area.top(), self.gutter.sizeHint().width(), area.height())
-        )
-
-    def changeEvent(self, event: QEvent) -> None:
-        super().changeEvent(event)
-        if event.type() == QEvent.Type.PaletteChange:
-            self.highlighter.set_palette(self.palette())
-            self._apply_backgrounds()
-
-    def _apply_backgrounds(self) -> None:
-        """Added, removed and hunk lines get a block background, which the text edit
-        paints across the whole width, for the visible blocks only."""
-        colors = self.highlighter.colors
-        formats: dict[str, QTextBlockFormat] = {}
-        for kind, color in (("+", colors.added), ("-", colors.removed), ("hunk", colors.hunk)):
-            formats[kind] = QTextBlockFormat()
-            formats[kind].setBackground(color)
-        plain = QTextBlockFormat()
-        cursor = QTextCursor(self.document())
-        cursor.beginEditBlock()
-        block = self.document().begin()
-        for row in self.rows:
-            if not block.isValid():
-                break
-            fmt = formats.get(row.kind)
-            if fmt is not None or block.blockFormat().background().style() != Qt.BrushStyle.NoBrush:
-                cursor.setPosition(block.position())
-                cursor.setBlockFormat(fmt if fmt is not None else plain)
-            block = block.next()
-        cursor.endEditBlock()
-
-    def block_range(self) -> tuple[int, int]:
-        """First and last block of the selection (or the cursor's block)."""
-        cursor = self.textCursor()
-        document = self.document()
-        first = document.findBlock(cursor.selectionStart()).blockNumber()
-        last = document.findBlock(cursor.selectionEnd()).blockNumber()
-        return first, max(first, last)
+# Called on the GUI thread with a path: returns the blocking read of its new-side lines.
+SourceLoader = Callable[[str], Callable[[], list[str]]]
 
 
 class DiffView(QWidget):
@@ -227,10 +34,15 @@ class DiffView(QWidget):
     def __init__(self, compute: Compute, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.compute = compute
+        self.source_loader: SourceLoader | None = None
         self.file: FileDiff | None = None
+        self.split_mode = False
         self._generation = 0
-        self._row_of: dict[tuple[int, int], int] = {}
+        self._source: list[str] | None = None
+        self._expanded: set[int] = set()
+        self._spans: dict[tuple[int, int], list[Span]] | None = None
         self.text = DiffText(self)
+        self.split = SplitText(self)
         self.placeholder = QWidget(self)
         self.placeholder_label = QLabel(self.placeholder)
         self.placeholder_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -242,46 +54,92 @@ class DiffView(QWidget):
         box.addWidget(self.show_anyway, 0, Qt.AlignmentFlag.AlignHCenter)
         box.addStretch(1)
         self.pages = QStackedWidget(self)
-        self.pages.addWidget(self.text)
-        self.pages.addWidget(self.placeholder)
+        for page in (self.text, self.split, self.placeholder):
+            self.pages.addWidget(page)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.pages)
         self.show_anyway.clicked.connect(self._on_show_anyway_clicked)
-        self.text.gutter.line_clicked.connect(self._on_gutter_line_clicked)
+        for text in self.texts():
+            text.line_clicked.connect(self._on_text_line_clicked)
+            text.fold_activated.connect(self._on_text_fold_activated)
+
+    def texts(self) -> tuple[DiffText, DiffText, DiffText]:
+        return self.text, self.split.left, self.split.right
+
+    def shown(self) -> list[DiffText]:
+        """The texts on screen: the unified one, or the two sides."""
+        if self.pages.currentWidget() is self.split:
+            return list(self.split.panes())
+        return [self.text]
+
+    @property
+    def active(self) -> DiffText:
+        """The text the cursor and scroll position are read from."""
+        return self.split.right if self.split_mode else self.text
 
     @property
     def rows(self) -> list[Row]:
-        return self.text.rows
+        return self.active.rows
 
     def set_file(self, file: FileDiff | None, keep_position: bool = False) -> None:
         """Show `file`; with keep_position the scroll and cursor stay where they were
-        (a refresh of the same file)."""
+        (a refresh of the same file). Opened folds close: the file may have changed."""
         self._generation += 1
-        scroll = self.text.verticalScrollBar().value()
-        hscroll = self.text.horizontalScrollBar().value()
-        cursor_block = self.text.textCursor().blockNumber()
         self.file = file
+        self._source = None
+        self._expanded = set()
+        self._spans = None
         if file is None or file.binary or (file.too_large and not file.hunks):
             self._show_placeholder(file)
             return
-        self.pages.setCurrentWidget(self.text)
-        rows, text = layout_rows(file)
-        self._row_of = {(r.hunk, r.line): n for n, r in enumerate(rows) if r.kind in "+-"}
-        self.text.set_rows(rows, text, file.path)
-        if keep_position:
-            block = self.text.document().findBlockByNumber(min(cursor_block, len(rows) - 1))
-            cursor = self.text.textCursor()
-            cursor.setPosition(block.position())
-            self.text.setTextCursor(cursor)
-            self.text.verticalScrollBar().setValue(scroll)
-            self.text.horizontalScrollBar().setValue(hscroll)
+        self._render(keep_position)
         generation = self._generation
         self.compute(lambda: file_spans(file), lambda spans: self._on_spans(generation, spans))
 
+    def set_split(self, split: bool) -> None:
+        """Side by side (True) or unified; the current hunk stays in view."""
+        if split == self.split_mode:
+            return
+        hunk = self.current_hunk()
+        self.split_mode = split
+        if self.file is None or self.pages.currentWidget() is self.placeholder:
+            return
+        self._render(keep_position=False)
+        header = next(
+            (n for n, r in enumerate(self.rows) if r.kind == "hunk" and r.hunk == hunk), -1
+        )
+        if header >= 0:
+            self._go_to(header)
+
+    def _render(self, keep_position: bool) -> None:
+        file = self.file
+        assert file is not None
+        before = self.active
+        scroll = before.verticalScrollBar().value()
+        hscroll = before.horizontalScrollBar().value()
+        cursor_block = before.textCursor().blockNumber()
+        if self.split_mode:
+            left, right = side_by_side(file, self._source, self._expanded)
+            self.split.left.set_pane(left, file.path)
+            self.split.right.set_pane(right, file.path)
+            self.text.set_pane(Pane(), "")
+            self.pages.setCurrentWidget(self.split)
+        else:
+            self.text.set_pane(unified(file, self._source, self._expanded), file.path)
+            for side in self.split.panes():
+                side.set_pane(Pane(), "")
+            self.pages.setCurrentWidget(self.text)
+        if keep_position and self.rows:
+            for text in self.shown():
+                text.go_to_block(min(cursor_block, len(self.rows) - 1))
+            self.active.verticalScrollBar().setValue(scroll)
+            self.active.horizontalScrollBar().setValue(hscroll)
+        self._apply_spans()
+
     def _show_placeholder(self, file: FileDiff | None) -> None:
-        self.text.set_rows([], "", "")
-        self._row_of = {}
+        for text in self.texts():
+            text.set_pane(Pane(), "")
         if file is None:
             message = "No file selected."
         elif file.binary:
@@ -296,54 +154,96 @@ class DiffView(QWidget):
     def _on_spans(self, generation: int, spans: object) -> None:
         if generation != self._generation or not isinstance(spans, dict):
             return  # a newer file or refresh came in meanwhile
-        by_block = {self._row_of[key]: value for key, value in spans.items() if key in self._row_of}
-        self.text.highlighter.set_spans(by_block)
+        self._spans = spans
+        self._apply_spans()
+
+    def _apply_spans(self) -> None:
+        if self._spans is None:
+            return
+        for text in self.shown():
+            row_of = {(r.hunk, r.line): n for n, r in enumerate(text.rows) if r.kind in "+-"}
+            text.highlighter.set_spans(
+                {row_of[key]: value for key, value in self._spans.items() if key in row_of}
+            )
+
+    # -- folds -------------------------------------------------------------------------
+
+    @Slot(int)
+    def _on_text_fold_activated(self, block: int) -> None:
+        self.expand(block)
+
+    def expand(self, block: int) -> None:
+        """Open the fold at this block: the file's lines are read once, off the GUI
+        thread, then every fold opened is laid out from them."""
+        if not 0 <= block < len(self.rows) or self.rows[block].kind != "fold":
+            return
+        gap = self.rows[block].hunk
+        if self._source is not None:
+            self._expanded.add(gap)
+            self._render(keep_position=True)
+            return
+        file = self.file
+        if file is None or self.source_loader is None:
+            return
+        read = self.source_loader(file.path)
+        generation = self._generation
+        self.compute(read, lambda lines: self._on_source(generation, gap, lines))
+
+    def _on_source(self, generation: int, gap: int, lines: object) -> None:
+        if generation != self._generation or not isinstance(lines, list) or not lines:
+            return
+        self._source = lines
+        self._expanded.add(gap)
+        self._render(keep_position=True)
 
     # -- moving around -----------------------------------------------------------------
 
     def hunk_blocks(self) -> list[int]:
         return [n for n, row in enumerate(self.rows) if row.kind == "hunk"]
 
+    def _go_to(self, block: int) -> None:
+        for text in self.shown():
+            text.go_to_block(block)
+        self.active.verticalScrollBar().setValue(block)
+
     def step_hunk(self, delta: int) -> bool:
         """Put the next (1) or previous (-1) hunk's header at the top; False at the end."""
-        current = self.text.textCursor().blockNumber()
+        current = self.active.textCursor().blockNumber()
         hunks = self.hunk_blocks()
-        targets = (
-            [n for n in hunks if n > current] if delta > 0 else [n for n in hunks if n < current]
-        )
+        targets = [n for n in hunks if (n > current if delta > 0 else n < current)]
         if not targets:
             return False
-        target = targets[0] if delta > 0 else targets[-1]
-        cursor = self.text.textCursor()
-        cursor.setPosition(self.text.document().findBlockByNumber(target).position())
-        self.text.setTextCursor(cursor)
-        self.text.verticalScrollBar().setValue(target)
+        self._go_to(targets[0] if delta > 0 else targets[-1])
         return True
 
     def current_hunk(self) -> int:
         """The index of the hunk the cursor is in (-1 before the first)."""
-        number = self.text.textCursor().blockNumber()
-        return self.rows[number].hunk if number < len(self.rows) else -1
+        number = self.active.textCursor().blockNumber()
+        if number >= len(self.rows):
+            return -1
+        row = self.rows[number]
+        return row.hunk - 1 if row.kind == "fold" else row.hunk
 
     def line_range(self, first: int, last: int) -> tuple[int | None, int | None, str]:
         """New-file lines (first, last) of the blocks and the code they hold, for a
         comment; a removed line counts as the new line after it."""
+        texts = self.shown()
         numbers: list[int] = []
         quote: list[str] = []
-        for n in range(first, last + 1):
-            if n >= len(self.rows):
-                break
-            row = self.rows[n]
-            if row.kind in "+ ":
-                assert row.new_no is not None
-                numbers.append(row.new_no)
-            if row.kind in "+- " and self.file is not None:
-                quote.append(self.file.hunks[row.hunk].lines[row.line].text)
+        for i, text in enumerate(texts):
+            new_side = i == len(texts) - 1
+            for n in range(first, min(last, len(text.rows) - 1) + 1):
+                row = text.rows[n]
+                if row.kind == "-" or (new_side and row.kind in ("+", " ")):
+                    quote.append(text.code[n])
+                if new_side and row.kind in ("+", " ") and row.new_no is not None:
+                    numbers.append(row.new_no)
         if not numbers:
-            for n in range(last + 1, len(self.rows)):
-                if self.rows[n].new_no is not None:
-                    numbers.append(self.rows[n].new_no or 1)
-                    break
+            rows = texts[-1].rows
+            following = (r.new_no for r in rows[last + 1 :] if r.new_no is not None)
+            number = next(following, None)
+            if number is not None:
+                numbers.append(number)
         if not numbers:
             return None, None, "\n".join(quote)
         end = max(numbers) if max(numbers) != min(numbers) else None
@@ -355,10 +255,11 @@ class DiffView(QWidget):
             self.show_anyway_requested.emit(self.file.path)
 
     @Slot(int)
-    def _on_gutter_line_clicked(self, block: int) -> None:
+    def _on_text_line_clicked(self, block: int) -> None:
         self.comment_requested.emit(block, block)
 
     def request_comment(self) -> None:
         """Comment on the selected lines (or the cursor's line)."""
         if self.rows:
-            self.comment_requested.emit(*self.text.block_range())
+            text = self.split.focused() if self.split_mode else self.text
+            self.comment_requested.emit(*text.block_range())

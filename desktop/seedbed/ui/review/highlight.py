@@ -25,25 +25,14 @@ from PySide6.QtGui import (
 )
 
 from seedbed.ui import theme
+from seedbed.ui.review.layout import Row, Span
 
 MAX_LEXED_CHARS = 1000  # a longer line (minified code) gets no token colours
 MAX_LEXED_BLOCKS = 20_000  # nor does a diff longer than this
 
-Span = tuple[int, int]
+KIND_STATES = {"hunk": 1, "+": 2, "-": 3, " ": 4, "note": 5, "fold": 6, "filler": 7}
 
-
-@dataclass(frozen=True)
-class Row:
-    """One line of the diff view: what it is, its line numbers, where it came from."""
-
-    kind: str  # "hunk", "+", "-", " ", "note" (no newline at end of file)
-    old_no: int | None = None
-    new_no: int | None = None
-    hunk: int = -1
-    line: int = -1
-
-
-KIND_STATES = {"hunk": 1, "+": 2, "-": 3, " ": 4, "note": 5}
+__all__ = ["KIND_STATES", "Colors", "DiffHighlighter", "Row", "Span", "lexer_for"]
 
 
 @lru_cache(maxsize=64)
@@ -63,6 +52,7 @@ class Colors:
     added_strong: QColor
     removed_strong: QColor
     muted: QColor
+    filler: QColor
     tokens: dict[_TokenType, QColor]
 
     @classmethod
@@ -78,6 +68,7 @@ class Colors:
             added_strong=theme.mix(base, success, 0.40),
             removed_strong=theme.mix(base, danger, 0.40),
             muted=theme.muted(palette),
+            filler=theme.mix(base, text, 0.06),
             tokens={
                 Keyword: theme.mix(text, accent, 0.75),
                 Name.Builtin: theme.mix(text, accent, 0.5),
@@ -146,9 +137,13 @@ class DiffHighlighter(QSyntaxHighlighter):
         if row is None:
             return
         self.setCurrentBlockState(KIND_STATES[row.kind])
-        if row.kind in ("hunk", "note"):
+        if row.kind == "filler":
+            return
+        if row.kind in ("hunk", "note", "fold"):
             fmt = QTextCharFormat()
             fmt.setForeground(self.colors.muted)
+            if row.kind == "fold":
+                fmt.setFontUnderline(True)
             if row.kind == "hunk":
                 fmt.setFontWeight(QFont.Weight.DemiBold)
             self.setFormat(0, len(text), fmt)

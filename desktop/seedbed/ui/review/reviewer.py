@@ -5,39 +5,46 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtCore import Qt, QTimer, QUrl, Signal, Slot
-from PySide6.QtGui import QDesktopServices
+from PySide6.QtCore import Qt, QTimer, Signal, Slot
 from PySide6.QtWidgets import (
     QCheckBox,
-    QComboBox,
-    QDialog,
-    QGroupBox,
     QHBoxLayout,
     QLabel,
-    QPlainTextEdit,
-    QPushButton,
     QSplitter,
     QVBoxLayout,
     QWidget,
 )
 
-from seedbed.domain.diffs import Comment, FileDiff
-from seedbed.domain.models import MergeStrategy, Task, TaskState
+from seedbed.domain.diffs import FileDiff
+from seedbed.domain.models import MergeStrategy, Task
 from seedbed.engine import comments as comment_ops
 from seedbed.engine import review
-from seedbed.engine.reviewing import ReviewData, load_comments, load_review, worktree_path
+from seedbed.engine.reviewing import ReviewData, load_review
 from seedbed.ui.actions import add_action
 from seedbed.ui.context import AppContext
 from seedbed.ui.discard import DiscardDialog
+from seedbed.ui.review.comment_flow import CommentFlow
+from seedbed.ui.review.decision import DecisionPanel
 from seedbed.ui.review.diff_view import DiffView
 from seedbed.ui.review.file_list import FileList, ViewedStore
-from seedbed.ui.review.side_panel import CommentDialog, SidePanel
+from seedbed.ui.review.side_panel import SidePanel
+from seedbed.ui.review.source import read_new_lines
 from seedbed.ui.task_dialog import describe_error
 from seedbed.ui.widgets import ErrorLabel
 
 REFRESH_MS = 500
+LIVE_POLL_MS = 2000  # a silent agent still changes files: a live diff is read this often
 READ_ONLY = "Another Seedbed engine owns this data dir: this window only reads."
-REVIEW_ACTIONS = ("next_hunk", "previous_hunk", "next_file", "previous_file", "comment_lines")
+# Single keys: active only while the file list or the diff has focus, never while the
+# user types in the commit message or the request for changes.
+REVIEW_ACTIONS = (
+    "next_hunk",
+    "previous_hunk",
+    "next_file",
+    "previous_file",
+    "comment_lines",
+    "toggle_split",
+)
 
 
 def commit_message(task: Task, summary: str) -> str:
@@ -58,8 +65,6 @@ class ReviewWindow(QWidget):
         self.context = context
         self.task_id = task_id
         self.data: ReviewData | None = None
-        self.comment_dialog: CommentDialog | None = None
-        self.open_url: Callable[[QUrl], object] = QDesktopServices.openUrl
         self._generation = 0
         self._uncapped: set[str] = set()
         self._prefill = ""
@@ -69,17 +74,22 @@ class ReviewWindow(QWidget):
 
         self.files = FileList(ViewedStore(context.data_dir), self)
         self.diff = DiffView(self._compute, self)
+        self.diff.source_loader = self._source_loader
         self.side = SidePanel(self)
+        self.comments = CommentFlow(context.store, task_id, self.diff, self.side, self._call, self)
         self.header = QLabel(self)
         self.header.setTextFormat(Qt.TextFormat.PlainText)
+        self.split_box = QCheckBox("Side by side", self)
         self.since_box = QCheckBox("Only what changed since the last review", self)
-        self.since_box.setVisible(False)
+        self.since_box.setEnabled(False)
+        self.since_box.setToolTip("Enabled once changes were requested")
         self.error_label = ErrorLabel(self)
         self.status_label = QLabel(self)
         self._build_decision()
 
         top = QHBoxLayout()
         top.addWidget(self.header, 1)
+        top.addWidget(self.split_box)
         top.addWidget(self.since_box)
         self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
         self.splitter.addWidget(self.files)
@@ -97,58 +107,36 @@ class ReviewWindow(QWidget):
         layout.addWidget(self.error_label)
         layout.addWidget(self.status_label)
 
-        self.actions_by_name = {
-            name: add_action(self, name, getattr(self, f"_on_{name}")) for name in REVIEW_ACTIONS
-        }
+        self.actions_by_name = {}
+        for name in REVIEW_ACTIONS:
+            action = add_action(self.diff, name, getattr(self, f"_on_{name}"))
+            action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            self.files.view.addAction(action)
+            self.actions_by_name[name] = action
         self._refresh_timer = QTimer(self)
         self._refresh_timer.setSingleShot(True)
         self._refresh_timer.setInterval(REFRESH_MS)
         self._refresh_timer.timeout.connect(self._on_refresh_timer_timeout)
         self.files.file_selected.connect(self._on_files_file_selected)
         self.diff.show_anyway_requested.connect(self._on_diff_show_anyway_requested)
-        self.diff.comment_requested.connect(self._on_diff_comment_requested)
-        self.side.edit_requested.connect(self._on_side_edit_requested)
-        self.side.delete_requested.connect(self._on_side_delete_requested)
+        self.split_box.toggled.connect(self._on_split_box_toggled)
         self.since_box.toggled.connect(self._on_since_box_toggled)
         context.bridge.tasks_changed.connect(self._on_bridge_tasks_changed)
         context.bridge.events_appended.connect(self._on_bridge_events_appended)
         self.reload()
 
     def _build_decision(self) -> None:
-        self.decision = QGroupBox("Decision", self)
-        self.strategy = QComboBox(self.decision)
-        for strategy in MergeStrategy:
-            self.strategy.addItem(strategy.value, strategy)
-        default = self.context.settings.value.merge_strategy
-        self.strategy.setCurrentIndex(self.strategy.findData(default))
-        self.message = QPlainTextEdit(self.decision)
-        self.message.setPlaceholderText("Commit message")
-        self.message.setMaximumHeight(90)
-        self.approve_button = QPushButton("&Approve and merge", self.decision)
-        self.request_message = QPlainTextEdit(self.decision)
-        self.request_message.setPlaceholderText("What should change (the comments are sent too)")
-        self.request_message.setMaximumHeight(70)
-        self.request_button = QPushButton("&Request changes", self.decision)
-        self.comment_button = QPushButton("&Comment…", self.decision)
-        self.discard_button = QPushButton("&Discard…", self.decision)
-        self.open_button = QPushButton("&Open worktree", self.decision)
-        approve_row = QHBoxLayout()
-        approve_row.addWidget(self.strategy)
-        approve_row.addWidget(self.approve_button, 1)
-        other_row = QHBoxLayout()
-        for button in (self.comment_button, self.discard_button, self.open_button):
-            other_row.addWidget(button)
-        layout = QVBoxLayout(self.decision)
-        layout.addWidget(self.message)
-        layout.addLayout(approve_row)
-        layout.addWidget(self.request_message)
-        layout.addWidget(self.request_button)
-        layout.addLayout(other_row)
+        self.decision = DecisionPanel(self.context, self)
+        d = self.decision
+        self.strategy, self.message, self.request_message = d.strategy, d.message, d.request_message
+        self.approve_button, self.request_button = d.approve_button, d.request_button
+        self.comment_button, self.discard_button = d.comment_button, d.discard_button
         self.approve_button.clicked.connect(self._on_approve_button_clicked)
         self.request_button.clicked.connect(self._on_request_button_clicked)
-        self.comment_button.clicked.connect(self._on_comment_lines)
+        self.comment_button.clicked.connect(self._on_comment_button_clicked)
         self.discard_button.clicked.connect(self._on_discard_button_clicked)
-        self.open_button.clicked.connect(self._on_open_button_clicked)
+        d.resolve_button.clicked.connect(self._on_resolve_button_clicked)
+        d.worktree.message_shown.connect(self.error_label.show_message)
 
     # -- loading -----------------------------------------------------------------------
 
@@ -179,7 +167,7 @@ class ReviewWindow(QWidget):
         live = " — live, the agent is working" if data.live else ""
         since = f" — since {data.since[:10]}" if data.since else ""
         self.header.setText(f"{task.title} ({task.state.value.replace('_', ' ')}){live}{since}")
-        self.since_box.setVisible(task.reviewed_commit is not None)
+        self.since_box.setEnabled(task.reviewed_commit is not None or self.since_box.isChecked())
         self.side.show_data(data)
         prefill = commit_message(task, data.summary)
         if first or self.message.toPlainText() == self._prefill:
@@ -196,20 +184,17 @@ class ReviewWindow(QWidget):
             same = current is not None and keep == current.path
             self.diff.set_file(current, keep_position=same)
         self._update_buttons()
+        if first:
+            self.diff.active.setFocus()  # the review keys work from the start
+        if data.live and not self._refresh_timer.isActive():
+            self._refresh_timer.start(LIVE_POLL_MS)
 
     def _on_load_failed(self, generation: int, error: BaseException) -> None:
         if generation == self._generation:
             self.error_label.show_message(describe_error(error))
 
     def _update_buttons(self) -> None:
-        task = self.data.task if self.data is not None else None
-        waiting = task is not None and task.state is TaskState.AWAITING_REVIEW
-        idle = not self._busy
-        self.approve_button.setEnabled(waiting and idle)
-        self.request_button.setEnabled(waiting and idle)
-        self.discard_button.setEnabled(waiting and idle)
-        self.comment_button.setEnabled(task is not None and idle)
-        self.open_button.setEnabled(task is not None and worktree_path(task) is not None)
+        self.decision.update_for(self.data.task if self.data is not None else None, self._busy)
 
     @Slot()
     def _on_refresh_timer_timeout(self) -> None:
@@ -218,7 +203,7 @@ class ReviewWindow(QWidget):
     @Slot(object)
     def _on_bridge_tasks_changed(self, task_ids: list[int]) -> None:
         if self.task_id in task_ids and not self._refresh_timer.isActive():
-            self._refresh_timer.start()
+            self._refresh_timer.start(REFRESH_MS)
 
     @Slot(object)
     def _on_bridge_events_appended(self, events: dict[int, int]) -> None:
@@ -226,7 +211,21 @@ class ReviewWindow(QWidget):
         data = self.data
         live = data is not None and data.live and data.run_id in events
         if live and not self._refresh_timer.isActive():
-            self._refresh_timer.start()
+            self._refresh_timer.start(REFRESH_MS)
+
+    def _source_loader(self, path: str) -> Callable[[], list[str]]:
+        """The blocking read of `path`'s new side, bound to the review shown now."""
+        store, data = self.context.store, self.data
+        if data is None:
+            return list
+        return lambda: read_new_lines(store, data, path)
+
+    @Slot(bool)
+    def _on_split_box_toggled(self, checked: bool) -> None:
+        self.diff.set_split(checked)
+
+    def _on_toggle_split(self) -> None:
+        self.split_box.toggle()
 
     @Slot(bool)
     def _on_since_box_toggled(self, _checked: bool) -> None:
@@ -259,64 +258,11 @@ class ReviewWindow(QWidget):
     # -- comments ----------------------------------------------------------------------
 
     def _on_comment_lines(self) -> None:
-        if self.diff.rows:
-            self.diff.request_comment()
-        elif self.diff.file is not None:
-            self._open_comment(self.diff.file.path, None, None, "")
+        self.comments.comment_lines()
 
-    @Slot(int, int)
-    def _on_diff_comment_requested(self, first: int, last: int) -> None:
-        if self.diff.file is None:
-            return
-        line, end_line, quote = self.diff.line_range(first, last)
-        self._open_comment(self.diff.file.path, line, end_line, quote)
-
-    def _open_comment(self, path: str, line: int | None, end_line: int | None, quote: str) -> None:
-        where = path if line is None else f"{path}:{line}" + (f"-{end_line}" if end_line else "")
-        dialog = CommentDialog(f"Comment on {where}", quote, parent=self)
-        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        self.comment_dialog = dialog
-
-        def save(result: int) -> None:
-            self.comment_dialog = None
-            if result != QDialog.DialogCode.Accepted or not dialog.body():
-                return
-            self._call(
-                comment_ops.add_comment,
-                self.context.store,
-                self.task_id,
-                path,
-                line,
-                end_line,
-                dialog.body(),
-                quote,
-                done=self._on_comment_saved,
-            )
-
-        dialog.finished.connect(save)
-        dialog.open()
-
-    def _on_comment_saved(self, _result: object = None) -> None:
-        self._call(load_comments, self.context.store, self.task_id, done=self._on_comments_loaded)
-
-    def _on_comments_loaded(self, comments: list[Comment]) -> None:
-        self.side.show_comments(comments)
-
-    @Slot(object)
-    def _on_side_edit_requested(self, comment: Comment) -> None:
-        self._call(
-            comment_ops.edit_comment,
-            self.context.store,
-            comment.id,
-            comment.body,
-            done=self._on_comment_saved,
-        )
-
-    @Slot(object)
-    def _on_side_delete_requested(self, comment: Comment) -> None:
-        self._call(
-            comment_ops.delete_comment, self.context.store, comment.id, done=self._on_comment_saved
-        )
+    @Slot()
+    def _on_comment_button_clicked(self) -> None:
+        self.comments.comment_lines()
 
     # -- the decision ------------------------------------------------------------------
 
@@ -389,7 +335,15 @@ class ReviewWindow(QWidget):
         self.close()
 
     @Slot()
-    def _on_open_button_clicked(self) -> None:
-        path = worktree_path(self.data.task) if self.data is not None else None
-        if path is not None:
-            self.open_url(QUrl.fromLocalFile(str(path)))
+    def _on_resolve_button_clicked(self) -> None:
+        self._busy = True
+        self._update_buttons()
+        self.status_label.setText("Asking the agent to resolve the conflict…")
+        self._call(
+            review.resolve_conflict, self.context.store, self.task_id, done=self._on_resolving
+        )
+
+    def _on_resolving(self, _task: Task) -> None:
+        self._busy = False
+        self.status_label.setText("Sent back to the agent to resolve the conflict.")
+        self.reload()

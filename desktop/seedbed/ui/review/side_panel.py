@@ -8,7 +8,6 @@ from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QHBoxLayout,
-    QInputDialog,
     QLabel,
     QListWidget,
     QListWidgetItem,
@@ -101,6 +100,7 @@ class SidePanel(QWidget):
         self.notes = QLabel(self)
         self.notes.setTextFormat(Qt.TextFormat.PlainText)
         self.notes.setWordWrap(True)
+        self.edit_dialog: CommentDialog | None = None
         self.comments = QListWidget(self)
         self.comments.setWordWrap(True)
         self.edit_button = QPushButton("Edit", self)
@@ -172,12 +172,20 @@ class SidePanel(QWidget):
     def _on_edit_button_clicked(self) -> None:
         comment = self.current_comment()
         if comment is None or comment.sent:
-            return
-        body, ok = QInputDialog.getMultiLineText(
-            self, "Edit comment", location(comment), comment.body
+            return  # a sent comment is what the agent was told: it stays as it is
+        dialog = CommentDialog(
+            f"Edit the comment on {location(comment)}", comment.quote, comment.body, self
         )
-        if ok and body.strip():
-            self.edit_requested.emit(comment.model_copy(update={"body": body.strip()}))
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.edit_dialog = dialog
+
+        def save(result: int) -> None:
+            self.edit_dialog = None
+            if result == QDialog.DialogCode.Accepted and dialog.body():
+                self.edit_requested.emit(comment.model_copy(update={"body": dialog.body()}))
+
+        dialog.finished.connect(save)
+        dialog.open()
 
     @Slot()
     def _on_delete_button_clicked(self) -> None:

@@ -1,0 +1,82 @@
+"""The reviewer's decision box: approve and merge with a strategy and a message,
+request changes, comment, discard; the worktree buttons; a merge conflict and the
+button that sends it back to the agent. Widgets only: the window acts on the clicks."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import (
+    QComboBox,
+    QGroupBox,
+    QHBoxLayout,
+    QPlainTextEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from seedbed.domain.models import MergeStrategy, Phase, Task, TaskState
+from seedbed.ui.context import AppContext
+from seedbed.ui.review.worktree_bar import WorktreeBar
+from seedbed.ui.widgets import ErrorLabel
+
+
+def conflict_text(task: Task) -> str:
+    """What the reviewer says of a conflicting merge (the error names the files)."""
+    detail = task.error.strip() or "the merge into the base branch conflicts"
+    return f"Merge conflict: {detail}"
+
+
+class DecisionPanel(QGroupBox):
+    """The decision's widgets, enabled for the task's state (see `update_for`)."""
+
+    def __init__(self, context: AppContext, parent: QWidget | None = None) -> None:
+        super().__init__("Decision", parent)
+        self.strategy = QComboBox(self)
+        for strategy in MergeStrategy:
+            self.strategy.addItem(strategy.value, strategy)
+        default = context.settings.value.merge_strategy
+        self.strategy.setCurrentIndex(self.strategy.findData(default))
+        self.message = QPlainTextEdit(self)
+        self.message.setPlaceholderText("Commit message")
+        self.message.setMaximumHeight(90)
+        self.approve_button = QPushButton("&Approve and merge", self)
+        self.request_message = QPlainTextEdit(self)
+        self.request_message.setPlaceholderText("What should change (the comments are sent too)")
+        self.request_message.setMaximumHeight(70)
+        self.request_button = QPushButton("&Request changes", self)
+        self.comment_button = QPushButton("&Comment…", self)
+        self.discard_button = QPushButton("&Discard…", self)
+        self.conflict_label = ErrorLabel(self)
+        self.resolve_button = QPushButton("Ask the agent to &resolve", self)
+        self.resolve_button.setToolTip(
+            "The agent merges the base branch into its branch and resolves the conflicts"
+        )
+        self.resolve_button.hide()
+        self.worktree = WorktreeBar(context, self)
+        approve_row = QHBoxLayout()
+        approve_row.addWidget(self.strategy)
+        approve_row.addWidget(self.approve_button, 1)
+        other_row = QHBoxLayout()
+        other_row.addWidget(self.comment_button)
+        other_row.addWidget(self.discard_button)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.conflict_label)
+        layout.addWidget(self.resolve_button)
+        layout.addWidget(self.message)
+        layout.addLayout(approve_row)
+        layout.addWidget(self.request_message)
+        layout.addWidget(self.request_button)
+        layout.addLayout(other_row)
+        layout.addWidget(self.worktree)
+
+    def update_for(self, task: Task | None, busy: bool) -> None:
+        waiting = task is not None and task.state is TaskState.AWAITING_REVIEW
+        idle = not busy
+        for button in (self.approve_button, self.request_button, self.discard_button):
+            button.setEnabled(waiting and idle)
+        self.comment_button.setEnabled(task is not None and idle)
+        conflict = waiting and task is not None and task.phase is Phase.CONFLICT
+        self.conflict_label.show_message(conflict_text(task) if conflict and task else "")
+        self.resolve_button.setVisible(conflict)
+        self.resolve_button.setEnabled(conflict and idle)
+        self.worktree.set_task(task)

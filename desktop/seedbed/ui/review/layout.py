@@ -1,0 +1,210 @@
+"""The rows of the diff view, laid out in pure code (no Qt): unified, or side by side
+with removed and added lines aligned by filler rows; the unchanged lines between hunks
+folded into one "expand" row until the file's lines are loaded and the fold is opened."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from seedbed.domain.diffs import DiffLine, FileDiff, Hunk, LineKind
+from seedbed.domain.intraline import intraline, pair_lines
+
+MAX_PAIRS = 2000  # intraline comparisons per file, at most
+NO_NEWLINE = "\\ No newline at end of file"
+
+Span = tuple[int, int]
+
+
+@dataclass(frozen=True)
+class Row:
+    """One line of the diff view: what it is, its line numbers, where it came from.
+
+    `hunk` is the hunk the row belongs to (for a fold: the hunk after it), `line` the
+    index of its DiffLine in that hunk (-1 for lines not in the diff)."""
+
+    kind: str  # "hunk", "+", "-", " ", "note", "fold", "filler"
+    old_no: int | None = None
+    new_no: int | None = None
+    hunk: int = -1
+    line: int = -1
+
+
+@dataclass(frozen=True)
+class Gap:
+    """Unchanged lines before hunk `hunk` that the diff leaves out."""
+
+    hunk: int
+    old_first: int
+    new_first: int
+    count: int
+
+
+@dataclass
+class Pane:
+    """One text of the view: its rows, what each block shows, the code of each row."""
+
+    rows: list[Row] = field(default_factory=list)
+    lines: list[str] = field(default_factory=list)
+    code: list[str] = field(default_factory=list)
+
+    def add(self, row: Row, line: str, code: str = "") -> None:
+        self.rows.append(row)
+        self.lines.append(line)
+        self.code.append(code)
+
+    def text(self) -> str:
+        return "\n".join(self.lines)
+
+    def row_of(self) -> dict[tuple[int, int], int]:
+        """Block numbers of the changed lines, keyed by (hunk, line index)."""
+        return {(r.hunk, r.line): n for n, r in enumerate(self.rows) if r.kind in ("+", "-")}
+
+
+def _after(start: int, count: int) -> int:
+    """The first line after a hunk side (git gives the line before when count is 0)."""
+    return start + count if count else start + 1
+
+
+def _first(start: int, count: int) -> int:
+    return start if count else start + 1
+
+
+def gaps(file: FileDiff) -> list[Gap]:
+    """The folded regions: before the first hunk and between hunks."""
+    found: list[Gap] = []
+    old_next, new_next = 1, 1
+    for h, hunk in enumerate(file.hunks):
+        new_first = _first(hunk.new_start, hunk.new_count)
+        count = new_first - new_next
+        if count > 0 and file.status not in ("A", "D"):
+            found.append(Gap(h, old_next, new_next, count))
+        old_next = _after(hunk.old_start, hunk.old_count)
+        new_next = _after(hunk.new_start, hunk.new_count)
+    return found
+
+
+def fold_text(count: int) -> str:
+    return f"⋯ {count:,} unchanged line{'s' if count != 1 else ''} — expand"
+
+
+def _header(hunk: Hunk) -> str:
+    text = f"@@ -{hunk.old_start},{hunk.old_count} +{hunk.new_start},{hunk.new_count} @@"
+    return text + (f" {hunk.header}" if hunk.header else "")
+
+
+def _gap_rows(gap: Gap, source: list[str] | None, expanded: set[int]) -> list[tuple[Row, str]]:
+    """The fold row, or the unchanged lines once loaded and opened."""
+    if source is None or gap.hunk not in expanded:
+        return [(Row("fold", hunk=gap.hunk), fold_text(gap.count))]
+    start = gap.new_first - 1
+    texts = source[start : start + gap.count]
+    return [
+        (Row(" ", gap.old_first + i, gap.new_first + i, gap.hunk - 1), text)
+        for i, text in enumerate(texts)
+    ]
+
+
+def _line_row(h: int, i: int, line: DiffLine) -> Row:
+    return Row(line.kind.value, line.old_no, line.new_no, h, i)
+
+
+def unified(
+    file: FileDiff,
+    source: list[str] | None = None,
+    expanded: set[int] | frozenset[int] = frozenset(),
+) -> Pane:
+    """Each hunk's header and lines, preceded by its gap (folded or opened)."""
+    pane = Pane()
+    by_hunk = {g.hunk: g for g in gaps(file)}
+    for h, hunk in enumerate(file.hunks):
+        gap = by_hunk.get(h)
+        if gap is not None:
+            for row, text in _gap_rows(gap, source, set(expanded)):
+                pane.add(row, text if row.kind == "fold" else " " + text, text)
+        pane.add(Row("hunk", hunk=h), _header(hunk))
+        for i, line in enumerate(hunk.lines):
+            pane.add(_line_row(h, i, line), line.kind.value + line.text, line.text)
+            if line.no_newline:
+                pane.add(Row("note", hunk=h, line=i), NO_NEWLINE)
+    return pane
+
+
+def _side(h: int, i: int, line: DiffLine) -> list[tuple[Row, str, str]]:
+    rows = [(_line_row(h, i, line), line.kind.value + line.text, line.text)]
+    if line.no_newline:
+        rows.append((Row("note", hunk=h, line=i), NO_NEWLINE, ""))
+    return rows
+
+
+def _pad(pane: Pane, items: list[tuple[Row, str, str]], length: int, h: int) -> None:
+    for row, text, code in items:
+        pane.add(row, text, code)
+    for _ in range(length - len(items)):
+        pane.add(Row("filler", hunk=h), "")
+
+
+def side_by_side(
+    file: FileDiff,
+    source: list[str] | None = None,
+    expanded: set[int] | frozenset[int] = frozenset(),
+) -> tuple[Pane, Pane]:
+    """Old on the left, new on the right; every block of one lines up with the same
+    block of the other (a run of removed lines faces the run of added lines after it,
+    the shorter one padded with filler rows)."""
+    left, right = Pane(), Pane()
+    by_hunk = {g.hunk: g for g in gaps(file)}
+    for h, hunk in enumerate(file.hunks):
+        gap = by_hunk.get(h)
+        if gap is not None:
+            for row, text in _gap_rows(gap, source, set(expanded)):
+                shown = text if row.kind == "fold" else " " + text
+                left.add(row, shown, text)
+                right.add(row, shown, text)
+        left.add(Row("hunk", hunk=h), _header(hunk))
+        right.add(Row("hunk", hunk=h), _header(hunk))
+        removed: list[tuple[Row, str, str]] = []
+        added: list[tuple[Row, str, str]] = []
+        for i, line in [*enumerate(hunk.lines), (-1, None)]:
+            if line is None or line.kind is LineKind.CONTEXT:
+                length = max(len(removed), len(added))
+                _pad(left, removed, length, h)
+                _pad(right, added, length, h)
+                removed, added = [], []
+                if line is not None:
+                    _pad(left, _side(h, i, line), 0, h)
+                    _pad(right, _side(h, i, line), 0, h)
+            elif line.kind is LineKind.REMOVED:
+                if added:  # a removal after additions starts a new change block
+                    length = max(len(removed), len(added))
+                    _pad(left, removed, length, h)
+                    _pad(right, added, length, h)
+                    removed, added = [], []
+                removed.extend(_side(h, i, line))
+            else:
+                added.extend(_side(h, i, line))
+    return left, right
+
+
+def file_spans(file: FileDiff, cap: int = MAX_PAIRS) -> dict[tuple[int, int], list[Span]]:
+    """Intraline spans keyed by (hunk, line index), for at most `cap` line pairs."""
+    spans: dict[tuple[int, int], list[Span]] = {}
+    budget = cap
+    for h, hunk in enumerate(file.hunks):
+        for removed, added in pair_lines(hunk):
+            if budget <= 0:
+                return spans
+            budget -= 1
+            old, new = intraline(hunk.lines[removed].text, hunk.lines[added].text)
+            if old:
+                spans[(h, removed)] = old
+            if new:
+                spans[(h, added)] = new
+    return spans
+
+
+def split_source(text: str) -> list[str]:
+    """A file's lines as the diff names them: split on LF only, CR of CRLF dropped."""
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    return [line.removesuffix("\r") for line in lines]

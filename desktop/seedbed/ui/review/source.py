@@ -1,0 +1,34 @@
+"""The new side of a reviewed file, read whole so a folded region can be opened
+(blocking: run it through `host.call`; no Qt here)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from seedbed.domain.errors import SeedbedError
+from seedbed.engine.reviewing import ReviewData
+from seedbed.store import Store
+from seedbed.ui.review.layout import split_source
+from seedbed.vcs.runner import PATHS_RAW, run_git
+
+
+def read_new_lines(store: Store, data: ReviewData, path: str) -> list[str]:
+    """`path` as the diff's new side has it: the working tree while the task runs (the
+    diff ends there), else the branch tip (`git show <branch>:<path>`). Empty when it
+    cannot be read (the fold then stays folded)."""
+    try:
+        return _read(store, data, path)
+    except (OSError, SeedbedError):
+        return []
+
+
+def _read(store: Store, data: ReviewData, path: str) -> list[str]:
+    task = data.task
+    if data.live and task.worktree is not None and task.worktree.exists():
+        raw = (Path(task.worktree) / path).read_bytes()
+        return split_source(raw.decode("utf-8", "replace"))
+    if task.branch is None:
+        return []
+    repo = store.get_project(task.project_id).path
+    out = run_git(repo, *PATHS_RAW, "show", "--no-textconv", f"{task.branch}:{path}")
+    return split_source(out.encode("utf-8", "surrogateescape").decode("utf-8", "replace"))

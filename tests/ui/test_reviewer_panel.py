@@ -1,0 +1,140 @@
+"""The reviewer's side panel and decision box over a real run: comments edited and
+deleted, the worktree buttons, a merge conflict, and keys typed into text boxes."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from PySide6.QtCore import Qt, QUrl
+from PySide6.QtWidgets import QApplication, QDialog
+from pytestqt.qtbot import QtBot
+
+from seedbed.domain.models import Phase, TaskState
+from seedbed.engine import comments as comment_ops
+from seedbed.ui.context import AppContext
+from seedbed.ui.review.reviewer import ReviewWindow
+from tests.engine.test_review import commit_in
+from tests.ui import test_reviewer
+from tests.ui.test_reviewer import RUN_TIMEOUT_MS
+
+reviewed = test_reviewer.reviewed  # the fixture: a finished run of the tidy-up agent
+
+
+def test_unsent_comments_are_edited_and_deleted_and_sent_ones_refused(
+    qtbot: QtBot, reviewed: tuple[ReviewWindow, int], app_context: AppContext
+) -> None:
+    window, task_id = reviewed
+    store = app_context.store
+    unsent = comment_ops.add_comment(store, task_id, "lib.txt", 5, None, "Use a digit", "")
+    sent = comment_ops.add_comment(store, task_id, "added.txt", None, None, "Why?", "")
+    store.mark_comments_sent([sent.id], time.time())
+    window.reload()
+    side = window.side
+    qtbot.waitUntil(lambda: side.comments.count() == 2, timeout=10_000)
+    rows = {side.comments.item(i).data(Qt.ItemDataRole.UserRole).id: i for i in range(2)}
+
+    side.comments.setCurrentRow(rows[sent.id])
+    assert not side.edit_button.isEnabled() and not side.delete_button.isEnabled()
+    side.edit_button.click()
+    side.delete_button.click()
+    assert side.edit_dialog is None
+    assert store.get_comment(sent.id).body == "Why?"
+
+    side.comments.setCurrentRow(rows[unsent.id])
+    assert side.edit_button.isEnabled()
+    side.edit_button.click()
+    dialog = side.edit_dialog
+    assert dialog is not None and dialog.body() == "Use a digit"
+    dialog.body_edit.setPlainText("Write it as 5")
+    dialog.done(QDialog.DialogCode.Accepted)
+    qtbot.waitUntil(lambda: store.get_comment(unsent.id).body == "Write it as 5", timeout=10_000)
+    qtbot.waitUntil(
+        lambda: any("Write it as 5" in side.comments.item(i).text() for i in range(2)),
+        timeout=10_000,
+    )
+
+    side.comments.setCurrentRow(
+        next(i for i in range(2) if not side.comments.item(i).data(Qt.ItemDataRole.UserRole).sent)
+    )
+    side.delete_button.click()
+    qtbot.waitUntil(lambda: side.comments.count() == 1, timeout=10_000)
+    assert [c.id for c in store.list_comments(task_id)] == [sent.id]
+
+
+def test_the_worktree_buttons_open_the_folder_editor_and_terminal(
+    qtbot: QtBot, reviewed: tuple[ReviewWindow, int], app_context: AppContext
+) -> None:
+    window, task_id = reviewed
+    bar = window.decision.worktree
+    worktree = app_context.store.get_task(task_id).worktree
+    assert worktree is not None and bar.editor_button.isEnabled()
+    opened: list[QUrl] = []
+    bar.open_url = opened.append
+    bar.folder_button.click()
+    assert opened == [QUrl.fromLocalFile(str(worktree))]
+
+    bar.editor_button.click()
+    assert "Set an editor command in Settings" in window.error_label.text()
+    settings = app_context.settings
+    settings.value = settings.value.model_copy(
+        update={"terminal_command": "no-such-terminal-seedbed {path}"}
+    )
+    bar.terminal_button.click()
+    qtbot.waitUntil(lambda: "was not found" in window.error_label.text(), timeout=10_000)
+    settings.value = settings.value.model_copy(update={"editor_command": "touch {path}/opened"})
+    bar.editor_button.click()
+    qtbot.waitUntil(lambda: (worktree / "opened").exists(), timeout=10_000)
+    assert window.error_label.isHidden()
+
+
+def test_a_conflict_names_the_files_and_goes_back_to_the_agent(
+    qtbot: QtBot, reviewed: tuple[ReviewWindow, int], repo: Path, app_context: AppContext
+) -> None:
+    window, task_id = reviewed
+    store = app_context.store
+    assert window.decision.resolve_button.isHidden()
+    commit_in(repo, "lib.txt", "".join(f"row {n}\n" for n in range(1, 41)))
+    window.approve_button.click()
+    qtbot.waitUntil(lambda: store.get_task(task_id).phase is Phase.CONFLICT, timeout=RUN_TIMEOUT_MS)
+    qtbot.waitUntil(lambda: window.decision.resolve_button.isVisible(), timeout=10_000)
+    assert "lib.txt" in window.decision.conflict_label.text()
+    window.decision.resolve_button.click()
+    qtbot.waitUntil(
+        lambda: (
+            store.get_task(task_id).state is TaskState.RUNNING or len(store.list_runs(task_id)) > 1
+        ),
+        timeout=RUN_TIMEOUT_MS,
+    )
+    qtbot.waitUntil(lambda: window.decision.resolve_button.isHidden(), timeout=10_000)
+
+
+def test_review_keys_do_not_fire_while_typing(
+    qtbot: QtBot, reviewed: tuple[ReviewWindow, int]
+) -> None:
+    window, _task_id = reviewed
+    window.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is window, timeout=5_000)
+    window.files.select_row(window.files.model.row_of("lib.txt"))
+    before = window.diff.current_hunk()
+    for box in (window.message, window.request_message):
+        box.setFocus()
+        qtbot.waitUntil(box.hasFocus, timeout=5_000)
+        qtbot.keyClicks(box, "npjkcs")
+        assert "npjkcs" in box.toPlainText()
+    filter_box = window.files.filter_box
+    filter_box.setFocus()
+    qtbot.waitUntil(filter_box.hasFocus, timeout=5_000)
+    qtbot.keyClicks(filter_box, "n")
+    assert filter_box.text() == "n"
+    filter_box.clear()
+    assert window.diff.current_hunk() == before
+    assert not window.split_box.isChecked() and window.comments.dialog is None
+
+    window.files.select_row(window.files.model.row_of("lib.txt"))
+    window.diff.text.setFocus()
+    qtbot.waitUntil(window.diff.text.hasFocus, timeout=5_000)
+    qtbot.keyClick(window.diff.text, Qt.Key.Key_N)
+    assert window.diff.current_hunk() == before + 1
+    qtbot.keyClick(window.diff.text, Qt.Key.Key_S)
+    assert window.split_box.isChecked()
