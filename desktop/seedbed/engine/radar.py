@@ -41,13 +41,19 @@ def overlaps(files_by_task: Mapping[int, set[str]]) -> Overlaps:
     return found
 
 
-def overlapping_tasks(store: Store, project_id: int) -> Overlaps:
+def overlapping_tasks(
+    store: Store, project_id: int, known: Mapping[int, set[str]] | None = None
+) -> Overlaps:
     """The conflict radar over a project's active tasks (running or awaiting review)
     with a branch. A task whose branch or worktree is gone, or whose diff cannot be read
-    now, is left out rather than failing the others."""
+    now, is left out rather than failing the others. `known`: files already known for
+    some tasks (the reviewer has just parsed its task's diff)."""
     files_by_task: dict[int, set[str]] = {}
     for task in store.list_tasks(project_id, states=ACTIVE):
         if task.branch is None:
+            continue
+        if known and task.id in known:
+            files_by_task[task.id] = set(known[task.id])
             continue
         try:
             changes = diff_files(store, task)

@@ -75,8 +75,10 @@ def _radar_notes(store: Store, task: Task, files: list[FileDiff]) -> tuple[str, 
     """The diff budget note and the other active tasks that change the same files."""
     budget = store.get_project(task.project_id).diff_budget
     note = budget_note(sum(f.insertions + f.deletions for f in files), budget)
+    mine = {f.path for f in files} | {f.old_path for f in files if f.old_path}
     try:
-        found = overlapping_tasks(store, task.project_id).get(task.id, [])
+        # This task's files are known already: no second diff of it.
+        found = overlapping_tasks(store, task.project_id, known={task.id: mine}).get(task.id, [])
     except SeedbedError:
         found = []
     overlaps = []

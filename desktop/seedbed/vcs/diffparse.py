@@ -17,6 +17,7 @@ pydantic `DiffLine`s is most of the cost (about 1-3 µs each), so a file past
 
 from __future__ import annotations
 
+import gc
 import re
 
 from seedbed.domain.diffs import DiffLine, FileDiff, Hunk, LineKind
@@ -49,12 +50,20 @@ def parse_diff(text: str, max_lines_per_file: int = 20_000) -> list[FileDiff]:
         lines.pop()
     files: list[FileDiff] = []
     i, end = 0, len(lines)
-    while i < end:
-        if lines[i].startswith("diff --git "):
-            file, i = _parse_file(lines, i, max_lines_per_file)
-            _append(files, file)
-        else:
-            i += 1
+    # Tens of thousands of new objects, none of them garbage: the cyclic collector's
+    # passes over them cost as much as the parse itself (measured 188 → 104 ms).
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        while i < end:
+            if lines[i].startswith("diff --git "):
+                file, i = _parse_file(lines, i, max_lines_per_file)
+                _append(files, file)
+            else:
+                i += 1
+    finally:
+        if collecting:
+            gc.enable()
     return files
 
 

@@ -66,6 +66,8 @@ class ViewedStore:
     def __init__(self, data_dir: Path) -> None:
         self.path = data_dir / VIEWED_FILE
         self._data: dict[str, dict[str, str]] = {}
+        # id(FileDiff) → (the FileDiff, its content key), for the files shown now.
+        self._keys: dict[int, tuple[FileDiff, str]] = {}
         try:
             loaded = json.loads(self.path.read_text())
             if isinstance(loaded, dict):
@@ -74,7 +76,21 @@ class ViewedStore:
             self._data = {}
 
     def is_viewed(self, task_id: int, file: FileDiff) -> bool:
-        return self._data.get(str(task_id), {}).get(file.path) == content_key(file)
+        tick = self._data.get(str(task_id), {}).get(file.path)
+        # Hashing a big file's diff on every paint of its row cost milliseconds: only a
+        # ticked file needs its content compared, and each FileDiff is hashed once.
+        return tick is not None and tick == self._key(file)
+
+    def forget_keys(self) -> None:
+        """The files shown changed: drop the keys of the old ones (and the files)."""
+        self._keys.clear()
+
+    def _key(self, file: FileDiff) -> str:
+        key = self._keys.get(id(file))
+        if key is None or key[0] is not file:
+            key = (file, content_key(file))
+            self._keys[id(file)] = key
+        return key[1]
 
     def set_viewed(self, task_id: int, file: FileDiff, viewed: bool) -> None:
         ticks = self._data.setdefault(str(task_id), {})
@@ -99,6 +115,7 @@ class FileListModel(QAbstractListModel):
     def set_files(self, task_id: int, files: list[FileDiff]) -> None:
         self.beginResetModel()
         self.task_id = task_id
+        self.viewed.forget_keys()
         self._files = sorted(files, key=lambda f: f.path)
         self.endResetModel()
 
