@@ -162,3 +162,31 @@ def test_a_reorder_by_another_process_reaches_the_window(
         assert sorted(signal.args[0]) == [1, 2]
     finally:
         host.stop()
+
+
+def test_callbacks_stay_on_the_gui_thread(qtbot: QtBot, data_dir: Path) -> None:
+    """The worker finishing a call never holds its callbacks (which hold widgets): the
+    bridge keeps them under a token and drops them on the GUI thread."""
+    import gc
+    import weakref
+
+    bridge = Bridge()
+    host = EngineHost(data_dir, bridge)
+    host.start()
+    try:
+
+        class Holder:
+            def done(self, _value: object) -> None:
+                pass
+
+        holder = Holder()
+        ref = weakref.ref(holder)
+        future = host.call(int, "1", on_done=holder.done)
+        del holder
+        qtbot.waitUntil(future.done)
+        qtbot.waitUntil(lambda: not bridge._callbacks)
+        gc.collect()
+        assert ref() is None  # released, by the GUI thread, once delivered
+        assert all("done" not in repr(cb) for cb in getattr(future, "_done_callbacks", []))
+    finally:
+        host.stop()

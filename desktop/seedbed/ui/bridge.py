@@ -46,6 +46,8 @@ class Bridge(QObject):
         self._events: dict[int, int] = {}
         self._projects = False
         self._armed = False
+        self._next_token = 0
+        self._callbacks: dict[int, tuple[Done | None, Failed | None, QObject | None]] = {}
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(COALESCE_MS)
@@ -83,15 +85,20 @@ class Bridge(QObject):
     def note_mode(self, mode: str, message: str) -> None:
         self._mode_noted.emit(mode, message)
 
-    def deliver(
-        self,
-        future: Future[Any],
-        on_done: Done | None,
-        on_error: Failed | None,
-        owner: QObject | None,
-    ) -> None:
+    def register(self, on_done: Done | None, on_error: Failed | None, owner: QObject | None) -> int:
+        """Keep a call's callbacks here, on the GUI thread, under a token (GUI thread only).
+
+        The worker that finishes the call only ever holds the token. Callbacks usually
+        hold widgets; were a worker thread to drop the last reference to one, Python would
+        destroy a Qt object off the GUI thread, which crashes.
+        """
+        self._next_token += 1
+        self._callbacks[self._next_token] = (on_done, on_error, owner)
+        return self._next_token
+
+    def deliver(self, token: int, future: Future[Any]) -> None:
         """Run a finished call's callback on the GUI thread (if its owner still lives)."""
-        self._call_finished.emit((future, on_done, on_error, owner))
+        self._call_finished.emit((token, future))
 
     def _arm(self) -> bool:
         if self._armed:
@@ -124,10 +131,12 @@ class Bridge(QObject):
         self.mode_changed.emit(mode, message)
 
     @Slot(object)
-    def _on_call_finished(
-        self, item: tuple[Future[Any], Done | None, Failed | None, QObject | None]
-    ) -> None:
-        future, on_done, on_error, owner = item
+    def _on_call_finished(self, item: tuple[int, Future[Any]]) -> None:
+        token, future = item
+        callbacks = self._callbacks.pop(token, None)
+        if callbacks is None or future.cancelled():
+            return
+        on_done, on_error, owner = callbacks
         if owner is not None and not shiboken6.isValid(owner):
             return
         error = future.exception()

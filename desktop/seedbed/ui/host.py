@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future
@@ -107,19 +108,21 @@ class EngineHost:
             dropped: Future[Any] = Future()
             dropped.cancel()
             return dropped
+        token = self.bridge.register(on_done, on_error, owner)
+        with self._pending_lock:
+            self._pending += 1
         future = asyncio.run_coroutine_threadsafe(
             asyncio.to_thread(fn, *args, **kwargs), self._loop
         )
-        with self._pending_lock:
-            self._pending += 1
-
-        def finished(done: Future[Any]) -> None:
-            with self._pending_lock:
-                self._pending -= 1
-            self.bridge.deliver(done, on_done, on_error, owner)
-
-        future.add_done_callback(finished)
+        future.add_done_callback(functools.partial(self._finished, token))
         return future
+
+    def _finished(self, token: int, done: Future[Any]) -> None:
+        """On the engine thread: count the call done and hand the bridge its token (never
+        its callbacks: see Bridge.register)."""
+        with self._pending_lock:
+            self._pending -= 1
+        self.bridge.deliver(token, done)
 
     def pending(self) -> int:
         """Calls not finished yet (a screenshot waits until there are none)."""
