@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
 from seedbed.domain.diffs import FileDiff
@@ -112,7 +113,7 @@ def test_a_gutter_click_asks_for_a_comment_on_that_line(qtbot: QtBot) -> None:
     y = round(
         view.text.blockBoundingGeometry(block).translated(view.text.contentOffset()).center().y()
     )
-    from PySide6.QtCore import QPoint, Qt
+    from PySide6.QtCore import QPoint
 
     with qtbot.waitSignal(view.comment_requested) as blocker:
         qtbot.mouseClick(view.text.gutter, Qt.MouseButton.LeftButton, pos=QPoint(5, y))
@@ -126,3 +127,96 @@ def test_layout_marks_a_missing_newline() -> None:
     pane = unified(parse_diff(text)[0])
     assert pane.rows[-1].kind == "note"
     assert pane.text().endswith("\\ No newline at end of file")
+
+
+def big_file(changed: int = 2500) -> FileDiff:
+    """One hunk of 7,500 rows: `changed` lines modified, each beside an unchanged one."""
+    lines = [f"@@ -1,{2 * changed} +1,{2 * changed} @@"]
+    for k in range(changed):
+        lines.append(f' ITEM_{k:05d} = make_item({k}, "kept {k}")')
+        lines.append(f'-VALUE_{k:05d} = make_item({k}, "item {k}", weight={k % 17})')
+        lines.append(f'+VALUE_{k:05d} = make_item({k}, "renamed {k}", weight={k % 19})')
+    header = "diff --git a/big.py b/big.py\nindex 1111111..2222222 100644\n"
+    (parsed,) = parse_diff(header + "--- a/big.py\n+++ b/big.py\n" + "\n".join(lines) + "\n")
+    return parsed
+
+
+def formatted_blocks(view: DiffView) -> set[int]:
+    """Blocks of the unified text with any character format set (highlighted)."""
+    found = set()
+    block = view.text.document().begin()
+    while block.isValid():
+        if block.layout().formats():
+            found.add(block.blockNumber())
+        block = block.next()
+    return found
+
+
+def has_span_background(view: DiffView, number: int) -> bool:
+    colors = view.text.highlighter.colors
+    block = view.text.document().findBlockByNumber(number)
+    colours = {colors.added_strong.rgb(), colors.removed_strong.rgb()}
+    return any(
+        r.format.background().color().rgb() in colours
+        for r in block.layout().formats()
+        if r.format.background().style() != Qt.BrushStyle.NoBrush
+    )
+
+
+def test_a_long_file_is_highlighted_only_where_it_is_seen(qtbot: QtBot) -> None:
+    view = make_view(qtbot)
+    view.set_file(big_file())
+    qtbot.wait(20)  # painted
+    text, highlighter = view.text, view.text.highlighter
+    assert len(text.rows) > 7500
+    first, last = text.visible_blocks()
+    seen = last - first + 1
+    assert 5 < seen < 100
+    done = formatted_blocks(view)
+    assert set(range(first, last + 1)) <= done
+    assert len(done) <= seen + 2 * 10 + 1  # the viewport and a small margin only
+    assert highlighter.highlighted == set(range(0, last + 11))
+    # Lexed (not highlighted) while idle: the pages around the viewport only.
+    assert len(highlighter._tokens) <= seen + 2 * 10 + 1 + 3 * (seen + 20)
+    # The intraline spans (computed at once here) are on the visible changed lines.
+    changed = next(n for n in range(first, last + 1) if text.rows[n].kind == "+")
+    assert highlighter.spans.get(changed)
+    assert has_span_background(view, changed)
+
+    text.verticalScrollBar().setValue(5000)
+    qtbot.wait(20)
+    first, last = text.visible_blocks()
+    assert first >= 4990
+    done = formatted_blocks(view)
+    assert set(range(first, last + 1)) <= done
+    assert len(done) <= 2 * (seen + 2 * 10 + 1)
+    assert not done & set(range(100, 4900))  # the blocks scrolled past were never seen
+    changed = next(n for n in range(first, last + 1) if text.rows[n].kind == "-")
+    assert has_span_background(view, changed)
+
+
+def test_spans_and_a_palette_change_reapply_without_lexing_again(qtbot: QtBot) -> None:
+    pending: list[tuple[Callable[[], object], Callable[[object], None]]] = []
+    view = make_view(qtbot, lambda fn, done: pending.append((fn, done)))
+    view.set_file(big_file())
+    qtbot.wait(20)
+    text, highlighter = view.text, view.text.highlighter
+    first, last = text.visible_blocks()
+    changed = next(n for n in range(first, last + 1) if text.rows[n].kind == "+")
+    assert not has_span_background(view, changed)
+    lexed = dict(highlighter._tokens)
+    assert lexed
+
+    fn, done = pending.pop()
+    done(fn())
+    assert has_span_background(view, changed)
+    assert all(highlighter._tokens[n] is tokens for n, tokens in lexed.items())
+
+    palette = view.palette()
+    palette.setColor(palette.ColorRole.Base, Qt.GlobalColor.black)
+    palette.setColor(palette.ColorRole.Text, Qt.GlobalColor.white)
+    view.setPalette(palette)
+    qtbot.wait(20)
+    assert has_span_background(view, changed)  # in the new colours
+    assert all(highlighter._tokens[n] is tokens for n, tokens in lexed.items())
+    assert set(range(first, last + 1)) <= formatted_blocks(view)

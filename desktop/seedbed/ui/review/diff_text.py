@@ -3,9 +3,23 @@ syntax and intraline highlighting; and two of them side by side, scrolled togeth
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Literal
 
-from PySide6.QtCore import QEvent, QRect, QSize, Qt, Signal, Slot
+from PySide6.QtCore import (
+    SIGNAL,
+    SLOT,
+    QEvent,
+    QObject,
+    QPoint,
+    QRect,
+    QSize,
+    Qt,
+    QTimer,
+    Signal,
+    Slot,
+)
 from PySide6.QtGui import (
     QFontDatabase,
     QKeyEvent,
@@ -18,10 +32,20 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QPlainTextEdit, QSplitter, QWidget
 
-from seedbed.ui.review.highlight import DiffHighlighter
+from seedbed.ui.review.highlight import KIND_STATES, DiffHighlighter
 from seedbed.ui.review.layout import Pane, Row
 
 Columns = Literal["both", "old", "new"]
+
+HIGHLIGHT_MARGIN = 10  # blocks highlighted beyond each edge of the viewport
+LEX_AHEAD_PAGES = 2  # pages below the viewport lexed ahead when idle (one above)
+LEX_AHEAD_BUDGET_S = 0.003  # per turn of the event loop
+
+# The highlighter's own connection to its document: cut while the text and block
+# formats are set, so no block is highlighted eagerly (setDocument(None) and back
+# would do it too, but re-attaching queues a rehighlight of the whole document).
+_CONTENTS_CHANGE = SIGNAL("contentsChange(int,int,int)")
+_REFORMAT_BLOCKS = SLOT("_q_reformatBlocks(int,int,int)")
 
 
 class Gutter(QWidget):
@@ -32,6 +56,8 @@ class Gutter(QWidget):
         super().__init__(text)
         self.setCursor(Qt.CursorShape.PointingHandCursor)
         self.setToolTip("Click a line number to comment on that line")
+        self._digits_of: list[Row] | None = None  # the rows `_digits` was counted for
+        self._digits = 3
 
     @property
     def text(self) -> DiffText:
@@ -43,8 +69,10 @@ class Gutter(QWidget):
 
     def digits(self) -> int:
         rows = self.text.rows
-        highest = max((max(r.old_no or 0, r.new_no or 0) for r in rows), default=0)
-        return max(3, len(str(highest)))
+        if rows is not self._digits_of:  # counted once per text, not on every paint
+            highest = max((max(r.old_no or 0, r.new_no or 0) for r in rows), default=0)
+            self._digits_of, self._digits = rows, max(3, len(str(highest)))
+        return self._digits
 
     def sizeHint(self) -> QSize:
         columns = 2 if self.text.columns == "both" else 1
@@ -89,7 +117,8 @@ class Gutter(QWidget):
 
 class DiffText(QPlainTextEdit):
     """The read-only text of a diff; added/removed lines get a full-width background
-    painted for the visible blocks only.
+    painted for the visible blocks only, and only the blocks in view (and a few beside)
+    are highlighted, as they come into view.
 
     Signals:
         line_clicked(int): a block's line number was clicked (to comment on it).
@@ -112,10 +141,16 @@ class DiffText(QPlainTextEdit):
         )
         self.rows: list[Row] = []
         self.code: list[str] = []
+        self._editing = False
         self.highlighter = DiffHighlighter(self.document(), self.palette())
         self.gutter = Gutter(self)
         self.blockCountChanged.connect(self._on_self_block_count_changed)
         self.updateRequest.connect(self._on_self_update_request)
+        self.verticalScrollBar().valueChanged.connect(self._on_vertical_scroll_bar_value_changed)
+        self._lex_timer = QTimer(self)
+        self._lex_timer.setSingleShot(True)
+        self._lex_timer.setInterval(0)
+        self._lex_timer.timeout.connect(self._on_lex_timer_timeout)
 
     def set_pane(self, pane: Pane, file_name: str) -> None:
         self.code = pane.code
@@ -123,13 +158,66 @@ class DiffText(QPlainTextEdit):
 
     def set_rows(self, rows: list[Row], text: str, file_name: str) -> None:
         self.rows = rows
-        # Highlight once, after the backgrounds are set, not on each of those edits.
-        self.highlighter.set_rows([], file_name)
-        self.setPlainText(text)
-        self._apply_backgrounds()
+        # Nothing is highlighted here: the blocks in view are, as they are painted.
         self.highlighter.set_rows(rows, file_name)
-        self.highlighter.rehighlight()
+        with self._highlighter_detached():
+            self.setPlainText(text)
+            self._apply_backgrounds()
         self._on_self_block_count_changed(self.blockCount())
+        self.highlight_visible()
+
+    @contextmanager
+    def _highlighter_detached(self) -> Iterator[None]:
+        """Edits meanwhile highlight nothing (the blocks stay as they were), nor does a
+        scroll or paint (the blocks' states are not set yet)."""
+        document = self.document()
+        self._editing = True
+        connected = QObject.disconnect(
+            document, _CONTENTS_CHANGE, self.highlighter, _REFORMAT_BLOCKS
+        )  # if not (a Qt change?), every edited block is highlighted, eagerly
+        try:
+            yield
+        finally:
+            self._editing = False
+            if connected:
+                QObject.connect(document, _CONTENTS_CHANGE, self.highlighter, _REFORMAT_BLOCKS)
+
+    def visible_blocks(self) -> tuple[int, int]:
+        """First and last block in the viewport."""
+        block = self.firstVisibleBlock()
+        if not block.isValid():
+            return 0, -1
+        bottom = self.cursorForPosition(QPoint(0, self.viewport().height() - 1)).blockNumber()
+        return block.blockNumber(), max(block.blockNumber(), bottom)
+
+    def highlight_visible(self) -> None:
+        """Highlight the blocks in view, and a few beside, that are not yet."""
+        if self._editing or not self.rows:
+            return
+        first, last = self.visible_blocks()
+        self.highlighter.highlight_range(max(0, first - HIGHLIGHT_MARGIN), last + HIGHLIGHT_MARGIN)
+        if self.highlighter.lexer is not None:
+            self._lex_timer.start()
+
+    @Slot()
+    def _on_lex_timer_timeout(self) -> None:
+        """Lex the pages around the viewport a few ms at a time while idle, so that
+        scrolling there only applies cached tokens."""
+        first, last = self.highlighter.visible
+        page = max(1, last - first + 1)
+        ahead = (last + 1, last + LEX_AHEAD_PAGES * page)
+        behind = (max(0, first - page), first - 1)
+        if not self.highlighter.lex_ahead([ahead, behind], LEX_AHEAD_BUDGET_S):
+            self._lex_timer.start()
+
+    @Slot(int)
+    def _on_vertical_scroll_bar_value_changed(self, _value: int) -> None:
+        self.highlight_visible()
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        # Before painting: a resize, a cursor move or a jump may have shown new blocks.
+        self.highlight_visible()
+        super().paintEvent(event)
 
     def row_kind(self, number: int) -> str:
         return self.rows[number].kind if 0 <= number < len(self.rows) else ""
@@ -155,8 +243,9 @@ class DiffText(QPlainTextEdit):
     def changeEvent(self, event: QEvent) -> None:
         super().changeEvent(event)
         if event.type() == QEvent.Type.PaletteChange:
-            self.highlighter.set_palette(self.palette())
-            self._apply_backgrounds()
+            self.highlighter.set_palette(self.palette())  # the visible blocks only
+            with self._highlighter_detached():
+                self._apply_backgrounds()
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:
         super().mouseReleaseEvent(event)
@@ -175,7 +264,9 @@ class DiffText(QPlainTextEdit):
 
     def _apply_backgrounds(self) -> None:
         """Added, removed, hunk, fold and filler lines get a block background, which the
-        text edit paints across the whole width, for the visible blocks only."""
+        text edit paints across the whole width, for the visible blocks only. Each block's
+        state is set to its kind, as the highlighter sets it (so highlighting one block
+        never carries on into the next)."""
         colors = self.highlighter.colors
         formats: dict[str, QTextBlockFormat] = {}
         for kind, color in (
@@ -194,6 +285,7 @@ class DiffText(QPlainTextEdit):
         for row in self.rows:
             if not block.isValid():
                 break
+            block.setUserState(KIND_STATES[row.kind])
             fmt = formats.get(row.kind)
             if fmt is not None or block.blockFormat().background().style() != Qt.BrushStyle.NoBrush:
                 cursor.setPosition(block.position())

@@ -7,6 +7,8 @@ Token colours come from the palette, so light and dark themes both read.
 
 from __future__ import annotations
 
+import time
+from array import array
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import PurePosixPath
@@ -83,7 +85,14 @@ class Colors:
 
 
 class DiffHighlighter(QSyntaxHighlighter):
-    """Colours one block at a time from `rows[block]`, the lexer and `spans[block]`."""
+    """Colours one block at a time from `rows[block]`, the lexer and `spans[block]`.
+
+    Lazy: nothing is highlighted when the text is set; the view asks for the blocks it
+    is about to paint (`highlight_range`), and each block is lexed at most once (its
+    tokens are cached), so re-applying intraline spans or a palette never lexes again.
+    Every block's state is preset by the view (`KIND_STATES`), so highlighting one block
+    never cascades into the next.
+    """
 
     def __init__(self, document: QTextDocument, palette: QPalette) -> None:
         super().__init__(document)
@@ -91,45 +100,124 @@ class DiffHighlighter(QSyntaxHighlighter):
         self.spans: dict[int, list[Span]] = {}
         self.lexer: Lexer | None = None
         self.colors = Colors.from_palette(palette)
-        self._formats: dict[_TokenType, QTextCharFormat] = {}
+        self.highlighted: set[int] = set()  # blocks whose formats are up to date
+        self.visible: tuple[int, int] = (0, -1)  # the blocks last asked for
+        # Per block, its coloured tokens as flat (start, length, kind index) triples: an
+        # array is one object the garbage collector never traverses, however many.
+        self._tokens: dict[int, array[int]] = {}
+        self._kinds: list[_TokenType] = list(self.colors.tokens)
+        self._kind_index: dict[_TokenType, int] = {}  # a token type's coloured ancestor
+        self._formats: list[QTextCharFormat] = []
         self._build_formats()
 
     def set_palette(self, palette: QPalette) -> None:
+        """New colours: every block is stale; the visible ones are highlighted again
+        (from their cached tokens), the others as they come into view."""
         self.colors = Colors.from_palette(palette)
         self._build_formats()
-        self.rehighlight()
+        self.highlighted = set()
+        self.highlight_range(*self.visible)
 
     def set_rows(self, rows: list[Row], file_name: str) -> None:
-        """Rows of the text about to be set; the text itself triggers the highlighting."""
+        """Rows of the text about to be set; the view highlights its blocks as it
+        paints them."""
         self.rows = rows
         self.spans = {}
         self.lexer = lexer_for(file_name) if len(rows) <= MAX_LEXED_BLOCKS else None
+        self.highlighted = set()
+        self.visible = (0, -1)
+        self._tokens = {}
 
     def set_spans(self, spans: dict[int, list[Span]]) -> None:
-        """Intraline spans by block number (offsets in the line without its prefix)."""
+        """Intraline spans by block number (offsets in the line without its prefix).
+        Only the blocks in view are highlighted again now; the others get their spans
+        when they are highlighted."""
+        changed = (self.spans.keys() | spans.keys()) & self.highlighted
         self.spans = spans
+        self.highlighted -= changed
+        self.highlight_range(*self.visible)
+
+    def highlight_range(self, first: int, last: int) -> None:
+        """Highlight the blocks first..last not highlighted yet (and remember the range,
+        as the one in view)."""
+        self.visible = (first, last)
         document = self.document()
-        for number in spans:
-            block = document.findBlockByNumber(number)
-            if block.isValid():
+        if document is None or last < first:
+            return
+        block = document.findBlockByNumber(max(first, 0))
+        while block.isValid():
+            number = block.blockNumber()
+            if number > last:
+                break
+            if number not in self.highlighted:
+                self.highlighted.add(number)
                 self.rehighlightBlock(block)
+            block = block.next()
+
+    def lex_ahead(self, ranges: list[tuple[int, int]], budget_s: float) -> bool:
+        """Lex the code lines of these block ranges into the cache (nothing is
+        highlighted), for up to `budget_s`; True once all are lexed."""
+        document = self.document()
+        if document is None or self.lexer is None:
+            return True
+        deadline = time.perf_counter() + budget_s
+        for first, last in ranges:
+            block = document.findBlockByNumber(max(first, 0))
+            while block.isValid():
+                number = block.blockNumber()
+                if number > last or number >= len(self.rows):
+                    break
+                if number not in self._tokens and self.rows[number].kind in ("+", "-", " "):
+                    self._lex(number, block.text())
+                    if time.perf_counter() > deadline:
+                        return False
+                block = block.next()
+        return True
 
     def _build_formats(self) -> None:
-        self._formats = {}
-        for kind, color in self.colors.tokens.items():
+        """One format per coloured kind, in `_kinds` order (the same in every palette)."""
+        self._formats = []
+        for kind in self._kinds:
             fmt = QTextCharFormat()
-            fmt.setForeground(color)
+            fmt.setForeground(self.colors.tokens[kind])
             if kind is Comment:
                 fmt.setFontItalic(True)
-            self._formats[kind] = fmt
+            self._formats.append(fmt)
 
-    def _token_format(self, kind: _TokenType) -> QTextCharFormat | None:
-        while kind is not Token:
-            fmt = self._formats.get(kind)
-            if fmt is not None:
-                return fmt
-            kind = kind.parent
-        return None
+    def _token_kind(self, kind: _TokenType) -> int:
+        """The index of the kind (or nearest ancestor) that has a format, or -1."""
+        index = self._kind_index.get(kind)
+        if index is None:
+            index, ancestor = -1, kind
+            while ancestor is not Token:
+                if ancestor in self.colors.tokens:
+                    index = self._kinds.index(ancestor)
+                    break
+                ancestor = ancestor.parent
+            self._kind_index[kind] = index
+        return index
+
+    def _lex(self, number: int, text: str) -> array[int]:
+        """The coloured tokens of a line, flat (start, length, kind index); lexed once."""
+        tokens = self._tokens.get(number)
+        if tokens is None:
+            tokens = array("I")
+            if self.lexer is not None and len(text) <= MAX_LEXED_CHARS:
+                position = 1
+                for kind, value in self.lexer.get_tokens(text[1:]):
+                    index = self._token_kind(kind)
+                    if index >= 0 and value:
+                        tokens.extend((position, len(value), index))
+                    position += len(value)
+            self._tokens[number] = tokens
+        return tokens
+
+    def _token_formats(self, number: int, text: str) -> list[tuple[int, int, QTextCharFormat]]:
+        """The coloured tokens of a line as (start, length, format)."""
+        tokens, formats = self._lex(number, text), self._formats
+        return [
+            (tokens[i], tokens[i + 1], formats[tokens[i + 2]]) for i in range(0, len(tokens), 3)
+        ]
 
     def highlightBlock(self, text: str) -> None:
         number = self.currentBlock().blockNumber()
@@ -151,16 +239,28 @@ class DiffHighlighter(QSyntaxHighlighter):
         prefix = QTextCharFormat()
         prefix.setForeground(self.colors.muted)
         self.setFormat(0, 1, prefix)
-        if self.lexer is not None and len(text) <= MAX_LEXED_CHARS:
-            position = 1
-            for kind, value in self.lexer.get_tokens(text[1:]):
-                fmt = self._token_format(kind)
-                if fmt is not None:
-                    self.setFormat(position, len(value), fmt)
-                position += len(value)
+        tokens = self._token_formats(number, text)
+        for start, length, fmt in tokens:
+            self.setFormat(start, length, fmt)
+        spans = self.spans.get(number)
+        if not spans:
+            return
         strong = self.colors.added_strong if row.kind == "+" else self.colors.removed_strong
-        for start, end in self.spans.get(number, ()):
-            for i in range(start + 1, min(end + 1, len(text))):
-                fmt = self.format(i)
-                fmt.setBackground(strong)
-                self.setFormat(i, 1, fmt)
+        # Pieces of the line with one format each: the tokens and the gaps between.
+        pieces: list[tuple[int, int, QTextCharFormat | None]] = []
+        position = 1
+        for start, length, fmt in tokens:
+            if start > position:
+                pieces.append((position, start, None))
+            pieces.append((start, start + length, fmt))
+            position = start + length
+        if position < len(text):
+            pieces.append((position, len(text), None))
+        for span_start, span_end in spans:
+            lo, hi = span_start + 1, min(span_end + 1, len(text))
+            for start, end, base in pieces:
+                a, b = max(start, lo), min(end, hi)
+                if a < b:
+                    fmt = QTextCharFormat(base) if base is not None else QTextCharFormat()
+                    fmt.setBackground(strong)
+                    self.setFormat(a, b - a, fmt)
