@@ -395,6 +395,11 @@ def commit_all(worktree: Path, message: str, exclude: list[str] | None = None) -
     except GitError as exc:
         if exc.status != 1:
             raise
+    return commit_index(worktree, message)
+
+
+def commit_index(worktree: Path, message: str) -> str:
+    """Commit what is staged, as Seedbed, the message exactly as given; the new sha."""
     run_git(
         worktree,
         *UNATTENDED,

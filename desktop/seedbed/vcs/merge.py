@@ -14,6 +14,7 @@ from seedbed.domain.errors import OperationError, UserError
 from seedbed.domain.models import MergeStrategy
 from seedbed.vcs.git import (
     branch_exists,
+    commit_index,
     current_branch,
     dirty_files,
     find_checkout,
@@ -249,17 +250,4 @@ def finish_merge(worktree: Path, message: str) -> str | None:
     skips as "nothing changed"."""
     if not merge_in_progress(worktree):
         return None
-    run_git(
-        worktree,
-        *UNATTENDED,
-        "commit",
-        "--no-verify",
-        "--no-gpg-sign",
-        "--quiet",
-        "--cleanup=verbatim",
-        "-F",
-        "-",
-        env=identity_env(*SEEDBED_IDENTITY),
-        input=message,
-    )
-    return rev_parse(worktree, "HEAD")
+    return commit_index(worktree, message)

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 
 from seedbed.domain.diffs import Comment
 from seedbed.domain.models import CheckResult, CheckStatus
+from seedbed.engine.comments import comment_location
 from seedbed.engine.reviewing import ReviewData
 from seedbed.ui import theme
 
@@ -35,18 +36,9 @@ def check_text(checks: CheckResult) -> str:
     return text + (f"\n{tail}" if tail else "")
 
 
-def location(comment: Comment) -> str:
-    """`path`, `path:line` or `path:line-end`."""
-    if comment.line is None:
-        return comment.path
-    if comment.end_line is None or comment.end_line == comment.line:
-        return f"{comment.path}:{comment.line}"
-    return f"{comment.path}:{comment.line}-{comment.end_line}"
-
-
 def comment_text(comment: Comment) -> str:
     state = "sent" if comment.sent else "unsent"
-    return f"{location(comment)} — {comment.body}  [{state}]"
+    return f"{comment_location(comment)} — {comment.body}  [{state}]"
 
 
 class CommentDialog(QDialog):
@@ -174,7 +166,7 @@ class SidePanel(QWidget):
         if comment is None or comment.sent:
             return  # a sent comment is what the agent was told: it stays as it is
         dialog = CommentDialog(
-            f"Edit the comment on {location(comment)}", comment.quote, comment.body, self
+            f"Edit the comment on {comment_location(comment)}", comment.quote, comment.body, self
         )
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         self.edit_dialog = dialog
