@@ -138,6 +138,12 @@ class EngineHost:
         try:
             loop.run_until_complete(self._serve())
         finally:
+            # Calls still in flight end here (cancelled: nobody is left to answer), so no
+            # task is destroyed pending when the loop closes.
+            left = asyncio.all_tasks(loop)
+            for task in left:
+                task.cancel()
+            loop.run_until_complete(asyncio.gather(*left, return_exceptions=True))
             loop.run_until_complete(loop.shutdown_asyncgens())
             loop.close()
 
