@@ -129,6 +129,19 @@ def test_review_keys_do_not_fire_while_typing(
     assert filter_box.text() == "n"
     filter_box.clear()
     assert window.diff.current_hunk() == before
+    # A button takes no letters itself: only the keys' scope (the file list and the
+    # diff) keeps "n" from moving the diff here; a window-wide key would fire.
+    fired: list[bool] = []
+    window.actions_by_name["next_hunk"].triggered.connect(lambda: fired.append(True))
+    button = window.decision.discard_button
+    button.setFocus()
+    qtbot.waitUntil(button.hasFocus, timeout=5_000)
+    qtbot.keyClick(button, Qt.Key.Key_N)
+    assert fired == []
+    window.diff.text.setFocus()
+    qtbot.waitUntil(window.diff.text.hasFocus, timeout=5_000)
+    qtbot.keyClick(window.diff.text, Qt.Key.Key_N)
+    assert fired == [True]  # the same key does fire where it belongs
     assert not window.split_box.isChecked() and window.comments.dialog is None
 
     window.files.select_row(window.files.model.row_of("lib.txt"))
