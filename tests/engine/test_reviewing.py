@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from seedbed.domain.diffs import FileDiff
 from seedbed.domain.events import TextEvent
-from seedbed.engine.reviewing import last_answer, load_review
+from seedbed.engine.reviewing import last_answer, load_file, load_outline, load_review
 from seedbed.store import Store
 from tests.conftest import SeedbedCli, git
 from tests.engine.test_review import finish_task
@@ -69,4 +70,59 @@ def test_a_budget_note_when_the_diff_is_over_budget(
     store = Store.open(data_dir)
     data = load_review(store, task["id"])
     assert "budget 1" in data.budget_note
+    store.close()
+
+
+def test_an_outline_lists_every_file_and_parses_only_the_first(
+    seedbed: SeedbedCli, project: str, repo: Path, data_dir: Path
+) -> None:
+    prepare(repo)
+    task = finish_task(seedbed, AGENT)
+    store = Store.open(data_dir)
+    whole = {f.path: f for f in load_review(store, task["id"]).files}
+
+    picked: list[list[str]] = []
+
+    def first(files: list[FileDiff]) -> FileDiff | None:
+        picked.append([f.path for f in files])
+        return next(f for f in files if f.path == "docs/notes.md")
+
+    outline = load_outline(store, task["id"], False, first)
+
+    assert outline.outline and picked and sorted(picked[0]) == sorted(whole)
+    by_path = {f.path: f for f in outline.files}
+    for path, file in whole.items():  # the same list, the same counts
+        shown = by_path[path]
+        assert (shown.status, shown.old_path, shown.insertions, shown.deletions) == (
+            file.status,
+            file.old_path,
+            file.insertions,
+            file.deletions,
+        )
+    # The picked file (a rename: both paths limit the diff) is parsed, the others not.
+    assert by_path["docs/notes.md"] == whole["docs/notes.md"]
+    assert [p for p, f in by_path.items() if f.outline] == [
+        p for p in by_path if p != "docs/notes.md"
+    ]
+    assert by_path["lib.txt"].hunks == []
+    # An outline's file is parsed on its own when asked for, as in the whole diff.
+    assert load_file(outline, by_path["lib.txt"]) == whole["lib.txt"]
+    assert load_file(outline, whole["lib.txt"]) is whole["lib.txt"]
+    assert outline.diff_range is not None
+    store.close()
+
+
+def test_a_file_whose_name_looks_like_a_pathspec_is_read_literally(
+    seedbed: SeedbedCli, project: str, repo: Path, data_dir: Path
+) -> None:
+    agent = "printf 'star\\n' > '*.txt' && printf 'other\\n' > b.txt && printf 'x\\n' > ':c'"
+    task = finish_task(seedbed, agent)
+    store = Store.open(data_dir)
+    outline = load_outline(store, task["id"], False, lambda fs: None)
+    by_path = {f.path: f for f in outline.files}
+    assert set(by_path) >= {"*.txt", "b.txt", ":c"}
+    star = load_file(outline, by_path["*.txt"])
+    assert [line.text for line in star.hunks[0].lines] == ["star"]
+    colon = load_file(outline, by_path[":c"])
+    assert [line.text for line in colon.hunks[0].lines] == ["x"]
     store.close()

@@ -13,7 +13,8 @@ an agent's finished task.
 Timed, in this process on the offscreen platform, with the engine host running (the
 reviewer reads through it, as in the app):
 - open: from `ReviewWindow(context, task_id)` (constructed, then shown) to the first
-  paint of the file list's viewport with rows;
+  paint of the file list's viewport with rows (the outline: `git diff --numstat`), and,
+  beside it, to the paint after the whole diff was parsed (diff_open_whole_diff_ms);
 - first file: from the same start to the first paint of the diff text's viewport with
   the first file's rows set (set_rows highlights every block before it returns), and,
   beside it, to the first paint after the intraline spans came back from the worker;
@@ -278,12 +279,20 @@ class Session:
         probes = (listed, first, spans)
         self.wait(lambda: all(p.at is not None for p in probes), "the reviewer to paint")
         window.probes = probes  # kept alive with the window
-        return window, {
+        times = {
             "list": (listed.at - start) * 1000,
             "list_began": (listed.began - start) * 1000,
             "first": (first.at - start) * 1000,
             "spans": (spans.at - start) * 1000,
         }
+        # The outline came first; the whole diff follows (the list is set again).
+        whole = self.probe(lambda: window.data is not None and not window.data.outline)
+        window.files.view.viewport().installEventFilter(whole)
+        window.files.view.viewport().update()
+        self.wait(lambda: whole.at is not None, "the whole diff")
+        window.probes = (*probes, whole)
+        times["whole"] = (whole.at - start) * 1000
+        return window, times
 
     def close_window(self, window: Any) -> None:
         window.close()
@@ -331,6 +340,7 @@ def diff_open_file_list_ms(quick: bool) -> Figures:
     return {
         "diff_open_file_list_ms": _figure(found["list"]),
         "diff_open_file_list_cold_ms": round(found["list"][0], 1),
+        "diff_open_whole_diff_ms": _figure(found["whole"]),
     }
 
 

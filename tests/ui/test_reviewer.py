@@ -11,6 +11,7 @@ from pytestqt.qtbot import QtBot
 
 from seedbed.domain.models import TaskState
 from seedbed.ui.context import AppContext
+from seedbed.ui.review import reviewer as reviewer_module
 from seedbed.ui.review.reviewer import ReviewWindow
 from tests.conftest import SeedbedCli, git
 from tests.engine.test_reviewing import AGENT, prepare
@@ -34,7 +35,8 @@ def open_reviewer(qtbot: QtBot, context: AppContext, task_id: int) -> ReviewWind
     window = ReviewWindow(context, task_id)
     qtbot.addWidget(window)
     window.show()
-    qtbot.waitUntil(lambda: window.data is not None, timeout=10_000)
+    # An outline comes first, then the whole diff.
+    qtbot.waitUntil(lambda: window.data is not None and not window.data.outline, timeout=10_000)
     return window
 
 
@@ -74,6 +76,39 @@ def test_the_reviewer_lists_the_files_and_shows_their_diff(
     assert window.diff.current_hunk() == 1
     window.actions_by_name["next_file"].trigger()
     assert window.files.current_file() is not None
+
+
+def test_the_window_opens_on_an_outline_and_reads_a_file_chosen_before_the_rest(
+    qtbot: QtBot,
+    seedbed: SeedbedCli,
+    repo: Path,
+    project: str,
+    command_profile: Callable[[str, str], str],
+    app_context: AppContext,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    prepare(repo)
+    command_profile("tidy", AGENT)
+    task_id = run_task(seedbed, app_context, qtbot, "tidy")
+    monkeypatch.setattr(reviewer_module, "WHOLE_AFTER_MS", 60_000)  # the rest stays away
+    window = ReviewWindow(app_context, task_id)
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitUntil(lambda: window.data is not None, timeout=10_000)
+    assert window.data is not None and window.data.outline
+    first = window.files.current_file()
+    assert first is not None and not first.outline and first.hunks  # parsed at once
+    assert window.diff.file == first
+    lib = next(f for f in window.files.model.files() if f.path == "lib.txt")
+    assert lib.outline and not lib.hunks and (lib.insertions, lib.deletions) == (2, 2)
+
+    window.files.select_row(window.files.model.row_of("lib.txt"))
+    qtbot.waitUntil(
+        lambda: window.diff.file is not None and window.diff.file.path == "lib.txt",
+        timeout=10_000,
+    )
+    assert "-line 5\n+line five" in window.diff.text.toPlainText()
+    assert window.data.outline  # read on its own, not by the whole diff
 
 
 def test_approve_merges_into_the_base(

@@ -52,6 +52,9 @@ class FileDiff(Model):
     too_large: bool = Field(
         False, description="Hunks left out because the file's diff is too big to show at once."
     )
+    outline: bool = Field(
+        False, description="Only path, status and counts: the hunks are not read yet."
+    )
 
 
 class CommentAuthor(StrEnum):

@@ -1,12 +1,17 @@
-"""What the diff reviewer shows for a task, read in one blocking call (Qt-free).
+"""What the diff reviewer shows for a task, read in blocking calls (Qt-free).
 
 `load_review` gathers the parsed diff (merge-base → branch, or → the working tree while
 the task runs), the agent's last words, the checks and the notes of the radar.
+
+A big diff takes a while to parse (a 20,000-line diff: about 150 ms), so a window opens
+with `load_outline` first: the file list from `git diff --numstat` and only the first
+file parsed; the whole of it follows. `load_file` parses one file of an outline.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 from pydantic import Field
@@ -38,6 +43,10 @@ class ReviewData(Model):
     budget_note: str = ""
     overlaps: list[str] = Field(default_factory=list)
     comments: list[Comment] = Field(default_factory=list)
+    diff_range: vcs_diff.DiffRange | None = Field(
+        None, description="The two states diffed: later reads of this review use them too."
+    )
+    outline: bool = Field(False, description="Files not parsed yet; the rest follows.")
 
 
 def last_answer(store: Store, run_id: int) -> str:
@@ -55,20 +64,22 @@ def last_answer(store: Store, run_id: int) -> str:
     return ""
 
 
-def _diff(
-    store: Store, task: Task, since_reviewed: bool, cap: int = MAX_LINES
-) -> tuple[list[FileDiff], bool, str | None]:
+def _range(
+    store: Store, task: Task, since_reviewed: bool
+) -> tuple[vcs_diff.DiffRange, bool, str | None]:
+    """The two states to diff, whether that is the live working tree, and the reviewed
+    commit it starts from when it does."""
     project = store.get_project(task.project_id)
     if task.branch is None:
         raise UserError(f"task {task.id} has no branch yet: it has not run")
     reviewed = task.reviewed_commit
     if since_reviewed and reviewed:
-        return vcs_diff.range_diff(project.path, reviewed, task.branch, cap), False, reviewed
+        return vcs_diff.commit_range(project.path, reviewed, task.branch), False, reviewed
     if task.state is TaskState.RUNNING and task.worktree and task.worktree.exists():
-        return vcs_diff.worktree_review_diff(task.worktree, task.base_branch, cap), True, None
+        return vcs_diff.worktree_range(task.worktree, task.base_branch), True, None
     if not branch_exists(project.path, task.branch):
         raise UserError(f"the branch {task.branch} of task {task.id} no longer exists")
-    return vcs_diff.review_diff(project.path, task.base_branch, task.branch, cap), False, None
+    return vcs_diff.branch_range(project.path, task.base_branch, task.branch), False, None
 
 
 def _radar_notes(store: Store, task: Task, files: list[FileDiff]) -> tuple[str, list[str]]:
@@ -91,6 +102,16 @@ def _radar_notes(store: Store, task: Task, files: list[FileDiff]) -> tuple[str, 
     return note, overlaps
 
 
+def _with_run(store: Store, data: ReviewData) -> ReviewData:
+    """The last run's id, summary and checks added."""
+    runs: list[Run] = store.list_runs(data.task.id)
+    if runs:
+        last = runs[-1]
+        data.run_id, data.checks = last.id, last.checks
+        data.summary = last_answer(store, last.id)
+    return data
+
+
 def load_review(
     store: Store,
     task_id: int,
@@ -101,25 +122,67 @@ def load_review(
 
     Files in `uncapped` are shown whole even when too large (the user asked for them)."""
     task = store.get_task(task_id)
-    files, live, since = _diff(store, task, since_reviewed)
+    diff_range, live, since = _range(store, task, since_reviewed)
+    files = vcs_diff.parsed(diff_range, MAX_LINES)
     if any(f.too_large and f.path in uncapped for f in files):
-        whole = {f.path: f for f in _diff(store, task, since_reviewed, UNCAPPED)[0]}
+        whole = {f.path: f for f in vcs_diff.parsed(diff_range, UNCAPPED, sorted(uncapped))}
         files = [whole.get(f.path, f) if f.path in uncapped else f for f in files]
-    runs: list[Run] = store.list_runs(task_id)
-    last = runs[-1] if runs else None
     note, overlaps = _radar_notes(store, task, files)
-    return ReviewData(
+    data = ReviewData(
         task=task,
         files=files,
         live=live,
         since=since,
-        summary=last_answer(store, last.id) if last else "",
-        checks=last.checks if last else CheckResult(),
-        run_id=last.id if last else None,
         budget_note=note,
         overlaps=overlaps,
         comments=store.list_comments(task_id),
+        diff_range=diff_range,
     )
+    return _with_run(store, data)
+
+
+def load_outline(
+    store: Store,
+    task_id: int,
+    since_reviewed: bool,
+    first: Callable[[list[FileDiff]], FileDiff | None],
+) -> ReviewData:
+    """The task's files from `git diff --numstat` (outlines), the one `first` picks
+    parsed, the summary, checks, budget and comments; no radar (it diffs other tasks).
+    `first` runs here, off the GUI thread: a pure function of the list."""
+    task = store.get_task(task_id)
+    diff_range, live, since = _range(store, task, since_reviewed)
+    files = vcs_diff.outline(diff_range)
+    chosen = first(files)
+    if chosen is not None and not chosen.binary:
+        found = _parse_one(diff_range, chosen)
+        files = [found if f is chosen and found is not None else f for f in files]
+    budget = store.get_project(task.project_id).diff_budget
+    data = ReviewData(
+        task=task,
+        files=files,
+        live=live,
+        since=since,
+        budget_note=budget_note(sum(f.insertions + f.deletions for f in files), budget),
+        comments=store.list_comments(task_id),
+        diff_range=diff_range,
+        outline=True,
+    )
+    return _with_run(store, data)
+
+
+def _parse_one(diff_range: vcs_diff.DiffRange, file: FileDiff) -> FileDiff | None:
+    paths = [file.path] + ([file.old_path] if file.old_path else [])
+    found = vcs_diff.parsed(diff_range, MAX_LINES, paths)
+    return next((f for f in found if f.path == file.path), None)
+
+
+def load_file(data: ReviewData, file: FileDiff) -> FileDiff:
+    """An outline's file parsed (blocking: git runs); the file as it is when it is not
+    an outline or cannot be found."""
+    if not file.outline or file.binary or data.diff_range is None:
+        return file
+    return _parse_one(data.diff_range, file) or file
 
 
 def load_comments(store: Store, task_id: int) -> list[Comment]:

@@ -5,11 +5,12 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 
 from seedbed.domain.diffs import FileDiff
 from seedbed.domain.errors import OperationError
-from seedbed.domain.models import DiffStat, FileChange
+from seedbed.domain.models import DiffStat, FileChange, Model
 from seedbed.vcs.diffparse import parse_diff
 from seedbed.vcs.git import merge_base, rev_parse
 from seedbed.vcs.runner import DIFF_OPTIONS, PATHS_RAW, run_git
@@ -121,8 +122,70 @@ def worktree_diff_stat(worktree: Path, base: str) -> DiffStat:
 _REVIEW_OPTIONS = ("--find-renames", "--submodule=short")
 
 
-def _review(cwd: Path, old: str, new: str, max_lines_per_file: int) -> list[FileDiff]:
-    out = run_git(cwd, *PATHS_RAW, "diff", *DIFF_OPTIONS, *_REVIEW_OPTIONS, old, new)
+class DiffRange(Model):
+    """Two fixed object ids (commits, or a tree for a live working tree) and the
+    repository that has them: every read of one review diffs the same two states."""
+
+    cwd: Path
+    old: str
+    new: str
+
+
+def branch_range(repo: Path, base: str, branch: str) -> DiffRange:
+    """merge-base(base, branch) → the branch tip."""
+    return DiffRange(cwd=repo, old=merge_base(repo, base, branch), new=rev_parse(repo, branch))
+
+
+def worktree_range(worktree: Path, base: str) -> DiffRange:
+    """merge-base(base, HEAD) → the working tree, untracked files included.
+
+    For a running card: the agent's uncommitted work is what the developer wants to see.
+    """
+    old = merge_base(worktree, base, "HEAD")
+    return DiffRange(cwd=worktree, old=old, new=_worktree_tree(worktree))
+
+
+def commit_range(repo: Path, old: str, new: str) -> DiffRange:
+    """Between two commits: "since last review" shows only what changed after it."""
+    return DiffRange(cwd=repo, old=rev_parse(repo, old), new=rev_parse(repo, new))
+
+
+def outline(diff_range: DiffRange) -> list[FileDiff]:
+    """Every changed file with its status, paths and counts, hunks not read (`outline`):
+    a list to show while the whole diff is parsed."""
+    changes = _diff_files(diff_range.cwd, diff_range.old, diff_range.new)
+    return [
+        FileDiff(
+            path=c.path,
+            old_path=c.old_path if c.status in "RC" else None,
+            status=c.status,
+            binary=c.binary,
+            insertions=c.insertions,
+            deletions=c.deletions,
+            outline=True,
+        )
+        for c in changes
+    ]
+
+
+def parsed(
+    diff_range: DiffRange, max_lines_per_file: int = 20_000, paths: Sequence[str] = ()
+) -> list[FileDiff]:
+    """The range's diff parsed, all of it or only `paths` (taken literally: a name with
+    `*` or `:` is a name). A renamed file needs both its paths to be found as a rename."""
+    cwd, old, new = diff_range.cwd, diff_range.old, diff_range.new
+    limit = ("--", *paths) if paths else ()
+    out = run_git(
+        cwd,
+        *PATHS_RAW,
+        "--literal-pathspecs",
+        "diff",
+        *DIFF_OPTIONS,
+        *_REVIEW_OPTIONS,
+        old,
+        new,
+        *limit,
+    )
     text = out.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
     return parse_diff(text, max_lines_per_file)
 
@@ -131,21 +194,16 @@ def review_diff(
     repo: Path, base: str, branch: str, max_lines_per_file: int = 20_000
 ) -> list[FileDiff]:
     """What `branch` changed since it left `base` (merge-base → branch tip), parsed."""
-    old, new = merge_base(repo, base, branch), rev_parse(repo, branch)
-    return _review(repo, old, new, max_lines_per_file)
+    return parsed(branch_range(repo, base, branch), max_lines_per_file)
 
 
 def worktree_review_diff(
     worktree: Path, base: str, max_lines_per_file: int = 20_000
 ) -> list[FileDiff]:
-    """merge-base(base, HEAD) → the working tree, untracked files included, parsed.
-
-    For a running card: the agent's uncommitted work is what the developer wants to see.
-    """
-    old = merge_base(worktree, base, "HEAD")
-    return _review(worktree, old, _worktree_tree(worktree), max_lines_per_file)
+    """merge-base(base, HEAD) → the working tree, untracked files included, parsed."""
+    return parsed(worktree_range(worktree, base), max_lines_per_file)
 
 
 def range_diff(repo: Path, old: str, new: str, max_lines_per_file: int = 20_000) -> list[FileDiff]:
-    """Between two commits, parsed: "since last review" shows only what changed after it."""
-    return _review(repo, rev_parse(repo, old), rev_parse(repo, new), max_lines_per_file)
+    """Between two commits, parsed."""
+    return parsed(commit_range(repo, old, new), max_lines_per_file)

@@ -19,7 +19,7 @@ from seedbed.domain.diffs import FileDiff
 from seedbed.domain.models import MergeStrategy, Task
 from seedbed.engine import comments as comment_ops
 from seedbed.engine import review
-from seedbed.engine.reviewing import ReviewData, load_review
+from seedbed.engine.reviewing import ReviewData, load_file, load_outline, load_review
 from seedbed.ui.actions import add_action
 from seedbed.ui.context import AppContext
 from seedbed.ui.discard import DiscardDialog
@@ -33,6 +33,7 @@ from seedbed.ui.task_dialog import describe_error
 from seedbed.ui.widgets import ErrorLabel
 
 REFRESH_MS = 500
+WHOLE_AFTER_MS = 20  # the whole diff is asked for this long after the outline's frame
 LIVE_POLL_MS = 2000  # a silent agent still changes files: a live diff is read this often
 READ_ONLY = "Another Seedbed engine owns this data dir: this window only reads."
 # Single keys: active only while the file list or the diff has focus, never while the
@@ -45,6 +46,11 @@ REVIEW_ACTIONS = (
     "comment_lines",
     "toggle_split",
 )
+
+
+def first_file(files: list[FileDiff]) -> FileDiff | None:
+    """The file the list shows first (called off the GUI thread: pure)."""
+    return min(files, key=lambda f: f.path, default=None)
 
 
 def commit_message(task: Task, summary: str) -> str:
@@ -117,6 +123,9 @@ class ReviewWindow(QWidget):
         self._refresh_timer.setSingleShot(True)
         self._refresh_timer.setInterval(REFRESH_MS)
         self._refresh_timer.timeout.connect(self._on_refresh_timer_timeout)
+        self._whole_timer = QTimer(self)
+        self._whole_timer.setSingleShot(True)
+        self._whole_timer.timeout.connect(self._on_whole_timer_timeout)
         self.files.file_selected.connect(self._on_files_file_selected)
         self.diff.show_anyway_requested.connect(self._on_diff_show_anyway_requested)
         self.split_box.toggled.connect(self._on_split_box_toggled)
@@ -144,9 +153,28 @@ class ReviewWindow(QWidget):
         self.context.host.call(fn, on_done=done, owner=self)
 
     def reload(self) -> None:
-        """Read the task's review again; an older answer still on its way is dropped."""
+        """Read the task's review again; an older answer still on its way is dropped.
+
+        The first time, an outline comes first (the file list and the first file, read
+        in a fraction of the time of the whole diff); the whole diff follows."""
         self._generation += 1
         generation = self._generation
+        self._whole_timer.stop()
+        if self.data is None:
+            self.context.host.call(
+                load_outline,
+                self.context.store,
+                self.task_id,
+                self.since_box.isChecked(),
+                first_file,
+                on_done=lambda data: self._on_outline(generation, data),
+                on_error=lambda error: self._on_load_failed(generation, error),
+                owner=self,
+            )
+            return
+        self._load_whole(generation)
+
+    def _load_whole(self, generation: int) -> None:
         self.context.host.call(
             load_review,
             self.context.store,
@@ -157,6 +185,19 @@ class ReviewWindow(QWidget):
             on_error=lambda error: self._on_load_failed(generation, error),
             owner=self,
         )
+
+    def _on_outline(self, generation: int, data: ReviewData) -> None:
+        if generation != self._generation:
+            return
+        self._on_loaded(generation, data)
+        # The whole diff once this first frame is out: parsing it competes for the GIL.
+        self._whole_timer.start(WHOLE_AFTER_MS)
+
+    @Slot()
+    def _on_whole_timer_timeout(self) -> None:
+        data = self.data
+        if data is not None and data.outline:
+            self._load_whole(self._generation)
 
     def _on_loaded(self, generation: int, data: ReviewData) -> None:
         if generation != self._generation:
@@ -182,7 +223,7 @@ class ReviewWindow(QWidget):
         current = self.files.current_file()
         if current != self.diff.file or current is None:
             same = current is not None and keep == current.path
-            self.diff.set_file(current, keep_position=same)
+            self._show_file(current, keep_position=same)
         self._update_buttons()
         if first:
             self.diff.active.setFocus()  # the review keys work from the start
@@ -233,7 +274,28 @@ class ReviewWindow(QWidget):
 
     @Slot(object)
     def _on_files_file_selected(self, file: FileDiff | None) -> None:
-        self.diff.set_file(file)
+        self._show_file(file)
+
+    def _show_file(self, file: FileDiff | None, keep_position: bool = False) -> None:
+        """Show `file`; an outline's file is parsed first (its diff follows)."""
+        data = self.data
+        if file is None or not file.outline or data is None:
+            self.diff.set_file(file, keep_position=keep_position)
+            return
+        self.diff.set_file(None)
+        generation = self._generation
+        self.context.host.call(
+            load_file,
+            data,
+            file,
+            on_done=lambda found: self._on_file_read(generation, found),
+            owner=self,
+        )
+
+    def _on_file_read(self, generation: int, file: FileDiff) -> None:
+        current = self.files.current_file()
+        if generation == self._generation and current is not None and current.path == file.path:
+            self.diff.set_file(file)
 
     @Slot(str)
     def _on_diff_show_anyway_requested(self, path: str) -> None:

@@ -13,9 +13,10 @@ from seedbed.vcs.runner import PATHS_RAW, run_git
 
 
 def read_new_lines(store: Store, data: ReviewData, path: str) -> list[str]:
-    """`path` as the diff's new side has it: the working tree while the task runs (the
-    diff ends there), else the branch tip (`git show <branch>:<path>`). Empty when it
-    cannot be read (the fold then stays folded)."""
+    """`path` as the diff's new side has it: the very commit or tree the diff ended at
+    (`git show <new>:<path>`; for a live diff, the snapshot of the working tree it was
+    made from), else the working tree or the branch tip. Empty when it cannot be read
+    (the fold then stays folded)."""
     try:
         return _read(store, data, path)
     except (OSError, SeedbedError):
@@ -24,6 +25,10 @@ def read_new_lines(store: Store, data: ReviewData, path: str) -> list[str]:
 
 def _read(store: Store, data: ReviewData, path: str) -> list[str]:
     task = data.task
+    if data.diff_range is not None:
+        cwd, new = data.diff_range.cwd, data.diff_range.new
+        out = run_git(cwd, *PATHS_RAW, "show", "--no-textconv", f"{new}:{path}")
+        return split_source(out.encode("utf-8", "surrogateescape").decode("utf-8", "replace"))
     if data.live and task.worktree is not None and task.worktree.exists():
         raw = (Path(task.worktree) / path).read_bytes()
         return split_source(raw.decode("utf-8", "replace"))
