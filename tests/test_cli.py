@@ -485,3 +485,19 @@ def test_tasks_can_be_pinned_to_the_foreground(seedbed: SeedbedCli, project: str
     listed = seedbed.ok("task", "list", "--json").json()
     assert [t["foreground"] for t in listed] == [False]
     assert seedbed("task", "pin", "99").code == 2
+
+
+def test_task_plan_is_written_read_and_refused_when_done(
+    seedbed: SeedbedCli, project: str, tmp_path: Path
+) -> None:
+    task_id = seedbed.ok("task", "add", "--project", project, "--title", "Plan me").out.strip()
+    assert seedbed.ok("task", "plan", task_id).out.strip() == "(no plan)"
+    missing = seedbed("task", "plan", task_id, "--edit", str(tmp_path / "nope.md"))
+    assert missing.code == 2 and "cannot read the plan file" in missing.err
+    plan = tmp_path / "plan.md"
+    plan.write_text("  Step one: 'quote' \"and\" $(echo no)\n\n")
+    seedbed.ok("task", "plan", task_id, "--edit", str(plan))
+    assert seedbed.show(task_id)["plan"] == "Step one: 'quote' \"and\" $(echo no)\n"
+    seedbed.ok("task", "discard", task_id)
+    refused = seedbed("task", "plan", task_id, "--edit", str(plan))
+    assert refused.code == 2 and "discarded" in refused.err

@@ -437,6 +437,23 @@ def test_agents_md_and_the_listing_reach_the_system_prompt(
     assert "AGENTS.md" in system and "src/" in system and "build/" not in system
 
 
+def test_a_written_plan_reaches_the_agent(
+    seedbed: SeedbedCli, project: str, model_server: ModelServer, tmp_path: Path
+) -> None:
+    builtin_profile(seedbed, "anthropic", model_server.url)
+    model_server.script(answer("ok"))
+    task_id = seedbed.ok("task", "add", "--project", "demo", "--title", "Planned work").out
+    plan = tmp_path / "plan.md"
+    plan.write_text("# Plan\n\n1. Rename `foo` to `bar` in src/.\n2. Keep the tests green.\n")
+    shown = seedbed.ok("task", "plan", task_id.strip(), "--edit", str(plan), "--json").json()
+    assert shown["plan"] == plan.read_text()
+    assert seedbed.ok("task", "plan", task_id.strip()).out == plan.read_text()
+    seedbed.ok("task", "start", task_id.strip())
+    seedbed.ok("run", "--until-idle")
+    system = model_server.posts[0].body["system"]
+    assert "1. Rename `foo` to `bar` in src/." in system and "Keep the tests green." in system
+
+
 def test_commands_of_a_crashed_engine_are_killed_at_restart(
     seedbed: SeedbedCli, project: str, model_server: ModelServer
 ) -> None:

@@ -12,8 +12,10 @@ from pytestqt.qtbot import QtBot
 
 from seedbed.domain.models import Phase, TaskState
 from seedbed.engine import comments as comment_ops
+from seedbed.engine import operations
 from seedbed.ui.context import AppContext
 from seedbed.ui.review.reviewer import ReviewWindow
+from seedbed.ui.review.side_panel import NO_PLAN
 from tests.engine.test_review import commit_in
 from tests.ui import test_reviewer
 from tests.ui.test_reviewer import RUN_TIMEOUT_MS
@@ -60,6 +62,22 @@ def test_unsent_comments_are_edited_and_deleted_and_sent_ones_refused(
     side.delete_button.click()
     qtbot.waitUntil(lambda: side.comments.count() == 1, timeout=10_000)
     assert [c.id for c in store.list_comments(task_id)] == [sent.id]
+
+
+def test_the_plan_and_the_task_sit_beside_the_diff(
+    qtbot: QtBot, reviewed: tuple[ReviewWindow, int], app_context: AppContext
+) -> None:
+    window, task_id = reviewed
+    side = window.side
+    assert side.tabs.tabText(1) == "Plan (none)" and side.plan.toPlainText() == ""
+    assert side.plan.placeholderText() == NO_PLAN
+    operations.set_plan(app_context.store, task_id, "# Steps\n\n- rename **notes**\n")
+    window.reload()
+    qtbot.waitUntil(lambda: side.tabs.tabText(1) == "Plan", timeout=10_000)
+    assert side.plan.toPlainText().splitlines() == ["Steps", "rename notes"]  # rendered
+    assert side.plan.document().toMarkdown().count("**notes**") == 1  # bold, not literal
+    side.tabs.setCurrentWidget(side.prompt)
+    assert side.prompt.toPlainText() == app_context.store.get_task(task_id).prompt
 
 
 def test_the_worktree_buttons_open_the_folder_editor_and_terminal(

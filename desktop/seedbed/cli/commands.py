@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import json
 import signal
+import sys
 import time
 from typing import Any, TextIO
 
@@ -107,6 +108,19 @@ class Cli:
         )
         return EXIT_OK
 
+    def task_plan(self) -> int:
+        a = self.args
+        if a.edit is None:
+            task = self.store.get_task(a.id)
+        else:
+            try:
+                text = sys.stdin.read() if str(a.edit) == "-" else a.edit.read_text("utf-8")
+            except (OSError, UnicodeDecodeError) as exc:
+                raise UserError(f"cannot read the plan file {a.edit}: {exc}") from None
+            task = ops.set_plan(self.store, a.id, text)
+        self.emit({"id": task.id, "plan": task.plan}, task.plan.rstrip("\n") or "(no plan)")
+        return EXIT_OK
+
     def task_list(self) -> int:
         a = self.args
         project_id = self.store.find_project(a.project).id if a.project else None
@@ -142,6 +156,7 @@ class Cli:
                 for o in detail["overlaps"]
             )
             + (f"  error: {detail['error']}\n" if detail["error"] else "")
+            + ("  plan: written (`seedbed task plan ID` prints it)\n" if detail["plan"] else "")
             + runs
         )
         self.emit(detail, text)

@@ -111,6 +111,11 @@ def build_parser() -> Parser:
     p = task.add_parser("pin", parents=[common], help="pin to (or --off: take off) the foreground")
     p.add_argument("id", type=int)
     p.add_argument("--off", action="store_true")
+    p = task.add_parser("plan", parents=[common], help="print the task's plan, or --edit it")
+    p.add_argument("id", type=int)
+    p.add_argument(
+        "--edit", type=Path, metavar="FILE", help="replace the plan with FILE's text (- for stdin)"
+    )
     p = task.add_parser("move", parents=[common], help="change the board order")
     p.add_argument("id", type=int)
     p.add_argument("--before", type=int, required=True, metavar="OTHER_ID")

@@ -337,6 +337,9 @@ class Task(Model):
     updated_at: float = 0.0
     foreground: bool = Field(False, description="Watched: pinned to the foreground view.")
     plan_first: bool = Field(False, description="A planner writes a plan before any code.")
+    plan: str = Field(
+        "", description="The plan in Markdown: the agent follows it, the reviewer shows it."
+    )
     diff_files: int = Field(0, description="Files the branch changes, as of its last run.")
     diff_insertions: int = 0
     diff_deletions: int = 0

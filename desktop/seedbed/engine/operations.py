@@ -90,6 +90,7 @@ __all__ = [
     "resolve_conflict",
     "resolve_message",
     "set_foreground",
+    "set_plan",
     "start_task",
     "task_detail",
     "update_profile",
@@ -181,6 +182,15 @@ def set_foreground(store: Store, task_id: int, foreground: bool) -> Task:
             raise UserError(f"task {task_id} is {task.state.value}: there is nothing to watch")
         check_room_to_pin(store, task.project_id)
     return store.update_task(task_id, foreground=foreground)
+
+
+def set_plan(store: Store, task_id: int, plan: str) -> Task:
+    """Write the task's plan (Markdown): its next run follows it. A merged or discarded
+    task is done with plans."""
+    task = store.get_task(task_id)
+    if task.state in (TaskState.MERGED, TaskState.DISCARDED):
+        raise UserError(f"task {task_id} is {task.state.value}: its plan can no longer change")
+    return store.update_task(task_id, plan=plan.strip() + ("\n" if plan.strip() else ""))
 
 
 def check_room_to_pin(store: Store, project_id: int) -> None:

@@ -261,6 +261,7 @@ def task_detail(store: Store, task_id: int) -> dict[str, Any]:
         "position": task.position,
         "foreground": task.foreground,
         "plan_first": task.plan_first,
+        "plan": task.plan,
         "error": task.error,
         "created_at": task.created_at,
         "updated_at": task.updated_at,

@@ -319,6 +319,7 @@ class TaskRunner:
             kind=self.run.kind,
             title=task.title,
             prompt=task.prompt,
+            plan=task.plan,
             worktree=task.worktree,
             follow_up=self.run.follow_up,
         )

@@ -36,6 +36,7 @@ TASK_COLUMNS = [
     "diff_deletions",
     "reviewed_commit",
     "merge_base_first",
+    "plan",
 ]
 TASK_FLAGS = ("workspace_ready", "foreground", "plan_first", "merge_base_first")
 RUN_COLUMNS = [

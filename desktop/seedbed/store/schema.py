@@ -122,4 +122,7 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE tasks ADD COLUMN merge_base_first INTEGER NOT NULL DEFAULT 0;
     """,
+    """
+    ALTER TABLE tasks ADD COLUMN plan TEXT NOT NULL DEFAULT '';
+    """,
 ]

@@ -1,5 +1,5 @@
-"""The reviewer's side panel: the agent's summary, the checks, the radar's notes and
-the review comments; and the small dialog that writes a comment."""
+"""The reviewer's side panel: the agent's summary, the task's plan and prompt, the
+checks, the radar's notes and the review comments; and the dialog that writes a comment."""
 
 from __future__ import annotations
 
@@ -13,6 +13,8 @@ from PySide6.QtWidgets import (
     QListWidgetItem,
     QPlainTextEdit,
     QPushButton,
+    QTabWidget,
+    QTextBrowser,
     QVBoxLayout,
     QWidget,
 )
@@ -24,6 +26,7 @@ from seedbed.engine.reviewing import ReviewData
 from seedbed.ui import theme
 
 CHECK_TAIL_LINES = 12
+NO_PLAN = "No plan: this task ran without one."
 
 
 def check_text(checks: CheckResult) -> str:
@@ -85,6 +88,17 @@ class SidePanel(QWidget):
         self.summary = QPlainTextEdit(self)
         self.summary.setReadOnly(True)
         self.summary.setPlaceholderText("The agent left no summary.")
+        self.plan = QTextBrowser(self)  # Markdown, links open outside
+        self.plan.setOpenExternalLinks(True)
+        self.plan.setPlaceholderText(NO_PLAN)
+        self._plan_text = ""
+        self.prompt = QPlainTextEdit(self)
+        self.prompt.setReadOnly(True)
+        self.prompt.setPlaceholderText("No prompt: the title is the task.")
+        self.tabs = QTabWidget(self)
+        self.tabs.addTab(self.summary, "Summary")
+        self.tabs.addTab(self.plan, "Plan")
+        self.tabs.addTab(self.prompt, "Task")
         self.checks = QLabel(self)
         self.checks.setTextFormat(Qt.TextFormat.PlainText)
         self.checks.setWordWrap(True)
@@ -103,8 +117,7 @@ class SidePanel(QWidget):
         buttons.addWidget(self.delete_button)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(QLabel("Summary", self))
-        layout.addWidget(self.summary, 2)
+        layout.addWidget(self.tabs, 2)
         layout.addWidget(self.checks)
         layout.addWidget(self.notes)
         layout.addWidget(QLabel("Comments", self))
@@ -118,6 +131,13 @@ class SidePanel(QWidget):
     def show_data(self, data: ReviewData) -> None:
         if self.summary.toPlainText() != data.summary:
             self.summary.setPlainText(data.summary)
+        task = data.task
+        if self._plan_text != task.plan:  # rendering it again would lose the scroll
+            self._plan_text = task.plan
+            self.plan.setMarkdown(task.plan)
+        self.tabs.setTabText(1, "Plan" if task.plan.strip() else "Plan (none)")
+        if self.prompt.toPlainText() != task.prompt:
+            self.prompt.setPlainText(task.prompt)
         self.checks.setText(check_text(data.checks))
         palette = self.palette()
         failed = data.checks.status is CheckStatus.FAILED
