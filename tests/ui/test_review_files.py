@@ -10,7 +10,16 @@ from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
 
 from seedbed.domain.diffs import DiffLine, FileDiff, Hunk, LineKind
-from seedbed.ui.review.file_list import VIEWED_FILE, FileList, FileListModel, Role, ViewedStore
+from seedbed.ui.review.file_list import (
+    VIEWED_FILE,
+    FileList,
+    FileListModel,
+    Role,
+    ViewedStore,
+    content_key,
+)
+from seedbed.vcs import diff as vcs_diff
+from tests.conftest import git
 
 
 def file(path: str, text: str = "x", status: str = "M", old: str | None = None) -> FileDiff:
@@ -32,10 +41,11 @@ def test_the_model_passes_qtmodeltester(qtmodeltester: ModelTester, tmp_path: Pa
     model.set_files(1, FILES)
     qtmodeltester.check(model, force_py=True)
     paths = [model.index(r, 0).data(Role.PATH) for r in range(model.rowCount())]
-    assert paths == ["README.md", "docs/new.md", "src/a.py", "src/b.py"]
-    assert model.index(1, 0).data() == "notes.md → docs/new.md"
-    assert model.index(0, 0).data(Role.STATUS) == "D"
-    assert model.index(0, 0).data(Role.ITEM) == FILES[1]
+    # The tree's order: directories before the files beside them.
+    assert paths == ["docs/new.md", "src/a.py", "src/b.py", "README.md"]
+    assert model.index(0, 0).data() == "notes.md → docs/new.md"
+    assert model.index(3, 0).data(Role.STATUS) == "D"
+    assert model.index(3, 0).data(Role.ITEM) == FILES[1]
 
 
 def test_viewed_ticks_persist_and_reset_when_the_file_changes(tmp_path: Path) -> None:
@@ -71,6 +81,62 @@ def test_the_filter_box_and_stepping(qtbot: QtBot, tmp_path: Path) -> None:
     files.step(-2)
     assert files.current_file().path == "docs/new.md"
     files.filter_box.setText("SRC/")
-    assert files.proxy.rowCount() == 2
+    src = files.tree.index(0, 0)
+    assert files.tree.rowCount() == 1 and src.data() == "src/"
+    assert [files.tree.index(r, 0, src).data(Role.PATH) for r in range(2)] == [
+        "src/a.py",
+        "src/b.py",
+    ]
+    files.step(1)  # docs/new.md is filtered out: the first file shown
+    assert files.current_file() is not None and files.current_file().path == "src/a.py"
     files.toggle_viewed()
-    assert seen[-1] is not None
+    assert files.model.index(files.model.row_of("src/a.py"), 0).data(Role.VIEWED) is True
+    assert seen[-1] is not None and seen[-1].path == "src/a.py"
+
+
+def test_selecting_the_current_file_again_shows_it_again(qtbot: QtBot, tmp_path: Path) -> None:
+    files = FileList(ViewedStore(tmp_path))
+    qtbot.addWidget(files)
+    files.set_files(1, FILES, keep="src/b.py")
+    seen: list[FileDiff | None] = []
+    files.file_selected.connect(seen.append)
+    files.select_row(files.model.row_of("src/b.py"))  # asked for: the diff starts afresh
+    assert [f.path for f in seen if f is not None] == ["src/b.py"]
+    files.select_row(files.model.row_of("README.md"))
+    files.select_row(-1)
+    assert [f.path if f else None for f in seen] == ["src/b.py", "README.md", None]
+
+
+def test_a_tick_set_on_an_outline_holds_for_the_whole_diff_until_the_file_changes(
+    repo: Path, tmp_path: Path
+) -> None:
+    git(repo, "checkout", "-q", "-b", "task")
+    (repo / "src" / "app.py").write_text("print('hello')\n")
+    (repo / "README.md").unlink()
+    (repo / "new.bin").write_bytes(b"\0\1\2")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "work")
+
+    def read() -> tuple[dict[str, FileDiff], dict[str, FileDiff]]:
+        diff_range = vcs_diff.branch_range(repo, "main", "task")
+        outline = {f.path: f for f in vcs_diff.outline(diff_range)}
+        whole = {f.path: f for f in vcs_diff.parsed(diff_range)}
+        return outline, whole
+
+    outline, whole = read()
+    assert set(outline) == set(whole) == {"src/app.py", "README.md", "new.bin"}
+    for path, file in whole.items():  # the same blob ids from --raw and from the patch
+        assert (outline[path].old_blob, outline[path].new_blob) == (file.old_blob, file.new_blob)
+        assert content_key(outline[path]) == content_key(file)
+    assert whole["README.md"].new_blob is None and whole["new.bin"].old_blob is None
+    assert whole["src/app.py"].old_blob and len(whole["src/app.py"].old_blob) == 40
+
+    viewed = ViewedStore(tmp_path)
+    viewed.set_viewed(3, outline["src/app.py"], True)  # ticked before the whole came
+    assert ViewedStore(tmp_path).is_viewed(3, whole["src/app.py"])
+    assert not ViewedStore(tmp_path).is_viewed(3, whole["new.bin"])
+
+    (repo / "src" / "app.py").write_text("print('hello again')\n")
+    git(repo, "commit", "-q", "-am", "more")
+    _outline, whole = read()
+    assert not ViewedStore(tmp_path).is_viewed(3, whole["src/app.py"])

@@ -97,16 +97,20 @@ def test_the_window_opens_on_an_outline_and_reads_a_file_chosen_before_the_rest(
     qtbot.waitUntil(lambda: window.data is not None, timeout=10_000)
     assert window.data is not None and window.data.outline
     first = window.files.current_file()
-    assert first is not None and not first.outline and first.hunks  # parsed at once
+    # The tree's first file (folders first: a pure rename, no hunks), parsed at once.
+    assert first is not None and first.path == "docs/notes.md" and not first.outline
+    assert first.old_path == "notes.md" and first.similarity == 100
     assert window.diff.file == first
     lib = next(f for f in window.files.model.files() if f.path == "lib.txt")
     assert lib.outline and not lib.hunks and (lib.insertions, lib.deletions) == (2, 2)
 
     window.files.select_row(window.files.model.row_of("lib.txt"))
+    assert window.diff.placeholder_label.text() == "Reading lib.txt…"
     qtbot.waitUntil(
-        lambda: window.diff.file is not None and window.diff.file.path == "lib.txt",
+        lambda: window.diff.file is not None and not window.diff.file.outline,
         timeout=10_000,
     )
+    assert window.diff.file.path == "lib.txt"
     assert "-line 5\n+line five" in window.diff.text.toPlainText()
     assert window.data.outline  # read on its own, not by the whole diff
 

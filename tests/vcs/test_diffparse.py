@@ -240,6 +240,10 @@ def test_a_file_replaced_by_a_symlink_is_one_type_change(base: Path) -> None:
         "120000",
     )
     assert (diff.insertions, diff.deletions, len(diff.hunks)) == (1, 2, 2)
+    # The joined pair keeps the deleted side's old blob and the added side's new one.
+    old_blob = git(base, "rev-parse", "main:link").strip()
+    new_blob = git(base, "rev-parse", "task:link").strip()
+    assert (diff.old_blob, diff.new_blob) == (old_blob, new_blob)
 
 
 def test_the_working_tree_diff_includes_untracked_files(base: Path) -> None:

@@ -48,6 +48,8 @@ class FileDiff(Model):
     similarity: int | None = Field(None, description="Rename/copy similarity in percent.")
     old_mode: str | None = None
     new_mode: str | None = None
+    old_blob: str | None = Field(None, description="The old side's blob id (none when added).")
+    new_blob: str | None = Field(None, description="The new side's blob id (none when deleted).")
     hunks: list[Hunk] = Field(default_factory=list)
     too_large: bool = Field(
         False, description="Hunks left out because the file's diff is too big to show at once."

@@ -7,6 +7,7 @@ import shutil
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NamedTuple
 
 from seedbed.domain.diffs import FileDiff
 from seedbed.domain.errors import OperationError
@@ -18,10 +19,22 @@ from seedbed.vcs.runner import DIFF_OPTIONS, PATHS_RAW, run_git
 # Diffs
 
 
-def _parse_changes(out: str) -> list[FileChange]:
+class _Record(NamedTuple):
+    """One file of `git diff --raw --numstat -z`."""
+
+    status: str
+    old_path: str | None
+    path: str
+    old_blob: str
+    new_blob: str
+    insertions: str  # "-" for a binary file
+    deletions: str
+
+
+def _parse_records(out: str) -> list[_Record]:
     """Parse `git diff --raw --numstat -z`: all raw records, then numstat in the same order."""
     fields = out.split("\0")
-    raw: list[tuple[str, str | None, str]] = []
+    raw: list[tuple[str, str | None, str, str, str]] = []
     counts: list[tuple[str, str]] = []
     i = 0
     while i < len(fields):
@@ -29,12 +42,13 @@ def _parse_changes(out: str) -> list[FileChange]:
         if not field:
             i += 1
         elif field.startswith(":"):
-            letter = field.split()[-1][0]
+            _old_mode, _new_mode, old_blob, new_blob, letters = field[1:].split()
+            letter = letters[0]
             if letter in "RC":
-                raw.append((letter, fields[i + 1], fields[i + 2]))
+                raw.append((letter, fields[i + 1], fields[i + 2], old_blob, new_blob))
                 i += 3
             else:
-                raw.append((letter, None, fields[i + 1]))
+                raw.append((letter, None, fields[i + 1], old_blob, new_blob))
                 i += 2
         else:
             insertions, deletions, path = field.split("\t", 2)
@@ -42,16 +56,24 @@ def _parse_changes(out: str) -> list[FileChange]:
             i += 1 if path else 3  # a rename's paths follow in two fields of their own
     if len(raw) != len(counts):
         raise OperationError("could not parse git diff output")
+    return [_Record(*r, *c) for r, c in zip(raw, counts, strict=True)]
+
+
+def _parse_changes(out: str) -> list[FileChange]:
+    return _parse_changes_from(_parse_records(out))
+
+
+def _parse_changes_from(records: list[_Record]) -> list[FileChange]:
     return [
         FileChange(
-            path=path,
-            old_path=old,
-            status=letter,
-            insertions=0 if ins == "-" else int(ins),
-            deletions=0 if dels == "-" else int(dels),
-            binary=ins == "-",
+            path=r.path,
+            old_path=r.old_path,
+            status=r.status,
+            insertions=0 if r.insertions == "-" else int(r.insertions),
+            deletions=0 if r.deletions == "-" else int(r.deletions),
+            binary=r.insertions == "-",
         )
-        for (letter, old, path), (ins, dels) in zip(raw, counts, strict=True)
+        for r in records
     ]
 
 
@@ -60,9 +82,15 @@ def _diff_text(cwd: Path, old: str, new: str) -> str:
     return out.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
+def _diff_records(cwd: Path, old: str, new: str) -> list[_Record]:
+    out = run_git(
+        cwd, *PATHS_RAW, "diff", *DIFF_OPTIONS, "--raw", "--no-abbrev", "--numstat", "-z", old, new
+    )
+    return _parse_records(out)
+
+
 def _diff_files(cwd: Path, old: str, new: str) -> list[FileChange]:
-    out = run_git(cwd, *PATHS_RAW, "diff", *DIFF_OPTIONS, "--raw", "--numstat", "-z", old, new)
-    return _parse_changes(out)
+    return _parse_changes_from(_diff_records(cwd, old, new))
 
 
 def _stat(changes: list[FileChange]) -> DiffStat:
@@ -118,8 +146,9 @@ def worktree_diff_stat(worktree: Path, base: str) -> DiffStat:
 
 # `--find-renames` is already in DIFF_OPTIONS (as -M); said again so that what the parser
 # relies on is stated here. `--submodule=short` keeps a user's `diff.submodule=log` from
-# printing "Submodule …" summaries instead of `diff --git` entries.
-_REVIEW_OPTIONS = ("--find-renames", "--submodule=short")
+# printing "Submodule …" summaries instead of `diff --git` entries. `--full-index`: whole
+# blob ids on the `index` lines, as `--raw --no-abbrev` gives them to an outline.
+_REVIEW_OPTIONS = ("--find-renames", "--submodule=short", "--full-index")
 
 
 class DiffRange(Model):
@@ -153,18 +182,20 @@ def commit_range(repo: Path, old: str, new: str) -> DiffRange:
 def outline(diff_range: DiffRange) -> list[FileDiff]:
     """Every changed file with its status, paths and counts, hunks not read (`outline`):
     a list to show while the whole diff is parsed."""
-    changes = _diff_files(diff_range.cwd, diff_range.old, diff_range.new)
+    records = _diff_records(diff_range.cwd, diff_range.old, diff_range.new)
     return [
         FileDiff(
-            path=c.path,
-            old_path=c.old_path if c.status in "RC" else None,
-            status=c.status,
-            binary=c.binary,
-            insertions=c.insertions,
-            deletions=c.deletions,
+            path=r.path,
+            old_path=r.old_path,
+            status=r.status,
+            binary=r.insertions == "-",
+            insertions=0 if r.insertions == "-" else int(r.insertions),
+            deletions=0 if r.deletions == "-" else int(r.deletions),
+            old_blob=None if r.status == "A" else r.old_blob,
+            new_blob=None if r.status == "D" else r.new_blob,
             outline=True,
         )
-        for c in changes
+        for r in records
     ]
 
 

@@ -81,6 +81,7 @@ def _append(files: list[FileDiff], file: FileDiff) -> None:
         last.status = "T"
         last.new_mode = file.new_mode
         last.binary = last.binary or file.binary
+        last.new_blob = file.new_blob
         last.insertions += file.insertions
         last.hunks.extend(file.hunks)
         return
@@ -91,6 +92,7 @@ def _parse_file(lines: list[str], i: int, max_lines: int) -> tuple[FileDiff, int
     """One file from its `diff --git` line at `i`; returns it and the index after it."""
     old, new = _git_line_paths(lines[i][len("diff --git ") :])
     meta: dict[str, str] = {}
+    blobs: tuple[str | None, str | None] = (None, None)
     binary = False
     end = len(lines)
     i += 1
@@ -103,6 +105,8 @@ def _parse_file(lines: list[str], i: int, max_lines: int) -> tuple[FileDiff, int
             old = _strip_prefix(_unquote(line[4:].removesuffix("\t")), "a/")
         elif line.startswith("+++ "):
             new = _strip_prefix(_unquote(line[4:].removesuffix("\t")), "b/")
+        elif line.startswith("index "):
+            blobs = _blobs(line[len("index ") :])
         elif line.startswith("Binary files "):
             binary = True
         elif line == "GIT binary patch":
@@ -138,6 +142,8 @@ def _parse_file(lines: list[str], i: int, max_lines: int) -> tuple[FileDiff, int
         similarity=int(similarity) if similarity.isdigit() else None,
         old_mode=meta.get("old mode") or meta.get("deleted file mode"),
         new_mode=meta.get("new mode") or meta.get("new file mode"),
+        old_blob=blobs[0],
+        new_blob=blobs[1],
     )
     if not binary:
         i = _parse_hunks(lines, i, file, max_lines)
@@ -220,6 +226,15 @@ def _parse_hunks(lines: list[str], i: int, file: FileDiff, max_lines: int) -> in
         file.too_large = True
         file.hunks = []
     return i
+
+
+def _blobs(value: str) -> tuple[str | None, str | None]:
+    """The blob ids of `index OLD..NEW [MODE]`; git's all-zero id (no such side) is None."""
+    ids = value.split(" ", 1)[0].split("..")
+    if len(ids) != 2:
+        return None, None
+    old, new = (None if not i.strip("0") else i for i in ids)
+    return old, new
 
 
 # Paths

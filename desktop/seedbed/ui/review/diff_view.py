@@ -90,7 +90,7 @@ class DiffView(QWidget):
         self._source = None
         self._expanded = set()
         self._spans = None
-        if file is None or file.binary or (file.too_large and not file.hunks):
+        if file is None or file.binary or file.outline or (file.too_large and not file.hunks):
             self._show_placeholder(file)
             return
         self._render(keep_position)
@@ -144,11 +144,15 @@ class DiffView(QWidget):
             message = "No file selected."
         elif file.binary:
             message = f"{file.path}: binary file, not shown."
+        elif file.outline:
+            message = f"Reading {file.path}…"
         else:
             lines = file.insertions + file.deletions
             message = f"{file.path}: the diff is too large to show at once ({lines:,} lines)."
         self.placeholder_label.setText(message)
-        self.show_anyway.setVisible(file is not None and file.too_large and not file.binary)
+        self.show_anyway.setVisible(
+            file is not None and file.too_large and not file.binary and not file.outline
+        )
         self.pages.setCurrentWidget(self.placeholder)
 
     def _on_spans(self, generation: int, spans: object) -> None:

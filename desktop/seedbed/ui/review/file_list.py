@@ -1,57 +1,49 @@
-"""The reviewer's file list: a flat model sorted by path (so grouped by directory), a
-painter for status, path and counts, the "viewed" ticks and a filter box."""
+"""The reviewer's file list: a flat model of the changed files in tree order, the
+"viewed" ticks, and the widget that shows them as a tree (file_tree.py) under a filter
+box."""
 
 from __future__ import annotations
 
 import hashlib
 import json
-from enum import IntEnum
 from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import (
-    QAbstractItemModel,
     QAbstractListModel,
-    QEvent,
     QModelIndex,
     QObject,
     QPersistentModelIndex,
-    QRect,
-    QSize,
-    QSortFilterProxyModel,
+    QSignalBlocker,
     Qt,
     Signal,
     Slot,
 )
-from PySide6.QtGui import QColor, QMouseEvent, QPainter, QPalette
-from PySide6.QtWidgets import (
-    QLineEdit,
-    QListView,
-    QStyle,
-    QStyledItemDelegate,
-    QStyleOptionViewItem,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtWidgets import QLineEdit, QTreeView, QVBoxLayout, QWidget
 
 from seedbed.domain.diffs import FileDiff
-from seedbed.ui import theme
+from seedbed.ui.review.file_tree import FILE_FLAGS, FileTreeModel, Role, tree_key
+from seedbed.ui.review.file_tree import FileDelegate as FileDelegate
+from seedbed.ui.review.file_tree import status_color as status_color
 
 VIEWED_FILE = "review_viewed.json"
+INDENTATION = 14  # px per tree level
 
 Index = QModelIndex | QPersistentModelIndex
 
 
-class Role(IntEnum):
-    ITEM = Qt.ItemDataRole.UserRole + 1
-    PATH = Qt.ItemDataRole.UserRole + 2
-    STATUS = Qt.ItemDataRole.UserRole + 3
-    VIEWED = Qt.ItemDataRole.UserRole + 4
-
-
 def content_key(file: FileDiff) -> str:
-    """A hash of what the file's diff says: a file that changes again is unviewed."""
-    return hashlib.sha256(file.model_dump_json().encode()).hexdigest()[:20]
+    """What the file's diff is, hashed: a file that changes again is unviewed.
+
+    Git's blob ids say it for the two sides, and an outline (hunks not read yet) has them
+    too, so a tick set or shown before the whole diff is read stays right after. A file
+    without them (built by hand) is hashed whole."""
+    if file.old_blob is None and file.new_blob is None:
+        what = file.model_dump_json(exclude={"outline"})
+    else:
+        sides = (file.status, file.old_path, file.path, file.old_blob, file.new_blob)
+        what = "\0".join(str(part) for part in sides)
+    return hashlib.sha256(what.encode()).hexdigest()[:20]
 
 
 def display_path(file: FileDiff) -> str:
@@ -104,7 +96,7 @@ class ViewedStore:
 
 
 class FileListModel(QAbstractListModel):
-    """One row per changed file, sorted by path; checkable ("viewed")."""
+    """One row per changed file, in the tree's order (tree_key); checkable ("viewed")."""
 
     def __init__(self, viewed: ViewedStore, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -116,7 +108,7 @@ class FileListModel(QAbstractListModel):
         self.beginResetModel()
         self.task_id = task_id
         self.viewed.forget_keys()
-        self._files = sorted(files, key=lambda f: f.path)
+        self._files = sorted(files, key=lambda f: tree_key(f.path))
         self.endResetModel()
 
     def files(self) -> list[FileDiff]:
@@ -129,14 +121,7 @@ class FileListModel(QAbstractListModel):
         return 0 if parent.isValid() else len(self._files)
 
     def flags(self, index: Index) -> Qt.ItemFlag:
-        if not index.isValid():
-            return Qt.ItemFlag.NoItemFlags
-        return (
-            Qt.ItemFlag.ItemIsEnabled
-            | Qt.ItemFlag.ItemIsSelectable
-            | Qt.ItemFlag.ItemIsUserCheckable
-            | Qt.ItemFlag.ItemNeverHasChildren
-        )
+        return FILE_FLAGS if index.isValid() else Qt.ItemFlag.NoItemFlags
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid() or not 0 <= index.row() < len(self._files):
@@ -166,90 +151,10 @@ class FileListModel(QAbstractListModel):
         return True
 
 
-def status_color(palette: QPalette, status: str) -> QColor:
-    if status == "A":
-        return theme.success(palette)
-    if status == "D":
-        return theme.danger(palette)
-    if status in "RC":
-        return theme.warning(palette)
-    return theme.accent(palette)
-
-
-class FileDelegate(QStyledItemDelegate):
-    """Paints the check, the status letter in its colour, the path (muted once viewed)
-    and +/- counts on the right."""
-
-    def sizeHint(self, option: QStyleOptionViewItem, index: Index) -> QSize:
-        return QSize(200, option.fontMetrics.height() + 6)
-
-    def editorEvent(
-        self,
-        event: QEvent,
-        model: QAbstractItemModel,
-        option: QStyleOptionViewItem,
-        index: Index,
-    ) -> bool:
-        """A click on the painted tick toggles "viewed"."""
-        if (
-            event.type() == QEvent.Type.MouseButtonRelease
-            and isinstance(event, QMouseEvent)
-            and event.position().x() - option.rect.left() < option.rect.height() + 4
-        ):
-            viewed = bool(index.data(Role.VIEWED))
-            state = Qt.CheckState.Unchecked if viewed else Qt.CheckState.Checked
-            return model.setData(index, state, Qt.ItemDataRole.CheckStateRole)
-        return False
-
-    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: Index) -> None:
-        file: FileDiff | None = index.data(Role.ITEM)
-        if file is None:
-            return
-        palette = option.palette
-        style = option.widget.style() if option.widget else None
-        painter.save()
-        selected = bool(option.state & QStyle.StateFlag.State_Selected)
-        if selected:
-            painter.fillRect(option.rect, palette.color(QPalette.ColorRole.Highlight))
-        text_color = palette.color(
-            QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.Text
-        )
-        rect = option.rect.adjusted(4, 0, -4, 0)
-        box = QStyleOptionViewItem(option)
-        size = rect.height() - 8
-        box.rect = QRect(rect.left(), rect.top() + 4, size, size)
-        viewed = bool(index.data(Role.VIEWED))
-        box.state = QStyle.StateFlag.State_Enabled | (
-            QStyle.StateFlag.State_On if viewed else QStyle.StateFlag.State_Off
-        )
-        if style is not None:
-            style.drawPrimitive(
-                QStyle.PrimitiveElement.PE_IndicatorItemViewItemCheck, box, painter, option.widget
-            )
-        metrics = option.fontMetrics
-        x = rect.left() + size + 6
-        painter.setPen(status_color(palette, file.status))
-        letter_rect = QRect(x, rect.top(), metrics.horizontalAdvance("M") + 4, rect.height())
-        painter.drawText(letter_rect, Qt.AlignmentFlag.AlignVCenter, file.status)
-        counts = "bin" if file.binary else f"+{file.insertions} \u2212{file.deletions}"
-        counts_width = metrics.horizontalAdvance(counts) + 4
-        painter.setPen(theme.muted(palette) if not selected else text_color)
-        count_rect = QRect(rect.right() - counts_width, rect.top(), counts_width, rect.height())
-        painter.drawText(
-            count_rect, Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight, counts
-        )
-        path_rect = QRect(letter_rect.right() + 2, rect.top(), 0, rect.height())
-        path_rect.setRight(count_rect.left() - 6)
-        painter.setPen(theme.muted(palette) if viewed and not selected else text_color)
-        elided = metrics.elidedText(
-            display_path(file), Qt.TextElideMode.ElideLeft, path_rect.width()
-        )
-        painter.drawText(path_rect, Qt.AlignmentFlag.AlignVCenter, elided)
-        painter.restore()
-
-
 class FileList(QWidget):
-    """The filter box over the list of files.
+    """The filter box over the tree of files. A directory row is never "the file":
+    selecting one emits nothing, clicking one opens or closes it, stepping skips it.
+    Typing a filter never changes the file: it stays current when it still shows.
 
     Signals:
         file_selected(object): the FileDiff now current (None when nothing is).
@@ -260,60 +165,148 @@ class FileList(QWidget):
     def __init__(self, viewed: ViewedStore, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.model = FileListModel(viewed, self)
-        self.proxy = QSortFilterProxyModel(self)
-        self.proxy.setSourceModel(self.model)
-        self.proxy.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        self.tree = FileTreeModel(self.model, self)
+        self._closed: set[str] = set()  # the directories the reviewer closed
+        self._selected: str | None = None  # the path of the file last made current
+        self._quiet = False
         self.filter_box = QLineEdit(self)
         self.filter_box.setPlaceholderText("Filter files")
         self.filter_box.setClearButtonEnabled(True)
-        self.view = QListView(self)
-        self.view.setModel(self.proxy)
+        self.view = QTreeView(self)
+        self.view.setModel(self.tree)
+        self.view.setHeaderHidden(True)
+        self.view.setUniformRowHeights(True)
+        self.view.setIndentation(INDENTATION)
+        self.view.setExpandsOnDoubleClick(False)  # a click does it
         self.view.setItemDelegate(FileDelegate(self.view))
-        self.view.setUniformItemSizes(True)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.filter_box)
         layout.addWidget(self.view, 1)
         self.filter_box.textChanged.connect(self._on_filter_box_text_changed)
         self.view.selectionModel().currentChanged.connect(self._on_selection_current_changed)
+        self.view.clicked.connect(self._on_view_clicked)
+        self.view.collapsed.connect(self._on_view_collapsed)
+        self.view.expanded.connect(self._on_view_expanded)
 
     def set_files(self, task_id: int, files: list[FileDiff], keep: str | None) -> None:
-        """Show these files; `keep` stays current when it is still there."""
+        """Show these files; `keep` stays current when it is still there (and passes the
+        filter), else the first file shown is."""
         self.model.set_files(task_id, files)
+        self._open_directories()
         row = self.model.row_of(keep) if keep else -1
-        self.select_row(max(row, 0) if self.model.rowCount() else -1)
+        if row < 0 or not self.tree.shows(row):
+            row = self._next_shown(-1, 1)
+        self.select_row(row)
 
     def select_row(self, source_row: int) -> None:
+        """Make the model's row current, opening its directories, and say so (even when
+        it already was: asked for, the file is shown afresh); -1: no file."""
         if source_row < 0:
             self.file_selected.emit(None)
             return
-        index = self.proxy.mapFromSource(self.model.index(source_row, 0))
-        if index.isValid():
+        index = self.tree.file_index(source_row)
+        if not index.isValid():
+            return
+        parent = index.parent()
+        while parent.isValid():
+            if not self.view.isExpanded(parent):
+                self.view.expand(parent)
+            parent = parent.parent()
+        if index != self.view.currentIndex():
             self.view.setCurrentIndex(index)
+        elif not self._quiet:
+            self.file_selected.emit(index.data(Role.ITEM))
 
     def current_file(self) -> FileDiff | None:
         return self.view.currentIndex().data(Role.ITEM)
 
     def step(self, delta: int) -> None:
-        """The next (1) or previous (-1) file in the list as filtered."""
-        count = self.proxy.rowCount()
-        if not count:
+        """The next (1) or previous (-1) file as the tree shows them, past directories;
+        the first file when none is current."""
+        node = self.tree.node_at(self.view.currentIndex())
+        if node is None:
+            first = self._next_shown(-1, 1)
+            if first >= 0:
+                self.select_row(first)
             return
-        row = self.view.currentIndex().row()
-        row = 0 if row < 0 else min(max(row + delta, 0), count - 1)
-        self.view.setCurrentIndex(self.proxy.index(row, 0))
+        row = node.file_row
+        if node.is_dir:  # its files follow it: the next file is its first
+            row = node.first - 1 if delta > 0 else node.first
+        target = -1
+        for _ in range(abs(delta)):
+            row = self._next_shown(row, 1 if delta > 0 else -1)
+            if row < 0:
+                break
+            target = row
+        if target >= 0:
+            self.select_row(target)
 
     def toggle_viewed(self) -> None:
         index = self.view.currentIndex()
-        if index.isValid():
+        if index.data(Role.ITEM) is not None:
             viewed = bool(index.data(Role.VIEWED))
             state = Qt.CheckState.Unchecked if viewed else Qt.CheckState.Checked
-            self.proxy.setData(index, state, Qt.ItemDataRole.CheckStateRole)
+            self.tree.setData(index, state, Qt.ItemDataRole.CheckStateRole)
+
+    def _next_shown(self, row: int, direction: int) -> int:
+        """The first row the filter shows after `row` going `direction` (1 or -1); -1
+        when none."""
+        row += direction
+        while 0 <= row < self.model.rowCount():
+            if self.tree.shows(row):
+                return row
+            row += direction
+        return -1
+
+    def _open_directories(self) -> None:
+        """All open but those the reviewer closed (while filtering, all matches show)."""
+        with QSignalBlocker(self.view):  # expandAll says "expanded": it is not the reviewer
+            self.view.expandAll()
+            if not self.tree.needle:
+                for path in self._closed:
+                    index = self.tree.dir_index(path)
+                    if index.isValid():
+                        self.view.collapse(index)
+
+    def _dir_path(self, index: QModelIndex) -> str | None:
+        node = self.tree.node_at(index)
+        return node.path if node is not None and node.is_dir else None
 
     @Slot(str)
     def _on_filter_box_text_changed(self, text: str) -> None:
-        self.proxy.setFilterFixedString(text)
+        self._quiet = True
+        try:
+            self.tree.set_filter(text)
+            self._open_directories()
+            if self._selected is not None:
+                self.select_row(self.model.row_of(self._selected))
+        finally:
+            self._quiet = False
 
     @Slot(QModelIndex, QModelIndex)
     def _on_selection_current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
-        self.file_selected.emit(current.data(Role.ITEM) if current.isValid() else None)
+        file: FileDiff | None = current.data(Role.ITEM)
+        if file is not None:
+            self._selected = file.path
+        if self._quiet:
+            return
+        if not current.isValid():
+            self.file_selected.emit(None)
+        elif file is not None:
+            self.file_selected.emit(file)
+
+    @Slot(QModelIndex)
+    def _on_view_clicked(self, index: QModelIndex) -> None:
+        if self._dir_path(index) is not None:
+            self.view.setExpanded(index, not self.view.isExpanded(index))
+
+    @Slot(QModelIndex)
+    def _on_view_collapsed(self, index: QModelIndex) -> None:
+        if (path := self._dir_path(index)) is not None:
+            self._closed.add(path)
+
+    @Slot(QModelIndex)
+    def _on_view_expanded(self, index: QModelIndex) -> None:
+        if (path := self._dir_path(index)) is not None:
+            self._closed.discard(path)

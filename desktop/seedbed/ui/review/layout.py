@@ -1,6 +1,7 @@
 """The rows of the diff view, laid out in pure code (no Qt): unified, or side by side
-with removed and added lines aligned by filler rows; the unchanged lines between hunks
-folded into one "expand" row until the file's lines are loaded and the fold is opened."""
+with removed and added lines aligned by filler rows; the unchanged lines before, between
+and after the hunks folded into one "expand" row until the file's lines are loaded and
+the fold is opened."""
 
 from __future__ import annotations
 
@@ -19,8 +20,9 @@ Span = tuple[int, int]
 class Row:
     """One line of the diff view: what it is, its line numbers, where it came from.
 
-    `hunk` is the hunk the row belongs to (for a fold: the hunk after it), `line` the
-    index of its DiffLine in that hunk (-1 for lines not in the diff)."""
+    `hunk` is the hunk the row belongs to (for a fold: the hunk after it, one past the
+    last hunk for the fold at the end of the file), `line` the index of its DiffLine in
+    that hunk (-1 for lines not in the diff)."""
 
     kind: str  # "hunk", "+", "-", " ", "note", "fold", "filler"
     old_no: int | None = None
@@ -31,12 +33,13 @@ class Row:
 
 @dataclass(frozen=True)
 class Gap:
-    """Unchanged lines before hunk `hunk` that the diff leaves out."""
+    """Unchanged lines before hunk `hunk` that the diff leaves out; `count` is None for
+    the lines after the last hunk while the file's length is not known."""
 
     hunk: int
     old_first: int
     new_first: int
-    count: int
+    count: int | None
 
 
 @dataclass
@@ -69,6 +72,11 @@ def _first(start: int, count: int) -> int:
     return start if count else start + 1
 
 
+def _foldable(file: FileDiff) -> bool:
+    """Whether the file has unchanged lines to fold: an added or deleted file has none."""
+    return bool(file.hunks) and not (file.binary or file.too_large or file.status in ("A", "D"))
+
+
 def gaps(file: FileDiff) -> list[Gap]:
     """The folded regions: before the first hunk and between hunks."""
     found: list[Gap] = []
@@ -76,14 +84,39 @@ def gaps(file: FileDiff) -> list[Gap]:
     for h, hunk in enumerate(file.hunks):
         new_first = _first(hunk.new_start, hunk.new_count)
         count = new_first - new_next
-        if count > 0 and file.status not in ("A", "D"):
+        if count > 0 and _foldable(file):
             found.append(Gap(h, old_next, new_next, count))
         old_next = _after(hunk.old_start, hunk.old_count)
         new_next = _after(hunk.new_start, hunk.new_count)
     return found
 
 
-def fold_text(count: int) -> str:
+def _ends_in_hunk(hunk: Hunk) -> bool:
+    """Whether a side of the file ends within the hunk: it is empty (git's start 0) or
+    its last line has no newline. Either way no unchanged line can follow the hunk."""
+    if (hunk.old_start, hunk.old_count) == (0, 0) or (hunk.new_start, hunk.new_count) == (0, 0):
+        return True
+    return any(line.no_newline for line in hunk.lines)
+
+
+def trailing_gap(file: FileDiff, source: list[str] | None = None) -> Gap | None:
+    """The unchanged lines after the last hunk, to the end of the file (the fold's hunk
+    is one past the last). Their count is None until the file's lines are loaded; None
+    when there are none."""
+    if not _foldable(file) or _ends_in_hunk(file.hunks[-1]):
+        return None
+    last = file.hunks[-1]
+    old_first = _after(last.old_start, last.old_count)
+    new_first = _after(last.new_start, last.new_count)
+    if source is None:
+        return Gap(len(file.hunks), old_first, new_first, None)
+    count = len(source) - (new_first - 1)
+    return Gap(len(file.hunks), old_first, new_first, count) if count > 0 else None
+
+
+def fold_text(count: int | None) -> str:
+    if count is None:
+        return "⋯ expand to the end of the file"
     return f"⋯ {count:,} unchanged line{'s' if count != 1 else ''} — expand"
 
 
@@ -94,7 +127,7 @@ def _header(hunk: Hunk) -> str:
 
 def _gap_rows(gap: Gap, source: list[str] | None, expanded: set[int]) -> list[tuple[Row, str]]:
     """The fold row, or the unchanged lines once loaded and opened."""
-    if source is None or gap.hunk not in expanded:
+    if source is None or gap.count is None or gap.hunk not in expanded:
         return [(Row("fold", hunk=gap.hunk), fold_text(gap.count))]
     start = gap.new_first - 1
     texts = source[start : start + gap.count]
@@ -102,6 +135,26 @@ def _gap_rows(gap: Gap, source: list[str] | None, expanded: set[int]) -> list[tu
         (Row(" ", gap.old_first + i, gap.new_first + i, gap.hunk - 1), text)
         for i, text in enumerate(texts)
     ]
+
+
+def _gaps_by_hunk(file: FileDiff, source: list[str] | None) -> dict[int, Gap]:
+    found = gaps(file)
+    end = trailing_gap(file, source)
+    return {g.hunk: g for g in (found if end is None else [*found, end])}
+
+
+def _add_gap(
+    gap: Gap | None,
+    source: list[str] | None,
+    expanded: set[int] | frozenset[int],
+    panes: list[Pane],
+) -> None:
+    """The gap's rows, the same in every pane (a fold or unchanged lines face themselves)."""
+    if gap is None:
+        return
+    for row, text in _gap_rows(gap, source, set(expanded)):
+        for pane in panes:
+            pane.add(row, text if row.kind == "fold" else " " + text, text)
 
 
 def _line_row(h: int, i: int, line: DiffLine) -> Row:
@@ -113,19 +166,18 @@ def unified(
     source: list[str] | None = None,
     expanded: set[int] | frozenset[int] = frozenset(),
 ) -> Pane:
-    """Each hunk's header and lines, preceded by its gap (folded or opened)."""
+    """Each hunk's header and lines, preceded by its gap (folded or opened), and the
+    gap after the last hunk."""
     pane = Pane()
-    by_hunk = {g.hunk: g for g in gaps(file)}
+    by_hunk = _gaps_by_hunk(file, source)
     for h, hunk in enumerate(file.hunks):
-        gap = by_hunk.get(h)
-        if gap is not None:
-            for row, text in _gap_rows(gap, source, set(expanded)):
-                pane.add(row, text if row.kind == "fold" else " " + text, text)
+        _add_gap(by_hunk.get(h), source, expanded, [pane])
         pane.add(Row("hunk", hunk=h), _header(hunk))
         for i, line in enumerate(hunk.lines):
             pane.add(_line_row(h, i, line), line.kind.value + line.text, line.text)
             if line.no_newline:
                 pane.add(Row("note", hunk=h, line=i), NO_NEWLINE)
+    _add_gap(by_hunk.get(len(file.hunks)), source, expanded, [pane])
     return pane
 
 
@@ -152,14 +204,9 @@ def side_by_side(
     block of the other (a run of removed lines faces the run of added lines after it,
     the shorter one padded with filler rows)."""
     left, right = Pane(), Pane()
-    by_hunk = {g.hunk: g for g in gaps(file)}
+    by_hunk = _gaps_by_hunk(file, source)
     for h, hunk in enumerate(file.hunks):
-        gap = by_hunk.get(h)
-        if gap is not None:
-            for row, text in _gap_rows(gap, source, set(expanded)):
-                shown = text if row.kind == "fold" else " " + text
-                left.add(row, shown, text)
-                right.add(row, shown, text)
+        _add_gap(by_hunk.get(h), source, expanded, [left, right])
         left.add(Row("hunk", hunk=h), _header(hunk))
         right.add(Row("hunk", hunk=h), _header(hunk))
         removed: list[tuple[Row, str, str]] = []
@@ -182,6 +229,7 @@ def side_by_side(
                 removed.extend(_side(h, i, line))
             else:
                 added.extend(_side(h, i, line))
+    _add_gap(by_hunk.get(len(file.hunks)), source, expanded, [left, right])
     return left, right
 
 

@@ -27,6 +27,7 @@ from seedbed.ui.review.comment_flow import CommentFlow
 from seedbed.ui.review.decision import DecisionPanel
 from seedbed.ui.review.diff_view import DiffView
 from seedbed.ui.review.file_list import FileList, ViewedStore
+from seedbed.ui.review.file_tree import first_in_tree
 from seedbed.ui.review.side_panel import SidePanel
 from seedbed.ui.review.source import read_new_lines
 from seedbed.ui.task_dialog import describe_error
@@ -46,11 +47,6 @@ REVIEW_ACTIONS = (
     "comment_lines",
     "toggle_split",
 )
-
-
-def first_file(files: list[FileDiff]) -> FileDiff | None:
-    """The file the list shows first (called off the GUI thread: pure)."""
-    return min(files, key=lambda f: f.path, default=None)
 
 
 def commit_message(task: Task, summary: str) -> str:
@@ -166,7 +162,7 @@ class ReviewWindow(QWidget):
                 self.context.store,
                 self.task_id,
                 self.since_box.isChecked(),
-                first_file,
+                first_in_tree,
                 on_done=lambda data: self._on_outline(generation, data),
                 on_error=lambda error: self._on_load_failed(generation, error),
                 owner=self,
@@ -282,7 +278,7 @@ class ReviewWindow(QWidget):
         if file is None or not file.outline or data is None:
             self.diff.set_file(file, keep_position=keep_position)
             return
-        self.diff.set_file(None)
+        self.diff.set_file(file)  # "Reading …" until it is parsed
         generation = self._generation
         self.context.host.call(
             load_file,
@@ -293,8 +289,9 @@ class ReviewWindow(QWidget):
         )
 
     def _on_file_read(self, generation: int, file: FileDiff) -> None:
-        current = self.files.current_file()
-        if generation == self._generation and current is not None and current.path == file.path:
+        shown = self.diff.file  # still the outline it was read for (the whole may be here)
+        reading = shown is not None and shown.outline and shown.path == file.path
+        if generation == self._generation and reading:
             self.diff.set_file(file)
 
     @Slot(str)

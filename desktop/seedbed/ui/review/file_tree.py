@@ -1,0 +1,380 @@
+"""The reviewer's changed files as a tree, and its painter: directories (chains of
+single-child ones compressed into one node, `src/pkg/`) over file leaves, in the order a
+reader sees them: in each directory its subdirectories first, then its files, each
+alphabetical. The filter box's text narrows the tree to the matching files and their
+directories."""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from enum import IntEnum
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import (
+    QAbstractItemModel,
+    QEvent,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    QRect,
+    QSize,
+    Qt,
+    Slot,
+)
+from PySide6.QtGui import QColor, QMouseEvent, QPainter, QPalette
+from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
+
+from seedbed.domain.diffs import FileDiff
+from seedbed.ui import theme
+
+if TYPE_CHECKING:
+    from seedbed.ui.review.file_list import FileListModel
+
+Index = QModelIndex | QPersistentModelIndex
+# Or-ing Qt flags in Python costs microseconds, and a view asks for every row's flags.
+FILE_FLAGS = (
+    Qt.ItemFlag.ItemIsEnabled
+    | Qt.ItemFlag.ItemIsSelectable
+    | Qt.ItemFlag.ItemIsUserCheckable
+    | Qt.ItemFlag.ItemNeverHasChildren
+)
+DIR_FLAGS = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+
+
+class Role(IntEnum):
+    ITEM = Qt.ItemDataRole.UserRole + 1  # the FileDiff (None for a directory)
+    PATH = Qt.ItemDataRole.UserRole + 2
+    STATUS = Qt.ItemDataRole.UserRole + 3
+    VIEWED = Qt.ItemDataRole.UserRole + 4
+    NODE = Qt.ItemDataRole.UserRole + 5  # the tree's Node (the tree model only)
+
+
+def tree_key(path: str) -> tuple[tuple[int, str, str], ...]:
+    """Sorts paths in the tree's top-to-bottom order (pure: fine off the GUI thread)."""
+    *dirs, name = path.split("/")
+    parts = [(0, part.casefold(), part) for part in dirs]
+    parts.append((1, name.casefold(), name))
+    return tuple(parts)
+
+
+def first_in_tree(files: Sequence[FileDiff]) -> FileDiff | None:
+    """The file the tree shows first (pure: fine off the GUI thread)."""
+    return min(files, key=lambda f: tree_key(f.path), default=None)
+
+
+def matches(file: FileDiff, needle: str) -> bool:
+    """Whether the file's path, or a rename's old path, holds `needle` (casefolded)."""
+    return needle in file.path.casefold() or (
+        file.old_path is not None and needle in file.old_path.casefold()
+    )
+
+
+def leaf_label(file: FileDiff) -> tuple[str, str]:
+    """(the rename's "old → " prefix or "", the name): a rename within a directory shows
+    both names, one from elsewhere the whole old path."""
+    name = posixpath.basename(file.path)
+    old = file.old_path
+    if not old or old == file.path:
+        return "", name
+    same_dir = posixpath.dirname(old) == posixpath.dirname(file.path)
+    return f"{posixpath.basename(old) if same_dir else old} → ", name
+
+
+@dataclass(eq=False, slots=True)
+class Node:
+    """A directory or a file of the tree. A directory covers the files [first, end) of
+    the flat list (which is in tree order), some perhaps filtered out."""
+
+    name: str  # a file's base name; a directory's, or a compressed chain's "a/b"
+    path: str  # the full path (a directory's without the trailing "/")
+    parent: Node | None
+    file: FileDiff | None = None  # None for a directory
+    file_row: int = -1  # the file's row in the flat list
+    row: int = 0  # the row under its parent
+    id: int = 0  # the index into the model's nodes: the QModelIndex's internal id
+    first: int = 0
+    end: int = 0
+    insertions: int = 0
+    deletions: int = 0
+    children: list[Node] = field(default_factory=list)
+
+    @property
+    def is_dir(self) -> bool:
+        return self.file is None
+
+
+def build_tree(files: Sequence[FileDiff], needle: str = "") -> list[Node]:
+    """The nodes of the tree over the `files` (sorted by tree_key) that match `needle`
+    (casefolded), root first, numbered."""
+    root = Node("", "", None)
+    dirs: dict[str, Node] = {}
+    for row, file in enumerate(files):
+        if needle and not matches(file, needle):
+            continue
+        parent = root
+        *parts, name = file.path.split("/")
+        path = ""
+        for part in parts:
+            path = f"{path}/{part}" if path else part
+            node = dirs.get(path)
+            if node is None:
+                node = dirs[path] = Node(part, path, parent)
+                parent.children.append(node)
+            parent = node
+        leaf = Node(name, file.path, parent, file, row, first=row, end=row + 1)
+        leaf.insertions, leaf.deletions = file.insertions, file.deletions
+        parent.children.append(leaf)
+    nodes = [root]
+    _number(root, nodes)
+    return nodes
+
+
+def _number(node: Node, nodes: list[Node]) -> None:
+    """Compress the single-directory chains under `node`, number its children and sum
+    their counts into it."""
+    for row, child in enumerate(node.children):
+        while len(child.children) == 1 and child.children[0].is_dir:
+            only = child.children[0]
+            child.name = f"{child.name}/{only.name}"
+            child.path, child.children = only.path, only.children
+            for grandchild in child.children:
+                grandchild.parent = child
+        child.row, child.id = row, len(nodes)
+        nodes.append(child)
+        if child.is_dir:
+            _number(child, nodes)
+    if node.children:
+        node.first, node.end = node.children[0].first, node.children[-1].end
+        node.insertions = sum(c.insertions for c in node.children)
+        node.deletions = sum(c.deletions for c in node.children)
+
+
+class FileTreeModel(QAbstractItemModel):
+    """The flat FileListModel's files, those the filter lets through, as a tree; follows
+    the flat model's resets and changes. A leaf's data is the flat model's; a directory
+    has its name (with a trailing "/"), its path and its Node."""
+
+    def __init__(self, source: FileListModel, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.source = source
+        self.needle = ""
+        self.dirs: dict[str, Node] = {}  # by path
+        self._nodes: list[Node] = [Node("", "", None)]
+        self._leaves: dict[int, Node] = {}  # by flat row
+        source.modelAboutToBeReset.connect(self.beginResetModel)
+        source.modelReset.connect(self._on_source_model_reset)
+        source.dataChanged.connect(self._on_source_data_changed)
+
+    def set_filter(self, text: str) -> None:
+        """Show only the files whose path (or old path) holds `text`, in any case."""
+        self.beginResetModel()
+        self.needle = text.casefold()
+        self._build()
+        self.endResetModel()
+
+    def _build(self) -> None:
+        self._nodes = build_tree(self.source.files(), self.needle)
+        self._leaves = {n.file_row: n for n in self._nodes if not n.is_dir}
+        self.dirs = {n.path: n for n in self._nodes[1:] if n.is_dir}
+
+    @Slot()
+    def _on_source_model_reset(self) -> None:
+        self._build()
+        self.endResetModel()
+
+    @Slot(QModelIndex, QModelIndex, list)
+    def _on_source_data_changed(self, top: QModelIndex, bottom: QModelIndex, roles: Any) -> None:
+        for row in range(top.row(), bottom.row() + 1):
+            index = self.file_index(row)
+            if index.isValid():
+                self.dataChanged.emit(index, index, roles)
+
+    def node_at(self, index: Index) -> Node | None:
+        return self._nodes[index.internalId()] if index.isValid() else None
+
+    def file_index(self, file_row: int) -> QModelIndex:
+        """The leaf of the flat model's row; invalid when the filter leaves it out."""
+        leaf = self._leaves.get(file_row)
+        return QModelIndex() if leaf is None else self._index_of(leaf)
+
+    def shows(self, file_row: int) -> bool:
+        """Whether the filter lets the flat model's row through."""
+        return file_row in self._leaves
+
+    def dir_index(self, path: str) -> QModelIndex:
+        node = self.dirs.get(path)
+        return QModelIndex() if node is None else self._index_of(node)
+
+    def _index_of(self, node: Node) -> QModelIndex:
+        return self.createIndex(node.row, 0, node.id)
+
+    def index(self, row: int, column: int, parent: Index = QModelIndex()) -> QModelIndex:  # noqa: B008
+        node = self._nodes[parent.internalId()] if parent.isValid() else self._nodes[0]
+        if column != 0 or not 0 <= row < len(node.children):
+            return QModelIndex()
+        return self._index_of(node.children[row])
+
+    def parent(self, child: Index) -> QModelIndex:  # type: ignore[override]
+        if not child.isValid():
+            return QModelIndex()
+        up = self._nodes[child.internalId()].parent
+        return QModelIndex() if up is None or up.parent is None else self._index_of(up)
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        if parent.column() > 0:
+            return 0
+        node = self._nodes[parent.internalId()] if parent.isValid() else self._nodes[0]
+        return len(node.children)
+
+    def columnCount(self, _parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 1
+
+    def flags(self, index: Index) -> Qt.ItemFlag:
+        if not index.isValid():
+            return Qt.ItemFlag.NoItemFlags
+        return DIR_FLAGS if self._nodes[index.internalId()].is_dir else FILE_FLAGS
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        node = self.node_at(index)
+        if node is None:
+            return None
+        if role == Role.NODE:
+            return node
+        if role == Role.ITEM:
+            return node.file
+        if node.file is not None:
+            return self.source.data(self.source.index(node.file_row, 0), role)
+        if role == Qt.ItemDataRole.DisplayRole:
+            return f"{node.name}/"
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return f"{node.path}/"
+        return None
+
+    def setData(self, index: Index, value: Any, role: int = Qt.ItemDataRole.EditRole) -> bool:
+        node = self.node_at(index)
+        if node is None or node.is_dir:
+            return False
+        return self.source.setData(self.source.index(node.file_row, 0), value, role)
+
+
+def status_color(palette: QPalette, status: str) -> QColor:
+    if status == "A":
+        return theme.success(palette)
+    if status == "D":
+        return theme.danger(palette)
+    if status in "RC":
+        return theme.warning(palette)
+    return theme.accent(palette)
+
+
+class FileDelegate(QStyledItemDelegate):
+    """Paints a file as its check, status letter in its colour, name (muted once viewed;
+    a rename's old name muted before it) and +/- counts on the right; a directory as its
+    name and, muted, the counts of its files."""
+
+    def sizeHint(self, option: QStyleOptionViewItem, index: Index) -> QSize:
+        return QSize(200, option.fontMetrics.height() + 6)
+
+    def editorEvent(
+        self,
+        event: QEvent,
+        model: QAbstractItemModel,
+        option: QStyleOptionViewItem,
+        index: Index,
+    ) -> bool:
+        """A click on the painted tick toggles "viewed"."""
+        if (
+            event.type() == QEvent.Type.MouseButtonRelease
+            and isinstance(event, QMouseEvent)
+            and event.position().x() - option.rect.left() < option.rect.height() + 4
+            and index.data(Role.ITEM) is not None
+        ):
+            viewed = bool(index.data(Role.VIEWED))
+            state = Qt.CheckState.Unchecked if viewed else Qt.CheckState.Checked
+            return model.setData(index, state, Qt.ItemDataRole.CheckStateRole)
+        return False
+
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: Index) -> None:
+        node: Node | None = index.data(Role.NODE)
+        if node is None:
+            return
+        palette = option.palette
+        painter.save()
+        selected = bool(option.state & QStyle.StateFlag.State_Selected)
+        if selected:
+            painter.fillRect(option.rect, palette.color(QPalette.ColorRole.Highlight))
+        text_color = palette.color(
+            QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.Text
+        )
+        muted = text_color if selected else theme.muted(palette)
+        rect = option.rect.adjusted(4, 0, -4, 0)
+        file: FileDiff | None = index.data(Role.ITEM)
+        if file is None:
+            changed = node.insertions or node.deletions  # renames and binaries alone: 0
+            counts = f"+{node.insertions} \u2212{node.deletions}" if changed else ""
+            right = _draw_counts(painter, option, rect, counts, muted)
+            name_rect = QRect(rect.left(), rect.top(), right - 6 - rect.left(), rect.height())
+            painter.setPen(text_color)
+            name = option.fontMetrics.elidedText(
+                str(index.data()), Qt.TextElideMode.ElideLeft, name_rect.width()
+            )
+            painter.drawText(name_rect, Qt.AlignmentFlag.AlignVCenter, name)
+        else:
+            self._paint_file(painter, option, index, file, rect, (text_color, muted))
+        painter.restore()
+
+    def _paint_file(
+        self,
+        painter: QPainter,
+        option: QStyleOptionViewItem,
+        index: Index,
+        file: FileDiff,
+        rect: QRect,
+        colors: tuple[QColor, QColor],
+    ) -> None:
+        text_color, muted = colors
+        box = QStyleOptionViewItem(option)
+        size = rect.height() - 8
+        box.rect = QRect(rect.left(), rect.top() + 4, size, size)
+        viewed = bool(index.data(Role.VIEWED))
+        box.state = QStyle.StateFlag.State_Enabled | (
+            QStyle.StateFlag.State_On if viewed else QStyle.StateFlag.State_Off
+        )
+        style = option.widget.style() if option.widget else None
+        if style is not None:
+            style.drawPrimitive(
+                QStyle.PrimitiveElement.PE_IndicatorItemViewItemCheck, box, painter, option.widget
+            )
+        metrics = option.fontMetrics
+        x = rect.left() + size + 6
+        painter.setPen(status_color(option.palette, file.status))
+        letter_rect = QRect(x, rect.top(), metrics.horizontalAdvance("M") + 4, rect.height())
+        painter.drawText(letter_rect, Qt.AlignmentFlag.AlignVCenter, file.status)
+        counts = "bin" if file.binary else f"+{file.insertions} \u2212{file.deletions}"
+        right = _draw_counts(painter, option, rect, counts, muted)
+        name_rect = QRect(letter_rect.right() + 2, rect.top(), 0, rect.height())
+        name_rect.setRight(right - 6)
+        prefix, name = leaf_label(file)
+        room = name_rect.width() - metrics.horizontalAdvance(name)
+        if prefix and room > 0:
+            # The new name is what the tree is about: the old one gives way first.
+            prefix = metrics.elidedText(prefix, Qt.TextElideMode.ElideLeft, room)
+            painter.setPen(muted)
+            painter.drawText(name_rect, Qt.AlignmentFlag.AlignVCenter, prefix)
+            name_rect.setLeft(name_rect.left() + metrics.horizontalAdvance(prefix))
+        painter.setPen(muted if viewed else text_color)
+        elided = metrics.elidedText(name, Qt.TextElideMode.ElideMiddle, name_rect.width())
+        painter.drawText(name_rect, Qt.AlignmentFlag.AlignVCenter, elided)
+
+
+def _draw_counts(
+    painter: QPainter, option: QStyleOptionViewItem, rect: QRect, text: str, color: QColor
+) -> int:
+    """Draws `text` right-aligned in `rect`; returns where it begins."""
+    width = option.fontMetrics.horizontalAdvance(text) + 4 if text else 0
+    painter.setPen(color)
+    count_rect = QRect(rect.right() - width, rect.top(), width, rect.height())
+    painter.drawText(count_rect, Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight, text)
+    return count_rect.left()
