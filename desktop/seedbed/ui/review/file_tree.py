@@ -89,11 +89,13 @@ class Node:
 
     name: str  # a file's base name; a directory's, or a compressed chain's "a/b"
     path: str  # the full path (a directory's without the trailing "/")
-    parent: Node | None
     file: FileDiff | None = None  # None for a directory
     file_row: int = -1  # the file's row in the flat list
     row: int = 0  # the row under its parent
     id: int = 0  # the index into the model's nodes: the QModelIndex's internal id
+    # The parent's id, not the parent: no reference cycle, so a list of nodes (and the
+    # files it holds) is freed as soon as it is replaced, without the cyclic collector.
+    parent_id: int = 0
     first: int = 0
     end: int = 0
     insertions: int = 0
@@ -108,7 +110,7 @@ class Node:
 def build_tree(files: Sequence[FileDiff], needle: str = "") -> list[Node]:
     """The nodes of the tree over the `files` (sorted by tree_key) that match `needle`
     (casefolded), root first, numbered."""
-    root = Node("", "", None)
+    root = Node("", "")
     dirs: dict[str, Node] = {}
     for row, file in enumerate(files):
         if needle and not matches(file, needle):
@@ -120,10 +122,10 @@ def build_tree(files: Sequence[FileDiff], needle: str = "") -> list[Node]:
             path = f"{path}/{part}" if path else part
             node = dirs.get(path)
             if node is None:
-                node = dirs[path] = Node(part, path, parent)
+                node = dirs[path] = Node(part, path)
                 parent.children.append(node)
             parent = node
-        leaf = Node(name, file.path, parent, file, row, first=row, end=row + 1)
+        leaf = Node(name, file.path, file, row, first=row, end=row + 1)
         leaf.insertions, leaf.deletions = file.insertions, file.deletions
         parent.children.append(leaf)
     nodes = [root]
@@ -139,9 +141,7 @@ def _number(node: Node, nodes: list[Node]) -> None:
             only = child.children[0]
             child.name = f"{child.name}/{only.name}"
             child.path, child.children = only.path, only.children
-            for grandchild in child.children:
-                grandchild.parent = child
-        child.row, child.id = row, len(nodes)
+        child.row, child.id, child.parent_id = row, len(nodes), node.id
         nodes.append(child)
         if child.is_dir:
             _number(child, nodes)
@@ -161,7 +161,7 @@ class FileTreeModel(QAbstractItemModel):
         self.source = source
         self.needle = ""
         self.dirs: dict[str, Node] = {}  # by path
-        self._nodes: list[Node] = [Node("", "", None)]
+        self._nodes: list[Node] = [Node("", "")]
         self._leaves: dict[int, Node] = {}  # by flat row
         source.modelAboutToBeReset.connect(self.beginResetModel)
         source.modelReset.connect(self._on_source_model_reset)
@@ -219,8 +219,8 @@ class FileTreeModel(QAbstractItemModel):
     def parent(self, child: Index) -> QModelIndex:  # type: ignore[override]
         if not child.isValid():
             return QModelIndex()
-        up = self._nodes[child.internalId()].parent
-        return QModelIndex() if up is None or up.parent is None else self._index_of(up)
+        up = self._nodes[child.internalId()].parent_id
+        return QModelIndex() if up == 0 else self._index_of(self._nodes[up])
 
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
         if parent.column() > 0:
