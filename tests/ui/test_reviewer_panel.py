@@ -10,12 +10,14 @@ from PySide6.QtCore import Qt, QUrl
 from PySide6.QtWidgets import QApplication, QDialog
 from pytestqt.qtbot import QtBot
 
-from seedbed.domain.models import Phase, TaskState
+from seedbed.domain.models import MergeStrategy, Phase, TaskState
 from seedbed.engine import comments as comment_ops
 from seedbed.engine import operations
 from seedbed.ui.context import AppContext
+from seedbed.ui.host import ENGINE, FOLLOW
 from seedbed.ui.review.reviewer import ReviewWindow
 from seedbed.ui.review.side_panel import NO_PLAN
+from tests.conftest import git
 from tests.engine.test_review import commit_in
 from tests.ui import test_reviewer
 from tests.ui.test_reviewer import RUN_TIMEOUT_MS
@@ -169,3 +171,55 @@ def test_review_keys_do_not_fire_while_typing(
     assert window.diff.current_hunk() == before + 1
     qtbot.keyClick(window.diff.text, Qt.Key.Key_S)
     assert window.split_box.isChecked()
+
+
+def test_approve_from_the_reviewer_follows_the_delete_branch_setting(
+    qtbot: QtBot, reviewed: tuple[ReviewWindow, int], repo: Path, app_context: AppContext
+) -> None:
+    window, task_id = reviewed
+    branch = app_context.store.get_task(task_id).branch
+    assert branch is not None and git(repo, "branch", "--list", branch).strip()
+    settings = app_context.settings.value
+    app_context.settings.save(settings.model_copy(update={"delete_branch_after_merge": True}))
+    rebase = window.strategy.findData(MergeStrategy.REBASE)
+    window.strategy.setCurrentIndex(rebase)
+    assert not window.message.isEnabled()  # a rebase keeps the branch's own messages
+    window.strategy.setCurrentIndex(window.strategy.findData(MergeStrategy.SQUASH))
+    assert window.message.isEnabled()
+    with qtbot.waitSignal(window.task_finished, timeout=RUN_TIMEOUT_MS):
+        window.approve_button.click()
+    assert app_context.store.get_task(task_id).state is TaskState.MERGED
+    assert git(repo, "branch", "--list", branch).strip() == ""
+
+
+def test_a_failed_approve_says_why_and_is_no_longer_merging(
+    qtbot: QtBot, reviewed: tuple[ReviewWindow, int], repo: Path, app_context: AppContext
+) -> None:
+    window, task_id = reviewed
+    (repo / "lib.txt").write_text("uncommitted\n")  # a dirty base checkout
+    window.approve_button.click()
+    assert window.status_label.text() == "Merging…"
+    qtbot.waitUntil(lambda: "lib.txt" in window.error_label.text(), timeout=RUN_TIMEOUT_MS)
+    assert window.status_label.text() == ""
+    qtbot.waitUntil(lambda: window.approve_button.isEnabled(), timeout=10_000)
+    assert app_context.store.get_task(task_id).state is TaskState.AWAITING_REVIEW
+    assert (repo / "lib.txt").read_text() == "uncommitted\n"
+
+
+def test_a_read_only_reviewer_changes_nothing_and_is_not_stuck(
+    qtbot: QtBot, reviewed: tuple[ReviewWindow, int], app_context: AppContext
+) -> None:
+    window, task_id = reviewed
+    app_context.host.mode = FOLLOW
+    try:
+        window.reload()
+        qtbot.waitUntil(lambda: not window.approve_button.isEnabled(), timeout=10_000)
+        assert not window.request_button.isEnabled() and not window.discard_button.isEnabled()
+        window._on_approve_button_clicked()  # a click that was on its way
+        assert "this window only reads" in window.error_label.text()
+        assert window.status_label.text() == "" and not window._busy
+    finally:
+        app_context.host.mode = ENGINE
+    window.reload()
+    qtbot.waitUntil(lambda: window.approve_button.isEnabled(), timeout=10_000)
+    assert app_context.store.get_task(task_id).state is TaskState.AWAITING_REVIEW

@@ -4,6 +4,7 @@ button that sends it back to the agent. Widgets only: the window acts on the cli
 
 from __future__ import annotations
 
+from PySide6.QtCore import Slot
 from PySide6.QtWidgets import (
     QComboBox,
     QGroupBox,
@@ -68,6 +69,15 @@ class DecisionPanel(QGroupBox):
         layout.addWidget(self.request_button)
         layout.addLayout(other_row)
         layout.addWidget(self.worktree)
+        self.strategy.currentIndexChanged.connect(self._on_strategy_current_index_changed)
+        self._on_strategy_current_index_changed(self.strategy.currentIndex())
+
+    @Slot(int)
+    def _on_strategy_current_index_changed(self, _index: int) -> None:
+        rebase = self.strategy.currentData() == MergeStrategy.REBASE
+        # A rebase keeps the agent's own commits and their messages: nothing to write.
+        self.message.setEnabled(not rebase)
+        self.message.setToolTip("A rebase keeps the branch's own commit messages" if rebase else "")
 
     def update_for(self, task: Task | None, busy: bool) -> None:
         waiting = task is not None and task.state is TaskState.AWAITING_REVIEW

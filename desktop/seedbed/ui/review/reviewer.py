@@ -232,7 +232,9 @@ class ReviewWindow(QWidget):
             self.error_label.show_message(describe_error(error))
 
     def _update_buttons(self) -> None:
-        self.decision.update_for(self.data.task if self.data is not None else None, self._busy)
+        task = self.data.task if self.data is not None else None
+        # A read-only window changes nothing: its buttons stay off, not stuck "busy".
+        self.decision.update_for(task, self._busy or self.context.read_only)
 
     @Slot()
     def _on_refresh_timer_timeout(self) -> None:
@@ -341,6 +343,9 @@ class ReviewWindow(QWidget):
     def _call(self, fn: Callable[..., object], *args: object, done: Callable[..., None]) -> None:
         """A change through the engine host; its error is shown in the window."""
         if self.context.read_only:
+            self._busy = False
+            self.status_label.clear()
+            self._update_buttons()
             self.error_label.show_message(READ_ONLY)
             return
         self.error_label.show_message("")
@@ -348,6 +353,7 @@ class ReviewWindow(QWidget):
 
     def _on_call_failed(self, error: BaseException) -> None:
         self._busy = False
+        self.status_label.clear()  # "Merging…" is over: the error says how
         self._update_buttons()
         self.error_label.show_message(describe_error(error))
         self.reload()
@@ -365,6 +371,7 @@ class ReviewWindow(QWidget):
             self.task_id,
             strategy,
             message,
+            self.context.settings.value.delete_branch_after_merge,
             done=self._on_approved,
         )
 
