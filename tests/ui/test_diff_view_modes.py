@@ -41,9 +41,9 @@ diff --git a/a.txt b/a.txt
 
 def test_side_by_side_aligns_removed_and_added_lines_with_fillers() -> None:
     (file,) = parse_diff(CHANGES)
-    left, right = side_by_side(file)
-    assert left.lines[-1] == right.lines[-1] == "⋯ expand to the end of the file"
-    # Once the file is read, nothing follows its last hunk: no fold there.
+    # Fewer than git's three context lines after the last change: the file ends there,
+    # so no fold after it, before or after the file is read.
+    assert side_by_side(file)[0].lines == side_by_side(file, ["x"] * 5)[0].lines
     left, right = side_by_side(file, ["one", "TWO", "four", "five", "six"])
     assert len(left.rows) == len(right.rows)
     assert left.lines == ["@@ -1,4 +1,5 @@", " one", "-two", "-three", " four", "", ""]
@@ -218,7 +218,7 @@ def test_the_lines_after_the_last_hunk_fold_and_open_numbered(
     assert view.step_hunk(-1) and view.active.textCursor().blockNumber() == 1
 
 
-def test_the_fold_counts_once_loaded_and_goes_when_nothing_follows(
+def test_no_fold_after_a_hunk_that_reaches_the_end_of_the_file(
     qtbot: QtBot, host: EngineHost, tmp_path: Path
 ) -> None:
     new = [*FIFTY[:49], "line fifty"]
@@ -227,13 +227,13 @@ def test_the_fold_counts_once_loaded_and_goes_when_nothing_follows(
     view.set_file(file)
     lines = view.text.toPlainText().splitlines()
     assert lines[0] == "⋯ 46 unchanged lines — expand"
-    assert lines[-1] == "⋯ expand to the end of the file"  # not known yet
-    click(qtbot, view.text, len(lines) - 1)
-    qtbot.waitUntil(lambda: "expand to the end" not in view.text.toPlainText())
-    lines = view.text.toPlainText().splitlines()
-    assert lines[-1] == "+line fifty"
+    assert lines[-1] == "+line fifty"  # git gave no context after it: the file ends
     assert [r.kind for r in view.rows].count("fold") == 1
-    assert lines[0] == "⋯ 46 unchanged lines — expand"
+    # Two lines after the change: still the end of the file.
+    near_end = [*FIFTY[:47], "line 48!", *FIFTY[48:]]
+    view.set_file(changed(tmp_path, near_end))
+    assert view.text.toPlainText().splitlines()[-1] == " line 50"
+    assert [r.kind for r in view.rows].count("fold") == 1
 
 
 def test_no_fold_after_a_last_line_without_newline_or_in_an_added_file(tmp_path: Path) -> None:

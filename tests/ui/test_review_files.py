@@ -110,11 +110,15 @@ def test_selecting_the_current_file_again_shows_it_again(qtbot: QtBot, tmp_path:
 def test_a_tick_set_on_an_outline_holds_for_the_whole_diff_until_the_file_changes(
     repo: Path, tmp_path: Path
 ) -> None:
-    git(repo, "checkout", "-q", "-b", "task")
-    (repo / "src" / "app.py").write_text("print('hello')\n")
-    (repo / "README.md").unlink()
-    (repo / "new.bin").write_bytes(b"\0\1\2")
+    (repo / "tool.sh").write_text("echo tool\n")
     git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "a tool")
+    git(repo, "checkout", "-q", "-b", "task")
+    git(repo, "mv", "README.md", "READ ME.md")  # a pure rename: no index line
+    git(repo, "update-index", "--chmod=+x", "tool.sh")  # a mode change alone: none either
+    (repo / "src" / "app.py").write_text("print('hello')\n")
+    (repo / "new.bin").write_bytes(b"\0\1\2")
+    git(repo, "add", "src", "new.bin")
     git(repo, "commit", "-q", "-m", "work")
 
     def read() -> tuple[dict[str, FileDiff], dict[str, FileDiff]]:
@@ -124,19 +128,35 @@ def test_a_tick_set_on_an_outline_holds_for_the_whole_diff_until_the_file_change
         return outline, whole
 
     outline, whole = read()
-    assert set(outline) == set(whole) == {"src/app.py", "README.md", "new.bin"}
+    assert set(outline) == set(whole) == {"src/app.py", "READ ME.md", "tool.sh", "new.bin"}
+    assert whole["READ ME.md"].status == "R" and whole["tool.sh"].new_mode == "100755"
     for path, file in whole.items():  # the same blob ids from --raw and from the patch
         assert (outline[path].old_blob, outline[path].new_blob) == (file.old_blob, file.new_blob)
         assert content_key(outline[path]) == content_key(file)
-    assert whole["README.md"].new_blob is None and whole["new.bin"].old_blob is None
+    assert whole["new.bin"].old_blob is None and whole["new.bin"].new_blob
+    assert whole["READ ME.md"].old_blob == whole["READ ME.md"].new_blob is not None
     assert whole["src/app.py"].old_blob and len(whole["src/app.py"].old_blob) == 40
 
     viewed = ViewedStore(tmp_path)
-    viewed.set_viewed(3, outline["src/app.py"], True)  # ticked before the whole came
-    assert ViewedStore(tmp_path).is_viewed(3, whole["src/app.py"])
+    for path in ("src/app.py", "READ ME.md", "tool.sh"):  # ticked before the whole came
+        viewed.set_viewed(3, outline[path], True)
+        assert ViewedStore(tmp_path).is_viewed(3, whole[path]), path
     assert not ViewedStore(tmp_path).is_viewed(3, whole["new.bin"])
 
     (repo / "src" / "app.py").write_text("print('hello again')\n")
     git(repo, "commit", "-q", "-am", "more")
     _outline, whole = read()
     assert not ViewedStore(tmp_path).is_viewed(3, whole["src/app.py"])
+
+
+def test_two_windows_keep_each_others_ticks(tmp_path: Path) -> None:
+    first, second = ViewedStore(tmp_path), ViewedStore(tmp_path)  # two reviewer windows
+    first.set_viewed(1, FILES[0], True)
+    second.set_viewed(2, FILES[1], True)
+    first.set_viewed(1, FILES[3], True)
+    again = ViewedStore(tmp_path)
+    assert again.is_viewed(1, FILES[0]) and again.is_viewed(1, FILES[3])
+    assert again.is_viewed(2, FILES[1])
+    second.set_viewed(2, FILES[1], False)
+    assert ViewedStore(tmp_path).is_viewed(1, FILES[0])
+    assert not ViewedStore(tmp_path).is_viewed(2, FILES[1])

@@ -146,9 +146,19 @@ def worktree_diff_stat(worktree: Path, base: str) -> DiffStat:
 
 # `--find-renames` is already in DIFF_OPTIONS (as -M); said again so that what the parser
 # relies on is stated here. `--submodule=short` keeps a user's `diff.submodule=log` from
-# printing "Submodule …" summaries instead of `diff --git` entries. `--full-index`: whole
-# blob ids on the `index` lines, as `--raw --no-abbrev` gives them to an outline.
-_REVIEW_OPTIONS = ("--find-renames", "--submodule=short", "--full-index")
+# printing "Submodule …" summaries instead of `diff --git` entries. `--raw --no-abbrev`
+# first: both blob ids of every file (the "viewed" key; an outline has them from the same
+# records). `--unified=3` pinned, whatever `diff.context` says: a last hunk with fewer
+# than three lines of context after its change ends at the end of the file.
+_REVIEW_OPTIONS = (
+    "--find-renames",
+    "--submodule=short",
+    "--full-index",
+    "--raw",
+    "--no-abbrev",
+    "--patch",
+    "--unified=3",
+)
 
 
 class DiffRange(Model):

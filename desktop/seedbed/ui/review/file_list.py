@@ -57,15 +57,18 @@ class ViewedStore:
 
     def __init__(self, data_dir: Path) -> None:
         self.path = data_dir / VIEWED_FILE
-        self._data: dict[str, dict[str, str]] = {}
+        self._data = self._read()
         # id(FileDiff) → (the FileDiff, its content key), for the files shown now.
         self._keys: dict[int, tuple[FileDiff, str]] = {}
+
+    def _read(self) -> dict[str, dict[str, str]]:
         try:
             loaded = json.loads(self.path.read_text())
-            if isinstance(loaded, dict):
-                self._data = {str(k): dict(v) for k, v in loaded.items() if isinstance(v, dict)}
         except (OSError, ValueError):
-            self._data = {}
+            return {}
+        if not isinstance(loaded, dict):
+            return {}
+        return {str(k): dict(v) for k, v in loaded.items() if isinstance(v, dict)}
 
     def is_viewed(self, task_id: int, file: FileDiff) -> bool:
         tick = self._data.get(str(task_id), {}).get(file.path)
@@ -85,7 +88,11 @@ class ViewedStore:
         return key[1]
 
     def set_viewed(self, task_id: int, file: FileDiff, viewed: bool) -> None:
-        ticks = self._data.setdefault(str(task_id), {})
+        """Tick or untick; the file on disk is read again first, so that the ticks
+        another reviewer window wrote meanwhile are kept."""
+        ticks = self._data.get(str(task_id), {})  # one window per task: these are current
+        self._data = self._read()
+        self._data[str(task_id)] = ticks
         if viewed:
             ticks[file.path] = content_key(file)
         else:

@@ -91,12 +91,25 @@ def gaps(file: FileDiff) -> list[Gap]:
     return found
 
 
+CONTEXT_LINES = 3  # git diff --unified=3, pinned in vcs/diff.py
+
+
 def _ends_in_hunk(hunk: Hunk) -> bool:
-    """Whether a side of the file ends within the hunk: it is empty (git's start 0) or
-    its last line has no newline. Either way no unchanged line can follow the hunk."""
+    """Whether a side of the file ends within the hunk: it is empty (git's start 0), its
+    last line has no newline, or fewer context lines than git gives follow the last
+    change (git stopped at the end of the file). Then no unchanged line follows."""
     if (hunk.old_start, hunk.old_count) == (0, 0) or (hunk.new_start, hunk.new_count) == (0, 0):
         return True
-    return any(line.no_newline for line in hunk.lines)
+    if any(line.no_newline for line in hunk.lines):
+        return True
+    trailing = 0
+    for line in reversed(hunk.lines):
+        if line.kind is not LineKind.CONTEXT:
+            break
+        trailing += 1
+    # A hunk without any context line says nothing (made with -U0, or all of it changed).
+    with_context = any(line.kind is LineKind.CONTEXT for line in hunk.lines)
+    return with_context and trailing < CONTEXT_LINES
 
 
 def trailing_gap(file: FileDiff, source: list[str] | None = None) -> Gap | None:
