@@ -220,3 +220,41 @@ def test_spans_and_a_palette_change_reapply_without_lexing_again(qtbot: QtBot) -
     assert has_span_background(view, changed)  # in the new colours
     assert all(highlighter._tokens[n] is tokens for n, tokens in lexed.items())
     assert set(range(first, last + 1)) <= formatted_blocks(view)
+
+
+EMOJI = """\
+diff --git a/faces.py b/faces.py
+--- a/faces.py
++++ b/faces.py
+@@ -1 +1 @@
+-s = "😀😀" ; return old_name
++s = "😀😀" ; return new_name
+"""
+
+
+def test_tokens_and_spans_after_an_emoji_cover_the_right_characters(qtbot: QtBot) -> None:
+    view = make_view(qtbot)
+    (file,) = parse_diff(EMOJI)
+    view.set_file(file)
+    qtbot.wait(20)
+    text = view.text
+    number = next(n for n, r in enumerate(text.rows) if r.kind == "+")
+    line = text.document().findBlockByNumber(number).text()
+    qtbot.waitUntil(lambda: has_span_background(view, number), timeout=5000)
+
+    def covered(ranges: list[tuple[int, int]]) -> list[str]:
+        """The text under each (start, length) in Qt's UTF-16 units."""
+        units = line.encode("utf-16-le")
+        return [units[2 * a : 2 * (a + n)].decode("utf-16-le") for a, n in ranges]
+
+    ranges = text.document().findBlockByNumber(number).layout().formats()
+    colours = {view.text.highlighter.colors.added_strong.rgb()}
+    spans = [
+        (r.start, r.length)
+        for r in ranges
+        if r.format.background().style() != Qt.BrushStyle.NoBrush
+        and r.format.background().color().rgb() in colours
+    ]
+    assert "".join(covered(spans)) == "new_name"  # the changed word, not "n new_na"
+    bold_or_coloured = covered([(r.start, r.length) for r in ranges])
+    assert "return" in bold_or_coloured  # the keyword token, not "; retu"

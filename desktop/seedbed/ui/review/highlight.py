@@ -46,6 +46,18 @@ def lexer_for(name: str) -> Lexer | None:
         return None
 
 
+def utf16_offsets(text: str) -> list[int] | None:
+    """Qt counts a line in UTF-16 units, Python (Pygments, the intraline diff) in code
+    points; they differ after a character outside the BMP (an emoji). None when they
+    agree, else the UTF-16 offset of every code point offset (one past the end too)."""
+    if text.isascii() or max(text) <= "\uffff":
+        return None
+    units = [0]
+    for char in text:
+        units.append(units[-1] + (2 if char > "\uffff" else 1))
+    return units
+
+
 @dataclass
 class Colors:
     hunk: QColor
@@ -219,6 +231,13 @@ class DiffHighlighter(QSyntaxHighlighter):
             (tokens[i], tokens[i + 1], formats[tokens[i + 2]]) for i in range(0, len(tokens), 3)
         ]
 
+    def _set(self, units: list[int] | None, start: int, length: int, fmt: QTextCharFormat) -> None:
+        """setFormat with offsets in code points (Python's), given in UTF-16 units to Qt."""
+        if units is None:
+            self.setFormat(start, length, fmt)
+        else:
+            self.setFormat(units[start], units[start + length] - units[start], fmt)
+
     def highlightBlock(self, text: str) -> None:
         number = self.currentBlock().blockNumber()
         row = self.rows[number] if 0 <= number < len(self.rows) else None
@@ -234,14 +253,16 @@ class DiffHighlighter(QSyntaxHighlighter):
                 fmt.setFontUnderline(True)
             if row.kind == "hunk":
                 fmt.setFontWeight(QFont.Weight.DemiBold)
-            self.setFormat(0, len(text), fmt)
+            whole = utf16_offsets(text)
+            self.setFormat(0, whole[-1] if whole else len(text), fmt)
             return
         prefix = QTextCharFormat()
         prefix.setForeground(self.colors.muted)
         self.setFormat(0, 1, prefix)
+        units = utf16_offsets(text)
         tokens = self._token_formats(number, text)
         for start, length, fmt in tokens:
-            self.setFormat(start, length, fmt)
+            self._set(units, start, length, fmt)
         spans = self.spans.get(number)
         if not spans:
             return
@@ -263,4 +284,4 @@ class DiffHighlighter(QSyntaxHighlighter):
                 if a < b:
                     fmt = QTextCharFormat(base) if base is not None else QTextCharFormat()
                     fmt.setBackground(strong)
-                    self.setFormat(a, b - a, fmt)
+                    self._set(units, a, b - a, fmt)
