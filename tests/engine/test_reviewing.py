@@ -7,6 +7,7 @@ from pathlib import Path
 
 from seedbed.domain.diffs import FileDiff
 from seedbed.domain.events import TextEvent
+from seedbed.domain.models import Phase, TaskState
 from seedbed.engine.reviewing import last_answer, load_file, load_outline, load_review
 from seedbed.store import Store
 from tests.conftest import SeedbedCli, git
@@ -125,4 +126,22 @@ def test_a_file_whose_name_looks_like_a_pathspec_is_read_literally(
     assert [line.text for line in star.hunks[0].lines] == ["star"]
     colon = load_file(outline, by_path[":c"])
     assert [line.text for line in colon.hunks[0].lines] == ["x"]
+    store.close()
+
+
+def test_since_last_review_of_a_running_task_reads_its_working_tree(
+    seedbed: SeedbedCli, project: str, repo: Path, data_dir: Path
+) -> None:
+    task = finish_task(seedbed, "printf 'one\\n' > first.txt")
+    store = Store.open(data_dir)
+    tip = git(repo, "rev-parse", task["branch"]).strip()
+    store.update_task(task["id"], reviewed_commit=tip)
+    store.move_task(task["id"], TaskState.RUNNING, Phase.IMPLEMENTING)
+    worktree = Path(task["worktree"])
+    (worktree / "second.txt").write_text("two\n")  # the agent at work, not committed
+
+    data = load_review(store, task["id"], since_reviewed=True)
+
+    assert data.live and data.since == tip
+    assert [f.path for f in data.files] == ["second.txt"]
     store.close()

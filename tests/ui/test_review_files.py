@@ -160,3 +160,21 @@ def test_two_windows_keep_each_others_ticks(tmp_path: Path) -> None:
     second.set_viewed(2, FILES[1], False)
     assert ViewedStore(tmp_path).is_viewed(1, FILES[0])
     assert not ViewedStore(tmp_path).is_viewed(2, FILES[1])
+
+
+def test_a_refresh_keeps_the_list_where_it_was_scrolled(qtbot: QtBot, tmp_path: Path) -> None:
+    many = [file(f"pkg{i // 10}/m{i:03d}.py") for i in range(200)]
+    files = FileList(ViewedStore(tmp_path))
+    qtbot.addWidget(files)
+    files.resize(300, 200)
+    files.show()
+    files.set_files(1, many, keep=None)
+    bar = files.view.verticalScrollBar()
+    qtbot.waitUntil(lambda: bar.maximum() > 100)
+    bar.setValue(bar.maximum() // 2)
+    scrolled = bar.value()
+    current = files.current_file()
+    assert current is not None and current.path == "pkg0/m000.py"
+    files.set_files(1, [file(f.path, text="y") for f in many], keep=current.path)
+    assert bar.value() == scrolled
+    assert files.current_file() is not None and files.current_file().path == "pkg0/m000.py"

@@ -137,6 +137,13 @@ def test_since_last_review_shows_only_what_the_agent_changed_after_it(
     assert window.data is not None and window.data.since is not None
     window.since_box.setChecked(False)
     qtbot.waitUntil(lambda: window.files.model.rowCount() == 2, timeout=10_000)
+    # A window opened after the round starts with only what changed since.
+    again = ReviewWindow(app_context, task_id)
+    qtbot.addWidget(again)
+    again.show()
+    assert again.since_box.isChecked()
+    qtbot.waitUntil(lambda: again.data is not None and not again.data.outline, timeout=10_000)
+    assert [f.path for f in again.files.model.files()] == ["second.txt"]
 
 
 def test_show_anyway_shows_a_file_over_the_cap(

@@ -73,9 +73,12 @@ def _range(
     if task.branch is None:
         raise UserError(f"task {task.id} has no branch yet: it has not run")
     reviewed = task.reviewed_commit
+    running = task.state is TaskState.RUNNING and task.worktree and task.worktree.exists()
     if since_reviewed and reviewed:
+        if running and task.worktree is not None:
+            return vcs_diff.worktree_range_since(task.worktree, reviewed), True, reviewed
         return vcs_diff.commit_range(project.path, reviewed, task.branch), False, reviewed
-    if task.state is TaskState.RUNNING and task.worktree and task.worktree.exists():
+    if running and task.worktree is not None:
         return vcs_diff.worktree_range(task.worktree, task.base_branch), True, None
     if not branch_exists(project.path, task.branch):
         raise UserError(f"the branch {task.branch} of task {task.id} no longer exists")

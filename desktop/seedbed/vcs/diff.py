@@ -184,6 +184,12 @@ def worktree_range(worktree: Path, base: str) -> DiffRange:
     return DiffRange(cwd=worktree, old=old, new=_worktree_tree(worktree))
 
 
+def worktree_range_since(worktree: Path, old: str) -> DiffRange:
+    """A commit → the working tree, untracked files included: "since last review" while
+    the agent works on the changes."""
+    return DiffRange(cwd=worktree, old=rev_parse(worktree, old), new=_worktree_tree(worktree))
+
+
 def commit_range(repo: Path, old: str, new: str) -> DiffRange:
     """Between two commits: "since last review" shows only what changed after it."""
     return DiffRange(cwd=repo, old=rev_parse(repo, old), new=rev_parse(repo, new))

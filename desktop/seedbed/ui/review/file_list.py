@@ -198,13 +198,18 @@ class FileList(QWidget):
 
     def set_files(self, task_id: int, files: list[FileDiff], keep: str | None) -> None:
         """Show these files; `keep` stays current when it is still there (and passes the
-        filter), else the first file shown is."""
+        filter), else the first file shown is. A refresh that keeps the file keeps the
+        list where the user scrolled it (a live diff is read every few seconds)."""
+        bar = self.view.verticalScrollBar()
+        scrolled = bar.value()
         self.model.set_files(task_id, files)
         self._open_directories()
         row = self.model.row_of(keep) if keep else -1
         if row < 0 or not self.tree.shows(row):
             row = self._next_shown(-1, 1)
         self.select_row(row)
+        if keep is not None and row == self.model.row_of(keep):
+            bar.setValue(scrolled)
 
     def select_row(self, source_row: int) -> None:
         """Make the model's row current, opening its directories, and say so (even when

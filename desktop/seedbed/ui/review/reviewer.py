@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
 )
 
 from seedbed.domain.diffs import FileDiff
+from seedbed.domain.errors import SeedbedError
 from seedbed.domain.models import MergeStrategy, Task
 from seedbed.engine import comments as comment_ops
 from seedbed.engine import review
@@ -86,6 +87,11 @@ class ReviewWindow(QWidget):
         self.since_box = QCheckBox("Only what changed since the last review", self)
         self.since_box.setEnabled(False)
         self.since_box.setToolTip("Enabled once changes were requested")
+        try:  # after a round of requested changes, what changed since is what to read
+            reviewed = context.store.get_task(task_id).reviewed_commit is not None
+        except SeedbedError:
+            reviewed = False
+        self.since_box.setChecked(reviewed)
         self.error_label = ErrorLabel(self)
         self.status_label = QLabel(self)
         self._build_decision()
