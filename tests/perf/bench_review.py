@@ -16,7 +16,7 @@ reviewer reads through it, as in the app):
   paint of the file list's viewport with rows (the outline: `git diff --numstat`), and,
   beside it, to the paint after the whole diff was parsed (diff_open_whole_diff_ms);
 - first file: from the same start to the first paint of the diff text's viewport with
-  the first file's rows set (set_rows highlights every block before it returns), and,
+  the first file's rows set (the blocks in view are highlighted before that paint), and,
   beside it, to the first paint after the intraline spans came back from the worker;
   also the next (small) file selected to its painted rows and spans (diff_next_file_ms);
 - scroll: the big module selected (its selection cost is reported beside), then the diff
@@ -386,8 +386,8 @@ def _scroll_round(session: Session) -> dict[str, float]:
     window, _ = session.open_window()
     try:
         text = window.diff.text
-        # Selecting the big module: set_rows highlights every block, then the spans
-        # come back and their blocks are highlighted again.
+        # Selecting the big module: its rows are laid out and the blocks in view
+        # highlighted, then the spans come back and those blocks get them.
         selected = _select_file(session, window, _module_path(BIG_INDEX))
         painted = window.select_probes[0]
         rows = len(text.rows)

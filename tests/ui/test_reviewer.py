@@ -10,8 +10,10 @@ from PySide6.QtWidgets import QDialog
 from pytestqt.qtbot import QtBot
 
 from seedbed.domain.models import TaskState
+from seedbed.engine import comments as comment_ops
 from seedbed.ui.context import AppContext
 from seedbed.ui.review import reviewer as reviewer_module
+from seedbed.ui.review.file_list import Role, ViewedStore
 from seedbed.ui.review.reviewer import ReviewWindow
 from tests.conftest import SeedbedCli, git
 from tests.engine.test_reviewing import AGENT, prepare
@@ -177,3 +179,41 @@ def test_activating_a_card_awaiting_review_opens_its_reviewer(
     main._on_board_task_activated(task_id)
     assert main.reviewers[task_id] is reviewer  # one window per task
     reviewer.close()
+
+
+def test_keys_walk_back_across_files_and_tick_viewed_and_the_window_names_the_task(
+    qtbot: QtBot, reviewed: tuple[ReviewWindow, int], app_context: AppContext
+) -> None:
+    window, task_id = reviewed
+    assert window.windowTitle() == f"Review #{task_id}: Tidy up"
+    files = window.files
+    files.select_row(files.model.row_of("lib.txt"))
+    before = [f.path for f in files.model.files()]
+    previous = before[before.index("lib.txt") - 1]
+    window.actions_by_name["previous_hunk"].trigger()  # at the top: the file before
+    assert files.current_file() is not None and files.current_file().path == previous
+    files.select_row(files.model.row_of("lib.txt"))
+    window.actions_by_name["next_hunk"].trigger()
+    window.actions_by_name["next_hunk"].trigger()
+    assert window.diff.current_hunk() == 1
+    window.actions_by_name["previous_hunk"].trigger()
+    assert window.diff.current_hunk() == 0 and files.current_file().path == "lib.txt"
+
+    index = files.tree.file_index(files.model.row_of("lib.txt"))
+    assert index.data(Role.VIEWED) is False
+    window.actions_by_name["toggle_viewed"].trigger()
+    assert index.data(Role.VIEWED) is True
+    assert ViewedStore(app_context.data_dir).is_viewed(task_id, files.current_file())
+    window.actions_by_name["toggle_viewed"].trigger()
+    assert index.data(Role.VIEWED) is False
+
+
+def test_the_request_button_counts_the_comments_it_sends(
+    qtbot: QtBot, reviewed: tuple[ReviewWindow, int], app_context: AppContext
+) -> None:
+    window, task_id = reviewed
+    assert window.request_button.text() == "&Request changes"
+    comment_ops.add_comment(app_context.store, task_id, "lib.txt", 5, None, "A digit", "")
+    comment_ops.add_comment(app_context.store, task_id, "lib.txt", 35, None, "Here too", "")
+    window.reload()
+    qtbot.waitUntil(lambda: window.request_button.text() == "&Request changes (2 comments)")

@@ -48,6 +48,7 @@ ACTIONS: dict[str, ActionSpec] = {
     "next_file": ActionSpec("Next &file", "J", "Reviewer: the next file"),
     "previous_file": ActionSpec("Previous fi&le", "K", "Reviewer: the previous file"),
     "comment_lines": ActionSpec("&Comment…", "C", "Reviewer: comment on the selected lines"),
+    "toggle_viewed": ActionSpec("Mark &viewed", "V", "Reviewer: tick the file as viewed, or not"),
     "toggle_split": ActionSpec(
         "&Side by side", "S", "Reviewer: old and new side by side, or one unified diff"
     ),

@@ -73,6 +73,12 @@ class DecisionPanel(QGroupBox):
         self._on_strategy_current_index_changed(self.strategy.currentIndex())
 
     @Slot(int)
+    def show_unsent(self, count: int) -> None:
+        """The request button says how many comments it sends."""
+        sent = f" ({count} comment{'s' if count != 1 else ''})" if count else ""
+        self.request_button.setText(f"&Request changes{sent}")
+
+    @Slot(int)
     def _on_strategy_current_index_changed(self, _index: int) -> None:
         rebase = self.strategy.currentData() == MergeStrategy.REBASE
         # A rebase keeps the agent's own commits and their messages: nothing to write.

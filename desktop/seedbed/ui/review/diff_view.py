@@ -220,6 +220,11 @@ class DiffView(QWidget):
         self._go_to(targets[0] if delta > 0 else targets[-1])
         return True
 
+    def go_to_last_hunk(self) -> None:
+        hunks = self.hunk_blocks()
+        if hunks:
+            self._go_to(hunks[-1])
+
     def current_hunk(self) -> int:
         """The index of the hunk the cursor is in (-1 before the first)."""
         number = self.active.textCursor().blockNumber()

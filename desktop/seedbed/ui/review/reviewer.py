@@ -47,6 +47,7 @@ REVIEW_ACTIONS = (
     "next_file",
     "previous_file",
     "comment_lines",
+    "toggle_viewed",
     "toggle_split",
 )
 
@@ -149,6 +150,7 @@ class ReviewWindow(QWidget):
         self.discard_button.clicked.connect(self._on_discard_button_clicked)
         d.resolve_button.clicked.connect(self._on_resolve_button_clicked)
         d.worktree.message_shown.connect(self.error_label.show_message)
+        self.side.unsent_changed.connect(d.show_unsent)
 
     # -- loading -----------------------------------------------------------------------
 
@@ -211,6 +213,7 @@ class ReviewWindow(QWidget):
         live = " — live, the agent is working" if data.live else ""
         since = f" — since {data.since[:10]}" if data.since else ""
         self.header.setText(f"{task.title} ({task.state.value.replace('_', ' ')}){live}{since}")
+        self.setWindowTitle(f"Review #{task.id}: {task.title}")
         self.since_box.setEnabled(task.reviewed_commit is not None or self.since_box.isChecked())
         self.side.show_data(data)
         prefill = commit_message(task, data.summary)
@@ -327,7 +330,16 @@ class ReviewWindow(QWidget):
             self.files.step(1)
 
     def _on_previous_hunk(self) -> None:
-        self.diff.step_hunk(-1)
+        """Back a hunk; from the first, to the last hunk of the file before."""
+        if self.diff.step_hunk(-1):
+            return
+        before = self.files.current_file()
+        self.files.step(-1)
+        if self.files.current_file() is not before:
+            self.diff.go_to_last_hunk()
+
+    def _on_toggle_viewed(self) -> None:
+        self.files.toggle_viewed()
 
     def _on_next_file(self) -> None:
         self.files.step(1)

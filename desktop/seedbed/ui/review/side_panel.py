@@ -78,10 +78,12 @@ class SidePanel(QWidget):
     Signals:
         edit_requested(object): edit this unsent Comment (new body as its `body`).
         delete_requested(object): delete this unsent Comment.
+        unsent_changed(int): how many comments are not sent yet (after each listing).
     """
 
     edit_requested = Signal(object)
     delete_requested = Signal(object)
+    unsent_changed = Signal(int)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -159,6 +161,7 @@ class SidePanel(QWidget):
             self.comments.addItem(item)
             if current is not None and comment.id == current.id:
                 self.comments.setCurrentItem(item)
+        self.unsent_changed.emit(sum(1 for c in comments if not c.sent))
 
     def current_comment(self) -> Comment | None:
         item = self.comments.currentItem()
