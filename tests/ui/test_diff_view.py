@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
@@ -10,7 +11,9 @@ from pytestqt.qtbot import QtBot
 from seedbed.domain.diffs import FileDiff
 from seedbed.ui.review.diff_view import DiffView, file_spans
 from seedbed.ui.review.layout import unified
+from seedbed.vcs.diff import range_diff
 from seedbed.vcs.diffparse import parse_diff
+from tests.conftest import git, make_repo
 
 DIFF = """\
 diff --git a/lib.py b/lib.py
@@ -258,3 +261,36 @@ def test_tokens_and_spans_after_an_emoji_cover_the_right_characters(qtbot: QtBot
     assert "".join(covered(spans)) == "new_name"  # the changed word, not "n new_na"
     bold_or_coloured = covered([(r.start, r.length) for r in ranges])
     assert "return" in bold_or_coloured  # the keyword token, not "; retu"
+
+
+def test_renames_modes_and_line_endings_are_said_above_the_lines(
+    qtbot: QtBot, tmp_path: Path
+) -> None:
+    lines = "".join(f"line {n}\n" for n in range(1, 11))
+    repo = make_repo(
+        tmp_path / "repo", {"notes.md": "a\nb\nc\n", "run.sh": "echo hi\n", "lib.txt": lines}
+    )
+    old = git(repo, "rev-parse", "HEAD").strip()
+    git(repo, "mv", "notes.md", "docs.md")
+    (repo / "run.sh").chmod(0o755)
+    (repo / "lib.txt").write_bytes(lines.replace("line 5\n", "line 5\r\n").encode())
+    git(repo, "commit", "-q", "-am", "rename, chmod, crlf")
+    by_path = {f.path: f for f in range_diff(repo, old, "HEAD")}
+    view = make_view(qtbot)
+
+    view.set_file(by_path["docs.md"])
+    assert view.info.isVisible() and view.info.text() == "Renamed from notes.md (100% similar)"
+    assert view.pages.currentWidget() is view.placeholder
+    assert view.placeholder_label.text() == "docs.md: no line changed."
+    assert view.show_anyway.isHidden()
+
+    view.set_file(by_path["run.sh"])
+    assert view.info.text() == "Mode 100644 → 100755 (file → executable)"
+
+    view.set_file(by_path["lib.txt"])
+    assert view.info.text() == "1 line changed only in their ending (now CRLF)"
+    assert view.pages.currentWidget() is view.text
+    assert "-line 5\n+line 5" in view.text.toPlainText()
+
+    view.set_file(the_file())
+    assert view.info.isHidden()

@@ -14,7 +14,8 @@ import pytest
 
 from seedbed.domain.diffs import FileDiff, LineKind
 from seedbed.vcs import range_diff, review_diff, worktree_review_diff
-from seedbed.vcs.diffparse import parse_diff
+from seedbed.vcs.diff import branch_range, diff_text, parsed
+from seedbed.vcs.diffparse import Caps, parse_diff
 from tests.conftest import git, make_repo
 
 Content = str | bytes
@@ -142,6 +143,22 @@ def test_a_file_over_the_line_limit_keeps_its_counts_but_no_hunks(base: Path) ->
     check_lines(files["small.txt"], "a\n", "b\n")
     limited = review_diff(base, "main", "task", max_lines_per_file=2)
     assert [f.too_large for f in limited] == [True, False]  # small.txt: two lines exactly
+
+
+def test_a_minified_file_is_too_large_by_its_characters_until_asked_for_whole(
+    base: Path,
+) -> None:
+    minified = "var a=" + "1+" * 40_000 + "1;\n"  # one line of 80 kB
+    many = "".join(f"{'x' * 99}\n" for _ in range(15_000))  # 1.5 MB in 15,000 lines
+    files = on_main_then_task(base, {"keep.txt": "a\n"}, {"app.min.js": minified, "big.txt": many})
+    js = files["app.min.js"]
+    assert (js.too_large, js.hunks, js.insertions) == (True, [], 1)
+    assert not files["big.txt"].too_large  # under the 2 MB of characters
+    tight = parse_diff(diff_text(base, "main", "task"), caps=Caps(chars=1_000_000))
+    assert {f.path: f.too_large for f in tight} == {"app.min.js": True, "big.txt": True}
+    project_range = branch_range(base, "main", "task")
+    [whole] = parsed(project_range, paths=["app.min.js"], whole=True)
+    assert not whole.too_large and whole.hunks[0].lines[0].text == minified[:-1]
 
 
 def test_unicode_names_and_content(base: Path) -> None:

@@ -25,7 +25,6 @@ from seedbed.vcs import diff as vcs_diff
 from seedbed.vcs.git import branch_exists
 
 MAX_LINES = 20_000  # diff lines per file shown before "too large: show anyway"
-UNCAPPED = 1 << 40
 SUMMARY_PAGE = 200  # log rows read per step when looking back for the last answer
 SUMMARY_ROWS = 5000  # and how far back at most
 
@@ -128,7 +127,8 @@ def load_review(
     diff_range, live, since = _range(store, task, since_reviewed)
     files = vcs_diff.parsed(diff_range, MAX_LINES)
     if any(f.too_large and f.path in uncapped for f in files):
-        whole = {f.path: f for f in vcs_diff.parsed(diff_range, UNCAPPED, sorted(uncapped))}
+        shown = vcs_diff.parsed(diff_range, paths=sorted(uncapped), whole=True)
+        whole = {f.path: f for f in shown}
         files = [whole.get(f.path, f) if f.path in uncapped else f for f in files]
     note, overlaps = _radar_notes(store, task, files)
     data = ReviewData(

@@ -12,7 +12,7 @@ from typing import NamedTuple
 from seedbed.domain.diffs import FileDiff
 from seedbed.domain.errors import OperationError
 from seedbed.domain.models import DiffStat, FileChange, Model
-from seedbed.vcs.diffparse import parse_diff
+from seedbed.vcs.diffparse import NO_CAPS, parse_diff
 from seedbed.vcs.git import merge_base, rev_parse
 from seedbed.vcs.runner import DIFF_OPTIONS, PATHS_RAW, run_git
 
@@ -216,10 +216,14 @@ def outline(diff_range: DiffRange) -> list[FileDiff]:
 
 
 def parsed(
-    diff_range: DiffRange, max_lines_per_file: int = 20_000, paths: Sequence[str] = ()
+    diff_range: DiffRange,
+    max_lines_per_file: int = 20_000,
+    paths: Sequence[str] = (),
+    whole: bool = False,
 ) -> list[FileDiff]:
     """The range's diff parsed, all of it or only `paths` (taken literally: a name with
-    `*` or `:` is a name). A renamed file needs both its paths to be found as a rename."""
+    `*` or `:` is a name). A renamed file needs both its paths to be found as a rename.
+    `whole`: no file is too large (the user asked to see it anyway)."""
     cwd, old, new = diff_range.cwd, diff_range.old, diff_range.new
     limit = ("--", *paths) if paths else ()
     out = run_git(
@@ -234,7 +238,7 @@ def parsed(
         *limit,
     )
     text = out.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-    return parse_diff(text, max_lines_per_file)
+    return parse_diff(text, max_lines_per_file, NO_CAPS if whole else None)
 
 
 def review_diff(

@@ -12,13 +12,16 @@ from the most reliable line present: `rename/copy from/to`, then `---`/`+++`, th
 
 Speed: one pass over the lines with the hot loop kept to local variables. Building the
 pydantic `DiffLine`s is most of the cost (about 1-3 µs each), so a file past
-`max_lines_per_file` stops building them and only counts.
+`max_lines_per_file` stops building them and only counts; so does one past
+`max_chars_per_file` characters, or with a line longer than `max_line_chars` (a minified
+file: one line of megabytes would stall the view that lays it out).
 """
 
 from __future__ import annotations
 
 import gc
 import re
+from dataclasses import dataclass
 
 from seedbed.domain.diffs import DiffLine, FileDiff, Hunk, LineKind
 
@@ -43,11 +46,26 @@ _HEADER_KEYS = (
 )
 
 
-def parse_diff(text: str, max_lines_per_file: int = 20_000) -> list[FileDiff]:
+@dataclass(frozen=True)
+class Caps:
+    """How much of one file's diff is built into lines; past any, it is `too_large`."""
+
+    lines: int = 20_000
+    chars: int = 2_000_000
+    line_chars: int = 20_000
+
+
+NO_CAPS = Caps(1 << 40, 1 << 40, 1 << 40)
+
+
+def parse_diff(
+    text: str, max_lines_per_file: int = 20_000, caps: Caps | None = None
+) -> list[FileDiff]:
     """Every file of a unified git diff, in order; text outside a `diff --git` is ignored."""
     lines = text.split("\n")  # not splitlines(): \r, \f, \x1c, \u2028… are content
     if lines and lines[-1] == "":
         lines.pop()
+    caps = caps or Caps(lines=max_lines_per_file)
     files: list[FileDiff] = []
     blobs: dict[str, tuple[str | None, str | None]] = {}
     i, end = 0, len(lines)
@@ -59,7 +77,7 @@ def parse_diff(text: str, max_lines_per_file: int = 20_000) -> list[FileDiff]:
         while i < end:
             line = lines[i]
             if line.startswith("diff --git "):
-                file, i = _parse_file(lines, i, max_lines_per_file)
+                file, i = _parse_file(lines, i, caps)
                 _append(files, file)
             else:
                 if line.startswith(":"):
@@ -109,7 +127,7 @@ def _append(files: list[FileDiff], file: FileDiff) -> None:
     files.append(file)
 
 
-def _parse_file(lines: list[str], i: int, max_lines: int) -> tuple[FileDiff, int]:
+def _parse_file(lines: list[str], i: int, caps: Caps) -> tuple[FileDiff, int]:
     """One file from its `diff --git` line at `i`; returns it and the index after it."""
     old, new = _git_line_paths(lines[i][len("diff --git ") :])
     meta: dict[str, str] = {}
@@ -167,14 +185,15 @@ def _parse_file(lines: list[str], i: int, max_lines: int) -> tuple[FileDiff, int
         new_blob=blobs[1],
     )
     if not binary:
-        i = _parse_hunks(lines, i, file, max_lines)
+        i = _parse_hunks(lines, i, file, caps)
     return file, i
 
 
-def _parse_hunks(lines: list[str], i: int, file: FileDiff, max_lines: int) -> int:
+def _parse_hunks(lines: list[str], i: int, file: FileDiff, caps: Caps) -> int:
     """Read the hunks of `file` from `i`; fill its hunks and counts, return the next index."""
     end = len(lines)
-    insertions = deletions = total = 0
+    max_lines, max_chars, max_line_chars = caps.lines, caps.chars, caps.line_chars
+    insertions = deletions = total = chars = 0
     building = True
     hunks = file.hunks
     last: DiffLine | None = None
@@ -212,9 +231,12 @@ def _parse_hunks(lines: list[str], i: int, file: FileDiff, max_lines: int) -> in
                 break
             i += 1
             total += 1
-            if building and total > max_lines:
-                building = False
-                last = None
+            if building:
+                size = len(line)
+                chars += size
+                if total > max_lines or chars > max_chars or size > max_line_chars:
+                    building = False
+                    last = None
             text = line[1:]
             crlf = text.endswith("\r")
             if crlf:

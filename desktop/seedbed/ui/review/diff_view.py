@@ -10,7 +10,15 @@ from PySide6.QtWidgets import QLabel, QPushButton, QStackedWidget, QVBoxLayout, 
 
 from seedbed.domain.diffs import FileDiff
 from seedbed.ui.review.diff_text import DiffText, SplitText
-from seedbed.ui.review.layout import Pane, Row, Span, file_spans, side_by_side, unified
+from seedbed.ui.review.layout import (
+    Pane,
+    Row,
+    Span,
+    file_notes,
+    file_spans,
+    side_by_side,
+    unified,
+)
 
 __all__ = ["Compute", "DiffView", "SourceLoader", "file_spans"]
 
@@ -41,6 +49,10 @@ class DiffView(QWidget):
         self._source: list[str] | None = None
         self._expanded: set[int] = set()
         self._spans: dict[tuple[int, int], list[Span]] | None = None
+        self.info = QLabel(self)  # a rename, a mode or line-ending change
+        self.info.setTextFormat(Qt.TextFormat.PlainText)
+        self.info.setWordWrap(True)
+        self.info.hide()
         self.text = DiffText(self)
         self.split = SplitText(self)
         self.placeholder = QWidget(self)
@@ -58,6 +70,7 @@ class DiffView(QWidget):
             self.pages.addWidget(page)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.info)
         layout.addWidget(self.pages)
         self.show_anyway.clicked.connect(self._on_show_anyway_clicked)
         for text in self.texts():
@@ -90,6 +103,13 @@ class DiffView(QWidget):
         self._source = None
         self._expanded = set()
         self._spans = None
+        notes = file_notes(file) if file is not None else []
+        self.info.setText(" · ".join(notes))
+        self.info.setVisible(bool(notes))
+        plain = file is not None and not file.hunks and not file.binary and not file.too_large
+        if plain and not file.outline:  # a pure rename or mode change: no line to show
+            self._show_placeholder(file)
+            return
         if file is None or file.binary or file.outline or (file.too_large and not file.hunks):
             self._show_placeholder(file)
             return
@@ -146,9 +166,12 @@ class DiffView(QWidget):
             message = f"{file.path}: binary file, not shown."
         elif file.outline:
             message = f"Reading {file.path}…"
+        elif not file.hunks and not file.too_large:
+            message = f"{file.path}: no line changed."
         else:
-            lines = file.insertions + file.deletions
-            message = f"{file.path}: the diff is too large to show at once ({lines:,} lines)."
+            n = file.insertions + file.deletions
+            lines = f"{n:,} line{'s' if n != 1 else ''}"
+            message = f"{file.path}: the diff is too large to show at once ({lines})."
         self.placeholder_label.setText(message)
         self.show_anyway.setVisible(
             file is not None and file.too_large and not file.binary and not file.outline

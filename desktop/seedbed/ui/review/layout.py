@@ -263,6 +263,38 @@ def file_spans(file: FileDiff, cap: int = MAX_PAIRS) -> dict[tuple[int, int], li
     return spans
 
 
+MODE_NAMES = {"100644": "file", "100755": "executable", "120000": "symlink", "160000": "submodule"}
+
+
+def file_notes(file: FileDiff) -> list[str]:
+    """What the lines do not show: a rename or copy, a mode change, lines whose only
+    change is their ending (LF ↔ CRLF)."""
+    notes: list[str] = []
+    if file.old_path and file.status in ("R", "C"):
+        verb = "Renamed" if file.status == "R" else "Copied"
+        similar = f" ({file.similarity}% similar)" if file.similarity is not None else ""
+        notes.append(f"{verb} from {file.old_path}{similar}")
+    if file.old_mode and file.new_mode and file.old_mode != file.new_mode:
+        old = MODE_NAMES.get(file.old_mode, file.old_mode)
+        new = MODE_NAMES.get(file.new_mode, file.new_mode)
+        notes.append(f"Mode {file.old_mode} → {file.new_mode} ({old} → {new})")
+    endings = 0
+    for hunk in file.hunks:
+        for removed, added in pair_lines(hunk):
+            old_line, new_line = hunk.lines[removed], hunk.lines[added]
+            if old_line.text == new_line.text and old_line.crlf != new_line.crlf:
+                endings += 1
+    if endings:
+        to = (
+            "CRLF"
+            if any(line.crlf for h in file.hunks for line in h.lines if line.kind is LineKind.ADDED)
+            else "LF"
+        )
+        s = "s" if endings != 1 else ""
+        notes.append(f"{endings:,} line{s} changed only in their ending (now {to})")
+    return notes
+
+
 def split_source(text: str) -> list[str]:
     """A file's lines as the diff names them: split on LF only, CR of CRLF dropped."""
     lines = text.split("\n")
