@@ -223,3 +223,27 @@ def test_a_read_only_reviewer_changes_nothing_and_is_not_stuck(
     window.reload()
     qtbot.waitUntil(lambda: window.approve_button.isEnabled(), timeout=10_000)
     assert app_context.store.get_task(task_id).state is TaskState.AWAITING_REVIEW
+
+
+def test_comments_are_marked_in_the_diff_and_lead_to_their_line(
+    qtbot: QtBot, reviewed: tuple[ReviewWindow, int], app_context: AppContext
+) -> None:
+    window, task_id = reviewed
+    store = app_context.store
+    comment_ops.add_comment(store, task_id, "lib.txt", 35, None, "Thirty-five in digits", "")
+    window.reload()
+    qtbot.waitUntil(lambda: window.side.comments.count() == 1, timeout=10_000)
+    first = window.files.current_file()
+    assert first is not None and first.path != "lib.txt"
+    assert window.diff.text.comment_marks == {}  # none on this file
+
+    window.side.comments.itemActivated.emit(window.side.comments.item(0))
+    assert window.diff.file is not None and window.diff.file.path == "lib.txt"
+    text = window.diff.text
+    marked = next(n for n, r in enumerate(text.rows) if r.kind == "+" and r.new_no == 35)
+    assert text.comment_marks == {marked: False}
+    assert text.cursorForPosition(text.viewport().rect().topLeft()).blockNumber() <= marked
+    assert text.textCursor().blockNumber() == marked
+    comment_ops.request_changes_with_comments(store, task_id, "")
+    window.reload()
+    qtbot.waitUntil(lambda: window.diff.text.comment_marks == {marked: True}, timeout=10_000)

@@ -102,6 +102,11 @@ class Gutter(QWidget):
                 if row.new_no is not None and columns != "old":
                     x = width if columns == "both" else 0
                     painter.drawText(QRect(x, top, width - 4, height), right, str(row.new_no))
+                sent = self.text.comment_marks.get(number)
+                if sent is not None:  # a comment on this line: a bar at the gutter's edge
+                    colors = self.text.highlighter.colors
+                    mark = colors.muted if sent else colors.comment
+                    painter.fillRect(QRect(0, top + 1, 3, max(1, height - 2)), mark)
             block = block.next()
 
     def mousePressEvent(self, event: QMouseEvent) -> None:
@@ -141,6 +146,8 @@ class DiffText(QPlainTextEdit):
         )
         self.rows: list[Row] = []
         self.code: list[str] = []
+        # Blocks with a review comment: True once it was sent (see DiffView.set_comments).
+        self.comment_marks: dict[int, bool] = {}
         self._editing = False
         self.highlighter = DiffHighlighter(self.document(), self.palette())
         self.gutter = Gutter(self)
@@ -158,6 +165,7 @@ class DiffText(QPlainTextEdit):
 
     def set_rows(self, rows: list[Row], text: str, file_name: str) -> None:
         self.rows = rows
+        self.comment_marks = {}
         # Nothing is highlighted here: the blocks in view are, as they are painted.
         self.highlighter.set_rows(rows, file_name)
         with self._highlighter_detached():

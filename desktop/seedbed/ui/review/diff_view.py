@@ -8,7 +8,7 @@ from collections.abc import Callable
 from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtWidgets import QLabel, QPushButton, QStackedWidget, QVBoxLayout, QWidget
 
-from seedbed.domain.diffs import FileDiff
+from seedbed.domain.diffs import Comment, FileDiff
 from seedbed.ui.review.diff_text import DiffText, SplitText
 from seedbed.ui.review.layout import (
     Pane,
@@ -49,6 +49,7 @@ class DiffView(QWidget):
         self._source: list[str] | None = None
         self._expanded: set[int] = set()
         self._spans: dict[tuple[int, int], list[Span]] | None = None
+        self.comments: list[Comment] = []
         self.info = QLabel(self)  # a rename, a mode or line-ending change
         self.info.setTextFormat(Qt.TextFormat.PlainText)
         self.info.setWordWrap(True)
@@ -156,6 +157,42 @@ class DiffView(QWidget):
             self.active.verticalScrollBar().setValue(scroll)
             self.active.horizontalScrollBar().setValue(hscroll)
         self._apply_spans()
+        self._mark_comments()
+
+    def set_comments(self, comments: list[Comment]) -> None:
+        """The task's review comments: their lines get a mark in the gutter."""
+        self.comments = comments
+        self._mark_comments()
+
+    def _mark_comments(self) -> None:
+        file = self.file
+        mine = [c for c in self.comments if file is not None and c.path == file.path]
+        for text in self.texts():
+            marks: dict[int, bool] = {}
+            if mine and text.rows:
+                lines: dict[int, bool] = {}
+                for c in mine:
+                    if c.line is None:
+                        continue
+                    for n in range(c.line, (c.end_line or c.line) + 1):
+                        lines[n] = lines.get(n, True) and c.sent
+                for block, row in enumerate(text.rows):
+                    if row.new_no in lines and row.kind in (" ", "+"):
+                        marks[block] = lines[row.new_no]
+            if marks != text.comment_marks:
+                text.comment_marks = marks
+                text.gutter.update()
+
+    def go_to_line(self, line: int) -> None:
+        """Put the new file's `line` (or the first row after it, a fold) at the top."""
+        rows = self.rows
+        target = next(
+            (n for n, r in enumerate(rows) if r.new_no is not None and r.new_no >= line), -1
+        )
+        if target < 0:
+            target = next((n for n, r in enumerate(rows) if r.kind == "fold"), -1)
+        if target >= 0:
+            self._go_to(target)
 
     def _show_placeholder(self, file: FileDiff | None) -> None:
         for text in self.texts():

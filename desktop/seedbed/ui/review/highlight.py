@@ -67,6 +67,7 @@ class Colors:
     removed_strong: QColor
     muted: QColor
     filler: QColor
+    comment: QColor  # the mark of a line with an unsent review comment
     tokens: dict[_TokenType, QColor]
 
     @classmethod
@@ -83,6 +84,7 @@ class Colors:
             removed_strong=theme.mix(base, danger, 0.40),
             muted=theme.muted(palette),
             filler=theme.mix(base, text, 0.06),
+            comment=warning,
             tokens={
                 Keyword: theme.mix(text, accent, 0.75),
                 Name.Builtin: theme.mix(text, accent, 0.5),

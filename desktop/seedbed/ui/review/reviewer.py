@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from seedbed.domain.diffs import FileDiff
+from seedbed.domain.diffs import Comment, FileDiff
 from seedbed.domain.errors import SeedbedError
 from seedbed.domain.models import MergeStrategy, Task
 from seedbed.engine import comments as comment_ops
@@ -151,6 +151,8 @@ class ReviewWindow(QWidget):
         d.resolve_button.clicked.connect(self._on_resolve_button_clicked)
         d.worktree.message_shown.connect(self.error_label.show_message)
         self.side.unsent_changed.connect(d.show_unsent)
+        self.side.comments_shown.connect(self.diff.set_comments)
+        self.side.comment_activated.connect(self._on_side_comment_activated)
 
     # -- loading -----------------------------------------------------------------------
 
@@ -337,6 +339,18 @@ class ReviewWindow(QWidget):
         self.files.step(-1)
         if self.files.current_file() is not before:
             self.diff.go_to_last_hunk()
+
+    @Slot(object)
+    def _on_side_comment_activated(self, comment: Comment) -> None:
+        """Show the comment's file, at its line once the file is on screen."""
+        row = self.files.model.row_of(comment.path)
+        if row < 0:
+            self.error_label.show_message(f"{comment.path} is not in this diff any more")
+            return
+        self.files.select_row(row)
+        if comment.line is not None and self.diff.file is not None and not self.diff.file.outline:
+            self.diff.go_to_line(comment.line)
+        self.diff.active.setFocus()
 
     def _on_toggle_viewed(self) -> None:
         self.files.toggle_viewed()

@@ -79,11 +79,15 @@ class SidePanel(QWidget):
         edit_requested(object): edit this unsent Comment (new body as its `body`).
         delete_requested(object): delete this unsent Comment.
         unsent_changed(int): how many comments are not sent yet (after each listing).
+        comments_shown(object): the list of Comments now listed.
+        comment_activated(object): a Comment double-clicked (or Enter): show its line.
     """
 
     edit_requested = Signal(object)
     delete_requested = Signal(object)
     unsent_changed = Signal(int)
+    comments_shown = Signal(object)
+    comment_activated = Signal(object)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -128,6 +132,7 @@ class SidePanel(QWidget):
         self.edit_button.clicked.connect(self._on_edit_button_clicked)
         self.delete_button.clicked.connect(self._on_delete_button_clicked)
         self.comments.currentItemChanged.connect(self._on_comments_current_item_changed)
+        self.comments.itemActivated.connect(self._on_comments_item_activated)
         self._on_comments_current_item_changed(None, None)
 
     def show_data(self, data: ReviewData) -> None:
@@ -162,6 +167,7 @@ class SidePanel(QWidget):
             if current is not None and comment.id == current.id:
                 self.comments.setCurrentItem(item)
         self.unsent_changed.emit(sum(1 for c in comments if not c.sent))
+        self.comments_shown.emit(comments)
 
     def current_comment(self) -> Comment | None:
         item = self.comments.currentItem()
@@ -182,6 +188,10 @@ class SidePanel(QWidget):
         editable = comment is not None and not comment.sent
         self.edit_button.setEnabled(editable)
         self.delete_button.setEnabled(editable)
+
+    @Slot(QListWidgetItem)
+    def _on_comments_item_activated(self, item: QListWidgetItem) -> None:
+        self.comment_activated.emit(item.data(Qt.ItemDataRole.UserRole))
 
     @Slot()
     def _on_edit_button_clicked(self) -> None:
