@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Callable
 from pathlib import Path
 
+from pygments.token import Keyword, String
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
 from seedbed.domain.diffs import FileDiff
 from seedbed.ui.review.diff_view import DiffView, file_spans
+from seedbed.ui.review.highlight import TOKEN_KINDS, lex_lines, lexer_for
 from seedbed.ui.review.layout import unified
 from seedbed.vcs.diff import range_diff
 from seedbed.vcs.diffparse import parse_diff
@@ -167,7 +170,8 @@ def has_span_background(view: DiffView, number: int) -> bool:
 
 
 def test_a_long_file_is_highlighted_only_where_it_is_seen(qtbot: QtBot) -> None:
-    view = make_view(qtbot)
+    pending: list[tuple[Callable[[], object], Callable[[object], None]]] = []
+    view = make_view(qtbot, lambda fn, done: pending.append((fn, done)))
     view.set_file(big_file())
     qtbot.wait(20)  # painted
     text, highlighter = view.text, view.text.highlighter
@@ -178,10 +182,22 @@ def test_a_long_file_is_highlighted_only_where_it_is_seen(qtbot: QtBot) -> None:
     done = formatted_blocks(view)
     assert set(range(first, last + 1)) <= done
     assert len(done) <= seen + 2 * 10 + 1  # the viewport and a small margin only
+    done_before = done
     assert highlighter.highlighted == set(range(0, last + 11))
-    # Lexed (not highlighted) while idle: the pages around the viewport only.
+    # Lexed line by line on the GUI thread (not highlighted) while idle: the pages
+    # around the viewport only.
     assert len(highlighter._tokens) <= seen + 2 * 10 + 1 + 3 * (seen + 20)
-    # The intraline spans (computed at once here) are on the visible changed lines.
+    # The worker's answer: the spans; then the tokens in context are asked for, and
+    # none come (a file this long stays lexed line by line, as it comes into view).
+    fn, done = pending.pop()
+    done(fn())
+    fn, done = pending.pop()
+    assert fn() == {}
+    done({})
+    pending.clear()
+    assert len(highlighter._tokens) <= seen + 2 * 10 + 1 + 3 * (seen + 20)
+    assert formatted_blocks(view) <= done_before | set(range(first, last + 1))
+    # The intraline spans are on the visible changed lines.
     changed = next(n for n in range(first, last + 1) if text.rows[n].kind == "+")
     assert highlighter.spans.get(changed)
     assert has_span_background(view, changed)
@@ -213,7 +229,8 @@ def test_spans_and_a_palette_change_reapply_without_lexing_again(qtbot: QtBot) -
     fn, done = pending.pop()
     done(fn())
     assert has_span_background(view, changed)
-    assert all(highlighter._tokens[n] is tokens for n, tokens in lexed.items())
+    assert lexed.keys() <= highlighter._tokens.keys()  # now lexed in context
+    lexed = dict(highlighter._tokens)
 
     palette = view.palette()
     palette.setColor(palette.ColorRole.Base, Qt.GlobalColor.black)
@@ -294,3 +311,48 @@ def test_renames_modes_and_line_endings_are_said_above_the_lines(
 
     view.set_file(the_file())
     assert view.info.isHidden()
+
+
+DOCSTRING = '''\
+diff --git a/doc.py b/doc.py
+--- a/doc.py
++++ b/doc.py
+@@ -1,4 +1,5 @@
+ def f():
+     """Start of the doc.
++    import this: words inside the docstring
+     end."""
+-    return 1
++    return 2
+'''
+
+
+def test_a_line_inside_a_docstring_is_coloured_as_the_string_it_is(qtbot: QtBot) -> None:
+    view = make_view(qtbot)
+    (file,) = parse_diff(DOCSTRING)
+    view.set_file(file)  # `now`: the tokens lexed with their context are back at once
+    qtbot.wait(20)
+    text = view.text
+    highlighter = text.highlighter
+    inside = next(n for n, r in enumerate(text.rows) if r.kind == "+" and r.new_no == 3)
+    string = highlighter._formats[highlighter._kinds.index(String)]
+    keyword = highlighter._formats[highlighter._kinds.index(Keyword)]
+    formats = text.document().findBlockByNumber(inside).layout().formats()
+    colours = {r.format.foreground().color().rgb() for r in formats if r.start > 0}
+    assert colours == {string.foreground().color().rgb()}  # not the keyword of "import"
+    assert keyword.foreground().color().rgb() not in colours
+    code = next(n for n, r in enumerate(text.rows) if r.kind == "+" and r.new_no == 5)
+    code_colours = {
+        r.format.foreground().color().rgb()
+        for r in text.document().findBlockByNumber(code).layout().formats()
+    }
+    assert keyword.foreground().color().rgb() in code_colours  # "return" still a keyword
+    # Alone, the line would have been lexed as code.
+    alone = _alone("    import this: words inside")
+    assert TOKEN_KINDS.index(Keyword) in alone[2::3]
+
+
+def _alone(line: str) -> array[int]:
+    lexer = lexer_for("doc.py")
+    assert lexer is not None
+    return lex_lines(lexer, [line])[0]

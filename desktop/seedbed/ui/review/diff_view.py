@@ -3,6 +3,7 @@ asked for; binary and too-large files as a placeholder."""
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Callable
 
 from PySide6.QtCore import Qt, Signal, Slot
@@ -10,6 +11,7 @@ from PySide6.QtWidgets import QLabel, QPushButton, QStackedWidget, QVBoxLayout, 
 
 from seedbed.domain.diffs import Comment, FileDiff
 from seedbed.ui.review.diff_text import DiffText, SplitText
+from seedbed.ui.review.highlight import token_arrays
 from seedbed.ui.review.layout import (
     Pane,
     Row,
@@ -50,6 +52,7 @@ class DiffView(QWidget):
         self._expanded: set[int] = set()
         self._spans: dict[tuple[int, int], list[Span]] | None = None
         self.comments: list[Comment] = []
+        self._file_tokens: dict[tuple[int, int], array[int]] = {}
         self.info = QLabel(self)  # a rename, a mode or line-ending change
         self.info.setTextFormat(Qt.TextFormat.PlainText)
         self.info.setWordWrap(True)
@@ -104,6 +107,7 @@ class DiffView(QWidget):
         self._source = None
         self._expanded = set()
         self._spans = None
+        self._file_tokens = {}
         notes = file_notes(file) if file is not None else []
         self.info.setText(" · ".join(notes))
         self.info.setVisible(bool(notes))
@@ -156,6 +160,7 @@ class DiffView(QWidget):
                 text.go_to_block(min(cursor_block, len(self.rows) - 1))
             self.active.verticalScrollBar().setValue(scroll)
             self.active.horizontalScrollBar().setValue(hscroll)
+        self._apply_tokens()
         self._apply_spans()
         self._mark_comments()
 
@@ -216,10 +221,36 @@ class DiffView(QWidget):
         self.pages.setCurrentWidget(self.placeholder)
 
     def _on_spans(self, generation: int, spans: object) -> None:
+        """The intraline spans, back from the worker; then the tokens lexed in context
+        are asked for (lexing a big file takes longer: the spans do not wait for it)."""
         if generation != self._generation or not isinstance(spans, dict):
             return  # a newer file or refresh came in meanwhile
         self._spans = spans
         self._apply_spans()
+        file = self.file
+        if file is not None:
+            self.compute(
+                lambda: token_arrays(file), lambda found: self._on_tokens(generation, found)
+            )
+
+    def _on_tokens(self, generation: int, found: object) -> None:
+        if generation != self._generation or not isinstance(found, dict):
+            return
+        self._file_tokens = found
+        self._apply_tokens()
+
+    def _apply_tokens(self) -> None:
+        if not self._file_tokens:
+            return
+        for text in self.shown():
+            blocks = {
+                (r.hunk, r.line): n
+                for n, r in enumerate(text.rows)
+                if r.kind in "+- " and r.line >= 0
+            }
+            text.highlighter.set_tokens(
+                {blocks[key]: value for key, value in self._file_tokens.items() if key in blocks}
+            )
 
     def _apply_spans(self) -> None:
         if self._spans is None:

@@ -26,11 +26,16 @@ from PySide6.QtGui import (
     QTextDocument,
 )
 
+from seedbed.domain.diffs import FileDiff, LineKind
 from seedbed.ui import theme
 from seedbed.ui.review.layout import Row, Span
 
 MAX_LEXED_CHARS = 1000  # a longer line (minified code) gets no token colours
 MAX_LEXED_BLOCKS = 20_000  # nor does a diff longer than this
+# Lexing in context (docstrings, block comments) is done on a worker, and a worker busy
+# in Python slows the GUI thread's every paint; past this many diff lines (a generated
+# file, say) the lines stay lexed one by one, as they come into view.
+MAX_CONTEXT_LEXED = 3000
 
 KIND_STATES = {"hunk": 1, "+": 2, "-": 3, " ": 4, "note": 5, "fold": 6, "filler": 7}
 
@@ -44,6 +49,87 @@ def lexer_for(name: str) -> Lexer | None:
         return get_lexer_for_filename(PurePosixPath(name).name, stripnl=False, ensurenl=False)
     except ClassNotFound:
         return None
+
+
+# The token types that get a colour, in the order of the highlighter's formats.
+TOKEN_KINDS: tuple[_TokenType, ...] = (
+    Keyword,
+    Name.Builtin,
+    Name.Function,
+    Name.Class,
+    Name.Decorator,
+    String,
+    Number,
+    Comment,
+)
+_KIND_INDEX: dict[_TokenType, int] = {}
+
+
+def kind_index(kind: _TokenType) -> int:
+    """The index in TOKEN_KINDS of the kind or its nearest coloured ancestor, or -1."""
+    index = _KIND_INDEX.get(kind)
+    if index is None:
+        index, ancestor = -1, kind
+        while ancestor is not Token:
+            if ancestor in TOKEN_KINDS:
+                index = TOKEN_KINDS.index(ancestor)
+                break
+            ancestor = ancestor.parent
+        _KIND_INDEX[kind] = index
+    return index
+
+
+def token_arrays(file: FileDiff) -> dict[tuple[int, int], array[int]]:
+    """Each diff line's coloured tokens, lexed hunk by hunk as whole texts, old side and
+    new side (a line alone cannot know it sits inside a docstring or a block comment).
+    Keyed by (hunk, line index); context and added lines from the new side, removed ones
+    from the old; flat (start, length, kind index) after the row's one-character prefix,
+    as the highlighter keeps them. Computed off the GUI thread, once per file: arrays,
+    not tuples, so tens of thousands of tokens are no work for the garbage collector."""
+    lexer = lexer_for(file.path)
+    count = sum(len(h.lines) for h in file.hunks)
+    found: dict[tuple[int, int], array[int]] = {}
+    if lexer is None or count > MAX_CONTEXT_LEXED:
+        return found
+    for h, hunk in enumerate(file.hunks):
+        for side in (LineKind.REMOVED, LineKind.ADDED):
+            keys = [
+                i
+                for i, line in enumerate(hunk.lines)
+                if line.kind is side or line.kind is LineKind.CONTEXT
+            ]
+            texts = [hunk.lines[i].text for i in keys]
+            for i, tokens in zip(keys, lex_lines(lexer, texts), strict=True):
+                if side is LineKind.ADDED or hunk.lines[i].kind is side:
+                    found[(h, i)] = tokens
+    return found
+
+
+def lex_lines(lexer: Lexer, texts: list[str]) -> list[array[int]]:
+    """Lex the lines as one text; each line's coloured tokens (a token over several lines
+    is cut at each line's end). A line too long to colour gets none."""
+    per_line = [array("I") for _ in texts]
+    starts, position = [], 0
+    for text in texts:
+        starts.append(position)
+        position += len(text) + 1
+    line = 0
+    for index, kind, value in lexer.get_tokens_unprocessed("\n".join(texts)):
+        colour = kind_index(kind)
+        if colour < 0:
+            continue
+        end = index + len(value)
+        while line + 1 < len(starts) and starts[line + 1] <= index:
+            line += 1
+        at, row = index, line
+        while at < end and row < len(texts):
+            piece = min(end, starts[row] + len(texts[row])) - at
+            if piece > 0 and len(texts[row]) <= MAX_LEXED_CHARS:
+                per_line[row].extend((at - starts[row] + 1, piece, colour))
+            row += 1
+            if row < len(starts):
+                at = max(at, starts[row])
+    return per_line
 
 
 def utf16_offsets(text: str) -> list[int] | None:
@@ -85,16 +171,22 @@ class Colors:
             muted=theme.muted(palette),
             filler=theme.mix(base, text, 0.06),
             comment=warning,
-            tokens={
-                Keyword: theme.mix(text, accent, 0.75),
-                Name.Builtin: theme.mix(text, accent, 0.5),
-                Name.Function: theme.mix(text, warning, 0.6),
-                Name.Class: theme.mix(text, warning, 0.6),
-                Name.Decorator: theme.mix(text, warning, 0.6),
-                String: theme.mix(text, success, 0.7),
-                Number: theme.mix(text, danger, 0.6),
-                Comment: theme.muted(palette),
-            },
+            tokens=dict(
+                zip(
+                    TOKEN_KINDS,
+                    (
+                        theme.mix(text, accent, 0.75),  # Keyword
+                        theme.mix(text, accent, 0.5),  # Name.Builtin
+                        theme.mix(text, warning, 0.6),  # Name.Function
+                        theme.mix(text, warning, 0.6),  # Name.Class
+                        theme.mix(text, warning, 0.6),  # Name.Decorator
+                        theme.mix(text, success, 0.7),  # String
+                        theme.mix(text, danger, 0.6),  # Number
+                        theme.muted(palette),  # Comment
+                    ),
+                    strict=True,
+                )
+            ),
         )
 
 
@@ -119,8 +211,7 @@ class DiffHighlighter(QSyntaxHighlighter):
         # Per block, its coloured tokens as flat (start, length, kind index) triples: an
         # array is one object the garbage collector never traverses, however many.
         self._tokens: dict[int, array[int]] = {}
-        self._kinds: list[_TokenType] = list(self.colors.tokens)
-        self._kind_index: dict[_TokenType, int] = {}  # a token type's coloured ancestor
+        self._kinds: list[_TokenType] = list(TOKEN_KINDS)
         self._formats: list[QTextCharFormat] = []
         self._build_formats()
 
@@ -141,6 +232,14 @@ class DiffHighlighter(QSyntaxHighlighter):
         self.highlighted = set()
         self.visible = (0, -1)
         self._tokens = {}
+
+    def set_tokens(self, tokens: dict[int, array[int]]) -> None:
+        """Tokens lexed with their context (see `token_arrays`), by block number: they
+        replace the line-by-line ones; the blocks in view are highlighted again."""
+        self._tokens.update(tokens)
+        changed = tokens.keys() & self.highlighted
+        self.highlighted -= changed
+        self.highlight_range(*self.visible)
 
     def set_spans(self, spans: dict[int, list[Span]]) -> None:
         """Intraline spans by block number (offsets in the line without its prefix).
@@ -198,19 +297,6 @@ class DiffHighlighter(QSyntaxHighlighter):
                 fmt.setFontItalic(True)
             self._formats.append(fmt)
 
-    def _token_kind(self, kind: _TokenType) -> int:
-        """The index of the kind (or nearest ancestor) that has a format, or -1."""
-        index = self._kind_index.get(kind)
-        if index is None:
-            index, ancestor = -1, kind
-            while ancestor is not Token:
-                if ancestor in self.colors.tokens:
-                    index = self._kinds.index(ancestor)
-                    break
-                ancestor = ancestor.parent
-            self._kind_index[kind] = index
-        return index
-
     def _lex(self, number: int, text: str) -> array[int]:
         """The coloured tokens of a line, flat (start, length, kind index); lexed once."""
         tokens = self._tokens.get(number)
@@ -219,7 +305,7 @@ class DiffHighlighter(QSyntaxHighlighter):
             if self.lexer is not None and len(text) <= MAX_LEXED_CHARS:
                 position = 1
                 for kind, value in self.lexer.get_tokens(text[1:]):
-                    index = self._token_kind(kind)
+                    index = kind_index(kind)
                     if index >= 0 and value:
                         tokens.extend((position, len(value), index))
                     position += len(value)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable
 
 from PySide6.QtCore import Qt, QTimer, Signal, Slot
@@ -209,6 +210,12 @@ class ReviewWindow(QWidget):
     def _on_loaded(self, generation: int, data: ReviewData) -> None:
         if generation != self._generation:
             return
+        if not data.outline:
+            # A big diff is a hundred thousand long-lived objects; each full pass of the
+            # cyclic collector over them was a 60-100 ms stall at a random moment (while
+            # scrolling, say). Frozen, they are left out of those passes; they are acyclic,
+            # so dropping them still frees them. Closing the window unfreezes.
+            gc.freeze()
         first = self.data is None
         self.data = data
         task = data.task
@@ -323,6 +330,7 @@ class ReviewWindow(QWidget):
         self.data = None
         self.files.set_files(self.task_id, [], None)
         self.diff.set_file(None)
+        gc.unfreeze()  # what froze with the diff (some of it cyclic) is collectable again
         super().closeEvent(event)
 
     # -- moving around -----------------------------------------------------------------
