@@ -16,6 +16,8 @@ from tests.conftest import Result, SeedbedCli, git, make_repo
 
 SHOW_KEYS = {
     "id",
+    "plan",
+    "fix_rounds_used",
     "title",
     "state",
     "phase",
@@ -261,7 +263,10 @@ def test_task_add_with_a_missing_prompt_file(
 def test_task_show_json_has_the_documented_shape(
     seedbed: SeedbedCli, tmp_path: Path, repo: Path
 ) -> None:
-    seedbed.ok("project", "add", repo, "--name", "demo", "--check", "echo checking; exit 3")
+    seedbed.ok(
+        "project", "add", repo, "--name", "demo", "--check", "echo checking; exit 3",
+        "--fix-rounds", "0",
+    )  # fmt: skip
     task = run_task(seedbed, "echo hi > new.txt", "Show me")
 
     assert task.keys() >= SHOW_KEYS

@@ -51,7 +51,15 @@ class Cli:
     def project_add(self) -> int:
         a = self.args
         project = ops.add_project(
-            self.store, a.path, a.name, a.base, a.setup, a.check, a.copy, a.diff_budget
+            self.store,
+            a.path,
+            a.name,
+            a.base,
+            a.setup,
+            a.check,
+            a.copy,
+            a.diff_budget,
+            a.fix_rounds,
         )
         self.emit(project.model_dump(mode="json"), str(project.id))
         return EXIT_OK

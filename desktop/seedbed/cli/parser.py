@@ -50,6 +50,13 @@ def build_parser() -> Parser:
         "--copy", action="append", default=[], metavar="GLOB", help="copy into worktrees"
     )
     p.add_argument("--diff-budget", type=int, default=0, metavar="LINES")
+    p.add_argument(
+        "--fix-rounds",
+        type=int,
+        default=2,
+        metavar="N",
+        help="follow-up runs that get failing checks' output to fix (default 2)",
+    )
     project.add_parser("list", parents=[common], help="list projects")
 
     profile = commands.add_parser("profile", help="agent profiles").add_subparsers(

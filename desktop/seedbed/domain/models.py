@@ -109,6 +109,11 @@ class Project(Model):
     )
     diff_budget: int = Field(0, description="Lines one review should hold; 0 means no budget.")
     check_timeout: float = Field(1800.0, description="Seconds the setup or check command may take.")
+    fix_rounds: int = Field(
+        2,
+        description="When the checks fail after a run, this many follow-up runs get the "
+        "failing output to fix it, before the task waits for review.",
+    )
 
 
 CLI_KINDS: tuple[AgentKind, ...] = (
@@ -339,6 +344,9 @@ class Task(Model):
     plan_first: bool = Field(False, description="A planner writes a plan before any code.")
     plan: str = Field(
         "", description="The plan in Markdown: the agent follows it, the reviewer shows it."
+    )
+    fix_rounds_used: int = Field(
+        0, description="Automatic fix rounds run since the developer last sent it back."
     )
     diff_files: int = Field(0, description="Files the branch changes, as of its last run.")
     diff_insertions: int = 0

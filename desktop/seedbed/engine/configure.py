@@ -34,6 +34,8 @@ def check_text(text: str, what: str) -> None:
 
 # -- projects ---------------------------------------------------------------------------
 
+MAX_FIX_ROUNDS = 10
+
 
 def add_project(
     store: Store,
@@ -44,6 +46,7 @@ def add_project(
     check: str = "",
     copy: list[str] | None = None,
     diff_budget: int = 0,
+    fix_rounds: int = 2,
 ) -> Project:
     top = vcs.open_repository(path)
     if base is None:
@@ -54,6 +57,8 @@ def add_project(
         raise UserError(f"base branch {base!r} does not exist in {top}")
     if diff_budget < 0:
         raise UserError("--diff-budget must be 0 or more")
+    if not 0 <= fix_rounds <= MAX_FIX_ROUNDS:
+        raise UserError(f"--fix-rounds must be 0 to {MAX_FIX_ROUNDS}")
     if name is not None and not name.strip():
         raise UserError("the project name is empty")
     if name is not None and not PROJECT_NAME.fullmatch(name.strip()):
@@ -69,6 +74,7 @@ def add_project(
         check_command=check,
         copy_globs=copy or [],
         diff_budget=diff_budget,
+        fix_rounds=fix_rounds,
     )
     if not project.name:
         raise UserError("the project name is empty")
@@ -81,6 +87,8 @@ def update_project_settings(store: Store, project: Project) -> Project:
     store.get_project(project.id)
     if project.diff_budget < 0:
         raise InvalidField("the diff budget must be 0 or more", "diff_budget")
+    if not 0 <= project.fix_rounds <= MAX_FIX_ROUNDS:
+        raise InvalidField(f"the fix rounds must be 0 to {MAX_FIX_ROUNDS}", "fix_rounds")
     if project.check_timeout <= 0:
         raise InvalidField(
             "the check timeout must be a positive number of seconds", "check_timeout"

@@ -245,6 +245,7 @@ def request_changes(store: Store, task_id: int, message: str) -> Task:
         pending_kind=RunKind.FIX,
         pending_message=message,
         control=Control.NONE,
+        fix_rounds_used=0,  # the developer's round: the automatic ones count afresh
     )
 
 

@@ -190,6 +190,7 @@ def resolve_conflict(store: Store, task_id: int) -> Task:
         pending_message=resolve_message(task.base_branch, files),
         merge_base_first=True,
         control=Control.NONE,
+        fix_rounds_used=0,
     )
 
 
@@ -262,6 +263,7 @@ def task_detail(store: Store, task_id: int) -> dict[str, Any]:
         "foreground": task.foreground,
         "plan_first": task.plan_first,
         "plan": task.plan,
+        "fix_rounds_used": task.fix_rounds_used,
         "error": task.error,
         "created_at": task.created_at,
         "updated_at": task.updated_at,

@@ -32,12 +32,14 @@ from seedbed.domain.models import (
     Phase,
     Project,
     Run,
+    RunKind,
     RunStatus,
     Task,
     TaskState,
 )
 from seedbed.domain.slug import one_line, task_branch, task_dir_name
 from seedbed.engine.recorder import EventRecorder
+from seedbed.engine.rounds import fix_prompt, fix_round_due
 from seedbed.paths import worktrees_dir
 from seedbed.store import Store
 
@@ -158,6 +160,7 @@ class TaskRunner:
         self._process: ManagedProcess | None = None
         self._recorder: EventRecorder | None = None
         self._merged_base = False
+        self._fix_next = False
 
     # -- control --------------------------------------------------------------------
 
@@ -173,7 +176,14 @@ class TaskRunner:
     # -- the lifecycle --------------------------------------------------------------
 
     async def execute(self) -> None:
+        """The run, then the fix rounds its failing checks call for, each a run."""
+        while await self._execute_run() and self.control is Control.NONE:
+            self.task = self.store.get_task(self.task.id)
+
+    async def _execute_run(self) -> bool:
+        """One run, from its row to its end; True when a fix round is to follow."""
         task = self.task
+        self._fix_next = False
         self.run = self.store.add_run(
             Run(
                 task_id=task.id,
@@ -200,6 +210,7 @@ class TaskRunner:
         finally:
             flusher.cancel()
             self._recorder.flush()
+        return self._fix_next
 
     async def _steps(self) -> RunOutcome:
         assert self.run is not None
@@ -414,6 +425,15 @@ class TaskRunner:
         else:
             target, phase = TaskState.AWAITING_REVIEW, Phase.READY
         stat = await self._diff_stat()
+        number = self.task.fix_rounds_used + 1
+        fix = (
+            self.control is Control.NONE
+            and status is RunStatus.SUCCEEDED
+            and fix_round_due(self.project, self.task, checks)
+        )
+        if fix:
+            message = f"checks failed: fix round {number} of {self.project.fix_rounds} next"
+            self._log(StatusEvent(phase=Phase.CHECKING.value, message=message))
         # Every event is stored before the run says it ended: `task log --follow` stops
         # reading when it sees the end.
         self._log(StatusEvent(phase=phase.value, message=f"run {self.run.number} ended"))
@@ -426,6 +446,21 @@ class TaskRunner:
             ended_at=time.time(),
             checks=checks,
         )
+        if fix:
+            # The task stays running, in this slot: the next run is the fix round.
+            self.task = self.store.update_task(
+                self.task.id,
+                expect=TaskState.RUNNING,
+                pending_kind=RunKind.FIX,
+                pending_message=fix_prompt(self.project, checks, number),
+                fix_rounds_used=number,
+                diff_files=stat.files,
+                diff_insertions=stat.insertions,
+                diff_deletions=stat.deletions,
+            )
+            self._fix_next = True
+            self._on_change(self.task.id)
+            return
         self.task = self.store.move_task(
             self.task.id,
             target,

@@ -38,8 +38,8 @@ class Store(TaskQueries, EventQueries, BoardQueries, CommentQueries):
                 raise UserError(f"a project named {project.name!r} already exists")
             cur = conn.execute(
                 "INSERT INTO projects (name, path, base_branch, setup_command, check_command,"
-                " copy_globs, diff_budget, check_timeout, created_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " copy_globs, diff_budget, check_timeout, fix_rounds, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     project.name,
                     str(project.path),
@@ -49,6 +49,7 @@ class Store(TaskQueries, EventQueries, BoardQueries, CommentQueries):
                     json.dumps(project.copy_globs),
                     project.diff_budget,
                     project.check_timeout,
+                    project.fix_rounds,
                     time.time(),
                 ),
             )
@@ -79,7 +80,8 @@ class Store(TaskQueries, EventQueries, BoardQueries, CommentQueries):
         with self.transaction() as conn:
             conn.execute(
                 "UPDATE projects SET base_branch = ?, setup_command = ?, check_command = ?,"
-                " copy_globs = ?, diff_budget = ?, check_timeout = ? WHERE id = ?",
+                " copy_globs = ?, diff_budget = ?, check_timeout = ?, fix_rounds = ?"
+                " WHERE id = ?",
                 (
                     project.base_branch,
                     project.setup_command,
@@ -87,6 +89,7 @@ class Store(TaskQueries, EventQueries, BoardQueries, CommentQueries):
                     json.dumps(project.copy_globs),
                     project.diff_budget,
                     project.check_timeout,
+                    project.fix_rounds,
                     project.id,
                 ),
             )

@@ -37,6 +37,7 @@ TASK_COLUMNS = [
     "reviewed_commit",
     "merge_base_first",
     "plan",
+    "fix_rounds_used",
 ]
 TASK_FLAGS = ("workspace_ready", "foreground", "plan_first", "merge_base_first")
 RUN_COLUMNS = [

@@ -125,4 +125,8 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE tasks ADD COLUMN plan TEXT NOT NULL DEFAULT '';
     """,
+    """
+    ALTER TABLE projects ADD COLUMN fix_rounds INTEGER NOT NULL DEFAULT 2;
+    ALTER TABLE tasks ADD COLUMN fix_rounds_used INTEGER NOT NULL DEFAULT 0;
+    """,
 ]

@@ -29,7 +29,14 @@ from seedbed.ui.model_form import ModelForm
 from seedbed.ui.widgets import ErrorLabel
 
 Index = QModelIndex | QPersistentModelIndex
-PROJECT_FIELDS = ["setup_command", "check_command", "copy_globs", "diff_budget", "check_timeout"]
+PROJECT_FIELDS = [
+    "setup_command",
+    "check_command",
+    "fix_rounds",
+    "copy_globs",
+    "diff_budget",
+    "check_timeout",
+]
 
 
 class Role(IntEnum):
