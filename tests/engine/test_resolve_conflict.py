@@ -62,9 +62,12 @@ def test_the_agent_resolves_a_conflict_in_its_worktree(
 
     store = Store.open(seedbed.data_dir)
     try:
+        # Reviewed before: after the base is merged in, "since" would show the base's work.
+        store.update_task(second, reviewed_commit=branch_tip)
         queued = operations.resolve_conflict(store, second)
     finally:
         store.close()
+    assert queued.reviewed_commit is None
     assert (queued.state.value, queued.phase.value) == ("running", "queued")
     assert queued.pending_kind.value == "fix" and queued.merge_base_first
     assert "same.txt" in queued.pending_message and "main" in queued.pending_message

@@ -187,14 +187,11 @@ def test_a_long_file_is_highlighted_only_where_it_is_seen(qtbot: QtBot) -> None:
     # Lexed line by line on the GUI thread (not highlighted) while idle: the pages
     # around the viewport only.
     assert len(highlighter._tokens) <= seen + 2 * 10 + 1 + 3 * (seen + 20)
-    # The worker's answer: the spans; then the tokens in context are asked for, and
-    # none come (a file this long stays lexed line by line, as it comes into view).
+    # The worker's answer: the spans. No blob reader here: the lines stay lexed one by
+    # one, as they come into view (see the docstring test for whole files).
     fn, done = pending.pop()
     done(fn())
-    fn, done = pending.pop()
-    assert fn() == {}
-    done({})
-    pending.clear()
+    assert not pending
     assert len(highlighter._tokens) <= seen + 2 * 10 + 1 + 3 * (seen + 20)
     assert formatted_blocks(view) <= done_before | set(range(first, last + 1))
     # The intraline spans are on the visible changed lines.
@@ -290,7 +287,11 @@ def test_renames_modes_and_line_endings_are_said_above_the_lines(
     old = git(repo, "rev-parse", "HEAD").strip()
     git(repo, "mv", "notes.md", "docs.md")
     (repo / "run.sh").chmod(0o755)
-    (repo / "lib.txt").write_bytes(lines.replace("line 5\n", "line 5\r\n").encode())
+    crlf = lines.replace("line 5\n", "line 5\r\n")
+    for n in (6, 7, 8):  # three more, and a new line among them
+        crlf = crlf.replace(f"line {n}\n", f"line {n}\r\n")
+    crlf = crlf.replace("line 7\r\n", "line 7\r\nnew line\n")
+    (repo / "lib.txt").write_bytes(crlf.encode())
     git(repo, "commit", "-q", "-am", "rename, chmod, crlf")
     by_path = {f.path: f for f in range_diff(repo, old, "HEAD")}
     view = make_view(qtbot)
@@ -305,51 +306,67 @@ def test_renames_modes_and_line_endings_are_said_above_the_lines(
     assert view.info.text() == "Mode 100644 → 100755 (file → executable)"
 
     view.set_file(by_path["lib.txt"])
-    assert view.info.text() == "1 line changed only in their ending (now CRLF)"
+    assert view.info.text() == "4 lines changed only in their ending (now CRLF)"
     assert view.pages.currentWidget() is view.text
-    assert "-line 5\n+line 5" in view.text.toPlainText()
+    assert "-line 5\n-line 6\n-line 7\n-line 8\n+line 5\n" in view.text.toPlainText()
 
     view.set_file(the_file())
     assert view.info.isHidden()
 
 
-DOCSTRING = '''\
-diff --git a/doc.py b/doc.py
---- a/doc.py
-+++ b/doc.py
-@@ -1,4 +1,5 @@
- def f():
-     """Start of the doc.
-+    import this: words inside the docstring
-     end."""
--    return 1
-+    return 2
+DOC_OLD = '''def f(a, b):
+    """Sum two numbers.
+
+    Args:
+        a: first.
+        b: second.
+    """
+    if a:
+        return b
+    return a + b
 '''
 
 
-def test_a_line_inside_a_docstring_is_coloured_as_the_string_it_is(qtbot: QtBot) -> None:
+def test_lines_inside_a_docstring_are_coloured_as_the_string_they_are(
+    qtbot: QtBot, tmp_path: Path
+) -> None:
+    repo = make_repo(tmp_path / "repo", {"doc.py": DOC_OLD})
+    old = git(repo, "rev-parse", "HEAD").strip()
+    new_text = DOC_OLD.replace("b: second.", "b: the second one.\n        import os")
+    (repo / "doc.py").write_text(new_text)
+    git(repo, "commit", "-q", "-am", "doc")
+    (file,) = range_diff(repo, old, "HEAD")
+    assert file.hunks[0].new_start > 2  # the hunk starts inside the docstring
+    reads: list[str] = []
+
+    def read(blob: str) -> str:
+        reads.append(blob)
+        return git(repo, "cat-file", "blob", blob)
+
     view = make_view(qtbot)
-    (file,) = parse_diff(DOCSTRING)
-    view.set_file(file)  # `now`: the tokens lexed with their context are back at once
+    view.blob_reader = read
+    view.set_file(file)  # `now`: the spans, then the whole files lexed, are back at once
     qtbot.wait(20)
+    assert reads == [file.old_blob, file.new_blob]
     text = view.text
-    highlighter = text.highlighter
-    inside = next(n for n, r in enumerate(text.rows) if r.kind == "+" and r.new_no == 3)
-    string = highlighter._formats[highlighter._kinds.index(String)]
-    keyword = highlighter._formats[highlighter._kinds.index(Keyword)]
-    formats = text.document().findBlockByNumber(inside).layout().formats()
-    colours = {r.format.foreground().color().rgb() for r in formats if r.start > 0}
-    assert colours == {string.foreground().color().rgb()}  # not the keyword of "import"
-    assert keyword.foreground().color().rgb() not in colours
-    code = next(n for n, r in enumerate(text.rows) if r.kind == "+" and r.new_no == 5)
-    code_colours = {
-        r.format.foreground().color().rgb()
-        for r in text.document().findBlockByNumber(code).layout().formats()
-    }
-    assert keyword.foreground().color().rgb() in code_colours  # "return" still a keyword
-    # Alone, the line would have been lexed as code.
-    alone = _alone("    import this: words inside")
+    string = colour_of(view, String)
+    keyword = colour_of(view, Keyword)
+
+    def colours(new_no: int, kind: str = "+") -> set[int]:
+        block = next(n for n, r in enumerate(text.rows) if r.kind == kind and r.new_no == new_no)
+        formats = text.document().findBlockByNumber(block).layout().formats()
+        return {r.format.foreground().color().rgb() for r in formats if r.start > 0}
+
+    assert colours(7) == {string}  # "import os" is inside the docstring
+    assert keyword in colours(9, " ") and string not in colours(9, " ")  # "if a:" is code
+    # Alone, that line would have been lexed as code.
+    alone = _alone("        import os")
     assert TOKEN_KINDS.index(Keyword) in alone[2::3]
+
+
+def colour_of(view: DiffView, kind: object) -> int:
+    highlighter = view.text.highlighter
+    return highlighter._formats[highlighter._kinds.index(kind)].foreground().color().rgb()
 
 
 def _alone(line: str) -> array[int]:

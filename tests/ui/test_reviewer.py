@@ -116,6 +116,22 @@ def test_the_window_opens_on_an_outline_and_reads_a_file_chosen_before_the_rest(
     assert "-line 5\n+line five" in window.diff.text.toPlainText()
     assert window.data.outline  # read on its own, not by the whole diff
 
+    # A comment's line, asked for while its file is still being read, is gone to after.
+    comment = comment_ops.add_comment(app_context.store, task_id, "added.txt", 1, None, "x", "")
+    window.files.select_row(window.files.model.row_of("lib.txt"))  # parsed already
+    lib_comment = comment.model_copy(update={"path": "lib.txt", "line": 35})
+    window.files.select_row(window.files.model.row_of("added.txt"))
+    qtbot.waitUntil(lambda: not window.diff.file.outline, timeout=10_000)
+    window._on_side_comment_activated(lib_comment)
+    qtbot.waitUntil(
+        lambda: window.diff.file.path == "lib.txt" and not window.diff.file.outline,
+        timeout=10_000,
+    )
+    thirty_five = next(
+        n for n, r in enumerate(window.diff.text.rows) if r.kind == "+" and r.new_no == 35
+    )
+    assert window.diff.text.textCursor().blockNumber() == thirty_five
+
 
 def test_approve_merges_into_the_base(
     qtbot: QtBot, reviewed: tuple[ReviewWindow, int], repo: Path, app_context: AppContext
@@ -217,3 +233,20 @@ def test_the_request_button_counts_the_comments_it_sends(
     comment_ops.add_comment(app_context.store, task_id, "lib.txt", 35, None, "Here too", "")
     window.reload()
     qtbot.waitUntil(lambda: window.request_button.text() == "&Request changes (2 comments)")
+
+
+def test_the_diff_stays_frozen_out_of_the_collector_until_the_last_reviewer_closes(
+    qtbot: QtBot, reviewed: tuple[ReviewWindow, int], app_context: AppContext
+) -> None:
+    import gc
+
+    first, task_id = reviewed
+    assert gc.get_freeze_count() > 0
+    second = open_reviewer(qtbot, app_context, task_id)
+    first.close()
+    assert gc.get_freeze_count() > 0  # the other window's diff stays frozen
+    second.reload()  # a refresh does not freeze again (nor pin new garbage)
+    qtbot.waitUntil(lambda: second.data is not None and not second._refresh_timer.isActive())
+    second.close()
+    assert gc.get_freeze_count() == 0
+    assert ReviewWindow._frozen_windows == 0

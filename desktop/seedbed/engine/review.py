@@ -191,6 +191,9 @@ def resolve_conflict(store: Store, task_id: int) -> Task:
         merge_base_first=True,
         control=Control.NONE,
         fix_rounds_used=0,
+        # The base branch is merged into the task's: a diff from the reviewed commit would
+        # show the base's work as the agent's. The next review reads the whole diff.
+        reviewed_commit=None,
     )
 
 

@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QLabel, QPushButton, QStackedWidget, QVBoxLayout, 
 
 from seedbed.domain.diffs import Comment, FileDiff
 from seedbed.ui.review.diff_text import DiffText, SplitText
-from seedbed.ui.review.highlight import token_arrays
+from seedbed.ui.review.highlight import BlobReader, SideTokens, side_tokens
 from seedbed.ui.review.layout import (
     Pane,
     Row,
@@ -45,6 +45,8 @@ class DiffView(QWidget):
         super().__init__(parent)
         self.compute = compute
         self.source_loader: SourceLoader | None = None
+        # Reads a blob by id (blocking, on a worker): files are lexed whole from them.
+        self.blob_reader: BlobReader | None = None
         self.file: FileDiff | None = None
         self.split_mode = False
         self._generation = 0
@@ -52,7 +54,7 @@ class DiffView(QWidget):
         self._expanded: set[int] = set()
         self._spans: dict[tuple[int, int], list[Span]] | None = None
         self.comments: list[Comment] = []
-        self._file_tokens: dict[tuple[int, int], array[int]] = {}
+        self._side_tokens: tuple[SideTokens, SideTokens] = ({}, {})
         self.info = QLabel(self)  # a rename, a mode or line-ending change
         self.info.setTextFormat(Qt.TextFormat.PlainText)
         self.info.setWordWrap(True)
@@ -107,7 +109,7 @@ class DiffView(QWidget):
         self._source = None
         self._expanded = set()
         self._spans = None
-        self._file_tokens = {}
+        self._side_tokens = ({}, {})
         notes = file_notes(file) if file is not None else []
         self.info.setText(" · ".join(notes))
         self.info.setVisible(bool(notes))
@@ -227,30 +229,32 @@ class DiffView(QWidget):
             return  # a newer file or refresh came in meanwhile
         self._spans = spans
         self._apply_spans()
-        file = self.file
-        if file is not None:
+        file, read = self.file, self.blob_reader
+        if file is not None and read is not None:
             self.compute(
-                lambda: token_arrays(file), lambda found: self._on_tokens(generation, found)
+                lambda: side_tokens(file, read), lambda found: self._on_tokens(generation, found)
             )
 
     def _on_tokens(self, generation: int, found: object) -> None:
-        if generation != self._generation or not isinstance(found, dict):
+        if generation != self._generation or not isinstance(found, tuple):
             return
-        self._file_tokens = found
+        self._side_tokens = found
         self._apply_tokens()
 
     def _apply_tokens(self) -> None:
-        if not self._file_tokens:
+        """Each code row gets its side's line's tokens (opened folds' lines too)."""
+        old, new = self._side_tokens
+        if not old and not new:
             return
         for text in self.shown():
-            blocks = {
-                (r.hunk, r.line): n
-                for n, r in enumerate(text.rows)
-                if r.kind in "+- " and r.line >= 0
-            }
-            text.highlighter.set_tokens(
-                {blocks[key]: value for key, value in self._file_tokens.items() if key in blocks}
-            )
+            tokens: dict[int, array[int]] = {}
+            for n, row in enumerate(text.rows):
+                side, number = (old, row.old_no) if row.kind == "-" else (new, row.new_no)
+                if row.kind in "+- " and number is not None:
+                    found = side.get(number)
+                    if found is not None:
+                        tokens[n] = found
+            text.highlighter.set_tokens(tokens)
 
     def _apply_spans(self) -> None:
         if self._spans is None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from array import array
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import PurePosixPath
@@ -26,16 +27,16 @@ from PySide6.QtGui import (
     QTextDocument,
 )
 
-from seedbed.domain.diffs import FileDiff, LineKind
+from seedbed.domain.diffs import FileDiff
 from seedbed.ui import theme
 from seedbed.ui.review.layout import Row, Span
 
 MAX_LEXED_CHARS = 1000  # a longer line (minified code) gets no token colours
 MAX_LEXED_BLOCKS = 20_000  # nor does a diff longer than this
-# Lexing in context (docstrings, block comments) is done on a worker, and a worker busy
-# in Python slows the GUI thread's every paint; past this many diff lines (a generated
-# file, say) the lines stay lexed one by one, as they come into view.
-MAX_CONTEXT_LEXED = 3000
+# Whole files are lexed on a worker (docstrings, block comments), and a worker busy in
+# Python slows the GUI thread's every paint: a side longer than this (a generated file,
+# say) stays lexed line by line, as its lines come into view.
+MAX_CONTEXT_CHARS = 250_000
 
 KIND_STATES = {"hunk": 1, "+": 2, "-": 3, " ": 4, "note": 5, "fold": 6, "filler": 7}
 
@@ -79,30 +80,34 @@ def kind_index(kind: _TokenType) -> int:
     return index
 
 
-def token_arrays(file: FileDiff) -> dict[tuple[int, int], array[int]]:
-    """Each diff line's coloured tokens, lexed hunk by hunk as whole texts, old side and
-    new side (a line alone cannot know it sits inside a docstring or a block comment).
-    Keyed by (hunk, line index); context and added lines from the new side, removed ones
-    from the old; flat (start, length, kind index) after the row's one-character prefix,
-    as the highlighter keeps them. Computed off the GUI thread, once per file: arrays,
-    not tuples, so tens of thousands of tokens are no work for the garbage collector."""
+SideTokens = dict[int, "array[int]"]  # a side's line number (1-based) → its tokens
+BlobReader = Callable[[str], "str | None"]  # a blob id → its text (blocking; None: unread)
+
+
+def side_tokens(file: FileDiff, read: BlobReader) -> tuple[SideTokens, SideTokens]:
+    """The old and the new file lexed whole (a line alone, or a hunk that starts inside
+    a docstring, cannot know what it sits in), as each line's coloured tokens: flat
+    (start, length, kind index) after the row's one-character prefix, as the highlighter
+    keeps them, keyed by line number. Blocking (git reads, Pygments lexes): run off the
+    GUI thread. Arrays, not tuples: thousands of tokens are no work for the collector.
+    A side over MAX_CONTEXT_CHARS is left to the line-by-line lexing of the view."""
     lexer = lexer_for(file.path)
-    count = sum(len(h.lines) for h in file.hunks)
-    found: dict[tuple[int, int], array[int]] = {}
-    if lexer is None or count > MAX_CONTEXT_LEXED:
-        return found
-    for h, hunk in enumerate(file.hunks):
-        for side in (LineKind.REMOVED, LineKind.ADDED):
-            keys = [
-                i
-                for i, line in enumerate(hunk.lines)
-                if line.kind is side or line.kind is LineKind.CONTEXT
-            ]
-            texts = [hunk.lines[i].text for i in keys]
-            for i, tokens in zip(keys, lex_lines(lexer, texts), strict=True):
-                if side is LineKind.ADDED or hunk.lines[i].kind is side:
-                    found[(h, i)] = tokens
-    return found
+    if lexer is None or file.binary:
+        return {}, {}
+    old = read(file.old_blob) if file.old_blob and file.status != "A" else None
+    new = read(file.new_blob) if file.new_blob and file.status != "D" else None
+    return _numbered(lexer, old), _numbered(lexer, new)
+
+
+def _numbered(lexer: Lexer, text: str | None) -> SideTokens:
+    if text is None or len(text) > MAX_CONTEXT_CHARS:
+        return {}
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    lines = [line.removesuffix("\r") for line in lines]
+    # Every line, even one without a coloured token: its line-by-line tokens were wrong.
+    return dict(enumerate(lex_lines(lexer, lines), 1))
 
 
 def lex_lines(lexer: Lexer, texts: list[str]) -> list[array[int]]:

@@ -5,11 +5,13 @@ the fold is opened."""
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 
 from seedbed.domain.diffs import DiffLine, FileDiff, Hunk, LineKind
 from seedbed.domain.intraline import intraline, pair_lines
 
+_ADDED, _REMOVED = LineKind.ADDED, LineKind.REMOVED
 MAX_PAIRS = 2000  # intraline comparisons per file, at most
 NO_NEWLINE = "\\ No newline at end of file"
 
@@ -280,10 +282,10 @@ def file_notes(file: FileDiff) -> list[str]:
         notes.append(f"Mode {file.old_mode} → {file.new_mode} ({old} → {new})")
     endings = 0
     for hunk in file.hunks:
-        for removed, added in pair_lines(hunk):
-            old_line, new_line = hunk.lines[removed], hunk.lines[added]
-            if old_line.text == new_line.text and old_line.crlf != new_line.crlf:
-                endings += 1
+        # Matched by text, not position: lines inserted among them do not hide them.
+        removed = Counter((line.text, line.crlf) for line in hunk.lines if line.kind is _REMOVED)
+        added = Counter((line.text, line.crlf) for line in hunk.lines if line.kind is _ADDED)
+        endings += sum(min(n, added[(text, not crlf)]) for (text, crlf), n in removed.items())
     if endings:
         to = (
             "CRLF"

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import functools
 import gc
 from collections.abc import Callable
 
@@ -32,7 +33,7 @@ from seedbed.ui.review.diff_view import DiffView
 from seedbed.ui.review.file_list import FileList, ViewedStore
 from seedbed.ui.review.file_tree import first_in_tree
 from seedbed.ui.review.side_panel import SidePanel
-from seedbed.ui.review.source import read_new_lines
+from seedbed.ui.review.source import read_blob, read_new_lines
 from seedbed.ui.task_dialog import describe_error
 from seedbed.ui.widgets import ErrorLabel
 
@@ -65,6 +66,7 @@ class ReviewWindow(QWidget):
     """
 
     task_finished = Signal(int)
+    _frozen_windows = 0  # open reviewers that froze their diff (see _on_loaded)
 
     def __init__(self, context: AppContext, task_id: int, parent: QWidget | None = None) -> None:
         super().__init__(parent, Qt.WindowType.Window)
@@ -75,6 +77,9 @@ class ReviewWindow(QWidget):
         self._uncapped: set[str] = set()
         self._prefill = ""
         self._busy = False
+        self._frozen = False
+        # Where to go once the file being read is shown: a line, or the last hunk (-1).
+        self._go_to_after_read: int | None = None
         self.setWindowTitle(f"Review task {task_id}")
         self.resize(1300, 800)
 
@@ -210,11 +215,15 @@ class ReviewWindow(QWidget):
     def _on_loaded(self, generation: int, data: ReviewData) -> None:
         if generation != self._generation:
             return
-        if not data.outline:
+        if not data.outline and not self._frozen:
             # A big diff is a hundred thousand long-lived objects; each full pass of the
             # cyclic collector over them was a 60-100 ms stall at a random moment (while
             # scrolling, say). Frozen, they are left out of those passes; they are acyclic,
-            # so dropping them still frees them. Closing the window unfreezes.
+            # so dropping them still frees them. Once per window (a live refresh would
+            # pin whatever cyclic garbage exists then); the last reviewer to close
+            # unfreezes.
+            self._frozen = True
+            ReviewWindow._frozen_windows += 1
             gc.freeze()
         first = self.data is None
         self.data = data
@@ -225,6 +234,8 @@ class ReviewWindow(QWidget):
         self.setWindowTitle(f"Review #{task.id}: {task.title}")
         self.since_box.setEnabled(task.reviewed_commit is not None or self.since_box.isChecked())
         self.side.show_data(data)
+        if data.diff_range is not None:
+            self.diff.blob_reader = functools.partial(read_blob, data.diff_range.cwd)
         prefill = commit_message(task, data.summary)
         if first or self.message.toPlainText() == self._prefill:
             self.message.setPlainText(prefill)
@@ -239,6 +250,7 @@ class ReviewWindow(QWidget):
         if current != self.diff.file or current is None:
             same = current is not None and keep == current.path
             self._show_file(current, keep_position=same)
+            self._go_after_read()
         self._update_buttons()
         if first:
             self.diff.active.setFocus()  # the review keys work from the start
@@ -291,6 +303,7 @@ class ReviewWindow(QWidget):
 
     @Slot(object)
     def _on_files_file_selected(self, file: FileDiff | None) -> None:
+        self._go_to_after_read = None  # the user went elsewhere
         self._show_file(file)
 
     def _show_file(self, file: FileDiff | None, keep_position: bool = False) -> None:
@@ -314,6 +327,19 @@ class ReviewWindow(QWidget):
         reading = shown is not None and shown.outline and shown.path == file.path
         if generation == self._generation and reading:
             self.diff.set_file(file)
+            self._go_after_read()
+
+    def _go_after_read(self) -> None:
+        """A move asked for while the file was being read (a comment's line, the last
+        hunk after `p`), done now that it is shown."""
+        target = self._go_to_after_read
+        if target is None or self.diff.file is None or self.diff.file.outline:
+            return
+        self._go_to_after_read = None
+        if target < 0:
+            self.diff.go_to_last_hunk()
+        else:
+            self.diff.go_to_line(target)
 
     @Slot(str)
     def _on_diff_show_anyway_requested(self, path: str) -> None:
@@ -330,7 +356,11 @@ class ReviewWindow(QWidget):
         self.data = None
         self.files.set_files(self.task_id, [], None)
         self.diff.set_file(None)
-        gc.unfreeze()  # what froze with the diff (some of it cyclic) is collectable again
+        if self._frozen:
+            self._frozen = False
+            ReviewWindow._frozen_windows -= 1
+            if ReviewWindow._frozen_windows == 0:
+                gc.unfreeze()  # what froze (some of it cyclic) is collectable again
         super().closeEvent(event)
 
     # -- moving around -----------------------------------------------------------------
@@ -346,7 +376,8 @@ class ReviewWindow(QWidget):
         before = self.files.current_file()
         self.files.step(-1)
         if self.files.current_file() is not before:
-            self.diff.go_to_last_hunk()
+            self._go_to_after_read = -1
+            self._go_after_read()
 
     @Slot(object)
     def _on_side_comment_activated(self, comment: Comment) -> None:
@@ -356,8 +387,9 @@ class ReviewWindow(QWidget):
             self.error_label.show_message(f"{comment.path} is not in this diff any more")
             return
         self.files.select_row(row)
-        if comment.line is not None and self.diff.file is not None and not self.diff.file.outline:
-            self.diff.go_to_line(comment.line)
+        if comment.line is not None:
+            self._go_to_after_read = comment.line
+            self._go_after_read()
         self.diff.active.setFocus()
 
     def _on_toggle_viewed(self) -> None:

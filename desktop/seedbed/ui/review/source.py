@@ -23,6 +23,15 @@ def read_new_lines(store: Store, data: ReviewData, path: str) -> list[str]:
         return []
 
 
+def read_blob(cwd: Path, blob: str) -> str | None:
+    """A blob's text by its id (blocking); None when it cannot be read."""
+    try:
+        out = run_git(cwd, "cat-file", "blob", blob)
+    except (OSError, SeedbedError):
+        return None
+    return out.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
 def _read(store: Store, data: ReviewData, path: str) -> list[str]:
     task = data.task
     if data.diff_range is not None:
