@@ -61,3 +61,15 @@ def test_diff_checks_and_usage() -> None:
     empty = Card(task=Task(project_id=1, title="x"))
     assert fmt.diff_parts(empty) == ("", "", "")
     assert fmt.usage_line(empty) == "" and fmt.check_label(empty) == ""
+
+
+def test_the_checks_say_how_many_fix_rounds_they_took_and_waiting_cards_say_for_what() -> None:
+    task = Task(project_id=1, title="x", fix_rounds_used=2, after=[4, 7])
+    passed = Card(task=task, check_status=CheckStatus.PASSED, waiting_for=[7])
+    assert fmt.check_label(passed) == "✓ checks · 2 fix rounds"
+    one = Card(task=task.model_copy(update={"fix_rounds_used": 1}), check_status=CheckStatus.FAILED)
+    assert fmt.check_label(one) == "✗ checks · 1 fix round"
+    running = Card(task=task.model_copy(update={"fix_rounds_used": 1}))
+    assert fmt.check_label(running) == "1 fix round"
+    assert fmt.waiting_label(passed) == "after #7"
+    assert fmt.waiting_label(Card(task=task)) == ""  # nothing left to wait for

@@ -103,7 +103,14 @@ class Cli:
             except (OSError, UnicodeDecodeError) as exc:
                 raise UserError(f"cannot read the prompt file {a.prompt_file}: {exc}") from None
         task = ops.add_task(
-            self.store, a.project, a.title, prompt, a.profile, a.start, foreground=a.foreground
+            self.store,
+            a.project,
+            a.title,
+            prompt,
+            a.profile,
+            a.start,
+            foreground=a.foreground,
+            after=a.after,
         )
         self.emit(task.model_dump(mode="json"), str(task.id))
         return EXIT_OK
@@ -114,6 +121,14 @@ class Cli:
             task.model_dump(mode="json"),
             f"task {task.id} {'pinned' if task.foreground else 'unpinned'}",
         )
+        return EXIT_OK
+
+    def task_wait(self) -> int:
+        task = ops.set_dependencies(
+            self.store, self.args.id, [] if self.args.none else self.args.after
+        )
+        waits = ", ".join(f"#{n}" for n in task.after)
+        self.emit(task.model_dump(mode="json"), f"task {task.id} waits for {waits or 'nothing'}")
         return EXIT_OK
 
     def task_plan(self) -> int:
@@ -165,6 +180,11 @@ class Cli:
             )
             + (f"  error: {detail['error']}\n" if detail["error"] else "")
             + ("  plan: written (`seedbed task plan ID` prints it)\n" if detail["plan"] else "")
+            + (
+                "  waits for " + ", ".join(f"#{n}" for n in detail["waiting_for"]) + " to merge\n"
+                if detail["waiting_for"]
+                else ""
+            )
             + runs
         )
         self.emit(detail, text)

@@ -104,6 +104,19 @@ def build_parser() -> Parser:
     p.add_argument(
         "--foreground", action="store_true", help="pin it to the window's foreground view"
     )
+    p.add_argument(
+        "--after",
+        type=int,
+        action="append",
+        default=[],
+        metavar="ID",
+        help="start only once task ID is merged (repeatable)",
+    )
+    p = task.add_parser("wait", parents=[common], help="make a task wait for others' merges")
+    p.add_argument("id", type=int)
+    wait = p.add_mutually_exclusive_group(required=True)
+    wait.add_argument("--after", type=int, action="append", metavar="ID", help="(repeatable)")
+    wait.add_argument("--none", action="store_true", help="wait for nothing")
     p = task.add_parser("list", parents=[common], help="list tasks in board order")
     p.add_argument("--project", metavar="ID_OR_NAME")
     p.add_argument("--state", choices=[s.value for s in TaskState])

@@ -348,6 +348,9 @@ class Task(Model):
     fix_rounds_used: int = Field(
         0, description="Automatic fix rounds run since the developer last sent it back."
     )
+    after: list[int] = Field(
+        default_factory=list, description="Tasks that must be merged before this one starts."
+    )
     diff_files: int = Field(0, description="Files the branch changes, as of its last run.")
     diff_insertions: int = 0
     diff_deletions: int = 0
@@ -378,6 +381,9 @@ class Card(Model):
     run_ended_at: float | None = None
     last_run_id: int | None = None
     diff_budget: int = Field(0, description="The project's diff budget; 0: none.")
+    waiting_for: list[int] = Field(
+        default_factory=list, description="Tasks it waits for that are not merged yet."
+    )
 
 
 class Settings(Model):

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from seedbed.domain.models import Control, Phase, TaskState
+from seedbed.engine.dependencies import blocked_by
 from seedbed.engine.recovery import recover
 from seedbed.engine.runner import DIFF_EVERY_S, TaskRunner
 from seedbed.store import Store
@@ -79,6 +80,11 @@ class Engine:
             for task in self.store.list_tasks(states=[TaskState.RUNNING], phase=Phase.QUEUED)
             if task.id not in self.runners and task.control is Control.NONE
         ]
+        if any(task.after for task in queued):
+            # A task waiting for others to be merged stays queued, out of the count: an
+            # engine run --until-idle is idle when only such tasks are left.
+            states = {t.id: t.state for t in self.store.list_tasks()}
+            queued = [task for task in queued if not blocked_by(task, states)]
         while queued and len(self.runners) < self.max_parallel:
             task = queued.pop(0)
             runner = TaskRunner(

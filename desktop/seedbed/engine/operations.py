@@ -14,6 +14,7 @@ diff budget and conflict radar in `radar`, all re-exported, so every operation i
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 from seedbed.domain.errors import OperationError, UserError
@@ -38,6 +39,7 @@ from seedbed.engine.configure import (
     update_profile,
     update_project_settings,
 )
+from seedbed.engine.dependencies import check_dependencies, set_dependencies
 from seedbed.engine.engine import apply_control_to_queued
 from seedbed.engine.lock import EngineBusy, EngineLock
 from seedbed.engine.radar import budget_note, overlapping_tasks
@@ -89,6 +91,7 @@ __all__ = [
     "request_changes_with_comments",
     "resolve_conflict",
     "resolve_message",
+    "set_dependencies",
     "set_foreground",
     "set_plan",
     "start_task",
@@ -117,6 +120,7 @@ def add_task(
     start: bool = False,
     foreground: bool = False,
     plan_first: bool = False,
+    after: Sequence[int] = (),
 ) -> Task:
     project = store.find_project(project_ref)
     if not title.strip():
@@ -140,6 +144,7 @@ def add_task(
             base_branch=project.base_branch,
             foreground=foreground,
             plan_first=plan_first,
+            after=check_dependencies(store, Task(project_id=project.id, title=title), after),
         )
     )
     return start_task(store, task.id) if start else task

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from seedbed.domain.models import Card, CheckStatus
+from seedbed.domain.models import Card, CheckStatus, TaskState
 from seedbed.store.connection import Database
 from seedbed.store.rows import TASK_COLUMNS, task_from_row
 
@@ -58,7 +58,21 @@ class BoardQueries(Database):
                     diff_budget=data["j_budget"] or 0,
                 )
             )
+        self._fill_waiting(cards)
         return cards
+
+    def _fill_waiting(self, cards: list[Card]) -> None:
+        """Each card's dependencies that are not merged yet (one query for them all)."""
+        wanted = {n for card in cards for n in card.task.after}
+        if not wanted:
+            return
+        marks = ", ".join("?" for _ in wanted)
+        rows = self.conn.execute(
+            f"SELECT id, state FROM tasks WHERE id IN ({marks})", list(wanted)
+        ).fetchall()
+        merged = {r[0] for r in rows if r[1] == TaskState.MERGED.value}
+        for card in cards:
+            card.waiting_for = [n for n in card.task.after if n not in merged]
 
     def task_versions(self) -> dict[int, tuple[float, int, float, int]]:
         """Per task: (updated_at, position, tokens so far, runs): what tells a board that

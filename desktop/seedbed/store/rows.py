@@ -38,6 +38,7 @@ TASK_COLUMNS = [
     "merge_base_first",
     "plan",
     "fix_rounds_used",
+    "after_ids",  # Task.after, as a JSON list
 ]
 TASK_FLAGS = ("workspace_ready", "foreground", "plan_first", "merge_base_first")
 RUN_COLUMNS = [
@@ -80,6 +81,7 @@ def task_from_row(row: sqlite3.Row | dict[str, Any]) -> Task:
     data = dict(row)
     for flag in TASK_FLAGS:
         data[flag] = bool(data[flag])
+    data["after"] = json.loads(data.pop("after_ids"))
     return Task.model_validate(data)
 
 
@@ -87,6 +89,7 @@ def task_values(task: Task) -> dict[str, Any]:
     data = task.model_dump(mode="json")
     for flag in TASK_FLAGS:
         data[flag] = int(data[flag])
+    data["after_ids"] = json.dumps(data.pop("after"))
     return {column: data[column] for column in TASK_COLUMNS}
 
 
@@ -99,7 +102,7 @@ def task_or_error(conn: sqlite3.Connection, task_id: int) -> Task:
 
 def write_task(conn: sqlite3.Connection, task: Task, columns: Iterable[str]) -> None:
     values = task_values(task)
-    columns = sorted(columns)
+    columns = sorted("after_ids" if c == "after" else c for c in columns)
     sets = ", ".join(f"{c} = ?" for c in columns)
     conn.execute(f"UPDATE tasks SET {sets} WHERE id = ?", [values[c] for c in columns] + [task.id])
 

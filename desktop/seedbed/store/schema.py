@@ -129,4 +129,7 @@ MIGRATIONS: list[str] = [
     ALTER TABLE projects ADD COLUMN fix_rounds INTEGER NOT NULL DEFAULT 2;
     ALTER TABLE tasks ADD COLUMN fix_rounds_used INTEGER NOT NULL DEFAULT 0;
     """,
+    """
+    ALTER TABLE tasks ADD COLUMN after_ids TEXT NOT NULL DEFAULT '[]';
+    """,
 ]

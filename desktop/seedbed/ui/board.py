@@ -193,7 +193,10 @@ class Board(CardActions, QWidget):
 
     @Slot(object)
     def _on_bridge_tasks_changed(self, task_ids: list[int]) -> None:
-        self.refresh_tasks(task_ids)
+        # A card that waits for a changed task says so ("after #12"): read it again too.
+        changed = set(task_ids)
+        waiting = [c.task.id for c in self.model.cards() if changed & set(c.task.after)]
+        self.refresh_tasks(sorted(changed | set(waiting)))
 
     def refresh_tasks(self, task_ids: list[int], select: int = 0) -> None:
         """Read these cards again (engine thread) and apply them; then select `select`."""

@@ -207,7 +207,7 @@ class CardDelegate(QStyledItemDelegate):
         # Line 3: phase badge, profile, checks.
         y = box.top() + TITLE_LINES * line + GAP
         x = box.left()
-        label = theme.phase_label(task)
+        label = fmt.waiting_label(card) or theme.phase_label(task)
         colour = theme.phase_color(palette, task.phase)
         badge_w = metrics.horizontalAdvance(label) + 10
         badge = QRectF(x, y, badge_w, line)

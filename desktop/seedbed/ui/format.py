@@ -64,11 +64,21 @@ def diff_parts(card: Card) -> tuple[str, str, str]:
 
 
 def check_label(card: Card) -> str:
+    """The checks' result, and the automatic fix rounds it took."""
+    rounds = card.task.fix_rounds_used
+    fixes = f" · {rounds} fix round{'s' if rounds != 1 else ''}" if rounds else ""
     if card.check_status is CheckStatus.PASSED:
-        return "✓ checks"
+        return f"✓ checks{fixes}"
     if card.check_status is CheckStatus.FAILED:
-        return "✗ checks"
-    return ""
+        return f"✗ checks{fixes}"
+    return fixes.removeprefix(" · ")
+
+
+def waiting_label(card: Card) -> str:
+    """A queued task waiting for others' merges: "after #12, #15"."""
+    if not card.waiting_for or card.task.state.value in ("merged", "discarded"):
+        return ""
+    return "after " + ", ".join(f"#{n}" for n in card.waiting_for)
 
 
 def usage_line(card: Card) -> str:
