@@ -60,6 +60,8 @@ class Cli:
             a.copy,
             a.diff_budget,
             a.fix_rounds,
+            a.budget_usd,
+            a.budget_tokens,
         )
         self.emit(project.model_dump(mode="json"), str(project.id))
         return EXIT_OK
@@ -111,6 +113,7 @@ class Cli:
             a.start,
             foreground=a.foreground,
             after=a.after,
+            budget=self._budget(),
         )
         self.emit(task.model_dump(mode="json"), str(task.id))
         return EXIT_OK
@@ -121,6 +124,24 @@ class Cli:
             task.model_dump(mode="json"),
             f"task {task.id} {'pinned' if task.foreground else 'unpinned'}",
         )
+        return EXIT_OK
+
+    def _budget(self) -> ops.TaskBudget:
+        a = self.args
+        minutes = a.time_limit
+        return ops.TaskBudget(
+            budget_usd=a.budget_usd,
+            budget_tokens=a.budget_tokens,
+            time_limit_s=None if minutes is None else minutes * 60,
+        )
+
+    def task_budget(self) -> int:
+        task = ops.set_budget(self.store, self.args.id, self._budget())
+        text = (
+            f"task {task.id}: ${task.budget_usd:g}, {task.budget_tokens:,} tokens, "
+            f"{task.time_limit_s / 60:g} minutes (0: no limit)"
+        )
+        self.emit(task.model_dump(mode="json"), text)
         return EXIT_OK
 
     def task_wait(self) -> int:

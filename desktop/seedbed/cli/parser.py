@@ -26,6 +26,16 @@ class Parser(argparse.ArgumentParser):
         raise SystemExit(EXIT_USAGE)
 
 
+def budget_options(p: argparse.ArgumentParser, default: float | None = 0.0) -> None:
+    """A task's budgets: enforced by the engine, a run stopped with its work committed."""
+    p.add_argument("--budget-usd", type=float, default=default, metavar="X", help="dollars")
+    tokens_default = None if default is None else 0
+    p.add_argument("--budget-tokens", type=int, default=tokens_default, metavar="N")
+    p.add_argument(
+        "--time-limit", type=float, default=default, metavar="MINUTES", help="all its runs"
+    )
+
+
 def build_parser() -> Parser:
     parser = Parser(
         prog="seedbed", description="Run AI coding agents in parallel, one worktree each."
@@ -57,6 +67,8 @@ def build_parser() -> Parser:
         metavar="N",
         help="follow-up runs that get failing checks' output to fix (default 2)",
     )
+    p.add_argument("--budget-usd", type=float, default=0.0, metavar="X", help="all its tasks")
+    p.add_argument("--budget-tokens", type=int, default=0, metavar="N", help="all its tasks")
     project.add_parser("list", parents=[common], help="list projects")
 
     profile = commands.add_parser("profile", help="agent profiles").add_subparsers(
@@ -112,6 +124,10 @@ def build_parser() -> Parser:
         metavar="ID",
         help="start only once task ID is merged (repeatable)",
     )
+    budget_options(p)
+    p = task.add_parser("budget", parents=[common], help="change a task's budgets (0: none)")
+    p.add_argument("id", type=int)
+    budget_options(p, default=None)
     p = task.add_parser("wait", parents=[common], help="make a task wait for others' merges")
     p.add_argument("id", type=int)
     wait = p.add_mutually_exclusive_group(required=True)

@@ -114,6 +114,8 @@ class Project(Model):
         description="When the checks fail after a run, this many follow-up runs get the "
         "failing output to fix it, before the task waits for review.",
     )
+    budget_usd: float = Field(0.0, description="Dollars all its tasks may spend; 0: no limit.")
+    budget_tokens: int = Field(0, description="Tokens all its tasks may use; 0: no limit.")
 
 
 CLI_KINDS: tuple[AgentKind, ...] = (
@@ -351,6 +353,9 @@ class Task(Model):
     after: list[int] = Field(
         default_factory=list, description="Tasks that must be merged before this one starts."
     )
+    budget_usd: float = Field(0.0, description="Dollars its runs may spend; 0: no limit.")
+    budget_tokens: int = Field(0, description="Tokens its runs may use; 0: no limit.")
+    time_limit_s: float = Field(0.0, description="Seconds its runs may take in all; 0: none.")
     diff_files: int = Field(0, description="Files the branch changes, as of its last run.")
     diff_insertions: int = 0
     diff_deletions: int = 0

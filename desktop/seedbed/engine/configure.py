@@ -47,6 +47,8 @@ def add_project(
     copy: list[str] | None = None,
     diff_budget: int = 0,
     fix_rounds: int = 2,
+    budget_usd: float = 0.0,
+    budget_tokens: int = 0,
 ) -> Project:
     top = vcs.open_repository(path)
     if base is None:
@@ -59,6 +61,8 @@ def add_project(
         raise UserError("--diff-budget must be 0 or more")
     if not 0 <= fix_rounds <= MAX_FIX_ROUNDS:
         raise UserError(f"--fix-rounds must be 0 to {MAX_FIX_ROUNDS}")
+    if budget_usd < 0 or budget_tokens < 0:
+        raise UserError("a project budget must be 0 (none) or more")
     if name is not None and not name.strip():
         raise UserError("the project name is empty")
     if name is not None and not PROJECT_NAME.fullmatch(name.strip()):
@@ -75,6 +79,8 @@ def add_project(
         copy_globs=copy or [],
         diff_budget=diff_budget,
         fix_rounds=fix_rounds,
+        budget_usd=budget_usd,
+        budget_tokens=budget_tokens,
     )
     if not project.name:
         raise UserError("the project name is empty")
@@ -87,6 +93,10 @@ def update_project_settings(store: Store, project: Project) -> Project:
     store.get_project(project.id)
     if project.diff_budget < 0:
         raise InvalidField("the diff budget must be 0 or more", "diff_budget")
+    if project.budget_usd < 0:
+        raise InvalidField("the budget must be 0 (none) or more", "budget_usd")
+    if project.budget_tokens < 0:
+        raise InvalidField("the token budget must be 0 (none) or more", "budget_tokens")
     if not 0 <= project.fix_rounds <= MAX_FIX_ROUNDS:
         raise InvalidField(f"the fix rounds must be 0 to {MAX_FIX_ROUNDS}", "fix_rounds")
     if project.check_timeout <= 0:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from seedbed.domain.errors import OperationError, UserError
 from seedbed.domain.lifecycle import check_move
-from seedbed.domain.models import Control, Phase, RunKind, Task, TaskState
+from seedbed.domain.models import Control, Model, Phase, RunKind, Task, TaskState
 from seedbed.engine.comments import (
     add_comment,
     comment_location,
@@ -91,6 +91,7 @@ __all__ = [
     "request_changes_with_comments",
     "resolve_conflict",
     "resolve_message",
+    "set_budget",
     "set_dependencies",
     "set_foreground",
     "set_plan",
@@ -121,6 +122,7 @@ def add_task(
     foreground: bool = False,
     plan_first: bool = False,
     after: Sequence[int] = (),
+    budget: TaskBudget | None = None,
 ) -> Task:
     project = store.find_project(project_ref)
     if not title.strip():
@@ -145,6 +147,7 @@ def add_task(
             foreground=foreground,
             plan_first=plan_first,
             after=check_dependencies(store, Task(project_id=project.id, title=title), after),
+            **checked_budget(budget or TaskBudget()).model_dump(),
         )
     )
     return start_task(store, task.id) if start else task
@@ -196,6 +199,34 @@ def set_plan(store: Store, task_id: int, plan: str) -> Task:
     if task.state in (TaskState.MERGED, TaskState.DISCARDED):
         raise UserError(f"task {task_id} is {task.state.value}: its plan can no longer change")
     return store.update_task(task_id, plan=plan.strip() + ("\n" if plan.strip() else ""))
+
+
+class TaskBudget(Model):
+    """A task's budgets as asked for (0: none); `None` in a change: keep it."""
+
+    budget_usd: float | None = 0.0
+    budget_tokens: int | None = 0
+    time_limit_s: float | None = 0.0
+
+
+def checked_budget(budget: TaskBudget) -> TaskBudget:
+    for value, what in (
+        (budget.budget_usd, "--budget-usd"),
+        (budget.budget_tokens, "--budget-tokens"),
+        (budget.time_limit_s, "--time-limit"),
+    ):
+        if value is not None and value < 0:
+            raise UserError(f"{what} must be 0 (none) or more")
+    return budget
+
+
+def set_budget(store: Store, task_id: int, budget: TaskBudget) -> Task:
+    """Change a task's budgets; a running one is held to them from its next usage."""
+    task = store.get_task(task_id)
+    if task.state in (TaskState.MERGED, TaskState.DISCARDED):
+        raise UserError(f"task {task_id} is {task.state.value}: it spends nothing now")
+    changes = checked_budget(budget).model_dump(exclude_none=True)
+    return store.update_task(task_id, **changes) if changes else task
 
 
 def check_room_to_pin(store: Store, project_id: int) -> None:

@@ -240,6 +240,7 @@ def _diff_summary(store: Store, task: Task) -> dict[str, int]:
 def task_detail(store: Store, task_id: int) -> dict[str, Any]:
     """Everything `task show` prints, as plain JSON-ready data."""
     # radar reads diffs through this module, so importing it at the top would be circular.
+    from seedbed.engine.budgets import spent
     from seedbed.engine.dependencies import blocked_by
     from seedbed.engine.radar import ACTIVE, budget_note, overlapping_tasks
 
@@ -269,6 +270,12 @@ def task_detail(store: Store, task_id: int) -> dict[str, Any]:
         "plan": task.plan,
         "fix_rounds_used": task.fix_rounds_used,
         "after": task.after,
+        "budget": {
+            "usd": task.budget_usd,
+            "tokens": task.budget_tokens,
+            "time_limit_s": task.time_limit_s,
+        },
+        "spent": spent(runs).model_dump(),
         "waiting_for": blocked_by(task, {t.id: t.state for t in store.list_tasks(project.id)}),
         "error": task.error,
         "created_at": task.created_at,

@@ -38,6 +38,7 @@ from seedbed.domain.models import (
     TaskState,
 )
 from seedbed.domain.slug import one_line, task_branch, task_dir_name
+from seedbed.engine.budgets import check_budget, spent
 from seedbed.engine.recorder import EventRecorder
 from seedbed.engine.rounds import fix_prompt, fix_round_due
 from seedbed.paths import worktrees_dir
@@ -161,6 +162,8 @@ class TaskRunner:
         self._recorder: EventRecorder | None = None
         self._merged_base = False
         self._fix_next = False
+        self._halt_reason = ""  # a budget the engine stopped the run for
+        self._halting: asyncio.Task[None] | None = None
 
     # -- control --------------------------------------------------------------------
 
@@ -184,6 +187,7 @@ class TaskRunner:
         """One run, from its row to its end; True when a fix round is to follow."""
         task = self.task
         self._fix_next = False
+        self._halt_reason = ""
         self.run = self.store.add_run(
             Run(
                 task_id=task.id,
@@ -338,6 +342,11 @@ class TaskRunner:
             conversation, note = self._previous_conversation()
             request.conversation = conversation
             request.follow_up = note + self.run.follow_up
+        over = check_budget(self.store, self.project, self.task)
+        if over:  # used up by earlier runs: this one does not start
+            self._halt_reason, self.control = over, Control.STOP
+            self._log(ErrorEvent(message=f"not started: {over}"))
+            return RunOutcome(status=RunStatus.STOPPED, reason=over)
         try:
             self._agent = await runtime_for(profile, key).start(request)
         except (OSError, SeedbedError) as exc:
@@ -349,14 +358,19 @@ class TaskRunner:
             await self._agent.stop("stop")
         usage = Usage()
         watching = asyncio.create_task(self._watch_diff())
+        timing = asyncio.create_task(self._watch_time())
         try:
             async for batch in self._agent.events():
                 self._recorder.add(batch)
                 if usage.add(batch):
                     self.run = self.store.update_run(self.run.id, **usage.fields())
                     self._on_change(self.task.id)
+                    over = check_budget(self.store, self.project, self.task, running=True)
+                    if over:
+                        self._halt(over)
         finally:
             watching.cancel()
+            timing.cancel()
         outcome = self._agent.outcome
         if self._agent.conversation:
             self.run = self.store.update_run(
@@ -413,7 +427,7 @@ class TaskRunner:
         if self.control is not Control.NONE:
             status = RunStatus.STOPPED
         assert self._recorder is not None
-        reason = self._recorder.scrub(outcome.reason)
+        reason = self._halt_reason or self._recorder.scrub(outcome.reason)
         if self.control is Control.REQUEUE:
             target, phase = TaskState.PLANNED, Phase.DRAFT
         elif self.control is Control.STOP:
@@ -476,6 +490,28 @@ class TaskRunner:
         self._on_change(self.task.id)
 
     # -- helpers --------------------------------------------------------------------
+
+    def _halt(self, reason: str) -> None:
+        """Stop the run for a used-up budget (once): work committed, the reason kept."""
+        if self._halt_reason:
+            return
+        self._halt_reason = reason
+        self._log(ErrorEvent(message=f"stopped: {reason}"))
+        self._halting = asyncio.create_task(self.stop(Control.STOP))
+
+    async def _watch_time(self) -> None:
+        """The task's time limit, counting its earlier runs too."""
+        limit = self.task.time_limit_s
+        if not limit:
+            return
+        earlier = [
+            r for r in self.store.list_runs(self.task.id) if self.run and r.id != self.run.id
+        ]
+        left = limit - spent(earlier).seconds
+        started = self.run.started_at if self.run and self.run.started_at else time.time()
+        await asyncio.sleep(max(0.0, left - (time.time() - started)))
+        over = check_budget(self.store, self.project, self.task, running=True)
+        self._halt(over or "time limit reached")
 
     async def _watch_diff(self) -> None:
         """While the agent works, the card's diff size follows its worktree."""

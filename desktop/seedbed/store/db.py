@@ -38,8 +38,8 @@ class Store(TaskQueries, EventQueries, BoardQueries, CommentQueries):
                 raise UserError(f"a project named {project.name!r} already exists")
             cur = conn.execute(
                 "INSERT INTO projects (name, path, base_branch, setup_command, check_command,"
-                " copy_globs, diff_budget, check_timeout, fix_rounds, created_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " copy_globs, diff_budget, check_timeout, fix_rounds, budget_usd,"
+                " budget_tokens, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     project.name,
                     str(project.path),
@@ -50,6 +50,8 @@ class Store(TaskQueries, EventQueries, BoardQueries, CommentQueries):
                     project.diff_budget,
                     project.check_timeout,
                     project.fix_rounds,
+                    project.budget_usd,
+                    project.budget_tokens,
                     time.time(),
                 ),
             )
@@ -80,8 +82,8 @@ class Store(TaskQueries, EventQueries, BoardQueries, CommentQueries):
         with self.transaction() as conn:
             conn.execute(
                 "UPDATE projects SET base_branch = ?, setup_command = ?, check_command = ?,"
-                " copy_globs = ?, diff_budget = ?, check_timeout = ?, fix_rounds = ?"
-                " WHERE id = ?",
+                " copy_globs = ?, diff_budget = ?, check_timeout = ?, fix_rounds = ?,"
+                " budget_usd = ?, budget_tokens = ? WHERE id = ?",
                 (
                     project.base_branch,
                     project.setup_command,
@@ -90,6 +92,8 @@ class Store(TaskQueries, EventQueries, BoardQueries, CommentQueries):
                     project.diff_budget,
                     project.check_timeout,
                     project.fix_rounds,
+                    project.budget_usd,
+                    project.budget_tokens,
                     project.id,
                 ),
             )

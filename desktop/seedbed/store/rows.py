@@ -39,6 +39,9 @@ TASK_COLUMNS = [
     "plan",
     "fix_rounds_used",
     "after_ids",  # Task.after, as a JSON list
+    "budget_usd",
+    "budget_tokens",
+    "time_limit_s",
 ]
 TASK_FLAGS = ("workspace_ready", "foreground", "plan_first", "merge_base_first")
 RUN_COLUMNS = [

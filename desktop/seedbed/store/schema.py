@@ -132,4 +132,11 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE tasks ADD COLUMN after_ids TEXT NOT NULL DEFAULT '[]';
     """,
+    """
+    ALTER TABLE tasks ADD COLUMN budget_usd REAL NOT NULL DEFAULT 0;
+    ALTER TABLE tasks ADD COLUMN budget_tokens INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE tasks ADD COLUMN time_limit_s REAL NOT NULL DEFAULT 0;
+    ALTER TABLE projects ADD COLUMN budget_usd REAL NOT NULL DEFAULT 0;
+    ALTER TABLE projects ADD COLUMN budget_tokens INTEGER NOT NULL DEFAULT 0;
+    """,
 ]

@@ -33,6 +33,8 @@ PROJECT_FIELDS = [
     "setup_command",
     "check_command",
     "fix_rounds",
+    "budget_usd",
+    "budget_tokens",
     "copy_globs",
     "diff_budget",
     "check_timeout",
