@@ -114,6 +114,8 @@ class Cli:
             foreground=a.foreground,
             after=a.after,
             budget=self._budget(),
+            reviewer=a.reviewer,
+            auto_merge=a.auto_merge,
         )
         self.emit(task.model_dump(mode="json"), str(task.id))
         return EXIT_OK

@@ -125,6 +125,16 @@ def build_parser() -> Parser:
         help="start only once task ID is merged (repeatable)",
     )
     budget_options(p)
+    p.add_argument(
+        "--reviewer",
+        metavar="PROFILE",
+        help="a fresh run of it reviews each change",
+    )
+    p.add_argument(
+        "--auto-merge",
+        action="store_true",
+        help="merge without you once the checks pass (and the reviewer approves)",
+    )
     p = task.add_parser("budget", parents=[common], help="change a task's budgets (0: none)")
     p.add_argument("id", type=int)
     budget_options(p, default=None)

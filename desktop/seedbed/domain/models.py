@@ -356,6 +356,17 @@ class Task(Model):
     budget_usd: float = Field(0.0, description="Dollars its runs may spend; 0: no limit.")
     budget_tokens: int = Field(0, description="Tokens its runs may use; 0: no limit.")
     time_limit_s: float = Field(0.0, description="Seconds its runs may take in all; 0: none.")
+    reviewer_profile_id: int | None = Field(
+        None, description="A fresh run of this profile reviews the change once checks pass."
+    )
+    review_verdict: str = Field(
+        "",
+        description='The reviewer agent\'s last word: "approve", "request_changes", '
+        '"none" (it gave no verdict) or "" (not reviewed).',
+    )
+    auto_merge: bool = Field(
+        False, description="Merged without a human once its checks pass and the reviewer approves."
+    )
     diff_files: int = Field(0, description="Files the branch changes, as of its last run.")
     diff_insertions: int = 0
     diff_deletions: int = 0

@@ -123,6 +123,8 @@ def add_task(
     plan_first: bool = False,
     after: Sequence[int] = (),
     budget: TaskBudget | None = None,
+    reviewer: str | None = None,
+    auto_merge: bool = False,
 ) -> Task:
     project = store.find_project(project_ref)
     if not title.strip():
@@ -148,6 +150,8 @@ def add_task(
             plan_first=plan_first,
             after=check_dependencies(store, Task(project_id=project.id, title=title), after),
             **checked_budget(budget or TaskBudget()).model_dump(),
+            reviewer_profile_id=store.find_profile(reviewer).id if reviewer else None,
+            auto_merge=auto_merge,
         )
     )
     return start_task(store, task.id) if start else task

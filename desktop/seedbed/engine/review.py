@@ -270,6 +270,11 @@ def task_detail(store: Store, task_id: int) -> dict[str, Any]:
         "plan": task.plan,
         "fix_rounds_used": task.fix_rounds_used,
         "after": task.after,
+        "reviewer": store.get_profile(task.reviewer_profile_id).name
+        if task.reviewer_profile_id
+        else None,
+        "review_verdict": task.review_verdict,
+        "auto_merge": task.auto_merge,
         "budget": {
             "usd": task.budget_usd,
             "tokens": task.budget_tokens,

@@ -39,10 +39,21 @@ from seedbed.domain.models import (
 )
 from seedbed.domain.slug import one_line, task_branch, task_dir_name
 from seedbed.engine.budgets import check_budget, spent
+from seedbed.engine.comments import follow_up_prompt
 from seedbed.engine.recorder import EventRecorder
+from seedbed.engine.review_agent import (
+    ReviewVerdict,
+    Verdict,
+    parse_verdict,
+    review_note,
+    review_prompt,
+    save_review_comments,
+)
 from seedbed.engine.rounds import fix_prompt, fix_round_due
 from seedbed.paths import worktrees_dir
 from seedbed.store import Store
+from seedbed.store.settings import load_settings
+from seedbed.vcs.runner import PATHS_RAW, run_git
 
 CHECK_TAIL_BYTES = 4000
 DIFF_EVERY_S = 10.0  # how often a running card's diff size is measured
@@ -108,6 +119,17 @@ def commit_work(project: Project, worktree: Path, message: str) -> str | None:
     # A merge of the base branch left for the agent to resolve is committed as a merge
     # even when its result equals the branch's tip.
     return sha or vcs.finish_merge(worktree, message)
+
+
+def discard_changes(project: Project, worktree: Path) -> None:
+    """Undo what a reviewer run left in the worktree (the work itself is committed):
+    tracked files back to HEAD, new files removed, the project's local files kept."""
+    keep = set(vcs.local_only_files(project.path, worktree, project.copy_globs))
+    run_git(worktree, "reset", "-q", "--hard", "HEAD")
+    out = run_git(worktree, *PATHS_RAW, "ls-files", "-z", "--others", "--exclude-standard")
+    for name in out.split("\0"):
+        if name and name not in keep:
+            (worktree / name).unlink(missing_ok=True)
 
 
 def commit_message(task: Task, run: Run, merged_base: bool = False) -> str:
@@ -234,12 +256,33 @@ class TaskRunner:
                 self._log(ErrorEvent(message=outcome.reason))
                 await self._finish(outcome, CheckResult())
                 return outcome
+        if self.run.kind is RunKind.REVIEW:
+            return await self._review_steps()
         outcome = await self._run_agent() if self.control is Control.NONE else _stopped()
         await self._commit()
         checks = CheckResult()
         if self.control is Control.NONE and outcome.status is RunStatus.SUCCEEDED:
             checks = await self._checks()
         await self._finish(outcome, checks)
+        return outcome
+
+    async def _review_steps(self) -> RunOutcome:
+        """The reviewer's run: it changes nothing (what it left is undone), the checks
+        of the work it read stand, and its final answer holds the verdict."""
+        assert self.run is not None and self.task.worktree is not None
+        outcome = await self._run_agent() if self.control is Control.NONE else _stopped()
+        await git_call(discard_changes, self.project, self.task.worktree)
+        runs = [r for r in self.store.list_runs(self.task.id) if r.kind is not RunKind.REVIEW]
+        checks = runs[-1].checks if runs else CheckResult()
+        # reviewing imports review, which imports this module: imported here.
+        from seedbed.engine.reviewing import last_answer
+
+        verdict = None
+        if outcome.status is RunStatus.SUCCEEDED and self.control is Control.NONE:
+            assert self._recorder is not None
+            self._recorder.flush()
+            verdict = parse_verdict(last_answer(self.store, self.run.id))
+        await self._finish(outcome, checks, verdict)
         return outcome
 
     async def _prepare(self) -> None:
@@ -313,8 +356,10 @@ class TaskRunner:
     async def _run_agent(self) -> RunOutcome:
         assert self.run is not None and self.task.worktree is not None
         task = self.task
-        self._set_phase(Phase.IMPLEMENTING)
-        profile = self.store.get_profile(task.profile_id) if task.profile_id else None
+        reviewing = self.run.kind is RunKind.REVIEW
+        self._set_phase(Phase.REVIEWING if reviewing else Phase.IMPLEMENTING)
+        profile_id = task.reviewer_profile_id if reviewing else task.profile_id
+        profile = self.store.get_profile(profile_id) if profile_id else None
         if profile is None:
             reason = "the task has no agent profile (use --profile)"
             self._log(ErrorEvent(message=reason))
@@ -338,7 +383,7 @@ class TaskRunner:
             worktree=task.worktree,
             follow_up=self.run.follow_up,
         )
-        if self.run.follow_up:
+        if self.run.follow_up and not reviewing:  # a review starts with a fresh context
             conversation, note = self._previous_conversation()
             request.conversation = conversation
             request.follow_up = note + self.run.follow_up
@@ -389,7 +434,7 @@ class TaskRunner:
         would fill it again at once): the agent starts afresh on the work so far."""
         current = self.run.id if self.run else None
         for run in reversed(self.store.list_runs(self.task.id)):
-            if run.id == current or not run.conversation:
+            if run.id == current or not run.conversation or run.kind is RunKind.REVIEW:
                 continue
             if run.reason == CONTEXT_FULL:
                 return "", CONTEXT_FULL_NOTE
@@ -421,17 +466,27 @@ class TaskRunner:
         output = self._recorder.scrub(tail(lines))
         return CheckResult(status=status, exit_code=code, output_tail=output)
 
-    async def _finish(self, outcome: RunOutcome, checks: CheckResult) -> None:
+    async def _finish(
+        self,
+        outcome: RunOutcome,
+        checks: CheckResult,
+        review: ReviewVerdict | None = None,
+    ) -> None:
+        """End the run; then the task waits for review, or the next run follows in this
+        slot (a fix round, the reviewer's run). `review`: a reviewer run's verdict."""
         assert self.run is not None
         status = outcome.status
         if self.control is not Control.NONE:
             status = RunStatus.STOPPED
         assert self._recorder is not None
         reason = self._halt_reason or self._recorder.scrub(outcome.reason)
+        reviewing = self.run.kind is RunKind.REVIEW
         if self.control is Control.REQUEUE:
             target, phase = TaskState.PLANNED, Phase.DRAFT
         elif self.control is Control.STOP:
             target, phase = TaskState.AWAITING_REVIEW, Phase.INTERRUPTED
+        elif reviewing:  # the work passed its checks; the review is advice on it
+            target, phase = TaskState.AWAITING_REVIEW, Phase.READY
         elif status is not RunStatus.SUCCEEDED:
             target, phase = TaskState.AWAITING_REVIEW, Phase.AGENT_FAILED
         elif checks.status is CheckStatus.FAILED:
@@ -439,15 +494,22 @@ class TaskRunner:
         else:
             target, phase = TaskState.AWAITING_REVIEW, Phase.READY
         stat = await self._diff_stat()
+        going = self.control is Control.NONE
+        fields: dict[str, Any] = {}
+        error = reason if status is not RunStatus.SUCCEEDED else ""
+        following: tuple[RunKind, str] | None = None
         number = self.task.fix_rounds_used + 1
-        fix = (
-            self.control is Control.NONE
-            and status is RunStatus.SUCCEEDED
-            and fix_round_due(self.project, self.task, checks)
-        )
-        if fix:
-            message = f"checks failed: fix round {number} of {self.project.fix_rounds} next"
-            self._log(StatusEvent(phase=Phase.CHECKING.value, message=message))
+        if reviewing and going:
+            fields["review_verdict"], error, following = self._after_review(review, reason)
+        elif going and status is RunStatus.SUCCEEDED:
+            if fix_round_due(self.project, self.task, checks):
+                following = (RunKind.FIX, fix_prompt(self.project, checks, number))
+                message = f"checks failed: fix round {number} of {self.project.fix_rounds} next"
+                self._log(StatusEvent(phase=Phase.CHECKING.value, message=message))
+            elif phase is Phase.READY and self.task.reviewer_profile_id is not None:
+                diff = await git_call(self._diff_text)
+                following = (RunKind.REVIEW, review_prompt(self.task, diff))
+                self._log(StatusEvent(phase=Phase.REVIEWING.value, message="review next"))
         # Every event is stored before the run says it ended: `task log --follow` stops
         # reading when it sees the end.
         self._log(StatusEvent(phase=phase.value, message=f"run {self.run.number} ended"))
@@ -460,17 +522,23 @@ class TaskRunner:
             ended_at=time.time(),
             checks=checks,
         )
-        if fix:
-            # The task stays running, in this slot: the next run is the fix round.
+        sizes = {
+            "diff_files": stat.files,
+            "diff_insertions": stat.insertions,
+            "diff_deletions": stat.deletions,
+        }
+        if following is not None:
+            kind, prompt = following
+            if kind is RunKind.FIX:
+                fields["fix_rounds_used"] = number
+            # The task stays running, in this slot: the next run follows at once.
             self.task = self.store.update_task(
                 self.task.id,
                 expect=TaskState.RUNNING,
-                pending_kind=RunKind.FIX,
-                pending_message=fix_prompt(self.project, checks, number),
-                fix_rounds_used=number,
-                diff_files=stat.files,
-                diff_insertions=stat.insertions,
-                diff_deletions=stat.deletions,
+                pending_kind=kind,
+                pending_message=prompt,
+                **fields,
+                **sizes,
             )
             self._fix_next = True
             self._on_change(self.task.id)
@@ -481,13 +549,85 @@ class TaskRunner:
             phase,
             expect=TaskState.RUNNING,
             control=Control.NONE,
-            error=reason if status is not RunStatus.SUCCEEDED else "",
+            error=error,
             pending_message="",
-            diff_files=stat.files,
-            diff_insertions=stat.insertions,
-            diff_deletions=stat.deletions,
+            **fields,
+            **sizes,
         )
         self._on_change(self.task.id)
+        if phase is Phase.READY and self.task.auto_merge:
+            await self._auto_merge(checks)
+
+    def _after_review(
+        self, review: ReviewVerdict | None, reason: str
+    ) -> tuple[str, str, tuple[RunKind, str] | None]:
+        """The reviewer's verdict kept on the task, its comments saved (the reviewer's);
+        requested changes become a fix round while rounds are left. Returns the verdict
+        word, the task's error text and the run to follow."""
+        if review is None:
+            why = reason or "its answer held no verdict"
+            self._log(ErrorEvent(message=f"the reviewer gave no verdict: {why}"))
+            return "none", f"the reviewer gave no verdict: {why}", None
+        self._log(StatusEvent(phase=Phase.REVIEWING.value, message=review_note(review)))
+        if review.verdict is Verdict.APPROVE:
+            return Verdict.APPROVE.value, "", None
+        comments = save_review_comments(self.store, self.task, review)
+        number = self.task.fix_rounds_used + 1
+        if number > self.project.fix_rounds:
+            return Verdict.REQUEST_CHANGES.value, "", None
+        self.store.mark_comments_sent([c.id for c in comments], time.time())
+        prompt = follow_up_prompt(comments, review.summary)
+        message = f"the reviewer asked for changes: fix round {number} of {self.project.fix_rounds}"
+        self._log(StatusEvent(phase=Phase.REVIEWING.value, message=message))
+        return Verdict.REQUEST_CHANGES.value, "", (RunKind.FIX, prompt)
+
+    def _diff_text(self) -> str:
+        task = self.task
+        assert task.branch is not None
+        return vcs.diff_text(self.project.path, task.base_branch, task.branch)
+
+    async def _auto_merge(self, checks: CheckResult) -> None:
+        """Merge without a human: only with checks that ran and passed, and the
+        reviewer's approval when the task has a reviewer. Said in the log either way."""
+        task = self.task
+        if checks.status is not CheckStatus.PASSED:
+            why = "no checks ran" if checks.status is CheckStatus.NONE else "the checks failed"
+            self._log(StatusEvent(phase="merging", message=f"not auto-merged: {why}"))
+            self._recorder_flush()
+            return
+        if task.reviewer_profile_id is not None and task.review_verdict != Verdict.APPROVE:
+            self._log(StatusEvent(phase="merging", message="not auto-merged: no approval"))
+            self._recorder_flush()
+            return
+        # review imports this module (commit_work): imported here, not at the top.
+        from seedbed.engine.review import approve
+
+        settings = load_settings(self.data_dir)
+        try:
+            merged = await asyncio.to_thread(
+                approve,
+                self.store,
+                task.id,
+                settings.merge_strategy,
+                commit_message(task, self.run) if self.run else task.title,
+                settings.delete_branch_after_merge,
+            )
+        except SeedbedError as exc:
+            self._log(ErrorEvent(message=f"not auto-merged: {exc}"))
+            self._recorder_flush()
+            self.task = self.store.get_task(task.id)
+            self._on_change(task.id)
+            return
+        reviewer = " and the reviewer approved" if task.reviewer_profile_id else ""
+        message = f"auto-merged into {merged.base_branch}: the checks passed{reviewer}"
+        self._log(StatusEvent(phase="merged", message=message))
+        self._recorder_flush()
+        self.task = merged
+        self._on_change(task.id)
+
+    def _recorder_flush(self) -> None:
+        if self._recorder is not None:
+            self._recorder.flush()
 
     # -- helpers --------------------------------------------------------------------
 

@@ -42,8 +42,11 @@ TASK_COLUMNS = [
     "budget_usd",
     "budget_tokens",
     "time_limit_s",
+    "reviewer_profile_id",
+    "review_verdict",
+    "auto_merge",
 ]
-TASK_FLAGS = ("workspace_ready", "foreground", "plan_first", "merge_base_first")
+TASK_FLAGS = ("workspace_ready", "foreground", "plan_first", "merge_base_first", "auto_merge")
 RUN_COLUMNS = [
     "id",
     "task_id",

@@ -139,4 +139,9 @@ MIGRATIONS: list[str] = [
     ALTER TABLE projects ADD COLUMN budget_usd REAL NOT NULL DEFAULT 0;
     ALTER TABLE projects ADD COLUMN budget_tokens INTEGER NOT NULL DEFAULT 0;
     """,
+    """
+    ALTER TABLE tasks ADD COLUMN reviewer_profile_id INTEGER REFERENCES profiles(id);
+    ALTER TABLE tasks ADD COLUMN review_verdict TEXT NOT NULL DEFAULT '';
+    ALTER TABLE tasks ADD COLUMN auto_merge INTEGER NOT NULL DEFAULT 0;
+    """,
 ]
