@@ -31,7 +31,7 @@ def task_message(request: RunRequest, resume: bool) -> str:
     """What an agent CLI is asked: the whole task on a first run (title, prompt, approved
     plan, and the requested changes when no session could be resumed); the follow-up
     alone when the session that knows the task is resumed."""
-    if resume or request.kind is RunKind.REVIEW:  # a review's prompt says everything
+    if resume or request.kind in (RunKind.REVIEW, RunKind.PLAN):  # their prompt says it all
         return request.follow_up
     title, prompt = request.title.strip(), request.prompt.strip()
     parts = [title, prompt if prompt != title else ""]

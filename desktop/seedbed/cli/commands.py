@@ -116,6 +116,9 @@ class Cli:
             budget=self._budget(),
             reviewer=a.reviewer,
             auto_merge=a.auto_merge,
+            planner=a.planner,
+            auto_approve_plan=a.auto_approve_plan,
+            plan_first=a.plan_first or a.auto_approve_plan,
         )
         self.emit(task.model_dump(mode="json"), str(task.id))
         return EXIT_OK
@@ -156,6 +159,14 @@ class Cli:
 
     def task_plan(self) -> int:
         a = self.args
+        if a.approve:
+            task = ops.approve_plan(self.store, a.id)
+            self.emit(task.model_dump(mode="json"), f"task {task.id}: plan approved, queued")
+            return EXIT_OK
+        if a.request_changes is not None:
+            task = ops.request_plan_changes(self.store, a.id, a.request_changes)
+            self.emit(task.model_dump(mode="json"), f"task {task.id}: back to the planner")
+            return EXIT_OK
         if a.edit is None:
             task = self.store.get_task(a.id)
         else:

@@ -135,6 +135,11 @@ def build_parser() -> Parser:
         action="store_true",
         help="merge without you once the checks pass (and the reviewer approves)",
     )
+    p.add_argument("--plan-first", action="store_true", help="a planner writes a plan first")
+    p.add_argument("--planner", metavar="PROFILE", help="who plans (default: --profile)")
+    p.add_argument(
+        "--auto-approve-plan", action="store_true", help="go on to the code without asking you"
+    )
     p = task.add_parser("budget", parents=[common], help="change a task's budgets (0: none)")
     p.add_argument("id", type=int)
     budget_options(p, default=None)
@@ -157,10 +162,17 @@ def build_parser() -> Parser:
     p = task.add_parser("pin", parents=[common], help="pin to (or --off: take off) the foreground")
     p.add_argument("id", type=int)
     p.add_argument("--off", action="store_true")
-    p = task.add_parser("plan", parents=[common], help="print the task's plan, or --edit it")
+    p = task.add_parser(
+        "plan", parents=[common], help="print the task's plan; --approve, --edit or send back"
+    )
     p.add_argument("id", type=int)
-    p.add_argument(
+    plan = p.add_mutually_exclusive_group()
+    plan.add_argument(
         "--edit", type=Path, metavar="FILE", help="replace the plan with FILE's text (- for stdin)"
+    )
+    plan.add_argument("--approve", action="store_true", help="the executor runs with it")
+    plan.add_argument(
+        "--request-changes", metavar="TEXT", help="back to the planner with this comment"
     )
     p = task.add_parser("move", parents=[common], help="change the board order")
     p.add_argument("id", type=int)

@@ -367,6 +367,13 @@ class Task(Model):
     auto_merge: bool = Field(
         False, description="Merged without a human once its checks pass and the reviewer approves."
     )
+    planner_profile_id: int | None = Field(
+        None, description="Writes the plan (plan first); none: the task's own profile."
+    )
+    auto_approve_plan: bool = Field(
+        False, description="Plan first, then straight on to the code (for background tasks)."
+    )
+    parent_id: int | None = Field(None, description="The task whose plan split into this one.")
     diff_files: int = Field(0, description="Files the branch changes, as of its last run.")
     diff_insertions: int = 0
     diff_deletions: int = 0

@@ -69,6 +69,7 @@ __all__ = [
     "add_project",
     "add_task",
     "approve",
+    "approve_plan",
     "budget_note",
     "check_profile",
     "check_room_to_pin",
@@ -89,6 +90,7 @@ __all__ = [
     "remove_workspace",
     "request_changes",
     "request_changes_with_comments",
+    "request_plan_changes",
     "resolve_conflict",
     "resolve_message",
     "set_budget",
@@ -125,6 +127,8 @@ def add_task(
     budget: TaskBudget | None = None,
     reviewer: str | None = None,
     auto_merge: bool = False,
+    planner: str | None = None,
+    auto_approve_plan: bool = False,
 ) -> Task:
     project = store.find_project(project_ref)
     if not title.strip():
@@ -152,6 +156,8 @@ def add_task(
             **checked_budget(budget or TaskBudget()).model_dump(),
             reviewer_profile_id=store.find_profile(reviewer).id if reviewer else None,
             auto_merge=auto_merge,
+            planner_profile_id=store.find_profile(planner).id if planner else None,
+            auto_approve_plan=auto_approve_plan,
         )
     )
     return start_task(store, task.id) if start else task
@@ -253,18 +259,71 @@ def start_task(store: Store, task_id: int) -> Task:
     if task.profile_id is None:
         raise UserError(f"task {task_id} has no agent profile: add one with `seedbed profile add`")
     check_move(task_id, task.state, TaskState.RUNNING)
-    message = ""
+    if task.state is TaskState.AWAITING_REVIEW and task.phase is Phase.PLAN_READY:
+        raise UserError(
+            f"task {task_id} has a plan waiting: approve it (task plan {task_id} --approve) "
+            "or send it back"
+        )
+    message, kind = "", RunKind.IMPLEMENT
     if task.state is TaskState.AWAITING_REVIEW:
         message = RESUME_MESSAGE if task.phase is Phase.INTERRUPTED else CONTINUE_MESSAGE
+    elif task.plan_first and not task.plan.strip():
+        kind = RunKind.PLAN  # the planner first; the code once the plan is approved
     return store.move_task(
         task_id,
         TaskState.RUNNING,
         Phase.QUEUED,
         expect=task.state,
-        pending_kind=RunKind.IMPLEMENT,
+        pending_kind=kind,
         pending_message=message,
         control=Control.NONE,
     )
+
+
+def approve_plan(store: Store, task_id: int) -> Task:
+    """The plan is good: the executor runs with it in its prompt."""
+    task = _plan_waiting(store, task_id)
+    if not task.plan.strip():
+        raise UserError(f"task {task_id} has no plan to approve")
+    return store.move_task(
+        task_id,
+        TaskState.RUNNING,
+        Phase.QUEUED,
+        expect=TaskState.AWAITING_REVIEW,
+        pending_kind=RunKind.IMPLEMENT,
+        pending_message="",
+        control=Control.NONE,
+        error="",
+    )
+
+
+def request_plan_changes(store: Store, task_id: int, comment: str) -> Task:
+    """Back to the planner with the developer's comment on its plan."""
+    if not comment.strip():
+        raise UserError("say what the plan misses: the comment is empty")
+    check_text(comment, "the comment")
+    _plan_waiting(store, task_id)
+    return store.move_task(
+        task_id,
+        TaskState.RUNNING,
+        Phase.QUEUED,
+        expect=TaskState.AWAITING_REVIEW,
+        pending_kind=RunKind.PLAN,
+        pending_message=comment.strip(),
+        control=Control.NONE,
+        error="",
+    )
+
+
+def _plan_waiting(store: Store, task_id: int) -> Task:
+    task = store.get_task(task_id)
+    if (task.state, task.phase) != (TaskState.AWAITING_REVIEW, Phase.PLAN_READY):
+        raise UserError(
+            f"task {task_id} is {task.state.value}"
+            + (f" / {task.phase.value}" if task.phase.value else "")
+            + ": no plan of it waits for you"
+        )
+    return task
 
 
 def request_changes(store: Store, task_id: int, message: str) -> Task:

@@ -275,6 +275,11 @@ def task_detail(store: Store, task_id: int) -> dict[str, Any]:
         else None,
         "review_verdict": task.review_verdict,
         "auto_merge": task.auto_merge,
+        "planner": store.get_profile(task.planner_profile_id).name
+        if task.planner_profile_id
+        else None,
+        "auto_approve_plan": task.auto_approve_plan,
+        "parent_id": task.parent_id,
         "budget": {
             "usd": task.budget_usd,
             "tokens": task.budget_tokens,

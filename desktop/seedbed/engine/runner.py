@@ -40,6 +40,7 @@ from seedbed.domain.models import (
 from seedbed.domain.slug import one_line, task_branch, task_dir_name
 from seedbed.engine.budgets import check_budget, spent
 from seedbed.engine.comments import follow_up_prompt
+from seedbed.engine.planning import parse_split, plan_prompt, split_note
 from seedbed.engine.recorder import EventRecorder
 from seedbed.engine.review_agent import (
     ReviewVerdict,
@@ -258,12 +259,31 @@ class TaskRunner:
                 return outcome
         if self.run.kind is RunKind.REVIEW:
             return await self._review_steps()
+        if self.run.kind is RunKind.PLAN:
+            return await self._plan_steps()
         outcome = await self._run_agent() if self.control is Control.NONE else _stopped()
         await self._commit()
         checks = CheckResult()
         if self.control is Control.NONE and outcome.status is RunStatus.SUCCEEDED:
             checks = await self._checks()
         await self._finish(outcome, checks)
+        return outcome
+
+    async def _plan_steps(self) -> RunOutcome:
+        """The planner's run: it reads, changes nothing (what it left is undone), and its
+        final answer is the plan, or a split into smaller tasks."""
+        assert self.run is not None and self.task.worktree is not None
+        outcome = await self._run_agent() if self.control is Control.NONE else _stopped()
+        await git_call(discard_changes, self.project, self.task.worktree)
+        # reviewing imports review, which imports this module: imported here.
+        from seedbed.engine.reviewing import last_answer
+
+        answer = ""
+        if outcome.status is RunStatus.SUCCEEDED and self.control is Control.NONE:
+            assert self._recorder is not None
+            self._recorder.flush()
+            answer = last_answer(self.store, self.run.id)
+        await self._finish(outcome, CheckResult(), plan=answer)
         return outcome
 
     async def _review_steps(self) -> RunOutcome:
@@ -357,8 +377,14 @@ class TaskRunner:
         assert self.run is not None and self.task.worktree is not None
         task = self.task
         reviewing = self.run.kind is RunKind.REVIEW
-        self._set_phase(Phase.REVIEWING if reviewing else Phase.IMPLEMENTING)
-        profile_id = task.reviewer_profile_id if reviewing else task.profile_id
+        planning = self.run.kind is RunKind.PLAN
+        phases = {RunKind.REVIEW: Phase.REVIEWING, RunKind.PLAN: Phase.PLANNING}
+        self._set_phase(phases.get(self.run.kind, Phase.IMPLEMENTING))
+        profile_id = task.profile_id
+        if reviewing:
+            profile_id = task.reviewer_profile_id
+        elif planning:
+            profile_id = task.planner_profile_id or task.profile_id
         profile = self.store.get_profile(profile_id) if profile_id else None
         if profile is None:
             reason = "the task has no agent profile (use --profile)"
@@ -383,7 +409,9 @@ class TaskRunner:
             worktree=task.worktree,
             follow_up=self.run.follow_up,
         )
-        if self.run.follow_up and not reviewing:  # a review starts with a fresh context
+        if planning:
+            request.follow_up = plan_prompt(task, self.run.follow_up)
+        elif self.run.follow_up and not reviewing:  # a review starts with a fresh context
             conversation, note = self._previous_conversation()
             request.conversation = conversation
             request.follow_up = note + self.run.follow_up
@@ -434,7 +462,8 @@ class TaskRunner:
         would fill it again at once): the agent starts afresh on the work so far."""
         current = self.run.id if self.run else None
         for run in reversed(self.store.list_runs(self.task.id)):
-            if run.id == current or not run.conversation or run.kind is RunKind.REVIEW:
+            fresh = run.kind in (RunKind.REVIEW, RunKind.PLAN)  # not the implementer's talk
+            if run.id == current or not run.conversation or fresh:
                 continue
             if run.reason == CONTEXT_FULL:
                 return "", CONTEXT_FULL_NOTE
@@ -471,6 +500,7 @@ class TaskRunner:
         outcome: RunOutcome,
         checks: CheckResult,
         review: ReviewVerdict | None = None,
+        plan: str = "",
     ) -> None:
         """End the run; then the task waits for review, or the next run follows in this
         slot (a fix round, the reviewer's run). `review`: a reviewer run's verdict."""
@@ -487,6 +517,8 @@ class TaskRunner:
             target, phase = TaskState.AWAITING_REVIEW, Phase.INTERRUPTED
         elif reviewing:  # the work passed its checks; the review is advice on it
             target, phase = TaskState.AWAITING_REVIEW, Phase.READY
+        elif self.run.kind is RunKind.PLAN and status is RunStatus.SUCCEEDED:
+            target, phase = TaskState.AWAITING_REVIEW, Phase.PLAN_READY
         elif status is not RunStatus.SUCCEEDED:
             target, phase = TaskState.AWAITING_REVIEW, Phase.AGENT_FAILED
         elif checks.status is CheckStatus.FAILED:
@@ -501,6 +533,8 @@ class TaskRunner:
         number = self.task.fix_rounds_used + 1
         if reviewing and going:
             fields["review_verdict"], error, following = self._after_review(review, reason)
+        elif phase is Phase.PLAN_READY:
+            fields["plan"], error, following = self._after_plan(plan)
         elif going and status is RunStatus.SUCCEEDED:
             if fix_round_due(self.project, self.task, checks):
                 following = (RunKind.FIX, fix_prompt(self.project, checks, number))
@@ -557,6 +591,38 @@ class TaskRunner:
         self._on_change(self.task.id)
         if phase is Phase.READY and self.task.auto_merge:
             await self._auto_merge(checks)
+
+    def _after_plan(self, answer: str) -> tuple[str, str, tuple[RunKind, str] | None]:
+        """The planner's answer kept as the plan (a split makes the smaller tasks, and
+        the plan says where they are); an auto-approved plan goes on to the code. Returns
+        the plan, the task's error text and the run to follow."""
+        if not answer.strip():
+            self._log(ErrorEvent(message="the planner wrote no plan"))
+            return self.task.plan, "the planner wrote no plan", None
+        split = parse_split(answer)
+        if split is not None:
+            children = [
+                self.store.add_task(
+                    Task(
+                        project_id=self.task.project_id,
+                        title=one_line(part.title),
+                        prompt=part.prompt or part.title,
+                        profile_id=self.task.profile_id,
+                        reviewer_profile_id=self.task.reviewer_profile_id,
+                        base_branch=self.project.base_branch,
+                        parent_id=self.task.id,
+                    )
+                )
+                for part in split.split
+            ]
+            note = split_note(children)
+            self._log(StatusEvent(phase=Phase.PLANNING.value, message=note.splitlines()[0]))
+            return note, "", None
+        self._log(StatusEvent(phase=Phase.PLANNING.value, message="the plan is written"))
+        if self.task.auto_approve_plan:
+            self._log(StatusEvent(phase=Phase.PLANNING.value, message="plan approved (auto)"))
+            return answer.strip() + "\n", "", (RunKind.IMPLEMENT, "")
+        return answer.strip() + "\n", "", None
 
     def _after_review(
         self, review: ReviewVerdict | None, reason: str

@@ -45,8 +45,18 @@ TASK_COLUMNS = [
     "reviewer_profile_id",
     "review_verdict",
     "auto_merge",
+    "planner_profile_id",
+    "auto_approve_plan",
+    "parent_id",
 ]
-TASK_FLAGS = ("workspace_ready", "foreground", "plan_first", "merge_base_first", "auto_merge")
+TASK_FLAGS = (
+    "workspace_ready",
+    "foreground",
+    "plan_first",
+    "merge_base_first",
+    "auto_merge",
+    "auto_approve_plan",
+)
 RUN_COLUMNS = [
     "id",
     "task_id",

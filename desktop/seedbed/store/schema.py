@@ -144,4 +144,9 @@ MIGRATIONS: list[str] = [
     ALTER TABLE tasks ADD COLUMN review_verdict TEXT NOT NULL DEFAULT '';
     ALTER TABLE tasks ADD COLUMN auto_merge INTEGER NOT NULL DEFAULT 0;
     """,
+    """
+    ALTER TABLE tasks ADD COLUMN planner_profile_id INTEGER REFERENCES profiles(id);
+    ALTER TABLE tasks ADD COLUMN auto_approve_plan INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE tasks ADD COLUMN parent_id INTEGER REFERENCES tasks(id);
+    """,
 ]

@@ -1,0 +1,100 @@
+"""Plan first: the planner writes a plan, the developer sends it back or approves it,
+the executor follows it; or the plan splits the task into smaller ones."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tests.conftest import SeedbedCli, git
+from tests.engine.test_builtin_agent import builtin_profile
+from tests.model_server import ModelServer, answer
+
+PLAN_1 = "# Plan\n\n1. Write hello.txt.\n"
+PLAN_2 = "# Plan\n\n1. Write hello.txt with hello world.\n2. Check it.\n"
+
+
+def test_plan_send_back_approve_and_implement(
+    seedbed: SeedbedCli, project: str, repo: Path, model_server: ModelServer
+) -> None:
+    builtin_profile(seedbed, "anthropic", model_server.url, name="coder")
+    builtin_profile(seedbed, "anthropic", model_server.url, name="thinker")
+    scribble = {"path": "notes.txt", "content": "planner scratch\n"}
+    model_server.script(
+        answer("Let me look.", tool_calls=[("c1", "write_file", scribble)]),
+        answer(PLAN_1),
+    )
+    task_id = seedbed.ok(
+        "task", "add", "--project", "demo", "--title", "Greet", "--prompt", "Say hello",
+        "--profile", "coder", "--planner", "thinker", "--plan-first", "--start",
+    ).out.strip()  # fmt: skip
+    seedbed.ok("run", "--until-idle")
+    shown = seedbed.show(task_id)
+    assert (shown["state"], shown["phase"]) == ("awaiting_review", "plan_ready")
+    assert shown["plan"] == PLAN_1 and shown["planner"] == "thinker"
+    worktree = Path(shown["worktree"])
+    assert not (worktree / "notes.txt").exists()  # the planner changes nothing
+    assert git(worktree, "status", "--porcelain") == ""
+    assert "Plan this task" in json.dumps(model_server.posts[0].body["messages"][0])
+    refused = seedbed("task", "start", task_id)
+    assert refused.code == 2 and "approve it" in refused.err
+
+    model_server.script(answer(PLAN_2))
+    seedbed.ok("task", "plan", task_id, "--request-changes", "Say hello to the world")
+    seedbed.ok("run", "--until-idle")
+    shown = seedbed.show(task_id)
+    assert (shown["phase"], shown["plan"]) == ("plan_ready", PLAN_2)
+    again = json.dumps(model_server.posts[2].body["messages"][0])
+    assert "Say hello to the world" in again and "Write hello.txt." in again
+
+    write = {"path": "hello.txt", "content": "hello world\n"}
+    model_server.script(answer(tool_calls=[("c2", "write_file", write)]), answer("Done."))
+    seedbed.ok("task", "plan", task_id, "--approve")
+    seedbed.ok("run", "--until-idle")
+    shown = seedbed.show(task_id)
+    assert (shown["state"], shown["phase"]) == ("awaiting_review", "ready")
+    assert [r["kind"] for r in shown["runs"]] == ["plan", "plan", "implement"]
+    assert "Check it." in model_server.posts[3].body["system"]  # the plan, to the executor
+    assert git(worktree, "show", "HEAD:hello.txt") == "hello world\n"
+    assert seedbed("task", "plan", task_id, "--approve").code == 2  # nothing waits now
+
+
+def test_an_auto_approved_plan_goes_straight_on(
+    seedbed: SeedbedCli, project: str, model_server: ModelServer
+) -> None:
+    builtin_profile(seedbed, "anthropic", model_server.url, name="coder")
+    write = {"path": "hello.txt", "content": "hello\n"}
+    model_server.script(
+        answer(PLAN_1), answer(tool_calls=[("c1", "write_file", write)]), answer("Done.")
+    )
+    task_id = seedbed.ok(
+        "task", "add", "--project", "demo", "--title", "Greet", "--auto-approve-plan", "--start"
+    ).out.strip()
+    seedbed.ok("run", "--until-idle")
+    shown = seedbed.show(task_id)
+    assert (shown["phase"], shown["plan"]) == ("ready", PLAN_1)
+    assert [r["kind"] for r in shown["runs"]] == ["plan", "implement"]
+
+
+def test_a_plan_may_split_the_task(
+    seedbed: SeedbedCli, project: str, model_server: ModelServer
+) -> None:
+    builtin_profile(seedbed, "anthropic", model_server.url, name="coder")
+    parts = [
+        {"title": "Add the parser", "prompt": "Parse the config file."},
+        {"title": "Use the parser", "prompt": "Read settings through it."},
+    ]
+    model_server.script(answer("Two pieces.\n```json\n" + json.dumps({"split": parts}) + "\n```"))
+    task_id = seedbed.ok(
+        "task", "add", "--project", "demo", "--title", "Config", "--plan-first", "--start"
+    ).out.strip()
+    seedbed.ok("run", "--until-idle")
+    shown = seedbed.show(task_id)
+    assert shown["phase"] == "plan_ready"
+    listed = seedbed.ok("task", "list", "--json").json()
+    children = [t for t in listed if t["parent_id"] == int(task_id)]
+    assert [(t["title"], t["prompt"], t["state"]) for t in children] == [
+        ("Add the parser", "Parse the config file.", "planned"),
+        ("Use the parser", "Read settings through it.", "planned"),
+    ]
+    assert all(f"#{t['id']} {t['title']}" in shown["plan"] for t in children)
