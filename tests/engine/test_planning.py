@@ -98,3 +98,29 @@ def test_a_plan_may_split_the_task(
         ("Use the parser", "Read settings through it.", "planned"),
     ]
     assert all(f"#{t['id']} {t['title']}" in shown["plan"] for t in children)
+
+
+def test_a_projects_roles_are_its_tasks_defaults(seedbed: SeedbedCli, repo: Path) -> None:
+    for name in ("first", "coder", "thinker", "critic"):
+        seedbed.ok("profile", "add", name, "--kind", "command", "--command", "true")
+    seedbed.ok(
+        "project", "add", str(repo), "--name", "demo",
+        "--executor", "coder", "--planner", "thinker", "--reviewer", "critic",
+    )  # fmt: skip
+    task_id = seedbed.ok("task", "add", "--project", "demo", "--title", "T").out.strip()
+    shown = seedbed.show(task_id)
+    assert (shown["profile"], shown["planner"], shown["reviewer"]) == ("coder", "thinker", "critic")
+    named = seedbed.ok(
+        "task", "add", "--project", "demo", "--title", "U", "--profile", "first",
+        "--reviewer", "coder",
+    ).out.strip()  # fmt: skip
+    assert (seedbed.show(named)["profile"], seedbed.show(named)["reviewer"]) == ("first", "coder")
+
+    seedbed.ok("project", "set", "demo", "--reviewer", "", "--fix-rounds", "5")
+    later = seedbed.ok("task", "add", "--project", "demo", "--title", "V").out.strip()
+    assert seedbed.show(later)["reviewer"] is None
+    [project] = seedbed.ok("project", "list", "--json").json()
+    assert project["fix_rounds"] == 5 and project["planner_profile_id"] is not None
+    refused = seedbed("project", "set", "demo", "--fix-rounds", "99")
+    assert refused.code == 2 and "fix rounds must be 0 to 10" in refused.err
+    assert seedbed("project", "set", "demo", "--planner", "nobody").code == 2

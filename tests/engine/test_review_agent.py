@@ -1,6 +1,7 @@
 """The verify-always path end to end, with the built-in agent against a scripted model
-server: implement → failing check → fix round → passing check → the reviewer asks for
-changes → fix → the reviewer approves → merged (auto-merge), every step in the log."""
+server: plan → approve → implement → failing check → fix round → passing check → the
+reviewer asks for changes → fix → the reviewer approves → merged (auto-merge), every step
+in `task show --json` and the log."""
 
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ def verdict(data: dict[str, object]) -> str:
     return "I read the change.\n\n```json\n" + json.dumps(data) + "\n```"
 
 
-def test_plan_fix_review_fix_approve_and_merge(
+def test_plan_approve_implement_fix_review_fix_approve_and_merge(
     seedbed: SeedbedCli, repo: Path, model_server: ModelServer
 ) -> None:
     seedbed.ok("project", "add", str(repo), "--name", "demo", "--check", CHECK)
@@ -34,7 +35,8 @@ def test_plan_fix_review_fix_approve_and_merge(
     asks = {"verdict": "request_changes", "summary": "Say it louder."}
     asks["comments"] = [{"path": "hello.txt", "line": 1, "body": "End with an exclamation mark"}]
     model_server.script(
-        write("c1", "hello\n"), answer("Wrote hello."),  # run 1: the check fails
+        answer("# Plan\n\nWrite hello.txt.\n"),  # run 1: the planner
+        write("c1", "hello\n"), answer("Wrote hello."),  # run 2: the check fails
         write("c2", "hello world\n"), answer("Added the world."),  # run 2: fix round 1
         answer(verdict(asks)),  # run 3: the reviewer asks for changes
         write("c3", "hello world!\n"), answer("Louder."),  # run 4: fix round 2
@@ -42,13 +44,17 @@ def test_plan_fix_review_fix_approve_and_merge(
     )  # fmt: skip
     task_id = seedbed.ok(
         "task", "add", "--project", "demo", "--title", "Greet the world", "--profile", "coder",
-        "--reviewer", "critic", "--auto-merge", "--start",
+        "--reviewer", "critic", "--auto-merge", "--plan-first", "--start",
     ).out.strip()  # fmt: skip
+    seedbed.ok("run", "--until-idle")
+    assert seedbed.show(task_id)["phase"] == "plan_ready"
+    seedbed.ok("task", "plan", task_id, "--approve")
     seedbed.ok("run", "--until-idle")
 
     shown = seedbed.show(task_id)
     assert shown["state"] == "merged", shown
     assert [(r["kind"], r["status"]) for r in shown["runs"]] == [
+        ("plan", "succeeded"),
         ("implement", "succeeded"),
         ("fix", "succeeded"),
         ("review", "succeeded"),
@@ -56,19 +62,20 @@ def test_plan_fix_review_fix_approve_and_merge(
         ("review", "succeeded"),
     ]
     checks = [r.checks.status.value for r in runs_of(seedbed, int(task_id))]
-    assert checks == ["failed", "passed", "passed", "passed", "passed"]
+    assert checks == ["none", "failed", "passed", "passed", "passed", "passed"]
     assert shown["fix_rounds_used"] == 2 and shown["review_verdict"] == "approve"
     assert (repo / "hello.txt").read_text() == "hello world!\n"
     assert git(repo, "log", "-1", "--format=%s", "main").strip() == "Greet the world"
-    assert len(model_server.posts) == 8
+    assert len(model_server.posts) == 9
+    assert "Write hello.txt." in model_server.posts[1].body["system"]  # the approved plan
 
     # The reviewer ran with a fresh context: the task and the diff, not the coder's talk.
-    review_post = model_server.posts[4].body
+    review_post = model_server.posts[5].body
     first_message = json.dumps(review_post["messages"][0])
     assert "+hello world" in first_message and "Greet the world" in first_message
     assert "Added the world." not in json.dumps(review_post["messages"])
     # The fix after the review got the reviewer's comment, quoted, as its follow-up.
-    fix_post = json.dumps(model_server.posts[5].body["messages"])
+    fix_post = json.dumps(model_server.posts[6].body["messages"])
     assert "End with an exclamation mark" in fix_post and "from the reviewer agent" in fix_post
     comments = seedbed.ok("comment", "list", task_id, "--json").json()
     assert [(c["author"], c["path"], c["line"], c["sent"]) for c in comments] == [
@@ -76,7 +83,7 @@ def test_plan_fix_review_fix_approve_and_merge(
     ]
     messages = [
         e.get("message", "")
-        for n in range(1, 6)
+        for n in range(1, 7)
         for e in seedbed.log_events(int(task_id), "--run", str(n))
     ]
     assert any("fix round 1 of 2" in m for m in messages)

@@ -63,7 +63,33 @@ class Cli:
             a.budget_usd,
             a.budget_tokens,
         )
+        if a.executor or a.planner or a.reviewer:
+            project = ops.set_project_defaults(
+                self.store, project, executor=a.executor, planner=a.planner, reviewer=a.reviewer
+            )
         self.emit(project.model_dump(mode="json"), str(project.id))
+        return EXIT_OK
+
+    def project_set(self) -> int:
+        a = self.args
+        project = self.store.find_project(a.project)
+        changes = {
+            k: v
+            for k, v in (
+                ("fix_rounds", a.fix_rounds),
+                ("budget_usd", a.budget_usd),
+                ("budget_tokens", a.budget_tokens),
+            )
+            if v is not None
+        }
+        try:
+            project = ops.update_project_settings(self.store, project.model_copy(update=changes))
+        except ops.InvalidField as exc:
+            raise UserError(str(exc)) from None
+        project = ops.set_project_defaults(
+            self.store, project, executor=a.executor, planner=a.planner, reviewer=a.reviewer
+        )
+        self.emit(project.model_dump(mode="json"), f"project {project.name} updated")
         return EXIT_OK
 
     def project_list(self) -> int:

@@ -26,6 +26,13 @@ class Parser(argparse.ArgumentParser):
         raise SystemExit(EXIT_USAGE)
 
 
+def role_options(p: argparse.ArgumentParser) -> None:
+    """The profiles a project's tasks get unless they name their own ("" : none)."""
+    p.add_argument("--executor", metavar="PROFILE", help="its tasks' agent by default")
+    p.add_argument("--planner", metavar="PROFILE", help="its tasks' planner by default")
+    p.add_argument("--reviewer", metavar="PROFILE", help="its tasks' reviewer by default")
+
+
 def budget_options(p: argparse.ArgumentParser, default: float | None = 0.0) -> None:
     """A task's budgets: enforced by the engine, a run stopped with its work committed."""
     p.add_argument("--budget-usd", type=float, default=default, metavar="X", help="dollars")
@@ -69,6 +76,13 @@ def build_parser() -> Parser:
     )
     p.add_argument("--budget-usd", type=float, default=0.0, metavar="X", help="all its tasks")
     p.add_argument("--budget-tokens", type=int, default=0, metavar="N", help="all its tasks")
+    role_options(p)
+    p = project.add_parser("set", parents=[common], help="change a project's defaults")
+    p.add_argument("project", metavar="ID_OR_NAME")
+    p.add_argument("--fix-rounds", type=int, metavar="N")
+    p.add_argument("--budget-usd", type=float, metavar="X")
+    p.add_argument("--budget-tokens", type=int, metavar="N")
+    role_options(p)
     project.add_parser("list", parents=[common], help="list projects")
 
     profile = commands.add_parser("profile", help="agent profiles").add_subparsers(

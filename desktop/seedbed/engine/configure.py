@@ -87,6 +87,31 @@ def add_project(
     return store.add_project(project)
 
 
+def set_project_defaults(
+    store: Store,
+    project: Project,
+    executor: str | None = None,
+    planner: str | None = None,
+    reviewer: str | None = None,
+) -> Project:
+    """The profiles the project's new tasks get unless they name their own; None keeps
+    one as it is, "" clears it."""
+
+    def pick(name: str | None, current: int | None) -> int | None:
+        if name is None:
+            return current
+        return store.find_profile(name).id if name.strip() else None
+
+    updated = project.model_copy(
+        update={
+            "executor_profile_id": pick(executor, project.executor_profile_id),
+            "planner_profile_id": pick(planner, project.planner_profile_id),
+            "reviewer_profile_id": pick(reviewer, project.reviewer_profile_id),
+        }
+    )
+    return store.update_project(updated)
+
+
 def update_project_settings(store: Store, project: Project) -> Project:
     """Save a project's settings (setup and check commands, copied files, diff budget,
     check timeout), checked for the user; its name and path do not change."""

@@ -36,6 +36,7 @@ from seedbed.engine.configure import (
     add_project,
     check_profile,
     check_text,
+    set_project_defaults,
     update_profile,
     update_project_settings,
 )
@@ -97,6 +98,7 @@ __all__ = [
     "set_dependencies",
     "set_foreground",
     "set_plan",
+    "set_project_defaults",
     "start_task",
     "task_detail",
     "update_profile",
@@ -140,6 +142,8 @@ def add_task(
     profile_id: int | None = None
     if profile_name is not None:
         profile_id = store.find_profile(profile_name).id
+    elif project.executor_profile_id is not None:
+        profile_id = project.executor_profile_id
     else:
         profiles = store.list_profiles()
         profile_id = profiles[0].id if profiles else None
@@ -154,9 +158,13 @@ def add_task(
             plan_first=plan_first,
             after=check_dependencies(store, Task(project_id=project.id, title=title), after),
             **checked_budget(budget or TaskBudget()).model_dump(),
-            reviewer_profile_id=store.find_profile(reviewer).id if reviewer else None,
+            reviewer_profile_id=(
+                store.find_profile(reviewer).id if reviewer else project.reviewer_profile_id
+            ),
             auto_merge=auto_merge,
-            planner_profile_id=store.find_profile(planner).id if planner else None,
+            planner_profile_id=(
+                store.find_profile(planner).id if planner else project.planner_profile_id
+            ),
             auto_approve_plan=auto_approve_plan,
         )
     )

@@ -39,7 +39,8 @@ class Store(TaskQueries, EventQueries, BoardQueries, CommentQueries):
             cur = conn.execute(
                 "INSERT INTO projects (name, path, base_branch, setup_command, check_command,"
                 " copy_globs, diff_budget, check_timeout, fix_rounds, budget_usd,"
-                " budget_tokens, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " budget_tokens, executor_profile_id, planner_profile_id, reviewer_profile_id,"
+                " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     project.name,
                     str(project.path),
@@ -52,6 +53,9 @@ class Store(TaskQueries, EventQueries, BoardQueries, CommentQueries):
                     project.fix_rounds,
                     project.budget_usd,
                     project.budget_tokens,
+                    project.executor_profile_id,
+                    project.planner_profile_id,
+                    project.reviewer_profile_id,
                     time.time(),
                 ),
             )
@@ -83,7 +87,8 @@ class Store(TaskQueries, EventQueries, BoardQueries, CommentQueries):
             conn.execute(
                 "UPDATE projects SET base_branch = ?, setup_command = ?, check_command = ?,"
                 " copy_globs = ?, diff_budget = ?, check_timeout = ?, fix_rounds = ?,"
-                " budget_usd = ?, budget_tokens = ? WHERE id = ?",
+                " budget_usd = ?, budget_tokens = ?, executor_profile_id = ?,"
+                " planner_profile_id = ?, reviewer_profile_id = ? WHERE id = ?",
                 (
                     project.base_branch,
                     project.setup_command,
@@ -94,6 +99,9 @@ class Store(TaskQueries, EventQueries, BoardQueries, CommentQueries):
                     project.fix_rounds,
                     project.budget_usd,
                     project.budget_tokens,
+                    project.executor_profile_id,
+                    project.planner_profile_id,
+                    project.reviewer_profile_id,
                     project.id,
                 ),
             )

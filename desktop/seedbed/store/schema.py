@@ -149,4 +149,9 @@ MIGRATIONS: list[str] = [
     ALTER TABLE tasks ADD COLUMN auto_approve_plan INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE tasks ADD COLUMN parent_id INTEGER REFERENCES tasks(id);
     """,
+    """
+    ALTER TABLE projects ADD COLUMN executor_profile_id INTEGER REFERENCES profiles(id);
+    ALTER TABLE projects ADD COLUMN planner_profile_id INTEGER REFERENCES profiles(id);
+    ALTER TABLE projects ADD COLUMN reviewer_profile_id INTEGER REFERENCES profiles(id);
+    """,
 ]

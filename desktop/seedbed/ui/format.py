@@ -63,10 +63,18 @@ def diff_parts(card: Card) -> tuple[str, str, str]:
     )
 
 
+REVIEW_WORDS = {
+    "approve": " · reviewer ✓",
+    "request_changes": " · reviewer ✗",
+    "none": " · no verdict",
+}
+
+
 def check_label(card: Card) -> str:
     """The checks' result, and the automatic fix rounds it took."""
     rounds = card.task.fix_rounds_used
     fixes = f" · {rounds} fix round{'s' if rounds != 1 else ''}" if rounds else ""
+    fixes += REVIEW_WORDS.get(card.task.review_verdict, "")
     if card.check_status is CheckStatus.PASSED:
         return f"✓ checks{fixes}"
     if card.check_status is CheckStatus.FAILED:
