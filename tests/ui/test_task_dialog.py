@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QApplication, QDialog, QDialogButtonBox, QLineEdit
 from pytestqt.qtbot import QtBot
 
 from seedbed.domain.models import Phase, Task, TaskState
+from seedbed.engine import operations
 from seedbed.ui.context import AppContext
 from seedbed.ui.host import ENGINE, FOLLOW
 from seedbed.ui.task_dialog import NO_PROFILE, TaskDialog, one_line_title
@@ -72,9 +73,24 @@ def test_a_task_is_created_with_every_field(
     dialog.profile_combo.setCurrentIndex(1)
     dialog.plan_first_box.setChecked(True)
     dialog.foreground_box.setChecked(True)
-    assert "planner profiles: coming" in dialog.plan_first_box.toolTip()
+    assert "writes a plan" in dialog.plan_first_box.toolTip()
+    options = dialog.options_box
+    options.planner.setCurrentIndex(options.planner.findData("second"))
+    options.reviewer.setCurrentIndex(options.reviewer.findData("first"))
+    options.auto_merge_box.setChecked(True)
+    options.usd.setValue(2.5)
+    options.minutes.setValue(30)
+    options.after_edit.setText("twelve")
+    dialog._on_buttons_accepted()
+    assert "'twelve' is not a task number" in dialog.error_label.text()
+    assert not dialog.busy and dialog.isVisible()  # nothing saved, nothing lost
+    options.after_edit.setText("")
 
     task = app_context.store.get_task(save(qtbot, dialog))
+    assert task.planner_profile_id == app_context.store.find_profile("second").id
+    assert task.reviewer_profile_id == app_context.store.find_profile("first").id
+    assert task.auto_merge and not task.auto_approve_plan
+    assert (task.budget_usd, task.budget_tokens, task.time_limit_s) == (2.5, 0, 1800.0)
 
     assert task.title == "Add a login page"
     assert task.prompt == "Use the existing form helpers.\nKeep it small."
@@ -252,3 +268,27 @@ def test_a_read_only_window_refuses_to_save(qtbot: QtBot, app_context: AppContex
     assert "read-only" in dialog.error_label.text()
     assert dialog.title_edit.text() == "Typed while another engine runs"
     assert app_context.store.list_tasks() == []
+
+
+def test_editing_a_task_keeps_and_changes_its_options(
+    qtbot: QtBot, command_profile: Callable[[str, str], str], app_context: AppContext
+) -> None:
+    command_profile("first", "true")
+    store = app_context.store
+    before = operations.add_task(store, "demo", "Lay the ground")
+    task = operations.add_task(store, "demo", "Build on it", reviewer="first", auto_merge=True)
+    dialog = open_dialog(qtbot, app_context, store.get_task(task.id))
+    options = dialog.options_box
+    assert options.reviewer.currentData() == "first" and options.auto_merge_box.isChecked()
+    options.after_edit.setText(f"#{before.id}")
+    options.tokens.setValue(500_000)
+    save(qtbot, dialog)
+    changed = store.get_task(task.id)
+    assert changed.after == [before.id] and changed.budget_tokens == 500_000
+    assert changed.reviewer_profile_id == store.find_profile("first").id and changed.auto_merge
+    # A cycle is refused in the dialog, with everything left in place.
+    dialog = open_dialog(qtbot, app_context, store.get_task(before.id))
+    dialog.options_box.after_edit.setText(str(task.id))
+    dialog._on_buttons_accepted()
+    qtbot.waitUntil(lambda: "cycle" in dialog.error_label.text(), timeout=10_000)
+    assert store.get_task(before.id).after == []

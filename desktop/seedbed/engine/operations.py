@@ -17,6 +17,8 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from pydantic import Field
+
 from seedbed.domain.errors import OperationError, UserError
 from seedbed.domain.lifecycle import check_move
 from seedbed.domain.models import Control, Model, Phase, RunKind, Task, TaskState
@@ -65,6 +67,7 @@ __all__ = [
     "PROJECT_NAME",
     "RESUME_MESSAGE",
     "InvalidField",
+    "TaskOptions",
     "add_comment",
     "add_profile",
     "add_project",
@@ -99,6 +102,7 @@ __all__ = [
     "set_foreground",
     "set_plan",
     "set_project_defaults",
+    "set_task_options",
     "start_task",
     "task_detail",
     "update_profile",
@@ -200,6 +204,46 @@ def edit_task(
     )
 
 
+class TaskBudget(Model):
+    """A task's budgets as asked for (0: none); `None` in a change: keep it."""
+
+    budget_usd: float | None = 0.0
+    budget_tokens: int | None = 0
+    time_limit_s: float | None = 0.0
+
+
+class TaskOptions(Model):
+    """How a task is verified and bounded, as the task dialog sets it: its planner and
+    reviewer (profile names; None: none), what it waits for, auto-merge, auto-approving
+    its plan, its budgets."""
+
+    planner: str | None = None
+    reviewer: str | None = None
+    after: list[int] = Field(default_factory=list)
+    auto_merge: bool = False
+    auto_approve_plan: bool = False
+    budget: TaskBudget = Field(default_factory=TaskBudget)
+
+
+def set_task_options(store: Store, task_id: int, options: TaskOptions) -> Task:
+    """Apply the options to a task that has not started its work yet (or waits)."""
+    task = store.get_task(task_id)
+    if task.state in (TaskState.MERGED, TaskState.DISCARDED):
+        raise UserError(f"task {task_id} is {task.state.value}: nothing about it changes now")
+    planner = store.find_profile(options.planner).id if options.planner else None
+    reviewer = store.find_profile(options.reviewer).id if options.reviewer else None
+    budget = checked_budget(options.budget).model_dump(exclude_none=True)
+    return store.update_task(
+        task_id,
+        planner_profile_id=planner,
+        reviewer_profile_id=reviewer,
+        after=check_dependencies(store, task, options.after),
+        auto_merge=options.auto_merge,
+        auto_approve_plan=options.auto_approve_plan,
+        **budget,
+    )
+
+
 def set_foreground(store: Store, task_id: int, foreground: bool) -> Task:
     """Pin a task to the foreground view (watched) or send it to the background."""
     task = store.get_task(task_id)
@@ -217,14 +261,6 @@ def set_plan(store: Store, task_id: int, plan: str) -> Task:
     if task.state in (TaskState.MERGED, TaskState.DISCARDED):
         raise UserError(f"task {task_id} is {task.state.value}: its plan can no longer change")
     return store.update_task(task_id, plan=plan.strip() + ("\n" if plan.strip() else ""))
-
-
-class TaskBudget(Model):
-    """A task's budgets as asked for (0: none); `None` in a change: keep it."""
-
-    budget_usd: float | None = 0.0
-    budget_tokens: int | None = 0
-    time_limit_s: float | None = 0.0
 
 
 def checked_budget(budget: TaskBudget) -> TaskBudget:

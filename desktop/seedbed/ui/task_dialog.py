@@ -18,12 +18,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from seedbed.domain.errors import SeedbedError
+from seedbed.domain.errors import SeedbedError, UserError
 from seedbed.domain.models import Task
 from seedbed.engine import operations
 from seedbed.store import Store
 from seedbed.ui.actions import ACTIONS
 from seedbed.ui.context import AppContext
+from seedbed.ui.task_options import TaskOptionsBox
 from seedbed.ui.widgets import ErrorLabel
 
 log = logging.getLogger(__name__)
@@ -34,8 +35,8 @@ READ_ONLY_MESSAGE = (
     "was saved. It takes over when that engine stops; what you typed stays here."
 )
 PLAN_FIRST_TIP = (
-    "A planner writes a plan before the code (planner profiles: coming). "
-    "The choice is stored on the task; until then the task runs as usual."
+    "The planner (below; else the task's profile) reads the repository and writes a "
+    "plan; you approve, edit or send it back before any code is written."
 )
 FOREGROUND_TIP = "Pin to the foreground view: watched live."
 START_TIP = "Queue it at once: it runs as soon as a slot is free."
@@ -76,13 +77,30 @@ def _create_task(
     start: bool,
     foreground: bool,
     plan_first: bool,
+    options: operations.TaskOptions,
 ) -> Task:
     # By name, which is unique: add_task reads a reference as a name before an id, so
     # str(project_id) could name another project called "2".
     project = store.get_project(project_id)
-    return operations.add_task(
-        store, project.name, title, prompt, profile_name, start, foreground, plan_first
+    task = operations.add_task(
+        store, project.name, title, prompt, profile_name, False, foreground, plan_first
     )
+    task = operations.set_task_options(store, task.id, options)
+    return operations.start_task(store, task.id) if start else task
+
+
+def _edit_task(
+    store: Store,
+    task_id: int,
+    title: str,
+    prompt: str,
+    profile_name: str | None,
+    plan_first: bool,
+    foreground: bool,
+    options: operations.TaskOptions,
+) -> Task:
+    operations.edit_task(store, task_id, title, prompt, profile_name, plan_first, foreground)
+    return operations.set_task_options(store, task_id, options)
 
 
 class TaskDialog(QDialog):
@@ -127,6 +145,7 @@ class TaskDialog(QDialog):
         self.start_box = QCheckBox("Start now", self)
         self.start_box.setToolTip(START_TIP)
         self.error_label = ErrorLabel(self)
+        self.options_box = TaskOptionsBox(context.store.list_profiles(), self)
         self.buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self
         )
@@ -140,6 +159,7 @@ class TaskDialog(QDialog):
         form.addRow("", self.plan_first_box)
         form.addRow("", self.foreground_box)
         form.addRow("", self.start_box)
+        form.addRow(self.options_box)
         layout = QVBoxLayout(self)
         layout.addWidget(self.form)
         layout.addWidget(self.error_label)
@@ -151,7 +171,10 @@ class TaskDialog(QDialog):
             self.prompt_edit.setPlainText(task.prompt)
             self.plan_first_box.setChecked(task.plan_first)
             self.foreground_box.setChecked(task.foreground)
+            self.options_box.fill(task)
             self.start_box.hide()
+        else:
+            self.options_box.fill_defaults(context.store.get_project(project_id))
 
         self.title_edit.textChanged.connect(self._on_title_edit_text_changed)
         self.buttons.accepted.connect(self._on_buttons_accepted)
@@ -223,6 +246,11 @@ class TaskDialog(QDialog):
         foreground = self.foreground_box.isChecked()
         plan_first = self.plan_first_box.isChecked()
         start = self.start_box.isEnabled() and self.start_box.isChecked()
+        try:
+            options = self.options_box.options()
+        except UserError as exc:
+            self.error_label.show_message(str(exc))
+            return
         self.error_label.show_message("")
         self._set_busy(True)
         if self.task is None:
@@ -236,13 +264,14 @@ class TaskDialog(QDialog):
                 start,
                 foreground,
                 plan_first,
+                options,
                 on_done=self._on_save_done,
                 on_error=self._on_save_failed,
                 owner=self,
             )
         else:
             self.context.host.call(
-                operations.edit_task,
+                _edit_task,
                 store,
                 self.task.id,
                 title,
@@ -250,6 +279,7 @@ class TaskDialog(QDialog):
                 profile_name,
                 plan_first,
                 foreground,
+                options,
                 on_done=self._on_save_done,
                 on_error=self._on_save_failed,
                 owner=self,
