@@ -3,6 +3,7 @@ deleted, the worktree buttons, a merge conflict, and keys typed into text boxes.
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
@@ -17,8 +18,9 @@ from seedbed.ui.context import AppContext
 from seedbed.ui.host import ENGINE, FOLLOW
 from seedbed.ui.review.reviewer import ReviewWindow
 from seedbed.ui.review.side_panel import NO_PLAN
-from tests.conftest import git
+from tests.conftest import SeedbedCli, git
 from tests.engine.test_review import commit_in
+from tests.model_server import ModelServer, answer
 from tests.ui import test_reviewer
 from tests.ui.test_reviewer import RUN_TIMEOUT_MS
 
@@ -247,3 +249,54 @@ def test_comments_are_marked_in_the_diff_and_lead_to_their_line(
     comment_ops.request_changes_with_comments(store, task_id, "")
     window.reload()
     qtbot.waitUntil(lambda: window.diff.text.comment_marks == {marked: True}, timeout=10_000)
+
+
+def test_a_plan_is_read_edited_sent_back_and_approved_in_the_window(
+    qtbot: QtBot,
+    seedbed: SeedbedCli,
+    project: str,
+    app_context: AppContext,
+    model_server: ModelServer,
+) -> None:
+    from tests.engine.test_builtin_agent import builtin_profile
+
+    builtin_profile(seedbed, "anthropic", model_server.url, name="coder")
+    model_server.script(answer("# Plan\n\n1. Write hello.txt.\n"))
+    task_id = int(
+        seedbed.ok(
+            "task", "add", "--project", "demo", "--title", "Greet", "--plan-first", "--start"
+        ).out
+    )
+    store = app_context.store
+    qtbot.waitUntil(lambda: store.get_task(task_id).phase is Phase.PLAN_READY, timeout=20_000)
+    window = test_reviewer.open_reviewer(qtbot, app_context, task_id)
+    decision, side = window.decision, window.side
+    assert decision.plan_approve_button.isVisible() and decision.plan_back_button.isVisible()
+    assert not window.approve_button.isVisible() and not window.request_button.isVisible()
+    assert side.plan.toPlainText().startswith("Plan")
+
+    side.edit_plan_button.click()
+    assert side.plan_edit.toPlainText() == "# Plan\n\n1. Write hello.txt.\n"
+    side.plan_edit.setPlainText("# Plan\n\n1. Write hello.txt with a greeting.\n")
+    side.save_plan_button.click()
+    qtbot.waitUntil(lambda: "greeting" in store.get_task(task_id).plan, timeout=10_000)
+    qtbot.waitUntil(lambda: not side.plan_edit.isVisible(), timeout=10_000)
+
+    decision.plan_back_button.click()  # nothing written: refused, nothing sent
+    assert "what the plan misses" in window.error_label.text()
+    model_server.script(answer("# Plan\n\n1. Write hello.txt saying hello world.\n"))
+    window.request_message.setPlainText("Say hello to the world")
+    decision.plan_back_button.click()
+    qtbot.waitUntil(lambda: len(store.list_runs(task_id)) == 2, timeout=20_000)
+    qtbot.waitUntil(lambda: store.get_task(task_id).phase is Phase.PLAN_READY, timeout=20_000)
+    assert "hello world" in store.get_task(task_id).plan
+    assert "Say hello to the world" in json.dumps(model_server.posts[1].body["messages"])
+
+    write = {"path": "hello.txt", "content": "hello world\n"}
+    model_server.script(answer(tool_calls=[("c1", "write_file", write)]), answer("Done."))
+    qtbot.waitUntil(lambda: decision.plan_approve_button.isEnabled(), timeout=10_000)
+    decision.plan_approve_button.click()
+    qtbot.waitUntil(lambda: store.get_task(task_id).phase is Phase.READY, timeout=20_000)
+    assert [r.kind.value for r in store.list_runs(task_id)] == ["plan", "plan", "implement"]
+    qtbot.waitUntil(lambda: window.approve_button.isVisible(), timeout=10_000)
+    assert not decision.plan_approve_button.isVisible()

@@ -53,6 +53,12 @@ class DecisionPanel(QGroupBox):
             "The agent merges the base branch into its branch and resolves the conflicts"
         )
         self.resolve_button.hide()
+        # A plan waiting for the developer: approve it, or send it back with the comment
+        # written in the request box (the plan itself is edited in the Plan tab).
+        self.plan_approve_button = QPushButton("Approve the &plan", self)
+        self.plan_approve_button.setToolTip("The executor writes the code, the plan in its prompt")
+        self.plan_back_button = QPushButton("Send the plan &back", self)
+        self.plan_back_button.setToolTip("Back to the planner with what you wrote above")
         self.worktree = WorktreeBar(context, self)
         approve_row = QHBoxLayout()
         approve_row.addWidget(self.strategy)
@@ -67,6 +73,8 @@ class DecisionPanel(QGroupBox):
         layout.addLayout(approve_row)
         layout.addWidget(self.request_message)
         layout.addWidget(self.request_button)
+        layout.addWidget(self.plan_approve_button)
+        layout.addWidget(self.plan_back_button)
         layout.addLayout(other_row)
         layout.addWidget(self.worktree)
         self.strategy.currentIndexChanged.connect(self._on_strategy_current_index_changed)
@@ -88,6 +96,17 @@ class DecisionPanel(QGroupBox):
     def update_for(self, task: Task | None, busy: bool) -> None:
         waiting = task is not None and task.state is TaskState.AWAITING_REVIEW
         idle = not busy
+        plan = waiting and task is not None and task.phase is Phase.PLAN_READY
+        for widget in (self.plan_approve_button, self.plan_back_button):
+            widget.setVisible(plan)
+            widget.setEnabled(plan and idle)
+        for widget in (self.approve_button, self.strategy, self.message, self.request_button):
+            widget.setVisible(not plan)
+        self.request_message.setPlaceholderText(
+            "What the plan misses (sent back with it)"
+            if plan
+            else "What should change (the comments are sent too)"
+        )
         for button in (self.approve_button, self.request_button, self.discard_button):
             button.setEnabled(waiting and idle)
         self.comment_button.setEnabled(task is not None and idle)

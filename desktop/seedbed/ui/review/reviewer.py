@@ -22,7 +22,7 @@ from seedbed.domain.diffs import Comment, FileDiff
 from seedbed.domain.errors import SeedbedError
 from seedbed.domain.models import MergeStrategy, Task
 from seedbed.engine import comments as comment_ops
-from seedbed.engine import review
+from seedbed.engine import operations, review
 from seedbed.engine.reviewing import ReviewData, load_file, load_outline, load_review
 from seedbed.ui.actions import add_action
 from seedbed.ui.context import AppContext
@@ -155,10 +155,13 @@ class ReviewWindow(QWidget):
         self.comment_button.clicked.connect(self._on_comment_button_clicked)
         self.discard_button.clicked.connect(self._on_discard_button_clicked)
         d.resolve_button.clicked.connect(self._on_resolve_button_clicked)
+        d.plan_approve_button.clicked.connect(self._on_plan_approve_button_clicked)
+        d.plan_back_button.clicked.connect(self._on_plan_back_button_clicked)
         d.worktree.message_shown.connect(self.error_label.show_message)
         self.side.unsent_changed.connect(d.show_unsent)
         self.side.comments_shown.connect(self.diff.set_comments)
         self.side.comment_activated.connect(self._on_side_comment_activated)
+        self.side.plan_saved.connect(self._on_side_plan_saved)
 
     # -- loading -----------------------------------------------------------------------
 
@@ -484,6 +487,50 @@ class ReviewWindow(QWidget):
     def _on_dialog_task_discarded(self, task_id: int) -> None:
         self.task_finished.emit(task_id)
         self.close()
+
+    # -- the plan ----------------------------------------------------------------------
+
+    @Slot()
+    def _on_plan_approve_button_clicked(self) -> None:
+        self._busy = True
+        self._update_buttons()
+        self._call(
+            operations.approve_plan, self.context.store, self.task_id, done=self._on_plan_sent
+        )
+
+    @Slot()
+    def _on_plan_back_button_clicked(self) -> None:
+        comment = self.request_message.toPlainText().strip()
+        if not comment:
+            self.error_label.show_message("Write what the plan misses first (above the button).")
+            return
+        self._busy = True
+        self._update_buttons()
+        self._call(
+            operations.request_plan_changes,
+            self.context.store,
+            self.task_id,
+            comment,
+            done=self._on_plan_sent,
+        )
+
+    def _on_plan_sent(self, task: Task) -> None:
+        self._busy = False
+        self.request_message.clear()
+        word = "the executor" if task.pending_kind.value == "implement" else "the planner"
+        self.status_label.setText(f"Sent to {word}.")
+        self.reload()
+
+    @Slot(str)
+    def _on_side_plan_saved(self, plan: str) -> None:
+        self._call(
+            operations.set_plan, self.context.store, self.task_id, plan, done=self._on_plan_saved
+        )
+
+    def _on_plan_saved(self, _task: Task) -> None:
+        self.side.plan_was_saved()
+        self.status_label.setText("Plan saved.")
+        self.reload()
 
     @Slot()
     def _on_resolve_button_clicked(self) -> None:

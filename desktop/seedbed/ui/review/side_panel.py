@@ -80,12 +80,14 @@ class SidePanel(QWidget):
         delete_requested(object): delete this unsent Comment.
         unsent_changed(int): how many comments are not sent yet (after each listing).
         comments_shown(object): the list of Comments now listed.
+        plan_saved(str): the plan as the developer edited it (Markdown).
         comment_activated(object): a Comment double-clicked (or Enter): show its line.
     """
 
     edit_requested = Signal(object)
     delete_requested = Signal(object)
     unsent_changed = Signal(int)
+    plan_saved = Signal(str)
     comments_shown = Signal(object)
     comment_activated = Signal(object)
 
@@ -98,12 +100,27 @@ class SidePanel(QWidget):
         self.plan.setOpenExternalLinks(True)
         self.plan.setPlaceholderText(NO_PLAN)
         self._plan_text = ""
+        self.plan_edit = QPlainTextEdit(self)  # the Markdown itself, while it is edited
+        self.plan_edit.hide()
+        self.edit_plan_button = QPushButton("Edit the plan", self)
+        self.save_plan_button = QPushButton("Save the plan", self)
+        self.save_plan_button.hide()
+        plan_page = QWidget(self)
+        plan_layout = QVBoxLayout(plan_page)
+        plan_layout.setContentsMargins(0, 0, 0, 0)
+        plan_layout.addWidget(self.plan, 1)
+        plan_layout.addWidget(self.plan_edit, 1)
+        plan_buttons = QHBoxLayout()
+        plan_buttons.addStretch(1)
+        plan_buttons.addWidget(self.edit_plan_button)
+        plan_buttons.addWidget(self.save_plan_button)
+        plan_layout.addLayout(plan_buttons)
         self.prompt = QPlainTextEdit(self)
         self.prompt.setReadOnly(True)
         self.prompt.setPlaceholderText("No prompt: the title is the task.")
         self.tabs = QTabWidget(self)
         self.tabs.addTab(self.summary, "Summary")
-        self.tabs.addTab(self.plan, "Plan")
+        self.tabs.addTab(plan_page, "Plan")
         self.tabs.addTab(self.prompt, "Task")
         self.checks = QLabel(self)
         self.checks.setTextFormat(Qt.TextFormat.PlainText)
@@ -133,6 +150,8 @@ class SidePanel(QWidget):
         self.delete_button.clicked.connect(self._on_delete_button_clicked)
         self.comments.currentItemChanged.connect(self._on_comments_current_item_changed)
         self.comments.itemActivated.connect(self._on_comments_item_activated)
+        self.edit_plan_button.clicked.connect(self._on_edit_plan_button_clicked)
+        self.save_plan_button.clicked.connect(self._on_save_plan_button_clicked)
         self._on_comments_current_item_changed(None, None)
 
     def show_data(self, data: ReviewData) -> None:
@@ -188,6 +207,35 @@ class SidePanel(QWidget):
         editable = comment is not None and not comment.sent
         self.edit_button.setEnabled(editable)
         self.delete_button.setEnabled(editable)
+
+    def editing_plan(self) -> bool:
+        return self.plan_edit.isVisible() or self.save_plan_button.isVisible()
+
+    @Slot()
+    def _on_edit_plan_button_clicked(self) -> None:
+        self.plan_edit.setPlainText(self._plan_text)
+        for widget, editing in (
+            (self.plan, False),
+            (self.plan_edit, True),
+            (self.edit_plan_button, False),
+            (self.save_plan_button, True),
+        ):
+            widget.setVisible(editing)
+        self.plan_edit.setFocus()
+
+    @Slot()
+    def _on_save_plan_button_clicked(self) -> None:
+        self.plan_saved.emit(self.plan_edit.toPlainText())
+
+    def plan_was_saved(self) -> None:
+        """Back to the rendered plan (the store has the new text)."""
+        for widget, shown in (
+            (self.plan, True),
+            (self.plan_edit, False),
+            (self.edit_plan_button, True),
+            (self.save_plan_button, False),
+        ):
+            widget.setVisible(shown)
 
     @Slot(QListWidgetItem)
     def _on_comments_item_activated(self, item: QListWidgetItem) -> None:
