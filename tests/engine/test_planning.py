@@ -124,3 +124,27 @@ def test_a_projects_roles_are_its_tasks_defaults(seedbed: SeedbedCli, repo: Path
     refused = seedbed("project", "set", "demo", "--fix-rounds", "99")
     assert refused.code == 2 and "fix rounds must be 0 to 10" in refused.err
     assert seedbed("project", "set", "demo", "--planner", "nobody").code == 2
+
+
+def test_a_command_can_plan_and_review_with_what_it_prints(seedbed: SeedbedCli, repo: Path) -> None:
+    seedbed.ok("project", "add", str(repo), "--name", "demo")
+    seedbed.ok(
+        "profile", "add", "planner", "--kind", "command", "--command",
+        "printf '# Plan\\n\\n1. Write it.\\n'; echo scratch > scratch.txt",
+    )  # fmt: skip
+    seedbed.ok("profile", "add", "coder", "--kind", "command", "--command", "echo hi > hi.txt")
+    seedbed.ok(
+        "profile", "add", "judge", "--kind", "command", "--command",
+        """echo 'Looks right. {"verdict": "approve", "summary": "fine"}'""",
+    )  # fmt: skip
+    task_id = seedbed.ok(
+        "task", "add", "--project", "demo", "--title", "Hi", "--profile", "coder",
+        "--planner", "planner", "--reviewer", "judge", "--auto-approve-plan", "--start",
+    ).out.strip()  # fmt: skip
+    seedbed.ok("run", "--until-idle")
+    shown = seedbed.show(task_id)
+    assert shown["plan"] == "# Plan\n\n1. Write it.\n"
+    assert [r["kind"] for r in shown["runs"]] == ["plan", "implement", "review"]
+    assert (shown["phase"], shown["review_verdict"]) == ("ready", "approve")
+    worktree = Path(shown["worktree"])
+    assert not (worktree / "scratch.txt").exists() and (worktree / "hi.txt").exists()

@@ -48,6 +48,22 @@ class ReviewData(Model):
     outline: bool = Field(False, description="Files not parsed yet; the rest follows.")
 
 
+def final_words(store: Store, run_id: int) -> str:
+    """A run's answer: its last complete text, or, from an agent that only prints (a
+    command), what it printed on stdout."""
+    answer = last_answer(store, run_id)
+    if answer:
+        return answer
+    lines: list[str] = []
+    total = store.count_log_rows(run_id)
+    for first in range(0, total, SUMMARY_PAGE):
+        for _row, _seq, data in store.read_log_rows(run_id, first, SUMMARY_PAGE):
+            event = json.loads(data)
+            if event.get("kind") == "output" and event.get("stream") == "stdout":
+                lines.append(str(event.get("line", "")))
+    return "\n".join(lines).strip()
+
+
 def last_answer(store: Store, run_id: int) -> str:
     """The run's last non-delta text event, looked for backwards through its log rows
     (streamed pieces have no row; whole answers do)."""

@@ -276,13 +276,13 @@ class TaskRunner:
         outcome = await self._run_agent() if self.control is Control.NONE else _stopped()
         await git_call(discard_changes, self.project, self.task.worktree)
         # reviewing imports review, which imports this module: imported here.
-        from seedbed.engine.reviewing import last_answer
+        from seedbed.engine.reviewing import final_words
 
         answer = ""
         if outcome.status is RunStatus.SUCCEEDED and self.control is Control.NONE:
             assert self._recorder is not None
             self._recorder.flush()
-            answer = last_answer(self.store, self.run.id)
+            answer = final_words(self.store, self.run.id)
         await self._finish(outcome, CheckResult(), plan=answer)
         return outcome
 
@@ -295,13 +295,13 @@ class TaskRunner:
         runs = [r for r in self.store.list_runs(self.task.id) if r.kind is not RunKind.REVIEW]
         checks = runs[-1].checks if runs else CheckResult()
         # reviewing imports review, which imports this module: imported here.
-        from seedbed.engine.reviewing import last_answer
+        from seedbed.engine.reviewing import final_words
 
         verdict = None
         if outcome.status is RunStatus.SUCCEEDED and self.control is Control.NONE:
             assert self._recorder is not None
             self._recorder.flush()
-            verdict = parse_verdict(last_answer(self.store, self.run.id))
+            verdict = parse_verdict(final_words(self.store, self.run.id))
         await self._finish(outcome, checks, verdict)
         return outcome
 

@@ -238,6 +238,8 @@ class CardDelegate(QStyledItemDelegate):
             )
         painter.setPen(muted)
         profile = card.profile_name or "no profile"
+        if task.parent_id is not None:  # split from a bigger task's plan
+            profile += f" · from #{task.parent_id}"
         width = box.right() - x - checks_w - GAP
         painter.drawText(
             QRect(x, y, width, line),

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from seedbed.domain.diffs import Comment
+from seedbed.domain.diffs import Comment, CommentAuthor
 from seedbed.domain.models import CheckResult, CheckStatus
 from seedbed.engine.comments import comment_location
 from seedbed.engine.reviewing import ReviewData
@@ -41,7 +41,8 @@ def check_text(checks: CheckResult) -> str:
 
 def comment_text(comment: Comment) -> str:
     state = "sent" if comment.sent else "unsent"
-    return f"{comment_location(comment)} — {comment.body}  [{state}]"
+    by = "reviewer agent: " if comment.author is CommentAuthor.REVIEWER else ""
+    return f"{comment_location(comment)} — {by}{comment.body}  [{state}]"
 
 
 class CommentDialog(QDialog):
