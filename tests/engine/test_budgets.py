@@ -75,3 +75,17 @@ def test_the_time_limit_counts_all_of_a_tasks_runs(seedbed: SeedbedCli, project:
 def test_budgets_must_be_positive(seedbed: SeedbedCli, project: str) -> None:
     refused = seedbed("task", "add", "--project", "demo", "--title", "x", "--budget-usd", "-1")
     assert refused.code == 2 and "--budget-usd must be 0 (none) or more" in refused.err
+
+
+def test_the_time_limit_adds_up_the_runs(seedbed: SeedbedCli, project: str) -> None:
+    add_profile(seedbed, 'sleep 1; echo x >> n.txt; [ -z "$SEEDBED_FOLLOW_UP" ] || sleep 30')
+    task_id = add_task(seedbed, "Twice", "--start", "--time-limit", "0.03")  # 1.8 s
+    run_engine(seedbed)
+    assert seedbed.show(task_id)["phase"] == "ready"  # about 1 s of 1.8
+    seedbed.ok("task", "request-changes", str(task_id), "--message", "again")
+    began = time.monotonic()
+    run_engine(seedbed)
+    assert time.monotonic() - began < 10  # stopped after the 0.8 s left, not 30 s
+    shown = seedbed.show(task_id)
+    assert shown["phase"] == "interrupted" and shown["error"].startswith("time limit reached")
+    assert shown["spent"]["seconds"] < 5

@@ -148,3 +148,51 @@ def test_a_command_can_plan_and_review_with_what_it_prints(seedbed: SeedbedCli, 
     assert (shown["phase"], shown["review_verdict"]) == ("ready", "approve")
     worktree = Path(shown["worktree"])
     assert not (worktree / "scratch.txt").exists() and (worktree / "hi.txt").exists()
+
+
+def test_a_failed_plan_is_planned_again_and_a_plan_is_not_sent_back_as_code(
+    seedbed: SeedbedCli, repo: Path
+) -> None:
+    seedbed.ok("project", "add", str(repo), "--name", "demo")
+    # First the planner fails: the task is agent_failed, with no plan.
+    seedbed.ok("profile", "add", "broken", "--kind", "command", "--command", "exit 3")
+    seedbed.ok("profile", "add", "good", "--kind", "command", "--command", "echo '# Plan'")
+    task_id = seedbed.ok(
+        "task", "add", "--project", "demo", "--title", "T", "--profile", "good",
+        "--planner", "broken", "--plan-first", "--start",
+    ).out.strip()  # fmt: skip
+    seedbed.ok("run", "--until-idle")
+    assert seedbed.show(task_id)["phase"] == "agent_failed"
+    # Started again, it plans again (not straight to code).
+    store_set_planner(seedbed, int(task_id), "good")
+    seedbed.ok("task", "start", task_id)
+    seedbed.ok("run", "--until-idle")
+    shown = seedbed.show(task_id)
+    assert [r["kind"] for r in shown["runs"]] == ["plan", "plan"]
+    assert (shown["phase"], shown["plan"]) == ("plan_ready", "# Plan\n")
+    refused = seedbed("task", "request-changes", task_id, "--message", "code it")
+    assert refused.code == 2 and "--request-changes" in refused.err
+
+
+def store_set_planner(seedbed: SeedbedCli, task_id: int, name: str) -> None:
+    from seedbed.store import Store
+
+    store = Store.open(seedbed.data_dir)
+    try:
+        store.update_task(task_id, planner_profile_id=store.find_profile(name).id)
+    finally:
+        store.close()
+
+
+def test_a_split_parent_is_not_implemented_whole(
+    seedbed: SeedbedCli, project: str, model_server: ModelServer
+) -> None:
+    builtin_profile(seedbed, "anthropic", model_server.url, name="coder")
+    parts = [{"title": "A", "prompt": "a"}, {"title": "B", "prompt": "b"}]
+    model_server.script(answer("```json\n" + json.dumps({"split": parts}) + "\n```"))
+    task_id = seedbed.ok(
+        "task", "add", "--project", "demo", "--title", "Both", "--plan-first", "--start"
+    ).out.strip()
+    seedbed.ok("run", "--until-idle")
+    refused = seedbed("task", "plan", task_id, "--approve")
+    assert refused.code == 2 and "was split into" in refused.err

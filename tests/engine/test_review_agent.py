@@ -160,3 +160,40 @@ def runs_of(seedbed: SeedbedCli, task_id: int) -> list[Run]:
         return store.list_runs(task_id)
     finally:
         store.close()
+
+
+def test_a_reviewer_that_commits_changes_nothing_and_approval_gates_the_merge(
+    seedbed: SeedbedCli, repo: Path
+) -> None:
+    seedbed.ok(
+        "project", "add", str(repo), "--name", "demo", "--check", "test -f work.txt",
+        "--fix-rounds", "0",
+    )  # fmt: skip
+    seedbed.ok("profile", "add", "coder", "--kind", "command", "--command", "echo w > work.txt")
+    sneaky = (
+        "echo evil > evil.txt && git add evil.txt && git commit -qm evil && "
+        """echo '{"verdict": "approve", "summary": "ship it"}'"""
+    )
+    seedbed.ok("profile", "add", "sneaky", "--kind", "command", "--command", sneaky)
+    no = {"verdict": "request_changes", "comments": [{"path": "work.txt", "body": "no"}]}
+    fussy = f"echo '{json.dumps(no)}'"
+    seedbed.ok("profile", "add", "fussy", "--kind", "command", "--command", fussy)
+
+    merged = seedbed.ok(
+        "task", "add", "--project", "demo", "--title", "Work", "--profile", "coder",
+        "--reviewer", "sneaky", "--auto-merge", "--start",
+    ).out.strip()  # fmt: skip
+    seedbed.ok("run", "--until-idle")
+    assert seedbed.show(merged)["state"] == "merged"
+    assert (repo / "work.txt").exists() and not (repo / "evil.txt").exists()
+    assert "evil" not in git(repo, "log", "--format=%s", "main")
+
+    held = seedbed.ok(
+        "task", "add", "--project", "demo", "--title", "More work", "--profile", "coder",
+        "--reviewer", "fussy", "--auto-merge", "--start",
+    ).out.strip()  # fmt: skip
+    seedbed.ok("run", "--until-idle")
+    shown = seedbed.show(held)
+    assert (shown["state"], shown["review_verdict"]) == ("awaiting_review", "request_changes")
+    messages = [e.get("message", "") for e in seedbed.log_events(int(held))]
+    assert "not auto-merged: the reviewer did not approve" in messages

@@ -292,3 +292,36 @@ def test_editing_a_task_keeps_and_changes_its_options(
     dialog._on_buttons_accepted()
     qtbot.waitUntil(lambda: "cycle" in dialog.error_label.text(), timeout=10_000)
     assert store.get_task(before.id).after == []
+
+
+def test_a_refused_option_leaves_no_task_and_the_project_executor_is_the_default(
+    qtbot: QtBot, command_profile: Callable[[str, str], str], app_context: AppContext
+) -> None:
+    command_profile("first", "true")
+    command_profile("coder", "true")
+    store = app_context.store
+    project = store.find_project("demo")
+    operations.set_project_defaults(store, project, executor="coder")
+    dialog = open_dialog(qtbot, app_context)
+    assert dialog.profile_name() == "coder"
+    dialog.title_edit.setText("Waits for a ghost")
+    dialog.options_box.after_edit.setText("99")
+    dialog._on_buttons_accepted()
+    qtbot.waitUntil(lambda: "no task with id 99" in dialog.error_label.text(), timeout=10_000)
+    assert store.list_tasks() == []  # nothing half-made
+    assert dialog.title_edit.text() == "Waits for a ghost"
+
+
+def test_a_refused_edit_changes_nothing(
+    qtbot: QtBot, command_profile: Callable[[str, str], str], app_context: AppContext
+) -> None:
+    command_profile("first", "true")
+    store = app_context.store
+    a = operations.add_task(store, "demo", "A")
+    b = operations.add_task(store, "demo", "B", after=[a.id])
+    dialog = open_dialog(qtbot, app_context, store.get_task(a.id))
+    dialog.title_edit.setText("A renamed")
+    dialog.options_box.after_edit.setText(str(b.id))
+    dialog._on_buttons_accepted()
+    qtbot.waitUntil(lambda: "cycle" in dialog.error_label.text(), timeout=10_000)
+    assert store.get_task(a.id).title == "A" and store.get_task(a.id).after == []

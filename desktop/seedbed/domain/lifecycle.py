@@ -36,6 +36,7 @@ MOVES: dict[tuple[TaskState, TaskState], str] = {
     (TaskState.RUNNING, TaskState.AWAITING_REVIEW): "the run ended",
     (TaskState.AWAITING_REVIEW, TaskState.RUNNING): "request changes, resume or fix",
     (TaskState.AWAITING_REVIEW, TaskState.MERGED): "approve",
+    (TaskState.RUNNING, TaskState.MERGED): "auto-merge (the engine, at the end of a run)",
     (TaskState.RUNNING, TaskState.PLANNED): "stop and requeue",
     (TaskState.PLANNED, TaskState.DISCARDED): "discard",
     (TaskState.AWAITING_REVIEW, TaskState.DISCARDED): "discard",

@@ -16,6 +16,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from pydantic import Field
 
@@ -77,6 +78,7 @@ __all__ = [
     "budget_note",
     "check_profile",
     "check_room_to_pin",
+    "check_task_options",
     "check_text",
     "comment_location",
     "control_task",
@@ -225,23 +227,27 @@ class TaskOptions(Model):
     budget: TaskBudget = Field(default_factory=TaskBudget)
 
 
-def set_task_options(store: Store, task_id: int, options: TaskOptions) -> Task:
-    """Apply the options to a task that has not started its work yet (or waits)."""
-    task = store.get_task(task_id)
+def check_task_options(store: Store, task: Task, options: TaskOptions) -> dict[str, Any]:
+    """The task fields the options set, every one checked (profiles exist, no cycle, no
+    negative budget) before anything is written."""
     if task.state in (TaskState.MERGED, TaskState.DISCARDED):
-        raise UserError(f"task {task_id} is {task.state.value}: nothing about it changes now")
+        raise UserError(f"task {task.id} is {task.state.value}: nothing about it changes now")
     planner = store.find_profile(options.planner).id if options.planner else None
     reviewer = store.find_profile(options.reviewer).id if options.reviewer else None
-    budget = checked_budget(options.budget).model_dump(exclude_none=True)
-    return store.update_task(
-        task_id,
-        planner_profile_id=planner,
-        reviewer_profile_id=reviewer,
-        after=check_dependencies(store, task, options.after),
-        auto_merge=options.auto_merge,
-        auto_approve_plan=options.auto_approve_plan,
-        **budget,
-    )
+    return {
+        "planner_profile_id": planner,
+        "reviewer_profile_id": reviewer,
+        "after": check_dependencies(store, task, options.after),
+        "auto_merge": options.auto_merge,
+        "auto_approve_plan": options.auto_approve_plan,
+        **checked_budget(options.budget).model_dump(exclude_none=True),
+    }
+
+
+def set_task_options(store: Store, task_id: int, options: TaskOptions) -> Task:
+    """Apply the options to a task that has not started its work yet (or waits)."""
+    fields = check_task_options(store, store.get_task(task_id), options)
+    return store.update_task(task_id, **fields)
 
 
 def set_foreground(store: Store, task_id: int, foreground: bool) -> Task:
@@ -309,10 +315,10 @@ def start_task(store: Store, task_id: int) -> Task:
             "or send it back"
         )
     message, kind = "", RunKind.IMPLEMENT
-    if task.state is TaskState.AWAITING_REVIEW:
+    if task.plan_first and not task.plan.strip():
+        kind = RunKind.PLAN  # the planner first (again, if it failed or was stopped)
+    elif task.state is TaskState.AWAITING_REVIEW:
         message = RESUME_MESSAGE if task.phase is Phase.INTERRUPTED else CONTINUE_MESSAGE
-    elif task.plan_first and not task.plan.strip():
-        kind = RunKind.PLAN  # the planner first; the code once the plan is approved
     return store.move_task(
         task_id,
         TaskState.RUNNING,
@@ -321,6 +327,7 @@ def start_task(store: Store, task_id: int) -> Task:
         pending_kind=kind,
         pending_message=message,
         control=Control.NONE,
+        review_verdict="",
     )
 
 
@@ -329,6 +336,13 @@ def approve_plan(store: Store, task_id: int) -> Task:
     task = _plan_waiting(store, task_id)
     if not task.plan.strip():
         raise UserError(f"task {task_id} has no plan to approve")
+    children = [t.id for t in store.list_tasks(task.project_id) if t.parent_id == task_id]
+    if children:
+        listed = ", ".join(f"#{n}" for n in children)
+        raise UserError(
+            f"task {task_id} was split into {listed}: discard it, or edit its plan and "
+            "send it back to plan it whole"
+        )
     return store.move_task(
         task_id,
         TaskState.RUNNING,
@@ -380,6 +394,11 @@ def request_changes(store: Store, task_id: int, message: str) -> Task:
         raise UserError(
             f"task {task_id} is {task.state.value}: only a task awaiting review can be sent back"
         )
+    if task.phase is Phase.PLAN_READY:
+        raise UserError(
+            f"task {task_id} waits with a plan, not code: send the plan back with "
+            f"`seedbed task plan {task_id} --request-changes TEXT`"
+        )
     return store.move_task(
         task_id,
         TaskState.RUNNING,
@@ -389,6 +408,7 @@ def request_changes(store: Store, task_id: int, message: str) -> Task:
         pending_message=message,
         control=Control.NONE,
         fix_rounds_used=0,  # the developer's round: the automatic ones count afresh
+        review_verdict="",
     )
 
 

@@ -90,15 +90,20 @@ def approve(
     strategy: MergeStrategy = MergeStrategy.SQUASH,
     message: str = "",
     delete_branch: bool = False,
+    automatic: bool = False,
 ) -> Task:
     """Merge the task's branch into its base branch → merged, worktree removed (and the
-    branch too with delete_branch).
+    branch too with delete_branch). `automatic`: the engine's auto-merge of a task that
+    is still running (its run ending), so no one can act on it meanwhile.
 
     On a conflict the base checkout is left exactly as it was and the task waits in
     awaiting_review / conflict, naming the files.
     """
     task = store.get_task(task_id)
-    check_move(task_id, task.state, TaskState.MERGED)
+    expect = TaskState.RUNNING if automatic else TaskState.AWAITING_REVIEW
+    if task.state is not expect:
+        check_move(task_id, task.state, TaskState.MERGED)  # names what is wrong
+        raise UserError(f"task {task_id} is {task.state.value}: it is not for this merge")
     project = _project_of(store, task)
     if not _branch_exists(project, task):
         raise UserError(f"task {task_id} has no branch to merge")
@@ -123,7 +128,8 @@ def approve(
             task.worktree if task.worktree is not None and task.worktree.exists() else None,
         )
     except vcs.MergeConflict as exc:
-        store.update_task(task_id, phase=Phase.CONFLICT, error=str(exc))
+        if not automatic:  # the engine moves an auto-merged task itself
+            store.update_task(task_id, phase=Phase.CONFLICT, error=str(exc))
         raise
     if task.worktree is not None:
         remove_workspace(project, task.worktree)
@@ -136,7 +142,7 @@ def approve(
         task_id,
         TaskState.MERGED,
         Phase.NONE,
-        expect=TaskState.AWAITING_REVIEW,
+        expect=expect,
         workspace_ready=False,
         worktree=None,
         branch=branch,

@@ -122,11 +122,12 @@ def commit_work(project: Project, worktree: Path, message: str) -> str | None:
     return sha or vcs.finish_merge(worktree, message)
 
 
-def discard_changes(project: Project, worktree: Path) -> None:
-    """Undo what a reviewer run left in the worktree (the work itself is committed):
-    tracked files back to HEAD, new files removed, the project's local files kept."""
+def discard_changes(project: Project, worktree: Path, head: str) -> None:
+    """Undo what a planner or reviewer run did in the worktree (the work itself is
+    committed at `head`): the branch and its files back to `head` (a commit it made is
+    dropped too), new files removed, the project's local files kept."""
     keep = set(vcs.local_only_files(project.path, worktree, project.copy_globs))
-    run_git(worktree, "reset", "-q", "--hard", "HEAD")
+    run_git(worktree, "reset", "-q", "--hard", head)
     out = run_git(worktree, *PATHS_RAW, "ls-files", "-z", "--others", "--exclude-standard")
     for name in out.split("\0"):
         if name and name not in keep:
@@ -273,8 +274,9 @@ class TaskRunner:
         """The planner's run: it reads, changes nothing (what it left is undone), and its
         final answer is the plan, or a split into smaller tasks."""
         assert self.run is not None and self.task.worktree is not None
+        head = await git_call(vcs.rev_parse, self.task.worktree, "HEAD")
         outcome = await self._run_agent() if self.control is Control.NONE else _stopped()
-        await git_call(discard_changes, self.project, self.task.worktree)
+        await git_call(discard_changes, self.project, self.task.worktree, head)
         # reviewing imports review, which imports this module: imported here.
         from seedbed.engine.reviewing import final_words
 
@@ -290,8 +292,9 @@ class TaskRunner:
         """The reviewer's run: it changes nothing (what it left is undone), the checks
         of the work it read stand, and its final answer holds the verdict."""
         assert self.run is not None and self.task.worktree is not None
+        head = await git_call(vcs.rev_parse, self.task.worktree, "HEAD")
         outcome = await self._run_agent() if self.control is Control.NONE else _stopped()
-        await git_call(discard_changes, self.project, self.task.worktree)
+        await git_call(discard_changes, self.project, self.task.worktree, head)
         runs = [r for r in self.store.list_runs(self.task.id) if r.kind is not RunKind.REVIEW]
         checks = runs[-1].checks if runs else CheckResult()
         # reviewing imports review, which imports this module: imported here.
@@ -505,12 +508,18 @@ class TaskRunner:
         """End the run; then the task waits for review, or the next run follows in this
         slot (a fix round, the reviewer's run). `review`: a reviewer run's verdict."""
         assert self.run is not None
+        reviewing = self.run.kind is RunKind.REVIEW
+        # What takes time comes first: a stop that arrives during it is seen below, and
+        # no next run is planned for a task that was stopped (it would never start).
+        stat = await self._diff_stat()
+        diff = ""
+        if not reviewing and self.task.reviewer_profile_id is not None:
+            diff = await git_call(self._diff_text)
         status = outcome.status
         if self.control is not Control.NONE:
             status = RunStatus.STOPPED
         assert self._recorder is not None
         reason = self._halt_reason or self._recorder.scrub(outcome.reason)
-        reviewing = self.run.kind is RunKind.REVIEW
         if self.control is Control.REQUEUE:
             target, phase = TaskState.PLANNED, Phase.DRAFT
         elif self.control is Control.STOP:
@@ -525,7 +534,6 @@ class TaskRunner:
             target, phase = TaskState.AWAITING_REVIEW, Phase.CHECKS_FAILED
         else:
             target, phase = TaskState.AWAITING_REVIEW, Phase.READY
-        stat = await self._diff_stat()
         going = self.control is Control.NONE
         fields: dict[str, Any] = {}
         error = reason if status is not RunStatus.SUCCEEDED else ""
@@ -541,7 +549,6 @@ class TaskRunner:
                 message = f"checks failed: fix round {number} of {self.project.fix_rounds} next"
                 self._log(StatusEvent(phase=Phase.CHECKING.value, message=message))
             elif phase is Phase.READY and self.task.reviewer_profile_id is not None:
-                diff = await git_call(self._diff_text)
                 following = (RunKind.REVIEW, review_prompt(self.task, diff))
                 self._log(StatusEvent(phase=Phase.REVIEWING.value, message="review next"))
         # Every event is stored before the run says it ended: `task log --follow` stops
@@ -577,6 +584,17 @@ class TaskRunner:
             self._fix_next = True
             self._on_change(self.task.id)
             return
+        if phase is Phase.READY and going and self.task.auto_merge:
+            # Merged while still running: no one can send it back meanwhile.
+            self.task = self.store.update_task(
+                self.task.id, expect=TaskState.RUNNING, **fields, **sizes
+            )
+            fields = {}
+            merged, why = await self._auto_merge(checks)
+            if merged:
+                return
+            if why is not None:
+                phase, error = Phase.CONFLICT, why
         self.task = self.store.move_task(
             self.task.id,
             target,
@@ -589,8 +607,6 @@ class TaskRunner:
             **sizes,
         )
         self._on_change(self.task.id)
-        if phase is Phase.READY and self.task.auto_merge:
-            await self._auto_merge(checks)
 
     def _after_plan(self, answer: str) -> tuple[str, str, tuple[RunKind, str] | None]:
         """The planner's answer kept as the plan (a split makes the smaller tasks, and
@@ -652,19 +668,20 @@ class TaskRunner:
         assert task.branch is not None
         return vcs.diff_text(self.project.path, task.base_branch, task.branch)
 
-    async def _auto_merge(self, checks: CheckResult) -> None:
-        """Merge without a human: only with checks that ran and passed, and the
-        reviewer's approval when the task has a reviewer. Said in the log either way."""
+    async def _auto_merge(self, checks: CheckResult) -> tuple[bool, str | None]:
+        """Merge without a human, the task still running: only with checks that ran and
+        passed, and the reviewer's approval when the task has a reviewer. Said in the log
+        either way. Returns (merged, a conflict's text)."""
         task = self.task
+        refusal = ""
         if checks.status is not CheckStatus.PASSED:
-            why = "no checks ran" if checks.status is CheckStatus.NONE else "the checks failed"
-            self._log(StatusEvent(phase="merging", message=f"not auto-merged: {why}"))
+            refusal = "no checks ran" if checks.status is CheckStatus.NONE else "checks failed"
+        elif task.reviewer_profile_id is not None and task.review_verdict != Verdict.APPROVE:
+            refusal = "the reviewer did not approve"
+        if refusal:
+            self._log(StatusEvent(phase="merging", message=f"not auto-merged: {refusal}"))
             self._recorder_flush()
-            return
-        if task.reviewer_profile_id is not None and task.review_verdict != Verdict.APPROVE:
-            self._log(StatusEvent(phase="merging", message="not auto-merged: no approval"))
-            self._recorder_flush()
-            return
+            return False, None
         # review imports this module (commit_work): imported here, not at the top.
         from seedbed.engine.review import approve
 
@@ -677,19 +694,19 @@ class TaskRunner:
                 settings.merge_strategy,
                 commit_message(task, self.run) if self.run else task.title,
                 settings.delete_branch_after_merge,
+                True,
             )
         except SeedbedError as exc:
             self._log(ErrorEvent(message=f"not auto-merged: {exc}"))
             self._recorder_flush()
-            self.task = self.store.get_task(task.id)
-            self._on_change(task.id)
-            return
+            return False, (str(exc) if isinstance(exc, vcs.MergeConflict) else None)
         reviewer = " and the reviewer approved" if task.reviewer_profile_id else ""
         message = f"auto-merged into {merged.base_branch}: the checks passed{reviewer}"
         self._log(StatusEvent(phase="merged", message=message))
         self._recorder_flush()
         self.task = merged
         self._on_change(task.id)
+        return True, None
 
     def _recorder_flush(self) -> None:
         if self._recorder is not None:

@@ -82,10 +82,12 @@ def _create_task(
     # By name, which is unique: add_task reads a reference as a name before an id, so
     # str(project_id) could name another project called "2".
     project = store.get_project(project_id)
+    # Every option is checked before the task is made: a refusal leaves no task behind.
+    fields = operations.check_task_options(store, Task(project_id=project.id, title=title), options)
     task = operations.add_task(
         store, project.name, title, prompt, profile_name, False, foreground, plan_first
     )
-    task = operations.set_task_options(store, task.id, options)
+    task = store.update_task(task.id, **fields)
     return operations.start_task(store, task.id) if start else task
 
 
@@ -99,8 +101,9 @@ def _edit_task(
     foreground: bool,
     options: operations.TaskOptions,
 ) -> Task:
+    fields = operations.check_task_options(store, store.get_task(task_id), options)
     operations.edit_task(store, task_id, title, prompt, profile_name, plan_first, foreground)
-    return operations.set_task_options(store, task_id, options)
+    return store.update_task(task_id, **fields)
 
 
 class TaskDialog(QDialog):
@@ -211,9 +214,15 @@ class TaskDialog(QDialog):
             return
         if self.task is not None and self.task.profile_id is None:
             combo.addItem("no profile", None)
+        # A new task gets the project's executor, if it names one.
+        chosen = (
+            self.task.profile_id
+            if self.task is not None
+            else self.context.store.get_project(self.project_id).executor_profile_id
+        )
         for profile in profiles:
             combo.addItem(f"{profile.name} ({profile.kind.value})", profile.name)
-            if self.task is not None and profile.id == self.task.profile_id:
+            if profile.id == chosen:
                 combo.setCurrentIndex(combo.count() - 1)
 
     # -- saving ------------------------------------------------------------------------
@@ -251,6 +260,7 @@ class TaskDialog(QDialog):
         except UserError as exc:
             self.error_label.show_message(str(exc))
             return
+        plan_first = plan_first or options.auto_approve_plan  # approving it needs one
         self.error_label.show_message("")
         self._set_busy(True)
         if self.task is None:

@@ -59,8 +59,9 @@ class TaskOptionsBox(QGroupBox):
         self.tokens.setRange(0, 2_000_000_000)
         self.tokens.setSingleStep(100_000)
         self.tokens.setSpecialValueText("no limit")
-        self.minutes = QSpinBox(self)
+        self.minutes = QDoubleSpinBox(self)  # fractions too: a CLI limit of 0.5 stays
         self.minutes.setRange(0, 24 * 60)
+        self.minutes.setDecimals(1)
         self.minutes.setSuffix(" min")
         self.minutes.setSpecialValueText("no limit")
         budgets = QHBoxLayout()
@@ -97,7 +98,7 @@ class TaskOptionsBox(QGroupBox):
         self.auto_approve_box.setChecked(task.auto_approve_plan)
         self.usd.setValue(task.budget_usd)
         self.tokens.setValue(task.budget_tokens)
-        self.minutes.setValue(round(task.time_limit_s / 60))
+        self.minutes.setValue(task.time_limit_s / 60)
 
     def options(self) -> TaskOptions:
         """What the widgets say (a badly written "After" raises UserError)."""
