@@ -36,6 +36,12 @@ def test_plan_send_back_approve_and_implement(
     assert not (worktree / "notes.txt").exists()  # the planner changes nothing
     assert git(worktree, "status", "--porcelain") == ""
     assert "Plan this task" in json.dumps(model_server.posts[0].body["messages"][0])
+    # The planner reads and searches only: no write tool offered, a call to one refused.
+    offered = {tool["name"] for tool in model_server.posts[0].body["tools"]}
+    assert offered == {"read_file", "list_files", "search"}
+    assert "write_file is not available in a plan run" in json.dumps(
+        model_server.posts[1].body["messages"]
+    )
     refused = seedbed("task", "start", task_id)
     assert refused.code == 2 and "approve it" in refused.err
 
@@ -132,7 +138,9 @@ def test_a_command_can_plan_and_review_with_what_it_prints(seedbed: SeedbedCli, 
         "profile", "add", "planner", "--kind", "command", "--command",
         "printf '# Plan\\n\\n1. Write it.\\n'; echo scratch > scratch.txt",
     )  # fmt: skip
-    seedbed.ok("profile", "add", "coder", "--kind", "command", "--command", "echo hi > hi.txt")
+    seedbed.ok(
+        "profile", "add", "coder", "--kind", "command", "--command", 'echo "$SEEDBED_PLAN" > hi.txt'
+    )
     seedbed.ok(
         "profile", "add", "judge", "--kind", "command", "--command",
         """echo 'Looks right. {"verdict": "approve", "summary": "fine"}'""",
@@ -147,7 +155,8 @@ def test_a_command_can_plan_and_review_with_what_it_prints(seedbed: SeedbedCli, 
     assert [r["kind"] for r in shown["runs"]] == ["plan", "implement", "review"]
     assert (shown["phase"], shown["review_verdict"]) == ("ready", "approve")
     worktree = Path(shown["worktree"])
-    assert not (worktree / "scratch.txt").exists() and (worktree / "hi.txt").exists()
+    assert not (worktree / "scratch.txt").exists()
+    assert (worktree / "hi.txt").read_text() == "# Plan\n\n1. Write it.\n\n"  # the plan
 
 
 def test_a_failed_plan_is_planned_again_and_a_plan_is_not_sent_back_as_code(

@@ -74,6 +74,8 @@ def test_plan_approve_implement_fix_review_fix_approve_and_merge(
     first_message = json.dumps(review_post["messages"][0])
     assert "+hello world" in first_message and "Greet the world" in first_message
     assert "Added the world." not in json.dumps(review_post["messages"])
+    offered = {tool["name"] for tool in review_post["tools"]}
+    assert offered == {"read_file", "list_files", "search", "run_command"}  # no writing
     # The fix after the review got the reviewer's comment, quoted, as its follow-up.
     fix_post = json.dumps(model_server.posts[6].body["messages"])
     assert "End with an exclamation mark" in fix_post and "from the reviewer agent" in fix_post

@@ -73,3 +73,9 @@ def test_the_checks_say_how_many_fix_rounds_they_took_and_waiting_cards_say_for_
     assert fmt.check_label(running) == "1 fix round"
     assert fmt.waiting_label(passed) == "after #7"
     assert fmt.waiting_label(Card(task=task)) == ""  # nothing left to wait for
+
+
+def test_a_card_waiting_for_a_discarded_task_says_so() -> None:
+    task = Task(project_id=1, title="x", after=[4, 7])
+    card = Card(task=task, waiting_for=[4, 7], waiting_gone=[7])
+    assert fmt.waiting_label(card) == "after #4, #7 (discarded)"

@@ -412,6 +412,9 @@ class Card(Model):
     waiting_for: list[int] = Field(
         default_factory=list, description="Tasks it waits for that are not merged yet."
     )
+    waiting_gone: list[int] = Field(
+        default_factory=list, description="Of those, the discarded ones: it waits forever."
+    )
 
 
 class Settings(Model):

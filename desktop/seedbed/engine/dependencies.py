@@ -58,17 +58,3 @@ def set_dependencies(store: Store, task_id: int, after: Iterable[int]) -> Task:
 def blocked_by(task: Task, states: dict[int, TaskState]) -> list[int]:
     """The tasks `task` still waits for (not merged yet), given every task's state."""
     return [n for n in task.after if states.get(n) is not TaskState.MERGED]
-
-
-def waiting_note(task: Task, states: dict[int, TaskState]) -> str:
-    """What a card says of a task that waits: "after #12, #15" ("" when it waits for
-    nothing any more)."""
-    waiting = blocked_by(task, states)
-    if not waiting:
-        return ""
-    parts = []
-    for n in waiting:
-        state = states.get(n)
-        gone = " (discarded)" if state is TaskState.DISCARDED else ""
-        parts.append(f"#{n}{gone}")
-    return "after " + ", ".join(parts)

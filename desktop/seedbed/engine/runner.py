@@ -627,6 +627,11 @@ class TaskRunner:
                         reviewer_profile_id=self.task.reviewer_profile_id,
                         base_branch=self.project.base_branch,
                         parent_id=self.task.id,
+                        # What bounds and verifies the parent bounds each part.
+                        auto_merge=self.task.auto_merge,
+                        budget_usd=self.task.budget_usd,
+                        budget_tokens=self.task.budget_tokens,
+                        time_limit_s=self.task.time_limit_s,
                     )
                 )
                 for part in split.split

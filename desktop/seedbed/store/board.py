@@ -71,8 +71,10 @@ class BoardQueries(Database):
             f"SELECT id, state FROM tasks WHERE id IN ({marks})", list(wanted)
         ).fetchall()
         merged = {r[0] for r in rows if r[1] == TaskState.MERGED.value}
+        gone = {r[0] for r in rows if r[1] == TaskState.DISCARDED.value}
         for card in cards:
             card.waiting_for = [n for n in card.task.after if n not in merged]
+            card.waiting_gone = [n for n in card.waiting_for if n in gone]
 
     def task_versions(self) -> dict[int, tuple[float, int, float, int]]:
         """Per task: (updated_at, position, tokens so far, runs): what tells a board that

@@ -86,7 +86,10 @@ def waiting_label(card: Card) -> str:
     """A queued task waiting for others' merges: "after #12, #15"."""
     if not card.waiting_for or card.task.state.value in ("merged", "discarded"):
         return ""
-    return "after " + ", ".join(f"#{n}" for n in card.waiting_for)
+    gone = set(card.waiting_gone)
+    return "after " + ", ".join(
+        f"#{n} (discarded)" if n in gone else f"#{n}" for n in card.waiting_for
+    )
 
 
 def usage_line(card: Card) -> str:

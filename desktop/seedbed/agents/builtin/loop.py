@@ -25,7 +25,7 @@ from seedbed.agents.builtin.prompt import (
     top_level_listing,
 )
 from seedbed.agents.builtin.providers import provider_for
-from seedbed.agents.builtin.tools import TOOL_KINDS, TOOL_SPECS, Toolbox
+from seedbed.agents.builtin.tools import TOOL_KINDS, TOOL_SPECS, Toolbox, ToolResult, tools_for
 from seedbed.agents.builtin.types import Message, Provider, ProviderError, TurnResult
 from seedbed.agents.process import base_environment
 from seedbed.domain.events import (
@@ -145,6 +145,7 @@ class BuiltinRun(AgentRun):
         self.profile = profile
         self.provider = provider
         self.request = request
+        self._allowed = {spec.name for spec in TOOL_SPECS}
         self._secret = secret
         self._holdback = max(0, len(secret) - 1)
         env = base_environment()
@@ -201,9 +202,11 @@ class BuiltinRun(AgentRun):
         self.messages = load_conversation(request.conversation)
         self.messages.append(Message(role="user", text=request.follow_up or FIRST_MESSAGE))
         accounting = Accounting(self.profile)
+        tools = tools_for(request.kind)
+        self._allowed = {spec.name for spec in tools}
         for _turn in range(self.profile.max_turns):
             result = await self.provider.turn(
-                system, self.messages, TOOL_SPECS, self._on_text, self._on_retry
+                system, self.messages, tools, self._on_text, self._on_retry
             )
             self._flush_text()
             if result.text:
@@ -247,7 +250,11 @@ class BuiltinRun(AgentRun):
             )
         )
         started = time.perf_counter()
-        result = await self.toolbox.call(name, arguments)
+        if name in TOOL_KINDS and name not in self._allowed:
+            kind = self.request.kind.value
+            result = ToolResult(output=f"{name} is not available in a {kind} run", is_error=True)
+        else:
+            result = await self.toolbox.call(name, arguments)
         self._emit(
             ToolResultEvent(
                 call_id=call_id,

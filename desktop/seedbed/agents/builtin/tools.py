@@ -44,6 +44,7 @@ from seedbed.agents.builtin.paths import PathRefused, Resolved, describe_os_erro
 from seedbed.agents.builtin.types import ToolSpec
 from seedbed.agents.process import ManagedProcess, ProcessSpec, base_environment
 from seedbed.domain.events import Stream, ToolKind
+from seedbed.domain.models import RunKind
 
 MAX_OUTPUT = 30_000  # characters of any tool result the model reads back
 SEARCH_TIMEOUT = 20.0  # seconds a search may take before its worker is killed
@@ -150,6 +151,18 @@ TOOL_KINDS: dict[str, ToolKind] = {
     "search": ToolKind.SEARCH,
     "run_command": ToolKind.COMMAND,
 }
+
+
+def tools_for(kind: RunKind) -> list[ToolSpec]:
+    """The tools a run gets: a planner only reads and searches; a reviewer may also run
+    commands (its tests, say); what either leaves is undone by the engine anyway."""
+    if kind is RunKind.PLAN:
+        allowed = {ToolKind.READ, ToolKind.SEARCH}
+    elif kind is RunKind.REVIEW:
+        allowed = {ToolKind.READ, ToolKind.SEARCH, ToolKind.COMMAND}
+    else:
+        return TOOL_SPECS
+    return [spec for spec in TOOL_SPECS if TOOL_KINDS.get(spec.name) in allowed]
 
 
 class ToolResult(BaseModel):

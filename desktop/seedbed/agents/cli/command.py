@@ -35,7 +35,11 @@ def prepare(profile: AgentProfile, request: RunRequest, env: dict[str, str]) -> 
         }
     )
     run_env.pop("SEEDBED_FOLLOW_UP", None)
+    run_env.pop("SEEDBED_PLAN", None)
     message = request.prompt
+    if request.plan.strip():  # the approved plan: in $SEEDBED_PLAN and after the prompt
+        run_env["SEEDBED_PLAN"] = env_text(request.plan)
+        message = f"{request.prompt}\n\nFollow this approved plan:\n\n{request.plan.strip()}"
     if request.follow_up:
         run_env["SEEDBED_FOLLOW_UP"] = env_text(request.follow_up)
         message = request.follow_up
