@@ -9,13 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import sqlite3
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from seedbed import secrets, vcs
 from seedbed.agents.base import AgentRun, RunOutcome, RunRequest
@@ -23,7 +21,7 @@ from seedbed.agents.keys import key_for
 from seedbed.agents.process import ManagedProcess, ProcessSpec, base_environment
 from seedbed.agents.registry import runtime_for
 from seedbed.domain.errors import SeedbedError, UserError
-from seedbed.domain.events import ErrorEvent, Event, OutputEvent, StatusEvent, Stream, UsageEvent
+from seedbed.domain.events import ErrorEvent, OutputEvent, StatusEvent, Stream
 from seedbed.domain.models import (
     CheckResult,
     CheckStatus,
@@ -37,130 +35,35 @@ from seedbed.domain.models import (
     Task,
     TaskState,
 )
-from seedbed.domain.slug import one_line, task_branch, task_dir_name
-from seedbed.engine.budgets import check_budget, spent
-from seedbed.engine.comments import follow_up_prompt
-from seedbed.engine.planning import parse_split, plan_prompt, split_note
+from seedbed.domain.slug import task_branch, task_dir_name
+from seedbed.engine.budgets import check_budget
+from seedbed.engine.planning import plan_prompt
 from seedbed.engine.recorder import EventRecorder
 from seedbed.engine.review_agent import (
     ReviewVerdict,
-    Verdict,
-    parse_verdict,
-    review_note,
     review_prompt,
-    save_review_comments,
 )
 from seedbed.engine.rounds import fix_prompt, fix_round_due
+from seedbed.engine.run_support import (
+    CONTEXT_FULL,
+    CONTEXT_FULL_NOTE,
+    DIFF_EVERY_S,
+    FlushListener,
+    StepFailed,
+    Usage,
+    commit_message,
+    commit_work,
+    git_call,
+    merge_note,
+    stopped,
+    tail,
+)
+from seedbed.engine.verdicts import PlanAndReview
 from seedbed.paths import worktrees_dir
 from seedbed.store import Store
-from seedbed.store.settings import load_settings
-from seedbed.vcs.runner import PATHS_RAW, run_git
-
-CHECK_TAIL_BYTES = 4000
-DIFF_EVERY_S = 10.0  # how often a running card's diff size is measured
-CONTEXT_FULL = "context_full"
-CONTEXT_FULL_NOTE = (
-    "(An earlier run on this task filled the model's context and was stopped; its work "
-    "so far is in the worktree. Look at the changes with the tools before going on.)\n\n"
-)
-FlushListener = Callable[[int, int, int], None]
-# Git work of every run goes through a few threads, not one per run: when twenty runs end
-# together, twenty threads running GitPython at once would starve the window's thread of
-# the GIL (tests/perf gui_max_stall_ending_ms); git itself is bound by the cores anyway.
-GIT_THREADS = ThreadPoolExecutor(
-    max_workers=max(2, os.cpu_count() or 2), thread_name_prefix="seedbed-git"
-)
-T = TypeVar("T")
 
 
-async def git_call(fn: Callable[..., T], *args: Any) -> T:
-    """fn(*args) on one of the git threads."""
-    return await asyncio.get_running_loop().run_in_executor(GIT_THREADS, fn, *args)
-
-
-class Usage:
-    """Tokens, cost and the highest context fill of a run, summed from its usage events."""
-
-    def __init__(self) -> None:
-        self.tokens_in = 0
-        self.tokens_out = 0
-        self.cost_usd = 0.0
-        self.context_fill = 0.0
-
-    def add(self, batch: list[Event]) -> bool:
-        """Count the batch's usage events; True when there were any."""
-        seen = False
-        for event in batch:
-            if isinstance(event, UsageEvent):
-                self.tokens_in += event.tokens_in
-                self.tokens_out += event.tokens_out
-                self.cost_usd += event.cost_usd
-                self.context_fill = max(self.context_fill, event.context_fill)
-                seen = True
-        return seen
-
-    def fields(self) -> dict[str, int | float]:
-        return {
-            "tokens_in": self.tokens_in,
-            "tokens_out": self.tokens_out,
-            "cost_usd": round(self.cost_usd, 6),
-            "context_fill": round(self.context_fill, 4),
-        }
-
-
-class StepFailed(Exception):
-    """A step before or after the agent failed; the task ends as agent_failed."""
-
-
-def commit_work(project: Project, worktree: Path, message: str) -> str | None:
-    """Commit what is left in a task's worktree, except the project's local files
-    (--copy): a copied .env must never reach the task's branch or the base branch."""
-    exclude = vcs.local_only_files(project.path, worktree, project.copy_globs)
-    sha = vcs.commit_all(worktree, message, exclude)
-    # A merge of the base branch left for the agent to resolve is committed as a merge
-    # even when its result equals the branch's tip.
-    return sha or vcs.finish_merge(worktree, message)
-
-
-def discard_changes(project: Project, worktree: Path, head: str) -> None:
-    """Undo what a planner or reviewer run did in the worktree (the work itself is
-    committed at `head`): the branch and its files back to `head` (a commit it made is
-    dropped too), new files removed, the project's local files kept."""
-    keep = set(vcs.local_only_files(project.path, worktree, project.copy_globs))
-    run_git(worktree, "reset", "-q", "--hard", head)
-    out = run_git(worktree, *PATHS_RAW, "ls-files", "-z", "--others", "--exclude-standard")
-    for name in out.split("\0"):
-        if name and name not in keep:
-            (worktree / name).unlink(missing_ok=True)
-
-
-def commit_message(task: Task, run: Run, merged_base: bool = False) -> str:
-    if merged_base:
-        return (
-            f"Merge {task.base_branch} into {task.branch}\n\n"
-            f"Seedbed task {task.id}, run {run.number} ({run.kind.value}): "
-            "conflicts resolved by the agent.\n"
-        )
-    return (
-        f"{one_line(task.title)}\n\n"
-        f"Seedbed task {task.id}, run {run.number} ({run.kind.value}), "
-        "changes left by the agent.\n"
-    )
-
-
-def merge_note(base: str, branch: str, files: list[str]) -> str:
-    """The log line saying what merging the base branch into the task's branch did."""
-    if not files:
-        return f"merged {base} into {branch}: no conflicts"
-    return f"merged {base} into {branch}: conflicts in {', '.join(files)}"
-
-
-def tail(lines: list[str], limit: int = CHECK_TAIL_BYTES) -> str:
-    text = "\n".join(lines)
-    return text[-limit:]
-
-
-class TaskRunner:
+class TaskRunner(PlanAndReview):
     """Carries one task through one run. `stop(control)` ends it early, work kept."""
 
     def __init__(
@@ -262,50 +165,12 @@ class TaskRunner:
             return await self._review_steps()
         if self.run.kind is RunKind.PLAN:
             return await self._plan_steps()
-        outcome = await self._run_agent() if self.control is Control.NONE else _stopped()
+        outcome = await self._run_agent() if self.control is Control.NONE else stopped()
         await self._commit()
         checks = CheckResult()
         if self.control is Control.NONE and outcome.status is RunStatus.SUCCEEDED:
             checks = await self._checks()
         await self._finish(outcome, checks)
-        return outcome
-
-    async def _plan_steps(self) -> RunOutcome:
-        """The planner's run: it reads, changes nothing (what it left is undone), and its
-        final answer is the plan, or a split into smaller tasks."""
-        assert self.run is not None and self.task.worktree is not None
-        head = await git_call(vcs.rev_parse, self.task.worktree, "HEAD")
-        outcome = await self._run_agent() if self.control is Control.NONE else _stopped()
-        await git_call(discard_changes, self.project, self.task.worktree, head)
-        # reviewing imports review, which imports this module: imported here.
-        from seedbed.engine.reviewing import final_words
-
-        answer = ""
-        if outcome.status is RunStatus.SUCCEEDED and self.control is Control.NONE:
-            assert self._recorder is not None
-            self._recorder.flush()
-            answer = final_words(self.store, self.run.id)
-        await self._finish(outcome, CheckResult(), plan=answer)
-        return outcome
-
-    async def _review_steps(self) -> RunOutcome:
-        """The reviewer's run: it changes nothing (what it left is undone), the checks
-        of the work it read stand, and its final answer holds the verdict."""
-        assert self.run is not None and self.task.worktree is not None
-        head = await git_call(vcs.rev_parse, self.task.worktree, "HEAD")
-        outcome = await self._run_agent() if self.control is Control.NONE else _stopped()
-        await git_call(discard_changes, self.project, self.task.worktree, head)
-        runs = [r for r in self.store.list_runs(self.task.id) if r.kind is not RunKind.REVIEW]
-        checks = runs[-1].checks if runs else CheckResult()
-        # reviewing imports review, which imports this module: imported here.
-        from seedbed.engine.reviewing import final_words
-
-        verdict = None
-        if outcome.status is RunStatus.SUCCEEDED and self.control is Control.NONE:
-            assert self._recorder is not None
-            self._recorder.flush()
-            verdict = parse_verdict(final_words(self.store, self.run.id))
-        await self._finish(outcome, checks, verdict)
         return outcome
 
     async def _prepare(self) -> None:
@@ -608,138 +473,7 @@ class TaskRunner:
         )
         self._on_change(self.task.id)
 
-    def _after_plan(self, answer: str) -> tuple[str, str, tuple[RunKind, str] | None]:
-        """The planner's answer kept as the plan (a split makes the smaller tasks, and
-        the plan says where they are); an auto-approved plan goes on to the code. Returns
-        the plan, the task's error text and the run to follow."""
-        if not answer.strip():
-            self._log(ErrorEvent(message="the planner wrote no plan"))
-            return self.task.plan, "the planner wrote no plan", None
-        split = parse_split(answer)
-        if split is not None:
-            children = [
-                self.store.add_task(
-                    Task(
-                        project_id=self.task.project_id,
-                        title=one_line(part.title),
-                        prompt=part.prompt or part.title,
-                        profile_id=self.task.profile_id,
-                        reviewer_profile_id=self.task.reviewer_profile_id,
-                        base_branch=self.project.base_branch,
-                        parent_id=self.task.id,
-                        # What bounds and verifies the parent bounds each part.
-                        auto_merge=self.task.auto_merge,
-                        budget_usd=self.task.budget_usd,
-                        budget_tokens=self.task.budget_tokens,
-                        time_limit_s=self.task.time_limit_s,
-                    )
-                )
-                for part in split.split
-            ]
-            note = split_note(children)
-            self._log(StatusEvent(phase=Phase.PLANNING.value, message=note.splitlines()[0]))
-            return note, "", None
-        self._log(StatusEvent(phase=Phase.PLANNING.value, message="the plan is written"))
-        if self.task.auto_approve_plan:
-            self._log(StatusEvent(phase=Phase.PLANNING.value, message="plan approved (auto)"))
-            return answer.strip() + "\n", "", (RunKind.IMPLEMENT, "")
-        return answer.strip() + "\n", "", None
-
-    def _after_review(
-        self, review: ReviewVerdict | None, reason: str
-    ) -> tuple[str, str, tuple[RunKind, str] | None]:
-        """The reviewer's verdict kept on the task, its comments saved (the reviewer's);
-        requested changes become a fix round while rounds are left. Returns the verdict
-        word, the task's error text and the run to follow."""
-        if review is None:
-            why = reason or "its answer held no verdict"
-            self._log(ErrorEvent(message=f"the reviewer gave no verdict: {why}"))
-            return "none", f"the reviewer gave no verdict: {why}", None
-        self._log(StatusEvent(phase=Phase.REVIEWING.value, message=review_note(review)))
-        if review.verdict is Verdict.APPROVE:
-            return Verdict.APPROVE.value, "", None
-        comments = save_review_comments(self.store, self.task, review)
-        number = self.task.fix_rounds_used + 1
-        if number > self.project.fix_rounds:
-            return Verdict.REQUEST_CHANGES.value, "", None
-        self.store.mark_comments_sent([c.id for c in comments], time.time())
-        prompt = follow_up_prompt(comments, review.summary)
-        message = f"the reviewer asked for changes: fix round {number} of {self.project.fix_rounds}"
-        self._log(StatusEvent(phase=Phase.REVIEWING.value, message=message))
-        return Verdict.REQUEST_CHANGES.value, "", (RunKind.FIX, prompt)
-
-    def _diff_text(self) -> str:
-        task = self.task
-        assert task.branch is not None
-        return vcs.diff_text(self.project.path, task.base_branch, task.branch)
-
-    async def _auto_merge(self, checks: CheckResult) -> tuple[bool, str | None]:
-        """Merge without a human, the task still running: only with checks that ran and
-        passed, and the reviewer's approval when the task has a reviewer. Said in the log
-        either way. Returns (merged, a conflict's text)."""
-        task = self.task
-        refusal = ""
-        if checks.status is not CheckStatus.PASSED:
-            refusal = "no checks ran" if checks.status is CheckStatus.NONE else "checks failed"
-        elif task.reviewer_profile_id is not None and task.review_verdict != Verdict.APPROVE:
-            refusal = "the reviewer did not approve"
-        if refusal:
-            self._log(StatusEvent(phase="merging", message=f"not auto-merged: {refusal}"))
-            self._recorder_flush()
-            return False, None
-        # review imports this module (commit_work): imported here, not at the top.
-        from seedbed.engine.review import approve
-
-        settings = load_settings(self.data_dir)
-        try:
-            merged = await asyncio.to_thread(
-                approve,
-                self.store,
-                task.id,
-                settings.merge_strategy,
-                commit_message(task, self.run) if self.run else task.title,
-                settings.delete_branch_after_merge,
-                True,
-            )
-        except SeedbedError as exc:
-            self._log(ErrorEvent(message=f"not auto-merged: {exc}"))
-            self._recorder_flush()
-            return False, (str(exc) if isinstance(exc, vcs.MergeConflict) else None)
-        reviewer = " and the reviewer approved" if task.reviewer_profile_id else ""
-        message = f"auto-merged into {merged.base_branch}: the checks passed{reviewer}"
-        self._log(StatusEvent(phase="merged", message=message))
-        self._recorder_flush()
-        self.task = merged
-        self._on_change(task.id)
-        return True, None
-
-    def _recorder_flush(self) -> None:
-        if self._recorder is not None:
-            self._recorder.flush()
-
     # -- helpers --------------------------------------------------------------------
-
-    def _halt(self, reason: str) -> None:
-        """Stop the run for a used-up budget (once): work committed, the reason kept."""
-        if self._halt_reason:
-            return
-        self._halt_reason = reason
-        self._log(ErrorEvent(message=f"stopped: {reason}"))
-        self._halting = asyncio.create_task(self.stop(Control.STOP))
-
-    async def _watch_time(self) -> None:
-        """The task's time limit, counting its earlier runs too."""
-        limit = self.task.time_limit_s
-        if not limit:
-            return
-        earlier = [
-            r for r in self.store.list_runs(self.task.id) if self.run and r.id != self.run.id
-        ]
-        left = limit - spent(earlier).seconds
-        started = self.run.started_at if self.run and self.run.started_at else time.time()
-        await asyncio.sleep(max(0.0, left - (time.time() - started)))
-        over = check_budget(self.store, self.project, self.task, running=True)
-        self._halt(over or "time limit reached")
 
     async def _watch_diff(self) -> None:
         """While the agent works, the card's diff size follows its worktree."""
@@ -827,7 +561,3 @@ class TaskRunner:
     def _update(self, **fields: object) -> Task:
         self.task = self.store.update_task(self.task.id, **fields)
         return self.task
-
-
-def _stopped() -> RunOutcome:
-    return RunOutcome(status=RunStatus.STOPPED, reason="stopped")

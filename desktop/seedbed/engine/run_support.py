@@ -1,0 +1,125 @@
+"""What a task's runs share: the git threads, commits of what an agent left (and undoing
+what a planner or reviewer left), usage sums and the texts of the log (Qt-free)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, TypeVar
+
+from seedbed import vcs
+from seedbed.agents.base import RunOutcome
+from seedbed.domain.events import Event, UsageEvent
+from seedbed.domain.models import Project, Run, RunStatus, Task
+from seedbed.domain.slug import one_line
+from seedbed.vcs.runner import PATHS_RAW, run_git
+
+CHECK_TAIL_BYTES = 4000
+DIFF_EVERY_S = 10.0  # how often a running card's diff size is measured
+CONTEXT_FULL = "context_full"
+CONTEXT_FULL_NOTE = (
+    "(An earlier run on this task filled the model's context and was stopped; its work "
+    "so far is in the worktree. Look at the changes with the tools before going on.)\n\n"
+)
+FlushListener = Callable[[int, int, int], None]
+# Git work of every run goes through a few threads, not one per run: when twenty runs end
+# together, twenty threads running GitPython at once would starve the window's thread of
+# the GIL (tests/perf gui_max_stall_ending_ms); git itself is bound by the cores anyway.
+GIT_THREADS = ThreadPoolExecutor(
+    max_workers=max(2, os.cpu_count() or 2), thread_name_prefix="seedbed-git"
+)
+T = TypeVar("T")
+
+
+async def git_call(fn: Callable[..., T], *args: Any) -> T:
+    """fn(*args) on one of the git threads."""
+    return await asyncio.get_running_loop().run_in_executor(GIT_THREADS, fn, *args)
+
+
+class Usage:
+    """Tokens, cost and the highest context fill of a run, summed from its usage events."""
+
+    def __init__(self) -> None:
+        self.tokens_in = 0
+        self.tokens_out = 0
+        self.cost_usd = 0.0
+        self.context_fill = 0.0
+
+    def add(self, batch: list[Event]) -> bool:
+        """Count the batch's usage events; True when there were any."""
+        seen = False
+        for event in batch:
+            if isinstance(event, UsageEvent):
+                self.tokens_in += event.tokens_in
+                self.tokens_out += event.tokens_out
+                self.cost_usd += event.cost_usd
+                self.context_fill = max(self.context_fill, event.context_fill)
+                seen = True
+        return seen
+
+    def fields(self) -> dict[str, int | float]:
+        return {
+            "tokens_in": self.tokens_in,
+            "tokens_out": self.tokens_out,
+            "cost_usd": round(self.cost_usd, 6),
+            "context_fill": round(self.context_fill, 4),
+        }
+
+
+class StepFailed(Exception):
+    """A step before or after the agent failed; the task ends as agent_failed."""
+
+
+def commit_work(project: Project, worktree: Path, message: str) -> str | None:
+    """Commit what is left in a task's worktree, except the project's local files
+    (--copy): a copied .env must never reach the task's branch or the base branch."""
+    exclude = vcs.local_only_files(project.path, worktree, project.copy_globs)
+    sha = vcs.commit_all(worktree, message, exclude)
+    # A merge of the base branch left for the agent to resolve is committed as a merge
+    # even when its result equals the branch's tip.
+    return sha or vcs.finish_merge(worktree, message)
+
+
+def discard_changes(project: Project, worktree: Path, head: str) -> None:
+    """Undo what a planner or reviewer run did in the worktree (the work itself is
+    committed at `head`): the branch and its files back to `head` (a commit it made is
+    dropped too), new files removed, the project's local files kept."""
+    keep = set(vcs.local_only_files(project.path, worktree, project.copy_globs))
+    run_git(worktree, "reset", "-q", "--hard", head)
+    out = run_git(worktree, *PATHS_RAW, "ls-files", "-z", "--others", "--exclude-standard")
+    for name in out.split("\0"):
+        if name and name not in keep:
+            (worktree / name).unlink(missing_ok=True)
+
+
+def commit_message(task: Task, run: Run, merged_base: bool = False) -> str:
+    if merged_base:
+        return (
+            f"Merge {task.base_branch} into {task.branch}\n\n"
+            f"Seedbed task {task.id}, run {run.number} ({run.kind.value}): "
+            "conflicts resolved by the agent.\n"
+        )
+    return (
+        f"{one_line(task.title)}\n\n"
+        f"Seedbed task {task.id}, run {run.number} ({run.kind.value}), "
+        "changes left by the agent.\n"
+    )
+
+
+def merge_note(base: str, branch: str, files: list[str]) -> str:
+    """The log line saying what merging the base branch into the task's branch did."""
+    if not files:
+        return f"merged {base} into {branch}: no conflicts"
+    return f"merged {base} into {branch}: conflicts in {', '.join(files)}"
+
+
+def tail(lines: list[str], limit: int = CHECK_TAIL_BYTES) -> str:
+    text = "\n".join(lines)
+    return text[-limit:]
+
+
+def stopped() -> RunOutcome:
+    return RunOutcome(status=RunStatus.STOPPED, reason="stopped")
