@@ -20,15 +20,13 @@ from PySide6.QtWidgets import (
 
 from seedbed.domain.diffs import Comment, FileDiff
 from seedbed.domain.errors import SeedbedError
-from seedbed.domain.models import MergeStrategy, Task
-from seedbed.engine import comments as comment_ops
-from seedbed.engine import operations, review
+from seedbed.domain.models import Task
 from seedbed.engine.reviewing import ReviewData, load_file, load_outline, load_review
 from seedbed.ui.actions import add_action
 from seedbed.ui.context import AppContext
-from seedbed.ui.discard import DiscardDialog
 from seedbed.ui.review.comment_flow import CommentFlow
 from seedbed.ui.review.decision import DecisionPanel
+from seedbed.ui.review.decision_actions import DecisionActions
 from seedbed.ui.review.diff_view import DiffView
 from seedbed.ui.review.file_list import FileList, ViewedStore
 from seedbed.ui.review.file_tree import first_in_tree
@@ -40,7 +38,6 @@ from seedbed.ui.widgets import ErrorLabel
 REFRESH_MS = 500
 WHOLE_AFTER_MS = 20  # the whole diff is asked for this long after the outline's frame
 LIVE_POLL_MS = 2000  # a silent agent still changes files: a live diff is read this often
-READ_ONLY = "Another Seedbed engine owns this data dir: this window only reads."
 # Single keys: active only while the file list or the diff has focus, never while the
 # user types in the commit message or the request for changes.
 REVIEW_ACTIONS = (
@@ -58,7 +55,7 @@ def commit_message(task: Task, summary: str) -> str:
     return task.title.strip() + (f"\n\n{summary.strip()}" if summary.strip() else "") + "\n"
 
 
-class ReviewWindow(QWidget):
+class ReviewWindow(DecisionActions, QWidget):
     """A task's diff and the decision on it, refreshed live while the task runs.
 
     Signals:
@@ -412,136 +409,3 @@ class ReviewWindow(QWidget):
     @Slot()
     def _on_comment_button_clicked(self) -> None:
         self.comments.comment_lines()
-
-    # -- the decision ------------------------------------------------------------------
-
-    def _call(self, fn: Callable[..., object], *args: object, done: Callable[..., None]) -> None:
-        """A change through the engine host; its error is shown in the window."""
-        if self.context.read_only:
-            self._busy = False
-            self.status_label.clear()
-            self._update_buttons()
-            self.error_label.show_message(READ_ONLY)
-            return
-        self.error_label.show_message("")
-        self.context.host.call(fn, *args, on_done=done, on_error=self._on_call_failed, owner=self)
-
-    def _on_call_failed(self, error: BaseException) -> None:
-        self._busy = False
-        self.status_label.clear()  # "Merging…" is over: the error says how
-        self._update_buttons()
-        self.error_label.show_message(describe_error(error))
-        self.reload()
-
-    @Slot()
-    def _on_approve_button_clicked(self) -> None:
-        self._busy = True
-        self._update_buttons()
-        self.status_label.setText("Merging…")
-        strategy = MergeStrategy(self.strategy.currentData())
-        message = self.message.toPlainText()
-        self._call(
-            review.approve,
-            self.context.store,
-            self.task_id,
-            strategy,
-            message,
-            self.context.settings.value.delete_branch_after_merge,
-            done=self._on_approved,
-        )
-
-    def _on_approved(self, task: Task) -> None:
-        self._busy = False
-        self.status_label.setText(f"Merged into {task.base_branch}.")
-        self.task_finished.emit(task.id)
-        self.close()
-
-    @Slot()
-    def _on_request_button_clicked(self) -> None:
-        self._busy = True
-        self._update_buttons()
-        self._call(
-            comment_ops.request_changes_with_comments,
-            self.context.store,
-            self.task_id,
-            self.request_message.toPlainText().strip(),
-            done=self._on_changes_requested,
-        )
-
-    def _on_changes_requested(self, _task: Task) -> None:
-        self._busy = False
-        self.request_message.clear()
-        self.status_label.setText("Sent back to the agent.")
-        self.reload()
-
-    @Slot()
-    def _on_discard_button_clicked(self) -> None:
-        if self.data is None:
-            return
-        dialog = DiscardDialog(self.context, self.data.task, parent=self)
-        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        dialog.task_discarded.connect(self._on_dialog_task_discarded)
-        dialog.open()
-
-    @Slot(int)
-    def _on_dialog_task_discarded(self, task_id: int) -> None:
-        self.task_finished.emit(task_id)
-        self.close()
-
-    # -- the plan ----------------------------------------------------------------------
-
-    @Slot()
-    def _on_plan_approve_button_clicked(self) -> None:
-        self._busy = True
-        self._update_buttons()
-        self._call(
-            operations.approve_plan, self.context.store, self.task_id, done=self._on_plan_sent
-        )
-
-    @Slot()
-    def _on_plan_back_button_clicked(self) -> None:
-        comment = self.request_message.toPlainText().strip()
-        if not comment:
-            self.error_label.show_message("Write what the plan misses first (above the button).")
-            return
-        self._busy = True
-        self._update_buttons()
-        self._call(
-            operations.request_plan_changes,
-            self.context.store,
-            self.task_id,
-            comment,
-            done=self._on_plan_sent,
-        )
-
-    def _on_plan_sent(self, task: Task) -> None:
-        self._busy = False
-        self.request_message.clear()
-        word = "the executor" if task.pending_kind.value == "implement" else "the planner"
-        self.status_label.setText(f"Sent to {word}.")
-        self.reload()
-
-    @Slot(str)
-    def _on_side_plan_saved(self, plan: str) -> None:
-        self._call(
-            operations.set_plan, self.context.store, self.task_id, plan, done=self._on_plan_saved
-        )
-
-    def _on_plan_saved(self, _task: Task) -> None:
-        self.side.plan_was_saved()
-        self.status_label.setText("Plan saved.")
-        self.reload()
-
-    @Slot()
-    def _on_resolve_button_clicked(self) -> None:
-        self._busy = True
-        self._update_buttons()
-        self.status_label.setText("Asking the agent to resolve the conflict…")
-        self._call(
-            review.resolve_conflict, self.context.store, self.task_id, done=self._on_resolving
-        )
-
-    def _on_resolving(self, _task: Task) -> None:
-        self._busy = False
-        self.status_label.setText("Sent back to the agent to resolve the conflict.")
-        self.reload()

@@ -1,0 +1,179 @@
+"""What the reviewer window does with its decision box: approve and merge, request
+changes, discard, ask the agent to resolve a conflict, approve or send back a plan; each
+through the engine host, its error shown in the window. A mixin of ReviewWindow."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtWidgets import QComboBox, QLabel, QPlainTextEdit
+
+from seedbed.domain.models import MergeStrategy, Task
+from seedbed.engine import comments as comment_ops
+from seedbed.engine import operations, review
+from seedbed.ui.discard import DiscardDialog
+from seedbed.ui.task_dialog import describe_error
+
+if TYPE_CHECKING:
+    from seedbed.engine.reviewing import ReviewData
+    from seedbed.ui.context import AppContext
+    from seedbed.ui.review.side_panel import SidePanel
+    from seedbed.ui.widgets import ErrorLabel
+
+READ_ONLY = "Another Seedbed engine owns this data dir: this window only reads."
+
+
+class DecisionActions:
+    """ReviewWindow's decision: its buttons' slots and the calls they make."""
+
+    context: AppContext
+    task_id: int
+    data: ReviewData | None
+    side: SidePanel
+    error_label: ErrorLabel
+    status_label: QLabel
+    request_message: QPlainTextEdit
+    message: QPlainTextEdit
+    strategy: QComboBox
+    task_finished: Signal
+    _busy: bool
+
+    # Provided by ReviewWindow (which defines them: these only say they exist; QWidget's
+    # own methods, such as close, are not declared here, or they would hide Qt's).
+    def reload(self) -> None: ...
+    def _update_buttons(self) -> None: ...
+
+    # -- the decision ------------------------------------------------------------------
+
+    def _call(self, fn: Callable[..., object], *args: object, done: Callable[..., None]) -> None:
+        """A change through the engine host; its error is shown in the window."""
+        if self.context.read_only:
+            self._busy = False
+            self.status_label.clear()
+            self._update_buttons()
+            self.error_label.show_message(READ_ONLY)
+            return
+        self.error_label.show_message("")
+        self.context.host.call(fn, *args, on_done=done, on_error=self._on_call_failed, owner=self)
+
+    def _on_call_failed(self, error: BaseException) -> None:
+        self._busy = False
+        self.status_label.clear()  # "Merging…" is over: the error says how
+        self._update_buttons()
+        self.error_label.show_message(describe_error(error))
+        self.reload()
+
+    @Slot()
+    def _on_approve_button_clicked(self) -> None:
+        self._busy = True
+        self._update_buttons()
+        self.status_label.setText("Merging…")
+        strategy = MergeStrategy(self.strategy.currentData())
+        message = self.message.toPlainText()
+        self._call(
+            review.approve,
+            self.context.store,
+            self.task_id,
+            strategy,
+            message,
+            self.context.settings.value.delete_branch_after_merge,
+            done=self._on_approved,
+        )
+
+    def _on_approved(self, task: Task) -> None:
+        self._busy = False
+        self.status_label.setText(f"Merged into {task.base_branch}.")
+        self.task_finished.emit(task.id)
+        self.close()  # type: ignore[attr-defined]  # QWidget's
+
+    @Slot()
+    def _on_request_button_clicked(self) -> None:
+        self._busy = True
+        self._update_buttons()
+        self._call(
+            comment_ops.request_changes_with_comments,
+            self.context.store,
+            self.task_id,
+            self.request_message.toPlainText().strip(),
+            done=self._on_changes_requested,
+        )
+
+    def _on_changes_requested(self, _task: Task) -> None:
+        self._busy = False
+        self.request_message.clear()
+        self.status_label.setText("Sent back to the agent.")
+        self.reload()
+
+    @Slot()
+    def _on_discard_button_clicked(self) -> None:
+        if self.data is None:
+            return
+        dialog = DiscardDialog(self.context, self.data.task, parent=self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.task_discarded.connect(self._on_dialog_task_discarded)
+        dialog.open()
+
+    @Slot(int)
+    def _on_dialog_task_discarded(self, task_id: int) -> None:
+        self.task_finished.emit(task_id)
+        self.close()  # type: ignore[attr-defined]  # QWidget's
+
+    # -- the plan ----------------------------------------------------------------------
+
+    @Slot()
+    def _on_plan_approve_button_clicked(self) -> None:
+        self._busy = True
+        self._update_buttons()
+        self._call(
+            operations.approve_plan, self.context.store, self.task_id, done=self._on_plan_sent
+        )
+
+    @Slot()
+    def _on_plan_back_button_clicked(self) -> None:
+        comment = self.request_message.toPlainText().strip()
+        if not comment:
+            self.error_label.show_message("Write what the plan misses first (above the button).")
+            return
+        self._busy = True
+        self._update_buttons()
+        self._call(
+            operations.request_plan_changes,
+            self.context.store,
+            self.task_id,
+            comment,
+            done=self._on_plan_sent,
+        )
+
+    def _on_plan_sent(self, task: Task) -> None:
+        self._busy = False
+        self.request_message.clear()
+        word = "the executor" if task.pending_kind.value == "implement" else "the planner"
+        self.status_label.setText(f"Sent to {word}.")
+        self.reload()
+
+    @Slot(str)
+    def _on_side_plan_saved(self, plan: str) -> None:
+        self._call(
+            operations.set_plan, self.context.store, self.task_id, plan, done=self._on_plan_saved
+        )
+
+    def _on_plan_saved(self, _task: Task) -> None:
+        self.side.plan_was_saved()
+        self.status_label.setText("Plan saved.")
+        self.reload()
+
+    @Slot()
+    def _on_resolve_button_clicked(self) -> None:
+        self._busy = True
+        self._update_buttons()
+        self.status_label.setText("Asking the agent to resolve the conflict…")
+        self._call(
+            review.resolve_conflict, self.context.store, self.task_id, done=self._on_resolving
+        )
+
+    def _on_resolving(self, _task: Task) -> None:
+        self._busy = False
+        self.status_label.setText("Sent back to the agent to resolve the conflict.")
+        self.reload()
