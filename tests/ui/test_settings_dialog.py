@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -425,3 +426,36 @@ def test_nothing_is_written_to_the_data_dir_but_settings(
     for path in data_dir.rglob("*"):
         if path.is_file():
             assert KEY.encode() not in path.read_bytes(), path
+
+
+def test_a_projects_roles_fix_rounds_and_budgets_are_set_in_the_window(
+    qtbot: QtBot,
+    project: str,
+    app_context: AppContext,
+    command_profile: Callable[[str, str], str],
+) -> None:
+    command_profile("coder", "true")
+    command_profile("critic", "true")
+    dialog = open_dialog(qtbot, app_context)
+    form = dialog.projects.form
+    reviewer = form.editor("reviewer_profile_id")
+    assert [reviewer.itemText(i) for i in range(reviewer.count())] == [
+        "none",
+        "coder (command)",
+        "critic (command)",
+    ]
+    reviewer.setCurrentIndex(2)
+    form.editor("executor_profile_id").setCurrentIndex(1)
+    form.editor("fix_rounds").setValue(3)
+    form.editor("budget_usd").setValue(12.5)
+    with qtbot.waitSignal(dialog.projects_changed):
+        dialog.projects.save_button.click()
+    wait_idle(qtbot, dialog.projects)
+    stored = app_context.store.find_project(project)
+    store = app_context.store
+    assert stored.reviewer_profile_id == store.find_profile("critic").id
+    assert stored.executor_profile_id == store.find_profile("coder").id
+    assert stored.planner_profile_id is None
+    assert (stored.fix_rounds, stored.budget_usd) == (3, 12.5)
+    again = open_dialog(qtbot, app_context)
+    assert again.projects.form.editor("reviewer_profile_id").currentText() == "critic (command)"

@@ -60,7 +60,7 @@ class _Row:
     """One field's editor and how to read and write it."""
 
     name: str
-    kind: str  # int, float, bool, enum, str, list, shell
+    kind: str  # int, float, bool, enum, choice, str, list, shell
     editor: QWidget
     error: ErrorLabel
     optional: bool = False
@@ -122,11 +122,18 @@ class ModelForm(QWidget):
     changed = Signal()
 
     def __init__(
-        self, model: type[BaseModel], fields: Sequence[str], parent: QWidget | None = None
+        self,
+        model: type[BaseModel],
+        fields: Sequence[str],
+        parent: QWidget | None = None,
+        choices: dict[str, list[tuple[Any, str]]] | None = None,
     ) -> None:
+        """`choices`: fields edited by picking one of these (value, label) pairs (a
+        profile for a profile id, say)."""
         super().__init__(parent)
         self.model = model
         self.fields = list(fields)
+        self._choices = choices or {}
         self._rows: dict[str, _Row] = {}
         self._loading = False
         layout = QFormLayout(self)
@@ -135,7 +142,8 @@ class ModelForm(QWidget):
             info = model.model_fields[name]
             row = self._make_row(name, info)
             self._rows[name] = row
-            layout.addRow(humanize(name), self._cell(row, info.description or ""))
+            label = humanize(name.removesuffix("_id") if name in self._choices else name)
+            layout.addRow(label, self._cell(row, info.description or ""))
         self.form_error = ErrorLabel(self)
         layout.addRow(self.form_error)
         self._load_defaults()
@@ -147,6 +155,13 @@ class ModelForm(QWidget):
         error = ErrorLabel(self)
         extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
         editor: QWidget
+        if name in self._choices:
+            editor = QComboBox(self)
+            for _value, label in self._choices[name]:
+                editor.addItem(label)
+            editor.currentIndexChanged.connect(self._on_editor_changed)
+            values = tuple(value for value, _label in self._choices[name])
+            return _Row(name, "choice", editor, error, optional, values)
         if annotation is bool:
             editor = QCheckBox(self)
             editor.toggled.connect(self._on_editor_changed)

@@ -29,10 +29,14 @@ from seedbed.ui.model_form import ModelForm
 from seedbed.ui.widgets import ErrorLabel
 
 Index = QModelIndex | QPersistentModelIndex
+ROLE_FIELDS = ("executor_profile_id", "planner_profile_id", "reviewer_profile_id")
 PROJECT_FIELDS = [
     "setup_command",
     "check_command",
     "fix_rounds",
+    "executor_profile_id",
+    "planner_profile_id",
+    "reviewer_profile_id",
     "budget_usd",
     "budget_tokens",
     "copy_globs",
@@ -194,7 +198,11 @@ class ProjectsPage(Page):
         self.model = ItemListModel(lambda project: project.name, self)
         self.view = QListView(self)
         self.view.setModel(self.model)
-        self.form = ModelForm(Project, PROJECT_FIELDS, self)
+        profiles = [(None, "none")] + [
+            (p.id, f"{p.name} ({p.kind.value})") for p in context.store.list_profiles()
+        ]
+        roles = {name: profiles for name in ROLE_FIELDS}
+        self.form = ModelForm(Project, PROJECT_FIELDS, self, choices=roles)
         self.path = QLabel(self)
         self.path.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.empty = QLabel("No projects yet: add one with `seedbed project add PATH`.", self)
