@@ -430,6 +430,16 @@ class Cli:
         self.emit({"name": name, "deleted": True}, f"key {name!r} deleted")
         return EXIT_OK
 
+    def doctor(self) -> int:
+        from seedbed.doctor import examine
+
+        report = examine()
+        rows = [
+            f"{check.name:<14} {'ok ' if check.ok else 'NO '} {check.detail}" for check in report
+        ]
+        self.emit([check.model_dump() for check in report], "\n".join(rows))
+        return EXIT_OK
+
     def agents_doctor(self) -> int:
         from seedbed.agents.cli.doctor import check_all
 

@@ -26,10 +26,16 @@ def main(
     never loads Qt. Without a launcher, it prints the help."""
     parser = build_parser()
     args = parser.parse_args(join_extra_args(sys.argv[1:] if argv is None else argv))
+    if getattr(args, "install_desktop_entry", False):
+        from seedbed.desktop_entry import install
+
+        written = install()
+        (out or sys.stdout).write("".join(f"{path}\n" for path in written))
+        return EXIT_OK
     if args.cmd is None and gui is None:
         parser.print_help(out or sys.stdout)
         return EXIT_OK
-    name = args.cmd if args.cmd == "run" else f"{args.cmd}_{getattr(args, 'act', '')}"
+    name = args.cmd if args.cmd in ("run", "doctor") else f"{args.cmd}_{getattr(args, 'act', '')}"
     try:
         if args.cmd in (None, "gui"):
             if gui is None:

@@ -48,6 +48,11 @@ def build_parser() -> Parser:
         prog="seedbed", description="Run AI coding agents in parallel, one worktree each."
     )
     parser.add_argument("--version", action="version", version=f"seedbed {__version__}")
+    parser.add_argument(
+        "--install-desktop-entry",
+        action="store_true",
+        help="add Seedbed to your desktop's launcher (entry and icons, for this user)",
+    )
     parser.add_argument("--data-dir", help="where Seedbed keeps its data (env SEEDBED_DATA_DIR)")
     parser.add_argument("--json", action="store_true", help="print one JSON document")
     common = Parser(add_help=False)
@@ -265,6 +270,9 @@ def build_parser() -> Parser:
     p.add_argument("--select", type=int, metavar="TASK_ID", help="select this task's card")
     p.add_argument("--size", metavar="WxH", help="window size, e.g. 1400x850")
 
+    commands.add_parser(
+        "doctor", parents=[common], help="what Seedbed finds here: Qt, keyring, git, agent CLIs"
+    )
     p = commands.add_parser("run", parents=[common], help="run the engine in the foreground")
     p.add_argument(
         "--max-parallel",

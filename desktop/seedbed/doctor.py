@@ -1,0 +1,93 @@
+"""`seedbed doctor`: what this machine offers Seedbed, each said in one line: the Qt
+binding and a place to show a window, the keyring, git, the agent CLIs."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+
+from seedbed.domain.models import Model
+
+
+class Check(Model):
+    name: str
+    ok: bool
+    detail: str
+
+
+def examine() -> list[Check]:
+    return [_qt(), _display(), _keyring(), _git(), *_agents()]
+
+
+def _qt() -> Check:
+    try:
+        import PySide6
+        from PySide6 import QtCore
+    except ImportError as exc:
+        return Check(name="Qt", ok=False, detail=f"PySide6 cannot be imported: {exc}")
+    return Check(
+        name="Qt", ok=True, detail=f"PySide6 {PySide6.__version__}, Qt {QtCore.qVersion()}"
+    )
+
+
+def _display() -> Check:
+    platform = os.environ.get("QT_QPA_PLATFORM", "")
+    if platform:
+        return Check(name="display", ok=True, detail=f"QT_QPA_PLATFORM={platform}")
+    for variable in ("WAYLAND_DISPLAY", "DISPLAY"):
+        if os.environ.get(variable):
+            return Check(name="display", ok=True, detail=f"{variable}={os.environ[variable]}")
+    if sys.platform != "linux":
+        return Check(name="display", ok=True, detail=f"{sys.platform}'s own")
+    return Check(
+        name="display",
+        ok=False,
+        detail="no DISPLAY or WAYLAND_DISPLAY: the window cannot open here "
+        "(the command line works; `seedbed gui --screenshot` renders offscreen)",
+    )
+
+
+def _keyring() -> Check:
+    import keyring
+    from keyring.backends import fail
+
+    backend = keyring.get_keyring()
+    name = f"{type(backend).__module__}.{type(backend).__name__}"
+    if isinstance(backend, fail.Keyring):
+        return Check(
+            name="keyring",
+            ok=False,
+            detail="no backend: API keys cannot be stored (install and unlock a Secret "
+            "Service such as gnome-keyring, or use key environment variables)",
+        )
+    return Check(name="keyring", ok=True, detail=name)
+
+
+def _git() -> Check:
+    try:
+        out = subprocess.run(
+            ["git", "--version"], capture_output=True, text=True, timeout=10, check=True
+        )
+    except (OSError, subprocess.SubprocessError) as exc:
+        return Check(name="git", ok=False, detail=f"git does not run: {exc}")
+    return Check(name="git", ok=True, detail=out.stdout.strip())
+
+
+def _agents() -> list[Check]:
+    from seedbed.agents.cli.doctor import check_all
+
+    found = asyncio.run(check_all())
+    return [
+        Check(
+            name=f.label,
+            ok=bool(f.path) and f.supported,
+            detail=(
+                f"{f.version or '?'} {'' if f.supported else '(NOT SUPPORTED) '}{f.path}"
+                if f.path
+                else f"not found: {f.hint}"
+            ),
+        )
+        for f in found
+    ]
