@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from seedbed.desktop_entry import APP_ID, exec_line, resources_dir
+from seedbed.cli.desktop_entry import APP_ID, exec_line, resources_dir
 from tests.conftest import SeedbedCli
 
 RESOURCES = Path(__file__).resolve().parents[1] / "resources"

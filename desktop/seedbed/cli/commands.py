@@ -431,7 +431,7 @@ class Cli:
         return EXIT_OK
 
     def doctor(self) -> int:
-        from seedbed.doctor import examine
+        from seedbed.cli.doctor import examine
 
         report = examine()
         rows = [

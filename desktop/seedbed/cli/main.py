@@ -27,7 +27,7 @@ def main(
     parser = build_parser()
     args = parser.parse_args(join_extra_args(sys.argv[1:] if argv is None else argv))
     if getattr(args, "install_desktop_entry", False):
-        from seedbed.desktop_entry import install
+        from seedbed.cli.desktop_entry import install
 
         written = install()
         (out or sys.stdout).write("".join(f"{path}\n" for path in written))

@@ -20,7 +20,7 @@ def resources_dir() -> Path:
     packaged = Path(seedbed.__file__).resolve().parent / "resources"
     if packaged.is_dir():
         return packaged
-    return Path(seedbed.__file__).resolve().parents[2] / "resources"
+    return Path(seedbed.__file__).resolve().parents[2] / "resources"  # desktop/seedbed/..
 
 
 def data_home() -> Path:

@@ -4,9 +4,11 @@ binding and a place to show a window, the keyring, git, the agent CLIs."""
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import os
 import subprocess
 import sys
+from importlib import metadata
 
 from seedbed.domain.models import Model
 
@@ -22,14 +24,16 @@ def examine() -> list[Check]:
 
 
 def _qt() -> Check:
-    try:
-        import PySide6
-        from PySide6 import QtCore
-    except ImportError as exc:
-        return Check(name="Qt", ok=False, detail=f"PySide6 cannot be imported: {exc}")
-    return Check(
-        name="Qt", ok=True, detail=f"PySide6 {PySide6.__version__}, Qt {QtCore.qVersion()}"
-    )
+    """The Qt binding, found without loading it (the command line never loads Qt)."""
+    if importlib.util.find_spec("PySide6") is None:
+        return Check(name="Qt", ok=False, detail="PySide6 is not installed")
+    for distribution in ("PySide6-Essentials", "PySide6"):
+        try:
+            version = metadata.version(distribution)
+        except metadata.PackageNotFoundError:
+            continue
+        return Check(name="Qt", ok=True, detail=f"{distribution} {version}")
+    return Check(name="Qt", ok=True, detail="PySide6 (version unknown)")
 
 
 def _display() -> Check:
