@@ -205,3 +205,94 @@ def test_a_split_parent_is_not_implemented_whole(
     seedbed.ok("run", "--until-idle")
     refused = seedbed("task", "plan", task_id, "--approve")
     assert refused.code == 2 and "was split into" in refused.err
+
+
+def test_a_profile_in_any_role_is_let_go_of_when_removed(seedbed: SeedbedCli, repo: Path) -> None:
+    from seedbed.store import Store
+
+    for name in ("coder", "critic", "spare"):
+        seedbed.ok("profile", "add", name, "--kind", "command", "--command", "true")
+    seedbed.ok("project", "add", str(repo), "--name", "demo", "--reviewer", "critic")
+    task_id = seedbed.ok(
+        "task", "add", "--project", "demo", "--title", "T", "--profile", "coder"
+    ).out.strip()
+    store = Store.open(seedbed.data_dir)
+    try:
+        critic = store.find_profile("critic").id
+        refused = None
+        try:
+            store.delete_profile(critic)  # task T (planned) has it as its reviewer
+        except Exception as exc:
+            refused = exc
+        assert refused is not None and "use this profile" in str(refused)
+        seedbed.ok("task", "discard", task_id)
+        store.delete_profile(critic)  # a done task and the project's default let go
+        assert store.get_task(int(task_id)).reviewer_profile_id is None
+        assert store.find_project("demo").reviewer_profile_id is None
+    finally:
+        store.close()
+
+
+def test_code_waits_for_an_approved_plan_however_the_planning_went(
+    seedbed: SeedbedCli, repo: Path
+) -> None:
+    seedbed.ok("project", "add", str(repo), "--name", "demo")
+    seedbed.ok("profile", "add", "good", "--kind", "command", "--command", "echo '# Plan'")
+    seedbed.ok("profile", "add", "broken", "--kind", "command", "--command", "exit 3")
+    task_id = seedbed.ok(
+        "task", "add", "--project", "demo", "--title", "T", "--profile", "good",
+        "--planner", "good", "--plan-first", "--start",
+    ).out.strip()  # fmt: skip
+    seedbed.ok("run", "--until-idle")
+    assert seedbed.show(task_id)["phase"] == "plan_ready"
+    # Sent back, and the second planning fails: the rejected plan is no licence to code.
+    store_set_planner(seedbed, int(task_id), "broken")
+    seedbed.ok("task", "plan", task_id, "--request-changes", "Smaller steps")
+    seedbed.ok("run", "--until-idle")
+    assert seedbed.show(task_id)["phase"] == "agent_failed"
+    refused = seedbed("task", "request-changes", task_id, "--message", "just code it")
+    assert refused.code == 2 and "no approved plan" in refused.err
+    store_set_planner(seedbed, int(task_id), "good")
+    seedbed.ok("task", "start", task_id)
+    seedbed.ok("run", "--until-idle")
+    shown = seedbed.show(task_id)
+    assert [r["kind"] for r in shown["runs"]] == ["plan", "plan", "plan"]
+    assert shown["phase"] == "plan_ready"
+    seedbed.ok("task", "plan", task_id, "--approve")
+    seedbed.ok("run", "--until-idle")
+    assert [r["kind"] for r in seedbed.show(task_id)["runs"]][-1] == "implement"
+
+
+def test_a_split_parent_can_be_planned_whole_once_its_parts_are_discarded(
+    seedbed: SeedbedCli, project: str, model_server: ModelServer
+) -> None:
+    builtin_profile(seedbed, "anthropic", model_server.url, name="coder")
+    parts = [{"title": "A", "prompt": "a"}, {"title": "B", "prompt": "b"}]
+    model_server.script(answer("```json\n" + json.dumps({"split": parts}) + "\n```"))
+    task_id = seedbed.ok(
+        "task", "add", "--project", "demo", "--title", "Both", "--plan-first", "--start"
+    ).out.strip()
+    seedbed.ok("run", "--until-idle")
+    children = [t["id"] for t in seedbed.ok("task", "list", "--json").json() if t["parent_id"]]
+    for child in children:
+        seedbed.ok("task", "discard", str(child))
+    model_server.script(answer("# Whole plan\n"))
+    seedbed.ok("task", "plan", task_id, "--request-changes", "Do it in one go")
+    seedbed.ok("run", "--until-idle")
+    assert seedbed.show(task_id)["plan"] == "# Whole plan\n"
+    seedbed.ok("task", "plan", task_id, "--approve")
+
+
+def test_a_task_with_a_reviewer_that_cannot_prepare_says_why(
+    seedbed: SeedbedCli, repo: Path
+) -> None:
+    seedbed.ok("project", "add", str(repo), "--name", "demo")
+    seedbed.ok("profile", "add", "coder", "--kind", "command", "--command", "true")
+    git(repo, "branch", "seedbed/1-t")  # the task's branch name is taken: preparing fails
+    task_id = seedbed.ok(
+        "task", "add", "--project", "demo", "--title", "T", "--reviewer", "coder", "--start"
+    ).out.strip()
+    seedbed.ok("run", "--until-idle")
+    shown = seedbed.show(task_id)
+    assert (shown["state"], shown["phase"]) == ("awaiting_review", "agent_failed")
+    assert "already exists" in shown["error"]

@@ -378,6 +378,9 @@ class Task(Model):
     auto_approve_plan: bool = Field(
         False, description="Plan first, then straight on to the code (for background tasks)."
     )
+    plan_approved: bool = Field(
+        False, description="The plan was approved: a plan-first task may write code."
+    )
     parent_id: int | None = Field(None, description="The task whose plan split into this one.")
     diff_files: int = Field(0, description="Files the branch changes, as of its last run.")
     diff_insertions: int = 0

@@ -19,7 +19,7 @@ def check_dependencies(store: Store, task: Task, after: Iterable[int]) -> list[i
             raise UserError(f"task {task.id} cannot wait for itself")
         other = store.get_task(other_id)  # a clear error when there is no such task
         if other.project_id != task.project_id:
-            raise UserError(f"task {other_id} belongs to another project than task {task.id}")
+            raise UserError(f"task {other_id} belongs to another project: it cannot be waited for")
         if other.state is TaskState.DISCARDED:
             raise UserError(f"task {other_id} was discarded: it will never be merged")
     if task.id:

@@ -315,7 +315,7 @@ def start_task(store: Store, task_id: int) -> Task:
             "or send it back"
         )
     message, kind = "", RunKind.IMPLEMENT
-    if task.plan_first and not task.plan.strip():
+    if task.plan_first and not task.plan_approved:
         kind = RunKind.PLAN  # the planner first (again, if it failed or was stopped)
     elif task.state is TaskState.AWAITING_REVIEW:
         message = RESUME_MESSAGE if task.phase is Phase.INTERRUPTED else CONTINUE_MESSAGE
@@ -336,12 +336,16 @@ def approve_plan(store: Store, task_id: int) -> Task:
     task = _plan_waiting(store, task_id)
     if not task.plan.strip():
         raise UserError(f"task {task_id} has no plan to approve")
-    children = [t.id for t in store.list_tasks(task.project_id) if t.parent_id == task_id]
+    children = [
+        t.id
+        for t in store.list_tasks(task.project_id)
+        if t.parent_id == task_id and t.state is not TaskState.DISCARDED
+    ]
     if children:
         listed = ", ".join(f"#{n}" for n in children)
         raise UserError(
-            f"task {task_id} was split into {listed}: discard it, or edit its plan and "
-            "send it back to plan it whole"
+            f"task {task_id} was split into {listed}: work on those and discard this one, "
+            "or discard them and send this plan back to plan it whole"
         )
     return store.move_task(
         task_id,
@@ -352,6 +356,7 @@ def approve_plan(store: Store, task_id: int) -> Task:
         pending_message="",
         control=Control.NONE,
         error="",
+        plan_approved=True,
     )
 
 
@@ -370,6 +375,7 @@ def request_plan_changes(store: Store, task_id: int, comment: str) -> Task:
         pending_message=comment.strip(),
         control=Control.NONE,
         error="",
+        plan_approved=False,
     )
 
 
@@ -398,6 +404,11 @@ def request_changes(store: Store, task_id: int, message: str) -> Task:
         raise UserError(
             f"task {task_id} waits with a plan, not code: send the plan back with "
             f"`seedbed task plan {task_id} --request-changes TEXT`"
+        )
+    if task.plan_first and not task.plan_approved:
+        raise UserError(
+            f"task {task_id} has no approved plan to write code from: start it to plan "
+            "again (or turn plan first off)"
         )
     return store.move_task(
         task_id,

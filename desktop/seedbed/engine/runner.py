@@ -378,8 +378,19 @@ class TaskRunner(PlanAndReview):
         # no next run is planned for a task that was stopped (it would never start).
         stat = await self._diff_stat()
         diff = ""
-        if not reviewing and self.task.reviewer_profile_id is not None:
-            diff = await git_call(self._diff_text)
+        review_may_follow = (
+            not reviewing
+            and self.run.kind is not RunKind.PLAN
+            and self.task.reviewer_profile_id is not None
+            and self.task.branch is not None
+            and outcome.status is RunStatus.SUCCEEDED
+            and checks.status is not CheckStatus.FAILED
+        )
+        if review_may_follow:
+            try:
+                diff = await git_call(self._diff_text)
+            except SeedbedError as exc:  # the review then reads the files themselves
+                self._log(ErrorEvent(message=f"could not read the diff for the reviewer: {exc}"))
         status = outcome.status
         if self.control is not Control.NONE:
             status = RunStatus.STOPPED

@@ -141,6 +141,7 @@ class PlanAndReview:
         self._log(StatusEvent(phase=Phase.PLANNING.value, message="the plan is written"))
         if self.task.auto_approve_plan:
             self._log(StatusEvent(phase=Phase.PLANNING.value, message="plan approved (auto)"))
+            self.store.update_task(self.task.id, plan_approved=True)
             return answer.strip() + "\n", "", (RunKind.IMPLEMENT, "")
         return answer.strip() + "\n", "", None
 

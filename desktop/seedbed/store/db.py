@@ -153,11 +153,19 @@ class Store(TaskQueries, EventQueries, BoardQueries, CommentQueries):
     def delete_profile(self, profile_id: int) -> None:
         with self.transaction() as conn:
             used = conn.execute(
-                "SELECT COUNT(*) FROM tasks WHERE profile_id = ? AND state IN"
-                " ('planned', 'running', 'awaiting_review')",
+                "SELECT COUNT(*) FROM tasks WHERE ? IN (profile_id, planner_profile_id,"
+                " reviewer_profile_id) AND state IN ('planned', 'running', 'awaiting_review')",
                 (profile_id,),
             ).fetchone()[0]
             if used:
                 raise UserError(f"{used} task(s) on the board use this profile; it is kept")
-            conn.execute("UPDATE tasks SET profile_id = NULL WHERE profile_id = ?", (profile_id,))
+            # Done tasks and the projects' defaults let go of it (every role).
+            for table, columns in (
+                ("tasks", ("profile_id", "planner_profile_id", "reviewer_profile_id")),
+                ("projects", ("executor_profile_id", "planner_profile_id", "reviewer_profile_id")),
+            ):
+                for column in columns:
+                    conn.execute(
+                        f"UPDATE {table} SET {column} = NULL WHERE {column} = ?", (profile_id,)
+                    )
             conn.execute("DELETE FROM profiles WHERE id = ?", (profile_id,))

@@ -48,6 +48,7 @@ TASK_COLUMNS = [
     "planner_profile_id",
     "auto_approve_plan",
     "parent_id",
+    "plan_approved",
 ]
 TASK_FLAGS = (
     "workspace_ready",
@@ -56,6 +57,7 @@ TASK_FLAGS = (
     "merge_base_first",
     "auto_merge",
     "auto_approve_plan",
+    "plan_approved",
 )
 RUN_COLUMNS = [
     "id",

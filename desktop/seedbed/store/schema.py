@@ -154,4 +154,7 @@ MIGRATIONS: list[str] = [
     ALTER TABLE projects ADD COLUMN planner_profile_id INTEGER REFERENCES profiles(id);
     ALTER TABLE projects ADD COLUMN reviewer_profile_id INTEGER REFERENCES profiles(id);
     """,
+    """
+    ALTER TABLE tasks ADD COLUMN plan_approved INTEGER NOT NULL DEFAULT 0;
+    """,
 ]

@@ -52,7 +52,7 @@ class TaskOptionsBox(QGroupBox):
         self.auto_merge_box = QCheckBox("Merge once checks pass and the reviewer approves", self)
         self.usd = QDoubleSpinBox(self)
         self.usd.setRange(0, 10_000)
-        self.usd.setDecimals(2)
+        self.usd.setDecimals(3)
         self.usd.setPrefix("$")
         self.usd.setSpecialValueText("no limit")
         self.tokens = QSpinBox(self)
@@ -61,7 +61,7 @@ class TaskOptionsBox(QGroupBox):
         self.tokens.setSpecialValueText("no limit")
         self.minutes = QDoubleSpinBox(self)  # fractions too: a CLI limit of 0.5 stays
         self.minutes.setRange(0, 24 * 60)
-        self.minutes.setDecimals(1)
+        self.minutes.setDecimals(2)
         self.minutes.setSuffix(" min")
         self.minutes.setSpecialValueText("no limit")
         budgets = QHBoxLayout()
