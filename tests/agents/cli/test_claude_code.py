@@ -539,3 +539,14 @@ def test_a_server_that_never_answers_ends_the_run_at_the_idle_timeout(
     assert shown["error"] == "Claude Code printed nothing for 2 s"
     assert shown["runs"][0]["status"] == "timed_out"
     assert model_server.posts[0].headers["x-api-key"] == KEY  # the variable is the fallback
+
+
+def test_a_planner_or_reviewer_may_only_read(tmp_path: Path) -> None:
+    prof = profile(permission_mode="bypassPermissions")  # the profile's own mode yields
+    plan = prepare(tmp_path, prof, kind=RunKind.PLAN, follow_up="Plan this task.")
+    assert plan.argv[len(BASE) : len(BASE) + 4] == [
+        "--permission-mode", "default", "--allowedTools", "Read Grep Glob LS",
+    ]  # fmt: skip
+    assert plan.argv[-1] == "Plan this task."  # the planner's prompt alone, no resume
+    review = prepare(tmp_path, prof, kind=RunKind.REVIEW, follow_up="Review this.")
+    assert review.argv[len(BASE) + 3] == "Read Grep Glob LS Bash"

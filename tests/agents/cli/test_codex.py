@@ -585,3 +585,10 @@ def test_a_silent_codex_is_ended_by_the_idle_timeout(
     assert shown["error"] == "Codex printed nothing for 2 s"
     assert shown["runs"][0]["status"] == "timed_out"
     assert len(model_server.posts) == 1
+
+
+def test_a_planner_or_reviewer_runs_in_the_read_only_sandbox() -> None:
+    for kind in (RunKind.PLAN, RunKind.REVIEW):
+        req = request(follow_up="Plan this task.").model_copy(update={"kind": kind})
+        argv = prepare(profile(permission_mode="danger-full-access"), req).argv
+        assert argv[len(BASE) : len(BASE) + 2] == ["--sandbox", "read-only"], kind

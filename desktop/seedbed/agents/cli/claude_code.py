@@ -78,7 +78,7 @@ from seedbed.domain.events import (
     ToolResultEvent,
     UsageEvent,
 )
-from seedbed.domain.models import AgentKind, AgentProfile
+from seedbed.domain.models import AgentKind, AgentProfile, RunKind
 
 DEFAULT_PERMISSION_MODE = "acceptEdits"
 DEFAULT_ALLOWED_TOOLS = "Bash"
@@ -145,7 +145,12 @@ class ClaudeCodeAdapter(CliAdapter):
         ]
         if profile.model:
             argv += ["--model", profile.model]
-        if profile.permission_mode:
+        if request.kind in (RunKind.PLAN, RunKind.REVIEW):
+            # A planner or reviewer reads: only reading tools are allowed (a reviewer may
+            # also run commands, its tests say); edits are refused, not asked about.
+            tools = "Read Grep Glob LS" + (" Bash" if request.kind is RunKind.REVIEW else "")
+            argv += ["--permission-mode", "default", "--allowedTools", tools]
+        elif profile.permission_mode:
             argv += ["--permission-mode", profile.permission_mode]
         else:
             argv += [

@@ -61,7 +61,7 @@ from seedbed.domain.events import (
     ToolResultEvent,
     UsageEvent,
 )
-from seedbed.domain.models import AgentKind, AgentProfile
+from seedbed.domain.models import AgentKind, AgentProfile, RunKind
 
 PROVIDER = "seedbed"
 DEFAULT_SANDBOX = "workspace-write"
@@ -101,7 +101,9 @@ class CodexAdapter(CliAdapter):
             # Without a session to resume, a fresh one needs the task as well.
             message = request.follow_up if resume else f"{request.prompt}\n\n{request.follow_up}"
         argv = [binary, "exec", "--json", "--color", "never", "--skip-git-repo-check"]
-        argv += sandbox_args(profile.permission_mode)
+        # A planner or reviewer reads: Codex's read-only sandbox, whatever the profile says.
+        judging = request.kind in (RunKind.PLAN, RunKind.REVIEW)
+        argv += ["--sandbox", "read-only"] if judging else sandbox_args(profile.permission_mode)
         if profile.model:
             argv += ["--model", profile.model]
         if profile.base_url:
