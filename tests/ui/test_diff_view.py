@@ -373,3 +373,21 @@ def _alone(line: str) -> array[int]:
     lexer = lexer_for("doc.py")
     assert lexer is not None
     return lex_lines(lexer, [line])[0]
+
+
+def test_a_changed_comment_stays_readable_on_the_strong_background(qtbot: QtBot) -> None:
+    view = make_view(qtbot)
+    diff = (
+        "diff --git a/f.py b/f.py\n--- a/f.py\n+++ b/f.py\n@@ -1 +1 @@\n"
+        '-print("hi")\n+print("hello")  # say hello\n'
+    )
+    (file,) = parse_diff(diff)
+    view.set_file(file)
+    qtbot.wait(20)
+    text = view.text
+    number = next(n for n, r in enumerate(text.rows) if r.kind == "+")
+    qtbot.waitUntil(lambda: has_span_background(view, number), timeout=5000)
+    colors = text.highlighter.colors
+    ranges = text.document().findBlockByNumber(number).layout().formats()
+    strong = [r for r in ranges if r.format.background().color().rgb() == colors.added_strong.rgb()]
+    assert strong and all(r.format.foreground().color().rgb() != colors.muted.rgb() for r in strong)

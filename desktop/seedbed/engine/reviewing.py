@@ -126,7 +126,7 @@ def _with_run(store: Store, data: ReviewData) -> ReviewData:
     if runs:
         last = runs[-1]
         data.run_id, data.checks = last.id, last.checks
-        data.summary = last_answer(store, last.id)
+        data.summary = final_words(store, last.id)  # a command's: what it printed
     return data
 
 

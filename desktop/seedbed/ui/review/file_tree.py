@@ -349,7 +349,10 @@ class FileDelegate(QStyledItemDelegate):
             )
         metrics = option.fontMetrics
         x = rect.left() + size + 6
-        painter.setPen(status_color(option.palette, file.status))
+        selected = bool(option.state & QStyle.StateFlag.State_Selected)
+        # On the selection's colour the status colour can vanish (blue on blue).
+        letter = option.palette.color(QPalette.ColorRole.HighlightedText) if selected else None
+        painter.setPen(letter or status_color(option.palette, file.status))
         letter_rect = QRect(x, rect.top(), metrics.horizontalAdvance("M") + 4, rect.height())
         painter.drawText(letter_rect, Qt.AlignmentFlag.AlignVCenter, file.status)
         counts = "bin" if file.binary else f"+{file.insertions} \u2212{file.deletions}"

@@ -159,6 +159,7 @@ class Colors:
     muted: QColor
     filler: QColor
     comment: QColor  # the mark of a line with an unsent review comment
+    text: QColor
     tokens: dict[_TokenType, QColor]
 
     @classmethod
@@ -176,6 +177,7 @@ class Colors:
             muted=theme.muted(palette),
             filler=theme.mix(base, text, 0.06),
             comment=warning,
+            text=text,
             tokens=dict(
                 zip(
                     TOKEN_KINDS,
@@ -377,4 +379,7 @@ class DiffHighlighter(QSyntaxHighlighter):
                 if a < b:
                     fmt = QTextCharFormat(base) if base is not None else QTextCharFormat()
                     fmt.setBackground(strong)
+                    if base is not None and base.foreground().color() == self.colors.muted:
+                        # A comment's pale grey vanishes on the strong background.
+                        fmt.setForeground(self.colors.text)
                     self._set(units, a, b - a, fmt)
