@@ -34,6 +34,7 @@ from seedbed.ui.projects import ProjectAdder, ProjectSelector, has_local_urls
 from seedbed.ui.review.reviewer import ReviewWindow
 from seedbed.ui.startup_probe import STARTUP_PROBE, PaintProbe
 from seedbed.ui.task_header import TaskHeader
+from seedbed.ui.welcome import WelcomePage
 from seedbed.ui.window_actions import WindowActions, reviewable
 
 ICON = Path(__file__).parent / "assets" / "seedbed.svg"
@@ -77,10 +78,7 @@ class MainWindow(WindowActions, QMainWindow):
         self.splitter.setStretchFactor(0, 3)
         self.splitter.setStretchFactor(1, 2)
         self.foreground = ForegroundView(context, self)
-        self.empty = QLabel(
-            "No project yet.\n\nAdd a git repository with Ctrl+O, or drop its folder here."
-        )
-        self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty = WelcomePage(context, self)  # no project yet: the first run
         self.pages = QStackedWidget(self)
         self.pages.addWidget(self.splitter)
         self.pages.addWidget(self.foreground)
@@ -167,6 +165,8 @@ class MainWindow(WindowActions, QMainWindow):
             )
         }
         bar.addAction(self.actions_by_name["add_project"])
+        self.empty.add_repository_requested.connect(self.actions_by_name["add_project"].trigger)
+        self.empty.settings_requested.connect(self.actions_by_name["settings"].trigger)
         bar.addSeparator()
         bar.addAction(self.actions_by_name["new_task"])
         self.needs_you_button = QToolButton(self)
@@ -187,6 +187,8 @@ class MainWindow(WindowActions, QMainWindow):
 
     def _show_page(self, foreground: bool | None = None) -> None:
         if self.context.project_id is None:
+            if self.pages.currentWidget() is not self.empty:
+                self.empty.refresh()
             self.pages.setCurrentWidget(self.empty)
             return
         if foreground is None:

@@ -1,0 +1,77 @@
+"""Local model servers found on their ports: real HTTP servers on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import ClassVar
+
+import pytest
+
+from seedbed.agents.local_servers import Candidate, LocalServer, detect
+
+
+class Handler(BaseHTTPRequestHandler):
+    routes: ClassVar[dict[str, object]] = {}
+
+    def do_GET(self) -> None:
+        body = self.routes.get(self.path)
+        if body is None:
+            self.send_response(404)
+            self.end_headers()
+            return
+        raw = json.dumps(body).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(raw)))
+        self.end_headers()
+        self.wfile.write(raw)
+
+    def log_message(self, *_args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def server() -> Iterator[str]:
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+def test_ollama_and_lm_studio_are_found_with_their_models(server: str) -> None:
+    Handler.routes = {
+        "/api/tags": {"models": [{"name": "qwen2.5-coder:7b"}, {"name": "llama3:8b"}]},
+        "/v1/models": {"object": "list", "data": [{"id": "mistral-small"}]},
+    }
+    candidates = (
+        Candidate(name="Ollama", probe_url=f"{server}/api/tags", base_url=f"{server}/v1",
+                  style="ollama"),
+        Candidate(name="LM Studio", probe_url=f"{server}/v1/models", base_url=f"{server}/v1",
+                  style="openai"),
+        Candidate(name="Nothing", probe_url="http://127.0.0.1:9/v1/models",
+                  base_url="http://127.0.0.1:9/v1", style="openai"),
+    )  # fmt: skip
+    assert detect(candidates) == [
+        LocalServer(
+            name="Ollama", base_url=f"{server}/v1", models=["qwen2.5-coder:7b", "llama3:8b"]
+        ),
+        LocalServer(name="LM Studio", base_url=f"{server}/v1", models=["mistral-small"]),
+    ]
+
+
+def test_a_server_that_answers_something_else_is_not_taken(server: str) -> None:
+    Handler.routes = {"/api/tags": ["not", "an", "object"]}
+    candidates = (
+        Candidate(name="Ollama", probe_url=f"{server}/api/tags", base_url=f"{server}/v1",
+                  style="ollama"),
+        Candidate(name="Missing", probe_url=f"{server}/v1/models", base_url=f"{server}/v1",
+                  style="openai"),
+    )  # fmt: skip
+    assert detect(candidates) == [LocalServer(name="Ollama", base_url=f"{server}/v1")]
