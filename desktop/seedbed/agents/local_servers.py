@@ -3,7 +3,6 @@ on their default ports, found by asking them for their models (blocking, quick).
 
 from __future__ import annotations
 
-import httpx
 from pydantic import Field
 
 from seedbed.domain.models import Model
@@ -42,6 +41,8 @@ DEFAULTS = (
 
 def detect(candidates: tuple[Candidate, ...] = DEFAULTS) -> list[LocalServer]:
     """The candidates that answer, with the models they offer (none may be loaded yet)."""
+    import httpx  # here: the window imports this module at start, and httpx is slow to load
+
     found = []
     with httpx.Client(timeout=TIMEOUT_S, trust_env=False) as client:
         for candidate in candidates:

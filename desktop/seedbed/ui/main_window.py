@@ -187,7 +187,7 @@ class MainWindow(WindowActions, QMainWindow):
 
     def _show_page(self, foreground: bool | None = None) -> None:
         if self.context.project_id is None:
-            if self.pages.currentWidget() is not self.empty:
+            if self.pages.currentWidget() is not self.empty or not self.empty.shown_once:
                 self.empty.refresh()
             self.pages.setCurrentWidget(self.empty)
             return

@@ -54,6 +54,7 @@ class WelcomePage(QWidget):
         self.agent_label = QLabel(self)
         self.agent_label.setWordWrap(True)
         self.server_buttons: list[QPushButton] = []
+        self.shown_once = False
         self.settings_button = QPushButton("Set up an agent in Settings…", self)
         self.error_label = ErrorLabel(self)
         # A column of readable width in the middle: wrapped text needs a width to wrap at.
@@ -72,10 +73,12 @@ class WelcomePage(QWidget):
         outer.addStretch(1)
         self.add_button.clicked.connect(self.add_repository_requested)
         self.settings_button.clicked.connect(self.settings_requested)
-        self.refresh()
+        # Not refreshed here: the window refreshes it when it shows it (only without a
+        # project), so a normal start never probes for local model servers.
 
     def refresh(self) -> None:
         """Say whether an agent is set up; if not, look for local model servers."""
+        self.shown_once = True
         profiles = self.context.store.list_profiles()
         self.agent_label.setText(
             f"Agents: {', '.join(p.name for p in profiles)}." if profiles else NO_AGENT
