@@ -1,8 +1,8 @@
 """Smoke-test a built bundle: `python packaging/smoke.py dist/seedbed/seedbed`.
 
-The bundle must say its version, report on this machine (`doctor`), and render the
-window offscreen with `gui --screenshot` from a fresh data dir; the PNG is checked (a
-real image of the asked size, not blank)."""
+The bundle must say its version, report on this machine (`doctor`), render the window
+offscreen with `gui --screenshot` from a fresh data dir (the PNG is checked: a real
+image of the asked size, not blank), and install a launcher entry that starts it."""
 
 from __future__ import annotations
 
@@ -39,6 +39,18 @@ def main(binary: str) -> int:
             raise SystemExit(f"the screenshot is {png_size(data)}, not 900x600")
         if len(set(data[64:])) < 32:
             raise SystemExit("the screenshot looks blank")
+        # The bundle installs its own launcher entry, which starts the bundle.
+        home = Path(tmp) / "share"
+        subprocess.run(
+            [exe, "--install-desktop-entry"],
+            env={**env, "XDG_DATA_HOME": str(home)},
+            check=True,
+            timeout=60,
+            capture_output=True,
+        )
+        entry = (home / "applications" / "io.github.seedbed.Seedbed.desktop").read_text()
+        if f"Exec={exe}" not in entry.splitlines():
+            raise SystemExit(f"the installed entry does not start {exe}:\n{entry}")
     print("smoke test passed:", exe)
     return 0
 
