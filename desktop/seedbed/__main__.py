@@ -9,12 +9,16 @@ from seedbed.cli import main as cli_main
 
 
 def open_window(
-    data_dir: Path, screenshot: Path | None, select: int | None, size: str | None
+    data_dir: Path,
+    screenshot: Path | None,
+    select: int | None,
+    size: str | None,
+    view: str = "board",
 ) -> int:
     """Qt is imported only now: the headless commands never load it."""
     from seedbed.app import parse_size, run_gui
 
-    return run_gui(data_dir, screenshot, select, parse_size(size) if size else None)
+    return run_gui(data_dir, screenshot, select, parse_size(size) if size else None, view)
 
 
 def main() -> None:

@@ -66,8 +66,11 @@ def run_gui(
     screenshot: Path | None = None,
     select: int | None = None,
     size: tuple[int, int] | None = None,
+    view: str = "board",
 ) -> int:
     check_display(screenshot is not None)
+    if view == "review" and select is None:
+        raise UserError("--view review needs --select TASK_ID: the task to review")
     tune_process()
     from PySide6.QtWidgets import QApplication
 
@@ -93,7 +96,7 @@ def run_gui(
             window.show()
             code = app.exec()
         else:
-            code = _screenshot(app, window, screenshot, select)
+            code = _screenshot(app, window, screenshot, select, view)
     finally:
         window.hide()
         host.stop()
@@ -102,19 +105,29 @@ def run_gui(
     return code
 
 
-def _screenshot(app: QApplication, window: MainWindow, path: Path, select: int | None) -> int:
-    """Show the window offscreen, wait until every read it asked for has arrived and
-    painted, save a PNG."""
+def _screenshot(
+    app: QApplication, window: MainWindow, path: Path, select: int | None, view: str = "board"
+) -> int:
+    """Show the window offscreen (the foreground view, or the selected task's reviewer,
+    if asked), wait until every read it asked for has arrived and painted, save a PNG."""
     from PySide6.QtCore import QEventLoop, QTimer
+    from PySide6.QtWidgets import QWidget
 
     loop = QEventLoop()
     state = {"quiet": 0, "selected": select is None}
     window.show()
+    if view == "foreground":
+        window.actions_by_name["show_foreground"].trigger()
+    shown: list[QWidget] = [window]
 
     def poll() -> None:
         if not state["selected"] and window.board.select_task(select or 0):
             state["selected"] = True
             state["quiet"] = 0
+            if view == "review" and select is not None:
+                reviewer = window.open_reviewer(select)
+                reviewer.resize(window.size())
+                shown.append(reviewer)
         busy = window.context.host.pending() > 0
         state["quiet"] = 0 if busy or not state["selected"] else state["quiet"] + 1
         if state["quiet"] >= 3:
@@ -128,7 +141,7 @@ def _screenshot(app: QApplication, window: MainWindow, path: Path, select: int |
     loop.exec()
     timer.stop()
     app.processEvents()
-    image = window.grab()
+    image = shown[-1].grab()
     path.parent.mkdir(parents=True, exist_ok=True)
     if not image.save(str(path), "PNG"):
         raise UserError(f"cannot write the screenshot to {path}")

@@ -1,6 +1,10 @@
-"""Build a demo data dir with real runs and take the README's screenshot on Xvfb.
+"""Build a demo data dir with real runs and take the README's and the guide's
+screenshots on Xvfb.
 
     uv run python docs/screenshot/make_demo.py docs/screenshot/board.png
+
+Beside board.png it writes foreground.png, review.png and welcome.png (a fresh data
+dir: the first start).
 
 Everything on the board really happened: a real git repository, real command agents,
 the built-in agent talking to the scripted model server of the tests (OpenAI wire
@@ -60,6 +64,17 @@ def task(data: Path, title: str, profile: str, *extra: str) -> str:
     return out.strip()
 
 
+def shot(data: Path, target: Path, *extra: str) -> None:
+    """`gui --screenshot` on a real X server (Xvfb), not the offscreen platform."""
+    env = {k: v for k, v in os.environ.items() if k != "QT_QPA_PLATFORM"}
+    size = [] if "--size" in extra else ["--size", "1500x880"]
+    subprocess.run(
+        ["xvfb-run", "-a", "-s", "-screen 0 1600x1000x24", sys.executable, "-m", "seedbed",
+         "--data-dir", str(data), "gui", "--screenshot", str(target.resolve()), *size, *extra],
+        check=True, env=env,
+    )  # fmt: skip
+
+
 def main(target: Path) -> None:
     tmp = Path(tempfile.mkdtemp(prefix="seedbed-demo-"))
     repo, data = tmp / "shop-api", tmp / "data"
@@ -106,7 +121,7 @@ def main(target: Path) -> None:
             "Dark mode for the admin panel", "--profile", "gpt-builtin")  # fmt: skip
     seedbed(data, "task", "add", "--project", "shop-api", "--title",
             "Cache product images", "--profile", "shell")  # fmt: skip
-    task(data, "Refactor the cart totals", "long-runner", "--start", "--foreground")
+    watched = task(data, "Refactor the cart totals", "long-runner", "--start", "--foreground")
     task(data, "Split the orders module", "long-runner", "--start")
     engine = subprocess.Popen(
         [sys.executable, "-m", "seedbed", "--data-dir", str(data), "run"],
@@ -115,13 +130,10 @@ def main(target: Path) -> None:
     try:
         time.sleep(6)  # the long runners are implementing, with some output
         target.parent.mkdir(parents=True, exist_ok=True)
-        env = {k: v for k, v in os.environ.items() if k != "QT_QPA_PLATFORM"}
-        subprocess.run(
-            ["xvfb-run", "-a", "-s", "-screen 0 1600x1000x24", sys.executable, "-m", "seedbed",
-             "--data-dir", str(data), "gui", "--screenshot", str(target.resolve()),
-             "--select", ready, "--size", "1500x880"],
-            check=True, env=env,
-        )  # fmt: skip
+        shot(data, target, "--select", ready)
+        shot(data, target.with_name("foreground.png"), "--select", watched, "--view", "foreground")
+        shot(data, target.with_name("review.png"), "--select", ready, "--view", "review")
+        shot(tmp / "fresh", target.with_name("welcome.png"), "--size", "1100x640")
     finally:
         engine.terminate()
         engine.wait(60)

@@ -309,3 +309,42 @@ def test_a_project_added_from_the_command_line_appears(
     assert proc.returncode == 0, err
     qtbot.waitUntil(lambda: window.projects.currentText() == "elsewhere", timeout=5000)
     assert window.pages.currentWidget() is window.splitter
+
+
+@pytest.mark.parametrize("view", ["review", "foreground"])
+def test_the_screenshot_command_renders_the_reviewer_and_the_foreground_view(
+    screenshot_data: int, data_dir: Path, tmp_path: Path, view: str
+) -> None:
+    target = tmp_path / f"{view}.png"
+    result = subprocess.run(
+        [
+            sys.executable, "-m", "seedbed", "--data-dir", str(data_dir), "gui",
+            "--screenshot", str(target), "--select", str(screenshot_data),
+            "--size", "1300x800", "--view", view,
+        ],
+        capture_output=True, text=True, timeout=120, check=False,
+        env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    image = QImage(str(target))
+    assert (image.width(), image.height()) == (1300, 800)
+    colours = {image.pixel(x, y) for x in range(0, 1300, 7) for y in range(0, 800, 7)}
+    assert len(colours) > 10
+    board = tmp_path / "board.png"
+    subprocess.run(
+        [sys.executable, "-m", "seedbed", "--data-dir", str(data_dir), "gui",
+         "--screenshot", str(board), "--select", str(screenshot_data), "--size", "1300x800"],
+        capture_output=True, timeout=120, check=True,
+        env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
+    )  # fmt: skip
+    assert QImage(str(board)) != image  # another view, not the board again
+
+
+def test_a_review_screenshot_needs_a_task(data_dir: Path, tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "seedbed", "--data-dir", str(data_dir), "gui",
+         "--screenshot", str(tmp_path / "x.png"), "--view", "review"],
+        capture_output=True, text=True, timeout=120, check=False,
+        env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
+    )  # fmt: skip
+    assert result.returncode == 2 and "--view review needs --select" in result.stderr

@@ -13,7 +13,7 @@ from seedbed.cli.text import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from seedbed.domain.errors import SeedbedError, UserError
 from seedbed.paths import resolve_data_dir
 
-GuiLauncher = Callable[[Path, Path | None, int | None, str | None], int]
+GuiLauncher = Callable[[Path, Path | None, int | None, str | None, str], int]
 
 
 def main(
@@ -46,6 +46,7 @@ def main(
                 getattr(args, "screenshot", None),
                 getattr(args, "select", None),
                 getattr(args, "size", None),
+                getattr(args, "view", "board"),
             )
         cli = Cli(args, out or sys.stdout)
         handler: Callable[[], int] = getattr(cli, name.replace("-", "_"))

@@ -269,6 +269,12 @@ def build_parser() -> Parser:
     )
     p.add_argument("--select", type=int, metavar="TASK_ID", help="select this task's card")
     p.add_argument("--size", metavar="WxH", help="window size, e.g. 1400x850")
+    p.add_argument(
+        "--view",
+        choices=["board", "foreground", "review"],
+        default="board",
+        help="with --screenshot: the board, the foreground view, or the --select task's review",
+    )
 
     commands.add_parser(
         "doctor", parents=[common], help="what Seedbed finds here: Qt, keyring, git, agent CLIs"
