@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Check that `uv tool install .` gives a working `seedbed`: installed into throwaway tool
-# and bin directories, it must say its version, report on the machine, render the window
-# offscreen, and install a launcher entry that starts it.
+# Check that `uv tool install .` (and `pipx install .`, where pipx is installed) gives a
+# working `seedbed`: installed into throwaway directories, it must say its version,
+# report on the machine, render the window offscreen, and install a launcher entry that
+# starts it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 work="$(mktemp -d)"
@@ -9,3 +10,9 @@ trap 'rm -rf "$work"' EXIT
 export UV_TOOL_DIR="$work/tools" UV_TOOL_BIN_DIR="$work/bin"
 uv tool install --quiet .
 uv run python packaging/smoke.py "$work/bin/seedbed"
+if command -v pipx >/dev/null 2>&1; then
+  PIPX_HOME="$work/pipx" PIPX_BIN_DIR="$work/pipx/bin" pipx install --quiet .
+  uv run python packaging/smoke.py "$work/pipx/bin/seedbed"
+else
+  echo "pipx is not installed: pipx install . not checked"
+fi
