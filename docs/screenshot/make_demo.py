@@ -133,7 +133,7 @@ def main(target: Path) -> None:
         shot(data, target, "--select", ready)
         shot(data, target.with_name("foreground.png"), "--select", watched, "--view", "foreground")
         shot(data, target.with_name("review.png"), "--select", ready, "--view", "review")
-        shot(tmp / "fresh", target.with_name("welcome.png"), "--size", "1100x640")
+        shot(tmp / "fresh", target.with_name("welcome.png"), "--size", "1100x680")
     finally:
         engine.terminate()
         engine.wait(60)

@@ -67,3 +67,65 @@ def test_profile_names_do_not_clash() -> None:
     found = local_servers.LocalServer(name="LM Studio", base_url="http://127.0.0.1:1234/v1")
     assert welcome.profile_name(found, set()) == "lm-studio"
     assert welcome.profile_name(found, {"lm-studio", "lm-studio-2"}) == "lm-studio-3"
+
+
+def test_the_short_setup_makes_a_builtin_agent_with_its_key_in_the_keyring(
+    qtbot: QtBot,
+    app_context: AppContext,
+    file_keyring: object,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from seedbed import secrets
+    from seedbed.domain.models import ProviderKind
+
+    monkeypatch.setattr(welcome, "detect", lambda: [])
+    page = welcome.WelcomePage(app_context)
+    qtbot.addWidget(page)
+    page.show()
+    page.refresh()
+    setup = page.setup
+    assert setup.isVisible() and setup.key.echoMode() == setup.key.EchoMode.Password
+    setup.provider.setCurrentIndex(setup.provider.findData(ProviderKind.ANTHROPIC))
+    assert setup.base_url.placeholderText() == "https://api.anthropic.com"
+    setup.key.setText("sk-ant-quick-setup-test")
+    setup.create_button.click()  # no model yet: refused, nothing stored
+    qtbot.waitUntil(lambda: "name the model" in setup.error_label.text(), timeout=10_000)
+    assert app_context.store.list_profiles() == [] and secrets.get_key("anthropic") is None
+
+    setup.model.setText("claude-sonnet-4-5")
+    with qtbot.waitSignal(page.profile_added, timeout=10_000) as added:
+        setup.create_button.click()
+    assert added.args == ["anthropic"]
+    profile = app_context.store.find_profile("anthropic")
+    assert (profile.kind, profile.provider, profile.model) == (
+        AgentKind.BUILTIN,
+        ProviderKind.ANTHROPIC,
+        "claude-sonnet-4-5",
+    )
+    assert secrets.get_key("anthropic") == "sk-ant-quick-setup-test"
+    assert "sk-ant" not in app_context.store.find_profile("anthropic").model_dump_json()
+    assert setup.key.text() == "" and not setup.isVisible()  # an agent exists now
+
+
+def test_the_short_setup_names_what_it_finds_of_a_cli(
+    qtbot: QtBot, app_context: AppContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from seedbed.ui import quick_setup
+
+    monkeypatch.setattr(welcome, "detect", lambda: [])
+    monkeypatch.setattr(
+        quick_setup, "cli_versions", lambda: {"codex": "0.171.0 at /opt/codex", "aider": ""}
+    )
+    page = welcome.WelcomePage(app_context)
+    qtbot.addWidget(page)
+    page.show()
+    page.refresh()
+    setup = page.setup
+    setup.kind.setCurrentIndex(setup.kind.findData(AgentKind.AIDER))
+    qtbot.waitUntil(lambda: setup.found.text().startswith("Not found here"), timeout=10_000)
+    assert not setup.create_button.isEnabled() and setup.model.isHidden()
+    setup.kind.setCurrentIndex(setup.kind.findData(AgentKind.CODEX))
+    assert setup.found.text() == "Found: 0.171.0 at /opt/codex."
+    with qtbot.waitSignal(page.profile_added, timeout=10_000):
+        setup.create_button.click()
+    assert app_context.store.find_profile("codex").kind is AgentKind.CODEX

@@ -37,12 +37,14 @@ def _qt() -> Check:
 
 
 def _display() -> Check:
+    """The Qt platform the window will use, and why."""
     platform = os.environ.get("QT_QPA_PLATFORM", "")
     if platform:
-        return Check(name="display", ok=True, detail=f"QT_QPA_PLATFORM={platform}")
-    for variable in ("WAYLAND_DISPLAY", "DISPLAY"):
+        return Check(name="display", ok=True, detail=f"{platform} (QT_QPA_PLATFORM)")
+    for variable, plugin in (("WAYLAND_DISPLAY", "wayland"), ("DISPLAY", "xcb")):
         if os.environ.get(variable):
-            return Check(name="display", ok=True, detail=f"{variable}={os.environ[variable]}")
+            detail = f"{plugin} ({variable}={os.environ[variable]})"
+            return Check(name="display", ok=True, detail=detail)
     if sys.platform != "linux":
         return Check(name="display", ok=True, detail=f"{sys.platform}'s own")
     return Check(

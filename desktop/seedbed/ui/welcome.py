@@ -11,10 +11,11 @@ from seedbed.agents.local_servers import LocalServer, detect
 from seedbed.domain.models import AgentKind, AgentProfile, ProviderKind
 from seedbed.engine.configure import add_profile
 from seedbed.ui.context import AppContext
+from seedbed.ui.quick_setup import QuickSetup
 from seedbed.ui.task_dialog import describe_error
 from seedbed.ui.widgets import ErrorLabel
 
-COLUMN_WIDTH = 520
+COLUMN_WIDTH = 560
 NO_AGENT = (
     "No agent yet. Seedbed's own agent needs an API key (or a local model server); a "
     "coding-agent CLI (Claude Code, Codex, Aider…) needs to be installed."
@@ -55,7 +56,9 @@ class WelcomePage(QWidget):
         self.agent_label.setWordWrap(True)
         self.server_buttons: list[QPushButton] = []
         self.shown_once = False
-        self.settings_button = QPushButton("Set up an agent in Settings…", self)
+        self.setup = QuickSetup(context, self)
+        self.setup.profile_added.connect(self._on_setup_profile_added)
+        self.settings_button = QPushButton("More in Settings…", self)
         self.error_label = ErrorLabel(self)
         # A column of readable width in the middle: wrapped text needs a width to wrap at.
         column = QWidget(self)
@@ -64,6 +67,7 @@ class WelcomePage(QWidget):
         for widget in (title, intro, self.add_button, self.agent_label):
             self._layout.addWidget(widget)
         self._servers_at = self._layout.count()
+        self._layout.addWidget(self.setup)
         self._layout.addWidget(self.settings_button)
         self._layout.addWidget(self.error_label)
         self._wrapped = (intro, self.agent_label)
@@ -84,6 +88,7 @@ class WelcomePage(QWidget):
             f"Agents: {', '.join(p.name for p in profiles)}." if profiles else NO_AGENT
         )
         self.settings_button.setVisible(not profiles)
+        self.setup.setVisible(not profiles)
         self._fit_text()
         self._set_servers([])
         if not profiles:
@@ -129,6 +134,11 @@ class WelcomePage(QWidget):
             on_error=lambda error: self.error_label.show_message(describe_error(error)),
             owner=self,
         )
+
+    @Slot(str)
+    def _on_setup_profile_added(self, name: str) -> None:
+        self.profile_added.emit(name)
+        self.refresh()
 
     @Slot(object)
     def _on_profile_added(self, profile: AgentProfile) -> None:

@@ -1,0 +1,198 @@
+"""The first run's short agent setup: pick a kind; for Seedbed's own agent the provider,
+model and key (the key goes to the keyring, never to Seedbed's files); for a CLI, what
+`agents doctor` finds of it. One profile is made, the rest is in Settings."""
+
+from __future__ import annotations
+
+import asyncio
+
+from PySide6.QtCore import Signal, Slot
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFormLayout,
+    QGroupBox,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QWidget,
+)
+
+from seedbed import secrets
+from seedbed.domain.errors import UserError
+from seedbed.domain.models import (
+    CLI_KINDS,
+    DEFAULT_BASE_URLS,
+    AgentKind,
+    AgentProfile,
+    ProviderKind,
+)
+from seedbed.engine.configure import add_profile
+from seedbed.store import Store
+from seedbed.ui.context import AppContext
+from seedbed.ui.task_dialog import describe_error
+from seedbed.ui.widgets import ErrorLabel
+
+MODEL_HINTS = {
+    ProviderKind.OPENAI: "e.g. gpt-4.1",
+    ProviderKind.ANTHROPIC: "e.g. claude-sonnet-4-5",
+}
+
+
+def free_name(wanted: str, taken: set[str]) -> str:
+    name, n = wanted, 2
+    while name in taken:
+        name, n = f"{wanted}-{n}", n + 1
+    return name
+
+
+def create_agent(
+    store: Store,
+    kind: AgentKind,
+    provider: ProviderKind | None = None,
+    model: str = "",
+    base_url: str = "",
+    key: str = "",
+) -> AgentProfile:
+    """Make the profile (blocking: the keyring and the store). A key is stored first,
+    under the provider's name (the profile's default key name): if the keyring cannot
+    take it, nothing is made."""
+    taken = {p.name for p in store.list_profiles()}
+    if kind is not AgentKind.BUILTIN:
+        return add_profile(store, free_name(kind.value, taken), kind)
+    assert provider is not None
+    if not model.strip():
+        raise UserError("name the model (the provider's name for it)")
+    if key.strip():
+        secrets.set_key(provider.value, key.strip())
+    options: dict[str, object] = {"provider": provider, "model": model.strip()}
+    if base_url.strip():
+        options["base_url"] = base_url.strip()
+    return add_profile(store, free_name(provider.value, taken), kind, **options)
+
+
+def cli_versions() -> dict[str, str]:
+    """Each CLI kind: what `agents doctor` says of it ("" where it is not usable)."""
+    from seedbed.agents.cli.doctor import check_all
+
+    found = asyncio.run(check_all())
+    return {
+        f.kind: (f"{f.version or '?'} at {f.path}" if f.path and f.supported else "") for f in found
+    }
+
+
+class QuickSetup(QGroupBox):
+    """Signals: profile_added(str): a profile was made; its name."""
+
+    profile_added = Signal(str)
+
+    def __init__(self, context: AppContext, parent: QWidget | None = None) -> None:
+        super().__init__("Set up an agent", parent)
+        self.context = context
+        self.versions: dict[str, str] | None = None
+        self.kind = QComboBox(self)
+        self.kind.addItem("Seedbed's own agent (an API key)", AgentKind.BUILTIN)
+        for kind in CLI_KINDS:
+            self.kind.addItem(f"{kind.value} (its CLI)", kind)
+        self.provider = QComboBox(self)
+        self.provider.addItem("OpenAI-compatible", ProviderKind.OPENAI)
+        self.provider.addItem("Anthropic", ProviderKind.ANTHROPIC)
+        self.model = QLineEdit(self)
+        self.base_url = QLineEdit(self)
+        self.key = QLineEdit(self)
+        self.key.setEchoMode(QLineEdit.EchoMode.Password)
+        self.key.setPlaceholderText("stored in the system keyring")
+        self.found = QLabel(self)
+        self.found.setWordWrap(True)
+        self.create_button = QPushButton("Create the agent", self)
+        self.error_label = ErrorLabel(self)
+        self.form = QFormLayout(self)
+        self.form.addRow("Kind", self.kind)
+        self.form.addRow("Provider", self.provider)
+        self.form.addRow("Model", self.model)
+        self.form.addRow("Base URL", self.base_url)
+        self.form.addRow("Key", self.key)
+        self.form.addRow("", self.found)
+        self.form.addRow(self.create_button)
+        self.form.addRow(self.error_label)
+        self.kind.currentIndexChanged.connect(self._on_kind_current_index_changed)
+        self.provider.currentIndexChanged.connect(self._on_provider_current_index_changed)
+        self.create_button.clicked.connect(self._on_create_button_clicked)
+        self._on_provider_current_index_changed(0)
+        self._on_kind_current_index_changed(0)
+
+    def _kind(self) -> AgentKind:
+        return AgentKind(self.kind.currentData())  # Qt hands the enum back as a str
+
+    def _provider(self) -> ProviderKind:
+        return ProviderKind(self.provider.currentData())
+
+    def _builtin(self) -> bool:
+        return self._kind() is AgentKind.BUILTIN
+
+    @Slot(int)
+    def _on_kind_current_index_changed(self, _index: int) -> None:
+        builtin = self._builtin()
+        for widget in (self.provider, self.model, self.base_url, self.key):
+            widget.setVisible(builtin)
+            label = self.form.labelForField(widget)
+            if label is not None:
+                label.setVisible(builtin)
+        self.found.setVisible(not builtin)
+        if builtin:
+            self.create_button.setEnabled(True)
+        elif self.versions is None:
+            self.found.setText("Looking for it…")
+            self.create_button.setEnabled(False)
+            self.context.host.call(cli_versions, on_done=self._on_versions, owner=self)
+        else:
+            self._show_version()
+
+    def _on_versions(self, versions: dict[str, str]) -> None:
+        self.versions = versions
+        if not self._builtin():
+            self._show_version()
+
+    def _show_version(self) -> None:
+        found = (self.versions or {}).get(self._kind().value, "")
+        self.found.setText(
+            f"Found: {found}."
+            if found
+            else "Not found here: install it, then come back "
+            "(or give a profile its path in Settings)."
+        )
+        self.create_button.setEnabled(bool(found))
+
+    @Slot(int)
+    def _on_provider_current_index_changed(self, _index: int) -> None:
+        provider = self._provider()
+        self.model.setPlaceholderText(MODEL_HINTS[provider])
+        self.base_url.setPlaceholderText(DEFAULT_BASE_URLS[provider])
+
+    @Slot()
+    def _on_create_button_clicked(self) -> None:
+        if self.context.read_only:
+            self.error_label.show_message("Another Seedbed engine owns this data dir.")
+            return
+        self.error_label.show_message("")
+        self.create_button.setEnabled(False)
+        self.context.host.call(
+            create_agent,
+            self.context.store,
+            self._kind(),
+            self._provider(),
+            self.model.text(),
+            self.base_url.text(),
+            self.key.text(),
+            on_done=self._on_created,
+            on_error=self._on_failed,
+            owner=self,
+        )
+
+    def _on_created(self, profile: AgentProfile) -> None:
+        self.key.clear()
+        self.create_button.setEnabled(True)
+        self.profile_added.emit(profile.name)
+
+    def _on_failed(self, error: BaseException) -> None:
+        self.create_button.setEnabled(True)
+        self.error_label.show_message(describe_error(error))
