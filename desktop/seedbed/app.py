@@ -80,7 +80,7 @@ def run_gui(
     app = QApplication.instance() or QApplication(sys.argv[:1])
     assert isinstance(app, QApplication)
     app.setApplicationName("Seedbed")
-    app.setDesktopFileName("seedbed")
+    app.setDesktopFileName("io.github.seedbed.Seedbed")  # the launcher entry's id
     app.setWindowIcon(app_icon())
     context = AppContext.create(data_dir, run_engine=screenshot is None)
     store, host = context.store, context.host

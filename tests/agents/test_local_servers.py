@@ -75,3 +75,20 @@ def test_a_server_that_answers_something_else_is_not_taken(server: str) -> None:
                   style="openai"),
     )  # fmt: skip
     assert detect(candidates) == [LocalServer(name="Ollama", base_url=f"{server}/v1")]
+
+
+def test_a_null_model_list_is_no_crash_and_hides_no_other_server(server: str) -> None:
+    Handler.routes = {
+        "/api/tags": {"models": None},
+        "/v1/models": {"data": [{"id": "mistral-small"}]},
+    }
+    candidates = (
+        Candidate(name="Ollama", probe_url=f"{server}/api/tags", base_url=f"{server}/v1",
+                  style="ollama"),
+        Candidate(name="LM Studio", probe_url=f"{server}/v1/models", base_url=f"{server}/v1",
+                  style="openai"),
+    )  # fmt: skip
+    assert [(s.name, s.models) for s in detect(candidates)] == [
+        ("Ollama", []),
+        ("LM Studio", ["mistral-small"]),
+    ]

@@ -65,6 +65,8 @@ def detect(candidates: tuple[Candidate, ...] = DEFAULTS) -> list[LocalServer]:
 def _models(data: object, style: str) -> list[str]:
     if not isinstance(data, dict):
         return []
-    items = data.get("models" if style == "ollama" else "data", [])
+    items = data.get("models" if style == "ollama" else "data")
+    if not isinstance(items, list):  # a server that answers something else
+        return []
     key = "name" if style == "ollama" else "id"
     return [str(item[key]) for item in items if isinstance(item, dict) and key in item]
