@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 
 import pytest
+from PySide6.QtWidgets import QDialog
 from pytestqt.qtbot import QtBot
 
 from seedbed.agents import local_servers
@@ -129,3 +130,24 @@ def test_the_short_setup_names_what_it_finds_of_a_cli(
     with qtbot.waitSignal(page.profile_added, timeout=10_000):
         setup.create_button.click()
     assert app_context.store.find_profile("codex").kind is AgentKind.CODEX
+
+
+def test_the_welcome_page_is_read_again_when_settings_close(
+    qtbot: QtBot,
+    app_context: AppContext,
+    command_profile: object,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(welcome, "detect", lambda: [])
+    window = MainWindow(app_context)
+    qtbot.addWidget(window)
+    window.show()
+    page = window.empty
+    assert page.agent_label.text() == welcome.NO_AGENT
+    window.actions_by_name["settings"].trigger()
+    dialog = window.findChild(QDialog)
+    assert dialog is not None
+    command_profile("made-in-settings", "true")  # as the Profiles page would save it
+    dialog.done(QDialog.DialogCode.Accepted)
+    qtbot.waitUntil(lambda: page.agent_label.text() == "Agents: made-in-settings.")
+    assert page.setup.isHidden()

@@ -125,8 +125,13 @@ class WindowActions:
     def _on_settings(self: MainWindow) -> None:
         dialog = SettingsDialog(self.context, self)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        dialog.finished.connect(lambda _r: self.projects.reload(self.context.project_id))
+        dialog.finished.connect(lambda _r: self._on_settings_closed())
         dialog.open()
+
+    def _on_settings_closed(self: MainWindow) -> None:
+        self.projects.reload(self.context.project_id)
+        if self.pages.currentWidget() is self.empty:
+            self.empty.refresh()  # a profile may have been made there
 
     def _on_refresh(self: MainWindow) -> None:
         self.board.load(self.context.project_id)
