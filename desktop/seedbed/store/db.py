@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
+from typing import Any
 
 from seedbed.domain.errors import UserError
 from seedbed.domain.models import AgentProfile, Project
@@ -33,31 +34,14 @@ class Store(TaskQueries, EventQueries, BoardQueries, CommentQueries):
     # -- projects ---------------------------------------------------------------------
 
     def add_project(self, project: Project) -> Project:
+        values = {"name": project.name, "path": str(project.path), **_settings(project)}
+        values["created_at"] = time.time()
+        names, marks = ", ".join(values), ", ".join("?" for _ in values)
         with self.transaction() as conn:
             if conn.execute("SELECT 1 FROM projects WHERE name = ?", (project.name,)).fetchone():
                 raise UserError(f"a project named {project.name!r} already exists")
             cur = conn.execute(
-                "INSERT INTO projects (name, path, base_branch, setup_command, check_command,"
-                " copy_globs, diff_budget, check_timeout, fix_rounds, budget_usd,"
-                " budget_tokens, executor_profile_id, planner_profile_id, reviewer_profile_id,"
-                " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    project.name,
-                    str(project.path),
-                    project.base_branch,
-                    project.setup_command,
-                    project.check_command,
-                    json.dumps(project.copy_globs),
-                    project.diff_budget,
-                    project.check_timeout,
-                    project.fix_rounds,
-                    project.budget_usd,
-                    project.budget_tokens,
-                    project.executor_profile_id,
-                    project.planner_profile_id,
-                    project.reviewer_profile_id,
-                    time.time(),
-                ),
+                f"INSERT INTO projects ({names}) VALUES ({marks})", list(values.values())
             )
         return project.model_copy(update={"id": cur.lastrowid})
 
@@ -83,28 +67,10 @@ class Store(TaskQueries, EventQueries, BoardQueries, CommentQueries):
 
     def update_project(self, project: Project) -> Project:
         """Save a project's settings (not its path or name)."""
+        values = _settings(project)
+        sets = ", ".join(f"{name} = ?" for name in values)
         with self.transaction() as conn:
-            conn.execute(
-                "UPDATE projects SET base_branch = ?, setup_command = ?, check_command = ?,"
-                " copy_globs = ?, diff_budget = ?, check_timeout = ?, fix_rounds = ?,"
-                " budget_usd = ?, budget_tokens = ?, executor_profile_id = ?,"
-                " planner_profile_id = ?, reviewer_profile_id = ? WHERE id = ?",
-                (
-                    project.base_branch,
-                    project.setup_command,
-                    project.check_command,
-                    json.dumps(project.copy_globs),
-                    project.diff_budget,
-                    project.check_timeout,
-                    project.fix_rounds,
-                    project.budget_usd,
-                    project.budget_tokens,
-                    project.executor_profile_id,
-                    project.planner_profile_id,
-                    project.reviewer_profile_id,
-                    project.id,
-                ),
-            )
+            conn.execute(f"UPDATE projects SET {sets} WHERE id = ?", [*values.values(), project.id])
         return project
 
     # -- profiles ---------------------------------------------------------------------
@@ -169,3 +135,11 @@ class Store(TaskQueries, EventQueries, BoardQueries, CommentQueries):
                         f"UPDATE {table} SET {column} = NULL WHERE {column} = ?", (profile_id,)
                     )
             conn.execute("DELETE FROM profiles WHERE id = ?", (profile_id,))
+
+
+def _settings(project: Project) -> dict[str, Any]:
+    """The project's columns that its settings fill (all but id, name, path, created_at):
+    one list for adding and saving, so a new setting cannot be written by one only."""
+    data = project.model_dump(exclude={"id", "name", "path"})
+    data["copy_globs"] = json.dumps(project.copy_globs)
+    return data
