@@ -162,15 +162,8 @@ def test_a_command_can_plan_and_review_with_what_it_prints(seedbed: SeedbedCli, 
 def test_a_failed_plan_is_planned_again_and_a_plan_is_not_sent_back_as_code(
     seedbed: SeedbedCli, repo: Path
 ) -> None:
-    seedbed.ok("project", "add", str(repo), "--name", "demo")
     # First the planner fails: the task is agent_failed, with no plan.
-    seedbed.ok("profile", "add", "broken", "--kind", "command", "--command", "exit 3")
-    seedbed.ok("profile", "add", "good", "--kind", "command", "--command", "echo '# Plan'")
-    task_id = seedbed.ok(
-        "task", "add", "--project", "demo", "--title", "T", "--profile", "good",
-        "--planner", "broken", "--plan-first", "--start",
-    ).out.strip()  # fmt: skip
-    seedbed.ok("run", "--until-idle")
+    task_id = planned_with(seedbed, repo, "broken")
     assert seedbed.show(task_id)["phase"] == "agent_failed"
     # Started again, it plans again (not straight to code).
     store_set_planner(seedbed, int(task_id), "good")
@@ -181,6 +174,20 @@ def test_a_failed_plan_is_planned_again_and_a_plan_is_not_sent_back_as_code(
     assert (shown["phase"], shown["plan"]) == ("plan_ready", "# Plan\n")
     refused = seedbed("task", "request-changes", task_id, "--message", "code it")
     assert refused.code == 2 and "--request-changes" in refused.err
+
+
+def planned_with(seedbed: SeedbedCli, repo: Path, planner: str) -> str:
+    """Project "demo", a planner that plans ("good") and one that fails ("broken"), and
+    a plan-first task planned by `planner`, run until idle; its id."""
+    seedbed.ok("project", "add", str(repo), "--name", "demo")
+    seedbed.ok("profile", "add", "good", "--kind", "command", "--command", "echo '# Plan'")
+    seedbed.ok("profile", "add", "broken", "--kind", "command", "--command", "exit 3")
+    task_id = seedbed.ok(
+        "task", "add", "--project", "demo", "--title", "T", "--profile", "good",
+        "--planner", planner, "--plan-first", "--start",
+    ).out.strip()  # fmt: skip
+    seedbed.ok("run", "--until-idle")
+    return task_id
 
 
 def store_set_planner(seedbed: SeedbedCli, task_id: int, name: str) -> None:
@@ -236,14 +243,7 @@ def test_a_profile_in_any_role_is_let_go_of_when_removed(seedbed: SeedbedCli, re
 def test_code_waits_for_an_approved_plan_however_the_planning_went(
     seedbed: SeedbedCli, repo: Path
 ) -> None:
-    seedbed.ok("project", "add", str(repo), "--name", "demo")
-    seedbed.ok("profile", "add", "good", "--kind", "command", "--command", "echo '# Plan'")
-    seedbed.ok("profile", "add", "broken", "--kind", "command", "--command", "exit 3")
-    task_id = seedbed.ok(
-        "task", "add", "--project", "demo", "--title", "T", "--profile", "good",
-        "--planner", "good", "--plan-first", "--start",
-    ).out.strip()  # fmt: skip
-    seedbed.ok("run", "--until-idle")
+    task_id = planned_with(seedbed, repo, "good")
     assert seedbed.show(task_id)["phase"] == "plan_ready"
     # Sent back, and the second planning fails: the rejected plan is no licence to code.
     store_set_planner(seedbed, int(task_id), "broken")

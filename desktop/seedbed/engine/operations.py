@@ -347,17 +347,7 @@ def approve_plan(store: Store, task_id: int) -> Task:
             f"task {task_id} was split into {listed}: work on those and discard this one, "
             "or discard them and send this plan back to plan it whole"
         )
-    return store.move_task(
-        task_id,
-        TaskState.RUNNING,
-        Phase.QUEUED,
-        expect=TaskState.AWAITING_REVIEW,
-        pending_kind=RunKind.IMPLEMENT,
-        pending_message="",
-        control=Control.NONE,
-        error="",
-        plan_approved=True,
-    )
+    return _plan_decided(store, task_id, RunKind.IMPLEMENT, "", approved=True)
 
 
 def request_plan_changes(store: Store, task_id: int, comment: str) -> Task:
@@ -366,16 +356,21 @@ def request_plan_changes(store: Store, task_id: int, comment: str) -> Task:
         raise UserError("say what the plan misses: the comment is empty")
     check_text(comment, "the comment")
     _plan_waiting(store, task_id)
+    return _plan_decided(store, task_id, RunKind.PLAN, comment.strip(), approved=False)
+
+
+def _plan_decided(store: Store, task_id: int, kind: RunKind, message: str, approved: bool) -> Task:
+    """A waiting plan decided on: queued again, for the executor or the planner."""
     return store.move_task(
         task_id,
         TaskState.RUNNING,
         Phase.QUEUED,
         expect=TaskState.AWAITING_REVIEW,
-        pending_kind=RunKind.PLAN,
-        pending_message=comment.strip(),
+        pending_kind=kind,
+        pending_message=message,
         control=Control.NONE,
         error="",
-        plan_approved=False,
+        plan_approved=approved,
     )
 
 
