@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 
 import pytest
 from PySide6.QtWidgets import QDialog
 from pytestqt.qtbot import QtBot
 
-from seedbed.agents import local_servers
-from seedbed.domain.models import AgentKind
-from seedbed.ui import welcome
+from seedbed.agents import local_servers, readiness
+from seedbed.domain.models import AgentKind, ProviderKind
+from seedbed.ui import quick_setup, welcome
 from seedbed.ui.context import AppContext
 from seedbed.ui.main_window import MainWindow
 from tests.agents.test_local_servers import Handler, server  # noqa: F401 (the fixture)
+from tests.conftest import SeedbedCli
+from tests.model_server import ModelServer
 
 
 def test_the_first_run_offers_a_repository_and_a_local_model_server(
@@ -32,8 +35,8 @@ def test_the_first_run_offers_a_repository_and_a_local_model_server(
     window.show()
     page = window.empty
     assert window.pages.currentWidget() is page
-    assert page.agent_label.text() == welcome.NO_AGENT
-    assert page.settings_button.isVisible()
+    qtbot.waitUntil(lambda: page.agent_label.text() == quick_setup.NO_AGENT)
+    assert page.settings_button.isVisible() and page.setup.isVisible()
     qtbot.waitUntil(lambda: len(page.server_buttons) == 1, timeout=10_000)
     button = page.server_buttons[0]
     assert button.text() == "Use Ollama on this machine (qwen2.5-coder:7b)"
@@ -47,7 +50,7 @@ def test_the_first_run_offers_a_repository_and_a_local_model_server(
         f"{server}/v1",
         "qwen2.5-coder:7b",
     )
-    assert page.agent_label.text() == "Agents: ollama."
+    qtbot.waitUntil(lambda: page.agent_label.text() == "Agents: ollama.")
     assert not page.server_buttons and page.settings_button.isHidden()
 
 
@@ -85,7 +88,8 @@ def test_the_short_setup_makes_a_builtin_agent_with_its_key_in_the_keyring(
     page.show()
     page.refresh()
     setup = page.setup
-    assert setup.isVisible() and setup.key.echoMode() == setup.key.EchoMode.Password
+    qtbot.waitUntil(setup.isVisible)
+    assert setup.key.echoMode() == setup.key.EchoMode.Password
     setup.provider.setCurrentIndex(setup.provider.findData(ProviderKind.ANTHROPIC))
     assert setup.base_url.placeholderText() == "https://api.anthropic.com"
     setup.key.setText("sk-ant-quick-setup-test")
@@ -105,14 +109,14 @@ def test_the_short_setup_makes_a_builtin_agent_with_its_key_in_the_keyring(
     )
     assert secrets.get_key("anthropic") == "sk-ant-quick-setup-test"
     assert "sk-ant" not in app_context.store.find_profile("anthropic").model_dump_json()
-    assert setup.key.text() == "" and not setup.isVisible()  # an agent exists now
+    assert setup.key.text() == ""
+    qtbot.waitUntil(lambda: not setup.isVisible())  # an agent that can run exists now
+    assert page.agent_label.text() == "Agents: anthropic."
 
 
 def test_the_short_setup_names_what_it_finds_of_a_cli(
     qtbot: QtBot, app_context: AppContext, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from seedbed.ui import quick_setup
-
     monkeypatch.setattr(welcome, "detect", lambda: [])
     monkeypatch.setattr(
         quick_setup, "cli_versions", lambda: {"codex": "0.171.0 at /opt/codex", "aider": ""}
@@ -122,6 +126,7 @@ def test_the_short_setup_names_what_it_finds_of_a_cli(
     page.show()
     page.refresh()
     setup = page.setup
+    qtbot.waitUntil(setup.isVisible)
     setup.kind.setCurrentIndex(setup.kind.findData(AgentKind.AIDER))
     qtbot.waitUntil(lambda: setup.found.text().startswith("Not found here"), timeout=10_000)
     assert not setup.create_button.isEnabled() and setup.model.isHidden()
@@ -143,7 +148,7 @@ def test_the_welcome_page_is_read_again_when_settings_close(
     qtbot.addWidget(window)
     window.show()
     page = window.empty
-    assert page.agent_label.text() == welcome.NO_AGENT
+    qtbot.waitUntil(lambda: page.agent_label.text() == quick_setup.NO_AGENT)
     window.actions_by_name["settings"].trigger()
     dialog = window.findChild(QDialog)
     assert dialog is not None
@@ -151,3 +156,133 @@ def test_the_welcome_page_is_read_again_when_settings_close(
     dialog.done(QDialog.DialogCode.Accepted)
     qtbot.waitUntil(lambda: page.agent_label.text() == "Agents: made-in-settings.")
     assert page.setup.isHidden()
+
+
+def test_a_profile_that_cannot_run_is_no_agent_yet(
+    qtbot: QtBot, seedbed: SeedbedCli, app_context: AppContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seedbed.ok(
+        "profile", "add", "keyless", "--kind", "builtin", "--provider", "openai", "--model", "m"
+    )
+    seedbed.ok("profile", "add", "gone", "--kind", "codex", "--binary", "/nonexistent/codex")
+    monkeypatch.setattr(welcome, "detect", lambda: [])
+    page = welcome.WelcomePage(app_context)
+    qtbot.addWidget(page)
+    page.show()
+    page.refresh()
+    qtbot.waitUntil(page.setup.isVisible)
+    lines = page.agent_label.text().splitlines()
+    assert lines[0] == "No agent can run yet."
+    assert lines[1].startswith("keyless cannot run: no API key 'openai'")
+    assert lines[2].startswith("gone cannot run: Codex is not installed")
+    assert page.settings_button.isVisible() and page.look_again_button.isVisible()
+
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-now-in-the-environment")
+    page.look_again_button.click()
+    qtbot.waitUntil(lambda: page.agent_label.text().startswith("Agents: keyless.\n"))
+    assert page.setup.isHidden() and page.look_again_button.isHidden()
+
+
+def test_a_local_server_without_a_model_is_named_with_what_to_do(
+    qtbot: QtBot,
+    app_context: AppContext,
+    server: str,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    Handler.routes = {"/api/tags": {"models": []}}
+    ollama = local_servers.Candidate(
+        name="Ollama", probe_url=f"{server}/api/tags", base_url=f"{server}/v1", style="ollama"
+    )
+    monkeypatch.setattr(welcome, "detect", functools.partial(local_servers.detect, (ollama,)))
+    page = welcome.WelcomePage(app_context)
+    qtbot.addWidget(page)
+    page.show()
+    page.refresh()
+    qtbot.waitUntil(lambda: len(page.server_notes) == 1, timeout=10_000)
+    assert page.server_notes[0].text() == welcome.NO_MODEL["Ollama"]
+    assert page.server_buttons == []
+
+    Handler.routes = {"/api/tags": {"models": [{"name": "qwen2.5-coder:7b"}]}}
+    page.look_again_button.click()  # after `ollama pull`
+    qtbot.waitUntil(lambda: len(page.server_buttons) == 1, timeout=10_000)
+    assert page.server_notes == []
+
+
+@pytest.mark.parametrize(
+    ("base_url", "with_key", "expected"),
+    [
+        ("", True, ""),
+        ("https://api.openai.com/v1/", True, ""),
+        ("https://openrouter.ai/api/v1", True, "openrouter.ai"),
+        ("https://openrouter.ai/api/v1", False, "openrouter.ai"),
+        ("http://127.0.0.1:1234/v1", False, ""),
+        ("http://127.0.0.1:1234/v1", True, "127.0.0.1:1234"),
+    ],
+)
+def test_a_key_for_another_server_is_not_stored_as_the_providers(
+    base_url: str, with_key: bool, expected: str
+) -> None:
+    assert quick_setup.key_name_for(ProviderKind.OPENAI, base_url, with_key) == expected
+
+
+def test_the_short_setup_keeps_an_openrouter_key_apart_from_the_openai_key(
+    app_context: AppContext, file_keyring: object
+) -> None:
+    from seedbed import secrets
+
+    secrets.set_key("openai", "sk-the-real-openai-key")
+    profile = quick_setup.create_agent(
+        app_context.store,
+        AgentKind.BUILTIN,
+        ProviderKind.OPENAI,
+        "qwen/qwen3-coder",
+        "https://openrouter.ai/api/v1",
+        "sk-or-v1-router",
+    )
+    assert profile.key_name == "openrouter.ai"
+    assert secrets.get_key("openrouter.ai") == "sk-or-v1-router"
+    assert secrets.get_key("openai") == "sk-the-real-openai-key"
+    assert readiness.problem(profile) == ""
+
+
+def test_the_board_says_when_no_agent_can_run_and_offers_the_setup(
+    qtbot: QtBot,
+    project: str,
+    app_context: AppContext,
+    model_server: ModelServer,
+) -> None:
+    window = MainWindow(app_context)
+    qtbot.addWidget(window)
+    window.show()
+    hint = window.agent_hint
+    assert window.pages.currentWidget() is window.splitter
+    qtbot.waitUntil(hint.isVisible)
+    assert hint.label.text().startswith(quick_setup.NO_AGENT)
+
+    dialog = hint.open_setup()
+    setup = dialog.setup
+    setup.model.setText("scripted")
+    setup.base_url.setText(model_server.url + "/v1")  # a model server here needs no key
+    with qtbot.waitSignal(hint.profile_added, timeout=10_000) as added:
+        setup.create_button.click()
+    assert added.args == ["openai"]
+    qtbot.waitUntil(lambda: not hint.isVisible())
+    assert window.findChild(quick_setup.SetupDialog) is None  # closed and gone
+    assert app_context.store.find_profile("openai").key_name == ""
+
+
+def test_the_board_hint_stays_away_while_an_agent_can_run(
+    qtbot: QtBot, project: str, command_profile: Callable[[str, str], str], app_context: AppContext
+) -> None:
+    command_profile("works", "true")
+    window = MainWindow(app_context)
+    qtbot.addWidget(window)
+    with qtbot.waitSignal(window.agent_hint.looked, timeout=10_000) as looked:
+        window.show()
+    assert looked.args == [True]
+    assert window.agent_hint.isHidden()
+    window.actions_by_name["settings"].trigger()  # closing Settings looks again
+    dialog = window.findChild(QDialog)
+    with qtbot.waitSignal(window.agent_hint.looked, timeout=10_000) as looked:
+        dialog.done(QDialog.DialogCode.Accepted)
+    assert looked.args == [True] and window.agent_hint.isHidden()

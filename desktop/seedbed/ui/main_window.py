@@ -24,6 +24,7 @@ from seedbed.domain.errors import UserError
 from seedbed.domain.models import Card, Project, TaskState
 from seedbed.ui import theme
 from seedbed.ui.actions import add_action
+from seedbed.ui.agent_hint import AgentHint
 from seedbed.ui.attention import Attention
 from seedbed.ui.board import Board, ask
 from seedbed.ui.context import AppContext
@@ -78,6 +79,7 @@ class MainWindow(WindowActions, QMainWindow):
         self.splitter.setStretchFactor(0, 3)
         self.splitter.setStretchFactor(1, 2)
         self.foreground = ForegroundView(context, self)
+        self._agents_checked = False
         self.empty = WelcomePage(context, self)  # no project yet: the first run
         self.pages = QStackedWidget(self)
         self.pages.addWidget(self.splitter)
@@ -93,6 +95,8 @@ class MainWindow(WindowActions, QMainWindow):
         layout = QVBoxLayout(central)
         layout.setContentsMargins(6, 6, 6, 6)
         layout.addWidget(self.banner)
+        self.agent_hint = AgentHint(context, central)  # a project but no agent that can run
+        layout.addWidget(self.agent_hint)
         layout.addWidget(self.pages, 1)
         self.setCentralWidget(central)
 
@@ -167,6 +171,7 @@ class MainWindow(WindowActions, QMainWindow):
         bar.addAction(self.actions_by_name["add_project"])
         self.empty.add_repository_requested.connect(self.actions_by_name["add_project"].trigger)
         self.empty.settings_requested.connect(self.actions_by_name["settings"].trigger)
+        self.agent_hint.settings_requested.connect(self.actions_by_name["settings"].trigger)
         bar.addSeparator()
         bar.addAction(self.actions_by_name["new_task"])
         self.needs_you_button = QToolButton(self)
@@ -190,7 +195,11 @@ class MainWindow(WindowActions, QMainWindow):
             if self.pages.currentWidget() is not self.empty or not self.empty.shown_once:
                 self.empty.refresh()
             self.pages.setCurrentWidget(self.empty)
+            self.agent_hint.hide()  # the welcome page says it
             return
+        if self.pages.currentWidget() is self.empty or not self._agents_checked:
+            self._agents_checked = True
+            self.agent_hint.check()
         if foreground is None:
             foreground = self.pages.currentWidget() is self.foreground
         self.pages.setCurrentWidget(self.foreground if foreground else self.splitter)

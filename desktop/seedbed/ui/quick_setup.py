@@ -5,19 +5,24 @@ model and key (the key goes to the keyring, never to Seedbed's files); for a CLI
 from __future__ import annotations
 
 import asyncio
+from urllib.parse import urlparse
 
 from PySide6.QtCore import Signal, Slot
 from PySide6.QtWidgets import (
     QComboBox,
+    QDialog,
+    QDialogButtonBox,
     QFormLayout,
     QGroupBox,
     QLabel,
     QLineEdit,
     QPushButton,
+    QVBoxLayout,
     QWidget,
 )
 
 from seedbed import secrets
+from seedbed.agents.urls import is_local
 from seedbed.domain.errors import UserError
 from seedbed.domain.models import (
     CLI_KINDS,
@@ -32,6 +37,10 @@ from seedbed.ui.context import AppContext
 from seedbed.ui.task_dialog import describe_error
 from seedbed.ui.widgets import ErrorLabel
 
+NO_AGENT = (
+    "No agent yet. Seedbed's own agent needs an API key (or a local model server); a "
+    "coding-agent CLI (Claude Code, Codex, Aider…) needs to be installed."
+)
 MODEL_HINTS = {
     ProviderKind.OPENAI: "e.g. gpt-4.1",
     ProviderKind.ANTHROPIC: "e.g. claude-sonnet-4-5",
@@ -45,6 +54,33 @@ def free_name(wanted: str, taken: set[str]) -> str:
     return name
 
 
+def key_name_for(provider: ProviderKind, base_url: str, with_key: bool) -> str:
+    """The keyring entry a new profile's key goes under; "" for the provider's own.
+
+    The provider's name is for its own API only: a key for another server behind the
+    same protocol (OpenRouter, a company proxy) is stored under that server's host, so
+    it neither overwrites the real OpenAI key nor is the OpenAI key sent there. A local
+    server is given a key only when one is typed."""
+    url = base_url.strip().rstrip("/")
+    if not url or url == DEFAULT_BASE_URLS[provider]:
+        return ""
+    if is_local(url) and not with_key:
+        return ""
+    parsed = urlparse(url)
+    host = parsed.hostname or ""
+    return f"{host}:{parsed.port}" if host and parsed.port else host
+
+
+def describe(found: dict[str, str]) -> str:
+    """What the user reads of their agents: which can run, and why the others cannot."""
+    if not found:
+        return NO_AGENT
+    ready = [name for name, problem in found.items() if not problem]
+    lines = [f"Agents: {', '.join(ready)}."] if ready else ["No agent can run yet."]
+    lines += [f"{name} cannot run: {problem}" for name, problem in found.items() if problem]
+    return "\n".join(lines)
+
+
 def create_agent(
     store: Store,
     kind: AgentKind,
@@ -54,19 +90,22 @@ def create_agent(
     key: str = "",
 ) -> AgentProfile:
     """Make the profile (blocking: the keyring and the store). A key is stored first,
-    under the provider's name (the profile's default key name): if the keyring cannot
-    take it, nothing is made."""
+    under the provider's name, or the server's for another base URL (key_name_for): if
+    the keyring cannot take it, nothing is made."""
     taken = {p.name for p in store.list_profiles()}
     if kind is not AgentKind.BUILTIN:
         return add_profile(store, free_name(kind.value, taken), kind)
     assert provider is not None
     if not model.strip():
         raise UserError("name the model (the provider's name for it)")
+    key_name = key_name_for(provider, base_url, bool(key.strip()))
     if key.strip():
-        secrets.set_key(provider.value, key.strip())
+        secrets.set_key(key_name or provider.value, key.strip())
     options: dict[str, object] = {"provider": provider, "model": model.strip()}
     if base_url.strip():
         options["base_url"] = base_url.strip()
+    if key_name:
+        options["key_name"] = key_name
     return add_profile(store, free_name(provider.value, taken), kind, **options)
 
 
@@ -196,3 +235,26 @@ class QuickSetup(QGroupBox):
     def _on_failed(self, error: BaseException) -> None:
         self.create_button.setEnabled(True)
         self.error_label.show_message(describe_error(error))
+
+
+class SetupDialog(QDialog):
+    """The short setup on its own, for a project whose board has no agent that can run.
+    Closes once a profile is made. Signals: profile_added(str): its name."""
+
+    profile_added = Signal(str)
+
+    def __init__(self, context: AppContext, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Set up an agent")
+        self.setup = QuickSetup(context, self)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.setup)
+        layout.addWidget(buttons)
+        buttons.rejected.connect(self.reject)
+        self.setup.profile_added.connect(self._on_setup_profile_added)
+
+    @Slot(str)
+    def _on_setup_profile_added(self, name: str) -> None:
+        self.profile_added.emit(name)
+        self.accept()

@@ -1,25 +1,29 @@
 """The first-run page: shown while there is no project. It offers "Add a repository",
-and, while no agent profile exists, a profile for a local model server it finds
-(Ollama, LM Studio) or the way to Settings for a key or a CLI."""
+and, while no agent profile can run (none made yet, or none with its key or its CLI),
+the short setup, a profile for a local model server it finds (Ollama, LM Studio) and
+the way to Settings."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtWidgets import QLabel, QPushButton, QVBoxLayout, QWidget
 
+from seedbed.agents import readiness
 from seedbed.agents.local_servers import LocalServer, detect
 from seedbed.domain.models import AgentKind, AgentProfile, ProviderKind
 from seedbed.engine.configure import add_profile
 from seedbed.ui.context import AppContext
-from seedbed.ui.quick_setup import QuickSetup
+from seedbed.ui.quick_setup import QuickSetup, describe
 from seedbed.ui.task_dialog import describe_error
 from seedbed.ui.widgets import ErrorLabel
 
 COLUMN_WIDTH = 560
-NO_AGENT = (
-    "No agent yet. Seedbed's own agent needs an API key (or a local model server); a "
-    "coding-agent CLI (Claude Code, Codex, Aider…) needs to be installed."
-)
+LOOKING = "Looking at your agents…"
+NO_MODEL = {
+    "Ollama": "Ollama runs here but has no model yet: pull one (`ollama pull qwen2.5-coder`), "
+    "then look again.",
+    "LM Studio": "LM Studio runs here but offers no model: load one in LM Studio, then look again.",
+}
 
 
 def profile_name(server: LocalServer, taken: set[str]) -> str:
@@ -55,11 +59,17 @@ class WelcomePage(QWidget):
         self.agent_label = QLabel(self)
         self.agent_label.setWordWrap(True)
         self.server_buttons: list[QPushButton] = []
+        self.server_notes: list[QLabel] = []
+        self.look_again_button = QPushButton("Look again", self)
+        self.look_again_button.setToolTip("Look for local model servers and agents again")
+        self.look_again_button.hide()
         self.shown_once = False
         self.setup = QuickSetup(context, self)
         self.setup.profile_added.connect(self._on_setup_profile_added)
         self.settings_button = QPushButton("More in Settings…", self)
         self.error_label = ErrorLabel(self)
+        self.setup.hide()  # until the agents are looked at: most starts have one that works
+        self.settings_button.hide()
         # A column of readable width in the middle: wrapped text needs a width to wrap at.
         column = QWidget(self)
         column.setFixedWidth(COLUMN_WIDTH)
@@ -69,6 +79,7 @@ class WelcomePage(QWidget):
         self._servers_at = self._layout.count()
         self._layout.addWidget(self.setup)
         self._layout.addWidget(self.settings_button)
+        self._layout.addWidget(self.look_again_button)
         self._layout.addWidget(self.error_label)
         self._wrapped = (intro, self.agent_label)
         outer = QVBoxLayout(self)
@@ -77,21 +88,28 @@ class WelcomePage(QWidget):
         outer.addStretch(1)
         self.add_button.clicked.connect(self.add_repository_requested)
         self.settings_button.clicked.connect(self.settings_requested)
+        self.look_again_button.clicked.connect(self.refresh)
         # Not refreshed here: the window refreshes it when it shows it (only without a
         # project), so a normal start never probes for local model servers.
 
     def refresh(self) -> None:
-        """Say whether an agent is set up; if not, look for local model servers."""
+        """Say which agents can run; while none can, offer the setup and look for local
+        model servers. The checks block (PATH, the keyring), so they run in the engine."""
         self.shown_once = True
-        profiles = self.context.store.list_profiles()
-        self.agent_label.setText(
-            f"Agents: {', '.join(p.name for p in profiles)}." if profiles else NO_AGENT
+        self.agent_label.setText(LOOKING)
+        self._fit_text()
+        self.context.host.call(
+            readiness.problems, self.context.store, on_done=self._on_problems, owner=self
         )
-        self.settings_button.setVisible(not profiles)
-        self.setup.setVisible(not profiles)
+
+    def _on_problems(self, found: dict[str, str]) -> None:
+        works = readiness.any_works(found)
+        self.agent_label.setText(describe(found))
+        for widget in (self.settings_button, self.setup, self.look_again_button):
+            widget.setVisible(not works)
         self._fit_text()
         self._set_servers([])
-        if not profiles:
+        if not works:
             self.context.host.call(detect, on_done=self._set_servers, owner=self)
 
     def _fit_text(self) -> None:
@@ -99,22 +117,29 @@ class WelcomePage(QWidget):
         centers the column asks them for one line's otherwise)."""
         margins = self._layout.contentsMargins()
         width = COLUMN_WIDTH - margins.left() - margins.right()
-        for label in self._wrapped:
+        for label in (*self._wrapped, *self.server_notes):
             label.setMinimumHeight(label.heightForWidth(width))
 
     def _set_servers(self, servers: list[LocalServer]) -> None:
-        for button in self.server_buttons:
-            button.deleteLater()
-        self.server_buttons = []
+        for widget in (*self.server_buttons, *self.server_notes):
+            widget.deleteLater()
+        self.server_buttons, self.server_notes = [], []
+        at = self._servers_at
         for server in servers:
             if not server.models:
-                continue
-            model = server.models[0]
-            button = QPushButton(f"Use {server.name} on this machine ({model})", self)
-            button.setToolTip(f"A built-in agent profile talking to {server.base_url}")
-            button.clicked.connect(lambda _=False, s=server, m=model: self._use(s, m))
-            self._layout.insertWidget(self._servers_at + len(self.server_buttons), button)
-            self.server_buttons.append(button)
+                note = QLabel(NO_MODEL.get(server.name, f"{server.name} offers no model."), self)
+                note.setWordWrap(True)
+                self._layout.insertWidget(at, note)
+                self.server_notes.append(note)
+            else:
+                model = server.models[0]
+                button = QPushButton(f"Use {server.name} on this machine ({model})", self)
+                button.setToolTip(f"A built-in agent profile talking to {server.base_url}")
+                button.clicked.connect(lambda _=False, s=server, m=model: self._use(s, m))
+                self._layout.insertWidget(at, button)
+                self.server_buttons.append(button)
+            at += 1
+        self._fit_text()
 
     def _use(self, server: LocalServer, model: str) -> None:
         if self.context.read_only:

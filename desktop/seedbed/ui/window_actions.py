@@ -130,8 +130,11 @@ class WindowActions:
 
     def _on_settings_closed(self: MainWindow) -> None:
         self.projects.reload(self.context.project_id)
+        # A profile may have been made or mended there.
         if self.pages.currentWidget() is self.empty:
-            self.empty.refresh()  # a profile may have been made there
+            self.empty.refresh()
+        else:
+            self.agent_hint.check()
 
     def _on_refresh(self: MainWindow) -> None:
         self.board.load(self.context.project_id)

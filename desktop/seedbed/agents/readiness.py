@@ -1,0 +1,41 @@
+"""Whether an agent profile can run a task now: its CLI installed, its key at hand.
+
+What the first run and the board ask to decide whether to offer the short setup: a
+profile that exists but cannot run (no key stored, the CLI not installed) is no agent
+yet for the user. The same checks a run makes when it starts, made early."""
+
+from __future__ import annotations
+
+import shlex
+
+from seedbed.agents.cli.adapter import find_binary
+from seedbed.agents.cli.registry import adapter_for, is_cli
+from seedbed.agents.keys import key_for
+from seedbed.domain.errors import UserError
+from seedbed.domain.models import AgentKind, AgentProfile
+from seedbed.store import Store
+
+
+def problem(profile: AgentProfile) -> str:
+    """Why `profile` cannot run now, or "" when it can. Blocks (PATH, the keyring)."""
+    try:
+        if is_cli(profile.kind):
+            find_binary(adapter_for(profile.kind), profile)
+        elif profile.kind is AgentKind.COMMAND and not shlex.split(profile.command or ""):
+            return "it has no command"
+        key_for(profile)
+    except UserError as exc:
+        return str(exc)
+    except ValueError as exc:  # a command line shlex cannot split: the shell will say more
+        return f"its command does not parse: {exc}"
+    return ""
+
+
+def problems(store: Store) -> dict[str, str]:
+    """Each profile's name and its problem ("" for one that can run), in the store's
+    order. Blocks: call it through the engine host."""
+    return {profile.name: problem(profile) for profile in store.list_profiles()}
+
+
+def any_works(found: dict[str, str]) -> bool:
+    return any(not text for text in found.values())

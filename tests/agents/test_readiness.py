@@ -1,0 +1,66 @@
+"""Whether a profile can run now: its key in a real keyring, its CLI on the real PATH."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from seedbed import secrets
+from seedbed.agents import readiness
+from seedbed.domain.models import AgentKind, AgentProfile, ProviderKind
+from seedbed.store import Store
+
+
+def builtin(name: str = "own", **options: object) -> AgentProfile:
+    return AgentProfile(
+        name=name, kind=AgentKind.BUILTIN, provider=ProviderKind.OPENAI, model="m", **options
+    )
+
+
+def test_a_builtin_agent_without_its_key_cannot_run(file_keyring: object) -> None:
+    assert "no API key 'openai'" in readiness.problem(builtin())
+    secrets.set_key("openai", "sk-test-readiness")
+    assert readiness.problem(builtin()) == ""
+
+
+def test_the_environment_variable_stands_in_for_the_keyring(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert readiness.problem(builtin()) != ""  # no keyring backend works in tests
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-from-env")
+    assert readiness.problem(builtin()) == ""
+
+
+def test_a_local_model_server_needs_no_key() -> None:
+    assert readiness.problem(builtin(base_url="http://127.0.0.1:11434/v1")) == ""
+
+
+def test_a_cli_agent_needs_its_program(tmp_path: Path) -> None:
+    missing = AgentProfile(name="c", kind=AgentKind.CODEX, binary=str(tmp_path / "codex"))
+    assert readiness.problem(missing).startswith("Codex is not installed")
+    program = tmp_path / "codex"
+    program.write_text("#!/bin/sh\necho codex-cli 0.171.0\n")
+    program.chmod(0o755)
+    assert readiness.problem(missing) == ""
+
+
+def test_a_command_agent_needs_a_command() -> None:
+    assert readiness.problem(AgentProfile(name="c", command="  ")) == "it has no command"
+    assert "does not parse" in readiness.problem(AgentProfile(name="c", command="echo 'x"))
+    assert readiness.problem(AgentProfile(name="c", command="make test")) == ""
+
+
+def test_every_profile_in_the_store_is_looked_at(data_dir: Path) -> None:
+    store = Store.open(data_dir)
+    try:
+        store.add_profile(AgentProfile(name="works", command="true"))
+        store.add_profile(builtin("keyless"))
+        found = readiness.problems(store)
+    finally:
+        store.close()
+    assert list(found) == ["works", "keyless"]
+    assert found["works"] == "" and "no API key" in found["keyless"]
+    assert readiness.any_works(found)
+    assert not readiness.any_works({"keyless": found["keyless"]})
+    assert not readiness.any_works({})
