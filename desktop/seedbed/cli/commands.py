@@ -11,7 +11,7 @@ import time
 from typing import Any, TextIO
 
 from seedbed import secrets
-from seedbed.cli.text import EXIT_OK, describe, format_event, read_key, usage_line
+from seedbed.cli.text import EXIT_FAILED, EXIT_OK, describe, format_event, read_key, usage_line
 from seedbed.domain.errors import OperationError, UserError
 from seedbed.domain.models import (
     AgentKind,
@@ -433,12 +433,13 @@ class Cli:
     def doctor(self) -> int:
         from seedbed.cli.doctor import examine
 
-        report = examine()
+        report = examine(self.store)
         rows = [
             f"{check.name:<14} {'ok ' if check.ok else 'NO '} {check.detail}" for check in report
         ]
         self.emit([check.model_dump() for check in report], "\n".join(rows))
-        return EXIT_OK
+        failed = any(check.essential and not check.ok for check in report)
+        return EXIT_FAILED if failed else EXIT_OK
 
     def agents_doctor(self) -> int:
         from seedbed.agents.cli.doctor import check_all
