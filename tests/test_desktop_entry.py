@@ -74,6 +74,8 @@ def test_install_desktop_entry_puts_a_valid_entry_that_starts_this_seedbed(
     assert png_size(home / "icons" / "hicolor" / "48x48" / "apps" / f"{APP_ID}.png") == (48, 48)
     assert (home / "icons" / "hicolor" / "scalable" / "apps" / f"{APP_ID}.svg").is_file()
     assert (home / "metainfo" / f"{APP_ID}.metainfo.xml").is_file()
+    # No icon cache is made where there was none: it would hide icons installed later.
+    assert not (home / "icons" / "hicolor" / "icon-theme.cache").exists()
     # The command it names really starts Seedbed.
     version = subprocess.run(
         [*[part.strip('"') for part in exec_value.split(" ")], "--version"],
@@ -92,3 +94,24 @@ def test_exec_lines_quote_what_the_specification_reserves() -> None:
     )
     assert exec_line(['/x/"q"$HOME']) == '"/x/\\"q\\"\\$HOME"'
     assert exec_line(["/x/100%"]) == "/x/100%%"
+
+
+def test_an_icon_cache_the_user_has_is_rebuilt_with_the_icon(tmp_path: Path) -> None:
+    home = tmp_path / "share"
+    hicolor = home / "icons" / "hicolor"
+    other = hicolor / "48x48" / "apps" / "another-app.png"  # some other program's icon
+    other.parent.mkdir(parents=True)
+    other.write_bytes(
+        (RESOURCES / "icons" / "hicolor" / "48x48" / "apps" / f"{APP_ID}.png").read_bytes()
+    )
+    subprocess.run(["gtk-update-icon-cache", "-q", "-t", "-f", str(hicolor)], check=True)
+    cache = hicolor / "icon-theme.cache"
+    assert APP_ID.encode() not in cache.read_bytes()
+    subprocess.run(
+        [sys.executable, "-m", "seedbed", "--install-desktop-entry"],
+        capture_output=True,
+        env={**os.environ, "XDG_DATA_HOME": str(home)},
+        check=True,
+        timeout=60,
+    )
+    assert APP_ID.encode() in cache.read_bytes()  # else GTK would not find the new icon

@@ -89,10 +89,16 @@ def install(target: Path | None = None, argv: list[str] | None = None) -> list[P
 
 
 def _refresh(home: Path) -> None:
-    """Tell the desktop, where the tools exist (a missing one changes nothing)."""
-    for argv in (
-        ["update-desktop-database", "-q", str(home / "applications")],
-        ["gtk-update-icon-cache", "-q", "-t", "-f", str(home / "icons" / "hicolor")],
-    ):
+    """Tell the desktop, where the tools exist (a missing one changes nothing).
+
+    The user's icon theme directory is touched, which is how GTK and KDE notice new
+    icons. Its icon cache is rebuilt only if one exists already: a cache made here would
+    hide icons other programs install later without rebuilding it, as most do."""
+    hicolor = home / "icons" / "hicolor"
+    hicolor.touch()
+    commands = [["update-desktop-database", "-q", str(home / "applications")]]
+    if (hicolor / "icon-theme.cache").exists():
+        commands.append(["gtk-update-icon-cache", "-q", "-t", "-f", str(hicolor)])
+    for argv in commands:
         if shutil.which(argv[0]):
             subprocess.run(argv, check=False, capture_output=True, timeout=30)
