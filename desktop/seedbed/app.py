@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from seedbed.domain.errors import UserError
 
 if TYPE_CHECKING:
-    from PySide6.QtWidgets import QApplication
+    from PySide6.QtWidgets import QApplication, QWidget
 
     from seedbed.ui.main_window import MainWindow
 
@@ -72,7 +72,7 @@ def run_gui(
     if view == "review" and select is None:
         raise UserError("--view review needs --select TASK_ID: the task to review")
     tune_process()
-    from PySide6.QtWidgets import QApplication
+    from PySide6.QtWidgets import QApplication, QWidget
 
     from seedbed.ui.context import AppContext
     from seedbed.ui.main_window import MainWindow, app_icon
@@ -105,6 +105,19 @@ def run_gui(
     return code
 
 
+SETTINGS_VIEWS = ("projects", "profiles", "keys")  # the Settings tab of that name
+
+
+def _open_settings(window: MainWindow, view: str) -> QWidget:
+    from seedbed.ui.settings_dialog import SettingsDialog
+
+    window.actions_by_name["settings"].trigger()
+    dialog = window.findChild(SettingsDialog)
+    assert dialog is not None
+    dialog.tabs.setCurrentWidget(getattr(dialog, view))
+    return dialog
+
+
 def _screenshot(
     app: QApplication, window: MainWindow, path: Path, select: int | None, view: str = "board"
 ) -> int:
@@ -116,9 +129,11 @@ def _screenshot(
     loop = QEventLoop()
     state = {"quiet": 0, "selected": select is None}
     window.show()
+    shown: list[QWidget] = [window]
     if view == "foreground":
         window.actions_by_name["show_foreground"].trigger()
-    shown: list[QWidget] = [window]
+    elif view in SETTINGS_VIEWS:
+        shown.append(_open_settings(window, view))
 
     def poll() -> None:
         if not state["selected"] and window.board.select_task(select or 0):

@@ -3,12 +3,15 @@ screenshots on Xvfb.
 
     uv run python docs/screenshot/make_demo.py docs/screenshot/board.png
 
-Beside board.png it writes foreground.png, review.png and welcome.png (a fresh data
-dir: the first start).
+Beside board.png it writes foreground.png, review.png, projects.png, keys.png,
+welcome.png (a fresh data dir: the first start) and added.png (a repository added, no
+agent yet).
 
 Everything on the board really happened: a real git repository, real command agents,
 the built-in agent talking to the scripted model server of the tests (OpenAI wire
-format on 127.0.0.1), the engine as a real `seedbed run` process. Needs `xvfb-run`.
+format on 127.0.0.1), the engine as a real `seedbed run` process, the keys in a real
+Secret Service (gnome-keyring on a private D-Bus, as in the tests). Needs `xvfb-run`,
+`dbus` and `gnome-keyring`.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from tests.model_server import ModelServer, answer  # noqa: E402
+from tests.secret_service import running_secret_service  # noqa: E402
 
 GIT_ENV = {
     "GIT_AUTHOR_NAME": "Demo",
@@ -33,9 +37,12 @@ GIT_ENV = {
 }
 
 
-def run(*argv: str | Path, cwd: Path | None = None, env: dict[str, str] | None = None) -> str:
+def run(
+    *argv: str | Path, cwd: Path | None = None, env: dict[str, str] | None = None,
+    input: str | None = None,
+) -> str:
     result = subprocess.run(
-        [str(a) for a in argv], cwd=cwd, capture_output=True, text=True,
+        [str(a) for a in argv], cwd=cwd, capture_output=True, text=True, input=input,
         env={**os.environ, **GIT_ENV, **(env or {})}, check=False,
     )  # fmt: skip
     if result.returncode:
@@ -43,8 +50,10 @@ def run(*argv: str | Path, cwd: Path | None = None, env: dict[str, str] | None =
     return result.stdout
 
 
-def seedbed(data: Path, *args: str, env: dict[str, str] | None = None) -> str:
-    return run(sys.executable, "-m", "seedbed", "--data-dir", data, *args, env=env)
+def seedbed(
+    data: Path, *args: str, env: dict[str, str] | None = None, input: str | None = None
+) -> str:
+    return run(sys.executable, "-m", "seedbed", "--data-dir", data, *args, env=env, input=input)
 
 
 def make_repo(path: Path) -> None:
@@ -64,9 +73,9 @@ def task(data: Path, title: str, profile: str, *extra: str) -> str:
     return out.strip()
 
 
-def shot(data: Path, target: Path, *extra: str) -> None:
+def shot(data: Path, target: Path, *extra: str, env: dict[str, str] | None = None) -> None:
     """`gui --screenshot` on a real X server (Xvfb), not the offscreen platform."""
-    env = {k: v for k, v in os.environ.items() if k != "QT_QPA_PLATFORM"}
+    env = {k: v for k, v in {**os.environ, **(env or {})}.items() if k != "QT_QPA_PLATFORM"}
     size = [] if "--size" in extra else ["--size", "1500x880"]
     subprocess.run(
         ["xvfb-run", "-a", "-s", "-screen 0 1600x1000x24", sys.executable, "-m", "seedbed",
@@ -77,9 +86,17 @@ def shot(data: Path, target: Path, *extra: str) -> None:
 
 def main(target: Path) -> None:
     tmp = Path(tempfile.mkdtemp(prefix="seedbed-demo-"))
+    with running_secret_service(tmp / "keyring") as service:
+        make_demo(tmp, target, service.env())
+
+
+def make_demo(tmp: Path, target: Path, keyring: dict[str, str]) -> None:
     repo, data = tmp / "shop-api", tmp / "data"
     make_repo(repo)
     seedbed(data, "project", "add", repo, "--name", "shop-api", "--check", "test ! -f broken.txt")
+    seedbed(data, "project", "set", "shop-api", "--fix-rounds", "2", "--budget-usd", "5")
+    for name, key in (("anthropic", "sk-ant-demo"), ("openrouter.ai", "sk-or-demo")):
+        seedbed(data, "key", "set", name, env=keyring, input=key + "\n")
     with ModelServer() as server:
         env = {"OPENAI_API_KEY": "sk-demo-not-a-real-key"}
         seedbed(data, "profile", "add", "gpt-builtin", "--kind", "builtin", "--provider",
@@ -133,7 +150,11 @@ def main(target: Path) -> None:
         shot(data, target, "--select", ready)
         shot(data, target.with_name("foreground.png"), "--select", watched, "--view", "foreground")
         shot(data, target.with_name("review.png"), "--select", ready, "--view", "review")
+        shot(data, target.with_name("projects.png"), "--view", "projects")
+        shot(data, target.with_name("keys.png"), "--view", "keys", env=keyring)
         shot(tmp / "fresh", target.with_name("welcome.png"), "--size", "1100x680")
+        seedbed(tmp / "added", "project", "add", repo, "--name", "shop-api")
+        shot(tmp / "added", target.with_name("added.png"), "--size", "1100x500")
     finally:
         engine.terminate()
         engine.wait(60)

@@ -340,6 +340,26 @@ def test_the_screenshot_command_renders_the_reviewer_and_the_foreground_view(
     assert QImage(str(board)) != image  # another view, not the board again
 
 
+@pytest.mark.parametrize("view", ["keys", "projects"])
+def test_the_screenshot_command_renders_a_settings_tab(
+    screenshot_data: int, data_dir: Path, tmp_path: Path, view: str
+) -> None:
+    shots = {}
+    for name in (view, "board"):
+        shots[name] = tmp_path / f"{name}.png"
+        subprocess.run(
+            [sys.executable, "-m", "seedbed", "--data-dir", str(data_dir), "gui",
+             "--screenshot", str(shots[name]), "--size", "1300x800", "--view", name],
+            capture_output=True, timeout=120, check=True,
+            env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
+        )  # fmt: skip
+    image = QImage(str(shots[view]))
+    # The Settings dialog (820 wide, as tall as its tab needs), not the 1300x800 window.
+    assert image.width() == 820 and 600 <= image.height() < 800
+    colours = {image.pixel(x, y) for x in range(0, 820, 7) for y in range(0, 600, 7)}
+    assert len(colours) > 10
+
+
 def test_a_review_screenshot_needs_a_task(data_dir: Path, tmp_path: Path) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "seedbed", "--data-dir", str(data_dir), "gui",

@@ -15,7 +15,7 @@ from seedbed.domain.models import MergeStrategy, Phase, TaskState
 from seedbed.engine import comments as comment_ops
 from seedbed.engine import operations
 from seedbed.ui.context import AppContext
-from seedbed.ui.host import ENGINE, FOLLOW
+from seedbed.ui.host import ENGINE, FOLLOW, SNAPSHOT
 from seedbed.ui.review.reviewer import ReviewWindow
 from seedbed.ui.review.side_panel import NO_PLAN
 from tests.conftest import SeedbedCli, git
@@ -224,6 +224,21 @@ def test_a_read_only_reviewer_changes_nothing_and_is_not_stuck(
         app_context.host.mode = ENGINE
     window.reload()
     qtbot.waitUntil(lambda: window.approve_button.isEnabled(), timeout=10_000)
+    assert app_context.store.get_task(task_id).state is TaskState.AWAITING_REVIEW
+
+
+def test_a_snapshot_shows_the_buttons_as_a_user_sees_them_and_changes_nothing(
+    qtbot: QtBot, reviewed: tuple[ReviewWindow, int], app_context: AppContext
+) -> None:
+    window, task_id = reviewed
+    app_context.host.mode = SNAPSHOT  # `gui --screenshot`: a picture for the guide
+    try:
+        window._update_buttons()  # as a reload's answer does
+        assert window.approve_button.isEnabled() and window.request_button.isEnabled()
+        window._on_approve_button_clicked()  # were it clicked, it would still only read
+        assert "this window only reads" in window.error_label.text()
+    finally:
+        app_context.host.mode = ENGINE
     assert app_context.store.get_task(task_id).state is TaskState.AWAITING_REVIEW
 
 

@@ -271,9 +271,10 @@ def build_parser() -> Parser:
     p.add_argument("--size", metavar="WxH", help="window size, e.g. 1400x850")
     p.add_argument(
         "--view",
-        choices=["board", "foreground", "review"],
+        choices=["board", "foreground", "review", "projects", "profiles", "keys"],
         default="board",
-        help="with --screenshot: the board, the foreground view, or the --select task's review",
+        help="with --screenshot: the board, the foreground view, the --select task's "
+        "review, or that tab of Settings",
     )
 
     commands.add_parser(

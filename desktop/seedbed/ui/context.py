@@ -11,7 +11,7 @@ from seedbed.domain.models import Settings
 from seedbed.store import Store
 from seedbed.store.settings import load_settings, save_settings
 from seedbed.ui.bridge import Bridge
-from seedbed.ui.host import ENGINE, EngineHost
+from seedbed.ui.host import ENGINE, SNAPSHOT, EngineHost
 
 
 class SettingsHolder(QObject):
@@ -72,3 +72,10 @@ class AppContext:
         """True unless this window runs the engine: another engine owns the data dir
         (the window follows it) or the window only takes a screenshot."""
         return self.host.mode != ENGINE
+
+    @property
+    def controls_off(self) -> bool:
+        """Whether controls that change things are shown disabled: while another engine
+        owns the data dir. A snapshot (`gui --screenshot`) is read-only too, but its
+        picture shows the window as a user with an engine sees it; nothing clicks it."""
+        return self.read_only and self.host.mode != SNAPSHOT

@@ -263,8 +263,9 @@ class ReviewWindow(DecisionActions, QWidget):
 
     def _update_buttons(self) -> None:
         task = self.data.task if self.data is not None else None
-        # A read-only window changes nothing: its buttons stay off, not stuck "busy".
-        self.decision.update_for(task, self._busy or self.context.read_only)
+        # A window following another engine changes nothing: its buttons stay off, not
+        # stuck "busy".
+        self.decision.update_for(task, self._busy or self.context.controls_off)
 
     @Slot()
     def _on_refresh_timer_timeout(self) -> None:
