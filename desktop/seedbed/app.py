@@ -72,7 +72,7 @@ def run_gui(
     if view == "review" and select is None:
         raise UserError("--view review needs --select TASK_ID: the task to review")
     tune_process()
-    from PySide6.QtWidgets import QApplication, QWidget
+    from PySide6.QtWidgets import QApplication
 
     from seedbed.ui.context import AppContext
     from seedbed.ui.main_window import MainWindow, app_icon
@@ -124,7 +124,6 @@ def _screenshot(
     """Show the window offscreen (the foreground view, or the selected task's reviewer,
     if asked), wait until every read it asked for has arrived and painted, save a PNG."""
     from PySide6.QtCore import QEventLoop, QTimer
-    from PySide6.QtWidgets import QWidget
 
     loop = QEventLoop()
     state = {"quiet": 0, "selected": select is None}

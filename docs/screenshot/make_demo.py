@@ -38,7 +38,9 @@ GIT_ENV = {
 
 
 def run(
-    *argv: str | Path, cwd: Path | None = None, env: dict[str, str] | None = None,
+    *argv: str | Path,
+    cwd: Path | None = None,
+    env: dict[str, str] | None = None,
     input: str | None = None,
 ) -> str:
     result = subprocess.run(
