@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from PySide6.QtWidgets import QDialog
@@ -115,12 +116,15 @@ def test_the_short_setup_makes_a_builtin_agent_with_its_key_in_the_keyring(
 
 
 def test_the_short_setup_names_what_it_finds_of_a_cli(
-    qtbot: QtBot, app_context: AppContext, monkeypatch: pytest.MonkeyPatch
+    qtbot: QtBot, app_context: AppContext, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    codex = bin_dir / "codex"  # a real program that answers --version as Codex does
+    codex.write_text("#!/bin/sh\necho 'codex-cli 0.171.0'\n")
+    codex.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}:/usr/bin:/bin")  # and no other agent CLI
     monkeypatch.setattr(welcome, "detect", lambda: [])
-    monkeypatch.setattr(
-        quick_setup, "cli_versions", lambda: {"codex": "0.171.0 at /opt/codex", "aider": ""}
-    )
     page = welcome.WelcomePage(app_context)
     qtbot.addWidget(page)
     page.show()
@@ -131,10 +135,11 @@ def test_the_short_setup_names_what_it_finds_of_a_cli(
     qtbot.waitUntil(lambda: setup.found.text().startswith("Not found here"), timeout=10_000)
     assert not setup.create_button.isEnabled() and setup.model.isHidden()
     setup.kind.setCurrentIndex(setup.kind.findData(AgentKind.CODEX))
-    assert setup.found.text() == "Found: 0.171.0 at /opt/codex."
+    assert setup.found.text() == f"Found: 0.171.0 at {codex}."
     with qtbot.waitSignal(page.profile_added, timeout=10_000):
         setup.create_button.click()
     assert app_context.store.find_profile("codex").kind is AgentKind.CODEX
+    qtbot.waitUntil(lambda: page.agent_label.text() == "Agents: codex.")
 
 
 def test_the_welcome_page_is_read_again_when_settings_close(
