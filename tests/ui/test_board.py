@@ -9,11 +9,12 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt
-from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent
+from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent, QImage
 from PySide6.QtWidgets import QApplication, QMessageBox
 from pytestqt.qtbot import QtBot
 
 from seedbed.domain.models import TaskState
+from seedbed.ui import board_view
 from seedbed.ui import format as fmt
 from seedbed.ui.board import Board
 from seedbed.ui.board_model import Role
@@ -401,3 +402,26 @@ def test_merging_from_the_board_deletes_the_branch_when_set(harness: Harness, re
     harness.wait_state(task, TaskState.MERGED)
     assert git(repo, "branch", "--list", branch) == ""
     assert (repo / "out.txt").read_text() == "done\n"
+
+
+def test_an_empty_column_says_what_goes_there(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def grab(state: TaskState) -> QImage:
+        return harness.board.columns[state].viewport().grab().toImage()
+
+    def inked_rows(image: QImage) -> int:
+        """Rows of the image's top with something drawn on its plain background."""
+        background = image.pixelColor(image.width() - 2, image.height() - 2)
+        return sum(
+            any(image.pixelColor(x, y) != background for x in range(image.width()))
+            for y in range(min(image.height(), 80))
+        )
+
+    harness.board.show()
+    harness.add("Queued", "quick")
+    with_text = {state: grab(state) for state in (TaskState.RUNNING, TaskState.PLANNED)}
+    assert inked_rows(with_text[TaskState.RUNNING]) > 10
+    monkeypatch.setattr(board_view, "EMPTY_TEXT", {})
+    assert inked_rows(grab(TaskState.RUNNING)) == 0  # it was the text
+    assert grab(TaskState.PLANNED) == with_text[TaskState.PLANNED]  # a card, and no text

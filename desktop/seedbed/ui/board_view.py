@@ -22,6 +22,17 @@ from seedbed.ui import theme
 from seedbed.ui.board_model import ColumnModel, Role, task_id_from_mime
 from seedbed.ui.card_delegate import CardDelegate
 
+# What an empty column says: on a new board, how a task travels from column to column.
+EMPTY_TEXT = {
+    TaskState.PLANNED: "No task here.\nNew task (Ctrl+N) adds one; drag it to Running, or "
+    "press Ctrl+Return, to start it.",
+    TaskState.RUNNING: "Drag a planned task here to start it: its agent works in a worktree "
+    "of its own.",
+    TaskState.AWAITING_REVIEW: "Finished tasks wait here for you: open one to read its diff, "
+    "approve or send it back.",
+    TaskState.MERGED: "Approved tasks land here, merged into the base branch.",
+}
+
 
 class ColumnView(QListView):
     """Cards of one state. A drag carries the task id; a drop anywhere on the column
@@ -55,6 +66,16 @@ class ColumnView(QListView):
         self.setMouseTracking(True)
         self.drop_checker = lambda _task_id: ""
         self._hover: str | None = None  # None: no drag; "": legal; else the refusal
+
+    def _paint_empty_text(self) -> None:
+        painter = QPainter(self.viewport())
+        painter.setPen(theme.muted(self.palette()))
+        painter.drawText(
+            self.viewport().rect().adjusted(12, 12, -12, -12),
+            Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop | Qt.TextFlag.TextWordWrap,
+            EMPTY_TEXT[self.state],
+        )
+        painter.end()
 
     def column_model(self) -> ColumnModel:
         model = self.model()
@@ -143,6 +164,8 @@ class ColumnView(QListView):
     def paintEvent(self, event: QPaintEvent) -> None:
         super().paintEvent(event)
         if self._hover is None:
+            if self.model().rowCount() == 0 and self.state in EMPTY_TEXT:
+                self._paint_empty_text()
             return
         palette = self.palette()
         colour = theme.danger(palette) if self._hover else theme.accent(palette)
