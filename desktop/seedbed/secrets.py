@@ -324,9 +324,9 @@ def env_fallbacks_set() -> list[str]:
     return [var for var in ENV_FALLBACK.values() if os.environ.get(var, "").strip()]
 
 
-def resolve_key(name: str, provider: str) -> ResolvedKey | None:
-    """The key a profile uses: the keyring's key `name`, else the provider's environment
-    variable (ENV_FALLBACK), else None.
+def resolve_key(name: str, provider: str, env: bool = True) -> ResolvedKey | None:
+    """The key a profile uses: the keyring's key `name`, else (with `env`) the provider's
+    environment variable (ENV_FALLBACK), else None.
 
     A keyring that does not work is passed over, not raised: the environment variable
     still works without one. Raises UserError only for an invalid name. Blocks (D-Bus).
@@ -338,7 +338,7 @@ def resolve_key(name: str, provider: str) -> ResolvedKey | None:
         value = None
     if value:
         return ResolvedKey(value=SecretStr(value), source="keyring")
-    variable = ENV_FALLBACK.get(provider)
+    variable = ENV_FALLBACK.get(provider) if env else None
     if variable:
         value = os.environ.get(variable, "").strip()
         if value:

@@ -8,6 +8,8 @@ import pytest
 
 from seedbed import secrets
 from seedbed.agents import readiness
+from seedbed.agents.keys import key_for
+from seedbed.domain.errors import UserError
 from seedbed.domain.models import AgentKind, AgentProfile, ProviderKind
 from seedbed.store import Store
 
@@ -64,3 +66,38 @@ def test_every_profile_in_the_store_is_looked_at(data_dir: Path) -> None:
     assert readiness.any_works(found)
     assert not readiness.any_works({"keyless": found["keyless"]})
     assert not readiness.any_works({})
+
+
+def test_the_providers_environment_key_is_not_sent_to_another_server(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-the-real-openai-key")
+    router = builtin(base_url="https://openrouter.ai/api/v1", key_name="openrouter.ai")
+    found = readiness.problem(router)
+    assert "no API key 'openrouter.ai'" in found
+    assert "`seedbed key set openrouter.ai` or set OPENAI_API_KEY" not in found
+    with pytest.raises(UserError):
+        key_for(router)
+    # A key of another name for the provider's own API may still come from it.
+    work = builtin(key_name="work-openai")
+    assert readiness.problem(work) == ""
+    assert key_for(work) is not None and key_for(work).get_secret_value() == (
+        "sk-the-real-openai-key"
+    )
+
+
+def test_a_quick_look_stops_at_the_first_agent_that_runs_and_spares_the_keyring(
+    data_dir: Path,
+) -> None:
+    store = Store.open(data_dir)
+    try:
+        store.add_profile(builtin("remote"))  # needs the keyring (none works in tests)
+        store.add_profile(AgentProfile(name="script", command="true"))
+        store.add_profile(builtin("local", base_url="http://127.0.0.1:11434/v1"))
+        assert readiness.problems(store, first_that_runs=True) == {"script": ""}
+        store.add_profile(builtin("remote-2"))
+        whole = readiness.problems(store)
+    finally:
+        store.close()
+    assert list(whole) == ["remote", "script", "local", "remote-2"]
+    assert [name for name, problem in whole.items() if not problem] == ["script", "local"]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 from pathlib import Path
 
@@ -30,8 +29,8 @@ def test_the_first_run_offers_a_repository_and_a_local_model_server(
     ollama = local_servers.Candidate(
         name="Ollama", probe_url=f"{server}/api/tags", base_url=f"{server}/v1", style="ollama"
     )
-    monkeypatch.setattr(welcome, "detect", functools.partial(local_servers.detect, (ollama,)))
     window = MainWindow(app_context)
+    window.empty.candidates = (ollama,)
     qtbot.addWidget(window)
     window.show()
     page = window.empty
@@ -58,8 +57,8 @@ def test_the_first_run_offers_a_repository_and_a_local_model_server(
 def test_add_a_repository_opens_the_folder_chooser(
     qtbot: QtBot, app_context: AppContext, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(welcome, "detect", lambda: [])
     window = MainWindow(app_context)
+    window.empty.candidates = ()  # no local model server
     qtbot.addWidget(window)
     window.show()
     chosen: list[object] = []
@@ -83,8 +82,8 @@ def test_the_short_setup_makes_a_builtin_agent_with_its_key_in_the_keyring(
     from seedbed import secrets
     from seedbed.domain.models import ProviderKind
 
-    monkeypatch.setattr(welcome, "detect", lambda: [])
     page = welcome.WelcomePage(app_context)
+    page.candidates = ()  # no local model server
     qtbot.addWidget(page)
     page.show()
     page.refresh()
@@ -123,9 +122,9 @@ def test_the_short_setup_names_what_it_finds_of_a_cli(
     codex = bin_dir / "codex"  # a real program that answers --version as Codex does
     codex.write_text("#!/bin/sh\necho 'codex-cli 0.171.0'\n")
     codex.chmod(0o755)
-    monkeypatch.setenv("PATH", f"{bin_dir}:/usr/bin:/bin")  # and no other agent CLI
-    monkeypatch.setattr(welcome, "detect", lambda: [])
+    monkeypatch.setenv("PATH", str(bin_dir))  # and no other agent CLI
     page = welcome.WelcomePage(app_context)
+    page.candidates = ()  # no local model server
     qtbot.addWidget(page)
     page.show()
     page.refresh()
@@ -148,8 +147,8 @@ def test_the_welcome_page_is_read_again_when_settings_close(
     command_profile: object,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(welcome, "detect", lambda: [])
     window = MainWindow(app_context)
+    window.empty.candidates = ()  # no local model server
     qtbot.addWidget(window)
     window.show()
     page = window.empty
@@ -170,8 +169,8 @@ def test_a_profile_that_cannot_run_is_no_agent_yet(
         "profile", "add", "keyless", "--kind", "builtin", "--provider", "openai", "--model", "m"
     )
     seedbed.ok("profile", "add", "gone", "--kind", "codex", "--binary", "/nonexistent/codex")
-    monkeypatch.setattr(welcome, "detect", lambda: [])
     page = welcome.WelcomePage(app_context)
+    page.candidates = ()  # no local model server
     qtbot.addWidget(page)
     page.show()
     page.refresh()
@@ -198,8 +197,8 @@ def test_a_local_server_without_a_model_is_named_with_what_to_do(
     ollama = local_servers.Candidate(
         name="Ollama", probe_url=f"{server}/api/tags", base_url=f"{server}/v1", style="ollama"
     )
-    monkeypatch.setattr(welcome, "detect", functools.partial(local_servers.detect, (ollama,)))
     page = welcome.WelcomePage(app_context)
+    page.candidates = (ollama,)
     qtbot.addWidget(page)
     page.show()
     page.refresh()
@@ -272,7 +271,7 @@ def test_the_board_says_when_no_agent_can_run_and_offers_the_setup(
         setup.create_button.click()
     assert added.args == ["openai"]
     qtbot.waitUntil(lambda: not hint.isVisible())
-    assert window.findChild(quick_setup.SetupDialog) is None  # closed and gone
+    assert not dialog.isVisible()  # closed once the agent was made
     assert app_context.store.find_profile("openai").key_name == ""
 
 
@@ -291,3 +290,110 @@ def test_the_board_hint_stays_away_while_an_agent_can_run(
     with qtbot.waitSignal(window.agent_hint.looked, timeout=10_000) as looked:
         dialog.done(QDialog.DialogCode.Accepted)
     assert looked.args == [True] and window.agent_hint.isHidden()
+
+
+def test_the_setup_checks_everything_before_it_stores_a_key(
+    app_context: AppContext, file_keyring: object
+) -> None:
+    from seedbed import secrets
+    from seedbed.domain.errors import UserError
+
+    secrets.set_key("openai", "sk-the-real-openai-key")
+    for base_url, reason in (
+        ("openrouter.ai/api/v1", "needs http:// or https://"),  # no scheme: no host either
+        ("http://models.example.com/v1", "unencrypted"),  # the key would go in the clear
+    ):
+        with pytest.raises(UserError, match=reason):
+            quick_setup.create_agent(
+                app_context.store,
+                AgentKind.BUILTIN,
+                ProviderKind.OPENAI,
+                "some-model",
+                base_url,
+                "sk-typed-into-the-setup",
+            )
+    assert secrets.get_key("openai") == "sk-the-real-openai-key"
+    assert secrets.get_key("models.example.com") is None
+    assert app_context.store.list_profiles() == []
+
+
+def test_the_providers_own_api_keeps_the_providers_key_name() -> None:
+    for url in ("https://api.anthropic.com", "https://api.anthropic.com/v1/"):
+        assert quick_setup.key_name_for(ProviderKind.ANTHROPIC, url, True) == ""
+    assert quick_setup.key_name_for(ProviderKind.ANTHROPIC, "https://api.openai.com/v1", True)
+
+
+def test_one_click_makes_one_agent(
+    qtbot: QtBot, app_context: AppContext, model_server: ModelServer
+) -> None:
+    page = welcome.WelcomePage(app_context)
+    page.candidates = ()
+    qtbot.addWidget(page)
+    page.show()
+    page.refresh()
+    setup = page.setup
+    qtbot.waitUntil(setup.isVisible)
+    setup.model.setText("scripted")
+    setup.base_url.setText(model_server.openai_url)
+    with qtbot.waitSignal(page.profile_added, timeout=10_000):
+        setup.create_button.click()
+        assert not setup.create_button.isEnabled()
+        setup.kind.setCurrentIndex(setup.kind.findData(AgentKind.CODEX))
+        setup.kind.setCurrentIndex(setup.kind.findData(AgentKind.BUILTIN))
+        assert not setup.create_button.isEnabled()  # still making the first
+    assert [p.name for p in app_context.store.list_profiles()] == ["openai"]
+
+
+def test_an_answer_to_an_earlier_look_is_dropped(
+    qtbot: QtBot, command_profile: Callable[[str, str], str], app_context: AppContext
+) -> None:
+    page = welcome.WelcomePage(app_context)
+    page.candidates = ()
+    qtbot.addWidget(page)
+    page.show()
+    page.refresh()
+    earlier = page._generation
+    command_profile("works", "true")
+    page.refresh()
+    page._on_problems(earlier, {})  # the first look's answer, come late: "no agent"
+    assert page.agent_label.text() == welcome.LOOKING and page.setup.isHidden()
+    qtbot.waitUntil(lambda: page.agent_label.text() == "Agents: works.")
+    page._on_problems(earlier, {})
+    assert page.agent_label.text() == "Agents: works." and page.setup.isHidden()
+
+
+def test_a_server_with_only_embedding_models_is_not_offered(
+    qtbot: QtBot,
+    app_context: AppContext,
+    server: str,  # noqa: F811
+) -> None:
+    Handler.routes = {"/api/tags": {"models": [{"name": "nomic-embed-text:latest"}]}}
+    ollama = local_servers.Candidate(
+        name="Ollama", probe_url=f"{server}/api/tags", base_url=f"{server}/v1", style="ollama"
+    )
+    page = welcome.WelcomePage(app_context)
+    page.candidates = (ollama,)
+    qtbot.addWidget(page)
+    page.show()
+    page.refresh()
+    qtbot.waitUntil(lambda: len(page.server_notes) == 1, timeout=10_000)
+    assert page.server_notes[0].text() == welcome.ONLY_EMBEDDING.format(name="Ollama")
+    assert page.server_buttons == []
+
+
+def test_closing_the_setup_while_it_makes_the_agent_still_clears_the_hint(
+    qtbot: QtBot, project: str, app_context: AppContext, model_server: ModelServer
+) -> None:
+    window = MainWindow(app_context)
+    qtbot.addWidget(window)
+    window.show()
+    hint = window.agent_hint
+    qtbot.waitUntil(hint.isVisible)
+    dialog = hint.open_setup()
+    dialog.setup.model.setText("scripted")
+    dialog.setup.base_url.setText(model_server.openai_url)
+    with qtbot.waitSignal(hint.profile_added, timeout=10_000):
+        dialog.setup.create_button.click()
+        dialog.reject()  # closed at once, the profile still on its way
+    qtbot.waitUntil(lambda: not hint.isVisible())
+    assert app_context.store.find_profile("openai").base_url == model_server.openai_url

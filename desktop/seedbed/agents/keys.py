@@ -2,13 +2,27 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlparse
+
 from pydantic import SecretStr
 
 from seedbed import secrets
 from seedbed.agents.cli.registry import adapter_for, is_cli
 from seedbed.agents.urls import is_local
 from seedbed.domain.errors import UserError
-from seedbed.domain.models import AgentKind, AgentProfile
+from seedbed.domain.models import DEFAULT_BASE_URLS, AgentKind, AgentProfile
+
+
+def env_may_stand_in(name: str, provider: str, base_url: str) -> bool:
+    """Whether the provider's environment variable (OPENAI_API_KEY…) may stand in for the
+    key `name`: for the provider's own key name, or for a profile that talks to the
+    provider's own API. A key named for another server (the setup names an OpenRouter
+    key after its host) never comes from it: the OpenAI key is not sent to OpenRouter."""
+    if name == provider or not base_url:
+        return True
+    defaults = {kind.value: url for kind, url in DEFAULT_BASE_URLS.items()}
+    default = defaults.get(provider)
+    return default is not None and urlparse(base_url).hostname == urlparse(default).hostname
 
 
 def cli_key_for(profile: AgentProfile) -> SecretStr | None:
@@ -23,13 +37,15 @@ def cli_key_for(profile: AgentProfile) -> SecretStr | None:
     if not profile.key_name:
         return None
     provider, variable = adapter_for(profile.kind).key_source(profile)
-    found = secrets.resolve_key(profile.key_name, provider)
+    env = env_may_stand_in(profile.key_name, provider, profile.base_url)
+    found = secrets.resolve_key(profile.key_name, provider, env=env)
     if found is None:
         # The profile asked for this key: going on without it would bill whatever
         # login or variable the CLI finds instead.
+        hint = f" or set {variable}" if env else ""
         raise UserError(
             f"no API key {profile.key_name!r} for profile {profile.name!r}: store one with "
-            f"`seedbed key set {profile.key_name}` or set {variable}"
+            f"`seedbed key set {profile.key_name}`{hint}"
         )
     base_url = profile.base_url
     if base_url.startswith("http://") and not is_local(base_url):
@@ -57,7 +73,8 @@ def key_for(profile: AgentProfile) -> SecretStr | None:
     if local and not profile.key_name:
         return None
     name = profile.effective_key_name()
-    found = secrets.resolve_key(name, profile.provider.value)
+    env = env_may_stand_in(name, profile.provider.value, profile.base_url)
+    found = secrets.resolve_key(name, profile.provider.value, env=env)
     if found is not None:
         if base_url.startswith("http://") and not local:
             raise UserError(
@@ -67,7 +84,7 @@ def key_for(profile: AgentProfile) -> SecretStr | None:
         return found.value
     if local:
         return None
-    variable = secrets.ENV_FALLBACK.get(profile.provider.value, "")
+    variable = secrets.ENV_FALLBACK.get(profile.provider.value, "") if env else ""
     hint = f" or set {variable}" if variable else ""
     message = (
         f"no API key {name!r} for profile {profile.name!r}: store one with "

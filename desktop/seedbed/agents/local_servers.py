@@ -15,6 +15,11 @@ class LocalServer(Model):
     base_url: str = Field(description="Its OpenAI-compatible base URL, for a builtin profile.")
     models: list[str] = Field(default_factory=list)
 
+    def chat_models(self) -> list[str]:
+        """The models an agent can talk to: an embedding model (nomic-embed-text, say)
+        answers no chat."""
+        return [model for model in self.models if "embed" not in model.lower()]
+
 
 class Candidate(Model):
     name: str

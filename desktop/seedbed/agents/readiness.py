@@ -11,6 +11,7 @@ import shlex
 from seedbed.agents.cli.adapter import find_binary
 from seedbed.agents.cli.registry import adapter_for, is_cli
 from seedbed.agents.keys import key_for
+from seedbed.agents.urls import is_local
 from seedbed.domain.errors import UserError
 from seedbed.domain.models import AgentKind, AgentProfile
 from seedbed.store import Store
@@ -31,10 +32,31 @@ def problem(profile: AgentProfile) -> str:
     return ""
 
 
-def problems(store: Store) -> dict[str, str]:
+def problems(store: Store, first_that_runs: bool = False) -> dict[str, str]:
     """Each profile's name and its problem ("" for one that can run), in the store's
-    order. Blocks: call it through the engine host."""
-    return {profile.name: problem(profile) for profile in store.list_profiles()}
+    order. Blocks: call it through the engine host.
+
+    With first_that_runs, it stops at the first profile that can run, and looks at the
+    profiles that need no key from the keyring first: a locked keyring that asks to be
+    unlocked is asked only when none of those can run."""
+    profiles = store.list_profiles()
+    if not first_that_runs:
+        return {profile.name: problem(profile) for profile in profiles}
+    found: dict[str, str] = {}
+    for profile in sorted(profiles, key=needs_keyring):
+        found[profile.name] = problem(profile)
+        if not found[profile.name]:
+            break
+    return found
+
+
+def needs_keyring(profile: AgentProfile) -> bool:
+    """Whether looking at the profile reads the keyring (a key it names or its provider's)."""
+    if is_cli(profile.kind):
+        return bool(profile.key_name)
+    if profile.kind is AgentKind.BUILTIN:
+        return bool(profile.key_name) or not is_local(profile.effective_base_url())
+    return False
 
 
 def any_works(found: dict[str, str]) -> bool:

@@ -3,6 +3,7 @@ the current user (XDG data directory), so Seedbed shows up in the desktop's laun
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -100,5 +101,8 @@ def _refresh(home: Path) -> None:
     if (hicolor / "icon-theme.cache").exists():
         commands.append(["gtk-update-icon-cache", "-q", "-t", "-f", str(hicolor)])
     for argv in commands:
+        # A tool that fails or hangs changes nothing: the files are in place, and the
+        # desktop notices them on its next look.
         if shutil.which(argv[0]):
-            subprocess.run(argv, check=False, capture_output=True, timeout=30)
+            with contextlib.suppress(OSError, subprocess.SubprocessError):
+                subprocess.run(argv, check=False, capture_output=True, timeout=30)

@@ -195,7 +195,7 @@ class MainWindow(WindowActions, QMainWindow):
             if self.pages.currentWidget() is not self.empty or not self.empty.shown_once:
                 self.empty.refresh()
             self.pages.setCurrentWidget(self.empty)
-            self.agent_hint.hide()  # the welcome page says it
+            self.agent_hint.forget()  # the welcome page says it
             return
         if self.pages.currentWidget() is self.empty or not self._agents_checked:
             self._agents_checked = True

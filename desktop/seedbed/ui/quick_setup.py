@@ -31,7 +31,7 @@ from seedbed.domain.models import (
     AgentProfile,
     ProviderKind,
 )
-from seedbed.engine.configure import add_profile
+from seedbed.engine.configure import add_profile, check_profile
 from seedbed.store import Store
 from seedbed.ui.context import AppContext
 from seedbed.ui.task_dialog import describe_error
@@ -60,15 +60,18 @@ def key_name_for(provider: ProviderKind, base_url: str, with_key: bool) -> str:
     The provider's name is for its own API only: a key for another server behind the
     same protocol (OpenRouter, a company proxy) is stored under that server's host, so
     it neither overwrites the real OpenAI key nor is the OpenAI key sent there. A local
-    server is given a key only when one is typed."""
-    url = base_url.strip().rstrip("/")
-    if not url or url == DEFAULT_BASE_URLS[provider]:
+    server is given a key only when one is typed. UserError for a URL without a host."""
+    url = base_url.strip()
+    if not url:
+        return ""
+    parsed = urlparse(url)
+    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+        raise UserError(f"the base URL needs http:// or https:// and a host, not {url!r}")
+    if parsed.hostname == urlparse(DEFAULT_BASE_URLS[provider]).hostname:
         return ""
     if is_local(url) and not with_key:
         return ""
-    parsed = urlparse(url)
-    host = parsed.hostname or ""
-    return f"{host}:{parsed.port}" if host and parsed.port else host
+    return f"{parsed.hostname}:{parsed.port}" if parsed.port else parsed.hostname
 
 
 def describe(found: dict[str, str]) -> str:
@@ -89,24 +92,28 @@ def create_agent(
     base_url: str = "",
     key: str = "",
 ) -> AgentProfile:
-    """Make the profile (blocking: the keyring and the store). A key is stored first,
-    under the provider's name, or the server's for another base URL (key_name_for): if
-    the keyring cannot take it, nothing is made."""
+    """Make the profile (blocking: the keyring and the store). Everything is checked
+    before the key is stored, under the provider's name, or the server's for another
+    base URL (key_name_for); if the keyring cannot take it, nothing is made."""
     taken = {p.name for p in store.list_profiles()}
     if kind is not AgentKind.BUILTIN:
         return add_profile(store, free_name(kind.value, taken), kind)
     assert provider is not None
     if not model.strip():
         raise UserError("name the model (the provider's name for it)")
-    key_name = key_name_for(provider, base_url, bool(key.strip()))
-    if key.strip():
-        secrets.set_key(key_name or provider.value, key.strip())
+    key, base_url = key.strip(), base_url.strip()
     options: dict[str, object] = {"provider": provider, "model": model.strip()}
-    if base_url.strip():
-        options["base_url"] = base_url.strip()
+    if base_url:
+        options["base_url"] = base_url
+    key_name = key_name_for(provider, base_url, bool(key))
     if key_name:
         options["key_name"] = key_name
-    return add_profile(store, free_name(provider.value, taken), kind, **options)
+    profile = check_profile(free_name(provider.value, taken), kind, **options)
+    if key and base_url.startswith("http://") and not is_local(base_url):
+        raise UserError(f"a key would go unencrypted to {base_url}: use an https:// base URL")
+    if key:
+        secrets.set_key(key_name or provider.value, key)
+    return store.add_profile(profile)
 
 
 def cli_versions() -> dict[str, str]:
@@ -128,6 +135,7 @@ class QuickSetup(QGroupBox):
         super().__init__("Set up an agent", parent)
         self.context = context
         self.versions: dict[str, str] | None = None
+        self._busy = False  # a profile is being made: one at a time
         self.kind = QComboBox(self)
         self.kind.addItem("Seedbed's own agent (an API key)", AgentKind.BUILTIN)
         for kind in CLI_KINDS:
@@ -178,7 +186,7 @@ class QuickSetup(QGroupBox):
                 label.setVisible(builtin)
         self.found.setVisible(not builtin)
         if builtin:
-            self.create_button.setEnabled(True)
+            self.create_button.setEnabled(not self._busy)
         elif self.versions is None:
             self.found.setText("Looking for it…")
             self.create_button.setEnabled(False)
@@ -199,7 +207,7 @@ class QuickSetup(QGroupBox):
             else "Not found here: install it, then come back "
             "(or give a profile its path in Settings)."
         )
-        self.create_button.setEnabled(bool(found))
+        self.create_button.setEnabled(bool(found) and not self._busy)
 
     @Slot(int)
     def _on_provider_current_index_changed(self, _index: int) -> None:
@@ -213,6 +221,7 @@ class QuickSetup(QGroupBox):
             self.error_label.show_message("Another Seedbed engine owns this data dir.")
             return
         self.error_label.show_message("")
+        self._busy = True
         self.create_button.setEnabled(False)
         self.context.host.call(
             create_agent,
@@ -229,11 +238,13 @@ class QuickSetup(QGroupBox):
 
     def _on_created(self, profile: AgentProfile) -> None:
         self.key.clear()
-        self.create_button.setEnabled(True)
+        self._busy = False
+        self._on_kind_current_index_changed(self.kind.currentIndex())
         self.profile_added.emit(profile.name)
 
     def _on_failed(self, error: BaseException) -> None:
-        self.create_button.setEnabled(True)
+        self._busy = False
+        self._on_kind_current_index_changed(self.kind.currentIndex())
         self.error_label.show_message(describe_error(error))
 
 

@@ -9,9 +9,10 @@ from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtWidgets import QLabel, QPushButton, QVBoxLayout, QWidget
 
 from seedbed.agents import readiness
-from seedbed.agents.local_servers import LocalServer, detect
+from seedbed.agents.local_servers import DEFAULTS, Candidate, LocalServer, detect
 from seedbed.domain.models import AgentKind, AgentProfile, ProviderKind
 from seedbed.engine.configure import add_profile
+from seedbed.store import Store
 from seedbed.ui.context import AppContext
 from seedbed.ui.quick_setup import QuickSetup, describe
 from seedbed.ui.task_dialog import describe_error
@@ -24,6 +25,7 @@ NO_MODEL = {
     "then look again.",
     "LM Studio": "LM Studio runs here but offers no model: load one in LM Studio, then look again.",
 }
+ONLY_EMBEDDING = "{name} runs here but offers only embedding models: add a chat model."
 
 
 def profile_name(server: LocalServer, taken: set[str]) -> str:
@@ -32,6 +34,19 @@ def profile_name(server: LocalServer, taken: set[str]) -> str:
     while name in taken:
         name, n = f"{base}-{n}", n + 1
     return name
+
+
+def add_local_profile(store: Store, server: LocalServer, model: str) -> AgentProfile:
+    """A builtin profile for a model server on this machine (blocking: the store)."""
+    taken = {p.name for p in store.list_profiles()}
+    return add_profile(
+        store,
+        profile_name(server, taken),
+        AgentKind.BUILTIN,
+        provider=ProviderKind.OPENAI,
+        base_url=server.base_url,
+        model=model,
+    )
 
 
 class WelcomePage(QWidget):
@@ -64,6 +79,9 @@ class WelcomePage(QWidget):
         self.look_again_button.setToolTip("Look for local model servers and agents again")
         self.look_again_button.hide()
         self.shown_once = False
+        self.candidates: tuple[Candidate, ...] = DEFAULTS  # where local servers are looked for
+        # Each refresh's answers carry its number: a later refresh makes older ones stale.
+        self._generation = 0
         self.setup = QuickSetup(context, self)
         self.setup.profile_added.connect(self._on_setup_profile_added)
         self.settings_button = QPushButton("More in Settings…", self)
@@ -96,21 +114,47 @@ class WelcomePage(QWidget):
         """Say which agents can run; while none can, offer the setup and look for local
         model servers. The checks block (PATH, the keyring), so they run in the engine."""
         self.shown_once = True
+        self._generation += 1
+        generation = self._generation
         self.agent_label.setText(LOOKING)
         self._fit_text()
         self.context.host.call(
-            readiness.problems, self.context.store, on_done=self._on_problems, owner=self
+            readiness.problems,
+            self.context.store,
+            on_done=lambda found: self._on_problems(generation, found),
+            on_error=lambda error: self._on_problems_failed(generation, error),
+            owner=self,
         )
 
-    def _on_problems(self, found: dict[str, str]) -> None:
+    def _on_problems(self, generation: int, found: dict[str, str]) -> None:
+        if generation != self._generation:
+            return
         works = readiness.any_works(found)
         self.agent_label.setText(describe(found))
+        self._offer_setup(not works)
+        if not works:
+            self.context.host.call(
+                detect,
+                self.candidates,
+                on_done=lambda servers: self._on_servers(generation, servers),
+                owner=self,
+            )
+
+    def _on_problems_failed(self, generation: int, error: BaseException) -> None:
+        if generation != self._generation:
+            return
+        self.agent_label.setText(f"The agents could not be looked at: {describe_error(error)}")
+        self._offer_setup(True)
+
+    def _offer_setup(self, offered: bool) -> None:
         for widget in (self.settings_button, self.setup, self.look_again_button):
-            widget.setVisible(not works)
+            widget.setVisible(offered)
         self._fit_text()
         self._set_servers([])
-        if not works:
-            self.context.host.call(detect, on_done=self._set_servers, owner=self)
+
+    def _on_servers(self, generation: int, servers: list[LocalServer]) -> None:
+        if generation == self._generation:
+            self._set_servers(servers)
 
     def _fit_text(self) -> None:
         """Wrapped labels in a fixed-width column get their full height (a layout that
@@ -126,16 +170,19 @@ class WelcomePage(QWidget):
         self.server_buttons, self.server_notes = [], []
         at = self._servers_at
         for server in servers:
-            if not server.models:
-                note = QLabel(NO_MODEL.get(server.name, f"{server.name} offers no model."), self)
+            models = server.chat_models()
+            if not models:
+                text = NO_MODEL.get(server.name, f"{server.name} offers no model.")
+                if server.models:
+                    text = ONLY_EMBEDDING.format(name=server.name)
+                note = QLabel(text, self)
                 note.setWordWrap(True)
                 self._layout.insertWidget(at, note)
                 self.server_notes.append(note)
             else:
-                model = server.models[0]
-                button = QPushButton(f"Use {server.name} on this machine ({model})", self)
+                button = QPushButton(f"Use {server.name} on this machine ({models[0]})", self)
                 button.setToolTip(f"A built-in agent profile talking to {server.base_url}")
-                button.clicked.connect(lambda _=False, s=server, m=model: self._use(s, m))
+                button.clicked.connect(lambda _=False, s=server, m=models[0]: self._use(s, m))
                 self._layout.insertWidget(at, button)
                 self.server_buttons.append(button)
             at += 1
@@ -145,16 +192,11 @@ class WelcomePage(QWidget):
         if self.context.read_only:
             self.error_label.show_message("Another Seedbed engine owns this data dir.")
             return
-        taken = {p.name for p in self.context.store.list_profiles()}
-        name = profile_name(server, taken)
         self.context.host.call(
-            add_profile,
+            add_local_profile,
             self.context.store,
-            name,
-            AgentKind.BUILTIN,
-            provider=ProviderKind.OPENAI,
-            base_url=server.base_url,
-            model=model,
+            server,
+            model,
             on_done=self._on_profile_added,
             on_error=lambda error: self.error_label.show_message(describe_error(error)),
             owner=self,
