@@ -123,3 +123,26 @@ def test_at_most_four_tasks_are_pinned_to_the_foreground(seedbed: SeedbedCli, pr
     assert [t["foreground"] for t in seedbed.ok("task", "list", "--json").json()] == [
         False, True, True, True, True,
     ]  # fmt: skip
+
+
+def test_a_task_with_no_agent_named_gets_the_first_that_can_run(
+    seedbed: SeedbedCli, project: str
+) -> None:
+    # A builtin agent without its key (no keyring works in tests), a CLI not installed.
+    seedbed.ok("profile", "add", "keyless", "--kind", "builtin", "--provider", "openai",
+               "--model", "m")  # fmt: skip
+    seedbed.ok("profile", "add", "gone", "--kind", "codex", "--binary", "/nonexistent/codex")
+
+    def add_task(title: str) -> int:
+        shown = seedbed.ok("task", "add", "--project", project, "--title", title, "--json")
+        return int(shown.json()["id"])
+
+    none_runs = add_task("t")  # none can run: the first, whose run will say what it lacks
+    seedbed.ok("profile", "add", "script", "--kind", "command", "--command", "true")
+    one_runs = add_task("u")
+    store = Store.open(seedbed.data_dir)
+    try:
+        assert store.get_task(none_runs).profile_id == store.find_profile("keyless").id
+        assert store.get_task(one_runs).profile_id == store.find_profile("script").id
+    finally:
+        store.close()

@@ -325,3 +325,31 @@ def test_a_refused_edit_changes_nothing(
     dialog._on_buttons_accepted()
     qtbot.waitUntil(lambda: "cycle" in dialog.error_label.text(), timeout=10_000)
     assert store.get_task(a.id).title == "A" and store.get_task(a.id).after == []
+
+
+def test_a_new_task_gets_an_agent_that_can_run_and_the_others_say_why_not(
+    qtbot: QtBot, seedbed: SeedbedCli, app_context: AppContext
+) -> None:
+    seedbed.ok("profile", "add", "keyless", "--kind", "builtin", "--provider", "openai",
+               "--model", "m")  # fmt: skip
+    seedbed.ok("profile", "add", "script", "--kind", "command", "--command", "true")
+    dialog = open_dialog(qtbot, app_context)
+    combo = dialog.profile_combo
+    qtbot.waitUntil(lambda: combo.itemText(0).endswith("— cannot run"), timeout=10_000)
+    assert combo.itemText(0) == "keyless (builtin) — cannot run"
+    assert "no API key 'openai'" in combo.itemData(0, Qt.ItemDataRole.ToolTipRole)
+    assert combo.itemText(1) == "script (command)"
+    assert dialog.profile_name() == "script"  # not the first, which would only fail
+
+
+def test_an_agent_the_user_picked_is_kept(
+    qtbot: QtBot, seedbed: SeedbedCli, app_context: AppContext
+) -> None:
+    seedbed.ok("profile", "add", "keyless", "--kind", "builtin", "--provider", "openai",
+               "--model", "m")  # fmt: skip
+    seedbed.ok("profile", "add", "script", "--kind", "command", "--command", "true")
+    dialog = TaskDialog(app_context, app_context.store.find_project("demo").id)
+    qtbot.addWidget(dialog)
+    dialog.profile_combo.activated.emit(0)  # the user chose it before the look came back
+    qtbot.waitUntil(lambda: dialog.profile_combo.itemText(0).endswith("— cannot run"))
+    assert dialog.profile_name() == "keyless"

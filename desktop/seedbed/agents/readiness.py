@@ -61,3 +61,10 @@ def needs_keyring(profile: AgentProfile) -> bool:
 
 def any_works(found: dict[str, str]) -> bool:
     return any(not text for text in found.values())
+
+
+def default_profile(store: Store) -> AgentProfile | None:
+    """The profile a task gets when neither it nor its project names one: the first
+    that can run (one that cannot would only fail), else the first. Blocks."""
+    profiles = store.list_profiles()
+    return next((p for p in profiles if not problem(p)), profiles[0] if profiles else None)

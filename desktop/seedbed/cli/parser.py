@@ -130,7 +130,10 @@ def build_parser() -> Parser:
     prompt = p.add_mutually_exclusive_group()
     prompt.add_argument("--prompt", default="")
     prompt.add_argument("--prompt-file", type=Path)
-    p.add_argument("--profile", help="agent profile name (default: the first profile)")
+    p.add_argument(
+        "--profile",
+        help="agent profile name (default: the project's executor, else the first that can run)",
+    )
     p.add_argument("--start", action="store_true", help="queue it at once")
     p.add_argument(
         "--foreground", action="store_true", help="pin it to the window's foreground view"

@@ -117,7 +117,7 @@ class Project(Model):
     budget_usd: float = Field(0.0, description="Dollars all its tasks may spend; 0: no limit.")
     budget_tokens: int = Field(0, description="Tokens all its tasks may use; 0: no limit.")
     executor_profile_id: int | None = Field(
-        None, description="Its tasks' agent unless they name one (else the first profile)."
+        None, description="Its tasks' agent unless they name one (else the first that can run)."
     )
     planner_profile_id: int | None = Field(None, description="Its tasks' planner by default.")
     reviewer_profile_id: int | None = Field(None, description="Its tasks' reviewer by default.")

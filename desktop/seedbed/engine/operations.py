@@ -20,6 +20,7 @@ from typing import Any
 
 from pydantic import Field
 
+from seedbed.agents.readiness import default_profile
 from seedbed.domain.errors import OperationError, UserError
 from seedbed.domain.lifecycle import check_move
 from seedbed.domain.models import Control, Model, Phase, RunKind, Task, TaskState
@@ -151,8 +152,8 @@ def add_task(
     elif project.executor_profile_id is not None:
         profile_id = project.executor_profile_id
     else:
-        profiles = store.list_profiles()
-        profile_id = profiles[0].id if profiles else None
+        default = default_profile(store)
+        profile_id = default.id if default is not None else None
     task = store.add_task(
         Task(
             project_id=project.id,

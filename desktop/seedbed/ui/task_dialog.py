@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from PySide6.QtCore import Signal, Slot
+from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtGui import QKeySequence, QShortcut, QValidator
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from seedbed.agents import readiness
 from seedbed.domain.errors import SeedbedError, UserError
 from seedbed.domain.models import Task
 from seedbed.engine import operations
@@ -224,6 +225,30 @@ class TaskDialog(QDialog):
             combo.addItem(f"{profile.name} ({profile.kind.value})", profile.name)
             if profile.id == chosen:
                 combo.setCurrentIndex(combo.count() - 1)
+        # Which of them can run is looked at in the engine (PATH, the keyring); until the
+        # user picks one, a new task with no executor named gets the first that can.
+        self._profile_picked = chosen is not None or self.task is not None
+        combo.activated.connect(self._on_profile_combo_activated)
+        self.context.host.call(
+            readiness.problems, self.context.store, on_done=self._on_problems, owner=self
+        )
+
+    @Slot(int)
+    def _on_profile_combo_activated(self, _index: int) -> None:
+        self._profile_picked = True
+
+    def _on_problems(self, found: dict[str, str]) -> None:
+        combo = self.profile_combo
+        first_ready = -1
+        for index in range(combo.count()):
+            problem = found.get(str(combo.itemData(index)), "")
+            if problem:
+                combo.setItemText(index, f"{combo.itemText(index)} — cannot run")
+                combo.setItemData(index, problem, Qt.ItemDataRole.ToolTipRole)
+            elif first_ready < 0 and combo.itemData(index) is not None:
+                first_ready = index
+        if not self._profile_picked and first_ready >= 0:
+            combo.setCurrentIndex(first_ready)
 
     # -- saving ------------------------------------------------------------------------
 
