@@ -14,10 +14,13 @@ def open_window(
     select: int | None,
     size: str | None,
     view: str = "board",
+    probe: bool = False,
 ) -> int:
     """Qt is imported only now: the headless commands never load it."""
-    from seedbed.app import parse_size, run_gui
+    from seedbed.app import parse_size, probe_platform, run_gui
 
+    if probe:
+        return probe_platform()
     return run_gui(data_dir, screenshot, select, parse_size(size) if size else None, view)
 
 

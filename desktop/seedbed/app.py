@@ -44,6 +44,18 @@ def tune_process() -> None:
     sys.setswitchinterval(GIL_SWITCH_S)
 
 
+def probe_platform() -> int:
+    """Start Qt's platform plugin as the window would, say which, and stop: what
+    `seedbed doctor` runs in a process of its own (a plugin that cannot load aborts the
+    whole process, with Qt's reason on stderr)."""
+    from PySide6.QtGui import QGuiApplication
+
+    app = QGuiApplication.instance() or QGuiApplication(sys.argv[:1])
+    print(QGuiApplication.platformName())
+    del app
+    return 0
+
+
 def check_display(screenshot: bool) -> None:
     """Without a display Qt aborts the whole process; say what to do instead.
     A screenshot needs no display: it renders offscreen."""

@@ -11,7 +11,7 @@ import time
 from typing import Any, TextIO
 
 from seedbed import secrets
-from seedbed.cli.text import EXIT_FAILED, EXIT_OK, describe, format_event, read_key, usage_line
+from seedbed.cli.text import EXIT_OK, describe, format_event, read_key, usage_line
 from seedbed.domain.errors import OperationError, UserError
 from seedbed.domain.models import (
     AgentKind,
@@ -429,17 +429,6 @@ class Cli:
             raise UserError(f"no key {name!r} is set in the keyring")
         self.emit({"name": name, "deleted": True}, f"key {name!r} deleted")
         return EXIT_OK
-
-    def doctor(self) -> int:
-        from seedbed.cli.doctor import examine
-
-        report = examine(self.store)
-        rows = [
-            f"{check.name:<14} {'ok ' if check.ok else 'NO '} {check.detail}" for check in report
-        ]
-        self.emit([check.model_dump() for check in report], "\n".join(rows))
-        failed = any(check.essential and not check.ok for check in report)
-        return EXIT_FAILED if failed else EXIT_OK
 
     def agents_doctor(self) -> int:
         from seedbed.agents.cli.doctor import check_all

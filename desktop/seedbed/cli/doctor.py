@@ -1,25 +1,34 @@
 """`seedbed doctor`: what this machine offers Seedbed, each said in one line: the Qt
-binding and a display that answers, the keyring, git, the agent CLIs, and whether each
-agent profile can run. It fails (exit 1) when the window or git cannot work here."""
+binding, a display that answers and Qt's platform plugin really starting on it, the
+keyring, git, the agent CLIs, the data dir and whether each agent profile can run. It
+fails (exit 1) when the window, git or the data dir cannot work here."""
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import importlib.util
+import json
 import os
 import re
 import socket
+import sqlite3
 import subprocess
 import sys
 from importlib import metadata
 from pathlib import Path
+from typing import TextIO
 
 from pydantic import Field
 
+from seedbed.cli.text import EXIT_FAILED, EXIT_OK
+from seedbed.domain.errors import SeedbedError
 from seedbed.domain.models import Model
+from seedbed.paths import resolve_data_dir
 from seedbed.store import Store
 
 CONNECT_TIMEOUT_S = 1.0
+PROBE_TIMEOUT_S = 30.0
 
 
 class Check(Model):
@@ -31,9 +40,26 @@ class Check(Model):
     )
 
 
-def examine(store: Store | None = None) -> list[Check]:
-    checks = [_qt(), _display(), _keyring(), _git(), *_agents()]
-    return checks + (_profiles(store) if store is not None else [])
+def report(args: argparse.Namespace, out: TextIO) -> int:
+    """Run every check, write them (a line each, or --json), exit 1 if an essential one
+    failed. The data dir is opened here, not before: it may be what is wrong."""
+    checks = examine(args.data_dir)
+    if args.json:
+        out.write(json.dumps([check.model_dump() for check in checks], indent=2) + "\n")
+    else:
+        out.writelines(
+            f"{check.name:<14} {'ok ' if check.ok else 'NO '} {check.detail}\n" for check in checks
+        )
+    return EXIT_FAILED if any(c.essential and not c.ok for c in checks) else EXIT_OK
+
+
+def examine(data_dir: Path | None = None) -> list[Check]:
+    """Every check; the data dir's last: `data_dir` as --data-dir gave it (None: the
+    default one)."""
+    checks = [qt := _qt(), display := _display()]
+    if qt.ok and display.ok:
+        checks.append(_qt_platform())
+    return [*checks, _keyring(), _git(), *_agents(), *_data(data_dir)]
 
 
 def _qt() -> Check:
@@ -49,32 +75,88 @@ def _qt() -> Check:
     return Check(name="Qt", ok=True, detail="PySide6 (version unknown)", essential=True)
 
 
+PROBES = {"xcb": "DISPLAY", "wayland": "WAYLAND_DISPLAY"}  # a plugin and its server's variable
+
+
 def _display() -> Check:
     """The Qt platform the window will use, and whether its server answers: a DISPLAY
-    left over from an old session (ssh, a closed Xvfb) names a server that is gone."""
-    platform = os.environ.get("QT_QPA_PLATFORM", "")
-    if platform:
-        return Check(
-            name="display", ok=True, detail=f"{platform} (QT_QPA_PLATFORM)", essential=True
-        )
-    for variable, plugin, problem in (
-        ("WAYLAND_DISPLAY", "wayland", wayland_problem),
-        ("DISPLAY", "xcb", x11_problem),
-    ):
-        value = os.environ.get(variable, "")
-        if value:
-            trouble = problem(value)
-            detail = f"{plugin} ({variable}={value})" + (f": {trouble}" if trouble else "")
-            return Check(name="display", ok=not trouble, detail=detail, essential=True)
-    if sys.platform != "linux":
-        return Check(name="display", ok=True, detail=f"{sys.platform}'s own", essential=True)
-    return Check(
-        name="display",
-        ok=False,
-        detail="no DISPLAY or WAYLAND_DISPLAY: the window cannot open here "
+    left over from an old session (ssh, a closed Xvfb) names a server that is gone.
+    Tried in Qt's order: the one QT_QPA_PLATFORM names; else on Linux Wayland first in a
+    Wayland session, X11 first otherwise; elsewhere the system's own."""
+    named = os.environ.get("QT_QPA_PLATFORM", "")
+    if named:
+        plugins = [entry.split(":")[0] for entry in named.split(";") if entry]
+        if not any(plugin in PROBES for plugin in plugins):
+            return _display_check(True, f"{named} (QT_QPA_PLATFORM)")
+    elif sys.platform != "linux":
+        return _display_check(True, f"{sys.platform}'s own")
+    else:
+        wayland_first = os.environ.get("XDG_SESSION_TYPE", "") == "wayland"
+        plugins = ["wayland", "xcb"] if wayland_first else ["xcb", "wayland"]
+    tried = []
+    for plugin in plugins:
+        variable = PROBES.get(plugin, "")
+        value = os.environ.get(variable, "") if variable else ""
+        if not value:
+            continue
+        trouble = (x11_problem if plugin == "xcb" else wayland_problem)(value)
+        if not trouble:
+            return _display_check(True, f"{plugin} ({variable}={value})")
+        tried.append(f"{plugin} ({variable}={value}): {trouble}")
+    if tried:
+        return _display_check(False, "; ".join(tried))
+    return _display_check(
+        False,
+        "no DISPLAY or WAYLAND_DISPLAY: the window cannot open here "
         "(the command line works; `seedbed gui --screenshot` renders offscreen)",
-        essential=True,
     )
+
+
+def _display_check(ok: bool, detail: str) -> Check:
+    return Check(name="display", ok=ok, detail=detail, essential=True)
+
+
+def _qt_platform() -> Check:
+    """Qt's platform plugin, started as the window would start it, in a process of its
+    own (a plugin that cannot load, say for a missing libxcb-cursor0, aborts it)."""
+    env = dict(os.environ)
+    if getattr(sys, "frozen", False):  # the PyInstaller bundle: its program is seedbed
+        argv = [sys.executable, "gui", "--probe"]
+        # Started as a new instance of the bundle, not as a child that shares this one's
+        # set-up (which would find none of the bundle's libraries).
+        env["PYINSTALLER_RESET_ENVIRONMENT"] = "1"
+    else:
+        argv = [sys.executable, "-m", "seedbed", "gui", "--probe"]
+    try:
+        done = subprocess.run(
+            argv, capture_output=True, text=True, timeout=PROBE_TIMEOUT_S, env=env
+        )
+    except subprocess.TimeoutExpired:
+        return _platform_check(False, f"Qt did not start within {PROBE_TIMEOUT_S:.0f} s")
+    except OSError as exc:
+        return _platform_check(False, f"cannot start {argv[0]}: {exc.strerror or exc}")
+    name = done.stdout.strip().splitlines()[-1] if done.stdout.strip() else ""
+    if done.returncode == 0 and name:
+        return _platform_check(True, f"{name} starts")
+    return _platform_check(False, qt_reason(done.stderr) or f"Qt exited {done.returncode}")
+
+
+def _platform_check(ok: bool, detail: str) -> Check:
+    return Check(name="Qt platform", ok=ok, detail=detail, essential=True)
+
+
+def qt_reason(stderr: str) -> str:
+    """What Qt said when its platform plugin did not start: its plugin lines (where the
+    real cause is named), else its last line."""
+    lines = [
+        line.strip()
+        for line in stderr.splitlines()
+        if line.strip() and not line.startswith("[PYI-")  # the bundle's loader, not Qt
+    ]
+    plugin = [line for line in lines if line.startswith("qt.qpa")]
+    chosen = plugin or lines[-1:]
+    text = " ".join(line.removeprefix("qt.qpa.plugin: ") for line in chosen)
+    return text[:500]
 
 
 def x11_problem(display: str) -> str:
@@ -154,11 +236,24 @@ def _agents() -> list[Check]:
     ]
 
 
-def _profiles(store: Store) -> list[Check]:
-    """Each agent profile: can it run now (its key, its CLI)?"""
+def _data(given: Path | None) -> list[Check]:
+    """The data dir opens (SQLite, its schema), and each agent profile in it: can it run
+    now (its key, its CLI)?"""
     from seedbed.agents.readiness import problems
 
+    try:
+        data_dir = resolve_data_dir(given)
+        store = Store.open(data_dir)
+    except (SeedbedError, OSError, sqlite3.Error) as exc:
+        return [Check(name="data dir", ok=False, detail=str(exc), essential=True)]
+    try:
+        found = problems(store)
+    finally:
+        store.close()
     return [
-        Check(name=f"profile {name}", ok=not problem, detail=problem or "can run")
-        for name, problem in problems(store).items()
+        Check(name="data dir", ok=True, detail=str(data_dir), essential=True),
+        *(
+            Check(name=f"profile {name}", ok=not problem, detail=problem or "can run")
+            for name, problem in found.items()
+        ),
     ]

@@ -13,7 +13,7 @@ from seedbed.cli.text import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from seedbed.domain.errors import SeedbedError, UserError
 from seedbed.paths import resolve_data_dir
 
-GuiLauncher = Callable[[Path, Path | None, int | None, str | None, str], int]
+GuiLauncher = Callable[[Path, Path | None, int | None, str | None, str, bool], int]
 
 
 def main(
@@ -47,7 +47,12 @@ def main(
                 getattr(args, "select", None),
                 getattr(args, "size", None),
                 getattr(args, "view", "board"),
+                getattr(args, "probe", False),
             )
+        if args.cmd == "doctor":  # before the store is opened: it may be what is wrong
+            from seedbed.cli.doctor import report
+
+            return report(args, out or sys.stdout)
         cli = Cli(args, out or sys.stdout)
         handler: Callable[[], int] = getattr(cli, name.replace("-", "_"))
         return handler()

@@ -271,6 +271,8 @@ def build_parser() -> Parser:
         help="render the window offscreen from the data dir's state, save a PNG and exit",
     )
     p.add_argument("--select", type=int, metavar="TASK_ID", help="select this task's card")
+    # `seedbed doctor` starts Qt this way, in a process of its own: does it start here?
+    p.add_argument("--probe", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--size", metavar="WxH", help="window size, e.g. 1400x850")
     p.add_argument(
         "--view",
