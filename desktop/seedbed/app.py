@@ -130,6 +130,17 @@ def _open_settings(window: MainWindow, view: str) -> QWidget:
     return dialog
 
 
+def _open_new_task(window: MainWindow) -> QWidget:
+    from seedbed.ui.task_dialog import TaskDialog
+
+    if window.context.project_id is None:
+        raise UserError("--view new-task needs a project: add one first")
+    window.actions_by_name["new_task"].trigger()
+    dialog = window.findChild(TaskDialog)
+    assert dialog is not None
+    return dialog
+
+
 def _screenshot(
     app: QApplication, window: MainWindow, path: Path, select: int | None, view: str = "board"
 ) -> int:
@@ -145,6 +156,8 @@ def _screenshot(
         window.actions_by_name["show_foreground"].trigger()
     elif view in SETTINGS_VIEWS:
         shown.append(_open_settings(window, view))
+    elif view == "new-task":
+        shown.append(_open_new_task(window))
 
     def poll() -> None:
         if not state["selected"] and window.board.select_task(select or 0):

@@ -3,7 +3,7 @@ screenshots on Xvfb.
 
     uv run python docs/screenshot/make_demo.py docs/screenshot/board.png
 
-Beside board.png it writes foreground.png, review.png, projects.png, keys.png,
+Beside board.png it writes foreground.png, review.png, new-task.png, projects.png, keys.png,
 welcome.png (a fresh data dir: the first start) and added.png (a repository added, no
 agent yet).
 
@@ -152,6 +152,7 @@ def make_demo(tmp: Path, target: Path, keyring: dict[str, str]) -> None:
         shot(data, target, "--select", ready)
         shot(data, target.with_name("foreground.png"), "--select", watched, "--view", "foreground")
         shot(data, target.with_name("review.png"), "--select", ready, "--view", "review")
+        shot(data, target.with_name("new-task.png"), "--view", "new-task")
         shot(data, target.with_name("projects.png"), "--view", "projects")
         shot(data, target.with_name("keys.png"), "--view", "keys", env=keyring)
         shot(tmp / "fresh", target.with_name("welcome.png"), "--size", "1100x680")

@@ -340,7 +340,7 @@ def test_the_screenshot_command_renders_the_reviewer_and_the_foreground_view(
     assert QImage(str(board)) != image  # another view, not the board again
 
 
-@pytest.mark.parametrize("view", ["keys", "projects"])
+@pytest.mark.parametrize("view", ["keys", "projects", "profiles"])
 def test_the_screenshot_command_renders_a_settings_tab(
     screenshot_data: int, data_dir: Path, tmp_path: Path, view: str
 ) -> None:
@@ -357,6 +357,22 @@ def test_the_screenshot_command_renders_a_settings_tab(
     # The Settings dialog (820 wide, as tall as its tab needs), not the 1300x800 window.
     assert image.width() == 820 and 600 <= image.height() < 800
     colours = {image.pixel(x, y) for x in range(0, 820, 7) for y in range(0, 600, 7)}
+    assert len(colours) > 10
+
+
+def test_the_screenshot_command_renders_the_new_task_dialog(
+    screenshot_data: int, data_dir: Path, tmp_path: Path
+) -> None:
+    target = tmp_path / "new-task.png"
+    subprocess.run(
+        [sys.executable, "-m", "seedbed", "--data-dir", str(data_dir), "gui",
+         "--screenshot", str(target), "--size", "1300x800", "--view", "new-task"],
+        capture_output=True, timeout=120, check=True,
+        env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
+    )  # fmt: skip
+    image = QImage(str(target))
+    assert 300 <= image.width() < 1300 and 200 <= image.height() < 800  # the dialog alone
+    colours = {image.pixel(x, y) for x in range(0, image.width(), 5) for y in range(0, 200, 5)}
     assert len(colours) > 10
 
 

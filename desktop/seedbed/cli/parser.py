@@ -276,10 +276,10 @@ def build_parser() -> Parser:
     p.add_argument("--size", metavar="WxH", help="window size, e.g. 1400x850")
     p.add_argument(
         "--view",
-        choices=["board", "foreground", "review", "projects", "profiles", "keys"],
+        choices=["board", "foreground", "review", "new-task", "projects", "profiles", "keys"],
         default="board",
         help="with --screenshot: the board, the foreground view, the --select task's "
-        "review, or that tab of Settings",
+        "review, the New task dialog, or that tab of Settings",
     )
 
     commands.add_parser(
