@@ -382,6 +382,8 @@ class ModelServer:
         self._lock = threading.Lock()
         self.requests: list[Recorded] = []
         self.errors: list[str] = []  # unexpected failures inside the server
+        # The keys GET /v1/models takes (both protocols); None: it lists its models to any.
+        self.keys: set[str] | None = None
         self.stopping = threading.Event()
         self._server = _Server(self)
         self._thread = threading.Thread(
@@ -506,8 +508,45 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
 
     def do_GET(self) -> None:
-        self._recorded(b"")
+        request = self._recorded(b"")
+        if self.path.split("?")[0] == "/v1/models":
+            self._models(request.headers)
+            return
         self._json(404, {"error": {"message": f"model_server: no GET {self.path}"}})
+
+    def _models(self, headers: dict[str, str]) -> None:
+        """The model list, as OpenAI or Anthropic (by the headers) send it; 401 with their
+        error body for a key it does not take."""
+        anthropic = "x-api-key" in headers or "anthropic-version" in headers
+        given = headers.get("x-api-key") or headers.get("authorization", "").removeprefix("Bearer ")
+        keys = self.server.owner.keys
+        if keys is not None and given not in keys:
+            if anthropic:
+                error: dict[str, Any] = {
+                    "type": "error",
+                    "error": {"type": "authentication_error", "message": "invalid x-api-key"},
+                }
+            else:
+                error = {
+                    "error": {
+                        "message": "Incorrect API key provided.",
+                        "type": "invalid_request_error",
+                        "param": None,
+                        "code": "invalid_api_key",
+                    }
+                }
+            self._json(401, error)
+            return
+        if anthropic:
+            model = {"type": "model", "id": "scripted-model", "display_name": "Scripted",
+                     "created_at": "2026-01-01T00:00:00Z"}  # fmt: skip
+            body = {"data": [model], "has_more": False, "first_id": "scripted-model",
+                    "last_id": "scripted-model"}  # fmt: skip
+        else:
+            body = {"object": "list", "data": [
+                {"id": "scripted-model", "object": "model", "created": 0, "owned_by": "tests"}
+            ]}  # fmt: skip
+        self._json(200, body)
 
     def do_POST(self) -> None:
         length = int(self.headers.get("content-length") or 0)

@@ -74,14 +74,11 @@ def test_profile_names_do_not_clash() -> None:
 
 
 def test_the_short_setup_makes_a_builtin_agent_with_its_key_in_the_keyring(
-    qtbot: QtBot,
-    app_context: AppContext,
-    file_keyring: object,
-    monkeypatch: pytest.MonkeyPatch,
+    qtbot: QtBot, app_context: AppContext, file_keyring: object, model_server: ModelServer
 ) -> None:
     from seedbed import secrets
-    from seedbed.domain.models import ProviderKind
 
+    model_server.keys = {"sk-ant-quick-setup-test"}  # what the provider takes
     page = welcome.WelcomePage(app_context)
     page.candidates = ()  # no local model server
     qtbot.addWidget(page)
@@ -92,22 +89,32 @@ def test_the_short_setup_makes_a_builtin_agent_with_its_key_in_the_keyring(
     assert setup.key.echoMode() == setup.key.EchoMode.Password
     setup.provider.setCurrentIndex(setup.provider.findData(ProviderKind.ANTHROPIC))
     assert setup.base_url.placeholderText() == "https://api.anthropic.com"
+    setup.base_url.setText(model_server.anthropic_url)
+    key_name = quick_setup.key_name_for(ProviderKind.ANTHROPIC, model_server.anthropic_url, True)
     setup.key.setText("sk-ant-quick-setup-test")
     setup.create_button.click()  # no model yet: refused, nothing stored
     qtbot.waitUntil(lambda: "name the model" in setup.error_label.text(), timeout=10_000)
-    assert app_context.store.list_profiles() == [] and secrets.get_key("anthropic") is None
+    assert app_context.store.list_profiles() == [] and secrets.get_key(key_name) is None
 
     setup.model.setText("claude-sonnet-4-5")
+    setup.key.setText("sk-ant-mistyped")
+    setup.create_button.click()  # a key the provider refuses: said, nothing stored
+    qtbot.waitUntil(lambda: "refused the key (HTTP 401)" in setup.error_label.text())
+    assert app_context.store.list_profiles() == [] and secrets.get_key(key_name) is None
+    assert model_server.requests[-1].headers["x-api-key"] == "sk-ant-mistyped"
+
+    setup.key.setText("sk-ant-quick-setup-test")
     with qtbot.waitSignal(page.profile_added, timeout=10_000) as added:
         setup.create_button.click()
     assert added.args == ["anthropic"]
     profile = app_context.store.find_profile("anthropic")
-    assert (profile.kind, profile.provider, profile.model) == (
+    assert (profile.kind, profile.provider, profile.model, profile.key_name) == (
         AgentKind.BUILTIN,
         ProviderKind.ANTHROPIC,
         "claude-sonnet-4-5",
+        key_name,
     )
-    assert secrets.get_key("anthropic") == "sk-ant-quick-setup-test"
+    assert secrets.get_key(key_name) == "sk-ant-quick-setup-test"
     assert "sk-ant" not in app_context.store.find_profile("anthropic").model_dump_json()
     assert setup.key.text() == ""
     qtbot.waitUntil(lambda: not setup.isVisible())  # an agent that can run exists now
@@ -229,8 +236,8 @@ def test_a_key_for_another_server_is_not_stored_as_the_providers(
     assert quick_setup.key_name_for(ProviderKind.OPENAI, base_url, with_key) == expected
 
 
-def test_the_short_setup_keeps_an_openrouter_key_apart_from_the_openai_key(
-    app_context: AppContext, file_keyring: object
+def test_a_key_for_another_server_is_kept_apart_from_the_openai_key(
+    app_context: AppContext, file_keyring: object, model_server: ModelServer
 ) -> None:
     from seedbed import secrets
 
@@ -240,13 +247,17 @@ def test_the_short_setup_keeps_an_openrouter_key_apart_from_the_openai_key(
         AgentKind.BUILTIN,
         ProviderKind.OPENAI,
         "qwen/qwen3-coder",
-        "https://openrouter.ai/api/v1",
+        model_server.openai_url,  # a server behind the OpenAI protocol, here on 127.0.0.1
         "sk-or-v1-router",
     )
-    assert profile.key_name == "openrouter.ai"
-    assert secrets.get_key("openrouter.ai") == "sk-or-v1-router"
+    host = model_server.url.removeprefix("http://")
+    assert profile.key_name == host
+    assert secrets.get_key(host) == "sk-or-v1-router"
     assert secrets.get_key("openai") == "sk-the-real-openai-key"
     assert readiness.problem(profile) == ""
+    asked = model_server.requests[-1]
+    assert (asked.method, asked.path) == ("GET", "/v1/models")
+    assert asked.headers["authorization"] == "Bearer sk-or-v1-router"
 
 
 def test_the_board_says_when_no_agent_can_run_and_offers_the_setup(

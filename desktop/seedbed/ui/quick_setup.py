@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 from urllib.parse import urlparse
 
+from pydantic import SecretStr
 from PySide6.QtCore import Signal, Slot
 from PySide6.QtWidgets import (
     QComboBox,
@@ -92,9 +93,10 @@ def create_agent(
     base_url: str = "",
     key: str = "",
 ) -> AgentProfile:
-    """Make the profile (blocking: the keyring and the store). Everything is checked
-    before the key is stored, under the provider's name, or the server's for another
-    base URL (key_name_for); if the keyring cannot take it, nothing is made."""
+    """Make the profile (blocking: the network, the keyring, the store). Everything is
+    checked before the key is stored (the provider is asked whether it takes the key),
+    under the provider's name, or the server's for another base URL (key_name_for); if
+    the keyring cannot take it, nothing is made."""
     taken = {p.name for p in store.list_profiles()}
     if kind is not AgentKind.BUILTIN:
         return add_profile(store, free_name(kind.value, taken), kind)
@@ -112,6 +114,10 @@ def create_agent(
     if key and base_url.startswith("http://") and not is_local(base_url):
         raise UserError(f"a key would go unencrypted to {base_url}: use an https:// base URL")
     if key:
+        # Here, not at the top: it loads httpx, which the window's start does not need.
+        from seedbed.agents.builtin.providers.key_check import check_key
+
+        check_key(provider, profile.effective_base_url(), SecretStr(key))
         secrets.set_key(key_name or provider.value, key)
     return store.add_profile(profile)
 

@@ -1,0 +1,49 @@
+"""The setup asks the provider whether it takes a key: a real HTTP server on 127.0.0.1
+speaking each protocol's model list."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+from pydantic import SecretStr
+
+from seedbed.agents.builtin.providers.key_check import check_key, models_url
+from seedbed.domain.errors import UserError
+from seedbed.domain.models import ProviderKind
+from tests.model_server import ModelServer
+
+
+def test_the_model_list_is_where_each_protocol_has_it() -> None:
+    assert models_url(ProviderKind.OPENAI, "https://api.openai.com/v1/") == (
+        "https://api.openai.com/v1/models"
+    )
+    assert models_url(ProviderKind.ANTHROPIC, "https://api.anthropic.com") == (
+        "https://api.anthropic.com/v1/models"
+    )
+    assert models_url(ProviderKind.ANTHROPIC, "https://proxy.example/v1") == (
+        "https://proxy.example/v1/models"
+    )
+
+
+@pytest.mark.parametrize("provider", [ProviderKind.OPENAI, ProviderKind.ANTHROPIC])
+def test_a_key_is_taken_or_refused(model_server: ModelServer, provider: ProviderKind) -> None:
+    model_server.keys = {"sk-right"}
+    url = model_server.openai_url if provider is ProviderKind.OPENAI else model_server.url
+    assert check_key(provider, url, SecretStr("sk-right")) is True
+    with pytest.raises(UserError, match=r"127\.0\.0\.1 refused the key \(HTTP 401\)"):
+        check_key(provider, url, SecretStr("sk-wrong"))
+    sent = model_server.requests[-1].headers
+    if provider is ProviderKind.ANTHROPIC:
+        assert sent["x-api-key"] == "sk-wrong" and sent["anthropic-version"]
+    else:
+        assert sent["authorization"] == "Bearer sk-wrong"
+
+
+def test_a_server_that_cannot_say_is_no_refusal(model_server: ModelServer) -> None:
+    # No model list at that path (404), or nobody listening: the first run will tell.
+    assert check_key(ProviderKind.OPENAI, model_server.url + "/other", SecretStr("k")) is False
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        dead = probe.getsockname()[1]
+    assert check_key(ProviderKind.OPENAI, f"http://127.0.0.1:{dead}/v1", SecretStr("k")) is False
