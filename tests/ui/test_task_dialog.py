@@ -327,12 +327,19 @@ def test_a_refused_edit_changes_nothing(
     assert store.get_task(a.id).title == "A" and store.get_task(a.id).after == []
 
 
-def test_a_new_task_gets_an_agent_that_can_run_and_the_others_say_why_not(
-    qtbot: QtBot, seedbed: SeedbedCli, app_context: AppContext
-) -> None:
+@pytest.fixture
+def keyless_then_script(seedbed: SeedbedCli) -> None:
+    """Two agents: a builtin one without its key (no keyring works in tests), then one
+    that can run."""
     seedbed.ok("profile", "add", "keyless", "--kind", "builtin", "--provider", "openai",
                "--model", "m")  # fmt: skip
     seedbed.ok("profile", "add", "script", "--kind", "command", "--command", "true")
+
+
+@pytest.mark.usefixtures("keyless_then_script")
+def test_a_new_task_gets_an_agent_that_can_run_and_the_others_say_why_not(
+    qtbot: QtBot, app_context: AppContext
+) -> None:
     dialog = open_dialog(qtbot, app_context)
     combo = dialog.profile_combo
     qtbot.waitUntil(lambda: combo.itemText(0).endswith("— cannot run"), timeout=10_000)
@@ -342,12 +349,8 @@ def test_a_new_task_gets_an_agent_that_can_run_and_the_others_say_why_not(
     assert dialog.profile_name() == "script"  # not the first, which would only fail
 
 
-def test_an_agent_the_user_picked_is_kept(
-    qtbot: QtBot, seedbed: SeedbedCli, app_context: AppContext
-) -> None:
-    seedbed.ok("profile", "add", "keyless", "--kind", "builtin", "--provider", "openai",
-               "--model", "m")  # fmt: skip
-    seedbed.ok("profile", "add", "script", "--kind", "command", "--command", "true")
+@pytest.mark.usefixtures("keyless_then_script")
+def test_an_agent_the_user_picked_is_kept(qtbot: QtBot, app_context: AppContext) -> None:
     dialog = TaskDialog(app_context, app_context.store.find_project("demo").id)
     qtbot.addWidget(dialog)
     dialog.profile_combo.activated.emit(0)  # the user chose it before the look came back

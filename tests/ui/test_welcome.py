@@ -19,6 +19,19 @@ from tests.conftest import SeedbedCli
 from tests.model_server import ModelServer
 
 
+def shown_page(
+    qtbot: QtBot, app_context: AppContext, candidates: tuple[local_servers.Candidate, ...] = ()
+) -> welcome.WelcomePage:
+    """The welcome page, shown and looking at the agents; local servers looked for only
+    among `candidates` (none: never the real ports of this machine)."""
+    page = welcome.WelcomePage(app_context)
+    page.candidates = candidates
+    qtbot.addWidget(page)
+    page.show()
+    page.refresh()
+    return page
+
+
 def test_the_first_run_offers_a_repository_and_a_local_model_server(
     qtbot: QtBot,
     app_context: AppContext,
@@ -79,11 +92,7 @@ def test_the_short_setup_makes_a_builtin_agent_with_its_key_in_the_keyring(
     from seedbed import secrets
 
     model_server.keys = {"sk-ant-quick-setup-test"}  # what the provider takes
-    page = welcome.WelcomePage(app_context)
-    page.candidates = ()  # no local model server
-    qtbot.addWidget(page)
-    page.show()
-    page.refresh()
+    page = shown_page(qtbot, app_context)
     setup = page.setup
     qtbot.waitUntil(setup.isVisible)
     assert setup.key.echoMode() == setup.key.EchoMode.Password
@@ -130,11 +139,7 @@ def test_the_short_setup_names_what_it_finds_of_a_cli(
     codex.write_text("#!/bin/sh\necho 'codex-cli 0.171.0'\n")
     codex.chmod(0o755)
     monkeypatch.setenv("PATH", str(bin_dir))  # and no other agent CLI
-    page = welcome.WelcomePage(app_context)
-    page.candidates = ()  # no local model server
-    qtbot.addWidget(page)
-    page.show()
-    page.refresh()
+    page = shown_page(qtbot, app_context)
     setup = page.setup
     qtbot.waitUntil(setup.isVisible)
     setup.kind.setCurrentIndex(setup.kind.findData(AgentKind.AIDER))
@@ -176,11 +181,7 @@ def test_a_profile_that_cannot_run_is_no_agent_yet(
         "profile", "add", "keyless", "--kind", "builtin", "--provider", "openai", "--model", "m"
     )
     seedbed.ok("profile", "add", "gone", "--kind", "codex", "--binary", "/nonexistent/codex")
-    page = welcome.WelcomePage(app_context)
-    page.candidates = ()  # no local model server
-    qtbot.addWidget(page)
-    page.show()
-    page.refresh()
+    page = shown_page(qtbot, app_context)
     qtbot.waitUntil(page.setup.isVisible)
     lines = page.agent_label.text().splitlines()
     assert lines[0] == "No agent can run yet."
@@ -194,21 +195,24 @@ def test_a_profile_that_cannot_run_is_no_agent_yet(
     assert page.setup.isHidden() and page.look_again_button.isHidden()
 
 
+def page_with_ollama(
+    qtbot: QtBot, app_context: AppContext, url: str, models: list[str]
+) -> welcome.WelcomePage:
+    """The welcome page, shown, with an Ollama at `url` offering `models`."""
+    Handler.routes = {"/api/tags": {"models": [{"name": name} for name in models]}}
+    ollama = local_servers.Candidate(
+        name="Ollama", probe_url=f"{url}/api/tags", base_url=f"{url}/v1", style="ollama"
+    )
+    page = shown_page(qtbot, app_context, (ollama,))
+    return page
+
+
 def test_a_local_server_without_a_model_is_named_with_what_to_do(
     qtbot: QtBot,
     app_context: AppContext,
     server: str,  # noqa: F811
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    Handler.routes = {"/api/tags": {"models": []}}
-    ollama = local_servers.Candidate(
-        name="Ollama", probe_url=f"{server}/api/tags", base_url=f"{server}/v1", style="ollama"
-    )
-    page = welcome.WelcomePage(app_context)
-    page.candidates = (ollama,)
-    qtbot.addWidget(page)
-    page.show()
-    page.refresh()
+    page = page_with_ollama(qtbot, app_context, server, [])
     qtbot.waitUntil(lambda: len(page.server_notes) == 1, timeout=10_000)
     assert page.server_notes[0].text() == welcome.NO_MODEL["Ollama"]
     assert page.server_buttons == []
@@ -337,11 +341,7 @@ def test_the_providers_own_api_keeps_the_providers_key_name() -> None:
 def test_one_click_makes_one_agent(
     qtbot: QtBot, app_context: AppContext, model_server: ModelServer
 ) -> None:
-    page = welcome.WelcomePage(app_context)
-    page.candidates = ()
-    qtbot.addWidget(page)
-    page.show()
-    page.refresh()
+    page = shown_page(qtbot, app_context)
     setup = page.setup
     qtbot.waitUntil(setup.isVisible)
     setup.model.setText("scripted")
@@ -358,11 +358,7 @@ def test_one_click_makes_one_agent(
 def test_an_answer_to_an_earlier_look_is_dropped(
     qtbot: QtBot, command_profile: Callable[[str, str], str], app_context: AppContext
 ) -> None:
-    page = welcome.WelcomePage(app_context)
-    page.candidates = ()
-    qtbot.addWidget(page)
-    page.show()
-    page.refresh()
+    page = shown_page(qtbot, app_context)
     earlier = page._generation
     command_profile("works", "true")
     page.refresh()
@@ -378,15 +374,7 @@ def test_a_server_with_only_embedding_models_is_not_offered(
     app_context: AppContext,
     server: str,  # noqa: F811
 ) -> None:
-    Handler.routes = {"/api/tags": {"models": [{"name": "nomic-embed-text:latest"}]}}
-    ollama = local_servers.Candidate(
-        name="Ollama", probe_url=f"{server}/api/tags", base_url=f"{server}/v1", style="ollama"
-    )
-    page = welcome.WelcomePage(app_context)
-    page.candidates = (ollama,)
-    qtbot.addWidget(page)
-    page.show()
-    page.refresh()
+    page = page_with_ollama(qtbot, app_context, server, ["nomic-embed-text:latest"])
     qtbot.waitUntil(lambda: len(page.server_notes) == 1, timeout=10_000)
     assert page.server_notes[0].text() == welcome.ONLY_EMBEDDING.format(name="Ollama")
     assert page.server_buttons == []
