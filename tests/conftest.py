@@ -56,8 +56,13 @@ def isolated_home(
         "GEMINI_API_KEY",
         "GOOGLE_API_KEY",
         "GOOGLE_GEMINI_BASE_URL",
+        "SEEDBED_DATA_DIR",
+        # A proxy of the developer's would stand between the tests and 127.0.0.1.
+        *(f"{proxy}_proxy" for proxy in ("http", "https", "all", "no")),
+        *(f"{proxy}_PROXY" for proxy in ("HTTP", "HTTPS", "ALL", "NO")),
     ):
         monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("XDG_DATA_HOME", str(home / ".local" / "share"))
     # No test reads the developer's real keyring: a test that wants one asks for it.
     monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.fail.Keyring")
     keyring_backends.forget_backend()

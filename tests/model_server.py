@@ -384,6 +384,8 @@ class ModelServer:
         self.errors: list[str] = []  # unexpected failures inside the server
         # The keys GET /v1/models takes (both protocols); None: it lists its models to any.
         self.keys: set[str] | None = None
+        # What GET /v1/models answers instead of the list (a 403, a redirect), if set.
+        self.models_error: HttpError | None = None
         self.stopping = threading.Event()
         self._server = _Server(self)
         self._thread = threading.Thread(
@@ -510,7 +512,11 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         request = self._recorded(b"")
         if self.path.split("?")[0] == "/v1/models":
-            self._models(request.headers)
+            error = self.server.owner.models_error
+            if error is not None:
+                self._error(error)
+            else:
+                self._models(request.headers)
             return
         self._json(404, {"error": {"message": f"model_server: no GET {self.path}"}})
 

@@ -122,10 +122,12 @@ def test_a_platform_plugin_qt_cannot_load_fails_with_qts_reason(tmp_path: Path) 
 def test_a_data_dir_that_cannot_be_used_is_reported_not_raised(tmp_path: Path) -> None:
     not_a_dir = tmp_path / "a-file"
     not_a_dir.write_text("")
-    done = doctor(not_a_dir, QT_QPA_PLATFORM="offscreen")
+    # Named both ways: the Qt probe, a process of its own, must not trip over it either.
+    done = doctor(not_a_dir, QT_QPA_PLATFORM="offscreen", SEEDBED_DATA_DIR=str(not_a_dir))
     assert done.returncode == 1
     assert line_of(done.stdout, "data dir").split()[2] == "NO"
     assert line_of(done.stdout, "git").split()[1] == "ok"  # the other checks still ran
+    assert line_of(done.stdout, "Qt platform").split()[2:] == ["ok", "offscreen", "starts"]
 
 
 def test_the_probes_of_a_display_server(listening_tcp: int, tmp_path: Path) -> None:

@@ -50,6 +50,12 @@ def probe_platform() -> int:
     whole process, with Qt's reason on stderr)."""
     from PySide6.QtGui import QGuiApplication
 
+    try:  # an abort here is an answer, not a crash to keep a core dump of
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    except (ImportError, ValueError, OSError):
+        pass
     app = QGuiApplication.instance() or QGuiApplication(sys.argv[:1])
     print(QGuiApplication.platformName())
     del app

@@ -101,3 +101,18 @@ def test_a_quick_look_stops_at_the_first_agent_that_runs_and_spares_the_keyring(
         store.close()
     assert list(whole) == ["remote", "script", "local", "remote-2"]
     assert [name for name, problem in whole.items() if not problem] == ["script", "local"]
+
+
+def test_a_profile_for_another_server_never_gets_the_providers_key(
+    monkeypatch: pytest.MonkeyPatch, file_keyring: object
+) -> None:
+    # Made in Settings or with `profile add`, with no key name: the key is the server's.
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-the-real-openai-key")
+    secrets.set_key("openai", "sk-the-real-openai-key")
+    router = builtin(base_url="https://openrouter.ai/api/v1")
+    assert router.effective_key_name() == "openrouter.ai"
+    assert "no API key 'openrouter.ai'" in readiness.problem(router)
+    secrets.set_key("openrouter.ai", "sk-or-router")
+    found = key_for(router)
+    assert found is not None and found.get_secret_value() == "sk-or-router"
+    assert builtin().effective_key_name() == "openai"  # the provider's own API

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtWidgets import QApplication
 
+from seedbed.ui import welcome
 from seedbed.ui.context import AppContext
 from tests.conftest import SeedbedCli
 
@@ -16,6 +17,13 @@ def make_context(data_dir: Path) -> AppContext:
     context = AppContext.create(data_dir)
     context.host.start()
     return context
+
+
+@pytest.fixture(autouse=True)
+def no_local_model_servers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The welcome page looks for Ollama and LM Studio on their real ports; the tests'
+    own servers stand in where a test wants one (page.candidates), never the machine's."""
+    monkeypatch.setattr(welcome, "DEFAULTS", ())
 
 
 @pytest.fixture

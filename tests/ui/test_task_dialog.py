@@ -16,7 +16,7 @@ from seedbed.domain.models import Phase, Task, TaskState
 from seedbed.engine import operations
 from seedbed.ui.context import AppContext
 from seedbed.ui.host import ENGINE, FOLLOW
-from seedbed.ui.task_dialog import NO_PROFILE, TaskDialog, one_line_title
+from seedbed.ui.task_dialog import FIRST_THAT_RUNS, NO_PROFILE, TaskDialog, one_line_title
 from seedbed.ui.theme import danger
 from tests.conftest import SeedbedCli
 
@@ -63,14 +63,16 @@ def test_a_task_is_created_with_every_field(
     command_profile("second", "echo second")
     dialog = open_dialog(qtbot, app_context)
     assert dialog.windowTitle() == "New task"
+    # No executor named: first comes "the first that can run", which the engine picks.
     assert [dialog.profile_combo.itemData(i) for i in range(dialog.profile_combo.count())] == [
+        None,
         "first",
         "second",
     ]
-    assert dialog.profile_name() == "first"
+    assert dialog.profile_name() is None
     qtbot.keyClicks(dialog.title_edit, "Add a login page")
     dialog.prompt_edit.setPlainText("Use the existing form helpers.\nKeep it small.")
-    dialog.profile_combo.setCurrentIndex(1)
+    dialog.profile_combo.setCurrentIndex(dialog.profile_combo.findData("second"))
     dialog.plan_first_box.setChecked(True)
     dialog.foreground_box.setChecked(True)
     assert "writes a plan" in dialog.plan_first_box.toolTip()
@@ -342,17 +344,22 @@ def test_a_new_task_gets_an_agent_that_can_run_and_the_others_say_why_not(
 ) -> None:
     dialog = open_dialog(qtbot, app_context)
     combo = dialog.profile_combo
-    qtbot.waitUntil(lambda: combo.itemText(0).endswith("— cannot run"), timeout=10_000)
-    assert combo.itemText(0) == "keyless (builtin) — cannot run"
-    assert "no API key 'openai'" in combo.itemData(0, Qt.ItemDataRole.ToolTipRole)
-    assert combo.itemText(1) == "script (command)"
-    assert dialog.profile_name() == "script"  # not the first, which would only fail
+    qtbot.waitUntil(lambda: combo.itemText(1).endswith("— cannot run"), timeout=10_000)
+    assert combo.itemText(0) == f"{FIRST_THAT_RUNS} (script)" and combo.currentIndex() == 0
+    assert combo.itemText(1) == "keyless (builtin) — cannot run"
+    assert "no API key 'openai'" in combo.itemData(1, Qt.ItemDataRole.ToolTipRole)
+    assert combo.itemText(2) == "script (command)"
+    dialog.title_edit.setText("Saved at once")
+    task_id = save(qtbot, dialog)  # the engine picks: not the first, which would only fail
+    store = app_context.store
+    assert store.get_task(task_id).profile_id == store.find_profile("script").id
 
 
 @pytest.mark.usefixtures("keyless_then_script")
 def test_an_agent_the_user_picked_is_kept(qtbot: QtBot, app_context: AppContext) -> None:
-    dialog = TaskDialog(app_context, app_context.store.find_project("demo").id)
-    qtbot.addWidget(dialog)
-    dialog.profile_combo.activated.emit(0)  # the user chose it before the look came back
-    qtbot.waitUntil(lambda: dialog.profile_combo.itemText(0).endswith("— cannot run"))
-    assert dialog.profile_name() == "keyless"
+    dialog = open_dialog(qtbot, app_context)
+    dialog.profile_combo.setCurrentIndex(1)  # keyless, chosen before the look came back
+    dialog.title_edit.setText("Mine")
+    task_id = save(qtbot, dialog)
+    store = app_context.store
+    assert store.get_task(task_id).profile_id == store.find_profile("keyless").id

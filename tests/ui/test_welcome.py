@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Callable
 from pathlib import Path
 
@@ -396,3 +397,61 @@ def test_closing_the_setup_while_it_makes_the_agent_still_clears_the_hint(
         dialog.reject()  # closed at once, the profile still on its way
     qtbot.waitUntil(lambda: not hint.isVisible())
     assert app_context.store.find_profile("openai").base_url == model_server.openai_url
+
+
+def test_look_again_finds_a_cli_installed_meanwhile(
+    qtbot: QtBot, app_context: AppContext, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    monkeypatch.setenv("PATH", str(bin_dir))
+    page = shown_page(qtbot, app_context)
+    setup = page.setup
+    qtbot.waitUntil(setup.isVisible)
+    setup.kind.setCurrentIndex(setup.kind.findData(AgentKind.CODEX))
+    qtbot.waitUntil(lambda: setup.found.text().startswith("Not found here"), timeout=10_000)
+    codex = bin_dir / "codex"  # installed now
+    codex.write_text("#!/bin/sh\necho 'codex-cli 0.171.0'\n")
+    codex.chmod(0o755)
+    page.look_again_button.click()
+    qtbot.waitUntil(lambda: setup.found.text() == f"Found: 0.171.0 at {codex}.", timeout=10_000)
+    assert setup.create_button.isEnabled()
+
+
+def test_an_unchecked_key_does_not_replace_a_stored_one(
+    app_context: AppContext, file_keyring: object
+) -> None:
+    from seedbed import secrets
+    from seedbed.domain.errors import UserError
+
+    with socket.socket() as probe:  # a port nobody listens on: the key cannot be checked
+        probe.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{probe.getsockname()[1]}/v1"
+    name = quick_setup.key_name_for(ProviderKind.OPENAI, url, True)
+    secrets.set_key(name, "sk-the-one-that-works")
+    with pytest.raises(UserError, match="could not be checked"):
+        quick_setup.create_agent(
+            app_context.store, AgentKind.BUILTIN, ProviderKind.OPENAI, "m", url, "sk-new"
+        )
+    assert secrets.get_key(name) == "sk-the-one-that-works"
+    assert app_context.store.list_profiles() == []  # made, then taken back
+    # The same key again, or no key stored yet: made.
+    quick_setup.create_agent(
+        app_context.store, AgentKind.BUILTIN, ProviderKind.OPENAI, "m", url,
+        "sk-the-one-that-works",
+    )  # fmt: skip
+    assert [p.name for p in app_context.store.list_profiles()] == ["openai"]
+
+
+def test_a_local_server_is_used_once_per_click(
+    qtbot: QtBot,
+    app_context: AppContext,
+    server: str,  # noqa: F811
+) -> None:
+    page = page_with_ollama(qtbot, app_context, server, ["qwen2.5-coder:7b"])
+    qtbot.waitUntil(lambda: len(page.server_buttons) == 1, timeout=10_000)
+    button = page.server_buttons[0]
+    with qtbot.waitSignal(page.profile_added, timeout=10_000):
+        button.click()
+        button.click()  # a double click
+    assert [p.name for p in app_context.store.list_profiles()] == ["ollama"]

@@ -81,22 +81,27 @@ PROBES = {"xcb": "DISPLAY", "wayland": "WAYLAND_DISPLAY"}  # a plugin and its se
 def _display() -> Check:
     """The Qt platform the window will use, and whether its server answers: a DISPLAY
     left over from an old session (ssh, a closed Xvfb) names a server that is gone.
-    Tried in Qt's order: the one QT_QPA_PLATFORM names; else on Linux Wayland first in a
-    Wayland session, X11 first otherwise; elsewhere the system's own."""
+    Tried in Qt's order: the one QT_QPA_PLATFORM names; else on Linux Wayland first when
+    WAYLAND_DISPLAY is set or the session is Wayland, then X11; elsewhere the system's
+    own. The display is there when one of them answers."""
     named = os.environ.get("QT_QPA_PLATFORM", "")
+    wayland_session = os.environ.get("XDG_SESSION_TYPE", "") == "wayland"
     if named:
         plugins = [entry.split(":")[0] for entry in named.split(";") if entry]
         if not any(plugin in PROBES for plugin in plugins):
             return _display_check(True, f"{named} (QT_QPA_PLATFORM)")
     elif sys.platform != "linux":
         return _display_check(True, f"{sys.platform}'s own")
+    elif os.environ.get("WAYLAND_DISPLAY") or wayland_session:
+        plugins = ["wayland", "xcb"]  # as Qt: Wayland first, X11 if it does not start
     else:
-        wayland_first = os.environ.get("XDG_SESSION_TYPE", "") == "wayland"
-        plugins = ["wayland", "xcb"] if wayland_first else ["xcb", "wayland"]
+        plugins = ["xcb"]
     tried = []
     for plugin in plugins:
         variable = PROBES.get(plugin, "")
         value = os.environ.get(variable, "") if variable else ""
+        if plugin == "wayland" and not value and wayland_session:
+            value = "wayland-0"  # where Qt looks in a Wayland session
         if not value:
             continue
         trouble = (x11_problem if plugin == "xcb" else wayland_problem)(value)

@@ -40,14 +40,17 @@ def main(
         if args.cmd in (None, "gui"):
             if gui is None:
                 raise UserError("this entry point cannot open the window; run `seedbed gui`")
-            data_dir = resolve_data_dir(args.data_dir)
+            probe = getattr(args, "probe", False)
+            # Qt's probe (for doctor) reads no data: a data dir that cannot be used must
+            # not fail it, nor is one made for it.
+            data_dir = Path() if probe else resolve_data_dir(args.data_dir)
             return gui(
                 data_dir,
                 getattr(args, "screenshot", None),
                 getattr(args, "select", None),
                 getattr(args, "size", None),
                 getattr(args, "view", "board"),
-                getattr(args, "probe", False),
+                probe,
             )
         if args.cmd == "doctor":  # before the store is opened: it may be what is wrong
             from seedbed.cli.doctor import report

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
+from urllib.parse import urlparse
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -269,7 +270,15 @@ class AgentProfile(Model):
         return DEFAULT_BASE_URLS[self.provider] if self.provider else ""
 
     def effective_key_name(self) -> str:
-        return self.key_name or (self.provider.value if self.provider else "")
+        """The keyring entry of its key: the one it names; else the provider's, for the
+        provider's own API; else the host of the server it talks to (an OpenRouter key
+        is not the OpenAI key, and the OpenAI key is never sent to OpenRouter)."""
+        if self.key_name or self.provider is None:
+            return self.key_name
+        host = urlparse(self.effective_base_url()).hostname or ""
+        if host and host != urlparse(DEFAULT_BASE_URLS[self.provider]).hostname:
+            return host
+        return self.provider.value
 
 
 def profile_fields(kind: AgentKind) -> list[str]:

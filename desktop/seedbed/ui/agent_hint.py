@@ -95,5 +95,7 @@ class AgentHint(QFrame):
             self._dialog.profile_added.connect(self.profile_added)
             self._dialog.profile_added.connect(self.check)
             self._dialog.finished.connect(self.check)
+        else:
+            self._dialog.setup.look_again()  # a CLI may have been installed since
         self._dialog.open()
         return self._dialog

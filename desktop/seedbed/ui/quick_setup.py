@@ -66,13 +66,17 @@ def key_name_for(provider: ProviderKind, base_url: str, with_key: bool) -> str:
     if not url:
         return ""
     parsed = urlparse(url)
+    try:
+        port = parsed.port
+    except ValueError:  # ":abc"
+        port, parsed = None, urlparse("")
     if parsed.scheme not in ("http", "https") or not parsed.hostname:
         raise UserError(f"the base URL needs http:// or https:// and a host, not {url!r}")
     if parsed.hostname == urlparse(DEFAULT_BASE_URLS[provider]).hostname:
         return ""
     if is_local(url) and not with_key:
         return ""
-    return f"{parsed.hostname}:{parsed.port}" if parsed.port else parsed.hostname
+    return f"{parsed.hostname}:{port}" if port else parsed.hostname
 
 
 def describe(found: dict[str, str]) -> str:
@@ -96,7 +100,7 @@ def create_agent(
     """Make the profile (blocking: the network, the keyring, the store). Everything is
     checked before the key is stored (the provider is asked whether it takes the key),
     under the provider's name, or the server's for another base URL (key_name_for); if
-    the keyring cannot take it, nothing is made."""
+    the key is refused or the keyring cannot take it, the profile is removed again."""
     taken = {p.name for p in store.list_profiles()}
     if kind is not AgentKind.BUILTIN:
         return add_profile(store, free_name(kind.value, taken), kind)
@@ -113,13 +117,32 @@ def create_agent(
     profile = check_profile(free_name(provider.value, taken), kind, **options)
     if key and base_url.startswith("http://") and not is_local(base_url):
         raise UserError(f"a key would go unencrypted to {base_url}: use an https:// base URL")
+    made = store.add_profile(profile)  # first: a name taken meanwhile stores no key
     if key:
-        # Here, not at the top: it loads httpx, which the window's start does not need.
-        from seedbed.agents.builtin.providers.key_check import check_key
+        try:
+            store_checked_key(provider, made.effective_base_url(), key_name or provider.value, key)
+        except BaseException:
+            store.delete_profile(made.id)  # no agent without the key it was made with
+            raise
+    return made
 
-        check_key(provider, profile.effective_base_url(), SecretStr(key))
-        secrets.set_key(key_name or provider.value, key)
-    return store.add_profile(profile)
+
+def store_checked_key(provider: ProviderKind, base_url: str, name: str, key: str) -> None:
+    """Store the key under `name` once the provider took it. A key the provider could not
+    be asked about (offline, no model list) replaces no other key of that name: that one
+    may be the key that works."""
+    # Here, not at the top: it loads httpx, which the window's start does not need.
+    from seedbed.agents.builtin.providers.key_check import check_key
+
+    taken = check_key(provider, base_url, SecretStr(key))
+    if not taken:
+        stored = secrets.get_key(name)
+        if stored and stored != key:
+            raise UserError(
+                f"another key {name!r} is stored already and this one could not be checked "
+                f"with {base_url}; to replace it, set it in Settings → API keys"
+            )
+    secrets.set_key(name, key)
 
 
 def cli_versions() -> dict[str, str]:
@@ -140,7 +163,9 @@ class QuickSetup(QGroupBox):
     def __init__(self, context: AppContext, parent: QWidget | None = None) -> None:
         super().__init__("Set up an agent", parent)
         self.context = context
-        self.versions: dict[str, str] | None = None
+        self.versions: dict[str, str] | None = None  # what was found of the CLIs
+        self._versions_generation = 0  # a later look makes older answers stale
+        self._versions_asked = -1  # the generation already asked for
         self._busy = False  # a profile is being made: one at a time
         self.kind = QComboBox(self)
         self.kind.addItem("Seedbed's own agent (an API key)", AgentKind.BUILTIN)
@@ -196,11 +221,26 @@ class QuickSetup(QGroupBox):
         elif self.versions is None:
             self.found.setText("Looking for it…")
             self.create_button.setEnabled(False)
-            self.context.host.call(cli_versions, on_done=self._on_versions, owner=self)
+            generation = self._versions_generation
+            if self._versions_asked != generation:
+                self._versions_asked = generation
+                self.context.host.call(
+                    cli_versions,
+                    on_done=lambda versions: self._on_versions(generation, versions),
+                    owner=self,
+                )
         else:
             self._show_version()
 
-    def _on_versions(self, versions: dict[str, str]) -> None:
+    def look_again(self) -> None:
+        """Forget what was found of the CLIs: one may have been installed since."""
+        self.versions = None
+        self._versions_generation += 1
+        self._on_kind_current_index_changed(self.kind.currentIndex())
+
+    def _on_versions(self, generation: int, versions: dict[str, str]) -> None:
+        if generation != self._versions_generation:
+            return
         self.versions = versions
         if not self._builtin():
             self._show_version()

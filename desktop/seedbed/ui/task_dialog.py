@@ -31,6 +31,7 @@ from seedbed.ui.widgets import ErrorLabel
 log = logging.getLogger(__name__)
 
 NO_PROFILE = "no profile yet — add one in Settings"
+FIRST_THAT_RUNS = "the first that can run"
 READ_ONLY_MESSAGE = (
     "Another Seedbed engine owns this data dir, so this window is read-only and nothing "
     "was saved. It takes over when that engine stops; what you typed stays here."
@@ -215,40 +216,36 @@ class TaskDialog(QDialog):
             return
         if self.task is not None and self.task.profile_id is None:
             combo.addItem("no profile", None)
-        # A new task gets the project's executor, if it names one.
+        # A new task gets the project's executor, if it names one; else the engine gives
+        # it the first agent that can run when it is saved (operations.add_task).
         chosen = (
             self.task.profile_id
             if self.task is not None
             else self.context.store.get_project(self.project_id).executor_profile_id
         )
+        if self.task is None and chosen is None:
+            combo.addItem(FIRST_THAT_RUNS, None)
         for profile in profiles:
             combo.addItem(f"{profile.name} ({profile.kind.value})", profile.name)
             if profile.id == chosen:
                 combo.setCurrentIndex(combo.count() - 1)
-        # Which of them can run is looked at in the engine (PATH, the keyring); until the
-        # user picks one, a new task with no executor named gets the first that can.
-        self._profile_picked = chosen is not None or self.task is not None
-        combo.activated.connect(self._on_profile_combo_activated)
+        # Which of them can run is looked at in the engine (PATH, the keyring): each
+        # that cannot says so, and why.
         self.context.host.call(
             readiness.problems, self.context.store, on_done=self._on_problems, owner=self
         )
 
-    @Slot(int)
-    def _on_profile_combo_activated(self, _index: int) -> None:
-        self._profile_picked = True
-
     def _on_problems(self, found: dict[str, str]) -> None:
         combo = self.profile_combo
-        first_ready = -1
+        ready = next((name for name, problem in found.items() if not problem), None)
         for index in range(combo.count()):
-            problem = found.get(str(combo.itemData(index)), "")
+            name = combo.itemData(index)
+            problem = found.get(str(name), "")
             if problem:
                 combo.setItemText(index, f"{combo.itemText(index)} — cannot run")
                 combo.setItemData(index, problem, Qt.ItemDataRole.ToolTipRole)
-            elif first_ready < 0 and combo.itemData(index) is not None:
-                first_ready = index
-        if not self._profile_picked and first_ready >= 0:
-            combo.setCurrentIndex(first_ready)
+            elif name is None and combo.itemText(index) == FIRST_THAT_RUNS and ready:
+                combo.setItemText(index, f"{FIRST_THAT_RUNS} ({ready})")
 
     # -- saving ------------------------------------------------------------------------
 

@@ -80,6 +80,7 @@ class WelcomePage(QWidget):
         self.look_again_button.hide()
         self.shown_once = False
         self.candidates: tuple[Candidate, ...] = DEFAULTS  # where local servers are looked for
+        self._adding = False  # a local server's profile is being made
         # Each refresh's answers carry its number: a later refresh makes older ones stale.
         self._generation = 0
         self.setup = QuickSetup(context, self)
@@ -118,6 +119,8 @@ class WelcomePage(QWidget):
         generation = self._generation
         self.agent_label.setText(LOOKING)
         self._fit_text()
+        if self.setup.versions is not None:
+            self.setup.look_again()  # a CLI may have been installed since
         self.context.host.call(
             readiness.problems,
             self.context.store,
@@ -166,7 +169,8 @@ class WelcomePage(QWidget):
 
     def _set_servers(self, servers: list[LocalServer]) -> None:
         for widget in (*self.server_buttons, *self.server_notes):
-            widget.deleteLater()
+            widget.hide()
+            widget.setParent(None)  # gone with its last reference
         self.server_buttons, self.server_notes = [], []
         at = self._servers_at
         for server in servers:
@@ -192,15 +196,22 @@ class WelcomePage(QWidget):
         if self.context.read_only:
             self.error_label.show_message("Another Seedbed engine owns this data dir.")
             return
+        if self._adding:  # one profile per click, however fast the clicks
+            return
+        self._adding = True
         self.context.host.call(
             add_local_profile,
             self.context.store,
             server,
             model,
             on_done=self._on_profile_added,
-            on_error=lambda error: self.error_label.show_message(describe_error(error)),
+            on_error=self._on_local_profile_failed,
             owner=self,
         )
+
+    def _on_local_profile_failed(self, error: BaseException) -> None:
+        self._adding = False
+        self.error_label.show_message(describe_error(error))
 
     @Slot(str)
     def _on_setup_profile_added(self, name: str) -> None:
@@ -209,6 +220,7 @@ class WelcomePage(QWidget):
 
     @Slot(object)
     def _on_profile_added(self, profile: AgentProfile) -> None:
+        self._adding = False
         self.error_label.show_message("")
         self.profile_added.emit(profile.name)
         self.refresh()

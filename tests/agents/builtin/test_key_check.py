@@ -11,7 +11,7 @@ from pydantic import SecretStr
 from seedbed.agents.builtin.providers.key_check import check_key, models_url
 from seedbed.domain.errors import UserError
 from seedbed.domain.models import ProviderKind
-from tests.model_server import ModelServer
+from tests.model_server import ModelServer, http_error
 
 
 def test_the_model_list_is_where_each_protocol_has_it() -> None:
@@ -23,6 +23,13 @@ def test_the_model_list_is_where_each_protocol_has_it() -> None:
     )
     assert models_url(ProviderKind.ANTHROPIC, "https://proxy.example/v1") == (
         "https://proxy.example/v1/models"
+    )
+    # Base URLs written with their endpoint on, as some providers' docs give them.
+    assert models_url(ProviderKind.OPENAI, "https://x.example/v1/chat/completions") == (
+        "https://x.example/v1/models"
+    )
+    assert models_url(ProviderKind.ANTHROPIC, "https://x.example/v1/messages") == (
+        "https://x.example/v1/models"
     )
 
 
@@ -47,3 +54,11 @@ def test_a_server_that_cannot_say_is_no_refusal(model_server: ModelServer) -> No
         probe.bind(("127.0.0.1", 0))
         dead = probe.getsockname()[1]
     assert check_key(ProviderKind.OPENAI, f"http://127.0.0.1:{dead}/v1", SecretStr("k")) is False
+
+
+@pytest.mark.parametrize("status", [403, 302, 500])
+def test_only_unauthorized_is_a_refusal(model_server: ModelServer, status: int) -> None:
+    # A 403 may be a key that may chat but not list models (an OpenAI restricted key).
+    model_server.keys = {"sk-right"}
+    model_server.models_error = http_error(status, "no")
+    assert check_key(ProviderKind.OPENAI, model_server.openai_url, SecretStr("sk-x")) is False

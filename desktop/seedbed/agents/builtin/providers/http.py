@@ -67,6 +67,7 @@ from seedbed.agents.builtin.types import (
     RetrySink,
     TurnResult,
 )
+from seedbed.agents.urls import is_local
 
 RETRYABLE_STATUSES = frozenset({408, 409, 429})
 ERROR_BODY_LIMIT = 64 * 1024
@@ -168,8 +169,13 @@ def build_client(config: ProviderConfig) -> httpx.AsyncClient:
         write=config.read_timeout,
         pool=config.connect_timeout,
     )
+    # A server on this machine (Ollama, LM Studio) is reached directly, never through a
+    # proxy from the environment: a proxy cannot reach it, and would see its key.
     return httpx.AsyncClient(
-        timeout=timeout, headers={"user-agent": USER_AGENT}, verify=_tls_context()
+        timeout=timeout,
+        headers={"user-agent": USER_AGENT},
+        verify=_tls_context(),
+        trust_env=not is_local(config.base_url),
     )
 
 

@@ -10,15 +10,22 @@ from pydantic import SecretStr
 
 from seedbed.agents.builtin.providers.anthropic import API_VERSION
 from seedbed.agents.builtin.providers.http import USER_AGENT, header_secret, join_url
+from seedbed.agents.urls import is_local
 from seedbed.domain.errors import UserError
 from seedbed.domain.models import ProviderKind
 
 TIMEOUT_S = 10.0
-REFUSED = (401, 403)
+# Only "unauthorized" says the key is wrong: a 403 may be a key without the right to list
+# models (an OpenAI restricted key) that can still chat, a region block, a firewall.
+REFUSED = 401
+# Base URLs given with the endpoint on (as some providers' docs write them).
+ENDPOINTS = ("/chat/completions", "/responses", "/messages")
 
 
 def models_url(provider: ProviderKind, base_url: str) -> str:
     base = base_url.rstrip("/")
+    for endpoint in ENDPOINTS:
+        base = base.removesuffix(endpoint)
     if provider is ProviderKind.ANTHROPIC and not base.endswith("/v1"):
         base = join_url(base, "v1")
     return join_url(base, "models")
@@ -39,11 +46,15 @@ def check_key(provider: ProviderKind, base_url: str, key: SecretStr) -> bool:
 
     url = models_url(provider, base_url)
     host = urlparse(url).hostname or url
+    headers = key_headers(provider, key)
     try:
-        response = httpx.get(url, headers=key_headers(provider, key), timeout=TIMEOUT_S)
-    except httpx.HTTPError:
-        return False
-    if response.status_code in REFUSED:
+        # A server on this machine is asked directly: a key never goes through a proxy
+        # in the clear on its way to 127.0.0.1.
+        with httpx.Client(timeout=TIMEOUT_S, trust_env=not is_local(url)) as client:
+            response = client.get(url, headers=headers)
+    except (httpx.HTTPError, httpx.InvalidURL, ImportError, OSError, ValueError):
+        return False  # unreachable, or a proxy setting httpx cannot follow
+    if response.status_code == REFUSED:
         raise UserError(
             f"{host} refused the key (HTTP {response.status_code}): check it and paste it "
             "again; nothing was stored"
