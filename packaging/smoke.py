@@ -7,6 +7,7 @@ image of the asked size, not blank), and install a launcher entry that starts it
 from __future__ import annotations
 
 import os
+import shutil
 import struct
 import subprocess
 import sys
@@ -46,6 +47,19 @@ def main(binary: str) -> int:
         print(report, end="")
         if "Qt platform    ok  offscreen starts" not in report.splitlines():
             raise SystemExit("doctor did not start Qt's platform plugin")
+        # On a real X server (Xvfb, where there is one): the xcb plugin and the system
+        # libraries it needs.
+        if shutil.which("xvfb-run"):
+            on_x = {k: v for k, v in env.items() if k != "QT_QPA_PLATFORM"}
+            report = subprocess.run(
+                ["xvfb-run", "-a", exe, "--data-dir", str(Path(tmp) / "data"), "doctor"],
+                env=on_x, timeout=120, capture_output=True, text=True, check=False,
+            ).stdout  # fmt: skip
+            if "Qt platform    ok  xcb starts" not in report.splitlines():
+                raise SystemExit(f"Qt does not start on an X server:\n{report}")
+            print("Qt starts on an X server (Xvfb)")
+        else:
+            print("xvfb-run is not installed: Qt on an X server not checked")
         shot = Path(tmp) / "board.png"
         subprocess.run(
             [exe, "--data-dir", str(Path(tmp) / "data"), "gui", "--screenshot", str(shot),

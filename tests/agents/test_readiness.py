@@ -116,3 +116,14 @@ def test_a_profile_for_another_server_never_gets_the_providers_key(
     found = key_for(router)
     assert found is not None and found.get_secret_value() == "sk-or-router"
     assert builtin().effective_key_name() == "openai"  # the provider's own API
+
+
+def test_a_cli_too_old_to_run_is_said_once_asked(tmp_path: Path) -> None:
+    program = tmp_path / "codex"
+    program.write_text("#!/bin/sh\necho 'codex-cli 0.20.1'\n")
+    program.chmod(0o755)
+    old = AgentProfile(name="c", kind=AgentKind.CODEX, binary=str(program))
+    found = readiness.problem(old)
+    assert found.startswith(f"Codex at {program} reports 'codex-cli 0.20.1'; Seedbed needs")
+    program.write_text("#!/bin/sh\necho 'codex-cli 0.171.0'\n")  # upgraded: asked again
+    assert readiness.problem(old) == ""

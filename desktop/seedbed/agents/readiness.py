@@ -6,9 +6,11 @@ yet for the user. The same checks a run makes when it starts, made early."""
 
 from __future__ import annotations
 
+import asyncio
+import os
 import shlex
 
-from seedbed.agents.cli.adapter import find_binary
+from seedbed.agents.cli.adapter import CliAdapter, find_binary, probe_version, unsupported
 from seedbed.agents.cli.registry import adapter_for, is_cli
 from seedbed.agents.keys import key_for
 from seedbed.agents.urls import is_local
@@ -21,7 +23,10 @@ def problem(profile: AgentProfile) -> str:
     """Why `profile` cannot run now, or "" when it can. Blocks (PATH, the keyring)."""
     try:
         if is_cli(profile.kind):
-            find_binary(adapter_for(profile.kind), profile)
+            adapter = adapter_for(profile.kind)
+            trouble = version_problem(adapter, find_binary(adapter, profile))
+            if trouble:
+                return trouble
         elif profile.kind is AgentKind.COMMAND and not shlex.split(profile.command or ""):
             return "it has no command"
         key_for(profile)
@@ -30,6 +35,28 @@ def problem(profile: AgentProfile) -> str:
     except ValueError as exc:  # a command line shlex cannot split: the shell will say more
         return f"its command does not parse: {exc}"
     return ""
+
+
+# What `--version` said of each program, by its path and its file's identity: asked once
+# per program installed, not at each look (a CLI on Node takes a while to answer).
+_versions: dict[tuple[str, int, int], str] = {}
+
+
+def version_problem(adapter: CliAdapter, binary: str) -> str:
+    """Why the CLI at `binary` is not one Seedbed can run (too old, says no version), or
+    "". Blocks: runs `binary --version` the first time."""
+    stat = os.stat(binary)
+    key = (binary, stat.st_mtime_ns, stat.st_size)
+    if key not in _versions and _in_event_loop():
+        return ""  # not asked here: the run asks before it starts
+    if key not in _versions:
+        try:
+            text, version = asyncio.run(probe_version(adapter, binary))
+        except OSError as exc:
+            _versions[key] = f"{adapter.label} at {binary} does not run: {exc.strerror or exc}"
+        else:
+            _versions[key] = "" if adapter.supports(version) else unsupported(adapter, binary, text)
+    return _versions[key]
 
 
 def problems(store: Store, first_that_runs: bool = False) -> dict[str, str]:
@@ -68,3 +95,11 @@ def default_profile(store: Store) -> AgentProfile | None:
     that can run (one that cannot would only fail), else the first. Blocks."""
     profiles = store.list_profiles()
     return next((p for p in profiles if not problem(p)), profiles[0] if profiles else None)
+
+
+def _in_event_loop() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True

@@ -107,6 +107,16 @@ def find_binary(adapter: CliAdapter, profile: AgentProfile) -> str:
     return found
 
 
+def unsupported(adapter: CliAdapter, binary: str, text: str) -> str:
+    """What to say of a CLI whose `--version` said `text`, too old or unreadable."""
+    wanted = ".".join(map(str, adapter.min_version))
+    said = text.splitlines()[0] if text else "no version"
+    return (
+        f"{adapter.label} at {binary} reports {said!r}; Seedbed needs {wanted} or newer. "
+        f"{adapter.install_hint}"
+    )
+
+
 async def probe_version(adapter: CliAdapter, binary: str) -> tuple[str, tuple[int, ...] | None]:
     """What `binary --version` prints, and the version in it."""
     process = await ManagedProcess.start(
@@ -231,12 +241,7 @@ class CliRuntime(AgentRuntime):
         binary = find_binary(adapter, self.profile)
         text, version = await probe_version(adapter, binary)
         if not adapter.supports(version):
-            wanted = ".".join(map(str, adapter.min_version))
-            said = text.splitlines()[0] if text else "no version"
-            raise UserError(
-                f"{adapter.label} at {binary} reports {said!r}; Seedbed needs {wanted} "
-                f"or newer. {adapter.install_hint}"
-            )
+            raise UserError(unsupported(adapter, binary, text))
         env = base_environment()
         env["SEEDBED_RUN_ID"] = str(request.run_id)
         base_url = self.profile.base_url
