@@ -12,6 +12,7 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
+    QLabel,
     QLineEdit,
     QSpinBox,
     QWidget,
@@ -54,16 +55,17 @@ class TaskOptionsBox(QGroupBox):
         self.usd.setRange(0, 10_000)
         self.usd.setDecimals(3)
         self.usd.setPrefix("$")
-        self.usd.setSpecialValueText("no limit")
+        self.usd.setSpecialValueText("no $ limit")
         self.tokens = QSpinBox(self)
         self.tokens.setRange(0, 2_000_000_000)
         self.tokens.setSingleStep(100_000)
-        self.tokens.setSpecialValueText("no limit")
+        self.tokens.setSpecialValueText("no token limit")
+        self.tokens.setSuffix(" tokens")
         self.minutes = QDoubleSpinBox(self)  # fractions too: a CLI limit of 0.5 stays
         self.minutes.setRange(0, 24 * 60)
         self.minutes.setDecimals(2)
         self.minutes.setSuffix(" min")
-        self.minutes.setSpecialValueText("no limit")
+        self.minutes.setSpecialValueText("no time limit")
         budgets = QHBoxLayout()
         for widget in (self.usd, self.tokens, self.minutes):
             budgets.addWidget(widget)
@@ -73,7 +75,9 @@ class TaskOptionsBox(QGroupBox):
         form.addRow("&After", self.after_edit)
         form.addRow("", self.auto_approve_box)
         form.addRow("", self.auto_merge_box)
-        form.addRow("&Budget", budgets)
+        budget_label = QLabel("&Budget", self)  # a label of its own: a row of three has no buddy
+        budget_label.setBuddy(self.usd)
+        form.addRow(budget_label, budgets)
 
     def _combo(self, profiles: list[AgentProfile]) -> QComboBox:
         combo = QComboBox(self)
