@@ -78,12 +78,10 @@ def test_the_providers_environment_key_is_not_sent_to_another_server(
     assert "`seedbed key set openrouter.ai` or set OPENAI_API_KEY" not in found
     with pytest.raises(UserError):
         key_for(router)
-    # A key of another name for the provider's own API may still come from it.
-    work = builtin(key_name="work-openai")
-    assert readiness.problem(work) == ""
-    assert key_for(work) is not None and key_for(work).get_secret_value() == (
-        "sk-the-real-openai-key"
-    )
+    # The variable stands in for the provider's own key name only, named or not.
+    assert readiness.problem(builtin()) == ""
+    assert readiness.problem(builtin(key_name="openai")) == ""
+    assert "no API key 'work-openai'" in readiness.problem(builtin(key_name="work-openai"))
 
 
 def test_a_quick_look_stops_at_the_first_agent_that_runs_and_spares_the_keyring(

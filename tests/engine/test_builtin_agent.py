@@ -157,7 +157,11 @@ def test_the_key_is_never_stored_or_printed(
 def test_a_missing_key_fails_before_any_request(
     seedbed: SeedbedCli, project: str, model_server: ModelServer, file_keyring: FileStore
 ) -> None:
-    builtin_profile(seedbed, "anthropic", "https://api.anthropic.example")
+    # A stand-in for Anthropic's API that names the provider's key (another host's key
+    # would be named after that host).
+    builtin_profile(
+        seedbed, "anthropic", "https://api.anthropic.example", "--key-name", "anthropic"
+    )
     shown = run_task(seedbed)
     assert (shown["state"], shown["phase"]) == ("awaiting_review", "agent_failed")
     assert "no API key 'anthropic'" in shown["error"]
@@ -320,7 +324,8 @@ def test_a_key_is_not_sent_unencrypted_to_another_machine(
     seedbed: SeedbedCli, project: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("OPENAI_API_KEY", KEY)
-    builtin_profile(seedbed, "openai", "http://models.example.invalid/v1")
+    # It names the OpenAI key: without that, a key for this host would be looked for.
+    builtin_profile(seedbed, "openai", "http://models.example.invalid/v1", "--key-name", "openai")
     shown = run_task(seedbed)
     assert (shown["state"], shown["phase"]) == ("awaiting_review", "agent_failed")
     assert "unencrypted" in shown["error"] and KEY not in shown["error"]
@@ -330,7 +335,9 @@ def test_a_keyring_that_cannot_be_read_is_named_in_the_error(
     seedbed: SeedbedCli, project: str
 ) -> None:
     """No backend at all (the test default): the error says so, not just 'no key'."""
-    builtin_profile(seedbed, "anthropic", "https://api.anthropic.example")
+    builtin_profile(
+        seedbed, "anthropic", "https://api.anthropic.example", "--key-name", "anthropic"
+    )
     shown = run_task(seedbed)
     assert "no API key 'anthropic'" in shown["error"]
     assert "keyring could not be read" in shown["error"]

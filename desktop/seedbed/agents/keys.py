@@ -2,27 +2,22 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlparse
-
 from pydantic import SecretStr
 
 from seedbed import secrets
 from seedbed.agents.cli.registry import adapter_for, is_cli
 from seedbed.agents.urls import is_local
 from seedbed.domain.errors import UserError
-from seedbed.domain.models import DEFAULT_BASE_URLS, AgentKind, AgentProfile
+from seedbed.domain.models import AgentKind, AgentProfile
 
 
-def env_may_stand_in(provider: str, base_url: str) -> bool:
-    """Whether the provider's environment variable (OPENAI_API_KEY…) may stand in for a
-    profile's key: only for a profile that talks to the provider's own API (no base URL,
-    or one on the provider's host). The OpenAI key is never sent to OpenRouter, whatever
-    the key's name."""
-    if not base_url:
-        return True
-    defaults = {kind.value: url for kind, url in DEFAULT_BASE_URLS.items()}
-    default = defaults.get(provider)
-    return default is not None and urlparse(base_url).hostname == urlparse(default).hostname
+def env_may_stand_in(name: str, provider: str) -> bool:
+    """Whether the provider's environment variable (OPENAI_API_KEY…) may stand in for the
+    key `name`: only for the provider's own key name, which a profile has for the
+    provider's own API or when it names that key itself (a local proxy to the provider,
+    say). A profile for another server has the server's key name
+    (AgentProfile.effective_key_name): the OpenAI key is never sent to OpenRouter."""
+    return name == provider
 
 
 def cli_key_for(profile: AgentProfile) -> SecretStr | None:
@@ -37,7 +32,7 @@ def cli_key_for(profile: AgentProfile) -> SecretStr | None:
     if not profile.key_name:
         return None
     provider, variable = adapter_for(profile.kind).key_source(profile)
-    env = env_may_stand_in(provider, profile.base_url)
+    env = env_may_stand_in(profile.key_name, provider)
     found = secrets.resolve_key(profile.key_name, provider, env=env)
     if found is None:
         # The profile asked for this key: going on without it would bill whatever
@@ -73,7 +68,7 @@ def key_for(profile: AgentProfile) -> SecretStr | None:
     if local and not profile.key_name:
         return None
     name = profile.effective_key_name()
-    env = env_may_stand_in(profile.provider.value, profile.base_url)
+    env = env_may_stand_in(name, profile.provider.value)
     found = secrets.resolve_key(name, profile.provider.value, env=env)
     if found is not None:
         if base_url.startswith("http://") and not local:
