@@ -189,8 +189,8 @@ class AgentProfile(Model):
     )
     key_name: str = Field(
         "",
-        description="builtin and CLI agents: the keyring entry; empty for the provider's "
-        "(builtin) or none (CLI agents).",
+        description="builtin and CLI agents: the keyring entry; empty: the provider's for "
+        "its own API, else the server's host (builtin), or none (CLI agents).",
         json_schema_extra=_kinds(*_MODELS),
     )
     context_window: int = Field(
