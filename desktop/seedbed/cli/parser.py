@@ -102,7 +102,12 @@ def build_parser() -> Parser:
     builtin.add_argument("--provider", choices=[k.value for k in ProviderKind])
     builtin.add_argument("--model", default="")
     builtin.add_argument("--base-url", default="", metavar="URL", help="default: the provider's")
-    builtin.add_argument("--key-name", default="", metavar="NAME", help="default: the provider")
+    builtin.add_argument(
+        "--key-name",
+        default="",
+        metavar="NAME",
+        help="default: the provider for its own API, else the --base-url's host",
+    )
     builtin.add_argument("--context-window", type=int, metavar="TOKENS")
     builtin.add_argument("--max-turns", type=int, metavar="N")
     builtin.add_argument("--max-tries", type=int, metavar="N", help="attempts per model call")
