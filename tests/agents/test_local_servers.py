@@ -10,6 +10,7 @@ from typing import ClassVar
 
 import pytest
 
+from seedbed.agents import local_servers
 from seedbed.agents.local_servers import Candidate, LocalServer, detect
 
 
@@ -92,3 +93,11 @@ def test_a_null_model_list_is_no_crash_and_hides_no_other_server(server: str) ->
         ("Ollama", []),
         ("LM Studio", ["mistral-small"]),
     ]
+
+
+def test_the_default_places_are_ollamas_and_lm_studios_own_ports() -> None:
+    by_name = {candidate.name: candidate for candidate in local_servers.DEFAULTS}
+    assert by_name["Ollama"].probe_url == "http://127.0.0.1:11434/api/tags"
+    assert by_name["Ollama"].base_url == "http://127.0.0.1:11434/v1"  # its OpenAI API
+    assert by_name["LM Studio"].probe_url == "http://127.0.0.1:1234/v1/models"
+    assert by_name["LM Studio"].base_url == "http://127.0.0.1:1234/v1"
