@@ -455,3 +455,19 @@ def test_a_local_server_is_used_once_per_click(
         button.click()
         button.click()  # a double click
     assert [p.name for p in app_context.store.list_profiles()] == ["ollama"]
+
+
+def test_a_model_name_the_providers_list_shows_to_be_a_typo_is_refused(
+    app_context: AppContext, file_keyring: object, model_server: ModelServer
+) -> None:
+    from seedbed import secrets
+    from seedbed.domain.errors import UserError
+
+    model_server.keys = {"sk-right"}  # it lists "scripted-model"
+    with pytest.raises(UserError, match="did you mean scripted-model"):
+        quick_setup.create_agent(
+            app_context.store, AgentKind.BUILTIN, ProviderKind.OPENAI, "scripted-modle",
+            model_server.openai_url, "sk-right",
+        )  # fmt: skip
+    host = model_server.url.removeprefix("http://")
+    assert secrets.get_key(host) is None and app_context.store.list_profiles() == []

@@ -120,28 +120,34 @@ def create_agent(
     made = store.add_profile(profile)  # first: a name taken meanwhile stores no key
     if key:
         try:
-            store_checked_key(provider, made.effective_base_url(), key_name or provider.value, key)
+            store_checked_key(
+                provider, made.effective_base_url(), key_name or provider.value, key, made.model
+            )
         except BaseException:
             store.delete_profile(made.id)  # no agent without the key it was made with
             raise
     return made
 
 
-def store_checked_key(provider: ProviderKind, base_url: str, name: str, key: str) -> None:
-    """Store the key under `name` once the provider took it. A key the provider could not
-    be asked about (offline, no model list) replaces no other key of that name: that one
-    may be the key that works."""
+def store_checked_key(
+    provider: ProviderKind, base_url: str, name: str, key: str, model: str
+) -> None:
+    """Store the key under `name` once the provider took it (and its model list shows
+    no typo in `model`). A key the provider could not be asked about (offline, no model
+    list) replaces no other key of that name: that one may be the key that works."""
     # Here, not at the top: it loads httpx, which the window's start does not need.
-    from seedbed.agents.builtin.providers.key_check import check_key
+    from seedbed.agents.builtin.providers.key_check import check_key, model_problem
 
-    taken = check_key(provider, base_url, SecretStr(key))
-    if not taken:
+    listed = check_key(provider, base_url, SecretStr(key))
+    if listed is None:
         stored = secrets.get_key(name)
         if stored and stored != key:
             raise UserError(
                 f"another key {name!r} is stored already and this one could not be checked "
                 f"with {base_url}; to replace it, set it in Settings → API keys"
             )
+    elif typo := model_problem(model, listed):
+        raise UserError(typo)
     secrets.set_key(name, key)
 
 

@@ -1,9 +1,11 @@
 """Asking a provider whether it takes a key before the key is stored: its model list
 (GET /v1/models, on both protocols) needs the key and nothing else, and costs nothing.
-A key the provider refuses is then said at once, not as the first task's failure."""
+A key the provider refuses is then said at once, not as the first task's failure; so is
+a model name the list shows to be a typo."""
 
 from __future__ import annotations
 
+import difflib
 from urllib.parse import urlparse
 
 from pydantic import SecretStr
@@ -38,10 +40,10 @@ def key_headers(provider: ProviderKind, key: SecretStr) -> dict[str, str]:
     return {"authorization": f"Bearer {value}", "user-agent": USER_AGENT}
 
 
-def check_key(provider: ProviderKind, base_url: str, key: SecretStr) -> bool:
-    """True when the provider took the key; False when it could not say (no model list
-    there, not reachable: the first run will tell). UserError when it refused the key.
-    Blocks (the network): call it off the GUI thread."""
+def check_key(provider: ProviderKind, base_url: str, key: SecretStr) -> list[str] | None:
+    """The provider took the key: the model names it lists. None when it could not say
+    (no model list there, not reachable: the first run will tell). UserError when it
+    refused the key. Blocks (the network): call it off the GUI thread."""
     import httpx  # here: slow to import, and only the setup needs it
 
     url = models_url(provider, base_url)
@@ -53,10 +55,31 @@ def check_key(provider: ProviderKind, base_url: str, key: SecretStr) -> bool:
         with httpx.Client(timeout=TIMEOUT_S, trust_env=not is_local(url)) as client:
             response = client.get(url, headers=headers)
     except (httpx.HTTPError, httpx.InvalidURL, ImportError, OSError, ValueError):
-        return False  # unreachable, or a proxy setting httpx cannot follow
+        return None  # unreachable, or a proxy setting httpx cannot follow
     if response.status_code == REFUSED:
         raise UserError(
             f"{host} refused the key (HTTP {response.status_code}): check it and paste it "
             "again; nothing was stored"
         )
-    return response.is_success
+    if not response.is_success:
+        return None
+    try:
+        listed = response.json().get("data")
+    except (ValueError, AttributeError):
+        return []
+    if not isinstance(listed, list):
+        return []
+    return [str(item["id"]) for item in listed if isinstance(item, dict) and "id" in item]
+
+
+def model_problem(model: str, listed: list[str]) -> str:
+    """A likely typo in a model's name, said with the listed names it is close to; ""
+    when the name is listed, is an alias of a listed one (its start:
+    claude-sonnet-4-5 for claude-sonnet-4-5-20250929), or is close to none (a list need
+    not show every model a provider serves)."""
+    if not listed or any(name.startswith(model) for name in listed):
+        return ""
+    close = difflib.get_close_matches(model, listed, n=3, cutoff=0.8)
+    if not close:
+        return ""
+    return f"the provider lists no model {model!r}: did you mean {' or '.join(close)}?"
