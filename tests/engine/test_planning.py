@@ -200,9 +200,8 @@ def store_set_planner(seedbed: SeedbedCli, task_id: int, name: str) -> None:
         store.close()
 
 
-def test_a_split_parent_is_not_implemented_whole(
-    seedbed: SeedbedCli, project: str, model_server: ModelServer
-) -> None:
+def split_in_two(seedbed: SeedbedCli, model_server: ModelServer) -> str:
+    """A plan-first task "Both" whose planner split it into tasks A and B; its id."""
     builtin_profile(seedbed, "anthropic", model_server.url, name="coder")
     parts = [{"title": "A", "prompt": "a"}, {"title": "B", "prompt": "b"}]
     model_server.script(answer("```json\n" + json.dumps({"split": parts}) + "\n```"))
@@ -210,6 +209,13 @@ def test_a_split_parent_is_not_implemented_whole(
         "task", "add", "--project", "demo", "--title", "Both", "--plan-first", "--start"
     ).out.strip()
     seedbed.ok("run", "--until-idle")
+    return task_id
+
+
+def test_a_split_parent_is_not_implemented_whole(
+    seedbed: SeedbedCli, project: str, model_server: ModelServer
+) -> None:
+    task_id = split_in_two(seedbed, model_server)
     refused = seedbed("task", "plan", task_id, "--approve")
     assert refused.code == 2 and "was split into" in refused.err
 
@@ -266,13 +272,7 @@ def test_code_waits_for_an_approved_plan_however_the_planning_went(
 def test_a_split_parent_can_be_planned_whole_once_its_parts_are_discarded(
     seedbed: SeedbedCli, project: str, model_server: ModelServer
 ) -> None:
-    builtin_profile(seedbed, "anthropic", model_server.url, name="coder")
-    parts = [{"title": "A", "prompt": "a"}, {"title": "B", "prompt": "b"}]
-    model_server.script(answer("```json\n" + json.dumps({"split": parts}) + "\n```"))
-    task_id = seedbed.ok(
-        "task", "add", "--project", "demo", "--title", "Both", "--plan-first", "--start"
-    ).out.strip()
-    seedbed.ok("run", "--until-idle")
+    task_id = split_in_two(seedbed, model_server)
     children = [t["id"] for t in seedbed.ok("task", "list", "--json").json() if t["parent_id"]]
     for child in children:
         seedbed.ok("task", "discard", str(child))
