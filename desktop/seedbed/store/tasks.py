@@ -11,6 +11,7 @@ from seedbed.domain.lifecycle import check_move, check_phase
 from seedbed.domain.models import Phase, Run, Task, TaskState
 from seedbed.store.connection import Database
 from seedbed.store.rows import (
+    CHECK_COLUMNS,
     run_from_row,
     run_values,
     task_from_row,
@@ -174,9 +175,7 @@ class TaskQueries(Database):
             run = Run.model_validate({**run_from_row(row).model_dump(), **fields})
             values = run_values(run)
             keys = {"checks"} & fields.keys()
-            columns = (fields.keys() - keys) | (
-                {"check_status", "check_exit_code", "check_output_tail"} if keys else set()
-            )
+            columns = (fields.keys() - keys) | (CHECK_COLUMNS if keys else set())
             columns = {"commit_sha" if c == "commit" else c for c in columns}
             sets = ", ".join(f"{c} = ?" for c in columns)
             conn.execute(

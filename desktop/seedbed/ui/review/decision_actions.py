@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QComboBox, QLabel, QPlainTextEdit
 
 from seedbed.domain.models import MergeStrategy, Task
 from seedbed.engine import comments as comment_ops
-from seedbed.engine import operations, review
+from seedbed.engine import merging, operations, review
 from seedbed.ui.discard import DiscardDialog
 from seedbed.ui.task_dialog import describe_error
 
@@ -73,7 +73,7 @@ class DecisionActions:
         strategy = MergeStrategy(self.strategy.currentData())
         message = self.message.toPlainText()
         self._call(
-            review.approve,
+            merging.approve,
             self.context.store,
             self.task_id,
             strategy,
