@@ -48,6 +48,7 @@ from seedbed.engine.run_support import (
 )
 from seedbed.paths import worktrees_dir
 from seedbed.store import Store
+from seedbed.store.tasks import process_alive
 from seedbed.vcs.git import add_detached_worktree, remove_worktree
 from seedbed.vcs.merge import MergeConflict, MergePlan, commits_between, land, plan_merge
 
@@ -68,18 +69,6 @@ class MergeChecksFailed(OperationError):
         )
 
 
-def process_alive(pid: int) -> bool:
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def live_request(task: Task) -> MergeRequest | None:
     """The task's merge request while the process carrying it out lives; None when it
     has none or its process died (an approve killed halfway)."""
@@ -87,6 +76,15 @@ def live_request(task: Task) -> MergeRequest | None:
     if request is None or not process_alive(request.pid):
         return None
     return request
+
+
+def base_moved_since_checks(project: Project, task: Task, runs: list[Run]) -> int | None:
+    """How many commits the base branch gained since the task's latest checks ran (None
+    when no checks ran or git cannot tell): the merge result is checked again then."""
+    checked = next((r for r in reversed(runs) if r.checks.status is not CheckStatus.NONE), None)
+    if checked is None or task.state not in (TaskState.AWAITING_REVIEW, TaskState.RUNNING):
+        return None
+    return commits_between(project.path, checked.checks.base, task.base_branch)
 
 
 def merge_message(task: Task, message: str) -> str:

@@ -16,9 +16,10 @@ from pathlib import Path
 from seedbed.agents.process import kill_group
 from seedbed.domain.errors import SeedbedError
 from seedbed.domain.models import Control, Phase, Run, RunKind, RunStatus, TaskState
-from seedbed.engine.merging import live_request, process_alive
+from seedbed.engine.merging import live_request
 from seedbed.engine.runner import commit_message, commit_work
 from seedbed.store import Store
+from seedbed.store.tasks import process_alive
 
 INTERRUPTED_REASON = "interrupted: the engine stopped while this run was going"
 

@@ -9,21 +9,19 @@ from seedbed.domain.errors import SeedbedError, UserError
 from seedbed.domain.lifecycle import check_move
 from seedbed.domain.models import (
     CheckResult,
-    CheckStatus,
     Control,
     DiffStat,
     FileChange,
     Phase,
     Project,
-    Run,
     RunKind,
     Task,
     TaskState,
 )
 from seedbed.domain.slug import one_line
+from seedbed.engine.merging import base_moved_since_checks
 from seedbed.engine.run_support import commit_work, remove_workspace
 from seedbed.store import Store
-from seedbed.vcs.merge import commits_between
 
 # -- the diff, approve, discard --------------------------------------------------------
 
@@ -203,15 +201,6 @@ def _diff_summary(store: Store, task: Task) -> dict[str, int]:
         return diff_stat(store, task).model_dump()
     except SeedbedError:
         return DiffStat().model_dump()
-
-
-def base_moved_since_checks(project: Project, task: Task, runs: list[Run]) -> int | None:
-    """How many commits the base branch gained since the task's latest checks ran (None
-    when no checks ran or git cannot tell): the merge result is checked again then."""
-    checked = next((r for r in reversed(runs) if r.checks.status is not CheckStatus.NONE), None)
-    if checked is None or task.state not in (TaskState.AWAITING_REVIEW, TaskState.RUNNING):
-        return None
-    return commits_between(project.path, checked.checks.base, task.base_branch)
 
 
 def task_detail(store: Store, task_id: int) -> dict[str, Any]:

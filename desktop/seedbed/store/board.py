@@ -36,7 +36,10 @@ class BoardQueries(Database):
             " l.started_at AS l_start, l.ended_at AS l_end, j.diff_budget AS j_budget"
             " FROM tasks t LEFT JOIN profiles p ON p.id = t.profile_id"
             " LEFT JOIN projects j ON j.id = t.project_id"
-            " LEFT JOIN runs l ON l.id = (SELECT MAX(id) FROM runs r WHERE r.task_id = t.id)"
+            # A merge run that checked nothing (none configured, skipped) says nothing
+            # of the checks: the card keeps the run before it.
+            " LEFT JOIN runs l ON l.id = (SELECT MAX(id) FROM runs r WHERE r.task_id = t.id"
+            " AND NOT (r.kind = 'merge' AND r.check_status = 'none'))"
             f" WHERE {' AND '.join(where)} ORDER BY t.position, t.id"
         )
         cards = []

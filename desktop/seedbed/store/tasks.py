@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterable
 from typing import Any
@@ -19,6 +20,19 @@ from seedbed.store.rows import (
     task_values,
     write_task,
 )
+
+
+def process_alive(pid: int) -> bool:
+    """Whether a process of this machine with this pid lives (an approve's, say)."""
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 class TaskQueries(Database):
@@ -114,6 +128,13 @@ class TaskQueries(Database):
                 )
             check_move(task_id, task.state, target)
             check_phase(target, phase)
+            if task.merge_request is not None and target is not TaskState.MERGED:
+                if process_alive(task.merge_request.pid):
+                    raise UserError(
+                        f"task {task_id} is being merged (its merge result is queued or "
+                        "checked): wait for it to land or fail"
+                    )
+                fields = {**fields, "merge_request": None}  # that approve's process died
             updated = Task.model_validate(
                 {
                     **task.model_dump(),
