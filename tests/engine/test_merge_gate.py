@@ -16,6 +16,9 @@ from typing import Any
 
 import pytest
 
+from seedbed.engine.merging import board_cards
+from seedbed.store import Store
+from seedbed.ui.format import check_label
 from tests.conftest import SeedbedCli, git, make_repo
 from tests.engine.test_review import STRATEGIES, error_line, head
 
@@ -265,3 +268,20 @@ def test_two_auto_merges_never_break_the_base(
     assert base_passes(lib_repo)
     failed = next(t for t in ids if seedbed.show(t)["phase"] == "merge_checks_failed")
     assert "No module named 'lib'" in messages(merge_log(seedbed, int(failed)))
+
+
+def test_the_card_says_how_far_the_base_moved_since_the_checks(
+    seedbed: SeedbedCli, checked: str, lib_repo: Path, data_dir: Path
+) -> None:
+    task_id = finish(seedbed, USE_LIB, "Use lib more")
+    store = Store.open(data_dir)
+    assert [c.base_moved for c in board_cards(store, task_ids=[task_id])] == [0]
+    for n in range(2):
+        (lib_repo / f"n{n}.txt").write_text(f"{n}\n")
+        git(lib_repo, "add", "-A")
+        git(lib_repo, "commit", "-q", "-m", f"user commit {n}")
+
+    card = board_cards(store, task_ids=[task_id])[0]
+
+    assert card.base_moved == 2
+    assert check_label(card) == "✓ checks · base +2"

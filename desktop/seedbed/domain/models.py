@@ -443,6 +443,8 @@ class Card(Model):
     run_started_at: float | None = Field(None, description="When the latest run started.")
     run_ended_at: float | None = None
     last_run_id: int | None = None
+    check_base: str = Field("", description="The base's commit when the latest checks ran.")
+    base_moved: int = Field(0, description="Commits the base gained since then.")
     diff_budget: int = Field(0, description="The project's diff budget; 0: none.")
     waiting_for: list[int] = Field(
         default_factory=list, description="Tasks it waits for that are not merged yet."

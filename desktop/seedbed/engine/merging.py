@@ -26,6 +26,7 @@ from seedbed.domain.errors import OperationError, UserError
 from seedbed.domain.events import ErrorEvent, StatusEvent, Stream
 from seedbed.domain.lifecycle import check_move
 from seedbed.domain.models import (
+    Card,
     CheckResult,
     CheckStatus,
     MergeRequest,
@@ -49,7 +50,7 @@ from seedbed.engine.run_support import (
 from seedbed.paths import worktrees_dir
 from seedbed.store import Store
 from seedbed.store.tasks import process_alive
-from seedbed.vcs.git import add_detached_worktree, remove_worktree
+from seedbed.vcs.git import add_detached_worktree, remove_worktree, rev_parse
 from seedbed.vcs.merge import MergeConflict, MergePlan, commits_between, land, plan_merge
 
 TURN_POLL_S = 0.2
@@ -85,6 +86,30 @@ def base_moved_since_checks(project: Project, task: Task, runs: list[Run]) -> in
     if checked is None or task.state not in (TaskState.AWAITING_REVIEW, TaskState.RUNNING):
         return None
     return commits_between(project.path, checked.checks.base, task.base_branch)
+
+
+def board_cards(
+    store: Store, project_id: int | None = None, task_ids: list[int] | None = None
+) -> list[Card]:
+    """The board's cards, each awaiting review saying how far its base moved since its
+    checks ran (git: one rev-parse per base, a count only where it moved)."""
+    cards = store.cards(project_id, task_ids)
+    tips: dict[tuple[int, str], str] = {}
+    for card in cards:
+        task = card.task
+        if task.state is not TaskState.AWAITING_REVIEW or not card.check_base:
+            continue
+        key = (task.project_id, task.base_branch)
+        if key not in tips:
+            repo = store.get_project(task.project_id).path
+            try:
+                tips[key] = rev_parse(repo, f"refs/heads/{task.base_branch}")
+            except OperationError:
+                tips[key] = ""
+        if tips[key] and tips[key] != card.check_base:
+            repo = store.get_project(task.project_id).path
+            card.base_moved = commits_between(repo, card.check_base, task.base_branch) or 0
+    return cards
 
 
 def merge_message(task: Task, message: str) -> str:

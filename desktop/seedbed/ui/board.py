@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
 
 from seedbed.domain.lifecycle import LABELS
 from seedbed.domain.models import Card, Control, TaskState
-from seedbed.engine import operations, radar
+from seedbed.engine import merging, operations, radar
 from seedbed.ui.actions import add_action
 from seedbed.ui.board_actions import CardActions
 from seedbed.ui.board_model import ColumnModel, Overlaps, Role, TaskModel
@@ -175,7 +175,8 @@ class Board(CardActions, QWidget):
             return
         self._schedule_radar()
         self.context.host.call(
-            self.context.store.cards,
+            merging.board_cards,
+            self.context.store,
             project_id,
             on_done=lambda cards: self._on_cards_loaded(generation, cards),
             on_error=self._on_call_failed,
@@ -205,7 +206,8 @@ class Board(CardActions, QWidget):
         self._schedule_radar()
         generation = self._generation
         self.context.host.call(
-            self.context.store.cards,
+            merging.board_cards,
+            self.context.store,
             task_ids=task_ids,
             on_done=lambda cards: self._on_cards_changed(generation, set(task_ids), cards, select),
             on_error=self._on_call_failed,
