@@ -368,7 +368,14 @@ class Board(CardActions, QWidget):
                 changed = [c.task.id for c in self.model.cards()]
             self.refresh_tasks(changed)
 
-        self.context.host.call(fn, *args, on_done=done, on_error=self._on_move_failed, owner=self)
+        self.context.host.call(
+            fn,
+            *args,
+            on_done=done,
+            on_error=self._on_move_failed,
+            owner=self,
+            waits=plan.kind is MoveKind.APPROVE,
+        )
 
     def _on_move_failed(self, error: BaseException) -> None:
         """A refused move (a conflict, a dirty base checkout, a race): say why, in a box

@@ -48,7 +48,13 @@ class DecisionActions:
 
     # -- the decision ------------------------------------------------------------------
 
-    def _call(self, fn: Callable[..., object], *args: object, done: Callable[..., None]) -> None:
+    def _call(
+        self,
+        fn: Callable[..., object],
+        *args: object,
+        done: Callable[..., None],
+        waits: bool = False,
+    ) -> None:
         """A change through the engine host; its error is shown in the window."""
         if self.context.read_only:
             self._busy = False
@@ -57,7 +63,9 @@ class DecisionActions:
             self.error_label.show_message(READ_ONLY)
             return
         self.error_label.show_message("")
-        self.context.host.call(fn, *args, on_done=done, on_error=self._on_call_failed, owner=self)
+        self.context.host.call(
+            fn, *args, on_done=done, on_error=self._on_call_failed, owner=self, waits=waits
+        )
 
     def _on_call_failed(self, error: BaseException) -> None:
         self._busy = False
@@ -89,6 +97,7 @@ class DecisionActions:
             False,
             self.recheck.isChecked(),
             done=self._on_approved,
+            waits=True,
         )
 
     def _on_approved(self, task: Task) -> None:
