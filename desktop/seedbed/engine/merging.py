@@ -128,16 +128,20 @@ def approve(
     automatic: bool = False,
     recheck: bool = True,
     on_flush: FlushListener | None = None,
+    asked_at: float | None = None,
 ) -> Task:
     """Merge the task's branch into its base branch → merged, worktree removed (and the
     branch too with delete_branch), once the checks passed on the merge result (`recheck`
     False: not checked again). `automatic`: the engine's auto-merge of a task that is
-    still running (its run ending), so no one can act on it meanwhile.
+    still running (its run ending), so no one can act on it meanwhile. `asked_at`: when
+    the user asked (a window's click, before the call reached a worker): its place in the
+    project's merge queue.
 
     When it cannot land the base is left exactly as it was and the task waits in
     awaiting_review: `conflict` naming the files, `merge_checks_failed` naming the check
     output, or the phase it had (a dirty checkout, a base moved by hand).
     """
+    asked_at = asked_at or time.time()
     task = store.get_task(task_id)
     expect = TaskState.RUNNING if automatic else TaskState.AWAITING_REVIEW
     if task.state is not expect:
@@ -170,7 +174,7 @@ def approve(
         delete_branch=delete_branch,
         recheck=recheck,
         previous_phase=previous,
-        queued_at=time.time(),
+        queued_at=asked_at,
         pid=os.getpid(),
     )
     fields: dict[str, object] = {"merge_request": request}

@@ -353,7 +353,19 @@ class Board(CardActions, QWidget):
             call = (operations.control_task, store, data_dir, task_id, Control.REQUEUE)
         else:
             delete = self.context.settings.value.delete_branch_after_merge
-            call = (operations.approve, store, task_id, strategy, "", delete)
+            asked_at = time.time()  # its place in the merge queue: the order of the drops
+            call = (
+                merging.approve,
+                store,
+                task_id,
+                strategy,
+                "",
+                delete,
+                False,
+                True,
+                None,
+                asked_at,
+            )
         self._run(plan, task_id, *call)
 
     def _run(self, plan: MovePlan, task_id: int, fn: Callable[..., Any], *args: Any) -> None:

@@ -4,6 +4,7 @@ through the engine host, its error shown in the window. A mixin of ReviewWindow.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -96,6 +97,8 @@ class DecisionActions:
             self.context.settings.value.delete_branch_after_merge,
             False,
             self.recheck.isChecked(),
+            None,
+            time.time(),  # its place in the project's merge queue
             done=self._on_approved,
             waits=True,
         )
