@@ -296,7 +296,13 @@ def test_task_show_json_of_a_planned_task(seedbed: SeedbedCli, project: str) -> 
         [],
     )
     assert task["diff"] == {"files": 0, "insertions": 0, "deletions": 0}
-    assert task["checks"] == {"status": "none", "exit_code": None, "output_tail": ""}
+    assert task["checks"] == {
+        "status": "none",
+        "exit_code": None,
+        "output_tail": "",
+        "tree": "",
+        "base": "",
+    }
     assert f"#{task_id} Later" in seedbed.ok("task", "show", task_id).out
 
 

@@ -37,6 +37,8 @@ STATE_PHASES = {
         P.AGENT_FAILED,
         P.CONFLICT,
         P.INTERRUPTED,
+        P.MERGING,
+        P.MERGE_CHECKS_FAILED,
     },
     S.MERGED: {P.NONE},
     S.DISCARDED: {P.NONE},

@@ -60,9 +60,10 @@ def test_plan_approve_implement_fix_review_fix_approve_and_merge(
         ("review", "succeeded"),
         ("fix", "succeeded"),
         ("review", "succeeded"),
+        ("merge", "succeeded"),  # the auto-merge: the checks passed on that tree already
     ]
     checks = [r.checks.status.value for r in runs_of(seedbed, int(task_id))]
-    assert checks == ["none", "failed", "passed", "passed", "passed", "passed"]
+    assert checks == ["none", "failed", "passed", "passed", "passed", "passed", "passed"]
     assert shown["fix_rounds_used"] == 2 and shown["review_verdict"] == "approve"
     assert (repo / "hello.txt").read_text() == "hello world!\n"
     assert git(repo, "log", "-1", "--format=%s", "main").strip() == "Greet the world"

@@ -4,7 +4,8 @@ keyboard and context-menu equivalents, refusals that show."""
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,7 @@ from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent, QImage
 from PySide6.QtWidgets import QApplication, QMessageBox
 from pytestqt.qtbot import QtBot
 
-from seedbed.domain.models import TaskState
+from seedbed.domain.models import Phase, TaskState
 from seedbed.ui import board_view
 from seedbed.ui import format as fmt
 from seedbed.ui.board import Board
@@ -425,3 +426,42 @@ def test_an_empty_column_says_what_goes_there(
     monkeypatch.setattr(board_view, "EMPTY_TEXT", {})
     assert inked_rows(grab(TaskState.RUNNING)) == 0  # it was the text
     assert grab(TaskState.PLANNED) == with_text[TaskState.PLANNED]  # a card, and no text
+
+
+def test_three_approves_in_a_row_queue_and_never_break_the_base(
+    harness: Harness, repo: Path, command_profile: Callable[[str, str], str]
+) -> None:
+    """Drop three cards on Merged and walk away: they land one after the other, each
+    checked on top of the last; the one that breaks the base is refused, and the board
+    keeps reading meanwhile (waiting approves hold no worker the board needs)."""
+    store = harness.context.store
+    project = store.get_project(harness.context.project_id or 0)
+    # The checks fail once both halves of a pair are in one tree.
+    check = "sleep 1; ! { [ -f one.txt ] && [ -f two.txt ]; }"
+    store.update_project(project.model_copy(update={"check_command": check}))
+    command_profile("one", "echo 1 > one.txt")
+    command_profile("two", "echo 2 > two.txt")
+    command_profile("other", "echo 3 > other.txt")
+    ids = [harness.add(title, profile, start=True) for title, profile in
+           (("One", "one"), ("Two", "two"), ("Other", "other"))]  # fmt: skip
+    for task_id in ids:
+        harness.wait_state(task_id, TaskState.AWAITING_REVIEW)
+
+    for task_id in ids:
+        harness.board.move(task_id, TaskState.MERGED)
+    harness.qtbot.waitUntil(
+        lambda: sum(store.get_task(t).phase is Phase.MERGING for t in ids) >= 2, timeout=10_000
+    )
+    assert harness.board.model.card(ids[1]) is not None
+    started = time.monotonic()
+    with harness.qtbot.waitSignal(harness.board.loaded, timeout=5_000):
+        harness.board.load(harness.context.project_id)
+    assert time.monotonic() - started < 3  # not behind the queue
+
+    harness.wait_state(ids[0], TaskState.MERGED)
+    harness.wait_state(ids[2], TaskState.MERGED)
+    harness.qtbot.waitUntil(
+        lambda: store.get_task(ids[1]).phase is Phase.MERGE_CHECKS_FAILED, timeout=RUN_TIMEOUT_MS
+    )
+    assert (repo / "one.txt").exists() and (repo / "other.txt").exists()
+    assert not (repo / "two.txt").exists()

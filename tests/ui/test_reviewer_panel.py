@@ -14,6 +14,7 @@ from pytestqt.qtbot import QtBot
 from seedbed.domain.models import MergeStrategy, Phase, TaskState
 from seedbed.engine import comments as comment_ops
 from seedbed.engine import operations
+from seedbed.store import Store
 from seedbed.ui.context import AppContext
 from seedbed.ui.host import ENGINE, FOLLOW, SNAPSHOT
 from seedbed.ui.review.reviewer import ReviewWindow
@@ -315,3 +316,54 @@ def test_a_plan_is_read_edited_sent_back_and_approved_in_the_window(
     assert [r.kind.value for r in store.list_runs(task_id)] == ["plan", "plan", "implement"]
     qtbot.waitUntil(lambda: window.approve_button.isVisible(), timeout=10_000)
     assert not decision.plan_approve_button.isVisible()
+
+
+def _break_on_merge(store: Store, repo: Path, task_id: int) -> None:
+    """From now on the project's checks fail on any tree holding `broken.txt`, which the
+    base gains after the task ran: the task's branch passes, its merge result does not."""
+    project = store.get_project(store.get_task(task_id).project_id)
+    store.update_project(project.model_copy(update={"check_command": "test ! -f broken.txt"}))
+    commit_in(repo, "broken.txt", "x\n", "the base moves on")
+
+
+def test_checks_that_fail_on_the_merge_result_keep_the_base_and_offer_a_fix(
+    qtbot: QtBot, reviewed: tuple[ReviewWindow, int], repo: Path, app_context: AppContext
+) -> None:
+    window, task_id = reviewed
+    store = app_context.store
+    _break_on_merge(store, repo, task_id)
+    base = git(repo, "rev-parse", "main").strip()
+    assert window.decision.recheck.isChecked()  # by default
+
+    window.approve_button.click()
+
+    qtbot.waitUntil(
+        lambda: store.get_task(task_id).phase is Phase.MERGE_CHECKS_FAILED, timeout=RUN_TIMEOUT_MS
+    )
+    assert git(repo, "rev-parse", "main").strip() == base
+    qtbot.waitUntil(lambda: window.decision.resolve_button.isVisible(), timeout=10_000)
+    assert "checks failed on the merge result" in window.decision.conflict_label.text()
+    assert window.decision.resolve_button.text() == "Bring in the base and &fix"
+    window.decision.resolve_button.click()
+    qtbot.waitUntil(
+        lambda: (
+            store.get_task(task_id).state is TaskState.RUNNING
+            or store.list_runs(task_id)[-1].kind.value == "fix"
+        ),
+        timeout=RUN_TIMEOUT_MS,
+    )
+
+
+def test_approving_without_the_recheck_lands_as_asked(
+    qtbot: QtBot, reviewed: tuple[ReviewWindow, int], repo: Path, app_context: AppContext
+) -> None:
+    window, task_id = reviewed
+    store = app_context.store
+    _break_on_merge(store, repo, task_id)
+    window.decision.recheck.setChecked(False)
+
+    window.approve_button.click()
+
+    qtbot.waitUntil(
+        lambda: store.get_task(task_id).state is TaskState.MERGED, timeout=RUN_TIMEOUT_MS
+    )

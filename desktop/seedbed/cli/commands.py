@@ -341,10 +341,25 @@ class Cli:
 
     def task_approve(self) -> int:
         a = self.args
-        task = ops.approve(self.store, a.id, MergeStrategy(a.strategy), a.message, a.delete_branch)
+        task = ops.approve(
+            self.store,
+            a.id,
+            MergeStrategy(a.strategy),
+            a.message,
+            a.delete_branch,
+            recheck=not a.no_recheck,
+        )
         deleted = " (branch deleted)" if a.delete_branch and task.branch is None else ""
         text = f"task {task.id} merged into {task.base_branch}{deleted}"
         self.emit(task.model_dump(mode="json"), text)
+        return EXIT_OK
+
+    def task_fix_merge(self) -> int:
+        task = ops.fix_merge_checks(self.store, self.args.id)
+        self.emit(
+            task.model_dump(mode="json"),
+            f"task {task.id} queued: the agent merges {task.base_branch} and fixes the checks",
+        )
         return EXIT_OK
 
     def task_resolve_conflict(self) -> int:

@@ -219,8 +219,21 @@ def build_parser() -> Parser:
     p.add_argument("--strategy", choices=[s.value for s in MergeStrategy], default="squash")
     p.add_argument("--message", default="")
     p.add_argument(
+        "--no-recheck",
+        action="store_true",
+        help="land without running the checks on the merge result (when they did not "
+        "already pass on that exact tree)",
+    )
+    p.add_argument(
         "--delete-branch", action="store_true", help="delete the task's branch once merged"
     )
+    p = task.add_parser(
+        "fix-merge",
+        parents=[common],
+        help="after the checks failed on the merge result: the agent merges the base "
+        "branch into the task's branch and fixes them",
+    )
+    p.add_argument("id", type=int)
     p = task.add_parser(
         "resolve-conflict",
         parents=[common],

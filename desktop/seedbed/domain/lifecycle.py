@@ -25,6 +25,8 @@ PHASES: dict[TaskState, frozenset[Phase]] = {
             Phase.AGENT_FAILED,
             Phase.CONFLICT,
             Phase.INTERRUPTED,
+            Phase.MERGING,
+            Phase.MERGE_CHECKS_FAILED,
         }
     ),
     TaskState.MERGED: frozenset({Phase.NONE}),

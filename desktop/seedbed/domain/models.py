@@ -33,6 +33,8 @@ class Phase(StrEnum):
     AGENT_FAILED = "agent_failed"
     CONFLICT = "conflict"
     INTERRUPTED = "interrupted"
+    MERGING = "merging"  # approved: queued for its merge, or its merge result is checked
+    MERGE_CHECKS_FAILED = "merge_checks_failed"
     # merged, discarded
     NONE = ""
 
@@ -42,6 +44,7 @@ class RunKind(StrEnum):
     IMPLEMENT = "implement"
     FIX = "fix"
     REVIEW = "review"
+    MERGE = "merge"  # no agent: the project's checks on the merge result, before it lands
 
 
 class RunStatus(StrEnum):
@@ -314,6 +317,23 @@ class CheckResult(Model):
     status: CheckStatus = CheckStatus.NONE
     exit_code: int | None = None
     output_tail: str = ""
+    tree: str = Field("", description="The git tree the checks ran on (its files, committed).")
+    base: str = Field("", description="The base branch's commit when they ran.")
+
+
+class MergeRequest(Model):
+    """An approve waiting for its turn or for the checks on its merge result: what was
+    asked, so that it can be carried out, or undone when its process died."""
+
+    strategy: MergeStrategy = MergeStrategy.SQUASH
+    message: str = ""
+    delete_branch: bool = False
+    recheck: bool = Field(
+        True, description="Run the checks on the merge result unless they passed on that tree."
+    )
+    previous_phase: Phase = Phase.READY
+    queued_at: float = 0.0
+    pid: int = Field(0, description="The process carrying the approve out.")
 
 
 class Run(Model):
@@ -404,6 +424,9 @@ class Task(Model):
         description="The next run first merges the base branch into the task's branch, "
         "for the agent to resolve the conflicts.",
     )
+    merge_request: MergeRequest | None = Field(
+        None, description="Set while an approve of this task is queued or being checked."
+    )
 
 
 class Card(Model):
@@ -420,6 +443,8 @@ class Card(Model):
     run_started_at: float | None = Field(None, description="When the latest run started.")
     run_ended_at: float | None = None
     last_run_id: int | None = None
+    check_base: str = Field("", description="The base's commit when the latest checks ran.")
+    base_moved: int = Field(0, description="Commits the base gained since then.")
     diff_budget: int = Field(0, description="The project's diff budget; 0: none.")
     waiting_for: list[int] = Field(
         default_factory=list, description="Tasks it waits for that are not merged yet."

@@ -47,19 +47,20 @@ from seedbed.engine.configure import (
 from seedbed.engine.dependencies import check_dependencies, set_dependencies
 from seedbed.engine.engine import apply_control_to_queued
 from seedbed.engine.lock import EngineBusy, EngineLock
+from seedbed.engine.merging import approve
 from seedbed.engine.radar import budget_note, overlapping_tasks
 from seedbed.engine.recovery import interrupt_run
 from seedbed.engine.review import (
-    approve,
     diff_files,
     diff_stat,
     diff_text,
     discard,
-    remove_workspace,
+    fix_merge_checks,
     resolve_conflict,
     resolve_message,
     task_detail,
 )
+from seedbed.engine.run_support import remove_workspace
 from seedbed.store import Store
 
 __all__ = [
@@ -91,6 +92,7 @@ __all__ = [
     "discard",
     "edit_comment",
     "edit_task",
+    "fix_merge_checks",
     "follow_up_prompt",
     "move_before",
     "overlapping_tasks",

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import glob
-import shutil
-from pathlib import Path
 from typing import Any
 
 from seedbed import vcs
@@ -15,7 +12,6 @@ from seedbed.domain.models import (
     Control,
     DiffStat,
     FileChange,
-    MergeStrategy,
     Phase,
     Project,
     RunKind,
@@ -23,7 +19,8 @@ from seedbed.domain.models import (
     TaskState,
 )
 from seedbed.domain.slug import one_line
-from seedbed.engine.runner import commit_work
+from seedbed.engine.merging import base_moved_since_checks
+from seedbed.engine.run_support import commit_work, remove_workspace
 from seedbed.store import Store
 
 # -- the diff, approve, discard --------------------------------------------------------
@@ -67,87 +64,12 @@ def diff_stat(store: Store, task: Task) -> DiffStat:
     return vcs.diff_stat(project.path, task.base_branch, task.branch)
 
 
-def remove_workspace(project: Project, worktree: Path) -> None:
-    """Remove a task's worktree and the per-task state agents keep beside it
-    (`.<worktree name>.<agent>`, e.g. Aider's chat history): nothing is left behind."""
-    vcs.remove_worktree(project.path, worktree)
-    for state in worktree.parent.glob(f".{glob.escape(worktree.name)}.*"):
-        if state.is_dir() and not state.is_symlink():
-            shutil.rmtree(state, ignore_errors=True)
-
-
 def _branch_exists(project: Project, task: Task) -> bool:
     """Whether the task's own branch exists (the runner records a branch name only when
     it was free, so a recorded branch is never the user's)."""
     if task.branch is None:
         return False
     return vcs.branch_exists(project.path, task.branch)
-
-
-def approve(
-    store: Store,
-    task_id: int,
-    strategy: MergeStrategy = MergeStrategy.SQUASH,
-    message: str = "",
-    delete_branch: bool = False,
-    automatic: bool = False,
-) -> Task:
-    """Merge the task's branch into its base branch → merged, worktree removed (and the
-    branch too with delete_branch). `automatic`: the engine's auto-merge of a task that
-    is still running (its run ending), so no one can act on it meanwhile.
-
-    On a conflict the base checkout is left exactly as it was and the task waits in
-    awaiting_review / conflict, naming the files.
-    """
-    task = store.get_task(task_id)
-    expect = TaskState.RUNNING if automatic else TaskState.AWAITING_REVIEW
-    if task.state is not expect:
-        check_move(task_id, task.state, TaskState.MERGED)  # names what is wrong
-        raise UserError(f"task {task_id} is {task.state.value}: it is not for this merge")
-    project = _project_of(store, task)
-    if not _branch_exists(project, task):
-        raise UserError(f"task {task_id} has no branch to merge")
-    assert task.branch is not None
-    if task.worktree is not None and task.worktree.exists():
-        commit_work(
-            project, task.worktree, f"{one_line(task.title)}\n\nChanges left in the worktree.\n"
-        )
-    if vcs.diff_stat(project.path, task.base_branch, task.branch).files == 0:
-        raise UserError(
-            f"task {task_id} changed nothing against {task.base_branch}: nothing to merge "
-            "(discard it instead)"
-        )
-    subject = message.strip() or one_line(task.title)
-    try:
-        vcs.merge(
-            project.path,
-            task.base_branch,
-            task.branch,
-            strategy,
-            subject + f"\n\nSeedbed task {task.id}\n" if not message.strip() else message,
-            task.worktree if task.worktree is not None and task.worktree.exists() else None,
-        )
-    except vcs.MergeConflict as exc:
-        if not automatic:  # the engine moves an auto-merged task itself
-            store.update_task(task_id, phase=Phase.CONFLICT, error=str(exc))
-        raise
-    if task.worktree is not None:
-        remove_workspace(project, task.worktree)
-    branch: str | None = task.branch
-    # Only a branch Seedbed made: the runner records a branch name only when it was free.
-    if delete_branch and task.branch.startswith("seedbed/"):
-        vcs.delete_branch(project.path, task.branch)
-        branch = None
-    return store.move_task(
-        task_id,
-        TaskState.MERGED,
-        Phase.NONE,
-        expect=expect,
-        workspace_ready=False,
-        worktree=None,
-        branch=branch,
-        error="",
-    )
 
 
 def resolve_message(base: str, files: list[str]) -> str:
@@ -179,24 +101,62 @@ def resolve_conflict(store: Store, task_id: int) -> Task:
             f"task {task_id} has no merge conflict to resolve (it is {where}); "
             "approve it first to find out whether it conflicts"
         )
-    if task.profile_id is None:
-        raise UserError(f"task {task_id} has no agent profile to resolve the conflict")
-    check_move(task_id, task.state, TaskState.RUNNING)
     project = _project_of(store, task)
-    if not _branch_exists(project, task):
-        raise UserError(f"task {task_id} has no branch: there is nothing to merge into")
+    _check_fixable(store, project, task)
     assert task.branch is not None
     files = vcs.conflicting_files(project.path, task.base_branch, task.branch)
+    return _merge_base_and_fix(store, task_id, resolve_message(task.base_branch, files))
+
+
+def merge_checks_message(base: str, output: str) -> str:
+    """What the agent is asked when the checks failed on its change merged with the
+    base branch (which moved since its own checks passed)."""
+    return (
+        f"Your change was approved, but the project's checks fail once it is merged with "
+        f"the latest {base}, which moved since your checks passed. {base} was merged into "
+        "your branch: resolve any conflict, then make the checks pass on the result "
+        "without undoing the work on either side.\n\n"
+        f"The checks printed (the end):\n\n{output.strip() or '(nothing)'}"
+    )
+
+
+def fix_merge_checks(store: Store, task_id: int) -> Task:
+    """Bring the base into the task's branch and fix what the checks found on the merge
+    result: a run that first merges the base branch in its worktree (as resolving a
+    conflict does), with the failing output as its prompt."""
+    task = store.get_task(task_id)
+    if task.state is not TaskState.AWAITING_REVIEW or task.phase is not Phase.MERGE_CHECKS_FAILED:
+        where = task.state.value + (f" / {task.phase.value}" if task.phase.value else "")
+        raise UserError(
+            f"task {task_id} has no failed checks on a merge result to fix (it is {where})"
+        )
+    project = _project_of(store, task)
+    _check_fixable(store, project, task)
+    runs = [r for r in store.list_runs(task_id) if r.kind is RunKind.MERGE]
+    output = runs[-1].checks.output_tail if runs else task.error
+    return _merge_base_and_fix(store, task_id, merge_checks_message(task.base_branch, output))
+
+
+def _check_fixable(store: Store, project: Project, task: Task) -> None:
+    if task.profile_id is None:
+        raise UserError(f"task {task.id} has no agent profile to fix it")
+    check_move(task.id, task.state, TaskState.RUNNING)
+    if not _branch_exists(project, task):
+        raise UserError(f"task {task.id} has no branch: there is nothing to merge into")
+
+
+def _merge_base_and_fix(store: Store, task_id: int, message: str) -> Task:
     return store.move_task(
         task_id,
         TaskState.RUNNING,
         Phase.QUEUED,
         expect=TaskState.AWAITING_REVIEW,
         pending_kind=RunKind.FIX,
-        pending_message=resolve_message(task.base_branch, files),
+        pending_message=message,
         merge_base_first=True,
         control=Control.NONE,
         fix_rounds_used=0,
+        error="",
         # The base branch is merged into the task's: a diff from the reviewed commit would
         # show the base's work as the agent's. The next review reads the whole diff.
         reviewed_commit=None,
@@ -319,6 +279,7 @@ def task_detail(store: Store, task_id: int) -> dict[str, Any]:
         "over_budget": bool(project.diff_budget) and lines > project.diff_budget,
         "budget_note": budget_note(lines, project.diff_budget),
         "checks": (checks or CheckResult()).model_dump(mode="json"),
+        "base_moved_since_checks": base_moved_since_checks(project, task, runs),
         "reviewed_commit": task.reviewed_commit,
         "comments": [c.model_dump(mode="json") for c in store.list_comments(task.id)],
         "overlaps": [{"task_id": other, "files": files} for other, files in overlaps],

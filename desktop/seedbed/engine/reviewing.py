@@ -18,7 +18,8 @@ from pydantic import Field
 
 from seedbed.domain.diffs import Comment, FileDiff
 from seedbed.domain.errors import SeedbedError, UserError
-from seedbed.domain.models import CheckResult, Model, Run, Task, TaskState
+from seedbed.domain.models import CheckResult, CheckStatus, Model, Run, RunKind, Task, TaskState
+from seedbed.engine.merging import base_moved_since_checks
 from seedbed.engine.radar import budget_note, overlapping_tasks
 from seedbed.store import Store
 from seedbed.vcs import diff as vcs_diff
@@ -38,6 +39,9 @@ class ReviewData(Model):
     since: str | None = Field(None, description="The reviewed commit the diff starts from.")
     summary: str = Field("", description="The last run's last complete answer.")
     checks: CheckResult = Field(default_factory=CheckResult)
+    base_moved: int | None = Field(
+        None, description="Commits the base gained since the checks ran (None: unknown)."
+    )
     run_id: int | None = Field(None, description="The last run (its events refresh the view).")
     budget_note: str = ""
     overlaps: list[str] = Field(default_factory=list)
@@ -125,8 +129,12 @@ def _with_run(store: Store, data: ReviewData) -> ReviewData:
     runs: list[Run] = store.list_runs(data.task.id)
     if runs:
         last = runs[-1]
-        data.run_id, data.checks = last.id, last.checks
-        data.summary = final_words(store, last.id)  # a command's: what it printed
+        data.run_id = last.id
+        checked = [r for r in runs if r.checks.status is not CheckStatus.NONE]
+        data.checks = checked[-1].checks if checked and last.kind is RunKind.MERGE else last.checks
+        agent_runs = [r for r in runs if r.kind is not RunKind.MERGE]
+        if agent_runs:  # a command's: what it printed
+            data.summary = final_words(store, agent_runs[-1].id)
     return data
 
 
@@ -157,7 +165,14 @@ def load_review(
         comments=store.list_comments(task_id),
         diff_range=diff_range,
     )
-    return _with_run(store, data)
+    return _with_base(store, _with_run(store, data))
+
+
+def _with_base(store: Store, data: ReviewData) -> ReviewData:
+    """How far the base moved since the checks ran (git: off the GUI thread)."""
+    project = store.get_project(data.task.project_id)
+    data.base_moved = base_moved_since_checks(project, data.task, store.list_runs(data.task.id))
+    return data
 
 
 def load_outline(
@@ -187,7 +202,7 @@ def load_outline(
         diff_range=diff_range,
         outline=True,
     )
-    return _with_run(store, data)
+    return _with_base(store, _with_run(store, data))
 
 
 def _parse_one(diff_range: vcs_diff.DiffRange, file: FileDiff) -> FileDiff | None:

@@ -4,7 +4,10 @@ what a planner or reviewer left), usage sums and the texts of the log (Qt-free).
 from __future__ import annotations
 
 import asyncio
+import glob
 import os
+import shutil
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -12,9 +15,11 @@ from typing import Any, TypeVar
 
 from seedbed import vcs
 from seedbed.agents.base import RunOutcome
-from seedbed.domain.events import Event, UsageEvent
+from seedbed.agents.process import ManagedProcess, ProcessSpec, base_environment
+from seedbed.domain.events import ErrorEvent, Event, OutputEvent, Stream, UsageEvent
 from seedbed.domain.models import Project, Run, RunStatus, Task
 from seedbed.domain.slug import one_line
+from seedbed.engine.recorder import EventRecorder
 from seedbed.vcs.runner import PATHS_RAW, run_git
 
 CHECK_TAIL_BYTES = 4000
@@ -83,6 +88,26 @@ def commit_work(project: Project, worktree: Path, message: str) -> str | None:
     return sha or vcs.finish_merge(worktree, message)
 
 
+def checked_tree(worktree: Path, base: str) -> tuple[str, str]:
+    """The tree of the worktree's HEAD and the base branch's commit, as checks see them
+    (empty strings when git cannot tell)."""
+    try:
+        tree = run_git(worktree, "rev-parse", "HEAD^{tree}").strip()
+        base_sha = run_git(worktree, "rev-parse", f"refs/heads/{base}").strip()
+    except vcs.GitError:
+        return "", ""
+    return tree, base_sha
+
+
+def remove_workspace(project: Project, worktree: Path) -> None:
+    """Remove a task's worktree and the per-task state agents keep beside it
+    (`.<worktree name>.<agent>`, e.g. Aider's chat history): nothing is left behind."""
+    vcs.remove_worktree(project.path, worktree)
+    for state in worktree.parent.glob(f".{glob.escape(worktree.name)}.*"):
+        if state.is_dir() and not state.is_symlink():
+            shutil.rmtree(state, ignore_errors=True)
+
+
 def discard_changes(project: Project, worktree: Path, head: str) -> None:
     """Undo what a planner or reviewer run did in the worktree (the work itself is
     committed at `head`): the branch and its files back to `head` (a commit it made is
@@ -114,6 +139,46 @@ def merge_note(base: str, branch: str, files: list[str]) -> str:
     if not files:
         return f"merged {base} into {branch}: no conflicts"
     return f"merged {base} into {branch}: conflicts in {', '.join(files)}"
+
+
+async def project_command(
+    command: str,
+    worktree: Path,
+    timeout: float,
+    stream: Stream,
+    recorder: EventRecorder,
+    ids: tuple[int, int],
+    started: Callable[[ManagedProcess | None], None] = lambda _process: None,
+) -> tuple[int | None, list[str]]:
+    """Run a project command (setup or checks) through /bin/sh in `worktree`, its lines
+    recorded; its exit code (None when it was stopped or timed out) and its last lines.
+    `ids` (task, run) mark its processes, so recovery finds them; `started` hears of the
+    process (to stop it) and of its end (None)."""
+    env = base_environment()
+    env["SEEDBED_TASK_ID"], env["SEEDBED_RUN_ID"] = (str(n) for n in ids)
+    spec = ProcessSpec(
+        argv=["/bin/sh", "-c", command],
+        cwd=worktree,
+        env=env,
+        timeout=timeout,
+        streams=(stream, stream),
+    )
+    process = await ManagedProcess.start(spec)
+    started(process)
+    lines: list[str] = []
+    try:
+        async for batch in process.batches():
+            recorder.add(
+                OutputEvent.model_construct(ts=time.time(), stream=s, line=text, cut=cut)
+                for s, text, cut in batch
+            )
+            lines.extend(text for _s, text, _cut in batch)
+            del lines[:-200]
+    finally:
+        started(None)
+    if process.ended_by == "timeout":
+        recorder.add([ErrorEvent(ts=time.time(), message=f"{stream.value} command timed out")])
+    return process.exit_code, lines
 
 
 def tail(lines: list[str], limit: int = CHECK_TAIL_BYTES) -> str:

@@ -18,10 +18,10 @@ from typing import Any
 from seedbed import secrets, vcs
 from seedbed.agents.base import AgentRun, RunOutcome, RunRequest
 from seedbed.agents.keys import key_for
-from seedbed.agents.process import ManagedProcess, ProcessSpec, base_environment
+from seedbed.agents.process import ManagedProcess
 from seedbed.agents.registry import runtime_for
 from seedbed.domain.errors import SeedbedError, UserError
-from seedbed.domain.events import ErrorEvent, OutputEvent, StatusEvent, Stream
+from seedbed.domain.events import ErrorEvent, StatusEvent, Stream
 from seedbed.domain.models import (
     CheckResult,
     CheckStatus,
@@ -51,10 +51,12 @@ from seedbed.engine.run_support import (
     FlushListener,
     StepFailed,
     Usage,
+    checked_tree,
     commit_message,
     commit_work,
     git_call,
     merge_note,
+    project_command,
     stopped,
     tail,
 )
@@ -359,9 +361,12 @@ class TaskRunner(PlanAndReview):
             return CheckResult()
         status = CheckStatus.PASSED if code == 0 else CheckStatus.FAILED
         self._log(StatusEvent(phase="checking", message=f"checks {status.value} (exit {code})"))
-        assert self._recorder is not None
+        assert self._recorder is not None and self.task.worktree is not None
         output = self._recorder.scrub(tail(lines))
-        return CheckResult(status=status, exit_code=code, output_tail=output)
+        # What they ran on, so that approving knows whether the merge result is the same
+        # tree (no need to check it again) and how far the base moved since.
+        tree, base = await git_call(checked_tree, self.task.worktree, self.task.base_branch)
+        return CheckResult(status=status, exit_code=code, output_tail=output, tree=tree, base=base)
 
     async def _finish(
         self,
@@ -470,7 +475,7 @@ class TaskRunner(PlanAndReview):
             if merged:
                 return
             if why is not None:
-                phase, error = Phase.CONFLICT, why
+                phase, error = why
         self.task = self.store.move_task(
             self.task.id,
             target,
@@ -526,31 +531,20 @@ class TaskRunner(PlanAndReview):
     async def _shell(self, command: str, stream: Stream) -> tuple[int | None, list[str]]:
         """Run a project command (setup or check) in the worktree, its lines logged."""
         assert self.task.worktree is not None and self._recorder is not None
-        env = base_environment()
-        env["SEEDBED_TASK_ID"] = str(self.task.id)
-        env["SEEDBED_RUN_ID"] = str(self.run.id if self.run else 0)
-        spec = ProcessSpec(
-            argv=["/bin/sh", "-c", command],
-            cwd=self.task.worktree,
-            env=env,
-            timeout=self.project.check_timeout,
-            streams=(stream, stream),
+        return await project_command(
+            command,
+            self.task.worktree,
+            self.project.check_timeout,
+            stream,
+            self._recorder,
+            (self.task.id, self.run.id if self.run else 0),
+            self._on_process,
         )
-        self._process = await ManagedProcess.start(spec)
-        if self.run is not None:
-            self.run = self.store.update_run(self.run.id, pid=self._process.pid)
-        lines: list[str] = []
-        async for batch in self._process.batches():
-            self._recorder.add(
-                OutputEvent.model_construct(ts=time.time(), stream=s, line=text, cut=cut)
-                for s, text, cut in batch
-            )
-            lines.extend(text for _s, text, _cut in batch)
-            del lines[:-200]
-        process, self._process = self._process, None
-        if process.ended_by == "timeout":
-            self._log(ErrorEvent(message=f"{stream.value} command timed out"))
-        return process.exit_code, lines
+
+    def _on_process(self, process: ManagedProcess | None) -> None:
+        self._process = process
+        if process is not None and self.run is not None:
+            self.run = self.store.update_run(self.run.id, pid=process.pid)
 
     async def _autoflush(self) -> None:
         assert self._recorder is not None

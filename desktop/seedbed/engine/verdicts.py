@@ -27,6 +27,7 @@ from seedbed.domain.models import (
 from seedbed.domain.slug import one_line
 from seedbed.engine.budgets import check_budget, spent
 from seedbed.engine.comments import follow_up_prompt
+from seedbed.engine.merging import MergeChecksFailed, approve
 from seedbed.engine.planning import parse_split, split_note
 from seedbed.engine.review_agent import (
     ReviewVerdict,
@@ -35,7 +36,13 @@ from seedbed.engine.review_agent import (
     review_note,
     save_review_comments,
 )
-from seedbed.engine.run_support import commit_message, discard_changes, git_call, stopped
+from seedbed.engine.run_support import (
+    FlushListener,
+    commit_message,
+    discard_changes,
+    git_call,
+    stopped,
+)
 from seedbed.store.settings import load_settings
 
 if TYPE_CHECKING:
@@ -53,6 +60,7 @@ class PlanAndReview:
     control: Control
     run: Run | None
     _recorder: EventRecorder | None
+    _on_flush: FlushListener | None
     _halt_reason: str
     _halting: asyncio.Task[None] | None
 
@@ -173,10 +181,11 @@ class PlanAndReview:
         assert task.branch is not None
         return vcs.diff_text(self.project.path, task.base_branch, task.branch)
 
-    async def _auto_merge(self, checks: CheckResult) -> tuple[bool, str | None]:
+    async def _auto_merge(self, checks: CheckResult) -> tuple[bool, tuple[Phase, str] | None]:
         """Merge without a human, the task still running: only with checks that ran and
-        passed, and the reviewer's approval when the task has a reviewer. Said in the log
-        either way. Returns (merged, a conflict's text)."""
+        passed, and the reviewer's approval when the task has a reviewer; the merge result
+        is checked as any approve's is. Said in the log either way. Returns (merged, the
+        phase and error of a conflict or of checks that failed on the merge result)."""
         task = self.task
         refusal = ""
         if checks.status is not CheckStatus.PASSED:
@@ -187,9 +196,6 @@ class PlanAndReview:
             self._log(StatusEvent(phase="merging", message=f"not auto-merged: {refusal}"))
             self._recorder_flush()
             return False, None
-        # review imports this module (commit_work): imported here, not at the top.
-        from seedbed.engine.review import approve
-
         settings = load_settings(self.data_dir)
         try:
             merged = await asyncio.to_thread(
@@ -200,11 +206,17 @@ class PlanAndReview:
                 commit_message(task, self.run) if self.run else task.title,
                 settings.delete_branch_after_merge,
                 True,
+                True,
+                self._on_flush,
             )
         except SeedbedError as exc:
             self._log(ErrorEvent(message=f"not auto-merged: {exc}"))
             self._recorder_flush()
-            return False, (str(exc) if isinstance(exc, vcs.MergeConflict) else None)
+            if isinstance(exc, vcs.MergeConflict):
+                return False, (Phase.CONFLICT, str(exc))
+            if isinstance(exc, MergeChecksFailed):
+                return False, (Phase.MERGE_CHECKS_FAILED, str(exc))
+            return False, None
         reviewer = " and the reviewer approved" if task.reviewer_profile_id else ""
         message = f"auto-merged into {merged.base_branch}: the checks passed{reviewer}"
         self._log(StatusEvent(phase="merged", message=message))

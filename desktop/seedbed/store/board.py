@@ -33,10 +33,14 @@ class BoardQueries(Database):
             " (SELECT COALESCE(SUM(tokens_out), 0) FROM runs r WHERE r.task_id = t.id) AS s_out,"
             " (SELECT COALESCE(SUM(cost_usd), 0) FROM runs r WHERE r.task_id = t.id) AS s_cost,"
             " l.id AS l_id, l.context_fill AS l_fill, l.check_status AS l_check,"
-            " l.started_at AS l_start, l.ended_at AS l_end, j.diff_budget AS j_budget"
+            " l.started_at AS l_start, l.ended_at AS l_end, l.check_base AS l_check_base,"
+            " j.diff_budget AS j_budget"
             " FROM tasks t LEFT JOIN profiles p ON p.id = t.profile_id"
             " LEFT JOIN projects j ON j.id = t.project_id"
-            " LEFT JOIN runs l ON l.id = (SELECT MAX(id) FROM runs r WHERE r.task_id = t.id)"
+            # A merge run that checked nothing (none configured, skipped) says nothing
+            # of the checks: the card keeps the run before it.
+            " LEFT JOIN runs l ON l.id = (SELECT MAX(id) FROM runs r WHERE r.task_id = t.id"
+            " AND NOT (r.kind = 'merge' AND r.check_status = 'none'))"
             f" WHERE {' AND '.join(where)} ORDER BY t.position, t.id"
         )
         cards = []
@@ -55,6 +59,7 @@ class BoardQueries(Database):
                     run_started_at=data["l_start"],
                     run_ended_at=data["l_end"],
                     last_run_id=data["l_id"],
+                    check_base=data["l_check_base"] or "",
                     diff_budget=data["j_budget"] or 0,
                 )
             )

@@ -49,6 +49,7 @@ TASK_COLUMNS = [
     "auto_approve_plan",
     "parent_id",
     "plan_approved",
+    "merge_request",  # Task.merge_request, as JSON ('' for none)
 ]
 TASK_FLAGS = (
     "workspace_ready",
@@ -59,6 +60,13 @@ TASK_FLAGS = (
     "auto_approve_plan",
     "plan_approved",
 )
+CHECK_COLUMNS = {
+    "check_status",
+    "check_exit_code",
+    "check_output_tail",
+    "check_tree",
+    "check_base",
+}
 RUN_COLUMNS = [
     "id",
     "task_id",
@@ -75,6 +83,8 @@ RUN_COLUMNS = [
     "check_status",
     "check_exit_code",
     "check_output_tail",
+    "check_tree",
+    "check_base",
     "tokens_in",
     "tokens_out",
     "cost_usd",
@@ -100,6 +110,7 @@ def task_from_row(row: sqlite3.Row | dict[str, Any]) -> Task:
     for flag in TASK_FLAGS:
         data[flag] = bool(data[flag])
     data["after"] = json.loads(data.pop("after_ids"))
+    data["merge_request"] = json.loads(data["merge_request"]) if data["merge_request"] else None
     return Task.model_validate(data)
 
 
@@ -108,6 +119,8 @@ def task_values(task: Task) -> dict[str, Any]:
     for flag in TASK_FLAGS:
         data[flag] = int(data[flag])
     data["after_ids"] = json.dumps(data.pop("after"))
+    request = data["merge_request"]
+    data["merge_request"] = json.dumps(request) if request is not None else ""
     return {column: data[column] for column in TASK_COLUMNS}
 
 
@@ -132,6 +145,8 @@ def run_from_row(row: sqlite3.Row) -> Run:
         status=data.pop("check_status"),
         exit_code=data.pop("check_exit_code"),
         output_tail=data.pop("check_output_tail"),
+        tree=data.pop("check_tree"),
+        base=data.pop("check_base"),
     )
     return Run.model_validate(data)
 
@@ -143,4 +158,6 @@ def run_values(run: Run) -> dict[str, Any]:
     data["check_status"] = checks["status"]
     data["check_exit_code"] = checks["exit_code"]
     data["check_output_tail"] = checks["output_tail"]
+    data["check_tree"] = checks["tree"]
+    data["check_base"] = checks["base"]
     return {column: data[column] for column in RUN_COLUMNS}

@@ -157,4 +157,9 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE tasks ADD COLUMN plan_approved INTEGER NOT NULL DEFAULT 0;
     """,
+    """
+    ALTER TABLE tasks ADD COLUMN merge_request TEXT NOT NULL DEFAULT '';
+    ALTER TABLE runs ADD COLUMN check_tree TEXT NOT NULL DEFAULT '';
+    ALTER TABLE runs ADD COLUMN check_base TEXT NOT NULL DEFAULT '';
+    """,
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterable
 from typing import Any
@@ -11,6 +12,7 @@ from seedbed.domain.lifecycle import check_move, check_phase
 from seedbed.domain.models import Phase, Run, Task, TaskState
 from seedbed.store.connection import Database
 from seedbed.store.rows import (
+    CHECK_COLUMNS,
     run_from_row,
     run_values,
     task_from_row,
@@ -18,6 +20,19 @@ from seedbed.store.rows import (
     task_values,
     write_task,
 )
+
+
+def process_alive(pid: int) -> bool:
+    """Whether a process of this machine with this pid lives (an approve's, say)."""
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 class TaskQueries(Database):
@@ -113,6 +128,13 @@ class TaskQueries(Database):
                 )
             check_move(task_id, task.state, target)
             check_phase(target, phase)
+            if task.merge_request is not None and target is not TaskState.MERGED:
+                if process_alive(task.merge_request.pid):
+                    raise UserError(
+                        f"task {task_id} is being merged (its merge result is queued or "
+                        "checked): wait for it to land or fail"
+                    )
+                fields = {**fields, "merge_request": None}  # that approve's process died
             updated = Task.model_validate(
                 {
                     **task.model_dump(),
@@ -174,9 +196,7 @@ class TaskQueries(Database):
             run = Run.model_validate({**run_from_row(row).model_dump(), **fields})
             values = run_values(run)
             keys = {"checks"} & fields.keys()
-            columns = (fields.keys() - keys) | (
-                {"check_status", "check_exit_code", "check_output_tail"} if keys else set()
-            )
+            columns = (fields.keys() - keys) | (CHECK_COLUMNS if keys else set())
             columns = {"commit_sha" if c == "commit" else c for c in columns}
             sets = ", ".join(f"{c} = ?" for c in columns)
             conn.execute(

@@ -11,18 +11,21 @@ from seedbed.domain.models import Phase, Task, TaskState
 from seedbed.store import Store
 from seedbed.ui.context import AppContext
 
-FAILED = (Phase.AGENT_FAILED, Phase.CHECKS_FAILED, Phase.CONFLICT)
+FAILED = (Phase.AGENT_FAILED, Phase.CHECKS_FAILED, Phase.CONFLICT, Phase.MERGE_CHECKS_FAILED)
 
 
 def needs_you_order(tasks: list[Task]) -> list[Task]:
-    """Tasks awaiting review, the one waiting longest first."""
-    waiting = [t for t in tasks if t.state is TaskState.AWAITING_REVIEW]
+    """Tasks awaiting review, the one waiting longest first; an approved one whose merge
+    is queued or checked needs no one."""
+    waiting = [
+        t for t in tasks if t.state is TaskState.AWAITING_REVIEW and t.phase is not Phase.MERGING
+    ]
     return sorted(waiting, key=lambda t: (t.updated_at, t.id))
 
 
 def notification_for(before: Task | None, after: Task) -> tuple[str, str] | None:
     """(title, body) when a task has just come to need the user, else None."""
-    if after.state is not TaskState.AWAITING_REVIEW:
+    if after.state is not TaskState.AWAITING_REVIEW or after.phase is Phase.MERGING:
         return None
     if before is not None and before.state is TaskState.AWAITING_REVIEW:
         if before.phase == after.phase:

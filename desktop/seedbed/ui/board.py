@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
 
 from seedbed.domain.lifecycle import LABELS
 from seedbed.domain.models import Card, Control, TaskState
-from seedbed.engine import operations, radar
+from seedbed.engine import merging, operations, radar
 from seedbed.ui.actions import add_action
 from seedbed.ui.board_actions import CardActions
 from seedbed.ui.board_model import ColumnModel, Overlaps, Role, TaskModel
@@ -175,7 +175,8 @@ class Board(CardActions, QWidget):
             return
         self._schedule_radar()
         self.context.host.call(
-            self.context.store.cards,
+            merging.board_cards,
+            self.context.store,
             project_id,
             on_done=lambda cards: self._on_cards_loaded(generation, cards),
             on_error=self._on_call_failed,
@@ -205,7 +206,8 @@ class Board(CardActions, QWidget):
         self._schedule_radar()
         generation = self._generation
         self.context.host.call(
-            self.context.store.cards,
+            merging.board_cards,
+            self.context.store,
             task_ids=task_ids,
             on_done=lambda cards: self._on_cards_changed(generation, set(task_ids), cards, select),
             on_error=self._on_call_failed,
@@ -351,7 +353,19 @@ class Board(CardActions, QWidget):
             call = (operations.control_task, store, data_dir, task_id, Control.REQUEUE)
         else:
             delete = self.context.settings.value.delete_branch_after_merge
-            call = (operations.approve, store, task_id, strategy, "", delete)
+            asked_at = time.time()  # its place in the merge queue: the order of the drops
+            call = (
+                merging.approve,
+                store,
+                task_id,
+                strategy,
+                "",
+                delete,
+                False,
+                True,
+                None,
+                asked_at,
+            )
         self._run(plan, task_id, *call)
 
     def _run(self, plan: MovePlan, task_id: int, fn: Callable[..., Any], *args: Any) -> None:
@@ -366,7 +380,14 @@ class Board(CardActions, QWidget):
                 changed = [c.task.id for c in self.model.cards()]
             self.refresh_tasks(changed)
 
-        self.context.host.call(fn, *args, on_done=done, on_error=self._on_move_failed, owner=self)
+        self.context.host.call(
+            fn,
+            *args,
+            on_done=done,
+            on_error=self._on_move_failed,
+            owner=self,
+            waits=plan.kind is MoveKind.APPROVE,
+        )
 
     def _on_move_failed(self, error: BaseException) -> None:
         """A refused move (a conflict, a dirty base checkout, a race): say why, in a box

@@ -75,6 +75,8 @@ def check_label(card: Card) -> str:
     rounds = card.task.fix_rounds_used
     fixes = f" · {rounds} fix round{'s' if rounds != 1 else ''}" if rounds else ""
     fixes += REVIEW_WORDS.get(card.task.review_verdict, "")
+    if card.base_moved:
+        fixes += f" · base +{card.base_moved}"
     if card.check_status is CheckStatus.PASSED:
         return f"✓ checks{fixes}"
     if card.check_status is CheckStatus.FAILED:

@@ -7,7 +7,7 @@ import contextlib
 import functools
 import threading
 from collections.abc import Callable
-from concurrent.futures import Future
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,16 @@ from seedbed.store import Store
 from seedbed.ui.bridge import Bridge, Done, Failed
 
 TAKEOVER_SECONDS = 1.0
+# Calls that may wait long without working (approves in the merge queue).
+WAITING_CALLS = ThreadPoolExecutor(max_workers=32, thread_name_prefix="seedbed-waiting")
+
+
+async def _in_thread(work: Callable[[], Any], waits: bool) -> Any:
+    """On the engine loop: run `work` on a worker thread (of WAITING_CALLS if it waits)."""
+    if waits:
+        return await asyncio.get_running_loop().run_in_executor(WAITING_CALLS, work)
+    return await asyncio.to_thread(work)
+
 
 ENGINE = "engine"
 FOLLOW = "follow"
@@ -98,10 +108,13 @@ class EngineHost:
         on_done: Done | None = None,
         on_error: Failed | None = None,
         owner: QObject | None = None,
+        waits: bool = False,
         **kwargs: Any,
     ) -> Future[Any]:
         """Run fn(*args, **kwargs) in a worker thread of the engine loop; the callbacks
-        run on the GUI thread, and not at all once `owner` has been deleted."""
+        run on the GUI thread, and not at all once `owner` has been deleted. A call that
+        `waits` (an approve queued behind others) gets a thread of its own pool, so that
+        waiting calls never hold up the board's reads."""
         assert self._loop is not None, "start() the host first"
         if self._closing:
             # The window is going away: nothing more runs, and nothing calls back.
@@ -111,9 +124,8 @@ class EngineHost:
         token = self.bridge.register(on_done, on_error, owner)
         with self._pending_lock:
             self._pending += 1
-        future = asyncio.run_coroutine_threadsafe(
-            asyncio.to_thread(fn, *args, **kwargs), self._loop
-        )
+        work = functools.partial(fn, *args, **kwargs)
+        future = asyncio.run_coroutine_threadsafe(_in_thread(work, waits), self._loop)
         future.add_done_callback(functools.partial(self._finished, token))
         return future
 

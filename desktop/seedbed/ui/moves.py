@@ -11,7 +11,7 @@ from enum import StrEnum
 from pydantic import BaseModel
 
 from seedbed.domain.lifecycle import LABELS
-from seedbed.domain.models import Task, TaskState
+from seedbed.domain.models import Phase, Task, TaskState
 
 COLUMNS: list[TaskState] = [
     TaskState.PLANNED,
@@ -42,6 +42,12 @@ def plan_move(task: Task, target: TaskState, merge_label: str = "squash") -> Mov
     (empty: none), or why it is refused."""
     name = f"#{task.id} {' '.join(task.title.split())}"
     current = task.state
+    if task.phase is Phase.MERGING and current is not target:
+        return MovePlan(
+            kind=MoveKind.REFUSE,
+            message=f"{name} is being merged (its merge result is queued or checked): wait "
+            "for it to land or fail.",
+        )
     if current is target:
         if current is TaskState.PLANNED:
             return MovePlan(kind=MoveKind.REORDER)
@@ -67,7 +73,9 @@ def plan_move(task: Task, target: TaskState, merge_label: str = "squash") -> Mov
             message=f"{name} merged into {task.base_branch or 'its base branch'}",
             confirm=(
                 f"Approve {name} and merge it into {task.base_branch or 'its base branch'} "
-                f"({merge_label})?\n\nThe task's worktree is removed after the merge."
+                f"({merge_label})?\n\nThe project's checks run on the merge result first "
+                "unless they already passed on it; the base moves only if they pass. The "
+                "task's worktree is removed after the merge."
             ),
         )
     return MovePlan(kind=MoveKind.REFUSE, message=_refusal(name, current, target))

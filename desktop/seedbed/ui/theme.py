@@ -59,6 +59,8 @@ PHASE_LABELS: dict[Phase, str] = {
     Phase.AGENT_FAILED: "agent failed",
     Phase.CONFLICT: "conflict",
     Phase.INTERRUPTED: "interrupted",
+    Phase.MERGING: "merging",
+    Phase.MERGE_CHECKS_FAILED: "merge checks failed",
     Phase.NONE: "merged",
 }
 
@@ -73,7 +75,12 @@ def phase_label(task: Task) -> str:
 def phase_color(palette: QPalette, phase: Phase) -> QColor:
     """The badge colour of a phase: red for what failed, amber for what waits on a
     decision, green for ready, the accent for work in progress, grey otherwise."""
-    if phase in (Phase.CHECKS_FAILED, Phase.AGENT_FAILED, Phase.CONFLICT):
+    if phase in (
+        Phase.CHECKS_FAILED,
+        Phase.AGENT_FAILED,
+        Phase.CONFLICT,
+        Phase.MERGE_CHECKS_FAILED,
+    ):
         return danger(palette)
     if phase in (Phase.INTERRUPTED, Phase.PLAN_READY, Phase.QUEUED):
         return warning(palette)

@@ -197,6 +197,19 @@ def finish_worktree(repo: Path, path: Path, branch: str, base: str) -> str:
     return "created"
 
 
+def add_detached_worktree(repo: Path, path: Path, commit: str) -> None:
+    """A throwaway worktree at `commit` (no branch): where a merge result is checked.
+    Whatever was left at `path` before (a crash) is removed first."""
+    path = absolute(path)
+    if path.exists():
+        remove_worktree(repo, path)
+        shutil.rmtree(path, ignore_errors=True)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with worktree_lock(repo):
+        run_git(repo, "worktree", "prune")
+        run_git(repo, "worktree", "add", "--detach", "--quiet", str(path), commit)
+
+
 def worktree_exists(repo: Path, path: Path) -> bool:
     """Whether `path` is a registered worktree of `repo` whose directory is present."""
     return any(_present(r) and _same_path(r["worktree"], path) for r in _worktrees(repo))

@@ -8,6 +8,7 @@ checkout has it, by a compare-and-swap `update-ref`.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from seedbed.domain.errors import OperationError, UserError
@@ -152,19 +153,31 @@ def _move_base(repo: Path, base: str, old: str, new: str, checkout: Path | None)
         raise OperationError(f"could not update {checkout}: {exc.stderr.strip()}") from None
 
 
-def merge(
+@dataclass(frozen=True)
+class MergePlan:
+    """A merge computed but not landed: the base still points at `old`; landing it
+    points the base at `new` (whose files are `tree`), if the base has not moved."""
+
+    base: str
+    old: str
+    new: str
+    tree: str
+
+
+def plan_merge(
     repo: Path,
     base: str,
     branch: str,
     strategy: MergeStrategy,
     message: str,
     task_worktree: Path | None,
-) -> str:
-    """Merge `branch` into `base` with `strategy`; the new tip of `base`.
+) -> MergePlan:
+    """Compute the merge of `branch` into `base` with `strategy` without moving `base`:
+    the commit it would land (`new == old` when `branch` has nothing `base` lacks).
 
     Raises MergeConflict or DirtyCheckout, having changed nothing, when it cannot merge.
-    When `branch` has nothing `base` lacks, `base` is left where it is. Rebase keeps the
-    branch's own commits (so `message` is unused) and needs `task_worktree` to replay them in.
+    Rebase replays the branch's own commits in `task_worktree` (the task's branch moves
+    onto the base; the base does not), so `message` is unused there.
     """
     strategy = MergeStrategy(strategy)
     if base == branch:
@@ -176,26 +189,75 @@ def merge(
         raise UserError("a merge message is required")
     old = rev_parse(repo, f"refs/heads/{base}")
     tip = rev_parse(repo, f"refs/heads/{branch}")
+    old_tree = _tree_of(repo, old)
     if _is_ancestor(repo, tip, old):
-        return old
+        return MergePlan(base, old, old, old_tree)
     tree, conflicts = _merge_tree(repo, old, tip)
     if conflicts:
         raise MergeConflict(base, branch, conflicts)
-    checkout = find_checkout(repo, base)
-    if checkout is not None:
-        dirty = dirty_files(checkout)
-        if dirty:
-            raise DirtyCheckout(checkout, dirty)
+    _refuse_dirty(repo, base)
     if strategy is MergeStrategy.SQUASH:
-        if tree == run_git(repo, "rev-parse", f"{old}^{{tree}}").strip():
-            return old  # the branch's changes are already in base
+        if tree == old_tree:
+            return MergePlan(base, old, old, old_tree)  # its changes are already in base
         new = _commit_tree(repo, tree, [old], message)
     elif strategy is MergeStrategy.MERGE:
         new = _commit_tree(repo, tree, [old, tip], message)
     else:
         new = _rebase(repo, task_worktree, base, branch, old)
-    _move_base(repo, base, old, new, checkout)
-    return new
+        tree = _tree_of(repo, new)
+    return MergePlan(base, old, new, tree)
+
+
+def land(repo: Path, plan: MergePlan) -> str:
+    """Move the base to the planned commit (files and ref together in the checkout that
+    has it); refused, changing nothing, when the base moved since the plan was made or
+    that checkout has uncommitted changes."""
+    if plan.new == plan.old:
+        return plan.old
+    if rev_parse(repo, f"refs/heads/{plan.base}") != plan.old:
+        raise OperationError(f"{plan.base} moved while merging; merge again")
+    checkout = _refuse_dirty(repo, plan.base)
+    _move_base(repo, plan.base, plan.old, plan.new, checkout)
+    return plan.new
+
+
+def merge(
+    repo: Path,
+    base: str,
+    branch: str,
+    strategy: MergeStrategy,
+    message: str,
+    task_worktree: Path | None,
+) -> str:
+    """Merge `branch` into `base` with `strategy` at once (plan_merge, then land); the
+    new tip of `base`."""
+    return land(repo, plan_merge(repo, base, branch, strategy, message, task_worktree))
+
+
+def _tree_of(repo: Path, commit: str) -> str:
+    return run_git(repo, "rev-parse", f"{commit}^{{tree}}").strip()
+
+
+def _refuse_dirty(repo: Path, base: str) -> Path | None:
+    """The checkout that has `base` (None when none has), refused when it is dirty."""
+    checkout = find_checkout(repo, base)
+    if checkout is not None:
+        dirty = dirty_files(checkout)
+        if dirty:
+            raise DirtyCheckout(checkout, dirty)
+    return checkout
+
+
+def commits_between(repo: Path, old: str, branch: str) -> int | None:
+    """How many commits `branch` has that `old` lacks (None when either is unknown):
+    how far the base moved since the checks ran on it."""
+    if not old:
+        return None
+    try:
+        out = run_git(repo, "rev-list", "--count", f"{old}..refs/heads/{branch}")
+    except GitError:
+        return None
+    return int(out.strip() or 0)
 
 
 # Resolving a conflict in the task's own worktree

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import Slot
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QGroupBox,
     QHBoxLayout,
@@ -22,9 +23,25 @@ from seedbed.ui.widgets import ErrorLabel
 
 
 def conflict_text(task: Task) -> str:
-    """What the reviewer says of a conflicting merge (the error names the files)."""
+    """What the reviewer says of a merge that did not land: a conflict (the error names
+    the files) or checks that failed on the merge result (the error names their output)."""
+    if task.phase is Phase.MERGE_CHECKS_FAILED:
+        detail = task.error.strip() or "the checks failed on the merge result"
+        return f"Not merged: {detail}"
     detail = task.error.strip() or "the merge into the base branch conflicts"
     return f"Merge conflict: {detail}"
+
+
+FIX_LABELS = {
+    Phase.CONFLICT: (
+        "Ask the agent to &resolve",
+        "The agent merges the base branch into its branch and resolves the conflicts",
+    ),
+    Phase.MERGE_CHECKS_FAILED: (
+        "Bring in the base and &fix",
+        "The agent merges the base branch into its branch and makes the checks pass on it",
+    ),
+}
 
 
 class DecisionPanel(QGroupBox):
@@ -41,6 +58,12 @@ class DecisionPanel(QGroupBox):
         self.message.setPlaceholderText("Commit message")
         self.message.setMaximumHeight(90)
         self.approve_button = QPushButton("&Approve and merge", self)
+        self.recheck = QCheckBox("Check the merge result", self)
+        self.recheck.setChecked(True)
+        self.recheck.setToolTip(
+            "Run the project's checks on exactly what the base would become (unless they "
+            "already passed on it) and merge only if they pass"
+        )
         self.request_message = QPlainTextEdit(self)
         self.request_message.setPlaceholderText("What should change (the comments are sent too)")
         self.request_message.setMaximumHeight(70)
@@ -63,6 +86,7 @@ class DecisionPanel(QGroupBox):
         approve_row = QHBoxLayout()
         approve_row.addWidget(self.strategy)
         approve_row.addWidget(self.approve_button, 1)
+        approve_row.addWidget(self.recheck)
         other_row = QHBoxLayout()
         other_row.addWidget(self.comment_button)
         other_row.addWidget(self.discard_button)
@@ -100,18 +124,28 @@ class DecisionPanel(QGroupBox):
         for widget in (self.plan_approve_button, self.plan_back_button):
             widget.setVisible(plan)
             widget.setEnabled(plan and idle)
-        for widget in (self.approve_button, self.strategy, self.message, self.request_button):
+        for widget in (
+            self.approve_button,
+            self.strategy,
+            self.recheck,
+            self.message,
+            self.request_button,
+        ):
             widget.setVisible(not plan)
         self.request_message.setPlaceholderText(
             "What the plan misses (sent back with it)"
             if plan
             else "What should change (the comments are sent too)"
         )
+        merging = task is not None and task.phase is Phase.MERGING
         for button in (self.approve_button, self.request_button, self.discard_button):
-            button.setEnabled(waiting and idle)
+            button.setEnabled(waiting and idle and not merging)
         self.comment_button.setEnabled(task is not None and idle)
-        conflict = waiting and task is not None and task.phase is Phase.CONFLICT
-        self.conflict_label.show_message(conflict_text(task) if conflict and task else "")
-        self.resolve_button.setVisible(conflict)
-        self.resolve_button.setEnabled(conflict and idle)
+        fix = FIX_LABELS.get(task.phase) if waiting and task is not None else None
+        self.conflict_label.show_message(conflict_text(task) if fix and task else "")
+        self.resolve_button.setVisible(fix is not None)
+        self.resolve_button.setEnabled(fix is not None and idle)
+        if fix is not None:
+            self.resolve_button.setText(fix[0])
+            self.resolve_button.setToolTip(fix[1])
         self.worktree.set_task(task)

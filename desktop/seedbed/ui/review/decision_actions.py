@@ -4,15 +4,16 @@ through the engine host, its error shown in the window. A mixin of ReviewWindow.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, Signal, Slot
-from PySide6.QtWidgets import QComboBox, QLabel, QPlainTextEdit
+from PySide6.QtWidgets import QCheckBox, QComboBox, QLabel, QPlainTextEdit
 
-from seedbed.domain.models import MergeStrategy, Task
+from seedbed.domain.models import MergeStrategy, Phase, Task
 from seedbed.engine import comments as comment_ops
-from seedbed.engine import operations, review
+from seedbed.engine import merging, operations, review
 from seedbed.ui.discard import DiscardDialog
 from seedbed.ui.task_dialog import describe_error
 
@@ -37,6 +38,7 @@ class DecisionActions:
     request_message: QPlainTextEdit
     message: QPlainTextEdit
     strategy: QComboBox
+    recheck: QCheckBox
     task_finished: Signal
     _busy: bool
 
@@ -47,7 +49,13 @@ class DecisionActions:
 
     # -- the decision ------------------------------------------------------------------
 
-    def _call(self, fn: Callable[..., object], *args: object, done: Callable[..., None]) -> None:
+    def _call(
+        self,
+        fn: Callable[..., object],
+        *args: object,
+        done: Callable[..., None],
+        waits: bool = False,
+    ) -> None:
         """A change through the engine host; its error is shown in the window."""
         if self.context.read_only:
             self._busy = False
@@ -56,7 +64,9 @@ class DecisionActions:
             self.error_label.show_message(READ_ONLY)
             return
         self.error_label.show_message("")
-        self.context.host.call(fn, *args, on_done=done, on_error=self._on_call_failed, owner=self)
+        self.context.host.call(
+            fn, *args, on_done=done, on_error=self._on_call_failed, owner=self, waits=waits
+        )
 
     def _on_call_failed(self, error: BaseException) -> None:
         self._busy = False
@@ -70,16 +80,27 @@ class DecisionActions:
         self._busy = True
         self._update_buttons()
         self.status_label.setText("Merging…")
+        self.status_label.setToolTip(
+            "The checks run on the merge result first, unless they passed on it already; "
+            "the merge goes on if this window is closed"
+            if self.recheck.isChecked()
+            else ""
+        )
         strategy = MergeStrategy(self.strategy.currentData())
         message = self.message.toPlainText()
         self._call(
-            review.approve,
+            merging.approve,
             self.context.store,
             self.task_id,
             strategy,
             message,
             self.context.settings.value.delete_branch_after_merge,
+            False,
+            self.recheck.isChecked(),
+            None,
+            time.time(),  # its place in the project's merge queue
             done=self._on_approved,
+            waits=True,
         )
 
     def _on_approved(self, task: Task) -> None:
@@ -168,12 +189,14 @@ class DecisionActions:
     def _on_resolve_button_clicked(self) -> None:
         self._busy = True
         self._update_buttons()
-        self.status_label.setText("Asking the agent to resolve the conflict…")
-        self._call(
-            review.resolve_conflict, self.context.store, self.task_id, done=self._on_resolving
-        )
+        checks = self.data is not None and self.data.task.phase is Phase.MERGE_CHECKS_FAILED
+        self.status_label.setText("Sending it back to the agent…")
+        fix = review.fix_merge_checks if checks else review.resolve_conflict
+        self._call(fix, self.context.store, self.task_id, done=self._on_resolving)
 
-    def _on_resolving(self, _task: Task) -> None:
+    def _on_resolving(self, task: Task) -> None:
         self._busy = False
-        self.status_label.setText("Sent back to the agent to resolve the conflict.")
+        self.status_label.setText(
+            f"Sent back to the agent: it merges {task.base_branch} into its branch and fixes it."
+        )
         self.reload()

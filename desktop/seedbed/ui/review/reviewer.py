@@ -145,6 +145,7 @@ class ReviewWindow(DecisionActions, QWidget):
         self.decision = DecisionPanel(self.context, self)
         d = self.decision
         self.strategy, self.message, self.request_message = d.strategy, d.message, d.request_message
+        self.recheck = d.recheck
         self.approve_button, self.request_button = d.approve_button, d.request_button
         self.comment_button, self.discard_button = d.comment_button, d.discard_button
         self.approve_button.clicked.connect(self._on_approve_button_clicked)

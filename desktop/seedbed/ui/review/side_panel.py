@@ -29,12 +29,15 @@ CHECK_TAIL_LINES = 12
 NO_PLAN = "No plan: this task ran without one."
 
 
-def check_text(checks: CheckResult) -> str:
+def check_text(checks: CheckResult, base_moved: int | None = None, base: str = "base") -> str:
     if checks.status is CheckStatus.NONE:
         return "Checks: none configured or not run."
     text = f"Checks: {checks.status.value}"
     if checks.exit_code is not None:
         text += f" (exit {checks.exit_code})"
+    if base_moved:
+        text += f" · {base} +{base_moved} commit{'s' if base_moved != 1 else ''} since checks"
+        text += " (they run again on the merge result when you approve)"
     tail = "\n".join(checks.output_tail.splitlines()[-CHECK_TAIL_LINES:])
     return text + (f"\n{tail}" if tail else "")
 
@@ -165,7 +168,7 @@ class SidePanel(QWidget):
         self.tabs.setTabText(1, "Plan" if task.plan.strip() else "Plan (none)")
         if self.prompt.toPlainText() != task.prompt:
             self.prompt.setPlainText(task.prompt)
-        self.checks.setText(check_text(data.checks))
+        self.checks.setText(check_text(data.checks, data.base_moved, data.task.base_branch))
         palette = self.palette()
         failed = data.checks.status is CheckStatus.FAILED
         color = theme.danger(palette) if failed else palette.color(self.checks.foregroundRole())

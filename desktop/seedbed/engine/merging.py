@@ -1,0 +1,421 @@
+"""Approving a task: its branch reaches the base branch only as a tree whose checks passed,
+and the approves of one project land one at a time, each on top of the one before.
+
+approve() marks the task awaiting_review / merging (its MergeRequest says what was asked
+and by which process), then waits for its turn in the project's merge queue: a file lock
+in the data dir, taken in the order the approves were asked, by any mix of windows, CLI
+processes and auto-merges. In its turn it computes the merge without moving the base
+(vcs.merge.plan_merge), runs the project's checks on exactly that tree in a throwaway
+worktree unless they already passed on it, and moves the base only when they pass. Every
+approve is a run of kind `merge` in the task's log: what was merged, what was checked
+(the check output), or why it was not.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fcntl
+import os
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from seedbed import secrets, vcs
+from seedbed.domain.errors import OperationError, UserError
+from seedbed.domain.events import ErrorEvent, StatusEvent, Stream
+from seedbed.domain.lifecycle import check_move
+from seedbed.domain.models import (
+    Card,
+    CheckResult,
+    CheckStatus,
+    MergeRequest,
+    MergeStrategy,
+    Phase,
+    Project,
+    Run,
+    RunKind,
+    RunStatus,
+    Task,
+    TaskState,
+)
+from seedbed.domain.slug import one_line
+from seedbed.engine.recorder import EventRecorder
+from seedbed.engine.run_support import (
+    commit_work,
+    project_command,
+    remove_workspace,
+    tail,
+)
+from seedbed.paths import worktrees_dir
+from seedbed.store import Store
+from seedbed.store.tasks import process_alive
+from seedbed.vcs.git import add_detached_worktree, remove_worktree, rev_parse
+from seedbed.vcs.merge import MergeConflict, MergePlan, commits_between, land, plan_merge
+
+TURN_POLL_S = 0.2
+FlushListener = Callable[[int, int, int], None]
+
+
+class MergeChecksFailed(OperationError):
+    """The checks failed on the merge result; the base branch did not move."""
+
+    def __init__(self, base: str, checks: CheckResult) -> None:
+        self.checks = checks
+        last = [line for line in checks.output_tail.splitlines() if line.strip()][-3:]
+        how = "timed out" if checks.exit_code is None else f"exit {checks.exit_code}"
+        super().__init__(
+            f"the checks failed on the merge result with {base} ({how}); {base} did not "
+            "move" + (": " + " / ".join(one_line(line)[:200] for line in last) if last else "")
+        )
+
+
+def live_request(task: Task) -> MergeRequest | None:
+    """The task's merge request while the process carrying it out lives; None when it
+    has none or its process died (an approve killed halfway)."""
+    request = task.merge_request
+    if request is None or not process_alive(request.pid):
+        return None
+    return request
+
+
+def base_moved_since_checks(project: Project, task: Task, runs: list[Run]) -> int | None:
+    """How many commits the base branch gained since the task's latest checks ran (None
+    when no checks ran or git cannot tell): the merge result is checked again then."""
+    checked = next((r for r in reversed(runs) if r.checks.status is not CheckStatus.NONE), None)
+    if checked is None or task.state not in (TaskState.AWAITING_REVIEW, TaskState.RUNNING):
+        return None
+    return commits_between(project.path, checked.checks.base, task.base_branch)
+
+
+def board_cards(
+    store: Store, project_id: int | None = None, task_ids: list[int] | None = None
+) -> list[Card]:
+    """The board's cards, each awaiting review saying how far its base moved since its
+    checks ran (git: one rev-parse per base, a count only where it moved)."""
+    cards = store.cards(project_id, task_ids)
+    tips: dict[tuple[int, str], str] = {}
+    for card in cards:
+        task = card.task
+        if task.state is not TaskState.AWAITING_REVIEW or not card.check_base:
+            continue
+        key = (task.project_id, task.base_branch)
+        if key not in tips:
+            repo = store.get_project(task.project_id).path
+            try:
+                tips[key] = rev_parse(repo, f"refs/heads/{task.base_branch}")
+            except OperationError:
+                tips[key] = ""
+        if tips[key] and tips[key] != card.check_base:
+            repo = store.get_project(task.project_id).path
+            card.base_moved = commits_between(repo, card.check_base, task.base_branch) or 0
+    return cards
+
+
+def merge_message(task: Task, message: str) -> str:
+    """The message of the commit that lands: the one given, else the task's title."""
+    if message.strip():
+        return message
+    return one_line(task.title) + f"\n\nSeedbed task {task.id}\n"
+
+
+def approve(
+    store: Store,
+    task_id: int,
+    strategy: MergeStrategy = MergeStrategy.SQUASH,
+    message: str = "",
+    delete_branch: bool = False,
+    automatic: bool = False,
+    recheck: bool = True,
+    on_flush: FlushListener | None = None,
+    asked_at: float | None = None,
+) -> Task:
+    """Merge the task's branch into its base branch → merged, worktree removed (and the
+    branch too with delete_branch), once the checks passed on the merge result (`recheck`
+    False: not checked again). `automatic`: the engine's auto-merge of a task that is
+    still running (its run ending), so no one can act on it meanwhile. `asked_at`: when
+    the user asked (a window's click, before the call reached a worker): its place in the
+    project's merge queue.
+
+    When it cannot land the base is left exactly as it was and the task waits in
+    awaiting_review: `conflict` naming the files, `merge_checks_failed` naming the check
+    output, or the phase it had (a dirty checkout, a base moved by hand).
+    """
+    asked_at = asked_at or time.time()
+    task = store.get_task(task_id)
+    expect = TaskState.RUNNING if automatic else TaskState.AWAITING_REVIEW
+    if task.state is not expect:
+        check_move(task_id, task.state, TaskState.MERGED)  # names what is wrong
+        raise UserError(f"task {task_id} is {task.state.value}: it is not for this merge")
+    previous = task.phase
+    if task.merge_request is not None:
+        if live_request(task) is not None and task.merge_request.pid != os.getpid():
+            raise UserError(
+                f"task {task_id} is being merged already (by process {task.merge_request.pid})"
+            )
+        if task.merge_request.pid == os.getpid():
+            raise UserError(f"task {task_id} is being merged already")
+        previous = task.merge_request.previous_phase  # that approve's process died
+    project = store.get_project(task.project_id)
+    if task.branch is None or not vcs.branch_exists(project.path, task.branch):
+        raise UserError(f"task {task_id} has no branch to merge")
+    if task.worktree is not None and task.worktree.exists():
+        commit_work(
+            project, task.worktree, f"{one_line(task.title)}\n\nChanges left in the worktree.\n"
+        )
+    if vcs.diff_stat(project.path, task.base_branch, task.branch).files == 0:
+        raise UserError(
+            f"task {task_id} changed nothing against {task.base_branch}: nothing to merge "
+            "(discard it instead)"
+        )
+    request = MergeRequest(
+        strategy=MergeStrategy(strategy),
+        message=message,
+        delete_branch=delete_branch,
+        recheck=recheck,
+        previous_phase=previous,
+        queued_at=asked_at,
+        pid=os.getpid(),
+    )
+    fields: dict[str, object] = {"merge_request": request}
+    if not automatic:
+        fields["phase"] = Phase.MERGING
+    task = store.update_task(task_id, expect=expect, **fields)
+    run = store.add_run(
+        Run(
+            task_id=task_id,
+            number=0,
+            kind=RunKind.MERGE,
+            follow_up=f"merge into {task.base_branch} ({request.strategy.value})",
+            pid=os.getpid(),
+            started_at=time.time(),
+        )
+    )
+    recorder = EventRecorder(store, run.id, on_flush=on_flush)
+    for value in secrets.known_key_values():
+        recorder.add_secret(value)
+    checks = CheckResult()
+    try:
+        with merge_turn(store, project, task_id, recorder):
+            task = store.get_task(task_id)
+            checks = _merge_checked(store, project, task, request, recorder)
+    except BaseException as exc:
+        if isinstance(exc, MergeChecksFailed):
+            checks = exc.checks
+        _end_run(store, recorder, run, RunStatus.FAILED, str(exc), checks)
+        _unqueue(store, task_id, automatic, previous, exc)
+        raise
+    _end_run(store, recorder, run, RunStatus.SUCCEEDED, "", checks)
+    if task.worktree is not None:
+        remove_workspace(project, task.worktree)
+    assert task.branch is not None
+    branch: str | None = task.branch
+    # Only a branch Seedbed made: the runner records a branch name only when it was free.
+    if delete_branch and task.branch.startswith("seedbed/"):
+        vcs.delete_branch(project.path, task.branch)
+        branch = None
+    return store.move_task(
+        task_id,
+        TaskState.MERGED,
+        Phase.NONE,
+        expect=expect,
+        workspace_ready=False,
+        worktree=None,
+        branch=branch,
+        error="",
+        merge_request=None,
+    )
+
+
+def _unqueue(
+    store: Store, task_id: int, automatic: bool, previous: Phase, error: BaseException
+) -> None:
+    """An approve that did not land: the task leaves the queue; a conflict or failed
+    checks become its phase (the runner decides an auto-merged task's)."""
+    fields: dict[str, object] = {"merge_request": None}
+    if not automatic:
+        fields["phase"] = previous
+        if isinstance(error, MergeConflict):
+            fields["phase"], fields["error"] = Phase.CONFLICT, str(error)
+        elif isinstance(error, MergeChecksFailed):
+            fields["phase"], fields["error"] = Phase.MERGE_CHECKS_FAILED, str(error)
+    with contextlib.suppress(UserError):  # moved meanwhile: nothing of ours to undo
+        store.update_task(task_id, **fields)
+
+
+@contextlib.contextmanager
+def merge_turn(
+    store: Store, project: Project, task_id: int, recorder: EventRecorder
+) -> Iterator[None]:
+    """Wait until no live approve of this project was asked before this one and the
+    project's merge lock is free; hold the lock meanwhile. flock dies with its process,
+    so a killed approve never blocks the queue."""
+    path = store.path.parent / "locks" / f"merge-{project.id}.lock"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    waiting_for: int | None = None
+    try:
+        while True:
+            ahead = _ahead_of(store, project.id, task_id)
+            if ahead is None:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    pass
+            if ahead != waiting_for and ahead is not None:
+                message = f"queued: waiting for the merge of task {ahead}"
+                recorder.add([StatusEvent(phase="merging", message=message)])
+                recorder.flush()
+            waiting_for = ahead
+            time.sleep(TURN_POLL_S)
+        yield
+    finally:
+        os.close(fd)
+
+
+def _ahead_of(store: Store, project_id: int, task_id: int) -> int | None:
+    """The task whose approve goes first (asked earlier, its process alive), if any."""
+    own = store.get_task(task_id).merge_request
+    if own is None:
+        return None
+    mine = (own.queued_at, task_id)
+    ahead = [
+        (request.queued_at, other.id)
+        for other in store.list_tasks(project_id)
+        if other.id != task_id and (request := live_request(other)) is not None
+    ]
+    earlier = sorted(key for key in ahead if key < mine)
+    return earlier[0][1] if earlier else None
+
+
+def _merge_checked(
+    store: Store, project: Project, task: Task, request: MergeRequest, recorder: EventRecorder
+) -> CheckResult:
+    """In the task's turn: compute the merge, check it when needed, land it."""
+    assert task.branch is not None
+
+    def note(message: str) -> None:
+        recorder.add([StatusEvent(phase="merging", message=message)])
+        recorder.flush()
+
+    worktree = task.worktree if task.worktree is not None and task.worktree.exists() else None
+    plan = plan_merge(
+        project.path,
+        task.base_branch,
+        task.branch,
+        request.strategy,
+        merge_message(task, request.message),
+        worktree,
+    )
+    base = task.base_branch
+    note(f"merge into {base} at {plan.old[:10]} ({request.strategy.value}): {plan.new[:10]}")
+    checks = CheckResult()
+    passed = _passed_on(store, task.id, plan.tree)
+    if plan.new == plan.old:
+        note(f"{base} has this change already: nothing to check")
+    elif not project.check_command:
+        note("the project has no check command: merged without checking the result")
+    elif not request.recheck:
+        note("the checks on the merge result were skipped, as asked (no re-check)")
+    elif passed is not None:
+        note(f"the checks passed on this exact tree in run {passed.number}: not run again")
+        checks = passed.checks
+    else:
+        note(_why_check(project, base, plan, store.list_runs(task.id)))
+        checks = check_merge_result(store.path.parent, project, task, plan, recorder)
+        if checks.status is not CheckStatus.PASSED:
+            raise MergeChecksFailed(base, checks)
+    land(project.path, plan)
+    note(f"{base} moved to {plan.new[:10]}")
+    return checks
+
+
+def _passed_on(store: Store, task_id: int, tree: str) -> Run | None:
+    """The task's latest run whose checks passed on exactly this tree, if its latest
+    checks did pass."""
+    for run in reversed(store.list_runs(task_id)):
+        if run.checks.status is CheckStatus.NONE:
+            continue
+        if run.checks.status is CheckStatus.PASSED and run.checks.tree == tree:
+            return run
+        return None
+    return None
+
+
+def _why_check(project: Project, base: str, plan: MergePlan, runs: list[Run]) -> str:
+    checked = next((r for r in reversed(runs) if r.checks.status is not CheckStatus.NONE), None)
+    if checked is None:
+        return "checking the merge result: no checks ran on this branch yet"
+    moved = (
+        commits_between(project.path, checked.checks.base, base) if checked.checks.base else None
+    )
+    if moved:
+        return f"checking the merge result: {base} moved {moved} commit(s) since the checks ran"
+    return "checking the merge result: it is not the tree the checks ran on"
+
+
+def check_merge_result(
+    data_dir: Path, project: Project, task: Task, plan: MergePlan, recorder: EventRecorder
+) -> CheckResult:
+    """The project's setup and check commands on the planned commit, in a throwaway
+    worktree with the project's local files copied in, as a task's own worktree has."""
+    path = worktrees_dir(data_dir, project.name) / f".merge-check-{task.id}"
+    add_detached_worktree(project.path, path, plan.new)
+    try:
+        if project.copy_globs:
+            vcs.copy_into_worktree(project.path, path, project.copy_globs)
+        code, lines = asyncio.run(_setup_and_checks(project, task, path, recorder))
+    finally:
+        with contextlib.suppress(OperationError):
+            remove_worktree(project.path, path)
+    status = CheckStatus.PASSED if code == 0 else CheckStatus.FAILED
+    message = f"checks on the merge result {status.value} (exit {code})"
+    passed = status is CheckStatus.PASSED
+    recorder.add(
+        [StatusEvent(phase="merging", message=message) if passed else ErrorEvent(message=message)]
+    )
+    return CheckResult(
+        status=status,
+        exit_code=code,
+        output_tail=recorder.scrub(tail(lines)),
+        tree=plan.tree,
+        base=plan.old,
+    )
+
+
+async def _setup_and_checks(
+    project: Project, task: Task, path: Path, recorder: EventRecorder
+) -> tuple[int | None, list[str]]:
+    ids = (task.id, recorder.run_id)
+    timeout = project.check_timeout
+    if project.setup_command:
+        code, lines = await project_command(
+            project.setup_command, path, timeout, Stream.SETUP, recorder, ids
+        )
+        if code != 0:
+            lines.append(f"(the setup command exited with code {code})")
+            return code if code is not None else None, lines
+    return await project_command(project.check_command, path, timeout, Stream.CHECK, recorder, ids)
+
+
+def _end_run(
+    store: Store,
+    recorder: EventRecorder,
+    run: Run,
+    status: RunStatus,
+    reason: str,
+    checks: CheckResult,
+) -> None:
+    if reason:
+        recorder.add([ErrorEvent(message=recorder.scrub(reason))])
+    phase = "merged" if status is RunStatus.SUCCEEDED else "merging"
+    recorder.add([StatusEvent(phase=phase, message=f"run {run.number} ended")])
+    recorder.flush()
+    store.update_run(
+        run.id,
+        status=status,
+        reason=recorder.scrub(reason),
+        ended_at=time.time(),
+        checks=checks,
+    )

@@ -1,0 +1,287 @@
+"""Approve never breaks the base branch: the checks run on the merge result before the
+base moves, and approves of one project land one at a time, each on top of the other.
+
+Real repositories, real command agents run by a real engine, the real CLI, and real
+concurrent `seedbed task approve` processes.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from seedbed.engine.merging import board_cards
+from seedbed.store import Store
+from seedbed.ui.format import check_label
+from tests.conftest import SeedbedCli, git, make_repo
+from tests.engine.test_review import STRATEGIES, error_line, head
+
+# Every Python file of the project runs: a module that imports a deleted one fails.
+CHECK = 'for f in *.py; do python3 "$f" > /dev/null || exit 1; done'
+# Two changes that merge cleanly and each pass alone, but break the base together:
+# one deletes lib.py (and its one use), the other adds a new user of it.
+DROP_LIB = "printf 'print(2)\\n' > main.py && rm lib.py"
+USE_LIB = "printf 'import lib\\nprint(lib.helper() + 1)\\n' > extra.py"
+
+
+@pytest.fixture
+def lib_repo(tmp_path: Path) -> Path:
+    return make_repo(
+        tmp_path / "repo",
+        {
+            "lib.py": "def helper():\n    return 1\n",
+            "main.py": "import lib\nprint(lib.helper())\n",
+        },
+    )
+
+
+@pytest.fixture
+def checked(seedbed: SeedbedCli, lib_repo: Path) -> str:
+    seedbed.ok("project", "add", str(lib_repo), "--name", "demo", "--check", CHECK)
+    return "demo"
+
+
+def finish(seedbed: SeedbedCli, command: str, title: str, *extra: str) -> int:
+    """A task whose command agent ran, now awaiting review with its checks passed."""
+    name = f"agent-{abs(hash((command, title))) % 10**8}"
+    seedbed.ok("profile", "add", name, "--kind", "command", "--command", command)
+    task_id = int(
+        seedbed.ok(
+            "task", "add", "--project", "demo", "--title", title, "--profile", name, *extra
+        ).out.strip()
+    )
+    seedbed.ok("task", "start", str(task_id))
+    seedbed.ok("run", "--until-idle")
+    task = seedbed.show(task_id)
+    assert (task["state"], task["phase"]) == ("awaiting_review", "ready"), task
+    assert task["checks"]["status"] == "passed", task
+    return task_id
+
+
+def base_passes(repo: Path) -> bool:
+    return subprocess.run(["sh", "-c", CHECK], cwd=repo, capture_output=True).returncode == 0
+
+
+def merge_log(seedbed: SeedbedCli, task_id: int, made: bool = True) -> list[dict[str, Any]]:
+    """The events of the task's latest merge run (none yet: [] unless it must be `made`)."""
+    runs = [r for r in seedbed.show(task_id)["runs"] if r["kind"] == "merge"]
+    assert runs or not made, "no merge run"
+    if not runs:
+        return []
+    return seedbed.log_events(task_id, "--run", str(runs[-1]["number"]))
+
+
+def messages(events: list[dict[str, Any]]) -> str:
+    return "\n".join(e.get("message") or e.get("line") or "" for e in events)
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES)
+def test_two_approves_that_break_the_base_together_leave_it_working(
+    seedbed: SeedbedCli, checked: str, lib_repo: Path, strategy: str
+) -> None:
+    first = finish(seedbed, DROP_LIB, "Drop lib")
+    second = finish(seedbed, USE_LIB, "Use lib more")  # branched before the first merged
+
+    seedbed.ok("task", "approve", str(first), "--strategy", strategy)
+    merged = head(lib_repo, "main")
+    result = seedbed("task", "approve", str(second), "--strategy", strategy)
+
+    assert result.code == 1, result
+    assert "checks failed on the merge result" in error_line(result)
+    assert head(lib_repo, "main") == merged  # the base did not move
+    assert git(lib_repo, "status", "--porcelain").strip() == ""
+    assert base_passes(lib_repo)
+    task = seedbed.show(second)
+    assert (task["state"], task["phase"]) == ("awaiting_review", "merge_checks_failed")
+    assert "No module named 'lib'" in task["error"]
+    log = messages(merge_log(seedbed, second))
+    assert "No module named 'lib'" in log  # the check output is in the task's log
+    assert "checking the merge result" in log
+    # No throwaway worktree is left behind.
+    assert ".merge-check" not in git(lib_repo, "worktree", "list")
+
+
+def test_the_first_approve_lands_without_running_the_checks_again(
+    seedbed: SeedbedCli, checked: str, lib_repo: Path
+) -> None:
+    task_id = finish(seedbed, USE_LIB, "Use lib more")
+
+    seedbed.ok("task", "approve", str(task_id))
+
+    assert seedbed.show(task_id)["state"] == "merged"
+    log = messages(merge_log(seedbed, task_id))
+    assert "the checks passed on this exact tree" in log
+    assert "checking the merge result" not in log
+
+
+def test_a_base_moved_by_hand_is_checked_and_the_card_says_how_far(
+    seedbed: SeedbedCli, checked: str, lib_repo: Path
+) -> None:
+    task_id = finish(seedbed, USE_LIB, "Use lib more")
+    for n in range(3):
+        (lib_repo / f"n{n}.txt").write_text(f"{n}\n")
+        git(lib_repo, "add", "-A")
+        git(lib_repo, "commit", "-q", "-m", f"user commit {n}")
+
+    assert seedbed.show(task_id)["base_moved_since_checks"] == 3
+    seedbed.ok("task", "approve", str(task_id))
+
+    log = messages(merge_log(seedbed, task_id))
+    assert "main moved 3 commit(s) since the checks ran" in log
+    assert "checks on the merge result passed" in log
+    assert seedbed.show(task_id)["state"] == "merged"
+
+
+def test_no_recheck_lands_as_asked_and_says_so(
+    seedbed: SeedbedCli, checked: str, lib_repo: Path
+) -> None:
+    first = finish(seedbed, DROP_LIB, "Drop lib")
+    second = finish(seedbed, USE_LIB, "Use lib more")
+    seedbed.ok("task", "approve", str(first))
+
+    seedbed.ok("task", "approve", str(second), "--no-recheck")
+
+    assert seedbed.show(second)["state"] == "merged"
+    assert "skipped, as asked" in messages(merge_log(seedbed, second))
+
+
+def test_a_project_without_checks_merges_with_a_note(seedbed: SeedbedCli, lib_repo: Path) -> None:
+    seedbed.ok("project", "add", str(lib_repo), "--name", "demo")
+    seedbed.ok("profile", "add", "a", "--kind", "command", "--command", USE_LIB)
+    task_id = seedbed.ok(
+        "task", "add", "--project", "demo", "--title", "x", "--profile", "a", "--start"
+    ).out.strip()
+    seedbed.ok("run", "--until-idle")
+
+    seedbed.ok("task", "approve", str(task_id))
+
+    assert seedbed.show(task_id)["state"] == "merged"
+    assert "no check command" in messages(merge_log(seedbed, task_id))
+
+
+def test_fix_merge_sends_the_check_output_back_with_the_base_merged_in(
+    seedbed: SeedbedCli, checked: str, lib_repo: Path
+) -> None:
+    first = finish(seedbed, DROP_LIB, "Drop lib")
+    second = finish(seedbed, USE_LIB, "Use lib more")
+    seedbed.ok("task", "approve", str(first))
+    seedbed("task", "approve", str(second))
+
+    seedbed.ok("task", "fix-merge", str(second))
+
+    task = seedbed.show(second)
+    assert (task["state"], task["phase"]) == ("running", "queued")
+    assert task["error"] == ""
+    refused = seedbed("task", "fix-merge", str(first))
+    assert refused.code == 2 and "no failed checks on a merge result" in refused.err
+
+
+def test_concurrent_approves_queue_and_each_is_checked_on_top_of_the_last(
+    seedbed: SeedbedCli, lib_repo: Path, tmp_path: Path
+) -> None:
+    """Three approves at once from three processes: each waits its turn, each is
+    checked on the base the one before left, and the one that breaks it is refused."""
+    slow = f"sleep 0.5; {CHECK}"
+    seedbed.ok("project", "add", str(lib_repo), "--name", "demo", "--check", slow)
+    a = finish(seedbed, "printf 'A = 1\\n' > a.py", "Add a")
+    b = finish(seedbed, DROP_LIB, "Drop lib")
+    c = finish(seedbed, USE_LIB, "Use lib more")
+
+    procs = []
+    for task_id in (a, b, c):
+        procs.append(seedbed.spawn("task", "approve", str(task_id)))
+        time.sleep(0.3)  # asked in this order
+    outputs = [p.communicate(timeout=60) for p in procs]
+    codes = [p.returncode for p in procs]
+
+    assert codes == [0, 0, 1], outputs
+    states = [seedbed.show(t)["phase"] for t in (a, b, c)]
+    assert states == ["", "", "merge_checks_failed"]
+    assert base_passes(lib_repo)
+    assert (lib_repo / "a.py").exists() and not (lib_repo / "lib.py").exists()
+    # The later ones said they waited, and c was checked on top of a and b.
+    assert "queued: waiting for the merge of task" in messages(merge_log(seedbed, c))
+    last = [r for r in seedbed.show(c)["runs"] if r["kind"] == "merge"][-1]
+    assert last["status"] == "failed"
+
+
+def test_an_approve_killed_while_checking_is_undone_by_recovery(
+    seedbed: SeedbedCli, lib_repo: Path
+) -> None:
+    # Slow only on the merge result: the base gets a file `slow` after the task ran.
+    check = f"if [ -f slow ]; then sleep 60; fi; {CHECK}"
+    seedbed.ok("project", "add", str(lib_repo), "--name", "demo", "--check", check)
+    task_id = finish(seedbed, USE_LIB, "Use lib more")
+    (lib_repo / "slow").write_text("")
+    git(lib_repo, "add", "slow")
+    git(lib_repo, "commit", "-q", "-m", "slow checks")
+    base = head(lib_repo, "main")
+
+    approving = seedbed.spawn("task", "approve", str(task_id), start_new_session=True)
+    deadline = time.monotonic() + 30
+    while "checking the merge result" not in messages(merge_log(seedbed, task_id, False)):
+        assert time.monotonic() < deadline, "the merge check never started"
+        time.sleep(0.1)
+    assert seedbed.show(task_id)["phase"] == "merging"
+    again = seedbed("task", "approve", str(task_id))
+    assert again.code == 2 and "being merged already" in again.err
+    os.kill(approving.pid, signal.SIGKILL)
+    approving.communicate(timeout=10)
+
+    seedbed.ok("run", "--until-idle")  # the engine's start-up recovery
+
+    task = seedbed.show(task_id)
+    assert (task["state"], task["phase"]) == ("awaiting_review", "ready")
+    assert "approve was interrupted" in task["error"]
+    assert head(lib_repo, "main") == base
+    seedbed.ok("task", "approve", str(task_id), "--no-recheck")
+    assert seedbed.show(task_id)["state"] == "merged"
+
+
+def test_two_auto_merges_never_break_the_base(
+    seedbed: SeedbedCli, checked: str, lib_repo: Path
+) -> None:
+    """Both run at once and pass their checks on their own branches; the one that lands
+    second is checked on top of the first and refused."""
+    seedbed.ok(
+        "profile", "add", "dropper", "--kind", "command", "--command", f"sleep 1; {DROP_LIB}"
+    )
+    seedbed.ok("profile", "add", "user", "--kind", "command", "--command", USE_LIB)
+    ids = [
+        seedbed.ok(
+            "task", "add", "--project", "demo", "--title", title, "--profile", profile,
+            "--auto-merge", "--start",
+        ).out.strip()
+        for title, profile in (("Drop lib", "dropper"), ("Use lib more", "user"))
+    ]  # fmt: skip
+
+    seedbed.ok("run", "--until-idle")
+
+    phases = sorted(seedbed.show(t)["phase"] for t in ids)
+    assert phases == ["", "merge_checks_failed"]
+    assert base_passes(lib_repo)
+    failed = next(t for t in ids if seedbed.show(t)["phase"] == "merge_checks_failed")
+    assert "No module named 'lib'" in messages(merge_log(seedbed, int(failed)))
+
+
+def test_the_card_says_how_far_the_base_moved_since_the_checks(
+    seedbed: SeedbedCli, checked: str, lib_repo: Path, data_dir: Path
+) -> None:
+    task_id = finish(seedbed, USE_LIB, "Use lib more")
+    store = Store.open(data_dir)
+    assert [c.base_moved for c in board_cards(store, task_ids=[task_id])] == [0]
+    for n in range(2):
+        (lib_repo / f"n{n}.txt").write_text(f"{n}\n")
+        git(lib_repo, "add", "-A")
+        git(lib_repo, "commit", "-q", "-m", f"user commit {n}")
+
+    card = board_cards(store, task_ids=[task_id])[0]
+
+    assert card.base_moved == 2
+    assert check_label(card) == "✓ checks · base +2"
