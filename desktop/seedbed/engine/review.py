@@ -22,8 +22,14 @@ from seedbed.domain.models import (
     Task,
     TaskState,
 )
-from seedbed.domain.slug import one_line
-from seedbed.engine.runner import commit_work
+from seedbed.domain.trailers import AGENT_KEY
+from seedbed.engine.run_support import (
+    commit_work,
+    discard_message,
+    leftover_message,
+    merge_message,
+    task_agent,
+)
 from seedbed.store import Store
 
 # -- the diff, approve, discard --------------------------------------------------------
@@ -108,23 +114,22 @@ def approve(
     if not _branch_exists(project, task):
         raise UserError(f"task {task_id} has no branch to merge")
     assert task.branch is not None
+    agent = task_agent(store, task)
     if task.worktree is not None and task.worktree.exists():
-        commit_work(
-            project, task.worktree, f"{one_line(task.title)}\n\nChanges left in the worktree.\n"
-        )
+        commit_work(project, task.worktree, leftover_message(task, agent))
     if vcs.diff_stat(project.path, task.base_branch, task.branch).files == 0:
         raise UserError(
             f"task {task_id} changed nothing against {task.base_branch}: nothing to merge "
             "(discard it instead)"
         )
-    subject = message.strip() or one_line(task.title)
+    agents = vcs.trailer_values(project.path, task.base_branch, task.branch, AGENT_KEY)
     try:
         vcs.merge(
             project.path,
             task.base_branch,
             task.branch,
             strategy,
-            subject + f"\n\nSeedbed task {task.id}\n" if not message.strip() else message,
+            merge_message(task, message, agents, agent),
             task.worktree if task.worktree is not None and task.worktree.exists() else None,
         )
     except vcs.MergeConflict as exc:
@@ -211,8 +216,7 @@ def discard(store: Store, task_id: int, delete_branch: bool = False) -> Task:
     project = _project_of(store, task)
     if task.worktree is not None:
         if task.worktree.exists():
-            message = f"{one_line(task.title)}\n\nWork kept when discarded.\n"
-            commit_work(project, task.worktree, message)
+            commit_work(project, task.worktree, discard_message(task, task_agent(store, task)))
         # Also forgets a worktree whose directory was deleted by hand, which would
         # otherwise still hold its branch and make --delete-branch fail.
         remove_workspace(project, task.worktree)

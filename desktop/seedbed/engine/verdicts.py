@@ -35,7 +35,7 @@ from seedbed.engine.review_agent import (
     review_note,
     save_review_comments,
 )
-from seedbed.engine.run_support import commit_message, discard_changes, git_call, stopped
+from seedbed.engine.run_support import discard_changes, git_call, stopped
 from seedbed.store.settings import load_settings
 
 if TYPE_CHECKING:
@@ -197,7 +197,7 @@ class PlanAndReview:
                 self.store,
                 task.id,
                 settings.merge_strategy,
-                commit_message(task, self.run) if self.run else task.title,
+                "",  # approve's own: the title, the task and its agents
                 settings.delete_branch_after_merge,
                 True,
             )
