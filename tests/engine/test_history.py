@@ -56,9 +56,10 @@ def test_without_an_identity_commits_are_seedbeds_and_the_log_says_so_once(
     seedbed.ok("run", "--until-idle")
 
     tip = head(repo, task["branch"])
-    assert git(repo, "log", "-2", f"--format={IDENT}", tip).splitlines() == [
-        f"{SEEDBED}|{SEEDBED}"
-    ] * 2
+    assert (
+        git(repo, "log", "-2", f"--format={IDENT}", tip).splitlines()
+        == [f"{SEEDBED}|{SEEDBED}"] * 2
+    )
     said = f"no git identity configured in {repo.resolve()}: commits are authored as {SEEDBED}"
     for run in (1, 2):
         assert notes(seedbed, task["id"], run).count(said) == 1
@@ -87,7 +88,9 @@ def test_a_squash_with_the_reviewers_message_names_the_agent_after_its_trailers(
     seedbed: SeedbedCli, project: str, repo: Path
 ) -> None:
     task = finish_task(seedbed, "echo hi > new.txt")
-    message = "Greet the user\n\nWritten by hand.\n\nSigned-off-by: Test Author <author@example.com>"
+    message = (
+        "Greet the user\n\nWritten by hand.\n\nSigned-off-by: Test Author <author@example.com>"
+    )
 
     seedbed.ok("task", "approve", str(task["id"]), "--message", message)
 
