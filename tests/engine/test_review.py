@@ -109,7 +109,7 @@ def test_approve_with_rebase_fast_forwards_base(
     base = commit_in(repo, "other.txt", "meanwhile\n")
     old_tip = head(repo, task["branch"])
 
-    seedbed.ok("task", "approve", str(task["id"]), "--strategy", "rebase")
+    seedbed.ok("task", "approve", str(task["id"]), "--strategy", "rebase", "--keep-branch")
 
     new = head(repo, "main")
     assert new != old_tip  # the task's commit was replayed onto the new base …
@@ -132,7 +132,9 @@ def test_approve_message_is_the_commit_message(
 
     seedbed.ok("task", "approve", str(task["id"]), "--strategy", strategy, "--message", message)
 
-    assert git(repo, "log", "-1", "--format=%B", "main").strip() == message
+    # Verbatim, the agent named in a trailer after it.
+    agent = f"Agent: {task['profile']} (command)"
+    assert git(repo, "log", "-1", "--format=%B", "main").strip() == f"{message}\n\n{agent}"
 
 
 def test_approve_commits_work_left_in_the_worktree(
