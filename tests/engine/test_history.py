@@ -132,3 +132,21 @@ def test_the_merge_commit_of_a_resolved_conflict_is_the_users_and_names_the_agen
     assert len(git(repo, "rev-list", "--parents", "-n1", tip).split()) == 3  # a merge
     assert git(repo, "log", "-1", f"--format={IDENT}", tip).strip() == f"{USER}|{USER}"
     assert agents(repo, tip) == ["same-line (command)"]
+
+
+def test_an_auto_merged_task_is_squashed_as_the_user_naming_the_agent(
+    seedbed: SeedbedCli, repo: Path
+) -> None:
+    seedbed.ok("project", "add", str(repo), "--name", "demo", "--check", "test -f new.txt")
+    seedbed.ok("profile", "add", "writer", "--kind", "command", "--command", "echo hi > new.txt")
+    task_id = seedbed.ok(
+        "task", "add", "--project", "demo", "--title", "Add a greeting", "--profile", "writer",
+        "--auto-merge", "--start",
+    ).out.strip()  # fmt: skip
+    seedbed.ok("run", "--until-idle")
+
+    assert seedbed.show(task_id)["state"] == "merged"
+    assert git(repo, "log", "-1", f"--format={IDENT}", "main").strip() == f"{USER}|{USER}"
+    assert git(repo, "log", "-1", "--format=%B", "main") == (
+        f"Add a greeting\n\nSeedbed task {task_id}\n\nAgent: writer (command)\n\n"
+    )
