@@ -1,8 +1,8 @@
 """`seedbed doctor`: what this machine offers Seedbed, each said in one line: the Qt
 binding, a display that answers and Qt's platform plugin really starting on it, the
 keyring, git, the agent CLIs, the data dir, whether each agent profile can run and whose
-name each project's commits carry. It
-fails (exit 1) when the window, git or the data dir cannot work here."""
+name each project's commits carry. It fails (exit 1) when the window, git or the data
+dir cannot work here."""
 
 from __future__ import annotations
 
