@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from seedbed.cli.doctor import qt_reason, wayland_problem, x11_problem
-from tests.conftest import SeedbedCli
+from tests.conftest import SeedbedCli, git, make_repo
 
 
 def doctor(data_dir: Path, **env_changes: str) -> subprocess.CompletedProcess[str]:
@@ -85,6 +85,32 @@ def test_doctor_says_what_it_finds(seedbed: SeedbedCli) -> None:
     }
     keyless = by_name["profile keyless"]
     assert not keyless["ok"] and "no API key 'openai'" in keyless["detail"]
+
+
+def test_doctor_names_each_projects_git_identity(
+    seedbed: SeedbedCli, repo: Path, tmp_path: Path
+) -> None:
+    anon = make_repo(tmp_path / "anon")
+    git(anon, "config", "--unset", "user.name")
+    git(anon, "config", "--unset", "user.email")
+    seedbed.ok("project", "add", str(repo), "--name", "mine")
+    seedbed.ok("project", "add", str(anon), "--name", "anon")
+
+    by_name = {check["name"]: check for check in seedbed.ok("doctor", "--json").json()}
+
+    assert by_name["project mine"] == {
+        "name": "project mine",
+        "ok": True,
+        "detail": "commits as Test Author <author@example.com>",
+        "essential": False,
+    }
+    assert by_name["project anon"] == {
+        "name": "project anon",
+        "ok": False,
+        "detail": f"no git identity configured in {anon.resolve()}: commits are authored as "
+        "Seedbed <seedbed@localhost>",
+        "essential": False,
+    }
 
 
 def test_without_a_display_doctor_fails_and_says_why(tmp_path: Path) -> None:

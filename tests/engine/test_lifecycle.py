@@ -46,9 +46,9 @@ def test_a_task_goes_from_planned_to_merged(seedbed: SeedbedCli, repo: Path) -> 
     assert run["started_at"] <= run["ended_at"]
     worktree = Path(shown["worktree"])
     assert worktree.is_relative_to(seedbed.data_dir / "worktrees")
-    # The engine committed the agent's work, authored as Seedbed, naming title and run.
+    # The engine committed the agent's work as the repository's user, naming title and run.
     author = git(worktree, "log", "-1", "--format=%an <%ae>%n%B")
-    assert author.startswith("Seedbed <seedbed@localhost>\nSay hello\n")
+    assert author.startswith("Test Author <author@example.com>\nSay hello\n")
     assert "run 1" in author
     assert git(worktree, "status", "--porcelain") == ""
     assert "writing" in log_lines(seedbed, task_id)

@@ -13,6 +13,8 @@ from typing import Any
 
 import pytest
 
+from seedbed.domain.models import Settings
+from seedbed.store.settings import save_settings
 from tests.conftest import Result, SeedbedCli, git
 
 STRATEGIES = ["squash", "merge", "rebase"]
@@ -107,7 +109,7 @@ def test_approve_with_rebase_fast_forwards_base(
     base = commit_in(repo, "other.txt", "meanwhile\n")
     old_tip = head(repo, task["branch"])
 
-    seedbed.ok("task", "approve", str(task["id"]), "--strategy", "rebase")
+    seedbed.ok("task", "approve", str(task["id"]), "--strategy", "rebase", "--keep-branch")
 
     new = head(repo, "main")
     assert new != old_tip  # the task's commit was replayed onto the new base …
@@ -130,7 +132,9 @@ def test_approve_message_is_the_commit_message(
 
     seedbed.ok("task", "approve", str(task["id"]), "--strategy", strategy, "--message", message)
 
-    assert git(repo, "log", "-1", "--format=%B", "main").strip() == message
+    # Verbatim, the agent named in a trailer after it.
+    agent = f"Agent: {task['profile']} (command)"
+    assert git(repo, "log", "-1", "--format=%B", "main").strip() == f"{message}\n\n{agent}"
 
 
 def test_approve_commits_work_left_in_the_worktree(
@@ -385,15 +389,14 @@ def test_agent_state_beside_the_worktree_goes_with_it(
 # -- the branch after a merge -----------------------------------------------------------
 
 
+@pytest.mark.parametrize("flag", [[], ["--delete-branch"]])
 @pytest.mark.parametrize("strategy", STRATEGIES)
-def test_approve_delete_branch_deletes_it_once_merged(
-    seedbed: SeedbedCli, project: str, repo: Path, strategy: str
+def test_approve_deletes_the_branch_once_merged_by_default(
+    seedbed: SeedbedCli, project: str, repo: Path, strategy: str, flag: list[str]
 ) -> None:
     task = finish_task(seedbed, "echo hi > new.txt")
 
-    result = seedbed.ok(
-        "task", "approve", str(task["id"]), "--strategy", strategy, "--delete-branch"
-    )
+    result = seedbed.ok("task", "approve", str(task["id"]), "--strategy", strategy, *flag)
 
     assert "branch deleted" in result.out
     assert git(repo, "branch", "--list", task["branch"]) == ""
@@ -403,13 +406,37 @@ def test_approve_delete_branch_deletes_it_once_merged(
     assert not Path(task["worktree"]).exists()
 
 
-def test_approve_keeps_the_branch_by_default(seedbed: SeedbedCli, project: str, repo: Path) -> None:
+def test_approve_keep_branch_keeps_it(seedbed: SeedbedCli, project: str, repo: Path) -> None:
     task = finish_task(seedbed, "echo hi > new.txt")
 
-    seedbed.ok("task", "approve", str(task["id"]))
+    result = seedbed.ok("task", "approve", str(task["id"]), "--keep-branch")
 
+    assert f"branch kept: {task['branch']}" in result.out
     assert task["branch"] in git(repo, "branch", "--list", task["branch"])
     assert seedbed.show(task["id"])["branch"] == task["branch"]
+    assert git(repo, "show", "main:new.txt") == "hi\n"
+
+
+def test_approve_keeps_the_branch_when_the_settings_say_so(
+    seedbed: SeedbedCli, project: str, repo: Path
+) -> None:
+    save_settings(seedbed.data_dir, Settings(delete_branch_after_merge=False))
+    kept, deleted = finish_task(seedbed, "echo hi > a1.txt"), finish_task(seedbed, "echo 2 > b.txt")
+
+    seedbed.ok("task", "approve", str(kept["id"]))
+    seedbed.ok("task", "approve", str(deleted["id"]), "--delete-branch")
+
+    assert seedbed.show(kept["id"])["branch"] == kept["branch"]
+    assert kept["branch"] in git(repo, "branch", "--list", kept["branch"])
+    assert git(repo, "branch", "--list", deleted["branch"]) == ""
+
+
+def test_keep_branch_and_delete_branch_do_not_go_together(
+    seedbed: SeedbedCli, project: str
+) -> None:
+    result = seedbed("task", "approve", "1", "--keep-branch", "--delete-branch")
+    assert result.code == 2
+    assert "not allowed with argument" in result.err
 
 
 def test_a_refused_approve_never_deletes_the_branch(

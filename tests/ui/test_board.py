@@ -392,9 +392,8 @@ def test_a_card_over_its_projects_budget_says_so(
     assert not fmt.over_budget(harness.board.model.card(small))
 
 
-def test_merging_from_the_board_deletes_the_branch_when_set(harness: Harness, repo: Path) -> None:
-    settings = harness.context.settings
-    settings.value = settings.value.model_copy(update={"delete_branch_after_merge": True})
+def test_merging_from_the_board_deletes_the_branch_by_default(harness: Harness, repo: Path) -> None:
+    assert harness.context.settings.value.delete_branch_after_merge  # the default
     task = harness.add("Write out.txt", "quick", start=True)
     harness.wait_state(task, TaskState.AWAITING_REVIEW)
     branch = harness.context.store.get_task(task).branch
@@ -403,6 +402,18 @@ def test_merging_from_the_board_deletes_the_branch_when_set(harness: Harness, re
     harness.wait_state(task, TaskState.MERGED)
     assert git(repo, "branch", "--list", branch) == ""
     assert (repo / "out.txt").read_text() == "done\n"
+
+
+def test_merging_from_the_board_keeps_the_branch_when_set(harness: Harness, repo: Path) -> None:
+    settings = harness.context.settings
+    settings.value = settings.value.model_copy(update={"delete_branch_after_merge": False})
+    task = harness.add("Write out.txt", "quick", start=True)
+    harness.wait_state(task, TaskState.AWAITING_REVIEW)
+    branch = harness.context.store.get_task(task).branch
+    harness.drop(task, TaskState.MERGED)
+    harness.wait_state(task, TaskState.MERGED)
+    assert branch and git(repo, "branch", "--list", branch).strip() == branch
+    assert harness.context.store.get_task(task).branch == branch
 
 
 def test_an_empty_column_says_what_goes_there(

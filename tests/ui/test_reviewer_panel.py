@@ -182,8 +182,7 @@ def test_approve_from_the_reviewer_follows_the_delete_branch_setting(
     window, task_id = reviewed
     branch = app_context.store.get_task(task_id).branch
     assert branch is not None and git(repo, "branch", "--list", branch).strip()
-    settings = app_context.settings.value
-    app_context.settings.save(settings.model_copy(update={"delete_branch_after_merge": True}))
+    assert app_context.settings.value.delete_branch_after_merge  # the default
     rebase = window.strategy.findData(MergeStrategy.REBASE)
     window.strategy.setCurrentIndex(rebase)
     assert not window.message.isEnabled()  # a rebase keeps the branch's own messages

@@ -25,6 +25,7 @@ from seedbed.vcs import (
     open_repository,
     remove_worktree,
     rev_parse,
+    trailer_values,
     worktree_diff_files,
     worktree_diff_stat,
     worktree_diff_text,
@@ -32,6 +33,7 @@ from seedbed.vcs import (
 )
 from seedbed.vcs.diff import _parse_changes
 from seedbed.vcs.git import _glob_regex, _parse_worktree_list
+from seedbed.vcs.runner import configured_identity, parse_ident, seedbed_identity_note
 
 
 @pytest.fixture
@@ -271,7 +273,7 @@ def test_glob_regex(pattern: str, path: str, matches: bool) -> None:
 # Commits
 
 
-def test_commit_all_commits_everything_as_seedbed(task: Path, g) -> None:
+def test_commit_all_commits_everything_as_the_repositorys_user(task: Path, g) -> None:
     (task / "a.txt").write_text("changed\n")
     g.write(task / "new" / "file.txt", "new\n")
     (task / "README.md").unlink()
@@ -279,7 +281,7 @@ def test_commit_all_commits_everything_as_seedbed(task: Path, g) -> None:
     assert sha == g.head(task)
     assert g.run(task, "status", "--porcelain") == ""
     show = g.run(task, "show", "--name-status", "--format=%an <%ae>|%cn <%ce>", sha)
-    assert show.splitlines()[0] == "Seedbed <seedbed@localhost>|Seedbed <seedbed@localhost>"
+    assert show.splitlines()[0] == "Test User <test@example.com>|Test User <test@example.com>"
     assert "D\tREADME.md" in show
     assert "A\tnew/file.txt" in show
     assert "M\ta.txt" in show
@@ -322,9 +324,78 @@ def test_commit_all_works_without_any_git_identity(tmp_path: Path, g) -> None:
     assert "user." not in g.run(anon, "config", "--list")
     (anon / "a.txt").write_text("changed\n")
     sha = commit_all(anon, "snapshot")
+    assert g.run(anon, "log", "-1", "--format=%an <%ae>|%cn <%ce>", sha).strip() == (
+        "Seedbed <seedbed@localhost>|Seedbed <seedbed@localhost>"
+    )
+    assert configured_identity(anon) is None
+    assert seedbed_identity_note(anon) == (
+        f"no git identity configured in {anon}: commits are authored as Seedbed <seedbed@localhost>"
+    )
+
+
+def test_commit_all_takes_the_identity_from_the_global_config(tmp_path: Path, g) -> None:
+    anon = g.init(tmp_path / "anon", identity=False)
+    g.run(anon, "config", "--global", "user.name", "Global Person")
+    g.run(anon, "config", "--global", "user.email", "global@example.com")
+    (anon / "a.txt").write_text("changed\n")
+    sha = commit_all(anon, "snapshot")
+    assert g.run(anon, "log", "-1", "--format=%an <%ae>|%cn <%ce>", sha).strip() == (
+        "Global Person <global@example.com>|Global Person <global@example.com>"
+    )
+
+
+def test_commit_all_takes_the_identity_the_environment_sets(
+    task: Path, g, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """GIT_AUTHOR_* and GIT_COMMITTER_* win over the config, as they do for git itself."""
+    monkeypatch.setenv("GIT_AUTHOR_NAME", "Env Author")
+    monkeypatch.setenv("GIT_AUTHOR_EMAIL", "author@env.example")
+    monkeypatch.setenv("GIT_COMMITTER_NAME", "Env Committer")
+    monkeypatch.setenv("GIT_COMMITTER_EMAIL", "committer@env.example")
+    (task / "a.txt").write_text("changed\n")
+    sha = commit_all(task, "snapshot")
+    assert g.run(task, "log", "-1", "--format=%an <%ae>|%cn <%ce>", sha).strip() == (
+        "Env Author <author@env.example>|Env Committer <committer@env.example>"
+    )
+    assert configured_identity(task) == ("Env Author", "author@env.example")
+
+
+def test_a_name_without_an_email_is_no_identity(tmp_path: Path, g) -> None:
+    """git would guess the email from the host name: nobody's address on a shared branch."""
+    anon = g.init(tmp_path / "anon", identity=False)
+    g.run(anon, "config", "user.name", "Half Configured")
+    assert configured_identity(anon) is None
+    (anon / "a.txt").write_text("changed\n")
+    sha = commit_all(anon, "snapshot")
     assert g.run(anon, "log", "-1", "--format=%an <%ae>", sha).strip() == (
         "Seedbed <seedbed@localhost>"
     )
+
+
+@pytest.mark.parametrize(
+    ("line", "parsed"),
+    [
+        ("Ann Example <ann@example.com> 1700000000 +0100\n", ("Ann Example", "ann@example.com")),
+        ("Zoë <z@x> 1 -0530", ("Zoë", "z@x")),
+        ("", None),
+        ("fatal: no email was given", None),
+    ],
+)
+def test_parse_ident(line: str, parsed: tuple[str, str] | None) -> None:
+    assert parse_ident(line) == parsed
+
+
+def test_trailer_values_reads_the_branch_commits_only(task: Path, repo: Path, g) -> None:
+    g.run(repo, "commit", "-q", "--allow-empty", "-m", "on main\n\nAgent: not this one")
+    for n, body in enumerate(["Agent: one (command)", "Agent: two (codex, gpt-5)\nX-Other: no"]):
+        (task / "a.txt").write_text(f"change {n}\n")
+        commit_all(task, f"run {n}\n\nSome text.\n\n{body}\n")
+    (task / "a.txt").write_text("again\n")
+    commit_all(task, "run 3\n\nAgent: one (command)\n")
+    (task / "a.txt").write_text("no trailer\n")
+    commit_all(task, "Agent: a subject is not a trailer\n")
+
+    assert trailer_values(repo, "main", "task", "Agent") == ["one (command)", "two (codex, gpt-5)"]
 
 
 # Diffs

@@ -58,15 +58,17 @@ def test_merge(strategy: MergeStrategy, where: str, repo: Path, task: Path, tmp_
     assert g.head(repo, "refs/heads/main") == new
     assert tree_files(g, repo, new) == {"README.md", "a.txt", "feature.txt", "main.txt"}
     assert g.run(repo, "show", f"{new}:a.txt") == FOUR_LINES
+    ident = g.run(repo, "log", "-1", "--format=%an <%ae>|%cn <%ce>", new).strip()
     if strategy is MergeStrategy.SQUASH:
         assert g.parents(repo, new) == [old]
         assert g.message(repo, new) == MESSAGE
-        ident = g.run(repo, "log", "-1", "--format=%an <%ae>|%cn <%ce>", new).strip()
         assert ident == "Test User <test@example.com>|Test User <test@example.com>"
     elif strategy is MergeStrategy.MERGE:
         assert g.parents(repo, new) == [old, tip]
         assert g.message(repo, new) == MESSAGE
+        assert ident == "Test User <test@example.com>|Test User <test@example.com>"
     else:
+        assert ident == "Setup <setup@example.com>|Test User <test@example.com>"
         assert g.run(repo, "rev-list", "--count", f"{old}..{new}").strip() == "2"
         assert g.run(repo, "rev-list", "--merges", f"{old}..{new}") == ""
         assert g.head(repo, "refs/heads/task") == new
@@ -105,6 +107,27 @@ def test_merge_without_any_git_identity_commits_as_seedbed(
     else:
         assert ident == "Seedbed <seedbed@localhost>|Seedbed <seedbed@localhost>"
     assert (repo / "feature.txt").exists()
+
+
+@pytest.mark.parametrize("strategy", list(MergeStrategy))
+def test_merge_commits_as_the_identity_the_environment_sets(
+    strategy: MergeStrategy, repo: Path, task: Path, g, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As git resolves it: GIT_AUTHOR_* / GIT_COMMITTER_* before the repository's config."""
+    monkeypatch.setenv("GIT_AUTHOR_NAME", "Env Author")
+    monkeypatch.setenv("GIT_AUTHOR_EMAIL", "author@env.example")
+    monkeypatch.setenv("GIT_COMMITTER_NAME", "Env Committer")
+    monkeypatch.setenv("GIT_COMMITTER_EMAIL", "committer@env.example")
+
+    new = merge(repo, "main", "task", strategy, MESSAGE, task)
+
+    ident = g.run(repo, "log", "-1", "--format=%an <%ae>|%cn <%ce>", new).strip()
+    author = (
+        "Setup <setup@example.com>"
+        if strategy is MergeStrategy.REBASE
+        else ("Env Author <author@env.example>")
+    )
+    assert ident == f"{author}|Env Committer <committer@env.example>"
 
 
 @pytest.mark.parametrize("strategy", list(MergeStrategy))

@@ -341,16 +341,22 @@ class Cli:
 
     def task_approve(self) -> int:
         a = self.args
+        delete = a.delete_branch
+        if delete is None:
+            delete = load_settings(self.data_dir).delete_branch_after_merge
         task = ops.approve(
             self.store,
             a.id,
             MergeStrategy(a.strategy),
             a.message,
-            a.delete_branch,
+            delete,
             recheck=not a.no_recheck,
         )
-        deleted = " (branch deleted)" if a.delete_branch and task.branch is None else ""
-        text = f"task {task.id} merged into {task.base_branch}{deleted}"
+        if task.branch is not None:
+            branch = f" (branch kept: {task.branch})"
+        else:
+            branch = " (branch deleted)" if delete else ""
+        text = f"task {task.id} merged into {task.base_branch}{branch}"
         self.emit(task.model_dump(mode="json"), text)
         return EXIT_OK
 

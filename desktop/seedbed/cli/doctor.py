@@ -1,7 +1,8 @@
 """`seedbed doctor`: what this machine offers Seedbed, each said in one line: the Qt
 binding, a display that answers and Qt's platform plugin really starting on it, the
-keyring, git, the agent CLIs, the data dir and whether each agent profile can run. It
-fails (exit 1) when the window, git or the data dir cannot work here."""
+keyring, git, the agent CLIs, the data dir, whether each agent profile can run and whose
+name each project's commits carry. It fails (exit 1) when the window, git or the data
+dir cannot work here."""
 
 from __future__ import annotations
 
@@ -23,9 +24,10 @@ from pydantic import Field
 
 from seedbed.cli.text import EXIT_FAILED, EXIT_OK
 from seedbed.domain.errors import SeedbedError
-from seedbed.domain.models import Model
+from seedbed.domain.models import Model, Project
 from seedbed.paths import resolve_data_dir
 from seedbed.store import Store
+from seedbed.vcs.runner import configured_identity, seedbed_identity_note
 
 CONNECT_TIMEOUT_S = 1.0
 PROBE_TIMEOUT_S = 30.0
@@ -243,7 +245,7 @@ def _agents() -> list[Check]:
 
 def _data(given: Path | None) -> list[Check]:
     """The data dir opens (SQLite, its schema), and each agent profile in it: can it run
-    now (its key, its CLI)?"""
+    now (its key, its CLI)? And each project: whose identity its commits carry?"""
     from seedbed.agents.readiness import problems
 
     try:
@@ -253,6 +255,7 @@ def _data(given: Path | None) -> list[Check]:
         return [Check(name="data dir", ok=False, detail=str(exc), essential=True)]
     try:
         found = problems(store)
+        projects = store.list_projects()
     finally:
         store.close()
     return [
@@ -261,4 +264,16 @@ def _data(given: Path | None) -> list[Check]:
             Check(name=f"profile {name}", ok=not problem, detail=problem or "can run")
             for name, problem in found.items()
         ),
+        *(_identity(project) for project in projects),
     ]
+
+
+def _identity(project: Project) -> Check:
+    """The git identity Seedbed's commits in the project's repository carry."""
+    name = f"project {project.name}"
+    if not project.path.is_dir():
+        return Check(name=name, ok=False, detail=f"{project.path} does not exist")
+    identity = configured_identity(project.path)
+    if identity is None:
+        return Check(name=name, ok=False, detail=seedbed_identity_note(project.path))
+    return Check(name=name, ok=True, detail=f"commits as {identity[0]} <{identity[1]}>")

@@ -224,8 +224,20 @@ def build_parser() -> Parser:
         help="land without running the checks on the merge result (when they did not "
         "already pass on that exact tree)",
     )
-    p.add_argument(
-        "--delete-branch", action="store_true", help="delete the task's branch once merged"
+    branch = p.add_mutually_exclusive_group()
+    branch.add_argument(
+        "--keep-branch",
+        dest="delete_branch",
+        action="store_false",
+        default=None,
+        help="keep the task's branch (default: deleted once merged, as the settings say)",
+    )
+    branch.add_argument(
+        "--delete-branch",
+        dest="delete_branch",
+        action="store_true",
+        default=None,
+        help="delete the task's branch once merged, whatever the settings say",
     )
     p = task.add_parser(
         "fix-merge",

@@ -464,7 +464,7 @@ class Settings(Model):
     merged_days: int = Field(7, ge=0, le=3650, description="Days a merged task stays on the board.")
     notify: bool = Field(True, description="A tray notification when a task needs you.")
     delete_branch_after_merge: bool = Field(
-        False, description="Delete a task's branch once it is merged."
+        True, description="Delete a task's branch once it is merged (off: keep them)."
     )
     editor_command: str = Field(
         "",

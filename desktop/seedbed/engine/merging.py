@@ -40,17 +40,21 @@ from seedbed.domain.models import (
     TaskState,
 )
 from seedbed.domain.slug import one_line
+from seedbed.domain.trailers import AGENT_KEY
 from seedbed.engine.recorder import EventRecorder
 from seedbed.engine.run_support import (
     commit_work,
+    leftover_message,
+    merge_message,
     project_command,
     remove_workspace,
     tail,
+    task_agent,
 )
 from seedbed.paths import worktrees_dir
 from seedbed.store import Store
 from seedbed.store.tasks import process_alive
-from seedbed.vcs.git import add_detached_worktree, remove_worktree, rev_parse
+from seedbed.vcs.git import add_detached_worktree, remove_worktree, rev_parse, trailer_values
 from seedbed.vcs.merge import MergeConflict, MergePlan, commits_between, land, plan_merge
 
 TURN_POLL_S = 0.2
@@ -112,13 +116,6 @@ def board_cards(
     return cards
 
 
-def merge_message(task: Task, message: str) -> str:
-    """The message of the commit that lands: the one given, else the task's title."""
-    if message.strip():
-        return message
-    return one_line(task.title) + f"\n\nSeedbed task {task.id}\n"
-
-
 def approve(
     store: Store,
     task_id: int,
@@ -159,10 +156,9 @@ def approve(
     project = store.get_project(task.project_id)
     if task.branch is None or not vcs.branch_exists(project.path, task.branch):
         raise UserError(f"task {task_id} has no branch to merge")
+    agent = task_agent(store, task)
     if task.worktree is not None and task.worktree.exists():
-        commit_work(
-            project, task.worktree, f"{one_line(task.title)}\n\nChanges left in the worktree.\n"
-        )
+        commit_work(project, task.worktree, leftover_message(task, agent))
     if vcs.diff_stat(project.path, task.base_branch, task.branch).files == 0:
         raise UserError(
             f"task {task_id} changed nothing against {task.base_branch}: nothing to merge "
@@ -198,7 +194,9 @@ def approve(
     try:
         with merge_turn(store, project, task_id, recorder):
             task = store.get_task(task_id)
-            checks = _merge_checked(store, project, task, request, recorder)
+            agents = trailer_values(project.path, task.base_branch, task.branch or "", AGENT_KEY)
+            message = merge_message(task, request.message, agents, agent)
+            checks = _merge_checked(store, project, task, request, message, recorder)
     except BaseException as exc:
         if isinstance(exc, MergeChecksFailed):
             checks = exc.checks
@@ -290,7 +288,12 @@ def _ahead_of(store: Store, project_id: int, task_id: int) -> int | None:
 
 
 def _merge_checked(
-    store: Store, project: Project, task: Task, request: MergeRequest, recorder: EventRecorder
+    store: Store,
+    project: Project,
+    task: Task,
+    request: MergeRequest,
+    message: str,
+    recorder: EventRecorder,
 ) -> CheckResult:
     """In the task's turn: compute the merge, check it when needed, land it."""
     assert task.branch is not None
@@ -305,7 +308,7 @@ def _merge_checked(
         task.base_branch,
         task.branch,
         request.strategy,
-        merge_message(task, request.message),
+        message,
         worktree,
     )
     base = task.base_branch

@@ -17,7 +17,7 @@ from seedbed.agents.process import kill_group
 from seedbed.domain.errors import SeedbedError
 from seedbed.domain.models import Control, Phase, Run, RunKind, RunStatus, TaskState
 from seedbed.engine.merging import live_request
-from seedbed.engine.runner import commit_message, commit_work
+from seedbed.engine.run_support import commit_message, commit_work, task_agent
 from seedbed.store import Store
 from seedbed.store.tasks import process_alive
 
@@ -64,7 +64,8 @@ def interrupt_run(store: Store, run: Run) -> None:
     if task.workspace_ready and task.worktree is not None and task.worktree.exists():
         with contextlib.suppress(SeedbedError):
             project = store.get_project(task.project_id)
-            sha = commit_work(project, task.worktree, commit_message(task, run))
+            message = commit_message(task, run, agent=task_agent(store, task))
+            sha = commit_work(project, task.worktree, message)
             if sha:
                 run = store.update_run(run.id, commit=sha)
     store.update_run(

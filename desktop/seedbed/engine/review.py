@@ -18,9 +18,13 @@ from seedbed.domain.models import (
     Task,
     TaskState,
 )
-from seedbed.domain.slug import one_line
 from seedbed.engine.merging import base_moved_since_checks
-from seedbed.engine.run_support import commit_work, remove_workspace
+from seedbed.engine.run_support import (
+    commit_work,
+    discard_message,
+    remove_workspace,
+    task_agent,
+)
 from seedbed.store import Store
 
 # -- the diff, approve, discard --------------------------------------------------------
@@ -171,8 +175,7 @@ def discard(store: Store, task_id: int, delete_branch: bool = False) -> Task:
     project = _project_of(store, task)
     if task.worktree is not None:
         if task.worktree.exists():
-            message = f"{one_line(task.title)}\n\nWork kept when discarded.\n"
-            commit_work(project, task.worktree, message)
+            commit_work(project, task.worktree, discard_message(task, task_agent(store, task)))
         # Also forgets a worktree whose directory was deleted by hand, which would
         # otherwise still hold its branch and make --delete-branch fail.
         remove_workspace(project, task.worktree)

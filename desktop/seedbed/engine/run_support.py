@@ -16,10 +16,13 @@ from typing import Any, TypeVar
 from seedbed import vcs
 from seedbed.agents.base import RunOutcome
 from seedbed.agents.process import ManagedProcess, ProcessSpec, base_environment
+from seedbed.domain.errors import UserError
 from seedbed.domain.events import ErrorEvent, Event, OutputEvent, Stream, UsageEvent
-from seedbed.domain.models import Project, Run, RunStatus, Task
+from seedbed.domain.models import AgentProfile, Project, Run, RunStatus, Task
 from seedbed.domain.slug import one_line
+from seedbed.domain.trailers import AGENT_KEY, add_trailers, agent_trailer
 from seedbed.engine.recorder import EventRecorder
+from seedbed.store import Store
 from seedbed.vcs.runner import PATHS_RAW, run_git
 
 CHECK_TAIL_BYTES = 4000
@@ -120,18 +123,67 @@ def discard_changes(project: Project, worktree: Path, head: str) -> None:
             (worktree / name).unlink(missing_ok=True)
 
 
-def commit_message(task: Task, run: Run, merged_base: bool = False) -> str:
+def task_agent(store: Store, task: Task) -> AgentProfile | None:
+    """The agent profile that writes the task's code (None: none, or it was removed)."""
+    if task.profile_id is None:
+        return None
+    try:
+        return store.get_profile(task.profile_id)
+    except UserError:
+        return None
+
+
+def _agent_trailers(agent: AgentProfile | None) -> list[str]:
+    return [agent_trailer(agent)] if agent is not None else []
+
+
+def _subject(title: str, suffix: str = "") -> str:
+    return one_line(title, 72 - len(suffix)) + suffix
+
+
+def commit_message(
+    task: Task, run: Run, merged_base: bool = False, agent: AgentProfile | None = None
+) -> str:
+    """The message of a run's snapshot commit, naming `agent` in a trailer. A rebase puts
+    these commits on the base branch: each run's subject is its own (run 1 is the title,
+    a later run adds its number and kind)."""
     if merged_base:
-        return (
+        text = (
             f"Merge {task.base_branch} into {task.branch}\n\n"
             f"Seedbed task {task.id}, run {run.number} ({run.kind.value}): "
             "conflicts resolved by the agent.\n"
         )
-    return (
-        f"{one_line(task.title)}\n\n"
-        f"Seedbed task {task.id}, run {run.number} ({run.kind.value}), "
-        "changes left by the agent.\n"
-    )
+    else:
+        suffix = "" if run.number <= 1 else f" (run {run.number}: {run.kind.value})"
+        text = (
+            f"{_subject(task.title, suffix)}\n\n"
+            f"Seedbed task {task.id}, run {run.number} ({run.kind.value}), "
+            "changes left by the agent.\n"
+        )
+    return add_trailers(text, _agent_trailers(agent))
+
+
+def leftover_message(task: Task, agent: AgentProfile | None) -> str:
+    """The message of the commit approve makes of what is left in the worktree; its own
+    subject, as a rebase puts it on the base branch beside the runs' commits."""
+    text = f"{_subject(task.title, ' (left in the worktree)')}\n\nChanges left in the worktree.\n"
+    return add_trailers(text, _agent_trailers(agent))
+
+
+def discard_message(task: Task, agent: AgentProfile | None) -> str:
+    text = f"{one_line(task.title)}\n\nWork kept when discarded.\n"
+    return add_trailers(text, _agent_trailers(agent))
+
+
+def merge_message(
+    task: Task, message: str, agents: list[str], fallback: AgentProfile | None
+) -> str:
+    """The squash or merge commit's message: the reviewer's `message` (else the task's
+    title), with an `Agent:` trailer for each of `agents` (the trailers' values on the
+    branch's commits), or for `fallback` when the branch names none."""
+    text = message if message.strip() else f"{one_line(task.title)}\n\nSeedbed task {task.id}\n"
+    trailers = [f"{AGENT_KEY}: {value}" for value in agents] or _agent_trailers(fallback)
+    return add_trailers(text, trailers)
 
 
 def merge_note(base: str, branch: str, files: list[str]) -> str:

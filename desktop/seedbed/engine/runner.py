@@ -59,10 +59,12 @@ from seedbed.engine.run_support import (
     project_command,
     stopped,
     tail,
+    task_agent,
 )
 from seedbed.engine.verdicts import PlanAndReview
 from seedbed.paths import worktrees_dir
 from seedbed.store import Store
+from seedbed.vcs.runner import configured_identity, seedbed_identity_note
 
 
 class TaskRunner(PlanAndReview):
@@ -345,11 +347,15 @@ class TaskRunner(PlanAndReview):
         task = self.task
         if not task.workspace_ready or task.worktree is None or not task.worktree.exists():
             return
-        message = commit_message(task, self.run, self._merged_base)
+        agent = task_agent(self.store, task)
+        message = commit_message(task, self.run, self._merged_base, agent)
         sha = await git_call(commit_work, self.project, task.worktree, message)
         if sha:
             self.run = self.store.update_run(self.run.id, commit=sha)
             self._log(StatusEvent(phase="committing", message=f"committed {sha[:10]}"))
+            if await git_call(configured_identity, task.worktree) is None:
+                note = seedbed_identity_note(self.project.path)
+                self._log(StatusEvent(phase="committing", message=note))
 
     async def _checks(self) -> CheckResult:
         command = self.project.check_command

@@ -38,7 +38,6 @@ from seedbed.engine.review_agent import (
 )
 from seedbed.engine.run_support import (
     FlushListener,
-    commit_message,
     discard_changes,
     git_call,
     stopped,
@@ -203,7 +202,7 @@ class PlanAndReview:
                 self.store,
                 task.id,
                 settings.merge_strategy,
-                commit_message(task, self.run) if self.run else task.title,
+                "",  # approve's own: the title, the task and its agents
                 settings.delete_branch_after_merge,
                 True,
                 True,

@@ -30,6 +30,7 @@ from seedbed.vcs.git import (
     open_repository,
     remove_worktree,
     rev_parse,
+    trailer_values,
     worktree_exists,
 )
 from seedbed.vcs.merge import (
@@ -72,6 +73,7 @@ __all__ = [
     "remove_worktree",
     "rev_parse",
     "review_diff",
+    "trailer_values",
     "worktree_diff_files",
     "worktree_diff_stat",
     "worktree_diff_text",

@@ -14,12 +14,11 @@ from pathlib import Path
 from seedbed.domain.errors import OperationError, UserError
 from seedbed.vcs.runner import (
     PATHS_RAW,
-    SEEDBED_IDENTITY,
     UNATTENDED,
     GitError,
     absolute,
     check_name,
-    identity_env,
+    commit_identity,
     run_git,
 )
 
@@ -390,11 +389,12 @@ def local_only_files(repo: Path, worktree: Path, globs: list[str]) -> list[str]:
 
 
 def commit_all(worktree: Path, message: str, exclude: list[str] | None = None) -> str | None:
-    """Commit everything in `worktree` as Seedbed; the new sha, or None when nothing changed.
+    """Commit everything in `worktree`; the new sha, or None when nothing changed.
 
     This is the engine's unattended snapshot, so it must never hang or fail on the user's
     setup: hooks are skipped (`--no-verify` and an empty hooks path, which also skips
-    prepare-commit-msg), signing is off (no pinentry prompt), and the identity is explicit.
+    prepare-commit-msg), signing is off (no pinentry prompt), and the identity is explicit:
+    the user's configured one, else Seedbed's (`commit_identity`).
     The message goes through stdin, verbatim. Paths in `exclude` (local files copied
     into the worktree) are never staged.
     """
@@ -412,7 +412,8 @@ def commit_all(worktree: Path, message: str, exclude: list[str] | None = None) -
 
 
 def commit_index(worktree: Path, message: str) -> str:
-    """Commit what is staged, as Seedbed, the message exactly as given; the new sha."""
+    """Commit what is staged, the message exactly as given, as the repository's configured
+    identity (Seedbed's where there is none); the new sha."""
     run_git(
         worktree,
         *UNATTENDED,
@@ -423,7 +424,16 @@ def commit_index(worktree: Path, message: str) -> str:
         "--cleanup=verbatim",
         "-F",
         "-",
-        env=identity_env(*SEEDBED_IDENTITY),
+        env=commit_identity(worktree),
         input=message,
     )
     return rev_parse(worktree, "HEAD")
+
+
+def trailer_values(repo: Path, base: str, branch: str, key: str) -> list[str]:
+    """The values of the `key` trailers on the commits `branch` has and `base` lacks,
+    oldest first, each once; read by git's own trailer parser."""
+    check_name(key, "trailer key")
+    fmt = f"--format=%(trailers:key={key},valueonly,separator=%x00)%x00"
+    out = run_git(repo, "log", "--reverse", fmt, f"refs/heads/{base}..refs/heads/{branch}")
+    return list(dict.fromkeys(value.strip() for value in out.split("\0") if value.strip()))

@@ -23,10 +23,9 @@ from seedbed.vcs.git import (
 )
 from seedbed.vcs.runner import (
     PATHS_RAW,
-    SEEDBED_IDENTITY,
     UNATTENDED,
     GitError,
-    identity_env,
+    commit_identity,
     run_git,
 )
 
@@ -54,13 +53,6 @@ class DirtyCheckout(OperationError):
             f"{checkout} has uncommitted changes to {_listing(files)}; "
             "commit or stash them first, then merge again"
         )
-
-
-def _identity(repo: Path) -> tuple[str, str]:
-    """The repository's configured user, or Seedbed when there is none."""
-    name = run_git(repo, "config", "--get", "user.name", check=False).strip()
-    email = run_git(repo, "config", "--get", "user.email", check=False).strip()
-    return (name, email) if name and email else SEEDBED_IDENTITY
 
 
 def _merge_tree(repo: Path, base_sha: str, branch_sha: str) -> tuple[str, list[str]]:
@@ -97,7 +89,7 @@ def _commit_tree(repo: Path, tree: str, parents: list[str], message: str) -> str
         *parent_args,
         "-F",
         "-",
-        env=identity_env(*_identity(repo)),
+        env=commit_identity(repo),
         input=message,
     ).strip()
 
@@ -119,8 +111,8 @@ def _rebase(repo: Path, worktree: Path | None, base: str, branch: str, onto: str
     dirty = dirty_files(worktree)
     if dirty:
         raise DirtyCheckout(worktree, dirty)
-    name, email = _identity(repo)
-    env = {"GIT_COMMITTER_NAME": name, "GIT_COMMITTER_EMAIL": email}
+    # The replayed commits keep their authors; the committer is the user, as for a merge.
+    env = {k: v for k, v in commit_identity(repo).items() if k.startswith("GIT_COMMITTER_")}
     options = ("--no-autostash", "--no-update-refs", "--no-autosquash", "--quiet")
     try:
         run_git(worktree, *UNATTENDED, "rebase", *options, onto, env=env)
@@ -295,7 +287,7 @@ def merge_into_worktree(worktree: Path, base: str) -> list[str]:
             "merge",
             *options,
             f"refs/heads/{base}",
-            env=identity_env(*_identity(worktree)),
+            env=commit_identity(worktree),
         )
     except GitError:
         files = _unmerged_files(worktree)

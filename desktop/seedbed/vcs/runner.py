@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -107,3 +108,47 @@ def identity_env(name: str, email: str) -> dict[str, str]:
         "GIT_COMMITTER_NAME": name,
         "GIT_COMMITTER_EMAIL": email,
     }
+
+
+_IDENT = re.compile(r"(?P<name>.*) <(?P<email>.*)> \d+ [+-]\d{4}")
+
+
+def parse_ident(line: str) -> tuple[str, str] | None:
+    """Name and email of a `git var GIT_*_IDENT` line (`Name <email> 1700000000 +0100`)."""
+    match = _IDENT.fullmatch(line.strip())
+    return (match["name"], match["email"]) if match else None
+
+
+def _resolved(repo: Path, variable: str) -> tuple[str, str] | None:
+    # useConfigOnly: only what the user set (the environment, the repository's or the
+    # global config), never a name and email git would guess from the machine.
+    out = run_git(repo, "-c", "user.useConfigOnly=true", "var", variable, check=False)
+    return parse_ident(out)
+
+
+def configured_identity(repo: Path) -> tuple[str, str] | None:
+    """Who authors a commit in `repo`, as git resolves it there (GIT_AUTHOR_* in the
+    environment, then author.* / user.* of the repository's, then the global config);
+    None when the user configured none."""
+    return _resolved(repo, "GIT_AUTHOR_IDENT")
+
+
+def commit_identity(repo: Path) -> dict[str, str]:
+    """The environment for a commit Seedbed makes in `repo`: authored and committed as
+    the identity the user configured for it, or as Seedbed where there is none."""
+    author = configured_identity(repo)
+    if author is None:
+        return identity_env(*SEEDBED_IDENTITY)
+    name, email = _resolved(repo, "GIT_COMMITTER_IDENT") or author
+    return {
+        "GIT_AUTHOR_NAME": author[0],
+        "GIT_AUTHOR_EMAIL": author[1],
+        "GIT_COMMITTER_NAME": name,
+        "GIT_COMMITTER_EMAIL": email,
+    }
+
+
+def seedbed_identity_note(repo: Path) -> str:
+    """What the log and doctor say when `repo` has no identity of the user's."""
+    name, email = SEEDBED_IDENTITY
+    return f"no git identity configured in {repo}: commits are authored as {name} <{email}>"
