@@ -91,6 +91,25 @@ def test_a_failing_agent_is_agent_failed_and_its_work_is_committed(
     assert shown["checks"]["status"] == "none"
 
 
+def test_a_task_sent_back_to_running_no_longer_shows_the_last_runs_error(
+    seedbed: SeedbedCli, project: str
+) -> None:
+    add_profile(seedbed, "echo oops >&2; exit 4")
+    task_id = add_task(seedbed, "Fail twice", "--start")
+    run_engine(seedbed)
+    assert "code 4" in seedbed.show(task_id)["error"]
+    # Resumed: queued for its next run, which has no error yet.
+    seedbed.ok("task", "start", str(task_id))
+    shown = seedbed.show(task_id)
+    assert (shown["state"], shown["phase"], shown["error"]) == ("running", "queued", "")
+    run_engine(seedbed)
+    assert "code 4" in seedbed.show(task_id)["error"]
+    # Sent back with a message: the same.
+    seedbed.ok("task", "request-changes", str(task_id), "--message", "try again")
+    shown = seedbed.show(task_id)
+    assert (shown["state"], shown["error"]) == ("running", "")
+
+
 def test_an_agent_command_that_does_not_exist(seedbed: SeedbedCli, project: str) -> None:
     add_profile(seedbed, "no-such-agent-binary-xyz --go")
     task_id = add_task(seedbed, "Missing", "--start")

@@ -113,6 +113,10 @@ class TaskQueries(Database):
                 )
             check_move(task_id, task.state, target)
             check_phase(target, phase)
+            if target is TaskState.RUNNING and "error" not in fields:
+                # Every way back to running (resume, request changes, a fix, a conflict
+                # to resolve) starts a new run: the last run's error is no longer news.
+                fields = {**fields, "error": ""}
             updated = Task.model_validate(
                 {
                     **task.model_dump(),
