@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import signal
+import time
 from pathlib import Path
 
 from seedbed.domain.models import Control
@@ -345,3 +347,24 @@ def test_the_diff_budget_is_reported(seedbed: SeedbedCli, repo: Path) -> None:
     run_engine(seedbed)
     shown = seedbed.show(task_id)
     assert (shown["diff_budget"], shown["over_budget"]) == (3, True)
+
+
+def test_an_engine_that_stops_says_so_on_the_runs_it_stopped(
+    seedbed: SeedbedCli, project: str
+) -> None:
+    add_profile(seedbed, "echo started; sleep 60")
+    task_id = add_task(seedbed, "Cut short", "--start")
+    with seedbed.spawn("run") as engine:
+        try:
+            deadline = time.monotonic() + 30
+            while seedbed.show(task_id)["phase"] != "implementing":
+                assert time.monotonic() < deadline, "the run never started"
+                time.sleep(0.1)
+            engine.send_signal(signal.SIGTERM)
+            engine.communicate(timeout=30)
+        finally:
+            engine.kill()
+            engine.communicate()
+    shown = seedbed.show(task_id)
+    assert (shown["state"], shown["phase"]) == ("awaiting_review", "interrupted")
+    assert "the engine stopped" in shown["runs"][-1]["reason"]

@@ -420,6 +420,11 @@ class Card(Model):
     run_started_at: float | None = Field(None, description="When the latest run started.")
     run_ended_at: float | None = None
     last_run_id: int | None = None
+    run_status: RunStatus | None = Field(None, description="How the latest run ended (or not).")
+    run_reason: str = Field("", description="Why the latest run ended as it did.")
+    earlier_runs_s: float = Field(
+        0.0, description="Seconds its runs before the latest one took, together."
+    )
     diff_budget: int = Field(0, description="The project's diff budget; 0: none.")
     waiting_for: list[int] = Field(
         default_factory=list, description="Tasks it waits for that are not merged yet."

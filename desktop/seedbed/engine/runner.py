@@ -94,10 +94,12 @@ class TaskRunner(PlanAndReview):
 
     # -- control --------------------------------------------------------------------
 
-    async def stop(self, control: Control) -> None:
-        """Stop whatever runs now; the lifecycle then commits and ends the run."""
+    async def stop(self, control: Control, reason: str = "") -> None:
+        """Stop whatever runs now; the lifecycle then commits and ends the run.
+        `reason`: why, when not the user's asking (the engine stopping)."""
         if self.control is Control.NONE:
             self.control = control
+            self._halt_reason = self._halt_reason or reason
         if self._agent is not None:
             await self._agent.stop("stop")
         if self._process is not None:
