@@ -368,3 +368,37 @@ def test_an_engine_that_stops_says_so_on_the_runs_it_stopped(
     shown = seedbed.show(task_id)
     assert (shown["state"], shown["phase"]) == ("awaiting_review", "interrupted")
     assert "the engine stopped" in shown["runs"][-1]["reason"]
+
+
+def test_a_run_that_changed_nothing_skips_the_checks(seedbed: SeedbedCli, repo: Path) -> None:
+    seedbed.ok("project", "add", str(repo), "--name", "demo", "--check", "echo checked")
+    add_profile(seedbed, "echo nothing to do here")
+    task_id = add_task(seedbed, "Nothing", "--start")
+    run_engine(seedbed)
+    shown = seedbed.show(task_id)
+    assert (shown["state"], shown["phase"]) == ("awaiting_review", "ready")
+    assert shown["diff"] == {"files": 0, "insertions": 0, "deletions": 0}
+    assert shown["checks"]["status"] == "none"
+    lines = log_lines(seedbed, task_id)
+    assert any("no changes: checks skipped" in line for line in lines)
+    assert "[check] checked" not in lines
+    assert git(Path(shown["worktree"]), "rev-parse", "HEAD") == git(repo, "rev-parse", "main")
+
+
+def test_a_resumed_run_that_adds_nothing_to_earlier_work_still_runs_the_checks(
+    seedbed: SeedbedCli, repo: Path
+) -> None:
+    seedbed.ok("project", "add", str(repo), "--name", "demo", "--check", "echo checked")
+    # The first run writes a file and fails; the resumed one changes nothing more.
+    add_profile(
+        seedbed, 'if [ -f work.txt ]; then echo "done already"; else echo w > work.txt; exit 1; fi'
+    )
+    task_id = add_task(seedbed, "Twice", "--start")
+    run_engine(seedbed)
+    assert seedbed.show(task_id)["phase"] == "agent_failed"
+    seedbed.ok("task", "start", str(task_id))
+    run_engine(seedbed)
+    shown = seedbed.show(task_id)
+    assert [r["kind"] for r in shown["runs"]] == ["implement", "implement"]
+    assert (shown["phase"], shown["checks"]["status"]) == ("ready", "passed")
+    assert "[check] checked" in log_lines(seedbed, task_id)
