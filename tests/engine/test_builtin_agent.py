@@ -381,7 +381,9 @@ def test_setup_output_is_scrubbed_of_keys_too(
     monkeypatch.setenv("OPENAI_API_KEY", KEY)
     seedbed.ok("project", "add", str(repo), "--name", "demo",
                "--setup", "env | grep API_KEY", "--check", "echo $OPENAI_API_KEY")  # fmt: skip
-    seedbed.ok("profile", "add", "c", "--kind", "command", "--command", "env | grep API_KEY")
+    # A change, so that the checks run (a run that changes nothing skips them).
+    agent = "env | grep API_KEY; echo x > x.txt"
+    seedbed.ok("profile", "add", "c", "--kind", "command", "--command", agent)
     shown = run_task(seedbed)
     log = seedbed.ok("task", "log", str(shown["id"])).out
     assert "[setup] OPENAI_API_KEY=[redacted]" in log

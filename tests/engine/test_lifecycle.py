@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import signal
+import time
 from pathlib import Path
 
 from seedbed.domain.models import Control
@@ -89,6 +91,25 @@ def test_a_failing_agent_is_agent_failed_and_its_work_is_committed(
     assert "code 4" in shown["error"]
     assert shown["diff"]["files"] == 1
     assert shown["checks"]["status"] == "none"
+
+
+def test_a_task_sent_back_to_running_no_longer_shows_the_last_runs_error(
+    seedbed: SeedbedCli, project: str
+) -> None:
+    add_profile(seedbed, "echo oops >&2; exit 4")
+    task_id = add_task(seedbed, "Fail twice", "--start")
+    run_engine(seedbed)
+    assert "code 4" in seedbed.show(task_id)["error"]
+    # Resumed: queued for its next run, which has no error yet.
+    seedbed.ok("task", "start", str(task_id))
+    shown = seedbed.show(task_id)
+    assert (shown["state"], shown["phase"], shown["error"]) == ("running", "queued", "")
+    run_engine(seedbed)
+    assert "code 4" in seedbed.show(task_id)["error"]
+    # Sent back with a message: the same.
+    seedbed.ok("task", "request-changes", str(task_id), "--message", "try again")
+    shown = seedbed.show(task_id)
+    assert (shown["state"], shown["error"]) == ("running", "")
 
 
 def test_an_agent_command_that_does_not_exist(seedbed: SeedbedCli, project: str) -> None:
@@ -326,3 +347,58 @@ def test_the_diff_budget_is_reported(seedbed: SeedbedCli, repo: Path) -> None:
     run_engine(seedbed)
     shown = seedbed.show(task_id)
     assert (shown["diff_budget"], shown["over_budget"]) == (3, True)
+
+
+def test_an_engine_that_stops_says_so_on_the_runs_it_stopped(
+    seedbed: SeedbedCli, project: str
+) -> None:
+    add_profile(seedbed, "echo started; sleep 60")
+    task_id = add_task(seedbed, "Cut short", "--start")
+    with seedbed.spawn("run") as engine:
+        try:
+            deadline = time.monotonic() + 30
+            while seedbed.show(task_id)["phase"] != "implementing":
+                assert time.monotonic() < deadline, "the run never started"
+                time.sleep(0.1)
+            engine.send_signal(signal.SIGTERM)
+            engine.communicate(timeout=30)
+        finally:
+            engine.kill()
+            engine.communicate()
+    shown = seedbed.show(task_id)
+    assert (shown["state"], shown["phase"]) == ("awaiting_review", "interrupted")
+    assert "the engine stopped" in shown["runs"][-1]["reason"]
+
+
+def test_a_run_that_changed_nothing_skips_the_checks(seedbed: SeedbedCli, repo: Path) -> None:
+    seedbed.ok("project", "add", str(repo), "--name", "demo", "--check", "echo checked")
+    add_profile(seedbed, "echo nothing to do here")
+    task_id = add_task(seedbed, "Nothing", "--start")
+    run_engine(seedbed)
+    shown = seedbed.show(task_id)
+    assert (shown["state"], shown["phase"]) == ("awaiting_review", "ready")
+    assert shown["diff"] == {"files": 0, "insertions": 0, "deletions": 0}
+    assert shown["checks"]["status"] == "none"
+    lines = log_lines(seedbed, task_id)
+    assert any("no changes: checks skipped" in line for line in lines)
+    assert "[check] checked" not in lines
+    assert git(Path(shown["worktree"]), "rev-parse", "HEAD") == git(repo, "rev-parse", "main")
+
+
+def test_a_resumed_run_that_adds_nothing_to_earlier_work_still_runs_the_checks(
+    seedbed: SeedbedCli, repo: Path
+) -> None:
+    seedbed.ok("project", "add", str(repo), "--name", "demo", "--check", "echo checked")
+    # The first run writes a file and fails; the resumed one changes nothing more.
+    add_profile(
+        seedbed, 'if [ -f work.txt ]; then echo "done already"; else echo w > work.txt; exit 1; fi'
+    )
+    task_id = add_task(seedbed, "Twice", "--start")
+    run_engine(seedbed)
+    assert seedbed.show(task_id)["phase"] == "agent_failed"
+    seedbed.ok("task", "start", str(task_id))
+    run_engine(seedbed)
+    shown = seedbed.show(task_id)
+    assert [r["kind"] for r in shown["runs"]] == ["implement", "implement"]
+    assert (shown["phase"], shown["checks"]["status"]) == ("ready", "passed")
+    assert "[check] checked" in log_lines(seedbed, task_id)

@@ -191,8 +191,11 @@ def test_a_reviewer_that_commits_changes_nothing_and_approval_gates_the_merge(
     assert (repo / "work.txt").exists() and not (repo / "evil.txt").exists()
     assert "evil" not in git(repo, "log", "--format=%s", "main")
 
+    # A change of its own (work.txt as merged would be no change: no checks, no review).
+    more = "echo more > work.txt"
+    seedbed.ok("profile", "add", "more", "--kind", "command", "--command", more)
     held = seedbed.ok(
-        "task", "add", "--project", "demo", "--title", "More work", "--profile", "coder",
+        "task", "add", "--project", "demo", "--title", "More work", "--profile", "more",
         "--reviewer", "fussy", "--auto-merge", "--start",
     ).out.strip()  # fmt: skip
     seedbed.ok("run", "--until-idle")

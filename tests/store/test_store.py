@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from seedbed.domain.errors import IllegalTransition, UserError
-from seedbed.domain.models import Phase, Project, Task, TaskState
+from seedbed.domain.models import Phase, Project, Run, RunStatus, Task, TaskState
 from seedbed.store import Store
 from seedbed.store.schema import MIGRATIONS
 
@@ -243,3 +243,24 @@ def test_processes_opening_a_new_database_together_all_succeed(tmp_path: Path) -
     results = [opener.communicate(timeout=30) for opener in openers]  # closes their stdin
     assert answers == ["opened\n"] * 3, (round_, results)
     assert [o.returncode for o in openers] == [0, 0, 0], results
+
+
+def test_a_card_sums_the_time_of_its_earlier_runs_and_tells_how_the_last_ended(
+    store: Store,
+) -> None:
+    [task_id, other] = add_tasks(store, add_project(store), "Three runs", "Never ran")
+    for start, end, status, reason in (
+        (100.0, 160.0, RunStatus.FAILED, "exited with code 1"),
+        (200.0, 230.0, RunStatus.SUCCEEDED, ""),
+        (300.0, 310.0, RunStatus.STOPPED, "token budget reached: 2 of 1"),
+    ):
+        run = store.add_run(Run(task_id=task_id, number=0, started_at=start))
+        store.update_run(run.id, ended_at=end, status=status, reason=reason)
+    store.add_run(Run(task_id=other, number=0, started_at=400.0))  # running, no end yet
+    cards = {card.task.id: card for card in store.cards()}
+    card = cards[task_id]
+    assert card.earlier_runs_s == 90.0  # the two before the latest
+    assert (card.run_started_at, card.run_ended_at) == (300.0, 310.0)
+    assert (card.run_status, card.run_reason) == (RunStatus.STOPPED, "token budget reached: 2 of 1")
+    running = cards[other]
+    assert (running.earlier_runs_s, running.run_status) == (0.0, RunStatus.RUNNING)

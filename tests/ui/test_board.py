@@ -476,3 +476,26 @@ def test_three_approves_in_a_row_queue_and_never_break_the_base(
     )
     assert (repo / "one.txt").exists() and (repo / "other.txt").exists()
     assert not (repo / "two.txt").exists()
+
+
+def test_queued_tasks_are_counted_apart_from_the_running_ones(
+    harness: Harness, seedbed: SeedbedCli
+) -> None:
+    """Tasks waiting for a slot or for others' merges are not at work: "Running 9" with
+    three agents allowed misleads."""
+    first = harness.add("Plan first", "quick")
+    working = harness.add("Working", "slow", start=True)
+    harness.qtbot.waitUntil(
+        lambda: harness.context.store.get_task(working).phase.value == "implementing",
+        timeout=RUN_TIMEOUT_MS,
+    )
+    waiting = [harness.add(f"Waiting {n}", "quick") for n in range(2)]
+    for task_id in waiting:
+        seedbed.ok("task", "wait", str(task_id), "--after", str(first))
+        seedbed.ok("task", "start", str(task_id))
+    header = harness.board._headers[TaskState.RUNNING]
+    harness.qtbot.waitUntil(lambda: header.text() == "Running  1 · 2 queued", timeout=5000)
+    proxy = harness.board.columns[TaskState.RUNNING].column_model()
+    assert proxy.rowCount() == 3
+    seedbed.ok("task", "stop", str(working))
+    harness.qtbot.waitUntil(lambda: header.text() == "Running  0 · 2 queued", timeout=5000)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import time
 
 import pytest
@@ -10,10 +11,14 @@ from PySide6.QtGui import QColor, QFontMetrics, QImage, QPainter, QPalette
 from PySide6.QtWidgets import QListView, QStyleOptionViewItem
 from pytestqt.qtbot import QtBot
 
-from seedbed.domain.models import Card, CheckStatus, Phase, Task, TaskState
+from seedbed.domain.models import Card, CheckStatus, Phase, RunStatus, Task, TaskState
+from seedbed.ui import format as fmt
 from seedbed.ui import theme
 from seedbed.ui.board_model import TaskModel
 from seedbed.ui.card_delegate import CardDelegate
+from seedbed.ui.card_layout import Part, card_box, lay_out_card
+from seedbed.ui.context import AppContext
+from seedbed.ui.main_window import MainWindow
 
 WIDTH = 320
 
@@ -182,7 +187,7 @@ def render_with(qtbot: QtBot, card: Card, overlaps: list | None = None) -> QImag
 def band(image: QImage, line: int) -> QImage:
     """The card's text line number `line` (0: the title's first), full width."""
     height = QFontMetrics(QListView().font()).height()
-    # The title's two lines have no gap between them; lines 2 and 3 each follow one.
+    # The title's two lines have no gap between them; each line after them follows one.
     below = line * height if line < 2 else 2 * height + (line - 1) * 4 + (line - 2) * height
     top = 3 + 8 + below
     return image.copy(0, top, image.width(), height)
@@ -195,9 +200,10 @@ def with_budget(budget: int) -> Card:
 
 def test_a_diff_over_budget_says_so_in_the_danger_colour(qtbot: QtBot) -> None:
     danger = theme.danger(palette(False))
-    over = count_near(band(render_with(qtbot, with_budget(100)), 3), danger)  # 127 lines
-    within = count_near(band(render_with(qtbot, with_budget(400)), 3), danger)
-    none = count_near(band(render_with(qtbot, with_budget(0)), 3), danger)
+    diff_line = 4  # below the badges and the checks
+    over = count_near(band(render_with(qtbot, with_budget(100)), diff_line), danger)  # 127 lines
+    within = count_near(band(render_with(qtbot, with_budget(400)), diff_line), danger)
+    none = count_near(band(render_with(qtbot, with_budget(0)), diff_line), danger)
     assert within == none > 0  # the minus sign of the diff only
     assert over > within + 30, (over, within)
 
@@ -237,3 +243,75 @@ def test_the_cached_picture_follows_the_overlaps(qtbot: QtBot) -> None:
     assert paint() > before + 10
     model.set_overlaps({})
     assert paint() == before
+
+
+def crowded(title: str, phase: Phase, **fields: object) -> Card:
+    """A card with every part there is: long title, pin, badges, checks, a big diff."""
+    now = time.time()
+    task = Task(
+        id=1234,
+        project_id=1,
+        title=title,
+        state=TaskState.AWAITING_REVIEW,
+        phase=phase,
+        foreground=True,
+        diff_files=123,
+        diff_insertions=12_345,
+        diff_deletions=6_789,
+        fix_rounds_used=1,
+        review_verdict="approve",
+        parent_id=77,
+        updated_at=now,
+    )
+    return Card.model_validate(
+        {
+            "task": task,
+            "profile_name": "a planner profile with a long name",
+            "tokens_in": 12_345_678,
+            "tokens_out": 345_678,
+            "cost_usd": 123.45,
+            "context_fill": 0.7,
+            "check_status": CheckStatus.PASSED,
+            "run_started_at": now - 4000,
+            "diff_budget": 400,
+            **fields,
+        }
+    )
+
+
+LONG = "Refactor the settings dialog so that every page is built from its declaration " * 3
+
+
+@pytest.mark.parametrize("phase", [Phase.READY, Phase.INTERRUPTED, Phase.CHECKS_FAILED])
+@pytest.mark.parametrize("overlaps", [0, 1, 5])
+def test_no_two_parts_of_a_card_overlap_at_the_default_column_width(
+    qtbot: QtBot, project: str, app_context: AppContext, phase: Phase, overlaps: int
+) -> None:
+    """The conflict-radar badge and "✓ checks · 1 fix round · reviewer ✓" were drawn on top
+    of each other: each part now gets what the others left, elided."""
+    window = MainWindow(app_context)
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitExposed(window)
+    qtbot.waitUntil(lambda: window.board.isVisible())
+    column = window.board.columns[TaskState.AWAITING_REVIEW].viewport().width()
+    assert 150 < column < 400  # the default window: four columns beside the log
+    font = window.board.columns[TaskState.AWAITING_REVIEW].font()
+    radar = [(n, ["a.py"]) for n in range(100, 100 + overlaps)]
+    card = crowded(LONG, phase, run_status=RunStatus.STOPPED, run_reason="token budget reached")
+    for width in (column, column - 40, 120, 480):
+        box = card_box(QRect(0, 0, width, 200))
+        badge = fmt.badge_label(card, theme.phase_label(card.task))
+        placed = lay_out_card(card, radar, font, box, badge)
+        parts = {p.part for p in placed}
+        assert {Part.TITLE, Part.BADGE} <= parts
+        if width >= column:
+            assert Part.CHECKS in parts and (Part.OVERLAP in parts or not overlaps)
+        for a, b in itertools.combinations(placed, 2):
+            if Part.BAR not in (a.part, b.part):
+                assert not a.rect.intersects(b.rect), (width, a, b)
+        for p in placed:
+            assert box.contains(p.rect), (width, p)
+            metrics = QFontMetrics(font)
+            if p.text and p.part not in (Part.TITLE, Part.TITLE_REST, Part.OVER_BUDGET):
+                assert metrics.horizontalAdvance(p.text) <= p.rect.width(), (width, p)

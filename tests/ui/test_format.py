@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from seedbed.domain.models import Card, CheckStatus, Phase, Task, TaskState
+from seedbed.domain.models import Card, CheckStatus, Phase, RunStatus, Task, TaskState
 from seedbed.ui import format as fmt
 
 
@@ -79,3 +79,76 @@ def test_a_card_waiting_for_a_discarded_task_says_so() -> None:
     task = Task(project_id=1, title="x", after=[4, 7])
     card = Card(task=task, waiting_for=[4, 7], waiting_gone=[7])
     assert fmt.waiting_label(card) == "after #4, #7 (discarded)"
+
+
+def test_the_elapsed_time_is_the_total_over_all_runs() -> None:
+    """Three earlier runs took 10 minutes together: the fourth adds to them."""
+    running = card(run_started_at=100.0, earlier_runs_s=600.0)
+    assert fmt.card_elapsed(running, now=165.0) == "11m 05s"
+    done = card(run_started_at=100.0, run_ended_at=130.0, earlier_runs_s=600.0)
+    assert fmt.card_elapsed(done, now=9999.0) == "10m 30s"
+
+
+@pytest.mark.parametrize(
+    ("phase", "status", "reason", "word"),
+    [
+        (Phase.INTERRUPTED, RunStatus.STOPPED, "stopped", "stopped"),
+        (
+            Phase.INTERRUPTED,
+            RunStatus.STOPPED,
+            "cost budget reached: $1.02 of the task's $1.00",
+            "budget",
+        ),
+        (
+            Phase.INTERRUPTED,
+            RunStatus.STOPPED,
+            "project token budget reached: 9,000 of demo's 8,000 tokens",
+            "budget",
+        ),
+        (
+            Phase.INTERRUPTED,
+            RunStatus.STOPPED,
+            "time limit reached: 5.1 of the task's 5.0 minutes",
+            "time limit",
+        ),
+        (
+            Phase.INTERRUPTED,
+            RunStatus.INTERRUPTED,
+            "interrupted: the engine stopped while this run was going",
+            "engine stopped",
+        ),
+        (Phase.INTERRUPTED, RunStatus.STOPPED, "the engine stopped", "engine stopped"),
+        (Phase.AGENT_FAILED, RunStatus.TIMED_OUT, "timed out after 600 s", "time limit"),
+        (Phase.AGENT_FAILED, RunStatus.FAILED, "exited with code 4", "agent failed"),
+        (Phase.AGENT_FAILED, RunStatus.FAILED, "preparing failed: no such branch", "setup failed"),
+        (Phase.READY, RunStatus.SUCCEEDED, "", ""),
+        (Phase.INTERRUPTED, None, "", ""),
+    ],
+)
+def test_an_interrupted_or_failed_card_says_why_in_a_word(
+    phase: Phase, status: RunStatus | None, reason: str, word: str
+) -> None:
+    task = Task(project_id=1, title="x", state=TaskState.AWAITING_REVIEW, phase=phase)
+    assert fmt.reason_word(task, status, reason) == word
+
+
+def test_the_badge_says_why_and_that_nothing_changed() -> None:
+    stopped = card(run_status=RunStatus.STOPPED, run_reason="token budget reached: 2 of 1")
+    stopped.task.state, stopped.task.phase = TaskState.AWAITING_REVIEW, Phase.INTERRUPTED
+    assert fmt.badge_label(stopped, "interrupted") == "interrupted · budget"
+    failed = card(run_status=RunStatus.FAILED, run_reason="exited with code 4")
+    failed.task.state, failed.task.phase = TaskState.AWAITING_REVIEW, Phase.AGENT_FAILED
+    assert fmt.badge_label(failed, "agent failed") == "agent failed"  # not said twice
+    nothing = Card(
+        task=Task(project_id=1, title="x", state=TaskState.AWAITING_REVIEW, phase=Phase.READY)
+    )
+    assert fmt.badge_label(nothing, "ready") == "no changes"
+    ready = card()
+    ready.task.state, ready.task.phase = TaskState.AWAITING_REVIEW, Phase.READY
+    assert fmt.badge_label(ready, "ready") == "ready"
+
+
+def test_the_running_header_counts_the_queued_apart() -> None:
+    phases = [Phase.IMPLEMENTING, Phase.CHECKING, Phase.PREPARING] + [Phase.QUEUED] * 6
+    assert fmt.running_header("Running", phases) == "Running  3 · 6 queued"
+    assert fmt.running_header("Running", [Phase.IMPLEMENTING]) == "Running  1"

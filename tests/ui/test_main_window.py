@@ -4,19 +4,20 @@ geometry, notifications, dropping a folder, the screenshot command."""
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
+from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QTimer, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QImage
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from seedbed.domain.models import TaskState
-from seedbed.engine.lock import EngineLock
+from seedbed.engine.lock import EngineLock, engine_running
 from seedbed.ui.context import AppContext
 from seedbed.ui.main_window import MainWindow
 from seedbed.ui.settings_dialog import SettingsDialog
@@ -384,3 +385,63 @@ def test_a_review_screenshot_needs_a_task(data_dir: Path, tmp_path: Path) -> Non
         env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
     )  # fmt: skip
     assert result.returncode == 2 and "--view review needs --select" in result.stderr
+
+
+def test_a_window_that_follows_another_engine_logs_the_whole_run_live(
+    qtbot: QtBot,
+    seedbed: SeedbedCli,
+    repo: Path,
+    data_dir: Path,
+    command_profile: Callable[[str, str], str],
+) -> None:
+    """Another engine's run shows in full, its checks and its end included, and the log
+    keeps to the bottom as lines arrive."""
+    seedbed.ok(
+        "project", "add", str(repo), "--name", "demo",
+        "--check", "for i in 1 2 3; do echo check line $i; done",
+    )  # fmt: skip
+    command_profile(
+        "chatty", "for i in $(seq 1 60); do echo agent line $i; sleep 0.03; done; echo x > x.txt"
+    )
+    task_id = add(seedbed, "Talk a lot", "--profile", "chatty")
+    with seedbed.spawn("run") as other:
+        context: AppContext | None = None
+        try:
+            qtbot.waitUntil(lambda: engine_running(data_dir), timeout=10_000)
+            context = make_context(data_dir)
+            window = open_window(qtbot, context)
+            qtbot.waitUntil(lambda: window.banner.isVisible())
+            qtbot.waitUntil(lambda: window.board.model.card(task_id) is not None)
+            assert window.board.select_task(task_id)
+            qtbot.waitUntil(lambda: window.log.task_id == task_id)
+            seedbed.ok("task", "start", str(task_id))
+            log = window.log
+            scrolled: list[bool] = []
+
+            def at_bottom() -> None:
+                bar = log.view.verticalScrollBar()
+                if log.model.rowCount() > 20:  # more rows than the view shows
+                    scrolled.append(bar.value() == bar.maximum())
+
+            log.model.rowsInserted.connect(lambda *_: QTimer.singleShot(0, at_bottom))
+            store = context.store
+            qtbot.waitUntil(
+                lambda: store.get_task(task_id).state is TaskState.AWAITING_REVIEW,
+                timeout=RUN_TIMEOUT_MS,
+            )
+            [run] = store.list_runs(task_id)
+            stored = store.count_log_rows(run.id)
+            qtbot.waitUntil(lambda: log.model.rowCount() == stored, timeout=5000)
+            texts = [log.model.line_at(row).text for row in range(stored)]
+            assert any("check line 3" in text for text in texts)
+            assert "run 1 ended" in texts[-1]
+            assert scrolled and all(scrolled), scrolled
+            bar = log.view.verticalScrollBar()
+            assert bar.value() == bar.maximum() > 0
+            assert log.following
+        finally:
+            other.send_signal(signal.SIGTERM)
+            other.communicate(timeout=30)
+            if context is not None:
+                context.host.stop()
+                context.store.close()

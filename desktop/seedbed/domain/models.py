@@ -445,6 +445,11 @@ class Card(Model):
     last_run_id: int | None = None
     check_base: str = Field("", description="The base's commit when the latest checks ran.")
     base_moved: int = Field(0, description="Commits the base gained since then.")
+    run_status: RunStatus | None = Field(None, description="How the latest run ended (or not).")
+    run_reason: str = Field("", description="Why the latest run ended as it did.")
+    earlier_runs_s: float = Field(
+        0.0, description="Seconds its runs before the latest one took, together."
+    )
     diff_budget: int = Field(0, description="The project's diff budget; 0: none.")
     waiting_for: list[int] = Field(
         default_factory=list, description="Tasks it waits for that are not merged yet."

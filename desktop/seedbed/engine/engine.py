@@ -19,6 +19,7 @@ from seedbed.engine.runner import DIFF_EVERY_S, TaskRunner
 from seedbed.store import Store
 
 POLL_SECONDS = 0.2
+ENGINE_STOPPED = "stopped: the engine stopped"  # the reason its runs end with
 
 
 class Engine:
@@ -65,9 +66,10 @@ class Engine:
         self._shutdown.set()
 
     async def stop_all(self, control: Control = Control.STOP) -> None:
-        """Stop every run (work committed, tasks interrupted) and wait for them."""
+        """Stop every run (work committed, tasks interrupted) and wait for them: the
+        engine stops, and its runs say so."""
         for runner in list(self.runners.values()):
-            await runner.stop(control)
+            await runner.stop(control, ENGINE_STOPPED)
         if self._tasks:
             await asyncio.gather(*self._tasks.values(), return_exceptions=True)
 

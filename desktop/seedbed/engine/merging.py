@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import fcntl
 import os
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -58,6 +59,9 @@ from seedbed.vcs.git import add_detached_worktree, remove_worktree, rev_parse, t
 from seedbed.vcs.merge import MergeConflict, MergePlan, commits_between, land, plan_merge
 
 TURN_POLL_S = 0.2
+ANNOUNCED_S = 30.0  # how long an announced approve may take to reach a worker
+_ANNOUNCED: dict[int, float] = {}
+_ANNOUNCED_LOCK = threading.Lock()
 FlushListener = Callable[[int, int, int], None]
 
 
@@ -139,6 +143,25 @@ def approve(
     output, or the phase it had (a dirty checkout, a base moved by hand).
     """
     asked_at = asked_at or time.time()
+    try:
+        return _approve(
+            store, task_id, strategy, message, delete_branch, automatic, recheck, on_flush, asked_at
+        )
+    finally:
+        _forget_announced(task_id, asked_at)
+
+
+def _approve(
+    store: Store,
+    task_id: int,
+    strategy: MergeStrategy,
+    message: str,
+    delete_branch: bool,
+    automatic: bool,
+    recheck: bool,
+    on_flush: FlushListener | None,
+    asked_at: float,
+) -> Task:
     task = store.get_task(task_id)
     expect = TaskState.RUNNING if automatic else TaskState.AWAITING_REVIEW
     if task.state is not expect:
@@ -272,17 +295,45 @@ def merge_turn(
         os.close(fd)
 
 
+def announce(task_id: int) -> float:
+    """Say, on the thread that takes the user's click, that this task's approve is on
+    its way to a worker: approves of one process then land in the order they were asked,
+    even when a later one's worker gets going first. The time is the approve's
+    `asked_at`."""
+    asked_at = time.time()
+    with _ANNOUNCED_LOCK:
+        _ANNOUNCED[task_id] = asked_at
+    return asked_at
+
+
+def _forget_announced(task_id: int, asked_at: float) -> None:
+    with _ANNOUNCED_LOCK:
+        if _ANNOUNCED.get(task_id) == asked_at:
+            del _ANNOUNCED[task_id]
+
+
 def _ahead_of(store: Store, project_id: int, task_id: int) -> int | None:
-    """The task whose approve goes first (asked earlier, its process alive), if any."""
+    """The task whose approve goes first (asked earlier, its process alive, or announced
+    in this process and not yet registered), if any."""
     own = store.get_task(task_id).merge_request
     if own is None:
         return None
     mine = (own.queued_at, task_id)
+    tasks = {task.id: task for task in store.list_tasks(project_id)}
     ahead = [
         (request.queued_at, other.id)
-        for other in store.list_tasks(project_id)
+        for other in tasks.values()
         if other.id != task_id and (request := live_request(other)) is not None
     ]
+    now = time.time()
+    with _ANNOUNCED_LOCK:
+        announced = list(_ANNOUNCED.items())
+    for other_id, asked_at in announced:
+        other = tasks.get(other_id)
+        # An announced approve whose worker never registered it (its call was dropped)
+        # stops counting after a while.
+        if other is not None and other.merge_request is None and now - asked_at < ANNOUNCED_S:
+            ahead.append((asked_at, other_id))
     earlier = sorted(key for key in ahead if key < mine)
     return earlier[0][1] if earlier else None
 

@@ -66,6 +66,8 @@ from seedbed.paths import worktrees_dir
 from seedbed.store import Store
 from seedbed.vcs.runner import configured_identity, seedbed_identity_note
 
+NO_CHANGES_NOTE = "no changes: checks skipped"
+
 
 class TaskRunner(PlanAndReview):
     """Carries one task through one run. `stop(control)` ends it early, work kept."""
@@ -93,15 +95,18 @@ class TaskRunner(PlanAndReview):
         self._recorder: EventRecorder | None = None
         self._merged_base = False
         self._fix_next = False
+        self._nothing_changed = False  # this run left no diff: no checks, no review
         self._halt_reason = ""  # a budget the engine stopped the run for
         self._halting: asyncio.Task[None] | None = None
 
     # -- control --------------------------------------------------------------------
 
-    async def stop(self, control: Control) -> None:
-        """Stop whatever runs now; the lifecycle then commits and ends the run."""
+    async def stop(self, control: Control, reason: str = "") -> None:
+        """Stop whatever runs now; the lifecycle then commits and ends the run.
+        `reason`: why, when not the user's asking (the engine stopping)."""
         if self.control is Control.NONE:
             self.control = control
+            self._halt_reason = self._halt_reason or reason
         if self._agent is not None:
             await self._agent.stop("stop")
         if self._process is not None:
@@ -119,6 +124,7 @@ class TaskRunner(PlanAndReview):
         task = self.task
         self._fix_next = False
         self._halt_reason = ""
+        self._nothing_changed = False
         self.run = self.store.add_run(
             Run(
                 task_id=task.id,
@@ -173,9 +179,28 @@ class TaskRunner(PlanAndReview):
         await self._commit()
         checks = CheckResult()
         if self.control is Control.NONE and outcome.status is RunStatus.SUCCEEDED:
-            checks = await self._checks()
+            if await self._changed_nothing():
+                # Checks on the base's own tree say nothing about this task, and a
+                # reviewer would read an empty diff.
+                self._log(StatusEvent(phase="checking", message=NO_CHANGES_NOTE))
+                self._nothing_changed = True
+            else:
+                checks = await self._checks()
         await self._finish(outcome, checks)
         return outcome
+
+    async def _changed_nothing(self) -> bool:
+        """An implement run whose branch, all its runs counted, changes nothing against
+        its base: the agent left no diff. A fix round is never "nothing": it answers
+        checks that failed, and they must run again."""
+        task = self.task
+        if self.run is None or self.run.kind is not RunKind.IMPLEMENT or task.worktree is None:
+            return False
+        try:
+            stat = await git_call(vcs.worktree_diff_stat, task.worktree, task.base_branch)
+        except SeedbedError:
+            return False  # unknown: the checks decide
+        return not (stat.files or stat.insertions or stat.deletions)
 
     async def _prepare(self) -> None:
         task = self.task
@@ -394,6 +419,7 @@ class TaskRunner(PlanAndReview):
             and self.run.kind is not RunKind.PLAN
             and self.task.reviewer_profile_id is not None
             and self.task.branch is not None
+            and not self._nothing_changed
             and outcome.status is RunStatus.SUCCEEDED
             and checks.status is not CheckStatus.FAILED
         )
@@ -435,7 +461,7 @@ class TaskRunner(PlanAndReview):
                 following = (RunKind.FIX, fix_prompt(self.project, checks, number))
                 message = f"checks failed: fix round {number} of {self.project.fix_rounds} next"
                 self._log(StatusEvent(phase=Phase.CHECKING.value, message=message))
-            elif phase is Phase.READY and self.task.reviewer_profile_id is not None:
+            elif review_may_follow and phase is Phase.READY:
                 following = (RunKind.REVIEW, review_prompt(self.task, diff))
                 self._log(StatusEvent(phase=Phase.REVIEWING.value, message="review next"))
         # Every event is stored before the run says it ended: `task log --follow` stops

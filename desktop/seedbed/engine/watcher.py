@@ -13,7 +13,6 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from seedbed.domain.models import RunStatus
 from seedbed.store import Store
 
 WATCH_SECONDS = 0.25
@@ -40,7 +39,8 @@ class StoreWatcher:
         self._projects: tuple[tuple[int, str], ...] = ()
         self._version: int | None = None
         self._tasks: dict[int, tuple[float, int, float, int]] = {}
-        self._seqs: dict[int, int] = {}
+        self._seqs: dict[int, int] = {}  # run id → the last event's seq told
+        self._newest_run = 0
         # One thread, so one connection: data_version is per connection.
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="seedbed-watch")
 
@@ -63,13 +63,22 @@ class StoreWatcher:
             changed = set()
         for task_id in sorted(changed):
             self._on_task(task_id)
-        running = [run.id for run in self.store.runs_with_status(RunStatus.RUNNING.value)]
-        seqs = self.store.last_events(running)
-        for run_id, last in seqs.items():
+        if first:
+            # Runs that ended before the window opened are read when shown, not told.
+            self._newest_run = self.store.newest_run_id()
+        runs = self.store.runs_to_watch(self._newest_run)
+        running = {run_id for run_id, live in runs if live}
+        # A run that ended since the last look is read once more: its last events (the
+        # checks' output, "run N ended") were written just before it ended.
+        watched = {run_id for run_id, _live in runs} | self._seqs.keys()
+        seqs = self.store.last_events(watched)
+        for run_id, last in sorted(seqs.items()):
             before = self._seqs.get(run_id, -1)
             if last > before:
                 self._on_events(run_id, before + 1, last)
-        self._seqs = {**{r: s for r, s in self._seqs.items() if r in seqs}, **seqs}
+        self._newest_run = max([self._newest_run, *(run_id for run_id, _live in runs)])
+        # Running ones stay watched, events or not yet; ended ones were told their end.
+        self._seqs = {r: seqs.get(r, self._seqs.get(r, -1)) for r in running}
 
     async def watch(self) -> None:
         while True:

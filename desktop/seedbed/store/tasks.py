@@ -9,7 +9,7 @@ from typing import Any
 
 from seedbed.domain.errors import UserError
 from seedbed.domain.lifecycle import check_move, check_phase
-from seedbed.domain.models import Phase, Run, Task, TaskState
+from seedbed.domain.models import Phase, Run, RunStatus, Task, TaskState
 from seedbed.store.connection import Database
 from seedbed.store.rows import (
     CHECK_COLUMNS,
@@ -135,6 +135,10 @@ class TaskQueries(Database):
                         "checked): wait for it to land or fail"
                     )
                 fields = {**fields, "merge_request": None}  # that approve's process died
+            if target is TaskState.RUNNING and "error" not in fields:
+                # Every way back to running (resume, request changes, a fix, a conflict
+                # to resolve) starts a new run: the last run's error is no longer news.
+                fields = {**fields, "error": ""}
             updated = Task.model_validate(
                 {
                     **task.model_dump(),
@@ -209,6 +213,18 @@ class TaskQueries(Database):
             "SELECT * FROM runs WHERE task_id = ? ORDER BY number", (task_id,)
         ).fetchall()
         return [run_from_row(row) for row in rows]
+
+    def runs_to_watch(self, newer_than: int) -> list[tuple[int, bool]]:
+        """(id, still running) of each run that runs now or is newer than `newer_than`:
+        what a window following another engine reads the new events of."""
+        rows = self.conn.execute(
+            "SELECT id, status = ? FROM runs WHERE status = ? OR id > ? ORDER BY id",
+            (RunStatus.RUNNING.value, RunStatus.RUNNING.value, newer_than),
+        )
+        return [(row[0], bool(row[1])) for row in rows.fetchall()]
+
+    def newest_run_id(self) -> int:
+        return int(self.conn.execute("SELECT COALESCE(MAX(id), 0) FROM runs").fetchone()[0])
 
     def runs_with_status(self, status: str) -> list[Run]:
         rows = self.conn.execute("SELECT * FROM runs WHERE status = ? ORDER BY id", (status,))

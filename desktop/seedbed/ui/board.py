@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 from seedbed.domain.lifecycle import LABELS
 from seedbed.domain.models import Card, Control, TaskState
 from seedbed.engine import merging, operations, radar
+from seedbed.ui import format as fmt
 from seedbed.ui.actions import add_action
 from seedbed.ui.board_actions import CardActions
 from seedbed.ui.board_model import ColumnModel, Overlaps, Role, TaskModel
@@ -353,7 +354,7 @@ class Board(CardActions, QWidget):
             call = (operations.control_task, store, data_dir, task_id, Control.REQUEUE)
         else:
             delete = self.context.settings.value.delete_branch_after_merge
-            asked_at = time.time()  # its place in the merge queue: the order of the drops
+            asked_at = merging.announce(task_id)  # its place in the queue: the drops' order
             call = (
                 merging.approve,
                 store,
@@ -423,7 +424,11 @@ class Board(CardActions, QWidget):
         for state, header in self._headers.items():
             proxy = self.columns[state].column_model()
             text = f"{LABELS[state]}  {proxy.rowCount()}"
-            if state is TaskState.MERGED:
+            if state is TaskState.RUNNING:
+                cards = (proxy.index(row, 0).data(Role.ITEM) for row in range(proxy.rowCount()))
+                phases = [card.task.phase for card in cards if card is not None]
+                text = fmt.running_header(LABELS[state], phases)
+            elif state is TaskState.MERGED:
                 hidden = proxy.hidden_count()
                 if hidden:
                     text += f"  (+{hidden} older)"

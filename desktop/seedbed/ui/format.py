@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from seedbed.domain.models import Card, CheckStatus, TaskState
+from seedbed.domain.models import Card, CheckStatus, Phase, RunStatus, Task, TaskState
 
 
 def elapsed(seconds: float) -> str:
@@ -36,15 +36,15 @@ def cost(usd: float) -> str:
 
 
 def card_elapsed(card: Card, now: float) -> str:
-    """Running: how long the current run has taken so far; otherwise how long the last
-    run took; a planned card that never ran: nothing."""
+    """The time all of the task's runs took: the earlier ones, and the latest one so far
+    while it runs (until it ended, once it has); a planned card that never ran: nothing."""
     start = card.run_started_at
     if start is None:
         return ""
-    if card.task.state is TaskState.RUNNING and card.run_ended_at is None:
-        return elapsed(now - start)
-    end = card.run_ended_at or card.task.updated_at
-    return elapsed(end - start)
+    end = card.run_ended_at
+    if end is None:
+        end = now if card.task.state is TaskState.RUNNING else card.task.updated_at
+    return elapsed(card.earlier_runs_s + max(0.0, end - start))
 
 
 MINUS = "\u2212"
@@ -136,3 +136,64 @@ def overlap_note(overlaps: list[tuple[int, list[str]]], limit: int = 5) -> str:
         )
         lines.append(f"Also changed by #{task_id}: {shown}")
     return "\n".join(lines)
+
+
+# The words of the reasons a run ended early, as the engine writes them (budgets.py,
+# recovery.py, engine.py's shutdown), first match wins.
+REASON_WORDS = (
+    ("time limit reached", "time limit"),
+    ("budget reached", "budget"),
+    ("the engine stopped", "engine stopped"),
+    ("context_full", "context full"),
+    ("preparing failed", "setup failed"),
+    ("merging failed", "merge failed"),
+)
+STATUS_WORDS = {
+    RunStatus.TIMED_OUT: "time limit",
+    RunStatus.INTERRUPTED: "engine stopped",
+    RunStatus.STOPPED: "stopped",
+    RunStatus.FAILED: "agent failed",
+}
+
+
+def reason_word(task: Task, status: RunStatus | None, reason: str) -> str:
+    """Why an interrupted or failed task stopped, in a word or two, from its last run:
+    "budget", "time limit", "stopped", "engine stopped", "agent failed"; "" for any
+    other task, or a run that says nothing more than its phase does."""
+    if task.phase not in (Phase.INTERRUPTED, Phase.AGENT_FAILED) or status is None:
+        return ""
+    for text, word in REASON_WORDS:
+        if text in reason:
+            return word
+    return STATUS_WORDS.get(status, "")
+
+
+NO_CHANGES = "no changes"
+
+
+def changed_nothing(card: Card) -> bool:
+    """A ready task whose branch changes nothing against its base: its run left no diff."""
+    task = card.task
+    return task.phase is Phase.READY and not (
+        task.diff_files or task.diff_insertions or task.diff_deletions
+    )
+
+
+def badge_label(card: Card, phase_label: str) -> str:
+    """What the card's badge says: whom a queued task waits for, "no changes" for a run
+    that changed nothing, else its phase and, for one that stopped early, why."""
+    waiting = waiting_label(card)
+    if waiting:
+        return waiting
+    if changed_nothing(card):
+        return NO_CHANGES
+    word = reason_word(card.task, card.run_status, card.run_reason)
+    return f"{phase_label} · {word}" if word and word != phase_label else phase_label
+
+
+def running_header(label: str, phases: list[Phase]) -> str:
+    """The Running column's header: the tasks at work, and apart, those that wait for a
+    slot or for others' merges ("Running  3 · 6 queued")."""
+    queued = sum(1 for phase in phases if phase is Phase.QUEUED)
+    text = f"{label}  {len(phases) - queued}"
+    return f"{text} · {queued} queued" if queued else text

@@ -4,7 +4,6 @@ through the engine host, its error shown in the window. A mixin of ReviewWindow.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -98,7 +97,7 @@ class DecisionActions:
             False,
             self.recheck.isChecked(),
             None,
-            time.time(),  # its place in the project's merge queue
+            merging.announce(self.task_id),  # its place in the project's merge queue
             done=self._on_approved,
             waits=True,
         )
