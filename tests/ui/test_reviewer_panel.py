@@ -73,11 +73,12 @@ def test_the_plan_and_the_task_sit_beside_the_diff(
 ) -> None:
     window, task_id = reviewed
     side = window.side
-    assert side.tabs.tabText(1) == "Plan (none)" and side.plan.toPlainText() == ""
+    plan_tab = side.tabs.indexOf(side.plan_page)
+    assert side.tabs.tabText(plan_tab) == "Plan (none)" and side.plan.toPlainText() == ""
     assert side.plan.placeholderText() == NO_PLAN
     operations.set_plan(app_context.store, task_id, "# Steps\n\n- rename **notes**\n")
     window.reload()
-    qtbot.waitUntil(lambda: side.tabs.tabText(1) == "Plan", timeout=10_000)
+    qtbot.waitUntil(lambda: side.tabs.tabText(plan_tab) == "Plan", timeout=10_000)
     assert side.plan.toPlainText().splitlines() == ["Steps", "rename notes"]  # rendered
     assert side.plan.document().toMarkdown().count("**notes**") == 1  # bold, not literal
     side.tabs.setCurrentWidget(side.prompt)
@@ -90,22 +91,22 @@ def test_the_worktree_buttons_open_the_folder_editor_and_terminal(
     window, task_id = reviewed
     bar = window.decision.worktree
     worktree = app_context.store.get_task(task_id).worktree
-    assert worktree is not None and bar.editor_button.isEnabled()
+    assert worktree is not None and bar.editor_action.isEnabled()
     opened: list[QUrl] = []
     bar.open_url = opened.append
-    bar.folder_button.click()
+    bar.folder_action.trigger()
     assert opened == [QUrl.fromLocalFile(str(worktree))]
 
-    bar.editor_button.click()
+    bar.editor_action.trigger()
     assert "Set an editor command in Settings" in window.error_label.text()
     settings = app_context.settings
     settings.value = settings.value.model_copy(
         update={"terminal_command": "no-such-terminal-seedbed {path}"}
     )
-    bar.terminal_button.click()
+    bar.terminal_action.trigger()
     qtbot.waitUntil(lambda: "was not found" in window.error_label.text(), timeout=10_000)
     settings.value = settings.value.model_copy(update={"editor_command": "touch {path}/opened"})
-    bar.editor_button.click()
+    bar.editor_action.trigger()
     qtbot.waitUntil(lambda: (worktree / "opened").exists(), timeout=10_000)
     assert window.error_label.isHidden()
 
