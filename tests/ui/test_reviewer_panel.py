@@ -20,6 +20,7 @@ from seedbed.ui.review.reviewer import ReviewWindow
 from seedbed.ui.review.side_panel import NO_PLAN
 from tests.conftest import SeedbedCli, git
 from tests.engine.test_review import commit_in
+from tests.engine.test_reviewing import EXECUTOR, REVIEWER
 from tests.model_server import ModelServer, answer
 from tests.ui import test_reviewer
 from tests.ui.test_reviewer import RUN_TIMEOUT_MS
@@ -316,3 +317,21 @@ def test_a_plan_is_read_edited_sent_back_and_approved_in_the_window(
     assert [r.kind.value for r in store.list_runs(task_id)] == ["plan", "plan", "implement"]
     qtbot.waitUntil(lambda: window.approve_button.isVisible(), timeout=10_000)
     assert not decision.plan_approve_button.isVisible()
+
+
+def test_the_summary_is_the_executors_and_the_reviewer_has_its_own_tab(
+    qtbot: QtBot, seedbed: SeedbedCli, repo: Path, app_context: AppContext
+) -> None:
+    seedbed.ok("profile", "add", "critic", "--kind", "command", "--command", REVIEWER)
+    seedbed.ok("project", "add", str(repo), "--name", "demo", "--reviewer", "critic")
+    seedbed.ok("profile", "add", "tidy", "--kind", "command", "--command", EXECUTOR)
+    task_id = test_reviewer.run_task(seedbed, app_context, qtbot, "tidy")
+    window = test_reviewer.open_reviewer(qtbot, app_context, task_id)
+    side = window.side
+    summary = side.summary.toPlainText()
+    assert summary.startswith("Added a.txt with an x.") and "build log line 40" in summary
+    assert "verdict" not in summary
+    assert side.tabs.tabText(side.tabs.indexOf(side.reviewer)) == "Reviewer ✓"
+    assert side.reviewer.toPlainText() == "Approved.\n\nFine by me."
+    # The commit message: the title and the executor's first paragraph, not its log.
+    assert window.message.toPlainText() == "Tidy up\n\nAdded a.txt with an x.\nb.py reads it.\n"

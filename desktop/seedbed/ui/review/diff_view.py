@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QLabel, QPushButton, QStackedWidget, QVBoxLayout, 
 
 from seedbed.domain.diffs import Comment, FileDiff
 from seedbed.ui.review.diff_text import DiffText, SplitText
-from seedbed.ui.review.highlight import BlobReader, SideTokens, side_tokens
+from seedbed.ui.review.highlight import BlobReader, SideLexing, side_tokens
 from seedbed.ui.review.layout import (
     Pane,
     Row,
@@ -79,7 +79,7 @@ class DiffView(QWidget):
         self._expanded: set[int] = set()
         self._spans: dict[tuple[int, int], list[Span]] | None = None
         self.comments: list[Comment] = []
-        self._side_tokens: tuple[SideTokens, SideTokens] = ({}, {})
+        self._side_tokens: tuple[SideLexing, SideLexing] = (SideLexing(), SideLexing())
         self.file_header = ElidedLabel(self)  # the file shown: path, status, counts
         font = self.file_header.font()
         font.setBold(True)
@@ -139,7 +139,7 @@ class DiffView(QWidget):
         self._source = None
         self._expanded = set()
         self._spans = None
-        self._side_tokens = ({}, {})
+        self._side_tokens = (SideLexing(), SideLexing())
         self.file_header.set_full_text(file_title(file))
         notes = file_notes(file) if file is not None else []
         self.info.setText(wrap_anywhere(" · ".join(notes)))
@@ -273,8 +273,12 @@ class DiffView(QWidget):
         self._apply_tokens()
 
     def _apply_tokens(self) -> None:
-        """Each code row gets its side's line's tokens (opened folds' lines too)."""
-        old, new = self._side_tokens
+        """Each code row gets its side's line's tokens (opened folds' lines too), or,
+        for a side too long to lex whole, its line's opener."""
+        old_side, new_side = self._side_tokens
+        for text in self.shown():
+            text.highlighter.set_openers(old_side.openers, new_side.openers)
+        old, new = old_side.tokens, new_side.tokens
         if not old and not new:
             return
         for text in self.shown():
