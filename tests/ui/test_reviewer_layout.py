@@ -16,7 +16,9 @@ from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QApplication, QWidget
 from pytestqt.qtbot import QtBot
 
+from seedbed.domain.models import CheckResult, CheckStatus
 from seedbed.ui.context import AppContext
+from seedbed.ui.review.check_output import CheckOutput
 from seedbed.ui.review.reviewer import ReviewWindow
 from tests.conftest import SeedbedCli
 from tests.ui.test_reviewer import open_reviewer, run_task
@@ -142,3 +144,29 @@ def test_the_header_names_the_file_and_follows_the_filter(
     files.select_row(files.model.row_of("short.py"))  # filtered out: nothing to select
     files.filter_box.clear()
     assert window.diff.file is not None and window.diff.file.path.endswith("/module.py")
+
+
+def test_long_check_output_shows_its_first_and_last_lines_until_shown_all(
+    qtbot: QtBot,
+) -> None:
+    box = CheckOutput()
+    qtbot.addWidget(box)
+    box.resize(340, 400)
+    box.show()
+    output = "\n".join([DOTS, *(f"FAIL: test_{n}" for n in range(30)), "FAILED (failures=30)"])
+    box.show_checks(CheckResult(status=CheckStatus.FAILED, exit_code=1, output_tail=output))
+    assert box.status.full_text() == "Checks: failed (exit 1)"
+    shown = box.output.toPlainText().splitlines()
+    assert shown[:3] == [DOTS, "FAIL: test_0", "FAIL: test_1"]
+    assert shown[3] == "⋯ 21 more lines ⋯"
+    assert shown[4:] == [*(f"FAIL: test_{n}" for n in range(23, 30)), "FAILED (failures=30)"]
+    assert box.show_all.isVisible() and box.output.verticalScrollBar().maximum() == 0
+    box.show_all.click()
+    assert box.output.toPlainText() == output and box.show_all.text() == "Fold"
+    box.show_all.click()
+    assert box.output.toPlainText().splitlines()[3] == "⋯ 21 more lines ⋯"
+    box.show_checks(CheckResult(status=CheckStatus.PASSED, exit_code=0, output_tail="OK\n"))
+    assert box.output.toPlainText() == "OK" and box.show_all.isHidden()
+    box.show_checks(CheckResult())
+    assert box.output.isHidden()
+    assert box.status.full_text() == "Checks: none configured or not run."

@@ -99,12 +99,17 @@ class CheckOutput(QWidget):
         unfolded, it takes what room there is."""
         if self.show_all.isChecked():
             self.output.setMaximumHeight(16_777_215)
+            self.output.setMinimumHeight(0)
             return
+        # Fixed: a panel short of room squeezes the comments, not the checks' last line.
         lines = min(max(1, self.output.blockCount()), SHOWN_LINES)
-        frame = self.output.frameWidth() * 2 + self.output.contentsMargins().top() * 2
+        block = self.output.document().firstBlock()
+        line = max(self.output.blockBoundingRect(block).height(), 1.0) if block.isValid() else 0
+        line = line or self.output.fontMetrics().lineSpacing()
+        margins = 2 * (self.output.document().documentMargin() + self.output.frameWidth())
         bar = self.output.horizontalScrollBar().sizeHint().height()
-        height = lines * self.output.fontMetrics().lineSpacing() + frame + bar + 8
-        self.output.setMaximumHeight(height)
+        height = round(lines * line + margins) + bar + 2
+        self.output.setFixedHeight(height)
 
     @Slot(bool)
     def _on_show_all_toggled(self, _checked: bool) -> None:
