@@ -7,8 +7,15 @@ from pathlib import Path
 
 from seedbed.domain.diffs import FileDiff
 from seedbed.domain.events import TextEvent
-from seedbed.domain.models import Phase, TaskState
-from seedbed.engine.reviewing import last_answer, load_file, load_outline, load_review
+from seedbed.domain.models import Phase, Task, TaskState
+from seedbed.engine.review_agent import Verdict
+from seedbed.engine.reviewing import (
+    last_answer,
+    load_file,
+    load_outline,
+    load_review,
+    merge_message,
+)
 from seedbed.store import Store
 from tests.conftest import SeedbedCli, git
 from tests.engine.test_review import finish_task
@@ -145,3 +152,67 @@ def test_since_last_review_of_a_running_task_reads_its_working_tree(
     assert data.live and data.since == tip
     assert [f.path for f in data.files] == ["second.txt"]
     store.close()
+
+
+EXECUTOR = (
+    "printf 'x\\n' > a.txt; echo 'Added a.txt with an x.'; echo 'b.py reads it.'; echo;"
+    ' for i in $(seq 1 40); do echo "build log line $i"; done'
+)
+REVIEWER = (
+    "echo 'I read it.'; echo '```json';"
+    ' echo \'{"verdict": "approve", "summary": "Fine by me.", "comments": []}\'; echo \'```\''
+)
+
+
+def test_the_summary_is_the_executors_and_the_reviewers_verdict_stands_apart(
+    seedbed: SeedbedCli, repo: Path, data_dir: Path
+) -> None:
+    seedbed.ok("profile", "add", "critic", "--kind", "command", "--command", REVIEWER)
+    seedbed.ok("project", "add", str(repo), "--name", "demo", "--reviewer", "critic")
+    task = finish_task(seedbed, EXECUTOR, title="Add a")
+    store = Store.open(data_dir)
+    assert [r.kind.value for r in store.list_runs(task["id"])] == ["implement", "review"]
+
+    data = load_review(store, task["id"])
+
+    assert data.summary.startswith("Added a.txt with an x.\nb.py reads it.")
+    assert "verdict" not in data.summary
+    assert data.review is not None and data.review.verdict is Verdict.APPROVE
+    assert data.review.summary == "Fine by me." and data.review_answer == ""
+    # The prefilled message: the first paragraph of what the executor said, not its log.
+    assert merge_message(data.task, data.summary) == (
+        "Add a\n\nAdded a.txt with an x.\nb.py reads it.\n"
+    )
+    store.close()
+
+
+def test_a_reviewer_answer_without_a_verdict_is_kept_as_it_is(
+    seedbed: SeedbedCli, repo: Path, data_dir: Path
+) -> None:
+    seedbed.ok("profile", "add", "critic", "--kind", "command", "--command", "echo 'Looks ok?'")
+    seedbed.ok("project", "add", str(repo), "--name", "demo", "--reviewer", "critic")
+    # It changes a file (a run that changes nothing is not reviewed) and says nothing.
+    seedbed.ok("profile", "add", "quiet", "--kind", "command", "--command", "echo x > q.txt")
+    task_id = seedbed.ok(
+        "task", "add", "--project", "demo", "--title", "T", "--profile", "quiet", "--start"
+    ).out.strip()
+    seedbed.ok("run", "--until-idle")
+    store = Store.open(data_dir)
+    data = load_review(store, int(task_id))
+    assert data.summary == ""  # the executor said nothing; the reviewer's words are not it
+    assert data.review is None and data.review_answer == "Looks ok?"
+    store.close()
+
+
+def test_the_merge_message_is_a_first_paragraph_cut_to_size() -> None:
+    task = Task(project_id=1, title="Speed up the parser")
+    assert merge_message(task, "") == "Speed up the parser\n"
+    headed = "## Summary\n\nCached the tokens.\n\n## Details\n\nLots."
+    assert merge_message(task, headed) == "Speed up the parser\n\nCached the tokens.\n"
+    printed = "\n".join(f"line {n}" for n in range(1, 100))  # a command's stdout
+    body = merge_message(task, printed).split("\n\n", 1)[1]
+    assert body.splitlines() == [*(f"line {n}" for n in range(1, 8)), "line 8…"]
+    dots = merge_message(task, "." * 3000)
+    assert len(dots) < 700 and dots.endswith("…\n")
+    words = merge_message(task, "word " * 400)
+    assert len(words) < 700 and words.endswith("word…\n")

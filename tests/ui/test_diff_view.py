@@ -12,7 +12,7 @@ from pytestqt.qtbot import QtBot
 
 from seedbed.domain.diffs import FileDiff
 from seedbed.ui.review.diff_view import DiffView, file_spans
-from seedbed.ui.review.highlight import TOKEN_KINDS, lex_lines, lexer_for
+from seedbed.ui.review.highlight import MAX_CONTEXT_CHARS, TOKEN_KINDS, lex_lines, lexer_for
 from seedbed.ui.review.layout import unified
 from seedbed.vcs.diff import range_diff
 from seedbed.vcs.diffparse import parse_diff
@@ -391,3 +391,40 @@ def test_a_changed_comment_stays_readable_on_the_strong_background(qtbot: QtBot)
     ranges = text.document().findBlockByNumber(number).layout().formats()
     strong = [r for r in ranges if r.format.background().color().rgb() == colors.added_strong.rgb()]
     assert strong and all(r.format.foreground().color().rgb() != colors.muted.rgb() for r in strong)
+
+
+def test_a_file_too_long_to_lex_whole_is_still_coloured_inside_its_docstring(
+    qtbot: QtBot, tmp_path: Path
+) -> None:
+    filler = "".join(f"value_{n} = compute({n})  # setting {n}\n" for n in range(9000))
+    old_text = filler + DOC_OLD
+    assert len(old_text) > MAX_CONTEXT_CHARS
+    repo = make_repo(tmp_path / "repo", {"big.py": old_text})
+    old = git(repo, "rev-parse", "HEAD").strip()
+    new_text = old_text.replace("b: second.", "b: the second one.\n        import os")
+    (repo / "big.py").write_text(new_text)
+    git(repo, "commit", "-q", "-am", "doc")
+    (file,) = range_diff(repo, old, "HEAD")
+    base = filler.count("\n")  # DOC_OLD's line n is the file's base + n
+    assert file.hunks[0].new_start > base + 2  # the hunk starts inside the docstring
+
+    view = make_view(qtbot)
+    view.blob_reader = lambda blob: git(repo, "cat-file", "blob", blob)
+    view.set_file(file)
+    qtbot.wait(20)
+    text = view.text
+    string, keyword = colour_of(view, String), colour_of(view, Keyword)
+
+    def colours(new_no: int, kind: str = "+") -> set[int]:
+        block = next(n for n, r in enumerate(text.rows) if r.kind == kind and r.new_no == new_no)
+        formats = text.document().findBlockByNumber(block).layout().formats()
+        return {r.format.foreground().color().rgb() for r in formats if r.start > 0}
+
+    assert colours(base + 6) == {string}  # "b: the second one."
+    assert colours(base + 7) == {string}  # "import os", inside the docstring
+    assert colours(base + 8, " ") == {string}  # its closing quotes
+    assert keyword in colours(base + 9, " ") and string not in colours(base + 9, " ")
+    # The removed line is the old side's, inside the old docstring.
+    removed = next(n for n, r in enumerate(text.rows) if r.kind == "-")
+    formats = text.document().findBlockByNumber(removed).layout().formats()
+    assert {r.format.foreground().color().rgb() for r in formats if r.start > 0} == {string}

@@ -133,7 +133,9 @@ def test_the_filter_keeps_the_directories_of_its_matches_open(qtbot: QtBot, tmp_
     assert rows(files.tree)[:2] == ["docs/", "  new.md"] and len(rows(files.tree)) == 11
 
 
-def test_filtering_keeps_the_file_and_says_nothing(qtbot: QtBot, tmp_path: Path) -> None:
+def test_filtering_keeps_a_file_it_shows_and_clears_one_it_hides(
+    qtbot: QtBot, tmp_path: Path
+) -> None:
     files = file_list(qtbot, tmp_path)
     files.select_row(files.model.row_of("src/pkg000/module_1.py"))
     seen: list[FileDiff | None] = []
@@ -148,7 +150,9 @@ def test_filtering_keeps_the_file_and_says_nothing(qtbot: QtBot, tmp_path: Path)
     files.filter_box.clear()
     assert files.current_file() is not None
     assert files.current_file().path == "src/pkg000/module_1.py"
-    assert seen == []  # the diff beside the list kept its file all along
+    # Kept while it showed; the diff beside was cleared while it was hidden, not left
+    # showing a file the list no longer has; and it came back with it.
+    assert [f.path if f else None for f in seen] == [None, "src/pkg000/module_1.py"]
 
 
 def test_a_directory_is_never_the_file_and_step_skips_directories(

@@ -21,6 +21,7 @@ from seedbed.ui.review.reviewer import ReviewWindow
 from seedbed.ui.review.side_panel import NO_PLAN
 from tests.conftest import SeedbedCli, git
 from tests.engine.test_review import commit_in
+from tests.engine.test_reviewing import EXECUTOR, REVIEWER
 from tests.model_server import ModelServer, answer
 from tests.ui import test_reviewer
 from tests.ui.test_reviewer import RUN_TIMEOUT_MS
@@ -74,11 +75,12 @@ def test_the_plan_and_the_task_sit_beside_the_diff(
 ) -> None:
     window, task_id = reviewed
     side = window.side
-    assert side.tabs.tabText(1) == "Plan (none)" and side.plan.toPlainText() == ""
+    plan_tab = side.tabs.indexOf(side.plan_page)
+    assert side.tabs.tabText(plan_tab) == "Plan (none)" and side.plan.toPlainText() == ""
     assert side.plan.placeholderText() == NO_PLAN
     operations.set_plan(app_context.store, task_id, "# Steps\n\n- rename **notes**\n")
     window.reload()
-    qtbot.waitUntil(lambda: side.tabs.tabText(1) == "Plan", timeout=10_000)
+    qtbot.waitUntil(lambda: side.tabs.tabText(plan_tab) == "Plan", timeout=10_000)
     assert side.plan.toPlainText().splitlines() == ["Steps", "rename notes"]  # rendered
     assert side.plan.document().toMarkdown().count("**notes**") == 1  # bold, not literal
     side.tabs.setCurrentWidget(side.prompt)
@@ -91,22 +93,22 @@ def test_the_worktree_buttons_open_the_folder_editor_and_terminal(
     window, task_id = reviewed
     bar = window.decision.worktree
     worktree = app_context.store.get_task(task_id).worktree
-    assert worktree is not None and bar.editor_button.isEnabled()
+    assert worktree is not None and bar.editor_action.isEnabled()
     opened: list[QUrl] = []
     bar.open_url = opened.append
-    bar.folder_button.click()
+    bar.folder_action.trigger()
     assert opened == [QUrl.fromLocalFile(str(worktree))]
 
-    bar.editor_button.click()
+    bar.editor_action.trigger()
     assert "Set an editor command in Settings" in window.error_label.text()
     settings = app_context.settings
     settings.value = settings.value.model_copy(
         update={"terminal_command": "no-such-terminal-seedbed {path}"}
     )
-    bar.terminal_button.click()
+    bar.terminal_action.trigger()
     qtbot.waitUntil(lambda: "was not found" in window.error_label.text(), timeout=10_000)
     settings.value = settings.value.model_copy(update={"editor_command": "touch {path}/opened"})
-    bar.editor_button.click()
+    bar.editor_action.trigger()
     qtbot.waitUntil(lambda: (worktree / "opened").exists(), timeout=10_000)
     assert window.error_label.isHidden()
 
@@ -366,3 +368,21 @@ def test_approving_without_the_recheck_lands_as_asked(
     qtbot.waitUntil(
         lambda: store.get_task(task_id).state is TaskState.MERGED, timeout=RUN_TIMEOUT_MS
     )
+
+
+def test_the_summary_is_the_executors_and_the_reviewer_has_its_own_tab(
+    qtbot: QtBot, seedbed: SeedbedCli, repo: Path, app_context: AppContext
+) -> None:
+    seedbed.ok("profile", "add", "critic", "--kind", "command", "--command", REVIEWER)
+    seedbed.ok("project", "add", str(repo), "--name", "demo", "--reviewer", "critic")
+    seedbed.ok("profile", "add", "tidy", "--kind", "command", "--command", EXECUTOR)
+    task_id = test_reviewer.run_task(seedbed, app_context, qtbot, "tidy")
+    window = test_reviewer.open_reviewer(qtbot, app_context, task_id)
+    side = window.side
+    summary = side.summary.toPlainText()
+    assert summary.startswith("Added a.txt with an x.") and "build log line 40" in summary
+    assert "verdict" not in summary
+    assert side.tabs.tabText(side.tabs.indexOf(side.reviewer)) == "Reviewer ✓"
+    assert side.reviewer.toPlainText() == "Approved.\n\nFine by me."
+    # The commit message: the title and the executor's first paragraph, not its log.
+    assert window.message.toPlainText() == "Tidy up\n\nAdded a.txt with an x.\nb.py reads it.\n"

@@ -1,7 +1,8 @@
 """What the diff reviewer shows for a task, read in blocking calls (Qt-free).
 
 `load_review` gathers the parsed diff (merge-base → branch, or → the working tree while
-the task runs), the agent's last words, the checks and the notes of the radar.
+the task runs), the executor's last words, the reviewer agent's verdict, the checks and
+the notes of the radar.
 
 A big diff takes a while to parse (a 20,000-line diff: about 150 ms), so a window opens
 with `load_outline` first: the file list from `git diff --numstat` and only the first
@@ -11,6 +12,7 @@ file parsed; the whole of it follows. `load_file` parses one file of an outline.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -21,6 +23,7 @@ from seedbed.domain.errors import SeedbedError, UserError
 from seedbed.domain.models import CheckResult, CheckStatus, Model, Run, RunKind, Task, TaskState
 from seedbed.engine.merging import base_moved_since_checks
 from seedbed.engine.radar import budget_note, overlapping_tasks
+from seedbed.engine.review_agent import ReviewVerdict, parse_verdict
 from seedbed.store import Store
 from seedbed.vcs import diff as vcs_diff
 from seedbed.vcs.git import branch_exists
@@ -28,6 +31,10 @@ from seedbed.vcs.git import branch_exists
 MAX_LINES = 20_000  # diff lines per file shown before "too large: show anyway"
 SUMMARY_PAGE = 200  # log rows read per step when looking back for the last answer
 SUMMARY_ROWS = 5000  # and how far back at most
+MESSAGE_CHARS = 600  # of the executor's summary in the prefilled commit message, at most
+MESSAGE_LINES = 8  # and lines: a command agent's stdout is no commit message
+EXECUTOR_RUNS = (RunKind.IMPLEMENT, RunKind.FIX)
+_PARAGRAPH_BREAK = re.compile(r"\r?\n[ \t]*\r?\n")
 
 
 class ReviewData(Model):
@@ -37,7 +44,15 @@ class ReviewData(Model):
     files: list[FileDiff] = Field(default_factory=list)
     live: bool = Field(False, description="Running: merge-base → the working tree.")
     since: str | None = Field(None, description="The reviewed commit the diff starts from.")
-    summary: str = Field("", description="The last run's last complete answer.")
+    summary: str = Field(
+        "", description="The executor's last answer: its latest implement or fix run's."
+    )
+    review: ReviewVerdict | None = Field(
+        None, description="The reviewer agent's verdict on the latest change, if it gave one."
+    )
+    review_answer: str = Field(
+        "", description="The reviewer agent's last answer, when it held no verdict."
+    )
     checks: CheckResult = Field(default_factory=CheckResult)
     base_moved: int | None = Field(
         None, description="Commits the base gained since the checks ran (None: unknown)."
@@ -125,17 +140,49 @@ def _radar_notes(store: Store, task: Task, files: list[FileDiff]) -> tuple[str, 
 
 
 def _with_run(store: Store, data: ReviewData) -> ReviewData:
-    """The last run's id, summary and checks added."""
+    """The last run's id and checks, the executor's summary and the reviewer's verdict
+    added. Each from its own runs: the reviewer's answer (a JSON verdict) is not what
+    the executor did, and a planner's is the plan."""
     runs: list[Run] = store.list_runs(data.task.id)
     if runs:
         last = runs[-1]
         data.run_id = last.id
         checked = [r for r in runs if r.checks.status is not CheckStatus.NONE]
+        # A merge run that checked nothing (none configured, skipped) leaves the
+        # task's own checks standing.
         data.checks = checked[-1].checks if checked and last.kind is RunKind.MERGE else last.checks
-        agent_runs = [r for r in runs if r.kind is not RunKind.MERGE]
-        if agent_runs:  # a command's: what it printed
-            data.summary = final_words(store, agent_runs[-1].id)
+    for run in reversed(runs):
+        if run.kind in EXECUTOR_RUNS:
+            data.summary = final_words(store, run.id)  # a command's: what it printed
+            if data.summary:
+                break
+    executed = [n for n, run in enumerate(runs) if run.kind in EXECUTOR_RUNS]
+    # A review of an older change says nothing of the one shown now.
+    after = runs[executed[-1] + 1 :] if executed else runs
+    reviews = [run for run in after if run.kind is RunKind.REVIEW]
+    if reviews:
+        answer = final_words(store, reviews[-1].id)
+        data.review = parse_verdict(answer)
+        data.review_answer = answer if data.review is None else ""
     return data
+
+
+def merge_message(task: Task, summary: str) -> str:
+    """The commit message the reviewer offers: the task's title, then the first
+    paragraph of the executor's summary, cut to a few lines (a command agent's summary
+    is everything it printed)."""
+    paragraphs = [p.strip() for p in _PARAGRAPH_BREAK.split(summary.strip()) if p.strip()]
+    # A lone heading ("## Summary") names the paragraph after it.
+    while len(paragraphs) > 1 and "\n" not in paragraphs[0] and paragraphs[0].startswith("#"):
+        paragraphs.pop(0)
+    paragraph = paragraphs[0] if paragraphs else ""
+    lines = paragraph.splitlines()
+    body = "\n".join(line.rstrip() for line in lines[:MESSAGE_LINES])
+    cut = len(lines) > MESSAGE_LINES
+    if len(body) > MESSAGE_CHARS:
+        body, cut = body[:MESSAGE_CHARS].rsplit(" ", 1)[0].rstrip(), True
+    body += "…" if cut and body else ""
+    return task.title.strip() + (f"\n\n{body}" if body else "") + "\n"
 
 
 def load_review(

@@ -8,7 +8,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, Signal, Slot
-from PySide6.QtWidgets import QCheckBox, QComboBox, QLabel, QPlainTextEdit
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import QComboBox, QLabel, QPlainTextEdit
 
 from seedbed.domain.models import MergeStrategy, Phase, Task
 from seedbed.engine import comments as comment_ops
@@ -37,7 +38,7 @@ class DecisionActions:
     request_message: QPlainTextEdit
     message: QPlainTextEdit
     strategy: QComboBox
-    recheck: QCheckBox
+    recheck: QAction
     task_finished: Signal
     _busy: bool
 

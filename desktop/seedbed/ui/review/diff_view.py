@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QLabel, QPushButton, QStackedWidget, QVBoxLayout, 
 
 from seedbed.domain.diffs import Comment, FileDiff
 from seedbed.ui.review.diff_text import DiffText, SplitText
-from seedbed.ui.review.highlight import BlobReader, SideTokens, side_tokens
+from seedbed.ui.review.highlight import BlobReader, SideLexing, side_tokens
 from seedbed.ui.review.layout import (
     Pane,
     Row,
@@ -21,6 +21,7 @@ from seedbed.ui.review.layout import (
     side_by_side,
     unified,
 )
+from seedbed.ui.widgets import ElidedLabel, never_widens, wrap_anywhere
 
 __all__ = ["Compute", "DiffView", "SourceLoader", "file_spans"]
 
@@ -28,6 +29,30 @@ __all__ = ["Compute", "DiffView", "SourceLoader", "file_spans"]
 Compute = Callable[[Callable[[], object], Callable[[object], None]], None]
 # Called on the GUI thread with a path: returns the blocking read of its new-side lines.
 SourceLoader = Callable[[str], Callable[[], list[str]]]
+
+
+STATUS_WORDS = {
+    "A": "added",
+    "D": "deleted",
+    "M": "modified",
+    "R": "renamed",
+    "C": "copied",
+    "T": "type changed",
+}
+
+
+def file_title(file: FileDiff | None) -> str:
+    """The header over the diff: the file's path (a rename's both), what happened to
+    it, its counts."""
+    if file is None:
+        return "No file selected"
+    path = (
+        f"{file.old_path} → {file.path}"
+        if file.old_path and file.status in ("R", "C")
+        else file.path
+    )
+    counts = "binary" if file.binary else f"+{file.insertions} \u2212{file.deletions}"
+    return f"{path}  ·  {STATUS_WORDS.get(file.status, file.status)}  ·  {counts}"
 
 
 class DiffView(QWidget):
@@ -54,17 +79,21 @@ class DiffView(QWidget):
         self._expanded: set[int] = set()
         self._spans: dict[tuple[int, int], list[Span]] | None = None
         self.comments: list[Comment] = []
-        self._side_tokens: tuple[SideTokens, SideTokens] = ({}, {})
+        self._side_tokens: tuple[SideLexing, SideLexing] = (SideLexing(), SideLexing())
+        self.file_header = ElidedLabel(self)  # the file shown: path, status, counts
+        font = self.file_header.font()
+        font.setBold(True)
+        self.file_header.setFont(font)
         self.info = QLabel(self)  # a rename, a mode or line-ending change
         self.info.setTextFormat(Qt.TextFormat.PlainText)
-        self.info.setWordWrap(True)
+        never_widens(self.info)
         self.info.hide()
         self.text = DiffText(self)
         self.split = SplitText(self)
         self.placeholder = QWidget(self)
         self.placeholder_label = QLabel(self.placeholder)
         self.placeholder_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.placeholder_label.setWordWrap(True)
+        never_widens(self.placeholder_label)
         self.show_anyway = QPushButton("Show anyway", self.placeholder)
         box = QVBoxLayout(self.placeholder)
         box.addStretch(1)
@@ -76,6 +105,7 @@ class DiffView(QWidget):
             self.pages.addWidget(page)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.file_header)
         layout.addWidget(self.info)
         layout.addWidget(self.pages)
         self.show_anyway.clicked.connect(self._on_show_anyway_clicked)
@@ -109,9 +139,10 @@ class DiffView(QWidget):
         self._source = None
         self._expanded = set()
         self._spans = None
-        self._side_tokens = ({}, {})
+        self._side_tokens = (SideLexing(), SideLexing())
+        self.file_header.set_full_text(file_title(file))
         notes = file_notes(file) if file is not None else []
-        self.info.setText(" · ".join(notes))
+        self.info.setText(wrap_anywhere(" · ".join(notes)))
         self.info.setVisible(bool(notes))
         plain = file is not None and not file.hunks and not file.binary and not file.too_large
         if plain and not file.outline:  # a pure rename or mode change: no line to show
@@ -216,7 +247,7 @@ class DiffView(QWidget):
             n = file.insertions + file.deletions
             lines = f"{n:,} line{'s' if n != 1 else ''}"
             message = f"{file.path}: the diff is too large to show at once ({lines})."
-        self.placeholder_label.setText(message)
+        self.placeholder_label.setText(wrap_anywhere(message))
         self.show_anyway.setVisible(
             file is not None and file.too_large and not file.binary and not file.outline
         )
@@ -242,8 +273,12 @@ class DiffView(QWidget):
         self._apply_tokens()
 
     def _apply_tokens(self) -> None:
-        """Each code row gets its side's line's tokens (opened folds' lines too)."""
-        old, new = self._side_tokens
+        """Each code row gets its side's line's tokens (opened folds' lines too), or,
+        for a side too long to lex whole, its line's opener."""
+        old_side, new_side = self._side_tokens
+        for text in self.shown():
+            text.highlighter.set_openers(old_side.openers, new_side.openers)
+        old, new = old_side.tokens, new_side.tokens
         if not old and not new:
             return
         for text in self.shown():

@@ -161,7 +161,9 @@ class FileListModel(QAbstractListModel):
 class FileList(QWidget):
     """The filter box over the tree of files. A directory row is never "the file":
     selecting one emits nothing, clicking one opens or closes it, stepping skips it.
-    Typing a filter never changes the file: it stays current when it still shows.
+    Typing a filter keeps the file current while it still shows; once it is filtered
+    out, no file is current (and that is said: the diff beside clears), until a filter
+    shows it again or another file is chosen.
 
     Signals:
         file_selected(object): the FileDiff now current (None when nothing is).
@@ -175,6 +177,7 @@ class FileList(QWidget):
         self.tree = FileTreeModel(self.model, self)
         self._closed: set[str] = set()  # the directories the reviewer closed
         self._selected: str | None = None  # the path of the file last made current
+        self._announced: FileDiff | None = None  # the file file_selected last said
         self._quiet = False
         self.filter_box = QLineEdit(self)
         self.filter_box.setPlaceholderText("Filter files")
@@ -215,7 +218,7 @@ class FileList(QWidget):
         """Make the model's row current, opening its directories, and say so (even when
         it already was: asked for, the file is shown afresh); -1: no file."""
         if source_row < 0:
-            self.file_selected.emit(None)
+            self._announce(None)
             return
         index = self.tree.file_index(source_row)
         if not index.isValid():
@@ -228,7 +231,11 @@ class FileList(QWidget):
         if index != self.view.currentIndex():
             self.view.setCurrentIndex(index)
         elif not self._quiet:
-            self.file_selected.emit(index.data(Role.ITEM))
+            self._announce(index.data(Role.ITEM))
+
+    def _announce(self, file: FileDiff | None) -> None:
+        self._announced = file
+        self.file_selected.emit(file)
 
     def current_file(self) -> FileDiff | None:
         return self.view.currentIndex().data(Role.ITEM)
@@ -295,6 +302,9 @@ class FileList(QWidget):
                 self.select_row(self.model.row_of(self._selected))
         finally:
             self._quiet = False
+        now = self.current_file()
+        if now is not self._announced:  # filtered out, or shown again
+            self._announce(now)
 
     @Slot(QModelIndex, QModelIndex)
     def _on_selection_current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
@@ -304,9 +314,9 @@ class FileList(QWidget):
         if self._quiet:
             return
         if not current.isValid():
-            self.file_selected.emit(None)
+            self._announce(None)
         elif file is not None:
-            self.file_selected.emit(file)
+            self._announce(file)
 
     @Slot(QModelIndex)
     def _on_view_clicked(self, index: QModelIndex) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from array import array
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import PurePosixPath
 
@@ -29,18 +29,28 @@ from PySide6.QtGui import (
 
 from seedbed.domain.diffs import FileDiff
 from seedbed.ui import theme
+from seedbed.ui.review.carry import Openers, line_openers
 from seedbed.ui.review.layout import Row, Span
 
 MAX_LEXED_CHARS = 1000  # a longer line (minified code) gets no token colours
 MAX_LEXED_BLOCKS = 20_000  # nor does a diff longer than this
 # Whole files are lexed on a worker (docstrings, block comments), and a worker busy in
 # Python slows the GUI thread's every paint: a side longer than this (a generated file,
-# say) stays lexed line by line, as its lines come into view.
+# say) is lexed line by line, as its lines come into view, each from the state it starts
+# in (carry.py: inside a docstring or a block comment, or not).
 MAX_CONTEXT_CHARS = 250_000
 
 KIND_STATES = {"hunk": 1, "+": 2, "-": 3, " ": 4, "note": 5, "fold": 6, "filler": 7}
 
-__all__ = ["KIND_STATES", "Colors", "DiffHighlighter", "Row", "Span", "lexer_for"]
+__all__ = [
+    "KIND_STATES",
+    "Colors",
+    "DiffHighlighter",
+    "Row",
+    "SideLexing",
+    "Span",
+    "lexer_for",
+]
 
 
 @lru_cache(maxsize=64)
@@ -84,24 +94,41 @@ SideTokens = dict[int, "array[int]"]  # a side's line number (1-based) → its t
 BlobReader = Callable[[str], "str | None"]  # a blob id → its text (blocking; None: unread)
 
 
-def side_tokens(file: FileDiff, read: BlobReader) -> tuple[SideTokens, SideTokens]:
-    """The old and the new file lexed whole (a line alone, or a hunk that starts inside
-    a docstring, cannot know what it sits in), as each line's coloured tokens: flat
+@dataclass(frozen=True)
+class SideLexing:
+    """One side of a file read in its context: lexed whole (`tokens`, by line number),
+    or, over MAX_CONTEXT_CHARS, only scanned for the lines that start inside a
+    multi-line string or comment (`openers`, by line number), which the view then lexes
+    line by line from there."""
+
+    tokens: SideTokens = field(default_factory=dict)
+    openers: Openers = field(default_factory=dict)
+
+
+def side_tokens(file: FileDiff, read: BlobReader) -> tuple[SideLexing, SideLexing]:
+    """The old and the new file read whole (a line alone, or a hunk that starts inside
+    a docstring, cannot know what it sits in): each line's coloured tokens, flat
     (start, length, kind index) after the row's one-character prefix, as the highlighter
-    keeps them, keyed by line number. Blocking (git reads, Pygments lexes): run off the
-    GUI thread. Arrays, not tuples: thousands of tokens are no work for the collector.
-    A side over MAX_CONTEXT_CHARS is left to the line-by-line lexing of the view."""
+    keeps them, keyed by line number; for a side too long to lex whole, its openers.
+    Blocking (git reads, Pygments lexes): run off the GUI thread. Arrays, not tuples:
+    thousands of tokens are no work for the collector."""
     lexer = lexer_for(file.path)
     if lexer is None or file.binary:
-        return {}, {}
+        return SideLexing(), SideLexing()
     old = read(file.old_blob) if file.old_blob and file.status != "A" else None
     new = read(file.new_blob) if file.new_blob and file.status != "D" else None
-    return _numbered(lexer, old), _numbered(lexer, new)
+    return _side(lexer, file.path, old), _side(lexer, file.path, new)
 
 
-def _numbered(lexer: Lexer, text: str | None) -> SideTokens:
-    if text is None or len(text) > MAX_CONTEXT_CHARS:
-        return {}
+def _side(lexer: Lexer, path: str, text: str | None) -> SideLexing:
+    if text is None:
+        return SideLexing()
+    if len(text) > MAX_CONTEXT_CHARS:
+        return SideLexing(openers=line_openers(path, text))
+    return SideLexing(tokens=_numbered(lexer, text))
+
+
+def _numbered(lexer: Lexer, text: str) -> SideTokens:
     lines = text.split("\n")
     if lines and lines[-1] == "":
         lines.pop()
@@ -219,6 +246,8 @@ class DiffHighlighter(QSyntaxHighlighter):
         # array is one object the garbage collector never traverses, however many.
         self._tokens: dict[int, array[int]] = {}
         self._kinds: list[_TokenType] = list(TOKEN_KINDS)
+        # Old and new side: the lines that start inside a multi-line string or comment.
+        self._openers: tuple[Openers, Openers] = ({}, {})
         self._formats: list[QTextCharFormat] = []
         self._build_formats()
 
@@ -239,6 +268,7 @@ class DiffHighlighter(QSyntaxHighlighter):
         self.highlighted = set()
         self.visible = (0, -1)
         self._tokens = {}
+        self._openers = ({}, {})
 
     def set_tokens(self, tokens: dict[int, array[int]]) -> None:
         """Tokens lexed with their context (see `token_arrays`), by block number: they
@@ -247,6 +277,32 @@ class DiffHighlighter(QSyntaxHighlighter):
         changed = tokens.keys() & self.highlighted
         self.highlighted -= changed
         self.highlight_range(*self.visible)
+
+    def set_openers(self, old: Openers, new: Openers) -> None:
+        """Where each side's lines start inside a multi-line string or comment (see
+        carry.py): the blocks of those lines are lexed again from there."""
+        if self.lexer is None or (old, new) == self._openers:
+            self._openers = (old, new)
+            return
+        before = self._openers
+        self._openers = (old, new)
+        changed = {
+            number
+            for number, row in enumerate(self.rows)
+            if self._opener_of(row, (old, new)) != self._opener_of(row, before)
+        }
+        for number in changed:
+            self._tokens.pop(number, None)
+        self.highlighted -= changed
+        self.highlight_range(*self.visible)
+
+    @staticmethod
+    def _opener_of(row: Row, openers: tuple[Openers, Openers]) -> str:
+        if row.kind == "-":
+            return openers[0].get(row.old_no or 0, "")
+        if row.kind in ("+", " "):
+            return openers[1].get(row.new_no or 0, "")
+        return ""
 
     def set_spans(self, spans: dict[int, list[Span]]) -> None:
         """Intraline spans by block number (offsets in the line without its prefix).
@@ -305,17 +361,23 @@ class DiffHighlighter(QSyntaxHighlighter):
             self._formats.append(fmt)
 
     def _lex(self, number: int, text: str) -> array[int]:
-        """The coloured tokens of a line, flat (start, length, kind index); lexed once."""
+        """The coloured tokens of a line, flat (start, length, kind index); lexed once,
+        after its opener when it starts inside a multi-line string or comment (the
+        opener's own tokens dropped)."""
         tokens = self._tokens.get(number)
         if tokens is None:
             tokens = array("I")
             if self.lexer is not None and len(text) <= MAX_LEXED_CHARS:
-                position = 1
-                for kind, value in self.lexer.get_tokens(text[1:]):
+                row = self.rows[number] if 0 <= number < len(self.rows) else None
+                opener = self._opener_of(row, self._openers) if row is not None else ""
+                position = 1 - len(opener)
+                for kind, value in self.lexer.get_tokens(opener + text[1:]):
                     index = kind_index(kind)
-                    if index >= 0 and value:
-                        tokens.extend((position, len(value), index))
-                    position += len(value)
+                    end = position + len(value)
+                    if index >= 0 and end > 1:
+                        start = max(position, 1)
+                        tokens.extend((start, end - start, index))
+                    position = end
             self._tokens[number] = tokens
         return tokens
 

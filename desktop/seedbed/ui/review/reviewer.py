@@ -1,5 +1,9 @@
 """The diff reviewer of one task: files, diff, summary and checks, and the decision
-(approve and merge, request changes with comments, discard)."""
+(approve and merge, request changes with comments, discard).
+
+The diff takes most of the width; no text anywhere sets the window's width (long lines
+scroll, elide or wrap anywhere), so a test runner's line of dots cannot push the buttons
+off the screen."""
 
 from __future__ import annotations
 
@@ -20,8 +24,13 @@ from PySide6.QtWidgets import (
 
 from seedbed.domain.diffs import Comment, FileDiff
 from seedbed.domain.errors import SeedbedError
-from seedbed.domain.models import Task
-from seedbed.engine.reviewing import ReviewData, load_file, load_outline, load_review
+from seedbed.engine.reviewing import (
+    ReviewData,
+    load_file,
+    load_outline,
+    load_review,
+    merge_message,
+)
 from seedbed.ui.actions import add_action
 from seedbed.ui.context import AppContext
 from seedbed.ui.review.comment_flow import CommentFlow
@@ -33,8 +42,11 @@ from seedbed.ui.review.file_tree import first_in_tree
 from seedbed.ui.review.side_panel import SidePanel
 from seedbed.ui.review.source import read_blob, read_new_lines
 from seedbed.ui.task_dialog import describe_error
-from seedbed.ui.widgets import ErrorLabel
+from seedbed.ui.widgets import ElidedLabel, ErrorLabel, never_widens
 
+# The splitter's first widths (the file tree, the diff, the side panel): the diff gets
+# what a resize adds or takes.
+PANE_WIDTHS = (240, 820, 340)
 REFRESH_MS = 500
 WHOLE_AFTER_MS = 20  # the whole diff is asked for this long after the outline's frame
 LIVE_POLL_MS = 2000  # a silent agent still changes files: a live diff is read this often
@@ -49,10 +61,6 @@ REVIEW_ACTIONS = (
     "toggle_viewed",
     "toggle_split",
 )
-
-
-def commit_message(task: Task, summary: str) -> str:
-    return task.title.strip() + (f"\n\n{summary.strip()}" if summary.strip() else "") + "\n"
 
 
 class ReviewWindow(DecisionActions, QWidget):
@@ -85,8 +93,7 @@ class ReviewWindow(DecisionActions, QWidget):
         self.diff.source_loader = self._source_loader
         self.side = SidePanel(self)
         self.comments = CommentFlow(context.store, task_id, self.diff, self.side, self._call, self)
-        self.header = QLabel(self)
-        self.header.setTextFormat(Qt.TextFormat.PlainText)
+        self.header = ElidedLabel(self)
         self.split_box = QCheckBox("Side by side", self)
         self.since_box = QCheckBox("Only what changed since the last review", self)
         self.since_box.setEnabled(False)
@@ -97,7 +104,9 @@ class ReviewWindow(DecisionActions, QWidget):
             reviewed = False
         self.since_box.setChecked(reviewed)
         self.error_label = ErrorLabel(self)
+        never_widens(self.error_label)
         self.status_label = QLabel(self)
+        never_widens(self.status_label)
         self._build_decision()
 
         top = QHBoxLayout()
@@ -105,18 +114,16 @@ class ReviewWindow(DecisionActions, QWidget):
         top.addWidget(self.split_box)
         top.addWidget(self.since_box)
         self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
-        self.splitter.addWidget(self.files)
-        self.splitter.addWidget(self.diff)
-        right = QWidget(self)
-        right_layout = QVBoxLayout(right)
-        right_layout.setContentsMargins(0, 0, 0, 0)
-        right_layout.addWidget(self.side, 1)
-        right_layout.addWidget(self.decision)
-        self.splitter.addWidget(right)
-        self.splitter.setSizes([260, 720, 320])
+        self.splitter.setChildrenCollapsible(False)
+        for pane in (self.files, self.diff, self.side):
+            self.splitter.addWidget(pane)
+        self.splitter.setSizes(list(PANE_WIDTHS))
+        for index, stretch in enumerate((0, 1, 0)):
+            self.splitter.setStretchFactor(index, stretch)
         layout = QVBoxLayout(self)
         layout.addLayout(top)
         layout.addWidget(self.splitter, 1)
+        layout.addWidget(self.decision)
         layout.addWidget(self.error_label)
         layout.addWidget(self.status_label)
 
@@ -147,10 +154,10 @@ class ReviewWindow(DecisionActions, QWidget):
         self.strategy, self.message, self.request_message = d.strategy, d.message, d.request_message
         self.recheck = d.recheck
         self.approve_button, self.request_button = d.approve_button, d.request_button
-        self.comment_button, self.discard_button = d.comment_button, d.discard_button
+        self.discard_button = d.discard_button
         self.approve_button.clicked.connect(self._on_approve_button_clicked)
         self.request_button.clicked.connect(self._on_request_button_clicked)
-        self.comment_button.clicked.connect(self._on_comment_button_clicked)
+        d.comment_action.triggered.connect(self._on_comment_action_triggered)
         self.discard_button.clicked.connect(self._on_discard_button_clicked)
         d.resolve_button.clicked.connect(self._on_resolve_button_clicked)
         d.plan_approve_button.clicked.connect(self._on_plan_approve_button_clicked)
@@ -231,13 +238,14 @@ class ReviewWindow(DecisionActions, QWidget):
         task = data.task
         live = " — live, the agent is working" if data.live else ""
         since = f" — since {data.since[:10]}" if data.since else ""
-        self.header.setText(f"{task.title} ({task.state.value.replace('_', ' ')}){live}{since}")
+        state = task.state.value.replace("_", " ")
+        self.header.set_full_text(f"{task.title} ({state}){live}{since}")
         self.setWindowTitle(f"Review #{task.id}: {task.title}")
         self.since_box.setEnabled(task.reviewed_commit is not None or self.since_box.isChecked())
         self.side.show_data(data)
         if data.diff_range is not None:
             self.diff.blob_reader = functools.partial(read_blob, data.diff_range.cwd)
-        prefill = commit_message(task, data.summary)
+        prefill = merge_message(task, data.summary)
         if first or self.message.toPlainText() == self._prefill:
             self.message.setPlainText(prefill)
         self._prefill = prefill
@@ -409,5 +417,5 @@ class ReviewWindow(DecisionActions, QWidget):
         self.comments.comment_lines()
 
     @Slot()
-    def _on_comment_button_clicked(self) -> None:
+    def _on_comment_action_triggered(self) -> None:
         self.comments.comment_lines()

@@ -1,5 +1,6 @@
-"""The reviewer's side panel: the agent's summary, the task's plan and prompt, the
-checks, the radar's notes and the review comments; and the dialog that writes a comment."""
+"""The reviewer's side panel: the executor's summary, the reviewer agent's verdict, the
+task's plan and prompt, the checks, the radar's notes and the review comments; and the
+dialog that writes a comment."""
 
 from __future__ import annotations
 
@@ -20,32 +21,44 @@ from PySide6.QtWidgets import (
 )
 
 from seedbed.domain.diffs import Comment, CommentAuthor
-from seedbed.domain.models import CheckResult, CheckStatus
 from seedbed.engine.comments import comment_location
+from seedbed.engine.review_agent import Verdict
 from seedbed.engine.reviewing import ReviewData
 from seedbed.ui import theme
+from seedbed.ui.review.check_output import CheckOutput
+from seedbed.ui.widgets import never_widens, wrap_anywhere
 
-CHECK_TAIL_LINES = 12
 NO_PLAN = "No plan: this task ran without one."
+NO_REVIEW = "No reviewer agent has read this change."
 
 
-def check_text(checks: CheckResult, base_moved: int | None = None, base: str = "base") -> str:
-    if checks.status is CheckStatus.NONE:
-        return "Checks: none configured or not run."
-    text = f"Checks: {checks.status.value}"
-    if checks.exit_code is not None:
-        text += f" (exit {checks.exit_code})"
-    if base_moved:
-        text += f" · {base} +{base_moved} commit{'s' if base_moved != 1 else ''} since checks"
-        text += " (they run again on the merge result when you approve)"
-    tail = "\n".join(checks.output_tail.splitlines()[-CHECK_TAIL_LINES:])
-    return text + (f"\n{tail}" if tail else "")
+def reviewer_text(data: ReviewData) -> str:
+    """What the reviewer agent said of the change shown: its verdict and summary, or
+    its whole answer when that held no verdict."""
+    review = data.review
+    if review is None:
+        answer = data.review_answer.strip()
+        return f"No verdict in its answer:\n\n{answer}" if answer else ""
+    if review.verdict is Verdict.APPROVE:
+        head = "Approved."
+    else:
+        count = len(review.comments)
+        said = f" ({count} comment{'s' if count != 1 else ''}, listed below)" if count else ""
+        head = f"Asked for changes{said}."
+    summary = review.summary.strip()
+    return head + (f"\n\n{summary}" if summary else "")
 
 
 def comment_text(comment: Comment) -> str:
     state = "sent" if comment.sent else "unsent"
     by = "reviewer agent: " if comment.author is CommentAuthor.REVIEWER else ""
     return f"{comment_location(comment)} — {by}{comment.body}  [{state}]"
+
+
+def reviewer_tab_text(data: ReviewData) -> str:
+    if data.review is None:
+        return "Reviewer ?" if data.review_answer.strip() else "Reviewer"
+    return "Reviewer ✓" if data.review.verdict is Verdict.APPROVE else "Reviewer ✗"
 
 
 class CommentDialog(QDialog):
@@ -57,9 +70,9 @@ class CommentDialog(QDialog):
         super().__init__(parent)
         self.setWindowTitle(title)
         self.setMinimumWidth(460)
-        self.quote_label = QLabel(quote or "(the whole file)", self)
+        self.quote_label = QLabel(wrap_anywhere(quote) or "(the whole file)", self)
         self.quote_label.setTextFormat(Qt.TextFormat.PlainText)
-        self.quote_label.setWordWrap(True)
+        never_widens(self.quote_label)
         self.body_edit = QPlainTextEdit(body, self)
         self.body_edit.setPlaceholderText("What should change here?")
         buttons = QDialogButtonBox(
@@ -77,7 +90,8 @@ class CommentDialog(QDialog):
 
 
 class SidePanel(QWidget):
-    """What the agent said, the checks, the notes and the comments.
+    """What the executor and the reviewer agent said, the checks, the notes and the
+    comments.
 
     Signals:
         edit_requested(object): edit this unsent Comment (new body as its `body`).
@@ -100,6 +114,9 @@ class SidePanel(QWidget):
         self.summary = QPlainTextEdit(self)
         self.summary.setReadOnly(True)
         self.summary.setPlaceholderText("The agent left no summary.")
+        self.reviewer = QPlainTextEdit(self)
+        self.reviewer.setReadOnly(True)
+        self.reviewer.setPlaceholderText(NO_REVIEW)
         self.plan = QTextBrowser(self)  # Markdown, links open outside
         self.plan.setOpenExternalLinks(True)
         self.plan.setPlaceholderText(NO_PLAN)
@@ -124,15 +141,14 @@ class SidePanel(QWidget):
         self.prompt.setPlaceholderText("No prompt: the title is the task.")
         self.tabs = QTabWidget(self)
         self.tabs.addTab(self.summary, "Summary")
+        self.tabs.addTab(self.reviewer, "Reviewer")
+        self.plan_page = plan_page
         self.tabs.addTab(plan_page, "Plan")
         self.tabs.addTab(self.prompt, "Task")
-        self.checks = QLabel(self)
-        self.checks.setTextFormat(Qt.TextFormat.PlainText)
-        self.checks.setWordWrap(True)
-        self.checks.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.checks = CheckOutput(self)
         self.notes = QLabel(self)
         self.notes.setTextFormat(Qt.TextFormat.PlainText)
-        self.notes.setWordWrap(True)
+        never_widens(self.notes)
         self.edit_dialog: CommentDialog | None = None
         self.comments = QListWidget(self)
         self.comments.setWordWrap(True)
@@ -146,6 +162,7 @@ class SidePanel(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.tabs, 2)
         layout.addWidget(self.checks)
+        self._layout = layout
         layout.addWidget(self.notes)
         layout.addWidget(QLabel("Comments", self))
         layout.addWidget(self.comments, 1)
@@ -156,6 +173,7 @@ class SidePanel(QWidget):
         self.comments.itemActivated.connect(self._on_comments_item_activated)
         self.edit_plan_button.clicked.connect(self._on_edit_plan_button_clicked)
         self.save_plan_button.clicked.connect(self._on_save_plan_button_clicked)
+        self.checks.show_all.toggled.connect(self._on_checks_show_all_toggled)
         self._on_comments_current_item_changed(None, None)
 
     def show_data(self, data: ReviewData) -> None:
@@ -165,18 +183,23 @@ class SidePanel(QWidget):
         if self._plan_text != task.plan:  # rendering it again would lose the scroll
             self._plan_text = task.plan
             self.plan.setMarkdown(task.plan)
-        self.tabs.setTabText(1, "Plan" if task.plan.strip() else "Plan (none)")
+        plan_tab = self.tabs.indexOf(self.plan_page)
+        self.tabs.setTabText(plan_tab, "Plan" if task.plan.strip() else "Plan (none)")
         if self.prompt.toPlainText() != task.prompt:
             self.prompt.setPlainText(task.prompt)
-        self.checks.setText(check_text(data.checks, data.base_moved, data.task.base_branch))
-        palette = self.palette()
-        failed = data.checks.status is CheckStatus.FAILED
-        color = theme.danger(palette) if failed else palette.color(self.checks.foregroundRole())
-        self.checks.setStyleSheet(f"color: {color.name()}" if failed else "")
+        said = reviewer_text(data)
+        if self.reviewer.toPlainText() != said:
+            self.reviewer.setPlainText(said)
+        self.tabs.setTabText(self.tabs.indexOf(self.reviewer), reviewer_tab_text(data))
+        self.checks.show_checks(data.checks, data.base_moved, data.task.base_branch)
         notes = [n for n in [data.budget_note, *data.overlaps] if n]
-        self.notes.setText("\n".join(f"⚠ {n}" for n in notes))
+        self.notes.setText(wrap_anywhere("\n".join(f"⚠ {n}" for n in notes)))
         self.notes.setVisible(bool(notes))
         self.show_comments(data.comments)
+
+    @Slot(bool)
+    def _on_checks_show_all_toggled(self, checked: bool) -> None:
+        self._layout.setStretchFactor(self.checks, 2 if checked else 0)
 
     def show_comments(self, comments: list[Comment]) -> None:
         current = self.current_comment()
