@@ -33,6 +33,7 @@ from seedbed.engine.comments import (
     follow_up_prompt,
     request_changes_with_comments,
 )
+from seedbed.engine.changes import diff_files
 from seedbed.engine.configure import (
     PROJECT_NAME,
     InvalidField,
@@ -51,7 +52,6 @@ from seedbed.engine.radar import budget_note, overlapping_tasks
 from seedbed.engine.recovery import interrupt_run
 from seedbed.engine.review import (
     approve,
-    diff_files,
     diff_stat,
     diff_text,
     discard,
