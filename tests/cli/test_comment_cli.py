@@ -18,20 +18,9 @@ def test_comment_add_refuses_a_file_outside_the_diff_and_a_line_outside_the_file
         seedbed("comment", "add", task_id, "--file", "notes.txt", "--line", "4", "--body", "x")
     )
     assert "line 4 is outside notes.txt, which has 3 lines" in line
+    selection = ["--line", "2", "--end-line", "9"]
     line = error_line(
-        seedbed(
-            "comment",
-            "add",
-            task_id,
-            "--file",
-            "notes.txt",
-            "--line",
-            "2",
-            "--end-line",
-            "9",
-            "--body",
-            "x",
-        )  # fmt: skip
+        seedbed("comment", "add", task_id, "--file", "notes.txt", *selection, "--body", "x")
     )
     assert "line 9 is outside notes.txt" in line
     assert seedbed.ok("comment", "list", task_id, "--json").json() == []

@@ -24,6 +24,7 @@ from seedbed.agents.readiness import default_profile
 from seedbed.domain.errors import OperationError, UserError
 from seedbed.domain.lifecycle import check_move
 from seedbed.domain.models import Control, Model, Phase, RunKind, Task, TaskState
+from seedbed.engine.changes import diff_files
 from seedbed.engine.comments import (
     add_comment,
     comment_location,
@@ -33,7 +34,6 @@ from seedbed.engine.comments import (
     follow_up_prompt,
     request_changes_with_comments,
 )
-from seedbed.engine.changes import diff_files
 from seedbed.engine.configure import (
     PROJECT_NAME,
     InvalidField,
