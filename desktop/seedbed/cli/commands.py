@@ -278,12 +278,17 @@ class Cli:
 
     def task_log(self) -> int:
         task = self.store.get_task(self.args.id)
+        if self.args.json:
+            if self.args.follow:
+                raise UserError("--json prints one document at the end: follow with --jsonl")
+            self.emit(self._log_document(task.id), "")
+            return EXIT_OK
         run = self._pick_run(task.id)
         after = -1
         while True:
             rows = self.store.read_events(run.id, after)
             for seq, data in rows:
-                self.out.write(format_event(run, seq, data, self.args.json))
+                self.out.write(format_event(run, seq, data, self.args.jsonl))
             if rows:
                 after = rows[-1][0]
                 self.out.flush()
@@ -296,6 +301,27 @@ class Cli:
                     return EXIT_OK
                 continue
             time.sleep(0.1)
+
+    def _log_document(self, task_id: int) -> dict[str, Any]:
+        """`task log --json`: the task's runs (every one, or --run N) with their events."""
+        runs = self.store.list_runs(task_id)
+        if self.args.run is not None:
+            runs = [self._pick_run(task_id)]
+        elif not runs:
+            raise UserError(f"task {task_id} has not run yet")
+        return {
+            "task": task_id,
+            "runs": [
+                {
+                    **run.model_dump(mode="json", exclude={"conversation", "task_id"}),
+                    "events": [
+                        {"seq": seq, **json.loads(data)}
+                        for seq, data in self.store.read_events(run.id)
+                    ],
+                }
+                for run in runs
+            ],
+        }
 
     def _pick_run(self, task_id: int) -> Run:
         deadline = time.monotonic() + 3600

@@ -208,6 +208,12 @@ def build_parser() -> Parser:
     p.add_argument("id", type=int)
     p.add_argument("--run", type=int, metavar="N", help="run number (default: the last)")
     p.add_argument("--follow", action="store_true", help="keep printing until the run ends")
+    p.add_argument(
+        "--jsonl",
+        action="store_true",
+        help="one JSON object per event, as they come (with --follow too); --json prints "
+        "one document: the task's runs (all, or --run N) with their events",
+    )
     p = task.add_parser("diff", parents=[common], help="the task's change against its base")
     p.add_argument("id", type=int)
     p.add_argument("--stat", action="store_true")

@@ -51,7 +51,8 @@ def read_key(name: str) -> str:
 
 
 def format_event(run: Run, seq: int, data: str, as_json: bool) -> str:
-    """One stored event as a line of `task log` (or as its JSON, with run and seq)."""
+    """One stored event as a line of `task log` (or of `task log --jsonl`: its JSON, with
+    run and seq)."""
     if as_json:
         return f'{{"run": {run.number}, "seq": {seq}, {data[1:]}\n'
     event = json.loads(data)
