@@ -152,9 +152,10 @@ def test_project_add_refuses_what_it_cannot_work_on(seedbed: SeedbedCli, tmp_pat
 
 
 def test_project_add_refuses_a_second_project_with_the_same_name(
-    seedbed: SeedbedCli, project: str, repo: Path
+    seedbed: SeedbedCli, project: str, tmp_path: Path
 ) -> None:
-    assert "already exists" in error_line(seedbed("project", "add", repo, "--name", "demo"))
+    other = make_repo(tmp_path / "other", {"README.md": "# other\n"})
+    assert "already exists" in error_line(seedbed("project", "add", other, "--name", "demo"))
 
 
 def test_project_add_defaults_to_checked_out_branch_and_directory_name(

@@ -11,6 +11,8 @@ import time
 from typing import Any, TextIO
 
 from seedbed import secrets
+from seedbed.cli.model_options import given_fields
+from seedbed.cli.parser import PROFILE_SETTINGS, PROJECT_ROLES, PROJECT_SETTINGS
 from seedbed.cli.text import EXIT_OK, describe, format_event, read_key, usage_line
 from seedbed.domain.errors import OperationError, UserError
 from seedbed.domain.models import (
@@ -18,6 +20,7 @@ from seedbed.domain.models import (
     Control,
     MergeStrategy,
     Phase,
+    Project,
     Run,
     RunStatus,
     TaskState,
@@ -50,46 +53,48 @@ class Cli:
 
     def project_add(self) -> int:
         a = self.args
-        project = ops.add_project(
-            self.store,
-            a.path,
-            a.name,
-            a.base,
-            a.setup,
-            a.check,
-            a.copy,
-            a.diff_budget,
-            a.fix_rounds,
-            a.budget_usd,
-            a.budget_tokens,
-        )
-        if a.executor or a.planner or a.reviewer:
-            project = ops.set_project_defaults(
-                self.store, project, executor=a.executor, planner=a.planner, reviewer=a.reviewer
-            )
+        settings = given_fields(a, PROJECT_SETTINGS)
+        roles = {field: settings.pop(field) for field in PROJECT_ROLES if field in settings}
+        base = settings.pop("base_branch", None)
+        project = ops.add_project(self.store, a.path, a.name, base, **settings)
+        if roles:
+            project = self._set_roles(project, roles)
         self.emit(project.model_dump(mode="json"), str(project.id))
         return EXIT_OK
 
     def project_set(self) -> int:
         a = self.args
         project = self.store.find_project(a.project)
-        changes = {
-            k: v
-            for k, v in (
-                ("fix_rounds", a.fix_rounds),
-                ("budget_usd", a.budget_usd),
-                ("budget_tokens", a.budget_tokens),
-            )
-            if v is not None
-        }
-        try:
-            project = ops.update_project_settings(self.store, project.model_copy(update=changes))
-        except ops.InvalidField as exc:
-            raise UserError(str(exc)) from None
-        project = ops.set_project_defaults(
-            self.store, project, executor=a.executor, planner=a.planner, reviewer=a.reviewer
-        )
+        settings = given_fields(a, PROJECT_SETTINGS)
+        roles = {field: settings.pop(field) for field in PROJECT_ROLES if field in settings}
+        if "copy_globs" in settings:  # `--copy ""` alone: none
+            settings["copy_globs"] = [glob for glob in settings["copy_globs"] if glob]
+        if settings:
+            project = ops.update_project_settings(self.store, project.model_copy(update=settings))
+        if roles:
+            project = self._set_roles(project, roles)
         self.emit(project.model_dump(mode="json"), f"project {project.name} updated")
+        return EXIT_OK
+
+    def _set_roles(self, project: Project, roles: dict[str, str]) -> Project:
+        """The roles' profiles by name ("": none); the ones not given stay."""
+        return ops.set_project_defaults(
+            self.store,
+            project,
+            executor=roles.get("executor_profile_id"),
+            planner=roles.get("planner_profile_id"),
+            reviewer=roles.get("reviewer_profile_id"),
+        )
+
+    def project_remove(self) -> int:
+        removed = ops.remove_project(self.store, self.args.project, self.args.delete_branches)
+        done = "deleted" if removed.deleted else "kept"
+        lines = [f"project {removed.project.name} removed ({removed.tasks} task(s) forgotten)"]
+        if removed.branches:
+            lines.append(f"branches {done}: {', '.join(removed.branches)}")
+        if removed.worktrees:
+            lines.append(f"worktrees {done}: {', '.join(map(str, removed.worktrees))}")
+        self.emit(removed.model_dump(mode="json"), "\n".join(lines))
         return EXIT_OK
 
     def project_list(self) -> int:
@@ -100,18 +105,28 @@ class Cli:
 
     def profile_add(self) -> int:
         a = self.args
-        options = {
-            name: getattr(a, name)
-            for name in (
-                "command", "timeout", "provider", "model", "base_url", "key_name",
-                "context_window", "max_turns", "max_tries", "price_in", "price_out",
-                "token_budget", "max_output_tokens", "binary", "permission_mode",
-                "extra_args", "idle_timeout",
-            )
-            if getattr(a, name) not in (None, "", [])
-        }  # fmt: skip
+        options = given_fields(a, PROFILE_SETTINGS)
         profile = ops.add_profile(self.store, a.name, AgentKind(a.kind), **options)
         self.emit(profile.model_dump(mode="json"), str(profile.id))
+        return EXIT_OK
+
+    def profile_set(self) -> int:
+        a = self.args
+        profile = self.store.find_profile(a.name)
+        kind = AgentKind(a.kind) if a.kind else profile.kind
+        options = {
+            **profile.model_dump(exclude={"id", "name", "kind"}),
+            **given_fields(a, PROFILE_SETTINGS),
+        }
+        name = a.rename if a.rename is not None else profile.name
+        updated = ops.update_profile(self.store, profile.id, name, kind, **options)
+        self.emit(updated.model_dump(mode="json"), f"profile {updated.name} updated")
+        return EXIT_OK
+
+    def profile_remove(self) -> int:
+        profile = self.store.find_profile(self.args.name)
+        self.store.delete_profile(profile.id)  # as the window does: refused while in use
+        self.emit({"id": profile.id, "removed": True}, f"profile {profile.name} removed")
         return EXIT_OK
 
     def profile_list(self) -> int:

@@ -48,6 +48,7 @@ from seedbed.engine.configure import (
 from seedbed.engine.dependencies import check_dependencies, set_dependencies
 from seedbed.engine.engine import apply_control_to_queued
 from seedbed.engine.lock import EngineBusy, EngineLock
+from seedbed.engine.projects import RemovedProject, remove_project
 from seedbed.engine.radar import budget_note, overlapping_tasks
 from seedbed.engine.recovery import interrupt_run
 from seedbed.engine.review import (
@@ -69,6 +70,7 @@ __all__ = [
     "PROJECT_NAME",
     "RESUME_MESSAGE",
     "InvalidField",
+    "RemovedProject",
     "TaskOptions",
     "add_comment",
     "add_profile",
@@ -94,6 +96,7 @@ __all__ = [
     "follow_up_prompt",
     "move_before",
     "overlapping_tasks",
+    "remove_project",
     "remove_workspace",
     "request_changes",
     "request_changes_with_comments",

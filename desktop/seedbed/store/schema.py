@@ -187,4 +187,9 @@ MIGRATIONS: list[str] = [
     ALTER TABLE comments_new RENAME TO comments;
     CREATE INDEX comments_by_task ON comments(task_id, path, line);
     """,
+    # The highest task id a removed project took with it: a new task's id goes above it,
+    # so a task id (and the branch and worktree named after it) is never given twice.
+    """
+    CREATE TABLE retired_ids (name TEXT PRIMARY KEY, last_id INTEGER NOT NULL);
+    """,
 ]
