@@ -13,7 +13,7 @@ from typing import Any, TextIO
 from seedbed import secrets
 from seedbed.cli.model_options import given_fields
 from seedbed.cli.parser import PROFILE_SETTINGS, PROJECT_ROLES, PROJECT_SETTINGS
-from seedbed.cli.text import EXIT_OK, describe, format_event, read_key, usage_line
+from seedbed.cli.text import EXIT_OK, describe, format_event, read_key, shown, usage_line
 from seedbed.domain.errors import OperationError, UserError
 from seedbed.domain.models import (
     AgentKind,
@@ -24,6 +24,7 @@ from seedbed.domain.models import (
     Run,
     RunStatus,
     TaskState,
+    profile_fields,
 )
 from seedbed.engine import operations as ops
 from seedbed.engine.engine import Engine
@@ -101,6 +102,35 @@ class Cli:
         projects = self.store.list_projects()
         rows = [f"{p.id:>4}  {p.name:<20} {p.base_branch:<12} {p.path}" for p in projects]
         self.emit([p.model_dump(mode="json") for p in projects], "\n".join(rows) or "no projects")
+        return EXIT_OK
+
+    def project_show(self) -> int:
+        project = self.store.find_project(self.args.project)
+        names = {p.id: p.name for p in self.store.list_profiles()}
+        values = project.model_dump(mode="json")
+        rows = [f"#{project.id} {project.name}", f"  path: {project.path}"]
+        for field in PROJECT_SETTINGS:
+            value = values[field]
+            if field in PROJECT_ROLES:
+                value = names.get(value, "none") if value is not None else "none"
+            elif isinstance(value, list):
+                value = ", ".join(value) or "none"
+            label = field.removesuffix("_profile_id").replace("_", " ")
+            rows.append(f"  {label}: {shown(value)}")
+        self.emit(values, "\n".join(rows))
+        return EXIT_OK
+
+    def profile_show(self) -> int:
+        profile = self.store.find_profile(self.args.name)
+        values = profile.model_dump(mode="json")
+        rows = [f"#{profile.id} {profile.name} ({profile.kind.value})"]
+        for field in profile_fields(profile.kind)[2:]:  # after its name and kind
+            value = values[field]
+            rows.append(
+                f"  {field.replace('_', ' ')}: "
+                + (" ".join(value) or "none" if isinstance(value, list) else shown(value))
+            )
+        self.emit(values, "\n".join(rows))
         return EXIT_OK
 
     def profile_add(self) -> int:
@@ -233,18 +263,22 @@ class Cli:
 
     def task_show(self) -> int:
         detail = ops.task_detail(self.store, self.args.id)
+        error = detail["error"]
         runs = "\n".join(
-            f"  run {r['number']} {r['kind']:<9} {r['status']:<11} exit {r['exit_code']}"
-            + (f"  {r['reason']}" if r["reason"] else "")
+            f"  run {r['number']} {r['kind']:<9} {r['status']:<11} exit {shown(r['exit_code'])}"
+            # the task's error is said once, above, not again by the run it ended
+            + (f"  {r['reason']}" if r["reason"] and r["reason"] != error else "")
             for r in detail["runs"]
         )
         diff = detail["diff"]
+        worktree = detail["worktree"] or "none yet"
+        branch = detail["branch"] or "none yet"
         text = (
             f"#{detail['id']} {detail['title']}\n"
-            f"  {detail['state']} / {detail['phase'] or '-'}   project {detail['project']}"
-            f"   profile {detail['profile']}\n"
-            f"  branch {detail['branch']} (base {detail['base']})\n"
-            f"  worktree {detail['worktree']}\n"
+            f"  {detail['state']} / {shown(detail['phase'])}   project {detail['project']}"
+            f"   profile {shown(detail['profile'])}\n"
+            f"  branch {branch} (base {detail['base']})\n"
+            f"  worktree {worktree}\n"
             f"  diff: {diff['files']} files, +{diff['insertions']} -{diff['deletions']}"
             f"   checks: {detail['checks']['status']}\n"
             + usage_line(detail["runs"])
@@ -253,7 +287,7 @@ class Cli:
                 f"  also changed by task {o['task_id']}: {', '.join(o['files'])}\n"
                 for o in detail["overlaps"]
             )
-            + (f"  error: {detail['error']}\n" if detail["error"] else "")
+            + (f"  error: {error}\n" if error else "")
             + ("  plan: written (`seedbed task plan ID` prints it)\n" if detail["plan"] else "")
             + (
                 "  waits for " + ", ".join(f"#{n}" for n in detail["waiting_for"]) + " to merge\n"

@@ -135,6 +135,8 @@ def build_parser() -> Parser:
         help="also remove its tasks' worktrees and branches (kept by default)",
     )
     project.add_parser("list", parents=[common], help="list projects")
+    p = project.add_parser("show", parents=[common], help="a project's settings")
+    p.add_argument("project", metavar="ID_OR_NAME")
 
     profile = commands.add_parser("profile", help="agent profiles").add_subparsers(
         dest="act", required=True, parser_class=Parser, metavar="ACTION"
@@ -155,6 +157,8 @@ def build_parser() -> Parser:
     )
     p.add_argument("name")
     profile.add_parser("list", parents=[common], help="list profiles")
+    p = profile.add_parser("show", parents=[common], help="a profile's settings")
+    p.add_argument("name")
 
     task = commands.add_parser("task", help="tasks on the board").add_subparsers(
         dest="act", required=True, parser_class=Parser, metavar="ACTION"

@@ -29,10 +29,20 @@ def usage_line(runs: list[dict[str, Any]]) -> str:
     return f"  tokens {tokens_in} in, {tokens_out} out, ${cost:.4f}, context up to {fill:.0%}\n"
 
 
+def shown(value: object) -> str:
+    """A value as human output says it: never Python's `None`, never an empty gap."""
+    return "-" if value is None or value == "" else str(value)
+
+
 def describe(profile: AgentProfile) -> str:
     if profile.kind is AgentKind.BUILTIN and profile.provider is not None:
         return f"{profile.provider.value} {profile.model} {profile.effective_base_url()}"
-    return profile.command
+    if profile.kind is AgentKind.COMMAND:
+        return profile.command
+    parts = [profile.binary or "(on PATH)", f"model {profile.model or '(its default)'}"]
+    if profile.base_url:
+        parts.append(profile.base_url)
+    return " ".join(parts)
 
 
 def read_key(name: str) -> str:
