@@ -13,7 +13,16 @@ from typing import Any, TextIO
 from seedbed import secrets
 from seedbed.cli.model_options import given_fields
 from seedbed.cli.parser import PROFILE_SETTINGS, PROJECT_ROLES, PROJECT_SETTINGS
-from seedbed.cli.text import EXIT_OK, describe, format_event, read_key, shown, usage_line
+from seedbed.cli.text import (
+    EXIT_OK,
+    describe,
+    format_event,
+    outcome,
+    read_key,
+    run_summary,
+    shown,
+    usage_line,
+)
 from seedbed.domain.errors import OperationError, UserError
 from seedbed.domain.models import (
     AgentKind,
@@ -546,9 +555,12 @@ class Cli:
             else:
                 engine.task_listeners.append(self._last_seen_task)
             asyncio.run(self._serve(engine))
-            if self.args.json:
-                tasks = [self.store.get_task(task_id) for task_id in sorted(self._last_seen)]
-                self.emit([t.model_dump(mode="json") for t in tasks], "")
+            tasks = [self.store.get_task(task_id) for task_id in sorted(self._last_seen)]
+            summary = run_summary(
+                "idle" if self.args.until_idle else "stopped",
+                [outcome(task.state, task.phase) for task in tasks],
+            )
+            self.emit([t.model_dump(mode="json") for t in tasks], summary)
         finally:
             lock.release()
         return EXIT_OK

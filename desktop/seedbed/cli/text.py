@@ -12,7 +12,9 @@ from seedbed.domain.errors import UserError
 from seedbed.domain.models import (
     AgentKind,
     AgentProfile,
+    Phase,
     Run,
+    TaskState,
 )
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -43,6 +45,36 @@ def describe(profile: AgentProfile) -> str:
     if profile.base_url:
         parts.append(profile.base_url)
     return " ".join(parts)
+
+
+# How `seedbed run` sums up the tasks it ran, in this order; other phases by their name.
+OUTCOMES = {
+    Phase.READY: "ready",
+    Phase.PLAN_READY: "plan ready",
+    Phase.CHECKS_FAILED: "checks failed",
+    Phase.AGENT_FAILED: "failed",
+    Phase.CONFLICT: "conflict",
+    Phase.INTERRUPTED: "interrupted",
+}
+
+
+def outcome(state: TaskState, phase: Phase) -> str:
+    """A task's outcome in a word or two: `ready`, `failed`, `merged`, `requeued` …"""
+    if state is TaskState.AWAITING_REVIEW:
+        return OUTCOMES.get(phase, phase.value.replace("_", " "))
+    if state is TaskState.PLANNED:
+        return "requeued"
+    if state is TaskState.RUNNING:
+        return "still running"
+    return state.value
+
+
+def run_summary(ended: str, outcomes: list[str]) -> str:
+    """`idle: 3 ready, 1 failed, 1 interrupted`: the tasks a run of the engine ran."""
+    order = [*OUTCOMES.values(), "merged"]
+    counts = {word: outcomes.count(word) for word in dict.fromkeys(order + outcomes)}
+    said = [f"{count} {word}" for word, count in counts.items() if count]
+    return f"{ended}: {', '.join(said) if said else 'no tasks ran'}"
 
 
 def read_key(name: str) -> str:
