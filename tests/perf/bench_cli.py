@@ -14,7 +14,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from harness import Figures, benchmark, log, median
+from harness import Figures, benchmark, cli, cli_subprocess, log, make_repo, median, temp_dir, timer
 
 RECORDINGS = Path(__file__).resolve().parents[1] / "agents" / "cli" / "recordings" / "claude_code"
 RUNS = ("write_file", "follow_up", "permission_denied", "api_retry")
@@ -58,4 +58,29 @@ def cli_parse_events_per_s(quick: bool) -> Figures:
         "cli_parse_events_per_s": round(rate),
         "cli_parse_mb_per_s": round(rate * size_mb / len(lines), 1),
         "cli_parse_events_out": events,
+    }
+
+
+@benchmark("cli_task_list_s", order=51)
+def cli_task_list_s(quick: bool) -> Figures:
+    """`seedbed task list` as a user runs it: a new process each time, on a data dir
+    with 3 projects and 60 tasks; the median wall time in seconds. Target: at most 0.3."""
+    with temp_dir("cli-list") as tmp:
+        data_dir = tmp / "data"
+        for number in range(3):
+            repo = make_repo(tmp / f"repo{number}", 1)
+            cli(data_dir, "project", "add", repo, "--name", f"p{number}")
+            for task in range(20):
+                cli(data_dir, "task", "add", "--project", f"p{number}", "--title", f"Task {task}")
+        cli_subprocess(data_dir, "task", "list")  # the first start writes .pyc files
+        times: list[float] = []
+        for _ in range(5 if quick else 15):
+            with timer() as elapsed:
+                out = cli_subprocess(data_dir, "task", "list")
+            times.append(elapsed())
+        assert len(out.splitlines()) == 60, out
+    log(f"task list: median {median(times):.3f}s, best {min(times):.3f}s over {len(times)}")
+    return {
+        "cli_task_list_s": round(median(times), 3),
+        "cli_task_list_best_s": round(min(times), 3),
     }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import getpass
 import json
 import signal
 import sys
@@ -13,12 +14,11 @@ from typing import Any, TextIO
 from seedbed import secrets
 from seedbed.cli.model_options import given_fields
 from seedbed.cli.parser import PROFILE_SETTINGS, PROJECT_ROLES, PROJECT_SETTINGS
+from seedbed.cli.reads import Reads
 from seedbed.cli.text import (
     EXIT_OK,
-    describe,
     format_event,
     outcome,
-    read_key,
     run_summary,
     shown,
     usage_line,
@@ -33,31 +33,35 @@ from seedbed.domain.models import (
     Run,
     RunStatus,
     TaskState,
-    profile_fields,
 )
 from seedbed.engine import operations as ops
 from seedbed.engine.engine import Engine
 from seedbed.engine.lock import EngineLock
-from seedbed.paths import resolve_data_dir
-from seedbed.store import Store
 from seedbed.store.settings import load_settings
 
 
-class Cli:
-    """One invocation: the parsed arguments, the store, and where output goes."""
+def read_key(name: str) -> str:
+    """A key from standard input: a prompt without echo on a terminal, else all of it."""
+    stdin = sys.stdin
+    try:
+        if stdin is None:
+            return ""
+        if stdin.isatty():
+            return getpass.getpass(f"API key for {name!r} (input is not shown): ")
+        return stdin.read(secrets.MAX_VALUE_LENGTH + 3)
+    except EOFError:
+        return ""
+    except (OSError, UnicodeDecodeError) as exc:  # the message could quote the input
+        raise UserError(f"cannot read the key from standard input ({type(exc).__name__})") from None
+
+
+class Cli(Reads):
+    """The commands that change things (and `task show`, `task log`, which read git and
+    follow runs): through the engine's operations."""
 
     def __init__(self, args: argparse.Namespace, out: TextIO) -> None:
-        self.args = args
-        self.out = out
-        self.data_dir = resolve_data_dir(args.data_dir)
-        self.store = Store.open(self.data_dir)
+        super().__init__(args, out)
         self._last_seen: dict[int, tuple[TaskState, Phase]] = {}
-
-    def emit(self, data: Any, text: str) -> None:
-        if self.args.json:
-            self.out.write(json.dumps(data, indent=2, default=str) + "\n")
-        elif text:
-            self.out.write(text + ("" if text.endswith("\n") else "\n"))
 
     # -- projects and profiles ----------------------------------------------------------
 
@@ -107,41 +111,6 @@ class Cli:
         self.emit(removed.model_dump(mode="json"), "\n".join(lines))
         return EXIT_OK
 
-    def project_list(self) -> int:
-        projects = self.store.list_projects()
-        rows = [f"{p.id:>4}  {p.name:<20} {p.base_branch:<12} {p.path}" for p in projects]
-        self.emit([p.model_dump(mode="json") for p in projects], "\n".join(rows) or "no projects")
-        return EXIT_OK
-
-    def project_show(self) -> int:
-        project = self.store.find_project(self.args.project)
-        names = {p.id: p.name for p in self.store.list_profiles()}
-        values = project.model_dump(mode="json")
-        rows = [f"#{project.id} {project.name}", f"  path: {project.path}"]
-        for field in PROJECT_SETTINGS:
-            value = values[field]
-            if field in PROJECT_ROLES:
-                value = names.get(value, "none") if value is not None else "none"
-            elif isinstance(value, list):
-                value = ", ".join(value) or "none"
-            label = field.removesuffix("_profile_id").replace("_", " ")
-            rows.append(f"  {label}: {shown(value)}")
-        self.emit(values, "\n".join(rows))
-        return EXIT_OK
-
-    def profile_show(self) -> int:
-        profile = self.store.find_profile(self.args.name)
-        values = profile.model_dump(mode="json")
-        rows = [f"#{profile.id} {profile.name} ({profile.kind.value})"]
-        for field in profile_fields(profile.kind)[2:]:  # after its name and kind
-            value = values[field]
-            rows.append(
-                f"  {field.replace('_', ' ')}: "
-                + (" ".join(value) or "none" if isinstance(value, list) else shown(value))
-            )
-        self.emit(values, "\n".join(rows))
-        return EXIT_OK
-
     def profile_add(self) -> int:
         a = self.args
         options = given_fields(a, PROFILE_SETTINGS)
@@ -166,12 +135,6 @@ class Cli:
         profile = self.store.find_profile(self.args.name)
         self.store.delete_profile(profile.id)  # as the window does: refused while in use
         self.emit({"id": profile.id, "removed": True}, f"profile {profile.name} removed")
-        return EXIT_OK
-
-    def profile_list(self) -> int:
-        profiles = self.store.list_profiles()
-        rows = [f"{p.id:>4}  {p.name:<20} {p.kind.value:<10} {describe(p)}" for p in profiles]
-        self.emit([p.model_dump(mode="json") for p in profiles], "\n".join(rows) or "no profiles")
         return EXIT_OK
 
     # -- tasks --------------------------------------------------------------------------
@@ -256,18 +219,6 @@ class Cli:
                 raise UserError(f"cannot read the plan file {a.edit}: {exc}") from None
             task = ops.set_plan(self.store, a.id, text)
         self.emit({"id": task.id, "plan": task.plan}, task.plan.rstrip("\n") or "(no plan)")
-        return EXIT_OK
-
-    def task_list(self) -> int:
-        a = self.args
-        project_id = self.store.find_project(a.project).id if a.project else None
-        states = [TaskState(a.state)] if a.state else None
-        tasks = self.store.list_tasks(project_id=project_id, states=states)
-        rows = [
-            f"{t.id:>4}  {t.state.value:<16} {t.phase.value:<14} {t.title.splitlines()[0][:60]}"
-            for t in tasks
-        ]
-        self.emit([t.model_dump(mode="json") for t in tasks], "\n".join(rows) or "no tasks")
         return EXIT_OK
 
     def task_show(self) -> int:

@@ -1,14 +1,10 @@
-"""How the command line prints things, and reads a key."""
+"""How the command line prints things."""
 
 from __future__ import annotations
 
-import getpass
 import json
-import sys
 from typing import Any
 
-from seedbed import secrets
-from seedbed.domain.errors import UserError
 from seedbed.domain.models import (
     AgentKind,
     AgentProfile,
@@ -75,21 +71,6 @@ def run_summary(ended: str, outcomes: list[str]) -> str:
     counts = {word: outcomes.count(word) for word in dict.fromkeys(order + outcomes)}
     said = [f"{count} {word}" for word, count in counts.items() if count]
     return f"{ended}: {', '.join(said) if said else 'no tasks ran'}"
-
-
-def read_key(name: str) -> str:
-    """A key from standard input: a prompt without echo on a terminal, else all of it."""
-    stdin = sys.stdin
-    try:
-        if stdin is None:
-            return ""
-        if stdin.isatty():
-            return getpass.getpass(f"API key for {name!r} (input is not shown): ")
-        return stdin.read(secrets.MAX_VALUE_LENGTH + 3)
-    except EOFError:
-        return ""
-    except (OSError, UnicodeDecodeError) as exc:  # the message could quote the input
-        raise UserError(f"cannot read the key from standard input ({type(exc).__name__})") from None
 
 
 def format_event(run: Run, seq: int, data: str, as_json: bool) -> str:
