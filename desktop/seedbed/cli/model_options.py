@@ -42,7 +42,7 @@ def add_field_options(
         options: dict[str, Any] = {"dest": name, "default": None, "help": described}
         metavar = (metavars or {}).get(name)
         if name in text_fields:
-            options["metavar"] = metavar or "TEXT"
+            options.update(metavar=metavar or "TEXT", help=f'{described} ("": none)')
         elif get_origin(kind) is list:
             options.update(action="append", metavar=metavar or "VALUE")
             options["help"] = f"{described} (repeatable)"
@@ -56,7 +56,8 @@ def add_field_options(
         if shown and info.default is not None and not info.is_required():
             default = info.default.value if isinstance(info.default, StrEnum) else info.default
             if default not in ("", 0, 0.0):
-                options["help"] = f"{options['help']} (default {default})"
+                said = f"{default:g}" if isinstance(default, float) else default
+                options["help"] = f"{options['help']} (default {said})"
         parser.add_argument(flag, **options)
 
 
