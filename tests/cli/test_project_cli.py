@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from seedbed.ui.settings_pages import PROJECT_FIELDS
-from tests.conftest import SeedbedCli, git
+from tests.conftest import SeedbedCli, git, make_repo
 from tests.test_cli import error_line, run_task
 
 
@@ -57,7 +57,9 @@ def test_project_set_takes_every_setting_of_the_settings_page(
     assert seedbed.ok("project", "list", "--json").json() == [kept]
 
 
-def test_project_add_takes_the_same_settings(seedbed: SeedbedCli, repo: Path) -> None:
+def test_project_add_takes_the_same_settings(
+    seedbed: SeedbedCli, repo: Path, tmp_path: Path
+) -> None:
     seedbed.ok("profile", "add", "coder", "--kind", "command", "--command", "true")
     shown = seedbed.ok(
         "project", "add", repo, "--name", "demo", "--check-timeout", "60",
@@ -66,6 +68,11 @@ def test_project_add_takes_the_same_settings(seedbed: SeedbedCli, repo: Path) ->
     assert (shown["check_timeout"], shown["budget_tokens"]) == (60.0, 5)
     assert shown["executor_profile_id"] == seedbed.ok("profile", "list", "--json").json()[0]["id"]
     assert (shown["fix_rounds"], shown["diff_budget"], shown["check_command"]) == (2, 0, "")
+    other = make_repo(tmp_path / "other")
+    assert "no profile named 'ghost'" in error_line(
+        seedbed("project", "add", other, "--reviewer", "ghost")
+    )
+    assert len(seedbed.ok("project", "list", "--json").json()) == 1
 
 
 def test_the_same_repository_is_not_added_twice(

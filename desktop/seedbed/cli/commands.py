@@ -69,6 +69,9 @@ class Cli(Reads):
         a = self.args
         settings = given_fields(a, PROJECT_SETTINGS)
         roles = {field: settings.pop(field) for field in PROJECT_ROLES if field in settings}
+        for name in roles.values():
+            if name:  # an unknown profile refuses the project before it is added
+                self.store.find_profile(name)
         base = settings.pop("base_branch", None)
         project = ops.add_project(self.store, a.path, a.name, base, **settings)
         if roles:

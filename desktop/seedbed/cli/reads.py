@@ -78,7 +78,8 @@ class Reads:
         states = [TaskState(a.state)] if a.state else None
         tasks = self.store.list_tasks(project_id=project_id, states=states)
         rows = [
-            f"{t.id:>4}  {t.state.value:<16} {t.phase.value:<14} {t.title.splitlines()[0][:60]}"
+            f"{t.id:>4}  {t.state.value:<16} {shown(t.phase.value):<14} "
+            f"{t.title.splitlines()[0][:60]}"
             for t in tasks
         ]
         self.emit([t.model_dump(mode="json") for t in tasks], "\n".join(rows) or "no tasks")
