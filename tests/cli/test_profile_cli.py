@@ -39,6 +39,14 @@ def test_profile_set_changes_the_fields_it_names_and_keeps_the_rest(seedbed: See
     assert "no profile named 'fixer'" in error_line(seedbed("profile", "set", "fixer"))
     assert seedbed.ok("profile", "list", "--json").json() == [builtin]
 
+    seedbed.ok("profile", "add", "claude", "--kind", "claude-code", "--extra-arg", "--verbose")
+    flags = ["--extra-arg", "--add-dir", "--extra-arg", "/tmp"]
+    assert seedbed.ok("profile", "set", "claude", *flags, "--json").json()["extra_args"] == [
+        "--add-dir", "/tmp",
+    ]  # fmt: skip
+    cleared = seedbed.ok("profile", "set", "claude", "--extra-arg", "", "--json").json()
+    assert cleared["extra_args"] == []
+
 
 def test_profile_remove_is_refused_while_tasks_on_the_board_use_it(
     seedbed: SeedbedCli, project: str

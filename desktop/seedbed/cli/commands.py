@@ -84,8 +84,6 @@ class Cli(Reads):
         project = self.store.find_project(a.project)
         settings = given_fields(a, PROJECT_SETTINGS)
         roles = {field: settings.pop(field) for field in PROJECT_ROLES if field in settings}
-        if "copy_globs" in settings:  # `--copy ""` alone: none
-            settings["copy_globs"] = [glob for glob in settings["copy_globs"] if glob]
         if settings:
             project = ops.update_project_settings(self.store, project.model_copy(update=settings))
         if roles:

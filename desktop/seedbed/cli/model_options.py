@@ -62,5 +62,10 @@ def add_field_options(
 
 
 def given_fields(args: argparse.Namespace, fields: Iterable[str]) -> dict[str, Any]:
-    """The fields whose options were given on the command line."""
-    return {name: getattr(args, name) for name in fields if getattr(args, name, None) is not None}
+    """The fields whose options were given on the command line. A list leaves out empty
+    values, so that `--copy ""` alone sets an empty list."""
+    given = {name: getattr(args, name) for name in fields if getattr(args, name, None) is not None}
+    return {
+        name: [item for item in value if item] if isinstance(value, list) else value
+        for name, value in given.items()
+    }
