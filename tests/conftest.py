@@ -152,8 +152,8 @@ class SeedbedCli:
         return result
 
     def log_events(self, task_id: int | str, *extra: str) -> list[dict[str, Any]]:
-        """`task log ID --json`, one dict per stored event."""
-        out = self.ok("task", "log", str(task_id), "--json", *extra).out
+        """`task log ID --jsonl`, one dict per stored event."""
+        out = self.ok("task", "log", str(task_id), "--jsonl", *extra).out
         return [json.loads(line) for line in out.splitlines()]
 
     def show(self, task_id: int | str) -> dict[str, Any]:

@@ -152,9 +152,10 @@ def test_project_add_refuses_what_it_cannot_work_on(seedbed: SeedbedCli, tmp_pat
 
 
 def test_project_add_refuses_a_second_project_with_the_same_name(
-    seedbed: SeedbedCli, project: str, repo: Path
+    seedbed: SeedbedCli, project: str, tmp_path: Path
 ) -> None:
-    assert "already exists" in error_line(seedbed("project", "add", repo, "--name", "demo"))
+    other = make_repo(tmp_path / "other", {"README.md": "# other\n"})
+    assert "already exists" in error_line(seedbed("project", "add", other, "--name", "demo"))
 
 
 def test_project_add_defaults_to_checked_out_branch_and_directory_name(
@@ -306,10 +307,10 @@ def test_task_show_json_of_a_planned_task(seedbed: SeedbedCli, project: str) -> 
     assert f"#{task_id} Later" in seedbed.ok("task", "show", task_id).out
 
 
-def test_task_log_json_is_one_object_per_line(seedbed: SeedbedCli, project: str) -> None:
+def test_task_log_jsonl_is_one_object_per_line(seedbed: SeedbedCli, project: str) -> None:
     task = run_task(seedbed, "echo hello from the agent; echo oops >&2")
 
-    out = seedbed.ok("task", "log", str(task["id"]), "--json").out
+    out = seedbed.ok("task", "log", str(task["id"]), "--jsonl").out
     events = [json.loads(line) for line in out.splitlines()]
 
     assert len(events) > 2
@@ -318,7 +319,7 @@ def test_task_log_json_is_one_object_per_line(seedbed: SeedbedCli, project: str)
     lines = {(e.get("stream"), e.get("line")) for e in events if e["kind"] == "output"}
     assert ("stdout", "hello from the agent") in lines
     assert ("stderr", "oops") in lines
-    assert seedbed.ok("task", "log", str(task["id"]), "--run", "1", "--json").out == out
+    assert seedbed.ok("task", "log", str(task["id"]), "--run", "1", "--jsonl").out == out
     text = seedbed.ok("task", "log", str(task["id"])).out
     assert "hello from the agent" in text and "[stderr] oops" in text
     assert "no run 7" in error_line(seedbed("task", "log", str(task["id"]), "--run", "7"))

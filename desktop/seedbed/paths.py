@@ -5,8 +5,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import platformdirs
-
 from seedbed.domain.errors import UserError
 
 ENV_DATA_DIR = "SEEDBED_DATA_DIR"
@@ -19,6 +17,10 @@ def resolve_data_dir(explicit: str | Path | None = None) -> Path:
     elif os.environ.get(ENV_DATA_DIR):
         chosen = Path(os.environ[ENV_DATA_DIR])
     else:
+        # platformdirs costs ~20 ms to import: loaded only when the default is needed
+        # (start-up speed of the command line).
+        import platformdirs
+
         chosen = Path(platformdirs.user_data_dir("seedbed"))
     chosen = chosen.expanduser().resolve()
     try:

@@ -12,10 +12,11 @@ from seedbed.domain.diffs import Comment, CommentAuthor
 from seedbed.engine.comments import follow_up_prompt
 from tests.conftest import Result, SeedbedCli, git
 
-# First run: write three lines. A follow-up run: save its prompt (stdin), add a line.
+# First run: write three lines (and a note in the README). A follow-up run: save its
+# prompt (stdin), add a line.
 AGENT = (
     'if [ -n "$SEEDBED_FOLLOW_UP" ]; then cat > prompt.txt; echo four >> src/app.py;'
-    " else printf 'one\\ntwo\\nthree\\n' > src/app.py; fi"
+    " else printf 'one\\ntwo\\nthree\\n' > src/app.py; echo counted >> README.md; fi"
 )
 
 

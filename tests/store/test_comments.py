@@ -17,6 +17,8 @@ from seedbed.store.schema import MIGRATIONS
 
 # The schema as it was before comments got end_line, quote, sent_at and updated_at.
 VERSION_BEFORE_QUOTES = 3
+# The schema as it was before comment ids were AUTOINCREMENT (never reused).
+VERSION_BEFORE_AUTOINCREMENT = 15
 
 
 @pytest.fixture
@@ -93,5 +95,57 @@ def test_a_store_with_old_comments_opens_after_the_migration(tmp_path: Path) -> 
         assert (whole.line, whole.body, whole.sent) == (None, "old, whole file", False)
         assert (line.line, line.end_line, line.quote, line.sent) == (4, None, "", True)
         assert store.get_task(1).reviewed_commit is None
+    finally:
+        store.close()
+
+
+def test_a_deleted_comments_id_is_never_given_again(store: Store, task: Task) -> None:
+    first = store.add_comment(Comment(task_id=task.id, path="a.py", body="one"))
+    last = store.add_comment(Comment(task_id=task.id, path="a.py", body="two"))
+    store.delete_comment(last.id)
+    store.delete_comment(first.id)
+
+    again = store.add_comment(Comment(task_id=task.id, path="a.py", body="three"))
+
+    assert again.id > last.id
+
+
+def test_the_migration_keeps_comment_ids_and_never_reuses_them(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    conn = sqlite3.connect(path, isolation_level=None)
+    for number, script in enumerate(MIGRATIONS[:VERSION_BEFORE_AUTOINCREMENT], start=1):
+        for statement in script.split(";"):
+            if statement.strip():
+                conn.execute(statement)
+        conn.execute(f"PRAGMA user_version = {number}")
+    conn.execute(
+        "INSERT INTO projects (name, path, base_branch, created_at) VALUES ('p', '/', 'main', 0)"
+    )
+    conn.execute(
+        "INSERT INTO tasks (project_id, title, state, phase, position, base_branch,"
+        " created_at, updated_at) VALUES (1, 't', 'awaiting_review', 'ready', 0, 'main', 0, 0)"
+    )
+    conn.execute(
+        "INSERT INTO comments (id, task_id, path, line, end_line, quote, body, sent,"
+        " created_at, sent_at, updated_at)"
+        " VALUES (3, 1, 'a.py', 4, 6, 'x = 1', 'kept', 1, 10, 12, 12),"
+        " (7, 1, 'b.py', NULL, NULL, '', 'the last one', 0, 11, NULL, 11)"
+    )
+    conn.close()
+
+    store = Store(path)
+    try:
+        assert store.conn.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
+        kept, last = store.list_comments(1)
+        assert (kept.id, kept.line, kept.end_line, kept.quote, kept.sent) == (
+            3,
+            4,
+            6,
+            "x = 1",
+            True,
+        )
+        assert (last.id, last.body) == (7, "the last one")
+        store.delete_comment(7)
+        assert store.add_comment(Comment(task_id=1, path="c.py", body="new")).id == 8
     finally:
         store.close()

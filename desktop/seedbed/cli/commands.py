@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import getpass
 import json
 import signal
 import sys
@@ -11,13 +12,24 @@ import time
 from typing import Any, TextIO
 
 from seedbed import secrets
-from seedbed.cli.text import EXIT_OK, describe, format_event, read_key, usage_line
+from seedbed.cli.model_options import given_fields
+from seedbed.cli.parser import PROFILE_SETTINGS, PROJECT_ROLES, PROJECT_SETTINGS
+from seedbed.cli.reads import Reads
+from seedbed.cli.text import (
+    EXIT_OK,
+    format_event,
+    outcome,
+    run_summary,
+    shown,
+    usage_line,
+)
 from seedbed.domain.errors import OperationError, UserError
 from seedbed.domain.models import (
     AgentKind,
     Control,
     MergeStrategy,
     Phase,
+    Project,
     Run,
     RunStatus,
     TaskState,
@@ -25,99 +37,105 @@ from seedbed.domain.models import (
 from seedbed.engine import operations as ops
 from seedbed.engine.engine import Engine
 from seedbed.engine.lock import EngineLock
-from seedbed.paths import resolve_data_dir
-from seedbed.store import Store
 from seedbed.store.settings import load_settings
 
 
-class Cli:
-    """One invocation: the parsed arguments, the store, and where output goes."""
+def read_key(name: str) -> str:
+    """A key from standard input: a prompt without echo on a terminal, else all of it."""
+    stdin = sys.stdin
+    try:
+        if stdin is None:
+            return ""
+        if stdin.isatty():
+            return getpass.getpass(f"API key for {name!r} (input is not shown): ")
+        return stdin.read(secrets.MAX_VALUE_LENGTH + 3)
+    except EOFError:
+        return ""
+    except (OSError, UnicodeDecodeError) as exc:  # the message could quote the input
+        raise UserError(f"cannot read the key from standard input ({type(exc).__name__})") from None
+
+
+class Cli(Reads):
+    """The commands that change things (and `task show`, `task log`, which read git and
+    follow runs): through the engine's operations."""
 
     def __init__(self, args: argparse.Namespace, out: TextIO) -> None:
-        self.args = args
-        self.out = out
-        self.data_dir = resolve_data_dir(args.data_dir)
-        self.store = Store.open(self.data_dir)
+        super().__init__(args, out)
         self._last_seen: dict[int, tuple[TaskState, Phase]] = {}
-
-    def emit(self, data: Any, text: str) -> None:
-        if self.args.json:
-            self.out.write(json.dumps(data, indent=2, default=str) + "\n")
-        elif text:
-            self.out.write(text + ("" if text.endswith("\n") else "\n"))
 
     # -- projects and profiles ----------------------------------------------------------
 
     def project_add(self) -> int:
         a = self.args
-        project = ops.add_project(
-            self.store,
-            a.path,
-            a.name,
-            a.base,
-            a.setup,
-            a.check,
-            a.copy,
-            a.diff_budget,
-            a.fix_rounds,
-            a.budget_usd,
-            a.budget_tokens,
-        )
-        if a.executor or a.planner or a.reviewer:
-            project = ops.set_project_defaults(
-                self.store, project, executor=a.executor, planner=a.planner, reviewer=a.reviewer
-            )
+        settings = given_fields(a, PROJECT_SETTINGS)
+        roles = {field: settings.pop(field) for field in PROJECT_ROLES if field in settings}
+        for name in roles.values():
+            if name:  # an unknown profile refuses the project before it is added
+                self.store.find_profile(name)
+        base = settings.pop("base_branch", None)
+        project = ops.add_project(self.store, a.path, a.name, base, **settings)
+        if roles:
+            project = self._set_roles(project, roles)
         self.emit(project.model_dump(mode="json"), str(project.id))
         return EXIT_OK
 
     def project_set(self) -> int:
         a = self.args
         project = self.store.find_project(a.project)
-        changes = {
-            k: v
-            for k, v in (
-                ("fix_rounds", a.fix_rounds),
-                ("budget_usd", a.budget_usd),
-                ("budget_tokens", a.budget_tokens),
-            )
-            if v is not None
-        }
-        try:
-            project = ops.update_project_settings(self.store, project.model_copy(update=changes))
-        except ops.InvalidField as exc:
-            raise UserError(str(exc)) from None
-        project = ops.set_project_defaults(
-            self.store, project, executor=a.executor, planner=a.planner, reviewer=a.reviewer
-        )
+        settings = given_fields(a, PROJECT_SETTINGS)
+        roles = {field: settings.pop(field) for field in PROJECT_ROLES if field in settings}
+        if settings:
+            project = ops.update_project_settings(self.store, project.model_copy(update=settings))
+        if roles:
+            project = self._set_roles(project, roles)
         self.emit(project.model_dump(mode="json"), f"project {project.name} updated")
         return EXIT_OK
 
-    def project_list(self) -> int:
-        projects = self.store.list_projects()
-        rows = [f"{p.id:>4}  {p.name:<20} {p.base_branch:<12} {p.path}" for p in projects]
-        self.emit([p.model_dump(mode="json") for p in projects], "\n".join(rows) or "no projects")
+    def _set_roles(self, project: Project, roles: dict[str, str]) -> Project:
+        """The roles' profiles by name ("": none); the ones not given stay."""
+        return ops.set_project_defaults(
+            self.store,
+            project,
+            executor=roles.get("executor_profile_id"),
+            planner=roles.get("planner_profile_id"),
+            reviewer=roles.get("reviewer_profile_id"),
+        )
+
+    def project_remove(self) -> int:
+        removed = ops.remove_project(self.store, self.args.project, self.args.delete_branches)
+        done = "deleted" if removed.deleted else "kept"
+        lines = [f"project {removed.project.name} removed ({removed.tasks} task(s) forgotten)"]
+        if removed.branches:
+            lines.append(f"branches {done}: {', '.join(removed.branches)}")
+        if removed.worktrees:
+            lines.append(f"worktrees {done}: {', '.join(map(str, removed.worktrees))}")
+        self.emit(removed.model_dump(mode="json"), "\n".join(lines))
         return EXIT_OK
 
     def profile_add(self) -> int:
         a = self.args
-        options = {
-            name: getattr(a, name)
-            for name in (
-                "command", "timeout", "provider", "model", "base_url", "key_name",
-                "context_window", "max_turns", "max_tries", "price_in", "price_out",
-                "token_budget", "max_output_tokens", "binary", "permission_mode",
-                "extra_args", "idle_timeout",
-            )
-            if getattr(a, name) not in (None, "", [])
-        }  # fmt: skip
+        options = given_fields(a, PROFILE_SETTINGS)
         profile = ops.add_profile(self.store, a.name, AgentKind(a.kind), **options)
         self.emit(profile.model_dump(mode="json"), str(profile.id))
         return EXIT_OK
 
-    def profile_list(self) -> int:
-        profiles = self.store.list_profiles()
-        rows = [f"{p.id:>4}  {p.name:<20} {p.kind.value:<10} {describe(p)}" for p in profiles]
-        self.emit([p.model_dump(mode="json") for p in profiles], "\n".join(rows) or "no profiles")
+    def profile_set(self) -> int:
+        a = self.args
+        profile = self.store.find_profile(a.name)
+        kind = AgentKind(a.kind) if a.kind else profile.kind
+        options = {
+            **profile.model_dump(exclude={"id", "name", "kind"}),
+            **given_fields(a, PROFILE_SETTINGS),
+        }
+        name = a.rename if a.rename is not None else profile.name
+        updated = ops.update_profile(self.store, profile.id, name, kind, **options)
+        self.emit(updated.model_dump(mode="json"), f"profile {updated.name} updated")
+        return EXIT_OK
+
+    def profile_remove(self) -> int:
+        profile = self.store.find_profile(self.args.name)
+        self.store.delete_profile(profile.id)  # as the window does: refused while in use
+        self.emit({"id": profile.id, "removed": True}, f"profile {profile.name} removed")
         return EXIT_OK
 
     # -- tasks --------------------------------------------------------------------------
@@ -204,32 +222,24 @@ class Cli:
         self.emit({"id": task.id, "plan": task.plan}, task.plan.rstrip("\n") or "(no plan)")
         return EXIT_OK
 
-    def task_list(self) -> int:
-        a = self.args
-        project_id = self.store.find_project(a.project).id if a.project else None
-        states = [TaskState(a.state)] if a.state else None
-        tasks = self.store.list_tasks(project_id=project_id, states=states)
-        rows = [
-            f"{t.id:>4}  {t.state.value:<16} {t.phase.value:<14} {t.title.splitlines()[0][:60]}"
-            for t in tasks
-        ]
-        self.emit([t.model_dump(mode="json") for t in tasks], "\n".join(rows) or "no tasks")
-        return EXIT_OK
-
     def task_show(self) -> int:
         detail = ops.task_detail(self.store, self.args.id)
+        error = detail["error"]
         runs = "\n".join(
-            f"  run {r['number']} {r['kind']:<9} {r['status']:<11} exit {r['exit_code']}"
-            + (f"  {r['reason']}" if r["reason"] else "")
+            f"  run {r['number']} {r['kind']:<9} {r['status']:<11} exit {shown(r['exit_code'])}"
+            # the task's error is said once, above, not again by the run it ended
+            + (f"  {r['reason']}" if r["reason"] and r["reason"] != error else "")
             for r in detail["runs"]
         )
         diff = detail["diff"]
+        worktree = detail["worktree"] or "none yet"
+        branch = detail["branch"] or "none yet"
         text = (
             f"#{detail['id']} {detail['title']}\n"
-            f"  {detail['state']} / {detail['phase'] or '-'}   project {detail['project']}"
-            f"   profile {detail['profile']}\n"
-            f"  branch {detail['branch']} (base {detail['base']})\n"
-            f"  worktree {detail['worktree']}\n"
+            f"  {detail['state']} / {shown(detail['phase'])}   project {detail['project']}"
+            f"   profile {shown(detail['profile'])}\n"
+            f"  branch {branch} (base {detail['base']})\n"
+            f"  worktree {worktree}\n"
             f"  diff: {diff['files']} files, +{diff['insertions']} -{diff['deletions']}"
             f"   checks: {detail['checks']['status']}\n"
             + usage_line(detail["runs"])
@@ -238,7 +248,7 @@ class Cli:
                 f"  also changed by task {o['task_id']}: {', '.join(o['files'])}\n"
                 for o in detail["overlaps"]
             )
-            + (f"  error: {detail['error']}\n" if detail["error"] else "")
+            + (f"  error: {error}\n" if error else "")
             + ("  plan: written (`seedbed task plan ID` prints it)\n" if detail["plan"] else "")
             + (
                 "  waits for " + ", ".join(f"#{n}" for n in detail["waiting_for"]) + " to merge\n"
@@ -278,12 +288,17 @@ class Cli:
 
     def task_log(self) -> int:
         task = self.store.get_task(self.args.id)
+        if self.args.json:
+            if self.args.follow:
+                raise UserError("--json prints one document at the end: follow with --jsonl")
+            self.emit(self._log_document(task.id), "")
+            return EXIT_OK
         run = self._pick_run(task.id)
         after = -1
         while True:
             rows = self.store.read_events(run.id, after)
             for seq, data in rows:
-                self.out.write(format_event(run, seq, data, self.args.json))
+                self.out.write(format_event(run, seq, data, self.args.jsonl))
             if rows:
                 after = rows[-1][0]
                 self.out.flush()
@@ -296,6 +311,27 @@ class Cli:
                     return EXIT_OK
                 continue
             time.sleep(0.1)
+
+    def _log_document(self, task_id: int) -> dict[str, Any]:
+        """`task log --json`: the task's runs (every one, or --run N) with their events."""
+        runs = self.store.list_runs(task_id)
+        if self.args.run is not None:
+            runs = [self._pick_run(task_id)]
+        elif not runs:
+            raise UserError(f"task {task_id} has not run yet")
+        return {
+            "task": task_id,
+            "runs": [
+                {
+                    **run.model_dump(mode="json", exclude={"conversation", "task_id"}),
+                    "events": [
+                        {"seq": seq, **json.loads(data)}
+                        for seq, data in self.store.read_events(run.id)
+                    ],
+                }
+                for run in runs
+            ],
+        }
 
     def _pick_run(self, task_id: int) -> Run:
         deadline = time.monotonic() + 3600
@@ -492,9 +528,12 @@ class Cli:
             else:
                 engine.task_listeners.append(self._last_seen_task)
             asyncio.run(self._serve(engine))
-            if self.args.json:
-                tasks = [self.store.get_task(task_id) for task_id in sorted(self._last_seen)]
-                self.emit([t.model_dump(mode="json") for t in tasks], "")
+            tasks = [self.store.get_task(task_id) for task_id in sorted(self._last_seen)]
+            summary = run_summary(
+                "idle" if self.args.until_idle else "stopped",
+                [outcome(task.state, task.phase) for task in tasks],
+            )
+            self.emit([t.model_dump(mode="json") for t in tasks], summary)
         finally:
             lock.release()
         return EXIT_OK

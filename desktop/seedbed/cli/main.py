@@ -7,8 +7,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TextIO
 
-from seedbed.cli.commands import Cli
 from seedbed.cli.parser import build_parser, join_extra_args
+from seedbed.cli.reads import READ_COMMANDS, Reads
 from seedbed.cli.text import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from seedbed.domain.errors import SeedbedError, UserError
 from seedbed.paths import resolve_data_dir
@@ -56,8 +56,16 @@ def main(
             from seedbed.cli.doctor import report
 
             return report(args, out or sys.stdout)
-        cli = Cli(args, out or sys.stdout)
-        handler: Callable[[], int] = getattr(cli, name.replace("-", "_"))
+        command = name.replace("-", "_")
+        if command in READ_COMMANDS:
+            cli: Reads = Reads(args, out or sys.stdout)
+        else:
+            # The engine, git and the agents load only for a command that needs them, so a
+            # list prints in a fraction of a second (start-up speed, not an import cycle).
+            from seedbed.cli.commands import Cli
+
+            cli = Cli(args, out or sys.stdout)
+        handler: Callable[[], int] = getattr(cli, command)
         return handler()
     except UserError as exc:
         sys.stderr.write(f"error: {exc}\n")

@@ -9,11 +9,13 @@ from pathlib import Path
 from typing import NoReturn
 
 from seedbed import __version__
+from seedbed.cli.model_options import add_field_options
 from seedbed.cli.text import EXIT_USAGE
 from seedbed.domain.models import (
     AgentKind,
+    AgentProfile,
     MergeStrategy,
-    ProviderKind,
+    Project,
     TaskState,
 )
 
@@ -26,11 +28,63 @@ class Parser(argparse.ArgumentParser):
         raise SystemExit(EXIT_USAGE)
 
 
-def role_options(p: argparse.ArgumentParser) -> None:
-    """The profiles a project's tasks get unless they name their own ("" : none)."""
-    p.add_argument("--executor", metavar="PROFILE", help="its tasks' agent by default")
-    p.add_argument("--planner", metavar="PROFILE", help="its tasks' planner by default")
-    p.add_argument("--reviewer", metavar="PROFILE", help="its tasks' reviewer by default")
+# Project settings as options: every field but its identity, by these names where the
+# option's name is not the field's; the roles take a profile's name ("": none).
+PROJECT_SETTINGS = [name for name in Project.model_fields if name not in ("id", "name", "path")]
+PROJECT_ROLES = ("executor_profile_id", "planner_profile_id", "reviewer_profile_id")
+PROJECT_FLAGS = {
+    "base_branch": "base",
+    "setup_command": "setup",
+    "check_command": "check",
+    "copy_globs": "copy",
+    "executor_profile_id": "executor",
+    "planner_profile_id": "planner",
+    "reviewer_profile_id": "reviewer",
+}
+PROJECT_METAVARS = {
+    "base_branch": "BRANCH",
+    "copy_globs": "GLOB",
+    "diff_budget": "LINES",
+    "check_timeout": "SECONDS",
+    **dict.fromkeys(PROJECT_ROLES, "PROFILE"),
+}
+# Profile settings as options: every field but its identity and kind.
+PROFILE_SETTINGS = [
+    name for name in AgentProfile.model_fields if name not in ("id", "name", "kind")
+]
+PROFILE_FLAGS = {"extra_args": "extra_arg"}
+PROFILE_METAVARS = {
+    "base_url": "URL",
+    "key_name": "NAME",
+    "binary": "PATH",
+    "extra_args": "ARG",
+    "permission_mode": "MODE",
+    **dict.fromkeys(("timeout", "grace_seconds", "idle_timeout", "read_timeout"), "SECONDS"),
+    **dict.fromkeys(("context_window", "token_budget", "max_output_tokens"), "TOKENS"),
+    **dict.fromkeys(("price_in", "price_out"), "USD_PER_MTOK"),
+    **dict.fromkeys(("context_warn", "context_stop"), "FRACTION"),
+}
+
+
+def project_options(p: argparse.ArgumentParser) -> None:
+    add_field_options(
+        p.add_argument_group("settings (as in Settings → Projects)"),
+        Project,
+        PROJECT_SETTINGS,
+        PROJECT_FLAGS,
+        PROJECT_METAVARS,
+        text_fields=PROJECT_ROLES,
+    )
+
+
+def profile_options(p: argparse.ArgumentParser) -> None:
+    add_field_options(
+        p.add_argument_group("settings (each says which kinds of agent use it)"),
+        AgentProfile,
+        PROFILE_SETTINGS,
+        PROFILE_FLAGS,
+        PROFILE_METAVARS,
+    )
 
 
 def budget_options(p: argparse.ArgumentParser, default: float | None = 0.0) -> None:
@@ -65,30 +119,24 @@ def build_parser() -> Parser:
     p = project.add_parser("add", parents=[common], help="add a git repository")
     p.add_argument("path", type=Path)
     p.add_argument("--name")
-    p.add_argument("--base", help="base branch (default: the branch checked out there)")
-    p.add_argument("--setup", default="", help="command run in each new worktree")
-    p.add_argument("--check", default="", help="the project's checks, run after each run")
-    p.add_argument(
-        "--copy", action="append", default=[], metavar="GLOB", help="copy into worktrees"
-    )
-    p.add_argument("--diff-budget", type=int, default=0, metavar="LINES")
-    p.add_argument(
-        "--fix-rounds",
-        type=int,
-        default=2,
-        metavar="N",
-        help="follow-up runs that get failing checks' output to fix (default 2)",
-    )
-    p.add_argument("--budget-usd", type=float, default=0.0, metavar="X", help="all its tasks")
-    p.add_argument("--budget-tokens", type=int, default=0, metavar="N", help="all its tasks")
-    role_options(p)
-    p = project.add_parser("set", parents=[common], help="change a project's defaults")
+    project_options(p)
+    p = project.add_parser("set", parents=[common], help="change a project's settings")
     p.add_argument("project", metavar="ID_OR_NAME")
-    p.add_argument("--fix-rounds", type=int, metavar="N")
-    p.add_argument("--budget-usd", type=float, metavar="X")
-    p.add_argument("--budget-tokens", type=int, metavar="N")
-    role_options(p)
+    project_options(p)
+    p = project.add_parser(
+        "remove",
+        parents=[common],
+        help="take a project off Seedbed (refused while tasks of it run or await review)",
+    )
+    p.add_argument("project", metavar="ID_OR_NAME")
+    p.add_argument(
+        "--delete-branches",
+        action="store_true",
+        help="also remove its tasks' worktrees and branches (kept by default)",
+    )
     project.add_parser("list", parents=[common], help="list projects")
+    p = project.add_parser("show", parents=[common], help="a project's settings")
+    p.add_argument("project", metavar="ID_OR_NAME")
 
     profile = commands.add_parser("profile", help="agent profiles").add_subparsers(
         dest="act", required=True, parser_class=Parser, metavar="ACTION"
@@ -96,35 +144,21 @@ def build_parser() -> Parser:
     p = profile.add_parser("add", parents=[common], help="add an agent profile")
     p.add_argument("name")
     p.add_argument("--kind", choices=[k.value for k in AgentKind], required=True)
-    p.add_argument("--command", default="", help="command: run through /bin/sh -c in the worktree")
-    p.add_argument("--timeout", type=float, metavar="SECONDS", help="a run's time limit")
-    builtin = p.add_argument_group("builtin agent (--model, --base-url, --key-name: CLIs too)")
-    builtin.add_argument("--provider", choices=[k.value for k in ProviderKind])
-    builtin.add_argument("--model", default="")
-    builtin.add_argument("--base-url", default="", metavar="URL", help="default: the provider's")
-    builtin.add_argument(
-        "--key-name",
-        default="",
-        metavar="NAME",
-        help="default: the provider for its own API, else the --base-url's host",
+    profile_options(p)
+    p = profile.add_parser("set", parents=[common], help="change an agent profile")
+    p.add_argument("name")
+    p.add_argument("--rename", metavar="NEW_NAME", help="give it a new name")
+    p.add_argument("--kind", choices=[k.value for k in AgentKind])
+    profile_options(p)
+    p = profile.add_parser(
+        "remove",
+        parents=[common],
+        help="remove a profile (refused while tasks on the board use it)",
     )
-    builtin.add_argument("--context-window", type=int, metavar="TOKENS")
-    builtin.add_argument("--max-turns", type=int, metavar="N")
-    builtin.add_argument("--max-tries", type=int, metavar="N", help="attempts per model call")
-    builtin.add_argument("--price-in", type=float, metavar="USD_PER_MTOK")
-    builtin.add_argument("--price-out", type=float, metavar="USD_PER_MTOK")
-    builtin.add_argument("--token-budget", type=int, metavar="TOKENS")
-    builtin.add_argument("--max-output-tokens", type=int, metavar="TOKENS")
-    clis = p.add_argument_group("coding-agent CLIs (claude-code, codex, aider, gemini, opencode)")
-    clis.add_argument("--binary", default="", metavar="PATH", help="default: the usual name")
-    clis.add_argument("--permission-mode", default="", metavar="MODE")
-    clis.add_argument(
-        "--extra-arg", dest="extra_args", action="append", default=[], metavar="ARG",
-        help="passed to the CLI as it is (repeatable)",
-    )  # fmt: skip
-    clis.add_argument("--idle-timeout", type=float, metavar="SECONDS",
-                      help="end a run that prints nothing this long (default 600)")  # fmt: skip
+    p.add_argument("name")
     profile.add_parser("list", parents=[common], help="list profiles")
+    p = profile.add_parser("show", parents=[common], help="a profile's settings")
+    p.add_argument("name")
 
     task = commands.add_parser("task", help="tasks on the board").add_subparsers(
         dest="act", required=True, parser_class=Parser, metavar="ACTION"
@@ -208,6 +242,12 @@ def build_parser() -> Parser:
     p.add_argument("id", type=int)
     p.add_argument("--run", type=int, metavar="N", help="run number (default: the last)")
     p.add_argument("--follow", action="store_true", help="keep printing until the run ends")
+    p.add_argument(
+        "--jsonl",
+        action="store_true",
+        help="one JSON object per event, as they come (with --follow too); --json prints "
+        "one document: the task's runs (all, or --run N) with their events",
+    )
     p = task.add_parser("diff", parents=[common], help="the task's change against its base")
     p.add_argument("id", type=int)
     p.add_argument("--stat", action="store_true")

@@ -1,18 +1,16 @@
-"""How the command line prints things, and reads a key."""
+"""How the command line prints things."""
 
 from __future__ import annotations
 
-import getpass
 import json
-import sys
 from typing import Any
 
-from seedbed import secrets
-from seedbed.domain.errors import UserError
 from seedbed.domain.models import (
     AgentKind,
     AgentProfile,
+    Phase,
     Run,
+    TaskState,
 )
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -29,29 +27,55 @@ def usage_line(runs: list[dict[str, Any]]) -> str:
     return f"  tokens {tokens_in} in, {tokens_out} out, ${cost:.4f}, context up to {fill:.0%}\n"
 
 
+def shown(value: object) -> str:
+    """A value as human output says it: never Python's `None`, never an empty gap."""
+    return "-" if value is None or value == "" else str(value)
+
+
 def describe(profile: AgentProfile) -> str:
     if profile.kind is AgentKind.BUILTIN and profile.provider is not None:
         return f"{profile.provider.value} {profile.model} {profile.effective_base_url()}"
-    return profile.command
+    if profile.kind is AgentKind.COMMAND:
+        return profile.command
+    parts = [profile.binary or "(on PATH)", f"model {profile.model or '(its default)'}"]
+    if profile.base_url:
+        parts.append(profile.base_url)
+    return " ".join(parts)
 
 
-def read_key(name: str) -> str:
-    """A key from standard input: a prompt without echo on a terminal, else all of it."""
-    stdin = sys.stdin
-    try:
-        if stdin is None:
-            return ""
-        if stdin.isatty():
-            return getpass.getpass(f"API key for {name!r} (input is not shown): ")
-        return stdin.read(secrets.MAX_VALUE_LENGTH + 3)
-    except EOFError:
-        return ""
-    except (OSError, UnicodeDecodeError) as exc:  # the message could quote the input
-        raise UserError(f"cannot read the key from standard input ({type(exc).__name__})") from None
+# How `seedbed run` sums up the tasks it ran, in this order; other phases by their name.
+OUTCOMES = {
+    Phase.READY: "ready",
+    Phase.PLAN_READY: "plan ready",
+    Phase.CHECKS_FAILED: "checks failed",
+    Phase.AGENT_FAILED: "failed",
+    Phase.CONFLICT: "conflict",
+    Phase.INTERRUPTED: "interrupted",
+}
+
+
+def outcome(state: TaskState, phase: Phase) -> str:
+    """A task's outcome in a word or two: `ready`, `failed`, `merged`, `requeued` …"""
+    if state is TaskState.AWAITING_REVIEW:
+        return OUTCOMES.get(phase, phase.value.replace("_", " "))
+    if state is TaskState.PLANNED:
+        return "requeued"
+    if state is TaskState.RUNNING:
+        return "still running"
+    return state.value
+
+
+def run_summary(ended: str, outcomes: list[str]) -> str:
+    """`idle: 3 ready, 1 failed, 1 interrupted`: the tasks a run of the engine ran."""
+    order = [*OUTCOMES.values(), "merged"]
+    counts = {word: outcomes.count(word) for word in dict.fromkeys(order + outcomes)}
+    said = [f"{count} {word}" for word, count in counts.items() if count]
+    return f"{ended}: {', '.join(said) if said else 'no tasks ran'}"
 
 
 def format_event(run: Run, seq: int, data: str, as_json: bool) -> str:
-    """One stored event as a line of `task log` (or as its JSON, with run and seq)."""
+    """One stored event as a line of `task log` (or of `task log --jsonl`: its JSON, with
+    run and seq)."""
     if as_json:
         return f'{{"run": {run.number}, "seq": {seq}, {data[1:]}\n'
     event = json.loads(data)

@@ -22,12 +22,14 @@ from seedbed import vcs
 from seedbed.domain.diffs import Comment, CommentAuthor
 from seedbed.domain.errors import SeedbedError, UserError
 from seedbed.domain.models import Task, TaskState
+from seedbed.engine.changes import diff_files, line_count
 from seedbed.engine.configure import check_text
 from seedbed.store import Store
 
 MAX_BODY_CHARS = 20_000
 MAX_QUOTE_CHARS = 20_000
 QUOTE_LINES = 40  # lines quoted from the worktree at most, when the caller quotes none
+WHOLE_CHANGE = "."  # the path of a comment on the whole change, not one file
 _CLOSED = (TaskState.MERGED, TaskState.DISCARDED)
 
 
@@ -60,6 +62,8 @@ def add_comment(
     if line is not None and end_line is not None and end_line < line:
         raise UserError(f"the selection ends (line {end_line}) before it starts (line {line})")
     body = check_body(body)
+    if path != WHOLE_CHANGE:
+        check_in_diff(store, task, path, line, end_line)
     check_text(quote, "the quoted code")
     if len(quote) > MAX_QUOTE_CHARS:
         raise UserError(f"the quoted code is longer than {MAX_QUOTE_CHARS:,} characters")
@@ -98,6 +102,30 @@ def check_path(path: str) -> str:
     if clean.startswith("/") or ".." in parts:
         raise UserError(f"{path!r} is not a path inside the repository")
     return str(PurePosixPath(*parts))
+
+
+def check_in_diff(
+    store: Store, task: Task, path: str, line: int | None, end_line: int | None
+) -> None:
+    """A comment is about the task's change: its file is in the diff and its lines are
+    in that file as the task left it (a deleted or binary file takes whole-file ones)."""
+    changes = diff_files(store, task)
+    change = next((c for c in changes if c.path == path), None)
+    if change is None:
+        listed = ", ".join(c.path for c in changes[:5]) + (", …" if len(changes) > 5 else "")
+        raise UserError(
+            f"{path} is not in task {task.id}'s diff"
+            + (f" (it changes {listed})" if changes else " (it changes nothing)")
+        )
+    if line is None:
+        return
+    if change.status == "D" or change.binary:
+        what = "deleted" if change.status == "D" else "binary"
+        raise UserError(f"{path} is {what} in task {task.id}'s diff: comment on the whole file")
+    count = line_count(store, task, path)
+    last = end_line or line
+    if count is not None and last > count:
+        raise UserError(f"line {last} is outside {path}, which has {count} lines")
 
 
 def check_body(body: str) -> str:

@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from seedbed import secrets, vcs
-from seedbed.domain.errors import UserError
+from seedbed.domain.errors import SeedbedError, UserError
 from seedbed.domain.models import AgentKind, AgentProfile, Project
 from seedbed.domain.slug import slugify
 from seedbed.store import Store
@@ -42,14 +42,11 @@ def add_project(
     path: Path,
     name: str | None = None,
     base: str | None = None,
-    setup: str = "",
-    check: str = "",
-    copy: list[str] | None = None,
-    diff_budget: int = 0,
-    fix_rounds: int = 2,
-    budget_usd: float = 0.0,
-    budget_tokens: int = 0,
+    **settings: Any,
 ) -> Project:
+    """A new project on the repository at `path` (or above it), with these Project
+    settings (the model's defaults for the rest); a repository already added is refused,
+    by whatever path or symlink it is named."""
     top = vcs.open_repository(path)
     if base is None:
         base = vcs.current_branch(top)
@@ -57,12 +54,14 @@ def add_project(
             raise UserError(f"{top} has a detached HEAD: name the base branch with --base")
     elif not vcs.branch_exists(top, base):
         raise UserError(f"base branch {base!r} does not exist in {top}")
-    if diff_budget < 0:
+    if settings.get("diff_budget", 0) < 0:
         raise UserError("--diff-budget must be 0 or more")
-    if not 0 <= fix_rounds <= MAX_FIX_ROUNDS:
+    if not 0 <= settings.get("fix_rounds", 0) <= MAX_FIX_ROUNDS:
         raise UserError(f"--fix-rounds must be 0 to {MAX_FIX_ROUNDS}")
-    if budget_usd < 0 or budget_tokens < 0:
+    if settings.get("budget_usd", 0) < 0 or settings.get("budget_tokens", 0) < 0:
         raise UserError("a project budget must be 0 (none) or more")
+    if settings.get("check_timeout", 1) <= 0:
+        raise UserError("--check-timeout must be a positive number of seconds")
     if name is not None and not name.strip():
         raise UserError("the project name is empty")
     if name is not None and not PROJECT_NAME.fullmatch(name.strip()):
@@ -70,21 +69,36 @@ def add_project(
             f"{name!r} is not a usable project name: use letters, digits, '.', '_' and '-' "
             "(it names a directory), starting with a letter or digit"
         )
+    for field in ("setup_command", "check_command"):
+        check_text(settings.get(field, ""), field.replace("_", " "))
+    check_new_repository(store, top)
     project = Project(
         name=slugify(name or top.name, fallback="project") if name is None else name.strip(),
         path=top,
         base_branch=base,
-        setup_command=setup,
-        check_command=check,
-        copy_globs=copy or [],
-        diff_budget=diff_budget,
-        fix_rounds=fix_rounds,
-        budget_usd=budget_usd,
-        budget_tokens=budget_tokens,
+        **settings,
     )
     if not project.name:
         raise UserError("the project name is empty")
     return store.add_project(project)
+
+
+def check_new_repository(store: Store, top: Path) -> None:
+    """Refuse a repository that is a project already: the same checkout by another path
+    (a symlink, a subdirectory) or another worktree of the same repository."""
+    own = vcs.repository_dir(top)
+    for project in store.list_projects():
+        same = project.path.resolve() == top.resolve()
+        if not same and project.path.is_dir():
+            try:
+                same = vcs.repository_dir(project.path) == own
+            except SeedbedError:
+                same = False  # its checkout is gone or broken: not this repository
+        if same:
+            raise UserError(
+                f"this repository is already project {project.name!r} "
+                f"(id {project.id}, at {project.path})"
+            )
 
 
 def set_project_defaults(
@@ -115,7 +129,7 @@ def set_project_defaults(
 def update_project_settings(store: Store, project: Project) -> Project:
     """Save a project's settings (setup and check commands, copied files, diff budget,
     check timeout), checked for the user; its name and path do not change."""
-    store.get_project(project.id)
+    saved = store.get_project(project.id)
     if project.diff_budget < 0:
         raise InvalidField("the diff budget must be 0 or more", "diff_budget")
     if project.budget_usd < 0:
@@ -127,6 +141,12 @@ def update_project_settings(store: Store, project: Project) -> Project:
     if project.check_timeout <= 0:
         raise InvalidField(
             "the check timeout must be a positive number of seconds", "check_timeout"
+        )
+    if project.base_branch != saved.base_branch and not (
+        vcs.branch_exists(project.path, project.base_branch)
+    ):
+        raise InvalidField(
+            f"base branch {project.base_branch!r} does not exist in {project.path}", "base_branch"
         )
     texts = [
         ("setup_command", project.setup_command, "the setup command"),

@@ -24,6 +24,7 @@ from seedbed.agents.readiness import default_profile
 from seedbed.domain.errors import OperationError, UserError
 from seedbed.domain.lifecycle import check_move
 from seedbed.domain.models import Control, Model, Phase, RunKind, Task, TaskState
+from seedbed.engine.changes import diff_files
 from seedbed.engine.comments import (
     add_comment,
     comment_location,
@@ -48,10 +49,10 @@ from seedbed.engine.dependencies import check_dependencies, set_dependencies
 from seedbed.engine.engine import apply_control_to_queued
 from seedbed.engine.lock import EngineBusy, EngineLock
 from seedbed.engine.merging import approve
+from seedbed.engine.projects import RemovedProject, remove_project
 from seedbed.engine.radar import budget_note, overlapping_tasks
 from seedbed.engine.recovery import interrupt_run
 from seedbed.engine.review import (
-    diff_files,
     diff_stat,
     diff_text,
     discard,
@@ -70,6 +71,7 @@ __all__ = [
     "PROJECT_NAME",
     "RESUME_MESSAGE",
     "InvalidField",
+    "RemovedProject",
     "TaskOptions",
     "add_comment",
     "add_profile",
@@ -96,6 +98,7 @@ __all__ = [
     "follow_up_prompt",
     "move_before",
     "overlapping_tasks",
+    "remove_project",
     "remove_workspace",
     "request_changes",
     "request_changes_with_comments",

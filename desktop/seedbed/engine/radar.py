@@ -12,7 +12,7 @@ from collections.abc import Mapping
 
 from seedbed.domain.errors import SeedbedError
 from seedbed.domain.models import TaskState
-from seedbed.engine.review import diff_files
+from seedbed.engine.changes import diff_files
 from seedbed.store import Store
 
 ACTIVE = (TaskState.RUNNING, TaskState.AWAITING_REVIEW)

@@ -11,7 +11,6 @@ from seedbed.domain.models import (
     CheckResult,
     Control,
     DiffStat,
-    FileChange,
     Phase,
     Project,
     RunKind,
@@ -44,16 +43,6 @@ def diff_text(store: Store, task_id: int) -> str:
     if not _branch_exists(project, task):
         raise UserError(f"the branch {task.branch} of task {task_id} no longer exists")
     return vcs.diff_text(project.path, task.base_branch, task.branch)
-
-
-def diff_files(store: Store, task: Task) -> list[FileChange]:
-    project = _project_of(store, task)
-    if task.state is TaskState.RUNNING and task.worktree and task.worktree.exists():
-        return vcs.worktree_diff_files(task.worktree, task.base_branch)
-    if not _branch_exists(project, task):
-        raise UserError(f"task {task.id} has no branch: it has not run, or its branch was deleted")
-    assert task.branch is not None
-    return vcs.diff_files(project.path, task.base_branch, task.branch)
 
 
 def diff_stat(store: Store, task: Task) -> DiffStat:

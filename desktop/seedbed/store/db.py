@@ -73,6 +73,34 @@ class Store(TaskQueries, EventQueries, BoardQueries, CommentQueries):
             conn.execute(f"UPDATE projects SET {sets} WHERE id = ?", [*values.values(), project.id])
         return project
 
+    def delete_project(self, project_id: int) -> None:
+        """Forget a project and its tasks' records (runs, logs, comments); refused while
+        one of its tasks runs or awaits review, checked in the same transaction."""
+        with self.transaction() as conn:
+            active = conn.execute(
+                "SELECT id, state FROM tasks WHERE project_id = ?"
+                " AND state IN ('running', 'awaiting_review') ORDER BY id",
+                (project_id,),
+            ).fetchall()
+            if active:
+                listed = ", ".join(f"#{row['id']} ({row['state']})" for row in active)
+                raise UserError(
+                    f"tasks of this project are active: {listed}; stop or finish them first"
+                )
+            conn.execute(
+                "INSERT INTO retired_ids (name, last_id) SELECT 'tasks', MAX(id) FROM tasks"
+                " WHERE project_id = ? HAVING MAX(id) IS NOT NULL ON CONFLICT (name)"
+                " DO UPDATE SET last_id = MAX(last_id, excluded.last_id)",
+                (project_id,),
+            )
+            tasks = "SELECT id FROM tasks WHERE project_id = ?"
+            runs = f"SELECT id FROM runs WHERE task_id IN ({tasks})"
+            conn.execute(f"DELETE FROM events WHERE run_id IN ({runs})", (project_id,))
+            conn.execute(f"DELETE FROM runs WHERE task_id IN ({tasks})", (project_id,))
+            conn.execute(f"DELETE FROM comments WHERE task_id IN ({tasks})", (project_id,))
+            conn.execute("DELETE FROM tasks WHERE project_id = ?", (project_id,))
+            conn.execute("DELETE FROM projects WHERE id = ?", (project_id,))
+
     # -- profiles ---------------------------------------------------------------------
 
     def add_profile(self, profile: AgentProfile) -> AgentProfile:
@@ -119,12 +147,16 @@ class Store(TaskQueries, EventQueries, BoardQueries, CommentQueries):
     def delete_profile(self, profile_id: int) -> None:
         with self.transaction() as conn:
             used = conn.execute(
-                "SELECT COUNT(*) FROM tasks WHERE ? IN (profile_id, planner_profile_id,"
-                " reviewer_profile_id) AND state IN ('planned', 'running', 'awaiting_review')",
+                "SELECT id FROM tasks WHERE ? IN (profile_id, planner_profile_id,"
+                " reviewer_profile_id) AND state IN ('planned', 'running', 'awaiting_review')"
+                " ORDER BY id",
                 (profile_id,),
-            ).fetchone()[0]
+            ).fetchall()
             if used:
-                raise UserError(f"{used} task(s) on the board use this profile; it is kept")
+                listed = ", ".join(f"#{row['id']}" for row in used)
+                raise UserError(
+                    f"{len(used)} task(s) on the board use this profile ({listed}); it is kept"
+                )
             # Done tasks and the projects' defaults let go of it (every role).
             for table, columns in (
                 ("tasks", ("profile_id", "planner_profile_id", "reviewer_profile_id")),

@@ -162,4 +162,39 @@ MIGRATIONS: list[str] = [
     ALTER TABLE runs ADD COLUMN check_tree TEXT NOT NULL DEFAULT '';
     ALTER TABLE runs ADD COLUMN check_base TEXT NOT NULL DEFAULT '';
     """,
+    # Comment ids are never reused (AUTOINCREMENT): a deleted comment's id must not come
+    # back as a new comment's, which a script or a note may still name. SQLite adds it
+    # only to a new table, so the table is copied over (its ids kept).
+    """
+    CREATE TABLE comments_new (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        task_id INTEGER NOT NULL REFERENCES tasks(id),
+        path TEXT NOT NULL,
+        line INTEGER,
+        body TEXT NOT NULL,
+        author TEXT NOT NULL DEFAULT 'user',
+        sent INTEGER NOT NULL DEFAULT 0,
+        resolved INTEGER NOT NULL DEFAULT 0,
+        created_at REAL NOT NULL,
+        end_line INTEGER,
+        quote TEXT NOT NULL DEFAULT '',
+        sent_at REAL,
+        updated_at REAL NOT NULL DEFAULT 0
+    );
+    INSERT INTO comments_new (
+        id, task_id, path, line, body, author, sent, resolved, created_at, end_line, quote,
+        sent_at, updated_at
+    )
+    SELECT id, task_id, path, line, body, author, sent, resolved, created_at, end_line, quote,
+        sent_at, updated_at
+    FROM comments;
+    DROP TABLE comments;
+    ALTER TABLE comments_new RENAME TO comments;
+    CREATE INDEX comments_by_task ON comments(task_id, path, line);
+    """,
+    # The highest task id a removed project took with it: a new task's id goes above it,
+    # so a task id (and the branch and worktree named after it) is never given twice.
+    """
+    CREATE TABLE retired_ids (name TEXT PRIMARY KEY, last_id INTEGER NOT NULL);
+    """,
 ]

@@ -51,7 +51,10 @@ class TaskQueries(Database):
                 update={"position": top + 1, "created_at": now, "updated_at": now}
             )
             values = task_values(task)
-            del values["id"]
+            values["id"] = conn.execute(
+                "SELECT MAX(COALESCE((SELECT MAX(id) FROM tasks), 0),"
+                " COALESCE((SELECT last_id FROM retired_ids WHERE name = 'tasks'), 0)) + 1"
+            ).fetchone()[0]
             names = ", ".join(values)
             marks = ", ".join("?" for _ in values)
             cur = conn.execute(

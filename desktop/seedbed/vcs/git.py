@@ -46,6 +46,13 @@ def open_repository(path: Path) -> Path:
     return top
 
 
+def repository_dir(path: Path) -> Path:
+    """The repository's own git directory (shared by all its worktrees), resolved: two
+    checkouts of one repository, by any path or symlink, give the same one."""
+    out = run_git(path, "rev-parse", "--path-format=absolute", "--git-common-dir")
+    return Path(out.strip()).resolve()
+
+
 def current_branch(repo: Path) -> str | None:
     """The branch checked out in `repo`, or None when HEAD is detached."""
     try:
@@ -88,6 +95,16 @@ def merge_base(repo: Path, a: str, b: str) -> str:
         if exc.status == 1:
             raise OperationError(f"{a} and {b} have no common ancestor") from None
         raise
+
+
+def file_line_count(repo: Path, rev: str, path: str) -> int | None:
+    """How many lines `path` has in commit `rev`; None when it is not a file there."""
+    check_name(rev, "revision")
+    try:
+        text = run_git(repo, "cat-file", "blob", f"{rev}:{path}")
+    except GitError:
+        return None
+    return len(text.splitlines())
 
 
 def delete_branch(repo: Path, branch: str) -> None:

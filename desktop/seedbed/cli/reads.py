@@ -1,0 +1,92 @@
+"""The commands that only read the store (lists and settings): the base of every
+invocation, kept light so `seedbed task list` starts fast. They import neither the
+engine, git nor the keyring; `commands.Cli` adds the commands that need those."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any, TextIO
+
+from seedbed.cli.parser import PROJECT_ROLES, PROJECT_SETTINGS
+from seedbed.cli.text import EXIT_OK, describe, shown
+from seedbed.domain.models import TaskState, profile_fields
+from seedbed.paths import resolve_data_dir
+from seedbed.store import Store
+
+
+class Reads:
+    """One invocation: the parsed arguments, the store, and where output goes; and the
+    commands that only read the store."""
+
+    def __init__(self, args: argparse.Namespace, out: TextIO) -> None:
+        self.args = args
+        self.out = out
+        self.data_dir = resolve_data_dir(args.data_dir)
+        self.store = Store.open(self.data_dir)
+
+    def emit(self, data: Any, text: str) -> None:
+        if self.args.json:
+            self.out.write(json.dumps(data, indent=2, default=str) + "\n")
+        elif text:
+            self.out.write(text + ("" if text.endswith("\n") else "\n"))
+
+    def project_list(self) -> int:
+        projects = self.store.list_projects()
+        rows = [f"{p.id:>4}  {p.name:<20} {p.base_branch:<12} {p.path}" for p in projects]
+        self.emit([p.model_dump(mode="json") for p in projects], "\n".join(rows) or "no projects")
+        return EXIT_OK
+
+    def project_show(self) -> int:
+        project = self.store.find_project(self.args.project)
+        names = {p.id: p.name for p in self.store.list_profiles()}
+        values = project.model_dump(mode="json")
+        rows = [f"#{project.id} {project.name}", f"  path: {project.path}"]
+        for field in PROJECT_SETTINGS:
+            value = values[field]
+            if field in PROJECT_ROLES:
+                value = names.get(value, "none") if value is not None else "none"
+            elif isinstance(value, list):
+                value = ", ".join(value) or "none"
+            label = field.removesuffix("_profile_id").replace("_", " ")
+            rows.append(f"  {label}: {shown(value)}")
+        self.emit(values, "\n".join(rows))
+        return EXIT_OK
+
+    def profile_show(self) -> int:
+        profile = self.store.find_profile(self.args.name)
+        values = profile.model_dump(mode="json")
+        rows = [f"#{profile.id} {profile.name} ({profile.kind.value})"]
+        for field in profile_fields(profile.kind)[2:]:  # after its name and kind
+            value = values[field]
+            rows.append(
+                f"  {field.replace('_', ' ')}: "
+                + (" ".join(value) or "none" if isinstance(value, list) else shown(value))
+            )
+        self.emit(values, "\n".join(rows))
+        return EXIT_OK
+
+    def profile_list(self) -> int:
+        profiles = self.store.list_profiles()
+        rows = [f"{p.id:>4}  {p.name:<20} {p.kind.value:<10} {describe(p)}" for p in profiles]
+        self.emit([p.model_dump(mode="json") for p in profiles], "\n".join(rows) or "no profiles")
+        return EXIT_OK
+
+    def task_list(self) -> int:
+        a = self.args
+        project_id = self.store.find_project(a.project).id if a.project else None
+        states = [TaskState(a.state)] if a.state else None
+        tasks = self.store.list_tasks(project_id=project_id, states=states)
+        rows = [
+            f"{t.id:>4}  {t.state.value:<16} {shown(t.phase.value):<14} "
+            f"{t.title.splitlines()[0][:60]}"
+            for t in tasks
+        ]
+        self.emit([t.model_dump(mode="json") for t in tasks], "\n".join(rows) or "no tasks")
+        return EXIT_OK
+
+
+# The `seedbed NOUN VERB` handlers of Reads, which need no engine.
+READ_COMMANDS = frozenset(
+    {"project_list", "project_show", "profile_list", "profile_show", "task_list"}
+)

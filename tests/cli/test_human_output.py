@@ -1,0 +1,47 @@
+"""The command line's human output never shows Python's `None`, and says an error once."""
+
+from __future__ import annotations
+
+from tests.conftest import SeedbedCli
+from tests.test_cli import run_task
+
+
+def test_a_fresh_task_and_the_lists_never_say_none(seedbed: SeedbedCli, project: str) -> None:
+    seedbed.ok("profile", "add", "claude", "--kind", "claude-code")
+    seedbed.ok("profile", "add", "gpt", "--kind", "builtin", "--provider", "openai", "--model", "m")
+    seedbed.ok("profile", "add", "script", "--kind", "command", "--command", "true")
+    fresh = seedbed.ok("task", "add", "--project", "demo", "--title", "Fresh").out.strip()
+    unassigned = seedbed.ok("task", "add", "--project", "demo", "--title", "Later").out.strip()
+    seedbed.ok("task", "add", "--project", "demo", "--title", "Q", "--profile", "script", "--start")
+
+    outputs = {
+        args: seedbed.ok(*args).out
+        for args in [
+            ("task", "show", fresh),
+            ("task", "show", unassigned),
+            ("task", "list"),
+            ("profile", "list"),
+            ("profile", "show", "claude"),
+            ("profile", "show", "gpt"),
+            ("project", "list"),
+            ("project", "show", "demo"),
+            ("comment", "list", fresh),
+        ]
+    }
+
+    for args, out in outputs.items():
+        assert "None" not in out, (args, out)
+    show = outputs[("task", "show", fresh)]
+    assert "branch none yet (base main)" in show and "worktree none yet" in show
+    assert "claude-code (on PATH) model (its default)" in outputs[("profile", "list")]
+    assert "  executor: none\n" in outputs[("project", "show", "demo")]
+
+
+def test_task_show_says_a_failed_runs_error_once(seedbed: SeedbedCli, project: str) -> None:
+    task = run_task(seedbed, "echo boom >&2; exit 3")
+
+    out = seedbed.ok("task", "show", str(task["id"])).out
+
+    assert out.count("exited with code 3") == 1, out
+    assert "  error: exited with code 3\n" in out
+    assert "exit 3" in out
