@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shutil
 import time
 import tomllib
 from pathlib import Path
@@ -462,6 +463,7 @@ def test_codex_writes_a_file_for_a_task(
         system_bwrap()
     else:
         monkeypatch.setenv("PATH", path_without("bwrap", tmp_path / "bin"))
+        assert shutil.which("bwrap") is None
     seedbed.ok("key", "set", "openai", input=KEY)
     codex_profile(seedbed, model_server, "--key-name", "openai")
     model_server.script(*WRITE_FILE)
