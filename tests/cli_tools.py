@@ -5,6 +5,7 @@ a developer's machine and fails in CI (CI=true), so CI can never pass without th
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -29,3 +30,29 @@ def cli_binary(name: str) -> Path:
             pytest.fail(message)
         pytest.skip(message)
     return path
+
+
+def system_bwrap() -> Path:
+    """The bubblewrap on PATH (Codex sandboxes its commands with it when there is one);
+    skips (fails in CI, whose .ci/run installs it) when there is none."""
+    found = shutil.which("bwrap")
+    if found is None:
+        message = "bubblewrap is not installed: apt-get install bubblewrap"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return Path(found)
+
+
+def path_without(name: str, farm: Path) -> str:
+    """A PATH with every program of ours but `name`: `farm`, a directory of links to the
+    first of each name on PATH, as a machine without that program has them."""
+    farm.mkdir(parents=True, exist_ok=True)
+    for directory in os.environ.get("PATH", "").split(os.pathsep):
+        if not directory or not Path(directory).is_dir():
+            continue
+        for program in Path(directory).iterdir():
+            link = farm / program.name
+            if program.name != name and not os.path.lexists(link) and os.access(program, os.X_OK):
+                link.symlink_to(program)
+    return str(farm)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import shutil
 import time
 import tomllib
 from pathlib import Path
@@ -27,7 +29,7 @@ from seedbed.domain.events import (
     UsageEvent,
 )
 from seedbed.domain.models import AgentKind, AgentProfile, RunKind
-from tests.cli_tools import cli_binary
+from tests.cli_tools import cli_binary, path_without, system_bwrap
 from tests.conftest import SeedbedCli
 from tests.keyring_backends import FileStore
 from tests.model_server import ModelServer, answer, hang, http_error
@@ -404,6 +406,15 @@ def test_doctor_finds_the_pinned_cli_supported(monkeypatch: pytest.MonkeyPatch) 
 # the real CLI through the engine
 
 
+@pytest.fixture(autouse=True)
+def temp_dir_of_its_own(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A temporary directory that the test's HOME is not in, as a user's home is not:
+    Codex will not set up its sandbox helper in a home under its temporary directory
+    (TMPDIR, else /tmp), and the test's HOME is under /tmp (see codex_sandbox.py)."""
+    (tmp_path / "tmp").mkdir()
+    monkeypatch.setenv("TMPDIR", str(tmp_path / "tmp"))
+
+
 def codex_profile(seedbed: SeedbedCli, server: ModelServer, *extra: str) -> None:
     seedbed.ok(
         "profile", "add", "codex", "--kind", "codex", "--binary", cli_binary("codex"),
@@ -437,9 +448,22 @@ ADD_LINE = (
 )
 
 
+@pytest.mark.parametrize("bwrap", ["installed", "hidden"])
 def test_codex_writes_a_file_for_a_task(
-    seedbed: SeedbedCli, project: str, model_server: ModelServer, file_keyring: FileStore
+    seedbed: SeedbedCli,
+    project: str,
+    model_server: ModelServer,
+    file_keyring: FileStore,
+    bwrap: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    # Codex sandboxes its commands with the bubblewrap on its PATH, else with its own.
+    if bwrap == "installed":
+        system_bwrap()
+    else:
+        monkeypatch.setenv("PATH", path_without("bwrap", tmp_path / "bin"))
+        assert shutil.which("bwrap") is None
     seedbed.ok("key", "set", "openai", input=KEY)
     codex_profile(seedbed, model_server, "--key-name", "openai")
     model_server.script(*WRITE_FILE)
@@ -585,6 +609,47 @@ def test_a_silent_codex_is_ended_by_the_idle_timeout(
     assert shown["error"] == "Codex printed nothing for 2 s"
     assert shown["runs"][0]["status"] == "timed_out"
     assert len(model_server.posts) == 1
+
+
+def test_a_home_where_codex_cannot_set_up_its_sandbox_fails_the_run_with_why(
+    seedbed: SeedbedCli,
+    project: str,
+    model_server: ModelServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("TMPDIR", str(tmp_path))  # the home is in the temporary directory
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    bwrap = bin_dir / "bwrap"  # what Codex looks for on PATH; never run
+    bwrap.write_text("#!/bin/sh\nexit 1\n")
+    bwrap.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
+    monkeypatch.setenv("OPENAI_API_KEY", KEY)
+    codex_profile(seedbed, model_server)
+    shown = run_task(seedbed)
+    assert (shown["state"], shown["phase"]) == ("awaiting_review", "agent_failed")
+    assert shown["error"].startswith(
+        "the agent could not start: Codex cannot start its sandboxed commands here: its "
+        f"home {home}/.codex is under the temporary directory {tmp_path}, "
+    )
+    assert f"bubblewrap at {bwrap}" in shown["error"] and "CODEX_HOME" in shown["error"]
+    assert not model_server.posts
+
+    # Outside the sandbox Codex needs no helper.
+    seedbed.ok(
+        "profile", "add", "unboxed", "--kind", "codex", "--binary", cli_binary("codex"),
+        "--model", "test-model", "--base-url", model_server.openai_url,
+        "--permission-mode", "danger-full-access",
+    )  # fmt: skip
+    model_server.script(answer("Hello."))
+    task_id = seedbed.ok("task", "add", "--project", "demo", "--title", "Say hello",
+                         "--profile", "unboxed", "--start")  # fmt: skip
+    seedbed.ok("run", "--until-idle")
+    assert seedbed.show(task_id.out.strip())["phase"] == "ready"
 
 
 def test_a_planner_or_reviewer_runs_in_the_read_only_sandbox() -> None:

@@ -21,7 +21,9 @@ The command line (every flag checked against `codex exec --help` and
   need the network), and `bypass` passes `--dangerously-bypass-approvals-and-sandbox`
   for a machine that is itself a sandbox. No approval flag is needed: exec never asks
   for approval (it sets `AskForApproval::Never` for headless runs), so nothing waits for
-  a human.
+  a human. With a `bwrap` on its PATH Codex's sandbox needs a helper it will not set up
+  when its home is under the temporary directory: such a run is refused before it
+  starts, with the reason (codex_sandbox.py).
 - A profile's base URL becomes a model provider of our own, given only as `-c`
   overrides (the user's `~/.codex/config.toml` is never touched): Codex speaks only the
   Responses API (`wire_api = "responses"`) and ignores OPENAI_BASE_URL. The key reaches
@@ -35,7 +37,10 @@ The command line (every flag checked against `codex exec --help` and
 
 CODEX_HOME stays where the user has it: Codex keeps its sessions (needed to resume),
 logs and caches there, as it does when the user runs it, and the user's login lives
-there too. Tests give Codex a temporary HOME instead.
+there too. Tests give Codex a temporary HOME instead, and a TMPDIR that HOME is not in
+(a user's home is not in /tmp), or with bubblewrap installed its sandbox cannot start.
+`prepare` is pure but for one look at the disk: whether there is a `bwrap` on the PATH
+Codex gets.
 """
 
 from __future__ import annotations
@@ -47,6 +52,7 @@ from collections.abc import Callable
 
 from seedbed.agents.base import RunRequest
 from seedbed.agents.cli.adapter import CliAdapter, StreamParser
+from seedbed.agents.cli.codex_sandbox import sandbox_problem
 from seedbed.agents.process import ProcessSpec
 from seedbed.agents.urls import is_local
 from seedbed.domain.errors import UserError
@@ -103,7 +109,10 @@ class CodexAdapter(CliAdapter):
         argv = [binary, "exec", "--json", "--color", "never", "--skip-git-repo-check"]
         # A planner or reviewer reads: Codex's read-only sandbox, whatever the profile says.
         judging = request.kind in (RunKind.PLAN, RunKind.REVIEW)
-        argv += ["--sandbox", "read-only"] if judging else sandbox_args(profile.permission_mode)
+        sandbox = ["--sandbox", "read-only"] if judging else sandbox_args(profile.permission_mode)
+        if sandbox[-1] in ("read-only", "workspace-write") and (problem := sandbox_problem(env)):
+            raise UserError(problem)
+        argv += sandbox
         if profile.model:
             argv += ["--model", profile.model]
         if profile.base_url:

@@ -49,8 +49,11 @@ tests/model_server.py:
 
 A model call that fails with a 5xx is retried with growing delays and without a word on
 stdout, and so is a server that never answers: the profile's idle timeout ends such a
-run. A 4xx ends it with an `error` line and exit code 1. Start-up takes about 3 s before
-the first line (more on a busy machine): an idle timeout must be well above that.
+run. A 4xx ends it with an `error` line and exit code 1. Nothing reaches stdout before the
+model's first answer, and only stdout counts against the idle timeout: start-up to the
+first model call takes about 3 s, 6 to 10 s in a fresh HOME on a busy machine (its first
+run installs the plugin SDK, migrates its database, sets up its snapshot repository), so
+an idle timeout must be well above that.
 """
 
 from __future__ import annotations
