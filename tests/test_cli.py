@@ -303,6 +303,7 @@ def test_task_show_json_of_a_planned_task(seedbed: SeedbedCli, project: str) -> 
         "output_tail": "",
         "tree": "",
         "base": "",
+        "commands": "",
     }
     assert f"#{task_id} Later" in seedbed.ok("task", "show", task_id).out
 

@@ -16,7 +16,8 @@ from typing import Any
 
 import pytest
 
-from seedbed.engine.merging import board_cards
+from seedbed.engine import recovery
+from seedbed.engine.merging import board_cards, telling_lines
 from seedbed.store import Store
 from seedbed.ui.format import check_label
 from tests.conftest import SeedbedCli, git, make_repo
@@ -62,6 +63,11 @@ def finish(seedbed: SeedbedCli, command: str, title: str, *extra: str) -> int:
     assert (task["state"], task["phase"]) == ("awaiting_review", "ready"), task
     assert task["checks"]["status"] == "passed", task
     return task_id
+
+
+def is_queued_or_merged(seedbed: SeedbedCli, task_id: int) -> bool:
+    task = seedbed.show(task_id)
+    return task["phase"] == "merging" or task["state"] == "merged"
 
 
 def base_passes(repo: Path) -> bool:
@@ -187,7 +193,7 @@ def test_concurrent_approves_queue_and_each_is_checked_on_top_of_the_last(
 ) -> None:
     """Three approves at once from three processes: each waits its turn, each is
     checked on the base the one before left, and the one that breaks it is refused."""
-    slow = f"sleep 0.5; {CHECK}"
+    slow = f"sleep 2; {CHECK}"
     seedbed.ok("project", "add", str(lib_repo), "--name", "demo", "--check", slow)
     a = finish(seedbed, "printf 'A = 1\\n' > a.py", "Add a")
     b = finish(seedbed, DROP_LIB, "Drop lib")
@@ -196,7 +202,10 @@ def test_concurrent_approves_queue_and_each_is_checked_on_top_of_the_last(
     procs = []
     for task_id in (a, b, c):
         procs.append(seedbed.spawn("task", "approve", str(task_id)))
-        time.sleep(0.3)  # asked in this order
+        deadline = time.monotonic() + 30
+        while not is_queued_or_merged(seedbed, task_id):  # asked in this order
+            assert time.monotonic() < deadline, f"the approve of {task_id} never started"
+            time.sleep(0.05)
     outputs = [p.communicate(timeout=60) for p in procs]
     codes = [p.returncode for p in procs]
 
@@ -285,3 +294,106 @@ def test_the_card_says_how_far_the_base_moved_since_the_checks(
 
     assert card.base_moved == 2
     assert check_label(card) == "✓ checks · base +2"
+
+
+def test_the_error_names_what_failed_not_the_last_rule_of_dashes() -> None:
+    unittest_output = (
+        "ERROR: test_x (tests.test_extra.T.test_x)\n" + "-" * 70 + "\n"
+        "Traceback (most recent call last):\n"
+        '  File "tests/test_extra.py", line 8, in test_x\n'
+        "AttributeError: module 'm' has no attribute 'ichunked'\n\n" + "-" * 70 + "\n"
+        "Ran 902 tests in 19.391s\n\nFAILED (errors=1)\n"
+    )
+    assert telling_lines(unittest_output) == [
+        "ERROR: test_x (tests.test_extra.T.test_x)",
+        "AttributeError: module 'm' has no attribute 'ichunked'",
+        "FAILED (errors=1)",
+    ]
+    assert telling_lines("compiling\nstep 2 of 2\n") == ["compiling", "step 2 of 2"]
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES)
+def test_fixed_on_top_of_the_base_it_lands_with_the_fix(
+    seedbed: SeedbedCli, checked: str, lib_repo: Path, strategy: str
+) -> None:
+    """The fix is a merge of the base into the task's branch plus the agent's change: a
+    rebase must not drop it (git's rebase drops merge commits)."""
+    first = finish(seedbed, DROP_LIB, "Drop lib")
+    second = finish(seedbed, USE_LIB, "Use lib more")
+    seedbed.ok("task", "approve", str(first), "--strategy", strategy)
+    # Refused as a squash, which leaves the branch as it was (a rebase would move it
+    # onto the base, and the fix below would need no merge).
+    assert seedbed("task", "approve", str(second)).code == 1
+    fixed = "printf 'print(2)\\n' > extra.py"  # the agent's fix: no use of lib left
+    profile = seedbed.show(second)["profile"]
+    seedbed.ok("profile", "set", profile, "--command", fixed)
+    seedbed.ok("task", "fix-merge", str(second))
+    seedbed.ok("run", "--until-idle")
+    assert seedbed.show(second)["phase"] == "ready"
+    (lib_repo / "later.txt").write_text("the base moves on again\n")  # → a real rebase
+    git(lib_repo, "add", "later.txt")
+    git(lib_repo, "commit", "-q", "-m", "later")
+
+    seedbed.ok("task", "approve", str(second), "--strategy", strategy)
+
+    assert seedbed.show(second)["state"] == "merged"
+    assert (lib_repo / "extra.py").read_text() == "print(2)\n"
+    assert base_passes(lib_repo)
+
+
+def slow_merge_check(seedbed: SeedbedCli, lib_repo: Path) -> int:
+    """A task whose checks are slow on its merge result only (the base gains `slow`)."""
+    check = f"if [ -f slow ]; then sleep 60; fi; {CHECK}"
+    seedbed.ok("project", "add", str(lib_repo), "--name", "demo", "--check", check)
+    task_id = finish(seedbed, USE_LIB, "Use lib more")
+    (lib_repo / "slow").write_text("")
+    git(lib_repo, "add", "slow")
+    git(lib_repo, "commit", "-q", "-m", "slow checks")
+    return task_id
+
+
+def wait_checking(seedbed: SeedbedCli, task_id: int) -> None:
+    deadline = time.monotonic() + 30
+    while "checking the merge result" not in messages(merge_log(seedbed, task_id, False)):
+        assert time.monotonic() < deadline, "the merge check never started"
+        time.sleep(0.1)
+
+
+def test_a_closed_terminal_ends_the_approve_cleanly(seedbed: SeedbedCli, lib_repo: Path) -> None:
+    task_id = slow_merge_check(seedbed, lib_repo)
+    approving = seedbed.spawn("task", "approve", str(task_id), start_new_session=True)
+    wait_checking(seedbed, task_id)
+
+    approving.send_signal(signal.SIGHUP)
+    approving.communicate(timeout=30)
+
+    assert approving.returncode == 130
+    task = seedbed.show(task_id)
+    assert (task["state"], task["phase"]) == ("awaiting_review", "ready")
+    assert [r["status"] for r in task["runs"] if r["kind"] == "merge"] == ["failed"]
+    assert not recovery.processes_of_run(task["runs"][-1]["id"])  # its checks were stopped
+    assert ".merge-check" not in git(lib_repo, "worktree", "list")
+
+
+def test_an_engine_that_runs_undoes_an_approve_killed_meanwhile(
+    seedbed: SeedbedCli, lib_repo: Path
+) -> None:
+    task_id = slow_merge_check(seedbed, lib_repo)
+    engine = seedbed.spawn("run")
+    try:
+        approving = seedbed.spawn("task", "approve", str(task_id), start_new_session=True)
+        wait_checking(seedbed, task_id)
+        os.kill(approving.pid, signal.SIGKILL)
+        approving.communicate(timeout=10)
+        run_id = seedbed.show(task_id)["runs"][-1]["id"]
+        assert recovery.processes_of_run(run_id)  # its check (sleep 60) outlived it
+
+        deadline = time.monotonic() + 20  # the engine looks every 5 s
+        while seedbed.show(task_id)["phase"] != "ready":
+            assert time.monotonic() < deadline, seedbed.show(task_id)
+            time.sleep(0.2)
+        assert "approve was interrupted" in seedbed.show(task_id)["error"]
+        assert not recovery.processes_of_run(run_id)
+    finally:
+        engine.send_signal(signal.SIGTERM)
+        engine.communicate(timeout=30)

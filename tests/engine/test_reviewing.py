@@ -14,7 +14,7 @@ from seedbed.engine.reviewing import (
     load_file,
     load_outline,
     load_review,
-    merge_message,
+    prefilled_message,
 )
 from seedbed.store import Store
 from tests.conftest import SeedbedCli, git
@@ -180,7 +180,7 @@ def test_the_summary_is_the_executors_and_the_reviewers_verdict_stands_apart(
     assert data.review is not None and data.review.verdict is Verdict.APPROVE
     assert data.review.summary == "Fine by me." and data.review_answer == ""
     # The prefilled message: the first paragraph of what the executor said, not its log.
-    assert merge_message(data.task, data.summary) == (
+    assert prefilled_message(data.task, data.summary) == (
         "Add a\n\nAdded a.txt with an x.\nb.py reads it.\n"
     )
     store.close()
@@ -206,13 +206,13 @@ def test_a_reviewer_answer_without_a_verdict_is_kept_as_it_is(
 
 def test_the_merge_message_is_a_first_paragraph_cut_to_size() -> None:
     task = Task(project_id=1, title="Speed up the parser")
-    assert merge_message(task, "") == "Speed up the parser\n"
+    assert prefilled_message(task, "") == "Speed up the parser\n"
     headed = "## Summary\n\nCached the tokens.\n\n## Details\n\nLots."
-    assert merge_message(task, headed) == "Speed up the parser\n\nCached the tokens.\n"
+    assert prefilled_message(task, headed) == "Speed up the parser\n\nCached the tokens.\n"
     printed = "\n".join(f"line {n}" for n in range(1, 100))  # a command's stdout
-    body = merge_message(task, printed).split("\n\n", 1)[1]
+    body = prefilled_message(task, printed).split("\n\n", 1)[1]
     assert body.splitlines() == [*(f"line {n}" for n in range(1, 8)), "line 8…"]
-    dots = merge_message(task, "." * 3000)
+    dots = prefilled_message(task, "." * 3000)
     assert len(dots) < 700 and dots.endswith("…\n")
-    words = merge_message(task, "word " * 400)
+    words = prefilled_message(task, "word " * 400)
     assert len(words) < 700 and words.endswith("word…\n")

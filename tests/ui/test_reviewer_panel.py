@@ -362,8 +362,11 @@ def test_approving_without_the_recheck_lands_as_asked(
     store = app_context.store
     _break_on_merge(store, repo, task_id)
     window.decision.recheck.setChecked(False)
+    assert window.approve_button.text() == "&Approve and merge (no re-check)"
 
     window.approve_button.click()
+
+    assert window.decision.recheck.isChecked()  # for the next approve: asked each time
 
     qtbot.waitUntil(
         lambda: store.get_task(task_id).state is TaskState.MERGED, timeout=RUN_TIMEOUT_MS

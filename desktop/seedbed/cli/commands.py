@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import getpass
 import json
 import signal
 import sys
+import threading
 import time
+from collections.abc import Iterator
 from typing import Any, TextIO
 
 from seedbed import secrets
@@ -53,6 +56,26 @@ def read_key(name: str) -> str:
         return ""
     except (OSError, UnicodeDecodeError) as exc:  # the message could quote the input
         raise UserError(f"cannot read the key from standard input ({type(exc).__name__})") from None
+
+
+@contextlib.contextmanager
+def hangup_interrupts() -> Iterator[None]:
+    """A closed terminal (SIGHUP) or a kill (SIGTERM) interrupts like Ctrl+C for the
+    block: an approve then stops its checks and leaves the merge queue cleanly, instead
+    of dying with its task marked as being merged."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(_signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt
+
+    before = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        yield
+    finally:
+        for sig, handler in before.items():
+            signal.signal(sig, handler)
 
 
 class Cli(Reads):
@@ -380,14 +403,15 @@ class Cli(Reads):
         delete = a.delete_branch
         if delete is None:
             delete = load_settings(self.data_dir).delete_branch_after_merge
-        task = ops.approve(
-            self.store,
-            a.id,
-            MergeStrategy(a.strategy),
-            a.message,
-            delete,
-            recheck=not a.no_recheck,
-        )
+        with hangup_interrupts():
+            task = ops.approve(
+                self.store,
+                a.id,
+                MergeStrategy(a.strategy),
+                a.message,
+                delete,
+                recheck=not a.no_recheck,
+            )
         if task.branch is not None:
             branch = f" (branch kept: {task.branch})"
         else:

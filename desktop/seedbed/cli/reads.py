@@ -78,7 +78,7 @@ class Reads:
         states = [TaskState(a.state)] if a.state else None
         tasks = self.store.list_tasks(project_id=project_id, states=states)
         rows = [
-            f"{t.id:>4}  {t.state.value:<16} {shown(t.phase.value):<14} "
+            f"{t.id:>4}  {t.state.value:<16} {shown(t.phase.value):<19} "
             f"{t.title.splitlines()[0][:60]}"
             for t in tasks
         ]

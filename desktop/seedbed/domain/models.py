@@ -319,6 +319,7 @@ class CheckResult(Model):
     output_tail: str = ""
     tree: str = Field("", description="The git tree the checks ran on (its files, committed).")
     base: str = Field("", description="The base branch's commit when they ran.")
+    commands: str = Field("", description="domain.checks.commands_key of what ran.")
 
 
 class MergeRequest(Model):

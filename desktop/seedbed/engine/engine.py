@@ -14,11 +14,12 @@ from pathlib import Path
 
 from seedbed.domain.models import Control, Phase, TaskState
 from seedbed.engine.dependencies import blocked_by
-from seedbed.engine.recovery import recover
+from seedbed.engine.recovery import recover, recover_dead_merges
 from seedbed.engine.runner import DIFF_EVERY_S, TaskRunner
 from seedbed.store import Store
 
 POLL_SECONDS = 0.2
+DEAD_MERGES_EVERY = 25  # polls between looks for approves that died (5 s)
 ENGINE_STOPPED = "stopped: the engine stopped"  # the reason its runs end with
 
 
@@ -52,7 +53,12 @@ class Engine:
             self._task_changed(task_id)
         self.recovered.set()
         try:
+            polls = 0
             while not self._shutdown.is_set():
+                polls += 1
+                if polls % DEAD_MERGES_EVERY == 0:
+                    for task_id in recover_dead_merges(self.store):
+                        self._task_changed(task_id)
                 self._handle_controls()
                 queued = self._start_queued()
                 if until_idle and not self._tasks and not queued:

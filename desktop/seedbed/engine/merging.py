@@ -15,18 +15,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import fcntl
 import os
-import threading
+import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 from seedbed import secrets, vcs
+from seedbed.domain.checks import commands_key, standing_checks
 from seedbed.domain.errors import OperationError, UserError
 from seedbed.domain.events import ErrorEvent, StatusEvent, Stream
 from seedbed.domain.lifecycle import check_move
 from seedbed.domain.models import (
+    AgentProfile,
     Card,
     CheckResult,
     CheckStatus,
@@ -42,6 +43,7 @@ from seedbed.domain.models import (
 )
 from seedbed.domain.slug import one_line
 from seedbed.domain.trailers import AGENT_KEY
+from seedbed.engine.merge_queue import ANNOUNCED, merge_turn
 from seedbed.engine.recorder import EventRecorder
 from seedbed.engine.run_support import (
     commit_work,
@@ -54,15 +56,24 @@ from seedbed.engine.run_support import (
 )
 from seedbed.paths import worktrees_dir
 from seedbed.store import Store
-from seedbed.store.tasks import process_alive
+from seedbed.store.approving import holding_approve
 from seedbed.vcs.git import add_detached_worktree, remove_worktree, rev_parse, trailer_values
 from seedbed.vcs.merge import MergeConflict, MergePlan, commits_between, land, plan_merge
 
-TURN_POLL_S = 0.2
-ANNOUNCED_S = 30.0  # how long an announced approve may take to reach a worker
-_ANNOUNCED: dict[int, float] = {}
-_ANNOUNCED_LOCK = threading.Lock()
 FlushListener = Callable[[int, int, int], None]
+
+
+TELLING = re.compile(r"(error|exception|fail|assert|denied|not found)", re.IGNORECASE)
+RULE = re.compile(r"^([-=_~*#. ]+|Traceback \(most recent call last\):)$")
+
+
+def telling_lines(output: str, count: int = 3) -> list[str]:
+    """The last lines of check output that say what went wrong (an error's line, a
+    summary such as "FAILED (errors=1)"), else its last lines; never a rule of dashes."""
+    lines = [line.strip() for line in output.splitlines() if line.strip()]
+    lines = [line for line in lines if not RULE.match(line)]
+    telling = [line for line in lines if TELLING.search(line)]
+    return (telling or lines)[-count:]
 
 
 class MergeChecksFailed(OperationError):
@@ -70,7 +81,7 @@ class MergeChecksFailed(OperationError):
 
     def __init__(self, base: str, checks: CheckResult) -> None:
         self.checks = checks
-        last = [line for line in checks.output_tail.splitlines() if line.strip()][-3:]
+        last = telling_lines(checks.output_tail)
         how = "timed out" if checks.exit_code is None else f"exit {checks.exit_code}"
         super().__init__(
             f"the checks failed on the merge result with {base} ({how}); {base} did not "
@@ -78,19 +89,10 @@ class MergeChecksFailed(OperationError):
         )
 
 
-def live_request(task: Task) -> MergeRequest | None:
-    """The task's merge request while the process carrying it out lives; None when it
-    has none or its process died (an approve killed halfway)."""
-    request = task.merge_request
-    if request is None or not process_alive(request.pid):
-        return None
-    return request
-
-
 def base_moved_since_checks(project: Project, task: Task, runs: list[Run]) -> int | None:
     """How many commits the base branch gained since the task's latest checks ran (None
     when no checks ran or git cannot tell): the merge result is checked again then."""
-    checked = next((r for r in reversed(runs) if r.checks.status is not CheckStatus.NONE), None)
+    checked = standing_checks(runs)
     if checked is None or task.state not in (TaskState.AWAITING_REVIEW, TaskState.RUNNING):
         return None
     return commits_between(project.path, checked.checks.base, task.base_branch)
@@ -144,86 +146,84 @@ def approve(
     """
     asked_at = asked_at or time.time()
     try:
-        return _approve(
-            store, task_id, strategy, message, delete_branch, automatic, recheck, on_flush, asked_at
-        )
+        with holding_approve(store.path.parent, task_id):
+            return _approve(
+                store,
+                task_id,
+                MergeRequest(
+                    strategy=MergeStrategy(strategy),
+                    message=message,
+                    delete_branch=delete_branch,
+                    recheck=recheck,
+                    queued_at=asked_at,
+                    pid=os.getpid(),
+                ),
+                automatic,
+                on_flush,
+            )
     finally:
-        _forget_announced(task_id, asked_at)
+        ANNOUNCED.forget(task_id, asked_at)
 
 
 def _approve(
     store: Store,
     task_id: int,
-    strategy: MergeStrategy,
-    message: str,
-    delete_branch: bool,
+    request: MergeRequest,
     automatic: bool,
-    recheck: bool,
     on_flush: FlushListener | None,
-    asked_at: float,
 ) -> Task:
+    """approve(), holding the task's approve lock (so no other approve of it runs)."""
     task = store.get_task(task_id)
     expect = TaskState.RUNNING if automatic else TaskState.AWAITING_REVIEW
     if task.state is not expect:
         check_move(task_id, task.state, TaskState.MERGED)  # names what is wrong
         raise UserError(f"task {task_id} is {task.state.value}: it is not for this merge")
     previous = task.phase
-    if task.merge_request is not None:
-        if live_request(task) is not None and task.merge_request.pid != os.getpid():
-            raise UserError(
-                f"task {task_id} is being merged already (by process {task.merge_request.pid})"
-            )
-        if task.merge_request.pid == os.getpid():
-            raise UserError(f"task {task_id} is being merged already")
-        previous = task.merge_request.previous_phase  # that approve's process died
+    if task.merge_request is not None:  # its approve died (we hold the lock): undone now
+        previous = task.merge_request.previous_phase
     project = store.get_project(task.project_id)
     if task.branch is None or not vcs.branch_exists(project.path, task.branch):
         raise UserError(f"task {task_id} has no branch to merge")
     agent = task_agent(store, task)
-    if task.worktree is not None and task.worktree.exists():
-        commit_work(project, task.worktree, leftover_message(task, agent))
+    _commit_leftovers(project, task, agent)
     if vcs.diff_stat(project.path, task.base_branch, task.branch).files == 0:
         raise UserError(
             f"task {task_id} changed nothing against {task.base_branch}: nothing to merge "
             "(discard it instead)"
         )
-    request = MergeRequest(
-        strategy=MergeStrategy(strategy),
-        message=message,
-        delete_branch=delete_branch,
-        recheck=recheck,
-        previous_phase=previous,
-        queued_at=asked_at,
-        pid=os.getpid(),
-    )
+    request = request.model_copy(update={"previous_phase": previous})
     fields: dict[str, object] = {"merge_request": request}
     if not automatic:
         fields["phase"] = Phase.MERGING
     task = store.update_task(task_id, expect=expect, **fields)
-    run = store.add_run(
-        Run(
-            task_id=task_id,
-            number=0,
-            kind=RunKind.MERGE,
-            follow_up=f"merge into {task.base_branch} ({request.strategy.value})",
-            pid=os.getpid(),
-            started_at=time.time(),
-        )
-    )
-    recorder = EventRecorder(store, run.id, on_flush=on_flush)
-    for value in secrets.known_key_values():
-        recorder.add_secret(value)
     checks = CheckResult()
+    run: Run | None = None
     try:
+        run = store.add_run(
+            Run(
+                task_id=task_id,
+                number=0,
+                kind=RunKind.MERGE,
+                follow_up=f"merge into {task.base_branch} ({request.strategy.value})",
+                pid=os.getpid(),
+                started_at=time.time(),
+            )
+        )
+        recorder = EventRecorder(store, run.id, on_flush=on_flush)
+        for value in secrets.known_key_values():
+            recorder.add_secret(value)
         with merge_turn(store, project, task_id, recorder):
             task = store.get_task(task_id)
+            # What was written in the worktree while it waited is part of the change.
+            _commit_leftovers(project, task, agent)
             agents = trailer_values(project.path, task.base_branch, task.branch or "", AGENT_KEY)
             message = merge_message(task, request.message, agents, agent)
             checks = _merge_checked(store, project, task, request, message, recorder)
     except BaseException as exc:
         if isinstance(exc, MergeChecksFailed):
             checks = exc.checks
-        _end_run(store, recorder, run, RunStatus.FAILED, str(exc), checks)
+        if run is not None:
+            _end_run(store, recorder, run, RunStatus.FAILED, str(exc), checks)
         _unqueue(store, task_id, automatic, previous, exc)
         raise
     _end_run(store, recorder, run, RunStatus.SUCCEEDED, "", checks)
@@ -232,7 +232,7 @@ def _approve(
     assert task.branch is not None
     branch: str | None = task.branch
     # Only a branch Seedbed made: the runner records a branch name only when it was free.
-    if delete_branch and task.branch.startswith("seedbed/"):
+    if request.delete_branch and task.branch.startswith("seedbed/"):
         vcs.delete_branch(project.path, task.branch)
         branch = None
     return store.move_task(
@@ -248,6 +248,11 @@ def _approve(
     )
 
 
+def _commit_leftovers(project: Project, task: Task, agent: AgentProfile | None) -> None:
+    if task.worktree is not None and task.worktree.exists():
+        commit_work(project, task.worktree, leftover_message(task, agent))
+
+
 def _unqueue(
     store: Store, task_id: int, automatic: bool, previous: Phase, error: BaseException
 ) -> None:
@@ -260,82 +265,8 @@ def _unqueue(
             fields["phase"], fields["error"] = Phase.CONFLICT, str(error)
         elif isinstance(error, MergeChecksFailed):
             fields["phase"], fields["error"] = Phase.MERGE_CHECKS_FAILED, str(error)
-    with contextlib.suppress(UserError):  # moved meanwhile: nothing of ours to undo
+    with contextlib.suppress(UserError, ValueError):  # moved meanwhile: nothing to undo
         store.update_task(task_id, **fields)
-
-
-@contextlib.contextmanager
-def merge_turn(
-    store: Store, project: Project, task_id: int, recorder: EventRecorder
-) -> Iterator[None]:
-    """Wait until no live approve of this project was asked before this one and the
-    project's merge lock is free; hold the lock meanwhile. flock dies with its process,
-    so a killed approve never blocks the queue."""
-    path = store.path.parent / "locks" / f"merge-{project.id}.lock"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-    waiting_for: int | None = None
-    try:
-        while True:
-            ahead = _ahead_of(store, project.id, task_id)
-            if ahead is None:
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except BlockingIOError:
-                    pass
-            if ahead != waiting_for and ahead is not None:
-                message = f"queued: waiting for the merge of task {ahead}"
-                recorder.add([StatusEvent(phase="merging", message=message)])
-                recorder.flush()
-            waiting_for = ahead
-            time.sleep(TURN_POLL_S)
-        yield
-    finally:
-        os.close(fd)
-
-
-def announce(task_id: int) -> float:
-    """Say, on the thread that takes the user's click, that this task's approve is on
-    its way to a worker: approves of one process then land in the order they were asked,
-    even when a later one's worker gets going first. The time is the approve's
-    `asked_at`."""
-    asked_at = time.time()
-    with _ANNOUNCED_LOCK:
-        _ANNOUNCED[task_id] = asked_at
-    return asked_at
-
-
-def _forget_announced(task_id: int, asked_at: float) -> None:
-    with _ANNOUNCED_LOCK:
-        if _ANNOUNCED.get(task_id) == asked_at:
-            del _ANNOUNCED[task_id]
-
-
-def _ahead_of(store: Store, project_id: int, task_id: int) -> int | None:
-    """The task whose approve goes first (asked earlier, its process alive, or announced
-    in this process and not yet registered), if any."""
-    own = store.get_task(task_id).merge_request
-    if own is None:
-        return None
-    mine = (own.queued_at, task_id)
-    tasks = {task.id: task for task in store.list_tasks(project_id)}
-    ahead = [
-        (request.queued_at, other.id)
-        for other in tasks.values()
-        if other.id != task_id and (request := live_request(other)) is not None
-    ]
-    now = time.time()
-    with _ANNOUNCED_LOCK:
-        announced = list(_ANNOUNCED.items())
-    for other_id, asked_at in announced:
-        other = tasks.get(other_id)
-        # An announced approve whose worker never registered it (its call was dropped)
-        # stops counting after a while.
-        if other is not None and other.merge_request is None and now - asked_at < ANNOUNCED_S:
-            ahead.append((asked_at, other_id))
-    earlier = sorted(key for key in ahead if key < mine)
-    return earlier[0][1] if earlier else None
 
 
 def _merge_checked(
@@ -365,7 +296,7 @@ def _merge_checked(
     base = task.base_branch
     note(f"merge into {base} at {plan.old[:10]} ({request.strategy.value}): {plan.new[:10]}")
     checks = CheckResult()
-    passed = _passed_on(store, task.id, plan.tree)
+    passed = _passed_on(store, project, task.id, plan.tree)
     if plan.new == plan.old:
         note(f"{base} has this change already: nothing to check")
     elif not project.check_command:
@@ -385,22 +316,22 @@ def _merge_checked(
     return checks
 
 
-def _passed_on(store: Store, task_id: int, tree: str) -> Run | None:
-    """The task's latest run whose checks passed on exactly this tree, if its latest
-    checks did pass."""
-    for run in reversed(store.list_runs(task_id)):
-        if run.checks.status is CheckStatus.NONE:
-            continue
-        if run.checks.status is CheckStatus.PASSED and run.checks.tree == tree:
-            return run
+def _passed_on(store: Store, project: Project, task_id: int, tree: str) -> Run | None:
+    """The task's run whose checks passed on exactly this tree, under the project's
+    commands as they are now, if the task's latest checks are that pass."""
+    standing = standing_checks(store.list_runs(task_id))
+    if standing is None or standing.checks.status is not CheckStatus.PASSED:
         return None
-    return None
+    same = standing.checks.tree == tree and standing.checks.commands == commands_key(project)
+    return standing if same else None
 
 
 def _why_check(project: Project, base: str, plan: MergePlan, runs: list[Run]) -> str:
-    checked = next((r for r in reversed(runs) if r.checks.status is not CheckStatus.NONE), None)
+    checked = standing_checks(runs)
     if checked is None:
         return "checking the merge result: no checks ran on this branch yet"
+    if checked.checks.commands != commands_key(project):
+        return "checking the merge result: the project's commands changed since the checks"
     moved = (
         commits_between(project.path, checked.checks.base, base) if checked.checks.base else None
     )
@@ -435,6 +366,7 @@ def check_merge_result(
         output_tail=recorder.scrub(tail(lines)),
         tree=plan.tree,
         base=plan.old,
+        commands=commands_key(project),
     )
 
 

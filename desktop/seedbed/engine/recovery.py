@@ -16,10 +16,10 @@ from pathlib import Path
 from seedbed.agents.process import kill_group
 from seedbed.domain.errors import SeedbedError
 from seedbed.domain.models import Control, Phase, Run, RunKind, RunStatus, TaskState
-from seedbed.engine.merging import live_request
+from seedbed.engine.merge_queue import live_request
 from seedbed.engine.run_support import commit_message, commit_work, task_agent
 from seedbed.store import Store
-from seedbed.store.tasks import process_alive
+from seedbed.store.approving import approve_alive
 
 INTERRUPTED_REASON = "interrupted: the engine stopped while this run was going"
 
@@ -84,33 +84,46 @@ def interrupt_run(store: Store, run: Run) -> None:
 APPROVE_INTERRUPTED = "the approve was interrupted (its process ended): approve again"
 
 
-def forget_dead_merges(store: Store) -> list[int]:
-    """Tasks whose approve died halfway (a killed terminal or window) leave the merge
-    queue and go back to the phase they had; the base moves only as its last step, so it
-    either moved (and the next approve finds nothing left to merge) or did not."""
+def recover_dead_merges(store: Store) -> list[int]:
+    """Approves that died halfway (a killed terminal or window): their checks' processes
+    are killed and their merge runs end as interrupted; their tasks leave the merge queue
+    and go back to the phase they had. The base moves only as an approve's last step, so
+    it either moved (the next approve finds nothing left to merge) or did not. Run at an
+    engine's start and, while it runs, every few seconds; the affected task ids."""
+    data_dir = store.path.parent
     changed: list[int] = []
+    for run in store.runs_with_status(RunStatus.RUNNING.value):
+        if run.kind is RunKind.MERGE and not approve_alive(data_dir, run.task_id):
+            kill_orphans(run)
+            store.update_run(
+                run.id,
+                status=RunStatus.INTERRUPTED,
+                reason=APPROVE_INTERRUPTED,
+                ended_at=time.time(),
+            )
+            changed.append(run.task_id)
     for task in store.list_tasks(states=[TaskState.AWAITING_REVIEW, TaskState.RUNNING]):
         request = task.merge_request
-        if request is None or live_request(task) is not None:
+        if request is None or live_request(data_dir, task) is not None:
             continue
         fields: dict[str, object] = {"merge_request": None}
         if task.state is TaskState.AWAITING_REVIEW and task.phase is Phase.MERGING:
             fields.update(phase=request.previous_phase, error=APPROVE_INTERRUPTED)
-        with contextlib.suppress(SeedbedError):
+        with contextlib.suppress(SeedbedError, ValueError):
             store.update_task(task.id, **fields)
             changed.append(task.id)
-    return changed
+    return sorted(set(changed))
 
 
 def recover(store: Store) -> list[int]:
     """End every run a previous engine left running; returns the affected task ids."""
     tasks: list[int] = []
     for run in store.runs_with_status(RunStatus.RUNNING.value):
-        if run.kind is RunKind.MERGE and run.pid is not None and process_alive(run.pid):
-            continue  # an approve another process (a terminal) is carrying out now
+        if run.kind is RunKind.MERGE:
+            continue  # approves are any process's: below, only those whose process died
         interrupt_run(store, run)
         tasks.append(run.task_id)
-    tasks.extend(forget_dead_merges(store))
+    tasks.extend(recover_dead_merges(store))
     # A task can be left mid-lifecycle with no run row (killed between the two writes).
     for task in store.list_tasks(states=[TaskState.RUNNING]):
         if task.phase is not Phase.QUEUED and task.id not in tasks:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from seedbed import vcs
+from seedbed.domain.checks import shown_checks
 from seedbed.domain.errors import SeedbedError, UserError
 from seedbed.domain.lifecycle import check_move
 from seedbed.domain.models import (
-    CheckResult,
     Control,
     DiffStat,
     Phase,
@@ -207,7 +207,7 @@ def task_detail(store: Store, task_id: int) -> dict[str, Any]:
     profile = store.get_profile(task.profile_id).name if task.profile_id else None
     runs = store.list_runs(task_id)
     diff = _diff_summary(store, task)
-    checks = runs[-1].checks if runs else None  # an older run's checks say nothing now
+    checks = shown_checks(runs)
     lines = diff["insertions"] + diff["deletions"]
     overlaps = overlapping_tasks(store, project.id).get(task.id, []) if task.state in ACTIVE else []
     return {
@@ -270,7 +270,7 @@ def task_detail(store: Store, task_id: int) -> dict[str, Any]:
         "diff_budget": project.diff_budget,
         "over_budget": bool(project.diff_budget) and lines > project.diff_budget,
         "budget_note": budget_note(lines, project.diff_budget),
-        "checks": (checks or CheckResult()).model_dump(mode="json"),
+        "checks": checks.model_dump(mode="json"),
         "base_moved_since_checks": base_moved_since_checks(project, task, runs),
         "reviewed_commit": task.reviewed_commit,
         "comments": [c.model_dump(mode="json") for c in store.list_comments(task.id)],

@@ -18,9 +18,10 @@ from pathlib import Path
 
 from pydantic import Field
 
+from seedbed.domain.checks import shown_checks
 from seedbed.domain.diffs import Comment, FileDiff
 from seedbed.domain.errors import SeedbedError, UserError
-from seedbed.domain.models import CheckResult, CheckStatus, Model, Run, RunKind, Task, TaskState
+from seedbed.domain.models import CheckResult, Model, Run, RunKind, Task, TaskState
 from seedbed.engine.merging import base_moved_since_checks
 from seedbed.engine.radar import budget_note, overlapping_tasks
 from seedbed.engine.review_agent import ReviewVerdict, parse_verdict
@@ -147,10 +148,7 @@ def _with_run(store: Store, data: ReviewData) -> ReviewData:
     if runs:
         last = runs[-1]
         data.run_id = last.id
-        checked = [r for r in runs if r.checks.status is not CheckStatus.NONE]
-        # A merge run that checked nothing (none configured, skipped) leaves the
-        # task's own checks standing.
-        data.checks = checked[-1].checks if checked and last.kind is RunKind.MERGE else last.checks
+        data.checks = shown_checks(runs)
     for run in reversed(runs):
         if run.kind in EXECUTOR_RUNS:
             data.summary = final_words(store, run.id)  # a command's: what it printed
@@ -167,7 +165,7 @@ def _with_run(store: Store, data: ReviewData) -> ReviewData:
     return data
 
 
-def merge_message(task: Task, summary: str) -> str:
+def prefilled_message(task: Task, summary: str) -> str:
     """The commit message the reviewer offers: the task's title, then the first
     paragraph of the executor's summary, cut to a few lines (a command agent's summary
     is everything it printed)."""

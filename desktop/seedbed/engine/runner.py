@@ -20,6 +20,7 @@ from seedbed.agents.base import AgentRun, RunOutcome, RunRequest
 from seedbed.agents.keys import key_for
 from seedbed.agents.process import ManagedProcess
 from seedbed.agents.registry import runtime_for
+from seedbed.domain.checks import commands_key
 from seedbed.domain.errors import SeedbedError, UserError
 from seedbed.domain.events import ErrorEvent, StatusEvent, Stream
 from seedbed.domain.models import (
@@ -397,7 +398,14 @@ class TaskRunner(PlanAndReview):
         # What they ran on, so that approving knows whether the merge result is the same
         # tree (no need to check it again) and how far the base moved since.
         tree, base = await git_call(checked_tree, self.task.worktree, self.task.base_branch)
-        return CheckResult(status=status, exit_code=code, output_tail=output, tree=tree, base=base)
+        return CheckResult(
+            status=status,
+            exit_code=code,
+            output_tail=output,
+            tree=tree,
+            base=base,
+            commands=commands_key(self.project),
+        )
 
     async def _finish(
         self,

@@ -201,12 +201,11 @@ class PlanAndReview:
                 approve,
                 self.store,
                 task.id,
-                settings.merge_strategy,
-                "",  # approve's own: the title, the task and its agents
-                settings.delete_branch_after_merge,
-                True,
-                True,
-                self._on_flush,
+                strategy=settings.merge_strategy,
+                message="",  # approve's own: the title, the task and its agents
+                delete_branch=settings.delete_branch_after_merge,
+                automatic=True,
+                on_flush=self._on_flush,
             )
         except SeedbedError as exc:
             self._log(ErrorEvent(message=f"not auto-merged: {exc}"))

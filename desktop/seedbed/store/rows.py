@@ -66,6 +66,7 @@ CHECK_COLUMNS = {
     "check_output_tail",
     "check_tree",
     "check_base",
+    "check_commands",
 }
 RUN_COLUMNS = [
     "id",
@@ -85,6 +86,7 @@ RUN_COLUMNS = [
     "check_output_tail",
     "check_tree",
     "check_base",
+    "check_commands",
     "tokens_in",
     "tokens_out",
     "cost_usd",
@@ -147,6 +149,7 @@ def run_from_row(row: sqlite3.Row) -> Run:
         output_tail=data.pop("check_output_tail"),
         tree=data.pop("check_tree"),
         base=data.pop("check_base"),
+        commands=data.pop("check_commands"),
     )
     return Run.model_validate(data)
 
@@ -160,4 +163,5 @@ def run_values(run: Run) -> dict[str, Any]:
     data["check_output_tail"] = checks["output_tail"]
     data["check_tree"] = checks["tree"]
     data["check_base"] = checks["base"]
+    data["check_commands"] = checks["commands"]
     return {column: data[column] for column in RUN_COLUMNS}

@@ -197,4 +197,7 @@ MIGRATIONS: list[str] = [
     """
     CREATE TABLE retired_ids (name TEXT PRIMARY KEY, last_id INTEGER NOT NULL);
     """,
+    """
+    ALTER TABLE runs ADD COLUMN check_commands TEXT NOT NULL DEFAULT '';
+    """,
 ]

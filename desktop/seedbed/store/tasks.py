@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Iterable
 from typing import Any
@@ -10,6 +9,7 @@ from typing import Any
 from seedbed.domain.errors import UserError
 from seedbed.domain.lifecycle import check_move, check_phase
 from seedbed.domain.models import Phase, Run, RunStatus, Task, TaskState
+from seedbed.store.approving import approve_alive
 from seedbed.store.connection import Database
 from seedbed.store.rows import (
     CHECK_COLUMNS,
@@ -20,19 +20,6 @@ from seedbed.store.rows import (
     task_values,
     write_task,
 )
-
-
-def process_alive(pid: int) -> bool:
-    """Whether a process of this machine with this pid lives (an approve's, say)."""
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 class TaskQueries(Database):
@@ -132,7 +119,7 @@ class TaskQueries(Database):
             check_move(task_id, task.state, target)
             check_phase(target, phase)
             if task.merge_request is not None and target is not TaskState.MERGED:
-                if process_alive(task.merge_request.pid):
+                if approve_alive(self.path.parent, task_id):
                     raise UserError(
                         f"task {task_id} is being merged (its merge result is queued or "
                         "checked): wait for it to land or fail"

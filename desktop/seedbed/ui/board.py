@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable
 from typing import Any
@@ -20,6 +21,7 @@ from PySide6.QtWidgets import (
 from seedbed.domain.lifecycle import LABELS
 from seedbed.domain.models import Card, Control, TaskState
 from seedbed.engine import merging, operations, radar
+from seedbed.engine.merge_queue import ANNOUNCED
 from seedbed.ui import format as fmt
 from seedbed.ui.actions import add_action
 from seedbed.ui.board_actions import CardActions
@@ -354,19 +356,13 @@ class Board(CardActions, QWidget):
             call = (operations.control_task, store, data_dir, task_id, Control.REQUEUE)
         else:
             delete = self.context.settings.value.delete_branch_after_merge
-            asked_at = merging.announce(task_id)  # its place in the queue: the drops' order
-            call = (
+            approve = functools.partial(
                 merging.approve,
-                store,
-                task_id,
-                strategy,
-                "",
-                delete,
-                False,
-                True,
-                None,
-                asked_at,
+                strategy=strategy,
+                delete_branch=delete,
+                asked_at=ANNOUNCED.announce(task_id),  # its place in the queue: the drops'
             )
+            call = (approve, store, task_id)
         self._run(plan, task_id, *call)
 
     def _run(self, plan: MovePlan, task_id: int, fn: Callable[..., Any], *args: Any) -> None:

@@ -2,10 +2,10 @@
 
 The delegate paints what `lay_out_card` returns and nothing else, so a test can check
 the rects themselves: no two parts of a card ever overlap, whatever the title, the
-badges or the column's width. Each line hands out its room in order of importance (the
-phase badge, the overlap badge, the checks, then the profile on line 3; the diff size,
-then the usage on line 4); a part gets what is left, its text elided to fit, and is
-left out when not even an ellipsis would.
+badges or the column's width. After the title (two lines), each line hands out its room
+in order of importance: the phase badge, the overlap badge, then the profile; the checks,
+then the usage on the right; then the diff size and the budget. A part gets what is left,
+its text elided to fit, and is left out when not even an ellipsis would.
 """
 
 from __future__ import annotations

@@ -192,8 +192,8 @@ def badge_label(card: Card, phase_label: str) -> str:
 
 
 def running_header(label: str, phases: list[Phase]) -> str:
-    """The Running column's header: the tasks at work, and apart, those that wait for a
-    slot or for others' merges ("Running  3 · 6 queued")."""
+    """The Running column's header: the tasks at work, and apart, the queued ones, that
+    wait for a slot or for others' merges ("Running  3 · 6 queued")."""
     queued = sum(1 for phase in phases if phase is Phase.QUEUED)
     text = f"{label}  {len(phases) - queued}"
     return f"{text} · {queued} queued" if queued else text

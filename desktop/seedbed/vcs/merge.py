@@ -169,7 +169,8 @@ def plan_merge(
 
     Raises MergeConflict or DirtyCheckout, having changed nothing, when it cannot merge.
     Rebase replays the branch's own commits in `task_worktree` (the task's branch moves
-    onto the base; the base does not), so `message` is unused there.
+    onto the base; the base does not), so `message` is unused there; a branch holding a
+    merge commit (the base merged in to resolve or fix) becomes one commit with `message`.
     """
     strategy = MergeStrategy(strategy)
     if base == branch:
@@ -194,10 +195,18 @@ def plan_merge(
         new = _commit_tree(repo, tree, [old], message)
     elif strategy is MergeStrategy.MERGE:
         new = _commit_tree(repo, tree, [old, tip], message)
+    elif _has_merges(repo, old, tip):
+        # A rebase drops merge commits, and with them what a merge of the base into the
+        # branch resolved or fixed: such a branch lands as one commit of the merged tree.
+        new = _commit_tree(repo, tree, [old], (message.strip() and message) or branch)
     else:
         new = _rebase(repo, task_worktree, base, branch, old)
         tree = _tree_of(repo, new)
     return MergePlan(base, old, new, tree)
+
+
+def _has_merges(repo: Path, old: str, tip: str) -> bool:
+    return run_git(repo, "rev-list", "--merges", "--count", f"{old}..{tip}").strip() != "0"
 
 
 def land(repo: Path, plan: MergePlan) -> str:

@@ -136,6 +136,7 @@ class DecisionPanel(QWidget):
         layout.addLayout(request_row, 2, 1)
         layout.setColumnStretch(0, 3)
         layout.setColumnStretch(1, 2)
+        self.recheck.toggled.connect(self._on_recheck_toggled)
         self.strategy.currentIndexChanged.connect(self._on_strategy_current_index_changed)
         self._on_strategy_current_index_changed(self.strategy.currentIndex())
 
@@ -144,6 +145,14 @@ class DecisionPanel(QWidget):
         """The request button says how many comments it sends."""
         sent = f" ({count} comment{'s' if count != 1 else ''})" if count else ""
         self.request_button.setText(f"&Request changes{sent}")
+
+    @Slot(bool)
+    def _on_recheck_toggled(self, checked: bool) -> None:
+        """Unticked, the button says so: a merge result landing unchecked is never a
+        surprise."""
+        self.approve_button.setText(
+            "&Approve and merge" if checked else "&Approve and merge (no re-check)"
+        )
 
     @Slot(int)
     def _on_strategy_current_index_changed(self, _index: int) -> None:

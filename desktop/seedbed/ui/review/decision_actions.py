@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QComboBox, QLabel, QPlainTextEdit
 from seedbed.domain.models import MergeStrategy, Phase, Task
 from seedbed.engine import comments as comment_ops
 from seedbed.engine import merging, operations, review
+from seedbed.engine.merge_queue import ANNOUNCED
 from seedbed.ui.discard import DiscardDialog
 from seedbed.ui.task_dialog import describe_error
 
@@ -55,6 +56,7 @@ class DecisionActions:
         *args: object,
         done: Callable[..., None],
         waits: bool = False,
+        **kwargs: object,
     ) -> None:
         """A change through the engine host; its error is shown in the window."""
         if self.context.read_only:
@@ -65,7 +67,13 @@ class DecisionActions:
             return
         self.error_label.show_message("")
         self.context.host.call(
-            fn, *args, on_done=done, on_error=self._on_call_failed, owner=self, waits=waits
+            fn,
+            *args,
+            on_done=done,
+            on_error=self._on_call_failed,
+            owner=self,
+            waits=waits,
+            **kwargs,
         )
 
     def _on_call_failed(self, error: BaseException) -> None:
@@ -88,17 +96,17 @@ class DecisionActions:
         )
         strategy = MergeStrategy(self.strategy.currentData())
         message = self.message.toPlainText()
+        recheck = self.recheck.isChecked()
+        self.recheck.setChecked(True)  # an approve without it is a choice made each time
         self._call(
             merging.approve,
             self.context.store,
             self.task_id,
-            strategy,
-            message,
-            self.context.settings.value.delete_branch_after_merge,
-            False,
-            self.recheck.isChecked(),
-            None,
-            merging.announce(self.task_id),  # its place in the project's merge queue
+            strategy=strategy,
+            message=message,
+            delete_branch=self.context.settings.value.delete_branch_after_merge,
+            recheck=recheck,
+            asked_at=ANNOUNCED.announce(self.task_id),  # its place in the merge queue
             done=self._on_approved,
             waits=True,
         )

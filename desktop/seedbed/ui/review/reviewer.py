@@ -29,7 +29,7 @@ from seedbed.engine.reviewing import (
     load_file,
     load_outline,
     load_review,
-    merge_message,
+    prefilled_message,
 )
 from seedbed.ui.actions import add_action
 from seedbed.ui.context import AppContext
@@ -245,7 +245,7 @@ class ReviewWindow(DecisionActions, QWidget):
         self.side.show_data(data)
         if data.diff_range is not None:
             self.diff.blob_reader = functools.partial(read_blob, data.diff_range.cwd)
-        prefill = merge_message(task, data.summary)
+        prefill = prefilled_message(task, data.summary)
         if first or self.message.toPlainText() == self._prefill:
             self.message.setPlainText(prefill)
         self._prefill = prefill
