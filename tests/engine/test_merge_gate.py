@@ -65,6 +65,15 @@ def finish(seedbed: SeedbedCli, command: str, title: str, *extra: str) -> int:
     return task_id
 
 
+def one_landed_one_refused(seedbed: SeedbedCli, strategy: str = "squash") -> tuple[int, int]:
+    """Two tasks that break the base together: the first approved (landed); the second
+    refused as a squash when approved now (a squash leaves its branch as it was)."""
+    first = finish(seedbed, DROP_LIB, "Drop lib")
+    second = finish(seedbed, USE_LIB, "Use lib more")  # branched before the first landed
+    seedbed.ok("task", "approve", str(first), "--strategy", strategy)
+    return first, second
+
+
 def is_queued_or_merged(seedbed: SeedbedCli, task_id: int) -> bool:
     task = seedbed.show(task_id)
     return task["phase"] == "merging" or task["state"] == "merged"
@@ -147,9 +156,7 @@ def test_a_base_moved_by_hand_is_checked_and_the_card_says_how_far(
 def test_no_recheck_lands_as_asked_and_says_so(
     seedbed: SeedbedCli, checked: str, lib_repo: Path
 ) -> None:
-    first = finish(seedbed, DROP_LIB, "Drop lib")
-    second = finish(seedbed, USE_LIB, "Use lib more")
-    seedbed.ok("task", "approve", str(first))
+    _first, second = one_landed_one_refused(seedbed)
 
     seedbed.ok("task", "approve", str(second), "--no-recheck")
 
@@ -174,9 +181,7 @@ def test_a_project_without_checks_merges_with_a_note(seedbed: SeedbedCli, lib_re
 def test_fix_merge_sends_the_check_output_back_with_the_base_merged_in(
     seedbed: SeedbedCli, checked: str, lib_repo: Path
 ) -> None:
-    first = finish(seedbed, DROP_LIB, "Drop lib")
-    second = finish(seedbed, USE_LIB, "Use lib more")
-    seedbed.ok("task", "approve", str(first))
+    first, second = one_landed_one_refused(seedbed)
     seedbed("task", "approve", str(second))
 
     seedbed.ok("task", "fix-merge", str(second))
@@ -318,9 +323,7 @@ def test_fixed_on_top_of_the_base_it_lands_with_the_fix(
 ) -> None:
     """The fix is a merge of the base into the task's branch plus the agent's change: a
     rebase must not drop it (git's rebase drops merge commits)."""
-    first = finish(seedbed, DROP_LIB, "Drop lib")
-    second = finish(seedbed, USE_LIB, "Use lib more")
-    seedbed.ok("task", "approve", str(first), "--strategy", strategy)
+    _first, second = one_landed_one_refused(seedbed, strategy)
     # Refused as a squash, which leaves the branch as it was (a rebase would move it
     # onto the base, and the fix below would need no merge).
     assert seedbed("task", "approve", str(second)).code == 1

@@ -57,7 +57,7 @@ def add_field_options(
             default = info.default.value if isinstance(info.default, StrEnum) else info.default
             if default not in ("", 0, 0.0):
                 said = f"{default:g}" if isinstance(default, float) else default
-                options["help"] = f"{options['help']} (default {said})"
+                options["help"] = f"{options['help']} (a new one gets {said})"
         parser.add_argument(flag, **options)
 
 
