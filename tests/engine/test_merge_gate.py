@@ -228,20 +228,11 @@ def test_concurrent_approves_queue_and_each_is_checked_on_top_of_the_last(
 def test_an_approve_killed_while_checking_is_undone_by_recovery(
     seedbed: SeedbedCli, lib_repo: Path
 ) -> None:
-    # Slow only on the merge result: the base gets a file `slow` after the task ran.
-    check = f"if [ -f slow ]; then sleep 60; fi; {CHECK}"
-    seedbed.ok("project", "add", str(lib_repo), "--name", "demo", "--check", check)
-    task_id = finish(seedbed, USE_LIB, "Use lib more")
-    (lib_repo / "slow").write_text("")
-    git(lib_repo, "add", "slow")
-    git(lib_repo, "commit", "-q", "-m", "slow checks")
+    task_id = slow_merge_check(seedbed, lib_repo)
     base = head(lib_repo, "main")
 
     approving = seedbed.spawn("task", "approve", str(task_id), start_new_session=True)
-    deadline = time.monotonic() + 30
-    while "checking the merge result" not in messages(merge_log(seedbed, task_id, False)):
-        assert time.monotonic() < deadline, "the merge check never started"
-        time.sleep(0.1)
+    run_id = wait_checking(seedbed, task_id)
     assert seedbed.show(task_id)["phase"] == "merging"
     again = seedbed("task", "approve", str(task_id))
     assert again.code == 2 and "being merged already" in again.err
@@ -250,6 +241,7 @@ def test_an_approve_killed_while_checking_is_undone_by_recovery(
 
     seedbed.ok("run", "--until-idle")  # the engine's start-up recovery
 
+    assert not recovery.processes_of_run(seedbed.data_dir, run_id)  # its check was killed
     task = seedbed.show(task_id)
     assert (task["state"], task["phase"]) == ("awaiting_review", "ready")
     assert "approve was interrupted" in task["error"]
@@ -355,9 +347,13 @@ def slow_merge_check(seedbed: SeedbedCli, lib_repo: Path) -> int:
     return task_id
 
 
-def wait_checking(seedbed: SeedbedCli, task_id: int) -> None:
+def wait_checking(seedbed: SeedbedCli, task_id: int) -> int:
+    """Wait until the task's merge check runs (its processes exist); the merge run's id."""
     deadline = time.monotonic() + 30
-    while "checking the merge result" not in messages(merge_log(seedbed, task_id, False)):
+    while True:
+        runs = [r for r in seedbed.show(task_id)["runs"] if r["kind"] == "merge"]
+        if runs and recovery.processes_of_run(seedbed.data_dir, runs[-1]["id"]):
+            return int(runs[-1]["id"])
         assert time.monotonic() < deadline, "the merge check never started"
         time.sleep(0.1)
 
@@ -365,7 +361,7 @@ def wait_checking(seedbed: SeedbedCli, task_id: int) -> None:
 def test_a_closed_terminal_ends_the_approve_cleanly(seedbed: SeedbedCli, lib_repo: Path) -> None:
     task_id = slow_merge_check(seedbed, lib_repo)
     approving = seedbed.spawn("task", "approve", str(task_id), start_new_session=True)
-    wait_checking(seedbed, task_id)
+    run_id = wait_checking(seedbed, task_id)
 
     approving.send_signal(signal.SIGHUP)
     approving.communicate(timeout=30)
@@ -374,7 +370,7 @@ def test_a_closed_terminal_ends_the_approve_cleanly(seedbed: SeedbedCli, lib_rep
     task = seedbed.show(task_id)
     assert (task["state"], task["phase"]) == ("awaiting_review", "ready")
     assert [r["status"] for r in task["runs"] if r["kind"] == "merge"] == ["failed"]
-    assert not recovery.processes_of_run(task["runs"][-1]["id"])  # its checks were stopped
+    assert not recovery.processes_of_run(seedbed.data_dir, run_id)  # its checks were stopped
     assert ".merge-check" not in git(lib_repo, "worktree", "list")
 
 
@@ -385,18 +381,30 @@ def test_an_engine_that_runs_undoes_an_approve_killed_meanwhile(
     engine = seedbed.spawn("run")
     try:
         approving = seedbed.spawn("task", "approve", str(task_id), start_new_session=True)
-        wait_checking(seedbed, task_id)
+        run_id = wait_checking(seedbed, task_id)
         os.kill(approving.pid, signal.SIGKILL)
         approving.communicate(timeout=10)
-        run_id = seedbed.show(task_id)["runs"][-1]["id"]
-        assert recovery.processes_of_run(run_id)  # its check (sleep 60) outlived it
+        assert recovery.processes_of_run(seedbed.data_dir, run_id)  # its check outlived it
 
         deadline = time.monotonic() + 20  # the engine looks every 5 s
         while seedbed.show(task_id)["phase"] != "ready":
             assert time.monotonic() < deadline, seedbed.show(task_id)
             time.sleep(0.2)
         assert "approve was interrupted" in seedbed.show(task_id)["error"]
-        assert not recovery.processes_of_run(run_id)
+        assert not recovery.processes_of_run(seedbed.data_dir, run_id)
     finally:
         engine.send_signal(signal.SIGTERM)
         engine.communicate(timeout=30)
+
+
+def test_a_pass_under_other_commands_is_checked_again(
+    seedbed: SeedbedCli, checked: str, lib_repo: Path
+) -> None:
+    task_id = finish(seedbed, USE_LIB, "Use lib more")
+    seedbed.ok("project", "set", "demo", "--check", f"true && {CHECK}")
+
+    seedbed.ok("task", "approve", str(task_id))
+
+    log = messages(merge_log(seedbed, task_id))
+    assert "the project's commands changed since the checks" in log
+    assert "checks on the merge result passed" in log

@@ -28,6 +28,7 @@ class RunRequest(BaseModel):
     follow_up: str = ""
     plan: str = ""
     conversation: str = Field("", description="The previous run's saved conversation (JSON).")
+    marker: str = Field("", description="agents.process.run_marker: set on its processes.")
 
 
 class RunOutcome(BaseModel):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import os
 import signal
 from collections.abc import AsyncIterator
@@ -239,6 +240,17 @@ def group_members(pgid: int) -> list[int]:
 
 def group_alive(pgid: int) -> bool:
     return bool(group_members(pgid))
+
+
+RUN_MARKER_VARIABLE = "SEEDBED_RUN"
+
+
+def run_marker(data_dir: Path, run_id: int) -> str:
+    """What marks every process of one run, in its environment: the data dir and the run.
+    Run ids repeat across data dirs; one data dir's recovery must never take another's
+    processes (a second instance, a test suite beside a real engine) for its own."""
+    digest = hashlib.sha256(str(data_dir.resolve()).encode()).hexdigest()[:12]
+    return f"{digest}:{run_id}"
 
 
 def base_environment() -> dict[str, str]:

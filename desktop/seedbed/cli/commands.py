@@ -70,7 +70,9 @@ def hangup_interrupts() -> Iterator[None]:
     def interrupt(_signum: int, _frame: object) -> None:
         raise KeyboardInterrupt
 
-    before = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGTERM, signal.SIGHUP)}
+    # A signal ignored on purpose (`nohup seedbed task approve …`) stays ignored.
+    caught = [s for s in (signal.SIGTERM, signal.SIGHUP) if signal.getsignal(s) != signal.SIG_IGN]
+    before = {sig: signal.signal(sig, interrupt) for sig in caught}
     try:
         yield
     finally:

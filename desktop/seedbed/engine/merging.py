@@ -17,11 +17,14 @@ import asyncio
 import contextlib
 import os
 import re
+import signal
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from seedbed import secrets, vcs
+from seedbed.agents.process import run_marker
 from seedbed.domain.checks import commands_key, standing_checks
 from seedbed.domain.errors import OperationError, UserError
 from seedbed.domain.events import ErrorEvent, StatusEvent, Stream
@@ -198,6 +201,8 @@ def _approve(
     task = store.update_task(task_id, expect=expect, **fields)
     checks = CheckResult()
     run: Run | None = None
+    recorder: EventRecorder | None = None
+    landed = False
     try:
         run = store.add_run(
             Run(
@@ -218,34 +223,51 @@ def _approve(
             _commit_leftovers(project, task, agent)
             agents = trailer_values(project.path, task.base_branch, task.branch or "", AGENT_KEY)
             message = merge_message(task, request.message, agents, agent)
-            checks = _merge_checked(store, project, task, request, message, recorder)
+            plan, checks = _merge_checked(store, project, task, request, message, recorder)
+            # From here on an interrupt waits: the base moves and the task is merged, or
+            # neither happens.
+            with signals_deferred():
+                land(project.path, plan)
+                landed = True
+                moved = f"{task.base_branch} moved to {plan.new[:10]}"
+                recorder.add([StatusEvent(phase="merging", message=moved)])
+                _end_run(store, recorder, run, RunStatus.SUCCEEDED, "", checks)
+                return _merged(store, project, task, request, expect)
     except BaseException as exc:
+        if landed:
+            raise  # merged; only the clean-up after it failed
         if isinstance(exc, MergeChecksFailed):
             checks = exc.checks
-        if run is not None:
+        if run is not None and recorder is not None:
             _end_run(store, recorder, run, RunStatus.FAILED, str(exc), checks)
         _unqueue(store, task_id, automatic, previous, exc)
         raise
-    _end_run(store, recorder, run, RunStatus.SUCCEEDED, "", checks)
-    if task.worktree is not None:
-        remove_workspace(project, task.worktree)
+
+
+def _merged(
+    store: Store, project: Project, task: Task, request: MergeRequest, expect: TaskState
+) -> Task:
+    """The task once its change is on the base: merged, its worktree removed, and its
+    branch too when asked (only a branch Seedbed made: the runner records a branch name
+    only when it was free)."""
     assert task.branch is not None
-    branch: str | None = task.branch
-    # Only a branch Seedbed made: the runner records a branch name only when it was free.
-    if request.delete_branch and task.branch.startswith("seedbed/"):
-        vcs.delete_branch(project.path, task.branch)
-        branch = None
-    return store.move_task(
-        task_id,
+    delete = request.delete_branch and task.branch.startswith("seedbed/")
+    merged = store.move_task(
+        task.id,
         TaskState.MERGED,
         Phase.NONE,
         expect=expect,
         workspace_ready=False,
         worktree=None,
-        branch=branch,
+        branch=None if delete else task.branch,
         error="",
         merge_request=None,
     )
+    if task.worktree is not None:
+        remove_workspace(project, task.worktree)
+    if delete:
+        vcs.delete_branch(project.path, task.branch)
+    return merged
 
 
 def _commit_leftovers(project: Project, task: Task, agent: AgentProfile | None) -> None:
@@ -276,8 +298,9 @@ def _merge_checked(
     request: MergeRequest,
     message: str,
     recorder: EventRecorder,
-) -> CheckResult:
-    """In the task's turn: compute the merge, check it when needed, land it."""
+) -> tuple[MergePlan, CheckResult]:
+    """In the task's turn: compute the merge and check it when needed; the plan to land
+    and the checks it passed. Raises MergeChecksFailed when they failed."""
     assert task.branch is not None
 
     def note(message: str) -> None:
@@ -311,9 +334,22 @@ def _merge_checked(
         checks = check_merge_result(store.path.parent, project, task, plan, recorder)
         if checks.status is not CheckStatus.PASSED:
             raise MergeChecksFailed(base, checks)
-    land(project.path, plan)
-    note(f"{base} moved to {plan.new[:10]}")
-    return checks
+    return plan, checks
+
+
+@contextlib.contextmanager
+def signals_deferred() -> Iterator[None]:
+    """Ctrl+C, SIGTERM and SIGHUP wait until the block is over (on the main thread, where
+    Python delivers them; other threads never get them)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    held = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
+    before = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, before)
 
 
 def _passed_on(store: Store, project: Project, task_id: int, tree: str) -> Run | None:
@@ -322,15 +358,21 @@ def _passed_on(store: Store, project: Project, task_id: int, tree: str) -> Run |
     standing = standing_checks(store.list_runs(task_id))
     if standing is None or standing.checks.status is not CheckStatus.PASSED:
         return None
-    same = standing.checks.tree == tree and standing.checks.commands == commands_key(project)
+    same = standing.checks.tree == tree and _same_commands(standing.checks, project)
     return standing if same else None
+
+
+def _same_commands(checks: CheckResult, project: Project) -> bool:
+    """Whether checks ran under the project's commands as they are now (checks recorded
+    before commands were recorded count as such)."""
+    return checks.commands in ("", commands_key(project))
 
 
 def _why_check(project: Project, base: str, plan: MergePlan, runs: list[Run]) -> str:
     checked = standing_checks(runs)
     if checked is None:
         return "checking the merge result: no checks ran on this branch yet"
-    if checked.checks.commands != commands_key(project):
+    if not _same_commands(checked.checks, project):
         return "checking the merge result: the project's commands changed since the checks"
     moved = (
         commits_between(project.path, checked.checks.base, base) if checked.checks.base else None
@@ -374,15 +416,17 @@ async def _setup_and_checks(
     project: Project, task: Task, path: Path, recorder: EventRecorder
 ) -> tuple[int | None, list[str]]:
     ids = (task.id, recorder.run_id)
+    marker = run_marker(recorder.store.path.parent, recorder.run_id)
     timeout = project.check_timeout
     if project.setup_command:
         code, lines = await project_command(
-            project.setup_command, path, timeout, Stream.SETUP, recorder, ids
+            project.setup_command, path, timeout, Stream.SETUP, recorder, ids, marker
         )
         if code != 0:
             lines.append(f"(the setup command exited with code {code})")
             return code if code is not None else None, lines
-    return await project_command(project.check_command, path, timeout, Stream.CHECK, recorder, ids)
+    command = project.check_command
+    return await project_command(command, path, timeout, Stream.CHECK, recorder, ids, marker)
 
 
 def _end_run(

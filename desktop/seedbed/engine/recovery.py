@@ -13,21 +13,21 @@ import signal
 import time
 from pathlib import Path
 
-from seedbed.agents.process import kill_group
+from seedbed.agents.process import RUN_MARKER_VARIABLE, kill_group, run_marker
 from seedbed.domain.errors import SeedbedError
 from seedbed.domain.models import Control, Phase, Run, RunKind, RunStatus, TaskState
-from seedbed.engine.merge_queue import live_request
 from seedbed.engine.run_support import commit_message, commit_work, task_agent
 from seedbed.store import Store
-from seedbed.store.approving import approve_alive
+from seedbed.store.approving import holding_approve
 
 INTERRUPTED_REASON = "interrupted: the engine stopped while this run was going"
 
 
-def processes_of_run(run_id: int) -> list[int]:
-    """Pids whose environment carries this run's SEEDBED_RUN_ID (Linux /proc): the
-    agent, and whatever it or its tools started, whichever process group they are in."""
-    marker = f"SEEDBED_RUN_ID={run_id}".encode()
+def processes_of_run(data_dir: Path, run_id: int) -> list[int]:
+    """Pids whose environment carries this run's marker (Linux /proc; the data dir and
+    the run, see run_marker): the agent, and whatever it or its tools started, whichever
+    process group they are in."""
+    marker = f"{RUN_MARKER_VARIABLE}={run_marker(data_dir, run_id)}".encode()
     found: list[int] = []
     proc = Path("/proc")
     if not proc.is_dir():
@@ -41,7 +41,7 @@ def processes_of_run(run_id: int) -> list[int]:
     return found
 
 
-def kill_orphans(run: Run) -> bool:
+def kill_orphans(data_dir: Path, run: Run) -> bool:
     """Kill what is left of a dead engine's run; True if anything was alive.
 
     Only groups that still hold a process marked with this run are killed, so a
@@ -49,7 +49,7 @@ def kill_orphans(run: Run) -> bool:
     """
     own = os.getpgid(0)
     groups: set[int] = set()
-    for pid in processes_of_run(run.id):
+    for pid in processes_of_run(data_dir, run.id):
         with contextlib.suppress(OSError):
             groups.add(os.getpgid(pid))
     groups.discard(own)
@@ -59,7 +59,7 @@ def kill_orphans(run: Run) -> bool:
 
 
 def interrupt_run(store: Store, run: Run) -> None:
-    kill_orphans(run)
+    kill_orphans(store.path.parent, run)
     task = store.get_task(run.task_id)
     if task.workspace_ready and task.worktree is not None and task.worktree.exists():
         with contextlib.suppress(SeedbedError):
@@ -89,30 +89,49 @@ def recover_dead_merges(store: Store) -> list[int]:
     are killed and their merge runs end as interrupted; their tasks leave the merge queue
     and go back to the phase they had. The base moves only as an approve's last step, so
     it either moved (the next approve finds nothing left to merge) or did not. Run at an
-    engine's start and, while it runs, every few seconds; the affected task ids."""
+    engine's start and, while it runs, every few seconds; the affected task ids.
+
+    Each task is undone holding its approve lock, so an approve that ends meanwhile, or
+    a new one, is never undone in its stead."""
     data_dir = store.path.parent
-    changed: list[int] = []
+    dead_runs: dict[int, list[Run]] = {}
     for run in store.runs_with_status(RunStatus.RUNNING.value):
-        if run.kind is RunKind.MERGE and not approve_alive(data_dir, run.task_id):
-            kill_orphans(run)
-            store.update_run(
-                run.id,
-                status=RunStatus.INTERRUPTED,
-                reason=APPROVE_INTERRUPTED,
-                ended_at=time.time(),
-            )
-            changed.append(run.task_id)
-    for task in store.list_tasks(states=[TaskState.AWAITING_REVIEW, TaskState.RUNNING]):
-        request = task.merge_request
-        if request is None or live_request(data_dir, task) is not None:
+        if run.kind is RunKind.MERGE:
+            dead_runs.setdefault(run.task_id, []).append(run)
+    waiting = {
+        task.id
+        for task in store.list_tasks(states=[TaskState.AWAITING_REVIEW, TaskState.RUNNING])
+        if task.merge_request is not None
+    }
+    changed: list[int] = []
+    for task_id in sorted(waiting | dead_runs.keys()):
+        try:
+            with holding_approve(data_dir, task_id, wait=0):  # refused: its approve lives
+                if _undo_dead_merge(store, task_id):
+                    changed.append(task_id)
+        except (SeedbedError, OSError, ValueError):
             continue
+    return changed
+
+
+def _undo_dead_merge(store: Store, task_id: int) -> bool:
+    """What a dead approve of the task left, undone (read again under its lock)."""
+    undone = False
+    for run in store.list_runs(task_id):
+        if run.kind is RunKind.MERGE and run.status is RunStatus.RUNNING:
+            kill_orphans(store.path.parent, run)
+            ended = {"reason": APPROVE_INTERRUPTED, "ended_at": time.time()}
+            store.update_run(run.id, status=RunStatus.INTERRUPTED, **ended)
+            undone = True
+    task = store.get_task(task_id)
+    request = task.merge_request
+    if request is not None:
         fields: dict[str, object] = {"merge_request": None}
         if task.state is TaskState.AWAITING_REVIEW and task.phase is Phase.MERGING:
             fields.update(phase=request.previous_phase, error=APPROVE_INTERRUPTED)
-        with contextlib.suppress(SeedbedError, ValueError):
-            store.update_task(task.id, **fields)
-            changed.append(task.id)
-    return sorted(set(changed))
+        store.update_task(task_id, expect=task.state, **fields)
+        undone = True
+    return undone
 
 
 def recover(store: Store) -> list[int]:

@@ -15,7 +15,12 @@ from typing import Any, TypeVar
 
 from seedbed import vcs
 from seedbed.agents.base import RunOutcome
-from seedbed.agents.process import ManagedProcess, ProcessSpec, base_environment
+from seedbed.agents.process import (
+    RUN_MARKER_VARIABLE,
+    ManagedProcess,
+    ProcessSpec,
+    base_environment,
+)
 from seedbed.domain.errors import UserError
 from seedbed.domain.events import ErrorEvent, Event, OutputEvent, Stream, UsageEvent
 from seedbed.domain.models import AgentProfile, Project, Run, RunStatus, Task
@@ -200,14 +205,16 @@ async def project_command(
     stream: Stream,
     recorder: EventRecorder,
     ids: tuple[int, int],
+    marker: str,
     started: Callable[[ManagedProcess | None], None] = lambda _process: None,
 ) -> tuple[int | None, list[str]]:
     """Run a project command (setup or checks) through /bin/sh in `worktree`, its lines
     recorded; its exit code (None when it was stopped or timed out) and its last lines.
-    `ids` (task, run) mark its processes, so recovery finds them; `started` hears of the
-    process (to stop it) and of its end (None)."""
+    `ids` (task, run) and the run's `marker` mark its processes, so recovery finds them;
+    `started` hears of the process (to stop it) and of its end (None)."""
     env = base_environment()
     env["SEEDBED_TASK_ID"], env["SEEDBED_RUN_ID"] = (str(n) for n in ids)
+    env[RUN_MARKER_VARIABLE] = marker
     spec = ProcessSpec(
         argv=["/bin/sh", "-c", command],
         cwd=worktree,

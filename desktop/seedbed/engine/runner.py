@@ -18,7 +18,7 @@ from typing import Any
 from seedbed import secrets, vcs
 from seedbed.agents.base import AgentRun, RunOutcome, RunRequest
 from seedbed.agents.keys import key_for
-from seedbed.agents.process import ManagedProcess
+from seedbed.agents.process import ManagedProcess, run_marker
 from seedbed.agents.registry import runtime_for
 from seedbed.domain.checks import commands_key
 from seedbed.domain.errors import SeedbedError, UserError
@@ -306,6 +306,7 @@ class TaskRunner(PlanAndReview):
             plan=task.plan,
             worktree=task.worktree,
             follow_up=self.run.follow_up,
+            marker=run_marker(self.data_dir, self.run.id),
         )
         if planning:
             request.follow_up = plan_prompt(task, self.run.follow_up)
@@ -578,6 +579,7 @@ class TaskRunner(PlanAndReview):
             stream,
             self._recorder,
             (self.task.id, self.run.id if self.run else 0),
+            run_marker(self.data_dir, self.run.id if self.run else 0),
             self._on_process,
         )
 

@@ -10,10 +10,13 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 from seedbed.domain.errors import UserError
+
+PROBE_S = 1.0
 
 
 def approve_lock_path(data_dir: Path, task_id: int) -> Path:
@@ -21,17 +24,23 @@ def approve_lock_path(data_dir: Path, task_id: int) -> Path:
 
 
 @contextlib.contextmanager
-def holding_approve(data_dir: Path, task_id: int) -> Iterator[None]:
+def holding_approve(data_dir: Path, task_id: int, wait: float = PROBE_S) -> Iterator[None]:
     """Hold the task's approve lock for the block; refused when another approve of the
-    task (in any process, or another thread of this one) holds it."""
+    task (in any process, or another thread of this one) holds it. It waits `wait`
+    seconds first: a look (approve_alive, recovery) holds the lock a moment too."""
     path = approve_lock_path(data_dir, task_id)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    deadline = time.monotonic() + wait
     try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise UserError(f"task {task_id} is being merged already") from None
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise UserError(f"task {task_id} is being merged already") from None
+                time.sleep(0.02)
         yield
     finally:
         os.close(fd)

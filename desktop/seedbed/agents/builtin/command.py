@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from seedbed.agents.builtin.files import cut_line
-from seedbed.agents.process import ManagedProcess, ProcessSpec
+from seedbed.agents.process import RUN_MARKER_VARIABLE, ManagedProcess, ProcessSpec
 
 COMMAND_TIMEOUT = 120.0
 COMMAND_MAX_TIMEOUT = 1800.0
@@ -36,7 +36,9 @@ KEYRING_VARIABLES = frozenset(
 KEY_SUFFIX = "_API_KEY"
 
 
-def command_environment(env: Mapping[str, str], run_id: int | None = None) -> dict[str, str]:
+def command_environment(
+    env: Mapping[str, str], run_id: int | None = None, marker: str = ""
+) -> dict[str, str]:
     """`env` without what leads to keys, marked with the run's id if there is one.
 
     The marker lets the engine's crash recovery find (in /proc) and kill what a dead
@@ -49,6 +51,8 @@ def command_environment(env: Mapping[str, str], run_id: int | None = None) -> di
     }
     if run_id is not None:
         safe[RUN_ID_VARIABLE] = str(run_id)
+    if marker:
+        safe[RUN_MARKER_VARIABLE] = marker
     return safe
 
 

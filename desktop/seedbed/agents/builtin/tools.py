@@ -277,13 +277,14 @@ class Toolbox:
         env: dict[str, str] | None = None,
         *,
         run_id: int | None = None,
+        marker: str = "",
         search_timeout: float = SEARCH_TIMEOUT,
     ) -> None:
         self.worktree = Path(worktree)
         self.root = os.path.realpath(worktree)
         # Every process the tools start (commands, git, the search worker) gets this
         # environment: no way to the user's keys, and the run's marker for recovery.
-        self.env = command_environment(base_environment() if env is None else env, run_id)
+        self.env = command_environment(base_environment() if env is None else env, run_id, marker)
         self.search_timeout = search_timeout
         self._tools: dict[str, Callable[[_Args], Awaitable[ToolResult | str]]] = {
             "read_file": self._read_file,

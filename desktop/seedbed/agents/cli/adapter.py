@@ -22,7 +22,12 @@ from pathlib import Path
 from pydantic import SecretStr
 
 from seedbed.agents.base import AgentRun, AgentRuntime, RunOutcome, RunRequest
-from seedbed.agents.process import ManagedProcess, ProcessSpec, base_environment
+from seedbed.agents.process import (
+    RUN_MARKER_VARIABLE,
+    ManagedProcess,
+    ProcessSpec,
+    base_environment,
+)
 from seedbed.agents.urls import is_local
 from seedbed.domain.errors import UserError
 from seedbed.domain.events import Event, OutputEvent, RawEvent, Stream
@@ -244,6 +249,8 @@ class CliRuntime(AgentRuntime):
             raise UserError(unsupported(adapter, binary, text))
         env = base_environment()
         env["SEEDBED_RUN_ID"] = str(request.run_id)
+        if request.marker:
+            env[RUN_MARKER_VARIABLE] = request.marker
         base_url = self.profile.base_url
         if base_url.startswith("http://") and not is_local(base_url):
             # A key inherited from the user's environment must not go out unencrypted.

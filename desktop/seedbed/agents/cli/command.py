@@ -11,7 +11,12 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 from seedbed.agents.base import AgentRun, AgentRuntime, RunOutcome, RunRequest, now
-from seedbed.agents.process import ManagedProcess, ProcessSpec, base_environment
+from seedbed.agents.process import (
+    RUN_MARKER_VARIABLE,
+    ManagedProcess,
+    ProcessSpec,
+    base_environment,
+)
 from seedbed.domain.events import Event, OutputEvent
 from seedbed.domain.models import AgentProfile, RunStatus
 
@@ -32,6 +37,7 @@ def prepare(profile: AgentProfile, request: RunRequest, env: dict[str, str]) -> 
             "SEEDBED_WORKTREE": str(request.worktree),
             "SEEDBED_RUN_ID": str(request.run_id),
             "SEEDBED_RUN_NUMBER": str(request.run_number),
+            **({RUN_MARKER_VARIABLE: request.marker} if request.marker else {}),
         }
     )
     run_env.pop("SEEDBED_FOLLOW_UP", None)
