@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
+from seedbed.domain.errors import SeedbedError
 from seedbed.domain.models import Control, Phase, TaskState
 from seedbed.engine.dependencies import blocked_by
 from seedbed.engine.recovery import recover, recover_dead_merges
@@ -57,8 +59,7 @@ class Engine:
             while not self._shutdown.is_set():
                 polls += 1
                 if polls % DEAD_MERGES_EVERY == 0:
-                    for task_id in recover_dead_merges(self.store):
-                        self._task_changed(task_id)
+                    self._recover_dead_merges()
                 self._handle_controls()
                 queued = self._start_queued()
                 if until_idle and not self._tasks and not queued:
@@ -67,6 +68,16 @@ class Engine:
                     await asyncio.wait_for(self._shutdown.wait(), POLL_SECONDS)
         finally:
             await self.stop_all()
+
+    def _recover_dead_merges(self) -> None:
+        """Undo approves that died meanwhile; a look that fails waits for the next one
+        (the engine goes on: its runs matter more)."""
+        try:
+            changed = recover_dead_merges(self.store)
+        except (sqlite3.Error, OSError, SeedbedError):
+            return
+        for task_id in changed:
+            self._task_changed(task_id)
 
     def shutdown(self) -> None:
         self._shutdown.set()
