@@ -33,7 +33,7 @@ def check_status(checks: CheckResult, base_moved: int | None = None, base: str =
     text = f"Checks: {checks.status.value}"
     text += f" (exit {checks.exit_code})" if checks.exit_code is not None else ""
     if base_moved:
-        text += f" · {base} +{base_moved} commit{'s' if base_moved != 1 else ''} since checks"
+        text += f" · {base} +{base_moved}"  # the card's words; the tooltip says more
     return text
 
 
@@ -81,11 +81,12 @@ class CheckOutput(QWidget):
         self, checks: CheckResult, base_moved: int | None = None, base: str = "base"
     ) -> None:
         self.status.set_full_text(check_status(checks, base_moved, base))
-        if base_moved:
-            self.status.setToolTip(
-                f"{base} moved since the checks ran: approving runs them again on the "
-                "merge result before it lands"
-            )
+        self.status.setToolTip(
+            f"{base} gained {base_moved} commit{'s' if base_moved != 1 else ''} since the "
+            "checks ran: approving runs them again on the merge result before it lands"
+            if base_moved
+            else ""
+        )
         failed = checks.status is CheckStatus.FAILED
         self.status.setStyleSheet(f"color: {theme.danger(self.palette()).name()}" if failed else "")
         if checks.output_tail != self._output:
