@@ -3,7 +3,6 @@ that gave them line ranges, quotes and a sent time."""
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,6 +13,7 @@ from seedbed.domain.errors import UserError
 from seedbed.domain.models import Project, Task
 from seedbed.store import Store
 from seedbed.store.schema import MIGRATIONS
+from tests.store.old_database import old_database
 
 # The schema as it was before comments got end_line, quote, sent_at and updated_at.
 VERSION_BEFORE_QUOTES = 3
@@ -69,19 +69,7 @@ def test_comments_round_trip_in_reading_order(store: Store, task: Task) -> None:
 
 def test_a_store_with_old_comments_opens_after_the_migration(tmp_path: Path) -> None:
     path = tmp_path / "old.db"
-    conn = sqlite3.connect(path, isolation_level=None)
-    for number, script in enumerate(MIGRATIONS[:VERSION_BEFORE_QUOTES], start=1):
-        for statement in script.split(";"):
-            if statement.strip():
-                conn.execute(statement)
-        conn.execute(f"PRAGMA user_version = {number}")
-    conn.execute(
-        "INSERT INTO projects (name, path, base_branch, created_at) VALUES ('p', '/', 'main', 0)"
-    )
-    conn.execute(
-        "INSERT INTO tasks (project_id, title, state, phase, position, base_branch,"
-        " created_at, updated_at) VALUES (1, 't', 'awaiting_review', 'ready', 0, 'main', 0, 0)"
-    )
+    conn = old_database(path, VERSION_BEFORE_QUOTES)
     conn.execute(
         "INSERT INTO comments (task_id, path, line, body, sent, created_at)"
         " VALUES (1, 'a.py', 4, 'old and sent', 1, 10), (1, 'a.py', NULL, 'old, whole file', 0, 11)"
@@ -112,19 +100,7 @@ def test_a_deleted_comments_id_is_never_given_again(store: Store, task: Task) ->
 
 def test_the_migration_keeps_comment_ids_and_never_reuses_them(tmp_path: Path) -> None:
     path = tmp_path / "old.db"
-    conn = sqlite3.connect(path, isolation_level=None)
-    for number, script in enumerate(MIGRATIONS[:VERSION_BEFORE_AUTOINCREMENT], start=1):
-        for statement in script.split(";"):
-            if statement.strip():
-                conn.execute(statement)
-        conn.execute(f"PRAGMA user_version = {number}")
-    conn.execute(
-        "INSERT INTO projects (name, path, base_branch, created_at) VALUES ('p', '/', 'main', 0)"
-    )
-    conn.execute(
-        "INSERT INTO tasks (project_id, title, state, phase, position, base_branch,"
-        " created_at, updated_at) VALUES (1, 't', 'awaiting_review', 'ready', 0, 'main', 0, 0)"
-    )
+    conn = old_database(path, VERSION_BEFORE_AUTOINCREMENT)
     conn.execute(
         "INSERT INTO comments (id, task_id, path, line, end_line, quote, body, sent,"
         " created_at, sent_at, updated_at)"

@@ -3,14 +3,13 @@ migration that introduced them (in time proportional to the events, not its squa
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from pathlib import Path
 
 from seedbed.domain.events import OutputEvent, Stream, TextEvent
 from seedbed.domain.models import Project, Run, Task
 from seedbed.store import Store
-from seedbed.store.schema import MIGRATIONS
+from tests.store.old_database import old_database
 
 
 def rows(n: int, start: int = 0) -> list[tuple[float, str, str, bool]]:
@@ -41,19 +40,7 @@ def test_shown_events_are_numbered_and_pieces_are_not(tmp_path: Path) -> None:
 
 def test_the_migration_numbers_existing_events_quickly(tmp_path: Path) -> None:
     path = tmp_path / "old.sqlite"
-    conn = sqlite3.connect(path, isolation_level=None)
-    for number, script in enumerate(MIGRATIONS[:2], start=1):
-        for statement in script.split(";"):
-            if statement.strip():
-                conn.execute(statement)
-        conn.execute(f"PRAGMA user_version = {number}")
-    conn.execute(
-        "INSERT INTO projects (name, path, base_branch, created_at) VALUES ('p', '/', 'main', 0)"
-    )
-    conn.execute(
-        "INSERT INTO tasks (project_id, title, state, phase, position, base_branch,"
-        " created_at, updated_at) VALUES (1, 't', 'planned', 'draft', 0, 'main', 0, 0)"
-    )
+    conn = old_database(path, 2, "planned")
     for run in (1, 2):
         conn.execute(
             "INSERT INTO runs (task_id, number, kind, status)"

@@ -20,7 +20,7 @@ import re
 import signal
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 from seedbed import secrets, vcs
@@ -49,6 +49,7 @@ from seedbed.domain.trailers import AGENT_KEY
 from seedbed.engine.merge_queue import ANNOUNCED, merge_turn
 from seedbed.engine.recorder import EventRecorder
 from seedbed.engine.run_support import (
+    FlushListener,
     commit_work,
     leftover_message,
     merge_message,
@@ -62,9 +63,6 @@ from seedbed.store import Store
 from seedbed.store.approving import holding_approve
 from seedbed.vcs.git import add_detached_worktree, remove_worktree, rev_parse, trailer_values
 from seedbed.vcs.merge import MergeConflict, MergePlan, commits_between, land, plan_merge
-
-FlushListener = Callable[[int, int, int], None]
-
 
 TELLING = re.compile(r"(error|exception|fail|assert|denied|not found)", re.IGNORECASE)
 RULE = re.compile(r"^([-=_~*#. ]+|Traceback \(most recent call last\):)$")
@@ -374,9 +372,7 @@ def _why_check(project: Project, base: str, plan: MergePlan, runs: list[Run]) ->
         return "checking the merge result: no checks ran on this branch yet"
     if not _same_commands(checked.checks, project):
         return "checking the merge result: the project's commands changed since the checks"
-    moved = (
-        commits_between(project.path, checked.checks.base, base) if checked.checks.base else None
-    )
+    moved = commits_between(project.path, checked.checks.base, base)
     if moved:
         return f"checking the merge result: {base} moved {moved} commit(s) since the checks ran"
     return "checking the merge result: it is not the tree the checks ran on"
@@ -424,7 +420,7 @@ async def _setup_and_checks(
         )
         if code != 0:
             lines.append(f"(the setup command exited with code {code})")
-            return code if code is not None else None, lines
+            return code, lines
     command = project.check_command
     return await project_command(command, path, timeout, Stream.CHECK, recorder, ids, marker)
 
