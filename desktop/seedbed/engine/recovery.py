@@ -55,7 +55,18 @@ def kill_orphans(data_dir: Path, run: Run) -> bool:
     groups.discard(own)
     for group in groups:
         kill_group(group, signal.SIGKILL)
+    if groups:
+        _wait_gone(data_dir, run.id)
     return bool(groups)
+
+
+def _wait_gone(data_dir: Path, run_id: int, timeout: float = 5.0) -> None:
+    """A killed process lingers for a moment while the kernel tears it down; wait for
+    that, so nothing of the run still writes into the worktree when recovery commits it
+    (and a caller that looks again sees it gone)."""
+    deadline = time.monotonic() + timeout
+    while processes_of_run(data_dir, run_id) and time.monotonic() < deadline:
+        time.sleep(0.02)
 
 
 def interrupt_run(store: Store, run: Run) -> None:
