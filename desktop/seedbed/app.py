@@ -7,11 +7,14 @@ command start without loading it.
 from __future__ import annotations
 
 import os
+import sqlite3
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from seedbed.domain.errors import UserError
+from seedbed.paths import database_path
+from seedbed.store.problems import storage_problem
 
 if TYPE_CHECKING:
     from PySide6.QtWidgets import QApplication, QWidget
@@ -100,7 +103,21 @@ def run_gui(
     app.setApplicationName("Seedbed")
     app.setDesktopFileName("io.github.seedbed.Seedbed")  # the launcher entry's id
     app.setWindowIcon(app_icon())
-    context = AppContext.create(data_dir, run_engine=screenshot is None)
+    try:
+        context = AppContext.create(data_dir, run_engine=screenshot is None)
+    except (sqlite3.Error, OSError, UserError) as exc:
+        problem = (
+            str(exc)
+            if isinstance(exc, UserError)
+            else storage_problem(exc, database_path(data_dir))
+        )
+        if problem is None:
+            raise
+        if screenshot is None:  # the window says it, in place of the board it cannot show
+            from PySide6.QtWidgets import QMessageBox
+
+            QMessageBox.critical(None, "Seedbed cannot open its data", problem)
+        raise UserError(problem) from None
     store, host = context.store, context.host
     if select is not None:
         context.project_id = store.get_task(select).project_id

@@ -8,6 +8,7 @@ from pathlib import Path
 from seedbed.domain.errors import UserError
 
 ENV_DATA_DIR = "SEEDBED_DATA_DIR"
+DATABASE_NAME = "seedbed.db"
 
 
 def resolve_data_dir(explicit: str | Path | None = None) -> Path:
@@ -32,3 +33,7 @@ def resolve_data_dir(explicit: str | Path | None = None) -> Path:
 
 def worktrees_dir(data_dir: Path, project_name: str) -> Path:
     return data_dir / "worktrees" / project_name
+
+
+def database_path(data_dir: Path) -> Path:
+    return data_dir / DATABASE_NAME

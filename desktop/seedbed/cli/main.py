@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import sqlite3
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TextIO
 
 from seedbed.cli.parser import build_parser, join_extra_args
-from seedbed.cli.reads import READ_COMMANDS, Reads
+from seedbed.cli.reads import READ_COMMANDS, READ_ONLY_COMMANDS, Reads
 from seedbed.cli.text import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from seedbed.domain.errors import SeedbedError, UserError
-from seedbed.paths import resolve_data_dir
+from seedbed.paths import database_path, resolve_data_dir
+from seedbed.store.problems import read_only_problem, storage_problem
 
 GuiLauncher = Callable[[Path, Path | None, int | None, str | None, str, bool], int]
 
@@ -65,6 +67,8 @@ def main(
             from seedbed.cli.commands import Cli
 
             cli = Cli(args, out or sys.stdout)
+        if cli.store.read_only and command not in READ_ONLY_COMMANDS:
+            raise UserError(read_only_problem(cli.data_dir))
         handler: Callable[[], int] = getattr(cli, command)
         return handler()
     except UserError as exc:
@@ -75,3 +79,9 @@ def main(
         return EXIT_FAILED
     except KeyboardInterrupt:
         return 130
+    except (sqlite3.Error, OSError) as exc:
+        problem = storage_problem(exc, database_path(resolve_data_dir(args.data_dir)))
+        if problem is None:
+            raise
+        sys.stderr.write(f"error: {problem}\n")
+        return EXIT_USAGE

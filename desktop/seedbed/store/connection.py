@@ -2,16 +2,29 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import quote
 
+from seedbed.domain.errors import UserError
+from seedbed.store.problems import read_only_problem
 from seedbed.store.schema import MIGRATIONS
 
 BUSY_TIMEOUT_S = 30.0
+BUSY_TIMEOUT_VARIABLE = "SEEDBED_BUSY_TIMEOUT_S"  # a shorter wait, for tests
+
+
+def busy_timeout() -> float:
+    """How long a write waits for another process's write (the environment may say)."""
+    try:
+        return float(os.environ.get(BUSY_TIMEOUT_VARIABLE, BUSY_TIMEOUT_S))
+    except ValueError:
+        return BUSY_TIMEOUT_S
 
 
 class Database:
@@ -20,11 +33,17 @@ class Database:
     Each thread gets its own connection (sqlite3 connections must not cross threads).
     Writes are short `BEGIN IMMEDIATE` transactions, so two Seedbed processes on one data
     dir wait for each other (busy timeout) instead of corrupting anything.
+
+    A database in a directory this process cannot write to (a read-only mount) is
+    opened read-only: no migration, no lock; reads work and any write fails.
     """
 
     def __init__(self, path: Path) -> None:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
+        self.read_only = path.exists() and not os.access(path.parent, os.W_OK)
+        self._immutable = False
+        self._timeout = busy_timeout()
         self._local = threading.local()
         self._migrate()
 
@@ -32,14 +51,35 @@ class Database:
     def conn(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
-            conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+            conn = self._read_only_conn() if self.read_only else self._connect(str(self.path))
             conn.row_factory = sqlite3.Row
-            conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
-            _enable_wal(conn)
-            conn.execute("PRAGMA synchronous = NORMAL")
+            conn.execute(f"PRAGMA busy_timeout = {int(self._timeout * 1000)}")
+            if not self.read_only:
+                _enable_wal(conn)
+                conn.execute("PRAGMA synchronous = NORMAL")
             conn.execute("PRAGMA foreign_keys = ON")
             self._local.conn = conn
         return conn
+
+    def _connect(self, target: str, uri: bool = False) -> sqlite3.Connection:
+        return sqlite3.connect(target, timeout=self._timeout, isolation_level=None, uri=uri)
+
+    def _read_only_conn(self) -> sqlite3.Connection:
+        """Read-only, as SQLite allows it: a WAL database whose shared-memory file does
+        not exist (the last writer closed cleanly) and cannot be made on a read-only
+        mount opens only as immutable, which nothing can change while it is read-only."""
+        target = f"file:{quote(str(self.path))}?mode=ro"
+        if not self._immutable:
+            conn = self._connect(target, uri=True)
+            try:
+                conn.execute("PRAGMA user_version").fetchone()
+                return conn
+            except sqlite3.OperationalError as exc:
+                conn.close()
+                if exc.sqlite_errorcode & 0xFF != sqlite3.SQLITE_CANTOPEN:
+                    raise
+                self._immutable = True
+        return self._connect(target + "&immutable=1", uri=True)
 
     def close(self) -> None:
         conn = getattr(self._local, "conn", None)
@@ -59,6 +99,15 @@ class Database:
         conn.execute("COMMIT")
 
     def _migrate(self) -> None:
+        # Reading the version takes no lock: a database that is up to date opens even
+        # while another process holds a long write, and on a read-only mount.
+        if self.conn.execute("PRAGMA user_version").fetchone()[0] >= len(MIGRATIONS):
+            return
+        if self.read_only:
+            raise UserError(
+                f"{self.path} was written by an older Seedbed and must be upgraded, but "
+                + read_only_problem(self.path.parent)
+            )
         with self.transaction() as conn:
             version = conn.execute("PRAGMA user_version").fetchone()[0]
             for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
@@ -79,7 +128,7 @@ def _enable_wal(conn: sqlite3.Connection) -> None:
     "database is locked" at once instead of waiting on the busy timeout, so two
     processes opening a new data dir together would crash; retry instead.
     """
-    deadline = time.monotonic() + BUSY_TIMEOUT_S
+    deadline = time.monotonic() + busy_timeout()
     while True:
         try:
             conn.execute("PRAGMA journal_mode = WAL")

@@ -14,6 +14,7 @@ from typing import Any
 
 from seedbed.domain.errors import UserError
 from seedbed.domain.models import AgentProfile, Project
+from seedbed.paths import database_path
 from seedbed.store.board import BoardQueries
 from seedbed.store.comments import CommentQueries
 from seedbed.store.connection import BUSY_TIMEOUT_S
@@ -29,7 +30,7 @@ class Store(TaskQueries, EventQueries, BoardQueries, CommentQueries):
 
     @classmethod
     def open(cls, data_dir: Path) -> Store:
-        return cls(data_dir / "seedbed.db")
+        return cls(database_path(data_dir))
 
     # -- projects ---------------------------------------------------------------------
 
