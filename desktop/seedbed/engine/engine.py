@@ -19,6 +19,7 @@ from seedbed.engine.dependencies import blocked_by
 from seedbed.engine.recovery import recover, recover_dead_merges
 from seedbed.engine.runner import DIFF_EVERY_S, TaskRunner
 from seedbed.store import Store
+from seedbed.store.problems import disk_full
 
 POLL_SECONDS = 0.2
 DEAD_MERGES_EVERY = 25  # polls between looks for approves that died (5 s)
@@ -60,8 +61,13 @@ class Engine:
                 polls += 1
                 if polls % DEAD_MERGES_EVERY == 0:
                     self._recover_dead_merges()
-                self._handle_controls()
-                queued = self._start_queued()
+                try:
+                    self._handle_controls()
+                    queued = self._start_queued()
+                except (sqlite3.Error, OSError) as exc:
+                    if not disk_full(exc):
+                        raise
+                    queued = 1  # waits for space, as its runs do; nothing is idle yet
                 if until_idle and not self._tasks and not queued:
                     break
                 with contextlib.suppress(TimeoutError):

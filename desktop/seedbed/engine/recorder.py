@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import time
 from collections.abc import Callable, Iterable
 
-from seedbed.domain.events import Event
+from seedbed.domain.events import ErrorEvent, Event
 from seedbed.store import Store
+from seedbed.store.problems import disk_full
 
 FLUSH_EVERY_S = 0.05
 FLUSH_AT_ROWS = 2000
+HELD_ROWS = 20_000  # kept in memory while the disk is full; later ones are counted, lost
 REDACTED = "[redacted]"
 MIN_SECRET = 8
 
@@ -20,6 +23,9 @@ class EventRecorder:
 
     `on_flush(run_id, first_seq, last_seq)` tells listeners (the window's bridge)
     which rows are new, so nothing is kept only in memory.
+
+    A full disk does not raise: the rows wait (up to HELD_ROWS) for the next flush,
+    `full` says why until one succeeds, and the runner ends the run for it.
     """
 
     def __init__(
@@ -35,6 +41,8 @@ class EventRecorder:
         self._last_flush = time.monotonic()
         self._secrets: list[str] = []
         self._on_flush = on_flush
+        self.full: BaseException | None = None
+        self._lost = 0
 
     def add_secret(self, value: str) -> None:
         """Never store this text (an API key): it is replaced in every event from now on,
@@ -69,9 +77,22 @@ class EventRecorder:
         self._last_flush = time.monotonic()
         if not self._rows:
             return
-        rows, self._rows = self._rows, []
+        rows = self._rows
         first = self.next_seq
-        self.store.append_events(self.run_id, first, rows)
+        try:
+            self.store.append_events(self.run_id, first, rows)
+        except (sqlite3.Error, OSError) as exc:
+            if not disk_full(exc):
+                raise
+            self.full = exc
+            self._lost += max(0, len(rows) - HELD_ROWS)
+            del rows[HELD_ROWS:]
+            return
+        self._rows = []
+        self.full = None
         self.next_seq += len(rows)
         if self._on_flush is not None:
             self._on_flush(self.run_id, first, self.next_seq - 1)
+        if self._lost:
+            lost, self._lost = self._lost, 0
+            self.add([ErrorEvent(message=f"{lost} lines were not kept: the disk was full")])

@@ -8,12 +8,11 @@ agent_failed) — or interrupted / back to planned when stopped.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from seedbed import secrets, vcs
 from seedbed.agents.base import AgentRun, RunOutcome, RunRequest
@@ -65,9 +64,12 @@ from seedbed.engine.run_support import (
 from seedbed.engine.verdicts import PlanAndReview
 from seedbed.paths import worktrees_dir
 from seedbed.store import Store
+from seedbed.store.problems import disk_full, disk_full_reason
 from seedbed.vcs.runner import configured_identity, seedbed_identity_note
 
 NO_CHANGES_NOTE = "no changes: checks skipped"
+STORAGE_RETRY_S = 1.0  # how often a run ended by a full disk tries to record its end
+T = TypeVar("T")
 
 
 class TaskRunner(PlanAndReview):
@@ -99,6 +101,8 @@ class TaskRunner(PlanAndReview):
         self._nothing_changed = False  # this run left no diff: no checks, no review
         self._halt_reason = ""  # a budget the engine stopped the run for
         self._halting: asyncio.Task[None] | None = None
+        self._disk_full = ""  # why the run ends: its log could not be stored
+        self._ending: asyncio.Task[None] | None = None
 
     # -- control --------------------------------------------------------------------
 
@@ -126,15 +130,19 @@ class TaskRunner(PlanAndReview):
         self._fix_next = False
         self._halt_reason = ""
         self._nothing_changed = False
-        self.run = self.store.add_run(
-            Run(
-                task_id=task.id,
-                number=0,
-                kind=task.pending_kind,
-                follow_up=task.pending_message,
-                started_at=time.time(),
-            )
+        self._disk_full = ""
+        new_run = Run(
+            task_id=task.id,
+            number=0,
+            kind=task.pending_kind,
+            follow_up=task.pending_message,
+            started_at=time.time(),
         )
+
+        async def add_run() -> Run:
+            return self.store.add_run(new_run)
+
+        self.run = await self._when_stored(add_run)
         self._recorder = EventRecorder(self.store, self.run.id, on_flush=self._on_flush)
         # Every key Seedbed knows is scrubbed from everything the run records, from its
         # first line on (a setup command can print the environment, too).
@@ -143,12 +151,21 @@ class TaskRunner(PlanAndReview):
         flusher = asyncio.create_task(self._autoflush())
         try:
             outcome = await self._steps()
-        except Exception as exc:  # an engine bug must still end the run visibly
-            outcome = RunOutcome(status=RunStatus.FAILED, reason=f"internal error: {exc!r}")
-            self._log(ErrorEvent(message=outcome.reason))
-            with contextlib.suppress(Exception):
+        except Exception as exc:  # an engine bug (or a full disk) must still end the run
+            if disk_full(exc) and not self._disk_full:
+                self._out_of_space(exc)
+            reason = self._disk_full or f"internal error: {exc!r}"
+            outcome = RunOutcome(status=RunStatus.FAILED, reason=reason)
+            if not self._disk_full:
+                self._log(ErrorEvent(message=outcome.reason))
+            await self._end_processes()
+            try:
                 await self._commit()
-            await self._finish(outcome, CheckResult())
+            except Exception:
+                if self._disk_full:
+                    note = "could not commit: the work stays in the worktree"
+                    self._log(StatusEvent(phase="committing", message=note))
+            await self._when_stored(lambda: self._finish(outcome, CheckResult()))
         finally:
             flusher.cancel()
             self._recorder.flush()
@@ -418,6 +435,10 @@ class TaskRunner(PlanAndReview):
         """End the run; then the task waits for review, or the next run follows in this
         slot (a fix round, the reviewer's run). `review`: a reviewer run's verdict."""
         assert self.run is not None
+        if self._disk_full:
+            outcome = RunOutcome(
+                status=RunStatus.FAILED, exit_code=outcome.exit_code, reason=self._disk_full
+            )
         reviewing = self.run.kind is RunKind.REVIEW
         # What takes time comes first: a stop that arrives during it is seen below, and
         # no next run is planned for a task that was stopped (it would never start).
@@ -593,6 +614,32 @@ class TaskRunner(PlanAndReview):
         while True:
             await asyncio.sleep(0.05)
             self._recorder.flush()
+            if self._recorder.full is not None and not self._disk_full:
+                self._out_of_space(self._recorder.full)
+
+    def _out_of_space(self, exc: BaseException) -> None:
+        """The run's log (or its state) cannot be stored: end its processes; the run
+        then ends as failed for it, its work committed if git still can."""
+        self._disk_full = disk_full_reason(exc, self.data_dir)
+        self._log(ErrorEvent(message=self._disk_full))
+        self._ending = asyncio.create_task(self._end_processes())
+
+    async def _end_processes(self) -> None:
+        if self._agent is not None:
+            await self._agent.stop("stop")
+        if self._process is not None:
+            await self._process.stop("stop")
+
+    async def _when_stored(self, step: Callable[[], Awaitable[T]]) -> T:
+        """`step`, tried again while the disk is full, until space is back or the run is
+        stopped (the engine stopping: the next start's recovery ends it)."""
+        while True:
+            try:
+                return await step()
+            except (sqlite3.Error, OSError) as exc:
+                if not disk_full(exc) or self.control is not Control.NONE:
+                    raise
+            await asyncio.sleep(STORAGE_RETRY_S)
 
     def _log(self, event: StatusEvent | ErrorEvent) -> None:
         assert self._recorder is not None
