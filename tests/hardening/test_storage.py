@@ -354,6 +354,16 @@ def test_backups_rotate_and_doctor_restores_the_newest_good_one(
     seedbed.ok("run", "--until-idle")
     assert len(list((seedbed.data_dir / "backups").glob("seedbed-*.db"))) == 1
 
+    # Refused while an engine runs (before it even looks at the database).
+    engine = seedbed.spawn("run")
+    try:
+        wait_for(lambda: (seedbed.data_dir / "engine.lock").read_text() != "", 20, "the engine")
+        refused = one_error_line(seedbed("doctor", "--restore-backup"))
+        assert "engine" in refused and str(engine.pid) in refused, refused
+    finally:
+        engine.send_signal(signal.SIGTERM)
+        engine.communicate(timeout=30)
+
     # Damage a page of the tasks' table: the schema is readable, quick_check is not ok.
     with sqlite3.connect(db) as conn:
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -370,19 +380,9 @@ def test_backups_rotate_and_doctor_restores_the_newest_good_one(
     assert backups[0].name in database["detail"], database
     assert "seedbed doctor --restore-backup" in database["detail"], database
 
-    # Refused while an engine runs.
-    engine = seedbed.spawn("run")
-    try:
-        wait_for(lambda: (seedbed.data_dir / "engine.lock").read_text() != "", 20, "the engine")
-        refused = one_error_line(seedbed("doctor", "--restore-backup"))
-        assert "engine" in refused and str(engine.pid) in refused, refused
-    finally:
-        engine.send_signal(signal.SIGTERM)
-        engine.communicate(timeout=30)
-
     restored = seedbed.ok("doctor", "--restore-backup").out
     assert backups[0].name in restored
-    aside = list(seedbed.data_dir.glob("seedbed.db.broken-*"))
+    aside = list(seedbed.data_dir.glob("seedbed.db.broken-*[0-9]"))
     assert len(aside) == 1 and aside[0].name in restored, restored
     assert "First" in seedbed.ok("task", "list").out
     with sqlite3.connect(db) as conn:

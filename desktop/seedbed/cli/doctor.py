@@ -23,10 +23,20 @@ from typing import TextIO
 from pydantic import Field
 
 from seedbed.cli.text import EXIT_FAILED, EXIT_OK
-from seedbed.domain.errors import SeedbedError
+from seedbed.domain.errors import SeedbedError, UserError
 from seedbed.domain.models import Model, Project
-from seedbed.paths import resolve_data_dir
+from seedbed.engine.lock import EngineBusy, EngineLock
+from seedbed.paths import database_path, resolve_data_dir
 from seedbed.store import Store
+from seedbed.store.backup import (
+    backup_time,
+    backups_dir,
+    list_backups,
+    newest_good_backup,
+    quick_check,
+    restore_newest,
+)
+from seedbed.store.problems import storage_problem
 from seedbed.vcs.runner import configured_identity, seedbed_identity_note
 
 CONNECT_TIMEOUT_S = 1.0
@@ -45,6 +55,8 @@ class Check(Model):
 def report(args: argparse.Namespace, out: TextIO) -> int:
     """Run every check, write them (a line each, or --json), exit 1 if an essential one
     failed. The data dir is opened here, not before: it may be what is wrong."""
+    if getattr(args, "restore_backup", False):
+        return restore(args, out)
     checks = examine(args.data_dir)
     if args.json:
         out.write(json.dumps([check.model_dump() for check in checks], indent=2) + "\n")
@@ -53,6 +65,58 @@ def report(args: argparse.Namespace, out: TextIO) -> int:
             f"{check.name:<14} {'ok ' if check.ok else 'NO '} {check.detail}\n" for check in checks
         )
     return EXIT_FAILED if any(c.essential and not c.ok for c in checks) else EXIT_OK
+
+
+def restore(args: argparse.Namespace, out: TextIO) -> int:
+    """`doctor --restore-backup`: the newest good backup in place of a damaged database,
+    under the engine's lock (refused while an engine runs, none starts meanwhile)."""
+    data_dir = resolve_data_dir(args.data_dir)
+    lock = EngineLock(data_dir)
+    try:
+        lock.acquire()
+    except EngineBusy as exc:
+        raise UserError(f"{exc}: stop it before restoring a backup") from None
+    try:
+        backup, aside = restore_newest(data_dir)
+    finally:
+        lock.release()
+    text = (
+        f"moved the damaged database aside to {aside}\n"
+        f"restored {backup} (made {backup_time(backup)})\n"
+    )
+    if args.json:
+        text = json.dumps({"restored": str(backup), "moved_aside": str(aside)}, indent=2) + "\n"
+    out.write(text)
+    return EXIT_OK
+
+
+def database_check(data_dir: Path) -> Check:
+    """SQLite's quick_check of the database; when it fails, the backup that can replace
+    it and how."""
+    db = database_path(data_dir)
+    if not db.exists():
+        return Check(name="database", ok=True, detail=f"{db} is made on first use")
+    problem = quick_check(db)
+    if problem == "ok":
+        kept = list_backups(data_dir)
+        newest = f", newest {kept[0].name}" if kept else ""
+        return Check(
+            name="database",
+            ok=True,
+            detail=f"quick_check ok; {len(kept)} backup(s) in {backups_dir(data_dir)}{newest}",
+            essential=True,
+        )
+    good = newest_good_backup(data_dir)
+    if good is None:
+        remedy = f"no good backup in {backups_dir(data_dir)}: move {db.name} aside to start afresh"
+    else:
+        remedy = (
+            f"the newest good backup is {good.name} (made {backup_time(good)}): restore it with "
+            "`seedbed doctor --restore-backup` (the damaged file is kept aside)"
+        )
+    return Check(
+        name="database", ok=False, detail=f"{db} is damaged ({problem}); {remedy}", essential=True
+    )
 
 
 def examine(data_dir: Path | None = None) -> list[Check]:
@@ -250,9 +314,16 @@ def _data(given: Path | None) -> list[Check]:
 
     try:
         data_dir = resolve_data_dir(given)
+    except SeedbedError as exc:
+        return [Check(name="data dir", ok=False, detail=str(exc), essential=True)]
+    database = database_check(data_dir)
+    try:
         store = Store.open(data_dir)
     except (SeedbedError, OSError, sqlite3.Error) as exc:
-        return [Check(name="data dir", ok=False, detail=str(exc), essential=True)]
+        detail = str(exc)
+        if not isinstance(exc, SeedbedError):
+            detail = storage_problem(exc, database_path(data_dir)) or detail
+        return [Check(name="data dir", ok=False, detail=detail, essential=True), database]
     try:
         found = problems(store)
         projects = store.list_projects()
@@ -260,6 +331,7 @@ def _data(given: Path | None) -> list[Check]:
         store.close()
     return [
         Check(name="data dir", ok=True, detail=str(data_dir), essential=True),
+        database,
         *(
             Check(name=f"profile {name}", ok=not problem, detail=problem or "can run")
             for name, problem in found.items()

@@ -352,8 +352,14 @@ def build_parser() -> Parser:
         "review, the New task dialog, or that tab of Settings",
     )
 
-    commands.add_parser(
+    p = commands.add_parser(
         "doctor", parents=[common], help="what Seedbed finds here: Qt, keyring, git, agent CLIs"
+    )
+    p.add_argument(
+        "--restore-backup",
+        action="store_true",
+        help="put the newest good backup in place of a damaged database (kept aside); "
+        "refused while an engine runs",
     )
     p = commands.add_parser("run", parents=[common], help="run the engine in the foreground")
     p.add_argument(

@@ -19,6 +19,7 @@ from seedbed.engine.dependencies import blocked_by
 from seedbed.engine.recovery import recover, recover_dead_merges
 from seedbed.engine.runner import DIFF_EVERY_S, TaskRunner
 from seedbed.store import Store
+from seedbed.store.backup import back_up
 from seedbed.store.problems import disk_full
 
 POLL_SECONDS = 0.2
@@ -47,11 +48,14 @@ class Engine:
         # Set once start-up recovery is done: before that, a run marked running in the
         # store may be one this engine is about to declare interrupted.
         self.recovered = asyncio.Event()
+        self._backing_up: asyncio.Task[None] | None = None
 
     # -- the loop -------------------------------------------------------------------
 
     async def serve(self, until_idle: bool = False) -> None:
-        """Recover, then schedule until shutdown() (or until idle, if asked)."""
+        """Back up the database, recover, then schedule until shutdown() (or until
+        idle, if asked)."""
+        await self._back_up()
         for task_id in recover(self.store):
             self._task_changed(task_id)
         self.recovered.set()
@@ -61,6 +65,8 @@ class Engine:
                 polls += 1
                 if polls % DEAD_MERGES_EVERY == 0:
                     self._recover_dead_merges()
+                    if self._backing_up is None or self._backing_up.done():
+                        self._backing_up = asyncio.create_task(self._back_up())
                 try:
                     self._handle_controls()
                     queued = self._start_queued()
@@ -84,6 +90,12 @@ class Engine:
             return
         for task_id in changed:
             self._task_changed(task_id)
+
+    async def _back_up(self) -> None:
+        """A backup of the database when one is due (store/backup.py); one that fails
+        (a full disk) waits for the next look: the runs matter more."""
+        with contextlib.suppress(sqlite3.Error, OSError):
+            await asyncio.to_thread(back_up, self.data_dir)
 
     def shutdown(self) -> None:
         self._shutdown.set()

@@ -42,7 +42,6 @@ class Database:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
         self.read_only = path.exists() and not os.access(path.parent, os.W_OK)
-        self._immutable = False
         self._timeout = busy_timeout()
         self._local = threading.local()
         self._migrate()
@@ -51,7 +50,10 @@ class Database:
     def conn(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
-            conn = self._read_only_conn() if self.read_only else self._connect(str(self.path))
+            if self.read_only:
+                conn = connect_read_only(self.path, self._timeout)
+            else:
+                conn = sqlite3.connect(self.path, timeout=self._timeout, isolation_level=None)
             conn.row_factory = sqlite3.Row
             conn.execute(f"PRAGMA busy_timeout = {int(self._timeout * 1000)}")
             if not self.read_only:
@@ -60,26 +62,6 @@ class Database:
             conn.execute("PRAGMA foreign_keys = ON")
             self._local.conn = conn
         return conn
-
-    def _connect(self, target: str, uri: bool = False) -> sqlite3.Connection:
-        return sqlite3.connect(target, timeout=self._timeout, isolation_level=None, uri=uri)
-
-    def _read_only_conn(self) -> sqlite3.Connection:
-        """Read-only, as SQLite allows it: a WAL database whose shared-memory file does
-        not exist (the last writer closed cleanly) and cannot be made on a read-only
-        mount opens only as immutable, which nothing can change while it is read-only."""
-        target = f"file:{quote(str(self.path))}?mode=ro"
-        if not self._immutable:
-            conn = self._connect(target, uri=True)
-            try:
-                conn.execute("PRAGMA user_version").fetchone()
-                return conn
-            except sqlite3.OperationalError as exc:
-                conn.close()
-                if exc.sqlite_errorcode & 0xFF != sqlite3.SQLITE_CANTOPEN:
-                    raise
-                self._immutable = True
-        return self._connect(target + "&immutable=1", uri=True)
 
     def close(self) -> None:
         conn = getattr(self._local, "conn", None)
@@ -119,6 +101,22 @@ class Database:
     def data_version(self) -> int:
         """Changes whenever another connection commits: a cheap "anything new?" poll."""
         return int(self.conn.execute("PRAGMA data_version").fetchone()[0])
+
+
+def connect_read_only(path: Path, timeout: float = BUSY_TIMEOUT_S) -> sqlite3.Connection:
+    """`path` opened read-only, as SQLite allows it: a WAL database whose shared-memory
+    file does not exist (the last writer closed cleanly) and cannot be made on a
+    read-only mount opens only as immutable (nothing changes it while it is read-only)."""
+    target = f"file:{quote(str(path))}?mode=ro"
+    conn = sqlite3.connect(target, timeout=timeout, isolation_level=None, uri=True)
+    try:
+        conn.execute("PRAGMA user_version").fetchone()
+        return conn
+    except sqlite3.OperationalError as exc:
+        conn.close()
+        if exc.sqlite_errorcode & 0xFF != sqlite3.SQLITE_CANTOPEN or path.is_dir():
+            raise
+    return sqlite3.connect(target + "&immutable=1", timeout=timeout, isolation_level=None, uri=True)
 
 
 def _enable_wal(conn: sqlite3.Connection) -> None:
