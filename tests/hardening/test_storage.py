@@ -13,12 +13,16 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from pytestqt.qtbot import QtBot
 
+from seedbed.ui.bridge import Bridge
+from seedbed.ui.host import FOLLOW, EngineHost
 from tests.conftest import Result, SeedbedCli
 
 FILL_CHUNK = b"\0" * (1 << 20)
@@ -451,3 +455,23 @@ def test_a_read_only_data_dir_reads_and_refuses_writes_clearly(
     for command in WRITES:
         line = one_error_line(seedbed(*command))
         assert "read-only" in line and str(read_only_view) in line, (command, line)
+
+
+def test_the_window_on_a_read_only_data_dir_shows_it_without_an_engine(
+    qtbot: QtBot, seedbed: SeedbedCli, project: str, read_only_view: Path
+) -> None:
+    filled_data_dir(seedbed)
+    bridge = Bridge()
+    modes: list[tuple[str, str]] = []
+    bridge.mode_changed.connect(lambda mode, message: modes.append((mode, message)))
+    host = EngineHost(read_only_view, bridge)
+    started = threading.Thread(target=host.start, daemon=True)
+    started.start()
+    started.join(20)
+    try:
+        assert not started.is_alive(), "the window's engine host hung at start"
+        assert host.mode == FOLLOW
+        qtbot.waitUntil(lambda: bool(modes))
+        assert str(read_only_view) in modes[0][1] and "only shows" in modes[0][1], modes
+    finally:
+        host.stop()

@@ -90,14 +90,16 @@ class Reads:
 READ_COMMANDS = frozenset(
     {"project_list", "project_show", "profile_list", "profile_show", "task_list"}
 )
-# The commands that change nothing in the data dir: they work on a read-only one, where
-# every other command is refused before it starts (an approve must not merge and then
-# find that it cannot record it).
+# The commands that change nothing in the data dir (keys live in the keyring): they work
+# on a read-only one, where every other command is refused before it starts (an approve
+# must not merge and then find that it cannot record it).
 READ_ONLY_COMMANDS = READ_COMMANDS | {
     "task_show",
     "task_log",
     "task_diff",
     "comment_list",
+    "key_set",
     "key_list",
+    "key_delete",
     "agents_doctor",
 }

@@ -206,6 +206,15 @@ class EngineHost:
                     "This window follows it read-only and takes over when it stops.",
                 )
             return False
+        except OSError as exc:  # a read-only data dir: no engine can run on it
+            if self.mode != FOLLOW:
+                self.mode = FOLLOW
+                self.bridge.note_mode(
+                    FOLLOW,
+                    f"Seedbed cannot write to {self.data_dir} ({exc.strerror}): "
+                    "this window only shows it.",
+                )
+            return False
         self.mode = ENGINE
         self.engine = Engine(Store.open(self.data_dir), self.data_dir, self.max_parallel)
         self.engine.task_listeners.append(self.bridge.note_task)
