@@ -23,7 +23,7 @@ from pytestqt.qtbot import QtBot
 
 from seedbed.ui.bridge import Bridge
 from seedbed.ui.host import FOLLOW, EngineHost
-from tests.conftest import Result, SeedbedCli
+from tests.conftest import Result, SeedbedCli, git
 
 FILL_CHUNK = b"\0" * (1 << 20)
 
@@ -221,13 +221,19 @@ READS = [
     ("task", "log", "1"),
     ("task", "diff", "1"),
     ("project", "list"),
+    ("project", "show", "demo"),
     ("profile", "list"),
+    ("profile", "show", "doer"),
+    ("comment", "list", "1"),
 ]
 WRITES = [
     ("task", "add", "--project", "demo", "--title", "Another"),
     ("project", "add", ".", "--name", "other"),
     ("task", "start", "1"),
     ("profile", "add", "p2", "--kind", "command", "--command", "true"),
+    ("comment", "add", "1", "--file", "hi.txt", "--body", "why?"),
+    ("task", "approve", "1"),
+    ("task", "discard", "1"),
     ("run", "--until-idle"),
 ]
 
@@ -253,22 +259,23 @@ def truncated(db: Path) -> str:
     with contextlib.closing(sqlite3.connect(db)) as conn:
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         page_size = conn.execute("PRAGMA page_size").fetchone()[0]
-    first = db.read_bytes()[:page_size]
-    for extra in ("-wal", "-shm"):  # no copy of a page is left anywhere
-        Path(f"{db}{extra}").unlink(missing_ok=True)
-    replace(db, first)
+    replace(db, db.read_bytes()[:page_size])
     return "damaged"
 
 
 def replace(db: Path, data: bytes) -> None:
     """A new file in the database's place, as a copy or a restore leaves it (this test
     process still holds the old one open, which SQLite would share)."""
+    for extra in ("-wal", "-shm"):  # a file copied in comes without them
+        Path(f"{db}{extra}").unlink(missing_ok=True)
     new = db.with_name("new.db")
     new.write_bytes(data)
     new.replace(db)
 
 
 def zeroed(db: Path) -> str:
+    with contextlib.closing(sqlite3.connect(db)) as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     replace(db, b"\0" * db.stat().st_size)
     return "not a"
 
@@ -308,9 +315,10 @@ def test_the_window_says_what_is_wrong_with_the_database(
 
 
 def test_a_database_locked_by_another_process_names_it(
-    seedbed: SeedbedCli, project: str, monkeypatch: pytest.MonkeyPatch
+    seedbed: SeedbedCli, project: str, repo: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     db = filled_data_dir(seedbed)
+    base = git(repo, "rev-parse", "main")
     monkeypatch.setenv("SEEDBED_BUSY_TIMEOUT_S", "0.5")
     holder = subprocess.Popen(
         [
@@ -335,6 +343,7 @@ def test_a_database_locked_by_another_process_names_it(
             line = one_error_line(seedbed(*command))
             assert "locked" in line and str(db) in line, (command, line)
             assert f"pid {holder.pid}" in line, (command, line)
+        assert git(repo, "rev-parse", "main") == base  # the approve did not merge
     finally:
         holder.kill()
         holder.wait()
@@ -440,10 +449,12 @@ def test_a_read_only_data_dir_reads_and_refuses_writes_clearly(
     seedbed: SeedbedCli,
     project: str,
     read_only_view: Path,
+    repo: Path,
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     filled_data_dir(seedbed)
+    base = git(repo, "rev-parse", "main")
     monkeypatch.setenv("SEEDBED_DATA_DIR", str(read_only_view))
     seedbed = SeedbedCli(read_only_view, capsys)
     for command in READS:
@@ -455,6 +466,7 @@ def test_a_read_only_data_dir_reads_and_refuses_writes_clearly(
     for command in WRITES:
         line = one_error_line(seedbed(*command))
         assert "read-only" in line and str(read_only_view) in line, (command, line)
+    assert git(repo, "rev-parse", "main") == base  # refused before it merged anything
 
 
 def test_the_window_on_a_read_only_data_dir_shows_it_without_an_engine(
