@@ -23,7 +23,7 @@ from pytestqt.qtbot import QtBot
 
 from seedbed.ui.bridge import Bridge
 from seedbed.ui.host import FOLLOW, EngineHost
-from tests.conftest import Result, SeedbedCli, git
+from tests.conftest import Result, SeedbedCli, git, make_repo
 
 FILL_CHUNK = b"\0" * (1 << 20)
 
@@ -125,10 +125,15 @@ while True:
 """
 
 
+@pytest.mark.parametrize("repo_on_the_full_disk", [False, True], ids=["repo-apart", "repo-on-it"])
 def test_a_full_disk_fails_the_runs_and_the_engine_goes_on(
-    fs_cli: SeedbedCli, tmpfs: Path, repo: Path, tmp_path: Path
+    fs_cli: SeedbedCli, tmpfs: Path, repo: Path, tmp_path: Path, repo_on_the_full_disk: bool
 ) -> None:
+    """With the repository on the full disk too, git cannot commit: the work stays in
+    the worktree, and the log says so."""
     seedbed = fs_cli
+    if repo_on_the_full_disk:
+        repo = make_repo(tmpfs / "repo")
     script = tmp_path / "chatty.py"
     script.write_text(CHATTY)
     chatty = f"echo work > work.txt; exec {sys.executable} {script}"
@@ -187,10 +192,14 @@ def test_a_full_disk_fails_the_runs_and_the_engine_goes_on(
             assert run["status"] == "failed", run
             assert run["reason"].startswith("disk full: "), run
             assert shown["phase"] == "agent_failed", shown
-            assert "work.txt" in subprocess.run(
-                ["git", "-C", str(repo), "show", "--stat", shown["branch"]],
-                capture_output=True, text=True, check=True,
-            ).stdout  # fmt: skip
+            committed = "work.txt" in git(repo, "show", "--stat", shown["branch"])
+            notes = [e.get("message") for e in seedbed.log_events(task)]
+            assert notes.count("run 1 ended") == 1, notes
+            if repo_on_the_full_disk and not committed:
+                assert (Path(shown["worktree"]) / "work.txt").read_text() == "work\n"
+                assert "could not commit: the work stays in the worktree" in notes
+            else:
+                assert committed
 
         # Logging resumes: a new run logs normally.
         fresh = seedbed.ok(

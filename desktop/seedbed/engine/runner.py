@@ -103,6 +103,7 @@ class TaskRunner(PlanAndReview):
         self._halting: asyncio.Task[None] | None = None
         self._disk_full = ""  # why the run ends: its log could not be stored
         self._ending: asyncio.Task[None] | None = None
+        self._end_noted = False
 
     # -- control --------------------------------------------------------------------
 
@@ -131,6 +132,7 @@ class TaskRunner(PlanAndReview):
         self._halt_reason = ""
         self._nothing_changed = False
         self._disk_full = ""
+        self._end_noted = False
         new_run = Run(
             task_id=task.id,
             number=0,
@@ -496,7 +498,9 @@ class TaskRunner(PlanAndReview):
                 self._log(StatusEvent(phase=Phase.REVIEWING.value, message="review next"))
         # Every event is stored before the run says it ended: `task log --follow` stops
         # reading when it sees the end.
-        self._log(StatusEvent(phase=phase.value, message=f"run {self.run.number} ended"))
+        if not self._end_noted:  # once, though a full disk has the end tried again
+            self._log(StatusEvent(phase=phase.value, message=f"run {self.run.number} ended"))
+            self._end_noted = True
         self._recorder.flush()
         self.run = self.store.update_run(
             self.run.id,
