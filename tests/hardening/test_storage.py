@@ -19,8 +19,12 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication, QMessageBox
 from pytestqt.qtbot import QtBot
 
+from seedbed.app import run_gui
+from seedbed.domain.errors import UserError
 from seedbed.ui.bridge import Bridge
 from seedbed.ui.host import FOLLOW, EngineHost
 from tests.conftest import Result, SeedbedCli, git, make_repo
@@ -496,3 +500,25 @@ def test_the_window_on_a_read_only_data_dir_shows_it_without_an_engine(
         assert str(read_only_view) in modes[0][1] and "only shows" in modes[0][1], modes
     finally:
         host.stop()
+
+
+def test_the_window_shows_the_sentence_in_place_of_the_board(
+    qtbot: QtBot, seedbed: SeedbedCli, project: str
+) -> None:
+    db = filled_data_dir(seedbed)
+    zeroed(db)
+    shown: list[str] = []
+
+    def read_and_close() -> None:
+        box = QApplication.activeModalWidget()
+        if not isinstance(box, QMessageBox):
+            QTimer.singleShot(50, read_and_close)
+            return
+        shown.append(box.text())
+        box.close()
+
+    QTimer.singleShot(50, read_and_close)
+    with pytest.raises(UserError) as raised:
+        run_gui(seedbed.data_dir)
+    assert shown == [str(raised.value)]
+    assert str(db) in shown[0] and "not a database" in shown[0]
