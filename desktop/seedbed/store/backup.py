@@ -2,7 +2,7 @@
 one back when the database is damaged.
 
 The engine makes one when it starts and then at most every BACKUP_EVERY_S, into
-`<data dir>/backups/seedbed-<UTC time>.db`, keeping the newest BACKUP_KEEP. A database
+`<data dir>/backups/seedbed-<UTC time>.<ms>.db`, keeping the newest BACKUP_KEEP. A database
 that fails `PRAGMA quick_check` is never backed up: a damaged copy must not push the
 good ones out of the rotation.
 """
@@ -64,7 +64,9 @@ def back_up(data_dir: Path) -> Path | None:
         return None
     if not db.is_file():
         return None
-    target = backups_dir(data_dir) / f"{PREFIX}{time.strftime(STAMP, time.gmtime())}.db"
+    now = time.time()
+    stamp = f"{time.strftime(STAMP, time.gmtime(now))}.{int(now * 1000) % 1000:03d}"
+    target = backups_dir(data_dir) / f"{PREFIX}{stamp}.db"
     partial = target.with_name(target.name + ".part")
     target.parent.mkdir(exist_ok=True)
     try:
@@ -87,7 +89,7 @@ def newest_good_backup(data_dir: Path) -> Path | None:
 
 def backup_time(backup: Path) -> str:
     """When a backup was made, as its name says (UTC)."""
-    stamp = backup.stem.removeprefix(PREFIX)
+    stamp = backup.stem.removeprefix(PREFIX).split(".")[0]
     try:
         made = time.strptime(stamp, STAMP)
     except ValueError:
