@@ -202,7 +202,10 @@ def test_task_stop_cuts_a_git_that_hangs(
         assert stopped.code == 0, stopped.err
         shown = task(seedbed, task_id)
         assert (shown["state"], shown["phase"]) == ("awaiting_review", "interrupted")
-        assert last_run(seedbed, task_id)["status"] == "stopped"
+        run = last_run(seedbed, task_id)
+        assert run["status"] == "stopped"
+        cut = f"git add was cut short in {shown['worktree']}: the task was stopped"
+        assert (run["reason"], shown["error"]) == (cut, cut)
         assert_killed(pids)
         assert process.poll() is None
 
@@ -229,8 +232,4 @@ def test_sigterm_ends_an_engine_whose_git_hangs(
     monkeypatch.setenv("SEEDBED_GIT_TIMEOUT", "5")
     seedbed.ok("run", "--until-idle")
     again = task(seedbed, task_id)
-    assert (again["state"], again["phase"], again["control"]) == (
-        "awaiting_review",
-        "interrupted",
-        "none",
-    )
+    assert (again["state"], again["phase"]) == ("awaiting_review", "interrupted")

@@ -19,10 +19,12 @@ from seedbed.engine.dependencies import blocked_by
 from seedbed.engine.recovery import recover, recover_dead_merges
 from seedbed.engine.runner import DIFF_EVERY_S, TaskRunner
 from seedbed.store import Store
+from seedbed.vcs.runner import GitScope, git_scope
 
 POLL_SECONDS = 0.2
 DEAD_MERGES_EVERY = 25  # polls between looks for approves that died (5 s)
 ENGINE_STOPPED = "stopped: the engine stopped"  # the reason its runs end with
+ENGINE_STOPPING = "the engine is stopping"  # why the git of its runs was cut
 
 
 class Engine:
@@ -46,11 +48,17 @@ class Engine:
         # Set once start-up recovery is done: before that, a run marked running in the
         # store may be one this engine is about to declare interrupted.
         self.recovered = asyncio.Event()
+        # Every git this engine runs (its runs' too) is cut when it stops.
+        self.git = GitScope()
 
     # -- the loop -------------------------------------------------------------------
 
     async def serve(self, until_idle: bool = False) -> None:
         """Recover, then schedule until shutdown() (or until idle, if asked)."""
+        with git_scope(self.git):
+            await self._serve(until_idle)
+
+    async def _serve(self, until_idle: bool) -> None:
         for task_id in recover(self.store):
             self._task_changed(task_id)
         self.recovered.set()
@@ -84,7 +92,8 @@ class Engine:
 
     async def stop_all(self, control: Control = Control.STOP) -> None:
         """Stop every run (work committed, tasks interrupted) and wait for them: the
-        engine stops, and its runs say so."""
+        engine stops, and its runs say so. A git that hangs is cut, not waited for."""
+        self.git.stop(ENGINE_STOPPING)
         for runner in list(self.runners.values()):
             await runner.stop(control, ENGINE_STOPPED)
         if self._tasks:

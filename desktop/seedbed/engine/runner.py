@@ -65,9 +65,17 @@ from seedbed.engine.run_support import (
 from seedbed.engine.verdicts import PlanAndReview
 from seedbed.paths import worktrees_dir
 from seedbed.store import Store
-from seedbed.vcs.runner import configured_identity, seedbed_identity_note
+from seedbed.vcs.runner import (
+    GitCut,
+    GitScope,
+    configured_identity,
+    current_scope,
+    git_scope,
+    seedbed_identity_note,
+)
 
 NO_CHANGES_NOTE = "no changes: checks skipped"
+TASK_STOPPED = "the task was stopped"  # why the git of its run was cut
 
 
 class TaskRunner(PlanAndReview):
@@ -99,6 +107,9 @@ class TaskRunner(PlanAndReview):
         self._nothing_changed = False  # this run left no diff: no checks, no review
         self._halt_reason = ""  # a budget the engine stopped the run for
         self._halting: asyncio.Task[None] | None = None
+        # The git of this task's runs, cut by its stop and by the engine's (the scope
+        # current when the engine makes the runner).
+        self.git = GitScope(current_scope(), remember_cuts=True)
 
     # -- control --------------------------------------------------------------------
 
@@ -108,6 +119,7 @@ class TaskRunner(PlanAndReview):
         if self.control is Control.NONE:
             self.control = control
             self._halt_reason = self._halt_reason or reason
+        self.git.stop(self._halt_reason or TASK_STOPPED)
         if self._agent is not None:
             await self._agent.stop("stop")
         if self._process is not None:
@@ -117,8 +129,9 @@ class TaskRunner(PlanAndReview):
 
     async def execute(self) -> None:
         """The run, then the fix rounds its failing checks call for, each a run."""
-        while await self._execute_run() and self.control is Control.NONE:
-            self.task = self.store.get_task(self.task.id)
+        with git_scope(self.git):
+            while await self._execute_run() and self.control is Control.NONE:
+                self.task = self.store.get_task(self.task.id)
 
     async def _execute_run(self) -> bool:
         """One run, from its row to its end; True when a fix round is to follow."""
@@ -143,6 +156,10 @@ class TaskRunner(PlanAndReview):
         flusher = asyncio.create_task(self._autoflush())
         try:
             outcome = await self._steps()
+        except GitCut as exc:  # a git that hung or was stopped: its sentence says which
+            outcome = RunOutcome(status=RunStatus.FAILED, reason=str(exc))
+            self._log(ErrorEvent(message=outcome.reason))
+            await self._finish(outcome, CheckResult())
         except Exception as exc:  # an engine bug must still end the run visibly
             outcome = RunOutcome(status=RunStatus.FAILED, reason=f"internal error: {exc!r}")
             self._log(ErrorEvent(message=outcome.reason))
