@@ -233,3 +233,21 @@ def test_sigterm_ends_an_engine_whose_git_hangs(
     seedbed.ok("run", "--until-idle")
     again = task(seedbed, task_id)
     assert (again["state"], again["phase"]) == ("awaiting_review", "interrupted")
+
+
+def test_the_next_start_kills_a_git_that_a_killed_engine_left_hanging(
+    seedbed: SeedbedCli, project: str, repo: Path, pids: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SEEDBED_GIT_TIMEOUT", "600")
+    git(repo, "config", "filter.hang.clean", hang(pids))
+    task_id = add_task(seedbed, "Planted", WRITES_ATTRIBUTES)
+    with engine(seedbed) as process:
+        hung(pids)
+        process.kill()
+    # Git runs in a session of its own, so the engine's death did not end it.
+    assert all(map(alive, recorded(pids)))
+    monkeypatch.setenv("SEEDBED_GIT_TIMEOUT", "2")
+    seedbed.ok("run", "--until-idle")
+    assert_killed(pids)
+    shown = task(seedbed, task_id)
+    assert (shown["state"], shown["phase"]) == ("awaiting_review", "interrupted")

@@ -18,7 +18,7 @@ from typing import Any
 from seedbed import secrets, vcs
 from seedbed.agents.base import AgentRun, RunOutcome, RunRequest
 from seedbed.agents.keys import key_for
-from seedbed.agents.process import ManagedProcess, run_marker
+from seedbed.agents.process import RUN_MARKER_VARIABLE, ManagedProcess, run_marker
 from seedbed.agents.registry import runtime_for
 from seedbed.domain.checks import commands_key
 from seedbed.domain.errors import SeedbedError, UserError
@@ -148,6 +148,7 @@ class TaskRunner(PlanAndReview):
                 started_at=time.time(),
             )
         )
+        self.git.env = {RUN_MARKER_VARIABLE: run_marker(self.data_dir, self.run.id)}
         self._recorder = EventRecorder(self.store, self.run.id, on_flush=self._on_flush)
         # Every key Seedbed knows is scrubbed from everything the run records, from its
         # first line on (a setup command can print the environment, too).

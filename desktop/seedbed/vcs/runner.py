@@ -88,6 +88,9 @@ class GitScope:
     def __init__(self, parent: GitScope | None = None, remember_cuts: bool = False) -> None:
         self.parent = parent
         self.remember_cuts = remember_cuts
+        # What each git of the scope carries in its environment (a run's marker: git runs
+        # in a session of its own, so that recovery finds what a killed engine left).
+        self.env: dict[str, str] = {}
         self._lock = threading.Lock()
         self._stopped: tuple[float, str] | None = None
         self._cut = ""
@@ -170,7 +173,7 @@ def run_git(
             stdin=subprocess.DEVNULL if input is None else subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
-            env={**os.environ, **_ENV, **(env or {})},
+            env={**os.environ, **_ENV, **(scope.env if scope else {}), **(env or {})},
             start_new_session=True,
         )
     except FileNotFoundError as exc:
