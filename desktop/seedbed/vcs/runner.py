@@ -116,7 +116,7 @@ class GitScope:
         with self._lock:
             return self._cut
 
-    def _note_cut(self, sentence: str) -> None:
+    def note_cut(self, sentence: str) -> None:
         if self.remember_cuts:
             with self._lock:
                 self._cut = self._cut or sentence
@@ -215,7 +215,7 @@ def _wait(
         if left <= 0:
             _end(process)
             if scope is not None:
-                scope._note_cut(sentence)
+                scope.note_cut(sentence)
             raise GitCut(sentence)
         try:
             # Input goes with the first wait only; later ones go on writing what is left.
