@@ -20,6 +20,8 @@ from typing import Any
 
 import pytest
 
+from seedbed.domain.errors import UserError
+from seedbed.vcs.runner import run_git
 from tests.conftest import SeedbedCli, git
 
 HANGS = "a hook or a clean/smudge filter of this repository may hang"
@@ -127,6 +129,8 @@ def test_a_filter_that_hangs_the_snapshot_commit_fails_the_run_in_one_sentence(
         assert last_run(seedbed, hung_id)["reason"] == sentence
         assert failed["error"] == sentence
         assert_killed(pids)
+        # Killed with SIGTERM first, git removed its lock: the next git of the task works.
+        assert not list((repo / ".git" / "worktrees").glob("*/index.lock"))
         # The engine is alive, idle, and runs the next task as usual.
         assert process.poll() is None
         fine_id = add_task(seedbed, "Fine", "echo fine > fine.txt")
@@ -251,3 +255,17 @@ def test_the_next_start_kills_a_git_that_a_killed_engine_left_hanging(
     assert_killed(pids)
     shown = task(seedbed, task_id)
     assert (shown["state"], shown["phase"]) == ("awaiting_review", "interrupted")
+
+
+def test_a_git_time_limit_that_is_not_a_number_is_one_sentence(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for value in ("soon", "0", "-5", "inf", "nan"):
+        monkeypatch.setenv("SEEDBED_GIT_TIMEOUT", value)
+        with pytest.raises(UserError) as raised:
+            run_git(repo, "status")
+        assert str(raised.value) == (
+            f"SEEDBED_GIT_TIMEOUT must be a number of seconds above 0, not {value!r}"
+        )
+    monkeypatch.setenv("SEEDBED_GIT_TIMEOUT", "0.5")
+    assert run_git(repo, "rev-parse", "--abbrev-ref", "HEAD") == "main\n"
