@@ -269,3 +269,26 @@ def test_a_git_time_limit_that_is_not_a_number_is_one_sentence(
         )
     monkeypatch.setenv("SEEDBED_GIT_TIMEOUT", "0.5")
     assert run_git(repo, "rev-parse", "--abbrev-ref", "HEAD") == "main\n"
+
+
+def test_sigterm_ends_an_engine_whose_recovery_hangs_in_git(
+    seedbed: SeedbedCli, project: str, repo: Path, pids: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SEEDBED_GIT_TIMEOUT", "600")
+    git(repo, "config", "filter.hang.clean", hang(pids))
+    task_id = add_task(seedbed, "Planted", f"{WRITES_ATTRIBUTES}; echo $$ >> {pids}; sleep 1000")
+    with engine(seedbed) as process:
+        hung(pids)  # the agent, not git: the engine dies before any commit
+        process.kill()
+    # The next start's recovery commits what the agent left: the filter hangs it.
+    with engine(seedbed) as process:
+        wait_until("recovery never ran the filter", lambda: len(recorded(pids)) > 1, 30)
+        started = time.monotonic()
+        process.send_signal(signal.SIGTERM)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.communicate(timeout=15)
+        assert process.poll() is not None, "the engine ignored SIGTERM"
+        assert time.monotonic() - started < 10
+    assert_killed(pids)
+    shown = task(seedbed, task_id)
+    assert (shown["state"], shown["phase"]) == ("awaiting_review", "interrupted")

@@ -59,7 +59,8 @@ class Engine:
             await self._serve(until_idle)
 
     async def _serve(self, until_idle: bool) -> None:
-        for task_id in recover(self.store):
+        # On a thread: the loop hears a shutdown while a recovery's git hangs, and cuts it.
+        for task_id in await asyncio.to_thread(recover, self.store):
             self._task_changed(task_id)
         self.recovered.set()
         try:
@@ -89,6 +90,7 @@ class Engine:
 
     def shutdown(self) -> None:
         self._shutdown.set()
+        self.git.stop(ENGINE_STOPPING)
 
     async def stop_all(self, control: Control = Control.STOP) -> None:
         """Stop every run (work committed, tasks interrupted) and wait for them: the
