@@ -21,10 +21,12 @@ from seedbed.engine.runner import DIFF_EVERY_S, TaskRunner
 from seedbed.store import Store
 from seedbed.store.backup import back_up
 from seedbed.store.problems import disk_full
+from seedbed.vcs.runner import GitScope, git_scope
 
 POLL_SECONDS = 0.2
 DEAD_MERGES_EVERY = 25  # polls between looks for approves that died (5 s)
 ENGINE_STOPPED = "stopped: the engine stopped"  # the reason its runs end with
+ENGINE_STOPPING = "the engine is stopping"  # why the git of its runs was cut
 
 
 class Engine:
@@ -49,14 +51,21 @@ class Engine:
         # store may be one this engine is about to declare interrupted.
         self.recovered = asyncio.Event()
         self._backing_up: asyncio.Task[None] | None = None
+        # Every git this engine runs (its runs' too) is cut when it stops.
+        self.git = GitScope()
 
     # -- the loop -------------------------------------------------------------------
 
     async def serve(self, until_idle: bool = False) -> None:
         """Back up the database, recover, then schedule until shutdown() (or until
         idle, if asked)."""
+        with git_scope(self.git):
+            await self._serve(until_idle)
+
+    async def _serve(self, until_idle: bool) -> None:
         await self._back_up()
-        for task_id in recover(self.store):
+        # On a thread: the loop hears a shutdown while a recovery's git hangs, and cuts it.
+        for task_id in await asyncio.to_thread(recover, self.store):
             self._task_changed(task_id)
         self.recovered.set()
         try:
@@ -99,10 +108,12 @@ class Engine:
 
     def shutdown(self) -> None:
         self._shutdown.set()
+        self.git.stop(ENGINE_STOPPING)
 
     async def stop_all(self, control: Control = Control.STOP) -> None:
         """Stop every run (work committed, tasks interrupted) and wait for them: the
-        engine stops, and its runs say so."""
+        engine stops, and its runs say so. A git that hangs is cut, not waited for."""
+        self.git.stop(ENGINE_STOPPING)
         for runner in list(self.runners.values()):
             await runner.stop(control, ENGINE_STOPPED)
         if self._tasks:

@@ -4,6 +4,7 @@ what a planner or reviewer left), usage sums and the texts of the log (Qt-free).
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import glob
 import os
 import shutil
@@ -39,7 +40,7 @@ CONTEXT_FULL_NOTE = (
 )
 FlushListener = Callable[[int, int, int], None]
 # Git work of every run goes through a few threads, not one per run: when twenty runs end
-# together, twenty threads running GitPython at once would starve the window's thread of
+# together, twenty threads running git at once would starve the window's thread of
 # the GIL (tests/perf gui_max_stall_ending_ms); git itself is bound by the cores anyway.
 GIT_THREADS = ThreadPoolExecutor(
     max_workers=max(2, os.cpu_count() or 2), thread_name_prefix="seedbed-git"
@@ -48,8 +49,9 @@ T = TypeVar("T")
 
 
 async def git_call(fn: Callable[..., T], *args: Any) -> T:
-    """fn(*args) on one of the git threads."""
-    return await asyncio.get_running_loop().run_in_executor(GIT_THREADS, fn, *args)
+    """fn(*args) on one of the git threads, in the caller's context (its git scope)."""
+    context = contextvars.copy_context()
+    return await asyncio.get_running_loop().run_in_executor(GIT_THREADS, context.run, fn, *args)
 
 
 class Usage:

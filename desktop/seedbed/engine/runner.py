@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 from seedbed import secrets, vcs
 from seedbed.agents.base import AgentRun, RunOutcome, RunRequest
 from seedbed.agents.keys import key_for
-from seedbed.agents.process import ManagedProcess, run_marker
+from seedbed.agents.process import RUN_MARKER_VARIABLE, ManagedProcess, run_marker
 from seedbed.agents.registry import runtime_for
 from seedbed.domain.checks import commands_key
 from seedbed.domain.errors import SeedbedError, UserError
@@ -65,10 +65,18 @@ from seedbed.engine.verdicts import PlanAndReview
 from seedbed.paths import worktrees_dir
 from seedbed.store import Store
 from seedbed.store.problems import disk_full, disk_full_reason
-from seedbed.vcs.runner import configured_identity, seedbed_identity_note
+from seedbed.vcs.runner import (
+    GitCut,
+    GitScope,
+    configured_identity,
+    current_scope,
+    git_scope,
+    seedbed_identity_note,
+)
 
 NO_CHANGES_NOTE = "no changes: checks skipped"
 STORAGE_RETRY_S = 1.0  # how often a run ended by a full disk tries to record its end
+TASK_STOPPED = "the task was stopped"  # why the git of its run was cut
 T = TypeVar("T")
 
 
@@ -104,6 +112,9 @@ class TaskRunner(PlanAndReview):
         self._disk_full = ""  # why the run ends: its log could not be stored
         self._ending: asyncio.Task[None] | None = None
         self._end_noted = False
+        # The git of this task's runs, cut by its stop and by the engine's (the scope
+        # current when the engine makes the runner).
+        self.git = GitScope(current_scope(), remember_cuts=True)
 
     # -- control --------------------------------------------------------------------
 
@@ -113,6 +124,7 @@ class TaskRunner(PlanAndReview):
         if self.control is Control.NONE:
             self.control = control
             self._halt_reason = self._halt_reason or reason
+        self.git.stop(self._halt_reason or TASK_STOPPED)
         if self._agent is not None:
             await self._agent.stop("stop")
         if self._process is not None:
@@ -122,8 +134,9 @@ class TaskRunner(PlanAndReview):
 
     async def execute(self) -> None:
         """The run, then the fix rounds its failing checks call for, each a run."""
-        while await self._execute_run() and self.control is Control.NONE:
-            self.task = self.store.get_task(self.task.id)
+        with git_scope(self.git):
+            while await self._execute_run() and self.control is Control.NONE:
+                self.task = self.store.get_task(self.task.id)
 
     async def _execute_run(self) -> bool:
         """One run, from its row to its end; True when a fix round is to follow."""
@@ -145,6 +158,7 @@ class TaskRunner(PlanAndReview):
             return self.store.add_run(new_run)
 
         self.run = await self._when_stored(add_run)
+        self.git.env = {RUN_MARKER_VARIABLE: run_marker(self.data_dir, self.run.id)}
         self._recorder = EventRecorder(self.store, self.run.id, on_flush=self._on_flush)
         # Every key Seedbed knows is scrubbed from everything the run records, from its
         # first line on (a setup command can print the environment, too).
@@ -153,6 +167,10 @@ class TaskRunner(PlanAndReview):
         flusher = asyncio.create_task(self._autoflush())
         try:
             outcome = await self._steps()
+        except GitCut as exc:  # a git that hung or was stopped: its sentence says which
+            outcome = RunOutcome(status=RunStatus.FAILED, reason=str(exc))
+            self._log(ErrorEvent(message=outcome.reason))
+            await self._when_stored(lambda: self._finish(outcome, CheckResult()))
         except Exception as exc:  # an engine bug (or a full disk) must still end the run
             if disk_full(exc) and not self._disk_full:
                 self._out_of_space(exc)

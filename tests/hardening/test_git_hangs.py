@@ -1,0 +1,294 @@
+"""Git that never returns: a clean or smudge filter, a hook that hangs.
+
+Every git call has a timeout (SEEDBED_GIT_TIMEOUT, shortened here) and is killed with its
+process group; a task's stop and the engine's shutdown cut the git of its runs. The
+filters and hooks are real: `sleep 1000` under a shell that writes its pid, so that the
+test can say whether it was killed and kill what is left after it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from seedbed.domain.errors import UserError
+from seedbed.vcs.runner import run_git
+from tests.conftest import SeedbedCli, git
+
+HANGS = "a hook or a clean/smudge filter of this repository may hang"
+WRITES_ATTRIBUTES = "printf '* filter=hang\\n' > .gitattributes; echo work > work.txt"
+
+
+@pytest.fixture
+def pids(tmp_path: Path) -> Iterator[Path]:
+    """The file each hanging filter or hook writes its pid to; what is left is killed."""
+    path = tmp_path / "hung.pids"
+    yield path
+    for pid in recorded(path):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+
+
+def hang(pids: Path) -> str:
+    """A shell command that never returns (the pid it runs as is written to `pids`)."""
+    return f"echo $$ >> {pids}; exec sleep 1000"
+
+
+def recorded(pids: Path) -> list[int]:
+    return [int(line) for line in pids.read_text().split()] if pids.exists() else []
+
+
+def alive(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat[stat.rindex(")") + 2] != "Z"
+
+
+def wait_until(what: str, done: Callable[[], Any], within: float) -> Any:
+    deadline = time.monotonic() + within
+    while not (value := done()):
+        assert time.monotonic() < deadline, f"{what} within {within:g} s"
+        time.sleep(0.1)
+    return value
+
+
+def add_task(seedbed: SeedbedCli, title: str, command: str) -> int:
+    profile = title.lower()
+    seedbed.ok("profile", "add", profile, "--kind", "command", "--command", command)
+    added = seedbed.ok(
+        "task", "add", "--project", "demo", "--title", title, "--profile", profile, "--start"
+    )
+    return int(added.out)
+
+
+def task(seedbed: SeedbedCli, task_id: int) -> dict[str, Any]:
+    """The task's row as `task list` has it: no git is run to read it."""
+    return next(t for t in seedbed.ok("task", "list", "--json").json() if t["id"] == task_id)
+
+
+def last_run(seedbed: SeedbedCli, task_id: int) -> dict[str, Any]:
+    runs: list[dict[str, Any]] = seedbed.ok("task", "log", str(task_id), "--json").json()["runs"]
+    return runs[-1]
+
+
+def ended(seedbed: SeedbedCli, task_id: int, within: float) -> dict[str, Any]:
+    return wait_until(
+        f"task {task_id} did not end",
+        lambda: (t := task(seedbed, task_id))["state"] != "running" and t,
+        within,
+    )
+
+
+@contextlib.contextmanager
+def engine(seedbed: SeedbedCli) -> Iterator[subprocess.Popen[str]]:
+    """`seedbed run` as a real process; killed at the end whatever happened."""
+    process = seedbed.spawn("run")
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.communicate()
+
+
+def hung(pids: Path) -> None:
+    wait_until("git never ran the hanging filter or hook", lambda: recorded(pids), 30)
+
+
+def assert_killed(pids: Path) -> None:
+    wait_until(
+        "a hanging filter or hook was left running", lambda: not any(map(alive, recorded(pids))), 5
+    )
+
+
+def test_a_filter_that_hangs_the_snapshot_commit_fails_the_run_in_one_sentence(
+    seedbed: SeedbedCli, project: str, repo: Path, pids: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SEEDBED_GIT_TIMEOUT", "2")
+    git(repo, "config", "filter.hang.clean", hang(pids))
+    # The agent plants the attribute; the snapshot commit's `git add` runs the filter.
+    hung_id = add_task(seedbed, "Planted", WRITES_ATTRIBUTES)
+    with engine(seedbed) as process:
+        hung(pids)
+        started = time.monotonic()
+        failed = ended(seedbed, hung_id, 30)
+        assert time.monotonic() - started < 10
+        assert (failed["state"], failed["phase"]) == ("awaiting_review", "agent_failed")
+        sentence = f"git add did not finish within 2 s in {failed['worktree']}: {HANGS}"
+        assert last_run(seedbed, hung_id)["reason"] == sentence
+        assert failed["error"] == sentence
+        assert_killed(pids)
+        # Killed with SIGTERM first, git removed its lock: the next git of the task works.
+        assert not list((repo / ".git" / "worktrees").glob("*/index.lock"))
+        # The engine is alive, idle, and runs the next task as usual.
+        assert process.poll() is None
+        fine_id = add_task(seedbed, "Fine", "echo fine > fine.txt")
+        assert (ended(seedbed, fine_id, 30)["phase"]) == "ready"
+        assert process.poll() is None
+
+
+@pytest.mark.parametrize("attack", ["smudge filter at the first start", "post-checkout hook"])
+def test_a_git_that_hangs_while_preparing_fails_the_start_and_a_retry_works(
+    seedbed: SeedbedCli,
+    project: str,
+    repo: Path,
+    pids: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    attack: str,
+) -> None:
+    monkeypatch.setenv("SEEDBED_GIT_TIMEOUT", "2")
+    if attack == "post-checkout hook":
+        # Git runs post-checkout when a worktree is checked out by `worktree add`: the
+        # start of a task whose worktree directory was lost re-attaches it so.
+        task_id = add_task(seedbed, "Lost", "echo first > first.txt")
+        seedbed.ok("run", "--until-idle")
+        worktree = Path(task(seedbed, task_id)["worktree"])
+        shutil.rmtree(worktree)
+        hook = repo / ".git" / "hooks" / "post-checkout"
+        hook.write_text(f"#!/bin/sh\n{hang(pids)}\n")
+        hook.chmod(0o755)
+        seedbed.ok("task", "start", str(task_id))
+    else:
+        (repo / ".gitattributes").write_text("*.txt filter=hang\n")
+        (repo / "data.txt").write_text("data\n")
+        git(repo, "add", "-A")
+        git(repo, "commit", "-q", "-m", "a filtered file")
+        git(repo, "config", "filter.hang.smudge", hang(pids))
+        task_id = add_task(seedbed, "Smudged", "echo second > second.txt")
+    with engine(seedbed) as process:
+        hung(pids)
+        failed = ended(seedbed, task_id, 30)
+        assert process.poll() is None
+    worktree = Path(failed["worktree"])
+    # `worktree add` runs in the repository, the checkout of a new worktree in it.
+    where = f"worktree did not finish within 2 s in {repo}"
+    if attack != "post-checkout hook":
+        where = f"reset did not finish within 2 s in {worktree}"
+    sentence = f"git {where}: {HANGS}"
+    assert (failed["state"], failed["phase"]) == ("awaiting_review", "agent_failed")
+    assert failed["error"] == f"preparing failed: {sentence}"
+    assert_killed(pids)
+
+    if attack == "post-checkout hook":
+        (repo / ".git" / "hooks" / "post-checkout").unlink()
+    else:
+        git(repo, "config", "--unset", "filter.hang.smudge")
+    seedbed.ok("task", "start", str(task_id))
+    seedbed.ok("run", "--until-idle")
+    retried = task(seedbed, task_id)
+    assert (retried["state"], retried["phase"]) == ("awaiting_review", "ready")
+    assert (worktree / "README.md").exists()
+    assert git(worktree, "status", "--porcelain") == ""
+
+
+def test_task_stop_cuts_a_git_that_hangs(
+    seedbed: SeedbedCli, project: str, repo: Path, pids: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SEEDBED_GIT_TIMEOUT", "600")  # only the stop can end it
+    git(repo, "config", "filter.hang.clean", hang(pids))
+    task_id = add_task(seedbed, "Planted", WRITES_ATTRIBUTES)
+    with engine(seedbed) as process:
+        hung(pids)
+        started = time.monotonic()
+        stopped = seedbed("task", "stop", str(task_id))
+        assert time.monotonic() - started < 10
+        assert stopped.code == 0, stopped.err
+        shown = task(seedbed, task_id)
+        assert (shown["state"], shown["phase"]) == ("awaiting_review", "interrupted")
+        run = last_run(seedbed, task_id)
+        assert run["status"] == "stopped"
+        cut = f"git add was cut short in {shown['worktree']}: the task was stopped"
+        assert (run["reason"], shown["error"]) == (cut, cut)
+        assert_killed(pids)
+        assert process.poll() is None
+
+
+def test_sigterm_ends_an_engine_whose_git_hangs(
+    seedbed: SeedbedCli, project: str, repo: Path, pids: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SEEDBED_GIT_TIMEOUT", "600")
+    git(repo, "config", "filter.hang.clean", hang(pids))
+    task_id = add_task(seedbed, "Planted", WRITES_ATTRIBUTES)
+    with engine(seedbed) as process:
+        hung(pids)
+        started = time.monotonic()
+        process.send_signal(signal.SIGTERM)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.communicate(timeout=15)
+        assert process.poll() is not None, "the engine ignored SIGTERM"
+        assert time.monotonic() - started < 10
+    assert_killed(pids)
+    shown = task(seedbed, task_id)
+    assert (shown["state"], shown["phase"]) == ("awaiting_review", "interrupted")
+    assert "the engine stopped" in last_run(seedbed, task_id)["reason"]
+    # The next start finds nothing left running.
+    monkeypatch.setenv("SEEDBED_GIT_TIMEOUT", "5")
+    seedbed.ok("run", "--until-idle")
+    again = task(seedbed, task_id)
+    assert (again["state"], again["phase"]) == ("awaiting_review", "interrupted")
+
+
+def test_the_next_start_kills_a_git_that_a_killed_engine_left_hanging(
+    seedbed: SeedbedCli, project: str, repo: Path, pids: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SEEDBED_GIT_TIMEOUT", "600")
+    git(repo, "config", "filter.hang.clean", hang(pids))
+    task_id = add_task(seedbed, "Planted", WRITES_ATTRIBUTES)
+    with engine(seedbed) as process:
+        hung(pids)
+        process.kill()
+    # Git runs in a session of its own, so the engine's death did not end it.
+    assert all(map(alive, recorded(pids)))
+    monkeypatch.setenv("SEEDBED_GIT_TIMEOUT", "2")
+    seedbed.ok("run", "--until-idle")
+    assert_killed(pids)
+    shown = task(seedbed, task_id)
+    assert (shown["state"], shown["phase"]) == ("awaiting_review", "interrupted")
+
+
+def test_a_git_time_limit_that_is_not_a_number_is_one_sentence(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for value in ("soon", "0", "-5", "inf", "nan"):
+        monkeypatch.setenv("SEEDBED_GIT_TIMEOUT", value)
+        with pytest.raises(UserError) as raised:
+            run_git(repo, "status")
+        assert str(raised.value) == (
+            f"SEEDBED_GIT_TIMEOUT must be a number of seconds above 0, not {value!r}"
+        )
+    monkeypatch.setenv("SEEDBED_GIT_TIMEOUT", "0.5")
+    assert run_git(repo, "rev-parse", "--abbrev-ref", "HEAD") == "main\n"
+
+
+def test_sigterm_ends_an_engine_whose_recovery_hangs_in_git(
+    seedbed: SeedbedCli, project: str, repo: Path, pids: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SEEDBED_GIT_TIMEOUT", "600")
+    git(repo, "config", "filter.hang.clean", hang(pids))
+    task_id = add_task(seedbed, "Planted", f"{WRITES_ATTRIBUTES}; echo $$ >> {pids}; sleep 1000")
+    with engine(seedbed) as process:
+        hung(pids)  # the agent, not git: the engine dies before any commit
+        process.kill()
+    # The next start's recovery commits what the agent left: the filter hangs it.
+    with engine(seedbed) as process:
+        wait_until("recovery never ran the filter", lambda: len(recorded(pids)) > 1, 30)
+        started = time.monotonic()
+        process.send_signal(signal.SIGTERM)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.communicate(timeout=15)
+        assert process.poll() is not None, "the engine ignored SIGTERM"
+        assert time.monotonic() - started < 10
+    assert_killed(pids)
+    shown = task(seedbed, task_id)
+    assert (shown["state"], shown["phase"]) == ("awaiting_review", "interrupted")
