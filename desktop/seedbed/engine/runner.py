@@ -63,6 +63,14 @@ from seedbed.engine.run_support import (
     task_agent,
 )
 from seedbed.engine.verdicts import PlanAndReview
+from seedbed.engine.worktree_guard import (
+    WorkNotCommitted,
+    clear_stale_locks,
+    config_change_reason,
+    read_shared_config,
+    restore_shared_config,
+    stale_lock_note,
+)
 from seedbed.paths import worktrees_dir
 from seedbed.store import Store
 from seedbed.vcs.runner import configured_identity, seedbed_identity_note
@@ -177,7 +185,8 @@ class TaskRunner(PlanAndReview):
         if self.run.kind is RunKind.PLAN:
             return await self._plan_steps()
         outcome = await self._run_agent() if self.control is Control.NONE else stopped()
-        await self._commit()
+        if problem := await self._commit():
+            outcome = RunOutcome(status=RunStatus.FAILED, reason=problem)
         checks = CheckResult()
         if self.control is Control.NONE and outcome.status is RunStatus.SUCCEEDED:
             if await self._changed_nothing():
@@ -223,6 +232,8 @@ class TaskRunner(PlanAndReview):
             task = self._update(branch=branch, worktree=worktree, base_branch=project.base_branch)
         assert task.branch is not None and task.worktree is not None
         if task.workspace_ready:
+            for lock in await git_call(clear_stale_locks, task.worktree):
+                self._log(StatusEvent(phase="preparing", message=stale_lock_note(lock)))
             if not await git_call(vcs.worktree_exists, project.path, task.worktree):
                 self._log(StatusEvent(phase="preparing", message="worktree missing: re-attached"))
                 await git_call(vcs.attach_worktree, project.path, task.worktree, task.branch)
@@ -319,6 +330,7 @@ class TaskRunner(PlanAndReview):
             self._halt_reason, self.control = over, Control.STOP
             self._log(ErrorEvent(message=f"not started: {over}"))
             return RunOutcome(status=RunStatus.STOPPED, reason=over)
+        shared = await git_call(read_shared_config, self.project.path)
         try:
             self._agent = await runtime_for(profile, key).start(request)
         except (OSError, SeedbedError) as exc:
@@ -343,7 +355,14 @@ class TaskRunner(PlanAndReview):
         finally:
             watching.cancel()
             timing.cancel()
+            # Before anything else runs git here: a filter the agent planted never runs.
+            changed = await git_call(restore_shared_config, self.project.path, shared)
         outcome = self._agent.outcome
+        if changed:
+            reason = config_change_reason(self.project.path, changed)
+            outcome = RunOutcome(
+                status=RunStatus.FAILED, exit_code=outcome.exit_code, reason=reason
+            )
         if self._agent.conversation:
             self.run = self.store.update_run(
                 self.run.id, conversation=self._recorder.scrub(self._agent.conversation)
@@ -369,20 +388,35 @@ class TaskRunner(PlanAndReview):
             return run.conversation, ""
         return "", ""
 
-    async def _commit(self) -> None:
+    async def _commit(self) -> str:
+        """Commit what the agent left; why it was not committed ("" when it was, or there
+        was nothing to commit)."""
         assert self.run is not None
         task = self.task
         if not task.workspace_ready or task.worktree is None or not task.worktree.exists():
-            return
+            return ""
         agent = task_agent(self.store, task)
         message = commit_message(task, self.run, self._merged_base, agent)
-        sha = await git_call(commit_work, self.project, task.worktree, message)
+        notes: list[str] = []  # heard on a git thread, logged here
+        try:
+            sha = await git_call(
+                commit_work, self.project, task.worktree, message, task.branch, notes.append
+            )
+        except WorkNotCommitted as exc:
+            self._log_notes(notes)
+            self._log(ErrorEvent(message=str(exc)))
+            return str(exc)
+        self._log_notes(notes)
         if sha:
             self.run = self.store.update_run(self.run.id, commit=sha)
             self._log(StatusEvent(phase="committing", message=f"committed {sha[:10]}"))
             if await git_call(configured_identity, task.worktree) is None:
-                note = seedbed_identity_note(self.project.path)
-                self._log(StatusEvent(phase="committing", message=note))
+                self._log_notes([seedbed_identity_note(self.project.path)])
+        return ""
+
+    def _log_notes(self, notes: list[str]) -> None:
+        for note in notes:
+            self._log(StatusEvent(phase="committing", message=note))
 
     async def _checks(self) -> CheckResult:
         command = self.project.check_command

@@ -1,0 +1,327 @@
+"""What is checked around a task's snapshot commit, against what an agent or a killed git
+may have left (issue 15): a stale index.lock, a worktree that is no longer one, HEAD on
+another branch, a repository inside the worktree, a changed shared config or hooks
+directory, a known API key in the change. Qt-free; every function blocks (git, /proc)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import stat
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from seedbed.domain.errors import OperationError
+from seedbed.vcs.git import repository_dir
+from seedbed.vcs.runner import PATHS_RAW, GitError, run_git
+
+LOCK_NAMES = ("index.lock", "HEAD.lock")
+SCAN_CHUNK = 1 << 20
+# Shorter values are not looked for in the change: they would match ordinary text.
+MIN_KEY_LENGTH = 8
+
+
+class WorkNotCommitted(OperationError):
+    """The run's work was not committed, for the reason given; the worktree is left as
+    it is, for the user to see."""
+
+
+# A stale lock
+
+
+def _gitdir_of(worktree: Path) -> Path | None:
+    """The worktree's own git directory, read from its `.git` file (not asked of git, which
+    would find an outer repository's when the file is gone)."""
+    dot_git = worktree / ".git"
+    with contextlib.suppress(OSError, UnicodeDecodeError):
+        if dot_git.is_file() and not dot_git.is_symlink():
+            text = dot_git.read_text(encoding="utf-8").strip()
+            if text.startswith("gitdir: "):
+                path = Path(text.removeprefix("gitdir: "))
+                return (path if path.is_absolute() else worktree / path).resolve()
+    return None
+
+
+def _inside(path: Path, roots: tuple[Path, ...]) -> bool:
+    return any(path == root or root in path.parents for root in roots)
+
+
+def _lock_users(locks: list[Path], roots: tuple[Path, ...]) -> tuple[set[Path], bool]:
+    """Of `locks`, those a live process has open (as git has while it writes one); and
+    whether a live git process works in one of `roots` (git -C chdirs there). Processes
+    we may not look into (another user's) cannot write our worktree and are skipped."""
+    held: set[Path] = set()
+    git_busy = False
+    wanted = {str(lock) for lock in locks}
+    proc = Path("/proc")
+    for entry in proc.iterdir() if proc.is_dir() else ():
+        if not entry.name.isdigit() or entry.name == str(os.getpid()):
+            continue
+        with contextlib.suppress(OSError):
+            name = (entry / "comm").read_text().strip()
+            if name.startswith("git") and _inside(Path(os.readlink(entry / "cwd")), roots):
+                git_busy = True
+        with contextlib.suppress(OSError):
+            for fd in (entry / "fd").iterdir():
+                with contextlib.suppress(OSError):
+                    target = os.readlink(fd)
+                    if target in wanted:
+                        held.add(Path(target))
+    return held, git_busy
+
+
+def clear_stale_locks(worktree: Path) -> list[Path]:
+    """Remove the index.lock (and HEAD.lock) of `worktree` that no live process holds:
+    none has it open and no git process works in the worktree. What git leaves when it
+    is killed mid-commit; with it every later git command there fails. The removed ones."""
+    gitdir = _gitdir_of(worktree)
+    if gitdir is None:
+        return []
+    locks = [gitdir / name for name in LOCK_NAMES if (gitdir / name).exists()]
+    if not locks:
+        return []
+    held, git_busy = _lock_users(locks, (worktree.resolve(), gitdir))
+    if git_busy:
+        return []
+    removed: list[Path] = []
+    for lock in locks:
+        if lock not in held:
+            with contextlib.suppress(FileNotFoundError):
+                lock.unlink()
+                removed.append(lock)
+    return removed
+
+
+def stale_lock_note(lock: Path) -> str:
+    return f"removed a stale {lock.name} that no live git process held ({lock})"
+
+
+# The worktree's repository and branch
+
+
+def check_repository(repo: Path, worktree: Path) -> None:
+    """Refuse to go on unless git, run in `worktree`, talks to that worktree of `repo`:
+    an agent that deleted its `.git` file would otherwise make git find an outer
+    repository (a data dir inside the user's home repository) and commit there."""
+    expected = repository_dir(repo)
+    try:
+        top = run_git(worktree, "rev-parse", "--show-toplevel").strip()
+        common = repository_dir(worktree)
+    except GitError:
+        top, common = "", None
+    same_top = bool(top) and Path(top).resolve() == worktree.resolve()
+    if same_top and common == expected and _gitdir_of(worktree) is not None:
+        return
+    dot_git = worktree / ".git"
+    if not os.path.lexists(dot_git):
+        why = "its .git file is missing"
+    elif dot_git.is_dir():
+        why = "its .git is a repository of its own"
+    else:
+        why = "its .git file points elsewhere"
+    raise WorkNotCommitted(
+        f"the worktree {worktree} is no longer a git worktree of {repo} ({why}); "
+        "the work is left there"
+    )
+
+
+def return_to_branch(worktree: Path, branch: str) -> str:
+    """Put the worktree's HEAD back on the task's `branch` when an agent switched to another
+    branch (or detached it); a note of what was done, "" when HEAD was on it.
+
+    When the commits HEAD is at descend from the branch's tip, the branch moves to them
+    and HEAD goes back on it (the files stay as they are: it is the same commit); the
+    other branch stays where the agent left it. Otherwise the work is elsewhere and
+    WorkNotCommitted says where: committing it would move a branch not the task's."""
+    ref = f"refs/heads/{branch}"
+    current = run_git(worktree, "symbolic-ref", "-q", "HEAD", check=False).strip()
+    if current == ref:
+        return ""
+    where = f"branch {current.removeprefix('refs/heads/')!r}" if current else "a detached HEAD"
+    head = run_git(worktree, "rev-parse", "--verify", "HEAD").strip()
+    tip = run_git(worktree, "rev-parse", "--verify", ref).strip()
+    if _is_ancestor(worktree, tip, head):
+        run_git(worktree, "update-ref", "-m", "seedbed: the agent's work", ref, head, tip)
+        run_git(worktree, "symbolic-ref", "HEAD", ref)
+        return (
+            f"the agent switched the worktree to {where}; its work ({head[:10]}) is back "
+            f"on {branch}"
+        )
+    raise WorkNotCommitted(
+        f"the agent switched the worktree to {where} (at {head[:10]}); its work is there, "
+        f"not on the task's branch {branch!r}, and what it left uncommitted is in the worktree"
+    )
+
+
+def _is_ancestor(worktree: Path, older: str, newer: str) -> bool:
+    try:
+        run_git(worktree, "merge-base", "--is-ancestor", older, newer)
+    except GitError as exc:
+        if exc.status == 1:
+            return False
+        raise
+    return True
+
+
+# What the commit would take
+
+
+def refuse_nested_repositories(worktree: Path) -> None:
+    """Refuse a change holding a git repository the agent made inside the worktree: `git
+    add` would record it as a gitlink to a commit no one else has, and its files would
+    be lost to the branch."""
+    out = run_git(
+        worktree,
+        *PATHS_RAW,
+        "ls-files",
+        "-z",
+        "--others",
+        "--exclude-standard",
+        env={"GIT_OPTIONAL_LOCKS": "0"},
+    )
+    nested = [name for name in out.split("\0") if name.endswith("/")]
+    if nested:
+        names = ", ".join(nested)
+        raise WorkNotCommitted(
+            f"the agent made a git repository of its own at {names} in the worktree; "
+            "Seedbed does not commit a repository inside the task's: remove its .git to "
+            "commit its files (or move it out), then resume"
+        )
+
+
+def _changed_files(worktree: Path) -> list[str]:
+    """Files a snapshot commit would take (changed, added, untracked), as relative paths."""
+    out = run_git(
+        worktree,
+        *PATHS_RAW,
+        "status",
+        "--porcelain=v1",
+        "-z",
+        "--untracked-files=all",
+        "--no-renames",
+        env={"GIT_OPTIONAL_LOCKS": "0"},
+    )
+    files: list[str] = []
+    for entry in out.split("\0"):
+        if len(entry) > 3 and not entry.endswith("/") and "D" not in entry[:2]:
+            files.append(entry[3:])
+    return files
+
+
+def _contains(path: Path, needles: list[bytes]) -> bytes | None:
+    """The first of `needles` found in the file (or in a symlink's target), else None."""
+    if path.is_symlink():
+        target = os.fsencode(os.readlink(path))
+        return next((n for n in needles if n in target), None)
+    if not path.is_file():
+        return None
+    overlap = max(len(n) for n in needles)
+    tail = b""
+    with path.open("rb") as stream:
+        while chunk := stream.read(SCAN_CHUNK):
+            window = tail + chunk
+            found = next((n for n in needles if n in window), None)
+            if found is not None:
+                return found
+            tail = window[-overlap:]
+    return None
+
+
+def refuse_keys(worktree: Path, keys: Mapping[str, str], exclude: list[str]) -> None:
+    """Refuse a change that holds one of `keys` (name → value) in a file it would commit
+    (the project's local files in `exclude` are never committed). Read from the working
+    tree before anything is staged: `git add` would already write the key into a blob."""
+    by_value = {v.encode(): name for name, v in keys.items() if len(v) >= MIN_KEY_LENGTH}
+    if not by_value:
+        return
+    needles = sorted(by_value, key=len, reverse=True)
+    skip = set(exclude)
+    for rel in _changed_files(worktree):
+        if rel in skip:
+            continue
+        with contextlib.suppress(OSError):
+            found = _contains(worktree / rel, needles)
+            if found is not None:
+                raise WorkNotCommitted(
+                    f"the change contains the API key named {by_value[found]} in {rel}"
+                )
+
+
+# The shared config and hooks
+
+
+@dataclass(frozen=True)
+class SharedConfig:
+    """The repository's shared `config` file and hooks directory, as a run found them."""
+
+    config: bytes
+    hooks: dict[str, tuple[bytes, int]] = field(default_factory=dict)
+
+
+def read_shared_config(repo: Path) -> SharedConfig:
+    common = repository_dir(repo)
+    hooks: dict[str, tuple[bytes, int]] = {}
+    with contextlib.suppress(OSError):
+        for entry in (common / "hooks").iterdir():
+            with contextlib.suppress(OSError):
+                if entry.is_file() and not entry.is_symlink():
+                    mode = stat.S_IMODE(entry.stat().st_mode)
+                    hooks[entry.name] = (entry.read_bytes(), mode)
+    return SharedConfig(config=(common / "config").read_bytes(), hooks=hooks)
+
+
+def _config_entries(text: bytes) -> set[str]:
+    """`key=value` lines of a config file's text, as git reads them (no includes)."""
+    with tempfile.NamedTemporaryFile(prefix="seedbed-config-") as copy:
+        copy.write(text)
+        copy.flush()
+        out = run_git(Path(tempfile.gettempdir()), "config", "--file", copy.name, "-l", "-z")
+    return {entry.replace("\n", "=", 1) for entry in out.split("\0") if entry}
+
+
+def _write_atomically(path: Path, data: bytes, mode: int) -> None:
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "wb") as stream:
+            stream.write(data)
+        os.chmod(temporary, mode)
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
+
+
+def restore_shared_config(repo: Path, before: SharedConfig) -> list[str]:
+    """Put the shared config and hooks back as `before` had them; what had changed (config
+    keys, `hooks/NAME`), [] when nothing did."""
+    now = read_shared_config(repo)
+    common = repository_dir(repo)
+    changed: list[str] = []
+    if now.config != before.config:
+        try:
+            differ = _config_entries(now.config) ^ _config_entries(before.config)
+            changed += sorted({entry.split("=", 1)[0] for entry in differ}) or ["config"]
+        except GitError:  # not even readable as a config: named as a whole
+            changed.append("config")
+        config = common / "config"
+        _write_atomically(config, before.config, stat.S_IMODE(config.stat().st_mode))
+    for name in sorted(now.hooks.keys() | before.hooks.keys()):
+        if now.hooks.get(name) == before.hooks.get(name):
+            continue
+        changed.append(f"hooks/{name}")
+        if name in before.hooks:
+            data, mode = before.hooks[name]
+            _write_atomically(common / "hooks" / name, data, mode)
+        else:
+            (common / "hooks" / name).unlink(missing_ok=True)
+    return changed
+
+
+def config_change_reason(repo: Path, changed: list[str]) -> str:
+    return (
+        f"the agent changed the shared git configuration of {repo} "
+        f"({', '.join(changed)}); Seedbed put it back as it was before the run"
+    )
