@@ -171,6 +171,23 @@ def test_agent_deleting_dot_git_does_not_commit_into_an_outer_repository(
     assert (worktree / "work.txt").read_text() == "work\n"
 
 
+def test_a_planner_deleting_dot_git_does_not_reset_an_outer_repository(
+    seedbed: SeedbedCli, project: str, tmp_path: Path
+) -> None:
+    outer = make_repo(tmp_path, {"outer.txt": "the user's other repository\n"})
+    (outer / "outer.txt").write_text("the user's work in progress\n")
+    seedbed.ok("profile", "add", "planner", "--kind", "command", "--command", "rm .git")
+    task_id = seedbed.ok(
+        "task", "add", "--project", "demo", "--title", "Plan", "--profile", "planner",
+        "--plan-first", "--start",
+    ).out.strip()  # fmt: skip
+    seedbed.ok("run", "--until-idle")
+    assert (outer / "outer.txt").read_text() == "the user's work in progress\n"
+    shown = seedbed.show(task_id)
+    assert (shown["state"], shown["phase"]) == ("awaiting_review", "agent_failed"), shown
+    assert shown["error"].startswith(f"the worktree {shown['worktree']} is no longer a git")
+
+
 def project_path(seedbed: SeedbedCli) -> str:
     return str(Store.open(seedbed.data_dir).list_projects()[0].path)
 

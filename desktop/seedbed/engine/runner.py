@@ -151,6 +151,10 @@ class TaskRunner(PlanAndReview):
         flusher = asyncio.create_task(self._autoflush())
         try:
             outcome = await self._steps()
+        except WorkNotCommitted as exc:  # a planner's or reviewer's worktree, refused
+            outcome = RunOutcome(status=RunStatus.FAILED, reason=str(exc))
+            self._log(ErrorEvent(message=outcome.reason))
+            await self._finish(outcome, CheckResult())
         except Exception as exc:  # an engine bug must still end the run visibly
             outcome = RunOutcome(status=RunStatus.FAILED, reason=f"internal error: {exc!r}")
             self._log(ErrorEvent(message=outcome.reason))
