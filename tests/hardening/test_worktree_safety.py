@@ -285,6 +285,44 @@ def test_config_planted_by_the_agent_is_restored_before_the_commit(
     assert not pwned.exists()
 
 
+def test_config_planted_before_the_engine_died_is_restored_by_recovery(
+    seedbed: SeedbedCli, project: str, repo: Path, tmp_path: Path
+) -> None:
+    config = repo / ".git" / "config"
+    original = config.read_bytes()
+    pwned = tmp_path / "pwned"
+    seedbed.ok(
+        "profile", "add", "planter", "--kind", "command",
+        "--command", f"git config filter.evil.clean 'touch {pwned}; cat' && "
+        "echo '* filter=evil' > .gitattributes && echo planted > work.txt; sleep 600 & wait",
+    )  # fmt: skip
+    task_id = int(
+        seedbed.ok(
+            "task", "add", "--project", "demo", "--title", "Plant", "--profile", "planter",
+            "--start",
+        ).out
+    )  # fmt: skip
+    engine = seedbed.spawn("run", start_new_session=True)
+    store = Store.open(seedbed.data_dir)
+    deadline = time.monotonic() + 30
+    while (worktree := store.get_task(task_id).worktree) is None:
+        assert time.monotonic() < deadline, "no worktree"
+        time.sleep(0.05)
+    wait_for_file(worktree / "work.txt")
+    os.killpg(engine.pid, signal.SIGKILL)
+    engine.communicate(timeout=30)
+    assert b"evil" in config.read_bytes()  # planted, and the engine is gone
+    # While the agent ran, a live diff may have run the filter, as the agent could itself
+    # (issue 12's sandbox is where that changes); from here on nothing may.
+    pwned.unlink(missing_ok=True)
+
+    seedbed.ok("run", "--until-idle")  # recovery commits what the agent left
+    assert config.read_bytes() == original
+    assert not pwned.exists()
+    assert "filter.evil.clean" in messages(seedbed, task_id)
+    assert "work.txt" in git(worktree, "ls-files")
+
+
 # -- keys in commits -------------------------------------------------------------------
 
 

@@ -20,6 +20,12 @@ from seedbed.domain.events import ErrorEvent, StatusEvent
 from seedbed.domain.models import Control, Phase, Run, RunKind, RunStatus, TaskState
 from seedbed.engine.recorder import EventRecorder
 from seedbed.engine.run_support import commit_message, commit_work, task_agent
+from seedbed.engine.worktree_guard import (
+    config_change_reason,
+    forget_shared_config,
+    kept_shared_config,
+    restore_shared_config,
+)
 from seedbed.store import Store
 from seedbed.store.approving import holding_approve
 
@@ -79,6 +85,7 @@ def interrupt_run(store: Store, run: Run) -> None:
         recorder = EventRecorder(store, run.id)
         try:
             project = store.get_project(task.project_id)
+            _restore_config(store.path.parent, project.path, run.id, recorder)
             message = commit_message(task, run, agent=task_agent(store, task))
             sha = commit_work(project, task.worktree, message, task.branch, _noter(recorder))
             if sha:
@@ -97,6 +104,18 @@ def interrupt_run(store: Store, run: Run) -> None:
             control=Control.NONE,
             error=INTERRUPTED_REASON,
         )
+
+
+def _restore_config(data_dir: Path, repo: Path, run_id: int, recorder: EventRecorder) -> None:
+    """The shared config and hooks back as the run found them, before recovery's commit
+    runs git there (a filter the agent planted must not run under us)."""
+    kept = kept_shared_config(data_dir, run_id)
+    if kept is not None:
+        changed = restore_shared_config(repo, kept)
+        if changed:
+            message = config_change_reason(repo, changed)
+            recorder.add([ErrorEvent(ts=time.time(), message=message)])
+    forget_shared_config(data_dir, run_id)
 
 
 def _noter(recorder: EventRecorder) -> Callable[[str], None]:

@@ -64,9 +64,12 @@ from seedbed.engine.run_support import (
 )
 from seedbed.engine.verdicts import PlanAndReview
 from seedbed.engine.worktree_guard import (
+    SharedConfig,
     WorkNotCommitted,
     clear_stale_locks,
     config_change_reason,
+    forget_shared_config,
+    keep_shared_config,
     read_shared_config,
     restore_shared_config,
     stale_lock_note,
@@ -107,6 +110,8 @@ class TaskRunner(PlanAndReview):
         self._nothing_changed = False  # this run left no diff: no checks, no review
         self._halt_reason = ""  # a budget the engine stopped the run for
         self._halting: asyncio.Task[None] | None = None
+        self._shared: SharedConfig | None = None  # as the running agent found it
+        self._config_changes: list[str] = []  # what of it the agent changed
 
     # -- control --------------------------------------------------------------------
 
@@ -334,11 +339,14 @@ class TaskRunner(PlanAndReview):
             self._halt_reason, self.control = over, Control.STOP
             self._log(ErrorEvent(message=f"not started: {over}"))
             return RunOutcome(status=RunStatus.STOPPED, reason=over)
-        shared = await git_call(read_shared_config, self.project.path)
+        shared = self._shared = await git_call(read_shared_config, self.project.path)
+        self._config_changes = []
+        await git_call(keep_shared_config, self.data_dir, self.run.id, shared)
         try:
             self._agent = await runtime_for(profile, key).start(request)
         except (OSError, SeedbedError) as exc:
             reason = f"the agent could not start: {exc}"
+            await git_call(forget_shared_config, self.data_dir, self.run.id)
             self._log(ErrorEvent(message=reason))
             return RunOutcome(status=RunStatus.FAILED, reason=reason)
         self.run = self.store.update_run(self.run.id, pid=self._agent.pid)
@@ -360,8 +368,11 @@ class TaskRunner(PlanAndReview):
             watching.cancel()
             timing.cancel()
             # Before anything else runs git here: a filter the agent planted never runs.
-            changed = await git_call(restore_shared_config, self.project.path, shared)
+            self._shared = None
+            self._config_changes += await git_call(restore_shared_config, self.project.path, shared)
+            await git_call(forget_shared_config, self.data_dir, self.run.id)
         outcome = self._agent.outcome
+        changed = list(dict.fromkeys(self._config_changes))
         if changed:
             reason = config_change_reason(self.project.path, changed)
             outcome = RunOutcome(
@@ -578,7 +589,7 @@ class TaskRunner(PlanAndReview):
             if task.worktree is None:
                 continue
             try:
-                stat = await git_call(vcs.worktree_diff_stat, task.worktree, task.base_branch)
+                stat = await git_call(self._live_diff_stat, task.worktree, task.base_branch)
             except SeedbedError:
                 continue  # caught mid-change: keep what the card shows
             seen = (task.diff_files, task.diff_insertions, task.diff_deletions)
@@ -592,6 +603,15 @@ class TaskRunner(PlanAndReview):
                 except (SeedbedError, sqlite3.Error):
                     continue  # the card keeps its last size; the run is what matters
                 self._on_change(task.id)
+
+    def _live_diff_stat(self, worktree: Path, base: str) -> DiffStat:
+        """The diff stat of a worktree an agent works in (on a git thread): the shared
+        config and hooks first put back as the agent found them, as a filter it planted
+        would run in the diff's `git add`."""
+        shared = self._shared
+        if shared is not None:
+            self._config_changes += restore_shared_config(self.project.path, shared)
+        return vcs.worktree_diff_stat(worktree, base)
 
     async def _diff_stat(self) -> DiffStat:
         """The branch's change against its base, for the card; never fails a run."""

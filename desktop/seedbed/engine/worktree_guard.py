@@ -10,8 +10,9 @@ import os
 import stat
 import tempfile
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict
 
 from seedbed.domain.errors import OperationError
 from seedbed.vcs.git import repository_dir
@@ -252,12 +253,14 @@ def refuse_keys(worktree: Path, keys: Mapping[str, str], exclude: list[str]) -> 
 # The shared config and hooks
 
 
-@dataclass(frozen=True)
-class SharedConfig:
-    """The repository's shared `config` file and hooks directory, as a run found them."""
+class SharedConfig(BaseModel):
+    """The repository's shared `config` file and hooks directory (name → content, mode),
+    as a run found them; kept in the data dir while the run goes, for recovery."""
+
+    model_config = ConfigDict(frozen=True, ser_json_bytes="base64", val_json_bytes="base64")
 
     config: bytes
-    hooks: dict[str, tuple[bytes, int]] = field(default_factory=dict)
+    hooks: dict[str, tuple[bytes, int]] = {}
 
 
 def read_shared_config(repo: Path) -> SharedConfig:
@@ -325,3 +328,28 @@ def config_change_reason(repo: Path, changed: list[str]) -> str:
         f"the agent changed the shared git configuration of {repo} "
         f"({', '.join(changed)}); Seedbed put it back as it was before the run"
     )
+
+
+def _kept_path(data_dir: Path, run_id: int) -> Path:
+    return data_dir / "shared-config" / f"run-{run_id}.json"
+
+
+def keep_shared_config(data_dir: Path, run_id: int, shared: SharedConfig) -> None:
+    """Keep what a run found in the data dir, so that recovery can put it back when the
+    engine dies while the agent works. A disk that cannot take it only leaves recovery
+    without it: the running engine puts the config back from memory."""
+    path = _kept_path(data_dir, run_id)
+    with contextlib.suppress(OSError):
+        path.parent.mkdir(exist_ok=True)
+        _write_atomically(path, shared.model_dump_json().encode(), 0o600)
+
+
+def kept_shared_config(data_dir: Path, run_id: int) -> SharedConfig | None:
+    """What keep_shared_config kept for the run; None when nothing (or nothing readable)."""
+    with contextlib.suppress(OSError, ValueError):
+        return SharedConfig.model_validate_json(_kept_path(data_dir, run_id).read_bytes())
+    return None
+
+
+def forget_shared_config(data_dir: Path, run_id: int) -> None:
+    _kept_path(data_dir, run_id).unlink(missing_ok=True)
