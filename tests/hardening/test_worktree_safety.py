@@ -169,6 +169,13 @@ def test_agent_deleting_dot_git_does_not_commit_into_an_outer_repository(
         "(its .git file is missing); the work is left there"
     )
     assert (worktree / "work.txt").read_text() == "work\n"
+    # Resuming says the same, and still commits nothing in the outer repository.
+    seedbed.ok("task", "start", str(task_id))
+    seedbed.ok("run", "--until-idle")
+    shown = seedbed.show(task_id)
+    assert (shown["state"], shown["phase"]) == ("awaiting_review", "agent_failed")
+    assert "is no longer a git worktree of" in shown["error"], shown["error"]
+    assert git(outer, "rev-parse", "HEAD").strip() == head
 
 
 def test_a_planner_deleting_dot_git_does_not_reset_an_outer_repository(

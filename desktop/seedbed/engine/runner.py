@@ -66,6 +66,7 @@ from seedbed.engine.verdicts import PlanAndReview
 from seedbed.engine.worktree_guard import (
     SharedConfig,
     WorkNotCommitted,
+    check_repository,
     clear_stale_locks,
     config_change_reason,
     forget_shared_config,
@@ -243,6 +244,8 @@ class TaskRunner(PlanAndReview):
         if task.workspace_ready:
             for lock in await git_call(clear_stale_locks, task.worktree):
                 self._log(StatusEvent(phase="preparing", message=stale_lock_note(lock)))
+            if task.worktree.exists():  # and is still a worktree of the project's
+                await git_call(check_repository, project.path, task.worktree)
             if not await git_call(vcs.worktree_exists, project.path, task.worktree):
                 self._log(StatusEvent(phase="preparing", message="worktree missing: re-attached"))
                 await git_call(vcs.attach_worktree, project.path, task.worktree, task.branch)
