@@ -279,15 +279,20 @@ def test_config_planted_by_the_agent_is_restored_before_the_commit(
         seedbed,
         f"git config filter.evil.clean 'touch {pwned}; cat' && "
         "echo '* filter=evil' > .gitattributes && echo work > work.txt && "
-        "printf '#!/bin/sh\\ntouch /tmp/x\\n' > $(git rev-parse --git-common-dir)/hooks/pre-commit",
+        "printf '#!/bin/sh\\ntouch /tmp/x\\n' > $(git rev-parse --git-common-dir)/hooks/pre-commit"
+        " && echo '*' >> $(git rev-parse --git-common-dir)/info/exclude"
+        " && ln -s /bin/true $(git rev-parse --git-common-dir)/hooks/post-merge",
     )
     assert config.read_bytes() == original
     assert not (repo / ".git" / "hooks" / "pre-commit").exists()
+    assert not os.path.lexists(repo / ".git" / "hooks" / "post-merge")
+    assert "*" not in (repo / ".git" / "info" / "exclude").read_text().splitlines()
     assert not pwned.exists()  # the filter never ran, under Seedbed or after
     shown = seedbed.show(task_id)
     assert (shown["state"], shown["phase"]) == ("awaiting_review", "agent_failed"), shown
     assert "filter.evil.clean" in shown["error"]
-    assert "hooks/pre-commit" in shown["error"]
+    assert "hooks/pre-commit" in shown["error"] and "info/exclude" in shown["error"]
+    assert "work.txt" in git(repo, "ls-tree", "-r", "--name-only", shown["branch"])
     git(repo, "status")  # the user's next git command
     assert not pwned.exists()
 

@@ -242,10 +242,10 @@ class TaskRunner(PlanAndReview):
             task = self._update(branch=branch, worktree=worktree, base_branch=project.base_branch)
         assert task.branch is not None and task.worktree is not None
         if task.workspace_ready:
-            for lock in await git_call(clear_stale_locks, task.worktree):
-                self._log(StatusEvent(phase="preparing", message=stale_lock_note(lock)))
             if task.worktree.exists():  # and is still a worktree of the project's
                 await git_call(check_repository, project.path, task.worktree)
+            for lock in await git_call(clear_stale_locks, task.worktree):
+                self._log(StatusEvent(phase="preparing", message=stale_lock_note(lock)))
             if not await git_call(vcs.worktree_exists, project.path, task.worktree):
                 self._log(StatusEvent(phase="preparing", message="worktree missing: re-attached"))
                 await git_call(vcs.attach_worktree, project.path, task.worktree, task.branch)

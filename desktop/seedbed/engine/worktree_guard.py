@@ -253,26 +253,49 @@ def refuse_keys(worktree: Path, keys: Mapping[str, str], exclude: list[str]) -> 
 # The shared config and hooks
 
 
-class SharedConfig(BaseModel):
-    """The repository's shared `config` file and hooks directory (name → content, mode),
-    as a run found them; kept in the data dir while the run goes, for recovery."""
+# Files in the common git directory that change what git runs or sees for every worktree
+# (besides the hooks): a filter or hooksPath in the config, attributes that route files
+# through a filter, excludes that would hide the agent's files from the snapshot commit.
+SHARED_FILES = ("config", "info/attributes", "info/exclude")
+
+
+class SharedFile(BaseModel):
+    """One file of the common git directory as it was: its bytes and mode, or a symlink's
+    target (`link`)."""
 
     model_config = ConfigDict(frozen=True, ser_json_bytes="base64", val_json_bytes="base64")
 
-    config: bytes
-    hooks: dict[str, tuple[bytes, int]] = {}
+    content: bytes
+    mode: int = 0o644
+    link: bool = False
+
+
+class SharedConfig(BaseModel):
+    """The repository's shared config, info files and hooks (SharedFile by path in the
+    common git directory) as a run found them; kept in the data dir while the run goes."""
+
+    model_config = ConfigDict(frozen=True)
+
+    files: dict[str, SharedFile]
+
+
+def _read_file(path: Path) -> SharedFile | None:
+    with contextlib.suppress(OSError):
+        if path.is_symlink():
+            return SharedFile(content=os.fsencode(os.readlink(path)), link=True)
+        if path.is_file():
+            mode = stat.S_IMODE(path.stat().st_mode)
+            return SharedFile(content=path.read_bytes(), mode=mode)
+    return None
 
 
 def read_shared_config(repo: Path) -> SharedConfig:
     common = repository_dir(repo)
-    hooks: dict[str, tuple[bytes, int]] = {}
+    names = list(SHARED_FILES)
     with contextlib.suppress(OSError):
-        for entry in (common / "hooks").iterdir():
-            with contextlib.suppress(OSError):
-                if entry.is_file() and not entry.is_symlink():
-                    mode = stat.S_IMODE(entry.stat().st_mode)
-                    hooks[entry.name] = (entry.read_bytes(), mode)
-    return SharedConfig(config=(common / "config").read_bytes(), hooks=hooks)
+        names += [f"hooks/{entry.name}" for entry in (common / "hooks").iterdir()]
+    files = {name: found for name in names if (found := _read_file(common / name)) is not None}
+    return SharedConfig(files=files)
 
 
 def _config_entries(text: bytes) -> set[str]:
@@ -297,29 +320,33 @@ def _write_atomically(path: Path, data: bytes, mode: int) -> None:
         raise
 
 
+def _put_back(path: Path, old: SharedFile | None) -> None:
+    if old is None:
+        path.unlink(missing_ok=True)
+    elif old.link:
+        path.unlink(missing_ok=True)
+        os.symlink(os.fsdecode(old.content), path)
+    else:
+        _write_atomically(path, old.content, old.mode)
+
+
 def restore_shared_config(repo: Path, before: SharedConfig) -> list[str]:
-    """Put the shared config and hooks back as `before` had them; what had changed (config
-    keys, `hooks/NAME`), [] when nothing did."""
+    """Put the shared config, info files and hooks back as `before` had them; what had
+    changed (config keys, else paths such as `hooks/pre-commit`), [] when nothing did."""
     now = read_shared_config(repo)
     common = repository_dir(repo)
     changed: list[str] = []
-    if now.config != before.config:
-        try:
-            differ = _config_entries(now.config) ^ _config_entries(before.config)
-            changed += sorted({entry.split("=", 1)[0] for entry in differ}) or ["config"]
-        except GitError:  # not even readable as a config: named as a whole
-            changed.append("config")
-        config = common / "config"
-        _write_atomically(config, before.config, stat.S_IMODE(config.stat().st_mode))
-    for name in sorted(now.hooks.keys() | before.hooks.keys()):
-        if now.hooks.get(name) == before.hooks.get(name):
+    for name in sorted(now.files.keys() | before.files.keys()):
+        old, new = before.files.get(name), now.files.get(name)
+        if old == new:
             continue
-        changed.append(f"hooks/{name}")
-        if name in before.hooks:
-            data, mode = before.hooks[name]
-            _write_atomically(common / "hooks" / name, data, mode)
-        else:
-            (common / "hooks" / name).unlink(missing_ok=True)
+        keys: list[str] = []
+        if name == "config" and old is not None and new is not None:
+            with contextlib.suppress(GitError):  # not even a config: named as a whole
+                differ = _config_entries(new.content) ^ _config_entries(old.content)
+                keys = sorted({entry.split("=", 1)[0] for entry in differ})
+        changed += keys or [name]
+        _put_back(common / name, old)
     return changed
 
 
