@@ -64,15 +64,11 @@ from seedbed.engine.run_support import (
 )
 from seedbed.engine.verdicts import PlanAndReview
 from seedbed.engine.worktree_guard import (
-    SharedConfig,
+    SharedConfigGuard,
     WorkNotCommitted,
     check_repository,
     clear_stale_locks,
     config_change_reason,
-    forget_shared_config,
-    keep_shared_config,
-    read_shared_config,
-    restore_shared_config,
     stale_lock_note,
 )
 from seedbed.paths import worktrees_dir
@@ -111,8 +107,7 @@ class TaskRunner(PlanAndReview):
         self._nothing_changed = False  # this run left no diff: no checks, no review
         self._halt_reason = ""  # a budget the engine stopped the run for
         self._halting: asyncio.Task[None] | None = None
-        self._shared: SharedConfig | None = None  # as the running agent found it
-        self._config_changes: list[str] = []  # what of it the agent changed
+        self._config_guard: SharedConfigGuard | None = None  # while an agent works
 
     # -- control --------------------------------------------------------------------
 
@@ -342,14 +337,14 @@ class TaskRunner(PlanAndReview):
             self._halt_reason, self.control = over, Control.STOP
             self._log(ErrorEvent(message=f"not started: {over}"))
             return RunOutcome(status=RunStatus.STOPPED, reason=over)
-        shared = self._shared = await git_call(read_shared_config, self.project.path)
-        self._config_changes = []
-        await git_call(keep_shared_config, self.data_dir, self.run.id, shared)
+        guard = self._config_guard = await git_call(
+            SharedConfigGuard, self.project.path, self.data_dir, self.run.id
+        )
         try:
             self._agent = await runtime_for(profile, key).start(request)
         except (OSError, SeedbedError) as exc:
             reason = f"the agent could not start: {exc}"
-            await git_call(forget_shared_config, self.data_dir, self.run.id)
+            await git_call(guard.end)
             self._log(ErrorEvent(message=reason))
             return RunOutcome(status=RunStatus.FAILED, reason=reason)
         self.run = self.store.update_run(self.run.id, pid=self._agent.pid)
@@ -371,11 +366,9 @@ class TaskRunner(PlanAndReview):
             watching.cancel()
             timing.cancel()
             # Before anything else runs git here: a filter the agent planted never runs.
-            self._shared = None
-            self._config_changes += await git_call(restore_shared_config, self.project.path, shared)
-            await git_call(forget_shared_config, self.data_dir, self.run.id)
+            self._config_guard = None
+            changed = await git_call(guard.end)
         outcome = self._agent.outcome
-        changed = list(dict.fromkeys(self._config_changes))
         if changed:
             reason = config_change_reason(self.project.path, changed)
             outcome = RunOutcome(
@@ -611,9 +604,9 @@ class TaskRunner(PlanAndReview):
         """The diff stat of a worktree an agent works in (on a git thread): the shared
         config and hooks first put back as the agent found them, as a filter it planted
         would run in the diff's `git add`."""
-        shared = self._shared
-        if shared is not None:
-            self._config_changes += restore_shared_config(self.project.path, shared)
+        guard = self._config_guard
+        if guard is not None:
+            guard.restore()
         return vcs.worktree_diff_stat(worktree, base)
 
     async def _diff_stat(self) -> DiffStat:

@@ -380,3 +380,23 @@ def kept_shared_config(data_dir: Path, run_id: int) -> SharedConfig | None:
 
 def forget_shared_config(data_dir: Path, run_id: int) -> None:
     _kept_path(data_dir, run_id).unlink(missing_ok=True)
+
+
+class SharedConfigGuard:
+    """The shared config of a run's repository as its agent found it (kept in the data dir
+    too, for recovery), put back whenever the engine is about to run git there while the
+    agent works (`restore`, on a git thread) and when it ends (`end`: what had changed)."""
+
+    def __init__(self, repo: Path, data_dir: Path, run_id: int) -> None:
+        self.repo, self.data_dir, self.run_id = repo, data_dir, run_id
+        self.before = read_shared_config(repo)
+        self.changed: list[str] = []
+        keep_shared_config(data_dir, run_id, self.before)
+
+    def restore(self) -> None:
+        self.changed += restore_shared_config(self.repo, self.before)
+
+    def end(self) -> list[str]:
+        self.restore()
+        forget_shared_config(self.data_dir, self.run_id)
+        return list(dict.fromkeys(self.changed))
