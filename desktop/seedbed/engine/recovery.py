@@ -20,7 +20,7 @@ from seedbed.domain.events import ErrorEvent, StatusEvent
 from seedbed.domain.models import Control, Phase, Run, RunKind, RunStatus, TaskState
 from seedbed.engine.recorder import EventRecorder
 from seedbed.engine.run_support import commit_message, commit_work, task_agent
-from seedbed.engine.worktree_guard import (
+from seedbed.engine.shared_config import (
     config_change_reason,
     forget_shared_config,
     kept_shared_config,

@@ -62,13 +62,12 @@ from seedbed.engine.run_support import (
     tail,
     task_agent,
 )
+from seedbed.engine.shared_config import SharedConfigGuard, config_change_reason
 from seedbed.engine.verdicts import PlanAndReview
 from seedbed.engine.worktree_guard import (
-    SharedConfigGuard,
     WorkNotCommitted,
     check_repository,
     clear_stale_locks,
-    config_change_reason,
     stale_lock_note,
 )
 from seedbed.paths import worktrees_dir
