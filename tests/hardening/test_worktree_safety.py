@@ -354,3 +354,19 @@ def test_a_known_key_in_the_change_is_never_committed(
     assert git(worktree, "diff", "--cached", "--name-only") == ""
     assert KEY.encode() not in all_objects(repo)
     assert "fine" in (worktree / "README.md").read_text()
+
+
+def test_a_key_the_base_already_had_does_not_stop_a_change_to_its_file(
+    seedbed: SeedbedCli, project: str, repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (repo / "settings.py").write_text(f'token = "{KEY}"\n')
+    git(repo, "add", "settings.py")
+    git(repo, "commit", "-qm", "the user's own key, committed long ago")
+    monkeypatch.setenv("OPENAI_API_KEY", KEY)
+    task_id = run_agent(seedbed, "echo 'debug = True' >> settings.py")
+    shown = seedbed.show(task_id)
+    assert (shown["state"], shown["phase"]) == ("awaiting_review", "ready"), shown
+    task_id = run_agent(seedbed, f"echo 'again = \"{KEY}\"' > other.py", title="Again")
+    assert seedbed.show(task_id)["error"] == (
+        "the change contains the API key named OPENAI_API_KEY in other.py"
+    )

@@ -207,23 +207,29 @@ def _changed_files(worktree: Path) -> list[str]:
     return files
 
 
-def _contains(path: Path, needles: list[bytes]) -> bytes | None:
-    """The first of `needles` found in the file (or in a symlink's target), else None."""
+def _found_in(path: Path, needles: list[bytes]) -> set[bytes]:
+    """Which of `needles` the file holds (or a symlink's target)."""
     if path.is_symlink():
         target = os.fsencode(os.readlink(path))
-        return next((n for n in needles if n in target), None)
+        return {n for n in needles if n in target}
     if not path.is_file():
-        return None
+        return set()
     overlap = max(len(n) for n in needles)
+    found: set[bytes] = set()
     tail = b""
     with path.open("rb") as stream:
         while chunk := stream.read(SCAN_CHUNK):
             window = tail + chunk
-            found = next((n for n in needles if n in window), None)
-            if found is not None:
-                return found
+            found.update(n for n in needles if n in window)
             tail = window[-overlap:]
-    return None
+    return found
+
+
+def _committed_before(worktree: Path, rel: str) -> bytes:
+    """The file as HEAD has it (b"" when it has none): a key already there is not the
+    change's. Read from an existing object; nothing is written."""
+    out = run_git(worktree, *PATHS_RAW, "cat-file", "blob", f"HEAD:{rel}", check=False)
+    return out.encode("utf-8", "surrogateescape")
 
 
 def refuse_keys(worktree: Path, keys: Mapping[str, str], exclude: list[str]) -> None:
@@ -238,9 +244,14 @@ def refuse_keys(worktree: Path, keys: Mapping[str, str], exclude: list[str]) -> 
     for rel in _changed_files(worktree):
         if rel in skip:
             continue
-        with contextlib.suppress(OSError):
-            found = _contains(worktree / rel, needles)
-            if found is not None:
-                raise WorkNotCommitted(
-                    f"the change contains the API key named {by_value[found]} in {rel}"
-                )
+        try:
+            found = _found_in(worktree / rel, needles)
+        except OSError:
+            continue
+        if found:
+            before = _committed_before(worktree, rel)
+            for needle in sorted(found, key=needles.index):
+                if needle not in before:
+                    raise WorkNotCommitted(
+                        f"the change contains the API key named {by_value[needle]} in {rel}"
+                    )
