@@ -178,6 +178,17 @@ def test_agent_deleting_dot_git_does_not_commit_into_an_outer_repository(
     assert git(outer, "rev-parse", "HEAD").strip() == head
 
 
+def test_a_dot_git_pointing_at_the_main_checkout_is_refused(
+    seedbed: SeedbedCli, project: str, repo: Path
+) -> None:
+    main = git(repo, "rev-parse", "main").strip()
+    task_id = run_agent(seedbed, f"echo 'gitdir: {repo}/.git' > .git; echo work > work.txt")
+    shown = seedbed.show(task_id)
+    assert git(repo, "rev-parse", "main").strip() == main  # the user's branch did not move
+    assert (shown["state"], shown["phase"]) == ("awaiting_review", "agent_failed")
+    assert "(its .git file points elsewhere)" in shown["error"]
+
+
 def test_a_planner_deleting_dot_git_does_not_reset_an_outer_repository(
     seedbed: SeedbedCli, project: str, tmp_path: Path
 ) -> None:

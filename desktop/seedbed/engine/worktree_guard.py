@@ -108,7 +108,7 @@ def check_repository(repo: Path, worktree: Path) -> None:
     except GitError:
         top, common = "", None
     same_top = bool(top) and Path(top).resolve() == worktree.resolve()
-    if same_top and common == expected and _gitdir_of(worktree) is not None:
+    if same_top and common == expected and _links_back(worktree, expected):
         return
     dot_git = worktree / ".git"
     if not os.path.lexists(dot_git):
@@ -121,6 +121,19 @@ def check_repository(repo: Path, worktree: Path) -> None:
         f"the worktree {worktree} is no longer a git worktree of {repo} ({why}); "
         "the work is left there"
     )
+
+
+def _links_back(worktree: Path, common: Path) -> bool:
+    """Whether the worktree's `.git` file names a worktree entry of `common` that names the
+    worktree back (not, say, the main checkout's git directory, whose HEAD and index are
+    the user's)."""
+    gitdir = _gitdir_of(worktree)
+    if gitdir is None or gitdir.parent != common / "worktrees":
+        return False
+    with contextlib.suppress(OSError, UnicodeDecodeError):
+        back = Path((gitdir / "gitdir").read_text(encoding="utf-8").strip())
+        return back.resolve() == (worktree / ".git").resolve()
+    return False
 
 
 def return_to_branch(worktree: Path, branch: str) -> str:
