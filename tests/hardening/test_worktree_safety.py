@@ -258,6 +258,27 @@ def test_work_on_an_unrelated_branch_fails_the_run_saying_where(
     assert (Path(shown["worktree"]) / "loose.txt").exists()
 
 
+def test_commits_on_the_base_branch_fail_the_run_and_move_nothing_more(
+    seedbed: SeedbedCli, project: str, repo: Path
+) -> None:
+    git(repo, "checkout", "-q", "-b", "elsewhere")  # the user's checkout leaves main free
+    task_id = run_agent(
+        seedbed,
+        f"git checkout -q main && echo sneaky > sneaky.txt && git add sneaky.txt && "
+        f"{COMMIT} sneaky",
+    )
+    shown = seedbed.show(task_id)
+    moved = git(repo, "rev-parse", "main").strip()
+    assert (shown["state"], shown["phase"]) == ("awaiting_review", "agent_failed"), shown
+    assert shown["error"].startswith(
+        f"the agent switched the worktree to the base branch 'main' and committed there "
+        f"(it is at {moved[:10]})"
+    )
+    assert (
+        git(repo, "rev-parse", shown["branch"]).strip() == git(repo, "rev-parse", "main~1").strip()
+    )
+
+
 # -- a nested repository ---------------------------------------------------------------
 
 

@@ -87,7 +87,7 @@ def interrupt_run(store: Store, run: Run) -> None:
             project = store.get_project(task.project_id)
             _restore_config(store.path.parent, project.path, run.id, recorder)
             message = commit_message(task, run, agent=task_agent(store, task))
-            sha = commit_work(project, task.worktree, message, task.branch, _noter(recorder))
+            sha = commit_work(project, task.worktree, message, task, _noter(recorder))
             if sha:
                 run = store.update_run(run.id, commit=sha)
         except SeedbedError as exc:

@@ -102,7 +102,7 @@ def commit_work(
     project: Project,
     worktree: Path,
     message: str,
-    branch: str | None = None,
+    task: Task | None = None,
     note: Callable[[str], None] = _ignore,
 ) -> str | None:
     """Commit what is left in a task's worktree, except the project's local files
@@ -110,12 +110,15 @@ def commit_work(
 
     First, what an agent or a killed git may have left (worktree_guard): only a worktree
     of the project's repository is committed, a stale index.lock is removed, HEAD goes
-    back on the task's `branch`, and a nested repository or a known key in the change is
+    back on the `task`'s branch, and a nested repository or a known key in the change is
     refused (WorkNotCommitted, nothing staged). `note` hears what was done."""
     check_repository(project.path, worktree)
     for lock in clear_stale_locks(worktree):
         note(stale_lock_note(lock))
-    if branch is not None and (moved := return_to_branch(worktree, branch)):
+    moved = ""
+    if task is not None and task.branch is not None:
+        moved = return_to_branch(worktree, task.branch, task.base_branch)
+    if moved:
         note(moved)
     exclude = vcs.local_only_files(project.path, worktree, project.copy_globs)
     refuse_nested_repositories(worktree)

@@ -410,7 +410,7 @@ class TaskRunner(PlanAndReview):
         notes: list[str] = []  # heard on a git thread, logged here
         try:
             sha = await git_call(
-                commit_work, self.project, task.worktree, message, task.branch, notes.append
+                commit_work, self.project, task.worktree, message, task, notes.append
             )
         except WorkNotCommitted as exc:
             self._log_notes(notes)

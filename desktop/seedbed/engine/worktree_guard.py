@@ -136,14 +136,16 @@ def _links_back(worktree: Path, common: Path) -> bool:
     return False
 
 
-def return_to_branch(worktree: Path, branch: str) -> str:
+def return_to_branch(worktree: Path, branch: str, base: str) -> str:
     """Put the worktree's HEAD back on the task's `branch` when an agent switched to another
     branch (or detached it); a note of what was done, "" when HEAD was on it.
 
     When the commits HEAD is at descend from the branch's tip, the branch moves to them
     and HEAD goes back on it (the files stay as they are: it is the same commit); the
     other branch stays where the agent left it. Otherwise the work is elsewhere and
-    WorkNotCommitted says where: committing it would move a branch not the task's."""
+    WorkNotCommitted says where: committing it would move a branch not the task's. So
+    it does when the agent committed on the `base` branch itself: its commits are there,
+    unreviewed, and the task must not look as if nothing had happened."""
     ref = f"refs/heads/{branch}"
     current = run_git(worktree, "symbolic-ref", "-q", "HEAD", check=False).strip()
     if current == ref:
@@ -151,6 +153,12 @@ def return_to_branch(worktree: Path, branch: str) -> str:
     where = f"branch {current.removeprefix('refs/heads/')!r}" if current else "a detached HEAD"
     head = run_git(worktree, "rev-parse", "--verify", "HEAD").strip()
     tip = run_git(worktree, "rev-parse", "--verify", ref).strip()
+    if current == f"refs/heads/{base}" and head != tip:
+        raise WorkNotCommitted(
+            f"the agent switched the worktree to the base branch {base!r} and committed "
+            f"there (it is at {head[:10]}): its commits are on {base}, unreviewed; "
+            "Seedbed moved no branch"
+        )
     if _is_ancestor(worktree, tip, head):
         run_git(worktree, "update-ref", "-m", "seedbed: the agent's work", ref, head, tip)
         run_git(worktree, "symbolic-ref", "HEAD", ref)
