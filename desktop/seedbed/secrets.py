@@ -360,10 +360,16 @@ def known_key_values() -> list[str]:
     """Every key Seedbed could hand out: those in the keyring and the ENV_FALLBACK
     variables' values. Only for scrubbing them from what is saved or shown; never raises
     for a keyring that does not work. Blocks (D-Bus)."""
-    values = [os.environ.get(var, "").strip() for var in ENV_FALLBACK.values()]
+    return sorted(set(known_keys().values()), key=len, reverse=True)
+
+
+def known_keys() -> dict[str, str]:
+    """known_key_values() by name: the keyring's names and the ENV_FALLBACK variables'
+    (for saying which key a change holds, never what it is). Blocks (D-Bus)."""
+    keys = {var: os.environ.get(var, "").strip() for var in ENV_FALLBACK.values()}
     try:
         for name in list_keys():
-            values.append(get_key(name) or "")
+            keys[name] = get_key(name) or ""
     except KeyringUnavailable:
         pass
-    return sorted({value for value in values if value}, key=len, reverse=True)
+    return {name: value for name, value in keys.items() if value}

@@ -11,12 +11,21 @@ import contextlib
 import os
 import signal
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from seedbed.agents.process import RUN_MARKER_VARIABLE, kill_group, run_marker
 from seedbed.domain.errors import SeedbedError
+from seedbed.domain.events import ErrorEvent, StatusEvent
 from seedbed.domain.models import Control, Phase, Run, RunKind, RunStatus, TaskState
+from seedbed.engine.recorder import EventRecorder
 from seedbed.engine.run_support import commit_message, commit_work, task_agent
+from seedbed.engine.shared_config import (
+    config_change_reason,
+    forget_shared_config,
+    kept_shared_config,
+    restore_shared_config,
+)
 from seedbed.store import Store
 from seedbed.store.approving import holding_approve
 
@@ -73,12 +82,17 @@ def interrupt_run(store: Store, run: Run) -> None:
     kill_orphans(store.path.parent, run)
     task = store.get_task(run.task_id)
     if task.workspace_ready and task.worktree is not None and task.worktree.exists():
-        with contextlib.suppress(SeedbedError):
+        recorder = EventRecorder(store, run.id)
+        try:
             project = store.get_project(task.project_id)
+            _restore_config(store.path.parent, project.path, run.id, recorder)
             message = commit_message(task, run, agent=task_agent(store, task))
-            sha = commit_work(project, task.worktree, message)
+            sha = commit_work(project, task.worktree, message, task, _noter(recorder))
             if sha:
                 run = store.update_run(run.id, commit=sha)
+        except SeedbedError as exc:
+            recorder.add([ErrorEvent(ts=time.time(), message=f"recovery did not commit: {exc}")])
+        recorder.flush()
     store.update_run(
         run.id, status=RunStatus.INTERRUPTED, reason=INTERRUPTED_REASON, ended_at=time.time()
     )
@@ -90,6 +104,27 @@ def interrupt_run(store: Store, run: Run) -> None:
             control=Control.NONE,
             error=INTERRUPTED_REASON,
         )
+
+
+def _restore_config(data_dir: Path, repo: Path, run_id: int, recorder: EventRecorder) -> None:
+    """The shared config and hooks back as the run found them, before recovery's commit
+    runs git there (a filter the agent planted must not run under us)."""
+    kept = kept_shared_config(data_dir, run_id)
+    if kept is not None:
+        changed = restore_shared_config(repo, kept)
+        if changed:
+            message = config_change_reason(repo, changed)
+            recorder.add([ErrorEvent(ts=time.time(), message=message)])
+    forget_shared_config(data_dir, run_id)
+
+
+def _noter(recorder: EventRecorder) -> Callable[[str], None]:
+    """A note of the commit's checks (a stale lock removed…) as a line of the run's log."""
+
+    def note(text: str) -> None:
+        recorder.add([StatusEvent(ts=time.time(), phase="recovering", message=text)])
+
+    return note
 
 
 APPROVE_INTERRUPTED = "the approve was interrupted (its process ended): approve again"

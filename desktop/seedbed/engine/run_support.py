@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
-from seedbed import vcs
+from seedbed import secrets, vcs
 from seedbed.agents.base import RunOutcome
 from seedbed.agents.process import (
     RUN_MARKER_VARIABLE,
@@ -28,6 +28,14 @@ from seedbed.domain.models import AgentProfile, Project, Run, RunStatus, Task
 from seedbed.domain.slug import one_line
 from seedbed.domain.trailers import AGENT_KEY, add_trailers, agent_trailer
 from seedbed.engine.recorder import EventRecorder
+from seedbed.engine.worktree_guard import (
+    check_repository,
+    clear_stale_locks,
+    refuse_keys,
+    refuse_nested_repositories,
+    return_to_branch,
+    stale_lock_note,
+)
 from seedbed.store import Store
 from seedbed.vcs.runner import PATHS_RAW, run_git
 
@@ -88,10 +96,35 @@ class StepFailed(Exception):
     """A step before or after the agent failed; the task ends as agent_failed."""
 
 
-def commit_work(project: Project, worktree: Path, message: str) -> str | None:
+def _ignore(_note: str) -> None:
+    pass
+
+
+def commit_work(
+    project: Project,
+    worktree: Path,
+    message: str,
+    task: Task | None = None,
+    note: Callable[[str], None] = _ignore,
+) -> str | None:
     """Commit what is left in a task's worktree, except the project's local files
-    (--copy): a copied .env must never reach the task's branch or the base branch."""
+    (--copy): a copied .env must never reach the task's branch or the base branch.
+
+    First, what an agent or a killed git may have left (worktree_guard): only a worktree
+    of the project's repository is committed, a stale index.lock is removed, HEAD goes
+    back on the `task`'s branch, and a nested repository or a known key in the change is
+    refused (WorkNotCommitted, nothing staged). `note` hears what was done."""
+    check_repository(project.path, worktree)
+    for lock in clear_stale_locks(worktree):
+        note(stale_lock_note(lock))
+    moved = ""
+    if task is not None and task.branch is not None:
+        moved = return_to_branch(worktree, task.branch, task.base_branch)
+    if moved:
+        note(moved)
     exclude = vcs.local_only_files(project.path, worktree, project.copy_globs)
+    refuse_nested_repositories(worktree)
+    refuse_keys(worktree, secrets.known_keys(), exclude)
     sha = vcs.commit_all(worktree, message, exclude)
     # A merge of the base branch left for the agent to resolve is committed as a merge
     # even when its result equals the branch's tip.
@@ -122,6 +155,7 @@ def discard_changes(project: Project, worktree: Path, head: str) -> None:
     """Undo what a planner or reviewer run did in the worktree (the work itself is
     committed at `head`): the branch and its files back to `head` (a commit it made is
     dropped too), new files removed, the project's local files kept."""
+    check_repository(project.path, worktree)  # a reset --hard in another repository…
     keep = set(vcs.local_only_files(project.path, worktree, project.copy_globs))
     run_git(worktree, "reset", "-q", "--hard", head)
     out = run_git(worktree, *PATHS_RAW, "ls-files", "-z", "--others", "--exclude-standard")

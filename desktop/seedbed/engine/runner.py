@@ -61,7 +61,14 @@ from seedbed.engine.run_support import (
     tail,
     task_agent,
 )
+from seedbed.engine.shared_config import SharedConfigGuard, config_change_reason
 from seedbed.engine.verdicts import PlanAndReview
+from seedbed.engine.worktree_guard import (
+    WorkNotCommitted,
+    check_repository,
+    clear_stale_locks,
+    stale_lock_note,
+)
 from seedbed.paths import worktrees_dir
 from seedbed.store import Store
 from seedbed.store.problems import disk_full, disk_full_reason
@@ -115,6 +122,7 @@ class TaskRunner(PlanAndReview):
         # The git of this task's runs, cut by its stop and by the engine's (the scope
         # current when the engine makes the runner).
         self.git = GitScope(current_scope(), remember_cuts=True)
+        self._config_guard: SharedConfigGuard | None = None  # while an agent works
 
     # -- control --------------------------------------------------------------------
 
@@ -167,7 +175,9 @@ class TaskRunner(PlanAndReview):
         flusher = asyncio.create_task(self._autoflush())
         try:
             outcome = await self._steps()
-        except GitCut as exc:  # a git that hung or was stopped: its sentence says which
+        # A git that hung or was stopped, or a worktree whose work cannot be committed
+        # (see worktree_guard): its sentence says which.
+        except (GitCut, WorkNotCommitted) as exc:
             outcome = RunOutcome(status=RunStatus.FAILED, reason=str(exc))
             self._log(ErrorEvent(message=outcome.reason))
             await self._when_stored(lambda: self._finish(outcome, CheckResult()))
@@ -214,7 +224,8 @@ class TaskRunner(PlanAndReview):
         if self.run.kind is RunKind.PLAN:
             return await self._plan_steps()
         outcome = await self._run_agent() if self.control is Control.NONE else stopped()
-        await self._commit()
+        if problem := await self._commit():
+            outcome = RunOutcome(status=RunStatus.FAILED, reason=problem)
         checks = CheckResult()
         if self.control is Control.NONE and outcome.status is RunStatus.SUCCEEDED:
             if await self._changed_nothing():
@@ -260,6 +271,10 @@ class TaskRunner(PlanAndReview):
             task = self._update(branch=branch, worktree=worktree, base_branch=project.base_branch)
         assert task.branch is not None and task.worktree is not None
         if task.workspace_ready:
+            if task.worktree.exists():  # and is still a worktree of the project's
+                await git_call(check_repository, project.path, task.worktree)
+            for lock in await git_call(clear_stale_locks, task.worktree):
+                self._log(StatusEvent(phase="preparing", message=stale_lock_note(lock)))
             if not await git_call(vcs.worktree_exists, project.path, task.worktree):
                 self._log(StatusEvent(phase="preparing", message="worktree missing: re-attached"))
                 await git_call(vcs.attach_worktree, project.path, task.worktree, task.branch)
@@ -356,10 +371,14 @@ class TaskRunner(PlanAndReview):
             self._halt_reason, self.control = over, Control.STOP
             self._log(ErrorEvent(message=f"not started: {over}"))
             return RunOutcome(status=RunStatus.STOPPED, reason=over)
+        guard = self._config_guard = await git_call(
+            SharedConfigGuard, self.project.path, self.data_dir, self.run.id
+        )
         try:
             self._agent = await runtime_for(profile, key).start(request)
         except (OSError, SeedbedError) as exc:
             reason = f"the agent could not start: {exc}"
+            await git_call(guard.end)
             self._log(ErrorEvent(message=reason))
             return RunOutcome(status=RunStatus.FAILED, reason=reason)
         self.run = self.store.update_run(self.run.id, pid=self._agent.pid)
@@ -380,7 +399,15 @@ class TaskRunner(PlanAndReview):
         finally:
             watching.cancel()
             timing.cancel()
+            # Before anything else runs git here: a filter the agent planted never runs.
+            self._config_guard = None
+            changed = await git_call(guard.end)
         outcome = self._agent.outcome
+        if changed:
+            reason = config_change_reason(self.project.path, changed)
+            outcome = RunOutcome(
+                status=RunStatus.FAILED, exit_code=outcome.exit_code, reason=reason
+            )
         if self._agent.conversation:
             self.run = self.store.update_run(
                 self.run.id, conversation=self._recorder.scrub(self._agent.conversation)
@@ -406,20 +433,35 @@ class TaskRunner(PlanAndReview):
             return run.conversation, ""
         return "", ""
 
-    async def _commit(self) -> None:
+    async def _commit(self) -> str:
+        """Commit what the agent left; why it was not committed ("" when it was, or there
+        was nothing to commit)."""
         assert self.run is not None
         task = self.task
         if not task.workspace_ready or task.worktree is None or not task.worktree.exists():
-            return
+            return ""
         agent = task_agent(self.store, task)
         message = commit_message(task, self.run, self._merged_base, agent)
-        sha = await git_call(commit_work, self.project, task.worktree, message)
+        notes: list[str] = []  # heard on a git thread, logged here
+        try:
+            sha = await git_call(
+                commit_work, self.project, task.worktree, message, task, notes.append
+            )
+        except WorkNotCommitted as exc:
+            self._log_notes(notes)
+            self._log(ErrorEvent(message=str(exc)))
+            return str(exc)
+        self._log_notes(notes)
         if sha:
             self.run = self.store.update_run(self.run.id, commit=sha)
             self._log(StatusEvent(phase="committing", message=f"committed {sha[:10]}"))
             if await git_call(configured_identity, task.worktree) is None:
-                note = seedbed_identity_note(self.project.path)
-                self._log(StatusEvent(phase="committing", message=note))
+                self._log_notes([seedbed_identity_note(self.project.path)])
+        return ""
+
+    def _log_notes(self, notes: list[str]) -> None:
+        for note in notes:
+            self._log(StatusEvent(phase="committing", message=note))
 
     async def _checks(self) -> CheckResult:
         command = self.project.check_command
@@ -583,7 +625,7 @@ class TaskRunner(PlanAndReview):
             if task.worktree is None:
                 continue
             try:
-                stat = await git_call(vcs.worktree_diff_stat, task.worktree, task.base_branch)
+                stat = await git_call(self._live_diff_stat, task.worktree, task.base_branch)
             except SeedbedError:
                 continue  # caught mid-change: keep what the card shows
             seen = (task.diff_files, task.diff_insertions, task.diff_deletions)
@@ -597,6 +639,15 @@ class TaskRunner(PlanAndReview):
                 except (SeedbedError, sqlite3.Error):
                     continue  # the card keeps its last size; the run is what matters
                 self._on_change(task.id)
+
+    def _live_diff_stat(self, worktree: Path, base: str) -> DiffStat:
+        """The diff stat of a worktree an agent works in (on a git thread): the shared
+        config and hooks first put back as the agent found them, as a filter it planted
+        would run in the diff's `git add`."""
+        guard = self._config_guard
+        if guard is not None:
+            guard.restore()
+        return vcs.worktree_diff_stat(worktree, base)
 
     async def _diff_stat(self) -> DiffStat:
         """The branch's change against its base, for the card; never fails a run."""

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import NamedTuple
 
@@ -77,20 +78,34 @@ def _parse_changes_from(records: list[_Record]) -> list[FileChange]:
     ]
 
 
-def _diff_text(cwd: Path, old: str, new: str) -> str:
-    out = run_git(cwd, *PATHS_RAW, "diff", *DIFF_OPTIONS, old, new)
+def _diff_text(cwd: Path, old: str, new: str, env: Mapping[str, str] | None = None) -> str:
+    out = run_git(cwd, *PATHS_RAW, "diff", *DIFF_OPTIONS, old, new, env=env)
     return out.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
-def _diff_records(cwd: Path, old: str, new: str) -> list[_Record]:
+def _diff_records(
+    cwd: Path, old: str, new: str, env: Mapping[str, str] | None = None
+) -> list[_Record]:
     out = run_git(
-        cwd, *PATHS_RAW, "diff", *DIFF_OPTIONS, "--raw", "--no-abbrev", "--numstat", "-z", old, new
+        cwd,
+        *PATHS_RAW,
+        "diff",
+        *DIFF_OPTIONS,
+        "--raw",
+        "--no-abbrev",
+        "--numstat",
+        "-z",
+        old,
+        new,
+        env=env,
     )
     return _parse_records(out)
 
 
-def _diff_files(cwd: Path, old: str, new: str) -> list[FileChange]:
-    return _parse_changes_from(_diff_records(cwd, old, new))
+def _diff_files(
+    cwd: Path, old: str, new: str, env: Mapping[str, str] | None = None
+) -> list[FileChange]:
+    return _parse_changes_from(_diff_records(cwd, old, new, env))
 
 
 def _stat(changes: list[FileChange]) -> DiffStat:
@@ -114,7 +129,7 @@ def diff_stat(repo: Path, base: str, branch: str) -> DiffStat:
     return _stat(diff_files(repo, base, branch))
 
 
-def _worktree_tree(worktree: Path) -> str:
+def _worktree_tree(worktree: Path, env: Mapping[str, str] | None = None) -> str:
     """A tree of the working tree, untracked files included, built in a throwaway index.
 
     The agent may be using the real index at the same moment, so it is never touched.
@@ -124,18 +139,33 @@ def _worktree_tree(worktree: Path) -> str:
         temp_index = Path(tmp) / "index"
         if os.path.exists(index):
             shutil.copyfile(index, temp_index)
-        env = {"GIT_INDEX_FILE": str(temp_index)}
+        env = {**(env or {}), "GIT_INDEX_FILE": str(temp_index)}
         run_git(worktree, "add", "-A", env=env)
         return run_git(worktree, "write-tree", env=env).strip()
 
 
+@contextlib.contextmanager
+def _scratch_objects(worktree: Path) -> Iterator[dict[str, str]]:
+    """An environment in which git writes new objects into a throwaway directory (and
+    still reads the repository's): a diff of the working tree that is computed and then
+    dropped leaves no blob behind, so a key the agent wrote that is refused at the commit
+    (engine/worktree_guard) never reaches the repository's objects."""
+    objects = run_git(worktree, "rev-parse", "--path-format=absolute", "--git-path", "objects")
+    with tempfile.TemporaryDirectory(prefix="seedbed-objects-") as tmp:
+        yield {"GIT_OBJECT_DIRECTORY": tmp, "GIT_ALTERNATE_OBJECT_DIRECTORIES": objects.strip()}
+
+
 def worktree_diff_text(worktree: Path, base: str) -> str:
     """Diff from merge-base(base, HEAD) to the working tree, untracked files included."""
-    return _diff_text(worktree, merge_base(worktree, base, "HEAD"), _worktree_tree(worktree))
+    old = merge_base(worktree, base, "HEAD")
+    with _scratch_objects(worktree) as env:
+        return _diff_text(worktree, old, _worktree_tree(worktree, env), env)
 
 
 def worktree_diff_files(worktree: Path, base: str) -> list[FileChange]:
-    return _diff_files(worktree, merge_base(worktree, base, "HEAD"), _worktree_tree(worktree))
+    old = merge_base(worktree, base, "HEAD")
+    with _scratch_objects(worktree) as env:
+        return _diff_files(worktree, old, _worktree_tree(worktree, env), env)
 
 
 def worktree_diff_stat(worktree: Path, base: str) -> DiffStat:

@@ -1,0 +1,404 @@
+"""Issue 15: what an agent, or a killed git, can do to a task's worktree and repository.
+
+Real git everywhere: a commit killed by SIGKILL in a slow clean filter, a real outer
+repository around the data dir, an agent (a command profile) that switches branches,
+makes a repository of its own, plants a filter in the shared config, or writes a key.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from seedbed.engine.worktree_guard import clear_stale_locks
+from seedbed.store import Store
+from tests.conftest import SeedbedCli, git, make_repo
+
+KEY = "sk-test-9f8e7d6c5b4a39281706"
+
+
+def run_agent(seedbed: SeedbedCli, command: str, title: str = "Do it") -> int:
+    """A command profile running `command`, a task using it, run to its end; its id."""
+    profile = f"p{len(seedbed.ok('profile', 'list', '--json').json()) + 1}"
+    seedbed.ok("profile", "add", profile, "--kind", "command", "--command", command)
+    task_id = seedbed.ok(
+        "task", "add", "--project", "demo", "--title", title, "--profile", profile, "--start"
+    ).out.strip()
+    seedbed.ok("run", "--until-idle")
+    return int(task_id)
+
+
+def worktree_of(seedbed: SeedbedCli, task_id: int) -> Path:
+    return Path(seedbed.show(task_id)["worktree"])
+
+
+def messages(seedbed: SeedbedCli, task_id: int) -> str:
+    return "\n".join(str(e.get("message", "")) for e in seedbed.log_events(task_id))
+
+
+def wait_for_file(path: Path, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        assert time.monotonic() < deadline, f"{path} never appeared"
+        time.sleep(0.02)
+
+
+def all_objects(repo: Path) -> bytes:
+    """Every object's content in the repository (loose and packed, reachable or not)."""
+    return subprocess.run(
+        ["git", "-C", str(repo), "cat-file", "--batch-all-objects", "--batch"],
+        capture_output=True,
+        check=True,
+    ).stdout
+
+
+# -- a stale index.lock ----------------------------------------------------------------
+
+
+def kill_git_mid_add(worktree: Path, common: Path) -> Path:
+    """A real `git add` in `worktree` killed by SIGKILL (its whole group) while a slow clean
+    filter runs: git leaves its index.lock behind. The lock's path."""
+    gitdir = Path(git(worktree, "rev-parse", "--path-format=absolute", "--git-dir").strip())
+    attributes = common / "info" / "attributes"
+    attributes.parent.mkdir(exist_ok=True)
+    attributes.write_text("* filter=slow\n")
+    (worktree / "late.txt").write_text("written as the engine died\n")
+    proc = subprocess.Popen(
+        ["git", "-c", "filter.slow.clean=sleep 30; cat", "add", "-A"],
+        cwd=worktree,
+        start_new_session=True,
+    )
+    lock = gitdir / "index.lock"
+    wait_for_file(lock)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=10)
+    attributes.unlink()
+    assert lock.exists()
+    return lock
+
+
+def test_stale_index_lock_is_removed_and_resume_and_approve_work(
+    seedbed: SeedbedCli, project: str, repo: Path
+) -> None:
+    # The engine's whole process group is killed while its agent runs (a closed terminal)…
+    seedbed.ok(
+        "profile", "add", "slow", "--kind", "command",
+        "--command", 'echo "first" > work.txt; sleep 600 & wait',
+    )  # fmt: skip
+    task_id = int(
+        seedbed.ok(
+            "task", "add", "--project", "demo", "--title", "Slow", "--profile", "slow", "--start"
+        ).out
+    )
+    engine = seedbed.spawn("run", "--max-parallel", "2", start_new_session=True)
+    deadline = time.monotonic() + 30
+    while seedbed.show(task_id)["phase"] != "implementing":
+        assert time.monotonic() < deadline, "the agent never started"
+        time.sleep(0.05)
+    worktree = worktree_of(seedbed, task_id)
+    wait_for_file(worktree / "work.txt")
+    os.killpg(engine.pid, signal.SIGKILL)
+    engine.communicate(timeout=30)
+    # … during its snapshot commit: git's index.lock is left in the worktree.
+    lock = kill_git_mid_add(worktree, repo / ".git")
+
+    seedbed.ok("run", "--until-idle")  # recovery
+    shown = seedbed.show(task_id)
+    assert (shown["state"], shown["phase"]) == ("awaiting_review", "interrupted")
+    assert not lock.exists()
+    assert f"removed a stale {lock.name}" in messages(seedbed, task_id)
+    assert "late.txt" in git(worktree, "ls-files")  # recovery committed what was left
+
+    # Another one, left between runs: resume and approve both get past it.
+    lock = kill_git_mid_add(worktree, repo / ".git")
+    seedbed.ok("profile", "set", "slow", "--command", "echo second >> work.txt")
+    seedbed.ok("task", "start", str(task_id))
+    seedbed.ok("run", "--until-idle")
+    shown = seedbed.show(task_id)
+    assert (shown["state"], shown["phase"]) == ("awaiting_review", "ready"), shown
+    assert f"removed a stale {lock.name}" in messages(seedbed, task_id)
+
+    lock = kill_git_mid_add(worktree, repo / ".git")
+    seedbed.ok("task", "approve", str(task_id))
+    assert seedbed.show(task_id)["state"] == "merged"
+    assert (repo / "late.txt").exists() and "second" in (repo / "work.txt").read_text()
+
+
+def test_a_lock_a_live_git_holds_is_left_alone(seedbed: SeedbedCli, project: str) -> None:
+    task_id = run_agent(seedbed, "echo hi > work.txt")
+    worktree = worktree_of(seedbed, task_id)
+    gitdir = Path(git(worktree, "rev-parse", "--path-format=absolute", "--git-dir").strip())
+    # A process of someone else's holding the lock open (as git does while it writes).
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys,time; f=open(sys.argv[1],'w'); time.sleep(60)",
+         str(gitdir / "index.lock")],
+    )  # fmt: skip
+    try:
+        wait_for_file(gitdir / "index.lock")
+        time.sleep(0.2)
+        assert clear_stale_locks(worktree) == []
+        assert (gitdir / "index.lock").exists()
+    finally:
+        holder.kill()
+        holder.wait()
+    assert [p.name for p in clear_stale_locks(worktree)] == ["index.lock"]
+
+
+# -- commits into the wrong repository -------------------------------------------------
+
+
+def test_agent_deleting_dot_git_does_not_commit_into_an_outer_repository(
+    seedbed: SeedbedCli, project: str, tmp_path: Path
+) -> None:
+    outer = make_repo(tmp_path, {"outer.txt": "the user's other repository\n"})
+    head = git(outer, "rev-parse", "HEAD").strip()
+    task_id = run_agent(seedbed, "rm .git; echo work > work.txt")
+    shown = seedbed.show(task_id)
+    worktree = Path(shown["worktree"])
+    assert git(outer, "rev-parse", "HEAD").strip() == head  # nothing landed there
+    assert git(outer, "diff", "--cached", "--name-only") == ""
+    assert (shown["state"], shown["phase"]) == ("awaiting_review", "agent_failed")
+    assert shown["error"] == (
+        f"the worktree {worktree} is no longer a git worktree of {project_path(seedbed)} "
+        "(its .git file is missing); the work is left there"
+    )
+    assert (worktree / "work.txt").read_text() == "work\n"
+    # Resuming says the same, and still commits nothing in the outer repository.
+    seedbed.ok("task", "start", str(task_id))
+    seedbed.ok("run", "--until-idle")
+    shown = seedbed.show(task_id)
+    assert (shown["state"], shown["phase"]) == ("awaiting_review", "agent_failed")
+    assert "is no longer a git worktree of" in shown["error"], shown["error"]
+    assert git(outer, "rev-parse", "HEAD").strip() == head
+
+
+def test_a_dot_git_pointing_at_the_main_checkout_is_refused(
+    seedbed: SeedbedCli, project: str, repo: Path
+) -> None:
+    main = git(repo, "rev-parse", "main").strip()
+    task_id = run_agent(seedbed, f"echo 'gitdir: {repo}/.git' > .git; echo work > work.txt")
+    shown = seedbed.show(task_id)
+    assert git(repo, "rev-parse", "main").strip() == main  # the user's branch did not move
+    assert (shown["state"], shown["phase"]) == ("awaiting_review", "agent_failed")
+    assert "(its .git file points elsewhere)" in shown["error"]
+
+
+def test_a_planner_deleting_dot_git_does_not_reset_an_outer_repository(
+    seedbed: SeedbedCli, project: str, tmp_path: Path
+) -> None:
+    outer = make_repo(tmp_path, {"outer.txt": "the user's other repository\n"})
+    (outer / "outer.txt").write_text("the user's work in progress\n")
+    seedbed.ok("profile", "add", "planner", "--kind", "command", "--command", "rm .git")
+    task_id = seedbed.ok(
+        "task", "add", "--project", "demo", "--title", "Plan", "--profile", "planner",
+        "--plan-first", "--start",
+    ).out.strip()  # fmt: skip
+    seedbed.ok("run", "--until-idle")
+    assert (outer / "outer.txt").read_text() == "the user's work in progress\n"
+    shown = seedbed.show(task_id)
+    assert (shown["state"], shown["phase"]) == ("awaiting_review", "agent_failed"), shown
+    assert shown["error"].startswith(f"the worktree {shown['worktree']} is no longer a git")
+
+
+def project_path(seedbed: SeedbedCli) -> str:
+    return str(Store.open(seedbed.data_dir).list_projects()[0].path)
+
+
+# -- an agent that switches branches ---------------------------------------------------
+
+
+COMMIT = "git -c user.name=a -c user.email=a@b commit -qm"
+
+
+def test_work_on_a_new_branch_comes_back_to_the_task_branch(
+    seedbed: SeedbedCli, project: str, repo: Path
+) -> None:
+    task_id = run_agent(
+        seedbed,
+        f"git checkout -q -b elsewhere && echo one > one.txt && git add one.txt && "
+        f"{COMMIT} one && echo two > two.txt",
+    )
+    shown = seedbed.show(task_id)
+    assert (shown["state"], shown["phase"]) == ("awaiting_review", "ready"), shown
+    worktree = Path(shown["worktree"])
+    assert git(worktree, "symbolic-ref", "HEAD").strip() == f"refs/heads/{shown['branch']}"
+    files = git(repo, "ls-tree", "-r", "--name-only", shown["branch"]).split()
+    assert {"one.txt", "two.txt"} <= set(files)
+    assert "branch 'elsewhere'" in messages(seedbed, task_id)
+    # The other branch is where the agent left it, not moved by Seedbed.
+    assert "one.txt" in git(repo, "ls-tree", "-r", "--name-only", "elsewhere")
+    assert "two.txt" not in git(repo, "ls-tree", "-r", "--name-only", "elsewhere")
+
+
+def test_work_on_an_unrelated_branch_fails_the_run_saying_where(
+    seedbed: SeedbedCli, project: str, repo: Path
+) -> None:
+    git(repo, "branch", "users-feature")
+    before = git(repo, "rev-parse", "users-feature").strip()
+    task_id = run_agent(
+        seedbed,
+        "echo mine > mine.txt && git add mine.txt && "
+        f"{COMMIT} mine && git checkout -q users-feature && echo other > other.txt && "
+        f"git add other.txt && {COMMIT} other && echo loose > loose.txt",
+    )
+    shown = seedbed.show(task_id)
+    assert (shown["state"], shown["phase"]) == ("awaiting_review", "agent_failed"), shown
+    moved = git(repo, "rev-parse", "users-feature").strip()
+    assert moved != before  # the agent's own commit; Seedbed adds none to it
+    assert git(repo, "rev-parse", "users-feature~1").strip() == before
+    assert shown["error"].startswith(
+        f"the agent switched the worktree to branch 'users-feature' (at {moved[:10]})"
+    )
+    assert (Path(shown["worktree"]) / "loose.txt").exists()
+
+
+def test_commits_on_the_base_branch_fail_the_run_and_move_nothing_more(
+    seedbed: SeedbedCli, project: str, repo: Path
+) -> None:
+    git(repo, "checkout", "-q", "-b", "elsewhere")  # the user's checkout leaves main free
+    task_id = run_agent(
+        seedbed,
+        f"git checkout -q main && echo sneaky > sneaky.txt && git add sneaky.txt && "
+        f"{COMMIT} sneaky",
+    )
+    shown = seedbed.show(task_id)
+    moved = git(repo, "rev-parse", "main").strip()
+    assert (shown["state"], shown["phase"]) == ("awaiting_review", "agent_failed"), shown
+    assert shown["error"].startswith(
+        f"the agent switched the worktree to the base branch 'main' and committed there "
+        f"(it is at {moved[:10]})"
+    )
+    assert (
+        git(repo, "rev-parse", shown["branch"]).strip() == git(repo, "rev-parse", "main~1").strip()
+    )
+
+
+# -- a nested repository ---------------------------------------------------------------
+
+
+def test_nested_repository_is_refused_not_committed_as_a_gitlink(
+    seedbed: SeedbedCli, project: str, repo: Path
+) -> None:
+    task_id = run_agent(
+        seedbed,
+        f"mkdir lib && cd lib && git init -q && echo x > f.txt && git add f.txt && "
+        f"{COMMIT} x && cd .. && echo top > top.txt",
+    )
+    shown = seedbed.show(task_id)
+    tree = git(repo, "ls-tree", "-r", shown["branch"])
+    assert "commit" not in tree.split()  # no gitlink
+    assert (shown["state"], shown["phase"]) == ("awaiting_review", "agent_failed"), shown
+    assert "lib/" in shown["error"] and "a git repository of its own" in shown["error"]
+    assert (Path(shown["worktree"]) / "lib" / "f.txt").exists()
+
+
+# -- the user's repository configuration -----------------------------------------------
+
+
+def test_config_planted_by_the_agent_is_restored_before_the_commit(
+    seedbed: SeedbedCli, project: str, repo: Path, tmp_path: Path
+) -> None:
+    config = repo / ".git" / "config"
+    original = config.read_bytes()
+    pwned = tmp_path / "pwned"
+    task_id = run_agent(
+        seedbed,
+        f"git config filter.evil.clean 'touch {pwned}; cat' && "
+        "echo '* filter=evil' > .gitattributes && echo work > work.txt && "
+        "printf '#!/bin/sh\\ntouch /tmp/x\\n' > $(git rev-parse --git-common-dir)/hooks/pre-commit"
+        " && echo '*' >> $(git rev-parse --git-common-dir)/info/exclude"
+        " && ln -s /bin/true $(git rev-parse --git-common-dir)/hooks/post-merge",
+    )
+    assert config.read_bytes() == original
+    assert not (repo / ".git" / "hooks" / "pre-commit").exists()
+    assert not os.path.lexists(repo / ".git" / "hooks" / "post-merge")
+    assert "*" not in (repo / ".git" / "info" / "exclude").read_text().splitlines()
+    assert not pwned.exists()  # the filter never ran, under Seedbed or after
+    shown = seedbed.show(task_id)
+    assert (shown["state"], shown["phase"]) == ("awaiting_review", "agent_failed"), shown
+    assert "filter.evil.clean" in shown["error"]
+    assert "hooks/pre-commit" in shown["error"] and "info/exclude" in shown["error"]
+    assert "work.txt" in git(repo, "ls-tree", "-r", "--name-only", shown["branch"])
+    git(repo, "status")  # the user's next git command
+    assert not pwned.exists()
+
+
+def test_config_planted_before_the_engine_died_is_restored_by_recovery(
+    seedbed: SeedbedCli, project: str, repo: Path, tmp_path: Path
+) -> None:
+    config = repo / ".git" / "config"
+    original = config.read_bytes()
+    pwned = tmp_path / "pwned"
+    seedbed.ok(
+        "profile", "add", "planter", "--kind", "command",
+        "--command", f"git config filter.evil.clean 'touch {pwned}; cat' && "
+        "echo '* filter=evil' > .gitattributes && echo planted > work.txt; sleep 600 & wait",
+    )  # fmt: skip
+    task_id = int(
+        seedbed.ok(
+            "task", "add", "--project", "demo", "--title", "Plant", "--profile", "planter",
+            "--start",
+        ).out
+    )  # fmt: skip
+    engine = seedbed.spawn("run", start_new_session=True)
+    store = Store.open(seedbed.data_dir)
+    deadline = time.monotonic() + 30
+    while (worktree := store.get_task(task_id).worktree) is None:
+        assert time.monotonic() < deadline, "no worktree"
+        time.sleep(0.05)
+    wait_for_file(worktree / "work.txt")
+    os.killpg(engine.pid, signal.SIGKILL)
+    engine.communicate(timeout=30)
+    assert b"evil" in config.read_bytes()  # planted, and the engine is gone
+    # While the agent ran, a live diff may have run the filter, as the agent could itself
+    # (issue 12's sandbox is where that changes); from here on nothing may.
+    pwned.unlink(missing_ok=True)
+
+    seedbed.ok("run", "--until-idle")  # recovery commits what the agent left
+    assert config.read_bytes() == original
+    assert not pwned.exists()
+    assert "filter.evil.clean" in messages(seedbed, task_id)
+    assert "work.txt" in git(worktree, "ls-files")
+
+
+# -- keys in commits -------------------------------------------------------------------
+
+
+def test_a_known_key_in_the_change_is_never_committed(
+    seedbed: SeedbedCli, project: str, repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", KEY)
+    task_id = run_agent(
+        seedbed,
+        f"echo 'token = \"{KEY}\"' > settings.py && echo fine >> README.md",
+    )
+    shown = seedbed.show(task_id)
+    assert (shown["state"], shown["phase"]) == ("awaiting_review", "agent_failed"), shown
+    assert shown["error"] == "the change contains the API key named OPENAI_API_KEY in settings.py"
+    worktree = Path(shown["worktree"])
+    assert KEY in (worktree / "settings.py").read_text()
+    assert git(worktree, "diff", "--cached", "--name-only") == ""
+    assert KEY.encode() not in all_objects(repo)
+    assert "fine" in (worktree / "README.md").read_text()
+
+
+def test_a_key_the_base_already_had_does_not_stop_a_change_to_its_file(
+    seedbed: SeedbedCli, project: str, repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (repo / "settings.py").write_text(f'token = "{KEY}"\n')
+    git(repo, "add", "settings.py")
+    git(repo, "commit", "-qm", "the user's own key, committed long ago")
+    monkeypatch.setenv("OPENAI_API_KEY", KEY)
+    task_id = run_agent(seedbed, "echo 'debug = True' >> settings.py")
+    shown = seedbed.show(task_id)
+    assert (shown["state"], shown["phase"]) == ("awaiting_review", "ready"), shown
+    task_id = run_agent(seedbed, f"echo 'again = \"{KEY}\"' > other.py", title="Again")
+    assert seedbed.show(task_id)["error"] == (
+        "the change contains the API key named OPENAI_API_KEY in other.py"
+    )
