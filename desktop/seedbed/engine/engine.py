@@ -150,6 +150,11 @@ class Engine:
     async def _drive(self, runner: TaskRunner) -> None:
         try:
             await runner.execute()
+        except (sqlite3.Error, OSError) as exc:
+            # Only a run the engine gave up on while stopping ends here (its end could
+            # not be stored): the next start's recovery ends it.
+            if not (disk_full(exc) and self._shutdown.is_set()):
+                raise
         finally:
             self.runners.pop(runner.task.id, None)
             self._tasks.pop(runner.task.id, None)

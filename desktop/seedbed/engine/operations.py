@@ -63,6 +63,7 @@ from seedbed.engine.review import (
 )
 from seedbed.engine.run_support import remove_workspace
 from seedbed.store import Store
+from seedbed.store.problems import out_of_space
 
 __all__ = [
     "CONTINUE_MESSAGE",
@@ -448,6 +449,11 @@ def control_task(store: Store, data_dir: Path, task_id: int, control: Control) -
             task = store.get_task(task_id)
             if task.state is not TaskState.RUNNING:
                 return task
+            if out_of_space(data_dir):  # the engine cannot store the task's end yet
+                raise OperationError(
+                    f"disk full: the disk holding {data_dir} has no space left; the engine "
+                    f"stops task {task_id} once space is freed (the request stays on the task)"
+                ) from None
             time.sleep(0.05)
         raise OperationError(
             f"the engine has not stopped task {task_id} within {CONTROL_WAIT_S:g} s; "

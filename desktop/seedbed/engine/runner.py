@@ -119,6 +119,9 @@ class TaskRunner(PlanAndReview):
         self._disk_full = ""  # why the run ends: its log could not be stored
         self._ending: asyncio.Task[None] | None = None
         self._end_noted = False
+        # The engine is stopping: an end that cannot be stored is left to the next start's
+        # recovery (a user's stop waits for space like the rest of the run's end).
+        self._abandon = False
         # The git of this task's runs, cut by its stop and by the engine's (the scope
         # current when the engine makes the runner).
         self.git = GitScope(current_scope(), remember_cuts=True)
@@ -129,6 +132,7 @@ class TaskRunner(PlanAndReview):
     async def stop(self, control: Control, reason: str = "") -> None:
         """Stop whatever runs now; the lifecycle then commits and ends the run.
         `reason`: why, when not the user's asking (the engine stopping)."""
+        self._abandon = self._abandon or bool(reason)
         if self.control is Control.NONE:
             self.control = control
             self._halt_reason = self._halt_reason or reason
@@ -521,13 +525,15 @@ class TaskRunner(PlanAndReview):
             except SeedbedError as exc:  # the review then reads the files themselves
                 self._log(ErrorEvent(message=f"could not read the diff for the reviewer: {exc}"))
         status = outcome.status
-        if self.control is not Control.NONE:
+        # A stop asked after a full disk had ended the run does not hide why it ended.
+        stopped = self.control is Control.STOP and not self._disk_full
+        if self.control is not Control.NONE and not self._disk_full:
             status = RunStatus.STOPPED
         assert self._recorder is not None
         reason = self._halt_reason or self._recorder.scrub(outcome.reason)
         if self.control is Control.REQUEUE:
             target, phase = TaskState.PLANNED, Phase.DRAFT
-        elif self.control is Control.STOP:
+        elif stopped:
             target, phase = TaskState.AWAITING_REVIEW, Phase.INTERRUPTED
         elif reviewing:  # the work passed its checks; the review is advice on it
             target, phase = TaskState.AWAITING_REVIEW, Phase.READY
@@ -704,13 +710,13 @@ class TaskRunner(PlanAndReview):
             await self._process.stop("stop")
 
     async def _when_stored(self, step: Callable[[], Awaitable[T]]) -> T:
-        """`step`, tried again while the disk is full, until space is back or the run is
-        stopped (the engine stopping: the next start's recovery ends it)."""
+        """`step`, tried again while the disk is full, until space is back or the engine
+        stops (then the next start's recovery ends the run)."""
         while True:
             try:
                 return await step()
             except (sqlite3.Error, OSError) as exc:
-                if not disk_full(exc) or self.control is not Control.NONE:
+                if not disk_full(exc) or self._abandon:
                     raise
             await asyncio.sleep(STORAGE_RETRY_S)
 

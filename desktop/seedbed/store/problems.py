@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import errno
 import os
+import shutil
 import sqlite3
 from pathlib import Path
 
@@ -17,6 +18,7 @@ RESTORE_HINT = (
     "or move it aside to start afresh"
 )
 FULL_ERRNOS = {errno.ENOSPC, errno.EDQUOT}
+ALMOST_FULL_BYTES = 1 << 20  # less than this free: a write of the engine may fail
 NO_SPACE_TEXT = "No space left on device"  # what git and other programs print for ENOSPC
 
 
@@ -29,6 +31,14 @@ def disk_full(exc: BaseException) -> bool:
     if isinstance(exc, OSError):
         return exc.errno in FULL_ERRNOS
     return NO_SPACE_TEXT in str(exc) or "Disk quota exceeded" in str(exc)
+
+
+def out_of_space(path: Path) -> bool:
+    """True when the disk holding `path` has (next to) no space left for us."""
+    try:
+        return shutil.disk_usage(path).free < ALMOST_FULL_BYTES
+    except OSError:
+        return False
 
 
 def disk_full_reason(exc: BaseException, where: Path) -> str:
