@@ -75,7 +75,7 @@ def parse_arguments(text: str, limit: int = EVENT_RESULT_LIMIT) -> dict[str, obj
     write_file does not fill the log); anything else is kept raw."""
     try:
         value = json.loads(text) if text.strip() else {}
-    except json.JSONDecodeError:
+    except (json.JSONDecodeError, RecursionError):  # not JSON, or nested too deep to read
         return {"_raw": bounded(text, limit)}
     if not isinstance(value, dict):
         return {"_raw": bounded(text, limit)}

@@ -234,6 +234,8 @@ def check_arguments(name: str, arguments: str) -> _Args:
         value = json.loads(arguments) if arguments.strip() else {}
     except json.JSONDecodeError as error:
         raise ToolError(f"the arguments are not valid JSON ({error}); {usage(name)}") from None
+    except RecursionError:
+        raise ToolError(f"the arguments are nested too deeply to read; {usage(name)}") from None
     if not isinstance(value, dict):
         kind = _JSON_TYPES.get(type(value), "a number")
         raise ToolError(f"the arguments must be a JSON object, not {kind}; {usage(name)}")

@@ -42,11 +42,16 @@ class StreamParser(ABC):
     """Turns the lines one run of a CLI prints on stdout into events.
 
     `session_id` is the CLI's own session, for resuming it; `failed` and `reason` say
-    whether the CLI reported a failure in its output (a final result that is an error)."""
+    whether the CLI reported a failure in its output (a final result that is an error).
+    A CLI that ends each run with a result event names it in `result_event`, and its
+    parser sets `ended` when it reads one: a CLI that exits 0 without it (garbage on
+    stdout, a crash its wrapper hid) has not done its work."""
 
     session_id: str = ""
     failed: bool = False
     reason: str = ""
+    result_event: str = ""
+    ended: bool = False
 
     @abstractmethod
     def feed(self, line: str) -> list[Event]:
@@ -226,6 +231,12 @@ class CliRun(AgentRun):
         if self.process.ended_by:
             return RunOutcome(status=RunStatus.STOPPED, exit_code=code, reason="stopped")
         if code == 0 and not self.parser.failed:
+            if self.parser.result_event and not self.parser.ended:
+                reason = (
+                    f"the agent ended without a result ({self.label} exited 0 "
+                    f"but printed no {self.parser.result_event!r} event)"
+                )
+                return RunOutcome(status=RunStatus.FAILED, exit_code=0, reason=reason)
             return RunOutcome(status=RunStatus.SUCCEEDED, exit_code=0)
         reason = self.parser.reason or f"{self.label} exited with code {code}"
         return RunOutcome(status=RunStatus.FAILED, exit_code=code, reason=reason)

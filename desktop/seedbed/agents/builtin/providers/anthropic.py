@@ -105,7 +105,7 @@ def tool_input(arguments: str) -> dict[str, object]:
     """A tool call's arguments as the object Anthropic wants; empty or unreadable ones: {}."""
     try:
         value = json.loads(arguments) if arguments.strip() else {}
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested too deep to read
         return {}
     return value if isinstance(value, dict) else {}
 
