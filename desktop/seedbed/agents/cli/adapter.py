@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import re
 import shutil
 import time
@@ -36,6 +37,8 @@ from seedbed.domain.models import AgentKind, AgentProfile, RunStatus
 # A CLI's JSON line can carry a whole file (a tool result); cut only what is absurd.
 JSON_LINE_CAP = 16 * 1024 * 1024
 VERSION = re.compile(r"(\d+)\.(\d+)(?:\.(\d+))?")
+VERSION_TIMEOUT = 20.0
+VERSION_TIMEOUT_VARIABLE = "SEEDBED_VERSION_TIMEOUT"
 
 
 class StreamParser(ABC):
@@ -127,20 +130,39 @@ def unsupported(adapter: CliAdapter, binary: str, text: str) -> str:
     )
 
 
+class VersionTimeout(UserError):
+    """`--version` did not answer in time: a CLI that hangs, not one without a version."""
+
+
+def version_timeout() -> float:
+    """Seconds `--version` may take: VERSION_TIMEOUT, or $SEEDBED_VERSION_TIMEOUT (tests)."""
+    with contextlib.suppress(ValueError):
+        seconds = float(os.environ.get(VERSION_TIMEOUT_VARIABLE, ""))
+        if 0 < seconds <= VERSION_TIMEOUT:
+            return seconds
+    return VERSION_TIMEOUT
+
+
 async def probe_version(adapter: CliAdapter, binary: str) -> tuple[str, tuple[int, ...] | None]:
-    """What `binary --version` prints, and the version in it."""
+    """What `binary --version` prints, and the version in it; VersionTimeout when it
+    does not answer in time (its whole process group is ended)."""
+    seconds = version_timeout()
     process = await ManagedProcess.start(
         ProcessSpec(
             argv=[binary, *adapter.version_args],
             cwd=Path.home() if Path.home().is_dir() else Path("/"),
             env=base_environment(),
-            timeout=20,
+            timeout=seconds,
             grace=1,
         )
     )
     lines: list[str] = []
     async for batch in process.batches():
         lines.extend(text for _stream, text, _cut in batch)
+    if process.ended_by == "timeout":
+        raise VersionTimeout(
+            f"{adapter.label} at {binary} did not answer --version within {seconds:g} s"
+        )
     text = "\n".join(line for line in lines if line.strip())
     return text, adapter.parse_version(text)
 
