@@ -26,7 +26,14 @@ from seedbed.domain.models import AgentKind
 from seedbed.store import Store
 from tests.conftest import SeedbedCli
 from tests.keyring_backends import FileStore
-from tests.model_server import ModelServer, answer
+from tests.model_server import (
+    Answer,
+    Endless,
+    ModelServer,
+    anthropic_events,
+    answer,
+    openai_events,
+)
 
 KEY = "sk-test-hardening-5f4e3d2c1b0a-NEVER-PRINT"
 
@@ -46,6 +53,107 @@ def start_task(seedbed: SeedbedCli, profile: str, title: str = "Do it") -> str:
     ).out.strip()
     seedbed.ok("run", "--until-idle")
     return task_id
+
+
+# --- endless or enormous model answers ----------------------------------------------
+
+
+def builtin_profile(seedbed: SeedbedCli, wire: str, server: ModelServer, *extra: str) -> None:
+    """A builtin profile on the model server at 127.0.0.1: a local server needs no key."""
+    url = server.openai_url if wire == "openai" else server.url
+    seedbed.ok("profile", "add", "bot", "--kind", "builtin", "--provider", wire,
+               "--model", "test-model", "--base-url", url, *extra)  # fmt: skip
+
+
+def stream_parts(wire: str) -> tuple[bytes, bytes, bytes]:
+    """The opening events of an answer, one text delta, and one keep-alive, as `wire`
+    sends them."""
+    if wire == "openai":
+        role, text, *_rest = openai_events(Answer(text=["."]), "test-model")
+        return role, text, b": keep-alive\n\n"
+    start, ping, block, text, *_rest = anthropic_events(Answer(text=["."]), "test-model")
+    return start + block, text, ping
+
+
+@pytest.mark.parametrize("what", ["keep-alives", "text"])
+@pytest.mark.parametrize("wire", ["openai", "anthropic"])
+def test_an_endless_answer_is_cut_at_the_profiles_bound_retries_included(
+    seedbed: SeedbedCli, project: str, model_server: ModelServer, wire: str, what: str
+) -> None:
+    head, text, keep_alive = stream_parts(wire)
+    piece = text if what == "text" else keep_alive
+    endless = Endless(piece, head=head, every=0.02, seconds=60)
+    model_server.script(endless, endless, endless)
+    builtin_profile(seedbed, wire, model_server, "--max-call-seconds", "2",
+                    "--read-timeout", "30", "--max-tries", "3")  # fmt: skip
+
+    started = time.monotonic()
+    task_id = start_task(seedbed, "bot")
+    took = time.monotonic() - started
+
+    shown = seedbed.show(task_id)
+    assert shown["phase"] == "agent_failed"
+    reason = shown["runs"][0]["reason"]
+    assert "the model call took longer than 2 s in all (the profile's max_call_seconds)" in reason
+    assert took < 8, f"three tries must share the 2 s, not take 2 s each ({took:.1f} s)"
+    assert seedbed.ok("profile", "show", "bot").out.count("max call seconds: 2") == 1
+
+
+def engine_memory(seedbed: SeedbedCli) -> int:
+    """`seedbed run --until-idle` as a real process: its peak memory (bytes)."""
+    engine = seedbed.spawn("run", "--until-idle")
+    assert engine.stdout is not None and engine.stderr is not None
+    out, err = engine.stdout.read(), engine.stderr.read()
+    _pid, status, usage = os.wait4(engine.pid, 0)
+    engine.returncode = os.waitstatus_to_exitcode(status)
+    engine.stdout.close()
+    engine.stderr.close()
+    assert engine.returncode == 0, out + err
+    return usage.ru_maxrss * 1024  # kilobytes on Linux
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="ru_maxrss is in kilobytes on Linux only")
+@pytest.mark.parametrize("wire", ["openai", "anthropic"])
+def test_an_enormous_event_fails_at_the_cap_with_flat_memory(
+    seedbed: SeedbedCli, project: str, model_server: ModelServer, wire: str
+) -> None:
+    head, _text, _keep_alive = stream_parts(wire)
+    line = 256 * 1024 * 1024  # one line of 256 MiB, sent a MiB at a time
+    model_server.script(
+        Endless(b"x" * (1024 * 1024), head=head + b"data: ", tail=b"\n\n", total=line)
+    )
+    builtin_profile(seedbed, wire, model_server, "--max-event-bytes", "1048576")
+    task_id = seedbed.ok("task", "add", "--project", "demo", "--title", "Flood",
+                         "--profile", "bot", "--start").out.strip()  # fmt: skip
+
+    peak = engine_memory(seedbed)
+
+    shown = seedbed.show(task_id)
+    assert shown["phase"] == "agent_failed"
+    assert shown["runs"][0]["reason"].endswith(
+        "the model server sent an event larger than 1 MiB (the profile's max_event_bytes)"
+    )
+    assert len(model_server.posts) == 1  # not worth another try
+    assert peak < 200 * 1024 * 1024, f"the engine grew to {peak >> 20} MiB"
+
+
+def test_an_enormous_cli_line_fails_at_the_cap(
+    seedbed: SeedbedCli, project: str, tmp_path: Path
+) -> None:
+    flood = "head -c 100000000 /dev/zero | tr '\\0' x; echo; echo '{\"type\": \"result\"}'"
+    binary = fake_cli(tmp_path / "fake-claude", flood)
+    seedbed.ok("profile", "add", "cli", "--kind", "claude-code", "--binary", binary,
+               "--max-event-bytes", "65536")  # fmt: skip
+
+    task_id = start_task(seedbed, "cli")
+
+    shown = seedbed.show(task_id)
+    assert shown["phase"] == "agent_failed"
+    assert shown["runs"][0]["reason"] == (
+        "Claude Code printed a line larger than 64 KiB (the profile's max_event_bytes)"
+    )
+    events = seedbed.log_events(task_id)
+    assert any("bytes cut]" in e.get("line", "") for e in events if e["kind"] == "raw")
 
 
 # --- tool arguments nested too deep -----------------------------------------------------

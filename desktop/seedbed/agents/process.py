@@ -61,7 +61,9 @@ class LineSplitter:
                 part = self._pending + part
                 self._pending = b""
             lines.append(self._line(part))
-        if last:
+        if last and len(self._pending) >= self.cap:
+            self._cut += len(last)  # already full: count, never copy (a 1 GiB line)
+        elif last:
             pending = self._pending + last
             if len(pending) > self.cap:
                 self._cut += len(pending) - self.cap

@@ -266,6 +266,21 @@ class AgentProfile(Model):
         description="builtin: seconds without data: a dropped stream.",
         json_schema_extra=_kinds(AgentKind.BUILTIN),
     )
+    max_call_seconds: float = Field(
+        1800.0,
+        ge=1.0,
+        le=86_400.0,
+        description="builtin: seconds one model call may take in all, its retries included.",
+        json_schema_extra=_kinds(AgentKind.BUILTIN),
+    )
+    max_event_bytes: int = Field(
+        16 * 1024 * 1024,
+        ge=1024,
+        le=1024 * 1024 * 1024,
+        description="builtin and CLI agents: bytes one streamed event or output line may "
+        "have; a larger one fails the run.",
+        json_schema_extra=_kinds(AgentKind.BUILTIN, *CLI_KINDS),
+    )
 
     def effective_base_url(self) -> str:
         if self.base_url:

@@ -29,13 +29,12 @@ from seedbed.agents.process import (
     ProcessSpec,
     base_environment,
 )
+from seedbed.agents.text import size_text
 from seedbed.agents.urls import is_local
 from seedbed.domain.errors import UserError
 from seedbed.domain.events import Event, OutputEvent, RawEvent, Stream
 from seedbed.domain.models import AgentKind, AgentProfile, RunStatus
 
-# A CLI's JSON line can carry a whole file (a tool result); cut only what is absurd.
-JSON_LINE_CAP = 16 * 1024 * 1024
 VERSION = re.compile(r"(\d+)\.(\d+)(?:\.(\d+))?")
 VERSION_TIMEOUT = 20.0
 VERSION_TIMEOUT_VARIABLE = "SEEDBED_VERSION_TIMEOUT"
@@ -196,6 +195,7 @@ class CliRun(AgentRun):
         self.pid = process.pid
         self._last_output = time.monotonic()
         self._idle = False
+        self._too_long = False
 
     async def events(self) -> AsyncIterator[list[Event]]:
         watchdog = asyncio.create_task(self._watch_idle())
@@ -210,7 +210,11 @@ class CliRun(AgentRun):
                     if stream is Stream.STDOUT and not cut:
                         events.extend(self.parser.feed(line))
                     elif stream is Stream.STDOUT:
+                        # Cut at max_event_bytes: the event it carried is lost, and a CLI
+                        # that prints such lines is broken or hostile; the run ends.
                         events.append(RawEvent(line=line[:4096] + f" … [{cut} bytes cut]"))
+                        self._too_long = True
+                        await self.process.stop("too long")
                     elif line.strip():
                         events.append(OutputEvent(stream=stream, line=line, cut=cut))
                 if events:
@@ -243,6 +247,14 @@ class CliRun(AgentRun):
                 status=RunStatus.TIMED_OUT,
                 exit_code=code,
                 reason=f"{self.label} printed nothing for {self.profile.idle_timeout:g} s",
+            )
+        if self._too_long:
+            cap = size_text(self.profile.max_event_bytes)
+            return RunOutcome(
+                status=RunStatus.FAILED,
+                exit_code=code,
+                reason=f"{self.label} printed a line larger than {cap} "
+                "(the profile's max_event_bytes)",
             )
         if self.process.ended_by == "timeout":
             return RunOutcome(
@@ -291,7 +303,7 @@ class CliRuntime(AgentRuntime):
         if self.api_key is not None:
             env[adapter.key_source(self.profile)[1]] = self.api_key.get_secret_value()
         spec = adapter.prepare(self.profile, request, binary, env, session_of(request.conversation))
-        spec.line_cap = JSON_LINE_CAP
+        spec.line_cap = self.profile.max_event_bytes
         spec.timeout = self.profile.timeout
         spec.grace = self.profile.grace_seconds
         parser = adapter.parser()
