@@ -10,12 +10,10 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import resource
 import stat
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -30,8 +28,8 @@ from tests.model_server import (
     Answer,
     Endless,
     ModelServer,
-    anthropic_events,
     answer,
+    anthropic_events,
     openai_events,
 )
 
