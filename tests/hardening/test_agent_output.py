@@ -244,3 +244,66 @@ def test_a_cli_whose_version_hangs_is_said_to_hang(
     assert wanted in said
     assert (found.supported, found.hint) == (False, "it did not answer --version within 1 s")
     assert time.monotonic() - started < 20
+
+
+# --- keys in child environments -------------------------------------------------------
+
+ENGINE_KEYS = {
+    "OPENAI_API_KEY": "sk-openai-from-the-engine-1111",
+    "ANTHROPIC_API_KEY": "sk-ant-from-the-engine-2222",
+    "GEMINI_API_KEY": "gemini-from-the-engine-3333",
+    "OPENROUTER_API_KEY": "sk-or-from-the-engine-4444",
+}
+
+
+def printed_environment(seedbed: SeedbedCli, task_id: str) -> str:
+    return "\n".join(e.get("line", "") for e in seedbed.log_events(task_id))
+
+
+def test_checks_setup_and_command_agents_get_no_keys(
+    seedbed: SeedbedCli, repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name, value in ENGINE_KEYS.items():
+        monkeypatch.setenv(name, value)
+    seedbed.ok("project", "add", repo, "--name", "demo", "--setup", "echo setup; env",
+               "--check", "echo check; env")  # fmt: skip
+    seedbed.ok(
+        "profile",
+        "add",
+        "printer",
+        "--kind",
+        "command",
+        "--command",
+        "echo agent; env > seen.txt; env",
+    )
+
+    task_id = start_task(seedbed, "printer")
+
+    shown = seedbed.show(task_id)
+    assert shown["phase"] == "ready", shown["error"]
+    printed = printed_environment(seedbed, task_id)
+    assert "setup" in printed and "check" in printed and "agent" in printed
+    assert "HOME=" in printed  # the rest of the environment is there
+    for name, value in ENGINE_KEYS.items():
+        assert name not in printed and value not in printed
+    assert "OPENAI_API_KEY" not in (Path(shown["worktree"]) / "seen.txt").read_text()
+
+
+def test_a_command_profile_gets_the_key_it_names(
+    seedbed: SeedbedCli,
+    project: str,
+    file_keyring: FileStore,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    monkeypatch.setenv("ANTHROPIC_API_KEY", ENGINE_KEYS["ANTHROPIC_API_KEY"])
+    seedbed.ok("key", "set", "openai", input=KEY)
+    seen = tmp_path / "seen.txt"  # outside the worktree: the log scrubs the key it shows
+    command = f'echo "$SEEDBED_API_KEY $OPENAI_API_KEY ${{ANTHROPIC_API_KEY:-none}}" > {seen}'
+    seedbed.ok("profile", "add", "printer", "--kind", "command", "--command", command,
+               "--key-name", "openai")  # fmt: skip
+
+    task_id = start_task(seedbed, "printer")
+
+    assert seedbed.show(task_id)["phase"] == "ready"
+    assert seen.read_text() == f"{KEY} {KEY} none\n"

@@ -87,7 +87,7 @@ def problems(store: Store, first_that_runs: bool = False) -> dict[str, str]:
 
 def needs_keyring(profile: AgentProfile) -> bool:
     """Whether looking at the profile reads the keyring (a key it names or its provider's)."""
-    if is_cli(profile.kind):
+    if is_cli(profile.kind) or profile.kind is AgentKind.COMMAND:
         return bool(profile.key_name)
     if profile.kind is AgentKind.BUILTIN:
         return bool(profile.key_name) or not is_local(profile.effective_base_url())

@@ -192,9 +192,10 @@ class AgentProfile(Model):
     )
     key_name: str = Field(
         "",
-        description="builtin and CLI agents: the keyring entry; empty: the provider's for "
-        "its own API, else the server's host (builtin), or none (CLI agents).",
-        json_schema_extra=_kinds(*_MODELS),
+        description="the keyring entry; empty: the provider's for its own API, else the "
+        "server's host (builtin), or none (CLI and command agents: a command gets the key "
+        "it names in $SEEDBED_API_KEY).",
+        json_schema_extra=_kinds(*_MODELS, AgentKind.COMMAND),
     )
     context_window: int = Field(
         128_000,
