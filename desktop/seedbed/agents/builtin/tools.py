@@ -129,7 +129,8 @@ TOOL_SPECS: list[ToolSpec] = [
         "Run a shell command with `sh -c` in the worktree root; stdout and stderr come back "
         "combined, with the exit code. Standard input is empty, so interactive programs "
         "cannot work. Long output keeps its beginning and end. The command and everything "
-        f"it started are killed at the timeout (default {COMMAND_TIMEOUT:.0f} s).",
+        f"it started are killed at the timeout (default {COMMAND_TIMEOUT:.0f} s). Unlike "
+        "the file tools it is not confined to the worktree: change nothing outside it.",
         {
             "command": {"type": "string", "description": "Shell command line."},
             "timeout_seconds": {
