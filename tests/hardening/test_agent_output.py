@@ -157,6 +157,7 @@ def test_an_enormous_cli_line_fails_at_the_cap(
 # --- tool arguments nested too deep -----------------------------------------------------
 
 
+@pytest.mark.parametrize("depth", [200_000, 300])  # 300: JSON reads it, the log could not
 @pytest.mark.parametrize("provider", ["openai", "anthropic"])
 def test_tool_arguments_nested_200000_deep_are_a_tool_error(
     seedbed: SeedbedCli,
@@ -164,12 +165,13 @@ def test_tool_arguments_nested_200000_deep_are_a_tool_error(
     model_server: ModelServer,
     file_keyring: FileStore,
     provider: str,
+    depth: int,
 ) -> None:
     url = model_server.openai_url if provider == "openai" else model_server.url
     seedbed.ok("key", "set", provider, input=KEY)
     seedbed.ok("profile", "add", "bot", "--kind", "builtin", "--provider", provider,
                "--model", "test-model", "--base-url", url, "--key-name", provider)  # fmt: skip
-    deep = '{"path": ' + "[" * 200_000 + "]" * 200_000 + "}"
+    deep = '{"path": ' + "[" * depth + "]" * depth + "}"
     model_server.script(
         answer(tool_calls=[("call_1", "read_file", deep)], arg_split=1_000_000),
         answer("I will stop here."),
@@ -213,6 +215,30 @@ def test_a_cli_that_prints_garbage_and_exits_0_failed(
     assert (run["status"], run["exit_code"]) == ("failed", 0)
     assert "the agent ended without a result" in run["reason"]
     assert RESULT_EVENTS[kind] in run["reason"]
+
+
+@pytest.mark.parametrize("depth", [200_000, 300])
+def test_a_cli_line_nested_too_deep_is_kept_raw(
+    seedbed: SeedbedCli, project: str, tmp_path: Path, depth: int
+) -> None:
+    nested = "[" * depth + "]" * depth
+    tool_use = {"type": "tool_use", "id": "t1", "name": "Read", "input": {"x": "NESTED"}}
+    assistant = {"type": "assistant", "message": {"content": [tool_use]}}
+    lines = tmp_path / "lines.jsonl"
+    lines.write_text(
+        json.dumps(assistant).replace('"NESTED"', nested) + "\n"
+        + '{"type": "result", "subtype": "success", "result": "done", "num_turns": 1}\n'
+    )  # fmt: skip
+    binary = fake_cli(tmp_path / "fake-claude", f"cat {lines}")
+    seedbed.ok("profile", "add", "cli", "--kind", "claude-code", "--binary", binary)
+
+    task_id = start_task(seedbed, "cli")
+
+    shown = seedbed.show(task_id)
+    assert shown["runs"][0]["status"] == "succeeded", shown["error"]
+    events = seedbed.log_events(task_id)
+    logged = json.dumps([e for e in events if e["kind"] in ("raw", "tool_call")])
+    assert "nested" in logged
 
 
 # --- a CLI whose --version hangs --------------------------------------------------------

@@ -208,7 +208,7 @@ class CliRun(AgentRun):
                 events: list[Event] = []
                 for stream, line, cut in batch:
                     if stream is Stream.STDOUT and not cut:
-                        events.extend(self.parser.feed(line))
+                        events.extend(self._feed(line))
                     elif stream is Stream.STDOUT:
                         # Cut at max_event_bytes: the event it carried is lost, and a CLI
                         # that prints such lines is broken or hostile; the run ends.
@@ -228,6 +228,12 @@ class CliRun(AgentRun):
 
     async def stop(self, reason: str = "stop") -> None:
         await self.process.stop(reason)
+
+    def _feed(self, line: str) -> list[Event]:
+        try:
+            return self.parser.feed(line)
+        except RecursionError:  # JSON nested deeper than Python reads: kept as it came
+            return [RawEvent(line=line[:4096] + " … [nested too deeply to read]")]
 
     async def _watch_idle(self) -> None:
         limit = self.profile.idle_timeout
