@@ -135,16 +135,21 @@ def test_an_enormous_event_fails_at_the_cap_with_flat_memory(
     assert peak < 200 * 1024 * 1024, f"the engine grew to {peak >> 20} MiB"
 
 
+@pytest.mark.skipif(sys.platform != "linux", reason="ru_maxrss is in kilobytes on Linux only")
 def test_an_enormous_cli_line_fails_at_the_cap(
     seedbed: SeedbedCli, project: str, tmp_path: Path
 ) -> None:
-    flood = "head -c 100000000 /dev/zero | tr '\\0' x; echo; echo '{\"type\": \"result\"}'"
+    line = 256 * 1024 * 1024
+    flood = f"head -c {line} /dev/zero | tr '\\0' x; echo; echo '{{\"type\": \"result\"}}'"
     binary = fake_cli(tmp_path / "fake-claude", flood)
     seedbed.ok("profile", "add", "cli", "--kind", "claude-code", "--binary", binary,
                "--max-event-bytes", "65536")  # fmt: skip
+    task_id = seedbed.ok("task", "add", "--project", "demo", "--title", "Flood",
+                         "--profile", "cli", "--start").out.strip()  # fmt: skip
 
-    task_id = start_task(seedbed, "cli")
+    peak = engine_memory(seedbed)
 
+    assert peak < 200 * 1024 * 1024, f"the engine grew to {peak >> 20} MiB"
     shown = seedbed.show(task_id)
     assert shown["phase"] == "agent_failed"
     assert shown["runs"][0]["reason"] == (
