@@ -11,8 +11,9 @@ inside a JSON string, an SSE line or a UTF-8 character), each sent as its own HT
 
 Failures to script: `http_error(status, ...)`, an answer `cut` half-way ("abort": the
 connection closes mid-body; "end": the body ends cleanly before the final event; "stall":
-nothing more is sent), an answer with a `malformed` chunk, an in-stream `error_event`, and
-`hang()` (reads the request, sends nothing).
+nothing more is sent), an answer with a `malformed` chunk, an in-stream `error_event`,
+`hang()` (reads the request, sends nothing) and `Endless` (a stream that never ends, of
+keep-alives or of text, or one enormous line).
 
 Every request is recorded (`server.requests`) with its method, path, headers, parsed JSON
 body and arrival time. HEAD / and HEAD /api/hello answer 200 (CLIs probe them). A POST
@@ -113,7 +114,21 @@ class RawStream:
     chunk_delay: float = 0.0
 
 
-Response = Answer | HttpError | Hang | RawStream
+@dataclass
+class Endless:
+    """`head`, then `piece` over and over (every `every` seconds) until the client leaves,
+    the server stops, `seconds` pass or `total` bytes of pieces went out; then `tail`.
+    Nothing is built in memory beforehand: a 1 GiB line costs the server one piece."""
+
+    piece: bytes
+    head: bytes = b""
+    tail: bytes = b""
+    every: float = 0.0
+    total: int | None = None
+    seconds: float = 60.0
+
+
+Response = Answer | HttpError | Hang | RawStream | Endless
 
 
 @dataclass
@@ -565,6 +580,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._error(response)
         elif isinstance(response, Hang):
             self._wait(response.seconds)
+        elif isinstance(response, Endless):
+            self._endless(response)
         elif isinstance(response, RawStream):
             self._stream(
                 response.chunks,
@@ -639,6 +656,27 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True  # closed without the last chunk: a broken body
         else:
             self.wfile.write(b"0\r\n\r\n")
+
+    def _endless(self, spec: Endless) -> None:
+        self.send_response(200)
+        self.send_header("content-type", "text/event-stream; charset=utf-8")
+        self.send_header("transfer-encoding", "chunked")
+        self.end_headers()
+        deadline = time.monotonic() + spec.seconds
+        sent = 0
+        if spec.head:
+            self.wfile.write(b"%x\r\n%s\r\n" % (len(spec.head), spec.head))
+        while time.monotonic() < deadline and (spec.total is None or sent < spec.total):
+            self.wfile.write(b"%x\r\n%s\r\n" % (len(spec.piece), spec.piece))
+            sent += len(spec.piece)
+            if spec.every and self.server.owner.stopping.wait(spec.every):
+                break
+            if self.server.owner.stopping.is_set():
+                break
+        if spec.tail:
+            self.wfile.write(b"%x\r\n%s\r\n" % (len(spec.tail), spec.tail))
+        self.wfile.write(b"0\r\n\r\n")
+        self.close_connection = True
 
     def _wait(self, seconds: float) -> None:
         """Send nothing until the client closes, `seconds` pass or the server stops."""

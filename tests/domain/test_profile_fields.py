@@ -14,6 +14,7 @@ BUILTIN_ONLY = {
     "context_stop",
     "token_budget",
     "read_timeout",
+    "max_call_seconds",
 }
 CLI_ONLY = {"binary", "extra_args", "idle_timeout"}
 ACCOUNTING = {"context_window", "price_in", "price_out", "max_output_tokens"}
@@ -47,6 +48,7 @@ def test_a_command_agent_shows_its_command_and_limits() -> None:
         "command",
         "timeout",
         "grace_seconds",
+        "key_name",  # the one key it gets, if any: none unasked
     ]
 
 
@@ -71,7 +73,14 @@ def test_claude_code_shows_the_cli_settings() -> None:
 def test_every_cli_shows_what_the_cli_adapter_reads(kind: AgentKind) -> None:
     fields = set(profile_fields(kind))
     # agents/cli/adapter.py: binary, idle and run timeouts, grace; agents/keys.py: key_name.
-    assert {"timeout", "grace_seconds", "model", "base_url", "key_name"} | CLI_ONLY <= fields
+    assert {
+        "timeout",
+        "grace_seconds",
+        "model",
+        "base_url",
+        "key_name",
+        "max_event_bytes",
+    } | CLI_ONLY <= fields
     assert not fields & BUILTIN_ONLY
     assert "command" not in fields
 

@@ -376,19 +376,22 @@ def test_a_key_split_across_streamed_pieces_is_still_scrubbed(
 
 
 def test_setup_output_is_scrubbed_of_keys_too(
-    seedbed: SeedbedCli, repo: Path, monkeypatch: pytest.MonkeyPatch
+    seedbed: SeedbedCli, repo: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     monkeypatch.setenv("OPENAI_API_KEY", KEY)
+    # Children get no key from the engine's environment (issue 15): these find it in a file.
+    (tmp_path / "leaked").write_text(KEY)
+    show = f"echo key=$(cat {tmp_path / 'leaked'})"
     seedbed.ok("project", "add", str(repo), "--name", "demo",
-               "--setup", "env | grep API_KEY", "--check", "echo $OPENAI_API_KEY")  # fmt: skip
+               "--setup", show, "--check", show)  # fmt: skip
     # A change, so that the checks run (a run that changes nothing skips them).
-    agent = "env | grep API_KEY; echo x > x.txt"
+    agent = f"{show}; echo x > x.txt"
     seedbed.ok("profile", "add", "c", "--kind", "command", "--command", agent)
     shown = run_task(seedbed)
     log = seedbed.ok("task", "log", str(shown["id"])).out
-    assert "[setup] OPENAI_API_KEY=[redacted]" in log
-    assert "\nOPENAI_API_KEY=[redacted]" in log
-    assert "[check] [redacted]" in log
+    assert "[setup] key=[redacted]" in log
+    assert "\nkey=[redacted]" in log
+    assert "[check] key=[redacted]" in log
     assert KEY not in log and KEY not in json.dumps(shown)
 
 

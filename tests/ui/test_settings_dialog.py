@@ -168,7 +168,7 @@ def test_the_kind_decides_which_fields_are_shown(qtbot: QtBot, app_context: AppC
     dialog = open_dialog(qtbot, app_context)
     page = dialog.profiles
     page.add_button.click()
-    assert body_fields(page) == ["command", "timeout", "grace_seconds"]
+    assert body_fields(page) == ["command", "timeout", "grace_seconds", "key_name"]
 
     choose(page.header.editor("kind"), "builtin")
     assert body_fields(page) == profile_fields(AgentKind.BUILTIN)[2:]
@@ -271,7 +271,9 @@ def test_an_existing_profile_is_changed_in_place(
     dialog = open_dialog(qtbot, app_context)
     page = dialog.profiles
     assert page.editing.name == "w"
-    assert page.body.values() == {"command": "true", "timeout": 5.0, "grace_seconds": 5.0}
+    assert page.body.values() == {
+        "command": "true", "timeout": 5.0, "grace_seconds": 5.0, "key_name": ""
+    }  # fmt: skip
     set_text(page.header.editor("name"), "worker")
     choose(page.header.editor("kind"), "aider")
     set_text(page.body.editor("extra_args"), "--no-stream --map-tokens '1024'")

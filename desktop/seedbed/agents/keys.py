@@ -51,6 +51,22 @@ def cli_key_for(profile: AgentProfile) -> SecretStr | None:
     return found.value
 
 
+def command_key_for(profile: AgentProfile) -> SecretStr | None:
+    """The key a command profile asks for by naming it (`key_name`), else None: a command
+    gets no key unasked. A provider's name ("openai") may also be met by its variable."""
+    if not profile.key_name:
+        return None
+    found = secrets.resolve_key(profile.key_name, profile.key_name)
+    if found is None:
+        variable = secrets.ENV_FALLBACK.get(profile.key_name)
+        hint = f" or set {variable}" if variable else ""
+        raise UserError(
+            f"no API key {profile.key_name!r} for profile {profile.name!r}: store one with "
+            f"`seedbed key set {profile.key_name}`{hint}"
+        )
+    return found.value
+
+
 def key_for(profile: AgentProfile) -> SecretStr | None:
     """The profile's API key, or None when it needs none; UserError when one is missing.
 
@@ -61,6 +77,8 @@ def key_for(profile: AgentProfile) -> SecretStr | None:
     """
     if is_cli(profile.kind):
         return cli_key_for(profile)
+    if profile.kind is AgentKind.COMMAND:
+        return command_key_for(profile)
     if profile.kind is not AgentKind.BUILTIN or profile.provider is None:
         return None
     base_url = profile.effective_base_url()

@@ -61,7 +61,9 @@ class LineSplitter:
                 part = self._pending + part
                 self._pending = b""
             lines.append(self._line(part))
-        if last:
+        if last and len(self._pending) >= self.cap:
+            self._cut += len(last)  # already full: count, never copy (a 1 GiB line)
+        elif last:
             pending = self._pending + last
             if len(pending) > self.cap:
                 self._cut += len(pending) - self.cap
@@ -259,3 +261,22 @@ def base_environment() -> dict[str, str]:
     for name in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE"):
         env.pop(name, None)
     return env
+
+
+# What names a model provider's key in an environment: OPENAI_API_KEY, ANTHROPIC_API_KEY,
+# GEMINI_API_KEY, OPENROUTER_API_KEY…, and ANTHROPIC_AUTH_TOKEN-style tokens.
+KEY_SUFFIXES = ("_API_KEY", "_AUTH_TOKEN")
+KEY_NAMES = frozenset({"GOOGLE_API_KEY", "OPENAI_KEY", "CLAUDE_CODE_OAUTH_TOKEN"})
+
+
+def is_key_variable(name: str) -> bool:
+    upper = name.upper()
+    return upper in KEY_NAMES or upper.endswith(KEY_SUFFIXES)
+
+
+def keyless_environment() -> dict[str, str]:
+    """`base_environment` without the provider keys the engine may hold: what a check, a
+    setup command or a command agent gets, which has no business with them (a check
+    that prints its environment would put them in the log). A command profile that
+    needs a key names it (`key_name`) and gets that one alone."""
+    return {name: value for name, value in base_environment().items() if not is_key_variable(name)}

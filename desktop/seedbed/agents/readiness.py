@@ -10,7 +10,13 @@ import asyncio
 import os
 import shlex
 
-from seedbed.agents.cli.adapter import CliAdapter, find_binary, probe_version, unsupported
+from seedbed.agents.cli.adapter import (
+    CliAdapter,
+    VersionTimeout,
+    find_binary,
+    probe_version,
+    unsupported,
+)
 from seedbed.agents.cli.registry import adapter_for, is_cli
 from seedbed.agents.keys import key_for
 from seedbed.agents.urls import is_local
@@ -54,6 +60,8 @@ def version_problem(adapter: CliAdapter, binary: str) -> str:
             text, version = asyncio.run(probe_version(adapter, binary))
         except OSError as exc:
             _versions[key] = f"{adapter.label} at {binary} does not run: {exc.strerror or exc}"
+        except VersionTimeout as exc:
+            return str(exc)  # not kept: a CLI busy once (a first start) may answer next time
         else:
             _versions[key] = "" if adapter.supports(version) else unsupported(adapter, binary, text)
     return _versions[key]
@@ -79,7 +87,7 @@ def problems(store: Store, first_that_runs: bool = False) -> dict[str, str]:
 
 def needs_keyring(profile: AgentProfile) -> bool:
     """Whether looking at the profile reads the keyring (a key it names or its provider's)."""
-    if is_cli(profile.kind):
+    if is_cli(profile.kind) or profile.kind is AgentKind.COMMAND:
         return bool(profile.key_name)
     if profile.kind is AgentKind.BUILTIN:
         return bool(profile.key_name) or not is_local(profile.effective_base_url())

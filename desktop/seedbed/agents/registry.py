@@ -14,7 +14,7 @@ from seedbed.domain.models import AgentKind, AgentProfile
 
 def runtime_for(profile: AgentProfile, api_key: SecretStr | None = None) -> AgentRuntime:
     if profile.kind is AgentKind.COMMAND:
-        return CommandRuntime(profile)
+        return CommandRuntime(profile, api_key)
     if profile.kind is AgentKind.BUILTIN:
         from seedbed.agents.builtin.loop import BuiltinRuntime
 

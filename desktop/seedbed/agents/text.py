@@ -10,6 +10,16 @@ from seedbed.domain.models import RunKind
 LOG_LIMIT = 4000
 
 
+def size_text(size: int) -> str:
+    """A byte count as people say it: "8 MiB", "64 KiB", "1000 bytes"."""
+    for unit, factor in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if size >= factor and size % factor == 0:
+            return f"{size // factor} {unit}"
+    if size >= 1 << 20:
+        return f"{size / (1 << 20):.1f} MiB"
+    return f"{size} bytes"
+
+
 def bounded(text: str, limit: int = LOG_LIMIT) -> str:
     """Text for the log, cut (with a note) so one event never holds a whole file."""
     if len(text) <= limit:

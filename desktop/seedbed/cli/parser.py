@@ -59,7 +59,10 @@ PROFILE_METAVARS = {
     "binary": "PATH",
     "extra_args": "ARG",
     "permission_mode": "MODE",
-    **dict.fromkeys(("timeout", "grace_seconds", "idle_timeout", "read_timeout"), "SECONDS"),
+    **dict.fromkeys(
+        ("timeout", "grace_seconds", "idle_timeout", "read_timeout", "max_call_seconds"), "SECONDS"
+    ),
+    "max_event_bytes": "BYTES",
     **dict.fromkeys(("context_window", "token_budget", "max_output_tokens"), "TOKENS"),
     **dict.fromkeys(("price_in", "price_out"), "USD_PER_MTOK"),
     **dict.fromkeys(("context_warn", "context_stop"), "FRACTION"),

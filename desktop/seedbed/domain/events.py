@@ -9,7 +9,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator
 
 
 class ToolKind(StrEnum):
@@ -27,6 +27,10 @@ class Stream(StrEnum):
     CHECK = "check"
 
 
+# Levels of lists and objects a tool call's arguments may nest (see `too_deep`).
+MAX_ARGUMENT_DEPTH = 32
+
+
 class _Event(BaseModel):
     model_config = ConfigDict(extra="forbid")
     ts: float = 0.0
@@ -38,12 +42,37 @@ class TextEvent(_Event):
     delta: bool = False
 
 
+def too_deep(value: object, limit: int = MAX_ARGUMENT_DEPTH) -> bool:
+    """Whether JSON data nests lists and objects more than `limit` levels deep: no tool
+    needs such arguments, and the log's serializer cannot hold them. Iterative: data
+    nested 200,000 deep must not recurse."""
+    stack: list[tuple[object, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if not isinstance(item, dict | list):
+            continue
+        if depth > limit:
+            return True
+        children = item.values() if isinstance(item, dict) else item
+        stack.extend((child, depth + 1) for child in children)
+    return False
+
+
 class ToolCallEvent(_Event):
     kind: Literal["tool_call"] = "tool_call"
     call_id: str = ""
     name: str
     tool_kind: ToolKind = ToolKind.OTHER
     arguments: dict[str, object] = Field(default_factory=dict)
+
+    @field_validator("arguments")
+    @classmethod
+    def _loggable(cls, arguments: dict[str, object]) -> dict[str, object]:
+        """Arguments a model or a CLI nested too deep are logged as a note: as they are,
+        they would make the event impossible to save."""
+        if too_deep(arguments):
+            return {"_raw": f"[nested more than {MAX_ARGUMENT_DEPTH} levels deep: not logged]"}
+        return arguments
 
 
 class ToolResultEvent(_Event):

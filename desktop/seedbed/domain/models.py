@@ -192,9 +192,10 @@ class AgentProfile(Model):
     )
     key_name: str = Field(
         "",
-        description="builtin and CLI agents: the keyring entry; empty: the provider's for "
-        "its own API, else the server's host (builtin), or none (CLI agents).",
-        json_schema_extra=_kinds(*_MODELS),
+        description="the keyring entry; empty: the provider's for its own API, else the "
+        "server's host (builtin), or none (CLI and command agents: a command gets the key "
+        "it names in $SEEDBED_API_KEY).",
+        json_schema_extra=_kinds(*_MODELS, AgentKind.COMMAND),
     )
     context_window: int = Field(
         128_000,
@@ -265,6 +266,21 @@ class AgentProfile(Model):
         120.0,
         description="builtin: seconds without data: a dropped stream.",
         json_schema_extra=_kinds(AgentKind.BUILTIN),
+    )
+    max_call_seconds: float = Field(
+        1800.0,
+        ge=1.0,
+        le=86_400.0,
+        description="builtin: seconds one model call may take in all, its retries included.",
+        json_schema_extra=_kinds(AgentKind.BUILTIN),
+    )
+    max_event_bytes: int = Field(
+        16 * 1024 * 1024,
+        ge=1024,
+        le=1024 * 1024 * 1024,
+        description="builtin and CLI agents: bytes one streamed event or output line may "
+        "have; a larger one fails the run.",
+        json_schema_extra=_kinds(AgentKind.BUILTIN, *CLI_KINDS),
     )
 
     def effective_base_url(self) -> str:

@@ -218,7 +218,8 @@ def check_profile(name: str, kind: AgentKind, **options: Any) -> AgentProfile:
     except ValidationError as exc:
         error = exc.errors()[0]
         field = str(error["loc"][0]) if error["loc"] else ""
-        raise InvalidField(f"invalid profile: {error['msg']}", field) from None
+        said = f"{_flag(field)}: {error['msg']}" if field else error["msg"]
+        raise InvalidField(f"invalid profile: {said}", field) from None
 
 
 def update_profile(

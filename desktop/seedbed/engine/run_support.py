@@ -20,7 +20,7 @@ from seedbed.agents.process import (
     RUN_MARKER_VARIABLE,
     ManagedProcess,
     ProcessSpec,
-    base_environment,
+    keyless_environment,
 )
 from seedbed.domain.errors import UserError
 from seedbed.domain.events import ErrorEvent, Event, OutputEvent, Stream, UsageEvent
@@ -248,7 +248,7 @@ async def project_command(
     recorded; its exit code (None when it was stopped or timed out) and its last lines.
     `ids` (task, run) and the run's `marker` mark its processes, so recovery finds them;
     `started` hears of the process (to stop it) and of its end (None)."""
-    env = base_environment()
+    env = keyless_environment()
     env["SEEDBED_TASK_ID"], env["SEEDBED_RUN_ID"] = (str(n) for n in ids)
     env[RUN_MARKER_VARIABLE] = marker
     spec = ProcessSpec(

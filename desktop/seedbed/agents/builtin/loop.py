@@ -37,6 +37,7 @@ from seedbed.domain.events import (
     ToolKind,
     ToolResultEvent,
     UsageEvent,
+    too_deep,
 )
 from seedbed.domain.models import AgentProfile, RunStatus
 
@@ -75,9 +76,9 @@ def parse_arguments(text: str, limit: int = EVENT_RESULT_LIMIT) -> dict[str, obj
     write_file does not fill the log); anything else is kept raw."""
     try:
         value = json.loads(text) if text.strip() else {}
-    except json.JSONDecodeError:
+    except (json.JSONDecodeError, RecursionError):  # not JSON, or nested too deep to read
         return {"_raw": bounded(text, limit)}
-    if not isinstance(value, dict):
+    if not isinstance(value, dict) or too_deep(value):
         return {"_raw": bounded(text, limit)}
     return {k: bounded(v, limit) if isinstance(v, str) else v for k, v in value.items()}
 

@@ -43,7 +43,7 @@ from seedbed.agents.builtin.files import ToolError
 from seedbed.agents.builtin.paths import PathRefused, Resolved, describe_os_error, resolve_path
 from seedbed.agents.builtin.types import ToolSpec
 from seedbed.agents.process import ManagedProcess, ProcessSpec, base_environment
-from seedbed.domain.events import Stream, ToolKind
+from seedbed.domain.events import MAX_ARGUMENT_DEPTH, Stream, ToolKind, too_deep
 from seedbed.domain.models import RunKind
 
 MAX_OUTPUT = 30_000  # characters of any tool result the model reads back
@@ -129,7 +129,8 @@ TOOL_SPECS: list[ToolSpec] = [
         "Run a shell command with `sh -c` in the worktree root; stdout and stderr come back "
         "combined, with the exit code. Standard input is empty, so interactive programs "
         "cannot work. Long output keeps its beginning and end. The command and everything "
-        f"it started are killed at the timeout (default {COMMAND_TIMEOUT:.0f} s).",
+        f"it started are killed at the timeout (default {COMMAND_TIMEOUT:.0f} s). Unlike "
+        "the file tools it is not confined to the worktree: change nothing outside it.",
         {
             "command": {"type": "string", "description": "Shell command line."},
             "timeout_seconds": {
@@ -234,6 +235,15 @@ def check_arguments(name: str, arguments: str) -> _Args:
         value = json.loads(arguments) if arguments.strip() else {}
     except json.JSONDecodeError as error:
         raise ToolError(f"the arguments are not valid JSON ({error}); {usage(name)}") from None
+    except RecursionError:
+        value = deeper = True  # nested deeper than Python reads
+    else:
+        deeper = too_deep(value)
+    if deeper:
+        raise ToolError(
+            f"the arguments are nested too deeply to read (more than {MAX_ARGUMENT_DEPTH} "
+            f"levels); {usage(name)}"
+        )
     if not isinstance(value, dict):
         kind = _JSON_TYPES.get(type(value), "a number")
         raise ToolError(f"the arguments must be a JSON object, not {kind}; {usage(name)}")

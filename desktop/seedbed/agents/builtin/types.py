@@ -64,7 +64,9 @@ class ProviderConfig(_Model):
     max_output_tokens: int = 8192
     backoff_base: float = 1.0
     backoff_max: float = 60.0
-    max_call_seconds: float = 600.0
+    max_call_seconds: float = 600.0  # one attempt
+    max_total_seconds: float | None = None  # the whole call: every attempt and wait
+    max_event_bytes: int = 16 * 1024 * 1024
 
 
 class ProviderError(OperationError):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import re
 import shutil
 import time
@@ -28,25 +29,31 @@ from seedbed.agents.process import (
     ProcessSpec,
     base_environment,
 )
+from seedbed.agents.text import size_text
 from seedbed.agents.urls import is_local
 from seedbed.domain.errors import UserError
 from seedbed.domain.events import Event, OutputEvent, RawEvent, Stream
 from seedbed.domain.models import AgentKind, AgentProfile, RunStatus
 
-# A CLI's JSON line can carry a whole file (a tool result); cut only what is absurd.
-JSON_LINE_CAP = 16 * 1024 * 1024
 VERSION = re.compile(r"(\d+)\.(\d+)(?:\.(\d+))?")
+VERSION_TIMEOUT = 20.0
+VERSION_TIMEOUT_VARIABLE = "SEEDBED_VERSION_TIMEOUT"
 
 
 class StreamParser(ABC):
     """Turns the lines one run of a CLI prints on stdout into events.
 
     `session_id` is the CLI's own session, for resuming it; `failed` and `reason` say
-    whether the CLI reported a failure in its output (a final result that is an error)."""
+    whether the CLI reported a failure in its output (a final result that is an error).
+    A CLI that ends each run with a result event names it in `result_event`, and its
+    parser sets `ended` when it reads one: a CLI that exits 0 without it (garbage on
+    stdout, a crash its wrapper hid) has not done its work."""
 
     session_id: str = ""
     failed: bool = False
     reason: str = ""
+    result_event: str = ""
+    ended: bool = False
 
     @abstractmethod
     def feed(self, line: str) -> list[Event]:
@@ -122,20 +129,39 @@ def unsupported(adapter: CliAdapter, binary: str, text: str) -> str:
     )
 
 
+class VersionTimeout(UserError):
+    """`--version` did not answer in time: a CLI that hangs, not one without a version."""
+
+
+def version_timeout() -> float:
+    """Seconds `--version` may take: VERSION_TIMEOUT, or $SEEDBED_VERSION_TIMEOUT (tests)."""
+    with contextlib.suppress(ValueError):
+        seconds = float(os.environ.get(VERSION_TIMEOUT_VARIABLE, ""))
+        if 0 < seconds <= VERSION_TIMEOUT:
+            return seconds
+    return VERSION_TIMEOUT
+
+
 async def probe_version(adapter: CliAdapter, binary: str) -> tuple[str, tuple[int, ...] | None]:
-    """What `binary --version` prints, and the version in it."""
+    """What `binary --version` prints, and the version in it; VersionTimeout when it
+    does not answer in time (its whole process group is ended)."""
+    seconds = version_timeout()
     process = await ManagedProcess.start(
         ProcessSpec(
             argv=[binary, *adapter.version_args],
             cwd=Path.home() if Path.home().is_dir() else Path("/"),
             env=base_environment(),
-            timeout=20,
+            timeout=seconds,
             grace=1,
         )
     )
     lines: list[str] = []
     async for batch in process.batches():
         lines.extend(text for _stream, text, _cut in batch)
+    if process.ended_by == "timeout":
+        raise VersionTimeout(
+            f"{adapter.label} at {binary} did not answer --version within {seconds:g} s"
+        )
     text = "\n".join(line for line in lines if line.strip())
     return text, adapter.parse_version(text)
 
@@ -169,6 +195,7 @@ class CliRun(AgentRun):
         self.pid = process.pid
         self._last_output = time.monotonic()
         self._idle = False
+        self._too_long = False
 
     async def events(self) -> AsyncIterator[list[Event]]:
         watchdog = asyncio.create_task(self._watch_idle())
@@ -181,9 +208,13 @@ class CliRun(AgentRun):
                 events: list[Event] = []
                 for stream, line, cut in batch:
                     if stream is Stream.STDOUT and not cut:
-                        events.extend(self.parser.feed(line))
+                        events.extend(self._feed(line))
                     elif stream is Stream.STDOUT:
+                        # Cut at max_event_bytes: the event it carried is lost, and a CLI
+                        # that prints such lines is broken or hostile; the run ends.
                         events.append(RawEvent(line=line[:4096] + f" … [{cut} bytes cut]"))
+                        self._too_long = True
+                        await self.process.stop("too long")
                     elif line.strip():
                         events.append(OutputEvent(stream=stream, line=line, cut=cut))
                 if events:
@@ -197,6 +228,12 @@ class CliRun(AgentRun):
 
     async def stop(self, reason: str = "stop") -> None:
         await self.process.stop(reason)
+
+    def _feed(self, line: str) -> list[Event]:
+        try:
+            return self.parser.feed(line)
+        except RecursionError:  # JSON nested deeper than Python reads: kept as it came
+            return [RawEvent(line=line[:4096] + " … [nested too deeply to read]")]
 
     async def _watch_idle(self) -> None:
         limit = self.profile.idle_timeout
@@ -217,6 +254,14 @@ class CliRun(AgentRun):
                 exit_code=code,
                 reason=f"{self.label} printed nothing for {self.profile.idle_timeout:g} s",
             )
+        if self._too_long:
+            cap = size_text(self.profile.max_event_bytes)
+            return RunOutcome(
+                status=RunStatus.FAILED,
+                exit_code=code,
+                reason=f"{self.label} printed a line larger than {cap} "
+                "(the profile's max_event_bytes)",
+            )
         if self.process.ended_by == "timeout":
             return RunOutcome(
                 status=RunStatus.TIMED_OUT,
@@ -226,6 +271,12 @@ class CliRun(AgentRun):
         if self.process.ended_by:
             return RunOutcome(status=RunStatus.STOPPED, exit_code=code, reason="stopped")
         if code == 0 and not self.parser.failed:
+            if self.parser.result_event and not self.parser.ended:
+                reason = (
+                    f"the agent ended without a result ({self.label} exited 0 "
+                    f"but printed no {self.parser.result_event!r} event)"
+                )
+                return RunOutcome(status=RunStatus.FAILED, exit_code=0, reason=reason)
             return RunOutcome(status=RunStatus.SUCCEEDED, exit_code=0)
         reason = self.parser.reason or f"{self.label} exited with code {code}"
         return RunOutcome(status=RunStatus.FAILED, exit_code=code, reason=reason)
@@ -258,7 +309,7 @@ class CliRuntime(AgentRuntime):
         if self.api_key is not None:
             env[adapter.key_source(self.profile)[1]] = self.api_key.get_secret_value()
         spec = adapter.prepare(self.profile, request, binary, env, session_of(request.conversation))
-        spec.line_cap = JSON_LINE_CAP
+        spec.line_cap = self.profile.max_event_bytes
         spec.timeout = self.profile.timeout
         spec.grace = self.profile.grace_seconds
         parser = adapter.parser()

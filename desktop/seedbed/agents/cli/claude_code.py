@@ -201,6 +201,8 @@ class ClaudeCodeParser(StreamParser):
     input pieces): they are recognised and yield nothing, as cheaply as possible.
     """
 
+    result_event = "result"
+
     def __init__(self) -> None:
         # Calls waiting for their result: call id → tool name, what it works on.
         self._tools: dict[str, tuple[str, str]] = {}
@@ -340,6 +342,7 @@ class ClaudeCodeParser(StreamParser):
         return None
 
     def _result(self, data: dict[str, Any]) -> list[Event] | None:
+        self.ended = True
         self.session_id = str(data.get("session_id") or self.session_id)
         usage = data.get("usage") or {}
         tokens_in = (

@@ -192,6 +192,8 @@ class CodexParser(StreamParser):
     (`saved`) and only the difference is this run's usage.
     """
 
+    result_event = "turn.completed"
+
     def __init__(self) -> None:
         self.session_id = ""
         self.failed = False
@@ -231,6 +233,7 @@ class CodexParser(StreamParser):
         return [StatusEvent(phase="session", message=f"Codex session {thread_id}")]
 
     def _turn_completed(self, data: dict[str, object]) -> list[Event] | None:
+        self.ended = True
         usage = data.get("usage")
         if not isinstance(usage, dict):
             return []

@@ -10,20 +10,24 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
+from pydantic import SecretStr
+
 from seedbed.agents.base import AgentRun, AgentRuntime, RunOutcome, RunRequest, now
 from seedbed.agents.process import (
     RUN_MARKER_VARIABLE,
     ManagedProcess,
     ProcessSpec,
-    base_environment,
+    keyless_environment,
 )
 from seedbed.domain.events import Event, OutputEvent
 from seedbed.domain.models import AgentProfile, RunStatus
+from seedbed.secrets import ENV_FALLBACK
 
 NOT_FOUND_EXIT = 127
 # Linux refuses an environment string over 128 KiB (execve: "Argument list too long");
 # longer texts reach the command on stdin only.
 ENV_TEXT_LIMIT = 64 * 1024
+KEY_VARIABLE = "SEEDBED_API_KEY"
 
 
 def prepare(profile: AgentProfile, request: RunRequest, env: dict[str, str]) -> ProcessSpec:
@@ -104,7 +108,27 @@ def outcome_of(process: ManagedProcess, profile: AgentProfile) -> RunOutcome:
     return RunOutcome(status=RunStatus.FAILED, exit_code=code, reason=reason)
 
 
+def key_environment(key_name: str, api_key: SecretStr | None) -> dict[str, str]:
+    """The variables that carry the key a command profile names: SEEDBED_API_KEY, and
+    the provider's own variable (OPENAI_API_KEY…) when it names a provider's key."""
+    if api_key is None:
+        return {}
+    value = api_key.get_secret_value()
+    env = {KEY_VARIABLE: value}
+    if key_name in ENV_FALLBACK:
+        env[ENV_FALLBACK[key_name]] = value
+    return env
+
+
 class CommandRuntime(AgentRuntime):
+    """Runs the profile's command with no provider key in its environment but the one
+    the profile names (`key_name`), looked up by the engine."""
+
+    def __init__(self, profile: AgentProfile, api_key: SecretStr | None = None) -> None:
+        super().__init__(profile)
+        self.api_key = api_key
+
     async def start(self, request: RunRequest) -> AgentRun:
-        spec = prepare(self.profile, request, base_environment())
+        env = keyless_environment() | key_environment(self.profile.key_name, self.api_key)
+        spec = prepare(self.profile, request, env)
         return CommandRun(await ManagedProcess.start(spec), self.profile)

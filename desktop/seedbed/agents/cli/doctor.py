@@ -7,7 +7,7 @@ import shutil
 
 from pydantic import BaseModel
 
-from seedbed.agents.cli.adapter import CliAdapter, probe_version
+from seedbed.agents.cli.adapter import CliAdapter, VersionTimeout, probe_version, version_timeout
 from seedbed.agents.cli.registry import ADAPTERS, adapter_for
 
 
@@ -30,6 +30,9 @@ async def check(adapter: CliAdapter) -> Found:
         _text, version = await probe_version(adapter, path)
     except OSError as exc:
         found.hint = f"it does not run: {exc.strerror}"
+        return found
+    except VersionTimeout:
+        found.hint = f"it did not answer --version within {version_timeout():g} s"
         return found
     found.version = ".".join(map(str, version)) if version else ""
     found.supported = adapter.supports(version)

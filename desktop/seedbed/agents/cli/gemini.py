@@ -148,6 +148,8 @@ class GeminiParser(StreamParser):
     whole text a TextEvent when the next tool call, error or result ends it. A tool result
     names only its call's id, so the call's name and start are kept until it comes."""
 
+    result_event = "result"
+
     def __init__(self) -> None:
         self._text: list[str] = []
         self._calls: dict[str, tuple[str, datetime | None]] = {}
@@ -232,6 +234,7 @@ class GeminiParser(StreamParser):
         return [*self._flush(), ErrorEvent(message=message)]
 
     def _result(self, data: dict[str, Any]) -> list[Event]:
+        self.ended = True
         events = self._flush()
         stats = data.get("stats") or {}
         if stats:

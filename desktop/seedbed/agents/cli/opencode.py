@@ -240,6 +240,8 @@ class OpenCodeParser(StreamParser):
     becomes a ToolCallEvent and its ToolResultEvent together; each model call's
     `step_finish` is a UsageEvent (the engine sums them)."""
 
+    result_event = "step_finish"
+
     def feed(self, line: str) -> list[Event]:
         if not line.strip():
             return []
@@ -301,6 +303,7 @@ class OpenCodeParser(StreamParser):
         return events
 
     def _step_finish(self, data: dict[str, Any]) -> list[Event]:
+        self.ended = True
         part = data["part"]
         tokens = part.get("tokens") or {}
         cache = tokens.get("cache") or {}

@@ -32,7 +32,10 @@ def provider_for(profile: AgentProfile, api_key: SecretStr | None) -> Provider:
         read_timeout=profile.read_timeout,
         max_output_tokens=profile.max_output_tokens,
         # A whole answer may stream slowly (a local model at a few tokens a second): the
-        # cap per call allows the longest answer at 5 tokens/s, and never under 10 min.
-        max_call_seconds=max(600.0, profile.max_output_tokens / 5),
+        # cap per attempt allows the longest answer at 5 tokens/s, and never under 10 min,
+        # within the profile's bound on the whole call (every attempt and wait).
+        max_call_seconds=min(max(600.0, profile.max_output_tokens / 5), profile.max_call_seconds),
+        max_total_seconds=profile.max_call_seconds,
+        max_event_bytes=profile.max_event_bytes,
     )
     return make_provider(profile.provider, config)

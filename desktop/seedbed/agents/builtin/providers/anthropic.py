@@ -33,6 +33,7 @@ from seedbed.agents.builtin.types import (
     TurnResult,
     Usage,
 )
+from seedbed.domain.events import too_deep
 
 API_VERSION = "2023-06-01"
 # Errors inside the stream that a later attempt may not meet.
@@ -105,9 +106,9 @@ def tool_input(arguments: str) -> dict[str, object]:
     """A tool call's arguments as the object Anthropic wants; empty or unreadable ones: {}."""
     try:
         value = json.loads(arguments) if arguments.strip() else {}
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested too deep to read
         return {}
-    return value if isinstance(value, dict) else {}
+    return value if isinstance(value, dict) and not too_deep(value) else {}
 
 
 def to_wire_messages(messages: list[Message]) -> list[dict[str, object]]:

@@ -17,7 +17,14 @@ Retried, up to `max_tries` attempts in all:
 - an error the server reports inside the stream that it calls transient (overloaded).
 
 Not retried: any other 4xx (the key, the URL or the request is wrong; asking again does
-not help), an answer that is not an event stream, a request that cannot be built.
+not help), an answer that is not an event stream, a request that cannot be built, a line
+or an event larger than `max_event_bytes` (read incrementally, never held whole: see
+`sse.py`).
+
+The whole call, every attempt and every wait between them, is bounded by
+`max_total_seconds` (the profile's max_call_seconds): tries do not multiply it. Each
+attempt is also bounded by `max_call_seconds`, so that a stuck attempt leaves time for
+another.
 
 The wait before try n+1 is "full jitter", uniform(0, min(backoff_max, backoff_base *
 2**(n-1))), unless the server said how long to wait (`retry-after-ms`, or `retry-after` in
@@ -60,6 +67,7 @@ import httpx
 from httpx_sse import ServerSentEvent, aconnect_sse
 from pydantic import SecretStr
 
+from seedbed.agents.builtin.providers.sse import EventTooLarge, SSEReader
 from seedbed.agents.builtin.types import (
     Provider,
     ProviderConfig,
@@ -67,6 +75,7 @@ from seedbed.agents.builtin.types import (
     RetrySink,
     TurnResult,
 )
+from seedbed.agents.text import size_text
 from seedbed.agents.urls import is_local
 
 RETRYABLE_STATUSES = frozenset({408, 409, 429})
@@ -333,6 +342,40 @@ async def stream_with_retries(
     """POST `body`, read the answer's events with a fresh parser per attempt, retrying
     what is worth retrying; ProviderError when it fails for good."""
     secret = config.api_key.get_secret_value() if config.api_key is not None else ""
+    whole = asyncio.timeout(config.max_total_seconds)
+    tries = Tries()
+    try:
+        async with whole:
+            return await _tries(client, config, url, headers, body, new_parser, on_retry, tries)
+    except TimeoutError:
+        if not whole.expired():
+            raise
+    said = f"the model call took longer than {config.max_total_seconds:g} s in all"
+    said += " (the profile's max_call_seconds)"
+    if tries.failed:
+        said += f", over {tries.failed + 1} tries; before: {tries.last}"
+    raise ProviderError(scrub(said, secret)) from None
+
+
+class Tries:
+    """How many attempts of one call failed so far, and the last one's reason."""
+
+    def __init__(self) -> None:
+        self.failed = 0
+        self.last = ""
+
+
+async def _tries(
+    client: httpx.AsyncClient,
+    config: ProviderConfig,
+    url: str,
+    headers: dict[str, str],
+    body: dict[str, object],
+    new_parser: Callable[[], EventParser],
+    on_retry: RetrySink,
+    seen: Tries,
+) -> TurnResult:
+    secret = config.api_key.get_secret_value() if config.api_key is not None else ""
     tries = max(1, config.max_tries)
     attempt = 1
     while True:
@@ -351,7 +394,8 @@ async def stream_with_retries(
                 )
             raise ProviderError(scrub(message, secret)) from None
         delay = backoff_delay(attempt, config.backoff_base, config.backoff_max, failure.retry_after)
-        on_retry(attempt, scrub(failure.reason, secret), delay)
+        seen.failed, seen.last = attempt, scrub(failure.reason, secret)
+        on_retry(attempt, seen.last, delay)
         attempt += 1
         await asyncio.sleep(delay)
 
@@ -433,23 +477,33 @@ async def _read(
         slack = min(1.0, config.read_timeout / 4)
         moved = loop.time()
         deadline.reschedule(moved + config.read_timeout)
-        async with contextlib.aclosing(source.aiter_sse()) as events:
-            async for event in events:
-                if state.done:
-                    continue  # whatever follows the final event is ignored
-                fed = state.parser.feed(event)
-                if fed is Fed.KEEP_ALIVE:
-                    state.keep_alives = True
-                    continue  # not progress: the deadline stays
-                now = loop.time()
-                if fed is Fed.FINAL:
-                    state.done = True
-                    deadline.reschedule(now + DRAIN_SECONDS)
-                    continue
-                state.keep_alives = False
-                if now - moved > slack:
-                    moved = now
-                    deadline.reschedule(now + config.read_timeout)
+        # Read as bytes, not through httpx-sse: it would hold a line of any length.
+        reader = SSEReader(config.max_event_bytes)
+        async with contextlib.aclosing(response.aiter_bytes()) as chunks:
+            async for chunk in chunks:
+                try:
+                    events = reader.feed(chunk)
+                except EventTooLarge as exc:
+                    raise ProviderError(
+                        f"the model server sent an event larger than {size_text(exc.limit)} "
+                        "(the profile's max_event_bytes)"
+                    ) from None
+                for event in events:
+                    if state.done:
+                        continue  # whatever follows the final event is ignored
+                    fed = state.parser.feed(event)
+                    if fed is Fed.KEEP_ALIVE:
+                        state.keep_alives = True
+                        continue  # not progress: the deadline stays
+                    now = loop.time()
+                    if fed is Fed.FINAL:
+                        state.done = True
+                        deadline.reschedule(now + DRAIN_SECONDS)
+                        continue
+                    state.keep_alives = False
+                    if now - moved > slack:
+                        moved = now
+                        deadline.reschedule(now + config.read_timeout)
 
 
 async def _status_failure(response: httpx.Response, config: ProviderConfig) -> Exception:
