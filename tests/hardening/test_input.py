@@ -15,7 +15,7 @@ from seedbed.cli import main
 from seedbed.domain.errors import UserError
 from seedbed.domain.models import Task
 from seedbed.ui.task_options import TaskOptionsBox, parse_after
-from tests.conftest import SeedbedCli
+from tests.conftest import SeedbedCli, git
 
 HUGE = "99999999999999999999"  # past SQLite's integers (2**63-1)
 
@@ -162,3 +162,76 @@ def test_the_task_dialog_holds_what_the_task_model_takes(qtbot: QtBot) -> None:
         parse_after(f"12, {HUGE}")
     with pytest.raises(UserError, match="is not a task number"):
         parse_after("²")
+
+
+# -- branch names ------------------------------------------------------------------------
+
+
+def user_branch(repo: Path, name: str) -> str:
+    """A branch of the user's own, with a commit of theirs on it; returns its tip."""
+    git(repo, "checkout", "-q", "-b", name)
+    (repo / "mine.txt").write_text(f"the user's work on {name}\n")
+    git(repo, "add", "mine.txt")
+    git(repo, "commit", "-q", "-m", "mine")
+    git(repo, "checkout", "-q", "main")
+    return git(repo, "rev-parse", name).strip()
+
+
+def run_task(seedbed: SeedbedCli, task_id: int) -> dict[str, object]:
+    seedbed.ok("run", "--until-idle")
+    return seedbed.show(task_id)
+
+
+def test_a_branch_name_the_user_took_gets_a_fresh_one_on_retry(
+    seedbed: SeedbedCli, project: str, repo: Path
+) -> None:
+    """The task's branch name was the user's branch: every start failed with "already
+    exists", for ever. The first failure now names the fresh name, and a retry uses it;
+    the user's branch is never used, moved or deleted."""
+    mine = user_branch(repo, "seedbed/1-fix-x")
+    seedbed.ok("profile", "add", "cmd", "--kind", "command", "--command", "echo ok > ok.txt")
+    seedbed.ok("task", "add", "--project", "demo", "--title", "Fix x", "--start")
+
+    failed = run_task(seedbed, 1)
+    assert failed["phase"] == "agent_failed"
+    assert failed["error"] == (
+        "preparing failed: the branch seedbed/1-fix-x already exists and is not this "
+        "task's; `seedbed task start 1` will use seedbed/1-fix-x-2"
+    )
+    seedbed.ok("task", "start", "1")
+    ready = run_task(seedbed, 1)
+    assert (ready["phase"], ready["branch"]) == ("ready", "seedbed/1-fix-x-2")
+    assert str(ready["worktree"]).endswith("/1-fix-x-2")
+    assert git(repo, "show", "seedbed/1-fix-x-2:ok.txt") == "ok\n"
+    assert git(repo, "rev-parse", "seedbed/1-fix-x").strip() == mine
+
+    seedbed.ok("task", "discard", "1", "--delete-branch")
+    assert git(repo, "rev-parse", "seedbed/1-fix-x").strip() == mine
+
+
+def test_a_fresh_name_taken_meanwhile_is_not_used_either(
+    seedbed: SeedbedCli, project: str, repo: Path
+) -> None:
+    """After the offer of `-2`, the user made a branch `-2` of their own (or a branch
+    `seedbed/2-y/old` blocks `seedbed/2-y` itself): a retry never adopts a branch that
+    holds someone's work; it offers the next name."""
+    user_branch(repo, "seedbed/1-fix-x")
+    user_branch(repo, "seedbed/2-y/old")
+    seedbed.ok("profile", "add", "cmd", "--kind", "command", "--command", "echo ok > ok.txt")
+    seedbed.ok("task", "add", "--project", "demo", "--title", "Fix x", "--start")
+    seedbed.ok("task", "add", "--project", "demo", "--title", "Y", "--start")
+    assert "will use seedbed/1-fix-x-2" in str(run_task(seedbed, 1)["error"])
+    assert "will use seedbed/2-y-2" in str(seedbed.show(2)["error"])
+
+    theirs = user_branch(repo, "seedbed/1-fix-x-2")
+    seedbed.ok("task", "start", "1")
+    again = run_task(seedbed, 1)
+    assert again["phase"] == "agent_failed"
+    assert "seedbed/1-fix-x-2 already exists and is not this task's" in str(again["error"])
+    assert "will use seedbed/1-fix-x-3" in str(again["error"])
+    assert git(repo, "rev-parse", "seedbed/1-fix-x-2").strip() == theirs
+
+    seedbed.ok("task", "start", "1")
+    seedbed.ok("task", "start", "2")
+    assert run_task(seedbed, 1)["branch"] == "seedbed/1-fix-x-3"
+    assert (seedbed.show(2)["phase"], seedbed.show(2)["branch"]) == ("ready", "seedbed/2-y-2")
