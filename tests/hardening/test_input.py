@@ -9,11 +9,13 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from PySide6.QtWidgets import QDoubleSpinBox, QSpinBox
 from pytestqt.qtbot import QtBot
 
 from seedbed.cli import main
 from seedbed.domain.errors import UserError
-from seedbed.domain.models import Task
+from seedbed.domain.models import AgentKind, AgentProfile, Task, profile_fields
+from seedbed.ui.model_form import ModelForm
 from seedbed.ui.task_options import TaskOptionsBox, parse_after
 from tests.conftest import SeedbedCli, git
 
@@ -148,7 +150,8 @@ def test_an_empty_data_dir_is_refused(
 
 def test_the_task_dialog_holds_what_the_task_model_takes(qtbot: QtBot) -> None:
     """The dialog's spin boxes reach the model's bounds (a budget set on the command line
-    is shown, not cut), and the "After" field refuses what the model refuses."""
+    is shown, not cut), so do the profile form's, and the "After" field refuses what the
+    model refuses."""
     box = TaskOptionsBox([])
     qtbot.addWidget(box)
     for field, spin, per in (
@@ -158,6 +161,13 @@ def test_the_task_dialog_holds_what_the_task_model_takes(qtbot: QtBot) -> None:
     ):
         le = next(m.le for m in Task.model_fields[field].metadata if hasattr(m, "le"))
         assert (spin.minimum(), spin.maximum()) == (0, le / per)
+    profile = ModelForm(AgentProfile, profile_fields(AgentKind.BUILTIN))
+    qtbot.addWidget(profile)
+    for name in profile.fields:
+        editor = profile.editor(name)
+        if isinstance(editor, QSpinBox | QDoubleSpinBox):  # the profile settings' numbers
+            metadata = AgentProfile.model_fields[name].metadata
+            assert editor.maximum() == next(m.le for m in metadata if hasattr(m, "le")), name
     with pytest.raises(UserError, match="is not a task number"):
         parse_after(f"12, {HUGE}")
     with pytest.raises(UserError, match="is not a task number"):
