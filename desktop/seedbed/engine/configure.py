@@ -69,7 +69,9 @@ def add_project(
             raise UserError(f"{top} has a detached HEAD: name the base branch with --base")
     elif not vcs.branch_exists(top, base):
         raise UserError(f"base branch {base!r} does not exist in {top}")
-    checked(Project, {"name": "x", "path": top, "base_branch": base, **settings}, "project")
+    # The settings' bounds, as the model declares them (the name is checked below).
+    named = {"name": name or top.name, "path": top, "base_branch": base}
+    checked(Project, {**named, **settings}, "project")
     if name is not None and not name.strip():
         raise UserError("the project name is empty")
     if name is not None and not PROJECT_NAME.fullmatch(name.strip()):
