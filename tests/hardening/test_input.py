@@ -109,11 +109,19 @@ def test_a_project_or_profile_named_by_a_huge_number_is_not_found(board: Seedbed
     assert (refused.code, refused.err) == (2, "error: no project named or numbered '²'\n")
 
 
-def test_a_nan_setting_cannot_break_a_profile(board: SeedbedCli) -> None:
+def test_a_nan_setting_cannot_break_a_profile(board: SeedbedCli, data_dir: Path) -> None:
     """NaN was saved as null, and the profile could never be read again: every command
     that read it (task show, the engine) failed."""
-    board("profile", "set", "cmd", "--price-in", "nan")
+    assert board("profile", "set", "cmd", "--price-in", "nan").code == 2
     assert board.ok("profile", "show", "cmd", "--json").json()["price_in"] == 0.0
+    # As an older Seedbed saved it: the setting reads as its default, the rest is kept.
+    with sqlite3.connect(data_dir / "seedbed.db") as conn:
+        conn.execute(
+            "UPDATE profiles SET config = json_set(config, '$.price_in', json('null'), "
+            "'$.grace_seconds', 1e300, '$.timeout', 3.5)"
+        )
+    shown = board.ok("profile", "show", "cmd", "--json").json()
+    assert (shown["price_in"], shown["grace_seconds"], shown["timeout"]) == (0.0, 5.0, 3.5)
     assert board.ok("task", "show", "1", "--json").json()["profile"] == "cmd"
 
 
