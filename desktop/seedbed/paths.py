@@ -12,10 +12,17 @@ DATABASE_NAME = "seedbed.db"
 
 
 def resolve_data_dir(explicit: str | Path | None = None) -> Path:
-    """--data-dir, else $SEEDBED_DATA_DIR, else the platform's user data dir."""
-    if explicit:
+    """--data-dir, else $SEEDBED_DATA_DIR, else the platform's user data dir. An empty
+    one is refused: taken for "not given", it would quietly be the default data dir."""
+    if explicit is not None:
+        if not str(explicit).strip():
+            raise UserError("--data-dir must not be empty")
         chosen = Path(explicit)
-    elif os.environ.get(ENV_DATA_DIR):
+    elif ENV_DATA_DIR in os.environ:
+        if not os.environ[ENV_DATA_DIR].strip():
+            raise UserError(
+                f"{ENV_DATA_DIR} must not be empty (unset it to use the default data dir)"
+            )
         chosen = Path(os.environ[ENV_DATA_DIR])
     else:
         # platformdirs costs ~20 ms to import: loaded only when the default is needed

@@ -50,7 +50,9 @@ def test_project_set_takes_every_setting_of_the_settings_page(
     assert "'nope' does not exist" in error_line(
         seedbed("project", "set", "demo", "--base", "nope")
     )
-    assert "check timeout" in error_line(seedbed("project", "set", "demo", "--check-timeout", "0"))
+    assert "--check-timeout must be" in error_line(
+        seedbed("project", "set", "demo", "--check-timeout", "0")
+    )
     assert "no profile named 'ghost'" in error_line(
         seedbed("project", "set", "demo", "--executor", "ghost")
     )

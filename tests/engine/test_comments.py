@@ -131,7 +131,7 @@ def test_request_changes_needs_a_message_or_a_comment(seedbed: SeedbedCli, proje
         (["--file", "", "--body", "x"], "--file is empty"),
         (["--file", "/etc/passwd", "--body", "x"], "not a path inside"),
         (["--file", "src/../../x", "--body", "x"], "not a path inside"),
-        (["--file", "a.py", "--line", "0", "--body", "x"], "count from 1"),
+        (["--file", "a.py", "--line", "0", "--body", "x"], "--line must be at least 1"),
         (["--file", "a.py", "--line", "5", "--end-line", "4", "--body", "x"], "before it starts"),
         (["--file", "a.py", "--end-line", "4", "--body", "x"], "needs --line"),
     ],

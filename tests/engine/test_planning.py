@@ -128,7 +128,7 @@ def test_a_projects_roles_are_its_tasks_defaults(seedbed: SeedbedCli, repo: Path
     [project] = seedbed.ok("project", "list", "--json").json()
     assert project["fix_rounds"] == 5 and project["planner_profile_id"] is not None
     refused = seedbed("project", "set", "demo", "--fix-rounds", "99")
-    assert refused.code == 2 and "fix rounds must be 0 to 10" in refused.err
+    assert refused.code == 2 and "--fix-rounds must be 0 to 10" in refused.err
     assert seedbed("project", "set", "demo", "--planner", "nobody").code == 2
 
 

@@ -19,6 +19,7 @@ from seedbed.domain.models import (
     Settings,
     profile_fields,
 )
+from seedbed.engine.configure import InvalidField, update_project_settings
 from seedbed.store.settings import SETTINGS_FILE, load_settings
 from seedbed.ui.context import AppContext
 from seedbed.ui.settings_dialog import KeysPage, SettingsDialog
@@ -134,17 +135,19 @@ def test_project_settings_are_saved_and_read_back_from_the_store(
 def test_a_negative_diff_budget_is_refused_and_changes_nothing(
     qtbot: QtBot, project: str, app_context: AppContext
 ) -> None:
+    """The form's spin box stops at the model's bound (issue 15), and the operation it
+    calls refuses what the form cannot send, naming the field."""
     before = app_context.store.find_project(project)
     dialog = open_dialog(qtbot, app_context)
     page = dialog.projects
-    set_text(page.form.editor("check_command"), "make lint")
-    page.form.editor("diff_budget").setValue(-5)
-    page.save_button.click()
-    wait_idle(qtbot, page)
+    editor = page.form.editor("diff_budget")
+    assert isinstance(editor, QSpinBox)
+    editor.setValue(-5)
+    assert editor.value() == 0 == editor.minimum()
 
-    assert "diff budget must be 0 or more" in page.error.text()
-    assert "diff budget" in page.form.error("diff_budget")
-    assert not page.error.isHidden()
+    with pytest.raises(InvalidField, match="diff budget must be 0 or more") as refused:
+        update_project_settings(app_context.store, before.model_copy(update={"diff_budget": -5}))
+    assert refused.value.field == "diff_budget"
     assert app_context.store.find_project(project) == before
 
 

@@ -535,8 +535,6 @@ class Cli(Reads):
     def run(self) -> int:
         if self.args.max_parallel is None:
             self.args.max_parallel = load_settings(self.data_dir).max_parallel
-        if self.args.max_parallel < 1:
-            raise UserError("--max-parallel must be at least 1")
         lock = EngineLock(self.data_dir)
         lock.acquire(wait=1.0)
         try:

@@ -27,7 +27,11 @@ def main(
     `gui(data_dir, screenshot, select, size)`, which __main__ passes in: the CLI itself
     never loads Qt. Without a launcher, it prints the help."""
     parser = build_parser()
-    args = parser.parse_args(join_extra_args(sys.argv[1:] if argv is None else argv))
+    try:  # a number out of its model's bounds (cli/model_options.py `number`)
+        args = parser.parse_args(join_extra_args(sys.argv[1:] if argv is None else argv))
+    except UserError as exc:
+        sys.stderr.write(f"error: {exc}\n")
+        return EXIT_USAGE
     if getattr(args, "install_desktop_entry", False):
         from seedbed.cli.desktop_entry import install
 

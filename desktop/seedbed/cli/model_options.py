@@ -5,12 +5,17 @@ or `profile set` by being declared on the model, not by being written here again
 from __future__ import annotations
 
 import argparse
+import math
+import sys
 import types
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from enum import StrEnum
 from typing import Any, Union, get_args, get_origin
 
 from pydantic import BaseModel
+
+from seedbed.domain import bounds
+from seedbed.domain.errors import UserError
 
 
 def _plain(annotation: Any) -> Any:
@@ -20,6 +25,34 @@ def _plain(annotation: Any) -> Any:
         if len(kept) == 1:
             return kept[0]
     return annotation
+
+
+def number(model: type[BaseModel], name: str, what: str, per: float = 1.0) -> Callable[[str], Any]:
+    """An argparse `type` for a number that becomes `model.name` (times `per`: minutes for
+    seconds): out of the bounds the model declares, it is one `error:` line naming `what`
+    (the option), raised as UserError so that argparse does not reword it."""
+    annotation = model.model_fields[name].annotation
+    items = get_args(annotation) if get_origin(annotation) is list else ()
+    kind = _plain(items[0] if items else annotation)
+    kind = get_args(kind)[0] if get_args(kind) else kind  # Annotated[int, …] → int
+    whole = kind is int
+
+    def parse(text: str) -> Any:
+        try:
+            value = int(text) if whole else float(text)
+        except ValueError:
+            a = "a whole number" if whole else "a number"
+            raise UserError(f"{what} must be {a}, not {text!r}") from None
+        scaled = value * per if per != 1 else value
+        if math.isinf(scaled) and math.isfinite(value):
+            scaled = sys.float_info.max  # 1e308 minutes: too many, not "not finite"
+        try:
+            bounds.check(model, name, scaled, per)
+        except ValueError as exc:
+            raise UserError(f"{what} {exc}, not {text}") from None
+        return value
+
+    return parse
 
 
 def add_field_options(
@@ -49,7 +82,9 @@ def add_field_options(
         elif isinstance(kind, type) and issubclass(kind, StrEnum):
             options["choices"] = [member.value for member in kind]
         elif kind in (int, float):
-            options.update(type=kind, metavar=metavar or ("N" if kind is int else "X"))
+            options.update(
+                type=number(model, name, flag), metavar=metavar or ("N" if kind is int else "X")
+            )
         else:
             options["metavar"] = metavar or "TEXT"
         shown = name not in text_fields and get_origin(kind) is not list

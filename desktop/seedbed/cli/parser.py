@@ -9,15 +9,24 @@ from pathlib import Path
 from typing import NoReturn
 
 from seedbed import __version__
-from seedbed.cli.model_options import add_field_options
+from seedbed.cli.model_options import add_field_options, number
 from seedbed.cli.text import EXIT_USAGE
+from seedbed.domain.diffs import Comment
 from seedbed.domain.models import (
     AgentKind,
     AgentProfile,
     MergeStrategy,
     Project,
+    Run,
+    Settings,
+    Task,
     TaskState,
 )
+
+# Ids and numbers typed on the command line, checked against the bounds their models
+# declare (an id past SQLite's integers is an `error:` line, not a traceback).
+TASK_ID = number(Task, "id", "the task id")
+COMMENT_ID = number(Comment, "id", "the comment id")
 
 
 class Parser(argparse.ArgumentParser):
@@ -92,11 +101,26 @@ def profile_options(p: argparse.ArgumentParser) -> None:
 
 def budget_options(p: argparse.ArgumentParser, default: float | None = 0.0) -> None:
     """A task's budgets: enforced by the engine, a run stopped with its work committed."""
-    p.add_argument("--budget-usd", type=float, default=default, metavar="X", help="dollars")
-    tokens_default = None if default is None else 0
-    p.add_argument("--budget-tokens", type=int, default=tokens_default, metavar="N")
     p.add_argument(
-        "--time-limit", type=float, default=default, metavar="MINUTES", help="all its runs"
+        "--budget-usd",
+        type=number(Task, "budget_usd", "--budget-usd"),
+        default=default,
+        metavar="X",
+        help="dollars",
+    )
+    tokens_default = None if default is None else 0
+    p.add_argument(
+        "--budget-tokens",
+        type=number(Task, "budget_tokens", "--budget-tokens"),
+        default=tokens_default,
+        metavar="N",
+    )
+    p.add_argument(
+        "--time-limit",
+        type=number(Task, "time_limit_s", "--time-limit", per=60),
+        default=default,
+        metavar="MINUTES",
+        help="all its runs",
     )
 
 
@@ -182,7 +206,7 @@ def build_parser() -> Parser:
     )
     p.add_argument(
         "--after",
-        type=int,
+        type=number(Task, "after", "--after"),
         action="append",
         default=[],
         metavar="ID",
@@ -205,31 +229,37 @@ def build_parser() -> Parser:
         "--auto-approve-plan", action="store_true", help="go on to the code without asking you"
     )
     p = task.add_parser("budget", parents=[common], help="change a task's budgets (0: none)")
-    p.add_argument("id", type=int)
+    p.add_argument("id", type=TASK_ID)
     budget_options(p, default=None)
     p = task.add_parser("wait", parents=[common], help="make a task wait for others' merges")
-    p.add_argument("id", type=int)
+    p.add_argument("id", type=TASK_ID)
     wait = p.add_mutually_exclusive_group(required=True)
-    wait.add_argument("--after", type=int, action="append", metavar="ID", help="(repeatable)")
+    wait.add_argument(
+        "--after",
+        type=number(Task, "after", "--after"),
+        action="append",
+        metavar="ID",
+        help="(repeatable)",
+    )
     wait.add_argument("--none", action="store_true", help="wait for nothing")
     p = task.add_parser("list", parents=[common], help="list tasks in board order")
     p.add_argument("--project", metavar="ID_OR_NAME")
     p.add_argument("--state", choices=[s.value for s in TaskState])
     p = task.add_parser("show", parents=[common], help="one task in detail")
-    p.add_argument("id", type=int)
+    p.add_argument("id", type=TASK_ID)
     for name, text in [
         ("start", "queue a task (or resume an interrupted one)"),
         ("stop", "stop its run: → awaiting review / interrupted"),
         ("requeue", "stop its run and put it back in Planned"),
     ]:
-        task.add_parser(name, parents=[common], help=text).add_argument("id", type=int)
+        task.add_parser(name, parents=[common], help=text).add_argument("id", type=TASK_ID)
     p = task.add_parser("pin", parents=[common], help="pin to (or --off: take off) the foreground")
-    p.add_argument("id", type=int)
+    p.add_argument("id", type=TASK_ID)
     p.add_argument("--off", action="store_true")
     p = task.add_parser(
         "plan", parents=[common], help="print the task's plan; --approve, --edit or send back"
     )
-    p.add_argument("id", type=int)
+    p.add_argument("id", type=TASK_ID)
     plan = p.add_mutually_exclusive_group()
     plan.add_argument(
         "--edit", type=Path, metavar="FILE", help="replace the plan with FILE's text (- for stdin)"
@@ -239,11 +269,18 @@ def build_parser() -> Parser:
         "--request-changes", metavar="TEXT", help="back to the planner with this comment"
     )
     p = task.add_parser("move", parents=[common], help="change the board order")
-    p.add_argument("id", type=int)
-    p.add_argument("--before", type=int, required=True, metavar="OTHER_ID")
+    p.add_argument("id", type=TASK_ID)
+    p.add_argument(
+        "--before", type=number(Task, "id", "--before"), required=True, metavar="OTHER_ID"
+    )
     p = task.add_parser("log", parents=[common], help="a run's events")
-    p.add_argument("id", type=int)
-    p.add_argument("--run", type=int, metavar="N", help="run number (default: the last)")
+    p.add_argument("id", type=TASK_ID)
+    p.add_argument(
+        "--run",
+        type=number(Run, "number", "--run"),
+        metavar="N",
+        help="run number (default: the last)",
+    )
     p.add_argument("--follow", action="store_true", help="keep printing until the run ends")
     p.add_argument(
         "--jsonl",
@@ -252,13 +289,13 @@ def build_parser() -> Parser:
         "one document: the task's runs (all, or --run N) with their events",
     )
     p = task.add_parser("diff", parents=[common], help="the task's change against its base")
-    p.add_argument("id", type=int)
+    p.add_argument("id", type=TASK_ID)
     p.add_argument("--stat", action="store_true")
     p.add_argument(
         "--since-review", action="store_true", help="only what changed since changes were requested"
     )
     p = task.add_parser("approve", parents=[common], help="merge into the base branch")
-    p.add_argument("id", type=int)
+    p.add_argument("id", type=TASK_ID)
     p.add_argument("--strategy", choices=[s.value for s in MergeStrategy], default="squash")
     p.add_argument("--message", default="")
     p.add_argument(
@@ -288,39 +325,49 @@ def build_parser() -> Parser:
         help="after the checks failed on the merge result: the agent merges the base "
         "branch into the task's branch and fixes them",
     )
-    p.add_argument("id", type=int)
+    p.add_argument("id", type=TASK_ID)
     p = task.add_parser(
         "resolve-conflict",
         parents=[common],
         help="ask the agent to merge the base branch into the task's branch and resolve it",
     )
-    p.add_argument("id", type=int)
+    p.add_argument("id", type=TASK_ID)
     p = task.add_parser(
         "request-changes", parents=[common], help="send it back with its unsent comments"
     )
-    p.add_argument("id", type=int)
+    p.add_argument("id", type=TASK_ID)
     p.add_argument("--message", default="", help="required when there are no unsent comments")
     p = task.add_parser("discard", parents=[common], help="archive it (work kept on its branch)")
-    p.add_argument("id", type=int)
+    p.add_argument("id", type=TASK_ID)
     p.add_argument("--delete-branch", action="store_true")
 
     comment = commands.add_parser(
         "comment", help="review comments on a task's diff"
     ).add_subparsers(dest="act", required=True, parser_class=Parser, metavar="ACTION")
     p = comment.add_parser("add", parents=[common], help="comment on a file or lines of it")
-    p.add_argument("id", type=int, metavar="TASK_ID")
+    p.add_argument("id", type=TASK_ID, metavar="TASK_ID")
     p.add_argument("--file", required=True, metavar="PATH")
-    p.add_argument("--line", type=int, metavar="N", help="new-file line (default: whole file)")
-    p.add_argument("--end-line", type=int, metavar="M", help="last line of a selection")
+    p.add_argument(
+        "--line",
+        type=number(Comment, "line", "--line"),
+        metavar="N",
+        help="new-file line (default: whole file)",
+    )
+    p.add_argument(
+        "--end-line",
+        type=number(Comment, "end_line", "--end-line"),
+        metavar="M",
+        help="last line of a selection",
+    )
     p.add_argument("--body", required=True, metavar="TEXT")
     p.add_argument("--quote", default="", metavar="TEXT", help="default: those lines now")
     p = comment.add_parser("list", parents=[common], help="a task's comments, sent ones too")
-    p.add_argument("id", type=int, metavar="TASK_ID")
+    p.add_argument("id", type=TASK_ID, metavar="TASK_ID")
     p = comment.add_parser("edit", parents=[common], help="change an unsent comment's text")
-    p.add_argument("id", type=int, metavar="COMMENT_ID")
+    p.add_argument("id", type=COMMENT_ID, metavar="COMMENT_ID")
     p.add_argument("--body", required=True, metavar="TEXT")
     p = comment.add_parser("delete", parents=[common], help="remove an unsent comment")
-    p.add_argument("id", type=int, metavar="COMMENT_ID")
+    p.add_argument("id", type=COMMENT_ID, metavar="COMMENT_ID")
 
     key = commands.add_parser("key", help="API keys in the OS keyring").add_subparsers(
         dest="act", required=True, parser_class=Parser, metavar="ACTION"
@@ -343,7 +390,7 @@ def build_parser() -> Parser:
         metavar="FILE",
         help="render the window offscreen from the data dir's state, save a PNG and exit",
     )
-    p.add_argument("--select", type=int, metavar="TASK_ID", help="select this task's card")
+    p.add_argument("--select", type=TASK_ID, metavar="TASK_ID", help="select this task's card")
     # `seedbed doctor` starts Qt this way, in a process of its own: does it start here?
     p.add_argument("--probe", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--size", metavar="WxH", help="window size, e.g. 1400x850")
@@ -367,7 +414,7 @@ def build_parser() -> Parser:
     p = commands.add_parser("run", parents=[common], help="run the engine in the foreground")
     p.add_argument(
         "--max-parallel",
-        type=int,
+        type=number(Settings, "max_parallel", "--max-parallel"),
         default=None,
         metavar="N",
         help="agents at once (default: the settings' max_parallel, 4 unless changed)",

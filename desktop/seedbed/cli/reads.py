@@ -10,6 +10,7 @@ from typing import Any, TextIO
 
 from seedbed.cli.parser import PROJECT_ROLES, PROJECT_SETTINGS
 from seedbed.cli.text import EXIT_OK, describe, shown
+from seedbed.domain.errors import OperationError
 from seedbed.domain.models import TaskState, profile_fields
 from seedbed.paths import resolve_data_dir
 from seedbed.store import Store
@@ -27,7 +28,15 @@ class Reads:
 
     def emit(self, data: Any, text: str) -> None:
         if self.args.json:
-            self.out.write(json.dumps(data, indent=2, default=str) + "\n")
+            # allow_nan=False: Infinity or NaN is not JSON; a value that slipped past
+            # the models' bounds is an error here, never a document no parser reads.
+            try:
+                text = json.dumps(data, indent=2, default=str, allow_nan=False)
+            except ValueError:
+                raise OperationError(
+                    "internal error: the output holds a number JSON cannot write (inf or NaN)"
+                ) from None
+            self.out.write(text + "\n")
         elif text:
             self.out.write(text + ("" if text.endswith("\n") else "\n"))
 

@@ -9,7 +9,7 @@ from enum import StrEnum
 
 from pydantic import Field
 
-from seedbed.domain.models import Model
+from seedbed.domain.models import SQLITE_MAX_INT, Model, RowId
 
 
 class LineKind(StrEnum):
@@ -67,11 +67,15 @@ class CommentAuthor(StrEnum):
 class Comment(Model):
     """A review comment on a file's line (or lines), sent back with "request changes"."""
 
-    id: int = 0
+    id: RowId = 0
     task_id: int
     path: str
-    line: int | None = Field(None, description="New-file line (1-based); None: the whole file.")
-    end_line: int | None = Field(None, description="Last line of a multi-line selection.")
+    line: int | None = Field(
+        None, ge=1, le=SQLITE_MAX_INT, description="New-file line (1-based); None: the whole file."
+    )
+    end_line: int | None = Field(
+        None, ge=1, le=SQLITE_MAX_INT, description="Last line of a multi-line selection."
+    )
     quote: str = Field("", description="The code the comment is about, as it was then.")
     body: str
     author: CommentAuthor = CommentAuthor.USER

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
+from typing import Annotated
 from urllib.parse import urlparse
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -101,8 +102,24 @@ class Model(BaseModel):
     model_config = ConfigDict(extra="forbid", use_enum_values=False)
 
 
+# The bounds of every number a user types (the command line's options and ids, the
+# window's forms), declared once here: SQLite stores no integer above 2**63-1, and a sane
+# cap keeps inf, NaN and 1e308 out of budgets and timeouts (and out of `--json`, which
+# cannot say Infinity). domain/bounds.py words a value outside them for the user.
+SQLITE_MAX_INT = 2**63 - 1
+MAX_COUNT = 2_000_000_000  # tokens, lines, turns: the window's spin boxes are 32-bit
+MAX_USD = 1_000_000.0
+MAX_SECONDS = 366 * 24 * 3600.0  # a year
+MAX_FIX_ROUNDS = 10
+
+RowId = Annotated[int, Field(ge=0, le=SQLITE_MAX_INT)]
+Count = Annotated[int, Field(ge=0, le=MAX_COUNT)]
+Dollars = Annotated[float, Field(ge=0, le=MAX_USD, allow_inf_nan=False)]
+Seconds = Annotated[float, Field(ge=0, le=MAX_SECONDS, allow_inf_nan=False)]
+
+
 class Project(Model):
-    id: int = 0
+    id: RowId = 0
     name: str = Field(description="Short unique name shown in selectors and accepted by --project.")
     path: Path = Field(description="The main checkout of the repository.")
     base_branch: str = Field(description="Tasks branch from here and merge back into it.")
@@ -111,15 +128,23 @@ class Project(Model):
     copy_globs: list[str] = Field(
         default_factory=list, description="Files copied from the main checkout into new worktrees."
     )
-    diff_budget: int = Field(0, description="Lines one review should hold; 0 means no budget.")
-    check_timeout: float = Field(1800.0, description="Seconds the setup or check command may take.")
+    diff_budget: Count = Field(0, description="Lines one review should hold; 0 means no budget.")
+    check_timeout: float = Field(
+        1800.0,
+        gt=0,
+        le=MAX_SECONDS,
+        allow_inf_nan=False,
+        description="Seconds the setup or check command may take.",
+    )
     fix_rounds: int = Field(
         2,
+        ge=0,
+        le=MAX_FIX_ROUNDS,
         description="When the checks fail after a run, this many follow-up runs get the "
         "failing output to fix it, before the task waits for review.",
     )
-    budget_usd: float = Field(0.0, description="Dollars all its tasks may spend; 0: no limit.")
-    budget_tokens: int = Field(0, description="Tokens all its tasks may use; 0: no limit.")
+    budget_usd: Dollars = Field(0.0, description="Dollars all its tasks may spend; 0: no limit.")
+    budget_tokens: Count = Field(0, description="Tokens all its tasks may use; 0: no limit.")
     executor_profile_id: int | None = Field(
         None, description="Its tasks' agent unless they name one (else the first that can run)."
     )
@@ -152,7 +177,7 @@ class AgentProfile(Model):
     json_schema_extra, read by `profile_fields`), so one declaration serves the CLI, the
     store and the settings dialog."""
 
-    id: int = 0
+    id: RowId = 0
     name: str = Field(
         description="A unique name, as tasks and --profile refer to it.",
         json_schema_extra=_kinds(*_ALL),
@@ -167,10 +192,13 @@ class AgentProfile(Model):
     )
     timeout: float | None = Field(
         None,
+        gt=0,
+        le=MAX_SECONDS,
+        allow_inf_nan=False,
         description="command and CLI agents: seconds a run may take before it is stopped.",
         json_schema_extra=_kinds(*_PROCESSES),
     )
-    grace_seconds: float = Field(
+    grace_seconds: Seconds = Field(
         5.0,
         description="command and CLI agents: seconds between SIGTERM and SIGKILL on stop.",
         json_schema_extra=_kinds(*_PROCESSES),
@@ -199,46 +227,60 @@ class AgentProfile(Model):
     )
     context_window: int = Field(
         128_000,
+        ge=1,
+        le=MAX_COUNT,
         description="builtin, Aider: the model's context in tokens.",
         json_schema_extra=_kinds(*_ACCOUNTED),
     )
     max_turns: int = Field(
         50,
+        ge=1,
+        le=MAX_COUNT,
         description="builtin: model calls per run at most.",
         json_schema_extra=_kinds(AgentKind.BUILTIN),
     )
     max_tries: int = Field(
         5,
+        ge=1,
+        le=MAX_COUNT,
         description="builtin: attempts per model call (with retries).",
         json_schema_extra=_kinds(AgentKind.BUILTIN),
     )
-    price_in: float = Field(
+    price_in: Dollars = Field(
         0.0,
         description="builtin, Aider: USD per million input tokens.",
         json_schema_extra=_kinds(*_ACCOUNTED),
     )
-    price_out: float = Field(
+    price_out: Dollars = Field(
         0.0,
         description="builtin, Aider: USD per million output tokens.",
         json_schema_extra=_kinds(*_ACCOUNTED),
     )
     context_warn: float = Field(
         0.6,
+        gt=0,
+        le=1,
+        allow_inf_nan=False,
         description="builtin: context fill that is logged as a warning.",
         json_schema_extra=_kinds(AgentKind.BUILTIN),
     )
     context_stop: float = Field(
         0.85,
+        gt=0,
+        le=1,
+        allow_inf_nan=False,
         description="builtin: context fill at which a run ends.",
         json_schema_extra=_kinds(AgentKind.BUILTIN),
     )
-    token_budget: int = Field(
+    token_budget: Count = Field(
         0,
         description="builtin: tokens (in + out) per run; 0: no budget.",
         json_schema_extra=_kinds(AgentKind.BUILTIN),
     )
     max_output_tokens: int = Field(
         8192,
+        ge=1,
+        le=MAX_COUNT,
         description="builtin, Aider: the longest answer to ask for.",
         json_schema_extra=_kinds(*_ACCOUNTED),
     )
@@ -257,12 +299,12 @@ class AgentProfile(Model):
         description="CLI agents: more arguments, passed as they are.",
         json_schema_extra={**_kinds(*CLI_KINDS), "split": "shell"},
     )
-    idle_timeout: float = Field(
+    idle_timeout: Seconds = Field(
         600.0,
         description="CLI agents: seconds without output before a run is ended; 0: never.",
         json_schema_extra=_kinds(*CLI_KINDS),
     )
-    read_timeout: float = Field(
+    read_timeout: Seconds = Field(
         120.0,
         description="builtin: seconds without data: a dropped stream.",
         json_schema_extra=_kinds(AgentKind.BUILTIN),
@@ -354,9 +396,9 @@ class MergeRequest(Model):
 
 
 class Run(Model):
-    id: int = 0
+    id: RowId = 0
     task_id: int
-    number: int = Field(description="1, 2, … within its task; `task log --run N` names this.")
+    number: RowId = Field(description="1, 2, … within its task; `task log --run N` names this.")
     kind: RunKind = RunKind.IMPLEMENT
     status: RunStatus = RunStatus.RUNNING
     exit_code: int | None = None
@@ -375,7 +417,7 @@ class Run(Model):
 
 
 class Task(Model):
-    id: int = 0
+    id: RowId = 0
     project_id: int
     title: str
     prompt: str = ""
@@ -401,12 +443,12 @@ class Task(Model):
     fix_rounds_used: int = Field(
         0, description="Automatic fix rounds run since the developer last sent it back."
     )
-    after: list[int] = Field(
+    after: list[RowId] = Field(
         default_factory=list, description="Tasks that must be merged before this one starts."
     )
-    budget_usd: float = Field(0.0, description="Dollars its runs may spend; 0: no limit.")
-    budget_tokens: int = Field(0, description="Tokens its runs may use; 0: no limit.")
-    time_limit_s: float = Field(0.0, description="Seconds its runs may take in all; 0: none.")
+    budget_usd: Dollars = Field(0.0, description="Dollars its runs may spend; 0: no limit.")
+    budget_tokens: Count = Field(0, description="Tokens its runs may use; 0: no limit.")
+    time_limit_s: Seconds = Field(0.0, description="Seconds its runs may take in all; 0: none.")
     reviewer_profile_id: int | None = Field(
         None, description="A fresh run of this profile reviews the change once checks pass."
     )

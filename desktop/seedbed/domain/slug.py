@@ -30,6 +30,11 @@ def task_dir_name(task_id: int, title: str) -> str:
     return f"{task_id}-{slugify(title)}"
 
 
+def numbered(name: str, n: int) -> str:
+    """`name` for the first try, then `name-2`, `name-3` …: a fresh name when one is taken."""
+    return name if n < 2 else f"{name}-{n}"
+
+
 def one_line(text: str, limit: int = 72) -> str:
     """A title squeezed onto one line, for commit subjects and log lines."""
     line = " ".join(text.split())

@@ -19,6 +19,7 @@ from itertools import islice
 from pathlib import PurePosixPath
 
 from seedbed import vcs
+from seedbed.domain import bounds
 from seedbed.domain.diffs import Comment, CommentAuthor
 from seedbed.domain.errors import SeedbedError, UserError
 from seedbed.domain.models import Task, TaskState
@@ -57,8 +58,11 @@ def add_comment(
     path = check_path(path)
     if line is None and end_line is not None:
         raise UserError("--end-line needs --line: the selection's first line")
-    if line is not None and line < 1:
-        raise UserError(f"line {line} is not a line: lines count from 1")
+    for field, number in (("line", line), ("end_line", end_line)):
+        try:  # the bounds Comment declares: lines count from 1 (the reviewer's too)
+            bounds.check(Comment, field, number)
+        except ValueError as exc:
+            raise UserError(f"line {number} is not a line: it {exc}") from None
     if line is not None and end_line is not None and end_line < line:
         raise UserError(f"the selection ends (line {end_line}) before it starts (line {line})")
     body = check_body(body)

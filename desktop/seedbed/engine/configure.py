@@ -9,8 +9,9 @@ from typing import Any
 from pydantic import ValidationError
 
 from seedbed import secrets, vcs
+from seedbed.domain import bounds
 from seedbed.domain.errors import SeedbedError, UserError
-from seedbed.domain.models import AgentKind, AgentProfile, Project
+from seedbed.domain.models import AgentKind, AgentProfile, Model, Project
 from seedbed.domain.slug import slugify
 from seedbed.store import Store
 
@@ -26,6 +27,22 @@ class InvalidField(UserError):
         self.field = field
 
 
+def checked(model: type[Model], data: dict[str, Any], what: str, flags: bool = True) -> Any:
+    """`model` from `data`, or InvalidField naming the first field at fault: "--fix-rounds
+    must be 0 to 10", or without `flags` (for a form) "the fix rounds must be 0 to 10"
+    (the bounds are the model's, domain/bounds.py words them); `what` names the model for
+    an error that is not about a number ("invalid profile: …")."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        field = str(error["loc"][0]) if error["loc"] else ""
+        said = bounds.problem(model, field, error)
+        named = _flag(field) if flags else f"the {field.replace('_', ' ')}"
+        message = f"{named} {said}" if said else f"invalid {what}: {error['msg']}"
+        raise InvalidField(message, field) from None
+
+
 def check_text(text: str, what: str) -> None:
     """Text that becomes a process's stdin, environment or a commit message."""
     if "\0" in text:
@@ -33,8 +50,6 @@ def check_text(text: str, what: str) -> None:
 
 
 # -- projects ---------------------------------------------------------------------------
-
-MAX_FIX_ROUNDS = 10
 
 
 def add_project(
@@ -54,14 +69,9 @@ def add_project(
             raise UserError(f"{top} has a detached HEAD: name the base branch with --base")
     elif not vcs.branch_exists(top, base):
         raise UserError(f"base branch {base!r} does not exist in {top}")
-    if settings.get("diff_budget", 0) < 0:
-        raise UserError("--diff-budget must be 0 or more")
-    if not 0 <= settings.get("fix_rounds", 0) <= MAX_FIX_ROUNDS:
-        raise UserError(f"--fix-rounds must be 0 to {MAX_FIX_ROUNDS}")
-    if settings.get("budget_usd", 0) < 0 or settings.get("budget_tokens", 0) < 0:
-        raise UserError("a project budget must be 0 (none) or more")
-    if settings.get("check_timeout", 1) <= 0:
-        raise UserError("--check-timeout must be a positive number of seconds")
+    # The settings' bounds, as the model declares them (the name is checked below).
+    named = {"name": name or top.name, "path": top, "base_branch": base}
+    checked(Project, {**named, **settings}, "project")
     if name is not None and not name.strip():
         raise UserError("the project name is empty")
     if name is not None and not PROJECT_NAME.fullmatch(name.strip()):
@@ -130,18 +140,8 @@ def update_project_settings(store: Store, project: Project) -> Project:
     """Save a project's settings (setup and check commands, copied files, diff budget,
     check timeout), checked for the user; its name and path do not change."""
     saved = store.get_project(project.id)
-    if project.diff_budget < 0:
-        raise InvalidField("the diff budget must be 0 or more", "diff_budget")
-    if project.budget_usd < 0:
-        raise InvalidField("the budget must be 0 (none) or more", "budget_usd")
-    if project.budget_tokens < 0:
-        raise InvalidField("the token budget must be 0 (none) or more", "budget_tokens")
-    if not 0 <= project.fix_rounds <= MAX_FIX_ROUNDS:
-        raise InvalidField(f"the fix rounds must be 0 to {MAX_FIX_ROUNDS}", "fix_rounds")
-    if project.check_timeout <= 0:
-        raise InvalidField(
-            "the check timeout must be a positive number of seconds", "check_timeout"
-        )
+    # model_copy(update=…) checks nothing: the model's bounds are checked here.
+    checked(Project, project.model_dump(), "project", flags=False)
     if project.base_branch != saved.base_branch and not (
         vcs.branch_exists(project.path, project.base_branch)
     ):
@@ -180,20 +180,9 @@ def check_profile(name: str, kind: AgentKind, **options: Any) -> AgentProfile:
     name = name.strip()
     if not name:
         raise InvalidField("the profile name is empty", "name")
-    if options.get("timeout") is not None and options["timeout"] <= 0:
-        raise InvalidField("--timeout must be a positive number of seconds", "timeout")
-    for field in ("context_window", "max_turns", "max_tries", "max_output_tokens"):
-        if options.get(field) is not None and options[field] < 1:
-            raise InvalidField(f"{_flag(field)} must be at least 1", field)
-    for field in ("price_in", "price_out", "token_budget"):
-        if options.get(field) is not None and options[field] < 0:
-            raise InvalidField(f"{_flag(field)} cannot be negative", field)
-    for field in ("idle_timeout", "grace_seconds", "read_timeout"):
-        if options.get(field) is not None and options[field] < 0:
-            raise InvalidField(f"{_flag(field)} cannot be negative", field)
-    for field in ("context_warn", "context_stop"):
-        if options.get(field) is not None and not 0 < options[field] <= 1:
-            raise InvalidField(f"{_flag(field)} must be a fraction above 0 and at most 1", field)
+    profile: AgentProfile = checked(
+        AgentProfile, {"name": name, "kind": kind, **options}, "profile"
+    )
     if options.get("key_name"):
         try:
             secrets.validate_name(options["key_name"])
@@ -213,13 +202,7 @@ def check_profile(name: str, kind: AgentKind, **options: Any) -> AgentProfile:
             )
         if not str(options.get("model", "")).strip():
             raise InvalidField("a builtin profile needs --model", "model")
-    try:
-        return AgentProfile.model_validate({"name": name, "kind": kind, **options})
-    except ValidationError as exc:
-        error = exc.errors()[0]
-        field = str(error["loc"][0]) if error["loc"] else ""
-        said = f"{_flag(field)}: {error['msg']}" if field else error["msg"]
-        raise InvalidField(f"invalid profile: {said}", field) from None
+    return profile
 
 
 def update_profile(

@@ -23,7 +23,18 @@ from pydantic import Field
 from seedbed.agents.readiness import default_profile
 from seedbed.domain.errors import OperationError, UserError
 from seedbed.domain.lifecycle import check_move
-from seedbed.domain.models import Control, Model, Phase, RunKind, Task, TaskState
+from seedbed.domain.models import (
+    Control,
+    Count,
+    Dollars,
+    Model,
+    Phase,
+    RowId,
+    RunKind,
+    Seconds,
+    Task,
+    TaskState,
+)
 from seedbed.engine.changes import diff_files
 from seedbed.engine.comments import (
     add_comment,
@@ -170,7 +181,7 @@ def add_task(
             foreground=foreground,
             plan_first=plan_first,
             after=check_dependencies(store, Task(project_id=project.id, title=title), after),
-            **checked_budget(budget or TaskBudget()).model_dump(),
+            **(budget or TaskBudget()).model_dump(),
             reviewer_profile_id=(
                 store.find_profile(reviewer).id if reviewer else project.reviewer_profile_id
             ),
@@ -214,11 +225,12 @@ def edit_task(
 
 
 class TaskBudget(Model):
-    """A task's budgets as asked for (0: none); `None` in a change: keep it."""
+    """A task's budgets as asked for (0: none); `None` in a change: keep it. Bounded as
+    the task's own fields are."""
 
-    budget_usd: float | None = 0.0
-    budget_tokens: int | None = 0
-    time_limit_s: float | None = 0.0
+    budget_usd: Dollars | None = 0.0
+    budget_tokens: Count | None = 0
+    time_limit_s: Seconds | None = 0.0
 
 
 class TaskOptions(Model):
@@ -228,15 +240,15 @@ class TaskOptions(Model):
 
     planner: str | None = None
     reviewer: str | None = None
-    after: list[int] = Field(default_factory=list)
+    after: list[RowId] = Field(default_factory=list)
     auto_merge: bool = False
     auto_approve_plan: bool = False
     budget: TaskBudget = Field(default_factory=TaskBudget)
 
 
 def check_task_options(store: Store, task: Task, options: TaskOptions) -> dict[str, Any]:
-    """The task fields the options set, every one checked (profiles exist, no cycle, no
-    negative budget) before anything is written."""
+    """The task fields the options set, every one checked (profiles exist, no cycle; the
+    budgets were bounded by TaskBudget) before anything is written."""
     if task.state in (TaskState.MERGED, TaskState.DISCARDED):
         raise UserError(f"task {task.id} is {task.state.value}: nothing about it changes now")
     planner = store.find_profile(options.planner).id if options.planner else None
@@ -247,7 +259,7 @@ def check_task_options(store: Store, task: Task, options: TaskOptions) -> dict[s
         "after": check_dependencies(store, task, options.after),
         "auto_merge": options.auto_merge,
         "auto_approve_plan": options.auto_approve_plan,
-        **checked_budget(options.budget).model_dump(exclude_none=True),
+        **options.budget.model_dump(exclude_none=True),
     }
 
 
@@ -276,23 +288,12 @@ def set_plan(store: Store, task_id: int, plan: str) -> Task:
     return store.update_task(task_id, plan=plan.strip() + ("\n" if plan.strip() else ""))
 
 
-def checked_budget(budget: TaskBudget) -> TaskBudget:
-    for value, what in (
-        (budget.budget_usd, "--budget-usd"),
-        (budget.budget_tokens, "--budget-tokens"),
-        (budget.time_limit_s, "--time-limit"),
-    ):
-        if value is not None and value < 0:
-            raise UserError(f"{what} must be 0 (none) or more")
-    return budget
-
-
 def set_budget(store: Store, task_id: int, budget: TaskBudget) -> Task:
     """Change a task's budgets; a running one is held to them from its next usage."""
     task = store.get_task(task_id)
     if task.state in (TaskState.MERGED, TaskState.DISCARDED):
         raise UserError(f"task {task_id} is {task.state.value}: it spends nothing now")
-    changes = checked_budget(budget).model_dump(exclude_none=True)
+    changes = budget.model_dump(exclude_none=True)
     return store.update_task(task_id, **changes) if changes else task
 
 

@@ -168,10 +168,11 @@ def discard(store: Store, task_id: int, delete_branch: bool = False) -> Task:
         # Also forgets a worktree whose directory was deleted by hand, which would
         # otherwise still hold its branch and make --delete-branch fail.
         remove_workspace(project, task.worktree)
-    branch = task.branch
-    if delete_branch and _branch_exists(project, task):
-        assert task.branch is not None
-        vcs.delete_branch(project.path, task.branch)
+    # The branch is the task's once its workspace was made on it. A name it only claimed
+    # (its start failed before) may be someone else's branch by now: never deleted.
+    branch = task.branch if task.workspace_ready and _branch_exists(project, task) else None
+    if delete_branch and branch is not None:
+        vcs.delete_branch(project.path, branch)
         branch = None
     return store.move_task(
         task_id,

@@ -35,7 +35,7 @@ from seedbed.domain.models import (
     Task,
     TaskState,
 )
-from seedbed.domain.slug import task_branch, task_dir_name
+from seedbed.domain.slug import numbered, task_branch, task_dir_name
 from seedbed.engine.budgets import check_budget
 from seedbed.engine.planning import plan_prompt
 from seedbed.engine.recorder import EventRecorder
@@ -84,6 +84,7 @@ from seedbed.vcs.runner import (
 NO_CHANGES_NOTE = "no changes: checks skipped"
 STORAGE_RETRY_S = 1.0  # how often a run ended by a full disk tries to record its end
 TASK_STOPPED = "the task was stopped"  # why the git of its run was cut
+MAX_NAME_TRIES = 100  # `-2` to `-99`: fresh names for a task whose own are taken
 T = TypeVar("T")
 
 
@@ -259,19 +260,13 @@ class TaskRunner(PlanAndReview):
         task = self.task
         project = self.project
         if task.branch is None or task.worktree is None:
-            branch = task_branch(task.id, task.title)
-            worktree = worktrees_dir(self.data_dir, project.name) / task_dir_name(
-                task.id, task.title
-            )
+            branch, worktree = self._names(1)
             # Claim the names only if they are free: a branch of that name that exists
             # already is the user's own, never to be used, merged or deleted as ours.
-            if await git_call(vcs.branch_exists, project.path, branch):
-                raise UserError(
-                    f"branch {branch!r} already exists in {project.path}; "
-                    "Seedbed will not reuse or move it"
-                )
+            if await git_call(vcs.branch_name_taken, project.path, branch):
+                raise await self._offer_names(f"the branch {branch}")
             if worktree.exists():
-                raise UserError(f"{worktree} already exists")
+                raise await self._offer_names(f"the worktree {worktree}")
             task = self._update(branch=branch, worktree=worktree, base_branch=project.base_branch)
         assert task.branch is not None and task.worktree is not None
         if task.workspace_ready:
@@ -288,6 +283,8 @@ class TaskRunner(PlanAndReview):
             how = await git_call(
                 vcs.finish_worktree, project.path, task.worktree, task.branch, task.base_branch
             )
+        except vcs.BranchTaken:
+            raise await self._offer_names(f"the branch {task.branch}") from None
         except SeedbedError:
             if not await git_call(vcs.branch_exists, project.path, task.branch):
                 self._update(branch=None, worktree=None)  # nothing was made: unclaim
@@ -311,6 +308,30 @@ class TaskRunner(PlanAndReview):
                 return
             if code != 0:
                 raise StepFailed(f"the setup command exited with code {code}")
+
+    def _names(self, n: int) -> tuple[str, Path]:
+        """The task's branch and worktree, the n-th try (`-2`, `-3` … after the first)."""
+        task = self.task
+        directory = task_dir_name(task.id, task.title)
+        worktree = worktrees_dir(self.data_dir, self.project.name) / numbered(directory, n)
+        return numbered(task_branch(task.id, task.title), n), worktree
+
+    async def _offer_names(self, taken: str) -> UserError:
+        """The error for names another has taken, with fresh ones claimed for the next
+        start: the first free `-2`, `-3` … (a branch is the task's own only when its
+        name was recorded on the task while no such branch existed; docs/decisions.md)."""
+        task, project = self.task, self.project
+        for n in range(2, MAX_NAME_TRIES):
+            branch, worktree = self._names(n)
+            if worktree.exists() or await git_call(vcs.branch_name_taken, project.path, branch):
+                continue
+            self._update(branch=branch, worktree=worktree, base_branch=project.base_branch)
+            return UserError(
+                f"{taken} already exists and is not this task's; "
+                f"`seedbed task start {task.id}` will use {branch}"
+            )
+        self._update(branch=None, worktree=None)
+        return UserError(f"{taken} already exists and is not this task's, nor any name after it")
 
     async def _merge_base(self) -> None:
         """Merge the base branch into the task's branch in its worktree, uncommitted, for

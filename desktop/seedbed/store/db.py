@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from seedbed.domain.errors import UserError
-from seedbed.domain.models import AgentProfile, Project
+from seedbed.domain.models import SQLITE_MAX_INT, AgentProfile, Project
 from seedbed.paths import database_path
 from seedbed.store.board import BoardQueries
 from seedbed.store.comments import CommentQueries
@@ -58,7 +58,10 @@ class Store(TaskQueries, EventQueries, BoardQueries, CommentQueries):
 
     def find_project(self, id_or_name: str) -> Project:
         row = self.conn.execute("SELECT * FROM projects WHERE name = ?", (id_or_name,)).fetchone()
-        if row is None and id_or_name.isdigit():
+        # An id only as SQLite stores them: ASCII digits ("²" is a digit to isdigit, not
+        # to int()), at most SQLITE_MAX_INT (a larger one is no project's).
+        number = id_or_name.isascii() and id_or_name.isdigit()
+        if row is None and number and int(id_or_name) <= SQLITE_MAX_INT:
             row = self.conn.execute(
                 "SELECT * FROM projects WHERE id = ?", (int(id_or_name),)
             ).fetchone()

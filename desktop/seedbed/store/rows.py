@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
 
 from seedbed.domain.errors import UserError
 from seedbed.domain.models import AgentProfile, CheckResult, Project, Run, Task
@@ -95,16 +97,33 @@ RUN_COLUMNS = [
 ]
 
 
+Saved = TypeVar("Saved", bound=BaseModel)
+
+
+def validated(model: type[Saved], data: dict[str, Any]) -> Saved:
+    """`model` from saved data. A setting an older Seedbed let through that the model's
+    bounds now refuse (a budget of inf, a NaN price saved as null) gets its default, so
+    that one such value cannot make every command that reads it fail."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        bad = {str(error["loc"][0]) for error in exc.errors() if error["loc"]}
+        fields = model.model_fields
+        if not bad or any(name not in fields or fields[name].is_required() for name in bad):
+            raise
+        return model.model_validate({k: v for k, v in data.items() if k not in bad})
+
+
 def project_from_row(row: sqlite3.Row) -> Project:
     data = dict(row)
     data.pop("created_at")
     data["copy_globs"] = json.loads(data["copy_globs"])
-    return Project.model_validate(data)
+    return validated(Project, data)
 
 
 def profile_from_row(row: sqlite3.Row) -> AgentProfile:
     config = json.loads(row["config"])
-    return AgentProfile.model_validate({**config, "id": row["id"], "name": row["name"]})
+    return validated(AgentProfile, {**config, "id": row["id"], "name": row["name"]})
 
 
 def task_from_row(row: sqlite3.Row | dict[str, Any]) -> Task:
@@ -113,7 +132,7 @@ def task_from_row(row: sqlite3.Row | dict[str, Any]) -> Task:
         data[flag] = bool(data[flag])
     data["after"] = json.loads(data.pop("after_ids"))
     data["merge_request"] = json.loads(data["merge_request"]) if data["merge_request"] else None
-    return Task.model_validate(data)
+    return validated(Task, data)
 
 
 def task_values(task: Task) -> dict[str, Any]:

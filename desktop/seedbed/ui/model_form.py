@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from seedbed.domain import bounds
 from seedbed.engine.operations import InvalidField
 from seedbed.ui.widgets import ErrorLabel
 
@@ -298,7 +299,8 @@ class ModelForm(QWidget):
         except ValidationError as exc:
             for error in exc.errors():
                 field = str(error["loc"][0]) if error["loc"] else ""
-                self.show_error(field, error["msg"])
+                said = bounds.problem(self.model, field, error)  # as the CLI words it
+                self.show_error(field, said or error["msg"])
         return None
 
     # -- errors ------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from seedbed.domain import bounds
 from seedbed.domain.errors import UserError
 from seedbed.domain.models import AgentProfile, Project, Task
 from seedbed.engine.operations import TaskBudget, TaskOptions
@@ -32,10 +33,21 @@ def parse_after(text: str) -> list[int]:
     found = []
     for part in parts:
         number = part.removeprefix("#")
-        if not number.isdigit():
+        if not (number.isascii() and number.isdigit()):
             raise UserError(f"{part!r} is not a task number (write them like 12, 15)")
+        try:
+            bounds.check(Task, "after", int(number))
+        except ValueError as exc:
+            raise UserError(f"{part!r} is not a task number: it {exc}") from None
         found.append(int(number))
     return found
+
+
+def _range(field: str) -> tuple[float, float]:
+    """The bounds Task declares for one of its budgets: what a spin box may hold."""
+    low, _strict, high = bounds.field_bounds(Task, field)
+    assert low is not None and high is not None
+    return low, high
 
 
 class TaskOptionsBox(QGroupBox):
@@ -52,17 +64,17 @@ class TaskOptionsBox(QGroupBox):
         self.auto_approve_box = QCheckBox("Approve the plan without asking me", self)
         self.auto_merge_box = QCheckBox("Merge once checks pass and the reviewer approves", self)
         self.usd = QDoubleSpinBox(self)
-        self.usd.setRange(0, 10_000)
+        self.usd.setRange(*_range("budget_usd"))
         self.usd.setDecimals(3)
         self.usd.setPrefix("$")
         self.usd.setSpecialValueText("no $ limit")
         self.tokens = QSpinBox(self)
-        self.tokens.setRange(0, 2_000_000_000)
+        self.tokens.setRange(*(int(end) for end in _range("budget_tokens")))
         self.tokens.setSingleStep(100_000)
         self.tokens.setSpecialValueText("no token limit")
         self.tokens.setSuffix(" tokens")
         self.minutes = QDoubleSpinBox(self)  # fractions too: a CLI limit of 0.5 stays
-        self.minutes.setRange(0, 24 * 60)
+        self.minutes.setRange(*(end / 60 for end in _range("time_limit_s")))
         self.minutes.setDecimals(2)
         self.minutes.setSuffix(" min")
         self.minutes.setSpecialValueText("no time limit")

@@ -15,8 +15,10 @@ from seedbed.vcs.diff import (
     worktree_review_diff,
 )
 from seedbed.vcs.git import (
+    BranchTaken,
     attach_worktree,
     branch_exists,
+    branch_name_taken,
     commit_all,
     copy_into_worktree,
     create_worktree,
@@ -47,11 +49,13 @@ from seedbed.vcs.merge import (
 from seedbed.vcs.runner import GitError
 
 __all__ = [
+    "BranchTaken",
     "DirtyCheckout",
     "GitError",
     "MergeConflict",
     "attach_worktree",
     "branch_exists",
+    "branch_name_taken",
     "commit_all",
     "conflicting_files",
     "copy_into_worktree",

@@ -75,6 +75,21 @@ def branch_exists(repo: Path, branch: str) -> bool:
     return True
 
 
+def branch_name_taken(repo: Path, branch: str) -> bool:
+    """Whether a new branch cannot have this name: a branch has it, or branches below it
+    do (a branch `x/y` keeps `x` from being one)."""
+    if branch_exists(repo, branch):
+        return True
+    below = run_git(
+        repo, "for-each-ref", "--count=1", "--format=%(refname)", f"refs/heads/{branch}/"
+    )
+    return bool(below.strip())
+
+
+class BranchTaken(UserError):
+    """The branch a task claimed exists and holds commits that are not the task's."""
+
+
 def rev_parse(repo: Path, rev: str) -> str:
     """The commit sha `rev` names (tags are peeled to their commit)."""
     check_name(rev, "revision")
@@ -207,10 +222,25 @@ def finish_worktree(repo: Path, path: Path, branch: str, base: str) -> str:
     if os.path.lexists(path):
         shutil.rmtree(path)  # what a `worktree add` cut short left; no work is in it yet
     if branch_exists(repo, branch):
+        # What an interrupted `worktree add` made starts on the base and holds no commit
+        # of its own yet; one with commits the base lacks was made by someone else after
+        # the task claimed the name (a branch holding someone's work is never adopted).
+        if not _is_ancestor(repo, f"refs/heads/{branch}", base):
+            raise BranchTaken(f"the branch {branch} already exists and is not this task's")
         attach_worktree(repo, path, branch)
         return "re-attached"
     create_worktree(repo, path, branch, base)
     return "created"
+
+
+def _is_ancestor(repo: Path, commit: str, of: str) -> bool:
+    try:
+        run_git(repo, "merge-base", "--is-ancestor", commit, of)
+    except GitError as exc:
+        if exc.status == 1:
+            return False
+        raise
+    return True
 
 
 def add_detached_worktree(repo: Path, path: Path, commit: str) -> None:
