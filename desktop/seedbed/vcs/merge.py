@@ -1,9 +1,9 @@
 """Merging a task branch into its base without ever leaving the user's checkout half-merged.
 
 Conflicts are found first with `git merge-tree --write-tree`, which touches no checkout; the
-new commit is built with `commit-tree` from that tree; only then does the base move, either
-by a fast-forward inside the checkout that has it (files and ref together) or, when no
-checkout has it, by a compare-and-swap `update-ref`.
+new commit is built with `commit-tree` from that tree; only then does the base move by a
+compare-and-swap `update-ref`, the checkout that has it (if any) switched to the new tree
+just before and back when the ref cannot move. None of the user's hooks run meanwhile.
 """
 
 from __future__ import annotations
@@ -127,22 +127,64 @@ def _rebase(repo: Path, worktree: Path | None, base: str, branch: str, onto: str
     return rev_parse(worktree, "HEAD")
 
 
+def _why(exc: GitError) -> str:
+    """Git's own reason, as one clause (its first line, without `fatal:`)."""
+    lines = [line.strip() for line in exc.stderr.splitlines() if line.strip()]
+    first = lines[0] if lines else str(exc)
+    for prefix in ("fatal: ", "error: "):
+        first = first.removeprefix(prefix)
+    return first.rstrip(".")
+
+
+def _update_ref(repo: Path, base: str, old: str, new: str) -> None:
+    """Compare-and-swap `base` from `old` to `new`; refused, changing nothing, when it
+    moved meanwhile or another git process holds its lock. Seedbed moves the base as an
+    unattended step whose checks already ran: no hook of the user's runs then (see
+    docs/decisions.md), so none can hang or refuse it halfway."""
+    reason = f"seedbed merge into {base}"
+    run_git(repo, *UNATTENDED, "update-ref", "-m", reason, f"refs/heads/{base}", new, old)
+
+
+def _switch_files(checkout: Path, old: str, new: str) -> None:
+    """The checkout's index and files from `old`'s tree to `new`'s; refused before writing
+    anything when a local file would be overwritten."""
+    run_git(checkout, *UNATTENDED, "read-tree", "-m", "-u", old, new)
+
+
 def _move_base(repo: Path, base: str, old: str, new: str, checkout: Path | None) -> None:
-    """Point `base` at `new`, updating the checkout that has it, if any."""
-    reason = {"GIT_REFLOG_ACTION": f"seedbed merge into {base}"}
+    """Point `base` at `new`, updating the checkout that has it, if any: its files first,
+    then the ref, and the files back when the ref cannot move, so a refused move leaves
+    the checkout exactly as it was (a `merge --ff-only` left them staged)."""
     if checkout is None:
-        run_git(
-            repo, "update-ref", "-m", reason["GIT_REFLOG_ACTION"], f"refs/heads/{base}", new, old
-        )
+        try:
+            _update_ref(repo, base, old, new)
+        except GitError as exc:
+            raise OperationError(f"could not move {base} ({_why(exc)}); nothing changed") from None
         return
     if rev_parse(checkout, "HEAD") != old:
         raise OperationError(f"{base} moved while merging; merge again")
-    # --ff-only updates files and ref together and refuses to overwrite local files.
-    options = ("--ff-only", "--no-autostash", "--no-verify-signatures", "--quiet")
+    run_git(checkout, "update-index", "-q", "--refresh", check=False)  # stat info only
     try:
-        run_git(checkout, "merge", *options, new, env=reason)
+        _switch_files(checkout, old, new)
     except GitError as exc:
-        raise OperationError(f"could not update {checkout}: {exc.stderr.strip()}") from None
+        raise OperationError(
+            f"could not update {checkout} ({_why(exc)}); nothing changed"
+        ) from None
+    try:
+        _update_ref(repo, base, old, new)
+    except GitError as exc:
+        why = _why(exc)
+        try:
+            _switch_files(checkout, new, old)
+        except GitError as undo:
+            raise OperationError(
+                f"could not move {base} ({why}) nor put {checkout} back ({_why(undo)}): "
+                f"its files are {new[:10]}'s, its HEAD {old[:10]}"
+            ) from None
+        raise OperationError(
+            f"could not move {base} ({why}); {base} and {checkout} are as they were: "
+            "approve again once the other git process is done"
+        ) from None
 
 
 @dataclass(frozen=True)
