@@ -18,6 +18,7 @@ from seedbed.domain.models import (
     TaskState,
 )
 from seedbed.engine.merging import base_moved_since_checks
+from seedbed.engine.recovery import holding_task
 from seedbed.engine.run_support import (
     commit_work,
     discard_message,
@@ -139,6 +140,11 @@ def _check_fixable(store: Store, project: Project, task: Task) -> None:
 
 
 def _merge_base_and_fix(store: Store, task_id: int, message: str) -> Task:
+    with holding_task(store, task_id):
+        return _queue_fix(store, task_id, message)
+
+
+def _queue_fix(store: Store, task_id: int, message: str) -> Task:
     return store.move_task(
         task_id,
         TaskState.RUNNING,

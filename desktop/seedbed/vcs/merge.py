@@ -264,6 +264,15 @@ def land(repo: Path, plan: MergePlan) -> str:
     return plan.new
 
 
+def reached(repo: Path, base: str, commit: str) -> bool:
+    """Whether the branch `base` is at `commit` or contains it: a planned merge landed
+    (whatever moved the base after it)."""
+    try:
+        return _is_ancestor(repo, commit, f"refs/heads/{base}")
+    except GitError:
+        return False  # an unknown commit or base: it did not land there
+
+
 def merge(
     repo: Path,
     base: str,
