@@ -153,8 +153,8 @@ def approve(
     output, or the phase it had (a dirty checkout, a base moved by hand).
     """
     asked_at = asked_at or time.time()
-    asked = store.get_task(task_id).state  # what the user saw: a start may come between
     try:
+        asked = store.get_task(task_id).state  # as the user saw it: a start may come between
         with holding_approve(store.path.parent, task_id):
             return _approve(
                 store,
