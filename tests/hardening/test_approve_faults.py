@@ -311,6 +311,49 @@ def test_a_refusing_reference_transaction_hook_does_not_stop_the_approve(
     assert git(repo, "status", "--porcelain") == ""
 
 
+FAILING_FILTER = """#!/bin/sh
+# A required smudge filter that fails while the test says so.
+if [ -f '{flag}' ]; then exit 1; fi
+exec cat
+"""
+
+
+def test_a_filter_that_fails_halfway_leaves_the_checkout_exactly_as_it_was(
+    seedbed: SeedbedCli, tmp_path: Path
+) -> None:
+    """Git writes some of the files, then a required filter fails: the files it wrote
+    are taken back (they were left half-merged, and later approves refused)."""
+    flag = tmp_path / "failing"
+    script = tmp_path / "fail.sh"
+    script.write_text(FAILING_FILTER.format(flag=flag))
+    script.chmod(0o755)
+    repo = make_repo(
+        tmp_path / "repo",
+        {"README.md": "# demo\n", "old.txt": "old\n", ".gitattributes": "*.fail filter=fail\n"},
+    )
+    for key, value in (("smudge", str(script)), ("clean", "cat"), ("required", "true")):
+        git(repo, "config", f"filter.fail.{key}", value)
+    seedbed.ok("project", "add", str(repo), "--name", "demo")
+    change = (
+        "printf 'a\\n' > a.txt && mkdir -p sub && printf 'b\\n' > sub/b.txt && "
+        "printf 'z\\n' > z.fail && printf 'y\\n' >> README.md && rm old.txt"
+    )
+    (task_id,) = ready_tasks(seedbed, change, 1)
+    before = checkout_state(repo)
+    flag.touch()
+
+    refused = seedbed("task", "approve", str(task_id))
+
+    lines = refused.err.strip().splitlines()
+    assert refused.code != 0 and len(lines) == 1 and lines[0].startswith("error: "), refused
+    assert checkout_state(repo) == before
+    flag.unlink()
+    seedbed.ok("task", "approve", str(task_id))
+    assert seedbed.show(task_id)["state"] == "merged"
+    assert (repo / "z.fail").read_text() == "z\n" and not (repo / "old.txt").exists()
+    assert git(repo, "status", "--porcelain") == ""
+
+
 # -- 5. many approves at once ----------------------------------------------------------
 
 

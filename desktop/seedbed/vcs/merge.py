@@ -8,6 +8,7 @@ just before and back when the ref cannot move. None of the user's hooks run mean
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -147,8 +148,69 @@ def _update_ref(repo: Path, base: str, old: str, new: str) -> None:
 
 def _switch_files(checkout: Path, old: str, new: str) -> None:
     """The checkout's index and files from `old`'s tree to `new`'s; refused before writing
-    anything when a local file would be overwritten."""
-    run_git(checkout, *UNATTENDED, "read-tree", "-m", "-u", old, new)
+    anything when a local file would be overwritten. When git fails halfway (a filter
+    that fails or is killed), the files it wrote are taken back: git writes the index
+    last, so it still has `old`'s."""
+    changed = _changed_paths(checkout, old, new)
+    present = {path for path in changed if os.path.lexists(checkout / path)}
+    try:
+        run_git(checkout, *UNATTENDED, "read-tree", "-m", "-u", old, new)
+    except GitError as exc:
+        try:
+            _take_back(checkout, new, changed, present)
+        except GitError as undo:
+            raise OperationError(
+                f"could not update {checkout} ({_why(exc)}) nor take back the files it "
+                f"wrote ({_why(undo)})"
+            ) from None
+        raise
+
+
+def _changed_paths(checkout: Path, old: str, new: str) -> dict[str, str]:
+    """Each path `new` adds (A), changes (M, T) or deletes (D) against `old`."""
+    out = run_git(
+        checkout, *PATHS_RAW, "diff-tree", "-r", "--no-renames", "--name-status", "-z", old, new
+    )
+    fields = out.split("\0")
+    return {path: status[0] for status, path in zip(fields[::2], fields[1::2], strict=False)}
+
+
+def _take_back(checkout: Path, new: str, changed: dict[str, str], present: set[str]) -> None:
+    """Undo the files a failed switch to `new` wrote: those it added removed, those it
+    changed or deleted checked out again from the index (still the old tree's). A file
+    the user changed meanwhile is left alone: only one with `new`'s content is ours."""
+    restore: list[str] = []
+    for path, status in changed.items():
+        target = checkout / path
+        exists = os.path.lexists(target)
+        if status == "A":
+            if exists and path not in present and _has_content_of(checkout, new, path):
+                target.unlink()
+                _remove_empty_parents(checkout, target.parent)
+            continue
+        deleted = status == "D" and path in present and not exists
+        rewritten = status != "D" and exists and _has_content_of(checkout, new, path)
+        if deleted or rewritten:
+            restore.append(path)
+    if restore:
+        run_git(
+            checkout, *PATHS_RAW, "checkout-index", "-f", "-z", "--stdin", input="\0".join(restore)
+        )
+
+
+def _has_content_of(checkout: Path, commit: str, path: str) -> bool:
+    """Whether the file at `path` holds what `commit` has there (as git would store it)."""
+    try:
+        wrote = run_git(checkout, "hash-object", f"--path={path}", "--", path).strip()
+        return wrote == run_git(checkout, "rev-parse", f"{commit}:{path}").strip()
+    except GitError:
+        return False
+
+
+def _remove_empty_parents(checkout: Path, directory: Path) -> None:
+    while directory != checkout and directory.is_dir() and not any(directory.iterdir()):
+        directory.rmdir()
+        directory = directory.parent
 
 
 def _move_base(repo: Path, base: str, old: str, new: str, checkout: Path | None) -> None:
