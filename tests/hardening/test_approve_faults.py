@@ -263,6 +263,38 @@ def test_approve_and_start_at_once_one_wins_and_the_other_says_why(
     assert all(winners.values()), winners  # both orders were tried
 
 
+def test_a_discard_during_an_approve_is_refused_and_touches_nothing(
+    seedbed: SeedbedCli, repo: Path
+) -> None:
+    """The same guard as a start: a discard while the merge result is checked is refused
+    before it commits or removes anything in the task's worktree."""
+    check = "if [ -f slow ]; then sleep 4; fi; true"  # slow on the merge result only
+    seedbed.ok("project", "add", str(repo), "--name", "demo", "--check", check)
+    (task_id,) = ready_tasks(seedbed, "printf 'x\\n' > new.txt", 1)
+    worktree = Path(seedbed.show(task_id)["worktree"])
+    (repo / "slow").write_text("")
+    git(repo, "add", "slow")
+    git(repo, "commit", "-q", "-m", "slow checks")
+
+    approving = seedbed.spawn("task", "approve", str(task_id))
+    wait_for(
+        lambda: stored_task(seedbed, task_id) == ("awaiting_review", "merging"),
+        30,
+        "the approve never started",
+    )
+    refused = one_error(seedbed("task", "discard", str(task_id)))
+    still_there = worktree.exists()  # the approve's checks go on meanwhile
+    _out, err = approving.communicate(timeout=60)
+
+    assert f"task {task_id} is being merged" in refused, refused
+    assert still_there
+    assert approving.returncode == 0, err
+    assert seedbed.show(task_id)["state"] == "merged"
+    assert (repo / "new.txt").read_text() == "x\n"
+    merge_runs = [r for r in seedbed.show(task_id)["runs"] if r["kind"] == "merge"]
+    assert [r["status"] for r in merge_runs] == ["succeeded"]
+
+
 # -- 4. the base's ref lock held, or a hook refusing, during approve --------------------
 
 
