@@ -22,8 +22,6 @@ from seedbed.domain.models import TaskState
 from seedbed.store import Store
 from tests.conftest import Result, SeedbedCli, git, make_repo
 
-STRATEGIES = ["squash", "merge", "rebase"]
-
 
 def wait_for(what: Callable[[], bool], timeout: float, message: str) -> None:
     deadline = time.monotonic() + timeout
