@@ -40,6 +40,7 @@ from seedbed.domain.models import (
 from seedbed.engine import operations as ops
 from seedbed.engine.engine import Engine
 from seedbed.engine.lock import EngineLock
+from seedbed.engine.recovery import finish_if_landed
 from seedbed.store.settings import load_settings
 
 
@@ -248,6 +249,7 @@ class Cli(Reads):
         return EXIT_OK
 
     def task_show(self) -> int:
+        finish_if_landed(self.store, self.args.id)  # an approve killed after the base moved
         detail = ops.task_detail(self.store, self.args.id)
         error = detail["error"]
         runs = "\n".join(

@@ -393,6 +393,11 @@ class MergeRequest(Model):
     previous_phase: Phase = Phase.READY
     queued_at: float = 0.0
     pid: int = Field(0, description="The process carrying the approve out.")
+    landing: str = Field(
+        "",
+        description="The commit the base is about to move to (recorded just before it "
+        "moves): recovery finishes an approve killed after that as merged.",
+    )
 
 
 class Run(Model):

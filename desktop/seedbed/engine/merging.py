@@ -62,7 +62,14 @@ from seedbed.paths import worktrees_dir
 from seedbed.store import Store
 from seedbed.store.approving import holding_approve
 from seedbed.vcs.git import add_detached_worktree, remove_worktree, rev_parse, trailer_values
-from seedbed.vcs.merge import MergeConflict, MergePlan, commits_between, land, plan_merge
+from seedbed.vcs.merge import (
+    MergeConflict,
+    MergePlan,
+    commits_between,
+    land,
+    plan_merge,
+    reached,
+)
 
 TELLING = re.compile(r"(error|exception|fail|assert|denied|not found)", re.IGNORECASE)
 RULE = re.compile(r"^([-=_~*#. ]+|Traceback \(most recent call last\):)$")
@@ -147,10 +154,12 @@ def approve(
     """
     asked_at = asked_at or time.time()
     try:
+        asked = store.get_task(task_id).state  # as the user saw it: a start may come between
         with holding_approve(store.path.parent, task_id):
             return _approve(
                 store,
                 task_id,
+                asked,
                 MergeRequest(
                     strategy=MergeStrategy(strategy),
                     message=message,
@@ -169,13 +178,21 @@ def approve(
 def _approve(
     store: Store,
     task_id: int,
+    asked: TaskState,
     request: MergeRequest,
     automatic: bool,
     on_flush: FlushListener | None,
 ) -> Task:
-    """approve(), holding the task's approve lock (so no other approve of it runs)."""
+    """approve(), holding the task's approve lock (so no other approve of it, nor a start
+    or resume of it, runs); `asked`: the task's state when it was asked."""
+    finished = finish_landed(store, task_id)
+    if finished is not None:
+        return finished  # an approve killed after the base moved: done now
     task = store.get_task(task_id)
     expect = TaskState.RUNNING if automatic else TaskState.AWAITING_REVIEW
+    if task.state is TaskState.RUNNING and not automatic:
+        how = "was started again" if asked is TaskState.AWAITING_REVIEW else "is running"
+        raise UserError(f"task {task_id} {how}; approve it when it is back in review")
     if task.state is not expect:
         check_move(task_id, task.state, TaskState.MERGED)  # names what is wrong
         raise UserError(f"task {task_id} is {task.state.value}: it is not for this merge")
@@ -222,6 +239,10 @@ def _approve(
             agents = trailer_values(project.path, task.base_branch, task.branch or "", AGENT_KEY)
             message = merge_message(task, request.message, agents, agent)
             plan, checks = _merge_checked(store, project, task, request, message, recorder)
+            # Said before the base moves, so that recovery can tell whether it did when
+            # this process dies (kill -9) before the task is marked merged.
+            request = request.model_copy(update={"landing": plan.new})
+            store.update_task(task_id, expect=expect, merge_request=request)
             # From here on an interrupt waits: the base moves and the task is merged, or
             # neither happens.
             with signals_deferred():
@@ -229,7 +250,7 @@ def _approve(
                 landed = True
                 moved = f"{task.base_branch} moved to {plan.new[:10]}"
                 recorder.add([StatusEvent(phase="merging", message=moved)])
-                _end_run(store, recorder, run, RunStatus.SUCCEEDED, "", checks)
+                _end_run(store, recorder, run, RunStatus.SUCCEEDED, "", checks, plan.new)
                 return _merged(store, project, task, request, expect)
     except BaseException as exc:
         if landed:
@@ -240,6 +261,35 @@ def _approve(
             _end_run(store, recorder, run, RunStatus.FAILED, str(exc), checks)
         _unqueue(store, task_id, automatic, previous, exc)
         raise
+
+
+FINISHED_BY_RECOVERY = (
+    "{base} had moved to {commit} when this approve's process ended: finished by recovery"
+)
+
+
+def finish_landed(store: Store, task_id: int) -> Task | None:
+    """The task merged, if an approve of it died after the base moved (killed before it
+    could say so): the commit it recorded as landing is on the base. Its merge run ends
+    as succeeded with that commit and a line saying recovery finished it; the worktree
+    and branch go as that approve would have done. None when there is no such approve.
+    Call it holding the task's approve lock (no live approve of it then)."""
+    task = store.get_task(task_id)
+    request = task.merge_request
+    if request is None or not request.landing:
+        return None
+    if task.state not in (TaskState.AWAITING_REVIEW, TaskState.RUNNING) or task.branch is None:
+        return None
+    project = store.get_project(task.project_id)
+    if not reached(project.path, task.base_branch, request.landing):
+        return None  # it died before the base moved: recovery undoes it
+    message = FINISHED_BY_RECOVERY.format(base=task.base_branch, commit=request.landing[:10])
+    for run in store.list_runs(task_id):
+        if run.kind is RunKind.MERGE and run.status is RunStatus.RUNNING:
+            recorder = EventRecorder(store, run.id)
+            recorder.add([StatusEvent(phase="merging", message=message)])
+            _end_run(store, recorder, run, RunStatus.SUCCEEDED, "", run.checks, request.landing)
+    return _merged(store, project, task, request, task.state)
 
 
 def _merged(
@@ -432,7 +482,9 @@ def _end_run(
     status: RunStatus,
     reason: str,
     checks: CheckResult,
+    commit: str | None = None,
 ) -> None:
+    """The merge run ended; `commit`: what the base moved to, when it did."""
     if reason:
         recorder.add([ErrorEvent(message=recorder.scrub(reason))])
     phase = "merged" if status is RunStatus.SUCCEEDED else "merging"
@@ -444,4 +496,5 @@ def _end_run(
         reason=recorder.scrub(reason),
         ended_at=time.time(),
         checks=checks,
+        commit=commit,
     )

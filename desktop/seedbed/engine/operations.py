@@ -62,7 +62,7 @@ from seedbed.engine.lock import EngineBusy, EngineLock
 from seedbed.engine.merging import approve
 from seedbed.engine.projects import RemovedProject, remove_project
 from seedbed.engine.radar import budget_note, overlapping_tasks
-from seedbed.engine.recovery import interrupt_run
+from seedbed.engine.recovery import holding_task, interrupt_run
 from seedbed.engine.review import (
     diff_stat,
     diff_text,
@@ -312,8 +312,16 @@ def check_room_to_pin(store: Store, project_id: int) -> None:
 
 
 def start_task(store: Store, task_id: int) -> Task:
-    """Queue a planned task, or resume one that waits for review in its own worktree."""
+    """Queue a planned task, or resume one that waits for review in its own worktree;
+    never while an approve of it lives (one of them wins, the other says so)."""
+    with holding_task(store, task_id):
+        return _start_task(store, task_id)
+
+
+def _start_task(store: Store, task_id: int) -> Task:
     task = store.get_task(task_id)
+    if task.state is TaskState.MERGED:
+        raise UserError(f"task {task_id} is merged: there is nothing left to start")
     if task.profile_id is None:
         raise UserError(f"task {task_id} has no agent profile: add one with `seedbed profile add`")
     check_move(task_id, task.state, TaskState.RUNNING)
@@ -369,17 +377,18 @@ def request_plan_changes(store: Store, task_id: int, comment: str) -> Task:
 
 def _plan_decided(store: Store, task_id: int, kind: RunKind, message: str, approved: bool) -> Task:
     """A waiting plan decided on: queued again, for the executor or the planner."""
-    return store.move_task(
-        task_id,
-        TaskState.RUNNING,
-        Phase.QUEUED,
-        expect=TaskState.AWAITING_REVIEW,
-        pending_kind=kind,
-        pending_message=message,
-        control=Control.NONE,
-        error="",
-        plan_approved=approved,
-    )
+    with holding_task(store, task_id):
+        return store.move_task(
+            task_id,
+            TaskState.RUNNING,
+            Phase.QUEUED,
+            expect=TaskState.AWAITING_REVIEW,
+            pending_kind=kind,
+            pending_message=message,
+            control=Control.NONE,
+            error="",
+            plan_approved=approved,
+        )
 
 
 def _plan_waiting(store: Store, task_id: int) -> Task:
@@ -413,17 +422,18 @@ def request_changes(store: Store, task_id: int, message: str) -> Task:
             f"task {task_id} has no approved plan to write code from: start it to plan "
             "again (or turn plan first off)"
         )
-    return store.move_task(
-        task_id,
-        TaskState.RUNNING,
-        Phase.QUEUED,
-        expect=TaskState.AWAITING_REVIEW,
-        pending_kind=RunKind.FIX,
-        pending_message=message,
-        control=Control.NONE,
-        fix_rounds_used=0,  # the developer's round: the automatic ones count afresh
-        review_verdict="",
-    )
+    with holding_task(store, task_id):
+        return store.move_task(
+            task_id,
+            TaskState.RUNNING,
+            Phase.QUEUED,
+            expect=TaskState.AWAITING_REVIEW,
+            pending_kind=RunKind.FIX,
+            pending_message=message,
+            control=Control.NONE,
+            fix_rounds_used=0,  # the developer's round: the automatic ones count afresh
+            review_verdict="",
+        )
 
 
 def move_before(store: Store, task_id: int, before_id: int | None) -> None:

@@ -10,14 +10,16 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from seedbed.agents.process import RUN_MARKER_VARIABLE, kill_group, run_marker
 from seedbed.domain.errors import SeedbedError
 from seedbed.domain.events import ErrorEvent, StatusEvent
 from seedbed.domain.models import Control, Phase, Run, RunKind, RunStatus, TaskState
+from seedbed.engine.merging import finish_landed
 from seedbed.engine.recorder import EventRecorder
 from seedbed.engine.run_support import commit_message, commit_work, task_agent
 from seedbed.engine.shared_config import (
@@ -153,11 +155,46 @@ def recover_dead_merges(store: Store) -> list[int]:
     for task_id in sorted(waiting | dead_runs.keys()):
         try:
             with holding_approve(data_dir, task_id, wait=0):  # refused: its approve lives
-                if _undo_dead_merge(store, task_id):
+                if settle_dead_approve(store, task_id):
                     changed.append(task_id)
         except (SeedbedError, OSError, ValueError):
             continue
     return changed
+
+
+def settle_dead_approve(store: Store, task_id: int) -> bool:
+    """What a dead approve of the task left (called holding its approve lock): finished
+    as merged when the base had moved already (killed right after it moved), else
+    undone. Whether there was anything."""
+    return finish_landed(store, task_id) is not None or _undo_dead_merge(store, task_id)
+
+
+@contextlib.contextmanager
+def holding_task(store: Store, task_id: int) -> Iterator[None]:
+    """The guard a start or resume of the task shares with approve (its approve lock):
+    refused while an approve of it lives; a dead one is settled first, so what follows
+    sees the task as it really is (merged, when its approve had landed)."""
+    refusal = (
+        f"task {task_id} is being merged (its merge result is queued or checked): "
+        "wait for it to land or fail"
+    )
+    with holding_approve(store.path.parent, task_id, refusal=refusal):
+        settle_dead_approve(store, task_id)
+        yield
+
+
+def finish_if_landed(store: Store, task_id: int) -> bool:
+    """A look at the task (`task show`) finishes an approve of it that died after the
+    base moved; quietly nothing when it cannot (a live approve, a read-only data dir)."""
+    request = store.get_task(task_id).merge_request
+    if request is None or not request.landing:
+        return False
+    with (
+        contextlib.suppress(SeedbedError, OSError, sqlite3.Error),
+        holding_approve(store.path.parent, task_id, wait=0),
+    ):
+        return finish_landed(store, task_id) is not None
+    return False
 
 
 def _undo_dead_merge(store: Store, task_id: int) -> bool:
@@ -182,13 +219,14 @@ def _undo_dead_merge(store: Store, task_id: int) -> bool:
 
 def recover(store: Store) -> list[int]:
     """End every run a previous engine left running; returns the affected task ids."""
-    tasks: list[int] = []
+    # Approves first: one that died after the base moved is finished as merged before
+    # its task's run (an auto-merge's) is interrupted.
+    tasks: list[int] = recover_dead_merges(store)
     for run in store.runs_with_status(RunStatus.RUNNING.value):
         if run.kind is RunKind.MERGE:
-            continue  # approves are any process's: below, only those whose process died
+            continue  # approves are any process's: above, only those whose process died
         interrupt_run(store, run)
         tasks.append(run.task_id)
-    tasks.extend(recover_dead_merges(store))
     # A task can be left mid-lifecycle with no run row (killed between the two writes).
     for task in store.list_tasks(states=[TaskState.RUNNING]):
         if task.phase is not Phase.QUEUED and task.id not in tasks:

@@ -18,6 +18,7 @@ from seedbed.domain.models import (
     TaskState,
 )
 from seedbed.engine.merging import base_moved_since_checks
+from seedbed.engine.recovery import holding_task
 from seedbed.engine.run_support import (
     commit_work,
     discard_message,
@@ -139,6 +140,11 @@ def _check_fixable(store: Store, project: Project, task: Task) -> None:
 
 
 def _merge_base_and_fix(store: Store, task_id: int, message: str) -> Task:
+    with holding_task(store, task_id):
+        return _queue_fix(store, task_id, message)
+
+
+def _queue_fix(store: Store, task_id: int, message: str) -> Task:
     return store.move_task(
         task_id,
         TaskState.RUNNING,
@@ -158,7 +164,12 @@ def _merge_base_and_fix(store: Store, task_id: int, message: str) -> Task:
 
 def discard(store: Store, task_id: int, delete_branch: bool = False) -> Task:
     """Archive a task. Its work is committed to its branch first; the branch is kept
-    unless delete_branch."""
+    unless delete_branch. Never while an approve of it lives (its worktree is in use)."""
+    with holding_task(store, task_id):
+        return _discard(store, task_id, delete_branch)
+
+
+def _discard(store: Store, task_id: int, delete_branch: bool) -> Task:
     task = store.get_task(task_id)
     check_move(task_id, task.state, TaskState.DISCARDED)
     project = _project_of(store, task)

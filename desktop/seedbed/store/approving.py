@@ -24,10 +24,13 @@ def approve_lock_path(data_dir: Path, task_id: int) -> Path:
 
 
 @contextlib.contextmanager
-def holding_approve(data_dir: Path, task_id: int, wait: float = PROBE_S) -> Iterator[None]:
-    """Hold the task's approve lock for the block; refused when another approve of the
-    task (in any process, or another thread of this one) holds it. It waits `wait`
-    seconds first: a look (approve_alive, recovery) holds the lock a moment too."""
+def holding_approve(
+    data_dir: Path, task_id: int, wait: float = PROBE_S, refusal: str = ""
+) -> Iterator[None]:
+    """Hold the task's approve lock for the block; refused (UserError, `refusal` or that
+    it is being merged) when another approve of the task, or a start of it, holds it (in
+    any process, or another thread of this one). It waits `wait` seconds first: a look
+    (approve_alive, recovery) holds the lock a moment too."""
     path = approve_lock_path(data_dir, task_id)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
@@ -39,7 +42,8 @@ def holding_approve(data_dir: Path, task_id: int, wait: float = PROBE_S) -> Iter
                 break
             except BlockingIOError:
                 if time.monotonic() >= deadline:
-                    raise UserError(f"task {task_id} is being merged already") from None
+                    refused = refusal or f"task {task_id} is being merged already"
+                    raise UserError(refused) from None
                 time.sleep(0.02)
         yield
     finally:

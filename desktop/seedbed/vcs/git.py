@@ -125,7 +125,7 @@ def file_line_count(repo: Path, rev: str, path: str) -> int | None:
 def delete_branch(repo: Path, branch: str) -> None:
     """Delete `branch` even if unmerged; a branch that is already gone is not an error."""
     if branch_exists(repo, branch):
-        run_git(repo, "branch", "-D", branch)
+        run_git(repo, *UNATTENDED, "branch", "-D", branch)  # no hook may hang or refuse it
 
 
 # Worktrees

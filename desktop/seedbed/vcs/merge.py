@@ -1,13 +1,14 @@
 """Merging a task branch into its base without ever leaving the user's checkout half-merged.
 
 Conflicts are found first with `git merge-tree --write-tree`, which touches no checkout; the
-new commit is built with `commit-tree` from that tree; only then does the base move, either
-by a fast-forward inside the checkout that has it (files and ref together) or, when no
-checkout has it, by a compare-and-swap `update-ref`.
+new commit is built with `commit-tree` from that tree; only then does the base move by a
+compare-and-swap `update-ref`, the checkout that has it (if any) switched to the new tree
+just before and back when the ref cannot move. None of the user's hooks run meanwhile.
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -127,22 +128,125 @@ def _rebase(repo: Path, worktree: Path | None, base: str, branch: str, onto: str
     return rev_parse(worktree, "HEAD")
 
 
-def _move_base(repo: Path, base: str, old: str, new: str, checkout: Path | None) -> None:
-    """Point `base` at `new`, updating the checkout that has it, if any."""
-    reason = {"GIT_REFLOG_ACTION": f"seedbed merge into {base}"}
-    if checkout is None:
+def _why(exc: GitError) -> str:
+    """Git's own reason, as one clause (its first line, without `fatal:`)."""
+    lines = [line.strip() for line in exc.stderr.splitlines() if line.strip()]
+    first = lines[0] if lines else str(exc)
+    for prefix in ("fatal: ", "error: "):
+        first = first.removeprefix(prefix)
+    return first.rstrip(".")
+
+
+def _update_ref(repo: Path, base: str, old: str, new: str) -> None:
+    """Compare-and-swap `base` from `old` to `new`; refused, changing nothing, when it
+    moved meanwhile or another git process holds its lock. Seedbed moves the base as an
+    unattended step whose checks already ran: no hook of the user's runs then (see
+    docs/decisions.md), so none can hang or refuse it halfway."""
+    reason = f"seedbed merge into {base}"
+    run_git(repo, *UNATTENDED, "update-ref", "-m", reason, f"refs/heads/{base}", new, old)
+
+
+def _switch_files(checkout: Path, old: str, new: str) -> None:
+    """The checkout's index and files from `old`'s tree to `new`'s; refused before writing
+    anything when a local file would be overwritten. When git fails halfway (a filter
+    that fails or is killed), the files it wrote are taken back: git writes the index
+    last, so it still has `old`'s."""
+    changed = _changed_paths(checkout, old, new)
+    present = {path for path in changed if os.path.lexists(checkout / path)}
+    try:
+        run_git(checkout, *UNATTENDED, "read-tree", "-m", "-u", old, new)
+    except GitError as exc:
+        try:
+            _take_back(checkout, new, changed, present)
+        except GitError as undo:
+            raise OperationError(
+                f"could not update {checkout} ({_why(exc)}) nor take back the files it "
+                f"wrote ({_why(undo)})"
+            ) from None
+        raise
+
+
+def _changed_paths(checkout: Path, old: str, new: str) -> dict[str, str]:
+    """Each path `new` adds (A), changes (M, T) or deletes (D) against `old`."""
+    out = run_git(
+        checkout, *PATHS_RAW, "diff-tree", "-r", "--no-renames", "--name-status", "-z", old, new
+    )
+    fields = out.split("\0")
+    return {path: status[0] for status, path in zip(fields[::2], fields[1::2], strict=False)}
+
+
+def _take_back(checkout: Path, new: str, changed: dict[str, str], present: set[str]) -> None:
+    """Undo the files a failed switch to `new` wrote: those it added removed, those it
+    changed or deleted checked out again from the index (still the old tree's). A file
+    the user changed meanwhile is left alone: only one with `new`'s content is ours."""
+    restore: list[str] = []
+    for path, status in changed.items():
+        target = checkout / path
+        exists = os.path.lexists(target)
+        if status == "A":
+            if exists and path not in present and _has_content_of(checkout, new, path):
+                target.unlink()
+                _remove_empty_parents(checkout, target.parent)
+            continue
+        deleted = status == "D" and path in present and not exists
+        rewritten = status != "D" and exists and _has_content_of(checkout, new, path)
+        if deleted or rewritten:
+            restore.append(path)
+    if restore:
         run_git(
-            repo, "update-ref", "-m", reason["GIT_REFLOG_ACTION"], f"refs/heads/{base}", new, old
+            checkout, *PATHS_RAW, "checkout-index", "-f", "-z", "--stdin", input="\0".join(restore)
         )
+
+
+def _has_content_of(checkout: Path, commit: str, path: str) -> bool:
+    """Whether the file at `path` holds what `commit` has there (as git would store it)."""
+    try:
+        wrote = run_git(checkout, "hash-object", f"--path={path}", "--", path).strip()
+        return wrote == run_git(checkout, "rev-parse", f"{commit}:{path}").strip()
+    except GitError:
+        return False
+
+
+def _remove_empty_parents(checkout: Path, directory: Path) -> None:
+    while directory != checkout and directory.is_dir() and not any(directory.iterdir()):
+        directory.rmdir()
+        directory = directory.parent
+
+
+def _move_base(repo: Path, base: str, old: str, new: str, checkout: Path | None) -> None:
+    """Point `base` at `new`, updating the checkout that has it, if any: its files first,
+    then the ref, and the files back when the ref cannot move, so a refused move leaves
+    the checkout exactly as it was (a `merge --ff-only` left them staged)."""
+    if checkout is None:
+        try:
+            _update_ref(repo, base, old, new)
+        except GitError as exc:
+            raise OperationError(f"could not move {base} ({_why(exc)}); nothing changed") from None
         return
     if rev_parse(checkout, "HEAD") != old:
         raise OperationError(f"{base} moved while merging; merge again")
-    # --ff-only updates files and ref together and refuses to overwrite local files.
-    options = ("--ff-only", "--no-autostash", "--no-verify-signatures", "--quiet")
+    run_git(checkout, "update-index", "-q", "--refresh", check=False)  # stat info only
     try:
-        run_git(checkout, "merge", *options, new, env=reason)
+        _switch_files(checkout, old, new)
     except GitError as exc:
-        raise OperationError(f"could not update {checkout}: {exc.stderr.strip()}") from None
+        raise OperationError(
+            f"could not update {checkout} ({_why(exc)}); nothing changed"
+        ) from None
+    try:
+        _update_ref(repo, base, old, new)
+    except GitError as exc:
+        why = _why(exc)
+        try:
+            _switch_files(checkout, new, old)
+        except GitError as undo:
+            raise OperationError(
+                f"could not move {base} ({why}) nor put {checkout} back ({_why(undo)}): "
+                f"its files are {new[:10]}'s, its HEAD {old[:10]}"
+            ) from None
+        raise OperationError(
+            f"could not move {base} ({why}); {base} and {checkout} are as they were: "
+            "approve again once the other git process is done"
+        ) from None
 
 
 @dataclass(frozen=True)
@@ -220,6 +324,15 @@ def land(repo: Path, plan: MergePlan) -> str:
     checkout = _refuse_dirty(repo, plan.base)
     _move_base(repo, plan.base, plan.old, plan.new, checkout)
     return plan.new
+
+
+def reached(repo: Path, base: str, commit: str) -> bool:
+    """Whether the branch `base` is at `commit` or contains it: a planned merge landed
+    (whatever moved the base after it)."""
+    try:
+        return _is_ancestor(repo, commit, f"refs/heads/{base}")
+    except GitError:
+        return False  # an unknown commit or base: it did not land there
 
 
 def merge(
