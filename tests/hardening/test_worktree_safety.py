@@ -388,6 +388,29 @@ def test_a_known_key_in_the_change_is_never_committed(
     assert "fine" in (worktree / "README.md").read_text()
 
 
+def test_a_task_whose_change_cannot_be_committed_can_still_be_discarded(
+    seedbed: SeedbedCli, project: str, repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Discard commits the work to the branch it keeps; a change that may not be
+    committed (a key in it) is refused, saying how to throw it away: with the branch."""
+    monkeypatch.setenv("OPENAI_API_KEY", KEY)
+    task_id = run_agent(seedbed, f"echo 'token = \"{KEY}\"' > settings.py")
+    worktree = Path(seedbed.show(task_id)["worktree"])
+
+    kept = seedbed("task", "discard", str(task_id))
+    assert kept.code == 2, kept
+    assert kept.err.strip() == (
+        "error: the change contains the API key named OPENAI_API_KEY in settings.py; or "
+        "discard it with its branch deleted, to throw the work away"
+    )
+    assert seedbed.show(task_id)["state"] == "awaiting_review" and worktree.exists()
+
+    seedbed.ok("task", "discard", str(task_id), "--delete-branch")
+    shown = seedbed.show(task_id)
+    assert shown["state"] == "discarded" and not worktree.exists()
+    assert KEY.encode() not in all_objects(repo)
+
+
 def test_a_key_the_base_already_had_does_not_stop_a_change_to_its_file(
     seedbed: SeedbedCli, project: str, repo: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

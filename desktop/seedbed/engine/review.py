@@ -25,6 +25,7 @@ from seedbed.engine.run_support import (
     remove_workspace,
     task_agent,
 )
+from seedbed.engine.worktree_guard import WorkNotCommitted
 from seedbed.store import Store
 
 # -- the diff, approve, discard --------------------------------------------------------
@@ -174,8 +175,16 @@ def _discard(store: Store, task_id: int, delete_branch: bool) -> Task:
     check_move(task_id, task.state, TaskState.DISCARDED)
     project = _project_of(store, task)
     if task.worktree is not None:
-        if task.worktree.exists():
-            commit_work(project, task.worktree, discard_message(task, task_agent(store, task)))
+        # A branch about to be deleted keeps nothing: its worktree is not committed (a
+        # change that cannot be, a key or a nested repository in it, is simply dropped).
+        if task.worktree.exists() and not delete_branch:
+            message = discard_message(task, task_agent(store, task))
+            try:
+                commit_work(project, task.worktree, message)
+            except WorkNotCommitted as exc:
+                raise UserError(
+                    f"{exc}; or discard it with its branch deleted, to throw the work away"
+                ) from None
         # Also forgets a worktree whose directory was deleted by hand, which would
         # otherwise still hold its branch and make --delete-branch fail.
         remove_workspace(project, task.worktree)
