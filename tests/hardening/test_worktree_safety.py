@@ -367,6 +367,55 @@ def test_config_planted_before_the_engine_died_is_restored_by_recovery(
     assert "work.txt" in git(worktree, "ls-files")
 
 
+def test_a_run_started_beside_a_planting_agent_never_puts_the_plant_back(
+    seedbed: SeedbedCli, project: str, repo: Path, tmp_path: Path
+) -> None:
+    """Runs side by side share the config as the first found it: B starts after A's agent
+    planted a key and ends after A put it back; B must not restore the plant."""
+    config = repo / ".git" / "config"
+    original = config.read_bytes()
+    release = tmp_path / "release"
+    seedbed.ok(
+        "profile", "add", "planter", "--kind", "command",
+        "--command", "git config seedbed.planted yes && echo a > a.txt && sleep 2",
+    )  # fmt: skip
+    seedbed.ok(
+        "profile", "add", "waiter", "--kind", "command",
+        "--command", f"echo b > b.txt; while [ ! -e {release} ]; do sleep 0.05; done",
+    )  # fmt: skip
+    engine = seedbed.spawn("run")
+    try:
+        a = seedbed.ok(
+            "task", "add", "--project", "demo", "--title", "A", "--profile", "planter", "--start"
+        ).out.strip()
+        deadline = time.monotonic() + 30
+        while b"planted" not in config.read_bytes():
+            assert time.monotonic() < deadline, "A never planted"
+            time.sleep(0.02)
+        b = seedbed.ok(
+            "task", "add", "--project", "demo", "--title", "B", "--profile", "waiter", "--start"
+        ).out.strip()
+        store = Store.open(seedbed.data_dir)
+        while not store.list_runs(int(b)) or store.list_runs(int(b))[-1].pid is None:
+            assert time.monotonic() < deadline, "B's agent never started"
+            time.sleep(0.02)
+        while seedbed.show(a)["state"] == "running":  # A ends first, putting it back
+            assert time.monotonic() < deadline, "A never ended"
+            time.sleep(0.05)
+        assert config.read_bytes() == original
+        release.touch()
+        while seedbed.show(b)["state"] == "running":
+            assert time.monotonic() < deadline, "B never ended"
+            time.sleep(0.05)
+    finally:
+        release.touch()
+        engine.terminate()
+        engine.communicate(timeout=30)
+    assert config.read_bytes() == original  # not A's plant, put back by B
+    assert "seedbed.planted" in seedbed.show(a)["error"]
+    assert seedbed.show(b)["phase"] == "ready", seedbed.show(b)["error"]
+
+
 # -- keys in commits -------------------------------------------------------------------
 
 

@@ -406,13 +406,13 @@ class TaskRunner(PlanAndReview):
             await git_call(guard.end)
             self._log(ErrorEvent(message=reason))
             return RunOutcome(status=RunStatus.FAILED, reason=reason)
-        self.run = self.store.update_run(self.run.id, pid=self._agent.pid)
-        if self.control is not Control.NONE:
-            await self._agent.stop("stop")
         usage = Usage()
         watching = asyncio.create_task(self._watch_diff())
         timing = asyncio.create_task(self._watch_time())
         try:
+            self.run = self.store.update_run(self.run.id, pid=self._agent.pid)
+            if self.control is not Control.NONE:
+                await self._agent.stop("stop")
             async for batch in self._agent.events():
                 self._recorder.add(batch)
                 if usage.add(batch):

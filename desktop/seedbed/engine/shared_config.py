@@ -9,6 +9,7 @@ import contextlib
 import os
 import stat
 import tempfile
+import threading
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
@@ -114,8 +115,10 @@ def restore_shared_config(repo: Path, before: SharedConfig) -> list[str]:
 
 
 def config_change_reason(repo: Path, changed: list[str]) -> str:
+    # "while the agent worked", not "the agent changed": with runs side by side, or the
+    # user's own `git config` meanwhile, the change may be another's.
     return (
-        f"the agent changed the shared git configuration of {repo} "
+        f"the shared git configuration of {repo} changed while the agent worked "
         f"({', '.join(changed)}); Seedbed put it back as it was before the run"
     )
 
@@ -145,6 +148,35 @@ def forget_shared_config(data_dir: Path, run_id: int) -> None:
     _kept_path(data_dir, run_id).unlink(missing_ok=True)
 
 
+class _Baselines:
+    """The shared config of each repository as the first of its agents working side by
+    side found it: a run that starts while another's agent works takes that one, never
+    what the other agent may have planted meanwhile (it would put the plant back)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._held: dict[Path, tuple[SharedConfig, int]] = {}
+
+    def take(self, repo: Path) -> SharedConfig:
+        common = repository_dir(repo)
+        with self._lock:
+            baseline, holders = self._held.get(common) or (read_shared_config(repo), 0)
+            self._held[common] = (baseline, holders + 1)
+            return baseline
+
+    def give_back(self, repo: Path) -> None:
+        common = repository_dir(repo)
+        with self._lock:
+            baseline, holders = self._held.get(common, (None, 1))
+            if holders <= 1 or baseline is None:
+                self._held.pop(common, None)
+            else:
+                self._held[common] = (baseline, holders - 1)
+
+
+_BASELINES = _Baselines()
+
+
 class SharedConfigGuard:
     """The shared config of a run's repository as its agent found it (kept in the data dir
     too, for recovery), put back whenever the engine is about to run git there while the
@@ -152,7 +184,7 @@ class SharedConfigGuard:
 
     def __init__(self, repo: Path, data_dir: Path, run_id: int) -> None:
         self.repo, self.data_dir, self.run_id = repo, data_dir, run_id
-        self.before = read_shared_config(repo)
+        self.before = _BASELINES.take(repo)
         self.changed: list[str] = []
         keep_shared_config(data_dir, run_id, self.before)
 
@@ -160,6 +192,9 @@ class SharedConfigGuard:
         self.changed += restore_shared_config(self.repo, self.before)
 
     def end(self) -> list[str]:
-        self.restore()
+        try:
+            self.restore()
+        finally:
+            _BASELINES.give_back(self.repo)
         forget_shared_config(self.data_dir, self.run_id)
         return list(dict.fromkeys(self.changed))
