@@ -198,12 +198,16 @@ def test_concurrent_approves_queue_and_each_is_checked_on_top_of_the_last(
 ) -> None:
     """Three approves at once from three processes: each waits its turn, each is
     checked on the base the one before left, and the one that breaks it is refused."""
-    slow = f"sleep 2; {CHECK}"
-    seedbed.ok("project", "add", str(lib_repo), "--name", "demo", "--check", slow)
+    seedbed.ok("project", "add", str(lib_repo), "--name", "demo", "--check", CHECK)
     a = finish(seedbed, "printf 'A = 1\\n' > a.py", "Add a")
     b = finish(seedbed, DROP_LIB, "Drop lib")
     c = finish(seedbed, USE_LIB, "Use lib more")
 
+    # The merge checks wait until all three approves are asked, whatever the machine's
+    # load: the later two must find the queue taken.
+    release = tmp_path / "release"
+    held = f"while [ ! -e {release} ]; do sleep 0.05; done; {CHECK}"
+    seedbed.ok("project", "set", "demo", "--check", held)
     procs = []
     for task_id in (a, b, c):
         procs.append(seedbed.spawn("task", "approve", str(task_id)))
@@ -211,6 +215,7 @@ def test_concurrent_approves_queue_and_each_is_checked_on_top_of_the_last(
         while not is_queued_or_merged(seedbed, task_id):  # asked in this order
             assert time.monotonic() < deadline, f"the approve of {task_id} never started"
             time.sleep(0.05)
+    release.touch()
     outputs = [p.communicate(timeout=60) for p in procs]
     codes = [p.returncode for p in procs]
 

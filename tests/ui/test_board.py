@@ -400,7 +400,8 @@ def test_merging_from_the_board_deletes_the_branch_by_default(harness: Harness, 
     assert branch and git(repo, "branch", "--list", branch)
     harness.drop(task, TaskState.MERGED)
     harness.wait_state(task, TaskState.MERGED)
-    assert git(repo, "branch", "--list", branch) == ""
+    # The branch goes just after the task is marked merged, on the approve's thread.
+    harness.qtbot.waitUntil(lambda: git(repo, "branch", "--list", branch) == "", timeout=10000)
     assert (repo / "out.txt").read_text() == "done\n"
 
 
