@@ -1,5 +1,6 @@
 """Issue 15's attacks, one module per area, so the list stays visible:
 
+- test_run_marker.py: run ids repeat across data dirs; recovery kills only its own
 - test_git_hangs.py: git that never returns (hooks, filters), stop and shutdown meanwhile
 - test_worktree_safety.py: stale index.lock, wrong repository, branch switches, nested
   repositories, repository config, keys in commits
