@@ -121,6 +121,46 @@ def test_the_elapsed_time_is_the_total_over_all_runs() -> None:
         (Phase.AGENT_FAILED, RunStatus.TIMED_OUT, "timed out after 600 s", "time limit"),
         (Phase.AGENT_FAILED, RunStatus.FAILED, "exited with code 4", "agent failed"),
         (Phase.AGENT_FAILED, RunStatus.FAILED, "preparing failed: no such branch", "setup failed"),
+        # Issue 15's faults, as the engine words them.
+        (
+            Phase.AGENT_FAILED,
+            RunStatus.FAILED,
+            "disk full: the disk holding /d has no space left ([Errno 28] No space left)",
+            "disk full",
+        ),
+        (
+            Phase.AGENT_FAILED,
+            RunStatus.FAILED,
+            "preparing failed: the branch seedbed/1-x already exists and is not this task's; "
+            "`seedbed task start 1` will use seedbed/1-x-2",
+            "branch taken",
+        ),
+        (
+            Phase.AGENT_FAILED,
+            RunStatus.FAILED,
+            "git add did not finish within 5 s in /w: a hook or a clean/smudge filter of "
+            "this repository may hang",
+            "git hung",
+        ),
+        (
+            Phase.AGENT_FAILED,
+            RunStatus.FAILED,
+            "the change contains the API key named OPENAI_API_KEY in leak.py",
+            "key in change",
+        ),
+        (
+            Phase.AGENT_FAILED,
+            RunStatus.FAILED,
+            "the shared git configuration of /r changed while the agent worked (alias.st); "
+            "Seedbed put it back as it was before the run",
+            "git config changed",
+        ),
+        (
+            Phase.AGENT_FAILED,
+            RunStatus.FAILED,
+            "the agent ended without a result (Claude Code printed no 'result' event)",
+            "no result",
+        ),
         (Phase.READY, RunStatus.SUCCEEDED, "", ""),
         (Phase.INTERRUPTED, None, "", ""),
     ],

@@ -145,6 +145,19 @@ REASON_WORDS = (
     ("budget reached", "budget"),
     ("the engine stopped", "engine stopped"),
     ("context_full", "context full"),
+    # Issue 15's faults (runner, worktree_guard, shared_config, vcs/runner): the card
+    # says which, the log pane's header the whole sentence.
+    ("disk full", "disk full"),
+    ("is not this task's", "branch taken"),
+    ("did not finish within", "git hung"),
+    ("contains the API key", "key in change"),
+    ("shared git configuration", "git config changed"),
+    ("no longer a git worktree", "worktree broken"),
+    ("switched the worktree", "branch switched"),
+    ("git repository of its own", "nested repository"),
+    ("ended without a result", "no result"),
+    ("took longer than", "model timeout"),
+    ("larger than", "answer too large"),
     ("preparing failed", "setup failed"),
     ("merging failed", "merge failed"),
 )
