@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from seedbed.engine import shared_config
 from seedbed.engine.worktree_guard import clear_stale_locks
 from seedbed.store import Store
 from tests.conftest import SeedbedCli, git, make_repo
@@ -312,21 +313,61 @@ def test_config_planted_by_the_agent_is_restored_before_the_commit(
         f"git config filter.evil.clean 'touch {pwned}; cat' && "
         "echo '* filter=evil' > .gitattributes && echo work > work.txt && "
         "printf '#!/bin/sh\\ntouch /tmp/x\\n' > $(git rev-parse --git-common-dir)/hooks/pre-commit"
-        " && echo '*' >> $(git rev-parse --git-common-dir)/info/exclude"
         " && ln -s /bin/true $(git rev-parse --git-common-dir)/hooks/post-merge",
     )
     assert config.read_bytes() == original
     assert not (repo / ".git" / "hooks" / "pre-commit").exists()
     assert not os.path.lexists(repo / ".git" / "hooks" / "post-merge")
-    assert "*" not in (repo / ".git" / "info" / "exclude").read_text().splitlines()
     assert not pwned.exists()  # the filter never ran, under Seedbed or after
     shown = seedbed.show(task_id)
     assert (shown["state"], shown["phase"]) == ("awaiting_review", "agent_failed"), shown
     assert "filter.evil.clean" in shown["error"]
-    assert "hooks/pre-commit" in shown["error"] and "info/exclude" in shown["error"]
+    assert "hooks/pre-commit" in shown["error"] and "hooks/post-merge" in shown["error"]
     assert "work.txt" in git(repo, "ls-tree", "-r", "--name-only", shown["branch"])
     git(repo, "status")  # the user's next git command
     assert not pwned.exists()
+
+
+def test_what_the_user_changes_in_the_config_meanwhile_stays(
+    seedbed: SeedbedCli, project: str, repo: Path, tmp_path: Path
+) -> None:
+    """Only settings that run programs are put back, each on its own: a remote the user
+    adds while an agent works, and the agent's own `branch.*` keys, stay; the run goes on."""
+    release = tmp_path / "release"
+    seedbed.ok(
+        "profile", "add", "waiter", "--kind", "command",
+        "--command", "git config branch.mine.description 'the agent wrote this' && "
+        f"echo w > w.txt && while [ ! -e {release} ]; do sleep 0.05; done",
+    )  # fmt: skip
+    task_id = seedbed.ok(
+        "task", "add", "--project", "demo", "--title", "Wait", "--profile", "waiter", "--start"
+    ).out.strip()
+    engine = seedbed.spawn("run", "--until-idle")
+    try:
+        deadline = time.monotonic() + 30
+        while "the agent wrote this" not in (repo / ".git" / "config").read_text():
+            assert time.monotonic() < deadline, "the agent never started"
+            time.sleep(0.05)
+        git(repo, "remote", "add", "origin", "https://example.com/user/repo.git")
+        git(repo, "config", "user.signingkey", "ABCDEF")
+    finally:
+        release.touch()
+        engine.communicate(timeout=60)
+    shown = seedbed.show(task_id)
+    assert (shown["state"], shown["phase"]) == ("awaiting_review", "ready"), shown["error"]
+    assert git(repo, "remote", "get-url", "origin").strip() == "https://example.com/user/repo.git"
+    assert git(repo, "config", "user.signingkey").strip() == "ABCDEF"
+    assert git(repo, "config", "branch.mine.description").strip() == "the agent wrote this"
+
+
+def test_a_config_that_no_longer_reads_as_one_is_put_back_whole(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "repo")
+    config = repo / ".git" / "config"
+    original = config.read_bytes()
+    before = shared_config.read_shared_config(repo)
+    config.write_bytes(original + b'[filter "evil"\n\tclean = touch pwned\n[broken')
+    assert shared_config.restore_shared_config(before) == ["config"]
+    assert config.read_bytes() == original
 
 
 def test_config_planted_before_the_engine_died_is_restored_by_recovery(
@@ -374,10 +415,11 @@ def test_a_run_started_beside_a_planting_agent_never_puts_the_plant_back(
     planted a key and ends after A put it back; B must not restore the plant."""
     config = repo / ".git" / "config"
     original = config.read_bytes()
-    release = tmp_path / "release"
+    release, release_a = tmp_path / "release", tmp_path / "release-a"
     seedbed.ok(
         "profile", "add", "planter", "--kind", "command",
-        "--command", "git config seedbed.planted yes && echo a > a.txt && sleep 2",
+        "--command", "git config alias.planted '!touch pwned' && echo a > a.txt && "
+        f"while [ ! -e {release_a} ]; do sleep 0.05; done",
     )  # fmt: skip
     seedbed.ok(
         "profile", "add", "waiter", "--kind", "command",
@@ -399,6 +441,8 @@ def test_a_run_started_beside_a_planting_agent_never_puts_the_plant_back(
         while not store.list_runs(int(b)) or store.list_runs(int(b))[-1].pid is None:
             assert time.monotonic() < deadline, "B's agent never started"
             time.sleep(0.02)
+        assert seedbed.show(a)["state"] == "running"  # side by side
+        release_a.touch()
         while seedbed.show(a)["state"] == "running":  # A ends first, putting it back
             assert time.monotonic() < deadline, "A never ended"
             time.sleep(0.05)
@@ -409,10 +453,11 @@ def test_a_run_started_beside_a_planting_agent_never_puts_the_plant_back(
             time.sleep(0.05)
     finally:
         release.touch()
+        release_a.touch()
         engine.terminate()
         engine.communicate(timeout=30)
     assert config.read_bytes() == original  # not A's plant, put back by B
-    assert "seedbed.planted" in seedbed.show(a)["error"]
+    assert "alias.planted" in seedbed.show(a)["error"]
     assert seedbed.show(b)["phase"] == "ready", seedbed.show(b)["error"]
 
 

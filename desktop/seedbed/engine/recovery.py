@@ -113,7 +113,7 @@ def _restore_config(data_dir: Path, repo: Path, run_id: int, recorder: EventReco
     runs git there (a filter the agent planted must not run under us)."""
     kept = kept_shared_config(data_dir, run_id)
     if kept is not None:
-        changed = restore_shared_config(repo, kept)
+        changed = restore_shared_config(kept)
         if changed:
             message = config_change_reason(repo, changed)
             recorder.add([ErrorEvent(ts=time.time(), message=message)])

@@ -1,11 +1,18 @@
-"""The repository's shared config, info files and hooks as an agent found them, put back
+"""The repository's shared settings that run programs, as an agent found them, put back
 when it is done (issue 15): `git config` run in a worktree writes the shared `.git/config`,
 and a `filter.*.clean` planted there would run under Seedbed's next `git add` and the
-user's next git command. Qt-free; every function blocks."""
+user's next git command.
+
+Only what can run code is guarded: config keys that name a program or point git at
+other code (CODE_KEYS), and the shared hooks. Each is put back on its own through `git
+config` (git's own lock), never by rewriting the file, so whatever else the user (or
+git) changes meanwhile (a remote, `branch.*` of `push -u`, an IDE's keys) stays.
+Qt-free; every function blocks."""
 
 from __future__ import annotations
 
 import contextlib
+import fnmatch
 import os
 import stat
 import tempfile
@@ -17,15 +24,54 @@ from pydantic import BaseModel, ConfigDict
 from seedbed.vcs.git import repository_dir
 from seedbed.vcs.runner import GitError, run_git
 
-# Files in the common git directory that change what git runs or sees for every worktree
-# (besides the hooks): a filter or hooksPath in the config, attributes that route files
-# through a filter, excludes that would hide the agent's files from the snapshot commit.
-SHARED_FILES = ("config", "info/attributes", "info/exclude")
+# Config keys (git's lower-cased names) whose value git runs as a program, or that point
+# it at other code, config or another tree: what a planted setting could use to run
+# something under Seedbed's git or the user's next git command.
+CODE_KEYS = (
+    "filter.*",
+    "core.hookspath",
+    "core.fsmonitor",
+    "core.sshcommand",
+    "core.gitproxy",
+    "core.askpass",
+    "core.pager",
+    "core.editor",
+    "core.alternaterefscommand",
+    "core.worktree",
+    "core.bare",
+    "sequence.editor",
+    "pager.*",
+    "alias.*",
+    "include.*",
+    "includeif.*",
+    "credential.*",
+    "gpg.*",
+    "diff.external",
+    "diff.*.command",
+    "diff.*.textconv",
+    "merge.*.driver",
+    "difftool.*",
+    "mergetool.*",
+    "interactive.difffilter",
+    "uploadpack.packobjectshook",
+    "remote.*.uploadpack",
+    "remote.*.receivepack",
+    "ssh.*",
+    "browser.*",
+    "man.*",
+    "web.browser",
+    "sendemail.*",
+)
+NO_VALUE = "true"  # what a key given without `= value` means; written back as such
+
+
+def runs_code(key: str) -> bool:
+    return any(fnmatch.fnmatchcase(key.lower(), pattern) for pattern in CODE_KEYS)
 
 
 class SharedFile(BaseModel):
-    """One file of the common git directory as it was: its bytes and mode, or a symlink's
-    target (`link`)."""
+    """One hook of the common git directory as it was: its bytes and mode, or a
+    symlink's target (`link`)."""
 
     model_config = ConfigDict(frozen=True, ser_json_bytes="base64", val_json_bytes="base64")
 
@@ -35,12 +81,17 @@ class SharedFile(BaseModel):
 
 
 class SharedConfig(BaseModel):
-    """The repository's shared config, info files and hooks (SharedFile by path in the
-    common git directory) as a run found them; kept in the data dir while the run goes."""
+    """What of a repository's shared settings can run code, as a run found it: the
+    CODE_KEYS entries of its config (values in order) and its hooks (by `hooks/NAME`);
+    kept in the data dir while the run goes. `config`: the whole file, put back only
+    when the config no longer reads as one."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, ser_json_bytes="base64", val_json_bytes="base64")
 
-    files: dict[str, SharedFile]
+    common: Path  # the common git directory (found while git could still read it)
+    entries: dict[str, list[str]]
+    hooks: dict[str, SharedFile]
+    config: bytes = b""
 
 
 def _read_file(path: Path) -> SharedFile | None:
@@ -53,22 +104,38 @@ def _read_file(path: Path) -> SharedFile | None:
     return None
 
 
+def _code_entries(config: Path) -> dict[str, list[str]] | None:
+    """The CODE_KEYS entries of a config file (no includes followed); None when git cannot
+    read it as a config."""
+    if not config.exists():
+        return {}
+    try:
+        out = run_git(config.parent, "config", "--file", str(config), "--list", "-z")
+    except GitError:
+        return None
+    entries: dict[str, list[str]] = {}
+    for entry in filter(None, out.split("\0")):
+        key, _, value = entry.partition("\n")
+        if runs_code(key):
+            entries.setdefault(key, []).append(value if "\n" in entry else NO_VALUE)
+    return entries
+
+
 def read_shared_config(repo: Path) -> SharedConfig:
-    common = repository_dir(repo)
-    names = list(SHARED_FILES)
+    return _read_common(repository_dir(repo))
+
+
+def _read_common(common: Path) -> SharedConfig:
+    hooks: dict[str, SharedFile] = {}
     with contextlib.suppress(OSError):
-        names += [f"hooks/{entry.name}" for entry in (common / "hooks").iterdir()]
-    files = {name: found for name in names if (found := _read_file(common / name)) is not None}
-    return SharedConfig(files=files)
-
-
-def _config_entries(text: bytes) -> set[str]:
-    """`key=value` lines of a config file's text, as git reads them (no includes)."""
-    with tempfile.NamedTemporaryFile(prefix="seedbed-config-") as copy:
-        copy.write(text)
-        copy.flush()
-        out = run_git(Path(tempfile.gettempdir()), "config", "--file", copy.name, "-l", "-z")
-    return {entry.replace("\n", "=", 1) for entry in out.split("\0") if entry}
+        for entry in (common / "hooks").iterdir():
+            if not entry.name.endswith(".sample") and (found := _read_file(entry)):
+                hooks[f"hooks/{entry.name}"] = found
+    raw = b""
+    with contextlib.suppress(OSError):
+        raw = (common / "config").read_bytes()
+    entries = _code_entries(common / "config") or {}
+    return SharedConfig(common=common, entries=entries, hooks=hooks, config=raw)
 
 
 def _write_atomically(path: Path, data: bytes, mode: int) -> None:
@@ -94,23 +161,34 @@ def _put_back(path: Path, old: SharedFile | None) -> None:
         _write_atomically(path, old.content, old.mode)
 
 
-def restore_shared_config(repo: Path, before: SharedConfig) -> list[str]:
-    """Put the shared config, info files and hooks back as `before` had them; what had
-    changed (config keys, else paths such as `hooks/pre-commit`), [] when nothing did."""
-    now = read_shared_config(repo)
-    common = repository_dir(repo)
+def _put_back_key(config: Path, key: str, values: list[str]) -> None:
+    run_git(config.parent, "config", "--file", str(config), "--unset-all", "--", key, check=False)
+    for value in values:
+        run_git(config.parent, "config", "--file", str(config), "--add", "--", key, value)
+
+
+def restore_shared_config(before: SharedConfig) -> list[str]:
+    """Put the settings that run code back as `before` had them: each config key that
+    changed (through git config, the rest of the file left as it is now) and each hook;
+    what had changed (keys, `hooks/NAME`), [] when nothing did."""
+    common = before.common
+    config = common / "config"
     changed: list[str] = []
-    for name in sorted(now.files.keys() | before.files.keys()):
-        old, new = before.files.get(name), now.files.get(name)
-        if old == new:
-            continue
-        keys: list[str] = []
-        if name == "config" and old is not None and new is not None:
-            with contextlib.suppress(GitError):  # not even a config: named as a whole
-                differ = _config_entries(new.content) ^ _config_entries(old.content)
-                keys = sorted({entry.split("=", 1)[0] for entry in differ})
-        changed += keys or [name]
-        _put_back(common / name, old)
+    now = _code_entries(config)
+    if now is None:  # no longer a config at all: the whole file as it was
+        _put_back(config, SharedFile(content=before.config, mode=0o644) if before.config else None)
+        changed.append("config")
+    else:
+        for key in sorted(now.keys() | before.entries.keys()):
+            old = before.entries.get(key, [])
+            if now.get(key, []) != old:
+                _put_back_key(config, key, old)
+                changed.append(key)
+    hooks = _read_common(common).hooks
+    for name in sorted(hooks.keys() | before.hooks.keys()):
+        if hooks.get(name) != before.hooks.get(name):
+            _put_back(common / name, before.hooks.get(name))
+            changed.append(name)
     return changed
 
 
@@ -118,8 +196,8 @@ def config_change_reason(repo: Path, changed: list[str]) -> str:
     # "while the agent worked", not "the agent changed": with runs side by side, or the
     # user's own `git config` meanwhile, the change may be another's.
     return (
-        f"the shared git configuration of {repo} changed while the agent worked "
-        f"({', '.join(changed)}); Seedbed put it back as it was before the run"
+        f"the shared git configuration of {repo} changed while the agent worked, in what "
+        f"runs programs ({', '.join(changed)}); Seedbed put it back as it was before the run"
     )
 
 
@@ -189,7 +267,7 @@ class SharedConfigGuard:
         keep_shared_config(data_dir, run_id, self.before)
 
     def restore(self) -> None:
-        self.changed += restore_shared_config(self.repo, self.before)
+        self.changed += restore_shared_config(self.before)
 
     def end(self) -> list[str]:
         try:
