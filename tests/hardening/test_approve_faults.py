@@ -189,6 +189,47 @@ def test_an_approve_killed_after_the_base_moved_is_finished_by_recovery(
     assert "seedbed/" not in git(repo, "worktree", "list")
 
 
+def test_an_approve_killed_between_the_files_and_the_ref_is_taken_back(
+    seedbed: SeedbedCli, paused_repo: tuple[Path, Path]
+) -> None:
+    """Land switches the checkout's files, then moves the ref: killed between the two,
+    the checkout holds the new files on the old HEAD; recovery switches them back."""
+    repo, control = paused_repo
+    seedbed.ok("project", "add", str(repo), "--name", "demo")
+    (task_id,) = ready_tasks(seedbed, "printf 'work\\n' > t.pause && echo b > b.txt", 1)
+    before = checkout_state(repo)
+    old = head(repo)
+
+    (control / "armed").touch()
+    approving = seedbed.spawn("task", "approve", str(task_id), start_new_session=True)
+    try:
+        wait_for(
+            lambda: (control / "paused").exists() or approving.poll() is not None,
+            30,
+            "the approve never wrote the task's file into the checkout",
+        )
+        assert approving.poll() is None, approving.communicate()
+    finally:
+        os.killpg(approving.pid, signal.SIGKILL)
+        approving.communicate(timeout=10)
+    # git, in a session of its own, finishes switching the files; nothing moves the ref.
+    (control / "go").touch()
+    wait_for(lambda: git(repo, "status", "--porcelain") != "", 30, "the files never switched")
+    wait_for(lambda: not (repo / ".git" / "index.lock").exists(), 30, "git never finished")
+    assert head(repo) == old and (repo / "b.txt").exists()
+    (control / "armed").unlink()
+
+    seedbed.ok("run", "--until-idle")
+
+    assert checkout_state(repo) == before
+    task = seedbed.show(task_id)
+    assert (task["state"], task["phase"]) == ("awaiting_review", "ready"), task
+    assert "it had switched are back as they were" in task["error"]
+    seedbed.ok("task", "approve", str(task_id))
+    assert (repo / "b.txt").read_text() == "b\n" and head(repo) != old
+    assert git(repo, "status", "--porcelain") == ""
+
+
 # -- 2. a hook that never returns after the base moved ---------------------------------
 
 

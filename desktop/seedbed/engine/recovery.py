@@ -30,6 +30,7 @@ from seedbed.engine.shared_config import (
 )
 from seedbed.store import Store
 from seedbed.store.approving import holding_approve
+from seedbed.vcs.merge import take_back_landing
 
 INTERRUPTED_REASON = "interrupted: the engine stopped while this run was going"
 
@@ -209,9 +210,15 @@ def _undo_dead_merge(store: Store, task_id: int) -> bool:
     task = store.get_task(task_id)
     request = task.merge_request
     if request is not None:
+        error = APPROVE_INTERRUPTED
+        if request.landing:  # it died landing, before the base moved
+            project = store.get_project(task.project_id)
+            checkout = take_back_landing(project.path, task.base_branch, request.landing)
+            if checkout is not None:
+                error += f"; the files of {checkout} it had switched are back as they were"
         fields: dict[str, object] = {"merge_request": None}
         if task.state is TaskState.AWAITING_REVIEW and task.phase is Phase.MERGING:
-            fields.update(phase=request.previous_phase, error=APPROVE_INTERRUPTED)
+            fields.update(phase=request.previous_phase, error=error)
         store.update_task(task_id, expect=task.state, **fields)
         undone = True
     return undone

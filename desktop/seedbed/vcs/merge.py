@@ -326,6 +326,24 @@ def land(repo: Path, plan: MergePlan) -> str:
     return plan.new
 
 
+def take_back_landing(repo: Path, base: str, landing: str) -> Path | None:
+    """After an approve died before moving `base` to `landing`: the checkout that has
+    `base`, when git had switched its index and files to `landing`'s tree already (a kill
+    between the two steps of _move_base), switched back to its HEAD's; that checkout, or
+    None when there was nothing to take back."""
+    checkout = find_checkout(repo, base)
+    if checkout is None:
+        return None
+    head = rev_parse(checkout, "HEAD")
+    index = run_git(checkout, "write-tree", check=False).strip()  # fails while unmerged
+    tree = run_git(checkout, "rev-parse", "--verify", "-q", f"{landing}^{{tree}}", check=False)
+    if head == landing or index != tree.strip():
+        return None
+    run_git(checkout, "update-index", "-q", "--refresh", check=False)  # stat info only
+    _switch_files(checkout, landing, head)
+    return checkout
+
+
 def reached(repo: Path, base: str, commit: str) -> bool:
     """Whether the branch `base` is at `commit` or contains it: a planned merge landed
     (whatever moved the base after it)."""
