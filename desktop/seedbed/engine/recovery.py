@@ -213,9 +213,13 @@ def _undo_dead_merge(store: Store, task_id: int) -> bool:
         error = APPROVE_INTERRUPTED
         if request.landing:  # it died landing, before the base moved
             project = store.get_project(task.project_id)
-            checkout = take_back_landing(project.path, task.base_branch, request.landing)
-            if checkout is not None:
-                error += f"; the files of {checkout} it had switched are back as they were"
+            try:
+                checkout = take_back_landing(project.path, task.base_branch, request.landing)
+            except SeedbedError as exc:  # the task is undone all the same, and says so
+                error += f"; its checkout may hold files it had switched ({exc})"
+            else:
+                if checkout is not None:
+                    error += f"; the files of {checkout} it had switched are back as they were"
         fields: dict[str, object] = {"merge_request": None}
         if task.state is TaskState.AWAITING_REVIEW and task.phase is Phase.MERGING:
             fields.update(phase=request.previous_phase, error=error)
