@@ -8,6 +8,7 @@ why), real SQLite files, real processes holding real locks.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import sqlite3
@@ -25,6 +26,9 @@ from pytestqt.qtbot import QtBot
 
 from seedbed.app import run_gui
 from seedbed.domain.errors import UserError
+from seedbed.domain.events import OutputEvent, StatusEvent
+from seedbed.engine.recorder import HELD_ROWS, HELD_TAIL, EventRecorder
+from seedbed.store import Store
 from seedbed.ui.bridge import Bridge
 from seedbed.ui.host import FOLLOW, EngineHost
 from tests.conftest import Result, SeedbedCli, git, make_repo
@@ -521,3 +525,38 @@ def test_the_window_shows_the_sentence_in_place_of_the_board(
         run_gui(seedbed.data_dir)
     assert shown == [str(raised.value)]
     assert str(db) in shown[0] and "not a database" in shown[0]
+
+
+def test_a_full_disk_keeps_how_the_run_ended(fs_cli: SeedbedCli, tmpfs: Path) -> None:
+    """Lines the disk cannot take are dropped from the middle, never the end: the run's
+    last events (its error, "run N ended") are what the user needs."""
+    seedbed = fs_cli
+    repo = make_repo(tmpfs.parent / "repo")
+    seedbed.ok("project", "add", str(repo), "--name", "demo")
+    seedbed.ok("profile", "add", "doer", "--kind", "command", "--command", "echo hi > hi.txt")
+    seedbed.ok("task", "add", "--project", "demo", "--title", "Do", "--profile", "doer", "--start")
+    seedbed.ok("run", "--until-idle")
+    store = Store.open(seedbed.data_dir)
+    try:
+        recorder = EventRecorder(store, 1)
+        before = store.count_events(1)
+        filler = fill(tmpfs)
+        try:
+            lines = HELD_ROWS + 5_000
+            recorder.add(OutputEvent(stream="stdout", line=f"line {n}") for n in range(lines))
+            recorder.add([StatusEvent(message="the very end")])
+            recorder.flush()
+            assert recorder.full is not None  # nothing could be stored
+        finally:
+            filler.unlink()
+        recorder.flush()
+        assert recorder.full is None
+        rows = [json.loads(data) for _, data in store.read_events(1, before - 1, limit=50_000)]
+    finally:
+        store.close()
+    assert len(rows) == HELD_ROWS + 1
+    assert rows[-1]["message"] == "the very end"
+    gap = HELD_ROWS - HELD_TAIL
+    assert rows[gap - 1]["line"] == f"line {gap - 1}"
+    assert rows[gap]["message"] == f"{lines + 1 - HELD_ROWS} lines were not kept: the disk was full"
+    assert rows[gap + 1]["line"] == f"line {lines - HELD_TAIL + 1}"

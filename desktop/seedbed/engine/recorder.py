@@ -13,7 +13,8 @@ from seedbed.store.problems import disk_full
 
 FLUSH_EVERY_S = 0.05
 FLUSH_AT_ROWS = 2000
-HELD_ROWS = 20_000  # kept in memory while the disk is full; later ones are counted, lost
+HELD_ROWS = 20_000  # kept in memory while the disk is full; the middle ones are counted, lost
+HELD_TAIL = 200  # of which the latest: how the run ended matters most
 REDACTED = "[redacted]"
 MIN_SECRET = 8
 
@@ -43,6 +44,7 @@ class EventRecorder:
         self._on_flush = on_flush
         self.full: BaseException | None = None
         self._lost = 0
+        self._gap = 0  # where the lost rows were, in the rows waiting
 
     def add_secret(self, value: str) -> None:
         """Never store this text (an API key): it is replaced in every event from now on,
@@ -60,16 +62,15 @@ class EventRecorder:
                 text = text.replace(secret, REDACTED)
         return text
 
+    def _row(self, event: Event) -> tuple[float, str, str, bool]:
+        if not event.ts:
+            event.ts = time.time()
+        data = self.scrub(event.model_dump_json()) if self._secrets else event.model_dump_json()
+        shown = not (event.kind == "text" and event.delta)
+        return (event.ts, event.kind, data, shown)
+
     def add(self, events: Iterable[Event]) -> None:
-        scrub = self.scrub if self._secrets else None
-        for event in events:
-            if not event.ts:
-                event.ts = time.time()
-            data = event.model_dump_json()
-            if scrub is not None:
-                data = scrub(data)
-            shown = not (event.kind == "text" and event.delta)
-            self._rows.append((event.ts, event.kind, data, shown))
+        self._rows.extend(self._row(event) for event in events)
         if len(self._rows) >= FLUSH_AT_ROWS or time.monotonic() - self._last_flush >= FLUSH_EVERY_S:
             self.flush()
 
@@ -79,20 +80,24 @@ class EventRecorder:
             return
         rows = self._rows
         first = self.next_seq
+        written = rows
+        if self._lost:  # said where they were
+            notice = ErrorEvent(message=f"{self._lost} lines were not kept: the disk was full")
+            written = [*rows[: self._gap], self._row(notice), *rows[self._gap :]]
         try:
-            self.store.append_events(self.run_id, first, rows)
+            self.store.append_events(self.run_id, first, written)
         except (sqlite3.Error, OSError) as exc:
             if not disk_full(exc):
                 raise
             self.full = exc
-            self._lost += max(0, len(rows) - HELD_ROWS)
-            del rows[HELD_ROWS:]
+            if len(rows) > HELD_ROWS:
+                self._gap = HELD_ROWS - HELD_TAIL
+                self._lost += len(rows) - HELD_ROWS
+                del rows[self._gap : len(rows) - HELD_TAIL]
             return
         self._rows = []
         self.full = None
-        self.next_seq += len(rows)
+        self._lost = 0
+        self.next_seq += len(written)
         if self._on_flush is not None:
             self._on_flush(self.run_id, first, self.next_seq - 1)
-        if self._lost:
-            lost, self._lost = self._lost, 0
-            self.add([ErrorEvent(message=f"{lost} lines were not kept: the disk was full")])
