@@ -164,9 +164,7 @@ def test_the_engines_own_snapshot_commit_killed_leaves_a_lock_that_is_removed(
         f"touch {started}; while [ ! -e {release} ]; do sleep 0.05; done; cat")  # fmt: skip
     (repo / ".git" / "info").mkdir(exist_ok=True)
     (repo / ".git" / "info" / "attributes").write_text("late.txt filter=block\n")
-    seedbed.ok(
-        "profile", "add", "writer", "--kind", "command", "--command", "echo late > late.txt"
-    )
+    seedbed.ok("profile", "add", "writer", "--kind", "command", "--command", "echo late > late.txt")
     task_id = int(
         seedbed.ok(
             "task", "add", "--project", "demo", "--title", "Late", "--profile", "writer",
