@@ -7,6 +7,7 @@ makes a repository of its own, plants a filter in the shared config, or writes a
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -16,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from seedbed.agents.process import RUN_MARKER_VARIABLE, run_marker
 from seedbed.engine import shared_config
 from seedbed.engine.worktree_guard import clear_stale_locks
 from seedbed.store import Store
@@ -129,6 +131,87 @@ def test_stale_index_lock_is_removed_and_resume_and_approve_work(
     seedbed.ok("task", "approve", str(task_id))
     assert seedbed.show(task_id)["state"] == "merged"
     assert (repo / "late.txt").exists() and "second" in (repo / "work.txt").read_text()
+    assert f"removed a stale {lock.name}" in messages(seedbed, task_id)  # the merge run's log
+
+
+def marked_processes(marker: str) -> list[int]:
+    """The live processes whose environment holds `marker` (a run's SEEDBED_RUN)."""
+    found: list[int] = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and int(entry.name) != os.getpid():
+            try:
+                variables = (entry / "environ").read_bytes().split(b"\0")
+                if f"{RUN_MARKER_VARIABLE}={marker}".encode() in variables:
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found
+
+
+def test_the_engines_own_snapshot_commit_killed_leaves_a_lock_that_is_removed(
+    seedbed: SeedbedCli,
+    project: str,
+    repo: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A closed terminal: the engine's process group is killed while its own `git add` of
+    the snapshot commit runs (held in a clean filter), and so is that git (it runs in a
+    session of its own). Git's index.lock is left; the next engine removes it, says so,
+    and commits the work; resume and approve work."""
+    monkeypatch.setenv("SEEDBED_GIT_TIMEOUT", "20")  # a filter left blocking is cut soon
+    started, release = tmp_path / "filter-started", tmp_path / "release"
+    git(repo, "config", "filter.block.clean",
+        f"touch {started}; while [ ! -e {release} ]; do sleep 0.05; done; cat")  # fmt: skip
+    (repo / ".git" / "info").mkdir(exist_ok=True)
+    (repo / ".git" / "info" / "attributes").write_text("late.txt filter=block\n")
+    seedbed.ok("profile", "add", "writer", "--kind", "command", "--command", "echo late > late.txt")
+    task_id = int(
+        seedbed.ok(
+            "task", "add", "--project", "demo", "--title", "Late", "--profile", "writer",
+            "--start",
+        ).out
+    )  # fmt: skip
+    engine = seedbed.spawn("run", start_new_session=True)
+    try:
+        wait_for_file(started, timeout=30)
+    finally:
+        store = Store.open(seedbed.data_dir)
+        run = store.list_runs(task_id)[-1]
+        marker = run_marker(seedbed.data_dir, run.id)
+        gits = marked_processes(marker)
+        os.killpg(engine.pid, signal.SIGKILL)
+        engine.communicate(timeout=30)
+        for pid in gits:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(os.getpgid(pid), signal.SIGKILL)
+    worktree = store.get_task(task_id).worktree  # (`task show` would run the filter)
+    assert worktree is not None
+    lock = repo / ".git" / "worktrees" / worktree.name / "index.lock"
+    assert gits and lock.exists()  # the engine's own git, killed mid-commit, left it
+    deadline = time.monotonic() + 10
+    while any(Path(f"/proc/{pid}").exists() for pid in gits):
+        assert time.monotonic() < deadline, "the killed git lingers"
+        time.sleep(0.02)
+    release.touch()  # the filter passes files through from here on
+
+    seedbed.ok("run", "--until-idle")  # recovery
+    assert not lock.exists()
+    assert f"removed a stale index.lock that no live git process held ({lock})" in messages(
+        seedbed, task_id
+    )
+    assert "late.txt" in git(worktree, "ls-files")
+    shown = seedbed.show(task_id)
+    assert (shown["state"], shown["phase"]) == ("awaiting_review", "interrupted"), shown
+
+    seedbed.ok("profile", "set", "writer", "--command", "echo more > more.txt")
+    seedbed.ok("task", "start", str(task_id))
+    seedbed.ok("run", "--until-idle")
+    shown = seedbed.show(task_id)
+    assert (shown["state"], shown["phase"]) == ("awaiting_review", "ready"), shown
+    seedbed.ok("task", "approve", str(task_id))
+    assert seedbed.show(task_id)["state"] == "merged"
+    assert (repo / "late.txt").read_text() == "late\n" and (repo / "more.txt").exists()
 
 
 def test_a_lock_a_live_git_holds_is_left_alone(seedbed: SeedbedCli, project: str) -> None:
@@ -278,6 +361,84 @@ def test_commits_on_the_base_branch_fail_the_run_and_move_nothing_more(
     assert (
         git(repo, "rev-parse", shown["branch"]).strip() == git(repo, "rev-parse", "main~1").strip()
     )
+
+
+def user_branch(repo: Path, name: str = "userbranch") -> str:
+    """A branch of the user's made from main before any task, with a commit "user work";
+    its tip. The user's checkout stays on main."""
+    git(repo, "checkout", "-q", "-b", name)
+    (repo / "user.txt").write_text("the user's own work\n")
+    git(repo, "add", "user.txt")
+    git(repo, "commit", "-qm", "user work")
+    git(repo, "checkout", "-q", "main")
+    return git(repo, "rev-parse", name).strip()
+
+
+def test_a_planner_switching_to_a_users_branch_does_not_reset_it(
+    seedbed: SeedbedCli, project: str, repo: Path
+) -> None:
+    users = user_branch(repo)
+    seedbed.ok(
+        "profile", "add", "planner", "--kind", "command",
+        "--command", "git checkout -q userbranch; echo PLAN",
+    )  # fmt: skip
+    task_id = seedbed.ok(
+        "task", "add", "--project", "demo", "--title", "Plan", "--profile", "planner",
+        "--plan-first", "--start",
+    ).out.strip()  # fmt: skip
+    seedbed.ok("run", "--until-idle")
+    assert git(repo, "rev-parse", "userbranch").strip() == users  # the user's commit stays
+    shown = seedbed.show(task_id)
+    worktree = Path(shown["worktree"])
+    assert git(worktree, "symbolic-ref", "HEAD").strip() == f"refs/heads/{shown['branch']}"
+    assert git(repo, "rev-parse", shown["branch"]).strip() == git(repo, "rev-parse", "main").strip()
+    assert not (worktree / "user.txt").exists()
+    assert "branch 'userbranch'" in messages(seedbed, task_id)
+
+
+def test_a_reviewer_switching_to_a_users_branch_does_not_reset_it(
+    seedbed: SeedbedCli, repo: Path
+) -> None:
+    users = user_branch(repo)
+    seedbed.ok(
+        "profile", "add", "critic", "--kind", "command",
+        "--command", "git checkout -q userbranch; echo x > review.txt; echo 'Looks ok?'",
+    )  # fmt: skip
+    seedbed.ok("project", "add", str(repo), "--name", "demo", "--reviewer", "critic")
+    task_id = run_agent(seedbed, "echo work > work.txt")
+    assert git(repo, "rev-parse", "userbranch").strip() == users
+    shown = seedbed.show(task_id)
+    worktree = Path(shown["worktree"])
+    assert git(worktree, "symbolic-ref", "HEAD").strip() == f"refs/heads/{shown['branch']}"
+    assert "work.txt" in git(repo, "ls-tree", "-r", "--name-only", shown["branch"])
+    assert not (worktree / "review.txt").exists() and not (worktree / "user.txt").exists()
+
+
+def test_a_users_existing_branch_is_not_adopted_into_the_task(
+    seedbed: SeedbedCli, project: str, repo: Path
+) -> None:
+    """The user's branch descends from the task's tip (the task has no commits yet), yet
+    its commits are the user's: a task that took them would merge them on approve."""
+    users = user_branch(repo)
+    main = git(repo, "rev-parse", "main").strip()
+    task_id = run_agent(seedbed, "git checkout -q userbranch && echo agent > agent.txt")
+    shown = seedbed.show(task_id)
+    assert (shown["state"], shown["phase"]) == ("awaiting_review", "agent_failed"), shown
+    assert git(repo, "rev-parse", shown["branch"]).strip() == main
+    assert git(repo, "rev-parse", "userbranch").strip() == users
+    assert shown["error"].startswith(
+        f"the agent switched the worktree to branch 'userbranch' (at {users[:10]})"
+    )
+    # A new branch the agent makes off the user's branch holds the user's commit too.
+    task_id = run_agent(
+        seedbed,
+        f"git checkout -q -b mine userbranch && echo a > a.txt && git add a.txt && {COMMIT} a",
+        title="Again",
+    )
+    shown = seedbed.show(task_id)
+    assert (shown["state"], shown["phase"]) == ("awaiting_review", "agent_failed"), shown
+    assert git(repo, "rev-parse", shown["branch"]).strip() == main
+    assert "branch 'mine'" in shown["error"]
 
 
 # -- a nested repository ---------------------------------------------------------------

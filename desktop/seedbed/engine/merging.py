@@ -20,7 +20,7 @@ import re
 import signal
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from seedbed import secrets, vcs
@@ -203,7 +203,8 @@ def _approve(
     if task.branch is None or not vcs.branch_exists(project.path, task.branch):
         raise UserError(f"task {task_id} has no branch to merge")
     agent = task_agent(store, task)
-    _commit_leftovers(project, task, agent)
+    notes: list[str] = []  # said in the merge run's log, once it has one
+    _commit_leftovers(project, task, agent, notes.append)
     if vcs.diff_stat(project.path, task.base_branch, task.branch).files == 0:
         raise UserError(
             f"task {task_id} changed nothing against {task.base_branch}: nothing to merge "
@@ -232,10 +233,13 @@ def _approve(
         recorder = EventRecorder(store, run.id, on_flush=on_flush)
         for value in secrets.known_key_values():
             recorder.add_secret(value)
+        note = _noter(recorder)
+        for text in notes:
+            note(text)
         with merge_turn(store, project, task_id, recorder):
             task = store.get_task(task_id)
             # What was written in the worktree while it waited is part of the change.
-            _commit_leftovers(project, task, agent)
+            _commit_leftovers(project, task, agent, note)
             agents = trailer_values(project.path, task.base_branch, task.branch or "", AGENT_KEY)
             message = merge_message(task, request.message, agents, agent)
             plan, checks = _merge_checked(store, project, task, request, message, recorder)
@@ -318,9 +322,22 @@ def _merged(
     return merged
 
 
-def _commit_leftovers(project: Project, task: Task, agent: AgentProfile | None) -> None:
+def _noter(recorder: EventRecorder) -> Callable[[str], None]:
+    """A note of the commit's checks (a stale lock removed…) as a line of the merge run."""
+
+    def note(text: str) -> None:
+        recorder.add([StatusEvent(phase="merging", message=text)])
+
+    return note
+
+
+def _commit_leftovers(
+    project: Project, task: Task, agent: AgentProfile | None, note: Callable[[str], None]
+) -> None:
+    """Commit what is left in the worktree; `note` hears what was done (a stale lock
+    removed)."""
     if task.worktree is not None and task.worktree.exists():
-        commit_work(project, task.worktree, leftover_message(task, agent))
+        commit_work(project, task.worktree, leftover_message(task, agent), note=note)
 
 
 def _unqueue(

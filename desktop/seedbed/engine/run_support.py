@@ -9,7 +9,7 @@ import glob
 import os
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
@@ -29,6 +29,7 @@ from seedbed.domain.slug import one_line
 from seedbed.domain.trailers import AGENT_KEY, add_trailers, agent_trailer
 from seedbed.engine.recorder import EventRecorder
 from seedbed.engine.worktree_guard import (
+    back_on_branch,
     check_repository,
     clear_stale_locks,
     refuse_keys,
@@ -106,20 +107,22 @@ def commit_work(
     message: str,
     task: Task | None = None,
     note: Callable[[str], None] = _ignore,
+    refs_before: Mapping[str, str] | None = None,
 ) -> str | None:
     """Commit what is left in a task's worktree, except the project's local files
     (--copy): a copied .env must never reach the task's branch or the base branch.
 
     First, what an agent or a killed git may have left (worktree_guard): only a worktree
     of the project's repository is committed, a stale index.lock is removed, HEAD goes
-    back on the `task`'s branch, and a nested repository or a known key in the change is
+    back on the `task`'s branch (taking only commits new since `refs_before`, the refs
+    when its agent started), and a nested repository or a known key in the change is
     refused (WorkNotCommitted, nothing staged). `note` hears what was done."""
     check_repository(project.path, worktree)
     for lock in clear_stale_locks(worktree):
         note(stale_lock_note(lock))
     moved = ""
     if task is not None and task.branch is not None:
-        moved = return_to_branch(worktree, task.branch, task.base_branch)
+        moved = return_to_branch(worktree, task.branch, task.base_branch, refs_before)
     if moved:
         note(moved)
     exclude = vcs.local_only_files(project.path, worktree, project.copy_globs)
@@ -151,17 +154,21 @@ def remove_workspace(project: Project, worktree: Path) -> None:
             shutil.rmtree(state, ignore_errors=True)
 
 
-def discard_changes(project: Project, worktree: Path, head: str) -> None:
+def discard_changes(project: Project, worktree: Path, branch: str, head: str) -> str:
     """Undo what a planner or reviewer run did in the worktree (the work itself is
-    committed at `head`): the branch and its files back to `head` (a commit it made is
-    dropped too), new files removed, the project's local files kept."""
+    committed at `head`, the tip of the task's `branch` when the run started): HEAD back
+    on `branch`, the branch and its files back to `head` (a commit it made is dropped
+    too), new files removed, the project's local files kept. No other branch moves: one
+    the agent switched to (the user's own) stays as it is. A note of the switch, or ""."""
     check_repository(project.path, worktree)  # a reset --hard in another repository…
     keep = set(vcs.local_only_files(project.path, worktree, project.copy_globs))
-    run_git(worktree, "reset", "-q", "--hard", head)
+    note = back_on_branch(worktree, branch)
+    run_git(worktree, "reset", "-q", "--hard", head)  # moves `branch` only, HEAD is on it
     out = run_git(worktree, *PATHS_RAW, "ls-files", "-z", "--others", "--exclude-standard")
     for name in out.split("\0"):
         if name and name not in keep:
             (worktree / name).unlink(missing_ok=True)
+    return note
 
 
 def task_agent(store: Store, task: Task) -> AgentProfile | None:

@@ -67,6 +67,7 @@ from seedbed.engine.worktree_guard import (
     WorkNotCommitted,
     check_repository,
     clear_stale_locks,
+    ref_tips,
     stale_lock_note,
 )
 from seedbed.paths import worktrees_dir
@@ -127,6 +128,7 @@ class TaskRunner(PlanAndReview):
         # current when the engine makes the runner).
         self.git = GitScope(current_scope(), remember_cuts=True)
         self._config_guard: SharedConfigGuard | None = None  # while an agent works
+        self._refs_before: dict[str, str] | None = None  # the refs as its agent started
 
     # -- control --------------------------------------------------------------------
 
@@ -159,6 +161,7 @@ class TaskRunner(PlanAndReview):
         self._nothing_changed = False
         self._disk_full = ""
         self._end_noted = False
+        self._refs_before = None
         new_run = Run(
             task_id=task.id,
             number=0,
@@ -396,6 +399,7 @@ class TaskRunner(PlanAndReview):
             self._halt_reason, self.control = over, Control.STOP
             self._log(ErrorEvent(message=f"not started: {over}"))
             return RunOutcome(status=RunStatus.STOPPED, reason=over)
+        self._refs_before = await git_call(ref_tips, task.worktree)
         guard = self._config_guard = await git_call(
             SharedConfigGuard, self.project.path, self.data_dir, self.run.id
         )
@@ -470,7 +474,13 @@ class TaskRunner(PlanAndReview):
         notes: list[str] = []  # heard on a git thread, logged here
         try:
             sha = await git_call(
-                commit_work, self.project, task.worktree, message, task, notes.append
+                commit_work,
+                self.project,
+                task.worktree,
+                message,
+                task,
+                notes.append,
+                self._refs_before,
             )
         except WorkNotCommitted as exc:
             self._log_notes(notes)

@@ -76,13 +76,26 @@ class PlanAndReview:
     def _log(self, event: StatusEvent | ErrorEvent) -> None: ...
     def _on_change(self, task_id: int) -> None: ...
 
+    async def _branch_tip(self) -> str:
+        assert self.task.worktree is not None and self.task.branch is not None
+        return await git_call(vcs.rev_parse, self.task.worktree, f"refs/heads/{self.task.branch}")
+
+    async def _undo_changes(self, head: str, phase: Phase) -> None:
+        """What the planner or reviewer left undone (run_support.discard_changes)."""
+        assert self.task.worktree is not None and self.task.branch is not None
+        note = await git_call(
+            discard_changes, self.project, self.task.worktree, self.task.branch, head
+        )
+        if note:
+            self._log(StatusEvent(phase=phase.value, message=note))
+
     async def _plan_steps(self) -> RunOutcome:
         """The planner's run: it reads, changes nothing (what it left is undone), and its
         final answer is the plan, or a split into smaller tasks."""
         assert self.run is not None and self.task.worktree is not None
-        head = await git_call(vcs.rev_parse, self.task.worktree, "HEAD")
+        head = await self._branch_tip()
         outcome = await self._run_agent() if self.control is Control.NONE else stopped()
-        await git_call(discard_changes, self.project, self.task.worktree, head)
+        await self._undo_changes(head, Phase.PLANNING)
         # reviewing imports review, which imports this module: imported here.
         from seedbed.engine.reviewing import final_words
 
@@ -98,9 +111,9 @@ class PlanAndReview:
         """The reviewer's run: it changes nothing (what it left is undone), the checks
         of the work it read stand, and its final answer holds the verdict."""
         assert self.run is not None and self.task.worktree is not None
-        head = await git_call(vcs.rev_parse, self.task.worktree, "HEAD")
+        head = await self._branch_tip()
         outcome = await self._run_agent() if self.control is Control.NONE else stopped()
-        await git_call(discard_changes, self.project, self.task.worktree, head)
+        await self._undo_changes(head, Phase.REVIEWING)
         runs = [r for r in self.store.list_runs(self.task.id) if r.kind is not RunKind.REVIEW]
         checks = runs[-1].checks if runs else CheckResult()
         # reviewing imports review, which imports this module: imported here.

@@ -136,16 +136,55 @@ def _links_back(worktree: Path, common: Path) -> bool:
     return False
 
 
-def return_to_branch(worktree: Path, branch: str, base: str) -> str:
+def back_on_branch(worktree: Path, branch: str) -> str:
+    """Put HEAD back on `branch` without moving any branch or touching a file (the caller
+    resets the files); a note of where the agent had switched to, "" when it had not."""
+    ref = f"refs/heads/{branch}"
+    current = run_git(worktree, "symbolic-ref", "-q", "HEAD", check=False).strip()
+    if current == ref:
+        return ""
+    run_git(worktree, "symbolic-ref", "HEAD", ref)
+    where = f"branch {current.removeprefix('refs/heads/')!r}" if current else "a detached HEAD"
+    return (
+        f"the agent switched the worktree to {where}; it is back on {branch} "
+        "(no other branch moved)"
+    )
+
+
+def ref_tips(worktree: Path) -> dict[str, str]:
+    """Every ref of the worktree's repository and the commit it names (a tag peeled):
+    what existed before an agent ran, so that its own commits are told from others'."""
+    out = run_git(
+        worktree,
+        "for-each-ref",
+        "--format=%(objectname) %(objecttype) %(*objectname) %(*objecttype) %(refname)",
+    )
+    tips: dict[str, str] = {}
+    for line in out.splitlines():
+        sha, kind, peeled, peeled_kind, name = line.split(" ", 4)
+        if kind == "commit":
+            tips[name] = sha
+        elif peeled_kind == "commit":
+            tips[name] = peeled
+    return tips
+
+
+def return_to_branch(
+    worktree: Path, branch: str, base: str, refs_before: Mapping[str, str] | None = None
+) -> str:
     """Put the worktree's HEAD back on the task's `branch` when an agent switched to another
     branch (or detached it); a note of what was done, "" when HEAD was on it.
 
-    When the commits HEAD is at descend from the branch's tip, the branch moves to them
-    and HEAD goes back on it (the files stay as they are: it is the same commit); the
-    other branch stays where the agent left it. Otherwise the work is elsewhere and
-    WorkNotCommitted says where: committing it would move a branch not the task's. So
-    it does when the agent committed on the `base` branch itself: its commits are there,
-    unreviewed, and the task must not look as if nothing had happened."""
+    When the commits HEAD is at descend from the branch's tip and are all new in this
+    run (on a branch that did not exist and reachable from no ref that did, as
+    `refs_before` has them: ref_tips at the run's start; None: unknown, and every ref
+    there is now counted), the branch moves to them and HEAD goes back on it (the files
+    stay as they are: it is the same commit); the other branch stays where the agent
+    left it. Otherwise the work is elsewhere and WorkNotCommitted says where: a user's
+    branch that descends from the tip holds the user's commits, and committing would
+    move a branch not the task's. So it does when the agent committed on the `base`
+    branch itself: its commits are there, unreviewed, and the task must not look as if
+    nothing had happened."""
     ref = f"refs/heads/{branch}"
     current = run_git(worktree, "symbolic-ref", "-q", "HEAD", check=False).strip()
     if current == ref:
@@ -159,7 +198,8 @@ def return_to_branch(worktree: Path, branch: str, base: str) -> str:
             f"there (it is at {head[:10]}): its commits are on {base}, unreviewed; "
             "Seedbed moved no branch"
         )
-    if _is_ancestor(worktree, tip, head):
+    before = ref_tips(worktree) if refs_before is None else refs_before
+    if _is_ancestor(worktree, tip, head) and _made_in_run(worktree, current, ref, before):
         run_git(worktree, "update-ref", "-m", "seedbed: the agent's work", ref, head, tip)
         run_git(worktree, "symbolic-ref", "HEAD", ref)
         return (
@@ -170,6 +210,18 @@ def return_to_branch(worktree: Path, branch: str, base: str) -> str:
         f"the agent switched the worktree to {where} (at {head[:10]}); its work is there, "
         f"not on the task's branch {branch!r}, and what it left uncommitted is in the worktree"
     )
+
+
+def _made_in_run(worktree: Path, current: str, ref: str, before: Mapping[str, str]) -> bool:
+    """Whether HEAD is on no branch that existed `before` and every commit between the
+    task's `ref` and HEAD is reachable from no ref that existed then (the task's aside)."""
+    if current and current in before:
+        return False
+    olds = sorted({sha for name, sha in before.items() if name != ref})
+    span = run_git(worktree, "rev-list", "--count", f"{ref}..HEAD").strip()
+    stdin = "".join(f"^{sha}\n" for sha in olds)
+    fresh = run_git(worktree, "rev-list", "--count", "--stdin", "HEAD", f"^{ref}", input=stdin)
+    return fresh.strip() == span
 
 
 def _is_ancestor(worktree: Path, older: str, newer: str) -> bool:
