@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from seedbed.domain.errors import OperationError
-from seedbed.vcs.git import repository_dir
+from seedbed.vcs.git import is_ancestor, repository_dir
 from seedbed.vcs.runner import PATHS_RAW, GitError, run_git
 
 LOCK_NAMES = ("index.lock", "HEAD.lock")
@@ -159,7 +159,7 @@ def return_to_branch(worktree: Path, branch: str, base: str) -> str:
             f"there (it is at {head[:10]}): its commits are on {base}, unreviewed; "
             "Seedbed moved no branch"
         )
-    if _is_ancestor(worktree, tip, head):
+    if is_ancestor(worktree, tip, head):
         run_git(worktree, "update-ref", "-m", "seedbed: the agent's work", ref, head, tip)
         run_git(worktree, "symbolic-ref", "HEAD", ref)
         return (
@@ -170,16 +170,6 @@ def return_to_branch(worktree: Path, branch: str, base: str) -> str:
         f"the agent switched the worktree to {where} (at {head[:10]}); its work is there, "
         f"not on the task's branch {branch!r}, and what it left uncommitted is in the worktree"
     )
-
-
-def _is_ancestor(worktree: Path, older: str, newer: str) -> bool:
-    try:
-        run_git(worktree, "merge-base", "--is-ancestor", older, newer)
-    except GitError as exc:
-        if exc.status == 1:
-            return False
-        raise
-    return True
 
 
 # What the commit would take
