@@ -350,3 +350,7 @@ def test_the_readme_does_not_call_run_command_confined() -> None:
     assert "`run_command`) confined to that worktree" not in section
     assert "the five file tools are confined to the worktree" in section
     assert "`run_command` is not" in section
+    # Its environment holds no key, but it can read the engine's: only the sandbox closes it.
+    assert "does not get is the way to your keys" not in section
+    assert "`/proc/<engine pid>/environ`" in section
+    assert "stays open until Seedbed runs commands in a sandbox" in section
