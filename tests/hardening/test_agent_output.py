@@ -320,6 +320,43 @@ def test_checks_setup_and_command_agents_get_no_keys(
     assert "OPENAI_API_KEY" not in (Path(shown["worktree"]) / "seen.txt").read_text()
 
 
+def test_checks_keep_the_projects_own_keys_and_the_log_names_those_withheld(
+    seedbed: SeedbedCli,
+    repo: Path,
+    file_keyring: FileStore,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    project_keys = {"STRIPE_API_KEY": "sk_test_stripe-5555", "SENTRY_AUTH_TOKEN": "sntrys-6666"}
+    provider_keys = {
+        "OPENAI_API_KEY": ENGINE_KEYS["OPENAI_API_KEY"],
+        "ANTHROPIC_API_KEY": ENGINE_KEYS["ANTHROPIC_API_KEY"],
+        "MISTRAL_API_KEY": "mistral-from-the-engine-7777",  # stored in Seedbed's keyring
+    }
+    for name, value in (project_keys | provider_keys).items():
+        monkeypatch.setenv(name, value)
+    seedbed.ok("key", "set", "mistral", input="mistral-in-the-keyring-8888")
+    seen = tmp_path / "seen.txt"  # outside the worktree: the log scrubs the keys it shows
+    seedbed.ok("project", "add", repo, "--name", "demo", "--check", f"env > {seen}")
+    seedbed.ok("profile", "add", "doer", "--kind", "command", "--command", "echo hi > hi.txt")
+
+    task_id = start_task(seedbed, "doer")
+
+    assert seedbed.show(task_id)["phase"] == "ready"
+    checked = seen.read_text()
+    for name, value in project_keys.items():
+        assert f"{name}={value}\n" in checked
+    for name in provider_keys:
+        assert name not in checked
+    notes = [
+        e["message"] for e in seedbed.log_events(task_id) if "withheld" in e.get("message", "")
+    ]
+    assert len(notes) == 1, notes
+    assert all(name in notes[0] for name in provider_keys), notes
+    assert not any(name in notes[0] for name in project_keys), notes
+    assert not any(value in notes[0] for value in provider_keys.values()), notes
+
+
 def test_a_command_profile_gets_the_key_it_names(
     seedbed: SeedbedCli,
     project: str,

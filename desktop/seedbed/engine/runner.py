@@ -17,7 +17,12 @@ from typing import Any, TypeVar
 from seedbed import secrets, vcs
 from seedbed.agents.base import AgentRun, RunOutcome, RunRequest
 from seedbed.agents.keys import key_for
-from seedbed.agents.process import RUN_MARKER_VARIABLE, ManagedProcess, run_marker
+from seedbed.agents.process import (
+    RUN_MARKER_VARIABLE,
+    ManagedProcess,
+    run_marker,
+    withheld_note,
+)
 from seedbed.agents.registry import runtime_for
 from seedbed.domain.checks import commands_key
 from seedbed.domain.errors import SeedbedError, UserError
@@ -177,6 +182,8 @@ class TaskRunner(PlanAndReview):
         # first line on (a setup command can print the environment, too).
         for value in await asyncio.to_thread(secrets.known_key_values):
             self._recorder.add_secret(value)
+        if note := withheld_note():
+            self._log(StatusEvent(phase="preparing", message=note))
         flusher = asyncio.create_task(self._autoflush())
         try:
             outcome = await self._steps()

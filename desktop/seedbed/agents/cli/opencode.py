@@ -59,9 +59,9 @@ an idle timeout must be well above that.
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
+from seedbed import secrets
 from seedbed.agents.base import RunRequest
 from seedbed.agents.cli.adapter import CliAdapter, StreamParser
 from seedbed.agents.process import ProcessSpec
@@ -136,7 +136,7 @@ class OpenCodeAdapter(CliAdapter):
             return self.key_provider, self.key_env
         if provider in KEY_SOURCES:
             return KEY_SOURCES[provider]
-        return provider, re.sub(r"[^A-Z0-9]", "_", provider.upper()) + "_API_KEY"
+        return provider, secrets.key_variable(provider)
 
     def prepare(
         self,
