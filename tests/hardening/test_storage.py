@@ -315,6 +315,18 @@ def test_a_broken_database_is_one_error_line(
         assert "seedbed doctor" in line or "move it aside" in line, (command, line)
 
 
+def test_a_broken_database_with_no_backup_says_to_move_it_aside(
+    seedbed: SeedbedCli, project: str
+) -> None:
+    db = seedbed.data_dir / "seedbed.db"  # `project add` made it; no engine ever ran here
+    assert not list((seedbed.data_dir / "backups").glob("*.db"))
+    not_a_database(db)
+    for command in [*READS, *WRITES]:
+        line = one_error_line(seedbed(*command))
+        assert f"no backup yet: move {db} aside to start afresh" in line, (command, line)
+        assert "--restore-backup" not in line, (command, line)
+
+
 def test_the_window_says_what_is_wrong_with_the_database(
     seedbed: SeedbedCli, project: str, tmp_path: Path
 ) -> None:
