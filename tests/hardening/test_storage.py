@@ -8,6 +8,7 @@ why), real SQLite files, real processes holding real locks.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import sqlite3
@@ -491,6 +492,26 @@ def test_a_read_only_data_dir_reads_and_refuses_writes_clearly(
         line = one_error_line(seedbed(*command))
         assert "read-only" in line and str(read_only_view) in line, (command, line)
     assert git(repo, "rev-parse", "main") == base  # refused before it merged anything
+
+
+def test_doctor_says_a_read_only_data_dir_is_read_only(
+    seedbed: SeedbedCli,
+    project: str,
+    read_only_view: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    filled_data_dir(seedbed)
+    monkeypatch.setenv("SEEDBED_DATA_DIR", str(read_only_view))
+    seedbed = SeedbedCli(read_only_view, capsys)
+    result = seedbed("doctor", "--json")
+    checks = {c["name"]: c for c in json.loads(result.out)}
+    data = checks["data dir"]
+    assert not data["ok"], data
+    assert str(read_only_view) in data["detail"] and "read-only" in data["detail"], data
+    assert "can be read, not changed" in data["detail"], data
+    assert result.code == 1
+    assert checks["database"]["ok"], checks["database"]  # reading it works
 
 
 def test_the_window_on_a_read_only_data_dir_shows_it_without_an_engine(
