@@ -227,6 +227,57 @@ def test_a_full_disk_fails_the_runs_and_the_engine_goes_on(
     assert engine.returncode == 0, err
 
 
+def test_run_until_idle_on_a_full_disk_ends_saying_so(
+    fs_cli: SeedbedCli, tmpfs: Path, repo: Path, tmp_path: Path
+) -> None:
+    """One slot: the first task logs until the disk fills and fails for it; the two
+    queued behind it cannot start, and nothing else keeps the engine going."""
+    seedbed = fs_cli
+    script = tmp_path / "chatty.py"
+    script.write_text(CHATTY)
+    seedbed.ok("project", "add", str(repo), "--name", "demo")
+    seedbed.ok("profile", "add", "chatty", "--kind", "command", "--command",
+               f"exec {sys.executable} {script}")  # fmt: skip
+    seedbed.ok("profile", "add", "doer", "--kind", "command", "--command", "echo hi > hi.txt")
+    for title, profile in (("Chatty", "chatty"), ("Second", "doer"), ("Third", "doer")):
+        seedbed.ok("task", "add", "--project", "demo", "--title", title, "--profile", profile,
+                   "--start")  # fmt: skip
+    engine = seedbed.spawn("run", "--until-idle", "--max-parallel", "1")
+    filler: Path | None = None
+    try:
+
+        def logging() -> bool:
+            return seedbed.show(1)["phase"] == "implementing" and len(seedbed.log_events(1)) > 20
+
+        wait_for(logging, 60, "the first agent to log")
+        filler = fill(tmpfs)
+        try:
+            _out, err = engine.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            engine.kill()
+            raise AssertionError("run --until-idle still waits on a full disk") from None
+    finally:
+        if filler is not None:
+            filler.unlink()
+        if engine.poll() is None:
+            engine.kill()
+            engine.communicate()
+    last = err.strip().splitlines()[-1]
+    assert "Traceback" not in err, err
+    assert engine.returncode == 2, (engine.returncode, err)
+    assert last == (
+        f"error: the disk holding {seedbed.data_dir} is full: 2 queued tasks wait; "
+        "free space and run again"
+    ), err
+    phases = [t["phase"] for t in seedbed.ok("task", "list", "--json").json()]
+    assert phases[1:] == ["queued", "queued"], phases
+    # With space back, running again records the first run's end and runs the others.
+    seedbed.ok("run", "--until-idle", "--max-parallel", "1")
+    tasks = seedbed.ok("task", "list", "--json").json()
+    assert [t["state"] for t in tasks] == ["awaiting_review"] * 3, tasks
+    assert [t["phase"] for t in tasks][1:] == ["ready", "ready"], tasks
+
+
 # -- a database that is broken or out of reach ------------------------------------------
 
 READS = [

@@ -128,6 +128,8 @@ class TaskRunner(PlanAndReview):
         # The engine is stopping: an end that cannot be stored is left to the next start's
         # recovery (a user's stop waits for space like the rest of the run's end).
         self._abandon = False
+        # True while a step waits for disk space to be stored (nothing of the run lives).
+        self.waiting_for_space = False
         # The git of this task's runs, cut by its stop and by the engine's (the scope
         # current when the engine makes the runner).
         self.git = GitScope(current_scope(), remember_cuts=True)
@@ -742,10 +744,14 @@ class TaskRunner(PlanAndReview):
         stops (then the next start's recovery ends the run)."""
         while True:
             try:
-                return await step()
+                stored = await step()
+                self.waiting_for_space = False
+                return stored
             except (sqlite3.Error, OSError) as exc:
                 if not disk_full(exc) or self._abandon:
+                    self.waiting_for_space = False
                     raise
+            self.waiting_for_space = True
             await asyncio.sleep(STORAGE_RETRY_S)
 
     def _log(self, event: StatusEvent | ErrorEvent) -> None:
