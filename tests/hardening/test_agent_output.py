@@ -162,6 +162,30 @@ def test_an_enormous_cli_line_fails_at_the_cap(
 # --- tool arguments nested too deep -----------------------------------------------------
 
 
+def test_opencode_ending_after_a_tool_step_has_no_result(
+    seedbed: SeedbedCli, project: str, tmp_path: Path
+) -> None:
+    """OpenCode's real lines up to its first step_finish (reason "tool-calls": another
+    model call was to follow), then exit 0: a crash its wrapper hid, not a result."""
+    recorded = Path(__file__).parents[1] / "agents/cli/recordings/opencode/write_file.jsonl"
+    lines = recorded.read_text().splitlines()
+    first_step = next(i for i, line in enumerate(lines) if '"step_finish"' in line)
+    assert '"reason":"tool-calls"' in lines[first_step]
+    printed = tmp_path / "printed.jsonl"
+    printed.write_text("\n".join(lines[: first_step + 1]) + "\n")
+    binary = fake_cli(tmp_path / "opencode", f"cat {printed}", version="1.18.33")
+    seedbed.ok("profile", "add", "cli", "--kind", "opencode", "--binary", binary)
+
+    task_id = start_task(seedbed, "cli")
+
+    shown = seedbed.show(task_id)
+    assert (shown["state"], shown["phase"]) == ("awaiting_review", "agent_failed")
+    [run] = shown["runs"]
+    assert (run["status"], run["exit_code"]) == ("failed", 0)
+    assert "the agent ended without a result" in run["reason"]
+    assert "final step_finish" in run["reason"]
+
+
 @pytest.mark.parametrize("depth", [200_000, 300])  # 300: JSON reads it, the log could not
 @pytest.mark.parametrize("provider", ["openai", "anthropic"])
 def test_tool_arguments_nested_200000_deep_are_a_tool_error(
