@@ -149,12 +149,21 @@ class Engine:
         return full and all(r.waiting_for_space for r in runners)
 
     def _waiting_on_a_full_disk(self) -> str:
+        """Why an --until-idle engine ends: what waits for space (the next start records
+        the end of a run that could not store it)."""
         try:
             count = len(self._startable())
         except (sqlite3.Error, OSError):
-            count = 0
-        tasks = "1 queued task waits" if count == 1 else f"{count or 'the'} queued tasks wait"
-        return f"the disk holding {self.data_dir} is full: {tasks}; free space and run again"
+            count = -1
+        if count == 1:
+            waiting = "1 queued task waits"
+        elif count > 1:
+            waiting = f"{count} queued tasks wait"
+        elif count == 0:
+            waiting = "the end of a run waits to be stored"
+        else:
+            waiting = "queued tasks wait"
+        return f"the disk holding {self.data_dir} is full: {waiting}; free space and run again"
 
     def _start_queued(self) -> int:
         """Start queued tasks while slots are free; returns how many still wait."""
