@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, TypeVar
 
@@ -41,6 +42,14 @@ ENV_FALLBACK: dict[str, str] = {
     "anthropic": "ANTHROPIC_API_KEY",
     "gemini": "GEMINI_API_KEY",
 }
+# Other variables the agents Seedbed runs read a provider's key or login token from: the
+# Gemini CLI's GOOGLE_API_KEY, OpenCode's OpenRouter key, Claude Code's tokens.
+AGENT_KEY_VARIABLES = (
+    "GOOGLE_API_KEY",
+    "OPENROUTER_API_KEY",
+    "ANTHROPIC_AUTH_TOKEN",
+    "CLAUDE_CODE_OAUTH_TOKEN",
+)
 MAX_NAME_LENGTH = 64
 # A valid name no key is stored under, read to find out whether the keyring works.
 INDEX_PROBE = "seedbed-keyring-probe"
@@ -50,6 +59,11 @@ FAIL_BACKEND = "keyring.backends.fail.Keyring"
 NULL_BACKEND = "keyring.backends.null.Keyring"
 
 T = TypeVar("T")
+
+# The names of the stored keys as list_keys() last found them (set_key and delete_key keep
+# it current): names only, for code that must not wait on the keyring (the engine's loop
+# withholding their variables from a check). Every run's start lists the keys afresh.
+_stored_names: set[str] = set()
 
 
 class KeyringUnavailable(UserError):
@@ -278,6 +292,7 @@ def set_key(name: str, value: str) -> None:
     names = _read_index(action, backend)
     if name not in names:
         _write_index(action, backend, [*names, name])
+    _stored_names.add(name)
 
 
 def get_key(name: str) -> str | None:
@@ -299,6 +314,7 @@ def delete_key(name: str) -> bool:
     names = _read_index(action, backend)
     if name in names:
         _write_index(action, backend, [n for n in names if n != name])
+    _stored_names.discard(name)
     return existed
 
 
@@ -316,12 +332,34 @@ def list_keys() -> list[str]:
     def is_set(name: str) -> bool:
         return backend.get_password(SERVICE, name) is not None
 
-    return sorted(name for name in candidates if _call(action, backend, lambda n=name: is_set(n)))
+    found = sorted(name for name in candidates if _call(action, backend, lambda n=name: is_set(n)))
+    _stored_names.clear()
+    _stored_names.update(found)
+    return found
 
 
 def env_fallbacks_set() -> list[str]:
     """The names (never the values) of the ENV_FALLBACK variables set in the environment."""
     return [var for var in ENV_FALLBACK.values() if os.environ.get(var, "").strip()]
+
+
+def key_variable(name: str) -> str:
+    """The environment variable a key stored as `name` goes by, as OpenCode names a
+    provider's: OPENROUTER_API_KEY for `openrouter`, MISTRAL_API_KEY for `mistral`."""
+    return re.sub(r"[^A-Z0-9]", "_", name.upper()) + "_API_KEY"
+
+
+def provider_variables() -> frozenset[str]:
+    """Every variable that may carry a key Seedbed's agents use: the providers' own
+    (ENV_FALLBACK, AGENT_KEY_VARIABLES) and, for each key in the keyring (as last listed),
+    its key_variable and its name when that is a variable's (a key stored as
+    `MISTRAL_API_KEY`). Never asks the keyring: safe on the engine's loop."""
+    names = set(ENV_FALLBACK.values()) | set(AGENT_KEY_VARIABLES)
+    for name in _stored_names:
+        names.add(key_variable(name))
+        if re.fullmatch(r"[A-Z_][A-Z0-9_]*", name):
+            names.add(name)
+    return frozenset(names)
 
 
 def resolve_key(name: str, provider: str, env: bool = True) -> ResolvedKey | None:

@@ -162,6 +162,30 @@ def test_an_enormous_cli_line_fails_at_the_cap(
 # --- tool arguments nested too deep -----------------------------------------------------
 
 
+def test_opencode_ending_after_a_tool_step_has_no_result(
+    seedbed: SeedbedCli, project: str, tmp_path: Path
+) -> None:
+    """OpenCode's real lines up to its first step_finish (reason "tool-calls": another
+    model call was to follow), then exit 0: a crash its wrapper hid, not a result."""
+    recorded = Path(__file__).parents[1] / "agents/cli/recordings/opencode/write_file.jsonl"
+    lines = recorded.read_text().splitlines()
+    first_step = next(i for i, line in enumerate(lines) if '"step_finish"' in line)
+    assert '"reason":"tool-calls"' in lines[first_step]
+    printed = tmp_path / "printed.jsonl"
+    printed.write_text("\n".join(lines[: first_step + 1]) + "\n")
+    binary = fake_cli(tmp_path / "opencode", f"cat {printed}", version="1.18.33")
+    seedbed.ok("profile", "add", "cli", "--kind", "opencode", "--binary", binary)
+
+    task_id = start_task(seedbed, "cli")
+
+    shown = seedbed.show(task_id)
+    assert (shown["state"], shown["phase"]) == ("awaiting_review", "agent_failed")
+    [run] = shown["runs"]
+    assert (run["status"], run["exit_code"]) == ("failed", 0)
+    assert "the agent ended without a result" in run["reason"]
+    assert "final step_finish" in run["reason"]
+
+
 @pytest.mark.parametrize("depth", [200_000, 300])  # 300: JSON reads it, the log could not
 @pytest.mark.parametrize("provider", ["openai", "anthropic"])
 def test_tool_arguments_nested_200000_deep_are_a_tool_error(
@@ -320,6 +344,43 @@ def test_checks_setup_and_command_agents_get_no_keys(
     assert "OPENAI_API_KEY" not in (Path(shown["worktree"]) / "seen.txt").read_text()
 
 
+def test_checks_keep_the_projects_own_keys_and_the_log_names_those_withheld(
+    seedbed: SeedbedCli,
+    repo: Path,
+    file_keyring: FileStore,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    project_keys = {"STRIPE_API_KEY": "sk_test_stripe-5555", "SENTRY_AUTH_TOKEN": "sntrys-6666"}
+    provider_keys = {
+        "OPENAI_API_KEY": ENGINE_KEYS["OPENAI_API_KEY"],
+        "ANTHROPIC_API_KEY": ENGINE_KEYS["ANTHROPIC_API_KEY"],
+        "MISTRAL_API_KEY": "mistral-from-the-engine-7777",  # stored in Seedbed's keyring
+    }
+    for name, value in (project_keys | provider_keys).items():
+        monkeypatch.setenv(name, value)
+    seedbed.ok("key", "set", "mistral", input="mistral-in-the-keyring-8888")
+    seen = tmp_path / "seen.txt"  # outside the worktree: the log scrubs the keys it shows
+    seedbed.ok("project", "add", repo, "--name", "demo", "--check", f"env > {seen}")
+    seedbed.ok("profile", "add", "doer", "--kind", "command", "--command", "echo hi > hi.txt")
+
+    task_id = start_task(seedbed, "doer")
+
+    assert seedbed.show(task_id)["phase"] == "ready"
+    checked = seen.read_text()
+    for name, value in project_keys.items():
+        assert f"{name}={value}\n" in checked
+    for name in provider_keys:
+        assert name not in checked
+    notes = [
+        e["message"] for e in seedbed.log_events(task_id) if "withheld" in e.get("message", "")
+    ]
+    assert len(notes) == 1, notes
+    assert all(name in notes[0] for name in provider_keys), notes
+    assert not any(name in notes[0] for name in project_keys), notes
+    assert not any(value in notes[0] for value in provider_keys.values()), notes
+
+
 def test_a_command_profile_gets_the_key_it_names(
     seedbed: SeedbedCli,
     project: str,
@@ -350,3 +411,7 @@ def test_the_readme_does_not_call_run_command_confined() -> None:
     assert "`run_command`) confined to that worktree" not in section
     assert "the five file tools are confined to the worktree" in section
     assert "`run_command` is not" in section
+    # Its environment holds no key, but it can read the engine's: only the sandbox closes it.
+    assert "does not get is the way to your keys" not in section
+    assert "`/proc/<engine pid>/environ`" in section
+    assert "stays open until Seedbed runs commands in a sandbox" in section

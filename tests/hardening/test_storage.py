@@ -230,6 +230,57 @@ def test_a_full_disk_fails_the_runs_and_the_engine_goes_on(
     assert engine.returncode == 0, err
 
 
+def test_run_until_idle_on_a_full_disk_ends_saying_so(
+    fs_cli: SeedbedCli, tmpfs: Path, repo: Path, tmp_path: Path
+) -> None:
+    """One slot: the first task logs until the disk fills and fails for it; the two
+    queued behind it cannot start, and nothing else keeps the engine going."""
+    seedbed = fs_cli
+    script = tmp_path / "chatty.py"
+    script.write_text(CHATTY)
+    seedbed.ok("project", "add", str(repo), "--name", "demo")
+    seedbed.ok("profile", "add", "chatty", "--kind", "command", "--command",
+               f"exec {sys.executable} {script}")  # fmt: skip
+    seedbed.ok("profile", "add", "doer", "--kind", "command", "--command", "echo hi > hi.txt")
+    for title, profile in (("Chatty", "chatty"), ("Second", "doer"), ("Third", "doer")):
+        seedbed.ok("task", "add", "--project", "demo", "--title", title, "--profile", profile,
+                   "--start")  # fmt: skip
+    engine = seedbed.spawn("run", "--until-idle", "--max-parallel", "1")
+    filler: Path | None = None
+    try:
+
+        def logging() -> bool:
+            return seedbed.show(1)["phase"] == "implementing" and len(seedbed.log_events(1)) > 20
+
+        wait_for(logging, 60, "the first agent to log")
+        filler = fill(tmpfs)
+        try:
+            _out, err = engine.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            engine.kill()
+            raise AssertionError("run --until-idle still waits on a full disk") from None
+    finally:
+        if filler is not None:
+            filler.unlink()
+        if engine.poll() is None:
+            engine.kill()
+            engine.communicate()
+    last = err.strip().splitlines()[-1]
+    assert "Traceback" not in err, err
+    assert engine.returncode == 2, (engine.returncode, err)
+    assert last == (
+        f"error: the disk holding {seedbed.data_dir} is full: 2 queued tasks wait; "
+        "free space and run again"
+    ), err
+    phases = [t["phase"] for t in seedbed.ok("task", "list", "--json").json()]
+    assert phases[1:] == ["queued", "queued"], phases
+    # With space back, running again records the first run's end and runs the others.
+    seedbed.ok("run", "--until-idle", "--max-parallel", "1")
+    tasks = seedbed.ok("task", "list", "--json").json()
+    assert [t["state"] for t in tasks] == ["awaiting_review"] * 3, tasks
+    assert [t["phase"] for t in tasks][1:] == ["ready", "ready"], tasks
+
+
 # -- a database that is broken or out of reach ------------------------------------------
 
 READS = [
@@ -317,6 +368,18 @@ def test_a_broken_database_is_one_error_line(
         assert str(db) in line, (command, line)
         assert words in line, (command, line)
         assert "seedbed doctor" in line or "move it aside" in line, (command, line)
+
+
+def test_a_broken_database_with_no_backup_says_to_move_it_aside(
+    seedbed: SeedbedCli, project: str
+) -> None:
+    db = seedbed.data_dir / "seedbed.db"  # `project add` made it; no engine ever ran here
+    assert not list((seedbed.data_dir / "backups").glob("*.db"))
+    not_a_database(db)
+    for command in [*READS, *WRITES]:
+        line = one_error_line(seedbed(*command))
+        assert f"no backup yet: move {db} aside to start afresh" in line, (command, line)
+        assert "--restore-backup" not in line, (command, line)
 
 
 def test_the_window_says_what_is_wrong_with_the_database(
@@ -483,6 +546,26 @@ def test_a_read_only_data_dir_reads_and_refuses_writes_clearly(
         line = one_error_line(seedbed(*command))
         assert "read-only" in line and str(read_only_view) in line, (command, line)
     assert git(repo, "rev-parse", "main") == base  # refused before it merged anything
+
+
+def test_doctor_says_a_read_only_data_dir_is_read_only(
+    seedbed: SeedbedCli,
+    project: str,
+    read_only_view: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    filled_data_dir(seedbed)
+    monkeypatch.setenv("SEEDBED_DATA_DIR", str(read_only_view))
+    seedbed = SeedbedCli(read_only_view, capsys)
+    result = seedbed("doctor", "--json")
+    checks = {c["name"]: c for c in json.loads(result.out)}
+    data = checks["data dir"]
+    assert not data["ok"], data
+    assert str(read_only_view) in data["detail"] and "read-only" in data["detail"], data
+    assert "can be read, not changed" in data["detail"], data
+    assert result.code == 1
+    assert checks["database"]["ok"], checks["database"]  # reading it works
 
 
 def test_the_window_on_a_read_only_data_dir_shows_it_without_an_engine(

@@ -21,6 +21,7 @@ from seedbed.agents.process import RUN_MARKER_VARIABLE, run_marker
 from seedbed.engine import shared_config
 from seedbed.engine.worktree_guard import clear_stale_locks
 from seedbed.store import Store
+from seedbed.vcs.git import is_ancestor
 from tests.conftest import SeedbedCli, git, make_repo
 
 KEY = "sk-test-9f8e7d6c5b4a39281706"
@@ -680,3 +681,22 @@ def test_a_key_the_base_already_had_does_not_stop_a_change_to_its_file(
     assert seedbed.show(task_id)["error"] == (
         "the change contains the API key named OPENAI_API_KEY in other.py"
     )
+
+
+# --- one way to ask "is this commit in that one's history?" ----------------------------
+
+
+def test_is_ancestor_is_written_once_and_answers_on_a_real_repository(tmp_path: Path) -> None:
+    package = Path(__file__).parents[2] / "desktop" / "seedbed"
+    askers = sorted(
+        str(path.relative_to(package))
+        for path in package.rglob("*.py")
+        if '"--is-ancestor"' in path.read_text()
+    )
+    assert askers == ["vcs/git.py"], askers
+    repo = make_repo(tmp_path / "repo")
+    old = git(repo, "rev-parse", "HEAD").strip()
+    (repo / "new.txt").write_text("new\n")
+    git(repo, "add", "new.txt")
+    git(repo, "commit", "-q", "-m", "new")
+    assert is_ancestor(repo, old, "HEAD") and not is_ancestor(repo, "HEAD", old)

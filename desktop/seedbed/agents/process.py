@@ -13,10 +13,11 @@ import contextlib
 import hashlib
 import os
 import signal
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from seedbed import secrets
 from seedbed.domain.events import Stream
 
 LINE_CAP = 64 * 1024
@@ -263,20 +264,33 @@ def base_environment() -> dict[str, str]:
     return env
 
 
-# What names a model provider's key in an environment: OPENAI_API_KEY, ANTHROPIC_API_KEY,
-# GEMINI_API_KEY, OPENROUTER_API_KEY…, and ANTHROPIC_AUTH_TOKEN-style tokens.
-KEY_SUFFIXES = ("_API_KEY", "_AUTH_TOKEN")
-KEY_NAMES = frozenset({"GOOGLE_API_KEY", "OPENAI_KEY", "CLAUDE_CODE_OAUTH_TOKEN"})
+def withheld_variables(env: Mapping[str, str]) -> list[str]:
+    """The names of the variables of `env` that carry a key Seedbed's agents use
+    (secrets.provider_variables), sorted: what keyless_environment leaves out."""
+    withheld = secrets.provider_variables()
+    return sorted(name for name in env if name in withheld)
 
 
-def is_key_variable(name: str) -> bool:
-    upper = name.upper()
-    return upper in KEY_NAMES or upper.endswith(KEY_SUFFIXES)
+def withheld_note() -> str:
+    """The log line naming (never showing) the keys a run's checks, setup command and
+    command agent go without; "" when the engine holds none."""
+    names = withheld_variables(base_environment())
+    if not names:
+        return ""
+    return (
+        "withheld from the setup and check commands and command agents: "
+        + ", ".join(names)
+        + " (a command profile gets a key it names with --key-name)"
+    )
 
 
 def keyless_environment() -> dict[str, str]:
-    """`base_environment` without the provider keys the engine may hold: what a check, a
+    """`base_environment` without the provider keys Seedbed's agents use: what a check, a
     setup command or a command agent gets, which has no business with them (a check
-    that prints its environment would put them in the log). A command profile that
-    needs a key names it (`key_name`) and gets that one alone."""
-    return {name: value for name, value in base_environment().items() if not is_key_variable(name)}
+    that prints its environment would put them in the log). The project's own keys
+    (STRIPE_API_KEY…) stay. A command profile that needs a key names it (`key_name`)
+    and gets that one alone."""
+    env = base_environment()
+    for name in withheld_variables(env):
+        del env[name]
+    return env

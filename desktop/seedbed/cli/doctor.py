@@ -36,6 +36,7 @@ from seedbed.store.backup import (
     quick_check,
     restore_newest,
 )
+from seedbed.store.connection import read_only_problem
 from seedbed.store.problems import storage_problem
 from seedbed.vcs.runner import configured_identity, seedbed_identity_note
 
@@ -324,13 +325,19 @@ def _data(given: Path | None) -> list[Check]:
         if not isinstance(exc, SeedbedError):
             detail = storage_problem(exc, database_path(data_dir)) or detail
         return [Check(name="data dir", ok=False, detail=detail, essential=True), database]
+    # Reads work on a read-only data dir; the engine, and every change, cannot.
+    opened = Check(name="data dir", ok=True, detail=str(data_dir), essential=True)
+    if store.read_only:
+        opened = Check(
+            name="data dir", ok=False, detail=read_only_problem(data_dir), essential=True
+        )
     try:
         found = problems(store)
         projects = store.list_projects()
     finally:
         store.close()
     return [
-        Check(name="data dir", ok=True, detail=str(data_dir), essential=True),
+        opened,
         database,
         *(
             Check(name=f"profile {name}", ok=not problem, detail=problem or "can run")

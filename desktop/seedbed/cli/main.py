@@ -13,7 +13,8 @@ from seedbed.cli.reads import READ_COMMANDS, READ_ONLY_COMMANDS, Reads
 from seedbed.cli.text import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from seedbed.domain.errors import SeedbedError, UserError
 from seedbed.paths import database_path, resolve_data_dir
-from seedbed.store.problems import read_only_problem, storage_problem
+from seedbed.store.connection import read_only_problem
+from seedbed.store.problems import storage_problem
 
 GuiLauncher = Callable[[Path, Path | None, int | None, str | None, str, bool], int]
 

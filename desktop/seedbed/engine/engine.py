@@ -13,8 +13,8 @@ import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
-from seedbed.domain.errors import SeedbedError
-from seedbed.domain.models import Control, Phase, TaskState
+from seedbed.domain.errors import SeedbedError, UserError
+from seedbed.domain.models import Control, Phase, Task, TaskState
 from seedbed.engine.dependencies import blocked_by
 from seedbed.engine.recovery import recover, recover_dead_merges
 from seedbed.engine.runner import DIFF_EVERY_S, TaskRunner
@@ -76,15 +76,21 @@ class Engine:
                     self._recover_dead_merges()
                     if self._backing_up is None or self._backing_up.done():
                         self._backing_up = asyncio.create_task(self._back_up())
+                full = False
                 try:
                     self._handle_controls()
                     queued = self._start_queued()
                 except (sqlite3.Error, OSError) as exc:
                     if not disk_full(exc):
                         raise
+                    full = True
                     queued = 1  # waits for space, as its runs do; nothing is idle yet
                 if until_idle and not self._tasks and not queued:
                     break
+                if until_idle and self._only_a_full_disk_left(full):
+                    # Nothing happens until space is freed: an engine asked to end when
+                    # idle ends saying so rather than wait forever.
+                    raise UserError(self._waiting_on_a_full_disk())
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._shutdown.wait(), POLL_SECONDS)
         finally:
@@ -121,8 +127,8 @@ class Engine:
 
     # -- scheduling -----------------------------------------------------------------
 
-    def _start_queued(self) -> int:
-        """Start queued tasks while slots are free; returns how many still wait."""
+    def _startable(self) -> list[Task]:
+        """The queued tasks that could start now, in board order."""
         queued = [
             task
             for task in self.store.list_tasks(states=[TaskState.RUNNING], phase=Phase.QUEUED)
@@ -133,6 +139,35 @@ class Engine:
             # engine run --until-idle is idle when only such tasks are left.
             states = {t.id: t.state for t in self.store.list_tasks()}
             queued = [task for task in queued if not blocked_by(task, states)]
+        return queued
+
+    def _only_a_full_disk_left(self, starting_failed: bool) -> bool:
+        """True when the disk is full (a task could not start, or a run cannot store its
+        start or end) and every run only waits for space."""
+        runners = list(self.runners.values())
+        full = starting_failed or any(r.waiting_for_space for r in runners)
+        return full and all(r.waiting_for_space for r in runners)
+
+    def _waiting_on_a_full_disk(self) -> str:
+        """Why an --until-idle engine ends: what waits for space (the next start records
+        the end of a run that could not store it)."""
+        try:
+            count = len(self._startable())
+        except (sqlite3.Error, OSError):
+            count = -1
+        if count == 1:
+            waiting = "1 queued task waits"
+        elif count > 1:
+            waiting = f"{count} queued tasks wait"
+        elif count == 0:
+            waiting = "the end of a run waits to be stored"
+        else:
+            waiting = "queued tasks wait"
+        return f"the disk holding {self.data_dir} is full: {waiting}; free space and run again"
+
+    def _start_queued(self) -> int:
+        """Start queued tasks while slots are free; returns how many still wait."""
+        queued = self._startable()
         while queued and len(self.runners) < self.max_parallel:
             task = queued.pop(0)
             runner = TaskRunner(

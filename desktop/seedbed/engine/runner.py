@@ -17,7 +17,12 @@ from typing import Any, TypeVar
 from seedbed import secrets, vcs
 from seedbed.agents.base import AgentRun, RunOutcome, RunRequest
 from seedbed.agents.keys import key_for
-from seedbed.agents.process import RUN_MARKER_VARIABLE, ManagedProcess, run_marker
+from seedbed.agents.process import (
+    RUN_MARKER_VARIABLE,
+    ManagedProcess,
+    run_marker,
+    withheld_note,
+)
 from seedbed.agents.registry import runtime_for
 from seedbed.domain.checks import commands_key
 from seedbed.domain.errors import SeedbedError, UserError
@@ -124,6 +129,8 @@ class TaskRunner(PlanAndReview):
         # The engine is stopping: an end that cannot be stored is left to the next start's
         # recovery (a user's stop waits for space like the rest of the run's end).
         self._abandon = False
+        # True while a step waits for disk space to be stored (nothing of the run lives).
+        self.waiting_for_space = False
         # The git of this task's runs, cut by its stop and by the engine's (the scope
         # current when the engine makes the runner).
         self.git = GitScope(current_scope(), remember_cuts=True)
@@ -180,6 +187,8 @@ class TaskRunner(PlanAndReview):
         # first line on (a setup command can print the environment, too).
         for value in await asyncio.to_thread(secrets.known_key_values):
             self._recorder.add_secret(value)
+        if note := withheld_note():
+            self._log(StatusEvent(phase="preparing", message=note))
         flusher = asyncio.create_task(self._autoflush())
         try:
             outcome = await self._steps()
@@ -745,10 +754,14 @@ class TaskRunner(PlanAndReview):
         stops (then the next start's recovery ends the run)."""
         while True:
             try:
-                return await step()
+                stored = await step()
+                self.waiting_for_space = False
+                return stored
             except (sqlite3.Error, OSError) as exc:
                 if not disk_full(exc) or self._abandon:
+                    self.waiting_for_space = False
                     raise
+            self.waiting_for_space = True
             await asyncio.sleep(STORAGE_RETRY_S)
 
     def _log(self, event: StatusEvent | ErrorEvent) -> None:

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from seedbed.domain.errors import OperationError
-from seedbed.vcs.git import repository_dir
+from seedbed.vcs.git import is_ancestor, repository_dir
 from seedbed.vcs.runner import PATHS_RAW, GitError, run_git
 
 LOCK_NAMES = ("index.lock", "HEAD.lock")
@@ -199,7 +199,7 @@ def return_to_branch(
             "Seedbed moved no branch"
         )
     before = ref_tips(worktree) if refs_before is None else refs_before
-    if _is_ancestor(worktree, tip, head) and _made_in_run(worktree, current, ref, before):
+    if is_ancestor(worktree, tip, head) and _made_in_run(worktree, current, ref, before):
         run_git(worktree, "update-ref", "-m", "seedbed: the agent's work", ref, head, tip)
         run_git(worktree, "symbolic-ref", "HEAD", ref)
         return (
@@ -222,16 +222,6 @@ def _made_in_run(worktree: Path, current: str, ref: str, before: Mapping[str, st
     stdin = "".join(f"^{sha}\n" for sha in olds)
     fresh = run_git(worktree, "rev-list", "--count", "--stdin", "HEAD", f"^{ref}", input=stdin)
     return fresh.strip() == span
-
-
-def _is_ancestor(worktree: Path, older: str, newer: str) -> bool:
-    try:
-        run_git(worktree, "merge-base", "--is-ancestor", older, newer)
-    except GitError as exc:
-        if exc.status == 1:
-            return False
-        raise
-    return True
 
 
 # What the commit would take

@@ -12,7 +12,6 @@ from pathlib import Path
 from urllib.parse import quote
 
 from seedbed.domain.errors import UserError
-from seedbed.store.problems import read_only_problem
 from seedbed.store.schema import MIGRATIONS
 
 BUSY_TIMEOUT_S = 30.0
@@ -105,6 +104,13 @@ class Database:
     def data_version(self) -> int:
         """Changes whenever another connection commits: a cheap "anything new?" poll."""
         return int(self.conn.execute("PRAGMA data_version").fetchone()[0])
+
+
+def read_only_problem(data_dir: Path) -> str:
+    return (
+        f"the data dir {data_dir} is read-only: it can be read, not changed "
+        "(mount it read-write, or choose another with --data-dir)"
+    )
 
 
 def connect_read_only(path: Path, timeout: float = BUSY_TIMEOUT_S) -> sqlite3.Connection:

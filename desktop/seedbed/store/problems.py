@@ -13,10 +13,9 @@ import shutil
 import sqlite3
 from pathlib import Path
 
-RESTORE_HINT = (
-    "restore the newest backup with `seedbed doctor --restore-backup`, "
-    "or move it aside to start afresh"
-)
+from seedbed.store.backup import newest_good_backup
+from seedbed.store.connection import read_only_problem
+
 FULL_ERRNOS = {errno.ENOSPC, errno.EDQUOT}
 ALMOST_FULL_BYTES = 1 << 20  # less than this free: a write of the engine may fail
 NO_SPACE_TEXT = "No space left on device"  # what git and other programs print for ENOSPC
@@ -46,10 +45,14 @@ def disk_full_reason(exc: BaseException, where: Path) -> str:
     return f"disk full: the disk holding {where} has no space left ({exc})"
 
 
-def read_only_problem(data_dir: Path) -> str:
+def restore_hint(db: Path) -> str:
+    """What to do with the broken database `db`: restore a backup when there is a good
+    one, else (an engine never ran here, or every backup is damaged too) move it aside."""
+    if newest_good_backup(db.parent) is None:
+        return f"no backup yet: move {db} aside to start afresh"
     return (
-        f"the data dir {data_dir} is read-only: it can be read, not changed "
-        "(mount it read-write, or choose another with --data-dir)"
+        "restore the newest backup with `seedbed doctor --restore-backup`, "
+        f"or move {db.name} aside to start afresh"
     )
 
 
@@ -69,9 +72,9 @@ def storage_problem(exc: BaseException, db: Path) -> str | None:
         return None
     code = getattr(exc, "sqlite_errorcode", 0) & 0xFF
     if code == sqlite3.SQLITE_NOTADB:
-        return f"{db} is not a database (SQLite: {exc}): {RESTORE_HINT}"
+        return f"{db} is not a database (SQLite: {exc}): {restore_hint(db)}"
     if code == sqlite3.SQLITE_CORRUPT:
-        return f"{db} is damaged (SQLite: {exc}): {RESTORE_HINT}"
+        return f"{db} is damaged (SQLite: {exc}): {restore_hint(db)}"
     if code == sqlite3.SQLITE_READONLY:
         return read_only_problem(db.parent)
     if code == sqlite3.SQLITE_BUSY:

@@ -225,7 +225,7 @@ def finish_worktree(repo: Path, path: Path, branch: str, base: str) -> str:
         # What an interrupted `worktree add` made starts on the base and holds no commit
         # of its own yet; one with commits the base lacks was made by someone else after
         # the task claimed the name (a branch holding someone's work is never adopted).
-        if not _is_ancestor(repo, f"refs/heads/{branch}", base):
+        if not is_ancestor(repo, f"refs/heads/{branch}", base):
             raise BranchTaken(f"the branch {branch} already exists and is not this task's")
         attach_worktree(repo, path, branch)
         return "re-attached"
@@ -233,9 +233,10 @@ def finish_worktree(repo: Path, path: Path, branch: str, base: str) -> str:
     return "created"
 
 
-def _is_ancestor(repo: Path, commit: str, of: str) -> bool:
+def is_ancestor(repo: Path, ancestor: str, descendant: str) -> bool:
+    """Whether `ancestor` is `descendant` or one of its ancestors (git's exit 1: no)."""
     try:
-        run_git(repo, "merge-base", "--is-ancestor", commit, of)
+        run_git(repo, "merge-base", "--is-ancestor", ancestor, descendant)
     except GitError as exc:
         if exc.status == 1:
             return False

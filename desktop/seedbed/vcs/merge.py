@@ -20,6 +20,7 @@ from seedbed.vcs.git import (
     current_branch,
     dirty_files,
     find_checkout,
+    is_ancestor,
     rev_parse,
 )
 from seedbed.vcs.runner import (
@@ -67,16 +68,6 @@ def _merge_tree(repo: Path, base_sha: str, branch_sha: str) -> tuple[str, list[s
         out = exc.stdout
     tree, *paths = [p for p in out.split("\0") if p]
     return tree, list(dict.fromkeys(paths))
-
-
-def _is_ancestor(repo: Path, ancestor: str, descendant: str) -> bool:
-    try:
-        run_git(repo, "merge-base", "--is-ancestor", ancestor, descendant)
-    except GitError as exc:
-        if exc.status == 1:
-            return False
-        raise
-    return True
 
 
 def _commit_tree(repo: Path, tree: str, parents: list[str], message: str) -> str:
@@ -287,7 +278,7 @@ def plan_merge(
     old = rev_parse(repo, f"refs/heads/{base}")
     tip = rev_parse(repo, f"refs/heads/{branch}")
     old_tree = _tree_of(repo, old)
-    if _is_ancestor(repo, tip, old):
+    if is_ancestor(repo, tip, old):
         return MergePlan(base, old, old, old_tree)
     tree, conflicts = _merge_tree(repo, old, tip)
     if conflicts:
@@ -348,7 +339,7 @@ def reached(repo: Path, base: str, commit: str) -> bool:
     """Whether the branch `base` is at `commit` or contains it: a planned merge landed
     (whatever moved the base after it)."""
     try:
-        return _is_ancestor(repo, commit, f"refs/heads/{base}")
+        return is_ancestor(repo, commit, f"refs/heads/{base}")
     except GitError:
         return False  # an unknown commit or base: it did not land there
 

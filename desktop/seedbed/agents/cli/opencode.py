@@ -14,7 +14,8 @@ tests/model_server.py:
 - `--format json` prints one JSON object per line, each with the `sessionID`:
   `step_start`, `text` (a finished text part; no deltas), `tool_use` (a finished tool
   call: input, output or error, start and end), `step_finish` (tokens and cost of one
-  model call), `reasoning` (only with `--thinking`) and `error` (a session error).
+  model call; its `reason` is "tool-calls" when another call follows, "stop" for the
+  last), `reasoning` (only with `--thinking`) and `error` (a session error).
 - Permissions. `opencode run` rejects every permission request it would ask a human
   about (it prints "permission requested: … auto-rejecting" on stderr), so a background
   task needs `--auto`: "auto-approve permissions that are not explicitly denied"; the
@@ -59,9 +60,9 @@ an idle timeout must be well above that.
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
+from seedbed import secrets
 from seedbed.agents.base import RunRequest
 from seedbed.agents.cli.adapter import CliAdapter, StreamParser
 from seedbed.agents.process import ProcessSpec
@@ -93,6 +94,9 @@ KEY_SOURCES: dict[str, tuple[str, str]] = {
     "openai": ("openai", "OPENAI_API_KEY"),
     "google": ("gemini", "GEMINI_API_KEY"),
 }
+# A step_finish `reason` after which `opencode run` calls the model again (its loop's own
+# test, read in 1.18.33); the last step of a run ends with another ("stop", "length"…).
+CONTINUING_REASONS = ("tool-calls", "unknown")
 # Characters of a tool result, or of one string argument, that reach the log.
 REASON_LIMIT = 500
 # How a tool call's error says it was not allowed: asked and rejected (no --auto), or
@@ -136,7 +140,7 @@ class OpenCodeAdapter(CliAdapter):
             return self.key_provider, self.key_env
         if provider in KEY_SOURCES:
             return KEY_SOURCES[provider]
-        return provider, re.sub(r"[^A-Z0-9]", "_", provider.upper()) + "_API_KEY"
+        return provider, secrets.key_variable(provider)
 
     def prepare(
         self,
@@ -240,7 +244,7 @@ class OpenCodeParser(StreamParser):
     becomes a ToolCallEvent and its ToolResultEvent together; each model call's
     `step_finish` is a UsageEvent (the engine sums them)."""
 
-    result_event = "step_finish"
+    result_event = "final step_finish"
 
     def feed(self, line: str) -> list[Event]:
         if not line.strip():
@@ -303,8 +307,10 @@ class OpenCodeParser(StreamParser):
         return events
 
     def _step_finish(self, data: dict[str, Any]) -> list[Event]:
-        self.ended = True
         part = data["part"]
+        # OpenCode's loop goes on after a step whose reason is "tool-calls" or "unknown"
+        # and ends after any other ("stop", "length"…): only that last step is the result.
+        self.ended = part.get("reason") not in CONTINUING_REASONS
         tokens = part.get("tokens") or {}
         cache = tokens.get("cache") or {}
         return [
