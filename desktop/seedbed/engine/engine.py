@@ -107,13 +107,17 @@ class Engine:
             await asyncio.to_thread(back_up, self.data_dir)
 
     def shutdown(self) -> None:
+        """Stop: a git that hangs is cut, one that works may finish (its time limit); a
+        second shutdown (a second Ctrl+C or SIGTERM: the user insists) cuts what runs."""
+        if self._shutdown.is_set():
+            self.git.stop(ENGINE_STOPPING)
         self._shutdown.set()
-        self.git.stop(ENGINE_STOPPING)
+        self.git.wind_down(ENGINE_STOPPING)
 
     async def stop_all(self, control: Control = Control.STOP) -> None:
         """Stop every run (work committed, tasks interrupted) and wait for them: the
         engine stops, and its runs say so. A git that hangs is cut, not waited for."""
-        self.git.stop(ENGINE_STOPPING)
+        self.git.wind_down(ENGINE_STOPPING)
         for runner in list(self.runners.values()):
             await runner.stop(control, ENGINE_STOPPED)
         if self._tasks:

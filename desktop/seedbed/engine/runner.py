@@ -118,6 +118,7 @@ class TaskRunner(PlanAndReview):
         self._halt_reason = ""  # a budget the engine stopped the run for
         self._halting: asyncio.Task[None] | None = None
         self._disk_full = ""  # why the run ends: its log could not be stored
+        self._git_cut = False  # a git of the run was cut: its end runs none (it may hang)
         self._ending: asyncio.Task[None] | None = None
         self._end_noted = False
         # The engine is stopping: an end that cannot be stored is left to the next start's
@@ -137,7 +138,8 @@ class TaskRunner(PlanAndReview):
         if self.control is Control.NONE:
             self.control = control
             self._halt_reason = self._halt_reason or reason
-        self.git.stop(self._halt_reason or TASK_STOPPED)
+        if not reason:  # the engine's own stop winds its git down (engine.shutdown)
+            self.git.stop(self._halt_reason or TASK_STOPPED)
         if self._agent is not None:
             await self._agent.stop("stop")
         if self._process is not None:
@@ -158,6 +160,7 @@ class TaskRunner(PlanAndReview):
         self._halt_reason = ""
         self._nothing_changed = False
         self._disk_full = ""
+        self._git_cut = False
         self._end_noted = False
         new_run = Run(
             task_id=task.id,
@@ -183,6 +186,7 @@ class TaskRunner(PlanAndReview):
         # A git that hung or was stopped, or a worktree whose work cannot be committed
         # (see worktree_guard): its sentence says which.
         except (GitCut, WorkNotCommitted) as exc:
+            self._git_cut = isinstance(exc, GitCut)
             outcome = RunOutcome(status=RunStatus.FAILED, reason=str(exc))
             self._log(ErrorEvent(message=outcome.reason))
             await self._when_stored(lambda: self._finish(outcome, CheckResult()))
@@ -679,7 +683,12 @@ class TaskRunner(PlanAndReview):
     async def _diff_stat(self) -> DiffStat:
         """The branch's change against its base, for the card; never fails a run."""
         task = self.task
-        if not task.workspace_ready or task.worktree is None or not task.worktree.exists():
+        if (
+            self._git_cut
+            or not task.workspace_ready
+            or task.worktree is None
+            or not task.worktree.exists()
+        ):
             return DiffStat(
                 files=task.diff_files,
                 insertions=task.diff_insertions,
