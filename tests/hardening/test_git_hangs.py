@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 from seedbed.domain.errors import UserError
-from seedbed.vcs.runner import run_git
+from seedbed.vcs.runner import git_timeout, run_git
 from tests.conftest import SeedbedCli, git
 
 HANGS = "a hook or a clean/smudge filter of this repository may hang"
@@ -257,6 +257,15 @@ def test_the_next_start_kills_a_git_that_a_killed_engine_left_hanging(
     assert (shown["state"], shown["phase"]) == ("awaiting_review", "interrupted")
 
 
+def test_the_default_git_time_limit_is_long_enough_for_a_slow_repository(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A hang is cut by a stop or the engine's shutdown; the limit is for one nobody stops,
+    # and must not fail an `add -A` of a monorepo or an LFS checkout that takes minutes.
+    monkeypatch.delenv("SEEDBED_GIT_TIMEOUT", raising=False)
+    assert git_timeout() == 30 * 60
+
+
 def test_a_git_time_limit_that_is_not_a_number_is_one_sentence(
     repo: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -324,7 +333,9 @@ def test_a_stop_commits_the_work_though_its_commit_takes_longer_than_a_few_secon
     git(repo, "config", "filter.slow.clean", SLOW_FILTER.format(pids=pids))
     task_id = add_task(seedbed, "Slow", working_agent(pids))
     with engine(seedbed) as process:
-        hung(pids)  # the agent works
+        # The stop comes while the card's diff size is measured (its `git add` runs the
+        # filter): that git is cut, and the old code then failed every later one at once.
+        wait_until("the diff size was never measured", lambda: len(recorded(pids)) > 1, 30)
         stopped = seedbed("task", "stop", str(task_id))
         assert stopped.code == 0, stopped.err
         shown = task(seedbed, task_id)
