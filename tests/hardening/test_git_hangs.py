@@ -348,6 +348,37 @@ def test_a_stop_commits_the_work_though_its_commit_takes_longer_than_a_few_secon
         assert process.poll() is None
 
 
+def test_a_second_stop_cuts_the_commit_of_the_first(
+    seedbed: SeedbedCli, project: str, repo: Path, pids: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SEEDBED_GIT_TIMEOUT", "600")
+    git(repo, "config", "filter.slow.clean", BUSY_FILTER.format(pids=pids, seconds=600))
+    task_id = add_task(seedbed, "Twice", working_agent(pids))
+    with engine(seedbed) as process:
+        hung(pids)
+        first = seedbed.spawn("task", "stop", str(task_id))
+        try:
+            # The first stop's commit works on (its filter): the first stop lets it.
+            wait_until("the commit never ran the filter", lambda: len(recorded(pids)) > 1, 30)
+            time.sleep(4)
+            assert task(seedbed, task_id)["state"] == "running"
+            started = time.monotonic()
+            again = seedbed("task", "stop", str(task_id))
+            assert again.code == 0, again.err
+            assert time.monotonic() - started < 10
+            assert first.wait(timeout=30) == 0
+        finally:
+            if first.poll() is None:
+                first.kill()
+            first.communicate()
+        assert_killed(pids)
+        shown = task(seedbed, task_id)
+        assert (shown["state"], shown["phase"]) == ("awaiting_review", "interrupted")
+        cut = f"git add was cut short in {shown['worktree']}: the task was stopped"
+        assert last_run(seedbed, task_id)["reason"] == cut
+        assert process.poll() is None
+
+
 def test_sigterm_lets_the_commit_of_a_stopped_run_finish_while_it_works(
     seedbed: SeedbedCli, project: str, repo: Path, pids: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

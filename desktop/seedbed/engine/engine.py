@@ -175,6 +175,8 @@ class Engine:
                     stopping = asyncio.create_task(runner.stop(task.control))
                     self._stopping.add(stopping)
                     stopping.add_done_callback(self._stopping.discard)
+                elif task.control is Control.STOP_NOW:
+                    runner.stop_now()
             elif task.phase is Phase.QUEUED:
                 apply_control_to_queued(self.store, task.id, task.control)
                 self._task_changed(task.id)
@@ -196,7 +198,7 @@ def apply_control_to_queued(store: Store, task_id: int, control: Control) -> Non
     A task that has run before (a queued resume or follow-up) goes back to waiting for
     review; one that never ran goes back to Planned.
     """
-    if control is Control.STOP and store.list_runs(task_id):
+    if control is not Control.REQUEUE and store.list_runs(task_id):
         store.move_task(
             task_id,
             TaskState.AWAITING_REVIEW,

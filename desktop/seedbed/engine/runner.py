@@ -119,6 +119,7 @@ class TaskRunner(PlanAndReview):
         self._halting: asyncio.Task[None] | None = None
         self._disk_full = ""  # why the run ends: its log could not be stored
         self._git_cut = False  # a git of the run was cut: its end runs none (it may hang)
+        self._stopped_now = False
         self._ending: asyncio.Task[None] | None = None
         self._end_noted = False
         # The engine is stopping: an end that cannot be stored is left to the next start's
@@ -135,6 +136,8 @@ class TaskRunner(PlanAndReview):
         """Stop whatever runs now; the lifecycle then commits and ends the run.
         `reason`: why, when not the user's asking (the engine stopping)."""
         self._abandon = self._abandon or bool(reason)
+        if control is Control.STOP_NOW:
+            control = Control.STOP
         if self.control is Control.NONE:
             self.control = control
             self._halt_reason = self._halt_reason or reason
@@ -144,6 +147,13 @@ class TaskRunner(PlanAndReview):
             await self._agent.stop("stop")
         if self._process is not None:
             await self._process.stop("stop")
+
+    def stop_now(self) -> None:
+        """The stop asked again (the user insists): cut the git the stopped run is
+        running now, its snapshot commit too; once."""
+        if not self._stopped_now:
+            self._stopped_now = True
+            self.git.stop(self._halt_reason or TASK_STOPPED)
 
     # -- the lifecycle --------------------------------------------------------------
 
