@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 from seedbed.domain.errors import UserError
-from seedbed.vcs.runner import run_git
+from seedbed.vcs.runner import git_timeout, run_git
 from tests.conftest import SeedbedCli, git
 
 HANGS = "a hook or a clean/smudge filter of this repository may hang"
@@ -257,6 +257,15 @@ def test_the_next_start_kills_a_git_that_a_killed_engine_left_hanging(
     assert (shown["state"], shown["phase"]) == ("awaiting_review", "interrupted")
 
 
+def test_the_default_git_time_limit_is_long_enough_for_a_slow_repository(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A hang is cut by a stop or the engine's shutdown; the limit is for one nobody stops,
+    # and must not fail an `add -A` of a monorepo or an LFS checkout that takes minutes.
+    monkeypatch.delenv("SEEDBED_GIT_TIMEOUT", raising=False)
+    assert git_timeout() == 30 * 60
+
+
 def test_a_git_time_limit_that_is_not_a_number_is_one_sentence(
     repo: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -292,3 +301,209 @@ def test_sigterm_ends_an_engine_whose_recovery_hangs_in_git(
     assert_killed(pids)
     shown = task(seedbed, task_id)
     assert (shown["state"], shown["phase"]) == ("awaiting_review", "interrupted")
+
+
+# A filter that takes a while and then cleans as `cat` does: the snapshot commit made
+# after a stop must wait for it (the old code gave such a commit 3 s and cut it).
+SLOW_FILTER = "echo $$ >> {pids}; sleep 5; cat"
+# The same, working all the while (a large `git add`, an LFS download): it uses CPU.
+BUSY_FILTER = (
+    "echo $$ >> {pids}; end=$(($(date +%s) + {seconds})); "
+    "while [ $(date +%s) -lt $end ]; do :; done; cat"
+)
+
+
+def working_agent(pids: Path) -> str:
+    """An agent that leaves a filtered file and a plain one, then works until stopped."""
+    return (
+        "printf 'slow.txt filter=slow\\n' > .gitattributes; echo slow > slow.txt; "
+        f"echo ok > small.txt; echo $$ >> {pids}; exec sleep 600"
+    )
+
+
+def committed_files(repo: Path, shown: dict[str, Any]) -> set[str]:
+    listed = git(repo, "diff", "--name-only", f"{shown['base_branch']}...{shown['branch']}")
+    return set(listed.split())
+
+
+def test_a_stop_commits_the_work_though_its_commit_takes_longer_than_a_few_seconds(
+    seedbed: SeedbedCli, project: str, repo: Path, pids: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SEEDBED_GIT_TIMEOUT", "60")
+    git(repo, "config", "filter.slow.clean", SLOW_FILTER.format(pids=pids))
+    task_id = add_task(seedbed, "Slow", working_agent(pids))
+    with engine(seedbed) as process:
+        # The stop comes while the card's diff size is measured (its `git add` runs the
+        # filter): that git is cut, and the old code then failed every later one at once.
+        wait_until("the diff size was never measured", lambda: len(recorded(pids)) > 1, 30)
+        stopped = seedbed("task", "stop", str(task_id))
+        assert stopped.code == 0, stopped.err
+        shown = task(seedbed, task_id)
+        assert (shown["state"], shown["phase"]) == ("awaiting_review", "interrupted")
+        run = last_run(seedbed, task_id)
+        assert run["status"] == "stopped"
+        assert run["commit"], run["reason"]
+        assert committed_files(repo, shown) == {".gitattributes", "slow.txt", "small.txt"}
+        assert shown["diff_files"] == 3
+        assert process.poll() is None
+
+
+def test_a_second_stop_cuts_the_commit_of_the_first(
+    seedbed: SeedbedCli, project: str, repo: Path, pids: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SEEDBED_GIT_TIMEOUT", "600")
+    git(repo, "config", "filter.slow.clean", BUSY_FILTER.format(pids=pids, seconds=600))
+    task_id = add_task(seedbed, "Twice", working_agent(pids))
+    with engine(seedbed) as process:
+        hung(pids)
+        first = seedbed.spawn("task", "stop", str(task_id))
+        try:
+            # The first stop's commit works on (its filter): the first stop lets it.
+            wait_until("the commit never ran the filter", lambda: len(recorded(pids)) > 1, 30)
+            time.sleep(4)
+            assert task(seedbed, task_id)["state"] == "running"
+            started = time.monotonic()
+            again = seedbed("task", "stop", str(task_id))
+            assert again.code == 0, again.err
+            assert time.monotonic() - started < 10
+            assert first.wait(timeout=30) == 0
+        finally:
+            if first.poll() is None:
+                first.kill()
+            first.communicate()
+        assert_killed(pids)
+        shown = task(seedbed, task_id)
+        assert (shown["state"], shown["phase"]) == ("awaiting_review", "interrupted")
+        cut = f"git add was cut short in {shown['worktree']}: the task was stopped"
+        assert last_run(seedbed, task_id)["reason"] == cut
+        assert process.poll() is None
+
+
+def test_sigterm_lets_the_commit_of_a_stopped_run_finish_while_it_works(
+    seedbed: SeedbedCli, project: str, repo: Path, pids: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SEEDBED_GIT_TIMEOUT", "60")
+    busy = BUSY_FILTER.format(pids=pids, seconds=6)
+    git(repo, "config", "filter.slow.clean", busy)
+    task_id = add_task(seedbed, "Busy", working_agent(pids))
+    with engine(seedbed) as process:
+        hung(pids)
+        process.send_signal(signal.SIGTERM)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.communicate(timeout=40)
+        assert process.poll() is not None, "the engine did not end"
+    shown = task(seedbed, task_id)
+    assert (shown["state"], shown["phase"]) == ("awaiting_review", "interrupted")
+    run = last_run(seedbed, task_id)
+    assert run["commit"], run["reason"]
+    assert committed_files(repo, shown) == {".gitattributes", "slow.txt", "small.txt"}
+
+
+def test_sigterm_cuts_the_commit_of_a_stopped_run_that_hangs(
+    seedbed: SeedbedCli, project: str, repo: Path, pids: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SEEDBED_GIT_TIMEOUT", "600")
+    git(repo, "config", "filter.slow.clean", hang(pids))
+    # The agent (not git) runs when the engine is told to stop: the commit after it hangs.
+    task_id = add_task(seedbed, "Hangs later", working_agent(pids))
+    with engine(seedbed) as process:
+        hung(pids)
+        started = time.monotonic()
+        process.send_signal(signal.SIGTERM)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.communicate(timeout=30)
+        assert process.poll() is not None, "the engine waited for a git that hangs"
+        assert time.monotonic() - started < 15
+    assert_killed(pids)
+    shown = task(seedbed, task_id)
+    assert (shown["state"], shown["phase"]) == ("awaiting_review", "interrupted")
+    assert "the engine stopped" in last_run(seedbed, task_id)["reason"]
+
+
+def test_a_second_sigterm_cuts_a_commit_that_works(
+    seedbed: SeedbedCli, project: str, repo: Path, pids: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SEEDBED_GIT_TIMEOUT", "600")
+    git(repo, "config", "filter.slow.clean", BUSY_FILTER.format(pids=pids, seconds=600))
+    task_id = add_task(seedbed, "Insist", working_agent(pids))
+    with engine(seedbed) as process:
+        hung(pids)
+        process.send_signal(signal.SIGTERM)
+        # The commit's filter works on: the first SIGTERM lets it.
+        wait_until("the commit never ran the filter", lambda: len(recorded(pids)) > 1, 30)
+        time.sleep(4)
+        assert process.poll() is None
+        started = time.monotonic()
+        process.send_signal(signal.SIGTERM)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.communicate(timeout=30)
+        assert process.poll() is not None, "the engine ignored the second SIGTERM"
+        assert time.monotonic() - started < 10
+    assert_killed(pids)
+    shown = task(seedbed, task_id)
+    assert (shown["state"], shown["phase"]) == ("awaiting_review", "interrupted")
+
+
+def pause_repo(repo: Path, pids: Path) -> None:
+    """`*.pause` files pass a smudge filter that hangs (as a stuck LFS download would)."""
+    (repo / ".gitattributes").write_text("*.pause filter=pause\n")
+    git(repo, "add", ".gitattributes")
+    git(repo, "commit", "-q", "-m", "pause attributes")
+    git(repo, "config", "filter.pause.smudge", f"echo $$ >> {pids}; sleep 600; cat")
+
+
+def kill_approve(seedbed: SeedbedCli, task_id: int, pids: Path) -> None:
+    """`task approve` in a session of its own (`setsid`), killed with its whole group by
+    SIGKILL once its git hangs: a closed terminal, a killed service."""
+    approving = seedbed.spawn("task", "approve", str(task_id), start_new_session=True)
+    try:
+        hung(pids)
+        os.killpg(approving.pid, signal.SIGKILL)
+    finally:
+        approving.communicate()
+    # Git runs in a session of its own: the kill did not reach it.
+    assert all(map(alive, recorded(pids)))
+
+
+def test_recovery_kills_the_git_of_a_killed_approve_and_frees_the_index(
+    seedbed: SeedbedCli, project: str, repo: Path, pids: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SEEDBED_GIT_TIMEOUT", "600")
+    pause_repo(repo, pids)
+    task_id = add_task(seedbed, "Paused", "echo data > x.pause")
+    seedbed.ok("run", "--until-idle")
+    base = git(repo, "rev-parse", "main")
+    # The base's checkout gets x.pause: its smudge filter hangs the approve.
+    kill_approve(seedbed, task_id, pids)
+    seedbed.ok("run", "--until-idle")
+    assert_killed(pids)
+    assert not (repo / ".git" / "index.lock").exists()
+    shown = task(seedbed, task_id)
+    if git(repo, "rev-parse", "main") == base:
+        assert (shown["state"], shown["phase"]) == ("awaiting_review", "ready")
+        assert "the approve was interrupted" in shown["error"]
+    else:
+        assert shown["state"] == "merged"
+    git(repo, "status", "--porcelain")  # the user's git works
+
+
+def test_recovery_kills_a_git_whose_seedbed_process_was_killed(
+    seedbed: SeedbedCli, project: str, repo: Path, pids: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SEEDBED_GIT_TIMEOUT", "600")
+    task_id = add_task(seedbed, "Left", "echo done > done.txt")
+    seedbed.ok("run", "--until-idle")
+    worktree = Path(task(seedbed, task_id)["worktree"])
+    # Something written in the worktree after the run: the approve commits it first,
+    # before its merge run (and that run's marker) exists; its clean filter hangs.
+    git(repo, "config", "filter.hang.clean", hang(pids))
+    (worktree / ".gitattributes").write_text("later.txt filter=hang\n")
+    (worktree / "later.txt").write_text("later\n")
+    kill_approve(seedbed, task_id, pids)
+    seedbed.ok("run", "--until-idle")
+    assert_killed(pids)
+    # Killed with SIGTERM first: git removed the worktree's index.lock itself.
+    assert not list((repo / ".git" / "worktrees").glob("*/index.lock"))
+    git(repo, "config", "--unset", "filter.hang.clean")
+    assert task(seedbed, task_id)["state"] == "awaiting_review"
+    git(worktree, "status", "--porcelain")

@@ -95,6 +95,7 @@ class Control(StrEnum):
 
     NONE = ""
     STOP = "stop"
+    STOP_NOW = "stop_now"  # asked again while stopping: the stop's own commit is cut too
     REQUEUE = "requeue"
 
 

@@ -113,13 +113,17 @@ class Engine:
             await asyncio.to_thread(back_up, self.data_dir)
 
     def shutdown(self) -> None:
+        """Stop: a git that hangs is cut, one that works may finish (its time limit); a
+        second shutdown (a second Ctrl+C or SIGTERM: the user insists) cuts what runs."""
+        if self._shutdown.is_set():
+            self.git.stop(ENGINE_STOPPING)
         self._shutdown.set()
-        self.git.stop(ENGINE_STOPPING)
+        self.git.wind_down(ENGINE_STOPPING)
 
     async def stop_all(self, control: Control = Control.STOP) -> None:
         """Stop every run (work committed, tasks interrupted) and wait for them: the
         engine stops, and its runs say so. A git that hangs is cut, not waited for."""
-        self.git.stop(ENGINE_STOPPING)
+        self.git.wind_down(ENGINE_STOPPING)
         for runner in list(self.runners.values()):
             await runner.stop(control, ENGINE_STOPPED)
         if self._tasks:
@@ -206,6 +210,8 @@ class Engine:
                     stopping = asyncio.create_task(runner.stop(task.control))
                     self._stopping.add(stopping)
                     stopping.add_done_callback(self._stopping.discard)
+                elif task.control is Control.STOP_NOW:
+                    runner.stop_now()
             elif task.phase is Phase.QUEUED:
                 apply_control_to_queued(self.store, task.id, task.control)
                 self._task_changed(task.id)
@@ -227,7 +233,7 @@ def apply_control_to_queued(store: Store, task_id: int, control: Control) -> Non
     A task that has run before (a queued resume or follow-up) goes back to waiting for
     review; one that never ran goes back to Planned.
     """
-    if control is Control.STOP and store.list_runs(task_id):
+    if control is not Control.REQUEUE and store.list_runs(task_id):
         store.move_task(
             task_id,
             TaskState.AWAITING_REVIEW,

@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from seedbed import secrets, vcs
-from seedbed.agents.process import run_marker
+from seedbed.agents.process import RUN_MARKER_VARIABLE, run_marker
 from seedbed.domain.checks import commands_key, standing_checks
 from seedbed.domain.errors import OperationError, UserError
 from seedbed.domain.events import ErrorEvent, StatusEvent, Stream
@@ -70,6 +70,7 @@ from seedbed.vcs.merge import (
     plan_merge,
     reached,
 )
+from seedbed.vcs.runner import GitScope, current_scope, git_scope
 
 TELLING = re.compile(r"(error|exception|fail|assert|denied|not found)", re.IGNORECASE)
 RULE = re.compile(r"^([-=_~*#. ]+|Traceback \(most recent call last\):)$")
@@ -236,7 +237,7 @@ def _approve(
         note = _noter(recorder)
         for text in notes:
             note(text)
-        with merge_turn(store, project, task_id, recorder):
+        with git_scope(_merge_scope(store, run)), merge_turn(store, project, task_id, recorder):
             task = store.get_task(task_id)
             # What was written in the worktree while it waited is part of the change.
             _commit_leftovers(project, task, agent, note)
@@ -265,6 +266,14 @@ def _approve(
             _end_run(store, recorder, run, RunStatus.FAILED, str(exc), checks)
         _unqueue(store, task_id, automatic, previous, exc)
         raise
+
+
+def _merge_scope(store: Store, run: Run) -> GitScope:
+    """The git of a merge run: it carries the run's marker, so that recovery of an approve
+    that died (kill -9) kills the git it left hanging (git runs in a session of its own)."""
+    scope = GitScope(current_scope())
+    scope.env = {RUN_MARKER_VARIABLE: run_marker(store.path.parent, run.id)}
+    return scope
 
 
 FINISHED_BY_RECOVERY = (

@@ -454,6 +454,8 @@ def control_task(store: Store, data_dir: Path, task_id: int, control: Control) -
     try:
         lock.acquire()
     except EngineBusy:
+        if control is Control.STOP and task.control in (Control.STOP, Control.STOP_NOW):
+            control = Control.STOP_NOW  # asked again: its commit, too, is cut
         store.update_task(task_id, expect=TaskState.RUNNING, control=control)
         deadline = time.monotonic() + CONTROL_WAIT_S
         while time.monotonic() < deadline:

@@ -31,6 +31,7 @@ from seedbed.engine.shared_config import (
 from seedbed.store import Store
 from seedbed.store.approving import holding_approve
 from seedbed.vcs.merge import take_back_landing
+from seedbed.vcs.runner import end_orphaned_git
 
 INTERRUPTED_REASON = "interrupted: the engine stopped while this run was going"
 
@@ -143,6 +144,8 @@ def recover_dead_merges(store: Store) -> list[int]:
     Each task is undone holding its approve lock, so an approve that ends meanwhile, or
     a new one, is never undone in its stead."""
     data_dir = store.path.parent
+    # First, with SIGTERM: a killed approve's git then removes the index.lock it held.
+    end_orphaned_git()
     dead_runs: dict[int, list[Run]] = {}
     for run in store.runs_with_status(RunStatus.RUNNING.value):
         if run.kind is RunKind.MERGE:

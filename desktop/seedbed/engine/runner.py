@@ -124,6 +124,8 @@ class TaskRunner(PlanAndReview):
         self._halt_reason = ""  # a budget the engine stopped the run for
         self._halting: asyncio.Task[None] | None = None
         self._disk_full = ""  # why the run ends: its log could not be stored
+        self._git_cut = False  # a git of the run was cut: its end runs none (it may hang)
+        self._stopped_now = False
         self._ending: asyncio.Task[None] | None = None
         self._end_noted = False
         # The engine is stopping: an end that cannot be stored is left to the next start's
@@ -143,14 +145,24 @@ class TaskRunner(PlanAndReview):
         """Stop whatever runs now; the lifecycle then commits and ends the run.
         `reason`: why, when not the user's asking (the engine stopping)."""
         self._abandon = self._abandon or bool(reason)
+        if control is Control.STOP_NOW:
+            control = Control.STOP
         if self.control is Control.NONE:
             self.control = control
             self._halt_reason = self._halt_reason or reason
-        self.git.stop(self._halt_reason or TASK_STOPPED)
+        if not reason:  # the engine's own stop winds its git down (engine.shutdown)
+            self.git.stop(self._halt_reason or TASK_STOPPED)
         if self._agent is not None:
             await self._agent.stop("stop")
         if self._process is not None:
             await self._process.stop("stop")
+
+    def stop_now(self) -> None:
+        """The stop asked again (the user insists): cut the git the stopped run is
+        running now, its snapshot commit too; once."""
+        if not self._stopped_now:
+            self._stopped_now = True
+            self.git.stop(self._halt_reason or TASK_STOPPED)
 
     # -- the lifecycle --------------------------------------------------------------
 
@@ -167,6 +179,7 @@ class TaskRunner(PlanAndReview):
         self._halt_reason = ""
         self._nothing_changed = False
         self._disk_full = ""
+        self._git_cut = False
         self._end_noted = False
         self._refs_before = None
         new_run = Run(
@@ -195,6 +208,7 @@ class TaskRunner(PlanAndReview):
         # A git that hung or was stopped, or a worktree whose work cannot be committed
         # (see worktree_guard): its sentence says which.
         except (GitCut, WorkNotCommitted) as exc:
+            self._git_cut = isinstance(exc, GitCut)
             outcome = RunOutcome(status=RunStatus.FAILED, reason=str(exc))
             self._log(ErrorEvent(message=outcome.reason))
             await self._when_stored(lambda: self._finish(outcome, CheckResult()))
@@ -698,7 +712,12 @@ class TaskRunner(PlanAndReview):
     async def _diff_stat(self) -> DiffStat:
         """The branch's change against its base, for the card; never fails a run."""
         task = self.task
-        if not task.workspace_ready or task.worktree is None or not task.worktree.exists():
+        if (
+            self._git_cut
+            or not task.workspace_ready
+            or task.worktree is None
+            or not task.worktree.exists()
+        ):
             return DiffStat(
                 files=task.diff_files,
                 insertions=task.diff_insertions,

@@ -6,7 +6,8 @@ Every function in `vcs` blocks; the engine calls them on threads. Git always get
 No git may hang Seedbed (a hook or a clean/smudge filter of the repository can): each
 runs in its own session, so that its process group holds git and every hook and filter
 it started, under a time limit (`git_timeout`). A call belongs to the `GitScope` current
-in its context (a task's run, the engine): stopping the scope cuts its git too.
+in its context (a task's run, the engine): stopping the scope cuts the git it is
+running, winding it down cuts its git that stopped working (docs/decisions.md).
 """
 
 from __future__ import annotations
@@ -49,11 +50,16 @@ _ENV = {
     "LANGUAGE": "C",
     "LC_ALL": "C",
 }
+# Who started a git: "PID:STARTTIME" of the Seedbed process (a pid alone is recycled).
+# Git runs in a session of its own and outlives a Seedbed process killed with its group;
+# recovery ends the git whose owner is gone (`end_orphaned_git`).
+OWNER_VARIABLE = "SEEDBED_GIT_OWNER"
 TIMEOUT_VARIABLE = "SEEDBED_GIT_TIMEOUT"
-DEFAULT_TIMEOUT_S = 300.0
-STOP_GRACE_S = 3.0  # how long the git of a stopped scope may still take to finish
+DEFAULT_TIMEOUT_S = 1800.0
+IDLE_S = 3.0  # how long the git of a scope winding down may show no sign of work
 _KILL_GRACE_S = 1.0  # SIGTERM (git then removes its lock files), then SIGKILL
 _POLL_S = 0.1  # how often a waiting call looks whether its scope was stopped
+_PROGRESS_EVERY_S = 0.5  # how often a call of a scope winding down looks for signs of work
 HANG_CAUSE = "a hook or a clean/smudge filter of this repository may hang"
 
 
@@ -79,10 +85,14 @@ class GitScope:
     """The git calls that are stopped together: the engine's, one task's runs (a child of
     the engine's). Thread-safe: stopped from the engine loop, read by the git threads.
 
-    A stopped scope (or one whose parent stopped) gives each of its calls `STOP_GRACE_S`
-    more to finish, then kills it. With `remember_cuts`, the first call cut (stopped or
-    out of time) fails every later call of the scope at once with the same sentence: the
-    repository hangs, and a run's next git would hang the same way.
+    `stop` cuts the calls the scope (or one below it) is running at that moment: a hung
+    one; a call made after it (the snapshot commit of a stopped run) has the time limit,
+    and only a later stop cuts it. `wind_down` (the engine's shutdown) cuts each call,
+    running or to come, once it has shown no sign of work for `IDLE_S`: a hung git goes,
+    a slow one that works finishes. With `remember_cuts`, the first call that hung (out
+    of time, or idle while winding down) fails every later call of the scope at once with
+    the same sentence: the repository hangs, and a run's next git would hang the same way.
+    A call cut by a stop is not remembered: the commit the stop then makes must run.
     """
 
     def __init__(self, parent: GitScope | None = None, remember_cuts: bool = False) -> None:
@@ -92,27 +102,41 @@ class GitScope:
         # in a session of its own, so that recovery finds what a killed engine left).
         self.env: dict[str, str] = {}
         self._lock = threading.Lock()
-        self._stopped: tuple[float, str] | None = None
+        self._stops: list[tuple[float, str]] = []
+        self._winding: tuple[float, str] | None = None
         self._cut = ""
 
     def stop(self, cause: str) -> None:
-        """Cut this scope's git (after the grace); `cause` ends the sentence saying so."""
+        """Cut the git running now; `cause` ends the sentence saying so."""
         with self._lock:
-            if self._stopped is None:
-                self._stopped = (time.monotonic(), cause)
+            self._stops.append((time.monotonic(), cause))
 
-    def stopped(self) -> tuple[float, str] | None:
-        """When and why this scope or one above it was stopped (the earliest)."""
+    def wind_down(self, cause: str) -> None:
+        """From now on, cut each git that shows no sign of work for `IDLE_S`."""
         with self._lock:
-            own = self._stopped
-        above = self.parent.stopped() if self.parent is not None else None
+            if self._winding is None:
+                self._winding = (time.monotonic(), cause)
+
+    def stop_since(self, started: float) -> str:
+        """Why a call started at `started` is to be cut: the cause of the first stop of
+        this scope or one above it that came since ("" while none did)."""
+        with self._lock:
+            own = [stop for stop in self._stops if stop[0] >= started]
+        above = self.parent.stop_since(started) if self.parent is not None else ""
+        return min(own)[1] if own else above
+
+    def winding(self) -> tuple[float, str] | None:
+        """When and why this scope or one above it began winding down (the earliest)."""
+        with self._lock:
+            own = self._winding
+        above = self.parent.winding() if self.parent is not None else None
         if own is None or (above is not None and above[0] <= own[0]):
             return above
         return own
 
     @property
     def cut(self) -> str:
-        """The sentence of the call that was cut first ("" while none was remembered)."""
+        """The sentence of the call that hung first ("" while none was remembered)."""
         with self._lock:
             return self._cut
 
@@ -173,7 +197,13 @@ def run_git(
             stdin=subprocess.DEVNULL if input is None else subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
-            env={**os.environ, **_ENV, **(scope.env if scope else {}), **(env or {})},
+            env={
+                **os.environ,
+                **_ENV,
+                OWNER_VARIABLE: _owner(os.getpid()),
+                **(scope.env if scope else {}),
+                **(env or {}),
+            },
             start_new_session=True,
         )
     except FileNotFoundError as exc:
@@ -200,30 +230,69 @@ def _wait(
     command: str,
     cwd: Path,
 ) -> tuple[bytes, bytes]:
-    """The output of `process` once it ended; cut (GitCut) at its deadline: the time
-    limit, or the grace after its scope stopped."""
+    """The output of `process` once it ended; cut (GitCut) at its time limit, at a stop
+    of its scope, or when it stopped working while its scope winds down."""
     started = time.monotonic()
+    deadline = started + limit
     data = input.encode() if input is not None else None
+    working: tuple[int, float] | None = None  # its last sign of work, and when it was seen
+    sampled = 0.0
     while True:
-        deadline = started + limit
-        sentence = f"{command} did not finish within {limit:g} s in {cwd}: {HANG_CAUSE}"
-        stop = scope.stopped() if scope is not None else None
-        if stop is not None and max(stop[0], started) + STOP_GRACE_S < deadline:
-            deadline = max(stop[0], started) + STOP_GRACE_S
-            sentence = f"{command} was cut short in {cwd}: {stop[1]}"
-        left = deadline - time.monotonic()
-        if left <= 0:
+        now = time.monotonic()
+        sentence = ""
+        hung = True  # remembered by its scope: the repository hangs
+        if now >= deadline:
+            sentence = f"{command} did not finish within {limit:g} s in {cwd}: {HANG_CAUSE}"
+        elif scope is not None and (cause := scope.stop_since(started)):
+            sentence, hung = f"{command} was cut short in {cwd}: {cause}", False
+        elif scope is not None and (winding := scope.winding()) is not None:
+            if working is None or now - sampled >= _PROGRESS_EVERY_S:
+                work, sampled = _work_done(process.pid), now
+                if working is None:
+                    working = (work, max(winding[0], started))
+                elif work != working[0]:
+                    working = (work, now)
+            if now - working[1] >= IDLE_S:
+                sentence = (
+                    f"{command} was cut short in {cwd}: {winding[1]}, "
+                    f"and it had done nothing for {IDLE_S:g} s"
+                )
+        if sentence:
             _end(process)
-            if scope is not None:
+            if scope is not None and hung:
                 scope.note_cut(sentence)
             raise GitCut(sentence)
         try:
             # Input goes with the first wait only; later ones go on writing what is left.
-            out, err = process.communicate(data, timeout=min(left, _POLL_S))
+            out, err = process.communicate(data, timeout=min(deadline - now, _POLL_S))
         except subprocess.TimeoutExpired:
             data = None
             continue
         return out or b"", err or b""
+
+
+def _work_done(session: int) -> int:
+    """A count that grows while the processes of `session` (git, its hooks and filters)
+    work: their CPU time (their reaped children's too) and the bytes they read and
+    wrote, files, pipes and sockets alike. Without /proc it never grows."""
+    total = 0
+    with contextlib.suppress(OSError):
+        for entry in os.scandir("/proc"):
+            if not entry.name.isdigit():
+                continue
+            try:
+                stat = Path(entry.path, "stat").read_text()
+                fields = stat[stat.rindex(")") + 2 :].split()
+                if int(fields[3]) != session:
+                    continue
+                total += sum(int(tick) for tick in fields[11:15])
+                for line in Path(entry.path, "io").read_text().splitlines():
+                    name, _, value = line.partition(":")
+                    if name in ("rchar", "wchar"):
+                        total += int(value)
+            except (OSError, ValueError, IndexError):
+                continue
+    return total
 
 
 def _end(process: subprocess.Popen[bytes]) -> None:
@@ -243,6 +312,56 @@ def _end(process: subprocess.Popen[bytes]) -> None:
             with contextlib.suppress(OSError):
                 pipe.close()
     process.wait()
+
+
+def _owner(pid: int) -> str:
+    """The owner marker of process `pid` ("" when it is gone, or without /proc)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return ""
+    return f"{pid}:{stat[stat.rindex(')') + 2 :].split()[19]}"
+
+
+def end_orphaned_git() -> int:
+    """End the git (with its hooks and filters) that a Seedbed process left running when
+    it was killed: SIGTERM to each such group, so that git removes its lock files (a
+    killed approve held the user's index.lock), then SIGKILL. Found by their owner
+    marker naming a process that no longer runs (Linux /proc; elsewhere none is found).
+    How many groups were ended."""
+    prefix = f"{OWNER_VARIABLE}=".encode()
+    groups: set[int] = set()
+    with contextlib.suppress(OSError):
+        for entry in os.scandir("/proc"):
+            if not entry.name.isdigit():
+                continue
+            try:
+                environ = Path(entry.path, "environ").read_bytes().split(b"\0")
+                owner = next(v[len(prefix) :] for v in environ if v.startswith(prefix))
+                pid = int(owner.partition(b":")[0])
+                if _owner(pid).encode() != owner:
+                    groups.add(os.getpgid(int(entry.name)))
+            except (OSError, ValueError, StopIteration):
+                continue
+    groups.discard(os.getpgid(0))
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        for group in groups:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(group, sig)
+        deadline = time.monotonic() + _KILL_GRACE_S
+        while time.monotonic() < deadline and any(map(_group_alive, groups)):
+            time.sleep(0.02)
+    return len(groups)
+
+
+def _group_alive(group: int) -> bool:
+    try:
+        os.killpg(group, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _subcommand(args: tuple[str, ...]) -> str:
