@@ -490,6 +490,26 @@ def test_config_planted_by_the_agent_is_restored_before_the_commit(
     assert not pwned.exists()
 
 
+def test_a_filter_planted_in_the_worktrees_own_config_never_runs(
+    seedbed: SeedbedCli, project: str, repo: Path, tmp_path: Path
+) -> None:
+    """`extensions.worktreeConfig` then `git config --worktree`: the plant lives in the
+    worktree's config.worktree, which git reads only while the extension is on."""
+    pwned = tmp_path / "pwned"
+    task_id = run_agent(
+        seedbed,
+        "git config extensions.worktreeConfig true && "
+        f"git config --worktree filter.evil.clean 'touch {pwned}; cat' && "
+        "echo '* filter=evil' > .gitattributes && echo work > work.txt",
+    )
+    assert not pwned.exists()
+    shown = seedbed.show(task_id)
+    assert "extensions.worktreeconfig" in shown["error"], shown["error"]
+    assert "worktreeconfig" not in git(repo, "config", "--list").lower()
+    assert "work.txt" in git(repo, "ls-tree", "-r", "--name-only", shown["branch"])
+    assert not pwned.exists()
+
+
 def test_what_the_user_changes_in_the_config_meanwhile_stays(
     seedbed: SeedbedCli, project: str, repo: Path, tmp_path: Path
 ) -> None:

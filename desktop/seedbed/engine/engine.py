@@ -51,6 +51,7 @@ class Engine:
         # store may be one this engine is about to declare interrupted.
         self.recovered = asyncio.Event()
         self._backing_up: asyncio.Task[None] | None = None
+        self._recovering: asyncio.Task[None] | None = None  # the look for dead approves
         # Every git this engine runs (its runs' too) is cut when it stops.
         self.git = GitScope()
 
@@ -73,7 +74,8 @@ class Engine:
             while not self._shutdown.is_set():
                 polls += 1
                 if polls % DEAD_MERGES_EVERY == 0:
-                    self._recover_dead_merges()
+                    if self._recovering is None or self._recovering.done():
+                        self._recovering = asyncio.create_task(self._recover_dead_merges())
                     if self._backing_up is None or self._backing_up.done():
                         self._backing_up = asyncio.create_task(self._back_up())
                 full = False
@@ -96,11 +98,13 @@ class Engine:
         finally:
             await self.stop_all()
 
-    def _recover_dead_merges(self) -> None:
+    async def _recover_dead_merges(self) -> None:
         """Undo approves that died meanwhile; a look that fails waits for the next one
-        (the engine goes on: its runs matter more)."""
+        (the engine goes on: its runs matter more). On a thread: it reads every process's
+        environment and may run git (a take-back's smudge filter), and the loop must go
+        on meanwhile (events, stops, a SIGTERM)."""
         try:
-            changed = recover_dead_merges(self.store)
+            changed = await asyncio.to_thread(recover_dead_merges, self.store)
         except (sqlite3.Error, OSError, SeedbedError):
             return
         for task_id in changed:

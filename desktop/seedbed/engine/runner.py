@@ -137,6 +137,7 @@ class TaskRunner(PlanAndReview):
         # current when the engine makes the runner).
         self.git = GitScope(current_scope(), remember_cuts=True)
         self._config_guard: SharedConfigGuard | None = None  # while an agent works
+        self._committing = False  # the snapshot commit runs: a first stop lets it finish
         self._refs_before: dict[str, str] | None = None  # the refs as its agent started
 
     # -- control --------------------------------------------------------------------
@@ -150,8 +151,15 @@ class TaskRunner(PlanAndReview):
         if self.control is Control.NONE:
             self.control = control
             self._halt_reason = self._halt_reason or reason
-        if not reason:  # the engine's own stop winds its git down (engine.shutdown)
-            self.git.stop(self._halt_reason or TASK_STOPPED)
+        # The engine's own stop winds its git down (engine.shutdown). A stop that comes
+        # while the run commits its work winds it down too: a commit that works finishes,
+        # one that hangs is cut (and a second stop cuts it at once, stop_now).
+        if not reason:
+            cause = self._halt_reason or TASK_STOPPED
+            if self._committing:
+                self.git.wind_down(cause)
+            else:
+                self.git.stop(cause)
         if self._agent is not None:
             await self._agent.stop("stop")
         if self._process is not None:
@@ -495,6 +503,7 @@ class TaskRunner(PlanAndReview):
         agent = task_agent(self.store, task)
         message = commit_message(task, self.run, self._merged_base, agent)
         notes: list[str] = []  # heard on a git thread, logged here
+        self._committing = True
         try:
             sha = await git_call(
                 commit_work,
@@ -509,6 +518,8 @@ class TaskRunner(PlanAndReview):
             self._log_notes(notes)
             self._log(ErrorEvent(message=str(exc)))
             return str(exc)
+        finally:
+            self._committing = False
         self._log_notes(notes)
         if sha:
             self.run = self.store.update_run(self.run.id, commit=sha)

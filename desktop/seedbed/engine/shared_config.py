@@ -61,6 +61,15 @@ CODE_KEYS = (
     "man.*",
     "web.browser",
     "sendemail.*",
+    "submodule.*.update",
+    "trailer.*.command",
+    "trailer.*.cmd",
+    "imap.tunnel",
+    "protocol.allow",
+    "protocol.*.allow",
+    # `extensions.worktreeConfig` makes git read each worktree's own config.worktree,
+    # where `git config --worktree` would plant what this guard does not read.
+    "extensions.*",
 )
 NO_VALUE = "true"  # what a key given without `= value` means; written back as such
 

@@ -50,13 +50,17 @@ _ENV = {
     "LANGUAGE": "C",
     "LC_ALL": "C",
 }
-# Who started a git: "PID:STARTTIME" of the Seedbed process (a pid alone is recycled).
+# Who started a git: "PIDNAMESPACE|PID|STARTTIME" of the Seedbed process (a pid alone is
+# recycled, and means something only in its own namespace).
 # Git runs in a session of its own and outlives a Seedbed process killed with its group;
 # recovery ends the git whose owner is gone (`end_orphaned_git`).
 OWNER_VARIABLE = "SEEDBED_GIT_OWNER"
 TIMEOUT_VARIABLE = "SEEDBED_GIT_TIMEOUT"
 DEFAULT_TIMEOUT_S = 1800.0
 IDLE_S = 3.0  # how long the git of a scope winding down may show no sign of work
+# How long a scope winds down at most: a hook that polls (a lock, a retried request)
+# shows signs of work for ever, and a stop or shutdown must end all the same.
+WIND_DOWN_LIMIT_S = 60.0
 _KILL_GRACE_S = 1.0  # SIGTERM (git then removes its lock files), then SIGKILL
 _POLL_S = 0.1  # how often a waiting call looks whether its scope was stopped
 _PROGRESS_EVERY_S = 0.5  # how often a call of a scope winding down looks for signs of work
@@ -246,17 +250,24 @@ def _wait(
         elif scope is not None and (cause := scope.stop_since(started)):
             sentence, hung = f"{command} was cut short in {cwd}: {cause}", False
         elif scope is not None and (winding := scope.winding()) is not None:
-            if working is None or now - sampled >= _PROGRESS_EVERY_S:
-                work, sampled = _work_done(process.pid), now
-                if working is None:
-                    working = (work, max(winding[0], started))
-                elif work != working[0]:
-                    working = (work, now)
-            if now - working[1] >= IDLE_S:
+            if now - winding[0] >= WIND_DOWN_LIMIT_S:
                 sentence = (
                     f"{command} was cut short in {cwd}: {winding[1]}, "
-                    f"and it had done nothing for {IDLE_S:g} s"
+                    f"and it was still running {WIND_DOWN_LIMIT_S:g} s later"
                 )
+                hung = False  # it may have been working: a later call is not refused
+            else:
+                if working is None or now - sampled >= _PROGRESS_EVERY_S:
+                    work, sampled = _work_done(process.pid), now
+                    if working is None:
+                        working = (work, max(winding[0], started))
+                    elif work != working[0]:
+                        working = (work, now)
+                if now - working[1] >= IDLE_S:
+                    sentence = (
+                        f"{command} was cut short in {cwd}: {winding[1]}, "
+                        f"and it had done nothing for {IDLE_S:g} s"
+                    )
         if sentence:
             _end(process)
             if scope is not None and hung:
@@ -314,35 +325,65 @@ def _end(process: subprocess.Popen[bytes]) -> None:
     process.wait()
 
 
-def _owner(pid: int) -> str:
-    """The owner marker of process `pid` ("" when it is gone, or without /proc)."""
+def _pid_namespace(pid: int | str = "self") -> str:
+    """The pid namespace `pid` lives in ("" without /proc): a pid means something only
+    inside its own (a Seedbed in a container or sandbox has pids of its own)."""
     try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
+        return os.readlink(f"/proc/{pid}/ns/pid")
     except OSError:
         return ""
-    return f"{pid}:{stat[stat.rindex(')') + 2 :].split()[19]}"
+
+
+def _stat(pid: int | str) -> tuple[str, list[str]]:
+    """The command name and the fields after it of /proc/PID/stat."""
+    text = Path(f"/proc/{pid}/stat").read_text()
+    return text[text.index("(") + 1 : text.rindex(")")], text[text.rindex(")") + 2 :].split()
+
+
+def _owner(pid: int) -> str:
+    """The owner marker of process `pid`: its pid namespace, pid and start time ("" when
+    it is gone, or without /proc)."""
+    try:
+        _, fields = _stat(pid)
+    except OSError:
+        return ""
+    return f"{_pid_namespace(pid)}|{pid}|{fields[19]}"
+
+
+def _orphaned_git(pid: str, prefix: bytes, namespace: str) -> bool:
+    """Whether process `pid` is a git that Seedbed started (the leader of the session it
+    was started in, so never a hook or a daemon that left it) whose Seedbed process is
+    gone, in our own pid namespace."""
+    name, fields = _stat(pid)
+    if name != "git" or fields[3] != pid:
+        return False
+    environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+    owner = next((v[len(prefix) :] for v in environ if v.startswith(prefix)), None)
+    if owner is None:
+        return False
+    where, _, rest = owner.decode(errors="replace").partition("|")
+    if where != namespace:
+        return False  # another namespace's pid: not ours to judge
+    return _owner(int(rest.partition("|")[0])) != owner.decode(errors="replace")
 
 
 def end_orphaned_git() -> int:
-    """End the git (with its hooks and filters) that a Seedbed process left running when
-    it was killed: SIGTERM to each such group, so that git removes its lock files (a
-    killed approve held the user's index.lock), then SIGKILL. Found by their owner
-    marker naming a process that no longer runs (Linux /proc; elsewhere none is found).
-    How many groups were ended."""
+    """End the git (with its hooks and filters: its session's group) that a Seedbed
+    process left running when it was killed: SIGTERM to each such group, so that git
+    removes its lock files (a killed approve held the user's index.lock), then SIGKILL.
+    Only git itself is looked for (a hook's or a filter's own daemon that left git's
+    session is never touched), by its owner marker naming a process of our pid namespace
+    that no longer runs (Linux /proc; elsewhere none is found). How many were ended."""
     prefix = f"{OWNER_VARIABLE}=".encode()
+    namespace = _pid_namespace()
     groups: set[int] = set()
     with contextlib.suppress(OSError):
         for entry in os.scandir("/proc"):
             if not entry.name.isdigit():
                 continue
-            try:
-                environ = Path(entry.path, "environ").read_bytes().split(b"\0")
-                owner = next(v[len(prefix) :] for v in environ if v.startswith(prefix))
-                pid = int(owner.partition(b":")[0])
-                if _owner(pid).encode() != owner:
-                    groups.add(os.getpgid(int(entry.name)))
-            except (OSError, ValueError, StopIteration):
-                continue
+            with contextlib.suppress(OSError, ValueError, IndexError):
+                if _orphaned_git(entry.name, prefix, namespace):
+                    groups.add(int(entry.name))
     groups.discard(os.getpgid(0))
     for sig in (signal.SIGTERM, signal.SIGKILL):
         for group in groups:
