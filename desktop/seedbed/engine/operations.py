@@ -470,7 +470,7 @@ def control_task(store: Store, data_dir: Path, task_id: int, control: Control) -
             time.sleep(0.05)
         raise OperationError(
             f"the engine has not stopped task {task_id} within {CONTROL_WAIT_S:g} s; "
-            "the request stays on the task"
+            "the request stays on the task (stop it again to cut what its git is doing)"
         ) from None
     try:
         if task.phase is Phase.QUEUED:

@@ -146,8 +146,8 @@ def back_on_branch(worktree: Path, branch: str) -> str:
     run_git(worktree, "symbolic-ref", "HEAD", ref)
     where = f"branch {current.removeprefix('refs/heads/')!r}" if current else "a detached HEAD"
     return (
-        f"the agent switched the worktree to {where}; it is back on {branch} "
-        "(no other branch moved)"
+        f"the agent switched the worktree to {where}; it is back on {branch} (Seedbed "
+        "moved no other branch: what the agent committed there stays there)"
     )
 
 
