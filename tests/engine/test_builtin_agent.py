@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from seedbed.engine import recovery
 from seedbed.store import Store
 from tests.conftest import Result, SeedbedCli, git
 from tests.keyring_backends import FileStore
@@ -316,7 +317,9 @@ def test_stop_is_immediate(
         engine.terminate()
         engine.communicate(timeout=30)
     if where == "command":
-        assert "sleep 600" not in ps()
+        # Its own run's processes, by their marker: another test's `sleep 600` may run.
+        run_id = shown["runs"][0]["id"]
+        assert not recovery.processes_of_run(seedbed.data_dir, run_id)
     assert git(Path(shown["worktree"]), "status", "--porcelain") == ""
 
 
