@@ -113,6 +113,16 @@ def assert_killed(pids: Path) -> None:
     )
 
 
+def planted_hang(
+    seedbed: SeedbedCli, repo: Path, pids: Path, monkeypatch: pytest.MonkeyPatch
+) -> int:
+    """A task whose agent plants an attribute that routes its files through a clean
+    filter that never returns, with a time limit nothing reaches: only a stop ends it."""
+    monkeypatch.setenv("SEEDBED_GIT_TIMEOUT", "600")
+    git(repo, "config", "filter.hang.clean", hang(pids))
+    return add_task(seedbed, "Planted", WRITES_ATTRIBUTES)
+
+
 def test_a_filter_that_hangs_the_snapshot_commit_fails_the_run_in_one_sentence(
     seedbed: SeedbedCli, project: str, repo: Path, pids: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -206,9 +216,7 @@ def terminate_within(process: subprocess.Popen[str], seconds: float, refused: st
 def test_task_stop_cuts_a_git_that_hangs(
     seedbed: SeedbedCli, project: str, repo: Path, pids: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("SEEDBED_GIT_TIMEOUT", "600")  # only the stop can end it
-    git(repo, "config", "filter.hang.clean", hang(pids))
-    task_id = add_task(seedbed, "Planted", WRITES_ATTRIBUTES)
+    task_id = planted_hang(seedbed, repo, pids, monkeypatch)  # only a stop can end it
     with engine(seedbed) as process:
         hung(pids)
         started = time.monotonic()
@@ -231,9 +239,7 @@ def test_task_stop_cuts_a_git_that_hangs(
 def test_sigterm_ends_an_engine_whose_git_hangs(
     seedbed: SeedbedCli, project: str, repo: Path, pids: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("SEEDBED_GIT_TIMEOUT", "600")
-    git(repo, "config", "filter.hang.clean", hang(pids))
-    task_id = add_task(seedbed, "Planted", WRITES_ATTRIBUTES)
+    task_id = planted_hang(seedbed, repo, pids, monkeypatch)  # only a stop can end it
     with engine(seedbed) as process:
         hung(pids)
         terminate_within(process, 10, "the engine ignored SIGTERM")
@@ -251,9 +257,7 @@ def test_sigterm_ends_an_engine_whose_git_hangs(
 def test_the_next_start_kills_a_git_that_a_killed_engine_left_hanging(
     seedbed: SeedbedCli, project: str, repo: Path, pids: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("SEEDBED_GIT_TIMEOUT", "600")
-    git(repo, "config", "filter.hang.clean", hang(pids))
-    task_id = add_task(seedbed, "Planted", WRITES_ATTRIBUTES)
+    task_id = planted_hang(seedbed, repo, pids, monkeypatch)  # only a stop can end it
     with engine(seedbed) as process:
         hung(pids)
         process.kill()

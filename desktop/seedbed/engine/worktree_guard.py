@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from seedbed.domain.errors import OperationError
-from seedbed.vcs.git import is_ancestor, repository_dir
+from seedbed.vcs.git import is_ancestor, repository_dir, status_entries
 from seedbed.vcs.runner import PATHS_RAW, GitError, run_git
 
 LOCK_NAMES = ("index.lock", "HEAD.lock")
@@ -252,21 +252,8 @@ def refuse_nested_repositories(worktree: Path) -> None:
 
 def _changed_files(worktree: Path) -> list[str]:
     """Files a snapshot commit would take (changed, added, untracked), as relative paths."""
-    out = run_git(
-        worktree,
-        *PATHS_RAW,
-        "status",
-        "--porcelain=v1",
-        "-z",
-        "--untracked-files=all",
-        "--no-renames",
-        env={"GIT_OPTIONAL_LOCKS": "0"},
-    )
-    files: list[str] = []
-    for entry in out.split("\0"):
-        if len(entry) > 3 and not entry.endswith("/") and "D" not in entry[:2]:
-            files.append(entry[3:])
-    return files
+    entries = status_entries(worktree, "--untracked-files=all", "--no-renames")
+    return [path for xy, path in entries if not path.endswith("/") and "D" not in xy]
 
 
 def _found_in(path: Path, needles: list[bytes]) -> set[bytes]:

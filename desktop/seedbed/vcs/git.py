@@ -317,8 +317,9 @@ def find_checkout(repo: Path, branch: str) -> Path | None:
     return None
 
 
-def dirty_files(checkout: Path) -> list[str]:
-    """Tracked files modified or staged in `checkout`; untracked files do not count."""
+def status_entries(checkout: Path, *options: str) -> list[tuple[str, str]]:
+    """`git status` of `checkout` as (XY, path) pairs, paths as git has them (a rename's
+    new path); `options` choose what it shows (`--untracked-files=…`, `--no-renames`)."""
     # GIT_OPTIONAL_LOCKS=0: a background look must not rewrite the user's index.
     out = run_git(
         checkout,
@@ -326,18 +327,22 @@ def dirty_files(checkout: Path) -> list[str]:
         "status",
         "--porcelain=v1",
         "-z",
-        "--untracked-files=no",
+        *options,
         env={"GIT_OPTIONAL_LOCKS": "0"},
     )
-    files: list[str] = []
+    found: list[tuple[str, str]] = []
     entries = iter(out.split("\0"))
     for entry in entries:
-        if not entry:
-            continue
-        files.append(entry[3:])
-        if "R" in entry[:2] or "C" in entry[:2]:
-            next(entries, None)  # the rename's source path
-    return files
+        if len(entry) > 3:
+            found.append((entry[:2], entry[3:]))
+            if "R" in entry[:2] or "C" in entry[:2]:
+                next(entries, None)  # the rename's source path
+    return found
+
+
+def dirty_files(checkout: Path) -> list[str]:
+    """Tracked files modified or staged in `checkout`; untracked files do not count."""
+    return [path for _, path in status_entries(checkout, "--untracked-files=no")]
 
 
 # Copying files into a worktree
