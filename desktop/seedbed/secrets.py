@@ -24,6 +24,7 @@ import json
 import os
 import re
 from collections.abc import Callable
+from functools import partial
 from typing import TYPE_CHECKING, TypeVar
 
 from pydantic import BaseModel, ConfigDict, SecretStr
@@ -332,7 +333,7 @@ def list_keys() -> list[str]:
     def is_set(name: str) -> bool:
         return backend.get_password(SERVICE, name) is not None
 
-    found = sorted(name for name in candidates if _call(action, backend, lambda n=name: is_set(n)))
+    found = sorted(name for name in candidates if _call(action, backend, partial(is_set, name)))
     _stored_names.clear()
     _stored_names.update(found)
     return found

@@ -254,7 +254,7 @@ def wayland_problem(display: str) -> str:
     return _connects(socket.AF_UNIX, str(path), f"no Wayland compositor at {path}")
 
 
-def _connects(family: socket.AddressFamily, address: object, failure: str) -> str:
+def _connects(family: socket.AddressFamily, address: str | tuple[str, int], failure: str) -> str:
     try:
         with socket.socket(family, socket.SOCK_STREAM) as sock:
             sock.settimeout(CONNECT_TIMEOUT_S)

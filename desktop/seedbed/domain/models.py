@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, TypedDict
 from urllib.parse import urlparse
 
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic.config import JsonDict
 
 
 class TaskState(StrEnum):
@@ -162,7 +163,7 @@ CLI_KINDS: tuple[AgentKind, ...] = (
 )
 
 
-def _kinds(*kinds: AgentKind) -> dict[str, list[str]]:
+def _kinds(*kinds: AgentKind) -> JsonDict:
     """`json_schema_extra` of an AgentProfile field: the agent kinds that use it."""
     return {"kinds": [kind.value for kind in kinds]}
 
@@ -492,6 +493,48 @@ class Task(Model):
     merge_request: MergeRequest | None = Field(
         None, description="Set while an approve of this task is queued or being checked."
     )
+
+
+class TaskChanges(TypedDict, total=False):
+    """The fields of a Task that `Store.update_task` changes, as keywords: every Task field
+    but its id, state and timestamps, with the same types (tests/domain/test_models.py
+    keeps the two in step). The type checker then knows each keyword's name and type."""
+
+    project_id: int
+    title: str
+    prompt: str
+    phase: Phase
+    position: int
+    profile_id: int | None
+    branch: str | None
+    worktree: Path | None
+    base_branch: str
+    workspace_ready: bool
+    pending_kind: RunKind
+    pending_message: str
+    control: Control
+    error: str
+    foreground: bool
+    plan_first: bool
+    plan: str
+    fix_rounds_used: int
+    after: list[int]
+    budget_usd: float
+    budget_tokens: int
+    time_limit_s: float
+    reviewer_profile_id: int | None
+    review_verdict: str
+    auto_merge: bool
+    planner_profile_id: int | None
+    auto_approve_plan: bool
+    plan_approved: bool
+    parent_id: int | None
+    diff_files: int
+    diff_insertions: int
+    diff_deletions: int
+    reviewed_commit: str | None
+    merge_base_first: bool
+    merge_request: MergeRequest | None
 
 
 class Card(Model):

@@ -42,6 +42,7 @@ from seedbed.domain.models import (
     RunKind,
     RunStatus,
     Task,
+    TaskChanges,
     TaskState,
 )
 from seedbed.domain.slug import one_line
@@ -212,7 +213,7 @@ def _approve(
             "(discard it instead)"
         )
     request = request.model_copy(update={"previous_phase": previous})
-    fields: dict[str, object] = {"merge_request": request}
+    fields: TaskChanges = {"merge_request": request}
     if not automatic:
         fields["phase"] = Phase.MERGING
     task = store.update_task(task_id, expect=expect, **fields)
@@ -354,7 +355,7 @@ def _unqueue(
 ) -> None:
     """An approve that did not land: the task leaves the queue; a conflict or failed
     checks become its phase (the runner decides an auto-merged task's)."""
-    fields: dict[str, object] = {"merge_request": None}
+    fields: TaskChanges = {"merge_request": None}
     if not automatic:
         fields["phase"] = previous
         if isinstance(error, MergeConflict):

@@ -8,7 +8,7 @@ from pathlib import Path
 from seedbed import vcs
 from seedbed.domain.errors import UserError
 from seedbed.domain.models import Model, Project, Task, TaskState
-from seedbed.engine.review import remove_workspace
+from seedbed.engine.run_support import remove_workspace
 from seedbed.store import Store
 
 ACTIVE = (TaskState.RUNNING, TaskState.AWAITING_REVIEW)

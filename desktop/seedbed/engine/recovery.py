@@ -18,7 +18,7 @@ from pathlib import Path
 from seedbed.agents.process import RUN_MARKER_VARIABLE, kill_group, run_marker
 from seedbed.domain.errors import SeedbedError
 from seedbed.domain.events import ErrorEvent, StatusEvent
-from seedbed.domain.models import Control, Phase, Run, RunKind, RunStatus, TaskState
+from seedbed.domain.models import Control, Phase, Run, RunKind, RunStatus, TaskChanges, TaskState
 from seedbed.engine.merging import finish_landed
 from seedbed.engine.recorder import EventRecorder
 from seedbed.engine.run_support import commit_message, commit_work, task_agent
@@ -223,9 +223,9 @@ def _undo_dead_merge(store: Store, task_id: int) -> bool:
             else:
                 if checkout is not None:
                     error += f"; the files of {checkout} it had switched are back as they were"
-        fields: dict[str, object] = {"merge_request": None}
+        fields: TaskChanges = {"merge_request": None}
         if task.state is TaskState.AWAITING_REVIEW and task.phase is Phase.MERGING:
-            fields.update(phase=request.previous_phase, error=error)
+            fields.update({"phase": request.previous_phase, "error": error})
         store.update_task(task_id, expect=task.state, **fields)
         undone = True
     return undone

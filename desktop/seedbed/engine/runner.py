@@ -12,7 +12,7 @@ import sqlite3
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, Unpack
 
 from seedbed import secrets, vcs
 from seedbed.agents.base import AgentRun, RunOutcome, RunRequest
@@ -38,6 +38,7 @@ from seedbed.domain.models import (
     RunKind,
     RunStatus,
     Task,
+    TaskChanges,
     TaskState,
 )
 from seedbed.domain.slug import numbered, task_branch, task_dir_name
@@ -383,8 +384,8 @@ class TaskRunner(PlanAndReview):
         )
 
     async def _run_agent(self) -> RunOutcome:
-        assert self.run is not None and self.task.worktree is not None
         task = self.task
+        assert self.run is not None and task.worktree is not None
         reviewing = self.run.kind is RunKind.REVIEW
         planning = self.run.kind is RunKind.PLAN
         phases = {RunKind.REVIEW: Phase.REVIEWING, RunKind.PLAN: Phase.PLANNING}
@@ -641,7 +642,7 @@ class TaskRunner(PlanAndReview):
             ended_at=time.time(),
             checks=checks,
         )
-        sizes = {
+        sizes: dict[str, Any] = {
             "diff_files": stat.files,
             "diff_insertions": stat.insertions,
             "diff_deletions": stat.deletions,
@@ -805,6 +806,6 @@ class TaskRunner(PlanAndReview):
             self._log(StatusEvent(phase=phase.value, message=phase.value))
         self._on_change(self.task.id)
 
-    def _update(self, **fields: object) -> Task:
+    def _update(self, **fields: Unpack[TaskChanges]) -> Task:
         self.task = self.store.update_task(self.task.id, **fields)
         return self.task

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -63,8 +64,11 @@ class PlanAndReview:
     _halt_reason: str
     _halting: asyncio.Task[None] | None
 
+    _on_change: Callable[[int], None]
+
     # Provided by TaskRunner.
-    async def _run_agent(self) -> RunOutcome: ...
+    _run_agent: Callable[[], Awaitable[RunOutcome]]
+
     async def _finish(
         self,
         outcome: RunOutcome,
@@ -74,7 +78,6 @@ class PlanAndReview:
     ) -> None: ...
     async def stop(self, control: Control) -> None: ...
     def _log(self, event: StatusEvent | ErrorEvent) -> None: ...
-    def _on_change(self, task_id: int) -> None: ...
 
     async def _branch_tip(self) -> str:
         assert self.task.worktree is not None and self.task.branch is not None

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, Unpack
 
 from seedbed.domain.errors import UserError
 from seedbed.domain.lifecycle import check_move, check_phase
-from seedbed.domain.models import Phase, Run, RunStatus, Task, TaskState
+from seedbed.domain.models import Phase, Run, RunStatus, Task, TaskChanges, TaskState
 from seedbed.store.approving import approve_alive
 from seedbed.store.connection import Database
 from seedbed.store.rows import (
@@ -79,7 +79,9 @@ class TaskQueries(Database):
         sql += " ORDER BY position, id"
         return [task_from_row(row) for row in self.conn.execute(sql, args).fetchall()]
 
-    def update_task(self, task_id: int, expect: TaskState | None = None, **fields: Any) -> Task:
+    def update_task(
+        self, task_id: int, expect: TaskState | None = None, **fields: Unpack[TaskChanges]
+    ) -> Task:
         """Change fields that are not the state (phase within a state, branch, control …);
         with `expect`, only while the task is still in that state."""
         if "state" in fields:

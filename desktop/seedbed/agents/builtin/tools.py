@@ -25,7 +25,7 @@ import asyncio
 import json
 import os
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -386,7 +386,7 @@ class Toolbox:
             raise ToolError(f"the search failed: {files.cut_line(detail, 500)}")
         return result
 
-    def _search_spec(self, request: dict[str, object]) -> ProcessSpec:
+    def _search_spec(self, request: Mapping[str, object]) -> ProcessSpec:
         # Our own interpreter and package, whatever the worktree holds: no PYTHON*
         # variables from the environment, and -P keeps the current directory (the
         # worktree, which may well contain a `seedbed` or a `re.py`) off sys.path.

@@ -364,8 +364,9 @@ class ClaudeCodeParser(StreamParser):
             # Those reported as they happened (a `permission_denied` line) are not repeated.
             if isinstance(denial, dict) and denial.get("tool_use_id") not in self._denied:
                 name = str(denial.get("tool_name") or "a tool")
-                text = denial_text(name, subject(denial.get("tool_input")))
-                events.append(ErrorEvent(message=text))
+                events.append(
+                    ErrorEvent(message=denial_text(name, subject(denial.get("tool_input"))))
+                )
         subtype = str(data.get("subtype", ""))
         text = data.get("result")
         seconds = (data.get("duration_ms") or 0) / 1000
@@ -389,7 +390,7 @@ class ClaudeCodeParser(StreamParser):
         if not isinstance(entry, dict) and len(model_usage) == 1:
             entry = next(iter(model_usage.values()))
         window = entry.get("contextWindow") if isinstance(entry, dict) else None
-        if not window:
+        if not isinstance(window, int | float) or not window:
             return 0.0
         return min(1.0, self._context_tokens / window)
 

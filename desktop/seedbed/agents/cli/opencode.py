@@ -253,7 +253,8 @@ class OpenCodeParser(StreamParser):
             data = json.loads(line)
         except ValueError:
             return [RawEvent(line=line)]
-        handler = HANDLERS.get(data.get("type")) if isinstance(data, dict) else None
+        kind = data.get("type") if isinstance(data, dict) else None
+        handler = HANDLERS.get(kind) if isinstance(kind, str) else None
         if handler is None:
             return [RawEvent(line=line)]
         if not self.session_id and isinstance(data.get("sessionID"), str):

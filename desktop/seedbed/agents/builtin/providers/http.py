@@ -56,7 +56,7 @@ import math
 import random
 import re
 import ssl
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncGenerator, Callable, Mapping
 from datetime import UTC, datetime
 from http import HTTPStatus
 from types import TracebackType
@@ -479,7 +479,10 @@ async def _read(
         deadline.reschedule(moved + config.read_timeout)
         # Read as bytes, not through httpx-sse: it would hold a line of any length.
         reader = SSEReader(config.max_event_bytes)
-        async with contextlib.aclosing(response.aiter_bytes()) as chunks:
+        stream = response.aiter_bytes()
+        # httpx declares an AsyncIterator; it is an async generator, which aclosing closes.
+        assert isinstance(stream, AsyncGenerator)
+        async with contextlib.aclosing(stream) as chunks:
             async for chunk in chunks:
                 try:
                     events = reader.feed(chunk)
