@@ -108,7 +108,7 @@ class Board(CardActions, QWidget):
             proxy.setSourceModel(self.model)
             view = ColumnView(proxy, self)
             view.setObjectName(f"column-{state.value}")
-            view.drop_checker = lambda task_id, s=state: self._refusal(task_id, s)
+            view.drop_checker = functools.partial(self._refusal, target=state)
             view.dropped.connect(self._on_view_dropped)
             view.hover_refused.connect(self._on_view_hover_refused)
             view.selectionModel().currentChanged.connect(self._on_view_current_changed)
@@ -326,7 +326,8 @@ class Board(CardActions, QWidget):
     def _on_view_dropped(self, task_id: int, state: str, before_id: int) -> None:
         self.move(task_id, TaskState(state), before_id or None)
 
-    def move(self, task_id: int, target: TaskState, before_id: int | None = None) -> None:
+    # Shadows QWidget.move (the card actions and tests call it): a rename for the ui split.
+    def move(self, task_id: int, target: TaskState, before_id: int | None = None) -> None:  # type: ignore[override]
         """Move a card to a column (and within Planned, before another card)."""
         card = self.model.card(task_id)
         if card is None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import bisect
 import time
+from collections.abc import Sequence
 from enum import IntEnum
 from typing import Any
 
@@ -205,7 +206,7 @@ class TaskModel(QAbstractListModel):
     def mimeTypes(self) -> list[str]:
         return [MIME_TYPE]
 
-    def mimeData(self, indexes: list[QModelIndex]) -> QMimeData:
+    def mimeData(self, indexes: Sequence[QModelIndex]) -> QMimeData:
         mime = QMimeData()
         ids = [str(self.data(i, Role.TASK_ID)) for i in indexes if i.isValid()]
         mime.setData(MIME_TYPE, ",".join(ids[:1]).encode())

@@ -50,7 +50,7 @@ class ColumnView(QListView):
 
     def __init__(self, model: ColumnModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.state: TaskState = model.state
+        self.column_state: TaskState = model.state
         self.setModel(model)
         self.setItemDelegate(CardDelegate(self))
         self.setUniformItemSizes(True)
@@ -73,7 +73,7 @@ class ColumnView(QListView):
         painter.drawText(
             self.viewport().rect().adjusted(12, 12, -12, -12),
             Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop | Qt.TextFlag.TextWordWrap,
-            EMPTY_TEXT[self.state],
+            EMPTY_TEXT[self.column_state],
         )
         painter.end()
 
@@ -147,7 +147,9 @@ class ColumnView(QListView):
             return
         event.setDropAction(Qt.DropAction.CopyAction)  # nothing for Qt to remove
         event.accept()
-        self.dropped.emit(task_id, self.state.value, self._before_id(event.position().toPoint()))
+        self.dropped.emit(
+            task_id, self.column_state.value, self._before_id(event.position().toPoint())
+        )
 
     def _before_id(self, pos: QPoint) -> int:
         """The card a drop at pos goes before (0: after the last card)."""
@@ -164,7 +166,7 @@ class ColumnView(QListView):
     def paintEvent(self, event: QPaintEvent) -> None:
         super().paintEvent(event)
         if self._hover is None:
-            if self.model().rowCount() == 0 and self.state in EMPTY_TEXT:
+            if self.model().rowCount() == 0 and self.column_state in EMPTY_TEXT:
                 self._paint_empty_text()
             return
         palette = self.palette()

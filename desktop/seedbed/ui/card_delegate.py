@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 from PySide6.QtCore import (
     QModelIndex,
+    QObject,
     QPersistentModelIndex,
     QPoint,
     QPointF,
@@ -68,7 +69,7 @@ class CardDelegate(QStyledItemDelegate):
     60 %, red from 85 %), a pin for foreground tasks and a "⚠ #12" badge when another
     task changes the same files; every colour comes from the view's palette."""
 
-    def __init__(self, parent: object = None) -> None:
+    def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.now = time.time
         # task id → (the Card it shows, size/state/palette/overlaps signature, its picture,

@@ -128,10 +128,10 @@ class ForegroundView(QWidget):
         if wanted == self._order:
             return
         for task_id in [t for t in self._order if t not in wanted]:
-            tile = self._tiles.pop(task_id)
-            self._grid.removeWidget(tile)
-            tile.hide()
-            tile.deleteLater()
+            gone = self._tiles.pop(task_id)
+            self._grid.removeWidget(gone)
+            gone.hide()
+            gone.deleteLater()
         for task_id in wanted:
             tile = self._tiles.get(task_id)
             if tile is None:

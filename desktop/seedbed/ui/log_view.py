@@ -150,7 +150,7 @@ class LogPanel(QWidget):
         self.view.doubleClicked.connect(self._on_view_double_clicked)
         self.view.selectionModel().currentChanged.connect(self._on_selection_current_changed)
         self._detail_timer.timeout.connect(self._on_detail_timer_timeout)
-        self.find_bar.search_requested.connect(self.find)
+        self.find_bar.search_requested.connect(self.find_text)
         self.find_bar.closed.connect(self._on_find_bar_closed)
 
     # -- what is shown ---------------------------------------------------------------
@@ -345,7 +345,7 @@ class LogPanel(QWidget):
         self.find_bar.edit.selectAll()
 
     @Slot(str, bool)
-    def find(self, needle: str, backward: bool = False) -> None:
+    def find_text(self, needle: str, backward: bool = False) -> None:
         """Find the next (previous) row saying needle, from the current row, on the
         engine's worker thread; the match is selected and scrolled to."""
         run_id = self.run_id
@@ -406,7 +406,8 @@ class LogPanel(QWidget):
         if run_id is None:
             return
         selection: QItemSelection = self.view.selectionModel().selection()
-        ranges = [(r.top(), r.bottom()) for r in selection]
+        # PySide6's stubs miss QItemSelection's __iter__ (it is a QList of ranges).
+        ranges = [(r.top(), r.bottom()) for r in selection]  # type: ignore[attr-defined]
         count = sum(last - first + 1 for first, last in ranges)
         if count == 0:
             return

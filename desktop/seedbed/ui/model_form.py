@@ -183,8 +183,8 @@ class ModelForm(QWidget):
             low, high = _bounds(info, 10**-DECIMALS)
             default = info.default if isinstance(info.default, float) else 0.0
             editor.setSingleStep(0.05 if 0 < default < 1 else 1.0)
-            floor = 0.0 if optional else -FLOAT_LIMIT
-            editor.setRange(floor if low is None else low, FLOAT_LIMIT if high is None else high)
+            lowest = 0.0 if optional else -FLOAT_LIMIT
+            editor.setRange(lowest if low is None else low, FLOAT_LIMIT if high is None else high)
             self._make_optional(editor, optional)
             editor.valueChanged.connect(self._on_editor_changed)
             return _Row(name, "float", editor, error, optional)
@@ -280,8 +280,10 @@ class ModelForm(QWidget):
         editor = row.editor
         if isinstance(editor, QCheckBox):
             editor.setChecked(bool(value))
-        elif isinstance(editor, QSpinBox | QDoubleSpinBox):
-            editor.setValue(editor.minimum() if value is None else value)
+        elif isinstance(editor, QSpinBox):
+            editor.setValue(editor.minimum() if value is None else int(value))
+        elif isinstance(editor, QDoubleSpinBox):
+            editor.setValue(editor.minimum() if value is None else float(value))
         elif isinstance(editor, QComboBox):
             editor.setCurrentIndex(row.choices.index(value) if value in row.choices else -1)
         elif isinstance(editor, QLineEdit):

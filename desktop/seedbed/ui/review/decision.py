@@ -168,14 +168,14 @@ class DecisionPanel(QWidget):
         for widget in (self.plan_approve_button, self.plan_back_button):
             widget.setVisible(plan)
             widget.setEnabled(plan and idle)
-        for widget in (
+        for control in (
             self.approve_button,
             self.strategy,
             self.recheck,
             self.message,
             self.request_button,
         ):
-            widget.setVisible(not plan)
+            control.setVisible(not plan)
         self.request_message.setPlaceholderText(
             "What the plan misses (sent back with it)"
             if plan

@@ -145,7 +145,8 @@ class DiffView(QWidget):
         self.info.setText(wrap_anywhere(" · ".join(notes)))
         self.info.setVisible(bool(notes))
         plain = file is not None and not file.hunks and not file.binary and not file.too_large
-        if plain and not file.outline:  # a pure rename or mode change: no line to show
+        # A pure rename or mode change: no line to show.
+        if plain and file is not None and not file.outline:
             self._show_placeholder(file)
             return
         if file is None or file.binary or file.outline or (file.too_large and not file.hunks):

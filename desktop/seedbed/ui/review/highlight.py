@@ -80,8 +80,9 @@ def kind_index(kind: _TokenType) -> int:
     """The index in TOKEN_KINDS of the kind or its nearest coloured ancestor, or -1."""
     index = _KIND_INDEX.get(kind)
     if index is None:
+        ancestor: _TokenType | None
         index, ancestor = -1, kind
-        while ancestor is not Token:
+        while ancestor is not None and ancestor is not Token:
             if ancestor in TOKEN_KINDS:
                 index = TOKEN_KINDS.index(ancestor)
                 break
