@@ -308,6 +308,7 @@ def test_lines_it_does_not_know_are_kept_raw() -> None:
         "[1, 2]",
         '{"type": "telemetry", "x": 1}',
         '{"no": "type"}',
+        '{"type": ["message"]}',  # not a string: was a TypeError (unhashable)
         '{"type": "tool_use", "tool_name": "read_file"}',  # no tool_id
     ]
     parser, events = feed_all(lines)

@@ -334,6 +334,7 @@ def test_lines_it_does_not_know_are_kept_raw() -> None:
         '{"type": "text", "sessionID": "ses_1", "part": {"te',
         '"a string"',
         '{"type": "share", "sessionID": "ses_2"}',
+        '{"type": {"text": 1}}',  # not a string: was a TypeError (unhashable)
         '{"type": "tool_use", "sessionID": "ses_3", "part": {"tool": "bash"}}',  # no state
     ]
     parser, events = feed_all(lines)
