@@ -15,12 +15,12 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 from pytestqt.qtbot import QtBot
 
 from seedbed.domain.models import Phase, TaskState
-from seedbed.ui import board_view
-from seedbed.ui import format as fmt
-from seedbed.ui.board import Board
-from seedbed.ui.board_model import Role
-from seedbed.ui.context import AppContext
-from seedbed.ui.moves import COLUMNS
+from seedbed.ui.board import board_view
+from seedbed.ui.board.board import Board
+from seedbed.ui.board.board_model import Role
+from seedbed.ui.board.moves import COLUMNS
+from seedbed.ui.common import format as fmt
+from seedbed.ui.common.context import AppContext
 from tests.conftest import SeedbedCli, git
 
 RUN_TIMEOUT_MS = 30_000

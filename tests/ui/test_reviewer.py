@@ -11,7 +11,7 @@ from pytestqt.qtbot import QtBot
 
 from seedbed.domain.models import TaskState
 from seedbed.engine import comments as comment_ops
-from seedbed.ui.context import AppContext
+from seedbed.ui.common.context import AppContext
 from seedbed.ui.review import reviewer as reviewer_module
 from seedbed.ui.review.file_list import Role, ViewedStore
 from seedbed.ui.review.reviewer import ReviewWindow
@@ -183,7 +183,7 @@ def test_request_changes_sends_a_line_comment(
 def test_activating_a_card_awaiting_review_opens_its_reviewer(
     qtbot: QtBot, reviewed: tuple[ReviewWindow, int], app_context: AppContext
 ) -> None:
-    from seedbed.ui.main_window import MainWindow
+    from seedbed.ui.window.main_window import MainWindow
 
     _window, task_id = reviewed
     main = MainWindow(app_context)

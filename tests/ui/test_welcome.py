@@ -12,9 +12,9 @@ from pytestqt.qtbot import QtBot
 
 from seedbed.agents import local_servers, readiness
 from seedbed.domain.models import AgentKind, ProviderKind
-from seedbed.ui import quick_setup, welcome
-from seedbed.ui.context import AppContext
-from seedbed.ui.main_window import MainWindow
+from seedbed.ui.common.context import AppContext
+from seedbed.ui.setup import quick_setup, welcome
+from seedbed.ui.window.main_window import MainWindow
 from tests.agents.test_local_servers import Handler, server  # noqa: F401 (the fixture)
 from tests.conftest import SeedbedCli
 from tests.model_server import ModelServer

@@ -10,6 +10,7 @@ from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtWidgets import QLabel, QPushButton, QStackedWidget, QVBoxLayout, QWidget
 
 from seedbed.domain.diffs import Comment, FileDiff
+from seedbed.ui.common.widgets import ElidedLabel, never_widens, wrap_anywhere
 from seedbed.ui.review.diff_text import DiffText, SplitText
 from seedbed.ui.review.highlight import BlobReader, SideLexing, side_tokens
 from seedbed.ui.review.layout import (
@@ -21,7 +22,6 @@ from seedbed.ui.review.layout import (
     side_by_side,
     unified,
 )
-from seedbed.ui.widgets import ElidedLabel, never_widens, wrap_anywhere
 
 __all__ = ["Compute", "DiffView", "SourceLoader", "file_spans"]
 

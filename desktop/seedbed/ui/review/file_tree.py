@@ -27,7 +27,7 @@ from PySide6.QtGui import QColor, QMouseEvent, QPainter, QPalette
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
 from seedbed.domain.diffs import FileDiff
-from seedbed.ui import theme
+from seedbed.ui.common import theme
 
 if TYPE_CHECKING:
     from seedbed.ui.review.file_list import FileListModel

@@ -31,8 +31,10 @@ from seedbed.engine.reviewing import (
     load_review,
     prefilled_message,
 )
-from seedbed.ui.actions import add_action
-from seedbed.ui.context import AppContext
+from seedbed.ui.board.task_dialog import describe_error
+from seedbed.ui.common.actions import add_action
+from seedbed.ui.common.context import AppContext
+from seedbed.ui.common.widgets import ElidedLabel, ErrorLabel, never_widens
 from seedbed.ui.review.comment_flow import CommentFlow
 from seedbed.ui.review.decision import DecisionPanel
 from seedbed.ui.review.decision_actions import DecisionActions
@@ -41,8 +43,6 @@ from seedbed.ui.review.file_list import FileList, ViewedStore
 from seedbed.ui.review.file_tree import first_in_tree
 from seedbed.ui.review.side_panel import SidePanel
 from seedbed.ui.review.source import read_blob, read_new_lines
-from seedbed.ui.task_dialog import describe_error
-from seedbed.ui.widgets import ElidedLabel, ErrorLabel, never_widens
 
 # The splitter's first widths (the file tree, the diff, the side panel): the diff gets
 # what a resize adds or takes.
