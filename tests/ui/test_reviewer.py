@@ -13,7 +13,7 @@ from seedbed.domain.models import TaskState
 from seedbed.engine import comments as comment_ops
 from seedbed.ui.common.context import AppContext
 from seedbed.ui.review import reviewer as reviewer_module
-from seedbed.ui.review.file_list import Role, ViewedStore
+from seedbed.ui.review.file_model import Role, ViewedStore
 from seedbed.ui.review.reviewer import ReviewWindow
 from tests.conftest import SeedbedCli, git
 from tests.engine.test_reviewing import AGENT, prepare

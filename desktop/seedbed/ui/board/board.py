@@ -7,12 +7,13 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QModelIndex, Qt, QTimer, Signal, Slot
+from PySide6.QtCore import QModelIndex, QPoint, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QCheckBox,
     QHBoxLayout,
     QLabel,
+    QMenu,
     QMessageBox,
     QVBoxLayout,
     QWidget,
@@ -61,7 +62,7 @@ def ask(parent: QWidget, text: str) -> bool:
     return answer == QMessageBox.StandardButton.Yes
 
 
-class Board(CardActions, QWidget):
+class Board(QWidget):
     """Planned, Running, Awaiting review and Merged: filtered views of one TaskModel.
 
     Loads the project's cards through the engine thread and applies the changes the
@@ -100,6 +101,7 @@ class Board(CardActions, QWidget):
         self._radar_generation = 0
         self._radar_asked = 0.0  # time.monotonic() of the last question
         self.actions_by_name: dict[str, QAction] = {}
+        self.card_actions = CardActions(self, self)
 
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -134,7 +136,7 @@ class Board(CardActions, QWidget):
             self.columns[state] = view
             self._headers[state] = header
         for name in CARD_ACTIONS:
-            action = add_action(self, name, getattr(self, f"_on_{name}"))
+            action = add_action(self, name, getattr(self.card_actions, name))
             action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
             self.actions_by_name[name] = action
         # Counting is cheap once, not once per card of a big update: coalesced.
@@ -363,9 +365,9 @@ class Board(CardActions, QWidget):
                 asked_at=ANNOUNCED.announce(task_id),  # its place in the queue: the drops'
             )
             call = (approve, store, task_id)
-        self._run(plan, task_id, *call)
+        self.run_move(plan, task_id, *call)
 
-    def _run(self, plan: MovePlan, task_id: int, fn: Callable[..., Any], *args: Any) -> None:
+    def run_move(self, plan: MovePlan, task_id: int, fn: Callable[..., Any], *args: Any) -> None:
         """Carry out a move on the engine thread; the card follows what the store says."""
 
         def done(_result: object) -> None:
@@ -399,6 +401,44 @@ class Board(CardActions, QWidget):
 
     def _on_call_failed(self, error: BaseException) -> None:
         self.message_posted.emit(str(error), True)
+
+    @Slot(QPoint)
+    def _on_view_context_menu(self, pos: QPoint) -> None:
+        view = self.sender()
+        assert isinstance(view, ColumnView)
+        index = view.indexAt(pos)
+        if not index.isValid():
+            return
+        view.setCurrentIndex(index)
+        card: Card = index.data(Role.ITEM)
+        menu = QMenu(self)
+        for name in self._menu_for(card):
+            if name == "-":
+                menu.addSeparator()
+            else:
+                menu.addAction(self.actions_by_name[name])
+        menu.popup(view.viewport().mapToGlobal(pos))
+
+    @staticmethod
+    def _menu_for(card: Card) -> list[str]:
+        state = card.task.state
+        if state is TaskState.PLANNED:
+            return [
+                "start_task",
+                "edit_task",
+                "-",
+                "move_up",
+                "move_down",
+                "-",
+                "pin_task",
+                "-",
+                "discard_task",
+            ]
+        if state is TaskState.RUNNING:
+            return ["stop_task", "requeue_task", "-", "pin_task"]
+        if state is TaskState.AWAITING_REVIEW:
+            return ["approve_task", "resume_task", "-", "pin_task", "-", "discard_task"]
+        return []
 
     # -- looks -----------------------------------------------------------------------
 

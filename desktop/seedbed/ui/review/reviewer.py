@@ -39,7 +39,8 @@ from seedbed.ui.review.comment_flow import CommentFlow
 from seedbed.ui.review.decision import DecisionPanel
 from seedbed.ui.review.decision_actions import DecisionActions
 from seedbed.ui.review.diff_view import DiffView
-from seedbed.ui.review.file_list import FileList, ViewedStore
+from seedbed.ui.review.file_list import FileList
+from seedbed.ui.review.file_model import ViewedStore
 from seedbed.ui.review.file_tree import first_in_tree
 from seedbed.ui.review.side_panel import SidePanel
 from seedbed.ui.review.source import read_blob, read_new_lines

@@ -9,6 +9,7 @@ from pathlib import Path
 from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Slot
 from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QIcon
 from PySide6.QtWidgets import (
+    QApplication,
     QLabel,
     QMainWindow,
     QMessageBox,
@@ -22,6 +23,7 @@ from PySide6.QtWidgets import (
 
 from seedbed.domain.errors import UserError
 from seedbed.domain.models import Card, Project, TaskState
+from seedbed.engine import operations
 from seedbed.ui.board.board import Board, ask
 from seedbed.ui.common import theme
 from seedbed.ui.common.actions import add_action
@@ -36,7 +38,7 @@ from seedbed.ui.setup.welcome import WelcomePage
 from seedbed.ui.window.attention import Attention
 from seedbed.ui.window.startup_probe import STARTUP_PROBE, PaintProbe
 from seedbed.ui.window.task_header import TaskHeader
-from seedbed.ui.window.window_actions import WindowActions, reviewable
+from seedbed.ui.window.task_windows import TaskWindows, reviewable
 
 ICON = Path(__file__).parent.parent / "assets" / "seedbed.svg"
 WINDOW_STATE = "window.ini"
@@ -46,7 +48,7 @@ def app_icon() -> QIcon:
     return QIcon(str(ICON))
 
 
-class MainWindow(WindowActions, QMainWindow):
+class MainWindow(QMainWindow):
     """Seedbed's window. Everything slow goes through `context.host`; the window only
     shows what the store says and asks for changes."""
 
@@ -57,12 +59,12 @@ class MainWindow(WindowActions, QMainWindow):
         self.setAcceptDrops(True)
         self._needs_you = 0
         self._pending_select = 0
-        self.reviewers: dict[int, ReviewWindow] = {}
         # Asked before closing with agents running (a modal question; tests answer it).
         self.confirm: Callable[[str], bool] = lambda text: ask(self, text)
         self._ui_state = QSettings(str(context.data_dir / WINDOW_STATE), QSettings.Format.IniFormat)
 
         self.board = Board(context, self)
+        self.windows = TaskWindows(context, self.board, self)
         self.log = LogPanel(context, parent=self)
         # Ctrl+F searches the selected task's log from anywhere in the window.
         self.log.find_action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
@@ -109,8 +111,8 @@ class MainWindow(WindowActions, QMainWindow):
         self.board.task_selected.connect(self._on_board_task_selected)
         self.board.task_activated.connect(self._on_board_task_activated)
         self.board.message_posted.connect(self._on_board_message_posted)
-        self.board.edit_requested.connect(self._on_board_edit_requested)
-        self.board.discard_requested.connect(self._on_board_discard_requested)
+        self.board.edit_requested.connect(self.windows.edit_task)
+        self.board.discard_requested.connect(self.windows.discard_task)
         self.board.loaded.connect(self._on_board_loaded)
         # Pinned tiles and the header follow the cards, once per burst of changes.
         self._cards_timer = QTimer(self)
@@ -187,6 +189,57 @@ class MainWindow(WindowActions, QMainWindow):
         self.actions_by_name["show_board"].setChecked(True)
         bar.addSeparator()
         bar.addAction(self.actions_by_name["settings"])
+
+    # -- the actions (named after the table in actions.py) -----------------------------
+
+    def _on_add_project(self) -> None:
+        self.adder.choose_folder(self)
+
+    def _on_new_task(self) -> None:
+        if self.context.project_id is None:
+            self.show_error("Add a project first (Ctrl+O): tasks belong to a repository.")
+            return
+        self.windows.new_task(self.context.project_id)
+
+    def _on_next_needs_you(self) -> None:
+        task = self.attention.next_after(self.board.selected_task_id())
+        if task is not None:
+            self.open_task(task.id)
+            if reviewable(task):
+                self.open_reviewer(task.id)
+
+    def _on_show_board(self) -> None:
+        self._show_page(foreground=False)
+
+    def _on_show_foreground(self) -> None:
+        self._show_page(foreground=True)
+
+    def _on_settings(self) -> None:
+        self.windows.open_settings(self._on_settings_closed)
+
+    def _on_settings_closed(self) -> None:
+        self.projects.reload(self.context.project_id)
+        # A profile may have been made or mended there.
+        if self.pages.currentWidget() is self.empty:
+            self.empty.refresh()
+        else:
+            self.agent_hint.check()
+
+    def _on_refresh(self) -> None:
+        self.board.load(self.context.project_id)
+        self.attention.refresh()
+
+    def _on_quit(self) -> None:
+        self.close()
+
+    @property
+    def reviewers(self) -> dict[int, ReviewWindow]:
+        """The open reviewer windows, by task."""
+        return self.windows.reviewers
+
+    def open_reviewer(self, task_id: int) -> ReviewWindow:
+        """The task's diff reviewer, one window per task."""
+        return self.windows.open_reviewer(task_id)
 
     # -- pages, title, banner --------------------------------------------------------
 
@@ -293,6 +346,17 @@ class MainWindow(WindowActions, QMainWindow):
     def _on_board_message_posted(self, message: str, error: bool) -> None:
         self.statusBar().showMessage(("⚠ " if error else "") + message, 10_000 if error else 5000)
 
+    @Slot(int)
+    def _on_attention_count_changed(self, count: int) -> None:
+        self._needs_you = count
+        self._update_title()
+
+    @Slot(int, str, str)
+    def _on_attention_notified(self, _task_id: int, title: str, _body: str) -> None:
+        self.statusBar().showMessage(title, 10_000)
+        if not self.isActiveWindow():
+            QApplication.alert(self)
+
     @Slot(str)
     def _on_attention_failed(self, message: str) -> None:
         self._on_board_message_posted(message, True)
@@ -312,6 +376,21 @@ class MainWindow(WindowActions, QMainWindow):
         current = self.board.selected_card()
         if current is not None:
             self._show_header(current)
+
+    @Slot(int)
+    def _on_foreground_unpin_requested(self, task_id: int) -> None:
+        if self.context.read_only:
+            self.statusBar().showMessage("⚠ Read-only: nothing was changed.", 10_000)
+            return
+        self.context.host.call(
+            operations.set_foreground,
+            self.context.store,
+            task_id,
+            False,
+            on_done=lambda _t: self.board.refresh_tasks([task_id]),
+            on_error=lambda error: self._on_board_message_posted(str(error), True),
+            owner=self,
+        )
 
     # -- projects --------------------------------------------------------------------
 
