@@ -363,9 +363,9 @@ def test_two_tasks_changing_one_file_both_cards_say_so(
 
 def test_a_stale_radar_answer_is_dropped(harness: Harness) -> None:
     task = harness.add("Any", "quick")
-    generation = harness.board._radar_generation
-    harness.board._radar_generation += 1  # a newer question was asked meanwhile
-    harness.board._on_radar_done(generation, {task: [(99, ["x.py"])]})
+    generation = harness.board.radar_call.generation
+    harness.board.radar_call.drop()  # a newer question was asked meanwhile
+    harness.board.radar_call.deliver(generation, {task: [(99, ["x.py"])]})
     assert harness.board.model.index_of(task).data(Role.OVERLAPS) == []
 
 

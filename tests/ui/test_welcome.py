@@ -360,13 +360,13 @@ def test_an_answer_to_an_earlier_look_is_dropped(
     qtbot: QtBot, command_profile: Callable[[str, str], str], app_context: AppContext
 ) -> None:
     page = shown_page(qtbot, app_context)
-    earlier = page._generation
+    earlier = page.agents_look.generation
     command_profile("works", "true")
     page.refresh()
-    page._on_problems(earlier, {})  # the first look's answer, come late: "no agent"
+    page.agents_look.deliver(earlier, {})  # the first look's answer, come late: "no agent"
     assert page.agent_label.text() == welcome.LOOKING and page.setup.isHidden()
     qtbot.waitUntil(lambda: page.agent_label.text() == "Agents: works.")
-    page._on_problems(earlier, {})
+    page.agents_look.deliver(earlier, {})
     assert page.agent_label.text() == "Agents: works." and page.setup.isHidden()
 
 

@@ -29,6 +29,7 @@ from seedbed.ui.board.board_view import ColumnView
 from seedbed.ui.board.moves import COLUMNS, MoveKind, MovePlan, plan_move
 from seedbed.ui.common import format as fmt
 from seedbed.ui.common.actions import add_action
+from seedbed.ui.common.background import BackgroundCall
 from seedbed.ui.common.context import AppContext
 
 TICK_MS = 1000
@@ -95,10 +96,14 @@ class Board(QWidget):
         self.confirm: Callable[[str], bool] = lambda text: ask(self, text)
         self.columns: dict[TaskState, ColumnView] = {}
         self._headers: dict[TaskState, QLabel] = {}
-        self._generation = 0
+        # A load drops what earlier loads and refreshes would still bring.
+        self._cards = BackgroundCall(context.host, self)
+        self._cards.failed.connect(self._on_call_failed)
         self._current = 0
         self.radar_interval_ms = RADAR_MS
-        self._radar_generation = 0
+        self.radar_call = BackgroundCall(context.host, self)
+        self.radar_call.finished.connect(self._on_radar_finished)
+        self.radar_call.failed.connect(self._on_call_failed)
         self._radar_asked = 0.0  # time.monotonic() of the last question
         self.actions_by_name: dict[str, QAction] = {}
         self.card_actions = CardActions(self, self)
@@ -170,27 +175,19 @@ class Board(QWidget):
     def load(self, project_id: int | None) -> None:
         """Show a project's cards (read on the engine thread; stale answers dropped)."""
         self.context.project_id = project_id
-        self._generation += 1
-        generation = self._generation
-        self._radar_generation += 1  # whatever the radar said was about the old board
+        self._cards.drop()
+        self.radar_call.drop()  # whatever the radar said was about the old board
         self.model.set_overlaps({})
         if project_id is None:
             self.model.set_cards([])
             self.loaded.emit()
             return
         self._schedule_radar()
-        self.context.host.call(
-            merging.board_cards,
-            self.context.store,
-            project_id,
-            on_done=lambda cards: self._on_cards_loaded(generation, cards),
-            on_error=self._on_call_failed,
-            owner=self,
+        self._cards.run(
+            merging.board_cards, self.context.store, project_id, on_done=self._on_cards_loaded
         )
 
-    def _on_cards_loaded(self, generation: int, cards: list[Card]) -> None:
-        if generation != self._generation:
-            return
+    def _on_cards_loaded(self, cards: list[Card]) -> None:
         current = self._current
         self.model.set_cards(cards)
         if current:
@@ -209,21 +206,14 @@ class Board(QWidget):
         if self.context.project_id is None:
             return
         self._schedule_radar()
-        generation = self._generation
-        self.context.host.call(
+        self._cards.join(
             merging.board_cards,
             self.context.store,
             task_ids=task_ids,
-            on_done=lambda cards: self._on_cards_changed(generation, set(task_ids), cards, select),
-            on_error=self._on_call_failed,
-            owner=self,
+            on_done=lambda cards: self._on_cards_changed(set(task_ids), cards, select),
         )
 
-    def _on_cards_changed(
-        self, generation: int, asked: set[int], cards: list[Card], select: int
-    ) -> None:
-        if generation != self._generation:
-            return
+    def _on_cards_changed(self, asked: set[int], cards: list[Card], select: int) -> None:
         mine = [c for c in cards if c.task.project_id == self.context.project_id]
         gone = asked - {c.task.id for c in mine}
         self.model.apply(mine, gone)
@@ -248,20 +238,11 @@ class Board(QWidget):
         if project_id is None:
             return
         self._radar_asked = time.monotonic()
-        self._radar_generation += 1
-        generation = self._radar_generation
-        self.context.host.call(
-            radar.overlapping_tasks,
-            self.context.store,
-            project_id,
-            on_done=lambda found: self._on_radar_done(generation, found),
-            on_error=self._on_call_failed,
-            owner=self,
-        )
+        # An answer to an older question (or about another project) is dropped.
+        self.radar_call.run(radar.overlapping_tasks, self.context.store, project_id)
 
-    def _on_radar_done(self, generation: int, found: Overlaps) -> None:
-        if generation != self._radar_generation:
-            return  # asked again since, or the board shows another project now
+    @Slot(object)
+    def _on_radar_finished(self, found: Overlaps) -> None:
         self.model.set_overlaps(found)
 
     # -- selection -------------------------------------------------------------------
@@ -399,8 +380,9 @@ class Board(QWidget):
         box.open()
         self.load(self.context.project_id)
 
-    def _on_call_failed(self, error: BaseException) -> None:
-        self.message_posted.emit(str(error), True)
+    @Slot(str)
+    def _on_call_failed(self, message: str) -> None:
+        self.message_posted.emit(message, True)
 
     @Slot(QPoint)
     def _on_view_context_menu(self, pos: QPoint) -> None:

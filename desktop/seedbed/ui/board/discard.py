@@ -17,8 +17,8 @@ from seedbed.domain.errors import SeedbedError
 from seedbed.domain.lifecycle import is_legal
 from seedbed.domain.models import Task, TaskState
 from seedbed.engine import operations
-from seedbed.ui.board.task_dialog import describe_error
 from seedbed.ui.common.context import AppContext
+from seedbed.ui.common.errors import describe_error
 from seedbed.ui.common.widgets import ErrorLabel
 
 READ_ONLY_MESSAGE = (

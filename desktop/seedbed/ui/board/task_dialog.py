@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-
 from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtGui import QKeySequence, QShortcut, QValidator
 from PySide6.QtWidgets import (
@@ -19,16 +17,15 @@ from PySide6.QtWidgets import (
 )
 
 from seedbed.agents import readiness
-from seedbed.domain.errors import SeedbedError, UserError
+from seedbed.domain.errors import UserError
 from seedbed.domain.models import Task
 from seedbed.engine import operations
 from seedbed.store import Store
 from seedbed.ui.board.task_options import TaskOptionsBox
 from seedbed.ui.common.actions import ACTIONS
 from seedbed.ui.common.context import AppContext
+from seedbed.ui.common.errors import describe_error
 from seedbed.ui.common.widgets import ErrorLabel
-
-log = logging.getLogger(__name__)
 
 NO_PROFILE = "no profile yet — add one in Settings"
 FIRST_THAT_RUNS = "the first that can run"
@@ -60,14 +57,6 @@ class _TitleValidator(QValidator):
 
     def validate(self, text: str, pos: int) -> tuple[QValidator.State, str, int]:
         return QValidator.State.Acceptable, one_line_title(text), pos
-
-
-def describe_error(error: BaseException) -> str:
-    """The sentence a dialog shows for a failed call: ours as they are, others named."""
-    if isinstance(error, SeedbedError):
-        return str(error)
-    log.error("unexpected error in a dialog's call", exc_info=error)
-    return f"Unexpected error ({type(error).__name__}): {error}"
 
 
 def _create_task(

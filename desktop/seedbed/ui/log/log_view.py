@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 from seedbed.domain.errors import UserError
 from seedbed.domain.models import Run, RunStatus
 from seedbed.ui.common.actions import add_action
+from seedbed.ui.common.background import BackgroundCall
 from seedbed.ui.common.context import AppContext
 from seedbed.ui.log.log_model import LogModel, find_row_wrapping, plain_rows
 from seedbed.ui.log.log_render import first_line
@@ -70,7 +71,8 @@ class LogPanel(QWidget):
         self._runs: list[Run] = []
         self._seen_run_id = 0
         self._scrolling = False
-        self._search_token = 0
+        self._search = BackgroundCall(context.host, self)  # the latest search only
+        self._search.failed.connect(self._on_search_failed)
         self.model = LogModel(context.store, self)
         self.view = LogList(self)
         self.view.setModel(self.model)
@@ -174,7 +176,7 @@ class LogPanel(QWidget):
         self._reload_runs(jump_to_newest=True)
 
     def show_run(self, run_id: int | None) -> None:
-        self._search_token += 1
+        self._search.drop()
         self.model.set_run(run_id)
         if run_id is not None:
             self._seen_run_id = max(self._seen_run_id, run_id)
@@ -351,27 +353,18 @@ class LogPanel(QWidget):
         run_id = self.run_id
         if run_id is None or not needle:
             return
-        self._search_token += 1
-        token = self._search_token
         current = self.view.currentIndex().row()
         if current < 0:
             current = self.model.rowCount() if backward else -1
         self.find_bar.status.setText("searching…")
-
-        def done(result: tuple[int | None, bool]) -> None:
-            if token == self._search_token:
-                self._show_match(*result)
-
-        self._context.host.call(
+        self._search.run(
             find_row_wrapping,
             self._context.store,
             run_id,
             needle,
             current,
             backward,
-            on_done=done,
-            on_error=self._search_failed,
-            owner=self,
+            on_done=lambda found: self._show_match(*found),
         )
 
     def _show_match(self, row: int | None, wrapped: bool) -> None:
@@ -387,13 +380,14 @@ class LogPanel(QWidget):
             self.find_bar.status.setText(f"row {row + 1:,}" + (" (wrapped)" if wrapped else ""))
         self.search_finished.emit(row)
 
-    def _search_failed(self, error: BaseException) -> None:
-        self.find_bar.status.setText(f"search failed: {error}")
+    @Slot(str)
+    def _on_search_failed(self, message: str) -> None:
+        self.find_bar.status.setText(f"search failed: {message}")
         self.search_finished.emit(None)
 
     @Slot()
     def _on_find_bar_closed(self) -> None:
-        self._search_token += 1
+        self._search.drop()
         self.find_bar.hide()
         self.view.setFocus()
 

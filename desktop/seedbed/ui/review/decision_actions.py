@@ -16,7 +16,7 @@ from seedbed.engine import comments as comment_ops
 from seedbed.engine import merging, operations, review
 from seedbed.engine.merge_queue import ANNOUNCED
 from seedbed.ui.board.discard import DiscardDialog
-from seedbed.ui.board.task_dialog import describe_error
+from seedbed.ui.common.errors import describe_error
 
 if TYPE_CHECKING:
     from seedbed.engine.reviewing import ReviewData

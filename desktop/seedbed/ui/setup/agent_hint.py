@@ -8,7 +8,7 @@ from PySide6.QtCore import Signal, Slot
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QWidget
 
 from seedbed.agents import readiness
-from seedbed.ui.board.task_dialog import describe_error
+from seedbed.ui.common.background import BackgroundCall
 from seedbed.ui.common.context import AppContext
 from seedbed.ui.setup.quick_setup import SetupDialog, describe
 
@@ -43,7 +43,9 @@ class AgentHint(QFrame):
         self.setup_button.clicked.connect(self.open_setup)
         self.settings_button.clicked.connect(self.settings_requested)
         self.look_again_button.clicked.connect(self.check)
-        self._generation = 0  # each look's number: a later look makes older answers stale
+        self._look = BackgroundCall(context.host, self)  # a later look drops older answers
+        self._look.finished.connect(self._on_look_finished)
+        self._look.failed.connect(self._on_look_failed)
         self._dialog: SetupDialog | None = None
         self.hide()
 
@@ -55,35 +57,25 @@ class AgentHint(QFrame):
         if self.context.project_id is None:  # no board: the welcome page says it
             self.forget()
             return
-        self._generation += 1
-        generation = self._generation
-        self.context.host.call(
-            readiness.problems,
-            self.context.store,
-            True,
-            on_done=lambda found: self._on_problems(generation, found),
-            on_error=lambda error: self._on_failed(generation, error),
-            owner=self,
-        )
+        self._look.run(readiness.problems, self.context.store, True)
 
     def forget(self) -> None:
         """Hide, and drop answers still on their way (the window shows no board)."""
-        self._generation += 1
+        self._look.drop()
         self.hide()
 
-    def _on_problems(self, generation: int, found: dict[str, str]) -> None:
-        if generation != self._generation:
-            return
+    @Slot(object)
+    def _on_look_finished(self, found: dict[str, str]) -> None:
         works = readiness.any_works(found)
         if not works:
             self.label.setText(describe(found) + "\nA task needs one to run.")
         self.setVisible(not works)
         self.looked.emit(works)
 
-    def _on_failed(self, generation: int, error: BaseException) -> None:
-        if generation == self._generation:
-            self.label.setText(f"The agents could not be looked at: {describe_error(error)}")
-            self.show()
+    @Slot(str)
+    def _on_look_failed(self, message: str) -> None:
+        self.label.setText(f"The agents could not be looked at: {message}")
+        self.show()
 
     @Slot()
     def open_setup(self) -> SetupDialog:

@@ -14,8 +14,8 @@ from seedbed.domain.models import Project
 from seedbed.domain.slug import slugify
 from seedbed.engine import operations
 from seedbed.store import Store
-from seedbed.ui.board.task_dialog import describe_error
 from seedbed.ui.common.context import AppContext
+from seedbed.ui.common.errors import describe_error
 
 NAME_TRIES = 100
 READ_ONLY_MESSAGE = (

@@ -34,7 +34,7 @@ from seedbed.domain.models import (
 )
 from seedbed.engine.configure import add_profile, check_profile
 from seedbed.store import Store
-from seedbed.ui.board.task_dialog import describe_error
+from seedbed.ui.common.background import BackgroundCall
 from seedbed.ui.common.context import AppContext
 from seedbed.ui.common.widgets import ErrorLabel
 
@@ -170,9 +170,12 @@ class QuickSetup(QGroupBox):
         super().__init__("Set up an agent", parent)
         self.context = context
         self.versions: dict[str, str] | None = None  # what was found of the CLIs
-        self._versions_generation = 0  # a later look makes older answers stale
-        self._versions_asked = -1  # the generation already asked for
-        self._busy = False  # a profile is being made: one at a time
+        self._versions_look = BackgroundCall(context.host, self)  # a later look drops older
+        self._versions_look.finished.connect(self._on_versions_look_finished)
+        self._versions_look.failed.connect(self._on_versions_look_failed)
+        self._creating = BackgroundCall(context.host, self)  # one profile at a time
+        self._creating.finished.connect(self._on_creating_finished)
+        self._creating.failed.connect(self._on_creating_failed)
         self.kind = QComboBox(self)
         self.kind.addItem("Seedbed's own agent (an API key)", AgentKind.BUILTIN)
         for kind in CLI_KINDS:
@@ -223,33 +226,31 @@ class QuickSetup(QGroupBox):
                 label.setVisible(builtin)
         self.found.setVisible(not builtin)
         if builtin:
-            self.create_button.setEnabled(not self._busy)
+            self.create_button.setEnabled(not self._creating.busy)
         elif self.versions is None:
             self.found.setText("Looking for it…")
             self.create_button.setEnabled(False)
-            generation = self._versions_generation
-            if self._versions_asked != generation:
-                self._versions_asked = generation
-                self.context.host.call(
-                    cli_versions,
-                    on_done=lambda versions: self._on_versions(generation, versions),
-                    owner=self,
-                )
+            if not self._versions_look.busy:  # asked once per look
+                self._versions_look.run(cli_versions)
         else:
             self._show_version()
 
     def look_again(self) -> None:
         """Forget what was found of the CLIs: one may have been installed since."""
         self.versions = None
-        self._versions_generation += 1
+        self._versions_look.drop()
         self._on_kind_current_index_changed(self.kind.currentIndex())
 
-    def _on_versions(self, generation: int, versions: dict[str, str]) -> None:
-        if generation != self._versions_generation:
-            return
+    @Slot(object)
+    def _on_versions_look_finished(self, versions: dict[str, str]) -> None:
         self.versions = versions
         if not self._builtin():
             self._show_version()
+
+    @Slot(str)
+    def _on_versions_look_failed(self, message: str) -> None:
+        if not self._builtin():
+            self.found.setText(f"Could not look for it: {message}")
 
     def _show_version(self) -> None:
         found = (self.versions or {}).get(self._kind().value, "")
@@ -259,7 +260,7 @@ class QuickSetup(QGroupBox):
             else "Not found here: install it, then come back "
             "(or give a profile its path in Settings)."
         )
-        self.create_button.setEnabled(bool(found) and not self._busy)
+        self.create_button.setEnabled(bool(found) and not self._creating.busy)
 
     @Slot(int)
     def _on_provider_current_index_changed(self, _index: int) -> None:
@@ -273,9 +274,7 @@ class QuickSetup(QGroupBox):
             self.error_label.show_message("Another Seedbed engine owns this data dir.")
             return
         self.error_label.show_message("")
-        self._busy = True
-        self.create_button.setEnabled(False)
-        self.context.host.call(
+        self._creating.run(
             create_agent,
             self.context.store,
             self._kind(),
@@ -283,21 +282,19 @@ class QuickSetup(QGroupBox):
             self.model.text(),
             self.base_url.text(),
             self.key.text(),
-            on_done=self._on_created,
-            on_error=self._on_failed,
-            owner=self,
         )
+        self.create_button.setEnabled(False)
 
-    def _on_created(self, profile: AgentProfile) -> None:
+    @Slot(object)
+    def _on_creating_finished(self, profile: AgentProfile) -> None:
         self.key.clear()
-        self._busy = False
         self._on_kind_current_index_changed(self.kind.currentIndex())
         self.profile_added.emit(profile.name)
 
-    def _on_failed(self, error: BaseException) -> None:
-        self._busy = False
+    @Slot(str)
+    def _on_creating_failed(self, message: str) -> None:
         self._on_kind_current_index_changed(self.kind.currentIndex())
-        self.error_label.show_message(describe_error(error))
+        self.error_label.show_message(message)
 
 
 class SetupDialog(QDialog):

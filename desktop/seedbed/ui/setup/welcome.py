@@ -13,7 +13,7 @@ from seedbed.agents.local_servers import DEFAULTS, Candidate, LocalServer, detec
 from seedbed.domain.models import AgentKind, AgentProfile, ProviderKind
 from seedbed.engine.configure import add_profile
 from seedbed.store import Store
-from seedbed.ui.board.task_dialog import describe_error
+from seedbed.ui.common.background import BackgroundCall
 from seedbed.ui.common.context import AppContext
 from seedbed.ui.common.widgets import ErrorLabel
 from seedbed.ui.setup.quick_setup import QuickSetup, describe
@@ -80,9 +80,15 @@ class WelcomePage(QWidget):
         self.look_again_button.hide()
         self.shown_once = False
         self.candidates: tuple[Candidate, ...] = DEFAULTS  # where local servers are looked for
-        self._adding = False  # a local server's profile is being made
-        # Each refresh's answers carry its number: a later refresh makes older ones stale.
-        self._generation = 0
+        # A later refresh drops the answers to an earlier one.
+        self.agents_look = BackgroundCall(context.host, self)
+        self.agents_look.finished.connect(self._on_agents_look_finished)
+        self.agents_look.failed.connect(self._on_agents_look_failed)
+        self._servers_look = BackgroundCall(context.host, self)
+        self._servers_look.finished.connect(self._set_servers)
+        self._adding = BackgroundCall(context.host, self)  # a local server's profile
+        self._adding.finished.connect(self._on_profile_added)
+        self._adding.failed.connect(self._on_adding_failed)
         self.setup = QuickSetup(context, self)
         self.setup.profile_added.connect(self._on_setup_profile_added)
         self.settings_button = QPushButton("More in Settings…", self)
@@ -115,38 +121,24 @@ class WelcomePage(QWidget):
         """Say which agents can run; while none can, offer the setup and look for local
         model servers. The checks block (PATH, the keyring), so they run in the engine."""
         self.shown_once = True
-        self._generation += 1
-        generation = self._generation
+        self._servers_look.drop()
         self.agent_label.setText(LOOKING)
         self._fit_text()
         if self.setup.versions is not None:
             self.setup.look_again()  # a CLI may have been installed since
-        self.context.host.call(
-            readiness.problems,
-            self.context.store,
-            on_done=lambda found: self._on_problems(generation, found),
-            on_error=lambda error: self._on_problems_failed(generation, error),
-            owner=self,
-        )
+        self.agents_look.run(readiness.problems, self.context.store)
 
-    def _on_problems(self, generation: int, found: dict[str, str]) -> None:
-        if generation != self._generation:
-            return
+    @Slot(object)
+    def _on_agents_look_finished(self, found: dict[str, str]) -> None:
         works = readiness.any_works(found)
         self.agent_label.setText(describe(found))
         self._offer_setup(not works)
         if not works:
-            self.context.host.call(
-                detect,
-                self.candidates,
-                on_done=lambda servers: self._on_servers(generation, servers),
-                owner=self,
-            )
+            self._servers_look.run(detect, self.candidates)
 
-    def _on_problems_failed(self, generation: int, error: BaseException) -> None:
-        if generation != self._generation:
-            return
-        self.agent_label.setText(f"The agents could not be looked at: {describe_error(error)}")
+    @Slot(str)
+    def _on_agents_look_failed(self, message: str) -> None:
+        self.agent_label.setText(f"The agents could not be looked at: {message}")
         self._offer_setup(True)
 
     def _offer_setup(self, offered: bool) -> None:
@@ -154,10 +146,6 @@ class WelcomePage(QWidget):
             widget.setVisible(offered)
         self._fit_text()
         self._set_servers([])
-
-    def _on_servers(self, generation: int, servers: list[LocalServer]) -> None:
-        if generation == self._generation:
-            self._set_servers(servers)
 
     def _fit_text(self) -> None:
         """Wrapped labels in a fixed-width column get their full height (a layout that
@@ -196,22 +184,13 @@ class WelcomePage(QWidget):
         if self.context.read_only:
             self.error_label.show_message("Another Seedbed engine owns this data dir.")
             return
-        if self._adding:  # one profile per click, however fast the clicks
+        if self._adding.busy:  # one profile per click, however fast the clicks
             return
-        self._adding = True
-        self.context.host.call(
-            add_local_profile,
-            self.context.store,
-            server,
-            model,
-            on_done=self._on_profile_added,
-            on_error=self._on_local_profile_failed,
-            owner=self,
-        )
+        self._adding.run(add_local_profile, self.context.store, server, model)
 
-    def _on_local_profile_failed(self, error: BaseException) -> None:
-        self._adding = False
-        self.error_label.show_message(describe_error(error))
+    @Slot(str)
+    def _on_adding_failed(self, message: str) -> None:
+        self.error_label.show_message(message)
 
     @Slot(str)
     def _on_setup_profile_added(self, name: str) -> None:
@@ -220,7 +199,6 @@ class WelcomePage(QWidget):
 
     @Slot(object)
     def _on_profile_added(self, profile: AgentProfile) -> None:
-        self._adding = False
         self.error_label.show_message("")
         self.profile_added.emit(profile.name)
         self.refresh()
