@@ -4,7 +4,7 @@ engine host (its loop on its own thread) and real queued signals."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -13,7 +13,7 @@ from pytestqt.qtbot import QtBot
 
 from seedbed.domain.errors import UserError
 from seedbed.ui.common.background import BackgroundCall
-from seedbed.ui.common.bridge import Bridge
+from seedbed.ui.common.bridge import Bridge, Done, Failed
 from seedbed.ui.common.host import EngineHost
 
 WAIT_S = 10
@@ -142,13 +142,17 @@ def test_busy_follows_the_current_question(qtbot: QtBot, host: EngineHost, owner
 def test_a_start_of_the_widgets_own_runs_calls_the_same_way(qtbot: QtBot) -> None:
     """A view handed its own way to run calls (the reviewer's, or a test's at once)."""
     owner = QObject()
-    held: list[tuple[object, object]] = []
-    call = BackgroundCall(lambda fn, done, _failed: held.append((fn, done)), owner)
+    held: list[tuple[Callable[[], object], Done]] = []
+
+    def hold(fn: Callable[[], object], done: Done, _failed: Failed) -> None:
+        held.append((fn, done))
+
+    call = BackgroundCall(hold, owner)
     landed: list[object] = []
     call.finished.connect(landed.append)
     call.run(lambda: 1)
     call.run(lambda: 2)
     for fn, done in held:
-        done(fn())  # type: ignore[operator]
+        done(fn())
     assert landed == [2]
     owner.deleteLater()

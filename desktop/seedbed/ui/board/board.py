@@ -102,7 +102,7 @@ class Board(QWidget):
         self._current = 0
         self.radar_interval_ms = RADAR_MS
         self.radar_call = BackgroundCall(context.host, self)
-        self.radar_call.finished.connect(self._on_radar_finished)
+        self.radar_call.finished.connect(self._on_radar_call_finished)
         self.radar_call.failed.connect(self._on_call_failed)
         self._radar_asked = 0.0  # time.monotonic() of the last question
         self.actions_by_name: dict[str, QAction] = {}
@@ -242,7 +242,7 @@ class Board(QWidget):
         self.radar_call.run(radar.overlapping_tasks, self.context.store, project_id)
 
     @Slot(object)
-    def _on_radar_finished(self, found: Overlaps) -> None:
+    def _on_radar_call_finished(self, found: Overlaps) -> None:
         self.model.set_overlaps(found)
 
     # -- selection -------------------------------------------------------------------

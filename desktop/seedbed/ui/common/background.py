@@ -13,11 +13,10 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
+from seedbed.ui.common.bridge import Done, Failed
 from seedbed.ui.common.errors import describe_error
 from seedbed.ui.common.host import EngineHost
 
-Done = Callable[[Any], None]
-Failed = Callable[[BaseException], None]
 # How a call leaves the GUI thread: start(fn, done, failed) runs fn elsewhere, then calls
 # done(result) or failed(error) back on the GUI thread.
 Start = Callable[[Callable[[], Any], Done, Failed], None]

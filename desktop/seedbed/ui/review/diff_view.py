@@ -10,7 +10,8 @@ from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtWidgets import QLabel, QPushButton, QStackedWidget, QVBoxLayout, QWidget
 
 from seedbed.domain.diffs import Comment, FileDiff
-from seedbed.ui.common.background import BackgroundCall, Done, Failed
+from seedbed.ui.common.background import BackgroundCall
+from seedbed.ui.common.bridge import Done, Failed
 from seedbed.ui.common.widgets import ElidedLabel, never_widens, wrap_anywhere
 from seedbed.ui.review.diff_text import DiffText, SplitText
 from seedbed.ui.review.highlight import BlobReader, SideLexing, side_tokens
