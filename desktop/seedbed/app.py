@@ -19,7 +19,7 @@ from seedbed.store.problems import storage_problem
 if TYPE_CHECKING:
     from PySide6.QtWidgets import QApplication, QWidget
 
-    from seedbed.ui.main_window import MainWindow
+    from seedbed.ui.window.main_window import MainWindow
 
 SCREENSHOT_TIMEOUT_MS = 10_000
 SETTLE_MS = 150
@@ -95,8 +95,8 @@ def run_gui(
     tune_process()
     from PySide6.QtWidgets import QApplication
 
-    from seedbed.ui.context import AppContext
-    from seedbed.ui.main_window import MainWindow, app_icon
+    from seedbed.ui.common.context import AppContext
+    from seedbed.ui.window.main_window import MainWindow, app_icon
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     assert isinstance(app, QApplication)
@@ -144,7 +144,7 @@ SETTINGS_VIEWS = ("projects", "profiles", "keys")  # the Settings tab of that na
 
 
 def _open_settings(window: MainWindow, view: str) -> QWidget:
-    from seedbed.ui.settings_dialog import SettingsDialog
+    from seedbed.ui.settings.settings_dialog import SettingsDialog
 
     window.actions_by_name["settings"].trigger()
     dialog = window.findChild(SettingsDialog)
@@ -154,7 +154,7 @@ def _open_settings(window: MainWindow, view: str) -> QWidget:
 
 
 def _open_new_task(window: MainWindow) -> QWidget:
-    from seedbed.ui.task_dialog import TaskDialog
+    from seedbed.ui.board.task_dialog import TaskDialog
 
     if window.context.project_id is None:
         raise UserError("--view new-task needs a project: add one first")

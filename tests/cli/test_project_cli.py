@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from seedbed.ui.settings_pages import PROJECT_FIELDS
+from seedbed.ui.settings.settings_pages import PROJECT_FIELDS
 from tests.conftest import SeedbedCli, git, make_repo
 from tests.test_cli import error_line, run_task
 

@@ -55,7 +55,7 @@ def test_cycles_and_strangers_are_refused(seedbed: SeedbedCli, repo: Path) -> No
 
 def test_the_card_says_what_it_waits_for(seedbed: SeedbedCli, repo: Path) -> None:
     from seedbed.store import Store
-    from seedbed.ui import format as fmt
+    from seedbed.ui.common import format as fmt
 
     seedbed.ok("project", "add", str(repo), "--name", "demo")
     add_profile(seedbed, "echo one > one.txt")

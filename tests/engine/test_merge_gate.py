@@ -19,7 +19,7 @@ import pytest
 from seedbed.engine import recovery
 from seedbed.engine.merging import board_cards, telling_lines
 from seedbed.store import Store
-from seedbed.ui.format import check_label
+from seedbed.ui.common.format import check_label
 from tests.conftest import SeedbedCli, git, make_repo
 from tests.engine.test_review import STRATEGIES, error_line, head
 

@@ -15,8 +15,8 @@ from pytestqt.qtbot import QtBot
 from seedbed.cli import main
 from seedbed.domain.errors import UserError
 from seedbed.domain.models import AgentKind, AgentProfile, Task, profile_fields
-from seedbed.ui.model_form import ModelForm
-from seedbed.ui.task_options import TaskOptionsBox, parse_after
+from seedbed.ui.board.task_options import TaskOptionsBox, parse_after
+from seedbed.ui.settings.model_form import ModelForm
 from tests.conftest import SeedbedCli, git
 
 HUGE = "99999999999999999999"  # past SQLite's integers (2**63-1)

@@ -29,8 +29,8 @@ from seedbed.domain.errors import UserError
 from seedbed.domain.events import OutputEvent, StatusEvent
 from seedbed.engine.recorder import HELD_ROWS, HELD_TAIL, EventRecorder
 from seedbed.store import Store
-from seedbed.ui.bridge import Bridge
-from seedbed.ui.host import FOLLOW, EngineHost
+from seedbed.ui.common.bridge import Bridge
+from seedbed.ui.common.host import FOLLOW, EngineHost
 from tests.conftest import Result, SeedbedCli, git, make_repo
 
 FILL_CHUNK = b"\0" * (1 << 20)

@@ -128,8 +128,8 @@ def gui_max_stall_ms(quick: bool) -> Figures:
 
     from seedbed.app import tune_process
     from seedbed.domain.models import TaskState
-    from seedbed.ui.context import AppContext
-    from seedbed.ui.main_window import MainWindow
+    from seedbed.ui.common.context import AppContext
+    from seedbed.ui.window.main_window import MainWindow
 
     tune_process()  # as `seedbed gui` does
     app = QApplication.instance() or QApplication([])
@@ -283,8 +283,8 @@ def log_open_1m_events_ms(quick: bool) -> Figures:
     from seedbed.domain.events import OutputEvent, Stream
     from seedbed.domain.models import Run, RunStatus, Task
     from seedbed.store import Store
-    from seedbed.ui.context import AppContext
-    from seedbed.ui.log_view import LogPanel
+    from seedbed.ui.common.context import AppContext
+    from seedbed.ui.log.log_view import LogPanel
 
     app = QApplication.instance() or QApplication([])
     PaintProbe = _paint_probe_class()

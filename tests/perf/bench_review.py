@@ -224,7 +224,7 @@ class Session:
         from PySide6.QtWidgets import QApplication
 
         from seedbed.app import tune_process
-        from seedbed.ui.context import AppContext
+        from seedbed.ui.common.context import AppContext
 
         tune_process()  # as `seedbed gui` does
         self.app = QApplication.instance() or QApplication([])

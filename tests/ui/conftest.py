@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from PySide6.QtWidgets import QApplication
 
-from seedbed.ui import welcome
-from seedbed.ui.context import AppContext
+from seedbed.ui.common.context import AppContext
+from seedbed.ui.setup import welcome
 from tests.conftest import SeedbedCli
 
 

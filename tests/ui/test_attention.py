@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from seedbed.domain.models import Phase, Task, TaskState
-from seedbed.ui.attention import needs_you_order, notification_for
+from seedbed.ui.window.attention import needs_you_order, notification_for
 
 
 def task(state: TaskState, phase: Phase, updated: float = 0.0, task_id: int = 1) -> Task:

@@ -15,12 +15,12 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 from pytestqt.qtbot import QtBot
 
 from seedbed.domain.models import Phase, TaskState
-from seedbed.ui import board_view
-from seedbed.ui import format as fmt
-from seedbed.ui.board import Board
-from seedbed.ui.board_model import Role
-from seedbed.ui.context import AppContext
-from seedbed.ui.moves import COLUMNS
+from seedbed.ui.board import board_view
+from seedbed.ui.board.board import Board
+from seedbed.ui.board.board_model import Role
+from seedbed.ui.board.moves import COLUMNS
+from seedbed.ui.common import format as fmt
+from seedbed.ui.common.context import AppContext
 from tests.conftest import SeedbedCli, git
 
 RUN_TIMEOUT_MS = 30_000
@@ -363,9 +363,9 @@ def test_two_tasks_changing_one_file_both_cards_say_so(
 
 def test_a_stale_radar_answer_is_dropped(harness: Harness) -> None:
     task = harness.add("Any", "quick")
-    generation = harness.board._radar_generation
-    harness.board._radar_generation += 1  # a newer question was asked meanwhile
-    harness.board._on_radar_done(generation, {task: [(99, ["x.py"])]})
+    generation = harness.board.radar_call.generation
+    harness.board.radar_call.drop()  # a newer question was asked meanwhile
+    harness.board.radar_call.deliver(generation, {task: [(99, ["x.py"])]})
     assert harness.board.model.index_of(task).data(Role.OVERLAPS) == []
 
 

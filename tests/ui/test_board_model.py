@@ -8,7 +8,7 @@ from PySide6.QtCore import QModelIndex
 from pytestqt.modeltest import ModelTester
 
 from seedbed.domain.models import Card, Phase, Task, TaskState
-from seedbed.ui.board_model import ColumnModel, Role, TaskModel, task_id_from_mime
+from seedbed.ui.board.board_model import ColumnModel, Role, TaskModel, task_id_from_mime
 
 PHASE = {
     TaskState.PLANNED: Phase.DRAFT,
@@ -88,7 +88,7 @@ def test_a_drag_carries_the_task_id() -> None:
 
 
 def test_the_model_stays_in_board_order_through_moves(qtmodeltester: ModelTester) -> None:
-    from seedbed.ui.board_model import board_key
+    from seedbed.ui.board.board_model import board_key
 
     model = TaskModel()
     model.set_cards([card(i, TaskState.PLANNED, position=i) for i in range(1, 8)])

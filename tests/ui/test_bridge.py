@@ -10,8 +10,8 @@ import pytest
 from pytestqt.qtbot import QtBot
 
 from seedbed.engine.lock import EngineLock
-from seedbed.ui.bridge import COALESCE_MS, Bridge
-from seedbed.ui.host import ENGINE, FOLLOW, EngineHost
+from seedbed.ui.common.bridge import COALESCE_MS, Bridge
+from seedbed.ui.common.host import ENGINE, FOLLOW, EngineHost
 from tests.conftest import SeedbedCli
 
 

@@ -12,13 +12,13 @@ from PySide6.QtWidgets import QListView, QStyleOptionViewItem
 from pytestqt.qtbot import QtBot
 
 from seedbed.domain.models import Card, CheckStatus, Phase, RunStatus, Task, TaskState
-from seedbed.ui import format as fmt
-from seedbed.ui import theme
-from seedbed.ui.board_model import TaskModel
-from seedbed.ui.card_delegate import CardDelegate
-from seedbed.ui.card_layout import Part, card_box, lay_out_card
-from seedbed.ui.context import AppContext
-from seedbed.ui.main_window import MainWindow
+from seedbed.ui.board.board_model import TaskModel
+from seedbed.ui.board.card_delegate import CardDelegate
+from seedbed.ui.board.card_layout import Part, card_box, lay_out_card
+from seedbed.ui.common import format as fmt
+from seedbed.ui.common import theme
+from seedbed.ui.common.context import AppContext
+from seedbed.ui.window.main_window import MainWindow
 
 WIDTH = 320
 

@@ -12,8 +12,8 @@ from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from seedbed.domain.diffs import FileDiff
-from seedbed.ui.bridge import Bridge
-from seedbed.ui.host import EngineHost
+from seedbed.ui.common.bridge import Bridge
+from seedbed.ui.common.host import EngineHost
 from seedbed.ui.review.diff_text import DiffText
 from seedbed.ui.review.diff_view import DiffView
 from seedbed.ui.review.layout import Gap, gaps, side_by_side, split_source, trailing_gap, unified

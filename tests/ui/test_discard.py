@@ -10,9 +10,9 @@ from PySide6.QtWidgets import QDialog
 from pytestqt.qtbot import QtBot
 
 from seedbed.domain.models import Phase, Task, TaskState
-from seedbed.ui.context import AppContext
-from seedbed.ui.discard import DiscardDialog, confirm_discard_text
-from seedbed.ui.host import ENGINE, FOLLOW
+from seedbed.ui.board.discard import DiscardDialog, confirm_discard_text
+from seedbed.ui.common.context import AppContext
+from seedbed.ui.common.host import ENGINE, FOLLOW
 from tests.conftest import SeedbedCli, git
 
 pytestmark = pytest.mark.usefixtures("project")

@@ -12,9 +12,9 @@ from pytestqt.qtbot import QtBot
 
 from seedbed import secrets
 from seedbed.domain.models import AgentKind, Phase, ProviderKind, TaskState
-from seedbed.ui.context import AppContext
-from seedbed.ui.main_window import MainWindow
-from seedbed.ui.task_dialog import TaskDialog
+from seedbed.ui.board.task_dialog import TaskDialog
+from seedbed.ui.common.context import AppContext
+from seedbed.ui.window.main_window import MainWindow
 from tests.conftest import git
 from tests.model_server import ModelServer, answer
 

@@ -10,8 +10,8 @@ from pytestqt.qtbot import QtBot
 from seedbed.domain.events import OutputEvent, Stream
 from seedbed.domain.models import Phase, Project, Run, RunStatus, Task, TaskState
 from seedbed.store import Store
-from seedbed.ui.context import AppContext
-from seedbed.ui.foreground import MAX_TILES, ForegroundView
+from seedbed.ui.common.context import AppContext
+from seedbed.ui.log.foreground import MAX_TILES, ForegroundView
 
 
 def add_tasks(store: Store, tmp_path: Path, count: int) -> list[int]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from seedbed.domain.models import Card, CheckStatus, Phase, RunStatus, Task, TaskState
-from seedbed.ui import format as fmt
+from seedbed.ui.common import format as fmt
 
 
 @pytest.mark.parametrize(

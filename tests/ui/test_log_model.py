@@ -23,7 +23,7 @@ from seedbed.domain.events import (
 )
 from seedbed.domain.models import Project, Run, Task
 from seedbed.store import Store
-from seedbed.ui.log_model import (
+from seedbed.ui.log.log_model import (
     MAX_PAGES,
     PAGE_ROWS,
     LogModel,

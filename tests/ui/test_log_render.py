@@ -18,7 +18,7 @@ from seedbed.domain.events import (
     ToolResultEvent,
     UsageEvent,
 )
-from seedbed.ui.log_render import (
+from seedbed.ui.log.log_render import (
     DETAIL_CHARS,
     LINE_CHARS,
     Tone,

@@ -15,9 +15,9 @@ from seedbed.domain.events import Event, OutputEvent, Stream, TextEvent, ToolCal
 from seedbed.domain.events import ToolResultEvent as Result
 from seedbed.domain.models import Project, Run, RunStatus, Task
 from seedbed.store import Store
-from seedbed.ui.context import AppContext
-from seedbed.ui.log_render import Tone
-from seedbed.ui.log_view import LogPanel
+from seedbed.ui.common.context import AppContext
+from seedbed.ui.log.log_render import Tone
+from seedbed.ui.log.log_view import LogPanel
 from tests.conftest import SeedbedCli
 
 LIVE_SCRIPT = "for i in $(seq 1 200); do echo line $i; sleep 0.01; done"

@@ -18,10 +18,10 @@ from pytestqt.qtbot import QtBot
 
 from seedbed.domain.models import TaskState
 from seedbed.engine.lock import EngineLock, engine_running
-from seedbed.ui.context import AppContext
-from seedbed.ui.main_window import MainWindow
-from seedbed.ui.settings_dialog import SettingsDialog
-from seedbed.ui.task_dialog import TaskDialog
+from seedbed.ui.board.task_dialog import TaskDialog
+from seedbed.ui.common.context import AppContext
+from seedbed.ui.settings.settings_dialog import SettingsDialog
+from seedbed.ui.window.main_window import MainWindow
 from tests.conftest import SeedbedCli, make_repo
 from tests.ui.conftest import make_context
 

@@ -19,8 +19,8 @@ from seedbed.domain.models import (
     Settings,
     profile_fields,
 )
-from seedbed.ui.model_form import NONE_TEXT, ErrorLabel, ModelForm
-from seedbed.ui.theme import danger
+from seedbed.ui.common.theme import danger
+from seedbed.ui.settings.model_form import NONE_TEXT, ErrorLabel, ModelForm
 
 
 def make_form(qtbot: QtBot, model: type[BaseModel], fields: list[str]) -> ModelForm:

@@ -8,7 +8,7 @@ import pytest
 
 from seedbed.domain.lifecycle import is_legal
 from seedbed.domain.models import Phase, Task, TaskState
-from seedbed.ui.moves import COLUMNS, MoveKind, neighbour, plan_move
+from seedbed.ui.board.moves import COLUMNS, MoveKind, neighbour, plan_move
 
 PHASE = {
     TaskState.PLANNED: Phase.DRAFT,

@@ -9,9 +9,9 @@ from PySide6.QtWidgets import QFileDialog, QWidget
 from pytestqt.qtbot import QtBot
 
 from seedbed.domain.models import Project
-from seedbed.ui.context import AppContext
-from seedbed.ui.host import ENGINE, FOLLOW
-from seedbed.ui.projects import (
+from seedbed.ui.common.context import AppContext
+from seedbed.ui.common.host import ENGINE, FOLLOW
+from seedbed.ui.setup.projects import (
     ProjectAdder,
     ProjectSelector,
     dropped_paths,

@@ -10,9 +10,9 @@ from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
 
 from seedbed.domain.diffs import DiffLine, FileDiff, Hunk, LineKind
-from seedbed.ui.review.file_list import (
+from seedbed.ui.review.file_list import FileList
+from seedbed.ui.review.file_model import (
     VIEWED_FILE,
-    FileList,
     FileListModel,
     Role,
     ViewedStore,

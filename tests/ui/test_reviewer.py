@@ -11,9 +11,9 @@ from pytestqt.qtbot import QtBot
 
 from seedbed.domain.models import TaskState
 from seedbed.engine import comments as comment_ops
-from seedbed.ui.context import AppContext
+from seedbed.ui.common.context import AppContext
 from seedbed.ui.review import reviewer as reviewer_module
-from seedbed.ui.review.file_list import Role, ViewedStore
+from seedbed.ui.review.file_model import Role, ViewedStore
 from seedbed.ui.review.reviewer import ReviewWindow
 from tests.conftest import SeedbedCli, git
 from tests.engine.test_reviewing import AGENT, prepare
@@ -183,7 +183,7 @@ def test_request_changes_sends_a_line_comment(
 def test_activating_a_card_awaiting_review_opens_its_reviewer(
     qtbot: QtBot, reviewed: tuple[ReviewWindow, int], app_context: AppContext
 ) -> None:
-    from seedbed.ui.main_window import MainWindow
+    from seedbed.ui.window.main_window import MainWindow
 
     _window, task_id = reviewed
     main = MainWindow(app_context)

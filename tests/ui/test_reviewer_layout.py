@@ -17,7 +17,7 @@ from PySide6.QtWidgets import QApplication, QWidget
 from pytestqt.qtbot import QtBot
 
 from seedbed.domain.models import CheckResult, CheckStatus
-from seedbed.ui.context import AppContext
+from seedbed.ui.common.context import AppContext
 from seedbed.ui.review.check_output import CheckOutput
 from seedbed.ui.review.reviewer import ReviewWindow
 from tests.conftest import SeedbedCli

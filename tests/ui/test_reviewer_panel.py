@@ -15,8 +15,8 @@ from seedbed.domain.models import MergeStrategy, Phase, TaskState
 from seedbed.engine import comments as comment_ops
 from seedbed.engine import operations
 from seedbed.store import Store
-from seedbed.ui.context import AppContext
-from seedbed.ui.host import ENGINE, FOLLOW, SNAPSHOT
+from seedbed.ui.common.context import AppContext
+from seedbed.ui.common.host import ENGINE, FOLLOW, SNAPSHOT
 from seedbed.ui.review.reviewer import ReviewWindow
 from seedbed.ui.review.side_panel import NO_PLAN
 from tests.conftest import SeedbedCli, git

@@ -10,7 +10,7 @@ from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
 from seedbed.domain.models import TaskState
-from seedbed.ui.context import AppContext
+from seedbed.ui.common.context import AppContext
 from seedbed.ui.review.reviewer import ReviewWindow
 from tests.conftest import SeedbedCli
 from tests.engine.test_reviewing import prepare

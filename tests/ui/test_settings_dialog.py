@@ -21,9 +21,9 @@ from seedbed.domain.models import (
 )
 from seedbed.engine.configure import InvalidField, update_project_settings
 from seedbed.store.settings import SETTINGS_FILE, load_settings
-from seedbed.ui.context import AppContext
-from seedbed.ui.settings_dialog import KeysPage, SettingsDialog
-from seedbed.ui.settings_pages import ItemListModel, Page, ProfilesPage
+from seedbed.ui.common.context import AppContext
+from seedbed.ui.settings.settings_dialog import KeysPage, SettingsDialog
+from seedbed.ui.settings.settings_pages import ItemListModel, Page, ProfilesPage
 from tests.conftest import SeedbedCli
 from tests.keyring_backends import FileStore
 from tests.secret_service import SecretService

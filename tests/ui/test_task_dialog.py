@@ -14,10 +14,10 @@ from pytestqt.qtbot import QtBot
 
 from seedbed.domain.models import Phase, Task, TaskState
 from seedbed.engine import operations
-from seedbed.ui.context import AppContext
-from seedbed.ui.host import ENGINE, FOLLOW
-from seedbed.ui.task_dialog import FIRST_THAT_RUNS, NO_PROFILE, TaskDialog, one_line_title
-from seedbed.ui.theme import danger
+from seedbed.ui.board.task_dialog import FIRST_THAT_RUNS, NO_PROFILE, TaskDialog, one_line_title
+from seedbed.ui.common.context import AppContext
+from seedbed.ui.common.host import ENGINE, FOLLOW
+from seedbed.ui.common.theme import danger
 from tests.conftest import SeedbedCli
 
 NASTY_TITLE = "He said \"hi\" & 'bye'\n$(rm -rf ~) `id`; echo $HOME | cat > x\r\n\\n end"

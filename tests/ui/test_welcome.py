@@ -12,9 +12,9 @@ from pytestqt.qtbot import QtBot
 
 from seedbed.agents import local_servers, readiness
 from seedbed.domain.models import AgentKind, ProviderKind
-from seedbed.ui import quick_setup, welcome
-from seedbed.ui.context import AppContext
-from seedbed.ui.main_window import MainWindow
+from seedbed.ui.common.context import AppContext
+from seedbed.ui.setup import quick_setup, welcome
+from seedbed.ui.window.main_window import MainWindow
 from tests.agents.test_local_servers import Handler, server  # noqa: F401 (the fixture)
 from tests.conftest import SeedbedCli
 from tests.model_server import ModelServer
@@ -360,13 +360,13 @@ def test_an_answer_to_an_earlier_look_is_dropped(
     qtbot: QtBot, command_profile: Callable[[str, str], str], app_context: AppContext
 ) -> None:
     page = shown_page(qtbot, app_context)
-    earlier = page._generation
+    earlier = page.agents_look.generation
     command_profile("works", "true")
     page.refresh()
-    page._on_problems(earlier, {})  # the first look's answer, come late: "no agent"
+    page.agents_look.deliver(earlier, {})  # the first look's answer, come late: "no agent"
     assert page.agent_label.text() == welcome.LOOKING and page.setup.isHidden()
     qtbot.waitUntil(lambda: page.agent_label.text() == "Agents: works.")
-    page._on_problems(earlier, {})
+    page.agents_look.deliver(earlier, {})
     assert page.agent_label.text() == "Agents: works." and page.setup.isHidden()
 
 

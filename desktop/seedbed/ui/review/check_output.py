@@ -17,8 +17,8 @@ from PySide6.QtWidgets import (
 )
 
 from seedbed.domain.models import CheckResult, CheckStatus
-from seedbed.ui import theme
-from seedbed.ui.widgets import ElidedLabel
+from seedbed.ui.common import theme
+from seedbed.ui.common.widgets import ElidedLabel
 
 HEAD_LINES = 3  # of the output shown before the fold
 TAIL_LINES = 8  # and after it (where a runner says what failed and the totals)

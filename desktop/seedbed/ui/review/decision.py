@@ -21,9 +21,9 @@ from PySide6.QtWidgets import (
 )
 
 from seedbed.domain.models import MergeStrategy, Phase, Task, TaskState
-from seedbed.ui.context import AppContext
+from seedbed.ui.common.context import AppContext
+from seedbed.ui.common.widgets import ErrorLabel, never_widens
 from seedbed.ui.review.worktree_bar import WorktreeBar
-from seedbed.ui.widgets import ErrorLabel, never_widens
 
 TEXT_LINES = 4  # the height of the message and request boxes, in lines
 

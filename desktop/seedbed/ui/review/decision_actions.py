@@ -15,14 +15,14 @@ from seedbed.domain.models import MergeStrategy, Phase, Task
 from seedbed.engine import comments as comment_ops
 from seedbed.engine import merging, operations, review
 from seedbed.engine.merge_queue import ANNOUNCED
-from seedbed.ui.discard import DiscardDialog
-from seedbed.ui.task_dialog import describe_error
+from seedbed.ui.board.discard import DiscardDialog
+from seedbed.ui.common.errors import describe_error
 
 if TYPE_CHECKING:
     from seedbed.engine.reviewing import ReviewData
-    from seedbed.ui.context import AppContext
+    from seedbed.ui.common.context import AppContext
+    from seedbed.ui.common.widgets import ErrorLabel
     from seedbed.ui.review.side_panel import SidePanel
-    from seedbed.ui.widgets import ErrorLabel
 
 READ_ONLY = "Another Seedbed engine owns this data dir: this window only reads."
 

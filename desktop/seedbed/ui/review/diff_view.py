@@ -10,6 +10,9 @@ from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtWidgets import QLabel, QPushButton, QStackedWidget, QVBoxLayout, QWidget
 
 from seedbed.domain.diffs import Comment, FileDiff
+from seedbed.ui.common.background import BackgroundCall
+from seedbed.ui.common.bridge import Done, Failed
+from seedbed.ui.common.widgets import ElidedLabel, never_widens, wrap_anywhere
 from seedbed.ui.review.diff_text import DiffText, SplitText
 from seedbed.ui.review.highlight import BlobReader, SideLexing, side_tokens
 from seedbed.ui.review.layout import (
@@ -21,7 +24,6 @@ from seedbed.ui.review.layout import (
     side_by_side,
     unified,
 )
-from seedbed.ui.widgets import ElidedLabel, never_widens, wrap_anywhere
 
 __all__ = ["Compute", "DiffView", "SourceLoader", "file_spans"]
 
@@ -74,7 +76,8 @@ class DiffView(QWidget):
         self.blob_reader: BlobReader | None = None
         self.file: FileDiff | None = None
         self.split_mode = False
-        self._generation = 0
+        # Spans, tokens and folds' lines for the file shown: a newer file drops the rest.
+        self._work = BackgroundCall(self._start, self)
         self._source: list[str] | None = None
         self._expanded: set[int] = set()
         self._spans: dict[tuple[int, int], list[Span]] | None = None
@@ -134,7 +137,7 @@ class DiffView(QWidget):
     def set_file(self, file: FileDiff | None, keep_position: bool = False) -> None:
         """Show `file`; with keep_position the scroll and cursor stay where they were
         (a refresh of the same file). Opened folds close: the file may have changed."""
-        self._generation += 1
+        self._work.drop()
         self.file = file
         self._source = None
         self._expanded = set()
@@ -153,8 +156,7 @@ class DiffView(QWidget):
             self._show_placeholder(file)
             return
         self._render(keep_position)
-        generation = self._generation
-        self.compute(lambda: file_spans(file), lambda spans: self._on_spans(generation, spans))
+        self._work.join(file_spans, file, on_done=self._on_spans)
 
     def set_split(self, split: bool) -> None:
         """Side by side (True) or unified; the current hunk stays in view."""
@@ -254,21 +256,22 @@ class DiffView(QWidget):
         )
         self.pages.setCurrentWidget(self.placeholder)
 
-    def _on_spans(self, generation: int, spans: object) -> None:
+    def _start(self, fn: Callable[[], object], done: Done, _failed: Failed) -> None:
+        self.compute(fn, done)
+
+    def _on_spans(self, spans: object) -> None:
         """The intraline spans, back from the worker; then the tokens lexed in context
         are asked for (lexing a big file takes longer: the spans do not wait for it)."""
-        if generation != self._generation or not isinstance(spans, dict):
-            return  # a newer file or refresh came in meanwhile
+        if not isinstance(spans, dict):
+            return
         self._spans = spans
         self._apply_spans()
         file, read = self.file, self.blob_reader
         if file is not None and read is not None:
-            self.compute(
-                lambda: side_tokens(file, read), lambda found: self._on_tokens(generation, found)
-            )
+            self._work.join(side_tokens, file, read, on_done=self._on_tokens)
 
-    def _on_tokens(self, generation: int, found: object) -> None:
-        if generation != self._generation or not isinstance(found, tuple):
+    def _on_tokens(self, found: object) -> None:
+        if not isinstance(found, tuple):
             return
         self._side_tokens = found
         self._apply_tokens()
@@ -321,11 +324,10 @@ class DiffView(QWidget):
         if file is None or self.source_loader is None:
             return
         read = self.source_loader(file.path)
-        generation = self._generation
-        self.compute(read, lambda lines: self._on_source(generation, gap, lines))
+        self._work.join(read, on_done=lambda lines: self._on_source(gap, lines))
 
-    def _on_source(self, generation: int, gap: int, lines: object) -> None:
-        if generation != self._generation or not isinstance(lines, list) or not lines:
+    def _on_source(self, gap: int, lines: object) -> None:
+        if not isinstance(lines, list) or not lines:
             return
         self._source = lines
         self._expanded.add(gap)

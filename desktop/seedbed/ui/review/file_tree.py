@@ -9,8 +9,7 @@ from __future__ import annotations
 import posixpath
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from enum import IntEnum
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from PySide6.QtCore import (
     QAbstractItemModel,
@@ -27,36 +26,11 @@ from PySide6.QtGui import QColor, QMouseEvent, QPainter, QPalette
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
 from seedbed.domain.diffs import FileDiff
-from seedbed.ui import theme
-
-if TYPE_CHECKING:
-    from seedbed.ui.review.file_list import FileListModel
+from seedbed.ui.common import theme
+from seedbed.ui.review.file_model import FILE_FLAGS, FileListModel, Role, tree_key
 
 Index = QModelIndex | QPersistentModelIndex
-# Or-ing Qt flags in Python costs microseconds, and a view asks for every row's flags.
-FILE_FLAGS = (
-    Qt.ItemFlag.ItemIsEnabled
-    | Qt.ItemFlag.ItemIsSelectable
-    | Qt.ItemFlag.ItemIsUserCheckable
-    | Qt.ItemFlag.ItemNeverHasChildren
-)
 DIR_FLAGS = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
-
-
-class Role(IntEnum):
-    ITEM = Qt.ItemDataRole.UserRole + 1  # the FileDiff (None for a directory)
-    PATH = Qt.ItemDataRole.UserRole + 2
-    STATUS = Qt.ItemDataRole.UserRole + 3
-    VIEWED = Qt.ItemDataRole.UserRole + 4
-    NODE = Qt.ItemDataRole.UserRole + 5  # the tree's Node (the tree model only)
-
-
-def tree_key(path: str) -> tuple[tuple[int, str, str], ...]:
-    """Sorts paths in the tree's top-to-bottom order (pure: fine off the GUI thread)."""
-    *dirs, name = path.split("/")
-    parts = [(0, part.casefold(), part) for part in dirs]
-    parts.append((1, name.casefold(), name))
-    return tuple(parts)
 
 
 def first_in_tree(files: Sequence[FileDiff]) -> FileDiff | None:

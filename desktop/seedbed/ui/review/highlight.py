@@ -28,7 +28,7 @@ from PySide6.QtGui import (
 )
 
 from seedbed.domain.diffs import FileDiff
-from seedbed.ui import theme
+from seedbed.ui.common import theme
 from seedbed.ui.review.carry import Openers, line_openers
 from seedbed.ui.review.layout import Row, Span
 

@@ -31,18 +31,19 @@ from seedbed.engine.reviewing import (
     load_review,
     prefilled_message,
 )
-from seedbed.ui.actions import add_action
-from seedbed.ui.context import AppContext
+from seedbed.ui.common.actions import add_action
+from seedbed.ui.common.background import BackgroundCall
+from seedbed.ui.common.context import AppContext
+from seedbed.ui.common.widgets import ElidedLabel, ErrorLabel, never_widens
 from seedbed.ui.review.comment_flow import CommentFlow
 from seedbed.ui.review.decision import DecisionPanel
 from seedbed.ui.review.decision_actions import DecisionActions
 from seedbed.ui.review.diff_view import DiffView
-from seedbed.ui.review.file_list import FileList, ViewedStore
+from seedbed.ui.review.file_list import FileList
+from seedbed.ui.review.file_model import ViewedStore
 from seedbed.ui.review.file_tree import first_in_tree
 from seedbed.ui.review.side_panel import SidePanel
 from seedbed.ui.review.source import read_blob, read_new_lines
-from seedbed.ui.task_dialog import describe_error
-from seedbed.ui.widgets import ElidedLabel, ErrorLabel, never_widens
 
 # The splitter's first widths (the file tree, the diff, the side panel): the diff gets
 # what a resize adds or takes.
@@ -78,7 +79,9 @@ class ReviewWindow(DecisionActions, QWidget):
         self.context = context
         self.task_id = task_id
         self.data: ReviewData | None = None
-        self._generation = 0
+        # The review's reads: a reload (or closing) drops answers to the earlier ones.
+        self._loading = BackgroundCall(context.host, self)
+        self._loading.failed.connect(self._on_loading_failed)
         self._uncapped: set[str] = set()
         self._prefill = ""
         self._busy = False
@@ -178,39 +181,33 @@ class ReviewWindow(DecisionActions, QWidget):
 
         The first time, an outline comes first (the file list and the first file, read
         in a fraction of the time of the whole diff); the whole diff follows."""
-        self._generation += 1
-        generation = self._generation
+        self._loading.drop()
         self._whole_timer.stop()
         if self.data is None:
-            self.context.host.call(
+            self._loading.join(
                 load_outline,
                 self.context.store,
                 self.task_id,
                 self.since_box.isChecked(),
                 first_in_tree,
-                on_done=lambda data: self._on_outline(generation, data),
-                on_error=lambda error: self._on_load_failed(generation, error),
-                owner=self,
+                on_done=self._on_outline,
             )
             return
-        self._load_whole(generation)
+        self._load_whole()
 
-    def _load_whole(self, generation: int) -> None:
-        self.context.host.call(
+    def _load_whole(self) -> None:
+        """The whole diff, for the current load (a reload drops it)."""
+        self._loading.join(
             load_review,
             self.context.store,
             self.task_id,
             self.since_box.isChecked(),
             frozenset(self._uncapped),
-            on_done=lambda data: self._on_loaded(generation, data),
-            on_error=lambda error: self._on_load_failed(generation, error),
-            owner=self,
+            on_done=self._on_loaded,
         )
 
-    def _on_outline(self, generation: int, data: ReviewData) -> None:
-        if generation != self._generation:
-            return
-        self._on_loaded(generation, data)
+    def _on_outline(self, data: ReviewData) -> None:
+        self._on_loaded(data)
         # The whole diff once this first frame is out: parsing it competes for the GIL.
         self._whole_timer.start(WHOLE_AFTER_MS)
 
@@ -218,11 +215,9 @@ class ReviewWindow(DecisionActions, QWidget):
     def _on_whole_timer_timeout(self) -> None:
         data = self.data
         if data is not None and data.outline:
-            self._load_whole(self._generation)
+            self._load_whole()
 
-    def _on_loaded(self, generation: int, data: ReviewData) -> None:
-        if generation != self._generation:
-            return
+    def _on_loaded(self, data: ReviewData) -> None:
         if not data.outline and not self._frozen:
             # A big diff is a hundred thousand long-lived objects; each full pass of the
             # cyclic collector over them was a 60-100 ms stall at a random moment (while
@@ -266,9 +261,9 @@ class ReviewWindow(DecisionActions, QWidget):
         if data.live and not self._refresh_timer.isActive():
             self._refresh_timer.start(LIVE_POLL_MS)
 
-    def _on_load_failed(self, generation: int, error: BaseException) -> None:
-        if generation == self._generation:
-            self.error_label.show_message(describe_error(error))
+    @Slot(str)
+    def _on_loading_failed(self, message: str) -> None:
+        self.error_label.show_message(message)
 
     def _update_buttons(self) -> None:
         task = self.data.task if self.data is not None else None
@@ -323,19 +318,12 @@ class ReviewWindow(DecisionActions, QWidget):
             self.diff.set_file(file, keep_position=keep_position)
             return
         self.diff.set_file(file)  # "Reading …" until it is parsed
-        generation = self._generation
-        self.context.host.call(
-            load_file,
-            data,
-            file,
-            on_done=lambda found: self._on_file_read(generation, found),
-            owner=self,
-        )
+        self._loading.join(load_file, data, file, on_done=self._on_file_read)
 
-    def _on_file_read(self, generation: int, file: FileDiff) -> None:
+    def _on_file_read(self, file: FileDiff) -> None:
         shown = self.diff.file  # still the outline it was read for (the whole may be here)
         reading = shown is not None and shown.outline and shown.path == file.path
-        if generation == self._generation and reading:
+        if reading:
             self.diff.set_file(file)
             self._go_after_read()
 
@@ -362,7 +350,7 @@ class ReviewWindow(DecisionActions, QWidget):
         a big diff's objects was a 200 ms pause in whatever window was in use then."""
         self._refresh_timer.stop()
         self._whole_timer.stop()
-        self._generation += 1  # answers still on their way are dropped
+        self._loading.drop()  # answers still on their way are dropped
         self.data = None
         self.files.set_files(self.task_id, [], None)
         self.diff.set_file(None)

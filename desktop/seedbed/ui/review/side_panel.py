@@ -24,9 +24,9 @@ from seedbed.domain.diffs import Comment, CommentAuthor
 from seedbed.engine.comments import comment_location
 from seedbed.engine.review_agent import Verdict
 from seedbed.engine.reviewing import ReviewData
-from seedbed.ui import theme
+from seedbed.ui.common import theme
+from seedbed.ui.common.widgets import never_widens, wrap_anywhere
 from seedbed.ui.review.check_output import CheckOutput
-from seedbed.ui.widgets import never_widens, wrap_anywhere
 
 NO_PLAN = "No plan: this task ran without one."
 NO_REVIEW = "No reviewer agent has read this change."

@@ -13,8 +13,8 @@ from PySide6.QtGui import QAction, QDesktopServices
 from seedbed.domain.models import Task
 from seedbed.engine.launch import launch
 from seedbed.engine.reviewing import worktree_path
-from seedbed.ui.context import AppContext
-from seedbed.ui.task_dialog import describe_error
+from seedbed.ui.common.context import AppContext
+from seedbed.ui.common.errors import describe_error
 
 
 class WorktreeBar(QObject):

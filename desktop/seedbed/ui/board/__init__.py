@@ -1,0 +1,1 @@
+"""The board: its columns, cards and moves, and the dialogs that make, edit and discard a task."""

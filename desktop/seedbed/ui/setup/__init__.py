@@ -1,0 +1,1 @@
+"""Getting started: the welcome page, quick setup of an agent, projects, the agent hint."""

@@ -1,0 +1,1 @@
+"""The main window that puts the features together, its actions, header and attention queue."""

@@ -1,0 +1,175 @@
+"""What needs the human: the "Needs you" queue and tray notifications."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QObject, Signal, Slot
+from PySide6.QtGui import QIcon
+from PySide6.QtWidgets import QSystemTrayIcon
+
+from seedbed.domain.errors import UserError
+from seedbed.domain.models import Phase, Task, TaskState
+from seedbed.store import Store
+from seedbed.ui.common.context import AppContext
+
+FAILED = (Phase.AGENT_FAILED, Phase.CHECKS_FAILED, Phase.CONFLICT, Phase.MERGE_CHECKS_FAILED)
+
+
+def needs_you_order(tasks: list[Task]) -> list[Task]:
+    """Tasks awaiting review, the one waiting longest first; an approved one whose merge
+    is queued or checked needs no one."""
+    waiting = [
+        t for t in tasks if t.state is TaskState.AWAITING_REVIEW and t.phase is not Phase.MERGING
+    ]
+    return sorted(waiting, key=lambda t: (t.updated_at, t.id))
+
+
+def notification_for(before: Task | None, after: Task) -> tuple[str, str] | None:
+    """(title, body) when a task has just come to need the user, else None."""
+    if after.state is not TaskState.AWAITING_REVIEW or after.phase is Phase.MERGING:
+        return None
+    if before is not None and before.state is TaskState.AWAITING_REVIEW:
+        if before.phase == after.phase:
+            return None
+    elif before is not None and before.state is not TaskState.RUNNING:
+        return None
+    title = " ".join(after.title.split())
+    if after.phase in FAILED:
+        what = after.phase.value.replace("_", " ")
+        return f"#{after.id} needs you: {what}", title + (f"\n{after.error}" if after.error else "")
+    return f"#{after.id} is ready for review", title
+
+
+def attention_snapshot(store: Store, task_ids: list[int] | None) -> tuple[list[Task], list[Task]]:
+    """(the tasks awaiting review, oldest first; the tasks named, or all when None).
+    Runs on an engine worker: only the changed tasks are read, not the whole board."""
+    queue = needs_you_order(store.list_tasks(states=[TaskState.AWAITING_REVIEW]))
+    if task_ids is None:
+        return queue, store.list_tasks()
+    changed = []
+    for task_id in task_ids:
+        try:
+            changed.append(store.get_task(task_id))
+        except UserError:
+            continue  # deleted meanwhile
+    return queue, changed
+
+
+class Attention(QObject):
+    """Keeps the Needs-you queue (all projects) and notifies when a task reaches review.
+
+    Signals:
+        count_changed(int): how many tasks await review.
+        notified(int, str, str): a notification went out (task id, title, body).
+        task_requested(int): the user clicked a notification: open that task.
+        failed(str): the queue could not be read (the store is busy or gone).
+    """
+
+    count_changed = Signal(int)
+    notified = Signal(int, str, str)
+    task_requested = Signal(int)
+    failed = Signal(str)
+
+    def __init__(self, context: AppContext, icon: QIcon, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.context = context
+        self.queue: list[Task] = []
+        self._known: dict[int, Task] = {}
+        self._primed = False
+        self._reading = False
+        self._more = False
+        self._waiting: set[int] | None = set()
+        self._last_notified = 0
+        # Made even without a tray host (the window then alerts on the taskbar and in
+        # its status bar instead); shown only where a tray exists.
+        self.tray = QSystemTrayIcon(icon, self)
+        self.tray.setToolTip("Seedbed")
+        self.tray.messageClicked.connect(self._on_tray_message_clicked)
+        self.tray.activated.connect(self._on_tray_activated)
+        self.tray_available = QSystemTrayIcon.isSystemTrayAvailable()
+        if self.tray_available:
+            self.tray.show()
+        context.bridge.tasks_changed.connect(self._on_bridge_tasks_changed)
+        self.refresh()
+
+    def refresh(self, task_ids: list[int] | None = None) -> None:
+        """Read the queue again, and the changed tasks (all of them the first time).
+
+        One read at a time, in order: the engine's workers could otherwise answer an
+        older read after a newer one (a stale count, a repeated notification). Changes
+        named while a read runs are read right after it.
+        """
+        if not self._primed:
+            task_ids = None
+        if self._reading:
+            if task_ids is None or self._waiting is None:
+                self._waiting = None  # a full read covers any named tasks
+            else:
+                self._waiting.update(task_ids)
+            self._more = True
+            return
+        self._reading = True
+        self.context.host.call(
+            attention_snapshot,
+            self.context.store,
+            task_ids,
+            on_done=self._on_snapshot_loaded,
+            on_error=self._on_snapshot_failed,
+            owner=self,
+        )
+
+    def _read_next(self) -> None:
+        self._reading = False
+        if self._more:
+            waiting, self._waiting, self._more = self._waiting, set(), False
+            self.refresh(None if waiting is None else sorted(waiting))
+
+    @Slot(object)
+    def _on_bridge_tasks_changed(self, task_ids: list[int]) -> None:
+        self.refresh(task_ids)
+
+    def _on_snapshot_loaded(self, snapshot: tuple[list[Task], list[Task]]) -> None:
+        queue, changed = snapshot
+        self._apply(queue, changed)
+        self._read_next()
+
+    def _apply(self, queue: list[Task], changed: list[Task]) -> None:
+        if self._primed:
+            for task in changed:
+                note = notification_for(self._known.get(task.id), task)
+                if note is not None:
+                    self.notify(task.id, *note)
+        self._known.update((t.id, t) for t in changed)
+        self._primed = True
+        self.queue = queue
+        count = len(self.queue)
+        self.tray.setToolTip(f"Seedbed: {count} need{'s' if count == 1 else ''} you")
+        self.count_changed.emit(count)
+
+    def _on_snapshot_failed(self, error: BaseException) -> None:
+        self.failed.emit(f"cannot read what needs you: {error}")
+        self._read_next()
+
+    def notify(self, task_id: int, title: str, body: str) -> None:
+        self._last_notified = task_id
+        if self.tray_available and self.context.settings.value.notify:
+            self.tray.showMessage(title, body, QSystemTrayIcon.MessageIcon.Information, 8000)
+        self.notified.emit(task_id, title, body)
+
+    def next_after(self, task_id: int) -> Task | None:
+        """The next task in the queue after task_id (wrapping), or the first."""
+        if not self.queue:
+            return None
+        ids = [t.id for t in self.queue]
+        if task_id in ids:
+            return self.queue[(ids.index(task_id) + 1) % len(ids)]
+        return self.queue[0]
+
+    @Slot()
+    def _on_tray_message_clicked(self) -> None:
+        if self._last_notified:
+            self.task_requested.emit(self._last_notified)
+
+    @Slot(QSystemTrayIcon.ActivationReason)
+    def _on_tray_activated(self, _reason: QSystemTrayIcon.ActivationReason) -> None:
+        if self.queue:
+            self.task_requested.emit(self.queue[0].id)
