@@ -11,9 +11,9 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QPoint, Slot
 from PySide6.QtWidgets import QMenu
 
+from seedbed.core.tasks import control_task, set_foreground
 from seedbed.domain.lifecycle import LABELS
 from seedbed.domain.models import Card, Control, TaskState
-from seedbed.engine import operations
 from seedbed.ui.board_model import Role
 from seedbed.ui.board_view import ColumnView
 from seedbed.ui.moves import MoveKind, MovePlan, neighbour
@@ -98,9 +98,7 @@ class CardActions:
             return
         plan = MovePlan(kind=MoveKind.NOTHING, message=f"#{card.task.id} stopped")
         store, data_dir = self.context.store, self.context.data_dir
-        self._run(
-            plan, card.task.id, operations.control_task, store, data_dir, card.task.id, Control.STOP
-        )
+        self._run(plan, card.task.id, control_task, store, data_dir, card.task.id, Control.STOP)
 
     def _on_requeue_task(self: Board) -> None:
         card = self._selected()
@@ -139,7 +137,7 @@ class CardActions:
             return
         pinned = not card.task.foreground
         self.context.host.call(
-            operations.set_foreground,
+            set_foreground,
             self.context.store,
             card.task.id,
             pinned,

@@ -18,8 +18,8 @@ from PySide6.QtCore import (
     Qt,
 )
 
+from seedbed.core.radar import budget_note
 from seedbed.domain.models import Card, TaskState
-from seedbed.engine.radar import budget_note
 from seedbed.ui import format as fmt
 
 MIME_TYPE = "application/x-seedbed-task"

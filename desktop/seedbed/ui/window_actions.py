@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import Qt, Slot
 from PySide6.QtWidgets import QApplication
 
+from seedbed.core.tasks import set_foreground
 from seedbed.domain.models import Task, TaskState
-from seedbed.engine import operations
 from seedbed.ui.discard import DiscardDialog
 from seedbed.ui.review.reviewer import ReviewWindow
 from seedbed.ui.settings_dialog import SettingsDialog
@@ -113,7 +113,7 @@ class WindowActions:
             self.statusBar().showMessage("⚠ Read-only: nothing was changed.", 10_000)
             return
         self.context.host.call(
-            operations.set_foreground,
+            set_foreground,
             self.context.store,
             task_id,
             False,
