@@ -18,7 +18,8 @@ from seedbed.core.tasks import apply_control_to_queued
 from seedbed.domain.errors import SeedbedError, UserError
 from seedbed.domain.models import Control, Phase, Task, TaskState
 from seedbed.engine.recovery import recover, recover_dead_merges
-from seedbed.engine.runner import DIFF_EVERY_S, TaskRunner
+from seedbed.engine.run_support import DIFF_EVERY_S
+from seedbed.engine.runner import TaskRunner
 from seedbed.store import Store
 from seedbed.store.backup import back_up
 from seedbed.store.problems import disk_full
