@@ -14,7 +14,7 @@ import seedbed
 PACKAGE = Path(seedbed.__file__).parent
 QT = {"PySide6", "shiboken6", "PyQt5", "PyQt6"}
 # DESIGN.md "Layers", bottom first: a layer imports only itself and the layers before it.
-LAYERS = ["domain", "store", "vcs", "secrets", "agents", "engine", "cli"]
+LAYERS = ["domain", "store", "vcs", "secrets", "agents", "core", "engine", "cli"]
 # `paths` (where the data dir is) is a leaf helper that any layer above the domain may use.
 ALLOWED = {layer: {*LAYERS[: i + 1], "paths"} for i, layer in enumerate(LAYERS)}
 ALLOWED["domain"] = {"domain"}
@@ -41,6 +41,11 @@ def core_modules() -> list[Path]:
         if path.relative_to(PACKAGE).parts[0] not in {"ui", "app.py"}
     ]
     return modules
+
+
+def all_modules() -> list[Path]:
+    """Every module of the package, the Qt shell included."""
+    return sorted(PACKAGE.rglob("*.py"))
 
 
 def module_name(path: Path) -> str:
@@ -87,6 +92,7 @@ def test_the_walk_sees_the_core() -> None:
         "seedbed.store.db",
         "seedbed.vcs.git",
         "seedbed.engine.engine",
+        "seedbed.core.tasks",
         "seedbed.agents.cli.command",
     } <= names
     assert not any(name.startswith("seedbed.ui") or name == "seedbed.app" for name in names)
@@ -157,3 +163,190 @@ def test_the_check_would_see_qt_if_it_were_loaded() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=False
     )
     assert (result.returncode, result.stdout.strip()) == (0, "True"), result.stderr
+
+
+# -- no import cycles -------------------------------------------------------------------
+
+Graph = dict[str, set[str]]
+
+
+def _absolute(node: ast.ImportFrom, package: str) -> str:
+    if not node.level:
+        return node.module or ""
+    base = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
+    return f"{base}.{node.module}" if node.module else base
+
+
+def _reexports(tree: ast.Module, package: str, known: set[str]) -> dict[str, str]:
+    """What a package's __init__ imports from its modules: name → the module defining it."""
+    found: dict[str, str] = {}
+    for node in tree.body:
+        if isinstance(node, ast.ImportFrom):
+            target = _absolute(node, package)
+            if target in known:
+                for alias in node.names:
+                    found[alias.asname or alias.name] = target
+    return found
+
+
+def import_graph(sources: dict[str, tuple[str, bool]]) -> Graph:
+    """Which modules each module imports, at any depth of its code (in functions, under
+    TYPE_CHECKING): `sources` maps a module's name to its source and whether it is a
+    package's __init__. A name a package's __init__ re-exports counts as the module
+    that defines it; only modules of `sources` are kept."""
+    known = set(sources)
+    trees = {name: ast.parse(source) for name, (source, _) in sources.items()}
+    reexported = {
+        name: _reexports(trees[name], name, known)
+        for name, (_, is_package) in sources.items()
+        if is_package
+    }
+    graph: Graph = {}
+    for name, (_, is_package) in sources.items():
+        package = name if is_package else name.rsplit(".", 1)[0]
+        edges: set[str] = set()
+        for node in ast.walk(trees[name]):
+            if isinstance(node, ast.Import):
+                for alias in node.names:
+                    parts = alias.name.split(".")
+                    deepest = [".".join(parts[:n]) for n in range(len(parts), 0, -1)]
+                    edges.update(next(([m] for m in deepest if m in known), []))
+            elif isinstance(node, ast.ImportFrom):
+                target = _absolute(node, package)
+                for alias in node.names:
+                    if f"{target}.{alias.name}" in known:  # a module of the package
+                        edges.add(f"{target}.{alias.name}")
+                    elif alias.name in reexported.get(target, {}):
+                        edges.add(reexported[target][alias.name])
+                    elif target in known:
+                        edges.add(target)
+        graph[name] = edges - {name}
+    return graph
+
+
+def import_cycles(graph: Graph) -> list[list[str]]:
+    """One circle through each group of modules that import one another: [a, b, …, a]."""
+    return [_circle(graph, component) for component in circular_groups(graph)]
+
+
+def circular_groups(graph: Graph) -> list[list[str]]:
+    """Each group of modules that import one another in a circle: the strongly connected
+    components of more than one module (Tarjan's algorithm, without recursion)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    components: list[list[str]] = []
+    for root in sorted(graph):
+        if root in index:
+            continue
+        work = [(root, iter(sorted(graph.get(root, ()))))]
+        index[root] = low[root] = len(index)
+        stack.append(root)
+        on_stack.add(root)
+        while work:
+            node, children = work[-1]
+            child = next(children, None)
+            if child is not None:
+                if child not in index:
+                    index[child] = low[child] = len(index)
+                    stack.append(child)
+                    on_stack.add(child)
+                    work.append((child, iter(sorted(graph.get(child, ())))))
+                elif child in on_stack:
+                    low[node] = min(low[node], index[child])
+                continue
+            work.pop()
+            if work:
+                low[work[-1][0]] = min(low[work[-1][0]], low[node])
+            if low[node] == index[node]:
+                component = []
+                while True:
+                    member = stack.pop()
+                    on_stack.discard(member)
+                    component.append(member)
+                    if member == node:
+                        break
+                if len(component) > 1:
+                    components.append(sorted(component))
+    return components
+
+
+def _circle(graph: Graph, component: list[str]) -> list[str]:
+    """A path from the component's first module back to itself, inside the component."""
+    members = set(component)
+    start = component[0]
+    came_from: dict[str, str] = {}
+    frontier = [start]
+    while frontier:
+        following = []
+        for node in frontier:
+            for child in sorted(graph[node] & members):
+                if child == start:
+                    path = [node]
+                    while path[-1] != start:
+                        path.append(came_from[path[-1]])
+                    return [start, *reversed(path[:-1]), start]
+                if child not in came_from:
+                    came_from[child] = node
+                    following.append(child)
+        frontier = following
+    raise AssertionError(f"{component} is no circle")  # pragma: no cover
+
+
+def package_graph() -> Graph:
+    return import_graph(
+        {
+            module_name(path): (path.read_text(encoding="utf-8"), path.name == "__init__.py")
+            for path in all_modules()
+        }
+    )
+
+
+def test_the_cycle_finder_finds_a_circle() -> None:
+    graph = {
+        "p.a": {"p.b"},
+        "p.b": {"p.c"},
+        "p.c": {"p.a", "p.d"},
+        "p.d": set(),
+        "p.e": {"p.d"},
+    }
+    assert import_cycles(graph) == [["p.a", "p.b", "p.c", "p.a"]]
+    assert circular_groups({**graph, "p.d": {"p.e"}, "p.e": {"p.d"}}) == [
+        ["p.d", "p.e"],
+        ["p.a", "p.b", "p.c"],
+    ]
+    assert import_cycles({**graph, "p.c": {"p.d"}}) == []
+
+
+def test_the_graph_sees_lazy_typing_and_reexported_imports() -> None:
+    sources = {
+        "p": ("", True),
+        "p.pkg": ("from p.pkg.inner import Thing\n", True),
+        "p.pkg.inner": ("", False),
+        "p.a": (
+            "from typing import TYPE_CHECKING\n"
+            "if TYPE_CHECKING:\n    from p.b import B\n"
+            "def later():\n    from . import c\n",
+            False,
+        ),
+        "p.b": ("from p.pkg import Thing\n", False),
+        "p.c": ("import p.a\n", False),
+    }
+    graph = import_graph(sources)
+    assert graph["p.a"] == {"p.b", "p.c"}
+    assert graph["p.b"] == {"p.pkg.inner"}  # through the package's re-export
+    assert import_cycles(graph) == [["p.a", "p.c", "p.a"]]
+
+
+def test_the_graph_covers_every_module() -> None:
+    graph = package_graph()
+    assert {"seedbed.ui.window.main_window", "seedbed.app", "seedbed.core.tasks"} <= set(graph)
+    # `from seedbed.store import Store` is an import of the module that defines Store.
+    assert "seedbed.store.db" in graph["seedbed.core.tasks"]
+
+
+def test_no_module_imports_itself_back() -> None:
+    graph = package_graph()
+    cycles = [_circle(graph, group) for group in circular_groups(graph)]
+    assert not cycles, "import cycles: " + "; ".join(" -> ".join(c) for c in cycles)

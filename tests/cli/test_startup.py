@@ -14,7 +14,16 @@ from tests.conftest import SeedbedCli
 from tests.test_cli import subprocess_env
 
 # Modules the lists never need: loading any of them costs start-up time for nothing.
-HEAVY = ("seedbed.engine", "seedbed.agents", "seedbed.vcs", "git", "httpx", "keyring", "asyncio")
+HEAVY = (
+    "seedbed.engine",
+    "seedbed.core",
+    "seedbed.agents",
+    "seedbed.vcs",
+    "git",
+    "httpx",
+    "keyring",
+    "asyncio",
+)
 PROBE = """
 import io, json, sys
 from seedbed.__main__ import open_window

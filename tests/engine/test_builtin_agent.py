@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from seedbed.engine import recovery
+from seedbed.core.runs import processes_of_run
 from seedbed.store import Store
 from tests.conftest import Result, SeedbedCli, git
 from tests.keyring_backends import FileStore
@@ -319,7 +319,7 @@ def test_stop_is_immediate(
     if where == "command":
         # Its own run's processes, by their marker: another test's `sleep 600` may run.
         run_id = shown["runs"][0]["id"]
-        assert not recovery.processes_of_run(seedbed.data_dir, run_id)
+        assert not processes_of_run(seedbed.data_dir, run_id)
     assert git(Path(shown["worktree"]), "status", "--porcelain") == ""
 
 

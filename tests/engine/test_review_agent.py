@@ -8,8 +8,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from seedbed.core.review_agent import ReviewVerdict, Verdict, parse_verdict
 from seedbed.domain.models import Run
-from seedbed.engine.review_agent import ReviewVerdict, Verdict, parse_verdict
 from seedbed.store import Store
 from tests.conftest import SeedbedCli, git
 from tests.engine.test_builtin_agent import builtin_profile

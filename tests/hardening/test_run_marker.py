@@ -8,8 +8,8 @@ import time
 from pathlib import Path
 
 from seedbed.agents.process import RUN_MARKER_VARIABLE, run_marker
+from seedbed.core.runs import kill_orphans
 from seedbed.domain.models import Run
-from seedbed.engine import recovery
 
 
 def test_recovery_kills_only_the_processes_of_its_own_data_dir(tmp_path: Path) -> None:
@@ -30,7 +30,7 @@ def test_recovery_kills_only_the_processes_of_its_own_data_dir(tmp_path: Path) -
         for data_dir in (mine, other)
     }
     try:
-        assert recovery.kill_orphans(mine, run)
+        assert kill_orphans(mine, run)
         procs[mine].wait(timeout=10)
         time.sleep(0.2)
         assert procs[other].poll() is None  # the other data dir's run 1 lives on

@@ -25,9 +25,9 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 from pytestqt.qtbot import QtBot
 
 from seedbed.app import run_gui
+from seedbed.core.recorder import HELD_ROWS, HELD_TAIL, EventRecorder
 from seedbed.domain.errors import UserError
 from seedbed.domain.events import OutputEvent, StatusEvent
-from seedbed.engine.recorder import HELD_ROWS, HELD_TAIL, EventRecorder
 from seedbed.store import Store
 from seedbed.ui.common.bridge import Bridge
 from seedbed.ui.common.host import FOLLOW, EngineHost

@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 
 from seedbed.agents.process import RUN_MARKER_VARIABLE, run_marker
-from seedbed.engine import shared_config
-from seedbed.engine.worktree_guard import clear_stale_locks
+from seedbed.core import shared_config
+from seedbed.core.worktree_guard import clear_stale_locks
 from seedbed.store import Store
 from seedbed.vcs.git import is_ancestor
 from tests.conftest import SeedbedCli, git, make_repo

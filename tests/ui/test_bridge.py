@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from pytestqt.qtbot import QtBot
 
-from seedbed.engine.lock import EngineLock
+from seedbed.store.lock import EngineLock
 from seedbed.ui.common.bridge import COALESCE_MS, Bridge
 from seedbed.ui.common.host import ENGINE, FOLLOW, EngineHost
 from tests.conftest import SeedbedCli

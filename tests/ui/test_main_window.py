@@ -17,7 +17,7 @@ from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from seedbed.domain.models import TaskState
-from seedbed.engine.lock import EngineLock, engine_running
+from seedbed.store.lock import EngineLock, engine_running
 from seedbed.ui.board.task_dialog import TaskDialog
 from seedbed.ui.common.context import AppContext
 from seedbed.ui.settings.settings_dialog import SettingsDialog

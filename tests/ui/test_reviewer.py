@@ -9,14 +9,14 @@ import pytest
 from PySide6.QtWidgets import QDialog
 from pytestqt.qtbot import QtBot
 
+from seedbed.core import comments as comment_ops
 from seedbed.domain.models import TaskState
-from seedbed.engine import comments as comment_ops
 from seedbed.ui.common.context import AppContext
 from seedbed.ui.review import reviewer as reviewer_module
 from seedbed.ui.review.file_model import Role, ViewedStore
 from seedbed.ui.review.reviewer import ReviewWindow
 from tests.conftest import SeedbedCli, git
-from tests.engine.test_reviewing import AGENT, prepare
+from tests.core.test_review_data import AGENT, prepare
 
 RUN_TIMEOUT_MS = 30_000
 

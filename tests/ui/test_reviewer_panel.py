@@ -11,17 +11,17 @@ from PySide6.QtCore import Qt, QUrl
 from PySide6.QtWidgets import QApplication, QDialog
 from pytestqt.qtbot import QtBot
 
+from seedbed.core import comments as comment_ops
+from seedbed.core.tasks import set_plan
 from seedbed.domain.models import MergeStrategy, Phase, TaskState
-from seedbed.engine import comments as comment_ops
-from seedbed.engine import operations
 from seedbed.store import Store
 from seedbed.ui.common.context import AppContext
 from seedbed.ui.common.host import ENGINE, FOLLOW, SNAPSHOT
 from seedbed.ui.review.reviewer import ReviewWindow
 from seedbed.ui.review.side_panel import NO_PLAN
 from tests.conftest import SeedbedCli, git
-from tests.engine.test_review import commit_in
-from tests.engine.test_reviewing import EXECUTOR, REVIEWER
+from tests.core.test_review import commit_in
+from tests.core.test_review_data import EXECUTOR, REVIEWER
 from tests.model_server import ModelServer, answer
 from tests.ui import test_reviewer
 from tests.ui.test_reviewer import RUN_TIMEOUT_MS
@@ -78,7 +78,7 @@ def test_the_plan_and_the_task_sit_beside_the_diff(
     plan_tab = side.tabs.indexOf(side.plan_page)
     assert side.tabs.tabText(plan_tab) == "Plan (none)" and side.plan.toPlainText() == ""
     assert side.plan.placeholderText() == NO_PLAN
-    operations.set_plan(app_context.store, task_id, "# Steps\n\n- rename **notes**\n")
+    set_plan(app_context.store, task_id, "# Steps\n\n- rename **notes**\n")
     window.reload()
     qtbot.waitUntil(lambda: side.tabs.tabText(plan_tab) == "Plan", timeout=10_000)
     assert side.plan.toPlainText().splitlines() == ["Steps", "rename notes"]  # rendered

@@ -13,7 +13,7 @@ from seedbed.domain.models import TaskState
 from seedbed.ui.common.context import AppContext
 from seedbed.ui.review.reviewer import ReviewWindow
 from tests.conftest import SeedbedCli
-from tests.engine.test_reviewing import prepare
+from tests.core.test_review_data import prepare
 from tests.ui.test_reviewer import RUN_TIMEOUT_MS, open_reviewer, run_task
 
 

@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QComboBox, QLabel, QLineEdit, QMessageBox, QSpinBo
 from pytestqt.qtbot import QtBot
 
 from seedbed import secrets
+from seedbed.core.setup import InvalidField, update_project_settings
 from seedbed.domain.models import (
     AgentKind,
     AgentProfile,
@@ -19,7 +20,6 @@ from seedbed.domain.models import (
     Settings,
     profile_fields,
 )
-from seedbed.engine.configure import InvalidField, update_project_settings
 from seedbed.store.settings import SETTINGS_FILE, load_settings
 from seedbed.ui.common.context import AppContext
 from seedbed.ui.settings.settings_dialog import KeysPage, SettingsDialog

@@ -12,8 +12,9 @@ from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import QApplication, QDialog, QDialogButtonBox, QLineEdit
 from pytestqt.qtbot import QtBot
 
+from seedbed.core.setup import set_project_defaults
+from seedbed.core.tasks import add_task
 from seedbed.domain.models import Phase, Task, TaskState
-from seedbed.engine import operations
 from seedbed.ui.board.task_dialog import FIRST_THAT_RUNS, NO_PROFILE, TaskDialog, one_line_title
 from seedbed.ui.common.context import AppContext
 from seedbed.ui.common.host import ENGINE, FOLLOW
@@ -277,8 +278,8 @@ def test_editing_a_task_keeps_and_changes_its_options(
 ) -> None:
     command_profile("first", "true")
     store = app_context.store
-    before = operations.add_task(store, "demo", "Lay the ground")
-    task = operations.add_task(store, "demo", "Build on it", reviewer="first", auto_merge=True)
+    before = add_task(store, "demo", "Lay the ground")
+    task = add_task(store, "demo", "Build on it", reviewer="first", auto_merge=True)
     dialog = open_dialog(qtbot, app_context, store.get_task(task.id))
     options = dialog.options_box
     assert options.reviewer.currentData() == "first" and options.auto_merge_box.isChecked()
@@ -303,7 +304,7 @@ def test_a_refused_option_leaves_no_task_and_the_project_executor_is_the_default
     command_profile("coder", "true")
     store = app_context.store
     project = store.find_project("demo")
-    operations.set_project_defaults(store, project, executor="coder")
+    set_project_defaults(store, project, executor="coder")
     dialog = open_dialog(qtbot, app_context)
     assert dialog.profile_name() == "coder"
     dialog.title_edit.setText("Waits for a ghost")
@@ -319,8 +320,8 @@ def test_a_refused_edit_changes_nothing(
 ) -> None:
     command_profile("first", "true")
     store = app_context.store
-    a = operations.add_task(store, "demo", "A")
-    b = operations.add_task(store, "demo", "B", after=[a.id])
+    a = add_task(store, "demo", "A")
+    b = add_task(store, "demo", "B", after=[a.id])
     dialog = open_dialog(qtbot, app_context, store.get_task(a.id))
     dialog.title_edit.setText("A renamed")
     dialog.options_box.after_edit.setText(str(b.id))

@@ -26,6 +26,41 @@ from seedbed.cli.text import (
     shown,
     usage_line,
 )
+from seedbed.core.changes import diff_files
+from seedbed.core.comments import (
+    add_comment,
+    comment_location,
+    delete_comment,
+    diff_since_review,
+    edit_comment,
+    request_changes_with_comments,
+)
+from seedbed.core.dependencies import set_dependencies
+from seedbed.core.diffs import diff_text
+from seedbed.core.merging import approve
+from seedbed.core.projects import remove_project
+from seedbed.core.review import discard, fix_merge_checks, resolve_conflict
+from seedbed.core.runs import finish_if_landed
+from seedbed.core.setup import (
+    add_profile,
+    add_project,
+    set_project_defaults,
+    update_profile,
+    update_project_settings,
+)
+from seedbed.core.task_detail import task_detail
+from seedbed.core.tasks import (
+    TaskBudget,
+    add_task,
+    approve_plan,
+    control_task,
+    move_before,
+    request_plan_changes,
+    set_budget,
+    set_foreground,
+    set_plan,
+    start_task,
+)
 from seedbed.domain.errors import OperationError, UserError
 from seedbed.domain.models import (
     AgentKind,
@@ -37,10 +72,8 @@ from seedbed.domain.models import (
     RunStatus,
     TaskState,
 )
-from seedbed.engine import operations as ops
 from seedbed.engine.engine import Engine
-from seedbed.engine.lock import EngineLock
-from seedbed.engine.recovery import finish_if_landed
+from seedbed.store.lock import EngineLock
 from seedbed.store.settings import load_settings
 
 
@@ -99,7 +132,7 @@ class Cli(Reads):
             if name:  # an unknown profile refuses the project before it is added
                 self.store.find_profile(name)
         base = settings.pop("base_branch", None)
-        project = ops.add_project(self.store, a.path, a.name, base, **settings)
+        project = add_project(self.store, a.path, a.name, base, **settings)
         if roles:
             project = self._set_roles(project, roles)
         self.emit(project.model_dump(mode="json"), str(project.id))
@@ -111,7 +144,7 @@ class Cli(Reads):
         settings = given_fields(a, PROJECT_SETTINGS)
         roles = {field: settings.pop(field) for field in PROJECT_ROLES if field in settings}
         if settings:
-            project = ops.update_project_settings(self.store, project.model_copy(update=settings))
+            project = update_project_settings(self.store, project.model_copy(update=settings))
         if roles:
             project = self._set_roles(project, roles)
         self.emit(project.model_dump(mode="json"), f"project {project.name} updated")
@@ -119,7 +152,7 @@ class Cli(Reads):
 
     def _set_roles(self, project: Project, roles: dict[str, str]) -> Project:
         """The roles' profiles by name ("": none); the ones not given stay."""
-        return ops.set_project_defaults(
+        return set_project_defaults(
             self.store,
             project,
             executor=roles.get("executor_profile_id"),
@@ -128,7 +161,7 @@ class Cli(Reads):
         )
 
     def project_remove(self) -> int:
-        removed = ops.remove_project(self.store, self.args.project, self.args.delete_branches)
+        removed = remove_project(self.store, self.args.project, self.args.delete_branches)
         done = "deleted" if removed.deleted else "kept"
         lines = [f"project {removed.project.name} removed ({removed.tasks} task(s) forgotten)"]
         if removed.branches:
@@ -141,7 +174,7 @@ class Cli(Reads):
     def profile_add(self) -> int:
         a = self.args
         options = given_fields(a, PROFILE_SETTINGS)
-        profile = ops.add_profile(self.store, a.name, AgentKind(a.kind), **options)
+        profile = add_profile(self.store, a.name, AgentKind(a.kind), **options)
         self.emit(profile.model_dump(mode="json"), str(profile.id))
         return EXIT_OK
 
@@ -154,7 +187,7 @@ class Cli(Reads):
             **given_fields(a, PROFILE_SETTINGS),
         }
         name = a.rename if a.rename is not None else profile.name
-        updated = ops.update_profile(self.store, profile.id, name, kind, **options)
+        updated = update_profile(self.store, profile.id, name, kind, **options)
         self.emit(updated.model_dump(mode="json"), f"profile {updated.name} updated")
         return EXIT_OK
 
@@ -174,7 +207,7 @@ class Cli(Reads):
                 prompt = a.prompt_file.read_text(encoding="utf-8")
             except (OSError, UnicodeDecodeError) as exc:
                 raise UserError(f"cannot read the prompt file {a.prompt_file}: {exc}") from None
-        task = ops.add_task(
+        task = add_task(
             self.store,
             a.project,
             a.title,
@@ -194,24 +227,24 @@ class Cli(Reads):
         return EXIT_OK
 
     def task_pin(self) -> int:
-        task = ops.set_foreground(self.store, self.args.id, not self.args.off)
+        task = set_foreground(self.store, self.args.id, not self.args.off)
         self.emit(
             task.model_dump(mode="json"),
             f"task {task.id} {'pinned' if task.foreground else 'unpinned'}",
         )
         return EXIT_OK
 
-    def _budget(self) -> ops.TaskBudget:
+    def _budget(self) -> TaskBudget:
         a = self.args
         minutes = a.time_limit
-        return ops.TaskBudget(
+        return TaskBudget(
             budget_usd=a.budget_usd,
             budget_tokens=a.budget_tokens,
             time_limit_s=None if minutes is None else minutes * 60,
         )
 
     def task_budget(self) -> int:
-        task = ops.set_budget(self.store, self.args.id, self._budget())
+        task = set_budget(self.store, self.args.id, self._budget())
         text = (
             f"task {task.id}: ${task.budget_usd:g}, {task.budget_tokens:,} tokens, "
             f"{task.time_limit_s / 60:g} minutes (0: no limit)"
@@ -220,9 +253,7 @@ class Cli(Reads):
         return EXIT_OK
 
     def task_wait(self) -> int:
-        task = ops.set_dependencies(
-            self.store, self.args.id, [] if self.args.none else self.args.after
-        )
+        task = set_dependencies(self.store, self.args.id, [] if self.args.none else self.args.after)
         waits = ", ".join(f"#{n}" for n in task.after)
         self.emit(task.model_dump(mode="json"), f"task {task.id} waits for {waits or 'nothing'}")
         return EXIT_OK
@@ -230,11 +261,11 @@ class Cli(Reads):
     def task_plan(self) -> int:
         a = self.args
         if a.approve:
-            task = ops.approve_plan(self.store, a.id)
+            task = approve_plan(self.store, a.id)
             self.emit(task.model_dump(mode="json"), f"task {task.id}: plan approved, queued")
             return EXIT_OK
         if a.request_changes is not None:
-            task = ops.request_plan_changes(self.store, a.id, a.request_changes)
+            task = request_plan_changes(self.store, a.id, a.request_changes)
             self.emit(task.model_dump(mode="json"), f"task {task.id}: back to the planner")
             return EXIT_OK
         if a.edit is None:
@@ -244,13 +275,13 @@ class Cli(Reads):
                 text = sys.stdin.read() if str(a.edit) == "-" else a.edit.read_text("utf-8")
             except (OSError, UnicodeDecodeError) as exc:
                 raise UserError(f"cannot read the plan file {a.edit}: {exc}") from None
-            task = ops.set_plan(self.store, a.id, text)
+            task = set_plan(self.store, a.id, text)
         self.emit({"id": task.id, "plan": task.plan}, task.plan.rstrip("\n") or "(no plan)")
         return EXIT_OK
 
     def task_show(self) -> int:
         finish_if_landed(self.store, self.args.id)  # an approve killed after the base moved
-        detail = ops.task_detail(self.store, self.args.id)
+        detail = task_detail(self.store, self.args.id)
         error = detail["error"]
         runs = "\n".join(
             f"  run {r['number']} {r['kind']:<9} {r['status']:<11} exit {shown(r['exit_code'])}"
@@ -288,12 +319,12 @@ class Cli(Reads):
         return EXIT_OK
 
     def task_start(self) -> int:
-        task = ops.start_task(self.store, self.args.id)
+        task = start_task(self.store, self.args.id)
         self.emit(task.model_dump(mode="json"), f"task {task.id} queued")
         return EXIT_OK
 
     def _control(self, control: Control) -> int:
-        task = ops.control_task(self.store, self.data_dir, self.args.id, control)
+        task = control_task(self.store, self.data_dir, self.args.id, control)
         self.emit(
             task.model_dump(mode="json"), f"task {task.id}: {task.state.value} {task.phase.value}"
         )
@@ -306,7 +337,7 @@ class Cli(Reads):
         return self._control(Control.REQUEUE)
 
     def task_move(self) -> int:
-        ops.move_before(self.store, self.args.id, self.args.before)
+        move_before(self.store, self.args.id, self.args.before)
         self.emit(
             {"id": self.args.id, "before": self.args.before},
             f"task {self.args.id} moved before task {self.args.before}",
@@ -382,15 +413,15 @@ class Cli(Reads):
         if self.args.since_review:
             if self.args.stat:
                 raise UserError("--stat and --since-review do not go together yet")
-            text = ops.diff_since_review(self.store, self.args.id)
+            text = diff_since_review(self.store, self.args.id)
             self.emit({"diff": text}, text)
             return EXIT_OK
         if not self.args.stat:
-            text = ops.diff_text(self.store, self.args.id)
+            text = diff_text(self.store, self.args.id)
             self.emit({"diff": text}, text)
             return EXIT_OK
         task = self.store.get_task(self.args.id)
-        files = ops.diff_files(self.store, task)
+        files = diff_files(self.store, task)
         rows = [
             f" {f.status:<2} {(f.old_path + ' → ') if f.old_path else ''}{f.path}  "
             + ("binary" if f.binary else f"+{f.insertions} -{f.deletions}")
@@ -408,7 +439,7 @@ class Cli(Reads):
         if delete is None:
             delete = load_settings(self.data_dir).delete_branch_after_merge
         with hangup_interrupts():
-            task = ops.approve(
+            task = approve(
                 self.store,
                 a.id,
                 MergeStrategy(a.strategy),
@@ -425,7 +456,7 @@ class Cli(Reads):
         return EXIT_OK
 
     def task_fix_merge(self) -> int:
-        task = ops.fix_merge_checks(self.store, self.args.id)
+        task = fix_merge_checks(self.store, self.args.id)
         self.emit(
             task.model_dump(mode="json"),
             f"task {task.id} queued: the agent merges {task.base_branch} and fixes the checks",
@@ -433,7 +464,7 @@ class Cli(Reads):
         return EXIT_OK
 
     def task_resolve_conflict(self) -> int:
-        task = ops.resolve_conflict(self.store, self.args.id)
+        task = resolve_conflict(self.store, self.args.id)
         self.emit(
             task.model_dump(mode="json"),
             f"task {task.id} queued: the agent merges {task.base_branch} and resolves the conflict",
@@ -441,7 +472,7 @@ class Cli(Reads):
         return EXIT_OK
 
     def task_request_changes(self) -> int:
-        task = ops.request_changes_with_comments(self.store, self.args.id, self.args.message)
+        task = request_changes_with_comments(self.store, self.args.id, self.args.message)
         self.emit(task.model_dump(mode="json"), f"task {task.id} queued for a follow-up run")
         return EXIT_OK
 
@@ -449,7 +480,7 @@ class Cli(Reads):
 
     def comment_add(self) -> int:
         a = self.args
-        comment = ops.add_comment(self.store, a.id, a.file, a.line, a.end_line, a.body, a.quote)
+        comment = add_comment(self.store, a.id, a.file, a.line, a.end_line, a.body, a.quote)
         self.emit(comment.model_dump(mode="json"), str(comment.id))
         return EXIT_OK
 
@@ -457,7 +488,7 @@ class Cli(Reads):
         self.store.get_task(self.args.id)
         comments = self.store.list_comments(self.args.id)
         rows = [
-            f"{c.id:>4}  {'sent  ' if c.sent else 'unsent'}  {ops.comment_location(c)}"
+            f"{c.id:>4}  {'sent  ' if c.sent else 'unsent'}  {comment_location(c)}"
             f"  {c.body.splitlines()[0][:60]}"
             for c in comments
         ]
@@ -465,17 +496,17 @@ class Cli(Reads):
         return EXIT_OK
 
     def comment_edit(self) -> int:
-        comment = ops.edit_comment(self.store, self.args.id, self.args.body)
+        comment = edit_comment(self.store, self.args.id, self.args.body)
         self.emit(comment.model_dump(mode="json"), f"comment {comment.id} changed")
         return EXIT_OK
 
     def comment_delete(self) -> int:
-        ops.delete_comment(self.store, self.args.id)
+        delete_comment(self.store, self.args.id)
         self.emit({"id": self.args.id, "deleted": True}, f"comment {self.args.id} deleted")
         return EXIT_OK
 
     def task_discard(self) -> int:
-        task = ops.discard(self.store, self.args.id, self.args.delete_branch)
+        task = discard(self.store, self.args.id, self.args.delete_branch)
         if task.branch is None:  # it never had a branch of its own
             kept = ""
         elif self.args.delete_branch:

@@ -25,7 +25,6 @@ from pydantic import Field
 from seedbed.cli.text import EXIT_FAILED, EXIT_OK
 from seedbed.domain.errors import SeedbedError, UserError
 from seedbed.domain.models import Model, Project
-from seedbed.engine.lock import EngineBusy, EngineLock
 from seedbed.paths import database_path, resolve_data_dir
 from seedbed.store import Store
 from seedbed.store.backup import (
@@ -37,6 +36,7 @@ from seedbed.store.backup import (
     restore_newest,
 )
 from seedbed.store.connection import read_only_problem
+from seedbed.store.lock import EngineBusy, EngineLock
 from seedbed.store.problems import storage_problem
 from seedbed.vcs.runner import configured_identity, seedbed_identity_note
 

@@ -13,9 +13,10 @@ import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
+from seedbed.core.dependencies import blocked_by
+from seedbed.core.tasks import apply_control_to_queued
 from seedbed.domain.errors import SeedbedError, UserError
 from seedbed.domain.models import Control, Phase, Task, TaskState
-from seedbed.engine.dependencies import blocked_by
 from seedbed.engine.recovery import recover, recover_dead_merges
 from seedbed.engine.run_support import DIFF_EVERY_S
 from seedbed.engine.runner import TaskRunner
@@ -230,23 +231,3 @@ class Engine:
     def _events_flushed(self, run_id: int, first: int, last: int) -> None:
         for listener in self.event_listeners:
             listener(run_id, first, last)
-
-
-def apply_control_to_queued(store: Store, task_id: int, control: Control) -> None:
-    """Stop or requeue a task that waits for a slot: it has no run to end.
-
-    A task that has run before (a queued resume or follow-up) goes back to waiting for
-    review; one that never ran goes back to Planned.
-    """
-    if control is not Control.REQUEUE and store.list_runs(task_id):
-        store.move_task(
-            task_id,
-            TaskState.AWAITING_REVIEW,
-            Phase.INTERRUPTED,
-            expect=TaskState.RUNNING,
-            control=Control.NONE,
-        )
-    else:
-        store.move_task(
-            task_id, TaskState.PLANNED, Phase.DRAFT, expect=TaskState.RUNNING, control=Control.NONE
-        )

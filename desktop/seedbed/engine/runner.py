@@ -24,6 +24,25 @@ from seedbed.agents.process import (
     withheld_note,
 )
 from seedbed.agents.registry import runtime_for
+from seedbed.core.budgets import check_budget
+from seedbed.core.commands import project_command, tail
+from seedbed.core.commit_messages import commit_message, merge_note, task_agent
+from seedbed.core.planning import plan_prompt
+from seedbed.core.recorder import EventRecorder, FlushListener
+from seedbed.core.review_agent import (
+    ReviewVerdict,
+    review_prompt,
+)
+from seedbed.core.rounds import fix_prompt, fix_round_due
+from seedbed.core.shared_config import SharedConfigGuard, config_change_reason
+from seedbed.core.workspace import checked_tree, commit_work
+from seedbed.core.worktree_guard import (
+    WorkNotCommitted,
+    check_repository,
+    clear_stale_locks,
+    ref_tips,
+    stale_lock_note,
+)
 from seedbed.domain.checks import commands_key
 from seedbed.domain.errors import SeedbedError, UserError
 from seedbed.domain.events import ErrorEvent, StatusEvent, Stream
@@ -42,40 +61,16 @@ from seedbed.domain.models import (
     TaskState,
 )
 from seedbed.domain.slug import numbered, task_branch, task_dir_name
-from seedbed.engine.budgets import check_budget
-from seedbed.engine.planning import plan_prompt
-from seedbed.engine.recorder import EventRecorder
-from seedbed.engine.review_agent import (
-    ReviewVerdict,
-    review_prompt,
-)
-from seedbed.engine.rounds import fix_prompt, fix_round_due
 from seedbed.engine.run_support import (
     CONTEXT_FULL,
     CONTEXT_FULL_NOTE,
     DIFF_EVERY_S,
-    FlushListener,
     StepFailed,
     Usage,
-    checked_tree,
-    commit_message,
-    commit_work,
     git_call,
-    merge_note,
-    project_command,
     stopped,
-    tail,
-    task_agent,
 )
-from seedbed.engine.shared_config import SharedConfigGuard, config_change_reason
 from seedbed.engine.verdicts import PlanAndReview
-from seedbed.engine.worktree_guard import (
-    WorkNotCommitted,
-    check_repository,
-    clear_stale_locks,
-    ref_tips,
-    stale_lock_note,
-)
 from seedbed.paths import worktrees_dir
 from seedbed.store import Store
 from seedbed.store.problems import disk_full, disk_full_reason

@@ -12,6 +12,20 @@ from typing import TYPE_CHECKING
 
 from seedbed import vcs
 from seedbed.agents.base import RunOutcome
+from seedbed.core.budgets import check_budget, spent
+from seedbed.core.comments import follow_up_prompt
+from seedbed.core.merging import MergeChecksFailed, approve
+from seedbed.core.planning import parse_split, split_note
+from seedbed.core.recorder import FlushListener
+from seedbed.core.review_agent import (
+    ReviewVerdict,
+    Verdict,
+    parse_verdict,
+    review_note,
+    save_review_comments,
+)
+from seedbed.core.transcript import final_words
+from seedbed.core.workspace import discard_changes
 from seedbed.domain.errors import SeedbedError
 from seedbed.domain.events import ErrorEvent, StatusEvent
 from seedbed.domain.models import (
@@ -26,27 +40,11 @@ from seedbed.domain.models import (
     Task,
 )
 from seedbed.domain.slug import one_line
-from seedbed.engine.budgets import check_budget, spent
-from seedbed.engine.comments import follow_up_prompt
-from seedbed.engine.merging import MergeChecksFailed, approve
-from seedbed.engine.planning import parse_split, split_note
-from seedbed.engine.review_agent import (
-    ReviewVerdict,
-    Verdict,
-    parse_verdict,
-    review_note,
-    save_review_comments,
-)
-from seedbed.engine.run_support import (
-    FlushListener,
-    discard_changes,
-    git_call,
-    stopped,
-)
+from seedbed.engine.run_support import git_call, stopped
 from seedbed.store.settings import load_settings
 
 if TYPE_CHECKING:
-    from seedbed.engine.recorder import EventRecorder
+    from seedbed.core.recorder import EventRecorder
     from seedbed.store import Store
 
 
@@ -84,7 +82,7 @@ class PlanAndReview:
         return await git_call(vcs.rev_parse, self.task.worktree, f"refs/heads/{self.task.branch}")
 
     async def _undo_changes(self, head: str, phase: Phase) -> None:
-        """What the planner or reviewer left undone (run_support.discard_changes)."""
+        """What the planner or reviewer left undone (workspace.discard_changes)."""
         assert self.task.worktree is not None and self.task.branch is not None
         note = await git_call(
             discard_changes, self.project, self.task.worktree, self.task.branch, head
@@ -99,9 +97,6 @@ class PlanAndReview:
         head = await self._branch_tip()
         outcome = await self._run_agent() if self.control is Control.NONE else stopped()
         await self._undo_changes(head, Phase.PLANNING)
-        # reviewing imports review, which imports this module: imported here.
-        from seedbed.engine.reviewing import final_words
-
         answer = ""
         if outcome.status is RunStatus.SUCCEEDED and self.control is Control.NONE:
             assert self._recorder is not None
@@ -119,9 +114,6 @@ class PlanAndReview:
         await self._undo_changes(head, Phase.REVIEWING)
         runs = [r for r in self.store.list_runs(self.task.id) if r.kind is not RunKind.REVIEW]
         checks = runs[-1].checks if runs else CheckResult()
-        # reviewing imports review, which imports this module: imported here.
-        from seedbed.engine.reviewing import final_words
-
         verdict = None
         if outcome.status is RunStatus.SUCCEEDED and self.control is Control.NONE:
             assert self._recorder is not None

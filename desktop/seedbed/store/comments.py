@@ -2,7 +2,7 @@
 
 A comment is history once it has been sent to the agent: the store records when
 (`sent_at`) and the engine refuses to change it afterwards. The store itself only
-saves what it is given; the rules live in `engine/comments.py`.
+saves what it is given; the rules live in `core/comments.py`.
 """
 
 from __future__ import annotations

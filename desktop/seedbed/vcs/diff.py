@@ -149,7 +149,7 @@ def _scratch_objects(worktree: Path) -> Iterator[dict[str, str]]:
     """An environment in which git writes new objects into a throwaway directory (and
     still reads the repository's): a diff of the working tree that is computed and then
     dropped leaves no blob behind, so a key the agent wrote that is refused at the commit
-    (engine/worktree_guard) never reaches the repository's objects."""
+    (core/worktree_guard) never reaches the repository's objects."""
     objects = run_git(worktree, "rev-parse", "--path-format=absolute", "--git-path", "objects")
     with tempfile.TemporaryDirectory(prefix="seedbed-objects-") as tmp:
         yield {"GIT_OBJECT_DIRECTORY": tmp, "GIT_ALTERNATE_OBJECT_DIRECTORIES": objects.strip()}

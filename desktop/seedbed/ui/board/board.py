@@ -19,10 +19,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from seedbed.core import merging, radar
+from seedbed.core.merge_queue import ANNOUNCED
+from seedbed.core.tasks import control_task, move_before, start_task
 from seedbed.domain.lifecycle import LABELS
 from seedbed.domain.models import Card, Control, TaskState
-from seedbed.engine import merging, operations, radar
-from seedbed.engine.merge_queue import ANNOUNCED
 from seedbed.ui.board.board_actions import CardActions
 from seedbed.ui.board.board_model import ColumnModel, Overlaps, Role, TaskModel
 from seedbed.ui.board.board_view import ColumnView
@@ -333,11 +334,11 @@ class Board(QWidget):
         store, data_dir = self.context.store, self.context.data_dir
         call: tuple[Any, ...]
         if plan.kind is MoveKind.REORDER:
-            call = (operations.move_before, store, task_id, before_id)
+            call = (move_before, store, task_id, before_id)
         elif plan.kind is MoveKind.START or plan.kind is MoveKind.RESUME:
-            call = (operations.start_task, store, task_id)
+            call = (start_task, store, task_id)
         elif plan.kind is MoveKind.REQUEUE:
-            call = (operations.control_task, store, data_dir, task_id, Control.REQUEUE)
+            call = (control_task, store, data_dir, task_id, Control.REQUEUE)
         else:
             delete = self.context.settings.value.delete_branch_after_merge
             approve = functools.partial(

@@ -12,9 +12,9 @@ from typing import Any, Protocol
 
 from PySide6.QtCore import QObject, SignalInstance
 
+from seedbed.core.tasks import control_task, set_foreground
 from seedbed.domain.lifecycle import LABELS
 from seedbed.domain.models import Card, Control, TaskState
-from seedbed.engine import operations
 from seedbed.ui.board.board_model import Role, TaskModel
 from seedbed.ui.board.board_view import ColumnView
 from seedbed.ui.board.moves import MoveKind, MovePlan, neighbour
@@ -123,7 +123,7 @@ class CardActions(QObject):
         plan = MovePlan(kind=MoveKind.NOTHING, message=f"#{card.task.id} stopped")
         store, data_dir = self.board.context.store, self.board.context.data_dir
         self.board.run_move(
-            plan, card.task.id, operations.control_task, store, data_dir, card.task.id, Control.STOP
+            plan, card.task.id, control_task, store, data_dir, card.task.id, Control.STOP
         )
 
     def requeue_task(self) -> None:
@@ -163,7 +163,7 @@ class CardActions(QObject):
             return
         pinned = not card.task.foreground
         self.board.context.host.call(
-            operations.set_foreground,
+            set_foreground,
             self.board.context.store,
             card.task.id,
             pinned,

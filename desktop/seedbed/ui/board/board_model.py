@@ -19,8 +19,8 @@ from PySide6.QtCore import (
     Qt,
 )
 
+from seedbed.core.radar import budget_note
 from seedbed.domain.models import Card, TaskState
-from seedbed.engine.radar import budget_note
 from seedbed.ui.common import format as fmt
 
 MIME_TYPE = "application/x-seedbed-task"

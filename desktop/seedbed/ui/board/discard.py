@@ -13,10 +13,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from seedbed.core.review import discard
 from seedbed.domain.errors import SeedbedError
 from seedbed.domain.lifecycle import is_legal
 from seedbed.domain.models import Task, TaskState
-from seedbed.engine import operations
 from seedbed.ui.common.context import AppContext
 from seedbed.ui.common.errors import describe_error
 from seedbed.ui.common.widgets import ErrorLabel
@@ -32,7 +32,7 @@ ARCHIVE_HINT = (
 
 
 def confirm_discard_text(task: Task, delete_branch: bool = False) -> str:
-    """What discarding this task keeps and what it removes, as `operations.discard`
+    """What discarding this task keeps and what it removes, as `core.review.discard`
     does it: uncommitted work is committed to the branch, the worktree is removed, the
     branch stays unless deleted, the task is archived (state discarded), not erased."""
     if not is_legal(task.state, TaskState.DISCARDED):
@@ -156,7 +156,7 @@ class DiscardDialog(QDialog):
         self._busy = True
         self._update_buttons()
         self.context.host.call(
-            operations.discard,
+            discard,
             self.context.store,
             self.task.id,
             self._delete_branch(),

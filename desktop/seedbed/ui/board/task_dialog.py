@@ -17,9 +17,9 @@ from PySide6.QtWidgets import (
 )
 
 from seedbed.agents import readiness
+from seedbed.core.tasks import TaskOptions, add_task, check_task_options, edit_task, start_task
 from seedbed.domain.errors import UserError
 from seedbed.domain.models import Task
-from seedbed.engine import operations
 from seedbed.store import Store
 from seedbed.ui.board.task_options import TaskOptionsBox
 from seedbed.ui.common.actions import ACTIONS
@@ -68,18 +68,16 @@ def _create_task(
     start: bool,
     foreground: bool,
     plan_first: bool,
-    options: operations.TaskOptions,
+    options: TaskOptions,
 ) -> Task:
     # By name, which is unique: add_task reads a reference as a name before an id, so
     # str(project_id) could name another project called "2".
     project = store.get_project(project_id)
     # Every option is checked before the task is made: a refusal leaves no task behind.
-    fields = operations.check_task_options(store, Task(project_id=project.id, title=title), options)
-    task = operations.add_task(
-        store, project.name, title, prompt, profile_name, False, foreground, plan_first
-    )
+    fields = check_task_options(store, Task(project_id=project.id, title=title), options)
+    task = add_task(store, project.name, title, prompt, profile_name, False, foreground, plan_first)
     task = store.update_task(task.id, **fields)
-    return operations.start_task(store, task.id) if start else task
+    return start_task(store, task.id) if start else task
 
 
 def _edit_task(
@@ -90,10 +88,10 @@ def _edit_task(
     profile_name: str | None,
     plan_first: bool,
     foreground: bool,
-    options: operations.TaskOptions,
+    options: TaskOptions,
 ) -> Task:
-    fields = operations.check_task_options(store, store.get_task(task_id), options)
-    operations.edit_task(store, task_id, title, prompt, profile_name, plan_first, foreground)
+    fields = check_task_options(store, store.get_task(task_id), options)
+    edit_task(store, task_id, title, prompt, profile_name, plan_first, foreground)
     return store.update_task(task_id, **fields)
 
 
@@ -206,7 +204,7 @@ class TaskDialog(QDialog):
         if self.task is not None and self.task.profile_id is None:
             combo.addItem("no profile", None)
         # A new task gets the project's executor, if it names one; else the engine gives
-        # it the first agent that can run when it is saved (operations.add_task).
+        # it the first agent that can run when it is saved (core.tasks.add_task).
         chosen = (
             self.task.profile_id
             if self.task is not None

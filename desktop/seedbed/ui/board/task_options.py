@@ -18,10 +18,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from seedbed.core.tasks import TaskBudget, TaskOptions
 from seedbed.domain import bounds
 from seedbed.domain.errors import UserError
 from seedbed.domain.models import AgentProfile, Project, Task
-from seedbed.engine.operations import TaskBudget, TaskOptions
 
 NONE = "none"
 AFTER_TIP = "Task numbers that must be merged before this one starts, e.g. 12, 15"

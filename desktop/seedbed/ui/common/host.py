@@ -14,9 +14,9 @@ from typing import Any
 from PySide6.QtCore import QObject
 
 from seedbed.engine.engine import Engine
-from seedbed.engine.lock import EngineBusy, EngineLock
 from seedbed.engine.watcher import StoreWatcher
 from seedbed.store import Store
+from seedbed.store.lock import EngineBusy, EngineLock
 from seedbed.ui.common.bridge import Bridge, Done, Failed
 
 TAKEOVER_SECONDS = 1.0

@@ -8,9 +8,9 @@ from collections.abc import Callable
 from PySide6.QtCore import QObject, Qt, Slot
 from PySide6.QtWidgets import QDialog, QWidget
 
+from seedbed.core import comments as comment_ops
+from seedbed.core.review_data import load_comments
 from seedbed.domain.diffs import Comment
-from seedbed.engine import comments as comment_ops
-from seedbed.engine.reviewing import load_comments
 from seedbed.store import Store
 from seedbed.ui.review.diff_view import DiffView
 from seedbed.ui.review.side_panel import CommentDialog, SidePanel

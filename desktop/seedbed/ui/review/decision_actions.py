@@ -11,15 +11,16 @@ from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QComboBox, QLabel, QPlainTextEdit
 
+from seedbed.core import comments as comment_ops
+from seedbed.core import merging, review
+from seedbed.core.merge_queue import ANNOUNCED
+from seedbed.core.tasks import approve_plan, request_plan_changes, set_plan
 from seedbed.domain.models import MergeStrategy, Phase, Task
-from seedbed.engine import comments as comment_ops
-from seedbed.engine import merging, operations, review
-from seedbed.engine.merge_queue import ANNOUNCED
 from seedbed.ui.board.discard import DiscardDialog
 from seedbed.ui.common.errors import describe_error
 
 if TYPE_CHECKING:
-    from seedbed.engine.reviewing import ReviewData
+    from seedbed.core.review_data import ReviewData
     from seedbed.ui.common.context import AppContext
     from seedbed.ui.common.widgets import ErrorLabel
     from seedbed.ui.review.side_panel import SidePanel
@@ -155,9 +156,7 @@ class DecisionActions:
     def _on_plan_approve_button_clicked(self) -> None:
         self._busy = True
         self._update_buttons()
-        self._call(
-            operations.approve_plan, self.context.store, self.task_id, done=self._on_plan_sent
-        )
+        self._call(approve_plan, self.context.store, self.task_id, done=self._on_plan_sent)
 
     @Slot()
     def _on_plan_back_button_clicked(self) -> None:
@@ -168,7 +167,7 @@ class DecisionActions:
         self._busy = True
         self._update_buttons()
         self._call(
-            operations.request_plan_changes,
+            request_plan_changes,
             self.context.store,
             self.task_id,
             comment,
@@ -184,9 +183,7 @@ class DecisionActions:
 
     @Slot(str)
     def _on_side_plan_saved(self, plan: str) -> None:
-        self._call(
-            operations.set_plan, self.context.store, self.task_id, plan, done=self._on_plan_saved
-        )
+        self._call(set_plan, self.context.store, self.task_id, plan, done=self._on_plan_saved)
 
     def _on_plan_saved(self, _task: Task) -> None:
         self.side.plan_was_saved()

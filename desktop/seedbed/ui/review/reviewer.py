@@ -22,15 +22,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from seedbed.domain.diffs import Comment, FileDiff
-from seedbed.domain.errors import SeedbedError
-from seedbed.engine.reviewing import (
+from seedbed.core.review_data import (
     ReviewData,
     load_file,
     load_outline,
     load_review,
     prefilled_message,
 )
+from seedbed.domain.diffs import Comment, FileDiff
+from seedbed.domain.errors import SeedbedError
 from seedbed.ui.common.actions import add_action
 from seedbed.ui.common.background import BackgroundCall
 from seedbed.ui.common.context import AppContext

@@ -20,10 +20,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from seedbed.core.comments import comment_location
+from seedbed.core.review_agent import Verdict
+from seedbed.core.review_data import ReviewData
 from seedbed.domain.diffs import Comment, CommentAuthor
-from seedbed.engine.comments import comment_location
-from seedbed.engine.review_agent import Verdict
-from seedbed.engine.reviewing import ReviewData
 from seedbed.ui.common import theme
 from seedbed.ui.common.widgets import never_widens, wrap_anywhere
 from seedbed.ui.review.check_output import CheckOutput

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from seedbed.core.review_data import ReviewData
 from seedbed.domain.errors import SeedbedError
-from seedbed.engine.reviewing import ReviewData
 from seedbed.store import Store
 from seedbed.ui.review.layout import split_source
 from seedbed.vcs.runner import PATHS_RAW, run_git

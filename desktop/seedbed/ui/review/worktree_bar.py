@@ -10,9 +10,9 @@ from pathlib import Path
 from PySide6.QtCore import QObject, QUrl, Signal, Slot
 from PySide6.QtGui import QAction, QDesktopServices
 
+from seedbed.core.launch import launch
+from seedbed.core.workspace import worktree_path
 from seedbed.domain.models import Task
-from seedbed.engine.launch import launch
-from seedbed.engine.reviewing import worktree_path
 from seedbed.ui.common.context import AppContext
 from seedbed.ui.common.errors import describe_error
 

@@ -31,8 +31,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from seedbed.core.setup import InvalidField
 from seedbed.domain import bounds
-from seedbed.engine.operations import InvalidField
 from seedbed.ui.common.widgets import ErrorLabel
 
 INT_LIMIT = 2**31 - 1

@@ -20,10 +20,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from seedbed.core.setup import (
+    InvalidField,
+    add_profile,
+    check_profile,
+    update_profile,
+    update_project_settings,
+)
 from seedbed.domain.errors import SeedbedError
 from seedbed.domain.models import AgentKind, AgentProfile, Project, profile_fields
-from seedbed.engine import operations as ops
-from seedbed.engine.operations import InvalidField
 from seedbed.ui.common.context import AppContext
 from seedbed.ui.common.widgets import ErrorLabel
 from seedbed.ui.settings.model_form import ModelForm
@@ -249,7 +254,7 @@ class ProjectsPage(Page):
         updated = self.form.validate(project.model_dump())
         if not isinstance(updated, Project):
             return
-        self.run(ops.update_project_settings, self.context.store, updated, on_done=self._saved)
+        self.run(update_project_settings, self.context.store, updated, on_done=self._saved)
 
     def _saved(self, project: Project) -> None:
         self.reload(select_id=project.id)
@@ -363,7 +368,7 @@ class ProfilesPage(Page):
         try:
             head = self.header.values()
             options = self.body.values()
-            profile = ops.check_profile(head["name"], head["kind"], **options)
+            profile = check_profile(head["name"], head["kind"], **options)
         except InvalidField as exc:
             self.fail(exc)
             return
@@ -372,8 +377,8 @@ class ProfilesPage(Page):
 
         def save() -> AgentProfile:
             if profile_id:
-                return ops.update_profile(store, profile_id, profile.name, profile.kind, **fields)
-            return ops.add_profile(store, profile.name, profile.kind, **fields)
+                return update_profile(store, profile_id, profile.name, profile.kind, **fields)
+            return add_profile(store, profile.name, profile.kind, **fields)
 
         self.run(save, on_done=self._saved)
 

@@ -9,10 +9,10 @@ from PySide6.QtCore import QMimeData, QObject, Qt, Signal, Slot
 from PySide6.QtWidgets import QComboBox, QFileDialog, QWidget
 
 from seedbed import vcs
+from seedbed.core.setup import add_project
 from seedbed.domain.errors import UserError
 from seedbed.domain.models import Project
 from seedbed.domain.slug import slugify
-from seedbed.engine import operations
 from seedbed.store import Store
 from seedbed.ui.common.context import AppContext
 from seedbed.ui.common.errors import describe_error
@@ -96,7 +96,7 @@ def add_repository(store: Store, path: Path) -> Project:
                 raise UserError(f"{top} is already the project {project.name!r}")
         name = free_name(wanted, {project.name for project in projects})
         try:
-            return operations.add_project(store, top, name=name)
+            return add_project(store, top, name=name)
         except UserError:
             # Another window or `seedbed project add` may have taken the name meanwhile.
             if name not in {project.name for project in store.list_projects()}:

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 
 from seedbed import secrets
 from seedbed.agents.urls import is_local
+from seedbed.core.setup import add_profile, check_profile
 from seedbed.domain.errors import UserError
 from seedbed.domain.models import (
     CLI_KINDS,
@@ -32,7 +33,6 @@ from seedbed.domain.models import (
     AgentProfile,
     ProviderKind,
 )
-from seedbed.engine.configure import add_profile, check_profile
 from seedbed.store import Store
 from seedbed.ui.common.background import BackgroundCall
 from seedbed.ui.common.context import AppContext

@@ -10,8 +10,8 @@ from PySide6.QtWidgets import QLabel, QPushButton, QVBoxLayout, QWidget
 
 from seedbed.agents import readiness
 from seedbed.agents.local_servers import DEFAULTS, Candidate, LocalServer, detect
+from seedbed.core.setup import add_profile
 from seedbed.domain.models import AgentKind, AgentProfile, ProviderKind
-from seedbed.engine.configure import add_profile
 from seedbed.store import Store
 from seedbed.ui.common.background import BackgroundCall
 from seedbed.ui.common.context import AppContext

@@ -21,9 +21,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from seedbed.core.tasks import set_foreground
 from seedbed.domain.errors import UserError
 from seedbed.domain.models import Card, Project, TaskState
-from seedbed.engine import operations
 from seedbed.ui.board.board import Board, ask
 from seedbed.ui.common import theme
 from seedbed.ui.common.actions import add_action
@@ -383,7 +383,7 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage("⚠ Read-only: nothing was changed.", 10_000)
             return
         self.context.host.call(
-            operations.set_foreground,
+            set_foreground,
             self.context.store,
             task_id,
             False,

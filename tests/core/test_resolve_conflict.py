@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 
+from seedbed.core.commit_messages import merge_note
+from seedbed.core.review import resolve_conflict, resolve_message
 from seedbed.domain.errors import UserError
-from seedbed.engine import operations
-from seedbed.engine.runner import merge_note
 from seedbed.store import Store
 from tests.conftest import SeedbedCli, git
-from tests.engine.test_review import error_line, has_merge_head, head, parents, status
+from tests.core.test_review import error_line, has_merge_head, head, parents, status
 
 # Writes its own line the first time; when it finds a merge in progress (the resolve
 # run), it resolves the conflict by writing the final content, as an agent would.
@@ -64,7 +64,7 @@ def test_the_agent_resolves_a_conflict_in_its_worktree(
     try:
         # Reviewed before: after the base is merged in, "since" would show the base's work.
         store.update_task(second, reviewed_commit=branch_tip)
-        queued = operations.resolve_conflict(store, second)
+        queued = resolve_conflict(store, second)
     finally:
         store.close()
     assert queued.reviewed_commit is None
@@ -125,14 +125,14 @@ def test_only_a_conflicted_task_can_be_resolved(
     store = Store.open(seedbed.data_dir)
     try:
         with pytest.raises(UserError, match="no merge conflict"):
-            operations.resolve_conflict(store, int(task_id))
+            resolve_conflict(store, int(task_id))
         assert store.get_task(int(task_id)).phase.value == "ready"
     finally:
         store.close()
 
 
 def test_resolve_message_names_the_files() -> None:
-    text = operations.resolve_message("main", ["a.py", "docs/b.md"])
+    text = resolve_message("main", ["a.py", "docs/b.md"])
     assert "main" in text and "- a.py" in text and "- docs/b.md" in text
     assert "conflict marker" in text and "checks pass" in text
     assert merge_note("main", "seedbed/2-x", []) == "merged main into seedbed/2-x: no conflicts"

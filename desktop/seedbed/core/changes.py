@@ -1,19 +1,21 @@
 """Which files a task's work changes: the live worktree while it runs, else its branch
-against its base. Below `review` and `comments`, which both need it."""
+against its base (`workspace.live_worktree` decides which)."""
 
 from __future__ import annotations
 
 from seedbed import vcs
+from seedbed.core.workspace import branch_exists, live_worktree
 from seedbed.domain.errors import UserError
-from seedbed.domain.models import FileChange, Task, TaskState
+from seedbed.domain.models import FileChange, Task
 from seedbed.store import Store
 
 
 def diff_files(store: Store, task: Task) -> list[FileChange]:
     project = store.get_project(task.project_id)
-    if task.state is TaskState.RUNNING and task.worktree and task.worktree.exists():
-        return vcs.worktree_diff_files(task.worktree, task.base_branch)
-    if task.branch is None or not vcs.branch_exists(project.path, task.branch):
+    live = live_worktree(task)
+    if live is not None:
+        return vcs.worktree_diff_files(live, task.base_branch)
+    if task.branch is None or not branch_exists(project, task):
         raise UserError(f"task {task.id} has no branch: it has not run, or its branch was deleted")
     return vcs.diff_files(project.path, task.base_branch, task.branch)
 
@@ -21,8 +23,9 @@ def diff_files(store: Store, task: Task) -> list[FileChange]:
 def line_count(store: Store, task: Task, path: str) -> int | None:
     """How many lines `path` has in the task's work now (its worktree while it runs, else
     its branch); None when it is not a file there."""
-    if task.state is TaskState.RUNNING and task.worktree and task.worktree.exists():
-        target = task.worktree / path
+    live = live_worktree(task)
+    if live is not None:
+        target = live / path
         try:
             with target.open("rb") as file:
                 return sum(1 for _ in file)

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
+from seedbed.core.comments import follow_up_prompt
 from seedbed.domain.diffs import Comment, CommentAuthor
-from seedbed.engine.comments import follow_up_prompt
 from tests.conftest import Result, SeedbedCli, git
 
 # First run: write three lines (and a note in the README). A follow-up run: save its

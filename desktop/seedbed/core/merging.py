@@ -25,6 +25,11 @@ from pathlib import Path
 
 from seedbed import secrets, vcs
 from seedbed.agents.process import RUN_MARKER_VARIABLE, run_marker
+from seedbed.core.commands import project_command, tail
+from seedbed.core.commit_messages import leftover_message, merge_message, task_agent
+from seedbed.core.merge_queue import ANNOUNCED, merge_turn
+from seedbed.core.recorder import EventRecorder, FlushListener
+from seedbed.core.workspace import commit_work, remove_workspace, worktree_path
 from seedbed.domain.checks import commands_key, standing_checks
 from seedbed.domain.errors import OperationError, UserError
 from seedbed.domain.events import ErrorEvent, StatusEvent, Stream
@@ -47,18 +52,6 @@ from seedbed.domain.models import (
 )
 from seedbed.domain.slug import one_line
 from seedbed.domain.trailers import AGENT_KEY
-from seedbed.engine.merge_queue import ANNOUNCED, merge_turn
-from seedbed.engine.recorder import EventRecorder
-from seedbed.engine.run_support import (
-    FlushListener,
-    commit_work,
-    leftover_message,
-    merge_message,
-    project_command,
-    remove_workspace,
-    tail,
-    task_agent,
-)
 from seedbed.paths import worktrees_dir
 from seedbed.store import Store
 from seedbed.store.approving import holding_approve
@@ -346,8 +339,9 @@ def _commit_leftovers(
 ) -> None:
     """Commit what is left in the worktree; `note` hears what was done (a stale lock
     removed)."""
-    if task.worktree is not None and task.worktree.exists():
-        commit_work(project, task.worktree, leftover_message(task, agent), note=note)
+    worktree = worktree_path(task)
+    if worktree is not None:
+        commit_work(project, worktree, leftover_message(task, agent), note=note)
 
 
 def _unqueue(
@@ -382,7 +376,7 @@ def _merge_checked(
         recorder.add([StatusEvent(phase="merging", message=message)])
         recorder.flush()
 
-    worktree = task.worktree if task.worktree is not None and task.worktree.exists() else None
+    worktree = worktree_path(task)
     plan = plan_merge(
         project.path,
         task.base_branch,

@@ -17,10 +17,10 @@ from enum import StrEnum
 
 from pydantic import Field, ValidationError
 
+from seedbed.core.comments import add_comment
 from seedbed.domain.diffs import Comment, CommentAuthor
 from seedbed.domain.errors import SeedbedError
 from seedbed.domain.models import Model, Task
-from seedbed.engine.comments import add_comment
 from seedbed.store import Store
 
 MAX_DIFF_CHARS = 60_000  # of the diff in the reviewer's prompt; the rest is cut, and said

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from seedbed.core.changes import diff_files
 from seedbed.domain.errors import SeedbedError
 from seedbed.domain.models import TaskState
-from seedbed.engine.changes import diff_files
 from seedbed.store import Store
 
 ACTIVE = (TaskState.RUNNING, TaskState.AWAITING_REVIEW)

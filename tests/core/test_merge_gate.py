@@ -16,12 +16,12 @@ from typing import Any
 
 import pytest
 
-from seedbed.engine import recovery
-from seedbed.engine.merging import board_cards, telling_lines
+from seedbed.core.merging import board_cards, telling_lines
+from seedbed.core.runs import processes_of_run
 from seedbed.store import Store
 from seedbed.ui.common.format import check_label
 from tests.conftest import SeedbedCli, git, make_repo
-from tests.engine.test_review import STRATEGIES, error_line, head
+from tests.core.test_review import STRATEGIES, error_line, head
 
 # Every Python file of the project runs: a module that imports a deleted one fails.
 CHECK = 'for f in *.py; do python3 "$f" > /dev/null || exit 1; done'
@@ -246,7 +246,7 @@ def test_an_approve_killed_while_checking_is_undone_by_recovery(
 
     seedbed.ok("run", "--until-idle")  # the engine's start-up recovery
 
-    assert not recovery.processes_of_run(seedbed.data_dir, run_id)  # its check was killed
+    assert not processes_of_run(seedbed.data_dir, run_id)  # its check was killed
     task = seedbed.show(task_id)
     assert (task["state"], task["phase"]) == ("awaiting_review", "ready")
     assert "approve was interrupted" in task["error"]
@@ -357,7 +357,7 @@ def wait_checking(seedbed: SeedbedCli, task_id: int) -> int:
     deadline = time.monotonic() + 30
     while True:
         runs = [r for r in seedbed.show(task_id)["runs"] if r["kind"] == "merge"]
-        if runs and recovery.processes_of_run(seedbed.data_dir, runs[-1]["id"]):
+        if runs and processes_of_run(seedbed.data_dir, runs[-1]["id"]):
             return int(runs[-1]["id"])
         assert time.monotonic() < deadline, "the merge check never started"
         time.sleep(0.1)
@@ -375,7 +375,7 @@ def test_a_closed_terminal_ends_the_approve_cleanly(seedbed: SeedbedCli, lib_rep
     task = seedbed.show(task_id)
     assert (task["state"], task["phase"]) == ("awaiting_review", "ready")
     assert [r["status"] for r in task["runs"] if r["kind"] == "merge"] == ["failed"]
-    assert not recovery.processes_of_run(seedbed.data_dir, run_id)  # its checks were stopped
+    assert not processes_of_run(seedbed.data_dir, run_id)  # its checks were stopped
     assert ".merge-check" not in git(lib_repo, "worktree", "list")
 
 
@@ -389,14 +389,14 @@ def test_an_engine_that_runs_undoes_an_approve_killed_meanwhile(
         run_id = wait_checking(seedbed, task_id)
         os.kill(approving.pid, signal.SIGKILL)
         approving.communicate(timeout=10)
-        assert recovery.processes_of_run(seedbed.data_dir, run_id)  # its check outlived it
+        assert processes_of_run(seedbed.data_dir, run_id)  # its check outlived it
 
         deadline = time.monotonic() + 20  # the engine looks every 5 s
         while seedbed.show(task_id)["phase"] != "ready":
             assert time.monotonic() < deadline, seedbed.show(task_id)
             time.sleep(0.2)
         assert "approve was interrupted" in seedbed.show(task_id)["error"]
-        assert not recovery.processes_of_run(seedbed.data_dir, run_id)
+        assert not processes_of_run(seedbed.data_dir, run_id)
     finally:
         engine.send_signal(signal.SIGTERM)
         engine.communicate(timeout=30)

@@ -5,20 +5,15 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from seedbed.core.review_agent import Verdict
+from seedbed.core.review_data import load_file, load_outline, load_review, prefilled_message
+from seedbed.core.transcript import last_answer
 from seedbed.domain.diffs import FileDiff
 from seedbed.domain.events import TextEvent
 from seedbed.domain.models import Phase, Task, TaskState
-from seedbed.engine.review_agent import Verdict
-from seedbed.engine.reviewing import (
-    last_answer,
-    load_file,
-    load_outline,
-    load_review,
-    prefilled_message,
-)
 from seedbed.store import Store
 from tests.conftest import SeedbedCli, git
-from tests.engine.test_review import finish_task
+from tests.core.test_review import finish_task
 
 LIB = "".join(f"line {n}\n" for n in range(1, 41))
 AGENT = (

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from seedbed.core.launch import launch, launch_argv
 from seedbed.domain.errors import UserError
-from seedbed.engine.launch import launch, launch_argv
 
 TRICKY = 'my work/it\'s "quoted" $HOME; rm -rf x'
 

@@ -11,27 +11,24 @@ file parsed; the whole of it follows. `load_file` parses one file of an outline.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable
-from pathlib import Path
 
 from pydantic import Field
 
+from seedbed.core.merging import base_moved_since_checks
+from seedbed.core.radar import budget_note, overlapping_tasks
+from seedbed.core.review_agent import ReviewVerdict, parse_verdict
+from seedbed.core.transcript import final_words
+from seedbed.core.workspace import branch_exists, live_worktree
 from seedbed.domain.checks import shown_checks
 from seedbed.domain.diffs import Comment, FileDiff
 from seedbed.domain.errors import SeedbedError, UserError
-from seedbed.domain.models import CheckResult, Model, Run, RunKind, Task, TaskState
-from seedbed.engine.merging import base_moved_since_checks
-from seedbed.engine.radar import budget_note, overlapping_tasks
-from seedbed.engine.review_agent import ReviewVerdict, parse_verdict
+from seedbed.domain.models import CheckResult, Model, Run, RunKind, Task
 from seedbed.store import Store
 from seedbed.vcs import diff as vcs_diff
-from seedbed.vcs.git import branch_exists
 
 MAX_LINES = 20_000  # diff lines per file shown before "too large: show anyway"
-SUMMARY_PAGE = 200  # log rows read per step when looking back for the last answer
-SUMMARY_ROWS = 5000  # and how far back at most
 MESSAGE_CHARS = 600  # of the executor's summary in the prefilled commit message, at most
 MESSAGE_LINES = 8  # and lines: a command agent's stdout is no commit message
 EXECUTOR_RUNS = (RunKind.IMPLEMENT, RunKind.FIX)
@@ -68,37 +65,6 @@ class ReviewData(Model):
     outline: bool = Field(False, description="Files not parsed yet; the rest follows.")
 
 
-def final_words(store: Store, run_id: int) -> str:
-    """A run's answer: its last complete text, or, from an agent that only prints (a
-    command), what it printed on stdout."""
-    answer = last_answer(store, run_id)
-    if answer:
-        return answer
-    lines: list[str] = []
-    total = store.count_log_rows(run_id)
-    for first in range(0, total, SUMMARY_PAGE):
-        for _row, _seq, data in store.read_log_rows(run_id, first, SUMMARY_PAGE):
-            event = json.loads(data)
-            if event.get("kind") == "output" and event.get("stream") == "stdout":
-                lines.append(str(event.get("line", "")))
-    return "\n".join(lines).strip()
-
-
-def last_answer(store: Store, run_id: int) -> str:
-    """The run's last non-delta text event, looked for backwards through its log rows
-    (streamed pieces have no row; whole answers do)."""
-    end = store.count_log_rows(run_id)
-    first = end
-    while first > 0 and end - first < SUMMARY_ROWS:
-        first = max(0, first - SUMMARY_PAGE)
-        rows = store.read_log_rows(run_id, first, SUMMARY_PAGE)
-        for _row, _seq, data in reversed(rows):
-            event = json.loads(data)
-            if event.get("kind") == "text" and not event.get("delta"):
-                return str(event.get("text", "")).strip()
-    return ""
-
-
 def _range(
     store: Store, task: Task, since_reviewed: bool
 ) -> tuple[vcs_diff.DiffRange, bool, str | None]:
@@ -108,14 +74,14 @@ def _range(
     if task.branch is None:
         raise UserError(f"task {task.id} has no branch yet: it has not run")
     reviewed = task.reviewed_commit
-    running = task.state is TaskState.RUNNING and task.worktree and task.worktree.exists()
+    live = live_worktree(task)
     if since_reviewed and reviewed:
-        if running and task.worktree is not None:
-            return vcs_diff.worktree_range_since(task.worktree, reviewed), True, reviewed
+        if live is not None:
+            return vcs_diff.worktree_range_since(live, reviewed), True, reviewed
         return vcs_diff.commit_range(project.path, reviewed, task.branch), False, reviewed
-    if running and task.worktree is not None:
-        return vcs_diff.worktree_range(task.worktree, task.base_branch), True, None
-    if not branch_exists(project.path, task.branch):
+    if live is not None:
+        return vcs_diff.worktree_range(live, task.base_branch), True, None
+    if not branch_exists(project, task):
         raise UserError(f"the branch {task.branch} of task {task.id} no longer exists")
     return vcs_diff.branch_range(project.path, task.base_branch, task.branch), False, None
 
@@ -266,8 +232,3 @@ def load_file(data: ReviewData, file: FileDiff) -> FileDiff:
 
 def load_comments(store: Store, task_id: int) -> list[Comment]:
     return store.list_comments(task_id)
-
-
-def worktree_path(task: Task) -> Path | None:
-    """The folder "Open worktree" shows, when it is there."""
-    return task.worktree if task.worktree is not None and task.worktree.exists() else None

@@ -19,12 +19,14 @@ from itertools import islice
 from pathlib import PurePosixPath
 
 from seedbed import vcs
+from seedbed.core.changes import diff_files, line_count
+from seedbed.core.setup import check_text
+from seedbed.core.tasks import request_changes
+from seedbed.core.workspace import branch_exists, live_worktree
 from seedbed.domain import bounds
 from seedbed.domain.diffs import Comment, CommentAuthor
 from seedbed.domain.errors import SeedbedError, UserError
 from seedbed.domain.models import Task, TaskState
-from seedbed.engine.changes import diff_files, line_count
-from seedbed.engine.configure import check_text
 from seedbed.store import Store
 
 MAX_BODY_CHARS = 20_000
@@ -211,9 +213,6 @@ def request_changes_with_comments(store: Store, task_id: int, message: str = "")
     """Send the task back to its agent with the unsent, unresolved comments and the
     message (either may be missing, not both); remember the branch tip that was reviewed
     and mark the comments sent."""
-    # operations re-exports this module, so importing it at the top would be circular.
-    from seedbed.engine.operations import request_changes
-
     comments = [c for c in store.list_comments(task_id, unsent_only=True) if not c.resolved]
     check_text(message, "the message")
     tip = reviewed_tip(store, store.get_task(task_id))
@@ -246,9 +245,10 @@ def diff_since_review(store: Store, task_id: int) -> str:
             f"task {task_id} has not been sent back with changes requested: "
             "there is no earlier review to compare with"
         )
-    if task.state is TaskState.RUNNING and task.worktree and task.worktree.exists():
-        return vcs.worktree_diff_text(task.worktree, task.reviewed_commit)
-    repo = store.get_project(task.project_id).path
-    if task.branch is None or not vcs.branch_exists(repo, task.branch):
+    live = live_worktree(task)
+    if live is not None:
+        return vcs.worktree_diff_text(live, task.reviewed_commit)
+    project = store.get_project(task.project_id)
+    if task.branch is None or not branch_exists(project, task):
         raise UserError(f"task {task_id} has no branch: it was deleted")
-    return vcs.diff_text(repo, task.reviewed_commit, task.branch)
+    return vcs.diff_text(project.path, task.reviewed_commit, task.branch)

@@ -1,5 +1,5 @@
 """Checking profiles and project settings for the user: one set of rules for the CLI and
-the settings dialog (operations.check_profile, update_profile, update_project_settings)."""
+the settings dialog (core.setup.check_profile, update_profile, update_project_settings)."""
 
 from __future__ import annotations
 
@@ -9,10 +9,15 @@ from typing import Any
 
 import pytest
 
+from seedbed.core.setup import (
+    InvalidField,
+    add_profile,
+    check_profile,
+    update_profile,
+    update_project_settings,
+)
 from seedbed.domain.errors import UserError
 from seedbed.domain.models import AgentKind, ProviderKind
-from seedbed.engine import operations as ops
-from seedbed.engine.operations import InvalidField
 from seedbed.store import Store
 from tests.conftest import SeedbedCli
 
@@ -45,13 +50,13 @@ def test_check_profile_names_the_field_at_fault(
     name: str, kind: AgentKind, options: dict[str, Any], field: str, message: str
 ) -> None:
     with pytest.raises(InvalidField, match=message) as caught:
-        ops.check_profile(name, kind, **options)
+        check_profile(name, kind, **options)
     assert caught.value.field == field
     assert isinstance(caught.value, UserError)  # the CLI's exit code 2
 
 
 def test_check_profile_returns_the_profile_and_stores_nothing(store: Store) -> None:
-    profile = ops.check_profile(
+    profile = check_profile(
         " fast ", AgentKind.BUILTIN, provider=ProviderKind.OPENAI, model="m", timeout=None
     )
     assert (profile.name, profile.id, profile.provider) == ("fast", 0, ProviderKind.OPENAI)
@@ -67,20 +72,20 @@ def test_profile_add_on_the_cli_uses_the_same_rules(seedbed: SeedbedCli) -> None
 
 
 def test_update_profile_replaces_every_field(store: Store) -> None:
-    first = ops.add_profile(store, "w", AgentKind.COMMAND, command="true", timeout=5.0)
-    other = ops.add_profile(store, "other", AgentKind.COMMAND, command="true")
-    updated = ops.update_profile(store, first.id, "worker", AgentKind.CODEX, model="gpt-x")
+    first = add_profile(store, "w", AgentKind.COMMAND, command="true", timeout=5.0)
+    other = add_profile(store, "other", AgentKind.COMMAND, command="true")
+    updated = update_profile(store, first.id, "worker", AgentKind.CODEX, model="gpt-x")
     assert updated.id == first.id
     stored = store.get_profile(first.id)
     assert (stored.name, stored.kind, stored.model) == ("worker", AgentKind.CODEX, "gpt-x")
     assert (stored.command, stored.timeout) == ("", None)  # left out: the defaults
 
     with pytest.raises(UserError, match="already exists"):
-        ops.update_profile(store, first.id, "other", AgentKind.CODEX)
+        update_profile(store, first.id, "other", AgentKind.CODEX)
     with pytest.raises(InvalidField, match="needs --command"):
-        ops.update_profile(store, other.id, "other", AgentKind.COMMAND)
+        update_profile(store, other.id, "other", AgentKind.COMMAND)
     with pytest.raises(UserError, match="no profile with id 99"):
-        ops.update_profile(store, 99, "x", AgentKind.CODEX)
+        update_profile(store, 99, "x", AgentKind.CODEX)
     assert store.get_profile(other.id) == other
 
 
@@ -95,14 +100,14 @@ def test_update_project_settings_checks_before_saving(
         ({"copy_globs": [".env", "a\0b"]}, "copy_globs"),
     ]:
         with pytest.raises(InvalidField) as caught:
-            ops.update_project_settings(store, before.model_copy(update=changes))
+            update_project_settings(store, before.model_copy(update=changes))
         assert caught.value.field == field
     assert store.find_project(project) == before
 
     wanted = before.model_copy(
         update={"setup_command": "make setup", "copy_globs": [".env"], "diff_budget": 300}
     )
-    ops.update_project_settings(store, wanted)
+    update_project_settings(store, wanted)
     assert store.find_project(project) == wanted
 
 

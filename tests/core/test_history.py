@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import SeedbedCli, git
-from tests.engine.test_resolve_conflict import two_conflicting_tasks
-from tests.engine.test_review import STRATEGIES, finish_task, head
+from tests.core.test_resolve_conflict import two_conflicting_tasks
+from tests.core.test_review import STRATEGIES, finish_task, head
 
 USER = "Test Author <author@example.com>"  # the identity conftest's repo configures
 SEEDBED = "Seedbed <seedbed@localhost>"

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from seedbed.engine.radar import budget_note, overlapping_tasks, overlaps
+from seedbed.core.radar import budget_note, overlapping_tasks, overlaps
 from seedbed.store import Store
 from tests.conftest import SeedbedCli, git
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from seedbed import vcs
+from seedbed.core.workspace import remove_workspace, worktree_path
 from seedbed.domain.errors import UserError
 from seedbed.domain.models import Model, Project, Task, TaskState
-from seedbed.engine.run_support import remove_workspace
 from seedbed.store import Store
 
 ACTIVE = (TaskState.RUNNING, TaskState.AWAITING_REVIEW)
@@ -42,7 +42,7 @@ def remove_project(store: Store, ref: str, delete_branches: bool = False) -> Rem
     tasks = store.list_tasks(project.id)
     check_no_active_tasks(tasks, project)
     branches = [task.branch for task in tasks if task.branch]
-    worktrees = [task.worktree for task in tasks if task.worktree and task.worktree.exists()]
+    worktrees = [path for task in tasks if (path := worktree_path(task)) is not None]
     if delete_branches:
         for task in tasks:
             if task.worktree is not None:

@@ -13,6 +13,7 @@ from seedbed.store.problems import disk_full
 
 FLUSH_EVERY_S = 0.05
 FLUSH_AT_ROWS = 2000
+FlushListener = Callable[[int, int, int], None]  # run id, first and last seq written
 HELD_ROWS = 20_000  # kept in memory while the disk is full; the middle ones are counted, lost
 HELD_TAIL = 200  # of which the latest: how the run ended matters most
 REDACTED = "[redacted]"

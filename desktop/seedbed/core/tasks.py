@@ -1,14 +1,13 @@
-"""What a user can do to projects and tasks, as plain blocking functions.
+"""What a user can do to tasks on the board, as plain blocking functions.
 
 The CLI calls these directly; the window calls them on the engine loop through
 `asyncio.to_thread`. Each checks its input, changes the store in short guarded
 transactions and git through `vcs`, and raises UserError or OperationError with a
 message meant for a person.
 
-The task operations (the board) are here; setting up projects and profiles is in
-`configure`, reviewing a task's work in `review`, review comments in `comments` and the
-diff budget and conflict radar in `radar`, all re-exported, so every operation is
-`operations.<name>`.
+The other verbs live beside these, each in its own module: setting up projects and
+profiles in `setup`, deciding on a task's work in `review` (approving: `merging`),
+review comments in `comments`, reading a task in `diffs`, `task_detail`, `review_data`.
 """
 
 from __future__ import annotations
@@ -21,6 +20,9 @@ from typing import Any
 from pydantic import Field
 
 from seedbed.agents.readiness import default_profile
+from seedbed.core.dependencies import check_dependencies
+from seedbed.core.runs import holding_task, interrupt_run
+from seedbed.core.setup import check_text
 from seedbed.domain.errors import OperationError, UserError
 from seedbed.domain.lifecycle import check_move
 from seedbed.domain.models import (
@@ -35,99 +37,9 @@ from seedbed.domain.models import (
     Task,
     TaskState,
 )
-from seedbed.engine.changes import diff_files
-from seedbed.engine.comments import (
-    add_comment,
-    comment_location,
-    delete_comment,
-    diff_since_review,
-    edit_comment,
-    follow_up_prompt,
-    request_changes_with_comments,
-)
-from seedbed.engine.configure import (
-    PROJECT_NAME,
-    InvalidField,
-    add_profile,
-    add_project,
-    check_profile,
-    check_text,
-    set_project_defaults,
-    update_profile,
-    update_project_settings,
-)
-from seedbed.engine.dependencies import check_dependencies, set_dependencies
-from seedbed.engine.engine import apply_control_to_queued
-from seedbed.engine.lock import EngineBusy, EngineLock
-from seedbed.engine.merging import approve
-from seedbed.engine.projects import RemovedProject, remove_project
-from seedbed.engine.radar import budget_note, overlapping_tasks
-from seedbed.engine.recovery import holding_task, interrupt_run
-from seedbed.engine.review import (
-    diff_stat,
-    diff_text,
-    discard,
-    fix_merge_checks,
-    resolve_conflict,
-    resolve_message,
-    task_detail,
-)
-from seedbed.engine.run_support import remove_workspace
 from seedbed.store import Store
+from seedbed.store.lock import EngineBusy, EngineLock
 from seedbed.store.problems import out_of_space
-
-__all__ = [
-    "CONTINUE_MESSAGE",
-    "CONTROL_WAIT_S",
-    "MAX_FOREGROUND",
-    "PROJECT_NAME",
-    "RESUME_MESSAGE",
-    "InvalidField",
-    "RemovedProject",
-    "TaskOptions",
-    "add_comment",
-    "add_profile",
-    "add_project",
-    "add_task",
-    "approve",
-    "approve_plan",
-    "budget_note",
-    "check_profile",
-    "check_room_to_pin",
-    "check_task_options",
-    "check_text",
-    "comment_location",
-    "control_task",
-    "delete_comment",
-    "diff_files",
-    "diff_since_review",
-    "diff_stat",
-    "diff_text",
-    "discard",
-    "edit_comment",
-    "edit_task",
-    "fix_merge_checks",
-    "follow_up_prompt",
-    "move_before",
-    "overlapping_tasks",
-    "remove_project",
-    "remove_workspace",
-    "request_changes",
-    "request_changes_with_comments",
-    "request_plan_changes",
-    "resolve_conflict",
-    "resolve_message",
-    "set_budget",
-    "set_dependencies",
-    "set_foreground",
-    "set_plan",
-    "set_project_defaults",
-    "set_task_options",
-    "start_task",
-    "task_detail",
-    "update_profile",
-    "update_project_settings",
-]
 
 CONTROL_WAIT_S = 30.0
 RESUME_MESSAGE = "The previous run was interrupted. Continue the task where it stopped."
@@ -485,3 +397,23 @@ def control_task(store: Store, data_dir: Path, task_id: int, control: Control) -
         return store.get_task(task_id)
     finally:
         lock.release()
+
+
+def apply_control_to_queued(store: Store, task_id: int, control: Control) -> None:
+    """Stop or requeue a task that waits for a slot: it has no run to end.
+
+    A task that has run before (a queued resume or follow-up) goes back to waiting for
+    review; one that never ran goes back to Planned.
+    """
+    if control is not Control.REQUEUE and store.list_runs(task_id):
+        store.move_task(
+            task_id,
+            TaskState.AWAITING_REVIEW,
+            Phase.INTERRUPTED,
+            expect=TaskState.RUNNING,
+            control=Control.NONE,
+        )
+    else:
+        store.move_task(
+            task_id, TaskState.PLANNED, Phase.DRAFT, expect=TaskState.RUNNING, control=Control.NONE
+        )

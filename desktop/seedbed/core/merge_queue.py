@@ -4,7 +4,7 @@ An approve registers a MergeRequest on its task (when it was asked) and holds th
 approve lock (store/approving.py) for as long as it lives. Its turn comes when no live
 approve of the project was asked before it and the project's merge lock is free. Both
 locks are flock: the kernel lets go of them when their process dies, so a killed approve
-never blocks the queue, and recovery puts its task back (engine/recovery.py).
+never blocks the queue, and recovery puts its task back (core/runs.py).
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from seedbed.core.recorder import EventRecorder
 from seedbed.domain.events import StatusEvent
 from seedbed.domain.models import MergeRequest, Project, Task
-from seedbed.engine.recorder import EventRecorder
 from seedbed.store import Store
 from seedbed.store.approving import approve_alive
 
