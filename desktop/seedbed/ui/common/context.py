@@ -7,6 +7,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
+from seedbed.core.context import Context
 from seedbed.domain.models import Settings
 from seedbed.store import Store
 from seedbed.store.settings import load_settings, save_settings
@@ -41,6 +42,11 @@ class AppContext:
     host: EngineHost
     settings: SettingsHolder
     project_id: int | None = field(default=None)
+
+    @property
+    def core(self) -> Context:
+        """What the application layer's verbs are called with (core/context.py)."""
+        return Context(self.store)
 
     @classmethod
     def create(
