@@ -22,7 +22,15 @@ from websockets.exceptions import ConnectionClosed
 
 from seedbed.api.endpoint import TcpEndpoint, UnixEndpoint
 from seedbed.api.errors import EngineStopped, exception_for
-from seedbed.api.handshake import Target, connect_error, request_text, stopped, target_for, typed
+from seedbed.api.handshake import (
+    CONNECT_ERRORS,
+    Target,
+    connect_error,
+    request_text,
+    stopped,
+    target_for,
+    typed,
+)
 from seedbed.api.protocol import (
     HELLO,
     PROTOCOL_VERSION,
@@ -82,7 +90,7 @@ class ApiClient:
                 ws = await unix_connect(str(target.endpoint.path), target.uri, **target.options())
             else:
                 ws = await connect(target.uri, **target.options())
-        except Exception as exc:
+        except CONNECT_ERRORS as exc:
             raise connect_error(exc, target) from None
         return cls(ws, target, on_notification)
 
@@ -110,16 +118,16 @@ class ApiClient:
         return typed(result, reply.result)
 
     async def hello(self) -> Hello:
-        return await self.call(HELLO, None, Hello)
+        return Hello.model_validate(await self.call(HELLO))
 
     async def subscribe(self, topics: Iterable[str]) -> list[str]:
         """Receive the events of `topics` from now on; every topic subscribed to after."""
-        reply = await self.call(SUBSCRIBE, {"topics": list(topics)}, Subscribed)
-        return reply.topics
+        reply = await self.call(SUBSCRIBE, {"topics": list(topics)})
+        return Subscribed.model_validate(reply).topics
 
     async def unsubscribe(self, topics: Iterable[str]) -> list[str]:
-        reply = await self.call(UNSUBSCRIBE, {"topics": list(topics)}, Subscribed)
-        return reply.topics
+        reply = await self.call(UNSUBSCRIBE, {"topics": list(topics)})
+        return Subscribed.model_validate(reply).topics
 
     async def notifications(self) -> AsyncIterator[Notification]:
         """The notifications as they come (without a callback given at connect). Ends when

@@ -82,8 +82,13 @@ def target_for(
     return Target(data_dir, endpoint, token, client_name, protocol)
 
 
+# What connecting raises when the engine cannot be reached or refuses the handshake.
+CONNECT_ERRORS = (OSError, TimeoutError, InvalidHandshake)
+
+
 def connect_error(exc: BaseException, target: Target) -> SeedbedError:
-    """The one sentence for a connection that failed before it was open."""
+    """The one sentence for a connection that failed (one of CONNECT_ERRORS) before it
+    was open."""
     where = target.data_dir
     if isinstance(exc, InvalidStatus):
         status = exc.response.status_code
@@ -103,11 +108,9 @@ def connect_error(exc: BaseException, target: Target) -> SeedbedError:
         return EngineUnavailable(
             f"the engine of {where} did not answer within {OPEN_TIMEOUT:.0f} s"
         )
-    if isinstance(exc, InvalidHandshake | OSError):
-        return EngineUnavailable(
-            f"cannot reach the engine of {where} at {describe(target.endpoint)}: {exc}"
-        )
-    raise exc
+    return EngineUnavailable(
+        f"cannot reach the engine of {where} at {describe(target.endpoint)}: {exc}"
+    )
 
 
 def mismatch(target: Target, theirs: int) -> ProtocolMismatch:

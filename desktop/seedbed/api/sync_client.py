@@ -22,7 +22,15 @@ from websockets.sync.client import ClientConnection, connect, unix_connect
 
 from seedbed.api.endpoint import TcpEndpoint, UnixEndpoint
 from seedbed.api.errors import exception_for
-from seedbed.api.handshake import Target, connect_error, request_text, stopped, target_for, typed
+from seedbed.api.handshake import (
+    CONNECT_ERRORS,
+    Target,
+    connect_error,
+    request_text,
+    stopped,
+    target_for,
+    typed,
+)
 from seedbed.api.protocol import (
     HELLO,
     PROTOCOL_VERSION,
@@ -68,7 +76,7 @@ class SyncClient:
                 )
             else:
                 ws = connect(target.uri, legacy=True, **target.options())
-        except Exception as exc:
+        except CONNECT_ERRORS as exc:
             raise connect_error(exc, target) from None
         return cls(ws, target)
 
@@ -98,13 +106,13 @@ class SyncClient:
         return typed(result, message.result)
 
     def hello(self) -> Hello:
-        return self.call(HELLO, None, Hello)
+        return Hello.model_validate(self.call(HELLO))
 
     def subscribe(self, topics: Iterable[str]) -> list[str]:
-        return self.call(SUBSCRIBE, {"topics": list(topics)}, Subscribed).topics
+        return Subscribed.model_validate(self.call(SUBSCRIBE, {"topics": list(topics)})).topics
 
     def unsubscribe(self, topics: Iterable[str]) -> list[str]:
-        return self.call(UNSUBSCRIBE, {"topics": list(topics)}, Subscribed).topics
+        return Subscribed.model_validate(self.call(UNSUBSCRIBE, {"topics": list(topics)})).topics
 
     def receive(self, timeout: float | None = None) -> Notification:
         """The next notification; TimeoutError when none comes within `timeout` s,
