@@ -77,9 +77,7 @@ def clear_stale(path: Path, data_dir: Path) -> None:
     try:
         probe.connect(os.fspath(path))
     except (ConnectionRefusedError, FileNotFoundError):
-        with contextlib.suppress(FileNotFoundError):
-            path.unlink()  # its engine died without removing it (kill -9)
-        return
+        return  # its engine died without removing it (kill -9): the rename replaces it
     except OSError:
         pass  # it exists and does not refuse (a full backlog, a slow engine): alive
     finally:
