@@ -96,7 +96,10 @@ class LoopThread:
 
     def __init__(self) -> None:
         self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, name="engine-loop")
+        # A daemon: a test that fails half-way must not keep the test run from exiting.
+        self.thread = threading.Thread(
+            target=self.loop.run_forever, name="engine-loop", daemon=True
+        )
         self.thread.start()
 
     def run(self, coro: Coroutine[Any, Any, T], timeout: float = 10) -> T:
@@ -138,5 +141,7 @@ def engine(data_dir: Path) -> Iterator[Callable[..., RunningEngine]]:
 
     yield start
     for loop, server in loops:
-        loop.run(server.close())
-        loop.stop()
+        try:
+            loop.run(server.close())
+        finally:
+            loop.stop()
