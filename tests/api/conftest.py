@@ -142,6 +142,6 @@ def engine(data_dir: Path) -> Iterator[Callable[..., RunningEngine]]:
     yield start
     for loop, server in loops:
         try:
-            loop.run(server.close())
+            loop.run(server.close(), timeout=30)
         finally:
             loop.stop()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from statistics import median
 
 import pytest
 from websockets.asyncio.client import unix_connect
@@ -86,16 +87,16 @@ def test_a_client_that_does_not_read_neither_stalls_publish_nor_grows_without_bo
     payload = {"text": "x" * 1000}
     events = 5_000
 
-    async def publish_many() -> float:
-        """Publish on the engine's loop, as the engine does; the slowest publish()."""
-        slowest = 0.0
+    async def publish_many() -> list[float]:
+        """Publish on the engine's loop, as the engine does; how long each publish() took."""
+        took = []
         for number in range(events):
             start = time.perf_counter()
             running.server.publish("log:1", {**payload, "n": number})
-            slowest = max(slowest, time.perf_counter() - start)
+            took.append(time.perf_counter() - start)
             if number % 50 == 0:
                 await asyncio.sleep(0)  # let the connections' writers run, as a real loop does
-        return slowest
+        return took
 
     async def scenario() -> list[dict]:
         async with unix_connect(
@@ -107,8 +108,10 @@ def test_a_client_that_does_not_read_neither_stalls_publish_nor_grows_without_bo
             )
             assert json.loads(await slow.recv())["result"] == {"topics": ["log:1"]}
             # From here on `slow` reads nothing while the engine publishes 5 MB.
-            slowest = running.loop.run(publish_many(), timeout=30)
-            assert slowest < 0.05
+            took = running.loop.run(publish_many(), timeout=30)
+            # publish() only queues: a median in microseconds (a busy machine may pause
+            # any one call, hence the median).
+            assert median(took) < 0.001
             # Another client is answered meanwhile.
             async with await ApiClient.connect(running.data_dir) as other:
                 assert (await other.call("echo", {"text": "ok"}, Echoed)).text == "ok"

@@ -122,6 +122,9 @@ class ApiServer:
             "compression": None,  # a local socket: deflate would only cost CPU
             "max_size": MAX_MESSAGE_BYTES,
             "server_header": None,
+            # Closing waits this long for a client to answer the close; one that stopped
+            # reading never will, and the engine's exit must not wait on it.
+            "close_timeout": 2,
         }
 
     def _remember_loop(self) -> None:
