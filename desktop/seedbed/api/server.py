@@ -105,7 +105,8 @@ class ApiServer:
         return self.endpoint
 
     async def serve_tcp(self, host: str = "127.0.0.1", port: int = 0) -> TcpEndpoint:
-        """Listen on TCP (loopback), with a token: made and written down if none was given."""
+        """Listen on TCP (loopback) with a token. None given: a new one, written in the
+        data dir for clients to read; one given is the caller's to hand out."""
         if self.token is None:
             self.token = new_token(self.data_dir)
         self._server = await serve(self._connection, host, port, **self._options())

@@ -116,7 +116,8 @@ class SyncClient:
 
     def receive(self, timeout: float | None = None) -> Notification:
         """The next notification; TimeoutError when none comes within `timeout` s,
-        EngineStopped when the engine goes away."""
+        EngineStopped when the engine goes away. While it waits, other threads' calls on
+        this client wait too: give a timeout when threads share it."""
         with self._lock:
             if self._notes:
                 return self._notes.popleft()
