@@ -15,3 +15,11 @@ class OperationError(SeedbedError):
 
 class IllegalTransition(UserError):
     """A task move that the lifecycle does not allow."""
+
+
+class NotFound(UserError):
+    """The request names something that does not exist (a task, a project, a profile)."""
+
+
+class Busy(UserError):
+    """Something else holds what the request needs (the engine's lock, a task being merged)."""

@@ -1,0 +1,76 @@
+"""The verbs an engine answers: name -> params model, result type and the callable.
+
+Whoever builds the server fills the registry, one line a verb:
+
+    registry.add("task.move", MoveTask, TaskChange, lambda p: core.tasks.move(context, p))
+
+A blocking callable (a core verb: SQLite, git) runs on a worker thread through
+`asyncio.to_thread`, so the engine's loop never waits on it; an async callable runs on the
+loop itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel, TypeAdapter
+
+P = TypeVar("P", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class Verb(Generic[P]):
+    name: str
+    params: type[P]
+    result: TypeAdapter[Any]
+    call: Callable[[P], Any]
+    is_async: bool
+
+    async def run(self, params: P) -> Any:
+        """Run the verb on validated params; its result as JSON-ready data. Raises what
+        the verb raises."""
+        if self.is_async:
+            value = await self.call(params)
+        else:
+            value = await asyncio.to_thread(self.call, params)
+        if inspect.isawaitable(value):  # a plain callable that hands back a coroutine
+            value = await value
+        # Checked against the declared type, so a verb that returns the wrong thing fails in
+        # the engine, naming the verb, rather than in every client.
+        return self.result.dump_python(value, mode="json", warnings="error")
+
+
+class Registry:
+    """Verbs by name. Names are dotted (`task.move`); the server answers `hello`,
+    `subscribe` and `unsubscribe` itself, so those names are taken."""
+
+    RESERVED = frozenset({"hello", "subscribe", "unsubscribe"})
+
+    def __init__(self) -> None:
+        self._verbs: dict[str, Verb[Any]] = {}
+
+    def add(self, name: str, params: type[P], result: Any, call: Callable[[P], Any]) -> None:
+        """Register `call(params) -> result` under `name`; `result` is a type pydantic
+        knows (a model, `list[Task]`, `None`, `int` …)."""
+        if name in self.RESERVED or name in self._verbs:
+            raise ValueError(f"the verb {name!r} is already taken")
+        self._verbs[name] = Verb(
+            name=name,
+            params=params,
+            result=TypeAdapter(result),
+            call=call,
+            is_async=inspect.iscoroutinefunction(call),
+        )
+
+    def get(self, name: str) -> Verb[Any] | None:
+        return self._verbs.get(name)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._verbs
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(sorted(self._verbs))
