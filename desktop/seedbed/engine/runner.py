@@ -41,14 +41,13 @@ from seedbed.domain.models import (
     TaskState,
 )
 from seedbed.domain.slug import numbered, task_branch, task_dir_name
-from seedbed.engine.budgets import check_budget
-from seedbed.engine.planning import plan_prompt
+from seedbed.engine.budgets import check_budget, spent
+from seedbed.engine.planning import Split, parse_split, plan_prompt
 from seedbed.engine.recorder import EventRecorder
-from seedbed.engine.review_agent import (
-    ReviewVerdict,
-    review_prompt,
-)
-from seedbed.engine.rounds import fix_prompt, fix_round_due
+from seedbed.engine.review_agent import ReviewVerdict, parse_verdict, review_note, review_prompt
+from seedbed.engine.reviewing import final_words
+from seedbed.engine.rounds import fix_prompt
+from seedbed.engine.run_end import NextRun, RunEnd, RunFacts, decide_end, review_may_follow
 from seedbed.engine.run_support import (
     CONTEXT_FULL,
     CONTEXT_FULL_NOTE,
@@ -67,7 +66,15 @@ from seedbed.engine.run_support import (
     task_agent,
 )
 from seedbed.engine.shared_config import SharedConfigGuard, config_change_reason
-from seedbed.engine.verdicts import PlanAndReview
+from seedbed.engine.verdicts import (
+    AutoMerged,
+    auto_merge,
+    branch_tip,
+    diff_text,
+    keep_review,
+    split_task,
+    undo_changes,
+)
 from seedbed.engine.worktree_guard import (
     WorkNotCommitted,
     check_repository,
@@ -94,7 +101,7 @@ MAX_NAME_TRIES = 100  # `-2` to `-99`: fresh names for a task whose own are take
 T = TypeVar("T")
 
 
-class TaskRunner(PlanAndReview):
+class TaskRunner:
     """Carries one task through one run. `stop(control)` ends it early, work kept."""
 
     def __init__(
@@ -258,10 +265,8 @@ class TaskRunner(PlanAndReview):
                 self._log(ErrorEvent(message=outcome.reason))
                 await self._finish(outcome, CheckResult())
                 return outcome
-        if self.run.kind is RunKind.REVIEW:
-            return await self._review_steps()
-        if self.run.kind is RunKind.PLAN:
-            return await self._plan_steps()
+        if self.run.kind in (RunKind.REVIEW, RunKind.PLAN):
+            return await self._judging_steps()
         outcome = await self._run_agent() if self.control is Control.NONE else stopped()
         if problem := await self._commit():
             outcome = RunOutcome(status=RunStatus.FAILED, reason=problem)
@@ -289,6 +294,30 @@ class TaskRunner(PlanAndReview):
         except SeedbedError:
             return False  # unknown: the checks decide
         return not (stat.files or stat.insertions or stat.deletions)
+
+    async def _judging_steps(self) -> RunOutcome:
+        """The planner's or the reviewer's run: it changes nothing (what it left is
+        undone) and its final answer is the plan (or a split into smaller tasks) or the
+        verdict; the checks of the work a reviewer read stand."""
+        assert self.run is not None and self.task.worktree is not None
+        reviewing = self.run.kind is RunKind.REVIEW
+        head = await branch_tip(self.task)
+        outcome = await self._run_agent() if self.control is Control.NONE else stopped()
+        if note := await undo_changes(self.project, self.task, head):
+            phase = Phase.REVIEWING if reviewing else Phase.PLANNING
+            self._log(StatusEvent(phase=phase.value, message=note))
+        answer = ""
+        if outcome.status is RunStatus.SUCCEEDED and self.control is Control.NONE:
+            assert self._recorder is not None
+            self._recorder.flush()
+            answer = final_words(self.store, self.run.id)
+        if not reviewing:
+            await self._finish(outcome, CheckResult(), plan=answer)
+            return outcome
+        runs = [r for r in self.store.list_runs(self.task.id) if r.kind is not RunKind.REVIEW]
+        checks = runs[-1].checks if runs else CheckResult()
+        await self._finish(outcome, checks, parse_verdict(answer))
+        return outcome
 
     async def _prepare(self) -> None:
         task = self.task
@@ -479,6 +508,28 @@ class TaskRunner(PlanAndReview):
             self._log(ErrorEvent(message=outcome.reason))
         return outcome
 
+    def _halt(self, reason: str) -> None:
+        """Stop the run for a used-up budget (once): work committed, the reason kept."""
+        if self._halt_reason:
+            return
+        self._halt_reason = reason
+        self._log(ErrorEvent(message=f"stopped: {reason}"))
+        self._halting = asyncio.create_task(self.stop(Control.STOP))
+
+    async def _watch_time(self) -> None:
+        """The task's time limit, counting its earlier runs too."""
+        limit = self.task.time_limit_s
+        if not limit:
+            return
+        earlier = [
+            r for r in self.store.list_runs(self.task.id) if self.run and r.id != self.run.id
+        ]
+        left = limit - spent(earlier).seconds
+        started = self.run.started_at if self.run and self.run.started_at else time.time()
+        await asyncio.sleep(max(0.0, left - (time.time() - started)))
+        over = check_budget(self.store, self.project, self.task, running=True)
+        self._halt(over or "time limit reached")
+
     def _previous_conversation(self) -> tuple[str, str]:
         """What a follow-up continues: the last saved conversation of this task, and a
         note for the agent. A conversation that filled the context is not continued (it
@@ -563,126 +614,166 @@ class TaskRunner(PlanAndReview):
         review: ReviewVerdict | None = None,
         plan: str = "",
     ) -> None:
-        """End the run; then the task waits for review, or the next run follows in this
-        slot (a fix round, the reviewer's run). `review`: a reviewer run's verdict."""
-        assert self.run is not None
-        if self._disk_full:
-            outcome = RunOutcome(
-                status=RunStatus.FAILED, exit_code=outcome.exit_code, reason=self._disk_full
-            )
-        reviewing = self.run.kind is RunKind.REVIEW
-        # What takes time comes first: a stop that arrives during it is seen below, and
-        # no next run is planned for a task that was stopped (it would never start).
+        """End the run: its facts gathered, its end decided (run_end.decide_end), then
+        applied; the task waits for review, or the next run follows in this slot (a fix
+        round, the reviewer's run). `review`, `plan`: a reviewer's verdict, a planner's
+        answer."""
+        assert self.run is not None and self._recorder is not None
+        split = parse_split(plan)
+        facts = self._facts(outcome, checks, review, plan, split is not None)
+        # What takes time comes first: a stop that arrives during it is seen (the stop is
+        # read after it), and no next run is planned for a task that was stopped (it
+        # would never start).
         stat = await self._diff_stat()
-        diff = ""
-        review_may_follow = (
-            not reviewing
-            and self.run.kind is not RunKind.PLAN
-            and self.task.reviewer_profile_id is not None
-            and self.task.branch is not None
-            and not self._nothing_changed
-            and outcome.status is RunStatus.SUCCEEDED
-            and checks.status is not CheckStatus.FAILED
-        )
-        if review_may_follow:
-            try:
-                diff = await git_call(self._diff_text)
-            except SeedbedError as exc:  # the review then reads the files themselves
-                self._log(ErrorEvent(message=f"could not read the diff for the reviewer: {exc}"))
-        status = outcome.status
-        # A stop asked after a full disk had ended the run does not hide why it ended.
-        stopped = self.control is Control.STOP and not self._disk_full
-        if self.control is not Control.NONE and not self._disk_full:
-            status = RunStatus.STOPPED
-        assert self._recorder is not None
-        reason = self._halt_reason or self._recorder.scrub(outcome.reason)
-        if self.control is Control.REQUEUE:
-            target, phase = TaskState.PLANNED, Phase.DRAFT
-        elif stopped:
-            target, phase = TaskState.AWAITING_REVIEW, Phase.INTERRUPTED
-        elif reviewing:  # the work passed its checks; the review is advice on it
-            target, phase = TaskState.AWAITING_REVIEW, Phase.READY
-        elif self.run.kind is RunKind.PLAN and status is RunStatus.SUCCEEDED:
-            target, phase = TaskState.AWAITING_REVIEW, Phase.PLAN_READY
-        elif status is not RunStatus.SUCCEEDED:
-            target, phase = TaskState.AWAITING_REVIEW, Phase.AGENT_FAILED
-        elif checks.status is CheckStatus.FAILED:
-            target, phase = TaskState.AWAITING_REVIEW, Phase.CHECKS_FAILED
-        else:
-            target, phase = TaskState.AWAITING_REVIEW, Phase.READY
-        going = self.control is Control.NONE
-        fields: dict[str, Any] = {}
-        error = reason if status is not RunStatus.SUCCEEDED else ""
-        following: tuple[RunKind, str] | None = None
-        number = self.task.fix_rounds_used + 1
-        if reviewing and going:
-            fields["review_verdict"], error, following = self._after_review(review, reason)
-        elif phase is Phase.PLAN_READY:
-            fields["plan"], error, following = self._after_plan(plan)
-        elif going and status is RunStatus.SUCCEEDED:
-            if fix_round_due(self.project, self.task, checks):
-                following = (RunKind.FIX, fix_prompt(self.project, checks, number))
-                message = f"checks failed: fix round {number} of {self.project.fix_rounds} next"
-                self._log(StatusEvent(phase=Phase.CHECKING.value, message=message))
-            elif review_may_follow and phase is Phase.READY:
-                following = (RunKind.REVIEW, review_prompt(self.task, diff))
-                self._log(StatusEvent(phase=Phase.REVIEWING.value, message="review next"))
+        diff = await self._reviewer_diff() if review_may_follow(facts) else ""
+        stop = {"control": self.control, "halt_reason": self._halt_reason}
+        end = decide_end(facts.model_copy(update=stop))
+        fields = self._end_fields(end, split)
+        prompt = self._next_prompt(end, checks, diff, review)
+        for note in end.notes:
+            self._log(
+                ErrorEvent(message=note.message)
+                if note.error
+                else StatusEvent(phase=note.phase.value, message=note.message)
+            )
         # Every event is stored before the run says it ended: `task log --follow` stops
         # reading when it sees the end.
         if not self._end_noted:  # once, though a full disk has the end tried again
-            self._log(StatusEvent(phase=phase.value, message=f"run {self.run.number} ended"))
+            self._log(StatusEvent(phase=end.phase.value, message=f"run {self.run.number} ended"))
             self._end_noted = True
         self._recorder.flush()
         self.run = self.store.update_run(
             self.run.id,
-            status=status,
+            status=end.status,
             exit_code=outcome.exit_code,
-            reason=reason,
+            reason=end.reason,
             ended_at=time.time(),
             checks=checks,
         )
-        sizes = {
+        fields |= {
             "diff_files": stat.files,
             "diff_insertions": stat.insertions,
             "diff_deletions": stat.deletions,
         }
-        if following is not None:
-            kind, prompt = following
-            if kind is RunKind.FIX:
-                fields["fix_rounds_used"] = number
-            # The task stays running, in this slot: the next run follows at once.
-            self.task = self.store.update_task(
-                self.task.id,
-                expect=TaskState.RUNNING,
-                pending_kind=kind,
-                pending_message=prompt,
-                **fields,
-                **sizes,
-            )
-            self._fix_next = True
-            self._on_change(self.task.id)
+        if end.next_run is None:
+            await self._settle(end, fields)
             return
-        if phase is Phase.READY and going and self.task.auto_merge:
+        # The task stays running, in this slot: the next run follows at once.
+        self.task = self.store.update_task(
+            self.task.id,
+            expect=TaskState.RUNNING,
+            pending_kind=end.next_run.kind,
+            pending_message=prompt,
+            **fields,
+        )
+        self._fix_next = True
+        self._on_change(self.task.id)
+
+    def _facts(
+        self,
+        outcome: RunOutcome,
+        checks: CheckResult,
+        review: ReviewVerdict | None,
+        plan: str,
+        plan_split: bool,
+    ) -> RunFacts:
+        """What the run's end is decided on (the stop is read later, see _finish)."""
+        assert self.run is not None and self._recorder is not None
+        task = self.task
+        return RunFacts(
+            kind=self.run.kind,
+            status=outcome.status,
+            reason=self._recorder.scrub(outcome.reason),
+            control=self.control,
+            halt_reason=self._halt_reason,
+            disk_full=self._recorder.scrub(self._disk_full),
+            checks=checks,
+            nothing_changed=self._nothing_changed,
+            has_reviewer=task.reviewer_profile_id is not None,
+            has_branch=task.branch is not None,
+            rounds_used=task.fix_rounds_used,
+            rounds_allowed=self.project.fix_rounds,
+            auto_merge=task.auto_merge,
+            review_verdict=task.review_verdict,
+            verdict=review.verdict.value if review is not None else None,
+            verdict_note=review_note(review) if review is not None else "",
+            plan_answer=plan,
+            plan_split=plan_split,
+            auto_approve_plan=task.auto_approve_plan,
+            task_plan=task.plan,
+        )
+
+    async def _reviewer_diff(self) -> str:
+        """The diff the reviewer's run would read; "" when it cannot be read."""
+        try:
+            return await git_call(diff_text, self.project, self.task)
+        except SeedbedError as exc:  # the review then reads the files themselves
+            self._log(ErrorEvent(message=f"could not read the diff for the reviewer: {exc}"))
+            return ""
+
+    def _end_fields(self, end: RunEnd, split: Split | None) -> dict[str, Any]:
+        """The task's fields the end writes beside its column (the smaller tasks of a
+        split made on the way)."""
+        fields: dict[str, Any] = {}
+        if end.review_verdict is not None:
+            fields["review_verdict"] = end.review_verdict
+        if end.plan is not None:
+            fields["plan"] = end.plan
+        if end.split_plan and split is not None:
+            fields["plan"] = note = split_task(self.store, self.project, self.task, split)
+            self._log(StatusEvent(phase=Phase.PLANNING.value, message=note.splitlines()[0]))
+        if end.approve_plan:
+            fields["plan_approved"] = True
+        if end.fix_round:
+            fields["fix_rounds_used"] = end.fix_round
+        return fields
+
+    def _next_prompt(
+        self, end: RunEnd, checks: CheckResult, diff: str, review: ReviewVerdict | None
+    ) -> str:
+        """The prompt of the run that follows ("" when none does); the reviewer's
+        comments saved on the way (sent back when a fix round answers them)."""
+        kept = ""
+        if end.save_review_comments and review is not None:
+            kept = keep_review(self.store, self.task, review, end.next_run is NextRun.FIX_REVIEW)
+        if end.next_run is NextRun.FIX_CHECKS:
+            return fix_prompt(self.project, checks, end.fix_round)
+        if end.next_run is NextRun.REVIEW:
+            return review_prompt(self.task, diff)
+        return kept
+
+    async def _settle(self, end: RunEnd, fields: dict[str, Any]) -> None:
+        """No run follows: the task moves to its column, or merges itself first."""
+        assert self._recorder is not None
+        phase, error = end.phase, end.error
+        if end.auto_merge:
             # Merged while still running: no one can send it back meanwhile.
-            self.task = self.store.update_task(
-                self.task.id, expect=TaskState.RUNNING, **fields, **sizes
-            )
+            self.task = self.store.update_task(self.task.id, expect=TaskState.RUNNING, **fields)
             fields = {}
-            merged, why = await self._auto_merge(checks)
-            if merged:
+            if end.merge_refusal:
+                refusal = f"not auto-merged: {end.merge_refusal}"
+                self._log(StatusEvent(phase="merging", message=refusal))
+                merged = AutoMerged()
+            else:
+                merged = await auto_merge(
+                    self.store, self.data_dir, self.task, self._log, self._on_flush
+                )
+            self._recorder.flush()
+            if merged.task is not None:
+                self.task = merged.task
+                self._on_change(self.task.id)
                 return
-            if why is not None:
-                phase, error = why
+            if merged.phase is not None:
+                phase, error = merged.phase, merged.error
         self.task = self.store.move_task(
             self.task.id,
-            target,
+            end.state,
             phase,
             expect=TaskState.RUNNING,
             control=Control.NONE,
             error=error,
             pending_message="",
             **fields,
-            **sizes,
         )
         self._on_change(self.task.id)
 
