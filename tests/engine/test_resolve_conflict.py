@@ -13,7 +13,7 @@ import pytest
 
 from seedbed.domain.errors import UserError
 from seedbed.engine import operations
-from seedbed.engine.runner import merge_note
+from seedbed.engine.run_support import merge_note
 from seedbed.store import Store
 from tests.conftest import SeedbedCli, git
 from tests.engine.test_review import error_line, has_merge_head, head, parents, status

@@ -146,7 +146,7 @@ def decide_end(facts: RunFacts) -> RunEnd:
             end.next_run, end.fix_round = NextRun.FIX_CHECKS, number
             message = f"checks failed: fix round {number} of {facts.rounds_allowed} next"
             end.notes.append(EndNote(phase=Phase.CHECKING, message=message))
-        elif review_may_follow(facts) and phase is Phase.READY:
+        elif review_may_follow(facts):  # then its phase is READY
             end.next_run = NextRun.REVIEW
             end.notes.append(EndNote(phase=Phase.REVIEWING, message="review next"))
     if end.next_run is None and phase is Phase.READY and going and facts.auto_merge:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from seedbed import secrets, vcs
-from seedbed.agents.base import AgentRun, RunOutcome, RunRequest
+from seedbed.agents.base import AgentRun, RunOutcome
 from seedbed.agents.keys import key_for
 from seedbed.agents.process import (
     RUN_MARKER_VARIABLE,
@@ -25,7 +25,7 @@ from seedbed.agents.process import (
 )
 from seedbed.agents.registry import runtime_for
 from seedbed.domain.checks import commands_key
-from seedbed.domain.errors import SeedbedError, UserError
+from seedbed.domain.errors import SeedbedError
 from seedbed.domain.events import ErrorEvent, StatusEvent, Stream
 from seedbed.domain.models import (
     CheckResult,
@@ -40,17 +40,15 @@ from seedbed.domain.models import (
     Task,
     TaskState,
 )
-from seedbed.domain.slug import numbered, task_branch, task_dir_name
+from seedbed.engine.agent_request import agent_profile_id, agent_request
 from seedbed.engine.budgets import check_budget, spent
-from seedbed.engine.planning import Split, parse_split, plan_prompt
+from seedbed.engine.planning import parse_split
+from seedbed.engine.preparing import merge_base, prepare_workspace
 from seedbed.engine.recorder import EventRecorder
-from seedbed.engine.review_agent import ReviewVerdict, parse_verdict, review_note, review_prompt
+from seedbed.engine.review_agent import ReviewVerdict, parse_verdict, review_note
 from seedbed.engine.reviewing import final_words
-from seedbed.engine.rounds import fix_prompt
-from seedbed.engine.run_end import NextRun, RunEnd, RunFacts, decide_end, review_may_follow
+from seedbed.engine.run_end import RunEnd, RunFacts, decide_end, review_may_follow
 from seedbed.engine.run_support import (
-    CONTEXT_FULL,
-    CONTEXT_FULL_NOTE,
     DIFF_EVERY_S,
     FlushListener,
     StepFailed,
@@ -59,30 +57,14 @@ from seedbed.engine.run_support import (
     commit_message,
     commit_work,
     git_call,
-    merge_note,
     project_command,
     stopped,
     tail,
     task_agent,
 )
 from seedbed.engine.shared_config import SharedConfigGuard, config_change_reason
-from seedbed.engine.verdicts import (
-    AutoMerged,
-    auto_merge,
-    branch_tip,
-    diff_text,
-    keep_review,
-    split_task,
-    undo_changes,
-)
-from seedbed.engine.worktree_guard import (
-    WorkNotCommitted,
-    check_repository,
-    clear_stale_locks,
-    ref_tips,
-    stale_lock_note,
-)
-from seedbed.paths import worktrees_dir
+from seedbed.engine.verdicts import RunEnding, branch_tip, diff_text, undo_changes
+from seedbed.engine.worktree_guard import WorkNotCommitted, ref_tips
 from seedbed.store import Store
 from seedbed.store.problems import disk_full, disk_full_reason
 from seedbed.vcs.runner import (
@@ -97,7 +79,6 @@ from seedbed.vcs.runner import (
 NO_CHANGES_NOTE = "no changes: checks skipped"
 STORAGE_RETRY_S = 1.0  # how often a run ended by a full disk tries to record its end
 TASK_STOPPED = "the task was stopped"  # why the git of its run was cut
-MAX_NAME_TRIES = 100  # `-2` to `-99`: fresh names for a task whose own are taken
 T = TypeVar("T")
 
 
@@ -146,6 +127,7 @@ class TaskRunner:
         self._config_guard: SharedConfigGuard | None = None  # while an agent works
         self._committing = False  # the snapshot commit runs: a first stop lets it finish
         self._refs_before: dict[str, str] | None = None  # the refs as its agent started
+        self._ending = RunEnding(store, data_dir, self.project, self._log, on_flush)
 
     # -- control --------------------------------------------------------------------
 
@@ -259,7 +241,7 @@ class TaskRunner:
             return outcome
         if self.task.merge_base_first and self.control is Control.NONE:
             try:
-                await self._merge_base()
+                self._merged_base = await merge_base(self.task, self._update, self._log)
             except SeedbedError as exc:
                 outcome = RunOutcome(status=RunStatus.FAILED, reason=f"merging failed: {exc}")
                 self._log(ErrorEvent(message=outcome.reason))
@@ -320,109 +302,22 @@ class TaskRunner:
         return outcome
 
     async def _prepare(self) -> None:
-        task = self.task
         project = self.project
-        if task.branch is None or task.worktree is None:
-            branch, worktree = self._names(1)
-            # Claim the names only if they are free: a branch of that name that exists
-            # already is the user's own, never to be used, merged or deleted as ours.
-            if await git_call(vcs.branch_name_taken, project.path, branch):
-                raise await self._offer_names(f"the branch {branch}")
-            if worktree.exists():
-                raise await self._offer_names(f"the worktree {worktree}")
-            task = self._update(branch=branch, worktree=worktree, base_branch=project.base_branch)
-        assert task.branch is not None and task.worktree is not None
-        if task.workspace_ready:
-            if task.worktree.exists():  # and is still a worktree of the project's
-                await git_call(check_repository, project.path, task.worktree)
-            for lock in await git_call(clear_stale_locks, task.worktree):
-                self._log(StatusEvent(phase="preparing", message=stale_lock_note(lock)))
-            if not await git_call(vcs.worktree_exists, project.path, task.worktree):
-                self._log(StatusEvent(phase="preparing", message="worktree missing: re-attached"))
-                await git_call(vcs.attach_worktree, project.path, task.worktree, task.branch)
-            self._log(StatusEvent(phase="preparing", message=f"reusing {task.worktree}"))
+        args = (self.data_dir, project, self.task, self._update, self._log)
+        if not await prepare_workspace(*args) or not project.setup_command:
+            return  # reused, or nothing to set up
+        code, _lines = await self._shell(project.setup_command, Stream.SETUP)
+        if self.control is not Control.NONE:
             return
-        try:
-            how = await git_call(
-                vcs.finish_worktree, project.path, task.worktree, task.branch, task.base_branch
-            )
-        except vcs.BranchTaken:
-            raise await self._offer_names(f"the branch {task.branch}") from None
-        except SeedbedError:
-            if not await git_call(vcs.branch_exists, project.path, task.branch):
-                self._update(branch=None, worktree=None)  # nothing was made: unclaim
-            raise
-        if how != "created":
-            self._log(StatusEvent(phase="preparing", message=f"an interrupted start was {how}"))
-        task = self._update(workspace_ready=True)
-        self._log(
-            StatusEvent(
-                phase="preparing", message=f"worktree {task.worktree} on branch {task.branch}"
-            )
-        )
-        if project.copy_globs:
-            copied = await git_call(
-                vcs.copy_into_worktree, project.path, task.worktree, project.copy_globs
-            )
-            self._log(StatusEvent(phase="preparing", message=f"copied {len(copied)} file(s)"))
-        if project.setup_command:
-            code, _lines = await self._shell(project.setup_command, Stream.SETUP)
-            if self.control is not Control.NONE:
-                return
-            if code != 0:
-                raise StepFailed(f"the setup command exited with code {code}")
-
-    def _names(self, n: int) -> tuple[str, Path]:
-        """The task's branch and worktree, the n-th try (`-2`, `-3` … after the first)."""
-        task = self.task
-        directory = task_dir_name(task.id, task.title)
-        worktree = worktrees_dir(self.data_dir, self.project.name) / numbered(directory, n)
-        return numbered(task_branch(task.id, task.title), n), worktree
-
-    async def _offer_names(self, taken: str) -> UserError:
-        """The error for names another has taken, with fresh ones claimed for the next
-        start: the first free `-2`, `-3` … (a branch is the task's own only when its
-        name was recorded on the task while no such branch existed; docs/decisions.md)."""
-        task, project = self.task, self.project
-        for n in range(2, MAX_NAME_TRIES):
-            branch, worktree = self._names(n)
-            if worktree.exists() or await git_call(vcs.branch_name_taken, project.path, branch):
-                continue
-            self._update(branch=branch, worktree=worktree, base_branch=project.base_branch)
-            return UserError(
-                f"{taken} already exists and is not this task's; "
-                f"`seedbed task start {task.id}` will use {branch}"
-            )
-        self._update(branch=None, worktree=None)
-        return UserError(f"{taken} already exists and is not this task's, nor any name after it")
-
-    async def _merge_base(self) -> None:
-        """Merge the base branch into the task's branch in its worktree, uncommitted, for
-        the agent to resolve; the end-of-run commit makes it a merge commit."""
-        task = self.task
-        assert task.worktree is not None and task.branch is not None
-        try:
-            files = await git_call(vcs.merge_into_worktree, task.worktree, task.base_branch)
-        finally:
-            self._update(merge_base_first=False)  # asked once: a resumed run does not merge
-        # "Already up to date" leaves no merge to commit.
-        self._merged_base = await git_call(vcs.merge_in_progress, task.worktree)
-        self._log(
-            StatusEvent(phase="preparing", message=merge_note(task.base_branch, task.branch, files))
-        )
+        if code != 0:
+            raise StepFailed(f"the setup command exited with code {code}")
 
     async def _run_agent(self) -> RunOutcome:
         assert self.run is not None and self.task.worktree is not None
         task = self.task
-        reviewing = self.run.kind is RunKind.REVIEW
-        planning = self.run.kind is RunKind.PLAN
         phases = {RunKind.REVIEW: Phase.REVIEWING, RunKind.PLAN: Phase.PLANNING}
         self._set_phase(phases.get(self.run.kind, Phase.IMPLEMENTING))
-        profile_id = task.profile_id
-        if reviewing:
-            profile_id = task.reviewer_profile_id
-        elif planning:
-            profile_id = task.planner_profile_id or task.profile_id
+        profile_id = agent_profile_id(task, self.run.kind)
         profile = self.store.get_profile(profile_id) if profile_id else None
         if profile is None:
             reason = "the task has no agent profile (use --profile)"
@@ -436,24 +331,8 @@ class TaskRunner:
         assert self._recorder is not None
         if key is not None:
             self._recorder.add_secret(key.get_secret_value())
-        request = RunRequest(
-            task_id=task.id,
-            run_id=self.run.id,
-            run_number=self.run.number,
-            kind=self.run.kind,
-            title=task.title,
-            prompt=task.prompt,
-            plan=task.plan,
-            worktree=task.worktree,
-            follow_up=self.run.follow_up,
-            marker=run_marker(self.data_dir, self.run.id),
-        )
-        if planning:
-            request.follow_up = plan_prompt(task, self.run.follow_up)
-        elif self.run.follow_up and not reviewing:  # a review starts with a fresh context
-            conversation, note = self._previous_conversation()
-            request.conversation = conversation
-            request.follow_up = note + self.run.follow_up
+        runs = self.store.list_runs(task.id)
+        request = agent_request(task, self.run, runs, run_marker(self.data_dir, self.run.id))
         over = check_budget(self.store, self.project, self.task)
         if over:  # used up by earlier runs: this one does not start
             self._halt_reason, self.control = over, Control.STOP
@@ -529,20 +408,6 @@ class TaskRunner:
         await asyncio.sleep(max(0.0, left - (time.time() - started)))
         over = check_budget(self.store, self.project, self.task, running=True)
         self._halt(over or "time limit reached")
-
-    def _previous_conversation(self) -> tuple[str, str]:
-        """What a follow-up continues: the last saved conversation of this task, and a
-        note for the agent. A conversation that filled the context is not continued (it
-        would fill it again at once): the agent starts afresh on the work so far."""
-        current = self.run.id if self.run else None
-        for run in reversed(self.store.list_runs(self.task.id)):
-            fresh = run.kind in (RunKind.REVIEW, RunKind.PLAN)  # not the implementer's talk
-            if run.id == current or not run.conversation or fresh:
-                continue
-            if run.reason == CONTEXT_FULL:
-                return "", CONTEXT_FULL_NOTE
-            return run.conversation, ""
-        return "", ""
 
     async def _commit(self) -> str:
         """Commit what the agent left; why it was not committed ("" when it was, or there
@@ -628,8 +493,8 @@ class TaskRunner:
         diff = await self._reviewer_diff() if review_may_follow(facts) else ""
         stop = {"control": self.control, "halt_reason": self._halt_reason}
         end = decide_end(facts.model_copy(update=stop))
-        fields = self._end_fields(end, split)
-        prompt = self._next_prompt(end, checks, diff, review)
+        fields = self._ending.fields(self.task, end, split)
+        prompt = self._ending.next_prompt(self.task, end, checks, diff, review)
         for note in end.notes:
             self._log(
                 ErrorEvent(message=note.message)
@@ -711,37 +576,6 @@ class TaskRunner:
             self._log(ErrorEvent(message=f"could not read the diff for the reviewer: {exc}"))
             return ""
 
-    def _end_fields(self, end: RunEnd, split: Split | None) -> dict[str, Any]:
-        """The task's fields the end writes beside its column (the smaller tasks of a
-        split made on the way)."""
-        fields: dict[str, Any] = {}
-        if end.review_verdict is not None:
-            fields["review_verdict"] = end.review_verdict
-        if end.plan is not None:
-            fields["plan"] = end.plan
-        if end.split_plan and split is not None:
-            fields["plan"] = note = split_task(self.store, self.project, self.task, split)
-            self._log(StatusEvent(phase=Phase.PLANNING.value, message=note.splitlines()[0]))
-        if end.approve_plan:
-            fields["plan_approved"] = True
-        if end.fix_round:
-            fields["fix_rounds_used"] = end.fix_round
-        return fields
-
-    def _next_prompt(
-        self, end: RunEnd, checks: CheckResult, diff: str, review: ReviewVerdict | None
-    ) -> str:
-        """The prompt of the run that follows ("" when none does); the reviewer's
-        comments saved on the way (sent back when a fix round answers them)."""
-        kept = ""
-        if end.save_review_comments and review is not None:
-            kept = keep_review(self.store, self.task, review, end.next_run is NextRun.FIX_REVIEW)
-        if end.next_run is NextRun.FIX_CHECKS:
-            return fix_prompt(self.project, checks, end.fix_round)
-        if end.next_run is NextRun.REVIEW:
-            return review_prompt(self.task, diff)
-        return kept
-
     async def _settle(self, end: RunEnd, fields: dict[str, Any]) -> None:
         """No run follows: the task moves to its column, or merges itself first."""
         assert self._recorder is not None
@@ -750,14 +584,7 @@ class TaskRunner:
             # Merged while still running: no one can send it back meanwhile.
             self.task = self.store.update_task(self.task.id, expect=TaskState.RUNNING, **fields)
             fields = {}
-            if end.merge_refusal:
-                refusal = f"not auto-merged: {end.merge_refusal}"
-                self._log(StatusEvent(phase="merging", message=refusal))
-                merged = AutoMerged()
-            else:
-                merged = await auto_merge(
-                    self.store, self.data_dir, self.task, self._log, self._on_flush
-                )
+            merged = await self._ending.auto_merge(self.task, end.merge_refusal)
             self._recorder.flush()
             if merged.task is not None:
                 self.task = merged.task

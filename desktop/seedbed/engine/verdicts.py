@@ -1,7 +1,8 @@
-"""What the runs that judge rather than write leave behind, carried out: the planner's
-split into smaller tasks, the reviewer's comments, what either left in the worktree
-undone; and the auto-merge at the end of a run. Plain functions over what they are given
-(the decision of what to do is run_end's; the runner calls these; Qt-free)."""
+"""The end of a run, carried out (run_end decides it): what the runs that judge rather
+than write leave behind (the planner's split into smaller tasks, the reviewer's comments,
+what either left in the worktree, undone), the prompt of the run that follows, the
+auto-merge. Functions and a collaborator given what they need; the runner calls them
+(Qt-free)."""
 
 from __future__ import annotations
 
@@ -9,16 +10,19 @@ import asyncio
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from seedbed import vcs
 from seedbed.domain.errors import SeedbedError
 from seedbed.domain.events import ErrorEvent, StatusEvent
-from seedbed.domain.models import Model, Phase, Project, Task
+from seedbed.domain.models import CheckResult, Model, Phase, Project, Task
 from seedbed.domain.slug import one_line
 from seedbed.engine.comments import follow_up_prompt
 from seedbed.engine.merging import MergeChecksFailed, approve
 from seedbed.engine.planning import Split, split_note
-from seedbed.engine.review_agent import ReviewVerdict, save_review_comments
+from seedbed.engine.review_agent import ReviewVerdict, review_prompt, save_review_comments
+from seedbed.engine.rounds import fix_prompt
+from seedbed.engine.run_end import NextRun, RunEnd
 from seedbed.engine.run_support import FlushListener, discard_changes, git_call
 from seedbed.store import Store
 from seedbed.store.settings import load_settings
@@ -86,31 +90,88 @@ def diff_text(project: Project, task: Task) -> str:
     return vcs.diff_text(project.path, task.base_branch, task.branch)
 
 
-async def auto_merge(
-    store: Store, data_dir: Path, task: Task, log: Log, on_flush: FlushListener | None
-) -> AutoMerged:
-    """Merge without a human, the task still running (run_end decided it may); the merge
-    result is checked as any approve's is. Said in the log either way."""
-    settings = load_settings(data_dir)
-    try:
-        merged = await asyncio.to_thread(
-            approve,
-            store,
-            task.id,
-            strategy=settings.merge_strategy,
-            message="",  # approve's own: the title, the task and its agents
-            delete_branch=settings.delete_branch_after_merge,
-            automatic=True,
-            on_flush=on_flush,
-        )
-    except SeedbedError as exc:
-        log(ErrorEvent(message=f"not auto-merged: {exc}"))
-        if isinstance(exc, vcs.MergeConflict):
-            return AutoMerged(phase=Phase.CONFLICT, error=str(exc))
-        if isinstance(exc, MergeChecksFailed):
-            return AutoMerged(phase=Phase.MERGE_CHECKS_FAILED, error=str(exc))
-        return AutoMerged()
-    reviewer = " and the reviewer approved" if task.reviewer_profile_id else ""
-    message = f"auto-merged into {merged.base_branch}: the checks passed{reviewer}"
-    log(StatusEvent(phase="merged", message=message))
-    return AutoMerged(task=merged)
+class RunEnding:
+    """Carries out, for the runs of one task, what run_end decided beside the task's
+    column: the fields the end writes, the prompt of the run that follows, the
+    auto-merge. What it needs is given at its making; the runner applies the rest."""
+
+    def __init__(
+        self,
+        store: Store,
+        data_dir: Path,
+        project: Project,
+        log: Log,
+        on_flush: FlushListener | None,
+    ) -> None:
+        self.store = store
+        self.data_dir = data_dir
+        self.project = project
+        self.log = log
+        self.on_flush = on_flush
+
+    def fields(self, task: Task, end: RunEnd, split: Split | None) -> dict[str, Any]:
+        """The task's fields the end writes beside its column (the smaller tasks of a
+        split made on the way)."""
+        fields: dict[str, Any] = {}
+        if end.review_verdict is not None:
+            fields["review_verdict"] = end.review_verdict
+        if end.plan is not None:
+            fields["plan"] = end.plan
+        if end.split_plan and split is not None:
+            fields["plan"] = note = split_task(self.store, self.project, task, split)
+            self.log(StatusEvent(phase=Phase.PLANNING.value, message=note.splitlines()[0]))
+        if end.approve_plan:
+            fields["plan_approved"] = True
+        if end.fix_round:
+            fields["fix_rounds_used"] = end.fix_round
+        return fields
+
+    def next_prompt(
+        self,
+        task: Task,
+        end: RunEnd,
+        checks: CheckResult,
+        diff: str,
+        review: ReviewVerdict | None,
+    ) -> str:
+        """The prompt of the run that follows ("" when none does); the reviewer's
+        comments saved on the way (sent back when a fix round answers them)."""
+        kept = ""
+        if end.save_review_comments and review is not None:
+            kept = keep_review(self.store, task, review, end.next_run is NextRun.FIX_REVIEW)
+        if end.next_run is NextRun.FIX_CHECKS:
+            return fix_prompt(self.project, checks, end.fix_round)
+        if end.next_run is NextRun.REVIEW:
+            return review_prompt(task, diff)
+        return kept
+
+    async def auto_merge(self, task: Task, refusal: str) -> AutoMerged:
+        """Merge without a human, the task still running, unless `refusal` says why not
+        (run_end.auto_merge_refusal); the merge result is checked as any approve's is.
+        Said in the log either way."""
+        if refusal:
+            self.log(StatusEvent(phase="merging", message=f"not auto-merged: {refusal}"))
+            return AutoMerged()
+        settings = load_settings(self.data_dir)
+        try:
+            merged = await asyncio.to_thread(
+                approve,
+                self.store,
+                task.id,
+                strategy=settings.merge_strategy,
+                message="",  # approve's own: the title, the task and its agents
+                delete_branch=settings.delete_branch_after_merge,
+                automatic=True,
+                on_flush=self.on_flush,
+            )
+        except SeedbedError as exc:
+            self.log(ErrorEvent(message=f"not auto-merged: {exc}"))
+            if isinstance(exc, vcs.MergeConflict):
+                return AutoMerged(phase=Phase.CONFLICT, error=str(exc))
+            if isinstance(exc, MergeChecksFailed):
+                return AutoMerged(phase=Phase.MERGE_CHECKS_FAILED, error=str(exc))
+            return AutoMerged()
+        reviewer = " and the reviewer approved" if task.reviewer_profile_id else ""
+        message = f"auto-merged into {merged.base_branch}: the checks passed{reviewer}"
+        self.log(StatusEvent(phase="merged", message=message))
+        return AutoMerged(task=merged)
