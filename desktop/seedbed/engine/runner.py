@@ -127,7 +127,7 @@ class TaskRunner:
         self._config_guard: SharedConfigGuard | None = None  # while an agent works
         self._committing = False  # the snapshot commit runs: a first stop lets it finish
         self._refs_before: dict[str, str] | None = None  # the refs as its agent started
-        self._ending = RunEnding(store, data_dir, self.project, self._log, on_flush)
+        self._run_ending = RunEnding(store, data_dir, self.project, self._log, on_flush)
 
     # -- control --------------------------------------------------------------------
 
@@ -493,8 +493,8 @@ class TaskRunner:
         diff = await self._reviewer_diff() if review_may_follow(facts) else ""
         stop = {"control": self.control, "halt_reason": self._halt_reason}
         end = decide_end(facts.model_copy(update=stop))
-        fields = self._ending.fields(self.task, end, split)
-        prompt = self._ending.next_prompt(self.task, end, checks, diff, review)
+        fields = self._run_ending.fields(self.task, end, split)
+        prompt = self._run_ending.next_prompt(self.task, end, checks, diff, review)
         for note in end.notes:
             self._log(
                 ErrorEvent(message=note.message)
@@ -584,7 +584,7 @@ class TaskRunner:
             # Merged while still running: no one can send it back meanwhile.
             self.task = self.store.update_task(self.task.id, expect=TaskState.RUNNING, **fields)
             fields = {}
-            merged = await self._ending.auto_merge(self.task, end.merge_refusal)
+            merged = await self._run_ending.auto_merge(self.task, end.merge_refusal)
             self._recorder.flush()
             if merged.task is not None:
                 self.task = merged.task
