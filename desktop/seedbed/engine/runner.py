@@ -302,10 +302,11 @@ class TaskRunner:
         return outcome
 
     async def _prepare(self) -> None:
+        """The workspace (preparing.py), then the project's setup command in a new one."""
         project = self.project
-        args = (self.data_dir, project, self.task, self._update, self._log)
-        if not await prepare_workspace(*args) or not project.setup_command:
-            return  # reused, or nothing to set up
+        made = await prepare_workspace(self.data_dir, project, self.task, self._update, self._log)
+        if not made or not project.setup_command:
+            return
         code, _lines = await self._shell(project.setup_command, Stream.SETUP)
         if self.control is not Control.NONE:
             return
