@@ -1,17 +1,13 @@
 """Automatic fix rounds: when the project's checks fail after a run, the failing output
 goes back to the agent as a follow-up, up to the project's number of rounds, before the
-task waits for review (Qt-free, pure)."""
+task waits for review (Qt-free, pure). Whether a round is due is part of the end of a
+run: engine/run_end.py."""
 
 from __future__ import annotations
 
-from seedbed.domain.models import CheckResult, CheckStatus, Project, Task
+from seedbed.domain.models import CheckResult, Project
 
 FIX_TAIL_CHARS = 6000  # of the checks' output, the end (where the failures are)
-
-
-def fix_round_due(project: Project, task: Task, checks: CheckResult) -> bool:
-    """Whether the failed checks get another automatic round."""
-    return checks.status is CheckStatus.FAILED and task.fix_rounds_used < project.fix_rounds
 
 
 def fix_prompt(project: Project, checks: CheckResult, number: int) -> str:

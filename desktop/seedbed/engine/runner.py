@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, TypeVar, Unpack
 
 from seedbed import secrets, vcs
-from seedbed.agents.base import AgentRun, RunOutcome, RunRequest
+from seedbed.agents.base import AgentRun, RunOutcome
 from seedbed.agents.keys import key_for
 from seedbed.agents.process import (
     RUN_MARKER_VARIABLE,
@@ -24,27 +24,18 @@ from seedbed.agents.process import (
     withheld_note,
 )
 from seedbed.agents.registry import runtime_for
-from seedbed.core.budgets import check_budget
+from seedbed.core.budgets import check_budget, spent
 from seedbed.core.commands import project_command, tail
-from seedbed.core.commit_messages import commit_message, merge_note, task_agent
-from seedbed.core.planning import plan_prompt
+from seedbed.core.commit_messages import commit_message, task_agent
+from seedbed.core.planning import parse_split
 from seedbed.core.recorder import EventRecorder, FlushListener
-from seedbed.core.review_agent import (
-    ReviewVerdict,
-    review_prompt,
-)
-from seedbed.core.rounds import fix_prompt, fix_round_due
+from seedbed.core.review_agent import ReviewVerdict, parse_verdict, review_note
 from seedbed.core.shared_config import SharedConfigGuard, config_change_reason
+from seedbed.core.transcript import final_words
 from seedbed.core.workspace import checked_tree, commit_work
-from seedbed.core.worktree_guard import (
-    WorkNotCommitted,
-    check_repository,
-    clear_stale_locks,
-    ref_tips,
-    stale_lock_note,
-)
+from seedbed.core.worktree_guard import WorkNotCommitted, ref_tips
 from seedbed.domain.checks import commands_key
-from seedbed.domain.errors import SeedbedError, UserError
+from seedbed.domain.errors import SeedbedError
 from seedbed.domain.events import ErrorEvent, StatusEvent, Stream
 from seedbed.domain.models import (
     CheckResult,
@@ -60,18 +51,11 @@ from seedbed.domain.models import (
     TaskChanges,
     TaskState,
 )
-from seedbed.domain.slug import numbered, task_branch, task_dir_name
-from seedbed.engine.run_support import (
-    CONTEXT_FULL,
-    CONTEXT_FULL_NOTE,
-    DIFF_EVERY_S,
-    StepFailed,
-    Usage,
-    git_call,
-    stopped,
-)
-from seedbed.engine.verdicts import PlanAndReview
-from seedbed.paths import worktrees_dir
+from seedbed.engine.agent_request import agent_profile_id, agent_request
+from seedbed.engine.preparing import merge_base, prepare_workspace
+from seedbed.engine.run_end import RunEnd, RunFacts, decide_end, review_may_follow
+from seedbed.engine.run_support import DIFF_EVERY_S, StepFailed, Usage, git_call, stopped
+from seedbed.engine.verdicts import RunEnding, branch_tip, diff_text, undo_changes
 from seedbed.store import Store
 from seedbed.store.problems import disk_full, disk_full_reason
 from seedbed.vcs.runner import (
@@ -86,11 +70,10 @@ from seedbed.vcs.runner import (
 NO_CHANGES_NOTE = "no changes: checks skipped"
 STORAGE_RETRY_S = 1.0  # how often a run ended by a full disk tries to record its end
 TASK_STOPPED = "the task was stopped"  # why the git of its run was cut
-MAX_NAME_TRIES = 100  # `-2` to `-99`: fresh names for a task whose own are taken
 T = TypeVar("T")
 
 
-class TaskRunner(PlanAndReview):
+class TaskRunner:
     """Carries one task through one run. `stop(control)` ends it early, work kept."""
 
     def __init__(
@@ -135,6 +118,7 @@ class TaskRunner(PlanAndReview):
         self._config_guard: SharedConfigGuard | None = None  # while an agent works
         self._committing = False  # the snapshot commit runs: a first stop lets it finish
         self._refs_before: dict[str, str] | None = None  # the refs as its agent started
+        self._run_ending = RunEnding(store, data_dir, self.project, self._log, on_flush)
 
     # -- control --------------------------------------------------------------------
 
@@ -248,16 +232,14 @@ class TaskRunner(PlanAndReview):
             return outcome
         if self.task.merge_base_first and self.control is Control.NONE:
             try:
-                await self._merge_base()
+                self._merged_base = await merge_base(self.task, self._update, self._log)
             except SeedbedError as exc:
                 outcome = RunOutcome(status=RunStatus.FAILED, reason=f"merging failed: {exc}")
                 self._log(ErrorEvent(message=outcome.reason))
                 await self._finish(outcome, CheckResult())
                 return outcome
-        if self.run.kind is RunKind.REVIEW:
-            return await self._review_steps()
-        if self.run.kind is RunKind.PLAN:
-            return await self._plan_steps()
+        if self.run.kind in (RunKind.REVIEW, RunKind.PLAN):
+            return await self._judging_steps()
         outcome = await self._run_agent() if self.control is Control.NONE else stopped()
         if problem := await self._commit():
             outcome = RunOutcome(status=RunStatus.FAILED, reason=problem)
@@ -286,110 +268,48 @@ class TaskRunner(PlanAndReview):
             return False  # unknown: the checks decide
         return not (stat.files or stat.insertions or stat.deletions)
 
+    async def _judging_steps(self) -> RunOutcome:
+        """The planner's or the reviewer's run: it changes nothing (what it left is
+        undone) and its final answer is the plan (or a split into smaller tasks) or the
+        verdict; the checks of the work a reviewer read stand."""
+        assert self.run is not None and self.task.worktree is not None
+        reviewing = self.run.kind is RunKind.REVIEW
+        head = await branch_tip(self.task)
+        outcome = await self._run_agent() if self.control is Control.NONE else stopped()
+        if note := await undo_changes(self.project, self.task, head):
+            phase = Phase.REVIEWING if reviewing else Phase.PLANNING
+            self._log(StatusEvent(phase=phase.value, message=note))
+        answer = ""
+        if outcome.status is RunStatus.SUCCEEDED and self.control is Control.NONE:
+            assert self._recorder is not None
+            self._recorder.flush()
+            answer = final_words(self.store, self.run.id)
+        if not reviewing:
+            await self._finish(outcome, CheckResult(), plan=answer)
+            return outcome
+        runs = [r for r in self.store.list_runs(self.task.id) if r.kind is not RunKind.REVIEW]
+        checks = runs[-1].checks if runs else CheckResult()
+        await self._finish(outcome, checks, parse_verdict(answer))
+        return outcome
+
     async def _prepare(self) -> None:
-        task = self.task
+        """The workspace (preparing.py), then the project's setup command in a new one."""
         project = self.project
-        if task.branch is None or task.worktree is None:
-            branch, worktree = self._names(1)
-            # Claim the names only if they are free: a branch of that name that exists
-            # already is the user's own, never to be used, merged or deleted as ours.
-            if await git_call(vcs.branch_name_taken, project.path, branch):
-                raise await self._offer_names(f"the branch {branch}")
-            if worktree.exists():
-                raise await self._offer_names(f"the worktree {worktree}")
-            task = self._update(branch=branch, worktree=worktree, base_branch=project.base_branch)
-        assert task.branch is not None and task.worktree is not None
-        if task.workspace_ready:
-            if task.worktree.exists():  # and is still a worktree of the project's
-                await git_call(check_repository, project.path, task.worktree)
-            for lock in await git_call(clear_stale_locks, task.worktree):
-                self._log(StatusEvent(phase="preparing", message=stale_lock_note(lock)))
-            if not await git_call(vcs.worktree_exists, project.path, task.worktree):
-                self._log(StatusEvent(phase="preparing", message="worktree missing: re-attached"))
-                await git_call(vcs.attach_worktree, project.path, task.worktree, task.branch)
-            self._log(StatusEvent(phase="preparing", message=f"reusing {task.worktree}"))
+        made = await prepare_workspace(self.data_dir, project, self.task, self._update, self._log)
+        if not made or not project.setup_command:
             return
-        try:
-            how = await git_call(
-                vcs.finish_worktree, project.path, task.worktree, task.branch, task.base_branch
-            )
-        except vcs.BranchTaken:
-            raise await self._offer_names(f"the branch {task.branch}") from None
-        except SeedbedError:
-            if not await git_call(vcs.branch_exists, project.path, task.branch):
-                self._update(branch=None, worktree=None)  # nothing was made: unclaim
-            raise
-        if how != "created":
-            self._log(StatusEvent(phase="preparing", message=f"an interrupted start was {how}"))
-        task = self._update(workspace_ready=True)
-        self._log(
-            StatusEvent(
-                phase="preparing", message=f"worktree {task.worktree} on branch {task.branch}"
-            )
-        )
-        if project.copy_globs:
-            copied = await git_call(
-                vcs.copy_into_worktree, project.path, task.worktree, project.copy_globs
-            )
-            self._log(StatusEvent(phase="preparing", message=f"copied {len(copied)} file(s)"))
-        if project.setup_command:
-            code, _lines = await self._shell(project.setup_command, Stream.SETUP)
-            if self.control is not Control.NONE:
-                return
-            if code != 0:
-                raise StepFailed(f"the setup command exited with code {code}")
-
-    def _names(self, n: int) -> tuple[str, Path]:
-        """The task's branch and worktree, the n-th try (`-2`, `-3` … after the first)."""
-        task = self.task
-        directory = task_dir_name(task.id, task.title)
-        worktree = worktrees_dir(self.data_dir, self.project.name) / numbered(directory, n)
-        return numbered(task_branch(task.id, task.title), n), worktree
-
-    async def _offer_names(self, taken: str) -> UserError:
-        """The error for names another has taken, with fresh ones claimed for the next
-        start: the first free `-2`, `-3` … (a branch is the task's own only when its
-        name was recorded on the task while no such branch existed; docs/decisions.md)."""
-        task, project = self.task, self.project
-        for n in range(2, MAX_NAME_TRIES):
-            branch, worktree = self._names(n)
-            if worktree.exists() or await git_call(vcs.branch_name_taken, project.path, branch):
-                continue
-            self._update(branch=branch, worktree=worktree, base_branch=project.base_branch)
-            return UserError(
-                f"{taken} already exists and is not this task's; "
-                f"`seedbed task start {task.id}` will use {branch}"
-            )
-        self._update(branch=None, worktree=None)
-        return UserError(f"{taken} already exists and is not this task's, nor any name after it")
-
-    async def _merge_base(self) -> None:
-        """Merge the base branch into the task's branch in its worktree, uncommitted, for
-        the agent to resolve; the end-of-run commit makes it a merge commit."""
-        task = self.task
-        assert task.worktree is not None and task.branch is not None
-        try:
-            files = await git_call(vcs.merge_into_worktree, task.worktree, task.base_branch)
-        finally:
-            self._update(merge_base_first=False)  # asked once: a resumed run does not merge
-        # "Already up to date" leaves no merge to commit.
-        self._merged_base = await git_call(vcs.merge_in_progress, task.worktree)
-        self._log(
-            StatusEvent(phase="preparing", message=merge_note(task.base_branch, task.branch, files))
-        )
+        code, _lines = await self._shell(project.setup_command, Stream.SETUP)
+        if self.control is not Control.NONE:
+            return
+        if code != 0:
+            raise StepFailed(f"the setup command exited with code {code}")
 
     async def _run_agent(self) -> RunOutcome:
+        assert self.run is not None and self.task.worktree is not None
         task = self.task
-        assert self.run is not None and task.worktree is not None
-        reviewing = self.run.kind is RunKind.REVIEW
-        planning = self.run.kind is RunKind.PLAN
         phases = {RunKind.REVIEW: Phase.REVIEWING, RunKind.PLAN: Phase.PLANNING}
         self._set_phase(phases.get(self.run.kind, Phase.IMPLEMENTING))
-        profile_id = task.profile_id
-        if reviewing:
-            profile_id = task.reviewer_profile_id
-        elif planning:
-            profile_id = task.planner_profile_id or task.profile_id
+        profile_id = agent_profile_id(task, self.run.kind)
         profile = self.store.get_profile(profile_id) if profile_id else None
         if profile is None:
             reason = "the task has no agent profile (use --profile)"
@@ -403,24 +323,8 @@ class TaskRunner(PlanAndReview):
         assert self._recorder is not None
         if key is not None:
             self._recorder.add_secret(key.get_secret_value())
-        request = RunRequest(
-            task_id=task.id,
-            run_id=self.run.id,
-            run_number=self.run.number,
-            kind=self.run.kind,
-            title=task.title,
-            prompt=task.prompt,
-            plan=task.plan,
-            worktree=task.worktree,
-            follow_up=self.run.follow_up,
-            marker=run_marker(self.data_dir, self.run.id),
-        )
-        if planning:
-            request.follow_up = plan_prompt(task, self.run.follow_up)
-        elif self.run.follow_up and not reviewing:  # a review starts with a fresh context
-            conversation, note = self._previous_conversation()
-            request.conversation = conversation
-            request.follow_up = note + self.run.follow_up
+        runs = self.store.list_runs(task.id)
+        request = agent_request(task, self.run, runs, run_marker(self.data_dir, self.run.id))
         over = check_budget(self.store, self.project, self.task)
         if over:  # used up by earlier runs: this one does not start
             self._halt_reason, self.control = over, Control.STOP
@@ -475,19 +379,27 @@ class TaskRunner(PlanAndReview):
             self._log(ErrorEvent(message=outcome.reason))
         return outcome
 
-    def _previous_conversation(self) -> tuple[str, str]:
-        """What a follow-up continues: the last saved conversation of this task, and a
-        note for the agent. A conversation that filled the context is not continued (it
-        would fill it again at once): the agent starts afresh on the work so far."""
-        current = self.run.id if self.run else None
-        for run in reversed(self.store.list_runs(self.task.id)):
-            fresh = run.kind in (RunKind.REVIEW, RunKind.PLAN)  # not the implementer's talk
-            if run.id == current or not run.conversation or fresh:
-                continue
-            if run.reason == CONTEXT_FULL:
-                return "", CONTEXT_FULL_NOTE
-            return run.conversation, ""
-        return "", ""
+    def _halt(self, reason: str) -> None:
+        """Stop the run for a used-up budget (once): work committed, the reason kept."""
+        if self._halt_reason:
+            return
+        self._halt_reason = reason
+        self._log(ErrorEvent(message=f"stopped: {reason}"))
+        self._halting = asyncio.create_task(self.stop(Control.STOP))
+
+    async def _watch_time(self) -> None:
+        """The task's time limit, counting its earlier runs too."""
+        limit = self.task.time_limit_s
+        if not limit:
+            return
+        earlier = [
+            r for r in self.store.list_runs(self.task.id) if self.run and r.id != self.run.id
+        ]
+        left = limit - spent(earlier).seconds
+        started = self.run.started_at if self.run and self.run.started_at else time.time()
+        await asyncio.sleep(max(0.0, left - (time.time() - started)))
+        over = check_budget(self.store, self.project, self.task, running=True)
+        self._halt(over or "time limit reached")
 
     async def _commit(self) -> str:
         """Commit what the agent left; why it was not committed ("" when it was, or there
@@ -559,126 +471,128 @@ class TaskRunner(PlanAndReview):
         review: ReviewVerdict | None = None,
         plan: str = "",
     ) -> None:
-        """End the run; then the task waits for review, or the next run follows in this
-        slot (a fix round, the reviewer's run). `review`: a reviewer run's verdict."""
-        assert self.run is not None
-        if self._disk_full:
-            outcome = RunOutcome(
-                status=RunStatus.FAILED, exit_code=outcome.exit_code, reason=self._disk_full
-            )
-        reviewing = self.run.kind is RunKind.REVIEW
-        # What takes time comes first: a stop that arrives during it is seen below, and
-        # no next run is planned for a task that was stopped (it would never start).
+        """End the run: its facts gathered, its end decided (run_end.decide_end), then
+        applied; the task waits for review, or the next run follows in this slot (a fix
+        round, the reviewer's run). `review`, `plan`: a reviewer's verdict, a planner's
+        answer."""
+        assert self.run is not None and self._recorder is not None
+        split = parse_split(plan)
+        facts = self._facts(outcome, checks, review, plan, split is not None)
+        # What takes time comes first: a stop that arrives during it is seen (the stop is
+        # read after it), and no next run is planned for a task that was stopped (it
+        # would never start).
         stat = await self._diff_stat()
-        diff = ""
-        review_may_follow = (
-            not reviewing
-            and self.run.kind is not RunKind.PLAN
-            and self.task.reviewer_profile_id is not None
-            and self.task.branch is not None
-            and not self._nothing_changed
-            and outcome.status is RunStatus.SUCCEEDED
-            and checks.status is not CheckStatus.FAILED
-        )
-        if review_may_follow:
-            try:
-                diff = await git_call(self._diff_text)
-            except SeedbedError as exc:  # the review then reads the files themselves
-                self._log(ErrorEvent(message=f"could not read the diff for the reviewer: {exc}"))
-        status = outcome.status
-        # A stop asked after a full disk had ended the run does not hide why it ended.
-        stopped = self.control is Control.STOP and not self._disk_full
-        if self.control is not Control.NONE and not self._disk_full:
-            status = RunStatus.STOPPED
-        assert self._recorder is not None
-        reason = self._halt_reason or self._recorder.scrub(outcome.reason)
-        if self.control is Control.REQUEUE:
-            target, phase = TaskState.PLANNED, Phase.DRAFT
-        elif stopped:
-            target, phase = TaskState.AWAITING_REVIEW, Phase.INTERRUPTED
-        elif reviewing:  # the work passed its checks; the review is advice on it
-            target, phase = TaskState.AWAITING_REVIEW, Phase.READY
-        elif self.run.kind is RunKind.PLAN and status is RunStatus.SUCCEEDED:
-            target, phase = TaskState.AWAITING_REVIEW, Phase.PLAN_READY
-        elif status is not RunStatus.SUCCEEDED:
-            target, phase = TaskState.AWAITING_REVIEW, Phase.AGENT_FAILED
-        elif checks.status is CheckStatus.FAILED:
-            target, phase = TaskState.AWAITING_REVIEW, Phase.CHECKS_FAILED
-        else:
-            target, phase = TaskState.AWAITING_REVIEW, Phase.READY
-        going = self.control is Control.NONE
-        fields: dict[str, Any] = {}
-        error = reason if status is not RunStatus.SUCCEEDED else ""
-        following: tuple[RunKind, str] | None = None
-        number = self.task.fix_rounds_used + 1
-        if reviewing and going:
-            fields["review_verdict"], error, following = self._after_review(review, reason)
-        elif phase is Phase.PLAN_READY:
-            fields["plan"], error, following = self._after_plan(plan)
-        elif going and status is RunStatus.SUCCEEDED:
-            if fix_round_due(self.project, self.task, checks):
-                following = (RunKind.FIX, fix_prompt(self.project, checks, number))
-                message = f"checks failed: fix round {number} of {self.project.fix_rounds} next"
-                self._log(StatusEvent(phase=Phase.CHECKING.value, message=message))
-            elif review_may_follow and phase is Phase.READY:
-                following = (RunKind.REVIEW, review_prompt(self.task, diff))
-                self._log(StatusEvent(phase=Phase.REVIEWING.value, message="review next"))
+        diff = await self._reviewer_diff() if review_may_follow(facts) else ""
+        stop = {"control": self.control, "halt_reason": self._halt_reason}
+        end = decide_end(facts.model_copy(update=stop))
+        fields = self._run_ending.fields(self.task, end, split)
+        prompt = self._run_ending.next_prompt(self.task, end, checks, diff, review)
+        for note in end.notes:
+            self._log(
+                ErrorEvent(message=note.message)
+                if note.error
+                else StatusEvent(phase=note.phase.value, message=note.message)
+            )
         # Every event is stored before the run says it ended: `task log --follow` stops
         # reading when it sees the end.
         if not self._end_noted:  # once, though a full disk has the end tried again
-            self._log(StatusEvent(phase=phase.value, message=f"run {self.run.number} ended"))
+            self._log(StatusEvent(phase=end.phase.value, message=f"run {self.run.number} ended"))
             self._end_noted = True
         self._recorder.flush()
         self.run = self.store.update_run(
             self.run.id,
-            status=status,
+            status=end.status,
             exit_code=outcome.exit_code,
-            reason=reason,
+            reason=end.reason,
             ended_at=time.time(),
             checks=checks,
         )
-        sizes: dict[str, Any] = {
+        fields |= {
             "diff_files": stat.files,
             "diff_insertions": stat.insertions,
             "diff_deletions": stat.deletions,
         }
-        if following is not None:
-            kind, prompt = following
-            if kind is RunKind.FIX:
-                fields["fix_rounds_used"] = number
-            # The task stays running, in this slot: the next run follows at once.
-            self.task = self.store.update_task(
-                self.task.id,
-                expect=TaskState.RUNNING,
-                pending_kind=kind,
-                pending_message=prompt,
-                **fields,
-                **sizes,
-            )
-            self._fix_next = True
-            self._on_change(self.task.id)
+        if end.next_run is None:
+            await self._settle(end, fields)
             return
-        if phase is Phase.READY and going and self.task.auto_merge:
+        # The task stays running, in this slot: the next run follows at once.
+        self.task = self.store.update_task(
+            self.task.id,
+            expect=TaskState.RUNNING,
+            pending_kind=end.next_run.kind,
+            pending_message=prompt,
+            **fields,
+        )
+        self._fix_next = True
+        self._on_change(self.task.id)
+
+    def _facts(
+        self,
+        outcome: RunOutcome,
+        checks: CheckResult,
+        review: ReviewVerdict | None,
+        plan: str,
+        plan_split: bool,
+    ) -> RunFacts:
+        """What the run's end is decided on (the stop is read later, see _finish)."""
+        assert self.run is not None and self._recorder is not None
+        task = self.task
+        return RunFacts(
+            kind=self.run.kind,
+            status=outcome.status,
+            reason=self._recorder.scrub(outcome.reason),
+            control=self.control,
+            halt_reason=self._halt_reason,
+            disk_full=self._recorder.scrub(self._disk_full),
+            checks=checks,
+            nothing_changed=self._nothing_changed,
+            has_reviewer=task.reviewer_profile_id is not None,
+            has_branch=task.branch is not None,
+            rounds_used=task.fix_rounds_used,
+            rounds_allowed=self.project.fix_rounds,
+            auto_merge=task.auto_merge,
+            review_verdict=task.review_verdict,
+            verdict=review.verdict.value if review is not None else None,
+            verdict_note=review_note(review) if review is not None else "",
+            plan_answer=plan,
+            plan_split=plan_split,
+            auto_approve_plan=task.auto_approve_plan,
+            task_plan=task.plan,
+        )
+
+    async def _reviewer_diff(self) -> str:
+        """The diff the reviewer's run would read; "" when it cannot be read."""
+        try:
+            return await git_call(diff_text, self.project, self.task)
+        except SeedbedError as exc:  # the review then reads the files themselves
+            self._log(ErrorEvent(message=f"could not read the diff for the reviewer: {exc}"))
+            return ""
+
+    async def _settle(self, end: RunEnd, fields: dict[str, Any]) -> None:
+        """No run follows: the task moves to its column, or merges itself first."""
+        assert self._recorder is not None
+        phase, error = end.phase, end.error
+        if end.auto_merge:
             # Merged while still running: no one can send it back meanwhile.
-            self.task = self.store.update_task(
-                self.task.id, expect=TaskState.RUNNING, **fields, **sizes
-            )
+            self.task = self.store.update_task(self.task.id, expect=TaskState.RUNNING, **fields)
             fields = {}
-            merged, why = await self._auto_merge(checks)
-            if merged:
+            merged = await self._run_ending.auto_merge(self.task, end.merge_refusal)
+            self._recorder.flush()
+            if merged.task is not None:
+                self.task = merged.task
+                self._on_change(self.task.id)
                 return
-            if why is not None:
-                phase, error = why
+            if merged.phase is not None:
+                phase, error = merged.phase, merged.error
         self.task = self.store.move_task(
             self.task.id,
-            target,
+            end.state,
             phase,
             expect=TaskState.RUNNING,
             control=Control.NONE,
             error=error,
             pending_message="",
             **fields,
-            **sizes,
         )
         self._on_change(self.task.id)
 
