@@ -22,12 +22,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from seedbed.core import board
 from seedbed.core.review_data import (
     ReviewData,
     load_file,
     load_outline,
     load_review,
     prefilled_message,
+    read_blob,
+    read_new_lines,
 )
 from seedbed.domain.diffs import Comment, FileDiff
 from seedbed.domain.errors import SeedbedError
@@ -43,7 +46,6 @@ from seedbed.ui.review.file_list import FileList
 from seedbed.ui.review.file_model import ViewedStore
 from seedbed.ui.review.file_tree import first_in_tree
 from seedbed.ui.review.side_panel import SidePanel
-from seedbed.ui.review.source import read_blob, read_new_lines
 
 # The splitter's first widths (the file tree, the diff, the side panel): the diff gets
 # what a resize adds or takes.
@@ -95,14 +97,14 @@ class ReviewWindow(DecisionActions, QWidget):
         self.diff = DiffView(self._compute, self)
         self.diff.source_loader = self._source_loader
         self.side = SidePanel(self)
-        self.comments = CommentFlow(context.store, task_id, self.diff, self.side, self._call, self)
+        self.comments = CommentFlow(context.core, task_id, self.diff, self.side, self._call, self)
         self.header = ElidedLabel(self)
         self.split_box = QCheckBox("Side by side", self)
         self.since_box = QCheckBox("Only what changed since the last review", self)
         self.since_box.setEnabled(False)
         self.since_box.setToolTip("Enabled once changes were requested")
         try:  # after a round of requested changes, what changed since is what to read
-            reviewed = context.store.get_task(task_id).reviewed_commit is not None
+            reviewed = board.get_task(context.core, task_id).reviewed_commit is not None
         except SeedbedError:
             reviewed = False
         self.since_box.setChecked(reviewed)
@@ -290,10 +292,10 @@ class ReviewWindow(DecisionActions, QWidget):
 
     def _source_loader(self, path: str) -> Callable[[], list[str]]:
         """The blocking read of `path`'s new side, bound to the review shown now."""
-        store, data = self.context.store, self.data
+        ctx, data = self.context.core, self.data
         if data is None:
             return list
-        return lambda: read_new_lines(store, data, path)
+        return lambda: read_new_lines(ctx, data, path)
 
     @Slot(bool)
     def _on_split_box_toggled(self, checked: bool) -> None:

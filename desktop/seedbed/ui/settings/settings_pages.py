@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from seedbed.core import board
 from seedbed.core.setup import (
     InvalidField,
     add_profile,
@@ -204,7 +205,7 @@ class ProjectsPage(Page):
         self.view = QListView(self)
         self.view.setModel(self.model)
         profiles = [(None, "none")] + [
-            (p.id, f"{p.name} ({p.kind.value})") for p in context.store.list_profiles()
+            (p.id, f"{p.name} ({p.kind.value})") for p in board.list_profiles(context.core)
         ]
         roles = {name: profiles for name in ROLE_FIELDS}
         self.form = ModelForm(Project, PROJECT_FIELDS, self, choices=roles)
@@ -224,7 +225,7 @@ class ProjectsPage(Page):
         self.reload()
 
     def reload(self, select_id: int | None = None) -> None:
-        projects = self.context.store.list_projects()
+        projects = board.list_projects(self.context.core)
         self.model.set_items(projects)
         self.empty.setVisible(not projects)
         self.form.setEnabled(bool(projects))
@@ -312,7 +313,7 @@ class ProfilesPage(Page):
         return body
 
     def reload(self, select_id: int | None = None) -> None:
-        profiles = self.context.store.list_profiles()
+        profiles = board.list_profiles(self.context.core)
         self.model.set_items(profiles)
         if select_id is None and self.editing.id:
             select_id = self.editing.id
@@ -402,7 +403,7 @@ class ProfilesPage(Page):
             self.status.setText(f"Removed {profile.name}.")
             self.saved.emit()
 
-        self.run(self.context.store.delete_profile, profile.id, on_done=removed)
+        self.run(board.remove_profile, self.context.core, profile.id, on_done=removed)
 
     def _set_busy(self, busy: bool) -> None:
         super()._set_busy(busy)
