@@ -66,7 +66,7 @@ REVIEW_ACTIONS = (
 )
 
 
-class ReviewWindow(DecisionActions, QWidget):
+class ReviewWindow(QWidget):
     """A task's diff and the decision on it, refreshed live while the task runs.
 
     Signals:
@@ -86,7 +86,6 @@ class ReviewWindow(DecisionActions, QWidget):
         self._loading.failed.connect(self._on_loading_failed)
         self._uncapped: set[str] = set()
         self._prefill = ""
-        self._busy = False
         self._frozen = False
         # Where to go once the file being read is shown: a line, or the last hunk (-1).
         self._go_to_after_read: int | None = None
@@ -97,7 +96,10 @@ class ReviewWindow(DecisionActions, QWidget):
         self.diff = DiffView(self._compute, self)
         self.diff.source_loader = self._source_loader
         self.side = SidePanel(self)
-        self.comments = CommentFlow(context.core, task_id, self.diff, self.side, self._call, self)
+        self.decide = DecisionActions(self, self)  # what the decision box's buttons do
+        self.comments = CommentFlow(
+            context.core, task_id, self.diff, self.side, self.decide.call, self
+        )
         self.header = ElidedLabel(self)
         self.split_box = QCheckBox("Side by side", self)
         self.since_box = QCheckBox("Only what changed since the last review", self)
@@ -160,18 +162,18 @@ class ReviewWindow(DecisionActions, QWidget):
         self.recheck = d.recheck
         self.approve_button, self.request_button = d.approve_button, d.request_button
         self.discard_button = d.discard_button
-        self.approve_button.clicked.connect(self._on_approve_button_clicked)
-        self.request_button.clicked.connect(self._on_request_button_clicked)
+        self.approve_button.clicked.connect(self.decide.approve)
+        self.request_button.clicked.connect(self.decide.request_changes)
         d.comment_action.triggered.connect(self._on_comment_action_triggered)
-        self.discard_button.clicked.connect(self._on_discard_button_clicked)
-        d.resolve_button.clicked.connect(self._on_resolve_button_clicked)
-        d.plan_approve_button.clicked.connect(self._on_plan_approve_button_clicked)
-        d.plan_back_button.clicked.connect(self._on_plan_back_button_clicked)
+        self.discard_button.clicked.connect(self.decide.discard)
+        d.resolve_button.clicked.connect(self.decide.resolve)
+        d.plan_approve_button.clicked.connect(self.decide.approve_plan)
+        d.plan_back_button.clicked.connect(self.decide.send_plan_back)
         d.worktree.message_shown.connect(self.error_label.show_message)
         self.side.unsent_changed.connect(d.show_unsent)
         self.side.comments_shown.connect(self.diff.set_comments)
         self.side.comment_activated.connect(self._on_side_comment_activated)
-        self.side.plan_saved.connect(self._on_side_plan_saved)
+        self.side.plan_saved.connect(self.decide.save_plan)
 
     # -- loading -----------------------------------------------------------------------
 
@@ -257,7 +259,7 @@ class ReviewWindow(DecisionActions, QWidget):
             same = current is not None and keep == current.path
             self._show_file(current, keep_position=same)
             self._go_after_read()
-        self._update_buttons()
+        self.update_buttons()
         if first:
             self.diff.active.setFocus()  # the review keys work from the start
         if data.live and not self._refresh_timer.isActive():
@@ -267,11 +269,11 @@ class ReviewWindow(DecisionActions, QWidget):
     def _on_loading_failed(self, message: str) -> None:
         self.error_label.show_message(message)
 
-    def _update_buttons(self) -> None:
+    def update_buttons(self) -> None:
         task = self.data.task if self.data is not None else None
         # A window following another engine changes nothing: its buttons stay off, not
         # stuck "busy".
-        self.decision.update_for(task, self._busy or self.context.controls_off)
+        self.decision.update_for(task, self.decide.busy or self.context.controls_off)
 
     @Slot()
     def _on_refresh_timer_timeout(self) -> None:
