@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from seedbed.core.context import Changed
 from seedbed.core.keys import (
     KeyringState,
     checked_key_input,
@@ -206,6 +207,7 @@ class SettingsDialog(QDialog):
         self.tabs.addTab(self.keys, "API keys")
         self.projects.saved.connect(self.projects_changed)
         self.profiles.saved.connect(self.profiles_changed)
+        self.profiles.removed.connect(self._on_profiles_removed)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
         buttons.rejected.connect(self.reject)
         # Enter in a field (a key, a command) must never close the dialog unsaved.
@@ -213,3 +215,9 @@ class SettingsDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addWidget(self.tabs)
         layout.addWidget(buttons)
+
+    @Slot(object)
+    def _on_profiles_removed(self, changed: Changed) -> None:
+        if changed.projects:  # a project's default may have named it: show it let go
+            shown = self.projects.current()
+            self.projects.reload(shown.id if shown is not None else None)

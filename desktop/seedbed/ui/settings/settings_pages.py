@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from seedbed.core import board
+from seedbed.core.context import Done
 from seedbed.core.setup import (
     InvalidField,
     add_profile,
@@ -271,7 +272,14 @@ class ProjectsPage(Page):
 class ProfilesPage(Page):
     """The agent profiles: add, change, remove. The form shows the fields the selected
     kind uses (`profile_fields`) and is rebuilt when the kind changes; saving checks
-    the profile as `seedbed profile add` does. Signals: those of Page."""
+    the profile as `seedbed profile add` does.
+
+    Signals: those of Page, and
+        removed(Changed): a profile was removed; what that changed (core's Changed: the
+        projects whose defaults named it let go of it).
+    """
+
+    removed = Signal(object)
 
     def __init__(self, context: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(context, parent)
@@ -397,10 +405,11 @@ class ProfilesPage(Page):
         self.confirm(f"Remove the agent profile {profile.name!r}?", lambda: self._remove(profile))
 
     def _remove(self, profile: AgentProfile) -> None:
-        def removed(_result: Any) -> None:
+        def removed(done: Done[None]) -> None:
             self.editing = AgentProfile(name="")
             self.reload()
             self.status.setText(f"Removed {profile.name}.")
+            self.removed.emit(done.changed)
             self.saved.emit()
 
         self.run(board.remove_profile, self.context.core, profile.id, on_done=removed)
