@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 
 from seedbed.agents import readiness
-from seedbed.core.agent_setup import LocalServer, create_agent, key_name_for, profile_name
+from seedbed.core.agent_setup import create_agent, key_name_for, profile_name
 from seedbed.core.context import Context
+from seedbed.domain.local_servers import LocalServer
 from seedbed.domain.models import AgentKind, ProviderKind
 from tests.model_server import ModelServer
 

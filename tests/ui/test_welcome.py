@@ -9,8 +9,8 @@ import pytest
 from PySide6.QtWidgets import QDialog
 from pytestqt.qtbot import QtBot
 
-from seedbed.agents import local_servers
 from seedbed.core.agent_setup import NO_AGENT, key_name_for
+from seedbed.domain import local_servers
 from seedbed.domain.models import AgentKind, ProviderKind
 from seedbed.ui.common.context import AppContext
 from seedbed.ui.setup import welcome

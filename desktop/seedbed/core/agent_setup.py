@@ -3,8 +3,7 @@ profiles can run, a builtin profile with its key checked and stored, a profile f
 model server found on this machine, what `agents doctor` finds of the CLIs.
 
 Blocking (the network, the keyring, PATH, the store): the window runs these through
-its engine host. The names of local servers' types are re-exported here, so the window
-reaches them through the application layer only.
+its engine host.
 """
 
 from __future__ import annotations
@@ -16,30 +15,14 @@ from pydantic import SecretStr
 
 from seedbed import secrets
 from seedbed.agents import readiness
-from seedbed.agents.local_servers import DEFAULTS, Candidate, LocalServer, detect
+from seedbed.agents.local_servers import detect
 from seedbed.agents.urls import is_local
 from seedbed.core.context import Changed, Context, Done
 from seedbed.core.setup import add_profile, check_profile
 from seedbed.domain.errors import UserError
+from seedbed.domain.local_servers import DEFAULTS, Candidate, LocalServer
 from seedbed.domain.models import DEFAULT_BASE_URLS, AgentKind, AgentProfile, ProviderKind
 from seedbed.domain.slug import free_name
-
-__all__ = [
-    "DEFAULTS",
-    "NO_AGENT",
-    "Candidate",
-    "LocalServer",
-    "add_local_profile",
-    "agent_problems",
-    "any_works",
-    "cli_versions",
-    "create_agent",
-    "describe",
-    "key_name_for",
-    "local_servers",
-    "profile_name",
-    "store_checked_key",
-]
 
 NO_AGENT = (
     "No agent yet. Seedbed's own agent needs an API key (or a local model server); a "

@@ -9,9 +9,6 @@ from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtWidgets import QLabel, QPushButton, QVBoxLayout, QWidget
 
 from seedbed.core.agent_setup import (
-    DEFAULTS,
-    Candidate,
-    LocalServer,
     add_local_profile,
     agent_problems,
     any_works,
@@ -19,6 +16,7 @@ from seedbed.core.agent_setup import (
     local_servers,
 )
 from seedbed.core.context import Done
+from seedbed.domain.local_servers import DEFAULTS, Candidate, LocalServer
 from seedbed.domain.models import AgentProfile
 from seedbed.ui.common.background import BackgroundCall
 from seedbed.ui.common.context import AppContext
