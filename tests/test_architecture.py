@@ -140,6 +140,73 @@ def test_imports_only_go_downward(path: Path) -> None:
         assert not {top(m) for m in imports} & DOMAIN_FORBIDDEN, name
 
 
+# -- the window reaches the application only through core's verbs -----------------------
+
+# DESIGN.md: the window (ui/, app.py) imports the domain, core, paths and itself; what it
+# reads or changes goes through core's verbs, as it will over the engine's API (issue 16,
+# step 2). Each exception names the module and what it may import besides, and why.
+UI_ALLOWED = {"domain", "core", "paths", "ui"}
+UI_EXCEPTIONS = {
+    # It hosts the engine in-process (and takes its lock) until the window talks to an
+    # engine over its API.
+    "seedbed.ui.common.host": {"engine", "store.lock"},
+    # What starting needs: a store that cannot be opened is told before a window opens.
+    "seedbed.app": {"store.problems"},
+    # AppContext.store serves the verbs that still take a Store instead of a Context.
+    "seedbed.ui.common.context": {"store"},
+    # _create_task / _edit_task write on the store until core has one create/edit path.
+    "seedbed.ui.board.task_dialog": {"store"},
+}
+
+
+def ui_modules() -> list[Path]:
+    """The Qt shell: every module of ui/, and app.py."""
+    return [path for path in all_modules() if path not in set(core_modules())]
+
+
+def ui_import_problems(name: str, source: str, allowed: set[str]) -> list[str]:
+    """The imports of the package in `source` that are neither of a layer in UI_ALLOWED
+    nor under one of `allowed` (dotted names below seedbed, e.g. "store.lock")."""
+    wrong = []
+    for module in sorted(imported_modules(source, name)):
+        parts = module.split(".")
+        if parts[0] != "seedbed" or len(parts) == 1 or parts[1] in UI_ALLOWED:
+            continue
+        below = ".".join(parts[1:])
+        if not any(below == a or below.startswith(f"{a}.") for a in allowed):
+            wrong.append(module)
+    return wrong
+
+
+def test_the_ui_rule_names_what_it_refuses() -> None:
+    source = "from seedbed.store import Store\nfrom seedbed.core import board\n"
+    assert ui_import_problems("seedbed.ui.x", source, set()) == [
+        "seedbed.store",
+        "seedbed.store.Store",
+    ]
+    assert ui_import_problems("seedbed.ui.x", source, {"store"}) == []
+    lock = "from seedbed.store.lock import EngineLock\nimport seedbed.vcs\n"
+    assert ui_import_problems("seedbed.ui.x", lock, {"store.lock"}) == ["seedbed.vcs"]
+    assert ui_import_problems("seedbed.ui.x", "from seedbed.storey import x\n", {"store"})
+
+
+@pytest.mark.parametrize("path", ui_modules(), ids=module_name)
+def test_the_window_reaches_the_application_only_through_core(path: Path) -> None:
+    name = module_name(path)
+    source = path.read_text(encoding="utf-8")
+    wrong = ui_import_problems(name, source, UI_EXCEPTIONS.get(name, set()))
+    assert not wrong, f"{name} imports {wrong}: call a verb of seedbed.core instead"
+
+
+@pytest.mark.parametrize("name", sorted(UI_EXCEPTIONS))
+def test_every_ui_exception_is_still_needed(name: str) -> None:
+    path = next(p for p in ui_modules() if module_name(p) == name)
+    source = path.read_text(encoding="utf-8")
+    for allowed in UI_EXCEPTIONS[name]:
+        left = UI_EXCEPTIONS[name] - {allowed}
+        assert ui_import_problems(name, source, left), f"{name} no longer needs {allowed}"
+
+
 def test_importing_the_core_does_not_load_qt() -> None:
     names = sorted(module_name(path) for path in core_modules())
     code = (

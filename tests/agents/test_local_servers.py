@@ -10,8 +10,9 @@ from typing import ClassVar
 
 import pytest
 
-from seedbed.agents import local_servers
-from seedbed.agents.local_servers import Candidate, LocalServer, detect
+from seedbed.agents.local_servers import detect
+from seedbed.domain import local_servers
+from seedbed.domain.local_servers import Candidate, LocalServer
 
 
 class Handler(BaseHTTPRequestHandler):

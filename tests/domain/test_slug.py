@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from seedbed.domain.slug import MAX_SLUG, one_line, slugify, task_branch, task_dir_name
+from seedbed.domain.slug import MAX_SLUG, free_name, one_line, slugify, task_branch, task_dir_name
 
 SAFE = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 
@@ -97,3 +97,8 @@ def test_one_line_squeezes_a_title_for_commit_subjects() -> None:
     long = one_line("word " * 30)
     assert len(long) == 72 and long.endswith("…") and "\n" not in long
     assert one_line("short") == "short"
+
+
+def test_a_taken_name_gets_the_first_free_number() -> None:
+    assert free_name("x", {"x", "x-2", "x-4"}) == "x-3"
+    assert free_name("x", set()) == "x"

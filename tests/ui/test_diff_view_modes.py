@@ -11,12 +11,13 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
+from seedbed.core.review_data import split_source
 from seedbed.domain.diffs import FileDiff
 from seedbed.ui.common.bridge import Bridge
 from seedbed.ui.common.host import EngineHost
 from seedbed.ui.review.diff_text import DiffText
 from seedbed.ui.review.diff_view import DiffView
-from seedbed.ui.review.layout import Gap, gaps, side_by_side, split_source, trailing_gap, unified
+from seedbed.ui.review.layout import Gap, gaps, side_by_side, trailing_gap, unified
 from seedbed.vcs.diff import range_diff
 from seedbed.vcs.diffparse import parse_diff
 from tests.conftest import git, make_repo

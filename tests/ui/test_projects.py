@@ -15,7 +15,6 @@ from seedbed.ui.setup.projects import (
     ProjectAdder,
     ProjectSelector,
     dropped_paths,
-    free_name,
     has_local_urls,
     paths_from_mime,
 )
@@ -97,7 +96,6 @@ def test_a_taken_name_gets_a_number(qtbot: QtBot, tmp_path: Path, app_context: A
     second = add(qtbot, adder, make_repo(tmp_path / "b" / "repo"))
     third = add(qtbot, adder, make_repo(tmp_path / "c" / "repo"))
     assert [first.name, second.name, third.name] == ["repo", "repo-2", "repo-3"]
-    assert free_name("x", {"x", "x-2", "x-4"}) == "x-3"
 
 
 def test_the_same_repository_is_not_added_twice(

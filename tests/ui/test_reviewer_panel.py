@@ -219,9 +219,9 @@ def test_a_read_only_reviewer_changes_nothing_and_is_not_stuck(
         window.reload()
         qtbot.waitUntil(lambda: not window.approve_button.isEnabled(), timeout=10_000)
         assert not window.request_button.isEnabled() and not window.discard_button.isEnabled()
-        window._on_approve_button_clicked()  # a click that was on its way
+        window.decide.approve()  # a click that was on its way
         assert "this window only reads" in window.error_label.text()
-        assert window.status_label.text() == "" and not window._busy
+        assert window.status_label.text() == "" and not window.decide.busy
     finally:
         app_context.host.mode = ENGINE
     window.reload()
@@ -235,9 +235,9 @@ def test_a_snapshot_shows_the_buttons_as_a_user_sees_them_and_changes_nothing(
     window, task_id = reviewed
     app_context.host.mode = SNAPSHOT  # `gui --screenshot`: a picture for the guide
     try:
-        window._update_buttons()  # as a reload's answer does
+        window.update_buttons()  # as a reload's answer does
         assert window.approve_button.isEnabled() and window.request_button.isEnabled()
-        window._on_approve_button_clicked()  # were it clicked, it would still only read
+        window.decide.approve()  # were it clicked, it would still only read
         assert "this window only reads" in window.error_label.text()
     finally:
         app_context.host.mode = ENGINE

@@ -464,3 +464,28 @@ def test_a_projects_roles_fix_rounds_and_budgets_are_set_in_the_window(
     assert (stored.fix_rounds, stored.budget_usd) == (3, 12.5)
     again = open_dialog(qtbot, app_context)
     assert again.projects.form.editor("reviewer_profile_id").currentText() == "critic (command)"
+
+
+def test_removing_a_projects_default_profile_shows_the_project_let_go_of_it(
+    qtbot: QtBot,
+    project: str,
+    app_context: AppContext,
+    command_profile: Callable[[str, str], str],
+) -> None:
+    command_profile("coder", "true")
+    command_profile("spare", "true")
+    dialog = open_dialog(qtbot, app_context)
+    executor = dialog.projects.form.editor("executor_profile_id")
+    choose(executor, "spare (command)")
+    with qtbot.waitSignal(dialog.projects_changed):
+        dialog.projects.save_button.click()
+    wait_idle(qtbot, dialog.projects)
+    page = dialog.profiles
+    page.view.setCurrentIndex(page.model.index(1))
+    assert page.editing.name == "spare"
+    page.remove_button.click()
+    with qtbot.waitSignal(page.removed) as removed:
+        answer(qtbot, page, QMessageBox.StandardButton.Yes)
+    assert removed.args[0].projects
+    assert app_context.store.find_project(project).executor_profile_id is None
+    assert dialog.projects.form.editor("executor_profile_id").currentText() == "none"

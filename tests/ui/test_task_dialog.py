@@ -14,8 +14,9 @@ from pytestqt.qtbot import QtBot
 
 from seedbed.core.setup import set_project_defaults
 from seedbed.core.tasks import add_task
+from seedbed.core.titles import one_line_title
 from seedbed.domain.models import Phase, Task, TaskState
-from seedbed.ui.board.task_dialog import FIRST_THAT_RUNS, NO_PROFILE, TaskDialog, one_line_title
+from seedbed.ui.board.task_dialog import FIRST_THAT_RUNS, NO_PROFILE, TaskDialog
 from seedbed.ui.common.context import AppContext
 from seedbed.ui.common.host import ENGINE, FOLLOW
 from seedbed.ui.common.theme import danger

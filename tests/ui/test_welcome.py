@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Callable
 from pathlib import Path
 
@@ -10,10 +9,11 @@ import pytest
 from PySide6.QtWidgets import QDialog
 from pytestqt.qtbot import QtBot
 
-from seedbed.agents import local_servers, readiness
+from seedbed.core.agent_setup import NO_AGENT, key_name_for
+from seedbed.domain import local_servers
 from seedbed.domain.models import AgentKind, ProviderKind
 from seedbed.ui.common.context import AppContext
-from seedbed.ui.setup import quick_setup, welcome
+from seedbed.ui.setup import welcome
 from seedbed.ui.window.main_window import MainWindow
 from tests.agents.test_local_servers import Handler, server  # noqa: F401 (the fixture)
 from tests.conftest import SeedbedCli
@@ -49,7 +49,7 @@ def test_the_first_run_offers_a_repository_and_a_local_model_server(
     window.show()
     page = window.empty
     assert window.pages.currentWidget() is page
-    qtbot.waitUntil(lambda: page.agent_label.text() == quick_setup.NO_AGENT)
+    qtbot.waitUntil(lambda: page.agent_label.text() == NO_AGENT)
     assert page.settings_button.isVisible() and page.setup.isVisible()
     qtbot.waitUntil(lambda: len(page.server_buttons) == 1, timeout=10_000)
     button = page.server_buttons[0]
@@ -81,12 +81,6 @@ def test_add_a_repository_opens_the_folder_chooser(
     assert chosen == [window]
 
 
-def test_profile_names_do_not_clash() -> None:
-    found = local_servers.LocalServer(name="LM Studio", base_url="http://127.0.0.1:1234/v1")
-    assert welcome.profile_name(found, set()) == "lm-studio"
-    assert welcome.profile_name(found, {"lm-studio", "lm-studio-2"}) == "lm-studio-3"
-
-
 def test_the_short_setup_makes_a_builtin_agent_with_its_key_in_the_keyring(
     qtbot: QtBot, app_context: AppContext, file_keyring: object, model_server: ModelServer
 ) -> None:
@@ -100,7 +94,7 @@ def test_the_short_setup_makes_a_builtin_agent_with_its_key_in_the_keyring(
     setup.provider.setCurrentIndex(setup.provider.findData(ProviderKind.ANTHROPIC))
     assert setup.base_url.placeholderText() == "https://api.anthropic.com"
     setup.base_url.setText(model_server.anthropic_url)
-    key_name = quick_setup.key_name_for(ProviderKind.ANTHROPIC, model_server.anthropic_url, True)
+    key_name = key_name_for(ProviderKind.ANTHROPIC, model_server.anthropic_url, True)
     setup.key.setText("sk-ant-quick-setup-test")
     setup.create_button.click()  # no model yet: refused, nothing stored
     qtbot.waitUntil(lambda: "name the model" in setup.error_label.text(), timeout=10_000)
@@ -165,7 +159,7 @@ def test_the_welcome_page_is_read_again_when_settings_close(
     qtbot.addWidget(window)
     window.show()
     page = window.empty
-    qtbot.waitUntil(lambda: page.agent_label.text() == quick_setup.NO_AGENT)
+    qtbot.waitUntil(lambda: page.agent_label.text() == NO_AGENT)
     window.actions_by_name["settings"].trigger()
     dialog = window.findChild(QDialog)
     assert dialog is not None
@@ -224,47 +218,6 @@ def test_a_local_server_without_a_model_is_named_with_what_to_do(
     assert page.server_notes == []
 
 
-@pytest.mark.parametrize(
-    ("base_url", "with_key", "expected"),
-    [
-        ("", True, ""),
-        ("https://api.openai.com/v1/", True, ""),
-        ("https://openrouter.ai/api/v1", True, "openrouter.ai"),
-        ("https://openrouter.ai/api/v1", False, "openrouter.ai"),
-        ("http://127.0.0.1:1234/v1", False, ""),
-        ("http://127.0.0.1:1234/v1", True, "127.0.0.1:1234"),
-    ],
-)
-def test_a_key_for_another_server_is_not_stored_as_the_providers(
-    base_url: str, with_key: bool, expected: str
-) -> None:
-    assert quick_setup.key_name_for(ProviderKind.OPENAI, base_url, with_key) == expected
-
-
-def test_a_key_for_another_server_is_kept_apart_from_the_openai_key(
-    app_context: AppContext, file_keyring: object, model_server: ModelServer
-) -> None:
-    from seedbed import secrets
-
-    secrets.set_key("openai", "sk-the-real-openai-key")
-    profile = quick_setup.create_agent(
-        app_context.store,
-        AgentKind.BUILTIN,
-        ProviderKind.OPENAI,
-        "qwen/qwen3-coder",
-        model_server.openai_url,  # a server behind the OpenAI protocol, here on 127.0.0.1
-        "sk-or-v1-router",
-    )
-    host = model_server.url.removeprefix("http://")
-    assert profile.key_name == host
-    assert secrets.get_key(host) == "sk-or-v1-router"
-    assert secrets.get_key("openai") == "sk-the-real-openai-key"
-    assert readiness.problem(profile) == ""
-    asked = model_server.requests[-1]
-    assert (asked.method, asked.path) == ("GET", "/v1/models")
-    assert asked.headers["authorization"] == "Bearer sk-or-v1-router"
-
-
 def test_the_board_says_when_no_agent_can_run_and_offers_the_setup(
     qtbot: QtBot,
     project: str,
@@ -277,7 +230,7 @@ def test_the_board_says_when_no_agent_can_run_and_offers_the_setup(
     hint = window.agent_hint
     assert window.pages.currentWidget() is window.splitter
     qtbot.waitUntil(hint.isVisible)
-    assert hint.label.text().startswith(quick_setup.NO_AGENT)
+    assert hint.label.text().startswith(NO_AGENT)
 
     dialog = hint.open_setup()
     setup = dialog.setup
@@ -306,37 +259,6 @@ def test_the_board_hint_stays_away_while_an_agent_can_run(
     with qtbot.waitSignal(window.agent_hint.looked, timeout=10_000) as looked:
         dialog.done(QDialog.DialogCode.Accepted)
     assert looked.args == [True] and window.agent_hint.isHidden()
-
-
-def test_the_setup_checks_everything_before_it_stores_a_key(
-    app_context: AppContext, file_keyring: object
-) -> None:
-    from seedbed import secrets
-    from seedbed.domain.errors import UserError
-
-    secrets.set_key("openai", "sk-the-real-openai-key")
-    for base_url, reason in (
-        ("openrouter.ai/api/v1", "needs http:// or https://"),  # no scheme: no host either
-        ("http://models.example.com/v1", "unencrypted"),  # the key would go in the clear
-    ):
-        with pytest.raises(UserError, match=reason):
-            quick_setup.create_agent(
-                app_context.store,
-                AgentKind.BUILTIN,
-                ProviderKind.OPENAI,
-                "some-model",
-                base_url,
-                "sk-typed-into-the-setup",
-            )
-    assert secrets.get_key("openai") == "sk-the-real-openai-key"
-    assert secrets.get_key("models.example.com") is None
-    assert app_context.store.list_profiles() == []
-
-
-def test_the_providers_own_api_keeps_the_providers_key_name() -> None:
-    for url in ("https://api.anthropic.com", "https://api.anthropic.com/v1/"):
-        assert quick_setup.key_name_for(ProviderKind.ANTHROPIC, url, True) == ""
-    assert quick_setup.key_name_for(ProviderKind.ANTHROPIC, "https://api.openai.com/v1", True)
 
 
 def test_one_click_makes_one_agent(
@@ -418,31 +340,6 @@ def test_look_again_finds_a_cli_installed_meanwhile(
     assert setup.create_button.isEnabled()
 
 
-def test_an_unchecked_key_does_not_replace_a_stored_one(
-    app_context: AppContext, file_keyring: object
-) -> None:
-    from seedbed import secrets
-    from seedbed.domain.errors import UserError
-
-    with socket.socket() as probe:  # a port nobody listens on: the key cannot be checked
-        probe.bind(("127.0.0.1", 0))
-        url = f"http://127.0.0.1:{probe.getsockname()[1]}/v1"
-    name = quick_setup.key_name_for(ProviderKind.OPENAI, url, True)
-    secrets.set_key(name, "sk-the-one-that-works")
-    with pytest.raises(UserError, match="could not be checked"):
-        quick_setup.create_agent(
-            app_context.store, AgentKind.BUILTIN, ProviderKind.OPENAI, "m", url, "sk-new"
-        )
-    assert secrets.get_key(name) == "sk-the-one-that-works"
-    assert app_context.store.list_profiles() == []  # made, then taken back
-    # The same key again, or no key stored yet: made.
-    quick_setup.create_agent(
-        app_context.store, AgentKind.BUILTIN, ProviderKind.OPENAI, "m", url,
-        "sk-the-one-that-works",
-    )  # fmt: skip
-    assert [p.name for p in app_context.store.list_profiles()] == ["openai"]
-
-
 def test_a_local_server_is_used_once_per_click(
     qtbot: QtBot,
     app_context: AppContext,
@@ -455,19 +352,3 @@ def test_a_local_server_is_used_once_per_click(
         button.click()
         button.click()  # a double click
     assert [p.name for p in app_context.store.list_profiles()] == ["ollama"]
-
-
-def test_a_model_name_the_providers_list_shows_to_be_a_typo_is_refused(
-    app_context: AppContext, file_keyring: object, model_server: ModelServer
-) -> None:
-    from seedbed import secrets
-    from seedbed.domain.errors import UserError
-
-    model_server.keys = {"sk-right"}  # it lists "scripted-model"
-    with pytest.raises(UserError, match="did you mean scripted-model"):
-        quick_setup.create_agent(
-            app_context.store, AgentKind.BUILTIN, ProviderKind.OPENAI, "scripted-modle",
-            model_server.openai_url, "sk-right",
-        )  # fmt: skip
-    host = model_server.url.removeprefix("http://")
-    assert secrets.get_key(host) is None and app_context.store.list_profiles() == []

@@ -1,17 +1,22 @@
-"""Taking a project off Seedbed: refused while its tasks are at work; the work itself
-(branches in the repository, worktrees in the data dir) is kept unless asked."""
+"""Adding a repository as a project under a free name (the window's way: a folder or a
+drop), and taking a project off Seedbed: refused while its tasks are at work; the work
+itself (branches in the repository, worktrees in the data dir) is kept unless asked."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from seedbed import vcs
+from seedbed.core.context import Changed, Context, Done
+from seedbed.core.setup import add_project
 from seedbed.core.workspace import remove_workspace, worktree_path
 from seedbed.domain.errors import UserError
 from seedbed.domain.models import Model, Project, Task, TaskState
+from seedbed.domain.slug import free_name, slugify
 from seedbed.store import Store
 
 ACTIVE = (TaskState.RUNNING, TaskState.AWAITING_REVIEW)
+NAME_TRIES = 100
 
 
 class RemovedProject(Model):
@@ -57,3 +62,45 @@ def remove_project(store: Store, ref: str, delete_branches: bool = False) -> Rem
         worktrees=worktrees,
         deleted=delete_branches,
     )
+
+
+def add_repository(ctx: Context, path: Path) -> Done[Project]:
+    """Add the repository holding `path` (its top-level folder) as a project named after
+    that folder, made unique with -2, -3 … since the user did not choose the name.
+
+    Blocking (git, the store): run it off the GUI thread. The messages are for the
+    window, where the CLI's `--base` and `--name` do not exist.
+    """
+    if not path.exists():
+        raise UserError(f"{path} does not exist")
+    if not path.is_dir():
+        raise UserError(f"{path} is a file: add a folder, the checkout of a git repository")
+    top = vcs.open_repository(path)
+    if vcs.current_branch(top) is None:
+        raise UserError(
+            f"{top} has a detached HEAD: check out the branch tasks should start from "
+            "(e.g. `git switch main`), then add it again"
+        )
+    store = ctx.store
+    wanted = slugify(top.name, fallback="project")
+    for _ in range(NAME_TRIES):
+        projects = store.list_projects()
+        for project in projects:
+            if _same_path(project.path, top):
+                raise UserError(f"{top} is already the project {project.name!r}")
+        name = free_name(wanted, {project.name for project in projects})
+        try:
+            added = add_project(store, top, name=name)
+            return Done(value=added, changed=Changed(projects=True))
+        except UserError:
+            # Another window or `seedbed project add` may have taken the name meanwhile.
+            if name not in {project.name for project in store.list_projects()}:
+                raise
+    raise UserError(f"no free project name for {top} after {NAME_TRIES} tries")
+
+
+def _same_path(a: Path, b: Path) -> bool:
+    try:
+        return a.resolve() == b.resolve()
+    except OSError:
+        return a == b

@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from pathlib import Path
 
 from pydantic import Field
 
+from seedbed.core.context import Context
 from seedbed.core.merging import base_moved_since_checks
 from seedbed.core.radar import budget_note, overlapping_tasks
 from seedbed.core.review_agent import ReviewVerdict, parse_verdict
@@ -27,6 +29,7 @@ from seedbed.domain.errors import SeedbedError, UserError
 from seedbed.domain.models import CheckResult, Model, Run, RunKind, Task
 from seedbed.store import Store
 from seedbed.vcs import diff as vcs_diff
+from seedbed.vcs.runner import PATHS_RAW, run_git
 
 MAX_LINES = 20_000  # diff lines per file shown before "too large: show anyway"
 MESSAGE_CHARS = 600  # of the executor's summary in the prefilled commit message, at most
@@ -232,3 +235,51 @@ def load_file(data: ReviewData, file: FileDiff) -> FileDiff:
 
 def load_comments(store: Store, task_id: int) -> list[Comment]:
     return store.list_comments(task_id)
+
+
+# -- the new side of a reviewed file, read whole so a folded region can be opened -----
+
+
+def split_source(text: str) -> list[str]:
+    """A file's lines as the diff names them: split on LF only, CR of CRLF dropped."""
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    return [line.removesuffix("\r") for line in lines]
+
+
+def read_new_lines(ctx: Context, data: ReviewData, path: str) -> list[str]:
+    """`path` as the diff's new side has it: the very commit or tree the diff ended at
+    (`git show <new>:<path>`; for a live diff, the snapshot of the working tree it was
+    made from), else the working tree or the branch tip. Empty when it cannot be read
+    (the fold then stays folded). Blocking."""
+    try:
+        return _read_new(ctx, data, path)
+    except (OSError, SeedbedError):
+        return []
+
+
+def read_blob(cwd: Path, blob: str) -> str | None:
+    """A blob's text by its id (blocking); None when it cannot be read. It needs no
+    store: the blob is named by the diff the review already read (its cwd and ids)."""
+    try:
+        out = run_git(cwd, "cat-file", "blob", blob)
+    except (OSError, SeedbedError):
+        return None
+    return out.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
+def _read_new(ctx: Context, data: ReviewData, path: str) -> list[str]:
+    task = data.task
+    if data.diff_range is not None:
+        cwd, new = data.diff_range.cwd, data.diff_range.new
+        out = run_git(cwd, *PATHS_RAW, "show", "--no-textconv", f"{new}:{path}")
+        return split_source(out.encode("utf-8", "surrogateescape").decode("utf-8", "replace"))
+    if data.live and task.worktree is not None and task.worktree.exists():
+        raw = (Path(task.worktree) / path).read_bytes()
+        return split_source(raw.decode("utf-8", "replace"))
+    if task.branch is None:
+        return []
+    repo = ctx.store.get_project(task.project_id).path
+    out = run_git(repo, *PATHS_RAW, "show", "--no-textconv", f"{task.branch}:{path}")
+    return split_source(out.encode("utf-8", "surrogateescape").decode("utf-8", "replace"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+from seedbed.core.context import Context
 from seedbed.store import Store
 
 SUMMARY_PAGE = 200  # log rows read per step when looking back for the last answer
@@ -40,3 +41,34 @@ def last_answer(store: Store, run_id: int) -> str:
             if event.get("kind") == "text" and not event.get("delta"):
                 return str(event.get("text", "")).strip()
     return ""
+
+
+# -- a run's log, page by page: what a log view reads (blocking, short SQLite reads) ---
+
+
+def log_row_count(ctx: Context, run_id: int) -> int:
+    """How many events a log view shows for the run (one index lookup)."""
+    return ctx.store.count_log_rows(run_id)
+
+
+def log_rows(ctx: Context, run_id: int, first_row: int, limit: int) -> list[tuple[int, int, str]]:
+    """(row, seq, json) of the shown events from first_row on, at most `limit`."""
+    return ctx.store.read_log_rows(run_id, first_row, limit)
+
+
+def tool_results_after(ctx: Context, run_id: int, row: int, window: int) -> list[str]:
+    """The JSON of the tool results among the `window` log rows after `row`."""
+    return ctx.store.tool_results_after(run_id, row, window)
+
+
+def search_log(
+    ctx: Context, run_id: int, needle: str, after_row: int, limit: int, backward: bool = False
+) -> list[tuple[int, str]]:
+    """(row, json) of shown events whose JSON holds needle (ASCII case-insensitive),
+    after `after_row` (before it, when backward), at most `limit`."""
+    return ctx.store.search_log_rows(run_id, needle, after_row, limit, backward)
+
+
+def pending_text(ctx: Context, run_id: int) -> str:
+    """The streamed text after the run's last shown event: an answer being written."""
+    return ctx.store.read_pending_text(run_id)

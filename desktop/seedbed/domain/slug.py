@@ -39,3 +39,12 @@ def one_line(text: str, limit: int = 72) -> str:
     """A title squeezed onto one line, for commit subjects and log lines."""
     line = " ".join(text.split())
     return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+def free_name(wanted: str, taken: set[str]) -> str:
+    """`wanted`, or `wanted-2`, `wanted-3`, … : the first that is not taken (a project's
+    or a profile's name the user did not choose)."""
+    name, number = wanted, 2
+    while name in taken:
+        name, number = f"{wanted}-{number}", number + 1
+    return name

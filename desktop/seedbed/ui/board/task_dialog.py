@@ -16,8 +16,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from seedbed.agents import readiness
+from seedbed.core import board
+from seedbed.core.agent_setup import agent_problems
 from seedbed.core.tasks import TaskOptions, add_task, check_task_options, edit_task, start_task
+from seedbed.core.titles import one_line_title
 from seedbed.domain.errors import UserError
 from seedbed.domain.models import Task
 from seedbed.store import Store
@@ -40,16 +42,6 @@ PLAN_FIRST_TIP = (
 FOREGROUND_TIP = "Pin to the foreground view: watched live."
 START_TIP = "Queue it at once: it runs as soon as a slot is free."
 NO_PROFILE_START_TIP = "A task needs an agent profile to run: add one in Settings."
-
-# What QLineEdit draws as a space (QWidgetLineControl::updateDisplayText): control
-# characters except tab, and the Unicode line and paragraph separators.
-_SHOWN_AS_SPACE = {chr(c) for c in range(0x20) if c != 0x09} | {"\u2028", "\u2029"}
-
-
-def one_line_title(text: str) -> str:
-    """The title as a QLineEdit shows it: a pasted newline is a space there, so it is
-    one in the saved title too (and a NUL, which no title may hold, goes the same way)."""
-    return "".join(" " if c in _SHOWN_AS_SPACE else c for c in text)
 
 
 class _TitleValidator(QValidator):
@@ -137,7 +129,7 @@ class TaskDialog(QDialog):
         self.start_box = QCheckBox("Start now", self)
         self.start_box.setToolTip(START_TIP)
         self.error_label = ErrorLabel(self)
-        self.options_box = TaskOptionsBox(context.store.list_profiles(), self)
+        self.options_box = TaskOptionsBox(board.list_profiles(context.core), self)
         self.buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self
         )
@@ -166,7 +158,7 @@ class TaskDialog(QDialog):
             self.options_box.fill(task)
             self.start_box.hide()
         else:
-            self.options_box.fill_defaults(context.store.get_project(project_id))
+            self.options_box.fill_defaults(board.get_project(context.core, project_id))
 
         self.title_edit.textChanged.connect(self._on_title_edit_text_changed)
         self.buttons.accepted.connect(self._on_buttons_accepted)
@@ -193,7 +185,7 @@ class TaskDialog(QDialog):
         return data if isinstance(data, str) else None
 
     def _fill_profiles(self) -> None:
-        profiles = self.context.store.list_profiles()
+        profiles = board.list_profiles(self.context.core)
         combo = self.profile_combo
         if not profiles:
             combo.addItem(NO_PROFILE, None)
@@ -208,7 +200,7 @@ class TaskDialog(QDialog):
         chosen = (
             self.task.profile_id
             if self.task is not None
-            else self.context.store.get_project(self.project_id).executor_profile_id
+            else board.get_project(self.context.core, self.project_id).executor_profile_id
         )
         if self.task is None and chosen is None:
             combo.addItem(FIRST_THAT_RUNS, None)
@@ -219,7 +211,7 @@ class TaskDialog(QDialog):
         # Which of them can run is looked at in the engine (PATH, the keyring): each
         # that cannot says so, and why.
         self.context.host.call(
-            readiness.problems, self.context.store, on_done=self._on_problems, owner=self
+            agent_problems, self.context.core, on_done=self._on_problems, owner=self
         )
 
     def _on_problems(self, found: dict[str, str]) -> None:

@@ -7,10 +7,11 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
+from seedbed.core.app_settings import read_settings, save_settings
+from seedbed.core.board import list_projects
 from seedbed.core.context import Context
 from seedbed.domain.models import Settings
 from seedbed.store import Store
-from seedbed.store.settings import load_settings, save_settings
 from seedbed.ui.common.bridge import Bridge
 from seedbed.ui.common.host import ENGINE, SNAPSHOT, EngineHost
 
@@ -20,33 +21,34 @@ class SettingsHolder(QObject):
 
     changed = Signal(object)
 
-    def __init__(self, data_dir: Path, settings: Settings) -> None:
+    def __init__(self, ctx: Context, settings: Settings) -> None:
         super().__init__()
-        self.data_dir = data_dir
+        self.ctx = ctx
         self.value = settings
 
     def save(self, settings: Settings) -> None:
-        save_settings(self.data_dir, settings)
+        save_settings(self.ctx, settings)
         self.value = settings
         self.changed.emit(settings)
 
 
 @dataclass
 class AppContext:
-    """The data dir, a store for short reads on the GUI thread, the engine host, the
-    bridge and the settings. Writes and anything slow go through `host.call`."""
+    """The data dir, the Context the application layer's verbs are called with
+    (core/context.py; its store serves short reads on the GUI thread), the engine host,
+    the bridge and the settings. Writes and anything slow go through `host.call`."""
 
     data_dir: Path
-    store: Store
+    core: Context
     bridge: Bridge
     host: EngineHost
     settings: SettingsHolder
     project_id: int | None = field(default=None)
 
     @property
-    def core(self) -> Context:
-        """What the application layer's verbs are called with (core/context.py)."""
-        return Context(self.store)
+    def store(self) -> Store:
+        """The verbs' store, for the verbs that do not take a Context yet."""
+        return self.core.store
 
     @classmethod
     def create(
@@ -54,8 +56,8 @@ class AppContext:
     ) -> AppContext:
         """Everything the window needs over a data dir; the host is not started yet.
         The first project is the current one."""
-        settings = load_settings(data_dir)
-        store = Store.open(data_dir)
+        ctx = Context.open(data_dir)
+        settings = read_settings(ctx)
         bridge = Bridge()
         host = EngineHost(
             data_dir,
@@ -63,13 +65,13 @@ class AppContext:
             max_parallel if max_parallel is not None else settings.max_parallel,
             run_engine=run_engine,
         )
-        projects = store.list_projects()
+        projects = list_projects(ctx)
         return cls(
             data_dir=data_dir,
-            store=store,
+            core=ctx,
             bridge=bridge,
             host=host,
-            settings=SettingsHolder(data_dir, settings),
+            settings=SettingsHolder(ctx, settings),
             project_id=projects[0].id if projects else None,
         )
 

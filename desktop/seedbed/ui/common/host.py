@@ -13,9 +13,9 @@ from typing import Any
 
 from PySide6.QtCore import QObject
 
+from seedbed.core.context import Context
 from seedbed.engine.engine import Engine
 from seedbed.engine.watcher import StoreWatcher
-from seedbed.store import Store
 from seedbed.store.lock import EngineBusy, EngineLock
 from seedbed.ui.common.bridge import Bridge, Done, Failed
 
@@ -162,7 +162,7 @@ class EngineHost:
     async def _serve(self) -> None:
         self._stopped = asyncio.Event()
         watcher = StoreWatcher(
-            Store.open(self.data_dir).path,
+            Context.open(self.data_dir).store.path,
             self.bridge.note_task,
             self.bridge.note_events,
             self.bridge.note_projects,
@@ -216,7 +216,7 @@ class EngineHost:
                 )
             return False
         self.mode = ENGINE
-        self.engine = Engine(Store.open(self.data_dir), self.data_dir, self.max_parallel)
+        self.engine = Engine(Context.open(self.data_dir).store, self.data_dir, self.max_parallel)
         self.engine.task_listeners.append(self.bridge.note_task)
         self.engine.event_listeners.append(self.bridge.note_events)
         self.bridge.note_mode(ENGINE, "")

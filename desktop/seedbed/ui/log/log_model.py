@@ -21,8 +21,9 @@ from typing import Any
 from pydantic import ValidationError
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QObject, QPersistentModelIndex, Qt
 
+from seedbed.core import transcript
+from seedbed.core.context import Context
 from seedbed.domain.events import Event, RawEvent, ToolCallEvent, ToolResultEvent, parse_event
-from seedbed.store import Store
 from seedbed.ui.log.log_render import LINE_CHARS, Line, render_detail, render_line, search_text
 
 PAGE_ROWS = 256
@@ -82,9 +83,9 @@ class LogModel(QAbstractListModel):
     transaction), so row N is page N // PAGE_ROWS, slot N % PAGE_ROWS.
     """
 
-    def __init__(self, store: Store, parent: QObject | None = None) -> None:
+    def __init__(self, ctx: Context, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self._store = store
+        self._ctx = ctx
         self._run_id: int | None = None
         self._count = 0
         self._pages: OrderedDict[int, _Page] = OrderedDict()
@@ -97,14 +98,14 @@ class LogModel(QAbstractListModel):
         self.beginResetModel()
         self._run_id = run_id
         self._pages.clear()
-        self._count = 0 if run_id is None else self._store.count_log_rows(run_id)
+        self._count = 0 if run_id is None else transcript.log_row_count(self._ctx, run_id)
         self.endResetModel()
 
     def refresh(self) -> int:
         """Take in the rows stored since the last look; returns how many arrived."""
         if self._run_id is None:
             return 0
-        count = self._store.count_log_rows(self._run_id)
+        count = transcript.log_row_count(self._ctx, self._run_id)
         old = self._count
         if count < old:  # the log never shrinks; if it did, start over
             self.set_run(self._run_id)
@@ -136,7 +137,7 @@ class LogModel(QAbstractListModel):
         data = page.data[i]
         if data is None:  # a big row, dropped after rendering: read it again, keep nothing
             assert self._run_id is not None
-            [(_row, _seq, data)] = self._store.read_log_rows(self._run_id, row, 1)
+            [(_row, _seq, data)] = transcript.log_rows(self._ctx, self._run_id, row, 1)
             return parse_row(data)
         event = page.events[i] = parse_row(data)
         return event
@@ -163,7 +164,7 @@ class LogModel(QAbstractListModel):
         call = self.event_at(row)
         if not isinstance(call, ToolCallEvent) or self._run_id is None:
             return None
-        for data in self._store.tool_results_after(self._run_id, row, RESULT_WINDOW):
+        for data in transcript.tool_results_after(self._ctx, self._run_id, row, RESULT_WINDOW):
             if call.call_id and call.call_id not in data:
                 continue
             event = parse_row(data)
@@ -187,7 +188,7 @@ class LogModel(QAbstractListModel):
         page = self._pages.get(number)
         if page is None or row - page.first >= page.size():
             first = number * PAGE_ROWS
-            page = _Page(first, self._store.read_log_rows(self._run_id, first, PAGE_ROWS))
+            page = _Page(first, transcript.log_rows(self._ctx, self._run_id, first, PAGE_ROWS))
             self._pages[number] = page
             while len(self._pages) > MAX_PAGES:
                 self._pages.popitem(last=False)
@@ -229,7 +230,7 @@ class LogModel(QAbstractListModel):
 
 
 def find_row(
-    store: Store, run_id: int, needle: str, start: int, backward: bool = False
+    ctx: Context, run_id: int, needle: str, start: int, backward: bool = False
 ) -> int | None:
     """The nearest row after start (before it, when backward) whose event says needle.
 
@@ -239,7 +240,7 @@ def find_row(
     wanted = needle.lower()
     after = start
     while True:
-        batch = store.search_log_rows(run_id, needle, after, SEARCH_BATCH, backward)
+        batch = transcript.search_log(ctx, run_id, needle, after, SEARCH_BATCH, backward)
         for row, data in batch:
             if wanted in search_text(parse_row(data)).lower():
                 return row
@@ -249,18 +250,18 @@ def find_row(
 
 
 def find_row_wrapping(
-    store: Store, run_id: int, needle: str, start: int, backward: bool = False
+    ctx: Context, run_id: int, needle: str, start: int, backward: bool = False
 ) -> tuple[int | None, bool]:
     """find_row, going on from the other end when nothing is left; (row, wrapped)."""
-    row = find_row(store, run_id, needle, start, backward)
+    row = find_row(ctx, run_id, needle, start, backward)
     if row is not None:
         return row, False
-    edge = store.count_log_rows(run_id) if backward else -1
-    row = find_row(store, run_id, needle, edge, backward)
+    edge = transcript.log_row_count(ctx, run_id) if backward else -1
+    row = find_row(ctx, run_id, needle, edge, backward)
     return row, row is not None
 
 
-def plain_rows(store: Store, run_id: int, ranges: list[tuple[int, int]]) -> tuple[str, int]:
+def plain_rows(ctx: Context, run_id: int, ranges: list[tuple[int, int]]) -> tuple[str, int]:
     """The rows of inclusive (first, last) ranges as text, one line each, as copied;
     at most COPY_MAX_ROWS of them. Returns (text, rows left out)."""
     lines: list[str] = []
@@ -272,7 +273,7 @@ def plain_rows(store: Store, run_id: int, ranges: list[tuple[int, int]]) -> tupl
             if room <= 0:
                 left_out += last - row + 1
                 break
-            batch = store.read_log_rows(run_id, row, min(last - row + 1, room, 5000))
+            batch = transcript.log_rows(ctx, run_id, row, min(last - row + 1, room, 5000))
             if not batch:
                 break
             lines.extend(render_line(parse_row(data)).plain for _r, _s, data in batch)

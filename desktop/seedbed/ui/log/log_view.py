@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from seedbed.core import board, transcript
 from seedbed.domain.errors import UserError
 from seedbed.domain.models import Run, RunStatus
 from seedbed.ui.common.actions import add_action
@@ -73,7 +74,7 @@ class LogPanel(QWidget):
         self._scrolling = False
         self._search = BackgroundCall(context.host, self)  # the latest search only
         self._search.failed.connect(self._on_search_failed)
-        self.model = LogModel(context.store, self)
+        self.model = LogModel(context.core, self)
         self.view = LogList(self)
         self.view.setModel(self.model)
         self.delegate = LogDelegate(self.view)
@@ -193,7 +194,7 @@ class LogPanel(QWidget):
         on_newest = self.run_id is None or self.run_id == newest
         try:
             self._runs = (
-                [] if self._task_id is None else self._context.store.list_runs(self._task_id)
+                [] if self._task_id is None else board.list_runs(self._context.core, self._task_id)
             )
         except UserError:
             self._runs = []
@@ -222,7 +223,7 @@ class LogPanel(QWidget):
         if run.id == self.model.run_id:
             rows = self.model.rowCount()
         else:
-            rows = self._context.store.count_log_rows(run.id)
+            rows = transcript.log_row_count(self._context.core, run.id)
         return f"Run {run.number} · {run.kind.value} · {run.status.value} · {rows:,} events"
 
     def _current_run(self) -> Run | None:
@@ -249,7 +250,7 @@ class LogPanel(QWidget):
         elif run is None:
             text = "No runs yet: the log appears when the task starts."
         elif run.status is RunStatus.RUNNING:
-            pending = self._context.store.read_pending_text(run.id)
+            pending = transcript.pending_text(self._context.core, run.id)
             if pending:
                 text = "writing… " + first_line(pending[-PENDING_CHARS:], PENDING_CHARS)
         self.note.set_note(text)
@@ -359,7 +360,7 @@ class LogPanel(QWidget):
         self.find_bar.status.setText("searching…")
         self._search.run(
             find_row_wrapping,
-            self._context.store,
+            self._context.core,
             run_id,
             needle,
             current,
@@ -412,7 +413,7 @@ class LogPanel(QWidget):
             return
         self._context.host.call(
             plain_rows,
-            self._context.store,
+            self._context.core,
             run_id,
             ranges,
             on_done=self._copied,

@@ -9,9 +9,9 @@ from PySide6.QtCore import QObject, Qt, Slot
 from PySide6.QtWidgets import QDialog, QWidget
 
 from seedbed.core import comments as comment_ops
+from seedbed.core.context import Context
 from seedbed.core.review_data import load_comments
 from seedbed.domain.diffs import Comment
-from seedbed.store import Store
 from seedbed.ui.review.diff_view import DiffView
 from seedbed.ui.review.side_panel import CommentDialog, SidePanel
 
@@ -25,7 +25,7 @@ class CommentFlow(QObject):
 
     def __init__(
         self,
-        store: Store,
+        ctx: Context,
         task_id: int,
         diff: DiffView,
         side: SidePanel,
@@ -33,7 +33,7 @@ class CommentFlow(QObject):
         parent: QWidget,
     ) -> None:
         super().__init__(parent)
-        self.store = store
+        self.store = ctx.store  # what the comment verbs take until they take ctx
         self.task_id = task_id
         self.diff = diff
         self.side = side

@@ -1,57 +1,62 @@
 """What the reviewer window does with its decision box: approve and merge, request
 changes, discard, ask the agent to resolve a conflict, approve or send back a plan; each
-through the engine host, its error shown in the window. A mixin of ReviewWindow."""
+through the engine host, its error shown in the window. The window's collaborator: it
+sees the window only through `Reviewing`, the few parts of it the decision uses."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-from PySide6.QtCore import Qt, Signal, Slot
-from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QComboBox, QLabel, QPlainTextEdit
+from PySide6.QtCore import QObject, Qt, SignalInstance, Slot
+from PySide6.QtWidgets import QLabel, QWidget
 
 from seedbed.core import comments as comment_ops
 from seedbed.core import merging, review
 from seedbed.core.merge_queue import ANNOUNCED
+from seedbed.core.review_data import ReviewData
 from seedbed.core.tasks import approve_plan, request_plan_changes, set_plan
 from seedbed.domain.models import MergeStrategy, Phase, Task
 from seedbed.ui.board.discard import DiscardDialog
+from seedbed.ui.common.context import AppContext
 from seedbed.ui.common.errors import describe_error
-
-if TYPE_CHECKING:
-    from seedbed.core.review_data import ReviewData
-    from seedbed.ui.common.context import AppContext
-    from seedbed.ui.common.widgets import ErrorLabel
-    from seedbed.ui.review.side_panel import SidePanel
+from seedbed.ui.common.widgets import ErrorLabel
+from seedbed.ui.review.decision import DecisionPanel
+from seedbed.ui.review.side_panel import SidePanel
 
 READ_ONLY = "Another Seedbed engine owns this data dir: this window only reads."
 
 
-class DecisionActions:
-    """ReviewWindow's decision: its buttons' slots and the calls they make."""
+class Reviewing(Protocol):
+    """The parts of the reviewer window the decision uses."""
 
     context: AppContext
     task_id: int
     data: ReviewData | None
     side: SidePanel
+    decision: DecisionPanel
     error_label: ErrorLabel
     status_label: QLabel
-    request_message: QPlainTextEdit
-    message: QPlainTextEdit
-    strategy: QComboBox
-    recheck: QAction
-    task_finished: Signal
-    _busy: bool
+    task_finished: SignalInstance
 
-    # Provided by ReviewWindow (which defines them: these only say they exist; QWidget's
-    # own methods, such as close, are not declared here, or they would hide Qt's).
     def reload(self) -> None: ...
-    def _update_buttons(self) -> None: ...
 
-    # -- the decision ------------------------------------------------------------------
+    def update_buttons(self) -> None: ...
 
-    def _call(
+    def close(self) -> bool: ...
+
+
+class DecisionActions(QObject):
+    """The reviewer window's decision: its buttons' slots and the calls they make.
+    `busy` while a decision is on its way (the window's buttons wait for it)."""
+
+    def __init__(self, window: Reviewing, parent: QWidget) -> None:
+        super().__init__(parent)
+        self.window = window
+        self.dialog_parent = parent
+        self.busy = False
+
+    def call(
         self,
         fn: Callable[..., object],
         *args: object,
@@ -60,14 +65,14 @@ class DecisionActions:
         **kwargs: object,
     ) -> None:
         """A change through the engine host; its error is shown in the window."""
-        if self.context.read_only:
-            self._busy = False
-            self.status_label.clear()
-            self._update_buttons()
-            self.error_label.show_message(READ_ONLY)
+        if self.window.context.read_only:
+            self.busy = False
+            self.window.status_label.clear()
+            self.window.update_buttons()
+            self.window.error_label.show_message(READ_ONLY)
             return
-        self.error_label.show_message("")
-        self.context.host.call(
+        self.window.error_label.show_message("")
+        self.window.context.host.call(
             fn,
             *args,
             on_done=done,
@@ -78,130 +83,142 @@ class DecisionActions:
         )
 
     def _on_call_failed(self, error: BaseException) -> None:
-        self._busy = False
-        self.status_label.clear()  # "Merging…" is over: the error says how
-        self._update_buttons()
-        self.error_label.show_message(describe_error(error))
-        self.reload()
+        self.busy = False
+        self.window.status_label.clear()  # "Merging…" is over: the error says how
+        self.window.update_buttons()
+        self.window.error_label.show_message(describe_error(error))
+        self.window.reload()
 
     @Slot()
-    def _on_approve_button_clicked(self) -> None:
-        self._busy = True
-        self._update_buttons()
-        self.status_label.setText("Merging…")
-        self.status_label.setToolTip(
+    def approve(self) -> None:
+        window, decision = self.window, self.window.decision
+        self.busy = True
+        window.update_buttons()
+        window.status_label.setText("Merging…")
+        window.status_label.setToolTip(
             "The checks run on the merge result first, unless they passed on it already; "
             "the merge goes on if this window is closed"
-            if self.recheck.isChecked()
+            if decision.recheck.isChecked()
             else ""
         )
-        strategy = MergeStrategy(self.strategy.currentData())
-        message = self.message.toPlainText()
-        recheck = self.recheck.isChecked()
-        self.recheck.setChecked(True)  # an approve without it is a choice made each time
-        self._call(
+        strategy = MergeStrategy(decision.strategy.currentData())
+        message = decision.message.toPlainText()
+        recheck = decision.recheck.isChecked()
+        decision.recheck.setChecked(True)  # an approve without it is a choice made each time
+        self.call(
             merging.approve,
-            self.context.store,
-            self.task_id,
+            window.context.store,
+            window.task_id,
             strategy=strategy,
             message=message,
-            delete_branch=self.context.settings.value.delete_branch_after_merge,
+            delete_branch=window.context.settings.value.delete_branch_after_merge,
             recheck=recheck,
-            asked_at=ANNOUNCED.announce(self.task_id),  # its place in the merge queue
+            asked_at=ANNOUNCED.announce(window.task_id),  # its place in the merge queue
             done=self._on_approved,
             waits=True,
         )
 
     def _on_approved(self, task: Task) -> None:
-        self._busy = False
-        self.status_label.setText(f"Merged into {task.base_branch}.")
-        self.task_finished.emit(task.id)
-        self.close()  # type: ignore[attr-defined]  # QWidget's
+        self.busy = False
+        self.window.status_label.setText(f"Merged into {task.base_branch}.")
+        self.window.task_finished.emit(task.id)
+        self.window.close()
 
     @Slot()
-    def _on_request_button_clicked(self) -> None:
-        self._busy = True
-        self._update_buttons()
-        self._call(
+    def request_changes(self) -> None:
+        self.busy = True
+        self.window.update_buttons()
+        self.call(
             comment_ops.request_changes_with_comments,
-            self.context.store,
-            self.task_id,
-            self.request_message.toPlainText().strip(),
+            self.window.context.store,
+            self.window.task_id,
+            self.window.decision.request_message.toPlainText().strip(),
             done=self._on_changes_requested,
         )
 
     def _on_changes_requested(self, _task: Task) -> None:
-        self._busy = False
-        self.request_message.clear()
-        self.status_label.setText("Sent back to the agent.")
-        self.reload()
+        self.busy = False
+        self.window.decision.request_message.clear()
+        self.window.status_label.setText("Sent back to the agent.")
+        self.window.reload()
 
     @Slot()
-    def _on_discard_button_clicked(self) -> None:
-        if self.data is None:
+    def discard(self) -> None:
+        if self.window.data is None:
             return
-        dialog = DiscardDialog(self.context, self.data.task, parent=self)
+        dialog = DiscardDialog(
+            self.window.context, self.window.data.task, parent=self.dialog_parent
+        )
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.task_discarded.connect(self._on_dialog_task_discarded)
         dialog.open()
 
     @Slot(int)
     def _on_dialog_task_discarded(self, task_id: int) -> None:
-        self.task_finished.emit(task_id)
-        self.close()  # type: ignore[attr-defined]  # QWidget's
+        self.window.task_finished.emit(task_id)
+        self.window.close()
 
     # -- the plan ----------------------------------------------------------------------
 
     @Slot()
-    def _on_plan_approve_button_clicked(self) -> None:
-        self._busy = True
-        self._update_buttons()
-        self._call(approve_plan, self.context.store, self.task_id, done=self._on_plan_sent)
+    def approve_plan(self) -> None:
+        self.busy = True
+        self.window.update_buttons()
+        self.call(
+            approve_plan, self.window.context.store, self.window.task_id, done=self._on_plan_sent
+        )
 
     @Slot()
-    def _on_plan_back_button_clicked(self) -> None:
-        comment = self.request_message.toPlainText().strip()
+    def send_plan_back(self) -> None:
+        comment = self.window.decision.request_message.toPlainText().strip()
         if not comment:
-            self.error_label.show_message("Write what the plan misses first (above the button).")
+            self.window.error_label.show_message(
+                "Write what the plan misses first (above the button)."
+            )
             return
-        self._busy = True
-        self._update_buttons()
-        self._call(
+        self.busy = True
+        self.window.update_buttons()
+        self.call(
             request_plan_changes,
-            self.context.store,
-            self.task_id,
+            self.window.context.store,
+            self.window.task_id,
             comment,
             done=self._on_plan_sent,
         )
 
     def _on_plan_sent(self, task: Task) -> None:
-        self._busy = False
-        self.request_message.clear()
+        self.busy = False
+        self.window.decision.request_message.clear()
         word = "the executor" if task.pending_kind.value == "implement" else "the planner"
-        self.status_label.setText(f"Sent to {word}.")
-        self.reload()
+        self.window.status_label.setText(f"Sent to {word}.")
+        self.window.reload()
 
     @Slot(str)
-    def _on_side_plan_saved(self, plan: str) -> None:
-        self._call(set_plan, self.context.store, self.task_id, plan, done=self._on_plan_saved)
+    def save_plan(self, plan: str) -> None:
+        self.call(
+            set_plan, self.window.context.store, self.window.task_id, plan, done=self._on_plan_saved
+        )
 
     def _on_plan_saved(self, _task: Task) -> None:
-        self.side.plan_was_saved()
-        self.status_label.setText("Plan saved.")
-        self.reload()
+        self.window.side.plan_was_saved()
+        self.window.status_label.setText("Plan saved.")
+        self.window.reload()
 
     @Slot()
-    def _on_resolve_button_clicked(self) -> None:
-        self._busy = True
-        self._update_buttons()
-        checks = self.data is not None and self.data.task.phase is Phase.MERGE_CHECKS_FAILED
-        self.status_label.setText("Sending it back to the agent…")
+    def resolve(self) -> None:
+        self.busy = True
+        self.window.update_buttons()
+        checks = (
+            self.window.data is not None
+            and self.window.data.task.phase is Phase.MERGE_CHECKS_FAILED
+        )
+        self.window.status_label.setText("Sending it back to the agent…")
         fix = review.fix_merge_checks if checks else review.resolve_conflict
-        self._call(fix, self.context.store, self.task_id, done=self._on_resolving)
+        self.call(fix, self.window.context.store, self.window.task_id, done=self._on_resolving)
 
     def _on_resolving(self, task: Task) -> None:
-        self._busy = False
-        self.status_label.setText(
+        self.busy = False
+        self.window.status_label.setText(
             f"Sent back to the agent: it merges {task.base_branch} into its branch and fixes it."
         )
-        self.reload()
+        self.window.reload()

@@ -295,11 +295,3 @@ def file_notes(file: FileDiff) -> list[str]:
         s = "s" if endings != 1 else ""
         notes.append(f"{endings:,} line{s} changed only in their ending (now {to})")
     return notes
-
-
-def split_source(text: str) -> list[str]:
-    """A file's lines as the diff names them: split on LF only, CR of CRLF dropped."""
-    lines = text.split("\n")
-    if lines and lines[-1] == "":
-        lines.pop()
-    return [line.removesuffix("\r") for line in lines]

@@ -22,12 +22,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from seedbed.core import board
 from seedbed.core.review_data import (
     ReviewData,
     load_file,
     load_outline,
     load_review,
     prefilled_message,
+    read_blob,
+    read_new_lines,
 )
 from seedbed.domain.diffs import Comment, FileDiff
 from seedbed.domain.errors import SeedbedError
@@ -43,7 +46,6 @@ from seedbed.ui.review.file_list import FileList
 from seedbed.ui.review.file_model import ViewedStore
 from seedbed.ui.review.file_tree import first_in_tree
 from seedbed.ui.review.side_panel import SidePanel
-from seedbed.ui.review.source import read_blob, read_new_lines
 
 # The splitter's first widths (the file tree, the diff, the side panel): the diff gets
 # what a resize adds or takes.
@@ -64,7 +66,7 @@ REVIEW_ACTIONS = (
 )
 
 
-class ReviewWindow(DecisionActions, QWidget):
+class ReviewWindow(QWidget):
     """A task's diff and the decision on it, refreshed live while the task runs.
 
     Signals:
@@ -84,7 +86,6 @@ class ReviewWindow(DecisionActions, QWidget):
         self._loading.failed.connect(self._on_loading_failed)
         self._uncapped: set[str] = set()
         self._prefill = ""
-        self._busy = False
         self._frozen = False
         # Where to go once the file being read is shown: a line, or the last hunk (-1).
         self._go_to_after_read: int | None = None
@@ -95,14 +96,17 @@ class ReviewWindow(DecisionActions, QWidget):
         self.diff = DiffView(self._compute, self)
         self.diff.source_loader = self._source_loader
         self.side = SidePanel(self)
-        self.comments = CommentFlow(context.store, task_id, self.diff, self.side, self._call, self)
+        self.decide = DecisionActions(self, self)  # what the decision box's buttons do
+        self.comments = CommentFlow(
+            context.core, task_id, self.diff, self.side, self.decide.call, self
+        )
         self.header = ElidedLabel(self)
         self.split_box = QCheckBox("Side by side", self)
         self.since_box = QCheckBox("Only what changed since the last review", self)
         self.since_box.setEnabled(False)
         self.since_box.setToolTip("Enabled once changes were requested")
         try:  # after a round of requested changes, what changed since is what to read
-            reviewed = context.store.get_task(task_id).reviewed_commit is not None
+            reviewed = board.get_task(context.core, task_id).reviewed_commit is not None
         except SeedbedError:
             reviewed = False
         self.since_box.setChecked(reviewed)
@@ -158,18 +162,18 @@ class ReviewWindow(DecisionActions, QWidget):
         self.recheck = d.recheck
         self.approve_button, self.request_button = d.approve_button, d.request_button
         self.discard_button = d.discard_button
-        self.approve_button.clicked.connect(self._on_approve_button_clicked)
-        self.request_button.clicked.connect(self._on_request_button_clicked)
+        self.approve_button.clicked.connect(self.decide.approve)
+        self.request_button.clicked.connect(self.decide.request_changes)
         d.comment_action.triggered.connect(self._on_comment_action_triggered)
-        self.discard_button.clicked.connect(self._on_discard_button_clicked)
-        d.resolve_button.clicked.connect(self._on_resolve_button_clicked)
-        d.plan_approve_button.clicked.connect(self._on_plan_approve_button_clicked)
-        d.plan_back_button.clicked.connect(self._on_plan_back_button_clicked)
+        self.discard_button.clicked.connect(self.decide.discard)
+        d.resolve_button.clicked.connect(self.decide.resolve)
+        d.plan_approve_button.clicked.connect(self.decide.approve_plan)
+        d.plan_back_button.clicked.connect(self.decide.send_plan_back)
         d.worktree.message_shown.connect(self.error_label.show_message)
         self.side.unsent_changed.connect(d.show_unsent)
         self.side.comments_shown.connect(self.diff.set_comments)
         self.side.comment_activated.connect(self._on_side_comment_activated)
-        self.side.plan_saved.connect(self._on_side_plan_saved)
+        self.side.plan_saved.connect(self.decide.save_plan)
 
     # -- loading -----------------------------------------------------------------------
 
@@ -255,7 +259,7 @@ class ReviewWindow(DecisionActions, QWidget):
             same = current is not None and keep == current.path
             self._show_file(current, keep_position=same)
             self._go_after_read()
-        self._update_buttons()
+        self.update_buttons()
         if first:
             self.diff.active.setFocus()  # the review keys work from the start
         if data.live and not self._refresh_timer.isActive():
@@ -265,11 +269,11 @@ class ReviewWindow(DecisionActions, QWidget):
     def _on_loading_failed(self, message: str) -> None:
         self.error_label.show_message(message)
 
-    def _update_buttons(self) -> None:
+    def update_buttons(self) -> None:
         task = self.data.task if self.data is not None else None
         # A window following another engine changes nothing: its buttons stay off, not
         # stuck "busy".
-        self.decision.update_for(task, self._busy or self.context.controls_off)
+        self.decision.update_for(task, self.decide.busy or self.context.controls_off)
 
     @Slot()
     def _on_refresh_timer_timeout(self) -> None:
@@ -290,10 +294,10 @@ class ReviewWindow(DecisionActions, QWidget):
 
     def _source_loader(self, path: str) -> Callable[[], list[str]]:
         """The blocking read of `path`'s new side, bound to the review shown now."""
-        store, data = self.context.store, self.data
+        ctx, data = self.context.core, self.data
         if data is None:
             return list
-        return lambda: read_new_lines(store, data, path)
+        return lambda: read_new_lines(ctx, data, path)
 
     @Slot(bool)
     def _on_split_box_toggled(self, checked: bool) -> None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtWidgets import (
     QDialog,
@@ -18,7 +16,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from seedbed import secrets
+from seedbed.core.context import Changed
+from seedbed.core.keys import (
+    KeyringState,
+    checked_key_input,
+    delete_key,
+    keyring_state,
+    no_keyring_message,
+    set_key,
+)
 from seedbed.domain.errors import SeedbedError
 from seedbed.domain.models import Settings
 from seedbed.ui.common.context import AppContext
@@ -59,41 +65,6 @@ class GeneralPage(Page):
         self.context.host.set_max_parallel(settings.max_parallel)
         self.status.setText("Saved.")
         self.saved.emit()
-
-
-@dataclass(frozen=True)
-class KeyringState:
-    """What the keys page shows; names only, never a value."""
-
-    backend: str
-    problem: str | None
-    names: list[str]
-    env_set: list[str]
-
-
-def keyring_state() -> KeyringState:
-    """The keyring as it is now. Blocks (D-Bus): call it through `host.call`."""
-    problem = secrets.keyring_problem()
-    names: list[str] = []
-    if problem is None:
-        try:
-            names = secrets.list_keys()
-        except secrets.KeyringUnavailable as exc:
-            problem = str(exc)
-    return KeyringState(secrets.backend_description(), problem, names, secrets.env_fallbacks_set())
-
-
-def no_keyring_message(problem: str, env_set: list[str]) -> str:
-    """Why no key can be stored, and the environment variables that work instead."""
-    # keyring_problem() says it could not read its probe entry: a detail of ours.
-    cause = problem.split(": ", 1)[1] if problem.startswith("cannot read the key") else problem
-    variables = ", ".join(f"{var} ({name})" for name, var in secrets.ENV_FALLBACK.items())
-    now = ", ".join(env_set) or "none of them"
-    return (
-        f"No keyring works, so no key can be stored here: {cause}.\n"
-        "Without a keyring, Seedbed reads the providers' keys from these environment "
-        f"variables: {variables}. Set now: {now}."
-    )
 
 
 class KeysPage(Page):
@@ -174,13 +145,12 @@ class KeysPage(Page):
         # The field is emptied at once: whatever happens next, the key is not kept here.
         self.value.clear()
         try:
-            name = secrets.validate_name(self.name.text().strip())
-            secrets.validate_value(value)
+            name = checked_key_input(self.name.text().strip(), value)
         except SeedbedError as exc:
             self.error.show_message(str(exc))
             return
         self.run(
-            secrets.set_key,
+            set_key,
             name,
             value,
             on_done=lambda _: self._changed(f"Key {name!r} stored."),
@@ -203,7 +173,7 @@ class KeysPage(Page):
                 self.refresh()
                 self.error.show_message(f"no key {name!r} is set in the keyring")
 
-        self.run(secrets.delete_key, name, on_done=removed)
+        self.run(delete_key, name, on_done=removed)
 
     def _changed(self, message: str) -> None:
         self.saved.emit()
@@ -237,6 +207,7 @@ class SettingsDialog(QDialog):
         self.tabs.addTab(self.keys, "API keys")
         self.projects.saved.connect(self.projects_changed)
         self.profiles.saved.connect(self.profiles_changed)
+        self.profiles.removed.connect(self._on_profiles_removed)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
         buttons.rejected.connect(self.reject)
         # Enter in a field (a key, a command) must never close the dialog unsaved.
@@ -244,3 +215,9 @@ class SettingsDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addWidget(self.tabs)
         layout.addWidget(buttons)
+
+    @Slot(object)
+    def _on_profiles_removed(self, changed: Changed) -> None:
+        if changed.projects:  # a project's default may have named it: show it let go
+            shown = self.projects.current()
+            self.projects.reload(shown.id if shown is not None else None)

@@ -20,6 +20,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from seedbed.core import board
+from seedbed.core.context import Done
 from seedbed.core.setup import (
     InvalidField,
     add_profile,
@@ -204,7 +206,7 @@ class ProjectsPage(Page):
         self.view = QListView(self)
         self.view.setModel(self.model)
         profiles = [(None, "none")] + [
-            (p.id, f"{p.name} ({p.kind.value})") for p in context.store.list_profiles()
+            (p.id, f"{p.name} ({p.kind.value})") for p in board.list_profiles(context.core)
         ]
         roles = {name: profiles for name in ROLE_FIELDS}
         self.form = ModelForm(Project, PROJECT_FIELDS, self, choices=roles)
@@ -224,7 +226,7 @@ class ProjectsPage(Page):
         self.reload()
 
     def reload(self, select_id: int | None = None) -> None:
-        projects = self.context.store.list_projects()
+        projects = board.list_projects(self.context.core)
         self.model.set_items(projects)
         self.empty.setVisible(not projects)
         self.form.setEnabled(bool(projects))
@@ -270,7 +272,14 @@ class ProjectsPage(Page):
 class ProfilesPage(Page):
     """The agent profiles: add, change, remove. The form shows the fields the selected
     kind uses (`profile_fields`) and is rebuilt when the kind changes; saving checks
-    the profile as `seedbed profile add` does. Signals: those of Page."""
+    the profile as `seedbed profile add` does.
+
+    Signals: those of Page, and
+        removed(Changed): a profile was removed; what that changed (core's Changed: the
+        projects whose defaults named it let go of it).
+    """
+
+    removed = Signal(object)
 
     def __init__(self, context: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(context, parent)
@@ -312,7 +321,7 @@ class ProfilesPage(Page):
         return body
 
     def reload(self, select_id: int | None = None) -> None:
-        profiles = self.context.store.list_profiles()
+        profiles = board.list_profiles(self.context.core)
         self.model.set_items(profiles)
         if select_id is None and self.editing.id:
             select_id = self.editing.id
@@ -396,13 +405,14 @@ class ProfilesPage(Page):
         self.confirm(f"Remove the agent profile {profile.name!r}?", lambda: self._remove(profile))
 
     def _remove(self, profile: AgentProfile) -> None:
-        def removed(_result: Any) -> None:
+        def removed(done: Done[None]) -> None:
             self.editing = AgentProfile(name="")
             self.reload()
             self.status.setText(f"Removed {profile.name}.")
+            self.removed.emit(done.changed)
             self.saved.emit()
 
-        self.run(self.context.store.delete_profile, profile.id, on_done=removed)
+        self.run(board.remove_profile, self.context.core, profile.id, on_done=removed)
 
     def _set_busy(self, busy: bool) -> None:
         super()._set_busy(busy)

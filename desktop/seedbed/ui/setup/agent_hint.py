@@ -7,10 +7,10 @@ from __future__ import annotations
 from PySide6.QtCore import Signal, Slot
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QWidget
 
-from seedbed.agents import readiness
+from seedbed.core.agent_setup import agent_problems, any_works, describe
 from seedbed.ui.common.background import BackgroundCall
 from seedbed.ui.common.context import AppContext
-from seedbed.ui.setup.quick_setup import SetupDialog, describe
+from seedbed.ui.setup.quick_setup import SetupDialog
 
 
 class AgentHint(QFrame):
@@ -57,7 +57,7 @@ class AgentHint(QFrame):
         if self.context.project_id is None:  # no board: the welcome page says it
             self.forget()
             return
-        self._look.run(readiness.problems, self.context.store, True)
+        self._look.run(agent_problems, self.context.core, True)
 
     def forget(self) -> None:
         """Hide, and drop answers still on their way (the window shows no board)."""
@@ -66,7 +66,7 @@ class AgentHint(QFrame):
 
     @Slot(object)
     def _on_look_finished(self, found: dict[str, str]) -> None:
-        works = readiness.any_works(found)
+        works = any_works(found)
         if not works:
             self.label.setText(describe(found) + "\nA task needs one to run.")
         self.setVisible(not works)

@@ -8,16 +8,13 @@ from typing import NamedTuple
 from PySide6.QtCore import QMimeData, QObject, Qt, Signal, Slot
 from PySide6.QtWidgets import QComboBox, QFileDialog, QWidget
 
-from seedbed import vcs
-from seedbed.core.setup import add_project
-from seedbed.domain.errors import UserError
+from seedbed.core import board
+from seedbed.core.context import Done
+from seedbed.core.projects import add_repository
 from seedbed.domain.models import Project
-from seedbed.domain.slug import slugify
-from seedbed.store import Store
 from seedbed.ui.common.context import AppContext
 from seedbed.ui.common.errors import describe_error
 
-NAME_TRIES = 100
 READ_ONLY_MESSAGE = (
     "Another Seedbed engine owns this data dir, so this window is read-only and no "
     "project was added. It takes over when that engine stops."
@@ -61,56 +58,6 @@ def ignored_message(others: list[Path]) -> str:
     return f"{names}{more} {what}: drop a repository's folder to add it as a project."
 
 
-def free_name(wanted: str, taken: set[str]) -> str:
-    """`wanted`, or `wanted-2`, `wanted-3`, … : the first that no project has."""
-    if wanted not in taken:
-        return wanted
-    number = 2
-    while f"{wanted}-{number}" in taken:
-        number += 1
-    return f"{wanted}-{number}"
-
-
-def add_repository(store: Store, path: Path) -> Project:
-    """Add the repository holding `path` (its top-level folder) as a project named after
-    that folder, made unique with -2, -3 … since the user did not choose the name.
-
-    Blocking (git, the store): run it off the GUI thread. The messages are for the
-    window, where the CLI's `--base` and `--name` do not exist.
-    """
-    if not path.exists():
-        raise UserError(f"{path} does not exist")
-    if not path.is_dir():
-        raise UserError(f"{path} is a file: add a folder, the checkout of a git repository")
-    top = vcs.open_repository(path)
-    if vcs.current_branch(top) is None:
-        raise UserError(
-            f"{top} has a detached HEAD: check out the branch tasks should start from "
-            "(e.g. `git switch main`), then add it again"
-        )
-    wanted = slugify(top.name, fallback="project")
-    for _ in range(NAME_TRIES):
-        projects = store.list_projects()
-        for project in projects:
-            if _same_path(project.path, top):
-                raise UserError(f"{top} is already the project {project.name!r}")
-        name = free_name(wanted, {project.name for project in projects})
-        try:
-            return add_project(store, top, name=name)
-        except UserError:
-            # Another window or `seedbed project add` may have taken the name meanwhile.
-            if name not in {project.name for project in store.list_projects()}:
-                raise
-    raise UserError(f"no free project name for {top} after {NAME_TRIES} tries")
-
-
-def _same_path(a: Path, b: Path) -> bool:
-    try:
-        return a.resolve() == b.resolve()
-    except OSError:
-        return a == b
-
-
 class ProjectAdder(QObject):
     """Adds repositories as projects, off the GUI thread, from a path, a drop or a
     folder dialog.
@@ -133,7 +80,7 @@ class ProjectAdder(QObject):
             return
         self.context.host.call(
             add_repository,
-            self.context.store,
+            self.context.core,
             path,
             on_done=self._on_add_done,
             on_error=self._on_add_failed,
@@ -164,8 +111,8 @@ class ProjectAdder(QObject):
         if path:
             self.add_path(Path(path))
 
-    def _on_add_done(self, project: Project) -> None:
-        self.project_added.emit(project)
+    def _on_add_done(self, done: Done[Project]) -> None:
+        self.project_added.emit(done.value)
 
     def _on_add_failed(self, error: BaseException) -> None:
         self.failed.emit(describe_error(error))
@@ -197,7 +144,7 @@ class ProjectSelector(QComboBox):
     def reload(self, select_id: int | None = None) -> None:
         """List the store's projects again and show `select_id` (else the one shown
         before, else the first)."""
-        projects = self.context.store.list_projects()
+        projects = board.list_projects(self.context.core)
         wanted = select_id if select_id is not None else self._current
         self.blockSignals(True)
         try:

@@ -4,10 +4,6 @@ model and key (the key goes to the keyring, never to Seedbed's files); for a CLI
 
 from __future__ import annotations
 
-import asyncio
-from urllib.parse import urlparse
-
-from pydantic import SecretStr
 from PySide6.QtCore import Signal, Slot
 from PySide6.QtWidgets import (
     QComboBox,
@@ -22,10 +18,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from seedbed import secrets
-from seedbed.agents.urls import is_local
-from seedbed.core.setup import add_profile, check_profile
-from seedbed.domain.errors import UserError
+from seedbed.core.agent_setup import cli_versions, create_agent
+from seedbed.core.context import Done
 from seedbed.domain.models import (
     CLI_KINDS,
     DEFAULT_BASE_URLS,
@@ -33,132 +27,14 @@ from seedbed.domain.models import (
     AgentProfile,
     ProviderKind,
 )
-from seedbed.store import Store
 from seedbed.ui.common.background import BackgroundCall
 from seedbed.ui.common.context import AppContext
 from seedbed.ui.common.widgets import ErrorLabel
 
-NO_AGENT = (
-    "No agent yet. Seedbed's own agent needs an API key (or a local model server); a "
-    "coding-agent CLI (Claude Code, Codex, Aider…) needs to be installed."
-)
 MODEL_HINTS = {
     ProviderKind.OPENAI: "e.g. gpt-4.1",
     ProviderKind.ANTHROPIC: "e.g. claude-sonnet-4-5",
 }
-
-
-def free_name(wanted: str, taken: set[str]) -> str:
-    name, n = wanted, 2
-    while name in taken:
-        name, n = f"{wanted}-{n}", n + 1
-    return name
-
-
-def key_name_for(provider: ProviderKind, base_url: str, with_key: bool) -> str:
-    """The keyring entry a new profile's key goes under; "" for the provider's own.
-
-    The provider's name is for its own API only: a key for another server behind the
-    same protocol (OpenRouter, a company proxy) is stored under that server's host, so
-    it neither overwrites the real OpenAI key nor is the OpenAI key sent there. A local
-    server is given a key only when one is typed. UserError for a URL without a host."""
-    url = base_url.strip()
-    if not url:
-        return ""
-    parsed = urlparse(url)
-    try:
-        port = parsed.port
-    except ValueError:  # ":abc"
-        port, parsed = None, urlparse("")
-    if parsed.scheme not in ("http", "https") or not parsed.hostname:
-        raise UserError(f"the base URL needs http:// or https:// and a host, not {url!r}")
-    if parsed.hostname == urlparse(DEFAULT_BASE_URLS[provider]).hostname:
-        return ""
-    if is_local(url) and not with_key:
-        return ""
-    return f"{parsed.hostname}:{port}" if port else parsed.hostname
-
-
-def describe(found: dict[str, str]) -> str:
-    """What the user reads of their agents: which can run, and why the others cannot."""
-    if not found:
-        return NO_AGENT
-    ready = [name for name, problem in found.items() if not problem]
-    lines = [f"Agents: {', '.join(ready)}."] if ready else ["No agent can run yet."]
-    lines += [f"{name} cannot run: {problem}" for name, problem in found.items() if problem]
-    return "\n".join(lines)
-
-
-def create_agent(
-    store: Store,
-    kind: AgentKind,
-    provider: ProviderKind | None = None,
-    model: str = "",
-    base_url: str = "",
-    key: str = "",
-) -> AgentProfile:
-    """Make the profile (blocking: the network, the keyring, the store). Everything is
-    checked before the key is stored (the provider is asked whether it takes the key),
-    under the provider's name, or the server's for another base URL (key_name_for); if
-    the key is refused or the keyring cannot take it, the profile is removed again."""
-    taken = {p.name for p in store.list_profiles()}
-    if kind is not AgentKind.BUILTIN:
-        return add_profile(store, free_name(kind.value, taken), kind)
-    assert provider is not None
-    if not model.strip():
-        raise UserError("name the model (the provider's name for it)")
-    key, base_url = key.strip(), base_url.strip()
-    options: dict[str, object] = {"provider": provider, "model": model.strip()}
-    if base_url:
-        options["base_url"] = base_url
-    key_name = key_name_for(provider, base_url, bool(key))
-    if key_name:
-        options["key_name"] = key_name
-    profile = check_profile(free_name(provider.value, taken), kind, **options)
-    if key and base_url.startswith("http://") and not is_local(base_url):
-        raise UserError(f"a key would go unencrypted to {base_url}: use an https:// base URL")
-    made = store.add_profile(profile)  # first: a name taken meanwhile stores no key
-    if key:
-        try:
-            store_checked_key(
-                provider, made.effective_base_url(), key_name or provider.value, key, made.model
-            )
-        except BaseException:
-            store.delete_profile(made.id)  # no agent without the key it was made with
-            raise
-    return made
-
-
-def store_checked_key(
-    provider: ProviderKind, base_url: str, name: str, key: str, model: str
-) -> None:
-    """Store the key under `name` once the provider took it (and its model list shows
-    no typo in `model`). A key the provider could not be asked about (offline, no model
-    list) replaces no other key of that name: that one may be the key that works."""
-    # Here, not at the top: it loads httpx, which the window's start does not need.
-    from seedbed.agents.builtin.providers.key_check import check_key, model_problem
-
-    listed = check_key(provider, base_url, SecretStr(key))
-    if listed is None:
-        stored = secrets.get_key(name)
-        if stored and stored != key:
-            raise UserError(
-                f"another key {name!r} is stored already and this one could not be checked "
-                f"with {base_url}; to replace it, set it in Settings → API keys"
-            )
-    elif typo := model_problem(model, listed):
-        raise UserError(typo)
-    secrets.set_key(name, key)
-
-
-def cli_versions() -> dict[str, str]:
-    """Each CLI kind: what `agents doctor` says of it ("" where it is not usable)."""
-    from seedbed.agents.cli.doctor import check_all
-
-    found = asyncio.run(check_all())
-    return {
-        f.kind: (f"{f.version or '?'} at {f.path}" if f.path and f.supported else "") for f in found
-    }
 
 
 class QuickSetup(QGroupBox):
@@ -276,7 +152,7 @@ class QuickSetup(QGroupBox):
         self.error_label.show_message("")
         self._creating.run(
             create_agent,
-            self.context.store,
+            self.context.core,
             self._kind(),
             self._provider(),
             self.model.text(),
@@ -286,10 +162,10 @@ class QuickSetup(QGroupBox):
         self.create_button.setEnabled(False)
 
     @Slot(object)
-    def _on_creating_finished(self, profile: AgentProfile) -> None:
+    def _on_creating_finished(self, done: Done[AgentProfile]) -> None:
         self.key.clear()
         self._on_kind_current_index_changed(self.kind.currentIndex())
-        self.profile_added.emit(profile.name)
+        self.profile_added.emit(done.value.name)
 
     @Slot(str)
     def _on_creating_failed(self, message: str) -> None:

@@ -8,15 +8,20 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtWidgets import QLabel, QPushButton, QVBoxLayout, QWidget
 
-from seedbed.agents import readiness
-from seedbed.agents.local_servers import DEFAULTS, Candidate, LocalServer, detect
-from seedbed.core.setup import add_profile
-from seedbed.domain.models import AgentKind, AgentProfile, ProviderKind
-from seedbed.store import Store
+from seedbed.core.agent_setup import (
+    add_local_profile,
+    agent_problems,
+    any_works,
+    describe,
+    local_servers,
+)
+from seedbed.core.context import Done
+from seedbed.domain.local_servers import DEFAULTS, Candidate, LocalServer
+from seedbed.domain.models import AgentProfile
 from seedbed.ui.common.background import BackgroundCall
 from seedbed.ui.common.context import AppContext
 from seedbed.ui.common.widgets import ErrorLabel
-from seedbed.ui.setup.quick_setup import QuickSetup, describe
+from seedbed.ui.setup.quick_setup import QuickSetup
 
 COLUMN_WIDTH = 560
 LOOKING = "Looking at your agents…"
@@ -26,27 +31,6 @@ NO_MODEL = {
     "LM Studio": "LM Studio runs here but offers no model: load one in LM Studio, then look again.",
 }
 ONLY_EMBEDDING = "{name} runs here but offers only embedding models: add a chat model."
-
-
-def profile_name(server: LocalServer, taken: set[str]) -> str:
-    base = server.name.lower().replace(" ", "-")
-    name, n = base, 2
-    while name in taken:
-        name, n = f"{base}-{n}", n + 1
-    return name
-
-
-def add_local_profile(store: Store, server: LocalServer, model: str) -> AgentProfile:
-    """A builtin profile for a model server on this machine (blocking: the store)."""
-    taken = {p.name for p in store.list_profiles()}
-    return add_profile(
-        store,
-        profile_name(server, taken),
-        AgentKind.BUILTIN,
-        provider=ProviderKind.OPENAI,
-        base_url=server.base_url,
-        model=model,
-    )
 
 
 class WelcomePage(QWidget):
@@ -126,15 +110,15 @@ class WelcomePage(QWidget):
         self._fit_text()
         if self.setup.versions is not None:
             self.setup.look_again()  # a CLI may have been installed since
-        self.agents_look.run(readiness.problems, self.context.store)
+        self.agents_look.run(agent_problems, self.context.core)
 
     @Slot(object)
     def _on_agents_look_finished(self, found: dict[str, str]) -> None:
-        works = readiness.any_works(found)
+        works = any_works(found)
         self.agent_label.setText(describe(found))
         self._offer_setup(not works)
         if not works:
-            self._servers_look.run(detect, self.candidates)
+            self._servers_look.run(local_servers, self.candidates)
 
     @Slot(str)
     def _on_agents_look_failed(self, message: str) -> None:
@@ -186,7 +170,7 @@ class WelcomePage(QWidget):
             return
         if self._adding.busy:  # one profile per click, however fast the clicks
             return
-        self._adding.run(add_local_profile, self.context.store, server, model)
+        self._adding.run(add_local_profile, self.context.core, server, model)
 
     @Slot(str)
     def _on_adding_failed(self, message: str) -> None:
@@ -198,7 +182,7 @@ class WelcomePage(QWidget):
         self.refresh()
 
     @Slot(object)
-    def _on_profile_added(self, profile: AgentProfile) -> None:
+    def _on_profile_added(self, done: Done[AgentProfile]) -> None:
         self.error_label.show_message("")
-        self.profile_added.emit(profile.name)
+        self.profile_added.emit(done.value.name)
         self.refresh()

@@ -6,9 +6,10 @@ from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QSystemTrayIcon
 
+from seedbed.core import board
+from seedbed.core.context import Context
 from seedbed.domain.errors import UserError
 from seedbed.domain.models import Phase, Task, TaskState
-from seedbed.store import Store
 from seedbed.ui.common.context import AppContext
 
 FAILED = (Phase.AGENT_FAILED, Phase.CHECKS_FAILED, Phase.CONFLICT, Phase.MERGE_CHECKS_FAILED)
@@ -39,16 +40,16 @@ def notification_for(before: Task | None, after: Task) -> tuple[str, str] | None
     return f"#{after.id} is ready for review", title
 
 
-def attention_snapshot(store: Store, task_ids: list[int] | None) -> tuple[list[Task], list[Task]]:
+def attention_snapshot(ctx: Context, task_ids: list[int] | None) -> tuple[list[Task], list[Task]]:
     """(the tasks awaiting review, oldest first; the tasks named, or all when None).
     Runs on an engine worker: only the changed tasks are read, not the whole board."""
-    queue = needs_you_order(store.list_tasks(states=[TaskState.AWAITING_REVIEW]))
+    queue = needs_you_order(board.list_tasks(ctx, states=[TaskState.AWAITING_REVIEW]))
     if task_ids is None:
-        return queue, store.list_tasks()
+        return queue, board.list_tasks(ctx)
     changed = []
     for task_id in task_ids:
         try:
-            changed.append(store.get_task(task_id))
+            changed.append(board.get_task(ctx, task_id))
         except UserError:
             continue  # deleted meanwhile
     return queue, changed
@@ -110,7 +111,7 @@ class Attention(QObject):
         self._reading = True
         self.context.host.call(
             attention_snapshot,
-            self.context.store,
+            self.context.core,
             task_ids,
             on_done=self._on_snapshot_loaded,
             on_error=self._on_snapshot_failed,
