@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from seedbed import vcs
+from seedbed.core.context import Changed, Context, Done
 from seedbed.core.workspace import remove_workspace, worktree_path
 from seedbed.domain.errors import UserError
 from seedbed.domain.models import Model, Project, Task, TaskState
@@ -35,9 +36,10 @@ def check_no_active_tasks(tasks: list[Task], project: Project) -> None:
         )
 
 
-def remove_project(store: Store, ref: str, delete_branches: bool = False) -> RemovedProject:
+def remove_project(ctx: Context, ref: str, delete_branches: bool = False) -> Done[RemovedProject]:
     """Forget project `ref` and its tasks' records. Their branches and worktrees stay
     where they are, unless `delete_branches`."""
+    store = ctx.store
     project = store.find_project(ref)
     tasks = store.list_tasks(project.id)
     check_no_active_tasks(tasks, project)
@@ -50,10 +52,12 @@ def remove_project(store: Store, ref: str, delete_branches: bool = False) -> Rem
         for branch in branches:
             vcs.delete_branch(project.path, branch)
     store.delete_project(project.id)
-    return RemovedProject(
+    removed = RemovedProject(
         project=project,
         tasks=len(tasks),
         branches=branches,
         worktrees=worktrees,
         deleted=delete_branches,
     )
+    changed = Changed(tasks=frozenset(task.id for task in tasks), projects=True)
+    return Done(value=removed, changed=changed)

@@ -14,7 +14,7 @@ from seedbed import vcs
 from seedbed.agents.base import RunOutcome
 from seedbed.core.budgets import check_budget, spent
 from seedbed.core.comments import follow_up_prompt
-from seedbed.core.merging import MergeChecksFailed, approve
+from seedbed.core.merging import MergeChecksFailed, merge_task
 from seedbed.core.planning import parse_split, split_note
 from seedbed.core.recorder import FlushListener
 from seedbed.core.review_agent import (
@@ -206,7 +206,7 @@ class PlanAndReview:
         settings = load_settings(self.data_dir)
         try:
             merged = await asyncio.to_thread(
-                approve,
+                merge_task,
                 self.store,
                 task.id,
                 strategy=settings.merge_strategy,
