@@ -25,9 +25,9 @@ from pathlib import Path
 
 from seedbed import secrets, vcs
 from seedbed.agents.process import RUN_MARKER_VARIABLE, run_marker
-from seedbed.core.context import Changed, Context, Done
 from seedbed.core.commands import project_command, tail
 from seedbed.core.commit_messages import leftover_message, merge_message, task_agent
+from seedbed.core.context import Changed, Context, Done
 from seedbed.core.merge_queue import ANNOUNCED, merge_turn
 from seedbed.core.recorder import EventRecorder, FlushListener
 from seedbed.core.workspace import commit_work, remove_workspace, worktree_path

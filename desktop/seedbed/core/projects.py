@@ -10,7 +10,6 @@ from seedbed.core.context import Changed, Context, Done
 from seedbed.core.workspace import remove_workspace, worktree_path
 from seedbed.domain.errors import UserError
 from seedbed.domain.models import Model, Project, Task, TaskState
-from seedbed.store import Store
 
 ACTIVE = (TaskState.RUNNING, TaskState.AWAITING_REVIEW)
 

@@ -10,11 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from seedbed.core.context import Context
 from seedbed.core.changes import diff_files
+from seedbed.core.context import Context
 from seedbed.domain.errors import SeedbedError
 from seedbed.domain.models import TaskState
-from seedbed.store import Store
 
 ACTIVE = (TaskState.RUNNING, TaskState.AWAITING_REVIEW)
 

@@ -4,8 +4,8 @@ resolve a conflict or to fix the checks on its merge result, discarding it."""
 from __future__ import annotations
 
 from seedbed import vcs
-from seedbed.core.context import Changed, Context, Done
 from seedbed.core.commit_messages import discard_message, task_agent
+from seedbed.core.context import Changed, Context, Done
 from seedbed.core.runs import holding_task
 from seedbed.core.workspace import branch_exists, commit_work, remove_workspace
 from seedbed.core.worktree_guard import WorkNotCommitted

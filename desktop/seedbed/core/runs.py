@@ -18,8 +18,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from seedbed.agents.process import RUN_MARKER_VARIABLE, kill_group, run_marker
-from seedbed.core.context import Changed, Context, Done
 from seedbed.core.commit_messages import commit_message, task_agent
+from seedbed.core.context import Changed, Context, Done
 from seedbed.core.merging import finish_landed
 from seedbed.core.recorder import EventRecorder
 from seedbed.core.shared_config import (

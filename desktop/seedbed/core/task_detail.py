@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from seedbed.core.context import Context
 from seedbed.core.budgets import spent
+from seedbed.core.context import Context
 from seedbed.core.dependencies import blocked_by
 from seedbed.core.diffs import diff_stat
 from seedbed.core.merging import base_moved_since_checks

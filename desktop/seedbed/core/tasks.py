@@ -13,7 +13,6 @@ review comments in `comments`, reading a task in `diffs`, `task_detail`, `review
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 

@@ -101,14 +101,14 @@ class DecisionActions:
         self.recheck.setChecked(True)  # an approve without it is a choice made each time
         self._call(
             merging.approve,
-            self.context.store,
+            self.context.core,
             self.task_id,
             strategy=strategy,
             message=message,
             delete_branch=self.context.settings.value.delete_branch_after_merge,
             recheck=recheck,
             asked_at=ANNOUNCED.announce(self.task_id),  # its place in the merge queue
-            done=self._on_approved,
+            done=lambda done: self._on_approved(done.value),
             waits=True,
         )
 
@@ -124,7 +124,7 @@ class DecisionActions:
         self._update_buttons()
         self._call(
             comment_ops.request_changes_with_comments,
-            self.context.store,
+            self.context.core,
             self.task_id,
             self.request_message.toPlainText().strip(),
             done=self._on_changes_requested,
@@ -156,7 +156,12 @@ class DecisionActions:
     def _on_plan_approve_button_clicked(self) -> None:
         self._busy = True
         self._update_buttons()
-        self._call(approve_plan, self.context.store, self.task_id, done=self._on_plan_sent)
+        self._call(
+            approve_plan,
+            self.context.core,
+            self.task_id,
+            done=lambda done: self._on_plan_sent(done.value),
+        )
 
     @Slot()
     def _on_plan_back_button_clicked(self) -> None:
@@ -168,10 +173,10 @@ class DecisionActions:
         self._update_buttons()
         self._call(
             request_plan_changes,
-            self.context.store,
+            self.context.core,
             self.task_id,
             comment,
-            done=self._on_plan_sent,
+            done=lambda done: self._on_plan_sent(done.value),
         )
 
     def _on_plan_sent(self, task: Task) -> None:
@@ -183,7 +188,7 @@ class DecisionActions:
 
     @Slot(str)
     def _on_side_plan_saved(self, plan: str) -> None:
-        self._call(set_plan, self.context.store, self.task_id, plan, done=self._on_plan_saved)
+        self._call(set_plan, self.context.core, self.task_id, plan, done=self._on_plan_saved)
 
     def _on_plan_saved(self, _task: Task) -> None:
         self.side.plan_was_saved()
@@ -197,7 +202,9 @@ class DecisionActions:
         checks = self.data is not None and self.data.task.phase is Phase.MERGE_CHECKS_FAILED
         self.status_label.setText("Sending it back to the agent…")
         fix = review.fix_merge_checks if checks else review.resolve_conflict
-        self._call(fix, self.context.store, self.task_id, done=self._on_resolving)
+        self._call(
+            fix, self.context.core, self.task_id, done=lambda done: self._on_resolving(done.value)
+        )
 
     def _on_resolving(self, task: Task) -> None:
         self._busy = False

@@ -95,7 +95,7 @@ class ReviewWindow(DecisionActions, QWidget):
         self.diff = DiffView(self._compute, self)
         self.diff.source_loader = self._source_loader
         self.side = SidePanel(self)
-        self.comments = CommentFlow(context.store, task_id, self.diff, self.side, self._call, self)
+        self.comments = CommentFlow(context.core, task_id, self.diff, self.side, self._call, self)
         self.header = ElidedLabel(self)
         self.split_box = QCheckBox("Side by side", self)
         self.since_box = QCheckBox("Only what changed since the last review", self)
@@ -186,7 +186,7 @@ class ReviewWindow(DecisionActions, QWidget):
         if self.data is None:
             self._loading.join(
                 load_outline,
-                self.context.store,
+                self.context.core,
                 self.task_id,
                 self.since_box.isChecked(),
                 first_in_tree,
@@ -199,7 +199,7 @@ class ReviewWindow(DecisionActions, QWidget):
         """The whole diff, for the current load (a reload drops it)."""
         self._loading.join(
             load_review,
-            self.context.store,
+            self.context.core,
             self.task_id,
             self.since_box.isChecked(),
             frozenset(self._uncapped),

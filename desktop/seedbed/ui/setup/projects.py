@@ -9,6 +9,7 @@ from PySide6.QtCore import QMimeData, QObject, Qt, Signal, Slot
 from PySide6.QtWidgets import QComboBox, QFileDialog, QWidget
 
 from seedbed import vcs
+from seedbed.core.context import Context
 from seedbed.core.setup import add_project
 from seedbed.domain.errors import UserError
 from seedbed.domain.models import Project
@@ -96,7 +97,7 @@ def add_repository(store: Store, path: Path) -> Project:
                 raise UserError(f"{top} is already the project {project.name!r}")
         name = free_name(wanted, {project.name for project in projects})
         try:
-            return add_project(store, top, name=name)
+            return add_project(Context(store), top, name=name).value
         except UserError:
             # Another window or `seedbed project add` may have taken the name meanwhile.
             if name not in {project.name for project in store.list_projects()}:

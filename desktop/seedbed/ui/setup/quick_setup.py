@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 
 from seedbed import secrets
 from seedbed.agents.urls import is_local
+from seedbed.core.context import Context
 from seedbed.core.setup import add_profile, check_profile
 from seedbed.domain.errors import UserError
 from seedbed.domain.models import (
@@ -103,7 +104,7 @@ def create_agent(
     the key is refused or the keyring cannot take it, the profile is removed again."""
     taken = {p.name for p in store.list_profiles()}
     if kind is not AgentKind.BUILTIN:
-        return add_profile(store, free_name(kind.value, taken), kind)
+        return add_profile(Context(store), free_name(kind.value, taken), kind).value
     assert provider is not None
     if not model.strip():
         raise UserError("name the model (the provider's name for it)")

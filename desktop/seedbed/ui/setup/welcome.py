@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QLabel, QPushButton, QVBoxLayout, QWidget
 
 from seedbed.agents import readiness
 from seedbed.agents.local_servers import DEFAULTS, Candidate, LocalServer, detect
+from seedbed.core.context import Context
 from seedbed.core.setup import add_profile
 from seedbed.domain.models import AgentKind, AgentProfile, ProviderKind
 from seedbed.store import Store
@@ -40,13 +41,13 @@ def add_local_profile(store: Store, server: LocalServer, model: str) -> AgentPro
     """A builtin profile for a model server on this machine (blocking: the store)."""
     taken = {p.name for p in store.list_profiles()}
     return add_profile(
-        store,
+        Context(store),
         profile_name(server, taken),
         AgentKind.BUILTIN,
         provider=ProviderKind.OPENAI,
         base_url=server.base_url,
         model=model,
-    )
+    ).value
 
 
 class WelcomePage(QWidget):
