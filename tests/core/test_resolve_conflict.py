@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from seedbed.core.context import Context
 from seedbed.core.commit_messages import merge_note
+from seedbed.core.context import Context
 from seedbed.core.review import resolve_conflict, resolve_message
 from seedbed.domain.errors import UserError
 from seedbed.store import Store
