@@ -20,6 +20,7 @@ from seedbed.core.tasks import (
     TaskOptions,
     create_task,
     edit_task,
+    move_before,
     set_foreground,
 )
 from seedbed.domain.errors import UserError
@@ -147,3 +148,10 @@ def test_the_verbs_say_what_they_changed(ctx: Context) -> None:
     assert set_foreground(ctx, task.id, True).changed == Changed.task(task.id)
     removed = remove_project(ctx, "demo")
     assert removed.changed == Changed(tasks=frozenset({task.id}), projects=True)
+
+
+def test_a_reorder_changes_the_whole_queue(ctx: Context) -> None:
+    a, b, c = (create_task(ctx, TaskDraft(project="demo", title=t)).value for t in "abc")
+    done = move_before(ctx, c.id, a.id)
+    assert done.changed == Changed.task(a.id, b.id, c.id)
+    assert [t.id for t in ctx.store.list_tasks()] == [c.id, a.id, b.id]

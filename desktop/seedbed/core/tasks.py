@@ -221,12 +221,6 @@ def check_task_options(store: Store, task: Task, options: TaskOptions) -> dict[s
     }
 
 
-def set_task_options(ctx: Context, task_id: int, options: TaskOptions) -> Done[Task]:
-    """Apply the options to a task that has not started its work yet (or waits)."""
-    fields = check_task_options(ctx.store, ctx.store.get_task(task_id), options)
-    return Done(value=ctx.store.update_task(task_id, **fields), changed=Changed.task(task_id))
-
-
 def set_foreground(ctx: Context, task_id: int, foreground: bool) -> Done[Task]:
     """Pin a task to the foreground view (watched) or send it to the background."""
     store = ctx.store
@@ -414,9 +408,12 @@ def request_changes(store: Store, task_id: int, message: str) -> Task:
 
 
 def move_before(ctx: Context, task_id: int, before_id: int | None) -> Done[None]:
-    """Change the queue order: task_id just before before_id (None: last)."""
+    """Change the queue order: task_id just before before_id (None: last). The whole
+    project's queue is renumbered: every task of it changed its place."""
+    project_id = ctx.store.get_task(task_id).project_id
     ctx.store.reorder_task(task_id, before_id)
-    return Done(value=None, changed=Changed.task(task_id))
+    moved = [task.id for task in ctx.store.list_tasks(project_id)]
+    return Done(value=None, changed=Changed.task(*moved))
 
 
 def control_task(ctx: Context, task_id: int, control: Control) -> Done[Task]:
