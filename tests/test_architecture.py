@@ -152,10 +152,9 @@ UI_EXCEPTIONS = {
     "seedbed.ui.common.host": {"engine", "store.lock"},
     # What starting needs: a store that cannot be opened is told before a window opens.
     "seedbed.app": {"store.problems"},
-    # AppContext.store serves the verbs that still take a Store instead of a Context.
+    # AppContext.store: the tests' way to set up and check the window's data dir; it goes
+    # when the window talks to its engine over the API (issue 16, step 2).
     "seedbed.ui.common.context": {"store"},
-    # _create_task / _edit_task write on the store until core has one create/edit path.
-    "seedbed.ui.board.task_dialog": {"store"},
 }
 
 
@@ -417,3 +416,51 @@ def test_no_module_imports_itself_back() -> None:
     graph = package_graph()
     cycles = [_circle(graph, group) for group in circular_groups(graph)]
     assert not cycles, "import cycles: " + "; ".join(" -> ".join(c) for c in cycles)
+
+
+# The command line reaches the application only through core (and the engine, for `seedbed
+# run`): what it needs from the store, git, the agents or the keyring is a core verb.
+# `seedbed` itself is the package's version; `api` is issue 16 step 2's client.
+CLI_REACHES = {"cli", "domain", "core", "engine", "paths", "api", "__version__"}
+# Imports of the command line that may stay below core for now, each with its reason
+# (module: the seedbed modules it may import). None today.
+CLI_EXCEPTIONS: dict[str, set[str]] = {}
+
+
+def cli_offenders(source: str, name: str) -> list[str]:
+    """The seedbed modules `source` (module `name` of cli/) imports that it must not."""
+    imports = imported_modules(source, name)
+    allowed = CLI_EXCEPTIONS.get(name, set())
+    return sorted(
+        m
+        for m in imports
+        if top(m) == "seedbed"
+        and "." in m
+        and m.split(".")[1] not in CLI_REACHES
+        and m not in allowed
+    )
+
+
+@pytest.mark.parametrize(
+    ("source", "offender"),
+    [
+        ("from seedbed.store import Store", "seedbed.store"),
+        ("from seedbed import secrets", "seedbed.secrets"),
+        ("def later():\n    from seedbed.vcs import git\n", "seedbed.vcs"),
+        ("import seedbed.agents.readiness", "seedbed.agents.readiness"),
+    ],
+)
+def test_the_cli_check_names_an_import_below_core(source: str, offender: str) -> None:
+    assert offender in cli_offenders(source, "seedbed.cli.x")
+
+
+def test_the_cli_check_lets_core_and_the_version_through() -> None:
+    source = "import seedbed\nfrom seedbed.core import reads\nfrom seedbed.engine.engine import E"
+    assert cli_offenders(source + "\nfrom seedbed.paths import x", "seedbed.cli.x") == []
+
+
+@pytest.mark.parametrize("path", sorted((PACKAGE / "cli").rglob("*.py")), ids=module_name)
+def test_the_cli_reaches_the_application_only_through_core(path: Path) -> None:
+    name = module_name(path)
+    wrong = cli_offenders(path.read_text(encoding="utf-8"), name)
+    assert not wrong, f"{name} imports {', '.join(wrong)}: reach it through a core verb"

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from seedbed.cli.doctor import qt_reason, wayland_problem, x11_problem
+from seedbed.core.doctor import qt_reason, wayland_problem, x11_problem
 from tests.conftest import SeedbedCli, git, make_repo
 
 

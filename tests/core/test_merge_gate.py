@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from seedbed.core.context import Context
 from seedbed.core.merging import board_cards, telling_lines
 from seedbed.core.runs import processes_of_run
 from seedbed.store import Store
@@ -286,13 +287,13 @@ def test_the_card_says_how_far_the_base_moved_since_the_checks(
 ) -> None:
     task_id = finish(seedbed, USE_LIB, "Use lib more")
     store = Store.open(data_dir)
-    assert [c.base_moved for c in board_cards(store, task_ids=[task_id])] == [0]
+    assert [c.base_moved for c in board_cards(Context(store), task_ids=[task_id])] == [0]
     for n in range(2):
         (lib_repo / f"n{n}.txt").write_text(f"{n}\n")
         git(lib_repo, "add", "-A")
         git(lib_repo, "commit", "-q", "-m", f"user commit {n}")
 
-    card = board_cards(store, task_ids=[task_id])[0]
+    card = board_cards(Context(store), task_ids=[task_id])[0]
 
     assert card.base_moved == 2
     assert check_label(card) == "✓ checks · base +2"

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from seedbed.core.context import Context
 from seedbed.core.radar import budget_note, overlapping_tasks, overlaps
 from seedbed.store import Store
 from tests.conftest import SeedbedCli, git
@@ -40,7 +41,7 @@ def test_two_tasks_changing_one_file_both_see_it(seedbed: SeedbedCli, project: s
 
     store = Store.open(seedbed.data_dir)
     try:
-        assert overlapping_tasks(store, 1) == {
+        assert overlapping_tasks(Context(store), 1) == {
             first: [(second, ["shared.txt"])],
             second: [(first, ["shared.txt"])],
             third: [],
@@ -68,7 +69,7 @@ def test_a_task_whose_branch_is_gone_is_left_out(
     assert seedbed.show(first)["overlaps"] == []
     store = Store.open(seedbed.data_dir)
     try:
-        assert overlapping_tasks(store, 1) == {second: []}
+        assert overlapping_tasks(Context(store), 1) == {second: []}
     finally:
         store.close()
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from seedbed.core.commit_messages import merge_note
+from seedbed.core.context import Context
 from seedbed.core.review import resolve_conflict, resolve_message
 from seedbed.domain.errors import UserError
 from seedbed.store import Store
@@ -64,7 +65,7 @@ def test_the_agent_resolves_a_conflict_in_its_worktree(
     try:
         # Reviewed before: after the base is merged in, "since" would show the base's work.
         store.update_task(second, reviewed_commit=branch_tip)
-        queued = resolve_conflict(store, second)
+        queued = resolve_conflict(Context(store), second).value
     finally:
         store.close()
     assert queued.reviewed_commit is None
@@ -125,7 +126,7 @@ def test_only_a_conflicted_task_can_be_resolved(
     store = Store.open(seedbed.data_dir)
     try:
         with pytest.raises(UserError, match="no merge conflict"):
-            resolve_conflict(store, int(task_id))
+            resolve_conflict(Context(store), int(task_id))
         assert store.get_task(int(task_id)).phase.value == "ready"
     finally:
         store.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from seedbed.core.context import Context
 from seedbed.core.review_agent import Verdict
 from seedbed.core.review_data import load_file, load_outline, load_review, prefilled_message
 from seedbed.core.transcript import last_answer
@@ -44,7 +45,7 @@ def test_load_review_reads_the_parsed_diff_checks_and_summary(
         [(0.0, "text", answer, True), (0.0, "text", piece, False)],
     )
 
-    data = load_review(store, task["id"])
+    data = load_review(Context(store), task["id"])
 
     by_path = {f.path: f for f in data.files}
     assert {p: f.status for p, f in by_path.items()} == {
@@ -71,7 +72,7 @@ def test_a_budget_note_when_the_diff_is_over_budget(
     seedbed.ok("project", "add", str(repo), "--name", "demo", "--diff-budget", "1")
     task = finish_task(seedbed, "printf 'a\\nb\\nc\\n' > new.txt")
     store = Store.open(data_dir)
-    data = load_review(store, task["id"])
+    data = load_review(Context(store), task["id"])
     assert "budget 1" in data.budget_note
     store.close()
 
@@ -82,7 +83,7 @@ def test_an_outline_lists_every_file_and_parses_only_the_first(
     prepare(repo)
     task = finish_task(seedbed, AGENT)
     store = Store.open(data_dir)
-    whole = {f.path: f for f in load_review(store, task["id"]).files}
+    whole = {f.path: f for f in load_review(Context(store), task["id"]).files}
 
     picked: list[list[str]] = []
 
@@ -90,7 +91,7 @@ def test_an_outline_lists_every_file_and_parses_only_the_first(
         picked.append([f.path for f in files])
         return next(f for f in files if f.path == "docs/notes.md")
 
-    outline = load_outline(store, task["id"], False, first)
+    outline = load_outline(Context(store), task["id"], False, first)
 
     assert outline.outline and picked and sorted(picked[0]) == sorted(whole)
     by_path = {f.path: f for f in outline.files}
@@ -121,7 +122,7 @@ def test_a_file_whose_name_looks_like_a_pathspec_is_read_literally(
     agent = "printf 'star\\n' > '*.txt' && printf 'other\\n' > b.txt && printf 'x\\n' > ':c'"
     task = finish_task(seedbed, agent)
     store = Store.open(data_dir)
-    outline = load_outline(store, task["id"], False, lambda fs: None)
+    outline = load_outline(Context(store), task["id"], False, lambda fs: None)
     by_path = {f.path: f for f in outline.files}
     assert set(by_path) >= {"*.txt", "b.txt", ":c"}
     star = load_file(outline, by_path["*.txt"])
@@ -142,7 +143,7 @@ def test_since_last_review_of_a_running_task_reads_its_working_tree(
     worktree = Path(task["worktree"])
     (worktree / "second.txt").write_text("two\n")  # the agent at work, not committed
 
-    data = load_review(store, task["id"], since_reviewed=True)
+    data = load_review(Context(store), task["id"], since_reviewed=True)
 
     assert data.live and data.since == tip
     assert [f.path for f in data.files] == ["second.txt"]
@@ -168,7 +169,7 @@ def test_the_summary_is_the_executors_and_the_reviewers_verdict_stands_apart(
     store = Store.open(data_dir)
     assert [r.kind.value for r in store.list_runs(task["id"])] == ["implement", "review"]
 
-    data = load_review(store, task["id"])
+    data = load_review(Context(store), task["id"])
 
     assert data.summary.startswith("Added a.txt with an x.\nb.py reads it.")
     assert "verdict" not in data.summary
@@ -193,7 +194,7 @@ def test_a_reviewer_answer_without_a_verdict_is_kept_as_it_is(
     ).out.strip()
     seedbed.ok("run", "--until-idle")
     store = Store.open(data_dir)
-    data = load_review(store, int(task_id))
+    data = load_review(Context(store), int(task_id))
     assert data.summary == ""  # the executor said nothing; the reviewer's words are not it
     assert data.review is None and data.review_answer == "Looks ok?"
     store.close()

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from seedbed.core.context import Context
 from seedbed.core.setup import (
     InvalidField,
     add_profile,
@@ -72,20 +73,22 @@ def test_profile_add_on_the_cli_uses_the_same_rules(seedbed: SeedbedCli) -> None
 
 
 def test_update_profile_replaces_every_field(store: Store) -> None:
-    first = add_profile(store, "w", AgentKind.COMMAND, command="true", timeout=5.0)
-    other = add_profile(store, "other", AgentKind.COMMAND, command="true")
-    updated = update_profile(store, first.id, "worker", AgentKind.CODEX, model="gpt-x")
+    first = add_profile(Context(store), "w", AgentKind.COMMAND, command="true", timeout=5.0).value
+    other = add_profile(Context(store), "other", AgentKind.COMMAND, command="true").value
+    updated = update_profile(
+        Context(store), first.id, "worker", AgentKind.CODEX, model="gpt-x"
+    ).value
     assert updated.id == first.id
     stored = store.get_profile(first.id)
     assert (stored.name, stored.kind, stored.model) == ("worker", AgentKind.CODEX, "gpt-x")
     assert (stored.command, stored.timeout) == ("", None)  # left out: the defaults
 
     with pytest.raises(UserError, match="already exists"):
-        update_profile(store, first.id, "other", AgentKind.CODEX)
+        update_profile(Context(store), first.id, "other", AgentKind.CODEX)
     with pytest.raises(InvalidField, match="needs --command"):
-        update_profile(store, other.id, "other", AgentKind.COMMAND)
+        update_profile(Context(store), other.id, "other", AgentKind.COMMAND)
     with pytest.raises(UserError, match="no profile with id 99"):
-        update_profile(store, 99, "x", AgentKind.CODEX)
+        update_profile(Context(store), 99, "x", AgentKind.CODEX)
     assert store.get_profile(other.id) == other
 
 
@@ -100,14 +103,14 @@ def test_update_project_settings_checks_before_saving(
         ({"copy_globs": [".env", "a\0b"]}, "copy_globs"),
     ]:
         with pytest.raises(InvalidField) as caught:
-            update_project_settings(store, before.model_copy(update=changes))
+            update_project_settings(Context(store), before.model_copy(update=changes))
         assert caught.value.field == field
     assert store.find_project(project) == before
 
     wanted = before.model_copy(
         update={"setup_command": "make setup", "copy_globs": [".env"], "diff_budget": 300}
     )
-    update_project_settings(store, wanted)
+    update_project_settings(Context(store), wanted)
     assert store.find_project(project) == wanted
 
 

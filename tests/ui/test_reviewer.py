@@ -117,7 +117,9 @@ def test_the_window_opens_on_an_outline_and_reads_a_file_chosen_before_the_rest(
     assert window.data.outline  # read on its own, not by the whole diff
 
     # A comment's line, asked for while its file is still being read, is gone to after.
-    comment = comment_ops.add_comment(app_context.store, task_id, "added.txt", 1, None, "x", "")
+    comment = comment_ops.add_comment(
+        app_context.core, task_id, "added.txt", 1, None, "x", ""
+    ).value
     window.files.select_row(window.files.model.row_of("lib.txt"))  # parsed already
     lib_comment = comment.model_copy(update={"path": "lib.txt", "line": 35})
     window.files.select_row(window.files.model.row_of("added.txt"))
@@ -229,8 +231,8 @@ def test_the_request_button_counts_the_comments_it_sends(
 ) -> None:
     window, task_id = reviewed
     assert window.request_button.text() == "&Request changes"
-    comment_ops.add_comment(app_context.store, task_id, "lib.txt", 5, None, "A digit", "")
-    comment_ops.add_comment(app_context.store, task_id, "lib.txt", 35, None, "Here too", "")
+    comment_ops.add_comment(app_context.core, task_id, "lib.txt", 5, None, "A digit", "")
+    comment_ops.add_comment(app_context.core, task_id, "lib.txt", 35, None, "Here too", "")
     window.reload()
     qtbot.waitUntil(lambda: window.request_button.text() == "&Request changes (2 comments)")
 

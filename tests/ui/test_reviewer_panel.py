@@ -34,8 +34,12 @@ def test_unsent_comments_are_edited_and_deleted_and_sent_ones_refused(
 ) -> None:
     window, task_id = reviewed
     store = app_context.store
-    unsent = comment_ops.add_comment(store, task_id, "lib.txt", 5, None, "Use a digit", "")
-    sent = comment_ops.add_comment(store, task_id, "added.txt", None, None, "Why?", "")
+    unsent = comment_ops.add_comment(
+        app_context.core, task_id, "lib.txt", 5, None, "Use a digit", ""
+    ).value
+    sent = comment_ops.add_comment(
+        app_context.core, task_id, "added.txt", None, None, "Why?", ""
+    ).value
     store.mark_comments_sent([sent.id], time.time())
     window.reload()
     side = window.side
@@ -78,7 +82,7 @@ def test_the_plan_and_the_task_sit_beside_the_diff(
     plan_tab = side.tabs.indexOf(side.plan_page)
     assert side.tabs.tabText(plan_tab) == "Plan (none)" and side.plan.toPlainText() == ""
     assert side.plan.placeholderText() == NO_PLAN
-    set_plan(app_context.store, task_id, "# Steps\n\n- rename **notes**\n")
+    set_plan(app_context.core, task_id, "# Steps\n\n- rename **notes**\n")
     window.reload()
     qtbot.waitUntil(lambda: side.tabs.tabText(plan_tab) == "Plan", timeout=10_000)
     assert side.plan.toPlainText().splitlines() == ["Steps", "rename notes"]  # rendered
@@ -248,8 +252,9 @@ def test_comments_are_marked_in_the_diff_and_lead_to_their_line(
     qtbot: QtBot, reviewed: tuple[ReviewWindow, int], app_context: AppContext
 ) -> None:
     window, task_id = reviewed
-    store = app_context.store
-    comment_ops.add_comment(store, task_id, "lib.txt", 35, None, "Thirty-five in digits", "")
+    comment_ops.add_comment(
+        app_context.core, task_id, "lib.txt", 35, None, "Thirty-five in digits", ""
+    )
     window.reload()
     qtbot.waitUntil(lambda: window.side.comments.count() == 1, timeout=10_000)
     first = window.files.current_file()
@@ -263,7 +268,7 @@ def test_comments_are_marked_in_the_diff_and_lead_to_their_line(
     assert text.comment_marks == {marked: False}
     assert text.cursorForPosition(text.viewport().rect().topLeft()).blockNumber() <= marked
     assert text.textCursor().blockNumber() == marked
-    comment_ops.request_changes_with_comments(store, task_id, "")
+    comment_ops.request_changes_with_comments(app_context.core, task_id, "")
     window.reload()
     qtbot.waitUntil(lambda: window.diff.text.comment_marks == {marked: True}, timeout=10_000)
 

@@ -146,7 +146,7 @@ def test_a_negative_diff_budget_is_refused_and_changes_nothing(
     assert editor.value() == 0 == editor.minimum()
 
     with pytest.raises(InvalidField, match="diff budget must be 0 or more") as refused:
-        update_project_settings(app_context.store, before.model_copy(update={"diff_budget": -5}))
+        update_project_settings(app_context.core, before.model_copy(update={"diff_budget": -5}))
     assert refused.value.field == "diff_budget"
     assert app_context.store.find_project(project) == before
 

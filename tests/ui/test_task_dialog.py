@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QApplication, QDialog, QDialogButtonBox, QLineEdit
 from pytestqt.qtbot import QtBot
 
 from seedbed.core.setup import set_project_defaults
-from seedbed.core.tasks import add_task
+from seedbed.core.tasks import TaskDraft, create_task
 from seedbed.core.titles import one_line_title
 from seedbed.domain.models import Phase, Task, TaskState
 from seedbed.ui.board.task_dialog import FIRST_THAT_RUNS, NO_PROFILE, TaskDialog
@@ -279,8 +279,10 @@ def test_editing_a_task_keeps_and_changes_its_options(
 ) -> None:
     command_profile("first", "true")
     store = app_context.store
-    before = add_task(store, "demo", "Lay the ground")
-    task = add_task(store, "demo", "Build on it", reviewer="first", auto_merge=True)
+    ctx = app_context.core
+    before = create_task(ctx, TaskDraft(project="demo", title="Lay the ground")).value
+    draft = TaskDraft(project="demo", title="Build on it", reviewer="first", auto_merge=True)
+    task = create_task(ctx, draft).value
     dialog = open_dialog(qtbot, app_context, store.get_task(task.id))
     options = dialog.options_box
     assert options.reviewer.currentData() == "first" and options.auto_merge_box.isChecked()
@@ -305,7 +307,7 @@ def test_a_refused_option_leaves_no_task_and_the_project_executor_is_the_default
     command_profile("coder", "true")
     store = app_context.store
     project = store.find_project("demo")
-    set_project_defaults(store, project, executor="coder")
+    set_project_defaults(app_context.core, project, executor="coder")
     dialog = open_dialog(qtbot, app_context)
     assert dialog.profile_name() == "coder"
     dialog.title_edit.setText("Waits for a ghost")
@@ -321,8 +323,8 @@ def test_a_refused_edit_changes_nothing(
 ) -> None:
     command_profile("first", "true")
     store = app_context.store
-    a = add_task(store, "demo", "A")
-    b = add_task(store, "demo", "B", after=[a.id])
+    a = create_task(app_context.core, TaskDraft(project="demo", title="A")).value
+    b = create_task(app_context.core, TaskDraft(project="demo", title="B", after=[a.id])).value
     dialog = open_dialog(qtbot, app_context, store.get_task(a.id))
     dialog.title_edit.setText("A renamed")
     dialog.options_box.after_edit.setText(str(b.id))

@@ -14,7 +14,6 @@ import time
 from collections.abc import Iterator
 from typing import Any, TextIO
 
-from seedbed import secrets
 from seedbed.cli.model_options import given_fields
 from seedbed.cli.parser import PROFILE_SETTINGS, PROJECT_ROLES, PROJECT_SETTINGS
 from seedbed.cli.reads import Reads
@@ -26,17 +25,21 @@ from seedbed.cli.text import (
     shown,
     usage_line,
 )
-from seedbed.core.changes import diff_files
+from seedbed.core import keys, reads
+from seedbed.core.changes import changed_files
 from seedbed.core.comments import (
     add_comment,
     comment_location,
     delete_comment,
     diff_since_review,
     edit_comment,
+    list_comments,
     request_changes_with_comments,
 )
+from seedbed.core.data_dir import owning, settings
 from seedbed.core.dependencies import set_dependencies
 from seedbed.core.diffs import diff_text
+from seedbed.core.doctor import agent_clis
 from seedbed.core.merging import approve
 from seedbed.core.projects import remove_project
 from seedbed.core.review import discard, fix_merge_checks, resolve_conflict
@@ -44,6 +47,7 @@ from seedbed.core.runs import finish_if_landed
 from seedbed.core.setup import (
     add_profile,
     add_project,
+    remove_profile,
     set_project_defaults,
     update_profile,
     update_project_settings,
@@ -51,9 +55,10 @@ from seedbed.core.setup import (
 from seedbed.core.task_detail import task_detail
 from seedbed.core.tasks import (
     TaskBudget,
-    add_task,
+    TaskDraft,
     approve_plan,
     control_task,
+    create_task,
     move_before,
     request_plan_changes,
     set_budget,
@@ -73,8 +78,6 @@ from seedbed.domain.models import (
     TaskState,
 )
 from seedbed.engine.engine import Engine
-from seedbed.store.lock import EngineLock
-from seedbed.store.settings import load_settings
 
 
 def read_key(name: str) -> str:
@@ -85,7 +88,7 @@ def read_key(name: str) -> str:
             return ""
         if stdin.isatty():
             return getpass.getpass(f"API key for {name!r} (input is not shown): ")
-        return stdin.read(secrets.MAX_VALUE_LENGTH + 3)
+        return stdin.read(keys.MAX_VALUE_LENGTH + 3)
     except EOFError:
         return ""
     except (OSError, UnicodeDecodeError) as exc:  # the message could quote the input
@@ -128,23 +131,19 @@ class Cli(Reads):
         a = self.args
         settings = given_fields(a, PROJECT_SETTINGS)
         roles = {field: settings.pop(field) for field in PROJECT_ROLES if field in settings}
-        for name in roles.values():
-            if name:  # an unknown profile refuses the project before it is added
-                self.store.find_profile(name)
         base = settings.pop("base_branch", None)
-        project = add_project(self.store, a.path, a.name, base, **settings)
-        if roles:
-            project = self._set_roles(project, roles)
+        # An unknown profile refuses the project before it is added.
+        project = add_project(self.ctx, a.path, a.name, base, roles, **settings).value
         self.emit(project.model_dump(mode="json"), str(project.id))
         return EXIT_OK
 
     def project_set(self) -> int:
         a = self.args
-        project = self.store.find_project(a.project)
+        project = reads.find_project(self.ctx, a.project)
         settings = given_fields(a, PROJECT_SETTINGS)
         roles = {field: settings.pop(field) for field in PROJECT_ROLES if field in settings}
         if settings:
-            project = update_project_settings(self.store, project.model_copy(update=settings))
+            project = update_project_settings(self.ctx, project.model_copy(update=settings)).value
         if roles:
             project = self._set_roles(project, roles)
         self.emit(project.model_dump(mode="json"), f"project {project.name} updated")
@@ -153,15 +152,15 @@ class Cli(Reads):
     def _set_roles(self, project: Project, roles: dict[str, str]) -> Project:
         """The roles' profiles by name ("": none); the ones not given stay."""
         return set_project_defaults(
-            self.store,
+            self.ctx,
             project,
             executor=roles.get("executor_profile_id"),
             planner=roles.get("planner_profile_id"),
             reviewer=roles.get("reviewer_profile_id"),
-        )
+        ).value
 
     def project_remove(self) -> int:
-        removed = remove_project(self.store, self.args.project, self.args.delete_branches)
+        removed = remove_project(self.ctx, self.args.project, self.args.delete_branches).value
         done = "deleted" if removed.deleted else "kept"
         lines = [f"project {removed.project.name} removed ({removed.tasks} task(s) forgotten)"]
         if removed.branches:
@@ -174,26 +173,25 @@ class Cli(Reads):
     def profile_add(self) -> int:
         a = self.args
         options = given_fields(a, PROFILE_SETTINGS)
-        profile = add_profile(self.store, a.name, AgentKind(a.kind), **options)
+        profile = add_profile(self.ctx, a.name, AgentKind(a.kind), **options).value
         self.emit(profile.model_dump(mode="json"), str(profile.id))
         return EXIT_OK
 
     def profile_set(self) -> int:
         a = self.args
-        profile = self.store.find_profile(a.name)
+        profile = reads.find_profile(self.ctx, a.name)
         kind = AgentKind(a.kind) if a.kind else profile.kind
         options = {
             **profile.model_dump(exclude={"id", "name", "kind"}),
             **given_fields(a, PROFILE_SETTINGS),
         }
         name = a.rename if a.rename is not None else profile.name
-        updated = update_profile(self.store, profile.id, name, kind, **options)
+        updated = update_profile(self.ctx, profile.id, name, kind, **options).value
         self.emit(updated.model_dump(mode="json"), f"profile {updated.name} updated")
         return EXIT_OK
 
     def profile_remove(self) -> int:
-        profile = self.store.find_profile(self.args.name)
-        self.store.delete_profile(profile.id)  # as the window does: refused while in use
+        profile = remove_profile(self.ctx, self.args.name).value  # refused while in use
         self.emit({"id": profile.id, "removed": True}, f"profile {profile.name} removed")
         return EXIT_OK
 
@@ -207,13 +205,12 @@ class Cli(Reads):
                 prompt = a.prompt_file.read_text(encoding="utf-8")
             except (OSError, UnicodeDecodeError) as exc:
                 raise UserError(f"cannot read the prompt file {a.prompt_file}: {exc}") from None
-        task = add_task(
-            self.store,
-            a.project,
-            a.title,
-            prompt,
-            a.profile,
-            a.start,
+        draft = TaskDraft(
+            project=a.project,
+            title=a.title,
+            prompt=prompt,
+            profile=a.profile,
+            start=a.start,
             foreground=a.foreground,
             after=a.after,
             budget=self._budget(),
@@ -221,13 +218,14 @@ class Cli(Reads):
             auto_merge=a.auto_merge,
             planner=a.planner,
             auto_approve_plan=a.auto_approve_plan,
-            plan_first=a.plan_first or a.auto_approve_plan,
+            plan_first=a.plan_first,
         )
+        task = create_task(self.ctx, draft).value
         self.emit(task.model_dump(mode="json"), str(task.id))
         return EXIT_OK
 
     def task_pin(self) -> int:
-        task = set_foreground(self.store, self.args.id, not self.args.off)
+        task = set_foreground(self.ctx, self.args.id, not self.args.off).value
         self.emit(
             task.model_dump(mode="json"),
             f"task {task.id} {'pinned' if task.foreground else 'unpinned'}",
@@ -244,7 +242,7 @@ class Cli(Reads):
         )
 
     def task_budget(self) -> int:
-        task = set_budget(self.store, self.args.id, self._budget())
+        task = set_budget(self.ctx, self.args.id, self._budget()).value
         text = (
             f"task {task.id}: ${task.budget_usd:g}, {task.budget_tokens:,} tokens, "
             f"{task.time_limit_s / 60:g} minutes (0: no limit)"
@@ -253,7 +251,8 @@ class Cli(Reads):
         return EXIT_OK
 
     def task_wait(self) -> int:
-        task = set_dependencies(self.store, self.args.id, [] if self.args.none else self.args.after)
+        after = [] if self.args.none else self.args.after
+        task = set_dependencies(self.ctx, self.args.id, after).value
         waits = ", ".join(f"#{n}" for n in task.after)
         self.emit(task.model_dump(mode="json"), f"task {task.id} waits for {waits or 'nothing'}")
         return EXIT_OK
@@ -261,27 +260,27 @@ class Cli(Reads):
     def task_plan(self) -> int:
         a = self.args
         if a.approve:
-            task = approve_plan(self.store, a.id)
+            task = approve_plan(self.ctx, a.id).value
             self.emit(task.model_dump(mode="json"), f"task {task.id}: plan approved, queued")
             return EXIT_OK
         if a.request_changes is not None:
-            task = request_plan_changes(self.store, a.id, a.request_changes)
+            task = request_plan_changes(self.ctx, a.id, a.request_changes).value
             self.emit(task.model_dump(mode="json"), f"task {task.id}: back to the planner")
             return EXIT_OK
         if a.edit is None:
-            task = self.store.get_task(a.id)
+            task = reads.get_task(self.ctx, a.id)
         else:
             try:
                 text = sys.stdin.read() if str(a.edit) == "-" else a.edit.read_text("utf-8")
             except (OSError, UnicodeDecodeError) as exc:
                 raise UserError(f"cannot read the plan file {a.edit}: {exc}") from None
-            task = set_plan(self.store, a.id, text)
+            task = set_plan(self.ctx, a.id, text).value
         self.emit({"id": task.id, "plan": task.plan}, task.plan.rstrip("\n") or "(no plan)")
         return EXIT_OK
 
     def task_show(self) -> int:
-        finish_if_landed(self.store, self.args.id)  # an approve killed after the base moved
-        detail = task_detail(self.store, self.args.id)
+        finish_if_landed(self.ctx, self.args.id)  # an approve killed after the base moved
+        detail = task_detail(self.ctx, self.args.id)
         error = detail["error"]
         runs = "\n".join(
             f"  run {r['number']} {r['kind']:<9} {r['status']:<11} exit {shown(r['exit_code'])}"
@@ -319,12 +318,12 @@ class Cli(Reads):
         return EXIT_OK
 
     def task_start(self) -> int:
-        task = start_task(self.store, self.args.id)
+        task = start_task(self.ctx, self.args.id).value
         self.emit(task.model_dump(mode="json"), f"task {task.id} queued")
         return EXIT_OK
 
     def _control(self, control: Control) -> int:
-        task = control_task(self.store, self.data_dir, self.args.id, control)
+        task = control_task(self.ctx, self.args.id, control).value
         self.emit(
             task.model_dump(mode="json"), f"task {task.id}: {task.state.value} {task.phase.value}"
         )
@@ -337,7 +336,7 @@ class Cli(Reads):
         return self._control(Control.REQUEUE)
 
     def task_move(self) -> int:
-        move_before(self.store, self.args.id, self.args.before)
+        move_before(self.ctx, self.args.id, self.args.before)
         self.emit(
             {"id": self.args.id, "before": self.args.before},
             f"task {self.args.id} moved before task {self.args.before}",
@@ -345,7 +344,7 @@ class Cli(Reads):
         return EXIT_OK
 
     def task_log(self) -> int:
-        task = self.store.get_task(self.args.id)
+        task = reads.get_task(self.ctx, self.args.id)
         if self.args.json:
             if self.args.follow:
                 raise UserError("--json prints one document at the end: follow with --jsonl")
@@ -354,7 +353,7 @@ class Cli(Reads):
         run = self._pick_run(task.id)
         after = -1
         while True:
-            rows = self.store.read_events(run.id, after)
+            rows = reads.read_events(self.ctx, run.id, after)
             for seq, data in rows:
                 self.out.write(format_event(run, seq, data, self.args.jsonl))
             if rows:
@@ -363,16 +362,16 @@ class Cli(Reads):
                 continue
             if not self.args.follow:
                 return EXIT_OK
-            run = next(r for r in self.store.list_runs(task.id) if r.id == run.id)
+            run = next(r for r in reads.list_runs(self.ctx, task.id) if r.id == run.id)
             if run.status is not RunStatus.RUNNING:
-                if not self.store.read_events(run.id, after):
+                if not reads.read_events(self.ctx, run.id, after):
                     return EXIT_OK
                 continue
             time.sleep(0.1)
 
     def _log_document(self, task_id: int) -> dict[str, Any]:
         """`task log --json`: the task's runs (every one, or --run N) with their events."""
-        runs = self.store.list_runs(task_id)
+        runs = reads.list_runs(self.ctx, task_id)
         if self.args.run is not None:
             runs = [self._pick_run(task_id)]
         elif not runs:
@@ -384,7 +383,7 @@ class Cli(Reads):
                     **run.model_dump(mode="json", exclude={"conversation", "task_id"}),
                     "events": [
                         {"seq": seq, **json.loads(data)}
-                        for seq, data in self.store.read_events(run.id)
+                        for seq, data in reads.read_events(self.ctx, run.id)
                     ],
                 }
                 for run in runs
@@ -394,7 +393,7 @@ class Cli(Reads):
     def _pick_run(self, task_id: int) -> Run:
         deadline = time.monotonic() + 3600
         while True:
-            runs = self.store.list_runs(task_id)
+            runs = reads.list_runs(self.ctx, task_id)
             if self.args.run is not None:
                 for run in runs:
                     if run.number == self.args.run:
@@ -402,7 +401,7 @@ class Cli(Reads):
                 raise UserError(f"task {task_id} has no run {self.args.run}")
             if runs:
                 return runs[-1]
-            task = self.store.get_task(task_id)
+            task = reads.get_task(self.ctx, task_id)
             if not self.args.follow or task.state is not TaskState.RUNNING:
                 raise UserError(f"task {task_id} has not run yet")
             if time.monotonic() > deadline:
@@ -413,15 +412,14 @@ class Cli(Reads):
         if self.args.since_review:
             if self.args.stat:
                 raise UserError("--stat and --since-review do not go together yet")
-            text = diff_since_review(self.store, self.args.id)
+            text = diff_since_review(self.ctx, self.args.id)
             self.emit({"diff": text}, text)
             return EXIT_OK
         if not self.args.stat:
-            text = diff_text(self.store, self.args.id)
+            text = diff_text(self.ctx, self.args.id)
             self.emit({"diff": text}, text)
             return EXIT_OK
-        task = self.store.get_task(self.args.id)
-        files = diff_files(self.store, task)
+        files = changed_files(self.ctx, self.args.id)
         rows = [
             f" {f.status:<2} {(f.old_path + ' → ') if f.old_path else ''}{f.path}  "
             + ("binary" if f.binary else f"+{f.insertions} -{f.deletions}")
@@ -437,16 +435,16 @@ class Cli(Reads):
         a = self.args
         delete = a.delete_branch
         if delete is None:
-            delete = load_settings(self.data_dir).delete_branch_after_merge
+            delete = settings(self.ctx).delete_branch_after_merge
         with hangup_interrupts():
             task = approve(
-                self.store,
+                self.ctx,
                 a.id,
                 MergeStrategy(a.strategy),
                 a.message,
                 delete,
                 recheck=not a.no_recheck,
-            )
+            ).value
         if task.branch is not None:
             branch = f" (branch kept: {task.branch})"
         else:
@@ -456,7 +454,7 @@ class Cli(Reads):
         return EXIT_OK
 
     def task_fix_merge(self) -> int:
-        task = fix_merge_checks(self.store, self.args.id)
+        task = fix_merge_checks(self.ctx, self.args.id).value
         self.emit(
             task.model_dump(mode="json"),
             f"task {task.id} queued: the agent merges {task.base_branch} and fixes the checks",
@@ -464,7 +462,7 @@ class Cli(Reads):
         return EXIT_OK
 
     def task_resolve_conflict(self) -> int:
-        task = resolve_conflict(self.store, self.args.id)
+        task = resolve_conflict(self.ctx, self.args.id).value
         self.emit(
             task.model_dump(mode="json"),
             f"task {task.id} queued: the agent merges {task.base_branch} and resolves the conflict",
@@ -472,7 +470,7 @@ class Cli(Reads):
         return EXIT_OK
 
     def task_request_changes(self) -> int:
-        task = request_changes_with_comments(self.store, self.args.id, self.args.message)
+        task = request_changes_with_comments(self.ctx, self.args.id, self.args.message).value
         self.emit(task.model_dump(mode="json"), f"task {task.id} queued for a follow-up run")
         return EXIT_OK
 
@@ -480,13 +478,12 @@ class Cli(Reads):
 
     def comment_add(self) -> int:
         a = self.args
-        comment = add_comment(self.store, a.id, a.file, a.line, a.end_line, a.body, a.quote)
+        comment = add_comment(self.ctx, a.id, a.file, a.line, a.end_line, a.body, a.quote).value
         self.emit(comment.model_dump(mode="json"), str(comment.id))
         return EXIT_OK
 
     def comment_list(self) -> int:
-        self.store.get_task(self.args.id)
-        comments = self.store.list_comments(self.args.id)
+        comments = list_comments(self.ctx, self.args.id)
         rows = [
             f"{c.id:>4}  {'sent  ' if c.sent else 'unsent'}  {comment_location(c)}"
             f"  {c.body.splitlines()[0][:60]}"
@@ -496,17 +493,17 @@ class Cli(Reads):
         return EXIT_OK
 
     def comment_edit(self) -> int:
-        comment = edit_comment(self.store, self.args.id, self.args.body)
+        comment = edit_comment(self.ctx, self.args.id, self.args.body).value
         self.emit(comment.model_dump(mode="json"), f"comment {comment.id} changed")
         return EXIT_OK
 
     def comment_delete(self) -> int:
-        delete_comment(self.store, self.args.id)
+        delete_comment(self.ctx, self.args.id)
         self.emit({"id": self.args.id, "deleted": True}, f"comment {self.args.id} deleted")
         return EXIT_OK
 
     def task_discard(self) -> int:
-        task = discard(self.store, self.args.id, self.args.delete_branch)
+        task = discard(self.ctx, self.args.id, self.args.delete_branch).value
         if task.branch is None:  # it never had a branch of its own
             kept = ""
         elif self.args.delete_branch:
@@ -519,16 +516,14 @@ class Cli(Reads):
     # -- API keys -----------------------------------------------------------------------
 
     def key_set(self) -> int:
-        name = secrets.validate_name(self.args.name)
-        secrets.set_key(name, secrets.value_from_input(read_key(name)))
-        backend = secrets.backend_description()
+        name = keys.check_key_name(self.args.name)
+        name, backend = keys.set_key(name, read_key(name))
         self.emit({"name": name, "backend": backend}, f"key {name!r} stored in {backend}")
         return EXIT_OK
 
     def key_list(self) -> int:
-        names = secrets.list_keys()
-        backend = secrets.backend_description()
-        env = secrets.env_fallbacks_set()
+        stored = keys.list_keys()
+        names, backend, env = stored.keys, stored.backend, stored.env_fallbacks
         text = "\n".join(
             [
                 *(names or ["no keys stored"]),
@@ -541,15 +536,12 @@ class Cli(Reads):
 
     def key_delete(self) -> int:
         name = self.args.name
-        if not secrets.delete_key(name):
-            raise UserError(f"no key {name!r} is set in the keyring")
+        keys.delete_key(name)
         self.emit({"name": name, "deleted": True}, f"key {name!r} deleted")
         return EXIT_OK
 
     def agents_doctor(self) -> int:
-        from seedbed.agents.cli.doctor import check_all
-
-        found = asyncio.run(check_all())
+        found = agent_clis()
         rows = [
             f"{f.label:<12} "
             + (
@@ -567,13 +559,11 @@ class Cli(Reads):
 
     def run(self) -> int:
         if self.args.max_parallel is None:
-            self.args.max_parallel = load_settings(self.data_dir).max_parallel
-        lock = EngineLock(self.data_dir)
-        lock.acquire(wait=1.0)
-        try:
-            engine = Engine(self.store, self.data_dir, self.args.max_parallel)
+            self.args.max_parallel = settings(self.ctx).max_parallel
+        with owning(self.ctx, wait=1.0):
+            engine = Engine(self.ctx.store, self.data_dir, self.args.max_parallel)
             if not self.args.json:
-                queued = len(self.store.list_tasks(states=[TaskState.RUNNING]))
+                queued = len(reads.list_tasks(self.ctx, state=TaskState.RUNNING))
                 self.out.write(
                     f"engine on {self.data_dir}: {queued} task(s) queued or running, "
                     f"at most {self.args.max_parallel} at once"
@@ -585,14 +575,12 @@ class Cli(Reads):
             else:
                 engine.task_listeners.append(self._last_seen_task)
             asyncio.run(self._serve(engine))
-            tasks = [self.store.get_task(task_id) for task_id in sorted(self._last_seen)]
+            tasks = [reads.get_task(self.ctx, task_id) for task_id in sorted(self._last_seen)]
             summary = run_summary(
                 "idle" if self.args.until_idle else "stopped",
                 [outcome(task.state, task.phase) for task in tasks],
             )
             self.emit([t.model_dump(mode="json") for t in tasks], summary)
-        finally:
-            lock.release()
         return EXIT_OK
 
     async def _serve(self, engine: Engine) -> None:
@@ -602,11 +590,11 @@ class Cli(Reads):
         await engine.serve(until_idle=self.args.until_idle)
 
     def _last_seen_task(self, task_id: int) -> None:
-        task = self.store.get_task(task_id)
+        task = reads.get_task(self.ctx, task_id)
         self._last_seen[task_id] = (task.state, task.phase)
 
     def _print_task(self, task_id: int) -> None:
-        task = self.store.get_task(task_id)
+        task = reads.get_task(self.ctx, task_id)
         seen = (task.state, task.phase)
         if self._last_seen.get(task_id) == seen:
             return

@@ -11,10 +11,9 @@ from typing import TextIO
 from seedbed.cli.parser import build_parser, join_extra_args
 from seedbed.cli.reads import READ_COMMANDS, READ_ONLY_COMMANDS, Reads
 from seedbed.cli.text import EXIT_FAILED, EXIT_OK, EXIT_USAGE
+from seedbed.core.data_dir import read_only_problem, storage_problem
 from seedbed.domain.errors import SeedbedError, UserError
-from seedbed.paths import database_path, resolve_data_dir
-from seedbed.store.connection import read_only_problem
-from seedbed.store.problems import storage_problem
+from seedbed.paths import resolve_data_dir
 
 GuiLauncher = Callable[[Path, Path | None, int | None, str | None, str, bool], int]
 
@@ -72,7 +71,7 @@ def main(
             from seedbed.cli.commands import Cli
 
             cli = Cli(args, out or sys.stdout)
-        if cli.store.read_only and command not in READ_ONLY_COMMANDS:
+        if cli.ctx.read_only and command not in READ_ONLY_COMMANDS:
             raise UserError(read_only_problem(cli.data_dir))
         handler: Callable[[], int] = getattr(cli, command)
         return handler()
@@ -85,7 +84,7 @@ def main(
     except KeyboardInterrupt:
         return 130
     except (sqlite3.Error, OSError) as exc:
-        problem = storage_problem(exc, database_path(resolve_data_dir(args.data_dir)))
+        problem = storage_problem(exc, resolve_data_dir(args.data_dir))
         if problem is None:
             raise
         sys.stderr.write(f"error: {problem}\n")

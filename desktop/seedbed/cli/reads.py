@@ -10,21 +10,22 @@ from typing import Any, TextIO
 
 from seedbed.cli.parser import PROJECT_ROLES, PROJECT_SETTINGS
 from seedbed.cli.text import EXIT_OK, describe, shown
+from seedbed.core import reads
+from seedbed.core.context import Context
 from seedbed.domain.errors import OperationError
 from seedbed.domain.models import TaskState, profile_fields
 from seedbed.paths import resolve_data_dir
-from seedbed.store import Store
 
 
 class Reads:
-    """One invocation: the parsed arguments, the store, and where output goes; and the
-    commands that only read the store."""
+    """One invocation: the parsed arguments, the Context its verbs work on, and where
+    output goes; and the commands that only read the store."""
 
     def __init__(self, args: argparse.Namespace, out: TextIO) -> None:
         self.args = args
         self.out = out
         self.data_dir = resolve_data_dir(args.data_dir)
-        self.store = Store.open(self.data_dir)
+        self.ctx = Context.open(self.data_dir)
 
     def emit(self, data: Any, text: str) -> None:
         if self.args.json:
@@ -41,14 +42,14 @@ class Reads:
             self.out.write(text + ("" if text.endswith("\n") else "\n"))
 
     def project_list(self) -> int:
-        projects = self.store.list_projects()
+        projects = reads.list_projects(self.ctx)
         rows = [f"{p.id:>4}  {p.name:<20} {p.base_branch:<12} {p.path}" for p in projects]
         self.emit([p.model_dump(mode="json") for p in projects], "\n".join(rows) or "no projects")
         return EXIT_OK
 
     def project_show(self) -> int:
-        project = self.store.find_project(self.args.project)
-        names = {p.id: p.name for p in self.store.list_profiles()}
+        project = reads.find_project(self.ctx, self.args.project)
+        names = {p.id: p.name for p in reads.list_profiles(self.ctx)}
         values = project.model_dump(mode="json")
         rows = [f"#{project.id} {project.name}", f"  path: {project.path}"]
         for field in PROJECT_SETTINGS:
@@ -63,7 +64,7 @@ class Reads:
         return EXIT_OK
 
     def profile_show(self) -> int:
-        profile = self.store.find_profile(self.args.name)
+        profile = reads.find_profile(self.ctx, self.args.name)
         values = profile.model_dump(mode="json")
         rows = [f"#{profile.id} {profile.name} ({profile.kind.value})"]
         for field in profile_fields(profile.kind)[2:]:  # after its name and kind
@@ -76,16 +77,14 @@ class Reads:
         return EXIT_OK
 
     def profile_list(self) -> int:
-        profiles = self.store.list_profiles()
+        profiles = reads.list_profiles(self.ctx)
         rows = [f"{p.id:>4}  {p.name:<20} {p.kind.value:<10} {describe(p)}" for p in profiles]
         self.emit([p.model_dump(mode="json") for p in profiles], "\n".join(rows) or "no profiles")
         return EXIT_OK
 
     def task_list(self) -> int:
         a = self.args
-        project_id = self.store.find_project(a.project).id if a.project else None
-        states = [TaskState(a.state)] if a.state else None
-        tasks = self.store.list_tasks(project_id=project_id, states=states)
+        tasks = reads.list_tasks(self.ctx, a.project, TaskState(a.state) if a.state else None)
         rows = [
             f"{t.id:>4}  {t.state.value:<16} {shown(t.phase.value):<19} "
             f"{t.title.splitlines()[0][:60]}"

@@ -91,7 +91,7 @@ def create_agent(
     taken = {p.name for p in store.list_profiles()}
     made_one = Changed(profiles=True)
     if kind is not AgentKind.BUILTIN:
-        return Done(value=add_profile(store, free_name(kind.value, taken), kind), changed=made_one)
+        return add_profile(ctx, free_name(kind.value, taken), kind)
     assert provider is not None
     if not model.strip():
         raise UserError("name the model (the provider's name for it)")
@@ -163,12 +163,11 @@ def profile_name(server: LocalServer, taken: set[str]) -> str:
 def add_local_profile(ctx: Context, server: LocalServer, model: str) -> Done[AgentProfile]:
     """A builtin profile for a model server on this machine (blocking: the store)."""
     taken = {p.name for p in ctx.store.list_profiles()}
-    made = add_profile(
-        ctx.store,
+    return add_profile(
+        ctx,
         profile_name(server, taken),
         AgentKind.BUILTIN,
         provider=ProviderKind.OPENAI,
         base_url=server.base_url,
         model=model,
     )
-    return Done(value=made, changed=Changed(profiles=True))

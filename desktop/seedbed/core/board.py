@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from seedbed.core.context import Changed, Context, Done
+from seedbed.core.context import Context
 from seedbed.domain.models import AgentProfile, Project, Run, Task, TaskState
 
 
@@ -39,10 +39,3 @@ def list_tasks(ctx: Context, states: Iterable[TaskState] | None = None) -> list[
 def list_runs(ctx: Context, task_id: int) -> list[Run]:
     """The task's runs, the first first."""
     return ctx.store.list_runs(task_id)
-
-
-def remove_profile(ctx: Context, profile_id: int) -> Done[None]:
-    """Delete an agent profile; UserError while a task or project still uses it."""
-    ctx.store.delete_profile(profile_id)
-    # The projects naming it as a default let go of it (store.delete_profile).
-    return Done(value=None, changed=Changed(profiles=True, projects=True))

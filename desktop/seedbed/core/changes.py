@@ -4,10 +4,16 @@ against its base (`workspace.live_worktree` decides which)."""
 from __future__ import annotations
 
 from seedbed import vcs
+from seedbed.core.context import Context
 from seedbed.core.workspace import branch_exists, live_worktree
 from seedbed.domain.errors import UserError
 from seedbed.domain.models import FileChange, Task
 from seedbed.store import Store
+
+
+def changed_files(ctx: Context, task_id: int) -> list[FileChange]:
+    """The files the task's work changes (`seedbed task diff --stat`)."""
+    return diff_files(ctx.store, ctx.store.get_task(task_id))
 
 
 def diff_files(store: Store, task: Task) -> list[FileChange]:

@@ -20,6 +20,7 @@ from pathlib import PurePosixPath
 
 from seedbed import vcs
 from seedbed.core.changes import diff_files, line_count
+from seedbed.core.context import Changed, Context, Done
 from seedbed.core.setup import check_text
 from seedbed.core.tasks import request_changes
 from seedbed.core.workspace import branch_exists, live_worktree
@@ -40,6 +41,20 @@ _CLOSED = (TaskState.MERGED, TaskState.DISCARDED)
 
 
 def add_comment(
+    ctx: Context,
+    task_id: int,
+    path: str,
+    line: int | None,
+    end_line: int | None,
+    body: str,
+    quote: str = "",
+) -> Done[Comment]:
+    """The developer's comment on `path` (line `line` to `end_line`, or the whole file)."""
+    comment = save_comment(ctx.store, task_id, path, line, end_line, body, quote)
+    return Done(value=comment, changed=Changed.task(task_id))
+
+
+def save_comment(
     store: Store,
     task_id: int,
     path: str,
@@ -88,14 +103,23 @@ def add_comment(
     )
 
 
-def edit_comment(store: Store, comment_id: int, body: str) -> Comment:
+def edit_comment(ctx: Context, comment_id: int, body: str) -> Done[Comment]:
     """Change an unsent comment's text (a sent one is what the agent was told)."""
-    return store.update_comment(comment_id, unsent=True, body=check_body(body))
+    comment = ctx.store.update_comment(comment_id, unsent=True, body=check_body(body))
+    return Done(value=comment, changed=Changed.task(comment.task_id))
 
 
-def delete_comment(store: Store, comment_id: int) -> None:
+def delete_comment(ctx: Context, comment_id: int) -> Done[None]:
     """Remove an unsent comment (a sent one stays, as the record of the round)."""
-    store.delete_comment(comment_id, unsent=True)
+    task_id = ctx.store.get_comment(comment_id).task_id
+    ctx.store.delete_comment(comment_id, unsent=True)
+    return Done(value=None, changed=Changed.task(task_id))
+
+
+def list_comments(ctx: Context, task_id: int) -> list[Comment]:
+    """A task's comments, sent ones too (`seedbed comment list`)."""
+    ctx.store.get_task(task_id)
+    return ctx.store.list_comments(task_id)
 
 
 def check_path(path: str) -> str:
@@ -209,10 +233,11 @@ def follow_up_prompt(comments: Sequence[Comment], message: str) -> str:
 # -- request changes --------------------------------------------------------------------
 
 
-def request_changes_with_comments(store: Store, task_id: int, message: str = "") -> Task:
+def request_changes_with_comments(ctx: Context, task_id: int, message: str = "") -> Done[Task]:
     """Send the task back to its agent with the unsent, unresolved comments and the
     message (either may be missing, not both); remember the branch tip that was reviewed
     and mark the comments sent."""
+    store = ctx.store
     comments = [c for c in store.list_comments(task_id, unsent_only=True) if not c.resolved]
     check_text(message, "the message")
     tip = reviewed_tip(store, store.get_task(task_id))
@@ -220,7 +245,7 @@ def request_changes_with_comments(store: Store, task_id: int, message: str = "")
     store.mark_comments_sent([c.id for c in comments], time.time())
     if tip is not None:
         task = store.update_task(task_id, reviewed_commit=tip)
-    return task
+    return Done(value=task, changed=Changed.task(task_id))
 
 
 def reviewed_tip(store: Store, task: Task) -> str | None:
@@ -236,9 +261,10 @@ def reviewed_tip(store: Store, task: Task) -> str | None:
         return None
 
 
-def diff_since_review(store: Store, task_id: int) -> str:
+def diff_since_review(ctx: Context, task_id: int) -> str:
     """What changed since the version the developer last sent back: reviewed commit →
     the branch (or, while the agent works, → the working tree)."""
+    store = ctx.store
     task = store.get_task(task_id)
     if task.reviewed_commit is None:
         raise UserError(

@@ -31,6 +31,11 @@ class Context:
     def data_dir(self) -> Path:
         return self.store.path.parent
 
+    @property
+    def read_only(self) -> bool:
+        """The data dir can be read, not changed (another user's, a read-only mount)."""
+        return self.store.read_only
+
     @classmethod
     def open(cls, data_dir: Path) -> Context:
         return cls(Store.open(data_dir))

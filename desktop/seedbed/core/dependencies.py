@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from seedbed.core.context import Changed, Context, Done
 from seedbed.domain.errors import UserError
 from seedbed.domain.models import Task, TaskState
 from seedbed.store import Store
@@ -47,12 +48,14 @@ def _path_to(by_id: dict[int, Task], start: int, goal: int) -> list[int] | None:
     return None
 
 
-def set_dependencies(store: Store, task_id: int, after: Iterable[int]) -> Task:
+def set_dependencies(ctx: Context, task_id: int, after: Iterable[int]) -> Done[Task]:
     """Make the task wait for these (replacing what it waited for)."""
+    store = ctx.store
     task = store.get_task(task_id)
     if task.state in (TaskState.MERGED, TaskState.DISCARDED):
         raise UserError(f"task {task_id} is {task.state.value}: it waits for nothing now")
-    return store.update_task(task_id, after=check_dependencies(store, task, after))
+    task = store.update_task(task_id, after=check_dependencies(store, task, after))
+    return Done(value=task, changed=Changed.task(task_id))
 
 
 def blocked_by(task: Task, states: dict[int, TaskState]) -> list[int]:

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from seedbed import vcs
+from seedbed.core.context import Context
 from seedbed.core.workspace import branch_exists, live_worktree
 from seedbed.domain.errors import UserError
 from seedbed.domain.models import DiffStat, Phase, Task
 from seedbed.store import Store
 
 
-def diff_text(store: Store, task_id: int) -> str:
+def diff_text(ctx: Context, task_id: int) -> str:
+    """The task's change against its base, as a unified diff."""
+    store = ctx.store
     task = store.get_task(task_id)
     project = store.get_project(task.project_id)
     if task.branch is None:

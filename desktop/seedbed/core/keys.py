@@ -1,12 +1,15 @@
-"""API keys in the OS keyring, as Settings shows and changes them: the backend in use,
-the stored names (never a value), set and remove. Blocking (D-Bus): the window calls
-these through its engine host. They take no Context: the keyring is the user's, not a
-data dir's."""
+"""API keys in the OS keyring, as `seedbed key …` and the Settings keys page show and
+change them: the backend in use, the stored names (never a value), set and remove.
+Blocking (D-Bus): the window calls these through its engine host. They take no Context:
+the keyring is the user's, not a data dir's."""
 
 from __future__ import annotations
 
 from seedbed import secrets
+from seedbed.domain.errors import UserError
 from seedbed.domain.models import Model
+
+MAX_VALUE_LENGTH = secrets.MAX_VALUE_LENGTH
 
 
 class KeyringState(Model):
@@ -56,11 +59,43 @@ def checked_key_input(name: str, value: str) -> str:
     return checked
 
 
-def set_key(name: str, value: str) -> None:
-    """Store the key under `name` (replacing any)."""
-    secrets.set_key(name, value)
+class StoredKeys(Model):
+    """The keys' names, where they are kept, and which key environment variables are set."""
+
+    keys: list[str]
+    backend: str
+    env_fallbacks: list[str]
 
 
-def delete_key(name: str) -> bool:
+def set_key(name: str, text: str) -> tuple[str, str]:
+    """Store the key read as `text` under `name`; (the checked name, the backend)."""
+    name = secrets.validate_name(name)
+    secrets.set_key(name, secrets.value_from_input(text))
+    return name, secrets.backend_description()
+
+
+def check_key_name(name: str) -> str:
+    return secrets.validate_name(name)
+
+
+def list_keys() -> StoredKeys:
+    return StoredKeys(
+        keys=secrets.list_keys(),
+        backend=secrets.backend_description(),
+        env_fallbacks=secrets.env_fallbacks_set(),
+    )
+
+
+def no_such_key(name: str) -> str:
+    return f"no key {name!r} is set in the keyring"
+
+
+def remove_key(name: str) -> bool:
     """Remove the key; False when there was none."""
     return secrets.delete_key(name)
+
+
+def delete_key(name: str) -> None:
+    """Remove the key; UserError when there was none."""
+    if not remove_key(name):
+        raise UserError(no_such_key(name))

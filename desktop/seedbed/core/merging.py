@@ -27,6 +27,7 @@ from seedbed import secrets, vcs
 from seedbed.agents.process import RUN_MARKER_VARIABLE, run_marker
 from seedbed.core.commands import project_command, tail
 from seedbed.core.commit_messages import leftover_message, merge_message, task_agent
+from seedbed.core.context import Changed, Context, Done
 from seedbed.core.merge_queue import ANNOUNCED, merge_turn
 from seedbed.core.recorder import EventRecorder, FlushListener
 from seedbed.core.workspace import commit_work, remove_workspace, worktree_path
@@ -102,10 +103,11 @@ def base_moved_since_checks(project: Project, task: Task, runs: list[Run]) -> in
 
 
 def board_cards(
-    store: Store, project_id: int | None = None, task_ids: list[int] | None = None
+    ctx: Context, project_id: int | None = None, task_ids: list[int] | None = None
 ) -> list[Card]:
     """The board's cards, each awaiting review saying how far its base moved since its
     checks ran (git: one rev-parse per base, a count only where it moved)."""
+    store = ctx.store
     cards = store.cards(project_id, task_ids)
     tips: dict[tuple[int, str], str] = {}
     for card in cards:
@@ -126,6 +128,28 @@ def board_cards(
 
 
 def approve(
+    ctx: Context,
+    task_id: int,
+    strategy: MergeStrategy = MergeStrategy.SQUASH,
+    message: str = "",
+    delete_branch: bool = False,
+    recheck: bool = True,
+    asked_at: float | None = None,
+) -> Done[Task]:
+    """The user approves the task: `merge_task`, which says what it does."""
+    task = merge_task(
+        ctx.store,
+        task_id,
+        strategy,
+        message,
+        delete_branch,
+        recheck=recheck,
+        asked_at=asked_at,
+    )
+    return Done(value=task, changed=Changed.task(task_id))
+
+
+def merge_task(
     store: Store,
     task_id: int,
     strategy: MergeStrategy = MergeStrategy.SQUASH,

@@ -13,7 +13,6 @@ from seedbed.core.workspace import remove_workspace, worktree_path
 from seedbed.domain.errors import UserError
 from seedbed.domain.models import Model, Project, Task, TaskState
 from seedbed.domain.slug import free_name, slugify
-from seedbed.store import Store
 
 ACTIVE = (TaskState.RUNNING, TaskState.AWAITING_REVIEW)
 NAME_TRIES = 100
@@ -40,9 +39,10 @@ def check_no_active_tasks(tasks: list[Task], project: Project) -> None:
         )
 
 
-def remove_project(store: Store, ref: str, delete_branches: bool = False) -> RemovedProject:
+def remove_project(ctx: Context, ref: str, delete_branches: bool = False) -> Done[RemovedProject]:
     """Forget project `ref` and its tasks' records. Their branches and worktrees stay
     where they are, unless `delete_branches`."""
+    store = ctx.store
     project = store.find_project(ref)
     tasks = store.list_tasks(project.id)
     check_no_active_tasks(tasks, project)
@@ -55,13 +55,15 @@ def remove_project(store: Store, ref: str, delete_branches: bool = False) -> Rem
         for branch in branches:
             vcs.delete_branch(project.path, branch)
     store.delete_project(project.id)
-    return RemovedProject(
+    removed = RemovedProject(
         project=project,
         tasks=len(tasks),
         branches=branches,
         worktrees=worktrees,
         deleted=delete_branches,
     )
+    changed = Changed(tasks=frozenset(task.id for task in tasks), projects=True)
+    return Done(value=removed, changed=changed)
 
 
 def add_repository(ctx: Context, path: Path) -> Done[Project]:
@@ -90,8 +92,7 @@ def add_repository(ctx: Context, path: Path) -> Done[Project]:
                 raise UserError(f"{top} is already the project {project.name!r}")
         name = free_name(wanted, {project.name for project in projects})
         try:
-            added = add_project(store, top, name=name)
-            return Done(value=added, changed=Changed(projects=True))
+            return add_project(ctx, top, name=name)
         except UserError:
             # Another window or `seedbed project add` may have taken the name meanwhile.
             if name not in {project.name for project in store.list_projects()}:

@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from seedbed.core.changes import diff_files
+from seedbed.core.context import Context
 from seedbed.domain.errors import SeedbedError
 from seedbed.domain.models import TaskState
-from seedbed.store import Store
 
 ACTIVE = (TaskState.RUNNING, TaskState.AWAITING_REVIEW)
 
@@ -42,12 +42,13 @@ def overlaps(files_by_task: Mapping[int, set[str]]) -> Overlaps:
 
 
 def overlapping_tasks(
-    store: Store, project_id: int, known: Mapping[int, set[str]] | None = None
+    ctx: Context, project_id: int, known: Mapping[int, set[str]] | None = None
 ) -> Overlaps:
     """The conflict radar over a project's active tasks (running or awaiting review)
     with a branch. A task whose branch or worktree is gone, or whose diff cannot be read
     now, is left out rather than failing the others. `known`: files already known for
     some tasks (the reviewer has just parsed its task's diff)."""
+    store = ctx.store
     files_by_task: dict[int, set[str]] = {}
     for task in store.list_tasks(project_id, states=ACTIVE):
         if task.branch is None:

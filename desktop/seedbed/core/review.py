@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from seedbed import vcs
 from seedbed.core.commit_messages import discard_message, task_agent
+from seedbed.core.context import Changed, Context, Done
 from seedbed.core.runs import holding_task
 from seedbed.core.workspace import branch_exists, commit_work, remove_workspace
 from seedbed.core.worktree_guard import WorkNotCommitted
@@ -43,10 +44,11 @@ def resolve_message(base: str, files: list[str]) -> str:
     )
 
 
-def resolve_conflict(store: Store, task_id: int) -> Task:
+def resolve_conflict(ctx: Context, task_id: int) -> Done[Task]:
     """Ask the agent to resolve a conflict: a run that first merges the base branch into
     the task's branch in its own worktree, then lets the agent resolve the conflicts there;
     its end-of-run commit is the merge commit. The user's checkout is never touched."""
+    store = ctx.store
     task = store.get_task(task_id)
     if task.state is not TaskState.AWAITING_REVIEW or task.phase is not Phase.CONFLICT:
         where = task.state.value + (f" / {task.phase.value}" if task.phase.value else "")
@@ -58,7 +60,8 @@ def resolve_conflict(store: Store, task_id: int) -> Task:
     _check_fixable(store, project, task)
     assert task.branch is not None
     files = vcs.conflicting_files(project.path, task.base_branch, task.branch)
-    return _merge_base_and_fix(store, task_id, resolve_message(task.base_branch, files))
+    task = _merge_base_and_fix(store, task_id, resolve_message(task.base_branch, files))
+    return Done(value=task, changed=Changed.task(task_id))
 
 
 def merge_checks_message(base: str, output: str) -> str:
@@ -73,10 +76,11 @@ def merge_checks_message(base: str, output: str) -> str:
     )
 
 
-def fix_merge_checks(store: Store, task_id: int) -> Task:
+def fix_merge_checks(ctx: Context, task_id: int) -> Done[Task]:
     """Bring the base into the task's branch and fix what the checks found on the merge
     result: a run that first merges the base branch in its worktree (as resolving a
     conflict does), with the failing output as its prompt."""
+    store = ctx.store
     task = store.get_task(task_id)
     if task.state is not TaskState.AWAITING_REVIEW or task.phase is not Phase.MERGE_CHECKS_FAILED:
         where = task.state.value + (f" / {task.phase.value}" if task.phase.value else "")
@@ -87,7 +91,8 @@ def fix_merge_checks(store: Store, task_id: int) -> Task:
     _check_fixable(store, project, task)
     runs = [r for r in store.list_runs(task_id) if r.kind is RunKind.MERGE]
     output = runs[-1].checks.output_tail if runs else task.error
-    return _merge_base_and_fix(store, task_id, merge_checks_message(task.base_branch, output))
+    task = _merge_base_and_fix(store, task_id, merge_checks_message(task.base_branch, output))
+    return Done(value=task, changed=Changed.task(task_id))
 
 
 def _check_fixable(store: Store, project: Project, task: Task) -> None:
@@ -121,11 +126,12 @@ def _queue_fix(store: Store, task_id: int, message: str) -> Task:
     )
 
 
-def discard(store: Store, task_id: int, delete_branch: bool = False) -> Task:
+def discard(ctx: Context, task_id: int, delete_branch: bool = False) -> Done[Task]:
     """Archive a task. Its work is committed to its branch first; the branch is kept
     unless delete_branch. Never while an approve of it lives (its worktree is in use)."""
-    with holding_task(store, task_id):
-        return _discard(store, task_id, delete_branch)
+    with holding_task(ctx.store, task_id):
+        task = _discard(ctx.store, task_id, delete_branch)
+    return Done(value=task, changed=Changed.task(task_id))
 
 
 def _discard(store: Store, task_id: int, delete_branch: bool) -> Task:

@@ -17,7 +17,7 @@ from enum import StrEnum
 
 from pydantic import Field, ValidationError
 
-from seedbed.core.comments import add_comment
+from seedbed.core.comments import save_comment
 from seedbed.domain.diffs import Comment, CommentAuthor
 from seedbed.domain.errors import SeedbedError
 from seedbed.domain.models import Model, Task
@@ -109,7 +109,7 @@ def save_review_comments(store: Store, task: Task, review: ReviewVerdict) -> lis
     for note in review.comments:
         try:
             saved.append(
-                add_comment(
+                save_comment(
                     store,
                     task.id,
                     note.path,
@@ -122,11 +122,11 @@ def save_review_comments(store: Store, task: Task, review: ReviewVerdict) -> lis
         except SeedbedError:
             body = f"(on {note.path}{f':{note.line}' if note.line else ''}) {note.body}"
             saved.append(
-                add_comment(store, task.id, ".", None, None, body, author=CommentAuthor.REVIEWER)
+                save_comment(store, task.id, ".", None, None, body, author=CommentAuthor.REVIEWER)
             )
     if not saved and review.verdict is Verdict.REQUEST_CHANGES:
         summary = review.summary.strip() or "The reviewer asked for changes."
         saved.append(
-            add_comment(store, task.id, ".", None, None, summary, author=CommentAuthor.REVIEWER)
+            save_comment(store, task.id, ".", None, None, summary, author=CommentAuthor.REVIEWER)
         )
     return saved

@@ -96,7 +96,9 @@ def _radar_notes(store: Store, task: Task, files: list[FileDiff]) -> tuple[str, 
     mine = {f.path for f in files} | {f.old_path for f in files if f.old_path}
     try:
         # This task's files are known already: no second diff of it.
-        found = overlapping_tasks(store, task.project_id, known={task.id: mine}).get(task.id, [])
+        found = overlapping_tasks(Context(store), task.project_id, known={task.id: mine}).get(
+            task.id, []
+        )
     except SeedbedError:
         found = []
     overlaps = []
@@ -153,7 +155,7 @@ def prefilled_message(task: Task, summary: str) -> str:
 
 
 def load_review(
-    store: Store,
+    ctx: Context,
     task_id: int,
     since_reviewed: bool = False,
     uncapped: frozenset[str] = frozenset(),
@@ -161,6 +163,7 @@ def load_review(
     """The task's diff, summary, checks, notes and comments (blocking: git runs).
 
     Files in `uncapped` are shown whole even when too large (the user asked for them)."""
+    store = ctx.store
     task = store.get_task(task_id)
     diff_range, live, since = _range(store, task, since_reviewed)
     files = vcs_diff.parsed(diff_range, MAX_LINES)
@@ -190,7 +193,7 @@ def _with_base(store: Store, data: ReviewData) -> ReviewData:
 
 
 def load_outline(
-    store: Store,
+    ctx: Context,
     task_id: int,
     since_reviewed: bool,
     first: Callable[[list[FileDiff]], FileDiff | None],
@@ -198,6 +201,7 @@ def load_outline(
     """The task's files from `git diff --numstat` (outlines), the one `first` picks
     parsed, the summary, checks, budget and comments; no radar (it diffs other tasks).
     `first` runs here, off the GUI thread: a pure function of the list."""
+    store = ctx.store
     task = store.get_task(task_id)
     diff_range, live, since = _range(store, task, since_reviewed)
     files = vcs_diff.outline(diff_range)
@@ -233,8 +237,8 @@ def load_file(data: ReviewData, file: FileDiff) -> FileDiff:
     return _parse_one(data.diff_range, file) or file
 
 
-def load_comments(store: Store, task_id: int) -> list[Comment]:
-    return store.list_comments(task_id)
+def load_comments(ctx: Context, task_id: int) -> list[Comment]:
+    return ctx.store.list_comments(task_id)
 
 
 # -- the new side of a reviewed file, read whole so a folded region can be opened -----

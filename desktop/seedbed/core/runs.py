@@ -19,6 +19,7 @@ from pathlib import Path
 
 from seedbed.agents.process import RUN_MARKER_VARIABLE, kill_group, run_marker
 from seedbed.core.commit_messages import commit_message, task_agent
+from seedbed.core.context import Changed, Context, Done
 from seedbed.core.merging import finish_landed
 from seedbed.core.recorder import EventRecorder
 from seedbed.core.shared_config import (
@@ -158,9 +159,15 @@ def holding_task(store: Store, task_id: int) -> Iterator[None]:
         yield
 
 
-def finish_if_landed(store: Store, task_id: int) -> bool:
+def finish_if_landed(ctx: Context, task_id: int) -> Done[bool]:
     """A look at the task (`task show`) finishes an approve of it that died after the
-    base moved; quietly nothing when it cannot (a live approve, a read-only data dir)."""
+    base moved; quietly nothing when it cannot (a live approve, a read-only data dir).
+    Whether it did."""
+    finished = _finish_if_landed(ctx.store, task_id)
+    return Done(value=finished, changed=Changed.task(task_id) if finished else Changed())
+
+
+def _finish_if_landed(store: Store, task_id: int) -> bool:
     request = store.get_task(task_id).merge_request
     if request is None or not request.landing:
         return False

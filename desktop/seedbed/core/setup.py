@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from seedbed import secrets, vcs
+from seedbed.core.context import Changed, Context, Done
 from seedbed.domain import bounds
 from seedbed.domain.errors import SeedbedError, UserError
 from seedbed.domain.models import AgentKind, AgentProfile, Model, Project
@@ -52,16 +53,26 @@ def check_text(text: str, what: str) -> None:
 # -- projects ---------------------------------------------------------------------------
 
 
+PROJECTS = Changed(projects=True)
+PROFILES = Changed(profiles=True)
+
+
 def add_project(
-    store: Store,
+    ctx: Context,
     path: Path,
     name: str | None = None,
     base: str | None = None,
+    roles: dict[str, str] | None = None,
     **settings: Any,
-) -> Project:
+) -> Done[Project]:
     """A new project on the repository at `path` (or above it), with these Project
-    settings (the model's defaults for the rest); a repository already added is refused,
-    by whatever path or symlink it is named."""
+    settings (the model's defaults for the rest) and `roles`, the profiles by name of
+    its executor_profile_id, planner_profile_id, reviewer_profile_id ("": none); a
+    repository already added is refused, by whatever path or symlink it is named, as is
+    an unknown profile, before anything is written."""
+    store = ctx.store
+    for field, profile in (roles or {}).items():
+        settings[field] = store.find_profile(profile).id if profile.strip() else None
     top = vcs.open_repository(path)
     if base is None:
         base = vcs.current_branch(top)
@@ -90,7 +101,7 @@ def add_project(
     )
     if not project.name:
         raise UserError("the project name is empty")
-    return store.add_project(project)
+    return Done(value=store.add_project(project), changed=PROJECTS)
 
 
 def check_new_repository(store: Store, top: Path) -> None:
@@ -112,14 +123,15 @@ def check_new_repository(store: Store, top: Path) -> None:
 
 
 def set_project_defaults(
-    store: Store,
+    ctx: Context,
     project: Project,
     executor: str | None = None,
     planner: str | None = None,
     reviewer: str | None = None,
-) -> Project:
+) -> Done[Project]:
     """The profiles the project's new tasks get unless they name their own; None keeps
     one as it is, "" clears it."""
+    store = ctx.store
 
     def pick(name: str | None, current: int | None) -> int | None:
         if name is None:
@@ -133,12 +145,13 @@ def set_project_defaults(
             "reviewer_profile_id": pick(reviewer, project.reviewer_profile_id),
         }
     )
-    return store.update_project(updated)
+    return Done(value=store.update_project(updated), changed=PROJECTS)
 
 
-def update_project_settings(store: Store, project: Project) -> Project:
+def update_project_settings(ctx: Context, project: Project) -> Done[Project]:
     """Save a project's settings (setup and check commands, copied files, diff budget,
     check timeout), checked for the user; its name and path do not change."""
+    store = ctx.store
     saved = store.get_project(project.id)
     # model_copy(update=…) checks nothing: the model's bounds are checked here.
     checked(Project, project.model_dump(), "project", flags=False)
@@ -158,15 +171,23 @@ def update_project_settings(store: Store, project: Project) -> Project:
             check_text(text, what)
         except UserError as exc:
             raise InvalidField(str(exc), field) from None
-    return store.update_project(project)
+    return Done(value=store.update_project(project), changed=PROJECTS)
 
 
 # -- profiles ---------------------------------------------------------------------------
 
 
-def add_profile(store: Store, name: str, kind: AgentKind, **options: Any) -> AgentProfile:
+def add_profile(ctx: Context, name: str, kind: AgentKind, **options: Any) -> Done[AgentProfile]:
     """A new agent profile; options are AgentProfile fields, checked here for the user."""
-    return store.add_profile(check_profile(name, kind, **options))
+    return Done(value=ctx.store.add_profile(check_profile(name, kind, **options)), changed=PROFILES)
+
+
+def remove_profile(ctx: Context, name: str) -> Done[AgentProfile]:
+    """Delete the profile `name`: refused while a project or a task uses it."""
+    profile = ctx.store.find_profile(name)
+    ctx.store.delete_profile(profile.id)
+    # The projects naming it as a default let go of it (store.delete_profile).
+    return Done(value=profile, changed=Changed(profiles=True, projects=True))
 
 
 def _flag(field: str) -> str:
@@ -206,10 +227,11 @@ def check_profile(name: str, kind: AgentKind, **options: Any) -> AgentProfile:
 
 
 def update_profile(
-    store: Store, profile_id: int, name: str, kind: AgentKind, **options: Any
-) -> AgentProfile:
+    ctx: Context, profile_id: int, name: str, kind: AgentKind, **options: Any
+) -> Done[AgentProfile]:
     """Replace profile `profile_id` with these settings, checked as `add_profile` does.
     Fields `options` leaves out get their defaults."""
-    store.get_profile(profile_id)
+    ctx.store.get_profile(profile_id)
     profile = check_profile(name, kind, **options)
-    return store.update_profile(profile.model_copy(update={"id": profile_id}))
+    saved = ctx.store.update_profile(profile.model_copy(update={"id": profile_id}))
+    return Done(value=saved, changed=PROFILES)

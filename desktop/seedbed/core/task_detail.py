@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from seedbed.core.budgets import spent
+from seedbed.core.context import Context
 from seedbed.core.dependencies import blocked_by
 from seedbed.core.diffs import diff_stat
 from seedbed.core.merging import base_moved_since_checks
@@ -23,8 +24,9 @@ def _diff_summary(store: Store, task: Task) -> dict[str, int]:
         return DiffStat().model_dump()
 
 
-def task_detail(store: Store, task_id: int) -> dict[str, Any]:
+def task_detail(ctx: Context, task_id: int) -> dict[str, Any]:
     """Everything `task show` prints, as plain JSON-ready data."""
+    store = ctx.store
     task = store.get_task(task_id)
     project = store.get_project(task.project_id)
     profile = store.get_profile(task.profile_id).name if task.profile_id else None
@@ -32,7 +34,7 @@ def task_detail(store: Store, task_id: int) -> dict[str, Any]:
     diff = _diff_summary(store, task)
     checks = shown_checks(runs)
     lines = diff["insertions"] + diff["deletions"]
-    overlaps = overlapping_tasks(store, project.id).get(task.id, []) if task.state in ACTIVE else []
+    overlaps = overlapping_tasks(ctx, project.id).get(task.id, []) if task.state in ACTIVE else []
     return {
         "id": task.id,
         "title": task.title,

@@ -13,13 +13,13 @@ review comments in `comments`, reading a task in `diffs`, `task_detail`, `review
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from pydantic import Field
 
 from seedbed.agents.readiness import default_profile
+from seedbed.core.context import Changed, Context, Done
 from seedbed.core.dependencies import check_dependencies
 from seedbed.core.runs import holding_task, interrupt_run
 from seedbed.core.setup import check_text
@@ -52,90 +52,6 @@ CONTINUE_MESSAGE = "Continue the task: look at the work so far and finish what i
 MAX_FOREGROUND = 4  # the window's foreground view tiles this many live logs
 
 
-def add_task(
-    store: Store,
-    project_ref: str,
-    title: str,
-    prompt: str = "",
-    profile_name: str | None = None,
-    start: bool = False,
-    foreground: bool = False,
-    plan_first: bool = False,
-    after: Sequence[int] = (),
-    budget: TaskBudget | None = None,
-    reviewer: str | None = None,
-    auto_merge: bool = False,
-    planner: str | None = None,
-    auto_approve_plan: bool = False,
-) -> Task:
-    project = store.find_project(project_ref)
-    if not title.strip():
-        raise UserError("the task title is empty")
-    check_text(title, "the title")
-    check_text(prompt, "the prompt")
-    if foreground:
-        check_room_to_pin(store, project.id)
-    profile_id: int | None = None
-    if profile_name is not None:
-        profile_id = store.find_profile(profile_name).id
-    elif project.executor_profile_id is not None:
-        profile_id = project.executor_profile_id
-    else:
-        default = default_profile(store)
-        profile_id = default.id if default is not None else None
-    task = store.add_task(
-        Task(
-            project_id=project.id,
-            title=title,
-            prompt=prompt or title,
-            profile_id=profile_id,
-            base_branch=project.base_branch,
-            foreground=foreground,
-            plan_first=plan_first,
-            after=check_dependencies(store, Task(project_id=project.id, title=title), after),
-            **(budget or TaskBudget()).model_dump(),
-            reviewer_profile_id=(
-                store.find_profile(reviewer).id if reviewer else project.reviewer_profile_id
-            ),
-            auto_merge=auto_merge,
-            planner_profile_id=(
-                store.find_profile(planner).id if planner else project.planner_profile_id
-            ),
-            auto_approve_plan=auto_approve_plan,
-        )
-    )
-    return start_task(store, task.id) if start else task
-
-
-def edit_task(
-    store: Store,
-    task_id: int,
-    title: str,
-    prompt: str,
-    profile_name: str | None,
-    plan_first: bool,
-    foreground: bool,
-) -> Task:
-    """Change a planned task (what the agent will be asked); a started one is refused."""
-    if not title.strip():
-        raise UserError("the task title is empty")
-    check_text(title, "the title")
-    check_text(prompt, "the prompt")
-    profile_id = store.find_profile(profile_name).id if profile_name else None
-    task = store.get_task(task_id)
-    if foreground and not task.foreground:
-        check_room_to_pin(store, task.project_id)
-    return store.update_task(
-        task_id,
-        expect=TaskState.PLANNED,
-        title=title,
-        prompt=prompt or title,
-        profile_id=profile_id,
-        plan_first=plan_first,
-        foreground=foreground,
-    )
-
-
 class TaskBudget(Model):
     """A task's budgets as asked for (0: none); `None` in a change: keep it. Bounded as
     the task's own fields are."""
@@ -158,6 +74,136 @@ class TaskOptions(Model):
     budget: TaskBudget = Field(default_factory=TaskBudget)
 
 
+class TaskDraft(Model):
+    """Everything a new task is made from, as `seedbed task add` and the New task dialog
+    give it. Its project by id (the window) or by name or id as typed (the command line);
+    its profiles by name: `profile` None is the project's executor (else the first that
+    can run), `planner`/`reviewer` None are the project's, "" none. `start` queues it at
+    once; plan first is implied by auto-approving the plan."""
+
+    project: int | str
+    title: str
+    prompt: str = ""
+    profile: str | None = None
+    start: bool = False
+    foreground: bool = False
+    plan_first: bool = False
+    after: list[RowId] = Field(default_factory=list)
+    budget: TaskBudget = Field(default_factory=TaskBudget)
+    planner: str | None = None
+    reviewer: str | None = None
+    auto_merge: bool = False
+    auto_approve_plan: bool = False
+
+    @classmethod
+    def with_options(
+        cls, project: int | str, title: str, options: TaskOptions, **fields: Any
+    ) -> TaskDraft:
+        """A draft with the dialog's options (their planner or reviewer None: none)."""
+        return cls(
+            project=project,
+            title=title,
+            after=options.after,
+            budget=options.budget,
+            planner=options.planner or "",
+            reviewer=options.reviewer or "",
+            auto_merge=options.auto_merge,
+            auto_approve_plan=options.auto_approve_plan,
+            **fields,
+        )
+
+
+def create_task(ctx: Context, draft: TaskDraft) -> Done[Task]:
+    """The one way a task is made. Everything is checked first (the title and prompt,
+    the profiles, what it waits for, room to pin it, whether it can start), then the
+    task is written in one transaction, queued already when `start`: a refusal leaves
+    no task behind."""
+    store = ctx.store
+    if isinstance(draft.project, int):
+        project = store.get_project(draft.project)
+    else:
+        project = store.find_project(draft.project)
+    check_title(draft.title, draft.prompt)
+    if draft.foreground:
+        check_room_to_pin(store, project.id)
+    profile_id: int | None = None
+    if draft.profile is not None:
+        profile_id = store.find_profile(draft.profile).id
+    elif project.executor_profile_id is not None:
+        profile_id = project.executor_profile_id
+    else:
+        default = default_profile(store)
+        profile_id = default.id if default is not None else None
+    task = Task(
+        project_id=project.id,
+        title=draft.title,
+        prompt=draft.prompt or draft.title,
+        profile_id=profile_id,
+        base_branch=project.base_branch,
+        foreground=draft.foreground,
+        plan_first=draft.plan_first or draft.auto_approve_plan,
+        after=check_dependencies(
+            store, Task(project_id=project.id, title=draft.title), draft.after
+        ),
+        **draft.budget.model_dump(exclude_none=True),
+        reviewer_profile_id=_role(store, draft.reviewer, project.reviewer_profile_id),
+        auto_merge=draft.auto_merge,
+        planner_profile_id=_role(store, draft.planner, project.planner_profile_id),
+        auto_approve_plan=draft.auto_approve_plan,
+    )
+    if draft.start:
+        task = task.model_copy(update=_start_fields(task, new=True))
+    task = store.add_task(task)
+    return Done(value=task, changed=Changed.task(task.id))
+
+
+def _role(store: Store, name: str | None, default: int | None) -> int | None:
+    """A planner or reviewer by name: None the project's, "" none."""
+    if name is None:
+        return default
+    return store.find_profile(name).id if name else None
+
+
+def check_title(title: str, prompt: str) -> None:
+    if not title.strip():
+        raise UserError("the task title is empty")
+    check_text(title, "the title")
+    check_text(prompt, "the prompt")
+
+
+def edit_task(
+    ctx: Context,
+    task_id: int,
+    title: str,
+    prompt: str,
+    profile_name: str | None,
+    plan_first: bool,
+    foreground: bool,
+    options: TaskOptions | None = None,
+) -> Done[Task]:
+    """Change a planned task (what the agent will be asked, and with `options` how it is
+    verified and bounded); a started one is refused. Everything is checked before the
+    task is written, in one transaction."""
+    store = ctx.store
+    check_title(title, prompt)
+    profile_id = store.find_profile(profile_name).id if profile_name else None
+    task = store.get_task(task_id)
+    if foreground and not task.foreground:
+        check_room_to_pin(store, task.project_id)
+    fields = check_task_options(store, task, options) if options is not None else {}
+    task = store.update_task(
+        task_id,
+        expect=TaskState.PLANNED,
+        title=title,
+        prompt=prompt or title,
+        profile_id=profile_id,
+        plan_first=plan_first,
+        foreground=foreground,
+        **fields,
+    )
+    return Done(value=task, changed=Changed.task(task_id))
+
+
 def check_task_options(store: Store, task: Task, options: TaskOptions) -> dict[str, Any]:
     """The task fields the options set, every one checked (profiles exist, no cycle; the
     budgets were bounded by TaskBudget) before anything is written."""
@@ -175,38 +221,37 @@ def check_task_options(store: Store, task: Task, options: TaskOptions) -> dict[s
     }
 
 
-def set_task_options(store: Store, task_id: int, options: TaskOptions) -> Task:
-    """Apply the options to a task that has not started its work yet (or waits)."""
-    fields = check_task_options(store, store.get_task(task_id), options)
-    return store.update_task(task_id, **fields)
-
-
-def set_foreground(store: Store, task_id: int, foreground: bool) -> Task:
+def set_foreground(ctx: Context, task_id: int, foreground: bool) -> Done[Task]:
     """Pin a task to the foreground view (watched) or send it to the background."""
+    store = ctx.store
     task = store.get_task(task_id)
     if foreground and not task.foreground:
         if task.state in (TaskState.MERGED, TaskState.DISCARDED):
             raise UserError(f"task {task_id} is {task.state.value}: there is nothing to watch")
         check_room_to_pin(store, task.project_id)
-    return store.update_task(task_id, foreground=foreground)
+    return _done(store.update_task(task_id, foreground=foreground))
 
 
-def set_plan(store: Store, task_id: int, plan: str) -> Task:
+def set_plan(ctx: Context, task_id: int, plan: str) -> Done[Task]:
     """Write the task's plan (Markdown): its next run follows it. A merged or discarded
     task is done with plans."""
+    store = ctx.store
     task = store.get_task(task_id)
     if task.state in (TaskState.MERGED, TaskState.DISCARDED):
         raise UserError(f"task {task_id} is {task.state.value}: its plan can no longer change")
-    return store.update_task(task_id, plan=plan.strip() + ("\n" if plan.strip() else ""))
+    return _done(store.update_task(task_id, plan=plan.strip() + ("\n" if plan.strip() else "")))
 
 
-def set_budget(store: Store, task_id: int, budget: TaskBudget) -> Task:
+def set_budget(ctx: Context, task_id: int, budget: TaskBudget) -> Done[Task]:
     """Change a task's budgets; a running one is held to them from its next usage."""
+    store = ctx.store
     task = store.get_task(task_id)
     if task.state in (TaskState.MERGED, TaskState.DISCARDED):
         raise UserError(f"task {task_id} is {task.state.value}: it spends nothing now")
     changes = budget.model_dump(exclude_none=True)
-    return store.update_task(task_id, **changes) if changes else task
+    if not changes:
+        return Done(value=task, changed=Changed())
+    return _done(store.update_task(task_id, **changes))
 
 
 def check_room_to_pin(store: Store, project_id: int) -> None:
@@ -223,23 +268,37 @@ def check_room_to_pin(store: Store, project_id: int) -> None:
         )
 
 
-def start_task(store: Store, task_id: int) -> Task:
+def start_task(ctx: Context, task_id: int) -> Done[Task]:
     """Queue a planned task, or resume one that waits for review in its own worktree;
     never while an approve of it lives (one of them wins, the other says so)."""
-    with holding_task(store, task_id):
-        return _start_task(store, task_id)
+    with holding_task(ctx.store, task_id):
+        return _done(_start_task(ctx.store, task_id))
+
+
+def _done(task: Task) -> Done[Task]:
+    """A verb's answer when it changed this one task."""
+    return Done(value=task, changed=Changed.task(task.id))
 
 
 def _start_task(store: Store, task_id: int) -> Task:
     task = store.get_task(task_id)
+    return store.move_task(
+        task_id, TaskState.RUNNING, Phase.QUEUED, expect=task.state, **_start_fields(task)
+    )
+
+
+def _start_fields(task: Task, new: bool = False) -> dict[str, Any]:
+    """What starting the task sets (a `new` one: its state and phase too), or the
+    UserError saying why it cannot start."""
+    name = "the new task" if new else f"task {task.id}"
     if task.state is TaskState.MERGED:
-        raise UserError(f"task {task_id} is merged: there is nothing left to start")
+        raise UserError(f"task {task.id} is merged: there is nothing left to start")
     if task.profile_id is None:
-        raise UserError(f"task {task_id} has no agent profile: add one with `seedbed profile add`")
-    check_move(task_id, task.state, TaskState.RUNNING)
+        raise UserError(f"{name} has no agent profile: add one with `seedbed profile add`")
+    check_move(task.id, task.state, TaskState.RUNNING)
     if task.state is TaskState.AWAITING_REVIEW and task.phase is Phase.PLAN_READY:
         raise UserError(
-            f"task {task_id} has a plan waiting: approve it (task plan {task_id} --approve) "
+            f"task {task.id} has a plan waiting: approve it (task plan {task.id} --approve) "
             "or send it back"
         )
     message, kind = "", RunKind.IMPLEMENT
@@ -247,20 +306,20 @@ def _start_task(store: Store, task_id: int) -> Task:
         kind = RunKind.PLAN  # the planner first (again, if it failed or was stopped)
     elif task.state is TaskState.AWAITING_REVIEW:
         message = RESUME_MESSAGE if task.phase is Phase.INTERRUPTED else CONTINUE_MESSAGE
-    return store.move_task(
-        task_id,
-        TaskState.RUNNING,
-        Phase.QUEUED,
-        expect=task.state,
-        pending_kind=kind,
-        pending_message=message,
-        control=Control.NONE,
-        review_verdict="",
-    )
+    fields: dict[str, Any] = {
+        "pending_kind": kind,
+        "pending_message": message,
+        "control": Control.NONE,
+        "review_verdict": "",
+    }
+    if new:
+        fields.update(state=TaskState.RUNNING, phase=Phase.QUEUED)
+    return fields
 
 
-def approve_plan(store: Store, task_id: int) -> Task:
+def approve_plan(ctx: Context, task_id: int) -> Done[Task]:
     """The plan is good: the executor runs with it in its prompt."""
+    store = ctx.store
     task = _plan_waiting(store, task_id)
     if not task.plan.strip():
         raise UserError(f"task {task_id} has no plan to approve")
@@ -275,16 +334,16 @@ def approve_plan(store: Store, task_id: int) -> Task:
             f"task {task_id} was split into {listed}: work on those and discard this one, "
             "or discard them and send this plan back to plan it whole"
         )
-    return _plan_decided(store, task_id, RunKind.IMPLEMENT, "", approved=True)
+    return _done(_plan_decided(store, task_id, RunKind.IMPLEMENT, "", approved=True))
 
 
-def request_plan_changes(store: Store, task_id: int, comment: str) -> Task:
+def request_plan_changes(ctx: Context, task_id: int, comment: str) -> Done[Task]:
     """Back to the planner with the developer's comment on its plan."""
     if not comment.strip():
         raise UserError("say what the plan misses: the comment is empty")
     check_text(comment, "the comment")
-    _plan_waiting(store, task_id)
-    return _plan_decided(store, task_id, RunKind.PLAN, comment.strip(), approved=False)
+    _plan_waiting(ctx.store, task_id)
+    return _done(_plan_decided(ctx.store, task_id, RunKind.PLAN, comment.strip(), approved=False))
 
 
 def _plan_decided(store: Store, task_id: int, kind: RunKind, message: str, approved: bool) -> Task:
@@ -348,17 +407,25 @@ def request_changes(store: Store, task_id: int, message: str) -> Task:
         )
 
 
-def move_before(store: Store, task_id: int, before_id: int | None) -> None:
-    """Change the queue order: task_id just before before_id (None: last)."""
-    store.reorder_task(task_id, before_id)
+def move_before(ctx: Context, task_id: int, before_id: int | None) -> Done[None]:
+    """Change the queue order: task_id just before before_id (None: last). The whole
+    project's queue is renumbered: every task of it changed its place."""
+    project_id = ctx.store.get_task(task_id).project_id
+    ctx.store.reorder_task(task_id, before_id)
+    moved = [task.id for task in ctx.store.list_tasks(project_id)]
+    return Done(value=None, changed=Changed.task(*moved))
 
 
-def control_task(store: Store, data_dir: Path, task_id: int, control: Control) -> Task:
+def control_task(ctx: Context, task_id: int, control: Control) -> Done[Task]:
     """Stop (→ awaiting review / interrupted) or requeue (→ planned) a running task.
 
     When an engine owns the data dir the request is left on the task and this waits for
     the engine to carry it out; with no engine, it is carried out here, under the lock.
     """
+    return _done(_control_task(ctx.store, ctx.data_dir, task_id, control))
+
+
+def _control_task(store: Store, data_dir: Path, task_id: int, control: Control) -> Task:
     task = store.get_task(task_id)
     if task.state is not TaskState.RUNNING:
         raise UserError(f"task {task_id} is not running (it is {task.state.value})")

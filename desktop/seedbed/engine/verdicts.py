@@ -14,7 +14,7 @@ from typing import Any
 
 from seedbed import vcs
 from seedbed.core.comments import follow_up_prompt
-from seedbed.core.merging import MergeChecksFailed, approve
+from seedbed.core.merging import MergeChecksFailed, merge_task
 from seedbed.core.planning import Split, split_note
 from seedbed.core.recorder import FlushListener
 from seedbed.core.review_agent import ReviewVerdict, review_prompt, save_review_comments
@@ -157,7 +157,7 @@ class RunEnding:
         settings = load_settings(self.data_dir)
         try:
             merged = await asyncio.to_thread(
-                approve,
+                merge_task,
                 self.store,
                 task.id,
                 strategy=settings.merge_strategy,

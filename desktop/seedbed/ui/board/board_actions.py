@@ -121,10 +121,8 @@ class CardActions(QObject):
             self.board.message_posted.emit("Read-only: nothing was changed.", True)
             return
         plan = MovePlan(kind=MoveKind.NOTHING, message=f"#{card.task.id} stopped")
-        store, data_dir = self.board.context.store, self.board.context.data_dir
-        self.board.run_move(
-            plan, card.task.id, control_task, store, data_dir, card.task.id, Control.STOP
-        )
+        core = self.board.context.core
+        self.board.run_move(plan, card.task.id, control_task, core, card.task.id, Control.STOP)
 
     def requeue_task(self) -> None:
         card = self._selected()
@@ -164,7 +162,7 @@ class CardActions(QObject):
         pinned = not card.task.foreground
         self.board.context.host.call(
             set_foreground,
-            self.board.context.store,
+            self.board.context.core,
             card.task.id,
             pinned,
             on_done=lambda _t: self.board.refresh_tasks([card.task.id]),

@@ -158,10 +158,10 @@ class DiscardDialog(QDialog):
         self._update_buttons()
         self.context.host.call(
             discard,
-            self.context.store,
+            self.context.core,
             self.task.id,
             self._delete_branch(),
-            on_done=self._on_discard_done,
+            on_done=lambda done: self._on_discard_done(done.value),
             on_error=self._on_discard_failed,
             owner=self,
         )

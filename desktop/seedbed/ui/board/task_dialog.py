@@ -18,11 +18,10 @@ from PySide6.QtWidgets import (
 
 from seedbed.core import board
 from seedbed.core.agent_setup import agent_problems
-from seedbed.core.tasks import TaskOptions, add_task, check_task_options, edit_task, start_task
+from seedbed.core.tasks import TaskDraft, create_task, edit_task
 from seedbed.core.titles import one_line_title
 from seedbed.domain.errors import UserError
 from seedbed.domain.models import Task
-from seedbed.store import Store
 from seedbed.ui.board.task_options import TaskOptionsBox
 from seedbed.ui.common.actions import ACTIONS
 from seedbed.ui.common.context import AppContext
@@ -49,42 +48,6 @@ class _TitleValidator(QValidator):
 
     def validate(self, text: str, pos: int) -> tuple[QValidator.State, str, int]:
         return QValidator.State.Acceptable, one_line_title(text), pos
-
-
-def _create_task(
-    store: Store,
-    project_id: int,
-    title: str,
-    prompt: str,
-    profile_name: str | None,
-    start: bool,
-    foreground: bool,
-    plan_first: bool,
-    options: TaskOptions,
-) -> Task:
-    # By name, which is unique: add_task reads a reference as a name before an id, so
-    # str(project_id) could name another project called "2".
-    project = store.get_project(project_id)
-    # Every option is checked before the task is made: a refusal leaves no task behind.
-    fields = check_task_options(store, Task(project_id=project.id, title=title), options)
-    task = add_task(store, project.name, title, prompt, profile_name, False, foreground, plan_first)
-    task = store.update_task(task.id, **fields)
-    return start_task(store, task.id) if start else task
-
-
-def _edit_task(
-    store: Store,
-    task_id: int,
-    title: str,
-    prompt: str,
-    profile_name: str | None,
-    plan_first: bool,
-    foreground: bool,
-    options: TaskOptions,
-) -> Task:
-    fields = check_task_options(store, store.get_task(task_id), options)
-    edit_task(store, task_id, title, prompt, profile_name, plan_first, foreground)
-    return store.update_task(task_id, **fields)
 
 
 class TaskDialog(QDialog):
@@ -249,7 +212,7 @@ class TaskDialog(QDialog):
         if self.context.read_only:
             self.error_label.show_message(READ_ONLY_MESSAGE)
             return
-        store = self.context.store
+        core = self.context.core
         title = self.title_edit.text()
         prompt = self.prompt_edit.toPlainText()
         profile_name = self.profile_name()
@@ -265,25 +228,28 @@ class TaskDialog(QDialog):
         self.error_label.show_message("")
         self._set_busy(True)
         if self.task is None:
-            self.context.host.call(
-                _create_task,
-                store,
+            draft = TaskDraft.with_options(
                 self.project_id,
                 title,
-                prompt,
-                profile_name,
-                start,
-                foreground,
-                plan_first,
                 options,
-                on_done=self._on_save_done,
+                prompt=prompt,
+                profile=profile_name,
+                start=start,
+                foreground=foreground,
+                plan_first=plan_first,
+            )
+            self.context.host.call(
+                create_task,
+                core,
+                draft,
+                on_done=lambda done: self._on_save_done(done.value),
                 on_error=self._on_save_failed,
                 owner=self,
             )
         else:
             self.context.host.call(
-                _edit_task,
-                store,
+                edit_task,
+                core,
                 self.task.id,
                 title,
                 prompt,
@@ -291,7 +257,7 @@ class TaskDialog(QDialog):
                 plan_first,
                 foreground,
                 options,
-                on_done=self._on_save_done,
+                on_done=lambda done: self._on_save_done(done.value),
                 on_error=self._on_save_failed,
                 owner=self,
             )

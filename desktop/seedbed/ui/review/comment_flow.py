@@ -25,7 +25,7 @@ class CommentFlow(QObject):
 
     def __init__(
         self,
-        ctx: Context,
+        core: Context,
         task_id: int,
         diff: DiffView,
         side: SidePanel,
@@ -33,7 +33,7 @@ class CommentFlow(QObject):
         parent: QWidget,
     ) -> None:
         super().__init__(parent)
-        self.store = ctx.store  # what the comment verbs take until they take ctx
+        self.core = core
         self.task_id = task_id
         self.diff = diff
         self.side = side
@@ -74,7 +74,7 @@ class CommentFlow(QObject):
                 return
             self.call(
                 comment_ops.add_comment,
-                self.store,
+                self.core,
                 self.task_id,
                 path,
                 line,
@@ -88,14 +88,14 @@ class CommentFlow(QObject):
         dialog.open()
 
     def _on_saved(self, _result: object = None) -> None:
-        self.call(load_comments, self.store, self.task_id, done=self.side.show_comments)
+        self.call(load_comments, self.core, self.task_id, done=self.side.show_comments)
 
     @Slot(object)
     def _on_side_edit_requested(self, comment: Comment) -> None:
         self.call(
-            comment_ops.edit_comment, self.store, comment.id, comment.body, done=self._on_saved
+            comment_ops.edit_comment, self.core, comment.id, comment.body, done=self._on_saved
         )
 
     @Slot(object)
     def _on_side_delete_requested(self, comment: Comment) -> None:
-        self.call(comment_ops.delete_comment, self.store, comment.id, done=self._on_saved)
+        self.call(comment_ops.delete_comment, self.core, comment.id, done=self._on_saved)

@@ -107,14 +107,14 @@ class DecisionActions(QObject):
         decision.recheck.setChecked(True)  # an approve without it is a choice made each time
         self.call(
             merging.approve,
-            window.context.store,
+            window.context.core,
             window.task_id,
             strategy=strategy,
             message=message,
             delete_branch=window.context.settings.value.delete_branch_after_merge,
             recheck=recheck,
             asked_at=ANNOUNCED.announce(window.task_id),  # its place in the merge queue
-            done=self._on_approved,
+            done=lambda done: self._on_approved(done.value),
             waits=True,
         )
 
@@ -130,7 +130,7 @@ class DecisionActions(QObject):
         self.window.update_buttons()
         self.call(
             comment_ops.request_changes_with_comments,
-            self.window.context.store,
+            self.window.context.core,
             self.window.task_id,
             self.window.decision.request_message.toPlainText().strip(),
             done=self._on_changes_requested,
@@ -165,7 +165,10 @@ class DecisionActions(QObject):
         self.busy = True
         self.window.update_buttons()
         self.call(
-            approve_plan, self.window.context.store, self.window.task_id, done=self._on_plan_sent
+            approve_plan,
+            self.window.context.core,
+            self.window.task_id,
+            done=lambda done: self._on_plan_sent(done.value),
         )
 
     @Slot()
@@ -180,10 +183,10 @@ class DecisionActions(QObject):
         self.window.update_buttons()
         self.call(
             request_plan_changes,
-            self.window.context.store,
+            self.window.context.core,
             self.window.task_id,
             comment,
-            done=self._on_plan_sent,
+            done=lambda done: self._on_plan_sent(done.value),
         )
 
     def _on_plan_sent(self, task: Task) -> None:
@@ -196,7 +199,7 @@ class DecisionActions(QObject):
     @Slot(str)
     def save_plan(self, plan: str) -> None:
         self.call(
-            set_plan, self.window.context.store, self.window.task_id, plan, done=self._on_plan_saved
+            set_plan, self.window.context.core, self.window.task_id, plan, done=self._on_plan_saved
         )
 
     def _on_plan_saved(self, _task: Task) -> None:
@@ -214,7 +217,12 @@ class DecisionActions(QObject):
         )
         self.window.status_label.setText("Sending it back to the agent…")
         fix = review.fix_merge_checks if checks else review.resolve_conflict
-        self.call(fix, self.window.context.store, self.window.task_id, done=self._on_resolving)
+        self.call(
+            fix,
+            self.window.context.core,
+            self.window.task_id,
+            done=lambda done: self._on_resolving(done.value),
+        )
 
     def _on_resolving(self, task: Task) -> None:
         self.busy = False

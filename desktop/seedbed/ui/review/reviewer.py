@@ -190,7 +190,7 @@ class ReviewWindow(QWidget):
         if self.data is None:
             self._loading.join(
                 load_outline,
-                self.context.store,
+                self.context.core,
                 self.task_id,
                 self.since_box.isChecked(),
                 first_in_tree,
@@ -203,7 +203,7 @@ class ReviewWindow(QWidget):
         """The whole diff, for the current load (a reload drops it)."""
         self._loading.join(
             load_review,
-            self.context.store,
+            self.context.core,
             self.task_id,
             self.since_box.isChecked(),
             frozenset(self._uncapped),

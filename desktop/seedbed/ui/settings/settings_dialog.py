@@ -20,9 +20,10 @@ from seedbed.core.context import Changed
 from seedbed.core.keys import (
     KeyringState,
     checked_key_input,
-    delete_key,
     keyring_state,
     no_keyring_message,
+    no_such_key,
+    remove_key,
     set_key,
 )
 from seedbed.domain.errors import SeedbedError
@@ -171,9 +172,9 @@ class KeysPage(Page):
                 self._changed(f"Key {name!r} removed.")
             else:
                 self.refresh()
-                self.error.show_message(f"no key {name!r} is set in the keyring")
+                self.error.show_message(no_such_key(name))
 
-        self.run(delete_key, name, on_done=removed)
+        self.run(remove_key, name, on_done=removed)
 
     def _changed(self, message: str) -> None:
         self.saved.emit()

@@ -26,6 +26,7 @@ from seedbed.core.setup import (
     InvalidField,
     add_profile,
     check_profile,
+    remove_profile,
     update_profile,
     update_project_settings,
 )
@@ -256,7 +257,12 @@ class ProjectsPage(Page):
         updated = self.form.validate(project.model_dump())
         if not isinstance(updated, Project):
             return
-        self.run(update_project_settings, self.context.store, updated, on_done=self._saved)
+        self.run(
+            update_project_settings,
+            self.context.core,
+            updated,
+            on_done=lambda done: self._saved(done.value),
+        )
 
     def _saved(self, project: Project) -> None:
         self.reload(select_id=project.id)
@@ -381,13 +387,13 @@ class ProfilesPage(Page):
         except InvalidField as exc:
             self.fail(exc)
             return
-        store, profile_id = self.context.store, self.editing.id
+        core, profile_id = self.context.core, self.editing.id
         fields = {name: getattr(profile, name) for name in options}
 
         def save() -> AgentProfile:
             if profile_id:
-                return update_profile(store, profile_id, profile.name, profile.kind, **fields)
-            return add_profile(store, profile.name, profile.kind, **fields)
+                return update_profile(core, profile_id, profile.name, profile.kind, **fields).value
+            return add_profile(core, profile.name, profile.kind, **fields).value
 
         self.run(save, on_done=self._saved)
 
@@ -412,7 +418,7 @@ class ProfilesPage(Page):
             self.removed.emit(done.changed)
             self.saved.emit()
 
-        self.run(board.remove_profile, self.context.core, profile.id, on_done=removed)
+        self.run(remove_profile, self.context.core, profile.name, on_done=removed)
 
     def _set_busy(self, busy: bool) -> None:
         super()._set_busy(busy)

@@ -385,7 +385,7 @@ class MainWindow(QMainWindow):
             return
         self.context.host.call(
             set_foreground,
-            self.context.store,
+            self.context.core,
             task_id,
             False,
             on_done=lambda _t: self.board.refresh_tasks([task_id]),
