@@ -14,7 +14,18 @@ import seedbed
 PACKAGE = Path(seedbed.__file__).parent
 QT = {"PySide6", "shiboken6", "PyQt5", "PyQt6"}
 # DESIGN.md "Layers", bottom first: a layer imports only itself and the layers before it.
-LAYERS = ["domain", "store", "vcs", "secrets", "agents", "core", "engine", "api", "cli"]
+LAYERS = [
+    "domain",
+    "store",
+    "vcs",
+    "secrets",
+    "agents",
+    "core",
+    "engine",
+    "api",
+    "service",
+    "cli",
+]
 # `paths` (where the data dir is) is a leaf helper that any layer above the domain may use.
 ALLOWED = {layer: {*LAYERS[: i + 1], "paths"} for i, layer in enumerate(LAYERS)}
 ALLOWED["domain"] = {"domain"}

@@ -72,7 +72,7 @@ from seedbed.domain.models import (
     RunStatus,
     TaskState,
 )
-from seedbed.engine.engine import Engine
+from seedbed.service.engine_process import EngineProcess
 from seedbed.store.lock import EngineLock
 from seedbed.store.settings import load_settings
 
@@ -566,12 +566,16 @@ class Cli(Reads):
     # -- the engine ---------------------------------------------------------------------
 
     def run(self) -> int:
+        """The engine in the foreground; it serves the API too (service/engine_process.py)."""
         if self.args.max_parallel is None:
             self.args.max_parallel = load_settings(self.data_dir).max_parallel
         lock = EngineLock(self.data_dir)
         lock.acquire(wait=1.0)
         try:
-            engine = Engine(self.store, self.data_dir, self.args.max_parallel)
+            process = EngineProcess(
+                self.store, self.data_dir, self.args.max_parallel, until_idle=self.args.until_idle
+            )
+            engine = process.engine
             if not self.args.json:
                 queued = len(self.store.list_tasks(states=[TaskState.RUNNING]))
                 self.out.write(
@@ -584,7 +588,7 @@ class Cli(Reads):
                 engine.task_listeners.append(self._print_task)
             else:
                 engine.task_listeners.append(self._last_seen_task)
-            asyncio.run(self._serve(engine))
+            asyncio.run(process.run())
             tasks = [self.store.get_task(task_id) for task_id in sorted(self._last_seen)]
             summary = run_summary(
                 "idle" if self.args.until_idle else "stopped",
@@ -594,12 +598,6 @@ class Cli(Reads):
         finally:
             lock.release()
         return EXIT_OK
-
-    async def _serve(self, engine: Engine) -> None:
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, engine.shutdown)
-        await engine.serve(until_idle=self.args.until_idle)
 
     def _last_seen_task(self, task_id: int) -> None:
         task = self.store.get_task(task_id)
