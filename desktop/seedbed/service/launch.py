@@ -7,6 +7,7 @@ appended to `<data dir>/engine.log`. It is ready once its socket answers `hello`
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import sys
 import threading
@@ -113,10 +114,9 @@ def stop(data_dir: Path, timeout: float = STOP_TIMEOUT_S) -> int | None:
         return None
     with client:
         pid = client.hello().pid
-        try:
+        # It may close before its answer comes: it is stopping all the same.
+        with contextlib.suppress(EngineStopped):
             client.call(STOP)
-        except EngineStopped:
-            pass  # it closed before its answer came: it is stopping all the same
     deadline = time.monotonic() + timeout
     # Gone once its lock is free: the kernel frees it when the process ends.
     while engine_running(data_dir):
