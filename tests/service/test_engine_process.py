@@ -200,3 +200,19 @@ def test_run_until_idle_serves_the_api(
     assert out.splitlines()[-1] == "idle: 1 ready"
     assert launch.answering(data_dir) is None
     assert not (data_dir / "engine.sock").exists()
+
+
+def test_ensure_engine_starts_one_only_when_none_answers(engines: Engines, data_dir: Path) -> None:
+    started_at = time.monotonic()
+    endpoint = launch.ensure_engine(data_dir)
+    took = time.monotonic() - started_at
+    hello = launch.answering(data_dir)
+    assert hello is not None
+    engines.pids.add(hello.pid)
+    print(f"ensure_engine with none running: {took:.2f} s")
+    assert endpoint.kind == "unix" and endpoint.path == data_dir / "engine.sock"
+    assert launch.ensure_engine(data_dir) == endpoint
+    again = launch.answering(data_dir)
+    assert again is not None and again.pid == hello.pid
+    assert launch.stop(data_dir) == hello.pid
+    assert launch.answering(data_dir) is None

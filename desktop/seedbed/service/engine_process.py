@@ -37,6 +37,8 @@ from seedbed.service.topics import (
     CHANGES,
     EVENTS,
     PROJECTS,
+    STATUS,
+    STOP,
     TASKS,
     EngineStatus,
     EventsWritten,
@@ -47,8 +49,6 @@ from seedbed.store.settings import load_settings
 
 logger = logging.getLogger("seedbed.service")
 
-STOP = "engine.stop"
-STATUS = "engine.status"
 # Overrides the setting engine_idle_exit_minutes, in seconds (tests, scripts).
 IDLE_EXIT_ENV = "SEEDBED_ENGINE_IDLE_EXIT_SECONDS"
 IDLE_LOOK_S = 1.0  # between two looks at whether the engine is idle, at most

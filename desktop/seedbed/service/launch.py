@@ -20,8 +20,7 @@ from seedbed.api.errors import EngineStopped, EngineUnavailable
 from seedbed.api.protocol import Hello
 from seedbed.api.sync_client import SyncClient
 from seedbed.domain.errors import OperationError
-from seedbed.service.engine_process import STATUS, STOP
-from seedbed.service.topics import EngineStatus
+from seedbed.service.topics import STATUS, STOP, EngineStatus
 from seedbed.store.lock import engine_running
 
 LOG_NAME = "engine.log"

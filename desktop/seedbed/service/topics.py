@@ -1,4 +1,4 @@
-"""What the engine publishes, by topic: each payload a pydantic model.
+"""What the engine publishes, by topic, each payload a pydantic model; and its own verbs.
 
 - "tasks": a task's card changed (new, edited, moved, gone): its id.
 - "projects": the projects or the agent profiles changed: nothing more.
@@ -13,6 +13,10 @@ the store watcher tells every process's).
 from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict
+
+# The engine's own verbs (beside core's): what it is, and stopping it.
+STATUS = "engine.status"
+STOP = "engine.stop"
 
 TASKS = "tasks"
 PROJECTS = "projects"
