@@ -21,7 +21,7 @@ from seedbed.domain.models import Settings
 from seedbed.service import launch
 from seedbed.service.engine_process import IDLE_EXIT_ENV, idle_exit_seconds
 from seedbed.store.settings import save_settings
-from tests.conftest import SeedbedCli
+from tests.conftest import SeedbedCli, make_repo
 from tests.service.conftest import Engines
 
 NEVER_IDLE = {IDLE_EXIT_ENV: "600"}
@@ -54,6 +54,19 @@ def heard_task(client: SyncClient, task_id: int, timeout: float = 5.0) -> bool:
         if note.params["topic"] == "tasks" and note.params["payload"]["task_id"] == task_id:
             return True
     return False
+
+
+def heard(client: SyncClient, topic: str, timeout: float) -> Any:
+    """The payload of the first notification of `topic` (None: none within `timeout` s)."""
+    deadline = time.monotonic() + timeout
+    while (left := deadline - time.monotonic()) > 0:
+        try:
+            note = client.receive(timeout=left)
+        except TimeoutError:
+            return None
+        if note.params["topic"] == topic:
+            return note.params["payload"] if note.params["payload"] is not None else {}
+    return None
 
 
 def test_start_status_call_stop(engines: Engines, data_dir: Path) -> None:
@@ -108,6 +121,7 @@ def test_real_verbs_over_the_socket(
         cards = client.call("merging.board_cards", {})
         assert [card["task"]["id"] for card in cards] == [second["id"], first["id"]]
 
+        client.subscribe(["events"])
         queued = client.call("tasks.start_task", {"task_id": first["id"]})
         assert queued["state"] == "running"
         with pytest.raises(UserError, match="no task with id 999"):  # as in-process
@@ -118,11 +132,14 @@ def test_real_verbs_over_the_socket(
             return bool(task["state"] == "awaiting_review")
 
         wait_for(reviewable, 15, "the started task ran and awaits review")
+        told = heard(client, "events", timeout=5)
+        assert told is not None and told["task_id"] == first["id"]
+        assert told["run_id"] > 0 and 0 <= told["first"] <= told["last"]
     assert "hi.txt" in seedbed.ok("task", "diff", str(first["id"])).out
 
 
 def test_two_clients_hear_a_move(
-    engines: Engines, seedbed: SeedbedCli, project: str, data_dir: Path
+    engines: Engines, seedbed: SeedbedCli, project: str, data_dir: Path, tmp_path: Path
 ) -> None:
     one = int(seedbed.ok("task", "add", "--project", project, "--title", "One").out)
     two = int(seedbed.ok("task", "add", "--project", project, "--title", "Two").out)
@@ -133,6 +150,10 @@ def test_two_clients_hear_a_move(
         mover.call("tasks.move_before", {"task_id": two, "before_id": one})
         assert heard_task(mover, two)
         assert heard_task(watcher, two)
+        watcher.subscribe(["projects"])
+        make_repo(tmp_path / "other")
+        seedbed.ok("project", "add", tmp_path / "other")
+        assert heard(watcher, "projects", timeout=5) == {}
 
 
 def test_an_idle_engine_exits_once_no_client_is_left(engines: Engines, data_dir: Path) -> None:
