@@ -81,3 +81,23 @@ def test_function_verbs_over_a_real_socket(tmp_path: Path) -> None:
     finally:
         loop.run(server.close())
         loop.stop()
+
+
+def test_on_result_sees_each_value_before_it_is_sent(tmp_path: Path) -> None:
+    tasks = {"1": Task(id=1, project_id=1, title="old")}
+    seen: list[Any] = []
+    registry = Registry()
+    register_functions(registry, {"tasks.rename": rename}, lambda: tasks, seen.append)
+    loop = LoopThread()
+    server = ApiServer(registry, tmp_path)
+    try:
+        loop.run(server.serve_unix())
+        with SyncClient.connect(tmp_path) as client:
+            answer = client.call("tasks.rename", {"task_id": 1, "title": "new"}, Task)
+            assert seen == [answer]
+            with pytest.raises(UserError):
+                client.call("tasks.rename", {"task_id": 1, "title": ""})
+            assert seen == [answer]  # a verb that raised returned nothing to see
+    finally:
+        loop.run(server.close())
+        loop.stop()

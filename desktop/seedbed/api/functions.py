@@ -80,14 +80,28 @@ def function_verb(name: str, function: Callable[..., Any]) -> FunctionVerb:
 
 
 def register_functions(
-    registry: Registry, verbs: dict[str, Callable[..., Any]], context: Callable[[], Any]
+    registry: Registry,
+    verbs: dict[str, Callable[..., Any]],
+    context: Callable[[], Any],
+    on_result: Callable[[Any], None] | None = None,
 ) -> None:
     """Add each function of `verbs` (by name) to the registry, called with `context()`:
-    a callable, so each call (on its worker thread) can get the context it may use."""
+    a callable, so each call (on its worker thread) can get the context it may use.
+    `on_result(value)`, when given, sees what each call returned (on its worker thread)
+    before it is sent: the engine publishes what a verb says it changed."""
     for name, function in verbs.items():
         verb = function_verb(name, function)
-        registry.add(name, verb.params, verb.result_type, functools.partial(_run, verb, context))
+        call = functools.partial(_run, verb, context, on_result)
+        registry.add(name, verb.params, verb.result_type, call)
 
 
-def _run(verb: FunctionVerb, context: Callable[[], Any], params: BaseModel) -> Any:
-    return verb.apply(context(), params)
+def _run(
+    verb: FunctionVerb,
+    context: Callable[[], Any],
+    on_result: Callable[[Any], None] | None,
+    params: BaseModel,
+) -> Any:
+    value = verb.apply(context(), params)
+    if on_result is not None:
+        on_result(value)
+    return value

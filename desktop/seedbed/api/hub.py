@@ -71,6 +71,9 @@ class Hub:
     def remove(self, subscriber: Subscriber) -> None:
         self._subscribers.discard(subscriber)
 
+    def __len__(self) -> int:
+        return len(self._subscribers)
+
     def publish(self, topic: str, payload: Any) -> None:
         listeners = [s for s in self._subscribers if topic in s.topics]
         if not listeners:

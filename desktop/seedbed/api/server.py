@@ -147,6 +147,10 @@ class ApiServer:
 
     # -- pushing -----------------------------------------------------------------------
 
+    def client_count(self) -> int:
+        """Clients connected now (on the server's loop)."""
+        return len(self._hub)
+
     def publish(self, topic: str, payload: Any = None) -> None:
         """Send `payload` (JSON-able or a pydantic model) to the clients subscribed to
         `topic`. Never waits; callable from any thread."""

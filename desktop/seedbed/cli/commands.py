@@ -77,7 +77,7 @@ from seedbed.domain.models import (
     RunStatus,
     TaskState,
 )
-from seedbed.engine.engine import Engine
+from seedbed.service.engine_process import EngineProcess
 
 
 def read_key(name: str) -> str:
@@ -558,10 +558,17 @@ class Cli(Reads):
     # -- the engine ---------------------------------------------------------------------
 
     def run(self) -> int:
+        """The engine in the foreground; it serves the API too (service/engine_process.py)."""
         if self.args.max_parallel is None:
             self.args.max_parallel = settings(self.ctx).max_parallel
         with owning(self.ctx, wait=1.0):
-            engine = Engine(self.ctx.store, self.data_dir, self.args.max_parallel)
+            process = EngineProcess(
+                self.ctx.store,
+                self.data_dir,
+                self.args.max_parallel,
+                until_idle=self.args.until_idle,
+            )
+            engine = process.engine
             if not self.args.json:
                 queued = len(reads.list_tasks(self.ctx, state=TaskState.RUNNING))
                 self.out.write(
@@ -574,7 +581,7 @@ class Cli(Reads):
                 engine.task_listeners.append(self._print_task)
             else:
                 engine.task_listeners.append(self._last_seen_task)
-            asyncio.run(self._serve(engine))
+            asyncio.run(process.run())
             tasks = [reads.get_task(self.ctx, task_id) for task_id in sorted(self._last_seen)]
             summary = run_summary(
                 "idle" if self.args.until_idle else "stopped",
@@ -582,12 +589,6 @@ class Cli(Reads):
             )
             self.emit([t.model_dump(mode="json") for t in tasks], summary)
         return EXIT_OK
-
-    async def _serve(self, engine: Engine) -> None:
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, engine.shutdown)
-        await engine.serve(until_idle=self.args.until_idle)
 
     def _last_seen_task(self, task_id: int) -> None:
         task = reads.get_task(self.ctx, task_id)

@@ -62,6 +62,10 @@ def main(
             from seedbed.cli.doctor import report
 
             return report(args, out or sys.stdout)
+        if args.cmd == "engine":  # the engine's own store and lock, or none at all
+            from seedbed.cli.engine_commands import engine_command
+
+            return engine_command(args, out or sys.stdout)
         command = name.replace("-", "_")
         if command in READ_COMMANDS:
             cli: Reads = Reads(args, out or sys.stdout)

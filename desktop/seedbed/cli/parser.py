@@ -420,6 +420,22 @@ def build_parser() -> Parser:
         help="agents at once (default: the settings' max_parallel, 4 unless changed)",
     )
     p.add_argument("--until-idle", action="store_true", help="exit once nothing runs or waits")
+
+    engine = commands.add_parser(
+        "engine", help="the engine of the data dir, in the background"
+    ).add_subparsers(dest="act", required=True, parser_class=Parser, metavar="ACTION")
+    engine.add_parser(
+        "serve", parents=[common], help="run the engine in the foreground (what start runs)"
+    )
+    engine.add_parser(
+        "start", parents=[common], help="start the engine in the background (logs to engine.log)"
+    )
+    engine.add_parser(
+        "status", parents=[common], help="whether the engine runs (exit status 1 if not)"
+    )
+    engine.add_parser(
+        "stop", parents=[common], help="stop the engine: its runs stop with their work committed"
+    )
     return parser
 
 

@@ -16,6 +16,11 @@ def find_project(ctx: Context, ref: str) -> Project:
     return ctx.store.find_project(ref)
 
 
+def get_project(ctx: Context, project_id: int) -> Project:
+    """UserError when there is no such project."""
+    return ctx.store.get_project(project_id)
+
+
 def list_profiles(ctx: Context) -> list[AgentProfile]:
     return ctx.store.list_profiles()
 
@@ -26,11 +31,16 @@ def find_profile(ctx: Context, name: str) -> AgentProfile:
 
 
 def list_tasks(
-    ctx: Context, project_ref: str | None = None, state: TaskState | None = None
+    ctx: Context,
+    project_ref: str | None = None,
+    state: TaskState | None = None,
+    states: list[TaskState] | None = None,
 ) -> list[Task]:
-    """Tasks in board order: of one project (by name or id) and in one state, if given."""
+    """Tasks in board order: of one project (by name or id), in one state or in `states`,
+    if given."""
     project_id = ctx.store.find_project(project_ref).id if project_ref else None
-    return ctx.store.list_tasks(project_id=project_id, states=[state] if state else None)
+    wanted = [state] if state is not None else states
+    return ctx.store.list_tasks(project_id=project_id, states=wanted)
 
 
 def get_task(ctx: Context, task_id: int) -> Task:

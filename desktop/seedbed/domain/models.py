@@ -588,3 +588,10 @@ class Settings(Model):
         description="Opens a terminal in a worktree; {path} is replaced, e.g. "
         "`x-terminal-emulator --working-directory={path}`.",
     )
+    engine_idle_exit_minutes: int = Field(
+        10,
+        ge=0,
+        le=1440,
+        description="Minutes a background engine with no window and nothing to run waits "
+        "before it exits (0: never).",
+    )

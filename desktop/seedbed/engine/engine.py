@@ -135,6 +135,11 @@ class Engine:
         if self._tasks:
             await asyncio.gather(*self._tasks.values(), return_exceptions=True)
 
+    def queued_count(self) -> int:
+        """Queued tasks that could start now, on a free slot (one waiting for others to be
+        merged does not count). Reads the store: off the loop."""
+        return len(self._startable())
+
     # -- scheduling -----------------------------------------------------------------
 
     def _startable(self) -> list[Task]:

@@ -206,6 +206,11 @@ class TaskQueries(Database):
         ).fetchall()
         return [run_from_row(row) for row in rows]
 
+    def task_of_run(self, run_id: int) -> int | None:
+        """The id of the task run `run_id` belongs to; None for no such run."""
+        row = self.conn.execute("SELECT task_id FROM runs WHERE id = ?", (run_id,)).fetchone()
+        return int(row[0]) if row is not None else None
+
     def runs_to_watch(self, newer_than: int) -> list[tuple[int, bool]]:
         """(id, still running) of each run that runs now or is newer than `newer_than`:
         what a window following another engine reads the new events of."""

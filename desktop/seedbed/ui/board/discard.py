@@ -13,7 +13,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from seedbed.core import board
+from seedbed.core import reads
 from seedbed.core.review import discard
 from seedbed.domain.errors import SeedbedError
 from seedbed.domain.lifecycle import is_legal
@@ -140,7 +140,7 @@ class DiscardDialog(QDialog):
         if self._busy or self.task.id not in task_ids:
             return
         try:
-            self.task = board.get_task(self.context.core, self.task.id)
+            self.task = reads.get_task(self.context.core, self.task.id)
         except SeedbedError as exc:
             self.error_label.show_message(str(exc))
             return

@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from seedbed.core import board
+from seedbed.core import reads
 from seedbed.core.agent_setup import agent_problems
 from seedbed.core.tasks import TaskDraft, create_task, edit_task
 from seedbed.core.titles import one_line_title
@@ -92,7 +92,7 @@ class TaskDialog(QDialog):
         self.start_box = QCheckBox("Start now", self)
         self.start_box.setToolTip(START_TIP)
         self.error_label = ErrorLabel(self)
-        self.options_box = TaskOptionsBox(board.list_profiles(context.core), self)
+        self.options_box = TaskOptionsBox(reads.list_profiles(context.core), self)
         self.buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self
         )
@@ -121,7 +121,7 @@ class TaskDialog(QDialog):
             self.options_box.fill(task)
             self.start_box.hide()
         else:
-            self.options_box.fill_defaults(board.get_project(context.core, project_id))
+            self.options_box.fill_defaults(reads.get_project(context.core, project_id))
 
         self.title_edit.textChanged.connect(self._on_title_edit_text_changed)
         self.buttons.accepted.connect(self._on_buttons_accepted)
@@ -148,7 +148,7 @@ class TaskDialog(QDialog):
         return data if isinstance(data, str) else None
 
     def _fill_profiles(self) -> None:
-        profiles = board.list_profiles(self.context.core)
+        profiles = reads.list_profiles(self.context.core)
         combo = self.profile_combo
         if not profiles:
             combo.addItem(NO_PROFILE, None)
@@ -163,7 +163,7 @@ class TaskDialog(QDialog):
         chosen = (
             self.task.profile_id
             if self.task is not None
-            else board.get_project(self.context.core, self.project_id).executor_profile_id
+            else reads.get_project(self.context.core, self.project_id).executor_profile_id
         )
         if self.task is None and chosen is None:
             combo.addItem(FIRST_THAT_RUNS, None)

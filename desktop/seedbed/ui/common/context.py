@@ -8,8 +8,8 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal
 
 from seedbed.core.app_settings import read_settings, save_settings
-from seedbed.core.board import list_projects
 from seedbed.core.context import Context
+from seedbed.core.reads import list_projects
 from seedbed.domain.models import Settings
 from seedbed.store import Store
 from seedbed.ui.common.bridge import Bridge

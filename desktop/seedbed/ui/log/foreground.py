@@ -14,7 +14,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from seedbed.core import board
+from seedbed.core import reads
 from seedbed.domain.errors import UserError
 from seedbed.ui.common import theme
 from seedbed.ui.common.context import AppContext
@@ -75,7 +75,7 @@ class ForegroundTile(QFrame):
     def update_header(self) -> None:
         """Read the task's title and phase again (one short read)."""
         try:
-            task = board.get_task(self._context.core, self.task_id)
+            task = reads.get_task(self._context.core, self.task_id)
         except UserError:
             self.title.setText(f"#{self.task_id} (gone)")
             self.phase.clear()

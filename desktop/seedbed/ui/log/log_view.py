@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from seedbed.core import board, transcript
+from seedbed.core import reads, transcript
 from seedbed.domain.errors import UserError
 from seedbed.domain.models import Run, RunStatus
 from seedbed.ui.common.actions import add_action
@@ -194,7 +194,7 @@ class LogPanel(QWidget):
         on_newest = self.run_id is None or self.run_id == newest
         try:
             self._runs = (
-                [] if self._task_id is None else board.list_runs(self._context.core, self._task_id)
+                [] if self._task_id is None else reads.list_runs(self._context.core, self._task_id)
             )
         except UserError:
             self._runs = []

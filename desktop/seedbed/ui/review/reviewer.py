@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from seedbed.core import board
+from seedbed.core import reads
 from seedbed.core.review_data import (
     ReviewData,
     load_file,
@@ -106,7 +106,7 @@ class ReviewWindow(QWidget):
         self.since_box.setEnabled(False)
         self.since_box.setToolTip("Enabled once changes were requested")
         try:  # after a round of requested changes, what changed since is what to read
-            reviewed = board.get_task(context.core, task_id).reviewed_commit is not None
+            reviewed = reads.get_task(context.core, task_id).reviewed_commit is not None
         except SeedbedError:
             reviewed = False
         self.since_box.setChecked(reviewed)

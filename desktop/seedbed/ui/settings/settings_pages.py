@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from seedbed.core import board
+from seedbed.core import reads
 from seedbed.core.context import Done
 from seedbed.core.setup import (
     InvalidField,
@@ -207,7 +207,7 @@ class ProjectsPage(Page):
         self.view = QListView(self)
         self.view.setModel(self.model)
         profiles = [(None, "none")] + [
-            (p.id, f"{p.name} ({p.kind.value})") for p in board.list_profiles(context.core)
+            (p.id, f"{p.name} ({p.kind.value})") for p in reads.list_profiles(context.core)
         ]
         roles = {name: profiles for name in ROLE_FIELDS}
         self.form = ModelForm(Project, PROJECT_FIELDS, self, choices=roles)
@@ -227,7 +227,7 @@ class ProjectsPage(Page):
         self.reload()
 
     def reload(self, select_id: int | None = None) -> None:
-        projects = board.list_projects(self.context.core)
+        projects = reads.list_projects(self.context.core)
         self.model.set_items(projects)
         self.empty.setVisible(not projects)
         self.form.setEnabled(bool(projects))
@@ -327,7 +327,7 @@ class ProfilesPage(Page):
         return body
 
     def reload(self, select_id: int | None = None) -> None:
-        profiles = board.list_profiles(self.context.core)
+        profiles = reads.list_profiles(self.context.core)
         self.model.set_items(profiles)
         if select_id is None and self.editing.id:
             select_id = self.editing.id

@@ -8,7 +8,7 @@ from typing import NamedTuple
 from PySide6.QtCore import QMimeData, QObject, Qt, Signal, Slot
 from PySide6.QtWidgets import QComboBox, QFileDialog, QWidget
 
-from seedbed.core import board
+from seedbed.core import reads
 from seedbed.core.context import Done
 from seedbed.core.projects import add_repository
 from seedbed.domain.models import Project
@@ -144,7 +144,7 @@ class ProjectSelector(QComboBox):
     def reload(self, select_id: int | None = None) -> None:
         """List the store's projects again and show `select_id` (else the one shown
         before, else the first)."""
-        projects = board.list_projects(self.context.core)
+        projects = reads.list_projects(self.context.core)
         wanted = select_id if select_id is not None else self._current
         self.blockSignals(True)
         try:

@@ -6,7 +6,7 @@ from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QSystemTrayIcon
 
-from seedbed.core import board
+from seedbed.core import reads
 from seedbed.core.context import Context
 from seedbed.domain.errors import UserError
 from seedbed.domain.models import Phase, Task, TaskState
@@ -43,13 +43,13 @@ def notification_for(before: Task | None, after: Task) -> tuple[str, str] | None
 def attention_snapshot(ctx: Context, task_ids: list[int] | None) -> tuple[list[Task], list[Task]]:
     """(the tasks awaiting review, oldest first; the tasks named, or all when None).
     Runs on an engine worker: only the changed tasks are read, not the whole board."""
-    queue = needs_you_order(board.list_tasks(ctx, states=[TaskState.AWAITING_REVIEW]))
+    queue = needs_you_order(reads.list_tasks(ctx, states=[TaskState.AWAITING_REVIEW]))
     if task_ids is None:
-        return queue, board.list_tasks(ctx)
+        return queue, reads.list_tasks(ctx)
     changed = []
     for task_id in task_ids:
         try:
-            changed.append(board.get_task(ctx, task_id))
+            changed.append(reads.get_task(ctx, task_id))
         except UserError:
             continue  # deleted meanwhile
     return queue, changed

@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from seedbed.core import board
+from seedbed.core import reads
 from seedbed.core.tasks import set_foreground
 from seedbed.domain.errors import UserError
 from seedbed.domain.models import Card, Project, TaskState
@@ -324,7 +324,7 @@ class MainWindow(QMainWindow):
         if self.board.select_task(task_id):
             return
         try:
-            task = board.get_task(self.context.core, task_id)
+            task = reads.get_task(self.context.core, task_id)
         except UserError as exc:  # deleted meanwhile
             self.statusBar().showMessage(str(exc), 8000)
             return

@@ -1,0 +1,221 @@
+"""The engine process: the Engine and the API server of its data dir on one asyncio loop.
+
+It serves every verb of core (core/verbs.py) plus its own `engine.status` and
+`engine.stop`, and publishes what changes (service/topics.py): the Engine's listeners
+tell the runs it drives, a StoreWatcher tells what other processes write (a `seedbed
+task add` that did not go through the API), and each verb's `Done` tells what it changed.
+
+Whoever runs it holds the data dir's engine lock (store/lock.py) for as long as it runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import sqlite3
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from seedbed import __version__
+from seedbed.api.endpoint import describe
+from seedbed.api.functions import register_functions
+from seedbed.api.protocol import NoParams
+from seedbed.api.registry import Registry
+from seedbed.api.server import ApiServer
+from seedbed.core.context import Context, Done
+from seedbed.core.verbs import VERBS
+from seedbed.domain.errors import UserError
+from seedbed.domain.models import TaskState
+from seedbed.engine.engine import Engine
+from seedbed.engine.watcher import StoreWatcher
+from seedbed.service.topics import (
+    CHANGES,
+    EVENTS,
+    PROJECTS,
+    STATUS,
+    STOP,
+    TASKS,
+    EngineStatus,
+    EventsWritten,
+    TaskChanged,
+)
+from seedbed.store import Store
+from seedbed.store.settings import load_settings
+
+logger = logging.getLogger("seedbed.service")
+
+# Overrides the setting engine_idle_exit_minutes, in seconds (tests, scripts).
+IDLE_EXIT_ENV = "SEEDBED_ENGINE_IDLE_EXIT_SECONDS"
+IDLE_LOOK_S = 1.0  # between two looks at whether the engine is idle, at most
+
+
+def idle_exit_seconds(data_dir: Path) -> float | None:
+    """How long an idle engine with no client waits before it exits; None: never."""
+    given = os.environ.get(IDLE_EXIT_ENV, "").strip()
+    if given:
+        try:
+            seconds = float(given)
+        except ValueError:
+            raise UserError(f"{IDLE_EXIT_ENV} must be a number of seconds, not {given!r}") from None
+    else:
+        seconds = load_settings(data_dir).engine_idle_exit_minutes * 60.0
+    return seconds if seconds > 0 else None
+
+
+class EngineProcess:
+    """The engine of `data_dir` serving its API. `run()` returns once it stopped: asked
+    (`engine.stop`, SIGTERM, Ctrl+C), idle when `until_idle`, or after `idle_exit_s`
+    with no client connected and nothing running or queued."""
+
+    def __init__(
+        self,
+        store: Store,
+        data_dir: Path,
+        max_parallel: int,
+        *,
+        until_idle: bool = False,
+        idle_exit_s: float | None = None,
+    ) -> None:
+        self.store = store
+        self.context = Context(store)
+        self.data_dir = data_dir
+        self.until_idle = until_idle
+        self.idle_exit_s = idle_exit_s
+        self.engine = Engine(store, data_dir, max_parallel)
+        self.registry = Registry()
+        self.server = ApiServer(self.registry, data_dir)
+        self.started_at = time.time()
+        self.stop_reason = ""
+        # Verbs wait for start-up recovery: before it, a run marked running in the store
+        # may be one this engine is about to declare interrupted.
+        self._recovered = threading.Event()
+        self._run_tasks: dict[int, int] = {}  # run id → its task's id
+        register_functions(self.registry, VERBS, self._context, self._published)
+        self.registry.add(STOP, NoParams, None, self._stop)
+        self.registry.add(STATUS, NoParams, EngineStatus, self._status)
+        self.engine.task_listeners.append(self._task_changed)
+        self.engine.event_listeners.append(self._events_written)
+
+    async def run(self) -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, self._signalled, sig)
+        endpoint = await self.server.serve_unix()
+        logger.info(
+            "engine %s (pid %d) serves %s on %s",
+            __version__,
+            os.getpid(),
+            self.data_dir,
+            describe(endpoint),
+        )
+        watcher = StoreWatcher(
+            self.store.path, self._task_changed, self._events_written, self._projects_changed
+        )
+        helpers = [
+            asyncio.create_task(watcher.watch()),
+            asyncio.create_task(self._note_recovered()),
+        ]
+        if self.idle_exit_s is not None:
+            helpers.append(asyncio.create_task(self._exit_when_idle(self.idle_exit_s)))
+        try:
+            await self.engine.serve(until_idle=self.until_idle)
+        finally:
+            self._recovered.set()  # a verb still waiting must not wait forever
+            for helper in helpers:
+                helper.cancel()
+            await asyncio.gather(*helpers, return_exceptions=True)
+            watcher.close()
+            await self.server.close()
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.remove_signal_handler(sig)
+            logger.info("engine (pid %d) stopped%s", os.getpid(), self.stop_reason)
+
+    # -- stopping --------------------------------------------------------------------
+
+    def shutdown(self, reason: str) -> None:
+        self.stop_reason = self.stop_reason or f": {reason}"
+        self.engine.shutdown()
+
+    def _signalled(self, sig: signal.Signals) -> None:
+        self.shutdown(f"{signal.Signals(sig).name} received")
+
+    async def _stop(self, params: NoParams) -> None:
+        # The answer goes out before the server closes: the engine's loop ends its runs
+        # (work committed) first, from its next turn on.
+        self.shutdown("asked by a client")
+
+    async def _exit_when_idle(self, seconds: float) -> None:
+        look = min(IDLE_LOOK_S, max(0.05, seconds / 5))
+        idle_since: float | None = None
+        while True:
+            await asyncio.sleep(look)
+            busy = (
+                self.server.client_count() > 0
+                or bool(self.engine.runners)
+                or await asyncio.to_thread(self.engine.queued_count) > 0
+            )
+            now = time.monotonic()
+            if busy:
+                idle_since = None
+            elif idle_since is None:
+                idle_since = now
+            elif now - idle_since >= seconds:
+                self.shutdown(f"idle for {seconds:g} s with no client")
+                return
+
+    # -- verbs -----------------------------------------------------------------------
+
+    async def _note_recovered(self) -> None:
+        await self.engine.recovered.wait()
+        self._recovered.set()
+
+    def _context(self) -> Context:
+        """What a verb is given (on its worker thread), once recovery is over."""
+        self._recovered.wait()
+        return self.context
+
+    def _published(self, value: Any) -> None:
+        if isinstance(value, Done) and value.changed:
+            self.server.publish(CHANGES, value.changed)
+
+    async def _status(self, params: NoParams) -> EngineStatus:
+        queued = await asyncio.to_thread(self.store.list_tasks, states=[TaskState.RUNNING])
+        running = sorted(self.engine.runners)
+        endpoint = self.server.endpoint
+        return EngineStatus(
+            pid=os.getpid(),
+            version=__version__,
+            data_dir=str(self.data_dir),
+            socket=describe(endpoint) if endpoint is not None else "",
+            started_at=self.started_at,
+            uptime_s=time.time() - self.started_at,
+            running_tasks=running,
+            queued_tasks=len([task for task in queued if task.id not in self.engine.runners]),
+            clients=self.server.client_count(),
+            idle_exit_s=self.idle_exit_s,
+        )
+
+    # -- publishing (any thread) -----------------------------------------------------
+
+    def _task_changed(self, task_id: int) -> None:
+        self.server.publish(TASKS, TaskChanged(task_id=task_id))
+
+    def _projects_changed(self) -> None:
+        self.server.publish(PROJECTS, None)
+
+    def _events_written(self, run_id: int, first: int, last: int) -> None:
+        task_id = self._run_tasks.get(run_id)
+        if task_id is None:
+            with contextlib.suppress(sqlite3.Error):
+                task_id = self.store.task_of_run(run_id)
+            if task_id is None:
+                return  # a run deleted meanwhile (its project removed)
+            self._run_tasks[run_id] = task_id
+        self.server.publish(
+            EVENTS, EventsWritten(task_id=task_id, run_id=run_id, first=first, last=last)
+        )

@@ -1,0 +1,138 @@
+"""Finding the engine of a data dir, starting one detached, asking one to stop.
+
+A detached engine is `python -m seedbed --data-dir D engine serve` in a session of its
+own (no terminal's Ctrl+C or hang-up reaches it), stdin from /dev/null, its output
+appended to `<data dir>/engine.log`. It is ready once its socket answers `hello`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import subprocess
+import sys
+import threading
+import time
+from collections import deque
+from pathlib import Path
+
+from seedbed.api.endpoint import TcpEndpoint, UnixEndpoint, read_endpoint
+from seedbed.api.errors import EngineStopped, EngineUnavailable
+from seedbed.api.protocol import Hello
+from seedbed.api.sync_client import SyncClient
+from seedbed.domain.errors import OperationError
+from seedbed.service.topics import STATUS, STOP, EngineStatus
+from seedbed.store.lock import engine_running
+
+LOG_NAME = "engine.log"
+START_TIMEOUT_S = 20.0
+STOP_TIMEOUT_S = 60.0
+LOG_LINES = 5  # of the log, quoted when an engine did not start
+_POLL_S = 0.02
+
+
+def log_path(data_dir: Path) -> Path:
+    return data_dir / LOG_NAME
+
+
+def answering(data_dir: Path, client_name: str = "command") -> Hello | None:
+    """The `hello` of the engine serving `data_dir`; None when none answers. Raises
+    ProtocolMismatch for an engine of another protocol."""
+    try:
+        with SyncClient.connect(data_dir, client_name=client_name) as client:
+            return client.hello()
+    except EngineUnavailable:
+        return None
+
+
+def status(data_dir: Path) -> EngineStatus | None:
+    """What the engine of `data_dir` says of itself; None when none answers."""
+    try:
+        with SyncClient.connect(data_dir) as client:
+            return EngineStatus.model_validate(client.call(STATUS))
+    except EngineUnavailable:
+        return None
+
+
+def start_detached(data_dir: Path) -> subprocess.Popen[bytes]:
+    """Start an engine for `data_dir` in the background; it may not answer yet."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    argv = [sys.executable, "-m", "seedbed", "--data-dir", str(data_dir), "engine", "serve"]
+    with log_path(data_dir).open("ab") as log:
+        process = subprocess.Popen(
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            close_fds=True,
+        )
+    # Reaped when it ends, so a long-lived starter (the window) keeps no zombie of it.
+    threading.Thread(target=process.wait, name="seedbed-engine-reaper", daemon=True).start()
+    return process
+
+
+def wait_answering(
+    data_dir: Path, process: subprocess.Popen[bytes], timeout: float = START_TIMEOUT_S
+) -> Hello:
+    """Wait until the engine of `data_dir` answers `hello`. Raises OperationError, with
+    the log's last lines, when `process` ended first or nothing answered in time."""
+    deadline = time.monotonic() + timeout
+    while True:
+        hello = answering(data_dir)
+        if hello is not None:
+            return hello
+        code = process.poll()
+        # Another engine (a start racing this one) holds the lock: it is the one to wait for.
+        if code is not None and not engine_running(data_dir):
+            raise OperationError(
+                f"the engine did not start (it exited with status {code}); "
+                f"the end of {log_path(data_dir)}:\n{log_tail(data_dir)}"
+            )
+        if time.monotonic() >= deadline:
+            raise OperationError(
+                f"the engine did not answer within {timeout:g} s; "
+                f"the end of {log_path(data_dir)}:\n{log_tail(data_dir)}"
+            )
+        time.sleep(_POLL_S)
+
+
+def ensure_engine(data_dir: Path) -> UnixEndpoint | TcpEndpoint:
+    """Where the engine of `data_dir` listens, starting it detached if none answers."""
+    if answering(data_dir) is None:
+        wait_answering(data_dir, start_detached(data_dir))
+    return read_endpoint(data_dir)
+
+
+def stop(data_dir: Path, timeout: float = STOP_TIMEOUT_S) -> int | None:
+    """Ask the engine of `data_dir` to stop and wait until it has: its runs stop with
+    their work committed. Its pid; None when none ran. Raises OperationError when it has
+    not ended within `timeout` s."""
+    try:
+        client = SyncClient.connect(data_dir)
+    except EngineUnavailable:
+        return None
+    with client:
+        pid = client.hello().pid
+        # It may close before its answer comes: it is stopping all the same.
+        with contextlib.suppress(EngineStopped):
+            client.call(STOP)
+    deadline = time.monotonic() + timeout
+    # Gone once its lock is free: the kernel frees it when the process ends.
+    while engine_running(data_dir):
+        if time.monotonic() >= deadline:
+            raise OperationError(
+                f"the engine (pid {pid}) has not stopped after {timeout:g} s: its runs may "
+                f"still be committing their work (see {log_path(data_dir)}); "
+                f"`kill {pid}` asks again, `kill -9 {pid}` ends it at once"
+            )
+        time.sleep(_POLL_S * 5)
+    return pid
+
+
+def log_tail(data_dir: Path, lines: int = LOG_LINES) -> str:
+    try:
+        with log_path(data_dir).open(encoding="utf-8", errors="replace") as log:
+            last = deque(log, maxlen=lines)
+    except FileNotFoundError:
+        return "  (no log)"
+    return "".join(f"  {line}" for line in last).rstrip("\n") or "  (the log is empty)"

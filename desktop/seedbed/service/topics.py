@@ -1,0 +1,57 @@
+"""What the engine publishes, by topic, each payload a pydantic model; and its own verbs.
+
+- "tasks": a task's card changed (new, edited, moved, gone): its id.
+- "projects": the projects or the agent profiles changed: nothing more.
+- "events": a run's events were written: which run, of which task, and their seqs.
+- "changes": what a verb called over the API said it changed (core's `Changed`).
+
+A client reloads what it shows of a task, a project list or a log from these; they are
+hints, never the data itself (a change may be told twice: the engine tells its own, and
+the store watcher tells every process's).
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict
+
+# The engine's own verbs (beside core's): what it is, and stopping it.
+STATUS = "engine.status"
+STOP = "engine.stop"
+
+TASKS = "tasks"
+PROJECTS = "projects"
+EVENTS = "events"
+CHANGES = "changes"
+TOPICS = (TASKS, PROJECTS, EVENTS, CHANGES)
+
+
+class TaskChanged(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    task_id: int
+
+
+class EventsWritten(BaseModel):
+    """Events `first`..`last` (seqs, both included) of run `run_id` are in the store."""
+
+    model_config = ConfigDict(frozen=True)
+
+    task_id: int
+    run_id: int
+    first: int
+    last: int
+
+
+class EngineStatus(BaseModel):
+    """What `engine.status` answers."""
+
+    pid: int
+    version: str
+    data_dir: str
+    socket: str
+    started_at: float  # seconds since the epoch
+    uptime_s: float
+    running_tasks: list[int]  # the tasks whose run this engine drives now
+    queued_tasks: int  # tasks waiting for a free slot
+    clients: int  # connections now, the asking one included
+    idle_exit_s: float | None  # how long it waits, idle, before it exits (None: never)
