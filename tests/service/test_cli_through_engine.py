@@ -228,3 +228,13 @@ def test_a_forwarded_socket_reaches_the_engine_of_another_data_dir(
         "is its forwarding (ssh -L) running?\n"
     )
     assert list((tmp_path / "here").iterdir()) == []  # no store of its own is opened
+
+
+def test_restoring_a_backup_is_refused_while_an_engine_runs(
+    engines: Engines, data_dir: Path
+) -> None:
+    engines.start(env=NEVER_IDLE)
+    result = engines.command("doctor", "--restore-backup")
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: ")
+    assert result.stderr.endswith(": stop it before restoring a backup\n")
