@@ -207,9 +207,13 @@ def test_a_forwarded_socket_reaches_the_engine_of_another_data_dir(
 ) -> None:
     """`ssh -N -L /tmp/seedbed.sock:<remote data dir>/engine.sock host`, with a relay
     standing in for ssh; this side's own data dir stays empty."""
-    engines.start(env=NEVER_IDLE)
+    engine = engines.start(env=NEVER_IDLE)
     here = SeedbedCli(tmp_path / "here", seedbed.capsys)
     with forwarded(data_dir / SOCKET_NAME, tmp_path / "seedbed.sock") as relay:
+        status = here.ok("--engine-socket", str(relay), "engine", "status").out
+        assert status.startswith(f"engine running for {data_dir}\n  pid        {engine['pid']}\n")
+        stop = here("--engine-socket", str(relay), "engine", "stop")
+        assert stop.code == 2 and "is started and stopped on its own machine" in stop.err
         added = here.ok(
             "--engine-socket", str(relay), "task", "add", "--project", project, "--title", "Remote"
         )
