@@ -23,7 +23,8 @@ from seedbed.api.server import ApiServer
 from seedbed.api.socket_path import SUN_PATH_MAX
 from seedbed.api.sync_client import SyncClient
 from seedbed.domain.errors import Busy
-from tests.api.conftest import Echoed, LoopThread
+from tests.api.conftest import Echoed
+from tests.api.relay import forwarded
 
 
 def test_the_socket_is_in_the_data_dir_and_only_the_user_may_use_it(engine, data_dir) -> None:
@@ -234,34 +235,13 @@ def test_connecting_takes_little_time(engine, data_dir) -> None:
     assert time.perf_counter() - start < 2
 
 
-async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    try:
-        while data := await reader.read(65536):
-            writer.write(data)
-            await writer.drain()
-    finally:
-        writer.close()
-
-
 def test_a_forwarded_socket_reaches_the_engine(engine, data_dir, tmp_path: Path) -> None:
     """What `ssh -L local.sock:remote.sock` does: a socket elsewhere relaying the bytes."""
     running = engine()
-    relay_path = tmp_path / "fwd.sock"
-    relay_loop = LoopThread()
-
-    async def relay(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        far_reader, far_writer = await asyncio.open_unix_connection(str(data_dir / SOCKET_NAME))
-        await asyncio.gather(_pipe(reader, far_writer), _pipe(far_reader, writer))
-
-    relay_server = relay_loop.run(asyncio.start_unix_server(relay, str(relay_path)))
-    try:
+    with forwarded(data_dir / SOCKET_NAME, tmp_path / "fwd.sock") as relay_path:
         here = tmp_path / "local-name"  # how this client names the engine in its sentences
         with SyncClient.connect(here, endpoint=UnixEndpoint(path=relay_path)) as client:
             assert client.hello().data_dir == str(data_dir)
             client.subscribe(["changes"])
             running.publish("changes", "through the tunnel")
             assert client.receive(timeout=5).params["payload"] == "through the tunnel"
-    finally:
-        relay_server.close()
-        relay_loop.run(relay_server.wait_closed())
-        relay_loop.stop()

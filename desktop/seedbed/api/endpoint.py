@@ -4,6 +4,9 @@ A Unix socket at `<data dir>/engine.sock` needs no record. When the engine liste
 elsewhere (a short path, for a data dir too deep for a socket's address; TCP on loopback,
 where there are no Unix sockets) it says where in `engine.address`, and for TCP writes the
 token a client must present in `engine.token` (mode 0600: only the user reads it).
+
+A client can be pointed at another socket instead: one that `ssh -L` forwards from the
+engine of another machine (SEEDBED_ENGINE_SOCKET, or the command line's --engine-socket).
 """
 
 from __future__ import annotations
@@ -21,6 +24,9 @@ from seedbed.domain.errors import UserError
 SOCKET_NAME = "engine.sock"
 RECORD_NAME = "engine.address"
 TOKEN_NAME = "engine.token"
+# A Unix socket that reaches an engine (e.g. forwarded by `ssh -L`): clients use it
+# instead of the engine of their own data dir.
+ENGINE_SOCKET_ENV = "SEEDBED_ENGINE_SOCKET"
 
 
 class UnixEndpoint(BaseModel):
@@ -46,6 +52,13 @@ def describe(endpoint: UnixEndpoint | TcpEndpoint) -> str:
     if isinstance(endpoint, UnixEndpoint):
         return str(endpoint.path)
     return f"{endpoint.host}:{endpoint.port}"
+
+
+def forwarded_endpoint(given: str | Path | None = None) -> UnixEndpoint | None:
+    """The socket a client was pointed at (`given`, else SEEDBED_ENGINE_SOCKET); None
+    when it was not: it uses the engine of its data dir."""
+    path = given or os.environ.get(ENGINE_SOCKET_ENV, "").strip()
+    return UnixEndpoint(path=Path(path).expanduser()) if path else None
 
 
 def read_endpoint(data_dir: Path) -> UnixEndpoint | TcpEndpoint:

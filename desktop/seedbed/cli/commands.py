@@ -26,6 +26,7 @@ from seedbed.cli.text import (
     usage_line,
 )
 from seedbed.core import keys, reads
+from seedbed.core.app_settings import read_settings
 from seedbed.core.changes import changed_files
 from seedbed.core.comments import (
     add_comment,
@@ -133,17 +134,17 @@ class Cli(Reads):
         roles = {field: settings.pop(field) for field in PROJECT_ROLES if field in settings}
         base = settings.pop("base_branch", None)
         # An unknown profile refuses the project before it is added.
-        project = add_project(self.ctx, a.path, a.name, base, roles, **settings).value
+        project = self.call(add_project, a.path, a.name, base, roles, settings).value
         self.emit(project.model_dump(mode="json"), str(project.id))
         return EXIT_OK
 
     def project_set(self) -> int:
         a = self.args
-        project = reads.find_project(self.ctx, a.project)
+        project = self.call(reads.find_project, a.project)
         settings = given_fields(a, PROJECT_SETTINGS)
         roles = {field: settings.pop(field) for field in PROJECT_ROLES if field in settings}
         if settings:
-            project = update_project_settings(self.ctx, project.model_copy(update=settings)).value
+            project = self.call(update_project_settings, project.model_copy(update=settings)).value
         if roles:
             project = self._set_roles(project, roles)
         self.emit(project.model_dump(mode="json"), f"project {project.name} updated")
@@ -151,8 +152,8 @@ class Cli(Reads):
 
     def _set_roles(self, project: Project, roles: dict[str, str]) -> Project:
         """The roles' profiles by name ("": none); the ones not given stay."""
-        return set_project_defaults(
-            self.ctx,
+        return self.call(
+            set_project_defaults,
             project,
             executor=roles.get("executor_profile_id"),
             planner=roles.get("planner_profile_id"),
@@ -160,7 +161,7 @@ class Cli(Reads):
         ).value
 
     def project_remove(self) -> int:
-        removed = remove_project(self.ctx, self.args.project, self.args.delete_branches).value
+        removed = self.call(remove_project, self.args.project, self.args.delete_branches).value
         done = "deleted" if removed.deleted else "kept"
         lines = [f"project {removed.project.name} removed ({removed.tasks} task(s) forgotten)"]
         if removed.branches:
@@ -173,25 +174,25 @@ class Cli(Reads):
     def profile_add(self) -> int:
         a = self.args
         options = given_fields(a, PROFILE_SETTINGS)
-        profile = add_profile(self.ctx, a.name, AgentKind(a.kind), **options).value
+        profile = self.call(add_profile, a.name, AgentKind(a.kind), options).value
         self.emit(profile.model_dump(mode="json"), str(profile.id))
         return EXIT_OK
 
     def profile_set(self) -> int:
         a = self.args
-        profile = reads.find_profile(self.ctx, a.name)
+        profile = self.call(reads.find_profile, a.name)
         kind = AgentKind(a.kind) if a.kind else profile.kind
         options = {
             **profile.model_dump(exclude={"id", "name", "kind"}),
             **given_fields(a, PROFILE_SETTINGS),
         }
         name = a.rename if a.rename is not None else profile.name
-        updated = update_profile(self.ctx, profile.id, name, kind, **options).value
+        updated = self.call(update_profile, profile.id, name, kind, options).value
         self.emit(updated.model_dump(mode="json"), f"profile {updated.name} updated")
         return EXIT_OK
 
     def profile_remove(self) -> int:
-        profile = remove_profile(self.ctx, self.args.name).value  # refused while in use
+        profile = self.call(remove_profile, self.args.name).value  # refused while in use
         self.emit({"id": profile.id, "removed": True}, f"profile {profile.name} removed")
         return EXIT_OK
 
@@ -220,12 +221,12 @@ class Cli(Reads):
             auto_approve_plan=a.auto_approve_plan,
             plan_first=a.plan_first,
         )
-        task = create_task(self.ctx, draft).value
+        task = self.call(create_task, draft).value
         self.emit(task.model_dump(mode="json"), str(task.id))
         return EXIT_OK
 
     def task_pin(self) -> int:
-        task = set_foreground(self.ctx, self.args.id, not self.args.off).value
+        task = self.call(set_foreground, self.args.id, not self.args.off).value
         self.emit(
             task.model_dump(mode="json"),
             f"task {task.id} {'pinned' if task.foreground else 'unpinned'}",
@@ -242,7 +243,7 @@ class Cli(Reads):
         )
 
     def task_budget(self) -> int:
-        task = set_budget(self.ctx, self.args.id, self._budget()).value
+        task = self.call(set_budget, self.args.id, self._budget()).value
         text = (
             f"task {task.id}: ${task.budget_usd:g}, {task.budget_tokens:,} tokens, "
             f"{task.time_limit_s / 60:g} minutes (0: no limit)"
@@ -252,7 +253,7 @@ class Cli(Reads):
 
     def task_wait(self) -> int:
         after = [] if self.args.none else self.args.after
-        task = set_dependencies(self.ctx, self.args.id, after).value
+        task = self.call(set_dependencies, self.args.id, after).value
         waits = ", ".join(f"#{n}" for n in task.after)
         self.emit(task.model_dump(mode="json"), f"task {task.id} waits for {waits or 'nothing'}")
         return EXIT_OK
@@ -260,27 +261,27 @@ class Cli(Reads):
     def task_plan(self) -> int:
         a = self.args
         if a.approve:
-            task = approve_plan(self.ctx, a.id).value
+            task = self.call(approve_plan, a.id).value
             self.emit(task.model_dump(mode="json"), f"task {task.id}: plan approved, queued")
             return EXIT_OK
         if a.request_changes is not None:
-            task = request_plan_changes(self.ctx, a.id, a.request_changes).value
+            task = self.call(request_plan_changes, a.id, a.request_changes).value
             self.emit(task.model_dump(mode="json"), f"task {task.id}: back to the planner")
             return EXIT_OK
         if a.edit is None:
-            task = reads.get_task(self.ctx, a.id)
+            task = self.call(reads.get_task, a.id)
         else:
             try:
                 text = sys.stdin.read() if str(a.edit) == "-" else a.edit.read_text("utf-8")
             except (OSError, UnicodeDecodeError) as exc:
                 raise UserError(f"cannot read the plan file {a.edit}: {exc}") from None
-            task = set_plan(self.ctx, a.id, text).value
+            task = self.call(set_plan, a.id, text).value
         self.emit({"id": task.id, "plan": task.plan}, task.plan.rstrip("\n") or "(no plan)")
         return EXIT_OK
 
     def task_show(self) -> int:
-        finish_if_landed(self.ctx, self.args.id)  # an approve killed after the base moved
-        detail = task_detail(self.ctx, self.args.id)
+        self.call(finish_if_landed, self.args.id)  # an approve killed after the base moved
+        detail = self.call(task_detail, self.args.id)
         error = detail["error"]
         runs = "\n".join(
             f"  run {r['number']} {r['kind']:<9} {r['status']:<11} exit {shown(r['exit_code'])}"
@@ -318,12 +319,12 @@ class Cli(Reads):
         return EXIT_OK
 
     def task_start(self) -> int:
-        task = start_task(self.ctx, self.args.id).value
+        task = self.call(start_task, self.args.id).value
         self.emit(task.model_dump(mode="json"), f"task {task.id} queued")
         return EXIT_OK
 
     def _control(self, control: Control) -> int:
-        task = control_task(self.ctx, self.args.id, control).value
+        task = self.call(control_task, self.args.id, control).value
         self.emit(
             task.model_dump(mode="json"), f"task {task.id}: {task.state.value} {task.phase.value}"
         )
@@ -336,7 +337,7 @@ class Cli(Reads):
         return self._control(Control.REQUEUE)
 
     def task_move(self) -> int:
-        move_before(self.ctx, self.args.id, self.args.before)
+        self.call(move_before, self.args.id, self.args.before)
         self.emit(
             {"id": self.args.id, "before": self.args.before},
             f"task {self.args.id} moved before task {self.args.before}",
@@ -344,7 +345,7 @@ class Cli(Reads):
         return EXIT_OK
 
     def task_log(self) -> int:
-        task = reads.get_task(self.ctx, self.args.id)
+        task = self.call(reads.get_task, self.args.id)
         if self.args.json:
             if self.args.follow:
                 raise UserError("--json prints one document at the end: follow with --jsonl")
@@ -353,7 +354,7 @@ class Cli(Reads):
         run = self._pick_run(task.id)
         after = -1
         while True:
-            rows = reads.read_events(self.ctx, run.id, after)
+            rows = self.call(reads.read_events, run.id, after)
             for seq, data in rows:
                 self.out.write(format_event(run, seq, data, self.args.jsonl))
             if rows:
@@ -362,16 +363,16 @@ class Cli(Reads):
                 continue
             if not self.args.follow:
                 return EXIT_OK
-            run = next(r for r in reads.list_runs(self.ctx, task.id) if r.id == run.id)
+            run = next(r for r in self.call(reads.list_runs, task.id) if r.id == run.id)
             if run.status is not RunStatus.RUNNING:
-                if not reads.read_events(self.ctx, run.id, after):
+                if not self.call(reads.read_events, run.id, after):
                     return EXIT_OK
                 continue
             time.sleep(0.1)
 
     def _log_document(self, task_id: int) -> dict[str, Any]:
         """`task log --json`: the task's runs (every one, or --run N) with their events."""
-        runs = reads.list_runs(self.ctx, task_id)
+        runs = self.call(reads.list_runs, task_id)
         if self.args.run is not None:
             runs = [self._pick_run(task_id)]
         elif not runs:
@@ -383,7 +384,7 @@ class Cli(Reads):
                     **run.model_dump(mode="json", exclude={"conversation", "task_id"}),
                     "events": [
                         {"seq": seq, **json.loads(data)}
-                        for seq, data in reads.read_events(self.ctx, run.id)
+                        for seq, data in self.call(reads.read_events, run.id)
                     ],
                 }
                 for run in runs
@@ -393,7 +394,7 @@ class Cli(Reads):
     def _pick_run(self, task_id: int) -> Run:
         deadline = time.monotonic() + 3600
         while True:
-            runs = reads.list_runs(self.ctx, task_id)
+            runs = self.call(reads.list_runs, task_id)
             if self.args.run is not None:
                 for run in runs:
                     if run.number == self.args.run:
@@ -401,7 +402,7 @@ class Cli(Reads):
                 raise UserError(f"task {task_id} has no run {self.args.run}")
             if runs:
                 return runs[-1]
-            task = reads.get_task(self.ctx, task_id)
+            task = self.call(reads.get_task, task_id)
             if not self.args.follow or task.state is not TaskState.RUNNING:
                 raise UserError(f"task {task_id} has not run yet")
             if time.monotonic() > deadline:
@@ -412,14 +413,14 @@ class Cli(Reads):
         if self.args.since_review:
             if self.args.stat:
                 raise UserError("--stat and --since-review do not go together yet")
-            text = diff_since_review(self.ctx, self.args.id)
+            text = self.call(diff_since_review, self.args.id)
             self.emit({"diff": text}, text)
             return EXIT_OK
         if not self.args.stat:
-            text = diff_text(self.ctx, self.args.id)
+            text = self.call(diff_text, self.args.id)
             self.emit({"diff": text}, text)
             return EXIT_OK
-        files = changed_files(self.ctx, self.args.id)
+        files = self.call(changed_files, self.args.id)
         rows = [
             f" {f.status:<2} {(f.old_path + ' → ') if f.old_path else ''}{f.path}  "
             + ("binary" if f.binary else f"+{f.insertions} -{f.deletions}")
@@ -435,10 +436,10 @@ class Cli(Reads):
         a = self.args
         delete = a.delete_branch
         if delete is None:
-            delete = settings(self.ctx).delete_branch_after_merge
+            delete = self.call(read_settings).delete_branch_after_merge
         with hangup_interrupts():
-            task = approve(
-                self.ctx,
+            task = self.call(
+                approve,
                 a.id,
                 MergeStrategy(a.strategy),
                 a.message,
@@ -454,7 +455,7 @@ class Cli(Reads):
         return EXIT_OK
 
     def task_fix_merge(self) -> int:
-        task = fix_merge_checks(self.ctx, self.args.id).value
+        task = self.call(fix_merge_checks, self.args.id).value
         self.emit(
             task.model_dump(mode="json"),
             f"task {task.id} queued: the agent merges {task.base_branch} and fixes the checks",
@@ -462,7 +463,7 @@ class Cli(Reads):
         return EXIT_OK
 
     def task_resolve_conflict(self) -> int:
-        task = resolve_conflict(self.ctx, self.args.id).value
+        task = self.call(resolve_conflict, self.args.id).value
         self.emit(
             task.model_dump(mode="json"),
             f"task {task.id} queued: the agent merges {task.base_branch} and resolves the conflict",
@@ -470,7 +471,7 @@ class Cli(Reads):
         return EXIT_OK
 
     def task_request_changes(self) -> int:
-        task = request_changes_with_comments(self.ctx, self.args.id, self.args.message).value
+        task = self.call(request_changes_with_comments, self.args.id, self.args.message).value
         self.emit(task.model_dump(mode="json"), f"task {task.id} queued for a follow-up run")
         return EXIT_OK
 
@@ -478,12 +479,12 @@ class Cli(Reads):
 
     def comment_add(self) -> int:
         a = self.args
-        comment = add_comment(self.ctx, a.id, a.file, a.line, a.end_line, a.body, a.quote).value
+        comment = self.call(add_comment, a.id, a.file, a.line, a.end_line, a.body, a.quote).value
         self.emit(comment.model_dump(mode="json"), str(comment.id))
         return EXIT_OK
 
     def comment_list(self) -> int:
-        comments = list_comments(self.ctx, self.args.id)
+        comments = self.call(list_comments, self.args.id)
         rows = [
             f"{c.id:>4}  {'sent  ' if c.sent else 'unsent'}  {comment_location(c)}"
             f"  {c.body.splitlines()[0][:60]}"
@@ -493,17 +494,17 @@ class Cli(Reads):
         return EXIT_OK
 
     def comment_edit(self) -> int:
-        comment = edit_comment(self.ctx, self.args.id, self.args.body).value
+        comment = self.call(edit_comment, self.args.id, self.args.body).value
         self.emit(comment.model_dump(mode="json"), f"comment {comment.id} changed")
         return EXIT_OK
 
     def comment_delete(self) -> int:
-        delete_comment(self.ctx, self.args.id)
+        self.call(delete_comment, self.args.id)
         self.emit({"id": self.args.id, "deleted": True}, f"comment {self.args.id} deleted")
         return EXIT_OK
 
     def task_discard(self) -> int:
-        task = discard(self.ctx, self.args.id, self.args.delete_branch).value
+        task = self.call(discard, self.args.id, self.args.delete_branch).value
         if task.branch is None:  # it never had a branch of its own
             kept = ""
         elif self.args.delete_branch:

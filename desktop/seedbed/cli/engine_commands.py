@@ -11,9 +11,11 @@ import time
 from pathlib import Path
 from typing import Any, TextIO
 
+from seedbed.api.endpoint import ENGINE_SOCKET_ENV, describe, forwarded_endpoint
 from seedbed.cli.text import EXIT_FAILED, EXIT_OK
 from seedbed.core.context import Context
 from seedbed.core.data_dir import owning, settings
+from seedbed.domain.errors import UserError
 from seedbed.paths import resolve_data_dir
 from seedbed.service import launch
 from seedbed.service.engine_process import EngineProcess, idle_exit_seconds
@@ -27,6 +29,12 @@ def engine_command(args: argparse.Namespace, out: TextIO) -> int:
         out.write((json.dumps(data, indent=2) if as_json else text) + "\n")
         out.flush()
 
+    forwarded = forwarded_endpoint(getattr(args, "engine_socket", None))
+    if forwarded is not None and args.act != "status":
+        raise UserError(
+            f"the engine at {describe(forwarded)} (--engine-socket or {ENGINE_SOCKET_ENV}) "
+            f"is started and stopped on its own machine: `seedbed engine {args.act}` there"
+        )
     if args.act == "serve":
         return serve(data_dir)
     if args.act == "start":
@@ -45,9 +53,10 @@ def engine_command(args: argparse.Namespace, out: TextIO) -> int:
         )
         return EXIT_OK
     if args.act == "status":
-        status = launch.status(data_dir)
+        status = launch.status(data_dir, forwarded)
         if status is None:
-            emit({"running": False, "data_dir": str(data_dir)}, f"no engine runs for {data_dir}")
+            where = describe(forwarded) if forwarded else data_dir
+            emit({"running": False, "data_dir": str(data_dir)}, f"no engine runs for {where}")
             return EXIT_FAILED
         others = max(0, status.clients - 1)  # not counting this command
         lines = [

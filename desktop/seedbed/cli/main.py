@@ -75,10 +75,16 @@ def main(
             from seedbed.cli.commands import Cli
 
             cli = Cli(args, out or sys.stdout)
-        if cli.ctx.read_only and command not in READ_ONLY_COMMANDS:
-            raise UserError(read_only_problem(cli.data_dir))
-        handler: Callable[[], int] = getattr(cli, command)
-        return handler()
+        with cli.gateway:
+            # With an engine, the engine writes (or refuses): not this process.
+            if (
+                command not in READ_ONLY_COMMANDS
+                and cli.gateway.engine is None
+                and cli.ctx.read_only
+            ):
+                raise UserError(read_only_problem(cli.data_dir))
+            handler: Callable[[], int] = getattr(cli, command)
+            return handler()
     except UserError as exc:
         sys.stderr.write(f"error: {exc}\n")
         return EXIT_USAGE

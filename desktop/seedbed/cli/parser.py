@@ -135,6 +135,12 @@ def build_parser() -> Parser:
         help="add Seedbed to your desktop's launcher (entry and icons, for this user)",
     )
     parser.add_argument("--data-dir", help="where Seedbed keeps its data (env SEEDBED_DATA_DIR)")
+    parser.add_argument(
+        "--engine-socket",
+        metavar="PATH",
+        help="talk to the engine at this socket (e.g. one `ssh -L` forwards) instead of "
+        "the data dir's own (env SEEDBED_ENGINE_SOCKET)",
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON document")
     common = Parser(add_help=False)
     common.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print JSON")

@@ -8,6 +8,7 @@ import argparse
 import json
 from typing import Any, TextIO
 
+from seedbed.cli.gateway import Gateway
 from seedbed.cli.parser import PROJECT_ROLES, PROJECT_SETTINGS
 from seedbed.cli.text import EXIT_OK, describe, shown
 from seedbed.core import reads
@@ -18,14 +19,21 @@ from seedbed.paths import resolve_data_dir
 
 
 class Reads:
-    """One invocation: the parsed arguments, the Context its verbs work on, and where
+    """One invocation: the parsed arguments, the gateway its verbs go through, and where
     output goes; and the commands that only read the store."""
 
     def __init__(self, args: argparse.Namespace, out: TextIO) -> None:
         self.args = args
         self.out = out
         self.data_dir = resolve_data_dir(args.data_dir)
-        self.ctx = Context.open(self.data_dir)
+        # Every verb goes through it: to the engine when one runs (cli/gateway.py).
+        self.gateway = Gateway(self.data_dir, getattr(args, "engine_socket", None))
+        self.call = self.gateway.call
+
+    @property
+    def ctx(self) -> Context:
+        """The data dir opened in this process, for what never goes through an engine."""
+        return self.gateway.context
 
     def emit(self, data: Any, text: str) -> None:
         if self.args.json:
@@ -42,14 +50,14 @@ class Reads:
             self.out.write(text + ("" if text.endswith("\n") else "\n"))
 
     def project_list(self) -> int:
-        projects = reads.list_projects(self.ctx)
+        projects = self.call(reads.list_projects)
         rows = [f"{p.id:>4}  {p.name:<20} {p.base_branch:<12} {p.path}" for p in projects]
         self.emit([p.model_dump(mode="json") for p in projects], "\n".join(rows) or "no projects")
         return EXIT_OK
 
     def project_show(self) -> int:
-        project = reads.find_project(self.ctx, self.args.project)
-        names = {p.id: p.name for p in reads.list_profiles(self.ctx)}
+        project = self.call(reads.find_project, self.args.project)
+        names = {p.id: p.name for p in self.call(reads.list_profiles)}
         values = project.model_dump(mode="json")
         rows = [f"#{project.id} {project.name}", f"  path: {project.path}"]
         for field in PROJECT_SETTINGS:
@@ -64,7 +72,7 @@ class Reads:
         return EXIT_OK
 
     def profile_show(self) -> int:
-        profile = reads.find_profile(self.ctx, self.args.name)
+        profile = self.call(reads.find_profile, self.args.name)
         values = profile.model_dump(mode="json")
         rows = [f"#{profile.id} {profile.name} ({profile.kind.value})"]
         for field in profile_fields(profile.kind)[2:]:  # after its name and kind
@@ -77,14 +85,14 @@ class Reads:
         return EXIT_OK
 
     def profile_list(self) -> int:
-        profiles = reads.list_profiles(self.ctx)
+        profiles = self.call(reads.list_profiles)
         rows = [f"{p.id:>4}  {p.name:<20} {p.kind.value:<10} {describe(p)}" for p in profiles]
         self.emit([p.model_dump(mode="json") for p in profiles], "\n".join(rows) or "no profiles")
         return EXIT_OK
 
     def task_list(self) -> int:
         a = self.args
-        tasks = reads.list_tasks(self.ctx, a.project, TaskState(a.state) if a.state else None)
+        tasks = self.call(reads.list_tasks, a.project, TaskState(a.state) if a.state else None)
         rows = [
             f"{t.id:>4}  {t.state.value:<16} {shown(t.phase.value):<19} "
             f"{t.title.splitlines()[0][:60]}"

@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import JsonValue, ValidationError
 
 from seedbed import secrets, vcs
 from seedbed.core.context import Changed, Context, Done
@@ -63,14 +63,15 @@ def add_project(
     name: str | None = None,
     base: str | None = None,
     roles: dict[str, str] | None = None,
-    **settings: Any,
+    settings: dict[str, JsonValue] | None = None,
 ) -> Done[Project]:
     """A new project on the repository at `path` (or above it), with these Project
-    settings (the model's defaults for the rest) and `roles`, the profiles by name of
-    its executor_profile_id, planner_profile_id, reviewer_profile_id ("": none); a
+    `settings` by field name (the model's defaults for the rest) and `roles`, the profiles
+    by name of its executor_profile_id, planner_profile_id, reviewer_profile_id ("": none); a
     repository already added is refused, by whatever path or symlink it is named, as is
     an unknown profile, before anything is written."""
     store = ctx.store
+    settings = dict(settings or {})
     for field, profile in (roles or {}).items():
         settings[field] = store.find_profile(profile).id if profile.strip() else None
     top = vcs.open_repository(path)
@@ -91,13 +92,15 @@ def add_project(
             "(it names a directory), starting with a letter or digit"
         )
     for field in ("setup_command", "check_command"):
-        check_text(settings.get(field, ""), field.replace("_", " "))
+        check_text(str(settings.get(field, "")), field.replace("_", " "))
     check_new_repository(store, top)
-    project = Project(
-        name=slugify(name or top.name, fallback="project") if name is None else name.strip(),
-        path=top,
-        base_branch=base,
-        **settings,
+    project = Project.model_validate(
+        {
+            **settings,
+            "name": slugify(top.name, fallback="project") if name is None else name.strip(),
+            "path": top,
+            "base_branch": base,
+        }
     )
     if not project.name:
         raise UserError("the project name is empty")
@@ -177,9 +180,13 @@ def update_project_settings(ctx: Context, project: Project) -> Done[Project]:
 # -- profiles ---------------------------------------------------------------------------
 
 
-def add_profile(ctx: Context, name: str, kind: AgentKind, **options: Any) -> Done[AgentProfile]:
-    """A new agent profile; options are AgentProfile fields, checked here for the user."""
-    return Done(value=ctx.store.add_profile(check_profile(name, kind, **options)), changed=PROFILES)
+def add_profile(
+    ctx: Context, name: str, kind: AgentKind, options: dict[str, JsonValue] | None = None
+) -> Done[AgentProfile]:
+    """A new agent profile; `options` are AgentProfile fields by name, checked here for
+    the user."""
+    profile = check_profile(name, kind, **(options or {}))
+    return Done(value=ctx.store.add_profile(profile), changed=PROFILES)
 
 
 def remove_profile(ctx: Context, name: str) -> Done[AgentProfile]:
@@ -227,11 +234,15 @@ def check_profile(name: str, kind: AgentKind, **options: Any) -> AgentProfile:
 
 
 def update_profile(
-    ctx: Context, profile_id: int, name: str, kind: AgentKind, **options: Any
+    ctx: Context,
+    profile_id: int,
+    name: str,
+    kind: AgentKind,
+    options: dict[str, JsonValue] | None = None,
 ) -> Done[AgentProfile]:
     """Replace profile `profile_id` with these settings, checked as `add_profile` does.
     Fields `options` leaves out get their defaults."""
     ctx.store.get_profile(profile_id)
-    profile = check_profile(name, kind, **options)
+    profile = check_profile(name, kind, **(options or {}))
     saved = ctx.store.update_profile(profile.model_copy(update={"id": profile_id}))
     return Done(value=saved, changed=PROFILES)

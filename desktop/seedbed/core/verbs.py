@@ -61,6 +61,9 @@ VERBS: dict[str, Callable[..., Any]] = {
     "comments.request_changes_with_comments": comments.request_changes_with_comments,
     "comments.diff_since_review": comments.diff_since_review,
     # projects and profiles
+    "setup.add_project": setup.add_project,
+    "setup.add_profile": setup.add_profile,
+    "setup.update_profile": setup.update_profile,
     "setup.update_project_settings": setup.update_project_settings,
     "setup.set_project_defaults": setup.set_project_defaults,
     "projects.remove_project": projects.remove_project,
@@ -102,9 +105,6 @@ NOT_VERBS: dict[Callable[..., Any], str] = {
     data_dir.owning: "holds the engine lock in the caller's own process",
     data_dir.settings: "the CLI's own read of settings.json; clients call read_settings",
     review_data.load_outline: "takes a callback (the window reads the outline then the files)",
-    setup.add_project: "takes **settings, which cannot be sent yet",
-    setup.add_profile: "takes **options, which cannot be sent yet",
-    setup.update_profile: "takes **options, which cannot be sent yet",
 }
 
 _NAMES: dict[Callable[..., Any], str] = {function: name for name, function in VERBS.items()}

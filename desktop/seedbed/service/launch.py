@@ -44,10 +44,13 @@ def answering(data_dir: Path, client_name: str = "command") -> Hello | None:
         return None
 
 
-def status(data_dir: Path) -> EngineStatus | None:
-    """What the engine of `data_dir` says of itself; None when none answers."""
+def status(
+    data_dir: Path, endpoint: UnixEndpoint | TcpEndpoint | None = None
+) -> EngineStatus | None:
+    """What the engine of `data_dir` (or at `endpoint`) says of itself; None when none
+    answers."""
     try:
-        with SyncClient.connect(data_dir) as client:
+        with SyncClient.connect(data_dir, endpoint=endpoint) as client:
             return EngineStatus.model_validate(client.call(STATUS))
     except EngineUnavailable:
         return None

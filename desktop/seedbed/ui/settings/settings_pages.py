@@ -392,8 +392,8 @@ class ProfilesPage(Page):
 
         def save() -> AgentProfile:
             if profile_id:
-                return update_profile(core, profile_id, profile.name, profile.kind, **fields).value
-            return add_profile(core, profile.name, profile.kind, **fields).value
+                return update_profile(core, profile_id, profile.name, profile.kind, fields).value
+            return add_profile(core, profile.name, profile.kind, fields).value
 
         self.run(save, on_done=self._saved)
 
