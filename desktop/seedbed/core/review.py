@@ -7,7 +7,7 @@ from seedbed import vcs
 from seedbed.core.commit_messages import discard_message, task_agent
 from seedbed.core.context import Changed, Context, Done
 from seedbed.core.runs import holding_task
-from seedbed.core.workspace import branch_exists, commit_work, remove_workspace
+from seedbed.core.workspace import branch_exists, commit_work, remove_workspace, worktree_path
 from seedbed.core.worktree_guard import WorkNotCommitted
 from seedbed.domain.errors import UserError
 from seedbed.domain.lifecycle import check_move
@@ -141,7 +141,7 @@ def _discard(store: Store, task_id: int, delete_branch: bool) -> Task:
     if task.worktree is not None:
         # A branch about to be deleted keeps nothing: its worktree is not committed (a
         # change that cannot be, a key or a nested repository in it, is simply dropped).
-        if task.worktree.exists() and not delete_branch:
+        if worktree_path(task) is not None and not delete_branch:
             message = discard_message(task, task_agent(store, task))
             try:
                 commit_work(project, task.worktree, message)

@@ -22,7 +22,7 @@ from seedbed.core.merging import base_moved_since_checks
 from seedbed.core.radar import budget_note, overlapping_tasks
 from seedbed.core.review_agent import ReviewVerdict, parse_verdict
 from seedbed.core.transcript import final_words
-from seedbed.core.workspace import branch_exists, live_worktree
+from seedbed.core.workspace import branch_exists, live_worktree, worktree_path
 from seedbed.domain.checks import shown_checks
 from seedbed.domain.diffs import Comment, FileDiff
 from seedbed.domain.errors import SeedbedError, UserError
@@ -279,8 +279,8 @@ def _read_new(ctx: Context, data: ReviewData, path: str) -> list[str]:
         cwd, new = data.diff_range.cwd, data.diff_range.new
         out = run_git(cwd, *PATHS_RAW, "show", "--no-textconv", f"{new}:{path}")
         return split_source(out.encode("utf-8", "surrogateescape").decode("utf-8", "replace"))
-    if data.live and task.worktree is not None and task.worktree.exists():
-        raw = (Path(task.worktree) / path).read_bytes()
+    if data.live and (worktree := worktree_path(task)) is not None:
+        raw = (worktree / path).read_bytes()
         return split_source(raw.decode("utf-8", "replace"))
     if task.branch is None:
         return []
