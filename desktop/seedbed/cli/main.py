@@ -38,6 +38,18 @@ def main(
         written = install()
         (out or sys.stdout).write("".join(f"{path}\n" for path in written))
         return EXIT_OK
+    if getattr(args, "install_service", False):
+        from seedbed.cli.service_unit import install as install_service
+
+        try:
+            unit = install_service(resolve_data_dir(args.data_dir))
+        except (UserError, OSError) as exc:
+            sys.stderr.write(f"error: cannot write the unit: {exc}\n")
+            return EXIT_USAGE
+        (out or sys.stdout).write(
+            f"{unit}\nstart it now and at each login: systemctl --user enable --now {unit.name}\n"
+        )
+        return EXIT_OK
     if args.cmd is None and gui is None:
         parser.print_help(out or sys.stdout)
         return EXIT_OK

@@ -134,6 +134,11 @@ def build_parser() -> Parser:
         action="store_true",
         help="add Seedbed to your desktop's launcher (entry and icons, for this user)",
     )
+    parser.add_argument(
+        "--install-service",
+        action="store_true",
+        help="write a systemd user unit that runs the data dir's engine from login on",
+    )
     parser.add_argument("--data-dir", help="where Seedbed keeps its data (env SEEDBED_DATA_DIR)")
     parser.add_argument(
         "--engine-socket",
