@@ -71,17 +71,25 @@ def send_command(
             "--dest=org.freedesktop.Notifications",
             "--object-path=/org/freedesktop/Notifications",
             "--method=org.freedesktop.Notifications.Notify",
-            # app_name, replaces_id, app_icon, summary, body, actions, hints, expire
-            APP_NAME,
+            "--",  # what follows is arguments, the expiry's -1 included
+            # app_name, replaces_id, app_icon, summary, body, actions, hints, expire;
+            # each in GVariant's text format (gdbus parses them so)
+            gvariant_string(APP_NAME),
             "0",
-            "",
-            notice.title,
-            notice.body,
+            gvariant_string(""),
+            gvariant_string(notice.title),
+            gvariant_string(notice.body),
             "[]",
             "{}",
             str(EXPIRE_MS),
         ]
     return None
+
+
+def gvariant_string(text: str) -> str:
+    """`text` as a GVariant text-format string, whatever it holds (quotes, newlines)."""
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    return f'"{escaped}"'
 
 
 def which_on(which: Callable[..., str | None], name: str, path: str | None) -> str | None:
