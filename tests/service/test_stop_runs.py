@@ -29,23 +29,30 @@ def start_slow_task(engines: Engines, seedbed: SeedbedCli, project: str, data_di
     return task
 
 
-def test_the_last_client_stopping_the_runs_stops_the_engine(
+def window(data_dir: Path) -> SyncClient:
+    """A client that watches as a window does (subscribed to "tasks")."""
+    client = SyncClient.connect(data_dir, client_name="window")
+    client.subscribe([TASKS])
+    return client
+
+
+def test_the_last_window_stopping_the_runs_stops_the_engine(
     engines: Engines, seedbed: SeedbedCli, project: str, data_dir: Path
 ) -> None:
     task = start_slow_task(engines, seedbed, project, data_dir)
-    assert launch.stop_runs(data_dir) == RunsStopped(runs=1, engine_stops=True)
-    assert engines.wait_gone(timeout=30)
+    with window(data_dir):  # the closing window; it asks on a connection of its own
+        assert launch.stop_runs(data_dir) == RunsStopped(runs=1, engine_stops=True)
+        assert engines.wait_gone(timeout=30)
     shown = seedbed.show(task)
     assert (shown["state"], shown["phase"]) == ("awaiting_review", "interrupted")
     assert launch.stop_runs(data_dir) is None  # no engine: nothing to stop
 
 
-def test_with_another_window_connected_the_engine_goes_on(
+def test_with_another_window_open_the_engine_goes_on(
     engines: Engines, seedbed: SeedbedCli, project: str, data_dir: Path
 ) -> None:
     task = start_slow_task(engines, seedbed, project, data_dir)
-    with SyncClient.connect(data_dir, client_name="window") as other:
-        other.subscribe([TASKS])
+    with window(data_dir), window(data_dir):  # the closing window, and another
         assert launch.stop_runs(data_dir) == RunsStopped(runs=1, engine_stops=False)
         wait_for(lambda: seedbed.show(task)["phase"] == "interrupted", 30, "the run stopped")
         status = launch.status(data_dir)

@@ -161,11 +161,14 @@ class EngineProcess:
 
     async def _stop_runs(self, params: NoParams) -> RunsStopped:
         """A window closing with "Stop": every run stops (work committed, the tasks
-        interrupted). With no other client connected the engine stops too, as it did
+        interrupted). When no other window watches, the engine stops too, as it did
         when it lived in the window: queued tasks wait for the next engine. Another
-        window is the user's still: its engine goes on, and so does the queue."""
+        window is the user's still: its engine goes on, and so does the queue.
+
+        Windows are the clients subscribed to "tasks": the closing one is at most one of
+        them (it may ask on a connection of its own, or have left already)."""
         runs = len(self.engine.runners)
-        alone = self.server.client_count() <= 1
+        alone = self.server.subscriber_count(TASKS) <= 1
         if alone:
             self.shutdown("a closing window stopped its runs")
         else:

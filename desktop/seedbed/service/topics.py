@@ -60,7 +60,7 @@ class EngineStatus(BaseModel):
 
 class RunsStopped(BaseModel):
     """What `engine.stop_runs` answers: how many runs it stops, and whether the engine
-    stops with them (no other client was connected)."""
+    stops with them (no other window watches)."""
 
     runs: int
     engine_stops: bool
