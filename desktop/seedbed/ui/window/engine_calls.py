@@ -8,6 +8,7 @@ lists it as an exception): what an engine process is lives there, not here.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -57,7 +58,9 @@ class ThreadStart(QObject):
             answer: tuple[int, bool, object] = (token, True, fn())
         except Exception as exc:  # handed to the GUI thread, which words it
             answer = (token, False, exc)
-        self._answered.emit(answer)
+        # The window may have gone meanwhile (it closed): nobody is left to answer.
+        with contextlib.suppress(RuntimeError):
+            self._answered.emit(answer)
 
     @Slot(object)
     def _on_answered(self, answer: tuple[int, bool, object]) -> None:

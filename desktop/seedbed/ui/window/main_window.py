@@ -481,6 +481,9 @@ class MainWindow(QMainWindow):
             self.save_state()
             event.accept()
             return
+        if self._stopping.busy:  # asked again while the engine is asked to stop the runs
+            event.ignore()
+            return
         running = self.context.host.running_count()
         plan = quit_plan(running, self.context.settings.value.on_quit)
         if plan is QuitPlan.ASK:
