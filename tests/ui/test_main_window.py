@@ -16,12 +16,13 @@ from PySide6.QtGui import QDragEnterEvent, QDropEvent, QImage
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
-from seedbed.domain.models import TaskState
+from seedbed.domain.models import OnQuit, TaskState
 from seedbed.store.lock import EngineLock, engine_running
 from seedbed.ui.board.task_dialog import TaskDialog
 from seedbed.ui.common.context import AppContext
 from seedbed.ui.settings.settings_dialog import SettingsDialog
 from seedbed.ui.window.main_window import MainWindow
+from seedbed.ui.window.quit_dialog import QuitAnswer
 from tests.conftest import SeedbedCli, make_repo
 from tests.ui.conftest import make_context
 
@@ -289,13 +290,13 @@ def test_closing_with_agents_running_asks_first(
     window = open_window(qtbot, app_context)
     task = add(seedbed, "Slow", "--profile", "slow", "--start")
     qtbot.waitUntil(lambda: app_context.host.running_count() == 1, timeout=RUN_TIMEOUT_MS)
-    questions: list[str] = []
-    window.confirm = lambda text: questions.append(text) or False
+    questions: list[int] = []
+    window.ask_quit = lambda running: questions.append(running) or None
     window.close()
-    assert window.isVisible() and "1 agent is running" in questions[0]
-    window.confirm = lambda text: True
+    assert window.isVisible() and questions == [1]
+    window.ask_quit = lambda running: QuitAnswer(OnQuit.STOP, remember=False)
     window.close()
-    assert not window.isVisible()
+    qtbot.waitUntil(lambda: not window.isVisible())
     app_context.host.stop()
     assert app_context.store.get_task(task).phase.value == "interrupted"
 

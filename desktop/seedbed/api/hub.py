@@ -74,6 +74,11 @@ class Hub:
     def __len__(self) -> int:
         return len(self._subscribers)
 
+    def subscribed(self, topic: str) -> int:
+        """Subscribers of `topic`. Also read off the loop: the copy is taken in one step
+        under the GIL, so it is a snapshot, never a set changing under its iteration."""
+        return sum(1 for s in tuple(self._subscribers) if topic in s.topics)
+
     def publish(self, topic: str, payload: Any) -> None:
         listeners = [s for s in self._subscribers if topic in s.topics]
         if not listeners:

@@ -151,6 +151,10 @@ class ApiServer:
         """Clients connected now (on the server's loop)."""
         return len(self._hub)
 
+    def subscriber_count(self, topic: str) -> int:
+        """Clients subscribed to `topic` now (any thread: a snapshot)."""
+        return self._hub.subscribed(topic)
+
     def publish(self, topic: str, payload: Any = None) -> None:
         """Send `payload` (JSON-able or a pydantic model) to the clients subscribed to
         `topic`. Never waits; callable from any thread."""

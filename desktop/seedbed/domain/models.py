@@ -70,6 +70,14 @@ class MergeStrategy(StrEnum):
     REBASE = "rebase"
 
 
+class OnQuit(StrEnum):
+    """What closing the window does while agents run."""
+
+    ASK = "ask"
+    KEEP = "keep"  # the window closes; the engine keeps running them in the background
+    STOP = "stop"  # their runs stop (work committed), then the window closes
+
+
 class AgentKind(StrEnum):
     COMMAND = "command"
     BUILTIN = "builtin"
@@ -594,4 +602,9 @@ class Settings(Model):
         le=1440,
         description="Minutes a background engine with no window and nothing to run waits "
         "before it exits (0: never).",
+    )
+    on_quit: OnQuit = Field(
+        OnQuit.ASK,
+        description="Closing the window while agents run: ask, keep them running in the "
+        "background, or stop them.",
     )

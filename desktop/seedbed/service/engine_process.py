@@ -30,18 +30,21 @@ from seedbed.api.server import ApiServer
 from seedbed.core.context import Context, Done
 from seedbed.core.verbs import VERBS
 from seedbed.domain.errors import UserError
-from seedbed.domain.models import TaskState
+from seedbed.domain.models import Control, TaskState
 from seedbed.engine.engine import Engine
 from seedbed.engine.watcher import StoreWatcher
+from seedbed.service.notify import Notifier
 from seedbed.service.topics import (
     CHANGES,
     EVENTS,
     PROJECTS,
     STATUS,
     STOP,
+    STOP_RUNS,
     TASKS,
     EngineStatus,
     EventsWritten,
+    RunsStopped,
     TaskChanged,
 )
 from seedbed.store import Store
@@ -95,8 +98,13 @@ class EngineProcess:
         # may be one this engine is about to declare interrupted.
         self._recovered = threading.Event()
         self._run_tasks: dict[int, int] = {}  # run id → its task's id
+        self._stopping: set[asyncio.Task[None]] = set()
+        # A window subscribes to "tasks"; while none does, a task that comes to need the
+        # user is told on the desktop.
+        self.notifier = Notifier(store, self._watched)
         register_functions(self.registry, VERBS, self._context, self._published)
         self.registry.add(STOP, NoParams, None, self._stop)
+        self.registry.add(STOP_RUNS, NoParams, RunsStopped, self._stop_runs)
         self.registry.add(STATUS, NoParams, EngineStatus, self._status)
         self.engine.task_listeners.append(self._task_changed)
         self.engine.event_listeners.append(self._events_written)
@@ -116,6 +124,7 @@ class EngineProcess:
         watcher = StoreWatcher(
             self.store.path, self._task_changed, self._events_written, self._projects_changed
         )
+        self.notifier.start()
         helpers = [
             asyncio.create_task(watcher.watch()),
             asyncio.create_task(self._note_recovered()),
@@ -130,6 +139,7 @@ class EngineProcess:
                 helper.cancel()
             await asyncio.gather(*helpers, return_exceptions=True)
             watcher.close()
+            self.notifier.close()
             await self.server.close()
             for sig in (signal.SIGINT, signal.SIGTERM):
                 loop.remove_signal_handler(sig)
@@ -148,6 +158,25 @@ class EngineProcess:
         # The answer goes out before the server closes: the engine's loop ends its runs
         # (work committed) first, from its next turn on.
         self.shutdown("asked by a client")
+
+    async def _stop_runs(self, params: NoParams) -> RunsStopped:
+        """A window closing with "Stop": every run stops (work committed, the tasks
+        interrupted). When no other window watches, the engine stops too, as it did
+        when it lived in the window: queued tasks wait for the next engine. Another
+        window is the user's still: its engine goes on, and so does the queue.
+
+        Windows are the clients subscribed to "tasks": the closing one is at most one of
+        them (it may ask on a connection of its own, or have left already)."""
+        runs = len(self.engine.runners)
+        alone = self.server.subscriber_count(TASKS) <= 1
+        if alone:
+            self.shutdown("a closing window stopped its runs")
+        else:
+            for runner in list(self.engine.runners.values()):
+                stopping = asyncio.create_task(runner.stop(Control.STOP))
+                self._stopping.add(stopping)
+                stopping.add_done_callback(self._stopping.discard)
+        return RunsStopped(runs=runs, engine_stops=alone)
 
     async def _exit_when_idle(self, seconds: float) -> None:
         look = min(IDLE_LOOK_S, max(0.05, seconds / 5))
@@ -204,6 +233,11 @@ class EngineProcess:
 
     def _task_changed(self, task_id: int) -> None:
         self.server.publish(TASKS, TaskChanged(task_id=task_id))
+        self.notifier.note(task_id)
+
+    def _watched(self) -> bool:
+        """Whether a window is connected (it subscribes to "tasks"; a command does not)."""
+        return self.server.subscriber_count(TASKS) > 0
 
     def _projects_changed(self) -> None:
         self.server.publish(PROJECTS, None)

@@ -20,7 +20,7 @@ from seedbed.api.errors import EngineStopped, EngineUnavailable
 from seedbed.api.protocol import Hello
 from seedbed.api.sync_client import SyncClient
 from seedbed.domain.errors import OperationError
-from seedbed.service.topics import STATUS, STOP, EngineStatus
+from seedbed.service.topics import STATUS, STOP, STOP_RUNS, EngineStatus, RunsStopped
 from seedbed.store.lock import engine_running
 
 LOG_NAME = "engine.log"
@@ -130,6 +130,17 @@ def stop(data_dir: Path, timeout: float = STOP_TIMEOUT_S) -> int | None:
             )
         time.sleep(_POLL_S * 5)
     return pid
+
+
+def stop_runs(data_dir: Path) -> RunsStopped | None:
+    """Ask the engine of `data_dir` to stop every run (see `engine.stop_runs`); it
+    answers at once, the runs then end with their work committed. None when no engine
+    answers (nothing of it runs)."""
+    try:
+        with SyncClient.connect(data_dir, client_name="window") as client:
+            return RunsStopped.model_validate(client.call(STOP_RUNS))
+    except (EngineUnavailable, EngineStopped):
+        return None
 
 
 def log_tail(data_dir: Path, lines: int = LOG_LINES) -> str:

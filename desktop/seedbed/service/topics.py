@@ -14,9 +14,10 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict
 
-# The engine's own verbs (beside core's): what it is, and stopping it.
+# The engine's own verbs (beside core's): what it is, stopping it, stopping its runs.
 STATUS = "engine.status"
 STOP = "engine.stop"
+STOP_RUNS = "engine.stop_runs"
 
 TASKS = "tasks"
 PROJECTS = "projects"
@@ -55,3 +56,11 @@ class EngineStatus(BaseModel):
     queued_tasks: int  # tasks waiting for a free slot
     clients: int  # connections now, the asking one included
     idle_exit_s: float | None  # how long it waits, idle, before it exits (None: never)
+
+
+class RunsStopped(BaseModel):
+    """What `engine.stop_runs` answers: how many runs it stops, and whether the engine
+    stops with them (no other window watches)."""
+
+    runs: int
+    engine_stops: bool

@@ -29,12 +29,16 @@ class Bridge(QObject):
         events_appended(dict[int, int]): run id → the newest stored event's seq.
         mode_changed(str, str): "engine" or "follow", and a sentence for the user.
         projects_changed(): a project was added or removed (by any process).
+        engine_lost(str): the connection to the engine process dropped; why, in words.
+        engine_back(): an engine answers again.
     """
 
     tasks_changed = Signal(object)
     events_appended = Signal(object)
     projects_changed = Signal()
     mode_changed = Signal(str, str)
+    engine_lost = Signal(str)
+    engine_back = Signal()
     _woken = Signal()
     _call_finished = Signal(object)
     _mode_noted = Signal(str, str)

@@ -7,37 +7,11 @@ from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QSystemTrayIcon
 
 from seedbed.core import reads
+from seedbed.core.attention import needs_you_order, notification_for
 from seedbed.core.context import Context
 from seedbed.domain.errors import UserError
-from seedbed.domain.models import Phase, Task, TaskState
+from seedbed.domain.models import Task, TaskState
 from seedbed.ui.common.context import AppContext
-
-FAILED = (Phase.AGENT_FAILED, Phase.CHECKS_FAILED, Phase.CONFLICT, Phase.MERGE_CHECKS_FAILED)
-
-
-def needs_you_order(tasks: list[Task]) -> list[Task]:
-    """Tasks awaiting review, the one waiting longest first; an approved one whose merge
-    is queued or checked needs no one."""
-    waiting = [
-        t for t in tasks if t.state is TaskState.AWAITING_REVIEW and t.phase is not Phase.MERGING
-    ]
-    return sorted(waiting, key=lambda t: (t.updated_at, t.id))
-
-
-def notification_for(before: Task | None, after: Task) -> tuple[str, str] | None:
-    """(title, body) when a task has just come to need the user, else None."""
-    if after.state is not TaskState.AWAITING_REVIEW or after.phase is Phase.MERGING:
-        return None
-    if before is not None and before.state is TaskState.AWAITING_REVIEW:
-        if before.phase == after.phase:
-            return None
-    elif before is not None and before.state is not TaskState.RUNNING:
-        return None
-    title = " ".join(after.title.split())
-    if after.phase in FAILED:
-        what = after.phase.value.replace("_", " ")
-        return f"#{after.id} needs you: {what}", title + (f"\n{after.error}" if after.error else "")
-    return f"#{after.id} is ready for review", title
 
 
 def attention_snapshot(ctx: Context, task_ids: list[int] | None) -> tuple[list[Task], list[Task]]:

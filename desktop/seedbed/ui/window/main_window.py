@@ -25,9 +25,10 @@ from seedbed.core import reads
 from seedbed.core.tasks import set_foreground
 from seedbed.domain.errors import UserError
 from seedbed.domain.models import Card, Project, TaskState
-from seedbed.ui.board.board import Board, ask
+from seedbed.ui.board.board import Board
 from seedbed.ui.common import theme
 from seedbed.ui.common.actions import add_action
+from seedbed.ui.common.background import BackgroundCall
 from seedbed.ui.common.context import AppContext
 from seedbed.ui.common.host import ENGINE, FOLLOW
 from seedbed.ui.log.foreground import MAX_TILES, ForegroundView
@@ -37,6 +38,9 @@ from seedbed.ui.setup.agent_hint import AgentHint
 from seedbed.ui.setup.projects import ProjectAdder, ProjectSelector, has_local_urls
 from seedbed.ui.setup.welcome import WelcomePage
 from seedbed.ui.window.attention import Attention
+from seedbed.ui.window.engine_banner import EngineBanner
+from seedbed.ui.window.engine_calls import ThreadStart, stop_runs
+from seedbed.ui.window.quit_dialog import QuitAnswer, QuitDialog, QuitPlan, quit_plan
 from seedbed.ui.window.startup_probe import STARTUP_PROBE, PaintProbe
 from seedbed.ui.window.task_header import TaskHeader
 from seedbed.ui.window.task_windows import TaskWindows, reviewable
@@ -60,8 +64,13 @@ class MainWindow(QMainWindow):
         self.setAcceptDrops(True)
         self._needs_you = 0
         self._pending_select = 0
-        # Asked before closing with agents running (a modal question; tests answer it).
-        self.confirm: Callable[[str], bool] = lambda text: ask(self, text)
+        # Asked before closing with agents running, unless the setting on_quit says what
+        # to do (a modal dialog; None: cancelled).
+        self.ask_quit: Callable[[int], QuitAnswer | None] = lambda n: QuitDialog.ask(self, n)
+        self._closing = False  # the runs were dealt with: the next close is the last
+        self._stopping = BackgroundCall(ThreadStart(self), self)
+        self._stopping.finished.connect(self._on_stopping_finished)
+        self._stopping.failed.connect(self._on_stopping_failed)
         self._ui_state = QSettings(str(context.data_dir / WINDOW_STATE), QSettings.Format.IniFormat)
 
         self.board = Board(context, self)
@@ -97,6 +106,8 @@ class MainWindow(QMainWindow):
         central = QWidget(self)
         layout = QVBoxLayout(central)
         layout.setContentsMargins(6, 6, 6, 6)
+        self.engine_banner = EngineBanner(context.data_dir, context.bridge, central)
+        layout.addWidget(self.engine_banner)
         layout.addWidget(self.banner)
         self.agent_hint = AgentHint(context, central)  # a project but no agent that can run
         layout.addWidget(self.agent_hint)
@@ -464,17 +475,45 @@ class MainWindow(QMainWindow):
         self._ui_state.sync()
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        running = self.context.host.running_count()
-        if running and not self.confirm(self.close_question(running)):
+        """With agents running: stop them or keep them running in the background, as the
+        setting on_quit says or as the user answers (remembered if asked to)."""
+        if self._closing:
+            self.save_state()
+            event.accept()
+            return
+        if self._stopping.busy:  # asked again while the engine is asked to stop the runs
             event.ignore()
+            return
+        running = self.context.host.running_count()
+        plan = quit_plan(running, self.context.settings.value.on_quit)
+        if plan is QuitPlan.ASK:
+            answer = self.ask_quit(running)
+            if answer is None:
+                event.ignore()
+                return
+            if answer.remember:
+                settings = self.context.settings.value
+                self.context.settings.save(settings.model_copy(update={"on_quit": answer.choice}))
+            plan = QuitPlan(answer.choice.value)
+        if plan is QuitPlan.STOP:
+            # The engine is asked off the GUI thread; the window closes when it answered.
+            event.ignore()
+            self.setEnabled(False)
+            self.statusBar().showMessage(f"Stopping {running} agent{'s' if running != 1 else ''}…")
+            self._stopping.run(stop_runs, self.context.data_dir)
             return
         self.save_state()
         event.accept()
 
-    @staticmethod
-    def close_question(running: int) -> str:
-        return (
-            f"{running} agent{'s are' if running != 1 else ' is'} running. Closing Seedbed "
-            "stops them: their work so far is committed, and the tasks wait for review as "
-            "interrupted (Resume continues them).\n\nClose anyway?"
-        )
+    @Slot(object)
+    def _on_stopping_finished(self, _stopped: object) -> None:
+        self._close_now()
+
+    @Slot(str)
+    def _on_stopping_failed(self, message: str) -> None:
+        self.setEnabled(True)
+        self.show_error(f"The agents could not be stopped: {message}")
+
+    def _close_now(self) -> None:
+        self._closing = True
+        self.close()
