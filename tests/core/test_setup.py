@@ -73,10 +73,12 @@ def test_profile_add_on_the_cli_uses_the_same_rules(seedbed: SeedbedCli) -> None
 
 
 def test_update_profile_replaces_every_field(store: Store) -> None:
-    first = add_profile(Context(store), "w", AgentKind.COMMAND, command="true", timeout=5.0).value
-    other = add_profile(Context(store), "other", AgentKind.COMMAND, command="true").value
+    first = add_profile(
+        Context(store), "w", AgentKind.COMMAND, {"command": "true", "timeout": 5.0}
+    ).value
+    other = add_profile(Context(store), "other", AgentKind.COMMAND, {"command": "true"}).value
     updated = update_profile(
-        Context(store), first.id, "worker", AgentKind.CODEX, model="gpt-x"
+        Context(store), first.id, "worker", AgentKind.CODEX, {"model": "gpt-x"}
     ).value
     assert updated.id == first.id
     stored = store.get_profile(first.id)

@@ -38,7 +38,7 @@ def ctx(data_dir: Path, repo: Path) -> Iterator[Context]:
 
 
 def with_profile(ctx: Context) -> None:
-    add_profile(ctx, "worker", AgentKind.COMMAND, command="true")
+    add_profile(ctx, "worker", AgentKind.COMMAND, {"command": "true"})
 
 
 def test_a_task_is_made_whole_and_says_so(ctx: Context) -> None:
@@ -141,7 +141,7 @@ def test_an_edit_sets_the_task_and_its_options_at_once(ctx: Context) -> None:
 
 
 def test_the_verbs_say_what_they_changed(ctx: Context) -> None:
-    assert add_profile(ctx, "w", AgentKind.COMMAND, command="true").changed == Changed(
+    assert add_profile(ctx, "w", AgentKind.COMMAND, {"command": "true"}).changed == Changed(
         profiles=True
     )
     task = create_task(ctx, TaskDraft(project="demo", title="T")).value

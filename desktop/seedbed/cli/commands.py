@@ -173,7 +173,7 @@ class Cli(Reads):
     def profile_add(self) -> int:
         a = self.args
         options = given_fields(a, PROFILE_SETTINGS)
-        profile = add_profile(self.ctx, a.name, AgentKind(a.kind), **options).value
+        profile = add_profile(self.ctx, a.name, AgentKind(a.kind), options).value
         self.emit(profile.model_dump(mode="json"), str(profile.id))
         return EXIT_OK
 
@@ -186,7 +186,7 @@ class Cli(Reads):
             **given_fields(a, PROFILE_SETTINGS),
         }
         name = a.rename if a.rename is not None else profile.name
-        updated = update_profile(self.ctx, profile.id, name, kind, **options).value
+        updated = update_profile(self.ctx, profile.id, name, kind, options).value
         self.emit(updated.model_dump(mode="json"), f"profile {updated.name} updated")
         return EXIT_OK
 

@@ -167,7 +167,5 @@ def add_local_profile(ctx: Context, server: LocalServer, model: str) -> Done[Age
         ctx,
         profile_name(server, taken),
         AgentKind.BUILTIN,
-        provider=ProviderKind.OPENAI,
-        base_url=server.base_url,
-        model=model,
+        {"provider": ProviderKind.OPENAI, "base_url": server.base_url, "model": model},
     )

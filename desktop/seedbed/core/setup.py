@@ -177,9 +177,12 @@ def update_project_settings(ctx: Context, project: Project) -> Done[Project]:
 # -- profiles ---------------------------------------------------------------------------
 
 
-def add_profile(ctx: Context, name: str, kind: AgentKind, **options: Any) -> Done[AgentProfile]:
+def add_profile(
+    ctx: Context, name: str, kind: AgentKind, options: dict[str, Any] | None = None
+) -> Done[AgentProfile]:
     """A new agent profile; options are AgentProfile fields, checked here for the user."""
-    return Done(value=ctx.store.add_profile(check_profile(name, kind, **options)), changed=PROFILES)
+    profile = check_profile(name, kind, **(options or {}))
+    return Done(value=ctx.store.add_profile(profile), changed=PROFILES)
 
 
 def remove_profile(ctx: Context, name: str) -> Done[AgentProfile]:
@@ -227,11 +230,15 @@ def check_profile(name: str, kind: AgentKind, **options: Any) -> AgentProfile:
 
 
 def update_profile(
-    ctx: Context, profile_id: int, name: str, kind: AgentKind, **options: Any
+    ctx: Context,
+    profile_id: int,
+    name: str,
+    kind: AgentKind,
+    options: dict[str, Any] | None = None,
 ) -> Done[AgentProfile]:
     """Replace profile `profile_id` with these settings, checked as `add_profile` does.
     Fields `options` leaves out get their defaults."""
     ctx.store.get_profile(profile_id)
-    profile = check_profile(name, kind, **options)
+    profile = check_profile(name, kind, **(options or {}))
     saved = ctx.store.update_profile(profile.model_copy(update={"id": profile_id}))
     return Done(value=saved, changed=PROFILES)

@@ -65,6 +65,8 @@ VERBS: dict[str, Callable[..., Any]] = {
     "setup.set_project_defaults": setup.set_project_defaults,
     "projects.remove_project": projects.remove_project,
     "projects.add_repository": projects.add_repository,
+    "setup.add_profile": setup.add_profile,
+    "setup.update_profile": setup.update_profile,
     "setup.remove_profile": setup.remove_profile,
     "agent_setup.agent_problems": agent_setup.agent_problems,
     "agent_setup.create_agent": agent_setup.create_agent,
@@ -93,9 +95,14 @@ VERBS: dict[str, Callable[..., Any]] = {
     "radar.overlapping_tasks": radar.overlapping_tasks,
     "task_detail.task_detail": task_detail.task_detail,
     "review_data.load_review": review_data.load_review,
+    "review_data.load_outline_in_tree_order": review_data.load_outline_in_tree_order,
     "review_data.load_comments": review_data.load_comments,
     "diffs.diff_text": diffs.diff_text,
 }
+
+# Verbs that may wait long without working: an approve waits its turn in the merge
+# queue. The engine runs them in a pool of their own, so reads never wait behind them.
+WAITING: frozenset[str] = frozenset({"merging.approve"})
 
 # Functions of core that take a Context but are not served, and why.
 NOT_VERBS: dict[Callable[..., Any], str] = {
@@ -103,8 +110,6 @@ NOT_VERBS: dict[Callable[..., Any], str] = {
     data_dir.settings: "the CLI's own read of settings.json; clients call read_settings",
     review_data.load_outline: "takes a callback (the window reads the outline then the files)",
     setup.add_project: "takes **settings, which cannot be sent yet",
-    setup.add_profile: "takes **options, which cannot be sent yet",
-    setup.update_profile: "takes **options, which cannot be sent yet",
 }
 
 _NAMES: dict[Callable[..., Any], str] = {function: name for name, function in VERBS.items()}

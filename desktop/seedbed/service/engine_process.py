@@ -28,7 +28,7 @@ from seedbed.api.protocol import NoParams
 from seedbed.api.registry import Registry
 from seedbed.api.server import ApiServer
 from seedbed.core.context import Context, Done
-from seedbed.core.verbs import VERBS
+from seedbed.core.verbs import VERBS, WAITING
 from seedbed.domain.errors import UserError
 from seedbed.domain.models import TaskState
 from seedbed.engine.engine import Engine
@@ -80,11 +80,15 @@ class EngineProcess:
         *,
         until_idle: bool = False,
         idle_exit_s: float | None = None,
+        handle_signals: bool = True,
     ) -> None:
+        """`handle_signals`: SIGINT and SIGTERM stop it (only on the main thread: an
+        engine on another thread, in a test, is stopped by `shutdown`)."""
         self.store = store
         self.context = Context(store)
         self.data_dir = data_dir
         self.until_idle = until_idle
+        self.handle_signals = handle_signals
         self.idle_exit_s = idle_exit_s
         self.engine = Engine(store, data_dir, max_parallel)
         self.registry = Registry()
@@ -95,7 +99,7 @@ class EngineProcess:
         # may be one this engine is about to declare interrupted.
         self._recovered = threading.Event()
         self._run_tasks: dict[int, int] = {}  # run id → its task's id
-        register_functions(self.registry, VERBS, self._context, self._published)
+        register_functions(self.registry, VERBS, self._context, self._published, WAITING)
         self.registry.add(STOP, NoParams, None, self._stop)
         self.registry.add(STATUS, NoParams, EngineStatus, self._status)
         self.engine.task_listeners.append(self._task_changed)
@@ -103,7 +107,8 @@ class EngineProcess:
 
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
+        signals = (signal.SIGINT, signal.SIGTERM) if self.handle_signals else ()
+        for sig in signals:
             loop.add_signal_handler(sig, self._signalled, sig)
         endpoint = await self.server.serve_unix()
         logger.info(
@@ -131,7 +136,7 @@ class EngineProcess:
             await asyncio.gather(*helpers, return_exceptions=True)
             watcher.close()
             await self.server.close()
-            for sig in (signal.SIGINT, signal.SIGTERM):
+            for sig in signals:
                 loop.remove_signal_handler(sig)
             logger.info("engine (pid %d) stopped%s", os.getpid(), self.stop_reason)
 
@@ -181,6 +186,8 @@ class EngineProcess:
 
     def _published(self, value: Any) -> None:
         if isinstance(value, Done) and value.changed:
+            if value.changed.settings:  # the window's settings: how many run at once
+                self.engine.max_parallel = max(1, load_settings(self.data_dir).max_parallel)
             self.server.publish(CHANGES, value.changed)
 
     async def _status(self, params: NoParams) -> EngineStatus:

@@ -140,7 +140,7 @@ class DiscardDialog(QDialog):
         if self._busy or self.task.id not in task_ids:
             return
         try:
-            self.task = reads.get_task(self.context.core, self.task.id)
+            self.task = self.context.host.remote(reads.get_task, self.task.id)
         except SeedbedError as exc:
             self.error_label.show_message(str(exc))
             return
@@ -158,7 +158,6 @@ class DiscardDialog(QDialog):
         self._update_buttons()
         self.context.host.call(
             discard,
-            self.context.core,
             self.task.id,
             self._delete_branch(),
             on_done=lambda done: self._on_discard_done(done.value),

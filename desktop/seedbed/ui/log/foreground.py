@@ -75,7 +75,7 @@ class ForegroundTile(QFrame):
     def update_header(self) -> None:
         """Read the task's title and phase again (one short read)."""
         try:
-            task = reads.get_task(self._context.core, self.task_id)
+            task = self._context.host.remote(reads.get_task, self.task_id)
         except UserError:
             self.title.setText(f"#{self.task_id} (gone)")
             self.phase.clear()

@@ -80,7 +80,6 @@ class ProjectAdder(QObject):
             return
         self.context.host.call(
             add_repository,
-            self.context.core,
             path,
             on_done=self._on_add_done,
             on_error=self._on_add_failed,
@@ -144,7 +143,7 @@ class ProjectSelector(QComboBox):
     def reload(self, select_id: int | None = None) -> None:
         """List the store's projects again and show `select_id` (else the one shown
         before, else the first)."""
-        projects = reads.list_projects(self.context.core)
+        projects = self.context.host.remote(reads.list_projects)
         wanted = select_id if select_id is not None else self._current
         self.blockSignals(True)
         try:

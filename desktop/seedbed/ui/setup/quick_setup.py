@@ -152,7 +152,6 @@ class QuickSetup(QGroupBox):
         self.error_label.show_message("")
         self._creating.run(
             create_agent,
-            self.context.core,
             self._kind(),
             self._provider(),
             self.model.text(),

@@ -29,7 +29,7 @@ from seedbed.ui.board.board import Board, ask
 from seedbed.ui.common import theme
 from seedbed.ui.common.actions import add_action
 from seedbed.ui.common.context import AppContext
-from seedbed.ui.common.host import ENGINE, FOLLOW
+from seedbed.ui.common.host import ENGINE, LOST
 from seedbed.ui.log.foreground import MAX_TILES, ForegroundView
 from seedbed.ui.log.log_view import LogPanel
 from seedbed.ui.review.reviewer import ReviewWindow
@@ -271,7 +271,7 @@ class MainWindow(QMainWindow):
 
     @Slot(str, str)
     def _on_bridge_mode_changed(self, mode: str, message: str) -> None:
-        if mode == FOLLOW:
+        if mode == LOST:
             palette = self.palette()
             colour = theme.warning(palette)
             self.banner.setStyleSheet(
@@ -289,8 +289,8 @@ class MainWindow(QMainWindow):
             running = self.context.host.running_count()
             limit = self.context.settings.value.max_parallel
             self.engine_label.setText(f"engine: {running} running, at most {limit}")
-        elif mode == FOLLOW:
-            self.engine_label.setText("following another engine (read-only)")
+        elif mode == LOST:
+            self.engine_label.setText("engine stopped")
         else:
             self.engine_label.setText("")  # a screenshot: nothing runs, nothing to say
 
@@ -324,7 +324,7 @@ class MainWindow(QMainWindow):
         if self.board.select_task(task_id):
             return
         try:
-            task = reads.get_task(self.context.core, task_id)
+            task = self.context.host.remote(reads.get_task, task_id)
         except UserError as exc:  # deleted meanwhile
             self.statusBar().showMessage(str(exc), 8000)
             return
@@ -385,7 +385,6 @@ class MainWindow(QMainWindow):
             return
         self.context.host.call(
             set_foreground,
-            self.context.core,
             task_id,
             False,
             on_done=lambda _t: self.board.refresh_tasks([task_id]),
