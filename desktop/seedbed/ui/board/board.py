@@ -295,7 +295,7 @@ class Board(QWidget):
         if card is None:
             return "That card is not on this board."
         if self.context.read_only:
-            return "Read-only: another engine owns this data dir."
+            return "Read-only: the engine of this data dir stopped."
         plan = plan_move(card.task, target)
         return plan.message if plan.kind is MoveKind.REFUSE else ""
 
@@ -315,7 +315,7 @@ class Board(QWidget):
             return
         if self.context.read_only:
             self.message_posted.emit(
-                "Read-only: another engine owns this data dir; nothing was changed.", True
+                "Read-only: the engine of this data dir stopped; nothing was changed.", True
             )
             return
         strategy = self.context.settings.value.merge_strategy

@@ -23,8 +23,8 @@ from seedbed.ui.common.errors import describe_error
 from seedbed.ui.common.widgets import ErrorLabel
 
 READ_ONLY_MESSAGE = (
-    "Another Seedbed engine owns this data dir, so this window is read-only and nothing "
-    "was discarded. It takes over when that engine stops."
+    "The engine of this data dir stopped, so this window is read-only and nothing "
+    "was discarded."
 )
 ARCHIVE_HINT = (
     "The card moves to the archive, with its runs and logs; "

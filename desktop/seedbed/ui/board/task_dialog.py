@@ -31,8 +31,8 @@ from seedbed.ui.common.widgets import ErrorLabel
 NO_PROFILE = "no profile yet — add one in Settings"
 FIRST_THAT_RUNS = "the first that can run"
 READ_ONLY_MESSAGE = (
-    "Another Seedbed engine owns this data dir, so this window is read-only and nothing "
-    "was saved. It takes over when that engine stops; what you typed stays here."
+    "The engine of this data dir stopped, so this window is read-only and nothing "
+    "was saved; what you typed stays here."
 )
 PLAN_FIRST_TIP = (
     "The planner (below; else the task's profile) reads the repository and writes a "

@@ -24,7 +24,7 @@ from seedbed.ui.common.widgets import ErrorLabel
 from seedbed.ui.review.decision import DecisionPanel
 from seedbed.ui.review.side_panel import SidePanel
 
-READ_ONLY = "Another Seedbed engine owns this data dir: this window only reads."
+READ_ONLY = "The engine of this data dir stopped: this window only reads."
 
 
 class Reviewing(Protocol):

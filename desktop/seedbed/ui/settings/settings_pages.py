@@ -96,8 +96,8 @@ def error_text(error: BaseException) -> str:
 
 
 READ_ONLY_SETTINGS = (
-    "Read-only: another Seedbed engine owns this data dir and this window only follows it. "
-    "Change this there (`seedbed profile …`, `seedbed project …`) or once it stops."
+    "Read-only: the engine of this data dir stopped. "
+    "Change this once it runs again (or with `seedbed profile …`, `seedbed project …`)."
 )
 
 

@@ -16,8 +16,8 @@ from seedbed.ui.common.context import AppContext
 from seedbed.ui.common.errors import describe_error
 
 READ_ONLY_MESSAGE = (
-    "Another Seedbed engine owns this data dir, so this window is read-only and no "
-    "project was added. It takes over when that engine stops."
+    "The engine of this data dir stopped, so this window is read-only and no "
+    "project was added."
 )
 
 
