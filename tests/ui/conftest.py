@@ -22,6 +22,7 @@ from seedbed.store.settings import load_settings
 from seedbed.ui.common.context import AppContext
 from seedbed.ui.setup import welcome
 from tests.conftest import SeedbedCli
+from tests.service.conftest import engines  # noqa: F401  (real engine processes)
 
 
 class ThreadEngine:
@@ -76,7 +77,7 @@ def engine(data_dir: Path) -> Iterator[ThreadEngine]:
 
 
 @dataclass
-class TestContext(AppContext):
+class CheckedContext(AppContext):
     """The window's AppContext, plus a Context of the test's own to set up and check
     the data dir: the window never reads it (it holds no store)."""
 
@@ -87,11 +88,11 @@ class TestContext(AppContext):
         return self.core.store
 
 
-def make_context(data_dir: Path) -> TestContext:
+def make_context(data_dir: Path) -> CheckedContext:
     """A window's context connected to the engine of `data_dir` (one must run, or the
     host starts one detached)."""
     context = AppContext.open(data_dir)
-    return TestContext(
+    return CheckedContext(
         data_dir=context.data_dir,
         bridge=context.bridge,
         host=context.host,
@@ -109,7 +110,9 @@ def no_local_model_servers(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def app_context(qapp: QApplication, data_dir: Path, engine: ThreadEngine) -> Iterator[TestContext]:
+def app_context(
+    qapp: QApplication, data_dir: Path, engine: ThreadEngine
+) -> Iterator[CheckedContext]:
     """An AppContext over the test's data dir, connected to its engine (`engine`).
 
     Add the project and profiles (with the `seedbed` fixture) *before* asking for this

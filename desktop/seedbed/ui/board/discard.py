@@ -23,8 +23,7 @@ from seedbed.ui.common.errors import describe_error
 from seedbed.ui.common.widgets import ErrorLabel
 
 READ_ONLY_MESSAGE = (
-    "The engine of this data dir stopped, so this window is read-only and nothing "
-    "was discarded."
+    "The engine of this data dir stopped, so this window is read-only and nothing was discarded."
 )
 ARCHIVE_HINT = (
     "The card moves to the archive, with its runs and logs; "

@@ -158,7 +158,15 @@ class EngineHost:
         """Call the verb `fn` in the engine and wait for its answer: for a worker thread
         (a composed read), never the GUI thread nor the host's loop."""
         assert self._loop is not None, "start() the host first"
-        return asyncio.run_coroutine_threadsafe(self._verb(fn, args, kwargs), self._loop).result()
+        if self._closing or self._loop.is_closed():
+            raise EngineStopped(f"this window is closing: {fn.__name__} was not asked")
+        call = self._verb(fn, args, kwargs)
+        try:
+            future = asyncio.run_coroutine_threadsafe(call, self._loop)
+        except RuntimeError:  # the loop closed meanwhile
+            call.close()
+            raise EngineStopped(f"this window is closing: {fn.__name__} was not asked") from None
+        return future.result()
 
     async def _call(self, fn: Callable[..., Any], args: tuple[Any, ...], kw: dict[str, Any]) -> Any:
         if is_verb(fn):

@@ -23,6 +23,7 @@ from pydantic import ValidationError
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QObject, QPersistentModelIndex, Qt
 
 from seedbed.core import transcript
+from seedbed.domain.errors import SeedbedError
 from seedbed.domain.events import Event, RawEvent, ToolCallEvent, ToolResultEvent, parse_event
 from seedbed.ui.common.host import Remote
 from seedbed.ui.log.log_render import LINE_CHARS, Line, render_detail, render_line, search_text
@@ -99,14 +100,14 @@ class LogModel(QAbstractListModel):
         self.beginResetModel()
         self._run_id = run_id
         self._pages.clear()
-        self._count = 0 if run_id is None else self._read(transcript.log_row_count, run_id)
+        self._count = 0 if run_id is None else self._ask(0, transcript.log_row_count, run_id)
         self.endResetModel()
 
     def refresh(self) -> int:
         """Take in the rows stored since the last look; returns how many arrived."""
         if self._run_id is None:
             return 0
-        count = self._read(transcript.log_row_count, self._run_id)
+        count = self._ask(self._count, transcript.log_row_count, self._run_id)
         old = self._count
         if count < old:  # the log never shrinks; if it did, start over
             self.set_run(self._run_id)
@@ -119,6 +120,13 @@ class LogModel(QAbstractListModel):
         self._pages.pop((old - 1) // PAGE_ROWS, None)
         self.endInsertRows()
         return count - old
+
+    def _ask(self, default: Any, fn: Any, *args: Any) -> Any:
+        """fn(*args) asked of the engine; `default` when it cannot answer (it stopped)."""
+        try:
+            return self._read(fn, *args)
+        except SeedbedError:
+            return default
 
     def cached_rows(self) -> int:
         """Rows held in memory now (at most MAX_PAGES * PAGE_ROWS)."""
@@ -138,8 +146,8 @@ class LogModel(QAbstractListModel):
         data = page.data[i]
         if data is None:  # a big row, dropped after rendering: read it again, keep nothing
             assert self._run_id is not None
-            [(_row, _seq, data)] = self._read(transcript.log_rows, self._run_id, row, 1)
-            return parse_row(data)
+            rows = self._ask([], transcript.log_rows, self._run_id, row, 1)
+            return parse_row(rows[0][2]) if rows else None
         event = page.events[i] = parse_row(data)
         return event
 
@@ -165,7 +173,7 @@ class LogModel(QAbstractListModel):
         call = self.event_at(row)
         if not isinstance(call, ToolCallEvent) or self._run_id is None:
             return None
-        for data in self._read(transcript.tool_results_after, self._run_id, row, RESULT_WINDOW):
+        for data in self._ask([], transcript.tool_results_after, self._run_id, row, RESULT_WINDOW):
             if call.call_id and call.call_id not in data:
                 continue
             event = parse_row(data)
@@ -189,7 +197,10 @@ class LogModel(QAbstractListModel):
         page = self._pages.get(number)
         if page is None or row - page.first >= page.size():
             first = number * PAGE_ROWS
-            page = _Page(first, self._read(transcript.log_rows, self._run_id, first, PAGE_ROWS))
+            rows = self._ask(None, transcript.log_rows, self._run_id, first, PAGE_ROWS)
+            if rows is None:
+                return None  # the engine is gone: nothing to show, nothing kept
+            page = _Page(first, rows)
             self._pages[number] = page
             while len(self._pages) > MAX_PAGES:
                 self._pages.popitem(last=False)

@@ -223,7 +223,10 @@ class LogPanel(QWidget):
         if run.id == self.model.run_id:
             rows = self.model.rowCount()
         else:
-            rows = self._context.host.remote(transcript.log_row_count, run.id)
+            try:
+                rows = self._context.host.remote(transcript.log_row_count, run.id)
+            except SeedbedError:
+                rows = 0
         return f"Run {run.number} · {run.kind.value} · {run.status.value} · {rows:,} events"
 
     def _current_run(self) -> Run | None:
@@ -250,7 +253,10 @@ class LogPanel(QWidget):
         elif run is None:
             text = "No runs yet: the log appears when the task starts."
         elif run.status is RunStatus.RUNNING:
-            pending = self._context.host.remote(transcript.pending_text, run.id)
+            try:
+                pending = self._context.host.remote(transcript.pending_text, run.id)
+            except SeedbedError:
+                pending = ""
             if pending:
                 text = "writing… " + first_line(pending[-PENDING_CHARS:], PENDING_CHARS)
         self.note.set_note(text)

@@ -16,8 +16,7 @@ from seedbed.ui.common.context import AppContext
 from seedbed.ui.common.errors import describe_error
 
 READ_ONLY_MESSAGE = (
-    "The engine of this data dir stopped, so this window is read-only and no "
-    "project was added."
+    "The engine of this data dir stopped, so this window is read-only and no project was added."
 )
 
 

@@ -147,7 +147,9 @@ class QuickSetup(QGroupBox):
     @Slot()
     def _on_create_button_clicked(self) -> None:
         if self.context.read_only:
-            self.error_label.show_message("The engine of this data dir stopped: nothing was changed.")
+            self.error_label.show_message(
+                "The engine of this data dir stopped: nothing was changed."
+            )
             return
         self.error_label.show_message("")
         self._creating.run(

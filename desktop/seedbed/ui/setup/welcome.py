@@ -166,7 +166,9 @@ class WelcomePage(QWidget):
 
     def _use(self, server: LocalServer, model: str) -> None:
         if self.context.read_only:
-            self.error_label.show_message("The engine of this data dir stopped: nothing was changed.")
+            self.error_label.show_message(
+                "The engine of this data dir stopped: nothing was changed."
+            )
             return
         if self._adding.busy:  # one profile per click, however fast the clicks
             return
