@@ -131,7 +131,7 @@ def run_gui(
             code = _screenshot(app, window, screenshot, select, view)
     finally:
         window.hide()
-        host.stop()
+        context.close()
         window.deleteLater()
     return code
 

@@ -119,7 +119,7 @@ def app_context(
     one, or set `context.project_id` yourself."""
     context = make_context(data_dir)
     yield context
-    context.host.stop()
+    context.close()
     context.store.close()
 
 

@@ -52,7 +52,7 @@ def second_context(
     """A second window's context on the same engine."""
     context = make_context(data_dir)
     yield context
-    context.host.stop()
+    context.close()
     context.store.close()
 
 
@@ -105,7 +105,7 @@ def test_closing_the_window_mid_run_leaves_the_run_going(
         qtbot.waitUntil(lambda: window.log.model.rowCount() > 3, timeout=RUN_TIMEOUT_MS)
         window.close()
     finally:
-        context.host.stop()  # the window goes; its agents are kept running
+        context.close()  # the window goes; its agents are kept running
     store = context.store
     assert store.get_task(task_id).state is TaskState.RUNNING
     # The engine finishes the run without any window.
@@ -125,7 +125,7 @@ def test_closing_the_window_mid_run_leaves_the_run_going(
         assert any("agent line 40" in text for text in texts)
         assert "run 1 ended" in texts[-1]
     finally:
-        again.host.stop()
+        again.close()
         again.store.close()
 
 
@@ -149,7 +149,7 @@ def test_a_window_whose_engine_is_killed_says_so(
         assert messages and "Read-only" in messages[-1]
         assert engines.wait_gone()
     finally:
-        context.host.stop()
+        context.close()
         context.store.close()
     assert not engine_running(data_dir)
     assert launch.answering(data_dir) is None

@@ -145,7 +145,7 @@ def test_another_engine_makes_the_window_read_only(
         )
     finally:
         other.release()
-        context.host.stop()
+        context.close()
         context.store.close()
 
 
@@ -166,7 +166,7 @@ def test_geometry_and_splitter_are_restored(qtbot: QtBot, data_dir: Path) -> Non
         assert (again.width(), again.height()) == size
         assert again.splitter.sizes() == sizes
     finally:
-        context.host.stop()
+        context.close()
         context.store.close()
 
 
@@ -443,5 +443,5 @@ def test_a_window_that_follows_another_engine_logs_the_whole_run_live(
             other.send_signal(signal.SIGTERM)
             other.communicate(timeout=30)
             if context is not None:
-                context.host.stop()
+                context.close()
                 context.store.close()

@@ -68,6 +68,14 @@ class AppContext:
             project_id=projects[0].id if projects else None,
         )
 
+    def close(self) -> None:
+        """Disconnect from the engine (it and its runs go on) and let Qt delete the
+        context's own objects on the GUI thread: were the garbage collector to free them
+        on another thread (the host's, a worker's), Qt would crash."""
+        self.host.stop()
+        self.bridge.deleteLater()
+        self.settings.deleteLater()
+
     @property
     def read_only(self) -> bool:
         """True unless the window can change things: the engine went away, or the window
