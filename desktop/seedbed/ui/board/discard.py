@@ -15,7 +15,6 @@ from PySide6.QtWidgets import (
 
 from seedbed.core import reads
 from seedbed.core.review import discard
-from seedbed.domain.errors import SeedbedError
 from seedbed.domain.lifecycle import is_legal
 from seedbed.domain.models import Task, TaskState
 from seedbed.ui.common.context import AppContext
@@ -138,11 +137,18 @@ class DiscardDialog(QDialog):
         # The run may end (or start) while the dialog is open: the text must stay true.
         if self._busy or self.task.id not in task_ids:
             return
-        try:
-            self.task = self.context.host.remote(reads.get_task, self.task.id)
-        except SeedbedError as exc:
-            self.error_label.show_message(str(exc))
+        self.context.host.call(
+            reads.get_task,
+            self.task.id,
+            on_done=self._on_task_read,
+            on_error=lambda exc: self.error_label.show_message(str(exc)),
+            owner=self,
+        )
+
+    def _on_task_read(self, task: Task) -> None:
+        if self._busy:
             return
+        self.task = task
         self._show_task()
 
     @Slot()

@@ -23,8 +23,7 @@ from PySide6.QtWidgets import (
 
 from seedbed.core import reads
 from seedbed.core.tasks import set_foreground
-from seedbed.domain.errors import UserError
-from seedbed.domain.models import Card, Project, TaskState
+from seedbed.domain.models import Card, Project, Task, TaskState
 from seedbed.ui.board.board import Board, ask
 from seedbed.ui.common import theme
 from seedbed.ui.common.actions import add_action
@@ -323,10 +322,18 @@ class MainWindow(QMainWindow):
         self._show_page(foreground=False)
         if self.board.select_task(task_id):
             return
-        try:
-            task = self.context.host.remote(reads.get_task, task_id)
-        except UserError as exc:  # deleted meanwhile
-            self.statusBar().showMessage(str(exc), 8000)
+        self.context.host.call(
+            reads.get_task,
+            task_id,
+            on_done=self._open_task_read,
+            # deleted meanwhile, or the engine is gone
+            on_error=lambda exc: self.statusBar().showMessage(str(exc), 8000),
+            owner=self,
+        )
+
+    def _open_task_read(self, task: Task) -> None:
+        task_id = task.id
+        if self.board.select_task(task_id):
             return
         if task.project_id == self.context.project_id:
             # On this board but not in the model yet (its change is on its way).
