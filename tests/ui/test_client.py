@@ -103,6 +103,7 @@ def test_closing_the_window_mid_run_leaves_the_run_going(
         window = open_window(qtbot, context)
         qtbot.waitUntil(lambda: window.board.select_task(task_id), timeout=5000)
         qtbot.waitUntil(lambda: window.log.model.rowCount() > 3, timeout=RUN_TIMEOUT_MS)
+        window.confirm = lambda _text: True  # close with the agent running
         window.close()
     finally:
         context.close()  # the window goes; its agents are kept running

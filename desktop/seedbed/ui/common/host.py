@@ -39,7 +39,7 @@ ENGINE = "engine"  # connected to the engine: every control works
 SNAPSHOT = "snapshot"  # `gui --screenshot`: connected to an engine that starts no run
 LOST = "lost"  # the engine went away: nothing works until it is back
 
-STATUS_EVERY_S = 0.5  # at most this often, the engine's count of running tasks is read
+STATUS_EVERY_S = 0.5  # how often the engine's count of running tasks is read while any run
 
 _VERB_FUNCTIONS = frozenset(VERBS.values())
 
@@ -88,7 +88,7 @@ class EngineHost:
         self.error: BaseException | None = None
         self._started_engine = False
         self._running = 0
-        self._status_due = False
+        self._status_wanted: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._ready = threading.Event()
@@ -225,21 +225,25 @@ class EngineHost:
         except Exception as exc:  # said by start(), on the GUI thread
             self.error = exc
             return
+        client = self.client
+        self._status_wanted = asyncio.Event()
+        status = asyncio.create_task(self._follow_status(client))
+        await self._read_status_once(client)
         self.mode = SNAPSHOT if self.snapshot else ENGINE
         self._ready.set()
-        self._ask_status()
-        client = self.client
         closed = asyncio.create_task(client.wait_closed())
         stopping = asyncio.create_task(self._stopped.wait())
         await asyncio.wait({closed, stopping}, return_when=asyncio.FIRST_COMPLETED)
         if not self._stopped.is_set():
             self.mode = LOST
+            self._running = 0  # none that this window can know of
             log = launch.log_path(self.data_dir)
             self.bridge.note_engine_lost(
                 f"The Seedbed engine of {self.data_dir} stopped (its log: {log})."
             )
             await stopping
         stopping.cancel()
+        status.cancel()
         await client.close()
         closed.cancel()
 
@@ -271,17 +275,28 @@ class EngineHost:
                 self.bridge.note_projects()
 
     def _ask_status(self) -> None:
-        """Read the engine's count of running tasks soon (once for a burst of changes)."""
-        if self._status_due or self._loop is None:
-            return
-        self._status_due = True
-        self._loop.call_later(STATUS_EVERY_S, lambda: asyncio.ensure_future(self._read_status()))
+        """Have the engine's count of running tasks read again (once for a burst)."""
+        if self._status_wanted is not None:
+            self._status_wanted.set()
 
-    async def _read_status(self) -> None:
-        self._status_due = False
-        client = self.client
-        if client is None:
-            return
+    async def _read_status_once(self, client: ApiClient) -> None:
         with contextlib.suppress(EngineUnavailable):
             status = EngineStatus.model_validate(await client.call(STATUS))
+            self._running = len(status.running_tasks)
+
+    async def _follow_status(self, client: ApiClient) -> None:
+        """Keep `running_count` current: read the engine's status after changes, and
+        every STATUS_EVERY_S while something runs (a run's end may come after the last
+        change told)."""
+        wanted = self._status_wanted
+        assert wanted is not None
+        while True:
+            with contextlib.suppress(TimeoutError):
+                timeout = STATUS_EVERY_S if self._running else None
+                await asyncio.wait_for(wanted.wait(), timeout)
+            wanted.clear()
+            try:
+                status = EngineStatus.model_validate(await client.call(STATUS))
+            except EngineUnavailable:
+                return
             self._running = len(status.running_tasks)
