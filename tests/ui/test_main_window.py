@@ -110,6 +110,7 @@ def test_a_window_whose_engine_stopped_is_read_only(
     planned = add(seedbed, "Planned")
     window = open_window(qtbot, app_context)
     qtbot.waitUntil(lambda: window.board.model.card(planned) is not None)
+    settings = SettingsDialog(app_context, window)  # open before: it lists the profiles
     with qtbot.waitSignal(app_context.bridge.engine_lost, timeout=10_000):
         engine.stop()
     messages: list[str] = []
@@ -125,7 +126,6 @@ def test_a_window_whose_engine_stopped_is_read_only(
     assert app_context.host.pending() == 0
     assert not app_context.store.get_task(planned).foreground
     # So is saving a profile in the settings.
-    settings = SettingsDialog(app_context, window)
     settings.profiles.error.show_message("")
     assert settings.profiles.refused_read_only()
     assert "engine of this data dir stopped" in settings.profiles.error.text()
@@ -245,6 +245,8 @@ def test_the_screenshot_command_renders_the_board(
     assert (queued.state, queued.phase.value) == (TaskState.RUNNING, "queued")
     assert store.list_runs(queued.id) == []
     store.close()
+    # The engine it started for the picture (one that starts no run) is gone again.
+    assert not engine_running(data_dir)
 
 
 def test_no_display_is_a_clear_error(data_dir: Path) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import shiboken6
 from PySide6.QtCore import QObject, Signal
 
 from seedbed.core.app_settings import read_settings, save_settings
@@ -25,17 +26,29 @@ class SettingsHolder(QObject):
         self.value = settings
 
     def save(
-        self, settings: Settings, on_done: Done | None = None, on_error: Failed | None = None
+        self,
+        settings: Settings,
+        on_done: Done | None = None,
+        on_error: Failed | None = None,
+        owner: QObject | None = None,
     ) -> None:
-        """Have the engine save them; `on_done(settings)` once it has (GUI thread)."""
+        """Have the engine save them; `on_done(settings)` once it has (GUI thread), and
+        neither callback once `owner` is deleted."""
+
+        def wanted() -> bool:
+            return owner is None or shiboken6.isValid(owner)
 
         def saved(_done: object) -> None:
             self.value = settings
             self.changed.emit(settings)
-            if on_done is not None:
+            if on_done is not None and wanted():
                 on_done(settings)
 
-        self.host.call(save_settings, settings, on_done=saved, on_error=on_error, owner=self)
+        def failed(error: BaseException) -> None:
+            if on_error is not None and wanted():
+                on_error(error)
+
+        self.host.call(save_settings, settings, on_done=saved, on_error=failed, owner=self)
 
 
 @dataclass

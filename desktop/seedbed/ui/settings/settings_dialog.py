@@ -58,7 +58,9 @@ class GeneralPage(Page):
             return
         self.error.show_message("")
         # The engine saves them, and takes in how many tasks may run at once.
-        self.context.settings.save(settings, on_done=self._on_saved, on_error=self._on_failed)
+        self.context.settings.save(
+            settings, on_done=self._on_saved, on_error=self._on_failed, owner=self
+        )
 
     def _on_saved(self, _settings: Settings) -> None:
         self.status.setText("Saved.")

@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QComboBox, QFileDialog, QWidget
 from seedbed.core import reads
 from seedbed.core.context import Done
 from seedbed.core.projects import add_repository
+from seedbed.domain.errors import SeedbedError
 from seedbed.domain.models import Project
 from seedbed.ui.common.context import AppContext
 from seedbed.ui.common.errors import describe_error
@@ -142,7 +143,10 @@ class ProjectSelector(QComboBox):
     def reload(self, select_id: int | None = None) -> None:
         """List the store's projects again and show `select_id` (else the one shown
         before, else the first)."""
-        projects = self.context.host.remote(reads.list_projects)
+        try:
+            projects = self.context.host.remote(reads.list_projects)
+        except SeedbedError:  # the engine is gone: the list stays as it was
+            return
         wanted = select_id if select_id is not None else self._current
         self.blockSignals(True)
         try:
