@@ -7,14 +7,12 @@ command start without loading it.
 from __future__ import annotations
 
 import os
-import sqlite3
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from seedbed.domain.errors import UserError
-from seedbed.paths import database_path
-from seedbed.store.problems import storage_problem
+from seedbed.core.reads import get_task
+from seedbed.domain.errors import SeedbedError, UserError
 
 if TYPE_CHECKING:
     from PySide6.QtWidgets import QApplication, QWidget
@@ -40,7 +38,7 @@ GIL_SWITCH_S = 0.001
 
 
 def tune_process() -> None:
-    """The GUI thread shares the interpreter with the engine thread and its workers.
+    """The GUI thread shares the interpreter with the client's loop thread and workers.
     Python hands the GIL over every 5 ms by default; with several busy threads the GUI
     thread can then wait a few turns in a row (a visible stall when twenty runs end at
     once). Handing over every 1 ms keeps its waits short."""
@@ -104,24 +102,23 @@ def run_gui(
     app.setDesktopFileName("io.github.seedbed.Seedbed")  # the launcher entry's id
     app.setWindowIcon(app_icon())
     try:
-        context = AppContext.create(data_dir, run_engine=screenshot is None)
-    except (sqlite3.Error, OSError, UserError) as exc:
-        problem = (
-            str(exc)
-            if isinstance(exc, UserError)
-            else storage_problem(exc, database_path(data_dir))
-        )
-        if problem is None:
-            raise
+        # Connects to the engine of the data dir, starting it when none runs (a
+        # screenshot's engine starts no run, and stops when the picture is taken).
+        context = AppContext.open(data_dir, snapshot=screenshot is not None)
+    except (OSError, SeedbedError) as exc:
+        problem = str(exc)
         if screenshot is None:  # the window says it, in place of the board it cannot show
             from PySide6.QtWidgets import QMessageBox
 
-            QMessageBox.critical(None, "Seedbed cannot open its data", problem)
+            QMessageBox.critical(None, "Seedbed cannot reach its engine", problem)
         raise UserError(problem) from None
-    store, host = context.store, context.host
+    host = context.host
     if select is not None:
-        context.project_id = store.get_task(select).project_id
-    host.start()
+        try:
+            context.project_id = host.remote(get_task, select).project_id
+        except SeedbedError:
+            host.stop()
+            raise
     window = MainWindow(context)
     if size is not None:
         window.resize(*size)
@@ -134,8 +131,7 @@ def run_gui(
             code = _screenshot(app, window, screenshot, select, view)
     finally:
         window.hide()
-        host.stop()
-        store.close()
+        context.close()
         window.deleteLater()
     return code
 

@@ -69,6 +69,15 @@ def wrong_result(params: TaskRef) -> Any:
     return {"text": "no thread"}
 
 
+# Opened by a test: the verb "wait" (declared waiting) blocks until then.
+GATE = threading.Event()
+
+
+def wait_at_gate(params: Echo) -> Echoed:
+    assert GATE.wait(10)
+    return Echoed(text=params.text, thread=threading.current_thread().name)
+
+
 class Never(BaseModel):
     pass
 
@@ -88,6 +97,7 @@ def verbs() -> Registry:
     registry.add("crash", TaskRef, None, crash)
     registry.add("wrong_result", TaskRef, Echoed, wrong_result)
     registry.add("never", Never, None, never)
+    registry.add("wait", Echo, Echoed, wait_at_gate, waits=True)
     return registry
 
 

@@ -16,7 +16,7 @@ from seedbed.api.errors import EngineFailed, ProtocolMismatch
 from seedbed.api.protocol import ErrorCode, Hello, subprotocol
 from seedbed.api.sync_client import SyncClient
 from seedbed.domain.errors import Busy, NotFound, OperationError, SeedbedError, UserError
-from tests.api.conftest import Echo, Echoed
+from tests.api.conftest import GATE, Echo, Echoed
 
 
 def test_a_blocking_verb_round_trips_on_a_worker_thread(engine) -> None:
@@ -26,6 +26,33 @@ def test_a_blocking_verb_round_trips_on_a_worker_thread(engine) -> None:
     assert result.text == "ababab"
     # Blocking verbs leave the engine's loop free: they run on a worker thread.
     assert result.thread not in {"engine-loop", threading.current_thread().name}
+
+
+def test_waiting_verbs_never_hold_up_the_others(engine) -> None:
+    """More calls of a waiting verb (an approve queued behind others) than the default
+    pool has threads: a quick verb still answers at once, and the waiting ones run in
+    their own pool."""
+    running = engine()
+    GATE.clear()
+
+    async def scenario() -> tuple[Echoed, list[Echoed]]:
+        async with await ApiClient.connect(running.data_dir) as client:
+            waiting = [
+                asyncio.create_task(client.call("wait", Echo(text=str(i)), Echoed))
+                for i in range((os.cpu_count() or 1) + 8)
+            ]
+            await asyncio.sleep(0.2)  # every one of them is waiting now
+            quick = await asyncio.wait_for(client.call("echo", Echo(text="now"), Echoed), 5)
+            assert not any(task.done() for task in waiting)
+            GATE.set()
+            return quick, list(await asyncio.gather(*waiting))
+
+    try:
+        quick, waited = asyncio.run(scenario())
+    finally:
+        GATE.set()
+    assert quick.text == "now"
+    assert all(result.thread.startswith("seedbed-waiting") for result in waited)
 
 
 def test_an_async_verb_runs_on_the_engine_loop(engine) -> None:

@@ -128,6 +128,9 @@ def gui_max_stall_ms(quick: bool) -> Figures:
 
     from seedbed.app import tune_process
     from seedbed.domain.models import TaskState
+    from seedbed.service import launch
+    from seedbed.store import Store
+    from seedbed.store.settings import load_settings, save_settings
     from seedbed.ui.common.context import AppContext
     from seedbed.ui.window.main_window import MainWindow
 
@@ -162,9 +165,9 @@ def gui_max_stall_ms(quick: bool) -> Figures:
             )
             for i in range(runs)
         ]
-        context = AppContext.create(data_dir, max_parallel=runs)
-        store, host = context.store, context.host
-        host.start()
+        save_settings(data_dir, load_settings(data_dir).model_copy(update={"max_parallel": runs}))
+        context = AppContext.open(data_dir)  # starts the engine, detached
+        store, host = Store.open(data_dir), context.host
         window = MainWindow(context)
         window.resize(1400, 850)
         window.show()
@@ -230,6 +233,7 @@ def gui_max_stall_ms(quick: bool) -> Figures:
         events = sum(store.count_events(r.id) for i in ids for r in store.list_runs(i))
         window.close()
         host.stop()
+        launch.stop(data_dir)
         store.close()
         window.deleteLater()
         app.processEvents()
@@ -309,11 +313,8 @@ def log_open_1m_events_ms(quick: bool) -> Figures:
             ]
             store.append_events(run.id, first, rows)
         log(f"{store.count_events(run.id)} events stored")
-        context = AppContext.create(data_dir, run_engine=False)
-        context.store.close()
-        context.store = store
+        context = AppContext.open(data_dir, snapshot=True)  # an engine that starts no run
         host = context.host
-        host.start()
         times = []
         for _ in range(3 if quick else 5):
             panel = LogPanel(context)
@@ -333,7 +334,7 @@ def log_open_1m_events_ms(quick: bool) -> Figures:
             panel.close()
             panel.deleteLater()
             app.processEvents()
-        host.stop()
+        host.stop()  # stops the engine it started
         store.close()
     log(f"open {n_events} events to first paint: {[round(t, 1) for t in times]} ms")
     return {"log_open_1m_events_ms": round(sorted(times)[len(times) // 2], 1)}

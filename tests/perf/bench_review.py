@@ -229,9 +229,8 @@ class Session:
         tune_process()  # as `seedbed gui` does
         self.app = QApplication.instance() or QApplication([])
         self.data_dir, self.task_id = _review_task(tmp)
-        # No engine: nothing may pick the task up; the host still runs the reads.
-        self.context = AppContext.create(self.data_dir, run_engine=False)
-        self.context.host.start()
+        # An engine that starts no run: nothing may pick the task up.
+        self.context = AppContext.open(self.data_dir, snapshot=True)
         self.PaintProbe = _probe_class()
         self._waiting: tuple[Any, Callable[[], bool]] | None = None
 
@@ -301,7 +300,6 @@ class Session:
 
     def close(self) -> None:
         self.context.host.stop()
-        self.context.store.close()
         self.app.processEvents()
 
 

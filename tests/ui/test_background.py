@@ -15,14 +15,16 @@ from seedbed.domain.errors import UserError
 from seedbed.ui.common.background import BackgroundCall
 from seedbed.ui.common.bridge import Bridge, Done, Failed
 from seedbed.ui.common.host import EngineHost
+from tests.ui.conftest import ThreadEngine
 
 WAIT_S = 10
 
 
 @pytest.fixture
-def host(data_dir: Path) -> Iterator[EngineHost]:
-    """A host that only reads (no engine): calls still run on its loop's workers."""
-    host = EngineHost(data_dir, Bridge(), run_engine=False)
+def host(data_dir: Path, engine: ThreadEngine) -> Iterator[EngineHost]:
+    """A host connected to the data dir's engine: calls of functions that are not verbs
+    run on its loop's workers."""
+    host = EngineHost(data_dir, Bridge())
     host.start()
     yield host
     host.stop()

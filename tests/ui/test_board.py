@@ -22,6 +22,7 @@ from seedbed.ui.board.moves import COLUMNS
 from seedbed.ui.common import format as fmt
 from seedbed.ui.common.context import AppContext
 from tests.conftest import SeedbedCli, git
+from tests.ui.conftest import ThreadEngine
 
 RUN_TIMEOUT_MS = 30_000
 
@@ -281,9 +282,8 @@ def test_a_fifth_pin_is_refused(harness: Harness) -> None:
     harness.qtbot.waitUntil(lambda: harness.board.model.card(ids[4]).task.foreground)
 
 
-def test_a_running_card_shows_its_diff_as_it_grows(harness: Harness) -> None:
-    assert harness.context.host.engine is not None
-    harness.context.host.engine.diff_every = 0.2
+def test_a_running_card_shows_its_diff_as_it_grows(harness: Harness, engine: ThreadEngine) -> None:
+    engine.process.engine.diff_every = 0.2
     harness.seedbed.ok(
         "profile", "add", "writer", "--kind", "command", "--command",
         "printf 'a\\nb\\n' > new.txt; sleep 20",

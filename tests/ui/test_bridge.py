@@ -1,4 +1,4 @@
-"""The bridge and the engine host: real engine thread, real queued signals."""
+"""The bridge and the engine host: a real engine serving its socket, real queued signals."""
 
 from __future__ import annotations
 
@@ -9,10 +9,14 @@ from pathlib import Path
 import pytest
 from pytestqt.qtbot import QtBot
 
-from seedbed.store.lock import EngineLock
+from seedbed.core import reads, tasks
+from seedbed.domain.errors import UserError
+from seedbed.service import launch
+from seedbed.store.lock import engine_running
 from seedbed.ui.common.bridge import COALESCE_MS, Bridge
-from seedbed.ui.common.host import ENGINE, FOLLOW, EngineHost
+from seedbed.ui.common.host import ENGINE, LOST, EngineHost
 from tests.conftest import SeedbedCli
+from tests.ui.conftest import ThreadEngine
 
 
 def test_a_flood_from_another_thread_arrives_coalesced(qtbot: QtBot) -> None:
@@ -52,7 +56,7 @@ def test_a_flood_from_another_thread_arrives_coalesced(qtbot: QtBot) -> None:
     assert sorted({t for batch in tasks for t in batch}) == list(range(30))
 
 
-def test_calls_return_on_the_gui_thread(qtbot: QtBot, data_dir: Path) -> None:
+def test_calls_return_on_the_gui_thread(qtbot: QtBot, data_dir: Path, engine: ThreadEngine) -> None:
     bridge = Bridge()
     host = EngineHost(data_dir, bridge)
     host.start()
@@ -75,29 +79,69 @@ def test_calls_return_on_the_gui_thread(qtbot: QtBot, data_dir: Path) -> None:
         host.stop()
 
 
-def test_the_host_follows_another_engine_and_takes_over(qtbot: QtBot, data_dir: Path) -> None:
-    other = EngineLock(data_dir)
-    other.acquire()
+@pytest.mark.usefixtures("project")
+def test_verbs_are_called_in_the_engine_without_a_context(
+    qtbot: QtBot, data_dir: Path, engine: ThreadEngine
+) -> None:
     bridge = Bridge()
-    modes: list[tuple[str, str]] = []
-    bridge.mode_changed.connect(lambda mode, message: modes.append((mode, message)))
     host = EngineHost(data_dir, bridge)
     host.start()
     try:
-        assert host.mode == FOLLOW
-        qtbot.waitUntil(lambda: bool(modes))
-        assert modes[0][0] == FOLLOW and "read-only" in modes[0][1]
-        other.release()
-        qtbot.waitUntil(lambda: host.mode == ENGINE, timeout=5000)
-        qtbot.waitUntil(lambda: modes[-1][0] == ENGINE)
-        assert host.engine is not None
+        assert host.mode == ENGINE
+        seen: list[object] = []
+        host.call(reads.list_projects, on_done=seen.append)
+        host.call(reads.get_task, 99, on_error=seen.append)
+        qtbot.waitUntil(lambda: len(seen) == 2)
+        projects = next(v for v in seen if isinstance(v, list))
+        assert [p.name for p in projects] == ["demo"]
+        error = next(v for v in seen if isinstance(v, BaseException))
+        assert isinstance(error, UserError) and "99" in str(error)
+        # A write: the engine publishes what it changed, and the window hears it.
+        project_id = projects[0].id
+        with qtbot.waitSignal(bridge.tasks_changed, timeout=5000):
+            draft = tasks.TaskDraft(project=project_id, title="Over the API")
+            done = host.remote(tasks.create_task, draft)
+        assert engine.ctx.store.get_task(done.value.id).title == "Over the API"
+    finally:
+        host.stop()
+
+
+def test_a_host_with_no_engine_starts_one_detached(data_dir: Path) -> None:
+    """No engine runs: the window starts one in a process of its own, which outlives it."""
+    host = EngineHost(data_dir, Bridge())
+    host.start()
+    try:
+        hello = launch.answering(data_dir)
+        assert hello is not None
+        host.stop()
+        assert engine_running(data_dir)  # closing the window leaves the engine running
+    finally:
+        launch.stop(data_dir)
+    assert not engine_running(data_dir)
+
+
+def test_a_host_whose_engine_stops_says_so(
+    qtbot: QtBot, data_dir: Path, engine: ThreadEngine
+) -> None:
+    bridge = Bridge()
+    host = EngineHost(data_dir, bridge)
+    host.start()
+    try:
+        with qtbot.waitSignal(bridge.engine_lost, timeout=10_000) as lost:
+            engine.stop()
+        assert "stopped" in lost.args[0]
+        assert host.mode == LOST
+        failed: list[BaseException] = []
+        host.call(reads.list_projects, on_error=failed.append)
+        qtbot.waitUntil(lambda: bool(failed))
+        assert "engine" in str(failed[0])
     finally:
         host.stop()
 
 
 @pytest.mark.usefixtures("project")
 def test_changes_by_another_process_reach_the_window(
-    qtbot: QtBot, data_dir: Path, seedbed: SeedbedCli
+    qtbot: QtBot, data_dir: Path, seedbed: SeedbedCli, engine: ThreadEngine
 ) -> None:
     bridge = Bridge()
     host = EngineHost(data_dir, bridge)
@@ -113,7 +157,9 @@ def test_changes_by_another_process_reach_the_window(
         host.stop()
 
 
-def test_calls_after_stop_are_dropped_quietly(qtbot: QtBot, data_dir: Path) -> None:
+def test_calls_after_stop_are_dropped_quietly(
+    qtbot: QtBot, data_dir: Path, engine: ThreadEngine
+) -> None:
     bridge = Bridge()
     host = EngineHost(data_dir, bridge)
     host.start()
@@ -126,8 +172,8 @@ def test_calls_after_stop_are_dropped_quietly(qtbot: QtBot, data_dir: Path) -> N
 
 
 def test_start_returns_after_recovery(data_dir: Path) -> None:
-    """A run left "running" by a crash is interrupted before start() returns, so a run
-    the window then sees as running really is one."""
+    """A run left "running" by a crash is interrupted before the engine answers a verb,
+    so a run the window sees as running really is one."""
     from seedbed.domain.models import Project, Run, RunStatus, Task
     from seedbed.store import Store
 
@@ -136,18 +182,20 @@ def test_start_returns_after_recovery(data_dir: Path) -> None:
     task = store.add_task(Task(project_id=project.id, title="t", base_branch="main"))
     run = store.add_run(Run(task_id=task.id, number=0, status=RunStatus.RUNNING))
     host = EngineHost(data_dir, Bridge())
-    host.start()
+    host.start()  # no engine runs: it starts one, detached
     try:
+        assert host.remote(reads.list_runs, task.id)[0].status is RunStatus.INTERRUPTED
         assert store.list_runs(task.id)[0].status is RunStatus.INTERRUPTED
         assert run.id
     finally:
         host.stop()
+        launch.stop(data_dir)
         store.close()
 
 
 @pytest.mark.usefixtures("project")
 def test_a_reorder_by_another_process_reaches_the_window(
-    qtbot: QtBot, data_dir: Path, seedbed: SeedbedCli
+    qtbot: QtBot, data_dir: Path, seedbed: SeedbedCli, engine: ThreadEngine
 ) -> None:
     for title in ("A", "B"):
         seedbed.ok("task", "add", "--project", "demo", "--title", title)
@@ -164,7 +212,9 @@ def test_a_reorder_by_another_process_reaches_the_window(
         host.stop()
 
 
-def test_callbacks_stay_on_the_gui_thread(qtbot: QtBot, data_dir: Path) -> None:
+def test_callbacks_stay_on_the_gui_thread(
+    qtbot: QtBot, data_dir: Path, engine: ThreadEngine
+) -> None:
     """The worker finishing a call never holds its callbacks (which hold widgets): the
     bridge keeps them under a token and drops them on the GUI thread."""
     import gc

@@ -21,6 +21,7 @@ from seedbed.ui.review.layout import Gap, gaps, side_by_side, trailing_gap, unif
 from seedbed.vcs.diff import range_diff
 from seedbed.vcs.diffparse import parse_diff
 from tests.conftest import git, make_repo
+from tests.ui.conftest import ThreadEngine
 from tests.ui.test_diff_view import make_view, the_file
 
 SOURCE = [f"line {n}" for n in range(1, 41)]
@@ -141,9 +142,9 @@ FIFTY = [f"line {n}" for n in range(1, 51)]
 
 
 @pytest.fixture
-def host(qapp: QApplication, data_dir: Path) -> Iterator[EngineHost]:
-    """The engine thread's loop, as the reviewer runs the view's work off the GUI thread."""
-    host = EngineHost(data_dir, Bridge(), run_engine=False)
+def host(qapp: QApplication, data_dir: Path, engine: ThreadEngine) -> Iterator[EngineHost]:
+    """The client's loop, as the reviewer runs the view's work off the GUI thread."""
+    host = EngineHost(data_dir, Bridge())
     host.start()
     yield host
     host.stop()

@@ -12,7 +12,7 @@ from pytestqt.qtbot import QtBot
 from seedbed.domain.models import Phase, Task, TaskState
 from seedbed.ui.board.discard import DiscardDialog, confirm_discard_text
 from seedbed.ui.common.context import AppContext
-from seedbed.ui.common.host import ENGINE, FOLLOW
+from seedbed.ui.common.host import ENGINE, LOST
 from tests.conftest import SeedbedCli, git
 
 pytestmark = pytest.mark.usefixtures("project")
@@ -164,7 +164,7 @@ def test_a_read_only_window_refuses_to_discard(
 ) -> None:
     seedbed.ok("task", "add", "--project", "demo", "--title", "Keep me")
     dialog = open_dialog(qtbot, app_context, app_context.store.get_task(1))
-    app_context.host.mode = FOLLOW
+    app_context.host.mode = LOST
     try:
         dialog.discard_button.click()
     finally:

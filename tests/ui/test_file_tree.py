@@ -10,10 +10,10 @@ from PySide6.QtCore import QModelIndex, QPoint, Qt
 from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
 
-from seedbed.domain.diffs import DiffLine, FileDiff, Hunk, LineKind
+from seedbed.domain.diffs import DiffLine, FileDiff, Hunk, LineKind, first_in_tree
 from seedbed.ui.review.file_list import FileList
 from seedbed.ui.review.file_model import VIEWED_FILE, FileListModel, Role, ViewedStore
-from seedbed.ui.review.file_tree import FileTreeModel, first_in_tree, leaf_label
+from seedbed.ui.review.file_tree import FileTreeModel, leaf_label
 from seedbed.vcs.diffparse import parse_diff
 
 

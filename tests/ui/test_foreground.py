@@ -58,7 +58,9 @@ def test_tiles_one_to_four_pinned_tasks(
     assert grid_cells(view) == {ids[0]: (0, 0, 1, 1)}
     tile = view.tile(ids[0])
     assert tile is not None and tile.isVisible()
-    assert tile.title.text() == f"#{ids[0]} Task 1" and tile.phase.text() == "planned"
+    # Its header is asked of the engine.
+    qtbot.waitUntil(lambda: tile.title.text() == f"#{ids[0]} Task 1")
+    assert tile.phase.text() == "planned"
     # A tile is a compact log panel showing the task's newest run.
     assert tile.panel.task_id == ids[0] and not tile.panel.run_box.isVisible()
     assert tile.panel.model.index(0).data() == "output of task 1"

@@ -24,6 +24,7 @@ from seedbed.domain.events import (
 )
 from seedbed.domain.models import Project, Run, Task
 from seedbed.store import Store
+from seedbed.ui.common.host import Remote
 from seedbed.ui.log.log_model import (
     MAX_PAGES,
     PAGE_ROWS,
@@ -33,6 +34,12 @@ from seedbed.ui.log.log_model import (
     find_row_wrapping,
     plain_rows,
 )
+
+
+def in_process(store: Store) -> Remote:
+    """What `host.remote` does, without the socket: the verb called here on a Context."""
+    ctx = Context(store)
+    return lambda verb, *args, **kwargs: verb(ctx, *args, **kwargs)
 
 
 @pytest.fixture
@@ -85,7 +92,7 @@ def test_the_model_passes_qtmodeltester(
     writer.add([TextEvent(text="Plan:\n1. read\n2. fix"), ToolCallEvent(name="bash")])
     writer.add([out(i) for i in range(PAGE_ROWS * 2 + 10)])
     writer.add([ErrorEvent(message="bad"), UsageEvent(tokens_in=5, context_fill=0.1)])
-    model = LogModel(Context(store))
+    model = LogModel(in_process(store))
     model.set_run(run_id)
     assert model.rowCount() == PAGE_ROWS * 2 + 14
     qtmodeltester.check(model, force_py=True)
@@ -105,7 +112,7 @@ def test_a_long_run_opens_at_once_and_holds_only_a_few_pages(store: Store, tmp_p
                 events.append(TextEvent(text="pie", delta=True))
         writer.add(events)
 
-    model = LogModel(Context(store))
+    model = LogModel(in_process(store))
     started = time.perf_counter()
     model.set_run(run_id)
     assert model.rowCount() == total
@@ -131,7 +138,7 @@ def test_new_rows_are_inserted_and_the_partial_page_read_again(
     run_id = new_run(store, tmp_path)
     writer = Writer(store, run_id)
     writer.add([out(i) for i in range(10)])
-    model = LogModel(Context(store))
+    model = LogModel(in_process(store))
     model.set_run(run_id)
     assert model.index(9).data() == "line 9"  # the first page is cached, 10 rows long
     assert model.refresh() == 0
@@ -159,7 +166,7 @@ def test_a_tool_calls_detail_finds_its_result_further_down(store: Store, tmp_pat
             ToolCallEvent(call_id="never", name="bash"),
         ]
     )
-    model = LogModel(Context(store))
+    model = LogModel(in_process(store))
     model.set_run(run_id)
     assert "Result (error):\nbuilt" in model.detail(0)
     assert "Result:\nprint('x')" in model.detail(1)
@@ -175,7 +182,7 @@ def test_big_and_unreadable_rows(store: Store, tmp_path: Path) -> None:
     big = "z" * 200_000
     writer.add([ToolResultEvent(name="read", output=big), out(1)])
     writer.add_raw("future", '{"kind": "hologram", "beam": 1}')
-    model = LogModel(Context(store))
+    model = LogModel(in_process(store))
     model.set_run(run_id)
     assert model.index(0).data().startswith("read: zzz")
     assert len(model.index(0).data()) < 500
@@ -194,16 +201,20 @@ def test_search_and_copy_helpers(store: Store, tmp_path: Path) -> None:
     writer.add([out(i) for i in range(1000)])
     writer.add([ErrorEvent(message='Say "Hi" to Ünïcode'), out(1000)])
     # Finds by what rows say, not by JSON keys ("stream" is in every output row's JSON).
-    assert find_row(Context(store), run_id, "line 999", -1) == 999
-    assert find_row(Context(store), run_id, "LINE 5", 5) == 50  # after row 5: "line 50" comes next
-    assert find_row(Context(store), run_id, "line 5", 600, backward=True) == 599
-    assert find_row(Context(store), run_id, "stream", -1) is None
-    assert find_row(Context(store), run_id, 'say "hi"', -1) == 1000
-    assert find_row(Context(store), run_id, "Ünïcode", -1) == 1000
-    assert find_row_wrapping(Context(store), run_id, "line 3", 900) == (3, True)
-    assert find_row_wrapping(Context(store), run_id, "line 3", 2) == (3, False)
-    assert find_row_wrapping(Context(store), run_id, "line 998", 10, backward=True) == (998, True)
-    assert find_row_wrapping(Context(store), run_id, "nowhere", 10) == (None, False)
-    text, left_out = plain_rows(Context(store), run_id, [(999, 1000), (0, 1)])
+    read = in_process(store)
+    assert find_row(read, run_id, "line 999", -1) == 999
+    assert find_row(read, run_id, "LINE 5", 5) == 50  # after row 5: "line 50" comes next
+    assert find_row(read, run_id, "line 5", 600, backward=True) == 599
+    assert find_row(read, run_id, "stream", -1) is None
+    assert find_row(read, run_id, 'say "hi"', -1) == 1000
+    assert find_row(read, run_id, "Ünïcode", -1) == 1000
+    assert find_row_wrapping(read, run_id, "line 3", 900) == (3, True)
+    assert find_row_wrapping(read, run_id, "line 3", 2) == (3, False)
+    assert find_row_wrapping(read, run_id, "line 998", 10, backward=True) == (
+        998,
+        True,
+    )
+    assert find_row_wrapping(read, run_id, "nowhere", 10) == (None, False)
+    text, left_out = plain_rows(read, run_id, [(999, 1000), (0, 1)])
     assert text == 'line 0\nline 1\nline 999\nerror: Say "Hi" to Ünïcode'
     assert left_out == 0

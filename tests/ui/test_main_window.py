@@ -1,4 +1,4 @@
-"""The main window over a real engine: title and Needs-you walk, follow mode, saved
+"""The main window over a real engine: title and Needs-you walk, an engine that stopped, saved
 geometry, notifications, dropping a folder, the screenshot command."""
 
 from __future__ import annotations
@@ -17,14 +17,14 @@ from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from seedbed.domain.models import OnQuit, TaskState
-from seedbed.store.lock import EngineLock, engine_running
+from seedbed.store.lock import engine_running
 from seedbed.ui.board.task_dialog import TaskDialog
 from seedbed.ui.common.context import AppContext
 from seedbed.ui.settings.settings_dialog import SettingsDialog
 from seedbed.ui.window.main_window import MainWindow
 from seedbed.ui.window.quit_dialog import QuitAnswer
 from tests.conftest import SeedbedCli, make_repo
-from tests.ui.conftest import make_context
+from tests.ui.conftest import ThreadEngine, make_context
 
 RUN_TIMEOUT_MS = 30_000
 
@@ -105,49 +105,33 @@ def test_a_finished_task_notifies_and_clicking_the_notification_opens_it(
     qtbot.waitUntil(lambda: window.board.selected_task_id() == task)
 
 
-def test_another_engine_makes_the_window_read_only(
-    qtbot: QtBot, seedbed: SeedbedCli, data_dir: Path, quick: str
+def test_a_window_whose_engine_stopped_is_read_only(
+    qtbot: QtBot, seedbed: SeedbedCli, app_context: AppContext, engine: ThreadEngine, quick: str
 ) -> None:
     planned = add(seedbed, "Planned")
-    other = EngineLock(data_dir)
-    other.acquire()
-    context = make_context(data_dir)
-    try:
-        window = open_window(qtbot, context)
-        qtbot.waitUntil(lambda: window.banner.isVisible())
-        assert "read-only" in window.banner.text()
-        qtbot.waitUntil(lambda: window.board.model.card(planned) is not None)
-        messages: list[str] = []
-        window.board.message_posted.connect(lambda m, _e: messages.append(m))
-        window.board.move(planned, TaskState.RUNNING)
-        assert messages and "Read-only" in messages[-1]
-        assert context.store.get_task(planned).state is TaskState.PLANNED
-        # Pinning writes the store too: refused, at once (no write is even started).
-        assert window.board.select_task(planned)
-        messages.clear()
-        window.board.actions_by_name["pin_task"].trigger()
-        assert messages == ["Read-only: nothing was changed."]
-        assert context.host.pending() == 0
-        assert not context.store.get_task(planned).foreground
-        # So does saving a profile in the settings.
-        settings = SettingsDialog(context, window)
-        settings.profiles.error.show_message("")
-        assert settings.profiles.refused_read_only()
-        assert "another Seedbed engine" in settings.profiles.error.text()
-        assert not settings.keys.refused_read_only()  # keys live in the keyring
-        settings.close()
-        # The other engine stops: the window takes over and the banner goes.
-        other.release()
-        qtbot.waitUntil(lambda: not window.banner.isVisible(), timeout=5000)
-        window.board.move(planned, TaskState.RUNNING)
-        qtbot.waitUntil(
-            lambda: context.store.get_task(planned).state is not TaskState.PLANNED,
-            timeout=RUN_TIMEOUT_MS,
-        )
-    finally:
-        other.release()
-        context.host.stop()
-        context.store.close()
+    window = open_window(qtbot, app_context)
+    qtbot.waitUntil(lambda: window.board.model.card(planned) is not None)
+    settings = SettingsDialog(app_context, window)  # open before: it lists the profiles
+    with qtbot.waitSignal(app_context.bridge.engine_lost, timeout=10_000):
+        engine.stop()
+    messages: list[str] = []
+    window.board.message_posted.connect(lambda m, _e: messages.append(m))
+    window.board.move(planned, TaskState.RUNNING)
+    assert messages and "Read-only" in messages[-1]
+    assert app_context.store.get_task(planned).state is TaskState.PLANNED
+    # Pinning is refused too, at once (no call is even started).
+    assert window.board.select_task(planned)
+    messages.clear()
+    window.board.actions_by_name["pin_task"].trigger()
+    assert messages == ["Read-only: nothing was changed."]
+    assert app_context.host.pending() == 0
+    assert not app_context.store.get_task(planned).foreground
+    # So is saving a profile in the settings.
+    settings.profiles.error.show_message("")
+    assert settings.profiles.refused_read_only()
+    assert "engine of this data dir stopped" in settings.profiles.error.text()
+    assert not settings.keys.refused_read_only()  # keys live in the keyring
+    settings.close()
 
 
 @pytest.mark.usefixtures("project")
@@ -167,7 +151,7 @@ def test_geometry_and_splitter_are_restored(qtbot: QtBot, data_dir: Path) -> Non
         assert (again.width(), again.height()) == size
         assert again.splitter.sizes() == sizes
     finally:
-        context.host.stop()
+        context.close()
         context.store.close()
 
 
@@ -262,6 +246,8 @@ def test_the_screenshot_command_renders_the_board(
     assert (queued.state, queued.phase.value) == (TaskState.RUNNING, "queued")
     assert store.list_runs(queued.id) == []
     store.close()
+    # The engine it started for the picture (one that starts no run) is gone again.
+    assert not engine_running(data_dir)
 
 
 def test_no_display_is_a_clear_error(data_dir: Path) -> None:
@@ -299,6 +285,22 @@ def test_closing_with_agents_running_asks_first(
     qtbot.waitUntil(lambda: not window.isVisible())
     app_context.host.stop()
     assert app_context.store.get_task(task).phase.value == "interrupted"
+
+
+@pytest.mark.usefixtures("project")
+def test_keep_running_closes_the_window_and_leaves_the_agent_at_work(
+    qtbot: QtBot, seedbed: SeedbedCli, app_context: AppContext, command_profile
+) -> None:
+    command_profile("slow", "sleep 30")
+    window = open_window(qtbot, app_context)
+    task = add(seedbed, "Slow", "--profile", "slow", "--start")
+    qtbot.waitUntil(lambda: app_context.host.running_count() == 1, timeout=RUN_TIMEOUT_MS)
+    window.ask_quit = lambda running: QuitAnswer(OnQuit.KEEP, remember=False)
+    window.close()
+    qtbot.waitUntil(lambda: not window.isVisible())
+    app_context.host.stop()  # the window's side only: its connection goes
+    shown = seedbed.ok("task", "show", str(task)).out
+    assert "running / implementing" in shown
 
 
 def test_a_project_added_from_the_command_line_appears(
@@ -388,15 +390,15 @@ def test_a_review_screenshot_needs_a_task(data_dir: Path, tmp_path: Path) -> Non
     assert result.returncode == 2 and "--view review needs --select" in result.stderr
 
 
-def test_a_window_that_follows_another_engine_logs_the_whole_run_live(
+def test_a_window_on_a_foreground_engine_logs_the_whole_run_live(
     qtbot: QtBot,
     seedbed: SeedbedCli,
     repo: Path,
     data_dir: Path,
     command_profile: Callable[[str, str], str],
 ) -> None:
-    """Another engine's run shows in full, its checks and its end included, and the log
-    keeps to the bottom as lines arrive."""
+    """A run of `seedbed run`'s engine shows in full, its checks and its end included, and
+    the log keeps to the bottom as lines arrive."""
     seedbed.ok(
         "project", "add", str(repo), "--name", "demo",
         "--check", "for i in 1 2 3; do echo check line $i; done",
@@ -409,9 +411,8 @@ def test_a_window_that_follows_another_engine_logs_the_whole_run_live(
         context: AppContext | None = None
         try:
             qtbot.waitUntil(lambda: engine_running(data_dir), timeout=10_000)
-            context = make_context(data_dir)
+            context = make_context(data_dir)  # a client of `seedbed run`'s engine
             window = open_window(qtbot, context)
-            qtbot.waitUntil(lambda: window.banner.isVisible())
             qtbot.waitUntil(lambda: window.board.model.card(task_id) is not None)
             assert window.board.select_task(task_id)
             qtbot.waitUntil(lambda: window.log.task_id == task_id)
@@ -444,5 +445,5 @@ def test_a_window_that_follows_another_engine_logs_the_whole_run_live(
             other.send_signal(signal.SIGTERM)
             other.communicate(timeout=30)
             if context is not None:
-                context.host.stop()
+                context.close()
                 context.store.close()

@@ -10,7 +10,7 @@ from pytestqt.qtbot import QtBot
 
 from seedbed.domain.models import Project
 from seedbed.ui.common.context import AppContext
-from seedbed.ui.common.host import ENGINE, FOLLOW
+from seedbed.ui.common.host import ENGINE, LOST
 from seedbed.ui.setup.projects import (
     ProjectAdder,
     ProjectSelector,
@@ -108,7 +108,7 @@ def test_the_same_repository_is_not_added_twice(
 
 
 def test_a_read_only_window_adds_nothing(qtbot: QtBot, repo: Path, app_context: AppContext) -> None:
-    app_context.host.mode = FOLLOW
+    app_context.host.mode = LOST
     try:
         message = refused(qtbot, ProjectAdder(app_context), repo)
     finally:

@@ -16,7 +16,7 @@ from seedbed.core.tasks import set_plan
 from seedbed.domain.models import MergeStrategy, Phase, TaskState
 from seedbed.store import Store
 from seedbed.ui.common.context import AppContext
-from seedbed.ui.common.host import ENGINE, FOLLOW, SNAPSHOT
+from seedbed.ui.common.host import ENGINE, LOST, SNAPSHOT
 from seedbed.ui.review.reviewer import ReviewWindow
 from seedbed.ui.review.side_panel import NO_PLAN
 from tests.conftest import SeedbedCli, git
@@ -218,7 +218,7 @@ def test_a_read_only_reviewer_changes_nothing_and_is_not_stuck(
     qtbot: QtBot, reviewed: tuple[ReviewWindow, int], app_context: AppContext
 ) -> None:
     window, task_id = reviewed
-    app_context.host.mode = FOLLOW
+    app_context.host.mode = LOST
     try:
         window.reload()
         qtbot.waitUntil(lambda: not window.approve_button.isEnabled(), timeout=10_000)

@@ -141,7 +141,7 @@ def test_since_last_review_shows_only_what_the_agent_changed_after_it(
     again = ReviewWindow(app_context, task_id)
     qtbot.addWidget(again)
     again.show()
-    assert again.since_box.isChecked()
+    qtbot.waitUntil(again.since_box.isChecked)  # once the task says so
     qtbot.waitUntil(lambda: again.data is not None and not again.data.outline, timeout=10_000)
     assert [f.path for f in again.files.model.files()] == ["second.txt"]
 

@@ -27,6 +27,7 @@ from seedbed.ui.settings.settings_pages import ItemListModel, Page, ProfilesPage
 from tests.conftest import SeedbedCli
 from tests.keyring_backends import FileStore
 from tests.secret_service import SecretService
+from tests.ui.conftest import ThreadEngine
 
 KEY = "sk-test-0123456789abcdef"
 
@@ -66,7 +67,7 @@ def answer(qtbot: QtBot, page: Page, button: QMessageBox.StandardButton) -> None
 
 
 def test_general_settings_are_saved_to_settings_json_and_applied(
-    qtbot: QtBot, app_context: AppContext
+    qtbot: QtBot, app_context: AppContext, engine: ThreadEngine
 ) -> None:
     dialog = open_dialog(qtbot, app_context)
     form = dialog.general.form
@@ -84,7 +85,7 @@ def test_general_settings_are_saved_to_settings_json_and_applied(
     assert saved["notify"] is False
     assert load_settings(app_context.data_dir) == app_context.settings.value
     assert app_context.settings.value.merge_strategy is MergeStrategy.REBASE
-    assert app_context.host.max_parallel == 7
+    assert engine.process.engine.max_parallel == 7  # the engine took it in
     assert dialog.general.status.text() == "Saved."
     # A new dialog starts from what was saved.
     again = open_dialog(qtbot, app_context)

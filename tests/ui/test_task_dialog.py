@@ -18,7 +18,7 @@ from seedbed.core.titles import one_line_title
 from seedbed.domain.models import Phase, Task, TaskState
 from seedbed.ui.board.task_dialog import FIRST_THAT_RUNS, NO_PROFILE, TaskDialog
 from seedbed.ui.common.context import AppContext
-from seedbed.ui.common.host import ENGINE, FOLLOW
+from seedbed.ui.common.host import ENGINE, LOST
 from seedbed.ui.common.theme import danger
 from tests.conftest import SeedbedCli
 
@@ -262,7 +262,7 @@ def test_without_profiles_the_task_is_saved_but_cannot_start(
 def test_a_read_only_window_refuses_to_save(qtbot: QtBot, app_context: AppContext) -> None:
     dialog = open_dialog(qtbot, app_context)
     dialog.title_edit.setText("Typed while another engine runs")
-    app_context.host.mode = FOLLOW
+    app_context.host.mode = LOST
     try:
         dialog.ok_button().click()
     finally:

@@ -141,6 +141,15 @@ class ApiClient:
                 return
             yield note
 
+    async def wait_closed(self) -> None:
+        """Return once the connection has ended: closed here, or the engine went away."""
+        await asyncio.shield(self._reader)
+
+    @property
+    def lost(self) -> bool:
+        """Whether the engine went away (not closed by this client)."""
+        return self._failure is not None
+
     async def close(self) -> None:
         self._closing = True
         await self._ws.close()

@@ -84,15 +84,17 @@ def register_functions(
     verbs: dict[str, Callable[..., Any]],
     context: Callable[[], Any],
     on_result: Callable[[Any], None] | None = None,
+    waiting: frozenset[str] = frozenset(),
 ) -> None:
     """Add each function of `verbs` (by name) to the registry, called with `context()`:
     a callable, so each call (on its worker thread) can get the context it may use.
     `on_result(value)`, when given, sees what each call returned (on its worker thread)
-    before it is sent: the engine publishes what a verb says it changed."""
+    before it is sent: the engine publishes what a verb says it changed. The verbs named
+    in `waiting` may wait long without working: they get a pool of their own."""
     for name, function in verbs.items():
         verb = function_verb(name, function)
         call = functools.partial(_run, verb, context, on_result)
-        registry.add(name, verb.params, verb.result_type, call)
+        registry.add(name, verb.params, verb.result_type, call, waits=name in waiting)
 
 
 def _run(

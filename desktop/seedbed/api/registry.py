@@ -6,7 +6,9 @@ Whoever builds the server fills the registry, one line a verb:
 
 A blocking callable (a core verb: SQLite, git) runs on a worker thread through
 `asyncio.to_thread`, so the engine's loop never waits on it; an async callable runs on the
-loop itself.
+loop itself. A verb that may wait long without working (an approve waiting its turn in the
+merge queue) is added with `waits=True` and runs in a pool of its own, so that such
+waits never hold up the threads the quick verbs (reads) run on.
 """
 
 from __future__ import annotations
@@ -14,12 +16,16 @@ from __future__ import annotations
 import asyncio
 import inspect
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, TypeAdapter
 
 P = TypeVar("P", bound=BaseModel)
+
+# The threads of the verbs that wait (`Registry.add(..., waits=True)`).
+WAITING_POOL = ThreadPoolExecutor(max_workers=32, thread_name_prefix="seedbed-waiting")
 
 
 @dataclass(frozen=True)
@@ -29,12 +35,17 @@ class Verb(Generic[P]):
     result: TypeAdapter[Any]
     call: Callable[[P], Any]
     is_async: bool
+    waits: bool = False
 
     async def run(self, params: P) -> Any:
         """Run the verb on validated params; its result as JSON-ready data. Raises what
         the verb raises."""
         if self.is_async:
             value = await self.call(params)
+        elif self.waits:
+            value = await asyncio.get_running_loop().run_in_executor(
+                WAITING_POOL, self.call, params
+            )
         else:
             value = await asyncio.to_thread(self.call, params)
         if inspect.isawaitable(value):  # a plain callable that hands back a coroutine
@@ -53,9 +64,17 @@ class Registry:
     def __init__(self) -> None:
         self._verbs: dict[str, Verb[Any]] = {}
 
-    def add(self, name: str, params: type[P], result: Any, call: Callable[[P], Any]) -> None:
+    def add(
+        self,
+        name: str,
+        params: type[P],
+        result: Any,
+        call: Callable[[P], Any],
+        waits: bool = False,
+    ) -> None:
         """Register `call(params) -> result` under `name`; `result` is a type pydantic
-        knows (a model, `list[Task]`, `None`, `int` …)."""
+        knows (a model, `list[Task]`, `None`, `int` …). A verb that `waits` runs in the
+        pool of waiting verbs."""
         if name in self.RESERVED or name in self._verbs:
             raise ValueError(f"the verb {name!r} is already taken")
         self._verbs[name] = Verb(
@@ -64,6 +83,7 @@ class Registry:
             result=TypeAdapter(result),
             call=call,
             is_async=inspect.iscoroutinefunction(call),
+            waits=waits,
         )
 
     def get(self, name: str) -> Verb[Any] | None:

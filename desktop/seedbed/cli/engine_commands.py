@@ -36,7 +36,7 @@ def engine_command(args: argparse.Namespace, out: TextIO) -> int:
             f"is started and stopped on its own machine: `seedbed engine {args.act}` there"
         )
     if args.act == "serve":
-        return serve(data_dir)
+        return serve(data_dir, paused=bool(getattr(args, "paused", False)))
     if args.act == "start":
         started = time.monotonic()
         hello = launch.answering(data_dir)
@@ -81,8 +81,9 @@ def engine_command(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
-def serve(data_dir: Path) -> int:
-    """The engine in the foreground until stopped: what `engine start` runs detached."""
+def serve(data_dir: Path, paused: bool = False) -> int:
+    """The engine in the foreground until stopped: what `engine start` runs detached.
+    A `paused` one starts no queued task (a window that only takes a screenshot)."""
     logging.basicConfig(
         stream=sys.stderr,
         level=logging.INFO,
@@ -98,6 +99,7 @@ def serve(data_dir: Path) -> int:
             settings(ctx).max_parallel,
             idle_exit_s=idle_exit_seconds(data_dir),
         )
+        process.engine.paused = paused
         asyncio.run(process.run())
     return EXIT_OK
 

@@ -435,8 +435,13 @@ def build_parser() -> Parser:
     engine = commands.add_parser(
         "engine", help="the engine of the data dir, in the background"
     ).add_subparsers(dest="act", required=True, parser_class=Parser, metavar="ACTION")
-    engine.add_parser(
+    serve = engine.add_parser(
         "serve", parents=[common], help="run the engine in the foreground (what start runs)"
+    )
+    serve.add_argument(
+        "--paused",
+        action="store_true",
+        help="start no queued task (what `gui --screenshot` runs when no engine does)",
     )
     engine.add_parser(
         "start", parents=[common], help="start the engine in the background (logs to engine.log)"

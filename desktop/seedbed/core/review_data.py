@@ -24,7 +24,7 @@ from seedbed.core.review_agent import ReviewVerdict, parse_verdict
 from seedbed.core.transcript import final_words
 from seedbed.core.workspace import branch_exists, live_worktree, worktree_path
 from seedbed.domain.checks import shown_checks
-from seedbed.domain.diffs import Comment, FileDiff
+from seedbed.domain.diffs import Comment, FileDiff, first_in_tree
 from seedbed.domain.errors import SeedbedError, UserError
 from seedbed.domain.models import CheckResult, Model, Run, RunKind, Task
 from seedbed.store import Store
@@ -221,6 +221,11 @@ def load_outline(
         outline=True,
     )
     return _with_base(store, _with_run(store, data))
+
+
+def load_outline_in_tree_order(ctx: Context, task_id: int, since_reviewed: bool) -> ReviewData:
+    """`load_outline` with the file the reviewer's tree shows first parsed (a verb)."""
+    return load_outline(ctx, task_id, since_reviewed, first_in_tree)
 
 
 def _parse_one(diff_range: vcs_diff.DiffRange, file: FileDiff) -> FileDiff | None:

@@ -96,9 +96,14 @@ VERBS: dict[str, Callable[..., Any]] = {
     "radar.overlapping_tasks": radar.overlapping_tasks,
     "task_detail.task_detail": task_detail.task_detail,
     "review_data.load_review": review_data.load_review,
+    "review_data.load_outline_in_tree_order": review_data.load_outline_in_tree_order,
     "review_data.load_comments": review_data.load_comments,
     "diffs.diff_text": diffs.diff_text,
 }
+
+# Verbs that may wait long without working: an approve waits its turn in the merge
+# queue. The engine runs them in a pool of their own, so reads never wait behind them.
+WAITING: frozenset[str] = frozenset({"merging.approve"})
 
 # Functions of core that take a Context but are not served, and why.
 NOT_VERBS: dict[Callable[..., Any], str] = {

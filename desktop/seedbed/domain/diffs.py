@@ -5,6 +5,7 @@ Pure data; parsing lives in `vcs/diffparse.py`, intraline spans in `domain/intra
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from enum import StrEnum
 
 from pydantic import Field
@@ -57,6 +58,20 @@ class FileDiff(Model):
     outline: bool = Field(
         False, description="Only path, status and counts: the hunks are not read yet."
     )
+
+
+def tree_key(path: str) -> tuple[tuple[int, str, str], ...]:
+    """Sorts paths in the reviewer's tree order, top to bottom: in each directory its
+    subdirectories first, then its files, each alphabetical."""
+    *dirs, name = path.split("/")
+    parts = [(0, part.casefold(), part) for part in dirs]
+    parts.append((1, name.casefold(), name))
+    return tuple(parts)
+
+
+def first_in_tree(files: Sequence[FileDiff]) -> FileDiff | None:
+    """The file the reviewer's tree shows first."""
+    return min(files, key=lambda f: tree_key(f.path), default=None)
 
 
 class CommentAuthor(StrEnum):

@@ -42,6 +42,8 @@ class Engine:
         self.store = store
         self.data_dir = data_dir
         self.max_parallel = max(1, max_parallel)
+        # Paused, it starts no queued task (an engine serving a screenshot's window).
+        self.paused = False
         self.runners: dict[int, TaskRunner] = {}
         self._tasks: dict[int, asyncio.Task[None]] = {}
         self.diff_every = DIFF_EVERY_S  # seconds between a running card's diff sizes
@@ -183,7 +185,7 @@ class Engine:
     def _start_queued(self) -> int:
         """Start queued tasks while slots are free; returns how many still wait."""
         queued = self._startable()
-        while queued and len(self.runners) < self.max_parallel:
+        while queued and len(self.runners) < self.max_parallel and not self.paused:
             task = queued.pop(0)
             runner = TaskRunner(
                 self.store,

@@ -28,7 +28,7 @@ from seedbed.api.protocol import NoParams
 from seedbed.api.registry import Registry
 from seedbed.api.server import ApiServer
 from seedbed.core.context import Context, Done
-from seedbed.core.verbs import VERBS
+from seedbed.core.verbs import VERBS, WAITING
 from seedbed.domain.errors import UserError
 from seedbed.domain.models import Control, TaskState
 from seedbed.engine.engine import Engine
@@ -83,11 +83,15 @@ class EngineProcess:
         *,
         until_idle: bool = False,
         idle_exit_s: float | None = None,
+        handle_signals: bool = True,
     ) -> None:
+        """`handle_signals`: SIGINT and SIGTERM stop it (only on the main thread: an
+        engine on another thread, in a test, is stopped by `shutdown`)."""
         self.store = store
         self.context = Context(store)
         self.data_dir = data_dir
         self.until_idle = until_idle
+        self.handle_signals = handle_signals
         self.idle_exit_s = idle_exit_s
         self.engine = Engine(store, data_dir, max_parallel)
         self.registry = Registry()
@@ -102,7 +106,7 @@ class EngineProcess:
         # A window subscribes to "tasks"; while none does, a task that comes to need the
         # user is told on the desktop.
         self.notifier = Notifier(store, self._watched)
-        register_functions(self.registry, VERBS, self._context, self._published)
+        register_functions(self.registry, VERBS, self._context, self._published, WAITING)
         self.registry.add(STOP, NoParams, None, self._stop)
         self.registry.add(STOP_RUNS, NoParams, RunsStopped, self._stop_runs)
         self.registry.add(STATUS, NoParams, EngineStatus, self._status)
@@ -111,7 +115,8 @@ class EngineProcess:
 
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
+        signals = (signal.SIGINT, signal.SIGTERM) if self.handle_signals else ()
+        for sig in signals:
             loop.add_signal_handler(sig, self._signalled, sig)
         endpoint = await self.server.serve_unix()
         logger.info(
@@ -141,7 +146,7 @@ class EngineProcess:
             watcher.close()
             self.notifier.close()
             await self.server.close()
-            for sig in (signal.SIGINT, signal.SIGTERM):
+            for sig in signals:
                 loop.remove_signal_handler(sig)
             logger.info("engine (pid %d) stopped%s", os.getpid(), self.stop_reason)
 
@@ -210,6 +215,8 @@ class EngineProcess:
 
     def _published(self, value: Any) -> None:
         if isinstance(value, Done) and value.changed:
+            if value.changed.settings:  # the window's settings: how many run at once
+                self.engine.max_parallel = max(1, load_settings(self.data_dir).max_parallel)
             self.server.publish(CHANGES, value.changed)
 
     async def _status(self, params: NoParams) -> EngineStatus:

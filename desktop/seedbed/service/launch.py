@@ -56,10 +56,13 @@ def status(
         return None
 
 
-def start_detached(data_dir: Path) -> subprocess.Popen[bytes]:
-    """Start an engine for `data_dir` in the background; it may not answer yet."""
+def start_detached(data_dir: Path, paused: bool = False) -> subprocess.Popen[bytes]:
+    """Start an engine for `data_dir` in the background; it may not answer yet. A
+    `paused` one starts no queued task (`engine serve --paused`)."""
     data_dir.mkdir(parents=True, exist_ok=True)
     argv = [sys.executable, "-m", "seedbed", "--data-dir", str(data_dir), "engine", "serve"]
+    if paused:
+        argv.append("--paused")
     with log_path(data_dir).open("ab") as log:
         process = subprocess.Popen(
             argv,

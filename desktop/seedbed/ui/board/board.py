@@ -184,9 +184,7 @@ class Board(QWidget):
             self.loaded.emit()
             return
         self._schedule_radar()
-        self._cards.run(
-            merging.board_cards, self.context.core, project_id, on_done=self._on_cards_loaded
-        )
+        self._cards.run(merging.board_cards, project_id, on_done=self._on_cards_loaded)
 
     def _on_cards_loaded(self, cards: list[Card]) -> None:
         current = self._current
@@ -209,7 +207,6 @@ class Board(QWidget):
         self._schedule_radar()
         self._cards.join(
             merging.board_cards,
-            self.context.core,
             task_ids=task_ids,
             on_done=lambda cards: self._on_cards_changed(set(task_ids), cards, select),
         )
@@ -240,7 +237,7 @@ class Board(QWidget):
             return
         self._radar_asked = time.monotonic()
         # An answer to an older question (or about another project) is dropped.
-        self.radar_call.run(radar.overlapping_tasks, self.context.core, project_id)
+        self.radar_call.run(radar.overlapping_tasks, project_id)
 
     @Slot(object)
     def _on_radar_call_finished(self, found: Overlaps) -> None:
@@ -298,7 +295,7 @@ class Board(QWidget):
         if card is None:
             return "That card is not on this board."
         if self.context.read_only:
-            return "Read-only: another engine owns this data dir."
+            return "Read-only: the engine of this data dir stopped."
         plan = plan_move(card.task, target)
         return plan.message if plan.kind is MoveKind.REFUSE else ""
 
@@ -318,7 +315,7 @@ class Board(QWidget):
             return
         if self.context.read_only:
             self.message_posted.emit(
-                "Read-only: another engine owns this data dir; nothing was changed.", True
+                "Read-only: the engine of this data dir stopped; nothing was changed.", True
             )
             return
         strategy = self.context.settings.value.merge_strategy
@@ -331,14 +328,13 @@ class Board(QWidget):
         if plan.confirm and not self.confirm(plan.confirm):
             self.message_posted.emit("Nothing changed.", False)
             return
-        core = self.context.core
         call: tuple[Any, ...]
         if plan.kind is MoveKind.REORDER:
-            call = (move_before, core, task_id, before_id)
+            call = (move_before, task_id, before_id)
         elif plan.kind is MoveKind.START or plan.kind is MoveKind.RESUME:
-            call = (start_task, core, task_id)
+            call = (start_task, task_id)
         elif plan.kind is MoveKind.REQUEUE:
-            call = (control_task, core, task_id, Control.REQUEUE)
+            call = (control_task, task_id, Control.REQUEUE)
         else:
             delete = self.context.settings.value.delete_branch_after_merge
             approve = functools.partial(
@@ -347,7 +343,7 @@ class Board(QWidget):
                 delete_branch=delete,
                 asked_at=ANNOUNCED.announce(task_id),  # its place in the queue: the drops'
             )
-            call = (approve, core, task_id)
+            call = (approve, task_id)
         self.run_move(plan, task_id, *call)
 
     def run_move(self, plan: MovePlan, task_id: int, fn: Callable[..., Any], *args: Any) -> None:

@@ -121,8 +121,7 @@ class CardActions(QObject):
             self.board.message_posted.emit("Read-only: nothing was changed.", True)
             return
         plan = MovePlan(kind=MoveKind.NOTHING, message=f"#{card.task.id} stopped")
-        core = self.board.context.core
-        self.board.run_move(plan, card.task.id, control_task, core, card.task.id, Control.STOP)
+        self.board.run_move(plan, card.task.id, control_task, card.task.id, Control.STOP)
 
     def requeue_task(self) -> None:
         card = self._selected()
@@ -162,7 +161,6 @@ class CardActions(QObject):
         pinned = not card.task.foreground
         self.board.context.host.call(
             set_foreground,
-            self.board.context.core,
             card.task.id,
             pinned,
             on_done=lambda _t: self.board.refresh_tasks([card.task.id]),

@@ -15,7 +15,6 @@ from PySide6.QtWidgets import (
 
 from seedbed.core import reads
 from seedbed.core.review import discard
-from seedbed.domain.errors import SeedbedError
 from seedbed.domain.lifecycle import is_legal
 from seedbed.domain.models import Task, TaskState
 from seedbed.ui.common.context import AppContext
@@ -23,8 +22,7 @@ from seedbed.ui.common.errors import describe_error
 from seedbed.ui.common.widgets import ErrorLabel
 
 READ_ONLY_MESSAGE = (
-    "Another Seedbed engine owns this data dir, so this window is read-only and nothing "
-    "was discarded. It takes over when that engine stops."
+    "The engine of this data dir stopped, so this window is read-only and nothing was discarded."
 )
 ARCHIVE_HINT = (
     "The card moves to the archive, with its runs and logs; "
@@ -139,11 +137,18 @@ class DiscardDialog(QDialog):
         # The run may end (or start) while the dialog is open: the text must stay true.
         if self._busy or self.task.id not in task_ids:
             return
-        try:
-            self.task = reads.get_task(self.context.core, self.task.id)
-        except SeedbedError as exc:
-            self.error_label.show_message(str(exc))
+        self.context.host.call(
+            reads.get_task,
+            self.task.id,
+            on_done=self._on_task_read,
+            on_error=lambda exc: self.error_label.show_message(str(exc)),
+            owner=self,
+        )
+
+    def _on_task_read(self, task: Task) -> None:
+        if self._busy:
             return
+        self.task = task
         self._show_task()
 
     @Slot()
@@ -158,7 +163,6 @@ class DiscardDialog(QDialog):
         self._update_buttons()
         self.context.host.call(
             discard,
-            self.context.core,
             self.task.id,
             self._delete_branch(),
             on_done=lambda done: self._on_discard_done(done.value),

@@ -31,8 +31,8 @@ from seedbed.ui.common.widgets import ErrorLabel
 NO_PROFILE = "no profile yet — add one in Settings"
 FIRST_THAT_RUNS = "the first that can run"
 READ_ONLY_MESSAGE = (
-    "Another Seedbed engine owns this data dir, so this window is read-only and nothing "
-    "was saved. It takes over when that engine stops; what you typed stays here."
+    "The engine of this data dir stopped, so this window is read-only and nothing "
+    "was saved; what you typed stays here."
 )
 PLAN_FIRST_TIP = (
     "The planner (below; else the task's profile) reads the repository and writes a "
@@ -92,7 +92,7 @@ class TaskDialog(QDialog):
         self.start_box = QCheckBox("Start now", self)
         self.start_box.setToolTip(START_TIP)
         self.error_label = ErrorLabel(self)
-        self.options_box = TaskOptionsBox(reads.list_profiles(context.core), self)
+        self.options_box = TaskOptionsBox(context.host.remote(reads.list_profiles), self)
         self.buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self
         )
@@ -121,7 +121,7 @@ class TaskDialog(QDialog):
             self.options_box.fill(task)
             self.start_box.hide()
         else:
-            self.options_box.fill_defaults(reads.get_project(context.core, project_id))
+            self.options_box.fill_defaults(context.host.remote(reads.get_project, project_id))
 
         self.title_edit.textChanged.connect(self._on_title_edit_text_changed)
         self.buttons.accepted.connect(self._on_buttons_accepted)
@@ -148,7 +148,7 @@ class TaskDialog(QDialog):
         return data if isinstance(data, str) else None
 
     def _fill_profiles(self) -> None:
-        profiles = reads.list_profiles(self.context.core)
+        profiles = self.context.host.remote(reads.list_profiles)
         combo = self.profile_combo
         if not profiles:
             combo.addItem(NO_PROFILE, None)
@@ -163,7 +163,7 @@ class TaskDialog(QDialog):
         chosen = (
             self.task.profile_id
             if self.task is not None
-            else reads.get_project(self.context.core, self.project_id).executor_profile_id
+            else self.context.host.remote(reads.get_project, self.project_id).executor_profile_id
         )
         if self.task is None and chosen is None:
             combo.addItem(FIRST_THAT_RUNS, None)
@@ -173,9 +173,7 @@ class TaskDialog(QDialog):
                 combo.setCurrentIndex(combo.count() - 1)
         # Which of them can run is looked at in the engine (PATH, the keyring): each
         # that cannot says so, and why.
-        self.context.host.call(
-            agent_problems, self.context.core, on_done=self._on_problems, owner=self
-        )
+        self.context.host.call(agent_problems, on_done=self._on_problems, owner=self)
 
     def _on_problems(self, found: dict[str, str]) -> None:
         combo = self.profile_combo
@@ -212,7 +210,6 @@ class TaskDialog(QDialog):
         if self.context.read_only:
             self.error_label.show_message(READ_ONLY_MESSAGE)
             return
-        core = self.context.core
         title = self.title_edit.text()
         prompt = self.prompt_edit.toPlainText()
         profile_name = self.profile_name()
@@ -240,7 +237,6 @@ class TaskDialog(QDialog):
             )
             self.context.host.call(
                 create_task,
-                core,
                 draft,
                 on_done=lambda done: self._on_save_done(done.value),
                 on_error=self._on_save_failed,
@@ -249,7 +245,6 @@ class TaskDialog(QDialog):
         else:
             self.context.host.call(
                 edit_task,
-                core,
                 self.task.id,
                 title,
                 prompt,

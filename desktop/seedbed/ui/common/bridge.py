@@ -27,7 +27,7 @@ class Bridge(QObject):
     Signals:
         tasks_changed(list[int]): these tasks' cards changed (or appeared, or went).
         events_appended(dict[int, int]): run id → the newest stored event's seq.
-        mode_changed(str, str): "engine" or "follow", and a sentence for the user.
+        mode_changed(str, str): the host's mode (host.py), and a sentence for the user.
         projects_changed(): a project was added or removed (by any process).
         engine_lost(str): the connection to the engine process dropped; why, in words.
         engine_back(): an engine answers again.
@@ -42,6 +42,7 @@ class Bridge(QObject):
     _woken = Signal()
     _call_finished = Signal(object)
     _mode_noted = Signal(str, str)
+    _lost_noted = Signal(str)
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -61,6 +62,7 @@ class Bridge(QObject):
         # callback was attached): a callback never runs inside `host.call` itself.
         self._call_finished.connect(self._on_call_finished, Qt.ConnectionType.QueuedConnection)
         self._mode_noted.connect(self._on_mode_noted)
+        self._lost_noted.connect(self._on_lost_noted)
 
     # -- called on the engine thread -------------------------------------------------
 
@@ -88,6 +90,9 @@ class Bridge(QObject):
 
     def note_mode(self, mode: str, message: str) -> None:
         self._mode_noted.emit(mode, message)
+
+    def note_engine_lost(self, message: str) -> None:
+        self._lost_noted.emit(message)
 
     def register(self, on_done: Done | None, on_error: Failed | None, owner: QObject | None) -> int:
         """Keep a call's callbacks here, on the GUI thread, under a token (GUI thread only).
@@ -133,6 +138,10 @@ class Bridge(QObject):
     @Slot(str, str)
     def _on_mode_noted(self, mode: str, message: str) -> None:
         self.mode_changed.emit(mode, message)
+
+    @Slot(str)
+    def _on_lost_noted(self, message: str) -> None:
+        self.engine_lost.emit(message)
 
     @Slot(object)
     def _on_call_finished(self, item: tuple[int, Future[Any]]) -> None:

@@ -5,85 +5,99 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import shiboken6
 from PySide6.QtCore import QObject, Signal
 
 from seedbed.core.app_settings import read_settings, save_settings
-from seedbed.core.context import Context
 from seedbed.core.reads import list_projects
 from seedbed.domain.models import Settings
-from seedbed.store import Store
-from seedbed.ui.common.bridge import Bridge
+from seedbed.ui.common.bridge import Bridge, Done, Failed
 from seedbed.ui.common.host import ENGINE, SNAPSHOT, EngineHost
 
 
 class SettingsHolder(QObject):
-    """The current settings; `changed(Settings)` after each save."""
+    """The current settings (as the engine has them); `changed(Settings)` after each save."""
 
     changed = Signal(object)
 
-    def __init__(self, ctx: Context, settings: Settings) -> None:
+    def __init__(self, host: EngineHost, settings: Settings) -> None:
         super().__init__()
-        self.ctx = ctx
+        self.host = host
         self.value = settings
 
-    def save(self, settings: Settings) -> None:
-        save_settings(self.ctx, settings)
-        self.value = settings
-        self.changed.emit(settings)
+    def save(
+        self,
+        settings: Settings,
+        on_done: Done | None = None,
+        on_error: Failed | None = None,
+        owner: QObject | None = None,
+    ) -> None:
+        """Have the engine save them; `on_done(settings)` once it has (GUI thread), and
+        neither callback once `owner` is deleted."""
+
+        def wanted() -> bool:
+            return owner is None or shiboken6.isValid(owner)
+
+        def saved(_done: object) -> None:
+            self.value = settings
+            self.changed.emit(settings)
+            if on_done is not None and wanted():
+                on_done(settings)
+
+        def failed(error: BaseException) -> None:
+            if on_error is not None and wanted():
+                on_error(error)
+
+        self.host.call(save_settings, settings, on_done=saved, on_error=failed, owner=self)
 
 
 @dataclass
 class AppContext:
-    """The data dir, the Context the application layer's verbs are called with
-    (core/context.py; its store serves short reads on the GUI thread), the engine host,
-    the bridge and the settings. Writes and anything slow go through `host.call`."""
+    """The data dir, the engine host (the window's only way to its data: verbs called
+    over the engine's API), the bridge and the settings. The window holds no store: it
+    reads nothing from SQLite itself."""
 
     data_dir: Path
-    core: Context
     bridge: Bridge
     host: EngineHost
     settings: SettingsHolder
     project_id: int | None = field(default=None)
 
-    @property
-    def store(self) -> Store:
-        """The verbs' store, for the verbs that do not take a Context yet."""
-        return self.core.store
-
     @classmethod
-    def create(
-        cls, data_dir: Path, run_engine: bool = True, max_parallel: int | None = None
-    ) -> AppContext:
-        """Everything the window needs over a data dir; the host is not started yet.
-        The first project is the current one."""
-        ctx = Context.open(data_dir)
-        settings = read_settings(ctx)
+    def open(cls, data_dir: Path, snapshot: bool = False) -> AppContext:
+        """Connect to the engine of `data_dir` (starting it when none runs) and read the
+        settings and the projects: the first project is the current one. Blocks until
+        connected (before the window shows). Raises what kept it from connecting."""
         bridge = Bridge()
-        host = EngineHost(
-            data_dir,
-            bridge,
-            max_parallel if max_parallel is not None else settings.max_parallel,
-            run_engine=run_engine,
-        )
-        projects = list_projects(ctx)
+        host = EngineHost(data_dir, bridge, snapshot=snapshot)
+        host.start()
+        settings: Settings = host.remote(read_settings)
+        projects = host.remote(list_projects)
         return cls(
             data_dir=data_dir,
-            core=ctx,
             bridge=bridge,
             host=host,
-            settings=SettingsHolder(ctx, settings),
+            settings=SettingsHolder(host, settings),
             project_id=projects[0].id if projects else None,
         )
 
+    def close(self) -> None:
+        """Disconnect from the engine (it and its runs go on) and let Qt delete the
+        context's own objects on the GUI thread: were the garbage collector to free them
+        on another thread (the host's, a worker's), Qt would crash."""
+        self.host.stop()
+        self.bridge.deleteLater()
+        self.settings.deleteLater()
+
     @property
     def read_only(self) -> bool:
-        """True unless this window runs the engine: another engine owns the data dir
-        (the window follows it) or the window only takes a screenshot."""
+        """True unless the window can change things: the engine went away, or the window
+        only takes a screenshot."""
         return self.host.mode != ENGINE
 
     @property
     def controls_off(self) -> bool:
-        """Whether controls that change things are shown disabled: while another engine
-        owns the data dir. A snapshot (`gui --screenshot`) is read-only too, but its
-        picture shows the window as a user with an engine sees it; nothing clicks it."""
+        """Whether controls that change things are shown disabled: while the engine is
+        gone. A snapshot (`gui --screenshot`) is read-only too, but its picture shows the
+        window as a user with an engine sees it; nothing clicks it."""
         return self.read_only and self.host.mode != SNAPSHOT

@@ -1,4 +1,9 @@
-"""The engine thread: one asyncio loop in the window's process."""
+"""The window's line to its engine: an API client on one asyncio loop thread.
+
+The engine runs in a process of its own (service/engine_process.py); the window is one
+of its clients. The host finds the engine of the data dir (starting it detached when
+none answers), subscribes to what it publishes, and calls its verbs.
+"""
 
 from __future__ import annotations
 
@@ -7,77 +12,105 @@ import contextlib
 import functools
 import threading
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QObject
 
-from seedbed.core.context import Context
-from seedbed.engine.engine import Engine
-from seedbed.engine.watcher import StoreWatcher
-from seedbed.store.lock import EngineBusy, EngineLock
+from seedbed.api.client import ApiClient
+from seedbed.api.errors import EngineStopped, EngineUnavailable
+from seedbed.api.functions import function_verb
+from seedbed.api.protocol import Notification
+from seedbed.core.verbs import VERBS, verb_name
+from seedbed.service import launch
+from seedbed.service.topics import (
+    CHANGES,
+    EVENTS,
+    PROJECTS,
+    STATUS,
+    TASKS,
+    TOPICS,
+    EngineStatus,
+)
 from seedbed.ui.common.bridge import Bridge, Done, Failed
 
-TAKEOVER_SECONDS = 1.0
-# Calls that may wait long without working (approves in the merge queue).
-WAITING_CALLS = ThreadPoolExecutor(max_workers=32, thread_name_prefix="seedbed-waiting")
+ENGINE = "engine"  # connected to the engine: every control works
+SNAPSHOT = "snapshot"  # `gui --screenshot`: connected to an engine that starts no run
+LOST = "lost"  # the engine went away: nothing works until it is back
+
+STATUS_EVERY_S = 0.5  # how often the engine's count of running tasks is read while any run
+
+_VERB_FUNCTIONS = frozenset(VERBS.values())
+
+# `host.remote`: remote(verb, *args, **kwargs) calls a verb in the engine and waits for
+# its answer; what a composed read run on a worker thread is given.
+Remote = Callable[..., Any]
 
 
-async def _in_thread(work: Callable[[], Any], waits: bool) -> Any:
-    """On the engine loop: run `work` on a worker thread (of WAITING_CALLS if it waits)."""
-    if waits:
-        return await asyncio.get_running_loop().run_in_executor(WAITING_CALLS, work)
-    return await asyncio.to_thread(work)
+def split_call(
+    fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any]]:
+    """`fn`, its arguments, with any `functools.partial` around it opened up."""
+    while isinstance(fn, functools.partial):
+        args = (*fn.args, *args)
+        kwargs = {**fn.keywords, **kwargs}
+        fn = fn.func
+    return fn, args, kwargs
 
 
-ENGINE = "engine"
-FOLLOW = "follow"
-SNAPSHOT = "snapshot"
+def is_verb(fn: Callable[..., Any]) -> bool:
+    return split_call(fn, (), {})[0] in _VERB_FUNCTIONS
 
 
 class EngineHost:
-    """Runs the engine on its own thread, or follows another one read-only.
+    """Connects the window to the engine of `data_dir` and calls its verbs.
 
-    When this process gets the data dir's engine lock, the Engine runs here and every
-    run lives on this loop. When another engine holds it (`seedbed run` in a terminal),
-    the window only follows the store; once that engine exits, the host takes over.
-    Either way a StoreWatcher reports changes through the bridge.
+    `call(fn, *args)`: when `fn` is a verb of core (core/verbs.py), it is called in the
+    engine over the API, without the context (the engine supplies its own): the window
+    writes `host.call(tasks.start_task, task_id)`. Any other function runs on a worker
+    thread of this process: those are the window's own (launching an editor, probing
+    the agent CLIs, keys in the keyring) or composed reads given `host.remote`, which
+    calls verbs from a worker thread. Results and errors come back on the GUI thread.
 
-    `call(fn, *args)` runs a blocking operation (git, a store write) off the GUI thread
-    and hands its result or error back to the GUI thread.
+    What the engine publishes ("tasks", "projects", "events", "changes") reaches the
+    bridge; when the engine goes away, `bridge.engine_lost` says so.
     """
 
-    def __init__(
-        self, data_dir: Path, bridge: Bridge, max_parallel: int = 4, run_engine: bool = True
-    ) -> None:
-        """With run_engine False (screenshots) the host only reads: it never starts an
-        engine, so showing the window cannot start a queued task."""
+    def __init__(self, data_dir: Path, bridge: Bridge, snapshot: bool = False) -> None:
+        """With `snapshot` (screenshots) the host never lets a run start: it connects to
+        the engine that runs, or starts one that starts no run and stops it at the end."""
         self.data_dir = data_dir
-        self.run_engine = run_engine
+        self.snapshot = snapshot
         self.bridge = bridge
-        self.max_parallel = max_parallel
         self.mode = ""
-        self.engine: Engine | None = None
-        self._lock = EngineLock(data_dir)
+        self.client: ApiClient | None = None
+        self.error: BaseException | None = None
+        self._started_engine = False
+        self._running = 0
+        self._status_wanted: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._ready = threading.Event()
         self._stopped: asyncio.Event | None = None
         self._pending = 0
-        self._serving: asyncio.Task[None] | None = None
         self._closing = False
         self._pending_lock = threading.Lock()
 
     # -- life ------------------------------------------------------------------------
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._main, name="seedbed-engine", daemon=True)
+        """Connect (starting the engine when none runs). Raises what kept it from it
+        (EngineUnavailable, OperationError with the engine's log, ProtocolMismatch)."""
+        self._thread = threading.Thread(target=self._main, name="seedbed-client", daemon=True)
         self._thread.start()
         self._ready.wait()
+        if self.error is not None:
+            self._thread.join()
+            raise self.error
 
-    def stop(self, timeout: float = 60.0) -> None:
-        """Stop every run (work committed, tasks interrupted) and end the thread."""
+    def stop(self, timeout: float = 10.0) -> None:
+        """Disconnect: the engine and its runs go on (a snapshot's own engine stops)."""
         if self._loop is None or self._thread is None or self._loop.is_closed():
             return  # never started, or stopped already
         stopped = self._stopped
@@ -85,19 +118,12 @@ class EngineHost:
         self._closing = True
         self._loop.call_soon_threadsafe(stopped.set)
         self._thread.join(timeout)
+        if self._started_engine:
+            launch.stop(self.data_dir)
 
     def running_count(self) -> int:
-        """Runs this process drives now (0 when following)."""
-        return len(self.engine.runners) if self.engine is not None else 0
-
-    def set_max_parallel(self, count: int) -> None:
-        self.max_parallel = count
-        if self._loop is not None:
-            self._loop.call_soon_threadsafe(self._apply_max_parallel)
-
-    def _apply_max_parallel(self) -> None:
-        if self.engine is not None:
-            self.engine.max_parallel = self.max_parallel
+        """Runs the engine drives now (as it last said)."""
+        return self._running
 
     # -- calls -----------------------------------------------------------------------
 
@@ -111,10 +137,10 @@ class EngineHost:
         waits: bool = False,
         **kwargs: Any,
     ) -> Future[Any]:
-        """Run fn(*args, **kwargs) in a worker thread of the engine loop; the callbacks
-        run on the GUI thread, and not at all once `owner` has been deleted. A call that
-        `waits` (an approve queued behind others) gets a thread of its own pool, so that
-        waiting calls never hold up the board's reads."""
+        """Call fn(*args, **kwargs): a verb in the engine, anything else on a worker
+        thread here; the callbacks run on the GUI thread, and not at all once `owner` has
+        been deleted. `waits` is kept for the callers' sake: the engine runs the verbs
+        that wait (an approve queued behind others) in a pool of their own."""
         assert self._loop is not None, "start() the host first"
         if self._closing:
             # The window is going away: nothing more runs, and nothing calls back.
@@ -124,13 +150,41 @@ class EngineHost:
         token = self.bridge.register(on_done, on_error, owner)
         with self._pending_lock:
             self._pending += 1
-        work = functools.partial(fn, *args, **kwargs)
-        future = asyncio.run_coroutine_threadsafe(_in_thread(work, waits), self._loop)
+        future = asyncio.run_coroutine_threadsafe(self._call(fn, args, kwargs), self._loop)
         future.add_done_callback(functools.partial(self._finished, token))
         return future
 
+    def remote(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """Call the verb `fn` in the engine and wait for its answer: for a worker thread
+        (a composed read), never the GUI thread nor the host's loop."""
+        assert self._loop is not None, "start() the host first"
+        if self._closing or self._loop.is_closed():
+            raise EngineStopped(f"this window is closing: {fn.__name__} was not asked")
+        call = self._verb(fn, args, kwargs)
+        try:
+            future = asyncio.run_coroutine_threadsafe(call, self._loop)
+        except RuntimeError:  # the loop closed meanwhile
+            call.close()
+            raise EngineStopped(f"this window is closing: {fn.__name__} was not asked") from None
+        return future.result()
+
+    async def _call(self, fn: Callable[..., Any], args: tuple[Any, ...], kw: dict[str, Any]) -> Any:
+        if is_verb(fn):
+            return await self._verb(fn, args, kw)
+        return await asyncio.to_thread(fn, *args, **kw)
+
+    async def _verb(self, fn: Callable[..., Any], args: tuple[Any, ...], kw: dict[str, Any]) -> Any:
+        function, args, kw = split_call(fn, args, kw)
+        name = verb_name(function)
+        verb = function_verb(name, function)
+        params = verb.bind(*args, **kw)
+        client = self.client
+        if client is None:
+            raise EngineStopped(f"Seedbed is not connected to the engine of {self.data_dir}")
+        return await client.call(name, params, verb.result_type)
+
     def _finished(self, token: int, done: Future[Any]) -> None:
-        """On the engine thread: count the call done and hand the bridge its token (never
+        """On the loop thread: count the call done and hand the bridge its token (never
         its callbacks: see Bridge.register)."""
         with self._pending_lock:
             self._pending -= 1
@@ -141,7 +195,7 @@ class EngineHost:
         with self._pending_lock:
             return self._pending
 
-    # -- the engine thread -----------------------------------------------------------
+    # -- the loop thread -------------------------------------------------------------
 
     def _main(self) -> None:
         loop = asyncio.new_event_loop()
@@ -158,77 +212,91 @@ class EngineHost:
             loop.run_until_complete(asyncio.gather(*left, return_exceptions=True))
             loop.run_until_complete(loop.shutdown_asyncgens())
             loop.close()
+            self._ready.set()
 
     async def _serve(self) -> None:
         self._stopped = asyncio.Event()
-        watcher = StoreWatcher(
-            Context.open(self.data_dir).store.path,
-            self.bridge.note_task,
-            self.bridge.note_events,
-            self.bridge.note_projects,
-        )
-        watching = asyncio.create_task(watcher.watch())
-        if self._take_engine_lock():
-            # start() returns once recovery is over, so nothing the window does next
-            # can be mistaken for a run left over from a crash.
-            assert self.engine is not None
-            self._serving = asyncio.create_task(self.engine.serve())
-            recovered = asyncio.create_task(self.engine.recovered.wait())
-            await asyncio.wait({self._serving, recovered}, return_when=asyncio.FIRST_COMPLETED)
-            recovered.cancel()
+        try:
+            await asyncio.to_thread(self._find_engine)
+            self.client = await ApiClient.connect(
+                self.data_dir, client_name="window", on_notification=self._notified
+            )
+            await self.client.subscribe(TOPICS)
+        except Exception as exc:  # said by start(), on the GUI thread
+            self.error = exc
+            return
+        client = self.client
+        self._status_wanted = asyncio.Event()
+        status = asyncio.create_task(self._follow_status(client))
+        await self._read_status_once(client)
+        self.mode = SNAPSHOT if self.snapshot else ENGINE
         self._ready.set()
-        try:
-            while not self._stopped.is_set():
-                if self.engine is not None or self._take_engine_lock():
-                    await self._run_engine()
-                    break
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._stopped.wait(), TAKEOVER_SECONDS)
-        finally:
-            watching.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await watching
-            watcher.close()
-            self._lock.release()
-
-    def _take_engine_lock(self) -> bool:
-        if not self.run_engine:
-            self.mode = SNAPSHOT
-            return False
-        try:
-            self._lock.acquire()
-        except EngineBusy as exc:
-            if self.mode != FOLLOW:
-                self.mode = FOLLOW
-                self.bridge.note_mode(
-                    FOLLOW,
-                    f"Another Seedbed engine runs on this data dir ({exc}). "
-                    "This window follows it read-only and takes over when it stops.",
-                )
-            return False
-        except OSError as exc:  # a read-only data dir: no engine can run on it
-            if self.mode != FOLLOW:
-                self.mode = FOLLOW
-                self.bridge.note_mode(
-                    FOLLOW,
-                    f"Seedbed cannot write to {self.data_dir} ({exc.strerror}): "
-                    "this window only shows it.",
-                )
-            return False
-        self.mode = ENGINE
-        self.engine = Engine(Context.open(self.data_dir).store, self.data_dir, self.max_parallel)
-        self.engine.task_listeners.append(self.bridge.note_task)
-        self.engine.event_listeners.append(self.bridge.note_events)
-        self.bridge.note_mode(ENGINE, "")
-        return True
-
-    async def _run_engine(self) -> None:
-        engine = self.engine
-        assert engine is not None and self._stopped is not None
-        serving = self._serving or asyncio.create_task(engine.serve())
+        closed = asyncio.create_task(client.wait_closed())
         stopping = asyncio.create_task(self._stopped.wait())
-        await asyncio.wait({serving, stopping}, return_when=asyncio.FIRST_COMPLETED)
-        engine.shutdown()
-        await serving
+        await asyncio.wait({closed, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        if not self._stopped.is_set():
+            self.mode = LOST
+            self._running = 0  # none that this window can know of
+            log = launch.log_path(self.data_dir)
+            self.bridge.note_engine_lost(
+                f"The Seedbed engine of {self.data_dir} stopped (its log: {log})."
+            )
+            await stopping
         stopping.cancel()
-        engine.store.close()
+        status.cancel()
+        await client.close()
+        closed.cancel()
+
+    def _find_engine(self) -> None:
+        """On a worker thread: make sure an engine answers (a snapshot's starts no run)."""
+        if not self.snapshot:
+            launch.ensure_engine(self.data_dir)
+        elif launch.answering(self.data_dir) is None:
+            launch.wait_answering(self.data_dir, launch.start_detached(self.data_dir, paused=True))
+            self._started_engine = True
+
+    # -- what the engine publishes (on the loop thread) --------------------------------
+
+    def _notified(self, note: Notification) -> None:
+        topic = note.params.get("topic")
+        payload = note.params.get("payload") or {}
+        if topic == TASKS:
+            self.bridge.note_task(int(payload["task_id"]))
+            self._ask_status()
+        elif topic == EVENTS:
+            run_id, first, last = payload["run_id"], payload["first"], payload["last"]
+            self.bridge.note_events(int(run_id), int(first), int(last))
+        elif topic == PROJECTS:
+            self.bridge.note_projects()
+        elif topic == CHANGES:
+            for task_id in payload.get("tasks", ()):
+                self.bridge.note_task(int(task_id))
+            if payload.get("projects") or payload.get("profiles"):
+                self.bridge.note_projects()
+
+    def _ask_status(self) -> None:
+        """Have the engine's count of running tasks read again (once for a burst)."""
+        if self._status_wanted is not None:
+            self._status_wanted.set()
+
+    async def _read_status_once(self, client: ApiClient) -> None:
+        with contextlib.suppress(EngineUnavailable):
+            status = EngineStatus.model_validate(await client.call(STATUS))
+            self._running = len(status.running_tasks)
+
+    async def _follow_status(self, client: ApiClient) -> None:
+        """Keep `running_count` current: read the engine's status after changes, and
+        every STATUS_EVERY_S while something runs (a run's end may come after the last
+        change told)."""
+        wanted = self._status_wanted
+        assert wanted is not None
+        while True:
+            with contextlib.suppress(TimeoutError):
+                timeout = STATUS_EVERY_S if self._running else None
+                await asyncio.wait_for(wanted.wait(), timeout)
+            wanted.clear()
+            try:
+                status = EngineStatus.model_validate(await client.call(STATUS))
+            except EngineUnavailable:
+                return
+            self._running = len(status.running_tasks)

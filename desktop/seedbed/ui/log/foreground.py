@@ -15,7 +15,7 @@ from PySide6.QtWidgets import (
 )
 
 from seedbed.core import reads
-from seedbed.domain.errors import UserError
+from seedbed.domain.models import Task
 from seedbed.ui.common import theme
 from seedbed.ui.common.context import AppContext
 from seedbed.ui.log.log_view import LogPanel
@@ -73,13 +73,20 @@ class ForegroundTile(QFrame):
         self.panel.show_task(task_id)
 
     def update_header(self) -> None:
-        """Read the task's title and phase again (one short read)."""
-        try:
-            task = reads.get_task(self._context.core, self.task_id)
-        except UserError:
-            self.title.setText(f"#{self.task_id} (gone)")
-            self.phase.clear()
-            return
+        """Read the task's title and phase again (asked of the engine)."""
+        self._context.host.call(
+            reads.get_task,
+            self.task_id,
+            on_done=self._show_header,
+            on_error=self._show_gone,
+            owner=self,
+        )
+
+    def _show_gone(self, _error: BaseException) -> None:
+        self.title.setText(f"#{self.task_id} (gone)")
+        self.phase.clear()
+
+    def _show_header(self, task: Task) -> None:
         self.title.setText(f"#{task.id} {task.title}")
         self.title.setToolTip(task.title)
         self.phase.setText(theme.phase_label(task))

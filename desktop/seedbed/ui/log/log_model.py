@@ -5,11 +5,12 @@ count (one index lookup) and reads `PAGE_ROWS` rows at a time when the view asks
 one, keeping at most `MAX_PAGES` pages (least recently used dropped). Each row's JSON
 is parsed only when shown and its rendered line cached in its page.
 
-Those page reads run on the GUI thread, which DESIGN.md otherwise keeps free of
-queries: each is one range scan of the `events_by_row` index returning 256 short rows,
-well under a millisecond, and doing it in `data()` keeps the model synchronous, as Qt
-views need. Slow work (search, copying a big selection) goes through `host.call`,
-using the Qt-free helpers at the end of this module.
+Those page reads are asked of the engine (`host.remote`) from the GUI thread, which
+DESIGN.md otherwise keeps free of waits: each is one range scan of the `events_by_row`
+index returning 256 short rows plus a round trip on the local socket, about a
+millisecond, and doing it in `data()` keeps the model synchronous, as Qt views need.
+Slow work (search, copying a big selection) goes through `host.call`, using the Qt-free
+helpers at the end of this module.
 """
 
 from __future__ import annotations
@@ -22,8 +23,9 @@ from pydantic import ValidationError
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QObject, QPersistentModelIndex, Qt
 
 from seedbed.core import transcript
-from seedbed.core.context import Context
+from seedbed.domain.errors import SeedbedError
 from seedbed.domain.events import Event, RawEvent, ToolCallEvent, ToolResultEvent, parse_event
+from seedbed.ui.common.host import Remote
 from seedbed.ui.log.log_render import LINE_CHARS, Line, render_detail, render_line, search_text
 
 PAGE_ROWS = 256
@@ -83,9 +85,9 @@ class LogModel(QAbstractListModel):
     transaction), so row N is page N // PAGE_ROWS, slot N % PAGE_ROWS.
     """
 
-    def __init__(self, ctx: Context, parent: QObject | None = None) -> None:
+    def __init__(self, remote: Remote, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self._ctx = ctx
+        self._read = remote
         self._run_id: int | None = None
         self._count = 0
         self._pages: OrderedDict[int, _Page] = OrderedDict()
@@ -98,14 +100,14 @@ class LogModel(QAbstractListModel):
         self.beginResetModel()
         self._run_id = run_id
         self._pages.clear()
-        self._count = 0 if run_id is None else transcript.log_row_count(self._ctx, run_id)
+        self._count = 0 if run_id is None else self._ask(0, transcript.log_row_count, run_id)
         self.endResetModel()
 
     def refresh(self) -> int:
         """Take in the rows stored since the last look; returns how many arrived."""
         if self._run_id is None:
             return 0
-        count = transcript.log_row_count(self._ctx, self._run_id)
+        count = self._ask(self._count, transcript.log_row_count, self._run_id)
         old = self._count
         if count < old:  # the log never shrinks; if it did, start over
             self.set_run(self._run_id)
@@ -118,6 +120,13 @@ class LogModel(QAbstractListModel):
         self._pages.pop((old - 1) // PAGE_ROWS, None)
         self.endInsertRows()
         return count - old
+
+    def _ask(self, default: Any, fn: Any, *args: Any) -> Any:
+        """fn(*args) asked of the engine; `default` when it cannot answer (it stopped)."""
+        try:
+            return self._read(fn, *args)
+        except SeedbedError:
+            return default
 
     def cached_rows(self) -> int:
         """Rows held in memory now (at most MAX_PAGES * PAGE_ROWS)."""
@@ -137,8 +146,8 @@ class LogModel(QAbstractListModel):
         data = page.data[i]
         if data is None:  # a big row, dropped after rendering: read it again, keep nothing
             assert self._run_id is not None
-            [(_row, _seq, data)] = transcript.log_rows(self._ctx, self._run_id, row, 1)
-            return parse_row(data)
+            rows = self._ask([], transcript.log_rows, self._run_id, row, 1)
+            return parse_row(rows[0][2]) if rows else None
         event = page.events[i] = parse_row(data)
         return event
 
@@ -164,7 +173,7 @@ class LogModel(QAbstractListModel):
         call = self.event_at(row)
         if not isinstance(call, ToolCallEvent) or self._run_id is None:
             return None
-        for data in transcript.tool_results_after(self._ctx, self._run_id, row, RESULT_WINDOW):
+        for data in self._ask([], transcript.tool_results_after, self._run_id, row, RESULT_WINDOW):
             if call.call_id and call.call_id not in data:
                 continue
             event = parse_row(data)
@@ -188,7 +197,10 @@ class LogModel(QAbstractListModel):
         page = self._pages.get(number)
         if page is None or row - page.first >= page.size():
             first = number * PAGE_ROWS
-            page = _Page(first, transcript.log_rows(self._ctx, self._run_id, first, PAGE_ROWS))
+            rows = self._ask(None, transcript.log_rows, self._run_id, first, PAGE_ROWS)
+            if rows is None:
+                return None  # the engine is gone: nothing to show, nothing kept
+            page = _Page(first, rows)
             self._pages[number] = page
             while len(self._pages) > MAX_PAGES:
                 self._pages.popitem(last=False)
@@ -226,11 +238,11 @@ class LogModel(QAbstractListModel):
         )
 
 
-# -- Qt-free helpers for host.call (they run on an engine worker thread) --------------
+# -- Qt-free helpers for host.call (they run on a worker thread, asking the engine) --------------
 
 
 def find_row(
-    ctx: Context, run_id: int, needle: str, start: int, backward: bool = False
+    remote: Remote, run_id: int, needle: str, start: int, backward: bool = False
 ) -> int | None:
     """The nearest row after start (before it, when backward) whose event says needle.
 
@@ -240,7 +252,7 @@ def find_row(
     wanted = needle.lower()
     after = start
     while True:
-        batch = transcript.search_log(ctx, run_id, needle, after, SEARCH_BATCH, backward)
+        batch = remote(transcript.search_log, run_id, needle, after, SEARCH_BATCH, backward)
         for row, data in batch:
             if wanted in search_text(parse_row(data)).lower():
                 return row
@@ -250,18 +262,18 @@ def find_row(
 
 
 def find_row_wrapping(
-    ctx: Context, run_id: int, needle: str, start: int, backward: bool = False
+    remote: Remote, run_id: int, needle: str, start: int, backward: bool = False
 ) -> tuple[int | None, bool]:
     """find_row, going on from the other end when nothing is left; (row, wrapped)."""
-    row = find_row(ctx, run_id, needle, start, backward)
+    row = find_row(remote, run_id, needle, start, backward)
     if row is not None:
         return row, False
-    edge = transcript.log_row_count(ctx, run_id) if backward else -1
-    row = find_row(ctx, run_id, needle, edge, backward)
+    edge = remote(transcript.log_row_count, run_id) if backward else -1
+    row = find_row(remote, run_id, needle, edge, backward)
     return row, row is not None
 
 
-def plain_rows(ctx: Context, run_id: int, ranges: list[tuple[int, int]]) -> tuple[str, int]:
+def plain_rows(remote: Remote, run_id: int, ranges: list[tuple[int, int]]) -> tuple[str, int]:
     """The rows of inclusive (first, last) ranges as text, one line each, as copied;
     at most COPY_MAX_ROWS of them. Returns (text, rows left out)."""
     lines: list[str] = []
@@ -273,7 +285,7 @@ def plain_rows(ctx: Context, run_id: int, ranges: list[tuple[int, int]]) -> tupl
             if room <= 0:
                 left_out += last - row + 1
                 break
-            batch = transcript.log_rows(ctx, run_id, row, min(last - row + 1, room, 5000))
+            batch = remote(transcript.log_rows, run_id, row, min(last - row + 1, room, 5000))
             if not batch:
                 break
             lines.extend(render_line(parse_row(data)).plain for _r, _s, data in batch)

@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from seedbed.core import reads, transcript
-from seedbed.domain.errors import UserError
+from seedbed.domain.errors import SeedbedError
 from seedbed.domain.models import Run, RunStatus
 from seedbed.ui.common.actions import add_action
 from seedbed.ui.common.background import BackgroundCall
@@ -74,7 +74,7 @@ class LogPanel(QWidget):
         self._scrolling = False
         self._search = BackgroundCall(context.host, self)  # the latest search only
         self._search.failed.connect(self._on_search_failed)
-        self.model = LogModel(context.core, self)
+        self.model = LogModel(context.host.remote, self)
         self.view = LogList(self)
         self.view.setModel(self.model)
         self.delegate = LogDelegate(self.view)
@@ -193,10 +193,10 @@ class LogPanel(QWidget):
         newest = self._runs[-1].id if self._runs else None
         on_newest = self.run_id is None or self.run_id == newest
         try:
-            self._runs = (
-                [] if self._task_id is None else reads.list_runs(self._context.core, self._task_id)
-            )
-        except UserError:
+            task_id = self._task_id
+            remote = self._context.host.remote
+            self._runs = [] if task_id is None else remote(reads.list_runs, task_id)
+        except SeedbedError:
             self._runs = []
         ids = [run.id for run in self._runs]
         box = self.run_box
@@ -223,7 +223,10 @@ class LogPanel(QWidget):
         if run.id == self.model.run_id:
             rows = self.model.rowCount()
         else:
-            rows = transcript.log_row_count(self._context.core, run.id)
+            try:
+                rows = self._context.host.remote(transcript.log_row_count, run.id)
+            except SeedbedError:
+                rows = 0
         return f"Run {run.number} · {run.kind.value} · {run.status.value} · {rows:,} events"
 
     def _current_run(self) -> Run | None:
@@ -250,7 +253,10 @@ class LogPanel(QWidget):
         elif run is None:
             text = "No runs yet: the log appears when the task starts."
         elif run.status is RunStatus.RUNNING:
-            pending = transcript.pending_text(self._context.core, run.id)
+            try:
+                pending = self._context.host.remote(transcript.pending_text, run.id)
+            except SeedbedError:
+                pending = ""
             if pending:
                 text = "writing… " + first_line(pending[-PENDING_CHARS:], PENDING_CHARS)
         self.note.set_note(text)
@@ -360,7 +366,7 @@ class LogPanel(QWidget):
         self.find_bar.status.setText("searching…")
         self._search.run(
             find_row_wrapping,
-            self._context.core,
+            self._context.host.remote,
             run_id,
             needle,
             current,
@@ -413,7 +419,7 @@ class LogPanel(QWidget):
             return
         self._context.host.call(
             plain_rows,
-            self._context.core,
+            self._context.host.remote,
             run_id,
             ranges,
             on_done=self._copied,

@@ -9,7 +9,6 @@ from PySide6.QtCore import QObject, Qt, Slot
 from PySide6.QtWidgets import QDialog, QWidget
 
 from seedbed.core import comments as comment_ops
-from seedbed.core.context import Context
 from seedbed.core.review_data import load_comments
 from seedbed.domain.diffs import Comment
 from seedbed.ui.review.diff_view import DiffView
@@ -25,7 +24,6 @@ class CommentFlow(QObject):
 
     def __init__(
         self,
-        core: Context,
         task_id: int,
         diff: DiffView,
         side: SidePanel,
@@ -33,7 +31,6 @@ class CommentFlow(QObject):
         parent: QWidget,
     ) -> None:
         super().__init__(parent)
-        self.core = core
         self.task_id = task_id
         self.diff = diff
         self.side = side
@@ -74,7 +71,6 @@ class CommentFlow(QObject):
                 return
             self.call(
                 comment_ops.add_comment,
-                self.core,
                 self.task_id,
                 path,
                 line,
@@ -88,14 +84,12 @@ class CommentFlow(QObject):
         dialog.open()
 
     def _on_saved(self, _result: object = None) -> None:
-        self.call(load_comments, self.core, self.task_id, done=self.side.show_comments)
+        self.call(load_comments, self.task_id, done=self.side.show_comments)
 
     @Slot(object)
     def _on_side_edit_requested(self, comment: Comment) -> None:
-        self.call(
-            comment_ops.edit_comment, self.core, comment.id, comment.body, done=self._on_saved
-        )
+        self.call(comment_ops.edit_comment, comment.id, comment.body, done=self._on_saved)
 
     @Slot(object)
     def _on_side_delete_requested(self, comment: Comment) -> None:
-        self.call(comment_ops.delete_comment, self.core, comment.id, done=self._on_saved)
+        self.call(comment_ops.delete_comment, comment.id, done=self._on_saved)

@@ -24,7 +24,7 @@ from seedbed.ui.common.widgets import ErrorLabel
 from seedbed.ui.review.decision import DecisionPanel
 from seedbed.ui.review.side_panel import SidePanel
 
-READ_ONLY = "Another Seedbed engine owns this data dir: this window only reads."
+READ_ONLY = "The engine of this data dir stopped: this window only reads."
 
 
 class Reviewing(Protocol):
@@ -107,7 +107,6 @@ class DecisionActions(QObject):
         decision.recheck.setChecked(True)  # an approve without it is a choice made each time
         self.call(
             merging.approve,
-            window.context.core,
             window.task_id,
             strategy=strategy,
             message=message,
@@ -130,7 +129,6 @@ class DecisionActions(QObject):
         self.window.update_buttons()
         self.call(
             comment_ops.request_changes_with_comments,
-            self.window.context.core,
             self.window.task_id,
             self.window.decision.request_message.toPlainText().strip(),
             done=self._on_changes_requested,
@@ -166,7 +164,6 @@ class DecisionActions(QObject):
         self.window.update_buttons()
         self.call(
             approve_plan,
-            self.window.context.core,
             self.window.task_id,
             done=lambda done: self._on_plan_sent(done.value),
         )
@@ -183,7 +180,6 @@ class DecisionActions(QObject):
         self.window.update_buttons()
         self.call(
             request_plan_changes,
-            self.window.context.core,
             self.window.task_id,
             comment,
             done=lambda done: self._on_plan_sent(done.value),
@@ -198,9 +194,7 @@ class DecisionActions(QObject):
 
     @Slot(str)
     def save_plan(self, plan: str) -> None:
-        self.call(
-            set_plan, self.window.context.core, self.window.task_id, plan, done=self._on_plan_saved
-        )
+        self.call(set_plan, self.window.task_id, plan, done=self._on_plan_saved)
 
     def _on_plan_saved(self, _task: Task) -> None:
         self.window.side.plan_was_saved()
@@ -219,7 +213,6 @@ class DecisionActions(QObject):
         fix = review.fix_merge_checks if checks else review.resolve_conflict
         self.call(
             fix,
-            self.window.context.core,
             self.window.task_id,
             done=lambda done: self._on_resolving(done.value),
         )

@@ -12,7 +12,7 @@ from typing import Any
 
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QObject, QPersistentModelIndex, Qt
 
-from seedbed.domain.diffs import FileDiff
+from seedbed.domain.diffs import FileDiff, tree_key
 
 VIEWED_FILE = "review_viewed.json"
 
@@ -32,14 +32,6 @@ class Role(IntEnum):
     STATUS = Qt.ItemDataRole.UserRole + 3
     VIEWED = Qt.ItemDataRole.UserRole + 4
     NODE = Qt.ItemDataRole.UserRole + 5  # the tree's Node (the tree model only)
-
-
-def tree_key(path: str) -> tuple[tuple[int, str, str], ...]:
-    """Sorts paths in the tree's top-to-bottom order (pure: fine off the GUI thread)."""
-    *dirs, name = path.split("/")
-    parts = [(0, part.casefold(), part) for part in dirs]
-    parts.append((1, name.casefold(), name))
-    return tuple(parts)
 
 
 def content_key(file: FileDiff) -> str:

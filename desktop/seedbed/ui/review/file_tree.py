@@ -27,15 +27,10 @@ from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
 from seedbed.domain.diffs import FileDiff
 from seedbed.ui.common import theme
-from seedbed.ui.review.file_model import FILE_FLAGS, FileListModel, Role, tree_key
+from seedbed.ui.review.file_model import FILE_FLAGS, FileListModel, Role
 
 Index = QModelIndex | QPersistentModelIndex
 DIR_FLAGS = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
-
-
-def first_in_tree(files: Sequence[FileDiff]) -> FileDiff | None:
-    """The file the tree shows first (pure: fine off the GUI thread)."""
-    return min(files, key=lambda f: tree_key(f.path), default=None)
 
 
 def matches(file: FileDiff, needle: str) -> bool:

@@ -26,14 +26,14 @@ from seedbed.core import reads
 from seedbed.core.review_data import (
     ReviewData,
     load_file,
-    load_outline,
+    load_outline_in_tree_order,
     load_review,
     prefilled_message,
     read_blob,
     read_new_lines,
 )
 from seedbed.domain.diffs import Comment, FileDiff
-from seedbed.domain.errors import SeedbedError
+from seedbed.domain.models import Task
 from seedbed.ui.common.actions import add_action
 from seedbed.ui.common.background import BackgroundCall
 from seedbed.ui.common.context import AppContext
@@ -44,7 +44,6 @@ from seedbed.ui.review.decision_actions import DecisionActions
 from seedbed.ui.review.diff_view import DiffView
 from seedbed.ui.review.file_list import FileList
 from seedbed.ui.review.file_model import ViewedStore
-from seedbed.ui.review.file_tree import first_in_tree
 from seedbed.ui.review.side_panel import SidePanel
 
 # The splitter's first widths (the file tree, the diff, the side panel): the diff gets
@@ -97,19 +96,12 @@ class ReviewWindow(QWidget):
         self.diff.source_loader = self._source_loader
         self.side = SidePanel(self)
         self.decide = DecisionActions(self, self)  # what the decision box's buttons do
-        self.comments = CommentFlow(
-            context.core, task_id, self.diff, self.side, self.decide.call, self
-        )
+        self.comments = CommentFlow(task_id, self.diff, self.side, self.decide.call, self)
         self.header = ElidedLabel(self)
         self.split_box = QCheckBox("Side by side", self)
         self.since_box = QCheckBox("Only what changed since the last review", self)
         self.since_box.setEnabled(False)
         self.since_box.setToolTip("Enabled once changes were requested")
-        try:  # after a round of requested changes, what changed since is what to read
-            reviewed = reads.get_task(context.core, task_id).reviewed_commit is not None
-        except SeedbedError:
-            reviewed = False
-        self.since_box.setChecked(reviewed)
         self.error_label = ErrorLabel(self)
         never_widens(self.error_label)
         self.status_label = QLabel(self)
@@ -153,6 +145,20 @@ class ReviewWindow(QWidget):
         self.since_box.toggled.connect(self._on_since_box_toggled)
         context.bridge.tasks_changed.connect(self._on_bridge_tasks_changed)
         context.bridge.events_appended.connect(self._on_bridge_events_appended)
+        # After a round of requested changes, what changed since is what to read: the
+        # task says whether there was one; the first load waits for that answer.
+        self._loading.run(reads.get_task, task_id, on_done=self._on_task_read)
+        self._loading.failed.connect(self._on_first_read_failed)
+
+    def _on_task_read(self, task: Task) -> None:
+        self._loading.failed.disconnect(self._on_first_read_failed)
+        self.since_box.blockSignals(True)
+        self.since_box.setChecked(task.reviewed_commit is not None)
+        self.since_box.blockSignals(False)
+        self.reload()
+
+    def _on_first_read_failed(self, _message: str) -> None:
+        self._loading.failed.disconnect(self._on_first_read_failed)
         self.reload()
 
     def _build_decision(self) -> None:
@@ -189,11 +195,9 @@ class ReviewWindow(QWidget):
         self._whole_timer.stop()
         if self.data is None:
             self._loading.join(
-                load_outline,
-                self.context.core,
+                load_outline_in_tree_order,
                 self.task_id,
                 self.since_box.isChecked(),
-                first_in_tree,
                 on_done=self._on_outline,
             )
             return
@@ -203,7 +207,6 @@ class ReviewWindow(QWidget):
         """The whole diff, for the current load (a reload drops it)."""
         self._loading.join(
             load_review,
-            self.context.core,
             self.task_id,
             self.since_box.isChecked(),
             frozenset(self._uncapped),
@@ -294,10 +297,11 @@ class ReviewWindow(QWidget):
 
     def _source_loader(self, path: str) -> Callable[[], list[str]]:
         """The blocking read of `path`'s new side, bound to the review shown now."""
-        ctx, data = self.context.core, self.data
+        data = self.data
         if data is None:
             return list
-        return lambda: read_new_lines(ctx, data, path)
+        # Run off the GUI thread (the diff view's work): it asks the engine and waits.
+        return functools.partial(self.context.host.remote, read_new_lines, data, path)
 
     @Slot(bool)
     def _on_split_box_toggled(self, checked: bool) -> None:

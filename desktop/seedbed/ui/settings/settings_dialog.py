@@ -57,15 +57,17 @@ class GeneralPage(Page):
         if not isinstance(settings, Settings):
             return
         self.error.show_message("")
-        try:
-            # A few hundred bytes written atomically: no reason to leave the GUI thread.
-            self.context.settings.save(settings)
-        except (OSError, SeedbedError) as exc:
-            self.error.show_message(f"cannot save the settings: {exc}")
-            return
-        self.context.host.set_max_parallel(settings.max_parallel)
+        # The engine saves them, and takes in how many tasks may run at once.
+        self.context.settings.save(
+            settings, on_done=self._on_saved, on_error=self._on_failed, owner=self
+        )
+
+    def _on_saved(self, _settings: Settings) -> None:
         self.status.setText("Saved.")
         self.saved.emit()
+
+    def _on_failed(self, error: BaseException) -> None:
+        self.error.show_message(f"cannot save the settings: {error}")
 
 
 class KeysPage(Page):

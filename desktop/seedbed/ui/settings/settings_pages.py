@@ -96,8 +96,8 @@ def error_text(error: BaseException) -> str:
 
 
 READ_ONLY_SETTINGS = (
-    "Read-only: another Seedbed engine owns this data dir and this window only follows it. "
-    "Change this there (`seedbed profile …`, `seedbed project …`) or once it stops."
+    "Read-only: the engine of this data dir stopped. "
+    "Change this once it runs again (or with `seedbed profile …`, `seedbed project …`)."
 )
 
 
@@ -207,7 +207,7 @@ class ProjectsPage(Page):
         self.view = QListView(self)
         self.view.setModel(self.model)
         profiles = [(None, "none")] + [
-            (p.id, f"{p.name} ({p.kind.value})") for p in reads.list_profiles(context.core)
+            (p.id, f"{p.name} ({p.kind.value})") for p in context.host.remote(reads.list_profiles)
         ]
         roles = {name: profiles for name in ROLE_FIELDS}
         self.form = ModelForm(Project, PROJECT_FIELDS, self, choices=roles)
@@ -227,7 +227,7 @@ class ProjectsPage(Page):
         self.reload()
 
     def reload(self, select_id: int | None = None) -> None:
-        projects = reads.list_projects(self.context.core)
+        projects = self.context.host.remote(reads.list_projects)
         self.model.set_items(projects)
         self.empty.setVisible(not projects)
         self.form.setEnabled(bool(projects))
@@ -259,7 +259,6 @@ class ProjectsPage(Page):
             return
         self.run(
             update_project_settings,
-            self.context.core,
             updated,
             on_done=lambda done: self._saved(done.value),
         )
@@ -327,7 +326,7 @@ class ProfilesPage(Page):
         return body
 
     def reload(self, select_id: int | None = None) -> None:
-        profiles = reads.list_profiles(self.context.core)
+        profiles = self.context.host.remote(reads.list_profiles)
         self.model.set_items(profiles)
         if select_id is None and self.editing.id:
             select_id = self.editing.id
@@ -387,15 +386,25 @@ class ProfilesPage(Page):
         except InvalidField as exc:
             self.fail(exc)
             return
-        core, profile_id = self.context.core, self.editing.id
+        profile_id = self.editing.id
         fields = {name: getattr(profile, name) for name in options}
-
-        def save() -> AgentProfile:
-            if profile_id:
-                return update_profile(core, profile_id, profile.name, profile.kind, fields).value
-            return add_profile(core, profile.name, profile.kind, fields).value
-
-        self.run(save, on_done=self._saved)
+        if profile_id:
+            self.run(
+                update_profile,
+                profile_id,
+                profile.name,
+                profile.kind,
+                fields,
+                on_done=lambda done: self._saved(done.value),
+            )
+        else:
+            self.run(
+                add_profile,
+                profile.name,
+                profile.kind,
+                fields,
+                on_done=lambda done: self._saved(done.value),
+            )
 
     def _saved(self, profile: AgentProfile) -> None:
         self.editing = profile
@@ -418,7 +427,7 @@ class ProfilesPage(Page):
             self.removed.emit(done.changed)
             self.saved.emit()
 
-        self.run(remove_profile, self.context.core, profile.name, on_done=removed)
+        self.run(remove_profile, profile.name, on_done=removed)
 
     def _set_busy(self, busy: bool) -> None:
         super()._set_busy(busy)

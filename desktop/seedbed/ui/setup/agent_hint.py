@@ -57,7 +57,7 @@ class AgentHint(QFrame):
         if self.context.project_id is None:  # no board: the welcome page says it
             self.forget()
             return
-        self._look.run(agent_problems, self.context.core, True)
+        self._look.run(agent_problems, True)
 
     def forget(self) -> None:
         """Hide, and drop answers still on their way (the window shows no board)."""

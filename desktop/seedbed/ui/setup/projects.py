@@ -11,13 +11,13 @@ from PySide6.QtWidgets import QComboBox, QFileDialog, QWidget
 from seedbed.core import reads
 from seedbed.core.context import Done
 from seedbed.core.projects import add_repository
+from seedbed.domain.errors import SeedbedError
 from seedbed.domain.models import Project
 from seedbed.ui.common.context import AppContext
 from seedbed.ui.common.errors import describe_error
 
 READ_ONLY_MESSAGE = (
-    "Another Seedbed engine owns this data dir, so this window is read-only and no "
-    "project was added. It takes over when that engine stops."
+    "The engine of this data dir stopped, so this window is read-only and no project was added."
 )
 
 
@@ -80,7 +80,6 @@ class ProjectAdder(QObject):
             return
         self.context.host.call(
             add_repository,
-            self.context.core,
             path,
             on_done=self._on_add_done,
             on_error=self._on_add_failed,
@@ -144,7 +143,10 @@ class ProjectSelector(QComboBox):
     def reload(self, select_id: int | None = None) -> None:
         """List the store's projects again and show `select_id` (else the one shown
         before, else the first)."""
-        projects = reads.list_projects(self.context.core)
+        try:
+            projects = self.context.host.remote(reads.list_projects)
+        except SeedbedError:  # the engine is gone: the list stays as it was
+            return
         wanted = select_id if select_id is not None else self._current
         self.blockSignals(True)
         try:

@@ -147,12 +147,13 @@ class QuickSetup(QGroupBox):
     @Slot()
     def _on_create_button_clicked(self) -> None:
         if self.context.read_only:
-            self.error_label.show_message("Another Seedbed engine owns this data dir.")
+            self.error_label.show_message(
+                "The engine of this data dir stopped: nothing was changed."
+            )
             return
         self.error_label.show_message("")
         self._creating.run(
             create_agent,
-            self.context.core,
             self._kind(),
             self._provider(),
             self.model.text(),

@@ -110,7 +110,7 @@ class WelcomePage(QWidget):
         self._fit_text()
         if self.setup.versions is not None:
             self.setup.look_again()  # a CLI may have been installed since
-        self.agents_look.run(agent_problems, self.context.core)
+        self.agents_look.run(agent_problems)
 
     @Slot(object)
     def _on_agents_look_finished(self, found: dict[str, str]) -> None:
@@ -166,11 +166,13 @@ class WelcomePage(QWidget):
 
     def _use(self, server: LocalServer, model: str) -> None:
         if self.context.read_only:
-            self.error_label.show_message("Another Seedbed engine owns this data dir.")
+            self.error_label.show_message(
+                "The engine of this data dir stopped: nothing was changed."
+            )
             return
         if self._adding.busy:  # one profile per click, however fast the clicks
             return
-        self._adding.run(add_local_profile, self.context.core, server, model)
+        self._adding.run(add_local_profile, server, model)
 
     @Slot(str)
     def _on_adding_failed(self, message: str) -> None:

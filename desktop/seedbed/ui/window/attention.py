@@ -8,22 +8,23 @@ from PySide6.QtWidgets import QSystemTrayIcon
 
 from seedbed.core import reads
 from seedbed.core.attention import needs_you_order, notification_for
-from seedbed.core.context import Context
 from seedbed.domain.errors import UserError
 from seedbed.domain.models import Task, TaskState
 from seedbed.ui.common.context import AppContext
+from seedbed.ui.common.host import Remote
 
 
-def attention_snapshot(ctx: Context, task_ids: list[int] | None) -> tuple[list[Task], list[Task]]:
+def attention_snapshot(remote: Remote, task_ids: list[int] | None) -> tuple[list[Task], list[Task]]:
     """(the tasks awaiting review, oldest first; the tasks named, or all when None).
-    Runs on an engine worker: only the changed tasks are read, not the whole board."""
-    queue = needs_you_order(reads.list_tasks(ctx, states=[TaskState.AWAITING_REVIEW]))
+    Runs on a worker thread, asking the engine (`remote`): only the changed tasks are
+    read, not the whole board."""
+    queue = needs_you_order(remote(reads.list_tasks, states=[TaskState.AWAITING_REVIEW]))
     if task_ids is None:
-        return queue, reads.list_tasks(ctx)
+        return queue, remote(reads.list_tasks)
     changed = []
     for task_id in task_ids:
         try:
-            changed.append(reads.get_task(ctx, task_id))
+            changed.append(remote(reads.get_task, task_id))
         except UserError:
             continue  # deleted meanwhile
     return queue, changed
@@ -85,7 +86,7 @@ class Attention(QObject):
         self._reading = True
         self.context.host.call(
             attention_snapshot,
-            self.context.core,
+            self.context.host.remote,
             task_ids,
             on_done=self._on_snapshot_loaded,
             on_error=self._on_snapshot_failed,

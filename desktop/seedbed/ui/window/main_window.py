@@ -23,14 +23,13 @@ from PySide6.QtWidgets import (
 
 from seedbed.core import reads
 from seedbed.core.tasks import set_foreground
-from seedbed.domain.errors import UserError
-from seedbed.domain.models import Card, Project, TaskState
+from seedbed.domain.models import Card, Project, Task, TaskState
 from seedbed.ui.board.board import Board
 from seedbed.ui.common import theme
 from seedbed.ui.common.actions import add_action
 from seedbed.ui.common.background import BackgroundCall
 from seedbed.ui.common.context import AppContext
-from seedbed.ui.common.host import ENGINE, FOLLOW
+from seedbed.ui.common.host import ENGINE, LOST
 from seedbed.ui.log.foreground import MAX_TILES, ForegroundView
 from seedbed.ui.log.log_view import LogPanel
 from seedbed.ui.review.reviewer import ReviewWindow
@@ -282,7 +281,7 @@ class MainWindow(QMainWindow):
 
     @Slot(str, str)
     def _on_bridge_mode_changed(self, mode: str, message: str) -> None:
-        if mode == FOLLOW:
+        if mode == LOST:
             palette = self.palette()
             colour = theme.warning(palette)
             self.banner.setStyleSheet(
@@ -300,8 +299,8 @@ class MainWindow(QMainWindow):
             running = self.context.host.running_count()
             limit = self.context.settings.value.max_parallel
             self.engine_label.setText(f"engine: {running} running, at most {limit}")
-        elif mode == FOLLOW:
-            self.engine_label.setText("following another engine (read-only)")
+        elif mode == LOST:
+            self.engine_label.setText("engine stopped")
         else:
             self.engine_label.setText("")  # a screenshot: nothing runs, nothing to say
 
@@ -334,10 +333,18 @@ class MainWindow(QMainWindow):
         self._show_page(foreground=False)
         if self.board.select_task(task_id):
             return
-        try:
-            task = reads.get_task(self.context.core, task_id)
-        except UserError as exc:  # deleted meanwhile
-            self.statusBar().showMessage(str(exc), 8000)
+        self.context.host.call(
+            reads.get_task,
+            task_id,
+            on_done=self._open_task_read,
+            # deleted meanwhile, or the engine is gone
+            on_error=lambda exc: self.statusBar().showMessage(str(exc), 8000),
+            owner=self,
+        )
+
+    def _open_task_read(self, task: Task) -> None:
+        task_id = task.id
+        if self.board.select_task(task_id):
             return
         if task.project_id == self.context.project_id:
             # On this board but not in the model yet (its change is on its way).
@@ -396,7 +403,6 @@ class MainWindow(QMainWindow):
             return
         self.context.host.call(
             set_foreground,
-            self.context.core,
             task_id,
             False,
             on_done=lambda _t: self.board.refresh_tasks([task_id]),
