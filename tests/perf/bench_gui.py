@@ -343,7 +343,9 @@ def _paint_probe_class() -> type:
 @benchmark("log_open_1m_events_ms", order=63)
 def log_open_1m_events_ms(quick: bool) -> Figures:
     """A run with 1,000,000 stored events (200,000 with --quick): from asking the log
-    panel for it to its first painted page."""
+    panel for it to its first painted page. The panel holds no store: its row count,
+    pending text and pages are verbs asked of an engine process (`host.remote`, over the
+    API's socket), here one that starts no run (`snapshot`)."""
     n_events = 200_000 if quick else 1_000_000
     from PySide6.QtWidgets import QApplication
 
