@@ -9,11 +9,16 @@ every run is going it samples its own RSS and the engine's twice a second. It pr
 JSON object: every heartbeat gap (seconds) stamped with the wall clock, the largest RSS
 of each process, and the engine's pid. Nothing here reads SQLite: this process is the
 window and only the window.
+
+With SEEDBED_PERF_PROFILE=FILE, the GUI thread runs under cProfile and its stats are
+dumped to FILE (to see what the stalls cost).
 """
 
 from __future__ import annotations
 
+import cProfile
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -127,4 +132,10 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    profile_to = os.environ.get("SEEDBED_PERF_PROFILE")
+    if not profile_to:
+        sys.exit(main(sys.argv[1:]))
+    profiler = cProfile.Profile()
+    code = profiler.runcall(main, sys.argv[1:])
+    profiler.dump_stats(profile_to)
+    sys.exit(code)
