@@ -1,8 +1,12 @@
-"""The window: start-up to a painted board, GUI stalls and memory under a flood of
-events, opening a run with a million events."""
+"""The window as a client of the engine process: start-up to a painted board (the
+engine running or started by the window, beside a bare Qt window), GUI stalls and memory
+under a flood of events (idle cores and busy ones), opening a run with a million events
+(its pages read over the API)."""
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import subprocess
 import sys
@@ -10,7 +14,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from harness import Figures, benchmark, cli, log, make_repo, temp_dir
+from harness import Figures, benchmark, cli, cli_subprocess, log, make_repo, median, temp_dir
+
+from seedbed.service import launch
+
+HERE = Path(__file__).resolve().parent
 
 PROJECT = "bench"
 FLOOD_SCRIPT = """
@@ -72,70 +80,136 @@ def _seed_board(data_dir: Path, n_tasks: int) -> None:
     store.close()
 
 
+BARE_QT = """
+import sys, time
+from PySide6.QtCore import QEvent, QObject, QTimer
+from PySide6.QtWidgets import QApplication, QLabel, QMainWindow
+
+class Probe(QObject):
+    done = False
+
+    def eventFilter(self, watched, event):
+        if not self.done and event.type() == QEvent.Type.Paint:
+            self.done = True
+            QTimer.singleShot(0, self.report)
+        return False
+
+    def report(self):
+        sys.stderr.write(f"board-painted {time.time():.6f}\\n")
+        sys.stderr.flush()
+        QApplication.quit()
+
+app = QApplication(sys.argv[:1])
+window = QMainWindow()
+label = QLabel("a bare window")
+window.setCentralWidget(label)
+probe = Probe()
+label.installEventFilter(probe)
+window.resize(1400, 850)
+window.show()
+app.exec()
+"""
+
+
+def _painted_at(argv: list[str], env: dict[str, str]) -> float:
+    """Spawn `argv`; seconds from just before the spawn to the `board-painted` stamp it
+    writes to stderr (the wall clock, so the two processes agree)."""
+    start = time.time()
+    result = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=120, check=False)
+    painted = [
+        line.split()[1] for line in result.stderr.splitlines() if line.startswith("board-painted ")
+    ]
+    if result.returncode != 0 or not painted:
+        raise RuntimeError(f"{argv[1:3]} exited {result.returncode}: {result.stderr[-2000:]}")
+    return float(painted[0]) - start
+
+
+def _gui_env() -> dict[str, str]:
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "SEEDBED_STARTUP_PROBE": "1"}
+    # A user's second start: Python has cached its bytecode by then. (Some shells,
+    # this sandbox's too, set PYTHONDONTWRITEBYTECODE; then every start compiles
+    # pydantic and Qt's bindings again, +0.3 s.) The first, warming start is not timed.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    return env
+
+
+def _median_s(times: list[float]) -> float:
+    return round(median(times), 3)
+
+
 @benchmark("gui_start_to_board_s", order=60)
 def gui_start_to_board_s(quick: bool) -> Figures:
-    """A real `seedbed gui` process, from before it is spawned to its first painted
-    board with 1,000 tasks (offscreen platform)."""
+    """A real `seedbed gui` process, from just before it is spawned to its first painted
+    board with 1,000 tasks (offscreen platform; the window quits once it has painted):
+    - engine_running: `seedbed engine start` ran first; the window connects to it;
+    - engine_started: no engine runs; the window starts it, detached, and waits until it
+      answers (the engine is stopped after each round, untimed);
+    - bare_qt: a bare PySide6 QMainWindow with one label, started by the same interpreter
+      and painted; `gui_start_vs_bare_qt` is engine_running ÷ bare_qt (the floor).
+    Each is the median of 3 (quick) or 5 rounds after one warming round."""
     n_tasks = 1000
     rounds = 3 if quick else 5
+    env = _gui_env()
     with temp_dir("gui-start") as tmp:
         data_dir = _project(tmp)
         _seed_board(data_dir, n_tasks)
-        env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "SEEDBED_STARTUP_PROBE": "1"}
-        # A user's second start: Python has cached its bytecode by then. (Some shells,
-        # this sandbox's too, set PYTHONDONTWRITEBYTECODE; then every start compiles
-        # pydantic and Qt's bindings again, +0.3 s.) The first, warming start is not timed.
-        env.pop("PYTHONDONTWRITEBYTECODE", None)
-        times = []
-        for round_number in range(rounds + 1):
-            start = time.time()
-            result = subprocess.run(
-                [sys.executable, "-m", "seedbed", "--data-dir", str(data_dir), "gui"],
-                capture_output=True,
-                text=True,
-                env=env,
-                timeout=120,
-                check=False,
-            )
-            painted = [
-                line.split()[1]
-                for line in result.stderr.splitlines()
-                if line.startswith("board-painted ")
-            ]
-            if result.returncode != 0 or not painted:
-                raise RuntimeError(f"gui exited {result.returncode}: {result.stderr[-2000:]}")
-            if round_number:
-                times.append(float(painted[0]) - start)
-        log(f"start to painted board with {n_tasks} tasks: {[round(t, 3) for t in times]}")
-        return {"gui_start_to_board_s": round(sorted(times)[len(times) // 2], 3)}
+        gui = [sys.executable, "-m", "seedbed", "--data-dir", str(data_dir), "gui"]
+        bare = [_painted_at([sys.executable, "-c", BARE_QT], env) for _ in range(rounds + 1)][1:]
+        started: list[float] = []
+        running: list[float] = []
+        try:
+            for round_number in range(rounds + 1):
+                took = _painted_at(gui, env)
+                if launch.stop(data_dir) is None:
+                    raise RuntimeError("the window started no engine")
+                if round_number:
+                    started.append(took)
+            cli_subprocess(data_dir, "engine", "start")
+            running = [_painted_at(gui, env) for _ in range(rounds + 1)][1:]
+        finally:
+            launch.stop(data_dir)
+    log(f"bare Qt window to painted: {[round(t, 3) for t in bare]}")
+    log(f"engine started by the window, to painted board: {[round(t, 3) for t in started]}")
+    log(f"engine already running, to painted board: {[round(t, 3) for t in running]}")
+    return {
+        "gui_start_to_board_s_engine_running": _median_s(running),
+        "gui_start_to_board_s_engine_started": _median_s(started),
+        "gui_start_bare_qt_s": _median_s(bare),
+        "gui_start_vs_bare_qt": round(median(running) / median(bare), 2),
+        "gui_start_engine_started_vs_bare_qt": round(median(started) / median(bare), 2),
+    }
 
 
-def _rss_mb() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
+class BusyCores:
+    """One `while True: pass` process per core, from `start()` to `stop()` (never left
+    behind: killed by pid and waited for)."""
+
+    def __init__(self) -> None:
+        self.processes: list[subprocess.Popen[bytes]] = []
+
+    def __enter__(self) -> BusyCores:
+        for _ in range(os.cpu_count() or 1):
+            self.processes.append(subprocess.Popen([sys.executable, "-c", "while True: pass"]))
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        for process in self.processes:
+            process.kill()
+        for process in self.processes:
+            process.wait(10)
 
 
-@benchmark("gui_max_stall_ms", order=61)
-def gui_max_stall_ms(quick: bool) -> Figures:
-    """20 runs each printing 500 lines/s for 10 s (every line an event), the engine in
-    this process, the window open on one run's log; a 5 ms heartbeat timer on the GUI
-    thread records its longest gap. Also the process's memory at the end."""
+def _flood(quick: bool, loaded: bool) -> Figures:
+    """20 runs each printing 500 lines/s for 10 s (5 with --quick; every line an event),
+    the engine in its own process (started by the window), the window in another
+    (flood_window.py) open on one run's log; a 5 ms heartbeat timer on its GUI thread
+    records its longest gap. With `loaded`, one busy-looping process per core runs from
+    before the window starts until it has ended. Also both processes' largest RSS while
+    all twenty run."""
     runs, rate, seconds = 20, 500, (5 if quick else 10)
-    from PySide6.QtCore import QEventLoop, QTimer
-    from PySide6.QtWidgets import QApplication
-
-    from seedbed.app import tune_process
-    from seedbed.domain.models import TaskState
-    from seedbed.service import launch
     from seedbed.store import Store
     from seedbed.store.settings import load_settings, save_settings
-    from seedbed.ui.common.context import AppContext
-    from seedbed.ui.window.main_window import MainWindow
 
-    tune_process()  # as `seedbed gui` does
-    app = QApplication.instance() or QApplication([])
     with temp_dir("gui-flood") as tmp:
         data_dir = _project(tmp)
         script = tmp / "flood.py"
@@ -166,55 +240,24 @@ def gui_max_stall_ms(quick: bool) -> Figures:
             for i in range(runs)
         ]
         save_settings(data_dir, load_settings(data_dir).model_copy(update={"max_parallel": runs}))
-        context = AppContext.open(data_dir)  # starts the engine, detached
-        store, host = Store.open(data_dir), context.host
-        window = MainWindow(context)
-        window.resize(1400, 850)
-        window.show()
-        # Every heartbeat gap, stamped with the wall clock; afterwards the stored events
-        # say exactly when all twenty were emitting (the figure the issue names) and
-        # when they were ending together (commit, diff stats: reported beside it).
-        beats: list[tuple[float, float]] = []
-        last = [time.perf_counter()]
-        measuring = [False]
-
-        def beat() -> None:
-            now = time.perf_counter()
-            if measuring[0]:
-                beats.append((now - last[0], time.time()))
-            last[0] = now
-
-        heartbeat = QTimer()
-        heartbeat.setInterval(5)
-        heartbeat.timeout.connect(beat)
-        heartbeat.start()
-        project_id = store.find_project(PROJECT).id
-        loop = QEventLoop()
-        selected = [False]
-
-        def check() -> None:
-            # One short read, like the window's own; no sleeping on the GUI thread.
-            if not selected[0] and window.board.select_task(ids[0]):
-                selected[0] = True
-            tasks = store.list_tasks(project_id)
-            running = sum(1 for t in tasks if t.state is TaskState.RUNNING)
-            done = sum(1 for t in tasks if t.state is TaskState.AWAITING_REVIEW)
-            if running and not measuring[0]:
-                measuring[0] = True
-                last[0] = time.perf_counter()
-            if done == runs:
-                loop.quit()
-
-        checker = QTimer()
-        checker.setInterval(20)  # the windows change within 20 ms of the runs
-        checker.timeout.connect(check)
-        checker.start()
-        QTimer.singleShot(180_000, loop.quit)
-        loop.exec()
-        checker.stop()
-        measuring[0] = False
-        heartbeat.stop()
-        # All twenty emitting: from the last first line to the first last line.
+        env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+        argv = [sys.executable, str(HERE / "flood_window.py"), str(data_dir), PROJECT]
+        argv += [str(ids[0]), str(runs), "180"]
+        busy = BusyCores() if loaded else contextlib.nullcontext()
+        try:
+            with busy:
+                result = subprocess.run(
+                    argv, capture_output=True, text=True, env=env, timeout=300, check=False
+                )
+        finally:
+            launch.stop(data_dir)
+        if result.returncode != 0:
+            raise RuntimeError(f"the window exited {result.returncode}: {result.stderr[-2000:]}")
+        found = json.loads(result.stdout)
+        beats = [(float(g), float(t)) for g, t in found["beats"]]
+        # All twenty emitting: from the last first line to the first last line (the
+        # stored events' own stamps; the engine has stopped, so nothing writes).
+        store = Store.open(data_dir)
         run_ids = [r.id for i in ids for r in store.list_runs(i)]
         marks = ", ".join("?" for _ in run_ids)
         firsts_lasts = store.conn.execute(
@@ -222,39 +265,59 @@ def gui_max_stall_ms(quick: bool) -> Figures:
             " GROUP BY run_id",
             run_ids,
         ).fetchall()
-        flood_from = max(row[0] for row in firsts_lasts)
-        flood_to = min(row[1] for row in firsts_lasts)
-        gaps = {
-            "flood": [(g, t) for g, t in beats if flood_from <= t - g and t <= flood_to],
-            "ending": [(g, t) for g, t in beats if t > flood_to],
-        }
-        log(f"all {runs} emitting for {flood_to - flood_from:.1f} s")
-        rss = _rss_mb()
-        events = sum(store.count_events(r.id) for i in ids for r in store.list_runs(i))
-        window.close()
-        host.stop()
-        launch.stop(data_dir)
+        events = sum(store.count_events(r) for r in run_ids)
         store.close()
-        window.deleteLater()
-        app.processEvents()
+    if len(firsts_lasts) != runs:
+        raise RuntimeError(f"only {len(firsts_lasts)} of {runs} runs wrote output")
+    flood_from = max(row[0] for row in firsts_lasts)
+    flood_to = min(row[1] for row in firsts_lasts)
+    gaps = {
+        "flood": [(g, t) for g, t in beats if flood_from <= t - g and t <= flood_to],
+        "ending": [(g, t) for g, t in beats if t > flood_to],
+    }
+    log(f"all {runs} emitting for {flood_to - flood_from:.1f} s" + (" (cores busy)" * loaded))
     if not gaps["flood"]:
         raise RuntimeError("the flood never had all runs going at once")
     figures = {}
-    for name, found in gaps.items():
-        if not found:
+    for name, chosen in gaps.items():
+        if not chosen:
             continue
-        begin = found[0][1]
-        worst = sorted(found, reverse=True)[:3]
+        begin = chosen[0][1]
+        worst = sorted(chosen, reverse=True)[:3]
         log(
-            f"{name}: {len(found)} heartbeats, longest gaps "
+            f"{name}: {len(chosen)} heartbeats, longest gaps "
             + ", ".join(f"{g * 1000:.0f} ms at {t - begin:.1f} s" for g, t in worst)
         )
         figures[name] = round(worst[0][0] * 1000, 1)
-    log(f"{events} events stored; RSS {rss:.0f} MB")
+    log(
+        f"{events} events stored; RSS window {found['gui_rss_mb']:.0f} MB, "
+        f"engine {found['engine_rss_mb']:.0f} MB"
+    )
+    figures["gui_rss_mb"] = round(found["gui_rss_mb"], 1)
+    figures["engine_rss_mb"] = round(found["engine_rss_mb"], 1)
+    return figures
+
+
+@benchmark("gui_max_stall_ms", order=61)
+def gui_max_stall_ms(quick: bool) -> Figures:
+    """The flood on idle cores (target 30 ms); the window's RSS (target 200 MB) and the
+    engine's while all twenty run."""
+    found = _flood(quick, loaded=False)
     return {
-        "gui_max_stall_ms": figures["flood"],
-        "gui_max_stall_ending_ms": figures.get("ending", 0.0),
-        "gui_rss_mb_20_runs": round(rss, 1),
+        "gui_max_stall_ms": found["flood"],
+        "gui_max_stall_ending_ms": found.get("ending", 0.0),
+        "gui_rss_mb": found["gui_rss_mb"],
+        "engine_rss_mb": found["engine_rss_mb"],
+    }
+
+
+@benchmark("gui_max_stall_loaded_ms", order=62)
+def gui_max_stall_loaded_ms(quick: bool) -> Figures:
+    """The same flood while another process per core busy-loops (target 50 ms)."""
+    found = _flood(quick, loaded=True)
+    return {
+        "gui_max_stall_loaded_ms": found["flood"],
+        "gui_max_stall_loaded_ending_ms": found.get("ending", 0.0),
     }
 
 
@@ -277,10 +340,12 @@ def _paint_probe_class() -> type:
     return PaintProbe
 
 
-@benchmark("log_open_1m_events_ms", order=62)
+@benchmark("log_open_1m_events_ms", order=63)
 def log_open_1m_events_ms(quick: bool) -> Figures:
     """A run with 1,000,000 stored events (200,000 with --quick): from asking the log
-    panel for it to its first painted page."""
+    panel for it to its first painted page. The panel holds no store: its row count,
+    pending text and pages are verbs asked of an engine process (`host.remote`, over the
+    API's socket), here one that starts no run (`snapshot`)."""
     n_events = 200_000 if quick else 1_000_000
     from PySide6.QtWidgets import QApplication
 
