@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from seedbed.core.data_dir import database_problem
 from seedbed.core.reads import get_task
 from seedbed.domain.errors import SeedbedError, UserError
 
@@ -106,7 +107,8 @@ def run_gui(
         # screenshot's engine starts no run, and stops when the picture is taken).
         context = AppContext.open(data_dir, snapshot=screenshot is not None)
     except (OSError, SeedbedError) as exc:
-        problem = str(exc)
+        # A database that cannot be opened is said as such, not as the engine's exit.
+        problem = database_problem(data_dir) or str(exc)
         if screenshot is None:  # the window says it, in place of the board it cannot show
             from PySide6.QtWidgets import QMessageBox
 

@@ -85,15 +85,18 @@ def register_functions(
     context: Callable[[], Any],
     on_result: Callable[[Any], None] | None = None,
     waiting: frozenset[str] = frozenset(),
+    translate: Callable[[Exception], Exception | None] | None = None,
 ) -> None:
     """Add each function of `verbs` (by name) to the registry, called with `context()`:
     a callable, so each call (on its worker thread) can get the context it may use.
     `on_result(value)`, when given, sees what each call returned (on its worker thread)
     before it is sent: the engine publishes what a verb says it changed. The verbs named
-    in `waiting` may wait long without working: they get a pool of their own."""
+    in `waiting` may wait long without working: they get a pool of their own.
+    `translate(exc)` may give an error the client is to see instead (a full disk said in
+    words, as the command line says it in-process); None keeps the error as it is."""
     for name, function in verbs.items():
         verb = function_verb(name, function)
-        call = functools.partial(_run, verb, context, on_result)
+        call = functools.partial(_run, verb, context, on_result, translate)
         registry.add(name, verb.params, verb.result_type, call, waits=name in waiting)
 
 
@@ -101,9 +104,16 @@ def _run(
     verb: FunctionVerb,
     context: Callable[[], Any],
     on_result: Callable[[Any], None] | None,
+    translate: Callable[[Exception], Exception | None] | None,
     params: BaseModel,
 ) -> Any:
-    value = verb.apply(context(), params)
+    try:
+        value = verb.apply(context(), params)
+    except Exception as exc:
+        worded = translate(exc) if translate is not None else None
+        if worded is None:
+            raise
+        raise worded from exc
     if on_result is not None:
         on_result(value)
     return value

@@ -4,10 +4,12 @@ error means for the user, and the engine's lock on it (one engine per data dir).
 from __future__ import annotations
 
 import contextlib
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
 from seedbed.core.context import Context
+from seedbed.domain.errors import UserError
 from seedbed.domain.models import Settings
 from seedbed.paths import database_path
 from seedbed.store import connection, problems
@@ -40,3 +42,15 @@ def owning(ctx: Context, wait: float = 0.0) -> Iterator[None]:
         yield
     finally:
         lock.release()
+
+
+def database_problem(data_dir: Path) -> str | None:
+    """Why the data dir's database cannot be opened, in one sentence; None when it opens.
+    What a window says when its engine could not start (the engine's log has the rest)."""
+    try:
+        Context.open(data_dir).store.close()
+    except UserError as exc:
+        return str(exc)
+    except (sqlite3.Error, OSError) as exc:
+        return storage_problem(exc, data_dir)
+    return None

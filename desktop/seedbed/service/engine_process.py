@@ -28,6 +28,7 @@ from seedbed.api.protocol import NoParams
 from seedbed.api.registry import Registry
 from seedbed.api.server import ApiServer
 from seedbed.core.context import Context, Done
+from seedbed.core.data_dir import storage_problem
 from seedbed.core.verbs import VERBS, WAITING
 from seedbed.domain.errors import UserError
 from seedbed.domain.models import Control, TaskState
@@ -106,7 +107,9 @@ class EngineProcess:
         # A window subscribes to "tasks"; while none does, a task that comes to need the
         # user is told on the desktop.
         self.notifier = Notifier(store, self._watched)
-        register_functions(self.registry, VERBS, self._context, self._published, WAITING)
+        register_functions(
+            self.registry, VERBS, self._context, self._published, WAITING, self._worded
+        )
         self.registry.add(STOP, NoParams, None, self._stop)
         self.registry.add(STOP_RUNS, NoParams, RunsStopped, self._stop_runs)
         self.registry.add(STATUS, NoParams, EngineStatus, self._status)
@@ -207,6 +210,14 @@ class EngineProcess:
     async def _note_recovered(self) -> None:
         await self.engine.recovered.wait()
         self._recovered.set()
+
+    def _worded(self, exc: Exception) -> Exception | None:
+        """A SQLite or OS error of the data dir (a full disk, a read-only mount) as the
+        sentence the command line says for it in-process."""
+        if not isinstance(exc, (sqlite3.Error, OSError)):
+            return None
+        problem = storage_problem(exc, self.data_dir)
+        return UserError(problem) if problem is not None else None
 
     def _context(self) -> Context:
         """What a verb is given (on its worker thread), once recovery is over."""

@@ -497,19 +497,39 @@ class MainWindow(QMainWindow):
             if answer is None:
                 event.ignore()
                 return
-            if answer.remember:
-                settings = self.context.settings.value
-                self.context.settings.save(settings.model_copy(update={"on_quit": answer.choice}))
             plan = QuitPlan(answer.choice.value)
+            if answer.remember:
+                # Saved by the engine before the window goes: the choice is not lost with
+                # the window's connection.
+                event.ignore()
+                self.setEnabled(False)
+                settings = self.context.settings.value
+                self.context.settings.save(
+                    settings.model_copy(update={"on_quit": answer.choice}),
+                    on_done=lambda _saved: self._quit(plan, running),
+                    on_error=self._on_stopping_failed_error,
+                    owner=self,
+                )
+                return
         if plan is QuitPlan.STOP:
-            # The engine is asked off the GUI thread; the window closes when it answered.
             event.ignore()
+            self._quit(plan, running)
+            return
+        self.save_state()
+        event.accept()
+
+    def _quit(self, plan: QuitPlan, running: int) -> None:
+        """Carry out the answer: stop the runs through the engine (off the GUI thread; the
+        window closes when it answered), or close."""
+        if plan is QuitPlan.STOP:
             self.setEnabled(False)
             self.statusBar().showMessage(f"Stopping {running} agent{'s' if running != 1 else ''}…")
             self._stopping.run(stop_runs, self.context.data_dir)
             return
-        self.save_state()
-        event.accept()
+        self._close_now()
+
+    def _on_stopping_failed_error(self, error: BaseException) -> None:
+        self._on_stopping_failed(str(error))
 
     @Slot(object)
     def _on_stopping_finished(self, _stopped: object) -> None:
