@@ -44,3 +44,17 @@ def worktrees_dir(data_dir: Path, project_name: str) -> Path:
 
 def database_path(data_dir: Path) -> Path:
     return data_dir / DATABASE_NAME
+
+
+def program_command() -> tuple[list[str], dict[str, str]]:
+    """How to start this very Seedbed again as a process of its own (the engine, the Qt
+    probe): argv's head and the environment to give it. In the PyInstaller bundle the
+    program is the bundle itself, started as a new instance of it (not a child sharing
+    this one's unpacked set-up, which would find none of the bundle's libraries)."""
+    import sys
+
+    env = dict(os.environ)
+    if getattr(sys, "frozen", False):
+        env["PYINSTALLER_RESET_ENVIRONMENT"] = "1"
+        return [sys.executable], env
+    return [sys.executable, "-m", "seedbed"], env

@@ -24,7 +24,7 @@ from seedbed.agents.cli.doctor import check_all
 from seedbed.agents.readiness import problems
 from seedbed.domain.errors import SeedbedError, UserError
 from seedbed.domain.models import Model, Project
-from seedbed.paths import database_path, resolve_data_dir
+from seedbed.paths import database_path, program_command, resolve_data_dir
 from seedbed.store import Store
 from seedbed.store.backup import (
     backup_time,
@@ -187,14 +187,8 @@ def _display_check(ok: bool, detail: str) -> Check:
 def _qt_platform() -> Check:
     """Qt's platform plugin, started as the window would start it, in a process of its
     own (a plugin that cannot load, say for a missing libxcb-cursor0, aborts it)."""
-    env = dict(os.environ)
-    if getattr(sys, "frozen", False):  # the PyInstaller bundle: its program is seedbed
-        argv = [sys.executable, "gui", "--probe"]
-        # Started as a new instance of the bundle, not as a child that shares this one's
-        # set-up (which would find none of the bundle's libraries).
-        env["PYINSTALLER_RESET_ENVIRONMENT"] = "1"
-    else:
-        argv = [sys.executable, "-m", "seedbed", "gui", "--probe"]
+    head, env = program_command()
+    argv = [*head, "gui", "--probe"]
     try:
         done = subprocess.run(
             argv, capture_output=True, text=True, timeout=PROBE_TIMEOUT_S, env=env

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import subprocess
-import sys
 import threading
 import time
 from collections import deque
@@ -20,6 +19,7 @@ from seedbed.api.errors import EngineStopped, EngineUnavailable
 from seedbed.api.protocol import Hello
 from seedbed.api.sync_client import SyncClient
 from seedbed.domain.errors import OperationError
+from seedbed.paths import program_command
 from seedbed.service.topics import STATUS, STOP, STOP_RUNS, EngineStatus, RunsStopped
 from seedbed.store.lock import engine_running
 
@@ -60,7 +60,8 @@ def start_detached(data_dir: Path, paused: bool = False) -> subprocess.Popen[byt
     """Start an engine for `data_dir` in the background; it may not answer yet. A
     `paused` one starts no queued task (`engine serve --paused`)."""
     data_dir.mkdir(parents=True, exist_ok=True)
-    argv = [sys.executable, "-m", "seedbed", "--data-dir", str(data_dir), "engine", "serve"]
+    head, env = program_command()
+    argv = [*head, "--data-dir", str(data_dir), "engine", "serve"]
     if paused:
         argv.append("--paused")
     with log_path(data_dir).open("ab") as log:
@@ -71,6 +72,7 @@ def start_detached(data_dir: Path, paused: bool = False) -> subprocess.Popen[byt
             stderr=subprocess.STDOUT,
             start_new_session=True,
             close_fds=True,
+            env=env,
         )
     # Reaped when it ends, so a long-lived starter (the window) keeps no zombie of it.
     threading.Thread(target=process.wait, name="seedbed-engine-reaper", daemon=True).start()
