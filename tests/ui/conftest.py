@@ -4,6 +4,7 @@ the test process, or a process of its own), real Qt widgets offscreen."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -62,7 +63,10 @@ class ThreadEngine:
     def stop(self) -> None:
         """Stop it as `seedbed engine stop` does: its runs end with their work committed."""
         if self._loop is not None and self._thread.is_alive():
-            self._loop.call_soon_threadsafe(self.process.shutdown, "the test is over")
+            # The engine may have stopped itself (a test chose "stop") and its loop closed
+            # between the check and the call: then there is nothing left to stop.
+            with contextlib.suppress(RuntimeError):
+                self._loop.call_soon_threadsafe(self.process.shutdown, "the test is over")
         self._thread.join(60)
         self.ctx.store.close()
 
