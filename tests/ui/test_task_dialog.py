@@ -21,6 +21,7 @@ from seedbed.ui.common.context import AppContext
 from seedbed.ui.common.host import ENGINE, LOST
 from seedbed.ui.common.theme import danger
 from tests.conftest import SeedbedCli
+from tests.ui.conftest import catalog_caught_up
 
 NASTY_TITLE = "He said \"hi\" & 'bye'\n$(rm -rf ~) `id`; echo $HOME | cat > x\r\n\\n end"
 NASTY_PROMPT = "line 1: \"quotes\" and 'single'\n$(rm -rf ~)\n\ttab; `id` && ${HOME}\n\\0 end\n"
@@ -41,6 +42,7 @@ def write_lock(context: AppContext) -> Iterator[None]:
 
 
 def open_dialog(qtbot: QtBot, context: AppContext, task: Task | None = None) -> TaskDialog:
+    catalog_caught_up(qtbot, context)  # the profiles the test has just added
     dialog = TaskDialog(context, context.store.find_project("demo").id, task)
     qtbot.addWidget(dialog)
     dialog.show()
