@@ -12,7 +12,6 @@ from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import QApplication, QDialog, QDialogButtonBox, QLineEdit
 from pytestqt.qtbot import QtBot
 
-from seedbed.core.setup import set_project_defaults
 from seedbed.core.tasks import TaskDraft, create_task
 from seedbed.core.titles import one_line_title
 from seedbed.domain.models import Phase, Task, TaskState
@@ -303,13 +302,16 @@ def test_editing_a_task_keeps_and_changes_its_options(
 
 
 def test_a_refused_option_leaves_no_task_and_the_project_executor_is_the_default(
-    qtbot: QtBot, command_profile: Callable[[str, str], str], app_context: AppContext
+    qtbot: QtBot,
+    seedbed: SeedbedCli,
+    command_profile: Callable[[str, str], str],
+    app_context: AppContext,
 ) -> None:
     command_profile("first", "true")
     command_profile("coder", "true")
     store = app_context.store
-    project = store.find_project("demo")
-    set_project_defaults(app_context.core, project, executor="coder")
+    # Through the engine, as every client while one runs: the window's catalog hears of it.
+    seedbed.ok("project", "set", "demo", "--executor", "coder")
     dialog = open_dialog(qtbot, app_context)
     assert dialog.profile_name() == "coder"
     dialog.title_edit.setText("Waits for a ghost")
