@@ -15,15 +15,16 @@ from pytestqt.qtbot import QtBot
 
 from seedbed.core import reads
 from seedbed.core.setup import add_profile
+from seedbed.domain.errors import UserError
 from seedbed.domain.models import AgentKind, Settings
-from seedbed.store.settings import save_settings
+from seedbed.store.settings import SETTINGS_FILE, save_settings
 from seedbed.ui.board.task_dialog import TaskDialog
 from seedbed.ui.common.context import AppContext
 from seedbed.ui.common.host import EngineHost
 from seedbed.ui.settings.settings_dialog import SettingsDialog
 from seedbed.ui.setup.projects import ProjectAdder, ProjectSelector
 from tests.conftest import SeedbedCli, make_repo
-from tests.ui.conftest import CheckedContext, catalog_caught_up, make_context
+from tests.ui.conftest import CheckedContext, ThreadEngine, catalog_caught_up, make_context
 
 
 @pytest.fixture
@@ -74,6 +75,16 @@ def test_the_catalog_is_read_with_the_settings_when_the_window_connects(
     finally:
         context.close()
         context.store.close()
+
+
+def test_a_start_read_that_fails_is_said_by_open_and_leaves_no_connection(
+    qtbot: QtBot, engine: ThreadEngine, data_dir: Path
+) -> None:
+    (data_dir / SETTINGS_FILE).write_text("{ not json", encoding="utf-8")
+    with pytest.raises(UserError, match=r"settings\.json is not valid"):
+        AppContext.open(data_dir)
+    assert "seedbed-client" not in [thread.name for thread in threading.enumerate()]
+    qtbot.waitUntil(lambda: engine.process.server.client_count() == 0, timeout=5000)
 
 
 def test_the_catalog_follows_what_the_command_line_adds_without_being_asked(
