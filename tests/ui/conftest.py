@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtWidgets import QApplication
+from pytestqt.qtbot import QtBot
 
 from seedbed.core.context import Context
 from seedbed.core.data_dir import owning
@@ -101,9 +102,26 @@ def make_context(data_dir: Path) -> CheckedContext:
         bridge=context.bridge,
         host=context.host,
         settings=context.settings,
+        catalog=context.catalog,
         project_id=context.project_id,
         core=Context.open(data_dir),
     )
+
+
+def catalog_caught_up(qtbot: QtBot, context: AppContext) -> None:
+    """Wait until the window's catalog holds the projects and profiles its data dir has:
+    what a test adds through the engine (the `seedbed` CLI while an engine runs) reaches
+    the window as it reaches any client, a moment later."""
+    assert isinstance(context, CheckedContext)
+    store = context.store
+
+    def caught_up() -> bool:
+        catalog = context.catalog
+        return catalog.projects == store.list_projects() and (
+            catalog.profiles == store.list_profiles()
+        )
+
+    qtbot.waitUntil(caught_up, timeout=10_000)
 
 
 @pytest.fixture(autouse=True)

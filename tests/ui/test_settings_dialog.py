@@ -27,12 +27,13 @@ from seedbed.ui.settings.settings_pages import ItemListModel, Page, ProfilesPage
 from tests.conftest import SeedbedCli
 from tests.keyring_backends import FileStore
 from tests.secret_service import SecretService
-from tests.ui.conftest import ThreadEngine
+from tests.ui.conftest import ThreadEngine, catalog_caught_up
 
 KEY = "sk-test-0123456789abcdef"
 
 
 def open_dialog(qtbot: QtBot, context: AppContext) -> SettingsDialog:
+    catalog_caught_up(qtbot, context)  # the projects and profiles the test has just added
     dialog = SettingsDialog(context)
     qtbot.addWidget(dialog)
     wait_idle(qtbot, dialog.keys)

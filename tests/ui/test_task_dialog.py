@@ -12,7 +12,6 @@ from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import QApplication, QDialog, QDialogButtonBox, QLineEdit
 from pytestqt.qtbot import QtBot
 
-from seedbed.core.setup import set_project_defaults
 from seedbed.core.tasks import TaskDraft, create_task
 from seedbed.core.titles import one_line_title
 from seedbed.domain.models import Phase, Task, TaskState
@@ -21,6 +20,7 @@ from seedbed.ui.common.context import AppContext
 from seedbed.ui.common.host import ENGINE, LOST
 from seedbed.ui.common.theme import danger
 from tests.conftest import SeedbedCli
+from tests.ui.conftest import catalog_caught_up
 
 NASTY_TITLE = "He said \"hi\" & 'bye'\n$(rm -rf ~) `id`; echo $HOME | cat > x\r\n\\n end"
 NASTY_PROMPT = "line 1: \"quotes\" and 'single'\n$(rm -rf ~)\n\ttab; `id` && ${HOME}\n\\0 end\n"
@@ -41,6 +41,7 @@ def write_lock(context: AppContext) -> Iterator[None]:
 
 
 def open_dialog(qtbot: QtBot, context: AppContext, task: Task | None = None) -> TaskDialog:
+    catalog_caught_up(qtbot, context)  # the profiles the test has just added
     dialog = TaskDialog(context, context.store.find_project("demo").id, task)
     qtbot.addWidget(dialog)
     dialog.show()
@@ -301,13 +302,16 @@ def test_editing_a_task_keeps_and_changes_its_options(
 
 
 def test_a_refused_option_leaves_no_task_and_the_project_executor_is_the_default(
-    qtbot: QtBot, command_profile: Callable[[str, str], str], app_context: AppContext
+    qtbot: QtBot,
+    seedbed: SeedbedCli,
+    command_profile: Callable[[str, str], str],
+    app_context: AppContext,
 ) -> None:
     command_profile("first", "true")
     command_profile("coder", "true")
     store = app_context.store
-    project = store.find_project("demo")
-    set_project_defaults(app_context.core, project, executor="coder")
+    # Through the engine, as every client while one runs: the window's catalog hears of it.
+    seedbed.ok("project", "set", "demo", "--executor", "coder")
     dialog = open_dialog(qtbot, app_context)
     assert dialog.profile_name() == "coder"
     dialog.title_edit.setText("Waits for a ghost")

@@ -80,6 +80,7 @@ VERBS: dict[str, Callable[..., Any]] = {
     "reads.get_project": reads.get_project,
     "reads.list_profiles": reads.list_profiles,
     "reads.find_profile": reads.find_profile,
+    "reads.window_start": reads.window_start,
     "reads.list_tasks": reads.list_tasks,
     "reads.get_task": reads.get_task,
     "reads.list_runs": reads.list_runs,

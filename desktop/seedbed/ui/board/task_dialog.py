@@ -21,7 +21,7 @@ from seedbed.core.agent_setup import agent_problems
 from seedbed.core.tasks import TaskDraft, create_task, edit_task
 from seedbed.core.titles import one_line_title
 from seedbed.domain.errors import UserError
-from seedbed.domain.models import Task
+from seedbed.domain.models import Project, Task
 from seedbed.ui.board.task_options import TaskOptionsBox
 from seedbed.ui.common.actions import ACTIONS
 from seedbed.ui.common.context import AppContext
@@ -92,7 +92,7 @@ class TaskDialog(QDialog):
         self.start_box = QCheckBox("Start now", self)
         self.start_box.setToolTip(START_TIP)
         self.error_label = ErrorLabel(self)
-        self.options_box = TaskOptionsBox(context.host.remote(reads.list_profiles), self)
+        self.options_box = TaskOptionsBox(context.catalog.profiles, self)
         self.buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self
         )
@@ -112,8 +112,8 @@ class TaskDialog(QDialog):
         layout.addWidget(self.error_label)
         layout.addWidget(self.buttons)
 
-        self._fill_profiles()
         if task is not None:
+            self._fill_profiles(task.profile_id)
             self.title_edit.setText(task.title)
             self.prompt_edit.setPlainText(task.prompt)
             self.plan_first_box.setChecked(task.plan_first)
@@ -121,7 +121,7 @@ class TaskDialog(QDialog):
             self.options_box.fill(task)
             self.start_box.hide()
         else:
-            self.options_box.fill_defaults(context.host.remote(reads.get_project, project_id))
+            self._fill_new()
 
         self.title_edit.textChanged.connect(self._on_title_edit_text_changed)
         self.buttons.accepted.connect(self._on_buttons_accepted)
@@ -147,8 +147,30 @@ class TaskDialog(QDialog):
         data = self.profile_combo.currentData()
         return data if isinstance(data, str) else None
 
-    def _fill_profiles(self) -> None:
-        profiles = self.context.host.remote(reads.list_profiles)
+    def _fill_new(self) -> None:
+        """A new task starts from its project's defaults, as the catalog holds them; a
+        project the catalog does not hold yet (added a moment ago elsewhere) is asked of
+        the engine, and the form filled when it comes."""
+        project = self.context.catalog.project(self.project_id)
+        if project is not None:
+            self._fill_from_project(project)
+            return
+        self.context.host.call(
+            reads.get_project,
+            self.project_id,
+            on_done=self._fill_from_project,
+            on_error=lambda error: self.error_label.show_message(describe_error(error)),
+            owner=self,
+        )
+
+    def _fill_from_project(self, project: Project) -> None:
+        self._fill_profiles(project.executor_profile_id)
+        self.options_box.fill_defaults(project)
+
+    def _fill_profiles(self, chosen: int | None) -> None:
+        """The profiles to choose from, `chosen` selected: the task's own, or for a new
+        task the project's executor."""
+        profiles = self.context.catalog.profiles
         combo = self.profile_combo
         if not profiles:
             combo.addItem(NO_PROFILE, None)
@@ -160,11 +182,6 @@ class TaskDialog(QDialog):
             combo.addItem("no profile", None)
         # A new task gets the project's executor, if it names one; else the engine gives
         # it the first agent that can run when it is saved (core.tasks.add_task).
-        chosen = (
-            self.task.profile_id
-            if self.task is not None
-            else self.context.host.remote(reads.get_project, self.project_id).executor_profile_id
-        )
         if self.task is None and chosen is None:
             combo.addItem(FIRST_THAT_RUNS, None)
         for profile in profiles:

@@ -8,10 +8,11 @@ from pathlib import Path
 import shiboken6
 from PySide6.QtCore import QObject, Signal
 
-from seedbed.core.app_settings import read_settings, save_settings
-from seedbed.core.reads import list_projects
+from seedbed.core.app_settings import save_settings
+from seedbed.core.reads import WindowStart, window_start
 from seedbed.domain.models import Settings
 from seedbed.ui.common.bridge import Bridge, Done, Failed
+from seedbed.ui.common.catalog import Catalog
 from seedbed.ui.common.host import ENGINE, SNAPSHOT, EngineHost
 
 
@@ -54,31 +55,32 @@ class SettingsHolder(QObject):
 @dataclass
 class AppContext:
     """The data dir, the engine host (the window's only way to its data: verbs called
-    over the engine's API), the bridge and the settings. The window holds no store: it
-    reads nothing from SQLite itself."""
+    over the engine's API), the bridge, the settings and the catalog (the projects and
+    the profiles). The window holds no store: it reads nothing from SQLite itself."""
 
     data_dir: Path
     bridge: Bridge
     host: EngineHost
     settings: SettingsHolder
+    catalog: Catalog
     project_id: int | None = field(default=None)
 
     @classmethod
     def open(cls, data_dir: Path, snapshot: bool = False) -> AppContext:
         """Connect to the engine of `data_dir` (starting it when none runs) and read the
-        settings and the projects: the first project is the current one. Blocks until
-        connected (before the window shows). Raises what kept it from connecting."""
+        settings, the projects and the profiles as part of connecting: the first project
+        is the current one. Blocks until connected (before the window shows). Raises what
+        kept it from connecting."""
         bridge = Bridge()
         host = EngineHost(data_dir, bridge, snapshot=snapshot)
-        host.start()
-        settings: Settings = host.remote(read_settings)
-        projects = host.remote(list_projects)
+        start: WindowStart = host.start(first=window_start)
         return cls(
             data_dir=data_dir,
             bridge=bridge,
             host=host,
-            settings=SettingsHolder(host, settings),
-            project_id=projects[0].id if projects else None,
+            settings=SettingsHolder(host, start.settings),
+            catalog=Catalog(host, bridge, start),
+            project_id=start.projects[0].id if start.projects else None,
         )
 
     def close(self) -> None:
@@ -88,6 +90,7 @@ class AppContext:
         self.host.stop()
         self.bridge.deleteLater()
         self.settings.deleteLater()
+        self.catalog.deleteLater()
 
     @property
     def read_only(self) -> bool:

@@ -96,18 +96,25 @@ class EngineHost:
         self._pending = 0
         self._closing = False
         self._pending_lock = threading.Lock()
+        self._first: Callable[..., Any] | None = None
+        self._first_answer: Any = None
 
     # -- life ------------------------------------------------------------------------
 
-    def start(self) -> None:
-        """Connect (starting the engine when none runs). Raises what kept it from it
-        (EngineUnavailable, OperationError with the engine's log, ProtocolMismatch)."""
+    def start(self, first: Callable[..., Any] | None = None) -> Any:
+        """Connect (starting the engine when none runs). With `first`, a verb taking no
+        argument is called as part of connecting, once subscribed (so no change after
+        it goes unseen), and its answer returned: what the window holds before it shows,
+        read on the loop thread. Raises what kept it from it (EngineUnavailable,
+        OperationError with the engine's log, ProtocolMismatch, `first`'s own error)."""
+        self._first = first
         self._thread = threading.Thread(target=self._main, name="seedbed-client", daemon=True)
         self._thread.start()
         self._ready.wait()
         if self.error is not None:
             self._thread.join()
             raise self.error
+        return self._first_answer
 
     def stop(self, timeout: float = 10.0) -> None:
         """Disconnect: the engine and its runs go on (a snapshot's own engine stops)."""
@@ -222,8 +229,12 @@ class EngineHost:
                 self.data_dir, client_name="window", on_notification=self._notified
             )
             await self.client.subscribe(TOPICS)
+            if self._first is not None:
+                self._first_answer = await self._verb(self._first, (), {})
         except Exception as exc:  # said by start(), on the GUI thread
             self.error = exc
+            if self.client is not None:
+                await self.client.close()
             return
         client = self.client
         self._status_wanted = asyncio.Event()

@@ -20,7 +20,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from seedbed.core import reads
 from seedbed.core.context import Done
 from seedbed.core.setup import (
     InvalidField,
@@ -128,7 +127,8 @@ class Page(QWidget):
         return button
 
     # Pages that write the store refuse while another engine owns the data dir (the
-    # window only follows it); the keyring is not the store, so keys may change.
+    # window only follows it); the keyring is not the store, so keys may change. What a
+    # store write changed (projects, profiles) is shown from the catalog once it has it.
     writes_store = True
 
     def refused_read_only(self) -> bool:
@@ -144,10 +144,17 @@ class Page(QWidget):
         self.status.setText("Working…")
         self._set_busy(True)
 
-        def done(result: Any) -> None:
+        def finished(result: Any) -> None:
             self._set_busy(False)
             self.status.setText("")
             on_done(result)
+
+        def done(result: Any) -> None:
+            if not self.writes_store:
+                finished(result)
+                return
+            # The page shows what it wrote from the catalog: once the catalog has it.
+            self.context.catalog.refresh(then=lambda: finished(result), owner=self)
 
         self.context.host.call(fn, *args, on_done=done, on_error=self.fail, owner=self)
 
@@ -207,7 +214,7 @@ class ProjectsPage(Page):
         self.view = QListView(self)
         self.view.setModel(self.model)
         profiles = [(None, "none")] + [
-            (p.id, f"{p.name} ({p.kind.value})") for p in context.host.remote(reads.list_profiles)
+            (p.id, f"{p.name} ({p.kind.value})") for p in context.catalog.profiles
         ]
         roles = {name: profiles for name in ROLE_FIELDS}
         self.form = ModelForm(Project, PROJECT_FIELDS, self, choices=roles)
@@ -227,7 +234,7 @@ class ProjectsPage(Page):
         self.reload()
 
     def reload(self, select_id: int | None = None) -> None:
-        projects = self.context.host.remote(reads.list_projects)
+        projects = self.context.catalog.projects
         self.model.set_items(projects)
         self.empty.setVisible(not projects)
         self.form.setEnabled(bool(projects))
@@ -326,7 +333,7 @@ class ProfilesPage(Page):
         return body
 
     def reload(self, select_id: int | None = None) -> None:
-        profiles = self.context.host.remote(reads.list_profiles)
+        profiles = self.context.catalog.profiles
         self.model.set_items(profiles)
         if select_id is None and self.editing.id:
             select_id = self.editing.id

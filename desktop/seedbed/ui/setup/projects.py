@@ -8,10 +8,8 @@ from typing import NamedTuple
 from PySide6.QtCore import QMimeData, QObject, Qt, Signal, Slot
 from PySide6.QtWidgets import QComboBox, QFileDialog, QWidget
 
-from seedbed.core import reads
 from seedbed.core.context import Done
 from seedbed.core.projects import add_repository
-from seedbed.domain.errors import SeedbedError
 from seedbed.domain.models import Project
 from seedbed.ui.common.context import AppContext
 from seedbed.ui.common.errors import describe_error
@@ -111,7 +109,9 @@ class ProjectAdder(QObject):
             self.add_path(Path(path))
 
     def _on_add_done(self, done: Done[Project]) -> None:
-        self.project_added.emit(done.value)
+        # Said once the catalog holds it, so the selector can show it.
+        project = done.value
+        self.context.catalog.refresh(then=lambda: self.project_added.emit(project), owner=self)
 
     def _on_add_failed(self, error: BaseException) -> None:
         self.failed.emit(describe_error(error))
@@ -141,12 +141,9 @@ class ProjectSelector(QComboBox):
         return data if isinstance(data, int) else None
 
     def reload(self, select_id: int | None = None) -> None:
-        """List the store's projects again and show `select_id` (else the one shown
+        """List the catalog's projects again and show `select_id` (else the one shown
         before, else the first)."""
-        try:
-            projects = self.context.host.remote(reads.list_projects)
-        except SeedbedError:  # the engine is gone: the list stays as it was
-            return
+        projects = self.context.catalog.projects
         wanted = select_id if select_id is not None else self._current
         self.blockSignals(True)
         try:

@@ -149,7 +149,7 @@ class MainWindow(QMainWindow):
         self.attention.failed.connect(self._on_attention_failed)
         context.bridge.mode_changed.connect(self._on_bridge_mode_changed)
         context.bridge.tasks_changed.connect(self._on_bridge_tasks_changed)
-        context.bridge.projects_changed.connect(self._on_bridge_projects_changed)
+        context.catalog.catalog_changed.connect(self._on_catalog_changed)
 
         self._on_bridge_mode_changed(context.host.mode, "")
         self.projects.reload(context.project_id)
@@ -413,8 +413,8 @@ class MainWindow(QMainWindow):
     # -- projects --------------------------------------------------------------------
 
     @Slot()
-    def _on_bridge_projects_changed(self) -> None:
-        """A project added or removed elsewhere (`seedbed project add`)."""
+    def _on_catalog_changed(self) -> None:
+        """A project added or removed elsewhere (`seedbed project add`), or a profile."""
         self.projects.reload(self.context.project_id)
         if self.context.project_id is None:
             current = self.projects.current_project_id()
