@@ -61,8 +61,16 @@ def lines(n: int, start: int = 0) -> list[Event]:
 
 
 def shown_texts(panel: LogPanel) -> list[str]:
+    """What the rows say now ("…" for a row whose page is on its way: asked for)."""
     model = panel.model
     return [model.index(row).data() for row in range(model.rowCount())]
+
+
+def loaded_texts(qtbot: QtBot, panel: LogPanel) -> list[str]:
+    """What the rows say, once every row's page is in."""
+    model = panel.model
+    qtbot.waitUntil(lambda: all(model.line_at(row) for row in range(model.rowCount())))
+    return shown_texts(panel)
 
 
 def test_the_log_follows_a_live_run_of_a_real_agent(
@@ -101,7 +109,7 @@ def test_the_log_follows_a_live_run_of_a_real_agent(
     assert panel.following
     qtbot.waitUntil(lambda: "line 200" in shown_texts(panel), timeout=30_000)
     qtbot.waitUntil(lambda: scroll.value() == scroll.maximum())
-    texts = shown_texts(panel)
+    texts = loaded_texts(qtbot, panel)
     assert [t for t in texts if t.startswith("line ")] == [f"line {i}" for i in range(1, 201)]
     viewport = panel.view.viewport()
     last = panel.view.indexAt(QPoint(5, viewport.height() - 3))
@@ -119,18 +127,20 @@ def test_a_new_run_replaces_the_newest_unless_the_user_chose_an_older_one(
     second = add_run(store, task_id, lines(1234), RunStatus.FAILED)
     panel = make_panel(qtbot, app_context)
     panel.show_task(task_id)
-    assert panel.run_id == second
+    qtbot.waitUntil(lambda: panel.run_id == second)
     assert panel.run_box.itemText(0) == "Run 1 · implement · succeeded · 3 events"
     assert panel.run_box.itemText(1) == "Run 2 · implement · failed · 1,234 events"
 
     # A third run (written by "another process": the store watcher reports it).
     third = add_run(store, task_id, lines(2), RunStatus.RUNNING)
     qtbot.waitUntil(lambda: panel.run_id == third, timeout=10_000)
-    assert panel.run_box.currentIndex() == 2 and shown_texts(panel) == ["line 0", "line 1"]
+    assert panel.run_box.currentIndex() == 2
+    qtbot.waitUntil(lambda: shown_texts(panel) == ["line 0", "line 1"])
 
     # On an older run the user stays there when yet another run starts.
     panel.run_box.activated.emit(0)
-    assert panel.run_id == first and shown_texts(panel) == ["line 0", "line 1", "line 2"]
+    assert panel.run_id == first
+    qtbot.waitUntil(lambda: shown_texts(panel) == ["line 0", "line 1", "line 2"])
     store.update_run(third, status=RunStatus.SUCCEEDED)
     fourth = add_run(store, task_id, lines(1), RunStatus.RUNNING)
     qtbot.waitUntil(lambda: panel.run_box.count() == 4, timeout=10_000)
@@ -155,7 +165,7 @@ def test_streamed_text_shows_as_writing_until_its_row_arrives(
     whole = TextEvent(text="I will fix it")
     store.append_events(run_id, 4, [(1.0, "text", whole.model_dump_json(), True)])
     qtbot.waitUntil(lambda: panel.model.rowCount() == 3, timeout=10_000)
-    assert panel.note.isHidden() and shown_texts(panel)[-1] == "I will fix it"
+    qtbot.waitUntil(lambda: panel.note.isHidden() and shown_texts(panel)[-1] == "I will fix it")
 
 
 def test_ctrl_f_finds_a_row_far_down_and_selects_it(
@@ -167,6 +177,7 @@ def test_ctrl_f_finds_a_row_far_down_and_selects_it(
     add_run(store, task_id, [*lines(30_000), needle, *lines(100, 30_000)], RunStatus.SUCCEEDED)
     panel = make_panel(qtbot, app_context)
     panel.show_task(task_id)
+    qtbot.waitUntil(lambda: panel.model.rowCount() == 30_101)
     panel.view.setFocus()
     panel.view.setCurrentIndex(panel.model.index(0))
     panel.open_find()  # what Ctrl+F does
@@ -217,13 +228,14 @@ def test_ctrl_c_copies_the_selected_rows(
     add_run(store, task_id, events, RunStatus.SUCCEEDED)
     panel = make_panel(qtbot, app_context)
     panel.show_task(task_id)
+    qtbot.waitUntil(lambda: panel.model.rowCount() == 11)
     selection = panel.view.selectionModel()
     flags = QItemSelectionModel.SelectionFlag.Select
     for row in (10, 2, 3):
         selection.select(panel.model.index(row), flags)
     QApplication.clipboard().clear()
     qtbot.keyClick(panel.view, Qt.Key.Key_C, Qt.KeyboardModifier.ControlModifier)
-    assert QApplication.clipboard().text() == "line 2\nline 3\n→ bash ls"
+    qtbot.waitUntil(lambda: QApplication.clipboard().text() == "line 2\nline 3\n→ bash ls")
 
 
 def test_a_big_selection_is_copied_off_the_gui_thread(
@@ -234,6 +246,7 @@ def test_a_big_selection_is_copied_off_the_gui_thread(
     add_run(store, task_id, lines(5000), RunStatus.SUCCEEDED)
     panel = make_panel(qtbot, app_context)
     panel.show_task(task_id)
+    qtbot.waitUntil(lambda: panel.model.rowCount() == 5000)
     QApplication.clipboard().clear()
     panel.view.selectAll()
     panel.copy_selection()
@@ -258,15 +271,18 @@ def test_enter_and_double_click_toggle_the_detail_pane(
     panel = make_panel(qtbot, app_context, compact=compact)
     panel.show_task(task_id)
     assert panel.run_box.isVisible() is not compact
+    qtbot.waitUntil(lambda: panel.model.rowCount() == 8)
     panel.view.setFocus()
     panel.view.setCurrentIndex(panel.model.index(0))
-    assert panel.model.index(0).data() == "First line (+2 lines)"
+    qtbot.waitUntil(lambda: panel.model.index(0).data() == "First line (+2 lines)")
     qtbot.keyClick(panel.view, Qt.Key.Key_Return)
     if compact:  # a tile has no room for details
         assert panel.detail.isHidden()
         return
     assert panel.detail.isVisible()
-    assert panel.detail.toPlainText().endswith("First line\nsecond line\nthird line")
+    qtbot.waitUntil(
+        lambda: panel.detail.toPlainText().endswith("First line\nsecond line\nthird line")
+    )
     panel.view.setCurrentIndex(panel.model.index(1))
     qtbot.waitUntil(lambda: "all 12 passed" in panel.detail.toPlainText())
     assert '"command": "make test"' in panel.detail.toPlainText()
