@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from PySide6.QtCore import QItemSelectionModel, QPoint, Qt
@@ -16,6 +18,7 @@ from seedbed.domain.events import ToolResultEvent as Result
 from seedbed.domain.models import Project, Run, RunStatus, Task
 from seedbed.store import Store
 from seedbed.ui.common.context import AppContext
+from seedbed.ui.common.host import EngineHost
 from seedbed.ui.log.log_render import Tone
 from seedbed.ui.log.log_view import LogPanel
 from tests.conftest import SeedbedCli
@@ -310,3 +313,101 @@ def test_colours_follow_the_palette(qtbot: QtBot, app_context: AppContext) -> No
     assert red_on_dark.lightnessF() > 0.5 and red_on_dark.red() > red_on_dark.green()
     assert panel.delegate.color(Tone.NORMAL) == QColor("#eeeeee")
     assert panel.note.palette().color(QPalette.ColorRole.WindowText).alphaF() < 1
+
+
+@pytest.fixture
+def gui_never_waits(app_context: AppContext, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """`host.remote` (a blocking round trip to the engine) fails when the GUI thread
+    calls it, from here on (the context itself is opened before: it reads the settings
+    so). Returns the names of the verbs it was asked for on the GUI thread."""
+    asked_on_gui: list[str] = []
+    blocking = EngineHost.remote
+
+    def remote(host: EngineHost, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        if threading.current_thread() is threading.main_thread():
+            asked_on_gui.append(fn.__name__)
+            raise AssertionError(f"{fn.__name__} was asked of the engine on the GUI thread")
+        return blocking(host, fn, *args, **kwargs)
+
+    monkeypatch.setattr(EngineHost, "remote", remote)
+    return asked_on_gui
+
+
+def test_the_panel_never_waits_on_the_engine(
+    qtbot: QtBot, app_context: AppContext, gui_never_waits: list[str], tmp_path: Path
+) -> None:
+    """Open, follow, scroll, live rows, the pending text, search, details, copy, another
+    run, another task: every read of the engine is made off the GUI thread."""
+    engine_recovered(qtbot, app_context)
+    store = app_context.store
+    task_id = add_task(store, tmp_path)
+    call = ToolCallEvent(call_id="c", name="bash", arguments={"command": "make"})
+    result = Result(call_id="c", name="bash", output="made it")
+    older = [call, *lines(300), result, *lines(2700, 300)]
+    first = add_run(store, task_id, older, RunStatus.SUCCEEDED)
+    live = add_run(store, task_id, lines(2000), RunStatus.RUNNING)
+    project_id = store.get_task(task_id).project_id
+    other_task = store.add_task(Task(project_id=project_id, title="U", base_branch="main")).id
+    add_run(store, other_task, lines(5), RunStatus.SUCCEEDED)
+    panel = make_panel(qtbot, app_context)
+    model = panel.model
+    scroll = panel.view.verticalScrollBar()
+
+    # A running log opens at its end, its rows painted.
+    panel.show_task(task_id)
+    qtbot.waitUntil(lambda: panel.run_id == live and model.rowCount() == 2000)
+    assert panel.following
+    qtbot.waitUntil(lambda: scroll.maximum() > 0 and scroll.value() == scroll.maximum())
+    bottom = panel.view.indexAt(QPoint(5, panel.view.viewport().height() - 3))
+    assert bottom.row() >= 1990
+    qtbot.waitUntil(lambda: model.loaded(bottom.row()))
+    assert bottom.data() == f"line {bottom.row()}"
+    assert panel.run_box.itemText(0) == "Run 1 · implement · succeeded · 3,002 events"
+
+    # Rows and pending text arrive while the run goes; the view follows them.
+    pieces = [TextEvent(text="thinking ", delta=True), TextEvent(text="hard", delta=True)]
+    rows = [(1.0, e.kind, e.model_dump_json(), True) for e in lines(5, 2000)]
+    rows += [(1.0, "text", e.model_dump_json(), False) for e in pieces]
+    store.append_events(live, 2000, rows)
+    qtbot.waitUntil(lambda: model.rowCount() == 2005, timeout=10_000)
+    qtbot.waitUntil(lambda: panel.note.text() == "writing… thinking hard", timeout=10_000)
+    qtbot.waitUntil(lambda: scroll.value() == scroll.maximum())
+    qtbot.waitUntil(lambda: shown_texts(panel)[-1] == "line 2004")
+
+    # Scrolling up stops following and shows the top once its page is in.
+    scroll.setValue(0)
+    assert not panel.following
+    qtbot.waitUntil(lambda: model.loaded(0) and model.index(0).data() == "line 0")
+    qtbot.mouseClick(panel.end_button, Qt.MouseButton.LeftButton)
+    assert panel.following
+
+    # Search, then copy a selection whose rows are not all read yet.
+    panel.open_find()
+    panel.find_bar.edit.setText("line 1500")
+    with qtbot.waitSignal(panel.search_finished, timeout=10_000) as found:
+        qtbot.keyClick(panel.find_bar.edit, Qt.Key.Key_Return)
+    assert found.args == [1500] and panel.view.currentIndex().row() == 1500
+    selection = panel.view.selectionModel()
+    selection.clearSelection()
+    flags = QItemSelectionModel.SelectionFlag.Select
+    for row in (1, 1500, 1999):
+        selection.select(model.index(row), flags)
+    QApplication.clipboard().clear()
+    panel.copy_selection()
+    qtbot.waitUntil(lambda: QApplication.clipboard().text() == "line 1\nline 1500\nline 1999")
+
+    # Another run: a tool call's details, its result found further down.
+    panel.run_box.activated.emit(0)
+    assert panel.run_id == first
+    qtbot.waitUntil(lambda: model.rowCount() == 3002)
+    panel.view.setCurrentIndex(model.index(0))
+    panel.toggle_detail()
+    qtbot.waitUntil(lambda: "made it" in panel.detail.toPlainText())
+    assert '"command": "make"' in panel.detail.toPlainText()
+
+    # Another task, and back.
+    panel.show_task(other_task)
+    qtbot.waitUntil(lambda: shown_texts(panel) == [f"line {i}" for i in range(5)])
+    panel.show_task(task_id)
+    qtbot.waitUntil(lambda: panel.run_id == live and model.rowCount() == 2005)
+    assert gui_never_waits == []
