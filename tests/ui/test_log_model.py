@@ -129,29 +129,37 @@ def test_rows_show_a_placeholder_until_their_page_comes(
 ) -> None:
     store = app_context.store
     run_id = new_run(store, tmp_path)
-    Writer(store, run_id).add([out(i) for i in range(PAGE_ROWS + 5)])
+    total = PAGE_ROWS * 3 + 5
+    Writer(store, run_id).add([out(i) for i in range(total)])
     model = open_model(qtbot, app_context, run_id)
-    asked: list[tuple[int, int]] = []
-    model.dataChanged.connect(lambda first, last, *_: asked.append((first.row(), last.row())))
+    # The end came with the count (its last page, and the one before: the last is short).
+    assert all(model.loaded(row) for row in range(PAGE_ROWS * 2, total))
+    assert model.index(total - 1).data() == f"line {total - 1}"
+    changed: list[tuple[int, int]] = []
+    model.dataChanged.connect(lambda first, last, *_: changed.append((first.row(), last.row())))
     assert model.index(3).data() == "…" and model.index(3).data(Role.ITEM) is None
     assert model.line_at(3) is None and not model.loaded(3)
     assert model.index(4).data() == "…"  # the same page: asked once
     qtbot.waitUntil(lambda: model.loaded(3))
-    assert asked[0] == (0, PAGE_ROWS - 1)
+    assert changed == [(0, PAGE_ROWS - 1)]
     assert model.index(3).data() == "line 3" and model.index(4).data() == "line 4"
     # Near a page's end the next page is asked for too.
     assert model.index(PAGE_ROWS - 2).data() == f"line {PAGE_ROWS - 2}"
-    qtbot.waitUntil(lambda: model.loaded(PAGE_ROWS + 4))
-    assert asked[1:] == [(PAGE_ROWS, PAGE_ROWS + 4)]
+    qtbot.waitUntil(lambda: model.loaded(PAGE_ROWS))
+    assert changed[1:] == [(PAGE_ROWS, PAGE_ROWS * 2 - 1)]
     # An answer for a run no longer shown is dropped.
     other = new_run(store, tmp_path)
-    Writer(store, other).add([OutputEvent(stream=Stream.STDOUT, line="other")])
+    more = PAGE_ROWS * 2 + 200  # its first page is not among those read with the count
+    Writer(store, other).add(
+        [OutputEvent(stream=Stream.STDOUT, line=f"other {i}") for i in range(more)]
+    )
     with qtbot.waitSignal(model.refreshed):
         model.set_run(run_id)
     assert model.index(0).data() == "…"  # its page asked for
     model.set_run(other)
-    qtbot.waitUntil(lambda: model.rowCount() == 1)
-    assert shown(qtbot, model, 0) == "other"
+    qtbot.waitUntil(lambda: model.rowCount() == more)
+    assert not model.loaded(0)
+    assert shown(qtbot, model, 0) == "other 0"
 
 
 def test_a_long_run_opens_at_once_and_holds_only_a_few_pages(

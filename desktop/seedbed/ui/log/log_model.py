@@ -134,7 +134,8 @@ class LogModel(QAbstractListModel):
         return self._run_id
 
     def set_run(self, run_id: int | None) -> None:
-        """Show this run: no rows until the engine says how many it has."""
+        """Show this run: no rows until the engine says how many it has. Its last page
+        comes with the count (a log opens at its end), so the first paint has data."""
         self.beginResetModel()
         self._generation += 1
         self._run_id = run_id
@@ -145,7 +146,17 @@ class LogModel(QAbstractListModel):
         self._big_asked.clear()
         self._counting = self._count_again = False
         self.endResetModel()
-        self.refresh()
+        if run_id is None:
+            return
+        self._counting = True
+        self._host.call(
+            read_tail,
+            self._host.remote,
+            run_id,
+            on_done=functools.partial(self._tail_read, self._generation),
+            on_error=functools.partial(self._count_failed, self._generation),
+            owner=self,
+        )
 
     def refresh(self) -> None:
         """Ask for the row count again; rows stored since are inserted when it comes
@@ -163,6 +174,14 @@ class LogModel(QAbstractListModel):
             on_error=functools.partial(self._count_failed, self._generation),
             owner=self,
         )
+
+    def _tail_read(self, generation: int, tail: tuple[int, list[Page]]) -> None:
+        if generation != self._generation:
+            return
+        count, pages = tail
+        for page in pages:
+            self._pages[page.first // PAGE_ROWS] = page
+        self._counted(generation, count)
 
     def _counted(self, generation: int, count: int) -> None:
         if generation != self._generation:
@@ -289,6 +308,11 @@ class LogModel(QAbstractListModel):
         last = min(read.first + read.size(), self._count) - 1
         if last >= read.first:
             self.dataChanged.emit(self.index(read.first), self.index(last))
+        # Rows counted while these were on their way (a live run) are asked for now:
+        # their placeholders were painted already and nothing else would repaint them.
+        page = self._pages[number]
+        if page.first + page.size() < min(self._count, (number + 1) * PAGE_ROWS):
+            self._ask_page(number)
 
     def _page_failed(self, generation: int, number: int, _error: BaseException) -> None:
         # Nothing to show (the engine is gone); asked again when the row is next shown.
@@ -363,6 +387,22 @@ class LogModel(QAbstractListModel):
 
 
 # -- Qt-free helpers for host.call (they run on a worker thread, asking the engine) --------------
+
+
+def read_tail(remote: Remote, run_id: int) -> tuple[int, list[Page]]:
+    """The run's row count and its last page (the one before too, when the last holds
+    less than half a page): what a log opened at its end shows first."""
+    count: int = remote(transcript.log_row_count, run_id)
+    if count == 0:
+        return 0, []
+    last = (count - 1) // PAGE_ROWS
+    first = last - 1 if last > 0 and count - last * PAGE_ROWS < PAGE_ROWS // 2 else last
+    rows = remote(transcript.log_rows, run_id, first * PAGE_ROWS, (last - first + 1) * PAGE_ROWS)
+    pages = [
+        Page(number * PAGE_ROWS, [r for r in rows if r[0] // PAGE_ROWS == number])
+        for number in range(first, last + 1)
+    ]
+    return count, pages
 
 
 def read_page(remote: Remote, run_id: int, first: int, limit: int) -> Page:
