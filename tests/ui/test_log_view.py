@@ -160,6 +160,7 @@ def test_streamed_text_shows_as_writing_until_its_row_arrives(
     run_id = add_run(store, task_id, lines(2), RunStatus.RUNNING)
     panel = make_panel(qtbot, app_context)
     panel.show_task(task_id)
+    qtbot.waitUntil(lambda: panel.run_id == run_id and panel.model.rowCount() == 2)
     assert panel.note.isHidden()
     pieces = [TextEvent(text="I will ", delta=True), TextEvent(text="fix it", delta=True)]
     store.append_events(run_id, 2, [(1.0, "text", e.model_dump_json(), False) for e in pieces])

@@ -95,8 +95,11 @@ class LogPanel(QWidget):
         self._runs_read = BackgroundCall(context.host, self)
         self._runs_read.failed.connect(self._on_runs_read_failed)
         self._pending_read = BackgroundCall(context.host, self)
+        self._pending_read.failed.connect(self._on_pending_read_failed)
         self._detail_read = BackgroundCall(context.host, self)
         self._detail_read.failed.connect(self._on_detail_read_failed)
+        self._copy = BackgroundCall(context.host, self)  # a later copy drops an earlier one
+        self._copy.failed.connect(self._on_copy_failed)
         self.model = LogModel(context.host, self)
         self.view = LogList(self)
         self.view.setModel(self.model)
@@ -303,6 +306,10 @@ class LogPanel(QWidget):
         self._pending_read.drop()
         self.note.set_note(text)
 
+    @Slot(str)
+    def _on_pending_read_failed(self, _message: str) -> None:
+        self.note.set_note("")  # nothing known to be written now
+
     def _pending_read_done(self, run_id: int, pending: str) -> None:
         if run_id != self.run_id:
             return
@@ -486,18 +493,16 @@ class LogPanel(QWidget):
         if count <= COPY_NOW_ROWS:
             rows = sorted(row for first, last in ranges for row in range(first, last + 1))
             if all(self.model.loaded(row) for row in rows):  # else read off the GUI thread
+                self._copy.drop()
                 lines = [self.model.line_at(row) for row in rows]
                 QApplication.clipboard().setText("\n".join(line.plain for line in lines if line))
                 return
-        self._context.host.call(
-            plain_rows,
-            self._context.host.remote,
-            run_id,
-            ranges,
-            on_done=self._copied,
-            on_error=lambda error: self.note.set_note(f"Could not copy: {error}"),
-            owner=self,
-        )
+        remote = self._context.host.remote
+        self._copy.run(plain_rows, remote, run_id, ranges, on_done=self._copied)
+
+    @Slot(str)
+    def _on_copy_failed(self, message: str) -> None:
+        self.note.set_note(f"Could not copy: {message}")
 
     def _copied(self, result: tuple[str, int]) -> None:
         text, left_out = result
