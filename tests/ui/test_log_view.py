@@ -19,6 +19,7 @@ from seedbed.domain.models import Project, Run, RunStatus, Task
 from seedbed.store import Store
 from seedbed.ui.common.context import AppContext
 from seedbed.ui.common.host import EngineHost
+from seedbed.ui.log.foreground import ForegroundView
 from seedbed.ui.log.log_render import Tone
 from seedbed.ui.log.log_view import LogPanel
 from tests.conftest import SeedbedCli
@@ -338,7 +339,8 @@ def test_the_panel_never_waits_on_the_engine(
     qtbot: QtBot, app_context: AppContext, gui_never_waits: list[str], tmp_path: Path
 ) -> None:
     """Open, follow, scroll, live rows, the pending text, search, details, copy, another
-    run, another task: every read of the engine is made off the GUI thread."""
+    run, another task, a foreground tile: every read of the engine is made off the GUI
+    thread."""
     engine_recovered(qtbot, app_context)
     store = app_context.store
     task_id = add_task(store, tmp_path)
@@ -411,4 +413,14 @@ def test_the_panel_never_waits_on_the_engine(
     qtbot.waitUntil(lambda: shown_texts(panel) == [f"line {i}" for i in range(5)])
     panel.show_task(task_id)
     qtbot.waitUntil(lambda: panel.run_id == live and model.rowCount() == 2005)
+
+    # A foreground tile (a compact panel) of the other task.
+    tiles = ForegroundView(app_context)
+    qtbot.addWidget(tiles)
+    tiles.set_tasks([other_task])
+    tiles.show()
+    tile = tiles.tile(other_task)
+    assert tile is not None
+    qtbot.waitUntil(lambda: tile.panel.model.index(4).data() == "line 4")
+    qtbot.waitUntil(lambda: tile.title.text() == f"#{other_task} U")
     assert gui_never_waits == []
