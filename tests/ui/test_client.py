@@ -123,6 +123,8 @@ def test_closing_the_window_mid_run_leaves_the_run_going(
         [run] = again.store.list_runs(task_id)
         stored = again.store.count_log_rows(run.id)
         qtbot.waitUntil(lambda: window.log.model.rowCount() == stored, timeout=5000)
+        # The rows' pages come from the engine after the count: wait for them all.
+        qtbot.waitUntil(lambda: all(window.log.model.line_at(row) for row in range(stored)))
         texts = [window.log.model.line_at(row).text for row in range(stored)]
         assert any("agent line 40" in text for text in texts)
         assert "run 1 ended" in texts[-1]

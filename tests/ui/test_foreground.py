@@ -63,7 +63,7 @@ def test_tiles_one_to_four_pinned_tasks(
     assert tile.phase.text() == "planned"
     # A tile is a compact log panel showing the task's newest run.
     assert tile.panel.task_id == ids[0] and not tile.panel.run_box.isVisible()
-    assert tile.panel.model.index(0).data() == "output of task 1"
+    qtbot.waitUntil(lambda: tile.panel.model.index(0).data() == "output of task 1")
 
     view.set_tasks(ids[:2])
     assert grid_cells(view) == {ids[0]: (0, 0, 1, 1), ids[1]: (0, 1, 1, 1)}

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from PySide6.QtCore import QItemSelectionModel, QPoint, Qt
@@ -16,6 +18,8 @@ from seedbed.domain.events import ToolResultEvent as Result
 from seedbed.domain.models import Project, Run, RunStatus, Task
 from seedbed.store import Store
 from seedbed.ui.common.context import AppContext
+from seedbed.ui.common.host import EngineHost
+from seedbed.ui.log.foreground import ForegroundView
 from seedbed.ui.log.log_render import Tone
 from seedbed.ui.log.log_view import LogPanel
 from tests.conftest import SeedbedCli
@@ -61,8 +65,16 @@ def lines(n: int, start: int = 0) -> list[Event]:
 
 
 def shown_texts(panel: LogPanel) -> list[str]:
+    """What the rows say now ("…" for a row whose page is on its way: asked for)."""
     model = panel.model
     return [model.index(row).data() for row in range(model.rowCount())]
+
+
+def loaded_texts(qtbot: QtBot, panel: LogPanel) -> list[str]:
+    """What the rows say, once every row's page is in."""
+    model = panel.model
+    qtbot.waitUntil(lambda: all(model.line_at(row) for row in range(model.rowCount())))
+    return shown_texts(panel)
 
 
 def test_the_log_follows_a_live_run_of_a_real_agent(
@@ -101,7 +113,7 @@ def test_the_log_follows_a_live_run_of_a_real_agent(
     assert panel.following
     qtbot.waitUntil(lambda: "line 200" in shown_texts(panel), timeout=30_000)
     qtbot.waitUntil(lambda: scroll.value() == scroll.maximum())
-    texts = shown_texts(panel)
+    texts = loaded_texts(qtbot, panel)
     assert [t for t in texts if t.startswith("line ")] == [f"line {i}" for i in range(1, 201)]
     viewport = panel.view.viewport()
     last = panel.view.indexAt(QPoint(5, viewport.height() - 3))
@@ -119,18 +131,20 @@ def test_a_new_run_replaces_the_newest_unless_the_user_chose_an_older_one(
     second = add_run(store, task_id, lines(1234), RunStatus.FAILED)
     panel = make_panel(qtbot, app_context)
     panel.show_task(task_id)
-    assert panel.run_id == second
+    qtbot.waitUntil(lambda: panel.run_id == second)
     assert panel.run_box.itemText(0) == "Run 1 · implement · succeeded · 3 events"
     assert panel.run_box.itemText(1) == "Run 2 · implement · failed · 1,234 events"
 
     # A third run (written by "another process": the store watcher reports it).
     third = add_run(store, task_id, lines(2), RunStatus.RUNNING)
     qtbot.waitUntil(lambda: panel.run_id == third, timeout=10_000)
-    assert panel.run_box.currentIndex() == 2 and shown_texts(panel) == ["line 0", "line 1"]
+    assert panel.run_box.currentIndex() == 2
+    qtbot.waitUntil(lambda: shown_texts(panel) == ["line 0", "line 1"])
 
     # On an older run the user stays there when yet another run starts.
     panel.run_box.activated.emit(0)
-    assert panel.run_id == first and shown_texts(panel) == ["line 0", "line 1", "line 2"]
+    assert panel.run_id == first
+    qtbot.waitUntil(lambda: shown_texts(panel) == ["line 0", "line 1", "line 2"])
     store.update_run(third, status=RunStatus.SUCCEEDED)
     fourth = add_run(store, task_id, lines(1), RunStatus.RUNNING)
     qtbot.waitUntil(lambda: panel.run_box.count() == 4, timeout=10_000)
@@ -147,6 +161,7 @@ def test_streamed_text_shows_as_writing_until_its_row_arrives(
     run_id = add_run(store, task_id, lines(2), RunStatus.RUNNING)
     panel = make_panel(qtbot, app_context)
     panel.show_task(task_id)
+    qtbot.waitUntil(lambda: panel.run_id == run_id and panel.model.rowCount() == 2)
     assert panel.note.isHidden()
     pieces = [TextEvent(text="I will ", delta=True), TextEvent(text="fix it", delta=True)]
     store.append_events(run_id, 2, [(1.0, "text", e.model_dump_json(), False) for e in pieces])
@@ -155,7 +170,7 @@ def test_streamed_text_shows_as_writing_until_its_row_arrives(
     whole = TextEvent(text="I will fix it")
     store.append_events(run_id, 4, [(1.0, "text", whole.model_dump_json(), True)])
     qtbot.waitUntil(lambda: panel.model.rowCount() == 3, timeout=10_000)
-    assert panel.note.isHidden() and shown_texts(panel)[-1] == "I will fix it"
+    qtbot.waitUntil(lambda: panel.note.isHidden() and shown_texts(panel)[-1] == "I will fix it")
 
 
 def test_ctrl_f_finds_a_row_far_down_and_selects_it(
@@ -167,6 +182,7 @@ def test_ctrl_f_finds_a_row_far_down_and_selects_it(
     add_run(store, task_id, [*lines(30_000), needle, *lines(100, 30_000)], RunStatus.SUCCEEDED)
     panel = make_panel(qtbot, app_context)
     panel.show_task(task_id)
+    qtbot.waitUntil(lambda: panel.model.rowCount() == 30_101)
     panel.view.setFocus()
     panel.view.setCurrentIndex(panel.model.index(0))
     panel.open_find()  # what Ctrl+F does
@@ -217,13 +233,14 @@ def test_ctrl_c_copies_the_selected_rows(
     add_run(store, task_id, events, RunStatus.SUCCEEDED)
     panel = make_panel(qtbot, app_context)
     panel.show_task(task_id)
+    qtbot.waitUntil(lambda: panel.model.rowCount() == 11)
     selection = panel.view.selectionModel()
     flags = QItemSelectionModel.SelectionFlag.Select
     for row in (10, 2, 3):
         selection.select(panel.model.index(row), flags)
     QApplication.clipboard().clear()
     qtbot.keyClick(panel.view, Qt.Key.Key_C, Qt.KeyboardModifier.ControlModifier)
-    assert QApplication.clipboard().text() == "line 2\nline 3\n→ bash ls"
+    qtbot.waitUntil(lambda: QApplication.clipboard().text() == "line 2\nline 3\n→ bash ls")
 
 
 def test_a_big_selection_is_copied_off_the_gui_thread(
@@ -234,6 +251,7 @@ def test_a_big_selection_is_copied_off_the_gui_thread(
     add_run(store, task_id, lines(5000), RunStatus.SUCCEEDED)
     panel = make_panel(qtbot, app_context)
     panel.show_task(task_id)
+    qtbot.waitUntil(lambda: panel.model.rowCount() == 5000)
     QApplication.clipboard().clear()
     panel.view.selectAll()
     panel.copy_selection()
@@ -258,15 +276,18 @@ def test_enter_and_double_click_toggle_the_detail_pane(
     panel = make_panel(qtbot, app_context, compact=compact)
     panel.show_task(task_id)
     assert panel.run_box.isVisible() is not compact
+    qtbot.waitUntil(lambda: panel.model.rowCount() == 8)
     panel.view.setFocus()
     panel.view.setCurrentIndex(panel.model.index(0))
-    assert panel.model.index(0).data() == "First line (+2 lines)"
+    qtbot.waitUntil(lambda: panel.model.index(0).data() == "First line (+2 lines)")
     qtbot.keyClick(panel.view, Qt.Key.Key_Return)
     if compact:  # a tile has no room for details
         assert panel.detail.isHidden()
         return
     assert panel.detail.isVisible()
-    assert panel.detail.toPlainText().endswith("First line\nsecond line\nthird line")
+    qtbot.waitUntil(
+        lambda: panel.detail.toPlainText().endswith("First line\nsecond line\nthird line")
+    )
     panel.view.setCurrentIndex(panel.model.index(1))
     qtbot.waitUntil(lambda: "all 12 passed" in panel.detail.toPlainText())
     assert '"command": "make test"' in panel.detail.toPlainText()
@@ -294,3 +315,112 @@ def test_colours_follow_the_palette(qtbot: QtBot, app_context: AppContext) -> No
     assert red_on_dark.lightnessF() > 0.5 and red_on_dark.red() > red_on_dark.green()
     assert panel.delegate.color(Tone.NORMAL) == QColor("#eeeeee")
     assert panel.note.palette().color(QPalette.ColorRole.WindowText).alphaF() < 1
+
+
+@pytest.fixture
+def gui_never_waits(app_context: AppContext, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """`host.remote` (a blocking round trip to the engine) fails when the GUI thread
+    calls it, from here on (the context itself is opened before: it reads the settings
+    so). Returns the names of the verbs it was asked for on the GUI thread."""
+    asked_on_gui: list[str] = []
+    blocking = EngineHost.remote
+
+    def remote(host: EngineHost, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        if threading.current_thread() is threading.main_thread():
+            asked_on_gui.append(fn.__name__)
+            raise AssertionError(f"{fn.__name__} was asked of the engine on the GUI thread")
+        return blocking(host, fn, *args, **kwargs)
+
+    monkeypatch.setattr(EngineHost, "remote", remote)
+    return asked_on_gui
+
+
+def test_the_panel_never_waits_on_the_engine(
+    qtbot: QtBot, app_context: AppContext, gui_never_waits: list[str], tmp_path: Path
+) -> None:
+    """Open, follow, scroll, live rows, the pending text, search, details, copy, another
+    run, another task, a foreground tile: every read of the engine is made off the GUI
+    thread."""
+    engine_recovered(qtbot, app_context)
+    store = app_context.store
+    task_id = add_task(store, tmp_path)
+    call = ToolCallEvent(call_id="c", name="bash", arguments={"command": "make"})
+    result = Result(call_id="c", name="bash", output="made it")
+    older = [call, *lines(300), result, *lines(2700, 300)]
+    first = add_run(store, task_id, older, RunStatus.SUCCEEDED)
+    live = add_run(store, task_id, lines(2000), RunStatus.RUNNING)
+    project_id = store.get_task(task_id).project_id
+    other_task = store.add_task(Task(project_id=project_id, title="U", base_branch="main")).id
+    add_run(store, other_task, lines(5), RunStatus.SUCCEEDED)
+    panel = make_panel(qtbot, app_context)
+    model = panel.model
+    scroll = panel.view.verticalScrollBar()
+
+    # A running log opens at its end, its rows painted.
+    panel.show_task(task_id)
+    qtbot.waitUntil(lambda: panel.run_id == live and model.rowCount() == 2000)
+    assert panel.following
+    qtbot.waitUntil(lambda: scroll.maximum() > 0 and scroll.value() == scroll.maximum())
+    bottom = panel.view.indexAt(QPoint(5, panel.view.viewport().height() - 3))
+    assert bottom.row() >= 1990
+    qtbot.waitUntil(lambda: model.loaded(bottom.row()))
+    assert bottom.data() == f"line {bottom.row()}"
+    assert panel.run_box.itemText(0) == "Run 1 · implement · succeeded · 3,002 events"
+
+    # Rows and pending text arrive while the run goes; the view follows them.
+    pieces = [TextEvent(text="thinking ", delta=True), TextEvent(text="hard", delta=True)]
+    rows = [(1.0, e.kind, e.model_dump_json(), True) for e in lines(5, 2000)]
+    rows += [(1.0, "text", e.model_dump_json(), False) for e in pieces]
+    store.append_events(live, 2000, rows)
+    qtbot.waitUntil(lambda: model.rowCount() == 2005, timeout=10_000)
+    qtbot.waitUntil(lambda: panel.note.text() == "writing… thinking hard", timeout=10_000)
+    qtbot.waitUntil(lambda: scroll.value() == scroll.maximum())
+    qtbot.waitUntil(lambda: shown_texts(panel)[-1] == "line 2004")
+
+    # Scrolling up stops following and shows the top once its page is in.
+    scroll.setValue(0)
+    assert not panel.following
+    qtbot.waitUntil(lambda: model.loaded(0) and model.index(0).data() == "line 0")
+    qtbot.mouseClick(panel.end_button, Qt.MouseButton.LeftButton)
+    assert panel.following
+
+    # Search, then copy a selection whose rows are not all read yet.
+    panel.open_find()
+    panel.find_bar.edit.setText("line 1500")
+    with qtbot.waitSignal(panel.search_finished, timeout=10_000) as found:
+        qtbot.keyClick(panel.find_bar.edit, Qt.Key.Key_Return)
+    assert found.args == [1500] and panel.view.currentIndex().row() == 1500
+    selection = panel.view.selectionModel()
+    selection.clearSelection()
+    flags = QItemSelectionModel.SelectionFlag.Select
+    for row in (1, 1500, 1999):
+        selection.select(model.index(row), flags)
+    QApplication.clipboard().clear()
+    panel.copy_selection()
+    qtbot.waitUntil(lambda: QApplication.clipboard().text() == "line 1\nline 1500\nline 1999")
+
+    # Another run: a tool call's details, its result found further down.
+    panel.run_box.activated.emit(0)
+    assert panel.run_id == first
+    qtbot.waitUntil(lambda: model.rowCount() == 3002)
+    panel.view.setCurrentIndex(model.index(0))
+    panel.toggle_detail()
+    qtbot.waitUntil(lambda: "made it" in panel.detail.toPlainText())
+    assert '"command": "make"' in panel.detail.toPlainText()
+
+    # Another task, and back.
+    panel.show_task(other_task)
+    qtbot.waitUntil(lambda: shown_texts(panel) == [f"line {i}" for i in range(5)])
+    panel.show_task(task_id)
+    qtbot.waitUntil(lambda: panel.run_id == live and model.rowCount() == 2005)
+
+    # A foreground tile (a compact panel) of the other task.
+    tiles = ForegroundView(app_context)
+    qtbot.addWidget(tiles)
+    tiles.set_tasks([other_task])
+    tiles.show()
+    tile = tiles.tile(other_task)
+    assert tile is not None
+    qtbot.waitUntil(lambda: tile.panel.model.index(4).data() == "line 4")
+    qtbot.waitUntil(lambda: tile.title.text() == f"#{other_task} U")
+    assert gui_never_waits == []

@@ -438,6 +438,8 @@ def test_a_window_on_a_foreground_engine_logs_the_whole_run_live(
             [run] = store.list_runs(task_id)
             stored = store.count_log_rows(run.id)
             qtbot.waitUntil(lambda: log.model.rowCount() == stored, timeout=5000)
+            # The rows' pages come from the engine after the count: wait for them all.
+            qtbot.waitUntil(lambda: all(log.model.line_at(row) for row in range(stored)))
             texts = [log.model.line_at(row).text for row in range(stored)]
             assert any("check line 3" in text for text in texts)
             assert "run 1 ended" in texts[-1]

@@ -1,39 +1,56 @@
-"""The log of one run as a Qt list model, read page by page from the events table.
+"""The log of one run as a Qt list model, read page by page from the engine.
 
 A run can hold a million events, so the model never holds them all: it knows the row
-count (one index lookup) and reads `PAGE_ROWS` rows at a time when the view asks for
-one, keeping at most `MAX_PAGES` pages (least recently used dropped). Each row's JSON
-is parsed only when shown and its rendered line cached in its page.
+count and reads `PAGE_ROWS` rows at a time when the view asks for one, keeping at most
+`MAX_PAGES` pages (least recently used dropped). Each row's JSON is parsed only when
+shown and its rendered line cached in its page.
 
-Those page reads are asked of the engine (`host.remote`) from the GUI thread, which
-DESIGN.md otherwise keeps free of waits: each is one range scan of the `events_by_row`
-index returning 256 short rows plus a round trip on the local socket, about a
-millisecond, and doing it in `data()` keeps the model synchronous, as Qt views need.
-Slow work (search, copying a big selection) goes through `host.call`, using the Qt-free
-helpers at the end of this module.
+Nothing here waits on the engine: the GUI thread never does (DESIGN.md). The row count
+and every page are asked with `host.call` and arrive later on the GUI thread. Meanwhile
+`data()` answers a placeholder ("…") for a row whose page is on its way, each missing
+page is asked once, and `dataChanged` repaints its rows when it comes. Answers carry the
+model's generation, so one for a run no longer shown is dropped. Slow reads (the detail
+pane, search, copying rows) are the Qt-free helpers at the end of this module, run on a
+worker thread by `host.call` with `host.remote`.
 """
 
 from __future__ import annotations
 
+import functools
 from collections import OrderedDict
 from enum import IntEnum
 from typing import Any
 
 from pydantic import ValidationError
-from PySide6.QtCore import QAbstractListModel, QModelIndex, QObject, QPersistentModelIndex, Qt
+from PySide6.QtCore import (
+    QAbstractListModel,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    Qt,
+    Signal,
+)
 
 from seedbed.core import transcript
-from seedbed.domain.errors import SeedbedError
 from seedbed.domain.events import Event, RawEvent, ToolCallEvent, ToolResultEvent, parse_event
-from seedbed.ui.common.host import Remote
-from seedbed.ui.log.log_render import LINE_CHARS, Line, render_detail, render_line, search_text
+from seedbed.ui.common.host import EngineHost, Remote
+from seedbed.ui.log.log_render import (
+    LINE_CHARS,
+    WAITING_LINE,
+    Line,
+    render_detail,
+    render_line,
+    search_text,
+)
 
 PAGE_ROWS = 256
 MAX_PAGES = 16
+PREFETCH_ROWS = 32  # a row this near its page's edge has the neighbouring page asked too
 # A row bigger than this (a tool result holding a whole file) is rendered when its page
 # is read and its JSON dropped; asking for the whole event reads it again. So a cached
 # page holds at most PAGE_ROWS * BIG_ROW characters of JSON.
 BIG_ROW = 16_384
+BIG_EVENTS = 4  # big rows' whole events kept after being asked for
 RESULT_WINDOW = 500  # rows after a tool call searched for its result
 SEARCH_BATCH = 200
 COPY_MAX_ROWS = 200_000
@@ -56,8 +73,9 @@ def parse_row(data: str) -> Event:
         return RawEvent(line=data[:LINE_CHARS])
 
 
-class _Page:
-    """PAGE_ROWS consecutive rows: their seqs and JSON, parsed events and lines as shown."""
+class Page:
+    """Consecutive rows from `first`: their seqs and JSON, parsed events and lines as
+    shown. Made on a worker thread (`read_page`), where big rows are rendered."""
 
     __slots__ = ("data", "events", "first", "lines", "seqs")
 
@@ -75,67 +93,133 @@ class _Page:
     def size(self) -> int:
         return len(self.seqs)
 
+    def extend(self, more: Page) -> None:
+        """Append the rows read after this page's last (a live run's partial page)."""
+        self.seqs += more.seqs
+        self.data += more.data
+        self.events += more.events
+        self.lines += more.lines
+
 
 class LogModel(QAbstractListModel):
     """The shown events of one run (every event but streamed text pieces), one per row.
 
-    `set_run` switches runs (a reset); `refresh` appends the rows stored since, with
+    `set_run` switches runs: a reset to no rows, then the rows inserted when the engine
+    says how many there are. `refresh` asks again and appends the rows stored since, with
     beginInsertRows, so a view keeps its scroll position and selection while a run is
     live. Rows are contiguous numbers 0…n-1 (`Store.append_events` numbers them in one
     transaction), so row N is page N // PAGE_ROWS, slot N % PAGE_ROWS.
+
+    Signals: refreshed(int): the row count was read (after `set_run` or `refresh`); how
+    many rows it added.
     """
 
-    def __init__(self, remote: Remote, parent: QObject | None = None) -> None:
+    refreshed = Signal(int)
+
+    def __init__(self, host: EngineHost, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self._read = remote
+        self._host = host
         self._run_id: int | None = None
         self._count = 0
-        self._pages: OrderedDict[int, _Page] = OrderedDict()
+        self._generation = 0  # answers asked for an earlier run (or reset) are dropped
+        self._pages: OrderedDict[int, Page] = OrderedDict()
+        self._asked: set[int] = set()  # page numbers on their way
+        self._counting = False
+        self._count_again = False
+        self._big: OrderedDict[int, Event] = OrderedDict()  # big rows' whole events
+        self._big_asked: set[int] = set()
 
     @property
     def run_id(self) -> int | None:
         return self._run_id
 
     def set_run(self, run_id: int | None) -> None:
+        """Show this run: no rows until the engine says how many it has. Its last page
+        comes with the count (a log opens at its end), so the first paint has data."""
         self.beginResetModel()
+        self._generation += 1
         self._run_id = run_id
+        self._count = 0
         self._pages.clear()
-        self._count = 0 if run_id is None else self._ask(0, transcript.log_row_count, run_id)
+        self._asked.clear()
+        self._big.clear()
+        self._big_asked.clear()
+        self._counting = self._count_again = False
         self.endResetModel()
+        if run_id is None:
+            return
+        self._counting = True
+        self._host.call(
+            read_tail,
+            self._host.remote,
+            run_id,
+            on_done=functools.partial(self._tail_read, self._generation),
+            on_error=functools.partial(self._count_failed, self._generation),
+            owner=self,
+        )
 
-    def refresh(self) -> int:
-        """Take in the rows stored since the last look; returns how many arrived."""
+    def refresh(self) -> None:
+        """Ask for the row count again; rows stored since are inserted when it comes
+        (one count on its way at a time, so counts arrive in order)."""
         if self._run_id is None:
-            return 0
-        count = self._ask(self._count, transcript.log_row_count, self._run_id)
+            return
+        if self._counting:
+            self._count_again = True
+            return
+        self._counting = True
+        self._host.call(
+            transcript.log_row_count,
+            self._run_id,
+            on_done=functools.partial(self._counted, self._generation),
+            on_error=functools.partial(self._count_failed, self._generation),
+            owner=self,
+        )
+
+    def _tail_read(self, generation: int, tail: tuple[int, list[Page]]) -> None:
+        if generation != self._generation:
+            return
+        count, pages = tail
+        for page in pages:
+            self._pages[page.first // PAGE_ROWS] = page
+        self._counted(generation, count)
+
+    def _counted(self, generation: int, count: int) -> None:
+        if generation != self._generation:
+            return
+        self._counting = False
         old = self._count
         if count < old:  # the log never shrinks; if it did, start over
             self.set_run(self._run_id)
-            return 0
-        if count == old:
-            return 0
-        self.beginInsertRows(QModelIndex(), old, count - 1)
-        self._count = count
-        # The last page was read when it was shorter; read it again when next shown.
-        self._pages.pop((old - 1) // PAGE_ROWS, None)
-        self.endInsertRows()
-        return count - old
+            return
+        if count > old:
+            self.beginInsertRows(QModelIndex(), old, count - 1)
+            self._count = count
+            self.endInsertRows()
+        self.refreshed.emit(count - old)
+        if self._count_again:
+            self._count_again = False
+            self.refresh()
 
-    def _ask(self, default: Any, fn: Any, *args: Any) -> Any:
-        """fn(*args) asked of the engine; `default` when it cannot answer (it stopped)."""
-        try:
-            return self._read(fn, *args)
-        except SeedbedError:
-            return default
+    def _count_failed(self, generation: int, _error: BaseException) -> None:
+        # The engine cannot answer (it stopped): the rows shown stay; the next event
+        # appended, or the engine back, asks again.
+        if generation == self._generation:
+            self._counting = self._count_again = False
 
     def cached_rows(self) -> int:
         """Rows held in memory now (at most MAX_PAGES * PAGE_ROWS)."""
         return sum(page.size() for page in self._pages.values())
 
+    def loaded(self, row: int) -> bool:
+        """Whether the row's page is here (its data shows), without asking for it."""
+        page = self._pages.get(row // PAGE_ROWS)
+        return 0 <= row < self._count and page is not None and row - page.first < page.size()
+
     # -- rows ------------------------------------------------------------------------
 
     def event_at(self, row: int) -> Event | None:
-        """The event at row, parsed."""
+        """The event at row, parsed; None while its page (or, for a big row, its whole
+        event) is on its way."""
         found = self._locate(row)
         if found is None:
             return None
@@ -144,22 +228,22 @@ class LogModel(QAbstractListModel):
         if event is not None:
             return event
         data = page.data[i]
-        if data is None:  # a big row, dropped after rendering: read it again, keep nothing
-            assert self._run_id is not None
-            rows = self._ask([], transcript.log_rows, self._run_id, row, 1)
-            return parse_row(rows[0][2]) if rows else None
+        if data is None:  # a big row, dropped after rendering: read it again, keep few
+            return self._big_event(row)
         event = page.events[i] = parse_row(data)
         return event
 
     def line_at(self, row: int) -> Line | None:
+        """The row's line; None out of range or while its page is on its way."""
         found = self._locate(row)
         if found is None:
             return None
         page, i = found
         line = page.lines[i]
         if line is None:
-            event = self.event_at(row)
-            assert event is not None
+            data = page.data[i]
+            assert data is not None  # a big row's line was rendered with its page
+            event = page.events[i] = page.events[i] or parse_row(data)
             line = page.lines[i] = render_line(event)
         return line
 
@@ -167,46 +251,107 @@ class LogModel(QAbstractListModel):
         found = self._locate(row)
         return None if found is None else found[0].seqs[found[1]]
 
-    def find_result(self, row: int) -> ToolResultEvent | None:
-        """The result of the tool call at row: the first tool_result with its call id
-        among the next RESULT_WINDOW rows (by name when the agent gave no call ids)."""
-        call = self.event_at(row)
-        if not isinstance(call, ToolCallEvent) or self._run_id is None:
-            return None
-        for data in self._ask([], transcript.tool_results_after, self._run_id, row, RESULT_WINDOW):
-            if call.call_id and call.call_id not in data:
-                continue
-            event = parse_row(data)
-            if not isinstance(event, ToolResultEvent):
-                continue
-            if event.call_id == call.call_id and (call.call_id or event.name == call.name):
-                return event
-        return None
-
-    def detail(self, row: int) -> str:
-        """The row's whole event for the detail pane (a tool call with its result)."""
-        event = self.event_at(row)
-        if event is None:
-            return ""
-        return render_detail(event, self.find_result(row))
-
-    def _locate(self, row: int) -> tuple[_Page, int] | None:
+    def _locate(self, row: int) -> tuple[Page, int] | None:
+        """The row's page and slot, when here; else its page is asked for (once)."""
         if self._run_id is None or not 0 <= row < self._count:
             return None
         number = row // PAGE_ROWS
         page = self._pages.get(number)
         if page is None or row - page.first >= page.size():
-            first = number * PAGE_ROWS
-            rows = self._ask(None, transcript.log_rows, self._run_id, first, PAGE_ROWS)
-            if rows is None:
-                return None  # the engine is gone: nothing to show, nothing kept
-            page = _Page(first, rows)
-            self._pages[number] = page
-            while len(self._pages) > MAX_PAGES:
-                self._pages.popitem(last=False)
+            self._ask_page(number)
+            return None
         self._pages.move_to_end(number)
         i = row - page.first
-        return (page, i) if i < page.size() else None
+        if i < PREFETCH_ROWS and number > 0:
+            self._ask_page(number - 1)
+        elif i >= PAGE_ROWS - PREFETCH_ROWS and (number + 1) * PAGE_ROWS < self._count:
+            self._ask_page(number + 1)
+        return page, i
+
+    def _ask_page(self, number: int) -> None:
+        """Read the page's rows, or, for a page read when shorter, the rows after it."""
+        if number in self._asked or self._run_id is None:
+            return
+        page = self._pages.get(number)
+        first = number * PAGE_ROWS if page is None else page.first + page.size()
+        wanted = (number + 1) * PAGE_ROWS - first
+        if wanted <= 0 or first >= self._count:
+            return
+        self._asked.add(number)
+        self._host.call(
+            read_page,
+            self._host.remote,
+            self._run_id,
+            first,
+            wanted,
+            on_done=functools.partial(self._page_read, self._generation, number),
+            on_error=functools.partial(self._page_failed, self._generation, number),
+            owner=self,
+        )
+
+    def _page_read(self, generation: int, number: int, read: Page) -> None:
+        if generation != self._generation:
+            return
+        self._asked.discard(number)
+        if read.size() == 0:
+            return
+        page = self._pages.get(number)
+        if page is not None and page.first + page.size() == read.first:
+            page.extend(read)
+        elif read.first == number * PAGE_ROWS:
+            self._pages[number] = read
+        else:
+            return  # the page went (dropped, or read anew) while these rows came
+        self._pages.move_to_end(number)
+        while len(self._pages) > MAX_PAGES:
+            self._pages.popitem(last=False)
+        last = min(read.first + read.size(), self._count) - 1
+        if last >= read.first:
+            self.dataChanged.emit(self.index(read.first), self.index(last))
+        # Rows counted while these were on their way (a live run) are asked for now:
+        # their placeholders were painted already and nothing else would repaint them.
+        page = self._pages[number]
+        if page.first + page.size() < min(self._count, (number + 1) * PAGE_ROWS):
+            self._ask_page(number)
+
+    def _page_failed(self, generation: int, number: int, _error: BaseException) -> None:
+        # Nothing to show (the engine is gone); asked again when the row is next shown.
+        if generation == self._generation:
+            self._asked.discard(number)
+
+    def _big_event(self, row: int) -> Event | None:
+        event = self._big.get(row)
+        if event is not None:
+            self._big.move_to_end(row)
+            return event
+        if row not in self._big_asked and self._run_id is not None:
+            self._big_asked.add(row)
+            self._host.call(
+                read_event,
+                self._host.remote,
+                self._run_id,
+                row,
+                on_done=functools.partial(self._big_read, self._generation, row),
+                on_error=functools.partial(self._big_failed, self._generation, row),
+                owner=self,
+            )
+        return None
+
+    def _big_read(self, generation: int, row: int, event: Event | None) -> None:
+        if generation != self._generation:
+            return
+        self._big_asked.discard(row)
+        if event is None:
+            return
+        self._big[row] = event
+        while len(self._big) > BIG_EVENTS:
+            self._big.popitem(last=False)
+        if row < self._count:
+            self.dataChanged.emit(self.index(row), self.index(row), [Role.ITEM])
+
+    def _big_failed(self, generation: int, row: int, _error: BaseException) -> None:
+        if generation == self._generation:
+            self._big_asked.discard(row)
 
     # -- QAbstractListModel ----------------------------------------------------------
 
@@ -219,9 +364,12 @@ class LogModel(QAbstractListModel):
         row = index.row()
         if role == Qt.ItemDataRole.DisplayRole:
             line = self.line_at(row)
-            return None if line is None else line.text
+            if line is None:
+                return WAITING_LINE.text if 0 <= row < self._count else None
+            return line.text
         if role == Role.LINE:
-            return self.line_at(row)
+            line = self.line_at(row)
+            return WAITING_LINE if line is None and 0 <= row < self._count else line
         if role == Role.ITEM:
             return self.event_at(row)
         if role == Role.SEQ:
@@ -239,6 +387,57 @@ class LogModel(QAbstractListModel):
 
 
 # -- Qt-free helpers for host.call (they run on a worker thread, asking the engine) --------------
+
+
+def read_tail(remote: Remote, run_id: int) -> tuple[int, list[Page]]:
+    """The run's row count and its last page (the one before too, when the last holds
+    less than half a page): what a log opened at its end shows first."""
+    count: int = remote(transcript.log_row_count, run_id)
+    if count == 0:
+        return 0, []
+    last = (count - 1) // PAGE_ROWS
+    first = last - 1 if last > 0 and count - last * PAGE_ROWS < PAGE_ROWS // 2 else last
+    rows = remote(transcript.log_rows, run_id, first * PAGE_ROWS, (last - first + 1) * PAGE_ROWS)
+    pages = [
+        Page(number * PAGE_ROWS, [r for r in rows if r[0] // PAGE_ROWS == number])
+        for number in range(first, last + 1)
+    ]
+    return count, pages
+
+
+def read_page(remote: Remote, run_id: int, first: int, limit: int) -> Page:
+    """At most `limit` rows from `first`, as a Page (its big rows rendered here)."""
+    return Page(first, remote(transcript.log_rows, run_id, first, limit))
+
+
+def read_event(remote: Remote, run_id: int, row: int) -> Event | None:
+    """The whole event at row, parsed (None past the end)."""
+    rows = remote(transcript.log_rows, run_id, row, 1)
+    return parse_row(rows[0][2]) if rows and rows[0][0] == row else None
+
+
+def find_result(remote: Remote, run_id: int, row: int, call: Event) -> ToolResultEvent | None:
+    """The result of the tool call at row: the first tool_result with its call id
+    among the next RESULT_WINDOW rows (by name when the agent gave no call ids)."""
+    if not isinstance(call, ToolCallEvent):
+        return None
+    for data in remote(transcript.tool_results_after, run_id, row, RESULT_WINDOW):
+        if call.call_id and call.call_id not in data:
+            continue
+        event = parse_row(data)
+        if not isinstance(event, ToolResultEvent):
+            continue
+        if event.call_id == call.call_id and (call.call_id or event.name == call.name):
+            return event
+    return None
+
+
+def detail_text(remote: Remote, run_id: int, row: int) -> str:
+    """The row's whole event for the detail pane (a tool call with its result)."""
+    event = read_event(remote, run_id, row)
+    if event is None:
+        return ""
+    return render_detail(event, find_result(remote, run_id, row, event))
 
 
 def find_row(

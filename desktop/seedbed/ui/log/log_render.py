@@ -60,6 +60,10 @@ class Line:
     plain: str = ""
 
 
+# A row whose page is on its way from the engine shows this meanwhile.
+WAITING_LINE = Line(marker="", text="…", tone=Tone.MUTED)
+
+
 def cut(text: str, limit: int) -> str:
     """At most `limit` characters, an ellipsis saying some were dropped."""
     return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -4,9 +4,15 @@ A model/view list (LogModel in a LogList) rather than a text dump: every row has
 same height, so Qt places a million rows by arithmetic and paints only the visible
 ones, and a huge run opens at once. The selected row's whole event shows in a detail
 pane under the list.
+
+The panel never waits on the engine: its runs, their row counts, the pending text, the
+detail of a row, a search and a copy are asked with `host.call` (composed reads on a
+worker thread, or verbs) and applied when they come back, the latest answer only.
 """
 
 from __future__ import annotations
+
+import functools
 
 from PySide6.QtCore import QItemSelection, QModelIndex, Qt, QTimer, Signal, Slot
 from PySide6.QtWidgets import (
@@ -23,12 +29,12 @@ from PySide6.QtWidgets import (
 )
 
 from seedbed.core import reads, transcript
-from seedbed.domain.errors import SeedbedError
 from seedbed.domain.models import Run, RunStatus
 from seedbed.ui.common.actions import add_action
 from seedbed.ui.common.background import BackgroundCall
 from seedbed.ui.common.context import AppContext
-from seedbed.ui.log.log_model import LogModel, find_row_wrapping, plain_rows
+from seedbed.ui.common.host import Remote
+from seedbed.ui.log.log_model import LogModel, detail_text, find_row_wrapping, plain_rows
 from seedbed.ui.log.log_render import first_line
 from seedbed.ui.log.log_widgets import (
     FindBar,
@@ -39,9 +45,16 @@ from seedbed.ui.log.log_widgets import (
     tool_button,
 )
 
-COPY_NOW_ROWS = 2_000  # bigger selections are read and rendered off the GUI thread
+COPY_NOW_ROWS = 2_000  # bigger selections, or rows not in the model, are read off the GUI thread
 DETAIL_DEBOUNCE_MS = 40
 PENDING_CHARS = 300
+
+
+def read_runs(remote: Remote, task_id: int) -> list[tuple[Run, int]]:
+    """The task's runs, oldest first, each with its row count. Runs on a worker thread,
+    asking the engine (`remote`)."""
+    runs: list[Run] = remote(reads.list_runs, task_id)
+    return [(run, remote(transcript.log_row_count, run.id)) for run in runs]
 
 
 class LogPanel(QWidget):
@@ -54,8 +67,9 @@ class LogPanel(QWidget):
     so the model holds only stored rows. Compact mode (a foreground tile) keeps the
     list and follow, and drops the run selector and the detail pane.
 
-    Reads on the GUI thread are short indexed ones (a task's runs, a run's row count,
-    the pending text, pages of rows); search and big copies go through `host.call`.
+    Every read goes through `host.call` and is applied when it comes back; a
+    BackgroundCall per kind of read keeps only the latest answer (one for a task or run
+    no longer shown is dropped).
 
     Signals: search_finished(object): the matched row, or None.
     """
@@ -70,11 +84,23 @@ class LogPanel(QWidget):
         self._compact = compact
         self._task_id: int | None = None
         self._runs: list[Run] = []
+        self._rows: dict[int, int] = {}  # run id → its row count, as last read
+        self._runs_known = True  # False while the task's runs are being read
+        self._jump = False  # show the newest run when the runs come
+        self._match: tuple[int, bool] | None = None  # a found row not in the model yet
         self._seen_run_id = 0
         self._scrolling = False
         self._search = BackgroundCall(context.host, self)  # the latest search only
         self._search.failed.connect(self._on_search_failed)
-        self.model = LogModel(context.host.remote, self)
+        self._runs_read = BackgroundCall(context.host, self)
+        self._runs_read.failed.connect(self._on_runs_read_failed)
+        self._pending_read = BackgroundCall(context.host, self)
+        self._pending_read.failed.connect(self._on_pending_read_failed)
+        self._detail_read = BackgroundCall(context.host, self)
+        self._detail_read.failed.connect(self._on_detail_read_failed)
+        self._copy = BackgroundCall(context.host, self)  # a later copy drops an earlier one
+        self._copy.failed.connect(self._on_copy_failed)
+        self.model = LogModel(context.host, self)
         self.view = LogList(self)
         self.view.setModel(self.model)
         self.delegate = LogDelegate(self.view)
@@ -142,6 +168,7 @@ class LogPanel(QWidget):
         bridge = self._context.bridge
         bridge.events_appended.connect(self._on_bridge_events_appended)
         bridge.tasks_changed.connect(self._on_bridge_tasks_changed)
+        self.model.refreshed.connect(self._on_model_refreshed)
         self.run_box.activated.connect(self._on_run_box_activated)
         scroll = self.view.verticalScrollBar()
         scroll.valueChanged.connect(self._on_scroll_value_changed)
@@ -171,33 +198,53 @@ class LogPanel(QWidget):
         return self.follow_button.isChecked()
 
     def show_task(self, task_id: int | None) -> None:
-        """Show this task's newest run (nothing for None), following its end."""
+        """Show this task's newest run (nothing for None), following its end; the runs
+        are read off the GUI thread, the list stays empty meanwhile."""
         self._task_id = task_id
         self._runs = []
-        self._reload_runs(jump_to_newest=True)
+        self._rows = {}
+        self._runs_known = task_id is None
+        self._jump = True
+        self.run_box.clear()
+        self.show_run(None)
+        self._reload_runs()
 
     def show_run(self, run_id: int | None) -> None:
         self._search.drop()
-        self.model.set_run(run_id)
+        self._detail_read.drop()
+        self._pending_read.drop()
+        self._match = None
+        self.model.set_run(run_id)  # its rows come when the engine has counted them
         if run_id is not None:
             self._seen_run_id = max(self._seen_run_id, run_id)
         index = next((i for i, r in enumerate(self._runs) if r.id == run_id), -1)
         self.run_box.setCurrentIndex(index)
         self._update_summary()
+        self.note.set_note("")
         self._update_note()
         self.set_following(True)
         if self.detail.isVisible():
             self.detail.clear()
 
-    def _reload_runs(self, jump_to_newest: bool = False) -> None:
+    def _reload_runs(self) -> None:
+        """Read the task's runs again (and their row counts); applied when they come."""
+        if self._task_id is None:
+            self._runs_read.drop()
+            self._runs_loaded([])
+            return
+        remote = self._context.host.remote
+        self._runs_read.run(read_runs, remote, self._task_id, on_done=self._runs_loaded)
+
+    @Slot(str)
+    def _on_runs_read_failed(self, _message: str) -> None:
+        self._runs_loaded([])  # the engine cannot say (it stopped): no runs to show
+
+    def _runs_loaded(self, runs: list[tuple[Run, int]]) -> None:
         newest = self._runs[-1].id if self._runs else None
         on_newest = self.run_id is None or self.run_id == newest
-        try:
-            task_id = self._task_id
-            remote = self._context.host.remote
-            self._runs = [] if task_id is None else remote(reads.list_runs, task_id)
-        except SeedbedError:
-            self._runs = []
+        self._runs = [run for run, _rows in runs]
+        self._rows = {run.id: rows for run, rows in runs}
+        self._runs_known = True
         ids = [run.id for run in self._runs]
         box = self.run_box
         if ids == [box.itemData(i) for i in range(box.count())]:
@@ -212,7 +259,8 @@ class LogPanel(QWidget):
         if ids:
             self._seen_run_id = max(self._seen_run_id, ids[-1])
         new_run = on_newest and ids and ids[-1] != newest
-        if jump_to_newest or new_run or self.run_id not in ids:
+        jump, self._jump = self._jump, False
+        if jump or new_run or self.run_id not in ids:
             self.show_run(ids[-1] if ids else None)
         else:
             self.run_box.setCurrentIndex(ids.index(self.run_id))
@@ -220,13 +268,9 @@ class LogPanel(QWidget):
             self._update_note()
 
     def _run_label(self, run: Run) -> str:
-        if run.id == self.model.run_id:
-            rows = self.model.rowCount()
-        else:
-            try:
-                rows = self._context.host.remote(transcript.log_row_count, run.id)
-            except SeedbedError:
-                rows = 0
+        rows = self._rows.get(run.id, 0)
+        if run.id == self.model.run_id:  # the live count, once read (a log never shrinks)
+            rows = max(rows, self.model.rowCount())
         return f"Run {run.number} · {run.kind.value} · {run.status.value} · {rows:,} events"
 
     def _current_run(self) -> Run | None:
@@ -250,15 +294,26 @@ class LogPanel(QWidget):
         text = ""
         if self._task_id is None:
             text = "No task selected."
+        elif not self._runs_known:
+            return  # the runs are on their way
         elif run is None:
             text = "No runs yet: the log appears when the task starts."
         elif run.status is RunStatus.RUNNING:
-            try:
-                pending = self._context.host.remote(transcript.pending_text, run.id)
-            except SeedbedError:
-                pending = ""
-            if pending:
-                text = "writing… " + first_line(pending[-PENDING_CHARS:], PENDING_CHARS)
+            # The note shown stays until the engine says what is being written now.
+            on_done = functools.partial(self._pending_read_done, run.id)
+            self._pending_read.run(transcript.pending_text, run.id, on_done=on_done)
+            return
+        self._pending_read.drop()
+        self.note.set_note(text)
+
+    @Slot(str)
+    def _on_pending_read_failed(self, _message: str) -> None:
+        self.note.set_note("")  # nothing known to be written now
+
+    def _pending_read_done(self, run_id: int, pending: str) -> None:
+        if run_id != self.run_id:
+            return
+        text = "writing… " + first_line(pending[-PENDING_CHARS:], PENDING_CHARS) if pending else ""
         self.note.set_note(text)
 
     # -- live ------------------------------------------------------------------------
@@ -269,10 +324,18 @@ class LogPanel(QWidget):
             self._seen_run_id = max(changes)
             self._reload_runs()  # perhaps a new run of this task
         if self.run_id in changes:
-            if self.model.refresh() and self.following:
-                self.scroll_to_end()
+            self.model.refresh()  # the rows stored since come in `_on_model_refreshed`
             self._update_summary()
             self._update_note()
+
+    @Slot(int)
+    def _on_model_refreshed(self, added: int) -> None:
+        if added and self.following:
+            self.scroll_to_end()
+        self._update_summary()  # the run's label counts its rows
+        if self._match is not None and self._match[0] < self.model.rowCount():
+            row, wrapped = self._match
+            self._show_match(row, wrapped)
 
     @Slot(object)
     def _on_bridge_tasks_changed(self, task_ids: list[int]) -> None:
@@ -344,7 +407,17 @@ class LogPanel(QWidget):
     @Slot()
     def _on_detail_timer_timeout(self) -> None:
         row = self.view.currentIndex().row()
-        self.detail.setPlainText(self.model.detail(row) if row >= 0 else "")
+        run_id = self.run_id
+        if row < 0 or run_id is None:
+            self._detail_read.drop()
+            self.detail.setPlainText("")
+            return
+        remote = self._context.host.remote
+        self._detail_read.run(detail_text, remote, run_id, row, on_done=self.detail.setPlainText)
+
+    @Slot(str)
+    def _on_detail_read_failed(self, message: str) -> None:
+        self.detail.setPlainText(f"Could not read this row: {message}")
 
     # -- search ----------------------------------------------------------------------
 
@@ -375,11 +448,15 @@ class LogPanel(QWidget):
         )
 
     def _show_match(self, row: int | None, wrapped: bool) -> None:
+        self._match = None
         if row is None:
             self.find_bar.status.setText("no match")
         else:
             if row >= self.model.rowCount():
+                # Found in rows stored since the last count: shown once they are in.
+                self._match = (row, wrapped)
                 self.model.refresh()
+                return
             self.set_following(False)
             index = self.model.index(row)
             self.view.setCurrentIndex(index)
@@ -395,6 +472,7 @@ class LogPanel(QWidget):
     @Slot()
     def _on_find_bar_closed(self) -> None:
         self._search.drop()
+        self._match = None
         self.find_bar.hide()
         self.view.setFocus()
 
@@ -414,18 +492,17 @@ class LogPanel(QWidget):
             return
         if count <= COPY_NOW_ROWS:
             rows = sorted(row for first, last in ranges for row in range(first, last + 1))
-            lines = [self.model.line_at(row) for row in rows]
-            QApplication.clipboard().setText("\n".join(line.plain for line in lines if line))
-            return
-        self._context.host.call(
-            plain_rows,
-            self._context.host.remote,
-            run_id,
-            ranges,
-            on_done=self._copied,
-            on_error=lambda error: self.note.set_note(f"Could not copy: {error}"),
-            owner=self,
-        )
+            if all(self.model.loaded(row) for row in rows):  # else read off the GUI thread
+                self._copy.drop()
+                lines = [self.model.line_at(row) for row in rows]
+                QApplication.clipboard().setText("\n".join(line.plain for line in lines if line))
+                return
+        remote = self._context.host.remote
+        self._copy.run(plain_rows, remote, run_id, ranges, on_done=self._copied)
+
+    @Slot(str)
+    def _on_copy_failed(self, message: str) -> None:
+        self.note.set_note(f"Could not copy: {message}")
 
     def _copied(self, result: tuple[str, int]) -> None:
         text, left_out = result

@@ -42,7 +42,7 @@ from PySide6.QtWidgets import (
 
 from seedbed.ui.common import theme
 from seedbed.ui.log.log_model import LogModel, Role
-from seedbed.ui.log.log_render import Line, Tone
+from seedbed.ui.log.log_render import WAITING_LINE, Line, Tone
 
 CACHE_ROWS = 400  # row pictures kept: a few screens
 
@@ -96,8 +96,12 @@ class LogDelegate(QStyledItemDelegate):
         followed log cheap to repaint every 50 ms.
         """
         model = index.model()
-        # Straight to the model: no QVariant round trip for each painted row.
-        line = model.line_at(index.row()) if isinstance(model, LogModel) else index.data(Role.LINE)
+        # Straight to the model: no QVariant round trip for each painted row. A row whose
+        # page is on its way shows a placeholder; the model repaints it when it comes.
+        if isinstance(model, LogModel):
+            line = model.line_at(index.row()) or WAITING_LINE
+        else:
+            line = index.data(Role.LINE)
         if not isinstance(line, Line):
             return
         rect: QRect = option.rect  # type: ignore[attr-defined]
