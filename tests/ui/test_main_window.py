@@ -121,6 +121,8 @@ def test_a_window_whose_engine_stopped_is_read_only(
     assert app_context.store.get_task(planned).state is TaskState.PLANNED
     # Pinning is refused too, at once (no call is even started).
     assert window.board.select_task(planned)
+    # Selecting shows the task's log, whose reads fail now that the engine is gone.
+    qtbot.waitUntil(lambda: app_context.host.pending() == 0)
     messages.clear()
     window.board.actions_by_name["pin_task"].trigger()
     assert messages == ["Read-only: nothing was changed."]
