@@ -21,15 +21,14 @@ from websockets.asyncio.client import ClientConnection, connect, unix_connect
 from websockets.exceptions import ConnectionClosed
 
 from seedbed.api.endpoint import TcpEndpoint, UnixEndpoint
-from seedbed.api.errors import EngineStopped, exception_for
+from seedbed.api.errors import EngineStopped
 from seedbed.api.handshake import (
-    CONNECT_ERRORS,
     Target,
-    connect_error,
+    connecting,
+    reply_value,
     request_text,
     stopped,
     target_for,
-    typed,
 )
 from seedbed.api.protocol import (
     HELLO,
@@ -85,13 +84,11 @@ class ApiClient:
         target = target_for(
             data_dir, endpoint=endpoint, token=token, client_name=client_name, protocol=protocol
         )
-        try:
+        with connecting(target):
             if isinstance(target.endpoint, UnixEndpoint):
                 ws = await unix_connect(str(target.endpoint.path), target.uri, **target.options())
             else:
                 ws = await connect(target.uri, **target.options())
-        except CONNECT_ERRORS as exc:
-            raise connect_error(exc, target) from None
         return cls(ws, target, on_notification)
 
     async def call(
@@ -113,9 +110,7 @@ class ApiClient:
             raise stopped(self.target) from None
         finally:
             self._pending.pop(request_id, None)
-        if isinstance(reply, ErrorResponse):
-            raise exception_for(reply.error)
-        return typed(result, reply.result)
+        return reply_value(reply, result)
 
     async def hello(self) -> Hello:
         return Hello.model_validate(await self.call(HELLO))

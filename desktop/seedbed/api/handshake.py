@@ -1,4 +1,5 @@
-"""What both clients share: where to connect, what to offer, and how a refusal is worded.
+"""What both clients share: where to connect, what to offer, how a refusal is worded,
+and how a request is written and its reply read (pure; the clients do the I/O).
 
 The engine refuses a handshake with plain HTTP: 426 with the protocol it speaks in a
 header, 401 for a wrong token. The client, which knows its own version and what it is
@@ -7,6 +8,8 @@ header, 401 for a wrong token. The client, which knows its own version and what 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from http import HTTPStatus
 from pathlib import Path
@@ -23,13 +26,21 @@ from seedbed.api.endpoint import (
     read_endpoint,
     read_token,
 )
-from seedbed.api.errors import AccessRefused, EngineStopped, EngineUnavailable, ProtocolMismatch
+from seedbed.api.errors import (
+    AccessRefused,
+    EngineStopped,
+    EngineUnavailable,
+    ProtocolMismatch,
+    exception_for,
+)
 from seedbed.api.protocol import (
     MAX_MESSAGE_BYTES,
     PROTOCOL_HEADER,
     PROTOCOL_VERSION,
     TOKEN_HEADER,
+    ErrorResponse,
     Request,
+    Response,
     subprotocol,
 )
 from seedbed.domain.errors import SeedbedError
@@ -86,6 +97,16 @@ def target_for(
 CONNECT_ERRORS = (OSError, TimeoutError, InvalidHandshake)
 
 
+@contextmanager
+def connecting(target: Target) -> Iterator[None]:
+    """Around opening the connection (awaited or not): a failure to reach the engine or
+    a refused handshake raised as the one sentence that says why (connect_error)."""
+    try:
+        yield
+    except CONNECT_ERRORS as exc:
+        raise connect_error(exc, target) from None
+
+
 def connect_error(exc: BaseException, target: Target) -> SeedbedError:
     """The one sentence for a connection that failed (one of CONNECT_ERRORS) before it
     was open."""
@@ -135,6 +156,14 @@ def request_text(request_id: int, verb: str, params: BaseModel | dict[str, Any] 
         params = params.model_dump(mode="json")
     request = Request(jsonrpc="2.0", id=request_id, method=verb, params=params or {})
     return request.model_dump_json()
+
+
+def reply_value(reply: Response | ErrorResponse, result: Any) -> Any:
+    """The value of a call's reply (as `result`, see typed), or the verb's own error
+    raised again with its sentence (UserError, NotFound …)."""
+    if isinstance(reply, ErrorResponse):
+        raise exception_for(reply.error)
+    return typed(result, reply.result)
 
 
 def typed(result: Any, value: Any) -> Any:

@@ -21,22 +21,19 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect, unix_connect
 
 from seedbed.api.endpoint import TcpEndpoint, UnixEndpoint
-from seedbed.api.errors import exception_for
 from seedbed.api.handshake import (
-    CONNECT_ERRORS,
     Target,
-    connect_error,
+    connecting,
+    reply_value,
     request_text,
     stopped,
     target_for,
-    typed,
 )
 from seedbed.api.protocol import (
     HELLO,
     PROTOCOL_VERSION,
     SUBSCRIBE,
     UNSUBSCRIBE,
-    ErrorResponse,
     Hello,
     Notification,
     Subscribed,
@@ -69,15 +66,13 @@ class SyncClient:
         target = target_for(
             data_dir, endpoint=endpoint, token=token, client_name=client_name, protocol=protocol
         )
-        try:
+        with connecting(target):
             if isinstance(target.endpoint, UnixEndpoint):
                 ws = unix_connect(
                     str(target.endpoint.path), target.uri, legacy=True, **target.options()
                 )
             else:
                 ws = connect(target.uri, legacy=True, **target.options())
-        except CONNECT_ERRORS as exc:
-            raise connect_error(exc, target) from None
         return cls(ws, target)
 
     def call(
@@ -101,9 +96,7 @@ class SyncClient:
                         break
             except ConnectionClosed:
                 raise stopped(self.target) from None
-        if isinstance(message, ErrorResponse):
-            raise exception_for(message.error)
-        return typed(result, message.result)
+        return reply_value(message, result)
 
     def hello(self) -> Hello:
         return Hello.model_validate(self.call(HELLO))

@@ -7,12 +7,12 @@ from seedbed import vcs
 from seedbed.core.commit_messages import discard_message, task_agent
 from seedbed.core.context import Changed, Context, Done
 from seedbed.core.runs import holding_task
+from seedbed.core.tasks import check_startable, place, queue_again
 from seedbed.core.workspace import branch_exists, commit_work, remove_workspace, worktree_path
 from seedbed.core.worktree_guard import WorkNotCommitted
 from seedbed.domain.errors import UserError
 from seedbed.domain.lifecycle import check_move
 from seedbed.domain.models import (
-    Control,
     Phase,
     Project,
     RunKind,
@@ -51,13 +51,12 @@ def resolve_conflict(ctx: Context, task_id: int) -> Done[Task]:
     store = ctx.store
     task = store.get_task(task_id)
     if task.state is not TaskState.AWAITING_REVIEW or task.phase is not Phase.CONFLICT:
-        where = task.state.value + (f" / {task.phase.value}" if task.phase.value else "")
         raise UserError(
-            f"task {task_id} has no merge conflict to resolve (it is {where}); "
+            f"task {task_id} has no merge conflict to resolve (it is {place(task)}); "
             "approve it first to find out whether it conflicts"
         )
     project = _project_of(store, task)
-    _check_fixable(store, project, task)
+    _check_fixable(project, task)
     assert task.branch is not None
     files = vcs.conflicting_files(project.path, task.base_branch, task.branch)
     task = _merge_base_and_fix(store, task_id, resolve_message(task.base_branch, files))
@@ -83,41 +82,30 @@ def fix_merge_checks(ctx: Context, task_id: int) -> Done[Task]:
     store = ctx.store
     task = store.get_task(task_id)
     if task.state is not TaskState.AWAITING_REVIEW or task.phase is not Phase.MERGE_CHECKS_FAILED:
-        where = task.state.value + (f" / {task.phase.value}" if task.phase.value else "")
         raise UserError(
-            f"task {task_id} has no failed checks on a merge result to fix (it is {where})"
+            f"task {task_id} has no failed checks on a merge result to fix (it is {place(task)})"
         )
     project = _project_of(store, task)
-    _check_fixable(store, project, task)
+    _check_fixable(project, task)
     runs = [r for r in store.list_runs(task_id) if r.kind is RunKind.MERGE]
     output = runs[-1].checks.output_tail if runs else task.error
     task = _merge_base_and_fix(store, task_id, merge_checks_message(task.base_branch, output))
     return Done(value=task, changed=Changed.task(task_id))
 
 
-def _check_fixable(store: Store, project: Project, task: Task) -> None:
-    if task.profile_id is None:
-        raise UserError(f"task {task.id} has no agent profile to fix it")
-    check_move(task.id, task.state, TaskState.RUNNING)
+def _check_fixable(project: Project, task: Task) -> None:
+    check_startable(task)
     if not branch_exists(project, task):
         raise UserError(f"task {task.id} has no branch: there is nothing to merge into")
 
 
 def _merge_base_and_fix(store: Store, task_id: int, message: str) -> Task:
-    with holding_task(store, task_id):
-        return _queue_fix(store, task_id, message)
-
-
-def _queue_fix(store: Store, task_id: int, message: str) -> Task:
-    return store.move_task(
+    return queue_again(
+        store,
         task_id,
-        TaskState.RUNNING,
-        Phase.QUEUED,
-        expect=TaskState.AWAITING_REVIEW,
-        pending_kind=RunKind.FIX,
-        pending_message=message,
+        RunKind.FIX,
+        message,
         merge_base_first=True,
-        control=Control.NONE,
         fix_rounds_used=0,
         error="",
         # The base branch is merged into the task's: a diff from the reviewed commit would

@@ -105,13 +105,18 @@ def interrupt_run(store: Store, run: Run) -> None:
         run.id, status=RunStatus.INTERRUPTED, reason=INTERRUPTED_REASON, ended_at=time.time()
     )
     if task.state is TaskState.RUNNING:
-        store.move_task(
-            task.id,
-            TaskState.AWAITING_REVIEW,
-            Phase.INTERRUPTED,
-            control=Control.NONE,
-            error=INTERRUPTED_REASON,
-        )
+        wait_interrupted(store, task.id)
+
+
+def wait_interrupted(store: Store, task_id: int) -> None:
+    """A running task whose run ended outside its runner waits for review, interrupted."""
+    store.move_task(
+        task_id,
+        TaskState.AWAITING_REVIEW,
+        Phase.INTERRUPTED,
+        control=Control.NONE,
+        error=INTERRUPTED_REASON,
+    )
 
 
 def _restore_config(data_dir: Path, repo: Path, run_id: int, recorder: EventRecorder) -> None:

@@ -287,15 +287,42 @@ def _start_task(store: Store, task_id: int) -> Task:
     )
 
 
-def _start_fields(task: Task, new: bool = False) -> dict[str, Any]:
-    """What starting the task sets (a `new` one: its state and phase too), or the
-    UserError saying why it cannot start."""
-    name = "the new task" if new else f"task {task.id}"
+def check_startable(task: Task, name: str = "") -> None:
+    """The UserError saying why a run of the task cannot start (`name`: how the sentence
+    calls it; "task N" unless given)."""
+    name = name or f"task {task.id}"
     if task.state is TaskState.MERGED:
         raise UserError(f"task {task.id} is merged: there is nothing left to start")
     if task.profile_id is None:
         raise UserError(f"{name} has no agent profile: add one with `seedbed profile add`")
     check_move(task.id, task.state, TaskState.RUNNING)
+
+
+def place(task: Task) -> str:
+    """Where a task is, as a refusal words it: its state, and its phase when it has one."""
+    return task.state.value + (f" / {task.phase.value}" if task.phase.value else "")
+
+
+def queue_again(store: Store, task_id: int, kind: RunKind, message: str, **fields: Any) -> Task:
+    """A task awaiting review queued again in its own worktree, for a run of `kind` with
+    `message` as its prompt, and `fields` set; never while an approve of it lives."""
+    with holding_task(store, task_id):
+        return store.move_task(
+            task_id,
+            TaskState.RUNNING,
+            Phase.QUEUED,
+            expect=TaskState.AWAITING_REVIEW,
+            pending_kind=kind,
+            pending_message=message,
+            control=Control.NONE,
+            **fields,
+        )
+
+
+def _start_fields(task: Task, new: bool = False) -> dict[str, Any]:
+    """What starting the task sets (a `new` one: its state and phase too), or the
+    UserError saying why it cannot start."""
+    check_startable(task, "the new task" if new else "")
     if task.state is TaskState.AWAITING_REVIEW and task.phase is Phase.PLAN_READY:
         raise UserError(
             f"task {task.id} has a plan waiting: approve it (task plan {task.id} --approve) "
@@ -348,28 +375,13 @@ def request_plan_changes(ctx: Context, task_id: int, comment: str) -> Done[Task]
 
 def _plan_decided(store: Store, task_id: int, kind: RunKind, message: str, approved: bool) -> Task:
     """A waiting plan decided on: queued again, for the executor or the planner."""
-    with holding_task(store, task_id):
-        return store.move_task(
-            task_id,
-            TaskState.RUNNING,
-            Phase.QUEUED,
-            expect=TaskState.AWAITING_REVIEW,
-            pending_kind=kind,
-            pending_message=message,
-            control=Control.NONE,
-            error="",
-            plan_approved=approved,
-        )
+    return queue_again(store, task_id, kind, message, error="", plan_approved=approved)
 
 
 def _plan_waiting(store: Store, task_id: int) -> Task:
     task = store.get_task(task_id)
     if (task.state, task.phase) != (TaskState.AWAITING_REVIEW, Phase.PLAN_READY):
-        raise UserError(
-            f"task {task_id} is {task.state.value}"
-            + (f" / {task.phase.value}" if task.phase.value else "")
-            + ": no plan of it waits for you"
-        )
+        raise UserError(f"task {task_id} is {place(task)}: no plan of it waits for you")
     return task
 
 
@@ -393,18 +405,8 @@ def request_changes(store: Store, task_id: int, message: str) -> Task:
             f"task {task_id} has no approved plan to write code from: start it to plan "
             "again (or turn plan first off)"
         )
-    with holding_task(store, task_id):
-        return store.move_task(
-            task_id,
-            TaskState.RUNNING,
-            Phase.QUEUED,
-            expect=TaskState.AWAITING_REVIEW,
-            pending_kind=RunKind.FIX,
-            pending_message=message,
-            control=Control.NONE,
-            fix_rounds_used=0,  # the developer's round: the automatic ones count afresh
-            review_verdict="",
-        )
+    # The developer's round: the automatic ones count afresh.
+    return queue_again(store, task_id, RunKind.FIX, message, fix_rounds_used=0, review_verdict="")
 
 
 def move_before(ctx: Context, task_id: int, before_id: int | None) -> Done[None]:

@@ -3,9 +3,9 @@
 
 from __future__ import annotations
 
-from seedbed.core.runs import INTERRUPTED_REASON, interrupt_run, settle_dead_approve
+from seedbed.core.runs import interrupt_run, settle_dead_approve, wait_interrupted
 from seedbed.domain.errors import SeedbedError
-from seedbed.domain.models import Control, Phase, Run, RunKind, RunStatus, TaskState
+from seedbed.domain.models import Phase, Run, RunKind, RunStatus, TaskState
 from seedbed.store import Store
 from seedbed.store.approving import holding_approve
 from seedbed.vcs.runner import end_orphaned_git
@@ -56,12 +56,6 @@ def recover(store: Store) -> list[int]:
     # A task can be left mid-lifecycle with no run row (killed between the two writes).
     for task in store.list_tasks(states=[TaskState.RUNNING]):
         if task.phase is not Phase.QUEUED and task.id not in tasks:
-            store.move_task(
-                task.id,
-                TaskState.AWAITING_REVIEW,
-                Phase.INTERRUPTED,
-                control=Control.NONE,
-                error=INTERRUPTED_REASON,
-            )
+            wait_interrupted(store, task.id)
             tasks.append(task.id)
     return tasks

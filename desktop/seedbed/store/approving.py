@@ -10,11 +10,11 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 from seedbed.domain.errors import UserError
+from seedbed.store.lock import flock_within
 
 PROBE_S = 1.0
 
@@ -34,17 +34,9 @@ def holding_approve(
     path = approve_lock_path(data_dir, task_id)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-    deadline = time.monotonic() + wait
     try:
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    refused = refusal or f"task {task_id} is being merged already"
-                    raise UserError(refused) from None
-                time.sleep(0.02)
+        if not flock_within(fd, wait, poll=0.02):
+            raise UserError(refusal or f"task {task_id} is being merged already")
         yield
     finally:
         os.close(fd)

@@ -16,6 +16,20 @@ from types import TracebackType
 from seedbed.domain.errors import UserError
 
 
+def flock_within(fd: int, wait: float, poll: float) -> bool:
+    """An exclusive flock on `fd`, tried again every `poll` seconds for `wait` seconds;
+    whether it was taken."""
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(poll)
+
+
 class EngineBusy(UserError):
     """Another engine already owns this data dir."""
 
@@ -27,20 +41,13 @@ class EngineLock:
 
     def acquire(self, wait: float = 0.0) -> None:
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
-        deadline = time.monotonic() + wait
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    holder = os.pread(fd, 32, 0).decode(errors="replace").strip()
-                    os.close(fd)
-                    raise EngineBusy(
-                        f"an engine is already running on {self.path.parent}"
-                        + (f" (pid {holder})" if holder else "")
-                    ) from None
-                time.sleep(0.05)
+        if not flock_within(fd, wait, poll=0.05):
+            holder = os.pread(fd, 32, 0).decode(errors="replace").strip()
+            os.close(fd)
+            raise EngineBusy(
+                f"an engine is already running on {self.path.parent}"
+                + (f" (pid {holder})" if holder else "")
+            )
         os.ftruncate(fd, 0)
         os.pwrite(fd, str(os.getpid()).encode(), 0)
         self._fd = fd
