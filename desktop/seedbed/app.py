@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import seedbed.service.launch as launch
 from seedbed.core.data_dir import database_problem
 from seedbed.core.reads import get_task
 from seedbed.domain.errors import SeedbedError, UserError
@@ -91,6 +92,9 @@ def run_gui(
     check_display(screenshot is not None)
     if view == "review" and select is None:
         raise UserError("--view review needs --select TASK_ID: the task to review")
+    # The engine is found, or started, while Qt and the window load: an engine to be
+    # started takes as long to answer as the window takes to load.
+    found = launch.find_engine_soon(data_dir, paused=screenshot is not None)
     tune_process()
     from PySide6.QtWidgets import QApplication
 
@@ -105,7 +109,7 @@ def run_gui(
     try:
         # Connects to the engine of the data dir, starting it when none runs (a
         # screenshot's engine starts no run, and stops when the picture is taken).
-        context = AppContext.open(data_dir, snapshot=screenshot is not None)
+        context = AppContext.open(data_dir, snapshot=screenshot is not None, found=found)
     except (OSError, SeedbedError) as exc:
         # A database that cannot be opened is said as such, not as the engine's exit.
         problem = database_problem(data_dir) or str(exc)

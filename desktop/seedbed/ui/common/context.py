@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -64,12 +65,15 @@ class AppContext:
     project_id: int | None = field(default=None)
 
     @classmethod
-    def open(cls, data_dir: Path, snapshot: bool = False) -> AppContext:
-        """Connect to the engine of `data_dir` (starting it when none runs) and read the
-        settings and the projects: the first project is the current one. Blocks until
-        connected (before the window shows). Raises what kept it from connecting."""
+    def open(
+        cls, data_dir: Path, snapshot: bool = False, found: Future[bool] | None = None
+    ) -> AppContext:
+        """Connect to the engine of `data_dir` (starting it when none runs, unless `found`
+        says it is being found already: see EngineHost) and read the settings and the
+        projects: the first project is the current one. Blocks until connected (before
+        the window shows). Raises what kept it from connecting."""
         bridge = Bridge()
-        host = EngineHost(data_dir, bridge, snapshot=snapshot)
+        host = EngineHost(data_dir, bridge, snapshot=snapshot, found=found)
         host.start()
         settings: Settings = host.remote(read_settings)
         projects = host.remote(list_projects)

@@ -77,11 +77,21 @@ class EngineHost:
     bridge; when the engine goes away, `bridge.engine_lost` says so.
     """
 
-    def __init__(self, data_dir: Path, bridge: Bridge, snapshot: bool = False) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        bridge: Bridge,
+        snapshot: bool = False,
+        found: Future[bool] | None = None,
+    ) -> None:
         """With `snapshot` (screenshots) the host never lets a run start: it connects to
-        the engine that runs, or starts one that starts no run and stops it at the end."""
+        the engine that runs, or starts one that starts no run and stops it at the end.
+        `found`: the engine is being looked for (or started) already, by
+        `launch.find_engine_soon(data_dir, paused=snapshot)`; its result says whether it
+        was started."""
         self.data_dir = data_dir
         self.snapshot = snapshot
+        self._found = found
         self.bridge = bridge
         self.mode = ""
         self.client: ApiClient | None = None
@@ -248,12 +258,13 @@ class EngineHost:
         closed.cancel()
 
     def _find_engine(self) -> None:
-        """On a worker thread: make sure an engine answers (a snapshot's starts no run)."""
-        if not self.snapshot:
-            launch.ensure_engine(self.data_dir)
-        elif launch.answering(self.data_dir) is None:
-            launch.wait_answering(self.data_dir, launch.start_detached(self.data_dir, paused=True))
-            self._started_engine = True
+        """On a worker thread: make sure an engine answers (a snapshot's starts no run,
+        and stops with the window)."""
+        if self._found is not None:
+            started = self._found.result()
+        else:
+            started = launch.find_engine(self.data_dir, paused=self.snapshot)
+        self._started_engine = started and self.snapshot
 
     # -- what the engine publishes (on the loop thread) --------------------------------
 
