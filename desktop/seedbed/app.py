@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 import seedbed.service.launch as launch
 from seedbed.core.data_dir import database_problem
+from seedbed.core.merging import board_cards
 from seedbed.core.reads import get_task
 from seedbed.domain.errors import SeedbedError, UserError
 
@@ -99,13 +100,11 @@ def run_gui(
     from PySide6.QtWidgets import QApplication
 
     from seedbed.ui.common.context import AppContext
-    from seedbed.ui.window.main_window import MainWindow, app_icon
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     assert isinstance(app, QApplication)
     app.setApplicationName("Seedbed")
     app.setDesktopFileName("io.github.seedbed.Seedbed")  # the launcher entry's id
-    app.setWindowIcon(app_icon())
     try:
         # Connects to the engine of the data dir, starting it when none runs (a
         # screenshot's engine starts no run, and stops when the picture is taken).
@@ -125,6 +124,12 @@ def run_gui(
         except SeedbedError:
             host.stop()
             raise
+    if context.project_id is not None:
+        # The board's first read (Board.load's) is on its way while the window loads.
+        host.ask_early(board_cards, context.project_id)
+    from seedbed.ui.window.main_window import MainWindow, app_icon
+
+    app.setWindowIcon(app_icon())
     window = MainWindow(context)
     if size is not None:
         window.resize(*size)

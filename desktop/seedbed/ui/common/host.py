@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import functools
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
@@ -57,6 +57,12 @@ def split_call(
         kwargs = {**fn.keywords, **kwargs}
         fn = fn.func
     return fn, args, kwargs
+
+
+def call_key(fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Hashable:
+    """What tells two calls apart: the function and its arguments (see ask_early)."""
+    function, args, kwargs = split_call(fn, args, kwargs)
+    return (function, args, tuple(sorted(kwargs.items())))
 
 
 def is_verb(fn: Callable[..., Any]) -> bool:
@@ -106,6 +112,7 @@ class EngineHost:
         self._pending = 0
         self._closing = False
         self._pending_lock = threading.Lock()
+        self._early: dict[Hashable, Future[Any]] = {}  # see ask_early (GUI thread only)
 
     # -- life ------------------------------------------------------------------------
 
@@ -160,9 +167,23 @@ class EngineHost:
         token = self.bridge.register(on_done, on_error, owner)
         with self._pending_lock:
             self._pending += 1
-        future = asyncio.run_coroutine_threadsafe(self._call(fn, args, kwargs), self._loop)
+        future = self._early.pop(call_key(fn, args, kwargs), None)
+        if future is None:
+            future = asyncio.run_coroutine_threadsafe(self._call(fn, args, kwargs), self._loop)
         future.add_done_callback(functools.partial(self._finished, token))
         return future
+
+    def ask_early(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Future[Any]:
+        """Ask fn(*args, **kwargs) now for the first `call` of the same (same function,
+        same arguments), which then gets this answer (this future) rather than asking
+        again: the window asks for its first board while its own modules load. On the
+        GUI thread."""
+        assert self._loop is not None, "start() the host first"
+        key = call_key(fn, args, kwargs)
+        if key not in self._early:
+            call = self._call(fn, args, kwargs)
+            self._early[key] = asyncio.run_coroutine_threadsafe(call, self._loop)
+        return self._early[key]
 
     def remote(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """Call the verb `fn` in the engine and wait for its answer: for a worker thread

@@ -40,7 +40,7 @@ from seedbed.ui.window.attention import Attention
 from seedbed.ui.window.engine_banner import EngineBanner
 from seedbed.ui.window.engine_calls import ThreadStart, stop_runs
 from seedbed.ui.window.quit_dialog import QuitAnswer, QuitDialog, QuitPlan, quit_plan
-from seedbed.ui.window.startup_probe import STARTUP_PROBE, PaintProbe
+from seedbed.ui.window.startup_probe import STARTUP_PROBE, FirstPaint, PaintProbe
 from seedbed.ui.window.task_header import TaskHeader
 from seedbed.ui.window.task_windows import TaskWindows, reviewable
 
@@ -50,7 +50,7 @@ if TYPE_CHECKING:
 ICON = Path(__file__).parent.parent / "assets" / "seedbed.svg"
 WINDOW_STATE = "window.ini"
 # The reads that wait for the first board (what needs you, the agents) are asked once it
-# is shown, or after this long if its read fails.
+# is painted, or after this long (its read failed, the window is not shown).
 STARTED_AFTER_MS = 2000
 
 
@@ -82,7 +82,10 @@ class MainWindow(QMainWindow):
         if context.project_id is not None:
             # Asked first: the engine reads the cards while the rest of the window is built.
             self.board.load(context.project_id)
-        self._started = False  # the first board was shown: see _on_started
+        self._started = False  # the first board was painted: see _on_started
+        self._board_loaded = False
+        self._first_paint = FirstPaint(self.board, lambda: self._board_loaded, self)
+        self._first_paint.painted.connect(self._on_started)
         self.windows = TaskWindows(context, self.board, self)
         self.log = LogPanel(context, parent=self)
         # Ctrl+F searches the selected task's log from anywhere in the window.
@@ -372,8 +375,7 @@ class MainWindow(QMainWindow):
         if pending and self.board.select_task(pending):
             self._pending_select = 0
         self._on_cards_changed()
-        if not self._started:
-            QTimer.singleShot(0, self._on_started)  # once the board has been painted
+        self._board_loaded = True
 
     @Slot()
     def _on_started(self) -> None:
