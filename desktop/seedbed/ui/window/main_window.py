@@ -165,8 +165,7 @@ class MainWindow(QMainWindow):
         context.bridge.projects_changed.connect(self._on_bridge_projects_changed)
 
         self._on_bridge_mode_changed(context.host.mode, "")
-        self.projects.reload(context.project_id)
-        self._show_page()
+        self._show_page()  # the selector read the projects when it was made
         if context.project_id is None:
             self.board.load(None)  # nothing to read: the empty board at once
         self._restore_state()
