@@ -164,6 +164,9 @@ UI_EXCEPTIONS = {
     # The window's calls about its engine process itself, which must work when there is
     # none to talk to: restart it (ensure_engine) and stop its runs before closing.
     "seedbed.ui.window.engine_calls": {"service.launch"},
+    # Wiring: it has the engine of the data dir found (or started) before Qt loads, so
+    # that an engine to be started starts while the window loads.
+    "seedbed.app": {"service.launch"},
 }
 
 

@@ -11,7 +11,9 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import seedbed.service.launch as launch
 from seedbed.core.data_dir import database_problem
+from seedbed.core.merging import board_cards
 from seedbed.core.reads import get_task
 from seedbed.domain.errors import SeedbedError, UserError
 
@@ -91,21 +93,22 @@ def run_gui(
     check_display(screenshot is not None)
     if view == "review" and select is None:
         raise UserError("--view review needs --select TASK_ID: the task to review")
+    # The engine is found, or started, while Qt and the window load: an engine to be
+    # started takes as long to answer as the window takes to load.
+    found = launch.find_engine_soon(data_dir, paused=screenshot is not None)
     tune_process()
     from PySide6.QtWidgets import QApplication
 
     from seedbed.ui.common.context import AppContext
-    from seedbed.ui.window.main_window import MainWindow, app_icon
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     assert isinstance(app, QApplication)
     app.setApplicationName("Seedbed")
     app.setDesktopFileName("io.github.seedbed.Seedbed")  # the launcher entry's id
-    app.setWindowIcon(app_icon())
     try:
         # Connects to the engine of the data dir, starting it when none runs (a
         # screenshot's engine starts no run, and stops when the picture is taken).
-        context = AppContext.open(data_dir, snapshot=screenshot is not None)
+        context = AppContext.open(data_dir, snapshot=screenshot is not None, found=found)
     except (OSError, SeedbedError) as exc:
         # A database that cannot be opened is said as such, not as the engine's exit.
         problem = database_problem(data_dir) or str(exc)
@@ -121,6 +124,12 @@ def run_gui(
         except SeedbedError:
             host.stop()
             raise
+    if context.project_id is not None:
+        # The board's first read (Board.load's) is on its way while the window loads.
+        host.ask_early(board_cards, context.project_id)
+    from seedbed.ui.window.main_window import MainWindow, app_icon
+
+    app.setWindowIcon(app_icon())
     window = MainWindow(context)
     if size is not None:
         window.resize(*size)

@@ -8,12 +8,13 @@ import os
 import threading
 
 import pytest
+from pydantic import ValidationError
 from websockets.asyncio.client import unix_connect
 
 from seedbed import __version__
 from seedbed.api.client import ApiClient
 from seedbed.api.errors import EngineFailed, ProtocolMismatch
-from seedbed.api.protocol import ErrorCode, Hello, subprotocol
+from seedbed.api.protocol import ErrorCode, Hello, parse_client_bound, subprotocol
 from seedbed.api.sync_client import SyncClient
 from seedbed.domain.errors import Busy, NotFound, OperationError, SeedbedError, UserError
 from tests.api.conftest import GATE, Echo, Echoed
@@ -212,3 +213,26 @@ def test_one_sync_client_shared_by_threads_answers_each_its_own(engine) -> None:
         for worker in workers:
             worker.join(10)
     assert results == {n: str(n) for n in range(4)}
+
+
+@pytest.mark.parametrize(
+    ("message", "kind"),
+    [
+        ('{"jsonrpc": "2.0", "id": 1, "result": [1, 2]}', "Response"),
+        (
+            '{"jsonrpc": "2.0", "id": null, "error": {"code": -32001, "message": "no",'
+            ' "data": {"kind": "user"}}}',
+            "ErrorResponse",
+        ),
+        ('{"jsonrpc": "2.0", "method": "event", "params": {"topic": "tasks"}}', "Notification"),
+        ('{"jsonrpc": "2.0", "id": 1, "result": 1, "error": 2}', None),  # both
+        ('{"jsonrpc": "2.0", "id": 1, "method": "event"}', None),  # a note has no id
+        ("[1]", None),
+    ],
+)
+def test_what_the_engine_sends_is_read_by_its_keys(message: str, kind: str | None) -> None:
+    if kind is None:
+        with pytest.raises(ValidationError):
+            parse_client_bound(message)
+    else:
+        assert type(parse_client_bound(message)).__name__ == kind

@@ -10,6 +10,7 @@ import pytest
 from pydantic import BaseModel, Field, ValidationError
 
 from seedbed.api.functions import function_verb, register_functions
+from seedbed.api.protocol import NoParams
 from seedbed.api.registry import Registry
 from seedbed.api.server import ApiServer
 from seedbed.api.sync_client import SyncClient
@@ -101,3 +102,21 @@ def test_on_result_sees_each_value_before_it_is_sent(tmp_path: Path) -> None:
     finally:
         loop.run(server.close())
         loop.stop()
+
+
+def test_a_verb_added_for_later_is_built_when_first_asked_for() -> None:
+    registry = Registry()
+    built: list[str] = []
+
+    def add() -> None:
+        built.append("echo.one")
+        registry.add("echo.one", NoParams, int, lambda _params: 1)
+
+    registry.add_later("echo.one", add)
+    assert "echo.one" in registry and list(registry) == ["echo.one"]
+    assert built == []  # taken, not built
+    with pytest.raises(ValueError, match="already taken"):
+        registry.add("echo.one", NoParams, int, lambda _params: 2)
+    verb = registry.get("echo.one")
+    assert verb is not None and verb.name == "echo.one"
+    assert registry.get("echo.one") is verb and built == ["echo.one"]  # built once

@@ -23,6 +23,9 @@ def test_every_verb_of_core_registers() -> None:
     registry = Registry()
     register_functions(registry, VERBS, lambda: None)
     assert sorted(registry) == sorted(VERBS)
+    for name in VERBS:  # each verb's models are built when it is first asked for
+        verb = registry.get(name)
+        assert verb is not None and verb.name == name
 
 
 def test_a_verb_is_named_by_its_function() -> None:

@@ -3,6 +3,7 @@ engine, closing the window mid-run, and an engine killed under a window."""
 
 from __future__ import annotations
 
+import functools
 import os
 import signal
 from collections.abc import Callable, Iterator
@@ -12,9 +13,10 @@ import pytest
 from pytestqt.qtbot import QtBot
 
 from seedbed.api.sync_client import SyncClient
+from seedbed.core.merging import board_cards
 from seedbed.core.tasks import move_before
 from seedbed.core.verbs import verb_name
-from seedbed.domain.models import OnQuit, TaskState
+from seedbed.domain.models import Card, OnQuit, TaskState
 from seedbed.service import launch
 from seedbed.store.lock import engine_running
 from seedbed.ui.common.host import LOST
@@ -157,3 +159,25 @@ def test_a_window_whose_engine_is_killed_says_so(
         context.store.close()
     assert not engine_running(data_dir)
     assert launch.answering(data_dir) is None
+
+
+@pytest.mark.usefixtures("project")
+def test_a_call_asked_early_gets_that_answer_once(
+    qtbot: QtBot, app_context: CheckedContext
+) -> None:
+    """The window asks for its first board while it loads (app.py): the board's own first
+    read takes that answer instead of asking again; a later read asks anew."""
+    host = app_context.host
+    project_id = app_context.project_id
+    assert project_id is not None
+    early = host.ask_early(board_cards, project_id)
+    assert host.ask_early(board_cards, project_id) is early  # asked once
+    got: list[list[Card]] = []
+    assert host.call(board_cards, project_id, on_done=got.append) is early
+    qtbot.waitUntil(lambda: len(got) == 1)
+    assert got[0] == early.result()
+    later: list[list[Card]] = []
+    assert host.call(board_cards, project_id, on_done=later.append) is not early
+    again = functools.partial(board_cards, project_id)  # as BackgroundCall asks it
+    assert host.call(again, on_done=later.append) is not early
+    qtbot.waitUntil(lambda: len(later) == 2)

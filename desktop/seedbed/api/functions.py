@@ -93,11 +93,16 @@ def register_functions(
     before it is sent: the engine publishes what a verb says it changed. The verbs named
     in `waiting` may wait long without working: they get a pool of their own.
     `translate(exc)` may give an error the client is to see instead (a full disk said in
-    words, as the command line says it in-process); None keeps the error as it is."""
-    for name, function in verbs.items():
+    words, as the command line says it in-process); None keeps the error as it is.
+    Each verb's models are built when it is first called (`Registry.add_later`)."""
+
+    def add(name: str, function: Callable[..., Any]) -> None:
         verb = function_verb(name, function)
         call = functools.partial(_run, verb, context, on_result, translate)
         registry.add(name, verb.params, verb.result_type, call, waits=name in waiting)
+
+    for name, function in verbs.items():
+        registry.add_later(name, functools.partial(add, name, function))
 
 
 def _run(

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import re
 from enum import IntEnum, StrEnum
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, TypeAdapter
 
 PROTOCOL_VERSION = 1
 SUBPROTOCOL_PREFIX = "seedbed.v"
@@ -162,14 +162,30 @@ class Subscribed(BaseModel):
 
 # -- parsing what arrives ---------------------------------------------------------------
 
+
+def _envelope(message: Any) -> str:
+    """Which envelope a message from the engine is, by its keys: a message with `result`
+    is a Response, with `error` an ErrorResponse, with neither a Notification."""
+    if isinstance(message, dict):
+        return "result" if "result" in message else "error" if "error" in message else "note"
+    return type(message).__name__
+
+
 ClientBound = Response | ErrorResponse | Notification
-_CLIENT_BOUND: TypeAdapter[ClientBound] = TypeAdapter(ClientBound)
+# Tagged by its keys, so a message is validated against its own envelope only: a union
+# tried member by member builds a large result (a board's cards) once per member.
+_CLIENT_BOUND: TypeAdapter[ClientBound] = TypeAdapter(
+    Annotated[
+        Annotated[Response, Tag("result")]
+        | Annotated[ErrorResponse, Tag("error")]
+        | Annotated[Notification, Tag("note")],
+        Discriminator(_envelope),
+    ]
+)
 
 
 def parse_client_bound(text: str | bytes) -> ClientBound:
-    """A message from the engine: a response, an error response or a notification.
-
-    The union is tried left to right in strict shape (extra="forbid"), so a message with
-    `result` is a Response, with `error` an ErrorResponse, and with neither (nor an id) a
-    Notification."""
+    """A message from the engine: a response, an error response or a notification, each
+    in strict shape (extra="forbid": a message with both `result` and `error`, or a
+    notification with an id, is refused)."""
     return _CLIENT_BOUND.validate_json(text)

@@ -63,6 +63,7 @@ class Registry:
 
     def __init__(self) -> None:
         self._verbs: dict[str, Verb[Any]] = {}
+        self._later: dict[str, Callable[[], None]] = {}
 
     def add(
         self,
@@ -75,7 +76,7 @@ class Registry:
         """Register `call(params) -> result` under `name`; `result` is a type pydantic
         knows (a model, `list[Task]`, `None`, `int` …). A verb that `waits` runs in the
         pool of waiting verbs."""
-        if name in self.RESERVED or name in self._verbs:
+        if name in self.RESERVED or name in self._verbs or name in self._later:
             raise ValueError(f"the verb {name!r} is already taken")
         self._verbs[name] = Verb(
             name=name,
@@ -86,11 +87,23 @@ class Registry:
             waits=waits,
         )
 
+    def add_later(self, name: str, add: Callable[[], None]) -> None:
+        """Take `name` now; `add()` adds its verb (with `add`) when it is first asked for.
+        An engine then answers before it has built the models of every verb."""
+        if name in self.RESERVED or name in self._verbs or name in self._later:
+            raise ValueError(f"the verb {name!r} is already taken")
+        self._later[name] = add
+
     def get(self, name: str) -> Verb[Any] | None:
+        """The verb `name` (built now if it was added for later); None if there is none.
+        On the server's loop thread only."""
+        add = self._later.pop(name, None)
+        if add is not None:
+            add()
         return self._verbs.get(name)
 
     def __contains__(self, name: object) -> bool:
-        return name in self._verbs
+        return name in self._verbs or name in self._later
 
     def __iter__(self) -> Iterator[str]:
-        return iter(sorted(self._verbs))
+        return iter(sorted([*self._verbs, *self._later]))

@@ -12,6 +12,7 @@ import subprocess
 import threading
 import time
 from collections import deque
+from concurrent.futures import Future
 from pathlib import Path
 
 from seedbed.api.endpoint import TcpEndpoint, UnixEndpoint, read_endpoint
@@ -106,9 +107,33 @@ def wait_answering(
 
 def ensure_engine(data_dir: Path) -> UnixEndpoint | TcpEndpoint:
     """Where the engine of `data_dir` listens, starting it detached if none answers."""
-    if answering(data_dir) is None:
-        wait_answering(data_dir, start_detached(data_dir))
+    find_engine(data_dir)
     return read_endpoint(data_dir)
+
+
+def find_engine(data_dir: Path, paused: bool = False) -> bool:
+    """Make sure an engine of `data_dir` answers, starting one detached when none does (a
+    `paused` one starts no queued task); whether this call started it. Raises what
+    `wait_answering` raises."""
+    if answering(data_dir) is not None:
+        return False
+    wait_answering(data_dir, start_detached(data_dir, paused=paused))
+    return True
+
+
+def find_engine_soon(data_dir: Path, paused: bool = False) -> Future[bool]:
+    """`find_engine` on a thread of its own: an engine that has to be started starts
+    while the caller goes on (the window loads Qt meanwhile)."""
+    found: Future[bool] = Future()
+
+    def find() -> None:
+        try:
+            found.set_result(find_engine(data_dir, paused))
+        except BaseException as exc:  # handed to whoever waits for the engine
+            found.set_exception(exc)
+
+    threading.Thread(target=find, name="seedbed-find-engine", daemon=True).start()
+    return found
 
 
 def stop(data_dir: Path, timeout: float = STOP_TIMEOUT_S) -> int | None:

@@ -183,12 +183,13 @@ class Board(QWidget):
             self.model.set_cards([])
             self.loaded.emit()
             return
-        self._schedule_radar()
         self._cards.run(merging.board_cards, project_id, on_done=self._on_cards_loaded)
 
     def _on_cards_loaded(self, cards: list[Card]) -> None:
         current = self._current
         self.model.set_cards(cards)
+        # Asked once the cards are in: at start it would hold up their read in the engine.
+        self._schedule_radar()
         if current:
             self.select_task(current)
         self.loaded.emit()

@@ -174,9 +174,15 @@ class TaskModel(QAbstractListModel):
         return 0 if parent.isValid() else len(self._cards)
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not 0 <= index.row() < len(self._cards):
+        row = index.row()  # -1 for an invalid index
+        if not 0 <= row < len(self._cards):
             return None
-        card = self._cards[index.row()]
+        card = self._cards[row]
+        if role == Role.COLUMN:  # first: each column's filter asks it of every card
+            task = card.task
+            if task.state is TaskState.MERGED and task.updated_at < self.merged_since:
+                return "merged-old"
+            return task.state.value
         if role == Qt.ItemDataRole.DisplayRole:
             return card.task.title
         if role == Qt.ItemDataRole.ToolTipRole:
@@ -189,11 +195,6 @@ class TaskModel(QAbstractListModel):
             return card.task.id
         if role == Role.STATE:
             return card.task.state.value
-        if role == Role.COLUMN:
-            task = card.task
-            if task.state is TaskState.MERGED and task.updated_at < self.merged_since:
-                return "merged-old"
-            return task.state.value
         return None
 
     def flags(self, index: Index) -> Qt.ItemFlag:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -66,13 +67,16 @@ class AppContext:
     project_id: int | None = field(default=None)
 
     @classmethod
-    def open(cls, data_dir: Path, snapshot: bool = False) -> AppContext:
-        """Connect to the engine of `data_dir` (starting it when none runs) and read the
-        settings, the projects and the profiles as part of connecting: the first project
-        is the current one. Blocks until connected (before the window shows). Raises what
-        kept it from connecting."""
+    def open(
+        cls, data_dir: Path, snapshot: bool = False, found: Future[bool] | None = None
+    ) -> AppContext:
+        """Connect to the engine of `data_dir` (starting it when none runs, unless `found`
+        says it is being found already: see EngineHost) and read the settings, the
+        projects and the profiles as part of connecting: the first project is the current
+        one. Blocks until connected (before the window shows). Raises what kept it from
+        connecting."""
         bridge = Bridge()
-        host = EngineHost(data_dir, bridge, snapshot=snapshot)
+        host = EngineHost(data_dir, bridge, snapshot=snapshot, found=found)
         start: WindowStart = host.start(first=window_start)
         return cls(
             data_dir=data_dir,

@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import functools
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
@@ -59,6 +59,12 @@ def split_call(
     return fn, args, kwargs
 
 
+def call_key(fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Hashable:
+    """What tells two calls apart: the function and its arguments (see ask_early)."""
+    function, args, kwargs = split_call(fn, args, kwargs)
+    return (function, args, tuple(sorted(kwargs.items())))
+
+
 def is_verb(fn: Callable[..., Any]) -> bool:
     return split_call(fn, (), {})[0] in _VERB_FUNCTIONS
 
@@ -77,11 +83,21 @@ class EngineHost:
     bridge; when the engine goes away, `bridge.engine_lost` says so.
     """
 
-    def __init__(self, data_dir: Path, bridge: Bridge, snapshot: bool = False) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        bridge: Bridge,
+        snapshot: bool = False,
+        found: Future[bool] | None = None,
+    ) -> None:
         """With `snapshot` (screenshots) the host never lets a run start: it connects to
-        the engine that runs, or starts one that starts no run and stops it at the end."""
+        the engine that runs, or starts one that starts no run and stops it at the end.
+        `found`: the engine is being looked for (or started) already, by
+        `launch.find_engine_soon(data_dir, paused=snapshot)`; its result says whether it
+        was started."""
         self.data_dir = data_dir
         self.snapshot = snapshot
+        self._found = found
         self.bridge = bridge
         self.mode = ""
         self.client: ApiClient | None = None
@@ -98,6 +114,7 @@ class EngineHost:
         self._pending_lock = threading.Lock()
         self._first: Callable[..., Any] | None = None
         self._first_answer: Any = None
+        self._early: dict[Hashable, Future[Any]] = {}  # see ask_early (GUI thread only)
 
     # -- life ------------------------------------------------------------------------
 
@@ -157,9 +174,23 @@ class EngineHost:
         token = self.bridge.register(on_done, on_error, owner)
         with self._pending_lock:
             self._pending += 1
-        future = asyncio.run_coroutine_threadsafe(self._call(fn, args, kwargs), self._loop)
+        future = self._early.pop(call_key(fn, args, kwargs), None)
+        if future is None:
+            future = asyncio.run_coroutine_threadsafe(self._call(fn, args, kwargs), self._loop)
         future.add_done_callback(functools.partial(self._finished, token))
         return future
+
+    def ask_early(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Future[Any]:
+        """Ask fn(*args, **kwargs) now for the first `call` of the same (same function,
+        same arguments), which then gets this answer (this future) rather than asking
+        again: the window asks for its first board while its own modules load. On the
+        GUI thread."""
+        assert self._loop is not None, "start() the host first"
+        key = call_key(fn, args, kwargs)
+        if key not in self._early:
+            call = self._call(fn, args, kwargs)
+            self._early[key] = asyncio.run_coroutine_threadsafe(call, self._loop)
+        return self._early[key]
 
     def remote(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """Call the verb `fn` in the engine and wait for its answer: for a worker thread
@@ -259,12 +290,13 @@ class EngineHost:
         closed.cancel()
 
     def _find_engine(self) -> None:
-        """On a worker thread: make sure an engine answers (a snapshot's starts no run)."""
-        if not self.snapshot:
-            launch.ensure_engine(self.data_dir)
-        elif launch.answering(self.data_dir) is None:
-            launch.wait_answering(self.data_dir, launch.start_detached(self.data_dir, paused=True))
-            self._started_engine = True
+        """On a worker thread: make sure an engine answers (a snapshot's starts no run,
+        and stops with the window)."""
+        if self._found is not None:
+            started = self._found.result()
+        else:
+            started = launch.find_engine(self.data_dir, paused=self.snapshot)
+        self._started_engine = started and self.snapshot
 
     # -- what the engine publishes (on the loop thread) --------------------------------
 

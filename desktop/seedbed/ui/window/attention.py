@@ -32,6 +32,7 @@ def attention_snapshot(remote: Remote, task_ids: list[int] | None) -> tuple[list
 
 class Attention(QObject):
     """Keeps the Needs-you queue (all projects) and notifies when a task reaches review.
+    Its first `refresh()` reads every task: the window asks it once the board is shown.
 
     Signals:
         count_changed(int): how many tasks await review.
@@ -65,7 +66,6 @@ class Attention(QObject):
         if self.tray_available:
             self.tray.show()
         context.bridge.tasks_changed.connect(self._on_bridge_tasks_changed)
-        self.refresh()
 
     def refresh(self, task_ids: list[int] | None = None) -> None:
         """Read the queue again, and the changed tasks (all of them the first time).

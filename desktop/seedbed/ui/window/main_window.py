@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Slot
 from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QIcon
@@ -32,7 +33,6 @@ from seedbed.ui.common.context import AppContext
 from seedbed.ui.common.host import ENGINE, LOST
 from seedbed.ui.log.foreground import MAX_TILES, ForegroundView
 from seedbed.ui.log.log_view import LogPanel
-from seedbed.ui.review.reviewer import ReviewWindow
 from seedbed.ui.setup.agent_hint import AgentHint
 from seedbed.ui.setup.projects import ProjectAdder, ProjectSelector, has_local_urls
 from seedbed.ui.setup.welcome import WelcomePage
@@ -40,12 +40,18 @@ from seedbed.ui.window.attention import Attention
 from seedbed.ui.window.engine_banner import EngineBanner
 from seedbed.ui.window.engine_calls import ThreadStart, stop_runs
 from seedbed.ui.window.quit_dialog import QuitAnswer, QuitDialog, QuitPlan, quit_plan
-from seedbed.ui.window.startup_probe import STARTUP_PROBE, PaintProbe
+from seedbed.ui.window.startup_probe import STARTUP_PROBE, FirstPaint, PaintProbe
 from seedbed.ui.window.task_header import TaskHeader
 from seedbed.ui.window.task_windows import TaskWindows, reviewable
 
+if TYPE_CHECKING:
+    from seedbed.ui.review.reviewer import ReviewWindow
+
 ICON = Path(__file__).parent.parent / "assets" / "seedbed.svg"
 WINDOW_STATE = "window.ini"
+# The reads that wait for the first board (what needs you, the agents) are asked once it
+# is painted, or after this long (its read failed, the window is not shown).
+STARTED_AFTER_MS = 2000
 
 
 def app_icon() -> QIcon:
@@ -73,6 +79,13 @@ class MainWindow(QMainWindow):
         self._ui_state = QSettings(str(context.data_dir / WINDOW_STATE), QSettings.Format.IniFormat)
 
         self.board = Board(context, self)
+        if context.project_id is not None:
+            # Asked first: the engine reads the cards while the rest of the window is built.
+            self.board.load(context.project_id)
+        self._started = False  # the first board was painted: see _on_started
+        self._board_loaded = False
+        self._first_paint = FirstPaint(self.board, lambda: self._board_loaded, self)
+        self._first_paint.painted.connect(self._on_started)
         self.windows = TaskWindows(context, self.board, self)
         self.log = LogPanel(context, parent=self)
         # Ctrl+F searches the selected task's log from anywhere in the window.
@@ -152,13 +165,14 @@ class MainWindow(QMainWindow):
         context.catalog.catalog_changed.connect(self._on_catalog_changed)
 
         self._on_bridge_mode_changed(context.host.mode, "")
-        self.projects.reload(context.project_id)
-        self._show_page()
-        self.board.load(context.project_id)
+        self._show_page()  # the selector read the projects when it was made
+        if context.project_id is None:
+            self.board.load(None)  # nothing to read: the empty board at once
         self._restore_state()
         self._update_title()
         if os.environ.get(STARTUP_PROBE):
             self._probe = PaintProbe(self.board, self)
+        QTimer.singleShot(STARTED_AFTER_MS, self._on_started)
 
     # -- building --------------------------------------------------------------------
 
@@ -261,7 +275,7 @@ class MainWindow(QMainWindow):
             self.pages.setCurrentWidget(self.empty)
             self.agent_hint.forget()  # the welcome page says it
             return
-        if self.pages.currentWidget() is self.empty or not self._agents_checked:
+        if self._started and (self.pages.currentWidget() is self.empty or not self._agents_checked):
             self._agents_checked = True
             self.agent_hint.check()
         if foreground is None:
@@ -360,6 +374,19 @@ class MainWindow(QMainWindow):
         if pending and self.board.select_task(pending):
             self._pending_select = 0
         self._on_cards_changed()
+        self._board_loaded = True
+
+    @Slot()
+    def _on_started(self) -> None:
+        """The reads that would have held up the first board: what needs you (every
+        task), whether an agent can run."""
+        if self._started:
+            return
+        self._started = True
+        self.attention.refresh()
+        if self.pages.currentWidget() is not self.empty and not self._agents_checked:
+            self._agents_checked = True
+            self.agent_hint.check()
 
     @Slot(str, bool)
     def _on_board_message_posted(self, message: str, error: bool) -> None:

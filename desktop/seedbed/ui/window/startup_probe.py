@@ -1,12 +1,15 @@
-"""The start-up benchmark's probe: `SEEDBED_STARTUP_PROBE=1 seedbed gui` reports when the
-board is first painted with cards, then quits (tests/perf/bench_gui.py)."""
+"""The board's first paint: when the window asks what the first board would have waited
+for, and what the start-up benchmark measures (`SEEDBED_STARTUP_PROBE=1 seedbed gui`
+reports when the board is first painted with cards, then quits; tests/perf/bench_gui.py).
+"""
 
 from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
 
-from PySide6.QtCore import QEvent, QObject, QTimer
+from PySide6.QtCore import QEvent, QObject, QTimer, Signal
 from PySide6.QtWidgets import QApplication
 
 from seedbed.ui.board.board import Board
@@ -14,22 +17,38 @@ from seedbed.ui.board.board import Board
 STARTUP_PROBE = "SEEDBED_STARTUP_PROBE"
 
 
-class PaintProbe(QObject):
-    """Watches the board's columns; on the first paint that shows a card, reports the
-    time and quits the application (start-up benchmark only)."""
+class FirstPaint(QObject):
+    """Watches the board's columns; once one is painted while `ready()` holds, emits
+    `painted` (once, after that paint).
 
-    def __init__(self, board: Board, parent: QObject) -> None:
+    Signals:
+        painted(): the board was painted as `ready` wanted it.
+    """
+
+    painted = Signal()
+
+    def __init__(self, board: Board, ready: Callable[[], bool], parent: QObject) -> None:
         super().__init__(parent)
-        self.board = board
+        self.ready = ready
         self.done = False
         for view in board.columns.values():
             view.viewport().installEventFilter(self)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if not self.done and event.type() == QEvent.Type.Paint and self.board.model.rowCount() > 0:
+        if not self.done and event.type() == QEvent.Type.Paint and self.ready():
             self.done = True
-            QTimer.singleShot(0, self._report)
+            QTimer.singleShot(0, self.painted.emit)
         return False
+
+
+class PaintProbe(QObject):
+    """On the first paint of the board that shows a card, reports the time and quits the
+    application (start-up benchmark only)."""
+
+    def __init__(self, board: Board, parent: QObject) -> None:
+        super().__init__(parent)
+        self.first_paint = FirstPaint(board, lambda: board.model.rowCount() > 0, self)
+        self.first_paint.painted.connect(self._report)
 
     def _report(self) -> None:
         sys.stderr.write(f"board-painted {time.time():.6f}\n")

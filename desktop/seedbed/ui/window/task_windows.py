@@ -4,17 +4,17 @@ dialog, a reviewer per task, and the settings dialog."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Qt, Slot
 from PySide6.QtWidgets import QWidget
 
 from seedbed.domain.models import Task, TaskState
 from seedbed.ui.board.board import Board
-from seedbed.ui.board.discard import DiscardDialog
-from seedbed.ui.board.task_dialog import TaskDialog
 from seedbed.ui.common.context import AppContext
-from seedbed.ui.review.reviewer import ReviewWindow
-from seedbed.ui.settings.settings_dialog import SettingsDialog
+
+if TYPE_CHECKING:
+    from seedbed.ui.review.reviewer import ReviewWindow
 
 
 def reviewable(task: Task) -> bool:
@@ -36,7 +36,12 @@ class TaskWindows(QObject):
         self.window = window
         self.reviewers: dict[int, ReviewWindow] = {}
 
+    # The dialogs and the reviewer are imported when first opened, not before the first
+    # board is painted (start-up time: the reviewer alone pulls in pygments).
+
     def new_task(self, project_id: int) -> None:
+        from seedbed.ui.board.task_dialog import TaskDialog
+
         dialog = TaskDialog(self.context, project_id, parent=self.window)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.task_saved.connect(self._on_dialog_task_saved)
@@ -44,6 +49,8 @@ class TaskWindows(QObject):
 
     @Slot(int)
     def edit_task(self, task_id: int) -> None:
+        from seedbed.ui.board.task_dialog import TaskDialog
+
         card = self.board.model.card(task_id)
         if card is None or self.context.project_id is None:
             return
@@ -58,6 +65,8 @@ class TaskWindows(QObject):
 
     @Slot(int)
     def discard_task(self, task_id: int) -> None:
+        from seedbed.ui.board.discard import DiscardDialog
+
         card = self.board.model.card(task_id)
         if card is None:
             return
@@ -68,6 +77,8 @@ class TaskWindows(QObject):
 
     def open_reviewer(self, task_id: int) -> ReviewWindow:
         """The task's diff reviewer, one window per task."""
+        from seedbed.ui.review.reviewer import ReviewWindow
+
         window = self.reviewers.get(task_id)
         if window is None:
             window = ReviewWindow(self.context, task_id, self.window)
@@ -81,6 +92,8 @@ class TaskWindows(QObject):
         return window
 
     def open_settings(self, on_closed: Callable[[], None]) -> None:
+        from seedbed.ui.settings.settings_dialog import SettingsDialog
+
         dialog = SettingsDialog(self.context, self.window)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.finished.connect(lambda _r: on_closed())
