@@ -18,10 +18,9 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Concatenate, ParamSpec, TypeVar
 
 from seedbed.api.endpoint import (
-    ENGINE_SOCKET_ENV,
     UnixEndpoint,
-    describe,
     forwarded_endpoint,
+    no_forwarded_engine,
     read_endpoint,
 )
 from seedbed.api.errors import EngineStopped, EngineUnavailable
@@ -100,10 +99,7 @@ class Gateway:
 
     def _no_forwarded_engine(self) -> str:
         assert self.forwarded is not None
-        return (
-            f"no engine answers at {describe(self.forwarded)} (--engine-socket or "
-            f"{ENGINE_SOCKET_ENV}): is its forwarding (ssh -L) running?"
-        )
+        return no_forwarded_engine(self.forwarded)
 
     def close(self) -> None:
         if self._engine is not None:

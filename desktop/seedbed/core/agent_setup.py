@@ -151,9 +151,7 @@ def cli_versions(ctx: Context) -> dict[str, str]:
     }
 
 
-def local_servers(
-    ctx: Context, candidates: tuple[Candidate, ...] = DEFAULTS
-) -> list[LocalServer]:
+def local_servers(ctx: Context, candidates: tuple[Candidate, ...] = DEFAULTS) -> list[LocalServer]:
     """The model servers on the engine's machine (Ollama, LM Studio) that answer, with
     their models (blocking, quick)."""
     return detect(candidates)

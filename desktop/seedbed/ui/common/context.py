@@ -64,12 +64,15 @@ class AppContext:
     project_id: int | None = field(default=None)
 
     @classmethod
-    def open(cls, data_dir: Path, snapshot: bool = False) -> AppContext:
-        """Connect to the engine of `data_dir` (starting it when none runs) and read the
+    def open(
+        cls, data_dir: Path, snapshot: bool = False, engine_socket: str | None = None
+    ) -> AppContext:
+        """Connect to the engine of `data_dir` (starting it when none runs), or to the one
+        at `engine_socket` (else SEEDBED_ENGINE_SOCKET; never started here), and read the
         settings and the projects: the first project is the current one. Blocks until
         connected (before the window shows). Raises what kept it from connecting."""
         bridge = Bridge()
-        host = EngineHost(data_dir, bridge, snapshot=snapshot)
+        host = EngineHost(data_dir, bridge, snapshot=snapshot, engine_socket=engine_socket)
         host.start()
         settings: Settings = host.remote(read_settings)
         projects = host.remote(list_projects)

@@ -2,7 +2,9 @@
 
 The engine runs in a process of its own (service/engine_process.py); the window is one
 of its clients. The host finds the engine of the data dir (starting it detached when
-none answers), subscribes to what it publishes, and calls its verbs.
+none answers), subscribes to what it publishes, and calls its verbs. Pointed at a socket
+(`--engine-socket`, SEEDBED_ENGINE_SOCKET: an engine of another machine, forwarded by
+`ssh -L`), it talks to that engine only and never starts one here.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import Any
 from PySide6.QtCore import QObject
 
 from seedbed.api.client import ApiClient
+from seedbed.api.endpoint import UnixEndpoint, describe, forwarded_endpoint, no_forwarded_engine
 from seedbed.api.errors import EngineStopped, EngineUnavailable
 from seedbed.api.functions import function_verb
 from seedbed.api.protocol import Notification
@@ -59,6 +62,13 @@ def split_call(
     return fn, args, kwargs
 
 
+def forwarded_socket(engine_socket: str | Path | None) -> Path | None:
+    """The socket a window given `engine_socket` talks to (else SEEDBED_ENGINE_SOCKET's);
+    None: the engine of its data dir."""
+    endpoint = forwarded_endpoint(engine_socket)
+    return endpoint.path if endpoint is not None else None
+
+
 def is_verb(fn: Callable[..., Any]) -> bool:
     return split_call(fn, (), {})[0] in _VERB_FUNCTIONS
 
@@ -77,10 +87,19 @@ class EngineHost:
     bridge; when the engine goes away, `bridge.engine_lost` says so.
     """
 
-    def __init__(self, data_dir: Path, bridge: Bridge, snapshot: bool = False) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        bridge: Bridge,
+        snapshot: bool = False,
+        engine_socket: str | Path | None = None,
+    ) -> None:
         """With `snapshot` (screenshots) the host never lets a run start: it connects to
-        the engine that runs, or starts one that starts no run and stops it at the end."""
+        the engine that runs, or starts one that starts no run and stops it at the end.
+        `engine_socket` (else SEEDBED_ENGINE_SOCKET): the engine to talk to instead of
+        the data dir's; nothing is started when it does not answer."""
         self.data_dir = data_dir
+        self.forwarded: UnixEndpoint | None = forwarded_endpoint(engine_socket)
         self.snapshot = snapshot
         self.bridge = bridge
         self.mode = ""
@@ -120,6 +139,17 @@ class EngineHost:
         self._thread.join(timeout)
         if self._started_engine:
             launch.stop(self.data_dir)
+
+    @property
+    def engine_socket(self) -> Path | None:
+        """The forwarded socket the window talks to; None: the data dir's own engine."""
+        return self.forwarded.path if self.forwarded is not None else None
+
+    def where(self) -> str:
+        """The engine, as the window names it to the user."""
+        if self.forwarded is not None:
+            return f"the engine at {describe(self.forwarded)}"
+        return f"the engine of {self.data_dir}"
 
     def running_count(self) -> int:
         """Runs the engine drives now (as it last said)."""
@@ -180,7 +210,7 @@ class EngineHost:
         params = verb.bind(*args, **kw)
         client = self.client
         if client is None:
-            raise EngineStopped(f"Seedbed is not connected to the engine of {self.data_dir}")
+            raise EngineStopped(f"Seedbed is not connected to {self.where()}")
         return await client.call(name, params, verb.result_type)
 
     def _finished(self, token: int, done: Future[Any]) -> None:
@@ -218,9 +248,7 @@ class EngineHost:
         self._stopped = asyncio.Event()
         try:
             await asyncio.to_thread(self._find_engine)
-            self.client = await ApiClient.connect(
-                self.data_dir, client_name="window", on_notification=self._notified
-            )
+            self.client = await self._connect()
             await self.client.subscribe(TOPICS)
         except Exception as exc:  # said by start(), on the GUI thread
             self.error = exc
@@ -237,18 +265,42 @@ class EngineHost:
         if not self._stopped.is_set():
             self.mode = LOST
             self._running = 0  # none that this window can know of
-            log = launch.log_path(self.data_dir)
-            self.bridge.note_engine_lost(
-                f"The Seedbed engine of {self.data_dir} stopped (its log: {log})."
-            )
+            self.bridge.note_engine_lost(self._lost_words())
             await stopping
         stopping.cancel()
         status.cancel()
         await client.close()
         closed.cancel()
 
+    async def _connect(self) -> ApiClient:
+        if self.forwarded is None:
+            return await ApiClient.connect(
+                self.data_dir, client_name="window", on_notification=self._notified
+            )
+        try:
+            return await ApiClient.connect(
+                self.data_dir,
+                endpoint=self.forwarded,
+                client_name="window",
+                on_notification=self._notified,
+            )
+        except EngineUnavailable:
+            raise EngineUnavailable(no_forwarded_engine(self.forwarded)) from None
+
+    def _lost_words(self) -> str:
+        if self.forwarded is not None:
+            return (
+                f"The Seedbed engine at {describe(self.forwarded)} stopped, or its "
+                "forwarding (ssh -L) ended; its log is on its own machine."
+            )
+        log = launch.log_path(self.data_dir)
+        return f"The Seedbed engine of {self.data_dir} stopped (its log: {log})."
+
     def _find_engine(self) -> None:
-        """On a worker thread: make sure an engine answers (a snapshot's starts no run)."""
+        """On a worker thread: make sure an engine answers (a snapshot's starts no run).
+        A forwarded socket's engine is another machine's: nothing is started for it."""
+        if self.forwarded is not None:
+            return
         if not self.snapshot:
             launch.ensure_engine(self.data_dir)
         elif launch.answering(self.data_dir) is None:

@@ -72,8 +72,9 @@ class GeneralPage(Page):
 
 class KeysPage(Page):
     """API keys in the OS keyring of the engine's machine (where the agents run): the
-    backend in use, the stored key names (never a value), Set and Remove. With no working keyring it says so and names the
-    environment variables to use instead. Signals: those of Page."""
+    backend in use, the stored key names (never a value), Set and Remove. With no
+    working keyring it says so and names the environment variables to use instead.
+    Signals: those of Page."""
 
     writes_store = False
 

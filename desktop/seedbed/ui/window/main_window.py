@@ -65,7 +65,9 @@ class MainWindow(QMainWindow):
         self._pending_select = 0
         # Asked before closing with agents running, unless the setting on_quit says what
         # to do (a modal dialog; None: cancelled).
-        self.ask_quit: Callable[[int], QuitAnswer | None] = lambda n: QuitDialog.ask(self, n)
+        self.ask_quit: Callable[[int], QuitAnswer | None] = lambda n: QuitDialog.ask(
+            self, n, context.host.engine_socket
+        )
         self._closing = False  # the runs were dealt with: the next close is the last
         self._stopping = BackgroundCall(ThreadStart(self), self)
         self._stopping.finished.connect(self._on_stopping_finished)
@@ -105,7 +107,9 @@ class MainWindow(QMainWindow):
         central = QWidget(self)
         layout = QVBoxLayout(central)
         layout.setContentsMargins(6, 6, 6, 6)
-        self.engine_banner = EngineBanner(context.data_dir, context.bridge, central)
+        self.engine_banner = EngineBanner(
+            context.data_dir, context.bridge, central, engine_socket=context.host.engine_socket
+        )
         layout.addWidget(self.engine_banner)
         layout.addWidget(self.banner)
         self.agent_hint = AgentHint(context, central)  # a project but no agent that can run
@@ -524,7 +528,7 @@ class MainWindow(QMainWindow):
         if plan is QuitPlan.STOP:
             self.setEnabled(False)
             self.statusBar().showMessage(f"Stopping {running} agent{'s' if running != 1 else ''}…")
-            self._stopping.run(stop_runs, self.context.data_dir)
+            self._stopping.run(stop_runs, self.context.data_dir, self.context.host.engine_socket)
             return
         self._close_now()
 
