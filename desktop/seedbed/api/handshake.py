@@ -23,7 +23,13 @@ from seedbed.api.endpoint import (
     read_endpoint,
     read_token,
 )
-from seedbed.api.errors import AccessRefused, EngineStopped, EngineUnavailable, ProtocolMismatch
+from seedbed.api.errors import (
+    AccessRefused,
+    EngineNotAnswering,
+    EngineStopped,
+    EngineUnavailable,
+    ProtocolMismatch,
+)
 from seedbed.api.protocol import (
     MAX_MESSAGE_BYTES,
     PROTOCOL_HEADER,
@@ -105,8 +111,11 @@ def connect_error(exc: BaseException, target: Target) -> SeedbedError:
     if isinstance(exc, FileNotFoundError | ConnectionRefusedError):
         return EngineUnavailable(f"no engine is running for {where}")
     if isinstance(exc, TimeoutError):
-        return EngineUnavailable(
-            f"the engine of {where} did not answer within {OPEN_TIMEOUT:.0f} s"
+        # Something accepted the connection and then said nothing: a hung engine (or a
+        # forwarding to one), which is not "no engine": nothing may run in its stead.
+        return EngineNotAnswering(
+            f"the engine at {describe(target.endpoint)} accepted the connection but did not "
+            f"answer within {OPEN_TIMEOUT:.0f} s: it may be hung"
         )
     return EngineUnavailable(
         f"cannot reach the engine of {where} at {describe(target.endpoint)}: {exc}"
