@@ -25,6 +25,7 @@ from seedbed.api.endpoint import TcpEndpoint, UnixEndpoint
 from seedbed.api.errors import exception_for
 from seedbed.api.handshake import (
     CONNECT_ERRORS,
+    OPEN_TIMEOUT,
     Target,
     connect_error,
     request_text,
@@ -64,11 +65,18 @@ class SyncClient:
         token: str | None = None,
         client_name: str = "command",
         protocol: int = PROTOCOL_VERSION,
+        open_timeout: float = OPEN_TIMEOUT,
     ) -> SyncClient:
         """Connect to the engine of `data_dir` (or at `endpoint`). Raises
-        EngineUnavailable when none answers, ProtocolMismatch, AccessRefused."""
+        EngineUnavailable when none answers, EngineNotAnswering when it does not answer
+        the handshake within `open_timeout` s, ProtocolMismatch, AccessRefused."""
         target = target_for(
-            data_dir, endpoint=endpoint, token=token, client_name=client_name, protocol=protocol
+            data_dir,
+            endpoint=endpoint,
+            token=token,
+            client_name=client_name,
+            protocol=protocol,
+            open_timeout=open_timeout,
         )
         try:
             if isinstance(target.endpoint, UnixEndpoint):

@@ -175,10 +175,15 @@ class Gateway:
                 raise UserError(self._no_forwarded_engine())
             return None
         # Start-up speed: websockets loads only when there is a socket to talk to.
+        from seedbed.api.handshake import OPEN_TIMEOUT
         from seedbed.api.sync_client import SyncClient
 
+        limit = call_timeout()
+        opening = min(OPEN_TIMEOUT, limit) if limit is not None else OPEN_TIMEOUT
         try:
-            return SyncClient.connect(self.data_dir, endpoint=endpoint, client_name="command")
+            return SyncClient.connect(
+                self.data_dir, endpoint=endpoint, client_name="command", open_timeout=opening
+            )
         except EngineNotAnswering:
             # Something holds the socket and says nothing: not "no engine", so the command
             # does not run in its stead.
