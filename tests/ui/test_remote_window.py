@@ -19,10 +19,16 @@ from pytestqt.qtbot import QtBot
 from seedbed import secrets
 from seedbed.api.endpoint import ENGINE_SOCKET_ENV, SOCKET_NAME
 from seedbed.api.errors import EngineUnavailable
+from seedbed.core.agent_setup import cli_versions, local_servers
+from seedbed.core.keys import forget_key, keyring_state, store_key
+from seedbed.core.review_data import load_file, read_blob, read_new_lines
 from seedbed.domain.models import AgentKind, TaskState
 from seedbed.service.launch import LOG_NAME
 from seedbed.ui.common.bridge import Bridge
 from seedbed.ui.common.context import AppContext
+from seedbed.ui.common.host import is_verb
+from seedbed.ui.review import reviewer as reviewer_module
+from seedbed.ui.review.reviewer import ReviewWindow
 from seedbed.ui.settings.settings_dialog import KeysPage
 from seedbed.ui.setup.quick_setup import QuickSetup
 from seedbed.ui.window.engine_banner import EngineBanner
@@ -30,10 +36,11 @@ from seedbed.ui.window.main_window import MainWindow
 from seedbed.ui.window.quit_dialog import QUIT_DETAIL_REMOTE, QuitDialog, quit_question
 from tests.api.relay import forwarded
 from tests.conftest import SeedbedCli
+from tests.core.test_review_data import AGENT, prepare
 from tests.keyring_backends import FILE_BACKEND, FILE_VARIABLE, ROOT, FileStore
 from tests.service.conftest import Engines
 from tests.service.test_engine_process import NEVER_IDLE
-from tests.ui.test_client import add, planned_order
+from tests.ui.test_client import RUN_TIMEOUT_MS, add, planned_order
 
 KEY = "sk-the-engines-own-key-123456"
 OTHER_KEY = "sk-ant-set-from-the-window-654321"
@@ -201,3 +208,41 @@ def test_the_quit_question_names_the_engine_at_the_socket(qtbot: QtBot, tmp_path
     qtbot.addWidget(dialog)
     shown = [label.text() for label in dialog.findChildren(QLabel)]
     assert QUIT_DETAIL_REMOTE in shown and quit_question(2, socket) in shown
+
+
+def test_what_the_window_asks_of_keys_clis_and_git_is_asked_of_the_engine() -> None:
+    """`host.call` runs a function that is not a verb on a thread of the window's own
+    process: on the wrong machine when the engine is another's."""
+    for fn in (keyring_state, store_key, forget_key, cli_versions, local_servers):
+        assert is_verb(fn), fn.__qualname__
+    for fn in (load_file, read_blob, read_new_lines):
+        assert is_verb(fn), fn.__qualname__
+
+
+def test_the_reviewer_reads_a_file_of_the_far_repository(
+    qtbot: QtBot,
+    seedbed: SeedbedCli,
+    repo: Path,
+    project: str,
+    remote_context: AppContext,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    prepare(repo)
+    seedbed.ok("profile", "add", "tidy", "--kind", "command", "--command", AGENT)
+    task_id = add(seedbed, "Tidy up", "--profile", "tidy", "--start")
+    qtbot.waitUntil(
+        lambda: seedbed.show(task_id)["state"] == TaskState.AWAITING_REVIEW.value,
+        timeout=RUN_TIMEOUT_MS,
+    )
+    monkeypatch.setattr(reviewer_module, "WHOLE_AFTER_MS", 60_000)  # the outline's files only
+    window = ReviewWindow(remote_context, task_id)
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitUntil(lambda: window.data is not None, timeout=10_000)
+    window.files.select_row(window.files.model.row_of("lib.txt"))
+    qtbot.waitUntil(
+        lambda: window.diff.file is not None and not window.diff.file.outline,
+        timeout=10_000,
+    )
+    assert window.diff.file.path == "lib.txt"
+    assert "-line 5\n+line five" in window.diff.text.toPlainText()
