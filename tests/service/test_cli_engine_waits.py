@@ -102,7 +102,8 @@ def test_a_silent_socket_in_the_data_dir_is_a_hung_engine_not_none(
     assert result.err == (
         f"error: the engine of {seedbed.data_dir} accepted the connection but did not answer: "
         f"it may be hung; its log: {log}; `seedbed engine stop` stops it "
-        f"({TIMEOUT_ENV} sets a longer wait)\n"
+        f"({TIMEOUT_ENV} sets a longer wait); if that cannot reach it either, `kill -9` the "
+        f"pid in {seedbed.data_dir / 'engine.lock'}\n"
     )
 
 

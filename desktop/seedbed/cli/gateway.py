@@ -187,7 +187,11 @@ class Gateway:
         except EngineNotAnswering:
             # Something holds the socket and says nothing: not "no engine", so the command
             # does not run in its stead.
-            raise OperationError(self._hung("accepted the connection but did not answer")) from None
+            said = self._hung("accepted the connection but did not answer")
+            if self.forwarded is None:  # its loop may be stuck: a stop would not be heard
+                lock = self.data_dir / "engine.lock"
+                said += f"; if that cannot reach it either, `kill -9` the pid in {lock}"
+            raise OperationError(said) from None
         except EngineUnavailable:
             if self.forwarded is not None:
                 raise UserError(self._no_forwarded_engine()) from None
