@@ -246,3 +246,41 @@ def test_the_reviewer_reads_a_file_of_the_far_repository(
     )
     assert window.diff.file.path == "lib.txt"
     assert "-line 5\n+line five" in window.diff.text.toPlainText()
+
+
+@pytest.mark.usefixtures("project")
+def test_a_window_whose_forwarding_ends_attaches_again_once_it_is_back(
+    qtbot: QtBot,
+    seedbed: SeedbedCli,
+    engines: Engines,
+    far_env: dict[str, str],
+    here: Path,
+    tmp_path: Path,
+) -> None:
+    a = add(seedbed, "A")
+    engines.start(env=far_env)
+    target, socket = seedbed.data_dir / SOCKET_NAME, tmp_path / "forwarded.sock"
+    with forwarded(target, socket):
+        context = AppContext.open(here, engine_socket=str(socket))
+    try:
+        window = MainWindow(context)
+        qtbot.addWidget(window)
+        window.show()
+        qtbot.waitUntil(lambda: window.engine_banner.isVisible(), timeout=10_000)
+        assert window.engine_banner.label.text().startswith(
+            f"The engine at {socket} stopped (The Seedbed engine at {socket} stopped, or its "
+            "forwarding (ssh -L) ended"
+        )
+        assert context.controls_off
+        b = add(seedbed, "B")  # meanwhile, on the engine's machine
+        with forwarded(target, socket):
+            window.engine_banner.restart_button.click()
+            qtbot.waitUntil(lambda: not context.controls_off, timeout=10_000)
+            qtbot.waitUntil(lambda: planned_order(window) == [a, b], timeout=10_000)
+            assert not window.engine_banner.isVisible()
+            window.board.move(b, TaskState.PLANNED, before_id=a)
+            qtbot.waitUntil(lambda: planned_order(window) == [b, a], timeout=10_000)
+        window.hide()
+    finally:
+        context.close()
+    assert nothing_of_an_engine_here(here)

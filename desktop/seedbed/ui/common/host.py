@@ -112,6 +112,8 @@ class EngineHost:
         self._thread: threading.Thread | None = None
         self._ready = threading.Event()
         self._stopped: asyncio.Event | None = None
+        self._back: asyncio.Event | None = None
+        self._reconnecting = False
         self._pending = 0
         self._closing = False
         self._pending_lock = threading.Lock()
@@ -246,31 +248,76 @@ class EngineHost:
 
     async def _serve(self) -> None:
         self._stopped = asyncio.Event()
+        self._back = asyncio.Event()
+        self._status_wanted = asyncio.Event()
         try:
             await asyncio.to_thread(self._find_engine)
-            self.client = await self._connect()
-            await self.client.subscribe(TOPICS)
+            await self._attach()
         except Exception as exc:  # said by start(), on the GUI thread
             self.error = exc
             return
-        client = self.client
-        self._status_wanted = asyncio.Event()
-        status = asyncio.create_task(self._follow_status(client))
-        await self._read_status_once(client)
-        self.mode = SNAPSHOT if self.snapshot else ENGINE
         self._ready.set()
-        closed = asyncio.create_task(client.wait_closed())
         stopping = asyncio.create_task(self._stopped.wait())
-        await asyncio.wait({closed, stopping}, return_when=asyncio.FIRST_COMPLETED)
-        if not self._stopped.is_set():
+        while True:
+            client = self.client
+            assert client is not None
+            status = asyncio.create_task(self._follow_status(client))
+            closed = asyncio.create_task(client.wait_closed())
+            await asyncio.wait({closed, stopping}, return_when=asyncio.FIRST_COMPLETED)
+            status.cancel()
+            await client.close()
+            closed.cancel()
+            if self._stopped.is_set():
+                break
             self.mode = LOST
             self._running = 0  # none that this window can know of
             self.bridge.note_engine_lost(self._lost_words())
-            await stopping
+            # Until the window closes, or `reconnect` finds an engine again.
+            back = asyncio.create_task(self._back.wait())
+            await asyncio.wait({back, stopping}, return_when=asyncio.FIRST_COMPLETED)
+            back.cancel()
+            if self._stopped.is_set():
+                break
+            self._back.clear()
+            self.bridge.note_engine_back()
         stopping.cancel()
-        status.cancel()
-        await client.close()
-        closed.cancel()
+
+    async def _attach(self) -> None:
+        """Connect and subscribe; the host is then the new connection's."""
+        client = await self._connect()
+        try:
+            await client.subscribe(TOPICS)
+            await self._read_status_once(client)
+        except BaseException:
+            await client.close()
+            raise
+        self.client = client
+        self.mode = SNAPSHOT if self.snapshot else ENGINE
+
+    def reconnect(
+        self,
+        on_done: Done | None = None,
+        on_error: Failed | None = None,
+        owner: QObject | None = None,
+    ) -> None:
+        """After the engine was lost: connect again (an engine answers again: restarted,
+        or its forwarding is back; nothing is started here). `on_done(None)` once
+        connected, `on_error(exc)` when not, on the GUI thread."""
+        assert self._loop is not None, "start() the host first"
+        token = self.bridge.register(on_done, on_error, owner)
+        future = asyncio.run_coroutine_threadsafe(self._reconnect(), self._loop)
+        future.add_done_callback(functools.partial(self.bridge.deliver, token))
+
+    async def _reconnect(self) -> None:
+        back = self._back
+        if self.mode != LOST or back is None or back.is_set() or self._reconnecting:
+            return  # connected, being connected, or connected again and not yet told
+        self._reconnecting = True
+        try:
+            await self._attach()
+        finally:
+            self._reconnecting = False
+        back.set()
 
     async def _connect(self) -> ApiClient:
         if self.forwarded is None:

@@ -29,6 +29,7 @@ from seedbed.ui.common import theme
 from seedbed.ui.common.actions import add_action
 from seedbed.ui.common.background import BackgroundCall
 from seedbed.ui.common.context import AppContext
+from seedbed.ui.common.errors import describe_error
 from seedbed.ui.common.host import ENGINE, LOST
 from seedbed.ui.log.foreground import MAX_TILES, ForegroundView
 from seedbed.ui.log.log_view import LogPanel
@@ -154,6 +155,8 @@ class MainWindow(QMainWindow):
         context.bridge.mode_changed.connect(self._on_bridge_mode_changed)
         context.bridge.tasks_changed.connect(self._on_bridge_tasks_changed)
         context.bridge.projects_changed.connect(self._on_bridge_projects_changed)
+        context.bridge.engine_back.connect(self._on_bridge_engine_back)
+        self.engine_banner.restarted.connect(self._on_engine_banner_restarted)
 
         self._on_bridge_mode_changed(context.host.mode, "")
         self.projects.reload(context.project_id)
@@ -413,6 +416,22 @@ class MainWindow(QMainWindow):
             on_error=lambda error: self._on_board_message_posted(str(error), True),
             owner=self,
         )
+
+    # -- a lost engine ---------------------------------------------------------------
+
+    @Slot(str)
+    def _on_engine_banner_restarted(self, _address: str) -> None:
+        """An engine answers again (restarted, or its forwarding is back): connect to it."""
+        self.context.host.reconnect(
+            on_error=lambda error: self.engine_banner.show_lost(describe_error(error)),
+            owner=self,
+        )
+
+    @Slot()
+    def _on_bridge_engine_back(self) -> None:
+        """Connected again: what changed meanwhile was not told, so read it all again."""
+        self._on_bridge_projects_changed()  # as if told (the one way the list is read)
+        self.board.load(self.context.project_id)
 
     # -- projects --------------------------------------------------------------------
 
