@@ -4,6 +4,7 @@ the test process, or a process of its own), real Qt widgets offscreen."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -62,7 +63,10 @@ class ThreadEngine:
     def stop(self) -> None:
         """Stop it as `seedbed engine stop` does: its runs end with their work committed."""
         if self._loop is not None and self._thread.is_alive():
-            self._loop.call_soon_threadsafe(self.process.shutdown, "the test is over")
+            # It may have stopped by itself meanwhile (engine.stop_runs with no other
+            # window): its loop is then closed, and there is nothing left to ask.
+            with contextlib.suppress(RuntimeError):
+                self._loop.call_soon_threadsafe(self.process.shutdown, "the test is over")
         self._thread.join(60)
         self.ctx.store.close()
 
