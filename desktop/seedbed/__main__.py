@@ -15,13 +15,15 @@ def open_window(
     size: str | None,
     view: str = "board",
     probe: bool = False,
+    engine_socket: str | None = None,
 ) -> int:
     """Qt is imported only now: the headless commands never load it."""
     from seedbed.app import parse_size, probe_platform, run_gui
 
     if probe:
         return probe_platform()
-    return run_gui(data_dir, screenshot, select, parse_size(size) if size else None, view)
+    size_wanted = parse_size(size) if size else None
+    return run_gui(data_dir, screenshot, select, size_wanted, view, engine_socket)
 
 
 def main() -> None:

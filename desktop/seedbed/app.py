@@ -89,34 +89,46 @@ def run_gui(
     select: int | None = None,
     size: tuple[int, int] | None = None,
     view: str = "board",
+    engine_socket: str | None = None,
 ) -> int:
     check_display(screenshot is not None)
     if view == "review" and select is None:
         raise UserError("--view review needs --select TASK_ID: the task to review")
     # The engine is found, or started, while Qt and the window load: an engine to be
     # started takes as long to answer as the window takes to load.
-    found = launch.find_engine_soon(data_dir, paused=screenshot is not None)
+    found = launch.find_engine_soon(
+        data_dir, paused=screenshot is not None, engine_socket=engine_socket
+    )
     tune_process()
     from PySide6.QtWidgets import QApplication
 
     from seedbed.ui.common.context import AppContext
+    from seedbed.ui.common.host import forwarded_socket
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     assert isinstance(app, QApplication)
     app.setApplicationName("Seedbed")
     app.setDesktopFileName("io.github.seedbed.Seedbed")  # the launcher entry's id
-    try:
-        # Connects to the engine of the data dir, starting it when none runs (a
-        # screenshot's engine starts no run, and stops when the picture is taken).
-        context = AppContext.open(data_dir, snapshot=screenshot is not None, found=found)
-    except (OSError, SeedbedError) as exc:
-        # A database that cannot be opened is said as such, not as the engine's exit.
-        problem = database_problem(data_dir) or str(exc)
-        if screenshot is None:  # the window says it, in place of the board it cannot show
-            from PySide6.QtWidgets import QMessageBox
-
-            QMessageBox.critical(None, "Seedbed cannot reach its engine", problem)
-        raise UserError(problem) from None
+    while True:
+        try:
+            # Connects to the engine of the data dir, starting it when none runs (a
+            # screenshot's engine starts no run, and stops when the picture is taken), or
+            # to the engine at --engine-socket / SEEDBED_ENGINE_SOCKET (never started here).
+            context = AppContext.open(
+                data_dir,
+                snapshot=screenshot is not None,
+                found=found,
+                engine_socket=engine_socket,
+            )
+            break
+        except (OSError, SeedbedError) as exc:
+            remote = forwarded_socket(engine_socket) is not None
+            # A database that cannot be opened is said as such, not as the engine's exit;
+            # a forwarded socket's engine has its database on its own machine.
+            problem = str(exc) if remote else database_problem(data_dir) or str(exc)
+            if screenshot is None and _cannot_reach(problem, retry=remote):
+                continue
+            raise UserError(problem) from None
     host = context.host
     if select is not None:
         try:
@@ -145,6 +157,21 @@ def run_gui(
         context.close()
         window.deleteLater()
     return code
+
+
+def _cannot_reach(problem: str, retry: bool) -> bool:
+    """Say, in place of the board it cannot show, why the window has no engine; with
+    `retry` (an engine elsewhere, which may answer once its forwarding runs), whether
+    the user wants to try again."""
+    from PySide6.QtWidgets import QMessageBox
+
+    title = "Seedbed cannot reach its engine"
+    if not retry:
+        QMessageBox.critical(None, title, problem)
+        return False
+    buttons = QMessageBox.StandardButton.Retry | QMessageBox.StandardButton.Close
+    answer = QMessageBox.critical(None, title, problem, buttons)
+    return answer == QMessageBox.StandardButton.Retry
 
 
 SETTINGS_VIEWS = ("projects", "profiles", "keys")  # the Settings tab of that name

@@ -22,17 +22,26 @@ async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> N
 
 @contextlib.contextmanager
 def forwarded(target: Path, at: Path) -> Iterator[Path]:
-    """A socket at `at` relaying to the socket `target` until the block ends."""
+    """A socket at `at` relaying to the socket `target` until the block ends; then, as
+    when ssh exits, its connections end too and the socket file goes."""
     loop = LoopThread()
+    open_ends: set[asyncio.StreamWriter] = set()
 
     async def relay(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         far_reader, far_writer = await asyncio.open_unix_connection(str(target))
+        open_ends.update((writer, far_writer))
         await asyncio.gather(_pipe(reader, far_writer), _pipe(far_reader, writer))
+
+    async def end() -> None:
+        server.close()
+        for writer in open_ends:
+            writer.close()
+        await server.wait_closed()
 
     server = loop.run(asyncio.start_unix_server(relay, str(at)))
     try:
         yield at
     finally:
-        server.close()
-        loop.run(server.wait_closed())
+        loop.run(end())
         loop.stop()
+        at.unlink(missing_ok=True)

@@ -110,8 +110,9 @@ def test_an_outline_lists_every_file_and_parses_only_the_first(
     ]
     assert by_path["lib.txt"].hunks == []
     # An outline's file is parsed on its own when asked for, as in the whole diff.
-    assert load_file(outline, by_path["lib.txt"]) == whole["lib.txt"]
-    assert load_file(outline, whole["lib.txt"]) is whole["lib.txt"]
+    ctx = Context(store)
+    assert load_file(ctx, outline.diff_range, by_path["lib.txt"]) == whole["lib.txt"]
+    assert load_file(ctx, outline.diff_range, whole["lib.txt"]) is whole["lib.txt"]
     assert outline.diff_range is not None
     store.close()
 
@@ -125,9 +126,9 @@ def test_a_file_whose_name_looks_like_a_pathspec_is_read_literally(
     outline = load_outline(Context(store), task["id"], False, lambda fs: None)
     by_path = {f.path: f for f in outline.files}
     assert set(by_path) >= {"*.txt", "b.txt", ":c"}
-    star = load_file(outline, by_path["*.txt"])
+    star = load_file(Context(store), outline.diff_range, by_path["*.txt"])
     assert [line.text for line in star.hunks[0].lines] == ["star"]
-    colon = load_file(outline, by_path[":c"])
+    colon = load_file(Context(store), outline.diff_range, by_path[":c"])
     assert [line.text for line in colon.hunks[0].lines] == ["x"]
     store.close()
 

@@ -61,6 +61,14 @@ def forwarded_endpoint(given: str | Path | None = None) -> UnixEndpoint | None:
     return UnixEndpoint(path=Path(path).expanduser()) if path else None
 
 
+def no_forwarded_engine(endpoint: UnixEndpoint) -> str:
+    """What a client pointed at a forwarded socket says when nothing answers there."""
+    return (
+        f"no engine answers at {describe(endpoint)} (--engine-socket or "
+        f"{ENGINE_SOCKET_ENV}): is its forwarding (ssh -L) running?"
+    )
+
+
 def read_endpoint(data_dir: Path) -> UnixEndpoint | TcpEndpoint:
     """Where the engine of `data_dir` listens: its record, else `<data dir>/engine.sock`."""
     try:

@@ -22,6 +22,11 @@ class EngineUnavailable(OperationError):
     """No engine answers for the data dir: none runs, or it stopped."""
 
 
+class EngineNotAnswering(OperationError):
+    """An engine accepted the connection but did not answer in time: it is alive (or its
+    forwarding is) but hung, so a client must not take it for "no engine" either."""
+
+
 class EngineStopped(EngineUnavailable):
     """The engine closed the connection (it stopped, or was killed) while the client used it."""
 

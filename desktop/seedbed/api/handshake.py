@@ -28,6 +28,7 @@ from seedbed.api.endpoint import (
 )
 from seedbed.api.errors import (
     AccessRefused,
+    EngineNotAnswering,
     EngineStopped,
     EngineUnavailable,
     ProtocolMismatch,
@@ -57,6 +58,7 @@ class Target:
     token: str | None
     client_name: str  # "window", "command": how a sentence names this client
     protocol: int
+    open_timeout: float = OPEN_TIMEOUT  # for the engine's answer to the handshake
 
     @property
     def uri(self) -> str:
@@ -72,7 +74,7 @@ class Target:
             "additional_headers": headers,
             "compression": None,
             "max_size": MAX_MESSAGE_BYTES,
-            "open_timeout": OPEN_TIMEOUT,
+            "open_timeout": self.open_timeout,
             "proxy": None,  # never through an HTTP proxy of the environment
         }
 
@@ -84,13 +86,14 @@ def target_for(
     token: str | None = None,
     client_name: str = "client",
     protocol: int = PROTOCOL_VERSION,
+    open_timeout: float = OPEN_TIMEOUT,
 ) -> Target:
     """The engine of `data_dir`, where it says it listens unless `endpoint` is given (a
     socket forwarded from another machine); for TCP, the token it wrote unless given."""
     endpoint = endpoint or read_endpoint(data_dir)
     if token is None and isinstance(endpoint, TcpEndpoint):
         token = read_token(data_dir)
-    return Target(data_dir, endpoint, token, client_name, protocol)
+    return Target(data_dir, endpoint, token, client_name, protocol, open_timeout)
 
 
 # What connecting raises when the engine cannot be reached or refuses the handshake.
@@ -126,8 +129,11 @@ def connect_error(exc: BaseException, target: Target) -> SeedbedError:
     if isinstance(exc, FileNotFoundError | ConnectionRefusedError):
         return EngineUnavailable(f"no engine is running for {where}")
     if isinstance(exc, TimeoutError):
-        return EngineUnavailable(
-            f"the engine of {where} did not answer within {OPEN_TIMEOUT:.0f} s"
+        # Something accepted the connection and then said nothing: a hung engine (or a
+        # forwarding to one), which is not "no engine": nothing may run in its stead.
+        return EngineNotAnswering(
+            f"the engine at {describe(target.endpoint)} accepted the connection but did not "
+            f"answer within {target.open_timeout:g} s: it may be hung"
         )
     return EngineUnavailable(
         f"cannot reach the engine of {where} at {describe(target.endpoint)}: {exc}"

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import itertools
 import threading
+import time
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -22,6 +23,7 @@ from websockets.sync.client import ClientConnection, connect, unix_connect
 
 from seedbed.api.endpoint import TcpEndpoint, UnixEndpoint
 from seedbed.api.handshake import (
+    OPEN_TIMEOUT,
     Target,
     connecting,
     reply_value,
@@ -60,11 +62,18 @@ class SyncClient:
         token: str | None = None,
         client_name: str = "command",
         protocol: int = PROTOCOL_VERSION,
+        open_timeout: float = OPEN_TIMEOUT,
     ) -> SyncClient:
         """Connect to the engine of `data_dir` (or at `endpoint`). Raises
-        EngineUnavailable when none answers, ProtocolMismatch, AccessRefused."""
+        EngineUnavailable when none answers, EngineNotAnswering when it does not answer
+        the handshake within `open_timeout` s, ProtocolMismatch, AccessRefused."""
         target = target_for(
-            data_dir, endpoint=endpoint, token=token, client_name=client_name, protocol=protocol
+            data_dir,
+            endpoint=endpoint,
+            token=token,
+            client_name=client_name,
+            protocol=protocol,
+            open_timeout=open_timeout,
         )
         with connecting(target):
             if isinstance(target.endpoint, UnixEndpoint):
@@ -81,15 +90,35 @@ class SyncClient:
         params: BaseModel | dict[str, Any] | None = None,
         result: Any = None,
         timeout: float | None = None,
+        waiting: Callable[[float], None] | None = None,
+        every: float = 10.0,
     ) -> Any:
         """Call `verb` and wait for its result (validated as `result` when given). Raises
-        the verb's own error again with its sentence; TimeoutError after `timeout` s."""
+        the verb's own error again with its sentence; TimeoutError when no answer came
+        within `timeout` s (the call may still go on in the engine). `waiting(seconds)`
+        is told every `every` s while the answer has not come."""
         with self._lock:
             request_id = next(self._ids)
+            started = time.monotonic()
+            deadline = None if timeout is None else started + timeout
+            note_at = started + every if waiting is not None else None
             try:
                 self._ws.send(request_text(request_id, verb, params))
                 while True:
-                    message = parse_client_bound(self._ws.recv(timeout))
+                    ends = [t for t in (deadline, note_at) if t is not None]
+                    try:
+                        text = self._ws.recv(
+                            max(0.0, min(ends) - time.monotonic()) if ends else None
+                        )
+                    except TimeoutError:
+                        now = time.monotonic()
+                        if deadline is not None and now >= deadline:
+                            raise
+                        if waiting is not None and note_at is not None and now >= note_at:
+                            waiting(now - started)
+                            note_at += every
+                        continue
+                    message = parse_client_bound(text)
                     if isinstance(message, Notification):
                         self._notes.append(message)
                     elif message.id == request_id:

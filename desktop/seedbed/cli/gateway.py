@@ -6,11 +6,17 @@ dir, each deciding from what it had read; through the engine's API there is one.
 the same way (one rule, and a command sees what the engine has done). Deciding costs a
 look for the socket file: the API client (websockets) loads only when there is one, so a
 list with no engine running starts as fast as before.
+
+A command never waits on an engine forever: a call unanswered within its limit
+(SEEDBED_ENGINE_TIMEOUT_S, default 60 s) fails naming the engine's log and how to stop
+it. A verb that waits its turn (an approve in the merge queue) has no limit; it says
+every so often that it still waits, and Ctrl+C says what the engine goes on doing.
 """
 
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable
 from functools import cached_property
 from pathlib import Path
@@ -18,15 +24,15 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Concatenate, ParamSpec, TypeVar
 
 from seedbed.api.endpoint import (
-    ENGINE_SOCKET_ENV,
     UnixEndpoint,
     describe,
     forwarded_endpoint,
+    no_forwarded_engine,
     read_endpoint,
 )
-from seedbed.api.errors import EngineStopped, EngineUnavailable
+from seedbed.api.errors import EngineNotAnswering, EngineStopped, EngineUnavailable
 from seedbed.core.context import Context
-from seedbed.domain.errors import UserError
+from seedbed.domain.errors import OperationError, UserError
 
 if TYPE_CHECKING:
     from seedbed.api.sync_client import SyncClient
@@ -34,13 +40,41 @@ if TYPE_CHECKING:
 P = ParamSpec("P")
 R = TypeVar("R")
 
+CALL_TIMEOUT_ENV = "SEEDBED_ENGINE_TIMEOUT_S"
+CALL_TIMEOUT_S = 60.0  # a call unanswered this long: the engine is taken for hung
+WAIT_NOTE_S = 10.0  # how often a waiting verb says it still waits
+
+
+def call_timeout() -> float | None:
+    """How long a command waits for the engine's answer to one call (None: no limit)."""
+    text = os.environ.get(CALL_TIMEOUT_ENV, "").strip()
+    if not text:
+        return CALL_TIMEOUT_S
+    try:
+        seconds = float(text)
+    except ValueError:
+        raise UserError(f"{CALL_TIMEOUT_ENV} wants seconds (0: no limit), not {text!r}") from None
+    return seconds if seconds > 0 else None
+
+
+def say(line: str) -> None:
+    sys.stderr.write(f"{line}\n")
+    sys.stderr.flush()
+
 
 class Gateway:
     """The verbs of one command's data dir: `call(verb, *args, **kwargs)` does what
     `verb(ctx, *args, **kwargs)` does in this process, and returns the same objects."""
 
-    def __init__(self, data_dir: Path, engine_socket: str | None = None) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        engine_socket: str | None = None,
+        note: Callable[[str], None] = say,
+    ) -> None:
+        """`note(line)`: what a command says while it waits (standard error)."""
         self.data_dir = data_dir
+        self.note = note
         # A socket forwarded from another machine: its engine or nothing, never this one.
         self.forwarded = forwarded_endpoint(engine_socket)
         self._engine: SyncClient | None = None
@@ -69,18 +103,70 @@ class Gateway:
         # Loaded only with an engine to talk to: core.verbs names every verb, so it loads
         # all of core (git, the agents), which a list run here never needs.
         from seedbed.api.functions import function_verb
-        from seedbed.core.verbs import verb_name
+        from seedbed.core.verbs import WAITING, verb_name
 
         name = verb_name(verb)
         remote = function_verb(name, verb)
+        waits = name in WAITING
+        limit = None if waits else call_timeout()
         try:
-            result: R = engine.call(name, remote.bind(*args, **kwargs), remote.result_type)
+            result: R = engine.call(
+                name,
+                remote.bind(*args, **kwargs),
+                remote.result_type,
+                timeout=limit,
+                waiting=(lambda s: self.note(self._still_waiting(name, s))) if waits else None,
+                every=WAIT_NOTE_S,
+            )
         except EngineStopped as exc:
             raise UserError(
                 f"{exc}: {name} may not have been done "
                 "(`seedbed engine start` starts the engine again)"
             ) from None
+        except TimeoutError:
+            assert limit is not None
+            raise OperationError(
+                self._hung(f"has not answered {name} within {limit:g} s")
+            ) from None
+        except KeyboardInterrupt:
+            if waits:
+                self.note(self._left_to_engine(name))
+            raise
         return result
+
+    def _where(self) -> str:
+        if self.forwarded is not None:
+            return f"the engine at {describe(self.forwarded)}"
+        return f"the engine of {self.data_dir}"
+
+    def _hung(self, what: str) -> str:
+        """`what` the engine did not do, and what the user can do about a hung engine."""
+        if self.forwarded is not None:
+            return (
+                f"{self._where()} {what}: it may be hung, or its forwarding (ssh -L) stalled; "
+                "its log is engine.log in its data dir on its machine, and `seedbed engine "
+                f"stop` there stops it ({CALL_TIMEOUT_ENV} sets a longer wait)"
+            )
+        # Start-up speed: launch (and the sync client it loads) only on this error's path.
+        from seedbed.service.launch import log_path
+
+        return (
+            f"{self._where()} {what}: it may be hung; its log: {log_path(self.data_dir)}; "
+            f"`seedbed engine stop` stops it ({CALL_TIMEOUT_ENV} sets a longer wait)"
+        )
+
+    def _still_waiting(self, name: str, seconds: float) -> str:
+        return (
+            f"still waiting for {self._where()}: {name} waits its turn or its checks "
+            f"({seconds:.0f} s so far; Ctrl+C stops waiting here, not {name} in the engine)"
+        )
+
+    def _left_to_engine(self, name: str) -> str:
+        return (
+            f"interrupted: this command no longer waits, but {self._where()} goes on with "
+            f"{name} (a call once asked is the engine's to finish); `seedbed task list` and "
+            "`seedbed task show ID` show how it ends"
+        )
 
     def _connect(self) -> SyncClient | None:
         endpoint = self.forwarded or read_endpoint(self.data_dir)
@@ -89,10 +175,23 @@ class Gateway:
                 raise UserError(self._no_forwarded_engine())
             return None
         # Start-up speed: websockets loads only when there is a socket to talk to.
+        from seedbed.api.handshake import OPEN_TIMEOUT
         from seedbed.api.sync_client import SyncClient
 
+        limit = call_timeout()
+        opening = min(OPEN_TIMEOUT, limit) if limit is not None else OPEN_TIMEOUT
         try:
-            return SyncClient.connect(self.data_dir, endpoint=endpoint, client_name="command")
+            return SyncClient.connect(
+                self.data_dir, endpoint=endpoint, client_name="command", open_timeout=opening
+            )
+        except EngineNotAnswering:
+            # Something holds the socket and says nothing: not "no engine", so the command
+            # does not run in its stead.
+            said = self._hung("accepted the connection but did not answer")
+            if self.forwarded is None:  # its loop may be stuck: a stop would not be heard
+                lock = self.data_dir / "engine.lock"
+                said += f"; if that cannot reach it either, `kill -9` the pid in {lock}"
+            raise OperationError(said) from None
         except EngineUnavailable:
             if self.forwarded is not None:
                 raise UserError(self._no_forwarded_engine()) from None
@@ -100,10 +199,7 @@ class Gateway:
 
     def _no_forwarded_engine(self) -> str:
         assert self.forwarded is not None
-        return (
-            f"no engine answers at {describe(self.forwarded)} (--engine-socket or "
-            f"{ENGINE_SOCKET_ENV}): is its forwarding (ssh -L) running?"
-        )
+        return no_forwarded_engine(self.forwarded)
 
     def close(self) -> None:
         if self._engine is not None:

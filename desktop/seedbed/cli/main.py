@@ -15,7 +15,7 @@ from seedbed.core.data_dir import read_only_problem, storage_problem
 from seedbed.domain.errors import SeedbedError, UserError
 from seedbed.paths import resolve_data_dir
 
-GuiLauncher = Callable[[Path, Path | None, int | None, str | None, str, bool], int]
+GuiLauncher = Callable[[Path, Path | None, int | None, str | None, str, bool, str | None], int]
 
 
 def main(
@@ -24,7 +24,8 @@ def main(
     gui: GuiLauncher | None = None,
 ) -> int:
     """The command line. Without a command (or with `gui`) it opens the window through
-    `gui(data_dir, screenshot, select, size)`, which __main__ passes in: the CLI itself
+    `gui(data_dir, screenshot, select, size, view, probe, engine_socket)`, which __main__
+    passes in: the CLI itself
     never loads Qt. Without a launcher, it prints the help."""
     parser = build_parser()
     try:  # a number out of its model's bounds (cli/model_options.py `number`)
@@ -69,6 +70,7 @@ def main(
                 getattr(args, "size", None),
                 getattr(args, "view", "board"),
                 probe,
+                getattr(args, "engine_socket", None),
             )
         if args.cmd == "doctor":  # before the store is opened: it may be what is wrong
             from seedbed.cli.doctor import report

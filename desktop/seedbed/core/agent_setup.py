@@ -3,7 +3,8 @@ profiles can run, a builtin profile with its key checked and stored, a profile f
 model server found on this machine, what `agents doctor` finds of the CLIs.
 
 Blocking (the network, the keyring, PATH, the store): the window runs these through
-its engine host.
+its engine host. What is looked for (CLIs on PATH, keys, model servers on 127.0.0.1) is
+the engine's machine's, where the agents run: so each look is a verb, answered there.
 """
 
 from __future__ import annotations
@@ -139,8 +140,9 @@ def store_checked_key(
     secrets.set_key(name, key)
 
 
-def cli_versions() -> dict[str, str]:
-    """Each CLI kind: what `agents doctor` says of it ("" where it is not usable)."""
+def cli_versions(ctx: Context) -> dict[str, str]:
+    """Each CLI kind: what `agents doctor` says of it on the engine's machine ("" where
+    it is not usable)."""
     from seedbed.agents.cli.doctor import check_all
 
     found = asyncio.run(check_all())
@@ -149,9 +151,9 @@ def cli_versions() -> dict[str, str]:
     }
 
 
-def local_servers(candidates: tuple[Candidate, ...] = DEFAULTS) -> list[LocalServer]:
-    """The model servers on this machine (Ollama, LM Studio) that answer, with their
-    models (blocking, quick)."""
+def local_servers(ctx: Context, candidates: tuple[Candidate, ...] = DEFAULTS) -> list[LocalServer]:
+    """The model servers on the engine's machine (Ollama, LM Studio) that answer, with
+    their models (blocking, quick)."""
     return detect(candidates)
 
 

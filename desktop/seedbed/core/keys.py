@@ -1,11 +1,14 @@
 """API keys in the OS keyring, as `seedbed key …` and the Settings keys page show and
 change them: the backend in use, the stored names (never a value), set and remove.
-Blocking (D-Bus): the window calls these through its engine host. They take no Context:
-the keyring is the user's, not a data dir's."""
+Blocking (D-Bus). The command line calls the plain functions on its own machine. The
+window's are verbs (a Context first), so the engine answers them: the keyring that
+counts is the one of the machine the agents run on, which for a window reached through a
+forwarded socket is not the window's. No verb sends a key's value back."""
 
 from __future__ import annotations
 
 from seedbed import secrets
+from seedbed.core.context import Context
 from seedbed.domain.errors import UserError
 from seedbed.domain.models import Model
 
@@ -21,8 +24,9 @@ class KeyringState(Model):
     env_set: list[str]
 
 
-def keyring_state() -> KeyringState:
-    """The keyring as it is now."""
+def keyring_state(ctx: Context) -> KeyringState:
+    """The keyring of the engine's machine as it is now (`ctx`: the engine's side; the
+    keyring is that machine's user's, not the data dir's)."""
     problem = secrets.keyring_problem()
     names: list[str] = []
     if problem is None:
@@ -72,6 +76,16 @@ def set_key(name: str, text: str) -> tuple[str, str]:
     name = secrets.validate_name(name)
     secrets.set_key(name, secrets.value_from_input(text))
     return name, secrets.backend_description()
+
+
+def store_key(ctx: Context, name: str, text: str) -> tuple[str, str]:
+    """`set_key` on the engine's machine: (the checked name, the backend)."""
+    return set_key(name, text)
+
+
+def forget_key(ctx: Context, name: str) -> bool:
+    """`remove_key` on the engine's machine; False when there was none."""
+    return remove_key(name)
 
 
 def check_key_name(name: str) -> str:

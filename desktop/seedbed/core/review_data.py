@@ -234,12 +234,13 @@ def _parse_one(diff_range: vcs_diff.DiffRange, file: FileDiff) -> FileDiff | Non
     return next((f for f in found if f.path == file.path), None)
 
 
-def load_file(data: ReviewData, file: FileDiff) -> FileDiff:
-    """An outline's file parsed (blocking: git runs); the file as it is when it is not
-    an outline or cannot be found."""
-    if not file.outline or file.binary or data.diff_range is None:
+def load_file(ctx: Context, diff_range: vcs_diff.DiffRange | None, file: FileDiff) -> FileDiff:
+    """An outline's file of the review read over `diff_range`, parsed (blocking: git
+    runs, on the engine's machine, where the repository is); the file as it is when it is
+    not an outline or cannot be found."""
+    if not file.outline or file.binary or diff_range is None:
         return file
-    return _parse_one(data.diff_range, file) or file
+    return _parse_one(diff_range, file) or file
 
 
 def load_comments(ctx: Context, task_id: int) -> list[Comment]:
@@ -268,9 +269,10 @@ def read_new_lines(ctx: Context, data: ReviewData, path: str) -> list[str]:
         return []
 
 
-def read_blob(cwd: Path, blob: str) -> str | None:
-    """A blob's text by its id (blocking); None when it cannot be read. It needs no
-    store: the blob is named by the diff the review already read (its cwd and ids)."""
+def read_blob(ctx: Context, cwd: Path, blob: str) -> str | None:
+    """A blob's text by its id (blocking; on the engine's machine, where the repository
+    is); None when it cannot be read. It needs no store: the blob is named by the diff
+    the review already read (its cwd and ids)."""
     try:
         out = run_git(cwd, "cat-file", "blob", blob)
     except (OSError, SeedbedError):

@@ -22,6 +22,7 @@ from seedbed.core import (
     data_dir,
     dependencies,
     diffs,
+    keys,
     merging,
     projects,
     radar,
@@ -72,6 +73,12 @@ VERBS: dict[str, Callable[..., Any]] = {
     "agent_setup.agent_problems": agent_setup.agent_problems,
     "agent_setup.create_agent": agent_setup.create_agent,
     "agent_setup.add_local_profile": agent_setup.add_local_profile,
+    # what the engine's machine has: its keyring, its agent CLIs, its model servers
+    "keys.keyring_state": keys.keyring_state,
+    "keys.store_key": keys.store_key,
+    "keys.forget_key": keys.forget_key,
+    "agent_setup.cli_versions": agent_setup.cli_versions,
+    "agent_setup.local_servers": agent_setup.local_servers,
     "app_settings.read_settings": app_settings.read_settings,
     "app_settings.save_settings": app_settings.save_settings,
     # reads
@@ -99,6 +106,8 @@ VERBS: dict[str, Callable[..., Any]] = {
     "review_data.load_review": review_data.load_review,
     "review_data.load_outline_in_tree_order": review_data.load_outline_in_tree_order,
     "review_data.load_comments": review_data.load_comments,
+    "review_data.load_file": review_data.load_file,
+    "review_data.read_blob": review_data.read_blob,
     "diffs.diff_text": diffs.diff_text,
 }
 

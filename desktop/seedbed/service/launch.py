@@ -15,7 +15,13 @@ from collections import deque
 from concurrent.futures import Future
 from pathlib import Path
 
-from seedbed.api.endpoint import TcpEndpoint, UnixEndpoint, read_endpoint
+from seedbed.api.endpoint import (
+    TcpEndpoint,
+    UnixEndpoint,
+    forwarded_endpoint,
+    no_forwarded_engine,
+    read_endpoint,
+)
 from seedbed.api.errors import EngineStopped, EngineUnavailable
 from seedbed.api.protocol import Hello
 from seedbed.api.sync_client import SyncClient
@@ -121,10 +127,17 @@ def find_engine(data_dir: Path, paused: bool = False) -> bool:
     return True
 
 
-def find_engine_soon(data_dir: Path, paused: bool = False) -> Future[bool]:
+def find_engine_soon(
+    data_dir: Path, paused: bool = False, engine_socket: str | Path | None = None
+) -> Future[bool]:
     """`find_engine` on a thread of its own: an engine that has to be started starts
-    while the caller goes on (the window loads Qt meanwhile)."""
+    while the caller goes on (the window loads Qt meanwhile). With a forwarded socket
+    (`engine_socket`, else SEEDBED_ENGINE_SOCKET) the engine is another machine's:
+    nothing is looked for nor started here."""
     found: Future[bool] = Future()
+    if forwarded_endpoint(engine_socket) is not None:
+        found.set_result(False)
+        return found
 
     def find() -> None:
         try:
@@ -162,12 +175,24 @@ def stop(data_dir: Path, timeout: float = STOP_TIMEOUT_S) -> int | None:
     return pid
 
 
-def stop_runs(data_dir: Path) -> RunsStopped | None:
-    """Ask the engine of `data_dir` to stop every run (see `engine.stop_runs`); it
-    answers at once, the runs then end with their work committed. None when no engine
-    answers (nothing of it runs)."""
+def forwarded_answering(data_dir: Path, socket: Path) -> Hello:
+    """The `hello` of the engine at the forwarded `socket` (nothing is ever started for
+    it). Raises EngineUnavailable, in the words of a forwarded socket, when none answers."""
+    endpoint = UnixEndpoint(path=socket)
     try:
-        with SyncClient.connect(data_dir, client_name="window") as client:
+        with SyncClient.connect(data_dir, endpoint=endpoint, client_name="window") as client:
+            return client.hello()
+    except EngineUnavailable:
+        raise EngineUnavailable(no_forwarded_engine(endpoint)) from None
+
+
+def stop_runs(data_dir: Path, socket: Path | None = None) -> RunsStopped | None:
+    """Ask the engine of `data_dir` (or at the forwarded `socket`) to stop every run (see
+    `engine.stop_runs`); it answers at once, the runs then end with their work committed.
+    None when no engine answers (nothing of it runs)."""
+    endpoint = UnixEndpoint(path=socket) if socket is not None else None
+    try:
+        with SyncClient.connect(data_dir, endpoint=endpoint, client_name="window") as client:
             return RunsStopped.model_validate(client.call(STOP_RUNS))
     except (EngineUnavailable, EngineStopped):
         return None

@@ -43,6 +43,7 @@ class Bridge(QObject):
     _call_finished = Signal(object)
     _mode_noted = Signal(str, str)
     _lost_noted = Signal(str)
+    _back_noted = Signal()
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -63,6 +64,7 @@ class Bridge(QObject):
         self._call_finished.connect(self._on_call_finished, Qt.ConnectionType.QueuedConnection)
         self._mode_noted.connect(self._on_mode_noted)
         self._lost_noted.connect(self._on_lost_noted)
+        self._back_noted.connect(self._on_back_noted)
 
     # -- called on the engine thread -------------------------------------------------
 
@@ -93,6 +95,9 @@ class Bridge(QObject):
 
     def note_engine_lost(self, message: str) -> None:
         self._lost_noted.emit(message)
+
+    def note_engine_back(self) -> None:
+        self._back_noted.emit()
 
     def register(self, on_done: Done | None, on_error: Failed | None, owner: QObject | None) -> int:
         """Keep a call's callbacks here, on the GUI thread, under a token (GUI thread only).
@@ -142,6 +147,10 @@ class Bridge(QObject):
     @Slot(str)
     def _on_lost_noted(self, message: str) -> None:
         self.engine_lost.emit(message)
+
+    @Slot()
+    def _on_back_noted(self) -> None:
+        self.engine_back.emit()
 
     @Slot(object)
     def _on_call_finished(self, item: tuple[int, Future[Any]]) -> None:

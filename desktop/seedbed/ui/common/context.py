@@ -68,15 +68,22 @@ class AppContext:
 
     @classmethod
     def open(
-        cls, data_dir: Path, snapshot: bool = False, found: Future[bool] | None = None
+        cls,
+        data_dir: Path,
+        snapshot: bool = False,
+        found: Future[bool] | None = None,
+        engine_socket: str | None = None,
     ) -> AppContext:
         """Connect to the engine of `data_dir` (starting it when none runs, unless `found`
-        says it is being found already: see EngineHost) and read the settings, the
+        says it is being found already: see EngineHost), or to the one at `engine_socket`
+        (else SEEDBED_ENGINE_SOCKET; never started here), and read the settings, the
         projects and the profiles as part of connecting: the first project is the current
         one. Blocks until connected (before the window shows). Raises what kept it from
         connecting."""
         bridge = Bridge()
-        host = EngineHost(data_dir, bridge, snapshot=snapshot, found=found)
+        host = EngineHost(
+            data_dir, bridge, snapshot=snapshot, found=found, engine_socket=engine_socket
+        )
         start: WindowStart = host.start(first=window_start)
         return cls(
             data_dir=data_dir,

@@ -2,7 +2,9 @@
 
 The engine runs in a process of its own (service/engine_process.py); the window is one
 of its clients. The host finds the engine of the data dir (starting it detached when
-none answers), subscribes to what it publishes, and calls its verbs.
+none answers), subscribes to what it publishes, and calls its verbs. Pointed at a socket
+(`--engine-socket`, SEEDBED_ENGINE_SOCKET: an engine of another machine, forwarded by
+`ssh -L`), it talks to that engine only and never starts one here.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import Any
 from PySide6.QtCore import QObject
 
 from seedbed.api.client import ApiClient
+from seedbed.api.endpoint import UnixEndpoint, describe, forwarded_endpoint, no_forwarded_engine
 from seedbed.api.errors import EngineStopped, EngineUnavailable
 from seedbed.api.functions import function_verb
 from seedbed.api.protocol import Notification
@@ -65,6 +68,13 @@ def call_key(fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, An
     return (function, args, tuple(sorted(kwargs.items())))
 
 
+def forwarded_socket(engine_socket: str | Path | None) -> Path | None:
+    """The socket a window given `engine_socket` talks to (else SEEDBED_ENGINE_SOCKET's);
+    None: the engine of its data dir."""
+    endpoint = forwarded_endpoint(engine_socket)
+    return endpoint.path if endpoint is not None else None
+
+
 def is_verb(fn: Callable[..., Any]) -> bool:
     return split_call(fn, (), {})[0] in _VERB_FUNCTIONS
 
@@ -89,13 +99,16 @@ class EngineHost:
         bridge: Bridge,
         snapshot: bool = False,
         found: Future[bool] | None = None,
+        engine_socket: str | Path | None = None,
     ) -> None:
         """With `snapshot` (screenshots) the host never lets a run start: it connects to
         the engine that runs, or starts one that starts no run and stops it at the end.
         `found`: the engine is being looked for (or started) already, by
         `launch.find_engine_soon(data_dir, paused=snapshot)`; its result says whether it
-        was started."""
+        was started. `engine_socket` (else SEEDBED_ENGINE_SOCKET): the engine to talk to
+        instead of the data dir's; nothing is started when it does not answer."""
         self.data_dir = data_dir
+        self.forwarded: UnixEndpoint | None = forwarded_endpoint(engine_socket)
         self.snapshot = snapshot
         self._found = found
         self.bridge = bridge
@@ -109,6 +122,8 @@ class EngineHost:
         self._thread: threading.Thread | None = None
         self._ready = threading.Event()
         self._stopped: asyncio.Event | None = None
+        self._back: asyncio.Event | None = None
+        self._reconnecting = False
         self._pending = 0
         self._closing = False
         self._pending_lock = threading.Lock()
@@ -144,6 +159,17 @@ class EngineHost:
         self._thread.join(timeout)
         if self._started_engine:
             launch.stop(self.data_dir)
+
+    @property
+    def engine_socket(self) -> Path | None:
+        """The forwarded socket the window talks to; None: the data dir's own engine."""
+        return self.forwarded.path if self.forwarded is not None else None
+
+    def where(self) -> str:
+        """The engine, as the window names it to the user."""
+        if self.forwarded is not None:
+            return f"the engine at {describe(self.forwarded)}"
+        return f"the engine of {self.data_dir}"
 
     def running_count(self) -> int:
         """Runs the engine drives now (as it last said)."""
@@ -218,7 +244,7 @@ class EngineHost:
         params = verb.bind(*args, **kw)
         client = self.client
         if client is None:
-            raise EngineStopped(f"Seedbed is not connected to the engine of {self.data_dir}")
+            raise EngineStopped(f"Seedbed is not connected to {self.where()}")
         return await client.call(name, params, verb.result_type)
 
     def _finished(self, token: int, done: Future[Any]) -> None:
@@ -254,12 +280,11 @@ class EngineHost:
 
     async def _serve(self) -> None:
         self._stopped = asyncio.Event()
+        self._back = asyncio.Event()
+        self._status_wanted = asyncio.Event()
         try:
             await asyncio.to_thread(self._find_engine)
-            self.client = await ApiClient.connect(
-                self.data_dir, client_name="window", on_notification=self._notified
-            )
-            await self.client.subscribe(TOPICS)
+            await self._attach()
             if self._first is not None:
                 self._first_answer = await self._verb(self._first, (), {})
         except Exception as exc:  # said by start(), on the GUI thread
@@ -267,31 +292,99 @@ class EngineHost:
             if self.client is not None:
                 await self.client.close()
             return
-        client = self.client
-        self._status_wanted = asyncio.Event()
-        status = asyncio.create_task(self._follow_status(client))
-        await self._read_status_once(client)
-        self.mode = SNAPSHOT if self.snapshot else ENGINE
         self._ready.set()
-        closed = asyncio.create_task(client.wait_closed())
         stopping = asyncio.create_task(self._stopped.wait())
-        await asyncio.wait({closed, stopping}, return_when=asyncio.FIRST_COMPLETED)
-        if not self._stopped.is_set():
+        while True:
+            client = self.client
+            assert client is not None
+            status = asyncio.create_task(self._follow_status(client))
+            closed = asyncio.create_task(client.wait_closed())
+            await asyncio.wait({closed, stopping}, return_when=asyncio.FIRST_COMPLETED)
+            status.cancel()
+            await client.close()
+            closed.cancel()
+            if self._stopped.is_set():
+                break
             self.mode = LOST
             self._running = 0  # none that this window can know of
-            log = launch.log_path(self.data_dir)
-            self.bridge.note_engine_lost(
-                f"The Seedbed engine of {self.data_dir} stopped (its log: {log})."
-            )
-            await stopping
+            self.bridge.note_engine_lost(self._lost_words())
+            # Until the window closes, or `reconnect` finds an engine again.
+            back = asyncio.create_task(self._back.wait())
+            await asyncio.wait({back, stopping}, return_when=asyncio.FIRST_COMPLETED)
+            back.cancel()
+            if self._stopped.is_set():
+                break
+            self._back.clear()
+            self.bridge.note_engine_back()
         stopping.cancel()
-        status.cancel()
-        await client.close()
-        closed.cancel()
+
+    async def _attach(self) -> None:
+        """Connect and subscribe; the host is then the new connection's."""
+        client = await self._connect()
+        try:
+            await client.subscribe(TOPICS)
+            await self._read_status_once(client)
+        except BaseException:
+            await client.close()
+            raise
+        self.client = client
+        self.mode = SNAPSHOT if self.snapshot else ENGINE
+
+    def reconnect(
+        self,
+        on_done: Done | None = None,
+        on_error: Failed | None = None,
+        owner: QObject | None = None,
+    ) -> None:
+        """After the engine was lost: connect again (an engine answers again: restarted,
+        or its forwarding is back; nothing is started here). `on_done(None)` once
+        connected, `on_error(exc)` when not, on the GUI thread."""
+        assert self._loop is not None, "start() the host first"
+        token = self.bridge.register(on_done, on_error, owner)
+        future = asyncio.run_coroutine_threadsafe(self._reconnect(), self._loop)
+        future.add_done_callback(functools.partial(self.bridge.deliver, token))
+
+    async def _reconnect(self) -> None:
+        back = self._back
+        if self.mode != LOST or back is None or back.is_set() or self._reconnecting:
+            return  # connected, being connected, or connected again and not yet told
+        self._reconnecting = True
+        try:
+            await self._attach()
+        finally:
+            self._reconnecting = False
+        back.set()
+
+    async def _connect(self) -> ApiClient:
+        if self.forwarded is None:
+            return await ApiClient.connect(
+                self.data_dir, client_name="window", on_notification=self._notified
+            )
+        try:
+            return await ApiClient.connect(
+                self.data_dir,
+                endpoint=self.forwarded,
+                client_name="window",
+                on_notification=self._notified,
+            )
+        except EngineUnavailable:
+            raise EngineUnavailable(no_forwarded_engine(self.forwarded)) from None
+
+    def _lost_words(self) -> str:
+        if self.forwarded is not None:
+            return (
+                f"The Seedbed engine at {describe(self.forwarded)} stopped, or its "
+                "forwarding (ssh -L) ended; its log is on its own machine."
+            )
+        log = launch.log_path(self.data_dir)
+        return f"The Seedbed engine of {self.data_dir} stopped (its log: {log})."
 
     def _find_engine(self) -> None:
         """On a worker thread: make sure an engine answers (a snapshot's starts no run,
-        and stops with the window)."""
+        and stops with the window). A forwarded socket's engine is another machine's:
+        nothing is started for it."""
+        if self.forwarded is not None:
+            return
         if self._found is not None:
             started = self._found.result()
         else:

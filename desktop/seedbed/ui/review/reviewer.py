@@ -246,7 +246,9 @@ class ReviewWindow(QWidget):
         self.since_box.setEnabled(task.reviewed_commit is not None or self.since_box.isChecked())
         self.side.show_data(data)
         if data.diff_range is not None:
-            self.diff.blob_reader = functools.partial(read_blob, data.diff_range.cwd)
+            # Asked of the engine (the repository is on its machine), from the worker.
+            remote = self.context.host.remote
+            self.diff.blob_reader = functools.partial(remote, read_blob, data.diff_range.cwd)
         prefill = prefilled_message(task, data.summary)
         if first or self.message.toPlainText() == self._prefill:
             self.message.setPlainText(prefill)
@@ -326,7 +328,7 @@ class ReviewWindow(QWidget):
             self.diff.set_file(file, keep_position=keep_position)
             return
         self.diff.set_file(file)  # "Reading …" until it is parsed
-        self._loading.join(load_file, data, file, on_done=self._on_file_read)
+        self._loading.join(load_file, data.diff_range, file, on_done=self._on_file_read)
 
     def _on_file_read(self, file: FileDiff) -> None:
         shown = self.diff.file  # still the outline it was read for (the whole may be here)

@@ -20,11 +20,11 @@ from seedbed.core.context import Changed
 from seedbed.core.keys import (
     KeyringState,
     checked_key_input,
+    forget_key,
     keyring_state,
     no_keyring_message,
     no_such_key,
-    remove_key,
-    set_key,
+    store_key,
 )
 from seedbed.domain.errors import SeedbedError
 from seedbed.domain.models import Settings
@@ -71,9 +71,10 @@ class GeneralPage(Page):
 
 
 class KeysPage(Page):
-    """API keys in the OS keyring: the backend in use, the stored key names (never a
-    value), Set and Remove. With no working keyring it says so and names the
-    environment variables to use instead. Signals: those of Page."""
+    """API keys in the OS keyring of the engine's machine (where the agents run): the
+    backend in use, the stored key names (never a value), Set and Remove. With no
+    working keyring it says so and names the environment variables to use instead.
+    Signals: those of Page."""
 
     writes_store = False
 
@@ -153,7 +154,7 @@ class KeysPage(Page):
             self.error.show_message(str(exc))
             return
         self.run(
-            set_key,
+            store_key,
             name,
             value,
             on_done=lambda _: self._changed(f"Key {name!r} stored."),
@@ -176,7 +177,7 @@ class KeysPage(Page):
                 self.refresh()
                 self.error.show_message(no_such_key(name))
 
-        self.run(remove_key, name, on_done=removed)
+        self.run(forget_key, name, on_done=removed)
 
     def _changed(self, message: str) -> None:
         self.saved.emit()

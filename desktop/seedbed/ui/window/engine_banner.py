@@ -1,4 +1,5 @@
-"""The banner a window shows when its engine process stopped, with a Restart button."""
+"""The banner a window shows when its engine process stopped, with a Restart button (a
+Check again button for an engine of another machine, which the window never starts)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QWidget
 from seedbed.ui.common import theme
 from seedbed.ui.common.background import BackgroundCall, Start
 from seedbed.ui.common.bridge import Bridge
-from seedbed.ui.window.engine_calls import ThreadStart, restart_engine
+from seedbed.ui.window.engine_calls import ThreadStart, reach_forwarded, restart_engine
 
 
 class EngineBanner(QFrame):
@@ -19,6 +20,8 @@ class EngineBanner(QFrame):
     Shown on the bridge's `engine_lost(str)`; hidden on `engine_back()` or once the
     engine it restarted answers. Restarting runs `service.launch.ensure_engine` off the
     GUI thread (a thread of its own: the engine host has no engine to call through).
+    With `engine_socket` (a socket forwarded from another machine) nothing is started
+    here: "Check again" only asks whether that engine answers once more.
 
     Signals:
         restarted(str): an engine answers again, at this address.
@@ -27,18 +30,27 @@ class EngineBanner(QFrame):
     restarted = Signal(str)
 
     def __init__(
-        self, data_dir: Path, bridge: Bridge, parent: QWidget, start: Start | None = None
+        self,
+        data_dir: Path,
+        bridge: Bridge,
+        parent: QWidget,
+        start: Start | None = None,
+        engine_socket: Path | None = None,
     ) -> None:
         super().__init__(parent)
         self.setObjectName("engine-banner")
         self.data_dir = data_dir
+        self.engine_socket = engine_socket
+        remote = engine_socket is not None
+        self.where = f"The engine at {engine_socket}" if remote else f"The engine of {data_dir}"
         colour = theme.warning(self.palette())
         self.setStyleSheet(
             f"QFrame#engine-banner {{ border: 1px solid {colour.name()}; border-radius: 4px; }}"
         )
         self.label = QLabel(self)
         self.label.setWordWrap(True)
-        self.restart_button = QPushButton("&Restart engine", self)
+        button = "&Restart engine" if engine_socket is None else "&Check again"
+        self.restart_button = QPushButton(button, self)
         self.restart_button.clicked.connect(self.restart)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(8, 4, 8, 4)
@@ -54,13 +66,17 @@ class EngineBanner(QFrame):
     @Slot(str)
     def show_lost(self, reason: str) -> None:
         why = f" ({reason})" if reason else ""
-        self.label.setText(f"The engine of {self.data_dir} stopped{why}.")
+        self.label.setText(f"{self.where} stopped{why}.")
         self.restart_button.setEnabled(not self._call.busy)
         self.show()
 
     @Slot()
     def restart(self) -> None:
         self.restart_button.setEnabled(False)
+        if self.engine_socket is not None:
+            self.label.setText(f"Asking the engine at {self.engine_socket}…")
+            self._call.run(reach_forwarded, self.data_dir, self.engine_socket)
+            return
         self.label.setText(f"Starting the engine of {self.data_dir}…")
         self._call.run(restart_engine, self.data_dir)
 
@@ -71,7 +87,8 @@ class EngineBanner(QFrame):
 
     @Slot(str)
     def _on_call_failed(self, message: str) -> None:
-        self.label.setText(f"The engine of {self.data_dir} did not start: {message}")
+        failed = "did not start" if self.engine_socket is None else "does not answer"
+        self.label.setText(f"{self.where} {failed}: {message}")
         self.restart_button.setEnabled(True)
 
     @Slot()

@@ -25,10 +25,17 @@ def restart_engine(data_dir: Path) -> str:
     return str(launch.ensure_engine(data_dir))
 
 
-def stop_runs(data_dir: Path) -> int | None:
-    """Ask the engine of `data_dir` to stop every run; how many it stops (None: no engine
-    process answers, so none of its runs can be running)."""
-    stopped = launch.stop_runs(data_dir)
+def reach_forwarded(data_dir: Path, socket: Path) -> str:
+    """Whether the engine at the forwarded `socket` answers again (none is started: it
+    is another machine's); where it listens. Raises, in words, when it does not."""
+    launch.forwarded_answering(data_dir, socket)
+    return str(socket)
+
+
+def stop_runs(data_dir: Path, socket: Path | None = None) -> int | None:
+    """Ask the engine of `data_dir` (or at the forwarded `socket`) to stop every run; how
+    many it stops (None: no engine process answers, so none of its runs can be running)."""
+    stopped = launch.stop_runs(data_dir, socket)
     return stopped.runs if stopped is not None else None
 
 

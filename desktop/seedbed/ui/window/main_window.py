@@ -30,6 +30,7 @@ from seedbed.ui.common import theme
 from seedbed.ui.common.actions import add_action
 from seedbed.ui.common.background import BackgroundCall
 from seedbed.ui.common.context import AppContext
+from seedbed.ui.common.errors import describe_error
 from seedbed.ui.common.host import ENGINE, LOST
 from seedbed.ui.log.foreground import MAX_TILES, ForegroundView
 from seedbed.ui.log.log_view import LogPanel
@@ -71,7 +72,9 @@ class MainWindow(QMainWindow):
         self._pending_select = 0
         # Asked before closing with agents running, unless the setting on_quit says what
         # to do (a modal dialog; None: cancelled).
-        self.ask_quit: Callable[[int], QuitAnswer | None] = lambda n: QuitDialog.ask(self, n)
+        self.ask_quit: Callable[[int], QuitAnswer | None] = lambda n: QuitDialog.ask(
+            self, n, context.host.engine_socket
+        )
         self._closing = False  # the runs were dealt with: the next close is the last
         self._stopping = BackgroundCall(ThreadStart(self), self)
         self._stopping.finished.connect(self._on_stopping_finished)
@@ -118,7 +121,9 @@ class MainWindow(QMainWindow):
         central = QWidget(self)
         layout = QVBoxLayout(central)
         layout.setContentsMargins(6, 6, 6, 6)
-        self.engine_banner = EngineBanner(context.data_dir, context.bridge, central)
+        self.engine_banner = EngineBanner(
+            context.data_dir, context.bridge, central, engine_socket=context.host.engine_socket
+        )
         layout.addWidget(self.engine_banner)
         layout.addWidget(self.banner)
         self.agent_hint = AgentHint(context, central)  # a project but no agent that can run
@@ -163,6 +168,8 @@ class MainWindow(QMainWindow):
         context.bridge.mode_changed.connect(self._on_bridge_mode_changed)
         context.bridge.tasks_changed.connect(self._on_bridge_tasks_changed)
         context.catalog.catalog_changed.connect(self._on_catalog_changed)
+        context.bridge.engine_back.connect(self._on_bridge_engine_back)
+        self.engine_banner.restarted.connect(self._on_engine_banner_restarted)
 
         self._on_bridge_mode_changed(context.host.mode, "")
         self._show_page()  # the selector read the projects when it was made
@@ -437,6 +444,22 @@ class MainWindow(QMainWindow):
             owner=self,
         )
 
+    # -- a lost engine ---------------------------------------------------------------
+
+    @Slot(str)
+    def _on_engine_banner_restarted(self, _address: str) -> None:
+        """An engine answers again (restarted, or its forwarding is back): connect to it."""
+        self.context.host.reconnect(
+            on_error=lambda error: self.engine_banner.show_lost(describe_error(error)),
+            owner=self,
+        )
+
+    @Slot()
+    def _on_bridge_engine_back(self) -> None:
+        """Connected again: what changed meanwhile was not told, so read it all again."""
+        self.context.catalog.refresh()  # its answer reloads the projects (catalog_changed)
+        self.board.load(self.context.project_id)
+
     # -- projects --------------------------------------------------------------------
 
     @Slot()
@@ -551,7 +574,7 @@ class MainWindow(QMainWindow):
         if plan is QuitPlan.STOP:
             self.setEnabled(False)
             self.statusBar().showMessage(f"Stopping {running} agent{'s' if running != 1 else ''}…")
-            self._stopping.run(stop_runs, self.context.data_dir)
+            self._stopping.run(stop_runs, self.context.data_dir, self.context.host.engine_socket)
             return
         self._close_now()
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from pathlib import Path
 
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -36,7 +37,13 @@ def quit_plan(running: int, on_quit: OnQuit) -> QuitPlan:
     return QuitPlan(on_quit.value)
 
 
-def quit_question(running: int) -> str:
+def quit_question(running: int, engine_socket: Path | None = None) -> str:
+    """The question; `engine_socket`: the agents run in the engine at that forwarded
+    socket (another machine), not in this one's background."""
+    if engine_socket is not None:
+        them = "it" if running == 1 else "them"
+        agents = "the running agent" if running == 1 else f"the {running} running agents"
+        return f"Stop {agents} of the engine at {engine_socket}, or keep {them} running there?"
     if running == 1:
         return "Stop the running agent, or keep it running in the background?"
     return f"Stop the {running} running agents, or keep them running in the background?"
@@ -46,6 +53,14 @@ QUIT_DETAIL = (
     "A stopped run commits its work so far and waits for review as interrupted (Resume "
     "continues it). Kept runs go on without the window; the desktop tells you when one "
     "needs you, and opening Seedbed shows them again."
+)
+
+
+QUIT_DETAIL_REMOTE = (
+    "A stopped run commits its work so far and waits for review as interrupted (Resume "
+    "continues it). Kept runs go on in that engine, on its own machine, without this "
+    "window; its desktop (not this one) tells when one needs you, and opening Seedbed "
+    "with the same --engine-socket shows them again."
 )
 
 
@@ -59,15 +74,17 @@ class QuitDialog(QDialog):
     """The question, Stop / Keep running / Cancel, and "Remember my choice".
     `answer` is None until a choice is made (Cancel leaves it None)."""
 
-    def __init__(self, running: int, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, running: int, parent: QWidget | None = None, engine_socket: Path | None = None
+    ) -> None:
         super().__init__(parent)
         self.setObjectName("quit-dialog")
         self.setWindowTitle("Quit Seedbed")
         self.answer: QuitAnswer | None = None
-        question = QLabel(quit_question(running), self)
+        question = QLabel(quit_question(running, engine_socket), self)
         question.setObjectName("quit-question")
         question.setWordWrap(True)
-        detail = QLabel(QUIT_DETAIL, self)
+        detail = QLabel(QUIT_DETAIL if engine_socket is None else QUIT_DETAIL_REMOTE, self)
         detail.setWordWrap(True)
         self.remember = QCheckBox("Remember my choice", self)
         self.remember.setToolTip("Change it later in Settings (On quit).")
@@ -92,9 +109,11 @@ class QuitDialog(QDialog):
         self.accept()
 
     @classmethod
-    def ask(cls, parent: QWidget, running: int) -> QuitAnswer | None:
+    def ask(
+        cls, parent: QWidget, running: int, engine_socket: Path | None = None
+    ) -> QuitAnswer | None:
         """Ask, modally; None when cancelled."""
-        dialog = cls(running, parent)
+        dialog = cls(running, parent, engine_socket)
         dialog.exec()
         answer = dialog.answer
         dialog.deleteLater()
