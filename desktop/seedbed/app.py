@@ -132,7 +132,8 @@ def run_gui(
     host = context.host
     if select is not None:
         try:
-            context.project_id = host.remote(get_task, select).project_id
+            # Before the window shows, so nothing waits on the GUI thread but the start.
+            context.project_id = host.call(get_task, select).result().project_id
         except SeedbedError:
             host.stop()
             raise

@@ -100,7 +100,7 @@ def test_verbs_are_called_in_the_engine_without_a_context(
         project_id = projects[0].id
         with qtbot.waitSignal(bridge.tasks_changed, timeout=5000):
             draft = tasks.TaskDraft(project=project_id, title="Over the API")
-            done = host.remote(tasks.create_task, draft)
+            done = host.call(tasks.create_task, draft).result(10)
         assert engine.ctx.store.get_task(done.value.id).title == "Over the API"
     finally:
         host.stop()
@@ -184,7 +184,7 @@ def test_start_returns_after_recovery(data_dir: Path) -> None:
     host = EngineHost(data_dir, Bridge())
     host.start()  # no engine runs: it starts one, detached
     try:
-        assert host.remote(reads.list_runs, task.id)[0].status is RunStatus.INTERRUPTED
+        assert host.call(reads.list_runs, task.id).result(10)[0].status is RunStatus.INTERRUPTED
         assert store.list_runs(task.id)[0].status is RunStatus.INTERRUPTED
         assert run.id
     finally:

@@ -13,6 +13,7 @@ import pytest
 from pytestqt.qtbot import QtBot
 
 from seedbed.api.sync_client import SyncClient
+from seedbed.core import reads
 from seedbed.core.merging import board_cards
 from seedbed.core.tasks import move_before
 from seedbed.core.verbs import verb_name
@@ -181,3 +182,15 @@ def test_a_call_asked_early_gets_that_answer_once(
     again = functools.partial(board_cards, project_id)  # as BackgroundCall asks it
     assert host.call(again, on_done=later.append) is not early
     qtbot.waitUntil(lambda: len(later) == 2)
+
+
+def test_a_round_trip_that_would_wait_on_the_gui_thread_is_refused(
+    project: str, app_context: CheckedContext
+) -> None:
+    """`host.remote` waits for its answer: on the GUI thread it raises instead (a slow
+    engine would freeze the window), and from a worker thread it answers."""
+    host = app_context.host
+    with pytest.raises(RuntimeError, match="on the GUI thread"):
+        host.remote(reads.list_projects)
+    projects = host.call(host.remote, reads.list_projects).result(10)
+    assert [p.name for p in projects] == [project]

@@ -220,8 +220,11 @@ class EngineHost:
 
     def remote(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """Call the verb `fn` in the engine and wait for its answer: for a worker thread
-        (a composed read), never the GUI thread nor the host's loop."""
+        (a composed read), never the GUI thread nor the host's loop. On the GUI thread
+        it raises at once: a window that waited there would freeze with a slow engine."""
         assert self._loop is not None, "start() the host first"
+        if threading.current_thread() is threading.main_thread():
+            raise RuntimeError(f"host.remote({fn.__name__}) on the GUI thread: use host.call")
         if self._closing or self._loop.is_closed():
             raise EngineStopped(f"this window is closing: {fn.__name__} was not asked")
         call = self._verb(fn, args, kwargs)
