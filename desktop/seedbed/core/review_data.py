@@ -84,9 +84,14 @@ def _range(
         return vcs_diff.commit_range(project.path, reviewed, task.branch), False, reviewed
     if live is not None:
         return vcs_diff.worktree_range(live, task.base_branch), True, None
-    if not branch_exists(project, task):
-        raise UserError(f"the branch {task.branch} of task {task.id} no longer exists")
-    return vcs_diff.branch_range(project.path, task.base_branch, task.branch), False, None
+    try:  # one git: a branch that is gone is looked for only when that fails
+        found = vcs_diff.branch_range(project.path, task.base_branch, f"refs/heads/{task.branch}")
+    except SeedbedError:
+        if not branch_exists(project, task):
+            gone = f"the branch {task.branch} of task {task.id} no longer exists"
+            raise UserError(gone) from None
+        raise
+    return found, False, None
 
 
 def _radar_notes(store: Store, task: Task, files: list[FileDiff]) -> tuple[str, list[str]]:
@@ -195,15 +200,18 @@ def _with_base(store: Store, data: ReviewData) -> ReviewData:
 def load_outline(
     ctx: Context,
     task_id: int,
-    since_reviewed: bool,
+    since_reviewed: bool | None,
     first: Callable[[list[FileDiff]], FileDiff | None],
 ) -> ReviewData:
     """The task's files from `git diff --numstat` (outlines), the one `first` picks
     parsed, the summary, checks, budget and comments; no radar (it diffs other tasks).
-    `first` runs here, off the GUI thread: a pure function of the list."""
+    `first` runs here, off the GUI thread: a pure function of the list.
+
+    `since_reviewed` None: as the task stands, since its last review when it had one (a
+    window opening asks so, without first reading the task)."""
     store = ctx.store
     task = store.get_task(task_id)
-    diff_range, live, since = _range(store, task, since_reviewed)
+    diff_range, live, since = _range(store, task, since_reviewed is not False)
     files = vcs_diff.outline(diff_range)
     chosen = first(files)
     if chosen is not None and not chosen.binary:
@@ -223,7 +231,9 @@ def load_outline(
     return _with_base(store, _with_run(store, data))
 
 
-def load_outline_in_tree_order(ctx: Context, task_id: int, since_reviewed: bool) -> ReviewData:
+def load_outline_in_tree_order(
+    ctx: Context, task_id: int, since_reviewed: bool | None = None
+) -> ReviewData:
     """`load_outline` with the file the reviewer's tree shows first parsed (a verb)."""
     return load_outline(ctx, task_id, since_reviewed, first_in_tree)
 

@@ -14,7 +14,7 @@ from seedbed.domain.diffs import FileDiff
 from seedbed.domain.errors import OperationError
 from seedbed.domain.models import DiffStat, FileChange, Model
 from seedbed.vcs.diffparse import NO_CAPS, parse_diff
-from seedbed.vcs.git import merge_base, rev_parse
+from seedbed.vcs.git import merge_base, merge_base_and_tip, rev_parse
 from seedbed.vcs.runner import DIFF_OPTIONS, PATHS_RAW, run_git
 
 # Diffs
@@ -118,11 +118,11 @@ def _stat(changes: list[FileChange]) -> DiffStat:
 
 def diff_text(repo: Path, base: str, branch: str) -> str:
     """Unified diff of what `branch` changed since it left `base` (merge-base → branch)."""
-    return _diff_text(repo, merge_base(repo, base, branch), rev_parse(repo, branch))
+    return _diff_text(repo, *merge_base_and_tip(repo, base, branch))
 
 
 def diff_files(repo: Path, base: str, branch: str) -> list[FileChange]:
-    return _diff_files(repo, merge_base(repo, base, branch), rev_parse(repo, branch))
+    return _diff_files(repo, *merge_base_and_tip(repo, base, branch))
 
 
 def diff_stat(repo: Path, base: str, branch: str) -> DiffStat:
@@ -202,7 +202,8 @@ class DiffRange(Model):
 
 def branch_range(repo: Path, base: str, branch: str) -> DiffRange:
     """merge-base(base, branch) → the branch tip."""
-    return DiffRange(cwd=repo, old=merge_base(repo, base, branch), new=rev_parse(repo, branch))
+    old, new = merge_base_and_tip(repo, base, branch)
+    return DiffRange(cwd=repo, old=old, new=new)
 
 
 def worktree_range(worktree: Path, base: str) -> DiffRange:

@@ -22,7 +22,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from seedbed.core import reads
 from seedbed.core.review_data import (
     ReviewData,
     load_file,
@@ -33,7 +32,6 @@ from seedbed.core.review_data import (
     read_new_lines,
 )
 from seedbed.domain.diffs import Comment, FileDiff
-from seedbed.domain.models import Task
 from seedbed.ui.common.actions import add_action
 from seedbed.ui.common.background import BackgroundCall
 from seedbed.ui.common.context import AppContext
@@ -83,6 +81,10 @@ class ReviewWindow(QWidget):
         # The review's reads: a reload (or closing) drops answers to the earlier ones.
         self._loading = BackgroundCall(context.host, self)
         self._loading.failed.connect(self._on_loading_failed)
+        # Asked first: the engine reads the outline while the widgets are built. Since
+        # the last review or not, as the task stands (the answer sets the box).
+        self._since_set = False
+        self._load_outline()
         self._uncapped: set[str] = set()
         self._prefill = ""
         self._frozen = False
@@ -145,21 +147,6 @@ class ReviewWindow(QWidget):
         self.since_box.toggled.connect(self._on_since_box_toggled)
         context.bridge.tasks_changed.connect(self._on_bridge_tasks_changed)
         context.bridge.events_appended.connect(self._on_bridge_events_appended)
-        # After a round of requested changes, what changed since is what to read: the
-        # task says whether there was one; the first load waits for that answer.
-        self._loading.run(reads.get_task, task_id, on_done=self._on_task_read)
-        self._loading.failed.connect(self._on_first_read_failed)
-
-    def _on_task_read(self, task: Task) -> None:
-        self._loading.failed.disconnect(self._on_first_read_failed)
-        self.since_box.blockSignals(True)
-        self.since_box.setChecked(task.reviewed_commit is not None)
-        self.since_box.blockSignals(False)
-        self.reload()
-
-    def _on_first_read_failed(self, _message: str) -> None:
-        self._loading.failed.disconnect(self._on_first_read_failed)
-        self.reload()
 
     def _build_decision(self) -> None:
         self.decision = DecisionPanel(self.context, self)
@@ -194,14 +181,17 @@ class ReviewWindow(QWidget):
         self._loading.drop()
         self._whole_timer.stop()
         if self.data is None:
-            self._loading.join(
-                load_outline_in_tree_order,
-                self.task_id,
-                self.since_box.isChecked(),
-                on_done=self._on_outline,
-            )
+            self._load_outline()
             return
         self._load_whole()
+
+    def _load_outline(self) -> None:
+        """The outline, for the current load; since the last review as the box says
+        once an answer set it, else as the task stands."""
+        since = self.since_box.isChecked() if self._since_set else None
+        self._loading.join(
+            load_outline_in_tree_order, self.task_id, since, on_done=self._on_outline
+        )
 
     def _load_whole(self) -> None:
         """The whole diff, for the current load (a reload drops it)."""
@@ -238,6 +228,12 @@ class ReviewWindow(QWidget):
         first = self.data is None
         self.data = data
         task = data.task
+        if not self._since_set:
+            # After a round of requested changes, what changed since is what to read.
+            self._since_set = True
+            self.since_box.blockSignals(True)
+            self.since_box.setChecked(task.reviewed_commit is not None)
+            self.since_box.blockSignals(False)
         live = " — live, the agent is working" if data.live else ""
         since = f" — since {data.since[:10]}" if data.since else ""
         state = task.state.value.replace("_", " ")
