@@ -7,7 +7,14 @@ from pathlib import Path
 
 from seedbed.core.context import Context
 from seedbed.core.review_agent import Verdict
-from seedbed.core.review_data import load_file, load_outline, load_review, prefilled_message
+from seedbed.core.review_data import (
+    load_file,
+    load_first_in_tree_order,
+    load_outline,
+    load_outline_in_tree_order,
+    load_review,
+    prefilled_message,
+)
 from seedbed.core.transcript import last_answer
 from seedbed.domain.diffs import FileDiff
 from seedbed.domain.events import TextEvent
@@ -113,6 +120,23 @@ def test_an_outline_lists_every_file_and_parses_only_the_first(
     assert load_file(outline, by_path["lib.txt"]) == whole["lib.txt"]
     assert load_file(outline, whole["lib.txt"]) is whole["lib.txt"]
     assert outline.diff_range is not None
+    store.close()
+
+
+def test_the_first_file_read_alone_is_the_one_the_outline_parses(
+    seedbed: SeedbedCli, project: str, repo: Path, data_dir: Path
+) -> None:
+    """The window lays it out while the outline's counts are read: the same file, from
+    the same two states; git's rename found without the counts."""
+    prepare(repo)
+    task = finish_task(seedbed, AGENT)
+    store = Store.open(data_dir)
+    outline = load_outline_in_tree_order(Context(store), task["id"])
+    first = load_first_in_tree_order(Context(store), task["id"])
+    parsed = [f for f in outline.files if not f.outline]
+    assert first.file is not None and [first.file] == parsed
+    assert first.file.path == "docs/notes.md" and first.file.old_path == "notes.md"
+    assert first.diff_range == outline.diff_range is not None
     store.close()
 
 

@@ -238,6 +238,30 @@ def load_outline_in_tree_order(
     return load_outline(ctx, task_id, since_reviewed, first_in_tree)
 
 
+class FirstFile(Model):
+    """The file a reviewer shows first, parsed, and the range it was read from."""
+
+    file: FileDiff | None = None
+    diff_range: vcs_diff.DiffRange | None = None
+
+
+def load_first_in_tree_order(
+    ctx: Context, task_id: int, since_reviewed: bool | None = None
+) -> FirstFile:
+    """The file `load_outline_in_tree_order` parses, read beside it (a verb): the list
+    from `git diff --raw`, which reads no file, so the window lays this file out while
+    the outline's counts are read. Nothing for a live diff (its working tree would be
+    snapshot twice) or a diff without files."""
+    store = ctx.store
+    task = store.get_task(task_id)
+    if live_worktree(task) is not None:
+        return FirstFile()
+    diff_range, _live, _since = _range(store, task, since_reviewed is not False)
+    chosen = first_in_tree(vcs_diff.changed_paths(diff_range))
+    found = _parse_one(diff_range, chosen) if chosen is not None else None
+    return FirstFile(file=found, diff_range=diff_range)
+
+
 def _parse_one(diff_range: vcs_diff.DiffRange, file: FileDiff) -> FileDiff | None:
     paths = [file.path] + ([file.old_path] if file.old_path else [])
     found = vcs_diff.parsed(diff_range, MAX_LINES, paths)

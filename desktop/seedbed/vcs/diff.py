@@ -246,6 +246,36 @@ def outline(diff_range: DiffRange) -> list[FileDiff]:
     ]
 
 
+def changed_paths(diff_range: DiffRange) -> list[FileDiff]:
+    """Every changed file with its status and paths only (`git diff --raw`: no file is
+    read, so no counts): enough to pick one before the outline's counts are in."""
+    out = run_git(
+        diff_range.cwd,
+        *PATHS_RAW,
+        "diff",
+        *DIFF_OPTIONS,
+        "--raw",
+        "-z",
+        diff_range.old,
+        diff_range.new,
+    )
+    fields = out.split("\0")
+    files: list[FileDiff] = []
+    i = 0
+    while i < len(fields):
+        if not fields[i].startswith(":"):
+            i += 1
+            continue
+        letter = fields[i].split()[-1][0]
+        if letter in "RC":
+            files.append(FileDiff(path=fields[i + 2], old_path=fields[i + 1], status=letter))
+            i += 3
+        else:
+            files.append(FileDiff(path=fields[i + 1], status=letter))
+            i += 2
+    return files
+
+
 def parsed(
     diff_range: DiffRange,
     max_lines_per_file: int = 20_000,

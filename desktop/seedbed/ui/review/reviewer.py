@@ -23,8 +23,10 @@ from PySide6.QtWidgets import (
 )
 
 from seedbed.core.review_data import (
+    FirstFile,
     ReviewData,
     load_file,
+    load_first_in_tree_order,
     load_outline_in_tree_order,
     load_review,
     prefilled_message,
@@ -187,11 +189,23 @@ class ReviewWindow(QWidget):
 
     def _load_outline(self) -> None:
         """The outline, for the current load; since the last review as the box says
-        once an answer set it, else as the task stands."""
+        once an answer set it, else as the task stands. Beside it, the first file alone:
+        it is laid out while the engine counts the lines of every file."""
         since = self.since_box.isChecked() if self._since_set else None
         self._loading.join(
             load_outline_in_tree_order, self.task_id, since, on_done=self._on_outline
         )
+        self._loading.join(
+            load_first_in_tree_order, self.task_id, since, on_done=self._on_first_file
+        )
+
+    def _on_first_file(self, first: FirstFile) -> None:
+        """Show the first file before the outline comes (which has it too: the same
+        file, unless the branch moved in between, is not laid out again)."""
+        if self.data is not None or first.file is None or first.diff_range is None:
+            return
+        self.diff.blob_reader = functools.partial(read_blob, first.diff_range.cwd)
+        self.diff.set_file(first.file)
 
     def _load_whole(self) -> None:
         """The whole diff, for the current load (a reload drops it)."""
