@@ -14,6 +14,7 @@ from seedbed.core.review_data import (
     load_outline_in_tree_order,
     load_review,
     prefilled_message,
+    with_first_file,
 )
 from seedbed.core.transcript import last_answer
 from seedbed.domain.diffs import FileDiff
@@ -137,6 +138,15 @@ def test_the_first_file_read_alone_is_the_one_the_outline_parses(
     assert first.file is not None and [first.file] == parsed
     assert first.file.path == "docs/notes.md" and first.file.old_path == "notes.md"
     assert first.diff_range == outline.diff_range is not None
+    # An outline read without it takes it in; one of other states does not.
+    bare = load_outline_in_tree_order(Context(store), task["id"], None, parse_first=False)
+    assert all(f.outline for f in bare.files)
+    assert with_first_file(bare, first).files == outline.files
+    assert first.diff_range is not None
+    moved = first.model_copy(
+        update={"diff_range": first.diff_range.model_copy(update={"new": "0" * 40})}
+    )
+    assert with_first_file(bare, moved) == bare
     store.close()
 
 

@@ -232,10 +232,15 @@ def load_outline(
 
 
 def load_outline_in_tree_order(
-    ctx: Context, task_id: int, since_reviewed: bool | None = None
+    ctx: Context, task_id: int, since_reviewed: bool | None = None, parse_first: bool = True
 ) -> ReviewData:
-    """`load_outline` with the file the reviewer's tree shows first parsed (a verb)."""
-    return load_outline(ctx, task_id, since_reviewed, first_in_tree)
+    """`load_outline` with the file the reviewer's tree shows first parsed (a verb); none
+    is with `parse_first` False (the window reads it beside: `load_first_in_tree_order`)."""
+    return load_outline(ctx, task_id, since_reviewed, first_in_tree if parse_first else _none)
+
+
+def _none(_files: list[FileDiff]) -> FileDiff | None:
+    return None
 
 
 class FirstFile(Model):
@@ -251,15 +256,29 @@ def load_first_in_tree_order(
     """The file `load_outline_in_tree_order` parses, read beside it (a verb): the list
     from `git diff --raw`, which reads no file, so the window lays this file out while
     the outline's counts are read. Nothing for a live diff (its working tree would be
-    snapshot twice) or a diff without files."""
+    snapshot twice), a diff without files, or when it cannot be read (the outline says
+    why)."""
     store = ctx.store
-    task = store.get_task(task_id)
-    if live_worktree(task) is not None:
+    try:
+        task = store.get_task(task_id)
+        if live_worktree(task) is not None:
+            return FirstFile()
+        diff_range, _live, _since = _range(store, task, since_reviewed is not False)
+        chosen = first_in_tree(vcs_diff.changed_paths(diff_range))
+        found = _parse_one(diff_range, chosen) if chosen is not None else None
+    except SeedbedError:
         return FirstFile()
-    diff_range, _live, _since = _range(store, task, since_reviewed is not False)
-    chosen = first_in_tree(vcs_diff.changed_paths(diff_range))
-    found = _parse_one(diff_range, chosen) if chosen is not None else None
     return FirstFile(file=found, diff_range=diff_range)
+
+
+def with_first_file(data: ReviewData, first: FirstFile) -> ReviewData:
+    """The outline with the file read beside it in place of its entry, when both read
+    the same two states (else as it is: its file is read when shown)."""
+    found = first.file
+    if found is None or first.diff_range is None or first.diff_range != data.diff_range:
+        return data
+    files = [found if f.outline and f.path == found.path else f for f in data.files]
+    return data.model_copy(update={"files": files})
 
 
 def _parse_one(diff_range: vcs_diff.DiffRange, file: FileDiff) -> FileDiff | None:

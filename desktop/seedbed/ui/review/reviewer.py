@@ -32,6 +32,7 @@ from seedbed.core.review_data import (
     prefilled_message,
     read_blob,
     read_new_lines,
+    with_first_file,
 )
 from seedbed.domain.diffs import Comment, FileDiff
 from seedbed.ui.common.actions import add_action
@@ -86,6 +87,8 @@ class ReviewWindow(QWidget):
         # Asked first: the engine reads the outline while the widgets are built. Since
         # the last review or not, as the task stands (the answer sets the box).
         self._since_set = False
+        self._first: FirstFile | None = None  # the first file, read beside the outline
+        self._early_outline: ReviewData | None = None  # an outline that came before it
         self._load_outline()
         self._uncapped: set[str] = set()
         self._prefill = ""
@@ -192,20 +195,24 @@ class ReviewWindow(QWidget):
         once an answer set it, else as the task stands. Beside it, the first file alone:
         it is laid out while the engine counts the lines of every file."""
         since = self.since_box.isChecked() if self._since_set else None
+        self._first = None
+        self._early_outline = None
         self._loading.join(
-            load_outline_in_tree_order, self.task_id, since, on_done=self._on_outline
+            load_outline_in_tree_order, self.task_id, since, False, on_done=self._on_outline
         )
         self._loading.join(
             load_first_in_tree_order, self.task_id, since, on_done=self._on_first_file
         )
 
     def _on_first_file(self, first: FirstFile) -> None:
-        """Show the first file before the outline comes (which has it too: the same
-        file, unless the branch moved in between, is not laid out again)."""
-        if self.data is not None or first.file is None or first.diff_range is None:
-            return
-        self.diff.blob_reader = functools.partial(read_blob, first.diff_range.cwd)
-        self.diff.set_file(first.file)
+        """Show the first file at once; an outline that came before it goes in now."""
+        self._first = first
+        if self.data is None and first.file is not None and first.diff_range is not None:
+            self.diff.blob_reader = functools.partial(read_blob, first.diff_range.cwd)
+            self.diff.set_file(first.file)
+        early, self._early_outline = self._early_outline, None
+        if early is not None:
+            self._on_outline(early)
 
     def _load_whole(self) -> None:
         """The whole diff, for the current load (a reload drops it)."""
@@ -218,7 +225,10 @@ class ReviewWindow(QWidget):
         )
 
     def _on_outline(self, data: ReviewData) -> None:
-        self._on_loaded(data)
+        if self._first is None:  # its first file is on the way: shown with it
+            self._early_outline = data
+            return
+        self._on_loaded(with_first_file(data, self._first))
         # The whole diff once this first frame is out: parsing it competes for the GIL.
         self._whole_timer.start(WHOLE_AFTER_MS)
 
