@@ -131,6 +131,7 @@ class FileTreeModel(QAbstractItemModel):
         self.needle = ""
         self.dirs: dict[str, Node] = {}  # by path
         self._nodes: list[Node] = [Node("", "")]
+        self._flags: list[Qt.ItemFlag] = [Qt.ItemFlag.NoItemFlags]  # by node id
         self._leaves: dict[int, Node] = {}  # by flat row
         source.modelAboutToBeReset.connect(self.beginResetModel)
         source.modelReset.connect(self._on_source_model_reset)
@@ -145,6 +146,8 @@ class FileTreeModel(QAbstractItemModel):
 
     def _build(self) -> None:
         self._nodes = build_tree(self.source.files(), self.needle)
+        self._flags = [DIR_FLAGS if n.is_dir else FILE_FLAGS for n in self._nodes]
+        self._flags[0] = Qt.ItemFlag.NoItemFlags
         self._leaves = {n.file_row: n for n in self._nodes if not n.is_dir}
         self.dirs = {n.path: n for n in self._nodes[1:] if n.is_dir}
 
@@ -179,15 +182,16 @@ class FileTreeModel(QAbstractItemModel):
     def _index_of(self, node: Node) -> QModelIndex:
         return self.createIndex(node.row, 0, node.id)
 
+    # A view asks these of every row, again and again (an invalid index's internal id
+    # is 0: the root's): as few calls into Qt as can be.
+
     def index(self, row: int, column: int, parent: Index = QModelIndex()) -> QModelIndex:  # noqa: B008
-        node = self._nodes[parent.internalId()] if parent.isValid() else self._nodes[0]
-        if column != 0 or not 0 <= row < len(node.children):
+        children = self._nodes[parent.internalId()].children
+        if column != 0 or not 0 <= row < len(children):
             return QModelIndex()
-        return self._index_of(node.children[row])
+        return self.createIndex(row, 0, children[row].id)
 
     def parent(self, child: Index) -> QModelIndex:  # type: ignore[override]
-        if not child.isValid():
-            return QModelIndex()
         up = self._nodes[child.internalId()].parent_id
         return QModelIndex() if up == 0 else self._index_of(self._nodes[up])
 
@@ -201,9 +205,7 @@ class FileTreeModel(QAbstractItemModel):
         return 1
 
     def flags(self, index: Index) -> Qt.ItemFlag:
-        if not index.isValid():
-            return Qt.ItemFlag.NoItemFlags
-        return DIR_FLAGS if self._nodes[index.internalId()].is_dir else FILE_FLAGS
+        return self._flags[index.internalId()]
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         node = self.node_at(index)
