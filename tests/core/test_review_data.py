@@ -138,6 +138,13 @@ def test_the_first_file_read_alone_is_the_one_the_outline_parses(
     assert first.file is not None and [first.file] == parsed
     assert first.file.path == "docs/notes.md" and first.file.old_path == "notes.md"
     assert first.diff_range == outline.diff_range is not None
+
+    # The list it came with: the outline's files, their blobs too, without the counts.
+    def listed(f: FileDiff) -> tuple[object, ...]:
+        return (f.path, f.old_path, f.status, f.old_blob, f.new_blob)
+
+    assert sorted(map(listed, first.files)) == sorted(map(listed, outline.files))
+    assert all(f.outline and f.insertions == f.deletions == 0 for f in first.files)
     # An outline read without it takes it in; one of other states does not.
     bare = load_outline_in_tree_order(Context(store), task["id"], None, parse_first=False)
     assert all(f.outline for f in bare.files)

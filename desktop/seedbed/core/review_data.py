@@ -244,31 +244,34 @@ def _none(_files: list[FileDiff]) -> FileDiff | None:
 
 
 class FirstFile(Model):
-    """The file a reviewer shows first, parsed, and the range it was read from."""
+    """The file a reviewer shows first, parsed, the range it was read from, and the
+    changed files without their counts (`vcs.diff.changed_paths`)."""
 
     file: FileDiff | None = None
     diff_range: vcs_diff.DiffRange | None = None
+    files: list[FileDiff] = Field(default_factory=list)
 
 
 def load_first_in_tree_order(
     ctx: Context, task_id: int, since_reviewed: bool | None = None
 ) -> FirstFile:
-    """The file `load_outline_in_tree_order` parses, read beside it (a verb): the list
-    from `git diff --raw`, which reads no file, so the window lays this file out while
-    the outline's counts are read. Nothing for a live diff (its working tree would be
-    snapshot twice), a diff without files, or when it cannot be read (the outline says
-    why)."""
+    """The file `load_outline_in_tree_order` parses, read beside it (a verb), and the
+    list it was picked from: `git diff --raw`, which reads no file, so the window shows
+    the list and lays this file out while the outline's counts are read. Nothing for
+    a live diff (its working tree would be snapshot twice), a diff without files, or
+    when it cannot be read (the outline says why)."""
     store = ctx.store
     try:
         task = store.get_task(task_id)
         if live_worktree(task) is not None:
             return FirstFile()
         diff_range, _live, _since = _range(store, task, since_reviewed is not False)
-        chosen = first_in_tree(vcs_diff.changed_paths(diff_range))
+        files = vcs_diff.changed_paths(diff_range)
+        chosen = first_in_tree(files)
         found = _parse_one(diff_range, chosen) if chosen is not None else None
     except SeedbedError:
         return FirstFile()
-    return FirstFile(file=found, diff_range=diff_range)
+    return FirstFile(file=found, diff_range=diff_range, files=files)
 
 
 def with_first_file(data: ReviewData, first: FirstFile) -> ReviewData:

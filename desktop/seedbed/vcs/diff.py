@@ -247,14 +247,16 @@ def outline(diff_range: DiffRange) -> list[FileDiff]:
 
 
 def changed_paths(diff_range: DiffRange) -> list[FileDiff]:
-    """Every changed file with its status and paths only (`git diff --raw`: no file is
-    read, so no counts): enough to pick one before the outline's counts are in."""
+    """Every changed file as an outline without its counts (`git diff --raw`, which reads
+    no file): its status, paths and blob ids, to show and pick from while the counts
+    are read."""
     out = run_git(
         diff_range.cwd,
         *PATHS_RAW,
         "diff",
         *DIFF_OPTIONS,
         "--raw",
+        "--no-abbrev",
         "-z",
         diff_range.old,
         diff_range.new,
@@ -266,13 +268,21 @@ def changed_paths(diff_range: DiffRange) -> list[FileDiff]:
         if not fields[i].startswith(":"):
             i += 1
             continue
-        letter = fields[i].split()[-1][0]
-        if letter in "RC":
-            files.append(FileDiff(path=fields[i + 2], old_path=fields[i + 1], status=letter))
-            i += 3
-        else:
-            files.append(FileDiff(path=fields[i + 1], status=letter))
-            i += 2
+        _old_mode, _new_mode, old_blob, new_blob, letters = fields[i][1:].split()
+        letter = letters[0]
+        renamed = letter in "RC"
+        path, old_path = (fields[i + 2], fields[i + 1]) if renamed else (fields[i + 1], None)
+        files.append(
+            FileDiff(
+                path=path,
+                old_path=old_path,
+                status=letter,
+                old_blob=None if letter == "A" else old_blob,
+                new_blob=None if letter == "D" else new_blob,
+                outline=True,
+            )
+        )
+        i += 3 if renamed else 2
     return files
 
 

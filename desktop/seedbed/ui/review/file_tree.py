@@ -282,10 +282,10 @@ class FileDelegate(QStyledItemDelegate):
         muted = text_color if selected else theme.muted(palette)
         rect = option.rect.adjusted(4, 0, -4, 0)
         file: FileDiff | None = index.data(Role.ITEM)
+        model = index.model()
+        counted = not isinstance(model, FileTreeModel) or model.source.counted
         if file is None:
-            changed = node.insertions or node.deletions  # renames and binaries alone: 0
-            counts = f"+{node.insertions} \u2212{node.deletions}" if changed else ""
-            right = _draw_counts(painter, option, rect, counts, muted)
+            right = _draw_counts(painter, option, rect, count_label(node, counted), muted)
             name_rect = QRect(rect.left(), rect.top(), right - 6 - rect.left(), rect.height())
             painter.setPen(text_color)
             name = option.fontMetrics.elidedText(
@@ -293,7 +293,8 @@ class FileDelegate(QStyledItemDelegate):
             )
             painter.drawText(name_rect, Qt.AlignmentFlag.AlignVCenter, name)
         else:
-            self._paint_file(painter, option, index, file, rect, (text_color, muted))
+            colors = (text_color, muted)
+            self._paint_file(painter, option, index, file, rect, colors, count_label(node, counted))
         painter.restore()
 
     def _paint_file(
@@ -304,6 +305,7 @@ class FileDelegate(QStyledItemDelegate):
         file: FileDiff,
         rect: QRect,
         colors: tuple[QColor, QColor],
+        counts: str,
     ) -> None:
         text_color, muted = colors
         box = QStyleOptionViewItem(option)
@@ -326,7 +328,6 @@ class FileDelegate(QStyledItemDelegate):
         painter.setPen(letter or status_color(option.palette, file.status))
         letter_rect = QRect(x, rect.top(), metrics.horizontalAdvance("M") + 4, rect.height())
         painter.drawText(letter_rect, Qt.AlignmentFlag.AlignVCenter, file.status)
-        counts = "bin" if file.binary else f"+{file.insertions} \u2212{file.deletions}"
         right = _draw_counts(painter, option, rect, counts, muted)
         name_rect = QRect(letter_rect.right() + 2, rect.top(), 0, rect.height())
         name_rect.setRight(right - 6)
@@ -341,6 +342,19 @@ class FileDelegate(QStyledItemDelegate):
         painter.setPen(muted if viewed else text_color)
         elided = metrics.elidedText(name, Qt.TextElideMode.ElideMiddle, name_rect.width())
         painter.drawText(name_rect, Qt.AlignmentFlag.AlignVCenter, elided)
+
+
+def count_label(node: Node, counted: bool) -> str:
+    """A row's counts: a file's lines added and removed ("bin" for a binary), a
+    directory's sums of its files' (nothing when both are 0: renames alone); nothing
+    while not `counted`."""
+    if not counted:
+        return ""
+    if node.file is not None and node.file.binary:
+        return "bin"
+    if node.file is None and not (node.insertions or node.deletions):
+        return ""
+    return f"+{node.insertions} \u2212{node.deletions}"
 
 
 def _draw_counts(

@@ -205,9 +205,15 @@ class ReviewWindow(QWidget):
         )
 
     def _on_first_file(self, first: FirstFile) -> None:
-        """Show the first file at once; an outline that came before it goes in now."""
+        """Show the list (its counts follow) and the first file at once; an outline
+        that came before it goes in now."""
         self._first = first
         if self.data is None and first.file is not None and first.diff_range is not None:
+            self.files.file_selected.disconnect(self._on_files_file_selected)
+            try:  # the file shown is the one parsed, not the list's outline of it
+                self.files.set_files(self.task_id, first.files, first.file.path, counted=False)
+            finally:
+                self.files.file_selected.connect(self._on_files_file_selected)
             self.diff.blob_reader = functools.partial(read_blob, first.diff_range.cwd)
             self.diff.set_file(first.file)
         early, self._early_outline = self._early_outline, None
