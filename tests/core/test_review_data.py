@@ -8,6 +8,7 @@ from pathlib import Path
 from seedbed.core.context import Context
 from seedbed.core.review_agent import Verdict
 from seedbed.core.review_data import (
+    FirstFile,
     load_file,
     load_first_in_tree_order,
     load_outline,
@@ -188,6 +189,11 @@ def test_since_last_review_of_a_running_task_reads_its_working_tree(
 
     assert data.live and data.since == tip
     assert [f.path for f in data.files] == ["second.txt"]
+    # Opening on it: no first file read beside a live diff, so the outline parses it.
+    ctx = Context(store)
+    assert load_first_in_tree_order(ctx, task["id"]) == FirstFile()
+    outline = load_outline_in_tree_order(ctx, task["id"], None, parse_first=False)
+    assert [(f.path, f.outline) for f in outline.files] == [("second.txt", False)]
     store.close()
 
 

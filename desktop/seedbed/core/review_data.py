@@ -235,8 +235,11 @@ def load_outline_in_tree_order(
     ctx: Context, task_id: int, since_reviewed: bool | None = None, parse_first: bool = True
 ) -> ReviewData:
     """`load_outline` with the file the reviewer's tree shows first parsed (a verb); none
-    is with `parse_first` False (the window reads it beside: `load_first_in_tree_order`)."""
-    return load_outline(ctx, task_id, since_reviewed, first_in_tree if parse_first else _none)
+    is with `parse_first` False (the window reads it beside: `load_first_in_tree_order`),
+    but for a live diff, which that leaves out."""
+    live = live_worktree(ctx.store.get_task(task_id)) is not None
+    chooser = first_in_tree if parse_first or live else _none
+    return load_outline(ctx, task_id, since_reviewed, chooser)
 
 
 def _none(_files: list[FileDiff]) -> FileDiff | None:
