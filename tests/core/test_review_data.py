@@ -9,6 +9,7 @@ from seedbed.core.context import Context
 from seedbed.core.review_agent import Verdict
 from seedbed.core.review_data import (
     FirstFile,
+    listed_outlines,
     load_file,
     load_first_in_tree_order,
     load_outline,
@@ -145,7 +146,11 @@ def test_the_first_file_read_alone_is_the_one_the_outline_parses(
         return (f.path, f.old_path, f.status, f.old_blob, f.new_blob)
 
     assert sorted(map(listed, first.files)) == sorted(map(listed, outline.files))
-    assert all(f.outline and f.insertions == f.deletions == 0 for f in first.files)
+    shown = listed_outlines(first.files)
+    assert sorted(map(listed, shown)) == sorted(map(listed, outline.files))
+    assert all(f.outline and f.insertions == f.deletions == 0 and not f.hunks for f in shown)
+    # Sent as it is over the API: JSON arrays, read back the same.
+    assert FirstFile.model_validate_json(first.model_dump_json()) == first
     # An outline read without it takes it in; one of other states does not.
     bare = load_outline_in_tree_order(Context(store), task["id"], None, parse_first=False)
     assert all(f.outline for f in bare.files)

@@ -246,10 +246,19 @@ def outline(diff_range: DiffRange) -> list[FileDiff]:
     ]
 
 
-def changed_paths(diff_range: DiffRange) -> list[FileDiff]:
-    """Every changed file as an outline without its counts (`git diff --raw`, which reads
-    no file): its status, paths and blob ids, to show and pick from while the counts
-    are read."""
+class ListedFile(NamedTuple):
+    """One file as `git diff --raw` lists it: no counts (no file is read for it)."""
+
+    path: str
+    old_path: str | None
+    status: str
+    old_blob: str | None
+    new_blob: str | None
+
+
+def changed_paths(diff_range: DiffRange) -> list[ListedFile]:
+    """Every changed file with its status, paths and blob ids (`git diff --raw`, which
+    reads no file): to show and pick from while the counts are read."""
     out = run_git(
         diff_range.cwd,
         *PATHS_RAW,
@@ -262,7 +271,7 @@ def changed_paths(diff_range: DiffRange) -> list[FileDiff]:
         diff_range.new,
     )
     fields = out.split("\0")
-    files: list[FileDiff] = []
+    files: list[ListedFile] = []
     i = 0
     while i < len(fields):
         if not fields[i].startswith(":"):
@@ -272,16 +281,9 @@ def changed_paths(diff_range: DiffRange) -> list[FileDiff]:
         letter = letters[0]
         renamed = letter in "RC"
         path, old_path = (fields[i + 2], fields[i + 1]) if renamed else (fields[i + 1], None)
-        files.append(
-            FileDiff(
-                path=path,
-                old_path=old_path,
-                status=letter,
-                old_blob=None if letter == "A" else old_blob,
-                new_blob=None if letter == "D" else new_blob,
-                outline=True,
-            )
-        )
+        old = None if letter == "A" else old_blob
+        new = None if letter == "D" else new_blob
+        files.append(ListedFile(path, old_path, letter, old, new))
         i += 3 if renamed else 2
     return files
 

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 from seedbed.core.review_data import (
     FirstFile,
     ReviewData,
+    listed_outlines,
     load_file,
     load_first_in_tree_order,
     load_outline_in_tree_order,
@@ -211,7 +212,8 @@ class ReviewWindow(QWidget):
         if self.data is None and first.file is not None and first.diff_range is not None:
             self.files.file_selected.disconnect(self._on_files_file_selected)
             try:  # the file shown is the one parsed, not the list's outline of it
-                self.files.set_files(self.task_id, first.files, first.file.path, counted=False)
+                listed = listed_outlines(first.files)
+                self.files.set_files(self.task_id, listed, first.file.path, counted=False)
             finally:
                 self.files.file_selected.connect(self._on_files_file_selected)
             self.diff.blob_reader = functools.partial(read_blob, first.diff_range.cwd)
