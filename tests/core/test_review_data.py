@@ -7,7 +7,17 @@ from pathlib import Path
 
 from seedbed.core.context import Context
 from seedbed.core.review_agent import Verdict
-from seedbed.core.review_data import load_file, load_outline, load_review, prefilled_message
+from seedbed.core.review_data import (
+    FirstFile,
+    listed_outlines,
+    load_file,
+    load_first_in_tree_order,
+    load_outline,
+    load_outline_in_tree_order,
+    load_review,
+    prefilled_message,
+    with_first_file,
+)
 from seedbed.core.transcript import last_answer
 from seedbed.domain.diffs import FileDiff
 from seedbed.domain.events import TextEvent
@@ -117,6 +127,43 @@ def test_an_outline_lists_every_file_and_parses_only_the_first(
     store.close()
 
 
+def test_the_first_file_read_alone_is_the_one_the_outline_parses(
+    seedbed: SeedbedCli, project: str, repo: Path, data_dir: Path
+) -> None:
+    """The window lays it out while the outline's counts are read: the same file, from
+    the same two states; git's rename found without the counts."""
+    prepare(repo)
+    task = finish_task(seedbed, AGENT)
+    store = Store.open(data_dir)
+    outline = load_outline_in_tree_order(Context(store), task["id"])
+    first = load_first_in_tree_order(Context(store), task["id"])
+    parsed = [f for f in outline.files if not f.outline]
+    assert first.file is not None and [first.file] == parsed
+    assert first.file.path == "docs/notes.md" and first.file.old_path == "notes.md"
+    assert first.diff_range == outline.diff_range is not None
+
+    # The list it came with: the outline's files, their blobs too, without the counts.
+    def listed(f: FileDiff) -> tuple[object, ...]:
+        return (f.path, f.old_path, f.status, f.old_blob, f.new_blob)
+
+    assert sorted(map(listed, first.files)) == sorted(map(listed, outline.files))
+    shown = listed_outlines(first.files)
+    assert sorted(map(listed, shown)) == sorted(map(listed, outline.files))
+    assert all(f.outline and f.insertions == f.deletions == 0 and not f.hunks for f in shown)
+    # Sent as it is over the API: JSON arrays, read back the same.
+    assert FirstFile.model_validate_json(first.model_dump_json()) == first
+    # An outline read without it takes it in; one of other states does not.
+    bare = load_outline_in_tree_order(Context(store), task["id"], None, parse_first=False)
+    assert all(f.outline for f in bare.files)
+    assert with_first_file(bare, first).files == outline.files
+    assert first.diff_range is not None
+    moved = first.model_copy(
+        update={"diff_range": first.diff_range.model_copy(update={"new": "0" * 40})}
+    )
+    assert with_first_file(bare, moved) == bare
+    store.close()
+
+
 def test_a_file_whose_name_looks_like_a_pathspec_is_read_literally(
     seedbed: SeedbedCli, project: str, repo: Path, data_dir: Path
 ) -> None:
@@ -148,6 +195,11 @@ def test_since_last_review_of_a_running_task_reads_its_working_tree(
 
     assert data.live and data.since == tip
     assert [f.path for f in data.files] == ["second.txt"]
+    # Opening on it: no first file read beside a live diff, so the outline parses it.
+    ctx = Context(store)
+    assert load_first_in_tree_order(ctx, task["id"]) == FirstFile()
+    outline = load_outline_in_tree_order(ctx, task["id"], None, parse_first=False)
+    assert [(f.path, f.outline) for f in outline.files] == [("second.txt", False)]
     store.close()
 
 

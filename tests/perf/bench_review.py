@@ -13,7 +13,7 @@ an agent's finished task.
 Timed, in this process on the offscreen platform, with the engine host running (the
 reviewer reads through it, as in the app):
 - open: from `ReviewWindow(context, task_id)` (constructed, then shown) to the first
-  paint of the file list's viewport with rows (the outline: `git diff --numstat`), and,
+  paint of the file list's viewport with rows (`git diff --raw`; the counts follow), and,
   beside it, to the paint after the whole diff was parsed (diff_open_whole_diff_ms);
 - first file: from the same start to the first paint of the diff text's viewport with
   the first file's rows set (the blocks in view are highlighted before that paint), and,

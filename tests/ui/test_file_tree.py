@@ -13,7 +13,7 @@ from pytestqt.qtbot import QtBot
 from seedbed.domain.diffs import DiffLine, FileDiff, Hunk, LineKind, first_in_tree
 from seedbed.ui.review.file_list import FileList
 from seedbed.ui.review.file_model import VIEWED_FILE, FileListModel, Role, ViewedStore
-from seedbed.ui.review.file_tree import FileTreeModel, leaf_label
+from seedbed.ui.review.file_tree import FileTreeModel, count_label, leaf_label
 from seedbed.vcs.diffparse import parse_diff
 
 
@@ -269,3 +269,23 @@ def test_renames_and_binaries_are_shown(qtbot: QtBot, tmp_path: Path) -> None:
     qtbot.waitExposed(files)
     image = files.view.viewport().grab().toImage()  # every kind of row painted
     assert not image.isNull()
+
+
+def test_a_list_whose_counts_are_not_read_yet_shows_none(qtbot: QtBot, tmp_path: Path) -> None:
+    """The reviewer lists the files from `git diff --raw` before their counts are in."""
+    files = file_list(qtbot, tmp_path)
+    labels = {}
+    for row in range(len(FILES)):
+        node = files.tree.file_index(row).data(Role.NODE)
+        labels[node.path] = count_label(node, files.model.counted)
+    assert labels["src/pkg000/module_1.py"] == "+3 \u22120" and labels["lib/y.py"] == "+1 \u22120"
+    assert count_label(files.tree.dir_index("src/pkg000").data(Role.NODE), True) == "+5 \u22120"
+
+    files.set_files(1, FILES, "lib/y.py", counted=False)
+    assert not files.model.counted
+    assert files.current_file() is not None and files.current_file().path == "lib/y.py"
+    for row in range(len(FILES)):
+        assert count_label(files.tree.file_index(row).data(Role.NODE), files.model.counted) == ""
+    files.show()
+    qtbot.waitExposed(files)
+    assert not files.view.viewport().grab().toImage().isNull()

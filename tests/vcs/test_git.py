@@ -32,7 +32,7 @@ from seedbed.vcs import (
     worktree_exists,
 )
 from seedbed.vcs.diff import _parse_changes
-from seedbed.vcs.git import _glob_regex, _parse_worktree_list
+from seedbed.vcs.git import _glob_regex, _parse_worktree_list, merge_base_and_tip
 from seedbed.vcs.runner import configured_identity, parse_ident, seedbed_identity_note
 
 
@@ -104,6 +104,36 @@ def test_merge_base_is_the_fork_point(repo: Path, task: Path, g) -> None:
     g.commit_file(repo, "b.txt", "b\n")
     g.commit_file(task, "c.txt", "c\n")
     assert merge_base(repo, "main", "task") == fork
+
+
+def test_merge_base_and_tip_is_what_merge_base_and_rev_parse_say(repo: Path, task: Path, g) -> None:
+    """One git for both; with two merge bases (criss-cross merges), git merge-base's."""
+    g.commit_file(repo, "b.txt", "b\n")
+    g.commit_file(task, "c.txt", "c\n")
+    g.run(repo, "merge", "-q", "--no-edit", "task")
+    g.run(task, "merge", "-q", "--no-edit", "main~1")
+    g.commit_file(repo, "d.txt", "d\n")
+    g.commit_file(task, "e.txt", "e\n")
+    assert len(g.run(repo, "merge-base", "--all", "main", "task").split()) == 2
+    for base, tip in (("main", "task"), ("task", "main"), ("main", "refs/heads/task")):
+        expected = (g.run(repo, "merge-base", base, tip).strip(), g.head(repo, tip))
+        assert merge_base_and_tip(repo, base, tip) == expected
+    g.run(repo, "tag", "-a", "v1", "-m", "a tag", "main~1")  # a tag names its commit
+    merged = g.head(repo, "main~1")
+    assert merge_base_and_tip(repo, "main", "v1") == (merged, merged)
+
+
+def test_merge_base_and_tip_words_what_is_wrong(repo: Path, g) -> None:
+    with pytest.raises(UserError, match="unknown revision 'nope'"):
+        merge_base_and_tip(repo, "main", "nope")
+    with pytest.raises(UserError, match="unknown revision 'nope'"):
+        merge_base_and_tip(repo, "nope", "main")
+    g.run(repo, "checkout", "-q", "--orphan", "alone")
+    g.commit_file(repo, "z.txt", "z\n")
+    with pytest.raises(OperationError, match="main and alone have no common ancestor"):
+        merge_base_and_tip(repo, "main", "alone")
+    with pytest.raises(UserError, match="not a valid revision"):
+        merge_base_and_tip(repo, "main", "--output=x")
 
 
 def test_delete_branch_forces_and_tolerates_a_missing_branch(repo: Path, g) -> None:

@@ -24,7 +24,7 @@ from seedbed.core.review_agent import ReviewVerdict, parse_verdict
 from seedbed.core.transcript import final_words
 from seedbed.core.workspace import branch_exists, live_worktree, worktree_path
 from seedbed.domain.checks import shown_checks
-from seedbed.domain.diffs import Comment, FileDiff, first_in_tree
+from seedbed.domain.diffs import Comment, FileDiff, first_in_tree, tree_key
 from seedbed.domain.errors import SeedbedError, UserError
 from seedbed.domain.models import CheckResult, Model, Run, RunKind, Task
 from seedbed.store import Store
@@ -84,9 +84,14 @@ def _range(
         return vcs_diff.commit_range(project.path, reviewed, task.branch), False, reviewed
     if live is not None:
         return vcs_diff.worktree_range(live, task.base_branch), True, None
-    if not branch_exists(project, task):
-        raise UserError(f"the branch {task.branch} of task {task.id} no longer exists")
-    return vcs_diff.branch_range(project.path, task.base_branch, task.branch), False, None
+    try:  # one git: a branch that is gone is looked for only when that fails
+        found = vcs_diff.branch_range(project.path, task.base_branch, f"refs/heads/{task.branch}")
+    except SeedbedError:
+        if not branch_exists(project, task):
+            gone = f"the branch {task.branch} of task {task.id} no longer exists"
+            raise UserError(gone) from None
+        raise
+    return found, False, None
 
 
 def _radar_notes(store: Store, task: Task, files: list[FileDiff]) -> tuple[str, list[str]]:
@@ -195,15 +200,18 @@ def _with_base(store: Store, data: ReviewData) -> ReviewData:
 def load_outline(
     ctx: Context,
     task_id: int,
-    since_reviewed: bool,
+    since_reviewed: bool | None,
     first: Callable[[list[FileDiff]], FileDiff | None],
 ) -> ReviewData:
     """The task's files from `git diff --numstat` (outlines), the one `first` picks
     parsed, the summary, checks, budget and comments; no radar (it diffs other tasks).
-    `first` runs here, off the GUI thread: a pure function of the list."""
+    `first` runs here, off the GUI thread: a pure function of the list.
+
+    `since_reviewed` None: as the task stands, since its last review when it had one (a
+    window opening asks so, without first reading the task)."""
     store = ctx.store
     task = store.get_task(task_id)
-    diff_range, live, since = _range(store, task, since_reviewed)
+    diff_range, live, since = _range(store, task, since_reviewed is not False)
     files = vcs_diff.outline(diff_range)
     chosen = first(files)
     if chosen is not None and not chosen.binary:
@@ -223,9 +231,81 @@ def load_outline(
     return _with_base(store, _with_run(store, data))
 
 
-def load_outline_in_tree_order(ctx: Context, task_id: int, since_reviewed: bool) -> ReviewData:
-    """`load_outline` with the file the reviewer's tree shows first parsed (a verb)."""
-    return load_outline(ctx, task_id, since_reviewed, first_in_tree)
+def load_outline_in_tree_order(
+    ctx: Context, task_id: int, since_reviewed: bool | None = None, parse_first: bool = True
+) -> ReviewData:
+    """`load_outline` with the file the reviewer's tree shows first parsed (a verb); none
+    is with `parse_first` False (the window reads it beside: `load_first_in_tree_order`),
+    but for a live diff, which that leaves out."""
+    live = live_worktree(ctx.store.get_task(task_id)) is not None
+    chooser = first_in_tree if parse_first or live else _none
+    return load_outline(ctx, task_id, since_reviewed, chooser)
+
+
+def _none(_files: list[FileDiff]) -> FileDiff | None:
+    return None
+
+
+class FirstFile(Model):
+    """The file a reviewer shows first, parsed, the range it was read from, and the
+    changed files without their counts (`vcs.diff.changed_paths`: sent as JSON arrays,
+    which read back in a fraction of the time of as many FileDiffs)."""
+
+    file: FileDiff | None = None
+    diff_range: vcs_diff.DiffRange | None = None
+    files: list[vcs_diff.ListedFile] = Field(default_factory=list)
+
+
+def listed_outlines(files: list[vcs_diff.ListedFile]) -> list[FileDiff]:
+    """The listed files as outlines without counts. (Checked: pydantic's
+    `model_construct` was 20-40 times slower here, inspecting the `default_factory`
+    signatures of every model it builds.)"""
+    return [
+        FileDiff(
+            path=f.path,
+            old_path=f.old_path,
+            status=f.status,
+            old_blob=f.old_blob,
+            new_blob=f.new_blob,
+            outline=True,
+        )
+        for f in files
+    ]
+
+
+def load_first_in_tree_order(
+    ctx: Context, task_id: int, since_reviewed: bool | None = None
+) -> FirstFile:
+    """The file `load_outline_in_tree_order` parses, read beside it (a verb), and the
+    list it was picked from: `git diff --raw`, which reads no file, so the window shows
+    the list and lays this file out while the outline's counts are read. Nothing for
+    a live diff (its working tree would be snapshot twice), a diff without files, or
+    when it cannot be read (the outline says why)."""
+    store = ctx.store
+    try:
+        task = store.get_task(task_id)
+        if live_worktree(task) is not None:
+            return FirstFile()
+        diff_range, _live, _since = _range(store, task, since_reviewed is not False)
+        files = vcs_diff.changed_paths(diff_range)
+        chosen = min(files, key=lambda f: tree_key(f.path), default=None)
+        found = None
+        if chosen is not None:
+            picked = FileDiff(path=chosen.path, old_path=chosen.old_path, status=chosen.status)
+            found = _parse_one(diff_range, picked)
+    except SeedbedError:
+        return FirstFile()
+    return FirstFile(file=found, diff_range=diff_range, files=files)
+
+
+def with_first_file(data: ReviewData, first: FirstFile) -> ReviewData:
+    """The outline with the file read beside it in place of its entry, when both read
+    the same two states (else as it is: its file is read when shown)."""
+    found = first.file
+    if found is None or first.diff_range is None or first.diff_range != data.diff_range:
+        return data
+    files = [found if f.outline and f.path == found.path else f for f in data.files]
+    return data.model_copy(update={"files": files})
 
 
 def _parse_one(diff_range: vcs_diff.DiffRange, file: FileDiff) -> FileDiff | None:

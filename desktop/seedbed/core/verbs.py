@@ -105,6 +105,7 @@ VERBS: dict[str, Callable[..., Any]] = {
     "task_detail.task_detail": task_detail.task_detail,
     "review_data.load_review": review_data.load_review,
     "review_data.load_outline_in_tree_order": review_data.load_outline_in_tree_order,
+    "review_data.load_first_in_tree_order": review_data.load_first_in_tree_order,
     "review_data.load_comments": review_data.load_comments,
     "review_data.load_file": review_data.load_file,
     "review_data.read_blob": review_data.read_blob,

@@ -14,7 +14,7 @@ from seedbed.domain.diffs import FileDiff
 from seedbed.domain.errors import OperationError
 from seedbed.domain.models import DiffStat, FileChange, Model
 from seedbed.vcs.diffparse import NO_CAPS, parse_diff
-from seedbed.vcs.git import merge_base, rev_parse
+from seedbed.vcs.git import merge_base, merge_base_and_tip, rev_parse
 from seedbed.vcs.runner import DIFF_OPTIONS, PATHS_RAW, run_git
 
 # Diffs
@@ -118,11 +118,11 @@ def _stat(changes: list[FileChange]) -> DiffStat:
 
 def diff_text(repo: Path, base: str, branch: str) -> str:
     """Unified diff of what `branch` changed since it left `base` (merge-base → branch)."""
-    return _diff_text(repo, merge_base(repo, base, branch), rev_parse(repo, branch))
+    return _diff_text(repo, *merge_base_and_tip(repo, base, branch))
 
 
 def diff_files(repo: Path, base: str, branch: str) -> list[FileChange]:
-    return _diff_files(repo, merge_base(repo, base, branch), rev_parse(repo, branch))
+    return _diff_files(repo, *merge_base_and_tip(repo, base, branch))
 
 
 def diff_stat(repo: Path, base: str, branch: str) -> DiffStat:
@@ -202,7 +202,8 @@ class DiffRange(Model):
 
 def branch_range(repo: Path, base: str, branch: str) -> DiffRange:
     """merge-base(base, branch) → the branch tip."""
-    return DiffRange(cwd=repo, old=merge_base(repo, base, branch), new=rev_parse(repo, branch))
+    old, new = merge_base_and_tip(repo, base, branch)
+    return DiffRange(cwd=repo, old=old, new=new)
 
 
 def worktree_range(worktree: Path, base: str) -> DiffRange:
@@ -243,6 +244,48 @@ def outline(diff_range: DiffRange) -> list[FileDiff]:
         )
         for r in records
     ]
+
+
+class ListedFile(NamedTuple):
+    """One file as `git diff --raw` lists it: no counts (no file is read for it)."""
+
+    path: str
+    old_path: str | None
+    status: str
+    old_blob: str | None
+    new_blob: str | None
+
+
+def changed_paths(diff_range: DiffRange) -> list[ListedFile]:
+    """Every changed file with its status, paths and blob ids (`git diff --raw`, which
+    reads no file): to show and pick from while the counts are read."""
+    out = run_git(
+        diff_range.cwd,
+        *PATHS_RAW,
+        "diff",
+        *DIFF_OPTIONS,
+        "--raw",
+        "--no-abbrev",
+        "-z",
+        diff_range.old,
+        diff_range.new,
+    )
+    fields = out.split("\0")
+    files: list[ListedFile] = []
+    i = 0
+    while i < len(fields):
+        if not fields[i].startswith(":"):
+            i += 1
+            continue
+        _old_mode, _new_mode, old_blob, new_blob, letters = fields[i][1:].split()
+        letter = letters[0]
+        renamed = letter in "RC"
+        path, old_path = (fields[i + 2], fields[i + 1]) if renamed else (fields[i + 1], None)
+        old = None if letter == "A" else old_blob
+        new = None if letter == "D" else new_blob
+        files.append(ListedFile(path, old_path, letter, old, new))
+        i += 3 if renamed else 2
+    return files
 
 
 def parsed(

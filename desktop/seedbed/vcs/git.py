@@ -103,6 +103,28 @@ def rev_parse(repo: Path, rev: str) -> str:
 
 
 def merge_base(repo: Path, a: str, b: str) -> str:
+    return merge_base_and_tip(repo, a, b)[0]
+
+
+def merge_base_and_tip(repo: Path, base: str, tip: str) -> tuple[str, str]:
+    """(merge-base(base, tip), the commit `tip` names) from one git: `rev-parse
+    base...tip` prints tip's commit, base's, then each merge base after a `^`, the one
+    `git merge-base` picks first. When it cannot (an unknown name, no common ancestor),
+    the names are read one by one, so that the error says which."""
+    check_name(base, "revision")
+    check_name(tip, "revision")
+    if ".." not in base and ".." not in tip:  # "a..b...c" would not split where meant
+        try:
+            out = run_git(repo, "rev-parse", f"{base}^{{commit}}...{tip}^{{commit}}")
+        except GitError:
+            out = ""
+        found = out.split()
+        if len(found) >= 3 and found[2].startswith("^"):
+            return found[2][1:], found[0]
+    return _merge_base(repo, base, tip), rev_parse(repo, tip)
+
+
+def _merge_base(repo: Path, a: str, b: str) -> str:
     sha_a, sha_b = rev_parse(repo, a), rev_parse(repo, b)
     try:
         return run_git(repo, "merge-base", sha_a, sha_b).strip()

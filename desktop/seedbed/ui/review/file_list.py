@@ -63,13 +63,16 @@ class FileList(QWidget):
         self.view.collapsed.connect(self._on_view_collapsed)
         self.view.expanded.connect(self._on_view_expanded)
 
-    def set_files(self, task_id: int, files: list[FileDiff], keep: str | None) -> None:
+    def set_files(
+        self, task_id: int, files: list[FileDiff], keep: str | None, counted: bool = True
+    ) -> None:
         """Show these files; `keep` stays current when it is still there (and passes the
         filter), else the first file shown is. A refresh that keeps the file keeps the
-        list where the user scrolled it (a live diff is read every few seconds)."""
+        list where the user scrolled it (a live diff is read every few seconds).
+        `counted` False: their counts are not known yet, and not shown."""
         bar = self.view.verticalScrollBar()
         scrolled = bar.value()
-        self.model.set_files(task_id, files)
+        self.model.set_files(task_id, files, counted)
         self._open_directories()
         row = self.model.row_of(keep) if keep else -1
         if row < 0 or not self.tree.shows(row):

@@ -112,10 +112,13 @@ class FileListModel(QAbstractListModel):
         self.viewed = viewed
         self.task_id = 0
         self._files: list[FileDiff] = []
+        # False: the files' counts are not read yet (a list from `git diff --raw`).
+        self.counted = True
 
-    def set_files(self, task_id: int, files: list[FileDiff]) -> None:
+    def set_files(self, task_id: int, files: list[FileDiff], counted: bool = True) -> None:
         self.beginResetModel()
         self.task_id = task_id
+        self.counted = counted
         self.viewed.forget_keys()
         self._files = sorted(files, key=lambda f: tree_key(f.path))
         self.endResetModel()

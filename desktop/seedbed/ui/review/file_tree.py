@@ -131,6 +131,7 @@ class FileTreeModel(QAbstractItemModel):
         self.needle = ""
         self.dirs: dict[str, Node] = {}  # by path
         self._nodes: list[Node] = [Node("", "")]
+        self._flags: list[Qt.ItemFlag] = [Qt.ItemFlag.NoItemFlags]  # by node id
         self._leaves: dict[int, Node] = {}  # by flat row
         source.modelAboutToBeReset.connect(self.beginResetModel)
         source.modelReset.connect(self._on_source_model_reset)
@@ -145,6 +146,8 @@ class FileTreeModel(QAbstractItemModel):
 
     def _build(self) -> None:
         self._nodes = build_tree(self.source.files(), self.needle)
+        self._flags = [DIR_FLAGS if n.is_dir else FILE_FLAGS for n in self._nodes]
+        self._flags[0] = Qt.ItemFlag.NoItemFlags
         self._leaves = {n.file_row: n for n in self._nodes if not n.is_dir}
         self.dirs = {n.path: n for n in self._nodes[1:] if n.is_dir}
 
@@ -179,15 +182,16 @@ class FileTreeModel(QAbstractItemModel):
     def _index_of(self, node: Node) -> QModelIndex:
         return self.createIndex(node.row, 0, node.id)
 
+    # A view asks these of every row, again and again (an invalid index's internal id
+    # is 0: the root's): as few calls into Qt as can be.
+
     def index(self, row: int, column: int, parent: Index = QModelIndex()) -> QModelIndex:  # noqa: B008
-        node = self._nodes[parent.internalId()] if parent.isValid() else self._nodes[0]
-        if column != 0 or not 0 <= row < len(node.children):
+        children = self._nodes[parent.internalId()].children
+        if column != 0 or not 0 <= row < len(children):
             return QModelIndex()
-        return self._index_of(node.children[row])
+        return self.createIndex(row, 0, children[row].id)
 
     def parent(self, child: Index) -> QModelIndex:  # type: ignore[override]
-        if not child.isValid():
-            return QModelIndex()
         up = self._nodes[child.internalId()].parent_id
         return QModelIndex() if up == 0 else self._index_of(self._nodes[up])
 
@@ -201,9 +205,7 @@ class FileTreeModel(QAbstractItemModel):
         return 1
 
     def flags(self, index: Index) -> Qt.ItemFlag:
-        if not index.isValid():
-            return Qt.ItemFlag.NoItemFlags
-        return DIR_FLAGS if self._nodes[index.internalId()].is_dir else FILE_FLAGS
+        return self._flags[index.internalId()]
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         node = self.node_at(index)
@@ -280,10 +282,10 @@ class FileDelegate(QStyledItemDelegate):
         muted = text_color if selected else theme.muted(palette)
         rect = option.rect.adjusted(4, 0, -4, 0)
         file: FileDiff | None = index.data(Role.ITEM)
+        model = index.model()
+        counted = not isinstance(model, FileTreeModel) or model.source.counted
         if file is None:
-            changed = node.insertions or node.deletions  # renames and binaries alone: 0
-            counts = f"+{node.insertions} \u2212{node.deletions}" if changed else ""
-            right = _draw_counts(painter, option, rect, counts, muted)
+            right = _draw_counts(painter, option, rect, count_label(node, counted), muted)
             name_rect = QRect(rect.left(), rect.top(), right - 6 - rect.left(), rect.height())
             painter.setPen(text_color)
             name = option.fontMetrics.elidedText(
@@ -291,7 +293,8 @@ class FileDelegate(QStyledItemDelegate):
             )
             painter.drawText(name_rect, Qt.AlignmentFlag.AlignVCenter, name)
         else:
-            self._paint_file(painter, option, index, file, rect, (text_color, muted))
+            colors = (text_color, muted)
+            self._paint_file(painter, option, index, file, rect, colors, count_label(node, counted))
         painter.restore()
 
     def _paint_file(
@@ -302,6 +305,7 @@ class FileDelegate(QStyledItemDelegate):
         file: FileDiff,
         rect: QRect,
         colors: tuple[QColor, QColor],
+        counts: str,
     ) -> None:
         text_color, muted = colors
         box = QStyleOptionViewItem(option)
@@ -324,7 +328,6 @@ class FileDelegate(QStyledItemDelegate):
         painter.setPen(letter or status_color(option.palette, file.status))
         letter_rect = QRect(x, rect.top(), metrics.horizontalAdvance("M") + 4, rect.height())
         painter.drawText(letter_rect, Qt.AlignmentFlag.AlignVCenter, file.status)
-        counts = "bin" if file.binary else f"+{file.insertions} \u2212{file.deletions}"
         right = _draw_counts(painter, option, rect, counts, muted)
         name_rect = QRect(letter_rect.right() + 2, rect.top(), 0, rect.height())
         name_rect.setRight(right - 6)
@@ -339,6 +342,19 @@ class FileDelegate(QStyledItemDelegate):
         painter.setPen(muted if viewed else text_color)
         elided = metrics.elidedText(name, Qt.TextElideMode.ElideMiddle, name_rect.width())
         painter.drawText(name_rect, Qt.AlignmentFlag.AlignVCenter, elided)
+
+
+def count_label(node: Node, counted: bool) -> str:
+    """A row's counts: a file's lines added and removed ("bin" for a binary), a
+    directory's sums of its files' (nothing when both are 0: renames alone); nothing
+    while not `counted`."""
+    if not counted:
+        return ""
+    if node.file is not None and node.file.binary:
+        return "bin"
+    if node.file is None and not (node.insertions or node.deletions):
+        return ""
+    return f"+{node.insertions} \u2212{node.deletions}"
 
 
 def _draw_counts(

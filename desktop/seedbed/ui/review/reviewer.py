@@ -22,18 +22,20 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from seedbed.core import reads
 from seedbed.core.review_data import (
+    FirstFile,
     ReviewData,
+    listed_outlines,
     load_file,
+    load_first_in_tree_order,
     load_outline_in_tree_order,
     load_review,
     prefilled_message,
     read_blob,
     read_new_lines,
+    with_first_file,
 )
 from seedbed.domain.diffs import Comment, FileDiff
-from seedbed.domain.models import Task
 from seedbed.ui.common.actions import add_action
 from seedbed.ui.common.background import BackgroundCall
 from seedbed.ui.common.context import AppContext
@@ -83,6 +85,12 @@ class ReviewWindow(QWidget):
         # The review's reads: a reload (or closing) drops answers to the earlier ones.
         self._loading = BackgroundCall(context.host, self)
         self._loading.failed.connect(self._on_loading_failed)
+        # Asked first: the engine reads the outline while the widgets are built. Since
+        # the last review or not, as the task stands (the answer sets the box).
+        self._since_set = False
+        self._first: FirstFile | None = None  # the first file, read beside the outline
+        self._early_outline: ReviewData | None = None  # an outline that came before it
+        self._load_outline()
         self._uncapped: set[str] = set()
         self._prefill = ""
         self._frozen = False
@@ -145,21 +153,6 @@ class ReviewWindow(QWidget):
         self.since_box.toggled.connect(self._on_since_box_toggled)
         context.bridge.tasks_changed.connect(self._on_bridge_tasks_changed)
         context.bridge.events_appended.connect(self._on_bridge_events_appended)
-        # After a round of requested changes, what changed since is what to read: the
-        # task says whether there was one; the first load waits for that answer.
-        self._loading.run(reads.get_task, task_id, on_done=self._on_task_read)
-        self._loading.failed.connect(self._on_first_read_failed)
-
-    def _on_task_read(self, task: Task) -> None:
-        self._loading.failed.disconnect(self._on_first_read_failed)
-        self.since_box.blockSignals(True)
-        self.since_box.setChecked(task.reviewed_commit is not None)
-        self.since_box.blockSignals(False)
-        self.reload()
-
-    def _on_first_read_failed(self, _message: str) -> None:
-        self._loading.failed.disconnect(self._on_first_read_failed)
-        self.reload()
 
     def _build_decision(self) -> None:
         self.decision = DecisionPanel(self.context, self)
@@ -194,14 +187,40 @@ class ReviewWindow(QWidget):
         self._loading.drop()
         self._whole_timer.stop()
         if self.data is None:
-            self._loading.join(
-                load_outline_in_tree_order,
-                self.task_id,
-                self.since_box.isChecked(),
-                on_done=self._on_outline,
-            )
+            self._load_outline()
             return
         self._load_whole()
+
+    def _load_outline(self) -> None:
+        """The outline, for the current load; since the last review as the box says
+        once an answer set it, else as the task stands. Beside it, the first file alone:
+        it is laid out while the engine counts the lines of every file."""
+        since = self.since_box.isChecked() if self._since_set else None
+        self._first = None
+        self._early_outline = None
+        self._loading.join(
+            load_outline_in_tree_order, self.task_id, since, False, on_done=self._on_outline
+        )
+        self._loading.join(
+            load_first_in_tree_order, self.task_id, since, on_done=self._on_first_file
+        )
+
+    def _on_first_file(self, first: FirstFile) -> None:
+        """Show the list (its counts follow) and the first file at once; an outline
+        that came before it goes in now."""
+        self._first = first
+        if self.data is None and first.file is not None and first.diff_range is not None:
+            self.files.file_selected.disconnect(self._on_files_file_selected)
+            try:  # the file shown is the one parsed, not the list's outline of it
+                listed = listed_outlines(first.files)
+                self.files.set_files(self.task_id, listed, first.file.path, counted=False)
+            finally:
+                self.files.file_selected.connect(self._on_files_file_selected)
+            self.diff.blob_reader = functools.partial(read_blob, first.diff_range.cwd)
+            self.diff.set_file(first.file)
+        early, self._early_outline = self._early_outline, None
+        if early is not None:
+            self._on_outline(early)
 
     def _load_whole(self) -> None:
         """The whole diff, for the current load (a reload drops it)."""
@@ -214,7 +233,10 @@ class ReviewWindow(QWidget):
         )
 
     def _on_outline(self, data: ReviewData) -> None:
-        self._on_loaded(data)
+        if self._first is None:  # its first file is on the way: shown with it
+            self._early_outline = data
+            return
+        self._on_loaded(with_first_file(data, self._first))
         # The whole diff once this first frame is out: parsing it competes for the GIL.
         self._whole_timer.start(WHOLE_AFTER_MS)
 
@@ -238,6 +260,12 @@ class ReviewWindow(QWidget):
         first = self.data is None
         self.data = data
         task = data.task
+        if not self._since_set:
+            # After a round of requested changes, what changed since is what to read.
+            self._since_set = True
+            self.since_box.blockSignals(True)
+            self.since_box.setChecked(task.reviewed_commit is not None)
+            self.since_box.blockSignals(False)
         live = " — live, the agent is working" if data.live else ""
         since = f" — since {data.since[:10]}" if data.since else ""
         state = task.state.value.replace("_", " ")
