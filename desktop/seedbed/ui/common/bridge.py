@@ -67,8 +67,13 @@ class Bridge(QObject):
     # -- called on the engine thread -------------------------------------------------
 
     def note_task(self, task_id: int) -> None:
+        self.note_tasks([task_id])
+
+    def note_tasks(self, task_ids: list[int]) -> None:
+        if not task_ids:
+            return
         with self._lock:
-            self._tasks.add(task_id)
+            self._tasks.update(task_ids)
             wake = self._arm()
         if wake:
             self._woken.emit()
