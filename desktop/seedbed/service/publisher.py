@@ -38,7 +38,7 @@ from seedbed.service.topics import (
     TasksChanged,
 )
 
-PUBLISH_EVERY_S = 0.1
+PUBLISH_EVERY_S = 0.05  # the bridge gathers 50 ms too: a log view refreshes as often
 
 Publish = Callable[[str, Any], None]
 Absorb = Callable[[set[int], bool], Awaitable[None]]

@@ -7,7 +7,7 @@
 
 A client reloads what it shows of a task, a project list or a log from these; they are
 hints, never the data itself. "tasks" and "events" are gathered and each change told
-once (service/publisher.py), at most every 0.1 s.
+once (service/publisher.py), at most every 0.05 s.
 """
 
 from __future__ import annotations
