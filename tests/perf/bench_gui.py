@@ -254,6 +254,9 @@ def _flood(quick: bool, loaded: bool) -> Figures:
         if result.returncode != 0:
             raise RuntimeError(f"the window exited {result.returncode}: {result.stderr[-2000:]}")
         found = json.loads(result.stdout)
+        for line in result.stderr.splitlines():
+            if line.startswith("diag: "):  # SEEDBED_PERF_DIAG=1
+                log(line)
         beats = [(float(g), float(t)) for g, t in found["beats"]]
         # All twenty emitting: from the last first line to the first last line (the
         # stored events' own stamps; the engine has stopped, so nothing writes).

@@ -11,19 +11,27 @@ of each process, and the engine's pid. Nothing here reads SQLite: this process i
 window and only the window.
 
 With SEEDBED_PERF_PROFILE=FILE, the GUI thread runs under cProfile and its stats are
-dumped to FILE (to see what the stalls cost).
+dumped to FILE (to see what the stalls cost). With SEEDBED_PERF_DIAG=1 it also writes
+"diag:" lines to stderr (bench_gui logs them): the longest gaps each with the GUI
+thread's own CPU time within it (a gap much longer than its CPU is waiting: for a core,
+the GIL or a blocking call), the CPU seconds of each of its threads and of the engine
+process, and the garbage collector's collections.
 """
 
 from __future__ import annotations
 
 import cProfile
+import gc
 import json
 import os
 import sys
+import threading
 import time
 from pathlib import Path
+from typing import Any
 
 RSS_EVERY_S = 0.5
+DIAG = bool(os.environ.get("SEEDBED_PERF_DIAG"))
 
 
 def rss_mb(pid: int | str) -> float:
@@ -35,6 +43,50 @@ def rss_mb(pid: int | str) -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return 0.0
+
+
+def cpu_s(stat_path: str) -> float:
+    """utime + stime of a /proc/…/stat, in seconds."""
+    try:
+        text = Path(stat_path).read_text()
+    except OSError:
+        return 0.0
+    fields = text[text.rindex(")") + 2 :].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class Collections:
+    """The garbage collector's collections: generation, seconds, thread."""
+
+    def __init__(self) -> None:
+        self.seen: list[tuple[int, float, str]] = []
+        self._started = 0.0
+
+    def __call__(self, phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+        else:
+            took = time.perf_counter() - self._started
+            self.seen.append((info["generation"], took, threading.current_thread().name))
+
+
+def write_diag(gaps: list[tuple[float, float]], collections: Collections, engine_pid: int) -> None:
+    longest = ", ".join(f"{g * 1000:.0f}/{c * 1000:.0f}" for g, c in sorted(gaps)[::-1][:12])
+    sys.stderr.write(f"diag: longest gaps (wall ms/GUI-thread CPU ms): {longest}\n")
+    names = {t.native_id: t.name for t in threading.enumerate()}
+    threads = ", ".join(
+        f"{names.get(int(tid), tid)} {cpu_s(f'/proc/self/task/{tid}/stat'):.2f}"
+        for tid in sorted(os.listdir("/proc/self/task"))
+    )
+    engine = cpu_s(f"/proc/{engine_pid}/stat")
+    sys.stderr.write(f"diag: CPU s: {threads}; engine process {engine:.2f}\n")
+    seen = collections.seen
+    oldest = sum(1 for generation, _s, _t in seen if generation == 2)
+    longest_gc = max((s for _g, s, _t in seen), default=0.0) * 1000
+    sys.stderr.write(
+        f"diag: gc: {len(seen)} collections, {oldest} of generation 2,"
+        f" longest {longest_gc:.0f} ms\n"
+    )
 
 
 def main(argv: list[str]) -> int:
@@ -52,6 +104,9 @@ def main(argv: list[str]) -> int:
     from seedbed.ui.window.main_window import MainWindow
 
     tune_process()  # as `seedbed gui` does
+    collections = Collections()
+    if DIAG:
+        gc.callbacks.append(collections)
     app = QApplication(sys.argv[:1])
     context = AppContext.open(data_dir)  # starts the engine, detached, when none runs
     hello = launch.answering(data_dir)
@@ -61,14 +116,16 @@ def main(argv: list[str]) -> int:
     window.show()
 
     beats: list[tuple[float, float]] = []
-    last = [time.perf_counter()]
+    gaps: list[tuple[float, float]] = []  # (wall, this thread's CPU) of each beat
+    last = [time.perf_counter(), time.thread_time()]
     measuring = [False]
 
     def beat() -> None:
-        now = time.perf_counter()
+        now, cpu = time.perf_counter(), time.thread_time()
         if measuring[0]:
             beats.append((now - last[0], time.time()))
-        last[0] = now
+            gaps.append((now - last[0], cpu - last[1]))
+        last[:] = [now, cpu]
 
     heartbeat = QTimer()
     heartbeat.setTimerType(Qt.TimerType.PreciseTimer)
@@ -88,7 +145,7 @@ def main(argv: list[str]) -> int:
         done = sum(1 for t in tasks if t.state is TaskState.AWAITING_REVIEW)
         if running and not measuring[0]:
             measuring[0] = True
-            last[0] = time.perf_counter()
+            last[:] = [time.perf_counter(), time.thread_time()]
         if running == runs and time.monotonic() - sampled[0] >= RSS_EVERY_S:
             sampled[0] = time.monotonic()
             peak["gui"] = max(peak["gui"], rss_mb("self"))
@@ -114,6 +171,8 @@ def main(argv: list[str]) -> int:
     QTimer.singleShot(int(timeout_s * 1000), loop.quit)
     loop.exec()
     checker.stop()
+    if DIAG:
+        write_diag(gaps, collections, engine_pid)
     heartbeat.stop()
     window.hide()
     context.close()  # the engine goes on: the benchmark stops it

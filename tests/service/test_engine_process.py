@@ -44,14 +44,14 @@ def wait_for(check: Any, timeout: float, what: str) -> Any:
 
 
 def heard_task(client: SyncClient, task_id: int, timeout: float = 5.0) -> bool:
-    """True once `client` receives a "tasks" notification for `task_id`."""
+    """True once `client` receives a "tasks" notification naming `task_id`."""
     deadline = time.monotonic() + timeout
     while (left := deadline - time.monotonic()) > 0:
         try:
             note: Notification = client.receive(timeout=left)
         except TimeoutError:
             return False
-        if note.params["topic"] == "tasks" and note.params["payload"]["task_id"] == task_id:
+        if note.params["topic"] == "tasks" and task_id in note.params["payload"]["task_ids"]:
             return True
     return False
 
@@ -134,8 +134,10 @@ def test_real_verbs_over_the_socket(
             return bool(task["state"] == "awaiting_review")
 
         wait_for(reviewable, 15, "the started task ran and awaits review")
-        told = heard(client, "events", timeout=5)
-        assert told is not None and told["task_id"] == first["id"]
+        heard_events = heard(client, "events", timeout=5)
+        assert heard_events is not None
+        told = heard_events["runs"][0]
+        assert told["task_id"] == first["id"]
         assert told["run_id"] > 0 and 0 <= told["first"] <= told["last"]
     assert "hi.txt" in seedbed.ok("task", "diff", str(first["id"])).out
 

@@ -9,8 +9,15 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt
-from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent, QImage
+from PySide6.QtCore import QEvent, QMimeData, QObject, QPoint, QPointF, Qt
+from PySide6.QtGui import (
+    QDragEnterEvent,
+    QDragMoveEvent,
+    QDropEvent,
+    QImage,
+    QPaintEvent,
+    QRegion,
+)
 from PySide6.QtWidgets import QApplication, QMessageBox
 from pytestqt.qtbot import QtBot
 
@@ -18,6 +25,7 @@ from seedbed.domain.models import Phase, TaskState
 from seedbed.ui.board import board_view
 from seedbed.ui.board.board import Board
 from seedbed.ui.board.board_model import Role
+from seedbed.ui.board.card_delegate import CardDelegate
 from seedbed.ui.board.moves import COLUMNS
 from seedbed.ui.common import format as fmt
 from seedbed.ui.common.context import AppContext
@@ -500,3 +508,48 @@ def test_queued_tasks_are_counted_apart_from_the_running_ones(
     assert proxy.rowCount() == 3
     seedbed.ok("task", "stop", str(working))
     harness.qtbot.waitUntil(lambda: header.text() == "Running  0 · 2 queued", timeout=5000)
+
+
+class PaintRegions(QObject):
+    """Notes the region of each paint event of a widget."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.regions: list[QRegion] = []
+
+    def eventFilter(self, _watched: QObject, event: QEvent) -> bool:
+        if isinstance(event, QPaintEvent):
+            self.regions.append(QRegion(event.region()))
+        return False
+
+
+def test_the_seconds_tick_repaints_only_the_elapsed_times(harness: Harness) -> None:
+    harness.board._tick.stop()  # ticked by hand below, once the card is still
+    task_id = harness.add("Slow", "slow", start=True)
+    harness.qtbot.waitUntil(
+        lambda: harness.context.store.get_task(task_id).phase.value == "implementing",
+        timeout=RUN_TIMEOUT_MS,
+    )
+    view = harness.board.columns[TaskState.RUNNING]
+    delegate = view.itemDelegate()
+    assert isinstance(delegate, CardDelegate)
+    harness.qtbot.waitUntil(
+        lambda: (
+            (card := harness.board.model.card(task_id)) is not None
+            and card.task.phase.value == "implementing"
+            and delegate.elapsed_spot(task_id) is not None
+        ),
+        timeout=5000,
+    )
+    harness.qtbot.wait(300)  # the card's own repaints are over
+    spot = delegate.elapsed_spot(task_id)
+    assert spot is not None
+    card = view.visualRect(view.column_model().mapFromSource(harness.board.model.index_of(task_id)))
+    paints = PaintRegions()
+    view.viewport().installEventFilter(paints)
+    harness.board._on_tick_timeout()
+    harness.qtbot.waitUntil(lambda: bool(paints.regions), timeout=3000)
+    painted = paints.regions[0].boundingRect()
+    assert painted == spot.translated(card.topLeft())
+    assert painted.height() < card.height() and painted.width() < card.width()
+    harness.seedbed.ok("task", "stop", str(task_id))

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
+from concurrent.futures import Future
 from pathlib import Path
 
 import pytest
@@ -240,3 +242,47 @@ def test_callbacks_stay_on_the_gui_thread(
         assert all("done" not in repr(cb) for cb in getattr(future, "_done_callbacks", []))
     finally:
         host.stop()
+
+
+def test_a_burst_of_finished_calls_wakes_the_gui_thread_once(qtbot: QtBot) -> None:
+    bridge = Bridge()
+    gui = threading.get_ident()
+    got: list[tuple[int, int, int]] = []
+    wakes: list[int] = []
+    bridge._calls_finished.connect(lambda: wakes.append(1))
+
+    def done(i: int) -> Callable[[int], None]:
+        return lambda value: got.append((i, value, threading.get_ident()))
+
+    tokens = [bridge.register(done(i), None, None) for i in range(500)]
+
+    def finish() -> None:
+        for i, token in enumerate(tokens):
+            future: Future[int] = Future()
+            future.set_result(2 * i)
+            bridge.deliver(token, future)
+
+    worker = threading.Thread(target=finish)
+    worker.start()
+    worker.join()
+    qtbot.waitUntil(lambda: len(got) == 500)
+    assert got == [(i, 2 * i, gui) for i in range(500)]  # in order, on the GUI thread
+    assert len(wakes) == 1
+
+
+def test_a_failing_callback_leaves_the_others_of_its_burst(qtbot: QtBot) -> None:
+    bridge = Bridge()
+    got: list[int] = []
+    tokens = [bridge.register(got.append, None, None) for _ in range(3)]
+    failing = bridge.register(None, None, None)  # no on_error: the error is raised
+    with qtbot.capture_exceptions() as caught:
+        for i, token in enumerate([tokens[0], failing, tokens[1], tokens[2]]):
+            future: Future[int] = Future()
+            if token == failing:
+                future.set_exception(UserError("no task with id 9"))
+            else:
+                future.set_result(i)
+            bridge.deliver(token, future)
+        qtbot.waitUntil(lambda: len(got) == 3)
+    assert got == [0, 2, 3]
+    assert [str(exc) for _kind, exc, _tb in caught] == ["no task with id 9"]

@@ -43,7 +43,7 @@ class FunctionVerb:
     def bind(self, *args: Any, **kwargs: Any) -> BaseModel:
         """The params of a call written `function(ctx, *args, **kwargs)`, without the ctx.
         Raises TypeError as the function would for arguments it does not take."""
-        bound = inspect.signature(self.function).bind(None, *args, **kwargs)
+        bound = _signature(self.function).bind(None, *args, **kwargs)
         values = dict(bound.arguments)
         values.pop(next(iter(values)))  # the context
         return self.params.model_validate(values)
@@ -53,6 +53,11 @@ class FunctionVerb:
         return self.function(
             ctx, **{name: getattr(params, name) for name in self.params.model_fields}
         )
+
+
+@cache
+def _signature(function: Callable[..., Any]) -> inspect.Signature:
+    return inspect.signature(function)
 
 
 @cache

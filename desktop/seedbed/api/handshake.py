@@ -8,6 +8,7 @@ header, 401 for a wrong token. The client, which knows its own version and what 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -178,4 +179,15 @@ def typed(result: Any, value: Any) -> Any:
         return value
     if isinstance(result, type) and issubclass(result, BaseModel):
         return result.model_validate(value)
-    return TypeAdapter(result).validate_python(value)
+    try:
+        adapter = _adapter(result)
+    except TypeError:  # a type that cannot be a key (none of the verbs' today)
+        adapter = TypeAdapter(result)
+    return adapter.validate_python(value)
+
+
+@functools.cache
+def _adapter(result: Any) -> TypeAdapter[Any]:
+    """One adapter per result type: building one builds its schema, a cost paid on the
+    client's thread (the window's, beside its GUI thread) at every call otherwise."""
+    return TypeAdapter(result)

@@ -9,7 +9,7 @@ another connection commits, and only then compares the tasks' versions.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -79,6 +79,27 @@ class StoreWatcher:
         self._newest_run = max([self._newest_run, *(run_id for run_id, _live in runs)])
         # Running ones stay watched, events or not yet; ended ones were told their end.
         self._seqs = {r: seqs.get(r, self._seqs.get(r, -1)) for r in running}
+
+    def absorb(self, task_ids: Iterable[int], projects: bool = False) -> None:
+        """Take these tasks' versions as they are now (and the projects' when `projects`)
+        as told: their changes so far are being told (service/publisher.py), so only a
+        later change is told from here. On the watcher's thread (`absorbed`)."""
+        if self._version is None:
+            return  # before the baseline: nothing is told of what it will read
+        ids = set(task_ids)
+        if ids:
+            versions = self.store.task_versions()
+            for task_id in ids:
+                if task_id in versions:
+                    self._tasks[task_id] = versions[task_id]
+                else:
+                    self._tasks.pop(task_id, None)
+        if projects:
+            self._projects = self.store.project_signature()
+
+    async def absorbed(self, task_ids: Iterable[int], projects: bool) -> None:
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(self._thread, self.absorb, task_ids, projects)
 
     async def watch(self) -> None:
         while True:

@@ -35,18 +35,15 @@ from seedbed.domain.models import Control, TaskState
 from seedbed.engine.engine import Engine
 from seedbed.engine.watcher import StoreWatcher
 from seedbed.service.notify import Notifier
+from seedbed.service.publisher import Publisher
 from seedbed.service.topics import (
     CHANGES,
-    EVENTS,
-    PROJECTS,
     STATUS,
     STOP,
     STOP_RUNS,
     TASKS,
     EngineStatus,
-    EventsWritten,
     RunsStopped,
-    TaskChanged,
 )
 from seedbed.store import Store
 from seedbed.store.settings import load_settings
@@ -103,6 +100,8 @@ class EngineProcess:
         # may be one this engine is about to declare interrupted.
         self._recovered = threading.Event()
         self._run_tasks: dict[int, int] = {}  # run id → its task's id
+        self._watcher: StoreWatcher | None = None
+        self.publisher = Publisher(self.server.publish, self._absorbed)
         self._stopping: set[asyncio.Task[None]] = set()
         # A window subscribes to "tasks"; while none does, a task that comes to need the
         # user is told on the desktop.
@@ -129,12 +128,13 @@ class EngineProcess:
             self.data_dir,
             describe(endpoint),
         )
-        watcher = StoreWatcher(
+        watcher = self._watcher = StoreWatcher(
             self.store.path, self._task_changed, self._events_written, self._projects_changed
         )
         self.notifier.start()
         helpers = [
             asyncio.create_task(watcher.watch()),
+            asyncio.create_task(self.publisher.run()),
             asyncio.create_task(self._note_recovered()),
         ]
         if self.idle_exit_s is not None:
@@ -146,6 +146,8 @@ class EngineProcess:
             for helper in helpers:
                 helper.cancel()
             await asyncio.gather(*helpers, return_exceptions=True)
+            await self.publisher.flush()  # a run's last rows are told before the server goes
+            self._watcher = None
             watcher.close()
             self.notifier.close()
             await self.server.close()
@@ -225,10 +227,18 @@ class EngineProcess:
         return self.context
 
     def _published(self, value: Any) -> None:
+        """On the verb's worker thread: what it changed goes out as the verb's word
+        ("changes") and, through the publisher, as "tasks" and "projects" (once: the
+        watcher does not tell them again)."""
         if isinstance(value, Done) and value.changed:
-            if value.changed.settings:  # the window's settings: how many run at once
+            changed = value.changed
+            if changed.settings:  # the window's settings: how many run at once
                 self.engine.max_parallel = max(1, load_settings(self.data_dir).max_parallel)
-            self.server.publish(CHANGES, value.changed)
+            for task_id in changed.tasks:
+                self.publisher.task(task_id)
+            if changed.projects:
+                self.publisher.projects()
+            self.server.publish(CHANGES, changed)
 
     async def _status(self, params: NoParams) -> EngineStatus:
         queued = await asyncio.to_thread(self.store.list_tasks, states=[TaskState.RUNNING])
@@ -250,15 +260,23 @@ class EngineProcess:
     # -- publishing (any thread) -----------------------------------------------------
 
     def _task_changed(self, task_id: int) -> None:
-        self.server.publish(TASKS, TaskChanged(task_id=task_id))
+        self.publisher.task(task_id)
         self.notifier.note(task_id)
+
+    async def _absorbed(self, task_ids: set[int], projects: bool) -> None:
+        """Before the publisher names these tasks (or the projects): the watcher takes
+        them in as they are now."""
+        watcher = self._watcher
+        if watcher is not None:
+            with contextlib.suppress(RuntimeError):  # the watcher closed meanwhile
+                await watcher.absorbed(task_ids, projects)
 
     def _watched(self) -> bool:
         """Whether a window is connected (it subscribes to "tasks"; a command does not)."""
         return self.server.subscriber_count(TASKS) > 0
 
     def _projects_changed(self) -> None:
-        self.server.publish(PROJECTS, None)
+        self.publisher.projects()
 
     def _events_written(self, run_id: int, first: int, last: int) -> None:
         task_id = self._run_tasks.get(run_id)
@@ -268,6 +286,4 @@ class EngineProcess:
             if task_id is None:
                 return  # a run deleted meanwhile (its project removed)
             self._run_tasks[run_id] = task_id
-        self.server.publish(
-            EVENTS, EventsWritten(task_id=task_id, run_id=run_id, first=first, last=last)
-        )
+        self.publisher.events(task_id, run_id, first, last)

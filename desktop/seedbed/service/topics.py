@@ -1,13 +1,13 @@
 """What the engine publishes, by topic, each payload a pydantic model; and its own verbs.
 
-- "tasks": a task's card changed (new, edited, moved, gone): its id.
+- "tasks": tasks' cards changed (new, edited, moved, gone): their ids.
 - "projects": the projects or the agent profiles changed: nothing more.
-- "events": a run's events were written: which run, of which task, and their seqs.
+- "events": runs' events were written: which runs, of which tasks, and their seqs.
 - "changes": what a verb called over the API said it changed (core's `Changed`).
 
 A client reloads what it shows of a task, a project list or a log from these; they are
-hints, never the data itself (a change may be told twice: the engine tells its own, and
-the store watcher tells every process's).
+hints, never the data itself. "tasks" and "events" are gathered and each change told
+once (service/publisher.py), at most every 0.05 s.
 """
 
 from __future__ import annotations
@@ -26,10 +26,12 @@ CHANGES = "changes"
 TOPICS = (TASKS, PROJECTS, EVENTS, CHANGES)
 
 
-class TaskChanged(BaseModel):
+class TasksChanged(BaseModel):
+    """These tasks' cards changed (new, edited, moved, gone)."""
+
     model_config = ConfigDict(frozen=True)
 
-    task_id: int
+    task_ids: list[int]
 
 
 class EventsWritten(BaseModel):
@@ -41,6 +43,14 @@ class EventsWritten(BaseModel):
     run_id: int
     first: int
     last: int
+
+
+class RunsWritten(BaseModel):
+    """What "events" carries: the runs with new events since the last notification."""
+
+    model_config = ConfigDict(frozen=True)
+
+    runs: list[EventsWritten]
 
 
 class EngineStatus(BaseModel):

@@ -27,6 +27,7 @@ from seedbed.domain.models import Card, Control, TaskState
 from seedbed.ui.board.board_actions import CardActions
 from seedbed.ui.board.board_model import ColumnModel, Overlaps, Role, TaskModel
 from seedbed.ui.board.board_view import ColumnView
+from seedbed.ui.board.card_delegate import CardDelegate
 from seedbed.ui.board.moves import COLUMNS, MoveKind, MovePlan, plan_move
 from seedbed.ui.common import format as fmt
 from seedbed.ui.common.actions import add_action
@@ -453,10 +454,23 @@ class Board(QWidget):
 
     @Slot()
     def _on_tick_timeout(self) -> None:
-        """Running cards show their elapsed time: repaint that column every second. Once
-        an hour the Merged column's time window moves on."""
+        """Running cards show their elapsed time: repaint it every second, and only it
+        (a card's own picture is cached; each Qt call of a repaint may wait for the GIL
+        while agents stream). Once an hour the Merged column's time window moves on."""
         self._ticks += 1
         if self._ticks % 3600 == 0:
             self._apply_window()
-        if self.columns[TaskState.RUNNING].model().rowCount():
-            self.columns[TaskState.RUNNING].viewport().update()
+        view = self.columns[TaskState.RUNNING]
+        proxy = view.column_model()
+        viewport = view.viewport()
+        shown = viewport.rect()
+        delegate = view.itemDelegate()
+        for row in range(proxy.rowCount()):
+            index = proxy.index(row, 0)
+            rect = view.visualRect(index)
+            if not rect.intersects(shown):
+                continue
+            spot = None
+            if isinstance(delegate, CardDelegate):
+                spot = delegate.elapsed_spot(int(index.data(Role.TASK_ID)))
+            viewport.update(rect if spot is None else spot.translated(rect.topLeft()))

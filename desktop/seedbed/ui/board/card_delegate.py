@@ -78,6 +78,12 @@ class CardDelegate(QStyledItemDelegate):
             OrderedDict()
         )
 
+    def elapsed_spot(self, task_id: int) -> QRect | None:
+        """Where the card last drawn for `task_id` shows its elapsed time, within the
+        card's rect; None when it shows none or was not drawn yet."""
+        cached = self._cache.get(task_id)
+        return None if cached is None else cached[3]
+
     def sizeHint(self, option: QStyleOptionViewItem, index: Index) -> QSize:
         return QSize(200, 2 * MARGIN + 2 * PAD + card_height(option.font))
 

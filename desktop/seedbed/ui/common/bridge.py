@@ -40,7 +40,7 @@ class Bridge(QObject):
     engine_lost = Signal(str)
     engine_back = Signal()
     _woken = Signal()
-    _call_finished = Signal(object)
+    _calls_finished = Signal()
     _mode_noted = Signal(str, str)
     _lost_noted = Signal(str)
     _back_noted = Signal()
@@ -54,6 +54,7 @@ class Bridge(QObject):
         self._armed = False
         self._next_token = 0
         self._callbacks: dict[int, tuple[Done | None, Failed | None, QObject | None]] = {}
+        self._finished: list[tuple[int, Future[Any]]] = []
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(COALESCE_MS)
@@ -61,7 +62,7 @@ class Bridge(QObject):
         self._woken.connect(self._on_woken)
         # Queued even when emitted on the GUI thread (a call that finished before its
         # callback was attached): a callback never runs inside `host.call` itself.
-        self._call_finished.connect(self._on_call_finished, Qt.ConnectionType.QueuedConnection)
+        self._calls_finished.connect(self._on_calls_finished, Qt.ConnectionType.QueuedConnection)
         self._mode_noted.connect(self._on_mode_noted)
         self._lost_noted.connect(self._on_lost_noted)
         self._back_noted.connect(self._on_back_noted)
@@ -69,8 +70,13 @@ class Bridge(QObject):
     # -- called on the engine thread -------------------------------------------------
 
     def note_task(self, task_id: int) -> None:
+        self.note_tasks([task_id])
+
+    def note_tasks(self, task_ids: list[int]) -> None:
+        if not task_ids:
+            return
         with self._lock:
-            self._tasks.add(task_id)
+            self._tasks.update(task_ids)
             wake = self._arm()
         if wake:
             self._woken.emit()
@@ -111,8 +117,16 @@ class Bridge(QObject):
         return self._next_token
 
     def deliver(self, token: int, future: Future[Any]) -> None:
-        """Run a finished call's callback on the GUI thread (if its owner still lives)."""
-        self._call_finished.emit((token, future))
+        """Run a finished call's callback on the GUI thread (if its owner still lives).
+
+        Calls that finish while the GUI thread has not yet run the earlier ones' callbacks
+        join them: one queued wake-up per burst, not one per call (each wakes the GUI
+        thread, and each emit from here takes the GIL it shares)."""
+        with self._lock:
+            self._finished.append((token, future))
+            wake = len(self._finished) == 1
+        if wake:
+            self._calls_finished.emit()
 
     def _arm(self) -> bool:
         if self._armed:
@@ -152,9 +166,25 @@ class Bridge(QObject):
     def _on_back_noted(self) -> None:
         self.engine_back.emit()
 
-    @Slot(object)
-    def _on_call_finished(self, item: tuple[int, Future[Any]]) -> None:
-        token, future = item
+    @Slot()
+    def _on_calls_finished(self) -> None:
+        with self._lock:
+            finished, self._finished = self._finished, []
+        for i, (token, future) in enumerate(finished):
+            try:
+                self._call_finished(token, future)
+            except BaseException:
+                # The error goes on up, as it did with one wake-up per call; the calls
+                # after it still get theirs, on the next turn of the event loop.
+                with self._lock:
+                    wake = not self._finished
+                    self._finished[:0] = finished[i + 1 :]
+                    wake = wake and bool(self._finished)
+                if wake:
+                    self._calls_finished.emit()
+                raise
+
+    def _call_finished(self, token: int, future: Future[Any]) -> None:
         callbacks = self._callbacks.pop(token, None)
         if callbacks is None or future.cancelled():
             return

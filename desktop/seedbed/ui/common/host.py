@@ -397,21 +397,22 @@ class EngineHost:
     # -- what the engine publishes (on the loop thread) --------------------------------
 
     def _notified(self, note: Notification) -> None:
+        """On the loop thread, beside the GUI thread and sharing its GIL: the payloads are
+        read as the plain JSON they are (no models: this runs up to ten times a second per
+        topic while agents write), and the bridge only records them."""
         topic = note.params.get("topic")
         payload = note.params.get("payload") or {}
         if topic == TASKS:
-            self.bridge.note_task(int(payload["task_id"]))
+            self.bridge.note_tasks([int(task_id) for task_id in payload.get("task_ids", ())])
             self._ask_status()
         elif topic == EVENTS:
-            run_id, first, last = payload["run_id"], payload["first"], payload["last"]
-            self.bridge.note_events(int(run_id), int(first), int(last))
+            for run in payload.get("runs", ()):
+                self.bridge.note_events(int(run["run_id"]), int(run["first"]), int(run["last"]))
         elif topic == PROJECTS:
             self.bridge.note_projects()
-        elif topic == CHANGES:
-            for task_id in payload.get("tasks", ()):
-                self.bridge.note_task(int(task_id))
-            if payload.get("projects") or payload.get("profiles"):
-                self.bridge.note_projects()
+        elif topic == CHANGES and payload.get("profiles"):
+            # A verb's tasks and projects are told on "tasks" and "projects" as well.
+            self.bridge.note_projects()
 
     def _ask_status(self) -> None:
         """Have the engine's count of running tasks read again (once for a burst)."""

@@ -216,7 +216,8 @@ class ReviewWindow(QWidget):
                 self.files.set_files(self.task_id, listed, first.file.path, counted=False)
             finally:
                 self.files.file_selected.connect(self._on_files_file_selected)
-            self.diff.blob_reader = functools.partial(read_blob, first.diff_range.cwd)
+            remote = self.context.host.remote  # the engine's repository, from the worker
+            self.diff.blob_reader = functools.partial(remote, read_blob, first.diff_range.cwd)
             self.diff.set_file(first.file)
         early, self._early_outline = self._early_outline, None
         if early is not None:
