@@ -3,35 +3,12 @@ profiles, tasks, their runs and a run's events. Plain reads of the store, no git
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
-
-from seedbed.core.app_settings import read_settings
 from seedbed.core.context import Context
-from seedbed.domain.models import AgentProfile, Project, Run, Settings, Task, TaskState
-
-
-class WindowStart(BaseModel):
-    """What a window holds beside its board, read in one round trip: the settings, the
-    projects and the agent profiles."""
-
-    model_config = ConfigDict(frozen=True)
-
-    settings: Settings
-    projects: list[Project]
-    profiles: list[AgentProfile]
+from seedbed.domain.models import AgentProfile, Project, Run, Task, TaskState
 
 
 def list_projects(ctx: Context) -> list[Project]:
     return ctx.store.list_projects()
-
-
-def window_start(ctx: Context) -> WindowStart:
-    """The settings (the defaults when none are saved), the projects and the profiles."""
-    return WindowStart(
-        settings=read_settings(ctx),
-        projects=ctx.store.list_projects(),
-        profiles=ctx.store.list_profiles(),
-    )
 
 
 def find_project(ctx: Context, ref: str) -> Project:

@@ -7,8 +7,7 @@ from collections.abc import Callable
 import shiboken6
 from PySide6.QtCore import QObject, Signal, Slot
 
-from seedbed.core import reads
-from seedbed.core.reads import WindowStart
+from seedbed.core.app_settings import WindowStart, window_start
 from seedbed.domain.models import AgentProfile, Project
 from seedbed.ui.common.bridge import Bridge
 from seedbed.ui.common.host import EngineHost
@@ -65,7 +64,7 @@ class Catalog(QObject):
         self._again = False
         asked, self._asked = self._asked, []
         self.host.call(
-            reads.window_start,
+            window_start,
             on_done=lambda start: self._on_read(asked, start),
             on_error=lambda _error: self._on_read(asked, None),
             owner=self,

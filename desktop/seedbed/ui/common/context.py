@@ -9,8 +9,7 @@ from pathlib import Path
 import shiboken6
 from PySide6.QtCore import QObject, Signal
 
-from seedbed.core.app_settings import save_settings
-from seedbed.core.reads import WindowStart, window_start
+from seedbed.core.app_settings import WindowStart, save_settings, window_start
 from seedbed.domain.models import Settings
 from seedbed.ui.common.bridge import Bridge, Done, Failed
 from seedbed.ui.common.catalog import Catalog

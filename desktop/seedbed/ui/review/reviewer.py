@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import gc
 from collections.abc import Callable
+from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QCloseEvent
@@ -36,6 +37,7 @@ from seedbed.core.review_data import (
     with_first_file,
 )
 from seedbed.domain.diffs import Comment, FileDiff
+from seedbed.domain.errors import SeedbedError
 from seedbed.ui.common.actions import add_action
 from seedbed.ui.common.background import BackgroundCall
 from seedbed.ui.common.context import AppContext
@@ -46,6 +48,7 @@ from seedbed.ui.review.decision_actions import DecisionActions
 from seedbed.ui.review.diff_view import DiffView
 from seedbed.ui.review.file_list import FileList
 from seedbed.ui.review.file_model import ViewedStore
+from seedbed.ui.review.highlight import BlobReader
 from seedbed.ui.review.side_panel import SidePanel
 
 # The splitter's first widths (the file tree, the diff, the side panel): the diff gets
@@ -216,8 +219,7 @@ class ReviewWindow(QWidget):
                 self.files.set_files(self.task_id, listed, first.file.path, counted=False)
             finally:
                 self.files.file_selected.connect(self._on_files_file_selected)
-            remote = self.context.host.remote  # the engine's repository, from the worker
-            self.diff.blob_reader = functools.partial(remote, read_blob, first.diff_range.cwd)
+            self.diff.blob_reader = self._blob_reader(first.diff_range.cwd)
             self.diff.set_file(first.file)
         early, self._early_outline = self._early_outline, None
         if early is not None:
@@ -275,9 +277,7 @@ class ReviewWindow(QWidget):
         self.since_box.setEnabled(task.reviewed_commit is not None or self.since_box.isChecked())
         self.side.show_data(data)
         if data.diff_range is not None:
-            # Asked of the engine (the repository is on its machine), from the worker.
-            remote = self.context.host.remote
-            self.diff.blob_reader = functools.partial(remote, read_blob, data.diff_range.cwd)
+            self.diff.blob_reader = self._blob_reader(data.diff_range.cwd)
         prefill = prefilled_message(task, data.summary)
         if first or self.message.toPlainText() == self._prefill:
             self.message.setPlainText(prefill)
@@ -325,6 +325,21 @@ class ReviewWindow(QWidget):
         live = data is not None and data.live and data.run_id in events
         if live and not self._refresh_timer.isActive():
             self._refresh_timer.start(REFRESH_MS)
+
+    def _blob_reader(self, cwd: Path) -> BlobReader:
+        """A blob's text asked of the engine (the repository is on its machine), from the
+        diff view's worker; None when it cannot be read (the engine or the window went
+        away meanwhile): the colours are then left out, nothing fails."""
+        remote = self.context.host.remote
+
+        def read(blob: str) -> str | None:
+            try:
+                text: str | None = remote(read_blob, cwd, blob)
+            except SeedbedError:
+                return None
+            return text
+
+        return read
 
     def _source_loader(self, path: str) -> Callable[[], list[str]]:
         """The blocking read of `path`'s new side, bound to the review shown now."""
