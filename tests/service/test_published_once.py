@@ -104,6 +104,15 @@ def test_every_event_of_a_run_is_told_once(
     assert len(seqs) >= count  # rows are the events shown: every one was told
     events = [n for n in notes if n.params["topic"] == EVENTS]
     assert len(events) < 400 / 4, "the events were not gathered"
+    # Each tells the run's log rows as they were then: growing, the last one exact.
+    told_rows = [
+        run["rows"]
+        for n in events
+        for run in n.params["payload"]["runs"]
+        if run["run_id"] == run_id
+    ]
+    assert None not in told_rows and told_rows == sorted(told_rows)
+    assert told_rows[-1] == count
 
 
 def publisher_heard(every_s: float, feed: Any) -> list[tuple[str, Any]]:

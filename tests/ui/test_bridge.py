@@ -58,6 +58,23 @@ def test_a_flood_from_another_thread_arrives_coalesced(qtbot: QtBot) -> None:
     assert sorted({t for batch in tasks for t in batch}) == list(range(30))
 
 
+def test_the_rows_told_with_events_arrive_with_them(qtbot: QtBot) -> None:
+    """Each run of a burst with its largest count told; None for a run told without one
+    (its log asks), even when another note of the burst told a count."""
+    bridge = Bridge()
+    with (
+        qtbot.waitSignal(bridge.events_appended) as events,
+        qtbot.waitSignal(bridge.rows_appended) as rows,
+    ):
+        bridge.note_events(1, 0, 9, 7)
+        bridge.note_events(1, 10, 19, 15)
+        bridge.note_events(2, 0, 4, 3)
+        bridge.note_events(2, 5, 6, None)
+        bridge.note_events(3, 0, 0)
+    assert events.args == [{1: 19, 2: 6, 3: 0}]
+    assert rows.args == [{1: 15, 2: None, 3: None}]
+
+
 def test_calls_return_on_the_gui_thread(qtbot: QtBot, data_dir: Path, engine: ThreadEngine) -> None:
     bridge = Bridge()
     host = EngineHost(data_dir, bridge)

@@ -224,6 +224,32 @@ def test_new_rows_are_inserted_and_the_partial_page_read_again(
     assert model.rowCount() == 0
 
 
+def test_a_told_count_inserts_rows_and_waits_for_the_tail_on_its_way(
+    qtbot: QtBot, app_context: AppContext, tmp_path: Path
+) -> None:
+    store = app_context.store
+    run_id = new_run(store, tmp_path)
+    writer = Writer(store, run_id)
+    writer.add([out(i) for i in range(10)])
+    model = LogModel(app_context.host)
+    model.set_run(run_id)
+    # Told before the tail (asked before these were written) comes: inserted after it,
+    # never shrunk back by the tail's older count, the tail's rows shown.
+    writer.add([out(i) for i in range(10, 15)])
+    model.grow(15)
+    assert model.rowCount() == 0
+    qtbot.waitUntil(lambda: model.rowCount() == 15)
+    assert [shown(qtbot, model, r) for r in (9, 10, 14)] == ["line 9", "line 10", "line 14"]
+    # Told with nothing on its way: inserted at once, no question asked.
+    writer.add([out(i) for i in range(15, 18)])
+    with qtbot.waitSignal(model.refreshed, timeout=0) as refreshed:
+        model.grow(18)
+    assert refreshed.args == [3] and model.rowCount() == 18
+    assert shown(qtbot, model, 17) == "line 17"
+    with qtbot.assertNotEmitted(model.rowsInserted, wait=50):
+        model.grow(16)  # an older count, told late: nothing changes
+
+
 def test_a_tool_calls_detail_finds_its_result_further_down(store: Store, tmp_path: Path) -> None:
     run_id = new_run(store, tmp_path)
     writer = Writer(store, run_id)

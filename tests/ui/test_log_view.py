@@ -13,6 +13,7 @@ from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
+from seedbed.core import transcript
 from seedbed.domain.events import Event, OutputEvent, Stream, TextEvent, ToolCallEvent
 from seedbed.domain.events import ToolResultEvent as Result
 from seedbed.domain.models import Project, Run, RunStatus, Task
@@ -20,6 +21,7 @@ from seedbed.store import Store
 from seedbed.ui.common.context import AppContext
 from seedbed.ui.common.host import EngineHost
 from seedbed.ui.log.foreground import ForegroundView
+from seedbed.ui.log.log_model import read_page
 from seedbed.ui.log.log_render import Tone
 from seedbed.ui.log.log_view import LogPanel
 from tests.conftest import SeedbedCli
@@ -119,6 +121,40 @@ def test_the_log_follows_a_live_run_of_a_real_agent(
     last = panel.view.indexAt(QPoint(5, viewport.height() - 3))
     assert last.isValid() and last.row() >= model.rowCount() - 3
     qtbot.waitUntil(lambda: "succeeded" in panel.run_box.currentText(), timeout=30_000)
+
+
+def test_a_followed_log_grows_by_the_counts_told_without_asking(
+    qtbot: QtBot,
+    seedbed: SeedbedCli,
+    project: str,
+    command_profile: Callable[[str, str], str],
+    app_context: AppContext,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The engine tells each run's row count with its events: the model grows by it,
+    asking for no count, and ends exact."""
+    asked: list[Callable[..., Any]] = []
+    calling = EngineHost.call
+
+    def call(host: EngineHost, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+        asked.append(fn)
+        calling(host, fn, *args, **kwargs)
+
+    monkeypatch.setattr(EngineHost, "call", call)
+    command_profile("sh", LIVE_SCRIPT)
+    panel = make_panel(qtbot, app_context)
+    task_id = int(seedbed.ok("task", "add", "--project", project, "--title", "T", "--start").out)
+    panel.show_task(task_id)
+    model = panel.model
+    qtbot.waitUntil(lambda: model.rowCount() > 40, timeout=30_000)
+    qtbot.waitUntil(lambda: "succeeded" in panel.run_box.currentText(), timeout=30_000)
+    run_id = panel.run_id
+    assert run_id is not None
+    count = app_context.store.count_log_rows(run_id)
+    qtbot.waitUntil(lambda: model.rowCount() == count)
+    assert "line 200" in loaded_texts(qtbot, panel)
+    assert read_page in asked  # the calls are watched
+    assert transcript.log_row_count not in asked
 
 
 def test_a_new_run_replaces_the_newest_unless_the_user_chose_an_older_one(

@@ -101,7 +101,9 @@ class EngineProcess:
         self._recovered = threading.Event()
         self._run_tasks: dict[int, int] = {}  # run id → its task's id
         self._watcher: StoreWatcher | None = None
-        self.publisher = Publisher(self.server.publish, self._absorbed)
+        self.publisher = Publisher(
+            self.server.publish, self._absorbed, count_rows=self._count_log_rows
+        )
         self._stopping: set[asyncio.Task[None]] = set()
         # A window subscribes to "tasks"; while none does, a task that comes to need the
         # user is told on the desktop.
@@ -277,6 +279,13 @@ class EngineProcess:
 
     def _projects_changed(self) -> None:
         self.publisher.projects()
+
+    def _count_log_rows(self, run_id: int) -> int | None:
+        """On the loop: the run's log rows now, for "events" (an index lookup)."""
+        try:
+            return self.store.count_log_rows(run_id)
+        except sqlite3.Error:
+            return None  # told without: a client that wants the count asks for it
 
     def _events_written(self, run_id: int, first: int, last: int) -> None:
         task_id = self._run_tasks.get(run_id)

@@ -12,9 +12,11 @@ gathers them and publishes at most one notification of each topic every PUBLISH_
   a verb changed too: "changes" says so as well, for the clients that want the verb's
   word; the window takes tasks and projects from "tasks" and "projects" only);
 - "projects": the projects changed;
-- "events" {runs: [{task_id, run_id, first, last}]}: each run's new seqs, every seq told
-  once (a range the other source told already is dropped, an overlap trimmed), so the
-  last rows of a run are always told and never twice.
+- "events" {runs: [{task_id, run_id, first, last, rows}]}: each run's new seqs, every seq
+  told once (a range the other source told already is dropped, an overlap trimmed), so
+  the last rows of a run are always told and never twice; and the run's count of log
+  rows as it is when published (`rows`, one index lookup per run told), so a window
+  following the log grows it without asking for the count after every notification.
 
 A task the engine changed is told once too: before naming it, the Publisher lets the
 watcher take in the task's version as it is then (`absorb`; the projects' likewise), so
@@ -42,6 +44,7 @@ PUBLISH_EVERY_S = 0.05  # the bridge gathers 50 ms too: a log view refreshes as 
 
 Publish = Callable[[str, Any], None]
 Absorb = Callable[[set[int], bool], Awaitable[None]]
+CountRows = Callable[[int], int | None]  # run id → its log rows now (None: unknown)
 
 
 class Publisher:
@@ -49,10 +52,17 @@ class Publisher:
     publishes them. `flush()` publishes what is pending now (the engine stopping)."""
 
     def __init__(
-        self, publish: Publish, absorb: Absorb | None = None, every_s: float = PUBLISH_EVERY_S
+        self,
+        publish: Publish,
+        absorb: Absorb | None = None,
+        every_s: float = PUBLISH_EVERY_S,
+        count_rows: CountRows | None = None,
     ) -> None:
+        """`count_rows` is called on the loop as each "events" is published, after its
+        events were stored: the count it gives covers at least the seqs told."""
         self.every_s = every_s
         self.absorb = absorb
+        self.count_rows = count_rows
         self._publish = publish
         self._lock = threading.Lock()
         self._tasks: set[int] = set()
@@ -142,4 +152,8 @@ class Publisher:
         if tasks:
             self._publish(TASKS, TasksChanged(task_ids=sorted(tasks)))
         if runs:
-            self._publish(EVENTS, RunsWritten(runs=[runs[r] for r in sorted(runs)]))
+            told = [runs[r] for r in sorted(runs)]
+            if self.count_rows is not None:
+                count = self.count_rows
+                told = [run.model_copy(update={"rows": count(run.run_id)}) for run in told]
+            self._publish(EVENTS, RunsWritten(runs=told))

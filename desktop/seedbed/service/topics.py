@@ -2,7 +2,8 @@
 
 - "tasks": tasks' cards changed (new, edited, moved, gone): their ids.
 - "projects": the projects or the agent profiles changed: nothing more.
-- "events": runs' events were written: which runs, of which tasks, and their seqs.
+- "events": runs' events were written: which runs, of which tasks, their seqs and how
+  many log rows each shows now.
 - "changes": what a verb called over the API said it changed (core's `Changed`).
 
 A client reloads what it shows of a task, a project list or a log from these; they are
@@ -35,7 +36,9 @@ class TasksChanged(BaseModel):
 
 
 class EventsWritten(BaseModel):
-    """Events `first`..`last` (seqs, both included) of run `run_id` are in the store."""
+    """Events `first`..`last` (seqs, both included) of run `run_id` are in the store;
+    `rows`: how many of the run's events a log view shows now (`log_row_count`), so a
+    client following the log grows it without asking (None: not told, ask)."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -43,6 +46,7 @@ class EventsWritten(BaseModel):
     run_id: int
     first: int
     last: int
+    rows: int | None = None
 
 
 class RunsWritten(BaseModel):

@@ -27,6 +27,9 @@ class Bridge(QObject):
     Signals:
         tasks_changed(list[int]): these tasks' cards changed (or appeared, or went).
         events_appended(dict[int, int]): run id → the newest stored event's seq.
+        rows_appended(dict[int, int | None]): the same runs → how many log rows each
+            shows now, as the engine told with the events (None: not told, ask it); a
+            log view grows by it without asking for the count.
         mode_changed(str, str): the host's mode (host.py), and a sentence for the user.
         projects_changed(): a project was added or removed (by any process).
         engine_lost(str): the connection to the engine process dropped; why, in words.
@@ -35,6 +38,7 @@ class Bridge(QObject):
 
     tasks_changed = Signal(object)
     events_appended = Signal(object)
+    rows_appended = Signal(object)
     projects_changed = Signal()
     mode_changed = Signal(str, str)
     engine_lost = Signal(str)
@@ -50,6 +54,7 @@ class Bridge(QObject):
         self._lock = threading.Lock()
         self._tasks: set[int] = set()
         self._events: dict[int, int] = {}
+        self._rows: dict[int, int | None] = {}
         self._projects = False
         self._armed = False
         self._next_token = 0
@@ -81,10 +86,18 @@ class Bridge(QObject):
         if wake:
             self._woken.emit()
 
-    def note_events(self, run_id: int, first_seq: int, last_seq: int) -> None:
+    def note_events(
+        self, run_id: int, first_seq: int, last_seq: int, rows: int | None = None
+    ) -> None:
+        """`rows`: the run's count of log rows, when the engine told it."""
         with self._lock:
             if last_seq > self._events.get(run_id, -1):
                 self._events[run_id] = last_seq
+            if rows is None or run_id not in self._rows:
+                self._rows[run_id] = rows
+            else:  # told twice in one burst: the larger (None, once told, stays None)
+                known = self._rows[run_id]
+                self._rows[run_id] = None if known is None else max(known, rows)
             wake = self._arm()
         if wake:
             self._woken.emit()
@@ -145,6 +158,7 @@ class Bridge(QObject):
         with self._lock:
             tasks, self._tasks = self._tasks, set()
             events, self._events = self._events, {}
+            rows, self._rows = self._rows, {}
             projects, self._projects = self._projects, False
             self._armed = False
         if projects:
@@ -153,6 +167,7 @@ class Bridge(QObject):
             self.tasks_changed.emit(sorted(tasks))
         if events:
             self.events_appended.emit(events)
+            self.rows_appended.emit(rows)
 
     @Slot(str, str)
     def _on_mode_noted(self, mode: str, message: str) -> None:

@@ -407,7 +407,13 @@ class EngineHost:
             self._ask_status()
         elif topic == EVENTS:
             for run in payload.get("runs", ()):
-                self.bridge.note_events(int(run["run_id"]), int(run["first"]), int(run["last"]))
+                rows = run.get("rows")  # an engine of protocol 1 may tell none: the log asks
+                self.bridge.note_events(
+                    int(run["run_id"]),
+                    int(run["first"]),
+                    int(run["last"]),
+                    None if rows is None else int(rows),
+                )
         elif topic == PROJECTS:
             self.bridge.note_projects()
         elif topic == CHANGES and payload.get("profiles"):

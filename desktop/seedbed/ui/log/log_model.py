@@ -107,7 +107,8 @@ class LogModel(QAbstractListModel):
     `set_run` switches runs: a reset to no rows, then the rows inserted when the engine
     says how many there are. `refresh` asks again and appends the rows stored since, with
     beginInsertRows, so a view keeps its scroll position and selection while a run is
-    live. Rows are contiguous numbers 0…n-1 (`Store.append_events` numbers them in one
+    live; `grow` appends them from a count the engine told with its events (no question
+    asked). Rows are contiguous numbers 0…n-1 (`Store.append_events` numbers them in one
     transaction), so row N is page N // PAGE_ROWS, slot N % PAGE_ROWS.
 
     Signals: refreshed(int): the row count was read (after `set_run` or `refresh`); how
@@ -126,6 +127,7 @@ class LogModel(QAbstractListModel):
         self._asked: set[int] = set()  # page numbers on their way
         self._counting = False
         self._count_again = False
+        self._told = 0  # a count told (`grow`) while one asked was on its way
         self._big: OrderedDict[int, Event] = OrderedDict()  # big rows' whole events
         self._big_asked: set[int] = set()
 
@@ -145,6 +147,7 @@ class LogModel(QAbstractListModel):
         self._big.clear()
         self._big_asked.clear()
         self._counting = self._count_again = False
+        self._told = 0
         self.endResetModel()
         if run_id is None:
             return
@@ -175,6 +178,17 @@ class LogModel(QAbstractListModel):
             owner=self,
         )
 
+    def grow(self, count: int) -> None:
+        """The engine told the run's row count with its events: insert the rows stored
+        since. While an asked count (or the tail) is on its way, this one waits for it:
+        the tail's pages must be in before their rows are, and counts go up in order."""
+        if self._run_id is None:
+            return
+        if self._counting:
+            self._told = max(self._told, count)
+        elif count > self._count:  # a smaller one is older: counts are told in order
+            self._counted(self._generation, count, asked=False)
+
     def _tail_read(self, generation: int, tail: tuple[int, list[Page]]) -> None:
         if generation != self._generation:
             return
@@ -183,10 +197,12 @@ class LogModel(QAbstractListModel):
             self._pages[page.first // PAGE_ROWS] = page
         self._counted(generation, count)
 
-    def _counted(self, generation: int, count: int) -> None:
+    def _counted(self, generation: int, count: int, asked: bool = True) -> None:
         if generation != self._generation:
             return
-        self._counting = False
+        if asked:
+            self._counting = False
+            count, self._told = max(count, self._told), 0
         old = self._count
         if count < old:  # the log never shrinks; if it did, start over
             self.set_run(self._run_id)

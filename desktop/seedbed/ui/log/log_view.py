@@ -166,7 +166,7 @@ class LogPanel(QWidget):
 
     def _connect(self) -> None:
         bridge = self._context.bridge
-        bridge.events_appended.connect(self._on_bridge_events_appended)
+        bridge.rows_appended.connect(self._on_bridge_rows_appended)
         bridge.tasks_changed.connect(self._on_bridge_tasks_changed)
         self.model.refreshed.connect(self._on_model_refreshed)
         self.run_box.activated.connect(self._on_run_box_activated)
@@ -319,12 +319,18 @@ class LogPanel(QWidget):
     # -- live ------------------------------------------------------------------------
 
     @Slot(object)
-    def _on_bridge_events_appended(self, changes: dict[int, int]) -> None:
+    def _on_bridge_rows_appended(self, changes: dict[int, int | None]) -> None:
         if self._task_id is not None and max(changes, default=0) > self._seen_run_id:
             self._seen_run_id = max(changes)
             self._reload_runs()  # perhaps a new run of this task
         if self.run_id in changes:
-            self.model.refresh()  # the rows stored since come in `_on_model_refreshed`
+            # The rows stored since come in `_on_model_refreshed`: now, from the count
+            # the engine told with the events, or once the model asked for it.
+            count = changes[self.run_id]
+            if count is None:
+                self.model.refresh()
+            else:
+                self.model.grow(count)
             self._update_summary()
             self._update_note()
 
