@@ -48,6 +48,14 @@ CACHE_ROWS = 400  # row pictures kept: a few screens
 
 Index = QModelIndex | QPersistentModelIndex
 
+# Flags as plain ints and combined once: an operation on a Qt enum from Python builds a
+# new enum member (several microseconds), a dozen per painted row.
+SELECTED = QStyle.StateFlag.State_Selected.value
+FOCUSED = QStyle.StateFlag.State_HasFocus.value
+HOVERED = QStyle.StateFlag.State_MouseOver.value
+ALIGN = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
+ALIGN_ONE_LINE = ALIGN | Qt.TextFlag.TextSingleLine
+
 
 class LogDelegate(QStyledItemDelegate):
     """Paints a row: its marker in a gutter, then its line in its tone's colour, elided.
@@ -62,17 +70,21 @@ class LogDelegate(QStyledItemDelegate):
         self._view = view
         self._colors: dict[Tone, QColor] = {}
         self._fonts: dict[bool, tuple[QFont, QFontMetrics]] = {}
+        self._widest: dict[bool, int] = {}  # the widest printable ASCII glyph, per font
         self._height = 18
         self._gutter = 40
-        # (model, row) → (what it was drawn from, its picture): a few screens of rows.
-        self._pictures: OrderedDict[tuple[int, int], tuple[tuple[object, ...], QPixmap]] = (
-            OrderedDict()
-        )
+        # What a row was drawn from (its line, size and state) → its picture: a few
+        # screens of rows; rows alike (every "…" placeholder) share one.
+        self._pictures: OrderedDict[tuple[object, ...], QPixmap] = OrderedDict()
         self.set_style(QApplication.palette(), QApplication.font(), mono_font())
 
     def set_style(self, palette: QPalette, font: QFont, mono: QFont) -> None:
         self._colors = tone_colors(palette)
         self._fonts = {False: (font, QFontMetrics(font)), True: (mono, QFontMetrics(mono))}
+        self._widest = {
+            key: max(metrics.horizontalAdvance(chr(c)) for c in range(32, 127))
+            for key, (_font, metrics) in self._fonts.items()
+        }
         self._height = max(m.height() for _f, m in self._fonts.values()) + 4
         self._gutter = self._fonts[True][1].horizontalAdvance("check") + 10
         self._pictures = OrderedDict()  # drawn with the old fonts and colours
@@ -105,63 +117,70 @@ class LogDelegate(QStyledItemDelegate):
         if not isinstance(line, Line):
             return
         rect: QRect = option.rect  # type: ignore[attr-defined]
-        state = option.state  # type: ignore[attr-defined]
-        ratio = painter.device().devicePixelRatioF() if painter.device() else 1.0
+        device = painter.device()
+        ratio = device.devicePixelRatioF() if device else 1.0
+        width, height = rect.width(), rect.height()
         signature = (
             line,
-            rect.width(),
-            rect.height(),
-            bool(state & QStyle.StateFlag.State_Selected),
-            bool(state & QStyle.StateFlag.State_HasFocus),
+            width,
+            height,
+            option.state.value & (SELECTED | FOCUSED | HOVERED),  # type: ignore[attr-defined]
             option.palette.cacheKey(),  # type: ignore[attr-defined]
             ratio,
         )
-        key = (id(model), index.row())
-        cached = self._pictures.get(key)
-        if cached is None or cached[0] != signature:
-            pixmap = QPixmap(QSize(round(rect.width() * ratio), round(rect.height() * ratio)))
+        pixmap = self._pictures.get(signature)
+        if pixmap is None:
+            pixmap = QPixmap(round(width * ratio), round(height * ratio))
             pixmap.setDevicePixelRatio(ratio)
             pixmap.fill(Qt.GlobalColor.transparent)
             picture = QPainter(pixmap)
-            self._draw(picture, option, line, QRect(0, 0, rect.width(), rect.height()))
+            self._draw(picture, option, line, QRect(0, 0, width, height))
             picture.end()
-            self._pictures[key] = (signature, pixmap)
+            self._pictures[signature] = pixmap
             if len(self._pictures) > CACHE_ROWS:
                 self._pictures.popitem(last=False)
         else:
-            self._pictures.move_to_end(key)
-            pixmap = cached[1]
+            self._pictures.move_to_end(signature)
         painter.drawPixmap(rect.topLeft(), pixmap)
 
     def _draw(
         self, painter: QPainter, option: QStyleOptionViewItem, line: Line, rect: QRect
     ) -> None:
-        widget = self._view
-        style = widget.style() if widget is not None else QApplication.style()
-        panel = QStyleOptionViewItem(option)
-        panel.rect = rect  # type: ignore[attr-defined]
-        style.drawPrimitive(QStyle.PrimitiveElement.PE_PanelItemViewItem, panel, painter, widget)
-        state = option.state  # type: ignore[attr-defined]
+        state = option.state.value  # type: ignore[attr-defined]
+        # A row neither selected, current nor hovered has no panel to draw (the view
+        # paints its background; this delegate sets no background brush).
+        if state & (SELECTED | FOCUSED | HOVERED):
+            widget = self._view
+            style = widget.style() if widget is not None else QApplication.style()
+            panel = QStyleOptionViewItem(option)
+            panel.rect = rect  # type: ignore[attr-defined]
+            style.drawPrimitive(
+                QStyle.PrimitiveElement.PE_PanelItemViewItem, panel, painter, widget
+            )
         rect = rect.adjusted(4, 0, -4, 0)
-        if state & QStyle.StateFlag.State_Selected:
+        if state & SELECTED:
             color = muted = option.palette.color(  # type: ignore[attr-defined]
                 QPalette.ColorRole.HighlightedText
             )
         else:
             color, muted = self._colors[line.tone], self._colors[Tone.MUTED]
-        align = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
         if line.marker:
             painter.setFont(self._fonts[True][0])
             painter.setPen(color if line.tone is Tone.ERROR else muted)
             painter.drawText(
-                rect.adjusted(0, 0, self._gutter - rect.width(), 0), align, line.marker
+                rect.adjusted(0, 0, self._gutter - rect.width(), 0), ALIGN, line.marker
             )
         font, metrics = self._fonts[line.mono]
         painter.setFont(font)
         painter.setPen(color)
         text_rect = rect.adjusted(self._gutter, 0, 0, 0)
-        text = metrics.elidedText(line.text, Qt.TextElideMode.ElideRight, text_rect.width())
-        painter.drawText(text_rect, align | Qt.TextFlag.TextSingleLine, text)
+        text = line.text
+        room = text_rect.width()
+        # Most lines fit: ASCII text no wider than its length in the font's widest glyph
+        # (one spare for kerning) needs no measuring.
+        if not (text.isascii() and (len(text) + 1) * self._widest[line.mono] <= room):
+            text = metrics.elidedText(text, Qt.TextElideMode.ElideRight, room)
+        painter.drawText(text_rect, ALIGN_ONE_LINE, text)
 
 
 def tone_colors(palette: QPalette) -> dict[Tone, QColor]:
