@@ -101,6 +101,13 @@ class Page:
         self.lines += more.lines
 
 
+# Combined once: the view asks for a row's flags twice per paint, and each `|` of Qt
+# enums from Python builds a new member.
+ROW_FLAGS = (
+    Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemNeverHasChildren
+)
+
+
 class LogModel(QAbstractListModel):
     """The shown events of one run (every event but streamed text pieces), one per row.
 
@@ -395,11 +402,7 @@ class LogModel(QAbstractListModel):
     def flags(self, index: Index) -> Qt.ItemFlag:
         if not index.isValid():
             return Qt.ItemFlag.NoItemFlags
-        return (
-            Qt.ItemFlag.ItemIsEnabled
-            | Qt.ItemFlag.ItemIsSelectable
-            | Qt.ItemFlag.ItemNeverHasChildren
-        )
+        return ROW_FLAGS
 
 
 # -- Qt-free helpers for host.call (they run on a worker thread, asking the engine) --------------

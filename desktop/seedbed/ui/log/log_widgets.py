@@ -73,9 +73,10 @@ class LogDelegate(QStyledItemDelegate):
         self._widest: dict[bool, int] = {}  # the widest printable ASCII glyph, per font
         self._height = 18
         self._gutter = 40
-        # What a row was drawn from (its line, size and state) → its picture: a few
-        # screens of rows; rows alike (every "…" placeholder) share one.
-        self._pictures: OrderedDict[tuple[object, ...], QPixmap] = OrderedDict()
+        # What a row was drawn from (its line, size and state) → its picture (None: drawn
+        # once, no picture yet): a few screens of rows; rows alike (every "…"
+        # placeholder) share one.
+        self._pictures: OrderedDict[tuple[object, ...], QPixmap | None] = OrderedDict()
         self.set_style(QApplication.palette(), QApplication.font(), mono_font())
 
     def set_style(self, palette: QPalette, font: QFont, mono: QFont) -> None:
@@ -100,12 +101,14 @@ class LogDelegate(QStyledItemDelegate):
         return QSize(1, self._height)
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: Index) -> None:
-        """Draw the row's cached picture (made on its first paint).
+        """Draw the row, or the picture kept of it (made when painted again).
 
-        Rows never change once stored, and while twenty agents stream, the engine's
-        threads compete with this one for the GIL: every Qt call made from Python here
-        can wait for it. One drawPixmap per row instead of a dozen calls keeps the
-        followed log cheap to repaint every 50 ms.
+        Rows never change once stored, and while twenty agents stream, the window's
+        client thread competes with this one for the GIL: every Qt call made from Python
+        here can wait for it. One drawPixmap for a row painted before, instead of a
+        dozen calls, keeps a full repaint cheap. A row painted only once, as each new
+        row of a followed log is (it scrolls in, then out, the view moving the pixels),
+        is drawn straight: a picture would cost more calls than it saves.
         """
         model = index.model()
         # Straight to the model: no QVariant round trip for each painted row. A row whose
@@ -128,7 +131,13 @@ class LogDelegate(QStyledItemDelegate):
             option.palette.cacheKey(),  # type: ignore[attr-defined]
             ratio,
         )
-        pixmap = self._pictures.get(signature)
+        if signature not in self._pictures:  # first seen: drawn straight, kept next time
+            self._pictures[signature] = None
+            if len(self._pictures) > CACHE_ROWS:
+                self._pictures.popitem(last=False)
+            self._draw(painter, option, line, rect)
+            return
+        pixmap = self._pictures[signature]
         if pixmap is None:
             pixmap = QPixmap(round(width * ratio), round(height * ratio))
             pixmap.setDevicePixelRatio(ratio)
@@ -137,10 +146,7 @@ class LogDelegate(QStyledItemDelegate):
             self._draw(picture, option, line, QRect(0, 0, width, height))
             picture.end()
             self._pictures[signature] = pixmap
-            if len(self._pictures) > CACHE_ROWS:
-                self._pictures.popitem(last=False)
-        else:
-            self._pictures.move_to_end(signature)
+        self._pictures.move_to_end(signature)
         painter.drawPixmap(rect.topLeft(), pixmap)
 
     def _draw(
