@@ -73,6 +73,11 @@ class Collections:
 def write_diag(gaps: list[tuple[float, float]], collections: Collections, engine_pid: int) -> None:
     longest = ", ".join(f"{g * 1000:.0f}/{c * 1000:.0f}" for g, c in sorted(gaps)[::-1][:12])
     sys.stderr.write(f"diag: longest gaps (wall ms/GUI-thread CPU ms): {longest}\n")
+    wall, cpu = sum(g for g, _c in gaps), sum(c for _g, c in gaps)
+    sys.stderr.write(
+        f"diag: GUI thread while runs went: {cpu:.2f} CPU s in {wall:.2f} s"
+        f" ({cpu / max(wall, 1e-9):.3f} CPU s per second)\n"
+    )
     names = {t.native_id: t.name for t in threading.enumerate()}
     threads = ", ".join(
         f"{names.get(int(tid), tid)} {cpu_s(f'/proc/self/task/{tid}/stat'):.2f}"

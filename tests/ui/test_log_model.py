@@ -40,6 +40,7 @@ from seedbed.ui.log.log_model import (
     find_row_wrapping,
     plain_rows,
 )
+from seedbed.ui.log.log_render import render_line
 
 
 def in_process(store: Store) -> Remote:
@@ -240,12 +241,20 @@ def test_a_told_count_inserts_rows_and_waits_for_the_tail_on_its_way(
     assert model.rowCount() == 0
     qtbot.waitUntil(lambda: model.rowCount() == 15)
     assert [shown(qtbot, model, r) for r in (9, 10, 14)] == ["line 9", "line 10", "line 14"]
-    # Told with nothing on its way: inserted at once, no question asked.
-    writer.add([out(i) for i in range(15, 18)])
-    with qtbot.waitSignal(model.refreshed, timeout=0) as refreshed:
-        model.grow(18)
-    assert refreshed.args == [3] and model.rowCount() == 18
-    assert shown(qtbot, model, 17) == "line 17"
+    # Told with the end here: the rows are read, then inserted with their data (painted
+    # once, never as placeholders), across a page's edge too.
+    loaded_when_inserted: list[bool] = []
+    model.rowsInserted.connect(
+        lambda _parent, first, last: loaded_when_inserted.append(
+            all(model.loaded(row) for row in range(first, last + 1))
+        )
+    )
+    writer.add([out(i) for i in range(15, PAGE_ROWS + 5)])
+    with qtbot.waitSignal(model.refreshed) as refreshed:
+        model.grow(PAGE_ROWS + 5)
+    assert refreshed.args == [PAGE_ROWS - 10] and model.rowCount() == PAGE_ROWS + 5
+    assert loaded_when_inserted == [True]
+    assert model.line_at(PAGE_ROWS + 4) == render_line(out(PAGE_ROWS + 4))
     with qtbot.assertNotEmitted(model.rowsInserted, wait=50):
         model.grow(16)  # an older count, told late: nothing changes
 

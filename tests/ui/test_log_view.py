@@ -21,7 +21,7 @@ from seedbed.store import Store
 from seedbed.ui.common.context import AppContext
 from seedbed.ui.common.host import EngineHost
 from seedbed.ui.log.foreground import ForegroundView
-from seedbed.ui.log.log_model import read_page
+from seedbed.ui.log.log_model import read_tail
 from seedbed.ui.log.log_render import Tone
 from seedbed.ui.log.log_view import LogPanel
 from tests.conftest import SeedbedCli
@@ -153,7 +153,7 @@ def test_a_followed_log_grows_by_the_counts_told_without_asking(
     count = app_context.store.count_log_rows(run_id)
     qtbot.waitUntil(lambda: model.rowCount() == count)
     assert "line 200" in loaded_texts(qtbot, panel)
-    assert read_page in asked  # the calls are watched
+    assert read_tail in asked  # the calls are watched
     assert transcript.log_row_count not in asked
 
 

@@ -187,14 +187,53 @@ class LogModel(QAbstractListModel):
 
     def grow(self, count: int) -> None:
         """The engine told the run's row count with its events: insert the rows stored
-        since. While an asked count (or the tail) is on its way, this one waits for it:
-        the tail's pages must be in before their rows are, and counts go up in order."""
+        since. While an asked count (or the tail, or rows) is on its way, this one waits
+        for it: the tail's pages must be in before their rows are, and counts go up in
+        order. When the model holds the end (a view follows it), the new rows are read
+        before they are inserted, so they are painted once, with their data, instead of
+        as placeholders first and again when their page comes."""
         if self._run_id is None:
             return
         if self._counting:
             self._told = max(self._told, count)
         elif count > self._count:  # a smaller one is older: counts are told in order
-            self._counted(self._generation, count, asked=False)
+            if not self._holds_end():
+                self._counted(self._generation, count, asked=False)
+                return
+            self._counting = True
+            self._host.call(
+                read_pages,
+                self._host.remote,
+                self._run_id,
+                self._count,
+                count - self._count,
+                on_done=functools.partial(self._grown, self._generation, count),
+                on_error=functools.partial(self._grow_failed, self._generation, count),
+                owner=self,
+            )
+
+    def _holds_end(self) -> bool:
+        """Whether the last row's page is here, every row of it."""
+        page = self._pages.get((self._count - 1) // PAGE_ROWS) if self._count else None
+        return page is not None and page.first + page.size() == self._count
+
+    def _grown(self, generation: int, count: int, pages: list[Page]) -> None:
+        if generation != self._generation:
+            return
+        for page in pages:
+            self._page_read(generation, page.first // PAGE_ROWS, page)
+        self._grow_failed(generation, count, None)
+
+    def _grow_failed(self, generation: int, count: int, _error: BaseException | None) -> None:
+        """The rows are inserted all the same (the count is right): a row whose data did
+        not come is asked for when shown."""
+        if generation != self._generation:
+            return
+        self._counting = False
+        told, self._told = self._told, 0
+        self._counted(generation, count, asked=False)
+        if told > self._count:
+            self.grow(told)
 
     def _tail_read(self, generation: int, tail: tuple[int, list[Page]]) -> None:
         if generation != self._generation:
@@ -422,6 +461,14 @@ def read_tail(remote: Remote, run_id: int) -> tuple[int, list[Page]]:
         for number in range(first, last + 1)
     ]
     return count, pages
+
+
+def read_pages(remote: Remote, run_id: int, first: int, limit: int) -> list[Page]:
+    """At most `limit` rows from `first`, as a Page per page number they fall in."""
+    rows = remote(transcript.log_rows, run_id, first, limit)
+    numbers = sorted({row // PAGE_ROWS for row, _seq, _data in rows})
+    pieces = [[r for r in rows if r[0] // PAGE_ROWS == number] for number in numbers]
+    return [Page(piece[0][0], piece) for piece in pieces]
 
 
 def read_page(remote: Remote, run_id: int, first: int, limit: int) -> Page:
