@@ -93,6 +93,14 @@ class Page:
     def size(self) -> int:
         return len(self.seqs)
 
+    def render(self) -> None:
+        """Parse and render every row now (on the worker thread that read them: rows a
+        followed log paints at once, so the GUI thread does not parse them there)."""
+        for i, data in enumerate(self.data):
+            if data is not None and self.lines[i] is None:
+                event = self.events[i] = parse_row(data)
+                self.lines[i] = render_line(event)
+
     def extend(self, more: Page) -> None:
         """Append the rows read after this page's last (a live run's partial page)."""
         self.seqs += more.seqs
@@ -464,11 +472,16 @@ def read_tail(remote: Remote, run_id: int) -> tuple[int, list[Page]]:
 
 
 def read_pages(remote: Remote, run_id: int, first: int, limit: int) -> list[Page]:
-    """At most `limit` rows from `first`, as a Page per page number they fall in."""
+    """At most `limit` rows from `first`, as a Page per page number they fall in, each
+    row parsed and rendered (the rows a followed log shows next)."""
     rows = remote(transcript.log_rows, run_id, first, limit)
-    numbers = sorted({row // PAGE_ROWS for row, _seq, _data in rows})
-    pieces = [[r for r in rows if r[0] // PAGE_ROWS == number] for number in numbers]
-    return [Page(piece[0][0], piece) for piece in pieces]
+    by_page: dict[int, list[tuple[int, int, str]]] = {}
+    for row in rows:
+        by_page.setdefault(row[0] // PAGE_ROWS, []).append(row)
+    pages = [Page(piece[0][0], piece) for _number, piece in sorted(by_page.items())]
+    for page in pages:
+        page.render()
+    return pages
 
 
 def read_page(remote: Remote, run_id: int, first: int, limit: int) -> Page:
