@@ -206,7 +206,7 @@ class Board(QWidget):
     def _on_bridge_tasks_changed(self, task_ids: list[int]) -> None:
         # A card that waits for a changed task says so ("after #12"): read it again too.
         changed = set(task_ids)
-        waiting = [c.task.id for c in self.model.cards() if changed & set(c.task.after)]
+        waiting = [c.task.id for c in self.model.cards() if not changed.isdisjoint(c.task.after)]
         self.refresh_tasks(sorted(changed | set(waiting)))
 
     def refresh_tasks(self, task_ids: list[int], select: int = 0) -> None:
