@@ -264,3 +264,11 @@ def test_a_card_sums_the_time_of_its_earlier_runs_and_tells_how_the_last_ended(
     assert (card.run_status, card.run_reason) == (RunStatus.STOPPED, "token budget reached: 2 of 1")
     running = cards[other]
     assert (running.earlier_runs_s, running.run_status) == (0.0, RunStatus.RUNNING)
+
+
+def test_tasks_listed_by_id_are_those_that_exist_in_board_order(store: Store) -> None:
+    project = add_project(store)
+    first, _second, third = add_tasks(store, project, "a", "b", "c")
+    listed = store.list_tasks(task_ids=[third, 999, first])
+    assert [t.id for t in listed] == [first, third]
+    assert store.list_tasks(task_ids=[]) == []

@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+import pytest
+from PySide6.QtGui import QIcon
+from pytestqt.qtbot import QtBot
+
 from seedbed.domain.models import Phase, Task, TaskState
-from seedbed.ui.window.attention import needs_you_order, notification_for
+from seedbed.ui.common.context import AppContext
+from seedbed.ui.window.attention import Attention, needs_you_order, notification_for
+from tests.conftest import SeedbedCli
 
 
 def task(state: TaskState, phase: Phase, updated: float = 0.0, task_id: int = 1) -> Task:
@@ -49,3 +57,30 @@ def test_the_queue_is_oldest_first() -> None:
         task(TaskState.AWAITING_REVIEW, Phase.CHECKS_FAILED, updated=10, task_id=3),
     ]
     assert [t.id for t in needs_you_order(tasks)] == [3, 1]
+
+
+@pytest.mark.usefixtures("project")
+def test_the_queue_follows_each_change_read_in_one_call(
+    qtbot: QtBot,
+    seedbed: SeedbedCli,
+    command_profile: Callable[[str, str], str],
+    app_context: AppContext,
+) -> None:
+    """After the first read of every task, a burst of changes is one read of the changed
+    tasks: a task reaching review joins the queue, a discarded one leaves it."""
+    command_profile("quick", "echo done > out-$SEEDBED_TASK_ID.txt")
+    attention = Attention(app_context, QIcon())
+    counts: list[int] = []
+    attention.count_changed.connect(counts.append)
+    attention.refresh()
+    qtbot.waitUntil(lambda: counts == [0])
+    with qtbot.waitSignal(attention.notified, timeout=30_000):
+        out = seedbed.ok(
+            "task", "add", "--project", "demo", "--title", "Ready", "--start", "--json"
+        )
+    ready = int(out.json()["id"])
+    qtbot.waitUntil(lambda: [t.id for t in attention.queue] == [ready])
+    assert counts[-1] == 1
+    seedbed.ok("task", "discard", str(ready))
+    qtbot.waitUntil(lambda: attention.queue == [], timeout=10_000)
+    assert counts[-1] == 0

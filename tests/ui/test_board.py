@@ -421,7 +421,12 @@ def test_merging_from_the_board_keeps_the_branch_when_set(harness: Harness, repo
     branch = harness.context.store.get_task(task).branch
     harness.drop(task, TaskState.MERGED)
     harness.wait_state(task, TaskState.MERGED)
-    assert branch and git(repo, "branch", "--list", branch).strip() == branch
+    # Its worktree goes just after the task is marked merged (a branch still checked
+    # out in one is listed "+ branch"), on the approve's thread; the branch stays.
+    assert branch
+    harness.qtbot.waitUntil(
+        lambda: git(repo, "branch", "--list", branch).strip() == branch, timeout=10000
+    )
     assert harness.context.store.get_task(task).branch == branch
 
 
@@ -553,3 +558,28 @@ def test_the_seconds_tick_repaints_only_the_elapsed_times(harness: Harness) -> N
     assert painted == spot.translated(card.topLeft())
     assert painted.height() < card.height() and painted.width() < card.width()
     harness.seedbed.ok("task", "stop", str(task_id))
+
+
+def test_cards_named_while_a_read_is_on_its_way_are_read_together_after_it(
+    harness: Harness,
+) -> None:
+    """A burst of changes is one read at a time: the first is asked at once, the cards
+    named meanwhile in one read after it, and every card ends as the store has it."""
+    host = harness.context.host
+    ids = [harness.add(f"Card {i}", "quick") for i in range(3)]
+    harness.qtbot.waitUntil(lambda: host.pending() == 0)
+    # Only the test's own refreshes read the cards (not the engine telling of its writes).
+    harness.context.bridge.tasks_changed.disconnect(harness.board._on_bridge_tasks_changed)
+    for task_id in ids:
+        harness.context.store.update_task(task_id, title=f"Renamed {task_id}")
+    for task_id in ids:
+        harness.board.refresh_tasks([task_id])
+    assert host.pending() == 1
+    harness.qtbot.waitUntil(
+        lambda: all(
+            (card := harness.board.model.card(task_id)) is not None
+            and card.task.title == f"Renamed {task_id}"
+            for task_id in ids
+        ),
+        timeout=5000,
+    )

@@ -303,3 +303,35 @@ def test_a_failing_callback_leaves_the_others_of_its_burst(qtbot: QtBot) -> None
         qtbot.waitUntil(lambda: len(got) == 3)
     assert got == [0, 2, 3]
     assert [str(exc) for _kind, exc, _tb in caught] == ["no task with id 9"]
+
+
+@pytest.mark.usefixtures("project")
+def test_calls_made_in_one_turn_each_get_their_own_answer(
+    qtbot: QtBot, data_dir: Path, engine: ThreadEngine
+) -> None:
+    """Calls the GUI thread makes in a row start together (one wake-up of the loop), and
+    each still gets its own answer, its own error, and is counted until it has."""
+    bridge = Bridge()
+    host = EngineHost(data_dir, bridge)
+    host.start()
+    try:
+        answers: dict[int, object] = {}
+        futures = []
+        for i in range(40):
+            if i % 4 == 3:
+                fn: Callable[..., object] = reads.get_task
+                args: tuple[object, ...] = (1000 + i,)
+            else:
+                fn, args = int, (str(i),)  # a function of the window's: a worker thread
+            done = lambda value, i=i: answers.__setitem__(i, value)  # noqa: E731
+            futures.append(host.call(fn, *args, on_done=done, on_error=done))
+        assert host.pending() == 40
+        qtbot.waitUntil(lambda: len(answers) == 40, timeout=10_000)
+        for i in range(40):
+            if i % 4 == 3:
+                assert isinstance(answers[i], UserError) and str(1000 + i) in str(answers[i])
+            else:
+                assert answers[i] == i == futures[i].result(0)
+        qtbot.waitUntil(lambda: host.pending() == 0)
+    finally:
+        host.stop()

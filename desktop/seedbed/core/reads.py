@@ -35,12 +35,13 @@ def list_tasks(
     project_ref: str | None = None,
     state: TaskState | None = None,
     states: list[TaskState] | None = None,
+    task_ids: list[int] | None = None,
 ) -> list[Task]:
     """Tasks in board order: of one project (by name or id), in one state or in `states`,
-    if given."""
+    among `task_ids` (those of them that exist), if given."""
     project_id = ctx.store.find_project(project_ref).id if project_ref else None
     wanted = [state] if state is not None else states
-    return ctx.store.list_tasks(project_id=project_id, states=wanted)
+    return ctx.store.list_tasks(project_id=project_id, states=wanted, task_ids=task_ids)
 
 
 def get_task(ctx: Context, task_id: int) -> Task:

@@ -60,6 +60,7 @@ class TaskQueries(Database):
         project_id: int | None = None,
         states: Iterable[TaskState] | None = None,
         phase: Phase | None = None,
+        task_ids: Iterable[int] | None = None,
     ) -> list[Task]:
         where: list[str] = []
         args: list[Any] = []
@@ -73,6 +74,10 @@ class TaskQueries(Database):
         if phase is not None:
             where.append("phase = ?")
             args.append(phase.value)
+        if task_ids is not None:
+            ids = list(task_ids)
+            where.append(f"id IN ({', '.join('?' for _ in ids)})")
+            args.extend(ids)
         sql = "SELECT * FROM tasks"
         if where:
             sql += " WHERE " + " AND ".join(where)

@@ -101,6 +101,10 @@ class Board(QWidget):
         # A load drops what earlier loads and refreshes would still bring.
         self._cards = BackgroundCall(context.host, self)
         self._cards.failed.connect(self._on_call_failed)
+        self._cards.failed.connect(self._on_cards_failed)
+        self._refreshing = False  # a read of some cards is on its way (refresh_tasks)
+        self._refresh_next: set[int] = set()  # cards to read once it is back
+        self._select_next = 0
         self._current = 0
         self.radar_interval_ms = RADAR_MS
         self.radar_call = BackgroundCall(context.host, self)
@@ -178,6 +182,9 @@ class Board(QWidget):
         """Show a project's cards (read on the engine thread; stale answers dropped)."""
         self.context.project_id = project_id
         self._cards.drop()
+        # Reads of some cards still on their way are dropped: the load reads them all.
+        self._refreshing = False
+        self._refresh_next.clear()
         self.radar_call.drop()  # whatever the radar said was about the old board
         self.model.set_overlaps({})
         if project_id is None:
@@ -199,28 +206,49 @@ class Board(QWidget):
     def _on_bridge_tasks_changed(self, task_ids: list[int]) -> None:
         # A card that waits for a changed task says so ("after #12"): read it again too.
         changed = set(task_ids)
-        waiting = [c.task.id for c in self.model.cards() if changed & set(c.task.after)]
+        waiting = [c.task.id for c in self.model.cards() if not changed.isdisjoint(c.task.after)]
         self.refresh_tasks(sorted(changed | set(waiting)))
 
     def refresh_tasks(self, task_ids: list[int], select: int = 0) -> None:
-        """Read these cards again (engine thread) and apply them; then select `select`."""
+        """Read these cards again (engine thread) and apply them; then select `select`.
+
+        One read at a time: cards named while one is on its way are read together right
+        after it (20 running agents change their cards every 50 ms; a slow engine would
+        otherwise have a read per change on its way, and the board repaint each)."""
         if self.context.project_id is None:
             return
         self._schedule_radar()
+        if self._refreshing:
+            self._refresh_next.update(task_ids)
+            self._select_next = select or self._select_next
+            return
+        self._refreshing = True
+        asked = set(task_ids)
         self._cards.join(
             merging.board_cards,
-            task_ids=task_ids,
-            on_done=lambda cards: self._on_cards_changed(set(task_ids), cards, select),
+            task_ids=sorted(asked),
+            on_done=lambda cards: self._on_cards_changed(asked, cards, select),
         )
 
+    def _refresh_queued(self) -> None:
+        """The read on its way came back (or was dropped): read what was named meanwhile."""
+        self._refreshing = False
+        if self._refresh_next:
+            task_ids, self._refresh_next = sorted(self._refresh_next), set()
+            select, self._select_next = self._select_next, 0
+            self.refresh_tasks(task_ids, select)
+
     def _on_cards_changed(self, asked: set[int], cards: list[Card], select: int) -> None:
-        mine = [c for c in cards if c.task.project_id == self.context.project_id]
-        gone = asked - {c.task.id for c in mine}
-        self.model.apply(mine, gone)
-        if select:
-            self.select_task(select)
-        elif self._current and self.model.card(self._current) is not None:
-            self.task_selected.emit(self._current)
+        try:
+            mine = [c for c in cards if c.task.project_id == self.context.project_id]
+            gone = asked - {c.task.id for c in mine}
+            self.model.apply(mine, gone)
+            if select:
+                self.select_task(select)
+            elif self._current and self.model.card(self._current) is not None:
+                self.task_selected.emit(self._current)
+        finally:
+            self._refresh_queued()
 
     # -- the conflict radar ------------------------------------------------------------
 
@@ -383,6 +411,10 @@ class Board(QWidget):
     @Slot(str)
     def _on_call_failed(self, message: str) -> None:
         self.message_posted.emit(message, True)
+
+    @Slot(str)
+    def _on_cards_failed(self, _message: str) -> None:
+        self._refresh_queued()
 
     @Slot(QPoint)
     def _on_view_context_menu(self, pos: QPoint) -> None:

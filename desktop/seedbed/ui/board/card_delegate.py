@@ -38,6 +38,8 @@ from seedbed.ui.common import theme
 
 RADIUS = 6.0
 CACHE_CARDS = 300  # pictures kept: a few screens of cards, ~100 KB each
+CACHE_ELAPSED = 1000  # elapsed times as drawn: a few per second of running
+ELAPSED_ALIGN = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
 BOLD_PARTS = frozenset({Part.TITLE, Part.TITLE_REST, Part.OVER_BUDGET})
 PART_COLOURS: dict[Part, Callable[[QPalette], QColor]] = {
     Part.PLUS: theme.success,
@@ -77,6 +79,8 @@ class CardDelegate(QStyledItemDelegate):
         self._cache: OrderedDict[int, tuple[Card, tuple[object, ...], QPixmap, QRect | None]] = (
             OrderedDict()
         )
+        # (elapsed time, font, width, palette) → its text as drawn and its colour
+        self._elapsed: dict[tuple[str, str, int, int], tuple[str, QColor]] = {}
 
     def elapsed_spot(self, task_id: int) -> QRect | None:
         """Where the card last drawn for `task_id` shows its elapsed time, within the
@@ -125,16 +129,28 @@ class CardDelegate(QStyledItemDelegate):
         painter.drawPixmap(option.rect.topLeft(), pixmap)
         elapsed = fmt.card_elapsed(card, self.now())
         if elapsed and spot is not None:
-            metrics = QFontMetrics(option.font)
+            shown, colour = self._elapsed_text(elapsed, option.font, spot.width(), palette)
             painter.save()
-            painter.setPen(theme.muted(palette))
+            painter.setPen(colour)
             painter.setFont(option.font)
-            painter.drawText(
-                spot.translated(option.rect.topLeft()),
-                Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
-                metrics.elidedText(elapsed, Qt.TextElideMode.ElideLeft, spot.width()),
-            )
+            painter.drawText(spot.translated(option.rect.topLeft()), ELAPSED_ALIGN, shown)
             painter.restore()
+
+    def _elapsed_text(
+        self, elapsed: str, font: QFont, width: int, palette: QPalette
+    ) -> tuple[str, QColor]:
+        """The elapsed time as drawn (elided to `width`) and its colour: the same few
+        every second for every running card, so worked out once."""
+        key = (elapsed, font.key(), width, palette.cacheKey())
+        found = self._elapsed.get(key)
+        if found is None:
+            metrics = QFontMetrics(font)
+            shown = metrics.elidedText(elapsed, Qt.TextElideMode.ElideLeft, width)
+            found = (shown, theme.muted(palette))
+            if len(self._elapsed) >= CACHE_ELAPSED:
+                self._elapsed.clear()
+            self._elapsed[key] = found
+        return found
 
     @staticmethod
     def _layout(

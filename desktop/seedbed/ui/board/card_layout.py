@@ -27,6 +27,12 @@ PILL_PAD = 10  # a badge's text has this much room around it, all told
 TITLE_LINES = 2
 BAR = 4
 ELAPSED_TEMPLATE = "00h 00m"  # the widest elapsed time, for the room it needs
+CACHE_TITLES = 2000  # titles as laid out: a card repaints on each change of its usage
+
+# Worked out once per font and per title: a running card is laid out again at each
+# change of its usage or phase, and measuring its title is most of that.
+_metrics: dict[str, tuple[QFontMetrics, QFontMetrics]] = {}  # font key → plain, bold
+_titles: dict[tuple[str, str, int, int], tuple[str, str | None]] = {}
 
 
 class Part(StrEnum):
@@ -85,6 +91,32 @@ def fit(metrics: QFontMetrics, text: str, room: int, pad: int = 0) -> tuple[str,
     return shown, min(room, metrics.horizontalAdvance(shown) + pad)
 
 
+def font_metrics(font: QFont) -> tuple[QFontMetrics, QFontMetrics]:
+    """The metrics of `font` and of its bold."""
+    key = font.key()
+    found = _metrics.get(key)
+    if found is None:
+        bold = QFont(font)
+        bold.setBold(True)
+        found = _metrics[key] = (QFontMetrics(font), QFontMetrics(bold))
+    return found
+
+
+def title_lines(font: QFont, title: str, first: int, rest: int) -> tuple[str, str | None]:
+    """The bold title's words that fit in `first` pixels, and the rest elided to `rest`
+    (None when there is no rest)."""
+    key = (font.key(), title, first, rest)
+    found = _titles.get(key)
+    if found is None:
+        bold = font_metrics(font)[1]
+        line, more = split_line(bold, title, first)
+        shown = bold.elidedText(more, Qt.TextElideMode.ElideRight, rest) if more else None
+        if len(_titles) >= CACHE_TITLES:
+            _titles.clear()
+        found = _titles[key] = (line, shown)
+    return found
+
+
 def card_box(rect: QRect) -> QRect:
     """Where a card's parts go in the rect the view gives it."""
     inset = MARGIN + PAD
@@ -106,10 +138,7 @@ def lay_out_card(
 ) -> list[Placed]:
     """Every part of the card inside `box` (the card less its margin and padding), none
     overlapping another. `badge`: what the phase badge says (the theme words it)."""
-    metrics = QFontMetrics(font)
-    bold = QFont(font)
-    bold.setBold(True)
-    bold_metrics = QFontMetrics(bold)
+    metrics, bold_metrics = font_metrics(font)
     line = metrics.height()
     left, right = box.left(), box.left() + box.width()
     placed: list[Placed] = []
@@ -128,12 +157,11 @@ def lay_out_card(
         placed.append(Placed(Part.PIN, QRect(x, top, PIN_WIDTH, line), ""))
         x += PIN_WIDTH + GAP
     title = f"#{task.id} {' '.join(task.title.split())}"
-    first, rest = split_line(bold_metrics, title, max(0, end - x))
+    first, rest = title_lines(font, title, max(0, end - x), box.width())
     if first:
         placed.append(Placed(Part.TITLE, QRect(x, top, max(0, end - x), line), first))
-    if rest:
-        shown = bold_metrics.elidedText(rest, Qt.TextElideMode.ElideRight, box.width())
-        placed.append(Placed(Part.TITLE_REST, QRect(left, top + line, box.width(), line), shown))
+    if rest is not None:
+        placed.append(Placed(Part.TITLE_REST, QRect(left, top + line, box.width(), line), rest))
 
     # Line 3: the phase badge, the overlap badge, then the profile in what is left.
     y = top + TITLE_LINES * line + GAP

@@ -50,6 +50,9 @@ _VERB_FUNCTIONS = frozenset(VERBS.values())
 # its answer; what a composed read run on a worker thread is given.
 Remote = Callable[..., Any]
 
+# A call the loop has yet to start: fn, its arguments, the future its caller holds.
+Queued = tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any], Future[Any]]
+
 
 def split_call(
     fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
@@ -77,6 +80,20 @@ def forwarded_socket(engine_socket: str | Path | None) -> Path | None:
 
 def is_verb(fn: Callable[..., Any]) -> bool:
     return split_call(fn, (), {})[0] in _VERB_FUNCTIONS
+
+
+def _hand_on(future: Future[Any], task: asyncio.Future[Any]) -> None:
+    """A finished call's outcome, handed to the caller's future (on the loop thread)."""
+    if task.cancelled():
+        future.cancel()
+        return
+    if not future.set_running_or_notify_cancel():
+        return  # the caller cancelled it meanwhile
+    error = task.exception()
+    if error is None:
+        future.set_result(task.result())
+    else:
+        future.set_exception(error)
 
 
 class EngineHost:
@@ -126,7 +143,8 @@ class EngineHost:
         self._reconnecting = False
         self._pending = 0
         self._closing = False
-        self._pending_lock = threading.Lock()
+        self._pending_lock = threading.Lock()  # guards _pending and _queued
+        self._queued: list[Queued] = []  # calls made that the loop has not started yet
         self._first: Callable[..., Any] | None = None
         self._first_answer: Any = None
         self._early: dict[Hashable, Future[Any]] = {}  # see ask_early (GUI thread only)
@@ -198,13 +216,45 @@ class EngineHost:
             dropped.cancel()
             return dropped
         token = self.bridge.register(on_done, on_error, owner)
-        with self._pending_lock:
-            self._pending += 1
-        future = self._early.pop(call_key(fn, args, kwargs), None)
+        future = self._early.pop(call_key(fn, args, kwargs), None) if self._early else None
         if future is None:
-            future = asyncio.run_coroutine_threadsafe(self._call(fn, args, kwargs), self._loop)
+            future = Future()
+            with self._pending_lock:
+                self._pending += 1
+                self._queued.append((fn, args, kwargs, future))
+                wake = len(self._queued) == 1
+            if wake:
+                self._wake_loop()
+        else:
+            with self._pending_lock:
+                self._pending += 1
         future.add_done_callback(functools.partial(self._finished, token))
         return future
+
+    def _wake_loop(self) -> None:
+        """Have the loop start the queued calls: one wake-up (a write to its socket) for
+        every call the GUI thread makes before the loop gets to them."""
+        assert self._loop is not None
+        try:
+            self._loop.call_soon_threadsafe(self._start_queued)
+        except RuntimeError:  # the loop closed: nobody is left to answer
+            with self._pending_lock:
+                queued, self._queued = self._queued, []
+            for *_call, future in queued:
+                future.cancel()
+
+    def _start_queued(self) -> None:
+        """On the loop thread: start the calls queued since the last wake-up, in order.
+        Each call's future stays pending until its answer (as run_coroutine_threadsafe's
+        does), so a call cancelled before it started is never asked."""
+        with self._pending_lock:
+            queued, self._queued = self._queued, []
+        for fn, args, kwargs, future in queued:
+            if self._closing:
+                future.cancel()  # the window is going away: nothing calls back
+            elif not future.cancelled():
+                task = asyncio.ensure_future(self._call(fn, args, kwargs))
+                task.add_done_callback(functools.partial(_hand_on, future))
 
     def ask_early(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Future[Any]:
         """Ask fn(*args, **kwargs) now for the first `call` of the same (same function,

@@ -2,37 +2,25 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Set
+
 from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QSystemTrayIcon
 
 from seedbed.core import reads
 from seedbed.core.attention import needs_you_order, notification_for
-from seedbed.domain.errors import UserError
-from seedbed.domain.models import Task, TaskState
+from seedbed.domain.models import Task
 from seedbed.ui.common.context import AppContext
-from seedbed.ui.common.host import Remote
-
-
-def attention_snapshot(remote: Remote, task_ids: list[int] | None) -> tuple[list[Task], list[Task]]:
-    """(the tasks awaiting review, oldest first; the tasks named, or all when None).
-    Runs on a worker thread, asking the engine (`remote`): only the changed tasks are
-    read, not the whole board."""
-    queue = needs_you_order(remote(reads.list_tasks, states=[TaskState.AWAITING_REVIEW]))
-    if task_ids is None:
-        return queue, remote(reads.list_tasks)
-    changed = []
-    for task_id in task_ids:
-        try:
-            changed.append(remote(reads.get_task, task_id))
-        except UserError:
-            continue  # deleted meanwhile
-    return queue, changed
 
 
 class Attention(QObject):
     """Keeps the Needs-you queue (all projects) and notifies when a task reaches review.
     Its first `refresh()` reads every task: the window asks it once the board is shown.
+    After that only the changed tasks are read, in one call per burst of changes, and
+    the queue is worked out from every task known (each change is told on "tasks"; when
+    the engine comes back after being lost, the window reads everything again).
 
     Signals:
         count_changed(int): how many tasks await review.
@@ -68,11 +56,11 @@ class Attention(QObject):
         context.bridge.tasks_changed.connect(self._on_bridge_tasks_changed)
 
     def refresh(self, task_ids: list[int] | None = None) -> None:
-        """Read the queue again, and the changed tasks (all of them the first time).
+        """Read the changed tasks (every task when None, and the first time).
 
         One read at a time, in order: the engine's workers could otherwise answer an
         older read after a newer one (a stale count, a repeated notification). Changes
-        named while a read runs are read right after it.
+        named while a read runs are read right after it, in one read.
         """
         if not self._primed:
             task_ids = None
@@ -84,12 +72,12 @@ class Attention(QObject):
             self._more = True
             return
         self._reading = True
+        asked = None if task_ids is None else frozenset(task_ids)
         self.context.host.call(
-            attention_snapshot,
-            self.context.host.remote,
-            task_ids,
-            on_done=self._on_snapshot_loaded,
-            on_error=self._on_snapshot_failed,
+            reads.list_tasks,
+            task_ids=None if asked is None else sorted(asked),
+            on_done=functools.partial(self._on_tasks_loaded, asked),
+            on_error=self._on_tasks_failed,
             owner=self,
         )
 
@@ -103,25 +91,32 @@ class Attention(QObject):
     def _on_bridge_tasks_changed(self, task_ids: list[int]) -> None:
         self.refresh(task_ids)
 
-    def _on_snapshot_loaded(self, snapshot: tuple[list[Task], list[Task]]) -> None:
-        queue, changed = snapshot
-        self._apply(queue, changed)
+    def _on_tasks_loaded(self, asked: frozenset[int] | None, tasks: list[Task]) -> None:
+        """`tasks`: the ones named in `asked` that still exist (every task when None)."""
+        gone: Set[int]
+        if asked is None:
+            gone = self._known.keys() - {task.id for task in tasks}
+        else:
+            gone = asked - {task.id for task in tasks}
+        self._apply(tasks, gone)
         self._read_next()
 
-    def _apply(self, queue: list[Task], changed: list[Task]) -> None:
+    def _apply(self, changed: list[Task], gone: Set[int]) -> None:
         if self._primed:
             for task in changed:
                 note = notification_for(self._known.get(task.id), task)
                 if note is not None:
                     self.notify(task.id, *note)
+        for task_id in gone:
+            self._known.pop(task_id, None)
         self._known.update((t.id, t) for t in changed)
         self._primed = True
-        self.queue = queue
+        self.queue = needs_you_order(list(self._known.values()))
         count = len(self.queue)
         self.tray.setToolTip(f"Seedbed: {count} need{'s' if count == 1 else ''} you")
         self.count_changed.emit(count)
 
-    def _on_snapshot_failed(self, error: BaseException) -> None:
+    def _on_tasks_failed(self, error: BaseException) -> None:
         self.failed.emit(f"cannot read what needs you: {error}")
         self._read_next()
 

@@ -459,6 +459,7 @@ class MainWindow(QMainWindow):
         """Connected again: what changed meanwhile was not told, so read it all again."""
         self.context.catalog.refresh()  # its answer reloads the projects (catalog_changed)
         self.board.load(self.context.project_id)
+        self.attention.refresh()
 
     # -- projects --------------------------------------------------------------------
 
