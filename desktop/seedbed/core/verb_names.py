@@ -107,7 +107,7 @@ def verb_name(function: Callable[..., Any]) -> str:
         module = getattr(function, "__module__", None) or "?"
         qualified = f"{module}.{getattr(function, '__qualname__', repr(function))}"
         raise KeyError(f"{qualified} is not a verb of core (see seedbed/core/verb_names.py)")
-    return name if name in _KNOWN else None
+    return name
 
 
 def _name(function: Callable[..., Any]) -> str | None:
