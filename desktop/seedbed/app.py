@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import seedbed.service.launch as launch
 from seedbed.core.data_dir import database_problem
-from seedbed.core.merging import board_cards
+from seedbed.core.merging import FIRST_CARDS, board_cards
 from seedbed.core.reads import get_task
 from seedbed.domain.errors import SeedbedError, UserError
 
@@ -139,7 +139,7 @@ def run_gui(
             raise
     if context.project_id is not None:
         # The board's first read (Board.load's) is on its way while the window loads.
-        host.ask_early(board_cards, context.project_id)
+        host.ask_early(board_cards, context.project_id, first=FIRST_CARDS)
     from seedbed.ui.window.main_window import MainWindow, app_icon
 
     app.setWindowIcon(app_icon())

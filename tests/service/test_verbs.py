@@ -16,6 +16,7 @@ from seedbed.api.functions import register_functions
 from seedbed.api.registry import Registry
 from seedbed.core import tasks
 from seedbed.core.context import Context
+from seedbed.core.verb_names import VERB_NAMES, is_verb
 from seedbed.core.verbs import NOT_VERBS, VERBS, verb_name
 
 
@@ -32,6 +33,17 @@ def test_a_verb_is_named_by_its_function() -> None:
     assert verb_name(tasks.start_task) == "tasks.start_task"
     with pytest.raises(KeyError, match=r"seedbed\.core\.tasks\.check_task_options is not a verb"):
         verb_name(tasks.check_task_options)
+
+
+def test_each_verb_is_named_by_its_own_module_and_name() -> None:
+    """The window names a verb without importing core/verbs.py (core/verb_names.py): by
+    the module it is defined in, which must be the one its name says."""
+    assert len(set(VERB_NAMES)) == len(VERB_NAMES)
+    assert {verb_name(function): name for name, function in VERBS.items()} == {
+        name: name for name in VERB_NAMES
+    }
+    assert not is_verb(print)
+    assert not is_verb(lambda: None)
 
 
 def context_functions() -> list[Callable[..., Any]]:

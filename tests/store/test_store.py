@@ -272,3 +272,32 @@ def test_tasks_listed_by_id_are_those_that_exist_in_board_order(store: Store) ->
     listed = store.list_tasks(task_ids=[third, 999, first])
     assert [t.id for t in listed] == [first, third]
     assert store.list_tasks(task_ids=[]) == []
+
+
+def test_the_first_cards_of_each_column_are_those_it_shows_first(store: Store) -> None:
+    project, other = add_project(store), add_project(store, "other")
+    ids = add_tasks(store, project, *(f"t{n}" for n in range(9)))
+    add_tasks(store, other, "elsewhere", "elsewhere too")
+    # (state, position, updated_at) per task, in the order they were added.
+    placed = [
+        ("planned", 5, 1.0),
+        ("planned", 1, 2.0),
+        ("planned", 3, 3.0),
+        ("awaiting_review", 0, 30.0),
+        ("awaiting_review", 0, 10.0),
+        ("awaiting_review", 0, 20.0),
+        ("merged", 0, 100.0),
+        ("merged", 0, 300.0),
+        ("merged", 0, 200.0),
+    ]
+    with store.transaction() as conn:
+        for task_id, (state, position, updated) in zip(ids, placed, strict=True):
+            conn.execute(
+                "UPDATE tasks SET state = ?, position = ?, updated_at = ? WHERE id = ?",
+                (state, position, updated, task_id),
+            )
+    first = {card.task.id for card in store.cards(project.id, first=2)}
+    # The queue's order; the oldest awaiting review first; the newest merge first.
+    assert first == {ids[1], ids[2], ids[4], ids[5], ids[7], ids[8]}
+    assert len(store.cards(first=1)) == 4  # per project: its planned, review, merged; other's
+    assert len(store.cards(project.id)) == 9

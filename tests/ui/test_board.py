@@ -21,7 +21,8 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QApplication, QMessageBox
 from pytestqt.qtbot import QtBot
 
-from seedbed.domain.models import Phase, TaskState
+from seedbed.core import merging
+from seedbed.domain.models import Phase, Task, TaskState
 from seedbed.ui.board import board_view
 from seedbed.ui.board.board import Board
 from seedbed.ui.board.board_model import Role
@@ -583,3 +584,20 @@ def test_cards_named_while_a_read_is_on_its_way_are_read_together_after_it(
         ),
         timeout=5000,
     )
+
+
+def test_a_load_shows_each_columns_first_cards_then_all(
+    qtbot: QtBot, project: str, app_context: AppContext
+) -> None:
+    store = app_context.store
+    project_id = store.find_project(project).id
+    count = merging.FIRST_CARDS + 3
+    for n in range(count):
+        store.add_task(Task(project_id=project_id, title=f"Card {n}", base_branch="main"))
+    board = Board(app_context)
+    qtbot.addWidget(board)
+    shown: list[int] = []
+    board.model.modelReset.connect(lambda: shown.append(board.model.rowCount()))
+    with qtbot.waitSignal(board.loaded):
+        board.load(project_id)
+    assert shown == [merging.FIRST_CARDS, count]

@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TextIO
 
-from seedbed.cli.parser import build_parser, join_extra_args
+from seedbed.cli.parser import build_parser, join_extra_args, window_args
 from seedbed.cli.reads import READ_COMMANDS, READ_ONLY_COMMANDS, Reads
 from seedbed.cli.text import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from seedbed.core.data_dir import read_only_problem, storage_problem
@@ -27,12 +27,14 @@ def main(
     `gui(data_dir, screenshot, select, size, view, probe, engine_socket)`, which __main__
     passes in: the CLI itself
     never loads Qt. Without a launcher, it prints the help."""
-    parser = build_parser()
-    try:  # a number out of its model's bounds (cli/model_options.py `number`)
-        args = parser.parse_args(join_extra_args(sys.argv[1:] if argv is None else argv))
-    except UserError as exc:
-        sys.stderr.write(f"error: {exc}\n")
-        return EXIT_USAGE
+    arguments = join_extra_args(sys.argv[1:] if argv is None else argv)
+    args = window_args(arguments) if gui is not None else None
+    if args is None:
+        try:  # a number out of its model's bounds (cli/model_options.py `number`)
+            args = build_parser().parse_args(arguments)
+        except UserError as exc:
+            sys.stderr.write(f"error: {exc}\n")
+            return EXIT_USAGE
     if getattr(args, "install_desktop_entry", False):
         from seedbed.cli.desktop_entry import install
 
@@ -52,7 +54,7 @@ def main(
         )
         return EXIT_OK
     if args.cmd is None and gui is None:
-        parser.print_help(out or sys.stdout)
+        build_parser().print_help(out or sys.stdout)
         return EXIT_OK
     name = args.cmd if args.cmd in ("run", "doctor") else f"{args.cmd}_{getattr(args, 'act', '')}"
     try:

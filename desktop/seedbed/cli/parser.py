@@ -12,6 +12,7 @@ from seedbed import __version__
 from seedbed.cli.model_options import add_field_options, number
 from seedbed.cli.text import EXIT_USAGE
 from seedbed.domain.diffs import Comment
+from seedbed.domain.errors import UserError
 from seedbed.domain.models import (
     AgentKind,
     AgentProfile,
@@ -124,6 +125,65 @@ def budget_options(p: argparse.ArgumentParser, default: float | None = 0.0) -> N
     )
 
 
+GUI_HELP = "open the window (the default without a command)"
+
+
+def place_options(parser: argparse.ArgumentParser) -> None:
+    """Where the data is and which engine to talk to (before the command)."""
+    parser.add_argument("--data-dir", help="where Seedbed keeps its data (env SEEDBED_DATA_DIR)")
+    parser.add_argument(
+        "--engine-socket",
+        metavar="PATH",
+        help="talk to the engine at this socket (e.g. one `ssh -L` forwards) instead of "
+        "the data dir's own (env SEEDBED_ENGINE_SOCKET)",
+    )
+
+
+def window_options(p: argparse.ArgumentParser) -> None:
+    """`seedbed gui`'s options."""
+    p.add_argument(
+        "--screenshot",
+        type=Path,
+        metavar="FILE",
+        help="render the window offscreen from the data dir's state, save a PNG and exit",
+    )
+    p.add_argument("--select", type=TASK_ID, metavar="TASK_ID", help="select this task's card")
+    # `seedbed doctor` starts Qt this way, in a process of its own: does it start here?
+    p.add_argument("--probe", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--size", metavar="WxH", help="window size, e.g. 1400x850")
+    p.add_argument(
+        "--view",
+        choices=["board", "foreground", "review", "new-task", "projects", "profiles", "keys"],
+        default="board",
+        help="with --screenshot: the board, the foreground view, the --select task's "
+        "review, the New task dialog, or that tab of Settings",
+    )
+
+
+class NotTheWindow(Exception):
+    """What `window_args` raises instead of printing: the whole parser says it instead."""
+
+
+class WindowParser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise NotTheWindow(message)
+
+
+def window_args(argv: Sequence[str]) -> argparse.Namespace | None:
+    """The arguments of `seedbed [--data-dir D] [--engine-socket S] [gui [OPTIONS]]`, the
+    window's start, parsed by a parser of only those options; None for anything else
+    (another command, --help, a mistake), which `build_parser()` then parses. Building
+    every command's parser is ~10 ms of a start-up measured against a bare Qt window."""
+    parser = WindowParser(prog="seedbed", add_help=False)
+    place_options(parser)
+    commands = parser.add_subparsers(dest="cmd", parser_class=WindowParser)
+    window_options(commands.add_parser("gui", add_help=False))
+    try:
+        return parser.parse_args(argv)
+    except (NotTheWindow, UserError):
+        return None
+
+
 def build_parser() -> Parser:
     parser = Parser(
         prog="seedbed", description="Run AI coding agents in parallel, one worktree each."
@@ -139,13 +199,7 @@ def build_parser() -> Parser:
         action="store_true",
         help="write a systemd user unit that runs the data dir's engine from login on",
     )
-    parser.add_argument("--data-dir", help="where Seedbed keeps its data (env SEEDBED_DATA_DIR)")
-    parser.add_argument(
-        "--engine-socket",
-        metavar="PATH",
-        help="talk to the engine at this socket (e.g. one `ssh -L` forwards) instead of "
-        "the data dir's own (env SEEDBED_ENGINE_SOCKET)",
-    )
+    place_options(parser)
     parser.add_argument("--json", action="store_true", help="print one JSON document")
     common = Parser(add_help=False)
     common.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print JSON")
@@ -394,24 +448,7 @@ def build_parser() -> Parser:
     )
     agents.add_parser("doctor", parents=[common], help="which CLIs are installed and usable")
 
-    p = commands.add_parser("gui", help="open the window (the default without a command)")
-    p.add_argument(
-        "--screenshot",
-        type=Path,
-        metavar="FILE",
-        help="render the window offscreen from the data dir's state, save a PNG and exit",
-    )
-    p.add_argument("--select", type=TASK_ID, metavar="TASK_ID", help="select this task's card")
-    # `seedbed doctor` starts Qt this way, in a process of its own: does it start here?
-    p.add_argument("--probe", action="store_true", help=argparse.SUPPRESS)
-    p.add_argument("--size", metavar="WxH", help="window size, e.g. 1400x850")
-    p.add_argument(
-        "--view",
-        choices=["board", "foreground", "review", "new-task", "projects", "profiles", "keys"],
-        default="board",
-        help="with --screenshot: the board, the foreground view, the --select task's "
-        "review, the New task dialog, or that tab of Settings",
-    )
+    window_options(commands.add_parser("gui", help=GUI_HELP))
 
     p = commands.add_parser(
         "doctor", parents=[common], help="what Seedbed finds here: Qt, keyring, git, agent CLIs"

@@ -102,13 +102,22 @@ def base_moved_since_checks(project: Project, task: Task, runs: list[Run]) -> in
     return commits_between(project.path, checked.checks.base, task.base_branch)
 
 
+# What a board column shows at most on a tall screen: the window's first read asks for
+# this many of each column, and for the rest right after they are painted.
+FIRST_CARDS = 30
+
+
 def board_cards(
-    ctx: Context, project_id: int | None = None, task_ids: list[int] | None = None
+    ctx: Context,
+    project_id: int | None = None,
+    task_ids: list[int] | None = None,
+    first: int | None = None,
 ) -> list[Card]:
     """The board's cards, each awaiting review saying how far its base moved since its
-    checks ran (git: one rev-parse per base, a count only where it moved)."""
+    checks ran (git: one rev-parse per base, a count only where it moved). With `first`,
+    only each column's first `first` cards."""
     store = ctx.store
-    cards = store.cards(project_id, task_ids)
+    cards = store.cards(project_id, task_ids, first)
     tips: dict[tuple[int, str], str] = {}
     for card in cards:
         task = card.task

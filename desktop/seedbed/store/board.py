@@ -9,16 +9,33 @@ from seedbed.domain.models import Card, CheckStatus, TaskState
 from seedbed.store.connection import Database
 from seedbed.store.rows import TASK_COLUMNS, task_from_row
 
+# The first N tasks of each state in the order its column shows them (the board's
+# `board_key`, ui/board/board_model.py): the queue's order; the oldest awaiting review
+# first; the newest merge first.
+FIRST_OF_EACH_STATE = (
+    "SELECT id FROM (SELECT id, ROW_NUMBER() OVER (PARTITION BY project_id, state ORDER BY"
+    " CASE state WHEN 'awaiting_review' THEN updated_at WHEN 'merged' THEN -updated_at"
+    " ELSE position END, CASE state WHEN 'merged' THEN -id ELSE id END) AS place"
+    " FROM tasks WHERE state != 'discarded') WHERE place <= ?"
+)
+
 
 class BoardQueries(Database):
     """What a board shows, each read in one query."""
 
     def cards(
-        self, project_id: int | None = None, task_ids: Iterable[int] | None = None
+        self,
+        project_id: int | None = None,
+        task_ids: Iterable[int] | None = None,
+        first: int | None = None,
     ) -> list[Card]:
-        """Tasks with their runs summed up, in board order, in one query."""
+        """Tasks with their runs summed up, in board order, in one query; with `first`,
+        only the first `first` of each state in its column's order."""
         where: list[str] = ["t.state != 'discarded'"]
         args: list[Any] = []
+        if first is not None:
+            where.append(f"t.id IN ({FIRST_OF_EACH_STATE})")
+            args.append(first)
         if project_id is not None:
             where.append("t.project_id = ?")
             args.append(project_id)
@@ -47,9 +64,15 @@ class BoardQueries(Database):
             " AND NOT (r.kind = 'merge' AND r.check_status = 'none'))"
             f" WHERE {' AND '.join(where)} ORDER BY t.position, t.id"
         )
+        # Plain tuples, named once: a sqlite3.Row made into a dict costs more than the
+        # query itself for a thousand cards.
+        cursor = self.conn.cursor()
+        cursor.row_factory = None
+        rows = cursor.execute(sql, args).fetchall()
+        names = [column[0] for column in cursor.description]
         cards = []
-        for row in self.conn.execute(sql, args).fetchall():
-            data = dict(row)
+        for row in rows:
+            data = dict(zip(names, row, strict=True))
             cards.append(
                 Card(
                     task=task_from_row({c: data[c] for c in TASK_COLUMNS}),

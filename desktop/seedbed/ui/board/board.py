@@ -77,7 +77,8 @@ class Board(QWidget):
         task_activated(int): a card was double-clicked or Enter was pressed on it.
         message_posted(str, bool): a sentence for the status bar; True when an error.
         edit_requested(int), discard_requested(int): the window opens those dialogs.
-        loaded(): the cards of a project arrived and are shown.
+        loaded(): all the cards of a project arrived and are shown (each column's
+            first cards are shown before, as soon as they come).
 
     The conflict radar (which active tasks change the same files) is asked on the engine
     thread at most every `radar_interval_ms` while tasks change; its answer goes to the
@@ -103,6 +104,8 @@ class Board(QWidget):
         self._cards.failed.connect(self._on_call_failed)
         self._cards.failed.connect(self._on_cards_failed)
         self._refreshing = False  # a read of some cards is on its way (refresh_tasks)
+        # Cards named while the whole board is read after its first cards (else None).
+        self._changed_while_loading: set[int] | None = None
         self._refresh_next: set[int] = set()  # cards to read once it is back
         self._select_next = 0
         self._current = 0
@@ -185,17 +188,35 @@ class Board(QWidget):
         # Reads of some cards still on their way are dropped: the load reads them all.
         self._refreshing = False
         self._refresh_next.clear()
+        self._changed_while_loading = None
         self.radar_call.drop()  # whatever the radar said was about the old board
         self.model.set_overlaps({})
         if project_id is None:
             self.model.set_cards([])
             self.loaded.emit()
             return
-        self._cards.run(merging.board_cards, project_id, on_done=self._on_cards_loaded)
+        # What the columns show first, painted before the rest is read, sent and parsed
+        # (a thousand cards: ~0.1 s of the engine's and the window's time).
+        self._cards.run(
+            merging.board_cards,
+            project_id,
+            first=merging.FIRST_CARDS,
+            on_done=functools.partial(self._on_first_cards_loaded, project_id),
+        )
+
+    def _on_first_cards_loaded(self, project_id: int, cards: list[Card]) -> None:
+        self.model.set_cards(cards)
+        self._changed_while_loading = set()
+        self._cards.join(merging.board_cards, project_id, on_done=self._on_cards_loaded)
 
     def _on_cards_loaded(self, cards: list[Card]) -> None:
         current = self._current
         self.model.set_cards(cards)
+        # Cards changed while the whole board was read may have been read before it:
+        # read them again, so the older whole read does not stand over them.
+        again, self._changed_while_loading = self._changed_while_loading, None
+        if again:
+            self.refresh_tasks(sorted(again))
         # Asked once the cards are in: at start it would hold up their read in the engine.
         self._schedule_radar()
         if current:
@@ -217,6 +238,8 @@ class Board(QWidget):
         otherwise have a read per change on its way, and the board repaint each)."""
         if self.context.project_id is None:
             return
+        if self._changed_while_loading is not None:
+            self._changed_while_loading.update(task_ids)
         self._schedule_radar()
         if self._refreshing:
             self._refresh_next.update(task_ids)

@@ -25,7 +25,7 @@ from seedbed.api.endpoint import UnixEndpoint, describe, forwarded_endpoint, no_
 from seedbed.api.errors import EngineStopped, EngineUnavailable
 from seedbed.api.functions import function_verb
 from seedbed.api.protocol import Notification
-from seedbed.core.verbs import VERBS, verb_name
+from seedbed.core import verb_names
 from seedbed.service import launch
 from seedbed.service.topics import (
     CHANGES,
@@ -43,8 +43,6 @@ SNAPSHOT = "snapshot"  # `gui --screenshot`: connected to an engine that starts 
 LOST = "lost"  # the engine went away: nothing works until it is back
 
 STATUS_EVERY_S = 0.5  # how often the engine's count of running tasks is read while any run
-
-_VERB_FUNCTIONS = frozenset(VERBS.values())
 
 # `host.remote`: remote(verb, *args, **kwargs) calls a verb in the engine and waits for
 # its answer; what a composed read run on a worker thread is given.
@@ -79,7 +77,7 @@ def forwarded_socket(engine_socket: str | Path | None) -> Path | None:
 
 
 def is_verb(fn: Callable[..., Any]) -> bool:
-    return split_call(fn, (), {})[0] in _VERB_FUNCTIONS
+    return verb_names.is_verb(split_call(fn, (), {})[0])
 
 
 def _hand_on(future: Future[Any], task: asyncio.Future[Any]) -> None:
@@ -292,7 +290,7 @@ class EngineHost:
 
     async def _verb(self, fn: Callable[..., Any], args: tuple[Any, ...], kw: dict[str, Any]) -> Any:
         function, args, kw = split_call(fn, args, kw)
-        name = verb_name(function)
+        name = verb_names.verb_name(function)
         verb = function_verb(name, function)
         params = verb.bind(*args, **kw)
         client = self.client

@@ -51,6 +51,6 @@ class PaintProbe(QObject):
         self.first_paint.painted.connect(self._report)
 
     def _report(self) -> None:
-        sys.stderr.write(f"board-painted {time.time():.6f}\n")
+        sys.stderr.write(f"board-painted {time.time():.6f} {time.process_time():.6f}\n")
         sys.stderr.flush()
         QApplication.quit()
