@@ -14,7 +14,13 @@ from websockets.asyncio.client import unix_connect
 from seedbed import __version__
 from seedbed.api.client import ApiClient
 from seedbed.api.errors import EngineFailed, ProtocolMismatch
-from seedbed.api.protocol import ErrorCode, Hello, parse_client_bound, subprotocol
+from seedbed.api.protocol import (
+    PROTOCOL_VERSION,
+    ErrorCode,
+    Hello,
+    parse_client_bound,
+    subprotocol,
+)
 from seedbed.api.sync_client import SyncClient
 from seedbed.domain.errors import Busy, NotFound, OperationError, SeedbedError, UserError
 from tests.api.conftest import GATE, Echo, Echoed
@@ -79,7 +85,10 @@ def test_hello_says_who_answers(engine) -> None:
     with SyncClient.connect(running.data_dir) as client:
         hello = client.hello()
     assert hello == Hello(
-        engine_version=__version__, protocol=1, data_dir=str(running.data_dir), pid=os.getpid()
+        engine_version=__version__,
+        protocol=PROTOCOL_VERSION,
+        data_dir=str(running.data_dir),
+        pid=os.getpid(),
     )
 
 
@@ -154,7 +163,7 @@ def test_the_wire_carries_json_rpc_codes(engine) -> None:
 
     async def exchange(*messages: str) -> list[dict]:
         async with unix_connect(
-            str(running.server.endpoint.path), subprotocols=[subprotocol(1)]
+            str(running.server.endpoint.path), subprotocols=[subprotocol(PROTOCOL_VERSION)]
         ) as ws:
             replies = []
             for message in messages:

@@ -18,6 +18,7 @@ import pytest
 from seedbed.api.client import ApiClient
 from seedbed.api.endpoint import RECORD_NAME, SOCKET_NAME, TOKEN_NAME, TcpEndpoint, UnixEndpoint
 from seedbed.api.errors import AccessRefused, EngineStopped, EngineUnavailable, ProtocolMismatch
+from seedbed.api.protocol import PROTOCOL_VERSION
 from seedbed.api.registry import Registry
 from seedbed.api.server import ApiServer
 from seedbed.api.socket_path import SUN_PATH_MAX
@@ -223,7 +224,7 @@ def test_a_unix_engine_with_a_token_checks_it_too(engine, data_dir) -> None:
     with pytest.raises(AccessRefused):
         SyncClient.connect(data_dir)
     with SyncClient.connect(data_dir, token="s3cret") as client:
-        assert client.hello().protocol == 1
+        assert client.hello().protocol == PROTOCOL_VERSION
 
 
 def test_connecting_takes_little_time(engine, data_dir) -> None:

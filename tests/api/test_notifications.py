@@ -12,7 +12,7 @@ from websockets.asyncio.client import unix_connect
 
 from seedbed.api.client import ApiClient
 from seedbed.api.hub import MISSED_MESSAGE
-from seedbed.api.protocol import EVENT, MISSED, Notification, subprotocol
+from seedbed.api.protocol import EVENT, MISSED, PROTOCOL_VERSION, Notification, subprotocol
 from seedbed.api.sync_client import SyncClient
 from tests.api.conftest import Echoed
 
@@ -100,7 +100,7 @@ def test_a_client_that_does_not_read_neither_stalls_publish_nor_grows_without_bo
 
     async def scenario() -> list[dict]:
         async with unix_connect(
-            str(running.server.endpoint.path), subprotocols=[subprotocol(1)]
+            str(running.server.endpoint.path), subprotocols=[subprotocol(PROTOCOL_VERSION)]
         ) as slow:
             await slow.send(
                 '{"jsonrpc": "2.0", "id": 1, "method": "subscribe",'
@@ -129,3 +129,30 @@ def test_a_client_that_does_not_read_neither_stalls_publish_nor_grows_without_bo
     assert missed[-1]["params"]["dropped"] > 0
     # What reached it is far less than what was published: the rest was dropped.
     assert len(received) < events / 2
+
+
+def test_a_notification_the_client_cannot_handle_never_ends_its_connection(engine) -> None:
+    """A handler that fails on one notification (a payload it does not expect) leaves the
+    connection up: the next notifications arrive and calls are answered."""
+    running = engine()
+    handled: list[object] = []
+
+    def on_notification(note: Notification) -> None:
+        payload = note.params.get("payload") or {}
+        handled.append(payload["n"])  # KeyError on the first one: it has no "n"
+
+    async def scenario() -> bool:
+        client = await ApiClient.connect(running.data_dir, on_notification=on_notification)
+        await client.subscribe(["changes"])
+        running.publish("changes", {"unexpected": True})
+        running.publish("changes", {"n": 2})
+        deadline = time.monotonic() + 5
+        while not handled and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
+        await client.hello()  # still answered
+        lost = client.lost
+        await client.close()
+        return lost
+
+    assert asyncio.run(scenario()) is False
+    assert handled == [2]

@@ -4,6 +4,7 @@ last one included, gathered into a few notifications (service/publisher.py)."""
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import time
 from pathlib import Path
 from typing import Any
@@ -159,3 +160,35 @@ def test_a_burst_is_gathered_into_few_notifications() -> None:
     assert sorted({t for p in tasks for t in p.task_ids}) == list(range(20))
     # ≥ 0.2 s of hints, at most one notification of a topic each 0.1 s (and the first)
     assert 2 <= len(tasks) <= 6
+
+
+def test_a_flush_that_fails_is_tried_again_and_the_publisher_goes_on() -> None:
+    """A storage error while the watcher takes a task in (the database busy, say) loses
+    nothing: the tasks taken out are put back and told on the next try."""
+    published: list[tuple[str, Any]] = []
+    failures = [sqlite3.OperationalError("database is locked")]
+
+    async def absorb(_task_ids: set[int], _projects: bool) -> None:
+        if failures:
+            raise failures.pop()
+
+    async def main() -> None:
+        publisher = Publisher(lambda topic, payload: published.append((topic, payload)), absorb)
+        running = asyncio.create_task(publisher.run())
+        publisher.task(3)
+        publisher.events(3, 1, 0, 4)
+        deadline = time.monotonic() + 5
+        while not any(topic == TASKS for topic, _p in published):
+            assert time.monotonic() < deadline, "the tasks were never told after the failure"
+            await asyncio.sleep(0.02)
+        publisher.task(4)  # and it goes on telling what comes after
+        while not any(topic == TASKS and 4 in p.task_ids for topic, p in published):
+            assert time.monotonic() < deadline, "the publisher stopped after the failure"
+            await asyncio.sleep(0.02)
+        running.cancel()
+
+    asyncio.run(main())
+    assert [p.task_ids for topic, p in published if topic == TASKS] == [[3], [4]]
+    assert [(r.first, r.last) for topic, p in published if topic == EVENTS for r in p.runs] == [
+        (0, 4)
+    ]

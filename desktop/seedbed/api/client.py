@@ -181,7 +181,10 @@ class ApiClient:
             return
         if isinstance(parsed, Notification):
             if self._on_notification is not None:
-                self._on_notification(parsed)
+                try:
+                    self._on_notification(parsed)
+                except Exception:  # one bad notification never ends the connection
+                    logger.exception("a notification could not be handled: %.200r", message)
             else:
                 self._notes.put_nowait(parsed)
             return

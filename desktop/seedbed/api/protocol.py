@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, TypeAdapter
 
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2  # 2: "tasks" {task_ids} and "events" {runs: [...]}, gathered
 SUBPROTOCOL_PREFIX = "seedbed.v"
 # HTTP header of the engine's refusal of a handshake: the protocol version it speaks.
 PROTOCOL_HEADER = "Seedbed-Protocol"

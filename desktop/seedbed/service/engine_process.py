@@ -238,6 +238,7 @@ class EngineProcess:
                 self.engine.max_parallel = max(1, load_settings(self.data_dir).max_parallel)
             for task_id in changed.tasks:
                 self.publisher.task(task_id)
+                self.notifier.note(task_id)  # the watcher will not tell it (absorbed)
             if changed.projects:
                 self.publisher.projects()
             self.server.publish(CHANGES, changed)

@@ -27,6 +27,7 @@ after that version.
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -40,6 +41,9 @@ from seedbed.service.topics import (
     TasksChanged,
 )
 
+logger = logging.getLogger("seedbed.service")
+
+RETRY_S = 1.0  # after a flush that failed
 PUBLISH_EVERY_S = 0.05  # the bridge gathers 50 ms too: a log view refreshes as often
 
 Publish = Callable[[str, Any], None]
@@ -136,8 +140,24 @@ class Publisher:
         while True:
             await wanted.wait()
             wanted.clear()
-            await self.flush()
+            try:
+                await self.flush()
+            except Exception:  # a storage error: what was taken out is tried again
+                logger.exception("publishing what changed failed; trying again in 1 s")
+                await asyncio.sleep(RETRY_S)
+                wanted.set()
             await asyncio.sleep(self.every_s)
+
+    def _put_back(self, tasks: set[int], projects: bool, runs: dict[int, EventsWritten]) -> None:
+        with self._lock:
+            self._tasks |= tasks
+            self._projects = self._projects or projects
+            for run_id, told in runs.items():
+                newer = self._runs.get(run_id)
+                self._runs[run_id] = (
+                    told if newer is None else told.model_copy(update={"last": newer.last})
+                )
+            self._armed = True
 
     async def flush(self) -> None:
         with self._lock:
@@ -146,7 +166,13 @@ class Publisher:
             runs, self._runs = self._runs, {}
             self._armed = False
         if (tasks or projects) and self.absorb is not None:
-            await self.absorb(tasks, projects)
+            try:
+                await self.absorb(tasks, projects)
+            except BaseException:
+                # Cancelled (the engine stopping) or failed: what was taken out is put
+                # back, for the final flush or the next one to tell.
+                self._put_back(tasks, projects, runs)
+                raise
         if projects:
             self._publish(PROJECTS, None)
         if tasks:

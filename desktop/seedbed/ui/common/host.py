@@ -63,10 +63,18 @@ def split_call(
     return fn, args, kwargs
 
 
-def call_key(fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Hashable:
-    """What tells two calls apart: the function and its arguments (see ask_early)."""
+def call_key(
+    fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> Hashable | None:
+    """What tells two calls apart: the function and its arguments (see ask_early); None
+    for arguments that cannot be told apart so (a list, a model): never asked early."""
     function, args, kwargs = split_call(fn, args, kwargs)
-    return (function, args, tuple(sorted(kwargs.items())))
+    key = (function, args, tuple(sorted(kwargs.items())))
+    try:
+        hash(key)
+    except TypeError:
+        return None
+    return key
 
 
 def forwarded_socket(engine_socket: str | Path | None) -> Path | None:
@@ -214,7 +222,8 @@ class EngineHost:
             dropped.cancel()
             return dropped
         token = self.bridge.register(on_done, on_error, owner)
-        future = self._early.pop(call_key(fn, args, kwargs), None) if self._early else None
+        key = call_key(fn, args, kwargs) if self._early else None
+        future = self._early.pop(key, None) if key is not None else None
         if future is None:
             future = Future()
             with self._pending_lock:
@@ -261,6 +270,8 @@ class EngineHost:
         GUI thread."""
         assert self._loop is not None, "start() the host first"
         key = call_key(fn, args, kwargs)
+        if key is None:
+            raise TypeError(f"{fn!r} cannot be asked early: its arguments are not hashable")
         if key not in self._early:
             call = self._call(fn, args, kwargs)
             self._early[key] = asyncio.run_coroutine_threadsafe(call, self._loop)

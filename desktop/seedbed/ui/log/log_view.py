@@ -95,6 +95,7 @@ class LogPanel(QWidget):
         self._runs_read = BackgroundCall(context.host, self)
         self._runs_read.failed.connect(self._on_runs_read_failed)
         self._pending_read = BackgroundCall(context.host, self)
+        self._pending_again = False  # rows came while the pending text was read
         self._pending_read.failed.connect(self._on_pending_read_failed)
         self._detail_read = BackgroundCall(context.host, self)
         self._detail_read.failed.connect(self._on_detail_read_failed)
@@ -168,6 +169,7 @@ class LogPanel(QWidget):
         bridge = self._context.bridge
         bridge.rows_appended.connect(self._on_bridge_rows_appended)
         bridge.tasks_changed.connect(self._on_bridge_tasks_changed)
+        bridge.engine_back.connect(self._on_bridge_engine_back)
         self.model.refreshed.connect(self._on_model_refreshed)
         self.run_box.activated.connect(self._on_run_box_activated)
         scroll = self.view.verticalScrollBar()
@@ -213,6 +215,7 @@ class LogPanel(QWidget):
         self._search.drop()
         self._detail_read.drop()
         self._pending_read.drop()
+        self._pending_again = False
         self._match = None
         self.model.set_run(run_id)  # its rows come when the engine has counted them
         if run_id is not None:
@@ -299,24 +302,45 @@ class LogPanel(QWidget):
         elif run is None:
             text = "No runs yet: the log appears when the task starts."
         elif run.status is RunStatus.RUNNING:
-            # The note shown stays until the engine says what is being written now.
+            # The note shown stays until the engine says what is being written now. One
+            # read at a time (a slow engine would have each answer dropped by the next
+            # question): rows told meanwhile ask once more when it comes.
+            if self._pending_read.busy:
+                self._pending_again = True
+                return
             on_done = functools.partial(self._pending_read_done, run.id)
             self._pending_read.run(transcript.pending_text, run.id, on_done=on_done)
             return
+        self._pending_again = False
         self._pending_read.drop()
         self.note.set_note(text)
+
+    def _pending_read_over(self) -> None:
+        if self._pending_again:
+            self._pending_again = False
+            self._update_note()
 
     @Slot(str)
     def _on_pending_read_failed(self, _message: str) -> None:
         self.note.set_note("")  # nothing known to be written now
+        self._pending_read_over()
 
     def _pending_read_done(self, run_id: int, pending: str) -> None:
         if run_id != self.run_id:
             return
         text = "writing… " + first_line(pending[-PENDING_CHARS:], PENDING_CHARS) if pending else ""
         self.note.set_note(text)
+        self._pending_read_over()
 
     # -- live ------------------------------------------------------------------------
+
+    @Slot()
+    def _on_bridge_engine_back(self) -> None:
+        """Connected again: what was written while the engine was away was not told (a
+        run may have ended, rows come): read the runs and the count again."""
+        if self._task_id is not None:
+            self._reload_runs()
+        self.model.refresh()
 
     @Slot(object)
     def _on_bridge_rows_appended(self, changes: dict[int, int | None]) -> None:

@@ -302,6 +302,10 @@ class ReviewWindow(QWidget):
     @Slot(str)
     def _on_loading_failed(self, message: str) -> None:
         self.error_label.show_message(message)
+        if self._first is None and self.data is None:
+            # The first file's read failed (or the outline's): an outline that comes, or
+            # came, is shown without it rather than waiting for it.
+            self._on_first_file(FirstFile())
 
     def update_buttons(self) -> None:
         task = self.data.task if self.data is not None else None
