@@ -26,7 +26,7 @@ _SUBPROTOCOL = re.compile(rf"^{re.escape(SUBPROTOCOL_PREFIX)}(\d+)$")
 
 
 def subprotocol(version: int) -> str:
-    """The WebSocket subprotocol naming protocol `version`: `seedbed.v1`."""
+    """The WebSocket subprotocol naming protocol `version`: `seedbed.v2` for 2."""
     return f"{SUBPROTOCOL_PREFIX}{version}"
 
 

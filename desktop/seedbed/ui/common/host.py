@@ -466,7 +466,7 @@ class EngineHost:
             self._ask_status()
         elif topic == EVENTS:
             for run in payload.get("runs", ()):
-                rows = run.get("rows")  # an engine of protocol 1 may tell none: the log asks
+                rows = run.get("rows")  # None: not told; the log asks for the count
                 self.bridge.note_events(
                     int(run["run_id"]),
                     int(run["first"]),
