@@ -19,6 +19,7 @@ import pytest
 from seedbed.core.context import Context
 from seedbed.core.merging import board_cards, telling_lines
 from seedbed.core.runs import processes_of_run
+from seedbed.service import launch
 from seedbed.store import Store
 from seedbed.ui.common.format import check_label
 from tests.conftest import SeedbedCli, git, make_repo
@@ -384,10 +385,17 @@ def test_an_engine_that_runs_undoes_an_approve_killed_meanwhile(
     seedbed: SeedbedCli, lib_repo: Path
 ) -> None:
     task_id = slow_merge_check(seedbed, lib_repo)
+    # The approve runs in its own process (no engine answers yet: with one, the command
+    # would ask the engine to approve); the engine starts while its checks run.
+    approving = seedbed.spawn("task", "approve", str(task_id), start_new_session=True)
+    run_id = wait_checking(seedbed, task_id)
     engine = seedbed.spawn("run")
     try:
-        approving = seedbed.spawn("task", "approve", str(task_id), start_new_session=True)
-        run_id = wait_checking(seedbed, task_id)
+        deadline = time.monotonic() + 30
+        while launch.answering(seedbed.data_dir) is None:
+            assert engine.poll() is None, engine.communicate()
+            assert time.monotonic() < deadline, "the engine never answered"
+            time.sleep(0.05)
         os.kill(approving.pid, signal.SIGKILL)
         approving.communicate(timeout=10)
         assert processes_of_run(seedbed.data_dir, run_id)  # its check outlived it
