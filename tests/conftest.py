@@ -19,6 +19,7 @@ import pytest
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from seedbed.cli import main
+from seedbed.service import launch
 from tests import keyring_backends
 from tests.keyring_backends import FileStore
 from tests.model_server import ModelServer
@@ -103,6 +104,17 @@ def make_repo(path: Path, files: dict[str, str] | None = None) -> Path:
 def repo(tmp_path: Path) -> Path:
     """A real git repository on branch main with one commit."""
     return make_repo(tmp_path / "repo", {"README.md": "# demo\n", "src/app.py": "print('hi')\n"})
+
+
+@pytest.fixture(autouse=True)
+def no_engine_left(request: pytest.FixtureRequest) -> Iterator[None]:
+    """A test whose window or command started an engine for its data dir (detached, as a
+    user's does) has it stopped at the end: left, it would outlive the run (its data dir
+    deleted under it by pytest's clean-up)."""
+    data_dir = request.getfixturevalue("data_dir") if "data_dir" in request.fixturenames else None
+    yield
+    if data_dir is not None and launch.answering(data_dir) is not None:
+        launch.stop(data_dir)
 
 
 @pytest.fixture

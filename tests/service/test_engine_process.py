@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import time
 from pathlib import Path
@@ -167,6 +168,26 @@ def test_an_idle_engine_exits_once_no_client_is_left(engines: Engines, data_dir:
         assert client.hello().pid in engines.pids
     assert engines.wait_gone(timeout=10)
     assert "stopped: idle for 1 s with no client" in (data_dir / "engine.log").read_text()
+
+
+def test_an_engine_whose_data_dir_is_gone_exits(engines: Engines, data_dir: Path) -> None:
+    """Its data dir deleted under it (a temporary one cleaned up), an engine left alone
+    does not serve nothing for ever: it exits at its next look."""
+    pid = engines.start(env={IDLE_EXIT_ENV: "600"})["pid"]
+    shutil.rmtree(data_dir)
+    deadline = time.monotonic() + 10
+    while Path(f"/proc/{pid}").exists() and "zombie" not in proc_state(pid):
+        assert time.monotonic() < deadline, "the engine went on without its data dir"
+        time.sleep(0.1)
+    data_dir.mkdir()  # for the fixtures' own clean-up
+
+
+def proc_state(pid: int) -> str:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return "zombie"  # gone meanwhile
+    return next((line for line in status.splitlines() if line.startswith("State:")), "").lower()
 
 
 def test_the_idle_exit_comes_from_the_setting(

@@ -195,11 +195,18 @@ class EngineProcess:
         idle_since: float | None = None
         while True:
             await asyncio.sleep(look)
-            busy = (
-                self.server.client_count() > 0
-                or bool(self.engine.runners)
-                or await asyncio.to_thread(self.engine.queued_count) > 0
-            )
+            if not self.data_dir.is_dir():
+                self.shutdown(f"its data dir {self.data_dir} is gone")
+                return
+            try:
+                busy = (
+                    self.server.client_count() > 0
+                    or bool(self.engine.runners)
+                    or await asyncio.to_thread(self.engine.queued_count) > 0
+                )
+            except Exception:  # the database unreadable a moment: not idle, look again
+                logger.exception("could not tell whether the engine is idle")
+                busy = True
             now = time.monotonic()
             if busy:
                 idle_since = None
