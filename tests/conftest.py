@@ -24,6 +24,7 @@ from tests import keyring_backends
 from tests.keyring_backends import FileStore
 from tests.model_server import ModelServer
 from tests.secret_service import SecretService, secret_service_keyring
+from tests.service.conftest import Engines
 
 GIT_ENV = {
     "GIT_AUTHOR_NAME": "Test Author",
@@ -216,3 +217,14 @@ def model_server() -> Iterator[ModelServer]:
     with ModelServer() as server:
         yield server
     assert not server.errors, "the model server failed:\n" + "\n".join(server.errors)
+
+
+@pytest.fixture
+def engines(data_dir: Path) -> Iterator[Engines]:
+    """Engine processes of the data dir a test starts (`seedbed engine start`), all
+    killed at the end."""
+    tracker = Engines(data_dir)
+    try:
+        yield tracker
+    finally:
+        tracker.kill_all()

@@ -9,11 +9,8 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 from seedbed.store.lock import engine_running
 
@@ -81,12 +78,3 @@ class Engines:
             with contextlib.suppress(subprocess.TimeoutExpired):
                 process.communicate(timeout=5)
         self.wait_gone()
-
-
-@pytest.fixture
-def engines(data_dir: Path) -> Iterator[Engines]:
-    tracker = Engines(data_dir)
-    try:
-        yield tracker
-    finally:
-        tracker.kill_all()

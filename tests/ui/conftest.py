@@ -24,7 +24,6 @@ from seedbed.store.settings import load_settings
 from seedbed.ui.common.context import AppContext
 from seedbed.ui.setup import welcome
 from tests.conftest import SeedbedCli
-from tests.service.conftest import engines  # noqa: F401  (real engine processes)
 
 
 class ThreadEngine:

@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import os
 import signal
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from PySide6.QtWidgets import QWidget
 from pytestqt.qtbot import QtBot
 
@@ -20,15 +18,6 @@ from seedbed.ui.window.main_window import MainWindow
 from tests.service.conftest import Engines
 
 START_TIMEOUT_MS = 30_000
-
-
-@pytest.fixture
-def engines(data_dir: Path) -> Iterator[Engines]:
-    tracker = Engines(data_dir)
-    try:
-        yield tracker
-    finally:
-        tracker.kill_all()
 
 
 def banner_over(qtbot: QtBot, data_dir: Path) -> tuple[EngineBanner, Bridge, QWidget]:

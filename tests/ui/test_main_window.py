@@ -270,14 +270,25 @@ def test_no_display_is_a_clear_error(data_dir: Path) -> None:
     assert "no display" in result.stderr and "seedbed --help" in result.stderr
 
 
-@pytest.mark.usefixtures("project")
-def test_closing_with_agents_running_asks_first(
-    qtbot: QtBot, seedbed: SeedbedCli, app_context: AppContext, command_profile
-) -> None:
+def window_with_a_slow_run(
+    qtbot: QtBot,
+    seedbed: SeedbedCli,
+    app_context: AppContext,
+    command_profile: Callable[[str, str], str],
+) -> tuple[MainWindow, int]:
+    """An open window, and a task whose agent runs for 30 s, the engine saying it runs."""
     command_profile("slow", "sleep 30")
     window = open_window(qtbot, app_context)
     task = add(seedbed, "Slow", "--profile", "slow", "--start")
     qtbot.waitUntil(lambda: app_context.host.running_count() == 1, timeout=RUN_TIMEOUT_MS)
+    return window, task
+
+
+@pytest.mark.usefixtures("project")
+def test_closing_with_agents_running_asks_first(
+    qtbot: QtBot, seedbed: SeedbedCli, app_context: AppContext, command_profile
+) -> None:
+    window, task = window_with_a_slow_run(qtbot, seedbed, app_context, command_profile)
     questions: list[int] = []
     window.ask_quit = lambda running: questions.append(running) or None
     window.close()
@@ -297,10 +308,7 @@ def test_closing_with_agents_running_asks_first(
 def test_keep_running_closes_the_window_and_leaves_the_agent_at_work(
     qtbot: QtBot, seedbed: SeedbedCli, app_context: AppContext, command_profile
 ) -> None:
-    command_profile("slow", "sleep 30")
-    window = open_window(qtbot, app_context)
-    task = add(seedbed, "Slow", "--profile", "slow", "--start")
-    qtbot.waitUntil(lambda: app_context.host.running_count() == 1, timeout=RUN_TIMEOUT_MS)
+    window, task = window_with_a_slow_run(qtbot, seedbed, app_context, command_profile)
     window.ask_quit = lambda running: QuitAnswer(OnQuit.KEEP, remember=False)
     window.close()
     qtbot.waitUntil(lambda: not window.isVisible())
