@@ -24,6 +24,7 @@ from seedbed.store import Store
 from seedbed.ui.common.format import check_label
 from tests.conftest import SeedbedCli, git, make_repo
 from tests.core.test_review import STRATEGIES, error_line, head
+from tests.service.conftest import Engines
 
 # Every Python file of the project runs: a module that imports a deleted one fails.
 CHECK = 'for f in *.py; do python3 "$f" > /dev/null || exit 1; done'
@@ -422,3 +423,112 @@ def test_a_pass_under_other_commands_is_checked_again(
     log = messages(merge_log(seedbed, task_id))
     assert "the project's commands changed since the checks" in log
     assert "checks on the merge result passed" in log
+
+
+def process_gone(pid: int, timeout: float) -> bool:
+    """Whether the process `pid` ended within `timeout` s (a zombie counts as ended)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except (OSError, IndexError):
+            return True
+        if state == "Z":
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_an_engine_stopped_during_approves_interrupts_them_and_exits(
+    seedbed: SeedbedCli, lib_repo: Path, engines: Engines
+) -> None:
+    """One approve runs its merge checks in the engine, another waits its turn behind it;
+    the engine is stopped: both end interrupted at once (checks stopped, base untouched,
+    the tasks back in review saying so), each command hears why, and the engine's
+    process exits instead of living on until the checks end."""
+    check = f"if [ -f slow ]; then sleep 60; fi; {CHECK}"
+    seedbed.ok("project", "add", str(lib_repo), "--name", "demo", "--check", check)
+    first = finish(seedbed, USE_LIB, "Use lib more")
+    second = finish(seedbed, "printf 'A = 1\\n' > a.py", "Add a")
+    (lib_repo / "slow").write_text("")
+    git(lib_repo, "add", "slow")
+    git(lib_repo, "commit", "-q", "-m", "slow checks")
+    base = head(lib_repo, "main")
+    pid = engines.start()["pid"]
+
+    approving = [engines.spawn("task", "approve", str(first))]
+    run_id = wait_checking(seedbed, first)
+    approving.append(engines.spawn("task", "approve", str(second)))
+    deadline = time.monotonic() + 30
+    while "queued: waiting" not in messages(merge_log(seedbed, second, made=False)):
+        assert time.monotonic() < deadline, "the second approve never queued"
+        time.sleep(0.1)
+
+    stopped_at = time.monotonic()
+    engines.command("engine", "stop")
+    assert process_gone(pid, 20), "the engine lived on after its stop"
+    assert time.monotonic() - stopped_at < 20
+    outputs = [p.communicate(timeout=30) for p in approving]
+
+    for process, (_out, err), task_id in zip(approving, outputs, (first, second), strict=True):
+        assert process.returncode == 1, err
+        assert f"the approve of task {task_id} was interrupted (the engine stopped)" in err
+        task = seedbed.show(task_id)
+        assert (task["state"], task["phase"]) == ("awaiting_review", "ready"), task
+        assert "approve again" in task["error"]
+        assert [r["status"] for r in task["runs"] if r["kind"] == "merge"] == ["interrupted"]
+    assert not processes_of_run(seedbed.data_dir, run_id)  # its checks were stopped
+    assert head(lib_repo, "main") == base
+    assert ".merge-check" not in git(lib_repo, "worktree", "list")
+
+    seedbed.ok("task", "approve", str(second), "--no-recheck")  # no engine: in-process
+    assert seedbed.show(second)["state"] == "merged"
+
+
+def test_a_task_stopped_while_it_auto_merges_ends_its_merge_checks(
+    seedbed: SeedbedCli, lib_repo: Path, engines: Engines, tmp_path: Path
+) -> None:
+    """The base moves while the agent works; its auto-merge then checks the merge result
+    (slow); the user stops the task: the checks stop, the base stays, the task waits in
+    review saying why, at once rather than when the checks would have ended."""
+    check = f"if [ -f slow ]; then sleep 60; fi; {CHECK}"
+    seedbed.ok("project", "add", str(lib_repo), "--name", "demo", "--check", check)
+    release = tmp_path / "release"
+    agent = f"printf 'A = 1\\n' > a.py; while [ ! -e {release} ]; do sleep 0.05; done"
+    seedbed.ok("profile", "add", "slowpoke", "--kind", "command", "--command", agent)
+    task_id = int(
+        seedbed.ok(
+            "task", "add", "--project", "demo", "--title", "Add a", "--profile", "slowpoke",
+            "--auto-merge",
+        ).out.strip()
+    )  # fmt: skip
+    engines.start()
+    seedbed.ok("task", "start", str(task_id))
+    deadline = time.monotonic() + 30
+    while not (
+        seedbed.show(task_id)["runs"] and "implementing" in messages(seedbed.log_events(task_id))
+    ):  # its worktree made
+        assert time.monotonic() < deadline, "the agent never started"
+        time.sleep(0.1)
+    (lib_repo / "slow").write_text("")
+    git(lib_repo, "add", "slow")
+    git(lib_repo, "commit", "-q", "-m", "slow checks")
+    base = head(lib_repo, "main")
+    release.touch()
+    run_id = wait_checking(seedbed, task_id)
+
+    stopped_at = time.monotonic()
+    seedbed.ok("task", "stop", str(task_id))
+    deadline = time.monotonic() + 20
+    while seedbed.show(task_id)["state"] == "running":
+        assert time.monotonic() < deadline, "the stopped task never left running"
+        time.sleep(0.1)
+    assert time.monotonic() - stopped_at < 20
+
+    task = seedbed.show(task_id)
+    assert task["state"] == "awaiting_review", task
+    merges = [r for r in task["runs"] if r["kind"] == "merge"]
+    assert [r["status"] for r in merges] == ["interrupted"]
+    assert "was interrupted (the task was stopped)" in messages(merge_log(seedbed, task_id))
+    assert not processes_of_run(seedbed.data_dir, run_id)
+    assert head(lib_repo, "main") == base

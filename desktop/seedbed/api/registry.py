@@ -16,8 +16,8 @@ from __future__ import annotations
 import asyncio
 import inspect
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, TypeAdapter
@@ -36,6 +36,8 @@ class Verb(Generic[P]):
     call: Callable[[P], Any]
     is_async: bool
     waits: bool = False
+    # The calls of a verb that waits still going on their thread (the registry's set).
+    going: set[Future[Any]] = field(default_factory=set)
 
     async def run(self, params: P) -> Any:
         """Run the verb on validated params; its result as JSON-ready data. Raises what
@@ -43,9 +45,10 @@ class Verb(Generic[P]):
         if self.is_async:
             value = await self.call(params)
         elif self.waits:
-            value = await asyncio.get_running_loop().run_in_executor(
-                WAITING_POOL, self.call, params
-            )
+            call = WAITING_POOL.submit(self.call, params)
+            self.going.add(call)
+            call.add_done_callback(self.going.discard)
+            value = await asyncio.wrap_future(call)
         else:
             value = await asyncio.to_thread(self.call, params)
         if inspect.isawaitable(value):  # a plain callable that hands back a coroutine
@@ -64,6 +67,7 @@ class Registry:
     def __init__(self) -> None:
         self._verbs: dict[str, Verb[Any]] = {}
         self._later: dict[str, Callable[[], None]] = {}
+        self._going: set[Future[Any]] = set()  # calls of waiting verbs, on their threads
 
     def add(
         self,
@@ -85,7 +89,17 @@ class Registry:
             call=call,
             is_async=inspect.iscoroutinefunction(call),
             waits=waits,
+            going=self._going,
         )
+
+    async def waiting_ended(self, timeout: float) -> bool:
+        """Wait (up to `timeout` s) until no call of a waiting verb goes on, even one
+        whose caller left (a cancelled call's thread goes on); whether none does."""
+        going = [asyncio.wrap_future(call) for call in list(self._going)]
+        if not going:
+            return True
+        _done, pending = await asyncio.wait(going, timeout=timeout)
+        return not pending
 
     def add_later(self, name: str, add: Callable[[], None]) -> None:
         """Take `name` now; `add()` adds its verb (with `add`) when it is first asked for.

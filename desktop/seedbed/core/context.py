@@ -9,7 +9,10 @@ and the engine can push the same `Changed` to every other client.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import contextlib
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Generic, TypeVar
 
@@ -20,12 +23,60 @@ from seedbed.store import Store
 T = TypeVar("T")
 
 
+class Stopping:
+    """Set once when the process that serves the verbs stops (an engine asked to stop, a
+    SIGTERM): a verb that may go on for long (an approve waiting in the merge queue or
+    running the checks on the merge result) ends early, interrupted, instead of keeping
+    the process alive. Any thread may set it or look."""
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+        self._lock = threading.Lock()
+        self._callbacks: list[Callable[[], None]] = []
+        self.reason = ""
+
+    def set(self, reason: str = "the engine stopped") -> None:
+        """Set it; `reason` says why, as the end of what it interrupted says it."""
+        with self._lock:
+            if self._event.is_set():
+                return
+            self.reason = reason
+            self._event.set()
+            callbacks = list(self._callbacks)
+        for callback in callbacks:
+            callback()
+
+    def is_set(self) -> bool:
+        return self._event.is_set()
+
+    def wait(self, timeout: float) -> bool:
+        """Sleep up to `timeout` seconds, less if it is set meanwhile; whether it is."""
+        return self._event.wait(timeout)
+
+    @contextlib.contextmanager
+    def calling(self, callback: Callable[[], None]) -> Iterator[None]:
+        """Within the block, `callback()` runs (on the thread that sets it) when it is set,
+        at once if it is already."""
+        with self._lock:
+            self._callbacks.append(callback)
+            already = self._event.is_set()
+        if already:
+            callback()
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._callbacks.remove(callback)
+
+
 @dataclass(frozen=True)
 class Context:
     """The data dir a verb works on and its open store. One per process (or per thread
-    that needs its own SQLite connection); cheap to pass, never reached as a global."""
+    that needs its own SQLite connection); cheap to pass, never reached as a global.
+    `stopping` is set when the process serving the verbs stops."""
 
     store: Store
+    stopping: Stopping = field(default_factory=Stopping)
 
     @property
     def data_dir(self) -> Path:

@@ -17,14 +17,29 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from seedbed.core.context import Stopping
 from seedbed.core.recorder import EventRecorder
+from seedbed.domain.errors import OperationError
 from seedbed.domain.events import StatusEvent
 from seedbed.domain.models import MergeRequest, Project, Task
 from seedbed.store import Store
 from seedbed.store.approving import approve_alive
 
 TURN_POLL_S = 0.2
+
+
 ANNOUNCED_S = 30.0  # how long an announced approve may take to reach a worker
+
+
+class ApproveInterrupted(OperationError):
+    """The process serving the approve stopped while it waited its turn or ran the checks
+    on the merge result; the base branch did not move."""
+
+    def __init__(self, task_id: int, base: str, why: str) -> None:
+        super().__init__(
+            f"the approve of task {task_id} was interrupted ({why}) before {base} moved: "
+            "approve again"
+        )
 
 
 class Announcements:
@@ -68,10 +83,11 @@ def live_request(data_dir: Path, task: Task) -> MergeRequest | None:
 
 @contextlib.contextmanager
 def merge_turn(
-    store: Store, project: Project, task_id: int, recorder: EventRecorder
+    store: Store, project: Project, task_id: int, recorder: EventRecorder, stopping: Stopping
 ) -> Iterator[None]:
     """Wait until no live approve of this project was asked before this one and the
-    project's merge lock is free; hold the lock meanwhile."""
+    project's merge lock is free; hold the lock meanwhile. Raises ApproveInterrupted when
+    `stopping` is set while it waits."""
     path = store.path.parent / "locks" / f"merge-{project.id}.lock"
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
@@ -90,7 +106,9 @@ def merge_turn(
                 recorder.add([StatusEvent(phase="merging", message=message)])
                 recorder.flush()
             waiting_for = ahead
-            time.sleep(TURN_POLL_S)
+            if stopping.wait(TURN_POLL_S):
+                base = store.get_task(task_id).base_branch
+                raise ApproveInterrupted(task_id, base, stopping.reason)
         yield
     finally:
         os.close(fd)

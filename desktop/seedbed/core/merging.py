@@ -24,11 +24,11 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from seedbed import secrets, vcs
-from seedbed.agents.process import RUN_MARKER_VARIABLE, run_marker
+from seedbed.agents.process import RUN_MARKER_VARIABLE, ManagedProcess, run_marker
 from seedbed.core.commands import project_command, tail
 from seedbed.core.commit_messages import leftover_message, merge_message, task_agent
-from seedbed.core.context import Changed, Context, Done
-from seedbed.core.merge_queue import ANNOUNCED, merge_turn
+from seedbed.core.context import Changed, Context, Done, Stopping
+from seedbed.core.merge_queue import ANNOUNCED, ApproveInterrupted, merge_turn
 from seedbed.core.recorder import EventRecorder, FlushListener
 from seedbed.core.workspace import commit_work, remove_workspace, worktree_path
 from seedbed.domain.checks import commands_key, standing_checks
@@ -154,6 +154,7 @@ def approve(
         delete_branch,
         recheck=recheck,
         asked_at=asked_at,
+        stopping=ctx.stopping,
     )
     return Done(value=task, changed=Changed.task(task_id))
 
@@ -168,19 +169,23 @@ def merge_task(
     recheck: bool = True,
     on_flush: FlushListener | None = None,
     asked_at: float | None = None,
+    stopping: Stopping | None = None,
 ) -> Task:
     """Merge the task's branch into its base branch → merged, worktree removed (and the
     branch too with delete_branch), once the checks passed on the merge result (`recheck`
     False: not checked again). `automatic`: the engine's auto-merge of a task that is
     still running (its run ending), so no one can act on it meanwhile. `asked_at`: when
     the user asked (a window's click, before the call reached a worker): its place in the
-    project's merge queue.
+    project's merge queue. `stopping`: set when the process serving it stops, which
+    ends it interrupted (ApproveInterrupted) if the base has not moved yet.
 
     When it cannot land the base is left exactly as it was and the task waits in
     awaiting_review: `conflict` naming the files, `merge_checks_failed` naming the check
     output, or the phase it had (a dirty checkout, a base moved by hand).
     """
     asked_at = asked_at or time.time()
+    if stopping is not None and stopping.is_set():
+        raise UserError(f"{stopping.reason}: approve task {task_id} once it is back")
     try:
         asked = store.get_task(task_id).state  # as the user saw it: a start may come between
         with holding_approve(store.path.parent, task_id):
@@ -198,6 +203,7 @@ def merge_task(
                 ),
                 automatic,
                 on_flush,
+                stopping or Stopping(),
             )
     finally:
         ANNOUNCED.forget(task_id, asked_at)
@@ -210,6 +216,7 @@ def _approve(
     request: MergeRequest,
     automatic: bool,
     on_flush: FlushListener | None,
+    stopping: Stopping,
 ) -> Task:
     """approve(), holding the task's approve lock (so no other approve of it, nor a start
     or resume of it, runs); `asked`: the task's state when it was asked."""
@@ -264,13 +271,18 @@ def _approve(
         note = _noter(recorder)
         for text in notes:
             note(text)
-        with git_scope(_merge_scope(store, run)), merge_turn(store, project, task_id, recorder):
+        with (
+            git_scope(_merge_scope(store, run)),
+            merge_turn(store, project, task_id, recorder, stopping),
+        ):
             task = store.get_task(task_id)
             # What was written in the worktree while it waited is part of the change.
             _commit_leftovers(project, task, agent, note)
             agents = trailer_values(project.path, task.base_branch, task.branch or "", AGENT_KEY)
             message = merge_message(task, request.message, agents, agent)
-            plan, checks = _merge_checked(store, project, task, request, message, recorder)
+            plan, checks = _merge_checked(
+                store, project, task, request, message, recorder, stopping
+            )
             # Said before the base moves, so that recovery can tell whether it did when
             # this process dies (kill -9) before the task is marked merged.
             request = request.model_copy(update={"landing": plan.new})
@@ -290,7 +302,8 @@ def _approve(
         if isinstance(exc, MergeChecksFailed):
             checks = exc.checks
         if run is not None and recorder is not None:
-            _end_run(store, recorder, run, RunStatus.FAILED, str(exc), checks)
+            ended = RunStatus.INTERRUPTED if isinstance(exc, ApproveInterrupted) else None
+            _end_run(store, recorder, run, ended or RunStatus.FAILED, str(exc), checks)
         _unqueue(store, task_id, automatic, previous, exc)
         raise
 
@@ -389,6 +402,8 @@ def _unqueue(
             fields["phase"], fields["error"] = Phase.CONFLICT, str(error)
         elif isinstance(error, MergeChecksFailed):
             fields["phase"], fields["error"] = Phase.MERGE_CHECKS_FAILED, str(error)
+        elif isinstance(error, ApproveInterrupted):
+            fields["error"] = str(error)
     with contextlib.suppress(UserError, ValueError):  # moved meanwhile: nothing to undo
         store.update_task(task_id, **fields)
 
@@ -400,9 +415,11 @@ def _merge_checked(
     request: MergeRequest,
     message: str,
     recorder: EventRecorder,
+    stopping: Stopping,
 ) -> tuple[MergePlan, CheckResult]:
     """In the task's turn: compute the merge and check it when needed; the plan to land
-    and the checks it passed. Raises MergeChecksFailed when they failed."""
+    and the checks it passed. Raises MergeChecksFailed when they failed, and
+    ApproveInterrupted when `stopping` cut them."""
     assert task.branch is not None
 
     def note(message: str) -> None:
@@ -433,8 +450,10 @@ def _merge_checked(
         checks = passed.checks
     else:
         note(_why_check(project, base, plan, store.list_runs(task.id)))
-        checks = check_merge_result(store.path.parent, project, task, plan, recorder)
+        checks = check_merge_result(store.path.parent, project, task, plan, recorder, stopping)
         if checks.status is not CheckStatus.PASSED:
+            if stopping.is_set():
+                raise ApproveInterrupted(task.id, base, stopping.reason)
             raise MergeChecksFailed(base, checks)
     return plan, checks
 
@@ -483,16 +502,24 @@ def _why_check(project: Project, base: str, plan: MergePlan, runs: list[Run]) ->
 
 
 def check_merge_result(
-    data_dir: Path, project: Project, task: Task, plan: MergePlan, recorder: EventRecorder
+    data_dir: Path,
+    project: Project,
+    task: Task,
+    plan: MergePlan,
+    recorder: EventRecorder,
+    stopping: Stopping | None = None,
 ) -> CheckResult:
     """The project's setup and check commands on the planned commit, in a throwaway
-    worktree with the project's local files copied in, as a task's own worktree has."""
+    worktree with the project's local files copied in, as a task's own worktree has.
+    `stopping` set stops them (they end failed, exit code None)."""
     path = worktrees_dir(data_dir, project.name) / f".merge-check-{task.id}"
     add_detached_worktree(project.path, path, plan.new)
     try:
         if project.copy_globs:
             vcs.copy_into_worktree(project.path, path, project.copy_globs)
-        code, lines = asyncio.run(_setup_and_checks(project, task, path, recorder))
+        code, lines = asyncio.run(
+            _setup_and_checks(project, task, path, recorder, stopping or Stopping())
+        )
     finally:
         with contextlib.suppress(OperationError):
             remove_worktree(project.path, path)
@@ -513,20 +540,63 @@ def check_merge_result(
 
 
 async def _setup_and_checks(
-    project: Project, task: Task, path: Path, recorder: EventRecorder
+    project: Project, task: Task, path: Path, recorder: EventRecorder, stopping: Stopping
 ) -> tuple[int | None, list[str]]:
     ids = (task.id, recorder.run_id)
     marker = run_marker(recorder.store.path.parent, recorder.run_id)
     timeout = project.check_timeout
-    if project.setup_command:
-        code, lines = await project_command(
-            project.setup_command, path, timeout, Stream.SETUP, recorder, ids, marker
+    cutter = _Cutter(asyncio.get_running_loop())
+    with stopping.calling(cutter.cut):
+        if project.setup_command:
+            code, lines = await project_command(
+                project.setup_command,
+                path,
+                timeout,
+                Stream.SETUP,
+                recorder,
+                ids,
+                marker,
+                cutter.started,
+            )
+            if code != 0:
+                lines.append(f"(the setup command exited with code {code})")
+                return code, lines
+        if cutter.cutting:
+            return None, []
+        command = project.check_command
+        return await project_command(
+            command, path, timeout, Stream.CHECK, recorder, ids, marker, cutter.started
         )
-        if code != 0:
-            lines.append(f"(the setup command exited with code {code})")
-            return code, lines
-    command = project.check_command
-    return await project_command(command, path, timeout, Stream.CHECK, recorder, ids, marker)
+
+
+class _Cutter:
+    """Stops the command running on `loop` when cut() is called from any thread; once
+    cut, the next command stops as soon as it starts."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._process: ManagedProcess | None = None
+        self._stops: set[asyncio.Task[None]] = set()
+        self.cutting = False
+
+    def started(self, process: ManagedProcess | None) -> None:
+        """On the loop: the command that runs now (None: it ended)."""
+        self._process = process
+        if process is not None and self.cutting:
+            self._stop(process)
+
+    def cut(self) -> None:
+        self._loop.call_soon_threadsafe(self._cut_on_loop)
+
+    def _cut_on_loop(self) -> None:
+        self.cutting = True
+        if self._process is not None:
+            self._stop(self._process)
+
+    def _stop(self, process: ManagedProcess) -> None:
+        stopping = self._loop.create_task(process.stop())
+        self._stops.add(stopping)
+        stopping.add_done_callback(self._stops.discard)
 
 
 def _end_run(

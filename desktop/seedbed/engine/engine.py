@@ -13,6 +13,7 @@ import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
+from seedbed.core.context import Stopping
 from seedbed.core.dependencies import blocked_by
 from seedbed.core.tasks import apply_control_to_queued
 from seedbed.domain.errors import SeedbedError, UserError
@@ -58,6 +59,8 @@ class Engine:
         self._recovering: asyncio.Task[None] | None = None  # the look for dead approves
         # Every git this engine runs (its runs' too) is cut when it stops.
         self.git = GitScope()
+        # Set when it stops: an approve going on in this process ends, interrupted.
+        self.stopping = Stopping()
 
     # -- the loop -------------------------------------------------------------------
 
@@ -126,6 +129,7 @@ class Engine:
         if self._shutdown.is_set():
             self.git.stop(ENGINE_STOPPING)
         self._shutdown.set()
+        self.stopping.set()
         self.git.wind_down(ENGINE_STOPPING)
 
     async def stop_all(self, control: Control = Control.STOP) -> None:

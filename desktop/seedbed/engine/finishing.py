@@ -36,7 +36,9 @@ class RunFinisher:
         self.committing = False
         self.next_follows = False
         self._end_noted = False
-        self._ending = RunEnding(state.store, state.data_dir, state.project, state.log, on_flush)
+        self._ending = RunEnding(
+            state.store, state.data_dir, state.project, state.log, on_flush, state.stopping
+        )
 
     def new_run(self) -> None:
         self.next_follows = False

@@ -86,6 +86,7 @@ class TaskRunner:
         """Stop whatever runs now; the lifecycle then commits and ends the run.
         `reason`: why, when not the user's asking (the engine stopping)."""
         state = self.state
+        state.stopping.set(reason or TASK_STOPPED)
         self.run_log.abandon = self.run_log.abandon or bool(reason)
         if control is Control.STOP_NOW:
             control = Control.STOP

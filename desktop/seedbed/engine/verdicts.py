@@ -14,6 +14,7 @@ from typing import Any
 
 from seedbed import vcs
 from seedbed.core.comments import follow_up_prompt
+from seedbed.core.context import Stopping
 from seedbed.core.merging import MergeChecksFailed, merge_task
 from seedbed.core.planning import Split, split_note
 from seedbed.core.recorder import FlushListener
@@ -104,12 +105,15 @@ class RunEnding:
         project: Project,
         log: Log,
         on_flush: FlushListener | None,
+        stopping: Stopping,
     ) -> None:
+        """`stopping`: set by the task's stop, which interrupts its auto-merge."""
         self.store = store
         self.data_dir = data_dir
         self.project = project
         self.log = log
         self.on_flush = on_flush
+        self.stopping = stopping
 
     def fields(self, task: Task, end: RunEnd, split: Split | None) -> dict[str, Any]:
         """The task's fields the end writes beside its column (the smaller tasks of a
@@ -165,6 +169,7 @@ class RunEnding:
                 delete_branch=settings.delete_branch_after_merge,
                 automatic=True,
                 on_flush=self.on_flush,
+                stopping=self.stopping,
             )
         except SeedbedError as exc:
             self.log(ErrorEvent(message=f"not auto-merged: {exc}"))

@@ -53,6 +53,7 @@ logger = logging.getLogger("seedbed.service")
 # Overrides the setting engine_idle_exit_minutes, in seconds (tests, scripts).
 IDLE_EXIT_ENV = "SEEDBED_ENGINE_IDLE_EXIT_SECONDS"
 IDLE_LOOK_S = 1.0  # between two looks at whether the engine is idle, at most
+APPROVES_END_S = 30.0  # how long a stopping engine waits for its approves to end
 
 
 def idle_exit_seconds(data_dir: Path) -> float | None:
@@ -86,12 +87,13 @@ class EngineProcess:
         """`handle_signals`: SIGINT and SIGTERM stop it (only on the main thread: an
         engine on another thread, in a test, is stopped by `shutdown`)."""
         self.store = store
-        self.context = Context(store)
         self.data_dir = data_dir
         self.until_idle = until_idle
         self.handle_signals = handle_signals
         self.idle_exit_s = idle_exit_s
         self.engine = Engine(store, data_dir, max_parallel)
+        # Its stop interrupts the approves going on in it (core/merging.py).
+        self.context = Context(store, stopping=self.engine.stopping)
         self.registry = Registry()
         self.server = ApiServer(self.registry, data_dir)
         self.started_at = time.time()
@@ -148,6 +150,10 @@ class EngineProcess:
             for helper in helpers:
                 helper.cancel()
             await asyncio.gather(*helpers, return_exceptions=True)
+            # Approves going on were interrupted by the stop: their end is recorded and
+            # answered before the server goes, and no thread of theirs outlives it.
+            if not await self.registry.waiting_ended(APPROVES_END_S):
+                logger.warning("an approve did not end within %g s of the stop", APPROVES_END_S)
             await self.publisher.flush()  # a run's last rows are told before the server goes
             self._watcher = None
             watcher.close()
