@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from seedbed.domain.events import Event
 from seedbed.domain.models import AgentProfile, RunKind, RunStatus
+from seedbed.sandbox.plan import SandboxPlan
 
 
 class RunRequest(BaseModel):
@@ -29,6 +30,9 @@ class RunRequest(BaseModel):
     plan: str = ""
     conversation: str = Field("", description="The previous run's saved conversation (JSON).")
     marker: str = Field("", description="agents.process.run_marker: set on its processes.")
+    sandbox: SandboxPlan | None = Field(
+        None, description="The sandbox its processes run in (None: with the user's rights)."
+    )
 
 
 class RunOutcome(BaseModel):

@@ -18,7 +18,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from seedbed import secrets
+from seedbed.domain.errors import UserError
 from seedbed.domain.events import Stream
+from seedbed.sandbox.bwrap import bwrap_argv, sandbox_environment, sandbox_support
+from seedbed.sandbox.plan import SandboxPlan
 
 LINE_CAP = 64 * 1024
 READ_SIZE = 64 * 1024
@@ -28,6 +31,17 @@ DRAIN_SECONDS = 0.5
 EXIT_POLL_SECONDS = 0.05
 
 Line = tuple[Stream, str, int]
+
+
+class SandboxUnavailable(UserError):
+    """A sandboxed profile on a machine where no sandbox can be made: never run bare."""
+
+    def __init__(self, problem: str) -> None:
+        super().__init__(
+            f"this profile runs its agent in a sandbox, and none can be made here: {problem}; "
+            "or set the profile to run without a sandbox (seedbed profile set NAME "
+            "--no-sandbox), knowing its agent then runs with all your rights"
+        )
 
 
 @dataclass
@@ -42,6 +56,7 @@ class ProcessSpec:
     grace: float = 5.0
     line_cap: int = LINE_CAP
     streams: tuple[Stream, Stream] = (Stream.STDOUT, Stream.STDERR)
+    sandbox: SandboxPlan | None = None  # run inside this sandbox (bubblewrap)
 
 
 @dataclass
@@ -100,10 +115,18 @@ class ManagedProcess:
 
     @classmethod
     async def start(cls, spec: ProcessSpec) -> ManagedProcess:
+        """Start it; raises SandboxUnavailable when its sandbox cannot be made here."""
+        argv, env = spec.argv, spec.env
+        if spec.sandbox is not None:
+            support = sandbox_support()
+            if not support.works:
+                raise SandboxUnavailable(support.problem)
+            argv = bwrap_argv(support.bwrap, spec.sandbox, argv)
+            env = sandbox_environment(env, spec.sandbox)
         proc = await asyncio.create_subprocess_exec(
-            *spec.argv,
+            *argv,
             cwd=spec.cwd,
-            env=spec.env,
+            env=env,
             stdin=asyncio.subprocess.PIPE if spec.stdin is not None else asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,

@@ -79,6 +79,8 @@ def add_field_options(
         elif get_origin(kind) is list:
             options.update(action="append", metavar=metavar or "VALUE")
             options["help"] = f"{described} (repeatable)"
+        elif kind is bool:
+            options["action"] = argparse.BooleanOptionalAction
         elif isinstance(kind, type) and issubclass(kind, StrEnum):
             options["choices"] = [member.value for member in kind]
         elif kind in (int, float):
@@ -87,7 +89,7 @@ def add_field_options(
             )
         else:
             options["metavar"] = metavar or "TEXT"
-        shown = name not in text_fields and get_origin(kind) is not list
+        shown = name not in text_fields and get_origin(kind) is not list and kind is not bool
         if shown and info.default is not None and not info.is_required():
             default = info.default.value if isinstance(info.default, StrEnum) else info.default
             if default not in ("", 0, 0.0):

@@ -62,13 +62,19 @@ PROJECT_METAVARS = {
 PROFILE_SETTINGS = [
     name for name in AgentProfile.model_fields if name not in ("id", "name", "kind")
 ]
-PROFILE_FLAGS = {"extra_args": "extra_arg"}
+PROFILE_FLAGS = {
+    "extra_args": "extra_arg",
+    "allowed_hosts": "allow_host",
+    "sandbox_paths": "sandbox_path",
+}
 PROFILE_METAVARS = {
     "base_url": "URL",
     "key_name": "NAME",
     "binary": "PATH",
     "extra_args": "ARG",
     "permission_mode": "MODE",
+    "allowed_hosts": "HOST",
+    "sandbox_paths": "PATH",
     **dict.fromkeys(
         ("timeout", "grace_seconds", "idle_timeout", "read_timeout", "max_call_seconds"), "SECONDS"
     ),

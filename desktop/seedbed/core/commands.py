@@ -15,6 +15,7 @@ from seedbed.agents.process import (
 )
 from seedbed.core.recorder import EventRecorder
 from seedbed.domain.events import ErrorEvent, OutputEvent, Stream
+from seedbed.sandbox.plan import SandboxPlan
 
 CHECK_TAIL_BYTES = 4000
 
@@ -28,11 +29,13 @@ async def project_command(
     ids: tuple[int, int],
     marker: str,
     started: Callable[[ManagedProcess | None], None] = lambda _process: None,
+    sandbox: SandboxPlan | None = None,
 ) -> tuple[int | None, list[str]]:
     """Run a project command (setup or checks) through /bin/sh in `worktree`, its lines
     recorded; its exit code (None when it was stopped or timed out) and its last lines.
     `ids` (task, run) and the run's `marker` mark its processes, so recovery finds them;
-    `started` hears of the process (to stop it) and of its end (None)."""
+    `started` hears of the process (to stop it) and of its end (None); `sandbox`: where
+    it runs (None: with the user's rights). Raises SandboxUnavailable."""
     env = keyless_environment()
     env["SEEDBED_TASK_ID"], env["SEEDBED_RUN_ID"] = (str(n) for n in ids)
     env[RUN_MARKER_VARIABLE] = marker
@@ -42,6 +45,7 @@ async def project_command(
         env=env,
         timeout=timeout,
         streams=(stream, stream),
+        sandbox=sandbox,
     )
     process = await ManagedProcess.start(spec)
     started(process)

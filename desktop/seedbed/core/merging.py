@@ -30,6 +30,7 @@ from seedbed.core.commit_messages import leftover_message, merge_message, task_a
 from seedbed.core.context import Changed, Context, Done, Stopping
 from seedbed.core.merge_queue import ANNOUNCED, ApproveInterrupted, merge_turn
 from seedbed.core.recorder import EventRecorder, FlushListener
+from seedbed.core.sandboxing import command_sandbox
 from seedbed.core.workspace import commit_work, remove_workspace, worktree_path
 from seedbed.domain.checks import commands_key, standing_checks
 from seedbed.domain.errors import OperationError, UserError
@@ -54,6 +55,7 @@ from seedbed.domain.models import (
 from seedbed.domain.slug import one_line
 from seedbed.domain.trailers import AGENT_KEY
 from seedbed.paths import worktrees_dir
+from seedbed.sandbox.plan import SandboxPlan
 from seedbed.store import Store
 from seedbed.store.approving import holding_approve
 from seedbed.vcs.git import add_detached_worktree, remove_worktree, rev_parse, trailer_values
@@ -517,8 +519,9 @@ def check_merge_result(
     try:
         if project.copy_globs:
             vcs.copy_into_worktree(project.path, path, project.copy_globs)
+        sandbox = command_sandbox(recorder.store, project, task, path)
         code, lines = asyncio.run(
-            _setup_and_checks(project, task, path, recorder, stopping or Stopping())
+            _setup_and_checks(project, task, path, recorder, stopping or Stopping(), sandbox)
         )
     finally:
         with contextlib.suppress(OperationError):
@@ -540,7 +543,12 @@ def check_merge_result(
 
 
 async def _setup_and_checks(
-    project: Project, task: Task, path: Path, recorder: EventRecorder, stopping: Stopping
+    project: Project,
+    task: Task,
+    path: Path,
+    recorder: EventRecorder,
+    stopping: Stopping,
+    sandbox: SandboxPlan | None,
 ) -> tuple[int | None, list[str]]:
     ids = (task.id, recorder.run_id)
     marker = run_marker(recorder.store.path.parent, recorder.run_id)
@@ -557,6 +565,7 @@ async def _setup_and_checks(
                 ids,
                 marker,
                 cutter.started,
+                sandbox,
             )
             if code != 0:
                 lines.append(f"(the setup command exited with code {code})")
@@ -565,7 +574,7 @@ async def _setup_and_checks(
             return None, []
         command = project.check_command
         return await project_command(
-            command, path, timeout, Stream.CHECK, recorder, ids, marker, cutter.started
+            command, path, timeout, Stream.CHECK, recorder, ids, marker, cutter.started, sandbox
         )
 
 

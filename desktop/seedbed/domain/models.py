@@ -99,6 +99,15 @@ DEFAULT_BASE_URLS: dict[ProviderKind, str] = {
 }
 
 
+class SandboxNetwork(StrEnum):
+    """What a sandboxed run may reach: only the model's API and the hosts listed (through
+    Seedbed's filtering proxy), nothing, or everything."""
+
+    MODEL = "model"
+    NONE = "none"
+    FULL = "full"
+
+
 class Control(StrEnum):
     """A request one process leaves on a task for the engine that owns its run."""
 
@@ -180,6 +189,8 @@ _ALL = tuple(AgentKind)
 _PROCESSES = (AgentKind.COMMAND, *CLI_KINDS)
 _MODELS = (AgentKind.BUILTIN, *CLI_KINDS)
 _ACCOUNTED = (AgentKind.BUILTIN, AgentKind.AIDER)
+# The kinds whose processes Seedbed can sandbox so far (the agent CLIs: next).
+_SANDBOXED = (AgentKind.COMMAND, AgentKind.BUILTIN)
 
 
 class AgentProfile(Model):
@@ -325,6 +336,29 @@ class AgentProfile(Model):
         le=86_400.0,
         description="builtin: seconds one model call may take in all, its retries included.",
         json_schema_extra=_kinds(AgentKind.BUILTIN),
+    )
+    sandbox: bool = Field(
+        False,
+        description="command and builtin: run the agent's commands in a sandbox (bubblewrap): "
+        "its worktree writable, the system read-only, the home, other worktrees and the "
+        "main checkout hidden.",
+        json_schema_extra=_kinds(*_SANDBOXED),
+    )
+    network: SandboxNetwork = Field(
+        SandboxNetwork.MODEL,
+        description="sandboxed: model (the model's API and the hosts listed), none or full.",
+        json_schema_extra=_kinds(*_SANDBOXED),
+    )
+    allowed_hosts: list[str] = Field(
+        default_factory=list,
+        description="sandboxed, network model: more hosts it may reach (host, host:port, "
+        "*.domain), e.g. a package index.",
+        json_schema_extra=_kinds(*_SANDBOXED),
+    )
+    sandbox_paths: list[str] = Field(
+        default_factory=list,
+        description="sandboxed: more paths it sees, read-only; rw:PATH for writable.",
+        json_schema_extra=_kinds(*_SANDBOXED),
     )
     max_event_bytes: int = Field(
         16 * 1024 * 1024,

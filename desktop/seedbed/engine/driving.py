@@ -18,6 +18,7 @@ from seedbed.agents.process import ManagedProcess, run_marker
 from seedbed.agents.registry import runtime_for
 from seedbed.core.budgets import check_budget, spent
 from seedbed.core.commands import project_command, tail
+from seedbed.core.sandboxing import agent_sandbox, command_sandbox, describe, sandboxed
 from seedbed.core.shared_config import SharedConfigGuard, config_change_reason
 from seedbed.core.workspace import checked_tree
 from seedbed.core.worktree_guard import ref_tips
@@ -36,6 +37,7 @@ from seedbed.domain.models import (
 from seedbed.engine.agent_request import agent_profile_id, agent_request
 from seedbed.engine.run_state import RunState
 from seedbed.engine.run_support import StepFailed, Usage, git_call
+from seedbed.sandbox.gitshare import GitShare, take_back
 
 
 class RunDriver:
@@ -95,11 +97,20 @@ class RunDriver:
         guard = self._config_guard = await git_call(
             SharedConfigGuard, state.project.path, state.data_dir, run.id
         )
+        share: GitShare | None = None
         try:
+            if sandboxed(profile):
+                plan, share = await git_call(
+                    agent_sandbox, state.data_dir, state.project, task, profile, run.id
+                )
+                request.sandbox = plan
+                log(StatusEvent(phase="implementing", message=describe(plan)))
             agent = self._agent = await runtime_for(profile, key).start(request)
         except (OSError, SeedbedError) as exc:
             reason = f"the agent could not start: {exc}"
             await git_call(guard.end)
+            if share is not None:
+                await git_call(take_back, share)
             log(ErrorEvent(message=reason))
             return RunOutcome(status=RunStatus.FAILED, reason=reason)
         usage = Usage()
@@ -123,6 +134,9 @@ class RunDriver:
             # Before anything else runs git here: a filter the agent planted never runs.
             self._config_guard = None
             changed = await git_call(guard.end)
+            if share is not None:  # what it committed, into the repository
+                for note in await git_call(take_back, share):
+                    log(ErrorEvent(message=note))
         outcome = agent.outcome
         if changed:
             reason = config_change_reason(state.project.path, changed)
@@ -239,6 +253,10 @@ class RunDriver:
         state = self.state
         assert state.task.worktree is not None
         run_id = state.run.id if state.run else 0
+        task = state.task
+        sandbox = await git_call(
+            command_sandbox, state.store, state.project, task, state.task.worktree
+        )
         return await project_command(
             command,
             state.task.worktree,
@@ -248,6 +266,7 @@ class RunDriver:
             (state.task.id, run_id),
             run_marker(state.data_dir, run_id),
             self._on_process,
+            sandbox,
         )
 
     def _on_process(self, process: ManagedProcess | None) -> None:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from seedbed.agents.builtin.files import cut_line
 from seedbed.agents.process import RUN_MARKER_VARIABLE, ManagedProcess, ProcessSpec
+from seedbed.sandbox.plan import SandboxPlan
 
 COMMAND_TIMEOUT = 120.0
 COMMAND_MAX_TIMEOUT = 1800.0
@@ -90,7 +91,13 @@ class OutputCollector:
         return "\n".join([*parts, *self.tail])
 
 
-def command_spec(worktree: Path, env: dict[str, str], command: str, timeout: float) -> ProcessSpec:
+def command_spec(
+    worktree: Path,
+    env: dict[str, str],
+    command: str,
+    timeout: float,
+    sandbox: SandboxPlan | None = None,
+) -> ProcessSpec:
     # The outer shell points stderr at stdout, so both arrive in the order written, then
     # becomes `sh -c command` (same pid, same process group; $0 and line numbers as usual).
     return ProcessSpec(
@@ -100,6 +107,7 @@ def command_spec(worktree: Path, env: dict[str, str], command: str, timeout: flo
         timeout=timeout,
         grace=COMMAND_KILL_GRACE,
         line_cap=COMMAND_LINE_CAP,
+        sandbox=sandbox,
     )
 
 
@@ -120,13 +128,19 @@ def command_result(
 
 
 async def run_command(
-    worktree: Path, env: dict[str, str], command: str, timeout: float
+    worktree: Path,
+    env: dict[str, str],
+    command: str,
+    timeout: float,
+    sandbox: SandboxPlan | None = None,
 ) -> tuple[str, bool]:
-    """Run `command`; returns the bounded output with its status line, and if it failed.
+    """Run `command` (in `sandbox`, if given); returns the bounded output with its status
+    line, and if it failed.
 
-    Raises OSError if the shell cannot be started (e.g. the worktree is gone).
+    Raises OSError if the shell cannot be started (e.g. the worktree is gone), and
+    SandboxUnavailable when its sandbox cannot be made.
     """
-    process = await ManagedProcess.start(command_spec(worktree, env, command, timeout))
+    process = await ManagedProcess.start(command_spec(worktree, env, command, timeout, sandbox))
     output = OutputCollector()
     # Cancelled while iterating, batches() stops and reaps the whole process group.
     async for batch in process.batches():

@@ -152,7 +152,13 @@ class BuiltinRun(AgentRun):
         env = base_environment()
         for name in KEY_VARIABLES:  # a command the model runs must not be able to print it
             env.pop(name, None)
-        self.toolbox = Toolbox(request.worktree, env, run_id=request.run_id, marker=request.marker)
+        self.toolbox = Toolbox(
+            request.worktree,
+            env,
+            run_id=request.run_id,
+            marker=request.marker,
+            sandbox=request.sandbox,
+        )
         self.messages: list[Message] = []
         self._queue: asyncio.Queue[list[Event] | None] = asyncio.Queue()
         self._text: list[str] = []

@@ -42,9 +42,15 @@ from seedbed.agents.builtin.command import (
 from seedbed.agents.builtin.files import ToolError
 from seedbed.agents.builtin.paths import PathRefused, Resolved, describe_os_error, resolve_path
 from seedbed.agents.builtin.types import ToolSpec
-from seedbed.agents.process import ManagedProcess, ProcessSpec, base_environment
+from seedbed.agents.process import (
+    ManagedProcess,
+    ProcessSpec,
+    SandboxUnavailable,
+    base_environment,
+)
 from seedbed.domain.events import MAX_ARGUMENT_DEPTH, Stream, ToolKind, too_deep
 from seedbed.domain.models import RunKind
+from seedbed.sandbox.plan import SandboxPlan
 
 MAX_OUTPUT = 30_000  # characters of any tool result the model reads back
 SEARCH_TIMEOUT = 20.0  # seconds a search may take before its worker is killed
@@ -289,8 +295,11 @@ class Toolbox:
         run_id: int | None = None,
         marker: str = "",
         search_timeout: float = SEARCH_TIMEOUT,
+        sandbox: SandboxPlan | None = None,
     ) -> None:
+        """`sandbox`: where `run_command` runs its commands (None: with the user's rights)."""
         self.worktree = Path(worktree)
+        self.sandbox = sandbox
         self.root = os.path.realpath(worktree)
         # Every process the tools start (commands, git, the search worker) gets this
         # environment: no way to the user's keys, and the run's marker for recovery.
@@ -406,7 +415,11 @@ class Toolbox:
         assert isinstance(args, RunCommandArgs)
         timeout = args.timeout_seconds or COMMAND_TIMEOUT
         try:
-            output, failed = await run_command(Path(self.root), self.env, args.command, timeout)
+            output, failed = await run_command(
+                Path(self.root), self.env, args.command, timeout, self.sandbox
+            )
+        except SandboxUnavailable as error:
+            raise ToolError(str(error)) from None
         except OSError as error:
             raise ToolError(f"the command could not be started: {error.strerror}") from None
         return ToolResult(output=output, is_error=failed)

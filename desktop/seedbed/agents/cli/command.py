@@ -131,4 +131,5 @@ class CommandRuntime(AgentRuntime):
     async def start(self, request: RunRequest) -> AgentRun:
         env = keyless_environment() | key_environment(self.profile.key_name, self.api_key)
         spec = prepare(self.profile, request, env)
+        spec.sandbox = request.sandbox
         return CommandRun(await ManagedProcess.start(spec), self.profile)

@@ -1,0 +1,1 @@
+"""The sandbox around every agent: bubblewrap, its file policy, and its network proxy."""

@@ -1,0 +1,123 @@
+"""Bubblewrap: whether it can make a sandbox here, and the command line of a plan.
+
+Every sandbox gets its own PID, IPC and UTS namespaces (it sees none of our processes,
+and all of its own die with it), a private /tmp, no D-Bus, SSH agent or keyring
+variables, and no network unless its plan says `full`. `--die-with-parent` ends it if
+the engine dies.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import shutil
+import subprocess
+from collections.abc import Mapping
+
+from pydantic import BaseModel, ConfigDict
+
+from seedbed.domain.models import SandboxNetwork
+from seedbed.sandbox.plan import SandboxPlan
+
+BWRAP_VARIABLE = "SEEDBED_BWRAP"  # the bubblewrap to use, instead of the one on PATH
+PROBE_TIMEOUT_S = 10.0
+# Variables that lead out of the sandbox: the session bus (and the keyring behind it),
+# the SSH and GPG agents, the display, the engine's socket.
+WITHHELD = frozenset(
+    {
+        "DBUS_SESSION_BUS_ADDRESS",
+        "DBUS_SYSTEM_BUS_ADDRESS",
+        "SSH_AUTH_SOCK",
+        "SSH_AGENT_PID",
+        "GPG_AGENT_INFO",
+        "GNOME_KEYRING_CONTROL",
+        "GNOME_KEYRING_PID",
+        "KRB5CCNAME",
+        "DISPLAY",
+        "WAYLAND_DISPLAY",
+        "XAUTHORITY",
+        "PYTHON_KEYRING_BACKEND",
+        "SEEDBED_ENGINE_SOCKET",
+    }
+)
+WITHHELD_PREFIXES = ("KEYRING_", "SEEDBED_KEYRING")
+INSTALL_HINT = (
+    "install bubblewrap (Debian/Ubuntu: sudo apt install bubblewrap; Fedora: sudo dnf "
+    "install bubblewrap; Arch: sudo pacman -S bubblewrap)"
+)
+
+
+class SandboxSupport(BaseModel):
+    """Whether a sandbox can be made on this machine, and if not, why (a sentence)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    bwrap: str = ""
+    version: str = ""
+    problem: str = ""
+
+    @property
+    def works(self) -> bool:
+        return not self.problem
+
+
+def find_bwrap() -> str | None:
+    return os.environ.get(BWRAP_VARIABLE) or shutil.which("bwrap")
+
+
+@functools.cache
+def _probe(bwrap: str | None) -> SandboxSupport:
+    if bwrap is None:
+        return SandboxSupport(problem=f"bubblewrap (bwrap) is not installed: {INSTALL_HINT}")
+    argv = [bwrap, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
+    argv += ["--unshare-pid", "--unshare-net", "--", "true"]
+    try:
+        tried = subprocess.run(argv, capture_output=True, text=True, timeout=PROBE_TIMEOUT_S)
+        version = subprocess.run(
+            [bwrap, "--version"], capture_output=True, text=True, timeout=PROBE_TIMEOUT_S
+        ).stdout.strip()
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return SandboxSupport(bwrap=bwrap, problem=f"{bwrap} could not be run: {exc}")
+    if tried.returncode != 0:
+        said = tried.stderr.strip().splitlines()[-1:] or [f"exit {tried.returncode}"]
+        return SandboxSupport(
+            bwrap=bwrap,
+            version=version,
+            problem=f"{bwrap} cannot make a sandbox here ({said[0]}): unprivileged user "
+            "namespaces may be disabled (sysctl kernel.unprivileged_userns_clone, or "
+            "an AppArmor rule for bwrap)",
+        )
+    return SandboxSupport(bwrap=bwrap, version=version)
+
+
+def sandbox_support() -> SandboxSupport:
+    """Whether bubblewrap can make a sandbox here (tried once per bwrap per process)."""
+    return _probe(find_bwrap())
+
+
+def sandbox_environment(env: Mapping[str, str], plan: SandboxPlan) -> dict[str, str]:
+    """`env` without what leads out of the sandbox, with the plan's own variables."""
+    kept = {
+        name: value
+        for name, value in env.items()
+        if name not in WITHHELD and not name.startswith(WITHHELD_PREFIXES)
+    }
+    return kept | plan.env
+
+
+def bwrap_argv(bwrap: str, plan: SandboxPlan, argv: list[str]) -> list[str]:
+    """The command line that runs `argv` in the sandbox of `plan`."""
+    args = [bwrap, "--die-with-parent", "--unshare-pid", "--unshare-ipc", "--unshare-uts"]
+    args += ["--unshare-cgroup-try", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
+    if plan.network is not SandboxNetwork.FULL:
+        args.append("--unshare-net")
+    args += ["--tmpfs", "/tmp"]
+    hidden = [path for path in plan.hidden if path.is_dir()]
+    for path in hidden:
+        args += ["--tmpfs", str(path)]
+    for bind in plan.binds:
+        args += ["--bind" if bind.writable else "--ro-bind", str(bind.source), str(bind.target)]
+    for path in hidden:  # empty and read-only: nothing written there is kept or seen
+        args += ["--remount-ro", str(path)]
+    args += ["--chdir", str(plan.cwd), "--", *argv]
+    return args

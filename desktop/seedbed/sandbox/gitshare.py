@@ -1,0 +1,192 @@
+"""What of the repository's git metadata a sandboxed run may write, and taking it back.
+
+The repository's `.git` is read-only inside. So that an agent that commits still can, a
+run gets private copies, bound over the real ones inside the sandbox:
+
+- its worktree's own git dir (`.git/worktrees/NAME`: HEAD, index), writable as it is;
+- a private object directory (`GIT_OBJECT_DIRECTORY`, with the real one as an
+  alternate): new objects go there, none of the repository's can be changed or deleted;
+- a copy of the ref directory that holds its branch (`refs/heads/seedbed/`) and of its
+  reflogs: it moves its own branch there, and any other ref it moves stays in the copy.
+
+When the run ends, `take_back` copies its objects into the repository (each one checked
+against its name; packs through `git index-pack`) and moves the task's branch to where
+the agent left it, compare-and-swap, if it is a commit the repository has. Whatever else
+it changed is named in the notes and dropped.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import shutil
+import zlib
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict
+
+from seedbed.sandbox.plan import Bind
+from seedbed.vcs.runner import GitError, run_git
+
+OBJECTS_INSIDE = Path("/tmp/.seedbed-git-objects")  # /tmp is the sandbox's own
+
+
+class GitShare(BaseModel):
+    """The private git pieces of one run (under `root`) and where they are seen inside."""
+
+    model_config = ConfigDict(frozen=True)
+
+    root: Path
+    common: Path  # the repository's git dir (`git rev-parse --git-common-dir`)
+    worktree_git: Path  # .git/worktrees/NAME
+    branch: str
+    branch_tip: str  # where the branch was when the run started
+    ref_dir: str  # "refs/heads/seedbed": the directory of the branch's ref
+
+    @property
+    def objects(self) -> Path:
+        return self.root / "objects"
+
+    @property
+    def refs(self) -> Path:
+        return self.root / "refs"
+
+    @property
+    def logs(self) -> Path:
+        return self.root / "logs"
+
+    def binds(self) -> list[Bind]:
+        """The binds that make these pieces the ones the sandbox sees (after the
+        repository's git dir, read-only)."""
+        return [
+            Bind(source=self.common, target=self.common),
+            Bind(source=self.worktree_git, target=self.worktree_git, writable=True),
+            Bind(source=self.refs, target=self.common / self.ref_dir, writable=True),
+            Bind(source=self.logs, target=self.common / "logs" / self.ref_dir, writable=True),
+            Bind(source=self.objects, target=OBJECTS_INSIDE, writable=True),
+        ]
+
+    def env(self) -> dict[str, str]:
+        return {
+            "GIT_OBJECT_DIRECTORY": str(OBJECTS_INSIDE),
+            "GIT_ALTERNATE_OBJECT_DIRECTORIES": str(self.common / "objects"),
+        }
+
+
+def worktree_git_dirs(worktree: Path) -> tuple[Path, Path]:
+    """The worktree's own git dir and the repository's (common) git dir."""
+    own = run_git(worktree, "rev-parse", "--absolute-git-dir").strip()
+    common = run_git(worktree, "rev-parse", "--path-format=absolute", "--git-common-dir")
+    return Path(own), Path(common.strip())
+
+
+def make_share(root: Path, worktree: Path, branch: str) -> GitShare:
+    """Private git pieces for a run in `worktree` on `branch`, under `root` (made new)."""
+    own, common = worktree_git_dirs(worktree)
+    ref = f"refs/heads/{branch}"
+    ref_dir = ref.rsplit("/", 1)[0]
+    tip = run_git(worktree, "rev-parse", "--verify", "--quiet", ref, check=False).strip()
+    shutil.rmtree(root, ignore_errors=True)
+    share = GitShare(
+        root=root, common=common, worktree_git=own, branch=branch, branch_tip=tip, ref_dir=ref_dir
+    )
+    (share.objects / "pack").mkdir(parents=True)
+    (share.objects / "info").mkdir()
+    for private, real in ((share.refs, common / ref_dir), (share.logs, common / "logs" / ref_dir)):
+        real.mkdir(parents=True, exist_ok=True)  # a mount point must exist in the read-only dir
+        shutil.copytree(real, private, symlinks=True)
+    return share
+
+
+def take_back(share: GitShare) -> list[str]:
+    """Bring what the run made into the repository: its objects, and its branch where it
+    left it. Notes for the run's log (what was dropped, and why); the private pieces are
+    removed."""
+    notes: list[str] = []
+    try:
+        notes += _take_objects(share)
+        notes += _take_branch(share)
+    finally:
+        shutil.rmtree(share.root, ignore_errors=True)
+    return notes
+
+
+def _take_objects(share: GitShare) -> list[str]:
+    notes: list[str] = []
+    real = share.common / "objects"
+    bad = 0
+    for folder in sorted(share.objects.glob("[0-9a-f][0-9a-f]")):
+        for path in folder.iterdir():
+            name = folder.name + path.name
+            target = real / folder.name / path.name
+            if target.exists():
+                continue
+            if not _sound_object(path, name):
+                bad += 1
+                continue
+            target.parent.mkdir(exist_ok=True)
+            temporary = target.with_name(f".{path.name}.tmp")
+            shutil.copyfile(path, temporary)
+            os.replace(temporary, target)
+    if bad:
+        notes.append(f"sandbox: {bad} object(s) whose content did not match their name dropped")
+    for pack in sorted((share.objects / "pack").glob("*.pack")):
+        try:
+            _take_pack(pack, real / "pack")
+        except (GitError, OSError) as exc:
+            notes.append(f"sandbox: the pack {pack.name} it made was not taken: {exc}")
+    return notes
+
+
+def _take_pack(pack: Path, into: Path) -> None:
+    """Copy a pack the run made into the repository once `git index-pack` read every
+    object of it (it computes each one's name itself)."""
+    incoming = into / f".incoming-{pack.name}"
+    shutil.copyfile(pack, incoming)
+    try:
+        said = run_git(into, "index-pack", str(incoming)).split()
+        name = said[-1] if said else ""
+        if len(name) not in (40, 64):
+            raise GitError(f"git index-pack said {said!r}", 0, "", "")
+        os.replace(incoming, into / f"pack-{name}.pack")
+        os.replace(incoming.with_suffix(".idx"), into / f"pack-{name}.idx")
+    finally:
+        incoming.unlink(missing_ok=True)
+        incoming.with_suffix(".idx").unlink(missing_ok=True)
+
+
+def _sound_object(path: Path, name: str) -> bool:
+    """Whether the loose object file at `path` holds the object `name` (its SHA-1)."""
+    try:
+        data = zlib.decompress(path.read_bytes())
+    except (OSError, zlib.error):
+        return False
+    return hashlib.sha1(data, usedforsecurity=False).hexdigest() == name
+
+
+def _take_branch(share: GitShare) -> list[str]:
+    notes: list[str] = []
+    leaf = share.branch.rsplit("/", 1)[-1]
+    private = share.refs / leaf
+    tip = ""
+    with contextlib.suppress(OSError):
+        tip = private.read_text().strip()
+    ref = f"refs/heads/{share.branch}"
+    if tip and tip != share.branch_tip:
+        try:
+            run_git(share.common, "cat-file", "-e", f"{tip}^{{commit}}")
+            run_git(share.common, "update-ref", ref, tip, share.branch_tip)
+        except GitError as exc:
+            notes.append(f"sandbox: {share.branch} was not moved to {tip[:10]}: {exc}")
+    for path in sorted(share.refs.rglob("*")):
+        name = path.relative_to(share.refs).as_posix()
+        if path.is_file() and name != leaf and not name.endswith(".lock"):
+            real = share.common / share.ref_dir / name
+            before = real.read_text().strip() if real.is_file() else ""
+            if path.read_text().strip() != before:
+                notes.append(
+                    f"sandbox: the agent moved {share.ref_dir}/{name}, which is not its "
+                    "branch: dropped"
+                )
+    return notes

@@ -1,0 +1,49 @@
+"""What one sandboxed process may see and do: a `SandboxPlan`, pure data.
+
+The plan is made once per run (engine) and turned into a bubblewrap command line by
+sandbox/bwrap.py. Everything is read-only but what the plan lists as writable; the home,
+/tmp, the run-time dir, Seedbed's data dir and the main checkout are hidden (empty
+tmpfs), and only what the plan binds back is seen in them again.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from seedbed.domain.models import SandboxNetwork
+
+
+class Bind(BaseModel):
+    """`source` seen at `target` inside (the same path unless moved), writable or not."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    source: Path
+    target: Path
+    writable: bool = False
+
+
+class SandboxPlan(BaseModel):
+    """The sandbox of one run's processes (the agent, its tools, the setup and checks)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    cwd: Path = Field(description="Where the process starts (the worktree).")
+    hidden: list[Path] = Field(
+        default_factory=list, description="Replaced by an empty directory, before the binds."
+    )
+    binds: list[Bind] = Field(default_factory=list, description="Seen again, in this order.")
+    network: SandboxNetwork = SandboxNetwork.NONE
+    proxy_socket: Path | None = Field(
+        None, description="network model: the filtering proxy's Unix socket, bound inside."
+    )
+    forwards: list[str] = Field(
+        default_factory=list,
+        description="network model: loopback HOST:PORT served inside and tunnelled out "
+        "through the proxy (a model server on this machine).",
+    )
+    env: dict[str, str] = Field(
+        default_factory=dict, description="Set inside, over the process's own."
+    )

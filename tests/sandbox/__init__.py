@@ -1,0 +1,1 @@
+"""Tests of the sandbox around agents (issue 17)."""

@@ -1,0 +1,16 @@
+#!/bin/sh
+try() { name=$1; shift; if ( "$@" ) > /dev/null 2>&1; then echo "$name: ESCAPED"; else echo "$name: blocked"; fi >> report.txt; }
+try home_write sh -c 'echo x > "$HOME/escaped"'
+try ssh_read sh -c 'grep -q SECRET "$HOME/.ssh/id_ed25519"'
+try other_worktree sh -c 'echo x >> "$OTHER_WORKTREE/README.md"'
+try main_checkout sh -c 'echo x >> "$MAIN_CHECKOUT/README.md"'
+try move_base git update-ref refs/heads/main HEAD
+try push git push "$REMOTE" HEAD:refs/heads/pushed
+try shared_config git config --file "$MAIN_CHECKOUT/.git/config" user.name Mallory
+try engine_environment sh -c 'cat /proc/*/environ 2>/dev/null | tr "\0" "\n" | grep -q -e sk-not-for-you -e "unix:path="'
+try provider_key sh -c 'env | grep -q OPENAI_API_KEY'
+try dbus sh -c 'test -n "$DBUS_SESSION_BUS_ADDRESS" || python3 -c "import socket,sys; s=socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])" "$BUS_SOCKET"'
+try other_server python3 -c "import urllib.request,sys; urllib.request.urlopen(sys.argv[1], timeout=3)" "$OTHER_SERVER"
+setsid sh -c 'sleep 300; :' "left-behind-$TOKEN" > /dev/null 2>&1 &
+echo works > made.txt
+git add made.txt && git commit -q -m "the agent commits by itself" && echo "commit: done" >> report.txt

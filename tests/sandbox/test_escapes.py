@@ -1,0 +1,137 @@
+"""Escapes a sandboxed agent must not make, tried from inside by a real command agent run
+by the real engine under real bubblewrap; and the work it must still be able to do.
+
+The agent is a shell script committed in the repository: it tries each escape and writes
+"NAME: ESCAPED" or "NAME: blocked" into report.txt in its worktree; the test also looks at
+each escape's effect from outside.
+"""
+
+from __future__ import annotations
+
+import secrets
+import socket
+import subprocess
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from seedbed.sandbox.bwrap import sandbox_support
+from tests.conftest import SeedbedCli, git, make_repo
+
+pytestmark = pytest.mark.skipif(
+    not sandbox_support().works, reason=f"no sandbox here: {sandbox_support().problem}"
+)
+
+ESCAPES = (Path(__file__).parent / "escapes.sh").read_text()
+NAMES = [
+    "home_write",
+    "ssh_read",
+    "other_worktree",
+    "main_checkout",
+    "move_base",
+    "push",
+    "shared_config",
+    "engine_environment",
+    "provider_key",
+    "dbus",
+    "other_server",
+]
+
+
+class _Hello(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        self.send_response(200)
+        self.end_headers()
+        self.wfile.write(b"hello")
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def other_server() -> Iterator[str]:
+    """An HTTP server on 127.0.0.1 that is not the model server: off limits."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Hello)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def bus_socket(tmp_path: Path) -> Iterator[Path]:
+    """A listening Unix socket standing for the session bus (a path under /tmp, as
+    dbus-daemon makes one)."""
+    path = tmp_path / "bus"
+    listener = socket.socket(socket.AF_UNIX)
+    listener.bind(str(path))
+    listener.listen()
+    yield path
+    listener.close()
+
+
+def test_a_sandboxed_command_agent_escapes_nothing_and_still_commits(
+    seedbed: SeedbedCli,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    other_server: str,
+    bus_socket: Path,
+) -> None:
+    home = tmp_path / "home"
+    (home / ".ssh").mkdir(parents=True)
+    (home / ".ssh" / "id_ed25519").write_text("SECRET key\n")
+    monkeypatch.setenv("HOME", str(home))
+    token = secrets.token_hex(6)
+    repo = make_repo(tmp_path / "repo", {"README.md": "# demo\n", "escape.sh": ESCAPES})
+    config_before = (repo / ".git" / "config").read_text()
+    remote = tmp_path / "remote.git"
+    git(tmp_path, "init", "-q", "--bare", str(remote))
+    other = tmp_path / "data" / "worktrees" / "demo" / "9-other"
+    other.mkdir(parents=True)
+    (other / "README.md").write_text("another task's work\n")
+    for name, value in {
+        "OPENAI_API_KEY": "sk-not-for-you",
+        "DBUS_SESSION_BUS_ADDRESS": f"unix:path={bus_socket}",
+        "OTHER_WORKTREE": str(other),
+        "MAIN_CHECKOUT": str(repo),
+        "REMOTE": str(remote),
+        "BUS_SOCKET": str(bus_socket),
+        "OTHER_SERVER": other_server,
+        "TOKEN": token,
+    }.items():
+        monkeypatch.setenv(name, value)
+    base = git(repo, "rev-parse", "main").strip()
+    seedbed.ok("project", "add", str(repo), "--name", "demo")
+    seedbed.ok(
+        "profile", "add", "boxed", "--kind", "command", "--command", "sh escape.sh",
+        "--sandbox", "--network", "none",
+    )  # fmt: skip
+    task_id = seedbed.ok(
+        "task", "add", "--project", "demo", "--title", "Try", "--profile", "boxed", "--start"
+    ).out.strip()
+
+    seedbed.ok("run", "--until-idle")
+
+    task = seedbed.show(int(task_id))
+    branch = task["branch"]
+    report = git(repo, "show", f"{branch}:report.txt")
+    said = dict(line.split(": ", 1) for line in report.splitlines())
+    assert {name: said.get(name) for name in NAMES} == dict.fromkeys(NAMES, "blocked"), report
+    assert said.get("commit") == "done", report
+    # Nothing of it outside, either.
+    assert not (home / "escaped").exists()
+    assert (other / "README.md").read_text() == "another task's work\n"
+    assert git(repo, "status", "--porcelain") == ""
+    assert git(repo, "rev-parse", "main").strip() == base
+    assert git(remote, "branch", "--list") == ""
+    assert (repo / ".git" / "config").read_text() == config_before
+    left = subprocess.run(["pgrep", "-f", f"left-behind-{token}"], capture_output=True)
+    assert left.returncode == 1, "a process it started outlived the run"
+    # Its own commit reached its branch (the engine's snapshot commit follows it).
+    log = git(repo, "log", "--format=%s", f"{base}..{branch}")
+    assert "the agent commits by itself" in log
+    assert git(repo, "show", f"{branch}:made.txt") == "works\n"
