@@ -20,6 +20,8 @@ import pytest
 
 from seedbed.sandbox.bwrap import sandbox_support
 from tests.conftest import SeedbedCli, git, make_repo
+from tests.keyring_backends import FileStore
+from tests.model_server import ModelServer, answer
 
 pytestmark = pytest.mark.skipif(
     not sandbox_support().works, reason=f"no sandbox here: {sandbox_support().problem}"
@@ -74,13 +76,18 @@ def bus_socket(tmp_path: Path) -> Iterator[Path]:
     listener.close()
 
 
-def test_a_sandboxed_command_agent_escapes_nothing_and_still_commits(
+@pytest.mark.parametrize("kind", ["command", "builtin"])
+def test_a_sandboxed_agent_escapes_nothing_and_still_commits(
     seedbed: SeedbedCli,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     other_server: str,
     bus_socket: Path,
+    model_server: ModelServer,
+    file_keyring: FileStore,
+    kind: str,
 ) -> None:
+    """From a command agent, and from the built-in agent's run_command."""
     home = tmp_path / "home"
     (home / ".ssh").mkdir(parents=True)
     (home / ".ssh" / "id_ed25519").write_text("SECRET key\n")
@@ -106,10 +113,21 @@ def test_a_sandboxed_command_agent_escapes_nothing_and_still_commits(
         monkeypatch.setenv(name, value)
     base = git(repo, "rev-parse", "main").strip()
     seedbed.ok("project", "add", str(repo), "--name", "demo")
-    seedbed.ok(
-        "profile", "add", "boxed", "--kind", "command", "--command", "sh escape.sh",
-        "--sandbox", "--network", "none",
-    )  # fmt: skip
+    boxed = ("--sandbox", "--network", "none")
+    if kind == "command":
+        command = ("--kind", "command", "--command", "sh escape.sh")
+        seedbed.ok("profile", "add", "boxed", *command, *boxed)
+    else:
+        seedbed.ok("key", "set", "openai", input="sk-test-key")
+        seedbed.ok(
+            "profile", "add", "boxed", "--kind", "builtin", "--provider", "openai",
+            "--model", "test-model", "--base-url", model_server.openai_url,
+            "--key-name", "openai", *boxed,
+        )  # fmt: skip
+        model_server.script(
+            answer(tool_calls=[("call_1", "run_command", {"command": "sh escape.sh"})]),
+            answer("Tried them all."),
+        )
     task_id = seedbed.ok(
         "task", "add", "--project", "demo", "--title", "Try", "--profile", "boxed", "--start"
     ).out.strip()

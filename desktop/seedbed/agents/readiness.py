@@ -19,9 +19,11 @@ from seedbed.agents.cli.adapter import (
 )
 from seedbed.agents.cli.registry import adapter_for, is_cli
 from seedbed.agents.keys import key_for
+from seedbed.agents.process import SandboxUnavailable
 from seedbed.agents.urls import is_local
 from seedbed.domain.errors import UserError
 from seedbed.domain.models import AgentKind, AgentProfile
+from seedbed.sandbox.bwrap import sandbox_support
 from seedbed.store import Store
 
 
@@ -35,6 +37,8 @@ def problem(profile: AgentProfile) -> str:
                 return trouble
         elif profile.kind is AgentKind.COMMAND and not shlex.split(profile.command or ""):
             return "it has no command"
+        if profile.sandbox and not sandbox_support().works:
+            return str(SandboxUnavailable(sandbox_support().problem))
         key_for(profile)
     except UserError as exc:
         return str(exc)

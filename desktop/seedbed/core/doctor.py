@@ -22,9 +22,11 @@ from pydantic import Field
 from seedbed.agents.cli.doctor import Found as FoundCli
 from seedbed.agents.cli.doctor import check_all
 from seedbed.agents.readiness import problems
+from seedbed.core.sandboxing import SANDBOX_KINDS_NOTE
 from seedbed.domain.errors import SeedbedError, UserError
 from seedbed.domain.models import Model, Project
 from seedbed.paths import database_path, program_command, resolve_data_dir
+from seedbed.sandbox.bwrap import sandbox_support
 from seedbed.store import Store
 from seedbed.store.backup import (
     backup_time,
@@ -122,7 +124,20 @@ def examine(data_dir: Path | None = None) -> list[Check]:
     checks = [qt := _qt(), display := _display()]
     if qt.ok and display.ok:
         checks.append(_qt_platform())
-    return [*checks, _keyring(), _git(), *_agents(), *_data(data_dir)]
+    return [*checks, _keyring(), _git(), _sandbox(), *_agents(), *_data(data_dir)]
+
+
+def _sandbox() -> Check:
+    """Whether sandboxed profiles can run here (bubblewrap and user namespaces)."""
+    support = sandbox_support()
+    if not support.works:
+        return Check(name="sandbox", ok=False, detail=support.problem)
+    return Check(
+        name="sandbox",
+        ok=True,
+        detail=f"{support.version or 'bubblewrap'} ({support.bwrap}): sandboxed profiles run "
+        f"in it ({SANDBOX_KINDS_NOTE})",
+    )
 
 
 def _qt() -> Check:
