@@ -265,3 +265,7 @@ def test_the_merge_message_is_a_first_paragraph_cut_to_size() -> None:
     assert len(dots) < 700 and dots.endswith("…\n")
     words = prefilled_message(task, "word " * 400)
     assert len(words) < 700 and words.endswith("word…\n")
+    # A long title makes a subject of one commit line, as Seedbed's own commits have.
+    titled = Task(project_id=1, title="Make the title long " * 15)
+    subject, body = prefilled_message(titled, "Cached the tokens.").split("\n\n")
+    assert len(subject) == 72 and subject.endswith("…") and body == "Cached the tokens.\n"

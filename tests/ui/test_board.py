@@ -493,6 +493,33 @@ def test_three_approves_in_a_row_queue_and_never_break_the_base(
     assert not (repo / "two.txt").exists()
 
 
+def test_a_merge_tells_the_other_cards_how_far_the_base_moved(
+    harness: Harness, command_profile: Callable[[str, str], str]
+) -> None:
+    """Approving one card moves the base under the others: their cards say so at once,
+    not at the next reload of the board."""
+    store = harness.context.store
+    project = store.get_project(harness.context.project_id or 0)
+    store.update_project(project.model_copy(update={"check_command": "true"}))
+    command_profile("one", "echo 1 > one.txt")
+    command_profile("two", "echo 2 > two.txt")
+    first, second = (harness.add(t, p, start=True) for t, p in (("One", "one"), ("Two", "two")))
+    for task_id in (first, second):
+        harness.wait_state(task_id, TaskState.AWAITING_REVIEW)
+    card = harness.board.model.card(second)
+    assert card is not None and card.base_moved == 0
+
+    harness.board.move(first, TaskState.MERGED)
+    harness.wait_state(first, TaskState.MERGED)
+
+    def moved() -> int:
+        card = harness.board.model.card(second)
+        return -1 if card is None else card.base_moved
+
+    harness.qtbot.waitUntil(lambda: moved() == 1, timeout=5000)
+    assert "base +1" in fmt.check_label(harness.board.model.card(second))
+
+
 def test_queued_tasks_are_counted_apart_from_the_running_ones(
     harness: Harness, seedbed: SeedbedCli
 ) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QUrl
@@ -17,7 +18,7 @@ from seedbed.domain.models import MergeStrategy, Phase, TaskState
 from seedbed.store import Store
 from seedbed.ui.common.context import AppContext
 from seedbed.ui.common.host import ENGINE, LOST, SNAPSHOT
-from seedbed.ui.review.reviewer import ReviewWindow
+from seedbed.ui.review.reviewer import REFRESH_MS, ReviewWindow
 from seedbed.ui.review.side_panel import NO_PLAN
 from tests.conftest import SeedbedCli, git
 from tests.core.test_review import commit_in
@@ -394,3 +395,29 @@ def test_the_summary_is_the_executors_and_the_reviewer_has_its_own_tab(
     assert side.reviewer.toPlainText() == "Approved.\n\nFine by me."
     # The commit message: the title and the executor's first paragraph, not its log.
     assert window.message.toPlainText() == "Tidy up\n\nAdded a.txt with an x.\nb.py reads it.\n"
+
+
+def test_a_task_landing_on_the_base_tells_an_open_reviewer_how_far_it_moved(
+    qtbot: QtBot,
+    seedbed: SeedbedCli,
+    project: str,
+    command_profile: Callable[[str, str], str],
+    app_context: AppContext,
+) -> None:
+    """The reviewer of one task is open while another lands: its checks line says the
+    base moved since they ran, as its card does, without being opened again."""
+    seedbed.ok("project", "set", project, "--check", "true")
+    command_profile("one", "echo 1 > one.txt")
+    command_profile("two", "echo 2 > two.txt")
+    first = test_reviewer.run_task(seedbed, app_context, qtbot, "one")
+    second = test_reviewer.run_task(seedbed, app_context, qtbot, "two")
+    window = test_reviewer.open_reviewer(qtbot, app_context, second)
+    # Its own task's last changes read again: nothing of its own is left to come.
+    qtbot.wait(REFRESH_MS * 2)
+    qtbot.waitUntil(lambda: not window._refresh_timer.isActive() and not window._loading.busy)
+    status = window.side.checks.status
+    assert status.full_text() == "Checks: passed (exit 0)"
+
+    seedbed.ok("task", "approve", str(first))
+
+    qtbot.waitUntil(lambda: status.full_text() == "Checks: passed (exit 0) · main +1", timeout=5000)

@@ -27,6 +27,7 @@ from seedbed.domain.checks import shown_checks
 from seedbed.domain.diffs import Comment, FileDiff, first_in_tree, tree_key
 from seedbed.domain.errors import SeedbedError, UserError
 from seedbed.domain.models import CheckResult, Model, Run, RunKind, Task
+from seedbed.domain.slug import one_line
 from seedbed.store import Store
 from seedbed.vcs import diff as vcs_diff
 from seedbed.vcs.runner import PATHS_RAW, run_git
@@ -142,7 +143,7 @@ def _with_run(store: Store, data: ReviewData) -> ReviewData:
 
 
 def prefilled_message(task: Task, summary: str) -> str:
-    """The commit message the reviewer offers: the task's title, then the first
+    """The commit message the reviewer offers: the task's title on one line, then the first
     paragraph of the executor's summary, cut to a few lines (a command agent's summary
     is everything it printed)."""
     paragraphs = [p.strip() for p in _PARAGRAPH_BREAK.split(summary.strip()) if p.strip()]
@@ -156,7 +157,7 @@ def prefilled_message(task: Task, summary: str) -> str:
     if len(body) > MESSAGE_CHARS:
         body, cut = body[:MESSAGE_CHARS].rsplit(" ", 1)[0].rstrip(), True
     body += "…" if cut and body else ""
-    return task.title.strip() + (f"\n\n{body}" if body else "") + "\n"
+    return one_line(task.title) + (f"\n\n{body}" if body else "") + "\n"
 
 
 def load_review(

@@ -265,13 +265,31 @@ class Board(QWidget):
         try:
             mine = [c for c in cards if c.task.project_id == self.context.project_id]
             gone = asked - {c.task.id for c in mine}
+            moved_under = self._moved_under(mine)
             self.model.apply(mine, gone)
+            if moved_under:  # read after this one, by _refresh_queued
+                self.refresh_tasks(moved_under)
             if select:
                 self.select_task(select)
             elif self._current and self.model.card(self._current) is not None:
                 self.task_selected.emit(self._current)
         finally:
             self._refresh_queued()
+
+    def _moved_under(self, cards: list[Card]) -> list[int]:
+        """The cards awaiting review whose base one of `cards` just landed on: they say
+        how far their base moved since their checks ran, so they are read again."""
+        landed = set()
+        for card in cards:
+            shown = self.model.card(card.task.id)
+            was_open = shown is not None and shown.task.state is not TaskState.MERGED
+            if card.task.state is TaskState.MERGED and was_open:
+                landed.add(card.task.base_branch)
+        return [
+            c.task.id
+            for c in self.model.cards()
+            if c.task.state is TaskState.AWAITING_REVIEW and c.task.base_branch in landed
+        ]
 
     # -- the conflict radar ------------------------------------------------------------
 

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from seedbed.core.merging import board_cards
 from seedbed.core.review_data import (
     FirstFile,
     ReviewData,
@@ -38,6 +39,7 @@ from seedbed.core.review_data import (
 )
 from seedbed.domain.diffs import Comment, FileDiff
 from seedbed.domain.errors import SeedbedError
+from seedbed.domain.models import Card, TaskState
 from seedbed.ui.common.actions import add_action
 from seedbed.ui.common.background import BackgroundCall
 from seedbed.ui.common.context import AppContext
@@ -56,6 +58,7 @@ from seedbed.ui.review.side_panel import SidePanel
 PANE_WIDTHS = (240, 820, 340)
 REFRESH_MS = 500
 WHOLE_AFTER_MS = 20  # the whole diff is asked for this long after the outline's frame
+BASE_LOOK_MS = 1000  # another task changed: did the base move? Asked this often at most
 LIVE_POLL_MS = 2000  # a silent agent still changes files: a live diff is read this often
 # Single keys: active only while the file list or the diff has focus, never while the
 # user types in the commit message or the request for changes.
@@ -147,6 +150,13 @@ class ReviewWindow(QWidget):
         self._refresh_timer.setSingleShot(True)
         self._refresh_timer.setInterval(REFRESH_MS)
         self._refresh_timer.timeout.connect(self._on_refresh_timer_timeout)
+        # Another task landing moves the base under this one: its checks line says so.
+        self._base_call = BackgroundCall(context.host, self)
+        self._base_call.finished.connect(self._on_base_call_finished)
+        self._base_timer = QTimer(self)
+        self._base_timer.setSingleShot(True)
+        self._base_timer.setInterval(BASE_LOOK_MS)
+        self._base_timer.timeout.connect(self._on_base_timer_timeout)
         self._whole_timer = QTimer(self)
         self._whole_timer.setSingleShot(True)
         self._whole_timer.timeout.connect(self._on_whole_timer_timeout)
@@ -319,8 +329,29 @@ class ReviewWindow(QWidget):
 
     @Slot(object)
     def _on_bridge_tasks_changed(self, task_ids: list[int]) -> None:
-        if self.task_id in task_ids and not self._refresh_timer.isActive():
-            self._refresh_timer.start(REFRESH_MS)
+        if self.task_id in task_ids:
+            if not self._refresh_timer.isActive():
+                self._refresh_timer.start(REFRESH_MS)
+        elif not self._base_timer.isActive():
+            self._base_timer.start()
+
+    @Slot()
+    def _on_base_timer_timeout(self) -> None:
+        data = self.data
+        # Only checks that ran can be overtaken by the base; the card's read counts how far.
+        if data is None or data.base_moved is None:
+            return
+        if data.task.state is TaskState.AWAITING_REVIEW:
+            self._base_call.run(board_cards, task_ids=[self.task_id])
+
+    @Slot(object)
+    def _on_base_call_finished(self, cards: list[Card]) -> None:
+        data = self.data
+        if data is None or not cards or cards[0].base_moved == data.base_moved:
+            return
+        moved = cards[0].base_moved
+        self.data = data.model_copy(update={"base_moved": moved})
+        self.side.checks.show_checks(data.checks, moved, data.task.base_branch)
 
     @Slot(object)
     def _on_bridge_events_appended(self, events: dict[int, int]) -> None:
