@@ -184,9 +184,8 @@ def reason_word(task: Task, status: RunStatus | None, reason: str) -> str:
 NO_CHANGES = "no changes"
 
 
-def changed_nothing(card: Card) -> bool:
+def changed_nothing(task: Task) -> bool:
     """A ready task whose branch changes nothing against its base: its run left no diff."""
-    task = card.task
     return task.phase is Phase.READY and not (
         task.diff_files or task.diff_insertions or task.diff_deletions
     )
@@ -198,7 +197,7 @@ def badge_label(card: Card, phase_label: str) -> str:
     waiting = waiting_label(card)
     if waiting:
         return waiting
-    if changed_nothing(card):
+    if changed_nothing(card.task):
         return NO_CHANGES
     word = reason_word(card.task, card.run_status, card.run_reason)
     return f"{phase_label} · {word}" if word and word != phase_label else phase_label
