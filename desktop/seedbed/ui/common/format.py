@@ -139,10 +139,12 @@ def overlap_note(overlaps: list[tuple[int, list[str]]], limit: int = 5) -> str:
 
 
 # The words of the reasons a run ended early, as the engine writes them (budgets.py,
-# recovery.py, engine.py's shutdown), first match wins.
+# recovery.py, engine.py's shutdown, the built-in agent's loop.py), first match wins.
 REASON_WORDS = (
     ("time limit reached", "time limit"),
     ("budget reached", "budget"),
+    ("token_budget", "budget"),  # its profile's tokens per run
+    ("max_turns", "max turns"),
     ("the engine stopped", "engine stopped"),
     ("context_full", "context full"),
     # Issue 15's faults (runner, worktree_guard, shared_config, vcs/runner): the card
