@@ -45,3 +45,33 @@ def test_task_show_says_a_failed_runs_error_once(seedbed: SeedbedCli, project: s
     assert out.count("exited with code 3") == 1, out
     assert "  error: exited with code 3\n" in out
     assert "exit 3" in out
+
+
+def test_a_merged_task_whose_branch_was_deleted_is_not_said_to_have_never_run(
+    seedbed: SeedbedCli, project: str
+) -> None:
+    """Approve deletes the branch by default: `task show` said "branch none yet", "worktree
+    none yet" and a diff of 0 files (the card says +1), and `task diff` "it has not run"."""
+    task = run_task(seedbed, "printf 'one\\ntwo\\n' > notes.txt")
+    seedbed.ok("task", "approve", str(task["id"]))
+
+    out = seedbed.ok("task", "show", str(task["id"])).out
+    refused = seedbed("task", "diff", str(task["id"]))
+
+    assert "none yet" not in out, out
+    assert "branch deleted once merged (base main)" in out, out
+    assert "worktree removed" in out, out
+    assert "diff: 1 files, +2 -0" in out, out
+    assert refused.code == 2
+    assert refused.err.strip() == (
+        f"error: task {task['id']} is merged and its branch was deleted: its change is on main now"
+    )
+
+
+def test_a_discarded_tasks_worktree_is_said_removed(seedbed: SeedbedCli, project: str) -> None:
+    task = run_task(seedbed, "echo x > x.txt")
+    seedbed.ok("task", "discard", str(task["id"]))
+
+    out = seedbed.ok("task", "show", str(task["id"])).out
+
+    assert f"branch {task['branch']} (base main)" in out and "worktree removed" in out, out

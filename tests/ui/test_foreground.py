@@ -113,3 +113,22 @@ def test_unpin_asks_and_headers_follow_the_task(
     assert tile.phase.text() == "planned"
     store.move_task(ids[1], TaskState.DISCARDED, Phase.NONE)
     qtbot.waitUntil(lambda: tile.phase.text() == "discarded", timeout=10_000)
+
+
+def test_a_tile_says_no_changes_as_the_card_does(
+    qtbot: QtBot, app_context: AppContext, tmp_path: Path
+) -> None:
+    """A run that changed nothing: the card said "no changes", its tile "ready"."""
+    store = app_context.store
+    nothing, changed = add_tasks(store, tmp_path, 2)
+    view = make_view(qtbot, app_context)
+    view.set_tasks([nothing, changed])
+    store.move_task(nothing, TaskState.RUNNING, Phase.IMPLEMENTING)
+    store.move_task(nothing, TaskState.AWAITING_REVIEW, Phase.READY)
+    store.update_task(changed, diff_files=1, diff_insertions=2)
+    store.move_task(changed, TaskState.RUNNING, Phase.IMPLEMENTING)
+    store.move_task(changed, TaskState.AWAITING_REVIEW, Phase.READY)
+    tiles = [view.tile(nothing), view.tile(changed)]
+    assert tiles[0] is not None and tiles[1] is not None
+    qtbot.waitUntil(lambda: tiles[1].phase.text() == "ready", timeout=10_000)
+    qtbot.waitUntil(lambda: tiles[0].phase.text() == "no changes", timeout=10_000)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from seedbed.agents.builtin.loop import TOKEN_BUDGET
 from seedbed.domain.models import Card, CheckStatus, Phase, RunStatus, Task, TaskState
 from seedbed.ui.common import format as fmt
 
@@ -160,6 +161,15 @@ def test_the_elapsed_time_is_the_total_over_all_runs() -> None:
             RunStatus.FAILED,
             "the agent ended without a result (Claude Code printed no 'result' event)",
             "no result",
+        ),
+        # The built-in agent's own limits (agents/builtin/loop.py): its profile's token
+        # budget per run, its model calls per run.
+        (Phase.AGENT_FAILED, RunStatus.FAILED, TOKEN_BUDGET, "budget"),
+        (
+            Phase.AGENT_FAILED,
+            RunStatus.FAILED,
+            "max_turns: 50 model calls without finishing",
+            "max turns",
         ),
         (Phase.READY, RunStatus.SUCCEEDED, "", ""),
         (Phase.INTERRUPTED, None, "", ""),

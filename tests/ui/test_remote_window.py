@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QLabel, QWidget
 from pytestqt.qtbot import QtBot
 
@@ -280,6 +281,56 @@ def test_a_window_whose_forwarding_ends_attaches_again_once_it_is_back(
             assert not window.engine_banner.isVisible()
             window.board.move(b, TaskState.PLANNED, before_id=a)
             qtbot.waitUntil(lambda: planned_order(window) == [b, a], timeout=10_000)
+        window.hide()
+    finally:
+        context.close()
+    assert nothing_of_an_engine_here(here)
+
+
+@pytest.mark.usefixtures("project")
+def test_a_window_following_a_forwarded_engine_logs_each_run_to_its_end_at_the_bottom(
+    qtbot: QtBot, seedbed: SeedbedCli, far_engine: Path, here: Path
+) -> None:
+    """Issue 14: a window on another engine showed 66 of a run's 73 events, no check output,
+    no "run ended", and did not keep to the bottom."""
+    seedbed.ok("project", "set", "demo", "--check", "for i in 1 2 3; do echo check line $i; done")
+    script = "for i in $(seq 1 60); do echo agent line $i; sleep 0.03; done; echo x > x.txt"
+    seedbed.ok("profile", "add", "chatty", "--kind", "command", "--command", script)
+    task_id = add(seedbed, "Talk a lot", "--profile", "chatty")
+    context = AppContext.open(here, engine_socket=str(far_engine))
+    try:
+        window = MainWindow(context)
+        qtbot.addWidget(window)
+        window.show()
+        qtbot.waitExposed(window)
+        qtbot.waitUntil(lambda: window.board.model.card(task_id) is not None, timeout=10_000)
+        assert window.board.select_task(task_id)
+        qtbot.waitUntil(lambda: window.log.task_id == task_id)
+        log = window.log
+        scrolled: list[bool] = []
+
+        def at_bottom() -> None:
+            bar = log.view.verticalScrollBar()
+            if log.model.rowCount() > 20:  # more rows than the view shows
+                scrolled.append(bar.value() == bar.maximum())
+
+        log.model.rowsInserted.connect(lambda *_: QTimer.singleShot(0, at_bottom))
+        seedbed.ok("task", "start", str(task_id))
+        qtbot.waitUntil(
+            lambda: window.board.model.card(task_id).task.state is TaskState.AWAITING_REVIEW,
+            timeout=RUN_TIMEOUT_MS,
+        )
+        [run] = seedbed.ok("task", "log", str(task_id), "--json").json()["runs"]
+        stored = len(run["events"])
+        qtbot.waitUntil(lambda: log.model.rowCount() == stored, timeout=5000)
+        qtbot.waitUntil(lambda: all(log.model.line_at(row) for row in range(stored)))
+        texts = [log.model.line_at(row).text for row in range(stored)]
+        assert any("check line 3" in text for text in texts)
+        assert "run 1 ended" in texts[-1]
+        assert scrolled and all(scrolled), scrolled
+        bar = log.view.verticalScrollBar()
+        assert bar.value() == bar.maximum() > 0
+        assert log.following
         window.hide()
     finally:
         context.close()

@@ -290,8 +290,14 @@ class Cli(Reads):
             for r in detail["runs"]
         )
         diff = detail["diff"]
-        worktree = detail["worktree"] or "none yet"
-        branch = detail["branch"] or "none yet"
+        done = detail["state"] in (TaskState.MERGED, TaskState.DISCARDED)
+        worktree = detail["worktree"] or ("removed" if done else "none yet")
+        if detail["branch"]:
+            branch = detail["branch"]
+        elif done:  # deleted by the approve (the default) or by discard --delete-branch
+            branch = "deleted once merged" if detail["state"] == TaskState.MERGED else "deleted"
+        else:
+            branch = "none yet"
         text = (
             f"#{detail['id']} {detail['title']}\n"
             f"  {detail['state']} / {shown(detail['phase'])}   project {detail['project']}"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from seedbed import vcs
 from seedbed.core.context import Context
-from seedbed.core.workspace import branch_exists, live_worktree
+from seedbed.core.workspace import branch_exists, live_worktree, no_branch
 from seedbed.domain.errors import UserError
 from seedbed.domain.models import FileChange, Task
 from seedbed.store import Store
@@ -21,8 +21,10 @@ def diff_files(store: Store, task: Task) -> list[FileChange]:
     live = live_worktree(task)
     if live is not None:
         return vcs.worktree_diff_files(live, task.base_branch)
-    if task.branch is None or not branch_exists(project, task):
-        raise UserError(f"task {task.id} has no branch: it has not run, or its branch was deleted")
+    if task.branch is None:
+        raise no_branch(task)
+    if not branch_exists(project, task):
+        raise UserError(f"the branch {task.branch} of task {task.id} no longer exists")
     return vcs.diff_files(project.path, task.base_branch, task.branch)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from seedbed import vcs
 from seedbed.core.context import Context
-from seedbed.core.workspace import branch_exists, live_worktree
+from seedbed.core.workspace import branch_exists, live_worktree, no_branch
 from seedbed.domain.errors import UserError
 from seedbed.domain.models import DiffStat, Phase, Task
 from seedbed.store import Store
@@ -16,7 +16,7 @@ def diff_text(ctx: Context, task_id: int) -> str:
     task = store.get_task(task_id)
     project = store.get_project(task.project_id)
     if task.branch is None:
-        raise UserError(f"task {task_id} has no branch yet: it has not run")
+        raise no_branch(task)
     live = live_worktree(task)
     if live is not None:
         return vcs.worktree_diff_text(live, task.base_branch)

@@ -22,7 +22,7 @@ from seedbed.core.merging import base_moved_since_checks
 from seedbed.core.radar import budget_note, overlapping_tasks
 from seedbed.core.review_agent import ReviewVerdict, parse_verdict
 from seedbed.core.transcript import final_words
-from seedbed.core.workspace import branch_exists, live_worktree, worktree_path
+from seedbed.core.workspace import branch_exists, live_worktree, no_branch, worktree_path
 from seedbed.domain.checks import shown_checks
 from seedbed.domain.diffs import Comment, FileDiff, first_in_tree, tree_key
 from seedbed.domain.errors import SeedbedError, UserError
@@ -76,7 +76,7 @@ def _range(
     commit it starts from when it does."""
     project = store.get_project(task.project_id)
     if task.branch is None:
-        raise UserError(f"task {task.id} has no branch yet: it has not run")
+        raise no_branch(task)
     reviewed = task.reviewed_commit
     live = live_worktree(task)
     if since_reviewed and reviewed:

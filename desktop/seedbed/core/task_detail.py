@@ -12,12 +12,18 @@ from seedbed.core.merging import base_moved_since_checks
 from seedbed.core.radar import ACTIVE, budget_note, overlapping_tasks
 from seedbed.domain.checks import shown_checks
 from seedbed.domain.errors import SeedbedError
-from seedbed.domain.models import DiffStat, Task
+from seedbed.domain.models import DiffStat, Task, TaskState
 from seedbed.store import Store
 
 
 def _diff_summary(store: Store, task: Task) -> dict[str, int]:
-    """The diff's size for `task show`; a worktree caught mid-change counts as empty."""
+    """The diff's size for `task show`; a worktree caught mid-change counts as empty. A
+    merged task whose branch was deleted: its size as of its last run, as its card says."""
+    if task.branch is None and task.state is TaskState.MERGED:
+        stored = DiffStat(
+            files=task.diff_files, insertions=task.diff_insertions, deletions=task.diff_deletions
+        )
+        return stored.model_dump()
     try:
         return diff_stat(store, task).model_dump()
     except SeedbedError:

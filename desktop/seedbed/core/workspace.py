@@ -18,6 +18,7 @@ from seedbed.core.worktree_guard import (
     return_to_branch,
     stale_lock_note,
 )
+from seedbed.domain.errors import UserError
 from seedbed.domain.models import Project, Task, TaskState
 from seedbed.vcs.runner import PATHS_RAW, run_git
 
@@ -42,6 +43,19 @@ def branch_exists(project: Project, task: Task) -> bool:
     if task.branch is None:
         return False
     return vcs.branch_exists(project.path, task.branch)
+
+
+def no_branch(task: Task) -> UserError:
+    """Why a task without a branch has nothing to read, in words true of its state: a
+    merged or discarded one had a branch, deleted (after a merge, by default)."""
+    if task.state is TaskState.MERGED:
+        return UserError(
+            f"task {task.id} is merged and its branch was deleted: "
+            f"its change is on {task.base_branch} now"
+        )
+    if task.state is TaskState.DISCARDED:
+        return UserError(f"task {task.id} is discarded and its branch was deleted")
+    return UserError(f"task {task.id} has no branch yet: it has not run")
 
 
 def _ignore(_note: str) -> None:

@@ -139,10 +139,12 @@ def overlap_note(overlaps: list[tuple[int, list[str]]], limit: int = 5) -> str:
 
 
 # The words of the reasons a run ended early, as the engine writes them (budgets.py,
-# recovery.py, engine.py's shutdown), first match wins.
+# recovery.py, engine.py's shutdown, the built-in agent's loop.py), first match wins.
 REASON_WORDS = (
     ("time limit reached", "time limit"),
     ("budget reached", "budget"),
+    ("token_budget", "budget"),  # its profile's tokens per run
+    ("max_turns", "max turns"),
     ("the engine stopped", "engine stopped"),
     ("context_full", "context full"),
     # Issue 15's faults (runner, worktree_guard, shared_config, vcs/runner): the card
@@ -184,9 +186,8 @@ def reason_word(task: Task, status: RunStatus | None, reason: str) -> str:
 NO_CHANGES = "no changes"
 
 
-def changed_nothing(card: Card) -> bool:
+def changed_nothing(task: Task) -> bool:
     """A ready task whose branch changes nothing against its base: its run left no diff."""
-    task = card.task
     return task.phase is Phase.READY and not (
         task.diff_files or task.diff_insertions or task.diff_deletions
     )
@@ -198,7 +199,7 @@ def badge_label(card: Card, phase_label: str) -> str:
     waiting = waiting_label(card)
     if waiting:
         return waiting
-    if changed_nothing(card):
+    if changed_nothing(card.task):
         return NO_CHANGES
     word = reason_word(card.task, card.run_status, card.run_reason)
     return f"{phase_label} · {word}" if word and word != phase_label else phase_label

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
 
 from seedbed.core import reads
 from seedbed.domain.models import Task
+from seedbed.ui.common import format as fmt
 from seedbed.ui.common import theme
 from seedbed.ui.common.context import AppContext
 from seedbed.ui.log.log_view import LogPanel
@@ -89,7 +90,8 @@ class ForegroundTile(QFrame):
     def _show_header(self, task: Task) -> None:
         self.title.setText(f"#{task.id} {task.title}")
         self.title.setToolTip(task.title)
-        self.phase.setText(theme.phase_label(task))
+        # Worded as the task's card words it (a run that changed nothing).
+        self.phase.setText(fmt.NO_CHANGES if fmt.changed_nothing(task) else theme.phase_label(task))
 
     @Slot()
     def _on_unpin_button_clicked(self) -> None:
