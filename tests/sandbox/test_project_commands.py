@@ -68,3 +68,22 @@ def test_setup_and_checks_run_in_the_sandbox_of_a_sandboxed_agent(
         e.get("message", "") for e in seedbed.log_events(task_id, "--run", str(merge["number"]))
     ]
     assert "checks on the merge result passed (exit 0)" in said
+
+
+@pytest.mark.parametrize(("network", "status"), [("none", "failed"), ("full", "passed")])
+def test_the_checks_reach_what_the_project_lets_them(
+    seedbed: SeedbedCli, repo: Path, other_server: str, network: str, status: str
+) -> None:
+    """A sandboxed agent's checks have the project's network: none by default."""
+    fetch = f"python3 -c 'import urllib.request; urllib.request.urlopen(\"{other_server}\")'"
+    seedbed.ok("project", "add", str(repo), "--name", "demo", "--check", fetch)
+    seedbed.ok("project", "set", "demo", "--check-network", network)
+    seedbed.ok(
+        "profile", "add", "boxed", "--kind", "command", "--command", "echo more >> README.md",
+        "--sandbox", "--network", "none",
+    )  # fmt: skip
+    task_id = seedbed.ok(
+        "task", "add", "--project", "demo", "--title", "More", "--profile", "boxed", "--start"
+    ).out.strip()
+    seedbed.ok("run", "--until-idle")
+    assert seedbed.show(int(task_id))["checks"]["status"] == status

@@ -173,7 +173,10 @@ def test_the_kind_decides_which_fields_are_shown(qtbot: QtBot, app_context: AppC
     dialog = open_dialog(qtbot, app_context)
     page = dialog.profiles
     page.add_button.click()
-    assert body_fields(page) == ["command", "timeout", "grace_seconds", "key_name"]
+    assert body_fields(page) == [
+        "command", "timeout", "grace_seconds", "key_name",
+        "sandbox", "network", "allowed_hosts", "sandbox_paths",
+    ]  # fmt: skip
 
     choose(page.header.editor("kind"), "builtin")
     assert body_fields(page) == profile_fields(AgentKind.BUILTIN)[2:]
@@ -277,7 +280,8 @@ def test_an_existing_profile_is_changed_in_place(
     page = dialog.profiles
     assert page.editing.name == "w"
     assert page.body.values() == {
-        "command": "true", "timeout": 5.0, "grace_seconds": 5.0, "key_name": ""
+        "command": "true", "timeout": 5.0, "grace_seconds": 5.0, "key_name": "",
+        "sandbox": False, "network": "model", "allowed_hosts": [], "sandbox_paths": [],
     }  # fmt: skip
     set_text(page.header.editor("name"), "worker")
     choose(page.header.editor("kind"), "aider")

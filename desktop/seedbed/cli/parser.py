@@ -42,12 +42,14 @@ class Parser(argparse.ArgumentParser):
 # option's name is not the field's; the roles take a profile's name ("": none).
 PROJECT_SETTINGS = [name for name in Project.model_fields if name not in ("id", "name", "path")]
 PROJECT_ROLES = ("executor_profile_id", "planner_profile_id", "reviewer_profile_id")
+SANDBOX_FLAGS = {"allowed_hosts": "allow_host", "sandbox_paths": "sandbox_path"}
 PROJECT_FLAGS = {
     "base_branch": "base",
     "setup_command": "setup",
     "check_command": "check",
     "copy_globs": "copy",
     "executor_profile_id": "executor",
+    **SANDBOX_FLAGS,
     "planner_profile_id": "planner",
     "reviewer_profile_id": "reviewer",
 }
@@ -56,6 +58,8 @@ PROJECT_METAVARS = {
     "copy_globs": "GLOB",
     "diff_budget": "LINES",
     "check_timeout": "SECONDS",
+    "allowed_hosts": "HOST",
+    "sandbox_paths": "PATH",
     **dict.fromkeys(PROJECT_ROLES, "PROFILE"),
 }
 # Profile settings as options: every field but its identity and kind.
@@ -64,8 +68,7 @@ PROFILE_SETTINGS = [
 ]
 PROFILE_FLAGS = {
     "extra_args": "extra_arg",
-    "allowed_hosts": "allow_host",
-    "sandbox_paths": "sandbox_path",
+    **SANDBOX_FLAGS,
 }
 PROFILE_METAVARS = {
     "base_url": "URL",

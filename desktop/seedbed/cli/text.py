@@ -28,7 +28,10 @@ def usage_line(runs: list[dict[str, Any]]) -> str:
 
 
 def shown(value: object) -> str:
-    """A value as human output says it: never Python's `None`, never an empty gap."""
+    """A value as human output says it: never Python's `None` or `True`, never an empty
+    gap."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
     return "-" if value is None or value == "" else str(value)
 
 

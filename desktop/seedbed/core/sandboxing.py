@@ -1,16 +1,17 @@
 """Which runs are sandboxed and in what sandbox (sandbox/ makes it; this decides it).
 
-A run is sandboxed when the profile that runs its agent says so. The project's setup and
-check commands of a task run in a sandbox when its own agent's profile is sandboxed (with
-no network for now: the project's network setting comes with the proxy), so a task left
-alone never runs anything with the user's full rights.
+A run is sandboxed when the profile that runs its agent says so, with the profile's
+network mode. The project's setup and check commands of a task run in a sandbox when its
+own agent's profile is sandboxed, with the project's network setting (`check_network`:
+checks often need none), so a task left alone never runs anything with the user's full
+rights. The paths and hosts a sandbox adds are the profile's and the project's.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from seedbed.domain.models import AgentProfile, Project, SandboxNetwork, Task
+from seedbed.domain.models import AgentProfile, Project, Task
 from seedbed.sandbox.gitshare import GitShare, make_share
 from seedbed.sandbox.plan import SandboxPlan
 from seedbed.sandbox.policy import run_plan
@@ -35,9 +36,8 @@ def agent_sandbox(
     pieces made now: `take_back` them when it ends). On a git thread."""
     assert task.worktree is not None and task.branch is not None
     share = make_share(share_dir(data_dir, run_id), task.worktree, task.branch)
-    plan = run_plan(
-        task.worktree, data_dir, project.path, profile.network, share, profile.sandbox_paths
-    )
+    paths = [*profile.sandbox_paths, *project.sandbox_paths]
+    plan = run_plan(task.worktree, data_dir, project.path, profile.network, share, paths)
     return plan, share
 
 
@@ -51,9 +51,8 @@ def command_sandbox(
         return None
     assert profile is not None
     data_dir = store.path.parent
-    return run_plan(
-        worktree, data_dir, project.path, SandboxNetwork.NONE, None, profile.sandbox_paths
-    )
+    paths = [*profile.sandbox_paths, *project.sandbox_paths]
+    return run_plan(worktree, data_dir, project.path, project.check_network, None, paths)
 
 
 def describe(plan: SandboxPlan) -> str:

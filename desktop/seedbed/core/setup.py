@@ -156,8 +156,9 @@ def update_project_settings(ctx: Context, project: Project) -> Done[Project]:
     check timeout), checked for the user; its name and path do not change."""
     store = ctx.store
     saved = store.get_project(project.id)
-    # model_copy(update=…) checks nothing: the model's bounds are checked here.
-    checked(Project, project.model_dump(), "project", flags=False)
+    # model_copy(update=…) checks nothing: the model's bounds are checked here (and a
+    # choice given as text becomes its enum).
+    project = checked(Project, dict(project), "project", flags=False)
     if project.base_branch != saved.base_branch and not (
         vcs.branch_exists(project.path, project.base_branch)
     ):

@@ -169,6 +169,21 @@ class Project(Model):
     )
     planner_profile_id: int | None = Field(None, description="Its tasks' planner by default.")
     reviewer_profile_id: int | None = Field(None, description="Its tasks' reviewer by default.")
+    check_network: SandboxNetwork = Field(
+        SandboxNetwork.NONE,
+        description="What the setup and check commands may reach when its tasks' agent is "
+        "sandboxed: model (the hosts listed), none or full.",
+    )
+    allowed_hosts: list[str] = Field(
+        default_factory=list,
+        description="Hosts its sandboxed agents and commands may reach besides the model's "
+        "API (host, host:port, *.domain), e.g. a package index.",
+    )
+    sandbox_paths: list[str] = Field(
+        default_factory=list,
+        description="Paths its sandboxed agents and commands see, read-only (rw:PATH: "
+        "writable), e.g. a package cache or a toolchain.",
+    )
 
 
 CLI_KINDS: tuple[AgentKind, ...] = (

@@ -19,7 +19,7 @@ from seedbed.store.board import BoardQueries
 from seedbed.store.comments import CommentQueries
 from seedbed.store.connection import BUSY_TIMEOUT_S
 from seedbed.store.events import EventQueries
-from seedbed.store.rows import profile_from_row, project_from_row
+from seedbed.store.rows import LIST_COLUMNS, profile_from_row, project_from_row
 from seedbed.store.tasks import TaskQueries
 
 __all__ = ["BUSY_TIMEOUT_S", "Store"]
@@ -176,6 +176,7 @@ class Store(TaskQueries, EventQueries, BoardQueries, CommentQueries):
 def _settings(project: Project) -> dict[str, Any]:
     """The project's columns that its settings fill (all but id, name, path, created_at):
     one list for adding and saving, so a new setting cannot be written by one only."""
-    data = project.model_dump(exclude={"id", "name", "path"})
-    data["copy_globs"] = json.dumps(project.copy_globs)
+    data = project.model_dump(mode="json", exclude={"id", "name", "path"})
+    for name in LIST_COLUMNS:
+        data[name] = json.dumps(data[name])
     return data

@@ -114,10 +114,15 @@ def validated(model: type[Saved], data: dict[str, Any]) -> Saved:
         return model.model_validate({k: v for k, v in data.items() if k not in bad})
 
 
+# The project's list settings, kept as JSON text.
+LIST_COLUMNS = ("copy_globs", "allowed_hosts", "sandbox_paths")
+
+
 def project_from_row(row: sqlite3.Row) -> Project:
     data = dict(row)
     data.pop("created_at")
-    data["copy_globs"] = json.loads(data["copy_globs"])
+    for name in LIST_COLUMNS:
+        data[name] = json.loads(data[name])
     return validated(Project, data)
 
 

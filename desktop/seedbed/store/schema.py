@@ -200,4 +200,10 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE runs ADD COLUMN check_commands TEXT NOT NULL DEFAULT '';
     """,
+    # The sandbox (issue 17): what a project's commands may reach and see.
+    """
+    ALTER TABLE projects ADD COLUMN check_network TEXT NOT NULL DEFAULT 'none';
+    ALTER TABLE projects ADD COLUMN allowed_hosts TEXT NOT NULL DEFAULT '[]';
+    ALTER TABLE projects ADD COLUMN sandbox_paths TEXT NOT NULL DEFAULT '[]';
+    """,
 ]
