@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from seedbed.domain.errors import IllegalTransition, UserError
-from seedbed.domain.models import Phase, Project, Run, RunStatus, Task, TaskState
+from seedbed.domain.models import AgentProfile, Phase, Project, Run, RunStatus, Task, TaskState
 from seedbed.store import Store
 from seedbed.store.schema import MIGRATIONS
 
@@ -301,3 +301,16 @@ def test_the_first_cards_of_each_column_are_those_it_shows_first(store: Store) -
     assert first == {ids[1], ids[2], ids[4], ids[5], ids[7], ids[8]}
     assert len(store.cards(first=1)) == 4  # per project: its planned, review, merged; other's
     assert len(store.cards(project.id)) == 9
+
+
+def test_a_card_says_whether_its_agent_runs_in_a_sandbox(store: Store) -> None:
+    project = add_project(store)
+    boxed = store.add_profile(AgentProfile(name="boxed", command="true", sandbox=True))
+    bare = store.add_profile(AgentProfile(name="bare", command="true"))
+    ids = [
+        store.add_task(Task(project_id=project.id, title=name, profile_id=profile.id)).id
+        for name, profile in (("boxed", boxed), ("bare", bare))
+    ]
+    ids.append(add_tasks(store, project, "no profile")[0])
+    cards = {card.task.id: card.sandboxed for card in store.cards()}
+    assert [cards[task_id] for task_id in ids] == [True, False, False]

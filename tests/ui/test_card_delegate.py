@@ -299,6 +299,7 @@ def test_no_two_parts_of_a_card_overlap_at_the_default_column_width(
     font = window.board.columns[TaskState.AWAITING_REVIEW].font()
     radar = [(n, ["a.py"]) for n in range(100, 100 + overlaps)]
     card = crowded(LONG, phase, run_status=RunStatus.STOPPED, run_reason="token budget reached")
+    card = card.model_copy(update={"sandboxed": True})  # its shield takes room too
     for width in (column, column - 40, 120, 480):
         box = card_box(QRect(0, 0, width, 200))
         badge = fmt.badge_label(card, theme.phase_label(card.task))
@@ -307,6 +308,7 @@ def test_no_two_parts_of_a_card_overlap_at_the_default_column_width(
         assert {Part.TITLE, Part.BADGE} <= parts
         if width >= column:
             assert Part.CHECKS in parts and (Part.OVERLAP in parts or not overlaps)
+            assert Part.SHIELD in parts
         for a, b in itertools.combinations(placed, 2):
             if Part.BAR not in (a.part, b.part):
                 assert not a.rect.intersects(b.rect), (width, a, b)
@@ -315,3 +317,16 @@ def test_no_two_parts_of_a_card_overlap_at_the_default_column_width(
             metrics = QFontMetrics(font)
             if p.text and p.part not in (Part.TITLE, Part.TITLE_REST, Part.OVER_BUDGET):
                 assert metrics.horizontalAdvance(p.text) <= p.rect.width(), (width, p)
+
+
+def test_a_sandboxed_card_wears_a_shield(qtbot: QtBot) -> None:
+    """Before the profile's name, on the badge line, in the success colour."""
+    p = palette(False)
+    bare = sample(0.0, CheckStatus.NONE)
+    boxed = bare.model_copy(update={"sandboxed": True})
+
+    def shield(card: Card) -> int:
+        return count_near(band(render(qtbot, card, dark=False), 2), theme.success(p), tolerance=60)
+
+    assert shield(boxed) > 10
+    assert shield(bare) == 0

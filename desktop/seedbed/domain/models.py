@@ -599,6 +599,7 @@ class Card(Model):
 
     task: Task
     profile_name: str = ""
+    sandboxed: bool = Field(False, description="Its agent runs in a sandbox (its profile's).")
     runs: int = 0
     tokens_in: int = 0
     tokens_out: int = 0

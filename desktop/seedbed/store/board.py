@@ -45,6 +45,7 @@ class BoardQueries(Database):
             args.extend(ids)
         sql = (
             "SELECT t.*, p.name AS profile_name,"
+            " COALESCE(json_extract(p.config, '$.sandbox'), 0) AS p_sandbox,"
             " (SELECT COUNT(*) FROM runs r WHERE r.task_id = t.id) AS run_count,"
             " (SELECT COALESCE(SUM(tokens_in), 0) FROM runs r WHERE r.task_id = t.id) AS s_in,"
             " (SELECT COALESCE(SUM(tokens_out), 0) FROM runs r WHERE r.task_id = t.id) AS s_out,"
@@ -77,6 +78,7 @@ class BoardQueries(Database):
                 Card(
                     task=task_from_row({c: data[c] for c in TASK_COLUMNS}),
                     profile_name=data["profile_name"] or "",
+                    sandboxed=bool(data["p_sandbox"]),
                     runs=data["run_count"],
                     tokens_in=data["s_in"],
                     tokens_out=data["s_out"],

@@ -229,6 +229,8 @@ def tooltip(card: Card, overlaps: list[tuple[int, list[str]]]) -> str:
         parts.append(f"Diff budget: {note}.")
     if overlaps:
         parts.append(fmt.overlap_note(overlaps))
+    if card.sandboxed:
+        parts.append(f"Sandboxed: {card.profile_name} runs its agent in a sandbox.")
     return "\n\n".join(part for part in parts if part)
 
 

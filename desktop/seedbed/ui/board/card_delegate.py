@@ -18,7 +18,16 @@ from PySide6.QtCore import (
     QSizeF,
     Qt,
 )
-from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPalette, QPen, QPixmap
+from PySide6.QtGui import (
+    QColor,
+    QFont,
+    QFontMetrics,
+    QPainter,
+    QPainterPath,
+    QPalette,
+    QPen,
+    QPixmap,
+)
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
 from seedbed.domain.models import Card, CheckStatus
@@ -62,6 +71,33 @@ def draw_pin(painter: QPainter, rect: QRectF, colour: QColor) -> None:
     painter.setPen(Qt.PenStyle.NoPen)
     painter.setBrush(colour)
     painter.drawEllipse(QRectF(cx - head / 2, top, head, head))
+    painter.restore()
+
+
+def draw_shield(painter: QPainter, rect: QRectF, colour: QColor) -> None:
+    """A shield (its agent runs in a sandbox): flat top, sides curving to a point."""
+    painter.save()
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    side = min(rect.width(), rect.height()) * 0.8
+    left = rect.center().x() - side * 0.4
+    top = rect.center().y() - side / 2
+    width = side * 0.8
+    path = QPainterPath(QPointF(left, top + side * 0.12))
+    path.lineTo(left + width / 2, top)
+    path.lineTo(left + width, top + side * 0.12)
+    path.cubicTo(
+        QPointF(left + width, top + side * 0.6),
+        QPointF(left + width * 0.75, top + side * 0.85),
+        QPointF(left + width / 2, top + side),
+    )
+    path.cubicTo(
+        QPointF(left + width * 0.25, top + side * 0.85),
+        QPointF(left, top + side * 0.6),
+        QPointF(left, top + side * 0.12),
+    )
+    painter.setPen(QPen(colour, 1.2))
+    painter.setBrush(QColor(colour.red(), colour.green(), colour.blue(), 70))
+    painter.drawPath(path)
     painter.restore()
 
 
@@ -204,6 +240,8 @@ class CardDelegate(QStyledItemDelegate):
             painter.setFont(bold if part in BOLD_PARTS else font)
             if part is Part.PIN:
                 draw_pin(painter, QRectF(spot), theme.accent(palette))
+            elif part is Part.SHIELD:
+                draw_shield(painter, QRectF(spot), theme.success(palette))
             elif part in (Part.TITLE, Part.TITLE_REST):
                 painter.setPen(text)
                 painter.drawText(spot, align, shown)

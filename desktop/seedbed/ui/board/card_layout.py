@@ -42,6 +42,7 @@ class Part(StrEnum):
     ELAPSED = "elapsed"
     BADGE = "badge"
     OVERLAP = "overlap"
+    SHIELD = "shield"  # its agent runs in a sandbox
     PROFILE = "profile"
     CHECKS = "checks"
     PLUS = "plus"
@@ -163,10 +164,15 @@ def lay_out_card(
     if rest is not None:
         placed.append(Placed(Part.TITLE_REST, QRect(left, top + line, box.width(), line), rest))
 
-    # Line 3: the phase badge, the overlap badge, then the profile in what is left.
+    # Line 3: a shield when sandboxed, the phase badge, the overlap badge, then the
+    # profile in what is left.
     y = top + TITLE_LINES * line + GAP
     room = box.width()
     x = left
+    if card.sandboxed and room >= line:  # first: it says what the agent may do
+        placed.append(Placed(Part.SHIELD, QRect(x, y, line, line), ""))
+        x += line + GAP
+        room -= line + GAP
     for part, label in ((Part.BADGE, badge), (Part.OVERLAP, fmt.overlap_badge(overlaps))):
         text, width = fit(metrics, label, room, PILL_PAD)
         if width:
