@@ -11,6 +11,7 @@ try engine_environment sh -c 'cat /proc/*/environ 2>/dev/null | tr "\0" "\n" | g
 try provider_key sh -c 'env | grep -q OPENAI_API_KEY'
 try dbus sh -c 'test -n "$DBUS_SESSION_BUS_ADDRESS" || python3 -c "import socket,sys; s=socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])" "$BUS_SOCKET"'
 try other_server python3 -c "import urllib.request,sys; urllib.request.urlopen(sys.argv[1], timeout=3)" "$OTHER_SERVER"
+touch "$HOME/said-so"
 setsid sh -c 'sleep 300; :' "left-behind-$TOKEN" > /dev/null 2>&1 &
 echo works > made.txt
 git add made.txt && git commit -q -m "the agent commits by itself" && echo "commit: done" >> report.txt

@@ -126,6 +126,11 @@ def test_a_sandboxed_agent_escapes_nothing_and_still_commits(
     assert (repo / ".git" / "config").read_text() == config_before
     left = subprocess.run(["pgrep", "-f", f"left-behind-{token}"], capture_output=True)
     assert left.returncode == 1, "a process it started outlived the run"
+    # The log says what the sandbox refused, naming it.
+    said_so = f"sandbox: refused writing {home}/said-so (read-only in the sandbox"
+    logged = seedbed.log_events(int(task_id))
+    texts = [str(e.get("message") or e.get("output") or "") for e in logged]
+    assert any(said_so in text for text in texts), texts
     # Its own commit reached its branch (the engine's snapshot commit follows it).
     log = git(repo, "log", "--format=%s", f"{base}..{branch}")
     assert "the agent commits by itself" in log

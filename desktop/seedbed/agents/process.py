@@ -22,6 +22,7 @@ from seedbed.domain.errors import UserError
 from seedbed.domain.events import Stream
 from seedbed.sandbox.bwrap import bwrap_argv, sandbox_environment, sandbox_support
 from seedbed.sandbox.plan import SandboxPlan
+from seedbed.sandbox.refusals import RefusalWatch
 
 LINE_CAP = 64 * 1024
 READ_SIZE = 64 * 1024
@@ -112,6 +113,7 @@ class ManagedProcess:
     _queue: asyncio.Queue[list[Line] | None] = field(default_factory=asyncio.Queue)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _stopping: asyncio.Task[None] | None = None
+    _watch: RefusalWatch | None = None
 
     @classmethod
     async def start(cls, spec: ProcessSpec) -> ManagedProcess:
@@ -133,6 +135,8 @@ class ManagedProcess:
             start_new_session=True,
         )
         self = cls(spec, proc)
+        if spec.sandbox is not None:
+            self._watch = RefusalWatch(spec.sandbox.network)
         assert proc.stdout is not None and proc.stderr is not None
         self._tasks = [
             asyncio.create_task(self._read(proc.stdout, spec.streams[0])),
@@ -147,6 +151,13 @@ class ManagedProcess:
     @property
     def pid(self) -> int:
         return self.proc.pid
+
+    def sandbox_notes(self, batch: list[Line]) -> list[str]:
+        """What the sandbox refused it, as its lines tell, not said before (none when it
+        runs unsandboxed)."""
+        if self._watch is None:
+            return []
+        return self._watch.notes([text for _stream, text, _cut in batch])
 
     @property
     def exit_code(self) -> int | None:

@@ -14,7 +14,7 @@ from seedbed.agents.process import (
     keyless_environment,
 )
 from seedbed.core.recorder import EventRecorder
-from seedbed.domain.events import ErrorEvent, OutputEvent, Stream
+from seedbed.domain.events import ErrorEvent, OutputEvent, StatusEvent, Stream
 from seedbed.sandbox.plan import SandboxPlan
 
 CHECK_TAIL_BYTES = 4000
@@ -55,6 +55,10 @@ async def project_command(
             recorder.add(
                 OutputEvent.model_construct(ts=time.time(), stream=s, line=text, cut=cut)
                 for s, text, cut in batch
+            )
+            recorder.add(
+                StatusEvent(ts=time.time(), phase=stream.value, message=note)
+                for note in process.sandbox_notes(batch)
             )
             lines.extend(text for _s, text, _cut in batch)
             del lines[:-200]

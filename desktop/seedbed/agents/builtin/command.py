@@ -142,8 +142,11 @@ async def run_command(
     """
     process = await ManagedProcess.start(command_spec(worktree, env, command, timeout, sandbox))
     output = OutputCollector()
+    notes: list[str] = []
     # Cancelled while iterating, batches() stops and reaps the whole process group.
     async for batch in process.batches():
         for _stream, line, cut in batch:
             output.add(f"{line} [… {cut} bytes cut from this line]" if cut else line)
-    return command_result(output.text(), process.exit_code, process.ended_by, timeout)
+        notes += process.sandbox_notes(batch)
+    text, failed = command_result(output.text(), process.exit_code, process.ended_by, timeout)
+    return "\n".join([text, *notes]), failed

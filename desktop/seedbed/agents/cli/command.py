@@ -19,7 +19,7 @@ from seedbed.agents.process import (
     ProcessSpec,
     keyless_environment,
 )
-from seedbed.domain.events import Event, OutputEvent
+from seedbed.domain.events import Event, OutputEvent, StatusEvent
 from seedbed.domain.models import AgentProfile, RunStatus
 from seedbed.secrets import ENV_FALLBACK
 
@@ -77,10 +77,15 @@ class CommandRun(AgentRun):
     async def events(self) -> AsyncIterator[list[Event]]:
         async for batch in self.process.batches():
             ts = now()
-            yield [
+            events: list[Event] = [
                 OutputEvent.model_construct(ts=ts, stream=stream, line=line, cut=cut)
                 for stream, line, cut in batch
             ]
+            events += [
+                StatusEvent(ts=ts, phase="implementing", message=note)
+                for note in self.process.sandbox_notes(batch)
+            ]
+            yield events
         self.outcome = outcome_of(self.process, self.profile)
 
     async def stop(self, reason: str = "stop") -> None:
