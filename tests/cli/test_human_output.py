@@ -75,3 +75,13 @@ def test_a_discarded_tasks_worktree_is_said_removed(seedbed: SeedbedCli, project
     out = seedbed.ok("task", "show", str(task["id"])).out
 
     assert f"branch {task['branch']} (base main)" in out and "worktree removed" in out, out
+
+
+def test_settings_read_as_a_person_writes_them(seedbed: SeedbedCli, project: str) -> None:
+    """yes and no, not True and False; 600, not 600.0."""
+    seedbed.ok("project", "set", project, "--check-timeout", "600", "--budget-usd", "5")
+    seedbed.ok("profile", "add", "p", "--kind", "command", "--command", "true", "--sandbox")
+    shown = seedbed.ok("project", "show", project).out + seedbed.ok("profile", "show", "p").out
+    assert "check timeout: 600\n" in shown and "budget usd: 5\n" in shown
+    assert "sandbox: yes\n" in shown
+    assert "True" not in shown and ".0\n" not in shown

@@ -165,6 +165,7 @@ def test_the_elapsed_time_is_the_total_over_all_runs() -> None:
         # The built-in agent's own limits (agents/builtin/loop.py): its profile's token
         # budget per run, its model calls per run.
         (Phase.AGENT_FAILED, RunStatus.FAILED, TOKEN_BUDGET, "budget"),
+        (Phase.AGENT_FAILED, RunStatus.FAILED, "token budget of 500 reached", "budget"),
         (
             Phase.AGENT_FAILED,
             RunStatus.FAILED,

@@ -32,6 +32,8 @@ def shown(value: object) -> str:
     gap."""
     if isinstance(value, bool):
         return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:g}"  # 600, not 600.0
     return "-" if value is None or value == "" else str(value)
 
 

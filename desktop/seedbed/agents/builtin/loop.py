@@ -240,7 +240,10 @@ class BuiltinRun(AgentRun):
                     else f"token budget of {self.profile.token_budget} reached"
                 )
                 self._emit(ErrorEvent(message=message))
-                return RunOutcome(status=RunStatus.FAILED, reason=reason)
+                # A full context keeps its key (a follow-up starts afresh on it); a used-up
+                # budget is said as the sentence the user reads.
+                said = reason if reason == CONTEXT_FULL else message
+                return RunOutcome(status=RunStatus.FAILED, reason=said)
             if not result.tool_calls:
                 return RunOutcome(status=RunStatus.SUCCEEDED, exit_code=0)
         reason = f"max_turns: {self.profile.max_turns} model calls without finishing"

@@ -143,7 +143,8 @@ def overlap_note(overlaps: list[tuple[int, list[str]]], limit: int = 5) -> str:
 REASON_WORDS = (
     ("time limit reached", "time limit"),
     ("budget reached", "budget"),
-    ("token_budget", "budget"),  # its profile's tokens per run
+    ("token budget of", "budget"),  # its profile's tokens per run
+    ("token_budget", "budget"),  # the same, as earlier runs said it
     ("max_turns", "max turns"),
     ("the engine stopped", "engine stopped"),
     ("context_full", "context full"),
