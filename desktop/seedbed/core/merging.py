@@ -528,10 +528,8 @@ def check_merge_result(
             remove_worktree(project.path, path)
     status = CheckStatus.PASSED if code == 0 else CheckStatus.FAILED
     message = f"checks on the merge result {status.value} (exit {code})"
-    passed = status is CheckStatus.PASSED
-    recorder.add(
-        [StatusEvent(phase="merging", message=message) if passed else ErrorEvent(message=message)]
-    )
+    # A failure is said once as an error: by the merge run's end, with the telling lines.
+    recorder.add([StatusEvent(phase="merging", message=message)])
     return CheckResult(
         status=status,
         exit_code=code,
