@@ -19,6 +19,7 @@ LAYERS = [
     "store",
     "vcs",
     "secrets",
+    "sandbox",
     "agents",
     "core",
     "engine",

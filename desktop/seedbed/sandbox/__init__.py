@@ -1,0 +1,1 @@
+"""The sandbox every agent run executes in: bubblewrap, its file policy, its network."""
