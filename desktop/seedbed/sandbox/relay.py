@@ -14,18 +14,20 @@ stdin, stdout, stderr and environment), passes SIGTERM, SIGINT and SIGHUP on to 
 exits with its exit status (128 + the signal when a signal ended it).
 
 It starts before every sandboxed command, so it imports only the standard library's
-cheapest parts (no argparse, no asyncio, nothing of seedbed): threads and blocking
-sockets, one thread per direction of each connection.
+cheapest parts: threads and blocking sockets, one thread per direction of each
+connection, from the C modules `_socket` and `_thread` (the `socket` and `threading`
+wrappers, with their enums, would double its start-up time), and no argparse, asyncio or
+anything of seedbed.
 """
 
 from __future__ import annotations
 
+import _socket
+import _thread
 import contextlib
 import os
 import signal
-import socket
 import sys
-import threading
 
 USAGE = (
     "usage: python -m seedbed.sandbox.relay --proxy-socket PATH"
@@ -103,32 +105,42 @@ def authority(host: str, port: int) -> str:
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
-def listen(host: str, port: int) -> socket.socket:
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    return socket.create_server((host, port), family=family, backlog=128)
+def listen(host: str, port: int) -> _socket.socket:
+    family = _socket.AF_INET6 if ":" in host else _socket.AF_INET
+    listener = _socket.socket(family, _socket.SOCK_STREAM)
+    try:
+        listener.setsockopt(_socket.SOL_SOCKET, _socket.SO_REUSEADDR, 1)
+        listener.bind((host, port))
+        listener.listen(128)
+    except OSError:
+        listener.close()
+        raise
+    return listener
 
 
-def serve(listener: socket.socket, proxy_socket: str, target: str | None) -> None:
+def serve(listener: _socket.socket, proxy_socket: str, target: str | None) -> None:
     """Accept forever; each connection goes to the proxy in its own threads (through a
     CONNECT to `target` when there is one, byte for byte otherwise)."""
     while True:
-        client, _ = listener.accept()
-        client.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        threading.Thread(
-            target=relay_connection, args=(client, proxy_socket, target), daemon=True
-        ).start()
+        # What socket.socket.accept wraps (accept4 with SOCK_CLOEXEC: the child never
+        # inherits a connection); typeshed leaves it out of _socket's stub.
+        fd, _ = listener._accept()  # type: ignore[attr-defined]
+        client = _socket.socket(listener.family, listener.type, fileno=fd)
+        client.setsockopt(_socket.IPPROTO_TCP, _socket.TCP_NODELAY, 1)
+        _thread.start_new_thread(relay_connection, (client, proxy_socket, target))
 
 
-def relay_connection(client: socket.socket, proxy_socket: str, target: str | None) -> None:
-    upstream = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+def relay_connection(client: _socket.socket, proxy_socket: str, target: str | None) -> None:
+    upstream = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
     try:
         upstream.connect(proxy_socket)
         if target is not None and not open_tunnel(upstream, client, target):
             return
-        outbound = threading.Thread(target=pump, args=(client, upstream), daemon=True)
-        outbound.start()
+        outbound_done = _thread.allocate_lock()
+        outbound_done.acquire()
+        _thread.start_new_thread(pump, (client, upstream, outbound_done))
         pump(upstream, client)
-        outbound.join()
+        outbound_done.acquire()
     except OSError as error:
         sys.stderr.write(f"seedbed relay: the proxy at {proxy_socket}: {error}\n")
     finally:
@@ -136,7 +148,7 @@ def relay_connection(client: socket.socket, proxy_socket: str, target: str | Non
         client.close()
 
 
-def open_tunnel(upstream: socket.socket, client: socket.socket, target: str) -> bool:
+def open_tunnel(upstream: _socket.socket, client: _socket.socket, target: str) -> bool:
     """Ask the proxy for a tunnel to `target`. True when it is open (any bytes that came
     after the proxy's answer already passed on to `client`); otherwise the proxy's answer
     (its 403, say) goes to the client as it is, and False."""
@@ -158,17 +170,23 @@ def open_tunnel(upstream: socket.socket, client: socket.socket, target: str) -> 
     return True
 
 
-def pump(source: socket.socket, sink: socket.socket) -> None:
+def pump(
+    source: _socket.socket, sink: _socket.socket, done: _thread.LockType | None = None
+) -> None:
     """Pass bytes as they come; at the end of `source`, half-close `sink`. A broken side
-    shuts both down, so the other direction's pump ends too."""
+    shuts both down, so the other direction's pump ends too. `done` is released at the
+    end."""
     try:
         while data := source.recv(PIPE_BYTES):
             sink.sendall(data)
-        sink.shutdown(socket.SHUT_WR)
+        sink.shutdown(_socket.SHUT_WR)
     except OSError:
         for side in (source, sink):
             with contextlib.suppress(OSError):
-                side.shutdown(socket.SHUT_RDWR)
+                side.shutdown(_socket.SHUT_RDWR)
+    finally:
+        if done is not None:
+            done.release()
 
 
 def run_child(argv: list[str]) -> int:
@@ -220,9 +238,7 @@ def main(args: list[str]) -> int:
         except OSError as error:
             sys.stderr.write(f"seedbed relay: cannot listen on {authority(host, port)}: {error}\n")
             return 2
-        threading.Thread(
-            target=serve, args=(listener, options.proxy_socket, target), daemon=True
-        ).start()
+        _thread.start_new_thread(serve, (listener, options.proxy_socket, target))
     return run_child(options.argv)
 
 
