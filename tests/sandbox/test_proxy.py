@@ -13,12 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from seedbed.sandbox.proxy import (
-    BadRequest,
-    ProxyLimits,
-    close_response_head,
-    parse_request,
-)
+from seedbed.sandbox.http_head import BadRequest, close_response_head, parse_request
+from seedbed.sandbox.proxy import ProxyLimits
 from tests.model_server import ModelServer, answer
 from tests.sandbox.conftest import ProxyFactory, free_port, port_of
 

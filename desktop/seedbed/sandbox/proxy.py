@@ -7,8 +7,12 @@ plain-HTTP request with an absolute URI (`GET http://host:port/path`) is forward
 the allowlist does not name gets a `403` whose one-line body names it, and `on_refused`
 is told. Names are resolved here, outside: the sandbox has no DNS.
 
-Bytes go through as they come, never gathered (model answers are SSE streams). Each
-connection carries one request: plain HTTP is forwarded with `Connection: close` both
+Bytes go through as they come, never gathered (model answers are SSE streams): once a
+connection is let through, each side's transport hands what it receives straight to the
+other's (asyncio protocols, not streams: no task wakes per chunk, which made a streamed
+answer measurably slower), with the usual flow control both ways.
+
+Each connection carries one request: plain HTTP is forwarded with `Connection: close` both
 ways. Keeping it alive would need the proxy to frame every message (chunked bodies, 1xx,
 HEAD, 304) to find where the next request starts, and a framing slip there would let a
 request for a refused host ride a kept-alive connection to an allowed one; plain HTTP is
@@ -28,22 +32,20 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
 
-from seedbed.sandbox.allowlist import Allowlist, split_host_port
+from seedbed.sandbox.allowlist import Allowlist
+from seedbed.sandbox.http_head import (
+    BadRequest,
+    ProxyRequest,
+    authority_text,
+    close_response_head,
+    parse_request,
+    refusal_body,
+    response,
+)
 
 log = logging.getLogger(__name__)
 
-PIPE_BYTES = 64 * 1024
-# Hop-by-hop headers (RFC 9110 7.6.1) and the proxy's own: never passed on. (Transfer-Encoding
-# stays: the body goes through as it is, framed as the client framed it.)
-HOP_BY_HOP = {
-    "connection",
-    "keep-alive",
-    "proxy-connection",
-    "proxy-authenticate",
-    "proxy-authorization",
-    "te",
-    "upgrade",
-}
+HEAD_END = b"\r\n\r\n"
 
 
 class ProxyLimits(BaseModel):
@@ -56,115 +58,116 @@ class ProxyLimits(BaseModel):
     connect_seconds: float = 15.0  # to resolve and connect to the host asked for
 
 
-class ProxyRequest(BaseModel):
-    """A parsed request head: where it goes, and (plain HTTP) the head to send there."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    method: str
-    host: str  # no brackets around an IPv6 literal
-    port: int
-    upstream_head: bytes = b""  # empty for CONNECT
+class HeadTooLong(Exception):
+    """More than the limit arrived without the blank line that ends a head."""
 
 
-class BadRequest(ValueError):
-    """A request the proxy cannot serve; its text is the 400's body."""
+class _Side(asyncio.Protocol):
+    """One end of a proxied connection: the sandbox's, or the host's.
 
+    Until it is joined to the other side it gathers what arrives, for `read_head`; once
+    joined, what arrives is written to the other side's transport as it comes, and an end
+    of input is passed on as one (a half-close). When both sides have ended their input,
+    or either connection is lost, both are closed.
+    """
 
-def parse_request(head: bytes) -> ProxyRequest:
-    """The request `head` (request line and headers, through the blank line) asks for.
-    For plain HTTP, `upstream_head` is the head rewritten for the origin server: origin-form
-    target, Host from the URI, hop-by-hop headers dropped, `Connection: close`."""
-    lines = head.decode("latin-1").split("\r\n")
-    parts = lines[0].split(" ")
-    if len(parts) != 3 or not parts[2].startswith("HTTP/1."):
-        raise BadRequest(f"not an HTTP/1.x request line: {lines[0][:200]!r}")
-    method, target, version = parts
-    if method == "CONNECT":
-        host, port = _authority(target)
-        return ProxyRequest(method=method, host=host, port=port or 443)
-    scheme, sep, rest = target.partition("://")
-    if not sep or scheme.lower() != "http":
-        raise BadRequest(
-            f"a proxy request needs an absolute http:// URI (https goes through CONNECT),"
-            f" not {target[:200]!r}"
-        )
-    end = min((i for i in (rest.find(c) for c in "/?#") if i >= 0), default=len(rest))
-    authority, path = rest[:end], rest[end:]
-    host, port = _authority(authority)
-    if not path.startswith("/"):
-        path = "/" + path
-    headers = _headers(lines[1:])
-    named = {
-        token.strip().lower()
-        for name, value in headers
-        if name.lower() == "connection"
-        for token in value.split(",")
-    }
-    kept = [
-        (name, value)
-        for name, value in headers
-        if name.lower() not in HOP_BY_HOP | named | {"host"}
-    ]
-    out = [f"{method} {path} {version}", f"Host: {authority}"]
-    out += [f"{name}: {value}" for name, value in kept]
-    out += ["Connection: close", "", ""]
-    return ProxyRequest(
-        method=method, host=host, port=port or 80, upstream_head="\r\n".join(out).encode("latin-1")
-    )
+    def __init__(self, head_limit: int) -> None:
+        self._head_limit = head_limit
+        self.transport: asyncio.Transport | None = None
+        self._gathered = bytearray()
+        self._head_wanted: asyncio.Future[None] | None = None
+        self._other: _Side | None = None
+        self._input_ended = False
+        self.closed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
+    # -- asyncio.Protocol --
 
-def close_response_head(head: bytes) -> bytes:
-    """An origin server's response head with its connection headers replaced by
-    `Connection: close` (the proxy ends the connection after this response)."""
-    lines = head.decode("latin-1").split("\r\n")
-    headers = _headers(lines[1:])
-    kept = [(n, v) for n, v in headers if n.lower() not in {"connection", "keep-alive"}]
-    out = [lines[0], *(f"{name}: {value}" for name, value in kept), "Connection: close", "", ""]
-    return "\r\n".join(out).encode("latin-1")
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
 
+    def data_received(self, data: bytes) -> None:
+        if self._other is not None:
+            self._other.write(data)
+            return
+        self._gathered += data
+        if HEAD_END in self._gathered or len(self._gathered) > self._head_limit:
+            self._wake()
 
-def refusal_body(host: str, port: int) -> str:
-    return f"sandbox: refused connect to {_authority_text(host, port)}: not an allowed host\n"
+    def eof_received(self) -> bool:
+        self._input_ended = True
+        if self._other is None:
+            self._wake()
+        else:
+            self._other.write_eof()
+            if self._other._input_ended:
+                self.close()
+        return True  # the other direction may still have something to say
 
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.closed.done():
+            self.closed.set_result(None)
+        self._wake()
+        if self._other is not None:
+            self._other.close()
 
-def _authority(text: str) -> tuple[str, int | None]:
-    if not text or "@" in text:
-        raise BadRequest(f"no host (or a user name in it): {text[:200]!r}")
-    try:
-        host, port = split_host_port(text)
-    except ValueError as error:
-        raise BadRequest(str(error)) from None
-    if not host or any(c.isspace() or c in "/\\%" for c in host):
-        raise BadRequest(f"not a host: {host[:200]!r}")
-    return host, port
+    def pause_writing(self) -> None:
+        if self._other is not None and self._other.transport is not None:
+            self._other.transport.pause_reading()
 
+    def resume_writing(self) -> None:
+        if self._other is not None and self._other.transport is not None:
+            self._other.transport.resume_reading()
 
-def _authority_text(host: str, port: int) -> str:
-    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    # -- used by the proxy --
 
+    async def read_head(self) -> bytes:
+        """The head (through its blank line); what came after it is kept for `join`.
+        Raises HeadTooLong, or ConnectionError when the input ends first."""
+        while HEAD_END not in self._gathered:
+            if len(self._gathered) > self._head_limit:
+                raise HeadTooLong
+            if self._input_ended or self.closed.done():
+                raise ConnectionError("the connection ended before its head")
+            self._head_wanted = asyncio.get_running_loop().create_future()
+            try:
+                await self._head_wanted
+            finally:
+                self._head_wanted = None
+        end = self._gathered.index(HEAD_END) + len(HEAD_END)
+        if end > self._head_limit:
+            raise HeadTooLong
+        head = bytes(self._gathered[:end])
+        del self._gathered[:end]
+        return head
 
-def _headers(lines: list[str]) -> list[tuple[str, str]]:
-    headers = []
-    for line in lines:
-        if not line:
-            continue
-        if line[0] in " \t":
-            raise BadRequest("a folded header line (obsolete, refused)")
-        name, sep, value = line.partition(":")
-        if not sep or not name or name != name.strip():
-            raise BadRequest(f"a header line without a name: {line[:200]!r}")
-        headers.append((name, value.strip()))
-    return headers
+    def join(self, other: _Side) -> None:
+        """From now on, pass what arrives (and what came after the head) to `other`."""
+        self._other = other
+        if self._gathered:
+            other.write(bytes(self._gathered))
+            self._gathered.clear()
+        if self._input_ended:
+            other.write_eof()
 
+    def write(self, data: bytes) -> None:
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.write(data)
 
-def _response(status: str, body: str) -> bytes:
-    data = body.encode()
-    head = (
-        f"HTTP/1.1 {status}\r\ncontent-type: text/plain; charset=utf-8\r\n"
-        f"content-length: {len(data)}\r\nconnection: close\r\n\r\n"
-    )
-    return head.encode() + data
+    def write_eof(self) -> None:
+        if self.transport is not None and not self.transport.is_closing():
+            if self.transport.can_write_eof():
+                self.transport.write_eof()
+            else:
+                self.transport.close()
+
+    def close(self) -> None:
+        if self.transport is not None:
+            self.transport.close()
+
+    def _wake(self) -> None:
+        if self._head_wanted is not None and not self._head_wanted.done():
+            self._head_wanted.set_result(None)
 
 
 class FilteringProxy:
@@ -198,9 +201,8 @@ class FilteringProxy:
             sock.bind(str(unix_path))
             # Before listen(): nobody could connect while the mode was still the umask's.
             os.chmod(unix_path, 0o600)
-            self._server = await asyncio.start_unix_server(
-                self._serve, sock=sock, limit=self._limits.head_bytes
-            )
+            loop = asyncio.get_running_loop()
+            self._server = await loop.create_unix_server(self._accepted, sock=sock)
         except BaseException:
             sock.close()
             raise
@@ -220,113 +222,84 @@ class FilteringProxy:
                 self._path.unlink()
             self._path = None
 
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        assert task is not None
+    def _accepted(self) -> _Side:
+        client = _Side(self._limits.head_bytes)
+        task = asyncio.get_running_loop().create_task(self._serve(client))
         self._connections.add(task)
-        try:
-            await self._handle(reader, writer)
-        except (ConnectionError, asyncio.IncompleteReadError):
-            pass  # either side left: nothing to tell anyone
-        finally:
-            self._connections.discard(task)
-            writer.close()
-            with contextlib.suppress(Exception):
-                await writer.wait_closed()
+        task.add_done_callback(self._connections.discard)
+        return client
 
-    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def _serve(self, client: _Side) -> None:
+        upstream: _Side | None = None
+        try:
+            upstream = await self._handle(client)
+            if upstream is None:
+                return  # answered by the proxy itself, and closed
+            await client.closed
+            await upstream.closed
+        except ConnectionError:
+            pass  # the client left: nothing to tell anyone
+        finally:
+            client.close()
+            if upstream is not None:
+                upstream.close()
+
+    async def _handle(self, client: _Side) -> _Side | None:
+        """Read the request and answer it: the host's side when it went through."""
         limits = self._limits
         try:
             async with asyncio.timeout(limits.head_seconds):
-                head = await reader.readuntil(b"\r\n\r\n")
+                head = await client.read_head()
         except TimeoutError:
-            writer.write(_response("408 Request Timeout", "sandbox proxy: no request in time\n"))
-            return
-        except asyncio.LimitOverrunError:
-            writer.write(_response("431 Request Header Fields Too Large", "too long a head\n"))
-            return
+            client.write(response("408 Request Timeout", "sandbox proxy: no request in time\n"))
+            return None
+        except HeadTooLong:
+            client.write(response("431 Request Header Fields Too Large", "too long a head\n"))
+            return None
         try:
             request = parse_request(head)
         except BadRequest as error:
-            writer.write(_response("400 Bad Request", f"sandbox proxy: {error}\n"))
-            return
+            client.write(response("400 Bad Request", f"sandbox proxy: {error}\n"))
+            return None
         if not self._allowed.allows(request.host, request.port):
             self._refused(request.host, request.port)
-            writer.write(_response("403 Forbidden", refusal_body(request.host, request.port)))
-            return
+            client.write(response("403 Forbidden", refusal_body(request.host, request.port)))
+            return None
         try:
-            async with asyncio.timeout(limits.connect_seconds):
-                up_reader, up_writer = await asyncio.open_connection(
-                    request.host, request.port, limit=limits.head_bytes
-                )
+            upstream = await self._connect(request)
         except (OSError, TimeoutError) as error:
-            where = _authority_text(request.host, request.port)
+            where = authority_text(request.host, request.port)
             reason = str(error) or type(error).__name__
-            writer.write(_response("502 Bad Gateway", f"sandbox proxy: {where}: {reason}\n"))
-            return
-        try:
-            await self._exchange(request, reader, writer, up_reader, up_writer)
-        finally:
-            up_writer.close()
-
-    async def _exchange(
-        self,
-        request: ProxyRequest,
-        reader: asyncio.StreamReader,
-        writer: asyncio.StreamWriter,
-        up_reader: asyncio.StreamReader,
-        up_writer: asyncio.StreamWriter,
-    ) -> None:
-        _no_delay(up_writer)
+            client.write(response("502 Bad Gateway", f"sandbox proxy: {where}: {reason}\n"))
+            return None
         if request.method == "CONNECT":
-            writer.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
-            await _pipe_both(reader, writer, up_reader, up_writer)
-            return
-        up_writer.write(request.upstream_head)
-        outbound = asyncio.create_task(_pump(reader, up_writer))
-        try:
-            head = await up_reader.readuntil(b"\r\n\r\n")
-            writer.write(close_response_head(head))
-            await _pump(up_reader, writer)
-        except (asyncio.LimitOverrunError, asyncio.IncompleteReadError):
-            pass  # a response we cannot pass on: the client sees the connection end
-        finally:
-            outbound.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await outbound
+            client.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
+        else:
+            upstream.write(request.upstream_head)
+        client.join(upstream)
+        if request.method != "CONNECT":
+            try:
+                answer_head = await upstream.read_head()
+            except HeadTooLong:
+                return upstream  # a response we cannot pass on: the client sees the end
+            client.write(close_response_head(answer_head))
+        upstream.join(client)
+        return upstream
+
+    async def _connect(self, request: ProxyRequest) -> _Side:
+        loop = asyncio.get_running_loop()
+        async with asyncio.timeout(self._limits.connect_seconds):
+            transport, upstream = await loop.create_connection(
+                lambda: _Side(self._limits.head_bytes), request.host, request.port
+            )
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return upstream
 
     def _refused(self, host: str, port: int) -> None:
         try:
             self._on_refused(host, port)
         except Exception:  # the caller's bug must not end the proxy
-            log.exception("on_refused failed for %s", _authority_text(host, port))
-
-
-def _no_delay(writer: asyncio.StreamWriter) -> None:
-    sock = writer.get_extra_info("socket")
-    if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
-        with contextlib.suppress(OSError):
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-
-async def _pipe_both(
-    a_reader: asyncio.StreamReader,
-    a_writer: asyncio.StreamWriter,
-    b_reader: asyncio.StreamReader,
-    b_writer: asyncio.StreamWriter,
-) -> None:
-    """Bytes both ways until both sides have finished (or either breaks)."""
-    await asyncio.gather(_pump(a_reader, b_writer), _pump(b_reader, a_writer))
-
-
-async def _pump(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    """Pass what `reader` gets to `writer` as it comes; at its end, half-close `writer`.
-    A side that breaks closes the other, so the pump the other way ends too."""
-    try:
-        while data := await reader.read(PIPE_BYTES):
-            writer.write(data)
-            await writer.drain()
-        if writer.can_write_eof():
-            writer.write_eof()
-    except (ConnectionError, OSError):
-        writer.close()
+            log.exception("on_refused failed for %s", authority_text(host, port))
