@@ -71,10 +71,10 @@ class _Side(asyncio.Protocol):
     or either connection is lost, both are closed.
     """
 
-    def __init__(self, head_limit: int) -> None:
+    def __init__(self, head_limit: int, received: bytes = b"") -> None:
         self._head_limit = head_limit
         self.transport: asyncio.Transport | None = None
-        self._gathered = bytearray()
+        self._gathered = bytearray(received)
         self._head_wanted: asyncio.Future[None] | None = None
         self._other: _Side | None = None
         self._input_ended = False
@@ -187,7 +187,8 @@ class FilteringProxy:
         self._allowed = allowed
         self._on_refused = on_refused
         self._limits = limits or ProxyLimits()
-        self._server: asyncio.AbstractServer | None = None
+        self._listener: socket.socket | None = None
+        self._accepting: asyncio.Task[None] | None = None
         self._path: Path | None = None
         self._connections: set[asyncio.Task[None]] = set()
 
@@ -196,43 +197,89 @@ class FilteringProxy:
         with contextlib.suppress(FileNotFoundError):
             if unix_path.is_socket():
                 unix_path.unlink()
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
-            sock.bind(str(unix_path))
+            listener.bind(str(unix_path))
             # Before listen(): nobody could connect while the mode was still the umask's.
             os.chmod(unix_path, 0o600)
-            loop = asyncio.get_running_loop()
-            self._server = await loop.create_unix_server(self._accepted, sock=sock)
+            listener.listen(128)
+            listener.setblocking(False)
         except BaseException:
-            sock.close()
+            listener.close()
             raise
+        self._listener = listener
         self._path = unix_path
+        self._accepting = asyncio.get_running_loop().create_task(self._accept_forever())
 
     async def close(self) -> None:
-        if self._server is not None:
-            self._server.close()
-        for task in list(self._connections):
+        tasks = [*self._connections, *([self._accepting] if self._accepting else [])]
+        for task in tasks:
             task.cancel()
-        await asyncio.gather(*self._connections, return_exceptions=True)
-        if self._server is not None:
-            await self._server.wait_closed()
-            self._server = None
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._accepting = None
+        if self._listener is not None:
+            self._listener.close()
+            self._listener = None
         if self._path is not None:
             with contextlib.suppress(FileNotFoundError):
                 self._path.unlink()
             self._path = None
 
-    def _accepted(self) -> _Side:
-        client = _Side(self._limits.head_bytes)
-        task = asyncio.get_running_loop().create_task(self._serve(client))
-        self._connections.add(task)
-        task.add_done_callback(self._connections.discard)
-        return client
+    async def _accept_forever(self) -> None:
+        loop = asyncio.get_running_loop()
+        assert self._listener is not None
+        while True:
+            connection, _ = await loop.sock_accept(self._listener)
+            task = loop.create_task(self._take(connection))
+            self._connections.add(task)
+            task.add_done_callback(self._connections.discard)
 
-    async def _serve(self, client: _Side) -> None:
+    async def _take(self, connection: socket.socket) -> None:
+        """A connection to the Unix socket: a proxy client itself, or the hand-over of one
+        (its first message passes a socket, and says what it wants; see relay.py)."""
+        loop = asyncio.get_running_loop()
+        try:
+            async with asyncio.timeout(self._limits.head_seconds):
+                await _readable(loop, connection)
+            data, fds, _, _ = socket.recv_fds(connection, self._limits.head_bytes, 1)
+        except TimeoutError:
+            with contextlib.suppress(OSError):
+                connection.send(response("408 Request Timeout", "sandbox proxy: no request\n"))
+            connection.close()
+            return
+        except OSError:
+            connection.close()
+            return
+        if not fds:
+            await self._serve(connection, received=data)
+            return
+        connection.close()
+        try:
+            handed = socket.socket(fileno=fds[0])
+        except OSError:
+            os.close(fds[0])
+            return
+        if handed.type != socket.SOCK_STREAM or not data.endswith(b"\n"):
+            handed.close()
+            return
+        word, _, target = data.decode("latin-1").strip().partition(" ")
+        await self._serve(handed, tunnel_to=target if word == "connect" else None)
+
+    async def _serve(
+        self, sock: socket.socket, received: bytes = b"", tunnel_to: str | None = None
+    ) -> None:
+        """Serve one client: `received` is what it sent already; `tunnel_to`, a host:port
+        it is to be tunnelled to as if it had asked with CONNECT (without the answer)."""
+        loop = asyncio.get_running_loop()
+        limit = self._limits.head_bytes
+        try:
+            _, client = await loop.connect_accepted_socket(lambda: _Side(limit, received), sock)
+        except OSError:
+            sock.close()
+            return
         upstream: _Side | None = None
         try:
-            upstream = await self._handle(client)
+            upstream = await self._handle(client, tunnel_to)
             if upstream is None:
                 return  # answered by the proxy itself, and closed
             await client.closed
@@ -244,12 +291,15 @@ class FilteringProxy:
             if upstream is not None:
                 upstream.close()
 
-    async def _handle(self, client: _Side) -> _Side | None:
+    async def _handle(self, client: _Side, tunnel_to: str | None) -> _Side | None:
         """Read the request and answer it: the host's side when it went through."""
         limits = self._limits
         try:
-            async with asyncio.timeout(limits.head_seconds):
-                head = await client.read_head()
+            if tunnel_to is not None:
+                head = f"CONNECT {tunnel_to} HTTP/1.1\r\n\r\n".encode("latin-1")
+            else:
+                async with asyncio.timeout(limits.head_seconds):
+                    head = await client.read_head()
         except TimeoutError:
             client.write(response("408 Request Timeout", "sandbox proxy: no request in time\n"))
             return None
@@ -272,7 +322,7 @@ class FilteringProxy:
             reason = str(error) or type(error).__name__
             client.write(response("502 Bad Gateway", f"sandbox proxy: {where}: {reason}\n"))
             return None
-        if request.method == "CONNECT":
+        if request.method == "CONNECT" and tunnel_to is None:
             client.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
         else:
             upstream.write(request.upstream_head)
@@ -303,3 +353,17 @@ class FilteringProxy:
             self._on_refused(host, port)
         except Exception:  # the caller's bug must not end the proxy
             log.exception("on_refused failed for %s", authority_text(host, port))
+
+
+async def _readable(loop: asyncio.AbstractEventLoop, sock: socket.socket) -> None:
+    ready: asyncio.Future[None] = loop.create_future()
+
+    def wake() -> None:
+        if not ready.done():
+            ready.set_result(None)
+
+    loop.add_reader(sock.fileno(), wake)
+    try:
+        await ready
+    finally:
+        loop.remove_reader(sock.fileno())

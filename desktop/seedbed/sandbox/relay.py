@@ -4,27 +4,31 @@
         [--proxy-port 3128] -- ARGV...
 
 A sandbox made with `--unshare-net` has only its own loopback; the one way out is the
-proxy's Unix socket, bound into it. This listens on 127.0.0.1:<proxy-port> and relays each
-connection byte for byte to that socket, so `HTTP_PROXY=http://127.0.0.1:3128` works
-inside; and for each `--forward HOST:PORT` it listens on that loopback address and tunnels
-each connection through the proxy with `CONNECT HOST:PORT`, so a client configured with a
-model server at http://127.0.0.1:PORT reaches the one outside without honouring any proxy
-variable (a refused one gets the proxy's 403). Then it runs ARGV as its child (same
-stdin, stdout, stderr and environment), passes SIGTERM, SIGINT and SIGHUP on to it, and
-exits with its exit status (128 + the signal when a signal ended it).
+proxy's Unix socket, bound into it. This listens on 127.0.0.1:<proxy-port>, so that
+`HTTP_PROXY=http://127.0.0.1:3128` works inside, and on each `--forward HOST:PORT` (a
+loopback address), so that a client configured with a model server at
+http://127.0.0.1:PORT reaches the one outside without honouring any proxy variable. Then
+it runs ARGV as its child (same stdin, stdout, stderr and environment), passes SIGTERM,
+SIGINT and SIGHUP on to it, and exits with its exit status (128 + the signal when a
+signal ended it).
+
+It does not carry the bytes: it hands each accepted connection over to the proxy, passing
+the socket itself through the Unix socket (SCM_RIGHTS) with one line saying what it is
+for, `proxy` (a client of the proxy: it speaks HTTP proxy) or `connect HOST:PORT` (to be
+tunnelled there, as a CONNECT would, refused with the proxy's 403). The proxy then reads
+and writes that socket directly, so a streamed answer crosses one hop, not two, and the
+relay needs no thread per connection.
 
 It starts before every sandboxed command, so it imports only the standard library's
-cheapest parts: threads and blocking sockets, one thread per direction of each
-connection, from the C modules `_socket` and `_thread` (the `socket` and `threading`
-wrappers, with their enums, would double its start-up time), and no argparse, asyncio or
-anything of seedbed.
+cheapest parts: the C modules `_socket` and `_thread` (the `socket` and `threading`
+wrappers, with their enums, would add a fifth to its start-up), and no argparse, asyncio
+or anything of seedbed.
 """
 
 from __future__ import annotations
 
 import _socket
 import _thread
-import contextlib
 import os
 import signal
 import sys
@@ -34,8 +38,6 @@ USAGE = (
     " [--forward HOST:PORT ...] [--proxy-port PORT] -- ARGV..."
 )
 RELAYED = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
-PIPE_BYTES = 64 * 1024
-HEAD_BYTES = 64 * 1024
 
 
 class UsageError(ValueError):
@@ -119,74 +121,30 @@ def listen(host: str, port: int) -> _socket.socket:
 
 
 def serve(listener: _socket.socket, proxy_socket: str, target: str | None) -> None:
-    """Accept forever; each connection goes to the proxy in its own threads (through a
-    CONNECT to `target` when there is one, byte for byte otherwise)."""
+    """Accept forever, handing each connection over to the proxy."""
     while True:
         # What socket.socket.accept wraps (accept4 with SOCK_CLOEXEC: the child never
         # inherits a connection); typeshed leaves it out of _socket's stub.
         fd, _ = listener._accept()  # type: ignore[attr-defined]
-        client = _socket.socket(listener.family, listener.type, fileno=fd)
-        client.setsockopt(_socket.IPPROTO_TCP, _socket.TCP_NODELAY, 1)
-        _thread.start_new_thread(relay_connection, (client, proxy_socket, target))
+        try:
+            hand_over(fd, proxy_socket, target)
+        except OSError as error:
+            sys.stderr.write(f"seedbed relay: the proxy at {proxy_socket}: {error}\n")
+        finally:
+            os.close(fd)
 
 
-def relay_connection(client: _socket.socket, proxy_socket: str, target: str | None) -> None:
-    upstream = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
+def hand_over(fd: int, proxy_socket: str, target: str | None) -> None:
+    """Pass the accepted connection `fd` to the proxy, with what it is for: a tunnel to
+    `target` (a forwarded port), or a client of the proxy itself."""
+    line = f"connect {target}\n" if target is not None else "proxy\n"
+    rights = [(_socket.SOL_SOCKET, _socket.SCM_RIGHTS, fd.to_bytes(4, sys.byteorder))]
+    proxy = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
     try:
-        upstream.connect(proxy_socket)
-        if target is not None and not open_tunnel(upstream, client, target):
-            return
-        outbound_done = _thread.allocate_lock()
-        outbound_done.acquire()
-        _thread.start_new_thread(pump, (client, upstream, outbound_done))
-        pump(upstream, client)
-        outbound_done.acquire()
-    except OSError as error:
-        sys.stderr.write(f"seedbed relay: the proxy at {proxy_socket}: {error}\n")
+        proxy.connect(proxy_socket)
+        proxy.sendmsg([line.encode()], rights)
     finally:
-        upstream.close()
-        client.close()
-
-
-def open_tunnel(upstream: _socket.socket, client: _socket.socket, target: str) -> bool:
-    """Ask the proxy for a tunnel to `target`. True when it is open (any bytes that came
-    after the proxy's answer already passed on to `client`); otherwise the proxy's answer
-    (its 403, say) goes to the client as it is, and False."""
-    upstream.sendall(f"CONNECT {target} HTTP/1.1\r\nHost: {target}\r\n\r\n".encode())
-    received = b""
-    while b"\r\n\r\n" not in received:
-        data = upstream.recv(PIPE_BYTES)
-        if not data or len(received) > HEAD_BYTES:
-            return False
-        received += data
-    head, _, after = received.partition(b"\r\n\r\n")
-    if head.split(b" ", 2)[1:2] != [b"200"]:
-        client.sendall(received)
-        while data := upstream.recv(PIPE_BYTES):
-            client.sendall(data)
-        return False
-    if after:
-        client.sendall(after)
-    return True
-
-
-def pump(
-    source: _socket.socket, sink: _socket.socket, done: _thread.LockType | None = None
-) -> None:
-    """Pass bytes as they come; at the end of `source`, half-close `sink`. A broken side
-    shuts both down, so the other direction's pump ends too. `done` is released at the
-    end."""
-    try:
-        while data := source.recv(PIPE_BYTES):
-            sink.sendall(data)
-        sink.shutdown(_socket.SHUT_WR)
-    except OSError:
-        for side in (source, sink):
-            with contextlib.suppress(OSError):
-                side.shutdown(_socket.SHUT_RDWR)
-    finally:
-        if done is not None:
-            done.release()
+        proxy.close()
 
 
 def run_child(argv: list[str]) -> int:
@@ -209,8 +167,10 @@ def run_child(argv: list[str]) -> int:
         return 126
 
     def forward(signum: int, _frame: object) -> None:
-        with contextlib.suppress(ProcessLookupError):
+        try:
             os.kill(pid, signum)
+        except ProcessLookupError:  # it has just ended: its status says so
+            return
 
     for signum in RELAYED:
         signal.signal(signum, forward)
