@@ -2,14 +2,17 @@
 the same answer fetched directly.
 
 A scripted model server runs in its own process and answers every call with the same
-OpenAI chat stream of 200 text deltas, each its own HTTP chunk. One client process fetches
+OpenAI chat stream of 200 text deltas, each its own HTTP chunk, sent as fast as it can
+(the worst case for a proxy: every chunk costs it the same, and there is no wait between
+them to hide that in). One client process fetches
 it over and over on one kept-alive connection (as an agent's HTTP client does) and times
 each answer from the request to its last byte. Run directly, it talks to the server;
 run in a bubblewrap sandbox with no network of its own, it talks to the relay's forwarded
 port, which tunnels through the filtering proxy (on a loop thread of this process, as in
 the engine) to the server. `sandbox_proxy_overhead` is the ratio of the two medians
 (target: at most 1.1); the medians themselves are `sandbox_proxy_answer_ms` and
-`sandbox_direct_answer_ms`.
+`sandbox_direct_answer_ms`. `sandbox_proxy_overhead_paced` is the same ratio for chunks
+1 ms apart, closer to a model's pace (a fast one streams a token every 5-20 ms).
 """
 
 from __future__ import annotations
@@ -37,7 +40,9 @@ SERVER = textwrap.dedent(
     from tests.model_server import ModelServer, answer
     pieces = ["word%d " % n for n in range({chunks})]
     with ModelServer() as server:
-        server.script(*[answer(pieces, usage=(2000, 300)) for n in range({answers})])
+        server.script(*[
+            answer(pieces, usage=(2000, 300), chunk_delay={delay}) for n in range({answers})
+        ])
         print(server.url, flush=True)
         sys.stdin.read()
     """
@@ -88,64 +93,71 @@ def _fetch(argv: list[str]) -> list[float]:
     return times
 
 
+def _measure(tmp: Path, answers: int, rounds: int, chunk_delay: float) -> tuple[float, float]:
+    """Median ms of one answer: direct, then through relay and proxy."""
+    total = 2 * rounds * answers
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            SERVER.format(root=str(REPO_ROOT), chunks=CHUNKS, answers=total, delay=chunk_delay),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    proxy: _ProxyThread | None = None
+    try:
+        assert server.stdout is not None
+        url = server.stdout.readline().strip()
+        port = url.rsplit(":", 1)[1]
+        socket_dir = tmp / f"net-{chunk_delay}"
+        socket_dir.mkdir()
+        proxy = _ProxyThread(socket_dir / "proxy.sock", Allowlist(entries=(f"127.0.0.1:{port}",)))
+        client = [sys.executable, "-c", CLIENT, "127.0.0.1", port, str(answers)]
+        sandboxed = [
+            "bwrap",
+            "--ro-bind", "/", "/",
+            "--dev", "/dev",
+            "--proc", "/proc",
+            "--unshare-net",
+            "--unshare-pid",
+            "--die-with-parent",
+            "--bind", str(socket_dir), str(socket_dir),
+            "--",
+            sys.executable, "-m", "seedbed.sandbox.relay",
+            "--proxy-socket", str(socket_dir / "proxy.sock"),
+            "--forward", f"127.0.0.1:{port}",
+            "--",
+            *client,
+        ]  # fmt: skip
+        log(
+            f"{rounds} rounds of {answers} answers of {CHUNKS} chunks"
+            f" ({chunk_delay * 1000:g} ms apart) each way, from {url}"
+        )
+        direct: list[float] = []
+        proxied: list[float] = []
+        # Alternated, so that a busy moment of the machine falls on both sides.
+        for _ in range(rounds):
+            direct += _fetch(client)[1:]  # the first answer pays the connect
+            proxied += _fetch(sandboxed)[1:]
+    finally:
+        if proxy is not None:
+            proxy.close()
+        server.communicate("", timeout=30)
+    return median(direct), median(proxied)
+
+
 @benchmark("sandbox_proxy_overhead", order=45)
 def sandbox_proxy_overhead(quick: bool) -> Figures:
-    answers = 30 if quick else 200
-    rounds = 3
     with temp_dir("sandbox") as tmp:
-        server = subprocess.Popen(
-            [
-                sys.executable,
-                "-c",
-                SERVER.format(root=str(REPO_ROOT), chunks=CHUNKS, answers=2 * rounds * answers),
-            ],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        proxy: _ProxyThread | None = None
-        try:
-            assert server.stdout is not None
-            url = server.stdout.readline().strip()
-            port = url.rsplit(":", 1)[1]
-            socket_dir = tmp / "net"
-            socket_dir.mkdir()
-            proxy = _ProxyThread(
-                socket_dir / "proxy.sock", Allowlist(entries=(f"127.0.0.1:{port}",))
-            )
-            client = [sys.executable, "-c", CLIENT, "127.0.0.1", port, str(answers)]
-            sandboxed = [
-                "bwrap",
-                "--ro-bind", "/", "/",
-                "--dev", "/dev",
-                "--proc", "/proc",
-                "--unshare-net",
-                "--unshare-pid",
-                "--die-with-parent",
-                "--bind", str(socket_dir), str(socket_dir),
-                "--",
-                sys.executable, "-m", "seedbed.sandbox.relay",
-                "--proxy-socket", str(socket_dir / "proxy.sock"),
-                "--forward", f"127.0.0.1:{port}",
-                "--",
-                *client,
-            ]  # fmt: skip
-            log(f"{rounds} rounds of {answers} answers of {CHUNKS} chunks each way, from {url}")
-            direct: list[float] = []
-            proxied: list[float] = []
-            # Alternated, so that a busy moment of the machine falls on both sides.
-            for _ in range(rounds):
-                direct += _fetch(client)[1:]  # the first answer pays the connect
-                proxied += _fetch(sandboxed)[1:]
-        finally:
-            if proxy is not None:
-                proxy.close()
-            server.communicate("", timeout=30)
-    direct_ms = median(direct)
-    proxied_ms = median(proxied)
+        direct_ms, proxied_ms = _measure(tmp, 30 if quick else 200, 3, 0.0)
+        paced_direct_ms, paced_proxied_ms = _measure(tmp, 5 if quick else 10, 2, 0.001)
     log(f"one answer: {direct_ms:.2f} ms direct, {proxied_ms:.2f} ms through relay and proxy")
+    log(f"paced: {paced_direct_ms:.1f} ms direct, {paced_proxied_ms:.1f} ms through them")
     return {
         "sandbox_proxy_overhead": round(proxied_ms / direct_ms, 3),
         "sandbox_proxy_answer_ms": round(proxied_ms, 2),
         "sandbox_direct_answer_ms": round(direct_ms, 2),
+        "sandbox_proxy_overhead_paced": round(paced_proxied_ms / paced_direct_ms, 3),
     }

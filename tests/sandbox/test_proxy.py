@@ -244,3 +244,66 @@ def test_closing_ends_the_open_tunnels(start_proxy: ProxyFactory, model_server: 
         proxy.close()
         assert client.recv(1) == b""
     assert not proxy.socket_path.exists()
+
+
+# --- connections handed over (what the relay does) -----------------------------------------
+
+
+def hand_over(path: Path, line: bytes, fd: int) -> None:
+    with connect(path) as proxy:
+        socket.send_fds(proxy, [line], [fd])
+
+
+def test_a_handed_over_connection_is_tunnelled_without_an_answer_of_the_proxys(
+    start_proxy: ProxyFactory, model_server: ModelServer
+):
+    port = port_of(model_server)
+    proxy = start_proxy(f"127.0.0.1:{port}")
+    model_server.script(answer(["handed"]))
+    ours, theirs = socket.socketpair()
+    with ours, theirs:
+        hand_over(proxy.socket_path, f"connect 127.0.0.1:{port}\n".encode(), theirs.fileno())
+        theirs.close()  # the proxy has its own copy now
+        ours.settimeout(10)
+        ours.sendall(post(port))
+        ours.shutdown(socket.SHUT_WR)
+        received = read_all(ours)
+    assert received.startswith(b"HTTP/1.1 200 OK")  # the server's, not "Connection established"
+    assert b"handed" in received
+    assert proxy.refused == []
+
+
+def test_a_handed_over_proxy_client_is_served_and_a_refusal_reported(
+    start_proxy: ProxyFactory, plain_server: int
+):
+    proxy = start_proxy("example.org")
+    ours, theirs = socket.socketpair()
+    with ours, theirs:
+        hand_over(proxy.socket_path, b"proxy\n", theirs.fileno())
+        theirs.close()
+        ours.settimeout(10)
+        ours.sendall(f"GET http://127.0.0.1:{plain_server}/ HTTP/1.1\r\n\r\n".encode())
+        received = read_all(ours)
+    assert received.startswith(b"HTTP/1.1 403 Forbidden")
+    assert proxy.refused == [("127.0.0.1", plain_server)]
+
+
+def test_a_handed_over_thing_that_is_no_stream_socket_is_dropped(
+    start_proxy: ProxyFactory, model_server: ModelServer
+):
+    port = port_of(model_server)
+    proxy = start_proxy(f"127.0.0.1:{port}")
+    read_end, write_end = os.pipe()
+    try:
+        hand_over(proxy.socket_path, f"connect 127.0.0.1:{port}\n".encode(), write_end)
+        os.close(write_end)
+        assert os.read(read_end, 100) == b""  # the proxy closed its copy, wrote nothing
+    finally:
+        os.close(read_end)
+    model_server.script(answer(["still here"]))
+    with connect(proxy.socket_path) as client:
+        client.sendall(f"CONNECT 127.0.0.1:{port} HTTP/1.1\r\n\r\n".encode())
+        read_head(client)
+        client.sendall(post(port))
+        client.shutdown(socket.SHUT_WR)
+        assert b"still here" in read_all(client)
