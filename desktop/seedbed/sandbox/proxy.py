@@ -229,10 +229,21 @@ class FilteringProxy:
         loop = asyncio.get_running_loop()
         assert self._listener is not None
         while True:
-            connection, _ = await loop.sock_accept(self._listener)
+            try:
+                connection, _ = await loop.sock_accept(self._listener)
+            except OSError as error:  # out of file descriptors, say: wait, then serve on
+                log.warning("sandbox proxy: cannot accept a connection: %s", error)
+                await asyncio.sleep(0.1)
+                continue
             task = loop.create_task(self._take(connection))
             self._connections.add(task)
-            task.add_done_callback(self._connections.discard)
+            task.add_done_callback(self._connection_ended)
+
+    def _connection_ended(self, task: asyncio.Task[None]) -> None:
+        self._connections.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            # A bug of ours; the connection is closed, and the proxy serves on.
+            log.error("sandbox proxy: a connection failed", exc_info=task.exception())
 
     async def _take(self, connection: socket.socket) -> None:
         """A connection to the Unix socket: a proxy client itself, or the hand-over of one
