@@ -148,7 +148,10 @@ def test_a_tunnel_streams_the_answer_as_it_comes(
                     seen.setdefault(piece, time.monotonic() - start)
     times = [seen[piece] for piece in pieces]
     gaps = [b - a for a, b in itertools.pairwise(times)]
-    assert all(gap > 0.1 for gap in gaps), f"pieces arrived together: {times}"
+    # Sent 0.2 s apart; a gathering proxy would pass them all at the end, at once. (Not
+    # every gap: a busy machine may hold one piece back until the next.)
+    assert times[-1] - times[0] > 0.4, f"pieces arrived together: {times}"
+    assert sum(gap > 0.1 for gap in gaps) >= 3, f"pieces arrived together: {times}"
     assert proxy.refused == []
 
 

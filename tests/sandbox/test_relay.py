@@ -47,7 +47,10 @@ def assert_streamed(lines: list[tuple[float, str]]) -> None:
     """Each piece came on its own, about when the server sent it (0.2 s apart)."""
     times = [next(t for t, line in lines if piece in line) for piece in PIECES]
     gaps = [b - a for a, b in itertools.pairwise(times)]
-    assert all(gap > 0.1 for gap in gaps), f"the pieces arrived together: {times}"
+    # Sent 0.2 s apart; a gathering proxy would pass them all at the end, at once. (Not
+    # every gap: a busy machine may hold one piece back until the next.)
+    assert times[-1] - times[0] > 0.4, f"the pieces arrived together: {times}"
+    assert sum(gap > 0.1 for gap in gaps) >= 3, f"the pieces arrived together: {times}"
 
 
 @needs_bwrap
