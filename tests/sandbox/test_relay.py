@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from seedbed.sandbox.relay import UsageError, parse_args
+from seedbed.sandbox.relay import UsageError, parse_args, relay_command
 from tests.model_server import ModelServer, answer
 from tests.sandbox.conftest import (
     ProxyFactory,
@@ -236,3 +236,16 @@ def test_the_arguments_are_parsed():
 def test_bad_arguments_say_what_is_wrong(args: list[str], says: str):
     with pytest.raises(UsageError, match=says):
         parse_args(args)
+
+
+def test_the_command_line_built_for_the_relay_says_what_was_asked():
+    argv = relay_command(
+        "/run/s/proxy.sock", [("127.0.0.1", 11434), ("::1", 8080)], ["agent", "--", "x"],
+        python="/py", proxy_port=3129,
+    )  # fmt: skip
+    assert argv[:3] == ["/py", "-m", "seedbed.sandbox.relay"]
+    options = parse_args(argv[3:])
+    assert options.proxy_socket == "/run/s/proxy.sock"
+    assert options.forwards == [("127.0.0.1", 11434), ("::1", 8080)]
+    assert options.proxy_port == 3129
+    assert options.argv == ["agent", "--", "x"]

@@ -38,6 +38,7 @@ USAGE = (
     " [--forward HOST:PORT ...] [--proxy-port PORT] -- ARGV..."
 )
 RELAYED = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+PROXY_PORT = 3128
 
 
 class UsageError(ValueError):
@@ -60,10 +61,28 @@ class Options:
         self.argv = argv
 
 
+def relay_command(
+    proxy_socket: str,
+    forwards: list[tuple[str, int]],
+    argv: list[str],
+    python: str = sys.executable,
+    proxy_port: int = PROXY_PORT,
+) -> list[str]:
+    """The command line that runs `argv` behind the relay (for inside a sandbox whose
+    `proxy_socket` is the proxy's); `forwards` are (host, port) loopback addresses."""
+    options = [f"--forward={authority(host, port)}" for host, port in forwards]
+    if proxy_port != PROXY_PORT:
+        options.append(f"--proxy-port={proxy_port}")
+    return [
+        python, "-m", "seedbed.sandbox.relay", f"--proxy-socket={proxy_socket}",
+        *options, "--", *argv,
+    ]  # fmt: skip
+
+
 def parse_args(args: list[str]) -> Options:
     proxy_socket: str | None = None
     forwards: list[tuple[str, int]] = []
-    proxy_port = 3128
+    proxy_port = PROXY_PORT
     rest = list(args)
     while rest and rest[0] != "--":
         option = rest.pop(0)
