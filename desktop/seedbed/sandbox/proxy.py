@@ -1,7 +1,10 @@
 """The filtering proxy a sandboxed run reaches the network through, outside the sandbox.
 
 It listens on a Unix socket (the only thing the sandbox, which has no network of its own,
-can reach; `relay.py` inside turns it back into 127.0.0.1 ports) and speaks HTTP/1.1
+can reach). A connection there is either a proxy client itself, or the hand-over of one:
+`relay.py`, inside, accepts connections on 127.0.0.1 ports and passes each socket here
+(SCM_RIGHTS) with the line `proxy` or `connect HOST:PORT` (tunnel it there, as a CONNECT
+would, without the answer line). Only a stream socket is taken. Clients speak HTTP/1.1
 proxy: `CONNECT host:port` opens a tunnel (HTTPS, and the relay's forwarded ports), and a
 plain-HTTP request with an absolute URI (`GET http://host:port/path`) is forwarded. A host
 the allowlist does not name gets a `403` whose one-line body names it, and `on_refused`
