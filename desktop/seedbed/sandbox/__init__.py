@@ -1,1 +1,1 @@
-"""The sandbox around every agent: bubblewrap, its file policy, and its network proxy."""
+"""The sandbox every agent run executes in: bubblewrap, its file policy, its network."""
