@@ -238,13 +238,13 @@ def test_bad_arguments_say_what_is_wrong(args: list[str], says: str):
         parse_args(args)
 
 
-def test_the_command_line_built_for_the_relay_says_what_was_asked():
+def test_the_command_line_built_for_the_relay_says_what_was_asked() -> None:
     argv = relay_command(
         "/run/s/proxy.sock", [("127.0.0.1", 11434), ("::1", 8080)], ["agent", "--", "x"],
         python="/py", proxy_port=3129,
     )  # fmt: skip
-    assert argv[:3] == ["/py", "-m", "seedbed.sandbox.relay"]
-    options = parse_args(argv[3:])
+    assert argv[:4] == ["/py", "-I", "-m", "seedbed.sandbox.relay"]  # isolated from the cwd
+    options = parse_args(argv[4:])
     assert options.proxy_socket == "/run/s/proxy.sock"
     assert options.forwards == [("127.0.0.1", 11434), ("::1", 8080)]
     assert options.proxy_port == 3129

@@ -30,7 +30,7 @@ from seedbed.core.commit_messages import leftover_message, merge_message, task_a
 from seedbed.core.context import Changed, Context, Done, Stopping
 from seedbed.core.merge_queue import ANNOUNCED, ApproveInterrupted, merge_turn
 from seedbed.core.recorder import EventRecorder, FlushListener
-from seedbed.core.sandboxing import command_sandbox
+from seedbed.core.sandboxing import command_sandbox, sandbox_network
 from seedbed.core.workspace import commit_work, remove_workspace, worktree_path
 from seedbed.domain.checks import commands_key, standing_checks
 from seedbed.domain.errors import OperationError, UserError
@@ -548,10 +548,29 @@ async def _setup_and_checks(
     stopping: Stopping,
     sandbox: SandboxPlan | None,
 ) -> tuple[int | None, list[str]]:
+    """The setup and check commands on the merge result (in the sandbox's network, when
+    it has one of its own)."""
+    cutter = _Cutter(asyncio.get_running_loop())
+
+    def note(message: str) -> None:
+        recorder.add([StatusEvent(phase="merging", message=message)])
+
+    async with sandbox_network(sandbox, note):
+        return await _commands(project, task, path, recorder, stopping, sandbox, cutter)
+
+
+async def _commands(
+    project: Project,
+    task: Task,
+    path: Path,
+    recorder: EventRecorder,
+    stopping: Stopping,
+    sandbox: SandboxPlan | None,
+    cutter: _Cutter,
+) -> tuple[int | None, list[str]]:
     ids = (task.id, recorder.run_id)
     marker = run_marker(recorder.store.path.parent, recorder.run_id)
     timeout = project.check_timeout
-    cutter = _Cutter(asyncio.get_running_loop())
     with stopping.calling(cutter.cut):
         if project.setup_command:
             code, lines = await project_command(

@@ -4,20 +4,32 @@ A run is sandboxed when the profile that runs its agent says so, with the profil
 network mode. The project's setup and check commands of a task run in a sandbox when its
 own agent's profile is sandboxed, with the project's network setting (`check_network`:
 checks often need none), so a task left alone never runs anything with the user's full
-rights. The paths and hosts a sandbox adds are the profile's and the project's.
+rights. The paths and hosts a sandbox adds are the profile's and the project's; with
+network `model`, an agent CLI also reaches its model's API (`sandbox_network` runs the
+filtering proxy for as long as the sandbox's processes run).
 """
 
 from __future__ import annotations
 
+import contextlib
+import ipaddress
+import secrets
+import shutil
+import tempfile
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
+from urllib.parse import urlparse
 
-from seedbed.domain.models import AgentProfile, Project, Task
+from seedbed.domain.models import AgentKind, AgentProfile, Project, SandboxNetwork, Task
+from seedbed.sandbox.allowlist import Allowlist
 from seedbed.sandbox.gitshare import GitShare, make_share
-from seedbed.sandbox.plan import SandboxPlan
+from seedbed.sandbox.plan import PROXY_SOCKET, SandboxPlan
 from seedbed.sandbox.policy import run_plan
+from seedbed.sandbox.proxy import FilteringProxy
 from seedbed.store import Store
 
 SANDBOX_KINDS_NOTE = "the sandbox covers command and built-in agents so far"
+DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 def sandboxed(profile: AgentProfile | None) -> bool:
@@ -29,6 +41,63 @@ def share_dir(data_dir: Path, run_id: int) -> Path:
     return data_dir / "sandbox" / f"run-{run_id}"
 
 
+def model_host(profile: AgentProfile) -> str:
+    """The `host:port` of the model API an agent CLI talks to itself ("" for the kinds
+    whose model calls Seedbed makes, or that have none)."""
+    if profile.kind in (AgentKind.BUILTIN, AgentKind.COMMAND):
+        return ""
+    url = urlparse(profile.effective_base_url())
+    if not url.hostname:
+        return ""
+    return f"{url.hostname}:{url.port or DEFAULT_PORTS.get(url.scheme, 443)}"
+
+
+def loopback_forwards(hosts: list[str]) -> list[tuple[str, int]]:
+    """The `host:port` entries on this machine (a local model server): inside, the
+    sandbox serves them on its own loopback and tunnels them out."""
+    forwards: list[tuple[str, int]] = []
+    for entry in hosts:
+        host, _, port = entry.rpartition(":")
+        if not port.isdigit() or not host:
+            continue
+        host = host.strip("[]")
+        try:
+            local = host == "localhost" or ipaddress.ip_address(host).is_loopback
+        except ValueError:
+            local = False
+        if local and (host, int(port)) not in forwards:
+            forwards.append((host, int(port)))
+    return forwards
+
+
+def _proxy_dir() -> Path:
+    """A short path for the proxy's socket (a Unix socket's path has 107 bytes at most;
+    a data dir's can be longer), made by `sandbox_network`."""
+    return Path(tempfile.gettempdir()) / f"seedbed-net-{secrets.token_hex(6)}"
+
+
+def _plan(
+    worktree: Path,
+    data_dir: Path,
+    project: Project,
+    network: SandboxNetwork,
+    share: GitShare | None,
+    paths: list[str],
+    hosts: list[str],
+) -> SandboxPlan:
+    return run_plan(
+        worktree,
+        data_dir,
+        project.path,
+        network,
+        share,
+        paths,
+        proxy_dir=_proxy_dir(),
+        allowed=hosts,
+        forwards=loopback_forwards(hosts),
+    )
+
+
 def agent_sandbox(
     data_dir: Path, project: Project, task: Task, profile: AgentProfile, run_id: int
 ) -> tuple[SandboxPlan, GitShare]:
@@ -37,7 +106,9 @@ def agent_sandbox(
     assert task.worktree is not None and task.branch is not None
     share = make_share(share_dir(data_dir, run_id), task.worktree, task.branch)
     paths = [*profile.sandbox_paths, *project.sandbox_paths]
-    plan = run_plan(task.worktree, data_dir, project.path, profile.network, share, paths)
+    model = model_host(profile)
+    hosts = [*([model] if model else []), *profile.allowed_hosts, *project.allowed_hosts]
+    plan = _plan(task.worktree, data_dir, project, profile.network, share, paths, hosts)
     return plan, share
 
 
@@ -50,15 +121,46 @@ def command_sandbox(
     if not sandboxed(profile):
         return None
     assert profile is not None
-    data_dir = store.path.parent
     paths = [*profile.sandbox_paths, *project.sandbox_paths]
-    return run_plan(worktree, data_dir, project.path, project.check_network, None, paths)
+    network = project.check_network
+    data_dir = store.path.parent
+    return _plan(worktree, data_dir, project, network, None, paths, list(project.allowed_hosts))
+
+
+@contextlib.asynccontextmanager
+async def sandbox_network(
+    plan: SandboxPlan | None, note: Callable[[str], None]
+) -> AsyncIterator[None]:
+    """The filtering proxy of a sandbox whose network is `model`, serving for as long as
+    the block runs; each host it refuses is said once through `note`."""
+    if plan is None or plan.network is not SandboxNetwork.MODEL or plan.proxy_dir is None:
+        yield
+        return
+    refused: set[str] = set()
+
+    def said(host: str, port: int) -> None:
+        where = f"{host}:{port}"
+        if where not in refused:
+            refused.add(where)
+            note(
+                f"sandbox: refused connect to {where} (not an allowed host: a profile or "
+                "project can add it with --allow-host)"
+            )
+
+    plan.proxy_dir.mkdir(mode=0o700)
+    proxy = FilteringProxy(Allowlist(entries=tuple(plan.allowed)), said)
+    try:
+        await proxy.start(plan.proxy_dir / PROXY_SOCKET)
+        yield
+    finally:
+        await proxy.close()
+        shutil.rmtree(plan.proxy_dir, ignore_errors=True)
 
 
 def describe(plan: SandboxPlan) -> str:
     """One line for the run's log: what the sandbox lets it see and reach."""
-    writable = [str(bind.target) for bind in plan.binds if bind.writable]
-    return (
-        f"sandbox: network {plan.network.value}; writable: {', '.join(writable)}; hidden: "
-        + ", ".join(str(path) for path in plan.hidden)
-    )
+    network = plan.network.value
+    if plan.network is SandboxNetwork.MODEL:
+        network += f" ({', '.join(plan.allowed) or 'no host allowed'})"
+    hidden = ", ".join(str(path) for path in plan.hidden)
+    return f"sandbox: network {network}; {plan.cwd} writable; hidden: {hidden}"

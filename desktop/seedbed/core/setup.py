@@ -14,6 +14,7 @@ from seedbed.domain import bounds
 from seedbed.domain.errors import SeedbedError, UserError
 from seedbed.domain.models import AgentKind, AgentProfile, Model, Project
 from seedbed.domain.slug import slugify
+from seedbed.sandbox.allowlist import parse_entry
 from seedbed.store import Store
 
 PROJECT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
@@ -42,6 +43,16 @@ def checked(model: type[Model], data: dict[str, Any], what: str, flags: bool = T
         named = _flag(field) if flags else f"the {field.replace('_', ' ')}"
         message = f"{named} {said}" if said else f"invalid {what}: {error['msg']}"
         raise InvalidField(message, field) from None
+
+
+def check_hosts(hosts: list[str], flags: bool = True) -> None:
+    """Each allowed host is one the sandbox's proxy can match; InvalidField if not."""
+    for entry in hosts:
+        try:
+            parse_entry(entry)
+        except ValueError as exc:
+            named = "--allow-host" if flags else "an allowed host"
+            raise InvalidField(f"{named} {exc}", "allowed_hosts") from None
 
 
 def check_text(text: str, what: str) -> None:
@@ -83,7 +94,7 @@ def add_project(
         raise UserError(f"base branch {base!r} does not exist in {top}")
     # The settings' bounds, as the model declares them (the name is checked below).
     named = {"name": name or top.name, "path": top, "base_branch": base}
-    checked(Project, {**named, **settings}, "project")
+    check_hosts(checked(Project, {**named, **settings}, "project").allowed_hosts)
     if name is not None and not name.strip():
         raise UserError("the project name is empty")
     if name is not None and not PROJECT_NAME.fullmatch(name.strip()):
@@ -159,6 +170,7 @@ def update_project_settings(ctx: Context, project: Project) -> Done[Project]:
     # model_copy(update=…) checks nothing: the model's bounds are checked here (and a
     # choice given as text becomes its enum).
     project = checked(Project, dict(project), "project", flags=False)
+    check_hosts(project.allowed_hosts, flags=False)
     if project.base_branch != saved.base_branch and not (
         vcs.branch_exists(project.path, project.base_branch)
     ):
@@ -212,6 +224,7 @@ def check_profile(name: str, kind: AgentKind, **options: Any) -> AgentProfile:
     profile: AgentProfile = checked(
         AgentProfile, {"name": name, "kind": kind, **options}, "profile"
     )
+    check_hosts(profile.allowed_hosts)
     if options.get("key_name"):
         try:
             secrets.validate_name(options["key_name"])

@@ -5,6 +5,7 @@ commands (setup, checks), each stoppable (Qt-free)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
 import time
 from collections.abc import Callable, Coroutine
@@ -18,7 +19,13 @@ from seedbed.agents.process import ManagedProcess, run_marker
 from seedbed.agents.registry import runtime_for
 from seedbed.core.budgets import check_budget, spent
 from seedbed.core.commands import project_command, tail
-from seedbed.core.sandboxing import agent_sandbox, command_sandbox, describe, sandboxed
+from seedbed.core.sandboxing import (
+    agent_sandbox,
+    command_sandbox,
+    describe,
+    sandbox_network,
+    sandboxed,
+)
 from seedbed.core.shared_config import SharedConfigGuard, config_change_reason
 from seedbed.core.workspace import checked_tree
 from seedbed.core.worktree_guard import ref_tips
@@ -98,6 +105,7 @@ class RunDriver:
             SharedConfigGuard, state.project.path, state.data_dir, run.id
         )
         share: GitShare | None = None
+        network = contextlib.AsyncExitStack()  # the sandbox's proxy, while the agent runs
         try:
             if sandboxed(profile):
                 plan, share = await git_call(
@@ -105,9 +113,11 @@ class RunDriver:
                 )
                 request.sandbox = plan
                 log(StatusEvent(phase="implementing", message=describe(plan)))
+                await network.enter_async_context(sandbox_network(plan, self._sandbox_note))
             agent = self._agent = await runtime_for(profile, key).start(request)
         except (OSError, SeedbedError) as exc:
             reason = f"the agent could not start: {exc}"
+            await network.aclose()
             await git_call(guard.end)
             if share is not None:
                 await git_call(take_back, share)
@@ -131,6 +141,7 @@ class RunDriver:
         finally:
             watching.cancel()
             timing.cancel()
+            await network.aclose()
             # Before anything else runs git here: a filter the agent planted never runs.
             self._config_guard = None
             changed = await git_call(guard.end)
@@ -153,6 +164,10 @@ class RunDriver:
         elif outcome.reason:
             log(ErrorEvent(message=outcome.reason))
         return outcome
+
+    def _sandbox_note(self, message: str) -> None:
+        """What the sandbox refused (its proxy, on the loop), in the run's log."""
+        self.state.log(StatusEvent(phase=self.state.task.phase.value, message=message))
 
     def _halt(self, reason: str) -> None:
         """Stop the run for a used-up budget (once): work committed, the reason kept."""
@@ -257,17 +272,18 @@ class RunDriver:
         sandbox = await git_call(
             command_sandbox, state.store, state.project, task, state.task.worktree
         )
-        return await project_command(
-            command,
-            state.task.worktree,
-            state.project.check_timeout,
-            stream,
-            state.run_log.recorder,
-            (state.task.id, run_id),
-            run_marker(state.data_dir, run_id),
-            self._on_process,
-            sandbox,
-        )
+        async with sandbox_network(sandbox, self._sandbox_note):
+            return await project_command(
+                command,
+                state.task.worktree,
+                state.project.check_timeout,
+                stream,
+                state.run_log.recorder,
+                (state.task.id, run_id),
+                run_marker(state.data_dir, run_id),
+                self._on_process,
+                sandbox,
+            )
 
     def _on_process(self, process: ManagedProcess | None) -> None:
         self._process = process

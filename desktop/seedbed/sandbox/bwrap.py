@@ -12,12 +12,14 @@ import functools
 import os
 import shutil
 import subprocess
+import sys
 from collections.abc import Mapping
 
 from pydantic import BaseModel, ConfigDict
 
 from seedbed.domain.models import SandboxNetwork
-from seedbed.sandbox.plan import SandboxPlan
+from seedbed.sandbox.plan import PROXY_DIR_INSIDE, PROXY_SOCKET, Bind, SandboxPlan
+from seedbed.sandbox.relay import relay_command
 
 BWRAP_VARIABLE = "SEEDBED_BWRAP"  # the bubblewrap to use, instead of the one on PATH
 PROBE_TIMEOUT_S = 10.0
@@ -115,7 +117,13 @@ def bwrap_argv(bwrap: str, plan: SandboxPlan, argv: list[str]) -> list[str]:
     hidden = [path for path in plan.hidden if path.is_dir()]
     for path in hidden:
         args += ["--tmpfs", str(path)]
-    for bind in plan.binds:
+    binds = list(plan.binds)
+    if plan.network is SandboxNetwork.MODEL and plan.proxy_dir is not None:
+        # The only way out: the relay, inside, hands each connection to the proxy.
+        binds += [*plan.relay_binds, Bind(source=plan.proxy_dir, target=PROXY_DIR_INSIDE)]
+        socket = str(PROXY_DIR_INSIDE / PROXY_SOCKET)
+        argv = relay_command(socket, plan.forwards, argv, python=sys.executable)
+    for bind in binds:
         args += ["--bind" if bind.writable else "--ro-bind", str(bind.source), str(bind.target)]
     for path in hidden:  # empty and read-only: nothing written there is kept or seen
         args += ["--remount-ro", str(path)]

@@ -25,6 +25,10 @@ class Bind(BaseModel):
     writable: bool = False
 
 
+PROXY_DIR_INSIDE = Path("/tmp/.seedbed-proxy")
+PROXY_SOCKET = "proxy.sock"
+
+
 class SandboxPlan(BaseModel):
     """The sandbox of one run's processes (the agent, its tools, the setup and checks)."""
 
@@ -36,13 +40,21 @@ class SandboxPlan(BaseModel):
     )
     binds: list[Bind] = Field(default_factory=list, description="Seen again, in this order.")
     network: SandboxNetwork = SandboxNetwork.NONE
-    proxy_socket: Path | None = Field(
-        None, description="network model: the filtering proxy's Unix socket, bound inside."
+    proxy_dir: Path | None = Field(
+        None,
+        description="network model: the directory of the filtering proxy's Unix socket "
+        "(outside; seen inside at PROXY_DIR_INSIDE).",
     )
-    forwards: list[str] = Field(
+    allowed: list[str] = Field(
+        default_factory=list, description="network model: the hosts the proxy lets through."
+    )
+    forwards: list[tuple[str, int]] = Field(
         default_factory=list,
-        description="network model: loopback HOST:PORT served inside and tunnelled out "
+        description="network model: loopback (host, port) served inside and tunnelled out "
         "through the proxy (a model server on this machine).",
+    )
+    relay_binds: list[Bind] = Field(
+        default_factory=list, description="network model: what the relay (Python) needs."
     )
     env: dict[str, str] = Field(
         default_factory=dict, description="Set inside, over the process's own."

@@ -10,11 +10,19 @@ project add.
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
+import seedbed
 from seedbed.domain.models import SandboxNetwork
 from seedbed.sandbox.gitshare import GitShare, worktree_git_dirs
 from seedbed.sandbox.plan import Bind, SandboxPlan
+from seedbed.sandbox.programs import program_binds
+from seedbed.sandbox.relay import PROXY_PORT
+
+# Set to the relay's port inside: most HTTP clients (curl, pip, npm, Python's, Node's
+# undici with its env proxy, Rust's reqwest) read one of these.
+PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY")
 
 WRITABLE_PREFIX = "rw:"
 
@@ -54,10 +62,15 @@ def run_plan(
     network: SandboxNetwork,
     share: GitShare | None = None,
     paths: list[str] | None = None,
+    proxy_dir: Path | None = None,
+    allowed: list[str] | None = None,
+    forwards: list[tuple[str, int]] | None = None,
 ) -> SandboxPlan:
     """The sandbox of a process of a run in `worktree` (a worktree of `repo`). With a
     `share` it may commit on its branch; without, the git metadata is read-only (the
-    setup and check commands)."""
+    setup and check commands). With network `model`, its way out is the proxy whose
+    socket goes in `proxy_dir`, which lets through the `allowed` hosts; `forwards` are the
+    loopback addresses (a local model server) it reaches as if they were its own."""
     binds: list[Bind] = []
     env = {"TMPDIR": "/tmp", "XDG_CACHE_HOME": "/tmp/.cache"}
     if share is not None:
@@ -68,10 +81,33 @@ def run_plan(
         binds.append(Bind(source=common, target=common))
     binds.append(Bind(source=worktree, target=worktree, writable=True))
     binds += extra_binds(paths or [])
+    hidden = hidden_places(data_dir, repo)
+    relay: list[Bind] = []
+    if network is SandboxNetwork.MODEL:
+        relay = relay_binds(hidden)
+        env |= dict.fromkeys(PROXY_VARIABLES, f"http://127.0.0.1:{PROXY_PORT}")
+        env |= dict.fromkeys(("NO_PROXY", "no_proxy"), "localhost,127.0.0.1,::1")
     return SandboxPlan(
         cwd=worktree,
-        hidden=hidden_places(data_dir, repo),
+        hidden=hidden,
         binds=binds,
         network=network,
+        proxy_dir=proxy_dir if network is SandboxNetwork.MODEL else None,
+        allowed=list(allowed or []),
+        forwards=list(forwards or []),
+        relay_binds=relay,
         env=env,
     )
+
+
+def relay_binds(hidden: list[Path]) -> list[Bind]:
+    """What the relay needs to run inside: this Python, its environment and Seedbed's
+    package, read-only, where a hidden place would hide them."""
+    package = Path(seedbed.__file__).resolve().parent.parent
+    places = [Path(sys.prefix), Path(sys.base_prefix), package]
+    binds = program_binds([sys.executable], hidden)
+    for place in places:
+        bind = Bind(source=place, target=place)
+        if any(place.is_relative_to(h) for h in hidden) and bind not in binds:
+            binds.append(bind)
+    return binds

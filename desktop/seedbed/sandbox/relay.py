@@ -74,7 +74,8 @@ def relay_command(
     if proxy_port != PROXY_PORT:
         options.append(f"--proxy-port={proxy_port}")
     return [
-        python, "-m", "seedbed.sandbox.relay", f"--proxy-socket={proxy_socket}",
+        # -I: the worktree (the current directory) and PYTHON* variables stay out of it.
+        python, "-I", "-m", "seedbed.sandbox.relay", f"--proxy-socket={proxy_socket}",
         *options, "--", *argv,
     ]  # fmt: skip
 
