@@ -49,6 +49,10 @@ def test_a_command_agent_shows_its_command_and_limits() -> None:
         "timeout",
         "grace_seconds",
         "key_name",  # the one key it gets, if any: none unasked
+        "sandbox",  # and what it may touch and reach
+        "network",
+        "allowed_hosts",
+        "sandbox_paths",
     ]
 
 
