@@ -28,7 +28,7 @@ from seedbed.sandbox.policy import run_plan
 from seedbed.sandbox.proxy import FilteringProxy
 from seedbed.store import Store
 
-SANDBOX_KINDS_NOTE = "the sandbox covers command and built-in agents so far"
+SANDBOX_KINDS_NOTE = "the sandbox covers command and built-in agents and Claude Code so far"
 DEFAULT_PORTS = {"http": 80, "https": 443}
 
 

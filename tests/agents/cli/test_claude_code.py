@@ -30,6 +30,7 @@ from seedbed.domain.events import (
     UsageEvent,
 )
 from seedbed.domain.models import AgentKind, AgentProfile, RunKind
+from seedbed.sandbox.bwrap import sandbox_support
 from seedbed.store import Store
 from tests.cli_tools import cli_binary
 from tests.conftest import SeedbedCli
@@ -550,3 +551,43 @@ def test_a_planner_or_reviewer_may_only_read(tmp_path: Path) -> None:
     assert plan.argv[-1] == "Plan this task."  # the planner's prompt alone, no resume
     review = prepare(tmp_path, prof, kind=RunKind.REVIEW, follow_up="Review this.")
     assert review.argv[len(BASE) + 3] == "Read Grep Glob LS Bash"
+
+
+def test_claude_code_works_in_a_sandbox_with_the_model_network(
+    seedbed: SeedbedCli,
+    project: str,
+    model_server: ModelServer,
+    file_keyring: FileStore,
+    tmp_path: Path,
+) -> None:
+    """Its edits and its shell run sandboxed: it reaches the model server through the
+    proxy (nothing else), writes its worktree, and its Bash cannot write the home."""
+    if not sandbox_support().works:
+        pytest.skip(f"no sandbox here: {sandbox_support().problem}")
+    seedbed.ok("key", "set", "anthropic", input=KEY)
+    claude_profile(seedbed, "--base-url", model_server.url, "--key-name", "anthropic",
+                   "--sandbox", "--network", "model")  # fmt: skip
+    escaped = Path.home() / "escaped.txt"
+    model_server.script(
+        anthropic_answer(
+            tool_calls=[("toolu_1", "Write", {"file_path": "hello.txt", "content": "hello\n"})],
+            usage=(1200, 40),
+        ),
+        anthropic_answer(
+            tool_calls=[("toolu_2", "Bash", {"command": f"echo out > {escaped}; echo tried"})],
+            usage=(1300, 20),
+        ),
+        anthropic_answer("Done.", usage=(1500, 12)),
+    )
+
+    shown = run_task(seedbed)
+
+    assert (shown["state"], shown["phase"]) == ("awaiting_review", "ready"), shown["error"]
+    assert (Path(shown["worktree"]) / "hello.txt").read_text() == "hello\n"
+    assert not escaped.exists()
+    events = seedbed.log_events(shown["id"])
+    assert any(
+        e["kind"] == "status" and e["message"].startswith("sandbox: network model") for e in events
+    )
+    bash = [e for e in events if e["kind"] == "tool_result"][1]
+    assert "Read-only file system" in bash["output"], bash

@@ -17,7 +17,7 @@ import re
 import shutil
 import time
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
 
 from pydantic import SecretStr
@@ -34,6 +34,8 @@ from seedbed.agents.urls import is_local
 from seedbed.domain.errors import UserError
 from seedbed.domain.events import Event, OutputEvent, RawEvent, Stream
 from seedbed.domain.models import AgentKind, AgentProfile, RunStatus
+from seedbed.sandbox.plan import Bind, SandboxPlan
+from seedbed.sandbox.programs import program_binds
 
 VERSION = re.compile(r"(\d+)\.(\d+)(?:\.(\d+))?")
 VERSION_TIMEOUT = 20.0
@@ -107,6 +109,32 @@ class CliAdapter(ABC):
 
     def supports(self, version: tuple[int, ...] | None) -> bool:
         return version is not None and version >= self.min_version
+
+    def sandbox_dirs(self, env: Mapping[str, str]) -> list[Path]:
+        """In a sandbox (which hides the home): the directories of its own it must write
+        (its config, sessions), made if missing; `env` is the run's environment."""
+        return []
+
+    def sandbox_env(self, env: Mapping[str, str]) -> dict[str, str]:
+        """In a sandbox: variables that point it at those directories."""
+        return {}
+
+
+def cli_sandbox(
+    plan: SandboxPlan, adapter: CliAdapter, binary: str, env: Mapping[str, str]
+) -> SandboxPlan:
+    """The run's sandbox with what this CLI needs: its install (and its interpreter's)
+    read-only, its own directories writable."""
+    own = adapter.sandbox_dirs(env)
+    for directory in own:
+        directory.mkdir(parents=True, exist_ok=True)
+    binds = [
+        *program_binds([binary], plan.hidden),
+        *(Bind(source=path, target=path, writable=True) for path in own),
+    ]
+    return plan.model_copy(
+        update={"binds": [*plan.binds, *binds], "env": {**plan.env, **adapter.sandbox_env(env)}}
+    )
 
 
 def find_binary(adapter: CliAdapter, profile: AgentProfile) -> str:
@@ -309,6 +337,8 @@ class CliRuntime(AgentRuntime):
         if self.api_key is not None:
             env[adapter.key_source(self.profile)[1]] = self.api_key.get_secret_value()
         spec = adapter.prepare(self.profile, request, binary, env, session_of(request.conversation))
+        if request.sandbox is not None:
+            spec.sandbox = cli_sandbox(request.sandbox, adapter, binary, spec.env)
         spec.line_cap = self.profile.max_event_bytes
         spec.timeout = self.profile.timeout
         spec.grace = self.profile.grace_seconds

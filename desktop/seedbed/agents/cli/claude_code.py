@@ -61,6 +61,8 @@ finished content block: text, tool_use, thinking), `user` (tool results), and a 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from seedbed.agents.base import RunRequest
@@ -113,6 +115,11 @@ TOOL_KINDS: dict[str, ToolKind] = {
 }
 
 
+def config_dir(env: Mapping[str, str]) -> Path:
+    given = env.get("CLAUDE_CONFIG_DIR", "")
+    return Path(given) if given else Path(env.get("HOME") or Path.home()) / ".claude"
+
+
 class ClaudeCodeAdapter(CliAdapter):
     kind = AgentKind.CLAUDE_CODE
     label = "Claude Code"
@@ -126,6 +133,14 @@ class ClaudeCodeAdapter(CliAdapter):
     # The 2.x line: print mode with stream-json partial messages, --permission-mode
     # acceptEdits and --resume as used here; tested with 2.1.332.
     min_version = (2, 0, 0)
+
+    def sandbox_dirs(self, env: Mapping[str, str]) -> list[Path]:
+        """Its config and sessions: CLAUDE_CONFIG_DIR, else ~/.claude (in a sandbox its
+        .claude.json goes there too: the home itself is read-only)."""
+        return [config_dir(env)]
+
+    def sandbox_env(self, env: Mapping[str, str]) -> dict[str, str]:
+        return {"CLAUDE_CONFIG_DIR": str(config_dir(env))}
 
     def prepare(
         self,
