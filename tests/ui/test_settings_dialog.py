@@ -495,3 +495,19 @@ def test_removing_a_projects_default_profile_shows_the_project_let_go_of_it(
     assert removed.args[0].projects
     assert app_context.store.find_project(project).executor_profile_id is None
     assert dialog.projects.form.editor("executor_profile_id").currentText() == "none"
+
+
+def test_the_profile_form_shows_what_its_sandbox_allows(
+    qtbot: QtBot, app_context: AppContext
+) -> None:
+    dialog = open_dialog(qtbot, app_context)
+    page = dialog.profiles
+    page.add_button.click()
+    assert page.sandbox_note.isHidden()
+    page.body.editor("sandbox").setChecked(True)
+    set_text(page.body.editor("allowed_hosts"), "pypi.org")
+    note = page.sandbox_note.text()
+    assert not page.sandbox_note.isHidden()
+    assert "writable: the task's worktree" in note and "network: model: pypi.org" in note
+    page.body.editor("sandbox").setChecked(False)
+    assert page.sandbox_note.isHidden()

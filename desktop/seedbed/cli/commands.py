@@ -45,6 +45,7 @@ from seedbed.core.merging import approve
 from seedbed.core.projects import remove_project
 from seedbed.core.review import discard, fix_merge_checks, resolve_conflict
 from seedbed.core.runs import finish_if_landed
+from seedbed.core.sandboxing import effective_sandbox
 from seedbed.core.setup import (
     add_profile,
     add_project,
@@ -78,6 +79,7 @@ from seedbed.domain.models import (
     RunStatus,
     TaskState,
 )
+from seedbed.sandbox.bwrap import sandbox_support
 from seedbed.service.engine_process import EngineProcess
 
 
@@ -559,6 +561,17 @@ class Cli(Reads):
             )
             for f in found
         ]
+        support = sandbox_support()
+        rows.append(
+            f"{'sandbox':<12} {support.version} ({support.bwrap})"
+            if support.works
+            else f"{'sandbox':<12} NOT AVAILABLE  {support.problem}"
+        )
+        for profile in self.call(reads.list_profiles):
+            lines = effective_sandbox(profile, self.data_dir)
+            if lines:
+                rows.append(f"profile {profile.name} ({profile.kind.value}): sandboxed")
+                rows += [f"  {line}" for line in lines]
         self.emit([f.model_dump() for f in found], "\n".join(rows))
         return EXIT_OK
 

@@ -20,11 +20,12 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from urllib.parse import urlparse
 
+from seedbed.agents.cli.registry import adapter_for, is_cli
 from seedbed.domain.models import AgentKind, AgentProfile, Project, SandboxNetwork, Task
 from seedbed.sandbox.allowlist import Allowlist
 from seedbed.sandbox.gitshare import GitShare, make_share
 from seedbed.sandbox.plan import PROXY_SOCKET, SandboxPlan
-from seedbed.sandbox.policy import run_plan
+from seedbed.sandbox.policy import WRITABLE_PREFIX, run_plan
 from seedbed.sandbox.proxy import FilteringProxy
 from seedbed.store import Store
 
@@ -164,3 +165,34 @@ def describe(plan: SandboxPlan) -> str:
         network += f" ({', '.join(plan.allowed) or 'no host allowed'})"
     hidden = ", ".join(str(path) for path in plan.hidden)
     return f"sandbox: network {network}; {plan.cwd} writable; hidden: {hidden}"
+
+
+def effective_sandbox(profile: AgentProfile, data_dir: Path) -> list[str]:
+    """What a sandboxed profile's runs may see, write and reach, a line each (pure: for
+    `seedbed agents doctor` and the profile form); [] when it is not sandboxed."""
+    if not profile.sandbox:
+        return []
+    home = Path.home()
+    own: list[Path] = []
+    if is_cli(profile.kind):
+        own = adapter_for(profile.kind).sandbox_dirs({"HOME": str(home)})
+    writable = ["the task's worktree (and its own branch)", *map(str, own)]
+    readable = ["the system", "the repository's .git (its objects, other branches)"]
+    for entry in profile.sandbox_paths:
+        path = entry.removeprefix(WRITABLE_PREFIX)
+        (writable if entry.startswith(WRITABLE_PREFIX) else readable).append(path)
+    mode = SandboxNetwork(profile.network)  # a form's value may be its text
+    if mode is SandboxNetwork.MODEL:
+        model = model_host(profile)
+        reach = [*([f"{model} (its model)"] if model else []), *profile.allowed_hosts]
+        network = "model: " + (", ".join(reach) if reach else "nothing")
+        network += " (and each project's allowed hosts)"
+    else:
+        network = mode.value
+    hidden = [f"{home} (but the above)", "/run/user/…", str(data_dir), "the main checkout"]
+    return [
+        f"writable: {', '.join(writable)}",
+        f"read-only: {', '.join(readable)}",
+        f"hidden: {', '.join(hidden)}",
+        f"network: {network}",
+    ]

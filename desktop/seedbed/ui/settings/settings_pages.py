@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from seedbed.core.context import Done
+from seedbed.core.sandboxing import effective_sandbox
 from seedbed.core.setup import (
     InvalidField,
     add_profile,
@@ -305,6 +306,10 @@ class ProfilesPage(Page):
         self.header = ModelForm(AgentProfile, ["name", "kind"], self)
         self.header.changed.connect(self._on_header_changed)
         self.body_area = _scrolled(QWidget())
+        # What a sandboxed profile's runs may see, write and reach (effective_sandbox).
+        self.sandbox_note = QLabel(self)
+        self.sandbox_note.setWordWrap(True)
+        self.sandbox_note.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.body = self._make_body(AgentKind.COMMAND)
         self.editing = AgentProfile(name="")
 
@@ -318,6 +323,7 @@ class ProfilesPage(Page):
         for widget in (self.title, self.header):
             right.addWidget(widget)
         right.addWidget(self.body_area, 1)
+        right.addWidget(self.sandbox_note)
         for widget in (self.error, self.status):
             right.addWidget(widget)
         right.addWidget(self.save_button, 0, Qt.AlignmentFlag.AlignRight)
@@ -330,7 +336,22 @@ class ProfilesPage(Page):
     def _make_body(self, kind: AgentKind) -> ModelForm:
         body = ModelForm(AgentProfile, profile_fields(kind)[2:])
         self.body_area.setWidget(body)  # deletes the previous form
+        body.changed.connect(self._show_sandbox)
         return body
+
+    @Slot()
+    def _show_sandbox(self) -> None:
+        """The effective sandbox of the profile as the form says it now (pure: no I/O)."""
+        try:
+            values = self.body.values()
+        except InvalidField:
+            return  # a list being typed: the note waits for it
+        fields = AgentProfile.model_fields
+        known = {name: value for name, value in values.items() if name in fields}
+        profile = AgentProfile.model_construct(name="", kind=self.kind(), **known)
+        lines = effective_sandbox(profile, self.context.data_dir)
+        self.sandbox_note.setText("Sandbox — " + "\n".join(lines) if lines else "")
+        self.sandbox_note.setVisible(bool(lines))
 
     def reload(self, select_id: int | None = None) -> None:
         profiles = self.context.catalog.profiles
@@ -351,6 +372,7 @@ class ProfilesPage(Page):
         if self.body.fields != profile_fields(profile.kind)[2:]:
             self.body = self._make_body(profile.kind)
         self.body.set_values(profile)
+        self._show_sandbox()
         self._set_busy(self.busy)
         self.error.show_message("")
 

@@ -1,0 +1,44 @@
+"""The effective sandbox of a profile, as `seedbed agents doctor` and the profile form
+show it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from seedbed.core.sandboxing import effective_sandbox
+from seedbed.domain.models import AgentKind, AgentProfile, SandboxNetwork
+from tests.conftest import SeedbedCli
+
+
+def test_agents_doctor_shows_what_each_sandboxed_profile_may_do(
+    seedbed: SeedbedCli, data_dir: Path
+) -> None:
+    seedbed.ok(
+        "profile", "add", "boxed", "--kind", "command", "--command", "make",
+        "--sandbox", "--network", "model", "--allow-host", "pypi.org",
+        "--sandbox-path", "rw:/srv/cache", "--sandbox-path", "/opt/sdk",
+    )  # fmt: skip
+    seedbed.ok("profile", "add", "bare", "--kind", "command", "--command", "make")
+
+    said = seedbed.ok("agents", "doctor").out
+
+    assert "profile boxed (command): sandboxed" in said and "profile bare" not in said
+    lines = said.split("profile boxed (command): sandboxed\n", 1)[1].splitlines()[:4]
+    assert lines[0] == "  writable: the task's worktree (and its own branch), /srv/cache"
+    assert lines[1].endswith(", /opt/sdk")
+    assert str(data_dir) in lines[2] and str(Path.home()) in lines[2]
+    assert lines[3] == "  network: model: pypi.org (and each project's allowed hosts)"
+
+
+def test_an_agent_cli_writes_its_own_directory_and_reaches_its_model(data_dir: Path) -> None:
+    profile = AgentProfile(
+        name="cc",
+        kind=AgentKind.CLAUDE_CODE,
+        sandbox=True,
+        network=SandboxNetwork.MODEL,
+        base_url="http://127.0.0.1:8080",
+    )
+    writable, _readable, _hidden, network = effective_sandbox(profile, data_dir)
+    assert writable.endswith(f", {Path.home() / '.claude'}")
+    assert network.startswith("network: model: 127.0.0.1:8080 (its model)")
+    assert effective_sandbox(profile.model_copy(update={"sandbox": False}), data_dir) == []
