@@ -41,6 +41,10 @@ def isolated_home(
     """A fresh HOME with no git config: no test sees the developer's own settings."""
     home = tmp_path_factory.mktemp("home")
     monkeypatch.setenv("HOME", str(home))
+    # New profiles run unsandboxed unless a test asks (--sandbox), on every machine: a
+    # test's agent may use files under /tmp, which a sandbox hides (tests/sandbox and the
+    # default's own test turn it on).
+    monkeypatch.setenv("SEEDBED_SANDBOX_DEFAULT", "off")
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
     monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
     for name in (

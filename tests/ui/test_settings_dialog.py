@@ -511,3 +511,16 @@ def test_the_profile_form_shows_what_its_sandbox_allows(
     assert "writable: the task's worktree" in note and "network: model: pypi.org" in note
     page.body.editor("sandbox").setChecked(False)
     assert page.sandbox_note.isHidden()
+
+
+def test_a_new_profile_starts_sandboxed_where_the_engine_can_make_one(
+    qtbot: QtBot, app_context: AppContext
+) -> None:
+    dialog = open_dialog(qtbot, app_context)
+    page = dialog.profiles
+    app_context.catalog.sandbox_by_default = True  # what the engine said at connect
+    page.add_button.click()
+    assert page.body.editor("sandbox").isChecked()
+    app_context.catalog.sandbox_by_default = False
+    page.add_button.click()
+    assert not page.body.editor("sandbox").isChecked()

@@ -45,7 +45,7 @@ from seedbed.core.merging import approve
 from seedbed.core.projects import remove_project
 from seedbed.core.review import discard, fix_merge_checks, resolve_conflict
 from seedbed.core.runs import finish_if_landed
-from seedbed.core.sandboxing import effective_sandbox
+from seedbed.core.sandboxing import effective_sandbox, sandbox_here
 from seedbed.core.setup import (
     add_profile,
     add_project,
@@ -79,7 +79,6 @@ from seedbed.domain.models import (
     RunStatus,
     TaskState,
 )
-from seedbed.sandbox.bwrap import sandbox_support
 from seedbed.service.engine_process import EngineProcess
 
 
@@ -561,7 +560,7 @@ class Cli(Reads):
             )
             for f in found
         ]
-        support = sandbox_support()
+        support = sandbox_here()
         rows.append(
             f"{'sandbox':<12} {support.version} ({support.bwrap})"
             if support.works

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict
 
 from seedbed.core.context import Changed, Context, Done
+from seedbed.core.sandboxing import sandbox_by_default
 from seedbed.domain.models import AgentProfile, Project, Settings
 from seedbed.store import settings as settings_file
 
@@ -30,6 +31,7 @@ class WindowStart(BaseModel):
     settings: Settings
     projects: list[Project]
     profiles: list[AgentProfile]
+    sandbox_by_default: bool = False  # a new profile starts sandboxed (core/sandboxing.py)
 
 
 def window_start(ctx: Context) -> WindowStart:
@@ -38,4 +40,5 @@ def window_start(ctx: Context) -> WindowStart:
         settings=read_settings(ctx),
         projects=ctx.store.list_projects(),
         profiles=ctx.store.list_profiles(),
+        sandbox_by_default=sandbox_by_default(),
     )

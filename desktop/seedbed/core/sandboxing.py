@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import ipaddress
+import os
 import secrets
 import shutil
 import tempfile
@@ -21,16 +22,43 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from seedbed.agents.cli.registry import adapter_for, is_cli
-from seedbed.domain.models import AgentKind, AgentProfile, Project, SandboxNetwork, Task
+from seedbed.domain.models import (
+    AgentKind,
+    AgentProfile,
+    Project,
+    SandboxNetwork,
+    Task,
+    profile_fields,
+)
 from seedbed.sandbox.allowlist import Allowlist
+from seedbed.sandbox.bwrap import SandboxSupport, sandbox_support
 from seedbed.sandbox.gitshare import GitShare, make_share
 from seedbed.sandbox.plan import PROXY_SOCKET, SandboxPlan
 from seedbed.sandbox.policy import WRITABLE_PREFIX, run_plan
 from seedbed.sandbox.proxy import FilteringProxy
 from seedbed.store import Store
 
+DEFAULT_VARIABLE = "SEEDBED_SANDBOX_DEFAULT"  # off: new profiles are not sandboxed
 SANDBOX_KINDS_NOTE = "the sandbox covers command and built-in agents and Claude Code so far"
 DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def sandbox_by_default() -> bool:
+    """Whether a new profile is sandboxed unless told otherwise: where a sandbox can be
+    made here, unless SEEDBED_SANDBOX_DEFAULT is off (a script's, the test suite's)."""
+    if os.environ.get(DEFAULT_VARIABLE, "").strip().lower() in ("off", "0", "no", "false"):
+        return False
+    return sandbox_support().works
+
+
+def sandbox_here() -> SandboxSupport:
+    """Whether a sandbox can be made on this machine (bubblewrap), and if not, why."""
+    return sandbox_support()
+
+
+def sandboxable(kind: AgentKind) -> bool:
+    """Whether Seedbed can sandbox the agents of this kind (its profile has the switch)."""
+    return "sandbox" in profile_fields(kind)
 
 
 def sandboxed(profile: AgentProfile | None) -> bool:

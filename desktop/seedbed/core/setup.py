@@ -10,6 +10,7 @@ from pydantic import JsonValue, ValidationError
 
 from seedbed import secrets, vcs
 from seedbed.core.context import Changed, Context, Done
+from seedbed.core.sandboxing import sandbox_by_default, sandboxable
 from seedbed.domain import bounds
 from seedbed.domain.errors import SeedbedError, UserError
 from seedbed.domain.models import AgentKind, AgentProfile, Model, Project
@@ -197,8 +198,11 @@ def add_profile(
     ctx: Context, name: str, kind: AgentKind, options: dict[str, JsonValue] | None = None
 ) -> Done[AgentProfile]:
     """A new agent profile; `options` are AgentProfile fields by name, checked here for
-    the user."""
-    profile = check_profile(name, kind, **(options or {}))
+    the user. Sandboxed unless `options` says otherwise, where a sandbox can be made."""
+    options = dict(options or {})
+    if "sandbox" not in options and sandboxable(kind):
+        options["sandbox"] = sandbox_by_default()
+    profile = check_profile(name, kind, **options)
     return Done(value=ctx.store.add_profile(profile), changed=PROFILES)
 
 

@@ -38,6 +38,8 @@ class Catalog(QObject):
         self.host = host
         self.projects: list[Project] = list(start.projects)
         self.profiles: list[AgentProfile] = list(start.profiles)
+        # Where the engine can make a sandbox, a new profile starts with it on.
+        self.sandbox_by_default = start.sandbox_by_default
         self._reading = False
         self._again = False
         self._asked: list[Then] = []
@@ -76,6 +78,8 @@ class Catalog(QObject):
             self.projects = list(start.projects)
             self.profiles = list(start.profiles)
             self.catalog_changed.emit()
+        if start is not None:
+            self.sandbox_by_default = start.sandbox_by_default
         for then, owner in asked:
             if owner is None or shiboken6.isValid(owner):
                 then()

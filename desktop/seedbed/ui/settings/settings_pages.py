@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from seedbed.core.context import Done
-from seedbed.core.sandboxing import effective_sandbox
+from seedbed.core.sandboxing import effective_sandbox, sandboxable
 from seedbed.core.setup import (
     InvalidField,
     add_profile,
@@ -401,7 +401,9 @@ class ProfilesPage(Page):
     @Slot()
     def _on_add_clicked(self) -> None:
         self.view.clearSelection()
-        self.edit(AgentProfile(name="", kind=self.kind()))
+        kind = self.kind()
+        boxed = self.context.catalog.sandbox_by_default and sandboxable(kind)
+        self.edit(AgentProfile(name="", kind=kind, sandbox=boxed))
         self.header.editor("name").setFocus()
 
     @Slot()
