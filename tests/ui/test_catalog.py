@@ -262,3 +262,18 @@ def test_the_project_selector_and_adder_reload_without_waiting(
     selector.reload(added.args[0].id)
     assert selector.currentText() == "second"
     assert [selector.itemText(i) for i in range(selector.count())] == ["first", "second"]
+
+
+def test_settings_another_window_saves_reach_this_one(
+    qtbot: QtBot, app_context: CheckedContext, data_dir: Path
+) -> None:
+    other = make_context(data_dir)  # a second window on the same engine
+    try:
+        changed = Settings(max_parallel=7, delete_branch_after_merge=False)
+        with qtbot.waitSignal(app_context.settings.changed, timeout=10_000) as heard:
+            other.settings.save(changed)
+        assert heard.args == [changed]
+        assert app_context.settings.value == changed
+    finally:
+        other.close()
+        other.store.close()

@@ -32,6 +32,7 @@ class Bridge(QObject):
             log view grows by it without asking for the count.
         mode_changed(str, str): the host's mode (host.py), and a sentence for the user.
         projects_changed(): a project was added or removed (by any process).
+        settings_changed(): the application's settings were saved (by any client).
         engine_lost(str): the connection to the engine process dropped; why, in words.
         engine_back(): an engine answers again.
     """
@@ -40,6 +41,7 @@ class Bridge(QObject):
     events_appended = Signal(object)
     rows_appended = Signal(object)
     projects_changed = Signal()
+    settings_changed = Signal()
     mode_changed = Signal(str, str)
     engine_lost = Signal(str)
     engine_back = Signal()
@@ -56,6 +58,7 @@ class Bridge(QObject):
         self._events: dict[int, int] = {}
         self._rows: dict[int, int | None] = {}
         self._projects = False
+        self._settings = False
         self._armed = False
         self._next_token = 0
         self._callbacks: dict[int, tuple[Done | None, Failed | None, QObject | None]] = {}
@@ -105,6 +108,13 @@ class Bridge(QObject):
     def note_projects(self) -> None:
         with self._lock:
             self._projects = True
+            wake = self._arm()
+        if wake:
+            self._woken.emit()
+
+    def note_settings(self) -> None:
+        with self._lock:
+            self._settings = True
             wake = self._arm()
         if wake:
             self._woken.emit()
@@ -160,9 +170,12 @@ class Bridge(QObject):
             events, self._events = self._events, {}
             rows, self._rows = self._rows, {}
             projects, self._projects = self._projects, False
+            settings, self._settings = self._settings, False
             self._armed = False
         if projects:
             self.projects_changed.emit()
+        if settings:
+            self.settings_changed.emit()
         if tasks:
             self.tasks_changed.emit(sorted(tasks))
         if events:

@@ -7,9 +7,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import shiboken6
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, Signal, Slot
 
-from seedbed.core.app_settings import WindowStart, save_settings, window_start
+from seedbed.core.app_settings import WindowStart, read_settings, save_settings, window_start
 from seedbed.domain.models import Settings
 from seedbed.ui.common.bridge import Bridge, Done, Failed
 from seedbed.ui.common.catalog import Catalog
@@ -25,6 +25,27 @@ class SettingsHolder(QObject):
         super().__init__()
         self.host = host
         self.value = settings
+        self._reading = False
+
+    def follow(self, bridge: Bridge) -> None:
+        """Keep `value` current when any client saves the settings (the engine says so)."""
+        bridge.settings_changed.connect(self._on_bridge_settings_changed)
+
+    @Slot()
+    def _on_bridge_settings_changed(self) -> None:
+        if self._reading:
+            return
+        self._reading = True
+        self.host.call(read_settings, on_done=self._on_read, on_error=self._on_failed, owner=self)
+
+    def _on_read(self, settings: Settings) -> None:
+        self._reading = False
+        if settings != self.value:
+            self.value = settings
+            self.changed.emit(settings)
+
+    def _on_failed(self, _error: BaseException) -> None:
+        self._reading = False  # the engine went away: the next word reads again
 
     def save(
         self,
@@ -84,11 +105,13 @@ class AppContext:
             data_dir, bridge, snapshot=snapshot, found=found, engine_socket=engine_socket
         )
         start: WindowStart = host.start(first=window_start)
+        holder = SettingsHolder(host, start.settings)
+        holder.follow(bridge)
         return cls(
             data_dir=data_dir,
             bridge=bridge,
             host=host,
-            settings=SettingsHolder(host, start.settings),
+            settings=holder,
             catalog=Catalog(host, bridge, start),
             project_id=start.projects[0].id if start.projects else None,
         )

@@ -475,9 +475,12 @@ class EngineHost:
                 )
         elif topic == PROJECTS:
             self.bridge.note_projects()
-        elif topic == CHANGES and payload.get("profiles"):
+        elif topic == CHANGES:
             # A verb's tasks and projects are told on "tasks" and "projects" as well.
-            self.bridge.note_projects()
+            if payload.get("profiles"):
+                self.bridge.note_projects()
+            if payload.get("settings"):  # saved by this window or another client
+                self.bridge.note_settings()
 
     def _ask_status(self) -> None:
         """Have the engine's count of running tasks read again (once for a burst)."""
