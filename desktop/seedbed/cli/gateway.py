@@ -31,6 +31,7 @@ from seedbed.api.endpoint import (
     read_endpoint,
 )
 from seedbed.api.errors import EngineNotAnswering, EngineStopped, EngineUnavailable
+from seedbed.api.limits import CALL_TIMEOUT_ENV, call_timeout
 from seedbed.core.context import Context
 from seedbed.domain.errors import OperationError, UserError
 
@@ -40,21 +41,7 @@ if TYPE_CHECKING:
 P = ParamSpec("P")
 R = TypeVar("R")
 
-CALL_TIMEOUT_ENV = "SEEDBED_ENGINE_TIMEOUT_S"
-CALL_TIMEOUT_S = 60.0  # a call unanswered this long: the engine is taken for hung
 WAIT_NOTE_S = 10.0  # how often a waiting verb says it still waits
-
-
-def call_timeout() -> float | None:
-    """How long a command waits for the engine's answer to one call (None: no limit)."""
-    text = os.environ.get(CALL_TIMEOUT_ENV, "").strip()
-    if not text:
-        return CALL_TIMEOUT_S
-    try:
-        seconds = float(text)
-    except ValueError:
-        raise UserError(f"{CALL_TIMEOUT_ENV} wants seconds (0: no limit), not {text!r}") from None
-    return seconds if seconds > 0 else None
 
 
 def say(line: str) -> None:

@@ -22,8 +22,9 @@ from PySide6.QtCore import QObject
 
 from seedbed.api.client import ApiClient
 from seedbed.api.endpoint import UnixEndpoint, describe, forwarded_endpoint, no_forwarded_engine
-from seedbed.api.errors import EngineStopped, EngineUnavailable
+from seedbed.api.errors import EngineNotAnswering, EngineStopped, EngineUnavailable
 from seedbed.api.functions import function_verb
+from seedbed.api.limits import CALL_TIMEOUT_ENV, call_timeout
 from seedbed.api.protocol import Notification
 from seedbed.core import verb_names
 from seedbed.service import launch
@@ -307,7 +308,16 @@ class EngineHost:
         client = self.client
         if client is None:
             raise EngineStopped(f"Seedbed is not connected to {self.where()}")
-        return await client.call(name, params, verb.result_type)
+        # A verb that waits (an approve queued behind others) may take as long as it must.
+        limit = None if name in verb_names.WAITING else call_timeout()
+        try:
+            return await asyncio.wait_for(client.call(name, params, verb.result_type), limit)
+        except TimeoutError:
+            assert limit is not None
+            raise EngineNotAnswering(
+                f"{self.where()} has not answered {name} within {limit:g} s: it may be hung "
+                f"(`seedbed engine stop` stops it; {CALL_TIMEOUT_ENV} sets a longer wait)"
+            ) from None
 
     def _finished(self, token: int, done: Future[Any]) -> None:
         """On the loop thread: count the call done and hand the bridge its token (never
