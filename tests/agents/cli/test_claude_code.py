@@ -558,12 +558,13 @@ def test_claude_code_works_in_a_sandbox_with_the_model_network(
     project: str,
     model_server: ModelServer,
     file_keyring: FileStore,
-    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Its edits and its shell run sandboxed: it reaches the model server through the
     proxy (nothing else), writes its worktree, and its Bash cannot write the home."""
     if not sandbox_support().works:
         pytest.skip(f"no sandbox here: {sandbox_support().problem}")
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-other-provider")
     seedbed.ok("key", "set", "anthropic", input=KEY)
     claude_profile(seedbed, "--base-url", model_server.url, "--key-name", "anthropic",
                    "--sandbox", "--network", "model")  # fmt: skip
@@ -574,7 +575,7 @@ def test_claude_code_works_in_a_sandbox_with_the_model_network(
             usage=(1200, 40),
         ),
         anthropic_answer(
-            tool_calls=[("toolu_2", "Bash", {"command": f"echo out > {escaped}; echo tried"})],
+            tool_calls=[("toolu_2", "Bash", {"command": f"echo out > {escaped}; env"})],
             usage=(1300, 20),
         ),
         anthropic_answer("Done.", usage=(1500, 12)),
@@ -591,3 +592,5 @@ def test_claude_code_works_in_a_sandbox_with_the_model_network(
     )
     bash = [e for e in events if e["kind"] == "tool_result"][1]
     assert "Read-only file system" in bash["output"], bash
+    assert "HTTPS_PROXY=http://127.0.0.1:3128" in bash["output"]  # its only way out
+    assert "sk-other-provider" not in bash["output"]  # another provider's key stays out

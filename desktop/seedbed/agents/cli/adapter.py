@@ -28,6 +28,7 @@ from seedbed.agents.process import (
     ManagedProcess,
     ProcessSpec,
     base_environment,
+    withheld_variables,
 )
 from seedbed.agents.text import size_text
 from seedbed.agents.urls import is_local
@@ -334,8 +335,13 @@ class CliRuntime(AgentRuntime):
         if base_url.startswith("http://") and not is_local(base_url):
             # A key inherited from the user's environment must not go out unencrypted.
             env.pop(adapter.key_source(self.profile)[1], None)
+        own = adapter.key_source(self.profile)[1]
+        if request.sandbox is not None:  # sandboxed: the key it reads, and no other
+            for name in withheld_variables(env):
+                if name != own:
+                    del env[name]
         if self.api_key is not None:
-            env[adapter.key_source(self.profile)[1]] = self.api_key.get_secret_value()
+            env[own] = self.api_key.get_secret_value()
         spec = adapter.prepare(self.profile, request, binary, env, session_of(request.conversation))
         if request.sandbox is not None:
             spec.sandbox = cli_sandbox(request.sandbox, adapter, binary, spec.env)
