@@ -23,7 +23,8 @@ def test_project_set_takes_every_setting_of_the_settings_page(
         "--copy", ".env", "--copy", "config/*.toml", "--diff-budget", "400",
         "--check-timeout", "90", "--base", "develop", "--executor", "coder",
         "--planner", "critic", "--reviewer", "critic", "--fix-rounds", "3",
-        "--budget-usd", "2.5", "--budget-tokens", "9000", "--json",
+        "--budget-usd", "2.5", "--budget-tokens", "9000", "--check-network", "model",
+        "--allow-host", "pypi.org", "--sandbox-path", "rw:/srv/cache", "--json",
     ).json()  # fmt: skip
 
     expected = {
@@ -39,6 +40,9 @@ def test_project_set_takes_every_setting_of_the_settings_page(
         "fix_rounds": 3,
         "budget_usd": 2.5,
         "budget_tokens": 9000,
+        "check_network": "model",
+        "allowed_hosts": ["pypi.org"],
+        "sandbox_paths": ["rw:/srv/cache"],
     }
     assert set(PROJECT_FIELDS) <= expected.keys()
     assert {key: shown[key] for key in expected} == expected
