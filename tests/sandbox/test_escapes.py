@@ -53,7 +53,9 @@ def bus_socket(tmp_path: Path) -> Iterator[Path]:
     listener.close()
 
 
-@pytest.mark.parametrize("kind", ["command", "builtin"])
+@pytest.mark.parametrize(
+    ("kind", "network"), [("command", "none"), ("command", "model"), ("builtin", "model")]
+)
 def test_a_sandboxed_agent_escapes_nothing_and_still_commits(
     seedbed: SeedbedCli,
     tmp_path: Path,
@@ -63,8 +65,10 @@ def test_a_sandboxed_agent_escapes_nothing_and_still_commits(
     model_server: ModelServer,
     file_keyring: FileStore,
     kind: str,
+    network: str,
 ) -> None:
-    """From a command agent, and from the built-in agent's run_command."""
+    """From a command agent, and from the built-in agent's run_command; with no network
+    and with the model network (its proxy allows nothing here)."""
     home = tmp_path / "home"
     (home / ".ssh").mkdir(parents=True)
     (home / ".ssh" / "id_ed25519").write_text("SECRET key\n")
@@ -90,7 +94,7 @@ def test_a_sandboxed_agent_escapes_nothing_and_still_commits(
         monkeypatch.setenv(name, value)
     base = git(repo, "rev-parse", "main").strip()
     seedbed.ok("project", "add", str(repo), "--name", "demo")
-    boxed = ("--sandbox", "--network", "none")
+    boxed = ("--sandbox", "--network", network)
     if kind == "command":
         command = ("--kind", "command", "--command", "sh escape.sh")
         seedbed.ok("profile", "add", "boxed", *command, *boxed)
