@@ -133,7 +133,7 @@ def agent_sandbox(
     """The sandbox of a run's agent, which may commit on the task's branch (its git
     pieces made now: `take_back` them when it ends). On a git thread."""
     assert task.worktree is not None and task.branch is not None
-    share = make_share(share_dir(data_dir, run_id), task.worktree, task.branch)
+    share = make_share(share_dir(data_dir, run_id), task.worktree, project.path, task.branch)
     paths = [*profile.sandbox_paths, *project.sandbox_paths]
     model = model_host(profile)
     hosts = [*([model] if model else []), *profile.allowed_hosts, *project.allowed_hosts]

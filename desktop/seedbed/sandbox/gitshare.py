@@ -26,6 +26,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
 
+from seedbed.domain.errors import OperationError
 from seedbed.sandbox.plan import Bind
 from seedbed.vcs.runner import GitError, run_git
 
@@ -74,16 +75,27 @@ class GitShare(BaseModel):
         }
 
 
-def worktree_git_dirs(worktree: Path) -> tuple[Path, Path]:
-    """The worktree's own git dir and the repository's (common) git dir."""
-    own = run_git(worktree, "rev-parse", "--absolute-git-dir").strip()
+def worktree_git_dirs(worktree: Path, repo: Path) -> tuple[Path, Path]:
+    """The worktree's own git dir and the repository's (common) git dir, checked to be
+    `repo`'s: a worktree's `.git` file is the agent's to write, and an earlier run could
+    have pointed it elsewhere (the main checkout's git dir, to have it bound writable).
+    Raises OperationError when they are not."""
+    own = Path(run_git(worktree, "rev-parse", "--absolute-git-dir").strip()).resolve()
     common = run_git(worktree, "rev-parse", "--path-format=absolute", "--git-common-dir")
-    return Path(own), Path(common.strip())
+    expected = run_git(repo, "rev-parse", "--path-format=absolute", "--git-common-dir")
+    found, wanted = Path(common.strip()).resolve(), Path(expected.strip()).resolve()
+    if found != wanted or own.parent != wanted / "worktrees":
+        raise OperationError(
+            f"the worktree {worktree} is no longer a git worktree of {repo} (its .git leads "
+            f"to {own}): no sandbox is made from it; the work is left there"
+        )
+    return own, wanted
 
 
-def make_share(root: Path, worktree: Path, branch: str) -> GitShare:
-    """Private git pieces for a run in `worktree` on `branch`, under `root` (made new)."""
-    own, common = worktree_git_dirs(worktree)
+def make_share(root: Path, worktree: Path, repo: Path, branch: str) -> GitShare:
+    """Private git pieces for a run in `worktree` (of `repo`) on `branch`, under `root`
+    (made new)."""
+    own, common = worktree_git_dirs(worktree, repo)
     ref = f"refs/heads/{branch}"
     ref_dir = ref.rsplit("/", 1)[0]
     tip = run_git(worktree, "rev-parse", "--verify", "--quiet", ref, check=False).strip()

@@ -77,7 +77,7 @@ def run_plan(
         binds += share.binds()
         env |= share.env()
     else:
-        _own, common = worktree_git_dirs(worktree)
+        _own, common = worktree_git_dirs(worktree, repo)
         binds.append(Bind(source=common, target=common))
     binds.append(Bind(source=worktree, target=worktree, writable=True))
     binds += extra_binds(paths or [])

@@ -1,0 +1,53 @@
+"""The run's private git pieces: made from a real worktree, refused from one whose .git
+an earlier run pointed elsewhere, and taken back with only what is sound."""
+
+from __future__ import annotations
+
+import zlib
+from pathlib import Path
+
+import pytest
+
+from seedbed.domain.errors import OperationError
+from seedbed.sandbox.gitshare import make_share, take_back
+from seedbed.vcs.git import create_worktree
+from tests.conftest import git, make_repo
+
+
+@pytest.fixture
+def worktree(tmp_path: Path) -> tuple[Path, Path]:
+    repo = make_repo(tmp_path / "repo")
+    path = tmp_path / "wt"
+    create_worktree(repo, path, "seedbed/1-task", "main")
+    return repo, path
+
+
+def test_a_worktree_led_to_another_git_dir_gets_no_sandbox(
+    worktree: tuple[Path, Path], tmp_path: Path
+) -> None:
+    repo, path = worktree
+    (path / ".git").write_text(f"gitdir: {repo / '.git'}\n")  # the main checkout's own
+    with pytest.raises(OperationError, match="is no longer a git worktree of"):
+        make_share(tmp_path / "share", path, repo, "seedbed/1-task")
+
+
+def test_only_sound_objects_and_the_tasks_own_branch_come_back(
+    worktree: tuple[Path, Path], tmp_path: Path
+) -> None:
+    repo, path = worktree
+    share = make_share(tmp_path / "share", path, repo, "seedbed/1-task")
+    tip = share.branch_tip
+    # A forged object: its name is not the hash of what it holds.
+    forged = share.objects / "ab" / ("c" * 38)
+    forged.parent.mkdir()
+    forged.write_bytes(zlib.compress(b"blob 4\0evil"))
+    # Another task's branch moved in the private copy.
+    (share.refs / "2-other").write_text(tip + "\n")
+
+    notes = take_back(share)
+
+    assert not (repo / ".git" / "objects" / "ab" / ("c" * 38)).exists()
+    assert any("did not match their name" in note for note in notes)
+    assert any("2-other, which is not its branch: dropped" in note for note in notes)
+    assert "seedbed/2-other" not in git(repo, "branch", "--list")
+    assert not share.root.exists()
