@@ -51,3 +51,26 @@ def test_only_sound_objects_and_the_tasks_own_branch_come_back(
     assert any("2-other, which is not its branch: dropped" in note for note in notes)
     assert "seedbed/2-other" not in git(repo, "branch", "--list")
     assert not share.root.exists()
+
+
+def test_symlinks_the_agent_leaves_are_never_followed(
+    worktree: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """A secret or an endless device behind a link: the engine, outside, must read
+    neither (it would hang on /dev/zero, or name the secret in its notes)."""
+    repo, path = worktree
+    secret = tmp_path / "secret"
+    secret.write_text("0123456789abcdef0123456789abcdef01234567\n")
+    share = make_share(tmp_path / "share", path, repo, "seedbed/1-task")
+    tip = share.branch_tip
+    (share.refs / "1-task").unlink()
+    (share.refs / "1-task").symlink_to(secret)
+    (share.objects / "ab").mkdir()
+    (share.objects / "ab" / ("d" * 38)).symlink_to("/dev/zero")
+    (share.objects / "cd").symlink_to(tmp_path)
+
+    notes = take_back(share)
+
+    assert git(repo, "rev-parse", "seedbed/1-task").strip() == tip  # not moved
+    assert not any("0123456789" in note for note in notes)
+    assert not (repo / ".git" / "objects" / "ab" / ("d" * 38)).exists()

@@ -17,11 +17,13 @@ it changed is named in the notes and dropped.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import os
+import re
 import shutil
+import stat
 import zlib
+from collections.abc import Callable
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
@@ -31,6 +33,9 @@ from seedbed.sandbox.plan import Bind
 from seedbed.vcs.runner import GitError, run_git
 
 OBJECTS_INSIDE = Path("/tmp/.seedbed-git-objects")  # /tmp is the sandbox's own
+OBJECT_NAME = re.compile(r"[0-9a-f]{40}")
+COMMIT_NAME = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
+READ_BYTES = 1 << 16
 
 
 class GitShare(BaseModel):
@@ -125,16 +130,22 @@ def take_back(share: GitShare) -> list[str]:
 
 
 def _take_objects(share: GitShare) -> list[str]:
+    """Copy the run's loose objects that hash to their names, and its packs git reads
+    whole. Only plain files are read: a symlink the agent left (to /dev/zero, to a
+    secret) is never followed by the engine."""
     notes: list[str] = []
     real = share.common / "objects"
     bad = 0
     for folder in sorted(share.objects.glob("[0-9a-f][0-9a-f]")):
+        if not _plain(folder, stat.S_ISDIR):
+            bad += 1
+            continue
         for path in folder.iterdir():
             name = folder.name + path.name
             target = real / folder.name / path.name
-            if target.exists():
+            if not OBJECT_NAME.fullmatch(name) or target.exists():
                 continue
-            if not _sound_object(path, name):
+            if not _plain(path, stat.S_ISREG) or not _sound_object(path, name):
                 bad += 1
                 continue
             target.parent.mkdir(exist_ok=True)
@@ -143,12 +154,23 @@ def _take_objects(share: GitShare) -> list[str]:
             os.replace(temporary, target)
     if bad:
         notes.append(f"sandbox: {bad} object(s) whose content did not match their name dropped")
-    for pack in sorted((share.objects / "pack").glob("*.pack")):
+    packs = share.objects / "pack"
+    for pack in sorted(packs.glob("*.pack") if _plain(packs, stat.S_ISDIR) else []):
+        if not _plain(pack, stat.S_ISREG):
+            continue
         try:
             _take_pack(pack, real / "pack")
         except (GitError, OSError) as exc:
             notes.append(f"sandbox: the pack {pack.name} it made was not taken: {exc}")
     return notes
+
+
+def _plain(path: Path, kind: Callable[[int], bool]) -> bool:
+    """Whether `path` itself (not what a symlink leads to) is of this kind."""
+    try:
+        return kind(path.lstat().st_mode)
+    except OSError:
+        return False
 
 
 def _take_pack(pack: Path, into: Path) -> None:
@@ -169,36 +191,59 @@ def _take_pack(pack: Path, into: Path) -> None:
 
 
 def _sound_object(path: Path, name: str) -> bool:
-    """Whether the loose object file at `path` holds the object `name` (its SHA-1)."""
+    """Whether the loose object file at `path` holds the object `name` (its SHA-1),
+    read and inflated a piece at a time (a small file may inflate to gigabytes)."""
+    digest = hashlib.sha1(usedforsecurity=False)
+    inflater = zlib.decompressobj()
     try:
-        data = zlib.decompress(path.read_bytes())
+        with path.open("rb") as stream:
+            while chunk := stream.read(READ_BYTES):
+                while chunk:
+                    digest.update(inflater.decompress(chunk, READ_BYTES))
+                    chunk = inflater.unconsumed_tail
+            digest.update(inflater.flush())
     except (OSError, zlib.error):
         return False
-    return hashlib.sha1(data, usedforsecurity=False).hexdigest() == name
+    return inflater.eof and digest.hexdigest() == name
 
 
 def _take_branch(share: GitShare) -> list[str]:
+    """Move the task's branch to the commit the agent left in its private ref, if the
+    repository has it; name every other ref it changed (dropped)."""
     notes: list[str] = []
     leaf = share.branch.rsplit("/", 1)[-1]
-    private = share.refs / leaf
-    tip = ""
-    with contextlib.suppress(OSError):
-        tip = private.read_text().strip()
+    tip = _ref_text(share.refs / leaf)
     ref = f"refs/heads/{share.branch}"
     if tip and tip != share.branch_tip:
         try:
+            if not COMMIT_NAME.fullmatch(tip):
+                raise GitError("its ref does not name a commit", 0, "", "")
             run_git(share.common, "cat-file", "-e", f"{tip}^{{commit}}")
             run_git(share.common, "update-ref", ref, tip, share.branch_tip)
         except GitError as exc:
-            notes.append(f"sandbox: {share.branch} was not moved to {tip[:10]}: {exc}")
-    for path in sorted(share.refs.rglob("*")):
-        name = path.relative_to(share.refs).as_posix()
-        if path.is_file() and name != leaf and not name.endswith(".lock"):
+            notes.append(f"sandbox: {share.branch} was not moved as the agent left it: {exc}")
+    for folder, _dirs, files in os.walk(share.refs):  # symlinks to folders not followed
+        for file in files:
+            path = Path(folder) / file
+            name = path.relative_to(share.refs).as_posix()
+            if name == leaf or name.endswith(".lock"):
+                continue
             real = share.common / share.ref_dir / name
-            before = real.read_text().strip() if real.is_file() else ""
-            if path.read_text().strip() != before:
+            if _ref_text(path) != _ref_text(real):
                 notes.append(
                     f"sandbox: the agent moved {share.ref_dir}/{name}, which is not its "
                     "branch: dropped"
                 )
     return notes
+
+
+def _ref_text(path: Path) -> str:
+    """What a loose ref file says (a plain file only, its first line, 100 bytes at most);
+    "" for anything else."""
+    if not _plain(path, stat.S_ISREG):
+        return ""
+    try:
+        with path.open("rb") as stream:
+            return stream.read(100).decode("ascii", "replace").split("\n", 1)[0].strip()
+    except OSError:
+        return ""
