@@ -16,11 +16,13 @@ from typing import Any
 import pytest
 
 from seedbed.agents.base import RunRequest
+from seedbed.agents.cli.adapter import cli_sandbox
 from seedbed.agents.cli.aider import (
     FLAGS,
     HISTORY_SESSION,
     NO_KEY,
     OFFLINE_ENV,
+    STATE_VARIABLE,
     AiderAdapter,
     AiderParser,
     state_dir,
@@ -39,6 +41,9 @@ from seedbed.domain.events import (
     UsageEvent,
 )
 from seedbed.domain.models import AgentKind, AgentProfile, RunKind
+from seedbed.sandbox.bwrap import bwrap_argv, sandbox_environment, sandbox_support
+from seedbed.sandbox.plan import Bind, SandboxPlan
+from seedbed.sandbox.programs import install_roots
 from tests.cli_tools import cli_binary
 from tests.conftest import SeedbedCli, git
 from tests.keyring_backends import FileStore
@@ -215,6 +220,14 @@ def test_the_message_is_never_in_argv(message: str) -> None:
     spec = prepare(req=request(follow_up=message), session_id=HISTORY_SESSION)
     assert spec.stdin == message.encode()
     assert message not in spec.argv and all(len(arg) < 4096 for arg in spec.argv)
+
+
+def test_in_a_sandbox_it_writes_its_state_dir_and_its_own_dir_in_the_home() -> None:
+    env = prepare().env
+    assert env[STATE_VARIABLE] == str(STATE)
+    adapter = AiderAdapter()
+    assert adapter.sandbox_dirs({**env, "HOME": "/home/me"}) == [STATE, Path("/home/me/.aider")]
+    assert adapter.sandbox_env(env) == {}
 
 
 def test_a_permission_mode_is_refused() -> None:
@@ -743,3 +756,65 @@ def test_a_missing_aider_says_how_to_install_it(
     assert (shown["state"], shown["phase"]) == ("awaiting_review", "agent_failed")
     assert "Aider is not installed" in shown["error"]
     assert "uv tool install aider-chat" in shown["error"]
+
+
+def test_the_pinned_cli_runs_in_a_sandbox_that_hides_its_venv_and_its_base_python(
+    tmp_path: Path,
+) -> None:
+    """Its venv and the Python it was made from (pyenv's, in the home, say) are bound
+    back read-only, each from where it is."""
+    if not sandbox_support().works:
+        pytest.skip(f"no sandbox here: {sandbox_support().problem}")
+    binary = cli_binary("aider")
+    venv = binary.resolve().parent.parent
+    base = Path(os.path.realpath(venv / "bin" / "python")).parent.parent
+    assert install_roots(str(binary)) == [venv, base]
+    plan = SandboxPlan(
+        cwd=tmp_path,
+        hidden=[Path.home(), venv.parent, base.parent],
+        binds=[Bind(source=tmp_path, target=tmp_path, writable=True)],
+    )
+    env = {**os.environ, "HOME": str(Path.home())}
+    plan = cli_sandbox(plan, AiderAdapter(), str(binary), env)
+    argv = bwrap_argv(sandbox_support().bwrap, plan, [str(binary), "--version"])
+    ran = subprocess.run(argv, env=sandbox_environment(env, plan), capture_output=True, text=True)
+    assert (ran.returncode, ran.stdout.strip()) == (0, "aider 0.86.2"), ran.stderr
+    bare = plan.model_copy(update={"binds": plan.binds[:1]})
+    argv = bwrap_argv(sandbox_support().bwrap, bare, [str(binary), "--version"])
+    assert subprocess.run(argv, capture_output=True).returncode != 0  # hidden indeed
+
+
+def test_aider_works_in_a_sandbox_with_the_model_network(
+    seedbed: SeedbedCli, project: str, model_server: ModelServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """It reaches the model server through the proxy, writes its worktree, its state dir
+    beside it and ~/.aider, each run; nothing it did was refused."""
+    if not sandbox_support().works:
+        pytest.skip(f"no sandbox here: {sandbox_support().problem}")
+    monkeypatch.setenv("OPENAI_API_KEY", KEY)
+    aider_profile(seedbed, model_server, "--sandbox", "--network", "model")
+    model_server.script(WRITE_FILE)
+
+    shown = run_task(seedbed)
+
+    assert (shown["state"], shown["phase"]) == ("awaiting_review", "ready"), shown["error"]
+    worktree = Path(shown["worktree"])
+    assert (worktree / "hello.txt").read_text() == "hello\n"
+    assert_no_aider_files(worktree, seedbed.ok("task", "diff", str(shown["id"])).out)
+    assert (state_dir(worktree) / ".aider.tags.cache.v4").is_dir()
+    assert (Path.home() / ".aider" / "analytics.json").is_file()
+    events = seedbed.log_events(shown["id"])
+    notes = [e["message"] for e in events if e["kind"] == "status"]
+    assert any(note.startswith("sandbox: network model") for note in notes), notes
+    assert not [note for note in notes if note.startswith("sandbox: refused")]
+    assert model_server.posts[0].headers["authorization"] == f"Bearer {KEY}"
+
+    # The follow-up restores the history the first run wrote in the state dir.
+    model_server.script(answer(SAY_TWICE), answer(SAY_TWICE))
+    seedbed.ok("task", "request-changes", str(shown["id"]), "--message", "Say it twice.")
+    seedbed.ok("run", "--until-idle")
+    shown = seedbed.show(shown["id"])
+    assert (shown["state"], shown["phase"]) == ("awaiting_review", "ready"), shown["error"]
+    assert (worktree / "hello.txt").read_text() == "hello\nhello\n"
+    said = [m["content"].strip() for m in model_server.posts[1].body["messages"]]
+    assert "Write hello.txt" in said

@@ -29,6 +29,7 @@ from seedbed.domain.events import (
     UsageEvent,
 )
 from seedbed.domain.models import AgentKind, AgentProfile, RunKind
+from seedbed.sandbox.bwrap import sandbox_support
 from seedbed.store import Store
 from tests.cli_tools import cli_binary
 from tests.conftest import SeedbedCli
@@ -531,3 +532,61 @@ def test_a_missing_opencode_says_how_to_install_it(
     assert (shown["state"], shown["phase"]) == ("awaiting_review", "agent_failed")
     assert "OpenCode is not installed" in shown["error"]
     assert "npm install -g opencode-ai" in shown["error"]
+
+
+def test_in_a_sandbox_it_writes_its_data_config_and_state_dirs(tmp_path: Path) -> None:
+    adapter = OpenCodeAdapter()
+    home = {"HOME": "/home/me"}
+    assert adapter.sandbox_dirs(home) == [
+        Path("/home/me/.local/share/opencode"),
+        Path("/home/me/.config/opencode"),
+        Path("/home/me/.local/state/opencode"),
+    ]
+    xdg = {**home, "XDG_DATA_HOME": "/d", "XDG_CONFIG_HOME": "/c", "XDG_STATE_HOME": "/s"}
+    assert adapter.sandbox_dirs(xdg) == [
+        Path("/d/opencode"),
+        Path("/c/opencode"),
+        Path("/s/opencode"),
+    ]
+
+
+def test_opencode_works_in_a_sandbox_with_the_model_network(
+    seedbed: SeedbedCli, project: str, model_server: ModelServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """It reaches the model server through the proxy, writes its worktree, and its bash
+    cannot write the home; its session is kept for the follow-up. The one thing refused
+    is its plugin SDK's npm install, which a run does not wait for."""
+    if not sandbox_support().works:
+        pytest.skip(f"no sandbox here: {sandbox_support().problem}")
+    monkeypatch.setenv("LOCAL_API_KEY", KEY)
+    opencode_profile(seedbed, model_server, "--sandbox", "--network", "model")
+    escaped = Path.home() / "escaped.txt"
+    write = {"filePath": "hello.txt", "content": "hello\n"}
+    bash = {"command": f"echo out > {escaped}; echo tried", "description": "home"}
+    model_server.script(
+        answer(tool_calls=[("call_1", "write", write)], usage=(1200, 40)),
+        answer(tool_calls=[("call_2", "bash", bash)], usage=(1300, 20)),
+        answer("Done.", usage=(1500, 12)),
+    )
+
+    shown = run_task(seedbed)
+
+    assert (shown["state"], shown["phase"]) == ("awaiting_review", "ready"), shown["error"]
+    worktree = Path(shown["worktree"])
+    assert (worktree / "hello.txt").read_text() == "hello\n"
+    assert not escaped.exists()
+    events = seedbed.log_events(shown["id"])
+    notes = [e["message"] for e in events if e["kind"] == "status"]
+    assert any(note.startswith("sandbox: network model") for note in notes), notes
+    refused = [note.split(" (")[0] for note in notes if note.startswith("sandbox: refused")]
+    assert refused in ([], ["sandbox: refused connect to registry.npmjs.org:443"]), refused
+    results = [e for e in events if e["kind"] == "tool_result"]
+    assert "Read-only file system" in results[1]["output"], results
+    assert model_server.posts[0].headers["authorization"] == f"Bearer {KEY}"
+
+    model_server.script(answer("Still here.", usage=(1700, 8)))
+    seedbed.ok("task", "request-changes", str(shown["id"]), "--message", "Anything else?")
+    seedbed.ok("run", "--until-idle")
+    shown = seedbed.show(shown["id"])
+    assert shown["phase"] == "ready", shown["error"]
+    assert "Create hello.txt saying hello." in json.dumps(model_server.posts[3].body["messages"])

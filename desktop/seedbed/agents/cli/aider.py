@@ -57,6 +57,12 @@ against tests/model_server.py (recordings in tests/agents/cli/recordings/aider):
   A history too long for the model is summarised by Aider first (one more call).
 - Permission modes: Aider has none to choose (edits are applied, commands never run);
   a profile that sets one is refused.
+- In a sandbox (the home hidden, the worktree's parent with it): Aider writes its
+  task's state dir (named to `sandbox_dirs` by SEEDBED_AIDER_STATE) and ~/.aider/ (its
+  analytics id, installs.json, caches), so both are bound writable; litellm's
+  tokenizers come with it, the rest (tree-sitter, Python caches) goes to the sandbox's
+  private XDG_CACHE_HOME. The home's ~/.aider.conf.yml and ~/.env are not seen there
+  (a profile can add them: `--sandbox-path ~/.aider.conf.yml`).
 
 Against a local Chat Completions server a run makes one streaming
 `POST /v1/chat/completions` per model call (no stream usage asked for: Aider counts the
@@ -71,6 +77,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from pathlib import Path
 
 from seedbed.agents.base import RunRequest
@@ -96,6 +103,8 @@ HISTORY_SESSION = "chat-history"
 # litellm refuses an OpenAI-compatible call without a key, which a local server may not
 # need: such a server gets this stand-in when no key was found.
 NO_KEY = "seedbed-no-key"
+# The task's state dir, in the run's environment: what a sandbox must let Aider write.
+STATE_VARIABLE = "SEEDBED_AIDER_STATE"
 FLAGS = [
     "--yes-always",
     "--no-pretty",
@@ -205,6 +214,7 @@ class AiderAdapter(CliAdapter):
         run_env = dict(env)
         run_env.update(OFFLINE_ENV)
         run_env.update(identity_env(env))
+        run_env[STATE_VARIABLE] = str(state)
         if profile.base_url and not run_env.get(self.key_env):
             run_env[self.key_env] = NO_KEY
         return ProcessSpec(
@@ -218,6 +228,15 @@ class AiderAdapter(CliAdapter):
 
     def parser(self) -> AiderParser:
         return AiderParser()
+
+    def sandbox_dirs(self, env: Mapping[str, str]) -> list[Path]:
+        """The task's state dir (next to the worktree, so hidden with the data dir) and
+        ~/.aider/, Aider's own (it reads its analytics opt-out there too)."""
+        home = Path(env.get("HOME") or Path.home())
+        dirs = [home / ".aider"]
+        if env.get(STATE_VARIABLE):
+            dirs.insert(0, Path(env[STATE_VARIABLE]))
+        return dirs
 
 
 def state_dir(worktree: Path) -> Path:

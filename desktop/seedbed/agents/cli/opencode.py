@@ -47,6 +47,13 @@ tests/model_server.py:
   calls, apart from what 1.18.33 does at every start with no switch to stop it: an npm
   install of its plugin SDK (@opencode-ai/plugin) into its own config directory, in the
   background: the run does not wait for it (offline it never completes).
+- In a sandbox (the home hidden and read-only): its data (sessions, database, snapshot
+  repository, logs), config (where that plugin SDK goes) and state directories are
+  bound writable (`sandbox_dirs`); its cache (models catalog, provider packages it
+  installs) is the sandbox's private XDG_CACHE_HOME. With network `model` the plugin
+  SDK's install is refused by the proxy (said once in the run's log: registry.npmjs.org)
+  and the run goes on without it; a provider whose SDK OpenCode does not bundle, which
+  it would install from npm at first use, cannot be installed there.
 
 A model call that fails with a 5xx is retried with growing delays and without a word on
 stdout, and so is a server that never answers: the profile's idle timeout ends such a
@@ -60,6 +67,8 @@ an idle timeout must be well above that.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from seedbed import secrets
@@ -211,6 +220,24 @@ class OpenCodeAdapter(CliAdapter):
 
     def parser(self) -> OpenCodeParser:
         return OpenCodeParser()
+
+    def sandbox_dirs(self, env: Mapping[str, str]) -> list[Path]:
+        """Its data (sessions, its database, snapshots, logs), config (where it installs
+        its plugin SDK) and state directories, as it finds them (XDG, else the home's)."""
+        return own_dirs(env)
+
+
+def own_dirs(env: Mapping[str, str]) -> list[Path]:
+    """OpenCode's `opencode` directories under XDG_DATA_HOME, XDG_CONFIG_HOME and
+    XDG_STATE_HOME (their usual places in the home when unset); its cache goes to the
+    sandbox's own XDG_CACHE_HOME."""
+    home = Path(env.get("HOME") or Path.home())
+    places = (
+        ("XDG_DATA_HOME", ".local/share"),
+        ("XDG_CONFIG_HOME", ".config"),
+        ("XDG_STATE_HOME", ".local/state"),
+    )
+    return [Path(env.get(name) or home / default) / "opencode" for name, default in places]
 
 
 def provider_of(model: str) -> str:
