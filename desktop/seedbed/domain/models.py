@@ -205,7 +205,13 @@ _PROCESSES = (AgentKind.COMMAND, *CLI_KINDS)
 _MODELS = (AgentKind.BUILTIN, *CLI_KINDS)
 _ACCOUNTED = (AgentKind.BUILTIN, AgentKind.AIDER)
 # The kinds whose processes Seedbed can sandbox so far.
-_SANDBOXED = (AgentKind.COMMAND, AgentKind.BUILTIN, AgentKind.CLAUDE_CODE)
+_SANDBOXED = (
+    AgentKind.COMMAND,
+    AgentKind.BUILTIN,
+    AgentKind.CLAUDE_CODE,
+    AgentKind.AIDER,
+    AgentKind.OPENCODE,
+)
 
 
 class AgentProfile(Model):
