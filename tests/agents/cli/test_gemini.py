@@ -28,6 +28,7 @@ from seedbed.domain.events import (
     UsageEvent,
 )
 from seedbed.domain.models import AgentKind, AgentProfile, RunKind
+from seedbed.sandbox.bwrap import sandbox_support
 from seedbed.store import Store
 from tests.cli_tools import cli_binary
 from tests.conftest import SeedbedCli
@@ -532,3 +533,40 @@ def test_a_missing_gemini_says_how_to_install_it(
     assert (shown["state"], shown["phase"]) == ("awaiting_review", "agent_failed")
     assert "Gemini CLI is not installed" in shown["error"]
     assert "npm install -g @google/gemini-cli" in shown["error"]
+
+
+def test_gemini_works_in_a_sandbox_with_the_model_network(
+    seedbed: SeedbedCli,
+    project: str,
+    model_server: ModelServer,
+    file_keyring: FileStore,
+    isolated_home: Path,
+) -> None:
+    """Its edits and its shell run in Seedbed's sandbox: it reaches the model server
+    through the proxy, writes its worktree, and a shell command cannot write the home."""
+    if not sandbox_support().works:
+        pytest.skip(f"no sandbox here: {sandbox_support().problem}")
+    user_settings(isolated_home)
+    seedbed.ok("key", "set", "gemini", input=KEY)
+    gemini_profile(seedbed, "--base-url", model_server.url, "--key-name", "gemini",
+                   "--sandbox", "--network", "model")  # fmt: skip
+    escaped = isolated_home / "escaped.txt"
+    shell = {"command": f"echo out > {escaped}; echo tried"}
+    model_server.script(
+        gemini_answer(calls=[("write_file", {"file_path": "hello.txt", "content": "hello\n"})]),
+        gemini_answer(calls=[("run_shell_command", shell)]),
+        gemini_answer(["Done."]),
+    )
+
+    shown = run_task(seedbed)
+
+    assert (shown["state"], shown["phase"]) == ("awaiting_review", "ready"), shown["error"]
+    assert (Path(shown["worktree"]) / "hello.txt").read_text() == "hello\n"
+    assert not escaped.exists()
+    assert len(model_server.posts) == 3
+    events = seedbed.log_events(shown["id"])
+    assert any(
+        e["kind"] == "status" and e["message"].startswith("sandbox: network model") for e in events
+    )
+    command = [e for e in events if e["kind"] == "tool_result"][1]
+    assert "Read-only file system" in command["output"], command
