@@ -29,6 +29,7 @@ from seedbed.domain.events import (
     UsageEvent,
 )
 from seedbed.domain.models import AgentKind, AgentProfile, RunKind
+from seedbed.sandbox.bwrap import sandbox_support
 from tests.cli_tools import cli_binary, path_without, system_bwrap
 from tests.conftest import SeedbedCli
 from tests.keyring_backends import FileStore
@@ -657,3 +658,42 @@ def test_a_planner_or_reviewer_runs_in_the_read_only_sandbox() -> None:
         req = request(follow_up="Plan this task.").model_copy(update={"kind": kind})
         argv = prepare(profile(permission_mode="danger-full-access"), req).argv
         assert argv[len(BASE) : len(BASE) + 2] == ["--sandbox", "read-only"], kind
+
+
+def test_codex_works_in_a_sandbox_with_the_model_network(
+    seedbed: SeedbedCli,
+    project: str,
+    model_server: ModelServer,
+    file_keyring: FileStore,
+) -> None:
+    """Its edits and its commands run in Seedbed's sandbox: it reaches the model server
+    through the proxy, writes its worktree, and a command cannot write the home."""
+    if not sandbox_support().works:
+        pytest.skip(f"no sandbox here: {sandbox_support().problem}")
+    seedbed.ok("key", "set", "openai", input=KEY)
+    codex_profile(seedbed, model_server, "--key-name", "openai", "--sandbox", "--network", "model")
+    escaped = Path.home() / "escaped.txt"
+    model_server.script(
+        answer(
+            tool_calls=[("call_1", "exec_command", {"cmd": f"apply_patch <<'EOF'\n{PATCH}EOF\n"})],
+            usage=(1200, 40),
+        ),
+        answer(
+            tool_calls=[("call_2", "exec_command", {"cmd": f"echo out > {escaped}; echo tried"})],
+            usage=(1300, 20),
+        ),
+        answer("Done.", usage=(1500, 12)),
+    )
+
+    shown = run_task(seedbed)
+
+    assert (shown["state"], shown["phase"]) == ("awaiting_review", "ready"), shown["error"]
+    assert (Path(shown["worktree"]) / "hello.txt").read_text() == "hello\n"
+    assert not escaped.exists()
+    assert len(model_server.posts) == 3
+    events = seedbed.log_events(shown["id"])
+    assert any(
+        e["kind"] == "status" and e["message"].startswith("sandbox: network model") for e in events
+    )
+    command = [e for e in events if e["kind"] == "tool_result"][1]
+    assert "Read-only file system" in command["output"], command
