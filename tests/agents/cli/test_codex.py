@@ -7,6 +7,7 @@ import asyncio
 import json
 import os
 import shutil
+import tempfile
 import time
 import tomllib
 from pathlib import Path
@@ -697,3 +698,35 @@ def test_codex_works_in_a_sandbox_with_the_model_network(
     )
     command = [e for e in events if e["kind"] == "tool_result"][1]
     assert "Read-only file system" in command["output"], command
+
+
+def test_a_read_only_codex_keeps_its_own_sandbox_inside_seedbeds(
+    seedbed: SeedbedCli,
+    project: str,
+    model_server: ModelServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Seedbed's sandbox lets every run write its worktree: a read-only Codex (a planner,
+    a reviewer, a read-only profile) is kept from it by its own sandbox, nested in ours.
+    Its home must not be under the sandbox's /tmp for that (codex_sandbox.py)."""
+    if not sandbox_support().works:
+        pytest.skip(f"no sandbox here: {sandbox_support().problem}")
+    system_bwrap()
+    monkeypatch.setenv("OPENAI_API_KEY", KEY)
+    with tempfile.TemporaryDirectory(dir="/var/tmp") as home:  # not under /tmp
+        monkeypatch.setenv("CODEX_HOME", home)
+        codex_profile(seedbed, model_server, "--permission-mode", "read-only",
+                      "--sandbox", "--network", "model")  # fmt: skip
+        model_server.script(
+            answer(tool_calls=[("call_1", "exec_command", {"cmd": "echo hi > hello.txt"})]),
+            answer("Could not write it."),
+        )
+        shown = run_task(seedbed)
+        assert Path(home, "sessions").is_dir()  # its home, written from inside
+
+    assert (shown["state"], shown["phase"]) == ("awaiting_review", "ready"), shown["error"]
+    assert not (Path(shown["worktree"]) / "hello.txt").exists()
+    # What the command's refusal told the model (Codex 0.171 prints no item for it).
+    inputs = model_server.posts[1].body["input"]
+    [output] = [i["output"] for i in inputs if i.get("type") == "function_call_output"]
+    assert "hello.txt: Read-only file system" in output, output
