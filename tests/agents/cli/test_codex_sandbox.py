@@ -11,7 +11,7 @@ from seedbed.agents.base import RunRequest
 from seedbed.agents.cli.codex import CodexAdapter
 from seedbed.agents.cli.codex_sandbox import codex_home, helper_problem, sandbox_problem
 from seedbed.domain.errors import UserError
-from seedbed.domain.models import AgentKind, AgentProfile, RunKind
+from seedbed.domain.models import AgentKind, AgentProfile, RunKind, SandboxNetwork
 from seedbed.sandbox.plan import SandboxPlan
 
 BWRAP = "/usr/bin/bwrap"
@@ -109,9 +109,11 @@ def test_prepare_refuses_only_a_sandboxed_run(
 # In Seedbed's sandbox (docs/decisions.md): Codex's own sandbox is off, but for read-only.
 
 
-def boxed(kind: RunKind = RunKind.IMPLEMENT) -> RunRequest:
+def boxed(
+    kind: RunKind = RunKind.IMPLEMENT, network: SandboxNetwork = SandboxNetwork.MODEL
+) -> RunRequest:
     worktree = Path("/work/trees/1-t")
-    plan = SandboxPlan(cwd=worktree, env={"TMPDIR": "/tmp"})
+    plan = SandboxPlan(cwd=worktree, env={"TMPDIR": "/tmp"}, network=network)
     return run_request(kind).model_copy(update={"sandbox": plan})
 
 
@@ -157,3 +159,21 @@ def test_its_home_is_its_own_writable_directory_in_a_sandbox() -> None:
     assert adapter.sandbox_dirs(given) == [Path("/srv/codex")]
     assert adapter.sandbox_env(given) == {"CODEX_HOME": "/srv/codex"}
     assert (adapter.sandbox_dirs({}), adapter.sandbox_env({})) == ([], {})
+
+
+@pytest.mark.parametrize(
+    ("network", "off"),
+    [(SandboxNetwork.MODEL, True), (SandboxNetwork.NONE, True), (SandboxNetwork.FULL, False)],
+)
+def test_its_usage_metrics_are_off_where_they_could_not_get_out(
+    network: SandboxNetwork, off: bool
+) -> None:
+    profile = AgentProfile(name="c", kind=AgentKind.CODEX)
+    env = {"HOME": "/home/u"}
+    argv = CodexAdapter().prepare(profile, boxed(network=network), "/bin/codex", env, "").argv
+    assert ("analytics.enabled=false" in argv) is off
+    assert argv[argv.index("--cd") - 2 : argv.index("--cd")] == (
+        ["-c", "analytics.enabled=false"] if off else ["--sandbox", "danger-full-access"]
+    )
+    unboxed = CodexAdapter().prepare(profile, run_request(RunKind.IMPLEMENT), "/bin/codex", env, "")
+    assert "analytics.enabled=false" not in unboxed.argv

@@ -25,7 +25,8 @@ The command line (every flag checked against `codex exec --help` and
   when its home is under the temporary directory: such a run is refused before it
   starts, with the reason (codex_sandbox.py). In Seedbed's sandbox Codex's own is off
   (`workspace-write` becomes `danger-full-access`: ours does its job) but for
-  `read-only`, which nests in ours (docs/decisions.md).
+  `read-only`, which nests in ours (docs/decisions.md); without the full network its
+  usage metrics are off (`-c analytics.enabled=false`), as they could not get out.
 - A profile's base URL becomes a model provider of our own, given only as `-c`
   overrides (the user's `~/.codex/config.toml` is never touched): Codex speaks only the
   Responses API (`wire_api = "responses"`) and ignores OPENAI_BASE_URL. The key reaches
@@ -70,7 +71,7 @@ from seedbed.domain.events import (
     ToolResultEvent,
     UsageEvent,
 )
-from seedbed.domain.models import AgentKind, AgentProfile, RunKind
+from seedbed.domain.models import AgentKind, AgentProfile, RunKind, SandboxNetwork
 
 PROVIDER = "seedbed"
 DEFAULT_SANDBOX = "workspace-write"
@@ -137,6 +138,9 @@ class CodexAdapter(CliAdapter):
         if profile.base_url:
             with_key = self.key_env in env or not is_local(profile.base_url)
             argv += provider_args(profile.base_url, self.key_env if with_key else "")
+        if request.sandbox is not None and request.sandbox.network is not SandboxNetwork.FULL:
+            # Its usage metrics (ab.chatgpt.com) could not get out: not even tried.
+            argv += ["-c", "analytics.enabled=false"]
         argv += ["--cd", str(request.worktree), *profile.extra_args]
         if resume:
             argv += ["resume", resume]
