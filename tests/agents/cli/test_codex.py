@@ -732,3 +732,21 @@ def test_a_read_only_codex_keeps_its_own_sandbox_inside_seedbeds(
     inputs = model_server.posts[1].body["input"]
     [output] = [i["output"] for i in inputs if i.get("type") == "function_call_output"]
     assert "hello.txt: Read-only file system" in output, output
+
+
+def test_a_sandboxed_codex_resumes_its_session_for_a_follow_up(
+    seedbed: SeedbedCli, project: str, model_server: ModelServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its sessions are kept in its home, which the sandbox lets it write."""
+    if not sandbox_support().works:
+        pytest.skip(f"no sandbox here: {sandbox_support().problem}")
+    monkeypatch.setenv("OPENAI_API_KEY", KEY)
+    codex_profile(seedbed, model_server, "--sandbox", "--network", "model")
+
+    shown, _events = follow_up(seedbed, model_server)
+
+    assert [r["status"] for r in shown["runs"]] == ["succeeded", "succeeded"], shown["error"]
+    assert (Path(shown["worktree"]) / "hello.txt").read_text() == "hello\nagain\n"
+    resumed = json.dumps(model_server.posts[3].body["input"])
+    assert "Done: hello.txt says hello." in resumed and "Add a line" in resumed
+    assert list((Path.home() / ".codex" / "sessions").rglob("*.jsonl"))

@@ -570,3 +570,30 @@ def test_gemini_works_in_a_sandbox_with_the_model_network(
     )
     command = [e for e in events if e["kind"] == "tool_result"][1]
     assert "Read-only file system" in command["output"], command
+
+
+def test_a_sandboxed_gemini_resumes_its_session_for_a_follow_up(
+    seedbed: SeedbedCli,
+    project: str,
+    model_server: ModelServer,
+    monkeypatch: pytest.MonkeyPatch,
+    isolated_home: Path,
+) -> None:
+    """Its sessions are kept in ~/.gemini, which the sandbox lets it write."""
+    if not sandbox_support().works:
+        pytest.skip(f"no sandbox here: {sandbox_support().problem}")
+    user_settings(isolated_home)
+    monkeypatch.setenv("GEMINI_API_KEY", KEY)
+    gemini_profile(seedbed, "--base-url", model_server.url, "--sandbox", "--network", "model")
+    model_server.script(gemini_answer(["Hello there."]))
+    shown = run_task(seedbed)
+    assert shown["phase"] == "ready", shown["error"]
+
+    model_server.script(gemini_answer(["Still here."]))
+    seedbed.ok("task", "request-changes", str(shown["id"]), "--message", "Say it again")
+    seedbed.ok("run", "--until-idle")
+
+    shown = seedbed.show(shown["id"])
+    assert [r["status"] for r in shown["runs"]] == ["succeeded", "succeeded"], shown["error"]
+    resumed = json.dumps(model_server.posts[1].body["contents"])
+    assert "Create hello.txt saying hello." in resumed and "Hello there." in resumed
