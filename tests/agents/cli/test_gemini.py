@@ -201,6 +201,14 @@ def test_any_prompt_goes_on_stdin_never_in_argv(tmp_path: Path) -> None:
     assert all(len(arg) < 100 for arg in spec.argv)
 
 
+def test_in_a_sandbox_its_dot_gemini_is_its_own_writable_directory() -> None:
+    adapter = GeminiAdapter()
+    assert adapter.sandbox_dirs({"HOME": "/home/u"}) == [Path("/home/u/.gemini")]
+    given = {"HOME": "/home/u", "GEMINI_CLI_HOME": "/srv/g"}  # it stands for the home
+    assert adapter.sandbox_dirs(given) == [Path("/srv/g/.gemini")]
+    assert (adapter.sandbox_dirs({}), adapter.sandbox_env({"HOME": "/home/u"})) == ([], {})
+
+
 def test_every_flag_prepare_uses_is_in_the_real_clis_help(tmp_path: Path) -> None:
     binary = cli_binary("gemini")
     help_text = subprocess.run(
