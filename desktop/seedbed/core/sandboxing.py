@@ -39,7 +39,7 @@ from seedbed.sandbox.proxy import FilteringProxy
 from seedbed.store import Store
 
 DEFAULT_VARIABLE = "SEEDBED_SANDBOX_DEFAULT"  # off: new profiles are not sandboxed
-SANDBOX_KINDS_NOTE = "every kind but Codex and Gemini CLI so far"
+SANDBOX_KINDS_NOTE = "every kind of agent"
 DEFAULT_PORTS = {"http": 80, "https": 443}
 
 

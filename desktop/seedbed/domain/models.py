@@ -204,14 +204,8 @@ _ALL = tuple(AgentKind)
 _PROCESSES = (AgentKind.COMMAND, *CLI_KINDS)
 _MODELS = (AgentKind.BUILTIN, *CLI_KINDS)
 _ACCOUNTED = (AgentKind.BUILTIN, AgentKind.AIDER)
-# The kinds whose processes Seedbed can sandbox so far.
-_SANDBOXED = (
-    AgentKind.COMMAND,
-    AgentKind.BUILTIN,
-    AgentKind.CLAUDE_CODE,
-    AgentKind.AIDER,
-    AgentKind.OPENCODE,
-)
+# The kinds whose processes Seedbed can sandbox.
+_SANDBOXED = tuple(AgentKind)  # every kind runs in it
 
 
 class AgentProfile(Model):

@@ -7,6 +7,7 @@ import asyncio
 import json
 import os
 import shutil
+import tempfile
 import time
 import tomllib
 from pathlib import Path
@@ -29,6 +30,7 @@ from seedbed.domain.events import (
     UsageEvent,
 )
 from seedbed.domain.models import AgentKind, AgentProfile, RunKind
+from seedbed.sandbox.bwrap import sandbox_support
 from tests.cli_tools import cli_binary, path_without, system_bwrap
 from tests.conftest import SeedbedCli
 from tests.keyring_backends import FileStore
@@ -657,3 +659,94 @@ def test_a_planner_or_reviewer_runs_in_the_read_only_sandbox() -> None:
         req = request(follow_up="Plan this task.").model_copy(update={"kind": kind})
         argv = prepare(profile(permission_mode="danger-full-access"), req).argv
         assert argv[len(BASE) : len(BASE) + 2] == ["--sandbox", "read-only"], kind
+
+
+def test_codex_works_in_a_sandbox_with_the_model_network(
+    seedbed: SeedbedCli,
+    project: str,
+    model_server: ModelServer,
+    file_keyring: FileStore,
+) -> None:
+    """Its edits and its commands run in Seedbed's sandbox: it reaches the model server
+    through the proxy, writes its worktree, and a command cannot write the home."""
+    if not sandbox_support().works:
+        pytest.skip(f"no sandbox here: {sandbox_support().problem}")
+    seedbed.ok("key", "set", "openai", input=KEY)
+    codex_profile(seedbed, model_server, "--key-name", "openai", "--sandbox", "--network", "model")
+    escaped = Path.home() / "escaped.txt"
+    model_server.script(
+        answer(
+            tool_calls=[("call_1", "exec_command", {"cmd": f"apply_patch <<'EOF'\n{PATCH}EOF\n"})],
+            usage=(1200, 40),
+        ),
+        answer(
+            tool_calls=[("call_2", "exec_command", {"cmd": f"echo out > {escaped}; echo tried"})],
+            usage=(1300, 20),
+        ),
+        answer("Done.", usage=(1500, 12)),
+    )
+
+    shown = run_task(seedbed)
+
+    assert (shown["state"], shown["phase"]) == ("awaiting_review", "ready"), shown["error"]
+    assert (Path(shown["worktree"]) / "hello.txt").read_text() == "hello\n"
+    assert not escaped.exists()
+    assert len(model_server.posts) == 3
+    events = seedbed.log_events(shown["id"])
+    assert any(
+        e["kind"] == "status" and e["message"].startswith("sandbox: network model") for e in events
+    )
+    command = [e for e in events if e["kind"] == "tool_result"][1]
+    assert "Read-only file system" in command["output"], command
+    # Its usage metrics are off: not even tried.
+    assert not [e for e in events if "refused connect to ab.chatgpt.com" in e.get("message", "")]
+
+
+def test_a_read_only_codex_keeps_its_own_sandbox_inside_seedbeds(
+    seedbed: SeedbedCli,
+    project: str,
+    model_server: ModelServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Seedbed's sandbox lets every run write its worktree: a read-only Codex (a planner,
+    a reviewer, a read-only profile) is kept from it by its own sandbox, nested in ours.
+    Its home must not be under the sandbox's /tmp for that (codex_sandbox.py)."""
+    if not sandbox_support().works:
+        pytest.skip(f"no sandbox here: {sandbox_support().problem}")
+    system_bwrap()
+    monkeypatch.setenv("OPENAI_API_KEY", KEY)
+    with tempfile.TemporaryDirectory(dir="/var/tmp") as home:  # not under /tmp
+        monkeypatch.setenv("CODEX_HOME", home)
+        codex_profile(seedbed, model_server, "--permission-mode", "read-only",
+                      "--sandbox", "--network", "model")  # fmt: skip
+        model_server.script(
+            answer(tool_calls=[("call_1", "exec_command", {"cmd": "echo hi > hello.txt"})]),
+            answer("Could not write it."),
+        )
+        shown = run_task(seedbed)
+        assert Path(home, "sessions").is_dir()  # its home, written from inside
+
+    assert (shown["state"], shown["phase"]) == ("awaiting_review", "ready"), shown["error"]
+    assert not (Path(shown["worktree"]) / "hello.txt").exists()
+    # What the command's refusal told the model (Codex 0.171 prints no item for it).
+    inputs = model_server.posts[1].body["input"]
+    [output] = [i["output"] for i in inputs if i.get("type") == "function_call_output"]
+    assert "hello.txt: Read-only file system" in output, output
+
+
+def test_a_sandboxed_codex_resumes_its_session_for_a_follow_up(
+    seedbed: SeedbedCli, project: str, model_server: ModelServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its sessions are kept in its home, which the sandbox lets it write."""
+    if not sandbox_support().works:
+        pytest.skip(f"no sandbox here: {sandbox_support().problem}")
+    monkeypatch.setenv("OPENAI_API_KEY", KEY)
+    codex_profile(seedbed, model_server, "--sandbox", "--network", "model")
+
+    shown, _events = follow_up(seedbed, model_server)
+
+    assert [r["status"] for r in shown["runs"]] == ["succeeded", "succeeded"], shown["error"]
+    assert (Path(shown["worktree"]) / "hello.txt").read_text() == "hello\nagain\n"
+    resumed = json.dumps(model_server.posts[3].body["input"])
+    assert "Done: hello.txt says hello." in resumed and "Add a line" in resumed
+    assert list((Path.home() / ".codex" / "sessions").rglob("*.jsonl"))

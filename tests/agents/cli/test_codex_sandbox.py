@@ -11,7 +11,8 @@ from seedbed.agents.base import RunRequest
 from seedbed.agents.cli.codex import CodexAdapter
 from seedbed.agents.cli.codex_sandbox import codex_home, helper_problem, sandbox_problem
 from seedbed.domain.errors import UserError
-from seedbed.domain.models import AgentKind, AgentProfile, RunKind
+from seedbed.domain.models import AgentKind, AgentProfile, RunKind, SandboxNetwork
+from seedbed.sandbox.plan import SandboxPlan
 
 BWRAP = "/usr/bin/bwrap"
 
@@ -103,3 +104,76 @@ def test_prepare_refuses_only_a_sandboxed_run(
             prepare()
     else:
         prepare()
+
+
+# In Seedbed's sandbox (docs/decisions.md): Codex's own sandbox is off, but for read-only.
+
+
+def boxed(
+    kind: RunKind = RunKind.IMPLEMENT, network: SandboxNetwork = SandboxNetwork.MODEL
+) -> RunRequest:
+    worktree = Path("/work/trees/1-t")
+    plan = SandboxPlan(cwd=worktree, env={"TMPDIR": "/tmp"}, network=network)
+    return run_request(kind).model_copy(update={"sandbox": plan})
+
+
+@pytest.mark.parametrize(
+    ("mode", "kind", "flags"),
+    [
+        ("", RunKind.IMPLEMENT, ["--sandbox", "danger-full-access"]),
+        ("workspace-write", RunKind.IMPLEMENT, ["--sandbox", "danger-full-access"]),
+        ("danger-full-access", RunKind.IMPLEMENT, ["--sandbox", "danger-full-access"]),
+        ("bypass", RunKind.IMPLEMENT, ["--dangerously-bypass-approvals-and-sandbox"]),
+        ("read-only", RunKind.IMPLEMENT, ["--sandbox", "read-only"]),  # nested in ours
+        ("danger-full-access", RunKind.REVIEW, ["--sandbox", "read-only"]),
+    ],
+)
+def test_in_seedbeds_sandbox_codex_s_own_is_off_but_for_read_only(
+    mode: str, kind: RunKind, flags: list[str]
+) -> None:
+    profile = AgentProfile(name="c", kind=AgentKind.CODEX, permission_mode=mode)
+    env = {"HOME": "/home/u", "PATH": "/usr/bin:/bin"}
+    argv = CodexAdapter().prepare(profile, boxed(kind), "/bin/codex", env, "").argv
+    assert argv[6 : 6 + len(flags)] == flags
+
+
+def test_in_seedbeds_sandbox_the_temporary_directory_is_the_sandbox_s(tmp_path: Path) -> None:
+    """Inside, TMPDIR is the sandbox's /tmp: a read-only run with its home under /tmp is
+    refused even when the engine's TMPDIR is elsewhere; one outside it is not."""
+    program = fake_bwrap(tmp_path / "bin")
+    profile = AgentProfile(name="c", kind=AgentKind.CODEX, permission_mode="read-only")
+    env = {"HOME": "/tmp/h", "TMPDIR": "/var/scratch", "PATH": str(program.parent)}
+    adapter = CodexAdapter()
+    adapter.prepare(profile, run_request(RunKind.IMPLEMENT), "/bin/codex", env, "")
+    with pytest.raises(UserError, match="under the temporary directory /tmp"):
+        adapter.prepare(profile, boxed(), "/bin/codex", env, "")
+    adapter.prepare(profile, boxed(), "/bin/codex", {**env, "HOME": "/home/u"}, "")
+
+
+def test_its_home_is_its_own_writable_directory_in_a_sandbox() -> None:
+    adapter = CodexAdapter()
+    env = {"HOME": "/home/u"}
+    assert adapter.sandbox_dirs(env) == [Path("/home/u/.codex")]
+    assert adapter.sandbox_env(env) == {"CODEX_HOME": "/home/u/.codex"}
+    given = {**env, "CODEX_HOME": "/srv/codex"}
+    assert adapter.sandbox_dirs(given) == [Path("/srv/codex")]
+    assert adapter.sandbox_env(given) == {"CODEX_HOME": "/srv/codex"}
+    assert (adapter.sandbox_dirs({}), adapter.sandbox_env({})) == ([], {})
+
+
+@pytest.mark.parametrize(
+    ("network", "off"),
+    [(SandboxNetwork.MODEL, True), (SandboxNetwork.NONE, True), (SandboxNetwork.FULL, False)],
+)
+def test_its_usage_metrics_are_off_where_they_could_not_get_out(
+    network: SandboxNetwork, off: bool
+) -> None:
+    profile = AgentProfile(name="c", kind=AgentKind.CODEX)
+    env = {"HOME": "/home/u"}
+    argv = CodexAdapter().prepare(profile, boxed(network=network), "/bin/codex", env, "").argv
+    assert ("analytics.enabled=false" in argv) is off
+    assert argv[argv.index("--cd") - 2 : argv.index("--cd")] == (
+        ["-c", "analytics.enabled=false"] if off else ["--sandbox", "danger-full-access"]
+    )
+    unboxed = CodexAdapter().prepare(profile, run_request(RunKind.IMPLEMENT), "/bin/codex", env, "")
+    assert "analytics.enabled=false" not in unboxed.argv

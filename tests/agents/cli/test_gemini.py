@@ -28,6 +28,7 @@ from seedbed.domain.events import (
     UsageEvent,
 )
 from seedbed.domain.models import AgentKind, AgentProfile, RunKind
+from seedbed.sandbox.bwrap import sandbox_support
 from seedbed.store import Store
 from tests.cli_tools import cli_binary
 from tests.conftest import SeedbedCli
@@ -198,6 +199,14 @@ def test_any_prompt_goes_on_stdin_never_in_argv(tmp_path: Path) -> None:
     spec = GeminiAdapter().prepare(profile(), request(tmp_path, prompt=prompt), "gemini", {}, "")
     assert spec.stdin is not None and prompt.encode() in spec.stdin
     assert all(len(arg) < 100 for arg in spec.argv)
+
+
+def test_in_a_sandbox_its_dot_gemini_is_its_own_writable_directory() -> None:
+    adapter = GeminiAdapter()
+    assert adapter.sandbox_dirs({"HOME": "/home/u"}) == [Path("/home/u/.gemini")]
+    given = {"HOME": "/home/u", "GEMINI_CLI_HOME": "/srv/g"}  # it stands for the home
+    assert adapter.sandbox_dirs(given) == [Path("/srv/g/.gemini")]
+    assert (adapter.sandbox_dirs({}), adapter.sandbox_env({"HOME": "/home/u"})) == ([], {})
 
 
 def test_every_flag_prepare_uses_is_in_the_real_clis_help(tmp_path: Path) -> None:
@@ -532,3 +541,67 @@ def test_a_missing_gemini_says_how_to_install_it(
     assert (shown["state"], shown["phase"]) == ("awaiting_review", "agent_failed")
     assert "Gemini CLI is not installed" in shown["error"]
     assert "npm install -g @google/gemini-cli" in shown["error"]
+
+
+def test_gemini_works_in_a_sandbox_with_the_model_network(
+    seedbed: SeedbedCli,
+    project: str,
+    model_server: ModelServer,
+    file_keyring: FileStore,
+    isolated_home: Path,
+) -> None:
+    """Its edits and its shell run in Seedbed's sandbox: it reaches the model server
+    through the proxy, writes its worktree, and a shell command cannot write the home."""
+    if not sandbox_support().works:
+        pytest.skip(f"no sandbox here: {sandbox_support().problem}")
+    user_settings(isolated_home)
+    seedbed.ok("key", "set", "gemini", input=KEY)
+    gemini_profile(seedbed, "--base-url", model_server.url, "--key-name", "gemini",
+                   "--sandbox", "--network", "model")  # fmt: skip
+    escaped = isolated_home / "escaped.txt"
+    shell = {"command": f"echo out > {escaped}; echo tried"}
+    model_server.script(
+        gemini_answer(calls=[("write_file", {"file_path": "hello.txt", "content": "hello\n"})]),
+        gemini_answer(calls=[("run_shell_command", shell)]),
+        gemini_answer(["Done."]),
+    )
+
+    shown = run_task(seedbed)
+
+    assert (shown["state"], shown["phase"]) == ("awaiting_review", "ready"), shown["error"]
+    assert (Path(shown["worktree"]) / "hello.txt").read_text() == "hello\n"
+    assert not escaped.exists()
+    assert len(model_server.posts) == 3
+    events = seedbed.log_events(shown["id"])
+    assert any(
+        e["kind"] == "status" and e["message"].startswith("sandbox: network model") for e in events
+    )
+    command = [e for e in events if e["kind"] == "tool_result"][1]
+    assert "Read-only file system" in command["output"], command
+
+
+def test_a_sandboxed_gemini_resumes_its_session_for_a_follow_up(
+    seedbed: SeedbedCli,
+    project: str,
+    model_server: ModelServer,
+    monkeypatch: pytest.MonkeyPatch,
+    isolated_home: Path,
+) -> None:
+    """Its sessions are kept in ~/.gemini, which the sandbox lets it write."""
+    if not sandbox_support().works:
+        pytest.skip(f"no sandbox here: {sandbox_support().problem}")
+    user_settings(isolated_home)
+    monkeypatch.setenv("GEMINI_API_KEY", KEY)
+    gemini_profile(seedbed, "--base-url", model_server.url, "--sandbox", "--network", "model")
+    model_server.script(gemini_answer(["Hello there."]))
+    shown = run_task(seedbed)
+    assert shown["phase"] == "ready", shown["error"]
+
+    model_server.script(gemini_answer(["Still here."]))
+    seedbed.ok("task", "request-changes", str(shown["id"]), "--message", "Say it again")
+    seedbed.ok("run", "--until-idle")
+
+    shown = seedbed.show(shown["id"])
+    assert [r["status"] for r in shown["runs"]] == ["succeeded", "succeeded"], shown["error"]
+    resumed = json.dumps(model_server.posts[1].body["contents"])
+    assert "Create hello.txt saying hello." in resumed and "Hello there." in resumed

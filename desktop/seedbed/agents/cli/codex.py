@@ -23,7 +23,10 @@ The command line (every flag checked against `codex exec --help` and
   for approval (it sets `AskForApproval::Never` for headless runs), so nothing waits for
   a human. With a `bwrap` on its PATH Codex's sandbox needs a helper it will not set up
   when its home is under the temporary directory: such a run is refused before it
-  starts, with the reason (codex_sandbox.py).
+  starts, with the reason (codex_sandbox.py). In Seedbed's sandbox Codex's own is off
+  (`workspace-write` becomes `danger-full-access`: ours does its job) but for
+  `read-only`, which nests in ours (docs/decisions.md); without the full network its
+  usage metrics are off (`-c analytics.enabled=false`), as they could not get out.
 - A profile's base URL becomes a model provider of our own, given only as `-c`
   overrides (the user's `~/.codex/config.toml` is never touched): Codex speaks only the
   Responses API (`wire_api = "responses"`) and ignores OPENAI_BASE_URL. The key reaches
@@ -37,10 +40,10 @@ The command line (every flag checked against `codex exec --help` and
 
 CODEX_HOME stays where the user has it: Codex keeps its sessions (needed to resume),
 logs and caches there, as it does when the user runs it, and the user's login lives
-there too. Tests give Codex a temporary HOME instead, and a TMPDIR that HOME is not in
-(a user's home is not in /tmp), or with bubblewrap installed its sandbox cannot start.
-`prepare` is pure but for one look at the disk: whether there is a `bwrap` on the PATH
-Codex gets.
+there too; in Seedbed's sandbox, which hides the home, it is bound writable. Tests give
+Codex a temporary HOME instead, and a TMPDIR that HOME is not in (a user's home is not in
+/tmp), or with bubblewrap installed its sandbox cannot start. `prepare` is pure but for
+one look at the disk: whether there is a `bwrap` on the PATH Codex gets.
 """
 
 from __future__ import annotations
@@ -48,11 +51,12 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from pathlib import Path
 
 from seedbed.agents.base import RunRequest
 from seedbed.agents.cli.adapter import CliAdapter, StreamParser
-from seedbed.agents.cli.codex_sandbox import sandbox_problem
+from seedbed.agents.cli.codex_sandbox import codex_home, sandbox_problem
 from seedbed.agents.process import ProcessSpec
 from seedbed.agents.urls import is_local
 from seedbed.domain.errors import UserError
@@ -67,7 +71,7 @@ from seedbed.domain.events import (
     ToolResultEvent,
     UsageEvent,
 )
-from seedbed.domain.models import AgentKind, AgentProfile, RunKind
+from seedbed.domain.models import AgentKind, AgentProfile, RunKind, SandboxNetwork
 
 PROVIDER = "seedbed"
 DEFAULT_SANDBOX = "workspace-write"
@@ -93,6 +97,15 @@ class CodexAdapter(CliAdapter):
     # resume`: 0.47 is the oldest release known to print these; 0.171 is the one tested.
     min_version = (0, 47, 0)
 
+    def sandbox_dirs(self, env: Mapping[str, str]) -> list[Path]:
+        """Its home (CODEX_HOME, else ~/.codex): its login, config, sessions and logs."""
+        home = codex_home(env)
+        return [home] if home is not None else []
+
+    def sandbox_env(self, env: Mapping[str, str]) -> dict[str, str]:
+        home = codex_home(env)
+        return {"CODEX_HOME": str(home)} if home is not None else {}
+
     def prepare(
         self,
         profile: AgentProfile,
@@ -110,7 +123,14 @@ class CodexAdapter(CliAdapter):
         # A planner or reviewer reads: Codex's read-only sandbox, whatever the profile says.
         judging = request.kind in (RunKind.PLAN, RunKind.REVIEW)
         sandbox = ["--sandbox", "read-only"] if judging else sandbox_args(profile.permission_mode)
-        if sandbox[-1] in ("read-only", "workspace-write") and (problem := sandbox_problem(env)):
+        seen = env
+        if request.sandbox is not None:
+            # In Seedbed's sandbox, which already does what workspace-write would, Codex's
+            # own is off; read-only runs nested in ours (docs/decisions.md).
+            seen = {**env, **request.sandbox.env}
+            if sandbox[-1] == "workspace-write":
+                sandbox = ["--sandbox", "danger-full-access"]
+        if sandbox[-1] in ("read-only", "workspace-write") and (problem := sandbox_problem(seen)):
             raise UserError(problem)
         argv += sandbox
         if profile.model:
@@ -118,6 +138,9 @@ class CodexAdapter(CliAdapter):
         if profile.base_url:
             with_key = self.key_env in env or not is_local(profile.base_url)
             argv += provider_args(profile.base_url, self.key_env if with_key else "")
+        if request.sandbox is not None and request.sandbox.network is not SandboxNetwork.FULL:
+            # Its usage metrics (ab.chatgpt.com) could not get out: not even tried.
+            argv += ["-c", "analytics.enabled=false"]
         argv += ["--cd", str(request.worktree), *profile.extra_args]
         if resume:
             argv += ["resume", resume]

@@ -19,10 +19,11 @@ which every path starts with: Codex 0.171 then refuses whatever its home.
 from __future__ import annotations
 
 import shutil
+from collections.abc import Mapping
 from pathlib import Path
 
 
-def codex_home(env: dict[str, str]) -> Path | None:
+def codex_home(env: Mapping[str, str]) -> Path | None:
     """The directory Codex keeps its state in, for this environment."""
     if env.get("CODEX_HOME"):
         return Path(env["CODEX_HOME"])

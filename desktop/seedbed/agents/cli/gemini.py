@@ -34,7 +34,9 @@ of 0.61.0, and by running it against a local server speaking the Gemini API:
   user's Gemini settings select `security.auth.selectedType: "gemini-api-key"`.
   Headless runs make no update check (that lives in the interactive UI only). Usage
   statistics (`privacy.usageStatisticsEnabled`) can only be turned off in a settings
-  file, and Seedbed never writes the user's: they stay as the user set them.
+  file, and Seedbed never writes the user's: they stay as the user set them. In
+  Seedbed's sandbox, which hides the home, ~/.gemini (settings, sessions) is bound
+  writable.
 
 Against a local Gemini API server, with `--model` given, a run makes one
 `POST /v1beta/models/MODEL:streamGenerateContent?alt=sse` per turn and nothing else
@@ -47,7 +49,9 @@ before its first line (more on a busy machine): an idle timeout must be well abo
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from seedbed.agents.base import RunRequest
@@ -100,6 +104,12 @@ class GeminiAdapter(CliAdapter):
     # stream-json came in 0.11; --skip-trust is what the trust error of 0.41 asks for
     # (and older versions fail on an unknown option). Tested with 0.61.0.
     min_version = (0, 41, 0)
+
+    def sandbox_dirs(self, env: Mapping[str, str]) -> list[Path]:
+        """Its settings (the user's auth choice among them), sessions and logs: ~/.gemini,
+        where GEMINI_CLI_HOME, if set, stands for the home."""
+        home = env.get("GEMINI_CLI_HOME") or env.get("HOME")
+        return [Path(home) / ".gemini"] if home else []
 
     def prepare(
         self,
