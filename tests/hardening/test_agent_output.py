@@ -410,8 +410,9 @@ def test_the_readme_does_not_call_run_command_confined() -> None:
     section = " ".join(section[: section.index("\n### ")].split())
     assert "`run_command`) confined to that worktree" not in section
     assert "the five file tools are confined to the worktree" in section
-    assert "`run_command` is not" in section
-    # Its environment holds no key, but it can read the engine's: only the sandbox closes it.
+    # run_command is confined by the sandbox, and only by it: without, it runs as you and
+    # can read the engine's environment (tests/sandbox/test_escapes.py tries both).
+    assert "with the profile's sandbox on (`--sandbox`" in section
+    assert "without it, it runs as you" in section
     assert "does not get is the way to your keys" not in section
     assert "`/proc/<engine pid>/environ`" in section
-    assert "stays open until Seedbed runs commands in a sandbox" in section

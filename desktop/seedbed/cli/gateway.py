@@ -42,6 +42,7 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 WAIT_NOTE_S = 10.0  # how often a waiting verb says it still waits
+READS = "reads."  # the verbs that only read the store: safe to read here too
 
 
 def say(line: str) -> None:
@@ -106,6 +107,12 @@ class Gateway:
                 every=WAIT_NOTE_S,
             )
         except EngineStopped as exc:
+            if name.startswith(READS) and self.forwarded is None:
+                # An engine that ended (idle, stopped) between two reads of a command
+                # that follows a run: what it read, this process reads as well.
+                self._engine = None
+                engine.close()
+                return verb(self.context, *args, **kwargs)
             raise UserError(
                 f"{exc}: {name} may not have been done "
                 "(`seedbed engine start` starts the engine again)"

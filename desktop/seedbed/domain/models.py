@@ -354,9 +354,9 @@ class AgentProfile(Model):
     )
     sandbox: bool = Field(
         False,
-        description="command and builtin: run the agent's commands in a sandbox (bubblewrap): "
-        "its worktree writable, the system read-only, the home, other worktrees and the "
-        "main checkout hidden.",
+        description="run the agent (and its tasks' setup and checks) in a sandbox "
+        "(bubblewrap): its worktree writable, the system read-only, the home, other "
+        "worktrees and the main checkout hidden.",
         json_schema_extra=_kinds(*_SANDBOXED),
     )
     network: SandboxNetwork = Field(
