@@ -19,6 +19,7 @@ from seedbed.sandbox.gitshare import GitShare, worktree_git_dirs
 from seedbed.sandbox.plan import Bind, SandboxPlan
 from seedbed.sandbox.programs import program_binds
 from seedbed.sandbox.relay import PROXY_PORT
+from seedbed.vcs.runner import commit_identity
 
 # Set to the relay's port inside: most HTTP clients (curl, pip, npm, Python's, Node's
 # undici with its env proxy, Rust's reqwest) read one of these.
@@ -73,6 +74,9 @@ def run_plan(
     loopback addresses (a local model server) it reaches as if they were its own."""
     binds: list[Bind] = []
     env = {"TMPDIR": "/tmp", "XDG_CACHE_HOME": "/tmp/.cache"}
+    # The home's git config is hidden with the home: an agent that commits does so as the
+    # identity the user configured for this repository (as Seedbed's own commits do).
+    env |= commit_identity(repo)
     if share is not None:
         binds += share.binds()
         env |= share.env()
