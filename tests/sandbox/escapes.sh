@@ -11,6 +11,9 @@ try engine_environment sh -c 'cat /proc/*/environ 2>/dev/null | tr "\0" "\n" | g
 try provider_key sh -c 'env | grep -q OPENAI_API_KEY'
 try dbus sh -c 'test -n "$DBUS_SESSION_BUS_ADDRESS" || python3 -c "import socket,sys; s=socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])" "$BUS_SOCKET"'
 try other_server python3 -c "import urllib.request,sys; urllib.request.urlopen(sys.argv[1], timeout=3)" "$OTHER_SERVER"
+try gitfile sh -c 'echo "gitdir: /tmp/elsewhere/.git" > .git'
+try commondir sh -c 'echo /tmp/elsewhere > "$(git rev-parse --absolute-git-dir)/commondir"'
+try worktree_config sh -c 'printf "[core]\n\tfsmonitor = touch /tmp/x\n" >> "$(git rev-parse --absolute-git-dir)/config.worktree"'
 touch "$HOME/said-so"
 setsid sh -c 'sleep 300; :' "left-behind-$TOKEN" > /dev/null 2>&1 &
 echo works > made.txt

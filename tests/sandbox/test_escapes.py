@@ -37,6 +37,9 @@ NAMES = [
     "provider_key",
     "dbus",
     "other_server",
+    "gitfile",  # would lead the engine's own git (outside) to a repository of its making
+    "commondir",
+    "worktree_config",
 ]
 
 

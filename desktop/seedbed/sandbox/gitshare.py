@@ -17,6 +17,7 @@ it changed is named in the notes and dropped.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
@@ -89,7 +90,11 @@ def worktree_git_dirs(worktree: Path, repo: Path) -> tuple[Path, Path]:
     common = run_git(worktree, "rev-parse", "--path-format=absolute", "--git-common-dir")
     expected = run_git(repo, "rev-parse", "--path-format=absolute", "--git-common-dir")
     found, wanted = Path(common.strip()).resolve(), Path(expected.strip()).resolve()
-    if found != wanted or own.parent != wanted / "worktrees":
+    back = ""
+    with contextlib.suppress(OSError):
+        back = (own / "gitdir").read_text().strip()
+    links_back = back and Path(back).resolve() == (worktree / ".git").resolve()
+    if found != wanted or own.parent != wanted / "worktrees" or not links_back:
         raise OperationError(
             f"the worktree {worktree} is no longer a git worktree of {repo} (its .git leads "
             f"to {own}): no sandbox is made from it; the work is left there"

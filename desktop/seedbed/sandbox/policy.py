@@ -77,13 +77,14 @@ def run_plan(
     # The home's git config is hidden with the home: an agent that commits does so as the
     # identity the user configured for this repository (as Seedbed's own commits do).
     env |= commit_identity(repo)
+    own, common = worktree_git_dirs(worktree, repo)
     if share is not None:
         binds += share.binds()
         env |= share.env()
     else:
-        _own, common = worktree_git_dirs(worktree, repo)
         binds.append(Bind(source=common, target=common))
     binds.append(Bind(source=worktree, target=worktree, writable=True))
+    binds += git_links(worktree, own)
     binds += extra_binds(paths or [])
     hidden = hidden_places(data_dir, repo)
     relay: list[Bind] = []
@@ -102,6 +103,19 @@ def run_plan(
         relay_binds=relay,
         env=env,
     )
+
+
+def git_links(worktree: Path, own: Path) -> list[Bind]:
+    """Read-only, over the writable worktree and its own git dir: what tells git where a
+    worktree's repository and config are (`.git`, `commondir`, `gitdir`,
+    `config.worktree`). Written by an agent, they would lead the engine's own git (its
+    live diff, its commit, outside the sandbox) to a repository and config the agent made,
+    and to a program it names (core.fsmonitor)."""
+    config = own / "config.worktree"
+    if not config.exists():
+        config.touch()  # git reads it only with extensions.worktreeConfig: kept empty
+    pieces = [worktree / ".git", own / "commondir", own / "gitdir", config]
+    return [Bind(source=path, target=path) for path in pieces if path.exists()]
 
 
 def relay_binds(hidden: list[Path]) -> list[Bind]:
