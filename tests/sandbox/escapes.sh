@@ -14,6 +14,7 @@ try other_server python3 -c "import urllib.request,sys; urllib.request.urlopen(s
 try gitfile sh -c 'echo "gitdir: /tmp/elsewhere/.git" > .git'
 try commondir sh -c 'echo /tmp/elsewhere > "$(git rev-parse --absolute-git-dir)/commondir"'
 try worktree_config sh -c 'printf "[core]\n\tfsmonitor = touch /tmp/x\n" >> "$(git rev-parse --absolute-git-dir)/config.worktree"'
+try host_socket python3 -c "import socket,sys; s=socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])" "$HOST_SOCKET"
 touch "$HOME/said-so"
 setsid sh -c 'sleep 300; :' "left-behind-$TOKEN" > /dev/null 2>&1 &
 echo works > made.txt

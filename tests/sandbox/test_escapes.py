@@ -40,6 +40,7 @@ NAMES = [
     "gitfile",  # would lead the engine's own git (outside) to a repository of its making
     "commondir",
     "worktree_config",
+    "host_socket",  # a system socket under /var/tmp or /run (docker's, the system bus)
 ]
 
 
@@ -54,6 +55,18 @@ def processes_saying(word: str) -> list[int]:
             except OSError:
                 continue
     return found
+
+
+@pytest.fixture
+def host_socket() -> Iterator[Path]:
+    """A listening Unix socket where system sockets live (as docker's does in /run)."""
+    path = Path("/var/tmp") / f"seedbed-test-{secrets.token_hex(6)}.sock"
+    listener = socket.socket(socket.AF_UNIX)
+    listener.bind(str(path))
+    listener.listen()
+    yield path
+    listener.close()
+    path.unlink(missing_ok=True)
 
 
 @pytest.fixture
@@ -77,6 +90,7 @@ def test_a_sandboxed_agent_escapes_nothing_and_still_commits(
     monkeypatch: pytest.MonkeyPatch,
     other_server: str,
     bus_socket: Path,
+    host_socket: Path,
     model_server: ModelServer,
     file_keyring: FileStore,
     kind: str,
@@ -103,6 +117,7 @@ def test_a_sandboxed_agent_escapes_nothing_and_still_commits(
         "MAIN_CHECKOUT": str(repo),
         "REMOTE": str(remote),
         "BUS_SOCKET": str(bus_socket),
+        "HOST_SOCKET": str(host_socket),
         "OTHER_SERVER": other_server,
         "TOKEN": token,
     }.items():

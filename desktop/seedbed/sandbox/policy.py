@@ -43,11 +43,17 @@ def extra_binds(paths: list[str]) -> list[Bind]:
     return binds
 
 
+# Where the system's Unix sockets live (a read-only mount does not keep a process from
+# connecting to one): docker's, the system bus, snapd's, cups'.
+SOCKET_PLACES = (Path("/run"), Path("/var/run"), Path("/var/tmp"))
+
+
 def hidden_places(data_dir: Path, repo: Path) -> list[Path]:
     """The directories the sandbox sees empty (and read-only)."""
     places = [Path.home(), data_dir, repo]
     runtime = os.environ.get("XDG_RUNTIME_DIR") or f"/run/user/{os.getuid()}"
     places.append(Path(runtime))
+    places += [place for place in SOCKET_PLACES if place.is_dir() and not place.is_symlink()]
     seen: list[Path] = []
     for place in places:
         place = place.absolute()
@@ -88,6 +94,10 @@ def run_plan(
     binds += extra_binds(paths or [])
     hidden = hidden_places(data_dir, repo)
     relay: list[Bind] = []
+    if network is SandboxNetwork.FULL:  # its name servers, where /run holds the file
+        resolver = Path("/etc/resolv.conf").resolve()
+        if resolver.is_file() and any(resolver.is_relative_to(h) for h in hidden):
+            binds.append(Bind(source=resolver, target=resolver))
     if network is SandboxNetwork.MODEL:
         relay = relay_binds(hidden)
         env |= dict.fromkeys(PROXY_VARIABLES, f"http://127.0.0.1:{PROXY_PORT}")
