@@ -138,7 +138,9 @@ def agent_sandbox(
     model = model_host(profile)
     hosts = [*([model] if model else []), *profile.allowed_hosts, *project.allowed_hosts]
     plan = _plan(task.worktree, data_dir, project, profile.network, share, paths, hosts)
-    return plan, share
+    # An agent CLI's own directories of the home, kept apart for this profile's runs.
+    homes = data_dir / "sandbox" / "homes" / f"profile-{profile.id}"
+    return plan.model_copy(update={"homes": homes}), share
 
 
 def command_sandbox(

@@ -59,3 +59,9 @@ class SandboxPlan(BaseModel):
     env: dict[str, str] = Field(
         default_factory=dict, description="Set inside, over the process's own."
     )
+    homes: Path | None = Field(
+        None,
+        description="Where an agent CLI's own directories of the home are kept for the "
+        "sandbox (Seedbed's, apart from the user's: what runs there never writes the "
+        "user's own config).",
+    )

@@ -788,7 +788,7 @@ def test_aider_works_in_a_sandbox_with_the_model_network(
     seedbed: SeedbedCli, project: str, model_server: ModelServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """It reaches the model server through the proxy, writes its worktree, its state dir
-    beside it and ~/.aider, each run; nothing it did was refused."""
+    beside it and its ~/.aider (Seedbed's copy), each run; nothing it did was refused."""
     if not sandbox_support().works:
         pytest.skip(f"no sandbox here: {sandbox_support().problem}")
     monkeypatch.setenv("OPENAI_API_KEY", KEY)
@@ -802,7 +802,10 @@ def test_aider_works_in_a_sandbox_with_the_model_network(
     assert (worktree / "hello.txt").read_text() == "hello\n"
     assert_no_aider_files(worktree, seedbed.ok("task", "diff", str(shown["id"])).out)
     assert (state_dir(worktree) / ".aider.tags.cache.v4").is_dir()
-    assert (Path.home() / ".aider" / "analytics.json").is_file()
+    # Its ~/.aider in the sandbox is Seedbed's copy for the profile, never the user's own.
+    homes = seedbed.data_dir / "sandbox" / "homes"
+    assert [p.relative_to(homes) for p in homes.glob("*/.aider/analytics.json")]
+    assert not (Path.home() / ".aider").exists()
     events = seedbed.log_events(shown["id"])
     notes = [e["message"] for e in events if e["kind"] == "status"]
     assert any(note.startswith("sandbox: network model") for note in notes), notes

@@ -569,6 +569,16 @@ def test_claude_code_works_in_a_sandbox_with_the_model_network(
     claude_profile(seedbed, "--base-url", model_server.url, "--key-name", "anthropic",
                    "--sandbox", "--network", "model")  # fmt: skip
     escaped = Path.home() / "escaped.txt"
+    # A hook planted in its settings would run, unsandboxed, at the user's next start.
+    settings = Path.home() / ".claude" / "settings.json"
+    settings.parent.mkdir()
+    settings.write_text('{"theme": "mine"}\n')
+    (settings.parent / "user-only.txt").write_text("the user's\n")
+    # What it sees as ~/.claude is Seedbed's copy for the profile (#1).
+    private = seedbed.data_dir / "sandbox" / "homes" / "profile-1" / ".claude"
+    private.mkdir(parents=True)
+    (private / "marker.txt").write_text("seedbed's copy\n")
+    look = f"cat {settings.parent}/marker.txt; cat {settings.parent}/user-only.txt"
     model_server.script(
         anthropic_answer(
             tool_calls=[("toolu_1", "Write", {"file_path": "hello.txt", "content": "hello\n"})],
@@ -577,6 +587,10 @@ def test_claude_code_works_in_a_sandbox_with_the_model_network(
         anthropic_answer(
             tool_calls=[("toolu_2", "Bash", {"command": f"echo out > {escaped}; env"})],
             usage=(1300, 20),
+        ),
+        anthropic_answer(
+            tool_calls=[("toolu_3", "Bash", {"command": look})],
+            usage=(1400, 20),
         ),
         anthropic_answer("Done.", usage=(1500, 12)),
     )
@@ -594,3 +608,9 @@ def test_claude_code_works_in_a_sandbox_with_the_model_network(
     assert "Read-only file system" in bash["output"], bash
     assert "HTTPS_PROXY=http://127.0.0.1:3128" in bash["output"]  # its only way out
     assert "OPENAI_API_KEY" not in bash["output"]  # another provider's key stays out
+    # Its ~/.claude is Seedbed's copy, the user's settings copied in (and nothing else of
+    # theirs): a hook it wrote there would never run in the user's own Claude Code.
+    looked = [e for e in events if e["kind"] == "tool_result"][2]["output"]
+    assert "seedbed's copy" in looked and "the user's" not in looked, looked
+    assert (private / "settings.json").read_text() == '{"theme": "mine"}\n'
+    assert settings.read_text() == '{"theme": "mine"}\n'

@@ -737,7 +737,7 @@ def test_a_read_only_codex_keeps_its_own_sandbox_inside_seedbeds(
 def test_a_sandboxed_codex_resumes_its_session_for_a_follow_up(
     seedbed: SeedbedCli, project: str, model_server: ModelServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Its sessions are kept in its home, which the sandbox lets it write."""
+    """Its sessions are kept in its home, Seedbed's copy the sandbox lets it write."""
     if not sandbox_support().works:
         pytest.skip(f"no sandbox here: {sandbox_support().problem}")
     monkeypatch.setenv("OPENAI_API_KEY", KEY)
@@ -749,4 +749,7 @@ def test_a_sandboxed_codex_resumes_its_session_for_a_follow_up(
     assert (Path(shown["worktree"]) / "hello.txt").read_text() == "hello\nagain\n"
     resumed = json.dumps(model_server.posts[3].body["input"])
     assert "Done: hello.txt says hello." in resumed and "Add a line" in resumed
-    assert list((Path.home() / ".codex" / "sessions").rglob("*.jsonl"))
+    # In Seedbed's copy of its home for the profile: the user's own is never written.
+    homes = seedbed.data_dir / "sandbox" / "homes"
+    assert list(homes.glob("*/.codex/sessions/**/*.jsonl"))
+    assert not (Path.home() / ".codex" / "sessions").exists()

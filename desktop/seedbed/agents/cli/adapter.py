@@ -120,19 +120,36 @@ class CliAdapter(ABC):
         """In a sandbox: variables that point it at those directories."""
         return {}
 
+    # The files of those directories copied in from the user's at each sandboxed start
+    # (its login, its settings): the user's own win over what a run left there.
+    sandbox_seed: tuple[str, ...] = ()
+
+
+def seed(user: Path, private: Path, names: tuple[str, ...]) -> None:
+    """Copy the user's files `names` (plain files only) from `user` into `private`."""
+    private.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        found = user / name
+        if found.is_file() and not found.is_symlink():
+            shutil.copyfile(found, private / name)
+
 
 def cli_sandbox(
     plan: SandboxPlan, adapter: CliAdapter, binary: str, env: Mapping[str, str]
 ) -> SandboxPlan:
     """The run's sandbox with what this CLI needs: its install (and its interpreter's)
     read-only, its own directories writable."""
-    own = adapter.sandbox_dirs(env)
-    for directory in own:
-        directory.mkdir(parents=True, exist_ok=True)
-    binds = [
-        *program_binds([binary], plan.hidden),
-        *(Bind(source=path, target=path, writable=True) for path in own),
-    ]
+    binds = program_binds([binary], plan.hidden)
+    home = Path(env.get("HOME") or Path.home())
+    for directory in adapter.sandbox_dirs(env):
+        source = directory
+        if plan.homes is not None and directory.is_relative_to(home):
+            # Not the user's own: a run that wrote a hook or a plugin into it would run
+            # that, unsandboxed, the next time the user starts the CLI.
+            source = plan.homes / directory.relative_to(home)
+            seed(directory, source, adapter.sandbox_seed)
+        source.mkdir(parents=True, exist_ok=True)
+        binds.append(Bind(source=source, target=directory, writable=True))
     return plan.model_copy(
         update={"binds": [*plan.binds, *binds], "env": {**plan.env, **adapter.sandbox_env(env)}}
     )
