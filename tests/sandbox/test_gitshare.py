@@ -3,6 +3,7 @@ an earlier run pointed elsewhere, and taken back with only what is sound."""
 
 from __future__ import annotations
 
+import os
 import zlib
 from pathlib import Path
 
@@ -68,6 +69,9 @@ def test_symlinks_the_agent_leaves_are_never_followed(
     (share.objects / "ab").mkdir()
     (share.objects / "ab" / ("d" * 38)).symlink_to("/dev/zero")
     (share.objects / "cd").symlink_to(tmp_path)
+    (share.objects / "ef").mkdir()
+    os.mkfifo(share.objects / "ef" / ("f" * 38))  # read, it would wait for a writer
+    os.mkfifo(share.refs / "3-other")
 
     notes = take_back(share)
 

@@ -22,6 +22,7 @@ from seedbed.core.commit_messages import commit_message, task_agent
 from seedbed.core.context import Changed, Context, Done
 from seedbed.core.merging import finish_landed
 from seedbed.core.recorder import EventRecorder
+from seedbed.core.sandboxing import share_dir
 from seedbed.core.shared_config import (
     config_change_reason,
     forget_shared_config,
@@ -32,6 +33,7 @@ from seedbed.core.workspace import commit_work, worktree_path
 from seedbed.domain.errors import SeedbedError
 from seedbed.domain.events import ErrorEvent, StatusEvent
 from seedbed.domain.models import Control, Phase, Run, RunKind, RunStatus, TaskChanges, TaskState
+from seedbed.sandbox.gitshare import left_share, take_back
 from seedbed.store import Store
 from seedbed.store.approving import holding_approve
 from seedbed.vcs.merge import take_back_landing
@@ -94,6 +96,7 @@ def interrupt_run(store: Store, run: Run) -> None:
         try:
             project = store.get_project(task.project_id)
             _restore_config(store.path.parent, project.path, run.id, recorder)
+            _take_back_sandbox(store.path.parent, run.id, recorder)
             message = commit_message(task, run, agent=task_agent(store, task))
             sha = commit_work(project, worktree, message, task, _noter(recorder))
             if sha:
@@ -117,6 +120,15 @@ def wait_interrupted(store: Store, task_id: int) -> None:
         control=Control.NONE,
         error=INTERRUPTED_REASON,
     )
+
+
+def _take_back_sandbox(data_dir: Path, run_id: int, recorder: EventRecorder) -> None:
+    """What a sandboxed agent committed in its private git pieces, into the repository,
+    before recovery's commit (its index may name objects only those pieces hold)."""
+    share = left_share(share_dir(data_dir, run_id))
+    if share is not None:
+        notes = take_back(share)
+        recorder.add([ErrorEvent(ts=time.time(), message=note) for note in notes])
 
 
 def _restore_config(data_dir: Path, repo: Path, run_id: int, recorder: EventRecorder) -> None:

@@ -37,6 +37,7 @@ OBJECTS_INSIDE = Path("/tmp/.seedbed-git-objects")  # /tmp is the sandbox's own
 OBJECT_NAME = re.compile(r"[0-9a-f]{40}")
 COMMIT_NAME = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
 READ_BYTES = 1 << 16
+RECORD = "share.json"
 
 
 class GitShare(BaseModel):
@@ -118,7 +119,18 @@ def make_share(root: Path, worktree: Path, repo: Path, branch: str) -> GitShare:
     for private, real in ((share.refs, common / ref_dir), (share.logs, common / "logs" / ref_dir)):
         real.mkdir(parents=True, exist_ok=True)  # a mount point must exist in the read-only dir
         shutil.copytree(real, private, symlinks=True)
+    # Beside the pieces, outside what the sandbox sees: what recovery needs to take them
+    # back if the engine dies while the run goes on.
+    (root / RECORD).write_text(share.model_dump_json())
     return share
+
+
+def left_share(root: Path) -> GitShare | None:
+    """The pieces a run left at `root` (its engine died), if any."""
+    try:
+        return GitShare.model_validate_json((root / RECORD).read_text())
+    except (OSError, ValueError):
+        return None
 
 
 def take_back(share: GitShare) -> list[str]:
