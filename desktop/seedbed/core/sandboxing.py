@@ -218,7 +218,10 @@ def effective_sandbox(profile: AgentProfile, data_dir: Path) -> list[str]:
         network = "model: " + (", ".join(reach) if reach else "nothing")
         network += " (and each project's allowed hosts)"
     elif mode is SandboxNetwork.FULL:
-        network = "full (the machine's network, and with it its abstract sockets: an X display, a D-Bus bus on one)"
+        network = (
+            "full (the machine's network, and with it its abstract sockets: an X display, "
+            "a D-Bus bus on one)"
+        )
     else:
         network = mode.value
     hidden = [f"{home} (but the above)", "/run/user/…", str(data_dir), "the main checkout"]
