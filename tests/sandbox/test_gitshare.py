@@ -3,6 +3,7 @@ an earlier run pointed elsewhere, and taken back with only what is sound."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import zlib
 from pathlib import Path
@@ -42,12 +43,20 @@ def test_only_sound_objects_and_the_tasks_own_branch_come_back(
     forged = share.objects / "ab" / ("c" * 38)
     forged.parent.mkdir()
     forged.write_bytes(zlib.compress(b"blob 4\0evil"))
+    # Objects that hash to their names: a blob, and one whose header is no git object's.
+    for content in (b"blob 5\0hello", b"junk 4\0abcd"):
+        name = hashlib.sha1(content).hexdigest()
+        (share.objects / name[:2]).mkdir(exist_ok=True)
+        (share.objects / name[:2] / name[2:]).write_bytes(zlib.compress(content))
     # Another task's branch moved in the private copy.
     (share.refs / "2-other").write_text(tip + "\n")
 
     notes = take_back(share)
 
     assert not (repo / ".git" / "objects" / "ab" / ("c" * 38)).exists()
+    assert git(repo, "cat-file", "-p", hashlib.sha1(b"blob 5\0hello").hexdigest()) == "hello"
+    junk = hashlib.sha1(b"junk 4\0abcd").hexdigest()
+    assert not (repo / ".git" / "objects" / junk[:2] / junk[2:]).exists()
     assert any("did not match their name" in note for note in notes)
     assert any("2-other, which is not its branch: dropped" in note for note in notes)
     assert "seedbed/2-other" not in git(repo, "branch", "--list")

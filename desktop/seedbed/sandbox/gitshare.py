@@ -38,6 +38,8 @@ OBJECT_NAME = re.compile(r"[0-9a-f]{40}")
 COMMIT_NAME = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
 READ_BYTES = 1 << 16
 RECORD = "share.json"
+OBJECT_HEAD = re.compile(rb"(?:blob|tree|commit|tag) (?P<size>0|[1-9][0-9]{0,18})\0")
+HEAD_BYTES = 32
 
 
 class GitShare(BaseModel):
@@ -196,7 +198,7 @@ def _take_pack(pack: Path, into: Path) -> None:
     incoming = into / f".incoming-{pack.name}"
     shutil.copyfile(pack, incoming)
     try:
-        said = run_git(into, "index-pack", str(incoming)).split()
+        said = run_git(into, "index-pack", "--strict", str(incoming)).split()
         name = said[-1] if said else ""
         if len(name) not in (40, 64):
             raise GitError(f"git index-pack said {said!r}", 0, "", "")
@@ -208,20 +210,33 @@ def _take_pack(pack: Path, into: Path) -> None:
 
 
 def _sound_object(path: Path, name: str) -> bool:
-    """Whether the loose object file at `path` holds the object `name` (its SHA-1),
-    read and inflated a piece at a time (a small file may inflate to gigabytes)."""
+    """Whether the loose object file at `path` holds the object `name`: a git object
+    header ("blob 12\\0", of a known type, its size that of the rest) and a SHA-1 of the
+    whole that is its name; read and inflated a piece at a time (a small file may
+    inflate to gigabytes)."""
     digest = hashlib.sha1(usedforsecurity=False)
     inflater = zlib.decompressobj()
+    head = b""
+    size = 0
     try:
         with path.open("rb") as stream:
             while chunk := stream.read(READ_BYTES):
                 while chunk:
-                    digest.update(inflater.decompress(chunk, READ_BYTES))
+                    piece = inflater.decompress(chunk, READ_BYTES)
+                    digest.update(piece)
+                    if len(head) < HEAD_BYTES:
+                        head += piece[: HEAD_BYTES - len(head)]
+                    size += len(piece)
                     chunk = inflater.unconsumed_tail
-            digest.update(inflater.flush())
+            rest = inflater.flush()
+            digest.update(rest)
+            size += len(rest)
     except (OSError, zlib.error):
         return False
-    return inflater.eof and digest.hexdigest() == name
+    match = OBJECT_HEAD.match(head)
+    if match is None or not inflater.eof:
+        return False
+    return int(match["size"]) == size - match.end() and digest.hexdigest() == name
 
 
 def _take_branch(share: GitShare) -> list[str]:
