@@ -15,6 +15,11 @@ try gitfile sh -c 'echo "gitdir: /tmp/elsewhere/.git" > .git'
 try commondir sh -c 'echo /tmp/elsewhere > "$(git rev-parse --absolute-git-dir)/commondir"'
 try worktree_config sh -c 'printf "[core]\n\tfsmonitor = touch /tmp/x\n" >> "$(git rev-parse --absolute-git-dir)/config.worktree"'
 try host_socket python3 -c "import socket,sys; s=socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])" "$HOST_SOCKET"
+( unset GIT_OBJECT_DIRECTORY GIT_ALTERNATE_OBJECT_DIRECTORIES; git init -q sub && cd sub && git config core.fsmonitor "touch /tmp/fsmonitor-ran-$TOKEN" \
+  && git commit -q --allow-empty -m sub ) > /dev/null 2>&1
+git update-index --add --cacheinfo "160000,$(git -C sub rev-parse HEAD),sub" > /dev/null 2>&1
+try other_socket python3 -c "import socket,sys; s=socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])" "$OTHER_SOCKET"
+try capabilities sh -c '! grep -Eq "^CapEff:[[:space:]]+0+$" /proc/self/status'
 touch "$HOME/said-so"
 setsid sh -c 'sleep 300; :' "left-behind-$TOKEN" > /dev/null 2>&1 &
 echo works > made.txt

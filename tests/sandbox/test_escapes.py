@@ -41,6 +41,8 @@ NAMES = [
     "commondir",
     "worktree_config",
     "host_socket",  # a system socket under /var/tmp or /run (docker's, the system bus)
+    "other_socket",  # one anywhere else on the machine (lxd's in /var/snap, nix's)
+    "capabilities",  # none kept, even where Seedbed runs as root
 ]
 
 
@@ -61,6 +63,18 @@ def processes_saying(word: str) -> list[int]:
 def host_socket() -> Iterator[Path]:
     """A listening Unix socket where system sockets live (as docker's does in /run)."""
     path = Path("/var/tmp") / f"seedbed-test-{secrets.token_hex(6)}.sock"
+    listener = socket.socket(socket.AF_UNIX)
+    listener.bind(str(path))
+    listener.listen()
+    yield path
+    listener.close()
+    path.unlink(missing_ok=True)
+
+
+@pytest.fixture
+def other_socket() -> Iterator[Path]:
+    """A listening Unix socket outside every hidden place (/var/cache)."""
+    path = Path("/var/cache") / f"seedbed-test-{secrets.token_hex(6)}.sock"
     listener = socket.socket(socket.AF_UNIX)
     listener.bind(str(path))
     listener.listen()
@@ -91,6 +105,7 @@ def test_a_sandboxed_agent_escapes_nothing_and_still_commits(
     other_server: str,
     bus_socket: Path,
     host_socket: Path,
+    other_socket: Path,
     model_server: ModelServer,
     file_keyring: FileStore,
     kind: str,
@@ -118,6 +133,7 @@ def test_a_sandboxed_agent_escapes_nothing_and_still_commits(
         "REMOTE": str(remote),
         "BUS_SOCKET": str(bus_socket),
         "HOST_SOCKET": str(host_socket),
+        "OTHER_SOCKET": str(other_socket),
         "OTHER_SERVER": other_server,
         "TOKEN": token,
     }.items():
@@ -159,6 +175,9 @@ def test_a_sandboxed_agent_escapes_nothing_and_still_commits(
     assert git(remote, "branch", "--list") == ""
     assert (repo / ".git" / "config").read_text() == config_before
     assert not processes_saying(f"left-behind-{token}"), "a process it started outlived the run"
+    # A submodule it staged, with an fsmonitor of its own: the engine's git (outside)
+    # must never run it.
+    assert not Path(f"/tmp/fsmonitor-ran-{token}").exists()
     # The log says what the sandbox refused, naming it.
     said_so = f"sandbox: refused writing {home}/said-so (read-only in the sandbox"
     logged = seedbed.log_events(int(task_id))

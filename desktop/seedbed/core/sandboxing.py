@@ -138,8 +138,9 @@ def agent_sandbox(
     model = model_host(profile)
     hosts = [*([model] if model else []), *profile.allowed_hosts, *project.allowed_hosts]
     plan = _plan(task.worktree, data_dir, project, profile.network, share, paths, hosts)
-    # An agent CLI's own directories of the home, kept apart for this profile's runs.
-    homes = data_dir / "sandbox" / "homes" / f"profile-{profile.id}"
+    # An agent CLI's own directories, kept apart for this task's runs (its sessions go on
+    # from one to the next; what one task's agent planted there reaches no other task).
+    homes = data_dir / "sandbox" / "homes" / f"task-{task.id}"
     return plan.model_copy(update={"homes": homes}), share
 
 

@@ -109,7 +109,10 @@ def sandbox_environment(env: Mapping[str, str], plan: SandboxPlan) -> dict[str, 
 
 def bwrap_argv(bwrap: str, plan: SandboxPlan, argv: list[str]) -> list[str]:
     """The command line that runs `argv` in the sandbox of `plan`."""
-    args = [bwrap, "--die-with-parent", "--unshare-pid", "--unshare-ipc", "--unshare-uts"]
+    # --cap-drop ALL: where Seedbed runs as root (a container, CI), what runs inside would
+    # otherwise keep root's capabilities (a remount of the read-only .git writable).
+    args = [bwrap, "--die-with-parent", "--cap-drop", "ALL"]
+    args += ["--unshare-pid", "--unshare-ipc", "--unshare-uts"]
     args += ["--unshare-cgroup-try", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
     if plan.network is not SandboxNetwork.FULL:
         args.append("--unshare-net")

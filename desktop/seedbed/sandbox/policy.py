@@ -10,6 +10,7 @@ project add.
 from __future__ import annotations
 
 import os
+import stat
 import sys
 from pathlib import Path
 
@@ -91,8 +92,12 @@ def run_plan(
         binds.append(Bind(source=common, target=common))
     binds.append(Bind(source=worktree, target=worktree, writable=True))
     binds += git_links(worktree, own)
-    binds += extra_binds(paths or [])
+    extra = extra_binds(paths or [])
+    binds += extra
     hidden = hidden_places(data_dir, repo)
+    # /tmp and /dev are the sandbox's own (fresh), the worktree its own to use.
+    keep = [worktree, Path("/tmp"), Path("/dev"), Path("/proc")]
+    binds += socket_blanks(hidden, keep, [bind.source for bind in extra])
     relay: list[Bind] = []
     if network is SandboxNetwork.FULL:  # its name servers, where /run holds the file
         resolver = Path("/etc/resolv.conf").resolve()
@@ -113,6 +118,42 @@ def run_plan(
         relay_binds=relay,
         env=env,
     )
+
+
+MAX_SOCKETS = 500  # sockets blanked one by one at most (beyond the hidden places)
+
+
+def socket_blanks(hidden: list[Path], keep: list[Path], shown: list[Path]) -> list[Bind]:
+    """/dev/null over each listening Unix socket of this machine's file system outside
+    the hidden places and `keep` (a read-only mount keeps no one from connecting to a
+    socket: lxd's in /var/snap, nix's daemon, one in a path the profile adds). From
+    /proc/net/unix. A hidden place hides its sockets, but for the paths `shown` again."""
+    try:
+        lines = Path("/proc/net/unix").read_text().splitlines()[1:]
+    except OSError:
+        return []
+    blanks: list[Bind] = []
+    for line in lines:
+        fields = line.split()
+        if len(fields) < 8 or not fields[7].startswith("/"):
+            continue  # an abstract or unnamed socket: out of reach without the network
+        path = Path(fields[7])
+        if any(path.is_relative_to(place) for place in keep):
+            continue
+        if any(path.is_relative_to(place) for place in hidden) and not any(
+            path.is_relative_to(place) for place in shown
+        ):
+            continue
+        try:
+            is_socket = stat.S_ISSOCK(path.lstat().st_mode)
+        except OSError:
+            continue
+        bind = Bind(source=Path(os.devnull), target=path)
+        if is_socket and bind not in blanks:
+            blanks.append(bind)
+        if len(blanks) >= MAX_SOCKETS:
+            break
+    return blanks
 
 
 def git_links(worktree: Path, own: Path) -> list[Bind]:

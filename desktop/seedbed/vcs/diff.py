@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import contextlib
-import os
 import shutil
+import stat
 import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
@@ -129,6 +129,19 @@ def diff_stat(repo: Path, base: str, branch: str) -> DiffStat:
     return _stat(diff_files(repo, base, branch))
 
 
+INDEX_LIMIT = 1 << 30  # a real index is far smaller; a larger one is not copied
+
+
+def _plain_file(path: Path, limit: int) -> bool:
+    """Whether `path` itself is a regular file of at most `limit` bytes (an agent may
+    leave its index a link to /dev/zero, or a FIFO: the engine must not read those)."""
+    try:
+        info = path.lstat()
+    except OSError:
+        return False
+    return stat.S_ISREG(info.st_mode) and info.st_size <= limit
+
+
 def _worktree_tree(worktree: Path, env: Mapping[str, str] | None = None) -> str:
     """A tree of the working tree, untracked files included, built in a throwaway index.
 
@@ -137,8 +150,8 @@ def _worktree_tree(worktree: Path, env: Mapping[str, str] | None = None) -> str:
     index = run_git(worktree, "rev-parse", "--path-format=absolute", "--git-path", "index").strip()
     with tempfile.TemporaryDirectory(prefix="seedbed-index-") as tmp:
         temp_index = Path(tmp) / "index"
-        if os.path.exists(index):
-            shutil.copyfile(index, temp_index)
+        if _plain_file(Path(index), INDEX_LIMIT):
+            shutil.copyfile(index, temp_index)  # else git builds it again from the files
         env = {**(env or {}), "GIT_INDEX_FILE": str(temp_index)}
         run_git(worktree, "add", "-A", env=env)
         return run_git(worktree, "write-tree", env=env).strip()

@@ -349,6 +349,7 @@ def status_entries(checkout: Path, *options: str) -> list[tuple[str, str]]:
         "status",
         "--porcelain=v1",
         "-z",
+        "--ignore-submodules=dirty",  # never a status run inside a submodule (see runner)
         *options,
         env={"GIT_OPTIONAL_LOCKS": "0"},
     )

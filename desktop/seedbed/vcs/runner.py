@@ -43,12 +43,21 @@ DIFF_OPTIONS = (
 )
 # No command of ours may wait for a password or an editor; git's messages are parsed in
 # places, so they are in English whatever the user's locale.
+# And no program a repository names runs under our git: not an fsmonitor (a submodule an
+# agent staged may name one, which our `status` would start), and not by looking inside
+# a submodule's working tree at all (its filters, its hooks): as command-line config,
+# these win over any file's and reach the gits git itself starts.
 _ENV = {
     "GIT_TERMINAL_PROMPT": "0",
     "GIT_EDITOR": ":",
     "GIT_SEQUENCE_EDITOR": ":",
     "LANGUAGE": "C",
     "LC_ALL": "C",
+    "GIT_CONFIG_COUNT": "2",
+    "GIT_CONFIG_KEY_0": "core.fsmonitor",
+    "GIT_CONFIG_VALUE_0": "false",
+    "GIT_CONFIG_KEY_1": "diff.ignoreSubmodules",
+    "GIT_CONFIG_VALUE_1": "dirty",
 }
 # Who started a git: "PIDNAMESPACE|PID|STARTTIME" of the Seedbed process (a pid alone is
 # recycled, and means something only in its own namespace).

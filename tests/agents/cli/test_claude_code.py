@@ -574,8 +574,8 @@ def test_claude_code_works_in_a_sandbox_with_the_model_network(
     settings.parent.mkdir()
     settings.write_text('{"theme": "mine"}\n')
     (settings.parent / "user-only.txt").write_text("the user's\n")
-    # What it sees as ~/.claude is Seedbed's copy for the profile (#1).
-    private = seedbed.data_dir / "sandbox" / "homes" / "profile-1" / ".claude"
+    # What it sees as ~/.claude is Seedbed's copy for the task (#1).
+    private = seedbed.data_dir / "sandbox" / "homes" / "task-1" / ".claude"
     private.mkdir(parents=True)
     (private / "marker.txt").write_text("seedbed's copy\n")
     look = f"cat {settings.parent}/marker.txt; cat {settings.parent}/user-only.txt"

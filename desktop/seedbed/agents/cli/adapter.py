@@ -126,12 +126,19 @@ class CliAdapter(ABC):
 
 
 def seed(user: Path, private: Path, names: tuple[str, ...]) -> None:
-    """Copy the user's files `names` (plain files only) from `user` into `private`."""
+    """Copy the user's files `names` (plain files only) from `user` into `private`, each
+    written beside and renamed into place (a link a run left there is replaced, never
+    followed), readable by the user alone."""
     private.mkdir(parents=True, exist_ok=True)
     for name in names:
         found = user / name
         if found.is_file() and not found.is_symlink():
-            shutil.copyfile(found, private / name)
+            temporary = private / f".{name}.seedbed-new"
+            temporary.unlink(missing_ok=True)
+            descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(descriptor, "wb") as out, found.open("rb") as source:
+                shutil.copyfileobj(source, out)
+            os.replace(temporary, private / name)
 
 
 def cli_sandbox(
@@ -143,10 +150,12 @@ def cli_sandbox(
     home = Path(env.get("HOME") or Path.home())
     for directory in adapter.sandbox_dirs(env):
         source = directory
-        if plan.homes is not None and directory.is_relative_to(home):
-            # Not the user's own: a run that wrote a hook or a plugin into it would run
-            # that, unsandboxed, the next time the user starts the CLI.
-            source = plan.homes / directory.relative_to(home)
+        if plan.homes is not None and not directory.is_relative_to(plan.homes.parents[2]):
+            # Not the user's own (unless Seedbed's, in its data dir): a run that wrote a
+            # hook or a plugin into it would run that, unsandboxed, the next time the user
+            # starts the CLI.
+            inside = directory.relative_to(home if directory.is_relative_to(home) else "/")
+            source = plan.homes / inside
             seed(directory, source, adapter.sandbox_seed)
         source.mkdir(parents=True, exist_ok=True)
         binds.append(Bind(source=source, target=directory, writable=True))
