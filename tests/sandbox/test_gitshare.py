@@ -10,8 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from seedbed.agents.cli.adapter import seed
 from seedbed.domain.errors import OperationError
 from seedbed.sandbox.gitshare import make_share, take_back
+from seedbed.vcs.diff import worktree_diff_stat
 from seedbed.vcs.git import create_worktree
 from tests.conftest import git, make_repo
 
@@ -87,3 +89,37 @@ def test_symlinks_the_agent_leaves_are_never_followed(
     assert git(repo, "rev-parse", "seedbed/1-task").strip() == tip  # not moved
     assert not any("0123456789" in note for note in notes)
     assert not (repo / ".git" / "objects" / "ab" / ("d" * 38)).exists()
+
+
+def test_the_live_diff_never_reads_an_index_that_is_a_link_or_a_fifo(
+    worktree: tuple[Path, Path],
+) -> None:
+    """An agent may leave its index a link to /dev/zero (the engine's copy of it would
+    fill the disk) or a FIFO (it would wait for ever)."""
+    _repo, path = worktree
+    (path / "new.txt").write_text("new\n")
+    index = Path(git(path, "rev-parse", "--path-format=absolute", "--git-path", "index").strip())
+    for plant in ("link", "fifo"):
+        index.unlink(missing_ok=True)
+        if plant == "link":
+            index.symlink_to("/dev/zero")
+        else:
+            os.mkfifo(index)
+        assert worktree_diff_stat(path, "main").files == 1  # new.txt
+
+
+def test_seeding_a_private_home_replaces_a_link_a_run_left(tmp_path: Path) -> None:
+    user, private, victim = tmp_path / "user", tmp_path / "private", tmp_path / "victim"
+    user.mkdir()
+    private.mkdir()
+    (user / "auth.json").write_text('{"token": "mine"}')
+    victim.write_text("someone else's file\n")
+    (private / "auth.json").symlink_to(victim)
+
+    seed(user, private, ("auth.json", "absent.json"))
+
+    assert victim.read_text() == "someone else's file\n"
+    copied = private / "auth.json"
+    assert not copied.is_symlink() and copied.read_text() == '{"token": "mine"}'
+    assert copied.stat().st_mode & 0o777 == 0o600
+    assert not (private / "absent.json").exists()
