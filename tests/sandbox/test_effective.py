@@ -39,6 +39,6 @@ def test_an_agent_cli_writes_its_own_directory_and_reaches_its_model(data_dir: P
         base_url="http://127.0.0.1:8080",
     )
     writable, _readable, _hidden, network = effective_sandbox(profile, data_dir)
-    assert writable.endswith(f", {Path.home() / '.claude'}")
+    assert writable.endswith(f", {Path.home() / '.claude'} (Seedbed's copy for the task)")
     assert network.startswith("network: model: 127.0.0.1:8080 (its model)")
     assert effective_sandbox(profile.model_copy(update={"sandbox": False}), data_dir) == []

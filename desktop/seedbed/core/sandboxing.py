@@ -207,7 +207,8 @@ def effective_sandbox(profile: AgentProfile, data_dir: Path) -> list[str]:
     own: list[Path] = []
     if is_cli(profile.kind):
         own = adapter_for(profile.kind).sandbox_dirs({"HOME": str(home)})
-    writable = ["the task's worktree (and its own branch)", *map(str, own)]
+    copies = [f"{path} (Seedbed's copy for the task)" for path in own]
+    writable = ["the task's worktree (and its own branch)", *copies]
     readable = ["the system", "the repository's .git (its objects, other branches)"]
     for entry in profile.sandbox_paths:
         path = entry.removeprefix(WRITABLE_PREFIX)
@@ -225,7 +226,12 @@ def effective_sandbox(profile: AgentProfile, data_dir: Path) -> list[str]:
         )
     else:
         network = mode.value
-    hidden = [f"{home} (but the above)", "/run/user/…", str(data_dir), "the main checkout"]
+    hidden = [
+        f"{home} (but the above)",
+        "/run, /var/run, /var/tmp (and every other socket)",
+        str(data_dir),
+        "the main checkout",
+    ]
     return [
         f"writable: {', '.join(writable)}",
         f"read-only: {', '.join(readable)}",
