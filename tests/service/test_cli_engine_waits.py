@@ -45,11 +45,15 @@ def silent_socket(path: Path) -> Iterator[Path]:
     try:
         yield path
     finally:
-        for writer in held:
-            loop.loop.call_soon_threadsafe(writer.close)
-        server.close()
-        loop.run(server.wait_closed())
+        loop.run(_close(server, held))  # on its loop: asyncio's objects are not thread-safe
         loop.stop()
+
+
+async def _close(server: asyncio.Server, held: list[asyncio.StreamWriter]) -> None:
+    for writer in held:
+        writer.close()
+    server.close()
+    await server.wait_closed()
 
 
 @contextlib.contextmanager

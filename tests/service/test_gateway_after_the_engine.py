@@ -1,22 +1,21 @@
 """A command whose engine ends between two of its calls (an engine run --until-idle going
-idle while `task log --follow` reads): its reads go on in its own process, its writes
-say they may not have been done."""
+idle while `task log --follow` reads): it hears EngineGone, one sentence, and a command
+that can go on without it (a follower whose run has ended) reads here from then on."""
 
 from __future__ import annotations
 
 import pytest
 
-from seedbed.cli.gateway import Gateway
+from seedbed.cli.gateway import EngineGone, Gateway
 from seedbed.core import reads, tasks
-from seedbed.domain.errors import UserError
 from tests.conftest import SeedbedCli
 from tests.service.conftest import Engines
 
 
-def test_reads_go_on_here_when_the_engine_has_gone(
+def test_after_the_engine_has_gone_the_verbs_can_stay_here(
     seedbed: SeedbedCli, project: str, engines: Engines
 ) -> None:
-    seedbed.ok("task", "add", "--project", project, "--title", "First")
+    task_id = int(seedbed.ok("task", "add", "--project", project, "--title", "First").out)
     engines.start()
     gateway = Gateway(seedbed.data_dir, note=lambda _line: None)
     assert [t.title for t in gateway.call(reads.list_tasks)] == ["First"]
@@ -25,19 +24,18 @@ def test_reads_go_on_here_when_the_engine_has_gone(
     engines.command("engine", "stop")
     assert engines.wait_gone()
 
+    with pytest.raises(EngineGone, match="may not have been done"):
+        gateway.call(tasks.start_task, task_id)  # a write is never done twice
+    assert gateway.stay_here()
     assert [t.title for t in gateway.call(reads.list_tasks)] == ["First"]  # read here
     assert gateway.engine is None
 
 
-def test_a_write_is_not_done_twice_when_the_engine_has_gone(
+def test_a_forwarded_engine_has_nothing_here_to_stay_with(
     seedbed: SeedbedCli, project: str, engines: Engines
 ) -> None:
-    task_id = int(seedbed.ok("task", "add", "--project", project, "--title", "First").out)
     engines.start()
-    gateway = Gateway(seedbed.data_dir, note=lambda _line: None)
+    socket = str(seedbed.data_dir / "engine.sock")
+    gateway = Gateway(seedbed.data_dir, engine_socket=socket, note=lambda _line: None)
     gateway.call(reads.list_tasks)
-    engines.command("engine", "stop")
-    assert engines.wait_gone()
-
-    with pytest.raises(UserError, match="may not have been done"):
-        gateway.call(tasks.start_task, task_id)
+    assert not gateway.stay_here()

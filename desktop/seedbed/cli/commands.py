@@ -14,6 +14,7 @@ import time
 from collections.abc import Iterator
 from typing import Any, TextIO
 
+from seedbed.cli.gateway import EngineGone
 from seedbed.cli.model_options import given_fields
 from seedbed.cli.parser import PROFILE_SETTINGS, PROJECT_ROLES, PROJECT_SETTINGS
 from seedbed.cli.reads import Reads
@@ -361,21 +362,39 @@ class Cli(Reads):
         run = self._pick_run(task.id)
         after = -1
         while True:
-            rows = self.call(reads.read_events, run.id, after)
-            for seq, data in rows:
-                self.out.write(format_event(run, seq, data, self.args.jsonl))
-            if rows:
-                after = rows[-1][0]
-                self.out.flush()
+            try:
+                step, after, run = self._log_step(task.id, run, after)
+            except EngineGone:
+                # An engine that went idle or was stopped after the run ended: the rest
+                # of its log is read here. A run it left unended (killed): said.
+                if not (self.gateway.stay_here() and self._run_ended(task.id, run.id)):
+                    raise
                 continue
-            if not self.args.follow:
+            if step == "done":
                 return EXIT_OK
-            run = next(r for r in self.call(reads.list_runs, task.id) if r.id == run.id)
-            if run.status is not RunStatus.RUNNING:
-                if not self.call(reads.read_events, run.id, after):
-                    return EXIT_OK
-                continue
-            time.sleep(0.1)
+            if step == "wait":
+                time.sleep(0.1)
+
+    def _log_step(self, task_id: int, run: Run, after: int) -> tuple[str, int, Run]:
+        """Print the run's events after `after`: "more" (some were), "wait" (none yet),
+        or "done"; the last seq printed, and the run as it is now."""
+        rows = self.call(reads.read_events, run.id, after)
+        for seq, data in rows:
+            self.out.write(format_event(run, seq, data, self.args.jsonl))
+        if rows:
+            self.out.flush()
+            return "more", rows[-1][0], run
+        if not self.args.follow:
+            return "done", after, run
+        run = next(r for r in self.call(reads.list_runs, task_id) if r.id == run.id)
+        if run.status is not RunStatus.RUNNING:
+            more = self.call(reads.read_events, run.id, after)
+            return ("more" if more else "done"), after, run
+        return "wait", after, run
+
+    def _run_ended(self, task_id: int, run_id: int) -> bool:
+        run = next(r for r in self.call(reads.list_runs, task_id) if r.id == run_id)
+        return run.status is not RunStatus.RUNNING
 
     def _log_document(self, task_id: int) -> dict[str, Any]:
         """`task log --json`: the task's runs (every one, or --run N) with their events."""

@@ -42,12 +42,15 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 WAIT_NOTE_S = 10.0  # how often a waiting verb says it still waits
-READS = "reads."  # the verbs that only read the store: safe to read here too
 
 
 def say(line: str) -> None:
     sys.stderr.write(f"{line}\n")
     sys.stderr.flush()
+
+
+class EngineGone(UserError):
+    """The engine went away while the command used it (stopped, idle, killed)."""
 
 
 class Gateway:
@@ -82,6 +85,17 @@ class Gateway:
             self._engine = self._connect()
         return self._engine
 
+    def stay_here(self) -> bool:
+        """After EngineGone: whether the verbs can run in this process from now on (the
+        data dir is this machine's, not one at the end of a forwarded socket)."""
+        if self.forwarded is not None:
+            return False
+        if self._engine is not None:
+            self._engine.close()
+        self._engine = None
+        self._looked = True
+        return True
+
     def call(
         self, verb: Callable[Concatenate[Context, P], R], *args: P.args, **kwargs: P.kwargs
     ) -> R:
@@ -107,13 +121,7 @@ class Gateway:
                 every=WAIT_NOTE_S,
             )
         except EngineStopped as exc:
-            if name.startswith(READS) and self.forwarded is None:
-                # An engine that ended (idle, stopped) between two reads of a command
-                # that follows a run: what it read, this process reads as well.
-                self._engine = None
-                engine.close()
-                return verb(self.context, *args, **kwargs)
-            raise UserError(
+            raise EngineGone(
                 f"{exc}: {name} may not have been done "
                 "(`seedbed engine start` starts the engine again)"
             ) from None
