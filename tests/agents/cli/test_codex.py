@@ -702,15 +702,15 @@ def test_codex_works_in_a_sandbox_with_the_model_network(
     assert not [e for e in events if "refused connect to ab.chatgpt.com" in e.get("message", "")]
 
 
-def test_a_read_only_codex_keeps_its_own_sandbox_inside_seedbeds(
+def test_a_read_only_codex_may_not_write_its_worktree_in_seedbeds_sandbox(
     seedbed: SeedbedCli,
     project: str,
     model_server: ModelServer,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """Seedbed's sandbox lets every run write its worktree: a read-only Codex (a planner,
-    a reviewer, a read-only profile) is kept from it by its own sandbox, nested in ours.
-    Its home must not be under the sandbox's /tmp for that (codex_sandbox.py)."""
+    """A read-only Codex (a planner, a reviewer, a read-only profile) gets its worktree
+    read-only in Seedbed's sandbox; its own sandbox is off there (nested, it cannot map
+    its user where Seedbed dropped every capability, as when it runs as root)."""
     if not sandbox_support().works:
         pytest.skip(f"no sandbox here: {sandbox_support().problem}")
     system_bwrap()
@@ -724,7 +724,10 @@ def test_a_read_only_codex_keeps_its_own_sandbox_inside_seedbeds(
             answer("Could not write it."),
         )
         shown = run_task(seedbed)
-        assert Path(home, "sessions").is_dir()  # its home, written from inside
+        # Its home, written from inside: Seedbed's copy for the task, not the user's.
+        copy = seedbed.data_dir / "sandbox" / "homes" / f"task-{shown['id']}"
+        assert (copy / Path(home).relative_to("/") / "sessions").is_dir()
+        assert not Path(home, "sessions").exists()
 
     assert (shown["state"], shown["phase"]) == ("awaiting_review", "ready"), shown["error"]
     assert not (Path(shown["worktree"]) / "hello.txt").exists()

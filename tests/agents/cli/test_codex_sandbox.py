@@ -124,30 +124,31 @@ def boxed(
         ("workspace-write", RunKind.IMPLEMENT, ["--sandbox", "danger-full-access"]),
         ("danger-full-access", RunKind.IMPLEMENT, ["--sandbox", "danger-full-access"]),
         ("bypass", RunKind.IMPLEMENT, ["--dangerously-bypass-approvals-and-sandbox"]),
-        ("read-only", RunKind.IMPLEMENT, ["--sandbox", "read-only"]),  # nested in ours
-        ("danger-full-access", RunKind.REVIEW, ["--sandbox", "read-only"]),
+        ("read-only", RunKind.IMPLEMENT, ["--sandbox", "danger-full-access"]),
+        ("danger-full-access", RunKind.REVIEW, ["--sandbox", "danger-full-access"]),
     ],
 )
-def test_in_seedbeds_sandbox_codex_s_own_is_off_but_for_read_only(
-    mode: str, kind: RunKind, flags: list[str]
-) -> None:
+def test_in_seedbeds_sandbox_codex_s_own_is_off(mode: str, kind: RunKind, flags: list[str]) -> None:
+    """Ours does what Codex's would, read-only included (its worktree read-only)."""
     profile = AgentProfile(name="c", kind=AgentKind.CODEX, permission_mode=mode)
     env = {"HOME": "/home/u", "PATH": "/usr/bin:/bin"}
-    argv = CodexAdapter().prepare(profile, boxed(kind), "/bin/codex", env, "").argv
+    adapter = CodexAdapter()
+    argv = adapter.prepare(profile, boxed(kind), "/bin/codex", env, "").argv
     assert argv[6 : 6 + len(flags)] == flags
+    reads_only = mode == "read-only" or kind is RunKind.REVIEW
+    assert adapter.sandbox_read_only(profile, boxed(kind)) is reads_only
 
 
-def test_in_seedbeds_sandbox_the_temporary_directory_is_the_sandbox_s(tmp_path: Path) -> None:
-    """Inside, TMPDIR is the sandbox's /tmp: a read-only run with its home under /tmp is
-    refused even when the engine's TMPDIR is elsewhere; one outside it is not."""
+def test_in_seedbeds_sandbox_a_home_under_tmp_is_no_problem(tmp_path: Path) -> None:
+    """Outside ours, a read-only Codex with its home under /tmp cannot start its own
+    sandbox's helper (refused, saying why); inside ours, its own sandbox is off."""
     program = fake_bwrap(tmp_path / "bin")
     profile = AgentProfile(name="c", kind=AgentKind.CODEX, permission_mode="read-only")
-    env = {"HOME": "/tmp/h", "TMPDIR": "/var/scratch", "PATH": str(program.parent)}
+    env = {"HOME": "/tmp/h", "TMPDIR": "/tmp", "PATH": str(program.parent)}
     adapter = CodexAdapter()
-    adapter.prepare(profile, run_request(RunKind.IMPLEMENT), "/bin/codex", env, "")
     with pytest.raises(UserError, match="under the temporary directory /tmp"):
-        adapter.prepare(profile, boxed(), "/bin/codex", env, "")
-    adapter.prepare(profile, boxed(), "/bin/codex", {**env, "HOME": "/home/u"}, "")
+        adapter.prepare(profile, run_request(RunKind.IMPLEMENT), "/bin/codex", env, "")
+    adapter.prepare(profile, boxed(), "/bin/codex", env, "")
 
 
 def test_its_home_is_its_own_writable_directory_in_a_sandbox() -> None:

@@ -120,6 +120,10 @@ class CliAdapter(ABC):
         """In a sandbox: variables that point it at those directories."""
         return {}
 
+    def sandbox_read_only(self, profile: AgentProfile, request: RunRequest) -> bool:
+        """Whether this run may only read its worktree (the sandbox binds it read-only)."""
+        return False
+
     # The files of those directories copied in from the user's at each sandboxed start
     # (its login, its settings): the user's own win over what a run left there.
     sandbox_seed: tuple[str, ...] = ()
@@ -142,7 +146,11 @@ def seed(user: Path, private: Path, names: tuple[str, ...]) -> None:
 
 
 def cli_sandbox(
-    plan: SandboxPlan, adapter: CliAdapter, binary: str, env: Mapping[str, str]
+    plan: SandboxPlan,
+    adapter: CliAdapter,
+    binary: str,
+    env: Mapping[str, str],
+    read_only: bool = False,
 ) -> SandboxPlan:
     """The run's sandbox with what this CLI needs: its install (and its interpreter's)
     read-only, its own directories writable."""
@@ -159,8 +167,14 @@ def cli_sandbox(
             seed(directory, source, adapter.sandbox_seed)
         source.mkdir(parents=True, exist_ok=True)
         binds.append(Bind(source=source, target=directory, writable=True))
+    kept = [
+        bind.model_copy(update={"writable": False})
+        if read_only and bind.target == plan.cwd
+        else bind
+        for bind in plan.binds
+    ]
     return plan.model_copy(
-        update={"binds": [*plan.binds, *binds], "env": {**plan.env, **adapter.sandbox_env(env)}}
+        update={"binds": [*kept, *binds], "env": {**plan.env, **adapter.sandbox_env(env)}}
     )
 
 
@@ -370,7 +384,8 @@ class CliRuntime(AgentRuntime):
             env[own] = self.api_key.get_secret_value()
         spec = adapter.prepare(self.profile, request, binary, env, session_of(request.conversation))
         if request.sandbox is not None:
-            spec.sandbox = cli_sandbox(request.sandbox, adapter, binary, spec.env)
+            read_only = adapter.sandbox_read_only(self.profile, request)
+            spec.sandbox = cli_sandbox(request.sandbox, adapter, binary, spec.env, read_only)
         spec.line_cap = self.profile.max_event_bytes
         spec.timeout = self.profile.timeout
         spec.grace = self.profile.grace_seconds

@@ -107,6 +107,11 @@ class CodexAdapter(CliAdapter):
         home = codex_home(env)
         return {"CODEX_HOME": str(home)} if home is not None else {}
 
+    def sandbox_read_only(self, profile: AgentProfile, request: RunRequest) -> bool:
+        """A planner, a reviewer, or a read-only profile: its worktree read-only in ours."""
+        judging = request.kind in (RunKind.PLAN, RunKind.REVIEW)
+        return judging or profile.permission_mode == "read-only"
+
     def prepare(
         self,
         profile: AgentProfile,
@@ -126,10 +131,11 @@ class CodexAdapter(CliAdapter):
         sandbox = ["--sandbox", "read-only"] if judging else sandbox_args(profile.permission_mode)
         seen = env
         if request.sandbox is not None:
-            # In Seedbed's sandbox, which already does what workspace-write would, Codex's
-            # own is off; read-only runs nested in ours (docs/decisions.md).
+            # In Seedbed's sandbox, which does what workspace-write would (and read-only:
+            # the worktree bound read-only, sandbox_read_only), Codex's own is off: nested,
+            # it cannot map its user where Seedbed dropped every capability (as root).
             seen = {**env, **request.sandbox.env}
-            if sandbox[-1] == "workspace-write":
+            if sandbox[-1] in ("workspace-write", "read-only"):
                 sandbox = ["--sandbox", "danger-full-access"]
         if sandbox[-1] in ("read-only", "workspace-write") and (problem := sandbox_problem(seen)):
             raise UserError(problem)
