@@ -6,6 +6,8 @@ import sys
 from pathlib import Path
 
 from seedbed.cli import main as cli_main
+from seedbed.sandbox.relay import FROZEN_FLAG
+from seedbed.sandbox.relay import main as relay_main
 
 
 def open_window(
@@ -27,6 +29,8 @@ def open_window(
 
 
 def main() -> None:
+    if sys.argv[1:2] == [FROZEN_FLAG]:  # the bundle, started as a sandbox's relay
+        sys.exit(relay_main(sys.argv[2:]))
     sys.exit(cli_main(gui=open_window))
 
 

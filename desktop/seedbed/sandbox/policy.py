@@ -105,6 +105,8 @@ def run_plan(
             binds.append(Bind(source=resolver, target=resolver))
     if network is SandboxNetwork.MODEL:
         relay = relay_binds(hidden)
+        if getattr(sys, "frozen", False):  # the bundle starts as a new instance of itself
+            env["PYINSTALLER_RESET_ENVIRONMENT"] = "1"
         env |= dict.fromkeys(PROXY_VARIABLES, f"http://127.0.0.1:{PROXY_PORT}")
         env |= dict.fromkeys(("NO_PROXY", "no_proxy"), "localhost,127.0.0.1,::1")
     return SandboxPlan(

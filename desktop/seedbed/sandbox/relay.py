@@ -39,6 +39,7 @@ USAGE = (
 )
 RELAYED = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
 PROXY_PORT = 3128
+FROZEN_FLAG = "--sandbox-relay"  # the bundle's first argument that makes it the relay
 
 
 class UsageError(ValueError):
@@ -73,6 +74,15 @@ def relay_command(
     options = [f"--forward={authority(host, port)}" for host, port in forwards]
     if proxy_port != PROXY_PORT:
         options.append(f"--proxy-port={proxy_port}")
+    if getattr(sys, "frozen", False):  # the bundle: itself, told to be the relay
+        return [
+            sys.executable,
+            FROZEN_FLAG,
+            f"--proxy-socket={proxy_socket}",
+            *options,
+            "--",
+            *argv,
+        ]
     return [
         # -I: the worktree (the current directory) and PYTHON* variables stay out of it.
         python, "-I", "-m", "seedbed.sandbox.relay", f"--proxy-socket={proxy_socket}",
