@@ -8,6 +8,7 @@ each escape's effect from outside.
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 import socket
 from collections.abc import Iterator
@@ -59,40 +60,38 @@ def processes_saying(word: str) -> list[int]:
     return found
 
 
-@pytest.fixture
-def host_socket() -> Iterator[Path]:
-    """A listening Unix socket where system sockets live (as docker's does in /run)."""
-    path = Path("/var/tmp") / f"seedbed-test-{secrets.token_hex(6)}.sock"
+@contextlib.contextmanager
+def listening(path: Path) -> Iterator[Path]:
+    """A listening Unix socket at `path` for as long as the block runs."""
     listener = socket.socket(socket.AF_UNIX)
     listener.bind(str(path))
     listener.listen()
-    yield path
-    listener.close()
-    path.unlink(missing_ok=True)
+    try:
+        yield path
+    finally:
+        listener.close()
+        path.unlink(missing_ok=True)
+
+
+@pytest.fixture
+def host_socket() -> Iterator[Path]:
+    """Where system sockets live (as docker's does in /run)."""
+    with listening(Path("/var/tmp") / f"seedbed-test-{secrets.token_hex(6)}.sock") as path:
+        yield path
 
 
 @pytest.fixture
 def other_socket() -> Iterator[Path]:
-    """A listening Unix socket outside every hidden place (/var/cache)."""
-    path = Path("/var/cache") / f"seedbed-test-{secrets.token_hex(6)}.sock"
-    listener = socket.socket(socket.AF_UNIX)
-    listener.bind(str(path))
-    listener.listen()
-    yield path
-    listener.close()
-    path.unlink(missing_ok=True)
+    """Outside every hidden place (/var/cache)."""
+    with listening(Path("/var/cache") / f"seedbed-test-{secrets.token_hex(6)}.sock") as path:
+        yield path
 
 
 @pytest.fixture
 def bus_socket(tmp_path: Path) -> Iterator[Path]:
-    """A listening Unix socket standing for the session bus (a path under /tmp, as
-    dbus-daemon makes one)."""
-    path = tmp_path / "bus"
-    listener = socket.socket(socket.AF_UNIX)
-    listener.bind(str(path))
-    listener.listen()
-    yield path
-    listener.close()
+    """Standing for the session bus (a path under /tmp, as dbus-daemon makes one)."""
+    with listening(tmp_path / "bus") as path:
+        yield path
 
 
 @pytest.mark.parametrize(
