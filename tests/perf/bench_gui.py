@@ -223,6 +223,9 @@ def _flood(quick: bool, loaded: bool) -> Figures:
             "command",
             "--command",
             f"{sys.executable} {script}",
+            # The window's figure, as before sandboxes: its script lives under /tmp,
+            # which a sandbox hides (the sandbox has its own benchmark).
+            "--no-sandbox",
         )
         ids = [
             int(
