@@ -4,6 +4,7 @@ and how it says so; clients that send too little or too much; closing."""
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import socket
@@ -14,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from seedbed.sandbox.http_head import BadRequest, close_response_head, parse_request
-from seedbed.sandbox.proxy import ProxyLimits
+from seedbed.sandbox.proxy import ProxyLimits, inward, named
 from tests.model_server import ModelServer, answer
 from tests.sandbox.conftest import ProxyFactory, free_port, port_of
 
@@ -198,6 +199,71 @@ def test_a_host_not_allowed_gets_403_naming_it_and_is_reported(
         f"sandbox: refused connect to 127.0.0.1:{plain_server}: not an allowed host\n"
     )
     assert proxy.refused == [("127.0.0.1", plain_server)]
+
+
+@pytest.mark.parametrize(
+    ("address", "inside"),
+    [
+        ("127.0.0.1", True),
+        ("127.8.9.10", True),
+        ("::1", True),
+        ("::ffff:127.0.0.1", True),
+        ("169.254.169.254", True),  # a cloud's metadata service
+        ("fe80::1%eth0", True),
+        ("0.0.0.0", True),
+        ("224.0.0.1", True),
+        ("10.1.2.3", False),  # a LAN's package mirror, say: the user named it
+        ("93.184.216.34", False),
+        ("2606:2800:220:1:248:1893:25c8:1946", False),
+    ],
+)
+def test_which_addresses_are_this_machines_own(address: str, inside: bool):
+    assert inward(address) is inside
+
+
+def test_only_a_name_is_held_to_addresses_outside():
+    assert named("models.example.org") and named("vm")
+    assert not named("localhost") and not named("127.0.0.1") and not named("::1")
+
+
+def loopback_name() -> str:
+    """A name of this machine (not `localhost`) that resolves to its loopback: its host
+    name does on Debian-like systems (/etc/hosts: 127.0.1.1)."""
+    for name in (socket.gethostname(), socket.getfqdn()):
+        with contextlib.suppress(OSError):
+            found = socket.getaddrinfo(name, 80, type=socket.SOCK_STREAM)
+            if found and all(inward(str(info[4][0])) for info in found):
+                return name
+    pytest.skip("no name of this machine other than localhost resolves to its loopback")
+
+
+def test_an_allowed_name_that_resolves_to_loopback_is_refused(
+    start_proxy: ProxyFactory, model_server: ModelServer
+):
+    """DNS rebinding: whoever answers for an allowed name could point it at 127.0.0.1,
+    where the model server (or anything else) listens; the proxy does not follow."""
+    name, port = loopback_name(), port_of(model_server)
+    proxy = start_proxy(f"{name}:{port}", f"localhost:{port}")
+    with connect(proxy.socket_path) as client:
+        client.sendall(f"CONNECT {name}:{port} HTTP/1.1\r\n\r\n".encode())
+        received = read_all(client)
+    head, _, body = received.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 403 Forbidden"), received
+    assert body.decode().startswith(f"sandbox: refused connect to {name}:{port}: it resolves to")
+    assert proxy.refused == [(name, port)]
+    # `localhost`, named in the allowed hosts, means this machine on purpose.
+    model_server.script(answer(["fine"]))
+    with connect(proxy.socket_path) as client:
+        client.sendall(f"CONNECT localhost:{port} HTTP/1.1\r\n\r\n".encode())
+        assert read_head(client) == b"HTTP/1.1 200 Connection established\r\n\r\n"
+        client.sendall(post(port))
+        received = b""
+        while b"[DONE]" not in received:
+            data = client.recv(65536)
+            assert data, f"the answer ended early: {received!r}"
+            received += data
+        assert b"fine" in received
+    assert proxy.refused == [(name, port)]
 
 
 def test_an_allowed_host_that_does_not_answer_gets_502(start_proxy: ProxyFactory):
