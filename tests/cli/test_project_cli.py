@@ -24,7 +24,8 @@ def test_project_set_takes_every_setting_of_the_settings_page(
         "--check-timeout", "90", "--base", "develop", "--executor", "coder",
         "--planner", "critic", "--reviewer", "critic", "--fix-rounds", "3",
         "--budget-usd", "2.5", "--budget-tokens", "9000", "--check-network", "model",
-        "--allow-host", "pypi.org", "--sandbox-path", "rw:/srv/cache", "--json",
+        "--allow-host", "pypi.org", "--sandbox-path", "rw:/srv/cache",
+        "--sandbox-env", "PGPASSWORD", "--json",
     ).json()  # fmt: skip
 
     expected = {
@@ -43,6 +44,7 @@ def test_project_set_takes_every_setting_of_the_settings_page(
         "check_network": "model",
         "allowed_hosts": ["pypi.org"],
         "sandbox_paths": ["rw:/srv/cache"],
+        "sandbox_env": ["PGPASSWORD"],
     }
     assert set(PROJECT_FIELDS) <= expected.keys()
     assert {key: shown[key] for key in expected} == expected

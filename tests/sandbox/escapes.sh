@@ -9,18 +9,20 @@ try push git push "$REMOTE" HEAD:refs/heads/pushed
 try shared_config git config --file "$MAIN_CHECKOUT/.git/config" user.name Mallory
 try engine_environment sh -c 'cat /proc/*/environ 2>/dev/null | tr "\0" "\n" | grep -q -e sk-not-for-you -e "unix:path="'
 try provider_key sh -c 'env | grep -q OPENAI_API_KEY'
+try service_token sh -c 'env | grep -q -e GH_TOKEN -e AWS_SECRET_ACCESS_KEY -e ghp_not_for_you'
 try dbus sh -c 'test -n "$DBUS_SESSION_BUS_ADDRESS" || python3 -c "import socket,sys; s=socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])" "$BUS_SOCKET"'
 try other_server python3 -c "import urllib.request,sys; urllib.request.urlopen(sys.argv[1], timeout=3)" "$OTHER_SERVER"
 try gitfile sh -c 'echo "gitdir: /tmp/elsewhere/.git" > .git'
 try commondir sh -c 'echo /tmp/elsewhere > "$(git rev-parse --absolute-git-dir)/commondir"'
 try worktree_config sh -c 'printf "[core]\n\tfsmonitor = touch /tmp/x\n" >> "$(git rev-parse --absolute-git-dir)/config.worktree"'
 try host_socket python3 -c "import socket,sys; s=socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])" "$HOST_SOCKET"
-( unset GIT_OBJECT_DIRECTORY GIT_ALTERNATE_OBJECT_DIRECTORIES; git init -q sub && cd sub && git config core.fsmonitor "touch /tmp/fsmonitor-ran-$TOKEN" \
+( unset GIT_OBJECT_DIRECTORY GIT_ALTERNATE_OBJECT_DIRECTORIES; git init -q sub && cd sub && git config core.fsmonitor "touch /tmp/fsmonitor-ran-$MARK" \
   && git commit -q --allow-empty -m sub ) > /dev/null 2>&1
 git update-index --add --cacheinfo "160000,$(git -C sub rev-parse HEAD),sub" > /dev/null 2>&1
 try other_socket python3 -c "import socket,sys; s=socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])" "$OTHER_SOCKET"
 try capabilities sh -c '! grep -Eq "^CapEff:[[:space:]]+0+$" /proc/self/status'
 touch "$HOME/said-so"
-setsid sh -c 'sleep 300; :' "left-behind-$TOKEN" > /dev/null 2>&1 &
+setsid sh -c 'sleep 300; :' "left-behind-$MARK" > /dev/null 2>&1 &
 echo works > made.txt
 git add made.txt && git commit -q -m "the agent commits by itself" && echo "commit: done" >> report.txt
+test "$KEPT_TOKEN" = kept-on-purpose && echo "kept: done" >> report.txt

@@ -17,17 +17,20 @@ def test_agents_doctor_shows_what_each_sandboxed_profile_may_do(
         "profile", "add", "boxed", "--kind", "command", "--command", "make",
         "--sandbox", "--network", "model", "--allow-host", "pypi.org",
         "--sandbox-path", "rw:/srv/cache", "--sandbox-path", "/opt/sdk",
+        "--sandbox-env", "PGPASSWORD",
     )  # fmt: skip
     seedbed.ok("profile", "add", "bare", "--kind", "command", "--command", "make")
 
     said = seedbed.ok("agents", "doctor").out
 
     assert "profile boxed (command): sandboxed" in said and "profile bare" not in said
-    lines = said.split("profile boxed (command): sandboxed\n", 1)[1].splitlines()[:4]
+    lines = said.split("profile boxed (command): sandboxed\n", 1)[1].splitlines()[:5]
     assert lines[0] == "  writable: the task's worktree (and its own branch), /srv/cache"
     assert lines[1].endswith(", /opt/sdk")
     assert str(data_dir) in lines[2] and str(Path.home()) in lines[2]
     assert lines[3] == "  network: model: pypi.org (and each project's allowed hosts)"
+    assert lines[4].startswith("  withheld: the D-Bus buses, SSH and GPG agents")
+    assert lines[4].endswith("…) but PGPASSWORD (and each project's kept variables)")
 
 
 def test_an_agent_cli_writes_its_own_directory_and_reaches_its_model(data_dir: Path) -> None:
@@ -38,7 +41,7 @@ def test_an_agent_cli_writes_its_own_directory_and_reaches_its_model(data_dir: P
         network=SandboxNetwork.MODEL,
         base_url="http://127.0.0.1:8080",
     )
-    writable, _readable, _hidden, network = effective_sandbox(profile, data_dir)
+    writable, _readable, _hidden, network, _withheld = effective_sandbox(profile, data_dir)
     assert writable.endswith(f", {Path.home() / '.claude'} (Seedbed's copy for the task)")
     assert network.startswith("network: model: 127.0.0.1:8080 (its model)")
     assert effective_sandbox(profile.model_copy(update={"sandbox": False}), data_dir) == []

@@ -36,6 +36,7 @@ NAMES = [
     "shared_config",
     "engine_environment",
     "provider_key",
+    "service_token",  # another service's credential (GH_TOKEN, AWS_SECRET_ACCESS_KEY)
     "dbus",
     "other_server",
     "gitfile",  # would lead the engine's own git (outside) to a repository of its making
@@ -126,6 +127,9 @@ def test_a_sandboxed_agent_escapes_nothing_and_still_commits(
     (other / "README.md").write_text("another task's work\n")
     for name, value in {
         "OPENAI_API_KEY": "sk-not-for-you",
+        "GH_TOKEN": "ghp_not_for_you",
+        "AWS_SECRET_ACCESS_KEY": "aws-not-for-you",
+        "KEPT_TOKEN": "kept-on-purpose",
         "DBUS_SESSION_BUS_ADDRESS": f"unix:path={bus_socket}",
         "OTHER_WORKTREE": str(other),
         "MAIN_CHECKOUT": str(repo),
@@ -134,12 +138,12 @@ def test_a_sandboxed_agent_escapes_nothing_and_still_commits(
         "HOST_SOCKET": str(host_socket),
         "OTHER_SOCKET": str(other_socket),
         "OTHER_SERVER": other_server,
-        "TOKEN": token,
+        "MARK": token,
     }.items():
         monkeypatch.setenv(name, value)
     base = git(repo, "rev-parse", "main").strip()
     seedbed.ok("project", "add", str(repo), "--name", "demo")
-    boxed = ("--sandbox", "--network", network)
+    boxed = ("--sandbox", "--network", network, "--sandbox-env", "KEPT_TOKEN")
     if kind == "command":
         command = ("--kind", "command", "--command", "sh escape.sh")
         seedbed.ok("profile", "add", "boxed", *command, *boxed)
@@ -166,6 +170,7 @@ def test_a_sandboxed_agent_escapes_nothing_and_still_commits(
     said = dict(line.split(": ", 1) for line in report.splitlines())
     assert {name: said.get(name) for name in NAMES} == dict.fromkeys(NAMES, "blocked"), report
     assert said.get("commit") == "done", report
+    assert said.get("kept") == "done", report  # a variable the profile keeps on purpose
     # Nothing of it outside, either.
     assert not (home / "escaped").exists()
     assert (other / "README.md").read_text() == "another task's work\n"
@@ -182,6 +187,8 @@ def test_a_sandboxed_agent_escapes_nothing_and_still_commits(
     logged = seedbed.log_events(int(task_id))
     texts = [str(e.get("message") or e.get("output") or "") for e in logged]
     assert any(said_so in text for text in texts), texts
+    withheld = "withheld: AWS_SECRET_ACCESS_KEY, GH_TOKEN (a profile or project keeps one"
+    assert any(withheld in text for text in texts), texts
     # Its own commit reached its branch (the engine's snapshot commit follows it).
     log = git(repo, "log", "--format=%s", f"{base}..{branch}")
     assert "the agent commits by itself" in log

@@ -175,7 +175,7 @@ def test_the_kind_decides_which_fields_are_shown(qtbot: QtBot, app_context: AppC
     page.add_button.click()
     assert body_fields(page) == [
         "command", "timeout", "grace_seconds", "key_name",
-        "sandbox", "network", "allowed_hosts", "sandbox_paths",
+        "sandbox", "network", "allowed_hosts", "sandbox_paths", "sandbox_env",
     ]  # fmt: skip
 
     choose(page.header.editor("kind"), "builtin")
@@ -281,7 +281,7 @@ def test_an_existing_profile_is_changed_in_place(
     assert page.editing.name == "w"
     assert page.body.values() == {
         "command": "true", "timeout": 5.0, "grace_seconds": 5.0, "key_name": "",
-        "sandbox": False, "network": "model", "allowed_hosts": [], "sandbox_paths": [],
+        "sandbox": False, "network": "model", "allowed_hosts": [], "sandbox_paths": [], "sandbox_env": [],
     }  # fmt: skip
     set_text(page.header.editor("name"), "worker")
     choose(page.header.editor("kind"), "aider")

@@ -42,7 +42,11 @@ class Parser(argparse.ArgumentParser):
 # option's name is not the field's; the roles take a profile's name ("": none).
 PROJECT_SETTINGS = [name for name in Project.model_fields if name not in ("id", "name", "path")]
 PROJECT_ROLES = ("executor_profile_id", "planner_profile_id", "reviewer_profile_id")
-SANDBOX_FLAGS = {"allowed_hosts": "allow_host", "sandbox_paths": "sandbox_path"}
+SANDBOX_FLAGS = {
+    "allowed_hosts": "allow_host",
+    "sandbox_paths": "sandbox_path",
+    "sandbox_env": "sandbox_env",
+}
 PROJECT_FLAGS = {
     "base_branch": "base",
     "setup_command": "setup",
@@ -60,6 +64,7 @@ PROJECT_METAVARS = {
     "check_timeout": "SECONDS",
     "allowed_hosts": "HOST",
     "sandbox_paths": "PATH",
+    "sandbox_env": "NAME",
     **dict.fromkeys(PROJECT_ROLES, "PROFILE"),
 }
 # Profile settings as options: every field but its identity and kind.
@@ -78,6 +83,7 @@ PROFILE_METAVARS = {
     "permission_mode": "MODE",
     "allowed_hosts": "HOST",
     "sandbox_paths": "PATH",
+    "sandbox_env": "NAME",
     **dict.fromkeys(
         ("timeout", "grace_seconds", "idle_timeout", "read_timeout", "max_call_seconds"), "SECONDS"
     ),

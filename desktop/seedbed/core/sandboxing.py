@@ -17,7 +17,7 @@ import os
 import secrets
 import shutil
 import tempfile
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -31,11 +31,12 @@ from seedbed.domain.models import (
     profile_fields,
 )
 from seedbed.sandbox.allowlist import Allowlist
-from seedbed.sandbox.bwrap import SandboxSupport, sandbox_support
+from seedbed.sandbox.bwrap import SandboxSupport, sandbox_support, secrets_withheld
 from seedbed.sandbox.gitshare import GitShare, make_share
 from seedbed.sandbox.plan import PROXY_SOCKET, SandboxPlan
 from seedbed.sandbox.policy import WRITABLE_PREFIX, run_plan
 from seedbed.sandbox.proxy import FilteringProxy
+from seedbed.secrets import provider_variables
 from seedbed.store import Store
 
 DEFAULT_VARIABLE = "SEEDBED_SANDBOX_DEFAULT"  # off: new profiles are not sandboxed
@@ -113,8 +114,9 @@ def _plan(
     share: GitShare | None,
     paths: list[str],
     hosts: list[str],
+    passed: list[str],
 ) -> SandboxPlan:
-    return run_plan(
+    plan = run_plan(
         worktree,
         data_dir,
         project.path,
@@ -125,6 +127,10 @@ def _plan(
         allowed=hosts,
         forwards=loopback_forwards(hosts),
     )
+    # The model keys a process was given were chosen before (a run gets its own alone),
+    # so they pass, with what the profile and project name.
+    kept = sorted({*provider_variables(), *passed, *project.sandbox_env})
+    return plan.model_copy(update={"passed_env": kept})
 
 
 def agent_sandbox(
@@ -137,7 +143,9 @@ def agent_sandbox(
     paths = [*profile.sandbox_paths, *project.sandbox_paths]
     model = model_host(profile)
     hosts = [*([model] if model else []), *profile.allowed_hosts, *project.allowed_hosts]
-    plan = _plan(task.worktree, data_dir, project, profile.network, share, paths, hosts)
+    plan = _plan(
+        task.worktree, data_dir, project, profile.network, share, paths, hosts, profile.sandbox_env
+    )
     # An agent CLI's own directories, kept apart for this task's runs (its sessions go on
     # from one to the next; what one task's agent planted there reaches no other task).
     homes = data_dir / "sandbox" / "homes" / f"task-{task.id}"
@@ -156,7 +164,8 @@ def command_sandbox(
     paths = [*profile.sandbox_paths, *project.sandbox_paths]
     network = project.check_network
     data_dir = store.path.parent
-    return _plan(worktree, data_dir, project, network, None, paths, list(project.allowed_hosts))
+    hosts = list(project.allowed_hosts)
+    return _plan(worktree, data_dir, project, network, None, paths, hosts, profile.sandbox_env)
 
 
 @contextlib.asynccontextmanager
@@ -189,13 +198,21 @@ async def sandbox_network(
         shutil.rmtree(plan.proxy_dir, ignore_errors=True)
 
 
-def describe(plan: SandboxPlan) -> str:
-    """One line for the run's log: what the sandbox lets it see and reach."""
+def describe(plan: SandboxPlan, env: Mapping[str, str]) -> str:
+    """One line for the run's log: what the sandbox lets it see and reach, and the
+    credentials of `env` (the engine's) it withholds, by name."""
     network = plan.network.value
     if plan.network is SandboxNetwork.MODEL:
         network += f" ({', '.join(plan.allowed) or 'no host allowed'})"
     hidden = ", ".join(str(path) for path in plan.hidden)
-    return f"sandbox: network {network}; {plan.cwd} writable; hidden: {hidden}"
+    line = f"sandbox: network {network}; {plan.cwd} writable; hidden: {hidden}"
+    withheld = secrets_withheld(env, plan)
+    if withheld:
+        line += (
+            f"; withheld: {', '.join(withheld)} (a profile or project keeps one with "
+            "--sandbox-env NAME)"
+        )
+    return line
 
 
 def effective_sandbox(profile: AgentProfile, data_dir: Path) -> list[str]:
@@ -232,9 +249,16 @@ def effective_sandbox(profile: AgentProfile, data_dir: Path) -> list[str]:
         str(data_dir),
         "the main checkout",
     ]
+    withheld = (
+        "the D-Bus buses, SSH and GPG agents, the display, keyring variables, other "
+        "models' keys, other services' credentials (…_TOKEN, …_PASSWORD, …_SECRET …)"
+    )
+    if profile.sandbox_env:
+        withheld += f" but {', '.join(profile.sandbox_env)}"
     return [
         f"writable: {', '.join(writable)}",
         f"read-only: {', '.join(readable)}",
         f"hidden: {', '.join(hidden)}",
         f"network: {network}",
+        f"withheld: {withheld} (and each project's kept variables)",
     ]

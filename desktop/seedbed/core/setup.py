@@ -16,7 +16,10 @@ from seedbed.domain.errors import SeedbedError, UserError
 from seedbed.domain.models import AgentKind, AgentProfile, Model, Project
 from seedbed.domain.slug import slugify
 from seedbed.sandbox.allowlist import parse_entry
+from seedbed.sandbox.policy import guarded_places, path_problem
 from seedbed.store import Store
+
+VARIABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 PROJECT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 
@@ -46,14 +49,29 @@ def checked(model: type[Model], data: dict[str, Any], what: str, flags: bool = T
         raise InvalidField(message, field) from None
 
 
-def check_hosts(hosts: list[str], flags: bool = True) -> None:
-    """Each allowed host is one the sandbox's proxy can match; InvalidField if not."""
-    for entry in hosts:
+def check_sandbox(
+    settings: Project | AgentProfile, flags: bool = True, repo: Path | None = None
+) -> None:
+    """The sandbox settings of a project or profile, checked for the user (InvalidField if
+    not): each allowed host one the proxy can match, each path absolute and showing no
+    place the sandbox hides (the home, `/`, the main checkout `repo`; Seedbed's data dir
+    is checked when a run starts), each variable name a variable's."""
+    for entry in settings.allowed_hosts:
         try:
             parse_entry(entry)
         except ValueError as exc:
             named = "--allow-host" if flags else "an allowed host"
             raise InvalidField(f"{named} {exc}", "allowed_hosts") from None
+    guarded = guarded_places(repo=repo)
+    for entry in settings.sandbox_paths:
+        problem = path_problem(entry, guarded)
+        if problem:
+            named = "--sandbox-path" if flags else "the sandbox path"
+            raise InvalidField(f"{named} {problem}", "sandbox_paths")
+    for name in settings.sandbox_env:
+        if not VARIABLE_NAME.fullmatch(name):
+            named = "--sandbox-env" if flags else "a sandbox variable"
+            raise InvalidField(f"{named} {name!r} is not a variable's name", "sandbox_env")
 
 
 def check_text(text: str, what: str) -> None:
@@ -95,7 +113,7 @@ def add_project(
         raise UserError(f"base branch {base!r} does not exist in {top}")
     # The settings' bounds, as the model declares them (the name is checked below).
     named = {"name": name or top.name, "path": top, "base_branch": base}
-    check_hosts(checked(Project, {**named, **settings}, "project").allowed_hosts)
+    check_sandbox(checked(Project, {**named, **settings}, "project"), repo=top)
     if name is not None and not name.strip():
         raise UserError("the project name is empty")
     if name is not None and not PROJECT_NAME.fullmatch(name.strip()):
@@ -171,7 +189,7 @@ def update_project_settings(ctx: Context, project: Project) -> Done[Project]:
     # model_copy(update=…) checks nothing: the model's bounds are checked here (and a
     # choice given as text becomes its enum).
     project = checked(Project, dict(project), "project", flags=False)
-    check_hosts(project.allowed_hosts, flags=False)
+    check_sandbox(project, flags=False, repo=project.path)
     if project.base_branch != saved.base_branch and not (
         vcs.branch_exists(project.path, project.base_branch)
     ):
@@ -228,7 +246,7 @@ def check_profile(name: str, kind: AgentKind, **options: Any) -> AgentProfile:
     profile: AgentProfile = checked(
         AgentProfile, {"name": name, "kind": kind, **options}, "profile"
     )
-    check_hosts(profile.allowed_hosts)
+    check_sandbox(profile)
     if options.get("key_name"):
         try:
             secrets.validate_name(options["key_name"])

@@ -184,6 +184,11 @@ class Project(Model):
         description="Paths its sandboxed agents and commands see, read-only (rw:PATH: "
         "writable), e.g. a package cache or a toolchain.",
     )
+    sandbox_env: list[str] = Field(
+        default_factory=list,
+        description="Variables its sandboxed agents and commands keep though their names "
+        "look like a secret's (…_TOKEN, …_PASSWORD, …_SECRET), e.g. a test database's.",
+    )
 
 
 CLI_KINDS: tuple[AgentKind, ...] = (
@@ -373,6 +378,12 @@ class AgentProfile(Model):
     sandbox_paths: list[str] = Field(
         default_factory=list,
         description="sandboxed: more paths it sees, read-only; rw:PATH for writable.",
+        json_schema_extra=_kinds(*_SANDBOXED),
+    )
+    sandbox_env: list[str] = Field(
+        default_factory=list,
+        description="sandboxed: variables it keeps though their names look like a "
+        "secret's (…_TOKEN, …_PASSWORD, …_SECRET: withheld otherwise).",
         json_schema_extra=_kinds(*_SANDBOXED),
     )
     max_event_bytes: int = Field(

@@ -15,7 +15,7 @@ from typing import Any
 from seedbed import vcs
 from seedbed.agents.base import AgentRun, RunOutcome
 from seedbed.agents.keys import key_for
-from seedbed.agents.process import ManagedProcess, run_marker
+from seedbed.agents.process import ManagedProcess, base_environment, run_marker
 from seedbed.agents.registry import runtime_for
 from seedbed.core.budgets import check_budget, spent
 from seedbed.core.commands import project_command, tail
@@ -112,7 +112,8 @@ class RunDriver:
                     agent_sandbox, state.data_dir, state.project, task, profile, run.id
                 )
                 request.sandbox = plan
-                log(StatusEvent(phase="implementing", message=describe(plan)))
+                said = describe(plan, base_environment())
+                log(StatusEvent(phase="implementing", message=said))
                 await network.enter_async_context(sandbox_network(plan, self._sandbox_note))
             agent = self._agent = await runtime_for(profile, key).start(request)
         except (OSError, SeedbedError) as exc:

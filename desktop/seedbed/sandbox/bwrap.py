@@ -2,7 +2,8 @@
 
 Every sandbox gets its own PID, IPC and UTS namespaces (it sees none of our processes,
 and all of its own die with it), a private /tmp, no D-Bus, SSH agent or keyring
-variables, and no network unless its plan says `full`. `--die-with-parent` ends it if
+variables, none of other services' credentials (by their names: …_TOKEN, …_PASSWORD),
+and no network unless its plan says `full`. `--die-with-parent` ends it if
 the engine dies.
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -43,6 +45,17 @@ WITHHELD = frozenset(
     }
 )
 WITHHELD_PREFIXES = ("KEYRING_", "SEEDBED_KEYRING")
+# Other services' credentials by the shape of their names (GH_TOKEN, AWS_SECRET_ACCESS_KEY,
+# AWS_SESSION_TOKEN, TWINE_PASSWORD, NPM_TOKEN, VAULT_TOKEN…): a sandboxed agent could
+# push, publish or deploy with them wherever its network reaches. …_API_KEY is not among
+# them: the model keys are dealt with before (a run gets its own alone), and a project's
+# test keys (STRIPE_API_KEY) are what its checks need.
+SECRET_NAME = re.compile(
+    r"(?:^|_)(?:TOKEN|SECRET|PASSWORD|PASSWD|PASSPHRASE|CREDENTIALS?|SECRET_KEY"
+    r"|ACCESS_KEY|ACCESS_KEY_ID|PRIVATE_KEY|AUTH)$",
+    re.IGNORECASE,
+)
+SECRET_NAMES = frozenset({"DOCKER_AUTH_CONFIG", "NETRC", "GIT_ASKPASS", "SSH_ASKPASS"})
 INSTALL_HINT = (
     "install bubblewrap (Debian/Ubuntu: sudo apt install bubblewrap; Fedora: sudo dnf "
     "install bubblewrap; Arch: sudo pacman -S bubblewrap)"
@@ -97,12 +110,25 @@ def sandbox_support() -> SandboxSupport:
     return _probe(find_bwrap())
 
 
+def secrets_withheld(env: Mapping[str, str], plan: SandboxPlan) -> list[str]:
+    """The names of `env`'s variables the sandbox withholds as other services'
+    credentials (those the plan passes stay), sorted."""
+    passed = set(plan.passed_env)
+    return sorted(
+        name
+        for name in env
+        if (name in SECRET_NAMES or SECRET_NAME.search(name)) and name not in passed
+    )
+
+
 def sandbox_environment(env: Mapping[str, str], plan: SandboxPlan) -> dict[str, str]:
-    """`env` without what leads out of the sandbox, with the plan's own variables."""
+    """`env` without what leads out of the sandbox (buses, agents, the display, other
+    services' credentials), with the plan's own variables."""
+    secret = set(secrets_withheld(env, plan))
     kept = {
         name: value
         for name, value in env.items()
-        if name not in WITHHELD and not name.startswith(WITHHELD_PREFIXES)
+        if name not in WITHHELD and not name.startswith(WITHHELD_PREFIXES) and name not in secret
     }
     return kept | plan.env
 

@@ -59,6 +59,11 @@ class SandboxPlan(BaseModel):
     env: dict[str, str] = Field(
         default_factory=dict, description="Set inside, over the process's own."
     )
+    passed_env: list[str] = Field(
+        default_factory=list,
+        description="Variables kept inside though their names look like a secret's (the "
+        "run's own model key; the profile's and project's sandbox_env).",
+    )
     homes: Path | None = Field(
         None,
         description="Where an agent CLI's own directories of the home are kept for the "

@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 import seedbed
+from seedbed.domain.errors import UserError
 from seedbed.domain.models import SandboxNetwork
 from seedbed.sandbox.gitshare import GitShare, worktree_git_dirs
 from seedbed.sandbox.plan import Bind, SandboxPlan
@@ -29,18 +30,66 @@ PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "AL
 WRITABLE_PREFIX = "rw:"
 
 
-def extra_binds(paths: list[str]) -> list[Bind]:
+def entry_path(entry: str) -> Path | None:
+    """The path of a `PATH` or `rw:PATH` entry (`~` the home); None for an empty one."""
+    text = entry.removeprefix(WRITABLE_PREFIX).strip()
+    return Path(text).expanduser().absolute() if text else None
+
+
+def path_problem(entry: str, guarded: dict[Path, str]) -> str:
+    """Why the sandbox path `entry` cannot be added ("" if it can): a relative path, or
+    one that is or holds a place the sandbox keeps hidden (`guarded`: each place and
+    what it is, e.g. the home, Seedbed's data dir, the main checkout). A directory
+    inside the home (a package cache) is what the setting is for; the home itself, or
+    `/`, would show all of it."""
+    text = entry.removeprefix(WRITABLE_PREFIX).strip()
+    if not text:
+        return ""
+    if not (text.startswith("/") or text == "~" or text.startswith("~/")):
+        return f"{text!r} is not an absolute path (or ~/…)"
+    path = entry_path(entry)
+    assert path is not None
+    if path == Path("/"):
+        return f"{text} is the whole file system: name the directories it needs"
+    for place, what in guarded.items():
+        if place.is_relative_to(path):
+            shown = "is" if place == path else "holds"
+            return (
+                f"{text} {shown} {what} ({place}), which the sandbox hides: name a "
+                "directory inside it, or beside it"
+            )
+        if what.startswith("Seedbed's") and path.is_relative_to(place):
+            return f"{text} is inside {what} ({place}), which the sandbox hides"
+    return ""
+
+
+def guarded_places(data_dir: Path | None = None, repo: Path | None = None) -> dict[Path, str]:
+    """The places no sandbox path may show: the home, Seedbed's data dir and the main
+    checkout (where known)."""
+    places = {Path.home().absolute(): "your home"}
+    if data_dir is not None:
+        places[data_dir.absolute()] = "Seedbed's data dir"
+    if repo is not None:
+        places[repo.absolute()] = "the project's main checkout"
+    return places
+
+
+def extra_binds(
+    paths: list[str], data_dir: Path | None = None, repo: Path | None = None
+) -> list[Bind]:
     """`PATH` (read-only) and `rw:PATH` (writable) entries as binds; `~` is the home.
-    Paths that do not exist are left out (bubblewrap cannot bind them)."""
+    Paths that do not exist are left out (bubblewrap cannot bind them). One that would
+    show a hidden place (`path_problem`, saved before the check existed) raises a
+    UserError saying which."""
     binds: list[Bind] = []
+    guarded = guarded_places(data_dir, repo)
     for entry in paths:
-        writable = entry.startswith(WRITABLE_PREFIX)
-        text = entry.removeprefix(WRITABLE_PREFIX).strip()
-        if not text:
-            continue
-        path = Path(text).expanduser().absolute()
-        if path.exists():
-            binds.append(Bind(source=path, target=path, writable=writable))
+        problem = path_problem(entry, guarded)
+        if problem:
+            raise UserError(f"the sandbox path {problem}")
+        path = entry_path(entry)
+        if path is not None and path.exists():
+            binds.append(Bind(source=path, target=path, writable=entry.startswith(WRITABLE_PREFIX)))
     return binds
 
 
@@ -92,7 +141,7 @@ def run_plan(
         binds.append(Bind(source=common, target=common))
     binds.append(Bind(source=worktree, target=worktree, writable=True))
     binds += git_links(worktree, own)
-    extra = extra_binds(paths or [])
+    extra = extra_binds(paths or [], data_dir, repo)
     binds += extra
     hidden = hidden_places(data_dir, repo)
     # /tmp and /dev are the sandbox's own (fresh), the worktree its own to use.

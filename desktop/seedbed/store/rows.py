@@ -115,7 +115,7 @@ def validated(model: type[Saved], data: dict[str, Any]) -> Saved:
 
 
 # The project's list settings, kept as JSON text.
-LIST_COLUMNS = ("copy_globs", "allowed_hosts", "sandbox_paths")
+LIST_COLUMNS = ("copy_globs", "allowed_hosts", "sandbox_paths", "sandbox_env")
 
 
 def project_from_row(row: sqlite3.Row) -> Project:

@@ -206,4 +206,8 @@ MIGRATIONS: list[str] = [
     ALTER TABLE projects ADD COLUMN allowed_hosts TEXT NOT NULL DEFAULT '[]';
     ALTER TABLE projects ADD COLUMN sandbox_paths TEXT NOT NULL DEFAULT '[]';
     """,
+    # The variables a project's sandboxed commands keep though they look like secrets.
+    """
+    ALTER TABLE projects ADD COLUMN sandbox_env TEXT NOT NULL DEFAULT '[]';
+    """,
 ]

@@ -53,6 +53,7 @@ PROJECT_FIELDS = [
     "check_network",  # the sandbox's, for a sandboxed agent's tasks
     "allowed_hosts",
     "sandbox_paths",
+    "sandbox_env",
 ]
 
 
