@@ -6,6 +6,7 @@ from __future__ import annotations
 from seedbed.core.runs import interrupt_run, settle_dead_approve, wait_interrupted
 from seedbed.domain.errors import SeedbedError
 from seedbed.domain.models import Phase, Run, RunKind, RunStatus, TaskState
+from seedbed.sandbox.proxy_dirs import remove_stale
 from seedbed.store import Store
 from seedbed.store.approving import holding_approve
 from seedbed.vcs.runner import end_orphaned_git
@@ -44,7 +45,9 @@ def recover_dead_merges(store: Store) -> list[int]:
 
 
 def recover(store: Store) -> list[int]:
-    """End every run a previous engine left running; returns the affected task ids."""
+    """End every run a previous engine left running; returns the affected task ids. The
+    sandbox proxies' socket directories a killed process left are removed too."""
+    remove_stale()
     # Approves first: one that died after the base moved is finished as merged before
     # its task's run (an auto-merge's) is interrupted.
     tasks: list[int] = recover_dead_merges(store)

@@ -614,3 +614,45 @@ def test_claude_code_works_in_a_sandbox_with_the_model_network(
     assert "seedbed's copy" in looked and "the user's" not in looked, looked
     assert (private / "settings.json").read_text() == '{"theme": "mine"}\n'
     assert settings.read_text() == '{"theme": "mine"}\n'
+
+
+def test_a_login_claude_code_renews_in_its_sandbox_is_carried_back_to_the_users(
+    seedbed: SeedbedCli, project: str, model_server: ModelServer, file_keyring: FileStore
+) -> None:
+    """Its OAuth tokens rotate: one it renewed in Seedbed's copy of ~/.claude reaches the
+    user's own .credentials.json at the run's end; its settings, changed too, do not. The
+    task discarded, its private home is gone."""
+    if not sandbox_support().works:
+        pytest.skip(f"no sandbox here: {sandbox_support().problem}")
+    seedbed.ok("key", "set", "anthropic", input=KEY)
+    claude_profile(seedbed, "--base-url", model_server.url, "--key-name", "anthropic",
+                   "--sandbox", "--network", "model")  # fmt: skip
+    claude = Path.home() / ".claude"
+    claude.mkdir()
+    login = {"accessToken": "old", "refreshToken": "old", "expiresAt": 4102444800000}
+    (claude / ".credentials.json").write_text(json.dumps({"claudeAiOauth": login}))
+    (claude / "settings.json").write_text('{"theme": "mine"}\n')
+    renewed = {"claudeAiOauth": {**login, "accessToken": "new", "refreshToken": "new"}}
+    # As its own refresh would write them (its Bash refuses a command naming the file).
+    renew = (
+        f"cd {claude} && name=.cred && printf '%s' '{json.dumps(renewed)}' > $name'entials.json'"
+        f""" && printf '%s' '{{"hooks": {{}}}}' > settings.json"""
+    )
+    model_server.script(
+        anthropic_answer(tool_calls=[("toolu_1", "Bash", {"command": renew})], usage=(1200, 40)),
+        anthropic_answer("Done.", usage=(1300, 12)),
+    )
+
+    shown = run_task(seedbed)
+
+    assert (shown["state"], shown["phase"]) == ("awaiting_review", "ready"), shown["error"]
+    assert json.loads((claude / ".credentials.json").read_text()) == renewed
+    assert (claude / "settings.json").read_text() == '{"theme": "mine"}\n'
+    private = seedbed.data_dir / "sandbox" / "homes" / f"task-{shown['id']}"
+    assert (private / ".claude" / "settings.json").read_text() == '{"hooks": {}}'
+    messages = [e.get("message", "") for e in seedbed.log_events(shown["id"])]
+    assert f"sandbox: the login it renewed was carried back to {claude}/.credentials.json" in (
+        messages
+    )
+    seedbed.ok("task", "discard", str(shown["id"]))
+    assert not private.exists()
