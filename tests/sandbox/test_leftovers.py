@@ -5,6 +5,7 @@ pieces that still hold work not taken back are kept."""
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -111,6 +112,28 @@ def test_pieces_that_still_hold_work_not_taken_back_are_kept(
 
     assert json.loads((share / RECORD).read_text())["branch"] == shown["branch"]
     assert not task_home(seedbed.data_dir, task_id).exists()
+
+
+def test_an_engines_start_removes_what_an_earlier_one_left(seedbed: SeedbedCli, demo: Path) -> None:
+    """Homes of tasks that can no longer run and pieces taken back, left by an engine
+    that died between a task's move and their removal (or by an older Seedbed); a task
+    that may run again keeps its home, and pieces not taken back stay."""
+    done = boxed_task(seedbed, demo, "done")
+    seedbed.ok("task", "discard", str(done))
+    home, share = leave(seedbed, done)
+    waiting = boxed_task(seedbed, demo, "waiting")
+    waiting_home, _ = leave(seedbed, waiting)
+    shown = seedbed.show(waiting)
+    unreturned = share_dir(seedbed.data_dir, shown["runs"][0]["id"])
+    shutil.rmtree(unreturned)
+    make_share(unreturned, Path(shown["worktree"]), demo, shown["branch"])
+    gone_task = task_home(seedbed.data_dir, 999)  # of a task whose project was removed
+    gone_task.mkdir()
+
+    seedbed.ok("run", "--until-idle")
+
+    assert not home.exists() and not share.exists() and not gone_task.exists()
+    assert waiting_home.is_dir() and (unreturned / RECORD).is_file()
 
 
 def test_forgetting_a_task_leaves_what_is_not_a_folder_of_its_own(tmp_path: Path) -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 import os
+import re
 import shutil
 from collections.abc import AsyncIterator, Callable, Iterable
 from pathlib import Path
@@ -24,8 +25,10 @@ from seedbed.domain.models import (
     AgentKind,
     AgentProfile,
     Project,
+    RunStatus,
     SandboxNetwork,
     Task,
+    TaskState,
     profile_fields,
 )
 from seedbed.sandbox.allowlist import Allowlist
@@ -41,6 +44,10 @@ from seedbed.store import Store
 DEFAULT_VARIABLE = "SEEDBED_SANDBOX_DEFAULT"  # off: new profiles are not sandboxed
 SANDBOX_KINDS_NOTE = "every kind of agent"
 DEFAULT_PORTS = {"http": 80, "https": 443}
+HOME_NAME = re.compile(r"task-([0-9]+)")
+SHARE_NAME = re.compile(r"run-([0-9]+)")
+# A task in these may run again (a planned one was requeued, or has not run yet).
+LIVE_STATES = (TaskState.PLANNED, TaskState.RUNNING, TaskState.AWAITING_REVIEW)
 
 
 def sandbox_by_default() -> bool:
@@ -86,6 +93,25 @@ def forget_task_sandbox(data_dir: Path, task_id: int, run_ids: Iterable[int]) ->
     for run_id in run_ids:
         share = share_dir(data_dir, run_id)
         if share.is_dir() and not share.is_symlink() and left_share(share) is None:
+            _remove_tree(share)
+
+
+def remove_leftovers(store: Store) -> None:
+    """At an engine's start, once recovery is done (no run of the data dir goes on): the
+    private homes of tasks that can no longer run and the git pieces taken back that are
+    still there, left by an engine that died between a task's move and their removal,
+    or by a Seedbed before this one."""
+    root = store.path.parent / "sandbox"
+    live = {task.id for task in store.list_tasks(states=LIVE_STATES)}
+    homes = root / "homes"
+    for home in homes.iterdir() if homes.is_dir() and not homes.is_symlink() else []:
+        task = HOME_NAME.fullmatch(home.name)
+        if task is not None and int(task[1]) not in live:
+            _remove_tree(home)
+    running = {run.id for run in store.runs_with_status(RunStatus.RUNNING.value)}
+    for share in root.iterdir() if root.is_dir() and not root.is_symlink() else []:
+        run = SHARE_NAME.fullmatch(share.name)
+        if run is not None and int(run[1]) not in running and left_share(share) is None:
             _remove_tree(share)
 
 
