@@ -4,6 +4,8 @@ the real CLI end to end through the engine against a scripted Anthropic server."
 from __future__ import annotations
 
 import json
+import os
+import signal
 import time
 from pathlib import Path
 from typing import Any
@@ -656,3 +658,44 @@ def test_a_login_claude_code_renews_in_its_sandbox_is_carried_back_to_the_users(
     )
     seedbed.ok("task", "discard", str(shown["id"]))
     assert not private.exists()
+
+
+def test_a_login_renewed_before_its_engine_was_killed_is_carried_back_by_recovery(
+    seedbed: SeedbedCli, project: str, model_server: ModelServer, file_keyring: FileStore
+) -> None:
+    if not sandbox_support().works:
+        pytest.skip(f"no sandbox here: {sandbox_support().problem}")
+    seedbed.ok("key", "set", "anthropic", input=KEY)
+    claude_profile(seedbed, "--base-url", model_server.url, "--key-name", "anthropic",
+                   "--sandbox", "--network", "model")  # fmt: skip
+    claude = Path.home() / ".claude"
+    claude.mkdir()
+    login = {"accessToken": "old", "refreshToken": "old", "expiresAt": 4102444800000}
+    (claude / ".credentials.json").write_text(json.dumps({"claudeAiOauth": login}))
+    renewed = {"claudeAiOauth": {**login, "accessToken": "new", "refreshToken": "new"}}
+    renew = (
+        f"cd {claude} && name=.cred && printf '%s' '{json.dumps(renewed)}' > $name'entials.json'"
+    )
+    model_server.script(
+        anthropic_answer(tool_calls=[("toolu_1", "Bash", {"command": renew})], usage=(1200, 40)),
+        hang(60),
+    )
+    seedbed.ok("task", "add", "--project", "demo", "--title", "T", "--start")
+    private = seedbed.data_dir / "sandbox" / "homes" / "task-1" / ".claude" / ".credentials.json"
+    engine = seedbed.spawn("run")
+    deadline = time.monotonic() + 60
+    while '"new"' not in (private.read_text() if private.is_file() else ""):
+        assert time.monotonic() < deadline and engine.poll() is None, "it never renewed it"
+        time.sleep(0.1)
+    os.kill(engine.pid, signal.SIGKILL)
+    engine.communicate(timeout=10)
+    assert json.loads((claude / ".credentials.json").read_text())["claudeAiOauth"] == login
+
+    seedbed.ok("run", "--until-idle")  # its start-up recovery
+
+    assert json.loads((claude / ".credentials.json").read_text()) == renewed
+    assert seedbed.show(1)["phase"] == "interrupted"
+    messages = [e.get("message", "") for e in seedbed.log_events(1)]
+    assert f"sandbox: the login it renewed was carried back to {claude}/.credentials.json" in (
+        messages
+    )
