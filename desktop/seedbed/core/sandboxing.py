@@ -6,7 +6,9 @@ own agent's profile is sandboxed, with the project's network setting (`check_net
 checks often need none), so a task left alone never runs anything with the user's full
 rights. The paths and hosts a sandbox adds are the profile's and the project's; with
 network `model`, an agent CLI also reaches its model's API (`sandbox_network` runs the
-filtering proxy for as long as the sandbox's processes run).
+filtering proxy for as long as the sandbox's processes run). What a task's sandboxed runs
+keep in the data dir (its CLIs' private home, its runs' git pieces) goes once the task
+can no longer run (`forget_task_sandbox`, `remove_leftovers`).
 """
 
 from __future__ import annotations
