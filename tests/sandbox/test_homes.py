@@ -92,9 +92,10 @@ def test_a_private_copy_that_is_no_plain_renewal_is_not_carried_back(
     else:
         write_json(private, {"claudeAiOauth": {}, "mcpServers": {"evil": {}}})
 
-    carry_back(home)  # returns at once (a FIFO is never opened to block)
+    [note] = carry_back(home)  # at once: a FIFO is never opened to block
 
     assert json.loads(user.read_text()) == OLD
+    assert "is not carried back" in note
 
 
 def test_a_link_at_the_users_file_is_never_written_through(

@@ -83,6 +83,11 @@ def carry_back(home: Path) -> list[str]:
     kept: list[SeededLogin] = []
     for login in _recorded(home):
         private = _read_plain(login.private)
+        if private is None and login.digest and os.path.lexists(login.private):
+            notes.append(
+                f"sandbox: {login.private} is not carried back: not a plain file of at most "
+                "1 MiB (a link, a FIFO…)"
+            )
         if private is None or not login.digest or _sha256(private) == login.digest:
             kept.append(login)
             continue
@@ -113,7 +118,7 @@ def _refusal(login: SeededLogin, private: bytes) -> str:
         return f"is not carried back: {login.user} changed meanwhile (the user's own wins)"
     mine, theirs = _json_object(private), _json_object(user)
     if mine is None:
-        return "is not carried back: it is not a JSON object of at most 1 MiB"
+        return "is not carried back: it is not a JSON object"
     if theirs is not None and mine.keys() != theirs.keys():
         return f"is not carried back: it is not shaped as {login.user} is"
     return ""
