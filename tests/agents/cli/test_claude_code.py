@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -682,13 +683,15 @@ def test_a_login_renewed_before_its_engine_was_killed_is_carried_back_by_recover
     )
     seedbed.ok("task", "add", "--project", "demo", "--title", "T", "--start")
     private = seedbed.data_dir / "sandbox" / "homes" / "task-1" / ".claude" / ".credentials.json"
-    engine = seedbed.spawn("run")
-    deadline = time.monotonic() + 60
-    while '"new"' not in (private.read_text() if private.is_file() else ""):
-        assert time.monotonic() < deadline and engine.poll() is None, "it never renewed it"
-        time.sleep(0.1)
-    os.kill(engine.pid, signal.SIGKILL)
-    engine.communicate(timeout=10)
+    # Its proxy's socket dir, which the kill leaves, under a temporary dir of the test's.
+    with tempfile.TemporaryDirectory(prefix="sb-", dir="/tmp") as temporary:
+        engine = seedbed.spawn("run", env={**os.environ, "TMPDIR": temporary})
+        deadline = time.monotonic() + 60
+        while '"new"' not in (private.read_text() if private.is_file() else ""):
+            assert time.monotonic() < deadline and engine.poll() is None, "it never renewed it"
+            time.sleep(0.1)
+        os.kill(engine.pid, signal.SIGKILL)
+        engine.communicate(timeout=10)
     assert json.loads((claude / ".credentials.json").read_text())["claudeAiOauth"] == login
 
     seedbed.ok("run", "--until-idle")  # its start-up recovery
