@@ -30,7 +30,7 @@ from seedbed.core.commit_messages import leftover_message, merge_message, task_a
 from seedbed.core.context import Changed, Context, Done, Stopping
 from seedbed.core.merge_queue import ANNOUNCED, ApproveInterrupted, merge_turn
 from seedbed.core.recorder import EventRecorder, FlushListener
-from seedbed.core.sandboxing import command_sandbox, sandbox_network
+from seedbed.core.sandboxing import command_sandbox, forget_task_sandbox, sandbox_network
 from seedbed.core.workspace import commit_work, remove_workspace, worktree_path
 from seedbed.domain.checks import commands_key, standing_checks
 from seedbed.domain.errors import OperationError, UserError
@@ -368,6 +368,7 @@ def _merged(
     )
     if task.worktree is not None:
         remove_workspace(project, task.worktree)
+    forget_task_sandbox(store.path.parent, task.id, [run.id for run in store.list_runs(task.id)])
     if delete:
         vcs.delete_branch(project.path, task.branch)
     return merged

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from seedbed import vcs
 from seedbed.core.context import Changed, Context, Done
+from seedbed.core.sandboxing import forget_task_sandbox
 from seedbed.core.setup import add_project
 from seedbed.core.workspace import remove_workspace, worktree_path
 from seedbed.domain.errors import UserError
@@ -54,7 +55,10 @@ def remove_project(ctx: Context, ref: str, delete_branches: bool = False) -> Don
                 remove_workspace(project, task.worktree)
         for branch in branches:
             vcs.delete_branch(project.path, branch)
+    runs = {task.id: [run.id for run in store.list_runs(task.id)] for task in tasks}
     store.delete_project(project.id)
+    for task_id, run_ids in runs.items():  # never given again: nothing of theirs can run
+        forget_task_sandbox(store.path.parent, task_id, run_ids)
     removed = RemovedProject(
         project=project,
         tasks=len(tasks),

@@ -7,6 +7,7 @@ from seedbed import vcs
 from seedbed.core.commit_messages import discard_message, task_agent
 from seedbed.core.context import Changed, Context, Done
 from seedbed.core.runs import holding_task
+from seedbed.core.sandboxing import forget_task_sandbox
 from seedbed.core.tasks import check_startable, place, queue_again
 from seedbed.core.workspace import branch_exists, commit_work, remove_workspace, worktree_path
 from seedbed.core.worktree_guard import WorkNotCommitted
@@ -146,7 +147,7 @@ def _discard(store: Store, task_id: int, delete_branch: bool) -> Task:
     if delete_branch and branch is not None:
         vcs.delete_branch(project.path, branch)
         branch = None
-    return store.move_task(
+    discarded = store.move_task(
         task_id,
         TaskState.DISCARDED,
         Phase.NONE,
@@ -155,3 +156,5 @@ def _discard(store: Store, task_id: int, delete_branch: bool) -> Task:
         worktree=None,
         branch=branch,
     )
+    forget_task_sandbox(store.path.parent, task_id, [run.id for run in store.list_runs(task_id)])
+    return discarded

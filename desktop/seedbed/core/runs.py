@@ -22,7 +22,7 @@ from seedbed.core.commit_messages import commit_message, task_agent
 from seedbed.core.context import Changed, Context, Done
 from seedbed.core.merging import finish_landed
 from seedbed.core.recorder import EventRecorder
-from seedbed.core.sandboxing import share_dir
+from seedbed.core.sandboxing import carry_back_logins, share_dir
 from seedbed.core.shared_config import (
     config_change_reason,
     forget_shared_config,
@@ -91,8 +91,10 @@ def interrupt_run(store: Store, run: Run) -> None:
     kill_orphans(store.path.parent, run)
     task = store.get_task(run.task_id)
     worktree = worktree_path(task) if task.workspace_ready else None
+    recorder = EventRecorder(store, run.id)
+    for note in carry_back_logins(store.path.parent, task.id):  # a login its CLI renewed
+        recorder.add([StatusEvent(ts=time.time(), phase="recovering", message=note)])
     if worktree is not None:
-        recorder = EventRecorder(store, run.id)
         try:
             project = store.get_project(task.project_id)
             _restore_config(store.path.parent, project.path, run.id, recorder)
@@ -103,7 +105,7 @@ def interrupt_run(store: Store, run: Run) -> None:
                 run = store.update_run(run.id, commit=sha)
         except SeedbedError as exc:
             recorder.add([ErrorEvent(ts=time.time(), message=f"recovery did not commit: {exc}")])
-        recorder.flush()
+    recorder.flush()
     store.update_run(
         run.id, status=RunStatus.INTERRUPTED, reason=INTERRUPTED_REASON, ended_at=time.time()
     )

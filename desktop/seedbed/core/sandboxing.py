@@ -6,7 +6,9 @@ own agent's profile is sandboxed, with the project's network setting (`check_net
 checks often need none), so a task left alone never runs anything with the user's full
 rights. The paths and hosts a sandbox adds are the profile's and the project's; with
 network `model`, an agent CLI also reaches its model's API (`sandbox_network` runs the
-filtering proxy for as long as the sandbox's processes run).
+filtering proxy for as long as the sandbox's processes run). What a task's sandboxed runs
+keep in the data dir (its CLIs' private home, its runs' git pieces) goes once the task
+can no longer run (`forget_task_sandbox`, `remove_leftovers`).
 """
 
 from __future__ import annotations
@@ -14,10 +16,9 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 import os
-import secrets
+import re
 import shutil
-import tempfile
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -26,22 +27,30 @@ from seedbed.domain.models import (
     AgentKind,
     AgentProfile,
     Project,
+    RunStatus,
     SandboxNetwork,
     Task,
+    TaskState,
     profile_fields,
 )
 from seedbed.sandbox.allowlist import Allowlist
 from seedbed.sandbox.bwrap import SandboxSupport, sandbox_support, secrets_withheld
-from seedbed.sandbox.gitshare import GitShare, make_share
+from seedbed.sandbox.gitshare import GitShare, left_share, make_share
+from seedbed.sandbox.homes import carry_back
 from seedbed.sandbox.plan import PROXY_SOCKET, SandboxPlan
 from seedbed.sandbox.policy import WRITABLE_PREFIX, run_plan
 from seedbed.sandbox.proxy import FilteringProxy
+from seedbed.sandbox.proxy_dirs import new_proxy_dir, serving
 from seedbed.secrets import provider_variables
 from seedbed.store import Store
 
 DEFAULT_VARIABLE = "SEEDBED_SANDBOX_DEFAULT"  # off: new profiles are not sandboxed
 SANDBOX_KINDS_NOTE = "every kind of agent"
 DEFAULT_PORTS = {"http": 80, "https": 443}
+HOME_NAME = re.compile(r"task-([0-9]+)")
+SHARE_NAME = re.compile(r"run-([0-9]+)")
+# A task in these may run again (a planned one was requeued, or has not run yet).
+LIVE_STATES = (TaskState.PLANNED, TaskState.RUNNING, TaskState.AWAITING_REVIEW)
 
 
 def sandbox_by_default() -> bool:
@@ -69,6 +78,66 @@ def sandboxed(profile: AgentProfile | None) -> bool:
 def share_dir(data_dir: Path, run_id: int) -> Path:
     """Where a run's private git pieces live while it runs (under the hidden data dir)."""
     return data_dir / "sandbox" / f"run-{run_id}"
+
+
+def task_home(data_dir: Path, task_id: int) -> Path:
+    """Where a task's agent CLIs keep their own directories (Seedbed's copies of
+    ~/.claude, ~/.codex …: its runs' sessions, so a follow-up resumes) and the record of
+    the logins seeded there."""
+    return data_dir / "sandbox" / "homes" / f"task-{task_id}"
+
+
+def forget_task_sandbox(data_dir: Path, task_id: int, run_ids: Iterable[int]) -> None:
+    """What the sandbox kept for a task that can no longer run (merged, discarded, its
+    project removed): its private home, and what is left of its runs' (`run_ids`) git
+    pieces once taken back (those still holding their record hold work not taken back:
+    kept)."""
+    _remove_tree(task_home(data_dir, task_id))
+    for run_id in run_ids:
+        share = share_dir(data_dir, run_id)
+        if share.is_dir() and not share.is_symlink() and left_share(share) is None:
+            _remove_tree(share)
+
+
+def remove_leftovers(store: Store) -> None:
+    """At an engine's start, once recovery is done (no run of the data dir goes on): the
+    private homes of tasks that can no longer run and the git pieces taken back that are
+    still there, left by an engine that died between a task's move and their removal,
+    or by a Seedbed before this one."""
+    root = store.path.parent / "sandbox"
+    live = {task.id for task in store.list_tasks(states=LIVE_STATES)}
+    homes = root / "homes"
+    for home in homes.iterdir() if homes.is_dir() and not homes.is_symlink() else []:
+        task = HOME_NAME.fullmatch(home.name)
+        if task is not None and int(task[1]) not in live:
+            _remove_tree(home)
+    running = {run.id for run in store.runs_with_status(RunStatus.RUNNING.value)}
+    for share in root.iterdir() if root.is_dir() and not root.is_symlink() else []:
+        run = SHARE_NAME.fullmatch(share.name)
+        if run is not None and int(run[1]) not in running and left_share(share) is None:
+            _remove_tree(share)
+
+
+def _remove_tree(path: Path) -> None:
+    """Remove `path` and all in it, a folder a run made read-only too (links never
+    followed)."""
+    if not path.is_dir() or path.is_symlink():
+        return
+    with contextlib.suppress(OSError):
+        path.chmod(0o700)
+    for folder, folders, _files in os.walk(path):
+        for name in folders:
+            inner = Path(folder) / name
+            if not inner.is_symlink():
+                with contextlib.suppress(OSError):
+                    inner.chmod(0o700)
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def carry_back_logins(data_dir: Path, task_id: int) -> list[str]:
+    """The logins a run of the task renewed in its private home, carried back to the
+    user's (sandbox/homes.py says when); notes for the run's log."""
+    return carry_back(task_home(data_dir, task_id))
 
 
 def model_host(profile: AgentProfile) -> str:
@@ -100,12 +169,6 @@ def loopback_forwards(hosts: list[str]) -> list[tuple[str, int]]:
     return forwards
 
 
-def _proxy_dir() -> Path:
-    """A short path for the proxy's socket (a Unix socket's path has 107 bytes at most;
-    a data dir's can be longer), made by `sandbox_network`."""
-    return Path(tempfile.gettempdir()) / f"seedbed-net-{secrets.token_hex(6)}"
-
-
 def _plan(
     worktree: Path,
     data_dir: Path,
@@ -123,7 +186,7 @@ def _plan(
         network,
         share,
         paths,
-        proxy_dir=_proxy_dir(),
+        proxy_dir=new_proxy_dir(),
         allowed=hosts,
         forwards=loopback_forwards(hosts),
     )
@@ -148,8 +211,7 @@ def agent_sandbox(
     )
     # An agent CLI's own directories, kept apart for this task's runs (its sessions go on
     # from one to the next; what one task's agent planted there reaches no other task).
-    homes = data_dir / "sandbox" / "homes" / f"task-{task.id}"
-    return plan.model_copy(update={"homes": homes}), share
+    return plan.model_copy(update={"homes": task_home(data_dir, task.id)}), share
 
 
 def command_sandbox(
@@ -188,14 +250,15 @@ async def sandbox_network(
                 "project can add it with --allow-host)"
             )
 
-    plan.proxy_dir.mkdir(mode=0o700)
     proxy = FilteringProxy(Allowlist(entries=tuple(plan.allowed)), said)
-    try:
-        await proxy.start(plan.proxy_dir / PROXY_SOCKET)
-        yield
-    finally:
-        await proxy.close()
-        shutil.rmtree(plan.proxy_dir, ignore_errors=True)
+    # Its directory locked while the proxy serves: one a killed engine left is removed at
+    # the next engine's start, and no other's (sandbox/proxy_dirs.py).
+    with serving(plan.proxy_dir):
+        try:
+            await proxy.start(plan.proxy_dir / PROXY_SOCKET)
+            yield
+        finally:
+            await proxy.close()
 
 
 def describe(plan: SandboxPlan, env: Mapping[str, str]) -> str:

@@ -21,6 +21,7 @@ from seedbed.core.budgets import check_budget, spent
 from seedbed.core.commands import project_command, tail
 from seedbed.core.sandboxing import (
     agent_sandbox,
+    carry_back_logins,
     command_sandbox,
     describe,
     sandbox_network,
@@ -149,6 +150,8 @@ class RunDriver:
             if share is not None:  # what it committed, into the repository
                 for note in await git_call(take_back, share):
                     log(ErrorEvent(message=note))
+                for note in await asyncio.to_thread(carry_back_logins, state.data_dir, task.id):
+                    log(StatusEvent(phase=state.task.phase.value, message=note))
         outcome = agent.outcome
         if changed:
             reason = config_change_reason(state.project.path, changed)

@@ -3,9 +3,13 @@
 
 from __future__ import annotations
 
+import contextlib
+
 from seedbed.core.runs import interrupt_run, settle_dead_approve, wait_interrupted
+from seedbed.core.sandboxing import remove_leftovers
 from seedbed.domain.errors import SeedbedError
 from seedbed.domain.models import Phase, Run, RunKind, RunStatus, TaskState
+from seedbed.sandbox.proxy_dirs import remove_stale
 from seedbed.store import Store
 from seedbed.store.approving import holding_approve
 from seedbed.vcs.runner import end_orphaned_git
@@ -44,7 +48,10 @@ def recover_dead_merges(store: Store) -> list[int]:
 
 
 def recover(store: Store) -> list[int]:
-    """End every run a previous engine left running; returns the affected task ids."""
+    """End every run a previous engine left running; returns the affected task ids. What
+    the sandbox left is removed too: proxies' socket dirs a killed process left, homes of
+    tasks that can no longer run, git pieces taken back."""
+    remove_stale()
     # Approves first: one that died after the base moved is finished as merged before
     # its task's run (an auto-merge's) is interrupted.
     tasks: list[int] = recover_dead_merges(store)
@@ -58,4 +65,6 @@ def recover(store: Store) -> list[int]:
         if task.phase is not Phase.QUEUED and task.id not in tasks:
             wait_interrupted(store, task.id)
             tasks.append(task.id)
+    with contextlib.suppress(OSError):  # what is left stays for the next start
+        remove_leftovers(store)
     return tasks

@@ -144,6 +144,9 @@ def take_back(share: GitShare) -> list[str]:
         notes += _take_objects(share)
         notes += _take_branch(share)
     finally:
+        # The record first: pieces left behind (a folder the agent made read-only) are
+        # then known to be taken back, free to remove (core.sandboxing).
+        (share.root / RECORD).unlink(missing_ok=True)
         shutil.rmtree(share.root, ignore_errors=True)
     return notes
 

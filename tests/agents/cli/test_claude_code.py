@@ -4,6 +4,9 @@ the real CLI end to end through the engine against a scripted Anthropic server."
 from __future__ import annotations
 
 import json
+import os
+import signal
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -614,3 +617,88 @@ def test_claude_code_works_in_a_sandbox_with_the_model_network(
     assert "seedbed's copy" in looked and "the user's" not in looked, looked
     assert (private / "settings.json").read_text() == '{"theme": "mine"}\n'
     assert settings.read_text() == '{"theme": "mine"}\n'
+
+
+def test_a_login_claude_code_renews_in_its_sandbox_is_carried_back_to_the_users(
+    seedbed: SeedbedCli, project: str, model_server: ModelServer, file_keyring: FileStore
+) -> None:
+    """Its OAuth tokens rotate: one it renewed in Seedbed's copy of ~/.claude reaches the
+    user's own .credentials.json at the run's end; its settings, changed too, do not. The
+    task discarded, its private home is gone."""
+    if not sandbox_support().works:
+        pytest.skip(f"no sandbox here: {sandbox_support().problem}")
+    seedbed.ok("key", "set", "anthropic", input=KEY)
+    claude_profile(seedbed, "--base-url", model_server.url, "--key-name", "anthropic",
+                   "--sandbox", "--network", "model")  # fmt: skip
+    claude = Path.home() / ".claude"
+    claude.mkdir()
+    login = {"accessToken": "old", "refreshToken": "old", "expiresAt": 4102444800000}
+    (claude / ".credentials.json").write_text(json.dumps({"claudeAiOauth": login}))
+    (claude / "settings.json").write_text('{"theme": "mine"}\n')
+    renewed = {"claudeAiOauth": {**login, "accessToken": "new", "refreshToken": "new"}}
+    # As its own refresh would write them (its Bash refuses a command naming the file).
+    renew = (
+        f"cd {claude} && name=.cred && printf '%s' '{json.dumps(renewed)}' > $name'entials.json'"
+        f""" && printf '%s' '{{"hooks": {{}}}}' > settings.json"""
+    )
+    model_server.script(
+        anthropic_answer(tool_calls=[("toolu_1", "Bash", {"command": renew})], usage=(1200, 40)),
+        anthropic_answer("Done.", usage=(1300, 12)),
+    )
+
+    shown = run_task(seedbed)
+
+    assert (shown["state"], shown["phase"]) == ("awaiting_review", "ready"), shown["error"]
+    assert json.loads((claude / ".credentials.json").read_text()) == renewed
+    assert (claude / "settings.json").read_text() == '{"theme": "mine"}\n'
+    private = seedbed.data_dir / "sandbox" / "homes" / f"task-{shown['id']}"
+    assert (private / ".claude" / "settings.json").read_text() == '{"hooks": {}}'
+    messages = [e.get("message", "") for e in seedbed.log_events(shown["id"])]
+    assert f"sandbox: the login it renewed was carried back to {claude}/.credentials.json" in (
+        messages
+    )
+    seedbed.ok("task", "discard", str(shown["id"]))
+    assert not private.exists()
+
+
+def test_a_login_renewed_before_its_engine_was_killed_is_carried_back_by_recovery(
+    seedbed: SeedbedCli, project: str, model_server: ModelServer, file_keyring: FileStore
+) -> None:
+    if not sandbox_support().works:
+        pytest.skip(f"no sandbox here: {sandbox_support().problem}")
+    seedbed.ok("key", "set", "anthropic", input=KEY)
+    claude_profile(seedbed, "--base-url", model_server.url, "--key-name", "anthropic",
+                   "--sandbox", "--network", "model")  # fmt: skip
+    claude = Path.home() / ".claude"
+    claude.mkdir()
+    login = {"accessToken": "old", "refreshToken": "old", "expiresAt": 4102444800000}
+    (claude / ".credentials.json").write_text(json.dumps({"claudeAiOauth": login}))
+    renewed = {"claudeAiOauth": {**login, "accessToken": "new", "refreshToken": "new"}}
+    renew = (
+        f"cd {claude} && name=.cred && printf '%s' '{json.dumps(renewed)}' > $name'entials.json'"
+    )
+    model_server.script(
+        anthropic_answer(tool_calls=[("toolu_1", "Bash", {"command": renew})], usage=(1200, 40)),
+        hang(60),
+    )
+    seedbed.ok("task", "add", "--project", "demo", "--title", "T", "--start")
+    private = seedbed.data_dir / "sandbox" / "homes" / "task-1" / ".claude" / ".credentials.json"
+    # Its proxy's socket dir, which the kill leaves, under a temporary dir of the test's.
+    with tempfile.TemporaryDirectory(prefix="sb-", dir="/tmp") as temporary:
+        engine = seedbed.spawn("run", env={**os.environ, "TMPDIR": temporary})
+        deadline = time.monotonic() + 60
+        while '"new"' not in (private.read_text() if private.is_file() else ""):
+            assert time.monotonic() < deadline and engine.poll() is None, "it never renewed it"
+            time.sleep(0.1)
+        os.kill(engine.pid, signal.SIGKILL)
+        engine.communicate(timeout=10)
+    assert json.loads((claude / ".credentials.json").read_text())["claudeAiOauth"] == login
+
+    seedbed.ok("run", "--until-idle")  # its start-up recovery
+
+    assert json.loads((claude / ".credentials.json").read_text()) == renewed
+    assert seedbed.show(1)["phase"] == "interrupted"
+    messages = [e.get("message", "") for e in seedbed.log_events(1)]
+    assert f"sandbox: the login it renewed was carried back to {claude}/.credentials.json" in (
+        messages
+    )

@@ -35,6 +35,7 @@ from seedbed.agents.urls import is_local
 from seedbed.domain.errors import UserError
 from seedbed.domain.events import Event, OutputEvent, RawEvent, Stream
 from seedbed.domain.models import AgentKind, AgentProfile, RunStatus
+from seedbed.sandbox.homes import seed, seed_logins
 from seedbed.sandbox.plan import Bind, SandboxPlan
 from seedbed.sandbox.programs import program_binds
 
@@ -125,24 +126,11 @@ class CliAdapter(ABC):
         return False
 
     # The files of those directories copied in from the user's at each sandboxed start
-    # (its login, its settings): the user's own win over what a run left there.
-    sandbox_seed: tuple[str, ...] = ()
-
-
-def seed(user: Path, private: Path, names: tuple[str, ...]) -> None:
-    """Copy the user's files `names` (plain files only) from `user` into `private`, each
-    written beside and renamed into place (a link a run left there is replaced, never
-    followed), readable by the user alone."""
-    private.mkdir(parents=True, exist_ok=True)
-    for name in names:
-        found = user / name
-        if found.is_file() and not found.is_symlink():
-            temporary = private / f".{name}.seedbed-new"
-            temporary.unlink(missing_ok=True)
-            descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(descriptor, "wb") as out, found.open("rb") as source:
-                shutil.copyfileobj(source, out)
-            os.replace(temporary, private / name)
+    # (the user's win over what a run left there): its login, which a renewal inside is
+    # carried back from (sandbox/homes.py), and its settings, which never go back (a run
+    # could plant a hook or an MCP server there).
+    sandbox_logins: tuple[str, ...] = ()
+    sandbox_settings: tuple[str, ...] = ()
 
 
 def cli_sandbox(
@@ -164,7 +152,8 @@ def cli_sandbox(
             # starts the CLI.
             inside = directory.relative_to(home if directory.is_relative_to(home) else "/")
             source = plan.homes / inside
-            seed(directory, source, adapter.sandbox_seed)
+            seed(directory, source, adapter.sandbox_settings)
+            seed_logins(plan.homes, directory, source, adapter.sandbox_logins)
         source.mkdir(parents=True, exist_ok=True)
         binds.append(Bind(source=source, target=directory, writable=True))
     kept = [

@@ -133,7 +133,8 @@ class ClaudeCodeAdapter(CliAdapter):
     # The 2.x line: print mode with stream-json partial messages, --permission-mode
     # acceptEdits and --resume as used here; tested with 2.1.332.
     min_version = (2, 0, 0)
-    sandbox_seed = ("settings.json", ".credentials.json")
+    sandbox_logins = (".credentials.json",)
+    sandbox_settings = ("settings.json",)
 
     def sandbox_dirs(self, env: Mapping[str, str]) -> list[Path]:
         """Its config and sessions: CLAUDE_CONFIG_DIR, else ~/.claude (in a sandbox its

@@ -96,7 +96,8 @@ class CodexAdapter(CliAdapter):
     # The thread/turn/item events of `exec --json` (each item with a `type`) and `exec
     # resume`: 0.47 is the oldest release known to print these; 0.171 is the one tested.
     min_version = (0, 47, 0)
-    sandbox_seed = ("auth.json", "config.toml")
+    sandbox_logins = ("auth.json",)
+    sandbox_settings = ("config.toml",)
 
     def sandbox_dirs(self, env: Mapping[str, str]) -> list[Path]:
         """Its home (CODEX_HOME, else ~/.codex): its login, config, sessions and logs."""

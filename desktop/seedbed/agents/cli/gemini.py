@@ -104,7 +104,8 @@ class GeminiAdapter(CliAdapter):
     # stream-json came in 0.11; --skip-trust is what the trust error of 0.41 asks for
     # (and older versions fail on an unknown option). Tested with 0.61.0.
     min_version = (0, 41, 0)
-    sandbox_seed = ("settings.json", "oauth_creds.json", "google_accounts.json")
+    sandbox_logins = ("oauth_creds.json",)
+    sandbox_settings = ("settings.json", "google_accounts.json")
 
     def sandbox_dirs(self, env: Mapping[str, str]) -> list[Path]:
         """Its settings (the user's auth choice among them), sessions and logs: ~/.gemini,

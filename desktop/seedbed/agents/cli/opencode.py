@@ -141,7 +141,8 @@ class OpenCodeAdapter(CliAdapter):
     key_env = "ANTHROPIC_API_KEY"
     # `run --auto` is in 1.18.5's help (the earliest seen with it); tested with 1.18.33.
     min_version = (1, 18, 5)
-    sandbox_seed = ("auth.json", "opencode.json", "config.json")
+    sandbox_logins = ("auth.json",)
+    sandbox_settings = ("opencode.json", "config.json")
 
     def key_source(self, profile: AgentProfile) -> tuple[str, str]:
         """The keyring entry and the environment variable of the profile's provider."""
