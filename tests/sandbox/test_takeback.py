@@ -16,7 +16,7 @@ from seedbed.sandbox.gitshare import GitShare, make_share
 from seedbed.sandbox.policy import run_plan
 from seedbed.sandbox.takeback import take_back
 from seedbed.vcs.git import create_worktree
-from tests.conftest import git
+from tests.conftest import SeedbedCli, git
 
 pytestmark = pytest.mark.skipif(
     not sandbox_support().works, reason=f"no sandbox here: {sandbox_support().problem}"
@@ -26,17 +26,21 @@ BRANCH = "seedbed/1-task"
 FORMATS = ["sha1", "sha256"]
 
 
+def new_repo(path: Path, object_format: str) -> Path:
+    path.mkdir()
+    git(path, "init", "-q", "-b", "main", f"--object-format={object_format}")
+    (path / "README.md").write_text("# demo\n")
+    git(path, "add", "-A")
+    git(path, "commit", "-q", "-m", "initial commit")
+    return path
+
+
 class Run:
     """A task's worktree of a repository in `object_format`, and its run's private git
     pieces; `agent(script)` runs a shell script in the run's sandbox."""
 
     def __init__(self, tmp_path: Path, object_format: str) -> None:
-        self.repo = tmp_path / "repo"
-        self.repo.mkdir()
-        git(self.repo, "init", "-q", "-b", "main", f"--object-format={object_format}")
-        (self.repo / "README.md").write_text("# demo\n")
-        git(self.repo, "add", "-A")
-        git(self.repo, "commit", "-q", "-m", "initial commit")
+        self.repo = new_repo(tmp_path / "repo", object_format)
         self.worktree = tmp_path / "wt"
         create_worktree(self.repo, self.worktree, BRANCH, "main")
         self.data_dir = tmp_path / "data"
@@ -187,3 +191,25 @@ def test_the_commits_of_a_detached_head_come_back_for_the_branch_to_take(run: Ru
 
     assert run.tip() == run.start
     assert git(run.repo, "show", f"{detached}:away.txt") == "away\n"
+
+
+def test_an_agents_commit_in_a_sha256_repository_reaches_its_branch(
+    seedbed: SeedbedCli, tmp_path: Path
+) -> None:
+    repo = new_repo(tmp_path / "repo", "sha256")
+    seedbed.ok("project", "add", str(repo), "--name", "demo")
+    commit = "echo more >> README.md && git commit -qam 'the agent commits'"
+    seedbed.ok(
+        "profile", "add", "boxed", "--kind", "command", "--command", commit,
+        "--sandbox", "--network", "none",
+    )  # fmt: skip
+    task_id = int(
+        seedbed.ok("task", "add", "--project", "demo", "--title", "T", "--start").out.strip()
+    )
+    seedbed.ok("run", "--until-idle")
+
+    task = seedbed.show(task_id)
+    assert task["phase"] == "ready", task["error"]
+    said = git(repo, "log", "--format=%s", f"main..{task['branch']}").splitlines()
+    assert "the agent commits" in said
+    assert git(repo, "show", f"{task['branch']}:README.md") == "# demo\nmore\n"
