@@ -193,6 +193,20 @@ def test_the_commits_of_a_detached_head_come_back_for_the_branch_to_take(run: Ru
     assert git(run.repo, "show", f"{detached}:away.txt") == "away\n"
 
 
+def test_commits_an_agent_packed_come_back(run: Run) -> None:
+    tip = run.agent(
+        "echo one > one.txt && git add one.txt && git commit -qm one && "
+        "git repack -q -d -l && git rev-parse HEAD"
+    ).strip()
+    assert list((run.share.objects / "pack").glob("*.pack"))
+    assert not list(run.share.objects.glob("??/*"))  # all of it packed
+
+    assert take_back(run.share) == []
+
+    assert run.tip() == tip
+    assert git(run.repo, "show", f"{BRANCH}:one.txt") == "one\n"
+
+
 def test_an_agents_commit_in_a_sha256_repository_reaches_its_branch(
     seedbed: SeedbedCli, tmp_path: Path
 ) -> None:
@@ -213,3 +227,33 @@ def test_an_agents_commit_in_a_sha256_repository_reaches_its_branch(
     said = git(repo, "log", "--format=%s", f"main..{task['branch']}").splitlines()
     assert "the agent commits" in said
     assert git(repo, "show", f"{task['branch']}:README.md") == "# demo\nmore\n"
+
+
+def test_a_refused_branch_is_said_in_the_log_and_its_files_are_committed_as_they_are(
+    seedbed: SeedbedCli, project: str, repo: Path
+) -> None:
+    planted = (
+        "echo work > work.txt && git add work.txt && git commit -qm work && "
+        "blob=$(git rev-parse HEAD:work.txt) && "
+        "tree=$(printf '100644 blob %s\\t.git\\n' \"$blob\" | git mktree) && "
+        'git update-ref HEAD "$(git commit-tree "$tree" -p HEAD -m planted)"'
+    )
+    seedbed.ok(
+        "profile", "add", "boxed", "--kind", "command", "--command", planted,
+        "--sandbox", "--network", "none",
+    )  # fmt: skip
+    task_id = int(
+        seedbed.ok("task", "add", "--project", project, "--title", "T", "--start").out.strip()
+    )
+    seedbed.ok("run", "--until-idle")
+
+    task = seedbed.show(task_id)
+    branch = task["branch"]
+    said = [str(e.get("message", "")) for e in seedbed.log_events(task_id)]
+    [refused] = [line for line in said if "was not moved to the agent's commit" in line]
+    assert "hasDotgit" in refused and "kept in" in refused
+    subjects = git(repo, "log", "--format=%s", f"main..{branch}").splitlines()
+    assert "planted" not in subjects and "work" not in subjects  # its commits refused
+    assert git(repo, "show", f"{branch}:work.txt") == "work\n"  # its files are not lost
+    assert ".git" not in git(repo, "ls-tree", "--name-only", branch).split()
+    assert list((seedbed.data_dir / "sandbox").glob("run-*/objects"))  # for inspection

@@ -251,7 +251,9 @@ def _take_objects(repo: Path, checked: Path, tips: list[str], blobs: list[str]) 
     listed = "".join(f"{name}\n" for name in names)
     if not listed:
         return
-    made = run_git(repo, "pack-objects", "--quiet", str(checked / "out"), input=listed, env=reading)
+    one_pack = ("-c", "pack.packSizeLimit=0")  # a user's limit would split it in several
+    out = str(checked / "out")
+    made = run_git(repo, *one_pack, "pack-objects", "--quiet", out, input=listed, env=reading)
     with (checked / f"out-{made.strip()}.pack").open("rb") as pack:
         _index_pack(repo, pack, repo / "objects" / "pack", {}, strict=True)
 
@@ -261,22 +263,25 @@ def _index_pack(
 ) -> None:
     """Copy a pack into the pack directory `into` once `git index-pack` read every object
     of it (it computes each one's name itself), under the name git gives it. Until then
-    it lies there under a name no git takes for a pack's."""
-    incoming = into / f"tmp_seedbed_{secrets.token_hex(8)}"
-    index = incoming.with_name(f"{incoming.name}_idx")
+    it lies in a directory of its own beside `into`, which no git looks into (as git's
+    own quarantine of a push)."""
+    incoming = into.parent / f"tmp_seedbed_{secrets.token_hex(8)}"
+    incoming.mkdir()
     try:
-        with incoming.open("wb") as copy:
+        received = incoming / "incoming.pack"
+        with received.open("wb") as copy:
             shutil.copyfileobj(pack, copy)
         checks = ["--strict"] if strict else []
-        said = run_git(repo, "index-pack", *checks, "-o", str(index), str(incoming), env=env)
+        said = run_git(repo, "index-pack", *checks, str(received), env=env)
         name = said.strip()
         if len(name) not in NAME_LENGTHS.values() or not set(name) <= HEX:
             raise GitError(f"git index-pack said {said!r}", 0, "", "")
-        os.replace(incoming, into / f"pack-{name}.pack")
-        os.replace(index, into / f"pack-{name}.idx")
+        for suffix in (".pack", ".rev", ".idx"):  # the index last: git finds a pack by it
+            made = received.with_suffix(suffix)
+            if made.exists():
+                os.replace(made, into / f"pack-{name}{suffix}")
     finally:
-        incoming.unlink(missing_ok=True)
-        index.unlink(missing_ok=True)
+        shutil.rmtree(incoming, ignore_errors=True)
 
 
 def _reading(checked: Path) -> dict[str, str]:
