@@ -7,13 +7,13 @@ git's own checks passed on it, in a SHA-1 or a SHA-256 repository alike.
    `git index-pack`, which names every object itself. From then on git reads only that
    directory: never a file the agent could still change, a link or a FIFO it left, an
    `info/alternates` it wrote.
-2. The objects new to its branch and to a HEAD it left detached (`git rev-list --objects
-   TIP --not --branches --tags --remotes`, read through that directory: a missing tree or
-   parent fails here) go into the repository with every blob it made (its index may name
-   them) as one pack, through `git index-pack --strict`: fsck's rules on each object (no
-   `.git`, `..` or `/` in a tree, a well-formed commit) and on every link it has, to the
-   pack or the repository. Trees and commits its branch does not reach (an amended
-   commit) are dropped.
+2. The objects new to its branch (`git rev-list --objects TIP --not --branches --tags
+   --remotes`, read through that directory: a missing tree or parent fails here) go
+   into the repository with every blob it made (its index may name them) as one pack,
+   through `git index-pack --strict`: fsck's rules on each object (no `.git`, `..` or
+   `/` in a tree, a well-formed commit) and on every link it has, to the pack or the
+   repository. So do, in a pack of their own, those of a HEAD it left detached. Trees
+   and commits neither reaches (an amended commit) are dropped.
 3. The branch moves to its tip, compare-and-swap.
 
 A branch whose new objects fail is not moved: its blobs alone come in (the worktree's
@@ -136,7 +136,9 @@ def _check_objects(share: GitShare, checked: Path, object_format: str) -> list[s
             name = folder.name + path.name
             if _is_name(name, length):
                 found[name] = path
-    for name in _missing(share.common, found):  # git wrote again what it could not freshen
+    # Only what the repository lacks: git in the sandbox writes again, privately, an
+    # object the repository has but it could not freshen there (read-only).
+    for name in _missing(share.common, found):
         if not _copy_sound(found[name], name, checked, object_format):
             bad += 1
     if bad:
