@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 
 from seedbed.domain.errors import OperationError
-from seedbed.sandbox.gitshare import make_share, take_back
+from seedbed.sandbox.gitshare import make_share
 from seedbed.sandbox.homes import seed
+from seedbed.sandbox.takeback import take_back
 from seedbed.vcs.diff import worktree_diff_stat
 from seedbed.vcs.git import create_worktree
 from tests.conftest import git, make_repo

@@ -33,7 +33,8 @@ from seedbed.core.workspace import commit_work, worktree_path
 from seedbed.domain.errors import SeedbedError
 from seedbed.domain.events import ErrorEvent, StatusEvent
 from seedbed.domain.models import Control, Phase, Run, RunKind, RunStatus, TaskChanges, TaskState
-from seedbed.sandbox.gitshare import left_share, take_back
+from seedbed.sandbox.gitshare import left_share
+from seedbed.sandbox.takeback import take_back
 from seedbed.store import Store
 from seedbed.store.approving import holding_approve
 from seedbed.vcs.merge import take_back_landing

@@ -45,7 +45,8 @@ from seedbed.domain.models import (
 from seedbed.engine.agent_request import agent_profile_id, agent_request
 from seedbed.engine.run_state import RunState
 from seedbed.engine.run_support import StepFailed, Usage, git_call
-from seedbed.sandbox.gitshare import GitShare, take_back
+from seedbed.sandbox.gitshare import GitShare
+from seedbed.sandbox.takeback import take_back
 
 
 class RunDriver:

@@ -1,4 +1,4 @@
-"""What of the repository's git metadata a sandboxed run may write, and taking it back.
+"""What of the repository's git metadata a sandboxed run may write.
 
 The repository's `.git` is read-only inside. So that an agent that commits still can, a
 run gets private copies, bound over the real ones inside the sandbox:
@@ -9,37 +9,24 @@ run gets private copies, bound over the real ones inside the sandbox:
 - a copy of the ref directory that holds its branch (`refs/heads/seedbed/`) and of its
   reflogs: it moves its own branch there, and any other ref it moves stays in the copy.
 
-When the run ends, `take_back` copies its objects into the repository (each one checked
-against its name; packs through `git index-pack`) and moves the task's branch to where
-the agent left it, compare-and-swap, if it is a commit the repository has. Whatever else
-it changed is named in the notes and dropped.
+When the run ends, `takeback.take_back` brings into the repository what git's own strict
+checks pass of it, and moves the task's branch to where the agent left it.
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import os
-import re
 import shutil
-import stat
-import zlib
-from collections.abc import Callable
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
 
 from seedbed.domain.errors import OperationError
 from seedbed.sandbox.plan import Bind
-from seedbed.vcs.runner import GitError, run_git
+from seedbed.vcs.runner import run_git
 
 OBJECTS_INSIDE = Path("/tmp/.seedbed-git-objects")  # /tmp is the sandbox's own
-OBJECT_NAME = re.compile(r"[0-9a-f]{40}")
-COMMIT_NAME = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
-READ_BYTES = 1 << 16
 RECORD = "share.json"
-OBJECT_HEAD = re.compile(rb"(?:blob|tree|commit|tag) (?P<size>0|[1-9][0-9]{0,18})\0")
-HEAD_BYTES = 32
 
 
 class GitShare(BaseModel):
@@ -133,152 +120,3 @@ def left_share(root: Path) -> GitShare | None:
         return GitShare.model_validate_json((root / RECORD).read_text())
     except (OSError, ValueError):
         return None
-
-
-def take_back(share: GitShare) -> list[str]:
-    """Bring what the run made into the repository: its objects, and its branch where it
-    left it. Notes for the run's log (what was dropped, and why); the private pieces are
-    removed."""
-    notes: list[str] = []
-    try:
-        notes += _take_objects(share)
-        notes += _take_branch(share)
-    finally:
-        # The record first: pieces left behind (a folder the agent made read-only) are
-        # then known to be taken back, free to remove (core.sandboxing).
-        (share.root / RECORD).unlink(missing_ok=True)
-        shutil.rmtree(share.root, ignore_errors=True)
-    return notes
-
-
-def _take_objects(share: GitShare) -> list[str]:
-    """Copy the run's loose objects that hash to their names, and its packs git reads
-    whole. Only plain files are read: a symlink the agent left (to /dev/zero, to a
-    secret) is never followed by the engine."""
-    notes: list[str] = []
-    real = share.common / "objects"
-    bad = 0
-    for folder in sorted(share.objects.glob("[0-9a-f][0-9a-f]")):
-        if not _plain(folder, stat.S_ISDIR):
-            bad += 1
-            continue
-        for path in folder.iterdir():
-            name = folder.name + path.name
-            target = real / folder.name / path.name
-            if not OBJECT_NAME.fullmatch(name) or target.exists():
-                continue
-            if not _plain(path, stat.S_ISREG) or not _sound_object(path, name):
-                bad += 1
-                continue
-            target.parent.mkdir(exist_ok=True)
-            temporary = target.with_name(f".{path.name}.tmp")
-            shutil.copyfile(path, temporary)
-            os.replace(temporary, target)
-    if bad:
-        notes.append(f"sandbox: {bad} object(s) whose content did not match their name dropped")
-    packs = share.objects / "pack"
-    for pack in sorted(packs.glob("*.pack") if _plain(packs, stat.S_ISDIR) else []):
-        if not _plain(pack, stat.S_ISREG):
-            continue
-        try:
-            _take_pack(pack, real / "pack")
-        except (GitError, OSError) as exc:
-            notes.append(f"sandbox: the pack {pack.name} it made was not taken: {exc}")
-    return notes
-
-
-def _plain(path: Path, kind: Callable[[int], bool]) -> bool:
-    """Whether `path` itself (not what a symlink leads to) is of this kind."""
-    try:
-        return kind(path.lstat().st_mode)
-    except OSError:
-        return False
-
-
-def _take_pack(pack: Path, into: Path) -> None:
-    """Copy a pack the run made into the repository once `git index-pack` read every
-    object of it (it computes each one's name itself)."""
-    incoming = into / f".incoming-{pack.name}"
-    shutil.copyfile(pack, incoming)
-    try:
-        said = run_git(into, "index-pack", "--strict", str(incoming)).split()
-        name = said[-1] if said else ""
-        if len(name) not in (40, 64):
-            raise GitError(f"git index-pack said {said!r}", 0, "", "")
-        os.replace(incoming, into / f"pack-{name}.pack")
-        os.replace(incoming.with_suffix(".idx"), into / f"pack-{name}.idx")
-    finally:
-        incoming.unlink(missing_ok=True)
-        incoming.with_suffix(".idx").unlink(missing_ok=True)
-
-
-def _sound_object(path: Path, name: str) -> bool:
-    """Whether the loose object file at `path` holds the object `name`: a git object
-    header ("blob 12\\0", of a known type, its size that of the rest) and a SHA-1 of the
-    whole that is its name; read and inflated a piece at a time (a small file may
-    inflate to gigabytes)."""
-    digest = hashlib.sha1(usedforsecurity=False)
-    inflater = zlib.decompressobj()
-    head = b""
-    size = 0
-    try:
-        with path.open("rb") as stream:
-            while chunk := stream.read(READ_BYTES):
-                while chunk:
-                    piece = inflater.decompress(chunk, READ_BYTES)
-                    digest.update(piece)
-                    if len(head) < HEAD_BYTES:
-                        head += piece[: HEAD_BYTES - len(head)]
-                    size += len(piece)
-                    chunk = inflater.unconsumed_tail
-            rest = inflater.flush()
-            digest.update(rest)
-            size += len(rest)
-    except (OSError, zlib.error):
-        return False
-    match = OBJECT_HEAD.match(head)
-    if match is None or not inflater.eof:
-        return False
-    return int(match["size"]) == size - match.end() and digest.hexdigest() == name
-
-
-def _take_branch(share: GitShare) -> list[str]:
-    """Move the task's branch to the commit the agent left in its private ref, if the
-    repository has it; name every other ref it changed (dropped)."""
-    notes: list[str] = []
-    leaf = share.branch.rsplit("/", 1)[-1]
-    tip = _ref_text(share.refs / leaf)
-    ref = f"refs/heads/{share.branch}"
-    if tip and tip != share.branch_tip:
-        try:
-            if not COMMIT_NAME.fullmatch(tip):
-                raise GitError("its ref does not name a commit", 0, "", "")
-            run_git(share.common, "cat-file", "-e", f"{tip}^{{commit}}")
-            run_git(share.common, "update-ref", ref, tip, share.branch_tip)
-        except GitError as exc:
-            notes.append(f"sandbox: {share.branch} was not moved as the agent left it: {exc}")
-    for folder, _dirs, files in os.walk(share.refs):  # symlinks to folders not followed
-        for file in files:
-            path = Path(folder) / file
-            name = path.relative_to(share.refs).as_posix()
-            if name == leaf or name.endswith(".lock"):
-                continue
-            real = share.common / share.ref_dir / name
-            if _ref_text(path) != _ref_text(real):
-                notes.append(
-                    f"sandbox: the agent moved {share.ref_dir}/{name}, which is not its "
-                    "branch: dropped"
-                )
-    return notes
-
-
-def _ref_text(path: Path) -> str:
-    """What a loose ref file says (a plain file only, its first line, 100 bytes at most);
-    "" for anything else."""
-    if not _plain(path, stat.S_ISREG):
-        return ""
-    try:
-        with path.open("rb") as stream:
-            return stream.read(100).decode("ascii", "replace").split("\n", 1)[0].strip()
-    except OSError:
-        return ""

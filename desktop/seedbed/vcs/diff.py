@@ -15,7 +15,7 @@ from seedbed.domain.errors import OperationError
 from seedbed.domain.models import DiffStat, FileChange, Model
 from seedbed.vcs.diffparse import NO_CAPS, parse_diff
 from seedbed.vcs.git import merge_base, merge_base_and_tip, rev_parse
-from seedbed.vcs.runner import DIFF_OPTIONS, PATHS_RAW, run_git
+from seedbed.vcs.runner import DIFF_OPTIONS, PATHS_RAW, GitError, run_git
 
 # Diffs
 
@@ -130,6 +130,7 @@ def diff_stat(repo: Path, base: str, branch: str) -> DiffStat:
 
 
 INDEX_LIMIT = 1 << 30  # a real index is far smaller; a larger one is not copied
+GITLINK_MODE = "160000"  # a submodule's commit: never looked up by write-tree
 
 
 def _plain_file(path: Path, limit: int) -> bool:
@@ -154,7 +155,35 @@ def _worktree_tree(worktree: Path, env: Mapping[str, str] | None = None) -> str:
             shutil.copyfile(index, temp_index)  # else git builds it again from the files
         env = {**(env or {}), "GIT_INDEX_FILE": str(temp_index)}
         run_git(worktree, "add", "-A", env=env)
+        try:
+            return run_git(worktree, "write-tree", env=env).strip()
+        except GitError:
+            if not _forget_missing_blobs(worktree, env):
+                raise
+        run_git(worktree, "add", "-A", env=env)  # their files hashed again, here
         return run_git(worktree, "write-tree", env=env).strip()
+
+
+def _forget_missing_blobs(worktree: Path, env: Mapping[str, str]) -> bool:
+    """Drop from the throwaway index (`env`) the entries whose blob the repository lacks;
+    whether there were any. A sandboxed agent's `git add` writes its blobs into its run's
+    private objects, which the engine does not read (docs/decisions.md): `git add -A`
+    trusts an entry whose file did not change, and `write-tree` then finds no blob."""
+    entries: dict[str, list[str]] = {}
+    for record in run_git(worktree, "ls-files", "--stage", "-z", env=env).split("\0"):
+        meta, _, path = record.partition("\t")
+        fields = meta.split()
+        if len(fields) == 3 and fields[0] != GITLINK_MODE:
+            entries.setdefault(fields[1], []).append(path)
+    listed = "".join(f"{blob}\n" for blob in entries)
+    if not listed:
+        return False
+    said = run_git(worktree, "cat-file", "--batch-check=%(objectname)", input=listed, env=env)
+    missing = [line.split()[0] for line in said.splitlines() if line.endswith(" missing")]
+    paths = "".join(f"{path}\0" for blob in missing for path in entries.get(blob, []))
+    if paths:
+        run_git(worktree, "update-index", "-z", "--force-remove", "--stdin", input=paths, env=env)
+    return bool(paths)
 
 
 @contextlib.contextmanager

@@ -247,7 +247,7 @@ def _wait(
     of its scope, or when it stopped working while its scope winds down."""
     started = time.monotonic()
     deadline = started + limit
-    data = input.encode() if input is not None else None
+    data = input.encode("utf-8", "surrogateescape") if input is not None else None
     working: tuple[int, float] | None = None  # its last sign of work, and when it was seen
     sampled = 0.0
     while True:
