@@ -281,7 +281,8 @@ def test_an_existing_profile_is_changed_in_place(
     assert page.editing.name == "w"
     assert page.body.values() == {
         "command": "true", "timeout": 5.0, "grace_seconds": 5.0, "key_name": "",
-        "sandbox": False, "network": "model", "allowed_hosts": [], "sandbox_paths": [], "sandbox_env": [],
+        "sandbox": False, "network": "model", "allowed_hosts": [], "sandbox_paths": [],
+        "sandbox_env": [],
     }  # fmt: skip
     set_text(page.header.editor("name"), "worker")
     choose(page.header.editor("kind"), "aider")
