@@ -10,6 +10,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from seedbed.domain.events import Event
+from seedbed.domain.mcp_servers import McpLaunch
 from seedbed.domain.models import AgentProfile, RunKind, RunStatus
 from seedbed.sandbox.plan import SandboxPlan
 
@@ -32,6 +33,10 @@ class RunRequest(BaseModel):
     marker: str = Field("", description="agents.process.run_marker: set on its processes.")
     sandbox: SandboxPlan | None = Field(
         None, description="The sandbox its processes run in (None: with the user's rights)."
+    )
+    mcp_servers: list[McpLaunch] = Field(
+        default_factory=list,
+        description="The MCP servers its agent is given: Seedbed's own first, then the user's.",
     )
 
 
