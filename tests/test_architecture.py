@@ -20,6 +20,7 @@ LAYERS = [
     "vcs",
     "secrets",
     "sandbox",
+    "talkback",  # Seedbed's MCP server (issue 18): its tools, server and stdio shim
     "agents",
     "core",
     "engine",

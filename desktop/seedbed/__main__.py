@@ -8,6 +8,8 @@ from pathlib import Path
 from seedbed.cli import main as cli_main
 from seedbed.sandbox.relay import FROZEN_FLAG
 from seedbed.sandbox.relay import main as relay_main
+from seedbed.talkback.shim import FROZEN_FLAG as SHIM_FLAG
+from seedbed.talkback.shim import main as shim_main
 
 
 def open_window(
@@ -31,6 +33,8 @@ def open_window(
 def main() -> None:
     if sys.argv[1:2] == [FROZEN_FLAG]:  # the bundle, started as a sandbox's relay
         sys.exit(relay_main(sys.argv[2:]))
+    if sys.argv[1:2] == [SHIM_FLAG]:  # the bundle, started as Seedbed's MCP server's shim
+        sys.exit(shim_main(sys.argv[2:]))
     sys.exit(cli_main(gui=open_window))
 
 

@@ -53,6 +53,7 @@ def test_a_command_agent_shows_its_command_and_limits() -> None:
         "network",
         "allowed_hosts",
         "sandbox_paths",
+        "sandbox_env",
     ]
 
 

@@ -66,9 +66,17 @@ def phase(seedbed: SeedbedCli, task_id: int) -> tuple[str, str]:
 
 
 def run_pid(data_dir: Path, task_id: int) -> int:
-    [*_, run] = Store.open(data_dir).list_runs(task_id)
-    assert run.pid is not None
-    return run.pid
+    """The pid of the task's latest run, once its agent has one (its phase may say
+    implementing a moment before)."""
+
+    def pid() -> int | None:
+        [*_, run] = Store.open(data_dir).list_runs(task_id)
+        return run.pid
+
+    wait_for(lambda: pid() is not None, what="the agent's process")
+    found = pid()
+    assert found is not None
+    return found
 
 
 @pytest.fixture

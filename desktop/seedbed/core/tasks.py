@@ -94,6 +94,7 @@ class TaskDraft(Model):
     reviewer: str | None = None
     auto_merge: bool = False
     auto_approve_plan: bool = False
+    origin: RowId | None = None  # the task whose agent adds it (Seedbed's create_task)
 
     @classmethod
     def with_options(
@@ -150,6 +151,7 @@ def create_task(ctx: Context, draft: TaskDraft) -> Done[Task]:
         auto_merge=draft.auto_merge,
         planner_profile_id=_role(store, draft.planner, project.planner_profile_id),
         auto_approve_plan=draft.auto_approve_plan,
+        origin_id=draft.origin,
     )
     if draft.start:
         task = task.model_copy(update=_start_fields(task, new=True))

@@ -169,6 +169,11 @@ class Project(Model):
     )
     planner_profile_id: int | None = Field(None, description="Its tasks' planner by default.")
     reviewer_profile_id: int | None = Field(None, description="Its tasks' reviewer by default.")
+    agents_start_tasks: bool = Field(
+        False,
+        description="Tasks its agents add (Seedbed's create_task) start at once; off: they "
+        "wait in Planned for you.",
+    )
     check_network: SandboxNetwork = Field(
         SandboxNetwork.NONE,
         description="What the setup and check commands may reach when its tasks' agent is "
@@ -489,6 +494,9 @@ class Run(Model):
     cost_usd: float = 0.0
     context_fill: float = 0.0
     conversation: str = Field("", description="builtin: the saved conversation, JSON.")
+    progress: str = Field(
+        "", description="The agent's last word on where it stands (Seedbed's report_progress)."
+    )
 
 
 class Task(Model):
@@ -545,6 +553,9 @@ class Task(Model):
         False, description="The plan was approved: a plan-first task may write code."
     )
     parent_id: int | None = Field(None, description="The task whose plan split into this one.")
+    origin_id: int | None = Field(
+        None, description="The task whose agent added this one (Seedbed's create_task)."
+    )
     diff_files: int = Field(0, description="Files the branch changes, as of its last run.")
     diff_insertions: int = 0
     diff_deletions: int = 0
@@ -597,6 +608,7 @@ class TaskChanges(TypedDict, total=False):
     auto_approve_plan: bool
     plan_approved: bool
     parent_id: int | None
+    origin_id: int | None
     diff_files: int
     diff_insertions: int
     diff_deletions: int
@@ -624,6 +636,7 @@ class Card(Model):
     base_moved: int = Field(0, description="Commits the base gained since then.")
     run_status: RunStatus | None = Field(None, description="How the latest run ended (or not).")
     run_reason: str = Field("", description="Why the latest run ended as it did.")
+    progress: str = Field("", description="The latest run's last progress line.")
     earlier_runs_s: float = Field(
         0.0, description="Seconds its runs before the latest one took, together."
     )

@@ -45,6 +45,7 @@ from seedbed.domain.models import (
 from seedbed.engine.agent_request import agent_profile_id, agent_request
 from seedbed.engine.run_state import RunState
 from seedbed.engine.run_support import StepFailed, Usage, git_call
+from seedbed.engine.talkback_host import talkback
 from seedbed.sandbox.gitshare import GitShare
 from seedbed.sandbox.takeback import take_back
 
@@ -107,12 +108,17 @@ class RunDriver:
             SharedConfigGuard, state.project.path, state.data_dir, run.id
         )
         share: GitShare | None = None
-        network = contextlib.AsyncExitStack()  # the sandbox's proxy, while the agent runs
+        # The sandbox's proxy and Seedbed's MCP server, while the agent runs.
+        network = contextlib.AsyncExitStack()
         try:
-            if sandboxed(profile):
+            boxed = sandboxed(profile)
+            launch, talkback_dir = await network.enter_async_context(talkback(state, boxed))
+            request.mcp_servers = [launch, *request.mcp_servers]
+            if boxed:
                 plan, share = await git_call(
                     agent_sandbox, state.data_dir, state.project, task, profile, run.id
                 )
+                plan = plan.model_copy(update={"talkback_dir": talkback_dir})
                 request.sandbox = plan
                 said = describe(plan, base_environment())
                 log(StatusEvent(phase="implementing", message=said))

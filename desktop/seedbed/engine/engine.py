@@ -21,6 +21,7 @@ from seedbed.domain.models import Control, Phase, Task, TaskState
 from seedbed.engine.recovery import recover, recover_dead_merges
 from seedbed.engine.run_support import DIFF_EVERY_S
 from seedbed.engine.runner import TaskRunner
+from seedbed.engine.talkback_host import preload
 from seedbed.store import Store
 from seedbed.store.backup import back_up
 from seedbed.store.problems import disk_full
@@ -200,6 +201,7 @@ class Engine:
                 diff_every=self.diff_every,
             )
             self.runners[task.id] = runner
+            preload()  # Seedbed's MCP server, for its agent: loaded while it prepares
             self._tasks[task.id] = asyncio.create_task(self._drive(runner))
         return len(queued)
 

@@ -20,7 +20,13 @@ from collections.abc import Mapping
 from pydantic import BaseModel, ConfigDict
 
 from seedbed.domain.models import SandboxNetwork
-from seedbed.sandbox.plan import PROXY_DIR_INSIDE, PROXY_SOCKET, Bind, SandboxPlan
+from seedbed.sandbox.plan import (
+    PROXY_DIR_INSIDE,
+    PROXY_SOCKET,
+    TALKBACK_DIR_INSIDE,
+    Bind,
+    SandboxPlan,
+)
 from seedbed.sandbox.relay import relay_command
 
 BWRAP_VARIABLE = "SEEDBED_BWRAP"  # the bubblewrap to use, instead of the one on PATH
@@ -147,11 +153,15 @@ def bwrap_argv(bwrap: str, plan: SandboxPlan, argv: list[str]) -> list[str]:
     for path in hidden:
         args += ["--tmpfs", str(path)]
     binds = list(plan.binds)
+    helpers = [bind for bind in plan.relay_binds if bind not in binds]
     if plan.network is SandboxNetwork.MODEL and plan.proxy_dir is not None:
         # The only way out: the relay, inside, hands each connection to the proxy.
-        binds += [*plan.relay_binds, Bind(source=plan.proxy_dir, target=PROXY_DIR_INSIDE)]
+        binds += [*helpers, Bind(source=plan.proxy_dir, target=PROXY_DIR_INSIDE)]
+        helpers = []
         socket = str(PROXY_DIR_INSIDE / PROXY_SOCKET)
         argv = relay_command(socket, plan.forwards, argv, python=sys.executable)
+    if plan.talkback_dir is not None:  # Seedbed's MCP server: its shim runs inside
+        binds += [*helpers, Bind(source=plan.talkback_dir, target=TALKBACK_DIR_INSIDE)]
     for bind in binds:
         args += ["--bind" if bind.writable else "--ro-bind", str(bind.source), str(bind.target)]
     for path in hidden:  # empty and read-only: nothing written there is kept or seen

@@ -26,6 +26,8 @@ class Bind(BaseModel):
 
 
 PROXY_DIR_INSIDE = Path("/tmp/.seedbed-proxy")
+# Where the directory of the run's MCP socket (Seedbed's own server) is seen inside.
+TALKBACK_DIR_INSIDE = Path("/tmp/.seedbed-mcp")
 PROXY_SOCKET = "proxy.sock"
 
 
@@ -54,7 +56,14 @@ class SandboxPlan(BaseModel):
         "through the proxy (a model server on this machine).",
     )
     relay_binds: list[Bind] = Field(
-        default_factory=list, description="network model: what the relay (Python) needs."
+        default_factory=list,
+        description="What Seedbed's own helpers inside (the relay, the MCP shim) need: "
+        "this Python and Seedbed's package.",
+    )
+    talkback_dir: Path | None = Field(
+        None,
+        description="The directory of the run's MCP socket (Seedbed's own server; outside; "
+        "seen inside at TALKBACK_DIR_INSIDE).",
     )
     env: dict[str, str] = Field(
         default_factory=dict, description="Set inside, over the process's own."

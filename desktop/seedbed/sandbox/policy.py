@@ -147,13 +147,13 @@ def run_plan(
     # /tmp and /dev are the sandbox's own (fresh), the worktree its own to use.
     keep = [worktree, Path("/tmp"), Path("/dev"), Path("/proc")]
     binds += socket_blanks(hidden, keep, [bind.source for bind in extra])
-    relay: list[Bind] = []
     if network is SandboxNetwork.FULL:  # its name servers, where /run holds the file
         resolver = Path("/etc/resolv.conf").resolve()
         if resolver.is_file() and any(resolver.is_relative_to(h) for h in hidden):
             binds.append(Bind(source=resolver, target=resolver))
+    # Seedbed's own helpers inside (the relay; the MCP shim, in every network mode).
+    relay = relay_binds(hidden)
     if network is SandboxNetwork.MODEL:
-        relay = relay_binds(hidden)
         if getattr(sys, "frozen", False):  # the bundle starts as a new instance of itself
             env["PYINSTALLER_RESET_ENVIRONMENT"] = "1"
         env |= dict.fromkeys(PROXY_VARIABLES, f"http://127.0.0.1:{PROXY_PORT}")

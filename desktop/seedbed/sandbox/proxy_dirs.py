@@ -25,15 +25,17 @@ from collections.abc import Iterator
 from pathlib import Path
 
 PREFIX = "seedbed-net-"
-NAME = re.compile(r"seedbed-net-[0-9a-f]{12}")
+TALKBACK_PREFIX = "seedbed-mcp-"  # a run's MCP socket (talkback), kept the same way
+NAME = re.compile(r"seedbed-(?:net|mcp)-[0-9a-f]{12}")
 LOCK = "serving.lock"
 # A lock file younger than this may be one whose maker has not locked it yet.
 GRACE_SECONDS = 10.0
 
 
-def new_proxy_dir() -> Path:
-    """A fresh name for a proxy's socket directory (made by `serving`)."""
-    return Path(tempfile.gettempdir()) / f"{PREFIX}{secrets.token_hex(6)}"
+def new_proxy_dir(prefix: str = PREFIX) -> Path:
+    """A fresh name for a proxy's socket directory (made by `serving`); with
+    TALKBACK_PREFIX, a run's MCP socket's."""
+    return Path(tempfile.gettempdir()) / f"{prefix}{secrets.token_hex(6)}"
 
 
 @contextlib.contextmanager

@@ -54,7 +54,7 @@ class BoardQueries(Database):
             " (SELECT COALESCE(SUM(r.ended_at - r.started_at), 0) FROM runs r"
             "  WHERE r.task_id = t.id AND r.id != l.id AND r.ended_at IS NOT NULL"
             "  AND r.started_at IS NOT NULL) AS s_seconds,"
-            " l.status AS l_status, l.reason AS l_reason,"
+            " l.status AS l_status, l.reason AS l_reason, l.progress AS l_progress,"
             " l.started_at AS l_start, l.ended_at AS l_end, l.check_base AS l_check_base,"
             " j.diff_budget AS j_budget"
             " FROM tasks t LEFT JOIN profiles p ON p.id = t.profile_id"
@@ -91,6 +91,7 @@ class BoardQueries(Database):
                     check_base=data["l_check_base"] or "",
                     run_status=data["l_status"],
                     run_reason=data["l_reason"] or "",
+                    progress=data["l_progress"] or "",
                     earlier_runs_s=data["s_seconds"],
                     diff_budget=data["j_budget"] or 0,
                 )

@@ -50,6 +50,7 @@ TASK_COLUMNS = [
     "planner_profile_id",
     "auto_approve_plan",
     "parent_id",
+    "origin_id",
     "plan_approved",
     "merge_request",  # Task.merge_request, as JSON ('' for none)
 ]
@@ -94,6 +95,7 @@ RUN_COLUMNS = [
     "cost_usd",
     "context_fill",
     "conversation",
+    "progress",
 ]
 
 

@@ -210,4 +210,11 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE projects ADD COLUMN sandbox_env TEXT NOT NULL DEFAULT '[]';
     """,
+    # Agents that talk back (issue 18): a run's progress line, the task whose agent added
+    # a task, and whether a project's agents may start the tasks they add.
+    """
+    ALTER TABLE runs ADD COLUMN progress TEXT NOT NULL DEFAULT '';
+    ALTER TABLE tasks ADD COLUMN origin_id INTEGER REFERENCES tasks(id);
+    ALTER TABLE projects ADD COLUMN agents_start_tasks INTEGER NOT NULL DEFAULT 0;
+    """,
 ]

@@ -50,6 +50,7 @@ PROJECT_FIELDS = [
     "copy_globs",
     "diff_budget",
     "check_timeout",
+    "agents_start_tasks",
     "check_network",  # the sandbox's, for a sandboxed agent's tasks
     "allowed_hosts",
     "sandbox_paths",

@@ -1,0 +1,170 @@
+"""Seedbed's MCP server for one run, served by the engine on a Unix socket.
+
+Every connection to the run's socket (the agent CLI's stdio shim, one per session it
+starts) is one MCP session, served with the official SDK's low-level server over the
+connection's lines (MCP's stdio framing: one JSON-RPC message per line). The tools are
+tools.py's, each calling the run's desk.
+
+Importing the SDK takes over a second (it builds its protocol models at import): the
+engine imports this module off its loop, when its first run starts
+(engine/talkback_host.py), and a window never does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+from pathlib import Path
+from typing import Any, cast
+
+import anyio
+import mcp_types as types
+from mcp.server import Server, ServerRequestContext
+from mcp.server.stdio import stdio_server
+from pydantic import ValidationError
+
+import seedbed
+from seedbed.talkback.tools import TOOLS, RunDesk, TalkTool, ToolRefused
+
+log = logging.getLogger(__name__)
+
+MAX_MESSAGE = 16 * 1024 * 1024  # bytes of one JSON-RPC message (one line)
+INSTRUCTIONS = (
+    "Seedbed runs you on a task of a kanban board, often with nobody watching. These "
+    "tools reach Seedbed and its user: report progress, see the board, add tasks."
+)
+
+
+class _Lines:
+    """A connection's reading side as the SDK's stdio transport reads a file: lines."""
+
+    def __init__(self, reader: asyncio.StreamReader) -> None:
+        self._reader = reader
+
+    def __aiter__(self) -> _Lines:
+        return self
+
+    async def __anext__(self) -> str:
+        try:
+            line = await self._reader.readline()
+        except (ValueError, ConnectionError):  # a line over the limit; a reset
+            raise StopAsyncIteration from None
+        if not line:
+            raise StopAsyncIteration
+        return line.decode("utf-8", "replace")
+
+
+class _Out:
+    """A connection's writing side as the SDK's stdio transport writes a file."""
+
+    def __init__(self, writer: asyncio.StreamWriter) -> None:
+        self._writer = writer
+
+    async def write(self, text: str) -> None:
+        self._writer.write(text.encode("utf-8"))
+
+    async def flush(self) -> None:
+        await self._writer.drain()
+
+
+def _error(text: str) -> types.CallToolResult:
+    return types.CallToolResult(content=[types.TextContent(text=text)], is_error=True)
+
+
+def _problem(error: ValidationError) -> str:
+    said = []
+    for item in error.errors():
+        where = ".".join(str(part) for part in item["loc"]) or "arguments"
+        said.append(f"{where}: {item['msg']}")
+    return "invalid arguments: " + "; ".join(said)
+
+
+class TalkbackServer:
+    """Seedbed's MCP server for one run: `start(path)` listens on a Unix socket (mode
+    0600), `close()` ends it and every session. Tool calls go to `desk`."""
+
+    def __init__(self, desk: RunDesk, tools: tuple[TalkTool, ...] = TOOLS) -> None:
+        self._desk = desk
+        self._tools = {tool.name: tool for tool in tools}
+        self._server: asyncio.AbstractServer | None = None
+        self._sessions: set[asyncio.Task[None]] = set()
+        self._lowlevel: Server[Any] = Server(
+            "seedbed",
+            version=seedbed.__version__,
+            instructions=INSTRUCTIONS,
+            on_list_tools=self._list_tools,
+            on_call_tool=self._call_tool,
+        )
+
+    async def start(self, path: Path) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            if path.is_socket():
+                path.unlink()
+        old = os.umask(0o177)  # the socket is born 0600: nobody else may connect
+        try:
+            self._server = await asyncio.start_unix_server(
+                self._connected, path=str(path), limit=MAX_MESSAGE
+            )
+        finally:
+            os.umask(old)
+
+    async def close(self) -> None:
+        if self._server is not None:
+            self._server.close()
+        for session in list(self._sessions):
+            session.cancel()
+        await asyncio.gather(*self._sessions, return_exceptions=True)
+        if self._server is not None:
+            with contextlib.suppress(Exception):
+                await self._server.wait_closed()
+            self._server = None
+
+    async def _connected(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        session = asyncio.current_task()
+        assert session is not None
+        self._sessions.add(session)
+        try:
+            stdin = cast(anyio.AsyncFile[str], _Lines(reader))
+            stdout = cast(anyio.AsyncFile[str], _Out(writer))
+            async with stdio_server(stdin=stdin, stdout=stdout) as (incoming, outgoing):
+                options = self._lowlevel.create_initialization_options()
+                await self._lowlevel.run(incoming, outgoing, options)
+        except (ConnectionError, anyio.BrokenResourceError, anyio.ClosedResourceError):
+            pass  # the agent went away
+        except Exception:
+            log.exception("Seedbed's MCP server: a session failed")
+        finally:
+            self._sessions.discard(session)
+            writer.close()
+
+    async def _list_tools(
+        self, context: ServerRequestContext[Any], params: types.PaginatedRequestParams | None
+    ) -> types.ListToolsResult:
+        return types.ListToolsResult(
+            tools=[
+                types.Tool(
+                    name=tool.name,
+                    description=tool.description,
+                    input_schema=tool.arguments.model_json_schema(),
+                )
+                for tool in self._tools.values()
+            ]
+        )
+
+    async def _call_tool(
+        self, context: ServerRequestContext[Any], params: types.CallToolRequestParams
+    ) -> types.CallToolResult:
+        tool = self._tools.get(params.name)
+        if tool is None:
+            return _error(f"no tool named {params.name!r}")
+        try:
+            given = tool.arguments.model_validate(params.arguments or {})
+        except ValidationError as error:
+            return _error(_problem(error))
+        try:
+            said = await tool.call(self._desk, given)
+        except ToolRefused as refused:
+            return _error(str(refused))
+        return types.CallToolResult(content=[types.TextContent(text=said)])

@@ -1,0 +1,122 @@
+"""Seedbed's MCP tools: their arguments (pydantic models: the schemas the agent sees)
+and what each asks of the run's desk (`RunDesk`, which the engine implements for one
+run). Free of the MCP SDK, which is slow to import (server.py serves these with it)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Protocol
+
+from pydantic import BaseModel, ConfigDict, Field
+
+MAX_PROGRESS = 300  # characters of a progress line (one line on a card)
+
+
+class ToolRefused(Exception):
+    """What a tool says to the agent when it cannot do what was asked (an error result
+    the model reads, not a protocol error)."""
+
+
+class RunDesk(Protocol):
+    """What Seedbed's tools do for one run: the engine's side, scoped to its task."""
+
+    async def report_progress(self, text: str) -> str: ...
+
+    async def list_tasks(self) -> str: ...
+
+    async def task_status(self, task_id: int) -> str: ...
+
+    async def create_task(self, title: str, prompt: str, after: list[int]) -> str: ...
+
+
+class _Arguments(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ReportProgress(_Arguments):
+    text: str = Field(
+        min_length=1,
+        max_length=MAX_PROGRESS,
+        description="One short line on where the work stands, e.g. 'tests pass; writing docs'.",
+    )
+
+
+class NoArguments(_Arguments):
+    pass
+
+
+class TaskStatus(_Arguments):
+    task_id: int = Field(ge=1, description="The task's number (#N on the board).")
+
+
+class CreateTask(_Arguments):
+    title: str = Field(min_length=1, max_length=200, description="The card's title.")
+    prompt: str = Field(
+        "", max_length=100_000, description="What the task's agent is to do, in full."
+    )
+    after: list[int] = Field(
+        default_factory=list,
+        description="Task numbers this one waits for (it starts once they are merged).",
+    )
+
+
+class TalkTool(BaseModel):
+    """One tool of Seedbed's server."""
+
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+
+    name: str
+    description: str
+    arguments: type[_Arguments]
+    call: Callable[[RunDesk, BaseModel], Awaitable[str]]
+
+
+async def _report_progress(desk: RunDesk, given: BaseModel) -> str:
+    assert isinstance(given, ReportProgress)
+    return await desk.report_progress(given.text)
+
+
+async def _list_tasks(desk: RunDesk, given: BaseModel) -> str:
+    return await desk.list_tasks()
+
+
+async def _task_status(desk: RunDesk, given: BaseModel) -> str:
+    assert isinstance(given, TaskStatus)
+    return await desk.task_status(given.task_id)
+
+
+async def _create_task(desk: RunDesk, given: BaseModel) -> str:
+    assert isinstance(given, CreateTask)
+    return await desk.create_task(given.title, given.prompt, list(given.after))
+
+
+TOOLS: tuple[TalkTool, ...] = (
+    TalkTool(
+        name="report_progress",
+        description="Show the user one line on where your work stands (on your task's card "
+        "while you run). Use it at milestones, not for every step.",
+        arguments=ReportProgress,
+        call=_report_progress,
+    ),
+    TalkTool(
+        name="list_tasks",
+        description="The tasks on this project's board: number, column, title.",
+        arguments=NoArguments,
+        call=_list_tasks,
+    ),
+    TalkTool(
+        name="task_status",
+        description="One task's column, phase, title and branch, by its number.",
+        arguments=TaskStatus,
+        call=_task_status,
+    ),
+    TalkTool(
+        name="create_task",
+        description="Add a task to this project's board, in Planned (it waits for the user "
+        "unless the project lets agents start tasks). Use it when the work should be "
+        "split, or you found something out of your task's scope. `after`: task numbers it "
+        "waits for.",
+        arguments=CreateTask,
+        call=_create_task,
+    ),
+)
