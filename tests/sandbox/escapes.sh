@@ -26,3 +26,10 @@ setsid sh -c 'sleep 300; :' "left-behind-$MARK" > /dev/null 2>&1 &
 echo works > made.txt
 git add made.txt && git commit -q -m "the agent commits by itself" && echo "commit: done" >> report.txt
 test "$KEPT_TOKEN" = kept-on-purpose && echo "kept: done" >> report.txt
+# Last (its own git would write through them too): links and a FIFO in its worktree's git
+# dir, for the engine's git (outside, after the run) to write through.
+GD=$(git rev-parse --absolute-git-dir)
+rm -f "$GD/logs/HEAD" && ln -s "$HOME/escaped-reflog" "$GD/logs/HEAD"
+ln -s "$HOME/escaped-message" "$GD/COMMIT_EDITMSG" 2> /dev/null
+mkfifo "$GD/ORIG_HEAD"
+echo "after the links" > after.txt

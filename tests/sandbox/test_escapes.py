@@ -173,6 +173,10 @@ def test_a_sandboxed_agent_escapes_nothing_and_still_commits(
     assert said.get("kept") == "done", report  # a variable the profile keeps on purpose
     # Nothing of it outside, either.
     assert not (home / "escaped").exists()
+    # What it left in its worktree's git dir for the engine's git to write through (its
+    # snapshot commit of after.txt, appending to the reflog, writing COMMIT_EDITMSG).
+    assert not (home / "escaped-reflog").exists() and not (home / "escaped-message").exists()
+    assert git(repo, "show", f"{branch}:after.txt") == "after the links\n"
     assert (other / "README.md").read_text() == "another task's work\n"
     assert git(repo, "status", "--porcelain") == ""
     assert git(repo, "rev-parse", "main").strip() == base

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from seedbed.domain.errors import OperationError
-from seedbed.sandbox.gitshare import make_share
+from seedbed.sandbox.gitshare import clear_links, make_share
 from seedbed.sandbox.homes import seed
 from seedbed.sandbox.takeback import take_back
 from seedbed.vcs.diff import worktree_diff_stat
@@ -124,3 +124,33 @@ def test_seeding_a_private_home_replaces_a_link_a_run_left(tmp_path: Path) -> No
     assert not copied.is_symlink() and copied.read_text() == '{"token": "mine"}'
     assert copied.stat().st_mode & 0o777 == 0o600
     assert not (private / "absent.json").exists()
+
+
+def test_what_an_agent_planted_in_its_git_dir_for_our_git_is_removed(
+    worktree: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """Links and FIFOs in the worktree's own git dir (the agent may write it) are removed
+    before the engine's git runs there; a HEAD made a link is the branch's again."""
+    repo, path = worktree
+    own = Path(git(path, "rev-parse", "--absolute-git-dir").strip())
+    outside = tmp_path / "bashrc"
+    outside.write_text("mine\n")
+    (own / "logs" / "HEAD").unlink()
+    (own / "logs" / "HEAD").symlink_to(outside)
+    (own / "ORIG_HEAD").unlink(missing_ok=True)
+    os.mkfifo(own / "ORIG_HEAD")
+    (own / "HEAD").unlink()
+    (own / "HEAD").symlink_to(repo / ".git" / "refs" / "heads" / "main")
+    (own / "deep").mkdir()
+    (own / "deep" / "link").symlink_to(tmp_path)
+
+    [note] = clear_links(own, "seedbed/1-task")
+
+    assert note.endswith("HEAD, ORIG_HEAD, deep/link, logs/HEAD")
+    assert (own / "HEAD").read_text() == "ref: refs/heads/seedbed/1-task\n"
+    assert not (own / "ORIG_HEAD").exists() and not (own / "logs" / "HEAD").exists()
+    (path / "new.txt").write_text("x\n")
+    git(path, "add", "new.txt")
+    git(path, "commit", "-q", "-m", "after")
+    assert outside.read_text() == "mine\n"
+    assert clear_links(own, "seedbed/1-task") == []

@@ -33,7 +33,7 @@ from seedbed.core.workspace import commit_work, worktree_path
 from seedbed.domain.errors import SeedbedError
 from seedbed.domain.events import ErrorEvent, StatusEvent
 from seedbed.domain.models import Control, Phase, Run, RunKind, RunStatus, TaskChanges, TaskState
-from seedbed.sandbox.gitshare import left_share
+from seedbed.sandbox.gitshare import clear_links, left_share
 from seedbed.sandbox.takeback import take_back
 from seedbed.store import Store
 from seedbed.store.approving import holding_approve
@@ -98,6 +98,7 @@ def interrupt_run(store: Store, run: Run) -> None:
     if worktree is not None:
         try:
             project = store.get_project(task.project_id)
+            _clear_sandbox_links(store.path.parent, run.id, recorder)
             _restore_config(store.path.parent, project.path, run.id, recorder)
             _take_back_sandbox(store.path.parent, run.id, recorder)
             message = commit_message(task, run, agent=task_agent(store, task))
@@ -123,6 +124,15 @@ def wait_interrupted(store: Store, task_id: int) -> None:
         control=Control.NONE,
         error=INTERRUPTED_REASON,
     )
+
+
+def _clear_sandbox_links(data_dir: Path, run_id: int, recorder: EventRecorder) -> None:
+    """What a sandboxed agent left in its worktree's git dir for our git to write through
+    (gitshare.clear_links), removed before recovery runs any git there."""
+    share = left_share(share_dir(data_dir, run_id))
+    if share is not None:
+        notes = clear_links(share.worktree_git, share.branch)
+        recorder.add([ErrorEvent(ts=time.time(), message=note) for note in notes])
 
 
 def _take_back_sandbox(data_dir: Path, run_id: int, recorder: EventRecorder) -> None:

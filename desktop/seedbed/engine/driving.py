@@ -46,7 +46,7 @@ from seedbed.engine.agent_request import agent_profile_id, agent_request
 from seedbed.engine.run_state import RunState
 from seedbed.engine.run_support import StepFailed, Usage, git_call
 from seedbed.engine.talkback_host import talkback
-from seedbed.sandbox.gitshare import GitShare
+from seedbed.sandbox.gitshare import GitShare, clear_links
 from seedbed.sandbox.takeback import take_back
 
 
@@ -151,6 +151,9 @@ class RunDriver:
             watching.cancel()
             timing.cancel()
             await network.aclose()
+            if share is not None:  # first: no git of ours writes through what it planted
+                for note in await git_call(clear_links, share.worktree_git, share.branch):
+                    log(ErrorEvent(message=note))
             # Before anything else runs git here: a filter the agent planted never runs.
             self._config_guard = None
             changed = await git_call(guard.end)

@@ -16,7 +16,9 @@ checks pass of it, and moves the task's branch to where the agent left it.
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
+import stat
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
@@ -120,3 +122,38 @@ def left_share(root: Path) -> GitShare | None:
         return GitShare.model_validate_json((root / RECORD).read_text())
     except (OSError, ValueError):
         return None
+
+
+def clear_links(own: Path, branch: str) -> list[str]:
+    """Remove what a sandboxed agent may have left in its worktree's own git dir (`own`,
+    which it may write) for git outside, the engine's, to write through: a symbolic
+    link, a FIFO, a socket, a device, at any depth. Git appends its reflog
+    (`logs/HEAD`), writes ORIG_HEAD and COMMIT_EDITMSG, following links: a `logs/HEAD`
+    made a link to ~/.bashrc had the engine's next commit append a line there. A `HEAD`
+    that is not a plain file is written back as the branch's. Notes for the run's log
+    (names only). Called before the engine runs any git there after the run."""
+    removed: list[str] = []
+    for folder, folders, files in os.walk(own):  # never into a linked folder
+        for name in [*folders, *files]:
+            path = Path(folder) / name
+            try:
+                mode = path.lstat().st_mode
+            except OSError:
+                continue
+            if stat.S_ISDIR(mode) or stat.S_ISREG(mode):
+                continue
+            try:
+                path.unlink()
+            except OSError:
+                continue
+            removed.append(path.relative_to(own).as_posix())
+    head = own / "HEAD"
+    if "HEAD" in removed or not head.exists():
+        head.write_text(f"ref: refs/heads/{branch}\n")
+    if not removed:
+        return []
+    listed = ", ".join(sorted(removed)[:10]) + (" …" if len(removed) > 10 else "")
+    return [
+        f"sandbox: removed what the agent left in its worktree's git dir for git to write "
+        f"through (links, FIFOs): {listed}"
+    ]
