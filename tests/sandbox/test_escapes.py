@@ -36,7 +36,8 @@ NAMES = [
     "shared_config",
     "engine_environment",
     "provider_key",
-    "service_token",  # another service's credential (GH_TOKEN, AWS_SECRET_ACCESS_KEY)
+    "service_token",  # another service's credential (GH_TOKEN, GITHUB_PAT, a URL's password)
+    "unknown_provider_key",  # a provider's key Seedbed does not know of (MISTRAL_API_KEY)
     "dbus",
     "other_server",
     "gitfile",  # would lead the engine's own git (outside) to a repository of its making
@@ -129,6 +130,9 @@ def test_a_sandboxed_agent_escapes_nothing_and_still_commits(
         "OPENAI_API_KEY": "sk-not-for-you",
         "GH_TOKEN": "ghp_not_for_you",
         "AWS_SECRET_ACCESS_KEY": "aws-not-for-you",
+        "GITHUB_PAT": "github-not-for-you",
+        "DATABASE_URL": "postgres://me:pw-not-for-you@db.example/app",
+        "MISTRAL_API_KEY": "mistral-not-for-you",
         "KEPT_TOKEN": "kept-on-purpose",
         "DBUS_SESSION_BUS_ADDRESS": f"unix:path={bus_socket}",
         "OTHER_WORKTREE": str(other),
@@ -191,7 +195,10 @@ def test_a_sandboxed_agent_escapes_nothing_and_still_commits(
     logged = seedbed.log_events(int(task_id))
     texts = [str(e.get("message") or e.get("output") or "") for e in logged]
     assert any(said_so in text for text in texts), texts
-    withheld = "withheld: AWS_SECRET_ACCESS_KEY, GH_TOKEN (a profile or project keeps one"
+    withheld = (
+        "withheld: AWS_SECRET_ACCESS_KEY, DATABASE_URL, GH_TOKEN, GITHUB_PAT, MISTRAL_API_KEY, "
+        "OPENAI_API_KEY (a profile or project keeps one"
+    )
     assert any(withheld in text for text in texts), texts
     # Its own commit reached its branch (the engine's snapshot commit follows it).
     log = git(repo, "log", "--format=%s", f"{base}..{branch}")

@@ -22,6 +22,7 @@ from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from pathlib import Path
 from urllib.parse import urlparse
 
+from seedbed.agents.cli.command import KEY_VARIABLE
 from seedbed.agents.cli.registry import adapter_for, is_cli
 from seedbed.domain.models import (
     AgentKind,
@@ -41,7 +42,7 @@ from seedbed.sandbox.plan import PROXY_SOCKET, SandboxPlan
 from seedbed.sandbox.policy import WRITABLE_PREFIX, run_plan
 from seedbed.sandbox.proxy import FilteringProxy
 from seedbed.sandbox.proxy_dirs import new_proxy_dir, serving
-from seedbed.secrets import provider_variables
+from seedbed.secrets import ENV_FALLBACK
 from seedbed.store import Store
 
 DEFAULT_VARIABLE = "SEEDBED_SANDBOX_DEFAULT"  # off: new profiles are not sandboxed
@@ -169,6 +170,18 @@ def loopback_forwards(hosts: list[str]) -> list[tuple[str, int]]:
     return forwards
 
 
+def own_key_variables(profile: AgentProfile) -> list[str]:
+    """The variables that carry the key a run of `profile` is given on purpose: the one
+    its CLI reads; a command profile's named key (SEEDBED_API_KEY and the provider's).
+    The sandbox withholds every other key-like variable."""
+    if is_cli(profile.kind):
+        return [adapter_for(profile.kind).key_source(profile)[1]]
+    if profile.kind is AgentKind.COMMAND and profile.key_name:
+        fallback = ENV_FALLBACK.get(profile.key_name)
+        return [KEY_VARIABLE, *([fallback] if fallback else [])]
+    return []
+
+
 def _plan(
     worktree: Path,
     data_dir: Path,
@@ -190,9 +203,7 @@ def _plan(
         allowed=hosts,
         forwards=loopback_forwards(hosts),
     )
-    # The model keys a process was given were chosen before (a run gets its own alone),
-    # so they pass, with what the profile and project name.
-    kept = sorted({*provider_variables(), *passed, *project.sandbox_env})
+    kept = sorted({*passed, *project.sandbox_env})
     return plan.model_copy(update={"passed_env": kept})
 
 
@@ -206,9 +217,8 @@ def agent_sandbox(
     paths = [*profile.sandbox_paths, *project.sandbox_paths]
     model = model_host(profile)
     hosts = [*([model] if model else []), *profile.allowed_hosts, *project.allowed_hosts]
-    plan = _plan(
-        task.worktree, data_dir, project, profile.network, share, paths, hosts, profile.sandbox_env
-    )
+    kept = [*own_key_variables(profile), *profile.sandbox_env]
+    plan = _plan(task.worktree, data_dir, project, profile.network, share, paths, hosts, kept)
     # An agent CLI's own directories, kept apart for this task's runs (its sessions go on
     # from one to the next; what one task's agent planted there reaches no other task).
     return plan.model_copy(update={"homes": task_home(data_dir, task.id)}), share

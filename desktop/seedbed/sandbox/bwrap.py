@@ -51,17 +51,19 @@ WITHHELD = frozenset(
     }
 )
 WITHHELD_PREFIXES = ("KEYRING_", "SEEDBED_KEYRING")
-# Other services' credentials by the shape of their names (GH_TOKEN, AWS_SECRET_ACCESS_KEY,
-# AWS_SESSION_TOKEN, TWINE_PASSWORD, NPM_TOKEN, VAULT_TOKEN…): a sandboxed agent could
-# push, publish or deploy with them wherever its network reaches. …_API_KEY is not among
-# them: the model keys are dealt with before (a run gets its own alone), and a project's
-# test keys (STRIPE_API_KEY) are what its checks need.
+# Keys and credentials by the shape of their names: any provider's key (MISTRAL_API_KEY,
+# GROQ_API_KEY: not only those Seedbed knows), other services' (GH_TOKEN, GITHUB_PAT,
+# AWS_SECRET_ACCESS_KEY, TWINE_PASSWORD, NPM_TOKEN…): a sandboxed agent could spend,
+# push, publish or deploy with them wherever its network reaches. The run's own key and
+# the variables its profile and project keep (plan.passed_env) stay.
 SECRET_NAME = re.compile(
-    r"(?:^|_)(?:TOKEN|SECRET|PASSWORD|PASSWD|PASSPHRASE|CREDENTIALS?|SECRET_KEY"
-    r"|ACCESS_KEY|ACCESS_KEY_ID|PRIVATE_KEY|AUTH)$",
+    r"(?:^|_)(?:TOKEN|SECRET|PASSWORD|PASSWD|PASSPHRASE|CREDENTIALS?|KEY|APIKEY|KEY_ID"
+    r"|PAT|AUTH)$",
     re.IGNORECASE,
 )
 SECRET_NAMES = frozenset({"DOCKER_AUTH_CONFIG", "NETRC", "GIT_ASKPASS", "SSH_ASKPASS"})
+# A URL with a password in it (DATABASE_URL=postgres://me:pw@db/app), whatever its name.
+URL_WITH_PASSWORD = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^/\s:@]*:[^/\s@]+@")
 INSTALL_HINT = (
     "install bubblewrap (Debian/Ubuntu: sudo apt install bubblewrap; Fedora: sudo dnf "
     "install bubblewrap; Arch: sudo pacman -S bubblewrap)"
@@ -122,8 +124,9 @@ def secrets_withheld(env: Mapping[str, str], plan: SandboxPlan) -> list[str]:
     passed = set(plan.passed_env)
     return sorted(
         name
-        for name in env
-        if (name in SECRET_NAMES or SECRET_NAME.search(name)) and name not in passed
+        for name, value in env.items()
+        if name not in passed
+        and (name in SECRET_NAMES or SECRET_NAME.search(name) or URL_WITH_PASSWORD.match(value))
     )
 
 

@@ -70,8 +70,8 @@ class SandboxPlan(BaseModel):
     )
     passed_env: list[str] = Field(
         default_factory=list,
-        description="Variables kept inside though their names look like a secret's (the "
-        "run's own model key; the profile's and project's sandbox_env).",
+        description="Variables kept inside though they look like a secret (the run's own "
+        "key; the profile's and project's sandbox_env).",
     )
     homes: Path | None = Field(
         None,
