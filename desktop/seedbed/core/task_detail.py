@@ -69,6 +69,8 @@ def task_detail(ctx: Context, task_id: int) -> dict[str, Any]:
         else None,
         "auto_approve_plan": task.auto_approve_plan,
         "parent_id": task.parent_id,
+        "origin_id": task.origin_id,
+        "progress": runs[-1].progress if runs else "",
         "budget": {
             "usd": task.budget_usd,
             "tokens": task.budget_tokens,
@@ -94,6 +96,7 @@ def task_detail(ctx: Context, task_id: int) -> dict[str, Any]:
                 "tokens_out": run.tokens_out,
                 "cost_usd": run.cost_usd,
                 "context_fill": run.context_fill,
+                "progress": run.progress,
             }
             for run in runs
         ],

@@ -80,6 +80,7 @@ from seedbed.domain.events import (
     ToolResultEvent,
     UsageEvent,
 )
+from seedbed.domain.mcp_servers import McpLaunch
 from seedbed.domain.models import AgentKind, AgentProfile, RunKind
 
 DEFAULT_PERMISSION_MODE = "acceptEdits"
@@ -162,19 +163,26 @@ class ClaudeCodeAdapter(CliAdapter):
         ]
         if profile.model:
             argv += ["--model", profile.model]
+        # The MCP servers it is given (Seedbed's own first), their tools allowed: in print
+        # mode a tool not allowed is refused, and nobody is there to be asked.
+        servers = [f"mcp__{server.name}" for server in request.mcp_servers]
+        if request.mcp_servers:
+            argv += ["--mcp-config", json.dumps(mcp_config(request.mcp_servers))]
         if request.kind in (RunKind.PLAN, RunKind.REVIEW):
             # A planner or reviewer reads: only reading tools are allowed (a reviewer may
             # also run commands, its tests say); edits are refused, not asked about.
             tools = "Read Grep Glob LS" + (" Bash" if request.kind is RunKind.REVIEW else "")
-            argv += ["--permission-mode", "default", "--allowedTools", tools]
+            argv += ["--permission-mode", "default", "--allowedTools", " ".join([tools, *servers])]
         elif profile.permission_mode:
             argv += ["--permission-mode", profile.permission_mode]
+            if servers:
+                argv += ["--allowedTools", " ".join(servers)]
         else:
             argv += [
                 "--permission-mode",
                 DEFAULT_PERMISSION_MODE,
                 "--allowedTools",
-                DEFAULT_ALLOWED_TOOLS,
+                " ".join([DEFAULT_ALLOWED_TOOLS, *servers]),
             ]
         resume = bool(request.follow_up and session_id)
         if resume:
@@ -201,6 +209,27 @@ class ClaudeCodeAdapter(CliAdapter):
 
     def parser(self) -> ClaudeCodeParser:
         return ClaudeCodeParser()
+
+
+def mcp_config(servers: list[McpLaunch]) -> dict[str, object]:
+    """Claude Code's `--mcp-config` of `servers` (its `.mcp.json` shape): the user's own
+    config files are neither read for this nor written."""
+    config: dict[str, object] = {}
+    for server in servers:
+        if server.stdio:
+            config[server.name] = {
+                "type": "stdio",
+                "command": server.command,
+                "args": list(server.args),
+                "env": dict(server.env),
+            }
+        else:
+            config[server.name] = {
+                "type": "http",
+                "url": server.url,
+                "headers": dict(server.headers),
+            }
+    return {"mcpServers": config}
 
 
 def one_line(text: str, limit: int = REASON_LIMIT) -> str:
