@@ -18,7 +18,7 @@ import seedbed
 from seedbed.domain.errors import UserError
 from seedbed.domain.models import SandboxNetwork
 from seedbed.sandbox.gitshare import GitShare, worktree_git_dirs
-from seedbed.sandbox.plan import Bind, SandboxPlan
+from seedbed.sandbox.plan import SANDBOX_TMP, Bind, SandboxPlan
 from seedbed.sandbox.programs import program_binds
 from seedbed.sandbox.relay import PROXY_PORT
 from seedbed.vcs.runner import commit_identity
@@ -144,9 +144,10 @@ def run_plan(
     extra = extra_binds(paths or [], data_dir, repo)
     binds += extra
     hidden = hidden_places(data_dir, repo)
-    # /tmp and /dev are the sandbox's own (fresh), the worktree its own to use.
-    keep = [worktree, Path("/tmp"), Path("/dev"), Path("/proc")]
-    binds += socket_blanks(hidden, keep, [bind.source for bind in extra])
+    # /dev is the sandbox's own, the worktree its own to use; /tmp is fresh, as hiding
+    # as a hidden place (but for the paths added there).
+    keep = [worktree, Path("/dev"), Path("/proc")]
+    binds += socket_blanks([*hidden, SANDBOX_TMP], keep, [bind.source for bind in extra])
     if network is SandboxNetwork.FULL:  # its name servers, where /run holds the file
         resolver = Path("/etc/resolv.conf").resolve()
         if resolver.is_file() and any(resolver.is_relative_to(h) for h in hidden):
@@ -222,12 +223,14 @@ def git_links(worktree: Path, own: Path) -> list[Bind]:
 
 def relay_binds(hidden: list[Path]) -> list[Bind]:
     """What the relay needs to run inside: this Python, its environment and Seedbed's
-    package, read-only, where a hidden place would hide them."""
+    package, read-only, where a hidden place or the sandbox's fresh /tmp would hide
+    them."""
     package = Path(seedbed.__file__).resolve().parent.parent
     places = [Path(sys.prefix), Path(sys.base_prefix), package]
     binds = program_binds([sys.executable], hidden)
+    unseen = [*hidden, SANDBOX_TMP]
     for place in places:
         bind = Bind(source=place, target=place)
-        if any(place.is_relative_to(h) for h in hidden) and bind not in binds:
+        if any(place.is_relative_to(h) for h in unseen) and bind not in binds:
             binds.append(bind)
     return binds
