@@ -3,9 +3,8 @@
 Hidden: the home, the run-time dir (the session bus, the keyring, the SSH agent live
 there), Seedbed's data dir (other tasks' worktrees, the database, the engine's socket),
 the main checkout and every other project's Seedbed knows. Seen again: the run's
-worktree (writable), the repository's git dir
-(read-only, but the run's own pieces: sandbox/gitshare.py) and the paths the profile and
-project add.
+worktree (writable), the repository's git dir (read-only, but the run's own pieces:
+sandbox/gitshare.py) and the paths the profile and project add.
 """
 
 from __future__ import annotations
