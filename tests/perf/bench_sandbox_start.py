@@ -36,7 +36,9 @@ def _spec(worktree: Path, sandbox: SandboxPlan | None) -> ProcessSpec:
 
 @benchmark("sandbox_start_overhead_ms", order=75)
 def sandbox_start_overhead_ms(quick: bool) -> Figures:
-    """Median over 20 (quick) or 100 interleaved starts of each."""
+    """Median over 20 (quick) or 100 interleaved starts of each: bare, sandboxed with
+    network `model` (the default for new profiles: the relay, a Python, starts first and
+    runs `true` as its child) and with network `none`."""
     support = sandbox_support()
     if not support.works:
         raise RuntimeError(support.problem)
@@ -45,21 +47,34 @@ def sandbox_start_overhead_ms(quick: bool) -> Figures:
         repo = make_repo(tmp / "repo", 50)
         worktree = tmp / "data" / "worktrees" / "one"
         create_worktree(repo, worktree, "perf/one", "main")
-        plan = run_plan(worktree, tmp / "data", repo, SandboxNetwork.NONE)
-        times: dict[str, list[float]] = {"bare": [], "sandboxed": []}
+        proxy_dir = tmp / "proxy"  # the relay reaches the proxy only for a connection
+        proxy_dir.mkdir()
+        plans: dict[str, SandboxPlan | None] = {
+            "bare": None,
+            "model": run_plan(
+                worktree, tmp / "data", repo, SandboxNetwork.MODEL, proxy_dir=proxy_dir
+            ),
+            "none": run_plan(worktree, tmp / "data", repo, SandboxNetwork.NONE),
+        }
+        times: dict[str, list[float]] = {name: [] for name in plans}
 
         async def measure() -> None:
             for rep in range(-2, reps):  # two untimed warm-ups each
-                for name, sandbox in (("bare", None), ("sandboxed", plan)):
+                for name, sandbox in plans.items():
                     took = await _start_to_end(_spec(worktree, sandbox))
                     if rep >= 0:
                         times[name].append(took)
 
         asyncio.run(measure())
-    bare, boxed = median(times["bare"]) * 1000, median(times["sandboxed"]) * 1000
-    log(f"true: bare {bare:.1f} ms, sandboxed {boxed:.1f} ms ({support.version})")
+    bare, model, none = (median(times[name]) * 1000 for name in ("bare", "model", "none"))
+    log(
+        f"true: bare {bare:.1f} ms, sandboxed (network model) {model:.1f} ms, "
+        f"(network none) {none:.1f} ms ({support.version})"
+    )
     return {
-        "sandbox_start_overhead_ms": round(boxed - bare, 1),
+        "sandbox_start_overhead_ms": round(model - bare, 1),
+        "sandbox_start_overhead_none_ms": round(none - bare, 1),
         "sandbox_start_bare_ms": round(bare, 1),
-        "sandbox_start_sandboxed_ms": round(boxed, 1),
+        "sandbox_start_sandboxed_ms": round(model, 1),
+        "sandbox_start_sandboxed_none_ms": round(none, 1),
     }

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from seedbed.sandbox import relay as relay_module
 from seedbed.sandbox.relay import UsageError, parse_args, relay_command
 from tests.model_server import ModelServer, answer
 from tests.sandbox.conftest import (
@@ -243,9 +244,22 @@ def test_the_command_line_built_for_the_relay_says_what_was_asked() -> None:
         "/run/s/proxy.sock", [("127.0.0.1", 11434), ("::1", 8080)], ["agent", "--", "x"],
         python="/py", proxy_port=3129,
     )  # fmt: skip
-    assert argv[:4] == ["/py", "-I", "-m", "seedbed.sandbox.relay"]  # isolated from the cwd
+    # Isolated from the cwd, no site: the script alone, not the package (quicker to start).
+    assert argv[:4] == ["/py", "-I", "-S", relay_module.__file__]
     options = parse_args(argv[4:])
     assert options.proxy_socket == "/run/s/proxy.sock"
     assert options.forwards == [("127.0.0.1", 11434), ("::1", 8080)]
     assert options.proxy_port == 3129
     assert options.argv == ["agent", "--", "x"]
+
+
+def test_the_relay_runs_as_a_script_without_site_or_the_package() -> None:
+    """What it imports at its start: no module of seedbed, nothing of site, no Python
+    wrapper of a C module it uses (the relay starts before every sandboxed command)."""
+    argv = relay_command("/nowhere/proxy.sock", [], ["true"])
+    argv[1:1] = ["-X", "importtime"]  # each import, on stderr
+    said = subprocess.run(argv, capture_output=True, text=True, check=True, timeout=30).stderr
+    imported = {line.rsplit("|", 1)[-1].strip() for line in said.splitlines() if "|" in line}
+    assert "_socket" in imported
+    assert not [name for name in imported if name.startswith("seedbed")], imported
+    assert not {"site", "os", "signal", "socket", "enum", "typing", "runpy"} & imported, imported

@@ -9,6 +9,7 @@ from seedbed.core.workspace import branch_exists, live_worktree, no_branch
 from seedbed.domain.errors import UserError
 from seedbed.domain.models import FileChange, Task
 from seedbed.store import Store
+from seedbed.vcs.worktree_files import open_worktree_file
 
 
 def changed_files(ctx: Context, task_id: int) -> list[FileChange]:
@@ -33,10 +34,12 @@ def line_count(store: Store, task: Task, path: str) -> int | None:
     its branch); None when it is not a file there."""
     live = live_worktree(task)
     if live is not None:
-        target = live / path
+        stream = open_worktree_file(live, path)
+        if stream is None:
+            return None
         try:
-            with target.open("rb") as file:
-                return sum(1 for _ in file)
+            with stream:
+                return sum(1 for _ in stream)
         except OSError:
             return None
     if task.branch is None:

@@ -12,6 +12,7 @@ without running anything.
 
 from __future__ import annotations
 
+import io
 import re
 import time
 from collections.abc import Sequence
@@ -29,6 +30,7 @@ from seedbed.domain.diffs import Comment, CommentAuthor
 from seedbed.domain.errors import SeedbedError, UserError
 from seedbed.domain.models import Task, TaskState
 from seedbed.store import Store
+from seedbed.vcs.worktree_files import open_worktree_file
 
 MAX_BODY_CHARS = 20_000
 MAX_QUOTE_CHARS = 20_000
@@ -169,16 +171,15 @@ def check_body(body: str) -> str:
 
 def quote_from_worktree(task: Task, path: str, line: int, end_line: int | None) -> str:
     """The lines a comment is about, read from the task's worktree; empty when the file
-    or the worktree is gone, or when the path leaves the worktree (a symlink)."""
+    or the worktree is gone, or not a file (a link is quoted as git has it: its target)."""
     if task.worktree is None:
         return ""
+    stream = open_worktree_file(task.worktree, path)
+    if stream is None:
+        return ""
+    last = min(end_line or line, line + QUOTE_LINES - 1)
     try:
-        root = task.worktree.resolve()
-        target = (root / path).resolve()
-        if not target.is_relative_to(root) or not target.is_file():
-            return ""
-        last = min(end_line or line, line + QUOTE_LINES - 1)
-        with target.open(encoding="utf-8", errors="replace") as file:
+        with io.TextIOWrapper(stream, encoding="utf-8", errors="replace") as file:
             lines = list(islice(file, line - 1, last))
     except OSError:
         return ""

@@ -31,6 +31,7 @@ from seedbed.domain.slug import one_line
 from seedbed.store import Store
 from seedbed.vcs import diff as vcs_diff
 from seedbed.vcs.runner import PATHS_RAW, run_git
+from seedbed.vcs.worktree_files import read_worktree_file
 
 MAX_LINES = 20_000  # diff lines per file shown before "too large: show anyway"
 MESSAGE_CHARS = 600  # of the executor's summary in the prefilled commit message, at most
@@ -368,8 +369,9 @@ def _read_new(ctx: Context, data: ReviewData, path: str) -> list[str]:
         out = run_git(cwd, *PATHS_RAW, "show", "--no-textconv", f"{new}:{path}")
         return split_source(out.encode("utf-8", "surrogateescape").decode("utf-8", "replace"))
     if data.live and (worktree := worktree_path(task)) is not None:
-        raw = (worktree / path).read_bytes()
-        return split_source(raw.decode("utf-8", "replace"))
+        # What the agent left is not followed: a link shows its target, as git has it.
+        raw = read_worktree_file(worktree, path)
+        return [] if raw is None else split_source(raw.decode("utf-8", "replace"))
     if task.branch is None:
         return []
     repo = ctx.store.get_project(task.project_id).path

@@ -18,7 +18,7 @@ import ipaddress
 import os
 import re
 import shutil
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -191,6 +191,7 @@ def _plan(
     paths: list[str],
     hosts: list[str],
     passed: list[str],
+    projects: Sequence[Path],
 ) -> SandboxPlan:
     plan = run_plan(
         worktree,
@@ -202,23 +203,32 @@ def _plan(
         proxy_dir=new_proxy_dir(),
         allowed=hosts,
         forwards=loopback_forwards(hosts),
+        others=[path for path in projects if path != project.path],
     )
     kept = sorted({*passed, *project.sandbox_env})
     return plan.model_copy(update={"passed_env": kept})
 
 
 def agent_sandbox(
-    data_dir: Path, project: Project, task: Task, profile: AgentProfile, run_id: int
+    data_dir: Path,
+    project: Project,
+    task: Task,
+    profile: AgentProfile,
+    run_id: int,
+    projects: Sequence[Path] = (),
 ) -> tuple[SandboxPlan, GitShare]:
     """The sandbox of a run's agent, which may commit on the task's branch (its git
-    pieces made now: `take_back` them when it ends). On a git thread."""
+    pieces made now: `take_back` them when it ends); `projects` are the main checkouts
+    of every project Seedbed knows (`known_projects`), hidden with its own. On a git
+    thread."""
     assert task.worktree is not None and task.branch is not None
     share = make_share(share_dir(data_dir, run_id), task.worktree, project.path, task.branch)
     paths = [*profile.sandbox_paths, *project.sandbox_paths]
     model = model_host(profile)
     hosts = [*([model] if model else []), *profile.allowed_hosts, *project.allowed_hosts]
     kept = [*own_key_variables(profile), *profile.sandbox_env]
-    plan = _plan(task.worktree, data_dir, project, profile.network, share, paths, hosts, kept)
+    network = profile.network
+    plan = _plan(task.worktree, data_dir, project, network, share, paths, hosts, kept, projects)
     # An agent CLI's own directories, kept apart for this task's runs (its sessions go on
     # from one to the next; what one task's agent planted there reaches no other task).
     return plan.model_copy(update={"homes": task_home(data_dir, task.id)}), share
@@ -237,7 +247,13 @@ def command_sandbox(
     network = project.check_network
     data_dir = store.path.parent
     hosts = list(project.allowed_hosts)
-    return _plan(worktree, data_dir, project, network, None, paths, hosts, profile.sandbox_env)
+    passed, projects = profile.sandbox_env, known_projects(store)
+    return _plan(worktree, data_dir, project, network, None, paths, hosts, passed, projects)
+
+
+def known_projects(store: Store) -> list[Path]:
+    """The main checkouts of every project Seedbed knows: each sandbox hides them all."""
+    return [project.path for project in store.list_projects()]
 
 
 @contextlib.asynccontextmanager
@@ -320,7 +336,7 @@ def effective_sandbox(profile: AgentProfile, data_dir: Path) -> list[str]:
         f"{home} (but the above)",
         "/run, /var/run, /var/tmp (and every other socket)",
         str(data_dir),
-        "the main checkout",
+        "every project's main checkout",
     ]
     withheld = (
         "the D-Bus buses, SSH and GPG agents, the display, keyring variables, other "

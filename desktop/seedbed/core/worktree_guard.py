@@ -13,6 +13,7 @@ from pathlib import Path
 from seedbed.domain.errors import OperationError
 from seedbed.vcs.git import is_ancestor, repository_dir, status_entries
 from seedbed.vcs.runner import PATHS_RAW, GitError, run_git
+from seedbed.vcs.worktree_files import open_worktree_file
 
 LOCK_NAMES = ("index.lock", "HEAD.lock")
 SCAN_CHUNK = 1 << 20
@@ -256,17 +257,15 @@ def _changed_files(worktree: Path) -> list[str]:
     return [path for xy, path in entries if not path.endswith("/") and "D" not in xy]
 
 
-def _found_in(path: Path, needles: list[bytes]) -> set[bytes]:
-    """Which of `needles` the file holds (or a symlink's target)."""
-    if path.is_symlink():
-        target = os.fsencode(os.readlink(path))
-        return {n for n in needles if n in target}
-    if not path.is_file():
+def _found_in(worktree: Path, rel: str, needles: list[bytes]) -> set[bytes]:
+    """Which of `needles` the file holds (or a symlink's target: git commits that)."""
+    opened = open_worktree_file(worktree, rel)
+    if opened is None:
         return set()
     overlap = max(len(n) for n in needles)
     found: set[bytes] = set()
     tail = b""
-    with path.open("rb") as stream:
+    with opened as stream:
         while chunk := stream.read(SCAN_CHUNK):
             window = tail + chunk
             found.update(n for n in needles if n in window)
@@ -294,7 +293,7 @@ def refuse_keys(worktree: Path, keys: Mapping[str, str], exclude: list[str]) -> 
         if rel in skip:
             continue
         try:
-            found = _found_in(worktree / rel, needles)
+            found = _found_in(worktree, rel, needles)
         except OSError:
             continue
         if found:

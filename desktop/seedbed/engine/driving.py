@@ -24,6 +24,7 @@ from seedbed.core.sandboxing import (
     carry_back_logins,
     command_sandbox,
     describe,
+    known_projects,
     sandbox_network,
     sandboxed,
 )
@@ -115,8 +116,9 @@ class RunDriver:
             launch, talkback_dir = await network.enter_async_context(talkback(state, boxed))
             request.mcp_servers = [launch, *request.mcp_servers]
             if boxed:
+                projects = known_projects(state.store)
                 plan, share = await git_call(
-                    agent_sandbox, state.data_dir, state.project, task, profile, run.id
+                    agent_sandbox, state.data_dir, state.project, task, profile, run.id, projects
                 )
                 plan = plan.model_copy(update={"talkback_dir": talkback_dir})
                 request.sandbox = plan

@@ -23,6 +23,7 @@ from seedbed.domain.models import SandboxNetwork
 from seedbed.sandbox.plan import (
     PROXY_DIR_INSIDE,
     PROXY_SOCKET,
+    SANDBOX_TMP,
     TALKBACK_DIR_INSIDE,
     Bind,
     SandboxPlan,
@@ -151,7 +152,7 @@ def bwrap_argv(bwrap: str, plan: SandboxPlan, argv: list[str]) -> list[str]:
     args += ["--unshare-cgroup-try", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
     if plan.network is not SandboxNetwork.FULL:
         args.append("--unshare-net")
-    args += ["--tmpfs", "/tmp"]
+    args += ["--tmpfs", str(SANDBOX_TMP)]
     hidden = [path for path in plan.hidden if path.is_dir()]
     for path in hidden:
         args += ["--tmpfs", str(path)]

@@ -25,6 +25,10 @@ class Bind(BaseModel):
     writable: bool = False
 
 
+# Every sandbox's own /tmp: a fresh tmpfs, as hiding as a hidden place. What a helper or
+# a program needs from the machine's /tmp (a checkout's interpreter, a CLI installed
+# there) is bound back as from a hidden place.
+SANDBOX_TMP = Path("/tmp")
 PROXY_DIR_INSIDE = Path("/tmp/.seedbed-proxy")
 # Where the directory of the run's MCP socket (Seedbed's own server) is seen inside.
 TALKBACK_DIR_INSIDE = Path("/tmp/.seedbed-mcp")

@@ -1,10 +1,10 @@
 """The plan of a run's sandbox, from where the run is and what its profile allows.
 
 Hidden: the home, the run-time dir (the session bus, the keyring, the SSH agent live
-there), Seedbed's data dir (other tasks' worktrees, the database, the engine's socket) and
-the main checkout. Seen again: the run's worktree (writable), the repository's git dir
-(read-only, but the run's own pieces: sandbox/gitshare.py) and the paths the profile and
-project add.
+there), Seedbed's data dir (other tasks' worktrees, the database, the engine's socket),
+the main checkout and every other project's Seedbed knows. Seen again: the run's
+worktree (writable), the repository's git dir (read-only, but the run's own pieces:
+sandbox/gitshare.py) and the paths the profile and project add.
 """
 
 from __future__ import annotations
@@ -12,13 +12,14 @@ from __future__ import annotations
 import os
 import stat
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 import seedbed
 from seedbed.domain.errors import UserError
 from seedbed.domain.models import SandboxNetwork
 from seedbed.sandbox.gitshare import GitShare, worktree_git_dirs
-from seedbed.sandbox.plan import Bind, SandboxPlan
+from seedbed.sandbox.plan import SANDBOX_TMP, Bind, SandboxPlan
 from seedbed.sandbox.programs import program_binds
 from seedbed.sandbox.relay import PROXY_PORT
 from seedbed.vcs.runner import commit_identity
@@ -63,26 +64,33 @@ def path_problem(entry: str, guarded: dict[Path, str]) -> str:
     return ""
 
 
-def guarded_places(data_dir: Path | None = None, repo: Path | None = None) -> dict[Path, str]:
-    """The places no sandbox path may show: the home, Seedbed's data dir and the main
-    checkout (where known)."""
+def guarded_places(
+    data_dir: Path | None = None, repo: Path | None = None, others: Sequence[Path] = ()
+) -> dict[Path, str]:
+    """The places no sandbox path may show: the home, Seedbed's data dir, the main
+    checkout and the `others` projects' (where known)."""
     places = {Path.home().absolute(): "your home"}
     if data_dir is not None:
         places[data_dir.absolute()] = "Seedbed's data dir"
+    for other in others:
+        places.setdefault(other.absolute(), "another project's main checkout")
     if repo is not None:
         places[repo.absolute()] = "the project's main checkout"
     return places
 
 
 def extra_binds(
-    paths: list[str], data_dir: Path | None = None, repo: Path | None = None
+    paths: list[str],
+    data_dir: Path | None = None,
+    repo: Path | None = None,
+    others: Sequence[Path] = (),
 ) -> list[Bind]:
     """`PATH` (read-only) and `rw:PATH` (writable) entries as binds; `~` is the home.
     Paths that do not exist are left out (bubblewrap cannot bind them). One that would
-    show a hidden place (`path_problem`, saved before the check existed) raises a
-    UserError saying which."""
+    show a hidden place (`path_problem`, saved before the check existed, or holding a
+    project added since) raises a UserError saying which."""
     binds: list[Bind] = []
-    guarded = guarded_places(data_dir, repo)
+    guarded = guarded_places(data_dir, repo, others)
     for entry in paths:
         problem = path_problem(entry, guarded)
         if problem:
@@ -98,9 +106,11 @@ def extra_binds(
 SOCKET_PLACES = (Path("/run"), Path("/var/run"), Path("/var/tmp"))
 
 
-def hidden_places(data_dir: Path, repo: Path) -> list[Path]:
-    """The directories the sandbox sees empty (and read-only)."""
-    places = [Path.home(), data_dir, repo]
+def hidden_places(data_dir: Path, repo: Path, others: Sequence[Path] = ()) -> list[Path]:
+    """The directories the sandbox sees empty (and read-only): the home, the data dir,
+    the main checkout, `others` (every project's), the run-time dir, the socket places.
+    A place inside another comes after it (its empty directory is made in the other's)."""
+    places = [Path.home(), data_dir, repo, *others]
     runtime = os.environ.get("XDG_RUNTIME_DIR") or f"/run/user/{os.getuid()}"
     places.append(Path(runtime))
     places += [place for place in SOCKET_PLACES if place.is_dir() and not place.is_symlink()]
@@ -109,7 +119,7 @@ def hidden_places(data_dir: Path, repo: Path) -> list[Path]:
         place = place.absolute()
         if place != Path("/") and place not in seen:
             seen.append(place)
-    return seen
+    return sorted(seen, key=lambda place: len(place.parts))
 
 
 def run_plan(
@@ -122,8 +132,10 @@ def run_plan(
     proxy_dir: Path | None = None,
     allowed: list[str] | None = None,
     forwards: list[tuple[str, int]] | None = None,
+    others: Sequence[Path] = (),
 ) -> SandboxPlan:
-    """The sandbox of a process of a run in `worktree` (a worktree of `repo`). With a
+    """The sandbox of a process of a run in `worktree` (a worktree of `repo`); the main
+    checkouts of `others` (the other projects) are hidden with its own. With a
     `share` it may commit on its branch; without, the git metadata is read-only (the
     setup and check commands). With network `model`, its way out is the proxy whose
     socket goes in `proxy_dir`, which lets through the `allowed` hosts; `forwards` are the
@@ -141,12 +153,13 @@ def run_plan(
         binds.append(Bind(source=common, target=common))
     binds.append(Bind(source=worktree, target=worktree, writable=True))
     binds += git_links(worktree, own)
-    extra = extra_binds(paths or [], data_dir, repo)
+    extra = extra_binds(paths or [], data_dir, repo, others)
     binds += extra
-    hidden = hidden_places(data_dir, repo)
-    # /tmp and /dev are the sandbox's own (fresh), the worktree its own to use.
-    keep = [worktree, Path("/tmp"), Path("/dev"), Path("/proc")]
-    binds += socket_blanks(hidden, keep, [bind.source for bind in extra])
+    hidden = hidden_places(data_dir, repo, others)
+    # /dev is the sandbox's own, the worktree its own to use; /tmp is fresh, as hiding
+    # as a hidden place (but for the paths added there).
+    keep = [worktree, Path("/dev"), Path("/proc")]
+    binds += socket_blanks([*hidden, SANDBOX_TMP], keep, [bind.source for bind in extra])
     if network is SandboxNetwork.FULL:  # its name servers, where /run holds the file
         resolver = Path("/etc/resolv.conf").resolve()
         if resolver.is_file() and any(resolver.is_relative_to(h) for h in hidden):
@@ -222,12 +235,14 @@ def git_links(worktree: Path, own: Path) -> list[Bind]:
 
 def relay_binds(hidden: list[Path]) -> list[Bind]:
     """What the relay needs to run inside: this Python, its environment and Seedbed's
-    package, read-only, where a hidden place would hide them."""
+    package, read-only, where a hidden place or the sandbox's fresh /tmp would hide
+    them."""
     package = Path(seedbed.__file__).resolve().parent.parent
     places = [Path(sys.prefix), Path(sys.base_prefix), package]
     binds = program_binds([sys.executable], hidden)
+    unseen = [*hidden, SANDBOX_TMP]
     for place in places:
         bind = Bind(source=place, target=place)
-        if any(place.is_relative_to(h) for h in hidden) and bind not in binds:
+        if any(place.is_relative_to(h) for h in unseen) and bind not in binds:
             binds.append(bind)
     return binds

@@ -13,7 +13,7 @@ import os
 import shutil
 from pathlib import Path
 
-from seedbed.sandbox.plan import Bind
+from seedbed.sandbox.plan import SANDBOX_TMP, Bind
 
 CHAIN = 3  # the program, its interpreter, the interpreter's base
 
@@ -39,11 +39,13 @@ def install_roots(program: str) -> list[Path]:
 
 
 def program_binds(programs: list[str], hidden: list[Path]) -> list[Bind]:
-    """Read-only binds of the install roots of `programs` that lie in a hidden place."""
+    """Read-only binds of the install roots of `programs` that lie in a hidden place or
+    in /tmp (the sandbox's own is fresh)."""
     binds: list[Bind] = []
+    unseen = [*hidden, SANDBOX_TMP]
     for program in programs:
         for root in install_roots(program):
-            if any(root.is_relative_to(place) for place in hidden):
+            if any(root.is_relative_to(place) for place in unseen):
                 bind = Bind(source=root, target=root)
                 if bind not in binds:
                     binds.append(bind)

@@ -1,7 +1,7 @@
 """The sandbox's side of the network: loopback ports inside, the filtering proxy behind them.
 
-    python -m seedbed.sandbox.relay --proxy-socket PATH [--forward HOST:PORT ...]
-        [--proxy-port 3128] -- ARGV...
+    python -I -S .../seedbed/sandbox/relay.py --proxy-socket PATH
+        [--forward HOST:PORT ...] [--proxy-port 3128] -- ARGV...
 
 A sandbox made with `--unshare-net` has only its own loopback; the one way out is the
 proxy's Unix socket, bound into it. This listens on 127.0.0.1:<proxy-port>, so that
@@ -20,24 +20,31 @@ and writes that socket directly, so a streamed answer crosses one hop, not two, 
 relay needs no thread per connection.
 
 It starts before every sandboxed command, so it imports only the standard library's
-cheapest parts: the C modules `_socket` and `_thread` (the `socket` and `threading`
-wrappers, with their enums, would add a fifth to its start-up), and no argparse, asyncio
-or anything of seedbed.
+C modules: `_socket`, `_thread`, `_signal` and `posix` (the `socket`, `threading`,
+`signal` and `os` wrappers, with their enums and collections, would add half to its
+start-up), and no argparse, asyncio or anything of seedbed. It runs as a script, not a
+module of the package (`-m` would import seedbed and runpy), with `-S`: no site, no
+`.pth` file of the environment read.
 """
 
 from __future__ import annotations
 
 import _socket
 import _thread
-import os
-import signal
+import posix
 import sys
 
+TYPE_CHECKING = False  # not typing's: importing typing would cost more than the rest
+if TYPE_CHECKING:  # typeshed has no stub of the C module; `signal` re-exports it
+    import signal as _signal
+else:
+    import _signal
+
 USAGE = (
-    "usage: python -m seedbed.sandbox.relay --proxy-socket PATH"
+    "usage: python -I -S relay.py --proxy-socket PATH"
     " [--forward HOST:PORT ...] [--proxy-port PORT] -- ARGV..."
 )
-RELAYED = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+RELAYED = (_signal.SIGTERM, _signal.SIGINT, _signal.SIGHUP)
 PROXY_PORT = 3128
 FROZEN_FLAG = "--sandbox-relay"  # the bundle's first argument that makes it the relay
 
@@ -84,8 +91,9 @@ def relay_command(
             *argv,
         ]
     return [
-        # -I: the worktree (the current directory) and PYTHON* variables stay out of it.
-        python, "-I", "-m", "seedbed.sandbox.relay", f"--proxy-socket={proxy_socket}",
+        # -I: the worktree (the current directory) and PYTHON* variables stay out of it;
+        # -S: no site (its .pth files), the script needing nothing but the C modules.
+        python, "-I", "-S", __file__, f"--proxy-socket={proxy_socket}",
         *options, "--", *argv,
     ]  # fmt: skip
 
@@ -161,7 +169,7 @@ def serve(listener: _socket.socket, proxy_socket: str, target: str | None) -> No
         except OSError as error:
             sys.stderr.write(f"seedbed relay: the proxy at {proxy_socket}: {error}\n")
         finally:
-            os.close(fd)
+            posix.close(fd)
 
 
 def hand_over(fd: int, proxy_socket: str, target: str | None) -> None:
@@ -180,14 +188,14 @@ def hand_over(fd: int, proxy_socket: str, target: str | None) -> None:
 def run_child(argv: list[str]) -> int:
     """Run `argv`, relaying the signals to it; its exit status, shell-style."""
     try:
-        pid = os.posix_spawnp(
+        pid = posix.posix_spawnp(
             argv[0],
             argv,
-            os.environ,
+            posix.environ,
             setsigmask=(),
             # Python ignores SIGPIPE (and SIGXFSZ); the child gets the defaults, as
             # subprocess's restore_signals gives them.
-            setsigdef=(signal.SIGPIPE, signal.SIGXFSZ),
+            setsigdef=(_signal.SIGPIPE, _signal.SIGXFSZ),
         )
     except FileNotFoundError:
         sys.stderr.write(f"seedbed relay: {argv[0]}: command not found\n")
@@ -198,16 +206,16 @@ def run_child(argv: list[str]) -> int:
 
     def forward(signum: int, _frame: object) -> None:
         try:
-            os.kill(pid, signum)
+            posix.kill(pid, signum)
         except ProcessLookupError:  # it has just ended: its status says so
             return
 
     for signum in RELAYED:
-        signal.signal(signum, forward)
+        _signal.signal(signum, forward)
     # Signals that came while the child was starting are delivered now, and passed on.
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, RELAYED)
-    _, status = os.waitpid(pid, 0)
-    code = os.waitstatus_to_exitcode(status)
+    _signal.pthread_sigmask(_signal.SIG_UNBLOCK, RELAYED)
+    _, status = posix.waitpid(pid, 0)
+    code = posix.waitstatus_to_exitcode(status)
     return 128 - code if code < 0 else code
 
 
@@ -219,7 +227,7 @@ def main(args: list[str]) -> int:
         return 2
     # Blocked before any thread starts, so every thread inherits the mask and the signals
     # reach the main thread, interrupting its wait for the child.
-    signal.pthread_sigmask(signal.SIG_BLOCK, RELAYED)
+    _signal.pthread_sigmask(_signal.SIG_BLOCK, RELAYED)
     wanted: list[tuple[str, int, str | None]] = [("127.0.0.1", options.proxy_port, None)]
     wanted += [(host, port, authority(host, port)) for host, port in options.forwards]
     for host, port, target in wanted:
