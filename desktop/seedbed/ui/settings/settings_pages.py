@@ -228,10 +228,14 @@ class ProjectsPage(Page):
         self.path.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.empty = QLabel("No projects yet: add one with `seedbed project add PATH`.", self)
         self.save_button = self.button("Save project", self._on_save_clicked)
+        # Scrolled: the settings outgrew a short screen (each keeps its full help text).
+        self.form_area = _scrolled(self.form)
         right = QVBoxLayout()
-        for widget in (self.empty, self.path, self.form, self.error, self.status):
+        for widget in (self.empty, self.path):
             right.addWidget(widget)
-        right.addStretch(1)
+        right.addWidget(self.form_area, 1)
+        for widget in (self.error, self.status):
+            right.addWidget(widget)
         right.addWidget(self.save_button, 0, Qt.AlignmentFlag.AlignRight)
         layout = QHBoxLayout(self)
         layout.addWidget(self.view, 1)
