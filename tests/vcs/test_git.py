@@ -577,3 +577,21 @@ def test_reading_the_worktree_list_while_worktrees_are_made(repo: Path, tmp_path
     with ThreadPoolExecutor(max_workers=8) as pool:
         list(pool.map(work, range(len(targets))))
     assert all(worktree_exists(repo, t) for t in targets)
+
+
+def test_a_copied_file_beyond_a_link_the_agent_made_does_not_stop_the_commit(
+    task: Path, tmp_path: Path, g
+) -> None:
+    """The agent made the copied file's folder a link: git refuses an exclusion beyond a
+    link ("is beyond a symbolic link"), and every later commit failed."""
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "local.env").write_text("SECRET=1\n")
+    (task / "conf").symlink_to(elsewhere)
+    (task / "work.txt").write_text("done\n")
+
+    sha = commit_all(task, "snapshot", exclude=["conf/local.env", "top.env"])
+
+    assert sha is not None
+    names = g.run(task, "show", "--name-only", "--format=", sha).split()
+    assert sorted(names) == ["conf", "work.txt"]  # the link itself, not what it leads to

@@ -7,6 +7,7 @@ import fcntl
 import os
 import re
 import shutil
+import stat
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -476,7 +477,10 @@ def commit_all(worktree: Path, message: str, exclude: list[str] | None = None) -
     """
     if not message.strip():
         raise UserError("a commit message is required")
-    pathspec = ["--", ".", *(f":(exclude,literal){path}" for path in exclude or [])]
+    # A path beyond a link (an agent made its folder a link) is never staged anyway, and
+    # git refuses to be told to exclude one ("is beyond a symbolic link").
+    kept = [path for path in exclude or [] if not _beyond_link(worktree, path)]
+    pathspec = ["--", ".", *(f":(exclude,literal){path}" for path in kept)]
     run_git(worktree, "add", "-A", *pathspec)
     try:
         run_git(worktree, "diff", "--cached", "--quiet", "--no-ext-diff")
@@ -485,6 +489,20 @@ def commit_all(worktree: Path, message: str, exclude: list[str] | None = None) -
         if exc.status != 1:
             raise
     return commit_index(worktree, message)
+
+
+def _beyond_link(worktree: Path, path: str) -> bool:
+    """Whether a folder on the way to `path` (relative to `worktree`) is a symbolic link
+    (or not a folder at all)."""
+    folder = worktree
+    for part in Path(path).parts[:-1]:
+        folder = folder / part
+        try:
+            if not stat.S_ISDIR(folder.lstat().st_mode):
+                return True
+        except OSError:
+            return False  # missing: nothing there to stage either way
+    return False
 
 
 def commit_index(worktree: Path, message: str) -> str:
