@@ -78,6 +78,12 @@ def main(
             from seedbed.cli.doctor import report
 
             return report(args, out or sys.stdout)
+        if args.cmd == "mcp" and args.act == "serve":  # stdio is the protocol's
+            # Loaded only now: the MCP SDK takes a second to import.
+            from seedbed.cli.mcp_serve import serve
+
+            data_dir = resolve_data_dir(args.data_dir)
+            return serve(data_dir, getattr(args, "engine_socket", None))
         if args.cmd == "engine":  # the engine's own store and lock, or none at all
             from seedbed.cli.engine_commands import engine_command
 

@@ -504,6 +504,16 @@ def build_parser() -> Parser:
     engine.add_parser(
         "stop", parents=[common], help="stop the engine: its runs stop with their work committed"
     )
+
+    mcp = commands.add_parser("mcp", help="Seedbed and the Model Context Protocol").add_subparsers(
+        dest="act", required=True, parser_class=Parser, metavar="ACTION"
+    )
+    mcp.add_parser(
+        "serve",
+        parents=[common],
+        help="serve the board over stdio to an MCP client (your own assistant): list, "
+        "add, start, status, comment, approve (when the settings allow it)",
+    )
     return parser
 
 

@@ -661,6 +661,11 @@ class Settings(Model):
     delete_branch_after_merge: bool = Field(
         True, description="Delete a task's branch once it is merged (off: keep them)."
     )
+    mcp_may_approve: bool = Field(
+        False,
+        description="`seedbed mcp serve`: your own assistant may approve and merge tasks "
+        "(off: it is told to ask you to approve them in Seedbed).",
+    )
     editor_command: str = Field(
         "",
         description="Opens a worktree in your editor; {path} is replaced, e.g. `code {path}`.",
