@@ -210,4 +210,15 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE projects ADD COLUMN sandbox_env TEXT NOT NULL DEFAULT '[]';
     """,
+    # The user's MCP servers (issue 18): names unique across projects, so a name alone
+    # says which (`seedbed mcp remove NAME`); the rest of a server is its JSON config.
+    """
+    CREATE TABLE mcp_servers (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        project_id INTEGER REFERENCES projects(id),
+        config TEXT NOT NULL,
+        created_at REAL NOT NULL
+    );
+    """,
 ]
