@@ -50,14 +50,18 @@ def test_a_run_gets_the_servers_of_its_project_and_profile(
     ).value
     add_mcp_server(ctx, SavedMcpServer(name="off", command="x", enabled=False))
 
-    assert launches_for_run(ctx.store, demo.id, fixer.id) == [
+    given = launches_for_run(ctx.store, demo.id, fixer.id)
+    assert given.secrets == ["ghp-secret"]
+    assert given.launches == [
         McpLaunch(name="everywhere", command="srv", env={"GH": "ghp-secret"}),
         McpLaunch(name="mine", url="https://h/"),
     ]
-    assert [s.name for s in launches_for_run(ctx.store, demo.id, other.id)] == ["everywhere"]
+    assert [s.name for s in launches_for_run(ctx.store, demo.id, other.id).launches] == [
+        "everywhere"
+    ]
 
     update_mcp_server(ctx, mine.model_copy(update={"profile_ids": [], "name": "ours"}))
-    assert [s.name for s in launches_for_run(ctx.store, demo.id, other.id)] == [
+    assert [s.name for s in launches_for_run(ctx.store, demo.id, other.id).launches] == [
         "everywhere",
         "ours",
     ]

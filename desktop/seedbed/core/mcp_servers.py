@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 
+from pydantic import BaseModel
+
 from seedbed import secrets
 from seedbed.core.context import Changed, Context, Done
 from seedbed.core.setup import VARIABLE_NAME, InvalidField, checked
@@ -75,7 +77,25 @@ def remove_mcp_server(ctx: Context, name: str) -> Done[SavedMcpServer]:
     return Done(value=server, changed=SERVERS)
 
 
-def launches_for_run(store: Store, project_id: int, profile_id: int | None) -> list[McpLaunch]:
+def launches_for_run(store: Store, project_id: int, profile_id: int | None) -> RunServers:
     """The user's servers a run of this project with this profile is given, their keys
     read from the keyring (blocking); UserError naming a key that is not stored."""
-    return servers_for_run(store.list_mcp_servers(), project_id, profile_id, secrets.get_key)
+    servers = [s for s in store.list_mcp_servers() if s.for_run(project_id, profile_id)]
+    launches = servers_for_run(servers, project_id, profile_id, secrets.get_key)
+    keyed = [
+        value
+        for server, launch in zip(servers, launches, strict=True)
+        for value in (
+            *(launch.env[name] for name in server.env_keys),
+            *(launch.headers[name] for name in server.header_keys),
+            *server.headers.values(),  # a header is most often a token
+        )
+    ]
+    return RunServers(launches=launches, secrets=keyed)
+
+
+class RunServers(BaseModel):
+    """The user's servers a run is given, and the values the log must never show."""
+
+    launches: list[McpLaunch]
+    secrets: list[str]

@@ -15,12 +15,13 @@ import json
 import os
 import re
 import shutil
+import tempfile
 import time
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
 
-from pydantic import SecretStr
+from pydantic import BaseModel, SecretStr
 
 from seedbed.agents.base import AgentRun, AgentRuntime, RunOutcome, RunRequest
 from seedbed.agents.process import (
@@ -33,7 +34,8 @@ from seedbed.agents.process import (
 from seedbed.agents.text import size_text
 from seedbed.agents.urls import is_local
 from seedbed.domain.errors import UserError
-from seedbed.domain.events import Event, OutputEvent, RawEvent, Stream
+from seedbed.domain.events import Event, OutputEvent, RawEvent, StatusEvent, Stream
+from seedbed.domain.mcp_servers import McpLaunch
 from seedbed.domain.models import AgentKind, AgentProfile, RunStatus
 from seedbed.sandbox.homes import seed, seed_logins
 from seedbed.sandbox.plan import Bind, SandboxPlan
@@ -72,6 +74,33 @@ class StreamParser(ABC):
         """Carry on from what the previous run's parser `saved`; most need nothing."""
 
 
+class McpSetup(BaseModel):
+    """How one CLI is given a run's MCP servers, its own way: options on its command
+    line, variables, files in the run's own directory (never the user's config files),
+    and a note for the log when it cannot be given them."""
+
+    argv: list[str] = []
+    env: dict[str, str] = {}
+    files: dict[Path, str] = {}
+    note: str = ""
+
+
+def mcp_dir(request: RunRequest) -> Path:
+    """The run's own directory for the files of its MCP servers (pure: named after the
+    run's marker, which no other run of any data dir has)."""
+    mark = (request.marker or str(request.run_id)).replace(":", "-")
+    return Path(tempfile.gettempdir()) / f"seedbed-mcp-{mark}"
+
+
+def write_mcp_files(setup: McpSetup) -> None:
+    """Write `setup.files`, readable by this user only (they may hold tokens)."""
+    for path, text in setup.files.items():
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as file:
+            file.write(text)
+
+
 class CliAdapter(ABC):
     """One coding-agent CLI."""
 
@@ -97,6 +126,14 @@ class CliAdapter(ABC):
 
     @abstractmethod
     def parser(self) -> StreamParser: ...
+
+    def mcp_config(self, servers: list[McpLaunch], own_dir: Path) -> McpSetup:
+        """How this CLI is given `servers` (pure; `own_dir` is the run's own directory,
+        mcp_dir). A CLI without an MCP client gets a note saying they are left out."""
+        if not servers:
+            return McpSetup()
+        names = ", ".join(server.name for server in servers)
+        return McpSetup(note=f"{self.label} has no MCP client: not given {names}")
 
     def key_source(self, profile: AgentProfile) -> tuple[str, str]:
         """The provider a profile's key belongs to and the variable the CLI reads it
@@ -244,9 +281,19 @@ class CliRun(AgentRun):
     """A running CLI: its stdout through the adapter's parser, stopped when idle."""
 
     def __init__(
-        self, process: ManagedProcess, parser: StreamParser, profile: AgentProfile, label: str
+        self,
+        process: ManagedProcess,
+        parser: StreamParser,
+        profile: AgentProfile,
+        label: str,
+        note: str = "",
+        own_dir: Path | None = None,
     ) -> None:
+        """`note`: said first in the log; `own_dir`: the run's own files, removed at its
+        end."""
         self.process = process
+        self.note = note
+        self.own_dir = own_dir
         self.parser = parser
         self.profile = profile
         self.label = label
@@ -258,6 +305,8 @@ class CliRun(AgentRun):
     async def events(self) -> AsyncIterator[list[Event]]:
         watchdog = asyncio.create_task(self._watch_idle())
         try:
+            if self.note:
+                yield [StatusEvent(phase="mcp", message=self.note)]
             async for batch in self.process.batches():
                 # Only the CLI's structured output (stdout) counts as progress: a CLI that
                 # keeps printing retries on stderr is as stuck as a silent one.
@@ -279,6 +328,8 @@ class CliRun(AgentRun):
                     yield events
         finally:
             watchdog.cancel()
+            if self.own_dir is not None:
+                shutil.rmtree(self.own_dir, ignore_errors=True)
         if self.parser.session_id:
             saved = {**self.parser.saved(), "session_id": self.parser.session_id}
             self.conversation = json.dumps(saved)
@@ -372,13 +423,24 @@ class CliRuntime(AgentRuntime):
         if self.api_key is not None:
             env[own] = self.api_key.get_secret_value()
         spec = adapter.prepare(self.profile, request, binary, env, session_of(request.conversation))
+        own_dir = mcp_dir(request)
+        mcp = adapter.mcp_config(request.mcp_servers, own_dir)
+        write_mcp_files(mcp)
         if request.sandbox is not None:
             read_only = adapter.sandbox_read_only(self.profile, request)
             spec.sandbox = cli_sandbox(request.sandbox, adapter, binary, spec.env, read_only)
+            if mcp.files:  # seen inside, not changed there
+                bind = Bind(source=own_dir, target=own_dir, writable=False)
+                spec.sandbox.binds.append(bind)
         spec.line_cap = self.profile.max_event_bytes
         spec.timeout = self.profile.timeout
         spec.grace = self.profile.grace_seconds
         parser = adapter.parser()
         parser.restore(saved_of(request.conversation))
-        process = await ManagedProcess.start(spec)
-        return CliRun(process, parser, self.profile, adapter.label)
+        try:
+            process = await ManagedProcess.start(spec)
+        except BaseException:
+            shutil.rmtree(own_dir, ignore_errors=True)
+            raise
+        owned = own_dir if mcp.files else None
+        return CliRun(process, parser, self.profile, adapter.label, mcp.note, owned)

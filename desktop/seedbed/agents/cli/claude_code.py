@@ -66,7 +66,7 @@ from pathlib import Path
 from typing import Any
 
 from seedbed.agents.base import RunRequest
-from seedbed.agents.cli.adapter import CliAdapter, StreamParser
+from seedbed.agents.cli.adapter import CliAdapter, McpSetup, StreamParser, mcp_dir
 from seedbed.agents.process import ProcessSpec
 from seedbed.agents.text import bounded, task_message
 from seedbed.domain.events import (
@@ -80,6 +80,7 @@ from seedbed.domain.events import (
     ToolResultEvent,
     UsageEvent,
 )
+from seedbed.domain.mcp_servers import McpLaunch
 from seedbed.domain.models import AgentKind, AgentProfile, RunKind
 
 DEFAULT_PERMISSION_MODE = "acceptEdits"
@@ -176,6 +177,8 @@ class ClaudeCodeAdapter(CliAdapter):
                 "--allowedTools",
                 DEFAULT_ALLOWED_TOOLS,
             ]
+        mcp = self.mcp_config(request.mcp_servers, mcp_dir(request))
+        argv += mcp.argv
         resume = bool(request.follow_up and session_id)
         if resume:
             argv += ["--resume", session_id]
@@ -199,8 +202,24 @@ class ClaudeCodeAdapter(CliAdapter):
             grace=profile.grace_seconds,
         )
 
+    def mcp_config(self, servers: list[McpLaunch], own_dir: Path) -> McpSetup:
+        """`--mcp-config` with the servers as JSON (the shape of a .mcp.json file, given
+        inline: nothing is written), and their tools allowed (`mcp__NAME`: every tool of
+        the server), which print mode would otherwise deny unasked."""
+        if not servers:
+            return McpSetup()
+        config = {"mcpServers": {server.name: claude_server(server) for server in servers}}
+        allowed = " ".join(f"mcp__{server.name}" for server in servers)
+        return McpSetup(argv=["--mcp-config", json.dumps(config), "--allowedTools", allowed])
+
     def parser(self) -> ClaudeCodeParser:
         return ClaudeCodeParser()
+
+
+def claude_server(server: McpLaunch) -> dict[str, object]:
+    if server.stdio:
+        return {"type": "stdio", "command": server.command, "args": server.args, "env": server.env}
+    return {"type": "http", "url": server.url, "headers": server.headers}
 
 
 def one_line(text: str, limit: int = REASON_LIMIT) -> str:

@@ -55,7 +55,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from seedbed.agents.base import RunRequest
-from seedbed.agents.cli.adapter import CliAdapter, StreamParser
+from seedbed.agents.cli.adapter import CliAdapter, McpSetup, StreamParser, mcp_dir
 from seedbed.agents.cli.codex_sandbox import codex_home, sandbox_problem
 from seedbed.agents.process import ProcessSpec
 from seedbed.agents.urls import is_local
@@ -71,6 +71,7 @@ from seedbed.domain.events import (
     ToolResultEvent,
     UsageEvent,
 )
+from seedbed.domain.mcp_servers import McpLaunch
 from seedbed.domain.models import AgentKind, AgentProfile, RunKind, SandboxNetwork
 
 PROVIDER = "seedbed"
@@ -149,6 +150,7 @@ class CodexAdapter(CliAdapter):
         if request.sandbox is not None and request.sandbox.network is not SandboxNetwork.FULL:
             # Its usage metrics (ab.chatgpt.com) could not get out: not even tried.
             argv += ["-c", "analytics.enabled=false"]
+        argv += self.mcp_config(request.mcp_servers, mcp_dir(request)).argv
         argv += ["--cd", str(request.worktree), *profile.extra_args]
         if resume:
             argv += ["resume", resume]
@@ -159,6 +161,25 @@ class CodexAdapter(CliAdapter):
         else:
             argv += ["--", message]
         return ProcessSpec(argv=argv, cwd=request.worktree, env=dict(env), stdin=stdin)
+
+    def mcp_config(self, servers: list[McpLaunch], own_dir: Path) -> McpSetup:
+        """`-c mcp_servers.NAME.…` overrides, one per key, each value TOML: the user's
+        config.toml is neither read for them nor written."""
+        argv: list[str] = []
+        for server in servers:
+            fields: dict[str, str] = {}
+            if server.stdio:
+                fields["command"] = toml_string(server.command)
+                fields["args"] = "[" + ", ".join(map(toml_string, server.args)) + "]"
+                if server.env:
+                    fields["env"] = toml_table(server.env)
+            else:
+                fields["url"] = toml_string(server.url)
+                if server.headers:
+                    fields["http_headers"] = toml_table(server.headers)
+            for key, value in fields.items():
+                argv += ["-c", f"mcp_servers.{server.name}.{key}={value}"]
+        return McpSetup(argv=argv)
 
     def parser(self) -> CodexParser:
         return CodexParser()
@@ -187,6 +208,11 @@ def provider_args(base_url: str, key_env: str) -> list[str]:
         "-c",
         f"model_providers.{PROVIDER}={{ {table} }}",
     ]
+
+
+def toml_table(values: dict[str, str]) -> str:
+    """`values` as a TOML inline table of strings."""
+    return "{" + ", ".join(f"{toml_string(k)} = {toml_string(v)}" for k, v in values.items()) + "}"
 
 
 def toml_string(text: str) -> str:

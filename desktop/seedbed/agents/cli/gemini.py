@@ -55,7 +55,7 @@ from pathlib import Path
 from typing import Any
 
 from seedbed.agents.base import RunRequest
-from seedbed.agents.cli.adapter import CliAdapter, StreamParser
+from seedbed.agents.cli.adapter import CliAdapter, McpSetup, StreamParser, mcp_dir
 from seedbed.agents.process import ProcessSpec
 from seedbed.agents.text import bounded, bounded_arguments, task_message
 from seedbed.domain.events import (
@@ -69,6 +69,7 @@ from seedbed.domain.events import (
     ToolResultEvent,
     UsageEvent,
 )
+from seedbed.domain.mcp_servers import McpLaunch
 from seedbed.domain.models import AgentKind, AgentProfile
 
 DEFAULT_APPROVAL_MODE = "yolo"
@@ -138,6 +139,7 @@ class GeminiAdapter(CliAdapter):
             argv += ["--resume", session_id]
         argv += profile.extra_args
         run_env = dict(env)
+        run_env.update(self.mcp_config(request.mcp_servers, mcp_dir(request)).env)
         if profile.base_url:
             run_env["GOOGLE_GEMINI_BASE_URL"] = profile.base_url.rstrip("/")
         return ProcessSpec(
@@ -149,8 +151,30 @@ class GeminiAdapter(CliAdapter):
             grace=profile.grace_seconds,
         )
 
+    def mcp_config(self, servers: list[McpLaunch], own_dir: Path) -> McpSetup:
+        """A settings file of the run's own as the CLI's "system defaults"
+        (GEMINI_CLI_SYSTEM_DEFAULTS_PATH, the lowest of its settings layers), holding only
+        `mcpServers`: the user's ~/.gemini/settings.json is read as ever, never written,
+        and the home stays the user's (their login with it)."""
+        if not servers:
+            return McpSetup()
+        path = own_dir / "gemini-system-defaults.json"
+        config = {"mcpServers": {server.name: gemini_server(server) for server in servers}}
+        return McpSetup(
+            env={SYSTEM_DEFAULTS: str(path)}, files={path: json.dumps(config, indent=2)}
+        )
+
     def parser(self) -> GeminiParser:
         return GeminiParser()
+
+
+SYSTEM_DEFAULTS = "GEMINI_CLI_SYSTEM_DEFAULTS_PATH"
+
+
+def gemini_server(server: McpLaunch) -> dict[str, object]:
+    if server.stdio:
+        return {"command": server.command, "args": server.args, "env": server.env}
+    return {"httpUrl": server.url, "headers": server.headers}
 
 
 class GeminiParser(StreamParser):
