@@ -164,10 +164,12 @@ class CodexAdapter(CliAdapter):
 
     def mcp_config(self, servers: list[McpLaunch], own_dir: Path) -> McpSetup:
         """`-c mcp_servers.NAME.…` overrides, one per key, each value TOML: the user's
-        config.toml is neither read for them nor written."""
+        config.toml is neither read for them nor written. Their tools are approved
+        (`default_tools_approval_mode`): in its sandbox, `exec` otherwise refuses each
+        call ("requires approval, but approval policy is never")."""
         argv: list[str] = []
         for server in servers:
-            fields: dict[str, str] = {}
+            fields: dict[str, str] = {"default_tools_approval_mode": toml_string("approve")}
             if server.stdio:
                 fields["command"] = toml_string(server.command)
                 fields["args"] = "[" + ", ".join(map(toml_string, server.args)) + "]"

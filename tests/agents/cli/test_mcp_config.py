@@ -1,0 +1,196 @@
+"""Each CLI is given a run's MCP servers its own way, without the user's config files:
+the pure half (mcp_config and prepare), and real Claude Code and Codex runs against the
+scripted model server calling a tool of a real stdio MCP server (tests/agents/
+notes_server.py), whose result the next model request carries."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from seedbed.agents.base import RunRequest
+from seedbed.agents.cli.adapter import CliAdapter, mcp_dir
+from seedbed.agents.cli.aider import AiderAdapter
+from seedbed.agents.cli.claude_code import ClaudeCodeAdapter
+from seedbed.agents.cli.codex import CodexAdapter
+from seedbed.agents.cli.gemini import GeminiAdapter
+from seedbed.agents.cli.opencode import OpenCodeAdapter
+from seedbed.agents.process import ProcessSpec
+from seedbed.domain.mcp_servers import McpLaunch
+from seedbed.domain.models import AgentKind, AgentProfile, RunKind
+from tests.cli_tools import cli_binary, system_bwrap
+from tests.conftest import SeedbedCli
+from tests.keyring_backends import FileStore
+from tests.model_server import ModelServer, answer
+
+NOTES_SERVER = Path(__file__).parents[1] / "notes_server.py"
+STDIO = McpLaunch(name="notes", command="/usr/bin/notes", args=["--dir", "a b"], env={"T": "x"})
+HTTP = McpLaunch(name="web", url="https://mcp.example/x", headers={"Authorization": "Bearer z"})
+
+
+def request(tmp_path: Path, *servers: McpLaunch) -> RunRequest:
+    return RunRequest(
+        task_id=7, run_id=9, run_number=1, kind=RunKind.IMPLEMENT, title="T", prompt="P",
+        worktree=tmp_path, marker="abc:9", mcp_servers=list(servers),
+    )  # fmt: skip
+
+
+def prepared(
+    adapter: CliAdapter, kind: AgentKind, tmp_path: Path, env: dict[str, str], **fields: Any
+) -> ProcessSpec:
+    profile = AgentProfile(name="p", kind=kind, **fields)
+    return adapter.prepare(profile, request(tmp_path, STDIO, HTTP), "/bin/cli", env, "")
+
+
+def test_claude_code_gets_an_inline_mcp_config_and_their_tools_allowed(tmp_path: Path) -> None:
+    spec = prepared(ClaudeCodeAdapter(), AgentKind.CLAUDE_CODE, tmp_path, {})
+
+    at = spec.argv.index("--mcp-config")
+    assert json.loads(spec.argv[at + 1]) == {
+        "mcpServers": {
+            "notes": {"type": "stdio", "command": "/usr/bin/notes", "args": ["--dir", "a b"],
+                      "env": {"T": "x"}},
+            "web": {"type": "http", "url": "https://mcp.example/x",
+                    "headers": {"Authorization": "Bearer z"}},
+        }
+    }  # fmt: skip
+    assert spec.argv[at + 2 : at + 4] == ["--allowedTools", "mcp__notes mcp__web"]
+    assert spec.argv.index("--") > at  # the prompt stays last
+    bare = ClaudeCodeAdapter().prepare(
+        AgentProfile(name="p", kind=AgentKind.CLAUDE_CODE), request(tmp_path), "/bin/c", {}, ""
+    )
+    assert "--mcp-config" not in bare.argv
+
+
+def test_codex_gets_one_toml_override_per_key(tmp_path: Path) -> None:
+    spec = prepared(
+        CodexAdapter(), AgentKind.CODEX, tmp_path, {}, permission_mode="danger-full-access"
+    )
+
+    overrides = [spec.argv[i + 1] for i, a in enumerate(spec.argv) if a == "-c"]
+    assert [o for o in overrides if o.startswith("mcp_servers.")] == [
+        'mcp_servers.notes.default_tools_approval_mode="approve"',
+        'mcp_servers.notes.command="/usr/bin/notes"',
+        'mcp_servers.notes.args=["--dir", "a b"]',
+        'mcp_servers.notes.env={"T" = "x"}',
+        'mcp_servers.web.default_tools_approval_mode="approve"',
+        'mcp_servers.web.url="https://mcp.example/x"',
+        'mcp_servers.web.http_headers={"Authorization" = "Bearer z"}',
+    ]
+    assert spec.argv.index("--") > spec.argv.index('mcp_servers.web.url="https://mcp.example/x"')
+
+
+def test_gemini_gets_a_system_defaults_file_of_the_runs_own(tmp_path: Path) -> None:
+    adapter = GeminiAdapter()
+    spec = prepared(adapter, AgentKind.GEMINI, tmp_path, {"HOME": "/home/u"})
+    setup = adapter.mcp_config([STDIO, HTTP], mcp_dir(request(tmp_path)))
+
+    [(path, text)] = setup.files.items()
+    assert spec.env["GEMINI_CLI_SYSTEM_DEFAULTS_PATH"] == str(path)
+    assert path.parent == mcp_dir(request(tmp_path)) and "/home/u" not in str(path)
+    assert json.loads(text) == {
+        "mcpServers": {
+            "notes": {"command": "/usr/bin/notes", "args": ["--dir", "a b"], "env": {"T": "x"}},
+            "web": {"httpUrl": "https://mcp.example/x", "headers": {"Authorization": "Bearer z"}},
+        }
+    }
+    assert spec.env["HOME"] == "/home/u"  # the user's home, and login, as ever
+
+
+def test_opencode_gets_the_mcp_key_of_its_inline_config_over_the_users(tmp_path: Path) -> None:
+    users = json.dumps({"mcp": {"mine": {"type": "local", "command": ["m"]}}, "theme": "x"})
+    spec = prepared(
+        OpenCodeAdapter(), AgentKind.OPENCODE, tmp_path, {"OPENCODE_CONFIG_CONTENT": users}
+    )
+
+    config = json.loads(spec.env["OPENCODE_CONFIG_CONTENT"])
+    assert config["theme"] == "x" and config["mcp"] == {
+        "mine": {"type": "local", "command": ["m"]},
+        "notes": {"type": "local", "command": ["/usr/bin/notes", "--dir", "a b"],
+                  "environment": {"T": "x"}},
+        "web": {"type": "remote", "url": "https://mcp.example/x",
+                "headers": {"Authorization": "Bearer z"}},
+    }  # fmt: skip
+
+
+def test_aider_has_no_mcp_client_and_says_so(tmp_path: Path) -> None:
+    setup = AiderAdapter().mcp_config([STDIO, HTTP], tmp_path)
+
+    assert (setup.argv, setup.env, setup.files) == ([], {}, {})
+    assert setup.note == "Aider has no MCP client: not given notes, web"
+    assert AiderAdapter().mcp_config([], tmp_path).note == ""
+
+
+# -- real CLIs ----------------------------------------------------------------------------
+
+
+def add_notes_server(seedbed: SeedbedCli) -> None:
+    seedbed.ok(
+        "mcp", "add", "notes", "--env", "NOTES_FILE=notes.txt",
+        "--", sys.executable, str(NOTES_SERVER),
+    )  # fmt: skip
+
+
+def run_and_check(seedbed: SeedbedCli, model_server: ModelServer, tool: str) -> dict[str, Any]:
+    """Run a task whose model calls the notes server's `note`; what `task show` says."""
+    task_id = seedbed.ok(
+        "task", "add", "--project", "demo", "--title", "Take a note", "--start"
+    ).out.strip()
+    seedbed.ok("run", "--until-idle")
+    shown = seedbed.show(task_id)
+    assert shown["runs"][0]["status"] == "succeeded", shown["error"]
+    assert (Path(shown["worktree"]) / "notes.txt").read_text() == "from the model\n"
+    after = json.dumps(model_server.posts[1].body)
+    assert "noted: from the model" in after  # the tool's result, back to the model
+    calls = [e["name"] for e in seedbed.log_events(task_id) if e["kind"] == "tool_call"]
+    assert tool in calls
+    return shown
+
+
+def test_real_claude_code_calls_a_tool_of_the_users_stdio_server(
+    seedbed: SeedbedCli, project: str, model_server: ModelServer, file_keyring: FileStore
+) -> None:
+    seedbed.ok("key", "set", "anthropic", input="sk-ant-test-key")
+    seedbed.ok(
+        "profile", "add", "cc", "--kind", "claude-code", "--binary", str(cli_binary("claude")),
+        "--base-url", model_server.url, "--key-name", "anthropic", "--no-sandbox",
+    )  # fmt: skip
+    add_notes_server(seedbed)
+    model_server.script(
+        answer(tool_calls=[("toolu_1", "mcp__notes__note", {"text": "from the model"})]),
+        answer("Noted."),
+    )
+
+    run_and_check(seedbed, model_server, "mcp__notes__note")
+
+
+def test_real_codex_calls_a_tool_of_the_users_stdio_server(
+    seedbed: SeedbedCli,
+    project: str,
+    model_server: ModelServer,
+    file_keyring: FileStore,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Codex sets up its sandbox helper only in a home outside its temporary directory
+    # (tests/agents/cli/test_codex.py); its tools are offered as a namespace, mcp__notes.
+    system_bwrap()
+    (tmp_path / "tmp").mkdir()
+    monkeypatch.setenv("TMPDIR", str(tmp_path / "tmp"))
+    seedbed.ok("key", "set", "openai", input="sk-test-key")
+    seedbed.ok(
+        "profile", "add", "cx", "--kind", "codex", "--binary", str(cli_binary("codex")),
+        "--base-url", model_server.openai_url, "--key-name", "openai", "--no-sandbox",
+        "--model", "test-model",
+    )  # fmt: skip
+    add_notes_server(seedbed)
+    model_server.script(
+        answer(tool_calls=[("call_1", "mcp__notes::note", {"text": "from the model"})]),
+        answer("Noted."),
+    )
+
+    run_and_check(seedbed, model_server, "notes.note")
