@@ -7,33 +7,23 @@ read only when a run starts (`launches_for_run`). Blocking (the store, the keyri
 
 from __future__ import annotations
 
-import re
-
 from pydantic import BaseModel
 
 from seedbed import secrets
 from seedbed.core.context import Changed, Context, Done
-from seedbed.core.setup import VARIABLE_NAME, InvalidField, checked
+from seedbed.core.setup import InvalidField, checked
 from seedbed.domain.errors import UserError
 from seedbed.domain.mcp_servers import McpLaunch, SavedMcpServer, servers_for_run
 from seedbed.store import Store
 
 # What a change of a server moves: a setting (the window's MCP page follows settings).
 SERVERS = Changed(settings=True)
-# An HTTP header's name: an RFC 9110 token.
-HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 
 
 def check_mcp_server(store: Store, server: SavedMcpServer) -> SavedMcpServer:
-    """`server` checked for the user, beyond what the model checks: its variables' and
-    headers' names, its keys' names, and that its project and profiles exist."""
+    """`server` checked for the user, beyond what the model checks: its keys' names,
+    and that its project and profiles exist."""
     server = checked(SavedMcpServer, server.model_dump(), "MCP server")
-    for name in (*server.env, *server.env_keys):
-        if not VARIABLE_NAME.fullmatch(name):
-            raise InvalidField(f"{name!r} is not an environment variable's name", "env")
-    for name in (*server.headers, *server.header_keys):
-        if not HEADER_NAME.fullmatch(name):
-            raise InvalidField(f"{name!r} is not an HTTP header's name", "headers")
     for key_name in (*server.env_keys.values(), *server.header_keys.values()):
         secrets.validate_name(key_name)
     if server.project_id is not None:

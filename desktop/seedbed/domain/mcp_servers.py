@@ -17,6 +17,8 @@ from seedbed.domain.models import Model
 # TOML key for Codex): letters, digits, `_` and `-` only.
 SERVER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,47}")
 SEEDBED_SERVER = "seedbed"  # Seedbed's own server, in every run
+VARIABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # an RFC 9110 token
 
 
 class McpLaunch(BaseModel):
@@ -58,7 +60,11 @@ class SavedMcpServer(Model):
     id: int | None = None
     name: str = Field(description="Its name: its tools are known to the agent by it.")
     command: str = Field("", description="stdio: the program (an absolute path or on PATH).")
-    args: list[str] = Field(default_factory=list, description="stdio: its arguments.")
+    args: list[str] = Field(
+        default_factory=list,
+        description="stdio: its arguments.",
+        json_schema_extra={"split": "shell"},
+    )
     env: dict[str, str] = Field(default_factory=dict, description="stdio: variables set for it.")
     env_keys: dict[str, str] = Field(
         default_factory=dict, description="stdio: variables set to a keyring key, by key name."
@@ -84,6 +90,22 @@ class SavedMcpServer(Model):
         if name == SEEDBED_SERVER:
             raise ValueError(f"{SEEDBED_SERVER!r} is Seedbed's own server: choose another name")
         return name
+
+    @field_validator("env", "env_keys")
+    @classmethod
+    def _variables(cls, values: dict[str, str]) -> dict[str, str]:
+        for name in values:
+            if not VARIABLE_NAME.fullmatch(name):
+                raise ValueError(f"{name!r} is not an environment variable's name")
+        return values
+
+    @field_validator("headers", "header_keys")
+    @classmethod
+    def _headers(cls, values: dict[str, str]) -> dict[str, str]:
+        for name in values:
+            if not HEADER_NAME.fullmatch(name):
+                raise ValueError(f"{name!r} is not an HTTP header's name")
+        return values
 
     @model_validator(mode="after")
     def _one_way(self) -> SavedMcpServer:
