@@ -1,6 +1,6 @@
 """A small real MCP server for the tests, over stdio (the SDK's MCPServer): its tool
-`note(text)` appends the text to the file $NOTES_FILE and answers "noted: TEXT"; `fail()`
-answers with an error. Run as `python tests/agents/notes_server.py`."""
+`note(text)` appends the text (and " #$NOTES_TOKEN" when that is set) to the file
+$NOTES_FILE and answers "noted: TEXT"; `fail()` answers with an error. Run as `python tests/agents/notes_server.py`."""
 
 from __future__ import annotations
 
@@ -17,7 +17,8 @@ server = MCPServer("notes")
 def note(text: str) -> str:
     """Append a line to the notes file."""
     with Path(os.environ["NOTES_FILE"]).open("a", encoding="utf-8") as notes:
-        notes.write(text + "\n")
+        token = os.environ.get("NOTES_TOKEN")
+        notes.write(text + (f" #{token}" if token else "") + "\n")
     return f"noted: {text}"
 
 

@@ -45,7 +45,8 @@ def test_the_builtin_agent_calls_a_tool_of_a_real_stdio_mcp_server(
         "--model", "test-model", "--base-url", model_server.openai_url, "--key-name", "openai",
         *(["--sandbox", "--network", "model"] if sandboxed else ["--no-sandbox"]),
     )  # fmt: skip
-    add_notes_server(seedbed)
+    # A variable named like a token, which a sandbox withholds but from the server's own.
+    add_notes_server(seedbed, "--env", "NOTES_TOKEN=tok-123")
     seedbed.ok("mcp", "add", "broken", "--", sys.executable, "-c", "import sys; sys.exit('no')")
     model_server.script(
         answer(tool_calls=[("c1", "notes__note", {"text": "from the agent"})]),
@@ -60,7 +61,7 @@ def test_the_builtin_agent_calls_a_tool_of_a_real_stdio_mcp_server(
 
     shown = seedbed.show(task_id)
     assert shown["runs"][0]["status"] == "succeeded", shown["error"]
-    assert (Path(shown["worktree"]) / "notes.txt").read_text() == "from the agent\n"
+    assert (Path(shown["worktree"]) / "notes.txt").read_text() == "from the agent #tok-123\n"
     first, second, third = model_server.posts
     offered = {tool["function"]["name"] for tool in first.body["tools"]}
     assert {"notes__note", "notes__fail", "read_file"} <= offered

@@ -19,7 +19,7 @@ from seedbed.agents.cli.claude_code import ClaudeCodeAdapter
 from seedbed.agents.cli.codex import CodexAdapter
 from seedbed.agents.cli.gemini import GeminiAdapter
 from seedbed.agents.cli.opencode import OpenCodeAdapter
-from seedbed.agents.process import ProcessSpec
+from seedbed.agents.process import ProcessSpec, run_marker
 from seedbed.domain.mcp_servers import McpLaunch
 from seedbed.domain.models import AgentKind, AgentProfile, RunKind
 from tests.cli_tools import cli_binary, system_bwrap
@@ -32,10 +32,10 @@ STDIO = McpLaunch(name="notes", command="/usr/bin/notes", args=["--dir", "a b"],
 HTTP = McpLaunch(name="web", url="https://mcp.example/x", headers={"Authorization": "Bearer z"})
 
 
-def request(tmp_path: Path, *servers: McpLaunch) -> RunRequest:
+def request(tmp_path: Path, *servers: McpLaunch, marker: str = "abc:9") -> RunRequest:
     return RunRequest(
         task_id=7, run_id=9, run_number=1, kind=RunKind.IMPLEMENT, title="T", prompt="P",
-        worktree=tmp_path, marker="abc:9", mcp_servers=list(servers),
+        worktree=tmp_path, marker=marker, mcp_servers=list(servers),
     )  # fmt: skip
 
 
@@ -46,11 +46,15 @@ def prepared(
     return adapter.prepare(profile, request(tmp_path, STDIO, HTTP), "/bin/cli", env, "")
 
 
-def test_claude_code_gets_an_inline_mcp_config_and_their_tools_allowed(tmp_path: Path) -> None:
+def test_claude_code_gets_an_mcp_config_file_and_their_tools_allowed(tmp_path: Path) -> None:
     spec = prepared(ClaudeCodeAdapter(), AgentKind.CLAUDE_CODE, tmp_path, {})
+    setup = ClaudeCodeAdapter().mcp_config([STDIO, HTTP], mcp_dir(request(tmp_path)))
 
     at = spec.argv.index("--mcp-config")
-    assert json.loads(spec.argv[at + 1]) == {
+    [(path, text)] = setup.files.items()
+    assert spec.argv[at + 1] == str(path) and path.parent == mcp_dir(request(tmp_path))
+    assert "Bearer z" not in " ".join(spec.argv)  # no token on the command line
+    assert json.loads(text) == {
         "mcpServers": {
             "notes": {"type": "stdio", "command": "/usr/bin/notes", "args": ["--dir", "a b"],
                       "env": {"T": "x"}},
@@ -79,8 +83,9 @@ def test_codex_gets_one_toml_override_per_key(tmp_path: Path) -> None:
         'mcp_servers.notes.env={"T" = "x"}',
         'mcp_servers.web.default_tools_approval_mode="approve"',
         'mcp_servers.web.url="https://mcp.example/x"',
-        'mcp_servers.web.http_headers={"Authorization" = "Bearer z"}',
+        'mcp_servers.web.env_http_headers={"Authorization" = "SEEDBED_MCP_1_TOKEN"}',
     ]
+    assert spec.env["SEEDBED_MCP_1_TOKEN"] == "Bearer z" and "Bearer z" not in spec.argv
     assert spec.argv.index("--") > spec.argv.index('mcp_servers.web.url="https://mcp.example/x"')
 
 
@@ -148,6 +153,9 @@ def run_and_check(seedbed: SeedbedCli, model_server: ModelServer, tool: str) -> 
     assert "noted: from the model" in after  # the tool's result, back to the model
     calls = [e["name"] for e in seedbed.log_events(task_id) if e["kind"] == "tool_call"]
     assert tool in calls
+    run_id = shown["runs"][0]["id"]
+    own = mcp_dir(request(Path(), marker=run_marker(seedbed.data_dir, run_id)))
+    assert not own.exists()  # the run's own files went with it
     return shown
 
 

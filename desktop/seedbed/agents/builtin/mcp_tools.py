@@ -90,9 +90,10 @@ def stdio_parameters(
         support = sandbox_support()
         if not support.works:
             raise OSError(f"no sandbox can be made here: {support.problem}")
-        plan = sandbox.model_copy(
-            update={"binds": [*sandbox.binds, *program_binds([server.command], sandbox.hidden)]}
-        )
+        # Its program bound in; its own variables kept, tokens too: they are its own.
+        binds = [*sandbox.binds, *program_binds([server.command], sandbox.hidden)]
+        passed = [*sandbox.passed_env, *server.env]
+        plan = sandbox.model_copy(update={"binds": binds, "passed_env": passed})
         argv = bwrap_argv(support.bwrap, plan, argv)
         merged = sandbox_environment(merged, plan)
     return StdioServerParameters(command=argv[0], args=argv[1:], env=merged, cwd=worktree)

@@ -432,6 +432,8 @@ class CliRuntime(AgentRuntime):
             if mcp.files:  # seen inside, not changed there
                 bind = Bind(source=own_dir, target=own_dir, writable=False)
                 spec.sandbox.binds.append(bind)
+            # Its servers' variables (tokens among them) are for it: kept in the sandbox.
+            spec.sandbox.passed_env.extend(mcp.env)
         spec.line_cap = self.profile.max_event_bytes
         spec.timeout = self.profile.timeout
         spec.grace = self.profile.grace_seconds

@@ -203,14 +203,20 @@ class ClaudeCodeAdapter(CliAdapter):
         )
 
     def mcp_config(self, servers: list[McpLaunch], own_dir: Path) -> McpSetup:
-        """`--mcp-config` with the servers as JSON (the shape of a .mcp.json file, given
-        inline: nothing is written), and their tools allowed (`mcp__NAME`: every tool of
-        the server), which print mode would otherwise deny unasked."""
+        """`--mcp-config FILE`: the servers as JSON (the shape of a .mcp.json file) in a
+        file of the run's own, readable by the user only (on the command line, a token
+        in a variable or a header would be in /proc for every user to read); and their
+        tools allowed (`mcp__NAME`: every tool of the server), which print mode would
+        otherwise deny unasked."""
         if not servers:
             return McpSetup()
+        path = own_dir / "claude-mcp.json"
         config = {"mcpServers": {server.name: claude_server(server) for server in servers}}
         allowed = " ".join(f"mcp__{server.name}" for server in servers)
-        return McpSetup(argv=["--mcp-config", json.dumps(config), "--allowedTools", allowed])
+        return McpSetup(
+            argv=["--mcp-config", str(path), "--allowedTools", allowed],
+            files={path: json.dumps(config, indent=2)},
+        )
 
     def parser(self) -> ClaudeCodeParser:
         return ClaudeCodeParser()

@@ -150,7 +150,8 @@ class CodexAdapter(CliAdapter):
         if request.sandbox is not None and request.sandbox.network is not SandboxNetwork.FULL:
             # Its usage metrics (ab.chatgpt.com) could not get out: not even tried.
             argv += ["-c", "analytics.enabled=false"]
-        argv += self.mcp_config(request.mcp_servers, mcp_dir(request)).argv
+        mcp = self.mcp_config(request.mcp_servers, mcp_dir(request))
+        argv += mcp.argv
         argv += ["--cd", str(request.worktree), *profile.extra_args]
         if resume:
             argv += ["resume", resume]
@@ -160,14 +161,19 @@ class CodexAdapter(CliAdapter):
             stdin = message.encode()
         else:
             argv += ["--", message]
-        return ProcessSpec(argv=argv, cwd=request.worktree, env=dict(env), stdin=stdin)
+        return ProcessSpec(argv=argv, cwd=request.worktree, env={**env, **mcp.env}, stdin=stdin)
 
     def mcp_config(self, servers: list[McpLaunch], own_dir: Path) -> McpSetup:
         """`-c mcp_servers.NAME.…` overrides, one per key, each value TOML: the user's
         config.toml is neither read for them nor written. Their tools are approved
         (`default_tools_approval_mode`): in its sandbox, `exec` otherwise refuses each
-        call ("requires approval, but approval policy is never")."""
+        call ("requires approval, but approval policy is never"). An HTTP server's
+        headers (tokens, most often) go in variables (`env_http_headers`), not on the
+        command line that every user can read; their names end in TOKEN, which Codex's
+        shell keeps from the commands it runs. A stdio server's variables can only be
+        given inline (`env`)."""
         argv: list[str] = []
+        env: dict[str, str] = {}
         for server in servers:
             fields: dict[str, str] = {"default_tools_approval_mode": toml_string("approve")}
             if server.stdio:
@@ -177,11 +183,16 @@ class CodexAdapter(CliAdapter):
                     fields["env"] = toml_table(server.env)
             else:
                 fields["url"] = toml_string(server.url)
-                if server.headers:
-                    fields["http_headers"] = toml_table(server.headers)
+                variables = {}
+                for header, value in server.headers.items():
+                    variable = f"SEEDBED_MCP_{len(env) + 1}_TOKEN"
+                    env[variable] = value
+                    variables[header] = variable
+                if variables:
+                    fields["env_http_headers"] = toml_table(variables)
             for key, value in fields.items():
                 argv += ["-c", f"mcp_servers.{server.name}.{key}={value}"]
-        return McpSetup(argv=argv)
+        return McpSetup(argv=argv, env=env)
 
     def parser(self) -> CodexParser:
         return CodexParser()
