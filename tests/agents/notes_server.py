@@ -1,6 +1,7 @@
 """A small real MCP server for the tests, over stdio (the SDK's MCPServer): its tool
 `note(text)` appends the text (and " #$NOTES_TOKEN" when that is set) to the file
-$NOTES_FILE and answers "noted: TEXT"; `fail()` answers with an error. Run as `python tests/agents/notes_server.py`."""
+$NOTES_FILE and answers "noted: TEXT"; `fail()` answers with an error. Run as
+`python tests/agents/notes_server.py`."""
 
 from __future__ import annotations
 

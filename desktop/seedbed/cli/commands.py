@@ -631,7 +631,7 @@ class Cli(Reads):
             f"{f.label:<12} "
             + (
                 f"{f.version or '?':<10} {'supported' if f.supported else 'NOT SUPPORTED'}"
-                f"  {f.path}"
+                f"  {f.path}" + ("" if f.mcp_client else "  (no MCP client: not given MCP servers)")
                 if f.path
                 else f"not found    {f.hint}"
             )

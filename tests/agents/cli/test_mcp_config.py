@@ -6,6 +6,7 @@ notes_server.py), whose result the next model request carries."""
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -202,3 +203,15 @@ def test_real_codex_calls_a_tool_of_the_users_stdio_server(
     )
 
     run_and_check(seedbed, model_server, "notes.note")
+
+
+def test_agents_doctor_says_aider_takes_no_mcp_servers(
+    seedbed: SeedbedCli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    aider, claude = cli_binary("aider"), cli_binary("claude")
+    monkeypatch.setenv("PATH", f"{aider.parent}:{claude.parent}:{os.environ['PATH']}")
+
+    rows = {line.split()[0]: line for line in seedbed.ok("agents", "doctor").out.splitlines()}
+
+    assert rows["Aider"].endswith("(no MCP client: not given MCP servers)")
+    assert "MCP" not in rows["Claude"]

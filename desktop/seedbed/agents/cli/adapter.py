@@ -112,6 +112,7 @@ class CliAdapter(ABC):
     key_env: str  # the environment variable the CLI reads its key from
     min_version: tuple[int, ...] = (0,)
     version_args: tuple[str, ...] = ("--version",)
+    mcp_client = False  # whether it takes MCP servers (those that do override mcp_config)
 
     @abstractmethod
     def prepare(
@@ -129,7 +130,8 @@ class CliAdapter(ABC):
 
     def mcp_config(self, servers: list[McpLaunch], own_dir: Path) -> McpSetup:
         """How this CLI is given `servers` (pure; `own_dir` is the run's own directory,
-        mcp_dir). A CLI without an MCP client gets a note saying they are left out."""
+        mcp_dir). A CLI without an MCP client (mcp_client False: Aider 0.86) gets a note
+        saying they are left out."""
         if not servers:
             return McpSetup()
         names = ", ".join(server.name for server in servers)

@@ -131,6 +131,7 @@ class ClaudeCodeAdapter(CliAdapter):
     )
     key_provider = "anthropic"
     key_env = "ANTHROPIC_API_KEY"
+    mcp_client = True
     # The 2.x line: print mode with stream-json partial messages, --permission-mode
     # acceptEdits and --resume as used here; tested with 2.1.332.
     min_version = (2, 0, 0)

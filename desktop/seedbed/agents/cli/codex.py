@@ -94,6 +94,7 @@ class CodexAdapter(CliAdapter):
     install_hint = "Install it with `npm install -g @openai/codex`."
     key_provider = "openai"
     key_env = "OPENAI_API_KEY"
+    mcp_client = True
     # The thread/turn/item events of `exec --json` (each item with a `type`) and `exec
     # resume`: 0.47 is the oldest release known to print these; 0.171 is the one tested.
     min_version = (0, 47, 0)

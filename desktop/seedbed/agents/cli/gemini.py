@@ -102,6 +102,7 @@ class GeminiAdapter(CliAdapter):
     )
     key_provider = "gemini"
     key_env = "GEMINI_API_KEY"
+    mcp_client = True
     # stream-json came in 0.11; --skip-trust is what the trust error of 0.41 asks for
     # (and older versions fail on an unknown option). Tested with 0.61.0.
     min_version = (0, 41, 0)

@@ -141,6 +141,7 @@ class OpenCodeAdapter(CliAdapter):
     # profile's provider decides otherwise: key_source.
     key_provider = "anthropic"
     key_env = "ANTHROPIC_API_KEY"
+    mcp_client = True
     # `run --auto` is in 1.18.5's help (the earliest seen with it); tested with 1.18.33.
     min_version = (1, 18, 5)
     sandbox_logins = ("auth.json",)
