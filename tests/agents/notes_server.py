@@ -1,14 +1,16 @@
 """A small real MCP server for the tests, over stdio (the SDK's MCPServer): its tool
 `note(text)` appends the text (and " #$NOTES_TOKEN" when that is set) to the file
 $NOTES_FILE and answers "noted: TEXT"; `fail()` answers with an error. Run as
-`python tests/agents/notes_server.py`."""
+`python tests/agents/notes_server.py`, or `… --http PORT` for streamable HTTP on
+127.0.0.1:PORT/mcp, where `whoami()` answers the Authorization header it was sent."""
 
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
-from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 
 server = MCPServer("notes")
@@ -29,5 +31,16 @@ def fail() -> str:
     raise ToolError("the notes are closed")
 
 
+@server.tool()
+def whoami(ctx: Context) -> str:
+    """The Authorization header of this call."""
+    request = ctx.request_context.request  # the HTTP request (None over stdio)
+    said = request.headers.get("authorization") if request is not None else None
+    return f"you are {said or 'nobody'}"
+
+
 if __name__ == "__main__":
-    server.run()
+    if sys.argv[1:2] == ["--http"]:
+        server.run("streamable-http", host="127.0.0.1", port=int(sys.argv[2]))
+    else:
+        server.run()

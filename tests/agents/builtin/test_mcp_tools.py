@@ -6,7 +6,11 @@ model and into the log; a server that cannot start is left out, said in the log.
 from __future__ import annotations
 
 import json
+import socket
+import subprocess
 import sys
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -75,8 +79,62 @@ def test_the_builtin_agent_calls_a_tool_of_a_real_stdio_mcp_server(
     assert results[0] == ("noted: from the agent", False)
     assert "the notes are closed" in results[1][0] and results[1][1] is True
     notes = [e["message"] for e in events if e["kind"] == "status" and e["phase"] == "mcp"]
-    assert "MCP server 'notes': notes__note, notes__fail" in notes
+    assert "MCP server 'notes': notes__note, notes__fail, notes__whoami" in notes
     assert any(n.startswith("MCP server 'broken' left out:") and "no" in n for n in notes)
+
+
+@pytest.fixture
+def http_server() -> Iterator[str]:
+    """The notes server over streamable HTTP on a free loopback port: its URL."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process = subprocess.Popen(
+        [sys.executable, str(NOTES_SERVER), "--http", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                assert time.monotonic() < deadline and process.poll() is None, "no server"
+                time.sleep(0.1)
+        yield f"http://127.0.0.1:{port}/mcp"
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+def test_the_builtin_agent_calls_an_http_server_with_its_keyring_header(
+    seedbed: SeedbedCli,
+    project: str,
+    model_server: ModelServer,
+    file_keyring: FileStore,
+    http_server: str,
+) -> None:
+    seedbed.ok("key", "set", "openai", input="sk-test-key")
+    seedbed.ok("key", "set", "notes-token", input="Bearer tok-0123456789")
+    seedbed.ok(
+        "profile", "add", "own", "--kind", "builtin", "--provider", "openai",
+        "--model", "test-model", "--base-url", model_server.openai_url, "--key-name", "openai",
+        "--no-sandbox",
+    )  # fmt: skip
+    seedbed.ok(
+        "mcp", "add", "web", "--url", http_server, "--header-key", "Authorization=notes-token"
+    )
+    model_server.script(answer(tool_calls=[("c1", "web__whoami", {})]), answer("Done."))
+    task_id = seedbed.ok("task", "add", "--project", project, "--title", "Who", "--start").out
+
+    seedbed.ok("run", "--until-idle")
+
+    assert seedbed.show(task_id.strip())["runs"][0]["status"] == "succeeded"
+    assert "you are Bearer tok-0123456789" in json.dumps(model_server.posts[1].body)
+    log = json.dumps(seedbed.log_events(task_id.strip()))
+    assert "web__whoami" in log and "tok-0123456789" not in log  # the token is scrubbed
 
 
 def test_a_server_given_to_another_profile_is_not_started(
