@@ -6,11 +6,7 @@ model and into the log; a server that cannot start is left out, said in the log.
 from __future__ import annotations
 
 import json
-import socket
-import subprocess
 import sys
-import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,11 +14,10 @@ from mcp.types import CallToolResult, ImageContent, TextContent
 
 from seedbed.agents.builtin.mcp_tools import result_text, tool_name
 from seedbed.sandbox.bwrap import sandbox_support
+from tests.agents.conftest import NOTES_SERVER
 from tests.conftest import SeedbedCli
 from tests.keyring_backends import FileStore
 from tests.model_server import ModelServer, answer
-
-NOTES_SERVER = Path(__file__).parents[1] / "notes_server.py"
 
 
 def add_notes_server(seedbed: SeedbedCli, *options: str) -> None:
@@ -81,32 +76,6 @@ def test_the_builtin_agent_calls_a_tool_of_a_real_stdio_mcp_server(
     notes = [e["message"] for e in events if e["kind"] == "status" and e["phase"] == "mcp"]
     assert "MCP server 'notes': notes__note, notes__fail, notes__whoami" in notes
     assert any(n.startswith("MCP server 'broken' left out:") and "no" in n for n in notes)
-
-
-@pytest.fixture
-def http_server() -> Iterator[str]:
-    """The notes server over streamable HTTP on a free loopback port: its URL."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    process = subprocess.Popen(
-        [sys.executable, str(NOTES_SERVER), "--http", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                assert time.monotonic() < deadline and process.poll() is None, "no server"
-                time.sleep(0.1)
-        yield f"http://127.0.0.1:{port}/mcp"
-    finally:
-        process.terminate()
-        process.wait(10)
 
 
 def test_the_builtin_agent_calls_an_http_server_with_its_keyring_header(

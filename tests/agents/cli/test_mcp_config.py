@@ -23,12 +23,12 @@ from seedbed.agents.cli.opencode import OpenCodeAdapter
 from seedbed.agents.process import ProcessSpec, run_marker
 from seedbed.domain.mcp_servers import McpLaunch
 from seedbed.domain.models import AgentKind, AgentProfile, RunKind
+from tests.agents.conftest import NOTES_SERVER
 from tests.cli_tools import cli_binary, system_bwrap
 from tests.conftest import SeedbedCli
 from tests.keyring_backends import FileStore
 from tests.model_server import ModelServer, answer
 
-NOTES_SERVER = Path(__file__).parents[1] / "notes_server.py"
 STDIO = McpLaunch(name="notes", command="/usr/bin/notes", args=["--dir", "a b"], env={"T": "x"})
 HTTP = McpLaunch(name="web", url="https://mcp.example/x", headers={"Authorization": "Bearer z"})
 
@@ -203,6 +203,34 @@ def test_real_codex_calls_a_tool_of_the_users_stdio_server(
     )
 
     run_and_check(seedbed, model_server, "notes.note")
+
+
+def test_real_codex_calls_an_http_server_with_its_header_from_a_variable(
+    seedbed: SeedbedCli,
+    project: str,
+    model_server: ModelServer,
+    file_keyring: FileStore,
+    http_server: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    system_bwrap()
+    (tmp_path / "tmp").mkdir()
+    monkeypatch.setenv("TMPDIR", str(tmp_path / "tmp"))
+    seedbed.ok("key", "set", "openai", input="sk-test-key")
+    seedbed.ok(
+        "profile", "add", "cx", "--kind", "codex", "--binary", str(cli_binary("codex")),
+        "--base-url", model_server.openai_url, "--key-name", "openai", "--no-sandbox",
+        "--model", "test-model",
+    )  # fmt: skip
+    seedbed.ok("mcp", "add", "web", "--url", http_server, "--header", "Authorization=Bearer hdr-1")
+    model_server.script(answer(tool_calls=[("call_1", "mcp__web::whoami", {})]), answer("Ok."))
+    task_id = seedbed.ok("task", "add", "--project", "demo", "--title", "Who", "--start").out
+
+    seedbed.ok("run", "--until-idle")
+
+    assert seedbed.show(task_id.strip())["runs"][0]["status"] == "succeeded"
+    assert "you are Bearer hdr-1" in json.dumps(model_server.posts[1].body)
 
 
 def test_agents_doctor_says_aider_takes_no_mcp_servers(
