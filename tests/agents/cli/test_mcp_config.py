@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sys
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,7 @@ from typing import Any
 import pytest
 
 from seedbed.agents.base import RunRequest
-from seedbed.agents.cli.adapter import CliAdapter, mcp_dir
+from seedbed.agents.cli.adapter import CliAdapter, mcp_dir, write_mcp_files
 from seedbed.agents.cli.aider import AiderAdapter
 from seedbed.agents.cli.claude_code import ClaudeCodeAdapter
 from seedbed.agents.cli.codex import CodexAdapter
@@ -23,6 +24,8 @@ from seedbed.agents.cli.opencode import OpenCodeAdapter
 from seedbed.agents.process import ProcessSpec, run_marker
 from seedbed.domain.mcp_servers import McpLaunch
 from seedbed.domain.models import AgentKind, AgentProfile, RunKind
+from seedbed.sandbox.bwrap import sandbox_support
+from tests.agents.cli.test_gemini import gemini_answer, user_settings
 from tests.agents.conftest import NOTES_SERVER
 from tests.cli_tools import cli_binary, system_bwrap
 from tests.conftest import SeedbedCli
@@ -49,7 +52,7 @@ def prepared(
 
 def test_claude_code_gets_an_mcp_config_file_and_their_tools_allowed(tmp_path: Path) -> None:
     spec = prepared(ClaudeCodeAdapter(), AgentKind.CLAUDE_CODE, tmp_path, {})
-    setup = ClaudeCodeAdapter().mcp_config([STDIO, HTTP], mcp_dir(request(tmp_path)))
+    setup = ClaudeCodeAdapter().mcp_config(request(tmp_path, STDIO, HTTP), {})
 
     at = spec.argv.index("--mcp-config")
     [(path, text)] = setup.files.items()
@@ -90,21 +93,39 @@ def test_codex_gets_one_toml_override_per_key(tmp_path: Path) -> None:
     assert spec.argv.index("--") > spec.argv.index('mcp_servers.web.url="https://mcp.example/x"')
 
 
-def test_gemini_gets_a_system_defaults_file_of_the_runs_own(tmp_path: Path) -> None:
+def test_gemini_gets_a_home_of_the_runs_own_with_the_servers_in_its_settings(
+    tmp_path: Path,
+) -> None:
     adapter = GeminiAdapter()
-    spec = prepared(adapter, AgentKind.GEMINI, tmp_path, {"HOME": "/home/u"})
-    setup = adapter.mcp_config([STDIO, HTTP], mcp_dir(request(tmp_path)))
+    users = tmp_path / "home" / ".gemini"
+    users.mkdir(parents=True)
+    (users / "settings.json").write_text(json.dumps({"mcpServers": {"mine": {}}, "a": 1}))
+    (users / "oauth_creds.json").write_text("{}")
+    env = {"HOME": str(tmp_path / "home")}
+    spec = prepared(adapter, AgentKind.GEMINI, tmp_path, env)
+    setup = adapter.mcp_config(request(tmp_path, STDIO, HTTP), env)
+    own = Path(spec.env["GEMINI_CLI_HOME"]) / ".gemini"
+    assert own.parent.parent == mcp_dir(request(tmp_path)) and spec.env["HOME"] == env["HOME"]
 
-    [(path, text)] = setup.files.items()
-    assert spec.env["GEMINI_CLI_SYSTEM_DEFAULTS_PATH"] == str(path)
-    assert path.parent == mcp_dir(request(tmp_path)) and "/home/u" not in str(path)
-    assert json.loads(text) == {
-        "mcpServers": {
-            "notes": {"command": "/usr/bin/notes", "args": ["--dir", "a b"], "env": {"T": "x"}},
-            "web": {"httpUrl": "https://mcp.example/x", "headers": {"Authorization": "Bearer z"}},
+    write_mcp_files(setup)
+
+    try:
+        assert (own / "oauth_creds.json").resolve() == users / "oauth_creds.json"  # a link
+        assert json.loads((own / "settings.json").read_text()) == {
+            "a": 1,
+            "mcpServers": {
+                "mine": {},
+                "notes": {"command": "/usr/bin/notes", "args": ["--dir", "a b"], "env": {"T": "x"}},
+                "web": {
+                    "httpUrl": "https://mcp.example/x",
+                    "headers": {"Authorization": "Bearer z"},
+                },
+            },
         }
-    }
-    assert spec.env["HOME"] == "/home/u"  # the user's home, and login, as ever
+        assert "notes" not in (users / "settings.json").read_text()  # the user's untouched
+        assert (own / "settings.json").stat().st_mode & 0o777 == 0o600
+    finally:
+        shutil.rmtree(mcp_dir(request(tmp_path)))
 
 
 def test_opencode_gets_the_mcp_key_of_its_inline_config_over_the_users(tmp_path: Path) -> None:
@@ -124,11 +145,11 @@ def test_opencode_gets_the_mcp_key_of_its_inline_config_over_the_users(tmp_path:
 
 
 def test_aider_has_no_mcp_client_and_says_so(tmp_path: Path) -> None:
-    setup = AiderAdapter().mcp_config([STDIO, HTTP], tmp_path)
+    setup = AiderAdapter().mcp_config(request(tmp_path, STDIO, HTTP), {})
 
     assert (setup.argv, setup.env, setup.files) == ([], {}, {})
     assert setup.note == "Aider has no MCP client: not given notes, web"
-    assert AiderAdapter().mcp_config([], tmp_path).note == ""
+    assert AiderAdapter().mcp_config(request(tmp_path), {}).note == ""
 
 
 # -- real CLIs ----------------------------------------------------------------------------
@@ -148,6 +169,9 @@ def run_and_check(seedbed: SeedbedCli, model_server: ModelServer, tool: str) -> 
     ).out.strip()
     seedbed.ok("run", "--until-idle")
     shown = seedbed.show(task_id)
+    for e in seedbed.log_events(task_id):
+        print(e)
+    print(json.dumps(model_server.posts[0].body)[:3000])
     assert shown["runs"][0]["status"] == "succeeded", shown["error"]
     assert (Path(shown["worktree"]) / "notes.txt").read_text() == "from the model\n"
     after = json.dumps(model_server.posts[1].body)
@@ -243,3 +267,88 @@ def test_agents_doctor_says_aider_takes_no_mcp_servers(
 
     assert rows["Aider"].endswith("(no MCP client: not given MCP servers)")
     assert "MCP" not in rows["Claude"]
+
+
+def test_real_opencode_calls_a_tool_of_the_users_stdio_server(
+    seedbed: SeedbedCli, project: str, model_server: ModelServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LOCAL_API_KEY", "sk-local-test")
+    seedbed.ok(
+        "profile", "add", "oc", "--kind", "opencode", "--binary", str(cli_binary("opencode")),
+        "--model", "local/test-model", "--base-url", model_server.openai_url, "--no-sandbox",
+    )  # fmt: skip
+    add_notes_server(seedbed)
+    model_server.script(
+        answer(tool_calls=[("call_1", "notes_note", {"text": "from the model"})]),
+        answer("Noted."),
+    )
+
+    run_and_check(seedbed, model_server, "notes_note")
+
+
+def test_real_gemini_calls_a_tool_of_the_users_stdio_server(
+    seedbed: SeedbedCli,
+    project: str,
+    model_server: ModelServer,
+    file_keyring: FileStore,
+    isolated_home: Path,
+) -> None:
+    user_settings(isolated_home)
+    seedbed.ok("key", "set", "gemini", input="gemini-test-key")
+    seedbed.ok(
+        "profile", "add", "gem", "--kind", "gemini", "--binary", str(cli_binary("gemini")),
+        "--model", "gemini-2.5-flash", "--base-url", model_server.url, "--key-name", "gemini",
+        "--no-sandbox",
+    )  # fmt: skip
+    add_notes_server(seedbed)
+    model_server.script(
+        gemini_answer(calls=[("mcp_notes_note", {"text": "from the model"})]),
+        gemini_answer(["Noted."]),
+    )
+
+    run_and_check(seedbed, model_server, "mcp_notes_note")
+    settings = json.loads((isolated_home / ".gemini" / "settings.json").read_text())
+    assert "mcpServers" not in settings  # the user's own file, untouched
+    assert list((isolated_home / ".gemini" / "tmp").iterdir())  # its session, as ever
+
+
+@pytest.mark.parametrize("kind", ["claude-code", "gemini"])
+def test_a_sandboxed_cli_calls_a_tool_of_the_users_stdio_server(
+    seedbed: SeedbedCli,
+    project: str,
+    model_server: ModelServer,
+    file_keyring: FileStore,
+    isolated_home: Path,
+    kind: str,
+) -> None:
+    """The server starts inside the run's sandbox (its program bound in), given its
+    files (Claude Code's config, Gemini's seeded settings) there."""
+    if not sandbox_support().works:
+        pytest.skip(f"no sandbox here: {sandbox_support().problem}")
+    boxed = ("--sandbox", "--network", "model")
+    if kind == "gemini":
+        user_settings(isolated_home)
+        seedbed.ok("key", "set", "gemini", input="gemini-test-key")
+        seedbed.ok(
+            "profile", "add", "p", "--kind", "gemini", "--binary", str(cli_binary("gemini")),
+            "--model", "gemini-2.5-flash", "--base-url", model_server.url, "--key-name",
+            "gemini", *boxed,
+        )  # fmt: skip
+        tool = "mcp_notes_note"
+        model_server.script(
+            gemini_answer(calls=[(tool, {"text": "from the model"})]), gemini_answer(["Ok."])
+        )
+    else:
+        seedbed.ok("key", "set", "anthropic", input="sk-ant-test-key")
+        seedbed.ok(
+            "profile", "add", "p", "--kind", "claude-code", "--binary",
+            str(cli_binary("claude")), "--base-url", model_server.url, "--key-name",
+            "anthropic", *boxed,
+        )  # fmt: skip
+        tool = "mcp__notes__note"
+        model_server.script(
+            answer(tool_calls=[("toolu_1", tool, {"text": "from the model"})]), answer("Ok.")
+        )
+    add_notes_server(seedbed)
+
+    run_and_check(seedbed, model_server, tool)

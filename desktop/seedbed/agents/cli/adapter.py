@@ -20,6 +20,7 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, SecretStr
 
@@ -35,7 +36,6 @@ from seedbed.agents.text import size_text
 from seedbed.agents.urls import is_local
 from seedbed.domain.errors import UserError
 from seedbed.domain.events import Event, OutputEvent, RawEvent, StatusEvent, Stream
-from seedbed.domain.mcp_servers import McpLaunch
 from seedbed.domain.models import AgentKind, AgentProfile, RunStatus
 from seedbed.sandbox.homes import seed, seed_logins
 from seedbed.sandbox.plan import Bind, SandboxPlan
@@ -76,13 +76,27 @@ class StreamParser(ABC):
 
 class McpSetup(BaseModel):
     """How one CLI is given a run's MCP servers, its own way: options on its command
-    line, variables, files in the run's own directory (never the user's config files),
-    and a note for the log when it cannot be given them."""
+    line, variables, files of the run's own (never the user's config files), and a note
+    for the log when it cannot be given them.
+
+    `links`: a directory of ours whose entries stand for those of one of the user's
+    (each a symlink, but for the JSON files of `merged`, copied), `shared` the user's
+    directories made first if missing (what the CLI writes there, its sessions, must
+    outlive the run); `merged`: JSON laid over a file of ours (the copy of the user's,
+    the sandbox's seeded one), key by key."""
 
     argv: list[str] = []
     env: dict[str, str] = {}
     files: dict[Path, str] = {}
+    links: dict[Path, Path] = {}
+    shared: list[Path] = []
+    merged: dict[Path, dict[str, Any]] = {}
     note: str = ""
+
+    @property
+    def owned(self) -> bool:
+        """Whether it writes anything in the run's own directory."""
+        return bool(self.files or self.links)
 
 
 def mcp_dir(request: RunRequest) -> Path:
@@ -93,12 +107,55 @@ def mcp_dir(request: RunRequest) -> Path:
 
 
 def write_mcp_files(setup: McpSetup) -> None:
-    """Write `setup.files`, readable by this user only (they may hold tokens)."""
+    """Write `setup`'s files, links and merged JSON, readable by this user only (they may
+    hold tokens). A user's JSON file that cannot be read is laid over as empty."""
     for path, text in setup.files.items():
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as file:
-            file.write(text)
+        write_private(path, text)
+    for directory in setup.shared:
+        directory.mkdir(parents=True, exist_ok=True)
+    for ours, users in setup.links.items():
+        ours.mkdir(mode=0o700, parents=True, exist_ok=True)
+        entries = sorted(users.iterdir()) if users.is_dir() else []
+        for entry in entries:
+            target = ours / entry.name
+            if target in setup.merged and entry.is_file():
+                shutil.copyfile(entry, target)
+            elif not os.path.lexists(target):
+                target.symlink_to(entry)
+    for path, overlay in setup.merged.items():
+        base: object = {}
+        with contextlib.suppress(OSError, ValueError):
+            base = json.loads(path.read_text(encoding="utf-8"))
+        whole = json_merged(base if isinstance(base, dict) else {}, overlay)
+        write_private(path, json.dumps(whole, indent=2))
+
+
+def write_private(path: Path, text: str) -> None:
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)  # a copy of the user's file came with its own mode
+    with os.fdopen(fd, "w", encoding="utf-8") as file:
+        file.write(text)
+
+
+def json_merged(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    """`over` laid on `base`, object by object."""
+    result = dict(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(result.get(key), dict):
+            result[key] = json_merged(result[key], value)
+        else:
+            result[key] = value
+    return result
+
+
+def sandbox_source(plan: SandboxPlan, directory: Path, env: Mapping[str, str]) -> Path:
+    """Where a CLI's own `directory` comes from in its sandbox (cli_sandbox): the run's
+    home of its own, unless it is Seedbed's (in its data dir)."""
+    if plan.homes is None or directory.is_relative_to(plan.homes.parents[2]):
+        return directory
+    home = Path(env.get("HOME") or Path.home())
+    return plan.homes / directory.relative_to(home if directory.is_relative_to(home) else "/")
 
 
 class CliAdapter(ABC):
@@ -128,10 +185,11 @@ class CliAdapter(ABC):
     @abstractmethod
     def parser(self) -> StreamParser: ...
 
-    def mcp_config(self, servers: list[McpLaunch], own_dir: Path) -> McpSetup:
-        """How this CLI is given `servers` (pure; `own_dir` is the run's own directory,
-        mcp_dir). A CLI without an MCP client (mcp_client False: Aider 0.86) gets a note
-        saying they are left out."""
+    def mcp_config(self, request: RunRequest, env: Mapping[str, str]) -> McpSetup:
+        """How this CLI is given the run's MCP servers (pure; its files go in
+        mcp_dir(request); `env` is the run's environment). A CLI without an MCP client
+        (mcp_client False: Aider 0.86) gets a note saying they are left out."""
+        servers = request.mcp_servers
         if not servers:
             return McpSetup()
         names = ", ".join(server.name for server in servers)
@@ -182,15 +240,13 @@ def cli_sandbox(
     """The run's sandbox with what this CLI needs: its install (and its interpreter's)
     read-only, its own directories writable."""
     binds = program_binds([binary], plan.hidden)
-    home = Path(env.get("HOME") or Path.home())
     for directory in adapter.sandbox_dirs(env):
-        source = directory
-        if plan.homes is not None and not directory.is_relative_to(plan.homes.parents[2]):
-            # Not the user's own (unless Seedbed's, in its data dir): a run that wrote a
-            # hook or a plugin into it would run that, unsandboxed, the next time the user
-            # starts the CLI.
-            inside = directory.relative_to(home if directory.is_relative_to(home) else "/")
-            source = plan.homes / inside
+        # Not the user's own (unless Seedbed's, in its data dir): a run that wrote a hook
+        # or a plugin into it would run that, unsandboxed, the next time the user starts
+        # the CLI.
+        source = sandbox_source(plan, directory, env)
+        if source != directory:
+            assert plan.homes is not None
             seed(directory, source, adapter.sandbox_settings)
             seed_logins(plan.homes, directory, source, adapter.sandbox_logins)
         source.mkdir(parents=True, exist_ok=True)
@@ -426,16 +482,19 @@ class CliRuntime(AgentRuntime):
             env[own] = self.api_key.get_secret_value()
         spec = adapter.prepare(self.profile, request, binary, env, session_of(request.conversation))
         own_dir = mcp_dir(request)
-        mcp = adapter.mcp_config(request.mcp_servers, own_dir)
-        write_mcp_files(mcp)
+        mcp = adapter.mcp_config(request, env)
         if request.sandbox is not None:
             read_only = adapter.sandbox_read_only(self.profile, request)
             spec.sandbox = cli_sandbox(request.sandbox, adapter, binary, spec.env, read_only)
-            if mcp.files:  # seen inside, not changed there
+            if mcp.owned:  # seen inside, not changed there; under its own dirs' binds
                 bind = Bind(source=own_dir, target=own_dir, writable=False)
-                spec.sandbox.binds.append(bind)
-            # Its servers' variables (tokens among them) are for it: kept in the sandbox.
+                spec.sandbox.binds.insert(len(request.sandbox.binds), bind)
+            # Its servers' variables (tokens among them) are for it: kept in the sandbox;
+            # and the programs of its stdio servers, which it starts there, bound in.
             spec.sandbox.passed_env.extend(mcp.env)
+            commands = [server.command for server in request.mcp_servers if server.stdio]
+            spec.sandbox.binds.extend(program_binds(commands, spec.sandbox.hidden))
+        write_mcp_files(mcp)  # after the sandbox's seeding, which it may lay over
         spec.line_cap = self.profile.max_event_bytes
         spec.timeout = self.profile.timeout
         spec.grace = self.profile.grace_seconds
@@ -446,5 +505,5 @@ class CliRuntime(AgentRuntime):
         except BaseException:
             shutil.rmtree(own_dir, ignore_errors=True)
             raise
-        owned = own_dir if mcp.files else None
+        owned = own_dir if mcp.owned else None
         return CliRun(process, parser, self.profile, adapter.label, mcp.note, owned)

@@ -178,7 +178,7 @@ class ClaudeCodeAdapter(CliAdapter):
                 "--allowedTools",
                 DEFAULT_ALLOWED_TOOLS,
             ]
-        mcp = self.mcp_config(request.mcp_servers, mcp_dir(request))
+        mcp = self.mcp_config(request, env)
         argv += mcp.argv
         resume = bool(request.follow_up and session_id)
         if resume:
@@ -203,15 +203,16 @@ class ClaudeCodeAdapter(CliAdapter):
             grace=profile.grace_seconds,
         )
 
-    def mcp_config(self, servers: list[McpLaunch], own_dir: Path) -> McpSetup:
+    def mcp_config(self, request: RunRequest, env: Mapping[str, str]) -> McpSetup:
         """`--mcp-config FILE`: the servers as JSON (the shape of a .mcp.json file) in a
         file of the run's own, readable by the user only (on the command line, a token
         in a variable or a header would be in /proc for every user to read); and their
         tools allowed (`mcp__NAME`: every tool of the server), which print mode would
         otherwise deny unasked."""
+        servers = request.mcp_servers
         if not servers:
             return McpSetup()
-        path = own_dir / "claude-mcp.json"
+        path = mcp_dir(request) / "claude-mcp.json"
         config = {"mcpServers": {server.name: claude_server(server) for server in servers}}
         allowed = " ".join(f"mcp__{server.name}" for server in servers)
         return McpSetup(

@@ -55,7 +55,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from seedbed.agents.base import RunRequest
-from seedbed.agents.cli.adapter import CliAdapter, McpSetup, StreamParser, mcp_dir
+from seedbed.agents.cli.adapter import CliAdapter, McpSetup, StreamParser
 from seedbed.agents.cli.codex_sandbox import codex_home, sandbox_problem
 from seedbed.agents.process import ProcessSpec
 from seedbed.agents.urls import is_local
@@ -71,7 +71,6 @@ from seedbed.domain.events import (
     ToolResultEvent,
     UsageEvent,
 )
-from seedbed.domain.mcp_servers import McpLaunch
 from seedbed.domain.models import AgentKind, AgentProfile, RunKind, SandboxNetwork
 
 PROVIDER = "seedbed"
@@ -151,7 +150,7 @@ class CodexAdapter(CliAdapter):
         if request.sandbox is not None and request.sandbox.network is not SandboxNetwork.FULL:
             # Its usage metrics (ab.chatgpt.com) could not get out: not even tried.
             argv += ["-c", "analytics.enabled=false"]
-        mcp = self.mcp_config(request.mcp_servers, mcp_dir(request))
+        mcp = self.mcp_config(request, env)
         argv += mcp.argv
         argv += ["--cd", str(request.worktree), *profile.extra_args]
         if resume:
@@ -164,7 +163,7 @@ class CodexAdapter(CliAdapter):
             argv += ["--", message]
         return ProcessSpec(argv=argv, cwd=request.worktree, env={**env, **mcp.env}, stdin=stdin)
 
-    def mcp_config(self, servers: list[McpLaunch], own_dir: Path) -> McpSetup:
+    def mcp_config(self, request: RunRequest, env: Mapping[str, str]) -> McpSetup:
         """`-c mcp_servers.NAME.…` overrides, one per key, each value TOML: the user's
         config.toml is neither read for them nor written. Their tools are approved
         (`default_tools_approval_mode`): in its sandbox, `exec` otherwise refuses each
@@ -174,8 +173,8 @@ class CodexAdapter(CliAdapter):
         shell keeps from the commands it runs. A stdio server's variables can only be
         given inline (`env`)."""
         argv: list[str] = []
-        env: dict[str, str] = {}
-        for server in servers:
+        variables: dict[str, str] = {}
+        for server in request.mcp_servers:
             fields: dict[str, str] = {"default_tools_approval_mode": toml_string("approve")}
             if server.stdio:
                 fields["command"] = toml_string(server.command)
@@ -184,16 +183,16 @@ class CodexAdapter(CliAdapter):
                     fields["env"] = toml_table(server.env)
             else:
                 fields["url"] = toml_string(server.url)
-                variables = {}
+                headers = {}
                 for header, value in server.headers.items():
-                    variable = f"SEEDBED_MCP_{len(env) + 1}_TOKEN"
-                    env[variable] = value
-                    variables[header] = variable
-                if variables:
-                    fields["env_http_headers"] = toml_table(variables)
+                    variable = f"SEEDBED_MCP_{len(variables) + 1}_TOKEN"
+                    variables[variable] = value
+                    headers[header] = variable
+                if headers:
+                    fields["env_http_headers"] = toml_table(headers)
             for key, value in fields.items():
                 argv += ["-c", f"mcp_servers.{server.name}.{key}={value}"]
-        return McpSetup(argv=argv, env=env)
+        return McpSetup(argv=argv, env=variables)
 
     def parser(self) -> CodexParser:
         return CodexParser()

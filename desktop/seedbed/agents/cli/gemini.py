@@ -55,7 +55,13 @@ from pathlib import Path
 from typing import Any
 
 from seedbed.agents.base import RunRequest
-from seedbed.agents.cli.adapter import CliAdapter, McpSetup, StreamParser, mcp_dir
+from seedbed.agents.cli.adapter import (
+    CliAdapter,
+    McpSetup,
+    StreamParser,
+    mcp_dir,
+    sandbox_source,
+)
 from seedbed.agents.process import ProcessSpec
 from seedbed.agents.text import bounded, bounded_arguments, task_message
 from seedbed.domain.events import (
@@ -140,7 +146,7 @@ class GeminiAdapter(CliAdapter):
             argv += ["--resume", session_id]
         argv += profile.extra_args
         run_env = dict(env)
-        run_env.update(self.mcp_config(request.mcp_servers, mcp_dir(request)).env)
+        run_env.update(self.mcp_config(request, env).env)
         if profile.base_url:
             run_env["GOOGLE_GEMINI_BASE_URL"] = profile.base_url.rstrip("/")
         return ProcessSpec(
@@ -152,24 +158,33 @@ class GeminiAdapter(CliAdapter):
             grace=profile.grace_seconds,
         )
 
-    def mcp_config(self, servers: list[McpLaunch], own_dir: Path) -> McpSetup:
-        """A settings file of the run's own as the CLI's "system defaults"
-        (GEMINI_CLI_SYSTEM_DEFAULTS_PATH, the lowest of its settings layers), holding only
-        `mcpServers`: the user's ~/.gemini/settings.json is read as ever, never written,
-        and the home stays the user's (their login with it)."""
-        if not servers:
+    def mcp_config(self, request: RunRequest, env: Mapping[str, str]) -> McpSetup:
+        """`mcpServers` laid over the user's settings in a home of the run's own, never in
+        the user's ~/.gemini/settings.json. In Seedbed's sandbox that home is the one it
+        already has (its .gemini seeded with the user's settings at each start: the
+        servers go in that copy). Unsandboxed, GEMINI_CLI_HOME points at one in the
+        run's own directory whose .gemini links to the user's (logins, sessions, so a
+        follow-up resumes) but for a copy of settings.json with the servers. (Its
+        "system defaults" file would need root to own every directory above it.)"""
+        if not request.mcp_servers:
             return McpSetup()
-        path = own_dir / "gemini-system-defaults.json"
-        config = {"mcpServers": {server.name: gemini_server(server) for server in servers}}
+        servers = {server.name: gemini_server(server) for server in request.mcp_servers}
+        overlay: dict[str, Any] = {"mcpServers": servers}
+        users = self.sandbox_dirs(env)
+        if request.sandbox is not None and users:
+            seeded = sandbox_source(request.sandbox, users[0], env) / "settings.json"
+            return McpSetup(merged={seeded: overlay})
+        home = mcp_dir(request) / "gemini-home"
+        settings = home / ".gemini" / "settings.json"
         return McpSetup(
-            env={SYSTEM_DEFAULTS: str(path)}, files={path: json.dumps(config, indent=2)}
+            env={"GEMINI_CLI_HOME": str(home)},
+            links={home / ".gemini": users[0]} if users else {},
+            shared=[users[0] / "tmp"] if users else [],  # its sessions: --resume reads them
+            merged={settings: overlay},
         )
 
     def parser(self) -> GeminiParser:
         return GeminiParser()
-
-
-SYSTEM_DEFAULTS = "GEMINI_CLI_SYSTEM_DEFAULTS_PATH"
 
 
 def gemini_server(server: McpLaunch) -> dict[str, object]:

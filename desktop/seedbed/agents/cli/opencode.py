@@ -73,7 +73,7 @@ from typing import Any
 
 from seedbed import secrets
 from seedbed.agents.base import RunRequest
-from seedbed.agents.cli.adapter import CliAdapter, McpSetup, StreamParser, mcp_dir
+from seedbed.agents.cli.adapter import CliAdapter, McpSetup, StreamParser
 from seedbed.agents.process import ProcessSpec
 from seedbed.agents.text import bounded, bounded_arguments, task_message
 from seedbed.domain.errors import UserError
@@ -189,9 +189,7 @@ class OpenCodeAdapter(CliAdapter):
         run_env = dict(env)
         run_env.update(OFFLINE_ENV)
         run_env["PWD"] = str(request.worktree)
-        ours = inline_config(
-            self.mcp_config(request.mcp_servers, mcp_dir(request)).env.get(CONFIG_CONTENT, "")
-        )
+        ours = inline_config(self.mcp_config(request, env).env.get(CONFIG_CONTENT, ""))
         if profile.base_url:
             if not profile.model:
                 raise UserError("an OpenCode profile with --base-url needs --model provider/model")
@@ -225,12 +223,12 @@ class OpenCodeAdapter(CliAdapter):
                 options["apiKey"] = "{env:" + variable + "}"
         return {provider: entry}
 
-    def mcp_config(self, servers: list[McpLaunch], own_dir: Path) -> McpSetup:
+    def mcp_config(self, request: RunRequest, env: Mapping[str, str]) -> McpSetup:
         """The servers as the `mcp` key of OPENCODE_CONFIG_CONTENT (inline config, laid
         over the user's own: nothing is written). prepare merges it with the rest."""
-        if not servers:
+        if not request.mcp_servers:
             return McpSetup()
-        mcp = {server.name: opencode_server(server) for server in servers}
+        mcp = {server.name: opencode_server(server) for server in request.mcp_servers}
         return McpSetup(env={CONFIG_CONTENT: json.dumps({"mcp": mcp})})
 
     def parser(self) -> OpenCodeParser:
