@@ -5,6 +5,7 @@ notes_server.py), whose result the next model request carries."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import shutil
@@ -15,13 +16,14 @@ from typing import Any
 import pytest
 
 from seedbed.agents.base import RunRequest
-from seedbed.agents.cli.adapter import CliAdapter, mcp_dir, write_mcp_files
+from seedbed.agents.cli.adapter import CliAdapter, CliRun, mcp_dir, write_mcp_files
 from seedbed.agents.cli.aider import AiderAdapter
 from seedbed.agents.cli.claude_code import ClaudeCodeAdapter
 from seedbed.agents.cli.codex import CodexAdapter
 from seedbed.agents.cli.gemini import GeminiAdapter
 from seedbed.agents.cli.opencode import OpenCodeAdapter
-from seedbed.agents.process import ProcessSpec, run_marker
+from seedbed.agents.process import ManagedProcess, ProcessSpec, run_marker
+from seedbed.domain.events import Event, StatusEvent
 from seedbed.domain.mcp_servers import McpLaunch
 from seedbed.domain.models import AgentKind, AgentProfile, RunKind
 from seedbed.sandbox.bwrap import sandbox_support
@@ -352,3 +354,20 @@ def test_a_sandboxed_cli_calls_a_tool_of_the_users_stdio_server(
     add_notes_server(seedbed)
 
     run_and_check(seedbed, model_server, tool)
+
+
+def test_a_cli_without_an_mcp_client_says_so_first_in_its_log(tmp_path: Path) -> None:
+    adapter = AiderAdapter()
+    note = adapter.mcp_config(request(tmp_path, STDIO), {}).note
+
+    async def main() -> list[list[Event]]:
+        spec = ProcessSpec(argv=["true"], cwd=tmp_path, env=dict(os.environ), timeout=30)
+        process = await ManagedProcess.start(spec)
+        profile = AgentProfile(name="a", kind=AgentKind.AIDER)
+        run = CliRun(process, adapter.parser(), profile, adapter.label, note)
+        return [batch async for batch in run.events()]
+
+    batches = asyncio.run(main())
+
+    assert batches[0] == [StatusEvent(phase="mcp", message=note, ts=batches[0][0].ts)]
+    assert note == "Aider has no MCP client: not given notes"
