@@ -16,11 +16,12 @@ from typing import Any
 import pytest
 
 from seedbed.agents.base import RunRequest
-from seedbed.agents.cli.adapter import CliAdapter, CliRun, mcp_dir, write_mcp_files
+from seedbed.agents.cli.adapter import CliAdapter, CliRun
 from seedbed.agents.cli.aider import AiderAdapter
 from seedbed.agents.cli.claude_code import ClaudeCodeAdapter
 from seedbed.agents.cli.codex import CodexAdapter
 from seedbed.agents.cli.gemini import GeminiAdapter
+from seedbed.agents.cli.mcp_setup import mcp_dir, write_mcp_files
 from seedbed.agents.cli.opencode import OpenCodeAdapter
 from seedbed.agents.process import ManagedProcess, ProcessSpec, run_marker
 from seedbed.domain.events import Event, StatusEvent

@@ -66,7 +66,8 @@ from pathlib import Path
 from typing import Any
 
 from seedbed.agents.base import RunRequest
-from seedbed.agents.cli.adapter import CliAdapter, McpSetup, StreamParser, mcp_dir
+from seedbed.agents.cli.adapter import CliAdapter, StreamParser
+from seedbed.agents.cli.mcp_setup import McpSetup, mcp_dir
 from seedbed.agents.process import ProcessSpec
 from seedbed.agents.text import bounded, task_message
 from seedbed.domain.events import (

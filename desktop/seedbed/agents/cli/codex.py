@@ -55,8 +55,9 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from seedbed.agents.base import RunRequest
-from seedbed.agents.cli.adapter import CliAdapter, McpSetup, StreamParser
+from seedbed.agents.cli.adapter import CliAdapter, StreamParser
 from seedbed.agents.cli.codex_sandbox import codex_home, sandbox_problem
+from seedbed.agents.cli.mcp_setup import McpSetup
 from seedbed.agents.process import ProcessSpec
 from seedbed.agents.urls import is_local
 from seedbed.domain.errors import UserError

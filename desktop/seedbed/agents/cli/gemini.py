@@ -55,13 +55,8 @@ from pathlib import Path
 from typing import Any
 
 from seedbed.agents.base import RunRequest
-from seedbed.agents.cli.adapter import (
-    CliAdapter,
-    McpSetup,
-    StreamParser,
-    mcp_dir,
-    sandbox_source,
-)
+from seedbed.agents.cli.adapter import CliAdapter, StreamParser, sandbox_source
+from seedbed.agents.cli.mcp_setup import McpSetup, mcp_dir
 from seedbed.agents.process import ProcessSpec
 from seedbed.agents.text import bounded, bounded_arguments, task_message
 from seedbed.domain.events import (

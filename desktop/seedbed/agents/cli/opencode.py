@@ -73,7 +73,8 @@ from typing import Any
 
 from seedbed import secrets
 from seedbed.agents.base import RunRequest
-from seedbed.agents.cli.adapter import CliAdapter, McpSetup, StreamParser
+from seedbed.agents.cli.adapter import CliAdapter, StreamParser
+from seedbed.agents.cli.mcp_setup import McpSetup
 from seedbed.agents.process import ProcessSpec
 from seedbed.agents.text import bounded, bounded_arguments, task_message
 from seedbed.domain.errors import UserError
