@@ -303,8 +303,9 @@ def anthropic_events(spec: Answer, model: str) -> list[bytes]:
 
 def responses_events(spec: Answer, model: str) -> list[bytes]:
     """The OpenAI Responses API stream: `response.created`, one output item per text (a
-    message) and per tool call (a `function_call` whose arguments arrive in deltas), then
-    `response.completed` with the usage. `stop_reason` "incomplete" ends it with
+    message) and per tool call (a `function_call` whose arguments arrive in deltas; a
+    name "NAMESPACE::NAME" calls a tool of a `namespace` tool, as Codex offers an MCP
+    server's), then `response.completed` with the usage. `stop_reason` "incomplete" ends it with
     `response.incomplete`; `error_event` ends it with `response.failed`."""
     sequence = 0
     output: list[dict[str, Any]] = []
@@ -351,6 +352,9 @@ def responses_events(spec: Answer, model: str) -> list[bytes]:
         index = len(output)
         item_id = f"fc_scripted_{index}"
         item = {"id": item_id, "type": "function_call", "call_id": call_id, "name": name}
+        namespace, separator, short = name.rpartition("::")
+        if separator:
+            item |= {"namespace": namespace, "name": short}
         added = item | {"status": "in_progress", "arguments": ""}
         events.append(event("response.output_item.added", output_index=index, item=added))
         text = _arguments(arguments)

@@ -42,6 +42,12 @@ from seedbed.core.data_dir import owning, settings
 from seedbed.core.dependencies import set_dependencies
 from seedbed.core.diffs import diff_text
 from seedbed.core.doctor import agent_clis
+from seedbed.core.mcp_servers import (
+    add_mcp_server,
+    find_mcp_server,
+    remove_mcp_server,
+    update_mcp_server,
+)
 from seedbed.core.merging import approve
 from seedbed.core.projects import remove_project
 from seedbed.core.review import discard, fix_merge_checks, resolve_conflict
@@ -50,6 +56,7 @@ from seedbed.core.sandboxing import effective_sandbox, sandbox_here
 from seedbed.core.setup import (
     add_profile,
     add_project,
+    checked,
     remove_profile,
     set_project_defaults,
     update_profile,
@@ -70,6 +77,7 @@ from seedbed.core.tasks import (
     start_task,
 )
 from seedbed.domain.errors import OperationError, UserError
+from seedbed.domain.mcp_servers import SavedMcpServer
 from seedbed.domain.models import (
     AgentKind,
     Control,
@@ -540,6 +548,56 @@ class Cli(Reads):
         self.emit(task.model_dump(mode="json"), f"task {task.id} discarded{kept}")
         return EXIT_OK
 
+    # -- MCP servers --------------------------------------------------------------------
+
+    def mcp_add(self) -> int:
+        a = self.args
+        command = list(a.server_command)
+        fields: dict[str, Any] = {
+            "name": a.name,
+            "command": command[0] if command else "",
+            "args": command[1:],
+            "url": a.url,
+            "env": pairs(a.env, "--env"),
+            "env_keys": pairs(a.env_key, "--env-key"),
+            "headers": pairs(a.header, "--header"),
+            "header_keys": pairs(a.header_key, "--header-key"),
+            **self._mcp_scope(),
+        }
+        server: SavedMcpServer = checked(SavedMcpServer, fields, "MCP server")
+        saved = self.call(add_mcp_server, server).value
+        self.emit(saved.public(), f"MCP server {saved.name} added: {saved.summary()}")
+        return EXIT_OK
+
+    def mcp_set(self) -> int:
+        a = self.args
+        server = self.call(find_mcp_server, a.name)
+        update = self._mcp_scope()
+        if a.all_projects:
+            update["project_id"] = None
+        if a.all_profiles:
+            update["profile_ids"] = []
+        if a.enabled is not None:
+            update["enabled"] = a.enabled
+        saved = self.call(update_mcp_server, server.model_copy(update=update)).value
+        self.emit(saved.public(), f"MCP server {saved.name} updated")
+        return EXIT_OK
+
+    def _mcp_scope(self) -> dict[str, Any]:
+        """The project and profiles the options name, as ids (only those given)."""
+        a = self.args
+        scope: dict[str, Any] = {}
+        if a.project:
+            scope["project_id"] = self.call(reads.find_project, a.project).id
+        if a.profile:
+            scope["profile_ids"] = [self.call(reads.find_profile, name).id for name in a.profile]
+        return scope
+
+    def mcp_remove(self) -> int:
+        server = self.call(remove_mcp_server, self.args.name).value
+        self.emit({"name": server.name, "removed": True}, f"MCP server {server.name} removed")
+        return EXIT_OK
+
     # -- API keys -----------------------------------------------------------------------
 
     def key_set(self) -> int:
@@ -573,7 +631,7 @@ class Cli(Reads):
             f"{f.label:<12} "
             + (
                 f"{f.version or '?':<10} {'supported' if f.supported else 'NOT SUPPORTED'}"
-                f"  {f.path}"
+                f"  {f.path}" + ("" if f.mcp_client else "  (no MCP client: not given MCP servers)")
                 if f.path
                 else f"not found    {f.hint}"
             )
@@ -641,3 +699,15 @@ class Cli(Reads):
         stamp = time.strftime("%H:%M:%S")
         self.out.write(f"{stamp} task {task.id} {task.state.value} {task.phase.value}\n")
         self.out.flush()
+
+
+def pairs(given: list[str], flag: str) -> dict[str, str]:
+    """`NAME=VALUE` options as a dict; UserError for one without `=` (never quoting
+    its value, which may be a secret)."""
+    found: dict[str, str] = {}
+    for item in given:
+        name, equals, value = item.partition("=")
+        if not equals or not name:
+            raise UserError(f"{flag} takes NAME=VALUE")
+        found[name] = value
+    return found

@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TextIO
 
-from seedbed.cli.parser import build_parser, join_extra_args, window_args
+from seedbed.cli.parser import build_parser, join_extra_args, split_server_command, window_args
 from seedbed.cli.reads import READ_COMMANDS, READ_ONLY_COMMANDS, Reads
 from seedbed.cli.text import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from seedbed.core.data_dir import read_only_problem, storage_problem
@@ -30,8 +30,10 @@ def main(
     arguments = join_extra_args(sys.argv[1:] if argv is None else argv)
     args = window_args(arguments) if gui is not None else None
     if args is None:
+        arguments, server_command = split_server_command(arguments)
         try:  # a number out of its model's bounds (cli/model_options.py `number`)
             args = build_parser().parse_args(arguments)
+            args.server_command = server_command
         except UserError as exc:
             sys.stderr.write(f"error: {exc}\n")
             return EXIT_USAGE

@@ -115,6 +115,32 @@ def profile_options(p: argparse.ArgumentParser) -> None:
     )
 
 
+def mcp_server_options(p: argparse.ArgumentParser, adding: bool = True) -> None:
+    """Which runs get a saved MCP server, and (adding) its variables and headers."""
+    place = p.add_mutually_exclusive_group()
+    place.add_argument("--project", metavar="ID_OR_NAME", help="only this project's runs")
+    if not adding:
+        place.add_argument("--all-projects", action="store_true", help="every project's runs")
+    profiles = p.add_mutually_exclusive_group()
+    profiles.add_argument(
+        "--profile",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="only this profile's runs (repeatable; default: every profile)",
+    )
+    if not adding:
+        profiles.add_argument("--all-profiles", action="store_true", help="every profile's runs")
+        return
+    for flag, metavar, text in (
+        ("--env", "NAME=VALUE", "stdio: a variable for it (kept in Seedbed's database)"),
+        ("--env-key", "NAME=KEY", "stdio: a variable set to the keyring key KEY at each run"),
+        ("--header", "NAME=VALUE", "HTTP: a header (kept in Seedbed's database)"),
+        ("--header-key", "NAME=KEY", "HTTP: a header set to the keyring key KEY at each run"),
+    ):
+        p.add_argument(flag, action="append", default=[], metavar=metavar, help=text)
+
+
 def budget_options(p: argparse.ArgumentParser, default: float | None = 0.0) -> None:
     """A task's budgets: enforced by the engine, a run stopped with its work committed."""
     p.add_argument(
@@ -266,6 +292,42 @@ def build_parser() -> Parser:
     profile.add_parser("list", parents=[common], help="list profiles")
     p = profile.add_parser("show", parents=[common], help="a profile's settings")
     p.add_argument("name")
+
+    mcp = commands.add_parser(
+        "mcp", help="your MCP servers, given to every agent's runs; Seedbed as one"
+    ).add_subparsers(dest="act", required=True, parser_class=Parser, metavar="ACTION")
+    mcp.add_parser(
+        "serve",
+        parents=[common],
+        help="serve the board over stdio to an MCP client (your own assistant): list, "
+        "add, start, status, comment, approve (when the settings allow it)",
+    )
+    p = mcp.add_parser(
+        "add",
+        parents=[common],
+        usage="seedbed mcp add NAME [OPTIONS] (-- COMMAND [ARG ...] | --url URL)",
+        help="save an MCP server: `mcp add NAME -- COMMAND ARG…` (stdio) or "
+        "`mcp add NAME --url URL` (streamable HTTP)",
+        epilog="Everything after `--` is the stdio server's command and its arguments.",
+    )
+    p.add_argument("name")
+    p.add_argument("--url", default="", help="HTTP: the server's URL")
+    mcp_server_options(p)
+    p = mcp.add_parser("set", parents=[common], help="change which runs get a saved server")
+    p.add_argument("name")
+    mcp_server_options(p, adding=False)
+    enabled = p.add_mutually_exclusive_group()
+    enabled.add_argument(
+        "--enable", dest="enabled", action="store_true", default=None, help="give it to runs"
+    )
+    enabled.add_argument(
+        "--disable", dest="enabled", action="store_false", help="keep it, give it to no run"
+    )
+    p = mcp.add_parser("remove", parents=[common], help="forget a saved MCP server")
+    p.add_argument("name")
+    mcp.add_parser(
+        "list", parents=[common], help="the saved servers (variables and headers by name only)"
+    )
 
     task = commands.add_parser("task", help="tasks on the board").add_subparsers(
         dest="act", required=True, parser_class=Parser, metavar="ACTION"
@@ -505,15 +567,6 @@ def build_parser() -> Parser:
         "stop", parents=[common], help="stop the engine: its runs stop with their work committed"
     )
 
-    mcp = commands.add_parser("mcp", help="Seedbed and the Model Context Protocol").add_subparsers(
-        dest="act", required=True, parser_class=Parser, metavar="ACTION"
-    )
-    mcp.add_parser(
-        "serve",
-        parents=[common],
-        help="serve the board over stdio to an MCP client (your own assistant): list, "
-        "add, start, status, comment, approve (when the settings allow it)",
-    )
     return parser
 
 
@@ -529,3 +582,15 @@ def join_extra_args(argv: Sequence[str]) -> list[str]:
         else:
             joined.append(item)
     return joined
+
+
+def split_server_command(argv: list[str]) -> tuple[list[str], list[str]]:
+    """`seedbed mcp add NAME [OPTIONS] -- COMMAND ARG…` as our arguments and the server's
+    command: argparse cannot take a positional list after a subcommand's options, and
+    the command's own options (`-y`) must not be read as ours."""
+    if "--" not in argv:
+        return argv, []
+    cut = argv.index("--")
+    if not any(argv[i : i + 2] == ["mcp", "add"] for i in range(cut - 1)):
+        return argv, []
+    return argv[:cut], argv[cut + 1 :]

@@ -13,6 +13,7 @@ from seedbed.cli.parser import PROJECT_ROLES, PROJECT_SETTINGS
 from seedbed.cli.text import EXIT_OK, describe, shown
 from seedbed.core import reads
 from seedbed.core.context import Context
+from seedbed.core.mcp_servers import list_mcp_servers
 from seedbed.domain.errors import OperationError
 from seedbed.domain.models import TaskState, profile_fields
 from seedbed.paths import resolve_data_dir
@@ -101,10 +102,28 @@ class Reads:
         self.emit([t.model_dump(mode="json") for t in tasks], "\n".join(rows) or "no tasks")
         return EXIT_OK
 
+    def mcp_list(self) -> int:
+        servers = self.call(list_mcp_servers)
+        projects = {p.id: p.name for p in self.call(reads.list_projects)}
+        profiles = {p.id: p.name for p in self.call(reads.list_profiles)}
+        rows = []
+        for server in servers:
+            where = "every project" if server.project_id is None else "project "
+            if server.project_id is not None:
+                where += projects.get(server.project_id, f"#{server.project_id}")
+            who = ", ".join(profiles.get(i, f"#{i}") for i in server.profile_ids)
+            off = "" if server.enabled else "  (disabled)"
+            rows.append(
+                f"{server.name:<20} {server.summary()}\n"
+                f"{'':<20} {where}; {who or 'every profile'}{off}"
+            )
+        self.emit([s.public() for s in servers], "\n".join(rows) or "no MCP servers")
+        return EXIT_OK
+
 
 # The `seedbed NOUN VERB` handlers of Reads, which need no engine.
 READ_COMMANDS = frozenset(
-    {"project_list", "project_show", "profile_list", "profile_show", "task_list"}
+    {"project_list", "project_show", "profile_list", "profile_show", "task_list", "mcp_list"}
 )
 # The commands that change nothing in the data dir (keys live in the keyring): they work
 # on a read-only one, where every other command is refused before it starts (an approve

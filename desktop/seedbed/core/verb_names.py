@@ -49,6 +49,9 @@ VERB_NAMES: tuple[str, ...] = (
     "agent_setup.agent_problems",
     "agent_setup.create_agent",
     "agent_setup.add_local_profile",
+    "mcp_servers.add_mcp_server",
+    "mcp_servers.update_mcp_server",
+    "mcp_servers.remove_mcp_server",
     # what the engine's machine has: its keyring, its agent CLIs, its model servers
     "keys.keyring_state",
     "keys.store_key",
@@ -64,6 +67,8 @@ VERB_NAMES: tuple[str, ...] = (
     "reads.get_project",
     "reads.list_profiles",
     "reads.find_profile",
+    "mcp_servers.list_mcp_servers",
+    "mcp_servers.find_mcp_server",
     "reads.list_tasks",
     "reads.get_task",
     "reads.list_runs",

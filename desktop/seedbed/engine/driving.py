@@ -19,6 +19,7 @@ from seedbed.agents.process import ManagedProcess, base_environment, run_marker
 from seedbed.agents.registry import runtime_for
 from seedbed.core.budgets import check_budget, spent
 from seedbed.core.commands import project_command, tail
+from seedbed.core.mcp_servers import launches_for_run
 from seedbed.core.sandboxing import (
     agent_sandbox,
     carry_back_logins,
@@ -91,14 +92,22 @@ class RunDriver:
             return RunOutcome(status=RunStatus.FAILED, reason=reason)
         try:
             key = await asyncio.to_thread(key_for, profile)
+            users_servers = await asyncio.to_thread(
+                launches_for_run, state.store, task.project_id, profile.id
+            )
         except SeedbedError as exc:
             log(ErrorEvent(message=str(exc)))
             return RunOutcome(status=RunStatus.FAILED, reason=str(exc))
         recorder = state.run_log.recorder
         if key is not None:
             recorder.add_secret(key.get_secret_value())
+        for secret in users_servers.secrets:  # their tokens never reach the log either
+            recorder.add_secret(secret)
         runs = state.store.list_runs(task.id)
         request = agent_request(task, run, runs, run_marker(state.data_dir, run.id))
+        # The servers its agent is given: Seedbed's own (scoped to the task) goes first,
+        # here, then the user's.
+        request.mcp_servers = [*users_servers.launches]
         over = check_budget(state.store, state.project, state.task)
         if over:  # used up by earlier runs: this one does not start
             state.halt_reason, state.control = over, Control.STOP

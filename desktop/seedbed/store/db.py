@@ -2,7 +2,8 @@
 
 `Store` is the one class callers use. Its connection handling is `connection.Database`
 and its queries come in groups: tasks and runs (`tasks`), a run's event log (`events`)
-and the board (`board`); projects and profiles are here. Rows become models in `rows`.
+and the board (`board`), the user's MCP servers (`mcp_servers`); projects and profiles
+are here. Rows become models in `rows`.
 """
 
 from __future__ import annotations
@@ -19,14 +20,16 @@ from seedbed.store.board import BoardQueries
 from seedbed.store.comments import CommentQueries
 from seedbed.store.connection import BUSY_TIMEOUT_S
 from seedbed.store.events import EventQueries
+from seedbed.store.mcp_servers import McpServerQueries
 from seedbed.store.rows import LIST_COLUMNS, profile_from_row, project_from_row
 from seedbed.store.tasks import TaskQueries
 
 __all__ = ["BUSY_TIMEOUT_S", "Store"]
 
 
-class Store(TaskQueries, EventQueries, BoardQueries, CommentQueries):
-    """Persistence for projects, profiles, tasks, runs, events and comments."""
+class Store(TaskQueries, EventQueries, BoardQueries, CommentQueries, McpServerQueries):
+    """Persistence for projects, profiles, tasks, runs, events, comments and the user's
+    MCP servers."""
 
     @classmethod
     def open(cls, data_dir: Path) -> Store:
@@ -103,6 +106,7 @@ class Store(TaskQueries, EventQueries, BoardQueries, CommentQueries):
             conn.execute(f"DELETE FROM runs WHERE task_id IN ({tasks})", (project_id,))
             conn.execute(f"DELETE FROM comments WHERE task_id IN ({tasks})", (project_id,))
             conn.execute("DELETE FROM tasks WHERE project_id = ?", (project_id,))
+            conn.execute("DELETE FROM mcp_servers WHERE project_id = ?", (project_id,))
             conn.execute("DELETE FROM projects WHERE id = ?", (project_id,))
 
     # -- profiles ---------------------------------------------------------------------

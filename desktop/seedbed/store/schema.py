@@ -217,4 +217,15 @@ MIGRATIONS: list[str] = [
     ALTER TABLE tasks ADD COLUMN origin_id INTEGER REFERENCES tasks(id);
     ALTER TABLE projects ADD COLUMN agents_start_tasks INTEGER NOT NULL DEFAULT 0;
     """,
+    # The user's MCP servers (issue 18): names unique across projects, so a name alone
+    # says which (`seedbed mcp remove NAME`); the rest of a server is its JSON config.
+    """
+    CREATE TABLE mcp_servers (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        project_id INTEGER REFERENCES projects(id),
+        config TEXT NOT NULL,
+        created_at REAL NOT NULL
+    );
+    """,
 ]

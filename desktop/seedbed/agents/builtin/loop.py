@@ -18,6 +18,7 @@ from collections.abc import AsyncIterator
 from pydantic import SecretStr, TypeAdapter
 
 from seedbed.agents.base import AgentRun, AgentRuntime, RunOutcome, RunRequest
+from seedbed.agents.builtin.mcp_tools import McpTools
 from seedbed.agents.builtin.prompt import (
     FIRST_MESSAGE,
     instruction_files,
@@ -159,6 +160,7 @@ class BuiltinRun(AgentRun):
             marker=request.marker,
             sandbox=request.sandbox,
         )
+        self.mcp = McpTools(request.mcp_servers, request.worktree, env, request.sandbox)
         self.messages: list[Message] = []
         self._queue: asyncio.Queue[list[Event] | None] = asyncio.Queue()
         self._text: list[str] = []
@@ -191,6 +193,7 @@ class BuiltinRun(AgentRun):
             self.outcome = RunOutcome(status=RunStatus.FAILED, reason=f"internal error: {exc!r}")
             self._emit(ErrorEvent(message=self.outcome.reason))
         finally:
+            await self.mcp.aclose()  # on this task: the one that opened them
             self.conversation = CONVERSATION.dump_json(self.messages).decode()
             # The end of the events first: whatever happens while the connection closes
             # (a second stop, an error), the engine must see this run end.
@@ -211,6 +214,10 @@ class BuiltinRun(AgentRun):
         accounting = Accounting(self.profile)
         tools = tools_for(request.kind)
         self._allowed = {spec.name for spec in tools}
+        if request.mcp_servers:
+            for note in await self.mcp.open(taken={spec.name for spec in TOOL_SPECS}):
+                self._emit(StatusEvent(phase="mcp", message=note))
+            tools = [*tools, *self.mcp.specs]
         for _turn in range(self.profile.max_turns):
             result = await self.provider.turn(
                 system, self.messages, tools, self._on_text, self._on_retry
@@ -263,6 +270,9 @@ class BuiltinRun(AgentRun):
         if name in TOOL_KINDS and name not in self._allowed:
             kind = self.request.kind.value
             result = ToolResult(output=f"{name} is not available in a {kind} run", is_error=True)
+        elif self.mcp.owns(name):
+            output, failed = await self.mcp.call(name, arguments)
+            result = ToolResult(output=self._scrub(output), is_error=failed)
         else:
             result = await self.toolbox.call(name, arguments)
         self._emit(

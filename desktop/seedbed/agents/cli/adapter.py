@@ -23,6 +23,7 @@ from pathlib import Path
 from pydantic import SecretStr
 
 from seedbed.agents.base import AgentRun, AgentRuntime, RunOutcome, RunRequest
+from seedbed.agents.cli.mcp_setup import McpSetup, mcp_dir, write_mcp_files
 from seedbed.agents.process import (
     RUN_MARKER_VARIABLE,
     ManagedProcess,
@@ -33,7 +34,7 @@ from seedbed.agents.process import (
 from seedbed.agents.text import size_text
 from seedbed.agents.urls import is_local
 from seedbed.domain.errors import UserError
-from seedbed.domain.events import Event, OutputEvent, RawEvent, Stream
+from seedbed.domain.events import Event, OutputEvent, RawEvent, StatusEvent, Stream
 from seedbed.domain.models import AgentKind, AgentProfile, RunStatus
 from seedbed.sandbox.homes import seed, seed_logins
 from seedbed.sandbox.plan import Bind, SandboxPlan
@@ -72,6 +73,15 @@ class StreamParser(ABC):
         """Carry on from what the previous run's parser `saved`; most need nothing."""
 
 
+def sandbox_source(plan: SandboxPlan, directory: Path, env: Mapping[str, str]) -> Path:
+    """Where a CLI's own `directory` comes from in its sandbox (cli_sandbox): the run's
+    home of its own, unless it is Seedbed's (in its data dir)."""
+    if plan.homes is None or directory.is_relative_to(plan.homes.parents[2]):
+        return directory
+    home = Path(env.get("HOME") or Path.home())
+    return plan.homes / directory.relative_to(home if directory.is_relative_to(home) else "/")
+
+
 class CliAdapter(ABC):
     """One coding-agent CLI."""
 
@@ -83,6 +93,7 @@ class CliAdapter(ABC):
     key_env: str  # the environment variable the CLI reads its key from
     min_version: tuple[int, ...] = (0,)
     version_args: tuple[str, ...] = ("--version",)
+    mcp_client = False  # whether it takes MCP servers (those that do override mcp_config)
 
     @abstractmethod
     def prepare(
@@ -97,6 +108,16 @@ class CliAdapter(ABC):
 
     @abstractmethod
     def parser(self) -> StreamParser: ...
+
+    def mcp_config(self, request: RunRequest, env: Mapping[str, str]) -> McpSetup:
+        """How this CLI is given the run's MCP servers (pure; its files go in
+        mcp_dir(request); `env` is the run's environment). A CLI without an MCP client
+        (mcp_client False: Aider 0.86) gets a note saying they are left out."""
+        servers = request.mcp_servers
+        if not servers:
+            return McpSetup()
+        names = ", ".join(server.name for server in servers)
+        return McpSetup(note=f"{self.label} has no MCP client: not given {names}")
 
     def key_source(self, profile: AgentProfile) -> tuple[str, str]:
         """The provider a profile's key belongs to and the variable the CLI reads it
@@ -143,15 +164,13 @@ def cli_sandbox(
     """The run's sandbox with what this CLI needs: its install (and its interpreter's)
     read-only, its own directories writable."""
     binds = program_binds([binary], plan.hidden)
-    home = Path(env.get("HOME") or Path.home())
     for directory in adapter.sandbox_dirs(env):
-        source = directory
-        if plan.homes is not None and not directory.is_relative_to(plan.homes.parents[2]):
-            # Not the user's own (unless Seedbed's, in its data dir): a run that wrote a
-            # hook or a plugin into it would run that, unsandboxed, the next time the user
-            # starts the CLI.
-            inside = directory.relative_to(home if directory.is_relative_to(home) else "/")
-            source = plan.homes / inside
+        # Not the user's own (unless Seedbed's, in its data dir): a run that wrote a hook
+        # or a plugin into it would run that, unsandboxed, the next time the user starts
+        # the CLI.
+        source = sandbox_source(plan, directory, env)
+        if source != directory:
+            assert plan.homes is not None
             seed(directory, source, adapter.sandbox_settings)
             seed_logins(plan.homes, directory, source, adapter.sandbox_logins)
         source.mkdir(parents=True, exist_ok=True)
@@ -244,9 +263,19 @@ class CliRun(AgentRun):
     """A running CLI: its stdout through the adapter's parser, stopped when idle."""
 
     def __init__(
-        self, process: ManagedProcess, parser: StreamParser, profile: AgentProfile, label: str
+        self,
+        process: ManagedProcess,
+        parser: StreamParser,
+        profile: AgentProfile,
+        label: str,
+        note: str = "",
+        own_dir: Path | None = None,
     ) -> None:
+        """`note`: said first in the log; `own_dir`: the run's own files, removed at its
+        end."""
         self.process = process
+        self.note = note
+        self.own_dir = own_dir
         self.parser = parser
         self.profile = profile
         self.label = label
@@ -258,6 +287,8 @@ class CliRun(AgentRun):
     async def events(self) -> AsyncIterator[list[Event]]:
         watchdog = asyncio.create_task(self._watch_idle())
         try:
+            if self.note:
+                yield [StatusEvent(phase="mcp", message=self.note)]
             async for batch in self.process.batches():
                 # Only the CLI's structured output (stdout) counts as progress: a CLI that
                 # keeps printing retries on stderr is as stuck as a silent one.
@@ -279,6 +310,8 @@ class CliRun(AgentRun):
                     yield events
         finally:
             watchdog.cancel()
+            if self.own_dir is not None:
+                shutil.rmtree(self.own_dir, ignore_errors=True)
         if self.parser.session_id:
             saved = {**self.parser.saved(), "session_id": self.parser.session_id}
             self.conversation = json.dumps(saved)
@@ -372,13 +405,29 @@ class CliRuntime(AgentRuntime):
         if self.api_key is not None:
             env[own] = self.api_key.get_secret_value()
         spec = adapter.prepare(self.profile, request, binary, env, session_of(request.conversation))
+        own_dir = mcp_dir(request)
+        mcp = adapter.mcp_config(request, env)
         if request.sandbox is not None:
             read_only = adapter.sandbox_read_only(self.profile, request)
             spec.sandbox = cli_sandbox(request.sandbox, adapter, binary, spec.env, read_only)
+            if mcp.owned:  # seen inside, not changed there; under its own dirs' binds
+                bind = Bind(source=own_dir, target=own_dir, writable=False)
+                spec.sandbox.binds.insert(len(request.sandbox.binds), bind)
+            # Its servers' variables (tokens among them) are for it: kept in the sandbox;
+            # and the programs of its stdio servers, which it starts there, bound in.
+            spec.sandbox.passed_env.extend(mcp.env)
+            commands = [server.command for server in request.mcp_servers if server.stdio]
+            spec.sandbox.binds.extend(program_binds(commands, spec.sandbox.hidden))
+        write_mcp_files(mcp)  # after the sandbox's seeding, which it may lay over
         spec.line_cap = self.profile.max_event_bytes
         spec.timeout = self.profile.timeout
         spec.grace = self.profile.grace_seconds
         parser = adapter.parser()
         parser.restore(saved_of(request.conversation))
-        process = await ManagedProcess.start(spec)
-        return CliRun(process, parser, self.profile, adapter.label)
+        try:
+            process = await ManagedProcess.start(spec)
+        except BaseException:
+            shutil.rmtree(own_dir, ignore_errors=True)
+            raise
+        owned = own_dir if mcp.owned else None
+        return CliRun(process, parser, self.profile, adapter.label, mcp.note, owned)

@@ -67,6 +67,7 @@ from typing import Any
 
 from seedbed.agents.base import RunRequest
 from seedbed.agents.cli.adapter import CliAdapter, StreamParser
+from seedbed.agents.cli.mcp_setup import McpSetup, mcp_dir
 from seedbed.agents.process import ProcessSpec
 from seedbed.agents.text import bounded, task_message
 from seedbed.domain.events import (
@@ -131,6 +132,7 @@ class ClaudeCodeAdapter(CliAdapter):
     )
     key_provider = "anthropic"
     key_env = "ANTHROPIC_API_KEY"
+    mcp_client = True
     # The 2.x line: print mode with stream-json partial messages, --permission-mode
     # acceptEdits and --resume as used here; tested with 2.1.332.
     min_version = (2, 0, 0)
@@ -163,27 +165,22 @@ class ClaudeCodeAdapter(CliAdapter):
         ]
         if profile.model:
             argv += ["--model", profile.model]
-        # The MCP servers it is given (Seedbed's own first), their tools allowed: in print
-        # mode a tool not allowed is refused, and nobody is there to be asked.
-        servers = [f"mcp__{server.name}" for server in request.mcp_servers]
-        if request.mcp_servers:
-            argv += ["--mcp-config", json.dumps(mcp_config(request.mcp_servers))]
         if request.kind in (RunKind.PLAN, RunKind.REVIEW):
             # A planner or reviewer reads: only reading tools are allowed (a reviewer may
             # also run commands, its tests say); edits are refused, not asked about.
             tools = "Read Grep Glob LS" + (" Bash" if request.kind is RunKind.REVIEW else "")
-            argv += ["--permission-mode", "default", "--allowedTools", " ".join([tools, *servers])]
+            argv += ["--permission-mode", "default", "--allowedTools", tools]
         elif profile.permission_mode:
             argv += ["--permission-mode", profile.permission_mode]
-            if servers:
-                argv += ["--allowedTools", " ".join(servers)]
         else:
             argv += [
                 "--permission-mode",
                 DEFAULT_PERMISSION_MODE,
                 "--allowedTools",
-                " ".join([DEFAULT_ALLOWED_TOOLS, *servers]),
+                DEFAULT_ALLOWED_TOOLS,
             ]
+        mcp = self.mcp_config(request, env)
+        argv += mcp.argv
         resume = bool(request.follow_up and session_id)
         if resume:
             argv += ["--resume", session_id]
@@ -207,29 +204,31 @@ class ClaudeCodeAdapter(CliAdapter):
             grace=profile.grace_seconds,
         )
 
+    def mcp_config(self, request: RunRequest, env: Mapping[str, str]) -> McpSetup:
+        """`--mcp-config FILE`: the servers as JSON (the shape of a .mcp.json file) in a
+        file of the run's own, readable by the user only (on the command line, a token
+        in a variable or a header would be in /proc for every user to read); and their
+        tools allowed (`mcp__NAME`: every tool of the server), which print mode would
+        otherwise deny unasked."""
+        servers = request.mcp_servers
+        if not servers:
+            return McpSetup()
+        path = mcp_dir(request) / "claude-mcp.json"
+        config = {"mcpServers": {server.name: claude_server(server) for server in servers}}
+        allowed = " ".join(f"mcp__{server.name}" for server in servers)
+        return McpSetup(
+            argv=["--mcp-config", str(path), "--allowedTools", allowed],
+            files={path: json.dumps(config, indent=2)},
+        )
+
     def parser(self) -> ClaudeCodeParser:
         return ClaudeCodeParser()
 
 
-def mcp_config(servers: list[McpLaunch]) -> dict[str, object]:
-    """Claude Code's `--mcp-config` of `servers` (its `.mcp.json` shape): the user's own
-    config files are neither read for this nor written."""
-    config: dict[str, object] = {}
-    for server in servers:
-        if server.stdio:
-            config[server.name] = {
-                "type": "stdio",
-                "command": server.command,
-                "args": list(server.args),
-                "env": dict(server.env),
-            }
-        else:
-            config[server.name] = {
-                "type": "http",
-                "url": server.url,
-                "headers": dict(server.headers),
-            }
-    return {"mcpServers": config}
+def claude_server(server: McpLaunch) -> dict[str, object]:
+    if server.stdio:
+        return {"type": "stdio", "command": server.command, "args": server.args, "env": server.env}
+    return {"type": "http", "url": server.url, "headers": server.headers}
 
 
 def one_line(text: str, limit: int = REASON_LIMIT) -> str:

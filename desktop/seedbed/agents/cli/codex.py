@@ -57,6 +57,7 @@ from pathlib import Path
 from seedbed.agents.base import RunRequest
 from seedbed.agents.cli.adapter import CliAdapter, StreamParser
 from seedbed.agents.cli.codex_sandbox import codex_home, sandbox_problem
+from seedbed.agents.cli.mcp_setup import McpSetup
 from seedbed.agents.process import ProcessSpec
 from seedbed.agents.urls import is_local
 from seedbed.domain.errors import UserError
@@ -93,6 +94,7 @@ class CodexAdapter(CliAdapter):
     install_hint = "Install it with `npm install -g @openai/codex`."
     key_provider = "openai"
     key_env = "OPENAI_API_KEY"
+    mcp_client = True
     # The thread/turn/item events of `exec --json` (each item with a `type`) and `exec
     # resume`: 0.47 is the oldest release known to print these; 0.171 is the one tested.
     min_version = (0, 47, 0)
@@ -149,6 +151,8 @@ class CodexAdapter(CliAdapter):
         if request.sandbox is not None and request.sandbox.network is not SandboxNetwork.FULL:
             # Its usage metrics (ab.chatgpt.com) could not get out: not even tried.
             argv += ["-c", "analytics.enabled=false"]
+        mcp = self.mcp_config(request, env)
+        argv += mcp.argv
         argv += ["--cd", str(request.worktree), *profile.extra_args]
         if resume:
             argv += ["resume", resume]
@@ -158,7 +162,38 @@ class CodexAdapter(CliAdapter):
             stdin = message.encode()
         else:
             argv += ["--", message]
-        return ProcessSpec(argv=argv, cwd=request.worktree, env=dict(env), stdin=stdin)
+        return ProcessSpec(argv=argv, cwd=request.worktree, env={**env, **mcp.env}, stdin=stdin)
+
+    def mcp_config(self, request: RunRequest, env: Mapping[str, str]) -> McpSetup:
+        """`-c mcp_servers.NAME.…` overrides, one per key, each value TOML: the user's
+        config.toml is neither read for them nor written. Their tools are approved
+        (`default_tools_approval_mode`): in its sandbox, `exec` otherwise refuses each
+        call ("requires approval, but approval policy is never"). An HTTP server's
+        headers (tokens, most often) go in variables (`env_http_headers`), not on the
+        command line that every user can read; their names end in TOKEN, which Codex's
+        shell keeps from the commands it runs. A stdio server's variables can only be
+        given inline (`env`)."""
+        argv: list[str] = []
+        variables: dict[str, str] = {}
+        for server in request.mcp_servers:
+            fields: dict[str, str] = {"default_tools_approval_mode": toml_string("approve")}
+            if server.stdio:
+                fields["command"] = toml_string(server.command)
+                fields["args"] = "[" + ", ".join(map(toml_string, server.args)) + "]"
+                if server.env:
+                    fields["env"] = toml_table(server.env)
+            else:
+                fields["url"] = toml_string(server.url)
+                headers = {}
+                for header, value in server.headers.items():
+                    variable = f"SEEDBED_MCP_{len(variables) + 1}_TOKEN"
+                    variables[variable] = value
+                    headers[header] = variable
+                if headers:
+                    fields["env_http_headers"] = toml_table(headers)
+            for key, value in fields.items():
+                argv += ["-c", f"mcp_servers.{server.name}.{key}={value}"]
+        return McpSetup(argv=argv, env=variables)
 
     def parser(self) -> CodexParser:
         return CodexParser()
@@ -187,6 +222,11 @@ def provider_args(base_url: str, key_env: str) -> list[str]:
         "-c",
         f"model_providers.{PROVIDER}={{ {table} }}",
     ]
+
+
+def toml_table(values: dict[str, str]) -> str:
+    """`values` as a TOML inline table of strings."""
+    return "{" + ", ".join(f"{toml_string(k)} = {toml_string(v)}" for k, v in values.items()) + "}"
 
 
 def toml_string(text: str) -> str:

@@ -18,10 +18,16 @@ class Found(BaseModel):
     version: str = ""
     supported: bool = False
     hint: str = ""
+    mcp_client: bool = True  # whether it takes the user's MCP servers
 
 
 async def check(adapter: CliAdapter) -> Found:
-    found = Found(kind=adapter.kind.value, label=adapter.label, hint=adapter.install_hint)
+    found = Found(
+        kind=adapter.kind.value,
+        label=adapter.label,
+        hint=adapter.install_hint,
+        mcp_client=adapter.mcp_client,
+    )
     path = shutil.which(adapter.binary)
     if path is None:
         return found

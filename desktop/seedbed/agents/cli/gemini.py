@@ -55,7 +55,8 @@ from pathlib import Path
 from typing import Any
 
 from seedbed.agents.base import RunRequest
-from seedbed.agents.cli.adapter import CliAdapter, StreamParser
+from seedbed.agents.cli.adapter import CliAdapter, StreamParser, sandbox_source
+from seedbed.agents.cli.mcp_setup import McpSetup, mcp_dir
 from seedbed.agents.process import ProcessSpec
 from seedbed.agents.text import bounded, bounded_arguments, task_message
 from seedbed.domain.events import (
@@ -69,6 +70,7 @@ from seedbed.domain.events import (
     ToolResultEvent,
     UsageEvent,
 )
+from seedbed.domain.mcp_servers import McpLaunch
 from seedbed.domain.models import AgentKind, AgentProfile
 
 DEFAULT_APPROVAL_MODE = "yolo"
@@ -101,6 +103,7 @@ class GeminiAdapter(CliAdapter):
     )
     key_provider = "gemini"
     key_env = "GEMINI_API_KEY"
+    mcp_client = True
     # stream-json came in 0.11; --skip-trust is what the trust error of 0.41 asks for
     # (and older versions fail on an unknown option). Tested with 0.61.0.
     min_version = (0, 41, 0)
@@ -138,6 +141,7 @@ class GeminiAdapter(CliAdapter):
             argv += ["--resume", session_id]
         argv += profile.extra_args
         run_env = dict(env)
+        run_env.update(self.mcp_config(request, env).env)
         if profile.base_url:
             run_env["GOOGLE_GEMINI_BASE_URL"] = profile.base_url.rstrip("/")
         return ProcessSpec(
@@ -149,8 +153,39 @@ class GeminiAdapter(CliAdapter):
             grace=profile.grace_seconds,
         )
 
+    def mcp_config(self, request: RunRequest, env: Mapping[str, str]) -> McpSetup:
+        """`mcpServers` laid over the user's settings in a home of the run's own, never in
+        the user's ~/.gemini/settings.json. In Seedbed's sandbox that home is the one it
+        already has (its .gemini seeded with the user's settings at each start: the
+        servers go in that copy). Unsandboxed, GEMINI_CLI_HOME points at one in the
+        run's own directory whose .gemini links to the user's (logins, sessions, so a
+        follow-up resumes) but for a copy of settings.json with the servers. (Its
+        "system defaults" file would need root to own every directory above it.)"""
+        if not request.mcp_servers:
+            return McpSetup()
+        servers = {server.name: gemini_server(server) for server in request.mcp_servers}
+        overlay: dict[str, Any] = {"mcpServers": servers}
+        users = self.sandbox_dirs(env)
+        if request.sandbox is not None and users:
+            seeded = sandbox_source(request.sandbox, users[0], env) / "settings.json"
+            return McpSetup(merged={seeded: overlay})
+        home = mcp_dir(request) / "gemini-home"
+        settings = home / ".gemini" / "settings.json"
+        return McpSetup(
+            env={"GEMINI_CLI_HOME": str(home)},
+            links={home / ".gemini": users[0]} if users else {},
+            shared=[users[0] / "tmp"] if users else [],  # its sessions: --resume reads them
+            merged={settings: overlay},
+        )
+
     def parser(self) -> GeminiParser:
         return GeminiParser()
+
+
+def gemini_server(server: McpLaunch) -> dict[str, object]:
+    if server.stdio:
+        return {"command": server.command, "args": server.args, "env": server.env}
+    return {"httpUrl": server.url, "headers": server.headers}
 
 
 class GeminiParser(StreamParser):

@@ -74,6 +74,7 @@ from typing import Any
 from seedbed import secrets
 from seedbed.agents.base import RunRequest
 from seedbed.agents.cli.adapter import CliAdapter, StreamParser
+from seedbed.agents.cli.mcp_setup import McpSetup
 from seedbed.agents.process import ProcessSpec
 from seedbed.agents.text import bounded, bounded_arguments, task_message
 from seedbed.domain.errors import UserError
@@ -88,10 +89,12 @@ from seedbed.domain.events import (
     ToolResultEvent,
     UsageEvent,
 )
+from seedbed.domain.mcp_servers import McpLaunch
 from seedbed.domain.models import AgentKind, AgentProfile
 
 PERMISSION_MODES = ("auto", "config")
 OPENAI_COMPATIBLE = "@ai-sdk/openai-compatible"
+CONFIG_CONTENT = "OPENCODE_CONFIG_CONTENT"
 OFFLINE_ENV = {
     "OPENCODE_DISABLE_AUTOUPDATE": "1",
     "OPENCODE_DISABLE_LSP_DOWNLOAD": "1",
@@ -139,6 +142,7 @@ class OpenCodeAdapter(CliAdapter):
     # profile's provider decides otherwise: key_source.
     key_provider = "anthropic"
     key_env = "ANTHROPIC_API_KEY"
+    mcp_client = True
     # `run --auto` is in 1.18.5's help (the earliest seen with it); tested with 1.18.33.
     min_version = (1, 18, 5)
     sandbox_logins = ("auth.json",)
@@ -186,15 +190,15 @@ class OpenCodeAdapter(CliAdapter):
         run_env = dict(env)
         run_env.update(OFFLINE_ENV)
         run_env["PWD"] = str(request.worktree)
+        ours = inline_config(self.mcp_config(request, env).env.get(CONFIG_CONTENT, ""))
         if profile.base_url:
             if not profile.model:
                 raise UserError("an OpenCode profile with --base-url needs --model provider/model")
-            config = merged(
-                inline_config(env.get("OPENCODE_CONFIG_CONTENT", "")),
-                {"provider": self.provider_config(profile, env)},
-            )
-            run_env["OPENCODE_CONFIG_CONTENT"] = json.dumps(config)
+            ours["provider"] = self.provider_config(profile, env)
             run_env["OPENCODE_DISABLE_MODELS_FETCH"] = "1"
+        if ours:
+            config = merged(inline_config(env.get(CONFIG_CONTENT, "")), ours)
+            run_env[CONFIG_CONTENT] = json.dumps(config)
         return ProcessSpec(
             argv=argv,
             cwd=request.worktree,
@@ -220,6 +224,14 @@ class OpenCodeAdapter(CliAdapter):
                 options["apiKey"] = "{env:" + variable + "}"
         return {provider: entry}
 
+    def mcp_config(self, request: RunRequest, env: Mapping[str, str]) -> McpSetup:
+        """The servers as the `mcp` key of OPENCODE_CONFIG_CONTENT (inline config, laid
+        over the user's own: nothing is written). prepare merges it with the rest."""
+        if not request.mcp_servers:
+            return McpSetup()
+        mcp = {server.name: opencode_server(server) for server in request.mcp_servers}
+        return McpSetup(env={CONFIG_CONTENT: json.dumps({"mcp": mcp})})
+
     def parser(self) -> OpenCodeParser:
         return OpenCodeParser()
 
@@ -227,6 +239,14 @@ class OpenCodeAdapter(CliAdapter):
         """Its data (sessions, its database, snapshots, logs), config (where it installs
         its plugin SDK) and state directories, as it finds them (XDG, else the home's)."""
         return own_dirs(env)
+
+
+def opencode_server(server: McpLaunch) -> dict[str, object]:
+    if server.stdio:
+        local: dict[str, object] = {"type": "local", "command": [server.command, *server.args]}
+        return local | ({"environment": server.env} if server.env else {})
+    remote: dict[str, object] = {"type": "remote", "url": server.url}
+    return remote | ({"headers": server.headers} if server.headers else {})
 
 
 def own_dirs(env: Mapping[str, str]) -> list[Path]:

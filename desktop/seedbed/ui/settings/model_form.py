@@ -61,7 +61,7 @@ class _Row:
     """One field's editor and how to read and write it."""
 
     name: str
-    kind: str  # int, float, bool, enum, choice, str, list, shell
+    kind: str  # int, float, bool, enum, choice, str, list, shell, dict
     editor: QWidget
     error: ErrorLabel
     optional: bool = False
@@ -106,6 +106,22 @@ def split_list(text: str, shell: bool) -> list[str]:
 
 def join_list(values: Sequence[str], shell: bool) -> str:
     return shlex.join(values) if shell else ", ".join(values)
+
+
+def split_pairs(text: str) -> dict[str, str]:
+    """A dict field's text, shell words of NAME=VALUE, as a dict; ValueError for a word
+    without `=` (not quoting it: a value may be a secret)."""
+    pairs: dict[str, str] = {}
+    for word in shlex.split(text):
+        name, equals, value = word.partition("=")
+        if not equals or not name:
+            raise ValueError("write each as NAME=VALUE")
+        pairs[name] = value
+    return pairs
+
+
+def join_pairs(values: dict[str, str]) -> str:
+    return shlex.join(f"{name}={value}" for name, value in values.items())
 
 
 class ModelForm(QWidget):
@@ -202,6 +218,11 @@ class ModelForm(QWidget):
             if kind == "list" and extra.get("split") == "shell":
                 kind = "shell"
             return _Row(name, kind, editor, error, optional)
+        if get_origin(annotation) is dict and get_args(annotation) == (str, str):
+            editor = QLineEdit(self)
+            editor.setPlaceholderText("NAME=VALUE …")
+            editor.textEdited.connect(self._on_editor_changed)
+            return _Row(name, "dict", editor, error, optional)
         raise TypeError(f"{self.model.__name__}.{name}: no editor for {info.annotation!r}")
 
     @staticmethod
@@ -252,6 +273,8 @@ class ModelForm(QWidget):
         if row.kind == "str":
             return editor.text()
         try:
+            if row.kind == "dict":
+                return split_pairs(editor.text())
             return split_list(editor.text(), row.kind == "shell")
         except ValueError as exc:
             raise InvalidField(f"cannot read this list: {exc}", row.name) from None
@@ -286,6 +309,8 @@ class ModelForm(QWidget):
             editor.setValue(editor.minimum() if value is None else float(value))
         elif isinstance(editor, QComboBox):
             editor.setCurrentIndex(row.choices.index(value) if value in row.choices else -1)
+        elif isinstance(editor, QLineEdit) and row.kind == "dict":
+            editor.setText(join_pairs(value))
         elif isinstance(editor, QLineEdit):
             editor.setText(value if row.kind == "str" else join_list(value, row.kind == "shell"))
 

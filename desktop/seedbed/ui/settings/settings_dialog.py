@@ -1,4 +1,5 @@
-"""The settings dialog: application settings, projects, agent profiles and API keys."""
+"""The settings dialog: application settings, projects, agent profiles, API keys and MCP
+servers."""
 
 from __future__ import annotations
 
@@ -30,6 +31,7 @@ from seedbed.domain.errors import SeedbedError
 from seedbed.domain.models import Settings
 from seedbed.ui.common.context import AppContext
 from seedbed.ui.common.widgets import ErrorLabel
+from seedbed.ui.settings.mcp_page import McpServersPage
 from seedbed.ui.settings.model_form import ModelForm
 from seedbed.ui.settings.settings_pages import ItemListModel, Page, ProfilesPage, ProjectsPage
 
@@ -185,8 +187,8 @@ class KeysPage(Page):
 
 
 class SettingsDialog(QDialog):
-    """Settings in four tabs: General, Projects, Agent profiles, API keys. Each tab saves
-    on its own; errors show in the tab, never as a traceback.
+    """Settings in five tabs: General, Projects, Agent profiles, API keys, MCP servers.
+    Each tab saves on its own; errors show in the tab, never as a traceback.
 
     Signals:
         projects_changed(): a project's settings were saved.
@@ -204,11 +206,13 @@ class SettingsDialog(QDialog):
         self.projects = ProjectsPage(context, self)
         self.profiles = ProfilesPage(context, self)
         self.keys = KeysPage(context, self)
+        self.mcp_servers = McpServersPage(context, self)
         self.tabs = QTabWidget(self)
         self.tabs.addTab(self.general, "General")
         self.tabs.addTab(self.projects, "Projects")
         self.tabs.addTab(self.profiles, "Agent profiles")
         self.tabs.addTab(self.keys, "API keys")
+        self.tabs.addTab(self.mcp_servers, "MCP servers")
         self.projects.saved.connect(self.projects_changed)
         self.profiles.saved.connect(self.profiles_changed)
         self.profiles.removed.connect(self._on_profiles_removed)
