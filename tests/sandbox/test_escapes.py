@@ -9,6 +9,7 @@ each escape's effect from outside.
 from __future__ import annotations
 
 import contextlib
+import os
 import secrets
 import socket
 from collections.abc import Iterator
@@ -84,8 +85,11 @@ def host_socket() -> Iterator[Path]:
 
 @pytest.fixture
 def other_socket() -> Iterator[Path]:
-    """Outside every hidden place (/var/cache)."""
-    with listening(Path("/var/cache") / f"seedbed-test-{secrets.token_hex(6)}.sock") as path:
+    """Outside every hidden place: /var/cache, or (a user who may not write there) the
+    source checkout, which lies outside the test's home and temporary directory."""
+    places = [Path("/var/cache"), Path(__file__).resolve().parents[2]]
+    place = next(p for p in places if os.access(p, os.W_OK))
+    with listening(place / f"seedbed-test-{secrets.token_hex(6)}.sock") as path:
         yield path
 
 
