@@ -330,3 +330,39 @@ def test_a_sandboxed_card_wears_a_shield(qtbot: QtBot) -> None:
 
     assert shield(boxed) > 10
     assert shield(bare) == 0
+
+
+def test_a_running_card_shows_its_agents_progress_and_where_it_came_from(
+    qtbot: QtBot,
+) -> None:
+    """The agent's last report_progress line in the checks' place while it runs (never
+    over the usage), and "from #N" for a task another task's agent added."""
+    window = QListView()
+    qtbot.addWidget(window)
+    font = window.font()
+    running = crowded("Write the docs", Phase.IMPLEMENTING, progress="tests pass;\n docs next")
+    task = running.task.model_copy(
+        update={"state": TaskState.RUNNING, "parent_id": None, "origin_id": 12}
+    )
+    running = running.model_copy(update={"task": task})
+    for width in (360, 200):
+        box = card_box(QRect(0, 0, width, 200))
+        placed = lay_out_card(running, [], font, box, "implementing")
+        shown = {p.part: p for p in placed}
+        assert Part.PROGRESS in shown and Part.CHECKS not in shown
+        assert shown[Part.PROGRESS].text.startswith("tests pass")
+        assert "\n" not in shown[Part.PROGRESS].text
+        assert not shown[Part.PROGRESS].rect.intersects(shown[Part.USAGE].rect)
+        assert shown[Part.PROFILE].text.endswith("from #12") or "…" in shown[Part.PROFILE].text
+    wide = lay_out_card(running, [], font, card_box(QRect(0, 0, 600, 200)), "implementing")
+    assert [p.text for p in wide if p.part is Part.PROGRESS] == ["tests pass; docs next"]
+    # Once it ran, the checks have their place back.
+    done = running.model_copy(
+        update={
+            "task": task.model_copy(
+                update={"state": TaskState.AWAITING_REVIEW, "phase": Phase.READY}
+            )
+        }
+    )
+    parts = {p.part for p in lay_out_card(done, [], font, card_box(QRect(0, 0, 360, 200)), "ready")}
+    assert Part.CHECKS in parts and Part.PROGRESS not in parts

@@ -16,7 +16,7 @@ from typing import NamedTuple
 from PySide6.QtCore import QRect, Qt
 from PySide6.QtGui import QFont, QFontMetrics
 
-from seedbed.domain.models import Card
+from seedbed.domain.models import Card, TaskState
 from seedbed.ui.common import format as fmt
 
 MARGIN = 3  # around the card, outside its border
@@ -45,6 +45,7 @@ class Part(StrEnum):
     SHIELD = "shield"  # its agent runs in a sandbox
     PROFILE = "profile"
     CHECKS = "checks"
+    PROGRESS = "progress"  # its agent's last progress line, while it runs
     PLUS = "plus"
     MINUS = "minus"
     FILES = "files"
@@ -182,20 +183,34 @@ def lay_out_card(
     profile = card.profile_name or "no profile"
     if task.parent_id is not None:  # split from a bigger task's plan
         profile += f" · from #{task.parent_id}"
+    elif task.origin_id is not None:  # added by another task's agent
+        profile += f" · from #{task.origin_id}"
     text, width = fit(metrics, profile, room)
     if width:
         placed.append(Placed(Part.PROFILE, QRect(x, y, width, line), text))
 
-    # Line 4: the checks, fix rounds and verdict, then the usage at the right.
+    # Line 4: the checks, fix rounds and verdict, then the usage at the right; while it
+    # runs, its agent's last progress line (report_progress) in the checks' place.
     y += line + GAP
-    text, width = fit(metrics, fmt.check_label(card), box.width())
-    room = box.width()
-    if width:
-        placed.append(Placed(Part.CHECKS, QRect(left, y, width, line), text))
-        room -= width + 2 * GAP
-    text, width = fit(metrics, fmt.usage_line(card), room)
-    if width:
-        placed.append(Placed(Part.USAGE, QRect(right - width, y, width, line), text))
+    progress = " ".join(card.progress.split()) if task.state is TaskState.RUNNING else ""
+    if progress:
+        usage, usage_width = fit(metrics, fmt.usage_line(card), box.width() // 3)
+        room = box.width() - (usage_width + 2 * GAP if usage_width else 0)
+        text, width = fit(metrics, progress, room)
+        if width:
+            placed.append(Placed(Part.PROGRESS, QRect(left, y, width, line), text))
+        if usage_width:
+            spot = QRect(right - usage_width, y, usage_width, line)
+            placed.append(Placed(Part.USAGE, spot, usage))
+    else:
+        text, width = fit(metrics, fmt.check_label(card), box.width())
+        room = box.width()
+        if width:
+            placed.append(Placed(Part.CHECKS, QRect(left, y, width, line), text))
+            room -= width + 2 * GAP
+        text, width = fit(metrics, fmt.usage_line(card), room)
+        if width:
+            placed.append(Placed(Part.USAGE, QRect(right - width, y, width, line), text))
 
     # Line 5: the diff size ("over budget" past the project's budget).
     y += line + GAP
