@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from seedbed.sandbox.bwrap import sandbox_support
-from tests.agents.cli.test_claude_code import KEY, claude_profile, run_task
+from tests.agents.cli.test_claude_code import KEY, claude_profile
 from tests.conftest import SeedbedCli
 from tests.keyring_backends import FileStore
 from tests.model_server import ModelServer, answer, anthropic_answer
@@ -47,6 +47,9 @@ def test_claude_code_reports_progress_reads_the_board_and_adds_a_task(
     seedbed.ok("key", "set", "anthropic", input=KEY)
     boxed = ["--sandbox", "--network", "model"] if sandboxed else []
     claude_profile(seedbed, "--base-url", model_server.url, "--key-name", "anthropic", *boxed)
+    # The project's own executor: an unsandboxed one the added task must not get.
+    seedbed.ok("profile", "add", "bare", "--kind", "command", "--command", "true", "--no-sandbox")
+    seedbed.ok("project", "set", "demo", "--executor", "bare")
     other = seedbed.ok("task", "add", "--project", "demo", "--title", "Another").out.strip()
     model_server.script(
         anthropic_answer(
@@ -75,7 +78,12 @@ def test_claude_code_reports_progress_reads_the_board_and_adds_a_task(
         anthropic_answer("All reported.", usage=(1400, 10)),
     )
 
-    shown = run_task(seedbed)
+    added_by_user = seedbed.ok(
+        "task", "add", "--project", "demo", "--title", "Write hello.txt", "--profile", "cc",
+        "--start",
+    ).out.strip()  # fmt: skip
+    seedbed.ok("run", "--until-idle")
+    shown = seedbed.show(added_by_user)
 
     assert (shown["state"], shown["phase"]) == ("awaiting_review", "ready"), shown["error"]
     results = tool_results(model_server.posts[-1].body)
@@ -92,6 +100,8 @@ def test_claude_code_reports_progress_reads_the_board_and_adds_a_task(
     new = seedbed.show(added)
     assert (new["title"], new["state"], new["after"]) == ('Docs "later"', "planned", [int(other)])
     assert new["origin_id"] == shown["id"]
+    # Its agent is the adding task's (its sandbox too), not the project's other profile.
+    assert new["profile"] == "cc"
     events = seedbed.log_events(shown["id"])
     said = [e["message"] for e in events if e["kind"] == "status"]
     assert "progress: tests pass; docs next" in said

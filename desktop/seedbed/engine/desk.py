@@ -72,6 +72,9 @@ class EngineDesk:
     async def create_task(self, title: str, prompt: str, after: list[int]) -> str:
         state = self.state
         project = state.store.get_project(state.project.id)
+        # Its own task's profile, never the project's default: a sandboxed agent must not
+        # make work that runs without its sandbox (or with more rights than its own).
+        profile = state.task.profile_id
         draft = TaskDraft(
             project=project.id,
             title=title,
@@ -79,6 +82,7 @@ class EngineDesk:
             after=after,
             start=project.agents_start_tasks,
             origin=state.task.id,
+            profile=state.store.get_profile(profile).name if profile else None,
         )
         try:
             added = create_task(Context(state.store), draft).value
