@@ -3,6 +3,8 @@ loop: its progress line on the card, the board read, a task added."""
 
 from __future__ import annotations
 
+import time
+
 from seedbed.core.context import Context
 from seedbed.core.tasks import TaskDraft, create_task
 from seedbed.domain.errors import SeedbedError
@@ -13,6 +15,10 @@ from seedbed.engine.run_state import RunState
 from seedbed.talkback.tools import MAX_PROGRESS, ToolRefused
 
 MAX_LISTED = 200  # tasks `list_tasks` names, the newest first beyond that
+# What one run may do through its tools, at most: an agent in a loop (confused, or told
+# to by what it read) must not fill the board or the log.
+MAX_CREATED = 20  # tasks it adds
+PROGRESS_EVERY_S = 1.0  # progress lines stored (more often: the latest wins, unsaid)
 
 
 def _where(task: Task) -> str:
@@ -25,12 +31,21 @@ class EngineDesk:
 
     def __init__(self, state: RunState) -> None:
         self.state = state
+        self.created = 0
+        self._progress_at = 0.0
 
     async def report_progress(self, text: str) -> str:
         state = self.state
         line = " ".join(text.split())[:MAX_PROGRESS]
         if state.run is None:
             raise ToolRefused("no run is going on")
+        now = time.monotonic()
+        if now - self._progress_at < PROGRESS_EVERY_S:
+            raise ToolRefused(
+                f"progress is shown at most once every {PROGRESS_EVERY_S:g} s: report it at "
+                "milestones"
+            )
+        self._progress_at = now
         state.run = state.store.update_run(state.run.id, progress=line)
         state.log(StatusEvent(phase=state.task.phase.value, message=f"progress: {line}"))
         state.changed()
@@ -71,6 +86,11 @@ class EngineDesk:
 
     async def create_task(self, title: str, prompt: str, after: list[int]) -> str:
         state = self.state
+        if self.created >= MAX_CREATED:
+            raise ToolRefused(
+                f"a run adds {MAX_CREATED} tasks at most; say what else should be done in your "
+                "summary instead"
+            )
         project = state.store.get_project(state.project.id)
         # Its own task's profile, never the project's default: a sandboxed agent must not
         # make work that runs without its sandbox (or with more rights than its own).
@@ -88,6 +108,7 @@ class EngineDesk:
             added = create_task(Context(state.store), draft).value
         except SeedbedError as error:
             raise ToolRefused(str(error)) from None
+        self.created += 1
         state.on_change(added.id)
         message = f"added task #{added.id} {added.title!r}"
         state.log(StatusEvent(phase=state.task.phase.value, message=message))

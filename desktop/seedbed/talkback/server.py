@@ -30,7 +30,8 @@ from seedbed.talkback.tools import TOOLS, RunDesk, TalkTool, ToolRefused
 
 log = logging.getLogger(__name__)
 
-MAX_MESSAGE = 16 * 1024 * 1024  # bytes of one JSON-RPC message (one line)
+MAX_MESSAGE = 1024 * 1024  # bytes of one JSON-RPC message (one line)
+MAX_SESSIONS = 8  # connections at once (a CLI opens one per session it starts)
 INSTRUCTIONS = (
     "Seedbed runs you on a task of a kanban board, often with nobody watching. These "
     "tools reach Seedbed and its user: report progress, see the board, add tasks."
@@ -124,6 +125,9 @@ class TalkbackServer:
     async def _connected(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         session = asyncio.current_task()
         assert session is not None
+        if len(self._sessions) >= MAX_SESSIONS:  # a flood of connections: no more
+            writer.close()
+            return
         self._sessions.add(session)
         try:
             stdin = cast(anyio.AsyncFile[str], _Lines(reader))
