@@ -125,6 +125,7 @@ def test_an_engines_start_removes_what_an_earlier_one_left(seedbed: SeedbedCli, 
     waiting_home, _ = leave(seedbed, waiting)
     shown = seedbed.show(waiting)
     unreturned = share_dir(seedbed.data_dir, shown["runs"][0]["id"])
+    (unreturned / "objects" / "ab").chmod(0o700)  # what leave() made read-only
     shutil.rmtree(unreturned)
     make_share(unreturned, Path(shown["worktree"]), demo, shown["branch"])
     gone_task = task_home(seedbed.data_dir, 999)  # of a task whose project was removed
