@@ -1,0 +1,78 @@
+"""Real Claude Code asks Seedbed's `request_permission` (its --permission-prompt-tool)
+before a command when its profile has permission rules: a rule allows, a rule refuses,
+and what no rule answers goes to the hook that asks the human (nobody yet: refused); the
+next model request carries each answer as the call's result, and the log has each
+decision."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from seedbed.sandbox.bwrap import sandbox_support
+from tests.agents.cli.test_claude_code import KEY, claude_profile, run_task
+from tests.conftest import SeedbedCli
+from tests.keyring_backends import FileStore
+from tests.model_server import ModelServer, anthropic_answer
+from tests.talkback.test_claude_talks_back import tool_results
+
+RULES = ["--permission-rule", "allow:Bash(echo*)", "--permission-rule", "deny:Bash(rm*)"]
+
+
+def bash(call_id: str, command: str, tokens: int) -> object:
+    return anthropic_answer(
+        tool_calls=[(call_id, "Bash", {"command": command})], usage=(tokens, 10)
+    )
+
+
+@pytest.mark.parametrize("sandboxed", [False, True])
+def test_claude_code_asks_seedbed_and_the_profile_rules_answer(
+    seedbed: SeedbedCli,
+    project: str,
+    model_server: ModelServer,
+    file_keyring: FileStore,
+    sandboxed: bool,
+) -> None:
+    if sandboxed and not sandbox_support().works:
+        pytest.skip(f"no sandbox here: {sandbox_support().problem}")
+    seedbed.ok("key", "set", "anthropic", input=KEY)
+    boxed = ["--sandbox", "--network", "model"] if sandboxed else []
+    claude_profile(
+        seedbed, "--base-url", model_server.url, "--key-name", "anthropic", *RULES, *boxed
+    )
+    model_server.script(
+        anthropic_answer(
+            tool_calls=[("toolu_0", "Write", {"file_path": "notes.txt", "content": "n\n"})],
+            usage=(900, 10),
+        ),
+        bash("toolu_1", "echo allowed > allowed.txt", 1000),
+        bash("toolu_2", "rm -f README.md", 1100),
+        bash("toolu_3", "echo sneaky; touch unasked.txt", 1200),
+        anthropic_answer("Done.", usage=(1300, 10)),
+    )
+
+    shown = run_task(seedbed)
+
+    assert (shown["state"], shown["phase"]) == ("awaiting_review", "ready"), shown["error"]
+    worktree = Path(shown["worktree"])
+    assert (worktree / "allowed.txt").read_text() == "allowed\n"
+    assert (worktree / "notes.txt").read_text() == "n\n"  # an edit inside: allowed
+    assert (worktree / "README.md").exists()
+    assert not (worktree / "unasked.txt").exists()
+    results = tool_results(model_server.posts[-1].body)
+    assert results["toolu_2"] == ("Seedbed's rule deny:Bash(rm*) refuses Bash(rm -f README.md)")
+    assert "nobody to ask yet" in results["toolu_3"]
+    # Claude Code keeps its prompt tool from the model: only it calls the tool.
+    offered = json.dumps(model_server.posts[0].body["tools"])
+    assert "mcp__seedbed__request_permission" not in offered
+    said = [e["message"] for e in seedbed.log_events(shown["id"]) if e["kind"] == "status"]
+    assert (
+        f"permission: allowed Write({worktree}/notes.txt) by rule allow:Write({worktree}/*)" in said
+    )
+    assert "permission: allowed Bash(echo allowed > allowed.txt) by rule allow:Bash(echo*)" in said
+    assert "permission: denied Bash(rm -f README.md) by rule deny:Bash(rm*)" in said
+    assert (
+        "permission: denied Bash(echo sneaky; touch unasked.txt) (deny): nobody to ask yet" in said
+    )
