@@ -11,14 +11,70 @@ from pathlib import Path
 
 import pytest
 
+from seedbed.agents.cli.claude_code import mcp_config
+from seedbed.domain.mcp_servers import McpLaunch
+from seedbed.domain.models import RunKind
 from seedbed.sandbox.bwrap import sandbox_support
-from tests.agents.cli.test_claude_code import KEY, claude_profile, run_task
+from tests.agents.cli.test_claude_code import KEY, claude_profile, prepare, profile, run_task
 from tests.conftest import SeedbedCli
 from tests.keyring_backends import FileStore
 from tests.model_server import ModelServer, anthropic_answer
 from tests.talkback.test_claude_talks_back import tool_results
 
 RULES = ["--permission-rule", "allow:Bash(echo*)", "--permission-rule", "deny:Bash(rm*)"]
+
+
+SEEDBED = McpLaunch(name="seedbed", command="/usr/bin/python3", args=["-m", "shim"])
+OTHER = McpLaunch(name="docs", url="http://127.0.0.1:9/mcp")
+
+
+def permission_flags(argv: list[str]) -> list[str]:
+    """The permission flags of an argv: from --permission-mode up to the prompt's `--`."""
+    start = argv.index("--permission-mode")
+    return argv[start : argv.index("--")]
+
+
+def test_rules_take_bash_off_the_allowed_list_and_send_prompts_to_seedbed(
+    tmp_path: Path,
+) -> None:
+    ruled = profile(permission_rules=["allow:Bash(pytest*)"])
+    servers = [SEEDBED, OTHER]
+    spec = prepare(tmp_path, ruled, mcp_servers=servers)
+    assert permission_flags(spec.argv) == [
+        "--permission-mode", "default",
+        "--permission-prompt-tool", "mcp__seedbed__request_permission",
+        "--allowedTools", "mcp__seedbed mcp__docs",
+    ]  # fmt: skip
+    assert json.loads(spec.argv[spec.argv.index("--mcp-config") + 1]) == mcp_config(servers)
+    # The profile's own mode stays; the prompt tool comes with it.
+    own = profile(permission_rules=["allow:Bash"], permission_mode="acceptEdits")
+    assert permission_flags(prepare(tmp_path, own, mcp_servers=servers).argv)[:2] == [
+        "--permission-mode", "acceptEdits",
+    ]  # fmt: skip
+    # No rules: today's flags; no Seedbed server (nobody to answer): no prompt tool.
+    plain = prepare(tmp_path, profile(), mcp_servers=servers).argv
+    assert permission_flags(plain) == [
+        "--permission-mode", "acceptEdits", "--allowedTools", "Bash mcp__seedbed mcp__docs",
+    ]  # fmt: skip
+    alone = prepare(tmp_path, ruled, mcp_servers=[OTHER]).argv
+    assert "--permission-prompt-tool" not in alone
+    # A planner reads, a reviewer too: their read-only flags, rules or not.
+    review = prepare(tmp_path, ruled, mcp_servers=servers, kind=RunKind.REVIEW).argv
+    assert "--permission-prompt-tool" not in review
+
+
+def test_a_malformed_rule_is_refused_when_the_profile_is_saved(seedbed: SeedbedCli) -> None:
+    failed = seedbed("profile", "add", "cc", "--kind", "claude-code",
+                     "--permission-rule", "maybe:Bash")  # fmt: skip
+    assert failed.code != 0
+    assert "--permission-rule 'maybe:Bash': the answer must be allow, deny or ask" in failed.err
+    seedbed.ok("profile", "add", "cc", "--kind", "claude-code", *RULES)
+    seedbed.ok("profile", "set", "cc", "--permission-rule", "ask:Bash")
+    shown = seedbed.ok("profile", "show", "cc").out
+    assert "permission rules: ask:Bash" in shown
+    refused = seedbed("profile", "set", "cc", "--permission-rule", "allow:Bash(")
+    assert refused.code != 0
+    assert "is not a rule" in refused.err
 
 
 def bash(call_id: str, command: str, tokens: int) -> object:

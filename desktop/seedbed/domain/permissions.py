@@ -18,6 +18,7 @@ can then never undo a deny. A shell command is judged part by part: split at `;`
 `||`, `|`, `&` and line ends, it is allowed only when every part is, refused when one part
 is; one with `$(`, a backquote or `<(` is never allowed by a rule (what it runs is not in
 its text), so `allow:Bash(echo*)` does not pass `echo $(rm -rf ~)` or `echo; rm -rf ~`.
+A rule without wildcards (what "Allow for this task" adds) allows its command whole.
 
 Pure: no I/O.
 """
@@ -43,6 +44,8 @@ RULE = re.compile(r"(?P<action>[a-z]+):(?P<tool>[^()\s]+)(?:\((?P<pattern>.*)\))
 _SEPARATORS = re.compile(r"&&|\|\||[;|\n]|(?<![<>])&(?!>)")
 _HIDDEN_COMMANDS = ("$(", "`", "<(", ">(")
 _GLOB_CHARS = re.compile(r"([*?\[])")
+_LITERALS = re.compile(r"\[[*?\[]\]")  # `[*]`: a glob character taken literally
+_WILDCARDS = re.compile(r"[*?\[]")
 
 
 class Action(StrEnum):
@@ -80,6 +83,11 @@ class Rule(BaseModel):
         # `mcp__server`: every tool of that server (Claude Code's own shorthand).
         return self.tool.startswith("mcp__") and tool.startswith(self.tool + "__")
 
+    @property
+    def exact(self) -> bool:
+        """Whether its pattern matches one text only (`exact_rule`'s, a human's answer)."""
+        return self.pattern is not None and not _WILDCARDS.search(_LITERALS.sub("", self.pattern))
+
     def matches(self, tool: str, subject: str) -> bool:
         if not self.matches_tool(tool):
             return False
@@ -94,6 +102,9 @@ class Verdict(BaseModel):
 
     action: Action
     rule: Rule | None = None
+
+
+ASK_NOBODY = Verdict(action=Action.ASK)  # no rule answers: ask a human
 
 
 def parse_rule(text: str) -> Rule:
@@ -139,12 +150,13 @@ def _verdict(rules: list[Rule], tool: str, text: str) -> Verdict:
         for rule in matching:
             if rule.action is action:
                 return Verdict(action=action, rule=rule)
-    return Verdict(action=Action.ASK)
+    return ASK_NOBODY
 
 
 def command_parts(command: str) -> list[str]:
     """A shell command's simple commands, split at its separators (quotes are not
-    parsed: a separator inside quotes splits too, which can only make a rule match less)."""
+    parsed: a separator inside quotes splits too, which can only make an allow rule match
+    less, and a deny more)."""
     return [part.strip() for part in _SEPARATORS.split(command) if part.strip()]
 
 
@@ -154,16 +166,20 @@ def decide(rules: list[Rule], tool: str, tool_input: dict[str, JsonValue]) -> Ve
     if tool not in SHELL_TOOLS or "command" not in tool_input:
         return _verdict(rules, tool, text)
     whole = _verdict(rules, tool, text)
-    if whole.action is Action.DENY:
-        return whole
-    verdicts = [_verdict(rules, tool, part) for part in command_parts(text)] or [whole]
-    for action in PRECEDENCE:
-        for verdict in verdicts:
-            if verdict.action is action and not (
-                action is Action.ALLOW and any(mark in text for mark in _HIDDEN_COMMANDS)
-            ):
-                return verdict
-    return Verdict(action=Action.ASK)
+    verdicts = [whole, *(_verdict(rules, tool, part) for part in command_parts(text))]
+    for verdict in verdicts:
+        if verdict.action is Action.DENY:
+            return verdict
+    # The very command a human allowed ("Allow for this task"), compound or not.
+    for rule in rules:
+        if rule.action is Action.ALLOW and rule.exact and rule.matches(tool, text):
+            return Verdict(action=Action.ALLOW, rule=rule)
+    parts = verdicts[1:] or [whole]
+    if any(verdict.action is not Action.ALLOW for verdict in parts):
+        return next((v for v in parts if v.action is Action.ASK and v.rule), ASK_NOBODY)
+    if any(mark in text for mark in _HIDDEN_COMMANDS):
+        return ASK_NOBODY
+    return parts[0]
 
 
 def literal(text: str) -> str:
