@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from seedbed.agents.cli.claude_code import mcp_config
 from seedbed.domain.mcp_servers import McpLaunch
 from seedbed.domain.models import RunKind
+from seedbed.domain.permissions import Decision
+from seedbed.engine.desk import EngineDesk, PermissionAnswer
 from seedbed.sandbox.bwrap import sandbox_support
 from tests.agents.cli.test_claude_code import KEY, claude_profile, prepare, profile, run_task
 from tests.conftest import SeedbedCli
@@ -132,3 +135,44 @@ def test_claude_code_asks_seedbed_and_the_profile_rules_answer(
     assert (
         "permission: denied Bash(echo sneaky; touch unasked.txt) (deny): nobody to ask yet" in said
     )
+
+
+def test_a_human_s_allow_for_the_task_and_for_the_profile_become_rules(
+    seedbed: SeedbedCli,
+    project: str,
+    model_server: ModelServer,
+    file_keyring: FileStore,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The human, outside the machine: the hook's answers, in turn.
+    answers = [Decision.ALLOW_TASK, Decision.ALLOW_PROFILE, Decision.ALLOW_ONCE]
+    asked: list[str] = []
+
+    async def human(desk: EngineDesk, tool: str, tool_input: dict[str, Any]) -> PermissionAnswer:
+        asked.append(tool_input["command"])
+        return PermissionAnswer(decision=answers.pop(0))
+
+    monkeypatch.setattr(EngineDesk, "ask_permission", human)
+    seedbed.ok("key", "set", "anthropic", input=KEY)
+    claude_profile(seedbed, "--base-url", model_server.url, "--key-name", "anthropic", *RULES)
+    model_server.script(
+        bash("toolu_1", "touch task.txt", 1000),
+        bash("toolu_2", "touch task.txt", 1100),  # the task's rule answers
+        bash("toolu_3", "mkdir kept", 1200),
+        bash("toolu_4", "mkdir once", 1300),
+        anthropic_answer("Done.", usage=(1400, 10)),
+    )
+
+    shown = run_task(seedbed)
+
+    assert (shown["state"], shown["phase"]) == ("awaiting_review", "ready"), shown["error"]
+    assert asked == ["touch task.txt", "mkdir kept", "mkdir once"]
+    worktree = Path(shown["worktree"])
+    assert (worktree / "task.txt").exists() and (worktree / "kept").is_dir()
+    said = [e["message"] for e in seedbed.log_events(shown["id"]) if e["kind"] == "status"]
+    assert "permission: allowed Bash(touch task.txt) (allow_task)" in said
+    assert "permission: allowed Bash(touch task.txt) by rule allow:Bash(touch task.txt)" in said
+    assert "permission rule allow:Bash(mkdir kept) saved on profile 'cc'" in said
+    assert "permission: allowed Bash(mkdir once) (allow_once)" in said
+    rules = seedbed.ok("profile", "show", "cc").out
+    assert "permission rules: allow:Bash(echo*) deny:Bash(rm*) allow:Bash(mkdir kept)" in rules

@@ -345,7 +345,7 @@ class AgentProfile(Model):
         description="Claude Code: what it may do unasked, refused, or asked about "
         "(allow:Bash(pytest*), deny:Bash(git push*), ask:Bash); with rules, a command no "
         "rule allows goes to Seedbed (domain/permissions.py).",
-        json_schema_extra=_kinds(AgentKind.CLAUDE_CODE),
+        json_schema_extra={**_kinds(AgentKind.CLAUDE_CODE), "split": "shell"},
     )
     extra_args: list[str] = Field(
         default_factory=list,
