@@ -12,6 +12,7 @@ from seedbed.domain.permissions import (
     exact_rule,
     parse_rule,
     parse_rules,
+    shell_permissions,
     subject,
     worktree_rules,
 )
@@ -148,3 +149,24 @@ def test_an_exact_rule_allows_a_compound_command_whole_but_a_deny_still_wins() -
     assert bash(rules, command) == (Action.ALLOW, rules[0])
     assert bash(rules, command + " ") == (Action.ASK, None)
     assert bash([*rules, "deny:Bash(touch*)"], command)[0] is Action.DENY
+
+
+def test_the_bash_rules_as_a_last_match_wins_table_with_asks_refused() -> None:
+    texts = [
+        "deny:Bash(git push*)",
+        "allow:Bash(git*)",
+        "ask:Bash(npm publish*)",
+        "allow:Bash",
+        "allow:Write(*)",
+        "allow:Bash(npm publish --dry-run)",
+        "bad",
+    ]
+    table = shell_permissions(texts)
+    assert list(table.items()) == [
+        ("git*", "allow"),
+        ("*", "allow"),
+        ("npm publish --dry-run", "allow"),
+        ("npm publish*", "deny"),
+        ("git push*", "deny"),
+    ]
+    assert shell_permissions(["allow:Write(*)"]) == {}

@@ -342,10 +342,10 @@ class AgentProfile(Model):
     )
     permission_rules: list[str] = Field(
         default_factory=list,
-        description="Claude Code: what it may do unasked, refused, or asked about "
-        "(allow:Bash(pytest*), deny:Bash(git push*), ask:Bash); with rules, a command no "
-        "rule allows goes to Seedbed (domain/permissions.py).",
-        json_schema_extra={**_kinds(AgentKind.CLAUDE_CODE), "split": "shell"},
+        description="Claude Code, OpenCode: what it may do unasked, refused, or asked about "
+        "(allow:Bash(pytest*), deny:Bash(git push*), ask:Bash); Claude Code asks Seedbed "
+        "what no rule answers, OpenCode gets the Bash rules as its own.",
+        json_schema_extra={**_kinds(AgentKind.CLAUDE_CODE, AgentKind.OPENCODE), "split": "shell"},
     )
     extra_args: list[str] = Field(
         default_factory=list,

@@ -206,3 +206,27 @@ def describe_call(tool: str, tool_input: dict[str, JsonValue], limit: int = 200)
     if len(text) > limit:
         text = text[: limit - 1] + "…"
     return f"{tool}({text})"
+
+
+def shell_permissions(texts: list[str]) -> dict[str, str]:
+    """The rules about Bash as a CLI's own glob → answer table for shell commands
+    (OpenCode's `permission.bash`, where the last pattern that matches answers): allows
+    first, then denies, so a deny overrules an allow; `ask` is a deny, as nobody answers
+    a headless run; a rule without a pattern is `*`; one that does not parse (they are
+    checked when saved) is left out."""
+    table: dict[str, str] = {}
+    rules = []
+    for text in texts:
+        try:
+            rule = parse_rule(text)
+        except ValueError:
+            continue
+        if rule.matches_tool("Bash"):
+            rules.append(rule)
+    for action in reversed(PRECEDENCE):
+        for rule in rules:
+            if rule.action is action:
+                answer = Action.ALLOW if action is Action.ALLOW else Action.DENY
+                table.pop(rule.pattern or "*", None)
+                table[rule.pattern or "*"] = answer.value
+    return table
