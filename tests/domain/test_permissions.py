@@ -170,3 +170,14 @@ def test_the_bash_rules_as_a_last_match_wins_table_with_asks_refused() -> None:
         ("git push*", "deny"),
     ]
     assert shell_permissions(["allow:Write(*)"]) == {}
+
+
+def test_a_human_s_exact_rule_answers_before_an_ask_but_never_before_a_deny() -> None:
+    kept = exact_rule("Bash", {"command": "npm publish --tag next"})
+    rules = ["ask:Bash(npm publish*)", kept]
+    assert bash(rules, "npm publish --tag next") == (Action.ALLOW, kept)
+    assert bash(rules, "npm publish") == (Action.ASK, "ask:Bash(npm publish*)")
+    assert bash([*rules, "deny:Bash(npm*)"], "npm publish --tag next")[0] is Action.DENY
+    path = {"file_path": "/etc/hosts"}
+    written = [exact_rule("Write", path), "ask:Write"]
+    assert verdict(written, "Write", **path) == (Action.ALLOW, written[0])

@@ -13,12 +13,15 @@ A rule reads like Claude Code's own permission rules, with the answer in front:
   (Claude Code's prefix form, `Bash(npm run test:*)`) is `*`. No pattern: any input.
 
 The most restrictive rule that matches answers, whatever the order: deny, then ask, then
-allow (Claude Code's own precedence). A rule added later ("Always for this profile")
-can then never undo a deny. A shell command is judged part by part: split at `;`, `&&`,
-`||`, `|`, `&` and line ends, it is allowed only when every part is, refused when one part
-is; one with `$(`, a backquote or `<(` is never allowed by a rule (what it runs is not in
-its text), so `allow:Bash(echo*)` does not pass `echo $(rm -rf ~)` or `echo; rm -rf ~`.
-A rule without wildcards (what "Allow for this task" adds) allows its command whole.
+allow (Claude Code's own precedence), but for a rule without wildcards, the very call a
+human allowed ("Allow for this task", "Always for this profile"): it answers before an
+ask, never before a deny, so a rule added later can never undo a deny.
+
+A shell command is judged part by part: split at `;`, `&&`, `||`, `|`, `&` and line
+ends, it is allowed only when every part is, refused when one part is; one with `$(`, a
+backquote or `<(` is never allowed by a pattern (what it runs is not in its text), so
+`allow:Bash(echo*)` passes neither `echo $(rm -rf ~)` nor `echo; rm -rf ~`. A rule
+without wildcards (what a human's answer adds) allows its command whole.
 
 Pure: no I/O.
 """
@@ -163,18 +166,19 @@ def command_parts(command: str) -> list[str]:
 def decide(rules: list[Rule], tool: str, tool_input: dict[str, JsonValue]) -> Verdict:
     """Which rule answers the call of `tool` with `tool_input` (see the module's doc)."""
     text = subject(tool_input)
-    if tool not in SHELL_TOOLS or "command" not in tool_input:
-        return _verdict(rules, tool, text)
+    shell = tool in SHELL_TOOLS and "command" in tool_input
+    parts = [_verdict(rules, tool, part) for part in command_parts(text)] if shell else []
     whole = _verdict(rules, tool, text)
-    verdicts = [whole, *(_verdict(rules, tool, part) for part in command_parts(text))]
-    for verdict in verdicts:
+    for verdict in (whole, *parts):
         if verdict.action is Action.DENY:
             return verdict
-    # The very command a human allowed ("Allow for this task"), compound or not.
+    # The very call a human allowed ("Allow for this task"): over an ask, compound or not.
     for rule in rules:
         if rule.action is Action.ALLOW and rule.exact and rule.matches(tool, text):
             return Verdict(action=Action.ALLOW, rule=rule)
-    parts = verdicts[1:] or [whole]
+    if not shell:
+        return whole
+    parts = parts or [whole]
     if any(verdict.action is not Action.ALLOW for verdict in parts):
         return next((v for v in parts if v.action is Action.ASK and v.rule), ASK_NOBODY)
     if any(mark in text for mark in _HIDDEN_COMMANDS):

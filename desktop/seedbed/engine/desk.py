@@ -156,6 +156,8 @@ class EngineDesk:
         answer = await self.ask_permission(tool_name, tool_input)
         allowed = answer.decision is not Decision.DENY
         because = f": {answer.reason}" if answer.reason else ""
+        if verdict.rule is not None:  # an `ask` rule sent it to the human
+            because += f" (asked by rule {verdict.rule.text})"
         said = "allowed" if allowed else "denied"
         self._note(f"permission: {said} {call} ({answer.decision.value}){because}")
         if answer.decision is Decision.ALLOW_TASK:
