@@ -18,6 +18,7 @@ from seedbed.domain.models import RunKind
 from seedbed.domain.permissions import Decision
 from seedbed.engine.desk import EngineDesk, PermissionAnswer
 from seedbed.sandbox.bwrap import sandbox_support
+from seedbed.talkback.tools import offered_tools
 from tests.agents.cli.test_claude_code import KEY, claude_profile, prepare, profile, run_task
 from tests.conftest import SeedbedCli
 from tests.keyring_backends import FileStore
@@ -176,3 +177,23 @@ def test_a_human_s_allow_for_the_task_and_for_the_profile_become_rules(
     assert "permission: allowed Bash(mkdir once) (allow_once)" in said
     rules = seedbed.ok("profile", "show", "cc").out
     assert "permission rules: allow:Bash(echo*) deny:Bash(rm*) allow:Bash(mkdir kept)" in rules
+
+
+def test_without_rules_the_model_is_not_offered_request_permission(
+    seedbed: SeedbedCli, project: str, model_server: ModelServer, file_keyring: FileStore
+) -> None:
+    seedbed.ok("key", "set", "anthropic", input=KEY)
+    claude_profile(seedbed, "--base-url", model_server.url, "--key-name", "anthropic")
+    model_server.script(anthropic_answer("Nothing to do.", usage=(1000, 10)))
+
+    shown = run_task(seedbed)
+
+    assert (shown["state"], shown["phase"]) == ("awaiting_review", "ready"), shown["error"]
+    # Claude Code names MCP tools in a list of deferred tools, loaded on demand.
+    offered = json.dumps(model_server.posts[0].body)
+    assert "mcp__seedbed__report_progress" in offered
+    assert "mcp__seedbed__request_permission" not in offered
+    assert [t.name for t in offered_tools(False)] == [
+        "report_progress", "list_tasks", "task_status", "create_task",
+    ]  # fmt: skip
+    assert offered_tools(True)[-1].name == "request_permission"

@@ -170,3 +170,13 @@ TOOLS: tuple[TalkTool, ...] = (
         call=_request_permission,
     ),
 )
+
+
+PROMPT_TOOL = "request_permission"  # answers an agent CLI's prompts, never its model
+
+
+def offered_tools(answers_prompts: bool) -> tuple[TalkTool, ...]:
+    """The tools a run's server lists: request_permission only for an agent that sends its
+    permission prompts there (Claude Code keeps that tool from its model; another
+    agent's model would see a tool it must not call)."""
+    return tuple(tool for tool in TOOLS if answers_prompts or tool.name != PROMPT_TOOL)

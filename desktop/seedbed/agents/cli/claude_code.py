@@ -188,8 +188,8 @@ class ClaudeCodeAdapter(CliAdapter):
             # also run commands, its tests say); edits are refused, not asked about.
             tools = "Read Grep Glob LS" + (" Bash" if request.kind is RunKind.REVIEW else "")
             argv += ["--permission-mode", "default", "--allowedTools", " ".join([tools, *servers])]
-        elif profile.permission_rules and any(
-            s.name == SEEDBED_SERVER for s in request.mcp_servers
+        elif asks_seedbed(profile, request.kind) and any(
+            server.name == SEEDBED_SERVER for server in request.mcp_servers
         ):
             # Seedbed's rules answer: Bash is no longer allowed outright, and what the
             # mode does not approve goes to Seedbed's prompt tool.
@@ -232,6 +232,14 @@ class ClaudeCodeAdapter(CliAdapter):
 
     def parser(self) -> ClaudeCodeParser:
         return ClaudeCodeParser()
+
+
+def asks_seedbed(profile: AgentProfile, kind: RunKind) -> bool:
+    """Whether a run of `profile` sends its permission prompts to Seedbed's
+    request_permission: Claude Code with permission rules, on a run that may act (a
+    planner or reviewer only reads)."""
+    acting = kind not in (RunKind.PLAN, RunKind.REVIEW)
+    return profile.kind is AgentKind.CLAUDE_CODE and bool(profile.permission_rules) and acting
 
 
 def mcp_config(servers: list[McpLaunch]) -> dict[str, object]:
