@@ -10,6 +10,7 @@ from typing import Protocol
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
 MAX_PROGRESS = 300  # characters of a progress line (one line on a card)
+PROMPT_TOOL = "request_permission"  # answers an agent CLI's prompts, never its model
 
 
 class ToolRefused(Exception):
@@ -162,7 +163,7 @@ TOOLS: tuple[TalkTool, ...] = (
         call=_create_task,
     ),
     TalkTool(
-        name="request_permission",
+        name=PROMPT_TOOL,
         description="Claude Code's permission prompt (--permission-prompt-tool): may this "
         'tool be called with this input? Answers {"behavior": "allow", "updatedInput": …} '
         'or {"behavior": "deny", "message": …}. Not for the model to call.',
@@ -170,9 +171,6 @@ TOOLS: tuple[TalkTool, ...] = (
         call=_request_permission,
     ),
 )
-
-
-PROMPT_TOOL = "request_permission"  # answers an agent CLI's prompts, never its model
 
 
 def offered_tools(answers_prompts: bool) -> tuple[TalkTool, ...]:
