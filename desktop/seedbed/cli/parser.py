@@ -73,6 +73,7 @@ PROFILE_SETTINGS = [
 ]
 PROFILE_FLAGS = {
     "extra_args": "extra_arg",
+    "permission_rules": "permission_rule",
     **SANDBOX_FLAGS,
 }
 PROFILE_METAVARS = {
@@ -81,6 +82,7 @@ PROFILE_METAVARS = {
     "binary": "PATH",
     "extra_args": "ARG",
     "permission_mode": "MODE",
+    "permission_rules": "RULE",
     "allowed_hosts": "HOST",
     "sandbox_paths": "PATH",
     "sandbox_env": "NAME",

@@ -14,6 +14,7 @@ from seedbed.core.sandboxing import sandbox_by_default, sandboxable
 from seedbed.domain import bounds
 from seedbed.domain.errors import SeedbedError, UserError
 from seedbed.domain.models import AgentKind, AgentProfile, Model, Project
+from seedbed.domain.permissions import parse_rule
 from seedbed.domain.slug import slugify
 from seedbed.sandbox.allowlist import parse_entry
 from seedbed.sandbox.policy import guarded_places, path_problem
@@ -247,6 +248,11 @@ def check_profile(name: str, kind: AgentKind, **options: Any) -> AgentProfile:
         AgentProfile, {"name": name, "kind": kind, **options}, "profile"
     )
     check_sandbox(profile)
+    for rule in profile.permission_rules:
+        try:
+            parse_rule(rule)
+        except ValueError as exc:
+            raise InvalidField(f"--permission-rule {exc}", "permission_rules") from None
     if options.get("key_name"):
         try:
             secrets.validate_name(options["key_name"])

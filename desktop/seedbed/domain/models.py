@@ -340,6 +340,13 @@ class AgentProfile(Model):
         description="CLI agents but Aider: what the agent may do unasked.",
         json_schema_extra=_kinds(*(kind for kind in CLI_KINDS if kind is not AgentKind.AIDER)),
     )
+    permission_rules: list[str] = Field(
+        default_factory=list,
+        description="Claude Code, OpenCode: what it may do unasked, refused, or asked about "
+        "(allow:Bash(pytest*), deny:Bash(git push*), ask:Bash); Claude Code asks Seedbed "
+        "what no rule answers, OpenCode gets the Bash rules as its own.",
+        json_schema_extra={**_kinds(AgentKind.CLAUDE_CODE, AgentKind.OPENCODE), "split": "shell"},
+    )
     extra_args: list[str] = Field(
         default_factory=list,
         description="CLI agents: more arguments, passed as they are.",

@@ -1,18 +1,31 @@
 """What Seedbed's MCP tools do for one run (talkback.tools.RunDesk), on the engine's
-loop: its progress line on the card, the board read, a task added."""
+loop: its progress line on the card, the board read, a task added, a permission decided."""
 
 from __future__ import annotations
 
 import time
+
+from pydantic import BaseModel, ConfigDict, JsonValue
 
 from seedbed.core.context import Context
 from seedbed.core.tasks import TaskDraft, create_task
 from seedbed.domain.errors import SeedbedError
 from seedbed.domain.events import StatusEvent
 from seedbed.domain.lifecycle import LABELS
-from seedbed.domain.models import Task, TaskState
+from seedbed.domain.models import AgentProfile, Task, TaskState
+from seedbed.domain.permissions import (
+    Action,
+    Decision,
+    Rule,
+    decide,
+    describe_call,
+    exact_rule,
+    parse_rule,
+    worktree_rules,
+)
+from seedbed.engine.agent_request import agent_profile_id
 from seedbed.engine.run_state import RunState
-from seedbed.talkback.tools import MAX_PROGRESS, ToolRefused
+from seedbed.talkback.tools import MAX_PROGRESS, ToolRefused, prompt_answer
 
 MAX_LISTED = 200  # tasks `list_tasks` names, the newest first beyond that
 # What one run may do through its tools, at most: an agent in a loop (confused, or told
@@ -24,6 +37,18 @@ PROGRESS_EVERY_S = 1.0  # progress lines stored (more often: the latest wins, un
 def _where(task: Task) -> str:
     where = LABELS[task.state]
     return f"{where} ({task.phase.value})" if task.phase.value else where
+
+
+class PermissionAnswer(BaseModel):
+    """A human's answer to a permission request no rule answered."""
+
+    model_config = ConfigDict(frozen=True)
+
+    decision: Decision
+    reason: str = ""  # why, in the log and (when denied) to the agent
+
+
+NOBODY_TO_ASK = PermissionAnswer(decision=Decision.DENY, reason="nobody to ask yet")
 
 
 class EngineDesk:
@@ -115,3 +140,71 @@ class EngineDesk:
         if project.agents_start_tasks:
             return f"added task #{added.id}; it starts as soon as it can"
         return f"added task #{added.id} in Planned; it waits there for the user to start it"
+
+    # -- permissions --------------------------------------------------------------------
+
+    def _profile(self) -> AgentProfile | None:
+        state = self.state
+        kind = state.run.kind if state.run is not None else None
+        profile_id = agent_profile_id(state.task, kind) if kind is not None else None
+        return state.store.get_profile(profile_id) if profile_id else None
+
+    def _rules(self, profile: AgentProfile | None) -> list[Rule]:
+        """The task's rules ("Allow for this task"), its profile's (checked when saved; one
+        that no longer reads as a rule is logged and skipped), then edits inside the
+        worktree allowed (what acceptEdits would approve)."""
+        texts = [*self.state.permission_rules, *(profile.permission_rules if profile else [])]
+        rules = []
+        for text in texts:
+            try:
+                rules.append(parse_rule(text))
+            except ValueError as error:
+                self._note(f"permission rule skipped: {error}")
+        worktree = self.state.task.worktree
+        return rules + (worktree_rules(str(worktree)) if worktree is not None else [])
+
+    def _note(self, message: str) -> None:
+        self.state.log(StatusEvent(phase=self.state.task.phase.value, message=message))
+
+    async def request_permission(self, tool_name: str, tool_input: dict[str, JsonValue]) -> str:
+        """May the agent call `tool_name` with `tool_input`? The rules answer when one
+        matches; else the human is asked (`ask_permission`). Every decision is logged."""
+        profile = self._profile()
+        verdict = decide(self._rules(profile), tool_name, tool_input)
+        call = describe_call(tool_name, tool_input)
+        if verdict.rule is not None and verdict.action is not Action.ASK:
+            allowed = verdict.action is Action.ALLOW
+            said = "allowed" if allowed else "denied"
+            self._note(f"permission: {said} {call} by rule {verdict.rule.text}")
+            refusal = f"Seedbed's rule {verdict.rule.text} refuses {call}"
+            return prompt_answer(allowed, tool_input, refusal)
+        answer = await self.ask_permission(tool_name, tool_input)
+        allowed = answer.decision is not Decision.DENY
+        because = f": {answer.reason}" if answer.reason else ""
+        if verdict.rule is not None:  # an `ask` rule sent it to the human
+            because += f" (asked by rule {verdict.rule.text})"
+        said = "allowed" if allowed else "denied"
+        self._note(f"permission: {said} {call} ({answer.decision.value}){because}")
+        if answer.decision is Decision.ALLOW_TASK:
+            self.state.permission_rules.append(exact_rule(tool_name, tool_input))
+        elif answer.decision is Decision.ALLOW_PROFILE and profile is not None:
+            self._keep_on_profile(profile, exact_rule(tool_name, tool_input))
+        refusal = f"the user refused {call}{because}"
+        return prompt_answer(allowed, tool_input, refusal)
+
+    async def ask_permission(
+        self, tool_name: str, tool_input: dict[str, JsonValue]
+    ) -> PermissionAnswer:
+        """THE HOOK where a human is asked about a call no rule answered (Allow once /
+        Allow for this task / Always for this profile / Deny). Nobody is asked yet: it
+        refuses, and the log says so."""
+        return NOBODY_TO_ASK
+
+    def _keep_on_profile(self, profile: AgentProfile, rule: str) -> None:
+        state = self.state
+        fresh = state.store.get_profile(profile.id)
+        if fresh is None or rule in fresh.permission_rules:
+            return
+        rules = [*fresh.permission_rules, rule]
+        state.store.update_profile(fresh.model_copy(update={"permission_rules": rules}))
+        self._note(f"permission rule {rule} saved on profile {fresh.name!r}")

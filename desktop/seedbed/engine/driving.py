@@ -122,7 +122,9 @@ class RunDriver:
         network = contextlib.AsyncExitStack()
         try:
             boxed = sandboxed(profile)
-            launch, talkback_dir = await network.enter_async_context(talkback(state, boxed))
+            launch, talkback_dir = await network.enter_async_context(
+                talkback(state, profile, boxed)
+            )
             request.mcp_servers = [launch, *request.mcp_servers]
             if boxed:
                 projects = known_projects(state.store)

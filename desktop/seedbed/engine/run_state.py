@@ -43,6 +43,8 @@ class RunState:
         self.nothing_changed = False  # this run left no diff: no checks, no review
         self.git_cut = False  # a git of the run was cut: its end runs none (it may hang)
         self.refs_before: dict[str, str] | None = None  # the refs as its agent started
+        # "Allow for this task" answers, as rules: kept for every run of this go.
+        self.permission_rules: list[str] = []
         # Set by the task's stop (the engine's too): its auto-merge ends, interrupted.
         self.stopping = Stopping()
 

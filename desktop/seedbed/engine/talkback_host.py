@@ -17,12 +17,15 @@ from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING
 
+from seedbed.agents.cli.claude_code import asks_seedbed
 from seedbed.domain.mcp_servers import SEEDBED_SERVER, McpLaunch
+from seedbed.domain.models import AgentProfile
 from seedbed.engine.desk import EngineDesk
 from seedbed.engine.run_state import RunState
 from seedbed.sandbox.plan import TALKBACK_DIR_INSIDE
 from seedbed.sandbox.proxy_dirs import TALKBACK_PREFIX, new_proxy_dir, serving
 from seedbed.talkback.shim import FROZEN_FLAG
+from seedbed.talkback.tools import offered_tools
 
 if TYPE_CHECKING:
     from seedbed.talkback.server import TalkbackServer
@@ -62,19 +65,23 @@ def _load() -> ModuleType:
     return importlib.import_module(SERVER_MODULE)
 
 
-async def _server(state: RunState) -> TalkbackServer:
+async def _server(state: RunState, profile: AgentProfile) -> TalkbackServer:
     # On a worker thread: the import lock makes it wait for a preload under way.
     module = await asyncio.to_thread(_load)
-    server: TalkbackServer = module.TalkbackServer(EngineDesk(state))
+    assert state.run is not None
+    tools = offered_tools(asks_seedbed(profile, state.run.kind))
+    server: TalkbackServer = module.TalkbackServer(EngineDesk(state), tools)
     return server
 
 
 @contextlib.asynccontextmanager
-async def talkback(state: RunState, sandboxed: bool) -> AsyncIterator[tuple[McpLaunch, Path]]:
-    """Serve Seedbed's MCP server for the run of `state` while the block runs: yields how
-    its agent starts it, and the socket's directory (bound into its sandbox when
-    `sandboxed`, where it is seen at TALKBACK_DIR_INSIDE)."""
-    server = await _server(state)
+async def talkback(
+    state: RunState, profile: AgentProfile, sandboxed: bool
+) -> AsyncIterator[tuple[McpLaunch, Path]]:
+    """Serve Seedbed's MCP server for the run of `state` by `profile`'s agent while the
+    block runs: yields how its agent starts it, and the socket's directory (bound into its
+    sandbox when `sandboxed`, where it is seen at TALKBACK_DIR_INSIDE)."""
+    server = await _server(state, profile)
     directory = new_proxy_dir(TALKBACK_PREFIX)
     with serving(directory):
         await server.start(directory / SOCKET)

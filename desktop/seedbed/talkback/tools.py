@@ -7,9 +7,10 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Protocol
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
 MAX_PROGRESS = 300  # characters of a progress line (one line on a card)
+PROMPT_TOOL = "request_permission"  # answers an agent CLI's prompts, never its model
 
 
 class ToolRefused(Exception):
@@ -27,6 +28,8 @@ class RunDesk(Protocol):
     async def task_status(self, task_id: int) -> str: ...
 
     async def create_task(self, title: str, prompt: str, after: list[int]) -> str: ...
+
+    async def request_permission(self, tool_name: str, tool_input: dict[str, JsonValue]) -> str: ...
 
 
 class _Arguments(BaseModel):
@@ -60,6 +63,41 @@ class CreateTask(_Arguments):
     )
 
 
+class RequestPermission(_Arguments):
+    """What Claude Code's `--permission-prompt-tool` sends (checked with 2.1.332):
+    `{"tool_name": "Bash", "input": {"command": …}, "tool_use_id": "toolu_…"}`; what it
+    may add later is ignored, not refused."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    tool_name: str = Field(min_length=1, max_length=500, description="The tool to be called.")
+    input: dict[str, JsonValue] = Field(
+        default_factory=dict, description="The arguments it is to be called with."
+    )
+    tool_use_id: str = Field("", max_length=500, description="The call's id.")
+
+
+class PromptAllow(BaseModel):
+    """The prompt tool's "yes": the call goes ahead with `updatedInput` (its own input)."""
+
+    behavior: str = "allow"
+    updatedInput: dict[str, JsonValue]  # Claude Code's name for it
+
+
+class PromptDeny(BaseModel):
+    """The prompt tool's "no": `message` becomes the call's (error) result the model reads."""
+
+    behavior: str = "deny"
+    message: str
+
+
+def prompt_answer(allowed: bool, tool_input: dict[str, JsonValue], message: str) -> str:
+    """The prompt tool's answer, as the one text block Claude Code expects."""
+    if allowed:
+        return PromptAllow(updatedInput=tool_input).model_dump_json()
+    return PromptDeny(message=message).model_dump_json()
+
+
 class TalkTool(BaseModel):
     """One tool of Seedbed's server."""
 
@@ -88,6 +126,11 @@ async def _task_status(desk: RunDesk, given: BaseModel) -> str:
 async def _create_task(desk: RunDesk, given: BaseModel) -> str:
     assert isinstance(given, CreateTask)
     return await desk.create_task(given.title, given.prompt, list(given.after))
+
+
+async def _request_permission(desk: RunDesk, given: BaseModel) -> str:
+    assert isinstance(given, RequestPermission)
+    return await desk.request_permission(given.tool_name, dict(given.input))
 
 
 TOOLS: tuple[TalkTool, ...] = (
@@ -119,4 +162,19 @@ TOOLS: tuple[TalkTool, ...] = (
         arguments=CreateTask,
         call=_create_task,
     ),
+    TalkTool(
+        name=PROMPT_TOOL,
+        description="Claude Code's permission prompt (--permission-prompt-tool): may this "
+        'tool be called with this input? Answers {"behavior": "allow", "updatedInput": …} '
+        'or {"behavior": "deny", "message": …}. Not for the model to call.',
+        arguments=RequestPermission,
+        call=_request_permission,
+    ),
 )
+
+
+def offered_tools(answers_prompts: bool) -> tuple[TalkTool, ...]:
+    """The tools a run's server lists: request_permission only for an agent that sends its
+    permission prompts there (Claude Code keeps that tool from its model; another
+    agent's model would see a tool it must not call)."""
+    return tuple(tool for tool in TOOLS if answers_prompts or tool.name != PROMPT_TOOL)

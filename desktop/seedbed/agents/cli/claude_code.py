@@ -29,6 +29,15 @@ running it against tests/model_server.py:
     builds need them. Web tools stay behind a prompt, i.e. denied in print mode.
   A profile's own `--permission-mode` replaces both flags (its `--extra-arg`s can add
   `--allowedTools`).
+- A profile with permission rules (domain/permissions.py) gets
+  `--permission-mode default` (or its own) `--permission-prompt-tool
+  mcp__seedbed__request_permission` and no blanket Bash: each call the mode does not
+  approve (every edit and command but read-only ones such as `ls`, `git status`) is sent
+  to Seedbed's tool as `{"tool_name", "input", "tool_use_id"}` (a file's path made
+  absolute), answered with one text block `{"behavior": "allow", "updatedInput": {…}}`
+  or `{"behavior": "deny", "message": …}` (the message is the call's error result the
+  model reads). Not acceptEdits: it approves `rm` and `echo > file` in the worktree
+  unasked. Seedbed's rules allow edits inside the worktree, as acceptEdits would.
 - Follow-ups resume the CLI's own session with `--resume SESSION_ID` (the id of the
   `system`/`init` line, saved by CliRun). The resumed run keeps that session id and
   sends the earlier turns again: the request carries the `x-claude-code-session-id`
@@ -81,11 +90,17 @@ from seedbed.domain.events import (
     ToolResultEvent,
     UsageEvent,
 )
-from seedbed.domain.mcp_servers import McpLaunch
+from seedbed.domain.mcp_servers import SEEDBED_SERVER, McpLaunch
 from seedbed.domain.models import AgentKind, AgentProfile, RunKind
 
 DEFAULT_PERMISSION_MODE = "acceptEdits"
 DEFAULT_ALLOWED_TOOLS = "Bash"
+# Seedbed's tool that answers the CLI's permission prompts (a profile with rules).
+PROMPT_TOOL = f"mcp__{SEEDBED_SERVER}__request_permission"
+# acceptEdits would approve `rm` and `echo > file` in the worktree unasked (2.1.332 does):
+# with rules, "default" asks of every edit and command but read-only ones, and Seedbed's
+# rules answer (edits inside the worktree allowed, as acceptEdits would).
+RULED_PERMISSION_MODE = "default"
 # Linux refuses one argv string over 128 KiB (MAX_ARG_STRLEN); longer prompts go on stdin.
 ARGV_PROMPT_LIMIT = 100 * 1024
 OFFLINE_ENV = {
@@ -170,6 +185,14 @@ class ClaudeCodeAdapter(CliAdapter):
             # also run commands, its tests say); edits are refused, not asked about.
             tools = "Read Grep Glob LS" + (" Bash" if request.kind is RunKind.REVIEW else "")
             argv += ["--permission-mode", "default", "--allowedTools", tools]
+        elif asks_seedbed(profile, request.kind) and any(
+            server.name == SEEDBED_SERVER for server in request.mcp_servers
+        ):
+            # Seedbed's rules answer: Bash is no longer allowed outright, and what the
+            # mode does not approve goes to Seedbed's prompt tool (the servers' tools are
+            # allowed with their config, below).
+            mode = profile.permission_mode or RULED_PERMISSION_MODE
+            argv += ["--permission-mode", mode, "--permission-prompt-tool", PROMPT_TOOL]
         elif profile.permission_mode:
             argv += ["--permission-mode", profile.permission_mode]
         else:
@@ -229,6 +252,14 @@ def claude_server(server: McpLaunch) -> dict[str, object]:
     if server.stdio:
         return {"type": "stdio", "command": server.command, "args": server.args, "env": server.env}
     return {"type": "http", "url": server.url, "headers": server.headers}
+
+
+def asks_seedbed(profile: AgentProfile, kind: RunKind) -> bool:
+    """Whether a run of `profile` sends its permission prompts to Seedbed's
+    request_permission: Claude Code with permission rules, on a run that may act (a
+    planner or reviewer only reads)."""
+    acting = kind not in (RunKind.PLAN, RunKind.REVIEW)
+    return profile.kind is AgentKind.CLAUDE_CODE and bool(profile.permission_rules) and acting
 
 
 def one_line(text: str, limit: int = REASON_LIMIT) -> str:

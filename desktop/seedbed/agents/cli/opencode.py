@@ -21,7 +21,9 @@ tests/model_server.py:
   task needs `--auto`: "auto-approve permissions that are not explicitly denied"; the
   user's own `deny` rules still hold (docs: permissions, auto mode). A profile with
   `--permission-mode config` runs without it: the user's permission config as it is,
-  its asks rejected.
+  its asks rejected. A profile's permission rules about Bash join the inline config's
+  `permission.bash` (domain/permissions.py `shell_permissions`: allows, then denies, as
+  OpenCode's last matching pattern answers; `ask` a deny), over the user's own.
 - `--title` names a new session after the task; without it OpenCode asks the model for a
   title first (one more model call, racing the first turn). Follow-ups continue the
   session with `--session SESSION_ID` (the `sessionID` of the last run's lines).
@@ -91,6 +93,7 @@ from seedbed.domain.events import (
 )
 from seedbed.domain.mcp_servers import McpLaunch
 from seedbed.domain.models import AgentKind, AgentProfile
+from seedbed.domain.permissions import shell_permissions
 
 PERMISSION_MODES = ("auto", "config")
 OPENAI_COMPATIBLE = "@ai-sdk/openai-compatible"
@@ -196,6 +199,9 @@ class OpenCodeAdapter(CliAdapter):
                 raise UserError("an OpenCode profile with --base-url needs --model provider/model")
             ours["provider"] = self.provider_config(profile, env)
             run_env["OPENCODE_DISABLE_MODELS_FETCH"] = "1"
+        commands = shell_permissions(profile.permission_rules)
+        if commands:
+            ours["permission"] = {"bash": commands}
         if ours:
             config = merged(inline_config(env.get(CONFIG_CONTENT, "")), ours)
             run_env[CONFIG_CONTENT] = json.dumps(config)

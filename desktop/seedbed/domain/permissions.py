@@ -1,0 +1,236 @@
+"""Permission rules: which of an agent's tool calls Seedbed allows, refuses or asks about.
+
+A rule reads like Claude Code's own permission rules, with the answer in front:
+
+    allow:Bash(pytest*)      deny:Bash(git push*)      ask:Bash      allow:mcp__github
+
+- The answer: `allow`, `deny` or `ask` (asking the human, the same as no rule at all).
+- The tool: its name as the agent calls it (`Bash`, `Write`, `WebFetch`,
+  `mcp__server__tool`); `mcp__server` is every tool of that server; `*` and `?` glob.
+- The pattern, in parentheses, optional: a glob (`*` any characters, `?` one, `[…]` a
+  class; case-sensitive) over the whole of the call's subject: a command's text, a
+  file's path, an address (`subject`); else the input as compact JSON. A trailing `:*`
+  (Claude Code's prefix form, `Bash(npm run test:*)`) is `*`. No pattern: any input.
+
+The most restrictive rule that matches answers, whatever the order: deny, then ask, then
+allow (Claude Code's own precedence), but for a rule without wildcards, the very call a
+human allowed ("Allow for this task", "Always for this profile"): it answers before an
+ask, never before a deny, so a rule added later can never undo a deny.
+
+A shell command is judged part by part: split at `;`, `&&`, `||`, `|`, `&` and line
+ends, it is allowed only when every part is, refused when one part is; one with `$(`, a
+backquote or `<(` is never allowed by a pattern (what it runs is not in its text), so
+`allow:Bash(echo*)` passes neither `echo $(rm -rf ~)` nor `echo; rm -rf ~`. A rule
+without wildcards (what a human's answer adds) allows its command whole.
+
+Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+import json
+import posixpath
+import re
+from enum import StrEnum
+from fnmatch import fnmatchcase
+
+from pydantic import BaseModel, ConfigDict, JsonValue
+
+SHELL_TOOLS = frozenset({"Bash"})
+# Where a tool's input keeps what the call works on, by the names Claude Code gives them.
+SUBJECT_KEYS = ("command", "file_path", "notebook_path", "path", "url", "pattern", "query")
+PATH_KEYS = frozenset({"file_path", "notebook_path", "path"})
+# The tools that change files: allowed inside the worktree by `worktree_rules`.
+EDIT_TOOLS = ("Edit", "Write", "MultiEdit", "NotebookEdit")
+RULE = re.compile(r"(?P<action>[a-z]+):(?P<tool>[^()\s]+)(?:\((?P<pattern>.*)\))?", re.DOTALL)
+# `&` ends a command unless it is a redirection's (`2>&1`, `&>file`).
+_SEPARATORS = re.compile(r"&&|\|\||[;|\n]|(?<![<>])&(?!>)")
+_HIDDEN_COMMANDS = ("$(", "`", "<(", ">(")
+_GLOB_CHARS = re.compile(r"([*?\[])")
+_LITERALS = re.compile(r"\[[*?\[]\]")  # `[*]`: a glob character taken literally
+_WILDCARDS = re.compile(r"[*?\[]")
+
+
+class Action(StrEnum):
+    ALLOW = "allow"
+    ASK = "ask"
+    DENY = "deny"
+
+
+# The order in which rules that match overrule each other: the most restrictive first.
+PRECEDENCE = (Action.DENY, Action.ASK, Action.ALLOW)
+
+
+class Decision(StrEnum):
+    """The human's answer to a permission request (the card's four buttons)."""
+
+    ALLOW_ONCE = "allow_once"
+    ALLOW_TASK = "allow_task"  # becomes a rule the task's later requests meet
+    ALLOW_PROFILE = "allow_profile"  # becomes a rule saved on the profile
+    DENY = "deny"
+
+
+class Rule(BaseModel):
+    """One parsed rule; `text` as the user wrote it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    action: Action
+    tool: str
+    pattern: str | None = None
+    text: str
+
+    def matches_tool(self, tool: str) -> bool:
+        if self.tool == tool or fnmatchcase(tool, self.tool):
+            return True
+        # `mcp__server`: every tool of that server (Claude Code's own shorthand).
+        return self.tool.startswith("mcp__") and tool.startswith(self.tool + "__")
+
+    @property
+    def exact(self) -> bool:
+        """Whether its pattern matches one text only (`exact_rule`'s, a human's answer)."""
+        return self.pattern is not None and not _WILDCARDS.search(_LITERALS.sub("", self.pattern))
+
+    def matches(self, tool: str, subject: str) -> bool:
+        if not self.matches_tool(tool):
+            return False
+        return self.pattern is None or fnmatchcase(subject, self.pattern)
+
+
+class Verdict(BaseModel):
+    """What the rules say about one call: `rule` answered it (None: no rule did, so a
+    human is to be asked, as for an `ask` rule)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    action: Action
+    rule: Rule | None = None
+
+
+ASK_NOBODY = Verdict(action=Action.ASK)  # no rule answers: ask a human
+
+
+def parse_rule(text: str) -> Rule:
+    """The rule `text` reads as; ValueError saying what is wrong if it is none."""
+    found = RULE.fullmatch(text.strip())
+    if found is None:
+        raise ValueError(
+            f"{text!r} is not a rule: write ACTION:TOOL or ACTION:TOOL(PATTERN), e.g. "
+            "allow:Bash(pytest*)"
+        )
+    try:
+        action = Action(found["action"])
+    except ValueError:
+        raise ValueError(f"{text!r}: the answer must be allow, deny or ask") from None
+    pattern = found["pattern"]
+    if pattern is not None:
+        if not pattern.strip():
+            raise ValueError(f"{text!r}: the pattern in parentheses is empty")
+        if pattern.endswith(":*"):
+            pattern = pattern[:-2] + "*"
+    return Rule(action=action, tool=found["tool"], pattern=pattern, text=text.strip())
+
+
+def parse_rules(texts: list[str]) -> list[Rule]:
+    return [parse_rule(text) for text in texts]
+
+
+def subject(tool_input: dict[str, JsonValue]) -> str:
+    """What a call works on, as a rule's pattern sees it: its command, path or address,
+    else its whole input as compact JSON."""
+    for key in SUBJECT_KEYS:
+        value = tool_input.get(key)
+        if isinstance(value, str):
+            # `/work/tree/../secret` is not inside /work/tree.
+            absolute = key in PATH_KEYS and value.startswith("/")
+            return posixpath.normpath(value) if absolute else value
+    return json.dumps(tool_input, separators=(",", ":"), sort_keys=True)
+
+
+def _verdict(rules: list[Rule], tool: str, text: str) -> Verdict:
+    matching = [rule for rule in rules if rule.matches(tool, text)]
+    for action in PRECEDENCE:
+        for rule in matching:
+            if rule.action is action:
+                return Verdict(action=action, rule=rule)
+    return ASK_NOBODY
+
+
+def command_parts(command: str) -> list[str]:
+    """A shell command's simple commands, split at its separators (quotes are not
+    parsed: a separator inside quotes splits too, which can only make an allow rule match
+    less, and a deny more)."""
+    return [part.strip() for part in _SEPARATORS.split(command) if part.strip()]
+
+
+def decide(rules: list[Rule], tool: str, tool_input: dict[str, JsonValue]) -> Verdict:
+    """Which rule answers the call of `tool` with `tool_input` (see the module's doc)."""
+    text = subject(tool_input)
+    shell = tool in SHELL_TOOLS and "command" in tool_input
+    parts = [_verdict(rules, tool, part) for part in command_parts(text)] if shell else []
+    whole = _verdict(rules, tool, text)
+    for verdict in (whole, *parts):
+        if verdict.action is Action.DENY:
+            return verdict
+    # The very call a human allowed ("Allow for this task"): over an ask, compound or not.
+    for rule in rules:
+        if rule.action is Action.ALLOW and rule.exact and rule.matches(tool, text):
+            return Verdict(action=Action.ALLOW, rule=rule)
+    if not shell:
+        return whole
+    parts = parts or [whole]
+    if any(verdict.action is not Action.ALLOW for verdict in parts):
+        return next((v for v in parts if v.action is Action.ASK and v.rule), ASK_NOBODY)
+    if any(mark in text for mark in _HIDDEN_COMMANDS):
+        return ASK_NOBODY
+    return parts[0]
+
+
+def literal(text: str) -> str:
+    """`text` as a pattern that matches only itself."""
+    return _GLOB_CHARS.sub(r"[\1]", text)
+
+
+def worktree_rules(worktree: str) -> list[Rule]:
+    """What Claude Code's acceptEdits approves, as rules: edits of files inside the
+    worktree (a profile's rules come first: their deny or ask overrules these)."""
+    inside = literal(posixpath.normpath(worktree)) + "/*"
+    return [parse_rule(f"{Action.ALLOW.value}:{tool}({inside})") for tool in EDIT_TOOLS]
+
+
+def exact_rule(tool: str, tool_input: dict[str, JsonValue]) -> str:
+    """The rule that allows exactly this call again ("Allow for this task", "Always for
+    this profile"): its subject with the glob's characters taken literally."""
+    return f"{Action.ALLOW.value}:{tool}({literal(subject(tool_input))})"
+
+
+def describe_call(tool: str, tool_input: dict[str, JsonValue], limit: int = 200) -> str:
+    """`Bash(pytest -q)`: a call in one line, for the log."""
+    text = " ".join(subject(tool_input).split())
+    if len(text) > limit:
+        text = text[: limit - 1] + "…"
+    return f"{tool}({text})"
+
+
+def shell_permissions(texts: list[str]) -> dict[str, str]:
+    """The rules about Bash as a CLI's own glob → answer table for shell commands
+    (OpenCode's `permission.bash`, where the last pattern that matches answers): allows
+    first, then denies, so a deny overrules an allow; `ask` is a deny, as nobody answers
+    a headless run; a rule without a pattern is `*`; one that does not parse (they are
+    checked when saved) is left out."""
+    table: dict[str, str] = {}
+    rules = []
+    for text in texts:
+        try:
+            rule = parse_rule(text)
+        except ValueError:
+            continue
+        if rule.matches_tool("Bash"):
+            rules.append(rule)
+    for action in reversed(PRECEDENCE):
+        for rule in rules:
+            if rule.action is action:
+                answer = Action.ALLOW if action is Action.ALLOW else Action.DENY
+                table.pop(rule.pattern or "*", None)
+                table[rule.pattern or "*"] = answer.value
+    return table
