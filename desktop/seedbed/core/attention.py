@@ -30,6 +30,8 @@ def notification_for(before: Task | None, after: Task) -> tuple[str, str] | None
     elif before is not None and before.state is not TaskState.RUNNING:
         return None
     title = " ".join(after.title.split())
+    if after.phase is Phase.NEEDS_INPUT:
+        return f"#{after.id} asks you a question", title
     if after.phase in FAILED:
         what = after.phase.value.replace("_", " ")
         return f"#{after.id} needs you: {what}", title + (f"\n{after.error}" if after.error else "")

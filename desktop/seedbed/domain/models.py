@@ -35,6 +35,7 @@ class Phase(StrEnum):
     AGENT_FAILED = "agent_failed"
     CONFLICT = "conflict"
     INTERRUPTED = "interrupted"
+    NEEDS_INPUT = "needs_input"  # its agent, still running, waits for the user's answer
     MERGING = "merging"  # approved: queued for its merge, or its merge result is checked
     MERGE_CHECKS_FAILED = "merge_checks_failed"
     # merged, discarded
@@ -676,6 +677,13 @@ class Settings(Model):
         le=1440,
         description="Minutes a background engine with no window and nothing to run waits "
         "before it exits (0: never).",
+    )
+    question_wait_s: int = Field(
+        3600,
+        ge=1,
+        le=7 * 24 * 3600,
+        description="Seconds an agent's question waits for your answer before the agent "
+        "is told to decide itself.",
     )
     on_quit: OnQuit = Field(
         OnQuit.ASK,

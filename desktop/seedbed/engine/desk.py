@@ -1,5 +1,5 @@
 """What Seedbed's MCP tools do for one run (talkback.tools.RunDesk), on the engine's
-loop: its progress line on the card, the board read, a task added."""
+loop: its progress line on the card, the board read, a task added, a question asked."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from seedbed.domain.errors import SeedbedError
 from seedbed.domain.events import StatusEvent
 from seedbed.domain.lifecycle import LABELS
 from seedbed.domain.models import Task, TaskState
+from seedbed.engine.asking import STOPPED, Asking, ask
 from seedbed.engine.run_state import RunState
 from seedbed.talkback.tools import MAX_PROGRESS, ToolRefused
 
@@ -90,3 +91,12 @@ class EngineDesk:
         if project.agents_start_tasks:
             return f"added task #{added.id}; it starts as soon as it can"
         return f"added task #{added.id} in Planned; it waits there for the user to start it"
+
+    async def ask_user(self, question: str, options: list[str]) -> str:
+        state = self.state
+        if state.run is None:
+            raise ToolRefused("no run is going on")
+        reply = await ask(state, Asking(text=question.strip(), options=options))
+        if not reply.answered and reply.text == STOPPED:
+            raise ToolRefused(STOPPED)
+        return reply.text

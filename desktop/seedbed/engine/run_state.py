@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Unpack
 
+from seedbed.agents.base import AgentRun
 from seedbed.core.context import Stopping
 from seedbed.domain.events import ErrorEvent, StatusEvent
 from seedbed.domain.models import Control, Phase, Project, Run, Task, TaskChanges
@@ -43,6 +44,7 @@ class RunState:
         self.nothing_changed = False  # this run left no diff: no checks, no review
         self.git_cut = False  # a git of the run was cut: its end runs none (it may hang)
         self.refs_before: dict[str, str] | None = None  # the refs as its agent started
+        self.agent: AgentRun | None = None  # the agent while it runs
         # Set by the task's stop (the engine's too): its auto-merge ends, interrupted.
         self.stopping = Stopping()
 

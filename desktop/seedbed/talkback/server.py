@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 MAX_MESSAGE = 16 * 1024 * 1024  # bytes of one JSON-RPC message (one line)
 INSTRUCTIONS = (
     "Seedbed runs you on a task of a kanban board, often with nobody watching. These "
-    "tools reach Seedbed and its user: report progress, see the board, add tasks."
+    "tools reach Seedbed and its user: report progress, see the board, add tasks, ask."
 )
 
 

@@ -10,6 +10,8 @@ from typing import Protocol
 from pydantic import BaseModel, ConfigDict, Field
 
 MAX_PROGRESS = 300  # characters of a progress line (one line on a card)
+MAX_QUESTION = 2000  # characters of a question to the user
+MAX_OPTIONS = 8  # answers a question may offer as buttons
 
 
 class ToolRefused(Exception):
@@ -27,6 +29,8 @@ class RunDesk(Protocol):
     async def task_status(self, task_id: int) -> str: ...
 
     async def create_task(self, title: str, prompt: str, after: list[int]) -> str: ...
+
+    async def ask_user(self, question: str, options: list[str]) -> str: ...
 
 
 class _Arguments(BaseModel):
@@ -60,6 +64,20 @@ class CreateTask(_Arguments):
     )
 
 
+class AskUser(_Arguments):
+    question: str = Field(
+        min_length=1,
+        max_length=MAX_QUESTION,
+        description="The question, complete on its own: the user may read it hours later.",
+    )
+    options: list[str] = Field(
+        default_factory=list,
+        max_length=MAX_OPTIONS,
+        description="Answers to offer as buttons, if the choice is between a few "
+        "(the user may still write another).",
+    )
+
+
 class TalkTool(BaseModel):
     """One tool of Seedbed's server."""
 
@@ -90,6 +108,11 @@ async def _create_task(desk: RunDesk, given: BaseModel) -> str:
     return await desk.create_task(given.title, given.prompt, list(given.after))
 
 
+async def _ask_user(desk: RunDesk, given: BaseModel) -> str:
+    assert isinstance(given, AskUser)
+    return await desk.ask_user(given.question, list(given.options))
+
+
 TOOLS: tuple[TalkTool, ...] = (
     TalkTool(
         name="report_progress",
@@ -118,5 +141,14 @@ TOOLS: tuple[TalkTool, ...] = (
         "waits for.",
         arguments=CreateTask,
         call=_create_task,
+    ),
+    TalkTool(
+        name="ask_user",
+        description="Ask the user a question and wait for the answer (the result), when "
+        "you need a decision you should not guess. The user may be away: ask only what "
+        "matters, once, with everything needed to answer. Unanswered for long, the result "
+        "says so: then decide yourself and say what you decided.",
+        arguments=AskUser,
+        call=_ask_user,
     ),
 )
