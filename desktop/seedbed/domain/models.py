@@ -638,6 +638,7 @@ class Card(Model):
     run_status: RunStatus | None = Field(None, description="How the latest run ended (or not).")
     run_reason: str = Field("", description="Why the latest run ended as it did.")
     progress: str = Field("", description="The latest run's last progress line.")
+    question: str = Field("", description="The question its agent waits on the user for.")
     earlier_runs_s: float = Field(
         0.0, description="Seconds its runs before the latest one took, together."
     )

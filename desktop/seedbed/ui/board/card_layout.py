@@ -50,6 +50,7 @@ class Part(StrEnum):
     FILES = "files"
     OVER_BUDGET = "over_budget"
     USAGE = "usage"
+    QUESTION = "question"  # what its agent asks the user (in place of checks and usage)
     BAR = "bar"
 
 
@@ -186,10 +187,17 @@ def lay_out_card(
     if width:
         placed.append(Placed(Part.PROFILE, QRect(x, y, width, line), text))
 
-    # Line 4: the checks, fix rounds and verdict, then the usage at the right.
+    # Line 4: the checks, fix rounds and verdict, then the usage at the right; or the
+    # question its agent waits on the user for.
     y += line + GAP
-    text, width = fit(metrics, fmt.check_label(card), box.width())
-    room = box.width()
+    question = " ".join(card.question.split())
+    text, width = fit(metrics, f"asks: {question}" if question else "", box.width())
+    if width:
+        placed.append(Placed(Part.QUESTION, QRect(left, y, width, line), text))
+        text, width = "", 0
+    else:
+        text, width = fit(metrics, fmt.check_label(card), box.width())
+    room = box.width() if not question else 0
     if width:
         placed.append(Placed(Part.CHECKS, QRect(left, y, width, line), text))
         room -= width + 2 * GAP
