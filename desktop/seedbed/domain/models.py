@@ -682,7 +682,8 @@ class Settings(Model):
     question_wait_s: int = Field(
         3600,
         ge=1,
-        le=7 * 24 * 3600,
+        # At most a day: Claude Code ends an MCP tool call after 1e8 ms (27.8 h) itself.
+        le=24 * 3600,
         description="Seconds an agent's question waits for your answer before the agent "
         "is told to decide itself.",
     )
