@@ -72,7 +72,12 @@ def asking(seedbed: SeedbedCli, model_server: ModelServer, *profile: str) -> int
 
 
 def needs_input(seedbed: SeedbedCli, task_id: int) -> dict[str, Any]:
-    wait_for(lambda: seedbed.show(task_id)["phase"] == "needs_input", 90, "the agent's question")
+    def asks() -> bool:
+        shown = seedbed.show(task_id)
+        assert shown["state"] != "awaiting_review" or shown["phase"] == "needs_input", shown
+        return bool(shown["phase"] == "needs_input")
+
+    wait_for(asks, 90, "the agent's question")
     return seedbed.show(task_id)
 
 
@@ -121,8 +126,8 @@ def test_a_question_nobody_answers_ends_at_the_bound_and_the_idle_timeout_waits(
     file_keyring: FileStore,
     spawn: Callable[..., subprocess.Popen[str]],
 ) -> None:
-    save_settings(seedbed.data_dir, Settings(question_wait_s=8))
-    task_id = asking(seedbed, model_server, "--idle-timeout", "4")
+    save_settings(seedbed.data_dir, Settings(question_wait_s=14))
+    task_id = asking(seedbed, model_server, "--idle-timeout", "8")
     engine = spawn("run", "--until-idle")
 
     needs_input(seedbed, task_id)
@@ -130,7 +135,7 @@ def test_a_question_nobody_answers_ends_at_the_bound_and_the_idle_timeout_waits(
 
     shown = seedbed.show(task_id)
     assert (shown["state"], shown["phase"]) == ("awaiting_review", "ready"), shown["error"]
-    reason = "no answer within 8 s: decide yourself and say so"
+    reason = "no answer within 14 s: decide yourself and say so"
     assert tool_results(model_server.posts[-1].body)["toolu_1"] == reason
     assert f"no answer: {reason}" in said(seedbed, task_id)
 
@@ -153,4 +158,47 @@ def test_stopping_a_run_that_waits_on_a_question_stops_it_at_once(
     assert (shown["state"], shown["phase"]) == ("awaiting_review", "interrupted")
     assert seedbed.show(task_id)["question"] is None
     assert "no answer: the run was stopped while the question waited" in said(seedbed, task_id)
-    assert len(model_server.posts) == 1  # the model never heard of it again
+
+
+def test_two_questions_asked_together_are_answered_in_turn(
+    seedbed: SeedbedCli,
+    project: str,
+    model_server: ModelServer,
+    file_keyring: FileStore,
+    spawn: Callable[..., subprocess.Popen[str]],
+) -> None:
+    seedbed.ok("key", "set", "anthropic", input=KEY)
+    claude_profile(seedbed, "--base-url", model_server.url, "--key-name", "anthropic")
+    questions = {"toolu_1": "Which colour?", "toolu_2": "Which size?"}
+    model_server.script(
+        anthropic_answer(
+            tool_calls=[
+                (call, "mcp__seedbed__ask_user", {"question": text})
+                for call, text in questions.items()
+            ],
+            usage=(1000, 10),
+        ),
+        anthropic_answer("Done as told.", usage=(1100, 10)),
+    )
+    added = seedbed.ok("task", "add", "--project", "demo", "--title", "Paint the button",
+                       "--prompt", "Paint the button.", "--start")  # fmt: skip
+    task_id = int(added.out.strip())
+    engine = spawn("run", "--until-idle")
+
+    for text in questions.values():
+
+        def asks(text: str = text) -> bool:
+            shown = seedbed.show(task_id)
+            question = shown["question"] or {}  # none between an answer and the next
+            return shown["phase"] == "needs_input" and question.get("text") == text
+
+        wait_for(asks, 90, text)
+        seedbed.ok("task", "answer", str(task_id), f"as you like: {text}")
+    ended(engine)
+
+    shown = seedbed.show(task_id)
+    assert (shown["state"], shown["phase"]) == ("awaiting_review", "ready"), shown["error"]
+    results = tool_results(model_server.posts[-1].body)
+    assert {call: results[call] for call in questions} == {
+        call: f"as you like: {text}" for call, text in questions.items()
+    }

@@ -26,6 +26,7 @@ from seedbed.engine.run_state import RunState
 from seedbed.store.settings import load_settings
 
 POLL_S = 0.2  # how often a waiting question looks for its answer (and for a stop)
+STOP_GRACE_S = 30.0  # a stopped agent still alive after this gets its call refused
 STOPPED = "the run was stopped while the question waited"
 ENDED = "the run ended while the question waited"
 
@@ -72,7 +73,8 @@ def _asked_line(asking: Asking) -> str:
 
 async def ask(state: RunState, asking: Asking, wait_s: float | None = None) -> Reply:
     """Ask the user for the run of `state` and wait for the answer (at most `wait_s`,
-    by default the setting's)."""
+    by default the setting's). Questions asked together wait together: the task is back
+    in Running once the last one ends."""
     assert state.run is not None
     if wait_s is None:
         wait_s = (await asyncio.to_thread(load_settings, state.data_dir)).question_wait_s
@@ -87,50 +89,58 @@ async def ask(state: RunState, asking: Asking, wait_s: float | None = None) -> R
         )
     )
     state.log(StatusEvent(phase=Phase.NEEDS_INPUT.value, message=_asked_line(asking)))
-    phase = state.task.phase
-    state.task = store.move_task(
-        task_id, TaskState.AWAITING_REVIEW, Phase.NEEDS_INPUT, expect=TaskState.RUNNING
-    )
-    state.changed()
     agent = state.agent
     holding = agent.holding_idle() if agent is not None else contextlib.nullcontext()
     reply: Reply | None = None
+    state.asking += 1
     try:
+        if state.asking == 1:
+            state.asked_from = state.task.phase
+            state.task = store.move_task(
+                task_id, TaskState.AWAITING_REVIEW, Phase.NEEDS_INPUT, expect=TaskState.RUNNING
+            )
+            state.changed()
         with holding:
             reply = await _wait(state, question, time.monotonic() + wait_s, wait_s)
     finally:
-        # Cancelled (the run ended under it: its agent stopped) or not, nothing waits now.
+        state.asking -= 1
+        # Cancelled (the run ended under it: its agent stopped) or not, it waits no more.
         reason = STOPPED if state.control is not Control.NONE else ENDED
-        store.end_questions(task_id, reason)
-        if store.get_task(task_id).phase is Phase.NEEDS_INPUT:
+        store.end_question(question.id, reason)
+        if not state.asking and store.get_task(task_id).phase is Phase.NEEDS_INPUT:
             state.task = store.move_task(
-                task_id, TaskState.RUNNING, phase, expect=TaskState.AWAITING_REVIEW
+                task_id, TaskState.RUNNING, state.asked_from, expect=TaskState.AWAITING_REVIEW
             )
             state.changed()
         if reply is None:
-            state.log(StatusEvent(phase=phase.value, message=f"no answer: {reason}"))
+            state.log(StatusEvent(phase=state.task.phase.value, message=f"no answer: {reason}"))
     if reply.answered:
         by = reply.question.answered_by
         said = f"answer{f' (from the {by.value})' if by else ''}: {reply.text}"
     else:
         said = f"no answer: {reply.text}"
-    state.log(StatusEvent(phase=phase.value, message=said))
+    state.log(StatusEvent(phase=state.task.phase.value, message=said))
     return reply
 
 
 async def _wait(state: RunState, question: Question, deadline: float, wait_s: float) -> Reply:
     store = state.store
+    stopped_at: float | None = None
     while True:
         seen = store.get_question(question.id)
         if seen.status is QuestionStatus.ANSWERED:
             return Reply(answered=True, text=seen.answer, question=seen)
-        reason = ""
         if state.control is not Control.NONE:
-            reason = STOPPED
+            # The stop ends the agent, and its session with it (cancelling this call): it
+            # gets no result to act on meanwhile, unless it outlives STOP_GRACE_S.
+            if stopped_at is None:
+                stopped_at = time.monotonic()
+                store.end_question(question.id, STOPPED)
+            elif time.monotonic() - stopped_at >= STOP_GRACE_S:
+                return Reply(answered=False, text=STOPPED, question=seen)
         elif time.monotonic() >= deadline:
             reason = no_answer_reason(wait_s)
-        if reason:
-            if not store.end_questions(state.task.id, reason):
-                continue  # answered at the last moment: the answer wins
-            return Reply(answered=False, text=reason, question=store.get_question(question.id))
+            if store.end_question(question.id, reason):
+                return Reply(answered=False, text=reason, question=store.get_question(question.id))
+            continue  # answered at the last moment: the answer wins
         await asyncio.sleep(POLL_S)

@@ -45,6 +45,8 @@ class RunState:
         self.git_cut = False  # a git of the run was cut: its end runs none (it may hang)
         self.refs_before: dict[str, str] | None = None  # the refs as its agent started
         self.agent: AgentRun | None = None  # the agent while it runs
+        self.asking = 0  # questions its agent waits on (engine/asking.py)
+        self.asked_from = Phase.IMPLEMENTING  # the phase it goes back to once answered
         # Set by the task's stop (the engine's too): its auto-merge ends, interrupted.
         self.stopping = Stopping()
 

@@ -65,6 +65,23 @@ class QuestionQueries(Database):
             raise UserError(f"question {question_id} no longer waits for an answer")
         return self.get_question(question_id)
 
+    def end_question(self, question_id: int, reason: str) -> bool:
+        """End a question that still waits, unanswered, saying why; False when it no
+        longer waited (answered at the last moment: the answer wins)."""
+        with self.transaction() as conn:
+            done = conn.execute(
+                "UPDATE questions SET status = ?, reason = ?, ended_at = ? "
+                "WHERE id = ? AND status = ?",
+                (
+                    QuestionStatus.UNANSWERED.value,
+                    reason,
+                    time.time(),
+                    question_id,
+                    QuestionStatus.WAITING.value,
+                ),
+            ).rowcount
+        return bool(done)
+
     def end_questions(self, task_id: int, reason: str) -> list[Question]:
         """End the task's waiting questions unanswered, saying why; those it ended."""
         with self.transaction() as conn:
