@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from seedbed.domain.models import Settings
+from seedbed.sandbox.bwrap import sandbox_support
 from seedbed.store.settings import save_settings
 from tests.agents.cli.test_claude_code import KEY, claude_profile
 from tests.conftest import SeedbedCli
@@ -90,14 +91,19 @@ def said(seedbed: SeedbedCli, task_id: int) -> list[str]:
     return [e["message"] for e in seedbed.log_events(task_id) if e["kind"] == "status"]
 
 
+@pytest.mark.parametrize("sandboxed", [False, True])
 def test_the_user_answers_claude_codes_question_and_the_run_goes_on(
     seedbed: SeedbedCli,
     project: str,
     model_server: ModelServer,
     file_keyring: FileStore,
     spawn: Callable[..., subprocess.Popen[str]],
+    sandboxed: bool,
 ) -> None:
-    task_id = asking(seedbed, model_server)
+    if sandboxed and not sandbox_support().works:
+        pytest.skip(f"no sandbox here: {sandbox_support().problem}")
+    boxed = ["--sandbox", "--network", "model"] if sandboxed else []
+    task_id = asking(seedbed, model_server, *boxed)
     engine = spawn("run", "--until-idle")
 
     shown = needs_input(seedbed, task_id)
