@@ -15,6 +15,7 @@ from seedbed.domain.models import Phase, Project, Run, RunStatus, Task, TaskStat
 from seedbed.domain.questions import Answerer, Question, QuestionStatus
 from seedbed.engine.recovery import recover
 from seedbed.store import Store
+from seedbed.store.lock import EngineLock
 
 
 @pytest.fixture
@@ -45,7 +46,10 @@ def test_a_question_waits_across_a_restart_and_takes_one_answer(
     try:
         assert again.waiting_question(asked.task_id) == asked
         assert [c.question for c in again.cards()] == ["Red or blue?"]
-        done = answer_question(Context(again), asked.task_id, " blue ", Answerer.WINDOW)
+        with pytest.raises(UserError, match="no engine runs"):
+            answer_question(Context(again), asked.task_id, "blue")
+        with EngineLock(tmp_path):  # an engine (this test) waits on the answer
+            done = answer_question(Context(again), asked.task_id, " blue ", Answerer.WINDOW)
         assert (done.value.status, done.value.answer) == (QuestionStatus.ANSWERED, "blue")
         assert done.value.answered_by is Answerer.WINDOW
         assert again.waiting_question(asked.task_id) is None

@@ -5,11 +5,13 @@ carries it) and the run goes on to its end."""
 
 from __future__ import annotations
 
+import time
+
 from PySide6.QtCore import QRect, Qt
 from PySide6.QtWidgets import QPushButton
 from pytestqt.qtbot import QtBot
 
-from seedbed.domain.models import TaskState
+from seedbed.domain.models import Phase, TaskState
 from seedbed.domain.questions import Answerer, QuestionStatus
 from seedbed.ui.board.card_layout import Part, card_box, lay_out_card
 from seedbed.ui.window.main_window import MainWindow
@@ -23,14 +25,14 @@ from tests.ui.conftest import CheckedContext, catalog_caught_up
 QUESTION = "Which colour should the button be?"
 
 
-def test_the_card_shows_the_question_and_the_window_answers_it(
+def asking_window(
     qtbot: QtBot,
     seedbed: SeedbedCli,
-    project: str,
     model_server: ModelServer,
-    file_keyring: FileStore,
     app_context: CheckedContext,
-) -> None:
+) -> tuple[MainWindow, int]:
+    """The window, and a task whose real Claude Code asks QUESTION (red or blue), once
+    its card shows the question."""
     seedbed.ok("key", "set", "anthropic", input=KEY)
     claude_profile(seedbed, "--base-url", model_server.url, "--key-name", "anthropic")
     model_server.script(
@@ -54,13 +56,25 @@ def test_the_card_shows_the_question_and_the_window_answers_it(
     added = seedbed.ok("task", "add", "--project", "demo", "--title", "Paint the button",
                        "--prompt", "Paint the button.", "--start")  # fmt: skip
     task_id = int(added.out.strip())
-    board = window.board
 
     def asking() -> bool:
-        card = board.model.card(task_id)
+        card = window.board.model.card(task_id)
         return card is not None and card.question == QUESTION
 
     qtbot.waitUntil(asking, timeout=90_000)
+    return window, task_id
+
+
+def test_the_card_shows_the_question_and_the_window_answers_it(
+    qtbot: QtBot,
+    seedbed: SeedbedCli,
+    project: str,
+    model_server: ModelServer,
+    file_keyring: FileStore,
+    app_context: CheckedContext,
+) -> None:
+    window, task_id = asking_window(qtbot, seedbed, model_server, app_context)
+    board = window.board
     card = board.model.card(task_id)
     assert card is not None and card.task.state is TaskState.AWAITING_REVIEW
     view = board.columns[TaskState.AWAITING_REVIEW]
@@ -90,3 +104,27 @@ def test_the_card_shows_the_question_and_the_window_answers_it(
     rows = store.conn.execute("SELECT id FROM questions WHERE task_id = ?", (task_id,)).fetchall()
     answered = store.get_question(rows[0][0])
     assert (answered.status, answered.answered_by) == (QuestionStatus.ANSWERED, Answerer.WINDOW)
+
+
+def test_the_windows_stop_ends_a_run_that_waits_on_a_question_at_once(
+    qtbot: QtBot,
+    seedbed: SeedbedCli,
+    project: str,
+    model_server: ModelServer,
+    file_keyring: FileStore,
+    app_context: CheckedContext,
+) -> None:
+    window, task_id = asking_window(qtbot, seedbed, model_server, app_context)
+    board = window.board
+    assert board.select_task(task_id)
+    started = time.monotonic()
+    board.actions_by_name["stop_task"].trigger()
+
+    def interrupted() -> bool:
+        card = board.model.card(task_id)
+        return card is not None and card.task.phase is Phase.INTERRUPTED
+
+    qtbot.waitUntil(interrupted, timeout=15_000)
+    assert time.monotonic() - started < 10
+    assert board.model.card(task_id).question == ""  # type: ignore[union-attr]
+    qtbot.waitUntil(lambda: not window.log.question_bar.isVisible(), timeout=5_000)

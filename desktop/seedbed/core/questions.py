@@ -7,6 +7,7 @@ from seedbed.core.context import Changed, Context, Done
 from seedbed.domain.errors import UserError
 from seedbed.domain.models import Phase
 from seedbed.domain.questions import Answerer, Question
+from seedbed.store.lock import engine_running
 
 MAX_ANSWER = 100_000  # characters of an answer
 
@@ -31,5 +32,10 @@ def answer_question(
     question = store.waiting_question(task_id)
     if question is None or task.phase is not Phase.NEEDS_INPUT:
         raise UserError(f"task {task_id} waits on no question")
+    if not engine_running(ctx.data_dir):  # the engine that ran it died: nobody waits
+        raise UserError(
+            f"no engine runs: task {task_id}'s run ended with the one that stopped "
+            "(the next `seedbed run` marks it interrupted)"
+        )
     answered = store.answer_question(question.id, answer, by)
     return Done(value=answered, changed=Changed.task(task_id))
