@@ -6,9 +6,9 @@ whatever they ask (ask_user's question, request_permission's permission).
 While the question waits, its task waits in Awaiting review (phase needs_input, so its
 card joins Needs you), its agent's idle timeout is held (its CLI is silent, waiting on
 the tool call), and the run keeps its slot. The answer comes through the store (any
-process answers: `core/questions.answer_question`), read every POLL_S; the wait ends with the
-answer, at the bound of Settings.question_wait_s, or at the run's stop; the task is
-then back in Running, in the phase it had, and the run goes on.
+process answers: `core/questions.answer_question`), read every POLL_S; the wait ends
+with the answer, at the bound of Settings.question_wait_s, or at the run's stop; the
+task is then back in Running, in the phase it had, and the run goes on.
 """
 
 from __future__ import annotations
