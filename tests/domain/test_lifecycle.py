@@ -37,6 +37,7 @@ STATE_PHASES = {
         P.AGENT_FAILED,
         P.CONFLICT,
         P.INTERRUPTED,
+        P.NEEDS_INPUT,
         P.MERGING,
         P.MERGE_CHECKS_FAILED,
     },

@@ -154,3 +154,19 @@ def test_what_an_agent_planted_in_its_git_dir_for_our_git_is_removed(
     git(path, "commit", "-q", "-m", "after")
     assert outside.read_text() == "mine\n"
     assert clear_links(own, "seedbed/1-task") == []
+
+
+def test_another_tasks_branch_moved_meanwhile_is_not_the_agents_doing(
+    worktree: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """Other tasks' branches move outside while the run goes on (their own runs, their
+    merges): what the agent moved is what differs from the copy it was given."""
+    repo, path = worktree
+    git(repo, "branch", "seedbed/3-other", "main")
+    share = make_share(tmp_path / "share", path, repo, "seedbed/1-task")
+    git(repo, "commit", "-q", "--allow-empty", "-m", "elsewhere")  # on main
+    git(repo, "branch", "-f", "seedbed/3-other", "main")  # its engine moved it
+
+    notes = take_back(share)
+
+    assert not any("3-other" in note for note in notes), notes

@@ -7,21 +7,25 @@ decision."""
 from __future__ import annotations
 
 import json
+import subprocess
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from seedbed.domain.mcp_servers import McpLaunch
-from seedbed.domain.models import RunKind
+from seedbed.domain.models import RunKind, Settings
 from seedbed.domain.permissions import Decision
 from seedbed.engine.desk import EngineDesk, PermissionAnswer
 from seedbed.sandbox.bwrap import sandbox_support
+from seedbed.store.settings import save_settings
 from seedbed.talkback.tools import offered_tools
 from tests.agents.cli.test_claude_code import KEY, claude_profile, prepare, profile, run_task
 from tests.conftest import SeedbedCli
 from tests.keyring_backends import FileStore
 from tests.model_server import ModelServer, anthropic_answer
+from tests.talkback.test_ask_user import ended, needs_input, spawn  # noqa: F401
 from tests.talkback.test_claude_talks_back import tool_results
 
 RULES = ["--permission-rule", "allow:Bash(echo*)", "--permission-rule", "deny:Bash(rm*)"]
@@ -102,6 +106,8 @@ def test_claude_code_asks_seedbed_and_the_profile_rules_answer(
     claude_profile(
         seedbed, "--base-url", model_server.url, "--key-name", "anthropic", *RULES, *boxed
     )
+    # What no rule answers is asked of the user, here nobody: refused at the bound.
+    save_settings(seedbed.data_dir, Settings(question_wait_s=2))
     model_server.script(
         anthropic_answer(
             tool_calls=[("toolu_0", "Write", {"file_path": "notes.txt", "content": "n\n"})],
@@ -123,7 +129,7 @@ def test_claude_code_asks_seedbed_and_the_profile_rules_answer(
     assert not (worktree / "unasked.txt").exists()
     results = tool_results(model_server.posts[-1].body)
     assert results["toolu_2"] == ("Seedbed's rule deny:Bash(rm*) refuses Bash(rm -f README.md)")
-    assert "nobody to ask yet" in results["toolu_3"]
+    assert "no answer within 2 s" in results["toolu_3"]
     # Claude Code keeps its prompt tool from the model: only it calls the tool.
     offered = json.dumps(model_server.posts[0].body["tools"])
     assert "mcp__seedbed__request_permission" not in offered
@@ -133,9 +139,10 @@ def test_claude_code_asks_seedbed_and_the_profile_rules_answer(
     )
     assert "permission: allowed Bash(echo allowed > allowed.txt) by rule allow:Bash(echo*)" in said
     assert "permission: denied Bash(rm -f README.md) by rule deny:Bash(rm*)" in said
-    assert (
-        "permission: denied Bash(echo sneaky; touch unasked.txt) (deny): nobody to ask yet" in said
-    )
+    assert any(
+        line.startswith("permission: denied Bash(echo sneaky; touch unasked.txt) (deny): no answer")
+        for line in said
+    ), said
 
 
 def test_a_human_s_allow_for_the_task_and_for_the_profile_become_rules(
@@ -194,6 +201,53 @@ def test_without_rules_the_model_is_not_offered_request_permission(
     assert "mcp__seedbed__report_progress" in offered
     assert "mcp__seedbed__request_permission" not in offered
     assert [t.name for t in offered_tools(False)] == [
-        "report_progress", "list_tasks", "task_status", "create_task",
+        "report_progress", "list_tasks", "task_status", "create_task", "ask_user",
     ]  # fmt: skip
-    assert offered_tools(True)[-1].name == "request_permission"
+    assert "request_permission" in [t.name for t in offered_tools(True)]
+
+
+@pytest.mark.parametrize(("button", "allowed"), [("Allow once", True), ("Deny", False)])
+def test_the_user_answers_a_permission_no_rule_answers(
+    seedbed: SeedbedCli,
+    project: str,
+    model_server: ModelServer,
+    file_keyring: FileStore,
+    spawn: Callable[..., subprocess.Popen[str]],  # noqa: F811
+    button: str,
+    allowed: bool,
+) -> None:
+    """The card asks "Allow Bash(touch asked.txt)?" with the four buttons; the answer
+    (here from the command line) decides, and the log says who did."""
+    seedbed.ok("key", "set", "anthropic", input=KEY)
+    claude_profile(seedbed, "--base-url", model_server.url, "--key-name", "anthropic", *RULES)
+    model_server.script(
+        bash("toolu_1", "touch asked.txt", 1000), anthropic_answer("Done.", usage=(1100, 10))
+    )
+    added = seedbed.ok("task", "add", "--project", "demo", "--title", "Touch",
+                       "--prompt", "Touch a file.", "--start")  # fmt: skip
+    task_id = int(added.out.strip())
+    engine = spawn("run", "--until-idle")
+
+    shown = needs_input(seedbed, task_id)
+    question = shown["question"]
+    assert question["text"] == "Allow Bash(touch asked.txt)?"
+    assert question["options"] == [
+        "Allow once", "Allow for this task", "Always for this profile", "Deny",
+    ]  # fmt: skip
+    seedbed.ok("task", "answer", str(task_id), button)
+    ended(engine)
+
+    shown = seedbed.show(task_id)
+    assert (shown["state"], shown["phase"]) == ("awaiting_review", "ready"), shown["error"]
+    assert (Path(shown["worktree"]) / "asked.txt").exists() is allowed
+    log = [e["message"] for e in seedbed.log_events(task_id) if e["kind"] == "status"]
+    decision = (
+        "allowed Bash(touch asked.txt) (allow_once)"
+        if allowed
+        else ("denied Bash(touch asked.txt) (deny)")
+    )
+    assert f"permission: {decision}" in log, log
+    if not allowed:
+        assert (
+            "refused Bash(touch asked.txt)" in tool_results(model_server.posts[-1].body)["toolu_1"]
+        )

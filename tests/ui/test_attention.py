@@ -59,6 +59,14 @@ def test_the_queue_is_oldest_first() -> None:
     assert [t.id for t in needs_you_order(tasks)] == [3, 1]
 
 
+def test_an_agents_question_notifies_and_comes_first() -> None:
+    asking = task(TaskState.AWAITING_REVIEW, Phase.NEEDS_INPUT, updated=50, task_id=4)
+    assert notification_for(RUNNING, asking) == ("#4 asks you a question", "Fix it now")
+    assert notification_for(asking, RUNNING) is None  # answered: the run goes on
+    ready = task(TaskState.AWAITING_REVIEW, Phase.READY, updated=30, task_id=1)
+    assert [t.id for t in needs_you_order([ready, asking])] == [4, 1]
+
+
 @pytest.mark.usefixtures("project")
 def test_the_queue_follows_each_change_read_in_one_call(
     qtbot: QtBot,

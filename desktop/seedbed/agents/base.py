@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -52,6 +53,21 @@ class AgentRun(ABC):
     pid: int | None = None
     outcome: RunOutcome = RunOutcome(status=RunStatus.RUNNING)
     conversation: str = ""  # set by runtimes that keep one, for the next follow-up
+    _holds = 0  # questions to the user its agent waits on (engine/asking.py)
+
+    @property
+    def held(self) -> bool:
+        """Its agent waits on the user: silence is not idleness (no idle timeout)."""
+        return self._holds > 0
+
+    @contextlib.contextmanager
+    def holding_idle(self) -> Iterator[None]:
+        """While the block runs the idle timeout is held; it counts again from its end."""
+        self._holds += 1
+        try:
+            yield
+        finally:
+            self._holds -= 1
 
     @abstractmethod
     def events(self) -> AsyncIterator[list[Event]]:

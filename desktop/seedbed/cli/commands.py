@@ -22,6 +22,7 @@ from seedbed.cli.text import (
     EXIT_OK,
     format_event,
     outcome,
+    question_lines,
     run_summary,
     shown,
     usage_line,
@@ -50,6 +51,7 @@ from seedbed.core.mcp_servers import (
 )
 from seedbed.core.merging import approve
 from seedbed.core.projects import remove_project
+from seedbed.core.questions import answer_question
 from seedbed.core.review import discard, fix_merge_checks, resolve_conflict
 from seedbed.core.runs import finish_if_landed
 from seedbed.core.sandboxing import effective_sandbox, sandbox_here
@@ -88,6 +90,7 @@ from seedbed.domain.models import (
     RunStatus,
     TaskState,
 )
+from seedbed.domain.questions import Answerer
 from seedbed.service.engine_process import EngineProcess
 
 
@@ -323,6 +326,7 @@ class Cli(Reads):
                 for o in detail["overlaps"]
             )
             + (f"  error: {error}\n" if error else "")
+            + (question_lines(detail["question"]) if detail["question"] else "")
             + ("  plan: written (`seedbed task plan ID` prints it)\n" if detail["plan"] else "")
             + (
                 "  waits for " + ", ".join(f"#{n}" for n in detail["waiting_for"]) + " to merge\n"
@@ -348,6 +352,11 @@ class Cli(Reads):
 
     def task_stop(self) -> int:
         return self._control(Control.STOP)
+
+    def task_answer(self) -> int:
+        question = self.call(answer_question, self.args.id, self.args.text, Answerer.CLI).value
+        self.emit(question.model_dump(mode="json"), f"task {question.task_id}: answered")
+        return EXIT_OK
 
     def task_requeue(self) -> int:
         return self._control(Control.REQUEUE)

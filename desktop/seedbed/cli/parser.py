@@ -397,6 +397,9 @@ def build_parser() -> Parser:
         ("requeue", "stop its run and put it back in Planned"),
     ]:
         task.add_parser(name, parents=[common], help=text).add_argument("id", type=TASK_ID)
+    p = task.add_parser("answer", parents=[common], help="answer the question its agent asks")
+    p.add_argument("id", type=TASK_ID)
+    p.add_argument("text", help="the answer (the agent reads it as its question's result)")
     p = task.add_parser("pin", parents=[common], help="pin to (or --off: take off) the foreground")
     p.add_argument("id", type=TASK_ID)
     p.add_argument("--off", action="store_true")

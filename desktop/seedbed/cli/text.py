@@ -16,6 +16,15 @@ from seedbed.domain.models import (
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
+def question_lines(question: dict[str, Any]) -> str:
+    """The question a task's agent waits on, as `task show` prints it."""
+    text = "\n    ".join(question["text"].splitlines())
+    lines = f"  asks ({question['kind']}): {text}\n"
+    if question["options"]:
+        lines += "    options: " + " / ".join(question["options"]) + "\n"
+    return lines + f"    answer: seedbed task answer {question['task_id']} TEXT\n"
+
+
 def usage_line(runs: list[dict[str, Any]]) -> str:
     """Tokens, cost and the fullest context over a task's runs, when a model was used."""
     tokens_in = sum(r["tokens_in"] for r in runs)

@@ -12,12 +12,13 @@ FAILED = (Phase.AGENT_FAILED, Phase.CHECKS_FAILED, Phase.CONFLICT, Phase.MERGE_C
 
 
 def needs_you_order(tasks: list[Task]) -> list[Task]:
-    """Tasks awaiting review, the one waiting longest first; an approved one whose merge
+    """Tasks awaiting review, the one waiting longest first, behind those whose agent
+    asks a question (it waits, holding its running slot); an approved one whose merge
     is queued or checked needs no one."""
     waiting = [
         t for t in tasks if t.state is TaskState.AWAITING_REVIEW and t.phase is not Phase.MERGING
     ]
-    return sorted(waiting, key=lambda t: (t.updated_at, t.id))
+    return sorted(waiting, key=lambda t: (t.phase is not Phase.NEEDS_INPUT, t.updated_at, t.id))
 
 
 def notification_for(before: Task | None, after: Task) -> tuple[str, str] | None:
@@ -30,6 +31,8 @@ def notification_for(before: Task | None, after: Task) -> tuple[str, str] | None
     elif before is not None and before.state is not TaskState.RUNNING:
         return None
     title = " ".join(after.title.split())
+    if after.phase is Phase.NEEDS_INPUT:
+        return f"#{after.id} asks you a question", title
     if after.phase in FAILED:
         what = after.phase.value.replace("_", " ")
         return f"#{after.id} needs you: {what}", title + (f"\n{after.error}" if after.error else "")

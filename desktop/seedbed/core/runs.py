@@ -111,12 +111,19 @@ def interrupt_run(store: Store, run: Run) -> None:
     store.update_run(
         run.id, status=RunStatus.INTERRUPTED, reason=INTERRUPTED_REASON, ended_at=time.time()
     )
-    if task.state is TaskState.RUNNING:
+    if task.state is TaskState.RUNNING or task.phase is Phase.NEEDS_INPUT:
         wait_interrupted(store, task.id)
 
 
 def wait_interrupted(store: Store, task_id: int) -> None:
-    """A running task whose run ended outside its runner waits for review, interrupted."""
+    """A running task whose run ended outside its runner waits for review, interrupted;
+    so does one whose agent waited on a question (which no longer waits)."""
+    store.end_questions(task_id, INTERRUPTED_REASON)
+    if store.get_task(task_id).phase is Phase.NEEDS_INPUT:
+        store.update_task(
+            task_id, phase=Phase.INTERRUPTED, control=Control.NONE, error=INTERRUPTED_REASON
+        )
+        return
     store.move_task(
         task_id,
         TaskState.AWAITING_REVIEW,

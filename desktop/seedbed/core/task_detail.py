@@ -40,6 +40,7 @@ def task_detail(ctx: Context, task_id: int) -> dict[str, Any]:
     diff = _diff_summary(store, task)
     checks = shown_checks(runs)
     lines = diff["insertions"] + diff["deletions"]
+    question = store.waiting_question(task_id)
     overlaps = overlapping_tasks(ctx, project.id).get(task.id, []) if task.state in ACTIVE else []
     return {
         "id": task.id,
@@ -71,6 +72,7 @@ def task_detail(ctx: Context, task_id: int) -> dict[str, Any]:
         "parent_id": task.parent_id,
         "origin_id": task.origin_id,
         "progress": runs[-1].progress if runs else "",
+        "question": question.model_dump(mode="json") if question is not None else None,
         "budget": {
             "usd": task.budget_usd,
             "tokens": task.budget_tokens,

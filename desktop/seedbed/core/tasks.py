@@ -431,7 +431,7 @@ def control_task(ctx: Context, task_id: int, control: Control) -> Done[Task]:
 
 def _control_task(store: Store, data_dir: Path, task_id: int, control: Control) -> Task:
     task = store.get_task(task_id)
-    if task.state is not TaskState.RUNNING:
+    if not has_run_going(task):
         raise UserError(f"task {task_id} is not running (it is {task.state.value})")
     lock = EngineLock(data_dir)
     try:
@@ -439,11 +439,14 @@ def _control_task(store: Store, data_dir: Path, task_id: int, control: Control) 
     except EngineBusy:
         if control is Control.STOP and task.control in (Control.STOP, Control.STOP_NOW):
             control = Control.STOP_NOW  # asked again: its commit, too, is cut
-        store.update_task(task_id, expect=TaskState.RUNNING, control=control)
+        try:
+            store.update_task(task_id, expect=task.state, control=control)
+        except UserError:  # its question was answered meanwhile: back in Running
+            store.update_task(task_id, expect=TaskState.RUNNING, control=control)
         deadline = time.monotonic() + CONTROL_WAIT_S
         while time.monotonic() < deadline:
             task = store.get_task(task_id)
-            if task.state is not TaskState.RUNNING:
+            if not has_run_going(task):
                 return task
             if out_of_space(data_dir):  # the engine cannot store the task's end yet
                 raise OperationError(
@@ -468,6 +471,11 @@ def _control_task(store: Store, data_dir: Path, task_id: int, control: Control) 
         return store.get_task(task_id)
     finally:
         lock.release()
+
+
+def has_run_going(task: Task) -> bool:
+    """A run of the task goes on: it runs, or its agent waits on the user's answer."""
+    return task.state is TaskState.RUNNING or task.phase is Phase.NEEDS_INPUT
 
 
 def apply_control_to_queued(store: Store, task_id: int, control: Control) -> None:

@@ -25,6 +25,7 @@ VERB_NAMES: tuple[str, ...] = (
     "tasks.approve_plan",
     "tasks.request_plan_changes",
     "dependencies.set_dependencies",
+    "questions.answer_question",
     # review and merging
     "review.discard",
     "review.fix_merge_checks",
@@ -75,6 +76,7 @@ VERB_NAMES: tuple[str, ...] = (
     "reads.read_events",
     "changes.changed_files",
     "comments.list_comments",
+    "questions.waiting_question",
     "review_data.read_new_lines",
     "transcript.log_row_count",
     "transcript.log_rows",

@@ -25,6 +25,7 @@ PHASES: dict[TaskState, frozenset[Phase]] = {
             Phase.AGENT_FAILED,
             Phase.CONFLICT,
             Phase.INTERRUPTED,
+            Phase.NEEDS_INPUT,
             Phase.MERGING,
             Phase.MERGE_CHECKS_FAILED,
         }
@@ -35,8 +36,9 @@ PHASES: dict[TaskState, frozenset[Phase]] = {
 
 MOVES: dict[tuple[TaskState, TaskState], str] = {
     (TaskState.PLANNED, TaskState.RUNNING): "start",
-    (TaskState.RUNNING, TaskState.AWAITING_REVIEW): "the run ended",
-    (TaskState.AWAITING_REVIEW, TaskState.RUNNING): "request changes, resume or fix",
+    (TaskState.RUNNING, TaskState.AWAITING_REVIEW): "the run ended, or its agent asks the user",
+    (TaskState.AWAITING_REVIEW, TaskState.RUNNING): "request changes, resume, fix, or the "
+    "agent's question answered (its run goes on: docs/decisions.md)",
     (TaskState.AWAITING_REVIEW, TaskState.MERGED): "approve",
     (TaskState.RUNNING, TaskState.MERGED): "auto-merge (the engine, at the end of a run)",
     (TaskState.RUNNING, TaskState.PLANNED): "stop and requeue",

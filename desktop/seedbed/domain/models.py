@@ -35,6 +35,7 @@ class Phase(StrEnum):
     AGENT_FAILED = "agent_failed"
     CONFLICT = "conflict"
     INTERRUPTED = "interrupted"
+    NEEDS_INPUT = "needs_input"  # its agent, still running, waits for the user's answer
     MERGING = "merging"  # approved: queued for its merge, or its merge result is checked
     MERGE_CHECKS_FAILED = "merge_checks_failed"
     # merged, discarded
@@ -644,6 +645,7 @@ class Card(Model):
     run_status: RunStatus | None = Field(None, description="How the latest run ended (or not).")
     run_reason: str = Field("", description="Why the latest run ended as it did.")
     progress: str = Field("", description="The latest run's last progress line.")
+    question: str = Field("", description="The question its agent waits on the user for.")
     earlier_runs_s: float = Field(
         0.0, description="Seconds its runs before the latest one took, together."
     )
@@ -688,6 +690,14 @@ class Settings(Model):
         le=1440,
         description="Minutes a background engine with no window and nothing to run waits "
         "before it exits (0: never).",
+    )
+    question_wait_s: int = Field(
+        3600,
+        ge=1,
+        # At most a day: Claude Code ends an MCP tool call after 1e8 ms (27.8 h) itself.
+        le=24 * 3600,
+        description="Seconds an agent's question waits for your answer before the agent "
+        "is told to decide itself.",
     )
     on_quit: OnQuit = Field(
         OnQuit.ASK,

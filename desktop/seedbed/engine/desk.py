@@ -1,5 +1,6 @@
 """What Seedbed's MCP tools do for one run (talkback.tools.RunDesk), on the engine's
-loop: its progress line on the card, the board read, a task added, a permission decided."""
+loop: its progress line on the card, the board read, a task added, a question asked, a
+permission decided."""
 
 from __future__ import annotations
 
@@ -23,7 +24,9 @@ from seedbed.domain.permissions import (
     parse_rule,
     worktree_rules,
 )
+from seedbed.domain.questions import QuestionKind
 from seedbed.engine.agent_request import agent_profile_id
+from seedbed.engine.asking import STOPPED, Asking, ask
 from seedbed.engine.run_state import RunState
 from seedbed.talkback.tools import MAX_PROGRESS, ToolRefused, prompt_answer
 
@@ -48,7 +51,13 @@ class PermissionAnswer(BaseModel):
     reason: str = ""  # why, in the log and (when denied) to the agent
 
 
-NOBODY_TO_ASK = PermissionAnswer(decision=Decision.DENY, reason="nobody to ask yet")
+# The card's buttons for a permission no rule answered, in this order.
+PERMISSION_OPTIONS: dict[Decision, str] = {
+    Decision.ALLOW_ONCE: "Allow once",
+    Decision.ALLOW_TASK: "Allow for this task",
+    Decision.ALLOW_PROFILE: "Always for this profile",
+    Decision.DENY: "Deny",
+}
 
 
 class EngineDesk:
@@ -117,17 +126,28 @@ class EngineDesk:
                 "summary instead"
             )
         project = state.store.get_project(state.project.id)
-        # Its own task's profile, never the project's default: a sandboxed agent must not
-        # make work that runs without its sandbox (or with more rights than its own).
-        profile = state.task.profile_id
+
+        # The profile of the run that adds it (a reviewer's, a planner's, the executor's),
+        # never the project's default: a sandboxed agent must not make work that runs
+        # without its sandbox. Its planner and reviewer are the adding task's too ("":
+        # none), not the project's.
+        def name(profile_id: int | None) -> str:
+            return state.store.get_profile(profile_id).name if profile_id else ""
+
+        run_profile = self._profile()
+        # One generation starts by itself: a task an agent added does not start the
+        # tasks its own agent adds (a loop of agents adding agents).
+        start = project.agents_start_tasks and state.task.origin_id is None
         draft = TaskDraft(
             project=project.id,
             title=title,
             prompt=prompt,
             after=after,
-            start=project.agents_start_tasks,
+            start=start,
             origin=state.task.id,
-            profile=state.store.get_profile(profile).name if profile else None,
+            profile=run_profile.name if run_profile is not None else None,
+            planner=name(state.task.planner_profile_id),
+            reviewer=name(state.task.reviewer_profile_id),
         )
         try:
             added = create_task(Context(state.store), draft).value
@@ -137,7 +157,7 @@ class EngineDesk:
         state.on_change(added.id)
         message = f"added task #{added.id} {added.title!r}"
         state.log(StatusEvent(phase=state.task.phase.value, message=message))
-        if project.agents_start_tasks:
+        if start:
             return f"added task #{added.id}; it starts as soon as it can"
         return f"added task #{added.id} in Planned; it waits there for the user to start it"
 
@@ -195,10 +215,24 @@ class EngineDesk:
     async def ask_permission(
         self, tool_name: str, tool_input: dict[str, JsonValue]
     ) -> PermissionAnswer:
-        """THE HOOK where a human is asked about a call no rule answered (Allow once /
-        Allow for this task / Always for this profile / Deny). Nobody is asked yet: it
-        refuses, and the log says so."""
-        return NOBODY_TO_ASK
+        """Ask the human about a call no rule answered: the card (and `task answer`)
+        offers Allow once / Allow for this task / Always for this profile / Deny. Another
+        answer written in is a refusal the agent reads; no answer in time, or a stop, a
+        refusal too."""
+        call = describe_call(tool_name, tool_input)
+        asking = Asking(
+            text=f"Allow {call}?",
+            options=list(PERMISSION_OPTIONS.values()),
+            kind=QuestionKind.PERMISSION,
+        )
+        reply = await ask(self.state, asking)
+        if not reply.answered:
+            return PermissionAnswer(decision=Decision.DENY, reason=reply.text)
+        chosen = {label.lower(): decision for decision, label in PERMISSION_OPTIONS.items()}
+        decision = chosen.get(reply.text.strip().lower())
+        if decision is None:
+            return PermissionAnswer(decision=Decision.DENY, reason=f"the user said: {reply.text}")
+        return PermissionAnswer(decision=decision)
 
     def _keep_on_profile(self, profile: AgentProfile, rule: str) -> None:
         state = self.state
@@ -208,3 +242,12 @@ class EngineDesk:
         rules = [*fresh.permission_rules, rule]
         state.store.update_profile(fresh.model_copy(update={"permission_rules": rules}))
         self._note(f"permission rule {rule} saved on profile {fresh.name!r}")
+
+    async def ask_user(self, question: str, options: list[str]) -> str:
+        state = self.state
+        if state.run is None:
+            raise ToolRefused("no run is going on")
+        reply = await ask(state, Asking(text=question.strip(), options=options))
+        if not reply.answered and reply.text == STOPPED:
+            raise ToolRefused(STOPPED)
+        return reply.text

@@ -136,7 +136,7 @@ class RunDriver:
                 said = describe(plan, base_environment())
                 log(StatusEvent(phase="implementing", message=said))
                 await network.enter_async_context(sandbox_network(plan, self._sandbox_note))
-            agent = self._agent = await runtime_for(profile, key).start(request)
+            agent = self._agent = state.agent = await runtime_for(profile, key).start(request)
         except (OSError, SeedbedError) as exc:
             reason = f"the agent could not start: {exc}"
             await network.aclose()
@@ -185,7 +185,7 @@ class RunDriver:
             state.run = state.store.update_run(
                 run.id, conversation=recorder.scrub(agent.conversation)
             )
-        self._agent = None
+        self._agent = state.agent = None
         if outcome.status is RunStatus.STOPPED:
             log(StatusEvent(phase="implementing", message=outcome.reason))
         elif outcome.reason:

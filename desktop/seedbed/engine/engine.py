@@ -15,7 +15,7 @@ from pathlib import Path
 
 from seedbed.core.context import Stopping
 from seedbed.core.dependencies import blocked_by
-from seedbed.core.tasks import apply_control_to_queued
+from seedbed.core.tasks import apply_control_to_queued, has_run_going
 from seedbed.domain.errors import SeedbedError, UserError
 from seedbed.domain.models import Control, Phase, Task, TaskState
 from seedbed.engine.recovery import recover, recover_dead_merges
@@ -219,8 +219,10 @@ class Engine:
             self._task_changed(runner.task.id)
 
     def _handle_controls(self) -> None:
-        for task in self.store.list_tasks(states=[TaskState.RUNNING]):
-            if task.control is Control.NONE:
+        # A task whose agent waits on a question is in Awaiting review, its run going on.
+        states = [TaskState.RUNNING, TaskState.AWAITING_REVIEW]
+        for task in self.store.list_tasks(states=states):
+            if task.control is Control.NONE or not has_run_going(task):
                 continue
             runner = self.runners.get(task.id)
             if runner is not None:

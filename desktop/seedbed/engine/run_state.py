@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Unpack
 
+from seedbed.agents.base import AgentRun
 from seedbed.core.context import Stopping
 from seedbed.domain.events import ErrorEvent, StatusEvent
 from seedbed.domain.models import Control, Phase, Project, Run, Task, TaskChanges
@@ -45,6 +46,9 @@ class RunState:
         self.refs_before: dict[str, str] | None = None  # the refs as its agent started
         # "Allow for this task" answers, as rules: kept for every run of this go.
         self.permission_rules: list[str] = []
+        self.agent: AgentRun | None = None  # the agent while it runs
+        self.asking = 0  # questions its agent waits on (engine/asking.py)
+        self.asked_from = Phase.IMPLEMENTING  # the phase it goes back to once answered
         # Set by the task's stop (the engine's too): its auto-merge ends, interrupted.
         self.stopping = Stopping()
 

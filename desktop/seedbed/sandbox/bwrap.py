@@ -57,12 +57,23 @@ WITHHELD_PREFIXES = ("KEYRING_", "SEEDBED_KEYRING")
 # AWS_SECRET_ACCESS_KEY, TWINE_PASSWORD, NPM_TOKEN…): a sandboxed agent could spend,
 # push, publish or deploy with them wherever its network reaches. The run's own key and
 # the variables its profile and project keep (plan.passed_env) stay.
+# A word anywhere in the name (PGPASSWORD, GITHUB_TOKEN_READONLY), or a component of
+# it, with a number after it or not (OPENAI_API_KEY_2, OP_SESSION_MY, MYSQL_PWD).
 SECRET_NAME = re.compile(
-    r"(?:^|_)(?:TOKEN|SECRET|PASSWORD|PASSWD|PASSPHRASE|CREDENTIALS?|KEY|APIKEY|KEY_ID"
-    r"|PAT|AUTH)$",
+    r"TOKEN|SECRET|PASSWORD|PASSWD|PASSPHRASE|CREDENTIAL"
+    r"|(?:^|_)(?:KEY|APIKEY|KEY_ID|PAT|AUTH|PWD|DSN|SESSION|WEBHOOK|WEBHOOK_URL)(?:_?\d+|_[A-Z0-9]+)?$",
     re.IGNORECASE,
 )
-SECRET_NAMES = frozenset({"DOCKER_AUTH_CONFIG", "NETRC", "GIT_ASKPASS", "SSH_ASKPASS"})
+SECRET_NAMES = frozenset(
+    {"DOCKER_AUTH_CONFIG", "NETRC", "GIT_ASKPASS", "SSH_ASKPASS", "GIT_CONFIG_PARAMETERS"}
+)
+# Git's configuration by the environment (-c by variables) may carry a token too.
+SECRET_PREFIXES = ("GIT_CONFIG_KEY_", "GIT_CONFIG_VALUE_")
+# Named like a secret, and none: what a shell or a desktop session sets.
+NOT_SECRETS = frozenset(
+    {"PWD", "OLDPWD", "XDG_SESSION_ID", "XDG_SESSION_TYPE", "XDG_SESSION_CLASS",
+     "XDG_SESSION_DESKTOP", "DESKTOP_SESSION"}
+)  # fmt: skip
 # A URL with a password in it (DATABASE_URL=postgres://me:pw@db/app), whatever its name.
 URL_WITH_PASSWORD = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^/\s:@]*:[^/\s@]+@")
 INSTALL_HINT = (
@@ -127,7 +138,13 @@ def secrets_withheld(env: Mapping[str, str], plan: SandboxPlan) -> list[str]:
         name
         for name, value in env.items()
         if name not in passed
-        and (name in SECRET_NAMES or SECRET_NAME.search(name) or URL_WITH_PASSWORD.match(value))
+        and name not in NOT_SECRETS
+        and (
+            name in SECRET_NAMES
+            or name.startswith(SECRET_PREFIXES)
+            or SECRET_NAME.search(name)
+            or URL_WITH_PASSWORD.match(value)
+        )
     )
 
 

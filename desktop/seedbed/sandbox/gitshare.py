@@ -42,6 +42,9 @@ class GitShare(BaseModel):
     branch: str
     branch_tip: str  # where the branch was when the run started
     ref_dir: str  # "refs/heads/seedbed": the directory of the branch's ref
+    # The refs of that directory as the run found them (its copy's): what it moved is what
+    # differs from these, not from the live ones (other tasks' branches move meanwhile).
+    refs_at_start: dict[str, str] = {}
 
     @property
     def objects(self) -> Path:
@@ -110,6 +113,14 @@ def make_share(root: Path, worktree: Path, repo: Path, branch: str) -> GitShare:
     for private, real in ((share.refs, common / ref_dir), (share.logs, common / "logs" / ref_dir)):
         real.mkdir(parents=True, exist_ok=True)  # a mount point must exist in the read-only dir
         shutil.copytree(real, private, symlinks=True)
+    found: dict[str, str] = {}
+    for folder, _dirs, files in os.walk(share.refs):
+        for file in files:
+            path = Path(folder) / file
+            if path.is_file() and not path.is_symlink():
+                text = path.read_text(errors="replace")[:100].split("\n", 1)[0].strip()
+                found[path.relative_to(share.refs).as_posix()] = text
+    share = share.model_copy(update={"refs_at_start": found})
     # Beside the pieces, outside what the sandbox sees: what recovery needs to take them
     # back if the engine dies while the run goes on.
     (root / RECORD).write_text(share.model_dump_json())

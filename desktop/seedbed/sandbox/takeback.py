@@ -305,8 +305,7 @@ def _other_refs(share: GitShare, leaf: str) -> list[str]:
             name = path.relative_to(share.refs).as_posix()
             if name == leaf or name.endswith(".lock"):
                 continue
-            real = share.common / share.ref_dir / name
-            if _ref_text(path) != _ref_text(real):
+            if _ref_text(path) != share.refs_at_start.get(name, ""):
                 notes.append(
                     f"sandbox: the agent moved {share.ref_dir}/{name}, which is not its "
                     "branch: dropped"

@@ -56,7 +56,9 @@ class BoardQueries(Database):
             "  AND r.started_at IS NOT NULL) AS s_seconds,"
             " l.status AS l_status, l.reason AS l_reason, l.progress AS l_progress,"
             " l.started_at AS l_start, l.ended_at AS l_end, l.check_base AS l_check_base,"
-            " j.diff_budget AS j_budget"
+            " j.diff_budget AS j_budget,"
+            " (SELECT q.text FROM questions q WHERE q.task_id = t.id AND q.status = 'waiting'"
+            "  ORDER BY q.id LIMIT 1) AS q_text"
             " FROM tasks t LEFT JOIN profiles p ON p.id = t.profile_id"
             " LEFT JOIN projects j ON j.id = t.project_id"
             # A merge run that checked nothing (none configured, skipped) says nothing
@@ -92,6 +94,7 @@ class BoardQueries(Database):
                     run_status=data["l_status"],
                     run_reason=data["l_reason"] or "",
                     progress=data["l_progress"] or "",
+                    question=data["q_text"] or "",
                     earlier_runs_s=data["s_seconds"],
                     diff_budget=data["j_budget"] or 0,
                 )

@@ -21,15 +21,18 @@ from seedbed.store.comments import CommentQueries
 from seedbed.store.connection import BUSY_TIMEOUT_S
 from seedbed.store.events import EventQueries
 from seedbed.store.mcp_servers import McpServerQueries
+from seedbed.store.questions import QuestionQueries
 from seedbed.store.rows import LIST_COLUMNS, profile_from_row, project_from_row
 from seedbed.store.tasks import TaskQueries
 
 __all__ = ["BUSY_TIMEOUT_S", "Store"]
 
 
-class Store(TaskQueries, EventQueries, BoardQueries, CommentQueries, McpServerQueries):
-    """Persistence for projects, profiles, tasks, runs, events, comments and the user's
-    MCP servers."""
+class Store(
+    TaskQueries, EventQueries, BoardQueries, CommentQueries, McpServerQueries, QuestionQueries
+):
+    """Persistence for projects, profiles, tasks, runs, events, comments, the user's MCP
+    servers and what agents ask."""
 
     @classmethod
     def open(cls, data_dir: Path) -> Store:
@@ -103,6 +106,7 @@ class Store(TaskQueries, EventQueries, BoardQueries, CommentQueries, McpServerQu
             tasks = "SELECT id FROM tasks WHERE project_id = ?"
             runs = f"SELECT id FROM runs WHERE task_id IN ({tasks})"
             conn.execute(f"DELETE FROM events WHERE run_id IN ({runs})", (project_id,))
+            conn.execute(f"DELETE FROM questions WHERE task_id IN ({tasks})", (project_id,))
             conn.execute(f"DELETE FROM runs WHERE task_id IN ({tasks})", (project_id,))
             conn.execute(f"DELETE FROM comments WHERE task_id IN ({tasks})", (project_id,))
             conn.execute("DELETE FROM tasks WHERE project_id = ?", (project_id,))

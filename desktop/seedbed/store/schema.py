@@ -228,4 +228,22 @@ MIGRATIONS: list[str] = [
         created_at REAL NOT NULL
     );
     """,
+    # What a run's agent asks its user (issue 18): asked, answered (by whom) or ended.
+    """
+    CREATE TABLE questions (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        task_id INTEGER NOT NULL REFERENCES tasks(id),
+        run_id INTEGER NOT NULL REFERENCES runs(id),
+        kind TEXT NOT NULL,
+        text TEXT NOT NULL,
+        options TEXT NOT NULL DEFAULT '[]',
+        status TEXT NOT NULL,
+        answer TEXT NOT NULL DEFAULT '',
+        answered_by TEXT,
+        reason TEXT NOT NULL DEFAULT '',
+        asked_at REAL NOT NULL,
+        ended_at REAL
+    );
+    CREATE INDEX questions_by_task ON questions(task_id, status);
+    """,
 ]

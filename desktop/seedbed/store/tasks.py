@@ -125,6 +125,14 @@ class TaskQueries(Database):
                 )
             check_move(task_id, task.state, target)
             check_phase(target, phase)
+            if task.phase is Phase.NEEDS_INPUT and not (
+                target is TaskState.RUNNING and phase is not Phase.QUEUED
+            ):
+                # Only the answer (or the run's end) takes it on: its agent still runs.
+                raise UserError(
+                    f"task {task_id}'s agent waits on your answer: answer it "
+                    f"(seedbed task answer {task_id} TEXT) or stop the task first"
+                )
             if task.merge_request is not None and target is not TaskState.MERGED:
                 if approve_alive(self.path.parent, task_id):
                     raise UserError(

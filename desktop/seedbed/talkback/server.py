@@ -34,7 +34,7 @@ MAX_MESSAGE = 1024 * 1024  # bytes of one JSON-RPC message (one line)
 MAX_SESSIONS = 8  # connections at once (a CLI opens one per session it starts)
 INSTRUCTIONS = (
     "Seedbed runs you on a task of a kanban board, often with nobody watching. These "
-    "tools reach Seedbed and its user: report progress, see the board, add tasks."
+    "tools reach Seedbed and its user: report progress, see the board, add tasks, ask."
 )
 
 
@@ -76,7 +76,7 @@ def _error(text: str) -> types.CallToolResult:
 
 def _problem(error: ValidationError) -> str:
     said = []
-    for item in error.errors():
+    for item in error.errors()[:3]:  # the first few: an agent may send thousands
         where = ".".join(str(part) for part in item["loc"]) or "arguments"
         said.append(f"{where}: {item['msg']}")
     return "invalid arguments: " + "; ".join(said)
@@ -100,16 +100,15 @@ class TalkbackServer:
         )
 
     async def start(self, path: Path) -> None:
+        """Listen at `path`, in a directory only the user may enter (the run's, 0700:
+        the umask is the process's, never changed here while other runs start)."""
         with contextlib.suppress(FileNotFoundError):
             if path.is_socket():
                 path.unlink()
-        old = os.umask(0o177)  # the socket is born 0600: nobody else may connect
-        try:
-            self._server = await asyncio.start_unix_server(
-                self._connected, path=str(path), limit=MAX_MESSAGE
-            )
-        finally:
-            os.umask(old)
+        self._server = await asyncio.start_unix_server(
+            self._connected, path=str(path), limit=MAX_MESSAGE
+        )
+        os.chmod(path, 0o600)
 
     async def close(self) -> None:
         if self._server is not None:
@@ -137,6 +136,8 @@ class TalkbackServer:
                 await self._lowlevel.run(incoming, outgoing, options)
         except (ConnectionError, anyio.BrokenResourceError, anyio.ClosedResourceError):
             pass  # the agent went away
+        except asyncio.CancelledError:
+            pass  # the server closed: this session ends with it, quietly
         except Exception:
             log.exception("Seedbed's MCP server: a session failed")
         finally:

@@ -11,6 +11,8 @@ from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
 MAX_PROGRESS = 300  # characters of a progress line (one line on a card)
 PROMPT_TOOL = "request_permission"  # answers an agent CLI's prompts, never its model
+MAX_QUESTION = 2000  # characters of a question to the user
+MAX_OPTIONS = 8  # answers a question may offer as buttons
 
 
 class ToolRefused(Exception):
@@ -30,6 +32,7 @@ class RunDesk(Protocol):
     async def create_task(self, title: str, prompt: str, after: list[int]) -> str: ...
 
     async def request_permission(self, tool_name: str, tool_input: dict[str, JsonValue]) -> str: ...
+    async def ask_user(self, question: str, options: list[str]) -> str: ...
 
 
 class _Arguments(BaseModel):
@@ -98,6 +101,20 @@ def prompt_answer(allowed: bool, tool_input: dict[str, JsonValue], message: str)
     return PromptDeny(message=message).model_dump_json()
 
 
+class AskUser(_Arguments):
+    question: str = Field(
+        min_length=1,
+        max_length=MAX_QUESTION,
+        description="The question, complete on its own: the user may read it hours later.",
+    )
+    options: list[str] = Field(
+        default_factory=list,
+        max_length=MAX_OPTIONS,
+        description="Answers to offer as buttons, if the choice is between a few "
+        "(the user may still write another).",
+    )
+
+
 class TalkTool(BaseModel):
     """One tool of Seedbed's server."""
 
@@ -131,6 +148,11 @@ async def _create_task(desk: RunDesk, given: BaseModel) -> str:
 async def _request_permission(desk: RunDesk, given: BaseModel) -> str:
     assert isinstance(given, RequestPermission)
     return await desk.request_permission(given.tool_name, dict(given.input))
+
+
+async def _ask_user(desk: RunDesk, given: BaseModel) -> str:
+    assert isinstance(given, AskUser)
+    return await desk.ask_user(given.question, list(given.options))
 
 
 TOOLS: tuple[TalkTool, ...] = (
@@ -169,6 +191,15 @@ TOOLS: tuple[TalkTool, ...] = (
         'or {"behavior": "deny", "message": …}. Not for the model to call.',
         arguments=RequestPermission,
         call=_request_permission,
+    ),
+    TalkTool(
+        name="ask_user",
+        description="Ask the user a question and wait for the answer (the result), when "
+        "you need a decision you should not guess. The user may be away: ask only what "
+        "matters, once, with everything needed to answer. Unanswered for long, the result "
+        "says so: then decide yourself and say what you decided.",
+        arguments=AskUser,
+        call=_ask_user,
     ),
 )
 

@@ -332,7 +332,9 @@ class CliRun(AgentRun):
             return
         while True:
             await asyncio.sleep(min(1.0, limit / 4))
-            if time.monotonic() - self._last_output >= limit:
+            if self.held:  # a silence the user's answer ends, not a stuck CLI
+                self._last_output = time.monotonic()
+            elif time.monotonic() - self._last_output >= limit:
                 self._idle = True
                 await self.process.stop("idle")
                 return

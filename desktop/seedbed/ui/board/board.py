@@ -23,7 +23,7 @@ from seedbed.core import merging, radar
 from seedbed.core.merge_queue import ANNOUNCED
 from seedbed.core.tasks import control_task, move_before, start_task
 from seedbed.domain.lifecycle import LABELS
-from seedbed.domain.models import Card, Control, TaskState
+from seedbed.domain.models import Card, Control, Phase, TaskState
 from seedbed.ui.board.board_actions import CardActions
 from seedbed.ui.board.board_model import ColumnModel, Overlaps, Role, TaskModel
 from seedbed.ui.board.board_view import ColumnView
@@ -491,6 +491,8 @@ class Board(QWidget):
             ]
         if state is TaskState.RUNNING:
             return ["stop_task", "requeue_task", "-", "pin_task"]
+        if card.task.phase is Phase.NEEDS_INPUT:  # its agent runs, waiting on the answer
+            return ["stop_task", "-", "pin_task"]
         if state is TaskState.AWAITING_REVIEW:
             return ["approve_task", "resume_task", "-", "pin_task", "-", "discard_task"]
         return []

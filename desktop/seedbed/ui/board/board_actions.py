@@ -12,7 +12,7 @@ from typing import Any, Protocol
 
 from PySide6.QtCore import QObject, SignalInstance
 
-from seedbed.core.tasks import control_task, set_foreground
+from seedbed.core.tasks import control_task, has_run_going, set_foreground
 from seedbed.domain.lifecycle import LABELS
 from seedbed.domain.models import Card, Control, TaskState
 from seedbed.ui.board.board_model import Role, TaskModel
@@ -114,7 +114,7 @@ class CardActions(QObject):
         card = self._selected()
         if card is None:
             return
-        if card.task.state is not TaskState.RUNNING:
+        if not has_run_going(card.task):  # running, or its agent waits on a question
             self.board.message_posted.emit(f"#{card.task.id} is not running.", True)
             return
         if self.board.context.read_only:

@@ -54,6 +54,7 @@ PART_COLOURS: dict[Part, Callable[[QPalette], QColor]] = {
     Part.PLUS: theme.success,
     Part.MINUS: theme.danger,
     Part.OVER_BUDGET: theme.danger,
+    Part.QUESTION: theme.warning,
 }
 
 Index = QModelIndex | QPersistentModelIndex

@@ -51,6 +51,7 @@ class Part(StrEnum):
     FILES = "files"
     OVER_BUDGET = "over_budget"
     USAGE = "usage"
+    QUESTION = "question"  # what its agent asks the user (in place of checks and usage)
     BAR = "bar"
 
 
@@ -189,11 +190,17 @@ def lay_out_card(
     if width:
         placed.append(Placed(Part.PROFILE, QRect(x, y, width, line), text))
 
-    # Line 4: the checks, fix rounds and verdict, then the usage at the right; while it
-    # runs, its agent's last progress line (report_progress) in the checks' place.
+    # Line 4: the checks, fix rounds and verdict, then the usage at the right; or the
+    # question its agent waits on the user for; while it runs, its agent's last progress
+    # line (report_progress) in the checks' place.
     y += line + GAP
+    question = " ".join(card.question.split())
     progress = " ".join(card.progress.split()) if task.state is TaskState.RUNNING else ""
-    if progress:
+    if question:
+        text, width = fit(metrics, f"asks: {question}", box.width())
+        if width:
+            placed.append(Placed(Part.QUESTION, QRect(left, y, width, line), text))
+    elif progress:
         usage, usage_width = fit(metrics, fmt.usage_line(card), box.width() // 3)
         room = box.width() - (usage_width + 2 * GAP if usage_width else 0)
         text, width = fit(metrics, progress, room)

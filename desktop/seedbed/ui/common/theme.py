@@ -59,6 +59,7 @@ PHASE_LABELS: dict[Phase, str] = {
     Phase.AGENT_FAILED: "agent failed",
     Phase.CONFLICT: "conflict",
     Phase.INTERRUPTED: "interrupted",
+    Phase.NEEDS_INPUT: "needs input",
     Phase.MERGING: "merging",
     Phase.MERGE_CHECKS_FAILED: "merge checks failed",
     Phase.NONE: "merged",
@@ -82,7 +83,7 @@ def phase_color(palette: QPalette, phase: Phase) -> QColor:
         Phase.MERGE_CHECKS_FAILED,
     ):
         return danger(palette)
-    if phase in (Phase.INTERRUPTED, Phase.PLAN_READY, Phase.QUEUED):
+    if phase in (Phase.INTERRUPTED, Phase.PLAN_READY, Phase.QUEUED, Phase.NEEDS_INPUT):
         return warning(palette)
     if phase in (Phase.READY, Phase.NONE):
         return success(palette)

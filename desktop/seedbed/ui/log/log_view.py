@@ -44,6 +44,7 @@ from seedbed.ui.log.log_widgets import (
     mono_font,
     tool_button,
 )
+from seedbed.ui.log.question_bar import QuestionBar
 
 COPY_NOW_ROWS = 2_000  # bigger selections, or rows not in the model, are read off the GUI thread
 DETAIL_DEBOUNCE_MS = 40
@@ -131,6 +132,7 @@ class LogPanel(QWidget):
         self.summary.setVisible(not compact)
         self.find_bar = FindBar(self)
         self.find_bar.hide()
+        self.question_bar = QuestionBar(self._context, self)
         self.note = NoteLabel(self)
         self.detail = QPlainTextEdit(self)
         self.detail.setReadOnly(True)
@@ -155,6 +157,7 @@ class LogPanel(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(2)
         layout.addLayout(bar)
+        layout.addWidget(self.question_bar)
         layout.addWidget(self.find_bar)
         layout.addWidget(self.splitter, 1)
         self._detail_timer = QTimer(self)
@@ -210,6 +213,7 @@ class LogPanel(QWidget):
         self.run_box.clear()
         self.show_run(None)
         self._reload_runs()
+        self.question_bar.show_task(task_id)
 
     def show_run(self, run_id: int | None) -> None:
         self._search.drop()
