@@ -25,8 +25,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 PREFIX = "seedbed-net-"
-TALKBACK_PREFIX = "seedbed-mcp-"  # a run's MCP socket (talkback), kept the same way
-NAME = re.compile(r"seedbed-(?:net|mcp)-[0-9a-f]{12}")
+TALKBACK_PREFIX = "seedbed-talk-"  # a run's MCP socket (talkback), kept the same way
+NAME = re.compile(r"seedbed-(?:net|talk)-[0-9a-f]{12}")
 LOCK = "serving.lock"
 # A lock file younger than this may be one whose maker has not locked it yet.
 GRACE_SECONDS = 10.0

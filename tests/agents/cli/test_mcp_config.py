@@ -9,7 +9,9 @@ import asyncio
 import json
 import os
 import shutil
+import stat
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -21,9 +23,10 @@ from seedbed.agents.cli.aider import AiderAdapter
 from seedbed.agents.cli.claude_code import ClaudeCodeAdapter
 from seedbed.agents.cli.codex import CodexAdapter
 from seedbed.agents.cli.gemini import GeminiAdapter
-from seedbed.agents.cli.mcp_setup import mcp_dir, write_mcp_files
+from seedbed.agents.cli.mcp_setup import McpSetup, mcp_dir, write_mcp_files
 from seedbed.agents.cli.opencode import OpenCodeAdapter
 from seedbed.agents.process import ManagedProcess, ProcessSpec, run_marker
+from seedbed.domain.errors import UserError
 from seedbed.domain.events import Event, StatusEvent
 from seedbed.domain.mcp_servers import McpLaunch
 from seedbed.domain.models import AgentKind, AgentProfile, RunKind
@@ -372,3 +375,26 @@ def test_a_cli_without_an_mcp_client_says_so_first_in_its_log(tmp_path: Path) ->
 
     assert batches[0] == [StatusEvent(phase="mcp", message=note, ts=batches[0][0].ts)]
     assert note == "Aider has no MCP client: not given notes"
+
+
+def test_a_run_directory_another_user_made_first_is_refused_and_nothing_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its name can be guessed: made first by someone else (open to all, a link inside to
+    a file of the user's), it is refused, and the file the link names is left alone."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    victim = tmp_path / "victim.txt"
+    victim.write_text("mine\n")
+    planted = tmp_path / "seedbed-mcp-planted"  # under the temporary directory
+    planted.mkdir()
+    planted.chmod(0o777)
+    (planted / "claude-mcp.json").symlink_to(victim)
+
+    with pytest.raises(UserError, match="is not a private directory of yours"):
+        write_mcp_files(McpSetup(files={planted / "claude-mcp.json": "{}"}))
+    assert victim.read_text() == "mine\n"
+
+    fresh = tmp_path / "seedbed-mcp-fresh"
+    write_mcp_files(McpSetup(files={fresh / "claude-mcp.json": "{}"}))
+    assert stat.S_IMODE(fresh.stat().st_mode) == 0o700
+    assert (fresh / "claude-mcp.json").read_text() == "{}"

@@ -8,6 +8,7 @@ import contextlib
 import json
 import os
 import shutil
+import stat
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from seedbed.agents.base import RunRequest
+from seedbed.domain.errors import UserError
 
 
 class McpSetup(BaseModel):
@@ -42,11 +44,14 @@ class McpSetup(BaseModel):
         return bool(self.files or self.links)
 
 
+PREFIX = "seedbed-mcp-"  # the run's own directory's name in the temporary directory
+
+
 def mcp_dir(request: RunRequest) -> Path:
     """The run's own directory for the files of its MCP servers (pure: named after the
     run's marker, which no other run of any data dir has)."""
     mark = (request.marker or str(request.run_id)).replace(":", "-")
-    return Path(tempfile.gettempdir()) / f"seedbed-mcp-{mark}"
+    return Path(tempfile.gettempdir()) / f"{PREFIX}{mark}"
 
 
 def write_mcp_files(setup: McpSetup) -> None:
@@ -57,7 +62,8 @@ def write_mcp_files(setup: McpSetup) -> None:
     for directory in setup.shared:
         directory.mkdir(parents=True, exist_ok=True)
     for ours, users in setup.links.items():
-        ours.mkdir(mode=0o700, parents=True, exist_ok=True)
+        own_directory(ours.parent)
+        ours.mkdir(mode=0o700, exist_ok=True)
         entries = sorted(users.iterdir()) if users.is_dir() else []
         for entry in entries:
             target = ours / entry.name
@@ -73,9 +79,35 @@ def write_mcp_files(setup: McpSetup) -> None:
         write_private(path, json.dumps(whole, indent=2))
 
 
+def own_directory(directory: Path) -> None:
+    """Make `directory` (0700), or check that the one there is this user's own, private,
+    and no link: its name is known, and on a machine shared with other users one of
+    them could have made it first, to read what we write or to choose it."""
+    top = Path(tempfile.gettempdir())
+    chain = [directory, *directory.parents]
+    roots = [i for i, p in enumerate(chain) if p.parent == top and p.name.startswith(PREFIX)]
+    ours = chain[: roots[0] + 1] if roots else []  # from it up to the run's own directory
+    if not ours:  # elsewhere (a private home in the data dir): the data dir's rules
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    for place in reversed(ours):  # each made private, from the top down
+        place.mkdir(mode=0o700, exist_ok=True)
+    for place in ours:
+        found = os.lstat(place)
+        if (
+            not stat.S_ISDIR(found.st_mode)
+            or found.st_uid != os.getuid()
+            or stat.S_IMODE(found.st_mode) & 0o077
+        ):
+            raise UserError(
+                f"{place} is not a private directory of yours (made by another user, or a "
+                "link): remove it and start the task again"
+            )
+
+
 def write_private(path: Path, text: str) -> None:
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    own_directory(path.parent)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW
+    fd = os.open(path, flags, 0o600)
     os.fchmod(fd, 0o600)  # a copy of the user's file came with its own mode
     with os.fdopen(fd, "w", encoding="utf-8") as file:
         file.write(text)
