@@ -9,6 +9,7 @@ try push git push "$REMOTE" HEAD:refs/heads/pushed
 try shared_config git config --file "$MAIN_CHECKOUT/.git/config" user.name Mallory
 try engine_environment sh -c 'cat /proc/*/environ 2>/dev/null | tr "\0" "\n" | grep -q -e sk-not-for-you -e "unix:path="'
 try provider_key sh -c 'env | grep -q OPENAI_API_KEY'
+try config_secret sh -c 'cat "$(git rev-parse --git-common-dir)/config" | grep -q -e ghp_config_secret -e header_secret'
 try service_token sh -c 'env | grep -q -e GH_TOKEN -e AWS_SECRET_ACCESS_KEY -e ghp_not_for_you -e GITHUB_PAT -e pw-not-for-you'
 try unknown_provider_key sh -c 'env | grep -q -e MISTRAL_API_KEY -e mistral-not-for-you'
 try dbus sh -c 'test -n "$DBUS_SESSION_BUS_ADDRESS" || python3 -c "import socket,sys; s=socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])" "$BUS_SOCKET"'

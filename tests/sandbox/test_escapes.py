@@ -37,6 +37,7 @@ NAMES = [
     "shared_config",
     "engine_environment",
     "provider_key",
+    "config_secret",  # a token in the repository's shared config (a remote's URL)
     "service_token",  # another service's credential (GH_TOKEN, GITHUB_PAT, a URL's password)
     "unknown_provider_key",  # a provider's key Seedbed does not know of (MISTRAL_API_KEY)
     "dbus",
@@ -124,6 +125,8 @@ def test_a_sandboxed_agent_escapes_nothing_and_still_commits(
     monkeypatch.setenv("HOME", str(home))
     token = secrets.token_hex(6)
     repo = make_repo(tmp_path / "repo", {"README.md": "# demo\n", "escape.sh": ESCAPES})
+    git(repo, "remote", "add", "origin", "https://x-access-token:ghp_config_secret@github.com/o/r")
+    git(repo, "config", "http.https://github.com/.extraheader", "AUTHORIZATION: header_secret")
     config_before = (repo / ".git" / "config").read_text()
     remote = tmp_path / "remote.git"
     git(tmp_path, "init", "-q", "--bare", str(remote))

@@ -18,6 +18,7 @@ from pathlib import Path
 import seedbed
 from seedbed.domain.errors import UserError
 from seedbed.domain.models import SandboxNetwork
+from seedbed.sandbox.gitconfig import sandbox_copy
 from seedbed.sandbox.gitshare import GitShare, worktree_git_dirs
 from seedbed.sandbox.plan import SANDBOX_TMP, Bind, SandboxPlan
 from seedbed.sandbox.programs import program_binds
@@ -151,6 +152,10 @@ def run_plan(
         env |= share.env()
     else:
         binds.append(Bind(source=common, target=common))
+    # Its shared config as a copy without credentials (a token in a remote's URL).
+    safe = sandbox_copy(common, data_dir / "sandbox" / "gitconfig")
+    if safe is not None:
+        binds.append(Bind(source=safe, target=common / "config"))
     binds.append(Bind(source=worktree, target=worktree, writable=True))
     binds += git_links(worktree, own)
     extra = extra_binds(paths or [], data_dir, repo, others)
