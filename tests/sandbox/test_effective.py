@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from seedbed.core.sandboxing import effective_sandbox
-from seedbed.domain.models import AgentKind, AgentProfile, SandboxNetwork
-from tests.conftest import SeedbedCli
+from seedbed.core.sandboxing import agent_sandbox, effective_sandbox
+from seedbed.domain.models import AgentKind, AgentProfile, Project, SandboxNetwork, Task
+from seedbed.vcs.git import create_worktree
+from tests.conftest import SeedbedCli, make_repo
 
 
 def test_agents_doctor_shows_what_each_sandboxed_profile_may_do(
@@ -45,3 +46,21 @@ def test_an_agent_cli_writes_its_own_directory_and_reaches_its_model(data_dir: P
     assert writable.endswith(f", {Path.home() / '.claude'} (Seedbed's copy for the task)")
     assert network.startswith("network: model: 127.0.0.1:8080 (its model)")
     assert effective_sandbox(profile.model_copy(update={"sandbox": False}), data_dir) == []
+
+
+def test_the_users_http_mcp_servers_are_reached_like_the_model(tmp_path: Path) -> None:
+    """Network model: the hosts of the HTTP MCP servers a run is given are allowed (a
+    local one forwarded), as its model's is; nothing else is added."""
+    repo = make_repo(tmp_path / "repo")
+    worktree = tmp_path / "wt"
+    create_worktree(repo, worktree, "seedbed/1-task", "main")
+    project = Project(id=1, name="demo", path=repo, base_branch="main")
+    task = Task(id=1, project_id=1, title="t", worktree=worktree, branch="seedbed/1-task")
+    profile = AgentProfile(name="cc", kind=AgentKind.CLAUDE_CODE, sandbox=True,
+                           base_url="https://api.anthropic.com")  # fmt: skip
+    servers = ["https://mcp.example.org/mcp", "http://127.0.0.1:8765/mcp"]
+
+    plan, _share = agent_sandbox(tmp_path / "data", project, task, profile, 7, (), servers)
+
+    assert plan.allowed == ["api.anthropic.com:443", "mcp.example.org:443", "127.0.0.1:8765"]
+    assert plan.forwards == [("127.0.0.1", 8765)]

@@ -141,6 +141,14 @@ def carry_back_logins(data_dir: Path, task_id: int) -> list[str]:
     return carry_back(task_home(data_dir, task_id))
 
 
+def url_host(address: str) -> str:
+    """The `host:port` of an http(s) URL ("" for none)."""
+    url = urlparse(address)
+    if not url.hostname:
+        return ""
+    return f"{url.hostname}:{url.port or DEFAULT_PORTS.get(url.scheme, 443)}"
+
+
 def model_host(profile: AgentProfile) -> str:
     """The `host:port` of the model API an agent CLI talks to itself ("" for the kinds
     whose model calls Seedbed makes, or that have none)."""
@@ -216,16 +224,19 @@ def agent_sandbox(
     profile: AgentProfile,
     run_id: int,
     projects: Sequence[Path] = (),
+    servers: Sequence[str] = (),
 ) -> tuple[SandboxPlan, GitShare]:
     """The sandbox of a run's agent, which may commit on the task's branch (its git
     pieces made now: `take_back` them when it ends); `projects` are the main checkouts
-    of every project Seedbed knows (`known_projects`), hidden with its own. On a git
-    thread."""
+    of every project Seedbed knows (`known_projects`), hidden with its own; `servers`
+    the URLs of the user's HTTP MCP servers it is given (reached like its model). On a
+    git thread."""
     assert task.worktree is not None and task.branch is not None
     share = make_share(share_dir(data_dir, run_id), task.worktree, project.path, task.branch)
     paths = [*profile.sandbox_paths, *project.sandbox_paths]
     model = model_host(profile)
     hosts = [*([model] if model else []), *profile.allowed_hosts, *project.allowed_hosts]
+    hosts += [host for host in map(url_host, servers) if host and host not in hosts]
     kept = [*own_key_variables(profile), *profile.sandbox_env]
     network = profile.network
     plan = _plan(task.worktree, data_dir, project, network, share, paths, hosts, kept, projects)

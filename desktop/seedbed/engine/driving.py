@@ -128,8 +128,16 @@ class RunDriver:
             request.mcp_servers = [launch, *request.mcp_servers]
             if boxed:
                 projects = known_projects(state.store)
+                urls = [server.url for server in users_servers.launches if server.url]
                 plan, share = await git_call(
-                    agent_sandbox, state.data_dir, state.project, task, profile, run.id, projects
+                    agent_sandbox,
+                    state.data_dir,
+                    state.project,
+                    task,
+                    profile,
+                    run.id,
+                    projects,
+                    urls,
                 )
                 plan = plan.model_copy(update={"talkback_dir": talkback_dir})
                 request.sandbox = plan
