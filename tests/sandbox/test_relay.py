@@ -151,10 +151,11 @@ def test_the_childs_exit_status_comes_back(socket_dir: Path, script: str, code: 
 
 CHILD = textwrap.dedent(
     """
-    import signal, sys, time
+    import os, signal, sys, time
     def caught(signum, frame):
-        print("caught", signal.Signals(signum).name, flush=True)
-        sys.exit(40 + signum)
+        # os.write: the signal may land while print("ready") is still in its writer.
+        os.write(1, f"caught {signal.Signals(signum).name}\n".encode())
+        os._exit(40 + signum)
     for name in ("SIGTERM", "SIGINT", "SIGHUP"):
         signal.signal(getattr(signal, name), caught)
     print("ready", flush=True)
