@@ -154,7 +154,7 @@ CHILD = textwrap.dedent(
     import os, signal, sys, time
     def caught(signum, frame):
         # os.write: the signal may land while print("ready") is still in its writer.
-        os.write(1, f"caught {signal.Signals(signum).name}\n".encode())
+        os.write(1, f"caught {signal.Signals(signum).name}\\n".encode())
         os._exit(40 + signum)
     for name in ("SIGTERM", "SIGINT", "SIGHUP"):
         signal.signal(getattr(signal, name), caught)
