@@ -6,9 +6,11 @@ timeout, shorter, does not fire meanwhile), and a stop ends a waiting run at onc
 
 from __future__ import annotations
 
+import json
 import subprocess
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,6 +19,8 @@ from seedbed.domain.models import Settings
 from seedbed.sandbox.bwrap import sandbox_support
 from seedbed.store.settings import save_settings
 from tests.agents.cli.test_claude_code import KEY, claude_profile
+from tests.agents.cli.test_gemini import gemini_answer, user_settings
+from tests.cli_tools import cli_binary
 from tests.conftest import SeedbedCli
 from tests.keyring_backends import FileStore
 from tests.model_server import ModelServer, anthropic_answer
@@ -208,3 +212,41 @@ def test_two_questions_asked_together_are_answered_in_turn(
     assert {call: results[call] for call in questions} == {
         call: f"as you like: {text}" for call, text in questions.items()
     }
+
+
+def test_a_gemini_agent_asks_too_under_the_name_gemini_lets_through(
+    seedbed: SeedbedCli,
+    project: str,
+    model_server: ModelServer,
+    file_keyring: FileStore,
+    isolated_home: Path,
+    spawn: Callable[..., subprocess.Popen[str]],
+) -> None:
+    """Gemini CLI drops every tool named ask_user in headless mode (its own interactive
+    one's name): it is offered Seedbed's as ask_the_user, and the answer comes back."""
+    user_settings(isolated_home)
+    seedbed.ok("key", "set", "gemini", input="gemini-test-key")
+    seedbed.ok(
+        "profile", "add", "gem", "--kind", "gemini", "--binary", str(cli_binary("gemini")),
+        "--model", "gemini-2.5-flash", "--base-url", model_server.url, "--key-name", "gemini",
+        "--no-sandbox",
+    )  # fmt: skip
+    model_server.script(
+        gemini_answer(calls=[("mcp_seedbed_ask_the_user", {"question": QUESTION})]),
+        gemini_answer(["Painted it."]),
+    )
+    added = seedbed.ok("task", "add", "--project", "demo", "--title", "Paint the button",
+                       "--prompt", "Paint the button.", "--start")  # fmt: skip
+    task_id = int(added.out.strip())
+    engine = spawn("run", "--until-idle")
+
+    shown = needs_input(seedbed, task_id)
+    assert shown["question"]["text"] == QUESTION
+    offered = json.dumps(model_server.posts[0].body)
+    assert "mcp_seedbed_ask_the_user" in offered
+    seedbed.ok("task", "answer", str(task_id), "green")
+    ended(engine)
+
+    shown = seedbed.show(task_id)
+    assert (shown["state"], shown["phase"]) == ("awaiting_review", "ready"), shown["error"]
+    assert "green" in json.dumps(model_server.posts[-1].body["contents"][-1])

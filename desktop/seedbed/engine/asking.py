@@ -28,7 +28,7 @@ from seedbed.store.settings import load_settings
 POLL_S = 0.2  # how often a waiting question looks for its answer (and for a stop)
 STOP_GRACE_S = 30.0  # a stopped agent still alive after this gets its call refused
 STOPPED = "the run was stopped while the question waited"
-ENDED = "the run ended while the question waited"
+ENDED = "the agent stopped waiting (it ended, or its MCP call timed out)"
 
 
 class Asking(BaseModel):

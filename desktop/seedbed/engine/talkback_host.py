@@ -19,13 +19,13 @@ from typing import TYPE_CHECKING
 
 from seedbed.agents.cli.claude_code import asks_seedbed
 from seedbed.domain.mcp_servers import SEEDBED_SERVER, McpLaunch
-from seedbed.domain.models import AgentProfile
+from seedbed.domain.models import AgentKind, AgentProfile
 from seedbed.engine.desk import EngineDesk
 from seedbed.engine.run_state import RunState
 from seedbed.sandbox.plan import TALKBACK_DIR_INSIDE
 from seedbed.sandbox.proxy_dirs import TALKBACK_PREFIX, new_proxy_dir, serving
 from seedbed.talkback.shim import FROZEN_FLAG
-from seedbed.talkback.tools import offered_tools
+from seedbed.talkback.tools import ASK_USER_FOR_GEMINI, offered_tools
 
 if TYPE_CHECKING:
     from seedbed.talkback.server import TalkbackServer
@@ -69,7 +69,8 @@ async def _server(state: RunState, profile: AgentProfile) -> TalkbackServer:
     # On a worker thread: the import lock makes it wait for a preload under way.
     module = await asyncio.to_thread(_load)
     assert state.run is not None
-    tools = offered_tools(asks_seedbed(profile, state.run.kind))
+    renamed = {"ask_user": ASK_USER_FOR_GEMINI} if profile.kind is AgentKind.GEMINI else {}
+    tools = offered_tools(asks_seedbed(profile, state.run.kind), renamed)
     server: TalkbackServer = module.TalkbackServer(EngineDesk(state), tools)
     return server
 

@@ -70,6 +70,17 @@ class _Out:
         await self._writer.drain()
 
 
+GONE = (ConnectionError, anyio.BrokenResourceError, anyio.ClosedResourceError)
+
+
+def _went_away(error: BaseException) -> bool:
+    """Whether `error` says only that the agent went away (its task group's too: the
+    SDK's reader and writer fail together when the connection is reset)."""
+    if isinstance(error, BaseExceptionGroup):
+        return all(_went_away(inner) for inner in error.exceptions)
+    return isinstance(error, GONE)
+
+
 def _error(text: str) -> types.CallToolResult:
     return types.CallToolResult(content=[types.TextContent(text=text)], is_error=True)
 
@@ -138,8 +149,9 @@ class TalkbackServer:
             pass  # the agent went away
         except asyncio.CancelledError:
             pass  # the server closed: this session ends with it, quietly
-        except Exception:
-            log.exception("Seedbed's MCP server: a session failed")
+        except Exception as error:
+            if not _went_away(error):
+                log.exception("Seedbed's MCP server: a session failed")
         finally:
             self._sessions.discard(session)
             writer.close()

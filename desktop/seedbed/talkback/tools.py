@@ -204,8 +204,21 @@ TOOLS: tuple[TalkTool, ...] = (
 )
 
 
-def offered_tools(answers_prompts: bool) -> tuple[TalkTool, ...]:
+# Gemini CLI 0.61 in headless mode drops every tool named `ask_user` (its own
+# interactive one's name), MCP servers' included: for it, Seedbed's goes by this one.
+ASK_USER_FOR_GEMINI = "ask_the_user"
+
+
+def offered_tools(
+    answers_prompts: bool, renamed: dict[str, str] | None = None
+) -> tuple[TalkTool, ...]:
     """The tools a run's server lists: request_permission only for an agent that sends its
     permission prompts there (Claude Code keeps that tool from its model; another
-    agent's model would see a tool it must not call)."""
-    return tuple(tool for tool in TOOLS if answers_prompts or tool.name != PROMPT_TOOL)
+    agent's model would see a tool it must not call); `renamed`: tools an agent knows by
+    another name (Gemini's `ask_user`)."""
+    names = renamed or {}
+    return tuple(
+        tool.model_copy(update={"name": names.get(tool.name, tool.name)})
+        for tool in TOOLS
+        if answers_prompts or tool.name != PROMPT_TOOL
+    )
