@@ -203,7 +203,12 @@ def test_two_questions_asked_together_are_answered_in_turn(
             return shown["phase"] == "needs_input" and question.get("text") == text
 
         wait_for(asks, 90, text)
-        seedbed.ok("task", "answer", str(task_id), f"as you like: {text}")
+        seen = seedbed.show(task_id)["question"]["id"]
+        seedbed.ok("task", "answer", str(task_id), f"as you like: {text}", "--question", str(seen))
+        # The same answer sent again (a second click, a stale window) answers nothing else.
+        again = seedbed("task", "answer", str(task_id), "twice", "--question", str(seen))
+        assert again.code != 0, again
+        assert "answered already" in again.err or "waits on no question" in again.err
     ended(engine)
 
     shown = seedbed.show(task_id)

@@ -354,7 +354,8 @@ class Cli(Reads):
         return self._control(Control.STOP)
 
     def task_answer(self) -> int:
-        question = self.call(answer_question, self.args.id, self.args.text, Answerer.CLI).value
+        a = self.args
+        question = self.call(answer_question, a.id, a.text, Answerer.CLI, a.question).value
         self.emit(question.model_dump(mode="json"), f"task {question.task_id}: answered")
         return EXIT_OK
 

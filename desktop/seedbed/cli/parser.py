@@ -400,6 +400,14 @@ def build_parser() -> Parser:
     p = task.add_parser("answer", parents=[common], help="answer the question its agent asks")
     p.add_argument("id", type=TASK_ID)
     p.add_argument("text", help="the answer (the agent reads it as its question's result)")
+    p.add_argument(
+        "--question",
+        type=int,
+        default=None,
+        metavar="QID",
+        help="answer only this question (its id, as `task show --json` gives it): never "
+        "the next one, if this one was answered meanwhile",
+    )
     p = task.add_parser("pin", parents=[common], help="pin to (or --off: take off) the foreground")
     p.add_argument("id", type=TASK_ID)
     p.add_argument("--off", action="store_true")

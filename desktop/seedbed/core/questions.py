@@ -18,10 +18,16 @@ def waiting_question(ctx: Context, task_id: int) -> Question | None:
 
 
 def answer_question(
-    ctx: Context, task_id: int, text: str, by: Answerer = Answerer.CLI
+    ctx: Context,
+    task_id: int,
+    text: str,
+    by: Answerer = Answerer.CLI,
+    question_id: int | None = None,
 ) -> Done[Question]:
     """Answer the question the task's agent waits on: the engine hands the answer to it
-    (within a fraction of a second) and the run goes on."""
+    (within a fraction of a second) and the run goes on. With `question_id` (the one the
+    user saw), only that one: an answer meant for a question already answered never
+    answers the next (an "Allow once" given twice must not allow another command)."""
     answer = text.strip()
     if not answer:
         raise UserError("the answer is empty")
@@ -32,6 +38,11 @@ def answer_question(
     question = store.waiting_question(task_id)
     if question is None or task.phase is not Phase.NEEDS_INPUT:
         raise UserError(f"task {task_id} waits on no question")
+    if question_id is not None and question.id != question_id:
+        raise UserError(
+            f"task {task_id}'s question {question_id} was answered already (or ended); it "
+            f"now asks: {question.text}"
+        )
     if not engine_running(ctx.data_dir):  # the engine that ran it died: nobody waits
         raise UserError(
             f"no engine runs: task {task_id}'s run ended with the one that stopped "

@@ -79,10 +79,17 @@ class QuestionBar(QFrame):
 
     def answer(self, text: str) -> None:
         """Send `text` as the answer to the question shown."""
-        if self._task_id is None or not text.strip():
+        if self._task_id is None or self.question is None or not text.strip():
             return
         self._set_enabled(False)
-        self._send.run(answer_question, self._task_id, text, Answerer.WINDOW, on_done=self._on_sent)
+        self._send.run(
+            answer_question,
+            self._task_id,
+            text,
+            Answerer.WINDOW,
+            self.question.id,  # this one only: never the next, asked meanwhile
+            on_done=self._on_sent,
+        )
 
     def _shown(self, question: Question | None) -> None:
         self.question = question
