@@ -90,12 +90,14 @@ def test_codex_gets_one_toml_override_per_key(tmp_path: Path) -> None:
         'mcp_servers.notes.default_tools_approval_mode="approve"',
         'mcp_servers.notes.command="/usr/bin/notes"',
         'mcp_servers.notes.args=["--dir", "a b"]',
-        'mcp_servers.notes.env={"T" = "x"}',
+        'mcp_servers.notes.env_vars=["T"]',
         'mcp_servers.web.default_tools_approval_mode="approve"',
         'mcp_servers.web.url="https://mcp.example/x"',
         'mcp_servers.web.env_http_headers={"Authorization" = "SEEDBED_MCP_1_TOKEN"}',
     ]
     assert spec.env["SEEDBED_MCP_1_TOKEN"] == "Bearer z" and "Bearer z" not in spec.argv
+    # A stdio server's variables by name only: their values in Codex's environment.
+    assert spec.env["T"] == "x" and not any("x" == part.split("=")[-1] for part in spec.argv)
     assert spec.argv.index("--") > spec.argv.index('mcp_servers.web.url="https://mcp.example/x"')
 
 

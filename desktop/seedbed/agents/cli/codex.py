@@ -171,22 +171,27 @@ class CodexAdapter(CliAdapter):
         call ("requires approval, but approval policy is never"). An HTTP server's
         headers (tokens, most often) go in variables (`env_http_headers`), not on the
         command line that every user can read; their names end in TOKEN, which Codex's
-        shell keeps from the commands it runs. A stdio server's variables can only be
-        given inline (`env`)."""
+        shell keeps from the commands it runs. A stdio server's variables go by name
+        (`env_vars`), their values in Codex's environment, which it passes on."""
         argv: list[str] = []
         variables: dict[str, str] = {}
+        tokens = 0
         for server in request.mcp_servers:
             fields: dict[str, str] = {"default_tools_approval_mode": toml_string("approve")}
             if server.stdio:
                 fields["command"] = toml_string(server.command)
                 fields["args"] = "[" + ", ".join(map(toml_string, server.args)) + "]"
                 if server.env:
-                    fields["env"] = toml_table(server.env)
+                    # By name (`env_vars`: Codex passes them on from its own environment),
+                    # never their values on the command line every user can read.
+                    variables.update(server.env)
+                    fields["env_vars"] = "[" + ", ".join(map(toml_string, server.env)) + "]"
             else:
                 fields["url"] = toml_string(server.url)
                 headers = {}
                 for header, value in server.headers.items():
-                    variable = f"SEEDBED_MCP_{len(variables) + 1}_TOKEN"
+                    tokens += 1
+                    variable = f"SEEDBED_MCP_{tokens}_TOKEN"
                     variables[variable] = value
                     headers[header] = variable
                 if headers:
