@@ -88,6 +88,9 @@ def test_a_compound_command_is_allowed_only_when_every_part_is() -> None:
     # A redirection's `&` does not split the command.
     assert bash(rules, "pytest -q 2>&1") == (Action.ALLOW, "allow:Bash(pytest*)")
     assert bash(rules, "echo hi &> out.txt") == (Action.ALLOW, "allow:Bash(echo*)")
+    # ... but output sent outside the working directory is more than the rule names.
+    assert bash(rules, "echo hi > ../out.txt") == (Action.ASK, None)
+    assert bash(rules, "echo hi >> ~/.profile") == (Action.ASK, None)
 
 
 def test_a_command_that_hides_what_it_runs_is_never_allowed_by_a_rule() -> None:
@@ -181,3 +184,17 @@ def test_a_human_s_exact_rule_answers_before_an_ask_but_never_before_a_deny() ->
     path = {"file_path": "/etc/hosts"}
     written = [exact_rule("Write", path), "ask:Write"]
     assert verdict(written, "Write", **path) == (Action.ALLOW, written[0])
+
+
+def test_what_an_allow_rule_names_does_not_stretch_to_more() -> None:
+    """Output sent to a file, extra spaces, the worktree's .git: a review found each let
+    more through than the rule says."""
+    rules = parse_rules(["allow:Bash(pytest*)", "allow:Bash(git*)", "deny:Bash(git push*)"])
+    assert decide(rules, "Bash", {"command": "pytest -q > /root/.bashrc"}).action is Action.ASK
+    assert decide(rules, "Bash", {"command": "pytest -q 2>&1"}).action is Action.ALLOW
+    assert decide(rules, "Bash", {"command": "pytest -q > /dev/null"}).action is Action.ALLOW
+    assert decide(rules, "Bash", {"command": "git  push origin"}).action is Action.DENY
+    tree = worktree_rules("/w/t")
+    assert decide(tree, "Write", {"file_path": "/w/t/a.py"}).action is Action.ALLOW
+    assert decide(tree, "Write", {"file_path": "/w/t/.git"}).action is Action.ASK
+    assert decide(tree, "Edit", {"file_path": "/w/t/.git/config"}).action is Action.ASK

@@ -46,6 +46,22 @@ RULE = re.compile(r"(?P<action>[a-z]+):(?P<tool>[^()\s]+)(?:\((?P<pattern>.*)\))
 # `&` ends a command unless it is a redirection's (`2>&1`, `&>file`).
 _SEPARATORS = re.compile(r"&&|\|\||[;|\n]|(?<![<>])&(?!>)")
 _HIDDEN_COMMANDS = ("$(", "`", "<(", ">(")
+# Output sent to a file (`> f`, `>> f`, `2> f`): to one outside the working directory (an
+# absolute path, `~`, `..`, a variable), a command an allow rule names would write where
+# its pattern does not say. `2>&1` and /dev/null are no such file.
+_REDIRECT = re.compile(r">>?\s*(?P<target>[^\s&|;<>]+)")
+
+
+def _writes_outside(command: str) -> bool:
+    for found in _REDIRECT.finditer(command):
+        target = found["target"].strip("'\"")
+        if target == "/dev/null" or found["target"].startswith("&"):
+            continue
+        if target.startswith(("/", "~", "$")) or ".." in target.split("/"):
+            return True
+    return False
+
+
 _GLOB_CHARS = re.compile(r"([*?\[])")
 _LITERALS = re.compile(r"\[[*?\[]\]")  # `[*]`: a glob character taken literally
 _WILDCARDS = re.compile(r"[*?\[]")
@@ -160,7 +176,8 @@ def command_parts(command: str) -> list[str]:
     """A shell command's simple commands, split at its separators (quotes are not
     parsed: a separator inside quotes splits too, which can only make an allow rule match
     less, and a deny more)."""
-    return [part.strip() for part in _SEPARATORS.split(command) if part.strip()]
+    # Spaces made one: `git  push` is `git push` to a rule too.
+    return [" ".join(part.split()) for part in _SEPARATORS.split(command) if part.strip()]
 
 
 def decide(rules: list[Rule], tool: str, tool_input: dict[str, JsonValue]) -> Verdict:
@@ -181,7 +198,7 @@ def decide(rules: list[Rule], tool: str, tool_input: dict[str, JsonValue]) -> Ve
     parts = parts or [whole]
     if any(verdict.action is not Action.ALLOW for verdict in parts):
         return next((v for v in parts if v.action is Action.ASK and v.rule), ASK_NOBODY)
-    if any(mark in text for mark in _HIDDEN_COMMANDS):
+    if any(mark in text for mark in _HIDDEN_COMMANDS) or _writes_outside(text):
         return ASK_NOBODY
     return parts[0]
 
@@ -194,8 +211,14 @@ def literal(text: str) -> str:
 def worktree_rules(worktree: str) -> list[Rule]:
     """What Claude Code's acceptEdits approves, as rules: edits of files inside the
     worktree (a profile's rules come first: their deny or ask overrules these)."""
-    inside = literal(posixpath.normpath(worktree)) + "/*"
-    return [parse_rule(f"{Action.ALLOW.value}:{tool}({inside})") for tool in EDIT_TOOLS]
+    root = literal(posixpath.normpath(worktree))
+    inside = root + "/*"
+    # Its `.git` (a link to the repository's git dir) is no file to edit: asked.
+    git = [f"{root}/.git", f"{root}/.git/*"]
+    asked = [
+        parse_rule(f"{Action.ASK.value}:{tool}({path})") for tool in EDIT_TOOLS for path in git
+    ]
+    return asked + [parse_rule(f"{Action.ALLOW.value}:{tool}({inside})") for tool in EDIT_TOOLS]
 
 
 def exact_rule(tool: str, tool_input: dict[str, JsonValue]) -> str:

@@ -97,7 +97,7 @@ def test_codex_gets_one_toml_override_per_key(tmp_path: Path) -> None:
     ]
     assert spec.env["SEEDBED_MCP_1_TOKEN"] == "Bearer z" and "Bearer z" not in spec.argv
     # A stdio server's variables by name only: their values in Codex's environment.
-    assert spec.env["T"] == "x" and not any("x" == part.split("=")[-1] for part in spec.argv)
+    assert spec.env["T"] == "x" and not any(part.split("=")[-1] == "x" for part in spec.argv)
     assert spec.argv.index("--") > spec.argv.index('mcp_servers.web.url="https://mcp.example/x"')
 
 
