@@ -25,7 +25,7 @@ def test_project_set_takes_every_setting_of_the_settings_page(
         "--planner", "critic", "--reviewer", "critic", "--fix-rounds", "3",
         "--budget-usd", "2.5", "--budget-tokens", "9000", "--check-network", "model",
         "--allow-host", "pypi.org", "--sandbox-path", "rw:/srv/cache",
-        "--sandbox-env", "PGPASSWORD", "--json",
+        "--sandbox-env", "PGPASSWORD", "--agents-start-tasks", "--json",
     ).json()  # fmt: skip
 
     expected = {
@@ -45,6 +45,7 @@ def test_project_set_takes_every_setting_of_the_settings_page(
         "allowed_hosts": ["pypi.org"],
         "sandbox_paths": ["rw:/srv/cache"],
         "sandbox_env": ["PGPASSWORD"],
+        "agents_start_tasks": True,
     }
     assert set(PROJECT_FIELDS) <= expected.keys()
     assert {key: shown[key] for key in expected} == expected

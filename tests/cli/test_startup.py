@@ -25,8 +25,16 @@ HEAVY = (
     "asyncio",
 )
 # The light part of core the lists read through (the CLI reaches the store only through
-# core): a Context, the plain reads, the data dir's settings and errors; no git, no agents.
-LIGHT_CORE = {"seedbed.core", "seedbed.core.context", "seedbed.core.reads", "seedbed.core.data_dir"}
+# core): a Context, the plain reads, the data dir's settings and errors, the saved MCP
+# servers (`mcp list`) and the settings' checks they use; no git, no agents.
+LIGHT_CORE = {
+    "seedbed.core",
+    "seedbed.core.context",
+    "seedbed.core.reads",
+    "seedbed.core.data_dir",
+    "seedbed.core.checking",
+    "seedbed.core.mcp_servers",
+}
 PROBE = """
 import io, json, sys
 from seedbed.__main__ import open_window

@@ -12,7 +12,7 @@ from seedbed.sandbox.bwrap import sandbox_support
 from tests.agents.cli.test_claude_code import KEY, claude_profile
 from tests.conftest import SeedbedCli
 from tests.keyring_backends import FileStore
-from tests.model_server import ModelServer, answer, anthropic_answer
+from tests.model_server import ModelServer, anthropic_answer
 
 
 def tool_results(body: dict[str, Any]) -> dict[str, str]:
@@ -106,43 +106,3 @@ def test_claude_code_reports_progress_reads_the_board_and_adds_a_task(
     said = [e["message"] for e in events if e["kind"] == "status"]
     assert "progress: tests pass; docs next" in said
     assert shown["progress"] == "tests pass; docs next"
-
-
-@pytest.mark.parametrize("sandboxed", [False, True])
-def test_the_builtin_agent_reports_progress_and_adds_a_task_through_seedbeds_server(
-    seedbed: SeedbedCli,
-    project: str,
-    model_server: ModelServer,
-    file_keyring: FileStore,
-    sandboxed: bool,
-) -> None:
-    if sandboxed and not sandbox_support().works:
-        pytest.skip(f"no sandbox here: {sandbox_support().problem}")
-    seedbed.ok("key", "set", "openai", input="sk-test-key")
-    seedbed.ok(
-        "profile", "add", "own", "--kind", "builtin", "--provider", "openai",
-        "--model", "test-model", "--base-url", model_server.openai_url, "--key-name", "openai",
-        *(["--sandbox", "--network", "none"] if sandboxed else ["--no-sandbox"]),
-    )  # fmt: skip
-    model_server.script(
-        answer(tool_calls=[("c1", "seedbed__report_progress", {"text": "half done"})]),
-        answer(tool_calls=[("c2", "seedbed__create_task", {"title": "Follow-up"})]),
-        answer("Reported."),
-    )
-    task_id = int(
-        seedbed.ok("task", "add", "--project", project, "--title", "Talk back", "--start").out
-    )
-
-    seedbed.ok("run", "--until-idle")
-
-    shown = seedbed.show(task_id)
-    assert shown["runs"][0]["status"] == "succeeded", shown["error"]
-    assert shown["progress"] == "half done"
-    offered = {tool["function"]["name"] for tool in model_server.posts[0].body["tools"]}
-    assert {"seedbed__report_progress", "seedbed__create_task", "read_file"} <= offered
-    results = [e["output"] for e in seedbed.log_events(task_id) if e["kind"] == "tool_result"]
-    assert results[0] == "shown on your task's card"
-    assert results[1] == (
-        f"added task #{task_id + 1} in Planned; it waits there for the user to start it"
-    )
-    assert seedbed.show(task_id + 1)["origin_id"] == task_id

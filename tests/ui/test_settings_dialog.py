@@ -11,7 +11,8 @@ from PySide6.QtWidgets import QComboBox, QLabel, QLineEdit, QMessageBox, QSpinBo
 from pytestqt.qtbot import QtBot
 
 from seedbed import secrets
-from seedbed.core.setup import InvalidField, update_project_settings
+from seedbed.core.checking import InvalidField
+from seedbed.core.setup import update_project_settings
 from seedbed.domain.models import (
     AgentKind,
     AgentProfile,

@@ -30,6 +30,7 @@ from seedbed.cli.text import (
 from seedbed.core import keys, reads
 from seedbed.core.app_settings import read_settings
 from seedbed.core.changes import changed_files
+from seedbed.core.checking import checked
 from seedbed.core.comments import (
     add_comment,
     comment_location,
@@ -58,7 +59,6 @@ from seedbed.core.sandboxing import effective_sandbox, sandbox_here
 from seedbed.core.setup import (
     add_profile,
     add_project,
-    checked,
     remove_profile,
     set_project_defaults,
     update_profile,

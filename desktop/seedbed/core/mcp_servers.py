@@ -10,8 +10,8 @@ from __future__ import annotations
 from pydantic import BaseModel
 
 from seedbed import secrets
+from seedbed.core.checking import InvalidField, checked
 from seedbed.core.context import Changed, Context, Done
-from seedbed.core.setup import InvalidField, checked
 from seedbed.domain.errors import UserError
 from seedbed.domain.mcp_servers import McpLaunch, SavedMcpServer, servers_for_run
 from seedbed.store import Store

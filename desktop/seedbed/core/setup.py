@@ -6,14 +6,14 @@ import re
 from pathlib import Path
 from typing import Any
 
-from pydantic import JsonValue, ValidationError
+from pydantic import JsonValue
 
 from seedbed import secrets, vcs
+from seedbed.core.checking import InvalidField, checked
 from seedbed.core.context import Changed, Context, Done
 from seedbed.core.sandboxing import sandbox_by_default, sandboxable
-from seedbed.domain import bounds
 from seedbed.domain.errors import SeedbedError, UserError
-from seedbed.domain.models import AgentKind, AgentProfile, Model, Project
+from seedbed.domain.models import AgentKind, AgentProfile, Project
 from seedbed.domain.permissions import parse_rule
 from seedbed.domain.slug import slugify
 from seedbed.sandbox.allowlist import parse_entry
@@ -23,31 +23,6 @@ from seedbed.store import Store
 VARIABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 PROJECT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
-
-
-class InvalidField(UserError):
-    """A setting the user must change; `field` names the model's field ("" when the
-    problem is not one field's), so a form can show the message next to it."""
-
-    def __init__(self, message: str, field: str = "") -> None:
-        super().__init__(message)
-        self.field = field
-
-
-def checked(model: type[Model], data: dict[str, Any], what: str, flags: bool = True) -> Any:
-    """`model` from `data`, or InvalidField naming the first field at fault: "--fix-rounds
-    must be 0 to 10", or without `flags` (for a form) "the fix rounds must be 0 to 10"
-    (the bounds are the model's, domain/bounds.py words them); `what` names the model for
-    an error that is not about a number ("invalid profile: …")."""
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        error = exc.errors()[0]
-        field = str(error["loc"][0]) if error["loc"] else ""
-        said = bounds.problem(model, field, error)
-        named = _flag(field) if flags else f"the {field.replace('_', ' ')}"
-        message = f"{named} {said}" if said else f"invalid {what}: {error['msg']}"
-        raise InvalidField(message, field) from None
 
 
 def check_sandbox(
@@ -231,10 +206,6 @@ def remove_profile(ctx: Context, name: str) -> Done[AgentProfile]:
     ctx.store.delete_profile(profile.id)
     # The projects naming it as a default let go of it (store.delete_profile).
     return Done(value=profile, changed=Changed(profiles=True, projects=True))
-
-
-def _flag(field: str) -> str:
-    return "--" + field.replace("_", "-")
 
 
 def check_profile(name: str, kind: AgentKind, **options: Any) -> AgentProfile:

@@ -40,6 +40,7 @@ from seedbed.domain.events import (
     UsageEvent,
     too_deep,
 )
+from seedbed.domain.mcp_servers import SEEDBED_SERVER
 from seedbed.domain.models import AgentProfile, RunStatus
 
 CONVERSATION = TypeAdapter(list[Message])
@@ -160,7 +161,11 @@ class BuiltinRun(AgentRun):
             marker=request.marker,
             sandbox=request.sandbox,
         )
-        self.mcp = McpTools(request.mcp_servers, request.worktree, env, request.sandbox)
+        # Not Seedbed's own server: reached through its stdio shim, whose connection the
+        # engine ends only after the run, it held a stopped run's end (left for later:
+        # an in-process session to the run's desk).
+        servers = [server for server in request.mcp_servers if server.name != SEEDBED_SERVER]
+        self.mcp = McpTools(servers, request.worktree, env, request.sandbox)
         self.messages: list[Message] = []
         self._queue: asyncio.Queue[list[Event] | None] = asyncio.Queue()
         self._text: list[str] = []

@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from seedbed.core.checking import InvalidField
 from seedbed.core.context import Done
 from seedbed.core.mcp_servers import (
     add_mcp_server,
@@ -21,7 +22,6 @@ from seedbed.core.mcp_servers import (
     remove_mcp_server,
     update_mcp_server,
 )
-from seedbed.core.setup import InvalidField
 from seedbed.domain.mcp_servers import SavedMcpServer
 from seedbed.ui.common.context import AppContext
 from seedbed.ui.settings.model_form import ModelForm

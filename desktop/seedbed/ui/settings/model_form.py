@@ -31,7 +31,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from seedbed.core.setup import InvalidField
+from seedbed.core.checking import InvalidField
 from seedbed.domain import bounds
 from seedbed.ui.common.widgets import ErrorLabel
 

@@ -20,10 +20,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from seedbed.core.checking import InvalidField
 from seedbed.core.context import Done
 from seedbed.core.sandboxing import effective_sandbox, sandboxable
 from seedbed.core.setup import (
-    InvalidField,
     add_profile,
     check_profile,
     remove_profile,
