@@ -13,8 +13,8 @@ WITHHELD = [
     "ANTHROPIC_API_KEY", "MISTRAL_API_KEY", "OPENAI_API_KEY_2", "GH_TOKEN",
     "GITHUB_TOKEN_READONLY", "GITHUB_PAT", "AWS_SECRET_ACCESS_KEY", "AWS_ACCESS_KEY_ID",
     "AWS_SESSION_TOKEN", "PGPASSWORD", "MYSQL_PWD", "TWINE_PASSWORD", "SENTRY_DSN",
-    "SLACK_WEBHOOK_URL", "BW_SESSION", "OP_SESSION_MY", "GIT_CONFIG_PARAMETERS",
-    "GIT_CONFIG_VALUE_0", "NPM_TOKEN", "VAULT_TOKEN", "DOCKER_AUTH_CONFIG",
+    "SLACK_WEBHOOK_URL", "BW_SESSION", "OP_SESSION_MY", "NPM_TOKEN", "VAULT_TOKEN",
+    "DOCKER_AUTH_CONFIG",
 ]  # fmt: skip
 KEPT = [
     "PATH", "HOME", "PWD", "OLDPWD", "LANG", "TERM", "SHELL", "USER", "VIRTUAL_ENV",
@@ -27,11 +27,24 @@ def test_keys_and_credentials_are_withheld_and_the_rest_stays() -> None:
     env = {name: "value" for name in [*WITHHELD, *KEPT]}
     env["DATABASE_URL"] = "postgres://me:pw@db.example/app"  # a password in a URL
     env["PLAIN_URL"] = "https://example.org/path"
+    # Git's configuration by the environment: a credential withheld, a user name kept.
+    env |= {
+        "GIT_CONFIG_COUNT": "2",
+        "GIT_CONFIG_KEY_0": "http.https://github.com/.extraheader",
+        "GIT_CONFIG_VALUE_0": "AUTHORIZATION: bearer secret",
+        "GIT_CONFIG_KEY_1": "user.name",
+        "GIT_CONFIG_VALUE_1": "Me",
+        "GIT_CONFIG_PARAMETERS": "'http.extraheader'='AUTHORIZATION: bearer secret'",
+    }
     plan = SandboxPlan(cwd=Path("/"), passed_env=["ANTHROPIC_API_KEY", "PGPASSWORD"])
 
     withheld = secrets_withheld(env, plan)
     inside = sandbox_environment(env, plan)
 
-    expected = sorted({*WITHHELD, "DATABASE_URL"} - {"ANTHROPIC_API_KEY", "PGPASSWORD"})
+    git_secrets = {"GIT_CONFIG_VALUE_0", "GIT_CONFIG_PARAMETERS"}
+    expected = sorted(
+        {*WITHHELD, "DATABASE_URL", *git_secrets} - {"ANTHROPIC_API_KEY", "PGPASSWORD"}
+    )
     assert withheld == expected
-    assert set(inside) == {*KEPT, "PLAIN_URL", "ANTHROPIC_API_KEY", "PGPASSWORD"}
+    git_kept = {"GIT_CONFIG_COUNT", "GIT_CONFIG_KEY_0", "GIT_CONFIG_KEY_1", "GIT_CONFIG_VALUE_1"}
+    assert set(inside) == {*KEPT, *git_kept, "PLAIN_URL", "ANTHROPIC_API_KEY", "PGPASSWORD"}

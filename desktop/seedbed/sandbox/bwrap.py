@@ -64,11 +64,11 @@ SECRET_NAME = re.compile(
     r"|(?:^|_)(?:KEY|APIKEY|KEY_ID|PAT|AUTH|PWD|DSN|SESSION|WEBHOOK|WEBHOOK_URL)(?:_?\d+|_[A-Z0-9]+)?$",
     re.IGNORECASE,
 )
-SECRET_NAMES = frozenset(
-    {"DOCKER_AUTH_CONFIG", "NETRC", "GIT_ASKPASS", "SSH_ASKPASS", "GIT_CONFIG_PARAMETERS"}
-)
-# Git's configuration by the environment (-c by variables) may carry a token too.
-SECRET_PREFIXES = ("GIT_CONFIG_KEY_", "GIT_CONFIG_VALUE_")
+SECRET_NAMES = frozenset({"DOCKER_AUTH_CONFIG", "NETRC", "GIT_ASKPASS", "SSH_ASKPASS"})
+# Git's configuration by the environment (`git -c` as variables) may carry a token too
+# (an extraHeader, a credential setting): those settings are withheld, the rest (a user
+# name, core settings) stays.
+GIT_SECRET_KEY = re.compile(r"extraheader|credential|password|token", re.IGNORECASE)
 # Named like a secret, and none: what a shell or a desktop session sets.
 NOT_SECRETS = frozenset(
     {"PWD", "OLDPWD", "XDG_SESSION_ID", "XDG_SESSION_TYPE", "XDG_SESSION_CLASS",
@@ -141,11 +141,21 @@ def secrets_withheld(env: Mapping[str, str], plan: SandboxPlan) -> list[str]:
         and name not in NOT_SECRETS
         and (
             name in SECRET_NAMES
-            or name.startswith(SECRET_PREFIXES)
-            or SECRET_NAME.search(name)
+            or _git_secret(name, value, env)
+            or (SECRET_NAME.search(name) and not name.startswith("GIT_CONFIG_"))
             or URL_WITH_PASSWORD.match(value)
         )
     )
+
+
+def _git_secret(name: str, value: str, env: Mapping[str, str]) -> bool:
+    """Whether `name` is git's configuration by the environment setting a credential."""
+    if name == "GIT_CONFIG_PARAMETERS":
+        return bool(GIT_SECRET_KEY.search(value) or URL_WITH_PASSWORD.search(value))
+    if name.startswith("GIT_CONFIG_VALUE_"):
+        key = env.get("GIT_CONFIG_KEY_" + name.removeprefix("GIT_CONFIG_VALUE_"), "")
+        return bool(GIT_SECRET_KEY.search(key))
+    return False
 
 
 def sandbox_environment(env: Mapping[str, str], plan: SandboxPlan) -> dict[str, str]:

@@ -46,16 +46,20 @@ def without_credentials(text: str) -> str:
 
 def sandbox_copy(common: Path, directory: Path) -> Path | None:
     """The copy of `common`'s config without credentials, written in `directory` (one
-    file per repository, replaced whole); None when the repository has none."""
+    file per repository, replaced whole); None when the repository has none, or nothing
+    in it to hide."""
     config = common / "config"
     try:
         text = config.read_text(encoding="utf-8", errors="surrogateescape")
     except OSError:
         return None
+    safe = without_credentials(text)
+    if safe == text or safe == text + "\n":
+        return None  # nothing to hide: the real one is seen (as a program that writes it expects)
     directory.mkdir(mode=0o700, parents=True, exist_ok=True)
     name = hashlib.sha256(str(common).encode()).hexdigest()[:16]
     target = directory / f"{name}.config"
     temporary = directory / f".{name}.{os.getpid()}.tmp"
-    temporary.write_text(without_credentials(text), encoding="utf-8", errors="surrogateescape")
+    temporary.write_text(safe, encoding="utf-8", errors="surrogateescape")
     os.replace(temporary, target)
     return target
