@@ -14,6 +14,7 @@ from typing import Any
 
 from seedbed import vcs
 from seedbed.agents.base import AgentRun, RunOutcome
+from seedbed.agents.cli.registry import is_cli
 from seedbed.agents.keys import key_for
 from seedbed.agents.process import ManagedProcess, base_environment, run_marker
 from seedbed.agents.registry import runtime_for
@@ -122,10 +123,12 @@ class RunDriver:
         network = contextlib.AsyncExitStack()
         try:
             boxed = sandboxed(profile)
-            launch, talkback_dir = await network.enter_async_context(
-                talkback(state, profile, boxed)
-            )
-            request.mcp_servers = [launch, *request.mcp_servers]
+            talkback_dir = None
+            if is_cli(profile.kind):  # an agent CLI: Seedbed's own MCP server, first
+                launch, talkback_dir = await network.enter_async_context(
+                    talkback(state, profile, boxed)
+                )
+                request.mcp_servers = [launch, *request.mcp_servers]
             if boxed:
                 projects = known_projects(state.store)
                 urls = [server.url for server in users_servers.launches if server.url]
@@ -139,7 +142,8 @@ class RunDriver:
                     projects,
                     urls,
                 )
-                plan = plan.model_copy(update={"talkback_dir": talkback_dir})
+                if talkback_dir is not None:
+                    plan = plan.model_copy(update={"talkback_dir": talkback_dir})
                 request.sandbox = plan
                 said = describe(plan, base_environment())
                 log(StatusEvent(phase="implementing", message=said))

@@ -13,6 +13,7 @@ import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
+from seedbed.agents.cli.registry import is_cli
 from seedbed.core.context import Stopping
 from seedbed.core.dependencies import blocked_by
 from seedbed.core.tasks import apply_control_to_queued, has_run_going
@@ -201,7 +202,9 @@ class Engine:
                 diff_every=self.diff_every,
             )
             self.runners[task.id] = runner
-            preload()  # Seedbed's MCP server, for its agent: loaded while it prepares
+            profile = self.store.get_profile(task.profile_id) if task.profile_id else None
+            if profile is not None and is_cli(profile.kind):
+                preload()  # Seedbed's MCP server, for its CLI: loaded while it prepares
             self._tasks[task.id] = asyncio.create_task(self._drive(runner))
         return len(queued)
 
