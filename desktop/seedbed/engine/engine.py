@@ -13,7 +13,6 @@ import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
-from seedbed.agents.cli.registry import is_cli
 from seedbed.core.context import Stopping
 from seedbed.core.dependencies import blocked_by
 from seedbed.core.tasks import apply_control_to_queued, has_run_going
@@ -22,7 +21,6 @@ from seedbed.domain.models import Control, Phase, Task, TaskState
 from seedbed.engine.recovery import recover, recover_dead_merges
 from seedbed.engine.run_support import DIFF_EVERY_S
 from seedbed.engine.runner import TaskRunner
-from seedbed.engine.talkback_host import preload
 from seedbed.store import Store
 from seedbed.store.backup import back_up
 from seedbed.store.problems import disk_full
@@ -202,9 +200,6 @@ class Engine:
                 diff_every=self.diff_every,
             )
             self.runners[task.id] = runner
-            profile = self.store.get_profile(task.profile_id) if task.profile_id else None
-            if profile is not None and is_cli(profile.kind):
-                preload()  # Seedbed's MCP server, for its CLI: loaded while it prepares
             self._tasks[task.id] = asyncio.create_task(self._drive(runner))
         return len(queued)
 

@@ -1,8 +1,10 @@
 """Seedbed's MCP server for a run, hosted by the engine for as long as its agent runs.
 
-The server (talkback/server.py) is built on the MCP SDK, which takes over a second to
-import: it is imported on a worker thread when a run first needs it, so neither the
-engine's start nor its loop waits for it (a window never imports it at all).
+The server (talkback/server.py) is built on the MCP SDK, which takes over a second and
+~30 MiB to import: the run's socket is listened on at once, and the SDK is imported on a
+worker thread when an agent first connects, so neither the engine's start nor its loop
+waits for it, and a run whose agent never connects costs nothing of it (a window never
+imports it at all).
 """
 
 from __future__ import annotations
@@ -10,8 +12,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import importlib
+import os
 import sys
-import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
 from types import ModuleType
@@ -25,7 +27,7 @@ from seedbed.engine.run_state import RunState
 from seedbed.sandbox.plan import TALKBACK_DIR_INSIDE
 from seedbed.sandbox.proxy_dirs import TALKBACK_PREFIX, new_proxy_dir, serving
 from seedbed.talkback.shim import FROZEN_FLAG
-from seedbed.talkback.tools import ASK_USER_FOR_GEMINI, offered_tools
+from seedbed.talkback.tools import ASK_USER_FOR_GEMINI, MAX_MESSAGE, offered_tools
 
 if TYPE_CHECKING:
     from seedbed.talkback.server import TalkbackServer
@@ -49,30 +51,52 @@ def shim_launch(socket: Path) -> McpLaunch:
     return McpLaunch(name=SEEDBED_SERVER, command=sys.executable, args=args)
 
 
-_preloading: list[threading.Thread] = []  # the SDK's import, begun once per process
-
-
-def preload() -> None:
-    """Begin importing the server (and the SDK) on a thread of its own, once: called when
-    a task is picked to run, so that its preparing overlaps the import."""
-    if not _preloading:
-        thread = threading.Thread(target=_load, name="seedbed-mcp-import", daemon=True)
-        _preloading.append(thread)
-        thread.start()
-
-
 def _load() -> ModuleType:
     return importlib.import_module(SERVER_MODULE)
 
 
-async def _server(state: RunState, profile: AgentProfile) -> TalkbackServer:
-    # On a worker thread: the import lock makes it wait for a preload under way.
-    module = await asyncio.to_thread(_load)
-    assert state.run is not None
-    renamed = {"ask_user": ASK_USER_FOR_GEMINI} if profile.kind is AgentKind.GEMINI else {}
-    tools = offered_tools(asks_seedbed(profile, state.run.kind), renamed)
-    server: TalkbackServer = module.TalkbackServer(EngineDesk(state), tools)
-    return server
+class _Listener:
+    """The run's socket, listened on at once; the server (and the SDK, ~1.2 s and ~30 MiB
+    to import) is built at the first connection: an agent that never connects (a CLI
+    without MCP, a test's fake) costs the engine nothing of it."""
+
+    def __init__(self, state: RunState, profile: AgentProfile) -> None:
+        self.state = state
+        self.profile = profile
+        self._server: TalkbackServer | None = None
+        self._building = asyncio.Lock()
+        self._listener: asyncio.AbstractServer | None = None
+
+    async def start(self, path: Path) -> None:
+        self._listener = await asyncio.start_unix_server(
+            self._connected, path=str(path), limit=MAX_MESSAGE
+        )
+        os.chmod(path, 0o600)  # in the run's directory (0700) already
+
+    async def _built(self) -> TalkbackServer:
+        async with self._building:
+            if self._server is None:
+                module = await asyncio.to_thread(_load)  # off the loop
+                assert self.state.run is not None
+                kind = self.profile.kind
+                renamed = {"ask_user": ASK_USER_FOR_GEMINI} if kind is AgentKind.GEMINI else {}
+                tools = offered_tools(asks_seedbed(self.profile, self.state.run.kind), renamed)
+                self._server = module.TalkbackServer(EngineDesk(self.state), tools)
+            return self._server
+
+    async def _connected(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            server = await self._built()
+        except (ImportError, asyncio.CancelledError):
+            writer.close()
+            raise
+        await server.serve(reader, writer)
+
+    async def close(self) -> None:
+        if self._listener is not None:
+            self._listener.close()
+        if self._server is not None:
+            await self._server.close()
 
 
 @contextlib.asynccontextmanager
@@ -82,12 +106,12 @@ async def talkback(
     """Serve Seedbed's MCP server for the run of `state` by `profile`'s agent while the
     block runs: yields how its agent starts it, and the socket's directory (bound into its
     sandbox when `sandboxed`, where it is seen at TALKBACK_DIR_INSIDE)."""
-    server = await _server(state, profile)
+    listener = _Listener(state, profile)
     directory = new_proxy_dir(TALKBACK_PREFIX)
     with serving(directory):
-        await server.start(directory / SOCKET)
+        await listener.start(directory / SOCKET)
         try:
             seen = TALKBACK_DIR_INSIDE if sandboxed else directory
             yield shim_launch(seen / SOCKET), directory
         finally:
-            await server.close()
+            await listener.close()

@@ -26,11 +26,10 @@ from mcp.server.stdio import stdio_server
 from pydantic import ValidationError
 
 import seedbed
-from seedbed.talkback.tools import TOOLS, RunDesk, TalkTool, ToolRefused
+from seedbed.talkback.tools import MAX_MESSAGE, TOOLS, RunDesk, TalkTool, ToolRefused
 
 log = logging.getLogger(__name__)
 
-MAX_MESSAGE = 1024 * 1024  # bytes of one JSON-RPC message (one line)
 MAX_SESSIONS = 8  # connections at once (a CLI opens one per session it starts)
 INSTRUCTIONS = (
     "Seedbed runs you on a task of a kanban board, often with nobody watching. These "
@@ -131,6 +130,11 @@ class TalkbackServer:
             with contextlib.suppress(Exception):
                 await self._server.wait_closed()
             self._server = None
+
+    async def serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        """Serve one connection (another listener's: engine/talkback_host.py listens
+        before the SDK is loaded)."""
+        await self._connected(reader, writer)
 
     async def _connected(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         session = asyncio.current_task()

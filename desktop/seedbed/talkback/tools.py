@@ -10,6 +10,7 @@ from typing import Protocol
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
 MAX_PROGRESS = 300  # characters of a progress line (one line on a card)
+MAX_MESSAGE = 1024 * 1024  # bytes of one JSON-RPC message (one line) on the run's socket
 PROMPT_TOOL = "request_permission"  # answers an agent CLI's prompts, never its model
 MAX_QUESTION = 2000  # characters of a question to the user
 MAX_OPTIONS = 8  # answers a question may offer as buttons
