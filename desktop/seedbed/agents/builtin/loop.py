@@ -11,14 +11,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import json
 import time
 from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING
 
 from pydantic import SecretStr, TypeAdapter
 
 from seedbed.agents.base import AgentRun, AgentRuntime, RunOutcome, RunRequest
-from seedbed.agents.builtin.mcp_tools import McpTools
 from seedbed.agents.builtin.prompt import (
     FIRST_MESSAGE,
     instruction_files,
@@ -42,6 +43,11 @@ from seedbed.domain.events import (
 )
 from seedbed.domain.mcp_servers import SEEDBED_SERVER
 from seedbed.domain.models import AgentProfile, RunStatus
+
+if TYPE_CHECKING:
+    from seedbed.agents.builtin.mcp_tools import McpTools
+
+MCP_TOOLS_MODULE = "seedbed.agents.builtin.mcp_tools"  # the MCP SDK's client: loaded when needed
 
 CONVERSATION = TypeAdapter(list[Message])
 EVENT_RESULT_LIMIT = 4000
@@ -164,8 +170,10 @@ class BuiltinRun(AgentRun):
         # Not Seedbed's own server: reached through its stdio shim, whose connection the
         # engine ends only after the run, it held a stopped run's end (left for later:
         # an in-process session to the run's desk).
-        servers = [server for server in request.mcp_servers if server.name != SEEDBED_SERVER]
-        self.mcp = McpTools(servers, request.worktree, env, request.sandbox)
+        self._mcp_servers = [s for s in request.mcp_servers if s.name != SEEDBED_SERVER]
+        self._mcp_env = env
+        # Made only for a run given MCP servers: the SDK it loads costs ~30 MiB and a second.
+        self.mcp: McpTools | None = None
         self.messages: list[Message] = []
         self._queue: asyncio.Queue[list[Event] | None] = asyncio.Queue()
         self._text: list[str] = []
@@ -198,7 +206,8 @@ class BuiltinRun(AgentRun):
             self.outcome = RunOutcome(status=RunStatus.FAILED, reason=f"internal error: {exc!r}")
             self._emit(ErrorEvent(message=self.outcome.reason))
         finally:
-            await self.mcp.aclose()  # on this task: the one that opened them
+            if self.mcp is not None:
+                await self.mcp.aclose()  # on this task: the one that opened them
             self.conversation = CONVERSATION.dump_json(self.messages).decode()
             # The end of the events first: whatever happens while the connection closes
             # (a second stop, an error), the engine must see this run end.
@@ -219,7 +228,11 @@ class BuiltinRun(AgentRun):
         accounting = Accounting(self.profile)
         tools = tools_for(request.kind)
         self._allowed = {spec.name for spec in tools}
-        if request.mcp_servers:
+        if self._mcp_servers:
+            tools_module = await asyncio.to_thread(importlib.import_module, MCP_TOOLS_MODULE)
+            self.mcp = tools_module.McpTools(
+                self._mcp_servers, request.worktree, self._mcp_env, request.sandbox
+            )
             for note in await self.mcp.open(taken={spec.name for spec in TOOL_SPECS}):
                 self._emit(StatusEvent(phase="mcp", message=note))
             tools = [*tools, *self.mcp.specs]
@@ -275,7 +288,7 @@ class BuiltinRun(AgentRun):
         if name in TOOL_KINDS and name not in self._allowed:
             kind = self.request.kind.value
             result = ToolResult(output=f"{name} is not available in a {kind} run", is_error=True)
-        elif self.mcp.owns(name):
+        elif self.mcp is not None and self.mcp.owns(name):
             output, failed = await self.mcp.call(name, arguments)
             result = ToolResult(output=self._scrub(output), is_error=failed)
         else:
