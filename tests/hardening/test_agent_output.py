@@ -11,6 +11,7 @@ import asyncio
 import json
 import os
 import stat
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -97,23 +98,38 @@ def test_an_endless_answer_is_cut_at_the_profiles_bound_retries_included(
     assert seedbed.ok("profile", "show", "bot").out.count("max call seconds: 2") == 1
 
 
-def engine_memory(seedbed: SeedbedCli) -> int:
-    """`seedbed run --until-idle` as a real process: its peak memory (bytes)."""
-    engine = seedbed.spawn("run", "--until-idle")
-    assert engine.stdout is not None and engine.stderr is not None
-    out, err = engine.stdout.read(), engine.stderr.read()
-    _pid, status, usage = os.wait4(engine.pid, 0)
-    engine.returncode = os.waitstatus_to_exitcode(status)
-    engine.stdout.close()
-    engine.stderr.close()
-    assert engine.returncode == 0, out + err
-    return usage.ru_maxrss * 1024  # kilobytes on Linux
+# A child's ru_maxrss starts at its parent's high-water mark: Linux carries the mark of
+# the image an exec replaces into the new one. Spawned from pytest (which after the whole
+# suite has held well over 200 MiB), the engine would be charged pytest's peak. So a
+# small Python starts the engine and reports the peak of that child alone.
+MEASURE = """
+import os, subprocess, sys
+engine = subprocess.Popen(sys.argv[2:])
+_pid, status, usage = os.wait4(engine.pid, 0)
+with open(sys.argv[1], "w") as out:
+    out.write(f"{os.waitstatus_to_exitcode(status)} {usage.ru_maxrss}")
+"""
+
+
+def engine_memory(seedbed: SeedbedCli, tmp_path: Path) -> int:
+    """`seedbed run --until-idle` as a real process: its own peak memory (bytes)."""
+    report = tmp_path / "engine-peak"
+    command = [sys.executable, "-m", "seedbed", "--data-dir", str(seedbed.data_dir)]
+    measure = subprocess.run(
+        [sys.executable, "-c", MEASURE, str(report), *command, "run", "--until-idle"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    code, peak = report.read_text().split()
+    assert int(code) == 0, measure.stdout + measure.stderr
+    return int(peak) * 1024  # kilobytes on Linux
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="ru_maxrss is in kilobytes on Linux only")
 @pytest.mark.parametrize("wire", ["openai", "anthropic"])
 def test_an_enormous_event_fails_at_the_cap_with_flat_memory(
-    seedbed: SeedbedCli, project: str, model_server: ModelServer, wire: str
+    seedbed: SeedbedCli, project: str, model_server: ModelServer, wire: str, tmp_path: Path
 ) -> None:
     head, _text, _keep_alive = stream_parts(wire)
     line = 256 * 1024 * 1024  # one line of 256 MiB, sent a MiB at a time
@@ -124,7 +140,7 @@ def test_an_enormous_event_fails_at_the_cap_with_flat_memory(
     task_id = seedbed.ok("task", "add", "--project", "demo", "--title", "Flood",
                          "--profile", "bot", "--start").out.strip()  # fmt: skip
 
-    peak = engine_memory(seedbed)
+    peak = engine_memory(seedbed, tmp_path)
 
     shown = seedbed.show(task_id)
     assert shown["phase"] == "agent_failed"
@@ -147,7 +163,7 @@ def test_an_enormous_cli_line_fails_at_the_cap(
     task_id = seedbed.ok("task", "add", "--project", "demo", "--title", "Flood",
                          "--profile", "cli", "--start").out.strip()  # fmt: skip
 
-    peak = engine_memory(seedbed)
+    peak = engine_memory(seedbed, tmp_path)
 
     assert peak < 200 * 1024 * 1024, f"the engine grew to {peak >> 20} MiB"
     shown = seedbed.show(task_id)
