@@ -1,6 +1,7 @@
 """A small real MCP server for the tests, over stdio (the SDK's MCPServer): its tool
 `note(text)` appends the text (and " #$NOTES_TOKEN" when that is set) to the file
-$NOTES_FILE and answers "noted: TEXT"; `fail()` answers with an error. Run as
+$NOTES_FILE and answers "noted: TEXT"; `fail()` answers with an error; `wait(seconds)`
+answers after that long. Run as
 `python tests/agents/notes_server.py`, or `… --http PORT` for streamable HTTP on
 127.0.0.1:PORT/mcp, where `whoami()` answers the Authorization header it was sent."""
 
@@ -10,6 +11,7 @@ import os
 import sys
 from pathlib import Path
 
+import anyio
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 
@@ -29,6 +31,13 @@ def note(text: str) -> str:
 def fail() -> str:
     """Always fails."""
     raise ToolError("the notes are closed")
+
+
+@server.tool()
+async def wait(seconds: float) -> str:
+    """Answer after `seconds`."""
+    await anyio.sleep(seconds)
+    return f"waited {seconds:g} s"
 
 
 @server.tool()

@@ -102,6 +102,9 @@ def test_the_builtin_agent_writes_a_file_and_runs_a_command(
     assert posts[0].body["stream"] is True
     assert {t.get("name") or t["function"]["name"] for t in posts[0].body["tools"]} == {
         "read_file", "write_file", "edit_file", "list_files", "search", "run_command",
+        # Seedbed's own MCP server's (talkback/tools.py), but request_permission
+        "seedbed__report_progress", "seedbed__list_tasks", "seedbed__task_status",
+        "seedbed__create_task", "seedbed__ask_user",
     }  # fmt: skip
     system = (
         posts[0].body["messages"][0]["content"] if provider == "openai" else posts[0].body["system"]

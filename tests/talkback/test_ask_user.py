@@ -23,7 +23,7 @@ from tests.agents.cli.test_gemini import gemini_answer, user_settings
 from tests.cli_tools import cli_binary
 from tests.conftest import SeedbedCli
 from tests.keyring_backends import FileStore
-from tests.model_server import ModelServer, anthropic_answer
+from tests.model_server import ModelServer, answer, anthropic_answer
 from tests.talkback.test_claude_talks_back import tool_results
 
 QUESTION = "Which colour should the button be?"
@@ -255,3 +255,38 @@ def test_a_gemini_agent_asks_too_under_the_name_gemini_lets_through(
     shown = seedbed.show(task_id)
     assert (shown["state"], shown["phase"]) == ("awaiting_review", "ready"), shown["error"]
     assert "green" in json.dumps(model_server.posts[-1].body["contents"][-1])
+
+
+def test_an_opencode_agent_waits_for_an_answer_past_its_own_60_s(
+    seedbed: SeedbedCli,
+    project: str,
+    model_server: ModelServer,
+    monkeypatch: pytest.MonkeyPatch,
+    spawn: Callable[..., subprocess.Popen[str]],
+) -> None:
+    """OpenCode ends an MCP call after 60 s unless the server's entry says otherwise:
+    Seedbed's says the question's bound, so an answer given later still reaches it."""
+    monkeypatch.setenv("LOCAL_API_KEY", "sk-local-test")
+    seedbed.ok(
+        "profile", "add", "oc", "--kind", "opencode", "--binary", str(cli_binary("opencode")),
+        "--model", "local/test-model", "--base-url", model_server.openai_url, "--no-sandbox",
+        "--idle-timeout", "30",
+    )  # fmt: skip
+    model_server.script(
+        answer(tool_calls=[("call_1", "seedbed_ask_user", {"question": QUESTION})]),
+        answer("Painted it."),
+    )
+    added = seedbed.ok("task", "add", "--project", "demo", "--title", "Paint the button",
+                       "--prompt", "Paint the button.", "--start")  # fmt: skip
+    task_id = int(added.out.strip())
+    engine = spawn("run", "--until-idle")
+
+    needs_input(seedbed, task_id)
+    time.sleep(66)  # past OpenCode's own 60 s (and the profile's idle timeout)
+    assert seedbed.show(task_id)["phase"] == "needs_input"
+    seedbed.ok("task", "answer", str(task_id), "green, after a while")
+    ended(engine)
+
+    shown = seedbed.show(task_id)
+    assert (shown["state"], shown["phase"]) == ("awaiting_review", "ready"), shown["error"]
+    assert "green, after a while" in json.dumps(model_server.posts[-1].body["messages"][-1])

@@ -17,6 +17,10 @@ from seedbed.domain.models import Model
 # TOML key for Codex): letters, digits, `_` and `-` only.
 SERVER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,47}")
 SEEDBED_SERVER = "seedbed"  # Seedbed's own server, in every run
+# A call to Seedbed's own server may wait for the longest question (question_wait_s's
+# bound, a day) and its answer's way back: agent CLIs end a call sooner by default
+# (OpenCode and Codex after 60 s, Gemini CLI after 10 minutes).
+SEEDBED_CALL_TIMEOUT_S = 24 * 3600 + 120
 VARIABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # an RFC 9110 token
 
@@ -33,6 +37,14 @@ class McpLaunch(BaseModel):
     env: dict[str, str] = Field(default_factory=dict, description="stdio: set for it.")
     url: str = Field("", description="HTTP: the server's URL (streamable HTTP).")
     headers: dict[str, str] = Field(default_factory=dict, description="HTTP: sent with each call.")
+    call_timeout_s: int | None = Field(
+        None, description="How long one tool call may take (None: the agent's own default)."
+    )
+    socket: str = Field(
+        "",
+        description="Seedbed's own server as an agent inside the engine (the built-in) "
+        "reaches it: the run's Unix socket, connected to directly.",
+    )
 
     @field_validator("name")
     @classmethod

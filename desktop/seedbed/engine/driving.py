@@ -48,7 +48,7 @@ from seedbed.domain.models import (
 from seedbed.engine.agent_request import agent_profile_id, agent_request
 from seedbed.engine.run_state import RunState
 from seedbed.engine.run_support import StepFailed, Usage, git_call
-from seedbed.engine.talkback_host import talkback
+from seedbed.engine.talkback_host import talkback, talks_back
 from seedbed.sandbox.gitshare import GitShare, clear_links
 from seedbed.sandbox.takeback import take_back
 
@@ -124,11 +124,14 @@ class RunDriver:
         try:
             boxed = sandboxed(profile)
             talkback_dir = None
-            if is_cli(profile.kind):  # an agent CLI: Seedbed's own MCP server, first
-                launch, talkback_dir = await network.enter_async_context(
+            if talks_back(profile.kind):  # Seedbed's own MCP server, first
+                launch, directory = await network.enter_async_context(
                     talkback(state, profile, boxed)
                 )
                 request.mcp_servers = [launch, *request.mcp_servers]
+                # Bound into an agent CLI's sandbox for its shim; the built-in agent's
+                # commands have no business with it.
+                talkback_dir = directory if is_cli(profile.kind) else None
             if boxed:
                 projects = known_projects(state.store)
                 urls = [server.url for server in users_servers.launches if server.url]

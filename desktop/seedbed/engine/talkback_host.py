@@ -20,7 +20,8 @@ from types import ModuleType
 from typing import TYPE_CHECKING
 
 from seedbed.agents.cli.claude_code import asks_seedbed
-from seedbed.domain.mcp_servers import SEEDBED_SERVER, McpLaunch
+from seedbed.agents.cli.registry import is_cli
+from seedbed.domain.mcp_servers import SEEDBED_CALL_TIMEOUT_S, SEEDBED_SERVER, McpLaunch
 from seedbed.domain.models import AgentKind, AgentProfile
 from seedbed.engine.desk import EngineDesk
 from seedbed.engine.run_state import RunState
@@ -45,10 +46,22 @@ def shim_launch(socket: Path) -> McpLaunch:
             command=sys.executable,
             args=[FROZEN_FLAG, str(socket)],
             env={"PYINSTALLER_RESET_ENVIRONMENT": "1"},
+            call_timeout_s=SEEDBED_CALL_TIMEOUT_S,
         )
     # -I: the worktree (the current directory) and PYTHON* variables stay out of it.
     args = ["-I", "-m", "seedbed.talkback.shim", str(socket)]
-    return McpLaunch(name=SEEDBED_SERVER, command=sys.executable, args=args)
+    return McpLaunch(
+        name=SEEDBED_SERVER,
+        command=sys.executable,
+        args=args,
+        call_timeout_s=SEEDBED_CALL_TIMEOUT_S,
+    )
+
+
+def talks_back(kind: AgentKind) -> bool:
+    """Whether a run of `kind` gets Seedbed's server: an agent CLI or the built-in agent
+    (a command agent is the user's program, which knows nothing of it)."""
+    return kind is AgentKind.BUILTIN or is_cli(kind)
 
 
 def _load() -> ModuleType:
@@ -104,14 +117,19 @@ async def talkback(
     state: RunState, profile: AgentProfile, sandboxed: bool
 ) -> AsyncIterator[tuple[McpLaunch, Path]]:
     """Serve Seedbed's MCP server for the run of `state` by `profile`'s agent while the
-    block runs: yields how its agent starts it, and the socket's directory (bound into its
-    sandbox when `sandboxed`, where it is seen at TALKBACK_DIR_INSIDE)."""
+    block runs: yields how its agent reaches it, and the socket's directory. An agent CLI
+    starts the shim (its socket bound into its sandbox when `sandboxed`, where it is seen
+    at TALKBACK_DIR_INSIDE); the built-in agent, in this process, connects directly."""
     listener = _Listener(state, profile)
     directory = new_proxy_dir(TALKBACK_PREFIX)
     with serving(directory):
         await listener.start(directory / SOCKET)
         try:
-            seen = TALKBACK_DIR_INSIDE if sandboxed else directory
-            yield shim_launch(seen / SOCKET), directory
+            if profile.kind is AgentKind.BUILTIN:
+                launch = McpLaunch(name=SEEDBED_SERVER, socket=str(directory / SOCKET))
+            else:
+                seen = TALKBACK_DIR_INSIDE if sandboxed else directory
+                launch = shim_launch(seen / SOCKET)
+            yield launch, directory
         finally:
             await listener.close()

@@ -26,6 +26,7 @@ from mcp.server.stdio import stdio_server
 from pydantic import ValidationError
 
 import seedbed
+from seedbed.talkback.lines import LineReader, LineWriter
 from seedbed.talkback.tools import MAX_MESSAGE, TOOLS, RunDesk, TalkTool, ToolRefused
 
 log = logging.getLogger(__name__)
@@ -35,38 +36,6 @@ INSTRUCTIONS = (
     "Seedbed runs you on a task of a kanban board, often with nobody watching. These "
     "tools reach Seedbed and its user: report progress, see the board, add tasks, ask."
 )
-
-
-class _Lines:
-    """A connection's reading side as the SDK's stdio transport reads a file: lines."""
-
-    def __init__(self, reader: asyncio.StreamReader) -> None:
-        self._reader = reader
-
-    def __aiter__(self) -> _Lines:
-        return self
-
-    async def __anext__(self) -> str:
-        try:
-            line = await self._reader.readline()
-        except (ValueError, ConnectionError):  # a line over the limit; a reset
-            raise StopAsyncIteration from None
-        if not line:
-            raise StopAsyncIteration
-        return line.decode("utf-8", "replace")
-
-
-class _Out:
-    """A connection's writing side as the SDK's stdio transport writes a file."""
-
-    def __init__(self, writer: asyncio.StreamWriter) -> None:
-        self._writer = writer
-
-    async def write(self, text: str) -> None:
-        self._writer.write(text.encode("utf-8"))
-
-    async def flush(self) -> None:
-        await self._writer.drain()
 
 
 GONE = (ConnectionError, anyio.BrokenResourceError, anyio.ClosedResourceError)
@@ -144,8 +113,8 @@ class TalkbackServer:
             return
         self._sessions.add(session)
         try:
-            stdin = cast(anyio.AsyncFile[str], _Lines(reader))
-            stdout = cast(anyio.AsyncFile[str], _Out(writer))
+            stdin = cast(anyio.AsyncFile[str], LineReader(reader))
+            stdout = cast(anyio.AsyncFile[str], LineWriter(writer))
             async with stdio_server(stdin=stdin, stdout=stdout) as (incoming, outgoing):
                 options = self._lowlevel.create_initialization_options()
                 await self._lowlevel.run(incoming, outgoing, options)

@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from pathlib import Path
 
 import pytest
 from mcp.types import CallToolResult, ImageContent, TextContent
 
-from seedbed.agents.builtin.mcp_tools import result_text, tool_name
+from seedbed.agents.builtin.mcp_names import tool_name
+from seedbed.agents.builtin.mcp_tools import result_text
 from seedbed.sandbox.bwrap import sandbox_support
 from tests.agents.conftest import NOTES_SERVER
 from tests.conftest import SeedbedCli
@@ -74,7 +76,7 @@ def test_the_builtin_agent_calls_a_tool_of_a_real_stdio_mcp_server(
     assert results[0] == ("noted: from the agent", False)
     assert "the notes are closed" in results[1][0] and results[1][1] is True
     notes = [e["message"] for e in events if e["kind"] == "status" and e["phase"] == "mcp"]
-    assert "MCP server 'notes': notes__note, notes__fail, notes__whoami" in notes
+    assert "MCP server 'notes': notes__note, notes__fail, notes__wait, notes__whoami" in notes
     assert any(n.startswith("MCP server 'broken' left out:") and "no" in n for n in notes)
 
 
@@ -141,3 +143,35 @@ def test_a_result_is_its_text_blocks_else_its_structured_content() -> None:
         type="image", data="", mime_type="image/png")])  # fmt: skip
     assert result_text(text) == "a\n[image content]"
     assert result_text(CallToolResult(content=[], structured_content={"n": 1})) == '{"n": 1}'
+
+
+def test_stopping_a_run_in_a_servers_tool_call_stops_it_at_once(
+    seedbed: SeedbedCli, project: str, model_server: ModelServer, file_keyring: FileStore
+) -> None:
+    seedbed.ok("key", "set", "openai", input="sk-test-key")
+    seedbed.ok(
+        "profile", "add", "own", "--kind", "builtin", "--provider", "openai",
+        "--model", "test-model", "--base-url", model_server.openai_url, "--key-name", "openai",
+        "--no-sandbox",
+    )  # fmt: skip
+    add_notes_server(seedbed)
+    model_server.script(answer(tool_calls=[("c1", "notes__wait", {"seconds": 600})]))
+    task_id = seedbed.ok("task", "add", "--project", project, "--title", "W", "--start").out
+    engine = seedbed.spawn("run")
+    try:
+        deadline = time.monotonic() + 60
+        while not seedbed.show(task_id.strip()).get("runs") or not any(
+            e["kind"] == "tool_call" for e in seedbed.log_events(task_id.strip())
+        ):
+            assert time.monotonic() < deadline, "the tool was never called"
+            time.sleep(0.1)
+
+        started = time.monotonic()
+        shown = seedbed.ok("task", "stop", task_id.strip(), "--json").json()
+
+        assert time.monotonic() - started < 10
+        assert (shown["state"], shown["phase"]) == ("awaiting_review", "interrupted")
+        assert seedbed.show(task_id.strip())["runs"][0]["status"] == "stopped"
+    finally:
+        engine.terminate()
+        engine.communicate(timeout=60)

@@ -30,6 +30,7 @@ from seedbed.domain.errors import UserError
 from seedbed.domain.events import Event, StatusEvent
 from seedbed.domain.mcp_servers import McpLaunch
 from seedbed.domain.models import AgentKind, AgentProfile, RunKind
+from seedbed.engine.talkback_host import shim_launch
 from seedbed.sandbox.bwrap import sandbox_support
 from tests.agents.cli.test_gemini import gemini_answer, user_settings
 from tests.agents.conftest import NOTES_SERVER
@@ -400,3 +401,22 @@ def test_a_run_directory_another_user_made_first_is_refused_and_nothing_written(
     write_mcp_files(McpSetup(files={fresh / "claude-mcp.json": "{}"}))
     assert stat.S_IMODE(fresh.stat().st_mode) == 0o700
     assert (fresh / "claude-mcp.json").read_text() == "{}"
+
+
+def test_a_servers_call_timeout_reaches_each_cli_in_its_own_unit(tmp_path: Path) -> None:
+    """Seedbed's own server says how long a call may wait (a question: up to a day):
+    Codex in seconds, Gemini CLI and OpenCode in milliseconds; none of the user's."""
+    slow = STDIO.model_copy(update={"name": "slow", "call_timeout_s": 3600})
+    servers = request(tmp_path, slow, STDIO)
+
+    codex = CodexAdapter().mcp_config(servers, {}).argv
+    assert "mcp_servers.slow.tool_timeout_sec=3600" in codex
+    assert not any(part.startswith("mcp_servers.notes.tool_timeout") for part in codex)
+    gemini = GeminiAdapter().mcp_config(servers, {}).merged
+    [overlay] = gemini.values()
+    assert overlay["mcpServers"]["slow"]["timeout"] == 3_600_000
+    assert "timeout" not in overlay["mcpServers"]["notes"]
+    opencode = json.loads(OpenCodeAdapter().mcp_config(servers, {}).env["OPENCODE_CONFIG_CONTENT"])
+    assert opencode["mcp"]["slow"]["timeout"] == 3_600_000
+    assert "timeout" not in opencode["mcp"]["notes"]
+    assert shim_launch(Path("/run/s.sock")).call_timeout_s == 24 * 3600 + 120

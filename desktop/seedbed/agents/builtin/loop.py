@@ -27,6 +27,7 @@ from seedbed.agents.builtin.prompt import (
     top_level_listing,
 )
 from seedbed.agents.builtin.providers import provider_for
+from seedbed.agents.builtin.seedbed_tools import SeedbedTools
 from seedbed.agents.builtin.tools import TOOL_KINDS, TOOL_SPECS, Toolbox, ToolResult, tools_for
 from seedbed.agents.builtin.types import Message, Provider, ProviderError, TurnResult
 from seedbed.agents.process import base_environment
@@ -41,8 +42,7 @@ from seedbed.domain.events import (
     UsageEvent,
     too_deep,
 )
-from seedbed.domain.mcp_servers import SEEDBED_SERVER
-from seedbed.domain.models import AgentProfile, RunStatus
+from seedbed.domain.models import AgentProfile, RunKind, RunStatus
 
 if TYPE_CHECKING:
     from seedbed.agents.builtin.mcp_tools import McpTools
@@ -167,10 +167,14 @@ class BuiltinRun(AgentRun):
             marker=request.marker,
             sandbox=request.sandbox,
         )
-        # Not Seedbed's own server: reached through its stdio shim, whose connection the
-        # engine ends only after the run, it held a stopped run's end (left for later:
-        # an in-process session to the run's desk).
-        self._mcp_servers = [s for s in request.mcp_servers if s.name != SEEDBED_SERVER]
+        # Seedbed's own server (at the run's socket) apart: its tools are known at once.
+        # Only for a run that may act: a planner or reviewer keeps its read-only tools
+        # (adding tasks is the plan's own business, by its split).
+        self._mcp_servers = [s for s in request.mcp_servers if not s.socket]
+        acting = request.kind not in (RunKind.PLAN, RunKind.REVIEW)
+        own = next((s for s in request.mcp_servers if s.socket and acting), None)
+        taken = {spec.name for spec in TOOL_SPECS}
+        self.seedbed = SeedbedTools(own, request.worktree, taken) if own else None
         self._mcp_env = env
         # Made only for a run given MCP servers: the SDK it loads costs ~30 MiB and a second.
         self.mcp: McpTools | None = None
@@ -196,6 +200,11 @@ class BuiltinRun(AgentRun):
         try:
             self.outcome = await self._loop()
         except asyncio.CancelledError:
+            # The stop is handled here: said so (uncancel), or the MCP sessions' cancel
+            # scopes, closed below, would take it for a cancel still pending and raise.
+            current = asyncio.current_task()
+            if current is not None:
+                current.uncancel()
             self._flush_text()
             self.outcome = RunOutcome(status=RunStatus.STOPPED, reason="stopped")
         except ProviderError as exc:
@@ -206,14 +215,17 @@ class BuiltinRun(AgentRun):
             self.outcome = RunOutcome(status=RunStatus.FAILED, reason=f"internal error: {exc!r}")
             self._emit(ErrorEvent(message=self.outcome.reason))
         finally:
-            if self.mcp is not None:
-                await self.mcp.aclose()  # on this task: the one that opened them
-            self.conversation = CONVERSATION.dump_json(self.messages).decode()
-            # The end of the events first: whatever happens while the connection closes
-            # (a second stop, an error), the engine must see this run end.
-            self._queue.put_nowait(None)
-            with contextlib.suppress(Exception, asyncio.CancelledError):
-                await self.provider.aclose()
+            try:
+                for servers in (self.mcp, self.seedbed):
+                    if servers is not None:  # on this task: the one that opened them
+                        await servers.aclose()
+            finally:
+                self.conversation = CONVERSATION.dump_json(self.messages).decode()
+                # The end of the events first: whatever happens while the connections
+                # close (a second stop, an error), the engine must see this run end.
+                self._queue.put_nowait(None)
+                with contextlib.suppress(Exception, asyncio.CancelledError):
+                    await self.provider.aclose()
 
     async def _loop(self) -> RunOutcome:
         request = self.request
@@ -228,12 +240,16 @@ class BuiltinRun(AgentRun):
         accounting = Accounting(self.profile)
         tools = tools_for(request.kind)
         self._allowed = {spec.name for spec in tools}
+        taken = {spec.name for spec in TOOL_SPECS}
+        if self.seedbed is not None:
+            tools = [*tools, *self.seedbed.specs]
+            taken |= {spec.name for spec in self.seedbed.specs}
         if self._mcp_servers:
             tools_module = await asyncio.to_thread(importlib.import_module, MCP_TOOLS_MODULE)
             self.mcp = tools_module.McpTools(
                 self._mcp_servers, request.worktree, self._mcp_env, request.sandbox
             )
-            for note in await self.mcp.open(taken={spec.name for spec in TOOL_SPECS}):
+            for note in await self.mcp.open(taken=taken):
                 self._emit(StatusEvent(phase="mcp", message=note))
             tools = [*tools, *self.mcp.specs]
         for _turn in range(self.profile.max_turns):
@@ -288,6 +304,9 @@ class BuiltinRun(AgentRun):
         if name in TOOL_KINDS and name not in self._allowed:
             kind = self.request.kind.value
             result = ToolResult(output=f"{name} is not available in a {kind} run", is_error=True)
+        elif self.seedbed is not None and self.seedbed.owns(name):
+            output, failed = await self.seedbed.call(name, arguments)
+            result = ToolResult(output=self._scrub(output), is_error=failed)
         elif self.mcp is not None and self.mcp.owns(name):
             output, failed = await self.mcp.call(name, arguments)
             result = ToolResult(output=self._scrub(output), is_error=failed)

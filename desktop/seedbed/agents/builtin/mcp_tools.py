@@ -13,30 +13,31 @@ model reads, as the built-in tools' do.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
-import re
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, TextIO, cast
 
+import anyio
 import httpx2
 from mcp import ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
 from mcp.client.streamable_http import streamable_http_client
+from mcp.server.stdio import stdio_server
 from pydantic import BaseModel
 
+from seedbed.agents.builtin.mcp_names import tool_name
 from seedbed.agents.builtin.types import ToolSpec
 from seedbed.domain.mcp_servers import McpLaunch
 from seedbed.sandbox.bwrap import bwrap_argv, sandbox_environment, sandbox_support
 from seedbed.sandbox.plan import SandboxPlan
 from seedbed.sandbox.programs import program_binds
+from seedbed.talkback.lines import LineReader, LineWriter
+from seedbed.talkback.tools import MAX_MESSAGE
 
-SEPARATOR = "__"
-# What a model's API takes as a tool's name (OpenAI: 64 of these characters).
-TOOL_NAME = re.compile(r"[^A-Za-z0-9_-]")
-MAX_TOOL_NAME = 64
 CONNECT_TIMEOUT = 30.0  # seconds a server has to start and list its tools
 CALL_TIMEOUT = 300.0  # seconds one tool call may take
 MAX_OUTPUT = 30_000  # characters of a result the model reads back (as the built-in tools')
@@ -49,18 +50,6 @@ class McpTool(BaseModel):
     server: str
     tool: str
     spec: ToolSpec
-
-
-def tool_name(server: str, tool: str, taken: set[str]) -> str:
-    """`SERVER__TOOL` as a model may call it: other characters as `_`, 64 at most, and
-    made unique among `taken` (two tools cut to the same name)."""
-    name = TOOL_NAME.sub("_", f"{server}{SEPARATOR}{tool}")[:MAX_TOOL_NAME]
-    number = 2
-    while name in taken:
-        suffix = f"_{number}"
-        name = name[: MAX_TOOL_NAME - len(suffix)] + suffix
-        number += 1
-    return name
 
 
 def result_text(result: Any) -> str:
@@ -116,6 +105,7 @@ class McpTools:
         self.sandbox = sandbox
         self.tools: dict[str, McpTool] = {}
         self._sessions: dict[str, ClientSession] = {}
+        self._direct = {server.name for server in servers if server.socket}
         self._stack = contextlib.AsyncExitStack()
 
     @property
@@ -162,7 +152,9 @@ class McpTools:
     ) -> ClientSession:
         """A session with `server`, initialized; its transport held by `stack`. Each
         request of the session's own (initialize, the tool list) has CONNECT_TIMEOUT."""
-        if server.stdio:
+        if server.socket:
+            streams = await _socket_streams(server.socket, stack)
+        elif server.stdio:
             params = stdio_parameters(server, self.worktree, self.env, self.sandbox)
             streams = await stack.enter_async_context(stdio_client(params, errlog=stderr))
         else:
@@ -190,9 +182,11 @@ class McpTools:
             return "the arguments are not valid JSON", True
         if not isinstance(parsed, dict):
             return "the arguments must be a JSON object", True
+        # Seedbed's own server bounds its own waits (a question: the setting's bound).
+        timeout = None if tool.server in self._direct else CALL_TIMEOUT
         try:
             result = await self._sessions[tool.server].call_tool(
-                tool.tool, parsed, read_timeout_seconds=CALL_TIMEOUT
+                tool.tool, parsed, read_timeout_seconds=timeout
             )
         except Exception as exc:
             return f"MCP server {tool.server!r} failed: {exc}", True
@@ -205,6 +199,26 @@ class McpTools:
         """Close every session and stop every server this run started."""
         with contextlib.suppress(Exception):
             await self._stack.aclose()
+
+
+async def _socket_streams(path: str, stack: contextlib.AsyncExitStack) -> Any:
+    """The message streams of a connection to Seedbed's server at the Unix socket `path`
+    (the run's, served by this engine), held by `stack`: the SDK's stdio framing over it.
+    At the end the connection is closed and the transport's two tasks cancelled: its
+    reader may be holding a message nobody will take (the answer to a question a stop
+    ended), and its task group would wait for it forever."""
+    reader, writer = await asyncio.open_unix_connection(path, limit=MAX_MESSAGE)
+    stack.callback(writer.close)
+    scope = stack.enter_context(anyio.CancelScope())
+    lines = cast(Any, LineReader(reader)), cast(Any, LineWriter(writer))
+    streams = await stack.enter_async_context(stdio_server(stdin=lines[0], stdout=lines[1]))
+
+    def ending() -> None:
+        writer.close()
+        scope.cancel()
+
+    stack.callback(ending)
+    return streams
 
 
 def problem(exc: BaseException, stderr: TextIO) -> str:

@@ -196,6 +196,8 @@ class CodexAdapter(CliAdapter):
                     headers[header] = variable
                 if headers:
                     fields["env_http_headers"] = toml_table(headers)
+            if server.call_timeout_s is not None:  # Codex's default: 60 s a call
+                fields["tool_timeout_sec"] = str(server.call_timeout_s)
             for key, value in fields.items():
                 argv += ["-c", f"mcp_servers.{server.name}.{key}={value}"]
         return McpSetup(argv=argv, env=variables)

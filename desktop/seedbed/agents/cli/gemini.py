@@ -183,9 +183,16 @@ class GeminiAdapter(CliAdapter):
 
 
 def gemini_server(server: McpLaunch) -> dict[str, object]:
+    """One server as Gemini CLI's `mcpServers` entry; its `timeout` (ms) bounds each of
+    its calls (Gemini's default: 10 minutes)."""
+    entry: dict[str, object]
     if server.stdio:
-        return {"command": server.command, "args": server.args, "env": server.env}
-    return {"httpUrl": server.url, "headers": server.headers}
+        entry = {"command": server.command, "args": server.args, "env": server.env}
+    else:
+        entry = {"httpUrl": server.url, "headers": server.headers}
+    if server.call_timeout_s is not None:
+        entry["timeout"] = server.call_timeout_s * 1000
+    return entry
 
 
 class GeminiParser(StreamParser):

@@ -248,11 +248,18 @@ class OpenCodeAdapter(CliAdapter):
 
 
 def opencode_server(server: McpLaunch) -> dict[str, object]:
+    """One server as OpenCode's `mcp` entry; its `timeout` (ms) bounds each of its calls
+    (OpenCode's default: 60 s)."""
+    entry: dict[str, object]
     if server.stdio:
-        local: dict[str, object] = {"type": "local", "command": [server.command, *server.args]}
-        return local | ({"environment": server.env} if server.env else {})
-    remote: dict[str, object] = {"type": "remote", "url": server.url}
-    return remote | ({"headers": server.headers} if server.headers else {})
+        entry = {"type": "local", "command": [server.command, *server.args]}
+        entry |= {"environment": server.env} if server.env else {}
+    else:
+        entry = {"type": "remote", "url": server.url}
+        entry |= {"headers": server.headers} if server.headers else {}
+    if server.call_timeout_s is not None:
+        entry["timeout"] = server.call_timeout_s * 1000
+    return entry
 
 
 def own_dirs(env: Mapping[str, str]) -> list[Path]:
