@@ -343,10 +343,14 @@ class AgentProfile(Model):
     )
     permission_rules: list[str] = Field(
         default_factory=list,
-        description="Claude Code, OpenCode: what it may do unasked, refused, or asked about "
-        "(allow:Bash(pytest*), deny:Bash(git push*), ask:Bash); Claude Code asks Seedbed "
-        "what no rule answers, OpenCode gets the Bash rules as its own.",
-        json_schema_extra={**_kinds(AgentKind.CLAUDE_CODE, AgentKind.OPENCODE), "split": "shell"},
+        description="Claude Code, Gemini CLI, OpenCode: what it may do unasked, refused, or "
+        "asked about (allow:Bash(pytest*), deny:Bash(git push*), ask:Bash); Claude Code asks "
+        "Seedbed what no rule answers, Gemini CLI and OpenCode get the Bash rules as their "
+        "own (an ask refused).",
+        json_schema_extra={
+            **_kinds(AgentKind.CLAUDE_CODE, AgentKind.GEMINI, AgentKind.OPENCODE),
+            "split": "shell",
+        },
     )
     extra_args: list[str] = Field(
         default_factory=list,

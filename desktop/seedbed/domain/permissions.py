@@ -257,3 +257,66 @@ def shell_permissions(texts: list[str]) -> dict[str, str]:
                 table.pop(rule.pattern or "*", None)
                 table[rule.pattern or "*"] = answer.value
     return table
+
+
+# Gemini CLI matches a rule's regex against the call's arguments as JSON with every
+# top-level pair wrapped in NULs (`\0"command":"…"\0`), and refuses a regex with a
+# quantified group (its guard against ReDoS): a wildcard is a run of anything but a NUL,
+# which cannot leave the command's pair; an end is the closing quote and its NUL.
+_ANY_RUN = r"[^\x00]*"
+_ANY_ONE = r"(?:\\.|[^\\\x00])"  # one character as JSON writes it, escaped or not
+_END = r'"\x00'
+_REGEX_SPECIAL = set("\\^$.|?*+()[]{}/")
+
+
+def _regex_literal(text: str) -> str:
+    """`text` as JSON writes it inside a string, escaped for a JavaScript regex (only
+    its syntax characters, so the pattern is valid with the `u` flag too)."""
+    encoded = json.dumps(text, ensure_ascii=False)[1:-1]
+    return "".join("\\" + char if char in _REGEX_SPECIAL else char for char in encoded)
+
+
+def json_command_regex(glob: str) -> str:
+    """A command glob (fnmatch's: `*`, `?`, `[…]`) as a regex over the command's text as
+    Gemini CLI's policy sees it, after `"command":"`, to the end of the command."""
+    out: list[str] = []
+    at = 0
+    while at < len(glob):
+        char = glob[at]
+        end = glob.find("]", at + 2) if char == "[" else -1
+        if char == "*":
+            out.append(_ANY_RUN)
+        elif char == "?":
+            out.append(_ANY_ONE)
+        elif end != -1:
+            inner = glob[at + 1 : end]
+            negated = inner.startswith("!")
+            body = inner[1:] if negated else inner
+            body = "".join("\\" + c if c in "\\]^[" else c for c in body)
+            out.append(f"[{'^' if negated else ''}{body}]")
+            at = end
+        else:
+            run_end = at + 1
+            while run_end < len(glob) and glob[run_end] not in "*?[":
+                run_end += 1
+            out.append(_regex_literal(glob[at:run_end]))
+            at = run_end
+            continue
+        at += 1
+    return "".join(out) + _END
+
+
+def shell_policy_rules(texts: list[str]) -> list[tuple[str, Action]]:
+    """The rules about Bash as (command regex, allow or deny) for Gemini CLI's policy
+    engine: `ask` is a deny (nobody answers a headless run); a rule without a pattern
+    matches any command; one that does not parse is left out."""
+    found: list[tuple[str, Action]] = []
+    for text in texts:
+        try:
+            rule = parse_rule(text)
+        except ValueError:
+            continue
+        if rule.matches_tool("Bash"):
+            answer = Action.ALLOW if rule.action is Action.ALLOW else Action.DENY
+            found.append((json_command_regex(rule.pattern or "*"), answer))
+    return found

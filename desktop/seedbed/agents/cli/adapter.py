@@ -109,9 +109,12 @@ class CliAdapter(ABC):
     @abstractmethod
     def parser(self) -> StreamParser: ...
 
-    def mcp_config(self, request: RunRequest, env: Mapping[str, str]) -> McpSetup:
+    def mcp_config(
+        self, request: RunRequest, env: Mapping[str, str], profile: AgentProfile | None = None
+    ) -> McpSetup:
         """How this CLI is given the run's MCP servers (pure; its files go in
-        mcp_dir(request); `env` is the run's environment). A CLI without an MCP client
+        mcp_dir(request); `env` is the run's environment; `profile` the run's, for what
+        else a CLI is given in those files: Gemini's policy). A CLI without an MCP client
         (mcp_client False: Aider 0.86) gets a note saying they are left out."""
         servers = request.mcp_servers
         if not servers:
@@ -408,7 +411,7 @@ class CliRuntime(AgentRuntime):
             env[own] = self.api_key.get_secret_value()
         spec = adapter.prepare(self.profile, request, binary, env, session_of(request.conversation))
         own_dir = mcp_dir(request)
-        mcp = adapter.mcp_config(request, env)
+        mcp = adapter.mcp_config(request, env, self.profile)
         if request.sandbox is not None:
             read_only = adapter.sandbox_read_only(self.profile, request)
             spec.sandbox = cli_sandbox(request.sandbox, adapter, binary, spec.env, read_only)

@@ -227,7 +227,9 @@ class ClaudeCodeAdapter(CliAdapter):
             grace=profile.grace_seconds,
         )
 
-    def mcp_config(self, request: RunRequest, env: Mapping[str, str]) -> McpSetup:
+    def mcp_config(
+        self, request: RunRequest, env: Mapping[str, str], profile: AgentProfile | None = None
+    ) -> McpSetup:
         """`--mcp-config FILE`: the servers as JSON (the shape of a .mcp.json file) in a
         file of the run's own, readable by the user only (on the command line, a token
         in a variable or a header would be in /proc for every user to read); and their

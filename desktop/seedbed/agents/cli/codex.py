@@ -164,7 +164,9 @@ class CodexAdapter(CliAdapter):
             argv += ["--", message]
         return ProcessSpec(argv=argv, cwd=request.worktree, env={**env, **mcp.env}, stdin=stdin)
 
-    def mcp_config(self, request: RunRequest, env: Mapping[str, str]) -> McpSetup:
+    def mcp_config(
+        self, request: RunRequest, env: Mapping[str, str], profile: AgentProfile | None = None
+    ) -> McpSetup:
         """`-c mcp_servers.NAME.…` overrides, one per key, each value TOML: the user's
         config.toml is neither read for them nor written. Their tools are approved
         (`default_tools_approval_mode`): in its sandbox, `exec` otherwise refuses each

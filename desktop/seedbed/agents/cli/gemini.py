@@ -56,6 +56,7 @@ from typing import Any
 
 from seedbed.agents.base import RunRequest
 from seedbed.agents.cli.adapter import CliAdapter, StreamParser, sandbox_source
+from seedbed.agents.cli.codex import toml_string
 from seedbed.agents.cli.mcp_setup import McpSetup, mcp_dir
 from seedbed.agents.process import ProcessSpec
 from seedbed.agents.text import bounded, bounded_arguments, task_message
@@ -72,6 +73,7 @@ from seedbed.domain.events import (
 )
 from seedbed.domain.mcp_servers import McpLaunch
 from seedbed.domain.models import AgentKind, AgentProfile
+from seedbed.domain.permissions import Action, shell_policy_rules
 
 DEFAULT_APPROVAL_MODE = "yolo"
 # Characters of a tool result, or of one string argument, that reach the log.
@@ -141,7 +143,9 @@ class GeminiAdapter(CliAdapter):
             argv += ["--resume", session_id]
         argv += profile.extra_args
         run_env = dict(env)
-        run_env.update(self.mcp_config(request, env).env)
+        setup = self.mcp_config(request, env, profile)
+        argv += setup.argv
+        run_env.update(setup.env)
         if profile.base_url:
             run_env["GOOGLE_GEMINI_BASE_URL"] = profile.base_url.rstrip("/")
         return ProcessSpec(
@@ -153,7 +157,9 @@ class GeminiAdapter(CliAdapter):
             grace=profile.grace_seconds,
         )
 
-    def mcp_config(self, request: RunRequest, env: Mapping[str, str]) -> McpSetup:
+    def mcp_config(
+        self, request: RunRequest, env: Mapping[str, str], profile: AgentProfile | None = None
+    ) -> McpSetup:
         """`mcpServers` laid over the user's settings in a home of the run's own, never in
         the user's ~/.gemini/settings.json. In Seedbed's sandbox that home is the one it
         already has (its .gemini seeded with the user's settings at each start: the
@@ -161,25 +167,55 @@ class GeminiAdapter(CliAdapter):
         run's own directory whose .gemini links to the user's (logins, sessions, so a
         follow-up resumes) but for a copy of settings.json with the servers. (Its
         "system defaults" file would need root to own every directory above it.)"""
+        policy = gemini_policy(profile.permission_rules if profile else [])
+        given = McpSetup()
+        if policy:  # the profile's Bash rules, in a file of the run's own
+            path = mcp_dir(request) / "policy.toml"
+            given = McpSetup(argv=["--policy", str(path)], files={path: policy})
         if not request.mcp_servers:
-            return McpSetup()
+            return given
         servers = {server.name: gemini_server(server) for server in request.mcp_servers}
         overlay: dict[str, Any] = {"mcpServers": servers}
         users = self.sandbox_dirs(env)
         if request.sandbox is not None and users:
             seeded = sandbox_source(request.sandbox, users[0], env) / "settings.json"
-            return McpSetup(merged={seeded: overlay})
+            return given.model_copy(update={"merged": {seeded: overlay}})
         home = mcp_dir(request) / "gemini-home"
         settings = home / ".gemini" / "settings.json"
-        return McpSetup(
-            env={"GEMINI_CLI_HOME": str(home)},
-            links={home / ".gemini": users[0]} if users else {},
-            shared=[users[0] / "tmp"] if users else [],  # its sessions: --resume reads them
-            merged={settings: overlay},
+        return given.model_copy(
+            update={
+                "env": {"GEMINI_CLI_HOME": str(home)},
+                "links": {home / ".gemini": users[0]} if users else {},
+                # its sessions: --resume reads them
+                "shared": [users[0] / "tmp"] if users else [],
+                "merged": {settings: overlay},
+            }
         )
 
     def parser(self) -> GeminiParser:
         return GeminiParser()
+
+
+# Above the built-in rules (yolo's allow-all among them), which are of a lower tier:
+# a deny above an allow, so a deny overrules, as in Seedbed's own rules.
+POLICY_PRIORITY = {Action.DENY: 900, Action.ALLOW: 100}
+
+
+def gemini_policy(rules: list[str]) -> str:
+    """The profile's rules about Bash as a Gemini CLI policy file (TOML): each a rule on
+    `run_shell_command` whose `commandRegex` is the glob, allow or deny (`ask` refused:
+    nobody answers a headless run); "" when there are none. Gemini checks each part of
+    a chained command, as Seedbed's rules do."""
+    blocks = []
+    for regex, action in shell_policy_rules(rules):
+        blocks.append(
+            "[[rule]]\n"
+            'toolName = "run_shell_command"\n'
+            f"commandRegex = {toml_string(regex)}\n"
+            f'decision = "{action.value}"\n'
+            f"priority = {POLICY_PRIORITY[action]}\n"
+        )
+    return "\n".join(blocks)
 
 
 def gemini_server(server: McpLaunch) -> dict[str, object]:

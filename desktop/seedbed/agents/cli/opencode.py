@@ -230,7 +230,9 @@ class OpenCodeAdapter(CliAdapter):
                 options["apiKey"] = "{env:" + variable + "}"
         return {provider: entry}
 
-    def mcp_config(self, request: RunRequest, env: Mapping[str, str]) -> McpSetup:
+    def mcp_config(
+        self, request: RunRequest, env: Mapping[str, str], profile: AgentProfile | None = None
+    ) -> McpSetup:
         """The servers as the `mcp` key of OPENCODE_CONFIG_CONTENT (inline config, laid
         over the user's own: nothing is written). prepare merges it with the rest."""
         if not request.mcp_servers:
