@@ -235,13 +235,10 @@ def describe_call(tool: str, tool_input: dict[str, JsonValue], limit: int = 200)
     return f"{tool}({text})"
 
 
-def shell_permissions(texts: list[str]) -> dict[str, str]:
-    """The rules about Bash as a CLI's own glob → answer table for shell commands
-    (OpenCode's `permission.bash`, where the last pattern that matches answers): allows
-    first, then denies, so a deny overrules an allow; `ask` is a deny, as nobody answers
-    a headless run; a rule without a pattern is `*`; one that does not parse (they are
-    checked when saved) is left out."""
-    table: dict[str, str] = {}
+def headless_shell_rules(texts: list[str]) -> list[tuple[str, Action]]:
+    """The rules about Bash as (glob, allow or deny) for a CLI that cannot ask, allows
+    first, then denies: `ask` is a deny, as nobody answers a headless run; a rule without
+    a pattern is `*`; one that does not parse (they are checked when saved) is left out."""
     rules = []
     for text in texts:
         try:
@@ -250,12 +247,22 @@ def shell_permissions(texts: list[str]) -> dict[str, str]:
             continue
         if rule.matches_tool("Bash"):
             rules.append(rule)
-    for action in reversed(PRECEDENCE):
-        for rule in rules:
-            if rule.action is action:
-                answer = Action.ALLOW if action is Action.ALLOW else Action.DENY
-                table.pop(rule.pattern or "*", None)
-                table[rule.pattern or "*"] = answer.value
+    return [
+        (rule.pattern or "*", Action.ALLOW if action is Action.ALLOW else Action.DENY)
+        for action in reversed(PRECEDENCE)
+        for rule in rules
+        if rule.action is action
+    ]
+
+
+def shell_permissions(texts: list[str]) -> dict[str, str]:
+    """The rules about Bash as a CLI's own glob → answer table for shell commands
+    (OpenCode's `permission.bash`, where the last pattern that matches answers), so a
+    deny, coming after, overrules an allow."""
+    table: dict[str, str] = {}
+    for glob, answer in headless_shell_rules(texts):
+        table.pop(glob, None)
+        table[glob] = answer.value
     return table
 
 
@@ -308,15 +315,5 @@ def json_command_regex(glob: str) -> str:
 
 def shell_policy_rules(texts: list[str]) -> list[tuple[str, Action]]:
     """The rules about Bash as (command regex, allow or deny) for Gemini CLI's policy
-    engine: `ask` is a deny (nobody answers a headless run); a rule without a pattern
-    matches any command; one that does not parse is left out."""
-    found: list[tuple[str, Action]] = []
-    for text in texts:
-        try:
-            rule = parse_rule(text)
-        except ValueError:
-            continue
-        if rule.matches_tool("Bash"):
-            answer = Action.ALLOW if rule.action is Action.ALLOW else Action.DENY
-            found.append((json_command_regex(rule.pattern or "*"), answer))
-    return found
+    engine (`headless_shell_rules`, each glob as `json_command_regex`)."""
+    return [(json_command_regex(glob), answer) for glob, answer in headless_shell_rules(texts)]
