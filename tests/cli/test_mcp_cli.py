@@ -14,16 +14,18 @@ def test_add_list_set_and_remove_servers(seedbed: SeedbedCli, project: str) -> N
         "--project", project, "--profile", "fixer", "--json",
         "--", "npx", "-y", "@acme/server", "--root", "/tmp",
     ).json()  # fmt: skip
-    seedbed.ok("mcp", "add", "web", "--url", "https://mcp.example/x", "--header", "Auth=Bearer zz")
+    seedbed.ok("mcp", "add", "web", "--url", "https://mcp.example/x?key=k3y-value",
+               "--header", "Auth=Bearer zz")  # fmt: skip
 
     assert (added["command"], added["args"]) == ("npx", ["-y", "@acme/server", "--root", "/tmp"])
     listed = seedbed.ok("mcp", "list").out
     assert "files" in listed and "npx -y @acme/server --root /tmp (env: GH, TOKEN)" in listed
     assert f"project {project}; fixer" in listed
-    assert "https://mcp.example/x (headers: Auth)" in listed and "every profile" in listed
+    assert "https://mcp.example/x?key=*** (headers: Auth)" in listed and "every profile" in listed
     as_json = seedbed.ok("mcp", "list", "--json")
     for shown in (listed, as_json.out):
         assert "s3cret-value" not in shown and "Bearer zz" not in shown
+        assert "k3y-value" not in shown  # a token in the URL's query too
     assert as_json.json()[0]["env"] == ["TOKEN"] and as_json.json()[0]["env_keys"] == {
         "GH": "github"
     }

@@ -3,6 +3,7 @@ one that waits, and an engine that died leaves none waiting (its task interrupte
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -84,3 +85,5 @@ def test_recovery_ends_a_question_an_engine_that_died_left_waiting(store: Store)
     assert (task.state, task.phase) == (TaskState.AWAITING_REVIEW, Phase.INTERRUPTED)
     ended = store.get_question(asked.id)
     assert ended.status is QuestionStatus.UNANSWERED and "engine stopped" in ended.reason
+    said = [json.loads(data).get("message") for _seq, data in store.read_events(asked.run_id)]
+    assert f"no answer: {ended.reason}" in said  # in its log, as a stop says it

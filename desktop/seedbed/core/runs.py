@@ -107,6 +107,9 @@ def interrupt_run(store: Store, run: Run) -> None:
                 run = store.update_run(run.id, commit=sha)
         except SeedbedError as exc:
             recorder.add([ErrorEvent(ts=time.time(), message=f"recovery did not commit: {exc}")])
+    for _question in store.end_questions(task.id, INTERRUPTED_REASON):  # said, as a stop's
+        said = f"no answer: {INTERRUPTED_REASON}"
+        recorder.add([StatusEvent(ts=time.time(), phase="recovering", message=said)])
     recorder.flush()
     store.update_run(
         run.id, status=RunStatus.INTERRUPTED, reason=INTERRUPTED_REASON, ended_at=time.time()

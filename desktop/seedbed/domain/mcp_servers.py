@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 import shlex
 from collections.abc import Callable
+from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -177,7 +178,7 @@ class SavedMcpServer(Model):
             names = sorted({*self.env, *self.env_keys})
             extra = f" (env: {', '.join(names)})" if names else ""
         else:
-            what = self.url
+            what = shown_url(self.url)
             names = sorted({*self.headers, *self.header_keys})
             extra = f" (headers: {', '.join(names)})" if names else ""
         return what + extra
@@ -187,7 +188,22 @@ class SavedMcpServer(Model):
         data = self.model_dump(mode="json", exclude={"env", "headers"})
         data["env"] = sorted(self.env)
         data["headers"] = sorted(self.headers)
+        data["url"] = shown_url(self.url)
         return data
+
+
+def shown_url(url: str) -> str:
+    """`url` as it may be shown: a password in it and the values of its query (where a
+    token often rides) as `***`."""
+    parts = urlsplit(url)
+    netloc = parts.netloc
+    if parts.password is not None:
+        netloc = netloc.replace(f":{parts.password}@", ":***@", 1)
+    query = "&".join(
+        f"{name}=***" if sep else name
+        for name, sep, _value in (item.partition("=") for item in parts.query.split("&") if item)
+    )
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
 
 
 def servers_for_run(

@@ -267,13 +267,22 @@ def shell_permissions(texts: list[str]) -> dict[str, str]:
 
 
 # Gemini CLI matches a rule's regex against the call's arguments as JSON with every
-# top-level pair wrapped in NULs (`\0"command":"…"\0`), and refuses a regex with a
-# quantified group (its guard against ReDoS): a wildcard is a run of anything but a NUL,
-# which cannot leave the command's pair; an end is the closing quote and its NUL.
+# top-level pair wrapped in NULs (`\0"command":"…"\0`), and drops a rule whose regex has
+# a quantified group (its guard against ReDoS): no group is written. A wildcard is a run
+# of anything but a NUL, which cannot leave the command's pair; the end is the closing
+# quote and its NUL. Where JSON's text and the glob's characters part (an escaped
+# character: a quote, a backslash, a tab, \u00XX; a run of spaces, which Seedbed reads as
+# one; a class), a deny errs on matching more and an allow on matching less: Gemini never
+# allows more than Seedbed's own reading of the rule, nor denies less.
 _ANY_RUN = r"[^\x00]*"
-_ANY_ONE = r"(?:\\.|[^\\\x00])"  # one character as JSON writes it, escaped or not
+_SOME_CHARS = r"[^\x00]{1,6}"  # a deny's `?` or class: one character however JSON writes it
+_PLAIN_CHAR = r"[^\x00\\\ud800-\udfff]"  # an allow's `?`: one character JSON writes as is
+_BLANKS = r"[ \\t]+"  # a deny's spaces: a run of spaces and tabs (`\t` in JSON)
+_EDGE_BLANKS = r"[ \\t]*"  # before and after a deny's command
+_NOTHING = r"[^\s\S]"  # an allow's class that matches nothing Seedbed's would
 _END = r'"\x00'
 _REGEX_SPECIAL = set("\\^$.|?*+()[]{}/")
+MAX_REGEX = 2048 - len('"command":"')  # Gemini drops a longer regex
 
 
 def _regex_literal(text: str) -> str:
@@ -283,37 +292,71 @@ def _regex_literal(text: str) -> str:
     return "".join("\\" + char if char in _REGEX_SPECIAL else char for char in encoded)
 
 
-def json_command_regex(glob: str) -> str:
+def _allowed_class(body: str, negated: bool) -> str:
+    """An allow's `[…]`: the characters JSON writes as they are; a quote or backslash in
+    it left out (JSON escapes them, so they could not match as one), a class with a
+    range out of order (fnmatch matches nothing with it) matching nothing."""
+    kept = "".join(c for c in body if c not in '"\\')
+    try:
+        re.compile(f"[{kept}]" if kept else "[x]")
+    except re.error:
+        return _NOTHING
+    if not kept:
+        return _PLAIN_CHAR if negated else _NOTHING
+    escaped = "".join("\\" + c if c in "]^[" else c for c in kept)
+    if negated:
+        return f"[^{escaped}\\x00\\\\\\ud800-\\udfff]"
+    return f"(?!\\\\)[{escaped}]"  # never the backslash of an escape a range covers
+
+
+def json_command_regex(glob: str, deny: bool) -> str:
     """A command glob (fnmatch's: `*`, `?`, `[…]`) as a regex over the command's text as
-    Gemini CLI's policy sees it, after `"command":"`, to the end of the command."""
+    Gemini CLI's policy sees it, after `"command":"`, to the end of the command: for a
+    deny rule (`deny`) or an allow rule, each erring on its own safe side."""
     out: list[str] = []
     at = 0
     while at < len(glob):
         char = glob[at]
-        end = glob.find("]", at + 2) if char == "[" else -1
+        first = at + 2 if glob[at + 1 : at + 2] == "!" else at + 1
+        end = glob.find("]", first + 1) if char == "[" else -1
         if char == "*":
             out.append(_ANY_RUN)
         elif char == "?":
-            out.append(_ANY_ONE)
+            out.append(_SOME_CHARS if deny else _PLAIN_CHAR)
         elif end != -1:
-            inner = glob[at + 1 : end]
-            negated = inner.startswith("!")
-            body = inner[1:] if negated else inner
-            body = "".join("\\" + c if c in "\\]^[" else c for c in body)
-            out.append(f"[{'^' if negated else ''}{body}]")
+            negated = first == at + 2
+            out.append(_SOME_CHARS if deny else _allowed_class(glob[first:end], negated))
             at = end
         else:
             run_end = at + 1
             while run_end < len(glob) and glob[run_end] not in "*?[":
                 run_end += 1
-            out.append(_regex_literal(glob[at:run_end]))
+            literal = glob[at:run_end]
+            if deny:
+                words = re.split(r"([ \t]+)", literal)
+                out.extend(_BLANKS if i % 2 else _regex_literal(w) for i, w in enumerate(words))
+            else:
+                out.append(_regex_literal(literal))
             at = run_end
             continue
         at += 1
+    if deny:  # blanks around it too, which Seedbed's reading drops
+        return _EDGE_BLANKS + "".join(out) + _EDGE_BLANKS + _END
     return "".join(out) + _END
 
 
 def shell_policy_rules(texts: list[str]) -> list[tuple[str, Action]]:
     """The rules about Bash as (command regex, allow or deny) for Gemini CLI's policy
-    engine (`headless_shell_rules`, each glob as `json_command_regex`)."""
-    return [(json_command_regex(glob), answer) for glob, answer in headless_shell_rules(texts)]
+    engine (`headless_shell_rules`, each glob as `json_command_regex`). A regex too long
+    for Gemini: a deny's glob is cut short and ends in `*` (it denies more), an allow is
+    left out (it allows less)."""
+    found = []
+    for glob, answer in headless_shell_rules(texts):
+        deny = answer is Action.DENY
+        regex = json_command_regex(glob, deny)
+        while deny and len(regex) > MAX_REGEX:  # a prefix, no class cut in two
+            glob = glob[: len(glob) // 2].split("[")[0] + "*"
+            regex = json_command_regex(glob, deny)
+        if len(regex) <= MAX_REGEX:
+            found.append((regex, answer))
+    return found

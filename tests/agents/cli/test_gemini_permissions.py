@@ -5,6 +5,7 @@ rule matches runs; the user's own settings and policies are not written."""
 from __future__ import annotations
 
 import json
+import random
 import re
 import tomllib
 from pathlib import Path
@@ -12,22 +13,34 @@ from pathlib import Path
 import pytest
 
 from seedbed.agents.cli.gemini import gemini_policy
-from seedbed.domain.permissions import json_command_regex
+from seedbed.domain.permissions import (
+    Action,
+    decide,
+    json_command_regex,
+    parse_rules,
+    shell_policy_rules,
+)
 from seedbed.sandbox.bwrap import sandbox_support
 from tests.agents.cli.test_gemini import KEY, gemini_answer, gemini_profile, run_task, user_settings
 from tests.conftest import SeedbedCli
 from tests.keyring_backends import FileStore
 from tests.model_server import ModelServer
 
-RULES = ["--permission-rule", "deny:Bash(rm*)", "--permission-rule", "ask:Bash(git push*)"]
+RULES = ["--permission-rule", "deny:Bash(rm -f*)", "--permission-rule", "ask:Bash(git push*)"]
 
 
-def matches(glob: str, command: str) -> bool:
-    """Whether Gemini's regex for `glob` matches a call of `command`, its arguments as
-    Gemini writes them (sorted keys, each top-level pair between NULs)."""
-    regex = '"command":"' + json_command_regex(glob)
-    args = "{" + f'\0"command":{json.dumps(command)}\0,\0"dir_path":"x"\0' + "}"
-    return re.search(regex, args) is not None
+def gemini_args(command: str) -> str:
+    """A call's arguments as Gemini CLI writes them for its policy: sorted keys, each
+    top-level pair between NULs."""
+    pair = f'"command":{json.dumps(command, ensure_ascii=False)}'
+    return "{\0" + pair + '\0,\0"dir_path":"x"\0}'
+
+
+def matches(glob: str, command: str, deny: bool = True) -> bool:
+    """Whether Gemini's regex for `glob` (a deny's, or an allow's) matches a call of
+    `command`."""
+    regex = '"command":"' + json_command_regex(glob, deny)
+    return re.search(regex, gemini_args(command)) is not None
 
 
 def safe_for_gemini(regex: str) -> bool:
@@ -40,13 +53,54 @@ def test_a_glob_becomes_a_regex_over_the_json_text_of_the_whole_command() -> Non
     assert matches("rm*", "rm -rf /") and not matches("rm*", "echo rm")
     assert matches("git push*", "git push origin main") and not matches("git push", "git pushx")
     assert matches('echo "a"*', 'echo "a" > b')  # quotes, escaped in JSON
-    assert matches("ls ?", "ls a") and not matches("ls ?", "ls ab")
-    assert matches("cat [ab].txt", "cat b.txt") and not matches("cat [!ab].txt", "cat a.txt")
+    assert matches("ls ?", "ls a") and not matches("ls ?", "ls ab", deny=False)
+    assert matches("cat [ab].txt", "cat b.txt", deny=False)
+    assert not matches("cat [!ab].txt", "cat a.txt", deny=False)
     assert matches("a.b(c)", "a.b(c)") and not matches("a.b(c)", "aXb(c)")
-    assert matches("echo ?", 'echo "') and matches("*x", "a\nx")  # escaped in JSON
+    assert matches("rm -f*", "rm  -f x") and matches("rm -f*", "rm\t-f x")  # Seedbed's too
+    assert not matches("git status", "git  status", deny=False)  # an allow: as written
     assert not matches("rm*x", "rm a") and not matches('*x"', "y")  # no way past its pair
-    for glob in ("rm*", "git push*", "a(b)*?", "[ab]*(?)*", "*.txt"):
-        assert safe_for_gemini('"command":"' + json_command_regex(glob)), glob
+    for glob in ("rm*", "git push*", "a(b)*?", "[ab]*(?)*", "*.txt", "(a*) x", "[!]]?"):
+        for deny in (True, False):
+            assert safe_for_gemini('"command":"' + json_command_regex(glob, deny)), glob
+
+
+def test_a_deny_never_denies_less_and_an_allow_never_allows_more_than_seedbeds() -> None:
+    """Random globs and commands over the characters where JSON and globs part (quotes,
+    backslashes, tabs, runs of spaces, classes, a control character, a non-ASCII one):
+    where Seedbed's own reading denies, Gemini's deny regex matches; where Gemini's allow
+    regex matches a command as Seedbed reads it (spaces made one), Seedbed allows.
+    (An allow may still let through `a  b` for `a * b`, where Seedbed reads `a b`: the
+    regex cannot make spaces one; an allow counts only outside yolo, Gemini's default.)"""
+    rng = random.Random(18)
+    glob_chars = ["a", "b", " ", "  ", "\t", '"', "\\", "*", "?", "[ab]", "[!a]", "[]a]", "é"]
+    command_chars = ["a", "b", " ", "  ", "\t", '"', "\\", "]", "\x01", "é", "!"]
+    checked = 0
+    for _ in range(20000):
+        glob = "".join(rng.choice(glob_chars) for _ in range(rng.randint(1, 5)))
+        command = "".join(rng.choice(command_chars) for _ in range(rng.randint(1, 6)))
+        if not command.strip() or not glob.strip():
+            continue
+        denied = decide(parse_rules([f"deny:Bash({glob})"]), "Bash", {"command": command})
+        if denied.action is Action.DENY:
+            assert matches(glob, command, deny=True), (glob, command)
+            checked += 1
+        if command == " ".join(command.split()) and matches(glob, command, deny=False):
+            allowed = decide(parse_rules([f"allow:Bash({glob})"]), "Bash", {"command": command})
+            assert allowed.action is Action.ALLOW, (glob, command)
+            checked += 1
+        for deny in (True, False):
+            regex = json_command_regex(glob, deny)
+            assert safe_for_gemini('"command":"' + regex), glob
+    assert checked > 1000  # enough of both kinds to mean something
+
+
+def test_a_rule_too_long_for_gemini_denies_by_its_start_and_allows_nothing() -> None:
+    long = "rm " + "[ab]" * 400 + "*"
+    [(regex, answer)] = shell_policy_rules([f"deny:Bash({long})"])
+    assert answer is Action.DENY and len(regex) <= 2048 - len('"command":"')
+    assert re.search('"command":"' + regex, gemini_args("rm " + "a" * 400))
+    assert shell_policy_rules([f"allow:Bash({long})"]) == []
 
 
 def test_the_policy_is_toml_with_denies_above_allows_and_asks_refused() -> None:
@@ -75,8 +129,8 @@ def test_gemini_refuses_what_a_rule_denies_and_runs_the_rest(
     boxed = ["--sandbox", "--network", "model"] if sandboxed else ["--no-sandbox"]
     gemini_profile(seedbed, "--base-url", model_server.url, "--key-name", "gemini", *RULES, *boxed)
     model_server.script(
-        gemini_answer(calls=[("run_shell_command", {"command": "rm -f README.md"})]),
-        gemini_answer(calls=[("run_shell_command", {"command": "echo a > a.txt && rm b"})]),
+        gemini_answer(calls=[("run_shell_command", {"command": "rm  -f README.md"})]),
+        gemini_answer(calls=[("run_shell_command", {"command": "echo a > a.txt && rm -f b"})]),
         gemini_answer(calls=[("run_shell_command", {"command": "echo kept > kept.txt"})]),
         gemini_answer(["Done."]),
     )

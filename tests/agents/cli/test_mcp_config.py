@@ -89,10 +89,12 @@ def test_codex_gets_one_toml_override_per_key(tmp_path: Path) -> None:
     overrides = [spec.argv[i + 1] for i, a in enumerate(spec.argv) if a == "-c"]
     assert [o for o in overrides if o.startswith("mcp_servers.")] == [
         'mcp_servers.notes.default_tools_approval_mode="approve"',
+        "mcp_servers.notes.startup_timeout_sec=30",
         'mcp_servers.notes.command="/usr/bin/notes"',
         'mcp_servers.notes.args=["--dir", "a b"]',
         'mcp_servers.notes.env_vars=["T"]',
         'mcp_servers.web.default_tools_approval_mode="approve"',
+        "mcp_servers.web.startup_timeout_sec=30",
         'mcp_servers.web.url="https://mcp.example/x"',
         'mcp_servers.web.env_http_headers={"Authorization" = "SEEDBED_MCP_1_TOKEN"}',
     ]

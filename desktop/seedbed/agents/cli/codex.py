@@ -85,6 +85,7 @@ ARG_LIMIT = 100 * 1024
 OUTPUT_CAP = 32 * 1024
 SESSION_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]*")
 RETRY_NOTICE = re.compile(r"Reconnecting\.\.\. \d+/\d+")
+STARTUP_TIMEOUT_S = 30  # seconds an MCP server has to start and list its tools
 
 
 class CodexAdapter(CliAdapter):
@@ -179,7 +180,12 @@ class CodexAdapter(CliAdapter):
         variables: dict[str, str] = {}
         tokens = 0
         for server in request.mcp_servers:
-            fields: dict[str, str] = {"default_tools_approval_mode": toml_string("approve")}
+            fields: dict[str, str] = {
+                "default_tools_approval_mode": toml_string("approve"),
+                # Codex's default, 10 s, is short for a server that loads a runtime
+                # (npx, Python's SDK) on a busy machine: its tools went missing.
+                "startup_timeout_sec": str(STARTUP_TIMEOUT_S),
+            }
             if server.stdio:
                 fields["command"] = toml_string(server.command)
                 fields["args"] = "[" + ", ".join(map(toml_string, server.args)) + "]"
