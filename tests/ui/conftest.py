@@ -17,12 +17,14 @@ from pytestqt.qtbot import QtBot
 
 from seedbed.core.context import Context
 from seedbed.core.data_dir import owning
+from seedbed.domain.models import OnQuit
 from seedbed.service import launch
 from seedbed.service.engine_process import EngineProcess
 from seedbed.store import Store
 from seedbed.store.settings import load_settings
 from seedbed.ui.common.context import AppContext
 from seedbed.ui.setup import welcome
+from seedbed.ui.window.quit_dialog import QuitAnswer, QuitDialog
 from tests.conftest import SeedbedCli
 
 
@@ -128,6 +130,19 @@ def no_local_model_servers(monkeypatch: pytest.MonkeyPatch) -> None:
     """The welcome page looks for Ollama and LM Studio on their real ports; the tests'
     own servers stand in where a test wants one (page.candidates), never the machine's."""
     monkeypatch.setattr(welcome, "DEFAULTS", ())
+
+
+@pytest.fixture(autouse=True)
+def no_modal_quit_dialog(monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> None:
+    """A window closed at a test's end with a run still going (an engine finishing what
+    a stop began) would open the quit dialog, modally, and hang the suite (no timeout
+    fires inside Qt's modal loop): it keeps the runs going instead (the test's engine is
+    stopped after it). Tests of the dialog itself are marked `real_quit_dialog`."""
+    if request.node.get_closest_marker("real_quit_dialog"):
+        return
+    monkeypatch.setattr(
+        QuitDialog, "ask", classmethod(lambda _cls, *_args: QuitAnswer(OnQuit.KEEP, False))
+    )
 
 
 @pytest.fixture

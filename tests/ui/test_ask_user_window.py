@@ -128,3 +128,5 @@ def test_the_windows_stop_ends_a_run_that_waits_on_a_question_at_once(
     assert time.monotonic() - started < 10
     assert board.model.card(task_id).question == ""  # type: ignore[union-attr]
     qtbot.waitUntil(lambda: not window.log.question_bar.isVisible(), timeout=5_000)
+    # The run itself ends too: the engine says it drives none.
+    qtbot.waitUntil(lambda: window.context.host.running_count() == 0, timeout=30_000)

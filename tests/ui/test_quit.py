@@ -26,6 +26,8 @@ from seedbed.ui.window.quit_dialog import (
 from tests.conftest import SeedbedCli
 from tests.ui.conftest import make_context
 
+pytestmark = pytest.mark.real_quit_dialog
+
 RUN_TIMEOUT_MS = 30_000
 
 
