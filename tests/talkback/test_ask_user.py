@@ -159,8 +159,14 @@ def test_stopping_a_run_that_waits_on_a_question_stops_it_at_once(
 ) -> None:
     task_id = asking(seedbed, model_server)
     spawn("run")  # an engine that stays: the stop's answer comes back through it
-    needs_input(seedbed, task_id)
 
+    stopped_at_once(seedbed, task_id)
+
+
+def stopped_at_once(seedbed: SeedbedCli, task_id: int) -> None:
+    """Once the task's agent asks, `task stop` ends the run within seconds, the question
+    with it, said in the log."""
+    needs_input(seedbed, task_id)
     started = time.monotonic()
     shown = seedbed.ok("task", "stop", str(task_id), "--json").json()
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -17,7 +16,12 @@ from seedbed.sandbox.bwrap import sandbox_support
 from tests.conftest import SeedbedCli
 from tests.keyring_backends import FileStore
 from tests.model_server import ModelServer, answer
-from tests.talkback.test_ask_user import needs_input, said, spawn  # noqa: F401 (a fixture)
+from tests.talkback.test_ask_user import (  # noqa: F401 (spawn: a fixture)
+    needs_input,
+    said,
+    spawn,
+    stopped_at_once,
+)
 
 QUESTION = "Tabs or spaces?"
 
@@ -127,14 +131,7 @@ def test_stopping_a_builtin_run_that_waits_on_a_question_stops_it_at_once(
         ).out
     )
     spawn("run")  # an engine that stays: the stop's answer comes back through it
-    needs_input(seedbed, task_id)
 
-    started = time.monotonic()
-    shown = seedbed.ok("task", "stop", str(task_id), "--json").json()
-
-    assert time.monotonic() - started < 10
-    assert (shown["state"], shown["phase"]) == ("awaiting_review", "interrupted")
-    assert seedbed.show(task_id)["question"] is None
-    assert "no answer: the run was stopped while the question waited" in said(seedbed, task_id)
+    stopped_at_once(seedbed, task_id)
     assert len(model_server.posts) == 1
     assert "Never reached" not in json.dumps(seedbed.log_events(task_id))
