@@ -193,17 +193,23 @@ class SavedMcpServer(Model):
 
 
 def shown_url(url: str) -> str:
-    """`url` as it may be shown: a password in it and the values of its query (where a
-    token often rides) as `***`."""
-    parts = urlsplit(url)
+    """`url` as it may be shown: what could be a token as `***`: the user and password
+    in it, its query's values (or bare items), its fragment. (A token in its path cannot
+    be told from a name: put tokens in headers.)"""
+    try:
+        parts = urlsplit(url)
+        named = parts.hostname is not None  # raises on a host it cannot read (`[::1`)
+    except ValueError:
+        return "(an address that cannot be read)"
     netloc = parts.netloc
-    if parts.password is not None:
-        netloc = netloc.replace(f":{parts.password}@", ":***@", 1)
+    if named and "@" in netloc:
+        netloc = "***@" + netloc.rpartition("@")[2]
     query = "&".join(
-        f"{name}=***" if sep else name
+        f"{name}=***" if sep else "***"
         for name, sep, _value in (item.partition("=") for item in parts.query.split("&") if item)
     )
-    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+    fragment = "***" if parts.fragment else ""
+    return urlunsplit((parts.scheme, netloc, parts.path, query, fragment))
 
 
 def servers_for_run(

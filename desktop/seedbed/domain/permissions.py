@@ -275,6 +275,9 @@ def shell_permissions(texts: list[str]) -> dict[str, str]:
 # one; a class), a deny errs on matching more and an allow on matching less: Gemini never
 # allows more than Seedbed's own reading of the rule, nor denies less.
 _ANY_RUN = r"[^\x00]*"
+# An allow's `*`: characters JSON writes as they are (a run through an escape could end
+# inside it, and what follows match its letter: `*t` a tab).
+_PLAIN_RUN = r"[^\x00\\]*"
 _SOME_CHARS = r"[^\x00]{1,6}"  # a deny's `?` or class: one character however JSON writes it
 _PLAIN_CHAR = r"[^\x00\\\ud800-\udfff]"  # an allow's `?`: one character JSON writes as is
 _BLANKS = r"[ \\t]+"  # a deny's spaces: a run of spaces and tabs (`\t` in JSON)
@@ -293,17 +296,16 @@ def _regex_literal(text: str) -> str:
 
 
 def _allowed_class(body: str, negated: bool) -> str:
-    """An allow's `[…]`: the characters JSON writes as they are; a quote or backslash in
-    it left out (JSON escapes them, so they could not match as one), a class with a
-    range out of order (fnmatch matches nothing with it) matching nothing."""
-    kept = "".join(c for c in body if c not in '"\\')
+    """An allow's `[…]`: characters JSON writes as they are. One with a quote or a
+    backslash in it (JSON escapes them; leaving them out could change a range) or with a
+    range out of order (fnmatch matches nothing with it) matches nothing."""
+    if '"' in body or "\\" in body:
+        return _NOTHING
     try:
-        re.compile(f"[{kept}]" if kept else "[x]")
+        re.compile(f"[{body}]")
     except re.error:
         return _NOTHING
-    if not kept:
-        return _PLAIN_CHAR if negated else _NOTHING
-    escaped = "".join("\\" + c if c in "]^[" else c for c in kept)
+    escaped = "".join("\\" + c if c in "]^[" else c for c in body)
     if negated:
         return f"[^{escaped}\\x00\\\\\\ud800-\\udfff]"
     return f"(?!\\\\)[{escaped}]"  # never the backslash of an escape a range covers
@@ -320,7 +322,7 @@ def json_command_regex(glob: str, deny: bool) -> str:
         first = at + 2 if glob[at + 1 : at + 2] == "!" else at + 1
         end = glob.find("]", first + 1) if char == "[" else -1
         if char == "*":
-            out.append(_ANY_RUN)
+            out.append(_ANY_RUN if deny else _PLAIN_RUN)
         elif char == "?":
             out.append(_SOME_CHARS if deny else _PLAIN_CHAR)
         elif end != -1:
@@ -354,9 +356,14 @@ def shell_policy_rules(texts: list[str]) -> list[tuple[str, Action]]:
     for glob, answer in headless_shell_rules(texts):
         deny = answer is Action.DENY
         regex = json_command_regex(glob, deny)
-        while deny and len(regex) > MAX_REGEX:  # a prefix, no class cut in two
+        while deny and _js_length(regex) > MAX_REGEX:  # a prefix, no class cut in two
             glob = glob[: len(glob) // 2].split("[")[0] + "*"
             regex = json_command_regex(glob, deny)
-        if len(regex) <= MAX_REGEX:
+        if _js_length(regex) <= MAX_REGEX:
             found.append((regex, answer))
     return found
+
+
+def _js_length(text: str) -> int:
+    """`text`'s length as JavaScript counts it: UTF-16 code units."""
+    return len(text.encode("utf-16-le")) // 2

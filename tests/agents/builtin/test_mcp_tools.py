@@ -5,6 +5,8 @@ model and into the log; a server that cannot start is left out, said in the log.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import sys
 import time
@@ -15,6 +17,8 @@ from mcp.types import CallToolResult, ImageContent, TextContent
 
 from seedbed.agents.builtin.mcp_names import tool_name
 from seedbed.agents.builtin.mcp_tools import result_text
+from seedbed.agents.builtin.seedbed_tools import SeedbedTools
+from seedbed.domain.mcp_servers import McpLaunch
 from seedbed.sandbox.bwrap import sandbox_support
 from tests.agents.conftest import NOTES_SERVER
 from tests.conftest import SeedbedCli
@@ -175,3 +179,33 @@ def test_stopping_a_run_in_a_servers_tool_call_stops_it_at_once(
     finally:
         engine.terminate()
         engine.communicate(timeout=60)
+
+
+def test_a_stop_while_seedbeds_server_is_reached_closes_the_connection(tmp_path: Path) -> None:
+    """Cancelled while its first call connects (the server never answers `initialize`):
+    the connection begun is closed on the run's task, and nothing is left running."""
+
+    async def scenario() -> tuple[bool, int]:
+        closed = asyncio.Event()
+
+        async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            while await reader.read(4096):
+                pass  # never answers
+            closed.set()
+            writer.close()
+
+        server = await asyncio.start_unix_server(silent, path=str(tmp_path / "s.sock"))
+        launch = McpLaunch(name="seedbed", socket=str(tmp_path / "s.sock"))
+        tools = SeedbedTools(launch, tmp_path, set())
+        call = asyncio.create_task(tools.call(tools.specs[0].name, "{}"))
+        await asyncio.sleep(1.0)
+        call.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await call
+        await tools.aclose()
+        await asyncio.wait_for(closed.wait(), 5)
+        server.close()
+        left = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        return closed.is_set(), len(left)
+
+    assert asyncio.run(scenario()) == (True, 0)

@@ -73,10 +73,12 @@ def test_a_deny_never_denies_less_and_an_allow_never_allows_more_than_seedbeds()
     (An allow may still let through `a  b` for `a * b`, where Seedbed reads `a b`: the
     regex cannot make spaces one; an allow counts only outside yolo, Gemini's default.)"""
     rng = random.Random(18)
-    glob_chars = ["a", "b", " ", "  ", "\t", '"', "\\", "*", "?", "[ab]", "[!a]", "[]a]", "é"]
-    command_chars = ["a", "b", " ", "  ", "\t", '"', "\\", "]", "\x01", "é", "!"]
+    glob_chars = ["a", "b", "t", "1", " ", "  ", "\t", '"', "\\", "*", "?", "[ab]", "[!a]", "[]a]"]
+    glob_chars += ["[0-9]", "[\\-a]", "é", "😀"]
+    command_chars = ["a", "b", "t", "1", " ", "  ", "\t", '"', "\\", "]", "-", "\x01"]
+    command_chars += ["\x08", "\x1b", "é", "!", "😀"]
     checked = 0
-    for _ in range(20000):
+    for _ in range(40000):
         glob = "".join(rng.choice(glob_chars) for _ in range(rng.randint(1, 5)))
         command = "".join(rng.choice(command_chars) for _ in range(rng.randint(1, 6)))
         if not command.strip() or not glob.strip():
@@ -95,7 +97,18 @@ def test_a_deny_never_denies_less_and_an_allow_never_allows_more_than_seedbeds()
     assert checked > 1000  # enough of both kinds to mean something
 
 
+def test_an_allows_run_never_ends_inside_an_escape() -> None:
+    for glob, command in (("*[0-9]", "x\x01"), ("*b", "x\x08"), ("echo *t", "echo a\t")):
+        assert not matches(glob, command, deny=False), (glob, command)
+    assert matches("echo *t", "echo at", deny=False)
+    assert not matches("x[\\-a]", "x-", deny=False)  # a class with a backslash: nothing
+
+
 def test_a_rule_too_long_for_gemini_denies_by_its_start_and_allows_nothing() -> None:
+    wide = "rm " + "😀" * 1100  # short in code points, too long in JavaScript's units
+    [(regex, _answer)] = shell_policy_rules([f"deny:Bash({wide})"])
+    assert len(regex.encode("utf-16-le")) // 2 <= 2048 - len('"command":"')
+    assert re.search('"command":"' + regex, gemini_args(wide))
     long = "rm " + "[ab]" * 400 + "*"
     [(regex, answer)] = shell_policy_rules([f"deny:Bash({long})"])
     assert answer is Action.DENY and len(regex) <= 2048 - len('"command":"')

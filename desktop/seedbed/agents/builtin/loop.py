@@ -218,7 +218,9 @@ class BuiltinRun(AgentRun):
             try:
                 for servers in (self.mcp, self.seedbed):
                     if servers is not None:  # on this task: the one that opened them
-                        await servers.aclose()
+                        # Each closed whatever the other's closing met (a second stop).
+                        with contextlib.suppress(Exception, asyncio.CancelledError):
+                            await servers.aclose()
             finally:
                 self.conversation = CONVERSATION.dump_json(self.messages).decode()
                 # The end of the events first: whatever happens while the connections

@@ -132,6 +132,10 @@ class McpTools:
                 with contextlib.suppress(Exception):
                     await own.aclose()
                 continue
+            except BaseException:  # a stop while it connects: what was begun, closed here
+                with contextlib.suppress(Exception, asyncio.CancelledError):
+                    await own.aclose()
+                raise
             self._stack.push_async_callback(own.aclose)
             self._sessions[server.name] = session
             names = []
