@@ -230,6 +230,9 @@ def test_real_codex_calls_a_tool_of_the_users_stdio_server(
         "profile", "add", "cx", "--kind", "codex", "--binary", str(cli_binary("codex")),
         "--base-url", model_server.openai_url, "--key-name", "openai", "--no-sandbox",
         "--model", "test-model",
+        # Its first turn waits for the server (a Python SDK server, slow to start on a
+        # busy machine): else the scripted call may name a tool not yet listed.
+        "--extra-arg=-c", "--extra-arg=mcp_servers.notes.required=true",
     )  # fmt: skip
     add_notes_server(seedbed)
     model_server.script(
