@@ -13,9 +13,10 @@ window and only the window.
 With SEEDBED_PERF_PROFILE=FILE, the GUI thread runs under cProfile and its stats are
 dumped to FILE (to see what the stalls cost). With SEEDBED_PERF_DIAG=1 it also writes
 "diag:" lines to stderr (bench_gui logs them): the longest gaps each with the GUI
-thread's own CPU time within it (a gap much longer than its CPU is waiting: for a core,
-the GIL or a blocking call), the CPU seconds of each of its threads and of the engine
-process, and the garbage collector's collections.
+thread's own CPU time and its wait for a core (/proc/thread-self/schedstat) within it
+(a gap much longer than both is waiting for the GIL or a blocking call), the CPU seconds
+of each of its threads and of the engine process, and the garbage collector's
+collections.
 """
 
 from __future__ import annotations
@@ -70,10 +71,24 @@ class Collections:
             self.seen.append((info["generation"], took, threading.current_thread().name))
 
 
-def write_diag(gaps: list[tuple[float, float]], collections: Collections, engine_pid: int) -> None:
-    longest = ", ".join(f"{g * 1000:.0f}/{c * 1000:.0f}" for g, c in sorted(gaps)[::-1][:12])
-    sys.stderr.write(f"diag: longest gaps (wall ms/GUI-thread CPU ms): {longest}\n")
-    wall, cpu = sum(g for g, _c in gaps), sum(c for _g, c in gaps)
+def run_delay_s() -> float:
+    """The calling thread's time spent runnable but waiting for a core (schedstat)."""
+    try:
+        return int(Path("/proc/thread-self/schedstat").read_text().split()[1]) / 1e9
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
+def write_diag(
+    gaps: list[tuple[float, float, float]], collections: Collections, engine_pid: int
+) -> None:
+    longest = ", ".join(
+        f"{g * 1000:.0f}/{c * 1000:.0f}/{d * 1000:.0f}" for g, c, d in sorted(gaps)[::-1][:12]
+    )
+    sys.stderr.write(
+        f"diag: longest gaps (wall ms/GUI-thread CPU ms/waiting for a core ms): {longest}\n"
+    )
+    wall, cpu = sum(g for g, _c, _d in gaps), sum(c for _g, c, _d in gaps)
     sys.stderr.write(
         f"diag: GUI thread while runs went: {cpu:.2f} CPU s in {wall:.2f} s"
         f" ({cpu / max(wall, 1e-9):.3f} CPU s per second)\n"
@@ -121,16 +136,18 @@ def main(argv: list[str]) -> int:
     window.show()
 
     beats: list[tuple[float, float]] = []
-    gaps: list[tuple[float, float]] = []  # (wall, this thread's CPU) of each beat
-    last = [time.perf_counter(), time.thread_time()]
+    # (wall, this thread's CPU, its wait for a core) of each beat
+    gaps: list[tuple[float, float, float]] = []
+    last = [time.perf_counter(), time.thread_time(), 0.0]
     measuring = [False]
 
     def beat() -> None:
         now, cpu = time.perf_counter(), time.thread_time()
+        delay = run_delay_s() if DIAG else 0.0
         if measuring[0]:
             beats.append((now - last[0], time.time()))
-            gaps.append((now - last[0], cpu - last[1]))
-        last[:] = [now, cpu]
+            gaps.append((now - last[0], cpu - last[1], delay - last[2]))
+        last[:] = [now, cpu, delay]
 
     heartbeat = QTimer()
     heartbeat.setTimerType(Qt.TimerType.PreciseTimer)
@@ -150,7 +167,8 @@ def main(argv: list[str]) -> int:
         done = sum(1 for t in tasks if t.state is TaskState.AWAITING_REVIEW)
         if running and not measuring[0]:
             measuring[0] = True
-            last[:] = [time.perf_counter(), time.thread_time()]
+            now = time.perf_counter()
+            last[:] = [now, time.thread_time(), run_delay_s() if DIAG else 0.0]
         if running == runs and time.monotonic() - sampled[0] >= RSS_EVERY_S:
             sampled[0] = time.monotonic()
             peak["gui"] = max(peak["gui"], rss_mb("self"))
