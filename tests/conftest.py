@@ -45,6 +45,9 @@ def isolated_home(
     # test's agent may use files under /tmp, which a sandbox hides (tests/sandbox and the
     # default's own test turn it on).
     monkeypatch.setenv("SEEDBED_SANDBOX_DEFAULT", "off")
+    # No engine keeps a ready window (a spare process importing Qt) unless a test asks:
+    # tests/service/test_ready_window.py does.
+    monkeypatch.setenv("SEEDBED_READY_WINDOW", "0")
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
     monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
     for name in (

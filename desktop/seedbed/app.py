@@ -53,6 +53,16 @@ def tune_process() -> None:
     ask_short_slices()
 
 
+def preload_window() -> None:
+    """Import what a window needs, creating nothing: the engine's ready window does this
+    once, and each window it forks starts with it done (service/ready_window.py)."""
+    import PySide6.QtWidgets  # noqa: F401
+
+    import seedbed.ui.common.context
+    import seedbed.ui.common.host
+    import seedbed.ui.window.main_window  # noqa: F401
+
+
 def probe_platform() -> int:
     """Start Qt's platform plugin as the window would, say which, and stop: what
     `seedbed doctor` runs in a process of its own (a plugin that cannot load aborts the

@@ -89,6 +89,8 @@ class ApiServer:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread: int | None = None
         self._calls: set[asyncio.Task[None]] = set()
+        self.topics_ever: set[str] = set()  # every topic a client has subscribed to
+        self.subscribed_to = asyncio.Event()  # set at each subscription (on the loop)
 
     # -- listening ---------------------------------------------------------------------
 
@@ -270,6 +272,8 @@ class ApiServer:
         topics = Topics.model_validate(params).topics
         if name == SUBSCRIBE:
             subscriber.topics.update(topics)
+            self.topics_ever.update(topics)
+            self.subscribed_to.set()
         else:
             subscriber.topics.difference_update(topics)
         return Subscribed(topics=sorted(subscriber.topics))

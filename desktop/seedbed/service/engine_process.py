@@ -34,6 +34,7 @@ from seedbed.domain.errors import UserError
 from seedbed.domain.models import Control, TaskState
 from seedbed.engine.engine import Engine
 from seedbed.engine.watcher import StoreWatcher
+from seedbed.service import launch, ready_window
 from seedbed.service.notify import Notifier
 from seedbed.service.publisher import Publisher
 from seedbed.service.topics import (
@@ -53,6 +54,7 @@ logger = logging.getLogger("seedbed.service")
 # Overrides the setting engine_idle_exit_minutes, in seconds (tests, scripts).
 IDLE_EXIT_ENV = "SEEDBED_ENGINE_IDLE_EXIT_SECONDS"
 IDLE_LOOK_S = 1.0  # between two looks at whether the engine is idle, at most
+READY_LOOK_S = 0.5  # how often the engine looks at its ready window
 APPROVES_END_S = 30.0  # how long a stopping engine waits for its approves to end
 
 
@@ -143,6 +145,8 @@ class EngineProcess:
         ]
         if self.idle_exit_s is not None:
             helpers.append(asyncio.create_task(self._exit_when_idle(self.idle_exit_s)))
+        if ready_window.enabled():
+            helpers.append(asyncio.create_task(self._keep_a_window_ready()))
         try:
             await self.engine.serve(until_idle=self.until_idle)
         finally:
@@ -162,6 +166,30 @@ class EngineProcess:
             for sig in signals:
                 loop.remove_signal_handler(sig)
             logger.info("engine (pid %d) stopped%s", os.getpid(), self.stop_reason)
+
+    async def _keep_a_window_ready(self) -> None:
+        """Once a window has connected (subscribed to "tasks"), keep a ready window
+        (service/ready_window.py) while this engine lives: the next `seedbed` opens in a
+        fork of it. Started once; one that ends is not started again."""
+        while TASKS not in self.server.topics_ever:
+            self.server.subscribed_to.clear()
+            await self.server.subscribed_to.wait()
+        try:
+            process = await asyncio.to_thread(
+                ready_window.start, self.data_dir, launch.log_path(self.data_dir)
+            )
+        except OSError:
+            logger.exception("could not start a ready window")
+            return
+        if process is None:
+            return
+        try:
+            while process.poll() is None:
+                await asyncio.sleep(READY_LOOK_S)
+        finally:
+            if process.poll() is None:
+                process.terminate()
+                await asyncio.to_thread(process.wait, 10)
 
     # -- stopping --------------------------------------------------------------------
 

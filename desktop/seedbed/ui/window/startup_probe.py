@@ -5,6 +5,7 @@ reports when the board is first painted with cards, then quits; tests/perf/bench
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -51,6 +52,7 @@ class PaintProbe(QObject):
         self.first_paint.painted.connect(self._report)
 
     def _report(self) -> None:
-        sys.stderr.write(f"board-painted {time.time():.6f} {time.process_time():.6f}\n")
+        stamps = f"{time.time():.6f} {time.process_time():.6f}"
+        sys.stderr.write(f"board-painted {stamps} pid={os.getpid()} ppid={os.getppid()}\n")
         sys.stderr.flush()
         QApplication.quit()
