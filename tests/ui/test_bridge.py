@@ -190,7 +190,7 @@ def test_calls_after_stop_are_dropped_quietly(
     assert called == []
 
 
-def test_start_returns_after_recovery(data_dir: Path) -> None:
+def test_start_returns_after_recovery(qtbot: QtBot, data_dir: Path) -> None:
     """A run left "running" by a crash is interrupted before the engine answers a verb,
     so a run the window sees as running really is one."""
     from seedbed.domain.models import Project, Run, RunStatus, Task
@@ -200,7 +200,8 @@ def test_start_returns_after_recovery(data_dir: Path) -> None:
     project = store.add_project(Project(name="p", path=data_dir, base_branch="main"))
     task = store.add_task(Task(project_id=project.id, title="t", base_branch="main"))
     run = store.add_run(Run(task_id=task.id, number=0, status=RunStatus.RUNNING))
-    host = EngineHost(data_dir, Bridge())
+    bridge = Bridge()
+    host = EngineHost(data_dir, bridge)
     host.start()  # no engine runs: it starts one, detached
     try:
         assert host.call(reads.list_runs, task.id).result(10)[0].status is RunStatus.INTERRUPTED
@@ -210,6 +211,11 @@ def test_start_returns_after_recovery(data_dir: Path) -> None:
         host.stop()
         launch.stop(data_dir)
         store.close()
+        # What the host's thread posted to the bridge is delivered here, and the bridge
+        # is deleted here, on the GUI thread: left to the garbage collector, it once went
+        # on another thread while the next test's events ran (a crash in processEvents).
+        qtbot.wait(50)
+        del host, bridge
 
 
 @pytest.mark.usefixtures("project")
