@@ -16,6 +16,7 @@ import logging
 import os
 import signal
 import sqlite3
+import subprocess
 import threading
 import time
 from pathlib import Path
@@ -55,6 +56,7 @@ logger = logging.getLogger("seedbed.service")
 IDLE_EXIT_ENV = "SEEDBED_ENGINE_IDLE_EXIT_SECONDS"
 IDLE_LOOK_S = 1.0  # between two looks at whether the engine is idle, at most
 READY_LOOK_S = 0.5  # how often the engine looks at its ready window
+READY_STOP_S = 5.0  # how long a stopping engine waits for it to leave
 APPROVES_END_S = 30.0  # how long a stopping engine waits for its approves to end
 
 
@@ -174,6 +176,8 @@ class EngineProcess:
         while TASKS not in self.server.topics_ever:
             self.server.subscribed_to.clear()
             await self.server.subscribed_to.wait()
+        if self.engine.paused:
+            return  # a screenshot's engine: it stops with its one window
         try:
             process = await asyncio.to_thread(
                 ready_window.start, self.data_dir, launch.log_path(self.data_dir)
@@ -183,13 +187,18 @@ class EngineProcess:
             return
         if process is None:
             return
+        logger.info("a ready window waits for the next window (pid %d)", process.pid)
         try:
             while process.poll() is None:
                 await asyncio.sleep(READY_LOOK_S)
+            logger.info("the ready window (pid %d) left", process.pid)
         finally:
             if process.poll() is None:
-                process.terminate()
-                await asyncio.to_thread(process.wait, 10)
+                process.terminate()  # it removes its socket and leaves
+                try:
+                    await asyncio.to_thread(process.wait, READY_STOP_S)
+                except subprocess.TimeoutExpired:
+                    process.kill()
 
     # -- stopping --------------------------------------------------------------------
 
