@@ -26,12 +26,12 @@ def open_window(
     return run_gui(data_dir, screenshot, select, size_wanted, view, engine_socket)
 
 
-def serve_ready_window(data_dir: Path) -> int:
-    """The engine's ready window (service/ready_window.py): Qt, the window's modules and
+def serve_ready_window(argv: list[str]) -> int:
+    """The engine's ready window (service/ready_server.py): Qt, the window's modules and
     the command line imported once; each window a fork of it, which runs its caller's
     command line as `seedbed` would. No QApplication before the fork: each window makes
     its own, in its caller's environment."""
-    from seedbed.service.ready_window import serve
+    from seedbed.service.ready_server import serve_main
 
     def preload() -> None:
         from seedbed.app import preload_window
@@ -44,13 +44,13 @@ def serve_ready_window(data_dir: Path) -> int:
 
         return cli_main(argv, gui=open_window)
 
-    return serve(data_dir, preload, run)
+    return serve_main(argv, preload, run)
 
 
 def main() -> None:
     # The ready window first, before importing anything it would save (ready_window.py).
     if sys.argv[1:2] == [READY_FLAG]:  # the engine's ready window
-        sys.exit(serve_ready_window(Path(sys.argv[2])))
+        sys.exit(serve_ready_window(sys.argv[2:]))
     code = open_in_ready_window(sys.argv[1:])
     if code is not None:
         sys.exit(code)

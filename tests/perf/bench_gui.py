@@ -147,10 +147,11 @@ def gui_start_to_board_s(quick: bool) -> Figures:
       answers (the engine is stopped after each round, untimed);
     - bare_qt: a bare PySide6 QMainWindow with one label, started by the same interpreter
       and painted; `gui_start_vs_bare_qt` is engine_running ÷ bare_qt (the floor).
-    engine_running is a user's next window: the first window to connect has the engine
-    keep a ready window (service/ready_window.py), so the next ones open in a fork of it
-    (one untimed window first, then waited for). `no_ready_window` is the same start
-    without it (SEEDBED_READY_WINDOW=0): every import done again.
+    engine_running is a window opened while the engine runs, after the first: once a
+    window has closed, the engine keeps a ready window (service/ready_window.py), and the
+    next ones open in a fork of it (one untimed window first, then the ready one waited
+    for). `no_ready_window` is the same start with an engine that keeps none
+    (SEEDBED_READY_WINDOW=0): every import done again, as for the first window.
     Each is the median of 3 (quick) or 5 rounds after one warming round."""
     n_tasks = 1000
     rounds = 3 if quick else 5
@@ -169,11 +170,13 @@ def gui_start_to_board_s(quick: bool) -> Figures:
                     raise RuntimeError("the window started no engine")
                 if round_number:
                     started.append(took)
-            cli_subprocess(data_dir, "engine", "start")
+            # Without a ready window (an engine that keeps none): every import each time.
             cold_env = {**env, READY_ENV: "0"}
-            # Without the engine's ready window: Python imports everything each time.
-            cold = [_painted_at(gui, cold_env) for _ in range(rounds)]
-            _painted_at(gui, env)  # the first window: the engine then readies the next
+            cli_subprocess(data_dir, "engine", "start", env={READY_ENV: "0"})
+            cold = [_painted_at(gui, cold_env) for _ in range(rounds + 1)][1:]
+            launch.stop(data_dir)
+            cli_subprocess(data_dir, "engine", "start")
+            _painted_at(gui, env)  # the first window: closed, the engine readies the next
             _wait_for_ready_window(data_dir)
             running = [_painted_at(gui, env) for _ in range(rounds)]
         finally:

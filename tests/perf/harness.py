@@ -135,8 +135,11 @@ def cli(data_dir: Path, *args: str | Path) -> str:
     return out.getvalue()
 
 
-def cli_subprocess(data_dir: Path, *args: str | Path, timeout: float = 3600) -> str:
-    """`python -m seedbed --data-dir D …` as a real process; its stdout, or raise."""
+def cli_subprocess(
+    data_dir: Path, *args: str | Path, timeout: float = 3600, env: dict[str, str] | None = None
+) -> str:
+    """`python -m seedbed --data-dir D …` as a real process (`env` added to this one's);
+    its stdout, or raise."""
     argv = [sys.executable, "-m", "seedbed", "--data-dir", str(data_dir), *map(str, args)]
     result = subprocess.run(
         argv,
@@ -144,7 +147,7 @@ def cli_subprocess(data_dir: Path, *args: str | Path, timeout: float = 3600) -> 
         text=True,
         timeout=timeout,
         check=False,
-        env=os.environ.copy(),
+        env={**os.environ, **(env or {})},
     )
     if result.returncode != 0:
         raise RuntimeError(

@@ -3,18 +3,25 @@ of a process that has imported the window already, as the caller's own window.""
 
 from __future__ import annotations
 
+import argparse
 import os
 import re
+import select
+import shutil
 import signal
+import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 import pytest
 
+from seedbed.cli.parser import window_args, window_options
+from seedbed.cli.service_unit import unit_text
 from seedbed.service import ready_window
-from seedbed.service.ready_window import READY_FLAG, ready_socket, window_data_dir
+from seedbed.service.ready_window import PLAIN_OPTIONS, READY_FLAG, ready_socket, window_data_dir
 from tests.conftest import SeedbedCli
 from tests.service.conftest import Engines
 
@@ -81,7 +88,7 @@ def board(seedbed: SeedbedCli, project: str, engines: Engines) -> Engines:
 def test_the_next_window_opens_in_the_ready_one(board: Engines, data_dir: Path) -> None:
     first = window(data_dir)
     _first_pid, first_parent = painted_by(first)
-    ready = ready_pid(data_dir)  # the first window's connection had the engine start it
+    ready = ready_pid(data_dir)  # the first window, closing, had the engine start it
     assert first_parent != ready  # the first one started as any process does
 
     second = window(data_dir, env={"SEEDBED_MARK": "caller's"})
@@ -128,7 +135,8 @@ def test_a_signal_to_the_caller_reaches_its_window(board: Engines, data_dir: Pat
         time.sleep(0.05)
     assert children, "no window was forked"
     caller.send_signal(signal.SIGTERM)
-    assert caller.wait(30) != 0
+    # The window died of it, and so does its caller, as a window started cold would.
+    assert caller.wait(30) == -signal.SIGTERM
     deadline = time.monotonic() + 10
     while any(_alive(pid) for pid in children) and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -201,3 +209,193 @@ def test_only_a_plain_window_start_is_handed_over(
 def test_an_engine_socket_elsewhere_is_never_handed_over(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SEEDBED_ENGINE_SOCKET", "/somewhere/engine.sock")
     assert window_data_dir(["gui"]) is None
+
+
+def windows_of(ready: int) -> list[int]:
+    return [
+        int(entry.parent.name)
+        for entry in Path("/proc").glob("[0-9]*/stat")
+        if _parent_of(entry) == ready and _alive(int(entry.parent.name))
+    ]
+
+
+def _session_of(pid: int) -> int:
+    text = Path(f"/proc/{pid}/stat").read_text()
+    return int(text[text.rindex(")") + 2 :].split()[3])
+
+
+def open_caller(data_dir: Path) -> subprocess.Popen[bytes]:
+    """`seedbed` for the data dir, the window left open (no probe)."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "seedbed", "--data-dir", str(data_dir)],
+        env={**os.environ, **READY, "QT_QPA_PLATFORM": "offscreen"},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def forked_window(ready: int, timeout: float = 30) -> int:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = windows_of(ready)
+        if found:
+            return found[0]
+        time.sleep(0.05)
+    raise AssertionError("no window was forked")
+
+
+def test_a_caller_killed_takes_its_window_along(board: Engines, data_dir: Path) -> None:
+    painted_by(window(data_dir))
+    ready = ready_pid(data_dir)
+    caller = open_caller(data_dir)
+    child = forked_window(ready)
+    # The window is in a session of its own, not the engine's: a signal to the
+    # engine's group, or its stop, never reaches it.
+    assert _session_of(child) == child != _session_of(ready)
+    caller.kill()  # SIGKILL: nothing is forwarded
+    caller.wait(10)
+    deadline = time.monotonic() + 10
+    while _alive(child) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _alive(child)
+    assert _alive(ready)
+
+
+def test_a_stalled_caller_neither_holds_the_next_nor_keeps_its_streams(
+    board: Engines, data_dir: Path
+) -> None:
+    painted_by(window(data_dir))
+    ready = ready_pid(data_dir)
+    path = ready_socket(data_dir)
+    assert path is not None
+    read_end, write_end = os.pipe()
+    stalled = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    stalled.connect(str(path))
+    # Its streams and half a request, then nothing more.
+    socket.send_fds(stalled, [b'{"key": "'], [write_end, write_end, write_end])
+    os.close(write_end)
+    try:
+        started = time.monotonic()
+        _pid, parent = painted_by(window(data_dir))
+        assert parent == ready  # served, after the stalled one's 0.5 s at most
+        assert time.monotonic() - started < 20
+        # The ready process let go of the stalled caller's streams: the pipe's only
+        # writers were those, so its reader sees the end.
+        readable, _, _ = select.select([read_end], [], [], 10)
+        assert readable, "the ready process still holds the stalled caller's streams"
+        assert os.read(read_end, 1) == b""
+    finally:
+        stalled.close()
+        os.close(read_end)
+
+
+def handed_over_would_paint(monkeypatch: pytest.MonkeyPatch) -> None:
+    """This process as a caller whose window, if one were forked, paints and quits
+    (so a test that expects none fails at once rather than waiting on an open window)."""
+    monkeypatch.setenv("SEEDBED_READY_WINDOW", "1")
+    monkeypatch.setenv("SEEDBED_STARTUP_PROBE", "1")
+    monkeypatch.setenv("QT_QPA_PLATFORM", "offscreen")
+
+
+def test_a_caller_of_other_settings_starts_cold_and_the_ready_one_stays(
+    board: Engines, data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    painted_by(window(data_dir))
+    ready = ready_pid(data_dir)
+    handed_over_would_paint(monkeypatch)
+    monkeypatch.setenv("PYTHONWARNINGS", "error")  # read by Python at its start only
+    assert ready_window.open_in_ready_window(["--data-dir", str(data_dir)]) is None
+    time.sleep(1.5)
+    assert _alive(ready)
+    assert windows_of(ready) == []
+
+
+def test_a_module_changed_on_disk_sends_the_ready_one_away(
+    board: Engines, data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An edit under an editable install (or an upgrade in place) is never run stale."""
+    painted_by(window(data_dir))
+    ready = ready_pid(data_dir)
+    module = Path(ready_window.__file__).with_name("topics.py")
+    before = module.stat()
+    os.utime(module, ns=(before.st_atime_ns, before.st_mtime_ns + 1_000_000_000))
+    try:
+        handed_over_would_paint(monkeypatch)
+        assert ready_window.open_in_ready_window(["--data-dir", str(data_dir)]) is None
+        deadline = time.monotonic() + 10
+        while _alive(ready) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not _alive(ready)
+    finally:
+        os.utime(module, ns=(before.st_atime_ns, before.st_mtime_ns))
+
+
+@pytest.mark.skipif(os.getuid() != 0, reason="playing another user needs root")
+def test_a_socket_of_another_user_gets_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A data dir another user can write in (pytest's own temp dirs are closed to them).
+    shared = Path(tempfile.mkdtemp(prefix="seedbed-shared-"))
+    shared.chmod(0o777)
+    heard = shared / "heard"
+    server = (
+        "import socket, sys\n"
+        "s = socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); s.listen(1)\n"
+        "print('listening', flush=True)\n"
+        "c, _ = s.accept(); c.settimeout(3)\n"
+        "try:\n    data = c.recv(100)\nexcept OSError:\n    data = b''\n"
+        "open(sys.argv[2], 'wb').write(data)\n"
+    )
+    other = subprocess.Popen(
+        ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+         "/usr/bin/python3", "-c", server, str(shared / "window.sock"), str(heard)],
+        stdout=subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        assert other.stdout is not None and other.stdout.readline() == b"listening\n"
+        monkeypatch.setenv("SEEDBED_READY_WINDOW", "1")
+        monkeypatch.setenv("SEEDBED_SECRET_OF_MINE", "not for them")
+        assert ready_window.open_in_ready_window(["--data-dir", str(shared)]) is None
+        other.wait(10)
+        assert heard.read_bytes() == b""  # neither the environment nor the terminal
+    finally:
+        other.kill()
+        other.communicate(timeout=10)
+        shutil.rmtree(shared, ignore_errors=True)
+
+
+def test_the_caller_imports_nothing_but_the_standard_library() -> None:
+    probe = (
+        "import sys; import seedbed.service.ready_window\n"
+        "ours = sorted(m for m in sys.modules if m.startswith('seedbed'))\n"
+        "heavy = [m for m in ('pydantic', 'PySide6', 'websockets') if m in sys.modules]\n"
+        "print(ours, heavy)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    ).stdout
+    assert out.strip() == "['seedbed', 'seedbed.service', 'seedbed.service.ready_window'] []"
+
+
+def test_the_plain_options_are_the_windows_own() -> None:
+    parser = argparse.ArgumentParser()
+    window_options(parser)
+    options = {option for action in parser._actions for option in action.option_strings}
+    assert options >= PLAIN_OPTIONS
+    assert {"--screenshot", "--probe"} <= options - PLAIN_OPTIONS
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [[], ["gui"], ["--data-dir", "D", "gui", "--size", "900x600", "--select", "3"],
+     ["gui", "--view=board"]],
+)  # fmt: skip
+def test_what_is_handed_over_the_window_parser_takes(
+    argv: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("SEEDBED_ENGINE_SOCKET", raising=False)
+    assert window_data_dir(argv) is not None
+    assert window_args(argv) is not None
+
+
+def test_the_login_service_keeps_no_ready_window(tmp_path: Path) -> None:
+    text = unit_text(tmp_path, ["seedbed"])
+    assert "Environment=SEEDBED_READY_WINDOW=0\n" in text

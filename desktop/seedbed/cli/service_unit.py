@@ -15,6 +15,7 @@ from pathlib import Path
 
 from seedbed.cli.desktop_entry import launch_command
 from seedbed.paths import resolve_data_dir
+from seedbed.service.ready_window import READY_ENV
 
 IDLE_EXIT_VARIABLE = "SEEDBED_ENGINE_IDLE_EXIT_SECONDS"
 
@@ -51,6 +52,9 @@ def unit_text(data_dir: Path, argv: list[str]) -> str:
         "[Service]\n"
         f"ExecStart={' '.join(quote(arg) for arg in command)}\n"
         f"Environment={IDLE_EXIT_VARIABLE}=0\n"
+        # A ready window's forks would be in this unit's cgroup, and its stop would
+        # kill every open window (service/ready_window.py).
+        f"Environment={READY_ENV}=0\n"
         "Restart=on-failure\n"
         "RestartSec=5\n"
         # A stop gives the runs time to commit their work (as `seedbed engine stop`).

@@ -35,7 +35,7 @@ from seedbed.domain.errors import UserError
 from seedbed.domain.models import Control, TaskState
 from seedbed.engine.engine import Engine
 from seedbed.engine.watcher import StoreWatcher
-from seedbed.service import launch, ready_window
+from seedbed.service import launch, ready_server, ready_window
 from seedbed.service.notify import Notifier
 from seedbed.service.publisher import Publisher
 from seedbed.service.topics import (
@@ -57,6 +57,7 @@ IDLE_EXIT_ENV = "SEEDBED_ENGINE_IDLE_EXIT_SECONDS"
 IDLE_LOOK_S = 1.0  # between two looks at whether the engine is idle, at most
 READY_LOOK_S = 0.5  # how often the engine looks at its ready window
 READY_STOP_S = 5.0  # how long a stopping engine waits for it to leave
+READY_FAILURES = 3  # ready windows that failed before the engine stops starting them
 APPROVES_END_S = 30.0  # how long a stopping engine waits for its approves to end
 
 
@@ -170,30 +171,40 @@ class EngineProcess:
             logger.info("engine (pid %d) stopped%s", os.getpid(), self.stop_reason)
 
     async def _keep_a_window_ready(self) -> None:
-        """Once a window has connected (subscribed to "tasks"), keep a ready window
-        (service/ready_window.py) while this engine lives: the next `seedbed` opens in a
-        fork of it. Started once; one that ends is not started again."""
+        """Once a window has been seen (a client subscribed to "tasks"), keep a ready
+        window (service/ready_server.py) whenever none is open: the next `seedbed` opens
+        in a fork of it. It is started when the last window closes, so its imports (~0.4 s
+        of a core) never compete with a window at work; one that leaves (other code came,
+        or its modules changed) is started again then. One that fails to start is given
+        up after READY_FAILURES tries."""
         while TASKS not in self.server.topics_ever:
             self.server.subscribed_to.clear()
             await self.server.subscribed_to.wait()
         if self.engine.paused:
             return  # a screenshot's engine: it stops with its one window
+        process: subprocess.Popen[bytes] | None = None
+        failures = 0
         try:
-            process = await asyncio.to_thread(
-                ready_window.start, self.data_dir, launch.log_path(self.data_dir)
-            )
-        except OSError:
-            logger.exception("could not start a ready window")
-            return
-        if process is None:
-            return
-        logger.info("a ready window waits for the next window (pid %d)", process.pid)
-        try:
-            while process.poll() is None:
+            while failures < READY_FAILURES:
                 await asyncio.sleep(READY_LOOK_S)
-            logger.info("the ready window (pid %d) left", process.pid)
+                if process is not None and process.poll() is not None:
+                    logger.info("the ready window (pid %d) left", process.pid)
+                    failures += 1 if process.returncode else 0
+                    process = None
+                if process is not None or self.server.subscriber_count(TASKS):
+                    continue
+                try:
+                    process = await asyncio.to_thread(
+                        ready_server.start, self.data_dir, launch.log_path(self.data_dir)
+                    )
+                except OSError:
+                    logger.exception("could not start a ready window")
+                    return
+                if process is None:
+                    return  # none wanted here
+                logger.info("a ready window waits for the next window (pid %d)", process.pid)
         finally:
-            if process.poll() is None:
+            if process is not None and process.poll() is None:
                 process.terminate()  # it removes its socket and leaves
                 try:
                     await asyncio.to_thread(process.wait, READY_STOP_S)

@@ -19,6 +19,7 @@ import sys
 
 SHORT_SLICE_NS = 100_000  # 0.1 ms: the shortest slice the kernel grants
 SCHED_OTHER, SCHED_BATCH = 0, 3
+SCHED_FLAG_RESET_ON_FORK = 0x01
 
 # The system call's number where we know it (asm-generic for the 64-bit ARMs and RISC-V).
 _SCHED_SETATTR = {"x86_64": 314, "aarch64": 274, "arm64": 274, "riscv64": 274}
@@ -85,6 +86,7 @@ def ask_short_slices() -> bool:
     wanted = SchedAttr(
         size=ctypes.sizeof(SchedAttr),
         sched_policy=attr.sched_policy,
+        sched_flags=attr.sched_flags & SCHED_FLAG_RESET_ON_FORK,  # kept as it was
         sched_nice=attr.sched_nice,  # this thread's, kept as it is
         sched_runtime=SHORT_SLICE_NS,
     )
