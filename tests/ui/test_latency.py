@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import platform
 import re
+import subprocess
 import sys
 import threading
 from collections.abc import Callable
@@ -73,3 +74,28 @@ def test_the_windows_client_thread_asks_for_short_slices(app_context: CheckedCon
         assert client_slice == SHORT_SLICE_NS
     else:
         assert client_slice != SHORT_SLICE_NS
+
+
+def test_what_an_asking_thread_starts_has_the_default_slice() -> None:
+    """The window's GUI thread asks, then starts the engine, git, editors: none of them
+    inherits the slice."""
+
+    def asks_then_starts() -> tuple[int | None, int | None, str]:
+        ask_short_slices()
+        started: list[int | None] = []
+        thread = threading.Thread(target=lambda: started.append(thread_slice_ns()))
+        thread.start()
+        thread.join()
+        probe = "from seedbed.ui.common.latency import thread_slice_ns; print(thread_slice_ns())"
+        child = subprocess.run(
+            [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+        ).stdout.strip()
+        return thread_slice_ns(), started[0], child
+
+    own, its_thread, its_child = in_thread(asks_then_starts)
+    if kernel_takes_slices():
+        assert own == SHORT_SLICE_NS
+        assert its_thread != SHORT_SLICE_NS
+        assert its_child != str(SHORT_SLICE_NS)
+    else:
+        assert own == its_thread

@@ -7,7 +7,9 @@ wait, not work (tests/perf/flood_window.py, SEEDBED_PERF_DIAG=1). Linux's EEVDF 
 `sched_runtime` for a normal thread, no privilege needed): a thread that asks for short
 slices gets an earlier deadline, so it is picked, and may preempt, sooner when it wakes.
 Its share of the CPU is unchanged: it is the fair share cut into smaller pieces, right
-for a GUI thread that runs a few milliseconds at a time. Elsewhere (another system, an
+for a GUI thread that runs a few milliseconds at a time. Only the asking thread: what it
+starts (threads, the engine, git, agents) starts with the default slice again
+(SCHED_RESET_ON_FORK; without it the slice is inherited). Elsewhere (another system, an
 older kernel, an unknown machine) nothing is asked and nothing changes.
 """
 
@@ -86,7 +88,9 @@ def ask_short_slices() -> bool:
     wanted = SchedAttr(
         size=ctypes.sizeof(SchedAttr),
         sched_policy=attr.sched_policy,
-        sched_flags=attr.sched_flags & SCHED_FLAG_RESET_ON_FORK,  # kept as it was
+        # Without it, every thread and process this one starts after would inherit the
+        # slice (the engine a window starts, and through it every agent).
+        sched_flags=SCHED_FLAG_RESET_ON_FORK,
         sched_nice=attr.sched_nice,  # this thread's, kept as it is
         sched_runtime=SHORT_SLICE_NS,
     )
