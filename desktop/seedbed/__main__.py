@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from seedbed.service.ready_window import READY_FLAG, open_in_ready_window
+from seedbed.service.ready_window import READY_FLAG, open_in_ready_window, window_in_own_session
 
 
 def open_window(
@@ -52,6 +52,8 @@ def main() -> None:
     if sys.argv[1:2] == [READY_FLAG]:  # the engine's ready window
         sys.exit(serve_ready_window(sys.argv[2:]))
     code = open_in_ready_window(sys.argv[1:])
+    if code is None:  # a cold start: the window forked into a session of its own
+        code = window_in_own_session(sys.argv[1:])
     if code is not None:
         sys.exit(code)
     from seedbed.cli import main as cli_main

@@ -10,6 +10,9 @@ JSON object: every heartbeat gap (seconds) stamped with the wall clock, the larg
 of each process, and the engine's pid. Nothing here reads SQLite: this process is the
 window and only the window.
 
+It runs in a session of its own, as `seedbed` starts a window (service/ready_window.py);
+SEEDBED_PERF_WINDOW_IN_TERMINAL_SESSION=1 leaves it in its starter's.
+
 With SEEDBED_PERF_PROFILE=FILE, the GUI thread runs under cProfile and its stats are
 dumped to FILE (to see what the stalls cost). With SEEDBED_PERF_DIAG=1 it also writes
 "diag:" lines to stderr (bench_gui logs them): the longest gaps each with the GUI
@@ -123,6 +126,8 @@ def main(argv: list[str]) -> int:
     from seedbed.ui.common.context import AppContext
     from seedbed.ui.window.main_window import MainWindow
 
+    if not os.environ.get("SEEDBED_PERF_WINDOW_IN_TERMINAL_SESSION"):
+        os.setsid()  # as `seedbed` starts a window (service/ready_window.py)
     tune_process()  # as `seedbed gui` does
     collections = Collections()
     if DIAG:

@@ -19,13 +19,13 @@ from pathlib import Path
 import pytest
 
 from seedbed.cli.parser import window_args, window_options
-from seedbed.cli.service_unit import unit_text
 from seedbed.service import ready_window
 from seedbed.service.ready_window import PLAIN_OPTIONS, READY_FLAG, ready_socket, window_data_dir
 from tests.conftest import SeedbedCli
 from tests.service.conftest import Engines
 
 READY = {"SEEDBED_READY_WINDOW": "1"}
+PAINTED = re.compile(r"^board-painted \S+ \S+ pid=(\d+) ppid=(\d+) sid=(\d+)$", re.M)
 
 
 def window(
@@ -53,8 +53,11 @@ def window(
 def painted_by(result: subprocess.CompletedProcess[str]) -> tuple[int, int]:
     """The pid and parent pid of the process that painted the board."""
     assert result.returncode == 0, result.stderr[-3000:]
-    found = re.search(r"^board-painted \S+ \S+ pid=(\d+) ppid=(\d+)$", result.stderr, re.M)
+    found = re.search(
+        r"^board-painted \S+ \S+ pid=(\d+) ppid=(\d+) sid=(\d+)$", result.stderr, re.M
+    )
     assert found, result.stderr[-3000:]
+    assert found[3] == found[1]  # the window leads a session of its own
     return int(found[1]), int(found[2])
 
 
@@ -396,6 +399,57 @@ def test_what_is_handed_over_the_window_parser_takes(
     assert window_args(argv) is not None
 
 
-def test_the_login_service_keeps_no_ready_window(tmp_path: Path) -> None:
-    text = unit_text(tmp_path, ["seedbed"])
-    assert "Environment=SEEDBED_READY_WINDOW=0\n" in text
+def test_a_cold_window_runs_in_a_session_of_its_own(
+    seedbed: SeedbedCli, project: str, engines: Engines, data_dir: Path
+) -> None:
+    """With no ready window, `seedbed` forks before importing anything: the window leads
+    a session of its own, its starter stays in the terminal's and gives its status."""
+    seedbed.ok("task", "add", "--project", project, "--title", "One card")
+    caller = subprocess.Popen(
+        [sys.executable, "-m", "seedbed", "--data-dir", str(data_dir)],
+        env={**os.environ, "QT_QPA_PLATFORM": "offscreen", "SEEDBED_STARTUP_PROBE": "1"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    out, err = caller.communicate(timeout=60)
+    result = subprocess.CompletedProcess(caller.args, caller.returncode, out, err)
+    pid, parent = painted_by(result)  # its own session, and its status: 0
+    assert parent == caller.pid != pid
+
+
+def test_a_cold_windows_starter_killed_takes_it_along(
+    seedbed: SeedbedCli, project: str, engines: Engines, data_dir: Path
+) -> None:
+    engines.start()
+    caller = subprocess.Popen(
+        [sys.executable, "-m", "seedbed", "--data-dir", str(data_dir)],
+        env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    child = forked_window(caller.pid)
+    assert _session_of(child) == child != _session_of(caller.pid)
+    caller.kill()
+    caller.wait(10)
+    deadline = time.monotonic() + 10
+    while _alive(child) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _alive(child)
+
+
+def test_a_signal_to_a_cold_windows_starter_reaches_the_window(
+    seedbed: SeedbedCli, project: str, engines: Engines, data_dir: Path
+) -> None:
+    engines.start()
+    caller = subprocess.Popen(
+        [sys.executable, "-m", "seedbed", "--data-dir", str(data_dir)],
+        env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    child = forked_window(caller.pid)
+    time.sleep(1.0)  # the window's own handlers set up (a fresh Python's: SIGTERM kills)
+    caller.send_signal(signal.SIGTERM)
+    assert caller.wait(30) == -signal.SIGTERM
+    assert not _alive(child)

@@ -42,7 +42,10 @@ def test_the_unit_runs_the_engine_of_its_data_dir(tmp_path: Path) -> None:
     assert f"systemctl --user enable --now {unit_path.name}" in written[1]
     argv, env = exec_start(unit_path.read_text())
     assert argv[-4:] == ["--data-dir", str(data_dir.resolve()), "engine", "serve"]
-    assert env == {"SEEDBED_ENGINE_IDLE_EXIT_SECONDS": "0"}  # systemd decides its life
+    assert env == {
+        "SEEDBED_ENGINE_IDLE_EXIT_SECONDS": "0",  # systemd decides its life
+        "SEEDBED_READY_WINDOW": "0",  # its forks would die with the unit (ready_server.py)
+    }
     log = tmp_path / "engine.log"
     with log.open("wb") as output:
         engine = subprocess.Popen(argv, env={**os.environ, **env}, stdout=output, stderr=output)

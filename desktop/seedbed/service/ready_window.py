@@ -31,6 +31,7 @@ import signal
 import socket
 import struct
 import sys
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -44,6 +45,8 @@ ANSWER_TIMEOUT_S = 1.5  # for the fork's pid (a slow caller ahead holds it 0.5 s
 MESSAGE_MAX = 4 << 20  # a message's bytes (a request's environment is most of it)
 # What a terminal sends the foreground job, forwarded to the window.
 FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT)
+# A window's deaths its starting process dies of too (not the crashes: no core of ours).
+QUIET_DEATHS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGKILL, signal.SIGPIPE)
 # The options a plain window start may carry: cli/parser.py's `window_options` but the
 # ones that change what starts (--screenshot, --probe) or where (--engine-socket); a test
 # holds the two together.
@@ -239,3 +242,51 @@ def _follow(conn: socket.socket, reader: io.BufferedReader, forwarded: list[int]
         signal.signal(forwarded[0], signal.SIG_DFL)
         os.kill(os.getpid(), forwarded[0])
     return 1
+
+
+# -- a cold start: the window in a session of its own -----------------------------------
+
+
+def window_in_own_session(argv: Sequence[str]) -> int | None:
+    """For a plain window start with no ready window: fork before anything is imported.
+    The fork returns None and goes on as the window, in a session of its own; this
+    process, left in the terminal's session, waits for it as the ready window's caller
+    does (signals forwarded, its status, its death by a signal) and returns its status.
+
+    Why: Linux shares the CPU between sessions first (autogroup). A window in the
+    session of the terminal it was started from shares its slice with whatever else runs
+    there (a build, a test suite): measured with two busy loops in it, the window's
+    longest stall under load was 35 to 90 ms against 20 to 40 in a session of its own
+    (tests/perf, gui_max_stall_loaded_ms). The fork also takes the window with it when
+    killed outright (the window watches a pipe from it), as the ready window's caller
+    does. Nowhere but Linux, and not for what is not a plain window start."""
+    if not sys.platform.startswith("linux") or window_data_dir(argv) is None:
+        return None
+    reader, writer = os.pipe()  # not inherited by what either side starts (PEP 446)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    pid = os.fork()
+    if pid == 0:
+        os.close(writer)
+        os.setsid()
+        threading.Thread(target=_go_with_the_parent, args=(reader,), daemon=True).start()
+        return None
+    os.close(reader)
+    _forward_signals(pid)
+    _pid, status = os.waitpid(pid, 0)
+    os.close(writer)
+    if os.WIFSIGNALED(status):
+        died_of = os.WTERMSIG(status)
+        if died_of in QUIET_DEATHS:  # die of it too, as a shell would have seen it
+            signal.signal(died_of, signal.SIG_DFL)
+            os.kill(os.getpid(), died_of)
+        return 128 + died_of  # a crash: said, without a core dump of this process
+    return os.waitstatus_to_exitcode(status)
+
+
+def _go_with_the_parent(reader: int) -> None:
+    """The starting process's end of the pipe closed while the window runs: it was
+    killed, so the window goes too."""
+    with contextlib.suppress(OSError):
+        os.read(reader, 1)
+    os.kill(os.getpid(), signal.SIGKILL)

@@ -53,6 +53,7 @@ class PaintProbe(QObject):
 
     def _report(self) -> None:
         stamps = f"{time.time():.6f} {time.process_time():.6f}"
-        sys.stderr.write(f"board-painted {stamps} pid={os.getpid()} ppid={os.getppid()}\n")
+        who = f"pid={os.getpid()} ppid={os.getppid()} sid={os.getsid(0)}"
+        sys.stderr.write(f"board-painted {stamps} {who}\n")
         sys.stderr.flush()
         QApplication.quit()
