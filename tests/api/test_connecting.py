@@ -246,3 +246,41 @@ def test_a_forwarded_socket_reaches_the_engine(engine, data_dir, tmp_path: Path)
             client.subscribe(["changes"])
             running.publish("changes", "through the tunnel")
             assert client.receive(timeout=5).params["payload"] == "through the tunnel"
+
+
+@pytest.mark.parametrize("client_kind", ["sync", "async"])
+def test_an_engine_closing_as_the_connection_opens_is_said_unavailable(
+    data_dir: Path, client_kind: str
+) -> None:
+    """An engine stopping accepts, then closes before the handshake (a client's write
+    then breaks): one sentence, not a websockets traceback (seen in a test's teardown)."""
+    path = data_dir / "closing.sock"
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(str(path))
+    listener.listen(1)
+
+    def close_at_once() -> None:
+        conn, _ = listener.accept()
+        conn.close()
+
+    import threading
+
+    closer = threading.Thread(target=close_at_once)
+    closer.start()
+    endpoint = UnixEndpoint(path=path)
+    try:
+        with pytest.raises(EngineUnavailable) as caught:
+            if client_kind == "sync":
+                time.sleep(0)  # the connect races the close, as at an engine's stop
+                SyncClient.connect(data_dir, endpoint=endpoint).close()
+            else:
+                asyncio.run(_connect_and_close(data_dir, endpoint))
+        assert "engine" in str(caught.value)
+    finally:
+        closer.join(5)
+        listener.close()
+
+
+async def _connect_and_close(data_dir: Path, endpoint: UnixEndpoint) -> None:
+    client = await ApiClient.connect(data_dir, endpoint=endpoint)
+    await client.close()

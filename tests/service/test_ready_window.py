@@ -14,6 +14,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -94,7 +95,7 @@ def test_the_next_window_opens_in_the_ready_one(board: Engines, data_dir: Path) 
     ready = ready_pid(data_dir)  # the first window, closing, had the engine start it
     assert first_parent != ready  # the first one started as any process does
 
-    second = window(data_dir, env={"SEEDBED_MARK": "caller's"})
+    second = window(data_dir)
     pid, parent = painted_by(second)
     # A fork of the ready process, yet the caller's window: its environment (the probe,
     # asked by the caller only), its directory (a relative --data-dir) and its streams.
@@ -453,3 +454,81 @@ def test_a_signal_to_a_cold_windows_starter_reaches_the_window(
     caller.send_signal(signal.SIGTERM)
     assert caller.wait(30) == -signal.SIGTERM
     assert not _alive(child)
+
+
+def _ignoring(*signals: signal.Signals) -> Callable[[], None]:
+    def before_exec() -> None:
+        for sig in signals:
+            signal.signal(sig, signal.SIG_IGN)
+
+    return before_exec
+
+
+@pytest.mark.parametrize("ready", [False, True], ids=["cold", "ready"])
+def test_a_signal_the_starter_ignores_the_window_ignores(
+    ready: bool, seedbed: SeedbedCli, project: str, engines: Engines, data_dir: Path
+) -> None:
+    """`nohup seedbed &`: the terminal's hang-up ends neither the starter nor its window,
+    whichever way the window started."""
+    engines.start(env={"SEEDBED_READY_WINDOW": "1" if ready else "0"})
+    seedbed.ok("task", "add", "--project", project, "--title", "One card")
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    env["SEEDBED_READY_WINDOW"] = "1" if ready else "0"
+    if ready:
+        painted_by(window(data_dir))
+        parent = ready_pid(data_dir)
+    caller = subprocess.Popen(
+        [sys.executable, "-m", "seedbed", "--data-dir", str(data_dir)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        preexec_fn=_ignoring(signal.SIGHUP),
+    )
+    try:
+        child = forked_window(parent if ready else caller.pid)
+        time.sleep(1.5)  # its own start done
+        caller.send_signal(signal.SIGHUP)
+        os.kill(child, signal.SIGHUP)  # as a closing terminal's hang-up reaches a group
+        time.sleep(1.0)
+        assert caller.poll() is None
+        assert _alive(child)
+        caller.send_signal(signal.SIGTERM)
+        assert caller.wait(30) == -signal.SIGTERM
+    finally:
+        caller.kill()
+        caller.wait(10)
+
+
+def test_a_cold_start_with_sigchld_ignored_still_gives_the_windows_status(
+    seedbed: SeedbedCli, project: str, engines: Engines, data_dir: Path
+) -> None:
+    seedbed.ok("task", "add", "--project", project, "--title", "One card")
+    result = subprocess.run(
+        [sys.executable, "-m", "seedbed", "--data-dir", str(data_dir)],
+        env={**os.environ, "QT_QPA_PLATFORM": "offscreen", "SEEDBED_STARTUP_PROBE": "1"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        preexec_fn=_ignoring(signal.SIGCHLD),
+    )
+    painted_by(result)  # status 0, not a traceback of a wait with nothing to wait for
+
+
+def test_a_cold_window_can_be_one_process(
+    seedbed: SeedbedCli, project: str, engines: Engines, data_dir: Path
+) -> None:
+    """SEEDBED_WINDOW_SESSION=0 (for a debugger or a profiler): no fork."""
+    seedbed.ok("task", "add", "--project", project, "--title", "One card")
+    caller = subprocess.Popen(
+        [sys.executable, "-m", "seedbed", "--data-dir", str(data_dir)],
+        env={**os.environ, "QT_QPA_PLATFORM": "offscreen", "SEEDBED_STARTUP_PROBE": "1",
+             "SEEDBED_WINDOW_SESSION": "0"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    _out, err = caller.communicate(timeout=60)
+    found = PAINTED.search(err)
+    assert caller.returncode == 0 and found, err[-2000:]
+    assert int(found[1]) == caller.pid

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, TypeAdapter
-from websockets.exceptions import InvalidHandshake, InvalidStatus
+from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 
 from seedbed.api.endpoint import (
     TOKEN_NAME,
@@ -98,7 +98,8 @@ def target_for(
 
 
 # What connecting raises when the engine cannot be reached or refuses the handshake.
-CONNECT_ERRORS = (OSError, TimeoutError, InvalidHandshake)
+# ConnectionClosed: an engine stopping closed it while it was being opened.
+CONNECT_ERRORS = (OSError, TimeoutError, InvalidHandshake, ConnectionClosed)
 
 
 @contextmanager
@@ -129,6 +130,10 @@ def connect_error(exc: BaseException, target: Target) -> SeedbedError:
         return EngineUnavailable(f"the engine of {where} refused the connection: HTTP {status}")
     if isinstance(exc, FileNotFoundError | ConnectionRefusedError):
         return EngineUnavailable(f"no engine is running for {where}")
+    if isinstance(exc, ConnectionClosed):
+        return EngineUnavailable(
+            f"the engine of {where} closed the connection as it was being opened: it is stopping"
+        )
     if isinstance(exc, TimeoutError):
         # Something accepted the connection and then said nothing: a hung engine (or a
         # forwarding to one), which is not "no engine": nothing may run in its stead.

@@ -9,6 +9,7 @@ thread (see registry.py). `publish` may be called from any thread and never wait
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import hmac
 import json
@@ -89,7 +90,8 @@ class ApiServer:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread: int | None = None
         self._calls: set[asyncio.Task[None]] = set()
-        self.topics_ever: set[str] = set()  # every topic a client has subscribed to
+        # How many times a client subscribed to each topic (a window: to "tasks").
+        self.subscriptions: collections.Counter[str] = collections.Counter()
         self.subscribed_to = asyncio.Event()  # set at each subscription (on the loop)
 
     # -- listening ---------------------------------------------------------------------
@@ -272,7 +274,7 @@ class ApiServer:
         topics = Topics.model_validate(params).topics
         if name == SUBSCRIBE:
             subscriber.topics.update(topics)
-            self.topics_ever.update(topics)
+            self.subscriptions.update(topics)
             self.subscribed_to.set()
         else:
             subscriber.topics.difference_update(topics)

@@ -171,18 +171,20 @@ class EngineProcess:
             logger.info("engine (pid %d) stopped%s", os.getpid(), self.stop_reason)
 
     async def _keep_a_window_ready(self) -> None:
-        """Once a window has been seen (a client subscribed to "tasks"), keep a ready
-        window (service/ready_server.py) whenever none is open: the next `seedbed` opens
-        in a fork of it. It is started when the last window closes, so its imports (~0.4 s
-        of a core) never compete with a window at work; one that leaves (other code came,
-        or its modules changed) is started again then. One that fails to start is given
-        up after READY_FAILURES tries."""
-        while TASKS not in self.server.topics_ever:
-            self.server.subscribed_to.clear()
-            await self.server.subscribed_to.wait()
+        """Keep a ready window (service/ready_server.py) for the next `seedbed`, started
+        when a window closes: once a window has subscribed to "tasks" since the last one
+        was started, and none is subscribed now. So its imports (~0.4 s of a core) never
+        compete with a window at work, nor with the cold start of a window it refused
+        (one that leaves is replaced only when the next window closes). After
+        READY_FAILURES that failed, no more."""
+        server = self.server
+        while not server.subscriptions[TASKS]:
+            server.subscribed_to.clear()
+            await server.subscribed_to.wait()
         if self.engine.paused:
             return  # a screenshot's engine: it stops with its one window
         process: subprocess.Popen[bytes] | None = None
+        served = 0  # the "tasks" subscriptions counted when the last one was started
         failures = 0
         try:
             while failures < READY_FAILURES:
@@ -191,8 +193,10 @@ class EngineProcess:
                     logger.info("the ready window (pid %d) left", process.pid)
                     failures += 1 if process.returncode else 0
                     process = None
-                if process is not None or self.server.subscriber_count(TASKS):
+                windows_since = server.subscriptions[TASKS] != served
+                if process is not None or not windows_since or server.subscriber_count(TASKS):
                     continue
+                served = server.subscriptions[TASKS]
                 try:
                     process = await asyncio.to_thread(
                         ready_server.start, self.data_dir, launch.log_path(self.data_dir)

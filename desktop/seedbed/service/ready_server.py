@@ -74,7 +74,7 @@ def serve(data_dir: Path, engine_pid: int, preload: Callable[[], None], run: Run
     signal.signal(signal.SIGTERM, _leave)
     listener = _bind(path, data_dir, engine_pid)
     if listener is None:
-        return 0
+        return 1  # a failure the engine counts: it gives up after a few
     inode = os.stat(path).st_ino
     listener.settimeout(LOOK_S)
     try:
@@ -156,6 +156,8 @@ def _read_request(conn: socket.socket) -> tuple[dict[str, Any], list[int]] | Non
         conn.settimeout(REQUEST_TIMEOUT_S)
         data, fds, _flags, _addr = socket.recv_fds(conn, 1 << 16, 3, socket.MSG_CMSG_CLOEXEC)
         while b"\n" not in data and 0 < len(data) < MESSAGE_MAX:
+            if time.monotonic() > deadline:
+                raise TimeoutError("a request too slow")
             conn.settimeout(max(0.001, deadline - time.monotonic()))
             more = conn.recv(1 << 16)
             if not more:
@@ -219,9 +221,10 @@ def _answer(
 def _be_the_window(conn: socket.socket, request: dict[str, Any], fds: list[int], run: Run) -> int:
     """In the fork: become the caller's window, run it, tell the caller its status."""
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    ignored = {int(sig) for sig in request.get("ignored", ())}
     for sig in (*FORWARDED, signal.SIGTERM):
         default = signal.default_int_handler if sig == signal.SIGINT else signal.SIG_DFL
-        signal.signal(sig, default)
+        signal.signal(sig, signal.SIG_IGN if sig in ignored else default)
     try:
         os.setsid()  # out of the engine's session and process group
         send_message(conn, {"pid": os.getpid()})
@@ -233,6 +236,7 @@ def _be_the_window(conn: socket.socket, request: dict[str, Any], fds: list[int],
         return 0  # the caller gave up and started a window of its own: leave quietly
     conn.settimeout(None)
     code = 1
+    died_of = 0
     try:
         for target, fd in enumerate(fds):
             os.dup2(fd, target)  # dup2 makes them inheritable, as a process's own are
@@ -253,8 +257,8 @@ def _be_the_window(conn: socket.socket, request: dict[str, Any], fds: list[int],
         else:
             sys.stderr.write(f"{exc.code}\n")
             code = 1
-    except KeyboardInterrupt:
-        code = 128 + signal.SIGINT
+    except KeyboardInterrupt:  # a fresh Python dies of SIGINT then: so does the caller
+        code, died_of = 128 + signal.SIGINT, signal.SIGINT
     except BaseException:
         import traceback
 
@@ -267,7 +271,7 @@ def _be_the_window(conn: socket.socket, request: dict[str, Any], fds: list[int],
             sys.stdout.flush()
             sys.stderr.flush()
         with contextlib.suppress(OSError):
-            send_message(conn, {"exit": code})
+            send_message(conn, {"signal": int(died_of)} if died_of else {"exit": code})
     return code
 
 

@@ -32,11 +32,12 @@ import socket
 import struct
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 READY_ENV = "SEEDBED_READY_WINDOW"  # "0": no ready window
+OWN_SESSION_ENV = "SEEDBED_WINDOW_SESSION"  # "0": a cold window is not forked
 READY_FLAG = "--seedbed-ready-window"  # argv[1] of the ready process
 SOCKET_NAME = "window.sock"
 SUN_PATH_MAX = 107  # bytes, without the NUL (Linux)
@@ -190,6 +191,7 @@ def open_in_ready_window(argv: Sequence[str]) -> int | None:
             "env": env,
             "umask": current_umask(),
             "nice": os.getpriority(os.PRIO_PROCESS, 0),
+            "ignored": ignored_signals(),
         }
         socket.send_fds(conn, [json.dumps(request).encode() + b"\n"], [0, 1, 2])
         conn.settimeout(ANSWER_TIMEOUT_S)
@@ -199,16 +201,31 @@ def open_in_ready_window(argv: Sequence[str]) -> int | None:
             conn.close()
             return None  # refused (other code or settings), or gone
         pid = int(first["pid"])
-        forwarded = _forward_signals(pid)
-        send_message(conn, {"go": True})  # from here on the fork is the window
     except (OSError, ValueError):
         conn.close()
         return None  # the fork, not told to go, leaves without a word
-    return _follow(conn, reader, forwarded)
+    forwarded, restore = _forward_signals(pid)
+    try:
+        send_message(conn, {"go": True})  # from here on the fork is the window
+    except OSError:
+        restore()  # the window starts cold, with this process's own handlers
+        conn.close()
+        return None
+    try:
+        return _follow(conn, reader, forwarded)
+    finally:
+        restore()
 
 
-def _forward_signals(pid: int) -> list[int]:
-    """Forward FORWARDED to `pid`; the list holds the last one forwarded."""
+def ignored_signals() -> list[int]:
+    """Of FORWARDED, those this process ignores (`nohup`, a script's `seedbed &`): the
+    window ignores them too, and they are not forwarded."""
+    return [int(sig) for sig in FORWARDED if signal.getsignal(sig) == signal.SIG_IGN]
+
+
+def _forward_signals(pid: int) -> tuple[list[int], Callable[[], None]]:
+    """Forward FORWARDED (but the ignored) to `pid`. The list holds the last one
+    forwarded; the function puts the handlers back as they were."""
     last: list[int] = []
 
     def forward(sig: int, _frame: object) -> None:
@@ -216,9 +233,25 @@ def _forward_signals(pid: int) -> list[int]:
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, sig)
 
-    for sig in FORWARDED:
+    ignored = ignored_signals()
+    before = {sig: signal.getsignal(sig) for sig in FORWARDED if sig not in ignored}
+    for sig in before:
         signal.signal(sig, forward)
-    return last
+
+    def restore() -> None:
+        for sig, handler in before.items():
+            signal.signal(sig, handler)
+
+    return last, restore
+
+
+def _die_of(sig: int) -> int:
+    """Die of `sig` as the window did (a shell then sees what it would have seen of a
+    window started alone); where that does not end this process, 128 + sig."""
+    if sig in QUIET_DEATHS:
+        signal.signal(sig, signal.SIG_DFL)
+        os.kill(os.getpid(), sig)
+    return 128 + sig  # a crash: said, without a core dump of this process
 
 
 def _follow(conn: socket.socket, reader: io.BufferedReader, forwarded: list[int]) -> int:
@@ -234,14 +267,15 @@ def _follow(conn: socket.socket, reader: io.BufferedReader, forwarded: list[int]
                 continue
             if message is not None and "exit" in message:
                 return int(message["exit"])
+            if message is not None and "signal" in message:  # Ctrl+C's KeyboardInterrupt
+                return _die_of(int(message["signal"]))
             if message is None:
                 break
     finally:
         conn.close()
     if forwarded:
-        signal.signal(forwarded[0], signal.SIG_DFL)
-        os.kill(os.getpid(), forwarded[0])
-    return 1
+        return _die_of(forwarded[0])
+    return 1  # killed by something else, or crashed: the ready process alone knows
 
 
 # -- a cold start: the window in a session of its own -----------------------------------
@@ -262,6 +296,11 @@ def window_in_own_session(argv: Sequence[str]) -> int | None:
     does. Nowhere but Linux, and not for what is not a plain window start."""
     if not sys.platform.startswith("linux") or window_data_dir(argv) is None:
         return None
+    if os.environ.get(OWN_SESSION_ENV) == "0":
+        return None  # one process, the window (a debugger's or profiler's wish)
+    # An inherited "ignore SIGCHLD" would leave nothing to wait for (a fresh Python
+    # keeps it too: its subprocesses would fail the same way).
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     reader, writer = os.pipe()  # not inherited by what either side starts (PEP 446)
     sys.stdout.flush()
     sys.stderr.flush()
@@ -270,17 +309,16 @@ def window_in_own_session(argv: Sequence[str]) -> int | None:
         os.close(writer)
         os.setsid()
         threading.Thread(target=_go_with_the_parent, args=(reader,), daemon=True).start()
-        return None
+        return None  # ignored signals stay ignored: the fork keeps the dispositions
     os.close(reader)
-    _forward_signals(pid)
-    _pid, status = os.waitpid(pid, 0)
-    os.close(writer)
+    _forwarded, restore = _forward_signals(pid)
+    try:
+        _pid, status = os.waitpid(pid, 0)
+    finally:
+        os.close(writer)
+        restore()
     if os.WIFSIGNALED(status):
-        died_of = os.WTERMSIG(status)
-        if died_of in QUIET_DEATHS:  # die of it too, as a shell would have seen it
-            signal.signal(died_of, signal.SIG_DFL)
-            os.kill(os.getpid(), died_of)
-        return 128 + died_of  # a crash: said, without a core dump of this process
+        return _die_of(os.WTERMSIG(status))
     return os.waitstatus_to_exitcode(status)
 
 
