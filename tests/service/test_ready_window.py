@@ -151,10 +151,7 @@ def test_the_ready_window_leaves_with_its_engine(board: Engines, data_dir: Path)
     painted_by(window(data_dir))
     ready = ready_pid(data_dir)
     assert board.command("engine", "stop").returncode == 0
-    deadline = time.monotonic() + 15
-    while _alive(ready) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not _alive(ready)
+    assert gone_within(ready, 15)
     assert not (data_dir / "window.sock").exists()
 
 
@@ -228,14 +225,22 @@ def _session_of(pid: int) -> int:
     return int(text[text.rindex(")") + 2 :].split()[3])
 
 
-def open_caller(data_dir: Path) -> subprocess.Popen[bytes]:
-    """`seedbed` for the data dir, the window left open (no probe)."""
+def open_caller(data_dir: Path, ready: bool = True) -> subprocess.Popen[bytes]:
+    """`seedbed` for the data dir, the window left open (no probe); with `ready`, one
+    that may use a ready window."""
     return subprocess.Popen(
         [sys.executable, "-m", "seedbed", "--data-dir", str(data_dir)],
-        env={**os.environ, **READY, "QT_QPA_PLATFORM": "offscreen"},
+        env={**os.environ, **(READY if ready else {}), "QT_QPA_PLATFORM": "offscreen"},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+
+
+def gone_within(pid: int, seconds: float = 10) -> bool:
+    deadline = time.monotonic() + seconds
+    while _alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return not _alive(pid)
 
 
 def forked_window(ready: int, timeout: float = 30) -> int:
@@ -258,10 +263,7 @@ def test_a_caller_killed_takes_its_window_along(board: Engines, data_dir: Path) 
     assert _session_of(child) == child != _session_of(ready)
     caller.kill()  # SIGKILL: nothing is forwarded
     caller.wait(10)
-    deadline = time.monotonic() + 10
-    while _alive(child) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not _alive(child)
+    assert gone_within(child)
     assert _alive(ready)
 
 
@@ -326,10 +328,7 @@ def test_a_module_changed_on_disk_sends_the_ready_one_away(
     try:
         handed_over_would_paint(monkeypatch)
         assert ready_window.open_in_ready_window(["--data-dir", str(data_dir)]) is None
-        deadline = time.monotonic() + 10
-        while _alive(ready) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert not _alive(ready)
+        assert gone_within(ready)
     finally:
         os.utime(module, ns=(before.st_atime_ns, before.st_mtime_ns))
 
@@ -423,32 +422,19 @@ def test_a_cold_windows_starter_killed_takes_it_along(
     seedbed: SeedbedCli, project: str, engines: Engines, data_dir: Path
 ) -> None:
     engines.start()
-    caller = subprocess.Popen(
-        [sys.executable, "-m", "seedbed", "--data-dir", str(data_dir)],
-        env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    caller = open_caller(data_dir, ready=False)
     child = forked_window(caller.pid)
     assert _session_of(child) == child != _session_of(caller.pid)
     caller.kill()
     caller.wait(10)
-    deadline = time.monotonic() + 10
-    while _alive(child) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not _alive(child)
+    assert gone_within(child)
 
 
 def test_a_signal_to_a_cold_windows_starter_reaches_the_window(
     seedbed: SeedbedCli, project: str, engines: Engines, data_dir: Path
 ) -> None:
     engines.start()
-    caller = subprocess.Popen(
-        [sys.executable, "-m", "seedbed", "--data-dir", str(data_dir)],
-        env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    caller = open_caller(data_dir, ready=False)
     child = forked_window(caller.pid)
     time.sleep(1.0)  # the window's own handlers set up (a fresh Python's: SIGTERM kills)
     caller.send_signal(signal.SIGTERM)
