@@ -44,13 +44,8 @@ def tune_process() -> None:
     """The GUI thread shares the interpreter with the client's loop thread and workers.
     Python hands the GIL over every 5 ms by default; with several busy threads the GUI
     thread can then wait a few turns in a row (a visible stall when twenty runs end at
-    once). Handing over every 1 ms keeps its waits short. On the calling (GUI) thread it
-    also asks the kernel for short time slices (ui/common/latency.py): with the cores
-    busy, it then waits less for one after it wakes."""
-    from seedbed.ui.common.latency import ask_short_slices
-
+    once). Handing over every 1 ms keeps its waits short."""
     sys.setswitchinterval(GIL_SWITCH_S)
-    ask_short_slices()
 
 
 def preload_window() -> None:

@@ -38,7 +38,6 @@ from seedbed.service.topics import (
     EngineStatus,
 )
 from seedbed.ui.common.bridge import Bridge, Done, Failed
-from seedbed.ui.common.latency import ask_short_slices
 
 ENGINE = "engine"  # connected to the engine: every control works
 SNAPSHOT = "snapshot"  # `gui --screenshot`: connected to an engine that starts no run
@@ -335,7 +334,6 @@ class EngineHost:
     # -- the loop thread -------------------------------------------------------------
 
     def _main(self) -> None:
-        ask_short_slices()  # the GUI thread waits for this one's answers: see latency.py
         loop = asyncio.new_event_loop()
         self._loop = loop
         asyncio.set_event_loop(loop)
